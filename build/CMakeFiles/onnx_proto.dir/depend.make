@@ -1,0 +1,2 @@
+# Empty dependencies file for onnx_proto.
+# This may be replaced when dependencies are built.

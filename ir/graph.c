@@ -1,0 +1,203 @@
+/* graph.c — building and editing graphs: tensors, nodes, constants, compaction, topological order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ir.h"
+
+vitc_graph *vitc_graph_new(const char *path) {
+  vitc_arena *a = vitc_arena_new();
+  if (!a) return NULL;
+  vitc_graph *g = vitc_arena_alloc(a, sizeof *g);
+  if (!g || !(g->path = vitc_arena_strdup(a, path ? path : "<graph>"))) {
+    vitc_arena_free(a);
+    return NULL;
+  }
+  g->arena = a;
+  return g;
+}
+
+void vitc_graph_free(vitc_graph *g) {
+  if (!g) return;
+  for (vitc_mapping *m = g->mappings; m; m = m->next) munmap(m->addr, m->len);
+  vitc_arena_free(g->arena);
+}
+
+/* Grows an arena array to hold at least need elements (old storage stays in the arena). */
+static bool grow(vitc_arena *a, void **arr, int *cap, int need, size_t elem) {
+  if (need <= *cap) return true;
+  int cap2 = *cap ? *cap * 2 : 64;
+  while (cap2 < need) cap2 *= 2;
+  void *fresh = vitc_arena_alloc(a, (size_t)cap2 * elem);
+  if (!fresh) return false;
+  if (*arr) memcpy(fresh, *arr, (size_t)*cap * elem);
+  *arr = fresh;
+  *cap = cap2;
+  return true;
+}
+
+int vitc_graph_add_tensor(vitc_graph *g, const char *name) {
+  if (!grow(g->arena, (void **)&g->tensors, &g->cap_tensors, g->ntensors + 1, sizeof(vitc_tensor))) return -1;
+  char fresh[32];
+  if (!name) {
+    snprintf(fresh, sizeof fresh, "t%d", g->ntensors);
+    name = fresh;
+  }
+  vitc_tensor *t = &g->tensors[g->ntensors];
+  memset(t, 0, sizeof *t);
+  if (!(t->name = vitc_arena_strdup(g->arena, name))) return -1;
+  t->producer = -1;
+  return g->ntensors++;
+}
+
+int vitc_graph_add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, const int *out,
+                        int nout, const vitc_attr *attrs, int nattr) {
+  if (!grow(g->arena, (void **)&g->nodes, &g->cap_nodes, g->nnodes + 1, sizeof(vitc_node))) return -1;
+  vitc_node *n = &g->nodes[g->nnodes];
+  memset(n, 0, sizeof *n);
+  char fresh[64];
+  if (!name || !*name) {
+    snprintf(fresh, sizeof fresh, "%s_%d", vitc_ops[op].name, g->nnodes);
+    name = fresh;
+  }
+  n->op = op;
+  n->opset = g->opset;
+  n->nin = nin;
+  n->nout = nout;
+  n->nattr = nattr;
+  if (!(n->name = vitc_arena_strdup(g->arena, name))) return -1;
+  n->in = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)(nin ? nin : 1));
+  n->out = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)(nout ? nout : 1));
+  n->attrs = vitc_arena_alloc(g->arena, sizeof(vitc_attr) * (size_t)(nattr ? nattr : 1));
+  if (!n->in || !n->out || !n->attrs) return -1;
+  if (nin) memcpy(n->in, in, sizeof(int) * (size_t)nin);
+  if (nout) memcpy(n->out, out, sizeof(int) * (size_t)nout);
+  if (nattr) memcpy(n->attrs, attrs, sizeof(vitc_attr) * (size_t)nattr);
+  for (int k = 0; k < nout; k++)
+    if (out[k] >= 0) g->tensors[out[k]].producer = g->nnodes;
+  return g->nnodes++;
+}
+
+int vitc_graph_add_constant(vitc_graph *g, const char *name, const vitc_value *v) {
+  int id = vitc_graph_add_tensor(g, name);
+  if (id < 0) return -1;
+  vitc_tensor *t = &g->tensors[id];
+  t->v = *v;
+  t->shape_known = true;
+  size_t bytes = vitc_nbytes(v);
+  if (!(t->v.data = vitc_arena_alloc(g->arena, bytes))) return -1;
+  if (bytes) memcpy(t->v.data, v->data, bytes);
+  return id;
+}
+
+void vitc_graph_compact(vitc_graph *g) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead) g->nodes[k++] = g->nodes[i];
+  g->nnodes = k;
+  for (int t = 0; t < g->ntensors; t++) g->tensors[t].producer = -1;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i].nout; j++)
+      if (g->nodes[i].out[j] >= 0) g->tensors[g->nodes[i].out[j]].producer = i;
+}
+
+void vitc_graph_replace_uses(vitc_graph *g, int from, int to) {
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i].nin; j++)
+      if (g->nodes[i].in[j] == from) g->nodes[i].in[j] = to;
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == from) g->outputs[k] = to;
+}
+
+void vitc_graph_use_counts(const vitc_graph *g, int *counts) {
+  memset(counts, 0, sizeof(int) * (size_t)g->ntensors);
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead)
+      for (int j = 0; j < g->nodes[i].nin; j++)
+        if (g->nodes[i].in[j] >= 0) counts[g->nodes[i].in[j]]++;
+  for (int k = 0; k < g->noutputs; k++) counts[g->outputs[k]]++;
+}
+
+/* Kahn's algorithm, choosing the earliest ready node so an already sorted graph keeps its order. */
+vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err) {
+  int nn = g->nnodes, nt = g->ntensors;
+  vitc_status st = VITC_OK;
+  int *pending = calloc((size_t)nn + 1, sizeof(int));   /* unresolved inputs per node */
+  int *producer = malloc(sizeof(int) * ((size_t)nt + 1)); /* node producing each tensor, -1 if none */
+  int *order = malloc(sizeof(int) * ((size_t)nn + 1));
+  char *done = calloc((size_t)nn + 1, 1);
+  vitc_node *sorted = malloc(sizeof(vitc_node) * ((size_t)nn + 1));
+  if (!pending || !producer || !order || !done || !sorted) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory sorting the graph", g->path);
+    goto out;
+  }
+  for (int t = 0; t < nt; t++) producer[t] = -1;
+  for (int i = 0; i < nn; i++)
+    for (int j = 0; j < g->nodes[i].nout; j++) {
+      int t = g->nodes[i].out[j];
+      if (t < 0) continue;
+      if (producer[t] >= 0) {
+        st = vitc_fail(err, VITC_ERR_INVALID, "%s: node '%s' (%s): output '%s' is also produced by node '%s'",
+                       g->path, g->nodes[i].name, vitc_ops[g->nodes[i].op].name, g->tensors[t].name,
+                       g->nodes[producer[t]].name);
+        goto out;
+      }
+      producer[t] = i;
+    }
+  for (int i = 0; i < nn; i++)
+    for (int j = 0; j < g->nodes[i].nin; j++) {
+      int t = g->nodes[i].in[j];
+      if (t < 0) continue;
+      if (producer[t] >= 0) pending[i]++;
+      else if (!g->tensors[t].v.data && !g->tensors[t].shape_known) {
+        bool is_input = false;
+        for (int k = 0; k < g->ninputs; k++) is_input |= g->inputs[k] == t;
+        if (!is_input) {
+          st = vitc_fail(err, VITC_ERR_INVALID, "%s: node '%s' (%s): input '%s' is not defined by any node, input or initializer",
+                         g->path, g->nodes[i].name, vitc_ops[g->nodes[i].op].name, g->tensors[t].name);
+          goto out;
+        }
+      }
+    }
+  /* Repeated scans keep the code short; graphs are sorted once, at load. Each scan takes every ready
+   * node in order, so an already sorted graph takes one scan. */
+  int k = 0;
+  for (bool progress = true; progress && k < nn;) {
+    progress = false;
+    for (int i = 0; i < nn; i++) {
+      if (done[i] || pending[i]) continue;
+      done[i] = 1;
+      order[k++] = i;
+      progress = true;
+      for (int j = 0; j < g->nodes[i].nout; j++) {
+        int t = g->nodes[i].out[j];
+        if (t < 0) continue;
+        for (int u = 0; u < nn; u++)
+          for (int v = 0; v < g->nodes[u].nin; v++)
+            if (g->nodes[u].in[v] == t) pending[u]--;
+      }
+    }
+  }
+  if (k < nn) {
+    int i = 0;
+    while (done[i]) i++;
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s: node '%s' (%s): graph has a cycle through this node", g->path,
+                   g->nodes[i].name, vitc_ops[g->nodes[i].op].name);
+    goto out;
+  }
+  for (int i = 0; i < nn; i++) sorted[i] = g->nodes[order[i]];
+  memcpy(g->nodes, sorted, sizeof(vitc_node) * (size_t)nn);
+  vitc_graph_compact(g);
+out:
+  free(pending);
+  free(producer);
+  free(order);
+  free(done);
+  free(sorted);
+  return st;
+}
+
+void vitc_node_error_prefix(const vitc_graph *g, const vitc_node *n, vitc_error *err) {
+  vitc_error_prefix(err, "%s: node '%s' (%s)", g->path, n->name, vitc_ops[n->op].name);
+}

@@ -1,0 +1,230 @@
+/* ir.h — the contract of vitc's IR: values, the graph, the op table, errors, arenas, the evaluator.
+ *
+ * Every other folder includes this header and nothing else from ir/.
+ *
+ * A graph is a list of nodes in topological order over a table of tensors addressed by int id (ids stay
+ * valid while the graph grows; pointers into the arrays do not). A tensor whose value is known at compile
+ * time (initializer, folded result) has v.data != NULL. All graph memory belongs to the graph's arena.
+ *
+ * Shapes are static once a graph is bound: frontend binds symbolic input dims, passes/infer_shapes
+ * computes every other shape (evaluating constant subgraphs on the way).
+ */
+#ifndef VITC_IR_H
+#define VITC_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vitc.h"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct vitc_error {
+  vitc_status status;
+  char msg[1024];
+} vitc_error;
+
+/* Sets err (if not NULL) and returns st: `return vitc_fail(err, VITC_ERR_INVALID, "axis %d", a);` */
+vitc_status vitc_fail(vitc_error *err, vitc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes err->msg with "PREFIX: " (used to add file / node context as an error travels up). */
+void vitc_error_prefix(vitc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records err as the calling thread's last error (read by vitc_last_error) and returns its status. */
+vitc_status vitc_set_last_error(const vitc_error *err);
+
+/* ---------------------------------------------------------------- arena */
+
+typedef struct vitc_arena vitc_arena;
+vitc_arena *vitc_arena_new(void);
+void vitc_arena_free(vitc_arena *a);
+void *vitc_arena_alloc(vitc_arena *a, size_t n); /* zeroed, 64-byte aligned; NULL when out of memory */
+char *vitc_arena_strdup(vitc_arena *a, const char *s);
+
+/* ---------------------------------------------------------------- values */
+
+/* A dense row-major tensor. dims[0..rank) are >= 0; rank 0 is a scalar with one element. */
+typedef struct vitc_value {
+  vitc_dtype dtype;
+  int rank;
+  int64_t dims[VITC_MAX_RANK];
+  void *data;
+} vitc_value;
+
+int64_t vitc_numel(const vitc_value *v);
+size_t vitc_nbytes(const vitc_value *v);
+bool vitc_dtype_is_float(vitc_dtype t);  /* F16 BF16 F32 F64 */
+bool vitc_dtype_is_signed(vitc_dtype t); /* I8 I16 I32 I64 */
+/* Generic element access: floats through double, integers and bool through int64. Evaluator kernels use
+ * these where speed does not matter, and typed loops where it does. */
+double vitc_load_f(const vitc_value *v, int64_t i);
+void vitc_store_f(vitc_value *v, int64_t i, double x);
+int64_t vitc_load_i(const vitc_value *v, int64_t i);
+void vitc_store_i(vitc_value *v, int64_t i, int64_t x);
+float vitc_f16_to_f32(uint16_t h);
+uint16_t vitc_f32_to_f16(float f);
+float vitc_bf16_to_f32(uint16_t h);
+uint16_t vitc_f32_to_bf16(float f);
+/* Product of dims with overflow check: false if it exceeds INT64_MAX / 16 or a dim is negative. */
+bool vitc_checked_numel(const int64_t *dims, int rank, int64_t *out);
+/* "f32[1,3,224,224]" into buf. */
+const char *vitc_value_type_str(const vitc_value *v, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- op table */
+
+typedef enum vitc_op {
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn) VITC_OP_##id,
+#include "ops.def"
+#undef X
+  VITC_OP_COUNT
+} vitc_op;
+
+typedef enum vitc_attr_type {
+  VITC_ATTR_INT,
+  VITC_ATTR_FLOAT,
+  VITC_ATTR_STRING,
+  VITC_ATTR_INTS,
+  VITC_ATTR_FLOATS,
+  VITC_ATTR_STRINGS,
+  VITC_ATTR_TENSOR,
+} vitc_attr_type;
+
+typedef struct vitc_attr {
+  const char *name;
+  vitc_attr_type type;
+  int64_t i;
+  double f;
+  const char *s;
+  int n; /* length of ints / floats / strings */
+  int64_t *ints;
+  double *floats;
+  const char **strings;
+  vitc_value t;
+} vitc_attr;
+
+typedef struct vitc_node {
+  vitc_op op;
+  const char *name; /* never NULL; frontend names unnamed nodes "<op>_<index>" */
+  int opset;        /* version of the node's domain in the model: ops whose meaning changed read it */
+  int nin, nout;
+  int *in;  /* tensor ids; -1 for an absent optional input */
+  int *out; /* tensor ids; -1 for an unused optional output */
+  int nattr;
+  vitc_attr *attrs;
+  bool dead; /* removed by a pass; vitc_graph_compact drops it */
+} vitc_node;
+
+/* Shape rule: fill out[0..n->nout) dtype, rank and dims from the inputs (in[i] NULL for an absent
+ * optional input). An input's data is non-NULL when its value is known; a rule that needs a value it
+ * does not have fails with VITC_ERR_UNSUPPORTED ("data-dependent shape"). Messages carry no node
+ * context: the caller prefixes it. */
+typedef vitc_status (*vitc_shape_fn)(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                                     vitc_error *err);
+/* Evaluator: compute out[k].data (allocated by the caller to the shape the rule gave) from in. */
+typedef vitc_status (*vitc_eval_fn)(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                                    vitc_error *err);
+/* Floating-point operations of one execution, from shapes only. */
+typedef double (*vitc_flops_fn)(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+
+typedef struct vitc_op_info {
+  const char *domain; /* "" for ONNX's default domain, "vitc" for fused ops */
+  const char *name;
+  int min_in, max_in, min_out, max_out;
+  vitc_shape_fn shape;
+  vitc_eval_fn eval;
+  vitc_flops_fn flops; /* NULL: no arithmetic (data movement) */
+} vitc_op_info;
+
+extern const vitc_op_info vitc_ops[VITC_OP_COUNT];
+/* Looks an op up by domain ("" and "ai.onnx" are the same) and name; false if unknown. */
+bool vitc_op_lookup(const char *domain, const char *name, vitc_op *out);
+
+/* Attribute access; a missing attribute yields the default. */
+const vitc_attr *vitc_attr_find(const vitc_node *n, const char *name);
+int64_t vitc_attr_int(const vitc_node *n, const char *name, int64_t dflt);
+double vitc_attr_float(const vitc_node *n, const char *name, double dflt);
+const char *vitc_attr_str(const vitc_node *n, const char *name, const char *dflt);
+/* Returns the array (and its length in *len), or NULL with *len = 0 when absent. */
+const int64_t *vitc_attr_ints(const vitc_node *n, const char *name, int *len);
+const double *vitc_attr_floats(const vitc_node *n, const char *name, int *len);
+
+/* ---------------------------------------------------------------- graph */
+
+typedef struct vitc_tensor {
+  const char *name;
+  vitc_value v;       /* dtype and shape (once known); data when the value is known at compile time */
+  bool shape_known;
+  int producer;       /* node index, or -1 for graph inputs and constants */
+  const char *dim_param[VITC_MAX_RANK]; /* symbolic dim names of graph inputs as exported (may be NULL) */
+} vitc_tensor;
+
+typedef struct vitc_mapping {
+  void *addr;
+  size_t len;
+  struct vitc_mapping *next;
+} vitc_mapping;
+
+typedef struct vitc_graph {
+  vitc_arena *arena; /* owns every node, tensor, name, attribute and constant below */
+  const char *path;  /* model file, for messages */
+  int opset;         /* default-domain opset import */
+  vitc_tensor *tensors;
+  int ntensors, cap_tensors;
+  vitc_node *nodes;
+  int nnodes, cap_nodes;
+  int *inputs; /* graph inputs (non-constant), in declared order */
+  int ninputs;
+  int *outputs;
+  int noutputs;
+  vitc_mapping *mappings; /* mmapped external data, unmapped by vitc_graph_free */
+} vitc_graph;
+
+vitc_graph *vitc_graph_new(const char *path); /* NULL when out of memory */
+void vitc_graph_free(vitc_graph *g);
+/* Adds a tensor (name copied; NULL name gets a fresh unique one) and returns its id, -1 when out of
+ * memory. */
+int vitc_graph_add_tensor(vitc_graph *g, const char *name);
+/* Appends a node (attrs and ids copied into the arena), sets producer of its outputs, returns its index
+ * or -1 when out of memory. */
+int vitc_graph_add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, const int *out,
+                        int nout, const vitc_attr *attrs, int nattr);
+/* Adds a constant tensor holding a copy of v; returns its id or -1. */
+int vitc_graph_add_constant(vitc_graph *g, const char *name, const vitc_value *v);
+/* Drops dead nodes and renumbers producers; tensor ids are unchanged. */
+void vitc_graph_compact(vitc_graph *g);
+/* Stable topological sort; fails naming a node on a cycle or on a use of an undefined tensor. */
+vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err);
+/* Replaces every use of tensor `from` (node inputs and graph outputs) with `to`. */
+void vitc_graph_replace_uses(vitc_graph *g, int from, int to);
+/* Number of node inputs (of live nodes) and graph outputs referring to each tensor, into counts[ntensors]. */
+void vitc_graph_use_counts(const vitc_graph *g, int *counts);
+
+/* "model.onnx: node 'name' (Op): " context prefix for an error raised at node n. */
+void vitc_node_error_prefix(const vitc_graph *g, const vitc_node *n, vitc_error *err);
+
+/* Checks the structural invariants (ids in range, arity against the op table, defined-before-use,
+ * one producer per tensor, known shapes if require_shapes). */
+vitc_status vitc_verify(const vitc_graph *g, bool require_shapes, vitc_error *err);
+
+/* Textual dump (vitc dump) and Graphviz. */
+void vitc_print_graph(const vitc_graph *g, FILE *f);
+void vitc_print_dot(const vitc_graph *g, FILE *f);
+
+/* Parameters: elements and bytes of constant tensors referenced by live nodes. */
+void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes);
+/* Floating-point operations of one run (needs known shapes). */
+double vitc_graph_flops(const vitc_graph *g);
+
+/* ---------------------------------------------------------------- evaluator */
+
+/* Runs node n on values (shape rule with the data at hand, then the op's evaluator); out[k].data is
+ * malloc'd and owned by the caller. Errors carry node context. */
+vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
+                           vitc_value *out, vitc_error *err);
+/* Executes the graph: inputs[i] for g->inputs[i]; outputs[k] for g->outputs[k] get malloc'd data owned
+ * by the caller (free with free()). Intermediates are freed after their last use. */
+vitc_status vitc_eval_graph(const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
+                            vitc_error *err);
+
+#endif

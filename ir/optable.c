@@ -1,0 +1,21 @@
+/* optable.c — the op table built from ops.def, and lookup by name. */
+#include <string.h>
+
+#include "ops/ops.h"
+
+const vitc_op_info vitc_ops[VITC_OP_COUNT] = {
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn) \
+  [VITC_OP_##id] = {domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn},
+#include "ops.def"
+#undef X
+};
+
+bool vitc_op_lookup(const char *domain, const char *name, vitc_op *out) {
+  if (!domain || !strcmp(domain, "ai.onnx")) domain = "";
+  for (int i = 0; i < VITC_OP_COUNT; i++)
+    if (!strcmp(vitc_ops[i].name, name) && !strcmp(vitc_ops[i].domain, domain)) {
+      *out = (vitc_op)i;
+      return true;
+    }
+  return false;
+}

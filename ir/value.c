@@ -1,0 +1,185 @@
+/* value.c — dtypes and generic element access of dense tensors. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir.h"
+
+const char *vitc_dtype_name(vitc_dtype t) {
+  switch (t) {
+#define X(id, code, size, name) \
+  case VITC_##id: return name;
+    VITC_DTYPES(X)
+#undef X
+  default: return NULL;
+  }
+}
+
+size_t vitc_dtype_size(vitc_dtype t) {
+  switch (t) {
+#define X(id, code, size, name) \
+  case VITC_##id: return size;
+    VITC_DTYPES(X)
+#undef X
+  default: return 0;
+  }
+}
+
+bool vitc_dtype_is_float(vitc_dtype t) {
+  return t == VITC_F32 || t == VITC_F64 || t == VITC_F16 || t == VITC_BF16;
+}
+
+bool vitc_dtype_is_signed(vitc_dtype t) {
+  return t == VITC_I8 || t == VITC_I16 || t == VITC_I32 || t == VITC_I64;
+}
+
+int64_t vitc_numel(const vitc_value *v) {
+  int64_t n = 1;
+  for (int i = 0; i < v->rank; i++) n *= v->dims[i];
+  return n;
+}
+
+size_t vitc_nbytes(const vitc_value *v) { return (size_t)vitc_numel(v) * vitc_dtype_size(v->dtype); }
+
+bool vitc_checked_numel(const int64_t *dims, int rank, int64_t *out) {
+  const int64_t limit = INT64_MAX / 16; /* leaves room to multiply by an element size */
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] < 0) return false;
+    if (dims[i] && n > limit / dims[i]) return false;
+    n *= dims[i];
+  }
+  *out = n;
+  return true;
+}
+
+float vitc_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else if (exp) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man) { /* subnormal: value = man * 2^-24 */
+    float f = ldexpf((float)man, -24);
+    return sign ? -f : f;
+  } else {
+    bits = sign;
+  }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t vitc_f32_to_f16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint16_t sign = (x >> 16) & 0x8000;
+  uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u) return sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0);
+  if (absx >= 0x477ff000u) return sign | 0x7c00; /* rounds to >= 65520: infinity */
+  if (absx < 0x38800000u) {                       /* below the smallest normal: round to subnormal */
+    float a;
+    memcpy(&a, &absx, 4);
+    return sign | (uint16_t)lrintf(a * 16777216.0f); /* 2^24, round to nearest even */
+  }
+  uint32_t rounded = absx + 0xfff + ((absx >> 13) & 1); /* round to nearest even on the 13 dropped bits */
+  return sign | (uint16_t)((rounded - 0x38000000u) >> 13);
+}
+
+float vitc_bf16_to_f32(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t vitc_f32_to_bf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
+  return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+double vitc_load_f(const vitc_value *v, int64_t i) {
+  const void *p = v->data;
+  switch (v->dtype) {
+  case VITC_F32: return ((const float *)p)[i];
+  case VITC_F64: return ((const double *)p)[i];
+  case VITC_F16: return vitc_f16_to_f32(((const uint16_t *)p)[i]);
+  case VITC_BF16: return vitc_bf16_to_f32(((const uint16_t *)p)[i]);
+  case VITC_U64: return (double)((const uint64_t *)p)[i];
+  default: return (double)vitc_load_i(v, i);
+  }
+}
+
+void vitc_store_f(vitc_value *v, int64_t i, double x) {
+  void *p = v->data;
+  switch (v->dtype) {
+  case VITC_F32: ((float *)p)[i] = (float)x; return;
+  case VITC_F64: ((double *)p)[i] = x; return;
+  case VITC_F16: ((uint16_t *)p)[i] = vitc_f32_to_f16((float)x); return;
+  case VITC_BF16: ((uint16_t *)p)[i] = vitc_f32_to_bf16((float)x); return;
+  case VITC_BOOL: ((uint8_t *)p)[i] = x != 0; return;
+  default:
+    /* Float to integer truncates toward zero, as C and ONNX Cast do; NaN and out-of-range saturate
+     * rather than invoking undefined behaviour. */
+    if (isnan(x)) x = 0;
+    if (v->dtype == VITC_U64) {
+      ((uint64_t *)p)[i] = x <= 0 ? 0 : x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
+      return;
+    }
+    vitc_store_i(v, i, x >= 9223372036854775807.0 ? INT64_MAX : x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x);
+  }
+}
+
+int64_t vitc_load_i(const vitc_value *v, int64_t i) {
+  const void *p = v->data;
+  switch (v->dtype) {
+  case VITC_I64: return ((const int64_t *)p)[i];
+  case VITC_I32: return ((const int32_t *)p)[i];
+  case VITC_I16: return ((const int16_t *)p)[i];
+  case VITC_I8: return ((const int8_t *)p)[i];
+  case VITC_U8: return ((const uint8_t *)p)[i];
+  case VITC_BOOL: return ((const uint8_t *)p)[i] != 0;
+  case VITC_U16: return ((const uint16_t *)p)[i];
+  case VITC_U32: return ((const uint32_t *)p)[i];
+  case VITC_U64: return (int64_t)((const uint64_t *)p)[i];
+  default: {
+    double x = vitc_load_f(v, i);
+    if (isnan(x)) return 0;
+    return x >= 9223372036854775807.0 ? INT64_MAX : x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x;
+  }
+  }
+}
+
+void vitc_store_i(vitc_value *v, int64_t i, int64_t x) {
+  void *p = v->data;
+  switch (v->dtype) {
+  case VITC_I64: ((int64_t *)p)[i] = x; return;
+  case VITC_I32: ((int32_t *)p)[i] = (int32_t)x; return;
+  case VITC_I16: ((int16_t *)p)[i] = (int16_t)x; return;
+  case VITC_I8: ((int8_t *)p)[i] = (int8_t)x; return;
+  case VITC_U8: ((uint8_t *)p)[i] = (uint8_t)x; return;
+  case VITC_BOOL: ((uint8_t *)p)[i] = x != 0; return;
+  case VITC_U16: ((uint16_t *)p)[i] = (uint16_t)x; return;
+  case VITC_U32: ((uint32_t *)p)[i] = (uint32_t)x; return;
+  case VITC_U64: ((uint64_t *)p)[i] = (uint64_t)x; return;
+  default: vitc_store_f(v, i, (double)x); return;
+  }
+}
+
+const char *vitc_value_type_str(const vitc_value *v, char *buf, size_t n) {
+  static const char *const short_names[] = {
+      [VITC_F32] = "f32", [VITC_U8] = "u8",   [VITC_I8] = "i8",   [VITC_U16] = "u16",
+      [VITC_I16] = "i16", [VITC_I32] = "i32", [VITC_I64] = "i64", [VITC_BOOL] = "bool",
+      [VITC_F16] = "f16", [VITC_F64] = "f64", [VITC_U32] = "u32", [VITC_U64] = "u64",
+      [VITC_BF16] = "bf16",
+  };
+  const char *t = (unsigned)v->dtype < sizeof short_names / sizeof *short_names && short_names[v->dtype]
+                      ? short_names[v->dtype]
+                      : "?";
+  size_t k = (size_t)snprintf(buf, n, "%s[", t);
+  for (int i = 0; i < v->rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)v->dims[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+  return buf;
+}

@@ -1,0 +1,43 @@
+/* passes.h — graph-to-graph transformations and the pass manager that runs them in a fixed order.
+ *
+ * A pass is `vitc_status pass(vitc_graph *, vitc_error *)`: it rewrites the graph in place, keeps it
+ * topologically ordered and verifiable, and leaves known shapes on every tensor it creates.
+ * passes/pipeline.c lists all passes in order in one table; -O0 runs only the passes marked required
+ * (shape inference, which every later stage needs). */
+#ifndef VITC_PASSES_H
+#define VITC_PASSES_H
+
+#include "ir/ir.h"
+
+typedef vitc_status (*vitc_pass_fn)(vitc_graph *g, vitc_error *err);
+
+typedef struct vitc_pass {
+  const char *name;
+  vitc_pass_fn run;
+  bool required; /* runs at -O0 too */
+  const char *summary;
+} vitc_pass;
+
+/* The pipeline, in order; *count receives its length. */
+const vitc_pass *vitc_pipeline(int *count);
+
+typedef struct vitc_pass_options {
+  int opt_level;               /* 0: required passes only; 1 and above: all */
+  const char *const *disabled; /* names of passes to skip */
+  int ndisabled;
+  const char *print_after; /* pass name whose result is printed, or "all"; NULL for none */
+  FILE *print_to;          /* where --print-after goes (stderr if NULL) */
+  bool verify_each;        /* run vitc_verify after every pass (on in tests) */
+} vitc_pass_options;
+
+/* Runs the pipeline. Fails on an unknown name in disabled/print_after, naming it. */
+vitc_status vitc_run_passes(vitc_graph *g, const vitc_pass_options *opts, vitc_error *err);
+
+/* The passes themselves, each in a file of its name. */
+vitc_status vitc_infer_shapes(vitc_graph *g, vitc_error *err);     /* shapes everywhere; evaluates nodes whose inputs are all known */
+vitc_status vitc_fold_constants(vitc_graph *g, vitc_error *err);   /* nodes with all outputs known become constants */
+vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity and inference-mode Dropout */
+vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
+vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
+
+#endif
