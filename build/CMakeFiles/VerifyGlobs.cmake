@@ -26,6 +26,7 @@ set(OLD_GLOB
   "/work/main/ir/arena.c"
   "/work/main/ir/attr.c"
   "/work/main/ir/error.c"
+  "/work/main/ir/eval.c"
   "/work/main/ir/graph.c"
   "/work/main/ir/optable.c"
   "/work/main/ir/value.c"

@@ -11,6 +11,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/ir/arena.c" "CMakeFiles/vitc_lib.dir/ir/arena.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/arena.c.o.d"
   "/work/main/ir/attr.c" "CMakeFiles/vitc_lib.dir/ir/attr.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/attr.c.o.d"
   "/work/main/ir/error.c" "CMakeFiles/vitc_lib.dir/ir/error.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/error.c.o.d"
+  "/work/main/ir/eval.c" "CMakeFiles/vitc_lib.dir/ir/eval.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/eval.c.o.d"
   "/work/main/ir/graph.c" "CMakeFiles/vitc_lib.dir/ir/graph.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/graph.c.o.d"
   "/work/main/ir/ops/common.c" "CMakeFiles/vitc_lib.dir/ir/ops/common.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/ops/common.c.o.d"
   "/work/main/ir/ops/conv.c" "CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o" "gcc" "CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o.d"

@@ -111,10 +111,24 @@ CMakeFiles/vitc_lib.dir/ir/error.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/error.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/error.c -o CMakeFiles/vitc_lib.dir/ir/error.c.s
 
+CMakeFiles/vitc_lib.dir/ir/eval.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/eval.c.o: /work/main/ir/eval.c
+CMakeFiles/vitc_lib.dir/ir/eval.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/vitc_lib.dir/ir/eval.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/eval.c.o -MF CMakeFiles/vitc_lib.dir/ir/eval.c.o.d -o CMakeFiles/vitc_lib.dir/ir/eval.c.o -c /work/main/ir/eval.c
+
+CMakeFiles/vitc_lib.dir/ir/eval.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/eval.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/eval.c > CMakeFiles/vitc_lib.dir/ir/eval.c.i
+
+CMakeFiles/vitc_lib.dir/ir/eval.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/eval.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/eval.c -o CMakeFiles/vitc_lib.dir/ir/eval.c.s
+
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: /work/main/ir/graph.c
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/vitc_lib.dir/ir/graph.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/vitc_lib.dir/ir/graph.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/graph.c.o -MF CMakeFiles/vitc_lib.dir/ir/graph.c.o.d -o CMakeFiles/vitc_lib.dir/ir/graph.c.o -c /work/main/ir/graph.c
 
 CMakeFiles/vitc_lib.dir/ir/graph.c.i: cmake_force
@@ -128,7 +142,7 @@ CMakeFiles/vitc_lib.dir/ir/graph.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: /work/main/ir/ops/common.c
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/common.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/common.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/common.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/common.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/common.c.o -c /work/main/ir/ops/common.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.i: cmake_force
@@ -142,7 +156,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/common.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: /work/main/ir/ops/conv.c
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o -c /work/main/ir/ops/conv.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.i: cmake_force
@@ -156,7 +170,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/conv.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: /work/main/ir/ops/elementwise.c
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o -c /work/main/ir/ops/elementwise.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.i: cmake_force
@@ -170,7 +184,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: /work/main/ir/ops/gather.c
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o -c /work/main/ir/ops/gather.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.i: cmake_force
@@ -184,7 +198,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/gather.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: /work/main/ir/ops/linalg.c
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o -c /work/main/ir/ops/linalg.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.i: cmake_force
@@ -198,7 +212,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: /work/main/ir/ops/movement.c
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o -c /work/main/ir/ops/movement.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.i: cmake_force
@@ -212,7 +226,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/movement.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: /work/main/ir/ops/norm.c
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o -c /work/main/ir/ops/norm.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.i: cmake_force
@@ -226,7 +240,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/norm.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: /work/main/ir/ops/reduce.c
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o -c /work/main/ir/ops/reduce.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.i: cmake_force
@@ -240,7 +254,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: /work/main/ir/ops/resize.c
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o -c /work/main/ir/ops/resize.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.i: cmake_force
@@ -254,7 +268,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/resize.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: /work/main/ir/optable.c
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/vitc_lib.dir/ir/optable.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/vitc_lib.dir/ir/optable.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/optable.c.o -MF CMakeFiles/vitc_lib.dir/ir/optable.c.o.d -o CMakeFiles/vitc_lib.dir/ir/optable.c.o -c /work/main/ir/optable.c
 
 CMakeFiles/vitc_lib.dir/ir/optable.c.i: cmake_force
@@ -268,7 +282,7 @@ CMakeFiles/vitc_lib.dir/ir/optable.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/value.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/value.c.o: /work/main/ir/value.c
 CMakeFiles/vitc_lib.dir/ir/value.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/vitc_lib.dir/ir/value.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/vitc_lib.dir/ir/value.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/value.c.o -MF CMakeFiles/vitc_lib.dir/ir/value.c.o.d -o CMakeFiles/vitc_lib.dir/ir/value.c.o -c /work/main/ir/value.c
 
 CMakeFiles/vitc_lib.dir/ir/value.c.i: cmake_force
@@ -284,6 +298,7 @@ vitc_lib_OBJECTS = \
 "CMakeFiles/vitc_lib.dir/ir/arena.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/attr.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/error.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/eval.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/graph.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/common.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o" \
@@ -303,6 +318,7 @@ vitc_lib_EXTERNAL_OBJECTS =
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/arena.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/attr.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/error.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/eval.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/graph.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/common.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o
@@ -317,7 +333,7 @@ libvitc.a: CMakeFiles/vitc_lib.dir/ir/optable.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/value.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/build.make
 libvitc.a: CMakeFiles/vitc_lib.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Linking C static library libvitc.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Linking C static library libvitc.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/vitc_lib.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/vitc_lib.dir/link.txt --verbose=$(VERBOSE)
 

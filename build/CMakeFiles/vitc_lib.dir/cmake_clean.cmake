@@ -5,6 +5,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/vitc_lib.dir/ir/attr.c.o.d"
   "CMakeFiles/vitc_lib.dir/ir/error.c.o"
   "CMakeFiles/vitc_lib.dir/ir/error.c.o.d"
+  "CMakeFiles/vitc_lib.dir/ir/eval.c.o"
+  "CMakeFiles/vitc_lib.dir/ir/eval.c.o.d"
   "CMakeFiles/vitc_lib.dir/ir/graph.c.o"
   "CMakeFiles/vitc_lib.dir/ir/graph.c.o.d"
   "CMakeFiles/vitc_lib.dir/ir/ops/common.c.o"

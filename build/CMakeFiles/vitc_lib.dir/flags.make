@@ -14,6 +14,8 @@ C_FLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initiali
 
 # Custom options: CMakeFiles/vitc_lib.dir/ir/error.c.o_OPTIONS = -O3
 
+# Custom options: CMakeFiles/vitc_lib.dir/ir/eval.c.o_OPTIONS = -O3
+
 # Custom options: CMakeFiles/vitc_lib.dir/ir/graph.c.o_OPTIONS = -O3
 
 # Custom options: CMakeFiles/vitc_lib.dir/ir/ops/common.c.o_OPTIONS = -O3
