@@ -13,6 +13,8 @@
 
 typedef struct vitc_shape_binding {
   const char *input; /* graph input name */
+  int input_len;     /* > 0: the name is input[0..input_len), e.g. pointing into a "name=dims" spec;
+                        0: input is NUL-terminated */
   int rank;
   int64_t dims[VITC_MAX_RANK];
 } vitc_shape_binding;
@@ -22,7 +24,7 @@ typedef struct vitc_load_options {
   int nbindings;
 } vitc_load_options;
 
-/* Parses "name=1x3x224x224" into b (name points into spec). */
+/* Parses "name=1x3x224x224" into b (b->input points into spec, b->input_len is the name's length). */
 vitc_status vitc_parse_shape_binding(const char *spec, vitc_shape_binding *b, vitc_error *err);
 
 /* Loads an ONNX model file. opts may be NULL. On success *out owns everything (vitc_graph_free). */

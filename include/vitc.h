@@ -54,6 +54,53 @@ size_t vitc_dtype_size(vitc_dtype t);      /* 0 for an unknown code */
 /* The message of the last failure on the calling thread ("" if none). */
 const char *vitc_last_error(void);
 
+/* ---------------------------------------------------------------- compiling and running a model
+ *
+ *   vitc_model *m;  vitc_context *c;
+ *   if (vitc_model_load("vit.onnx", NULL, &m)) { fprintf(stderr, "%s\n", vitc_last_error()); … }
+ *   vitc_context_new(m, &c);
+ *   vitc_run(c, (const void *[]){image}, (void *[]){logits});
+ *   vitc_context_free(c); vitc_model_free(m);
+ *
+ * A model is immutable once loaded and may be shared by threads; a context belongs to one thread at a
+ * time (it owns the activations and a thread pool). Buffers are the caller's: dense, row-major, of the
+ * dtype and shape vitc_model_input/output report, and must not overlap. */
+
+typedef struct vitc_model vitc_model;
+typedef struct vitc_context vitc_context;
+
+typedef struct vitc_options {
+  const char *const *shapes; /* "input=1x3x224x224" bindings of symbolic dims (others default to 1) */
+  int nshapes;
+  int opt_level;   /* graph passes: 0 = the default (all); -1 = shape inference only */
+  int interpret;   /* non-zero: run with the reference evaluator instead of JIT-compiled code */
+  int nthreads;    /* threads per context; 0 = one per CPU */
+  const char *cpu; /* JIT target CPU and features; NULL = this machine's */
+  const char *features;
+} vitc_options;
+
+typedef struct vitc_io_info {
+  const char *name;
+  vitc_dtype dtype;
+  int rank;
+  int64_t dims[VITC_MAX_RANK];
+  size_t bytes;
+} vitc_io_info;
+
+/* Loads, optimises and (unless interpret) JIT-compiles an ONNX model. opts may be NULL. */
+vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_model **out);
+void vitc_model_free(vitc_model *m);
+int vitc_model_num_inputs(const vitc_model *m);
+int vitc_model_num_outputs(const vitc_model *m);
+/* Fills info for input/output i; the name stays valid while m lives. */
+vitc_status vitc_model_input(const vitc_model *m, int i, vitc_io_info *info);
+vitc_status vitc_model_output(const vitc_model *m, int i, vitc_io_info *info);
+
+vitc_status vitc_context_new(const vitc_model *m, vitc_context **out);
+void vitc_context_free(vitc_context *c);
+/* One inference: inputs[i] and outputs[k] in the order of vitc_model_input/output. */
+vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs);
+
 #ifdef __cplusplus
 }
 #endif

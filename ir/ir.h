@@ -74,7 +74,7 @@ const char *vitc_value_type_str(const vitc_value *v, char *buf, size_t n);
 /* ---------------------------------------------------------------- op table */
 
 typedef enum vitc_op {
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn) VITC_OP_##id,
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) VITC_OP_##id,
 #include "ops.def"
 #undef X
   VITC_OP_COUNT

@@ -4,7 +4,7 @@
 #include "ops/ops.h"
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn) \
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) \
   [VITC_OP_##id] = {domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn},
 #include "ops.def"
 #undef X

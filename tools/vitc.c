@@ -1,1 +1,37 @@
-int main(void) { return 0; }
+/* vitc.c — the vitc command line: dispatches to one subcommand per file (tools/cli_*.c).
+ *
+ * The library never prints; this tool does. Errors go to stderr as "vitc: MESSAGE" and exit with 2. */
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_dump, &cli_ops};
+enum { NCOMMANDS = sizeof commands / sizeof *commands };
+
+static void print_usage(FILE *f) {
+  fputs("usage: vitc COMMAND [options]\n\n"
+        "vitc compiles ONNX vision-transformer models; today it executes them with its reference evaluator.\n\n"
+        "commands:\n",
+        f);
+  for (int k = 0; k < NCOMMANDS; k++) fprintf(f, "  %s\n", commands[k]->usage);
+  fputc('\n', f);
+  cli_print_common_usage(f);
+  fputs("\nrun 'vitc COMMAND --help' for a command's options.\n", f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return CLI_EXIT_ERROR;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    print_usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  for (int k = 0; k < NCOMMANDS; k++) {
+    if (strcmp(argv[1], commands[k]->name)) continue;
+    if (cli_wants_help(commands[k], argc - 1, argv + 1)) return CLI_EXIT_OK;
+    return commands[k]->main(argc - 1, argv + 1);
+  }
+  return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+}

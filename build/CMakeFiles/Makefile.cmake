@@ -44,6 +44,15 @@ set(CMAKE_MAKEFILE_PRODUCTS
 # Dependency information for all targets:
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/onnx_proto.dir/DependInfo.cmake"
+  "CMakeFiles/vitc_rt.dir/DependInfo.cmake"
   "CMakeFiles/vitc_lib.dir/DependInfo.cmake"
   "CMakeFiles/vitc.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_elementwise.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_eval.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_frontend.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_linalg.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_movement.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_norm.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_passes.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_reduce.dir/DependInfo.cmake"
   )

@@ -83,20 +83,119 @@ CMakeFiles/vitc.dir/tools/vitc.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/vitc.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/vitc.c -o CMakeFiles/vitc.dir/tools/vitc.c.s
 
+CMakeFiles/vitc.dir/tools/cli_common.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_common.c.o: /work/main/tools/cli_common.c
+CMakeFiles/vitc.dir/tools/cli_common.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/vitc.dir/tools/cli_common.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_common.c.o -MF CMakeFiles/vitc.dir/tools/cli_common.c.o.d -o CMakeFiles/vitc.dir/tools/cli_common.c.o -c /work/main/tools/cli_common.c
+
+CMakeFiles/vitc.dir/tools/cli_common.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_common.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_common.c > CMakeFiles/vitc.dir/tools/cli_common.c.i
+
+CMakeFiles/vitc.dir/tools/cli_common.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_common.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_common.c -o CMakeFiles/vitc.dir/tools/cli_common.c.s
+
+CMakeFiles/vitc.dir/tools/cli_engine.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_engine.c.o: /work/main/tools/cli_engine.c
+CMakeFiles/vitc.dir/tools/cli_engine.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/vitc.dir/tools/cli_engine.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_engine.c.o -MF CMakeFiles/vitc.dir/tools/cli_engine.c.o.d -o CMakeFiles/vitc.dir/tools/cli_engine.c.o -c /work/main/tools/cli_engine.c
+
+CMakeFiles/vitc.dir/tools/cli_engine.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_engine.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_engine.c > CMakeFiles/vitc.dir/tools/cli_engine.c.i
+
+CMakeFiles/vitc.dir/tools/cli_engine.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_engine.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_engine.c -o CMakeFiles/vitc.dir/tools/cli_engine.c.s
+
+CMakeFiles/vitc.dir/tools/cli_inspect.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_inspect.c.o: /work/main/tools/cli_inspect.c
+CMakeFiles/vitc.dir/tools/cli_inspect.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/vitc.dir/tools/cli_inspect.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_inspect.c.o -MF CMakeFiles/vitc.dir/tools/cli_inspect.c.o.d -o CMakeFiles/vitc.dir/tools/cli_inspect.c.o -c /work/main/tools/cli_inspect.c
+
+CMakeFiles/vitc.dir/tools/cli_inspect.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_inspect.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_inspect.c > CMakeFiles/vitc.dir/tools/cli_inspect.c.i
+
+CMakeFiles/vitc.dir/tools/cli_inspect.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_inspect.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_inspect.c -o CMakeFiles/vitc.dir/tools/cli_inspect.c.s
+
+CMakeFiles/vitc.dir/tools/cli_run.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_run.c.o: /work/main/tools/cli_run.c
+CMakeFiles/vitc.dir/tools/cli_run.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/vitc.dir/tools/cli_run.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_run.c.o -MF CMakeFiles/vitc.dir/tools/cli_run.c.o.d -o CMakeFiles/vitc.dir/tools/cli_run.c.o -c /work/main/tools/cli_run.c
+
+CMakeFiles/vitc.dir/tools/cli_run.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_run.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_run.c > CMakeFiles/vitc.dir/tools/cli_run.c.i
+
+CMakeFiles/vitc.dir/tools/cli_run.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_run.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_run.c -o CMakeFiles/vitc.dir/tools/cli_run.c.s
+
+CMakeFiles/vitc.dir/tools/cli_check.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_check.c.o: /work/main/tools/cli_check.c
+CMakeFiles/vitc.dir/tools/cli_check.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/vitc.dir/tools/cli_check.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_check.c.o -MF CMakeFiles/vitc.dir/tools/cli_check.c.o.d -o CMakeFiles/vitc.dir/tools/cli_check.c.o -c /work/main/tools/cli_check.c
+
+CMakeFiles/vitc.dir/tools/cli_check.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_check.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_check.c > CMakeFiles/vitc.dir/tools/cli_check.c.i
+
+CMakeFiles/vitc.dir/tools/cli_check.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_check.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_check.c -o CMakeFiles/vitc.dir/tools/cli_check.c.s
+
+CMakeFiles/vitc.dir/tools/cli_dump.c.o: CMakeFiles/vitc.dir/flags.make
+CMakeFiles/vitc.dir/tools/cli_dump.c.o: /work/main/tools/cli_dump.c
+CMakeFiles/vitc.dir/tools/cli_dump.c.o: CMakeFiles/vitc.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/vitc.dir/tools/cli_dump.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/vitc.dir/tools/cli_dump.c.o -MF CMakeFiles/vitc.dir/tools/cli_dump.c.o.d -o CMakeFiles/vitc.dir/tools/cli_dump.c.o -c /work/main/tools/cli_dump.c
+
+CMakeFiles/vitc.dir/tools/cli_dump.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc.dir/tools/cli_dump.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli_dump.c > CMakeFiles/vitc.dir/tools/cli_dump.c.i
+
+CMakeFiles/vitc.dir/tools/cli_dump.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc.dir/tools/cli_dump.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli_dump.c -o CMakeFiles/vitc.dir/tools/cli_dump.c.s
+
 # Object files for target vitc
 vitc_OBJECTS = \
-"CMakeFiles/vitc.dir/tools/vitc.c.o"
+"CMakeFiles/vitc.dir/tools/vitc.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_common.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_engine.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_inspect.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_run.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_check.c.o" \
+"CMakeFiles/vitc.dir/tools/cli_dump.c.o"
 
 # External object files for target vitc
 vitc_EXTERNAL_OBJECTS =
 
 vitc: CMakeFiles/vitc.dir/tools/vitc.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_common.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_engine.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_inspect.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_run.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_check.c.o
+vitc: CMakeFiles/vitc.dir/tools/cli_dump.c.o
 vitc: CMakeFiles/vitc.dir/build.make
 vitc: libvitc.a
 vitc: libonnx_proto.a
 vitc: /usr/lib/x86_64-linux-gnu/libprotobuf-c.so
+vitc: libvitc_rt.a
+vitc: /usr/lib/llvm-16/lib/libLLVM-16.so
+vitc: /usr/lib/x86_64-linux-gnu/libffi.so
 vitc: CMakeFiles/vitc.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C executable vitc"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Linking C executable vitc"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/vitc.dir/link.txt --verbose=$(VERBOSE)
 
 # Rule to build all files generated by this target.

@@ -4,7 +4,7 @@
 # compile C with /usr/bin/cc
 C_DEFINES = 
 
-C_INCLUDES = -I/work/main/include -I/work/main -I/work/main/build/gen
+C_INCLUDES = -I/work/main/include -I/work/main -I/work/main/build/gen -I/work/main/runtime -isystem /usr/lib/llvm-16/include
 
-C_FLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -std=gnu11
+C_FLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -Wno-maybe-uninitialized -std=gnu11
 

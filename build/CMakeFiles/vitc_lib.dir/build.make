@@ -69,10 +69,304 @@ include CMakeFiles/vitc_lib.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/vitc_lib.dir/flags.make
 
+CMakeFiles/vitc_lib.dir/backend/aot.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/aot.c.o: /work/main/backend/aot.c
+CMakeFiles/vitc_lib.dir/backend/aot.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/vitc_lib.dir/backend/aot.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/aot.c.o -MF CMakeFiles/vitc_lib.dir/backend/aot.c.o.d -o CMakeFiles/vitc_lib.dir/backend/aot.c.o -c /work/main/backend/aot.c
+
+CMakeFiles/vitc_lib.dir/backend/aot.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/aot.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/aot.c > CMakeFiles/vitc_lib.dir/backend/aot.c.i
+
+CMakeFiles/vitc_lib.dir/backend/aot.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/aot.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/aot.c -o CMakeFiles/vitc_lib.dir/backend/aot.c.s
+
+CMakeFiles/vitc_lib.dir/backend/call.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/call.c.o: /work/main/backend/call.c
+CMakeFiles/vitc_lib.dir/backend/call.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/vitc_lib.dir/backend/call.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/call.c.o -MF CMakeFiles/vitc_lib.dir/backend/call.c.o.d -o CMakeFiles/vitc_lib.dir/backend/call.c.o -c /work/main/backend/call.c
+
+CMakeFiles/vitc_lib.dir/backend/call.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/call.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/call.c > CMakeFiles/vitc_lib.dir/backend/call.c.i
+
+CMakeFiles/vitc_lib.dir/backend/call.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/call.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/call.c -o CMakeFiles/vitc_lib.dir/backend/call.c.s
+
+CMakeFiles/vitc_lib.dir/backend/cg.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/cg.c.o: /work/main/backend/cg.c
+CMakeFiles/vitc_lib.dir/backend/cg.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/vitc_lib.dir/backend/cg.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/cg.c.o -MF CMakeFiles/vitc_lib.dir/backend/cg.c.o.d -o CMakeFiles/vitc_lib.dir/backend/cg.c.o -c /work/main/backend/cg.c
+
+CMakeFiles/vitc_lib.dir/backend/cg.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/cg.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/cg.c > CMakeFiles/vitc_lib.dir/backend/cg.c.i
+
+CMakeFiles/vitc_lib.dir/backend/cg.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/cg.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/cg.c -o CMakeFiles/vitc_lib.dir/backend/cg.c.s
+
+CMakeFiles/vitc_lib.dir/backend/codegen.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/codegen.c.o: /work/main/backend/codegen.c
+CMakeFiles/vitc_lib.dir/backend/codegen.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/vitc_lib.dir/backend/codegen.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/codegen.c.o -MF CMakeFiles/vitc_lib.dir/backend/codegen.c.o.d -o CMakeFiles/vitc_lib.dir/backend/codegen.c.o -c /work/main/backend/codegen.c
+
+CMakeFiles/vitc_lib.dir/backend/codegen.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/codegen.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/codegen.c > CMakeFiles/vitc_lib.dir/backend/codegen.c.i
+
+CMakeFiles/vitc_lib.dir/backend/codegen.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/codegen.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/codegen.c -o CMakeFiles/vitc_lib.dir/backend/codegen.c.s
+
+CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o: /work/main/backend/emit_elementwise.c
+CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o -MF CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o.d -o CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o -c /work/main/backend/emit_elementwise.c
+
+CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/emit_elementwise.c > CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.i
+
+CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/emit_elementwise.c -o CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.s
+
+CMakeFiles/vitc_lib.dir/backend/jit.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/jit.c.o: /work/main/backend/jit.c
+CMakeFiles/vitc_lib.dir/backend/jit.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/vitc_lib.dir/backend/jit.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/jit.c.o -MF CMakeFiles/vitc_lib.dir/backend/jit.c.o.d -o CMakeFiles/vitc_lib.dir/backend/jit.c.o -c /work/main/backend/jit.c
+
+CMakeFiles/vitc_lib.dir/backend/jit.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/jit.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/jit.c > CMakeFiles/vitc_lib.dir/backend/jit.c.i
+
+CMakeFiles/vitc_lib.dir/backend/jit.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/jit.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/jit.c -o CMakeFiles/vitc_lib.dir/backend/jit.c.s
+
+CMakeFiles/vitc_lib.dir/backend/model.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/model.c.o: /work/main/backend/model.c
+CMakeFiles/vitc_lib.dir/backend/model.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/vitc_lib.dir/backend/model.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/model.c.o -MF CMakeFiles/vitc_lib.dir/backend/model.c.o.d -o CMakeFiles/vitc_lib.dir/backend/model.c.o -c /work/main/backend/model.c
+
+CMakeFiles/vitc_lib.dir/backend/model.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/model.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/model.c > CMakeFiles/vitc_lib.dir/backend/model.c.i
+
+CMakeFiles/vitc_lib.dir/backend/model.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/model.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/model.c -o CMakeFiles/vitc_lib.dir/backend/model.c.s
+
+CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o: /work/main/backend/plan_memory.c
+CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o -MF CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o.d -o CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o -c /work/main/backend/plan_memory.c
+
+CMakeFiles/vitc_lib.dir/backend/plan_memory.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/plan_memory.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/plan_memory.c > CMakeFiles/vitc_lib.dir/backend/plan_memory.c.i
+
+CMakeFiles/vitc_lib.dir/backend/plan_memory.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/plan_memory.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/plan_memory.c -o CMakeFiles/vitc_lib.dir/backend/plan_memory.c.s
+
+CMakeFiles/vitc_lib.dir/backend/target.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/backend/target.c.o: /work/main/backend/target.c
+CMakeFiles/vitc_lib.dir/backend/target.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/vitc_lib.dir/backend/target.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/backend/target.c.o -MF CMakeFiles/vitc_lib.dir/backend/target.c.o.d -o CMakeFiles/vitc_lib.dir/backend/target.c.o -c /work/main/backend/target.c
+
+CMakeFiles/vitc_lib.dir/backend/target.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/backend/target.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/backend/target.c > CMakeFiles/vitc_lib.dir/backend/target.c.i
+
+CMakeFiles/vitc_lib.dir/backend/target.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/backend/target.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/backend/target.c -o CMakeFiles/vitc_lib.dir/backend/target.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/attributes.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/attributes.c.o: /work/main/frontend/attributes.c
+CMakeFiles/vitc_lib.dir/frontend/attributes.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/vitc_lib.dir/frontend/attributes.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/attributes.c.o -MF CMakeFiles/vitc_lib.dir/frontend/attributes.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/attributes.c.o -c /work/main/frontend/attributes.c
+
+CMakeFiles/vitc_lib.dir/frontend/attributes.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/attributes.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/attributes.c > CMakeFiles/vitc_lib.dir/frontend/attributes.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/attributes.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/attributes.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/attributes.c -o CMakeFiles/vitc_lib.dir/frontend/attributes.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o: /work/main/frontend/constant_node.c
+CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o -MF CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o -c /work/main/frontend/constant_node.c
+
+CMakeFiles/vitc_lib.dir/frontend/constant_node.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/constant_node.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/constant_node.c > CMakeFiles/vitc_lib.dir/frontend/constant_node.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/constant_node.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/constant_node.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/constant_node.c -o CMakeFiles/vitc_lib.dir/frontend/constant_node.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/external_data.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/external_data.c.o: /work/main/frontend/external_data.c
+CMakeFiles/vitc_lib.dir/frontend/external_data.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/vitc_lib.dir/frontend/external_data.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/external_data.c.o -MF CMakeFiles/vitc_lib.dir/frontend/external_data.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/external_data.c.o -c /work/main/frontend/external_data.c
+
+CMakeFiles/vitc_lib.dir/frontend/external_data.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/external_data.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/external_data.c > CMakeFiles/vitc_lib.dir/frontend/external_data.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/external_data.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/external_data.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/external_data.c -o CMakeFiles/vitc_lib.dir/frontend/external_data.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o: /work/main/frontend/graph_inputs.c
+CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o -MF CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o -c /work/main/frontend/graph_inputs.c
+
+CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/graph_inputs.c > CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/graph_inputs.c -o CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/load_model.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/load_model.c.o: /work/main/frontend/load_model.c
+CMakeFiles/vitc_lib.dir/frontend/load_model.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/vitc_lib.dir/frontend/load_model.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/load_model.c.o -MF CMakeFiles/vitc_lib.dir/frontend/load_model.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/load_model.c.o -c /work/main/frontend/load_model.c
+
+CMakeFiles/vitc_lib.dir/frontend/load_model.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/load_model.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/load_model.c > CMakeFiles/vitc_lib.dir/frontend/load_model.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/load_model.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/load_model.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/load_model.c -o CMakeFiles/vitc_lib.dir/frontend/load_model.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/map_file.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/map_file.c.o: /work/main/frontend/map_file.c
+CMakeFiles/vitc_lib.dir/frontend/map_file.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/vitc_lib.dir/frontend/map_file.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/map_file.c.o -MF CMakeFiles/vitc_lib.dir/frontend/map_file.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/map_file.c.o -c /work/main/frontend/map_file.c
+
+CMakeFiles/vitc_lib.dir/frontend/map_file.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/map_file.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/map_file.c > CMakeFiles/vitc_lib.dir/frontend/map_file.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/map_file.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/map_file.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/map_file.c -o CMakeFiles/vitc_lib.dir/frontend/map_file.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/nodes.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/nodes.c.o: /work/main/frontend/nodes.c
+CMakeFiles/vitc_lib.dir/frontend/nodes.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/vitc_lib.dir/frontend/nodes.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/nodes.c.o -MF CMakeFiles/vitc_lib.dir/frontend/nodes.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/nodes.c.o -c /work/main/frontend/nodes.c
+
+CMakeFiles/vitc_lib.dir/frontend/nodes.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/nodes.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/nodes.c > CMakeFiles/vitc_lib.dir/frontend/nodes.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/nodes.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/nodes.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/nodes.c -o CMakeFiles/vitc_lib.dir/frontend/nodes.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o: /work/main/frontend/normalize_opset.c
+CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o -MF CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o -c /work/main/frontend/normalize_opset.c
+
+CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/normalize_opset.c > CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/normalize_opset.c -o CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o: /work/main/frontend/shape_binding.c
+CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o -MF CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o -c /work/main/frontend/shape_binding.c
+
+CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/shape_binding.c > CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/shape_binding.c -o CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o: /work/main/frontend/tensor_file.c
+CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o -MF CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o -c /work/main/frontend/tensor_file.c
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/tensor_file.c > CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/tensor_file.c -o CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o: /work/main/frontend/tensor_names.c
+CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o -MF CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o -c /work/main/frontend/tensor_names.c
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/tensor_names.c > CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/tensor_names.c -o CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.s
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o: /work/main/frontend/tensor_proto.c
+CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o -MF CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o.d -o CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o -c /work/main/frontend/tensor_proto.c
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/frontend/tensor_proto.c > CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.i
+
+CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/frontend/tensor_proto.c -o CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.s
+
 CMakeFiles/vitc_lib.dir/ir/arena.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/arena.c.o: /work/main/ir/arena.c
 CMakeFiles/vitc_lib.dir/ir/arena.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/vitc_lib.dir/ir/arena.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/vitc_lib.dir/ir/arena.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/arena.c.o -MF CMakeFiles/vitc_lib.dir/ir/arena.c.o.d -o CMakeFiles/vitc_lib.dir/ir/arena.c.o -c /work/main/ir/arena.c
 
 CMakeFiles/vitc_lib.dir/ir/arena.c.i: cmake_force
@@ -86,7 +380,7 @@ CMakeFiles/vitc_lib.dir/ir/arena.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/attr.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/attr.c.o: /work/main/ir/attr.c
 CMakeFiles/vitc_lib.dir/ir/attr.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/vitc_lib.dir/ir/attr.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/vitc_lib.dir/ir/attr.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/attr.c.o -MF CMakeFiles/vitc_lib.dir/ir/attr.c.o.d -o CMakeFiles/vitc_lib.dir/ir/attr.c.o -c /work/main/ir/attr.c
 
 CMakeFiles/vitc_lib.dir/ir/attr.c.i: cmake_force
@@ -100,7 +394,7 @@ CMakeFiles/vitc_lib.dir/ir/attr.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/error.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/error.c.o: /work/main/ir/error.c
 CMakeFiles/vitc_lib.dir/ir/error.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/vitc_lib.dir/ir/error.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/vitc_lib.dir/ir/error.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/error.c.o -MF CMakeFiles/vitc_lib.dir/ir/error.c.o.d -o CMakeFiles/vitc_lib.dir/ir/error.c.o -c /work/main/ir/error.c
 
 CMakeFiles/vitc_lib.dir/ir/error.c.i: cmake_force
@@ -114,7 +408,7 @@ CMakeFiles/vitc_lib.dir/ir/error.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/eval.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/eval.c.o: /work/main/ir/eval.c
 CMakeFiles/vitc_lib.dir/ir/eval.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/vitc_lib.dir/ir/eval.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building C object CMakeFiles/vitc_lib.dir/ir/eval.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/eval.c.o -MF CMakeFiles/vitc_lib.dir/ir/eval.c.o.d -o CMakeFiles/vitc_lib.dir/ir/eval.c.o -c /work/main/ir/eval.c
 
 CMakeFiles/vitc_lib.dir/ir/eval.c.i: cmake_force
@@ -128,7 +422,7 @@ CMakeFiles/vitc_lib.dir/ir/eval.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: /work/main/ir/graph.c
 CMakeFiles/vitc_lib.dir/ir/graph.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/vitc_lib.dir/ir/graph.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building C object CMakeFiles/vitc_lib.dir/ir/graph.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/graph.c.o -MF CMakeFiles/vitc_lib.dir/ir/graph.c.o.d -o CMakeFiles/vitc_lib.dir/ir/graph.c.o -c /work/main/ir/graph.c
 
 CMakeFiles/vitc_lib.dir/ir/graph.c.i: cmake_force
@@ -139,10 +433,52 @@ CMakeFiles/vitc_lib.dir/ir/graph.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/graph.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/graph.c -o CMakeFiles/vitc_lib.dir/ir/graph.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o: /work/main/ir/ops/activations.c
+CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o -c /work/main/ir/ops/activations.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/activations.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/activations.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/activations.c > CMakeFiles/vitc_lib.dir/ir/ops/activations.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/activations.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/activations.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/activations.c -o CMakeFiles/vitc_lib.dir/ir/ops/activations.c.s
+
+CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o: /work/main/ir/ops/arith.c
+CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o -c /work/main/ir/ops/arith.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/arith.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/arith.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/arith.c > CMakeFiles/vitc_lib.dir/ir/ops/arith.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/arith.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/arith.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/arith.c -o CMakeFiles/vitc_lib.dir/ir/ops/arith.c.s
+
+CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o: /work/main/ir/ops/cast.c
+CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o -c /work/main/ir/ops/cast.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/cast.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/cast.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/cast.c > CMakeFiles/vitc_lib.dir/ir/ops/cast.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/cast.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/cast.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/cast.c -o CMakeFiles/vitc_lib.dir/ir/ops/cast.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: /work/main/ir/ops/common.c
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/common.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/common.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/common.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/common.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/common.c.o -c /work/main/ir/ops/common.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/common.c.i: cmake_force
@@ -153,10 +489,24 @@ CMakeFiles/vitc_lib.dir/ir/ops/common.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/common.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/common.c -o CMakeFiles/vitc_lib.dir/ir/ops/common.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o: /work/main/ir/ops/compare.c
+CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o -c /work/main/ir/ops/compare.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/compare.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/compare.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/compare.c > CMakeFiles/vitc_lib.dir/ir/ops/compare.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/compare.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/compare.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/compare.c -o CMakeFiles/vitc_lib.dir/ir/ops/compare.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: /work/main/ir/ops/conv.c
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o -c /work/main/ir/ops/conv.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/conv.c.i: cmake_force
@@ -167,10 +517,24 @@ CMakeFiles/vitc_lib.dir/ir/ops/conv.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/conv.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/conv.c -o CMakeFiles/vitc_lib.dir/ir/ops/conv.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o: /work/main/ir/ops/einsum.c
+CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_33) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o -c /work/main/ir/ops/einsum.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/einsum.c > CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/einsum.c -o CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: /work/main/ir/ops/elementwise.c
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_34) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o -c /work/main/ir/ops/elementwise.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.i: cmake_force
@@ -184,7 +548,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: /work/main/ir/ops/gather.c
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_35) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o -c /work/main/ir/ops/gather.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/gather.c.i: cmake_force
@@ -195,10 +559,24 @@ CMakeFiles/vitc_lib.dir/ir/ops/gather.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/gather.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/gather.c -o CMakeFiles/vitc_lib.dir/ir/ops/gather.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o: /work/main/ir/ops/gemm_kernel.c
+CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_36) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o -c /work/main/ir/ops/gemm_kernel.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/gemm_kernel.c > CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/gemm_kernel.c -o CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: /work/main/ir/ops/linalg.c
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_37) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o -c /work/main/ir/ops/linalg.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.i: cmake_force
@@ -212,7 +590,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: /work/main/ir/ops/movement.c
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_38) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o -c /work/main/ir/ops/movement.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/movement.c.i: cmake_force
@@ -223,10 +601,24 @@ CMakeFiles/vitc_lib.dir/ir/ops/movement.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/movement.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/movement.c -o CMakeFiles/vitc_lib.dir/ir/ops/movement.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o: /work/main/ir/ops/movement_kernels.c
+CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_39) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o -c /work/main/ir/ops/movement_kernels.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/movement_kernels.c > CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/movement_kernels.c -o CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: /work/main/ir/ops/norm.c
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_40) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o -c /work/main/ir/ops/norm.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/norm.c.i: cmake_force
@@ -237,10 +629,24 @@ CMakeFiles/vitc_lib.dir/ir/ops/norm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/norm.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/norm.c -o CMakeFiles/vitc_lib.dir/ir/ops/norm.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o: /work/main/ir/ops/pool.c
+CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_41) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o -c /work/main/ir/ops/pool.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/pool.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/pool.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/pool.c > CMakeFiles/vitc_lib.dir/ir/ops/pool.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/pool.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/pool.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/pool.c -o CMakeFiles/vitc_lib.dir/ir/ops/pool.c.s
+
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: /work/main/ir/ops/reduce.c
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_42) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o -c /work/main/ir/ops/reduce.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.i: cmake_force
@@ -254,7 +660,7 @@ CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.s: cmake_force
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: /work/main/ir/ops/resize.c
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_43) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o -c /work/main/ir/ops/resize.c
 
 CMakeFiles/vitc_lib.dir/ir/ops/resize.c.i: cmake_force
@@ -265,10 +671,66 @@ CMakeFiles/vitc_lib.dir/ir/ops/resize.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/resize.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/resize.c -o CMakeFiles/vitc_lib.dir/ir/ops/resize.c.s
 
+CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o: /work/main/ir/ops/scatter.c
+CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_44) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o -c /work/main/ir/ops/scatter.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/scatter.c > CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/scatter.c -o CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.s
+
+CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o: /work/main/ir/ops/slice.c
+CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_45) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o -c /work/main/ir/ops/slice.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/slice.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/slice.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/slice.c > CMakeFiles/vitc_lib.dir/ir/ops/slice.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/slice.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/slice.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/slice.c -o CMakeFiles/vitc_lib.dir/ir/ops/slice.c.s
+
+CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o: /work/main/ir/ops/transpose.c
+CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_46) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o -c /work/main/ir/ops/transpose.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/transpose.c > CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/transpose.c -o CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.s
+
+CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o: /work/main/ir/ops/unary.c
+CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_47) "Building C object CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o -MF CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o.d -o CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o -c /work/main/ir/ops/unary.c
+
+CMakeFiles/vitc_lib.dir/ir/ops/unary.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/ops/unary.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/ops/unary.c > CMakeFiles/vitc_lib.dir/ir/ops/unary.c.i
+
+CMakeFiles/vitc_lib.dir/ir/ops/unary.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/ops/unary.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/ops/unary.c -o CMakeFiles/vitc_lib.dir/ir/ops/unary.c.s
+
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: /work/main/ir/optable.c
 CMakeFiles/vitc_lib.dir/ir/optable.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/vitc_lib.dir/ir/optable.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_48) "Building C object CMakeFiles/vitc_lib.dir/ir/optable.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/optable.c.o -MF CMakeFiles/vitc_lib.dir/ir/optable.c.o.d -o CMakeFiles/vitc_lib.dir/ir/optable.c.o -c /work/main/ir/optable.c
 
 CMakeFiles/vitc_lib.dir/ir/optable.c.i: cmake_force
@@ -279,10 +741,38 @@ CMakeFiles/vitc_lib.dir/ir/optable.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/optable.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/optable.c -o CMakeFiles/vitc_lib.dir/ir/optable.c.s
 
+CMakeFiles/vitc_lib.dir/ir/print.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/print.c.o: /work/main/ir/print.c
+CMakeFiles/vitc_lib.dir/ir/print.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_49) "Building C object CMakeFiles/vitc_lib.dir/ir/print.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/print.c.o -MF CMakeFiles/vitc_lib.dir/ir/print.c.o.d -o CMakeFiles/vitc_lib.dir/ir/print.c.o -c /work/main/ir/print.c
+
+CMakeFiles/vitc_lib.dir/ir/print.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/print.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/print.c > CMakeFiles/vitc_lib.dir/ir/print.c.i
+
+CMakeFiles/vitc_lib.dir/ir/print.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/print.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/print.c -o CMakeFiles/vitc_lib.dir/ir/print.c.s
+
+CMakeFiles/vitc_lib.dir/ir/stats.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/stats.c.o: /work/main/ir/stats.c
+CMakeFiles/vitc_lib.dir/ir/stats.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_50) "Building C object CMakeFiles/vitc_lib.dir/ir/stats.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/stats.c.o -MF CMakeFiles/vitc_lib.dir/ir/stats.c.o.d -o CMakeFiles/vitc_lib.dir/ir/stats.c.o -c /work/main/ir/stats.c
+
+CMakeFiles/vitc_lib.dir/ir/stats.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/stats.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/stats.c > CMakeFiles/vitc_lib.dir/ir/stats.c.i
+
+CMakeFiles/vitc_lib.dir/ir/stats.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/stats.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/stats.c -o CMakeFiles/vitc_lib.dir/ir/stats.c.s
+
 CMakeFiles/vitc_lib.dir/ir/value.c.o: CMakeFiles/vitc_lib.dir/flags.make
 CMakeFiles/vitc_lib.dir/ir/value.c.o: /work/main/ir/value.c
 CMakeFiles/vitc_lib.dir/ir/value.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/vitc_lib.dir/ir/value.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_51) "Building C object CMakeFiles/vitc_lib.dir/ir/value.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/value.c.o -MF CMakeFiles/vitc_lib.dir/ir/value.c.o.d -o CMakeFiles/vitc_lib.dir/ir/value.c.o -c /work/main/ir/value.c
 
 CMakeFiles/vitc_lib.dir/ir/value.c.i: cmake_force
@@ -293,47 +783,229 @@ CMakeFiles/vitc_lib.dir/ir/value.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/value.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/value.c -o CMakeFiles/vitc_lib.dir/ir/value.c.s
 
+CMakeFiles/vitc_lib.dir/ir/verify.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/ir/verify.c.o: /work/main/ir/verify.c
+CMakeFiles/vitc_lib.dir/ir/verify.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_52) "Building C object CMakeFiles/vitc_lib.dir/ir/verify.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/ir/verify.c.o -MF CMakeFiles/vitc_lib.dir/ir/verify.c.o.d -o CMakeFiles/vitc_lib.dir/ir/verify.c.o -c /work/main/ir/verify.c
+
+CMakeFiles/vitc_lib.dir/ir/verify.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/ir/verify.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/ir/verify.c > CMakeFiles/vitc_lib.dir/ir/verify.c.i
+
+CMakeFiles/vitc_lib.dir/ir/verify.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/ir/verify.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/ir/verify.c -o CMakeFiles/vitc_lib.dir/ir/verify.c.s
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o: /work/main/passes/eliminate_common.c
+CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_53) "Building C object CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o -MF CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o.d -o CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o -c /work/main/passes/eliminate_common.c
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/eliminate_common.c > CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.i
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/eliminate_common.c -o CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.s
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o: /work/main/passes/eliminate_dead.c
+CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_54) "Building C object CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o -MF CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o.d -o CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o -c /work/main/passes/eliminate_dead.c
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/eliminate_dead.c > CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.i
+
+CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/eliminate_dead.c -o CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.s
+
+CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o: /work/main/passes/fold_constants.c
+CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_55) "Building C object CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o -MF CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o.d -o CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o -c /work/main/passes/fold_constants.c
+
+CMakeFiles/vitc_lib.dir/passes/fold_constants.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/fold_constants.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/fold_constants.c > CMakeFiles/vitc_lib.dir/passes/fold_constants.c.i
+
+CMakeFiles/vitc_lib.dir/passes/fold_constants.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/fold_constants.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/fold_constants.c -o CMakeFiles/vitc_lib.dir/passes/fold_constants.c.s
+
+CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o: /work/main/passes/infer_shapes.c
+CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_56) "Building C object CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o -MF CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o.d -o CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o -c /work/main/passes/infer_shapes.c
+
+CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/infer_shapes.c > CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.i
+
+CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/infer_shapes.c -o CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.s
+
+CMakeFiles/vitc_lib.dir/passes/pipeline.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/pipeline.c.o: /work/main/passes/pipeline.c
+CMakeFiles/vitc_lib.dir/passes/pipeline.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_57) "Building C object CMakeFiles/vitc_lib.dir/passes/pipeline.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/pipeline.c.o -MF CMakeFiles/vitc_lib.dir/passes/pipeline.c.o.d -o CMakeFiles/vitc_lib.dir/passes/pipeline.c.o -c /work/main/passes/pipeline.c
+
+CMakeFiles/vitc_lib.dir/passes/pipeline.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/pipeline.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/pipeline.c > CMakeFiles/vitc_lib.dir/passes/pipeline.c.i
+
+CMakeFiles/vitc_lib.dir/passes/pipeline.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/pipeline.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/pipeline.c -o CMakeFiles/vitc_lib.dir/passes/pipeline.c.s
+
+CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o: CMakeFiles/vitc_lib.dir/flags.make
+CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o: /work/main/passes/remove_identity.c
+CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o: CMakeFiles/vitc_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_58) "Building C object CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -MD -MT CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o -MF CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o.d -o CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o -c /work/main/passes/remove_identity.c
+
+CMakeFiles/vitc_lib.dir/passes/remove_identity.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/vitc_lib.dir/passes/remove_identity.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -E /work/main/passes/remove_identity.c > CMakeFiles/vitc_lib.dir/passes/remove_identity.c.i
+
+CMakeFiles/vitc_lib.dir/passes/remove_identity.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/vitc_lib.dir/passes/remove_identity.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -O3 -S /work/main/passes/remove_identity.c -o CMakeFiles/vitc_lib.dir/passes/remove_identity.c.s
+
 # Object files for target vitc_lib
 vitc_lib_OBJECTS = \
+"CMakeFiles/vitc_lib.dir/backend/aot.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/call.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/cg.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/codegen.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/jit.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/model.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o" \
+"CMakeFiles/vitc_lib.dir/backend/target.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/attributes.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/external_data.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/load_model.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/map_file.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/nodes.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o" \
+"CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/arena.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/attr.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/error.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/eval.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/graph.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/common.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o" \
 "CMakeFiles/vitc_lib.dir/ir/optable.c.o" \
-"CMakeFiles/vitc_lib.dir/ir/value.c.o"
+"CMakeFiles/vitc_lib.dir/ir/print.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/stats.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/value.c.o" \
+"CMakeFiles/vitc_lib.dir/ir/verify.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/pipeline.c.o" \
+"CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o"
 
 # External object files for target vitc_lib
 vitc_lib_EXTERNAL_OBJECTS =
 
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/aot.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/call.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/cg.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/codegen.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/emit_elementwise.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/jit.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/model.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/plan_memory.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/backend/target.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/attributes.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/constant_node.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/external_data.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/graph_inputs.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/load_model.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/map_file.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/nodes.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/normalize_opset.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/shape_binding.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/tensor_file.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/tensor_names.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/frontend/tensor_proto.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/arena.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/attr.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/error.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/eval.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/graph.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/activations.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/arith.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/cast.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/common.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/compare.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/conv.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/einsum.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/elementwise.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/gather.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/gemm_kernel.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/linalg.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/movement.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/movement_kernels.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/norm.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/pool.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/reduce.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/resize.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/scatter.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/slice.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/transpose.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/ops/unary.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/optable.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/print.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/stats.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/ir/value.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/ir/verify.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/eliminate_common.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/eliminate_dead.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/fold_constants.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/infer_shapes.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/pipeline.c.o
+libvitc.a: CMakeFiles/vitc_lib.dir/passes/remove_identity.c.o
 libvitc.a: CMakeFiles/vitc_lib.dir/build.make
 libvitc.a: CMakeFiles/vitc_lib.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Linking C static library libvitc.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_59) "Linking C static library libvitc.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/vitc_lib.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/vitc_lib.dir/link.txt --verbose=$(VERBOSE)
 

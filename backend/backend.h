@@ -1,0 +1,86 @@
+/* backend.h — from an optimised, shape-complete graph to native code through the LLVM 16 C API.
+ *
+ * vitc_codegen lowers a graph into one LLVM module: a function per node (its kernel, generated as LLVM
+ * IR by the op's emitter named in ir/ops.def), and the model's entry points:
+ *
+ *   NAME_create() / NAME_create_mapped(path) / NAME_destroy(ctx)    contexts (runtime/vitc_rt.h)
+ *   int NAME_run(vitc_rt_ctx *ctx, const T *in0, …, T *out0, …)      one inference, caller-owned buffers
+ *   const char NAME_signature[]                                      inputs/outputs, for hosts that
+ *                                                                      only learn the signature at run time
+ *
+ * Constants are packed into one weights blob (64-byte aligned entries, possibly transformed at compile
+ * time, e.g. prepacked GEMM panels); activations live at planned offsets in the context's scratch.
+ * The module then goes to the ORC JIT (jit.c) or to object/asm/IR/shared-library files (aot.c).
+ */
+#ifndef VITC_BACKEND_H
+#define VITC_BACKEND_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "ir/ir.h"
+
+typedef struct vitc_target_options {
+  const char *triple;   /* NULL: the host */
+  const char *cpu;      /* NULL: the host's (features taken from LLVMGetHostCPUFeatures, see target.c) */
+  const char *features; /* NULL: the host's for a host target, none otherwise */
+  int opt_level;        /* 0..3: LLVM pipeline default<ON> */
+} vitc_target_options;
+
+/* A target machine for the options; fails naming an unknown triple or CPU. */
+vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err);
+
+typedef struct vitc_module {
+  LLVMOrcThreadSafeContextRef tsc; /* owns llvm */
+  LLVMContextRef llvm;
+  LLVMModuleRef mod;
+  char *name;            /* symbol prefix */
+  unsigned char *weights; /* packed constants (malloc'd) */
+  size_t weights_size;
+  uint64_t weights_hash;
+  size_t scratch_size;
+  char *signature;       /* the NAME_signature text (malloc'd) */
+} vitc_module;
+
+/* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
+ * a constant (AOT default); otherwise NAME_create is left out and the host supplies the blob (JIT, or
+ * a side file). */
+vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
+                         bool embed_weights, vitc_module **out, vitc_error *err);
+void vitc_module_free(vitc_module *m);
+
+/* ---------------------------------------------------------------- JIT */
+
+typedef struct vitc_jit vitc_jit;
+/* Takes ownership of m's LLVM module (m keeps weights and metadata) and of tm, and compiles the entry
+ * points eagerly so that errors surface here. */
+vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err);
+void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
+void vitc_jit_free(vitc_jit *j);
+
+/* ---------------------------------------------------------------- AOT */
+
+typedef enum vitc_emit_kind { VITC_EMIT_OBJ, VITC_EMIT_ASM, VITC_EMIT_LLVM, VITC_EMIT_SHARED } vitc_emit_kind;
+/* Writes the module (and, for obj/shared, NAME.h beside it) to path through a temporary file renamed on
+ * success: a failure never leaves a partial output. weights_path, if not NULL, receives the weights
+ * side file (the module was generated without embedded weights). */
+vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind kind, const char *path,
+                      const char *header_path, const char *weights_path, vitc_error *err);
+
+/* ---------------------------------------------------------------- signature */
+
+typedef struct vitc_io_desc {
+  char name[256];
+  vitc_dtype dtype;
+  int rank;
+  int64_t dims[VITC_MAX_RANK];
+} vitc_io_desc;
+/* Parses a NAME_signature text ("in NAME DTYPE D0xD1…\n…out …\n"). */
+vitc_status vitc_parse_signature(const char *text, vitc_io_desc *ins, int max_in, int *nin, vitc_io_desc *outs,
+                                 int max_out, int *nout, vitc_error *err);
+
+/* Calls NAME_run(ctx, args…) whose arity is known only now, through libffi. */
+int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, void *const *outputs, int nout);
+
+#endif

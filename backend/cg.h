@@ -1,0 +1,97 @@
+/* cg.h — what op emitters see: the code generation state and small builders, so that an emitter reads
+ * like the loops it generates (cg_loop_begin … cg_loop_end) rather than pages of LLVMBuild* calls.
+ * Internal to backend/. */
+#ifndef VITC_CG_H
+#define VITC_CG_H
+
+#include <llvm-c/Core.h>
+
+#include "backend.h"
+
+typedef struct vitc_cg {
+  const vitc_graph *g;
+  LLVMContextRef llvm;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef void_t, ptr, i1, i8, i16, i32, i64, f16, f32, f64;
+  const char *name;
+
+  /* The weights blob, grown as emitters add (possibly transformed) constants. */
+  unsigned char *blob;
+  size_t blob_size, blob_cap;
+  int64_t *const_offset; /* per tensor: offset of its raw data in the blob, -1 if not added */
+
+  /* The node being emitted: its function's parameters are ctx, then inputs, then outputs. */
+  const vitc_node *node;
+  LLVMValueRef fn;
+  LLVMValueRef ctx_arg;
+  LLVMValueRef *args;
+  LLVMValueRef weights; /* loaded from ctx at the function's entry */
+  int fresh;            /* counter for helper function names */
+} vitc_cg;
+
+typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+extern const vitc_emit_fn vitc_emitters[VITC_OP_COUNT];
+
+/* Inputs and outputs of the current node: data pointer and type/shape (the value's data is non-NULL
+ * when it is a compile-time constant); NULL for an absent input or an unused optional output. */
+LLVMValueRef cg_in(vitc_cg *cg, int k);
+LLVMValueRef cg_out(vitc_cg *cg, int k);
+const vitc_value *cg_in_value(vitc_cg *cg, int k);
+const vitc_value *cg_out_value(vitc_cg *cg, int k);
+
+LLVMValueRef cg_i64(vitc_cg *cg, int64_t v);
+LLVMValueRef cg_i32(vitc_cg *cg, int32_t v);
+LLVMValueRef cg_f32(vitc_cg *cg, float v);
+LLVMValueRef cg_const(vitc_cg *cg, LLVMTypeRef t, double v); /* a float or integer constant of type t */
+LLVMTypeRef cg_storage_type(vitc_cg *cg, vitc_dtype t);      /* how an element sits in memory */
+/* The type arithmetic on dtype t is done in: float for f16/bf16/f32, double, i64 for integers, i1 for bool. */
+LLVMTypeRef cg_compute_type(vitc_cg *cg, vitc_dtype t);
+/* Element i (an i64) of the array at base, converted from dtype t to its compute type; and back. */
+LLVMValueRef cg_load(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, vitc_dtype t);
+void cg_store(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, vitc_dtype t, LLVMValueRef v);
+/* Converts v from the compute type of `from` to the compute type of `to` (ONNX Cast semantics). */
+LLVMValueRef cg_convert(vitc_cg *cg, LLVMValueRef v, vitc_dtype from, vitc_dtype to);
+LLVMValueRef cg_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef index);
+/* Calls an intrinsic or external function by name, declaring it on first use. */
+LLVMValueRef cg_call(vitc_cg *cg, const char *fname, LLVMTypeRef ret, LLVMValueRef *args, int nargs);
+/* An LLVM intrinsic overloaded on types, e.g. cg_intrinsic(cg, "llvm.fma", &cg->f32, 1, args, 3). */
+LLVMValueRef cg_intrinsic(vitc_cg *cg, const char *iname, LLVMTypeRef *types, int ntypes, LLVMValueRef *args,
+                          int nargs);
+void cg_memcpy(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+
+/* for (iv = lo; iv < hi; iv += step) { … }: begin leaves the builder in the body; end closes it. */
+typedef struct cg_loop {
+  LLVMValueRef iv;
+  LLVMBasicBlockRef header, body, exit;
+  LLVMValueRef step;
+} cg_loop;
+cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step);
+void cg_loop_end(vitc_cg *cg, cg_loop *l);
+/* if (cond) { … }: begin leaves the builder in the then-block; end joins. */
+typedef struct cg_if {
+  LLVMBasicBlockRef then_bb, join_bb;
+} cg_if;
+cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
+void cg_if_end(vitc_cg *cg, cg_if *c);
+/* A mutable scalar (alloca in the entry block); mem2reg turns it into SSA. */
+LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+
+/* Constant data for the kernel: appended to the weights blob (64-byte aligned); returns its offset. */
+vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err);
+LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
+
+/* Parallel loop: the body between begin and end becomes a task function run over [0, n) by the runtime
+ * pool; `captured` values of the node function are available in the body as t.vals[i]. */
+#define CG_MAX_CAPTURE 16
+typedef struct cg_task {
+  LLVMValueRef begin, end;
+  LLVMValueRef vals[CG_MAX_CAPTURE];
+  int nvals;
+  LLVMValueRef outer_fn, task_fn, outer_captured[CG_MAX_CAPTURE];
+  LLVMBasicBlockRef outer_bb;
+} cg_task;
+cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured);
+void cg_task_end(vitc_cg *cg, cg_task *t, int64_t n);
+
+#endif

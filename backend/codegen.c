@@ -1,0 +1,359 @@
+/* codegen.c — one LLVM module per graph: a function per node (written by the op's emitter), the entry
+ * points NAME_run / NAME_create / NAME_create_mapped / NAME_destroy, the signature text and the weights.
+ *
+ *   i32 NAME_run(ptr ctx, ptr in0, …, ptr out0, …):
+ *     weights = ctx->weights; scratch = ctx->scratch
+ *     NAME.n0(ctx, <addresses of node 0's inputs and outputs>) …   in graph order
+ *     copies for outputs that are inputs, constants or repeated
+ */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emitters.h"
+#include "plan.h"
+#include "runtime/vitc_rt.h"
+
+const vitc_emit_fn vitc_emitters[VITC_OP_COUNT] = {
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) \
+  [VITC_OP_##id] = emit_fn,
+#include "ir/ops.def"
+#undef X
+};
+
+void vitc_module_free(vitc_module *m) {
+  if (!m) return;
+  if (m->mod) LLVMDisposeModule(m->mod);
+  if (m->tsc) LLVMOrcDisposeThreadSafeContext(m->tsc);
+  free(m->name);
+  free(m->weights);
+  free(m->signature);
+  free(m);
+}
+
+/* A growing string; on allocation failure it becomes NULL and stays so. */
+typedef struct strbuf {
+  char *s;
+  size_t len, cap;
+} strbuf;
+
+static void sb_append(strbuf *b, const char *text, size_t n) {
+  if (!b->s) return;
+  if (b->len + n + 1 > b->cap) {
+    b->cap = (b->len + n + 1) * 2;
+    char *grown = realloc(b->s, b->cap);
+    if (!grown) {
+      free(b->s);
+      b->s = NULL;
+      return;
+    }
+    b->s = grown;
+  }
+  memcpy(b->s + b->len, text, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+/* One line per input and output: "in|out NAME DTYPE D0xD1…" ("scalar" for rank 0). Names are
+ * %-escaped so that each stays one whitespace-free word. */
+static char *make_signature(const vitc_graph *g) {
+  strbuf b = {calloc(1, 256), 0, 256};
+  for (int k = 0; k < g->ninputs + g->noutputs; k++) {
+    bool is_out = k >= g->ninputs;
+    const vitc_tensor *t = &g->tensors[is_out ? g->outputs[k - g->ninputs] : g->inputs[k]];
+    sb_append(&b, is_out ? "out " : "in ", is_out ? 4 : 3);
+    for (const char *c = t->name; *c; c++) {
+      char esc[4];
+      bool plain = *c > ' ' && *c != '%' && *c != 127;
+      int n = plain ? snprintf(esc, sizeof esc, "%c", *c) : snprintf(esc, sizeof esc, "%%%02X", (unsigned char)*c);
+      sb_append(&b, esc, (size_t)n);
+    }
+    char item[64 + 24 * VITC_MAX_RANK];
+    int n = snprintf(item, sizeof item, " %s ", vitc_dtype_name(t->v.dtype));
+    for (int d = 0; d < t->v.rank; d++)
+      n += snprintf(item + n, sizeof item - (size_t)n, d ? "x%lld" : "%lld", (long long)t->v.dims[d]);
+    n += snprintf(item + n, sizeof item - (size_t)n, "%s\n", t->v.rank ? "" : "scalar");
+    sb_append(&b, item, (size_t)n);
+  }
+  return b.s;
+}
+
+typedef struct entry_state {
+  LLVMValueRef weights, scratch, fn;
+  LLVMValueRef *tensor_ptr; /* address of each tensor in NAME_run, filled lazily */
+  const size_t *offsets;
+} entry_state;
+
+static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
+  if (es->tensor_ptr[t]) {
+    *out = es->tensor_ptr[t];
+    return VITC_OK;
+  }
+  const vitc_graph *g = cg->g;
+  const vitc_tensor *tt = &g->tensors[t];
+  LLVMValueRef p = NULL;
+  for (int k = 0; k < g->ninputs && !p; k++)
+    if (g->inputs[k] == t) p = LLVMGetParam(es->fn, (unsigned)(1 + k));
+  for (int k = 0; k < g->noutputs && !p; k++)
+    if (g->outputs[k] == t && tt->producer >= 0) p = LLVMGetParam(es->fn, (unsigned)(1 + g->ninputs + k));
+  if (!p && tt->producer < 0) {
+    if (!tt->v.data)
+      return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
+    if (cg->const_offset[t] < 0) {
+      vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
+      if (st) return st;
+    }
+    LLVMValueRef idx = cg_i64(cg, cg->const_offset[t]);
+    p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, es->weights, &idx, 1, "");
+  }
+  if (!p) {
+    LLVMValueRef idx = cg_i64(cg, (int64_t)es->offsets[t]);
+    p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, es->scratch, &idx, 1, "");
+  }
+  es->tensor_ptr[t] = p;
+  *out = p;
+  return VITC_OK;
+}
+
+/* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr in…, ptr out…)`. */
+static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_error *err) {
+  const vitc_node *n = &cg->g->nodes[i];
+  vitc_emit_fn emit = vitc_emitters[n->op];
+  if (!emit) {
+    vitc_fail(err, VITC_ERR_UNSUPPORTED, "the LLVM backend has no code generator for %s yet (use --interp)",
+              vitc_ops[n->op].name);
+    vitc_node_error_prefix(cg->g, n, err);
+    return err->status;
+  }
+  int nparams = 1 + n->nin + n->nout;
+  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
+  LLVMValueRef *args = malloc(sizeof *args * (size_t)nparams);
+  if (!params || !args) {
+    free(params);
+    free(args);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
+  for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
+  char name[300];
+  snprintf(name, sizeof name, "%s.n%d", cg->name, i);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+  for (int k = 1; k < nparams; k++)
+    LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(cg->llvm, noalias, 0));
+  for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(fn, (unsigned)k);
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  cg->node = n;
+  cg->fn = fn;
+  cg->ctx_arg = args[0];
+  cg->args = args + 1;
+  cg->weights = LLVMBuildLoad2(cg->b, cg->ptr, args[0], "weights");
+  vitc_status st = emit(cg, n, err);
+  if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
+  else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
+  free(params);
+  free(args);
+  cg->args = NULL;
+  *fn_out = fn;
+  return st;
+}
+
+static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  int nparams = 1 + g->ninputs + g->noutputs;
+  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
+  entry_state es = {0};
+  es.tensor_ptr = calloc((size_t)g->ntensors + 1, sizeof *es.tensor_ptr);
+  LLVMValueRef *node_fns = calloc((size_t)g->nnodes + 1, sizeof *node_fns);
+  LLVMValueRef *call_args = NULL;
+  vitc_status st = VITC_OK;
+  if (!params || !es.tensor_ptr || !node_fns) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) st = emit_node(cg, i, &node_fns[i], err);
+  if (st) goto out;
+
+  for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
+  char name[300];
+  snprintf(name, sizeof name, "%s_run", cg->name);
+  es.fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
+  es.offsets = offsets;
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, es.fn, "entry"));
+  LLVMValueRef ctx = LLVMGetParam(es.fn, 0);
+  es.weights = LLVMBuildLoad2(cg->b, cg->ptr, ctx, "weights");
+  LLVMValueRef eight = cg_i64(cg, 8);
+  es.scratch = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &eight, 1, ""), "scratch");
+  int max_args = 1;
+  for (int i = 0; i < g->nnodes; i++)
+    if (1 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 1 + g->nodes[i].nin + g->nodes[i].nout;
+  if (!(call_args = malloc(sizeof *call_args * (size_t)max_args))) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
+    const vitc_node *n = &g->nodes[i];
+    call_args[0] = ctx;
+    for (int k = 0; k < n->nin + n->nout && st == VITC_OK; k++) {
+      int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
+      if (t < 0) call_args[1 + k] = LLVMConstNull(cg->ptr);
+      else st = tensor_address(cg, &es, t, &call_args[1 + k], err);
+    }
+    LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fns[i]), node_fns[i], call_args,
+                   (unsigned)(1 + n->nin + n->nout), "");
+  }
+  /* Outputs not written by a node in place: graph inputs, constants, and repeats of an earlier output. */
+  for (int k = 0; k < g->noutputs && st == VITC_OK; k++) {
+    int t = g->outputs[k];
+    bool first = g->tensors[t].producer >= 0;
+    for (int j = 0; j < k; j++) first &= g->outputs[j] != t;
+    if (first) continue;
+    LLVMValueRef src;
+    if ((st = tensor_address(cg, &es, t, &src, err))) break;
+    bool earlier = false;
+    for (int j = 0; j < k; j++) earlier |= g->outputs[j] == t;
+    if (earlier && g->tensors[t].producer >= 0) src = es.tensor_ptr[t];
+    cg_memcpy(cg, LLVMGetParam(es.fn, (unsigned)(1 + g->ninputs + k)), src,
+              cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)));
+  }
+  if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
+out:
+  free(params);
+  free(es.tensor_ptr);
+  free(node_fns);
+  free(call_args);
+  return st;
+}
+
+static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
+  LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetAlignment(gv, align);
+  return gv;
+}
+
+/* NAME_create / NAME_create_mapped / NAME_destroy and NAME_signature. */
+static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
+  char name[300];
+  LLVMValueRef args[7];
+  if (embed_weights) {
+    snprintf(name, sizeof name, "%s_weights", cg->name);
+    LLVMValueRef blob = add_constant_bytes(cg, name, m->weights, m->weights_size ? m->weights_size : 1, 64);
+    LLVMSetLinkage(blob, LLVMInternalLinkage);
+    snprintf(name, sizeof name, "%s_create", cg->name);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, false));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+    args[0] = cg_i64(cg, (int64_t)m->scratch_size);
+    args[1] = blob;
+    args[2] = cg_i32(cg, 0);
+    LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_ctx_new", cg->ptr, args, 3));
+  } else {
+    snprintf(name, sizeof name, "%s_create_mapped", cg->name);
+    LLVMTypeRef params[3] = {cg->ptr, cg->ptr, cg->i64};
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, params, 3, false));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+    args[0] = cg_i64(cg, (int64_t)m->scratch_size);
+    args[1] = LLVMGetParam(fn, 0);
+    args[2] = cg_i64(cg, (int64_t)m->weights_size);
+    args[3] = LLVMConstInt(cg->i64, m->weights_hash, false);
+    args[4] = cg_i32(cg, 0);
+    args[5] = LLVMGetParam(fn, 1);
+    args[6] = LLVMGetParam(fn, 2);
+    LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_ctx_new_mapped", cg->ptr, args, 7));
+  }
+  snprintf(name, sizeof name, "%s_destroy", cg->name);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, &cg->ptr, 1, false));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  args[0] = LLVMGetParam(fn, 0);
+  cg_call(cg, "vitc_rt_ctx_free", cg->void_t, args, 1);
+  LLVMBuildRetVoid(cg->b);
+  snprintf(name, sizeof name, "%s_signature", cg->name);
+  add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1, 1);
+}
+
+vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
+                         bool embed_weights, vitc_module **out, vitc_error *err) {
+  *out = NULL;
+  vitc_status st = vitc_verify(g, true, err);
+  if (st) return st;
+  vitc_module *m = calloc(1, sizeof *m);
+  vitc_cg cg = {0};
+  size_t *offsets = calloc((size_t)g->ntensors + 1, sizeof *offsets);
+  cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));
+  if (!m || !offsets || !cg.const_offset || !(m->name = strdup(name)) || !(m->signature = make_signature(g))) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (int t = 0; t < g->ntensors; t++) cg.const_offset[t] = -1;
+  if ((st = vitc_plan_memory(g, offsets, &m->scratch_size, err))) goto fail;
+
+  /* The context belongs to ORC from the start so that the JIT can take the module as it is. */
+  m->tsc = LLVMOrcCreateNewThreadSafeContext();
+  m->llvm = LLVMOrcThreadSafeContextGetContext(m->tsc);
+  m->mod = LLVMModuleCreateWithNameInContext(name, m->llvm);
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(m->mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+  char *layout_str = LLVMCopyStringRepOfTargetData(layout);
+  LLVMSetDataLayout(m->mod, layout_str);
+  LLVMDisposeMessage(layout_str);
+  LLVMDisposeTargetData(layout);
+
+  cg.g = g;
+  cg.llvm = m->llvm;
+  cg.mod = m->mod;
+  cg.b = LLVMCreateBuilderInContext(m->llvm);
+  cg.name = m->name;
+  cg.void_t = LLVMVoidTypeInContext(m->llvm);
+  cg.ptr = LLVMPointerTypeInContext(m->llvm, 0);
+  cg.i1 = LLVMInt1TypeInContext(m->llvm);
+  cg.i8 = LLVMInt8TypeInContext(m->llvm);
+  cg.i16 = LLVMInt16TypeInContext(m->llvm);
+  cg.i32 = LLVMInt32TypeInContext(m->llvm);
+  cg.i64 = LLVMInt64TypeInContext(m->llvm);
+  cg.f16 = LLVMHalfTypeInContext(m->llvm);
+  cg.f32 = LLVMFloatTypeInContext(m->llvm);
+  cg.f64 = LLVMDoubleTypeInContext(m->llvm);
+
+  st = emit_entry(&cg, offsets, err);
+  if (st == VITC_OK) {
+    m->weights = cg.blob;
+    m->weights_size = cg.blob_size;
+    cg.blob = NULL;
+    m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
+    emit_context_api(&cg, m, embed_weights);
+    char *msg = NULL;
+    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
+      st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: generated LLVM IR does not verify: %.700s", g->path, msg);
+    } else {
+      char passes[32];
+      snprintf(passes, sizeof passes, "default<O%d>", opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level);
+      LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+      LLVMErrorRef e = LLVMRunPasses(m->mod, passes, tm, po);
+      LLVMDisposePassBuilderOptions(po);
+      if (e) {
+        char *em = LLVMGetErrorMessage(e);
+        st = vitc_fail(err, VITC_ERR_INTERNAL, "LLVM optimisation failed: %s", em);
+        LLVMDisposeErrorMessage(em);
+      }
+    }
+    LLVMDisposeMessage(msg);
+  }
+  LLVMDisposeBuilder(cg.b);
+  if (st) goto fail;
+  free(offsets);
+  free(cg.const_offset);
+  *out = m;
+  return VITC_OK;
+fail:
+  free(cg.blob);
+  free(offsets);
+  free(cg.const_offset);
+  vitc_module_free(m);
+  return st;
+}

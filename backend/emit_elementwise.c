@@ -1,0 +1,368 @@
+/* emit_elementwise.c — kernels for elementwise ops: one loop nest over the output, inputs read through
+ * broadcast strides, and per op a scalar builder that says what one element is:
+ *
+ *   for i0 … for i_last:                       (dims merged where every operand is contiguous)
+ *     out[o] = f(in0[a0], in1[a1], …)          (o, a_k: linear in the loop indices)
+ *
+ * Inputs arrive converted to their dtype's compute type (cg_load); f returns the output dtype's compute
+ * type. LLVM's loop vectoriser turns the inner loop into vector code. */
+#include <math.h>
+#include <string.h>
+
+#include "cg.h"
+#include "emitters.h"
+
+typedef LLVMValueRef (*scalar_fn)(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x);
+
+/* Strides (in elements) of operand v seen at the output's shape; 0 along broadcast dims. */
+static void operand_strides(const vitc_value *v, const vitc_value *out, int64_t *s) {
+  int64_t own = 1;
+  for (int d = out->rank - 1; d >= 0; d--) {
+    int dv = d - (out->rank - v->rank);
+    if (dv < 0) {
+      s[d] = 0;
+      continue;
+    }
+    s[d] = v->dims[dv] == 1 && out->dims[d] != 1 ? 0 : own;
+    own *= v->dims[dv];
+  }
+}
+
+#define MAX_OPERANDS 66
+
+/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
+static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+  const vitc_value *out = cg_out_value(cg, 0);
+  int nin = n->nin;
+  if (nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", nin);
+  int64_t strides[MAX_OPERANDS][VITC_MAX_RANK], dims[VITC_MAX_RANK];
+  int rank = out->rank;
+  memcpy(dims, out->dims, sizeof dims);
+  for (int k = 0; k < nin; k++)
+    if (cg_in_value(cg, k)) operand_strides(cg_in_value(cg, k), out, strides[k]);
+  operand_strides(out, out, strides[nin]);
+  /* Merge dim d into d+1 where every operand steps through both as one. */
+  for (int d = rank - 2; d >= 0; d--) {
+    bool mergeable = true;
+    for (int k = 0; k <= nin; k++)
+      if ((k == nin || cg_in_value(cg, k)) && strides[k][d] != strides[k][d + 1] * dims[d + 1]) mergeable = false;
+    if (!mergeable) continue;
+    dims[d] *= dims[d + 1];
+    for (int k = 0; k <= nin; k++) {
+      strides[k][d] = strides[k][d + 1];
+      memmove(&strides[k][d + 1], &strides[k][d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
+    }
+    memmove(&dims[d + 1], &dims[d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
+    rank--;
+  }
+  cg_loop loops[VITC_MAX_RANK];
+  LLVMValueRef index[MAX_OPERANDS];
+  for (int k = 0; k <= nin; k++) index[k] = cg_i64(cg, 0);
+  for (int d = 0; d < rank; d++) {
+    loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, dims[d]), 1);
+    for (int k = 0; k <= nin; k++)
+      if (strides[k][d] && (k == nin || cg_in_value(cg, k)))
+        index[k] = LLVMBuildNSWAdd(cg->b, index[k], LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, strides[k][d]), ""), "");
+  }
+  LLVMValueRef x[MAX_OPERANDS];
+  for (int k = 0; k < nin; k++)
+    x[k] = cg_in(cg, k) ? cg_load(cg, cg_in(cg, k), index[k], cg_in_value(cg, k)->dtype) : NULL;
+  cg_store(cg, cg_out(cg, 0), index[nin], out->dtype, f(cg, n, x));
+  for (int d = rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- scalar helpers */
+
+static bool is_fp(LLVMValueRef v) {
+  LLVMTypeKind k = LLVMGetTypeKind(LLVMTypeOf(v));
+  return k == LLVMFloatTypeKind || k == LLVMDoubleTypeKind;
+}
+
+static bool input_unsigned(vitc_cg *cg, int k) {
+  vitc_dtype t = cg_in_value(cg, k)->dtype;
+  return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t);
+}
+
+static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return cg_const(cg, LLVMTypeOf(like), v); }
+
+static LLVMValueRef intrinsic1(vitc_cg *cg, const char *name, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  return cg_intrinsic(cg, name, &t, 1, &x, 1);
+}
+
+/* A libm function: "tanhf" for float, "tanh" for double. */
+static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
+  char full[32];
+  bool single = LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMFloatTypeKind;
+  snprintf(full, sizeof full, "%s%s", name, single ? "f" : "");
+  LLVMValueRef call = cg_call(cg, full, LLVMTypeOf(x), &x, 1);
+  LLVMSetInstructionCallConv(call, LLVMCCallConv);
+  return call;
+}
+
+static LLVMValueRef fadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(cg->b, a, b, ""); }
+static LLVMValueRef fmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
+static LLVMValueRef fdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
+static LLVMValueRef fsub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(cg->b, a, b, ""); }
+static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(cg->b, c, a, b, "");
+}
+static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, ""); }
+static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, ""); }
+static LLVMValueRef fexp(vitc_cg *cg, LLVMValueRef x) { return intrinsic1(cg, "llvm.exp", x); }
+
+/* NaN-propagating min and max, as numpy's minimum/maximum. */
+static LLVMValueRef min2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
+  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
+  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
+  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealULT, a, b, ""), a, b));
+}
+
+static LLVMValueRef max2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
+  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
+  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
+  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealUGT, a, b, ""), a, b));
+}
+
+static LLVMValueRef attr_const(vitc_cg *cg, const vitc_node *n, LLVMValueRef like, const char *name, double dflt) {
+  return K(cg, like, vitc_attr_float(n, name, dflt));
+}
+
+/* ---------------------------------------------------------------- unary math */
+
+static LLVMValueRef s_Abs(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (is_fp(x[0])) return intrinsic1(cg, "llvm.fabs", x[0]);
+  if (input_unsigned(cg, 0)) return x[0];
+  return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
+}
+static LLVMValueRef s_Neg(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return is_fp(x[0]) ? LLVMBuildFNeg(cg->b, x[0], "") : LLVMBuildNeg(cg->b, x[0], "");
+}
+static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sqrt", x[0]); }
+static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fdiv(cg, K(cg, x[0], 1), x[0]); }
+static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fexp(cg, x[0]); }
+static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.log", x[0]); }
+static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "erf", x[0]); }
+static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "tanh", x[0]); }
+static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return fdiv(cg, K(cg, x[0], 1), fadd(cg, K(cg, x[0], 1), fexp(cg, LLVMBuildFNeg(cg->b, x[0], ""))));
+}
+static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.floor", x[0]); }
+static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.ceil", x[0]); }
+static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.roundeven", x[0]); }
+static LLVMValueRef s_Sign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (is_fp(x[0]))
+    return sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 1),
+               sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], -1), fmul(cg, x[0], K(cg, x[0], 0))));
+  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], K(cg, x[0], 0), "");
+  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), "");
+  if (input_unsigned(cg, 0)) neg = LLVMConstInt(cg->i1, 0, false);
+  return sel(cg, pos, K(cg, x[0], 1), sel(cg, neg, K(cg, x[0], -1), K(cg, x[0], 0)));
+}
+static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sin", x[0]); }
+static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.cos", x[0]); }
+#define LIBM_OP(Op, fname) \
+  static LLVMValueRef s_##Op(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, fname, x[0]); }
+LIBM_OP(Tan, "tan")
+LIBM_OP(Asin, "asin")
+LIBM_OP(Acos, "acos")
+LIBM_OP(Atan, "atan")
+LIBM_OP(Sinh, "sinh")
+LIBM_OP(Cosh, "cosh")
+LIBM_OP(Asinh, "asinh")
+LIBM_OP(Acosh, "acosh")
+LIBM_OP(Atanh, "atanh")
+static LLVMValueRef s_IsNaN(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return LLVMBuildFCmp(cg->b, LLVMRealUNO, x[0], x[0], "");
+}
+static LLVMValueRef s_IsInf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], INFINITY), "");
+  LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], -INFINITY), "");
+  LLVMValueRef no = LLVMConstInt(cg->i1, 0, false);
+  if (!vitc_attr_int(n, "detect_positive", 1)) pos = no;
+  if (!vitc_attr_int(n, "detect_negative", 1)) neg = no;
+  return LLVMBuildOr(cg->b, pos, neg, "");
+}
+static LLVMValueRef s_Not(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildNot(cg->b, x[0], ""); }
+
+/* ---------------------------------------------------------------- activations */
+
+static LLVMValueRef s_Relu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (!is_fp(x[0])) return max2(cg, x[0], K(cg, x[0], 0), input_unsigned(cg, 0));
+  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 0), x[0]);
+}
+static LLVMValueRef s_LeakyRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.01)), x[0]);
+}
+static LLVMValueRef s_PRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (!is_fp(x[0]))
+    return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
+  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], x[1]), x[0]);
+}
+static LLVMValueRef expm1_scaled(vitc_cg *cg, LLVMValueRef x, LLVMValueRef alpha) {
+  return fmul(cg, alpha, fsub(cg, fexp(cg, x), K(cg, x, 1)));
+}
+static LLVMValueRef s_Elu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
+}
+static LLVMValueRef s_Selu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1.67326319217681884765625);
+  LLVMValueRef gamma = attr_const(cg, n, x[0], "gamma", 1.05070102214813232421875);
+  return fmul(cg, gamma, sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), x[0], expm1_scaled(cg, x[0], alpha)));
+}
+static LLVMValueRef s_Celu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1);
+  LLVMValueRef neg = expm1_scaled(cg, fdiv(cg, x[0], alpha), alpha);
+  return fadd(cg, max2(cg, x[0], K(cg, x[0], 0), false), min2(cg, neg, K(cg, x[0], 0), false));
+}
+static LLVMValueRef s_ThresholdedRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return sel(cg, fgt(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0], K(cg, x[0], 0));
+}
+static LLVMValueRef clamp01(vitc_cg *cg, LLVMValueRef v) {
+  return max2(cg, K(cg, v, 0), min2(cg, K(cg, v, 1), v, false), false);
+}
+static LLVMValueRef s_HardSigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = fadd(cg, fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.2)), attr_const(cg, n, x[0], "beta", 0.5));
+  return clamp01(cg, v);
+}
+static LLVMValueRef s_HardSwish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return fmul(cg, x[0], clamp01(cg, fadd(cg, fmul(cg, x[0], K(cg, x[0], 1.0 / 6)), K(cg, x[0], 0.5))));
+}
+static LLVMValueRef softplus(vitc_cg *cg, LLVMValueRef x) {
+  return intrinsic1(cg, "llvm.log", fadd(cg, fexp(cg, x), K(cg, x, 1)));
+}
+static LLVMValueRef s_Softplus(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return softplus(cg, x[0]); }
+static LLVMValueRef s_Softsign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return fdiv(cg, x[0], fadd(cg, K(cg, x[0], 1), intrinsic1(cg, "llvm.fabs", x[0])));
+}
+static LLVMValueRef s_Mish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return fmul(cg, x[0], libm1(cg, "tanh", softplus(cg, x[0])));
+}
+static LLVMValueRef s_Gelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef half_x = fmul(cg, x[0], K(cg, x[0], 0.5)), inner;
+  if (!strcmp(vitc_attr_str(n, "approximate", "none"), "tanh")) {
+    LLVMValueRef cube = fmul(cg, fmul(cg, x[0], x[0]), x[0]);
+    inner = libm1(cg, "tanh", fmul(cg, K(cg, x[0], 0.7978845608028654), fadd(cg, x[0], fmul(cg, cube, K(cg, x[0], 0.044715)))));
+  } else {
+    inner = libm1(cg, "erf", fmul(cg, x[0], K(cg, x[0], 0.7071067811865476)));
+  }
+  return fmul(cg, half_x, fadd(cg, K(cg, x[0], 1), inner));
+}
+static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = is_fp(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
+  double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);
+  LLVMValueRef r = sel(cg, flt(cg, v, K(cg, v, -lambd)), fadd(cg, v, K(cg, v, bias)),
+                       sel(cg, fgt(cg, v, K(cg, v, lambd)), fsub(cg, v, K(cg, v, bias)), K(cg, v, 0)));
+  return is_fp(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
+}
+static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  bool u = input_unsigned(cg, 0);
+  LLVMValueRef v = x[0];
+  if (n->nin > 1 && x[1]) v = max2(cg, v, x[1], u);
+  if (n->nin > 2 && x[2]) v = min2(cg, v, x[2], u);
+  return v;
+}
+
+/* ---------------------------------------------------------------- binary and variadic */
+
+static LLVMValueRef s_Add(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return is_fp(x[0]) ? fadd(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
+}
+static LLVMValueRef s_Sub(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return is_fp(x[0]) ? fsub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
+}
+static LLVMValueRef s_Mul(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return is_fp(x[0]) ? fmul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
+}
+/* Integer division by zero (and INT64_MIN / -1) would trap: the divisor is made safe and such lanes
+ * give 0, as the evaluator does. */
+static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (is_fp(x[0])) return fdiv(cg, x[0], x[1]);
+  bool u = input_unsigned(cg, 0);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
+  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], -1), "");
+  LLVMValueRef safe = sel(cg, LLVMBuildOr(cg->b, zero, minus1, ""), K(cg, x[1], 1), x[1]);
+  LLVMValueRef q = u ? LLVMBuildUDiv(cg->b, x[0], safe, "") : LLVMBuildSDiv(cg->b, x[0], safe, "");
+  if (!u) q = sel(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
+  return sel(cg, zero, K(cg, x[0], 0), q);
+}
+static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
+  vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
+  LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
+  LLVMTypeRef t = LLVMTypeOf(b);
+  LLVMValueRef args[2] = {b, e};
+  return cg_convert(cg, cg_intrinsic(cg, "llvm.pow", &t, 1, args, 2), work, tb);
+}
+static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  if (is_fp(x[0])) {
+    LLVMValueRef r = LLVMBuildFRem(cg->b, x[0], x[1], "");
+    if (vitc_attr_int(n, "fmod", 0)) return r;
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildFCmp(cg->b, LLVMRealONE, r, K(cg, r, 0), ""),
+                                    LLVMBuildXor(cg->b, flt(cg, r, K(cg, r, 0)), flt(cg, x[1], K(cg, r, 0)), ""), "");
+    return sel(cg, fix, fadd(cg, r, x[1]), r);
+  }
+  bool u = input_unsigned(cg, 0);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
+  LLVMValueRef safe = sel(cg, zero, K(cg, x[1], 1), x[1]);
+  LLVMValueRef r = u ? LLVMBuildURem(cg->b, x[0], safe, "") : LLVMBuildSRem(cg->b, x[0], safe, "");
+  if (!u && !vitc_attr_int(n, "fmod", 0)) {
+    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, K(cg, r, 0), "");
+    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], K(cg, r, 0), "");
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, K(cg, r, 0), ""),
+                                    LLVMBuildXor(cg->b, rneg, yneg, ""), "");
+    r = sel(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
+  }
+  return sel(cg, zero, K(cg, x[0], 0), r);
+}
+static LLVMValueRef s_BitShift(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  int bits = (int)vitc_dtype_size(cg_in_value(cg, 0)->dtype) * 8;
+  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], K(cg, x[1], bits), "");
+  LLVMValueRef amount = sel(cg, too_far, K(cg, x[1], 0), x[1]);
+  bool left = !strcmp(vitc_attr_str(n, "direction", "LEFT"), "LEFT");
+  LLVMValueRef r = left ? LLVMBuildShl(cg->b, x[0], amount, "") : LLVMBuildLShr(cg->b, x[0], amount, "");
+  return sel(cg, too_far, K(cg, x[0], 0), r);
+}
+static LLVMValueRef s_Min(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = x[0];
+  for (int k = 1; k < n->nin; k++) v = min2(cg, v, x[k], input_unsigned(cg, 0));
+  return v;
+}
+static LLVMValueRef s_Max(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = x[0];
+  for (int k = 1; k < n->nin; k++) v = max2(cg, v, x[k], input_unsigned(cg, 0));
+  return v;
+}
+static LLVMValueRef s_Sum(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = x[0];
+  for (int k = 1; k < n->nin; k++) v = is_fp(v) ? fadd(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
+  return v;
+}
+static LLVMValueRef s_Mean(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef v = s_Sum(cg, n, x);
+  return is_fp(v) ? fdiv(cg, v, K(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, K(cg, v, n->nin), "");
+}
+
+static LLVMValueRef compare(vitc_cg *cg, LLVMValueRef *x, LLVMRealPredicate fp, LLVMIntPredicate si, LLVMIntPredicate ui) {
+  if (is_fp(x[0])) return LLVMBuildFCmp(cg->b, fp, x[0], x[1], "");
+  return LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? ui : si, x[0], x[1], "");
+}
+static LLVMValueRef s_Equal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ); }
+static LLVMValueRef s_Less(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOLT, LLVMIntSLT, LLVMIntULT); }
+static LLVMValueRef s_LessOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOLE, LLVMIntSLE, LLVMIntULE); }
+static LLVMValueRef s_Greater(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT); }
+static LLVMValueRef s_GreaterOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE); }
+static LLVMValueRef s_And(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildAnd(cg->b, x[0], x[1], ""); }
+static LLVMValueRef s_Or(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildOr(cg->b, x[0], x[1], ""); }
+static LLVMValueRef s_Xor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildXor(cg->b, x[0], x[1], ""); }
+static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return sel(cg, x[0], x[1], x[2]); }
+static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);
+}
+
+/* Ops whose inputs and output share a dtype compute in it; comparisons, Cast and Pow convert
+ * explicitly above. Float16 and bfloat16 compute in float (cg_load), as the evaluator does. */
+#define ELEMENTWISE(Op) \
+  vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) { return emit_map(cg, n, s_##Op, err); }
+VITC_ELEMENTWISE_EMITTERS(ELEMENTWISE)

@@ -1,0 +1,100 @@
+/* jit.c — ORC LLJIT. The generated code calls into runtime/ (parallel_for, contexts), which is linked
+ * into this library, so those symbols are defined absolutely; libm and libc come from the process. */
+#include <llvm-c/LLJIT.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "runtime/vitc_rt.h"
+
+struct vitc_jit {
+  LLVMOrcLLJITRef lljit;
+};
+
+static vitc_status llvm_error(LLVMErrorRef e, const char *what, vitc_error *err) {
+  char *msg = LLVMGetErrorMessage(e);
+  vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "JIT: %s: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return st;
+}
+
+static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef j, LLVMOrcJITDylibRef jd) {
+  static const struct {
+    const char *name;
+    void *addr;
+  } syms[] = {
+      {"vitc_rt_parallel_for", (void *)vitc_rt_parallel_for},
+      {"vitc_rt_ctx_new", (void *)vitc_rt_ctx_new},
+      {"vitc_rt_ctx_new_mapped", (void *)vitc_rt_ctx_new_mapped},
+      {"vitc_rt_ctx_free", (void *)vitc_rt_ctx_free},
+  };
+  enum { N = sizeof syms / sizeof *syms };
+  LLVMOrcCSymbolMapPair pairs[N];
+  for (int i = 0; i < N; i++) {
+    pairs[i].Name = LLVMOrcLLJITMangleAndIntern(j, syms[i].name);
+    pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)syms[i].addr;
+    pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+    pairs[i].Sym.Flags.TargetFlags = 0;
+  }
+  return LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, N));
+}
+
+vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
+  *out = NULL;
+  vitc_jit *jit = calloc(1, sizeof *jit);
+  if (!jit) {
+    LLVMDisposeTargetMachine(tm);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit->lljit, builder);
+  if (e) {
+    free(jit);
+    return llvm_error(e, "cannot create LLJIT", err);
+  }
+  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
+  LLVMOrcDefinitionGeneratorRef process;
+  if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&process, LLVMOrcLLJITGetGlobalPrefix(jit->lljit),
+                                                                NULL, NULL))) {
+    vitc_jit_free(jit);
+    return llvm_error(e, "cannot search the process for symbols", err);
+  }
+  LLVMOrcJITDylibAddGenerator(jd, process);
+  if ((e = define_runtime_symbols(jit->lljit, jd))) {
+    vitc_jit_free(jit);
+    return llvm_error(e, "cannot define runtime symbols", err);
+  }
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
+  m->mod = NULL;
+  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, jd, tsm))) {
+    vitc_jit_free(jit);
+    return llvm_error(e, "cannot add the module", err);
+  }
+  char run[300];
+  snprintf(run, sizeof run, "%s_run", m->name);
+  LLVMOrcExecutorAddress addr;
+  if ((e = LLVMOrcLLJITLookup(jit->lljit, &addr, run))) {
+    vitc_jit_free(jit);
+    return llvm_error(e, "cannot compile the model", err);
+  }
+  *out = jit;
+  return VITC_OK;
+}
+
+void *vitc_jit_lookup(vitc_jit *j, const char *symbol) {
+  LLVMOrcExecutorAddress addr = 0;
+  LLVMErrorRef e = LLVMOrcLLJITLookup(j->lljit, &addr, symbol);
+  if (e) {
+    LLVMConsumeError(e);
+    return NULL;
+  }
+  return (void *)(uintptr_t)addr;
+}
+
+void vitc_jit_free(vitc_jit *j) {
+  if (!j) return;
+  if (j->lljit) LLVMOrcDisposeLLJIT(j->lljit);
+  free(j);
+}

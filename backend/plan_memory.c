@@ -1,0 +1,80 @@
+/* plan_memory.c — offsets of every intermediate tensor in one scratch arena, planned once at compile
+ * time so that running never allocates. A tensor lives from the node that produces it to its last use;
+ * tensors whose lifetimes overlap get disjoint ranges. Placement is greedy: largest first, each at the
+ * lowest offset that fits beside the already placed tensors it overlaps in time. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+typedef struct interval {
+  int tensor;
+  int first, last; /* node indices */
+  size_t bytes, offset;
+} interval;
+
+static int by_size_desc(const void *a, const void *b) {
+  const interval *x = a, *y = b;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  return x->tensor - y->tensor;
+}
+
+static int by_offset(const void *a, const void *b) {
+  const interval *x = *(const interval *const *)a, *y = *(const interval *const *)b;
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+bool vitc_is_scratch_tensor(const vitc_graph *g, int t) {
+  if (g->tensors[t].producer < 0) return false; /* graph input or constant */
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == t) return false; /* written straight into the caller's buffer */
+  return true;
+}
+
+vitc_status vitc_plan_memory(const vitc_graph *g, size_t *offsets, size_t *total, vitc_error *err) {
+  int nt = g->ntensors;
+  interval *iv = malloc(sizeof *iv * ((size_t)nt + 1));
+  interval **placed = malloc(sizeof *placed * ((size_t)nt + 1));
+  int *index = malloc(sizeof *index * ((size_t)nt + 1));
+  if (!iv || !placed || !index) {
+    free(iv);
+    free(placed);
+    free(index);
+    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
+  }
+  int count = 0;
+  for (int t = 0; t < nt; t++) {
+    offsets[t] = 0;
+    index[t] = -1;
+    if (!vitc_is_scratch_tensor(g, t)) continue;
+    index[t] = count;
+    size_t bytes = (vitc_nbytes(&g->tensors[t].v) + 63) & ~(size_t)63;
+    iv[count++] = (interval){t, g->tensors[t].producer, g->tensors[t].producer, bytes, 0};
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    for (int j = 0; j < g->nodes[i].nin; j++) {
+      int t = g->nodes[i].in[j];
+      if (t >= 0 && index[t] >= 0 && iv[index[t]].last < i) iv[index[t]].last = i;
+    }
+  qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
+  size_t end = 0;
+  for (int k = 0; k < count; k++) {
+    int nplaced = 0;
+    for (int m = 0; m < k; m++)
+      if (iv[m].first <= iv[k].last && iv[k].first <= iv[m].last) placed[nplaced++] = &iv[m];
+    qsort(placed, (size_t)nplaced, sizeof *placed, by_offset);
+    size_t at = 0;
+    for (int m = 0; m < nplaced; m++) {
+      if (placed[m]->offset >= at + iv[k].bytes) break; /* the gap before it fits */
+      if (placed[m]->offset + placed[m]->bytes > at) at = placed[m]->offset + placed[m]->bytes;
+    }
+    iv[k].offset = at;
+    offsets[iv[k].tensor] = at;
+    if (at + iv[k].bytes > end) end = at + iv[k].bytes;
+  }
+  *total = end;
+  free(iv);
+  free(placed);
+  free(index);
+  return VITC_OK;
+}

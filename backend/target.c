@@ -1,0 +1,93 @@
+/* target.c — target machines. For the host, the CPU name LLVM reports can be "generic" (seen on Zen 5)
+ * while the feature list is right, so the host's features are always passed: without them the JIT
+ * would emit SSE2 code. */
+#include <llvm-c/Target.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+static void init_all_targets(void) {
+  LLVMInitializeAllTargetInfos();
+  LLVMInitializeAllTargets();
+  LLVMInitializeAllTargetMCs();
+  LLVMInitializeAllAsmPrinters();
+  LLVMInitializeAllAsmParsers();
+}
+
+/* LLVM accepts an unknown CPU or feature with only a warning written to stderr ("'x' is not a recognized
+ * processor for this target (ignoring processor)") and then generates baseline code; the C API has no
+ * way to ask. So the warning is captured while the machine is created and turned into an error. */
+static LLVMTargetMachineRef create_checked(LLVMTargetRef target, const char *triple, const char *cpu,
+                                           const char *features, LLVMCodeGenOptLevel level, char *complaint,
+                                           size_t n) {
+  static pthread_mutex_t stderr_lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&stderr_lock);
+  fflush(stderr);
+  FILE *capture = tmpfile();
+  int saved = capture ? dup(2) : -1;
+  if (saved >= 0) dup2(fileno(capture), 2);
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, level, LLVMRelocPIC,
+                                                    LLVMCodeModelDefault);
+  if (saved >= 0) {
+    dup2(saved, 2);
+    close(saved);
+    rewind(capture);
+    size_t got = fread(complaint, 1, n - 1, capture);
+    complaint[got] = 0;
+    char *nl = strchr(complaint, '\n');
+    if (nl) *nl = 0;
+  }
+  if (capture) fclose(capture);
+  pthread_mutex_unlock(&stderr_lock);
+  return tm;
+}
+
+vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_all_targets);
+  *out = NULL;
+  bool host = !t->triple || !*t->triple;
+  char *triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(t->triple);
+  char *host_cpu = NULL, *host_features = NULL;
+  LLVMTargetRef target;
+  char *msg = NULL;
+  vitc_status st = VITC_OK;
+  if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+    st = vitc_fail(err, VITC_ERR_INVALID, "unknown target triple '%s': %s", t->triple ? t->triple : triple, msg);
+    goto out;
+  }
+  const char *cpu = t->cpu, *features = t->features;
+  if (host) {
+    host_cpu = LLVMGetHostCPUName();
+    host_features = LLVMGetHostCPUFeatures();
+    if (!cpu || !*cpu) cpu = host_cpu;
+    if (!features) features = host_features;
+  }
+  if (!cpu) cpu = "generic";
+  if (!features) features = "";
+  LLVMCodeGenOptLevel level = t->opt_level <= 0 ? LLVMCodeGenLevelNone
+                              : t->opt_level == 1 ? LLVMCodeGenLevelLess
+                              : t->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                  : LLVMCodeGenLevelAggressive;
+  char complaint[512] = "";
+  LLVMTargetMachineRef tm = create_checked(target, triple, cpu, features, level, complaint, sizeof complaint);
+  if (!tm) {
+    st = vitc_fail(err, VITC_ERR_INVALID, "cannot create a target machine for '%s' (cpu '%s')", triple, cpu);
+    goto out;
+  }
+  if (*complaint) {
+    LLVMDisposeTargetMachine(tm);
+    st = vitc_fail(err, VITC_ERR_INVALID, "target '%s': %s", triple, complaint);
+    goto out;
+  }
+  *out = tm;
+out:
+  LLVMDisposeMessage(msg);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(host_cpu);
+  LLVMDisposeMessage(host_features);
+  return st;
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Export torchvision's vit_b_16 (random, seeded weights, opset 17) for bench/eval_vit_b16.sh.
+
+usage: /usr/bin/python3 bench/export_vit_b16.py OUTDIR
+
+Writes OUTDIR/model.onnx (~330 MB: never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
+in the ONNX backend-test layout, and OUTDIR/gflop.txt: the arithmetic of the exported graph's
+MatMul, Gemm and Conv nodes (2 FLOP per multiply-add), counted from ONNX shape inference so it
+describes the graph vitc runs rather than a formula. The weights are drawn by tests/models/gen.py's
+randomise_parameters, so the output is not the zero torchvision's initial head would give.
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import onnx.shape_inference
+import torch
+from torchvision.models import vit_b_16
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "models"))
+from gen import randomise_parameters, write_tensor  # noqa: E402
+
+SEED = 16
+
+
+def static_shapes(model):
+    """name -> dims for every tensor whose shape ONNX shape inference fully knows."""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes = {}
+    graph = inferred.graph
+    for info in list(graph.value_info) + list(graph.input) + list(graph.output):
+        dims = info.type.tensor_type.shape.dim
+        if all(d.HasField("dim_value") for d in dims):
+            shapes[info.name] = [d.dim_value for d in dims]
+    for tensor in graph.initializer:
+        shapes[tensor.name] = list(tensor.dims)
+    return shapes
+
+
+def matmul_like_flops(model):
+    """2 * multiply-adds of MatMul, Gemm and Conv; fails if a shape it needs is unknown."""
+    shapes = static_shapes(model)
+    total = 0
+    for node in model.graph.node:
+        if node.op_type not in ("MatMul", "Gemm", "Conv"):
+            continue
+        missing = [name for name in (node.input[1], node.output[0]) if name not in shapes]
+        if missing:
+            sys.exit(f"export_vit_b16.py: shape inference left {missing} of {node.name} unknown")
+        weight, out = shapes[node.input[1]], shapes[node.output[0]]
+        if node.op_type == "MatMul":
+            reduced = weight[-2]
+        elif node.op_type == "Gemm":
+            trans_b = any(a.name == "transB" and a.i for a in node.attribute)
+            reduced = weight[1] if trans_b else weight[0]
+        else:  # Conv: weight is [out_channels, in_channels / groups, kh, kw]
+            reduced = int(np.prod(weight[1:]))
+        total += 2 * int(np.prod(out)) * reduced
+    return total
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: export_vit_b16.py OUTDIR")
+    out_dir = sys.argv[1]
+    os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
+    torch.set_num_threads(1)  # the machine's two cores are shared
+    torch.manual_seed(SEED)
+    model = vit_b_16(weights=None)
+    randomise_parameters(model)
+    model.eval()
+    image = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(SEED + 1))
+    model_path = os.path.join(out_dir, "model.onnx")
+    torch.onnx.export(model, (image,), model_path, opset_version=17, input_names=["input"],
+                      output_names=["logits"])
+    with torch.no_grad():
+        reference = model(image).numpy().astype(np.float32)
+    write_tensor(os.path.join(out_dir, "test_data_set_0", "input_0.pb"), image.numpy())
+    write_tensor(os.path.join(out_dir, "test_data_set_0", "output_0.pb"), reference)
+
+    onnx.checker.check_model(model_path)  # by path: the model is too large to check in memory
+    exported = onnx.load(model_path)
+    gflop = matmul_like_flops(exported) / 1e9
+    with open(os.path.join(out_dir, "gflop.txt"), "w") as f:
+        f.write(f"{gflop:.3f}\n")
+    print(f"{model_path}: {os.path.getsize(model_path) / 2**20:.0f} MiB, {len(exported.graph.node)} nodes, "
+          f"{gflop:.2f} GFLOP (MatMul/Gemm/Conv), reference output std {reference.std():.3f}")
+
+
+if __name__ == "__main__":
+    main()

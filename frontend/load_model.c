@@ -1,0 +1,120 @@
+/* load_model.c — vitc_load_onnx: an ONNX model file into a graph in topological order.
+ *
+ * Order of work: opset → initializers (constants) → graph inputs (bound shapes) → nodes (Constant nodes
+ * become constants) → graph outputs → topological sort. Node inputs may name tensors defined by later
+ * nodes; they are created on first mention and must be defined by the end. */
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend_internal.h"
+
+enum { MIN_OPSET = 11, MAX_OPSET = 21 };
+
+static void *arena_alloc_fn(void *arena, size_t bytes) { return vitc_arena_alloc(arena, bytes); }
+
+vitc_status fe_load_tensor(fe_loader *ld, const Onnx__TensorProto *tp, const char *label, vitc_value *v,
+                           vitc_error *err) {
+  vitc_status st = fe_tensor_type(tp, label, v, err);
+  if (st) return st;
+  if (fe_tensor_is_external(tp)) return fe_map_external(ld, tp, label, v, err);
+  return fe_tensor_decode_inline(tp, label, v, arena_alloc_fn, ld->g->arena, err);
+}
+
+static vitc_status read_opset(fe_loader *ld, vitc_error *err) {
+  const Onnx__ModelProto *m = ld->model;
+  for (size_t i = 0; i < m->n_opset_import; i++) {
+    const char *domain = fe_str(m->opset_import[i]->domain);
+    if (*domain && strcmp(domain, "ai.onnx")) continue;
+    int64_t version = m->opset_import[i]->version;
+    if (version < MIN_OPSET || version > MAX_OPSET)
+      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "opset %lld of the default domain is not supported (vitc supports %d to %d)",
+                       (long long)version, MIN_OPSET, MAX_OPSET);
+    ld->opset = ld->g->opset = (int)version;
+    return VITC_OK;
+  }
+  return vitc_fail(err, VITC_ERR_INVALID, "the model imports no opset of the default domain");
+}
+
+static vitc_status add_initializers(fe_loader *ld, vitc_error *err) {
+  const Onnx__GraphProto *gp = ld->model->graph;
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    const char *name = fe_str(tp->name);
+    char label[300];
+    snprintf(label, sizeof label, "tensor '%s'", name);
+    if (fe_find_tensor(ld, name) >= 0) return vitc_fail(err, VITC_ERR_INVALID, "%s is defined more than once", label);
+    int id = fe_tensor_id(ld, name);
+    if (id < 0) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    vitc_tensor *t = &ld->g->tensors[id];
+    vitc_status st = fe_load_tensor(ld, tp, label, &t->v, err);
+    if (st) return st;
+    t->shape_known = true;
+  }
+  if (gp->n_sparse_initializer)
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "sparse initializer '%s' is not supported",
+                     fe_str(gp->sparse_initializer[0]->values ? gp->sparse_initializer[0]->values->name : NULL));
+  return VITC_OK;
+}
+
+static vitc_status add_outputs(fe_loader *ld, vitc_error *err) {
+  const Onnx__GraphProto *gp = ld->model->graph;
+  vitc_graph *g = ld->g;
+  if (!(g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * (gp->n_output + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *name = fe_str(gp->output[i]->name);
+    int id = fe_find_tensor(ld, name);
+    if (id < 0 || !fe_tensor_defined(ld, id))
+      return vitc_fail(err, VITC_ERR_INVALID, "graph output '%s' is not produced by any node, input or initializer",
+                       name);
+    g->outputs[g->noutputs++] = id;
+  }
+  return VITC_OK;
+}
+
+/* Everything up to the topological sort; messages without the file name. */
+static vitc_status build_graph(fe_loader *ld, const vitc_load_options *opts, vitc_error *err) {
+  const Onnx__GraphProto *gp = ld->model->graph;
+  if (!gp) return vitc_fail(err, VITC_ERR_PARSE, "not a valid ONNX model (no graph)");
+  vitc_status st;
+  if ((st = read_opset(ld, err)) || (st = add_initializers(ld, err)) || (st = fe_add_graph_inputs(ld, opts, err)))
+    return st;
+  for (size_t i = 0; i < gp->n_node; i++)
+    if ((st = fe_add_node(ld, gp->node[i], err))) return st;
+  return add_outputs(ld, err);
+}
+
+/* The directory holding path, in the graph's arena. */
+static const char *model_dir(vitc_graph *g, const char *path) {
+  char *copy = vitc_arena_strdup(g->arena, path);
+  return copy ? vitc_arena_strdup(g->arena, dirname(copy)) : NULL;
+}
+
+vitc_status vitc_load_onnx(const char *path, const vitc_load_options *opts, vitc_graph **out, vitc_error *err) {
+  *out = NULL;
+  fe_file file;
+  vitc_status st = fe_map_file(path, &file, err);
+  if (st) {
+    vitc_error_prefix(err, "%s", path);
+    return st;
+  }
+  /* An empty buffer unpacks as a valid, empty ModelProto: refuse it here. */
+  Onnx__ModelProto *model = file.len ? onnx__model_proto__unpack(NULL, file.len, file.data) : NULL;
+  fe_unmap_file(&file);
+  if (!model) return vitc_fail(err, VITC_ERR_PARSE, "%s: not a valid ONNX model (protobuf parse failed)", path);
+
+  fe_loader ld = {.model = model};
+  if (!(ld.g = vitc_graph_new(path)) || !(ld.dir = model_dir(ld.g, path))) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", path);
+  } else if ((st = build_graph(&ld, opts, err))) {
+    vitc_error_prefix(err, "%s", path);
+  } else {
+    st = vitc_graph_toposort(ld.g, err); /* its messages already name the file */
+  }
+  fe_names_free(&ld);
+  onnx__model_proto__free_unpacked(model, NULL);
+  if (st) vitc_graph_free(ld.g);
+  else *out = ld.g;
+  return st;
+}

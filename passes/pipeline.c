@@ -1,0 +1,78 @@
+/* pipeline.c — the passes, in the order they run, and the driver behind -O, --disable-pass,
+ * --print-after and --verify-each.
+ *
+ * Order: shapes first (every later pass and the backend need them; infer_shapes also computes the values
+ * of constant subgraphs); identities go before folding so chains through them fold; folding turns known
+ * values into constants; CSE then sees merged constants; dead code last sweeps what the others
+ * disconnected. */
+#include <string.h>
+
+#include "passes/passes.h"
+
+static const vitc_pass pipeline[] = {
+    {"infer_shapes", vitc_infer_shapes, true, "dtypes and shapes everywhere; evaluates nodes with known inputs"},
+    {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
+    {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
+    {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
+    {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
+};
+enum { NPASSES = sizeof pipeline / sizeof *pipeline };
+
+const vitc_pass *vitc_pipeline(int *count) {
+  *count = NPASSES;
+  return pipeline;
+}
+
+static const vitc_pass *find_pass(const char *name) {
+  for (int p = 0; p < NPASSES; p++)
+    if (!strcmp(pipeline[p].name, name)) return &pipeline[p];
+  return NULL;
+}
+
+static vitc_status unknown_pass(const char *name, vitc_error *err) {
+  char list[512];
+  size_t k = 0;
+  for (int p = 0; p < NPASSES && k < sizeof list; p++)
+    k += (size_t)snprintf(list + k, sizeof list - k, p ? ", %s" : "%s", pipeline[p].name);
+  return vitc_fail(err, VITC_ERR_INVALID, "unknown pass '%s' (passes: %s)", name, list);
+}
+
+/* Checks the names in opts before anything runs, so a typo fails fast instead of after a long pass. */
+static vitc_status check_names(const vitc_pass_options *opts, vitc_error *err) {
+  for (int d = 0; d < opts->ndisabled; d++) {
+    const vitc_pass *p = find_pass(opts->disabled[d]);
+    if (!p) return unknown_pass(opts->disabled[d], err);
+    if (p->required)
+      return vitc_fail(err, VITC_ERR_INVALID, "pass '%s' is required and cannot be disabled", p->name);
+  }
+  if (opts->print_after && strcmp(opts->print_after, "all") && !find_pass(opts->print_after))
+    return unknown_pass(opts->print_after, err);
+  return VITC_OK;
+}
+
+static bool is_disabled(const vitc_pass_options *opts, const vitc_pass *p) {
+  for (int d = 0; d < opts->ndisabled; d++)
+    if (!strcmp(opts->disabled[d], p->name)) return true;
+  return false;
+}
+
+vitc_status vitc_run_passes(vitc_graph *g, const vitc_pass_options *opts, vitc_error *err) {
+  static const vitc_pass_options defaults = {.opt_level = 1};
+  if (!opts) opts = &defaults;
+  vitc_status st = check_names(opts, err);
+  for (int i = 0; i < NPASSES && st == VITC_OK; i++) {
+    const vitc_pass *p = &pipeline[i];
+    if ((opts->opt_level < 1 && !p->required) || is_disabled(opts, p)) continue;
+    if ((st = p->run(g, err)) != VITC_OK) break;
+    if (opts->verify_each && (st = vitc_verify(g, true, err)) != VITC_OK) {
+      vitc_error_prefix(err, "after pass '%s'", p->name);
+      break;
+    }
+    if (opts->print_after && (!strcmp(opts->print_after, "all") || !strcmp(opts->print_after, p->name))) {
+      FILE *f = opts->print_to ? opts->print_to : stderr;
+      fprintf(f, "# after %s\n", p->name);
+      vitc_print_graph(g, f);
+    }
+  }
+  return st;
+}

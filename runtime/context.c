@@ -1,0 +1,85 @@
+/* context.c — contexts: scratch arena, weights (embedded or a mapped side file), thread pool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt_internal.h"
+
+vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads) {
+  vitc_rt_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return NULL;
+  ctx->weights = weights;
+  size_t rounded = (scratch_bytes + 63) & ~(size_t)63;
+  if (!(ctx->scratch = aligned_alloc(64, rounded ? rounded : 64)) || !(ctx->pool = vitc_rt_pool_new(nthreads))) {
+    vitc_rt_ctx_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+vitc_rt_ctx *vitc_rt_ctx_new_mapped(size_t scratch_bytes, const char *weights_path, uint64_t size, uint64_t hash,
+                                    int nthreads, char *err, size_t errlen) {
+  int fd = open(weights_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot open weights file: %s", weights_path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) || (uint64_t)st.st_size != size) {
+    snprintf(err, errlen, "%s: weights file has %lld bytes, the model expects %llu", weights_path,
+             (long long)st.st_size, (unsigned long long)size);
+    close(fd);
+    return NULL;
+  }
+  void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+  close(fd);
+  if (map == MAP_FAILED) {
+    snprintf(err, errlen, "%s: cannot map weights file: %s", weights_path, strerror(errno));
+    return NULL;
+  }
+  if (vitc_rt_hash(map, size) != hash) {
+    snprintf(err, errlen, "%s: weights file does not match the model (hash differs)", weights_path);
+    if (map) munmap(map, size);
+    return NULL;
+  }
+  vitc_rt_ctx *ctx = vitc_rt_ctx_new(scratch_bytes, map, nthreads);
+  if (!ctx) {
+    snprintf(err, errlen, "out of memory creating a context");
+    if (map) munmap(map, size);
+    return NULL;
+  }
+  ctx->weights_mapping = map;
+  ctx->weights_mapping_len = size;
+  return ctx;
+}
+
+void vitc_rt_ctx_free(vitc_rt_ctx *ctx) {
+  if (!ctx) return;
+  vitc_rt_pool_free(ctx->pool);
+  if (ctx->weights_mapping) munmap(ctx->weights_mapping, ctx->weights_mapping_len);
+  free(ctx->scratch);
+  free(ctx);
+}
+
+/* 64-bit multiply-rotate hash over 8-byte words; fast enough for hundreds of MB at load. */
+uint64_t vitc_rt_hash(const void *data, size_t len) {
+  const unsigned char *p = data;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h ^= w * 0xff51afd7ed558ccdull;
+    h = (h << 27 | h >> 37) * 0xc4ceb9fe1a85ec53ull;
+  }
+  for (; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}

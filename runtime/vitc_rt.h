@@ -1,0 +1,50 @@
+/* vitc_rt.h — the runtime that generated code links against (libvitc_rt.a), and all it needs.
+ *
+ * No LLVM here: an AOT-compiled model needs only this library and libc/libm/pthread.
+ *
+ * A context holds what one running instance of a compiled model owns: its scratch arena (the planned
+ * activations), the model's packed weights, and a thread pool. Generated code reads the first two
+ * fields directly, so their order is part of the ABI. A context is used by one host thread at a time;
+ * several contexts of one model run concurrently. */
+#ifndef VITC_RT_H
+#define VITC_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vitc_rt_pool vitc_rt_pool;
+
+typedef struct vitc_rt_ctx {
+  const void *weights; /* ABI: offset 0 */
+  void *scratch;       /* ABI: offset 8 */
+  vitc_rt_pool *pool;
+  void *weights_mapping; /* non-NULL when the weights are a mapped side file */
+  size_t weights_mapping_len;
+  char error[512];
+} vitc_rt_ctx;
+
+/* nthreads <= 0 picks the number of online CPUs. NULL when out of memory. */
+vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads);
+/* As vitc_rt_ctx_new, with weights mapped from a side file written by `vitc compile --weights=FILE`;
+ * the file's size and hash must match. On failure returns NULL and writes the reason to err. */
+vitc_rt_ctx *vitc_rt_ctx_new_mapped(size_t scratch_bytes, const char *weights_path, uint64_t size, uint64_t hash,
+                                    int nthreads, char *err, size_t errlen);
+void vitc_rt_ctx_free(vitc_rt_ctx *ctx);
+
+/* Calls fn(arg, begin, end) over [0, n) split into contiguous chunks across the context's threads
+ * (the caller's thread takes a share); returns when all are done. */
+typedef void (*vitc_rt_task)(void *arg, int64_t begin, int64_t end);
+void vitc_rt_parallel_for(vitc_rt_ctx *ctx, vitc_rt_task fn, void *arg, int64_t n);
+int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
+
+/* The hash `vitc compile --weights` records for a weights file. */
+uint64_t vitc_rt_hash(const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

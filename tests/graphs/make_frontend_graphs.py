@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""Writes the tiny models in tests/graphs/ in the ONNX backend-test layout:
+
+    NAME/model.onnx
+    NAME/test_data_set_0/input_K.pb, output_K.pb   (expected outputs computed here with numpy)
+
+Run from anywhere with /usr/bin/python3 (python3-onnx, numpy); the outputs are committed, so this only
+needs running again when a model changes. Each model is small enough to check by hand.
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def save(name, graph, opset, inputs, outputs):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="vitc tests/graphs/make_frontend_graphs.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    folder = os.path.join(HERE, name)
+    data = os.path.join(folder, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    onnx.save(model, os.path.join(folder, "model.onnx"))
+    for kind, values, infos in (("input", inputs, graph.input), ("output", outputs, graph.output)):
+        for k, (value, info) in enumerate(zip(values, infos)):
+            tensor = numpy_helper.from_array(value, info.name)
+            with open(os.path.join(data, f"{kind}_{k}.pb"), "wb") as f:
+                f.write(tensor.SerializeToString())
+
+
+def add_relu():
+    """y = Relu(x + b), x f32[2,3], b an initializer: the smallest model with a constant."""
+    b = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "b"], ["s"], name="add"),
+         helper.make_node("Relu", ["s"], ["y"], name="relu")],
+        "add_relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(b, "b")])
+    x = np.array([[1, 2, -3], [-4, 0.25, -1]], dtype=np.float32)
+    save("add_relu", graph, 17, [x], [np.maximum(x + b, 0)])
+
+
+def mlp_dynamic_batch():
+    """y = Softmax(x @ W + c) over the last axis with a symbolic batch dim "N" (bind N, or it is 1)."""
+    w = np.array([[1, -1], [0.5, 2], [-2, 0.25]], dtype=np.float32)
+    c = np.array([0.1, -0.2], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["h"], name="matmul"),
+         helper.make_node("Add", ["h", "c"], ["z"], name="add"),
+         helper.make_node("Softmax", ["z"], ["y"], name="softmax", axis=-1)],
+        "mlp_dynamic_batch",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(c, "c")])
+    x = np.array([[1, 2, 3], [0, -1, 0.5]], dtype=np.float32)  # N = 2: run with a binding x=2x3
+    z = x @ w + c
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    save("mlp_dynamic_batch", graph, 13, [x], [(e / e.sum(axis=-1, keepdims=True)).astype(np.float32)])
+
+
+def reduce_opset11():
+    """Opset-11 forms the frontend rewrites: Unsqueeze/ReduceMean/Squeeze with an 'axes' attribute and a
+    Constant node. y = Squeeze(ReduceMean(Unsqueeze(x, [0]), axes=[2], keepdims=1) * k, axes=[0])."""
+    graph = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["x"], ["u"], name="unsqueeze", axes=[0]),
+         helper.make_node("ReduceMean", ["u"], ["m"], name="mean", axes=[2], keepdims=1),
+         helper.make_node("Constant", [], ["k"], name="k", value=numpy_helper.from_array(np.float32(3.0))),
+         helper.make_node("Mul", ["m", "k"], ["p"], name="scale"),
+         helper.make_node("Squeeze", ["p"], ["y"], name="squeeze", axes=[0])],
+        "reduce_opset11",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1])])
+    x = np.array([[1, 2, 3, 4], [-1, 0, 1, 8]], dtype=np.float32)
+    save("reduce_opset11", graph, 11, [x], [(x.mean(axis=1, keepdims=True) * 3).astype(np.float32)])
+
+
+if __name__ == "__main__":
+    add_relu()
+    mlp_dynamic_batch()
+    reduce_opset11()

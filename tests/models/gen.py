@@ -1,0 +1,298 @@
+#!/usr/bin/python3
+"""Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py
+
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1) is exported at opset 13 and 17 into
+tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
+test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
+export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
+the opset-17 export is torch's default folded graph. Both have a dynamic batch axis, which vitc binds
+to 1. Every parameter is randomised (torchvision zero-initialises heads, biases and layer scales, which
+would make outputs trivially zero), the reference output is torch's float32 result, and each model is
+checked by onnx's checker and shape inference and run by run_numpy.py (a numpy ONNX runner sharing no
+code with torch or vitc) against that reference before tests/models/README.md documents its ops.
+
+Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
+"""
+
+import collections
+import inspect
+import math
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import onnx.shape_inference
+import torch
+import torch.nn as nn
+from torchvision.models import convnext, swin_transformer, vision_transformer
+
+import run_numpy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZE_LIMIT = 2 * 1024 * 1024
+OPSETS = (13, 17)
+DEMO_LABELS = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+class DistilledViT(nn.Module):
+    """timm's VisionTransformerDistilled (DeiT) in miniature: a class and a distillation token ahead of
+    the patches, one learned position embedding over all of them, pre-norm encoder blocks, a final
+    norm, and two heads whose logits are averaged at inference."""
+
+    def __init__(self, image_size, patch_size, num_layers, num_heads, hidden_dim, mlp_dim, num_classes):
+        super().__init__()
+        num_patches = (image_size // patch_size) ** 2
+        self.patch_embed = nn.Conv2d(3, hidden_dim, kernel_size=patch_size, stride=patch_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))
+        self.dist_token = nn.Parameter(torch.zeros(1, 1, hidden_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + 2, hidden_dim))
+        self.blocks = nn.Sequential(
+            *[vision_transformer.EncoderBlock(num_heads, hidden_dim, mlp_dim, 0.0, 0.0) for _ in range(num_layers)]
+        )
+        self.norm = nn.LayerNorm(hidden_dim, eps=1e-6)
+        self.head = nn.Linear(hidden_dim, num_classes)
+        self.head_dist = nn.Linear(hidden_dim, num_classes)
+
+    def forward(self, image):
+        x = self.patch_embed(image).flatten(2).transpose(1, 2)
+        batch = x.shape[0]
+        x = torch.cat([self.cls_token.expand(batch, -1, -1), self.dist_token.expand(batch, -1, -1), x], dim=1)
+        x = self.norm(self.blocks(x + self.pos_embed))
+        return (self.head(x[:, 0]) + self.head_dist(x[:, 1])) / 2
+
+
+def vit(image_size, hidden_dim, num_layers, mlp_dim, num_classes=10):
+    return vision_transformer.VisionTransformer(
+        image_size=image_size, patch_size=8, num_layers=num_layers, num_heads=4,
+        hidden_dim=hidden_dim, mlp_dim=mlp_dim, num_classes=num_classes)
+
+
+def deit():
+    return DistilledViT(image_size=32, patch_size=8, num_layers=3, num_heads=4, hidden_dim=64, mlp_dim=128,
+                        num_classes=10)
+
+
+def swin(version):
+    # 64x64 image, patch 4: 16x16 tokens in 4x4 windows, then 8x8 after patch merging. The second block
+    # of each stage shifts by 2, so rolled windows and the -100 attention masks occur in both stages.
+    extra = {}
+    if version == 2:
+        extra = dict(block=swin_transformer.SwinTransformerBlockV2,
+                     downsample_layer=swin_transformer.PatchMergingV2)
+    return swin_transformer.SwinTransformer(
+        patch_size=[4, 4], embed_dim=48, depths=[2, 2], num_heads=[2, 4], window_size=[4, 4],
+        stochastic_depth_prob=0.0, num_classes=10, **extra)
+
+
+def convnext_v1():
+    config = [convnext.CNBlockConfig(32, 64, 2), convnext.CNBlockConfig(64, None, 2)]
+    return convnext.ConvNeXt(config, stochastic_depth_prob=0.0, layer_scale=1e-6, num_classes=10)
+
+
+# name, constructor, input image size
+FAMILIES = [
+    ("vit", lambda: vit(image_size=32, hidden_dim=96, num_layers=3, mlp_dim=192), 32),
+    ("deit", deit, 32),
+    ("swin_v1", lambda: swin(1), 64),
+    ("swin_v2", lambda: swin(2), 64),
+    ("convnext_v1", convnext_v1, 32),
+]
+
+
+def randomise_parameters(model):
+    """Draw every parameter so that activations stay O(1): matrices and kernels scaled by their fan-in,
+    norm gains around 1, small biases; the tables and scales torchvision fills with constants get
+    values that make their effect visible in the output."""
+    for name, p in model.named_parameters():
+        leaf = name.rsplit(".", 1)[-1]
+        with torch.no_grad():
+            if leaf == "logit_scale":  # Swin V2 cosine-attention temperature, stored as a log
+                p.copy_(math.log(10.0) + 0.3 * torch.randn_like(p))
+            elif leaf == "layer_scale":  # ConvNeXt, 1e-6 by default: the residual branch would vanish
+                p.uniform_(0.3, 1.0)
+            elif leaf in ("relative_position_bias_table", "pos_embedding", "pos_embed", "class_token",
+                          "cls_token", "dist_token"):
+                p.normal_(0.0, 0.5)
+            elif p.dim() >= 2:
+                fan_in = p[0].numel()
+                p.normal_(0.0, 1.0 / math.sqrt(fan_in))
+            elif leaf.endswith("weight"):  # LayerNorm gains
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            else:
+                p.normal_(0.0, 0.1)
+
+
+_V2_BIAS_LINE = "        qkv_bias[length : 2 * length].zero_()\n"
+_V2_BIAS_EXPORTABLE = (
+    "        qkv_bias = torch.cat([qkv_bias[:length], torch.zeros_like(qkv_bias[length : 2 * length]),"
+    " qkv_bias[2 * length :]])\n")
+
+
+def exportable_shifted_window_attention():
+    """torchvision's shifted_window_attention with the Swin V2 key-bias zeroing rewritten as a concat.
+
+    Swin V2 drops the key bias with an in-place `qkv_bias[length:2*length].zero_()` that torch 1.13
+    cannot export (no symbolic for aten::zero_). The function is recompiled from torchvision's own
+    source with only that line replaced by `cat(q_bias, zeros, v_bias)`, which computes the same
+    tensor; everything else stays torchvision's code."""
+    source = inspect.getsource(swin_transformer.shifted_window_attention)
+    if source.count(_V2_BIAS_LINE) != 1:
+        sys.exit("gen.py: torchvision's shifted_window_attention changed; the Swin V2 bias patch no longer applies")
+    namespace = dict(vars(swin_transformer))
+    exec(compile(source.replace(_V2_BIAS_LINE, _V2_BIAS_EXPORTABLE), swin_transformer.__file__, "exec"), namespace)
+    return namespace["shifted_window_attention"]
+
+
+def patch_swin_v2_for_export(model, image):
+    """Install the exportable attention and prove it changes nothing numerically on this model."""
+    with torch.no_grad():
+        before = model(image)
+        swin_transformer.shifted_window_attention = exportable_shifted_window_attention()
+        after = model(image)
+    difference = (before - after).abs().max().item()
+    if difference != 0.0:
+        sys.exit(f"gen.py: patched Swin V2 attention differs from torchvision's by {difference}")
+    print(f"  swin_v2: patched qkv-bias zeroing verified (max |difference| = {difference})")
+
+
+def write_tensor(path, array):
+    with open(path, "wb") as f:
+        f.write(onnx.numpy_helper.from_array(array).SerializeToString())
+
+
+def directory_size(path):
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files)
+
+
+def export(model, image, out_dir, opset, fold_constants):
+    """Export in backend-test layout and return the reference output torch computes in float32."""
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    os.makedirs(os.path.join(out_dir, "test_data_set_0"))
+    model_path = os.path.join(out_dir, "model.onnx")
+    torch.onnx.export(
+        model, (image,), model_path, opset_version=opset, do_constant_folding=fold_constants,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    with torch.no_grad():
+        reference = model(image).numpy().astype(np.float32)
+    write_tensor(os.path.join(out_dir, "test_data_set_0", "input_0.pb"), image.numpy())
+    write_tensor(os.path.join(out_dir, "test_data_set_0", "output_0.pb"), reference)
+    return reference
+
+
+def check_and_describe(name, out_dir, opset, reference):
+    """Independent sanity check (onnx's checker and shape inference) and the facts README.md lists."""
+    model = onnx.load(os.path.join(out_dir, "model.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    output_type = inferred.graph.output[0].type.tensor_type
+    output_dims = [d.dim_value or d.dim_param for d in output_type.shape.dim]
+    if output_dims[1:] != list(reference.shape[1:]):
+        sys.exit(f"gen.py: {name}: inferred output shape {output_dims} does not match torch's {reference.shape}")
+    if not (0.1 < reference.std() < 20.0) or not np.isfinite(reference).all():
+        sys.exit(f"gen.py: {name}: reference output std {reference.std()} is degenerate")
+    numpy_error = run_numpy.check(out_dir)
+    if not numpy_error < 1e-4:
+        sys.exit(f"gen.py: {name}: run_numpy.py's output differs from torch's by {numpy_error:.2e} (relative)")
+    histogram = collections.Counter(node.op_type for node in model.graph.node)
+    params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+    size = directory_size(out_dir)
+    if size >= SIZE_LIMIT:
+        sys.exit(f"gen.py: {name}: {size} bytes exceeds the {SIZE_LIMIT}-byte limit")
+    print(f"  {name}: {size / 1024:.0f} KiB, {len(model.graph.node)} nodes, {params} params, "
+          f"output {list(reference.shape)} std {reference.std():.3f}, numpy runner error {numpy_error:.1e}")
+    print("    " + ", ".join(f"{op} {n}" for op, n in sorted(histogram.items())))
+    return dict(name=name, opset=opset, nodes=len(model.graph.node), params=params, size=size,
+                histogram=histogram, numpy_error=numpy_error)
+
+
+def generate(name, make_model, image_size, opset, fold_constants):
+    seed = 1000 * opset + sum(map(ord, name))  # fixed per model, distinct across models
+    torch.manual_seed(seed)
+    model = make_model()
+    randomise_parameters(model)
+    model.eval()
+    image = torch.randn(1, 3, image_size, image_size, generator=torch.Generator().manual_seed(seed + 1))
+    if name.startswith("swin_v2"):
+        patch_swin_v2_for_export(model, image)
+    out_dir = os.path.join(HERE, name)
+    reference = export(model, image, out_dir, opset, fold_constants)
+    return check_and_describe(name, out_dir, opset, reference)
+
+
+def write_readme(rows):
+    all_ops = sorted(set().union(*(r["histogram"] for r in rows)))
+    lines = [
+        "# Real test models",
+        "",
+        "Generated by `/usr/bin/python3 tests/models/gen.py` (deterministic, seeded, random weights).",
+        "Each directory is in the ONNX backend-test layout: `model.onnx`, `test_data_set_0/input_0.pb`",
+        "(image, NCHW float32, batch 1) and `test_data_set_0/output_0.pb` (torch's float32 logits).",
+        "The input's batch axis is dynamic (`batch`); vitc binds it to 1.",
+        "Opset-13 models are exported with `do_constant_folding=False`, so their shape subgraphs",
+        "(Shape/Gather/Unsqueeze/Concat feeding Reshape, Expand, ...) are still in the graph;",
+        "opset-17 models are torch's default folded export.",
+        "",
+        "`demo/` is the classifier `make demo` compiles: a 4-block ViT over 32x32 images with 10 classes",
+        "named in `demo/labels.txt` (CIFAR-10's). Its weights are random, so its predictions mean nothing.",
+        "",
+        "Swin V2: torch 1.13 cannot export torchvision's in-place `qkv_bias[L:2L].zero_()`; gen.py",
+        "recompiles torchvision's `shifted_window_attention` with that line replaced by",
+        "`torch.cat([b[:L], zeros_like(b[L:2L]), b[2L:]])` and checks the patched model's output is",
+        "bit-identical to the unpatched one before exporting.",
+        "",
+        "Every model is checked by `onnx.checker` (full check) and strict shape inference, and run by",
+        "`run_numpy.py`, a plain-numpy ONNX runner sharing no code with torch or vitc; the table lists",
+        "its max error relative to the largest reference logit (gen.py fails above 1e-4). Run it alone",
+        "with `/usr/bin/python3 tests/models/run_numpy.py tests/models/vit_op17 ...`.",
+        "",
+        "What the frontend and passes must expect beyond the obvious ops:",
+        "- Swin's `F.dropout(attn, p=0.0)` runs with torch's default `training=True`, so Swin graphs hold",
+        "  `Dropout` nodes with ratio 0 and `training_mode` True, and a second (mask) output: an identity",
+        "  on the data, but the mask output exists.",
+        "- Swin's attention mask and cyclic shift are built at run time from `Shape` values",
+        "  (`ConstantOfShape`, `ScatterND` slice assignments, `Range`, `Mod`, `Equal`, `Where`); with the",
+        "  batch bound to 1 all of it folds to constants.",
+        "- Opset 13 has no `LayerNormalization`: it appears decomposed (`ReduceMean`, `Sub`, `Pow`, `Sqrt`,",
+        "  `Div`, `Mul`, `Add`). GELU is `Erf`-based everywhere.",
+        "- `params` counts initializer elements; folding moves some computed constants (Swin's gathered",
+        "  relative-position bias) into initializers, so it differs slightly between the two opsets.",
+        "",
+        "| model | opset | nodes | distinct ops | params | size (KiB) | numpy runner error | ops (count) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(r["histogram"].items()))
+        lines.append(f"| {r['name']} | {r['opset']} | {r['nodes']} | {len(r['histogram'])} | {r['params']} "
+                     f"| {r['size'] // 1024} | {r['numpy_error']:.1e} | {ops} |")
+    lines += ["", "## Which model uses which op", "",
+              "| op | " + " | ".join(r["name"] for r in rows) + " |",
+              "|---|" + "---|" * len(rows)]
+    for op in all_ops:
+        lines.append(f"| {op} | " + " | ".join(str(r["histogram"].get(op, "")) for r in rows) + " |")
+    with open(os.path.join(HERE, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    torch.set_num_threads(1)  # the machine's two cores are shared
+    original_attention = swin_transformer.shifted_window_attention
+    rows = []
+    for name, make_model, image_size in FAMILIES:
+        for opset in OPSETS:
+            rows.append(generate(f"{name}_op{opset}", make_model, image_size, opset, fold_constants=opset != 13))
+            swin_transformer.shifted_window_attention = original_attention
+    # The demo classifier: a ViT over 32x32 images with the CIFAR-10 class names.
+    rows.append(generate("demo", lambda: vit(image_size=32, hidden_dim=96, num_layers=4, mlp_dim=192), 32,
+                         opset=17, fold_constants=True))
+    with open(os.path.join(HERE, "demo", "labels.txt"), "w") as f:
+        f.write("\n".join(DEMO_LABELS) + "\n")
+    write_readme(rows)
+
+
+if __name__ == "__main__":
+    main()

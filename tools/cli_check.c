@@ -1,0 +1,285 @@
+/* cli_check.c — `vitc check`: run a model in ONNX backend-test layout and compare with its expected
+ * outputs.
+ *
+ *   DIR/model.onnx
+ *   DIR/test_data_set_N/input_K.pb    graph input K (declared order)
+ *   DIR/test_data_set_N/output_K.pb   expected graph output K
+ *
+ * An element passes when |got - exp| <= atol + rtol * |exp| (NaN equals NaN); integer and bool outputs
+ * must match exactly, and dtype and shape always. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+typedef struct tolerance {
+  double rtol, atol;
+} tolerance;
+
+typedef struct comparison {
+  double max_abs, max_rel;
+  int64_t bad;       /* elements out of tolerance */
+  int64_t first_bad; /* index of the first, -1 if none */
+} comparison;
+
+/* The N of every DIR/test_data_set_N, ascending, into a malloc'd array. */
+static vitc_status list_data_sets(const char *dir, int **sets, int *count, vitc_error *err) {
+  DIR *d = opendir(dir);
+  if (!d) return vitc_fail(err, VITC_ERR_IO, "%s: cannot open directory", dir);
+  int n = 0, cap = 0, *v = NULL;
+  vitc_status st = VITC_OK;
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *prefix = "test_data_set_";
+    char *end;
+    if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    long k = strtol(e->d_name + strlen(prefix), &end, 10);
+    if (*end || end == e->d_name + strlen(prefix) || k < 0 || k > 1000000) continue;
+    if (n == cap) {
+      int *grown = realloc(v, sizeof *v * (size_t)(cap = cap ? 2 * cap : 8));
+      if (!grown) {
+        st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+        break;
+      }
+      v = grown;
+    }
+    v[n++] = (int)k;
+  }
+  closedir(d);
+  for (int i = 1; i < n; i++) /* insertion sort: data sets are few */
+    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      int t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  if (st == VITC_OK && !n) st = vitc_fail(err, VITC_ERR_IO, "%s: no test_data_set_* directories", dir);
+  if (st != VITC_OK) {
+    free(v);
+    return st;
+  }
+  *sets = v;
+  *count = n;
+  return VITC_OK;
+}
+
+/* Number of files PREFIX_0.pb, PREFIX_1.pb, ... present in set_dir. */
+static int count_files(const char *set_dir, const char *prefix) {
+  char path[4096];
+  int k = 0;
+  for (;; k++) {
+    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
+    if (access(path, F_OK)) return k;
+  }
+}
+
+/* Reads files PREFIX_K.pb for K < n into values (all n freed by the caller). */
+static vitc_status read_files(const char *set_dir, const char *prefix, int n, vitc_value *values, vitc_error *err) {
+  char path[4096];
+  for (int k = 0; k < n; k++) {
+    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
+    vitc_status st = vitc_read_tensor_file(path, &values[k], NULL, err);
+    if (st != VITC_OK) return st;
+  }
+  return VITC_OK;
+}
+
+/* Inputs whose data shape differs from the graph only in dims the model leaves symbolic get a binding to
+ * the data's shape; returns how many, or -1 when a difference is not a symbolic dim (the input check
+ * then reports it). */
+static int bindings_from_data(const vitc_graph *g, const vitc_value *inputs, const cli_common *common,
+                              vitc_shape_binding *out) {
+  int n = 0;
+  for (int k = 0; k < g->ninputs; k++) {
+    const vitc_tensor *t = &g->tensors[g->inputs[k]];
+    bool bound_by_user = false, differs = false;
+    for (int b = 0; b < common->nbindings; b++) {
+      const vitc_shape_binding *u = &common->bindings[b];
+      size_t len = u->input_len > 0 ? (size_t)u->input_len : strlen(u->input);
+      bound_by_user |= strlen(t->name) == len && !memcmp(u->input, t->name, len);
+    }
+    if (t->v.dtype != inputs[k].dtype || t->v.rank != inputs[k].rank) continue;
+    for (int d = 0; d < t->v.rank; d++) {
+      if (t->v.dims[d] == inputs[k].dims[d]) continue;
+      if (!t->dim_param[d] || bound_by_user) return -1;
+      differs = true;
+    }
+    if (!differs) continue;
+    out[n] = (vitc_shape_binding){.input = t->name, .rank = inputs[k].rank};
+    memcpy(out[n].dims, inputs[k].dims, sizeof out[n].dims);
+    n++;
+  }
+  return n;
+}
+
+static bool element_ok(double got, double exp, const tolerance *tol) {
+  if (isnan(got) || isnan(exp)) return isnan(got) && isnan(exp);
+  if (got == exp) return true; /* also equal infinities, whose difference is NaN */
+  return fabs(got - exp) <= tol->atol + tol->rtol * fabs(exp);
+}
+
+static comparison compare_values(const vitc_value *got, const vitc_value *exp, const tolerance *tol) {
+  comparison c = {0, 0, 0, -1};
+  bool exact = !vitc_dtype_is_float(exp->dtype);
+  int64_t n = vitc_numel(exp);
+  for (int64_t i = 0; i < n; i++) {
+    bool ok;
+    double diff, mag;
+    if (exact) {
+      int64_t a = vitc_load_i(got, i), b = vitc_load_i(exp, i);
+      ok = a == b;
+      diff = fabs((double)a - (double)b);
+      mag = fabs((double)b);
+    } else {
+      double a = vitc_load_f(got, i), b = vitc_load_f(exp, i);
+      ok = element_ok(a, b, tol);
+      if (isnan(a) || isnan(b)) diff = ok ? 0 : INFINITY;
+      else diff = a == b ? 0 : fabs(a - b);
+      mag = fabs(b);
+    }
+    if (diff > c.max_abs) c.max_abs = diff;
+    if (mag > 0 && isfinite(mag) && diff / mag > c.max_rel) c.max_rel = diff / mag;
+    if (!ok && !c.bad++) c.first_bad = i;
+  }
+  return c;
+}
+
+static void print_element(const vitc_value *v, int64_t i) {
+  if (vitc_dtype_is_float(v->dtype)) printf("%.9g", vitc_load_f(v, i));
+  else printf("%" PRId64, vitc_load_i(v, i));
+}
+
+/* Compares output k and prints one line; true when it matches. */
+static bool check_output(const char *set, const vitc_graph *g, int k, const vitc_value *got, const vitc_value *exp,
+                         const tolerance *tol) {
+  char got_type[256], exp_type[256];
+  cli_type_str(got->dtype, got->rank, got->dims, got_type, sizeof got_type);
+  cli_type_str(exp->dtype, exp->rank, exp->dims, exp_type, sizeof exp_type);
+  printf("%s: output %d '%s' %s: ", set, k, g->tensors[g->outputs[k]].name, exp_type);
+  if (strcmp(got_type, exp_type)) {
+    printf("MISMATCH: got %s\n", got_type);
+    return false;
+  }
+  comparison c = compare_values(got, exp, tol);
+  printf("max abs err %.3g, max rel err %.3g", c.max_abs, c.max_rel);
+  if (!c.bad) {
+    printf(": ok\n");
+    return true;
+  }
+  printf(": MISMATCH: %" PRId64 " of %" PRId64 " elements out of tolerance, first at index %" PRId64 ": got ", c.bad,
+         vitc_numel(exp), c.first_bad);
+  print_element(got, c.first_bad);
+  printf(", expected ");
+  print_element(exp, c.first_bad);
+  printf("\n");
+  return false;
+}
+
+/* Runs data set `set_dir` on g (or on g reloaded with the data's shapes); *matched says whether every
+ * output is within tolerance. */
+static vitc_status check_data_set(const cli_common *common, const char *model, const vitc_graph *g,
+                                  const char *set_dir, const char *set, const tolerance *tol, bool *matched,
+                                  vitc_error *err) {
+  int nin = count_files(set_dir, "input"), nout = count_files(set_dir, "output");
+  *matched = true;
+  if (nin != g->ninputs)
+    return vitc_fail(err, VITC_ERR_INVALID, "%s: %d input files for a model with %d inputs", set_dir, nin, g->ninputs);
+  if (nout != g->noutputs)
+    return vitc_fail(err, VITC_ERR_INVALID, "%s: %d output files for a model with %d outputs", set_dir, nout,
+                     g->noutputs);
+  vitc_value *inputs = calloc((size_t)nin + 1, sizeof *inputs);
+  vitc_value *expected = calloc((size_t)nout + 1, sizeof *expected);
+  vitc_value *outputs = calloc((size_t)nout + 1, sizeof *outputs);
+  vitc_shape_binding *rebound = calloc((size_t)nin + 1, sizeof *rebound);
+  vitc_graph *reloaded = NULL;
+  vitc_status st = VITC_OK;
+  if (!inputs || !expected || !outputs || !rebound) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  if (st == VITC_OK) st = read_files(set_dir, "input", nin, inputs, err);
+  if (st == VITC_OK) st = read_files(set_dir, "output", nout, expected, err);
+  int nrebound = st == VITC_OK ? bindings_from_data(g, inputs, common, rebound) : 0;
+  if (nrebound > 0) {
+    /* The model has symbolic dims and this data set uses other sizes than the defaults. */
+    if (!(reloaded = cli_load_unoptimized(common, model, rebound, nrebound)) || !cli_optimize(common, reloaded))
+      st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot bind the model to this data set's input shapes", set_dir);
+    else g = reloaded;
+  }
+  for (int k = 0; k < nin && st == VITC_OK; k++) {
+    st = cli_check_input(g, k, &inputs[k], err);
+    if (st != VITC_OK) vitc_error_prefix(err, "%s", set_dir);
+  }
+  if (st == VITC_OK) st = cli_execute(common->engine, g, inputs, outputs, err);
+  for (int k = 0; k < nout && st == VITC_OK; k++) *matched &= check_output(set, g, k, &outputs[k], &expected[k], tol);
+  if (inputs) cli_free_values(inputs, nin);
+  if (expected) cli_free_values(expected, nout);
+  if (outputs) cli_free_values(outputs, nout);
+  free(inputs);
+  free(expected);
+  free(outputs);
+  free(rebound);
+  vitc_graph_free(reloaded);
+  return st;
+}
+
+static int check_main(int argc, char **argv) {
+  cli_common common;
+  cli_common_init(&common);
+  const char *dir = NULL, *value;
+  tolerance tol = {1e-4, 1e-5};
+  for (int i = 1; i < argc;) {
+    int r = cli_parse_common(&common, argc, argv, &i);
+    if (r < 0) return CLI_EXIT_ERROR;
+    if (r) continue;
+    if ((r = cli_option_value(argc, argv, &i, "--rtol", &value)) != 0) {
+      if (r < 0) return CLI_EXIT_ERROR;
+      if (!cli_parse_double(value, &tol.rtol) || tol.rtol < 0)
+        return cli_usage_error(&cli_check, "--rtol expects a number >= 0, got '%s'", value);
+    } else if ((r = cli_option_value(argc, argv, &i, "--atol", &value)) != 0) {
+      if (r < 0) return CLI_EXIT_ERROR;
+      if (!cli_parse_double(value, &tol.atol) || tol.atol < 0)
+        return cli_usage_error(&cli_check, "--atol expects a number >= 0, got '%s'", value);
+    } else if (argv[i][0] == '-') {
+      return cli_usage_error(&cli_check, "unknown option '%s'", argv[i]);
+    } else if (dir) {
+      return cli_usage_error(&cli_check, "unexpected argument '%s'", argv[i]);
+    } else {
+      dir = argv[i++];
+    }
+  }
+  if (!dir) return cli_usage_error(&cli_check, "missing DIR");
+
+  char model[4096];
+  snprintf(model, sizeof model, "%s/model.onnx", dir);
+  int *sets = NULL, nsets = 0;
+  vitc_error err = {0};
+  if (list_data_sets(dir, &sets, &nsets, &err) != VITC_OK) return cli_error("%s", err.msg);
+  vitc_graph *g = cli_load(&common, model);
+  int status = g ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+  for (int s = 0; s < nsets && status != CLI_EXIT_ERROR; s++) {
+    char set[64], set_dir[4200];
+    snprintf(set, sizeof set, "test_data_set_%d", sets[s]);
+    snprintf(set_dir, sizeof set_dir, "%s/%s", dir, set);
+    bool matched;
+    if (check_data_set(&common, model, g, set_dir, set, &tol, &matched, &err) != VITC_OK)
+      status = cli_error("%s", err.msg);
+    else if (!matched)
+      status = CLI_EXIT_MISMATCH;
+  }
+  if (status != CLI_EXIT_ERROR)
+    printf("%s: %d data set%s %s (rtol %g, atol %g)\n", dir, nsets, nsets == 1 ? "" : "s",
+           status == CLI_EXIT_OK ? "within tolerance" : "MISMATCH", tol.rtol, tol.atol);
+  free(sets);
+  vitc_graph_free(g);
+  return status;
+}
+
+const cli_command cli_check = {
+    "check",
+    "Run DIR/model.onnx on every DIR/test_data_set_N/input_K.pb and compare with output_K.pb (ONNX\n"
+    "backend-test layout). Exit status: 0 all within tolerance, 1 a mismatch, 2 an error.\n\n"
+    "  --rtol R   relative tolerance (default 1e-4)\n"
+    "  --atol A   absolute tolerance (default 1e-5); an element passes if |got-exp| <= A + R*|exp|",
+    "vitc check DIR [--rtol R] [--atol A] [common options]",
+    check_main,
+};

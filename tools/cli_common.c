@@ -1,0 +1,211 @@
+/* cli_common.c — options every subcommand shares, error reporting, and the load → passes flow. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char common_usage[] =
+    "common options:\n"
+    "  --shape NAME=DxDx...    bind the shape of graph input NAME (repeatable)\n"
+    "  -O0 | -O1 | -O2         optimisation level: -O0 runs only required passes (default -O2)\n"
+    "  --disable-pass=NAME     skip pass NAME (repeatable)\n"
+    "  --print-after=NAME|all  print the graph after pass NAME, or after every pass (to stderr)\n"
+    "  --verify-each           verify the graph after every pass\n"
+    "  --interp                execute with the reference evaluator\n"
+    "  -h, --help              show this help\n";
+
+void cli_print_common_usage(FILE *f) {
+  int n;
+  const vitc_pass *passes = vitc_pipeline(&n);
+  fputs(common_usage, f);
+  fputs("\npasses, in order (* runs at -O0 too):\n", f);
+  for (int k = 0; k < n; k++)
+    fprintf(f, "  %-18s %s%s\n", passes[k].name, passes[k].required ? "* " : "", passes[k].summary);
+}
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("vitc: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return CLI_EXIT_ERROR;
+}
+
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("vitc: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  if (cmd) fprintf(stderr, "usage: %s\nsee 'vitc %s --help'\n", cmd->usage, cmd->name);
+  else fputs("see 'vitc --help'\n", stderr);
+  return CLI_EXIT_ERROR;
+}
+
+bool cli_wants_help(const cli_command *cmd, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      printf("usage: %s\n\n%s\n", cmd->usage, cmd->summary);
+      if (cmd != &cli_ops) {
+        putchar('\n');
+        cli_print_common_usage(stdout);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value) {
+  const char *arg = argv[*i];
+  size_t len = strlen(name);
+  if (strncmp(arg, name, len)) return 0;
+  if (arg[len] == '=') {
+    *value = arg + len + 1;
+    *i += 1;
+    return 1;
+  }
+  if (arg[len]) return 0; /* a longer option that starts with the same letters */
+  if (*i + 1 >= argc) {
+    cli_error("option '%s' needs a value", name);
+    return -1;
+  }
+  *value = argv[*i + 1];
+  *i += 2;
+  return 1;
+}
+
+void cli_common_init(cli_common *c) {
+  memset(c, 0, sizeof *c);
+  c->passes.opt_level = 2;
+  c->passes.disabled = c->disabled;
+  c->engine = CLI_DEFAULT_ENGINE;
+}
+
+int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
+  const char *arg = argv[*i], *value = NULL;
+  int r;
+  if (!strcmp(arg, "-O0") || !strcmp(arg, "-O1") || !strcmp(arg, "-O2")) {
+    c->passes.opt_level = arg[2] - '0';
+    *i += 1;
+    return 1;
+  }
+  if (!strcmp(arg, "--verify-each")) {
+    c->passes.verify_each = true;
+    *i += 1;
+    return 1;
+  }
+  if (!strcmp(arg, "--interp")) {
+    c->engine = CLI_ENGINE_INTERP;
+    *i += 1;
+    return 1;
+  }
+  if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
+    if (r < 0) return -1;
+    if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
+    vitc_error err = {0};
+    if (vitc_parse_shape_binding(value, &c->bindings[c->nbindings], &err) != VITC_OK)
+      return cli_error("--shape: %s", err.msg), -1;
+    c->nbindings++;
+    return 1;
+  }
+  if ((r = cli_option_value(argc, argv, i, "--disable-pass", &value)) != 0) {
+    if (r < 0) return -1;
+    if (c->passes.ndisabled == CLI_MAX_LIST)
+      return cli_error("too many --disable-pass options (at most %d)", CLI_MAX_LIST), -1;
+    c->disabled[c->passes.ndisabled++] = value;
+    return 1;
+  }
+  if ((r = cli_option_value(argc, argv, i, "--print-after", &value)) != 0) {
+    if (r < 0) return -1;
+    c->passes.print_after = value;
+    return 1;
+  }
+  return 0;
+}
+
+bool cli_parse_double(const char *s, double *out) {
+  char *end;
+  double x = strtod(s, &end);
+  if (end == s || *end || !isfinite(x)) return false;
+  *out = x;
+  return true;
+}
+
+vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vitc_shape_binding *extra,
+                                 int nextra) {
+  vitc_shape_binding bindings[2 * CLI_MAX_LIST];
+  int n = 0;
+  for (int k = 0; k < c->nbindings; k++) bindings[n++] = c->bindings[k];
+  for (int k = 0; k < nextra && n < 2 * CLI_MAX_LIST; k++) bindings[n++] = extra[k];
+  vitc_load_options opts = {.bindings = bindings, .nbindings = n};
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  if (vitc_load_onnx(path, &opts, &g, &err) != VITC_OK) {
+    cli_error("%s", err.msg);
+    return NULL;
+  }
+  return g;
+}
+
+bool cli_optimize(const cli_common *c, vitc_graph *g) {
+  vitc_error err = {0};
+  if (vitc_run_passes(g, &c->passes, &err) != VITC_OK) {
+    cli_error("%s", err.msg);
+    return false;
+  }
+  return true;
+}
+
+vitc_graph *cli_load(const cli_common *c, const char *path) {
+  vitc_graph *g = cli_load_unoptimized(c, path, NULL, 0);
+  if (g && !cli_optimize(c, g)) {
+    vitc_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *buf, size_t n) {
+  const char *name = vitc_dtype_name(dtype);
+  size_t k = name ? (size_t)snprintf(buf, n, "%s[", name) : (size_t)snprintf(buf, n, "dtype%d[", (int)dtype);
+  for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, i ? ",%" PRId64 : "%" PRId64, dims[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err) {
+  const vitc_tensor *t = &g->tensors[g->inputs[index]];
+  bool same = t->v.dtype == v->dtype && t->v.rank == v->rank;
+  for (int d = 0; same && d < v->rank; d++) same = t->v.dims[d] == v->dims[d];
+  if (same) return VITC_OK;
+  char want[160], got[160];
+  cli_type_str(t->v.dtype, t->v.rank, t->v.dims, want, sizeof want);
+  cli_type_str(v->dtype, v->rank, v->dims, got, sizeof got);
+  return vitc_fail(err, VITC_ERR_INVALID, "input '%s': expected %s, got %s%s", t->name, want, got,
+                   t->v.dtype == v->dtype ? " (bind another shape with --shape)" : "");
+}
+
+void cli_print_values(FILE *f, const vitc_value *v, int limit) {
+  int64_t n = vitc_numel(v);
+  for (int64_t i = 0; i < n && i < limit; i++) {
+    if (i) fputs(", ", f);
+    if (vitc_dtype_is_float(v->dtype)) fprintf(f, "%.6g", vitc_load_f(v, i));
+    else if (v->dtype == VITC_U64) fprintf(f, "%" PRIu64, (uint64_t)vitc_load_i(v, i));
+    else fprintf(f, "%" PRId64, vitc_load_i(v, i));
+  }
+  if (n > limit) fprintf(f, ", ... (%" PRId64 " values)", n);
+}
+
+void cli_free_values(vitc_value *v, int n) {
+  for (int k = 0; k < n; k++) {
+    free(v[k].data);
+    v[k].data = NULL;
+  }
+}

@@ -1,0 +1,154 @@
+/* cli_run.c — `vitc run`: evaluate a model on TensorProto inputs and write its outputs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+typedef struct input_arg {
+  const char *name; /* NULL for a positional file: it goes to the graph input of its position */
+  size_t name_len;  /* name is "NAME=FILE" as given; only its first name_len bytes are the name */
+  const char *file;
+} input_arg;
+
+/* Creates dir and its missing parents (mkdir -p). */
+static vitc_status make_dirs(const char *dir, vitc_error *err) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+    return vitc_fail(err, VITC_ERR_IO, "%s: path too long", dir);
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p) continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(path, 0777) && errno != EEXIST) return vitc_fail(err, VITC_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!saved) break;
+    *p = saved;
+  }
+  struct stat st;
+  if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return vitc_fail(err, VITC_ERR_IO, "%s: not a directory", dir);
+  return VITC_OK;
+}
+
+static int graph_input_index(const vitc_graph *g, const input_arg *arg) {
+  for (int k = 0; k < g->ninputs; k++) {
+    const char *name = g->tensors[g->inputs[k]].name;
+    if (strlen(name) == arg->name_len && !memcmp(name, arg->name, arg->name_len)) return k;
+  }
+  return -1;
+}
+
+/* Reads every input file into values[graph input index], checking each against its graph input;
+ * given[k] records which inputs have a value. */
+static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int nargs, vitc_value *values,
+                               bool *given, vitc_error *err) {
+  int positional = 0;
+  for (int a = 0; a < nargs; a++) {
+    int k = args[a].name ? graph_input_index(g, &args[a]) : positional++;
+    if (args[a].name && k < 0)
+      return vitc_fail(err, VITC_ERR_INVALID, "the model has no input named '%.*s'", (int)args[a].name_len,
+                       args[a].name);
+    if (k >= g->ninputs)
+      return vitc_fail(err, VITC_ERR_INVALID, "%s: the model takes only %d input%s", args[a].file, g->ninputs,
+                       g->ninputs == 1 ? "" : "s");
+    if (given[k]) return vitc_fail(err, VITC_ERR_INVALID, "input '%s' is given twice", g->tensors[g->inputs[k]].name);
+    given[k] = true;
+    vitc_status st = vitc_read_tensor_file(args[a].file, &values[k], NULL, err);
+    if (st != VITC_OK) return st;
+    if ((st = cli_check_input(g, k, &values[k], err)) != VITC_OK) vitc_error_prefix(err, "%s", args[a].file);
+    if (st != VITC_OK) return st;
+  }
+  for (int k = 0; k < g->ninputs; k++) {
+    const char *name = g->tensors[g->inputs[k]].name;
+    if (!given[k]) return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE.pb)", name, name);
+  }
+  return VITC_OK;
+}
+
+static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *outdir,
+                                 vitc_error *err) {
+  vitc_status st = make_dirs(outdir, err);
+  for (int k = 0; st == VITC_OK && k < g->noutputs; k++) {
+    const char *name = g->tensors[g->outputs[k]].name;
+    char path[4096], type[256];
+    snprintf(path, sizeof path, "%s/output_%d.pb", outdir, k);
+    st = vitc_write_tensor_file(path, name, &outputs[k], err);
+    if (st != VITC_OK) break;
+    printf("%s: %s = ", name, cli_type_str(outputs[k].dtype, outputs[k].rank, outputs[k].dims, type, sizeof type));
+    cli_print_values(stdout, &outputs[k], 8);
+    printf("\n");
+  }
+  return st;
+}
+
+static int run_main(int argc, char **argv) {
+  cli_common common;
+  cli_common_init(&common);
+  const char *model = NULL, *outdir = NULL, *value;
+  input_arg args[CLI_MAX_LIST];
+  int nargs = 0;
+  for (int i = 1; i < argc;) {
+    int r = cli_parse_common(&common, argc, argv, &i);
+    if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
+    if (r < 0) return CLI_EXIT_ERROR;
+    if (r) continue;
+    bool named = (r = cli_option_value(argc, argv, &i, "-i", &value)) != 0;
+    if (r < 0) return CLI_EXIT_ERROR;
+    if (!named) {
+      if (argv[i][0] == '-') return cli_usage_error(&cli_run, "unknown option '%s'", argv[i]);
+      value = argv[i++];
+      if (!model) {
+        model = value;
+        continue;
+      }
+    }
+    if (nargs == CLI_MAX_LIST) return cli_error("too many inputs (at most %d)", CLI_MAX_LIST);
+    if (!named) {
+      args[nargs++] = (input_arg){NULL, 0, value};
+      continue;
+    }
+    const char *eq = strchr(value, '=');
+    if (!eq || eq == value || !eq[1]) return cli_usage_error(&cli_run, "-i expects NAME=FILE.pb, got '%s'", value);
+    args[nargs++] = (input_arg){value, (size_t)(eq - value), eq + 1};
+  }
+  if (!model) return cli_usage_error(&cli_run, "missing MODEL");
+  if (!outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
+  int status = CLI_EXIT_ERROR;
+  vitc_graph *g = NULL;
+  vitc_value *inputs = NULL, *outputs = NULL;
+  bool *given = NULL;
+  vitc_error err = {0};
+  if (!(g = cli_load(&common, model))) goto done;
+  inputs = calloc((size_t)g->ninputs + 1, sizeof *inputs);
+  outputs = calloc((size_t)g->noutputs + 1, sizeof *outputs);
+  given = calloc((size_t)g->ninputs + 1, sizeof *given);
+  if (!inputs || !outputs || !given) {
+    cli_error("out of memory");
+    goto done;
+  }
+  if (read_inputs(g, args, nargs, inputs, given, &err) != VITC_OK ||
+      cli_execute(common.engine, g, inputs, outputs, &err) != VITC_OK ||
+      write_outputs(g, outputs, outdir, &err) != VITC_OK) {
+    cli_error("%s", err.msg);
+    goto done;
+  }
+  status = CLI_EXIT_OK;
+done:
+  if (g && inputs) cli_free_values(inputs, g->ninputs);
+  if (g && outputs) cli_free_values(outputs, g->noutputs);
+  free(inputs);
+  free(outputs);
+  free(given);
+  vitc_graph_free(g);
+  return status;
+}
+
+const cli_command cli_run = {
+    "run",
+    "Evaluate MODEL on TensorProto inputs and write OUTDIR/output_K.pb (named like the graph outputs).\n\n"
+    "  -i NAME=FILE.pb   value of graph input NAME (repeatable)\n"
+    "  FILE.pb ...       values of the graph inputs in declared order\n"
+    "  -o OUTDIR         where the outputs go (created if missing)",
+    "vitc run MODEL [-i NAME=FILE.pb ...] [FILE.pb ...] -o OUTDIR [common options]",
+    run_main,
+};
