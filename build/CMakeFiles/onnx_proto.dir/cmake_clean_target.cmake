@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libonnx_proto.a"
-)

@@ -1,2 +1,0 @@
-# Empty dependencies file for vitc.
-# This may be replaced when dependencies are built.
