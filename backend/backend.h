@@ -59,6 +59,20 @@ vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit *
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 
+/* A graph compiled in-process and ready to run: what `vitc run`/`check` and the public API use. */
+typedef struct vitc_compiled {
+  vitc_module *module;
+  vitc_jit *jit;
+  void *run_fn; /* NAME_run */
+} vitc_compiled;
+/* Code-generates g for the target and JIT-compiles it. */
+vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
+void vitc_compiled_free(vitc_compiled *c);
+/* One run on a fresh context with nthreads threads (0: one per CPU): outputs get malloc'd data owned
+ * by the caller, typed like the graph's outputs. */
+vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, int nthreads, const vitc_value *inputs,
+                                   vitc_value *outputs, vitc_error *err);
+
 /* ---------------------------------------------------------------- AOT */
 
 typedef enum vitc_emit_kind { VITC_EMIT_OBJ, VITC_EMIT_ASM, VITC_EMIT_LLVM, VITC_EMIT_SHARED } vitc_emit_kind;

@@ -117,11 +117,31 @@ static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValue
   return VITC_OK;
 }
 
+/* Without constant folding (-O0) nodes whose results shape inference already computed stay in the
+ * graph: their kernel copies the known values. */
+static bool all_outputs_known(const vitc_graph *g, const vitc_node *n) {
+  for (int k = 0; k < n->nout; k++)
+    if (n->out[k] >= 0 && !g->tensors[n->out[k]].v.data) return false;
+  return true;
+}
+
+static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  for (int k = 0; k < n->nout; k++) {
+    const vitc_value *v = cg_out_value(cg, k);
+    int64_t offset;
+    if (!v) continue;
+    vitc_status st = cg_add_blob(cg, v->data, vitc_nbytes(v), &offset, err);
+    if (st) return st;
+    cg_memcpy(cg, cg_out(cg, k), cg_blob_ptr(cg, offset), cg_i64(cg, (int64_t)vitc_nbytes(v)));
+  }
+  return VITC_OK;
+}
+
 /* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr in…, ptr out…)`. */
 static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_error *err) {
   const vitc_node *n = &cg->g->nodes[i];
   vitc_emit_fn emit = vitc_emitters[n->op];
-  if (!emit) {
+  if (!emit && !all_outputs_known(cg->g, n)) {
     vitc_fail(err, VITC_ERR_UNSUPPORTED, "the LLVM backend has no code generator for %s yet (use --interp)",
               vitc_ops[n->op].name);
     vitc_node_error_prefix(cg->g, n, err);
@@ -150,7 +170,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
   cg->ctx_arg = args[0];
   cg->args = args + 1;
   cg->weights = LLVMBuildLoad2(cg->b, cg->ptr, args[0], "weights");
-  vitc_status st = emit(cg, n, err);
+  vitc_status st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
   free(params);
@@ -242,7 +262,9 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   LLVMValueRef args[7];
   if (embed_weights) {
     snprintf(name, sizeof name, "%s_weights", cg->name);
-    LLVMValueRef blob = add_constant_bytes(cg, name, m->weights, m->weights_size ? m->weights_size : 1, 64);
+    static const unsigned char no_weights[1];
+    LLVMValueRef blob = add_constant_bytes(cg, name, m->weights_size ? m->weights : no_weights,
+                                           m->weights_size ? m->weights_size : 1, 64);
     LLVMSetLinkage(blob, LLVMInternalLinkage);
     snprintf(name, sizeof name, "%s_create", cg->name);
     LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, false));
@@ -278,6 +300,14 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err) {
   *out = NULL;
+  int dynamic = vitc_graph_first_dynamic_node(g);
+  if (dynamic >= 0) {
+    const vitc_node *n = &g->nodes[dynamic];
+    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT,
+                     "%s: node '%s' (%s): its shapes depend on values known only at run time; compiled code "
+                     "needs static shapes (make those inputs constants, or use the evaluator: --interp)",
+                     g->path, n->name, vitc_ops[n->op].name);
+  }
   vitc_status st = vitc_verify(g, true, err);
   if (st) return st;
   vitc_module *m = calloc(1, sizeof *m);

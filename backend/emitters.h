@@ -14,8 +14,37 @@
   X(Mul) X(Div) X(Pow) X(Mod) X(BitShift) X(Min) X(Max) X(Sum) X(Mean) X(Equal) X(Less) X(LessOrEqual)   \
   X(Greater) X(GreaterOrEqual) X(And) X(Or) X(Xor) X(Where) X(Cast)
 
+/* Data-movement ops built by emit_probe.c from the evaluator's own index map. */
+#define VITC_PROBE_EMITTERS(X) \
+  X(Identity) X(Dropout) X(Transpose) X(Reshape) X(Flatten) X(Squeeze) X(Unsqueeze) X(Concat) X(Split) X(Slice) X(Expand) X(Tile) X(Pad) X(Trilu) X(DepthToSpace) X(SpaceToDepth) X(Gather) X(GatherElements) X(GatherND) X(ScatterND) X(ScatterElements)
+
+/* Matrix products, convolutions and pools: emit_gemm.c, emit_conv.c, emit_pool.c. */
+#define VITC_LINALG_EMITTERS(X) \
+  X(MatMul) X(Gemm) X(Conv) X(AveragePool) X(MaxPool) X(GlobalAveragePool) X(GlobalMaxPool)
+
+/* Reductions, the softmax family and CumSum (emit_reduce.c); normalisations (emit_norm.c). */
+#define VITC_REDUCE_EMITTERS(X)                                                                         \
+  X(ReduceMean) X(ReduceSum) X(ReduceMax) X(ReduceMin) X(ReduceProd) X(ReduceL1) X(ReduceL2)             \
+  X(ReduceSumSquare) X(ReduceLogSum) X(ReduceLogSumExp) X(ArgMax) X(ArgMin) X(Softmax) X(LogSoftmax)     \
+  X(Hardmax) X(CumSum)
+#define VITC_NORM_EMITTERS(X)                                                                           \
+  X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization) X(GroupNormalization)             \
+  X(LpNormalization) X(MeanVarianceNormalization)
+
+/* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c). */
+#define VITC_MISC_EMITTERS(X) X(OneHot) X(Einsum) X(Resize)
+
+/* Gathers and scatters whose indices are known only at run time, and reducing scatters: emit_probe.c
+ * hands them to emit_gather.c. */
+vitc_status emit_indexed(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+
 #define DECLARE_EMITTER(Op) vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 VITC_ELEMENTWISE_EMITTERS(DECLARE_EMITTER)
+VITC_PROBE_EMITTERS(DECLARE_EMITTER)
+VITC_LINALG_EMITTERS(DECLARE_EMITTER)
+VITC_REDUCE_EMITTERS(DECLARE_EMITTER)
+VITC_NORM_EMITTERS(DECLARE_EMITTER)
+VITC_MISC_EMITTERS(DECLARE_EMITTER)
 #undef DECLARE_EMITTER
 
 #endif

@@ -10,9 +10,7 @@
 
 struct vitc_model {
   vitc_graph *g;
-  vitc_module *module; /* NULL when interpreting */
-  vitc_jit *jit;
-  void *run_fn;
+  vitc_compiled *compiled; /* NULL when interpreting */
   int nthreads;
 };
 
@@ -45,14 +43,7 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   if (!st) st = vitc_run_passes(m->g, &po, &err);
   if (!st && !opts->interpret) {
     vitc_target_options to = {NULL, opts->cpu, opts->features, 3};
-    LLVMTargetMachineRef tm = NULL;
-    if (!(st = vitc_target_machine(&to, &tm, &err))) {
-      st = vitc_codegen(m->g, "vitc_model", tm, 3, false, &m->module, &err);
-      if (!st) st = vitc_jit_compile(m->module, tm, &m->jit, &err);
-      else LLVMDisposeTargetMachine(tm);
-    }
-    if (!st && !(m->run_fn = vitc_jit_lookup(m->jit, "vitc_model_run")))
-      st = vitc_fail(&err, VITC_ERR_INTERNAL, "%s: compiled model has no entry point", path);
+    st = vitc_compile_jit(m->g, &to, &m->compiled, &err);
   }
   free(bindings);
   if (st) {
@@ -65,8 +56,7 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
 
 void vitc_model_free(vitc_model *m) {
   if (!m) return;
-  vitc_jit_free(m->jit);
-  vitc_module_free(m->module);
+  vitc_compiled_free(m->compiled);
   vitc_graph_free(m->g);
   free(m);
 }
@@ -97,7 +87,8 @@ vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
   vitc_error err;
   vitc_context *c = calloc(1, sizeof *c);
   *out = NULL;
-  if (!c || (m->module && !(c->rt = vitc_rt_ctx_new(m->module->scratch_size, m->module->weights, m->nthreads)))) {
+  const vitc_module *mod = m->compiled ? m->compiled->module : NULL;
+  if (!c || (mod && !(c->rt = vitc_rt_ctx_new(mod->scratch_size, mod->weights, m->nthreads)))) {
     free(c);
     vitc_fail(&err, VITC_ERR_NOMEM, "out of memory creating a context");
     return fail_last(&err);
@@ -131,8 +122,8 @@ static vitc_status interpret(const vitc_graph *g, const void *const *inputs, voi
 
 vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs) {
   const vitc_model *m = c->m;
-  if (!m->module) return interpret(m->g, inputs, outputs);
-  int rc = vitc_ffi_call_run(m->run_fn, c->rt, (void *const *)inputs, m->g->ninputs, outputs, m->g->noutputs);
+  if (!m->compiled) return interpret(m->g, inputs, outputs);
+  int rc = vitc_ffi_call_run(m->compiled->run_fn, c->rt, (void *const *)inputs, m->g->ninputs, outputs, m->g->noutputs);
   if (rc) {
     vitc_error err;
     vitc_fail(&err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", m->g->path, rc);

@@ -10,8 +10,7 @@
 
 static void *malloc_fn(void *ctx, size_t bytes) { return malloc(bytes); }
 
-static vitc_status decode_tensor_file(const char *path, const fe_file *file, vitc_value *out, char **name,
-                                      vitc_error *err) {
+static vitc_status decode_tensor_file(const fe_file *file, vitc_value *out, char **name, vitc_error *err) {
   Onnx__TensorProto *tp = file->len ? onnx__tensor_proto__unpack(NULL, file->len, file->data) : NULL;
   if (!tp) return vitc_fail(err, VITC_ERR_PARSE, "not a valid TensorProto (protobuf parse failed)");
   char label[300];
@@ -36,7 +35,7 @@ vitc_status vitc_read_tensor_file(const char *path, vitc_value *out, char **name
   fe_file file;
   vitc_status st = fe_map_file(path, &file, err);
   if (!st) {
-    st = decode_tensor_file(path, &file, out, name, err);
+    st = decode_tensor_file(&file, out, name, err);
     fe_unmap_file(&file);
   }
   if (st) vitc_error_prefix(err, "%s", path);

@@ -20,6 +20,8 @@ typedef enum vitc_status {
   VITC_ERR_UNSUPPORTED, /* valid ONNX that vitc does not implement: op, dtype, opset, attribute value */
   VITC_ERR_NOMEM,
   VITC_ERR_INTERNAL,
+  VITC_ERR_DATA_DEPENDENT, /* a shape depends on a value only known at run time: the evaluator can run
+                              the model, compiled code (static shapes) cannot */
 } vitc_status;
 
 /* Element types carry ONNX TensorProto.DataType numbers so the frontend needs no translation table. */

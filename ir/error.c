@@ -45,6 +45,7 @@ const char *vitc_status_name(vitc_status s) {
       [VITC_ERR_UNSUPPORTED] = "unsupported",
       [VITC_ERR_NOMEM] = "out of memory",
       [VITC_ERR_INTERNAL] = "internal error",
+      [VITC_ERR_DATA_DEPENDENT] = "data-dependent shape",
   };
   return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown status";
 }

@@ -187,7 +187,7 @@ vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err) {
     goto out;
   }
   for (int i = 0; i < nn; i++) sorted[i] = g->nodes[order[i]];
-  memcpy(g->nodes, sorted, sizeof(vitc_node) * (size_t)nn);
+  if (nn) memcpy(g->nodes, sorted, sizeof(vitc_node) * (size_t)nn); /* g->nodes is NULL in a graph without nodes */
   vitc_graph_compact(g);
 out:
   free(pending);

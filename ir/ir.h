@@ -213,6 +213,9 @@ void vitc_print_dot(const vitc_graph *g, FILE *f);
 
 /* Parameters: elements and bytes of constant tensors referenced by live nodes. */
 void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes);
+/* -1 when every tensor live nodes use has a known shape; else the index of the first node that reads or
+ * writes a tensor whose shape depends on run-time values. */
+int vitc_graph_first_dynamic_node(const vitc_graph *g);
 /* Floating-point operations of one run (needs known shapes). */
 double vitc_graph_flops(const vitc_graph *g);
 

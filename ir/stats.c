@@ -56,3 +56,15 @@ double vitc_graph_flops(const vitc_graph *g) {
   free(out);
   return total;
 }
+
+int vitc_graph_first_dynamic_node(const vitc_graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const vitc_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->nin + n->nout; k++) {
+      int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
+      if (t >= 0 && !g->tensors[t].shape_known) return i;
+    }
+  }
+  return -1;
+}

@@ -8,6 +8,10 @@
  *
  * become known values as soon as x's shape is static, and fold_constants removes them.
  *
+ * A shape that depends on a value known only at run time (Reshape to a computed input, NonZero) stays
+ * unknown, and so do the shapes that depend on it: the evaluator runs such graphs, computing shapes as it
+ * goes; the backend refuses them.
+ *
  * Outputs larger than EVAL_LIMIT_BYTES only get their shape: evaluating them would spend compile time
  * and memory on what is a run-time computation. Nodes whose outputs already hold values are skipped, so
  * the pass is idempotent and cheap to rerun after a rewrite. */
@@ -26,23 +30,18 @@ static bool outputs_have_values(const vitc_graph *g, const vitc_node *n) {
   return true;
 }
 
-/* Collects the node's input values into in[]; false (with an error) when an input has no shape yet. */
-static vitc_status gather_inputs(const vitc_graph *g, const vitc_node *n, const vitc_value **in, bool *all_values,
-                                 vitc_error *err) {
+/* Collects the node's input values into in[]; false when an input's shape is unknown (data-dependent). */
+static bool gather_inputs(const vitc_graph *g, const vitc_node *n, const vitc_value **in, bool *all_values) {
   *all_values = true;
   for (int j = 0; j < n->nin; j++) {
     int t = n->in[j];
     in[j] = t < 0 ? NULL : &g->tensors[t].v;
     if (t < 0) continue;
-    if (!g->tensors[t].shape_known) {
-      vitc_fail(err, VITC_ERR_INVALID, "input '%s' has no known shape", g->tensors[t].name);
-      vitc_node_error_prefix(g, n, err);
-      return VITC_ERR_INVALID;
-    }
+    if (!g->tensors[t].shape_known) return false;
     if (!g->tensors[t].v.data) *all_values = false;
   }
   if (needs_only_shapes(n->op)) *all_values = true;
-  return VITC_OK;
+  return true;
 }
 
 static bool small_enough_to_evaluate(const vitc_node *n, const vitc_value *out) {
@@ -88,10 +87,11 @@ static vitc_status store_outputs(vitc_graph *g, const vitc_node *n, vitc_value *
 static vitc_status infer_node(vitc_graph *g, const vitc_node *n, const vitc_value **in, vitc_value *out,
                               vitc_error *err) {
   bool all_values;
-  vitc_status st = gather_inputs(g, n, in, &all_values, err);
-  if (st != VITC_OK) return st;
+  if (!gather_inputs(g, n, in, &all_values)) return VITC_OK;
   memset(out, 0, sizeof *out * (size_t)n->nout);
-  if ((st = vitc_ops[n->op].shape(n, in, out, err)) != VITC_OK) {
+  vitc_status st = vitc_ops[n->op].shape(n, in, out, err);
+  if (st == VITC_ERR_DATA_DEPENDENT) return VITC_OK;
+  if (st != VITC_OK) {
     vitc_node_error_prefix(g, n, err);
     return st;
   }

@@ -60,11 +60,13 @@ vitc_status vitc_run_passes(vitc_graph *g, const vitc_pass_options *opts, vitc_e
   static const vitc_pass_options defaults = {.opt_level = 1};
   if (!opts) opts = &defaults;
   vitc_status st = check_names(opts, err);
+  bool static_shapes = false; /* once shape inference made every shape static, every pass keeps them */
   for (int i = 0; i < NPASSES && st == VITC_OK; i++) {
     const vitc_pass *p = &pipeline[i];
     if ((opts->opt_level < 1 && !p->required) || is_disabled(opts, p)) continue;
     if ((st = p->run(g, err)) != VITC_OK) break;
-    if (opts->verify_each && (st = vitc_verify(g, true, err)) != VITC_OK) {
+    if (p->run == vitc_infer_shapes) static_shapes = vitc_graph_first_dynamic_node(g) < 0;
+    if (opts->verify_each && (st = vitc_verify(g, static_shapes, err)) != VITC_OK) {
       vitc_error_prefix(err, "after pass '%s'", p->name);
       break;
     }

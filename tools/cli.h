@@ -36,7 +36,7 @@ typedef struct cli_command {
   int (*main)(int argc, char **argv);
 } cli_command;
 
-extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops;
+extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile;
 /* The common options and the pass pipeline, for --help. */
 void cli_print_common_usage(FILE *f);
 

@@ -1,6 +1,7 @@
 /* cli_inspect.c — `vitc inspect`: what a model takes and returns, its size and cost, and what the
  * passes did to it (op histograms before and after). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +91,9 @@ static void print_json(const vitc_graph *g, const histogram *before, const histo
   print_json_tensors(stdout, g, g->inputs, g->ninputs);
   fputs(", \"outputs\": ", stdout);
   print_json_tensors(stdout, g, g->outputs, g->noutputs);
-  printf(", \"params\": %" PRId64 ", \"param_bytes\": %" PRId64 ", \"gflops\": %.6g", params, bytes, flops / 1e9);
+  printf(", \"params\": %" PRId64 ", \"param_bytes\": %" PRId64, params, bytes);
+  if (isfinite(flops)) printf(", \"gflops\": %.6g", flops / 1e9);
+  else fputs(", \"gflops\": null", stdout); /* JSON has no NaN or infinity */
   printf(", \"nodes_before\": %d, \"nodes_after\": %d, \"ops_before\": ", before->nodes, after->nodes);
   print_json_histogram(stdout, before);
   fputs(", \"ops_after\": ", stdout);

@@ -75,7 +75,7 @@ static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs,
     st = vitc_write_tensor_file(path, name, &outputs[k], err);
     if (st != VITC_OK) break;
     printf("%s: %s = ", name, cli_type_str(outputs[k].dtype, outputs[k].rank, outputs[k].dims, type, sizeof type));
-    cli_print_values(stdout, &outputs[k], 8);
+    cli_print_values(stdout, &outputs[k], 10);
     printf("\n");
   }
   return st;

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_dump, &cli_ops};
+static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_compile, &cli_dump, &cli_ops};
 enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 static void print_usage(FILE *f) {

@@ -47,7 +47,7 @@ vitc_status vitc_normalize_axis(int64_t axis, int rank, int *out, vitc_error *er
 vitc_status vitc_read_int_list(const vitc_value *v, const char *what, int64_t *out, int cap, int *len,
                                vitc_error *err) {
   if (!v->data)
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "data-dependent shape: %s is not known at compile time", what);
+    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "data-dependent shape: %s is not known at compile time", what);
   if (v->dtype != VITC_I64 && v->dtype != VITC_I32)
     return vitc_fail(err, VITC_ERR_INVALID, "%s must be int32 or int64, not %s", what, vitc_dtype_name(v->dtype));
   if (v->rank > 1) return vitc_fail(err, VITC_ERR_INVALID, "%s must be 1-D, not rank %d", what, v->rank);

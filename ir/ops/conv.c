@@ -372,7 +372,8 @@ static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *
     int64_t full = w->stride[d] * (w->in[d] - 1) + out_pad[d] + (w->kernel[d] - 1) * w->dilation[d] + 1;
     if (out_shape || pad == PAD_SAME_UPPER || pad == PAD_SAME_LOWER) {
       w->out[d] = out_shape ? out_shape[oslen - w->nd + d] : w->in[d] * w->stride[d];
-      int64_t total = full - w->out[d];
+      int64_t total = full - w->out[d]; /* an output larger than full gets zeros at its end, as in onnx */
+      if (total < 0) total = 0;
       w->pad_begin[d] = pad == PAD_SAME_UPPER ? total / 2 : total - total / 2;
       w->pad_end[d] = total - w->pad_begin[d];
     } else {

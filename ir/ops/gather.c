@@ -5,12 +5,6 @@
 
 #include "movement.h"
 
-static int64_t dims_product(const int64_t *dims, int from, int to) {
-  int64_t p = 1;
-  for (int i = from; i < to; i++) p *= dims[i];
-  return p;
-}
-
 /* ---------------------------------------------------------------- Gather */
 
 vitc_status shape_gather(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -38,7 +32,7 @@ vitc_status eval_Gather(const vitc_node *n, const vitc_value *const *in, vitc_va
   int axis = (int)vitc_attr_int(n, "axis", 0);
   if (axis < 0) axis += x->rank;
   int64_t count = vitc_numel(idx), dim = x->dims[axis];
-  int64_t outer = dims_product(x->dims, 0, axis), inner = dims_product(x->dims, axis + 1, x->rank);
+  int64_t outer = vitc_dims_product(x->dims, 0, axis), inner = vitc_dims_product(x->dims, axis + 1, x->rank);
   int64_t *pos = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
   if (!pos) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   for (int64_t j = 0; j < count; j++) {
@@ -51,7 +45,7 @@ vitc_status eval_Gather(const vitc_node *n, const vitc_value *const *in, vitc_va
   size_t block = (size_t)inner * vitc_dtype_size(x->dtype);
   const char *src = x->data;
   char *dst = out[0].data;
-  for (int64_t o = 0; o < outer; o++)
+  for (int64_t o = 0; o < outer && block; o++) /* block 0: empty data, which may lack a buffer */
     for (int64_t j = 0; j < count; j++, dst += block)
       vitc_copy_bytes(dst, src + (size_t)(o * dim + pos[j]) * block, block);
   free(pos);
@@ -138,8 +132,8 @@ vitc_status eval_GatherND(const vitc_node *n, const vitc_value *const *in, vitc_
   const vitc_value *x = in[0], *idx = in[1];
   int b = (int)vitc_attr_int(n, "batch_dims", 0), k = (int)idx->dims[idx->rank - 1];
   size_t esize = vitc_dtype_size(x->dtype);
-  int64_t batches = dims_product(x->dims, 0, b), per_batch = dims_product(idx->dims, b, idx->rank - 1);
-  int64_t slice = dims_product(x->dims, b + k, x->rank), batch_size = dims_product(x->dims, b, x->rank);
+  int64_t batches = vitc_dims_product(x->dims, 0, b), per_batch = vitc_dims_product(idx->dims, b, idx->rank - 1);
+  int64_t slice = vitc_dims_product(x->dims, b + k, x->rank), batch_size = vitc_dims_product(x->dims, b, x->rank);
   size_t block = (size_t)slice * esize;
   char *dst = out[0].data;
   for (int64_t bi = 0; bi < batches; bi++)
@@ -151,7 +145,7 @@ vitc_status eval_GatherND(const vitc_node *n, const vitc_value *const *in, vitc_
         if (st != VITC_OK) return st;
         offset = offset * x->dims[b + j] + pos;
       }
-      vitc_copy_bytes(dst, (const char *)x->data + (size_t)(bi * batch_size + offset * slice) * esize, block);
+      if (block) vitc_copy_bytes(dst, (const char *)x->data + (size_t)(bi * batch_size + offset * slice) * esize, block);
     }
   return VITC_OK;
 }
@@ -160,7 +154,7 @@ vitc_status eval_GatherND(const vitc_node *n, const vitc_value *const *in, vitc_
 
 static vitc_status one_hot_depth(const vitc_value *depth, int64_t *out, vitc_error *err) {
   if (!depth->data)
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "data-dependent shape: OneHot's depth is not known at compile time");
+    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "data-dependent shape: OneHot's depth is not known at compile time");
   if (vitc_numel(depth) != 1) return vitc_fail(err, VITC_ERR_INVALID, "OneHot's depth must hold one value");
   double d = vitc_load_f(depth, 0);
   if (!(d >= 1 && d <= (double)(INT64_MAX / 16)))
@@ -197,8 +191,8 @@ vitc_status eval_OneHot(const vitc_node *n, const vitc_value *const *in, vitc_va
   const vitc_value *idx = in[0], *values = in[2];
   int axis = (int)vitc_attr_int(n, "axis", -1);
   if (axis < 0) axis += idx->rank + 1;
-  int64_t depth = out[0].dims[axis], outer = dims_product(idx->dims, 0, axis);
-  int64_t inner = dims_product(idx->dims, axis, idx->rank);
+  int64_t depth = out[0].dims[axis], outer = vitc_dims_product(idx->dims, 0, axis);
+  int64_t inner = vitc_dims_product(idx->dims, axis, idx->rank);
   size_t esize = vitc_dtype_size(values->dtype);
   const char *off = values->data, *on = off + esize;
   vitc_fill_elements(out[0].data, vitc_numel(&out[0]), off, esize);
@@ -223,7 +217,7 @@ static bool is_nonzero(const vitc_value *v, int64_t i) {
 vitc_status shape_nonzero(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_value *x = in[0];
   if (!x->data)
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "data-dependent shape: NonZero's input is not known at compile time");
+    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "data-dependent shape: NonZero's input is not known at compile time");
   int64_t total = vitc_numel(x), count = 0;
   for (int64_t i = 0; i < total; i++) count += is_nonzero(x, i);
   out[0].dtype = VITC_I64;

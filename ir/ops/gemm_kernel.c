@@ -9,8 +9,9 @@
  * micro-kernel, and keep its working set in L1 (one B panel) and L2 (the A block). The micro-kernel is a
  * plain C loop over a fixed MR x NR accumulator block: with constant trip counts GCC and Clang keep the
  * accumulators in vector registers and vectorise along NR without any intrinsics or -march flag.
- * MR x NR = 6 x 8 needs 12 SSE registers for the accumulators, which leaves room for the B row and the A
- * broadcast in the 16 that baseline x86-64 guarantees. */
+ * MR x NR = 4 x 8 keeps its 8 accumulators, the B row and the A broadcasts in the 16 SSE registers baseline
+ * x86-64 has; 6 x 8 and 8 x 8 spilled and ran at half speed or less (bench/eval_gemm.c). MC = 256 covers
+ * the 197 token rows of a ViT in one A block, so each B panel is packed once. */
 #include "gemm_kernel.h"
 
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 #define MR GEMM_MR
 #define NR GEMM_NR
 #define KC 256
-#define MC 256 /* multiple of MR: MC x KC floats of packed A stay in L2 */
+#define MC 256 /* multiple of MR: MC x KC floats (256 KB) of packed A stay in L2 */
 #define NC 2048 /* multiple of NR */
 
 /* dst[p*MR + i] = a(i0+i, p0+p), zero rows past m. Reads along the operand's unit stride. */

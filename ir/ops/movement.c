@@ -5,21 +5,10 @@
 
 #include "movement.h"
 
-/* Sets out's shape after checking the element count fits (the evaluator allocates from it). */
-static vitc_status set_shape(vitc_value *out, vitc_dtype dtype, const int64_t *dims, int rank, vitc_error *err) {
-  int64_t count;
-  if (!vitc_checked_numel(dims, rank, &count)) {
-    char s[256];
-    return vitc_fail(err, VITC_ERR_INVALID, "shape %s is negative or too large", vitc_dims_str(dims, rank, s, sizeof s));
-  }
-  out->dtype = dtype;
-  out->rank = rank;
-  memcpy(out->dims, dims, sizeof(int64_t) * (size_t)rank);
-  return VITC_OK;
-}
-
+/* An empty input may have no data at all (the evaluator allows it), hence the size test. */
 static vitc_status copy_input(const vitc_value *in, vitc_value *out) {
-  memcpy(out->data, in->data, vitc_nbytes(in));
+  size_t bytes = vitc_nbytes(in);
+  if (bytes) memcpy(out->data, in->data, bytes);
   return VITC_OK;
 }
 
@@ -29,12 +18,13 @@ vitc_status eval_Identity(const vitc_node *n, const vitc_value *const *in, vitc_
 
 /* ---------------------------------------------------------------- Dropout */
 
-/* vitc evaluates inference graphs only: training mode would need a random mask. */
+/* vitc evaluates inference graphs only: training mode would need a random mask, unless the ratio is 0
+ * (exporters emit training_mode true with ratio 0 for dropouts disabled at export, as in Swin). */
 static vitc_status check_not_training(const vitc_node *n, const vitc_value *const *in, vitc_error *err) {
-  const vitc_value *training = vitc_optional_input(n, in, 2);
-  if (training && training->data && vitc_numel(training) >= 1 && vitc_load_i(training, 0))
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Dropout with training_mode true is not supported");
-  return VITC_OK;
+  const vitc_value *ratio = vitc_optional_input(n, in, 1), *training = vitc_optional_input(n, in, 2);
+  if (!training || !training->data || vitc_numel(training) < 1 || !vitc_load_i(training, 0)) return VITC_OK;
+  if (ratio && ratio->data && vitc_numel(ratio) >= 1 && vitc_load_f(ratio, 0) == 0) return VITC_OK;
+  return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Dropout with training_mode true and a nonzero ratio is not supported");
 }
 
 vitc_status shape_dropout(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -98,7 +88,7 @@ vitc_status shape_reshape(const vitc_node *n, const vitc_value *const *in, vitc_
     return vitc_fail(err, VITC_ERR_INVALID, "cannot reshape %s (%lld elements) to %s (%lld elements)", s_in,
                      (long long)total, s_shape, (long long)known);
   }
-  return set_shape(&out[0], in[0]->dtype, dims, len, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, len, err);
 }
 
 vitc_status shape_flatten(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -110,7 +100,7 @@ vitc_status shape_flatten(const vitc_node *n, const vitc_value *const *in, vitc_
   if (!vitc_checked_numel(in[0]->dims, (int)axis, &dims[0]) ||
       !vitc_checked_numel(in[0]->dims + axis, r - (int)axis, &dims[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "input shape is too large");
-  return set_shape(&out[0], in[0]->dtype, dims, 2, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, 2, err);
 }
 
 /* Reads an axes input and marks each normalised axis in is_axis[0..rank); fails on a repeated axis. */
@@ -146,7 +136,7 @@ vitc_status shape_squeeze(const vitc_node *n, const vitc_value *const *in, vitc_
       return vitc_fail(err, VITC_ERR_INVALID, "cannot squeeze axis %d of size %lld", i, (long long)in[0]->dims[i]);
     if (!squeeze[i]) dims[rank++] = in[0]->dims[i];
   }
-  return set_shape(&out[0], in[0]->dtype, dims, rank, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, rank, err);
 }
 
 vitc_status shape_unsqueeze(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -159,7 +149,7 @@ vitc_status shape_unsqueeze(const vitc_node *n, const vitc_value *const *in, vit
   vitc_status st = read_axes(in[1], "Unsqueeze's axes", r + nnew, inserted, err);
   if (st != VITC_OK) return st;
   for (int i = 0; i < r + nnew; i++) dims[i] = inserted[i] ? 1 : in[0]->dims[j++];
-  return set_shape(&out[0], in[0]->dtype, dims, r + nnew, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, r + nnew, err);
 }
 
 /* Serves Reshape, Flatten, Squeeze and Unsqueeze: the bytes do not move. */
@@ -228,7 +218,7 @@ vitc_status shape_constant_of_shape(const vitc_node *n, const vitc_value *const 
   vitc_status st = constant_of_shape_value(n, &value, err);
   if (st == VITC_OK) st = vitc_read_int_list(in[0], "ConstantOfShape's shape", dims, VITC_MAX_RANK, &rank, err);
   if (st != VITC_OK) return st;
-  return set_shape(&out[0], value->dtype, dims, rank, err);
+  return vitc_set_shape(&out[0], value->dtype, dims, rank, err);
 }
 
 vitc_status eval_ConstantOfShape(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
@@ -275,7 +265,7 @@ vitc_status shape_range(const vitc_node *n, const vitc_value *const *in, vitc_va
   int64_t count;
   vitc_status st = range_count(in, &count, err);
   if (st != VITC_OK) return st;
-  return set_shape(&out[0], in[0]->dtype, &count, 1, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, &count, 1, err);
 }
 
 vitc_status eval_Range(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {

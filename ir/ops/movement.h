@@ -21,6 +21,17 @@ void vitc_copy_strided(void *dst, const int64_t *dst_strides, const void *src, c
 /* Fills count elements of dst with copies of the esize bytes at elem. */
 void vitc_fill_elements(void *dst, int64_t count, const void *elem, size_t esize);
 
+/* Sets out's dtype and dims after checking the element count is non-negative and fits (the evaluator
+ * allocates from it); fails naming the shape otherwise. */
+vitc_status vitc_set_shape(vitc_value *out, vitc_dtype dtype, const int64_t *dims, int rank, vitc_error *err);
+
+/* Product of dims[from..to) of a shape already checked by vitc_checked_numel. */
+static inline int64_t vitc_dims_product(const int64_t *dims, int from, int to) {
+  int64_t p = 1;
+  for (int i = from; i < to; i++) p *= dims[i];
+  return p;
+}
+
 /* "[2,3,-1]" into buf. */
 const char *vitc_dims_str(const int64_t *dims, int rank, char *buf, size_t n);
 

@@ -118,6 +118,19 @@ const char *vitc_dims_str(const int64_t *dims, int rank, char *buf, size_t n) {
   return buf;
 }
 
+vitc_status vitc_set_shape(vitc_value *out, vitc_dtype dtype, const int64_t *dims, int rank, vitc_error *err) {
+  int64_t count;
+  if (!vitc_checked_numel(dims, rank, &count)) {
+    char s[256];
+    return vitc_fail(err, VITC_ERR_INVALID, "output shape %s is negative or too large",
+                     vitc_dims_str(dims, rank, s, sizeof s));
+  }
+  out->dtype = dtype;
+  out->rank = rank;
+  memcpy(out->dims, dims, sizeof(int64_t) * (size_t)rank);
+  return VITC_OK;
+}
+
 vitc_status vitc_check_index_dtype(const vitc_value *v, const char *what, vitc_error *err) {
   if (v->dtype != VITC_I64 && v->dtype != VITC_I32)
     return vitc_fail(err, VITC_ERR_INVALID, "%s must be int32 or int64, not %s", what,

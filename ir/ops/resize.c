@@ -62,7 +62,7 @@ static const vitc_value *given(const vitc_node *n, const vitc_value *const *in, 
 static vitc_status read_float_list(const vitc_value *v, const char *what, double *out, int cap, int *len,
                                    vitc_error *err) {
   if (!v->data)
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "data-dependent shape: %s is not known at compile time", what);
+    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "data-dependent shape: %s is not known at compile time", what);
   if (!vitc_dtype_is_float(v->dtype))
     return vitc_fail(err, VITC_ERR_INVALID, "%s must be floating-point, not %s", what, vitc_dtype_name(v->dtype));
   int64_t count = vitc_numel(v);

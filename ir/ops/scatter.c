@@ -36,6 +36,7 @@ static void combine(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u
 static void scatter_block(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u, int64_t count,
                           scatter_reduction r) {
   size_t esize = vitc_dtype_size(out->dtype);
+  if (count == 0) return; /* empty tensors may lack data */
   if (r == REDUCE_NONE) {
     memcpy((char *)out->data + o * (int64_t)esize, (const char *)upd->data + u * (int64_t)esize, (size_t)count * esize);
     return;
@@ -85,7 +86,7 @@ vitc_status eval_ScatterND(const vitc_node *n, const vitc_value *const *in, vitc
   int k = (int)idx->dims[idx->rank - 1];
   int64_t tuples = vitc_numel(idx) / k, slice = 1;
   for (int d = k; d < x->rank; d++) slice *= x->dims[d];
-  memcpy(out[0].data, x->data, vitc_nbytes(x));
+  if (vitc_nbytes(x)) memcpy(out[0].data, x->data, vitc_nbytes(x)); /* an empty input may lack data */
   for (int64_t t = 0; t < tuples; t++) {
     int64_t offset = 0;
     for (int j = 0; j < k; j++) {
@@ -121,7 +122,7 @@ vitc_status eval_ScatterElements(const vitc_node *n, const vitc_value *const *in
                      vitc_value_type_str(x, sx, sizeof sx));
   int64_t strides[VITC_MAX_RANK], pos[VITC_MAX_RANK] = {0}, count = vitc_numel(idx);
   vitc_contiguous_strides(x->dims, rank, strides);
-  memcpy(out[0].data, x->data, vitc_nbytes(x));
+  if (vitc_nbytes(x)) memcpy(out[0].data, x->data, vitc_nbytes(x)); /* an empty input may lack data */
   for (int64_t u = 0; u < count; u++) {
     int64_t along, o = 0;
     st = vitc_load_index(idx, u, x->dims[axis], &along, err);

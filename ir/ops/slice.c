@@ -4,13 +4,6 @@
 
 #include "movement.h"
 
-/* Product of dims[from..to). */
-static int64_t dims_product(const int64_t *dims, int from, int to) {
-  int64_t p = 1;
-  for (int i = from; i < to; i++) p *= dims[i];
-  return p;
-}
-
 /* ---------------------------------------------------------------- Concat */
 
 vitc_status shape_concat(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -48,12 +41,12 @@ vitc_status eval_Concat(const vitc_node *n, const vitc_value *const *in, vitc_va
   int axis = (int)vitc_attr_int(n, "axis", 0);
   if (axis < 0) axis += out[0].rank;
   size_t esize = vitc_dtype_size(out[0].dtype);
-  int64_t outer = dims_product(out[0].dims, 0, axis), inner = dims_product(out[0].dims, axis + 1, out[0].rank);
+  int64_t outer = vitc_dims_product(out[0].dims, 0, axis), inner = vitc_dims_product(out[0].dims, axis + 1, out[0].rank);
   char *dst = out[0].data;
   for (int64_t o = 0; o < outer; o++)
     for (int i = 0; i < n->nin; i++) {
       size_t block = (size_t)(in[i]->dims[axis] * inner) * esize;
-      memcpy(dst, (const char *)in[i]->data + (size_t)o * block, block);
+      if (block) memcpy(dst, (const char *)in[i]->data + (size_t)o * block, block); /* empty inputs may lack data */
       dst += block;
     }
   return VITC_OK;
@@ -117,11 +110,11 @@ vitc_status eval_Split(const vitc_node *n, const vitc_value *const *in, vitc_val
   int axis = (int)vitc_attr_int(n, "axis", 0);
   if (axis < 0) axis += x->rank;
   size_t esize = vitc_dtype_size(x->dtype);
-  int64_t outer = dims_product(x->dims, 0, axis), inner = dims_product(x->dims, axis + 1, x->rank);
+  int64_t outer = vitc_dims_product(x->dims, 0, axis), inner = vitc_dims_product(x->dims, axis + 1, x->rank);
   size_t row = (size_t)(x->dims[axis] * inner) * esize, offset = 0;
   for (int k = 0; k < n->nout; k++) {
     size_t block = (size_t)(out[k].dims[axis] * inner) * esize;
-    for (int64_t o = 0; o < outer; o++)
+    for (int64_t o = 0; o < outer && block; o++) /* an empty input may lack data */
       memcpy((char *)out[k].data + (size_t)o * block, (const char *)x->data + (size_t)o * row + offset, block);
     offset += block;
   }

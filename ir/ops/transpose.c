@@ -3,20 +3,6 @@
  * dims) and Tile (each dim viewed as (repeat, extent)). */
 #include "movement.h"
 
-static vitc_status set_checked_shape(vitc_value *out, vitc_dtype dtype, const int64_t *dims, int rank,
-                                     vitc_error *err) {
-  int64_t count;
-  if (!vitc_checked_numel(dims, rank, &count)) {
-    char s[256];
-    return vitc_fail(err, VITC_ERR_INVALID, "output shape %s is negative or too large",
-                     vitc_dims_str(dims, rank, s, sizeof s));
-  }
-  out->dtype = dtype;
-  out->rank = rank;
-  memcpy(out->dims, dims, sizeof(int64_t) * (size_t)rank);
-  return VITC_OK;
-}
-
 /* ---------------------------------------------------------------- Transpose */
 
 /* perm attribute, reversed dims when absent; fails unless it is a permutation of [0, rank). */
@@ -92,7 +78,7 @@ vitc_status shape_depth_to_space(const vitc_node *n, const vitc_value *const *in
     return vitc_fail(err, VITC_ERR_INVALID, "channels %lld are not divisible by blocksize %lld squared",
                      (long long)d[1], (long long)b);
   int64_t dims[4] = {d[0], d[1] / (b * b), d[2] * b, d[3] * b};
-  return set_checked_shape(&out[0], in[0]->dtype, dims, 4, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, 4, err);
 }
 
 /* Output viewed as [N, C', H, b1, W, b2]. */
@@ -122,7 +108,7 @@ vitc_status shape_space_to_depth(const vitc_node *n, const vitc_value *const *in
     return vitc_fail(err, VITC_ERR_INVALID, "spatial dims %lldx%lld are not divisible by blocksize %lld",
                      (long long)d[2], (long long)d[3], (long long)b);
   int64_t dims[4] = {d[0], d[1] * b * b, d[2] / b, d[3] / b};
-  return set_checked_shape(&out[0], in[0]->dtype, dims, 4, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, 4, err);
 }
 
 /* Output channel (b1 * b + b2) * C + c, viewed as [N, b1, b2, C, H', W']. */
@@ -154,7 +140,7 @@ vitc_status shape_expand(const vitc_node *n, const vitc_value *const *in, vitc_v
   int rank;
   st = vitc_broadcast_shape(in[0], &target, dims, &rank, err);
   if (st != VITC_OK) return st;
-  return set_checked_shape(&out[0], in[0]->dtype, dims, rank, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, rank, err);
 }
 
 vitc_status eval_Expand(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -186,7 +172,7 @@ vitc_status shape_tile(const vitc_node *n, const vitc_value *const *in, vitc_val
     if (!vitc_checked_numel(pair, 2, &dims[i]))
       return vitc_fail(err, VITC_ERR_INVALID, "Tile's output is too large");
   }
-  return set_checked_shape(&out[0], in[0]->dtype, dims, in[0]->rank, err);
+  return vitc_set_shape(&out[0], in[0]->dtype, dims, in[0]->rank, err);
 }
 
 /* Output dim i viewed as (repeat, extent): dst index rep * extent + x reads source index x. */

@@ -20,11 +20,11 @@ def save(name, graph, opset, inputs, outputs):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="vitc tests/graphs/make_frontend_graphs.py")
     model.ir_version = 8
-    onnx.checker.check_model(model)
     folder = os.path.join(HERE, name)
     data = os.path.join(folder, "test_data_set_0")
     os.makedirs(data, exist_ok=True)
     onnx.save(model, os.path.join(folder, "model.onnx"))
+    onnx.checker.check_model(os.path.join(folder, "model.onnx"))  # by path: it reads external data
     for kind, values, infos in (("input", inputs, graph.input), ("output", outputs, graph.output)):
         for k, (value, info) in enumerate(zip(values, infos)):
             tensor = numpy_helper.from_array(value, info.name)
@@ -80,7 +80,35 @@ def reduce_opset11():
     save("reduce_opset11", graph, 11, [x], [(x.mean(axis=1, keepdims=True) * 3).astype(np.float32)])
 
 
+def external_weights():
+    """y = x @ W with W stored in weights.bin next to the model (ONNX external data, offset 0 and 4096)."""
+    w = np.arange(12, dtype=np.float32).reshape(3, 4) / 4
+    v = np.array([1, -1, 2, -2], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["h"], name="matmul"),
+         helper.make_node("Mul", ["h", "v"], ["y"], name="mul")],
+        "external_weights",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(v, "v")])
+    folder = os.path.join(HERE, "external_weights")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "weights.bin"), "wb") as f:
+        f.write(w.tobytes())
+        f.write(b"\0" * (4096 - w.nbytes))
+        f.write(v.tobytes())
+    for t, offset in zip(graph.initializer, (0, 4096)):
+        nbytes = len(t.raw_data)
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", "weights.bin"), ("offset", str(offset)), ("length", str(nbytes))):
+            t.external_data.add(key=key, value=value)
+    x = np.array([[1, 2, -1]], dtype=np.float32)
+    save("external_weights", graph, 17, [x], [(x @ w) * v])
+
+
 if __name__ == "__main__":
     add_relu()
     mlp_dynamic_batch()
     reduce_opset11()
+    external_weights()

@@ -730,7 +730,7 @@ static void test_constants(void) {
 
 static void round_trip(vitc_dtype dtype, int rank, const int64_t *dims, const void *data, const char *name) {
   vitc_value v = {.dtype = dtype, .rank = rank, .data = (void *)data};
-  memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank) memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
   const char *path = path_in_tmp("t.pb");
   vitc_error err = {0};
   CHECK(vitc_write_tensor_file(path, name, &v, &err) == VITC_OK);
@@ -810,6 +810,15 @@ static void test_committed_graphs(void) {
     CHECK(x->v.dims[0] == 2 && x->v.dims[1] == 3 && !strcmp(x->dim_param[0], "N"));
     CHECK_NEAR(((float *)g->tensors[find(g, "W")].v.data)[5], 0.25, 0);
     CHECK(g->nnodes == 3 && vitc_attr_int(&g->nodes[2], "axis", 0) == -1);
+    vitc_graph_free(g);
+  }
+  /* External data written by onnx: W = arange(12)/4 at offset 0, v = [1,-1,2,-2] at offset 4096. */
+  CHECK(vitc_load_onnx("tests/graphs/external_weights/model.onnx", NULL, &g, &err) == VITC_OK);
+  if (g) {
+    const vitc_value *w = &g->tensors[find(g, "W")].v, *vv = &g->tensors[find(g, "v")].v;
+    CHECK(w->rank == 2 && w->dims[0] == 3 && w->dims[1] == 4);
+    CHECK_NEAR(((float *)w->data)[11], 2.75, 0);
+    CHECK_NEAR(((float *)vv->data)[3], -2, 0);
     vitc_graph_free(g);
   }
   vitc_value v;

@@ -10,7 +10,7 @@ static vitc_graph *graph;
 
 static vitc_value make(vitc_dtype t, int rank, const int64_t *dims) {
   vitc_value v = {.dtype = t, .rank = rank};
-  memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank) memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
   v.data = calloc((size_t)(vitc_numel(&v) ? vitc_numel(&v) : 1), vitc_dtype_size(t));
   return v;
 }

@@ -381,6 +381,10 @@ static void test_range(void) {
   CHECK(out[0].dtype == VITC_F32);
   CHECK_VALUES(&out[0], 0, 0.25, 0.5, 0.75);
   release(out, 1);
+  int64_t zero = 0;
+  const vitc_value *stuck[] = {&a, &b, &(vitc_value){.dtype = VITC_I64, .data = &zero}};
+  CHECK(run_op(VITC_OP_Range, stuck, 3, NULL, 0, out, 1) == VITC_ERR_INVALID);
+  CHECK_MSG(harness_err.msg, "Range needs a nonzero delta");
   const vitc_value *mixed[] = {&a, &fb, &fd};
   CHECK(run_op(VITC_OP_Range, mixed, 3, NULL, 0, out, 1) == VITC_ERR_INVALID);
   CHECK_MSG(harness_err.msg, "scalars of one type");
@@ -448,7 +452,12 @@ static void test_identity_dropout(void) {
   release(out, 2);
   training = 1;
   CHECK(run_op(VITC_OP_Dropout, din, 3, NULL, 0, out, 2) == VITC_ERR_UNSUPPORTED);
-  CHECK_MSG(harness_err.msg, "training_mode");
+  CHECK_MSG(harness_err.msg, "training_mode true and a nonzero ratio");
+  ratio = 0; /* training with ratio 0 drops nothing: Swin exports its attention dropout so */
+  CHECK(run_op(VITC_OP_Dropout, din, 3, NULL, 0, out, 2) == VITC_OK);
+  CHECK_VALUES(&out[0], 0, 1, 2, 3, 4, 5);
+  CHECK_VALUES(&out[1], 1, 1, 1, 1, 1, 1);
+  release(out, 2);
 }
 
 int main(void) {

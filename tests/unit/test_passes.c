@@ -291,6 +291,26 @@ static void test_remove_identity(void) {
   vitc_graph_free(g);
 }
 
+/* Swin's F.dropout(p=0.0) exports training_mode true with ratio 0: still an identity. A non-zero ratio
+ * in training mode is not. */
+static void test_remove_training_dropout(void) {
+  static float zero = 0, half = 0.5f;
+  static uint8_t yes = 1;
+  vitc_graph *g = vitc_graph_new("swin.onnx");
+  int64_t xd[] = {2};
+  int x = add_input(g, "x", VITC_F32, 1, xd);
+  int train = add_const(g, "train", VITC_BOOL, 0, NULL, &yes);
+  int r0 = add_const(g, "r0", VITC_F32, 0, NULL, &zero), r5 = add_const(g, "r5", VITC_F32, 0, NULL, &half);
+  int d0 = vitc_graph_add_tensor(g, "d0"), m0 = vitc_graph_add_tensor(g, "m0");
+  vitc_graph_add_node(g, VITC_OP_Dropout, "p_zero", (int[]){x, r0, train}, 3, (int[]){d0, m0}, 2, NULL, 0);
+  int d5 = add_node(g, VITC_OP_Dropout, "p_half", (int[]){d0, r5, train}, 3, NULL, 0);
+  set_outputs(g, &d5, 1);
+  vitc_error err = {0};
+  CHECK(vitc_remove_identity(g, &err) == VITC_OK);
+  CHECK(g->nnodes == 1 && !strcmp(g->nodes[0].name, "p_half") && g->nodes[0].in[0] == x);
+  vitc_graph_free(g);
+}
+
 /* ---------------------------------------------------------------- eliminate_common */
 
 static void test_cse(void) {
@@ -572,6 +592,7 @@ int main(void) {
   test_infer_shapes_idempotent_and_limit();
   test_infer_shapes_error_context();
   test_remove_identity();
+  test_remove_training_dropout();
   test_cse();
   test_cse_tensor_attrs();
   test_dce();

@@ -30,6 +30,17 @@ static void test_linear_and_nearest(void) {
             (double[]){1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4}, 1e-6);
   free_outputs(out, 1);
 
+  /* Spec: resize_upsample_scales_linear_half_pixel_symmetric, 2 x 2 by [2.3, 2.94] into 4 x 5. */
+  float odd[] = {1, 1, 2.3f, 2.94f};
+  vitc_value s_odd = F32(odd, 4);
+  CHECK(RUN(((const vitc_value *[]){&x22, &roi, &s_odd}), out, attr_str("mode", "linear"),
+            attr_str("coordinate_transformation_mode", "half_pixel_symmetric")) == VITC_OK);
+  check_out(&out[0], 4, 5,
+            (double[]){1, 1.15986395, 1.5, 1.84013605, 2, 1.56521738, 1.72508133, 2.06521738, 2.40535343, 2.56521738,
+                       2.43478262, 2.59464657, 2.93478262, 3.27491867, 3.43478262, 3, 3.15986395, 3.5, 3.84013605, 4},
+            1e-5);
+  free_outputs(out, 1);
+
   /* Spec: resize_downsample_scales_nearest: floor(2 * 0.6) x floor(4 * 0.6) = 1 x 2. */
   CHECK(RUN(((const vitc_value *[]){&x24, &roi, &s_down}), out, attr_str("mode", "nearest")) == VITC_OK);
   check_out(&out[0], 1, 2, (double[]){1, 3}, 0);
@@ -135,7 +146,7 @@ static void test_resize_errors(void) {
   CHECK_MSG(err.msg, "scales and sizes are both given");
   CHECK(RUN(((const vitc_value *[]){&x22, &roi, &short_scales}), out, attr_str("mode", "linear")) == VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "scales has 3 values for 4 axes");
-  CHECK(RUN(((const vitc_value *[]){&x22, &roi, &unknown}), out, attr_str("mode", "linear")) == VITC_ERR_UNSUPPORTED);
+  CHECK(RUN(((const vitc_value *[]){&x22, &roi, &unknown}), out, attr_str("mode", "linear")) == VITC_ERR_DATA_DEPENDENT);
   CHECK_MSG(err.msg, "data-dependent shape: scales");
   CHECK(RUN(((const vitc_value *[]){&x22, &roi, &scales}), out, attr_str("mode", "bilinear")) == VITC_ERR_UNSUPPORTED);
   CHECK_MSG(err.msg, "mode 'bilinear' is not supported");

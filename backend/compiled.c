@@ -1,0 +1,64 @@
+/* compiled.c — a graph JIT-compiled in this process, and running it once on owned values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "runtime/vitc_rt.h"
+
+#define ENTRY_NAME "vitc_model"
+
+vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err) {
+  *out = NULL;
+  vitc_compiled *c = calloc(1, sizeof *c);
+  if (!c) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  LLVMTargetMachineRef tm;
+  vitc_status st = vitc_target_machine(t, &tm, err);
+  if (!st) {
+    st = vitc_codegen(g, ENTRY_NAME, tm, t->opt_level, false, &c->module, err);
+    if (st) LLVMDisposeTargetMachine(tm);
+    else st = vitc_jit_compile(c->module, tm, &c->jit, err);
+  }
+  if (!st && !(c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run")))
+    st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model has no entry point", g->path);
+  if (st) {
+    vitc_compiled_free(c);
+    return st;
+  }
+  *out = c;
+  return VITC_OK;
+}
+
+void vitc_compiled_free(vitc_compiled *c) {
+  if (!c) return;
+  vitc_jit_free(c->jit);
+  vitc_module_free(c->module);
+  free(c);
+}
+
+vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, int nthreads, const vitc_value *inputs,
+                                   vitc_value *outputs, vitc_error *err) {
+  vitc_status st = VITC_OK;
+  void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
+  vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, nthreads);
+  memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
+  if (!in || !out || !ctx) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int i = 0; !st && i < g->ninputs; i++) in[i] = inputs[i].data;
+  for (int k = 0; !st && k < g->noutputs; k++) {
+    outputs[k] = g->tensors[g->outputs[k]].v;
+    size_t bytes = vitc_nbytes(&outputs[k]);
+    if (!(outputs[k].data = out[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
+  if (!st) {
+    int rc = vitc_ffi_call_run(c->run_fn, ctx, in, g->ninputs, out, g->noutputs);
+    if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
+  }
+  if (st)
+    for (int k = 0; k < g->noutputs; k++) {
+      free(outputs[k].data);
+      outputs[k].data = NULL;
+    }
+  vitc_rt_ctx_free(ctx);
+  free(in);
+  free(out);
+  return st;
+}

@@ -1,0 +1,272 @@
+/* emit_conv.c — Conv kernels, 1-D to 3-D, with groups, strides, dilations and pads (auto_pad resolved by
+ * the evaluator's window geometry). float32 takes one of three shapes:
+ *
+ *   depthwise 2-D (one channel per group, e.g. ConvNeXt 7x7): per plane, per output row and tap,
+ *       y[oy, lo:hi] += w[ky, kx] * x[iy, lo*s + shift : ...]          (the [lo, hi) range is static)
+ *   pointwise (1x1, stride 1, no pads): Y_bg[Mg, P] = W_g[Mg, Cg] X_bg[Cg, P], one batched GEMM
+ *   otherwise im2col into a heap buffer, then the GEMM, a slab of output columns at a time:
+ *       col[(c,k), j] = X_g[c, input of output position first+j under tap k]   (0 in the padding)
+ *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
+ *     The buffer comes from malloc and is freed before the kernel returns (the memory planner has no
+ *     per-node scratch yet); a failed allocation traps rather than leaving Y unwritten.
+ * Other dtypes: a direct loop per output element, summing in double as the evaluator does. */
+#include "emit_gemm.h"
+#include "emitters.h"
+
+#define COL_BUDGET ((int64_t)1 << 22) /* floats of im2col buffer per slab (16 MB) */
+
+static int64_t prod(const int64_t *v, int n) {
+  int64_t p = 1;
+  for (int i = 0; i < n; i++) p *= v[i];
+  return p;
+}
+
+static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
+  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
+}
+static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
+
+void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
+  for (int d = nd - 1; d >= 0; d--) {
+    idx[d] = d == 0 ? linear : LLVMBuildURem(cg->b, linear, cg_i64(cg, dims[d]), "");
+    if (d) linear = LLVMBuildUDiv(cg->b, linear, cg_i64(cg, dims[d]), "");
+  }
+}
+
+LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
+                                const LLVMValueRef *kidx, LLVMValueRef *inside) {
+  LLVMValueRef off = cg_i64(cg, 0), ok = LLVMConstInt(cg->i1, 1, false);
+  for (int d = 0; d < w->nd; d++) {
+    LLVMValueRef i = LLVMBuildNSWSub(cg->b, mul_i(cg, oidx[d], w->stride[d]), cg_i64(cg, w->pad_begin[d]), "");
+    i = add_i(cg, i, mul_i(cg, kidx[d], w->dilation[d]));
+    ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntULT, i, cg_i64(cg, w->in[d]), ""), "");
+    off = add_i(cg, mul_i(cg, off, w->in[d]), i);
+  }
+  *inside = ok;
+  return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
+}
+
+typedef struct conv_plan {
+  vitc_window w;
+  int64_t batch, cin, cout, group, cin_g, cout_g, plane_in, plane_out, ktotal;
+} conv_plan;
+
+static vitc_status conv_plan_of(vitc_cg *cg, const vitc_node *n, conv_plan *p, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *wt = cg_in_value(cg, 1);
+  vitc_status st = vitc_window_geometry(n, x, wt->dims + 2, false, &p->w, err);
+  if (st) return st;
+  p->batch = x->dims[0];
+  p->cin = x->dims[1];
+  p->cout = wt->dims[0];
+  p->group = vitc_attr_int(n, "group", 1);
+  if (p->group < 1 || p->cin % p->group || p->cout % p->group || wt->dims[1] * p->group != p->cin)
+    return vitc_fail(err, VITC_ERR_INVALID, "Conv group %lld does not fit %lld input channels and %lld outputs",
+                     (long long)p->group, (long long)p->cin, (long long)p->cout);
+  p->cin_g = p->cin / p->group;
+  p->cout_g = p->cout / p->group;
+  p->plane_in = prod(p->w.in, p->w.nd);
+  p->plane_out = prod(p->w.out, p->w.nd);
+  p->ktotal = prod(p->w.kernel, p->w.nd);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- float32 depthwise 2-D */
+
+static void emit_depthwise_2d(vitc_cg *cg, const conv_plan *p) {
+  const vitc_window *w = &p->w;
+  int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
+  int64_t sh = w->stride[0], sw = w->stride[1];
+  LLVMValueRef null = LLVMConstNull(cg->ptr);
+  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
+  cg_task t = cg_task_begin(cg, captured, 4);
+  cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef c = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
+  LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, plane.iv, ih * iw));
+  LLVMValueRef wc = cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, c, kh * kw));
+  LLVMValueRef yc = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, plane.iv, oh * ow));
+  LLVMValueRef bias = cg_in(cg, 2) ? cg_load(cg, t.vals[2], c, VITC_F32) : cg_f32(cg, 0);
+  cg_loop init = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, oh * ow), 1);
+  cg_store(cg, yc, init.iv, VITC_F32, bias);
+  cg_loop_end(cg, &init);
+  cg_loop oy = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, oh), 1);
+  LLVMValueRef yrow = cg_gep(cg, cg->f32, yc, mul_i(cg, oy.iv, ow));
+  cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kh), 1);
+  LLVMValueRef iy = LLVMBuildNSWSub(cg->b, mul_i(cg, oy.iv, sh), cg_i64(cg, w->pad_begin[0]), "");
+  iy = add_i(cg, iy, mul_i(cg, ky.iv, w->dilation[0]));
+  cg_if row_inside = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntULT, iy, cg_i64(cg, ih), ""));
+  LLVMValueRef xrow = cg_gep(cg, cg->f32, xc, mul_i(cg, iy, iw));
+  LLVMValueRef wrow = mul_i(cg, ky.iv, kw);
+  for (int64_t kx = 0; kx < kw; kx++) {
+    int64_t shift = kx * w->dilation[1] - w->pad_begin[1];
+    /* ox with 0 <= ox*sw + shift < iw */
+    int64_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+    int64_t hi = iw - 1 - shift < 0 ? 0 : (iw - 1 - shift) / sw + 1;
+    if (hi > ow) hi = ow;
+    if (lo >= hi) continue;
+    LLVMValueRef wv = cg_load(cg, wc, add_i(cg, wrow, cg_i64(cg, kx)), VITC_F32);
+    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, lo), cg_i64(cg, hi), 1);
+    LLVMValueRef xv = cg_load(cg, xrow, add_i(cg, mul_i(cg, ox.iv, sw), cg_i64(cg, shift)), VITC_F32);
+    LLVMValueRef yv = cg_load(cg, yrow, ox.iv, VITC_F32);
+    LLVMValueRef args[3] = {wv, xv, yv};
+    cg_store(cg, yrow, ox.iv, VITC_F32, cg_intrinsic(cg, "llvm.fmuladd", &cg->f32, 1, args, 3));
+    cg_loop_end(cg, &ox);
+  }
+  cg_if_end(cg, &row_inside);
+  cg_loop_end(cg, &ky);
+  cg_loop_end(cg, &oy);
+  cg_loop_end(cg, &plane);
+  cg_task_end(cg, &t, p->batch * p->cout);
+}
+
+/* ---------------------------------------------------------------- float32 through the GEMM */
+
+/* The GEMM of one group: Y[Mg, cols] = W_g[Mg, rows] B[rows, cols] + bias_g, B row-major with ldb. */
+static gemm_desc group_gemm(vitc_cg *cg, const conv_plan *p, int64_t rows, int64_t cols, int64_t ldb) {
+  gemm_desc d = {.dtype = VITC_F32, .m = p->cout_g, .n = cols, .k = rows, .alpha = 1, .beta = 1};
+  d.a_rs = rows;
+  d.a_cs = 1;
+  d.b_rs = ldb;
+  d.b_cs = 1;
+  d.ldc = p->plane_out;
+  if (cg_in(cg, 2)) {
+    d.d_rs = 1;
+    d.d_cs = 0;
+  }
+  return d;
+}
+
+static vitc_status emit_pointwise(vitc_cg *cg, const conv_plan *p, vitc_error *err) {
+  gemm_desc d = group_gemm(cg, p, p->cin_g, p->plane_out, p->plane_in);
+  d.a = cg_in(cg, 1);
+  d.b = cg_in(cg, 0);
+  d.c = cg_out(cg, 0);
+  d.d = cg_in(cg, 2);
+  d.nbatch = 2;
+  d.batch[0] = p->batch;
+  d.batch[1] = p->group;
+  d.a_bs[1] = p->cout_g * p->cin_g;
+  d.b_bs[0] = p->cin * p->plane_in;
+  d.b_bs[1] = p->cin_g * p->plane_in;
+  d.c_bs[0] = p->cout * p->plane_out;
+  d.c_bs[1] = p->cout_g * p->plane_out;
+  d.d_bs[1] = p->cout_g;
+  return emit_gemm(cg, &d, err);
+}
+
+/* col[r, j] for the rows (c, tap) of one group's input xg and output positions first .. first+count. */
+static void emit_im2col(vitc_cg *cg, const conv_plan *p, LLVMValueRef xg, LLVMValueRef col, LLVMValueRef first,
+                        int64_t count) {
+  const vitc_window *w = &p->w;
+  LLVMValueRef captured[3] = {xg, col, first};
+  cg_task t = cg_task_begin(cg, captured, 3);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef c = LLVMBuildUDiv(cg->b, r.iv, cg_i64(cg, p->ktotal), "");
+  LLVMValueRef kidx[VITC_MAX_RANK], oidx[VITC_MAX_RANK], inside;
+  emit_unflatten(cg, LLVMBuildURem(cg->b, r.iv, cg_i64(cg, p->ktotal), ""), w->kernel, w->nd, kidx);
+  LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, c, p->plane_in));
+  LLVMValueRef dst = cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, r.iv, count));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, count), 1);
+  emit_unflatten(cg, add_i(cg, t.vals[2], j.iv), w->out, w->nd, oidx);
+  LLVMValueRef off = emit_window_offset(cg, w, oidx, kidx, &inside);
+  LLVMValueRef v = LLVMBuildSelect(cg->b, inside, cg_load(cg, xc, off, VITC_F32), cg_f32(cg, 0), "");
+  cg_store(cg, dst, j.iv, VITC_F32, v);
+  cg_loop_end(cg, &j);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, p->cin_g * p->ktotal);
+}
+
+static vitc_status emit_im2col_gemm(vitc_cg *cg, const conv_plan *p, vitc_error *err) {
+  int64_t rows = p->cin_g * p->ktotal, slab = p->plane_out;
+  if (rows * slab > COL_BUDGET) {
+    slab = COL_BUDGET / rows / 16 * 16;
+    if (slab < 256) slab = 256;
+    if (slab > p->plane_out) slab = p->plane_out;
+  }
+  int64_t full = p->plane_out / slab, tail = p->plane_out % slab;
+  LLVMValueRef bytes = cg_i64(cg, rows * slab * (int64_t)sizeof(float));
+  LLVMValueRef col = cg_call(cg, "malloc", cg->ptr, &bytes, 1);
+  cg_if failed = cg_if_begin(cg, LLVMBuildIsNull(cg->b, col, ""));
+  cg_intrinsic(cg, "llvm.trap", NULL, 0, NULL, 0);
+  cg_if_end(cg, &failed);
+  vitc_status st = VITC_OK;
+  cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
+  LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
+  LLVMValueRef xg = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->plane_in));
+  LLVMValueRef yg = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->plane_out));
+  LLVMValueRef wg = cg_gep(cg, cg->f32, cg_in(cg, 1), mul_i(cg, g, p->cout_g * rows));
+  LLVMValueRef bias = cg_in(cg, 2) ? cg_gep(cg, cg->f32, cg_in(cg, 2), mul_i(cg, g, p->cout_g)) : NULL;
+  for (int part = 0; part < 2 && !st; part++) {
+    int64_t count = part == 0 ? slab : tail;
+    if (count == 0 || (part == 0 && full == 0)) continue;
+    cg_loop s = cg_loop_begin(cg, cg_i64(cg, part == 0 ? 0 : full), cg_i64(cg, part == 0 ? full : full + 1), 1);
+    LLVMValueRef first = mul_i(cg, s.iv, slab);
+    emit_im2col(cg, p, xg, col, first, count);
+    gemm_desc d = group_gemm(cg, p, rows, count, count);
+    d.a = wg;
+    d.b = col;
+    d.c = cg_gep(cg, cg->f32, yg, first);
+    d.d = bias;
+    st = emit_gemm(cg, &d, err);
+    cg_loop_end(cg, &s);
+  }
+  cg_loop_end(cg, &bg);
+  cg_call(cg, "free", cg->void_t, &col, 1);
+  return st;
+}
+
+/* ---------------------------------------------------------------- every dtype */
+
+static void emit_direct_conv(vitc_cg *cg, const conv_plan *p, vitc_dtype t) {
+  const vitc_window *w = &p->w;
+  LLVMValueRef null = LLVMConstNull(cg->ptr);
+  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
+  cg_task task = cg_task_begin(cg, captured, 4);
+  cg_loop plane = cg_loop_begin(cg, task.begin, task.end, 1); /* (b, m) */
+  LLVMValueRef m = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
+  LLVMValueRef b = LLVMBuildUDiv(cg->b, plane.iv, cg_i64(cg, p->cout), "");
+  LLVMValueRef g = LLVMBuildUDiv(cg->b, m, cg_i64(cg, p->cout_g), "");
+  LLVMValueRef x_base = mul_i(cg, add_i(cg, mul_i(cg, b, p->cin), mul_i(cg, g, p->cin_g)), p->plane_in);
+  LLVMValueRef w_base = mul_i(cg, m, p->cin_g * p->ktotal);
+  LLVMValueRef bias = cg_in(cg, 2) ? cg_convert(cg, cg_load(cg, task.vals[2], m, t), t, VITC_F64)
+                                   : LLVMConstReal(cg->f64, 0);
+  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->plane_out), 1);
+  LLVMValueRef oidx[VITC_MAX_RANK], kidx[VITC_MAX_RANK], inside;
+  emit_unflatten(cg, o.iv, w->out, w->nd, oidx);
+  LLVMValueRef sum = cg_var(cg, cg->f64, bias);
+  cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->cin_g), 1);
+  cg_loop k = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->ktotal), 1);
+  emit_unflatten(cg, k.iv, w->kernel, w->nd, kidx);
+  LLVMValueRef off = emit_window_offset(cg, w, oidx, kidx, &inside);
+  cg_if in = cg_if_begin(cg, inside);
+  LLVMValueRef xv = cg_load(cg, task.vals[0], add_i(cg, add_i(cg, x_base, mul_i(cg, c.iv, p->plane_in)), off), t);
+  LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, p->ktotal)), k.iv), t);
+  LLVMValueRef prod_v = LLVMBuildFMul(cg->b, cg_convert(cg, xv, t, VITC_F64), cg_convert(cg, wv, t, VITC_F64), "");
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), prod_v, ""), sum);
+  cg_if_end(cg, &in);
+  cg_loop_end(cg, &k);
+  cg_loop_end(cg, &c);
+  LLVMValueRef y = cg_convert(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), VITC_F64, t);
+  cg_store(cg, task.vals[3], add_i(cg, mul_i(cg, plane.iv, p->plane_out), o.iv), t, y);
+  cg_loop_end(cg, &o);
+  cg_loop_end(cg, &plane);
+  cg_task_end(cg, &task, p->batch * p->cout);
+}
+
+vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  conv_plan p;
+  vitc_status st = conv_plan_of(cg, n, &p, err);
+  if (st) return st;
+  vitc_dtype t = cg_in_value(cg, 0)->dtype;
+  if (p.batch * p.cout * p.plane_out == 0) return VITC_OK;
+  if (t != VITC_F32) {
+    emit_direct_conv(cg, &p, t);
+    return VITC_OK;
+  }
+  if (p.w.nd == 2 && p.cin_g == 1 && p.cout_g == 1) {
+    emit_depthwise_2d(cg, &p);
+    return VITC_OK;
+  }
+  bool pointwise = p.ktotal == 1;
+  for (int d = 0; d < p.w.nd; d++) pointwise &= p.w.stride[d] == 1 && p.w.pad_begin[d] == 0 && p.w.pad_end[d] == 0;
+  return pointwise ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
+}

@@ -1,0 +1,398 @@
+/* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul and Gemm emitters on top of them.
+ *
+ * float32: the output is cut into tiles of MR rows x NR columns (NR = NV vectors of 16 floats); a tile's
+ * MR*NV accumulators stay in registers while p runs over a K block:
+ *
+ *   acc[i][v] += splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
+ *
+ * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
+ *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
+ *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
+ * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
+ * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
+ * loads/stores, the last row block a shorter tile. A constant B is packed at compile time into
+ * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_gemm.h"
+#include "emitters.h"
+
+#define VL 16         /* floats per vector */
+#define MR 8          /* rows per tile */
+#define NV 3          /* vectors per tile row: 24 accumulators + 3 B vectors + 1 broadcast of 32 registers */
+#define NR (NV * VL)  /* columns per tile */
+#define KC 256        /* K block */
+#define MC_BLOCKS 12  /* row blocks per task at most */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static LLVMValueRef imin(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
+static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
+  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
+}
+
+/* Offsets of A, B, Y and D for batch index bidx (row-major over the batch dims). */
+static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LLVMValueRef off[4]) {
+  const int64_t *strides[4] = {d->a_bs, d->b_bs, d->c_bs, d->d_bs};
+  for (int x = 0; x < 4; x++) off[x] = cg_i64(cg, 0);
+  LLVMValueRef rest = bidx;
+  for (int i = d->nbatch - 1; i >= 0; i--) {
+    if (d->batch[i] == 1) continue;
+    LLVMValueRef idx = LLVMBuildURem(cg->b, rest, cg_i64(cg, d->batch[i]), "");
+    rest = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, d->batch[i]), "");
+    for (int x = 0; x < 4; x++)
+      if (strides[x][i]) off[x] = add_i(cg, off[x], mul_i(cg, idx, strides[x][i]));
+  }
+}
+
+static int64_t batch_count(const gemm_desc *d) {
+  int64_t nb = 1;
+  for (int i = 0; i < d->nbatch; i++) nb *= d->batch[i];
+  return nb;
+}
+
+/* ---------------------------------------------------------------- vector helpers */
+
+static LLVMTypeRef vec_t(vitc_cg *cg) { return LLVMVectorType(cg->f32, VL); }
+
+static LLVMValueRef splat(vitc_cg *cg, LLVMValueRef s) {
+  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vec_t(cg)), s, cg_i32(cg, 0), "");
+  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vec_t(cg)), LLVMConstNull(LLVMVectorType(cg->i32, VL)), "");
+}
+
+static LLVMValueRef lane_mask(vitc_cg *cg, int lanes) {
+  LLVMValueRef bits[VL];
+  for (int i = 0; i < VL; i++) bits[i] = LLVMConstInt(cg->i1, i < lanes, false);
+  return LLVMConstVector(bits, VL);
+}
+
+/* The first `lanes` floats at p (the rest zero): a plain unaligned load, or llvm.masked.load. */
+static LLVMValueRef vload(vitc_cg *cg, LLVMValueRef p, int lanes) {
+  if (lanes == VL) {
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, vec_t(cg), p, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  LLVMTypeRef types[2] = {vec_t(cg), cg->ptr};
+  LLVMValueRef args[4] = {p, cg_i32(cg, 4), lane_mask(cg, lanes), LLVMConstNull(vec_t(cg))};
+  return cg_intrinsic(cg, "llvm.masked.load", types, 2, args, 4);
+}
+
+static void vstore(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) {
+  if (lanes == VL) {
+    LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 4);
+    return;
+  }
+  LLVMTypeRef types[2] = {vec_t(cg), cg->ptr};
+  LLVMValueRef args[4] = {v, p, cg_i32(cg, 4), lane_mask(cg, lanes)};
+  cg_intrinsic(cg, "llvm.masked.store", types, 2, args, 4);
+}
+
+static LLVMValueRef fgep(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i) { return cg_gep(cg, cg->f32, base, i); }
+
+/* ---------------------------------------------------------------- the micro-kernel */
+
+/* What a tile needs inside the task: batch-offset bases and the current panel and K block. */
+typedef struct kernel_ctx {
+  vitc_cg *cg;
+  const gemm_desc *d;
+  LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
+  LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
+  int64_t b_ks;          /* floats between consecutive p in b */
+  bool packed;
+  LLVMValueRef j0, k0, k1, first, last;
+} kernel_ctx;
+
+static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, int i, int64_t rs, LLVMValueRef j0,
+                              int v) {
+  LLVMValueRef row = mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), rs);
+  return fgep(cg, base, add_i(cg, add_i(cg, row, j0), cg_i64(cg, (int64_t)v * VL)));
+}
+
+/* D(i0+i, j0+16v ..) as a vector: a row of D, or its one element broadcast (D_cs = 0). */
+static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int lanes) {
+  vitc_cg *cg = k->cg;
+  if (k->d->d_cs) return vload(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
+  LLVMValueRef at = mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), k->d->d_rs);
+  return splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, k->dd, at), ""));
+}
+
+/* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
+static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes) {
+  vitc_cg *cg = k->cg;
+  const gemm_desc *d = k->d;
+  LLVMTypeRef vt = vec_t(cg);
+  LLVMValueRef acc[MR][NV], arow[MR], bv[NV];
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
+  /* later K blocks continue from the partial sums in Y */
+  cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, k->first, ""));
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++)
+      LLVMBuildStore(cg->b, vload(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
+  cg_if_end(cg, &resume);
+
+  for (int i = 0; i < mr; i++) arow[i] = fgep(cg, k->a, mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), d->a_rs));
+  cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
+  LLVMValueRef brow = fgep(cg, k->b, mul_i(cg, p.iv, k->b_ks));
+  for (int v = 0; v < nv; v++)
+    bv[v] = vload(cg, fgep(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
+  for (int i = 0; i < mr; i++) {
+    LLVMValueRef as = splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, arow[i], mul_i(cg, p.iv, d->a_cs)), ""));
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef args[3] = {as, bv[v], LLVMBuildLoad2(cg->b, vt, acc[i][v], "")};
+      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3), acc[i][v]);
+    }
+  }
+  cg_loop_end(cg, &p);
+
+  /* after the last K block: Y = alpha * acc + beta * D */
+  if (d->alpha != 1 || d->d) {
+    cg_if fin = cg_if_begin(cg, k->last);
+    for (int i = 0; i < mr; i++)
+      for (int v = 0; v < nv; v++) {
+        LLVMValueRef y = LLVMBuildLoad2(cg->b, vt, acc[i][v], "");
+        if (d->alpha != 1) y = LLVMBuildFMul(cg->b, y, splat(cg, cg_f32(cg, (float)d->alpha)), "");
+        if (d->d) {
+          LLVMValueRef dv = addend_vec(k, i0, i, v, v == nv - 1 ? lanes : VL);
+          if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, splat(cg, cg_f32(cg, (float)d->beta)), "");
+          y = LLVMBuildFAdd(cg->b, y, dv, "");
+        }
+        LLVMBuildStore(cg->b, y, acc[i][v]);
+      }
+    cg_if_end(cg, &fin);
+  }
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++)
+      vstore(cg, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
+             v == nv - 1 ? lanes : VL);
+}
+
+/* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). */
+static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
+  vitc_cg *cg = k->cg;
+  int64_t mfull = k->d->m / MR, mtail = k->d->m % MR;
+  cg_loop ib = cg_loop_begin(cg, ib_lo, imin(cg, ib_hi, cg_i64(cg, mfull)), 1);
+  emit_tile(k, mul_i(cg, ib.iv, MR), MR, nv, lanes);
+  cg_loop_end(cg, &ib);
+  if (mtail) {
+    cg_if tail = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1), ""));
+    emit_tile(k, cg_i64(cg, mfull * MR), (int)mtail, nv, lanes);
+    cg_if_end(cg, &tail);
+  }
+}
+
+/* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] in the weights blob. */
+static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, int64_t *offset, vitc_error *err) {
+  int64_t npan = ceil_div(d->n, NR);
+  size_t count = (size_t)(npan * d->k * NR);
+  float *packed = calloc(count ? count : 1, sizeof *packed);
+  if (!packed) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing GEMM weights");
+  const float *b = d->b_const;
+  for (int64_t jp = 0; jp < npan; jp++)
+    for (int64_t p = 0; p < d->k; p++)
+      for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++)
+        packed[(jp * d->k + p) * NR + jj] = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
+  vitc_status st = cg_add_blob(cg, packed, count * sizeof *packed, offset, err);
+  free(packed);
+  return st;
+}
+
+static bool b_is_batched(const gemm_desc *d) {
+  for (int i = 0; i < d->nbatch; i++)
+    if (d->b_bs[i] && d->batch[i] != 1) return true;
+  return false;
+}
+
+static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc_error *err) {
+  int64_t blob_off = 0;
+  if (packed) {
+    vitc_status st = prepack_b(cg, d, &blob_off, err);
+    if (st) return st;
+  }
+  int64_t npan = ceil_div(d->n, NR), mblocks = ceil_div(d->m, MR);
+  int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
+  int64_t nkb = d->k > KC ? ceil_div(d->k, KC) : 1;
+  int64_t ntail = d->n % NR;
+  int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
+
+  LLVMValueRef null = LLVMConstNull(cg->ptr);
+  LLVMValueRef captured[4] = {d->a, packed ? cg->weights : d->b, d->c, d->d ? d->d : null};
+  cg_task t = cg_task_begin(cg, captured, 4);
+  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
+  LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
+  LLVMValueRef jp = LLVMBuildURem(cg->b, rest, cg_i64(cg, npan), "");
+  LLVMValueRef off[4];
+  batch_offsets(cg, d, LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), ""), off);
+
+  kernel_ctx k = {.cg = cg, .d = d, .packed = packed};
+  k.a = fgep(cg, t.vals[0], off[0]);
+  k.c = fgep(cg, t.vals[2], off[2]);
+  k.dd = fgep(cg, t.vals[3], off[3]);
+  k.j0 = mul_i(cg, jp, NR);
+  if (packed) {
+    LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
+    k.b = fgep(cg, blob, mul_i(cg, jp, d->k * NR));
+    k.b_ks = NR;
+  } else {
+    k.b = fgep(cg, t.vals[1], add_i(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
+    k.b_ks = d->b_rs;
+  }
+  LLVMValueRef ib_lo = mul_i(cg, mc, bpc);
+  LLVMValueRef ib_hi = imin(cg, add_i(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
+
+  cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
+  k.k0 = mul_i(cg, kb.iv, KC);
+  k.k1 = imin(cg, add_i(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, d->k));
+  k.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
+  k.last = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
+  if (!ntail) {
+    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
+  } else if (npan == 1) {
+    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
+  } else {
+    LLVMValueRef is_last = LLVMBuildICmp(cg->b, LLVMIntEQ, jp, cg_i64(cg, npan - 1), "");
+    cg_if full = cg_if_begin(cg, LLVMBuildNot(cg->b, is_last, ""));
+    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
+    cg_if_end(cg, &full);
+    cg_if edge = cg_if_begin(cg, is_last);
+    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
+    cg_if_end(cg, &edge);
+  }
+  cg_loop_end(cg, &kb);
+  cg_loop_end(cg, &task);
+  cg_task_end(cg, &t, batch_count(d) * npan * nmc);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- every dtype */
+
+/* One output row per task index: Y(i, j) = alpha * sum_p A(i,p) B(p,j) + beta * D(i,j), summed in double
+ * (as the evaluator does) and converted once on store. */
+static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
+  vitc_dtype t = d->dtype;
+  LLVMValueRef null = LLVMConstNull(cg->ptr);
+  LLVMValueRef captured[4] = {d->a, d->b, d->c, d->d ? d->d : null};
+  cg_task task = cg_task_begin(cg, captured, 4);
+  cg_loop row = cg_loop_begin(cg, task.begin, task.end, 1);
+  LLVMValueRef i = LLVMBuildURem(cg->b, row.iv, cg_i64(cg, d->m), "");
+  LLVMValueRef off[4];
+  batch_offsets(cg, d, LLVMBuildUDiv(cg->b, row.iv, cg_i64(cg, d->m), ""), off);
+  LLVMValueRef a_row = add_i(cg, off[0], mul_i(cg, i, d->a_rs));
+  LLVMValueRef c_row = add_i(cg, off[2], mul_i(cg, i, d->ldc));
+  LLVMValueRef d_row = add_i(cg, off[3], mul_i(cg, i, d->d_rs));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->n), 1);
+  LLVMValueRef sum = cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0));
+  LLVMValueRef b_col = add_i(cg, off[1], mul_i(cg, j.iv, d->b_cs));
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
+  LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], add_i(cg, a_row, mul_i(cg, p.iv, d->a_cs)), t), t, VITC_F64);
+  LLVMValueRef y = cg_convert(cg, cg_load(cg, task.vals[1], add_i(cg, b_col, mul_i(cg, p.iv, d->b_rs)), t), t, VITC_F64);
+  LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFMul(cg->b, x, y, ""), ""), sum);
+  cg_loop_end(cg, &p);
+  LLVMValueRef r = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
+  if (d->alpha != 1) r = LLVMBuildFMul(cg->b, r, LLVMConstReal(cg->f64, d->alpha), "");
+  if (d->d) {
+    LLVMValueRef dv = cg_load(cg, task.vals[3], add_i(cg, d_row, mul_i(cg, j.iv, d->d_cs)), t);
+    dv = cg_convert(cg, dv, t, VITC_F64);
+    if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, LLVMConstReal(cg->f64, d->beta), "");
+    r = LLVMBuildFAdd(cg->b, r, dv, "");
+  }
+  cg_store(cg, task.vals[2], add_i(cg, c_row, j.iv), t, cg_convert(cg, r, VITC_F64, t));
+  cg_loop_end(cg, &j);
+  cg_loop_end(cg, &row);
+  cg_task_end(cg, &task, batch_count(d) * d->m);
+}
+
+vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
+  if (d->m == 0 || d->n == 0 || batch_count(d) == 0) return VITC_OK;
+  if (d->dtype == VITC_F32) {
+    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, true, err);
+    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, false, err);
+  }
+  emit_scalar_gemm(cg, d);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- MatMul and Gemm */
+
+/* numpy matmul: a is [batch.., m, k] (or [k]), b [batch.., k, n] (or [k]), batch dims broadcast. */
+vitc_status emit_MatMul(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *a = cg_in_value(cg, 0), *b = cg_in_value(cg, 1);
+  gemm_desc d = {.dtype = a->dtype, .alpha = 1, .a = cg_in(cg, 0), .b = cg_in(cg, 1), .c = cg_out(cg, 0),
+                 .b_const = b->data};
+  d.k = a->dims[a->rank - 1];
+  d.m = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+  d.n = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+  int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
+  d.nbatch = ra > rb ? ra : rb;
+  const vitc_value *ops[2] = {a, b};
+  int own_rank[2] = {ra, rb};
+  int64_t *bs[2] = {d.a_bs, d.b_bs};
+  for (int i = 0; i < d.nbatch; i++) {
+    int ia = i - (d.nbatch - ra), ib = i - (d.nbatch - rb);
+    int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+    d.batch[i] = da == 1 ? db : da;
+  }
+  for (int x = 0; x < 2; x++) { /* an operand's stride along a batch dim it lacks or broadcasts is 0 */
+    const vitc_value *v = ops[x];
+    int64_t s = v->rank >= 2 ? v->dims[v->rank - 1] * v->dims[v->rank - 2] : v->dims[0];
+    for (int i = d.nbatch - 1; i >= 0; i--) {
+      int iv = i - (d.nbatch - own_rank[x]);
+      bs[x][i] = iv < 0 || (v->dims[iv] == 1 && d.batch[i] != 1) ? 0 : s;
+      if (iv >= 0) s *= v->dims[iv];
+    }
+  }
+  int64_t dense = d.m * d.n;
+  for (int i = d.nbatch - 1; i >= 0; i--) {
+    d.c_bs[i] = dense;
+    dense *= d.batch[i];
+  }
+  d.a_rs = d.k;
+  d.a_cs = 1;
+  d.b_rs = b->rank == 1 ? 1 : d.n;
+  d.b_cs = 1;
+  d.ldc = d.n;
+  /* [batch.., m, k] x [k, n] with A dense over the batch is one GEMM of batch*m rows (linear layers) */
+  bool shared_b = !b_is_batched(&d), dense_a = true;
+  int64_t a_dense = d.m * d.k;
+  for (int i = d.nbatch - 1; i >= 0; i--) {
+    dense_a &= d.a_bs[i] == a_dense || d.batch[i] == 1;
+    a_dense *= d.batch[i];
+  }
+  if (shared_b && dense_a) {
+    d.m *= batch_count(&d);
+    d.nbatch = 0;
+  }
+  return emit_gemm(cg, &d, err);
+}
+
+/* Y = alpha * A' B' + beta * C, A' = transA ? A^T : A (likewise B'), C broadcast to [m, n]. */
+vitc_status emit_Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *a = cg_in_value(cg, 0), *b = cg_in_value(cg, 1), *c = cg_in_value(cg, 2);
+  bool ta = vitc_attr_int(n, "transA", 0) != 0, tb = vitc_attr_int(n, "transB", 0) != 0;
+  gemm_desc d = {.dtype = a->dtype, .a = cg_in(cg, 0), .b = cg_in(cg, 1), .c = cg_out(cg, 0), .b_const = b->data};
+  d.alpha = vitc_attr_float(n, "alpha", 1.0);
+  d.beta = vitc_attr_float(n, "beta", 1.0);
+  d.m = a->dims[ta ? 1 : 0];
+  d.k = a->dims[ta ? 0 : 1];
+  d.n = b->dims[tb ? 0 : 1];
+  d.a_rs = ta ? 1 : d.k;
+  d.a_cs = ta ? d.m : 1;
+  d.b_rs = tb ? 1 : d.n;
+  d.b_cs = tb ? d.k : 1;
+  d.ldc = d.n;
+  if (c && d.beta != 0) {
+    d.d = cg_in(cg, 2);
+    int64_t rows = c->rank == 2 ? c->dims[0] : 1, cols = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+    d.d_rs = rows == 1 ? 0 : cols;
+    d.d_cs = cols == 1 ? 0 : 1;
+  }
+  return emit_gemm(cg, &d, err);
+}

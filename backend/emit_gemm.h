@@ -1,0 +1,45 @@
+/* emit_gemm.h — the GEMM generator MatMul, Gemm and Conv share. Internal to backend/.
+ *
+ * One batched GEMM, every extent known at compile time, operands addressed by element strides:
+ *
+ *   for each batch index b (row-major over batch[0..nbatch)):
+ *     Y_b(i, j) = alpha * sum_p A_b(i, p) * B_b(p, j) + beta * D_b(i, j)      i < m, j < n, p < k
+ *
+ *   A_b(i, p) = a[a_off(b) + i*a_rs + p*a_cs]      (likewise B, D; Y_b(i, j) = c[c_off(b) + i*ldc + j])
+ *   a_off(b)  = sum_d b_d * a_bs[d]                 (a stride of 0 broadcasts A along that batch dim)
+ *
+ * float32 runs on a register-blocked micro-kernel over <16 x float> tiles; B is read in place when its
+ * rows are contiguous, or prepacked into panels at compile time when its value is known (b_const).
+ * Other dtypes, and float32 with a B that is neither, run a scalar loop nest summing in double. */
+#ifndef VITC_EMIT_GEMM_H
+#define VITC_EMIT_GEMM_H
+
+#include "cg.h"
+
+typedef struct gemm_desc {
+  vitc_dtype dtype;
+  int64_t m, n, k;
+  int nbatch;
+  int64_t batch[VITC_MAX_RANK];
+  int64_t a_bs[VITC_MAX_RANK], b_bs[VITC_MAX_RANK], c_bs[VITC_MAX_RANK], d_bs[VITC_MAX_RANK];
+  LLVMValueRef a, b, c, d; /* pointers in the node function; d NULL when there is no addend */
+  int64_t a_rs, a_cs, b_rs, b_cs, ldc, d_rs, d_cs;
+  const void *b_const; /* B's value when known at compile time (the same data b points to), else NULL */
+  double alpha, beta;
+} gemm_desc;
+
+/* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
+vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
+
+/* ---------------------------------------------------------------- sliding windows (emit_conv.c) */
+
+#include "ir/ops/linalg_util.h" /* vitc_window and its geometry: the evaluator's, so both agree */
+
+/* idx[0..nd) of the row-major linear index `linear` over static dims. */
+void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
+/* Offset in a dense input plane of the window tap kidx at output position oidx, and whether it lies
+ * inside the input (outside, the offset is 0 so that a load from it stays in bounds). */
+LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
+                                const LLVMValueRef *kidx, LLVMValueRef *inside);
+
+#endif

@@ -1,0 +1,259 @@
+/* emit_norm.c — kernels for LayerNormalization, BatchNormalization (inference), InstanceNormalization,
+ * GroupNormalization, LpNormalization and MeanVarianceNormalization, with the evaluator's semantics
+ * (ir/ops/norm.c): statistics in double, two-pass (mean, then squared deviations).
+ *
+ *   for each row (LayerNorm: x[:axis]; Instance/GroupNorm: one channel group of one sample):
+ *     mean = Σx / len;  inv = 1 / sqrt(Σ(x - mean)² / len + eps)
+ *     y = (x - mean) · inv · scale + bias        (float32 in float, other dtypes in double)
+ *
+ * Rows run across the runtime pool when the tensor is large; float32 rows fold in vectors (emit_rows.h). */
+#include <math.h>
+
+#include "emit_rows.h"
+#include "emitters.h"
+
+static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
+
+static LLVMValueRef f64(vitc_cg *cg, double v) { return cg_const(cg, cg->f64, v); }
+
+/* Mean and 1/sqrt(var + eps) of a row, as doubles; an empty row has mean 0 and variance 0. */
+static void row_stats(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base, double eps,
+                      LLVMValueRef *mean, LLVMValueRef *inv_std) {
+  LLVMValueRef var = f64(cg, 0);
+  *mean = f64(cg, 0);
+  if (s->len) {
+    LLVMValueRef n = f64(cg, (double)s->len);
+    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, FOLD_SUM), n, "");
+    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, FOLD_SUM), n, "");
+  }
+  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
+  *inv_std = LLVMBuildFDiv(cg->b, f64(cg, 1), sd, "");
+}
+
+/* Arithmetic of the output pass: float when x and y are float32 (what the vectoriser likes best),
+ * otherwise double. */
+typedef struct affine_ctx {
+  bool f32;
+  LLVMTypeRef t;
+  vitc_dtype xt, yt;
+} affine_ctx;
+
+static affine_ctx affine_for(vitc_cg *cg, vitc_dtype xt, vitc_dtype yt) {
+  bool f32 = xt == VITC_F32 && yt == VITC_F32;
+  return (affine_ctx){f32, f32 ? cg->f32 : cg->f64, xt, yt};
+}
+
+/* A double (known per row) or an element of p (dtype pt) in the pass's type. */
+static LLVMValueRef in_type(vitc_cg *cg, const affine_ctx *a, LLVMValueRef d) {
+  return a->f32 ? LLVMBuildFPTrunc(cg->b, d, cg->f32, "") : d;
+}
+static LLVMValueRef load_as(vitc_cg *cg, const affine_ctx *a, LLVMValueRef p, LLVMValueRef e, vitc_dtype pt) {
+  return cg_convert(cg, cg_load(cg, p, e, pt), pt, a->f32 ? VITC_F32 : VITC_F64);
+}
+static void store_from(vitc_cg *cg, const affine_ctx *a, LLVMValueRef y, LLVMValueRef e, LLVMValueRef v) {
+  cg_store(cg, y, e, a->yt, cg_convert(cg, v, a->f32 ? VITC_F32 : VITC_F64, a->yt));
+}
+
+/* (x - mean) · gain + bias, everything in the pass's type. */
+static LLVMValueRef affine(vitc_cg *cg, LLVMValueRef x, LLVMValueRef mean, LLVMValueRef gain, LLVMValueRef bias) {
+  LLVMValueRef y = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, x, mean, ""), gain, "");
+  return bias ? LLVMBuildFAdd(cg->b, y, bias, "") : y;
+}
+
+/* ---------------------------------------------------------------- LayerNormalization */
+
+/* Offset in p of position j of the normalised dims x[axis:], p broadcast onto them (right-aligned);
+ * j itself when p covers them all. */
+static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
+  LLVMValueRef at = cg_i64(cg, 0);
+  bool full = true;
+  int64_t below = 1, pstride = 1;
+  for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
+    bool bcast = pd < 0 || p->dims[pd] == 1;
+    if (x->dims[xd] != 1 && (bcast || pstride != below)) full = false;
+    if (!bcast) {
+      LLVMValueRef digit = LLVMBuildURem(cg->b, LLVMBuildUDiv(cg->b, j, cg_i64(cg, below), ""), cg_i64(cg, x->dims[xd]), "");
+      at = LLVMBuildNSWAdd(cg->b, at, LLVMBuildNSWMul(cg->b, digit, cg_i64(cg, pstride), ""), "");
+      pstride *= p->dims[pd];
+    }
+    below *= x->dims[xd];
+  }
+  return full ? j : at;
+}
+
+/* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type. */
+vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
+  const vitc_value *y = cg_out_value(cg, 0);
+  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  double eps = vitc_attr_float(n, "epsilon", 1e-5);
+  row_shape s;
+  row_shape_range(&s, x, axis, x->rank - 1);
+  if (s.rows == 0) return VITC_OK;
+  LLVMValueRef ptrs[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0),
+                          n->nout > 1 ? cg_out(cg, 1) : NULL, n->nout > 2 ? cg_out(cg, 2) : NULL};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 6);
+  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
+  row_stats(cg, &s, ptrs[0], x->dtype, base, eps, &mean, &inv_std);
+  if (ptrs[4]) store_f64(cg, ptrs[4], r, cg_out_value(cg, 1)->dtype, mean);
+  if (ptrs[5]) store_f64(cg, ptrs[5], r, cg_out_value(cg, 2)->dtype, inv_std);
+  affine_ctx a = affine_for(cg, x->dtype, y->dtype);
+  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv, b = NULL;
+  if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
+  if (bias) b = load_as(cg, &a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
+  store_from(cg, &a, ptrs[3], at, affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b));
+  cg_loop_end(cg, &l);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- InstanceNormalization, GroupNormalization */
+
+/* x [N, C, spatial…] in rows of one group of C / groups channels; scale and bias are read per channel at
+ * scale[c / param_div]. */
+static vitc_status emit_group_norm(vitc_cg *cg, const vitc_node *n, int64_t groups, int64_t param_div,
+                                   vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  int64_t channels = x->dims[1], spatial = 1;
+  for (int d = 2; d < x->rank; d++) spatial *= x->dims[d];
+  int64_t per_group = channels / groups;
+  const vitc_value rows_view = {.dtype = x->dtype, .rank = 2,
+                                .dims = {x->dims[0] * groups, per_group * spatial}};
+  row_shape s;
+  row_shape_range(&s, &rows_view, 1, 1);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  vitc_dtype scale_t = cg_in_value(cg, 1)->dtype, bias_t = cg_in_value(cg, 2)->dtype;
+  LLVMValueRef ptrs[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 4);
+  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
+  row_stats(cg, &s, ptrs[0], x->dtype, base, vitc_attr_float(n, "epsilon", 1e-5), &mean, &inv_std);
+  affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
+  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
+  LLVMValueRef first = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, r, cg_i64(cg, groups), ""), cg_i64(cg, per_group), "");
+  cg_loop lc = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_group), 1);
+  LLVMValueRef p = LLVMBuildUDiv(cg->b, LLVMBuildNSWAdd(cg->b, first, lc.iv, ""), cg_i64(cg, param_div), "");
+  LLVMValueRef gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], p, scale_t), "");
+  LLVMValueRef b = load_as(cg, &a, ptrs[2], p, bias_t);
+  LLVMValueRef row_at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, lc.iv, cg_i64(cg, spatial), ""), "");
+  cg_loop ls = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, row_at, ls.iv, "");
+  store_from(cg, &a, ptrs[3], at, affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b));
+  cg_loop_end(cg, &ls);
+  cg_loop_end(cg, &lc);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+vitc_status emit_InstanceNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  return emit_group_norm(cg, n, x->dims[1] ? x->dims[1] : 1, 1, err);
+}
+
+/* scale and bias hold one value per group in opsets 18-20 and one per channel from opset 21. */
+vitc_status emit_GroupNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  int64_t groups = vitc_attr_int(n, "num_groups", 0);
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  if (groups <= 0 || x->dims[1] % groups)
+    return vitc_fail(err, VITC_ERR_INVALID, "num_groups %lld does not divide %lld channels", (long long)groups,
+                     (long long)x->dims[1]);
+  return emit_group_norm(cg, n, groups, n->opset >= 21 ? 1 : x->dims[1] / groups, err);
+}
+
+/* ---------------------------------------------------------------- BatchNormalization */
+
+/* Inference form, per channel c: y = x · a + b with a = scale / sqrt(var + eps), b = B - mean · a. */
+vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  if (vitc_attr_int(n, "training_mode", 0))
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "training_mode=1 (batch statistics) is not supported");
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  int64_t channels = x->dims[1];
+  for (int k = 1; k < 5; k++)
+    if (vitc_numel(cg_in_value(cg, k)) != channels)
+      return vitc_fail(err, VITC_ERR_INVALID, "input %d has %lld elements, expected %lld (one per channel)", k,
+                       (long long)vitc_numel(cg_in_value(cg, k)), (long long)channels);
+  int64_t spatial = 1;
+  for (int d = 2; d < x->rank; d++) spatial *= x->dims[d];
+  if (vitc_numel(x) == 0) return VITC_OK;
+  double eps = vitc_attr_float(n, "epsilon", 1e-5);
+  LLVMValueRef ptrs[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_in(cg, 3), cg_in(cg, 4), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
+  LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
+  for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
+  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
+  LLVMValueRef b = LLVMBuildFSub(cg->b, p[1], LLVMBuildFMul(cg->b, p[2], a, ""), "");
+  LLVMValueRef base = LLVMBuildNSWMul(cg->b, r, cg_i64(cg, spatial), "");
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+  LLVMValueRef v = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, load_f64(cg, ptrs[0], at, x->dtype), a, ""), b, "");
+  store_f64(cg, ptrs[5], at, cg_out_value(cg, 0)->dtype, v);
+  cg_loop_end(cg, &l);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- LpNormalization */
+
+/* y = x / ||x||_p along axis (p 1 or 2); a zero norm gives NaN, as the evaluator. */
+vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  int64_t p = vitc_attr_int(n, "p", 2);
+  if (p != 1 && p != 2) return vitc_fail(err, VITC_ERR_INVALID, "p is %lld, expected 1 or 2", (long long)p);
+  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  row_shape s;
+  row_shape_range(&s, x, axis, axis);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
+  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, FOLD_SUM);
+  if (p == 2) norm = call1(cg, "llvm.sqrt", norm);
+  elem_loop e;
+  elems_begin(cg, &e, &s, base);
+  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), norm, ""));
+  elems_end(cg, &e);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- MeanVarianceNormalization */
+
+/* y = (x - mean) / (sqrt(var) + 1e-9) over `axes` (default [0, 2, 3]), as ONNX's function body. */
+vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  static const int64_t default_axes[] = {0, 2, 3};
+  const vitc_value *x = cg_in_value(cg, 0);
+  int naxes;
+  const int64_t *axes = vitc_attr_ints(n, "axes", &naxes);
+  if (!axes) axes = default_axes, naxes = 3;
+  bool reduced[VITC_MAX_RANK] = {false};
+  for (int i = 0; i < naxes; i++) {
+    if (axes[i] < -x->rank || axes[i] >= x->rank)
+      return vitc_fail(err, VITC_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axes[i], x->rank);
+    reduced[axis_index(axes[i], x->rank)] = true;
+  }
+  row_shape s;
+  row_shape_init(&s, x, reduced);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
+  LLVMValueRef count = f64(cg, (double)s.len);
+  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_SUM), count, "");
+  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, FOLD_SUM), count, "");
+  LLVMValueRef denom = LLVMBuildFAdd(cg->b, call1(cg, "llvm.sqrt", var), f64(cg, 1e-9), "");
+  elem_loop e;
+  elems_begin(cg, &e, &s, base);
+  LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), mean, "");
+  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, d, denom, ""));
+  elems_end(cg, &e);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}

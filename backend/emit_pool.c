@@ -1,0 +1,185 @@
+/* emit_pool.c — AveragePool, MaxPool (and its Indices output) over 1 to 3 spatial dims, and the global
+ * pools. A task per (n, c) plane; per output position a loop over the window's taps:
+ *
+ *   AveragePool: y = sum of taps inside X / count       (count_include_pad: taps inside the padded X)
+ *   MaxPool:     y = first maximum of taps inside X,   index = n*C*plane + its spatial offset
+ *                (row-major, or column-major for storage_order 1)
+ *
+ * Pools are memory-bound and not where time goes, so every dtype shares one scalar loop nest; sums are
+ * in double, comparisons in the dtype's compute type, matching the evaluator (ir/ops/pool.c). */
+#include <math.h>
+
+#include "emit_gemm.h"
+#include "emitters.h"
+
+static int64_t prod(const int64_t *v, int n) {
+  int64_t p = 1;
+  for (int i = 0; i < n; i++) p *= v[i];
+  return p;
+}
+
+static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
+  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
+}
+static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
+
+static bool is_unsigned(vitc_dtype t) { return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t); }
+
+/* v > best in the dtype's compute type (false when v is NaN). */
+static LLVMValueRef greater(vitc_cg *cg, vitc_dtype t, LLVMValueRef v, LLVMValueRef best) {
+  if (vitc_dtype_is_float(t)) return LLVMBuildFCmp(cg->b, LLVMRealOGT, v, best, "");
+  return LLVMBuildICmp(cg->b, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, v, best, "");
+}
+
+/* The smallest value of the compute type: the maximum's start, as the evaluator's -inf. */
+static LLVMValueRef lowest(vitc_cg *cg, vitc_dtype t) {
+  if (vitc_dtype_is_float(t)) return cg_const(cg, cg_compute_type(cg, t), -INFINITY);
+  return LLVMConstInt(cg->i64, is_unsigned(t) ? 0 : (unsigned long long)INT64_MIN, false);
+}
+
+static vitc_status pool_window(vitc_cg *cg, const vitc_node *n, vitc_window *w, vitc_error *err) {
+  int64_t storage_order = vitc_attr_int(n, "storage_order", 0);
+  if (storage_order != 0 && storage_order != 1)
+    return vitc_fail(err, VITC_ERR_INVALID, "storage_order is %lld, not 0 or 1", (long long)storage_order);
+  return vitc_window_geometry(n, cg_in_value(cg, 0), NULL, vitc_attr_int(n, "ceil_mode", 0) != 0, w, err);
+}
+
+/* Taps of the window at oidx inside the padded input: per dim, k with o*s - pb + k*dil < in + pe. */
+static LLVMValueRef taps_in_padded_input(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx) {
+  LLVMValueRef count = cg_i64(cg, 1);
+  for (int d = 0; d < w->nd; d++) {
+    LLVMValueRef room = LLVMBuildNSWSub(cg->b, cg_i64(cg, w->in[d] + w->pad_begin[d] + w->pad_end[d]),
+                                        mul_i(cg, oidx[d], w->stride[d]), "");
+    LLVMValueRef taps = LLVMBuildSDiv(cg->b, add_i(cg, room, cg_i64(cg, w->dilation[d] - 1)),
+                                      cg_i64(cg, w->dilation[d]), "");
+    taps = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, room, cg_i64(cg, 1), ""), cg_i64(cg, 0), taps, "");
+    LLVMValueRef k = cg_i64(cg, w->kernel[d]);
+    taps = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, taps, k, ""), taps, k, "");
+    count = LLVMBuildNSWMul(cg->b, count, taps, "");
+  }
+  return count;
+}
+
+static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool average, vitc_error *err) {
+  vitc_window w;
+  vitc_status st = pool_window(cg, n, &w, err);
+  if (st) return st;
+  const vitc_value *x = cg_in_value(cg, 0);
+  vitc_dtype t = x->dtype;
+  int64_t planes = x->dims[0] * x->dims[1], plane_in = prod(w.in, w.nd), plane_out = prod(w.out, w.nd);
+  int64_t ktotal = prod(w.kernel, w.nd);
+  bool include_pad = vitc_attr_int(n, "count_include_pad", 0) != 0;
+  bool col_major = vitc_attr_int(n, "storage_order", 0) == 1;
+  LLVMValueRef indices = n->nout > 1 ? cg_out(cg, 1) : NULL;
+  if (planes * plane_out == 0) return VITC_OK;
+  LLVMTypeRef ct = cg_compute_type(cg, t);
+
+  LLVMValueRef captured[3] = {cg_in(cg, 0), cg_out(cg, 0), indices ? indices : LLVMConstNull(cg->ptr)};
+  cg_task task = cg_task_begin(cg, captured, 3);
+  cg_loop plane = cg_loop_begin(cg, task.begin, task.end, 1);
+  LLVMValueRef x_base = mul_i(cg, plane.iv, plane_in);
+  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane_out), 1);
+  LLVMValueRef oidx[VITC_MAX_RANK], kidx[VITC_MAX_RANK], inside;
+  emit_unflatten(cg, o.iv, w.out, w.nd, oidx);
+  LLVMValueRef at = add_i(cg, mul_i(cg, plane.iv, plane_out), o.iv);
+  LLVMValueRef acc = average ? cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0)) : cg_var(cg, ct, lowest(cg, t));
+  LLVMValueRef count = cg_var(cg, cg->i64, cg_i64(cg, 0));
+  LLVMValueRef best_off = cg_var(cg, cg->i64, cg_i64(cg, -1));
+  cg_loop k = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ktotal), 1);
+  emit_unflatten(cg, k.iv, w.kernel, w.nd, kidx);
+  LLVMValueRef off = emit_window_offset(cg, &w, oidx, kidx, &inside);
+  cg_if in = cg_if_begin(cg, inside);
+  LLVMValueRef v = cg_load(cg, task.vals[0], add_i(cg, x_base, off), t);
+  if (average) {
+    LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
+    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, cg_convert(cg, v, t, VITC_F64), ""), acc);
+    LLVMBuildStore(cg->b, add_i(cg, LLVMBuildLoad2(cg->b, cg->i64, count, ""), cg_i64(cg, 1)), count);
+  } else {
+    LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
+    LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMBuildLoad2(cg->b, cg->i64, best_off, ""), cg_i64(cg, 0), "");
+    cg_if take = cg_if_begin(cg, LLVMBuildOr(cg->b, greater(cg, t, v, best), none, ""));
+    LLVMBuildStore(cg->b, v, acc);
+    LLVMBuildStore(cg->b, off, best_off);
+    cg_if_end(cg, &take);
+  }
+  cg_if_end(cg, &in);
+  cg_loop_end(cg, &k);
+
+  if (average) {
+    LLVMValueRef divisor = include_pad ? taps_in_padded_input(cg, &w, oidx) : LLVMBuildLoad2(cg->b, cg->i64, count, "");
+    LLVMValueRef mean = LLVMBuildFDiv(cg->b, LLVMBuildLoad2(cg->b, cg->f64, acc, ""),
+                                      LLVMBuildSIToFP(cg->b, divisor, cg->f64, ""), "");
+    LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, divisor, cg_i64(cg, 0), "");
+    mean = LLVMBuildSelect(cg->b, zero, LLVMConstReal(cg->f64, 0), mean, "");
+    cg_store(cg, task.vals[1], at, t, cg_convert(cg, mean, VITC_F64, t));
+  } else {
+    cg_store(cg, task.vals[1], at, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
+  }
+  if (indices) {
+    LLVMValueRef off_best = LLVMBuildLoad2(cg->b, cg->i64, best_off, "");
+    LLVMValueRef spatial = off_best;
+    if (col_major) {
+      LLVMValueRef idx[VITC_MAX_RANK];
+      emit_unflatten(cg, off_best, w.in, w.nd, idx);
+      spatial = cg_i64(cg, 0);
+      for (int d = w.nd - 1; d >= 0; d--) spatial = add_i(cg, mul_i(cg, spatial, w.in[d]), idx[d]);
+    }
+    LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, off_best, cg_i64(cg, 0), "");
+    LLVMValueRef flat = LLVMBuildSelect(cg->b, none, cg_i64(cg, -1), add_i(cg, x_base, spatial), "");
+    cg_store(cg, task.vals[2], at, VITC_I64, flat);
+  }
+  cg_loop_end(cg, &o);
+  cg_loop_end(cg, &plane);
+  cg_task_end(cg, &task, planes);
+  return VITC_OK;
+}
+
+vitc_status emit_AveragePool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return emit_window_pool(cg, n, true, err);
+}
+
+vitc_status emit_MaxPool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return emit_window_pool(cg, n, false, err);
+}
+
+/* One value per (n, c) plane: its mean (summed in double) or its maximum. */
+static void emit_global_pool(vitc_cg *cg, bool average) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  vitc_dtype t = x->dtype;
+  LLVMTypeRef ct = cg_compute_type(cg, t);
+  int64_t planes = x->dims[0] * x->dims[1], plane = prod(x->dims + 2, x->rank - 2);
+  if (planes == 0) return;
+  LLVMValueRef captured[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  cg_task task = cg_task_begin(cg, captured, 2);
+  cg_loop pl = cg_loop_begin(cg, task.begin, task.end, 1);
+  LLVMValueRef base = mul_i(cg, pl.iv, plane);
+  LLVMValueRef acc = average ? cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0)) : cg_var(cg, ct, lowest(cg, t));
+  cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane), 1);
+  LLVMValueRef v = cg_load(cg, task.vals[0], add_i(cg, base, i.iv), t);
+  if (average) {
+    LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
+    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, cg_convert(cg, v, t, VITC_F64), ""), acc);
+  } else {
+    LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
+    LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, greater(cg, t, v, best), v, best, ""), acc);
+  }
+  cg_loop_end(cg, &i);
+  LLVMValueRef y = LLVMBuildLoad2(cg->b, average ? cg->f64 : ct, acc, "");
+  if (average) {
+    y = plane ? LLVMBuildFDiv(cg->b, y, LLVMConstReal(cg->f64, (double)plane), "") : LLVMConstReal(cg->f64, 0);
+    y = cg_convert(cg, y, VITC_F64, t);
+  }
+  cg_store(cg, task.vals[1], pl.iv, t, y);
+  cg_loop_end(cg, &pl);
+  cg_task_end(cg, &task, planes);
+}
+
+vitc_status emit_GlobalAveragePool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  emit_global_pool(cg, true);
+  return VITC_OK;
+}
+
+vitc_status emit_GlobalMaxPool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  emit_global_pool(cg, false);
+  return VITC_OK;
+}

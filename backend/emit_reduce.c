@@ -1,0 +1,273 @@
+/* emit_reduce.c — kernels for Reduce*, ArgMax/ArgMin, Softmax/LogSoftmax/Hardmax and CumSum, all row
+ * folds (emit_rows.h) with the evaluator's semantics (ir/ops/reduce.c):
+ *
+ *   Reduce*:   out[r] = finish(fold over row r of map(x)), rows indexed by the kept axes
+ *   ArgMax:    out[r] = first index of the row's extreme (NaN wins, select_last_index moves ties)
+ *   Softmax:   per row (axis, or axis… before opset 13): max, exp(x - max), sum, scale
+ *   CumSum:    running sum along the row
+ *
+ * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors; the
+ * rest one element at a time in double. */
+#include <math.h>
+
+#include "emit_rows.h"
+#include "emitters.h"
+
+/* Shape inference has checked the axes: this only makes them non-negative. */
+static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
+
+static vitc_status const_ints(const vitc_value *v, const char *what, int64_t *out, int cap, int *n,
+                              vitc_error *err) {
+  if (!v->data) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s must be a compile-time constant", what);
+  if (vitc_numel(v) > cap)
+    return vitc_fail(err, VITC_ERR_INVALID, "%s has %lld entries, more than %d", what, (long long)vitc_numel(v), cap);
+  *n = (int)vitc_numel(v);
+  for (int i = 0; i < *n; i++) out[i] = vitc_load_i(v, i);
+  return VITC_OK;
+}
+
+static int64_t work_of(vitc_cg *cg) { return vitc_numel(cg_in_value(cg, 0)); }
+
+/* ================================================================ Reduce* */
+
+typedef struct reduce_kind {
+  fold_map map;
+  fold_op fold;
+  enum { FINISH_NONE, FINISH_MEAN, FINISH_SQRT, FINISH_LOG, FINISH_LSE } finish;
+} reduce_kind;
+
+static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *axes_v = cg_in_value(cg, 1), *out = cg_out_value(cg, 0);
+  bool reduced[VITC_MAX_RANK];
+  int64_t axes[VITC_MAX_RANK];
+  int naxes = 0;
+  if (axes_v && vitc_numel(axes_v)) {
+    vitc_status st = const_ints(axes_v, "axes", axes, VITC_MAX_RANK, &naxes, err);
+    if (st) return st;
+  }
+  for (int d = 0; d < x->rank; d++) reduced[d] = !naxes && !vitc_attr_int(n, "noop_with_empty_axes", 0);
+  for (int i = 0; i < naxes; i++) reduced[axis_index(axes[i], x->rank)] = true;
+  row_shape s;
+  row_shape_init(&s, x, reduced);
+  if (vitc_numel(out) == 0) return VITC_OK;
+
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2);
+  LLVMValueRef base = row_base(cg, &s, r), shift = NULL;
+  if (k.finish == FINISH_LSE) { /* an infinite maximum would make exp(x - max) NaN: shift by 0 then */
+    LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_MAX);
+    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
+    shift = LLVMBuildSelect(cg->b, finite, max, cg_const(cg, cg->f64, 0), "");
+  }
+  LLVMValueRef acc = fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold);
+  switch (k.finish) {
+  case FINISH_MEAN: acc = LLVMBuildFDiv(cg->b, acc, cg_const(cg, cg->f64, (double)s.len), ""); break;
+  case FINISH_SQRT: acc = call1(cg, "llvm.sqrt", acc); break;
+  case FINISH_LOG: acc = call1(cg, "llvm.log", acc); break;
+  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, call1(cg, "llvm.log", acc), shift, ""); break;
+  case FINISH_NONE: break;
+  }
+  store_f64(cg, ptrs[1], r, out->dtype, acc);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+#define REDUCE_EMITTER(Op, map, fold, finish)                                         \
+  vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) {           \
+    return emit_reduce(cg, n, (reduce_kind){map, fold, finish}, err);                 \
+  }
+REDUCE_EMITTER(ReduceSum, MAP_ID, FOLD_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceMean, MAP_ID, FOLD_SUM, FINISH_MEAN)
+REDUCE_EMITTER(ReduceMax, MAP_ID, FOLD_MAX, FINISH_NONE)
+REDUCE_EMITTER(ReduceMin, MAP_ID, FOLD_MIN, FINISH_NONE)
+REDUCE_EMITTER(ReduceProd, MAP_ID, FOLD_PROD, FINISH_NONE)
+REDUCE_EMITTER(ReduceL1, MAP_ABS, FOLD_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceL2, MAP_SQUARE, FOLD_SUM, FINISH_SQRT)
+REDUCE_EMITTER(ReduceSumSquare, MAP_SQUARE, FOLD_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceLogSum, MAP_ID, FOLD_SUM, FINISH_LOG)
+REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, FOLD_SUM, FINISH_LSE)
+#undef REDUCE_EMITTER
+
+/* ================================================================ ArgMax, ArgMin */
+
+static vitc_status emit_arg_reduce(vitc_cg *cg, const vitc_node *n, bool want_max, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  int axis = axis_index(vitc_attr_int(n, "axis", 0), x->rank);
+  bool last = vitc_attr_int(n, "select_last_index", 0) != 0;
+  row_shape s;
+  row_shape_range(&s, x, axis, axis);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2);
+  LLVMValueRef base = row_base(cg, &s, r);
+  LLVMValueRef best = cg_var(cg, cg->f64, load_f64(cg, ptrs[0], base, x->dtype));
+  LLVMValueRef best_j = cg_var(cg, cg->i64, cg_i64(cg, 0));
+  elem_loop e;
+  elems_begin(cg, &e, &s, base);
+  /* Once the best is NaN it stays: the first NaN wins. */
+  LLVMValueRef v = load_f64(cg, ptrs[0], e.offset, x->dtype), b = LLVMBuildLoad2(cg->b, cg->f64, best, "");
+  LLVMValueRef take = LLVMBuildFCmp(cg->b, want_max ? LLVMRealOGT : LLVMRealOLT, v, b, "");
+  take = LLVMBuildOr(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealUNO, v, v, ""), "");
+  if (last) take = LLVMBuildOr(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealOEQ, v, b, ""), "");
+  take = LLVMBuildAnd(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealORD, b, b, ""), "");
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, v, b, ""), best);
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, e.j, LLVMBuildLoad2(cg->b, cg->i64, best_j, ""), ""), best_j);
+  elems_end(cg, &e);
+  cg_store(cg, ptrs[1], r, VITC_I64, LLVMBuildLoad2(cg->b, cg->i64, best_j, ""));
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+vitc_status emit_ArgMax(vitc_cg *cg, const vitc_node *n, vitc_error *err) { return emit_arg_reduce(cg, n, true, err); }
+vitc_status emit_ArgMin(vitc_cg *cg, const vitc_node *n, vitc_error *err) { return emit_arg_reduce(cg, n, false, err); }
+
+/* ================================================================ Softmax, LogSoftmax, Hardmax */
+
+typedef enum softmax_kind { SOFTMAX, LOG_SOFTMAX, HARDMAX } softmax_kind;
+
+/* Before opset 13 the input is coerced to 2-D at `axis` (default 1): rows run over the flattened
+ * trailing dims; from 13 on over the single `axis` (default -1). */
+static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) {
+  bool legacy = n->opset < 13;
+  int axis = axis_index(vitc_attr_int(n, "axis", legacy ? 1 : -1), x->rank);
+  row_shape_range(s, x, axis, legacy ? x->rank - 1 : axis);
+}
+
+/* float32 over consecutive elements, as the evaluator's typed loop: y = exp(x - max) in float, its sum
+ * in double; LogSoftmax y = x - max - log(sum). The element passes vectorise. */
+static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
+                            LLVMValueRef base) {
+  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, FOLD_MAX_NUM);
+  LLVMValueRef maxf = LLVMBuildFPTrunc(cg->b, max, cg->f32, "");
+  if (k == LOG_SOFTMAX) {
+    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, FOLD_SUM);
+    LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, call1(cg, "llvm.log", sum), cg->f32, "");
+    cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
+    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+    LLVMValueRef d = LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, ""); /* exact near the max */
+    cg_store(cg, y, at, VITC_F32, LLVMBuildFSub(cg->b, d, log_sum, ""));
+    cg_loop_end(cg, &l);
+    return;
+  }
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+  cg_store(cg, y, at, VITC_F32, emit_expf(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
+  cg_loop_end(cg, &l);
+  LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, FOLD_SUM);
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sum, ""), cg->f32, "");
+  l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
+  at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+  cg_store(cg, y, at, VITC_F32, LLVMBuildFMul(cg->b, cg_load(cg, y, at, VITC_F32), inv, ""));
+  cg_loop_end(cg, &l);
+}
+
+/* Any dtype and layout, in double: max (and its first index), sum of exp(x - max), then each output. */
+static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
+                            vitc_dtype t, LLVMValueRef base) {
+  LLVMValueRef max = cg_var(cg, cg->f64, cg_const(cg, cg->f64, -INFINITY));
+  LLVMValueRef argmax = cg_var(cg, cg->i64, cg_i64(cg, 0));
+  elem_loop e;
+  elems_begin(cg, &e, s, base);
+  LLVMValueRef v = load_f64(cg, x, e.offset, t), m = LLVMBuildLoad2(cg->b, cg->f64, max, "");
+  LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, "");
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, v, m, ""), max);
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, ""), ""), argmax);
+  elems_end(cg, &e);
+  LLVMValueRef mx = LLVMBuildLoad2(cg->b, cg->f64, max, ""), am = LLVMBuildLoad2(cg->b, cg->i64, argmax, "");
+  LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, FOLD_SUM);
+  elems_begin(cg, &e, s, base);
+  LLVMValueRef out;
+  if (k == HARDMAX) {
+    out = LLVMBuildUIToFP(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, e.j, am, ""), cg->f64, "");
+  } else {
+    LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, x, e.offset, t), mx, "");
+    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, call1(cg, "llvm.exp", d), sum, "")
+                       : LLVMBuildFSub(cg->b, d, call1(cg, "llvm.log", sum), "");
+  }
+  store_f64(cg, y, e.offset, t, out);
+  elems_end(cg, &e);
+}
+
+static vitc_status emit_softmax_family(vitc_cg *cg, const vitc_node *n, softmax_kind k, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  row_shape s;
+  softmax_rows(n, x, &s);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2));
+  if (x->dtype == VITC_F32 && k != HARDMAX && row_contiguous(&s)) softmax_row_f32(cg, k, &s, ptrs[0], ptrs[1], base);
+  else softmax_row_any(cg, k, &s, ptrs[0], ptrs[1], x->dtype, base);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+vitc_status emit_Softmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return emit_softmax_family(cg, n, SOFTMAX, err);
+}
+vitc_status emit_LogSoftmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return emit_softmax_family(cg, n, LOG_SOFTMAX, err);
+}
+vitc_status emit_Hardmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return emit_softmax_family(cg, n, HARDMAX, err);
+}
+
+/* ================================================================ CumSum */
+
+/* Floats sum in double, integers in int64 (exact), as the evaluator; `reverse` walks the row backwards
+ * and `exclusive` stores the sum before adding the element. */
+static void emit_cumsum_along(vitc_cg *cg, const vitc_node *n, int axis) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  bool exclusive = vitc_attr_int(n, "exclusive", 0) != 0, reverse = vitc_attr_int(n, "reverse", 0) != 0;
+  bool is_float = vitc_dtype_is_float(x->dtype);
+  row_shape s;
+  row_shape_range(&s, x, axis, axis);
+  int64_t stride = s.nred ? s.red_strides[0] : 0;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2));
+  LLVMTypeRef acc_t = is_float ? cg->f64 : cg->i64;
+  LLVMValueRef acc = cg_var(cg, acc_t, cg_const(cg, acc_t, 0));
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
+  LLVMValueRef j = reverse ? LLVMBuildSub(cg->b, cg_i64(cg, s.len - 1), l.iv, "") : l.iv;
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, j, cg_i64(cg, stride), ""), "");
+  LLVMValueRef before = LLVMBuildLoad2(cg->b, acc_t, acc, ""), after;
+  if (is_float) {
+    after = LLVMBuildFAdd(cg->b, before, load_f64(cg, ptrs[0], at, x->dtype), "");
+    store_f64(cg, ptrs[1], at, x->dtype, exclusive ? before : after);
+  } else {
+    after = LLVMBuildAdd(cg->b, before, cg_convert(cg, cg_load(cg, ptrs[0], at, x->dtype), x->dtype, VITC_I64), "");
+    cg_store(cg, ptrs[1], at, x->dtype, cg_convert(cg, exclusive ? before : after, VITC_I64, x->dtype));
+  }
+  LLVMBuildStore(cg->b, after, acc);
+  cg_loop_end(cg, &l);
+  rows_end(cg, &rl);
+}
+
+/* An axis known only at run time (a graph input) selects one of the rank kernels; an axis out of range
+ * zero-fills the output. */
+vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *axis_v = cg_in_value(cg, 1);
+  if (vitc_numel(axis_v) != 1)
+    return vitc_fail(err, VITC_ERR_INVALID, "axis must hold one value, not %lld", (long long)vitc_numel(axis_v));
+  if (vitc_numel(x) == 0) return VITC_OK;
+  if (axis_v->data) {
+    emit_cumsum_along(cg, n, axis_index(vitc_load_i(axis_v, 0), x->rank));
+    return VITC_OK;
+  }
+  int rank = x->rank ? x->rank : 1;
+  LLVMValueRef axis = cg_convert(cg, cg_load(cg, cg_in(cg, 1), cg_i64(cg, 0), axis_v->dtype), axis_v->dtype, VITC_I64);
+  LLVMValueRef negative = LLVMBuildICmp(cg->b, LLVMIntSLT, axis, cg_i64(cg, 0), "");
+  axis = LLVMBuildSelect(cg->b, negative, LLVMBuildAdd(cg->b, axis, cg_i64(cg, x->rank), ""), axis, "");
+  for (int a = 0; a < rank; a++) {
+    cg_if c = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, axis, cg_i64(cg, a), ""));
+    emit_cumsum_along(cg, n, a);
+    cg_if_end(cg, &c);
+  }
+  cg_if c = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntUGE, axis, cg_i64(cg, rank), ""));
+  LLVMBuildMemSet(cg->b, cg_out(cg, 0), LLVMConstInt(cg->i8, 0, false), cg_i64(cg, (int64_t)vitc_nbytes(x)), 1);
+  cg_if_end(cg, &c);
+  return VITC_OK;
+}

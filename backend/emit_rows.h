@@ -1,0 +1,81 @@
+/* emit_rows.h — what emit_reduce.c and emit_norm.c share: a tensor seen as rows to fold, the row loop
+ * (run across the runtime pool when large), and the folds themselves. Internal to backend/.
+ *
+ *   x[dims] with some dims reduced  →  rows (indexed by the kept dims, row-major)
+ *                                      × elements of a row (the reduced dims, row-major)
+ *
+ *   for r < rows:                          (parallel when the tensor is large)
+ *     base = row_base(r)                   (offset of the row's first element in x)
+ *     acc  = fold over offsets base + Σ j_d·red_stride_d of map(x[...])
+ *
+ * A float32 row whose elements are contiguous folds in <16 x float> partials (double partials for sums:
+ * the evaluator sums in double), lanes folded pairwise at the end; every other row folds one element at
+ * a time in double, as the evaluator does. */
+#ifndef VITC_EMIT_ROWS_H
+#define VITC_EMIT_ROWS_H
+
+#include "cg.h"
+
+typedef struct row_shape {
+  int nkept, nred; /* dims of size 1 dropped, adjacent dims of the same kind merged */
+  int64_t kept_dims[VITC_MAX_RANK], kept_strides[VITC_MAX_RANK];
+  int64_t red_dims[VITC_MAX_RANK], red_strides[VITC_MAX_RANK];
+  int64_t rows, len; /* rows = Π kept dims, len = Π reduced dims */
+} row_shape;
+
+/* x (contiguous) with reduced[d] saying which of its dims a row runs over. */
+void row_shape_init(row_shape *s, const vitc_value *x, const bool *reduced);
+/* Dims [first, last] reduced, the rest kept. */
+void row_shape_range(row_shape *s, const vitc_value *x, int first, int last);
+/* The elements of each row are consecutive in memory. */
+bool row_contiguous(const row_shape *s);
+
+/* Loop over [0, rows): a task run by the runtime pool when `work` (elements touched) is large. The
+ * pointers of the node function the body uses are passed in `ptrs` and replaced by their values inside
+ * the task (NULL entries stay NULL). Returns the row index. */
+typedef struct row_loop {
+  bool parallel;
+  int64_t rows;
+  cg_loop loop;
+  cg_task task;
+} row_loop;
+LLVMValueRef rows_begin(vitc_cg *cg, row_loop *l, int64_t rows, int64_t work, LLVMValueRef *ptrs, int nptrs);
+void rows_end(vitc_cg *cg, row_loop *l);
+
+/* Offset in x of row r's first element. */
+LLVMValueRef row_base(vitc_cg *cg, const row_shape *s, LLVMValueRef r);
+
+/* Nested loops over the elements of a row: `offset` is the element's offset in x, `j` its index in the
+ * row (0 … len-1). */
+typedef struct elem_loop {
+  int n;
+  cg_loop loops[VITC_MAX_RANK];
+  LLVMValueRef offset, j;
+} elem_loop;
+void elems_begin(vitc_cg *cg, elem_loop *l, const row_shape *s, LLVMValueRef base);
+void elems_end(vitc_cg *cg, elem_loop *l);
+
+/* map: what an element contributes (shift is a double, for SQDEV (x - shift)² and EXP exp(x - shift));
+ * fold: how contributions combine. MAX/MIN propagate NaN like the evaluator's Reduce*; MAX_NUM skips
+ * NaN like its softmax. */
+typedef enum fold_map { MAP_ID, MAP_ABS, MAP_SQUARE, MAP_SQDEV, MAP_EXP } fold_map;
+typedef enum fold_op { FOLD_SUM, FOLD_PROD, FOLD_MAX, FOLD_MIN, FOLD_MAX_NUM } fold_op;
+
+/* Folds map(x[e]) over the elements e of the row at base, starting from fold's identity for dtype t;
+ * returns a double. */
+LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
+                      fold_map map, LLVMValueRef shift, fold_op fold);
+
+/* Element e of x (dtype t) as a double; a double stored into y (dtype t) with the evaluator's conversion. */
+LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
+void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
+
+/* exp of a float or a vector of floats, inline (a polynomial, within 2 ulp; 0 below the smallest
+ * subnormal, inf above FLT_MAX, NaN kept): llvm.exp would be a libm call per lane. */
+LLVMValueRef emit_expf(vitc_cg *cg, LLVMValueRef x);
+
+/* A constant of type t (scalar or vector: splatted). */
+LLVMValueRef const_of(vitc_cg *cg, LLVMTypeRef t, double v);
+LLVMValueRef call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x);
+
+#endif

@@ -1,0 +1,166 @@
+/* test_api.c — the public API of include/vitc.h as a host uses it: load and JIT-compile a model, query its
+ * inputs and outputs, run it from four threads at once, each with its own context and input, against the
+ * reference evaluator (vitc_options.interpret); error messages through vitc_last_error(), which is kept
+ * per thread. Runs from the source directory (ctest's working directory). */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "vitc.h"
+
+#define MODEL "tests/graphs/aot_two_io/model.onnx" /* pixel.values f32[4,64], residual f32[64,4] -> logits, both */
+#define NTHREADS 4
+#define RUNS 25
+
+enum { X_COUNT = 4 * 64, Z_COUNT = 64 * 4, LOGITS_COUNT = 64 * 4, BOTH_COUNT = 64 * 8 };
+
+typedef struct worker {
+  const vitc_model *jit, *interp;
+  pthread_barrier_t *errors_set;
+  int index;
+  /* results, checked by the main thread: CHECK's counters are not thread-safe */
+  vitc_status status;
+  char failed_at[64];
+  double max_diff;
+  int message_kept; /* after every thread recorded a failure, this thread's message is still its own */
+  char message[512];
+} worker;
+
+/* A different input per thread, reproducible. */
+static void fill(float *v, int n, int seed) {
+  unsigned s = 2654435761u * (unsigned)(seed + 1);
+  for (int i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    v[i] = (float)((int)(s >> 9) % 2001 - 1000) / 250.0f;
+  }
+}
+
+static double max_diff(const float *a, const float *b, int n) {
+  double worst = 0;
+  for (int i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (!(d <= worst)) worst = d;
+  }
+  return worst;
+}
+
+static void *work(void *arg) {
+  worker *w = arg;
+  static _Thread_local float x[X_COUNT], z[Z_COUNT], logits[LOGITS_COUNT], both[BOTH_COUNT];
+  static _Thread_local float ref_logits[LOGITS_COUNT], ref_both[BOTH_COUNT];
+  vitc_context *ctx = NULL, *ref_ctx = NULL;
+  const void *inputs[] = {x, z};
+  void *outputs[] = {logits, both}, *ref_outputs[] = {ref_logits, ref_both};
+
+  /* Each thread fails in its own way, waits until all have, then reads its message back. */
+  vitc_io_info info;
+  w->status = vitc_model_input(w->jit, 10 + w->index, &info);
+  pthread_barrier_wait(w->errors_set);
+  char expected[64];
+  snprintf(expected, sizeof expected, "input %d does not exist", 10 + w->index);
+  snprintf(w->message, sizeof w->message, "%s", vitc_last_error());
+  w->message_kept = w->status == VITC_ERR_INVALID && strstr(w->message, expected) != NULL;
+  w->status = VITC_OK;
+
+  if ((w->status = vitc_context_new(w->jit, &ctx)) || (w->status = vitc_context_new(w->interp, &ref_ctx))) {
+    snprintf(w->failed_at, sizeof w->failed_at, "vitc_context_new");
+  }
+  for (int r = 0; r < RUNS && !w->status; r++) {
+    fill(x, X_COUNT, w->index * RUNS + r);
+    fill(z, Z_COUNT, 1000 + w->index * RUNS + r);
+    if ((w->status = vitc_run(ctx, inputs, outputs)) || (w->status = vitc_run(ref_ctx, inputs, ref_outputs))) {
+      snprintf(w->failed_at, sizeof w->failed_at, "vitc_run, run %d", r);
+      break;
+    }
+    w->max_diff = fmax(w->max_diff, max_diff(logits, ref_logits, LOGITS_COUNT));
+    w->max_diff = fmax(w->max_diff, max_diff(both, ref_both, BOTH_COUNT));
+  }
+  if (w->status) snprintf(w->message, sizeof w->message, "%s", vitc_last_error());
+  vitc_context_free(ctx);
+  vitc_context_free(ref_ctx);
+  return NULL;
+}
+
+static void test_query(const vitc_model *m) {
+  CHECK(vitc_model_num_inputs(m) == 2);
+  CHECK(vitc_model_num_outputs(m) == 2);
+  vitc_io_info in0, in1, out0, out1;
+  CHECK(vitc_model_input(m, 0, &in0) == VITC_OK);
+  CHECK(vitc_model_input(m, 1, &in1) == VITC_OK);
+  CHECK(vitc_model_output(m, 0, &out0) == VITC_OK);
+  CHECK(vitc_model_output(m, 1, &out1) == VITC_OK);
+  CHECK(!strcmp(in0.name, "pixel.values") && in0.dtype == VITC_F32 && in0.rank == 2);
+  CHECK(in0.dims[0] == 4 && in0.dims[1] == 64 && in0.bytes == X_COUNT * sizeof(float));
+  CHECK(!strcmp(in1.name, "residual") && in1.dims[0] == 64 && in1.dims[1] == 4);
+  CHECK(!strcmp(out0.name, "logits") && out0.bytes == LOGITS_COUNT * sizeof(float));
+  CHECK(!strcmp(out1.name, "both") && out1.rank == 2 && out1.dims[0] == 64 && out1.dims[1] == 8);
+  CHECK(out1.bytes == BOTH_COUNT * sizeof(float));
+  CHECK(vitc_model_output(m, 2, &out0) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "output 2 does not exist (the model has 2)");
+  CHECK(vitc_model_input(m, -1, &in0) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "input -1 does not exist");
+}
+
+static void test_threads(const vitc_model *jit, const vitc_model *interp) {
+  /* The main thread's own failure must survive the workers' failures. */
+  vitc_model *none = NULL;
+  CHECK(vitc_model_load("tests/graphs/main_thread_missing.onnx", NULL, &none) == VITC_ERR_IO);
+  char main_message[512];
+  snprintf(main_message, sizeof main_message, "%s", vitc_last_error());
+  CHECK_MSG(main_message, "main_thread_missing.onnx");
+
+  pthread_barrier_t errors_set;
+  pthread_barrier_init(&errors_set, NULL, NTHREADS);
+  worker workers[NTHREADS];
+  pthread_t threads[NTHREADS];
+  for (int t = 0; t < NTHREADS; t++) {
+    workers[t] = (worker){.jit = jit, .interp = interp, .errors_set = &errors_set, .index = t};
+    if (pthread_create(&threads[t], NULL, work, &workers[t])) {
+      fprintf(stderr, "cannot start thread %d\n", t); /* the others would wait at the barrier forever */
+      exit(1);
+    }
+  }
+  for (int t = 0; t < NTHREADS; t++) pthread_join(threads[t], NULL);
+  pthread_barrier_destroy(&errors_set);
+  for (int t = 0; t < NTHREADS; t++) {
+    const worker *w = &workers[t];
+    if (w->status) fprintf(stderr, "thread %d: %s failed: %s\n", t, w->failed_at, w->message);
+    CHECK(w->status == VITC_OK);
+    if (!w->message_kept) fprintf(stderr, "thread %d read \"%s\"\n", t, w->message);
+    CHECK(w->message_kept);
+    CHECK_NEAR(w->max_diff, 0, 1e-5);
+  }
+  CHECK(!strcmp(vitc_last_error(), main_message));
+}
+
+static void test_load_errors(void) {
+  vitc_model *m = (vitc_model *)&m; /* not NULL: a failed load must reset it */
+  CHECK(vitc_model_load("tests/graphs/no_such_model.onnx", NULL, &m) == VITC_ERR_IO);
+  CHECK(m == NULL);
+  CHECK_MSG(vitc_last_error(), "tests/graphs/no_such_model.onnx");
+  CHECK(vitc_model_load("tests/graphs/cli_unknown_op.onnx", NULL, &m) != VITC_OK);
+  CHECK_MSG(vitc_last_error(), "cli_unknown_op.onnx");
+  const char *bad_shape[] = {"pixel.values=banana"};
+  vitc_options opts = {.shapes = bad_shape, .nshapes = 1};
+  CHECK(vitc_model_load(MODEL, &opts, &m) != VITC_OK);
+  CHECK(m == NULL);
+  CHECK(strlen(vitc_last_error()) > 0);
+}
+
+int main(void) {
+  vitc_model *jit = NULL, *interp = NULL;
+  vitc_options interpret = {.interpret = 1, .nthreads = 2}, compiled = {.nthreads = 2};
+  CHECK(vitc_model_load(MODEL, &compiled, &jit) == VITC_OK);
+  CHECK(vitc_model_load(MODEL, &interpret, &interp) == VITC_OK);
+  if (!jit || !interp) {
+    fprintf(stderr, "loading %s: %s\n", MODEL, vitc_last_error());
+    CHECK_DONE();
+  }
+  test_query(jit);
+  test_query(interp);
+  test_threads(jit, interp);
+  test_load_errors();
+  vitc_model_free(jit);
+  vitc_model_free(interp);
+  CHECK_DONE();
+}

@@ -1,0 +1,152 @@
+/* test_backend_gemm.c — the generated MatMul, Gemm, Conv and pool kernels against the evaluator. */
+#include "backend_harness.h"
+#include "check.h"
+#include "op_harness.h"
+
+#define RTOL 1e-4
+#define ATOL 1e-4 /* sums of hundreds of O(1) terms cancel to near 0: absolute float rounding */
+
+/* Compiles t with nthreads and checks it; frees t. */
+static void check_graph(test_graph *t, const char *what, int nthreads) {
+  vitc_error err = {0};
+  vitc_status st = tg_compile(t, nthreads, &err);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    int64_t bad = tg_compare(t, what, RTOL, ATOL);
+    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
+    CHECK(bad == 0);
+  }
+  tg_free(t);
+}
+
+#define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+
+/* a @ b, b an input or (const_b) a constant. */
+static void matmul(const char *what, vitc_dtype t, int ra, const int64_t *da, int rb, const int64_t *db,
+                   bool const_b, int nthreads) {
+  test_graph g = tg_new();
+  int in[2] = {tg_input(&g, t, ra, da), const_b ? tg_const(&g, t, rb, db, 99) : tg_input(&g, t, rb, db)};
+  tg_output(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0));
+  check_graph(&g, what, nthreads);
+}
+
+static void test_matmul(void) {
+  matmul("matmul 37x53x29", VITC_F32, DIMS(37, 53), DIMS(53, 29), false, 2);
+  matmul("matmul 37x53x29 const", VITC_F32, DIMS(37, 53), DIMS(53, 29), true, 2);
+  matmul("matmul 1x768x10", VITC_F32, DIMS(1, 768), DIMS(768, 10), false, 1);
+  matmul("matmul 1x768x10 const", VITC_F32, DIMS(1, 768), DIMS(768, 10), true, 2);
+  matmul("matmul batched broadcast", VITC_F32, DIMS(2, 3, 17, 9), DIMS(9, 13), false, 2);
+  matmul("matmul batched both", VITC_F32, DIMS(2, 3, 17, 9), DIMS(3, 9, 50), false, 2);
+  matmul("matmul batch broadcast a", VITC_F32, DIMS(1, 17, 9), DIMS(4, 9, 50), true, 2);
+  matmul("matmul 1-D a", VITC_F32, DIMS(9), DIMS(2, 9, 50), false, 1);
+  matmul("matmul 1-D b", VITC_F32, DIMS(3, 5, 9), DIMS(9), false, 1);
+  matmul("matmul 1-D both", VITC_F32, DIMS(300), DIMS(300), true, 1);
+  matmul("matmul K blocks", VITC_F32, DIMS(70, 600), DIMS(600, 100), true, 2);
+  matmul("matmul K blocks input", VITC_F32, DIMS(70, 600), DIMS(600, 100), false, 2);
+  matmul("matmul vit qkv", VITC_F32, DIMS(1, 197, 768), DIMS(768, 2304), true, 2);
+  matmul("matmul attention", VITC_F32, DIMS(1, 12, 197, 64), DIMS(1, 12, 64, 197), false, 2);
+  matmul("matmul k=0", VITC_F32, DIMS(5, 0), DIMS(0, 7), false, 1);
+  matmul("matmul f64", VITC_F64, DIMS(2, 7, 5), DIMS(5, 3), false, 2);
+  matmul("matmul f16", VITC_F16, DIMS(7, 5), DIMS(5, 3), true, 1);
+  matmul("matmul i32", VITC_I32, DIMS(3, 7, 5), DIMS(5, 6), false, 1);
+  matmul("matmul i64", VITC_I64, DIMS(7, 5), DIMS(5, 6), true, 1);
+}
+
+static void gemm(const char *what, int64_t m, int64_t k, int64_t n, bool ta, bool tb, int rc, const int64_t *dc,
+                 bool const_b, double alpha, double beta) {
+  test_graph g = tg_new();
+  int64_t da[2] = {ta ? k : m, ta ? m : k}, db[2] = {tb ? n : k, tb ? k : n};
+  int in[3] = {tg_input(&g, VITC_F32, 2, da),
+               const_b ? tg_const(&g, VITC_F32, 2, db, 5) : tg_input(&g, VITC_F32, 2, db),
+               rc >= 0 ? tg_const(&g, VITC_F32, rc, dc, 6) : -1};
+  vitc_attr attrs[4] = {attr_int("transA", ta), attr_int("transB", tb), attr_float("alpha", alpha),
+                        attr_float("beta", beta)};
+  tg_output(&g, tg_node(&g, VITC_OP_Gemm, in, rc >= 0 ? 3 : 2, 1, attrs, 4));
+  check_graph(&g, what, 2);
+}
+
+static void test_gemm(void) {
+  gemm("gemm plain", 37, 53, 29, false, false, -1, NULL, false, 1, 1);
+  gemm("gemm transA", 37, 53, 29, true, false, 2, (int64_t[]){37, 29}, false, 0.5, 2);
+  gemm("gemm transB const", 37, 53, 29, false, true, 1, (int64_t[]){29}, true, 1, 1);
+  gemm("gemm transB input", 37, 53, 29, false, true, 1, (int64_t[]){29}, false, 1, 1);
+  gemm("gemm transA transB", 19, 300, 70, true, true, 2, (int64_t[]){19, 1}, true, 1.5, 0.25);
+  gemm("gemm scalar C", 9, 8, 100, false, false, 0, (int64_t[]){0}, true, 1, -1);
+  gemm("gemm C [1,1]", 9, 8, 100, false, false, 2, (int64_t[]){1, 1}, false, 1, 1);
+  gemm("gemm beta 0", 9, 8, 33, false, true, 2, (int64_t[]){9, 33}, true, 2, 0);
+}
+
+/* Conv of x [1 or 2, cin, spatial..] with constant weights [cout, cin/group, kernel..] and bias. */
+static void conv(const char *what, vitc_dtype t, int rx, const int64_t *dx, int64_t cout, int64_t group,
+                 const int64_t *kernel, vitc_attr *attrs, int nattr, bool bias) {
+  test_graph g = tg_new();
+  int64_t dw[VITC_MAX_RANK] = {cout, dx[1] / group};
+  for (int d = 2; d < rx; d++) dw[d] = kernel[d - 2];
+  int64_t db[1] = {cout};
+  int in[3] = {tg_input(&g, t, rx, dx), tg_const(&g, t, rx, dw, 3), bias ? tg_const(&g, t, 1, db, 4) : -1};
+  vitc_attr all[8];
+  memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
+  all[nattr++] = attr_int("group", group);
+  tg_output(&g, tg_node(&g, VITC_OP_Conv, in, bias ? 3 : 2, 1, all, nattr));
+  check_graph(&g, what, 2);
+}
+
+#define INTS(name, ...) attr_ints(name, DIMS(__VA_ARGS__))
+
+static void test_conv(void) {
+  conv("conv 3x3 pads", VITC_F32, DIMS(2, 5, 11, 9), 7, 1, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);
+  conv("conv stride dilation", VITC_F32, DIMS(1, 4, 13, 12), 6, 1, (int64_t[]){3, 2},
+       (vitc_attr[]){INTS("strides", 2, 3), INTS("dilations", 2, 1), INTS("pads", 1, 0, 2, 1)}, 3, true);
+  conv("conv groups", VITC_F32, DIMS(2, 6, 9, 9), 9, 3, (int64_t[]){3, 3}, (vitc_attr[]){attr_str("auto_pad", "SAME_UPPER")}, 1, true);
+  conv("conv depthwise 7x7", VITC_F32, DIMS(2, 8, 14, 14), 8, 8, (int64_t[]){7, 7}, (vitc_attr[]){INTS("pads", 3, 3, 3, 3)}, 1, true);
+  conv("conv depthwise strided", VITC_F32, DIMS(1, 4, 15, 15), 4, 4, (int64_t[]){3, 3},
+       (vitc_attr[]){INTS("pads", 1, 2, 1, 0), INTS("strides", 2, 2)}, 2, false);
+  conv("conv 1x1", VITC_F32, DIMS(2, 16, 7, 9), 20, 1, (int64_t[]){1, 1}, NULL, 0, true);
+  conv("conv 1x1 groups", VITC_F32, DIMS(1, 16, 5, 5), 8, 4, (int64_t[]){1, 1}, NULL, 0, false);
+  conv("conv patch 4x4/4", VITC_F32, DIMS(1, 3, 32, 32), 24, 1, (int64_t[]){4, 4}, (vitc_attr[]){INTS("strides", 4, 4)}, 1, true);
+  conv("conv patch 16x16/16", VITC_F32, DIMS(1, 3, 64, 64), 50, 1, (int64_t[]){16, 16}, (vitc_attr[]){INTS("strides", 16, 16)}, 1, true);
+  conv("conv 1-D", VITC_F32, DIMS(2, 3, 20), 5, 1, (int64_t[]){4}, (vitc_attr[]){INTS("pads", 2, 1)}, 1, true);
+  conv("conv 3-D", VITC_F32, DIMS(1, 2, 5, 6, 7), 3, 1, (int64_t[]){2, 3, 2}, (vitc_attr[]){INTS("pads", 1, 0, 1, 0, 1, 1)}, 1, true);
+  conv("conv f64", VITC_F64, DIMS(1, 4, 6, 6), 4, 2, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);
+  conv("conv i32", VITC_I32, DIMS(1, 2, 6, 5), 3, 1, (int64_t[]){2, 2}, NULL, 0, false);
+}
+
+static void pool(const char *what, vitc_op op, vitc_dtype t, int rx, const int64_t *dx, vitc_attr *attrs, int nattr,
+                 int nout) {
+  test_graph g = tg_new();
+  int in[1] = {tg_input(&g, t, rx, dx)};
+  int y = tg_node(&g, op, in, 1, nout, attrs, nattr);
+  tg_output(&g, y);
+  if (nout > 1) tg_output(&g, y + 1);
+  check_graph(&g, what, 2);
+}
+
+static void test_pools(void) {
+  pool("avgpool 3x3 pads", VITC_OP_AveragePool, VITC_F32, DIMS(2, 3, 9, 8),
+       (vitc_attr[]){INTS("kernel_shape", 3, 3), INTS("pads", 1, 1, 1, 1), INTS("strides", 2, 2)}, 3, 1);
+  pool("avgpool include pad ceil", VITC_OP_AveragePool, VITC_F32, DIMS(1, 2, 10, 7),
+       (vitc_attr[]){INTS("kernel_shape", 3, 2), INTS("pads", 1, 0, 1, 1), INTS("strides", 2, 2),
+                     attr_int("count_include_pad", 1), attr_int("ceil_mode", 1)}, 5, 1);
+  pool("avgpool dilated 1-D", VITC_OP_AveragePool, VITC_F64, DIMS(2, 3, 17),
+       (vitc_attr[]){INTS("kernel_shape", 3), INTS("dilations", 2), INTS("pads", 2, 2)}, 3, 1);
+  pool("maxpool 3x3/2", VITC_OP_MaxPool, VITC_F32, DIMS(2, 3, 11, 10),
+       (vitc_attr[]){INTS("kernel_shape", 3, 3), INTS("pads", 1, 1, 1, 1), INTS("strides", 2, 2)}, 3, 1);
+  pool("maxpool indices col-major", VITC_OP_MaxPool, VITC_F32, DIMS(2, 3, 7, 6),
+       (vitc_attr[]){INTS("kernel_shape", 2, 3), INTS("strides", 2, 1), attr_int("storage_order", 1),
+                     attr_int("ceil_mode", 1)}, 4, 2);
+  pool("maxpool 3-D indices", VITC_OP_MaxPool, VITC_F32, DIMS(1, 2, 5, 6, 4),
+       (vitc_attr[]){INTS("kernel_shape", 2, 2, 2), INTS("pads", 1, 0, 1, 0, 1, 0), INTS("dilations", 1, 2, 1)}, 3, 2);
+  pool("maxpool i32", VITC_OP_MaxPool, VITC_I32, DIMS(1, 2, 6, 6), (vitc_attr[]){INTS("kernel_shape", 3, 3)}, 1, 1);
+  pool("global avgpool", VITC_OP_GlobalAveragePool, VITC_F32, DIMS(2, 5, 7, 7), NULL, 0, 1);
+  pool("global maxpool 3-D", VITC_OP_GlobalMaxPool, VITC_F32, DIMS(2, 5, 3, 4, 5), NULL, 0, 1);
+  pool("global avgpool f16", VITC_OP_GlobalAveragePool, VITC_F16, DIMS(1, 4, 6, 6), NULL, 0, 1);
+}
+
+int main(void) {
+  test_matmul();
+  test_gemm();
+  test_conv();
+  test_pools();
+  CHECK_DONE();
+}
