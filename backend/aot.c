@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,10 @@ static vitc_status make_temp(const char *path, char *tmp, size_t n, vitc_error *
   snprintf(tmp, n, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) return vitc_fail(err, VITC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  /* mkstemp creates the file 0600; the renamed output should get the mode any new file would. */
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
   close(fd);
   return VITC_OK;
 }
@@ -37,9 +42,10 @@ static vitc_status write_file(const char *tmp, const char *final, const void *da
   return VITC_OK;
 }
 
-static vitc_status run_linker(const char *obj, const char *out, vitc_error *err) {
+/* Links obj into the shared library tmp_out; messages name the final output path. */
+static vitc_status run_linker(const char *obj, const char *tmp_out, const char *out, vitc_error *err) {
   const char *rt = getenv("VITC_RT_LIB") ? getenv("VITC_RT_LIB") : VITC_RT_ARCHIVE;
-  char *argv[] = {"cc", "-shared", "-o", (char *)out, (char *)obj, (char *)rt, "-lm", "-lpthread", NULL};
+  char *argv[] = {"cc", "-shared", "-o", (char *)tmp_out, (char *)obj, (char *)rt, "-lm", "-lpthread", NULL};
   pid_t pid;
   int rc = posix_spawnp(&pid, "cc", NULL, NULL, argv, environ);
   if (rc) return vitc_fail(err, VITC_ERR_IO, "cannot run the system linker 'cc': %s", strerror(rc));
@@ -163,7 +169,7 @@ vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind ki
       if (LLVMTargetMachineEmitToFile(tm, m->mod, tmp_obj, LLVMObjectFile, &msg))
         st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
       else
-        st = run_linker(tmp_obj, tmp, err);
+        st = run_linker(tmp_obj, tmp, path, err);
     }
   }
   if (!st && header_path) {

@@ -218,7 +218,10 @@ static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *er
     call_args[0] = ctx;
     for (int k = 0; k < n->nin + n->nout && st == VITC_OK; k++) {
       int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
-      if (t < 0) call_args[1 + k] = LLVMConstNull(cg->ptr);
+      /* A kernel that never reads a constant input (it packed its own copy, e.g. GEMM panels) does not
+       * get it, so the raw data stays out of the weights blob. */
+      bool unused = !LLVMGetFirstUse(LLVMGetParam(node_fns[i], (unsigned)(1 + k)));
+      if (t < 0 || (unused && k < n->nin && g->tensors[t].producer < 0)) call_args[1 + k] = LLVMConstNull(cg->ptr);
       else st = tensor_address(cg, &es, t, &call_args[1 + k], err);
     }
     LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fns[i]), node_fns[i], call_args,

@@ -249,6 +249,11 @@ static LLVMValueRef s_Gelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   }
   return fmul(cg, half_x, fadd(cg, K(cg, x[0], 1), inner));
 }
+static LLVMValueRef s_QuickGelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef scaled = fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 1.702));
+  return fmul(cg, x[0], s_Sigmoid(cg, n, &scaled));
+}
+static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fmul(cg, x[0], s_Sigmoid(cg, n, x)); }
 static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = is_fp(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
   double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);

@@ -1,9 +1,10 @@
-/* emit_reduce.c — kernels for Reduce*, ArgMax/ArgMin, Softmax/LogSoftmax/Hardmax and CumSum, all row
+/* emit_reduce.c — kernels for Reduce*, ArgMax/ArgMin, Softmax/LogSoftmax/Hardmax, TopK and CumSum, all row
  * folds (emit_rows.h) with the evaluator's semantics (ir/ops/reduce.c):
  *
  *   Reduce*:   out[r] = finish(fold over row r of map(x)), rows indexed by the kept axes
  *   ArgMax:    out[r] = first index of the row's extreme (NaN wins, select_last_index moves ties)
  *   Softmax:   per row (axis, or axis… before opset 13): max, exp(x - max), sum, scale
+ *   TopK:      the k best of the row by insertion, ties in index order
  *   CumSum:    running sum along the row
  *
  * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors; the
@@ -212,6 +213,95 @@ vitc_status emit_LogSoftmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
 }
 vitc_status emit_Hardmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   return emit_softmax_family(cg, n, HARDMAX, err);
+}
+
+/* ================================================================ TopK */
+
+/* a ranks strictly before b: by value (largest or smallest first), NaN above every number. Floats compare
+ * as doubles, integers as int64 (exact), as the evaluator. */
+static LLVMValueRef ranks_before(vitc_cg *cg, bool is_float, bool largest, LLVMValueRef a, LLVMValueRef b) {
+  if (!is_float) return LLVMBuildICmp(cg->b, largest ? LLVMIntSGT : LLVMIntSLT, a, b, "");
+  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, ""), b_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, b, b, "");
+  LLVMValueRef nan_order = largest ? LLVMBuildAnd(cg->b, a_nan, LLVMBuildNot(cg->b, b_nan, ""), "")
+                                   : LLVMBuildAnd(cg->b, b_nan, LLVMBuildNot(cg->b, a_nan, ""), "");
+  LLVMValueRef cmp = LLVMBuildFCmp(cg->b, largest ? LLVMRealOGT : LLVMRealOLT, a, b, "");
+  return LLVMBuildSelect(cg->b, LLVMBuildOr(cg->b, a_nan, b_nan, ""), nan_order, cmp, "");
+}
+
+/* Offset of slot p of an output row; the value at a slot of y as a key. */
+static LLVMValueRef slot(vitc_cg *cg, LLVMValueRef base, int64_t stride, LLVMValueRef p) {
+  return LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, p, cg_i64(cg, stride), ""), "");
+}
+
+static LLVMValueRef key_at(vitc_cg *cg, LLVMValueRef y, vitc_dtype yt, vitc_dtype kt, LLVMValueRef at) {
+  return cg_convert(cg, cg_load(cg, y, at, yt), yt, kt);
+}
+
+/* Per row, an insertion into the k best seen so far, kept sorted in the outputs themselves: an element
+ * goes after the ones it does not rank before, so ties keep ascending index order (sorted=0 allows any
+ * order; sorted is one). O(len · k) per row. */
+vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
+  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int64_t k = x->rank ? y->dims[axis] : 1;
+  bool largest = vitc_attr_int(n, "largest", 1) != 0, is_float = vitc_dtype_is_float(x->dtype);
+  row_shape xs, ys;
+  row_shape_range(&xs, x, axis, axis);
+  row_shape_range(&ys, y, axis, axis);
+  if (vitc_numel(y) == 0) return VITC_OK;
+  int64_t xstride = xs.nred ? xs.red_strides[0] : 0, ystride = ys.nred ? ys.red_strides[0] : 0;
+  vitc_dtype kt = is_float ? VITC_F64 : VITC_I64; /* the type keys compare in */
+  LLVMValueRef ptrs[3] = {cg_in(cg, 0), cg_out(cg, 0), cg_out(cg, 1)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, xs.rows, xs.len * k, ptrs, 3);
+  LLVMValueRef xbase = row_base(cg, &xs, r), ybase = row_base(cg, &ys, r);
+  LLVMValueRef count = cg_var(cg, cg->i64, cg_i64(cg, 0)), pos = cg_var(cg, cg->i64, NULL);
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, xs.len), 1);
+  LLVMValueRef xat = LLVMBuildNSWAdd(cg->b, xbase, LLVMBuildNSWMul(cg->b, l.iv, cg_i64(cg, xstride), ""), "");
+  LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[0], xat, x->dtype), x->dtype, kt);
+  LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i64, count, "");
+  LLVMValueRef full = LLVMBuildICmp(cg->b, LLVMIntEQ, c, cg_i64(cg, k), "");
+  LLVMValueRef last = LLVMBuildSub(cg->b, LLVMBuildSelect(cg->b, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), ""), ""),
+                                   cg_i64(cg, 1), "");
+  /* Enters when there is room, or when v beats the last of k (a full list: load is in range). */
+  LLVMBasicBlockRef check_bb = LLVMGetInsertBlock(cg->b);
+  LLVMValueRef fn = LLVMGetBasicBlockParent(check_bb);
+  LLVMBasicBlockRef beats_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "beats");
+  LLVMBasicBlockRef insert_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "insert");
+  LLVMBasicBlockRef shift_test = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift.test");
+  LLVMBasicBlockRef shift_body = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift");
+  LLVMBasicBlockRef place_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "place");
+  LLVMBasicBlockRef next_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "next");
+  LLVMBuildCondBr(cg->b, full, beats_bb, insert_bb);
+  LLVMPositionBuilderAtEnd(cg->b, beats_bb);
+  LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, last))), insert_bb, next_bb);
+  LLVMPositionBuilderAtEnd(cg->b, insert_bb);
+  LLVMBuildStore(cg->b, last, pos);
+  LLVMBuildBr(cg->b, shift_test);
+  /* while (pos > 0 && v ranks before slot pos-1) move slot pos-1 down */
+  LLVMPositionBuilderAtEnd(cg->b, shift_test);
+  LLVMValueRef p = LLVMBuildLoad2(cg->b, cg->i64, pos, "");
+  LLVMBasicBlockRef compare_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift.compare");
+  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, p, cg_i64(cg, 0), ""), compare_bb, place_bb);
+  LLVMPositionBuilderAtEnd(cg->b, compare_bb);
+  LLVMValueRef above = LLVMBuildSub(cg->b, p, cg_i64(cg, 1), "");
+  LLVMValueRef above_key = key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, above));
+  LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, above_key), shift_body, place_bb);
+  LLVMPositionBuilderAtEnd(cg->b, shift_body);
+  cg_store(cg, ptrs[1], slot(cg, ybase, ystride, p), y->dtype, cg_convert(cg, above_key, kt, y->dtype));
+  cg_store(cg, ptrs[2], slot(cg, ybase, ystride, p), VITC_I64, cg_load(cg, ptrs[2], slot(cg, ybase, ystride, above), VITC_I64));
+  LLVMBuildStore(cg->b, above, pos);
+  LLVMBuildBr(cg->b, shift_test);
+  LLVMPositionBuilderAtEnd(cg->b, place_bb);
+  LLVMValueRef at = slot(cg, ybase, ystride, LLVMBuildLoad2(cg->b, cg->i64, pos, ""));
+  cg_store(cg, ptrs[1], at, y->dtype, cg_convert(cg, v, kt, y->dtype));
+  cg_store(cg, ptrs[2], at, VITC_I64, l.iv);
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), ""), ""), count);
+  LLVMBuildBr(cg->b, next_bb);
+  LLVMPositionBuilderAtEnd(cg->b, next_bb);
+  cg_loop_end(cg, &l);
+  rows_end(cg, &rl);
+  return VITC_OK;
 }
 
 /* ================================================================ CumSum */

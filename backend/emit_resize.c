@@ -173,7 +173,7 @@ static vitc_status measure_axis(vitc_cg *cg, const vitc_node *n, int d, int pos,
   int naxes = 1, a = extreme_axis(cg, n, all, nresized, &probe_pos[1]);
   if (a >= 0 && a != d) probe_axes[naxes++] = a;
   int64_t in_len = x->dims[d], out_len = cg_out_value(cg, 0)->dims[d], in_stride[VITC_MAX_RANK];
-  int64_t xs[VITC_MAX_RANK], ys[VITC_MAX_RANK], cols = 1, col = 0;
+  int64_t xs[VITC_MAX_RANK], ys[VITC_MAX_RANK], col = 0;
   strides_of(x, in_stride);
   axis_probe *p = calloc(1, sizeof *p);
   int64_t *count = calloc((size_t)out_len + 1, sizeof *count);
@@ -187,12 +187,11 @@ static vitc_status measure_axis(vitc_cg *cg, const vitc_node *n, int d, int pos,
   if (!st) {
     strides_of(&p->x, xs);
     strides_of(&y, ys);
-    if (naxes == 2) cols = y.dims[a];
     const double *yd = y.data;
+    int64_t cols = naxes == 2 ? y.dims[a] : 1, col_stride = naxes == 2 ? ys[a] : 0;
     for (int64_t c = cols - 1; c >= 0; c--)
       for (int64_t j = 0; j < out_len; j++)
-        if (!isnan(yd[j * ys[d] + c * ys[a < 0 ? d : a]])) col = c;
-    col *= ys[a < 0 ? d : a];
+        if (!isnan(yd[j * ys[d] + c * col_stride])) col = c * col_stride;
     for (int64_t j = 0; j < out_len && !st; j++) {
       if (!isnan(yd[j * ys[d] + col])) continue;
       if (!t->outside && !(t->outside = calloc((size_t)out_len, 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
@@ -202,11 +201,11 @@ static vitc_status measure_axis(vitc_cg *cg, const vitc_node *n, int d, int pos,
   free(y.data);
   y.data = NULL;
   /* One probe per input index i: e_i along d, 1 along the extreme axis. */
-  int64_t spread = naxes == 2 ? x->dims[a] : 1;
+  int64_t spread = naxes == 2 ? x->dims[a] : 1, spread_stride = naxes == 2 ? xs[a] : 0;
   for (int64_t i = 0; i < in_len && !st; i++) {
     double *xd = p->x.data;
     memset(xd, 0, sizeof(double) * (size_t)vitc_numel(&p->x));
-    for (int64_t k = 0; k < spread; k++) xd[i * xs[d] + k * xs[naxes == 2 ? a : d] * (naxes == 2)] = 1;
+    for (int64_t k = 0; k < spread; k++) xd[i * xs[d] + k * spread_stride] = 1;
     if ((st = vitc_eval_node(cg->g, &p->node, p->in, &y, err))) break;
     for (int64_t j = 0; j < out_len && !st; j++) {
       double w = ((const double *)y.data)[j * ys[d] + col];

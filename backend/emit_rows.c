@@ -16,7 +16,7 @@ void row_shape_init(row_shape *s, const vitc_value *x, const bool *reduced) {
     strides[d] = stride;
     stride *= x->dims[d];
   }
-  int last = -1; /* kind of the previous dim kept: consecutive dims of one kind merge (x is contiguous) */
+  int last = -1; /* kind of the previous dim of size > 1: consecutive dims of one kind merge (x is contiguous) */
   for (int d = 0; d < x->rank; d++) {
     if (x->dims[d] == 1) continue;
     int red = reduced[d];

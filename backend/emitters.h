@@ -10,7 +10,8 @@
   X(Abs) X(Neg) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Erf) X(Tanh) X(Sigmoid) X(Floor) X(Ceil) X(Round)   \
   X(Sign) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh) X(Acosh) X(Atanh)        \
   X(IsNaN) X(IsInf) X(Not) X(Relu) X(LeakyRelu) X(PRelu) X(Elu) X(Selu) X(Celu) X(ThresholdedRelu)       \
-  X(HardSigmoid) X(HardSwish) X(Softplus) X(Softsign) X(Mish) X(Gelu) X(Shrink) X(Clip) X(Add) X(Sub)    \
+  X(HardSigmoid) X(HardSwish) X(Softplus) X(Softsign) X(Mish) X(Gelu) X(QuickGelu) X(Silu) X(Shrink)     \
+  X(Clip) X(Add) X(Sub)                                                                                 \
   X(Mul) X(Div) X(Pow) X(Mod) X(BitShift) X(Min) X(Max) X(Sum) X(Mean) X(Equal) X(Less) X(LessOrEqual)   \
   X(Greater) X(GreaterOrEqual) X(And) X(Or) X(Xor) X(Where) X(Cast)
 
@@ -22,11 +23,11 @@
 #define VITC_LINALG_EMITTERS(X) \
   X(MatMul) X(Gemm) X(Conv) X(AveragePool) X(MaxPool) X(GlobalAveragePool) X(GlobalMaxPool)
 
-/* Reductions, the softmax family and CumSum (emit_reduce.c); normalisations (emit_norm.c). */
+/* Reductions, the softmax family, TopK and CumSum (emit_reduce.c); normalisations (emit_norm.c). */
 #define VITC_REDUCE_EMITTERS(X)                                                                         \
   X(ReduceMean) X(ReduceSum) X(ReduceMax) X(ReduceMin) X(ReduceProd) X(ReduceL1) X(ReduceL2)             \
   X(ReduceSumSquare) X(ReduceLogSum) X(ReduceLogSumExp) X(ArgMax) X(ArgMin) X(Softmax) X(LogSoftmax)     \
-  X(Hardmax) X(CumSum)
+  X(Hardmax) X(TopK) X(CumSum)
 #define VITC_NORM_EMITTERS(X)                                                                           \
   X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization) X(GroupNormalization)             \
   X(LpNormalization) X(MeanVarianceNormalization)

@@ -72,6 +72,12 @@ static vitc_status io_info(const vitc_model *m, int i, bool output, vitc_io_info
     return fail_last(&err);
   }
   const vitc_tensor *t = &m->g->tensors[output ? m->g->outputs[i] : m->g->inputs[i]];
+  if (!t->shape_known) {
+    vitc_error err;
+    vitc_fail(&err, VITC_ERR_DATA_DEPENDENT, "%s: the shape of '%s' depends on input values; caller-owned "
+              "buffers need static shapes", m->g->path, t->name);
+    return fail_last(&err);
+  }
   info->name = t->name;
   info->dtype = t->v.dtype;
   info->rank = t->v.rank;
@@ -113,7 +119,14 @@ static vitc_status interpret(const vitc_graph *g, const void *const *inputs, voi
     in[i].data = (void *)inputs[i];
   }
   if (!st) st = vitc_eval_graph(g, in, out, &err);
-  for (int k = 0; !st && k < g->noutputs; k++) memcpy(outputs[k], out[k].data, vitc_nbytes(&out[k]));
+  for (int k = 0; !st && k < g->noutputs; k++) {
+    const vitc_tensor *t = &g->tensors[g->outputs[k]];
+    if (!t->shape_known || vitc_nbytes(&out[k]) != vitc_nbytes(&t->v))
+      st = vitc_fail(&err, VITC_ERR_DATA_DEPENDENT, "%s: output '%s' has a run-time shape that does not fit the "
+                     "caller's buffer", g->path, t->name);
+    else
+      memcpy(outputs[k], out[k].data, vitc_nbytes(&out[k]));
+  }
   for (int k = 0; out && k < g->noutputs; k++) free(out[k].data);
   free(in);
   free(out);

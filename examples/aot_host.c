@@ -1,9 +1,9 @@
 /* aot_host.c — classifies an image with the demo ViT compiled ahead of time. The program needs no LLVM
  * and no ONNX at run time: only demo.o, demo.h and libvitc_rt.a.
  *
- *   vitc compile tests/models/demo/model.onnx -o build/demo.o --name demo
- *   cc -O2 -Ibuild examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread -o aot_host
- *   ./aot_host tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
+ *   build/vitc compile tests/models/demo/model.onnx -o build/demo.o --name demo
+ *   cc -O2 -Ibuild examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread -o build/aot_host
+ *   build/aot_host tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
  *
  * usage: aot_host IMAGE [LABELS] [--expect LOGITS.pb] [--iters N]
  *   IMAGE   float32 NCHW, a TensorProto .pb or raw float32 (host_io.h)

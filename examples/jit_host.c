@@ -1,9 +1,12 @@
 /* jit_host.c — classifies an image with a model compiled at run time through the public API
  * (include/vitc.h): load and JIT-compile, ask the model for its inputs and outputs, run.
  *
- *   make                       (builds build/examples/jit_host, linked with libvitc.a)
- *   build/examples/jit_host tests/models/demo/model.onnx tests/models/demo/test_data_set_0/input_0.pb \
- *       tests/models/demo/labels.txt
+ *   make
+ *   cc -O2 -Iinclude examples/jit_host.c examples/host_io.c build/libvitc.a build/libonnx_proto.a \
+ *      build/libvitc_rt.a -L$(llvm-config-16 --libdir) -lLLVM-16 -lprotobuf-c -lffi -lm -lpthread -o build/jit_host
+ *   build/jit_host tests/models/demo/model.onnx tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
+ *
+ * (`make` also builds this host as build/examples/jit_host.)
  *
  * usage: jit_host MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--interpret]
  *   IMAGE   the model's one float32 input, a TensorProto .pb or raw float32 (host_io.h)

@@ -39,5 +39,8 @@ vitc_status vitc_fold_constants(vitc_graph *g, vitc_error *err);   /* nodes with
 vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity and inference-mode Dropout */
 vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
 vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
+vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
+vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* erf / tanh GELU formulas → Gelu */
+vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
 
 #endif

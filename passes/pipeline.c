@@ -3,8 +3,9 @@
  *
  * Order: shapes first (every later pass and the backend need them; infer_shapes also computes the values
  * of constant subgraphs); identities go before folding so chains through them fold; folding turns known
- * values into constants; CSE then sees merged constants; dead code last sweeps what the others
- * disconnected. */
+ * values into constants; CSE then sees merged constants, and merges the repeated subexpressions some
+ * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; dead code last
+ * sweeps what the others disconnected. */
 #include <string.h>
 
 #include "passes/passes.h"
@@ -14,6 +15,9 @@ static const vitc_pass pipeline[] = {
     {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
+    {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
+    {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU formulas become Gelu"},
+    {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

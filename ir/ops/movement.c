@@ -237,7 +237,7 @@ static vitc_status range_count(const vitc_value *const *in, int64_t *count, vitc
   vitc_dtype t = in[0]->dtype;
   for (int i = 0; i < 3; i++) {
     if (!in[i]->data)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "data-dependent shape: Range's inputs are not known at compile time");
+      return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "data-dependent shape: Range's inputs are not known at compile time");
     if (in[i]->dtype != t || vitc_numel(in[i]) != 1)
       return vitc_fail(err, VITC_ERR_INVALID, "Range's start, limit and delta must be scalars of one type");
   }

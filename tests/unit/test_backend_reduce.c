@@ -136,7 +136,7 @@ static void check_case(const op_case *c) {
   free(x.data);
 }
 
-#define AXES(...) \
+#define INT_LIST(...) \
   {VITC_I64, 1, {sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)}, (const int64_t[]){__VA_ARGS__}, 0, 0}
 #define PARAM(lo, hi, ...) \
   {VITC_F32, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}, NULL, lo, hi}
@@ -148,23 +148,23 @@ static void check_case(const op_case *c) {
 
 static const op_case cases[] = {
     /* Reduce*: the decomposed-LayerNorm mean (vector path, parallel), strided and scattered axes. */
-    {"mean_last", VITC_OP_ReduceMean, 18, VITC_F32, 2, {197, 768}, {AXES(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
-    {"mean_last_13", VITC_OP_ReduceMean, 18, VITC_F32, 3, {2, 5, 13}, {AXES(2)}, 1, {INT("keepdims", 0)}, 1, 1},
-    {"mean_channels", VITC_OP_ReduceMean, 18, VITC_F32, 4, {1, 24, 7, 7}, {AXES(1)}, 1, {{0}}, 0, 1},
-    {"sum_middle", VITC_OP_ReduceSum, 18, VITC_F32, 3, {3, 13, 5}, {AXES(1)}, 1, {INT("keepdims", 0)}, 1, 1},
-    {"max_scattered", VITC_OP_ReduceMax, 18, VITC_F32, 3, {4, 7, 9}, {AXES(0, 2)}, 1, {{0}}, 0, 1},
-    {"min_last", VITC_OP_ReduceMin, 18, VITC_F32, 2, {13, 37}, {AXES(1)}, 1, {{0}}, 0, 1},
-    {"prod", VITC_OP_ReduceProd, 18, VITC_F32, 2, {5, 6}, {AXES(1)}, 1, {{0}}, 0, 1},
-    {"l1", VITC_OP_ReduceL1, 18, VITC_F32, 3, {4, 1, 33}, {AXES(0, 2)}, 1, {{0}}, 0, 1},
-    {"l2", VITC_OP_ReduceL2, 18, VITC_F32, 2, {3, 50}, {AXES(-1)}, 1, {{0}}, 0, 1},
-    {"sum_square", VITC_OP_ReduceSumSquare, 18, VITC_F32, 2, {17, 3}, {AXES(0)}, 1, {{0}}, 0, 1},
-    {"log_sum", VITC_OP_ReduceLogSum, 18, VITC_F32, 2, {6, 20}, {AXES(1)}, 1, {{0}}, 0, 1},
+    {"mean_last", VITC_OP_ReduceMean, 18, VITC_F32, 2, {197, 768}, {INT_LIST(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
+    {"mean_last_13", VITC_OP_ReduceMean, 18, VITC_F32, 3, {2, 5, 13}, {INT_LIST(2)}, 1, {INT("keepdims", 0)}, 1, 1},
+    {"mean_channels", VITC_OP_ReduceMean, 18, VITC_F32, 4, {1, 24, 7, 7}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
+    {"sum_middle", VITC_OP_ReduceSum, 18, VITC_F32, 3, {3, 13, 5}, {INT_LIST(1)}, 1, {INT("keepdims", 0)}, 1, 1},
+    {"max_scattered", VITC_OP_ReduceMax, 18, VITC_F32, 3, {4, 7, 9}, {INT_LIST(0, 2)}, 1, {{0}}, 0, 1},
+    {"min_last", VITC_OP_ReduceMin, 18, VITC_F32, 2, {13, 37}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
+    {"prod", VITC_OP_ReduceProd, 18, VITC_F32, 2, {5, 6}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
+    {"l1", VITC_OP_ReduceL1, 18, VITC_F32, 3, {4, 1, 33}, {INT_LIST(0, 2)}, 1, {{0}}, 0, 1},
+    {"l2", VITC_OP_ReduceL2, 18, VITC_F32, 2, {3, 50}, {INT_LIST(-1)}, 1, {{0}}, 0, 1},
+    {"sum_square", VITC_OP_ReduceSumSquare, 18, VITC_F32, 2, {17, 3}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"log_sum", VITC_OP_ReduceLogSum, 18, VITC_F32, 2, {6, 20}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
     {"log_sum_exp_all", VITC_OP_ReduceLogSumExp, 18, VITC_F32, 2, {7, 19}, {{0}}, 0, {INT("keepdims", 0)}, 1, 1},
     {"noop_empty_axes", VITC_OP_ReduceSum, 18, VITC_F32, 2, {3, 4}, {{0}}, 0, {INT("noop_with_empty_axes", 1)}, 1, 1},
-    {"sum_i32", VITC_OP_ReduceSum, 18, VITC_I32, 2, {6, 5}, {AXES(1)}, 1, {{0}}, 0, 1},
-    {"max_i64", VITC_OP_ReduceMax, 18, VITC_I64, 2, {6, 5}, {AXES(0)}, 1, {{0}}, 0, 1},
-    {"mean_f16", VITC_OP_ReduceMean, 18, VITC_F16, 2, {4, 21}, {AXES(1)}, 1, {{0}}, 0, 1},
-    {"sum_f64", VITC_OP_ReduceSum, 18, VITC_F64, 2, {4, 21}, {AXES(1)}, 1, {{0}}, 0, 1},
+    {"sum_i32", VITC_OP_ReduceSum, 18, VITC_I32, 2, {6, 5}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
+    {"max_i64", VITC_OP_ReduceMax, 18, VITC_I64, 2, {6, 5}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"mean_f16", VITC_OP_ReduceMean, 18, VITC_F16, 2, {4, 21}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
+    {"sum_f64", VITC_OP_ReduceSum, 18, VITC_F64, 2, {4, 21}, {INT_LIST(1)}, 1, {{0}}, 0, 1},
     /* ArgMax / ArgMin */
     {"argmax_mid", VITC_OP_ArgMax, 13, VITC_F32, 3, {5, 13, 3}, {{0}}, 0, {INT("axis", 1), INT("keepdims", 0)}, 2, 1},
     {"argmin_last_ties", VITC_OP_ArgMin, 13, VITC_I32, 2, {8, 9}, {{0}}, 0, {INT("axis", -1), INT("select_last_index", 1)}, 2, 1},
@@ -179,10 +179,16 @@ static const op_case cases[] = {
     {"log_softmax", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {5, 197}, {{0}}, 0, {{0}}, 0, 1},
     {"log_softmax_axis0", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {6, 5}, {{0}}, 0, {INT("axis", 0)}, 1, 1},
     {"hardmax", VITC_OP_Hardmax, 13, VITC_F32, 2, {5, 13}, {{0}}, 0, {{0}}, 0, 1},
+    /* TopK: k of 13 along the last axis and along a middle one; integer ties keep index order. */
+    {"topk_last", VITC_OP_TopK, 11, VITC_F32, 2, {6, 13}, {INT_LIST(4)}, 1, {{0}}, 0, 2},
+    {"topk_mid_smallest", VITC_OP_TopK, 11, VITC_F32, 3, {2, 9, 3}, {INT_LIST(9)}, 1,
+     {INT("axis", 1), INT("largest", 0)}, 2, 2},
+    {"topk_i32_ties", VITC_OP_TopK, 11, VITC_I32, 2, {5, 20}, {INT_LIST(7)}, 1, {{0}}, 0, 2},
+    {"topk_k0", VITC_OP_TopK, 11, VITC_F32, 2, {3, 5}, {INT_LIST(0)}, 1, {{0}}, 0, 2},
     /* CumSum */
-    {"cumsum_rev_excl", VITC_OP_CumSum, 14, VITC_F32, 2, {4, 13}, {AXES(1)}, 1,
+    {"cumsum_rev_excl", VITC_OP_CumSum, 14, VITC_F32, 2, {4, 13}, {INT_LIST(1)}, 1,
      {INT("exclusive", 1), INT("reverse", 1)}, 2, 1},
-    {"cumsum_i64_axis0", VITC_OP_CumSum, 14, VITC_I64, 2, {5, 3}, {AXES(0)}, 1, {{0}}, 0, 1},
+    {"cumsum_i64_axis0", VITC_OP_CumSum, 14, VITC_I64, 2, {5, 3}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
     /* Normalisations */
     {"layernorm_vit", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {197, 768},
      {PARAM(0.5, 1.5, 768), PARAM(-1, 1, 768)}, 2, {FLOAT("epsilon", 1e-6)}, 1, 3},

@@ -104,7 +104,7 @@ static void test_reshape(void) {
   release(out, 1);
   /* an unknown shape input is a data-dependent shape */
   shape.data = NULL;
-  CHECK(run_op(VITC_OP_Reshape, in, 2, NULL, 0, out, 1) == VITC_ERR_UNSUPPORTED);
+  CHECK(run_op(VITC_OP_Reshape, in, 2, NULL, 0, out, 1) == VITC_ERR_DATA_DEPENDENT);
   CHECK_MSG(harness_err.msg, "data-dependent shape");
 }
 
@@ -385,6 +385,10 @@ static void test_range(void) {
   const vitc_value *stuck[] = {&a, &b, &(vitc_value){.dtype = VITC_I64, .data = &zero}};
   CHECK(run_op(VITC_OP_Range, stuck, 3, NULL, 0, out, 1) == VITC_ERR_INVALID);
   CHECK_MSG(harness_err.msg, "Range needs a nonzero delta");
+  vitc_value unknown = val(VITC_I64, NULL, 0);
+  const vitc_value *dyn[] = {&a, &unknown, &d};
+  CHECK(run_op(VITC_OP_Range, dyn, 3, NULL, 0, out, 1) == VITC_ERR_DATA_DEPENDENT);
+  CHECK_MSG(harness_err.msg, "data-dependent shape: Range's inputs");
   const vitc_value *mixed[] = {&a, &fb, &fd};
   CHECK(run_op(VITC_OP_Range, mixed, 3, NULL, 0, out, 1) == VITC_ERR_INVALID);
   CHECK_MSG(harness_err.msg, "scalars of one type");

@@ -1,0 +1,79 @@
+/* pattern.c — matching and rewriting helpers of the pattern passes (passes/pattern.h). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "passes/pattern.h"
+
+vitc_status vitc_rewriter_begin(vitc_rewriter *rw, vitc_graph *g, const char *pass, vitc_error *err) {
+  *rw = (vitc_rewriter){.g = g, .uses = malloc(sizeof(int) * ((size_t)g->ntensors + 1)), .counted = g->ntensors};
+  if (!rw->uses) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in %s", g->path, pass);
+  vitc_graph_use_counts(g, rw->uses);
+  return VITC_OK;
+}
+
+vitc_status vitc_rewriter_end(vitc_rewriter *rw, vitc_error *err) {
+  free(rw->uses);
+  rw->uses = NULL;
+  if (!rw->changed) return VITC_OK;
+  vitc_graph_compact(rw->g);
+  return vitc_graph_toposort(rw->g, err);
+}
+
+vitc_node *vitc_match_op(const vitc_rewriter *rw, int t, vitc_op op) {
+  if (t < 0 || rw->g->tensors[t].producer < 0) return NULL;
+  vitc_node *n = &rw->g->nodes[rw->g->tensors[t].producer];
+  return !n->dead && n->op == op ? n : NULL;
+}
+
+vitc_node *vitc_match_inner(const vitc_rewriter *rw, int t, vitc_op op, int uses) {
+  return t >= 0 && t < rw->counted && rw->uses[t] == uses ? vitc_match_op(rw, t, op) : NULL;
+}
+
+int vitc_match_other(const vitc_node *n, int t) {
+  if (n->nin != 2) return -1;
+  if (n->in[0] == t) return n->in[1];
+  return n->in[1] == t ? n->in[0] : -1;
+}
+
+bool vitc_match_known(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].v.data; }
+
+bool vitc_match_scalar_value(const vitc_graph *g, int t, double *out) {
+  if (!vitc_match_known(g, t)) return false;
+  const vitc_value *v = &g->tensors[t].v;
+  if (!vitc_dtype_is_float(v->dtype) || vitc_numel(v) != 1) return false;
+  *out = vitc_load_f(v, 0);
+  return true;
+}
+
+bool vitc_match_scalar(const vitc_graph *g, int t, double want) {
+  double v;
+  return vitc_match_scalar_value(g, t, &v) && fabs(v - want) <= VITC_PATTERN_RTOL * fabs(want);
+}
+
+bool vitc_match_same_type(const vitc_graph *g, int a, int b) {
+  const vitc_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
+  if (!ta->shape_known || !tb->shape_known || ta->v.dtype != tb->v.dtype || ta->v.rank != tb->v.rank) return false;
+  for (int d = 0; d < ta->v.rank; d++)
+    if (ta->v.dims[d] != tb->v.dims[d]) return false;
+  return true;
+}
+
+vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
+                         int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  const char *name = g->nodes[g->tensors[out].producer].name;
+  for (int k = 0; k < nmatched; k++) matched[k]->dead = true;
+  rw->changed = true;
+  if (vitc_graph_add_node(g, op, name, in, nin, &out, 1, attrs, nattr) < 0)
+    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory adding %s", g->path, vitc_ops[op].name);
+  return VITC_OK;
+}
+
+int vitc_rewrite_constant(vitc_rewriter *rw, const char *base, const char *suffix, const vitc_value *v,
+                          vitc_error *err) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.%s", base, suffix);
+  int id = vitc_graph_add_constant(rw->g, name, v);
+  if (id < 0) vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory for constant '%s'", rw->g->path, name);
+  return id;
+}

@@ -1,0 +1,52 @@
+/* pattern.h — what the pattern-rewriting passes (recompose_layer_norm, recompose_gelu, fold_batch_norm)
+ * share: walking from a node up to the producers of its inputs, recognising known constants, and
+ * replacing a matched subgraph by one node. Internal to passes/.
+ *
+ * A rewrite keeps the tensor the matched subgraph computed: the new node writes it, so its uses and a
+ * graph output naming it are untouched. Inner tensors of a match must be read only inside it, which the
+ * use counts taken when the pass starts decide. */
+#ifndef VITC_PASSES_PATTERN_H
+#define VITC_PASSES_PATTERN_H
+
+#include "passes/passes.h"
+
+/* Relative tolerance for the constants a pattern expects (0.5, √2, 0.044715, ...). */
+#define VITC_PATTERN_RTOL 1e-4
+
+typedef struct vitc_rewriter {
+  vitc_graph *g;
+  int *uses;    /* node inputs and graph outputs reading each tensor, counted when the pass started */
+  int counted;  /* tensors those counts cover: constants a rewrite adds come after them */
+  bool changed; /* some subgraph was replaced: the graph needs compacting and sorting */
+} vitc_rewriter;
+
+vitc_status vitc_rewriter_begin(vitc_rewriter *rw, vitc_graph *g, const char *pass, vitc_error *err);
+/* Frees the counts; when something changed, drops dead nodes and restores topological order (a new node
+ * is appended after every node, and may be read by nodes before it). */
+vitc_status vitc_rewriter_end(vitc_rewriter *rw, vitc_error *err);
+
+/* The live node that computes t with op `op`, or NULL (also for t < 0). */
+vitc_node *vitc_match_op(const vitc_rewriter *rw, int t, vitc_op op);
+/* As vitc_match_op, when t is also read exactly `uses` times: an inner tensor of a match. */
+vitc_node *vitc_match_inner(const vitc_rewriter *rw, int t, vitc_op op, int uses);
+/* The input of binary node n other than t (n->in[0] when both are t), or -1 if t is not an input. */
+int vitc_match_other(const vitc_node *n, int t);
+/* Whether t holds a known single floating-point value; *out receives it. */
+bool vitc_match_scalar_value(const vitc_graph *g, int t, double *out);
+/* Whether t holds a known single floating-point value within VITC_PATTERN_RTOL of want. */
+bool vitc_match_scalar(const vitc_graph *g, int t, double want);
+/* Whether t is a known value (a constant after fold_constants). */
+bool vitc_match_known(const vitc_graph *g, int t);
+/* Whether tensors a and b have known, equal dtypes and shapes. */
+bool vitc_match_same_type(const vitc_graph *g, int a, int b);
+
+/* Marks the matched nodes dead and adds node `op` computing tensor `out` (which one of them computed)
+ * from in; its name is the name of the node that computed `out`. Node pointers into the graph are
+ * invalid afterwards. */
+vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
+                         int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err);
+/* Adds a constant holding v (copied) named "<base>.<suffix>"; returns its id or -1 with err set. */
+int vitc_rewrite_constant(vitc_rewriter *rw, const char *base, const char *suffix, const vitc_value *v,
+                          vitc_error *err);
+
+#endif

@@ -1,0 +1,146 @@
+/* recompose_gelu — GELU as exporters spell it out, back into one Gelu node.
+ *
+ *   erf form                            tanh form
+ *     %u = Div(%x, 1.41421…)              %c = Pow(%x, 3)  or Mul(Mul(%x, %x), %x)
+ *       or Mul(%x, 0.70710…)              %k = Mul(%c, 0.044715)
+ *     %e = Erf(%u)                        %s = Add(%x, %k)
+ *                                         %u = Mul(%s, 0.79788…)          (√(2/π))
+ *                                         %e = Tanh(%u)
+ *   then, for both
+ *     %a = Add(%e, 1)
+ *     %y = %x · %a · 0.5        two Muls, associated any way   ─→   %y = Gelu(%x)
+ *                                                                     {approximate = "none" | "tanh"}
+ *
+ * Constants match within VITC_PATTERN_RTOL; binary ops in either operand order. Inner tensors must be
+ * read only inside the pattern; %x may be read anywhere. */
+#include <math.h>
+
+#include "passes/pattern.h"
+
+#define MAX_MATCHED 10
+
+typedef struct gelu_match {
+  vitc_node *nodes[MAX_MATCHED];
+  int nnodes;
+  int x;
+  const char *approximate;
+} gelu_match;
+
+static void take(gelu_match *gm, vitc_node *n) { gm->nodes[gm->nnodes++] = n; }
+
+/* %u = x / √2 or x · 1/√2. */
+static bool match_erf_argument(const vitc_rewriter *rw, int u, int x, gelu_match *gm) {
+  vitc_node *div = vitc_match_inner(rw, u, VITC_OP_Div, 1);
+  if (div && div->in[0] == x && vitc_match_scalar(rw->g, div->in[1], M_SQRT2)) {
+    take(gm, div);
+    return true;
+  }
+  vitc_node *mul = vitc_match_inner(rw, u, VITC_OP_Mul, 1);
+  if (mul && vitc_match_scalar(rw->g, vitc_match_other(mul, x), M_SQRT1_2)) {
+    take(gm, mul);
+    return true;
+  }
+  return false;
+}
+
+/* %c = x³ as Pow(x, 3), Mul(Mul(x, x), x) or Mul(x, Mul(x, x)). */
+static bool match_cube(const vitc_rewriter *rw, int c, int x, gelu_match *gm) {
+  vitc_node *pow = vitc_match_inner(rw, c, VITC_OP_Pow, 1);
+  if (pow && pow->in[0] == x && vitc_match_scalar(rw->g, pow->in[1], 3)) {
+    take(gm, pow);
+    return true;
+  }
+  vitc_node *mul = vitc_match_inner(rw, c, VITC_OP_Mul, 1);
+  vitc_node *square = mul ? vitc_match_inner(rw, vitc_match_other(mul, x), VITC_OP_Mul, 1) : NULL;
+  if (!square || square->in[0] != x || square->in[1] != x) return false;
+  take(gm, mul);
+  take(gm, square);
+  return true;
+}
+
+/* %u = √(2/π) · (x + 0.044715 · x³). */
+static bool match_tanh_argument(const vitc_rewriter *rw, int u, int x, gelu_match *gm) {
+  vitc_node *outer = vitc_match_inner(rw, u, VITC_OP_Mul, 1);
+  for (int k = 0; outer && k < 2; k++) {
+    if (!vitc_match_scalar(rw->g, outer->in[1 - k], M_2_SQRTPI * M_SQRT1_2)) continue;
+    vitc_node *sum = vitc_match_inner(rw, outer->in[k], VITC_OP_Add, 1);
+    vitc_node *term = sum ? vitc_match_inner(rw, vitc_match_other(sum, x), VITC_OP_Mul, 1) : NULL;
+    for (int j = 0; term && j < 2; j++)
+      if (vitc_match_scalar(rw->g, term->in[1 - j], 0.044715) && match_cube(rw, term->in[j], x, gm)) {
+        take(gm, outer);
+        take(gm, sum);
+        take(gm, term);
+        return true;
+      }
+  }
+  return false;
+}
+
+/* %a = 1 + Erf(...) or 1 + Tanh(...) of x. */
+static bool match_one_plus(const vitc_rewriter *rw, int a, int x, gelu_match *gm) {
+  vitc_node *add = vitc_match_inner(rw, a, VITC_OP_Add, 1);
+  for (int k = 0; add && k < 2; k++) {
+    if (!vitc_match_scalar(rw->g, add->in[1 - k], 1)) continue;
+    int saved = gm->nnodes;
+    vitc_node *erf = vitc_match_inner(rw, add->in[k], VITC_OP_Erf, 1);
+    vitc_node *tanh = vitc_match_inner(rw, add->in[k], VITC_OP_Tanh, 1);
+    if (erf && match_erf_argument(rw, erf->in[0], x, gm)) {
+      gm->approximate = "none";
+      take(gm, erf);
+    } else if (tanh && match_tanh_argument(rw, tanh->in[0], x, gm)) {
+      gm->approximate = "tanh";
+      take(gm, tanh);
+    } else {
+      gm->nnodes = saved;
+      continue;
+    }
+    take(gm, add);
+    return true;
+  }
+  return false;
+}
+
+/* Of the three factors, one is 0.5, one is 1 + erf/tanh(...) of x, and the remaining one is that x. */
+static bool match_factors(const vitc_rewriter *rw, const int f[3], gelu_match *gm) {
+  for (int h = 0; h < 3; h++) {
+    if (!vitc_match_scalar(rw->g, f[h], 0.5)) continue;
+    for (int a = 0; a < 3; a++) {
+      int x = f[3 - h - a];
+      if (a == h || !vitc_dtype_is_float(rw->g->tensors[x].v.dtype)) continue;
+      if (match_one_plus(rw, f[a], x, gm)) {
+        gm->x = x;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/* %y = Mul(leaf, Mul(f1, f2)) in either order, its three factors matching 0.5, x and 1 + erf/tanh. */
+static bool match_gelu(const vitc_rewriter *rw, vitc_node *y, gelu_match *gm) {
+  if (y->op != VITC_OP_Mul) return false;
+  for (int k = 0; k < 2; k++) {
+    vitc_node *inner = vitc_match_inner(rw, y->in[1 - k], VITC_OP_Mul, 1);
+    if (!inner) continue;
+    *gm = (gelu_match){.nnodes = 0};
+    take(gm, y);
+    take(gm, inner);
+    const int f[3] = {y->in[k], inner->in[0], inner->in[1]};
+    if (match_factors(rw, f, gm) && vitc_match_same_type(rw->g, y->out[0], gm->x)) return true;
+  }
+  return false;
+}
+
+vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_gelu", err);
+  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
+    gelu_match gm;
+    vitc_node *n = &g->nodes[i];
+    if (n->dead || !match_gelu(&rw, n, &gm)) continue;
+    vitc_attr approximate = {.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate};
+    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, VITC_OP_Gelu, &gm.x, 1, n->out[0], &approximate, 1, err);
+  }
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}

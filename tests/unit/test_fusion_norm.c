@@ -1,0 +1,420 @@
+/* test_fusion_norm.c — recompose_layer_norm, recompose_gelu and fold_batch_norm on tiny hand-built
+ * graphs: each export variant of a pattern, and near misses that must stay as they are.
+ *
+ * Every case is checked twice: the op histogram after shape inference and the pass, and the values
+ * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "passes/passes.h"
+
+/* ---------------------------------------------------------------- building graphs */
+
+static vitc_graph *new_graph(const char *name, int rank, const int64_t *dims, int *x) {
+  vitc_graph *g = vitc_graph_new(name);
+  g->opset = 13;
+  *x = vitc_graph_add_tensor(g, "x");
+  vitc_value *v = &g->tensors[*x].v;
+  *v = (vitc_value){.dtype = VITC_F32, .rank = rank};
+  for (int d = 0; d < rank; d++) v->dims[d] = dims[d];
+  g->tensors[*x].shape_known = true;
+  g->inputs = vitc_arena_alloc(g->arena, sizeof(int));
+  g->inputs[0] = *x;
+  g->ninputs = 1;
+  return g;
+}
+
+static void set_outputs(vitc_graph *g, const int *ids, int n) {
+  g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)n);
+  for (int k = 0; k < n; k++) g->outputs[k] = ids[k];
+  g->noutputs = n;
+}
+
+/* Adds a one-output node and returns its output tensor. */
+static int node(vitc_graph *g, vitc_op op, const int *in, int nin, const vitc_attr *attrs, int nattr) {
+  int out = vitc_graph_add_tensor(g, NULL);
+  vitc_graph_add_node(g, op, NULL, in, nin, &out, 1, attrs, nattr);
+  return out;
+}
+
+static int unary(vitc_graph *g, vitc_op op, int a) { return node(g, op, (int[]){a}, 1, NULL, 0); }
+static int binary(vitc_graph *g, vitc_op op, int a, int b) { return node(g, op, (int[]){a, b}, 2, NULL, 0); }
+
+static int scalar(vitc_graph *g, float f) {
+  vitc_value v = {.dtype = VITC_F32, .rank = 0, .data = &f};
+  return vitc_graph_add_constant(g, NULL, &v);
+}
+
+/* A known f32 tensor of the given shape with reproducible values in [lo, lo + span). */
+static int tensor(vitc_graph *g, int rank, const int64_t *dims, unsigned seed, float lo, float span) {
+  vitc_value v = {.dtype = VITC_F32, .rank = rank};
+  for (int d = 0; d < rank; d++) v.dims[d] = dims[d];
+  int64_t n = vitc_numel(&v);
+  float *data = malloc(sizeof(float) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    data[i] = lo + span * (float)((seed >> 8) & 0xffff) / 65536.0f;
+  }
+  v.data = data;
+  int id = vitc_graph_add_constant(g, NULL, &v);
+  free(data);
+  return id;
+}
+
+static int axes(vitc_graph *g, int n, const int64_t *vals) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {n}, .data = (void *)vals};
+  return vitc_graph_add_constant(g, NULL, &v);
+}
+
+/* ---------------------------------------------------------------- checking a pass */
+
+typedef struct op_count {
+  vitc_op op;
+  int count;
+} op_count;
+
+static int count_op(const vitc_graph *g, vitc_op op) {
+  int c = 0;
+  for (int i = 0; i < g->nnodes; i++) c += !g->nodes[i].dead && g->nodes[i].op == op;
+  return c;
+}
+
+static const vitc_node *find_op(const vitc_graph *g, vitc_op op) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == op) return &g->nodes[i];
+  return NULL;
+}
+
+/* Evaluates g on input x; outputs into out[g->noutputs]. */
+static bool eval(const vitc_graph *g, const float *x, vitc_value *out) {
+  vitc_value in = g->tensors[g->inputs[0]].v;
+  in.data = (void *)x;
+  vitc_error err = {0};
+  if (vitc_eval_graph(g, &in, out, &err) == VITC_OK) return true;
+  fprintf(stderr, "eval: %s\n", err.msg);
+  return false;
+}
+
+typedef vitc_graph *(*builder)(int variant);
+
+/* Builds the case twice, runs infer_shapes and `pass` on one copy, checks its histogram (every listed op
+ * at its count, and `nodes` live nodes in all) and that both copies compute the same outputs. Returns
+ * the rewritten graph for further checks (the caller frees it). */
+static vitc_graph *check_case(const char *what, builder build, int variant, vitc_pass_fn pass, int nodes,
+                              const op_count *want, int nwant) {
+  vitc_graph *g = build(variant), *plain = build(variant);
+  vitc_error err = {0};
+  vitc_status st = vitc_infer_shapes(g, &err);
+  if (st == VITC_OK) st = pass(g, &err);
+  if (st == VITC_OK) st = vitc_verify(g, true, &err);
+  if (st != VITC_OK) fprintf(stderr, "%s: %s\n", what, err.msg);
+  CHECK(st == VITC_OK);
+  int live = 0;
+  for (int i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
+  if (live != nodes) fprintf(stderr, "%s: %d nodes, expected %d\n", what, live, nodes);
+  CHECK(live == nodes);
+  for (int k = 0; k < nwant; k++) {
+    int c = count_op(g, want[k].op);
+    if (c != want[k].count)
+      fprintf(stderr, "%s: %d %s, expected %d\n", what, c, vitc_ops[want[k].op].name, want[k].count);
+    CHECK(c == want[k].count);
+  }
+
+  const vitc_value *xv = &plain->tensors[plain->inputs[0]].v;
+  int64_t n = vitc_numel(xv);
+  float *x = malloc(sizeof(float) * (size_t)n);
+  unsigned seed = 7;
+  for (int64_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    x[i] = -2.0f + 4.0f * (float)((seed >> 8) & 0xffff) / 65536.0f;
+  }
+  vitc_value got[2], ref[2];
+  bool ok = eval(g, x, got), ok_ref = eval(plain, x, ref);
+  CHECK(ok && ok_ref);
+  for (int k = 0; ok && ok_ref && k < g->noutputs; k++) {
+    CHECK(vitc_numel(&got[k]) == vitc_numel(&ref[k]));
+    for (int64_t i = 0; i < vitc_numel(&ref[k]); i++) {
+      double a = vitc_load_f(&got[k], i), b = vitc_load_f(&ref[k], i);
+      if (fabs(a - b) > 1e-4 * fabs(b) + 1e-6) {
+        fprintf(stderr, "%s: output %d [%lld] = %.9g, unrewritten %.9g\n", what, k, (long long)i, a, b);
+        CHECK(!"rewritten graph computes the same");
+        break;
+      }
+    }
+  }
+  for (int k = 0; k < g->noutputs; k++) {
+    if (ok) free(got[k].data);
+    if (ok_ref) free(ref[k].data);
+  }
+  free(x);
+  vitc_graph_free(plain);
+  return g;
+}
+
+/* ---------------------------------------------------------------- recompose_layer_norm */
+
+enum {
+  LN_TORCH,          /* Pow(d, 2), Div, axes [-1], scale and bias */
+  LN_SQUARE_MUL,     /* Mul(d, d), Add(eps, v) */
+  LN_RECIPROCAL,     /* Mul(Reciprocal(Sqrt), d) */
+  LN_POSITIVE_AXIS,  /* axes [2] of a rank-3 x */
+  LN_TWO_AXES,       /* axes [-2, -1], scale and bias [3, 8] */
+  LN_NO_AFFINE,      /* no scale, no bias: a scale of ones is made */
+  LN_BIAS_ONLY,      /* no scale */
+  LN_SCALE_RANK3,    /* scale [1, 1, 8] */
+  LN_MISS_MIDDLE,    /* both means over axis 1: not trailing */
+  LN_MISS_MEAN,      /* Sub reads the mean over axis 1, the variance is over -1 */
+  LN_MISS_EPS,       /* Sqrt(v) + eps instead of Sqrt(v + eps) */
+  LN_MISS_SCALE,     /* scale [3, 1] varies along axis 1, which is not normalised */
+};
+
+static vitc_graph *build_layer_norm(int variant) {
+  static const int64_t last[] = {-1}, third[] = {2}, middle[] = {1}, two[] = {-2, -1};
+  const int64_t xd[] = {2, 3, 8}, vec[] = {8}, plane[] = {3, 8}, rank3[] = {1, 1, 8}, rows[] = {3, 1};
+  int x;
+  vitc_graph *g = new_graph("layer_norm.onnx", 3, xd, &x);
+  const int64_t *ax = variant == LN_POSITIVE_AXIS ? third : variant == LN_TWO_AXES ? two : variant == LN_MISS_MIDDLE ? middle : last;
+  int a = axes(g, variant == LN_TWO_AXES ? 2 : 1, ax);
+  int mean = node(g, VITC_OP_ReduceMean, (int[]){x, variant == LN_MISS_MEAN ? axes(g, 1, middle) : a}, 2, NULL, 0);
+  int d = binary(g, VITC_OP_Sub, x, mean);
+  int q = variant == LN_SQUARE_MUL ? binary(g, VITC_OP_Mul, d, d) : binary(g, VITC_OP_Pow, d, scalar(g, 2));
+  int v = node(g, VITC_OP_ReduceMean, (int[]){q, a}, 2, NULL, 0);
+  int eps = scalar(g, 1e-5f), n;
+  if (variant == LN_MISS_EPS) {
+    n = binary(g, VITC_OP_Div, d, binary(g, VITC_OP_Add, unary(g, VITC_OP_Sqrt, v), eps));
+  } else {
+    int e = variant == LN_SQUARE_MUL ? binary(g, VITC_OP_Add, eps, v) : binary(g, VITC_OP_Add, v, eps);
+    int s = unary(g, VITC_OP_Sqrt, e);
+    n = variant == LN_RECIPROCAL ? binary(g, VITC_OP_Mul, unary(g, VITC_OP_Reciprocal, s), d)
+                                 : binary(g, VITC_OP_Div, d, s);
+  }
+  int y = n;
+  if (variant != LN_NO_AFFINE && variant != LN_BIAS_ONLY) {
+    const int64_t *wd = variant == LN_TWO_AXES ? plane : variant == LN_SCALE_RANK3 ? rank3 : variant == LN_MISS_SCALE ? rows : vec;
+    int wr = variant == LN_TWO_AXES || variant == LN_MISS_SCALE ? 2 : variant == LN_SCALE_RANK3 ? 3 : 1;
+    y = binary(g, VITC_OP_Mul, y, tensor(g, wr, wd, 11, 0.5f, 1.0f));
+  }
+  if (variant != LN_NO_AFFINE)
+    y = binary(g, VITC_OP_Add, tensor(g, variant == LN_TWO_AXES ? 2 : 1, variant == LN_TWO_AXES ? plane : vec, 13, -1, 2), y);
+  set_outputs(g, &y, 1);
+  return g;
+}
+
+static void test_layer_norm_variants(void) {
+  static const char *const names[] = {"torch", "square_mul", "reciprocal", "positive_axis", "two_axes",
+                                      "no_affine", "bias_only", "scale_rank3"};
+  const op_count fused[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_ReduceMean, 0}, {VITC_OP_Sqrt, 0}};
+  for (int variant = LN_TORCH; variant <= LN_SCALE_RANK3; variant++) {
+    vitc_graph *g = check_case(names[variant], build_layer_norm, variant, vitc_recompose_layer_norm, 1, fused, 3);
+    const vitc_node *ln = find_op(g, VITC_OP_LayerNormalization);
+    if (ln) {
+      CHECK(vitc_attr_int(ln, "axis", -1) == (variant == LN_TWO_AXES ? 1 : 2));
+      CHECK_NEAR(vitc_attr_float(ln, "epsilon", 0), 1e-5, 1e-9);
+      CHECK(ln->nin == (variant == LN_NO_AFFINE ? 2 : 3));
+      CHECK(ln->in[0] == g->inputs[0]);
+      const vitc_value *scale = &g->tensors[ln->in[1]].v;
+      CHECK(scale->data != NULL);
+      if (variant == LN_NO_AFFINE && scale->data) {
+        CHECK(scale->rank == 1 && scale->dims[0] == 8);
+        for (int i = 0; i < 8; i++) CHECK(vitc_load_f(scale, i) == 1.0);
+      }
+    }
+    vitc_graph_free(g);
+  }
+}
+
+static void test_layer_norm_near_misses(void) {
+  const op_count unchanged[] = {{VITC_OP_LayerNormalization, 0}, {VITC_OP_ReduceMean, 2}};
+  vitc_graph_free(check_case("middle axis", build_layer_norm, LN_MISS_MIDDLE, vitc_recompose_layer_norm, 9, unchanged, 2));
+  vitc_graph_free(check_case("other mean", build_layer_norm, LN_MISS_MEAN, vitc_recompose_layer_norm, 9, unchanged, 2));
+  vitc_graph_free(check_case("eps after sqrt", build_layer_norm, LN_MISS_EPS, vitc_recompose_layer_norm, 9, unchanged, 2));
+  /* The normalisation itself fuses; the scale and the bias after it stay. */
+  const op_count kept[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_Mul, 1}, {VITC_OP_Add, 1}};
+  vitc_graph_free(check_case("row scale", build_layer_norm, LN_MISS_SCALE, vitc_recompose_layer_norm, 3, kept, 3));
+}
+
+/* A LayerNorm whose centred input is also a graph output keeps its nodes: removing them would lose it. */
+static void test_layer_norm_shared_inner(void) {
+  static const int64_t last[] = {-1};
+  const int64_t xd[] = {4, 6};
+  int x;
+  vitc_graph *g = new_graph("shared.onnx", 2, xd, &x);
+  int a = axes(g, 1, last);
+  int d = binary(g, VITC_OP_Sub, x, node(g, VITC_OP_ReduceMean, (int[]){x, a}, 2, NULL, 0));
+  int v = node(g, VITC_OP_ReduceMean, (int[]){binary(g, VITC_OP_Pow, d, scalar(g, 2)), a}, 2, NULL, 0);
+  int y = binary(g, VITC_OP_Div, d, unary(g, VITC_OP_Sqrt, binary(g, VITC_OP_Add, v, scalar(g, 1e-6f))));
+  set_outputs(g, (int[]){y, d}, 2);
+  vitc_error err = {0};
+  CHECK(vitc_infer_shapes(g, &err) == VITC_OK && vitc_recompose_layer_norm(g, &err) == VITC_OK);
+  CHECK(count_op(g, VITC_OP_LayerNormalization) == 0 && g->nnodes == 7);
+  vitc_graph_free(g);
+}
+
+/* ---------------------------------------------------------------- recompose_gelu */
+
+enum {
+  GELU_TORCH,       /* Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5) */
+  GELU_HF,          /* Mul(Mul(x, 0.5), Add(1, Erf(Mul(1/√2, x)))) */
+  GELU_HALF_INNER,  /* Mul(x, Mul(0.5, 1 + erf)) */
+  GELU_TANH_POW,    /* tanh form, Pow(x, 3) */
+  GELU_TANH_MUL,    /* tanh form, Mul(x, Mul(x, x)), constants on the left */
+  GELU_MISS_HALF,   /* x · (1 + erf(x/√2)) */
+  GELU_MISS_COEFF,  /* tanh form with 0.04 for 0.044715 */
+  GELU_MISS_SCALE,  /* erf(x) without the 1/√2 */
+};
+
+static int one_plus_tanh(vitc_graph *g, int x, int variant) {
+  float kappa = variant == GELU_MISS_COEFF ? 0.04f : 0.044715f;
+  int cube = variant == GELU_TANH_MUL ? binary(g, VITC_OP_Mul, x, binary(g, VITC_OP_Mul, x, x))
+                                      : binary(g, VITC_OP_Pow, x, scalar(g, 3));
+  int inner = binary(g, VITC_OP_Add, x, binary(g, VITC_OP_Mul, scalar(g, kappa), cube));
+  int u = binary(g, VITC_OP_Mul, scalar(g, 0.7978845608f), inner);
+  return binary(g, VITC_OP_Add, scalar(g, 1), unary(g, VITC_OP_Tanh, u));
+}
+
+static vitc_graph *build_gelu(int variant) {
+  const int64_t xd[] = {2, 5};
+  int x;
+  vitc_graph *g = new_graph("gelu.onnx", 2, xd, &x);
+  int a, half = scalar(g, 0.5f), y;
+  if (variant == GELU_TANH_POW || variant == GELU_TANH_MUL || variant == GELU_MISS_COEFF) {
+    a = one_plus_tanh(g, x, variant);
+  } else {
+    int u = variant == GELU_HF ? binary(g, VITC_OP_Mul, scalar(g, 0.70710678f), x)
+            : variant == GELU_MISS_SCALE ? x
+                                         : binary(g, VITC_OP_Div, x, scalar(g, 1.4142135f));
+    int e = unary(g, VITC_OP_Erf, u);
+    a = variant == GELU_HF ? binary(g, VITC_OP_Add, scalar(g, 1), e) : binary(g, VITC_OP_Add, e, scalar(g, 1));
+  }
+  if (variant == GELU_HF) y = binary(g, VITC_OP_Mul, binary(g, VITC_OP_Mul, x, half), a);
+  else if (variant == GELU_HALF_INNER) y = binary(g, VITC_OP_Mul, x, binary(g, VITC_OP_Mul, half, a));
+  else if (variant == GELU_MISS_HALF) y = binary(g, VITC_OP_Mul, x, a);
+  else if (variant == GELU_TANH_MUL) y = binary(g, VITC_OP_Mul, half, binary(g, VITC_OP_Mul, x, a));
+  else y = binary(g, VITC_OP_Mul, binary(g, VITC_OP_Mul, x, a), half);
+  set_outputs(g, &y, 1);
+  return g;
+}
+
+static void test_gelu_variants(void) {
+  static const char *const names[] = {"torch", "hf", "half_inner", "tanh_pow", "tanh_mul"};
+  const op_count fused[] = {{VITC_OP_Gelu, 1}};
+  for (int variant = GELU_TORCH; variant <= GELU_TANH_MUL; variant++) {
+    vitc_graph *g = check_case(names[variant], build_gelu, variant, vitc_recompose_gelu, 1, fused, 1);
+    const vitc_node *gelu = find_op(g, VITC_OP_Gelu);
+    bool tanh = variant == GELU_TANH_POW || variant == GELU_TANH_MUL;
+    if (gelu) {
+      CHECK(!strcmp(vitc_attr_str(gelu, "approximate", ""), tanh ? "tanh" : "none"));
+      CHECK(gelu->in[0] == g->inputs[0]);
+    }
+    vitc_graph_free(g);
+  }
+}
+
+static void test_gelu_near_misses(void) {
+  const op_count erf_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Erf, 1}}, tanh_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Tanh, 1}};
+  vitc_graph_free(check_case("no 0.5", build_gelu, GELU_MISS_HALF, vitc_recompose_gelu, 4, erf_kept, 2));
+  vitc_graph_free(check_case("0.04", build_gelu, GELU_MISS_COEFF, vitc_recompose_gelu, 8, tanh_kept, 2));
+  vitc_graph_free(check_case("erf(x)", build_gelu, GELU_MISS_SCALE, vitc_recompose_gelu, 4, erf_kept, 2));
+}
+
+/* ---------------------------------------------------------------- fold_batch_norm */
+
+enum {
+  BN_CONV,         /* Conv with bias */
+  BN_CONV_NO_BIAS, /* Conv without bias, grouped */
+  BN_MATMUL,       /* MatMul of a 2-D input */
+  BN_GEMM,         /* Gemm transB, alpha, beta, C [3] */
+  BN_MISS_SHARED,  /* the Conv's output is also a graph output */
+};
+
+static vitc_graph *build_batch_norm(int variant) {
+  bool conv = variant == BN_CONV || variant == BN_CONV_NO_BIAS || variant == BN_MISS_SHARED;
+  const int64_t image[] = {1, 2, 5, 5}, rows[] = {4, 6}, w4[] = {3, 2, 3, 3}, grouped[] = {4, 1, 3, 3},
+                kn[] = {6, 3}, nk[] = {3, 6};
+  int64_t channels = variant == BN_CONV_NO_BIAS ? 4 : 3;
+  int x;
+  vitc_graph *g = new_graph("batch_norm.onnx", conv ? 4 : 2, conv ? image : rows, &x);
+  int c;
+  if (conv) {
+    int64_t pads[] = {1, 1, 1, 1};
+    vitc_attr attrs[2] = {{.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                          {.name = "group", .type = VITC_ATTR_INT, .i = variant == BN_CONV_NO_BIAS ? 2 : 1}};
+    int w = tensor(g, 4, variant == BN_CONV_NO_BIAS ? grouped : w4, 3, -1, 2);
+    if (variant == BN_CONV_NO_BIAS) c = node(g, VITC_OP_Conv, (int[]){x, w}, 2, attrs, 2);
+    else c = node(g, VITC_OP_Conv, (int[]){x, w, tensor(g, 1, &channels, 5, -1, 2)}, 3, attrs, 2);
+  } else if (variant == BN_MATMUL) {
+    c = binary(g, VITC_OP_MatMul, x, tensor(g, 2, kn, 3, -1, 2));
+  } else {
+    vitc_attr attrs[3] = {{.name = "transB", .type = VITC_ATTR_INT, .i = 1},
+                          {.name = "alpha", .type = VITC_ATTR_FLOAT, .f = 0.5},
+                          {.name = "beta", .type = VITC_ATTR_FLOAT, .f = 2.0}};
+    c = node(g, VITC_OP_Gemm, (int[]){x, tensor(g, 2, nk, 3, -1, 2), tensor(g, 1, &channels, 5, -1, 2)}, 3, attrs, 3);
+  }
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-3};
+  int y = node(g, VITC_OP_BatchNormalization,
+               (int[]){c, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2),
+                       tensor(g, 1, &channels, 11, -0.5f, 1), tensor(g, 1, &channels, 13, 0.2f, 2)},
+               5, &eps, 1);
+  set_outputs(g, (int[]){y, c}, variant == BN_MISS_SHARED ? 2 : 1);
+  return g;
+}
+
+static void test_batch_norm_folds(void) {
+  static const char *const names[] = {"conv", "conv_no_bias", "matmul", "gemm"};
+  for (int variant = BN_CONV; variant <= BN_GEMM; variant++) {
+    vitc_op into = variant == BN_CONV || variant == BN_CONV_NO_BIAS ? VITC_OP_Conv : VITC_OP_Gemm;
+    const op_count fused[] = {{into, 1}, {VITC_OP_BatchNormalization, 0}};
+    vitc_graph *g = check_case(names[variant], build_batch_norm, variant, vitc_fold_batch_norm, 1, fused, 2);
+    const vitc_node *n = find_op(g, into);
+    if (n) {
+      CHECK(n->nin == 3);
+      if (into == VITC_OP_Conv) CHECK(vitc_attr_int(n, "group", 1) == (variant == BN_CONV_NO_BIAS ? 2 : 1));
+      if (into == VITC_OP_Gemm) CHECK(vitc_attr_int(n, "transB", 0) == (variant == BN_GEMM));
+    }
+    vitc_graph_free(g);
+  }
+  const op_count kept[] = {{VITC_OP_Conv, 1}, {VITC_OP_BatchNormalization, 1}};
+  vitc_graph_free(check_case("shared conv", build_batch_norm, BN_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
+}
+
+/* The folded weight is a new constant: the original may be a read-only mapping, or read elsewhere. */
+static void test_batch_norm_keeps_weight(void) {
+  vitc_graph *g = build_batch_norm(BN_CONV);
+  vitc_error err = {0};
+  int w = g->nodes[0].in[1];
+  float before = ((const float *)g->tensors[w].v.data)[0];
+  CHECK(vitc_infer_shapes(g, &err) == VITC_OK && vitc_fold_batch_norm(g, &err) == VITC_OK);
+  CHECK(((const float *)g->tensors[w].v.data)[0] == before);
+  CHECK(g->nnodes == 1 && g->nodes[0].in[1] != w);
+  vitc_graph_free(g);
+}
+
+/* ---------------------------------------------------------------- the pipeline */
+
+/* -O1 runs the recomposing passes: a LayerNorm feeding a GELU becomes two nodes. */
+static void test_pipeline_recomposes(void) {
+  vitc_graph *g = build_layer_norm(LN_TORCH);
+  int y = g->outputs[0];
+  int u = binary(g, VITC_OP_Div, y, scalar(g, 1.4142135f));
+  int a = binary(g, VITC_OP_Add, unary(g, VITC_OP_Erf, u), scalar(g, 1));
+  int z = binary(g, VITC_OP_Mul, binary(g, VITC_OP_Mul, y, a), scalar(g, 0.5f));
+  g->outputs[0] = z;
+  vitc_error err = {0};
+  vitc_pass_options o = {.opt_level = 1, .verify_each = true};
+  CHECK(vitc_run_passes(g, &o, &err) == VITC_OK);
+  CHECK(g->nnodes == 2 && count_op(g, VITC_OP_LayerNormalization) == 1 && count_op(g, VITC_OP_Gelu) == 1);
+  vitc_graph_free(g);
+}
+
+int main(void) {
+  test_layer_norm_variants();
+  test_layer_norm_near_misses();
+  test_layer_norm_shared_inner();
+  test_gelu_variants();
+  test_gelu_near_misses();
+  test_batch_norm_folds();
+  test_batch_norm_keeps_weight();
+  test_pipeline_recomposes();
+  CHECK_DONE();
+}
