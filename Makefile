@@ -2,14 +2,14 @@
 #   make                configure and build into build/ (binary: build/vitc)
 #   make test           install missing Debian packages, build with -Werror, run every ctest suite
 #   make test-sanitize  the same in build-asan/ with AddressSanitizer and UBSan
-#   make demo           build, then inspect, run and check the demo model
+#   make demo           build, check the demo model, run it JIT-compiled and compiled ahead of time
 #   make clean          remove the build directories
 BUILD := build
 ASAN_BUILD := build-asan
 JOBS := 2
 CTEST_FLAGS := --output-on-failure -j$(JOBS)
-# The demo model: tests/models/demo, or else the first model directory there is.
-DEMO ?= $(firstword $(wildcard tests/models/demo) $(patsubst %/model.onnx,%,$(wildcard tests/models/*/model.onnx)))
+# The bundled demo model: a small ViT classifier over 32x32 images (tests/models/demo).
+DEMO := tests/models/demo
 
 .PHONY: all deps test test-sanitize demo clean
 
@@ -31,10 +31,13 @@ test-sanitize: deps
 	ctest --test-dir $(ASAN_BUILD) $(CTEST_FLAGS)
 
 demo: deps all
-	@test -n "$(DEMO)" || { echo "make demo: no model directory under tests/models/" >&2; exit 2; }
 	$(BUILD)/vitc inspect $(DEMO)/model.onnx
-	$(BUILD)/vitc run $(DEMO)/model.onnx $$(ls -v $(DEMO)/test_data_set_0/input_*.pb) -o $(BUILD)/demo-out
 	$(BUILD)/vitc check $(DEMO)
+	@echo "== just in time: examples/jit_host.c loads the .onnx through include/vitc.h"
+	$(BUILD)/examples/jit_host $(DEMO)/model.onnx $(DEMO)/test_data_set_0/input_0.pb $(DEMO)/labels.txt --iters 20
+	@echo "== ahead of time: vitc compile writes demo.o + demo.h, linked into examples/aot_host.c"
+	cmake --build $(BUILD) --target aot_host
+	$(BUILD)/examples/aot_host $(DEMO)/test_data_set_0/input_0.pb $(DEMO)/labels.txt --iters 20
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

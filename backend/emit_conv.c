@@ -11,26 +11,23 @@
  *     per-node scratch yet); a failed allocation traps rather than leaving Y unwritten.
  * Other dtypes: a direct loop per output element, summing in double as the evaluator does. */
 #include "emit_gemm.h"
+#include "emit_window.h"
 #include "emitters.h"
-
-#define COL_BUDGET ((int64_t)1 << 22) /* floats of im2col buffer per slab (16 MB) */
-
-static int64_t prod(const int64_t *v, int n) {
-  int64_t p = 1;
-  for (int i = 0; i < n; i++) p *= v[i];
-  return p;
-}
-
-static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
-  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
-}
-static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
   for (int d = nd - 1; d >= 0; d--) {
     idx[d] = d == 0 ? linear : LLVMBuildURem(cg->b, linear, cg_i64(cg, dims[d]), "");
     if (d) linear = LLVMBuildUDiv(cg->b, linear, cg_i64(cg, dims[d]), "");
   }
+}
+
+LLVMValueRef emit_col_alloc(vitc_cg *cg, int64_t floats) {
+  LLVMValueRef bytes = cg_i64(cg, (floats ? floats : 1) * (int64_t)sizeof(float));
+  LLVMValueRef col = cg_call(cg, "malloc", cg->ptr, &bytes, 1);
+  cg_if failed = cg_if_begin(cg, LLVMBuildIsNull(cg->b, col, ""));
+  cg_intrinsic(cg, "llvm.trap", NULL, 0, NULL, 0);
+  cg_if_end(cg, &failed);
+  return col;
 }
 
 LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
@@ -46,33 +43,9 @@ LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMVal
   return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
 }
 
-typedef struct conv_plan {
-  vitc_window w;
-  int64_t batch, cin, cout, group, cin_g, cout_g, plane_in, plane_out, ktotal;
-} conv_plan;
-
-static vitc_status conv_plan_of(vitc_cg *cg, const vitc_node *n, conv_plan *p, vitc_error *err) {
-  const vitc_value *x = cg_in_value(cg, 0), *wt = cg_in_value(cg, 1);
-  vitc_status st = vitc_window_geometry(n, x, wt->dims + 2, false, &p->w, err);
-  if (st) return st;
-  p->batch = x->dims[0];
-  p->cin = x->dims[1];
-  p->cout = wt->dims[0];
-  p->group = vitc_attr_int(n, "group", 1);
-  if (p->group < 1 || p->cin % p->group || p->cout % p->group || wt->dims[1] * p->group != p->cin)
-    return vitc_fail(err, VITC_ERR_INVALID, "Conv group %lld does not fit %lld input channels and %lld outputs",
-                     (long long)p->group, (long long)p->cin, (long long)p->cout);
-  p->cin_g = p->cin / p->group;
-  p->cout_g = p->cout / p->group;
-  p->plane_in = prod(p->w.in, p->w.nd);
-  p->plane_out = prod(p->w.out, p->w.nd);
-  p->ktotal = prod(p->w.kernel, p->w.nd);
-  return VITC_OK;
-}
-
 /* ---------------------------------------------------------------- float32 depthwise 2-D */
 
-static void emit_depthwise_2d(vitc_cg *cg, const conv_plan *p) {
+static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   const vitc_window *w = &p->w;
   int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
   int64_t sh = w->stride[0], sw = w->stride[1];
@@ -121,13 +94,13 @@ static void emit_depthwise_2d(vitc_cg *cg, const conv_plan *p) {
 /* ---------------------------------------------------------------- float32 through the GEMM */
 
 /* The GEMM of one group: Y[Mg, cols] = W_g[Mg, rows] B[rows, cols] + bias_g, B row-major with ldb. */
-static gemm_desc group_gemm(vitc_cg *cg, const conv_plan *p, int64_t rows, int64_t cols, int64_t ldb) {
+static gemm_desc group_gemm(vitc_cg *cg, const vitc_conv_geometry *p, int64_t rows, int64_t cols, int64_t ldb) {
   gemm_desc d = {.dtype = VITC_F32, .m = p->cout_g, .n = cols, .k = rows, .alpha = 1, .beta = 1};
   d.a_rs = rows;
   d.a_cs = 1;
   d.b_rs = ldb;
   d.b_cs = 1;
-  d.ldc = p->plane_out;
+  d.ldc = p->w.out_plane;
   if (cg_in(cg, 2)) {
     d.d_rs = 1;
     d.d_cs = 0;
@@ -135,8 +108,8 @@ static gemm_desc group_gemm(vitc_cg *cg, const conv_plan *p, int64_t rows, int64
   return d;
 }
 
-static vitc_status emit_pointwise(vitc_cg *cg, const conv_plan *p, vitc_error *err) {
-  gemm_desc d = group_gemm(cg, p, p->cin_g, p->plane_out, p->plane_in);
+static vitc_status emit_pointwise(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
+  gemm_desc d = group_gemm(cg, p, p->cin_g, p->w.out_plane, p->w.in_plane);
   d.a = cg_in(cg, 1);
   d.b = cg_in(cg, 0);
   d.c = cg_out(cg, 0);
@@ -145,25 +118,25 @@ static vitc_status emit_pointwise(vitc_cg *cg, const conv_plan *p, vitc_error *e
   d.batch[0] = p->batch;
   d.batch[1] = p->group;
   d.a_bs[1] = p->cout_g * p->cin_g;
-  d.b_bs[0] = p->cin * p->plane_in;
-  d.b_bs[1] = p->cin_g * p->plane_in;
-  d.c_bs[0] = p->cout * p->plane_out;
-  d.c_bs[1] = p->cout_g * p->plane_out;
+  d.b_bs[0] = p->cin * p->w.in_plane;
+  d.b_bs[1] = p->cin_g * p->w.in_plane;
+  d.c_bs[0] = p->cout * p->w.out_plane;
+  d.c_bs[1] = p->cout_g * p->w.out_plane;
   d.d_bs[1] = p->cout_g;
   return emit_gemm(cg, &d, err);
 }
 
 /* col[r, j] for the rows (c, tap) of one group's input xg and output positions first .. first+count. */
-static void emit_im2col(vitc_cg *cg, const conv_plan *p, LLVMValueRef xg, LLVMValueRef col, LLVMValueRef first,
+static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef xg, LLVMValueRef col, LLVMValueRef first,
                         int64_t count) {
   const vitc_window *w = &p->w;
   LLVMValueRef captured[3] = {xg, col, first};
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef c = LLVMBuildUDiv(cg->b, r.iv, cg_i64(cg, p->ktotal), "");
+  LLVMValueRef c = LLVMBuildUDiv(cg->b, r.iv, cg_i64(cg, p->w.taps), "");
   LLVMValueRef kidx[VITC_MAX_RANK], oidx[VITC_MAX_RANK], inside;
-  emit_unflatten(cg, LLVMBuildURem(cg->b, r.iv, cg_i64(cg, p->ktotal), ""), w->kernel, w->nd, kidx);
-  LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, c, p->plane_in));
+  emit_unflatten(cg, LLVMBuildURem(cg->b, r.iv, cg_i64(cg, p->w.taps), ""), w->kernel, w->nd, kidx);
+  LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, c, p->w.in_plane));
   LLVMValueRef dst = cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, r.iv, count));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, count), 1);
   emit_unflatten(cg, add_i(cg, t.vals[2], j.iv), w->out, w->nd, oidx);
@@ -172,27 +145,23 @@ static void emit_im2col(vitc_cg *cg, const conv_plan *p, LLVMValueRef xg, LLVMVa
   cg_store(cg, dst, j.iv, VITC_F32, v);
   cg_loop_end(cg, &j);
   cg_loop_end(cg, &r);
-  cg_task_end(cg, &t, p->cin_g * p->ktotal);
+  cg_task_end(cg, &t, p->cin_g * p->w.taps);
 }
 
-static vitc_status emit_im2col_gemm(vitc_cg *cg, const conv_plan *p, vitc_error *err) {
-  int64_t rows = p->cin_g * p->ktotal, slab = p->plane_out;
+static vitc_status emit_im2col_gemm(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
+  int64_t rows = p->cin_g * p->w.taps, slab = p->w.out_plane;
   if (rows * slab > COL_BUDGET) {
     slab = COL_BUDGET / rows / 16 * 16;
     if (slab < 256) slab = 256;
-    if (slab > p->plane_out) slab = p->plane_out;
+    if (slab > p->w.out_plane) slab = p->w.out_plane;
   }
-  int64_t full = p->plane_out / slab, tail = p->plane_out % slab;
-  LLVMValueRef bytes = cg_i64(cg, rows * slab * (int64_t)sizeof(float));
-  LLVMValueRef col = cg_call(cg, "malloc", cg->ptr, &bytes, 1);
-  cg_if failed = cg_if_begin(cg, LLVMBuildIsNull(cg->b, col, ""));
-  cg_intrinsic(cg, "llvm.trap", NULL, 0, NULL, 0);
-  cg_if_end(cg, &failed);
+  int64_t full = p->w.out_plane / slab, tail = p->w.out_plane % slab;
+  LLVMValueRef col = emit_col_alloc(cg, rows * slab);
   vitc_status st = VITC_OK;
   cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
   LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
-  LLVMValueRef xg = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->plane_in));
-  LLVMValueRef yg = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->plane_out));
+  LLVMValueRef xg = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
+  LLVMValueRef yg = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane));
   LLVMValueRef wg = cg_gep(cg, cg->f32, cg_in(cg, 1), mul_i(cg, g, p->cout_g * rows));
   LLVMValueRef bias = cg_in(cg, 2) ? cg_gep(cg, cg->f32, cg_in(cg, 2), mul_i(cg, g, p->cout_g)) : NULL;
   for (int part = 0; part < 2 && !st; part++) {
@@ -216,7 +185,7 @@ static vitc_status emit_im2col_gemm(vitc_cg *cg, const conv_plan *p, vitc_error 
 
 /* ---------------------------------------------------------------- every dtype */
 
-static void emit_direct_conv(vitc_cg *cg, const conv_plan *p, vitc_dtype t) {
+static void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t) {
   const vitc_window *w = &p->w;
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
@@ -225,39 +194,40 @@ static void emit_direct_conv(vitc_cg *cg, const conv_plan *p, vitc_dtype t) {
   LLVMValueRef m = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
   LLVMValueRef b = LLVMBuildUDiv(cg->b, plane.iv, cg_i64(cg, p->cout), "");
   LLVMValueRef g = LLVMBuildUDiv(cg->b, m, cg_i64(cg, p->cout_g), "");
-  LLVMValueRef x_base = mul_i(cg, add_i(cg, mul_i(cg, b, p->cin), mul_i(cg, g, p->cin_g)), p->plane_in);
-  LLVMValueRef w_base = mul_i(cg, m, p->cin_g * p->ktotal);
+  LLVMValueRef x_base = mul_i(cg, add_i(cg, mul_i(cg, b, p->cin), mul_i(cg, g, p->cin_g)), p->w.in_plane);
+  LLVMValueRef w_base = mul_i(cg, m, p->cin_g * p->w.taps);
   LLVMValueRef bias = cg_in(cg, 2) ? cg_convert(cg, cg_load(cg, task.vals[2], m, t), t, VITC_F64)
                                    : LLVMConstReal(cg->f64, 0);
-  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->plane_out), 1);
+  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->w.out_plane), 1);
   LLVMValueRef oidx[VITC_MAX_RANK], kidx[VITC_MAX_RANK], inside;
   emit_unflatten(cg, o.iv, w->out, w->nd, oidx);
   LLVMValueRef sum = cg_var(cg, cg->f64, bias);
   cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->cin_g), 1);
-  cg_loop k = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->ktotal), 1);
+  cg_loop k = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->w.taps), 1);
   emit_unflatten(cg, k.iv, w->kernel, w->nd, kidx);
   LLVMValueRef off = emit_window_offset(cg, w, oidx, kidx, &inside);
   cg_if in = cg_if_begin(cg, inside);
-  LLVMValueRef xv = cg_load(cg, task.vals[0], add_i(cg, add_i(cg, x_base, mul_i(cg, c.iv, p->plane_in)), off), t);
-  LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, p->ktotal)), k.iv), t);
+  LLVMValueRef xv = cg_load(cg, task.vals[0], add_i(cg, add_i(cg, x_base, mul_i(cg, c.iv, p->w.in_plane)), off), t);
+  LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, p->w.taps)), k.iv), t);
   LLVMValueRef prod_v = LLVMBuildFMul(cg->b, cg_convert(cg, xv, t, VITC_F64), cg_convert(cg, wv, t, VITC_F64), "");
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), prod_v, ""), sum);
   cg_if_end(cg, &in);
   cg_loop_end(cg, &k);
   cg_loop_end(cg, &c);
   LLVMValueRef y = cg_convert(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), VITC_F64, t);
-  cg_store(cg, task.vals[3], add_i(cg, mul_i(cg, plane.iv, p->plane_out), o.iv), t, y);
+  cg_store(cg, task.vals[3], add_i(cg, mul_i(cg, plane.iv, p->w.out_plane), o.iv), t, y);
   cg_loop_end(cg, &o);
   cg_loop_end(cg, &plane);
   cg_task_end(cg, &task, p->batch * p->cout);
 }
 
 vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  conv_plan p;
-  vitc_status st = conv_plan_of(cg, n, &p, err);
+  const vitc_value *in[3] = {cg_in_value(cg, 0), cg_in_value(cg, 1), cg_in_value(cg, 2)};
+  vitc_conv_geometry p;
+  vitc_status st = vitc_conv_geometry_of(n, in, &p, err);
   if (st) return st;
   vitc_dtype t = cg_in_value(cg, 0)->dtype;
-  if (p.batch * p.cout * p.plane_out == 0) return VITC_OK;
+  if (p.batch * p.cout * p.w.out_plane == 0) return VITC_OK;
   if (t != VITC_F32) {
     emit_direct_conv(cg, &p, t);
     return VITC_OK;
@@ -266,7 +236,7 @@ vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     emit_depthwise_2d(cg, &p);
     return VITC_OK;
   }
-  bool pointwise = p.ktotal == 1;
+  bool pointwise = p.w.taps == 1;
   for (int d = 0; d < p.w.nd; d++) pointwise &= p.w.stride[d] == 1 && p.w.pad_begin[d] == 0 && p.w.pad_end[d] == 0;
   return pointwise ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
 }

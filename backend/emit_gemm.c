@@ -1,9 +1,10 @@
-/* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul and Gemm emitters on top of them.
+/* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul, Gemm and FusedGemm emitters on top
+ * of them.
  *
  * float32: the output is cut into tiles of MR rows x NR columns (NR = NV vectors of 16 floats); a tile's
  * MR*NV accumulators stay in registers while p runs over a K block:
  *
- *   acc[i][v] += splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
+ *   acc[i][v] += f32v_splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
  *
  * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
  *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
@@ -11,14 +12,17 @@
  * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
  * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
  * loads/stores, the last row block a shorter tile. A constant B is packed at compile time into
- * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream. */
+ * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream. After the last K
+ * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
+ * and are stored once. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit_gemm.h"
+#include "emit_rows.h"
 #include "emitters.h"
 
-#define VL 16         /* floats per vector */
+#define VL F32V_LANES /* floats per vector */
 #define MR 8          /* rows per tile */
 #define NV 3          /* vectors per tile row: 24 accumulators + 3 B vectors + 1 broadcast of 32 registers */
 #define NR (NV * VL)  /* columns per tile */
@@ -58,11 +62,11 @@ static int64_t batch_count(const gemm_desc *d) {
 
 /* ---------------------------------------------------------------- vector helpers */
 
-static LLVMTypeRef vec_t(vitc_cg *cg) { return LLVMVectorType(cg->f32, VL); }
+LLVMTypeRef f32v_type(vitc_cg *cg) { return LLVMVectorType(cg->f32, VL); }
 
-static LLVMValueRef splat(vitc_cg *cg, LLVMValueRef s) {
-  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vec_t(cg)), s, cg_i32(cg, 0), "");
-  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vec_t(cg)), LLVMConstNull(LLVMVectorType(cg->i32, VL)), "");
+LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s) {
+  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(f32v_type(cg)), s, cg_i32(cg, 0), "");
+  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(f32v_type(cg)), LLVMConstNull(LLVMVectorType(cg->i32, VL)), "");
 }
 
 static LLVMValueRef lane_mask(vitc_cg *cg, int lanes) {
@@ -72,23 +76,23 @@ static LLVMValueRef lane_mask(vitc_cg *cg, int lanes) {
 }
 
 /* The first `lanes` floats at p (the rest zero): a plain unaligned load, or llvm.masked.load. */
-static LLVMValueRef vload(vitc_cg *cg, LLVMValueRef p, int lanes) {
+LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes) {
   if (lanes == VL) {
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, vec_t(cg), p, "");
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, f32v_type(cg), p, "");
     LLVMSetAlignment(v, 4);
     return v;
   }
-  LLVMTypeRef types[2] = {vec_t(cg), cg->ptr};
-  LLVMValueRef args[4] = {p, cg_i32(cg, 4), lane_mask(cg, lanes), LLVMConstNull(vec_t(cg))};
+  LLVMTypeRef types[2] = {f32v_type(cg), cg->ptr};
+  LLVMValueRef args[4] = {p, cg_i32(cg, 4), lane_mask(cg, lanes), LLVMConstNull(f32v_type(cg))};
   return cg_intrinsic(cg, "llvm.masked.load", types, 2, args, 4);
 }
 
-static void vstore(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) {
+void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) {
   if (lanes == VL) {
     LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 4);
     return;
   }
-  LLVMTypeRef types[2] = {vec_t(cg), cg->ptr};
+  LLVMTypeRef types[2] = {f32v_type(cg), cg->ptr};
   LLVMValueRef args[4] = {v, p, cg_i32(cg, 4), lane_mask(cg, lanes)};
   cg_intrinsic(cg, "llvm.masked.store", types, 2, args, 4);
 }
@@ -102,6 +106,7 @@ typedef struct kernel_ctx {
   vitc_cg *cg;
   const gemm_desc *d;
   LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
+  LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
   int64_t b_ks;          /* floats between consecutive p in b */
   bool packed;
@@ -117,16 +122,75 @@ static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, i
 /* D(i0+i, j0+16v ..) as a vector: a row of D, or its one element broadcast (D_cs = 0). */
 static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int lanes) {
   vitc_cg *cg = k->cg;
-  if (k->d->d_cs) return vload(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
+  if (k->d->d_cs) return f32v_load(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
   LLVMValueRef at = mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), k->d->d_rs);
-  return splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, k->dd, at), ""));
+  return f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, k->dd, at), ""));
 }
+
+/* ---------------------------------------------------------------- the epilogue */
+
+static LLVMValueRef vconst(vitc_cg *cg, double v) { return f32v_splat(cg, cg_f32(cg, (float)v)); }
+static LLVMValueRef vfma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef args[3] = {a, b, c};
+  return cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3);
+}
+static LLVMValueRef vmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
+static LLVMValueRef vclamp(vitc_cg *cg, LLVMValueRef x, double lo, double hi) {
+  LLVMValueRef args[2] = {x, vconst(cg, lo)};
+  LLVMTypeRef vt = f32v_type(cg);
+  args[0] = cg_intrinsic(cg, "llvm.maxnum", &vt, 1, args, 2);
+  args[1] = vconst(cg, hi);
+  return cg_intrinsic(cg, "llvm.minnum", &vt, 1, args, 2);
+}
+
+/* erf as a rational function of x on [-4, 4] (±1 beyond), within 4e-7 of it: Eigen's and XLA's float erf.
+ * libm's erff would be a call per lane. */
+static LLVMValueRef verf(vitc_cg *cg, LLVMValueRef x) {
+  static const double num[] = {-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                               -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                               -1.60960333262415e-02};
+  static const double den[] = {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                               -7.37332916720468e-03, -1.42647390514189e-02};
+  x = vclamp(cg, x, -4, 4);
+  LLVMValueRef x2 = vmul(cg, x, x), p = vconst(cg, num[0]), q = vconst(cg, den[0]);
+  for (int i = 1; i < 7; i++) p = vfma(cg, x2, p, vconst(cg, num[i]));
+  for (int i = 1; i < 5; i++) q = vfma(cg, x2, q, vconst(cg, den[i]));
+  return LLVMBuildFDiv(cg->b, vmul(cg, x, p), q, "");
+}
+
+/* tanh(u) = 1 - 2 / (1 + e^2u), with the inline exp: ±1 where e^2u saturates. */
+static LLVMValueRef vtanh(vitc_cg *cg, LLVMValueRef u) {
+  LLVMValueRef e = emit_expf(cg, LLVMBuildFAdd(cg->b, u, u, ""));
+  LLVMValueRef q = LLVMBuildFDiv(cg->b, vconst(cg, 2), LLVMBuildFAdd(cg->b, e, vconst(cg, 1), ""), "");
+  return LLVMBuildFSub(cg->b, vconst(cg, 1), q, "");
+}
+
+static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
+  LLVMValueRef inner;
+  switch (act) {
+  case GEMM_ACT_NONE: return x;
+  case GEMM_ACT_RELU: { /* x < 0 ? 0 : x, NaN kept as the evaluator does */
+    LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOLT, x, LLVMConstNull(f32v_type(cg)), "");
+    return LLVMBuildSelect(cg->b, neg, LLVMConstNull(f32v_type(cg)), x, "");
+  }
+  case GEMM_ACT_GELU_ERF: inner = verf(cg, vmul(cg, x, vconst(cg, 0.70710678118654752440))); break;
+  case GEMM_ACT_GELU_TANH: {
+    LLVMValueRef cube = vmul(cg, vmul(cg, x, x), x);
+    inner = vtanh(cg, vmul(cg, vconst(cg, 0.79788456080286535588), vfma(cg, cube, vconst(cg, 0.044715), x)));
+    break;
+  }
+  }
+  return vmul(cg, vmul(cg, x, vconst(cg, 0.5)), LLVMBuildFAdd(cg->b, inner, vconst(cg, 1), ""));
+}
+
+static bool has_epilogue(const gemm_desc *d) { return d->act != GEMM_ACT_NONE || d->r || d->gamma; }
 
 /* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
 static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes) {
   vitc_cg *cg = k->cg;
   const gemm_desc *d = k->d;
-  LLVMTypeRef vt = vec_t(cg);
+  LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef acc[MR][NV], arow[MR], bv[NV];
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
@@ -134,16 +198,16 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, k->first, ""));
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
-      LLVMBuildStore(cg->b, vload(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
+      LLVMBuildStore(cg->b, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
   cg_if_end(cg, &resume);
 
   for (int i = 0; i < mr; i++) arow[i] = fgep(cg, k->a, mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), d->a_rs));
   cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = fgep(cg, k->b, mul_i(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
-    bv[v] = vload(cg, fgep(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
+    bv[v] = f32v_load(cg, fgep(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef as = splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, arow[i], mul_i(cg, p.iv, d->a_cs)), ""));
+    LLVMValueRef as = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, arow[i], mul_i(cg, p.iv, d->a_cs)), ""));
     for (int v = 0; v < nv; v++) {
       LLVMValueRef args[3] = {as, bv[v], LLVMBuildLoad2(cg->b, vt, acc[i][v], "")};
       LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3), acc[i][v]);
@@ -151,25 +215,29 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   }
   cg_loop_end(cg, &p);
 
-  /* after the last K block: Y = alpha * acc + beta * D */
-  if (d->alpha != 1 || d->d) {
+  /* after the last K block: Y = R + gamma * act(alpha * acc + beta * D) */
+  if (d->alpha != 1 || d->d || has_epilogue(d)) {
     cg_if fin = cg_if_begin(cg, k->last);
     for (int i = 0; i < mr; i++)
       for (int v = 0; v < nv; v++) {
         LLVMValueRef y = LLVMBuildLoad2(cg->b, vt, acc[i][v], "");
-        if (d->alpha != 1) y = LLVMBuildFMul(cg->b, y, splat(cg, cg_f32(cg, (float)d->alpha)), "");
+        if (d->alpha != 1) y = LLVMBuildFMul(cg->b, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)), "");
         if (d->d) {
           LLVMValueRef dv = addend_vec(k, i0, i, v, v == nv - 1 ? lanes : VL);
-          if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, splat(cg, cg_f32(cg, (float)d->beta)), "");
+          if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)), "");
           y = LLVMBuildFAdd(cg->b, y, dv, "");
         }
+        y = activate(cg, d->act, y);
+        int n = v == nv - 1 ? lanes : VL;
+        if (d->gamma) y = vmul(cg, y, f32v_load(cg, fgep(cg, k->gamma, add_i(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
+        if (d->r) y = LLVMBuildFAdd(cg->b, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n), "");
         LLVMBuildStore(cg->b, y, acc[i][v]);
       }
     cg_if_end(cg, &fin);
   }
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
-      vstore(cg, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
+      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
              v == nv - 1 ? lanes : VL);
 }
 
@@ -222,8 +290,9 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc
   int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[4] = {d->a, packed ? cg->weights : d->b, d->c, d->d ? d->d : null};
-  cg_task t = cg_task_begin(cg, captured, 4);
+  LLVMValueRef captured[6] = {d->a, packed ? cg->weights : d->b, d->c, d->d ? d->d : null,
+                              d->gamma ? d->gamma : null, d->r ? d->r : null};
+  cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
   LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
@@ -235,6 +304,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc
   k.a = fgep(cg, t.vals[0], off[0]);
   k.c = fgep(cg, t.vals[2], off[2]);
   k.dd = fgep(cg, t.vals[3], off[3]);
+  k.gamma = t.vals[4];
+  k.r = fgep(cg, t.vals[5], off[2]);
   k.j0 = mul_i(cg, jp, NR);
   if (packed) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
@@ -316,6 +387,8 @@ vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
     if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, true, err);
     if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, false, err);
   }
+  if (has_epilogue(d))
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32 and a B with contiguous rows");
   emit_scalar_gemm(cg, d);
   return VITC_OK;
 }
@@ -394,5 +467,33 @@ vitc_status emit_Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     d.d_rs = rows == 1 ? 0 : cols;
     d.d_cs = cols == 1 ? 0 : 1;
   }
+  return emit_gemm(cg, &d, err);
+}
+
+/* vitc.FusedGemm (ir/ops/fused_gemm.c): A [.., M, K] x constant B [K, N] as one GEMM over every row of A,
+ * the bias as a row-broadcast D, the rest in the epilogue. */
+vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  static const char *const acts[] = {[GEMM_ACT_NONE] = "none", [GEMM_ACT_RELU] = "relu",
+                                     [GEMM_ACT_GELU_ERF] = "gelu_erf", [GEMM_ACT_GELU_TANH] = "gelu_tanh"};
+  const vitc_value *a = cg_in_value(cg, 0), *b = cg_in_value(cg, 1);
+  gemm_desc d = {.dtype = VITC_F32, .alpha = 1, .beta = 1, .a = cg_in(cg, 0), .b = cg_in(cg, 1), .c = cg_out(cg, 0),
+                 .b_const = b->data};
+  d.k = b->dims[0];
+  d.n = b->dims[1];
+  d.m = d.k ? vitc_numel(a) / d.k : vitc_numel(cg_out_value(cg, 0)) / (d.n ? d.n : 1);
+  d.a_rs = d.k;
+  d.a_cs = 1;
+  d.b_rs = d.n;
+  d.b_cs = 1;
+  d.ldc = d.n;
+  if (n->nin > 2 && cg_in(cg, 2)) {
+    d.d = cg_in(cg, 2);
+    d.d_cs = 1;
+  }
+  d.r = n->nin > 3 ? cg_in(cg, 3) : NULL;
+  d.gamma = n->nin > 4 ? cg_in(cg, 4) : NULL;
+  const char *act = vitc_attr_str(n, "activation", "none");
+  for (int i = 0; i < (int)(sizeof acts / sizeof *acts); i++)
+    if (!strcmp(act, acts[i])) d.act = (gemm_act)i;
   return emit_gemm(cg, &d, err);
 }

@@ -10,11 +10,21 @@
  *
  * float32 runs on a register-blocked micro-kernel over <16 x float> tiles; B is read in place when its
  * rows are contiguous, or prepacked into panels at compile time when its value is known (b_const).
- * Other dtypes, and float32 with a B that is neither, run a scalar loop nest summing in double. */
+ * Other dtypes, and float32 with a B that is neither, run a scalar loop nest summing in double.
+ *
+ * An epilogue (float32 micro-kernel only: vitc.FusedGemm) finishes each tile in registers before the
+ * store, after alpha and D:
+ *
+ *   Y_b(i, j) = R_b(i, j) + gamma(j) * act(alpha * (A_b B_b)(i, j) + beta * D_b(i, j))
+ *
+ * R has Y's layout (ldc, c_bs) and gamma n values; either may be absent (R 0, gamma 1). A bias is D with
+ * d_rs = 0, d_cs = 1. */
 #ifndef VITC_EMIT_GEMM_H
 #define VITC_EMIT_GEMM_H
 
 #include "cg.h"
+
+typedef enum gemm_act { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_GELU_ERF, GEMM_ACT_GELU_TANH } gemm_act;
 
 typedef struct gemm_desc {
   vitc_dtype dtype;
@@ -26,20 +36,22 @@ typedef struct gemm_desc {
   int64_t a_rs, a_cs, b_rs, b_cs, ldc, d_rs, d_cs;
   const void *b_const; /* B's value when known at compile time (the same data b points to), else NULL */
   double alpha, beta;
+  gemm_act act;
+  LLVMValueRef r, gamma; /* NULL when absent */
 } gemm_desc;
 
 /* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
 
-/* ---------------------------------------------------------------- sliding windows (emit_conv.c) */
-
-#include "ir/ops/linalg_util.h" /* vitc_window and its geometry: the evaluator's, so both agree */
-
-/* idx[0..nd) of the row-major linear index `linear` over static dims. */
+/* idx[0..nd) of the row-major linear index `linear` over static dims (emit_conv.c). */
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
-/* Offset in a dense input plane of the window tap kidx at output position oidx, and whether it lies
- * inside the input (outside, the offset is 0 so that a load from it stays in bounds). */
-LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
-                                const LLVMValueRef *kidx, LLVMValueRef *inside);
+
+/* The <16 x float> vectors of the float32 kernels (here and emit_attention.c): the type, a broadcast, and
+ * the first `lanes` floats at p loaded (the rest zero) or stored, unaligned. */
+#define F32V_LANES 16
+LLVMTypeRef f32v_type(vitc_cg *cg);
+LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s);
+LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes);
+void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes);
 
 #endif

@@ -10,18 +10,8 @@
 #include <math.h>
 
 #include "emit_gemm.h"
+#include "emit_window.h"
 #include "emitters.h"
-
-static int64_t prod(const int64_t *v, int n) {
-  int64_t p = 1;
-  for (int i = 0; i < n; i++) p *= v[i];
-  return p;
-}
-
-static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
-  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
-}
-static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
 
 static bool is_unsigned(vitc_dtype t) { return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t); }
 
@@ -66,8 +56,7 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
   if (st) return st;
   const vitc_value *x = cg_in_value(cg, 0);
   vitc_dtype t = x->dtype;
-  int64_t planes = x->dims[0] * x->dims[1], plane_in = prod(w.in, w.nd), plane_out = prod(w.out, w.nd);
-  int64_t ktotal = prod(w.kernel, w.nd);
+  int64_t planes = x->dims[0] * x->dims[1], plane_in = w.in_plane, plane_out = w.out_plane, ktotal = w.taps;
   bool include_pad = vitc_attr_int(n, "count_include_pad", 0) != 0;
   bool col_major = vitc_attr_int(n, "storage_order", 0) == 1;
   LLVMValueRef indices = n->nout > 1 ? cg_out(cg, 1) : NULL;
@@ -147,7 +136,8 @@ static void emit_global_pool(vitc_cg *cg, bool average) {
   const vitc_value *x = cg_in_value(cg, 0);
   vitc_dtype t = x->dtype;
   LLVMTypeRef ct = cg_compute_type(cg, t);
-  int64_t planes = x->dims[0] * x->dims[1], plane = prod(x->dims + 2, x->rank - 2);
+  int64_t planes = x->dims[0] * x->dims[1], plane = 1;
+  for (int d = 2; d < x->rank; d++) plane *= x->dims[d];
   if (planes == 0) return;
   LLVMValueRef captured[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   cg_task task = cg_task_begin(cg, captured, 2);

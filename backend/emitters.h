@@ -19,9 +19,9 @@
 #define VITC_PROBE_EMITTERS(X) \
   X(Identity) X(Dropout) X(Transpose) X(Reshape) X(Flatten) X(Squeeze) X(Unsqueeze) X(Concat) X(Split) X(Slice) X(Expand) X(Tile) X(Pad) X(Trilu) X(DepthToSpace) X(SpaceToDepth) X(Gather) X(GatherElements) X(GatherND) X(ScatterND) X(ScatterElements)
 
-/* Matrix products, convolutions and pools: emit_gemm.c, emit_conv.c, emit_pool.c. */
+/* Matrix products, convolutions and pools: emit_gemm.c, emit_attention.c, emit_conv.c, emit_pool.c. */
 #define VITC_LINALG_EMITTERS(X) \
-  X(MatMul) X(Gemm) X(Conv) X(AveragePool) X(MaxPool) X(GlobalAveragePool) X(GlobalMaxPool)
+  X(MatMul) X(Gemm) X(FusedGemm) X(Attention) X(Conv) X(AveragePool) X(MaxPool) X(GlobalAveragePool) X(GlobalMaxPool)
 
 /* Reductions, the softmax family, TopK and CumSum (emit_reduce.c); normalisations (emit_norm.c). */
 #define VITC_REDUCE_EMITTERS(X)                                                                         \
@@ -38,6 +38,8 @@
 /* Gathers and scatters whose indices are known only at run time, and reducing scatters: emit_probe.c
  * hands them to emit_gather.c. */
 vitc_status emit_indexed(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+/* ConvTranspose (emit_conv_transpose.c). */
+vitc_status emit_ConvTranspose(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 
 #define DECLARE_EMITTER(Op) vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 VITC_ELEMENTWISE_EMITTERS(DECLARE_EMITTER)

@@ -200,6 +200,10 @@ void vitc_graph_replace_uses(vitc_graph *g, int from, int to);
 /* Number of node inputs (of live nodes) and graph outputs referring to each tensor, into counts[ntensors]. */
 void vitc_graph_use_counts(const vitc_graph *g, int *counts);
 
+/* Specialisation: graph input k with bind[k] set becomes a constant holding a copy of values[k] (which
+ * must match its dtype and shape); the other inputs keep their order. */
+vitc_status vitc_graph_bind_inputs(vitc_graph *g, const bool *bind, const vitc_value *values, vitc_error *err);
+
 /* "model.onnx: node 'name' (Op): " context prefix for an error raised at node n. */
 void vitc_node_error_prefix(const vitc_graph *g, const vitc_node *n, vitc_error *err);
 
@@ -218,6 +222,64 @@ void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes);
 int vitc_graph_first_dynamic_node(const vitc_graph *g);
 /* Floating-point operations of one run (needs known shapes). */
 double vitc_graph_flops(const vitc_graph *g);
+
+/* ---------------------------------------------------------------- window geometry (ir/ops/conv.c)
+ *
+ * The sliding window of Conv, ConvTranspose and the pools, resolved from the node's attributes
+ * (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode; output_padding and output_shape for
+ * ConvTranspose). The evaluator and the backend's kernels both read it, so that they agree. */
+
+/* Per spatial dim d: output position o and tap k meet input position o*stride - pad_begin + k*dilation
+ * (for ConvTranspose the roles turn round: input position i feeds output i*stride - pad_begin +
+ * k*dilation). in_plane, out_plane and taps are the products of in, out and kernel. */
+typedef struct vitc_window {
+  int nd; /* spatial dims */
+  int64_t in[VITC_MAX_RANK], out[VITC_MAX_RANK], kernel[VITC_MAX_RANK];
+  int64_t stride[VITC_MAX_RANK], dilation[VITC_MAX_RANK], pad_begin[VITC_MAX_RANK], pad_end[VITC_MAX_RANK];
+  int64_t in_plane, out_plane, taps;
+} vitc_window;
+
+/* The pools' window: reads kernel_shape (or takes `kernel` when the attribute is absent and kernel !=
+ * NULL), strides, dilations, pads and auto_pad of n for an input of spatial dims x->dims[2..], and
+ * computes the output dims; ceil_mode rounds the output up as the pools allow (a last window must start
+ * inside the input or its leading pad). */
+vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
+                                 vitc_window *w, vitc_error *err);
+
+/* Conv (weights [M, C/group, kernel..]) or ConvTranspose (weights [C, M/group, kernel..]) on
+ * in = {X [N, C, spatial..], W, optional bias [M]}: the window and the channels, per group cin_g of the
+ * C inputs and cout_g of the M outputs. Fails naming what does not fit. */
+typedef struct vitc_conv_geometry {
+  vitc_window w;
+  int64_t batch, cin, cout, group, cin_g, cout_g;
+} vitc_conv_geometry;
+vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *c,
+                                  vitc_error *err);
+
+/* ---------------------------------------------------------------- einsum equations (ir/ops/einsum.c)
+ *
+ * An Einsum equation read with numpy's rules: an implicit output (the ellipsis dims, then the labels seen
+ * once, in ASCII order), "..." broadcasting right-aligned, repeated labels within a term (diagonals),
+ * size-1 dims broadcasting against their label. */
+
+#define VITC_EINSUM_LETTERS 52 /* label ids: 'A'..'Z' are 0..25, 'a'..'z' 26..51, then the ellipsis dims */
+#define VITC_EINSUM_MAX_LABELS (VITC_EINSUM_LETTERS + VITC_MAX_RANK)
+#define VITC_EINSUM_MAX_TERMS 16
+
+typedef struct vitc_einsum {
+  int nterms;
+  int term_rank[VITC_EINSUM_MAX_TERMS];
+  int term_label[VITC_EINSUM_MAX_TERMS][VITC_MAX_RANK]; /* label id of each dim of each operand */
+  int out_rank;
+  int out_label[VITC_MAX_RANK];
+  int64_t size[VITC_EINSUM_MAX_LABELS]; /* broadcast size of each label, -1 when unused */
+  /* element stride that moves operand t along label l: the sum over its dims with that label (a
+   * diagonal), 0 where the operand lacks the label or broadcasts it */
+  int64_t stride[VITC_EINSUM_MAX_TERMS][VITC_EINSUM_MAX_LABELS];
+} vitc_einsum;
+
+/* Reads n's equation against the operands in[0..n->nin); fails naming what does not fit. */
+vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, vitc_einsum *e, vitc_error *err);
 
 /* ---------------------------------------------------------------- evaluator */
 

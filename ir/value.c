@@ -108,7 +108,9 @@ double vitc_load_f(const vitc_value *v, int64_t i) {
   case VITC_F16: return vitc_f16_to_f32(((const uint16_t *)p)[i]);
   case VITC_BF16: return vitc_bf16_to_f32(((const uint16_t *)p)[i]);
   case VITC_U64: return (double)((const uint64_t *)p)[i];
-  default: return (double)vitc_load_i(v, i);
+  case VITC_I64: case VITC_I32: case VITC_I16: case VITC_I8: case VITC_U8: case VITC_BOOL: case VITC_U16:
+  case VITC_U32: return (double)vitc_load_i(v, i);
+  default: return 0; /* no element type: shape rules reject such values before anything loads them */
   }
 }
 
@@ -144,11 +146,12 @@ int64_t vitc_load_i(const vitc_value *v, int64_t i) {
   case VITC_U16: return ((const uint16_t *)p)[i];
   case VITC_U32: return ((const uint32_t *)p)[i];
   case VITC_U64: return (int64_t)((const uint64_t *)p)[i];
-  default: {
+  case VITC_F32: case VITC_F64: case VITC_F16: case VITC_BF16: {
     double x = vitc_load_f(v, i);
     if (isnan(x)) return 0;
     return x >= 9223372036854775807.0 ? INT64_MAX : x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x;
   }
+  default: return 0;
   }
 }
 
@@ -164,7 +167,8 @@ void vitc_store_i(vitc_value *v, int64_t i, int64_t x) {
   case VITC_U16: ((uint16_t *)p)[i] = (uint16_t)x; return;
   case VITC_U32: ((uint32_t *)p)[i] = (uint32_t)x; return;
   case VITC_U64: ((uint64_t *)p)[i] = (uint64_t)x; return;
-  default: vitc_store_f(v, i, (double)x); return;
+  case VITC_F32: case VITC_F64: case VITC_F16: case VITC_BF16: vitc_store_f(v, i, (double)x); return;
+  default: return;
   }
 }
 

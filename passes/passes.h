@@ -40,7 +40,9 @@ vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity a
 vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
 vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
-vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* erf / tanh GELU formulas → Gelu */
+vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
+vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
+vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
 
 #endif

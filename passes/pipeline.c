@@ -4,8 +4,9 @@
  * Order: shapes first (every later pass and the backend need them; infer_shapes also computes the values
  * of constant subgraphs); identities go before folding so chains through them fold; folding turns known
  * values into constants; CSE then sees merged constants, and merges the repeated subexpressions some
- * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; dead code last
- * sweeps what the others disconnected. */
+ * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; the fusing
+ * passes come after those, so that the Gelu an epilogue absorbs exists; dead code last sweeps what the
+ * others disconnected. */
 #include <string.h>
 
 #include "passes/passes.h"
@@ -16,8 +17,10 @@ static const vitc_pass pipeline[] = {
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
     {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
-    {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU formulas become Gelu"},
+    {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU become Gelu; x*sigmoid(x), x*sigmoid(1.702x) Silu, QuickGelu"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
+    {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
+    {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

@@ -1,4 +1,4 @@
-/* recompose_gelu — GELU as exporters spell it out, back into one Gelu node.
+/* recompose_gelu — GELU and its sigmoid-gated relatives as exporters spell them out, back into one node.
  *
  *   erf form                            tanh form
  *     %u = Div(%x, 1.41421…)              %c = Pow(%x, 3)  or Mul(Mul(%x, %x), %x)
@@ -10,6 +10,9 @@
  *     %a = Add(%e, 1)
  *     %y = %x · %a · 0.5        two Muls, associated any way   ─→   %y = Gelu(%x)
  *                                                                     {approximate = "none" | "tanh"}
+ *   sigmoid-gated forms, into vitc's own ops (ir/ops/fused_activation.c)
+ *     %y = Mul(%x, Sigmoid(%x))                               ─→   %y = vitc.Silu(%x)
+ *     %y = Mul(%x, Sigmoid(Mul(%x, 1.702)))                   ─→   %y = vitc.QuickGelu(%x) {alpha}
  *
  * Constants match within VITC_PATTERN_RTOL; binary ops in either operand order. Inner tensors must be
  * read only inside the pattern; %x may be read anywhere. */
@@ -23,7 +26,9 @@ typedef struct gelu_match {
   vitc_node *nodes[MAX_MATCHED];
   int nnodes;
   int x;
-  const char *approximate;
+  vitc_op op;              /* Gelu, QuickGelu or Silu */
+  const char *approximate; /* Gelu's */
+  double alpha;            /* QuickGelu's, as the model wrote it */
 } gelu_match;
 
 static void take(gelu_match *gm, vitc_node *n) { gm->nodes[gm->nnodes++] = n; }
@@ -122,11 +127,33 @@ static bool match_gelu(const vitc_rewriter *rw, vitc_node *y, gelu_match *gm) {
   for (int k = 0; k < 2; k++) {
     vitc_node *inner = vitc_match_inner(rw, y->in[1 - k], VITC_OP_Mul, 1);
     if (!inner) continue;
-    *gm = (gelu_match){.nnodes = 0};
+    *gm = (gelu_match){.op = VITC_OP_Gelu};
     take(gm, y);
     take(gm, inner);
     const int f[3] = {y->in[k], inner->in[0], inner->in[1]};
     if (match_factors(rw, f, gm) && vitc_match_same_type(rw->g, y->out[0], gm->x)) return true;
+  }
+  return false;
+}
+
+/* %y = Mul(%x, Sigmoid(%x)) or Mul(%x, Sigmoid(Mul(%x, 1.702))), in either operand order. */
+static bool match_sigmoid_gated(const vitc_rewriter *rw, vitc_node *y, gelu_match *gm) {
+  if (y->op != VITC_OP_Mul) return false;
+  for (int k = 0; k < 2; k++) {
+    int x = y->in[k];
+    vitc_node *sigmoid = vitc_match_inner(rw, y->in[1 - k], VITC_OP_Sigmoid, 1);
+    if (!sigmoid || !vitc_dtype_is_float(rw->g->tensors[x].v.dtype)) continue;
+    *gm = (gelu_match){.op = VITC_OP_Silu, .x = x};
+    take(gm, y);
+    take(gm, sigmoid);
+    if (sigmoid->in[0] == x) return true;
+    vitc_node *scale = vitc_match_inner(rw, sigmoid->in[0], VITC_OP_Mul, 1);
+    int alpha = scale ? vitc_match_other(scale, x) : -1;
+    if (vitc_match_scalar(rw->g, alpha, 1.702) && vitc_match_scalar_value(rw->g, alpha, &gm->alpha)) {
+      gm->op = VITC_OP_QuickGelu;
+      take(gm, scale);
+      return true;
+    }
   }
   return false;
 }
@@ -137,9 +164,11 @@ vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err) {
   for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
     gelu_match gm;
     vitc_node *n = &g->nodes[i];
-    if (n->dead || !match_gelu(&rw, n, &gm)) continue;
-    vitc_attr approximate = {.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate};
-    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, VITC_OP_Gelu, &gm.x, 1, n->out[0], &approximate, 1, err);
+    if (n->dead || !(match_gelu(&rw, n, &gm) || match_sigmoid_gated(&rw, n, &gm))) continue;
+    vitc_attr attr = gm.op == VITC_OP_Gelu
+                         ? (vitc_attr){.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate}
+                         : (vitc_attr){.name = "alpha", .type = VITC_ATTR_FLOAT, .f = gm.alpha};
+    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, gm.op, &gm.x, 1, n->out[0], &attr, gm.op != VITC_OP_Silu, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

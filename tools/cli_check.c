@@ -185,7 +185,7 @@ static bool check_output(const char *set, const vitc_graph *g, int k, const vitc
 
 /* Runs data set `set_dir` on g (or on g reloaded with the data's shapes); *matched says whether every
  * output is within tolerance. */
-static vitc_status check_data_set(const cli_common *common, const char *model, const vitc_graph *g,
+static vitc_status check_data_set(const cli_common *common, const char *model, vitc_graph *g,
                                   const char *set_dir, const char *set, const tolerance *tol, bool *matched,
                                   vitc_error *err) {
   int nin = count_files(set_dir, "input"), nout = count_files(set_dir, "output");
@@ -210,13 +210,17 @@ static vitc_status check_data_set(const cli_common *common, const char *model, c
     if (!(reloaded = cli_load_unoptimized(common, model, rebound, nrebound)) || !cli_optimize(common, reloaded))
       st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot bind the model to this data set's input shapes", set_dir);
     else g = reloaded;
+  } else if (st == VITC_OK && common->engine == CLI_ENGINE_JIT && vitc_graph_first_dynamic_node(g) >= 0) {
+    /* The JIT specialises the graph on this data set's integer inputs: give it a copy of its own. */
+    if (!(reloaded = cli_load(common, model))) st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot reload the model", model);
+    else g = reloaded;
   }
   for (int k = 0; k < nin && st == VITC_OK; k++) {
     read_uint16_as_bfloat16(&inputs[k], g->tensors[g->inputs[k]].v.dtype);
     st = cli_check_input(g, k, &inputs[k], err);
     if (st != VITC_OK) vitc_error_prefix(err, "%s", set_dir);
   }
-  if (st == VITC_OK) st = cli_execute(common->engine, g, inputs, outputs, err);
+  if (st == VITC_OK) st = cli_execute(common, g, inputs, outputs, err);
   for (int k = 0; k < nout && st == VITC_OK; k++) {
     read_uint16_as_bfloat16(&expected[k], outputs[k].dtype);
     *matched &= check_output(set, g, k, &outputs[k], &expected[k], tol);

@@ -14,7 +14,10 @@ static const char common_usage[] =
     "  --disable-pass=NAME     skip pass NAME (repeatable)\n"
     "  --print-after=NAME|all  print the graph after pass NAME, or after every pass (to stderr)\n"
     "  --verify-each           verify the graph after every pass\n"
-    "  --interp                execute with the reference evaluator\n"
+    "  --interp                execute with the reference evaluator instead of JIT-compiled code\n"
+    "  --aot                   execute code compiled ahead of time into a shared library (as vitc\n"
+    "                          compile --emit shared makes) instead of JIT-compiled code\n"
+    "  --threads N             threads of the compiled code (default 0: one per CPU)\n"
     "  -h, --help              show this help\n";
 
 void cli_print_common_usage(FILE *f) {
@@ -104,6 +107,19 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
   if (!strcmp(arg, "--interp")) {
     c->engine = CLI_ENGINE_INTERP;
     *i += 1;
+    return 1;
+  }
+  if (!strcmp(arg, "--aot")) {
+    c->engine = CLI_ENGINE_AOT;
+    *i += 1;
+    return 1;
+  }
+  if ((r = cli_option_value(argc, argv, i, "--threads", &value)) != 0) {
+    char *end;
+    long n = r > 0 ? strtol(value, &end, 10) : 0;
+    if (r < 0) return -1;
+    if (*value == 0 || *end || n < 0 || n > 256) return cli_error("--threads expects 0..256, got '%s'", value), -1;
+    c->threads = (int)n;
     return 1;
   }
   if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {

@@ -84,12 +84,14 @@ static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs,
 static int run_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
-  const char *model = NULL, *outdir = NULL, *value;
+  const char *model = NULL, *outdir = NULL, *value, *name = "model";
   input_arg args[CLI_MAX_LIST];
   int nargs = 0;
   for (int i = 1; i < argc;) {
     int r = cli_parse_common(&common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
+    if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
+    if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common.weights);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     bool named = (r = cli_option_value(argc, argv, &i, "-i", &value)) != 0;
@@ -118,7 +120,17 @@ static int run_main(int argc, char **argv) {
   vitc_value *inputs = NULL, *outputs = NULL;
   bool *given = NULL;
   vitc_error err = {0};
-  if (!(g = cli_load(&common, model))) goto done;
+  size_t len = strlen(model);
+  if (len > 3 && !strcmp(model + len - 3, ".so")) {
+    /* A model compiled by `vitc compile --emit shared --name NAME`: its signature stands for the graph. */
+    if (cli_shared_open(model, name, &common.shared, &g, &err) != VITC_OK) {
+      cli_error("%s", err.msg);
+      goto done;
+    }
+    common.engine = CLI_ENGINE_SHARED;
+  } else if (!(g = cli_load(&common, model))) {
+    goto done;
+  }
   inputs = calloc((size_t)g->ninputs + 1, sizeof *inputs);
   outputs = calloc((size_t)g->noutputs + 1, sizeof *outputs);
   given = calloc((size_t)g->ninputs + 1, sizeof *given);
@@ -127,7 +139,7 @@ static int run_main(int argc, char **argv) {
     goto done;
   }
   if (read_inputs(g, args, nargs, inputs, given, &err) != VITC_OK ||
-      cli_execute(common.engine, g, inputs, outputs, &err) != VITC_OK ||
+      cli_execute(&common, g, inputs, outputs, &err) != VITC_OK ||
       write_outputs(g, outputs, outdir, &err) != VITC_OK) {
     cli_error("%s", err.msg);
     goto done;
@@ -140,6 +152,7 @@ done:
   free(outputs);
   free(given);
   vitc_graph_free(g);
+  if (common.shared.dl) cli_shared_close(&common.shared);
   return status;
 }
 
@@ -148,7 +161,11 @@ const cli_command cli_run = {
     "Evaluate MODEL on TensorProto inputs and write OUTDIR/output_K.pb (named like the graph outputs).\n\n"
     "  -i NAME=FILE.pb   value of graph input NAME (repeatable)\n"
     "  FILE.pb ...       values of the graph inputs in declared order\n"
-    "  -o OUTDIR         where the outputs go (created if missing)",
-    "vitc run MODEL [-i NAME=FILE.pb ...] [FILE.pb ...] -o OUTDIR [common options]",
+    "  -o OUTDIR         where the outputs go (created if missing)\n\n"
+    "MODEL may also be a shared library made by `vitc compile --emit shared --name NAME`:\n"
+    "  --name NAME       its symbol prefix (default: model)\n"
+    "  --weights FILE    its weights file, if it was compiled with --weights",
+    "vitc run MODEL|LIB.so [-i NAME=FILE.pb ...] [FILE.pb ...] -o OUTDIR [--name NAME] [--weights FILE]\n"
+    "                       [common options]",
     run_main,
 };

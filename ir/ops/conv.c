@@ -1,5 +1,6 @@
 /* conv.c — Conv and ConvTranspose over 1-D, 2-D and 3-D inputs, with groups, dilations, strides, pads,
- * auto_pad; ConvTranspose also output_padding and output_shape. Also the window geometry the pools share.
+ * auto_pad; ConvTranspose also output_padding and output_shape. Also the window geometry (ir.h) that the
+ * pools and the backend's kernels share.
  *
  * float32 Conv is im2col + the blocked GEMM, per image and group:
  *     Y_g[Mg, P] = W_g[Mg, Cg*K] x col[Cg*K, P]      col[(c,k), p] = X_g[c, p*stride - pad + k*dilation]
@@ -75,6 +76,16 @@ static vitc_status read_window(const vitc_node *n, const vitc_value *x, const in
   return st;
 }
 
+/* Fills in the products once the dims are known. */
+static void window_planes(vitc_window *w) {
+  w->in_plane = w->out_plane = w->taps = 1;
+  for (int d = 0; d < w->nd; d++) {
+    w->in_plane *= w->in[d];
+    w->out_plane *= w->out[d];
+    w->taps *= w->kernel[d];
+  }
+}
+
 vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
                                  vitc_window *w, vitc_error *err) {
   auto_pad pad;
@@ -100,6 +111,7 @@ vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const 
     w->out[d] = (ceil_mode ? room + s - 1 : room) / s + 1;
     if (ceil_mode && (w->out[d] - 1) * s >= in + w->pad_begin[d]) w->out[d]--;
   }
+  window_planes(w);
   return VITC_OK;
 }
 
@@ -122,20 +134,10 @@ bool vitc_next_index(int64_t *idx, const int64_t *dims, int nd) {
   return false;
 }
 
-static int64_t prod(const int64_t *v, int n) {
-  int64_t p = 1;
-  for (int i = 0; i < n; i++) p *= v[i];
-  return p;
-}
-
 /* ---------------------------------------------------------------- Conv */
 
-typedef struct conv_plan {
-  vitc_window w;
-  int64_t batch, cin, cout, group, cin_g, cout_g;
-} conv_plan;
-
-static vitc_status conv_analyse(const vitc_node *n, const vitc_value *const *in, conv_plan *p, vitc_error *err) {
+static vitc_status conv_analyse(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *p,
+                                vitc_error *err) {
   const vitc_value *x = in[0], *wt = in[1], *b = n->nin > 2 ? in[2] : NULL;
   char sx[128], sw[128];
   if (wt->rank != x->rank)
@@ -167,25 +169,12 @@ static vitc_status check_dtypes(const vitc_node *n, const vitc_value *const *in,
   return st;
 }
 
-vitc_status shape_conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  conv_plan p;
-  vitc_status st = check_dtypes(n, in, err);
-  if (st == VITC_OK) st = conv_analyse(n, in, &p, err);
-  if (st != VITC_OK) return st;
-  out->dtype = in[0]->dtype;
-  out->rank = in[0]->rank;
-  out->dims[0] = p.batch;
-  out->dims[1] = p.cout;
-  for (int d = 0; d < p.w.nd; d++) out->dims[2 + d] = p.w.out[d];
-  return VITC_OK;
-}
-
 /* col[(c*K + k) * count + j] = x[c][input of output position first+j under kernel tap k], 0 in padding.
  * Walks output positions a run along the last spatial dim at a time. */
 static void im2col(float *col, const float *x, const vitc_window *w, int64_t channels, int64_t first,
                    int64_t count) {
   int nd = w->nd, last = nd - 1;
-  int64_t ktotal = prod(w->kernel, nd), plane = prod(w->in, nd);
+  int64_t ktotal = w->taps, plane = w->in_plane;
   for (int64_t c = 0; c < channels; c++)
     for (int64_t k = 0; k < ktotal; k++) {
       int64_t kidx[VITC_MAX_RANK], oidx[VITC_MAX_RANK];
@@ -229,7 +218,8 @@ static void im2col(float *col, const float *x, const vitc_window *w, int64_t cha
 }
 
 /* 2-D depthwise: y[c] = sum over taps of w[c, tap] * shifted x[c], the inner loop contiguous for stride 1. */
-static void depthwise_2d(const conv_plan *p, const float *x, const float *wt, const float *bias, float *y) {
+static void depthwise_2d(const vitc_conv_geometry *p, const float *x, const float *wt, const float *bias,
+                         float *y) {
   const vitc_window *w = &p->w;
   int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
   int64_t sh = w->stride[0], sw = w->stride[1];
@@ -260,7 +250,7 @@ static void depthwise_2d(const conv_plan *p, const float *x, const float *wt, co
   }
 }
 
-static vitc_status conv_f32(const conv_plan *p, const vitc_value *const *in, const vitc_value *bias_v,
+static vitc_status conv_f32(const vitc_conv_geometry *p, const vitc_value *const *in, const vitc_value *bias_v,
                             vitc_value *out, vitc_error *err) {
   const vitc_window *w = &p->w;
   const float *x = in[0]->data, *wt = in[1]->data, *bias = bias_v ? bias_v->data : NULL;
@@ -269,7 +259,7 @@ static vitc_status conv_f32(const conv_plan *p, const vitc_value *const *in, con
     depthwise_2d(p, x, wt, bias, y);
     return VITC_OK;
   }
-  int64_t plane_in = prod(w->in, w->nd), plane_out = prod(w->out, w->nd), ktotal = prod(w->kernel, w->nd);
+  int64_t plane_in = w->in_plane, plane_out = w->out_plane, ktotal = w->taps;
   int64_t rows = p->cin_g * ktotal; /* the GEMM's K */
   bool pointwise = ktotal == 1;
   for (int d = 0; d < w->nd; d++) pointwise &= w->stride[d] == 1 && w->pad_begin[d] == 0 && w->pad_end[d] == 0;
@@ -307,10 +297,10 @@ static vitc_status conv_f32(const conv_plan *p, const vitc_value *const *in, con
 }
 
 /* Every dtype: one double sum per output element. */
-static void conv_generic(const conv_plan *p, const vitc_value *const *in, const vitc_value *bias,
+static void conv_generic(const vitc_conv_geometry *p, const vitc_value *const *in, const vitc_value *bias,
                          vitc_value *out) {
   const vitc_window *w = &p->w;
-  int64_t plane_in = prod(w->in, w->nd), plane_out = prod(w->out, w->nd), ktotal = prod(w->kernel, w->nd);
+  int64_t plane_in = w->in_plane, plane_out = w->out_plane, ktotal = w->taps;
   int64_t at = 0;
   for (int64_t b = 0; b < p->batch; b++)
     for (int64_t m = 0; m < p->cout; m++) {
@@ -333,7 +323,7 @@ static void conv_generic(const conv_plan *p, const vitc_value *const *in, const 
 }
 
 vitc_status eval_Conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  conv_plan p;
+  vitc_conv_geometry p;
   vitc_status st = conv_analyse(n, in, &p, err);
   if (st != VITC_OK) return st;
   const vitc_value *bias = n->nin > 2 ? in[2] : NULL;
@@ -351,7 +341,7 @@ double flops_conv(const vitc_node *n, const vitc_value *const *in, const vitc_va
 
 /* For ConvTranspose the window runs from the output back to the input: w.in holds the input dims,
  * w.out the output dims, and input position i feeds output i*stride - pad_begin + k*dilation. */
-static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *const *in, conv_plan *p,
+static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *p,
                                           vitc_error *err) {
   const vitc_value *x = in[0], *wt = in[1], *b = n->nin > 2 ? in[2] : NULL;
   char sx[128], sw[128];
@@ -384,6 +374,7 @@ static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *
     if (w->out[d] < 0)
       return vitc_fail(err, VITC_ERR_INVALID, "ConvTranspose output dim %d would be %lld", d, (long long)w->out[d]);
   }
+  window_planes(w);
   p->batch = x->dims[0];
   p->cin = x->dims[1];
   p->group = vitc_attr_int(n, "group", 1);
@@ -398,20 +389,6 @@ static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *
   if (b && (b->rank != 1 || b->dims[0] != p->cout))
     return vitc_fail(err, VITC_ERR_INVALID, "ConvTranspose bias %s is not [%lld]",
                      vitc_value_type_str(b, sx, sizeof sx), (long long)p->cout);
-  return VITC_OK;
-}
-
-vitc_status shape_conv_transpose(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
-                                 vitc_error *err) {
-  conv_plan p;
-  vitc_status st = check_dtypes(n, in, err);
-  if (st == VITC_OK) st = conv_transpose_analyse(n, in, &p, err);
-  if (st != VITC_OK) return st;
-  out->dtype = in[0]->dtype;
-  out->rank = in[0]->rank;
-  out->dims[0] = p.batch;
-  out->dims[1] = p.cout;
-  for (int d = 0; d < p.w.nd; d++) out->dims[2 + d] = p.w.out[d];
   return VITC_OK;
 }
 
@@ -430,12 +407,12 @@ static bool transpose_output_offset(const vitc_window *w, const int64_t *in_idx,
 
 vitc_status eval_ConvTranspose(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                vitc_error *err) {
-  conv_plan p;
+  vitc_conv_geometry p;
   vitc_status st = conv_transpose_analyse(n, in, &p, err);
   if (st != VITC_OK) return st;
   const vitc_window *w = &p.w;
   const vitc_value *bias = n->nin > 2 ? in[2] : NULL;
-  int64_t plane_in = prod(w->in, w->nd), plane_out = prod(w->out, w->nd), ktotal = prod(w->kernel, w->nd);
+  int64_t plane_in = w->in_plane, plane_out = w->out_plane, ktotal = w->taps;
   int64_t rows = p.cout_g * ktotal, nout = vitc_numel(out), ncol = rows * plane_in;
   bool f32 = in[0]->dtype == VITC_F32;
   /* f32 accumulates in place; other dtypes in a double buffer stored once at the end */
@@ -492,4 +469,25 @@ vitc_status eval_ConvTranspose(const vitc_node *n, const vitc_value *const *in, 
 double flops_conv_transpose(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
   const vitc_value *wt = in[1];
   return 2.0 * (double)vitc_numel(in[0]) * (double)(vitc_numel(wt) / (wt->dims[0] ? wt->dims[0] : 1));
+}
+
+/* ---------------------------------------------------------------- both */
+
+vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *c,
+                                  vitc_error *err) {
+  return n->op == VITC_OP_ConvTranspose ? conv_transpose_analyse(n, in, c, err) : conv_analyse(n, in, c, err);
+}
+
+/* The shape rule of Conv and ConvTranspose: [N, M, output spatial..]. */
+vitc_status shape_conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  vitc_conv_geometry p;
+  vitc_status st = check_dtypes(n, in, err);
+  if (st == VITC_OK) st = vitc_conv_geometry_of(n, in, &p, err);
+  if (st != VITC_OK) return st;
+  out->dtype = in[0]->dtype;
+  out->rank = in[0]->rank;
+  out->dims[0] = p.batch;
+  out->dims[1] = p.cout;
+  for (int d = 0; d < p.w.nd; d++) out->dims[2 + d] = p.w.out[d];
+  return VITC_OK;
 }

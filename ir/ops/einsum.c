@@ -7,27 +7,14 @@
  * one loop nest over all labels. Two float32 operands whose labels each fall into one of
  *     batch (A, B, out)   m (A, out)   n (B, out)   k (A, B)
  * are instead a batched GEMM — "bhid,bhjd->bhij" is q k^T per head — run on gemm_kernel.c; an operand
- * whose m/k (or k/n) labels do not merge into one stride is first copied into [batch, m, k] order. */
+ * whose m/k (or k/n) labels do not merge into one stride is first copied into [batch, m, k] order.
+ * The equation parser, vitc_einsum_parse (ir.h), also serves the backend's emitter. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm_kernel.h"
 #include "linalg_util.h"
 #include "ops.h"
-
-#define NLETTERS 52 /* label ids: 'A'..'Z' are 0..25, 'a'..'z' 26..51 (ASCII order), then ellipsis dims */
-#define MAX_LABELS (NLETTERS + VITC_MAX_RANK)
-#define MAX_TERMS 16
-
-typedef struct einsum_spec {
-  int nterms;
-  int term_rank[MAX_TERMS];
-  int term_label[MAX_TERMS][VITC_MAX_RANK];
-  int out_rank;
-  int out_label[VITC_MAX_RANK];
-  int64_t size[MAX_LABELS]; /* broadcast size of each label, -1 when unused */
-  int64_t stride[MAX_TERMS][MAX_LABELS]; /* element stride of each label in each operand */
-} einsum_spec;
 
 static int letter_id(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -61,7 +48,7 @@ static int expand_term(const char *s, size_t len, int own_ell, int ell_rank, int
   int r = 0;
   for (size_t i = 0; i < len; i++) {
     if (s[i] == '.') {
-      for (int e = 0; e < own_ell; e++) labels[r++] = NLETTERS + ell_rank - own_ell + e;
+      for (int e = 0; e < own_ell; e++) labels[r++] = VITC_EINSUM_LETTERS + ell_rank - own_ell + e;
       i += 2;
     } else {
       labels[r++] = letter_id(s[i]);
@@ -70,8 +57,7 @@ static int expand_term(const char *s, size_t len, int own_ell, int ell_rank, int
   return r;
 }
 
-static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in, einsum_spec *sp,
-                                vitc_error *err) {
+vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, vitc_einsum *sp, vitc_error *err) {
   const char *eq_attr = vitc_attr_str(n, "equation", NULL);
   if (!eq_attr) return vitc_fail(err, VITC_ERR_INVALID, "einsum has no equation attribute");
   char eq[256];
@@ -85,13 +71,14 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
   const char *arrow = strstr(eq, "->");
   size_t lhs_len = arrow ? (size_t)(arrow - eq) : len;
 
-  const char *term_at[MAX_TERMS];
-  size_t term_len[MAX_TERMS];
+  const char *term_at[VITC_EINSUM_MAX_TERMS];
+  size_t term_len[VITC_EINSUM_MAX_TERMS];
   int nterms = 0;
   for (size_t start = 0;;) {
     size_t end = start;
     while (end < lhs_len && eq[end] != ',') end++;
-    if (nterms == MAX_TERMS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum has more than %d terms", MAX_TERMS);
+    if (nterms == VITC_EINSUM_MAX_TERMS)
+      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum has more than %d terms", VITC_EINSUM_MAX_TERMS);
     term_at[nterms] = eq + start;
     term_len[nterms++] = end - start;
     if (end >= lhs_len) break;
@@ -102,7 +89,7 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
                      n->nin);
   sp->nterms = nterms;
 
-  int own_ell[MAX_TERMS], ell_rank = 0;
+  int own_ell[VITC_EINSUM_MAX_TERMS], ell_rank = 0;
   for (int t = 0; t < nterms; t++) {
     int letters;
     bool ellipsis;
@@ -115,8 +102,8 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
                        (int)term_len[t], term_at[t], t, rank);
     if (own_ell[t] > ell_rank) ell_rank = own_ell[t];
   }
-  for (int l = 0; l < MAX_LABELS; l++) sp->size[l] = -1;
-  int count[MAX_LABELS] = {0};
+  for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++) sp->size[l] = -1;
+  int count[VITC_EINSUM_MAX_LABELS] = {0};
   for (int t = 0; t < nterms; t++) {
     sp->term_rank[t] = expand_term(term_at[t], term_len[t], own_ell[t], ell_rank, sp->term_label[t]);
     for (int d = 0; d < sp->term_rank[t]; d++) {
@@ -125,7 +112,7 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
       count[l]++;
       if (sp->size[l] < 0 || sp->size[l] == 1) sp->size[l] = dim;
       else if (dim != 1 && dim != sp->size[l]) {
-        if (l >= NLETTERS)
+        if (l >= VITC_EINSUM_LETTERS)
           return vitc_fail(err, VITC_ERR_INVALID, "einsum ellipsis dimensions do not broadcast (%lld vs %lld)",
                            (long long)sp->size[l], (long long)dim);
         return vitc_fail(err, VITC_ERR_INVALID, "einsum label '%c' has sizes %lld and %lld", label_char(l),
@@ -154,8 +141,8 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
           return vitc_fail(err, VITC_ERR_INVALID, "einsum output label '%c' repeats", label_char(l));
     }
   } else {
-    for (int e = 0; e < ell_rank; e++) sp->out_label[sp->out_rank++] = NLETTERS + e;
-    for (int l = 0; l < NLETTERS; l++)
+    for (int e = 0; e < ell_rank; e++) sp->out_label[sp->out_rank++] = VITC_EINSUM_LETTERS + e;
+    for (int l = 0; l < VITC_EINSUM_LETTERS; l++)
       if (count[l] == 1) {
         if (sp->out_rank == VITC_MAX_RANK)
           return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum output has more than %d dims", VITC_MAX_RANK);
@@ -166,7 +153,7 @@ static vitc_status parse_einsum(const vitc_node *n, const vitc_value *const *in,
   for (int t = 0; t < nterms; t++) {
     int64_t own[VITC_MAX_RANK];
     vitc_contiguous_strides(in[t]->dims, in[t]->rank, own);
-    for (int l = 0; l < MAX_LABELS; l++) sp->stride[t][l] = 0;
+    for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++) sp->stride[t][l] = 0;
     for (int d = 0; d < sp->term_rank[t]; d++)
       if (in[t]->dims[d] != 1) sp->stride[t][sp->term_label[t][d]] += own[d];
   }
@@ -179,9 +166,9 @@ vitc_status shape_einsum(const vitc_node *n, const vitc_value *const *in, vitc_v
     if (st == VITC_OK) st = vitc_check_arith_dtype(in[t], "einsum input", err);
     if (st != VITC_OK) return st;
   }
-  einsum_spec *sp = malloc(sizeof *sp);
+  vitc_einsum *sp = malloc(sizeof *sp);
   if (!sp) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  vitc_status st = parse_einsum(n, in, sp, err);
+  vitc_status st = vitc_einsum_parse(n, in, sp, err);
   if (st == VITC_OK) {
     out->dtype = in[0]->dtype;
     out->rank = sp->out_rank;
@@ -195,20 +182,20 @@ vitc_status shape_einsum(const vitc_node *n, const vitc_value *const *in, vitc_v
 
 /* out[o] = sum over the summed labels of the product of all operands: one odometer over the output
  * labels (so o runs in order) and, inside, one over the summed labels. */
-static void einsum_general(const einsum_spec *sp, const vitc_value *const *in, vitc_value *out) {
-  int sum_label[MAX_LABELS], nsum = 0;
-  for (int l = 0; l < MAX_LABELS; l++) {
+static void einsum_general(const vitc_einsum *sp, const vitc_value *const *in, vitc_value *out) {
+  int sum_label[VITC_EINSUM_MAX_LABELS], nsum = 0;
+  for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++) {
     bool in_out = false;
     for (int d = 0; d < sp->out_rank; d++) in_out |= sp->out_label[d] == l;
     if (sp->size[l] >= 0 && !in_out) sum_label[nsum++] = l;
   }
   bool empty_sum = false; /* a sum over a size-0 label is 0 and reads nothing */
   for (int s = 0; s < nsum; s++) empty_sum |= sp->size[sum_label[s]] == 0;
-  int64_t nout = vitc_numel(out), base[MAX_TERMS] = {0}, oidx[VITC_MAX_RANK] = {0};
+  int64_t nout = vitc_numel(out), base[VITC_EINSUM_MAX_TERMS] = {0}, oidx[VITC_MAX_RANK] = {0};
   for (int64_t o = 0; o < nout && empty_sum; o++) vitc_store_f(out, o, 0);
   for (int64_t o = 0; o < nout && !empty_sum; o++) {
     double total = 0;
-    int64_t sidx[MAX_LABELS] = {0}, off[MAX_TERMS];
+    int64_t sidx[VITC_EINSUM_MAX_LABELS] = {0}, off[VITC_EINSUM_MAX_TERMS];
     memcpy(off, base, sizeof off);
     for (bool more = true; more;) {
       double prod = 1;
@@ -249,10 +236,10 @@ typedef struct gemm_plan {
 
 /* Sorts the labels of "A,B->out" into the four groups; false when some label fits none (a repeated label,
  * a label summed within one operand only). */
-static bool plan_gemm(const einsum_spec *sp, gemm_plan *p) {
+static bool plan_gemm(const vitc_einsum *sp, gemm_plan *p) {
   memset(p, 0, sizeof *p);
   for (int g = 0; g < NGROUPS; g++) p->extent[g] = 1;
-  bool in_a[MAX_LABELS] = {0}, in_b[MAX_LABELS] = {0};
+  bool in_a[VITC_EINSUM_MAX_LABELS] = {0}, in_b[VITC_EINSUM_MAX_LABELS] = {0};
   for (int t = 0; t < 2; t++)
     for (int d = 0; d < sp->term_rank[t]; d++) {
       bool *seen = t ? in_b : in_a;
@@ -273,13 +260,13 @@ static bool plan_gemm(const einsum_spec *sp, gemm_plan *p) {
     p->extent[GROUP_K] *= sp->size[l];
     in_b[l] = false;
   }
-  for (int l = 0; l < MAX_LABELS; l++)
+  for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++)
     if (in_b[l]) return false;
   return true;
 }
 
 /* The single stride that walks group g's labels of an operand as one index, or -1 if they do not merge. */
-static int64_t merged_stride(const einsum_spec *sp, const gemm_plan *p, int g, const int64_t *stride) {
+static int64_t merged_stride(const vitc_einsum *sp, const gemm_plan *p, int g, const int64_t *stride) {
   int64_t s = 0, expect = -1; /* expect: the stride the next outer label must have */
   for (int i = p->count[g] - 1; i >= 0; i--) {
     int l = p->label[g][i];
@@ -292,7 +279,7 @@ static int64_t merged_stride(const einsum_spec *sp, const gemm_plan *p, int g, c
 }
 
 /* dst (dense, in the order of `labels`) = src viewed through per-label strides. */
-static void gather_dense(float *dst, const float *src, const einsum_spec *sp, const int *labels, int nlabels,
+static void gather_dense(float *dst, const float *src, const vitc_einsum *sp, const int *labels, int nlabels,
                          const int64_t *stride) {
   int64_t idx[3 * VITC_MAX_RANK] = {0}, off = 0, total = 1;
   for (int i = 0; i < nlabels; i++) total *= sp->size[labels[i]];
@@ -309,7 +296,7 @@ static void gather_dense(float *dst, const float *src, const einsum_spec *sp, co
 }
 
 /* Copies operand t into [batch, first, second] label order and points *data and stride at the copy. */
-static bool densify(const einsum_spec *sp, const gemm_plan *p, int first, int second, const float **data,
+static bool densify(const vitc_einsum *sp, const gemm_plan *p, int first, int second, const float **data,
                     int64_t *stride, float **owned) {
   int labels[3 * VITC_MAX_RANK], nl = 0;
   int groups[3] = {GROUP_BATCH, first, second};
@@ -328,9 +315,9 @@ static bool densify(const einsum_spec *sp, const gemm_plan *p, int first, int se
   return true;
 }
 
-static vitc_status einsum_gemm(const einsum_spec *sp, const gemm_plan *p, const vitc_value *const *in,
+static vitc_status einsum_gemm(const vitc_einsum *sp, const gemm_plan *p, const vitc_value *const *in,
                                vitc_value *out, vitc_error *err) {
-  int64_t sa[MAX_LABELS], sb[MAX_LABELS];
+  int64_t sa[VITC_EINSUM_MAX_LABELS], sb[VITC_EINSUM_MAX_LABELS];
   memcpy(sa, sp->stride[0], sizeof sa);
   memcpy(sb, sp->stride[1], sizeof sb);
   const float *a = in[0]->data, *b = in[1]->data;
@@ -371,7 +358,7 @@ static vitc_status einsum_gemm(const einsum_spec *sp, const gemm_plan *p, const 
     }
   }
   if (c_tmp) { /* scatter [batch, m, n] into the output's label order */
-    int64_t tmp_stride[MAX_LABELS] = {0}, step = 1;
+    int64_t tmp_stride[VITC_EINSUM_MAX_LABELS] = {0}, step = 1;
     for (int i = ngrouped - 1; i >= 0; i--) {
       tmp_stride[grouped[i]] = step;
       step *= sp->size[grouped[i]];
@@ -389,9 +376,9 @@ done:
 }
 
 vitc_status eval_Einsum(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  einsum_spec *sp = malloc(sizeof *sp);
+  vitc_einsum *sp = malloc(sizeof *sp);
   if (!sp) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  vitc_status st = parse_einsum(n, in, sp, err);
+  vitc_status st = vitc_einsum_parse(n, in, sp, err);
   gemm_plan plan;
   if (st == VITC_OK) {
     if (sp->nterms == 2 && in[0]->dtype == VITC_F32 && plan_gemm(sp, &plan)) st = einsum_gemm(sp, &plan, in, out, err);
@@ -403,11 +390,11 @@ vitc_status eval_Einsum(const vitc_node *n, const vitc_value *const *in, vitc_va
 
 /* 2 flops per term of the sum for a contraction of two operands (multiply-add), one per term otherwise. */
 double flops_einsum(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
-  einsum_spec *sp = malloc(sizeof *sp);
+  vitc_einsum *sp = malloc(sizeof *sp);
   double total = 0;
-  if (sp && parse_einsum(n, in, sp, NULL) == VITC_OK) {
+  if (sp && vitc_einsum_parse(n, in, sp, NULL) == VITC_OK) {
     total = 1;
-    for (int l = 0; l < MAX_LABELS; l++)
+    for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++)
       if (sp->size[l] >= 0) total *= (double)sp->size[l];
     total *= n->nin > 1 ? 2.0 * (n->nin - 1) : 1.0;
   }

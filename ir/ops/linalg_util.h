@@ -1,5 +1,6 @@
-/* linalg_util.h — what linalg.c, einsum.c, conv.c and pool.c share besides the float32 GEMM: dtype checks
- * and the generic-dtype GEMM. Internal to ir/ops/. */
+/* linalg_util.h — what linalg.c, einsum.c, conv.c and pool.c share besides the float32 GEMM: dtype checks,
+ * the generic-dtype GEMM and the evaluators' walk over a window (vitc_window is public, in ir.h).
+ * Internal to ir/ops/. */
 #ifndef VITC_IR_OPS_LINALG_UTIL_H
 #define VITC_IR_OPS_LINALG_UTIL_H
 
@@ -18,19 +19,6 @@ void vitc_generic_gemm(int64_t m, int64_t n, int64_t k, double alpha, const vitc
                        int64_t a_rs, int64_t a_cs, const vitc_value *b, int64_t b_off, int64_t b_rs,
                        int64_t b_cs, vitc_value *c, int64_t c_off, int64_t ldc, bool accumulate);
 
-/* The sliding-window geometry Conv and the pools share: per spatial dim, the window and the output. */
-typedef struct vitc_window {
-  int nd; /* spatial dims */
-  int64_t in[VITC_MAX_RANK], out[VITC_MAX_RANK], kernel[VITC_MAX_RANK];
-  int64_t stride[VITC_MAX_RANK], dilation[VITC_MAX_RANK], pad_begin[VITC_MAX_RANK], pad_end[VITC_MAX_RANK];
-} vitc_window;
-
-/* Reads kernel_shape (or takes `kernel` when the attribute is absent and kernel != NULL), strides,
- * dilations, pads and auto_pad of n for an input of spatial dims x->dims[2..], and computes the output
- * dims; ceil_mode rounds the output up as the pools allow (a last window must start inside the input or
- * its leading pad). */
-vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
-                                 vitc_window *w, vitc_error *err);
 /* Spatial offset of input element (out_idx * stride - pad_begin + k_idx * dilation) in a dense input
  * plane; false when it falls into the padding. */
 bool vitc_window_input_offset(const vitc_window *w, const int64_t *out_idx, const int64_t *k_idx, int64_t *off);

@@ -67,8 +67,8 @@ vitc_status eval_AveragePool(const vitc_node *n, const vitc_value *const *in, vi
   vitc_status st = pool_analyse(n, in[0], &w, err);
   if (st != VITC_OK) return st;
   bool include_pad = vitc_attr_int(n, "count_include_pad", 0) != 0;
-  int64_t planes = in[0]->dims[0] * in[0]->dims[1], plane_in = prod(w.in, w.nd), plane_out = prod(w.out, w.nd);
-  int64_t ktotal = prod(w.kernel, w.nd), at = 0;
+  int64_t planes = in[0]->dims[0] * in[0]->dims[1], plane_in = w.in_plane, plane_out = w.out_plane;
+  int64_t ktotal = w.taps, at = 0;
   for (int64_t pl = 0; pl < planes; pl++) {
     int64_t oidx[VITC_MAX_RANK] = {0};
     for (int64_t o = 0; o < plane_out; o++, at++, vitc_next_index(oidx, w.out, w.nd)) {
@@ -103,8 +103,8 @@ vitc_status eval_MaxPool(const vitc_node *n, const vitc_value *const *in, vitc_v
   vitc_status st = pool_analyse(n, in[0], &w, err);
   if (st != VITC_OK) return st;
   bool want_indices = n->nout > 1, col_major = vitc_attr_int(n, "storage_order", 0) == 1;
-  int64_t planes = in[0]->dims[0] * in[0]->dims[1], plane_in = prod(w.in, w.nd), plane_out = prod(w.out, w.nd);
-  int64_t ktotal = prod(w.kernel, w.nd), at = 0;
+  int64_t planes = in[0]->dims[0] * in[0]->dims[1], plane_in = w.in_plane, plane_out = w.out_plane;
+  int64_t ktotal = w.taps, at = 0;
   for (int64_t pl = 0; pl < planes; pl++) {
     int64_t oidx[VITC_MAX_RANK] = {0};
     for (int64_t o = 0; o < plane_out; o++, at++, vitc_next_index(oidx, w.out, w.nd)) {

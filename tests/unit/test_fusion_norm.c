@@ -2,12 +2,13 @@
  * graphs: each export variant of a pattern, and near misses that must stay as they are.
  *
  * Every case is checked twice: the op histogram after shape inference and the pass, and the values
- * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4). */
+ * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4).
+ * The fused ops then go through the LLVM backend against the evaluator. */
 #include <math.h>
 #include <stdlib.h>
 
+#include "backend_harness.h"
 #include "check.h"
-#include "passes/passes.h"
 
 /* ---------------------------------------------------------------- building graphs */
 
@@ -262,6 +263,9 @@ enum {
   GELU_MISS_HALF,   /* x · (1 + erf(x/√2)) */
   GELU_MISS_COEFF,  /* tanh form with 0.04 for 0.044715 */
   GELU_MISS_SCALE,  /* erf(x) without the 1/√2 */
+  GELU_SILU,        /* Mul(Sigmoid(x), x) */
+  GELU_QUICK,       /* Mul(x, Sigmoid(Mul(1.702, x))) */
+  GELU_MISS_QUICK,  /* x · σ(1.5 x) */
 };
 
 static int one_plus_tanh(vitc_graph *g, int x, int variant) {
@@ -278,6 +282,17 @@ static vitc_graph *build_gelu(int variant) {
   int x;
   vitc_graph *g = new_graph("gelu.onnx", 2, xd, &x);
   int a, half = scalar(g, 0.5f), y;
+  if (variant == GELU_SILU) {
+    y = binary(g, VITC_OP_Mul, unary(g, VITC_OP_Sigmoid, x), x);
+    set_outputs(g, &y, 1);
+    return g;
+  }
+  if (variant == GELU_QUICK || variant == GELU_MISS_QUICK) {
+    int z = binary(g, VITC_OP_Mul, scalar(g, variant == GELU_QUICK ? 1.702f : 1.5f), x);
+    y = binary(g, VITC_OP_Mul, x, unary(g, VITC_OP_Sigmoid, z));
+    set_outputs(g, &y, 1);
+    return g;
+  }
   if (variant == GELU_TANH_POW || variant == GELU_TANH_MUL || variant == GELU_MISS_COEFF) {
     a = one_plus_tanh(g, x, variant);
   } else {
@@ -316,6 +331,17 @@ static void test_gelu_near_misses(void) {
   vitc_graph_free(check_case("no 0.5", build_gelu, GELU_MISS_HALF, vitc_recompose_gelu, 4, erf_kept, 2));
   vitc_graph_free(check_case("0.04", build_gelu, GELU_MISS_COEFF, vitc_recompose_gelu, 8, tanh_kept, 2));
   vitc_graph_free(check_case("erf(x)", build_gelu, GELU_MISS_SCALE, vitc_recompose_gelu, 4, erf_kept, 2));
+  const op_count sigmoid_kept[] = {{VITC_OP_QuickGelu, 0}, {VITC_OP_Silu, 0}, {VITC_OP_Sigmoid, 1}};
+  vitc_graph_free(check_case("x sigmoid(1.5 x)", build_gelu, GELU_MISS_QUICK, vitc_recompose_gelu, 3, sigmoid_kept, 3));
+}
+
+static void test_sigmoid_gated(void) {
+  const op_count silu[] = {{VITC_OP_Silu, 1}}, quick[] = {{VITC_OP_QuickGelu, 1}};
+  vitc_graph_free(check_case("silu", build_gelu, GELU_SILU, vitc_recompose_gelu, 1, silu, 1));
+  vitc_graph *g = check_case("quick_gelu", build_gelu, GELU_QUICK, vitc_recompose_gelu, 1, quick, 1);
+  const vitc_node *n = find_op(g, VITC_OP_QuickGelu);
+  if (n) CHECK_NEAR(vitc_attr_float(n, "alpha", 0), 1.702, 1e-6);
+  vitc_graph_free(g);
 }
 
 /* ---------------------------------------------------------------- fold_batch_norm */
@@ -407,14 +433,46 @@ static void test_pipeline_recomposes(void) {
   vitc_graph_free(g);
 }
 
+/* A LayerNorm, then each activation, compiled: the recomposed ops' kernels against the evaluator. */
+static void test_fused_ops_compile(void) {
+  test_graph t = tg_new();
+  const int64_t xd[] = {3, 16}, vec[] = {16};
+  static const int64_t last[] = {-1};
+  int x = tg_input(&t, VITC_F32, 2, xd);
+  vitc_graph *g = t.g;
+  int a = axes(g, 1, last);
+  int d = binary(g, VITC_OP_Sub, x, node(g, VITC_OP_ReduceMean, (int[]){x, a}, 2, NULL, 0));
+  int v = node(g, VITC_OP_ReduceMean, (int[]){binary(g, VITC_OP_Mul, d, d), a}, 2, NULL, 0);
+  int s = unary(g, VITC_OP_Sqrt, binary(g, VITC_OP_Add, v, scalar(g, 1e-5f)));
+  int n = binary(g, VITC_OP_Add, binary(g, VITC_OP_Mul, binary(g, VITC_OP_Div, d, s), tg_const(&t, VITC_F32, 1, vec, 3)),
+                 tg_const(&t, VITC_F32, 1, vec, 5));
+  int e = binary(g, VITC_OP_Add, unary(g, VITC_OP_Erf, binary(g, VITC_OP_Mul, n, scalar(g, 0.70710678f))), scalar(g, 1));
+  int gelu = binary(g, VITC_OP_Mul, binary(g, VITC_OP_Mul, n, scalar(g, 0.5f)), e);
+  int silu = binary(g, VITC_OP_Mul, gelu, unary(g, VITC_OP_Sigmoid, gelu));
+  int quick = binary(g, VITC_OP_Mul, silu, unary(g, VITC_OP_Sigmoid, binary(g, VITC_OP_Mul, silu, scalar(g, 1.702f))));
+  tg_output(&t, quick);
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&t, 1, &err);
+  if (st != VITC_OK) fprintf(stderr, "compile: %s\n", err.msg);
+  CHECK(st == VITC_OK);
+  if (st == VITC_OK) {
+    CHECK(t.g->nnodes == 4 && count_op(t.g, VITC_OP_LayerNormalization) == 1 && count_op(t.g, VITC_OP_Gelu) == 1 &&
+          count_op(t.g, VITC_OP_Silu) == 1 && count_op(t.g, VITC_OP_QuickGelu) == 1);
+    CHECK(tg_compare(&t, "fused ops", 1e-4, 1e-6) == 0);
+  }
+  tg_free(&t);
+}
+
 int main(void) {
   test_layer_norm_variants();
   test_layer_norm_near_misses();
   test_layer_norm_shared_inner();
   test_gelu_variants();
   test_gelu_near_misses();
+  test_sigmoid_gated();
   test_batch_norm_folds();
   test_batch_norm_keeps_weight();
   test_pipeline_recomposes();
+  test_fused_ops_compile();
   CHECK_DONE();
 }

@@ -532,8 +532,10 @@ static void test_pipeline_options(void) {
   vitc_error err = {0};
   vitc_pass_options o = {.opt_level = 1, .print_after = "fold_constant"};
   CHECK(vitc_run_passes(g, &o, &err) == VITC_ERR_INVALID);
-  CHECK_MSG(err.msg, "unknown pass 'fold_constant' (passes: infer_shapes, remove_identity, fold_constants, "
-                     "eliminate_common, eliminate_dead)");
+  CHECK_MSG(err.msg, "unknown pass 'fold_constant' (passes: infer_shapes, remove_identity, fold_constants, ");
+  int npasses;
+  const vitc_pass *listed = vitc_pipeline(&npasses);
+  for (int i = 0; i < npasses; i++) CHECK_MSG(err.msg, listed[i].name); /* the message lists every pass */
   CHECK(!g->tensors[g->outputs[0]].shape_known); /* nothing ran */
 
   const char *disabled[] = {"cse"};
@@ -546,7 +548,8 @@ static void test_pipeline_options(void) {
 
   int count;
   const vitc_pass *p = vitc_pipeline(&count);
-  CHECK(count == 5 && !strcmp(p[0].name, "infer_shapes") && p[0].required);
+  CHECK(count >= 5 && !strcmp(p[0].name, "infer_shapes") && p[0].required);
+  CHECK(!strcmp(p[count - 1].name, "eliminate_dead"));
   for (int i = 1; i < count; i++) CHECK(!p[i].required);
   vitc_graph_free(g);
 }

@@ -1,0 +1,160 @@
+/* fuse_gemm_epilogue — a linear layer and the elementwise steps after it become one vitc.FusedGemm, whose
+ * kernel applies them to the accumulator tile before storing it (no extra pass over memory):
+ *
+ *     %p = MatMul(%a, W)                 W known [K, N], %a [.., M, K]
+ *        | Gemm(%a, W) {transB}          (%a 2-D, alpha 1, no transA; W' = Wᵀ when transB)
+ *        | Gemm(%a, W, C)                C known, one per column, beta 1: the bias
+ *     %q = Add(%p, b)                    b known, N values along the last dim ([N], [1, N], [1, 1, N])
+ *     %r = Relu(%q) | Gelu(%q)           Gelu {approximate none → gelu_erf, tanh → gelu_tanh}
+ *     %s = Mul(%r, γ)                    γ known, N values along the last dim (LayerScale, ConvNeXt, CaiT)
+ *     %y = Add(%s, %x)                   %x of exactly %y's shape (the residual)
+ *                                 ─→  %y = FusedGemm(%a, W', b, %x, γ) {activation}
+ *
+ * Every step after the product is optional, but each tensor
+ * between them must be read once, by the next step: the chain stops at the first step that does not
+ * fit, and what it matched so far still fuses. Float32 only. Bias and γ get new [N] constants when
+ * they are spelled with leading 1s. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/pattern.h"
+
+typedef struct gemm_chain {
+  vitc_node *nodes[5];
+  int nnodes;
+  int a, w, bias, residual, gamma;
+  bool transpose_w;
+  const char *activation;
+  int out; /* the last matched step's output */
+} gemm_chain;
+
+static bool is_f32(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32; }
+
+/* A known f32 value of n elements along the last dim (every other dim 1), no higher in rank than y. */
+static bool is_channel_vector(const vitc_graph *g, int t, int64_t n, int y) {
+  if (!vitc_match_known(g, t) || !is_f32(g, t)) return false;
+  const vitc_value *v = &g->tensors[t].v;
+  if (v->rank < 1 || v->rank > g->tensors[y].v.rank || v->dims[v->rank - 1] != n) return false;
+  for (int d = 0; d < v->rank - 1; d++)
+    if (v->dims[d] != 1) return false;
+  return true;
+}
+
+/* The one live node reading t (when t is read once), else NULL. */
+static vitc_node *only_reader(const vitc_rewriter *rw, const int *reader, int t) {
+  if (t < 0 || t >= rw->counted || rw->uses[t] != 1 || reader[t] < 0) return NULL;
+  vitc_node *n = &rw->g->nodes[reader[t]];
+  return n->dead ? NULL : n;
+}
+
+/* The product: MatMul(%a, W) or a Gemm the kernel can take as it is (bias included). */
+static bool match_product(const vitc_graph *g, vitc_node *n, gemm_chain *c) {
+  *c = (gemm_chain){.nodes = {n}, .nnodes = 1, .bias = -1, .residual = -1, .gamma = -1, .activation = "none"};
+  if (n->nout != 1 || !is_f32(g, n->in[0]) || !is_f32(g, n->in[1]) || !vitc_match_known(g, n->in[1])) return false;
+  const vitc_value *a = &g->tensors[n->in[0]].v, *w = &g->tensors[n->in[1]].v;
+  c->a = n->in[0];
+  c->w = n->in[1];
+  c->out = n->out[0];
+  if (w->rank != 2 || a->rank < 2) return false;
+  if (n->op == VITC_OP_MatMul) return true;
+  if (n->op != VITC_OP_Gemm || vitc_attr_int(n, "transA", 0) || vitc_attr_float(n, "alpha", 1.0) != 1.0) return false;
+  c->transpose_w = vitc_attr_int(n, "transB", 0) != 0;
+  int64_t cols = w->dims[c->transpose_w ? 0 : 1];
+  if (n->nin < 3 || n->in[2] < 0) return true;
+  if (vitc_attr_float(n, "beta", 1.0) != 1.0 || !is_channel_vector(g, n->in[2], cols, c->out)) return false;
+  c->bias = n->in[2];
+  return true;
+}
+
+/* Appends step n to the chain; returns the next step's candidate. */
+static vitc_node *take(const vitc_rewriter *rw, const int *reader, gemm_chain *c, vitc_node *n) {
+  c->nodes[c->nnodes++] = n;
+  c->out = n->out[0];
+  return only_reader(rw, reader, c->out);
+}
+
+/* Extends the chain past the product as far as the steps fit. */
+static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chain *c) {
+  const vitc_graph *g = rw->g;
+  int64_t cols = g->tensors[c->out].v.dims[g->tensors[c->out].v.rank - 1];
+  vitc_node *n = only_reader(rw, reader, c->out);
+  if (c->bias < 0 && n && n->op == VITC_OP_Add && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+    c->bias = vitc_match_other(n, c->out);
+    n = take(rw, reader, c, n);
+  }
+  if (n && (n->op == VITC_OP_Relu || n->op == VITC_OP_Gelu)) {
+    const char *approx = vitc_attr_str(n, "approximate", "none");
+    c->activation = n->op == VITC_OP_Relu ? "relu" : !strcmp(approx, "tanh") ? "gelu_tanh" : "gelu_erf";
+    n = take(rw, reader, c, n);
+  }
+  if (n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+    c->gamma = vitc_match_other(n, c->out);
+    n = take(rw, reader, c, n);
+  }
+  if (!n || n->op != VITC_OP_Add) return;
+  int x = vitc_match_other(n, c->out);
+  if (x < 0 || x == c->out || !vitc_match_same_type(g, x, n->out[0]) || !vitc_match_same_type(g, c->out, x)) return;
+  c->residual = x;
+  take(rw, reader, c, n);
+}
+
+/* *out = t, or a new [N] constant with its values when t is spelled with leading 1s. */
+static vitc_status as_vector(vitc_rewriter *rw, int t, const char *suffix, int *out, vitc_error *err) {
+  *out = t;
+  if (t < 0 || rw->g->tensors[t].v.rank == 1) return VITC_OK;
+  const vitc_value *v = &rw->g->tensors[t].v;
+  vitc_value flat = {.dtype = VITC_F32, .rank = 1, .dims = {v->dims[v->rank - 1]}, .data = v->data};
+  *out = vitc_rewrite_constant(rw, rw->g->tensors[t].name, suffix, &flat, err);
+  return *out < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
+/* *out = W, or a new constant holding Wᵀ. */
+static vitc_status oriented_weight(vitc_rewriter *rw, const gemm_chain *c, int *out, vitc_error *err) {
+  *out = c->w;
+  if (!c->transpose_w) return VITC_OK;
+  const vitc_value *v = &rw->g->tensors[c->w].v;
+  int64_t rows = v->dims[0], cols = v->dims[1];
+  float *data = malloc(sizeof(float) * (size_t)(rows * cols + 1));
+  if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory transposing a Gemm weight", rw->g->path);
+  const float *src = v->data;
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) data[j * rows + i] = src[i * cols + j];
+  vitc_value t = {.dtype = VITC_F32, .rank = 2, .dims = {cols, rows}, .data = data};
+  *out = vitc_rewrite_constant(rw, rw->g->tensors[c->w].name, "T", &t, err);
+  free(data);
+  return *out < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
+static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *err) {
+  int in[5] = {c->a, -1, -1, c->residual, -1}, nin = 5;
+  vitc_status st = oriented_weight(rw, c, &in[1], err);
+  if (st == VITC_OK) st = as_vector(rw, c->bias, "bias", &in[2], err);
+  if (st == VITC_OK) st = as_vector(rw, c->gamma, "gamma", &in[4], err);
+  if (st != VITC_OK) return st;
+  while (nin > 2 && in[nin - 1] < 0) nin--;
+  vitc_attr act = {.name = "activation", .type = VITC_ATTR_STRING, .s = c->activation};
+  return vitc_rewrite(rw, c->nodes, c->nnodes, VITC_OP_FusedGemm, in, nin, c->out, &act, 1, err);
+}
+
+vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_gemm_epilogue", err);
+  if (st != VITC_OK) return st;
+  int *reader = malloc(sizeof(int) * ((size_t)g->ntensors + 1));
+  if (!reader) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in fuse_gemm_epilogue", g->path);
+  for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
+  for (int i = 0; reader && i < g->nnodes; i++)
+    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
+      if (g->nodes[i].in[k] >= 0) reader[g->nodes[i].in[k]] = i;
+  int nn = g->nnodes;
+  for (int i = 0; st == VITC_OK && i < nn; i++) {
+    vitc_node *n = &g->nodes[i];
+    gemm_chain c;
+    if (n->dead || (n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(g, n, &c)) continue;
+    match_epilogue(&rw, reader, &c);
+    if (c.nnodes > 1) st = rewrite(&rw, &c, err);
+  }
+  free(reader);
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}

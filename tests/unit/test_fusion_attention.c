@@ -1,0 +1,93 @@
+/* test_fusion_attention.c — fuse_attention on tiny graphs: the ways exporters spell scaled dot-product
+ * attention, and near misses that must stay. Each case checks the histogram, the evaluator before/after
+ * the pass and the JIT of the whole pipeline (fusion_harness.h).
+ *
+ * Shapes exercise the kernel's edges: Nq = Nk = 21 keys (a full vector of scores and a masked one),
+ * D = 20 and Dv = 36 (partial vectors along both head dims), batch dims [2, 3]. */
+#include "fusion_harness.h"
+
+enum { B = 2, H = 3, NQ = 21, D = 20, DV = 36 };
+
+enum {
+  A_TRANSPOSE,      /* MatMul(Q, Transpose(K)) · c, Softmax, ·V: the Transpose is absorbed */
+  A_KT_SCALED_Q,    /* Kᵀ given, Div(Q, c) before the product */
+  A_REL_BIAS,       /* Div after the product, Add(rel-pos bias [H, N, N] constant) */
+  A_MASK_INPUT,     /* Add(mask [B, 1, N, N] graph input), scalar scale on K */
+  A_LARGE_D,        /* D = Dv = 160: P·V in two passes of accumulators; no scale */
+  MISS_AXIS,        /* Softmax over axis 2 */
+  MISS_SCALE_VECTOR, /* Mul by a [N] constant */
+  MISS_BIAS_AFTER,  /* Add after the Softmax */
+};
+
+static int scalar(test_graph *t, float f) {
+  vitc_value v = {.dtype = VITC_F32, .rank = 0, .data = &f};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+static void build(test_graph *t, int variant) {
+  bool large = variant == A_LARGE_D;
+  int64_t d = large ? 160 : D, dv = large ? 160 : DV;
+  const int64_t qd[] = {B, H, NQ, d}, kt[] = {B, H, d, NQ}, vd[] = {B, H, NQ, dv}, rel[] = {H, NQ, NQ},
+                mask[] = {B, 1, NQ, NQ}, row[] = {NQ};
+  int q = tg_input(t, VITC_F32, 4, qd), k = tg_input(t, VITC_F32, 4, variant == A_KT_SCALED_Q ? kt : qd);
+  int v = tg_input(t, VITC_F32, 4, vd);
+  if (variant == A_KT_SCALED_Q) q = fh_op(t, VITC_OP_Div, q, scalar(t, 4.47f));
+  if (variant == A_MASK_INPUT) k = fh_op(t, VITC_OP_Mul, scalar(t, 0.3f), k);
+  if (variant != A_KT_SCALED_Q) {
+    static int64_t swap[] = {0, 1, 3, 2}; /* the graph keeps the pointer */
+    vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = swap};
+    k = tg_node(t, VITC_OP_Transpose, &k, 1, 1, &perm, 1);
+  }
+  int s = fh_op(t, VITC_OP_MatMul, q, k);
+  if (variant == A_TRANSPOSE || variant == MISS_AXIS || variant == MISS_BIAS_AFTER)
+    s = fh_op(t, VITC_OP_Mul, s, scalar(t, 0.22f));
+  if (variant == A_REL_BIAS) s = fh_op(t, VITC_OP_Div, s, scalar(t, 4.47f));
+  if (variant == MISS_SCALE_VECTOR) s = fh_op(t, VITC_OP_Mul, s, tg_const(t, VITC_F32, 1, row, 5));
+  if (variant == A_REL_BIAS) s = fh_op(t, VITC_OP_Add, tg_const(t, VITC_F32, 3, rel, 6), s);
+  if (variant == A_MASK_INPUT) s = fh_op(t, VITC_OP_Add, s, tg_input(t, VITC_F32, 4, mask));
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = variant == MISS_AXIS ? 2 : -1};
+  int p = tg_node(t, VITC_OP_Softmax, &s, 1, 1, &axis, 1);
+  if (variant == MISS_BIAS_AFTER) p = fh_op(t, VITC_OP_Add, p, tg_const(t, VITC_F32, 3, rel, 6));
+  tg_output(t, fh_op(t, VITC_OP_MatMul, p, v));
+}
+
+static void test_fuses(void) {
+  static const struct {
+    const char *what;
+    int variant;
+    double scale;
+    int k_transposed, inputs;
+  } cases[] = {
+      {"transposed K, scale after", A_TRANSPOSE, 0.22, 0, 3},
+      {"Kt input, Q divided", A_KT_SCALED_Q, 1 / 4.47, 1, 3},
+      {"relative-position bias", A_REL_BIAS, 1 / 4.47, 0, 4},
+      {"mask input, K scaled", A_MASK_INPUT, 0.3, 0, 4},
+      {"head dim 160", A_LARGE_D, 1, 0, 3},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    const fh_count want[] = {{VITC_OP_Attention, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_Softmax, 0},
+                             {VITC_OP_Transpose, 0}, {VITC_OP_Mul, 0},    {VITC_OP_Div, 0}};
+    vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_attention, want, 6);
+    const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
+    CHECK(n != NULL);
+    if (n) {
+      CHECK_NEAR(vitc_attr_float(n, "scale", 0), cases[c].scale, 1e-6);
+      CHECK(vitc_attr_int(n, "k_transposed", -1) == cases[c].k_transposed);
+      CHECK(n->nin == cases[c].inputs);
+    }
+    vitc_graph_free(g);
+  }
+}
+
+static void test_near_misses(void) {
+  const fh_count untouched[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Softmax, 1}};
+  vitc_graph_free(fh_check("softmax over axis 2", build, MISS_AXIS, vitc_fuse_attention, untouched, 3));
+  vitc_graph_free(fh_check("scale [N]", build, MISS_SCALE_VECTOR, vitc_fuse_attention, untouched, 3));
+  vitc_graph_free(fh_check("bias after softmax", build, MISS_BIAS_AFTER, vitc_fuse_attention, untouched, 3));
+}
+
+int main(void) {
+  test_fuses();
+  test_near_misses();
+  CHECK_DONE();
+}
