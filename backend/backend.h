@@ -64,6 +64,8 @@ typedef struct vitc_compiled {
   vitc_module *module;
   vitc_jit *jit;
   void *run_fn; /* NAME_run */
+  void (*hook)(void *user, int node, const char *label, uint64_t ns);
+  void *hook_user;
 } vitc_compiled;
 /* Code-generates g for the target and JIT-compiles it. */
 vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
@@ -72,6 +74,9 @@ void vitc_compiled_free(vitc_compiled *c);
  * by the caller, typed like the graph's outputs. */
 vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, int nthreads, const vitc_value *inputs,
                                    vitc_value *outputs, vitc_error *err);
+/* Installs a timing hook (runtime/vitc_rt.h) on the contexts vitc_compiled_run_once creates. */
+void vitc_compiled_set_node_hook(vitc_compiled *c, void (*hook)(void *user, int node, const char *label, uint64_t ns),
+                                 void *user);
 
 /* ---------------------------------------------------------------- AOT */
 

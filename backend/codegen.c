@@ -224,8 +224,24 @@ static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *er
       if (t < 0 || (unused && k < n->nin && g->tensors[t].producer < 0)) call_args[1 + k] = LLVMConstNull(cg->ptr);
       else st = tensor_address(cg, &es, t, &call_args[1 + k], err);
     }
+    if (st) break;
+    /* With a timing hook installed (ctx->hook, offset 16) the node is timed; without, one branch. */
+    LLVMValueRef sixteen = cg_i64(cg, 16);
+    LLVMValueRef hook = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &sixteen, 1, ""), "hook");
+    LLVMValueRef timed = LLVMBuildICmp(cg->b, LLVMIntNE, hook, LLVMConstNull(cg->ptr), "");
+    LLVMValueRef start = cg_var(cg, cg->i64, cg_i64(cg, 0));
+    cg_if when = cg_if_begin(cg, timed);
+    LLVMBuildStore(cg->b, cg_call(cg, "vitc_rt_now_ns", cg->i64, NULL, 0), start);
+    cg_if_end(cg, &when);
     LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fns[i]), node_fns[i], call_args,
                    (unsigned)(1 + n->nin + n->nout), "");
+    char label[300];
+    snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
+    LLVMValueRef label_str = LLVMBuildGlobalStringPtr(cg->b, label, "label");
+    when = cg_if_begin(cg, timed);
+    LLVMValueRef args[4] = {ctx, cg_i32(cg, i), label_str, LLVMBuildLoad2(cg->b, cg->i64, start, "")};
+    cg_call(cg, "vitc_rt_node_done", cg->void_t, args, 4);
+    cg_if_end(cg, &when);
   }
   /* Outputs not written by a node in place: graph inputs, constants, and repeats of an earlier output. */
   for (int k = 0; k < g->noutputs && st == VITC_OK; k++) {

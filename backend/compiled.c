@@ -40,6 +40,7 @@ vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, 
   vitc_status st = VITC_OK;
   void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, nthreads);
+  if (ctx && c->hook) vitc_rt_set_node_hook(ctx, c->hook, c->hook_user);
   memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
   if (!in || !out || !ctx) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   for (int i = 0; !st && i < g->ninputs; i++) in[i] = inputs[i].data;
@@ -61,4 +62,10 @@ vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, 
   free(in);
   free(out);
   return st;
+}
+
+void vitc_compiled_set_node_hook(vitc_compiled *c, void (*hook)(void *user, int node, const char *label, uint64_t ns),
+                                 void *user) {
+  c->hook = hook;
+  c->hook_user = user;
 }

@@ -9,7 +9,8 @@
  *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
  *     The buffer comes from malloc and is freed before the kernel returns (the memory planner has no
  *     per-node scratch yet); a failed allocation traps rather than leaving Y unwritten.
- * Other dtypes: a direct loop per output element, summing in double as the evaluator does. */
+ * Other dtypes: a direct loop per output element, summing in double as the evaluator does; ConvTranspose
+ * (emit_conv_transpose.c) shares it, and the loop over (image, group) of the GEMM kernels. */
 #include "emit_gemm.h"
 #include "emit_window.h"
 #include "emitters.h"
@@ -41,6 +42,51 @@ LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMVal
   }
   *inside = ok;
   return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
+}
+
+LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
+                                          const LLVMValueRef *kidx, LLVMValueRef *inside) {
+  LLVMValueRef off = cg_i64(cg, 0), ok = LLVMConstInt(cg->i1, 1, false);
+  for (int d = 0; d < w->nd; d++) {
+    LLVMValueRef num = add_i(cg, oidx[d], cg_i64(cg, w->pad_begin[d]));
+    num = LLVMBuildNSWSub(cg->b, num, mul_i(cg, kidx[d], w->dilation[d]), "");
+    LLVMValueRef i = num;
+    if (w->stride[d] != 1) {
+      LLVMValueRef s = cg_i64(cg, w->stride[d]);
+      LLVMValueRef exact = LLVMBuildICmp(cg->b, LLVMIntEQ, LLVMBuildURem(cg->b, num, s, ""), cg_i64(cg, 0), "");
+      ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntSGE, num, cg_i64(cg, 0), ""), "");
+      ok = LLVMBuildAnd(cg->b, ok, exact, "");
+      i = LLVMBuildUDiv(cg->b, num, s, "");
+    }
+    ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntULT, i, cg_i64(cg, w->in[d]), ""), "");
+    off = add_i(cg, mul_i(cg, off, w->in[d]), i);
+  }
+  *inside = ok;
+  return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
+}
+
+vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
+                             int64_t col_floats, conv_slice_fn body, vitc_error *err) {
+  int64_t lo[2] = {0, total / size}, hi[2] = {total / size, total / size + 1}, count[2] = {size, total % size};
+  conv_slice sl = {.col = emit_col_alloc(cg, col_floats)};
+  cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
+  LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
+  sl.x = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
+  sl.y = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane));
+  sl.w = cg_gep(cg, cg->f32, cg_in(cg, 1), mul_i(cg, g, p->cin_g * p->cout_g * p->w.taps));
+  sl.bias = cg_in(cg, 2) ? cg_gep(cg, cg->f32, cg_in(cg, 2), mul_i(cg, g, p->cout_g)) : NULL;
+  vitc_status st = VITC_OK;
+  for (int part = 0; part < 2 && !st; part++) { /* the full chunks, then the shorter tail */
+    if (lo[part] == hi[part] || count[part] == 0) continue;
+    cg_loop c = cg_loop_begin(cg, cg_i64(cg, lo[part]), cg_i64(cg, hi[part]), 1);
+    sl.first = mul_i(cg, c.iv, size);
+    sl.count = count[part];
+    st = body(cg, p, &sl, err);
+    cg_loop_end(cg, &c);
+  }
+  cg_loop_end(cg, &bg);
+  cg_call(cg, "free", cg->void_t, &sl.col, 1);
+  return st;
 }
 
 /* ---------------------------------------------------------------- float32 depthwise 2-D */
@@ -148,6 +194,19 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
   cg_task_end(cg, &t, p->cin_g * p->w.taps);
 }
 
+/* One slab of output columns: im2col, then Y_bg[:, first:first+count] = W_g col + bias. */
+static vitc_status emit_im2col_slab(vitc_cg *cg, const vitc_conv_geometry *p, const conv_slice *s,
+                                    vitc_error *err) {
+  int64_t rows = p->cin_g * p->w.taps;
+  emit_im2col(cg, p, s->x, s->col, s->first, s->count);
+  gemm_desc d = group_gemm(cg, p, rows, s->count, s->count);
+  d.a = s->w;
+  d.b = s->col;
+  d.c = cg_gep(cg, cg->f32, s->y, s->first);
+  d.d = s->bias;
+  return emit_gemm(cg, &d, err);
+}
+
 static vitc_status emit_im2col_gemm(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
   int64_t rows = p->cin_g * p->w.taps, slab = p->w.out_plane;
   if (rows * slab > COL_BUDGET) {
@@ -155,37 +214,12 @@ static vitc_status emit_im2col_gemm(vitc_cg *cg, const vitc_conv_geometry *p, vi
     if (slab < 256) slab = 256;
     if (slab > p->w.out_plane) slab = p->w.out_plane;
   }
-  int64_t full = p->w.out_plane / slab, tail = p->w.out_plane % slab;
-  LLVMValueRef col = emit_col_alloc(cg, rows * slab);
-  vitc_status st = VITC_OK;
-  cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
-  LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
-  LLVMValueRef xg = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
-  LLVMValueRef yg = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane));
-  LLVMValueRef wg = cg_gep(cg, cg->f32, cg_in(cg, 1), mul_i(cg, g, p->cout_g * rows));
-  LLVMValueRef bias = cg_in(cg, 2) ? cg_gep(cg, cg->f32, cg_in(cg, 2), mul_i(cg, g, p->cout_g)) : NULL;
-  for (int part = 0; part < 2 && !st; part++) {
-    int64_t count = part == 0 ? slab : tail;
-    if (count == 0 || (part == 0 && full == 0)) continue;
-    cg_loop s = cg_loop_begin(cg, cg_i64(cg, part == 0 ? 0 : full), cg_i64(cg, part == 0 ? full : full + 1), 1);
-    LLVMValueRef first = mul_i(cg, s.iv, slab);
-    emit_im2col(cg, p, xg, col, first, count);
-    gemm_desc d = group_gemm(cg, p, rows, count, count);
-    d.a = wg;
-    d.b = col;
-    d.c = cg_gep(cg, cg->f32, yg, first);
-    d.d = bias;
-    st = emit_gemm(cg, &d, err);
-    cg_loop_end(cg, &s);
-  }
-  cg_loop_end(cg, &bg);
-  cg_call(cg, "free", cg->void_t, &col, 1);
-  return st;
+  return emit_conv_slices(cg, p, p->w.out_plane, slab, rows * slab, emit_im2col_slab, err);
 }
 
 /* ---------------------------------------------------------------- every dtype */
 
-static void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t) {
+void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bool transpose) {
   const vitc_window *w = &p->w;
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
@@ -195,7 +229,14 @@ static void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtyp
   LLVMValueRef b = LLVMBuildUDiv(cg->b, plane.iv, cg_i64(cg, p->cout), "");
   LLVMValueRef g = LLVMBuildUDiv(cg->b, m, cg_i64(cg, p->cout_g), "");
   LLVMValueRef x_base = mul_i(cg, add_i(cg, mul_i(cg, b, p->cin), mul_i(cg, g, p->cin_g)), p->w.in_plane);
+  /* W[m, c, k] of Conv, or W[g*Cg + c, m mod Mg, k] of ConvTranspose, at w_base + c*w_cs + k */
   LLVMValueRef w_base = mul_i(cg, m, p->cin_g * p->w.taps);
+  int64_t w_cs = p->w.taps;
+  if (transpose) {
+    LLVMValueRef m_g = LLVMBuildURem(cg->b, m, cg_i64(cg, p->cout_g), "");
+    w_base = mul_i(cg, add_i(cg, mul_i(cg, g, p->cin_g * p->cout_g), m_g), p->w.taps);
+    w_cs = p->cout_g * p->w.taps;
+  }
   LLVMValueRef bias = cg_in(cg, 2) ? cg_convert(cg, cg_load(cg, task.vals[2], m, t), t, VITC_F64)
                                    : LLVMConstReal(cg->f64, 0);
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->w.out_plane), 1);
@@ -205,10 +246,11 @@ static void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtyp
   cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->cin_g), 1);
   cg_loop k = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->w.taps), 1);
   emit_unflatten(cg, k.iv, w->kernel, w->nd, kidx);
-  LLVMValueRef off = emit_window_offset(cg, w, oidx, kidx, &inside);
+  LLVMValueRef off = transpose ? emit_transpose_source_offset(cg, w, oidx, kidx, &inside)
+                               : emit_window_offset(cg, w, oidx, kidx, &inside);
   cg_if in = cg_if_begin(cg, inside);
   LLVMValueRef xv = cg_load(cg, task.vals[0], add_i(cg, add_i(cg, x_base, mul_i(cg, c.iv, p->w.in_plane)), off), t);
-  LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, p->w.taps)), k.iv), t);
+  LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, w_cs)), k.iv), t);
   LLVMValueRef prod_v = LLVMBuildFMul(cg->b, cg_convert(cg, xv, t, VITC_F64), cg_convert(cg, wv, t, VITC_F64), "");
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), prod_v, ""), sum);
   cg_if_end(cg, &in);
@@ -229,7 +271,7 @@ vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   vitc_dtype t = cg_in_value(cg, 0)->dtype;
   if (p.batch * p.cout * p.w.out_plane == 0) return VITC_OK;
   if (t != VITC_F32) {
-    emit_direct_conv(cg, &p, t);
+    emit_direct_conv(cg, &p, t, false);
     return VITC_OK;
   }
   if (p.w.nd == 2 && p.cin_g == 1 && p.cout_g == 1) {

@@ -1,6 +1,7 @@
 /* emit_window.h — what the sliding-window kernels (emit_conv.c, emit_conv_transpose.c, emit_pool.c) share
  * besides emit_unflatten (emit_gemm.h): index arithmetic over the window geometry of ir.h (vitc_window, the
- * evaluator's, so both agree) and their column buffer. Internal to backend/. */
+ * evaluator's, so both agree), the column buffer and loop skeleton of the float32 GEMM kernels, and the
+ * every-dtype direct loop of Conv and ConvTranspose. Defined in emit_conv.c. Internal to backend/. */
 #ifndef VITC_EMIT_WINDOW_H
 #define VITC_EMIT_WINDOW_H
 
@@ -23,5 +24,27 @@ LLVMValueRef emit_col_alloc(vitc_cg *cg, int64_t floats);
  * inside the input (outside, the offset is 0 so that a load from it stays in bounds). */
 LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
                                 const LLVMValueRef *kidx, LLVMValueRef *inside);
+/* ConvTranspose's map the other way round: the input position i with i*stride - pad_begin + k*dilation = o
+ * for output oidx and tap kidx, as an offset in a dense input plane, and whether it exists (the division
+ * is exact and i lies inside the input; otherwise the offset is 0). */
+LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
+                                          const LLVMValueRef *kidx, LLVMValueRef *inside);
+
+/* Conv (transpose false) or ConvTranspose for every dtype: a task per (image, output channel) plane, per
+ * output element a sum in double over the group's input channels and the taps, as the evaluator does. */
+void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bool transpose);
+
+/* The skeleton of the float32 GEMM kernels: a column buffer of col_floats (from emit_col_alloc, freed at
+ * the end), a loop over (image, group), and in it a loop over the chunks [first, first+count) that cut
+ * [0, total) into a static `size` (the full ones, then the tail), each handed to body with x, y, w and bias
+ * (NULL: none) pointing at the group's slices of the node's inputs and output. */
+typedef struct conv_slice {
+  LLVMValueRef x, y, w, bias, col, first;
+  int64_t count;
+} conv_slice;
+typedef vitc_status (*conv_slice_fn)(vitc_cg *cg, const vitc_conv_geometry *p, const conv_slice *s,
+                                     vitc_error *err);
+vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
+                             int64_t col_floats, conv_slice_fn body, vitc_error *err);
 
 #endif

@@ -17,7 +17,7 @@
 #include "passes/pattern.h"
 
 typedef struct attn_match {
-  vitc_node *nodes[8];
+  vitc_node *nodes[9]; /* PV, Softmax, Add, scores scale, QK, Q scale, K scales either side of Transpose */
   int nnodes;
   int q, k, v, bias;
   bool k_transposed;
@@ -33,16 +33,20 @@ static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m) {
   if (!n) n = vitc_match_inner(rw, t, VITC_OP_Div, 1);
   if (!n) return t;
   double c;
-  int x = n->op == VITC_OP_Div ? n->in[0] : -1;
-  if (n->op == VITC_OP_Div && !vitc_match_scalar_value(rw->g, n->in[1], &c)) return t;
-  if (n->op == VITC_OP_Mul) {
-    if (vitc_match_scalar_value(rw->g, n->in[1], &c)) x = n->in[0];
-    else if (vitc_match_scalar_value(rw->g, n->in[0], &c)) x = n->in[1];
-    else return t;
+  int x;
+  if (n->op == VITC_OP_Div) {
+    if (!vitc_match_scalar_value(rw->g, n->in[1], &c) || c == 0) return t;
+    x = n->in[0];
+    c = 1 / c;
+  } else if (vitc_match_scalar_value(rw->g, n->in[1], &c)) {
+    x = n->in[0];
+  } else if (vitc_match_scalar_value(rw->g, n->in[0], &c)) {
+    x = n->in[1];
+  } else {
+    return t;
   }
-  if (n->op == VITC_OP_Div && c == 0) return t;
   if (!vitc_match_same_type(rw->g, x, t)) return t; /* the scalar must not broadcast x to a larger shape */
-  m->scale *= n->op == VITC_OP_Div ? 1 / c : c;
+  m->scale *= c;
   m->nodes[m->nnodes++] = n;
   return x;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rt_internal.h"
@@ -82,4 +83,19 @@ uint64_t vitc_rt_hash(const void *data, size_t len) {
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h;
+}
+
+void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user) {
+  ctx->hook = hook;
+  ctx->hook_user = user;
+}
+
+uint64_t vitc_rt_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns) {
+  ctx->hook(ctx->hook_user, node, label, vitc_rt_now_ns() - start_ns);
 }

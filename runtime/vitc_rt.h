@@ -18,9 +18,14 @@ extern "C" {
 
 typedef struct vitc_rt_pool vitc_rt_pool;
 
+/* Timing hook: called after each node of a run with the node's index, "name (Op)" and its wall time. */
+typedef void (*vitc_rt_node_hook)(void *user, int node, const char *label, uint64_t nanoseconds);
+
 typedef struct vitc_rt_ctx {
   const void *weights; /* ABI: offset 0 */
   void *scratch;       /* ABI: offset 8 */
+  vitc_rt_node_hook hook; /* ABI: offset 16; NULL: generated code skips the timing calls */
+  void *hook_user;
   vitc_rt_pool *pool;
   void *weights_mapping; /* non-NULL when the weights are a mapped side file */
   size_t weights_mapping_len;
@@ -40,6 +45,12 @@ void vitc_rt_ctx_free(vitc_rt_ctx *ctx);
 typedef void (*vitc_rt_task)(void *arg, int64_t begin, int64_t end);
 void vitc_rt_parallel_for(vitc_rt_ctx *ctx, vitc_rt_task fn, void *arg, int64_t n);
 int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
+
+/* Installs (or, with NULL, removes) the timing hook of ctx. */
+void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user);
+/* What generated code calls around each node when a hook is installed. */
+uint64_t vitc_rt_now_ns(void);
+void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns);
 
 /* The hash `vitc compile --weights` records for a weights file. */
 uint64_t vitc_rt_hash(const void *data, size_t len);

@@ -18,6 +18,7 @@ static const char common_usage[] =
     "  --aot                   execute code compiled ahead of time into a shared library (as vitc\n"
     "                          compile --emit shared makes) instead of JIT-compiled code\n"
     "  --threads N             threads of the compiled code (default 0: one per CPU)\n"
+    "  --profile               JIT: print the time spent in each op kind (runtime timing hooks)\n"
     "  -h, --help              show this help\n";
 
 void cli_print_common_usage(FILE *f) {
@@ -106,6 +107,11 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
   }
   if (!strcmp(arg, "--interp")) {
     c->engine = CLI_ENGINE_INTERP;
+    *i += 1;
+    return 1;
+  }
+  if (!strcmp(arg, "--profile")) {
+    c->profile = true;
     *i += 1;
     return 1;
   }

@@ -1,5 +1,6 @@
 /* cli_engine.c — the one place that maps an engine choice to the code that executes a graph. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/backend.h"
 #include "cli.h"
@@ -22,6 +23,40 @@ static vitc_status specialise(const cli_common *c, vitc_graph *g, const vitc_val
   return st ? st : vitc_run_passes(g, &c->passes, err);
 }
 
+/* --profile: time per op kind, from the runtime's per-node timing hook. Labels are "name (Op)". */
+typedef struct op_times {
+  char op[VITC_OP_COUNT][64];
+  double seconds[VITC_OP_COUNT];
+  int calls[VITC_OP_COUNT];
+  int count;
+} op_times;
+
+static void record_node(void *user, int node, const char *label, uint64_t ns) {
+  op_times *t = user;
+  const char *open = strrchr(label, '(');
+  char op[64];
+  snprintf(op, sizeof op, "%s", open ? open + 1 : label);
+  op[strcspn(op, ")")] = 0;
+  int k = 0;
+  while (k < t->count && strcmp(t->op[k], op)) k++;
+  if (k == t->count) {
+    if (t->count == VITC_OP_COUNT) return;
+    snprintf(t->op[t->count++], sizeof t->op[0], "%s", op);
+  }
+  t->seconds[k] += ns * 1e-9;
+  t->calls[k]++;
+}
+
+static void print_profile(const op_times *t) {
+  double total = 0;
+  for (int k = 0; k < t->count; k++) total += t->seconds[k];
+  fprintf(stderr, "%-24s %6s %10s %6s\n", "op", "nodes", "ms", "%");
+  for (int k = 0; k < t->count; k++)
+    fprintf(stderr, "%-24s %6d %10.3f %6.1f\n", t->op[k], t->calls[k], t->seconds[k] * 1e3,
+            total > 0 ? 100 * t->seconds[k] / total : 0);
+  fprintf(stderr, "%-24s %6s %10.3f\n", "total", "", total * 1e3);
+}
+
 static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                                vitc_error *err) {
   vitc_value *kept = NULL;
@@ -34,7 +69,11 @@ static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_va
   vitc_target_options host = {NULL, NULL, NULL, 3};
   vitc_compiled *compiled = NULL;
   if (!st) st = vitc_compile_jit(g, &host, &compiled, err);
+  op_times *times = c->profile ? calloc(1, sizeof *times) : NULL;
+  if (!st && times) vitc_compiled_set_node_hook(compiled, record_node, times);
   if (!st) st = vitc_compiled_run_once(compiled, g, c->threads, inputs, outputs, err);
+  if (!st && times) print_profile(times);
+  free(times);
   vitc_compiled_free(compiled);
   free(kept);
   return st;

@@ -115,15 +115,22 @@ vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const 
   return VITC_OK;
 }
 
-bool vitc_window_input_offset(const vitc_window *w, const int64_t *out_idx, const int64_t *k_idx, int64_t *off) {
+/* Row-major offset over dims `bound` of position idx*stride - pad_begin + k_idx*dilation; false when it
+ * falls outside (into the padding). */
+static bool window_offset(const vitc_window *w, const int64_t *idx, const int64_t *k_idx, const int64_t *bound,
+                          int64_t *off) {
   int64_t o = 0;
   for (int d = 0; d < w->nd; d++) {
-    int64_t i = out_idx[d] * w->stride[d] - w->pad_begin[d] + k_idx[d] * w->dilation[d];
-    if (i < 0 || i >= w->in[d]) return false;
-    o = o * w->in[d] + i;
+    int64_t i = idx[d] * w->stride[d] - w->pad_begin[d] + k_idx[d] * w->dilation[d];
+    if (i < 0 || i >= bound[d]) return false;
+    o = o * bound[d] + i;
   }
   *off = o;
   return true;
+}
+
+bool vitc_window_input_offset(const vitc_window *w, const int64_t *out_idx, const int64_t *k_idx, int64_t *off) {
+  return window_offset(w, out_idx, k_idx, w->in, off);
 }
 
 bool vitc_next_index(int64_t *idx, const int64_t *dims, int nd) {
@@ -136,13 +143,11 @@ bool vitc_next_index(int64_t *idx, const int64_t *dims, int nd) {
 
 /* ---------------------------------------------------------------- Conv */
 
+/* Conv's window and channels (vitc_conv_geometry_of checks the ranks and the bias). */
 static vitc_status conv_analyse(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *p,
                                 vitc_error *err) {
-  const vitc_value *x = in[0], *wt = in[1], *b = n->nin > 2 ? in[2] : NULL;
-  char sx[128], sw[128];
-  if (wt->rank != x->rank)
-    return vitc_fail(err, VITC_ERR_INVALID, "Conv weights %s do not match input %s in rank",
-                     vitc_value_type_str(wt, sw, sizeof sw), vitc_value_type_str(x, sx, sizeof sx));
+  const vitc_value *x = in[0], *wt = in[1];
+  char sw[128];
   vitc_status st = vitc_window_geometry(n, x, wt->dims + 2, false, &p->w, err);
   if (st != VITC_OK) return st;
   p->batch = x->dims[0];
@@ -156,9 +161,6 @@ static vitc_status conv_analyse(const vitc_node *n, const vitc_value *const *in,
                      (long long)p->group, (long long)p->cin, vitc_value_type_str(wt, sw, sizeof sw));
   p->cin_g = p->cin / p->group;
   p->cout_g = p->cout / p->group;
-  if (b && (b->rank != 1 || b->dims[0] != p->cout))
-    return vitc_fail(err, VITC_ERR_INVALID, "Conv bias %s is not [%lld]", vitc_value_type_str(b, sx, sizeof sx),
-                     (long long)p->cout);
   return VITC_OK;
 }
 
@@ -324,7 +326,7 @@ static void conv_generic(const vitc_conv_geometry *p, const vitc_value *const *i
 
 vitc_status eval_Conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   vitc_conv_geometry p;
-  vitc_status st = conv_analyse(n, in, &p, err);
+  vitc_status st = vitc_conv_geometry_of(n, in, &p, err);
   if (st != VITC_OK) return st;
   const vitc_value *bias = n->nin > 2 ? in[2] : NULL;
   if (in[0]->dtype == VITC_F32) return conv_f32(&p, in, bias, out, err);
@@ -343,11 +345,8 @@ double flops_conv(const vitc_node *n, const vitc_value *const *in, const vitc_va
  * w.out the output dims, and input position i feeds output i*stride - pad_begin + k*dilation. */
 static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *p,
                                           vitc_error *err) {
-  const vitc_value *x = in[0], *wt = in[1], *b = n->nin > 2 ? in[2] : NULL;
-  char sx[128], sw[128];
-  if (wt->rank != x->rank)
-    return vitc_fail(err, VITC_ERR_INVALID, "ConvTranspose weights %s do not match input %s in rank",
-                     vitc_value_type_str(wt, sw, sizeof sw), vitc_value_type_str(x, sx, sizeof sx));
+  const vitc_value *x = in[0], *wt = in[1];
+  char sw[128];
   vitc_window *w = &p->w;
   auto_pad pad;
   int64_t pads[2 * VITC_MAX_RANK], out_pad[VITC_MAX_RANK];
@@ -386,29 +385,13 @@ static vitc_status conv_transpose_analyse(const vitc_node *n, const vitc_value *
   p->cin_g = p->cin / p->group;
   p->cout_g = wt->dims[1];
   p->cout = p->cout_g * p->group;
-  if (b && (b->rank != 1 || b->dims[0] != p->cout))
-    return vitc_fail(err, VITC_ERR_INVALID, "ConvTranspose bias %s is not [%lld]",
-                     vitc_value_type_str(b, sx, sizeof sx), (long long)p->cout);
   return VITC_OK;
-}
-
-/* Output offset fed by input position in_idx under tap k_idx; false when it lands in the cropped pad. */
-static bool transpose_output_offset(const vitc_window *w, const int64_t *in_idx, const int64_t *k_idx,
-                                    int64_t *off) {
-  int64_t o = 0;
-  for (int d = 0; d < w->nd; d++) {
-    int64_t i = in_idx[d] * w->stride[d] - w->pad_begin[d] + k_idx[d] * w->dilation[d];
-    if (i < 0 || i >= w->out[d]) return false;
-    o = o * w->out[d] + i;
-  }
-  *off = o;
-  return true;
 }
 
 vitc_status eval_ConvTranspose(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                vitc_error *err) {
   vitc_conv_geometry p;
-  vitc_status st = conv_transpose_analyse(n, in, &p, err);
+  vitc_status st = vitc_conv_geometry_of(n, in, &p, err);
   if (st != VITC_OK) return st;
   const vitc_window *w = &p.w;
   const vitc_value *bias = n->nin > 2 ? in[2] : NULL;
@@ -445,7 +428,7 @@ vitc_status eval_ConvTranspose(const vitc_node *n, const vitc_value *const *in, 
         for (int64_t k = 0; k < ktotal; k++, vitc_next_index(kidx, w->kernel, w->nd)) {
           int64_t iidx[VITC_MAX_RANK] = {0}, off;
           for (int64_t i = 0; i < plane_in; i++, vitc_next_index(iidx, w->in, w->nd)) {
-            if (!transpose_output_offset(w, iidx, kidx, &off)) continue;
+            if (!window_offset(w, iidx, kidx, w->out, &off)) continue; /* the output fed, or cropped */
             int64_t at = y_base + m * plane_out + off;
             if (f32) {
               y[at] += col[(m * ktotal + k) * plane_in + i];
@@ -475,7 +458,17 @@ double flops_conv_transpose(const vitc_node *n, const vitc_value *const *in, con
 
 vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *c,
                                   vitc_error *err) {
-  return n->op == VITC_OP_ConvTranspose ? conv_transpose_analyse(n, in, c, err) : conv_analyse(n, in, c, err);
+  const vitc_value *x = in[0], *wt = in[1], *b = n->nin > 2 ? in[2] : NULL;
+  const char *op = vitc_ops[n->op].name;
+  char sx[128], sw[128];
+  if (wt->rank != x->rank)
+    return vitc_fail(err, VITC_ERR_INVALID, "%s weights %s do not match input %s in rank", op,
+                     vitc_value_type_str(wt, sw, sizeof sw), vitc_value_type_str(x, sx, sizeof sx));
+  vitc_status st = n->op == VITC_OP_ConvTranspose ? conv_transpose_analyse(n, in, c, err) : conv_analyse(n, in, c, err);
+  if (st == VITC_OK && b && (b->rank != 1 || b->dims[0] != c->cout))
+    return vitc_fail(err, VITC_ERR_INVALID, "%s bias %s is not [%lld]", op, vitc_value_type_str(b, sx, sizeof sx),
+                     (long long)c->cout);
+  return st;
 }
 
 /* The shape rule of Conv and ConvTranspose: [N, M, output spatial..]. */
