@@ -8,7 +8,8 @@
 #include "backend.h"
 
 static vitc_status parse_line(const char *line, size_t len, vitc_io_desc *d, vitc_error *err) {
-  char name[3 * sizeof d->name], dtype[32], dims[24 * VITC_MAX_RANK + 16], kind[8];
+  /* The sscanf widths below are these sizes minus one. */
+  char name[768], dtype[32], dims[400], kind[8];
   char buf[sizeof name + sizeof dtype + sizeof dims + 16];
   if (len >= sizeof buf) return vitc_fail(err, VITC_ERR_PARSE, "signature line too long");
   memcpy(buf, line, len);

@@ -195,7 +195,7 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
     cg->blob = grown;
     cg->blob_cap = cap;
   }
-  memset(cg->blob + cg->blob_size, 0, at - cg->blob_size);
+  if (at > cg->blob_size) memset(cg->blob + cg->blob_size, 0, at - cg->blob_size);
   if (bytes) memcpy(cg->blob + at, data, bytes);
   cg->blob_size = at + bytes;
   *offset = (int64_t)at;

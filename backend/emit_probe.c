@@ -202,7 +202,7 @@ static vitc_status emit_probe(vitc_cg *cg, const vitc_node *n, unsigned data_inp
     if (!v) continue;
     if (!(data_inputs >> k & 1)) {
       if (!v->data) {
-        st = vitc_fail(err, VITC_ERR_UNSUPPORTED, "input %d must be known at compile time for code generation", k);
+        st = vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "input %d must be known at compile time for code generation", k);
         goto done;
       }
       in[k] = v;

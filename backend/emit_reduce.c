@@ -19,7 +19,7 @@ static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a);
 
 static vitc_status const_ints(const vitc_value *v, const char *what, int64_t *out, int cap, int *n,
                               vitc_error *err) {
-  if (!v->data) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s must be a compile-time constant", what);
+  if (!v->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "%s must be a compile-time constant", what);
   if (vitc_numel(v) > cap)
     return vitc_fail(err, VITC_ERR_INVALID, "%s has %lld entries, more than %d", what, (long long)vitc_numel(v), cap);
   *n = (int)vitc_numel(v);

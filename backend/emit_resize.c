@@ -315,7 +315,7 @@ vitc_status emit_Resize(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *out = cg_out_value(cg, 0);
   for (int k = 1; k < n->nin; k++)
     if (cg_in_value(cg, k) && !cg_in_value(cg, k)->data)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Resize's input %d must be known at compile time for code generation", k);
+      return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "Resize's input %d must be known at compile time for code generation", k);
   if (!vitc_numel(out)) return VITC_OK;
   axis_taps taps[VITC_MAX_RANK] = {0};
   int axes[VITC_MAX_RANK], naxes = resized_axes(n, x->rank, axes);

@@ -20,8 +20,9 @@ typedef enum vitc_status {
   VITC_ERR_UNSUPPORTED, /* valid ONNX that vitc does not implement: op, dtype, opset, attribute value */
   VITC_ERR_NOMEM,
   VITC_ERR_INTERNAL,
-  VITC_ERR_DATA_DEPENDENT, /* a shape depends on a value only known at run time: the evaluator can run
-                              the model, compiled code (static shapes) cannot */
+  VITC_ERR_DATA_DEPENDENT, /* a shape, or an operand the code generator needs (axes, indices, scales),
+                              depends on a value only known at run time: the evaluator can run the model,
+                              compiled code cannot without specialising on that value */
 } vitc_status;
 
 /* Element types carry ONNX TensorProto.DataType numbers so the frontend needs no translation table. */

@@ -51,6 +51,34 @@ int vitc_graph_add_tensor(vitc_graph *g, const char *name) {
   return g->ntensors++;
 }
 
+/* Copies an attribute with everything it points to into the arena: the graph owns its attributes. */
+static bool copy_attr(vitc_arena *a, vitc_attr *dst, const vitc_attr *src) {
+  *dst = *src;
+  if (!(dst->name = vitc_arena_strdup(a, src->name))) return false;
+  if (src->s && !(dst->s = vitc_arena_strdup(a, src->s))) return false;
+  if (src->ints) {
+    if (!(dst->ints = vitc_arena_alloc(a, sizeof(int64_t) * (size_t)(src->n ? src->n : 1)))) return false;
+    memcpy(dst->ints, src->ints, sizeof(int64_t) * (size_t)src->n);
+  }
+  if (src->floats) {
+    if (!(dst->floats = vitc_arena_alloc(a, sizeof(double) * (size_t)(src->n ? src->n : 1)))) return false;
+    memcpy(dst->floats, src->floats, sizeof(double) * (size_t)src->n);
+  }
+  if (src->strings) {
+    const char **strings = vitc_arena_alloc(a, sizeof(char *) * (size_t)(src->n ? src->n : 1));
+    if (!strings) return false;
+    for (int i = 0; i < src->n; i++)
+      if (!(strings[i] = vitc_arena_strdup(a, src->strings[i]))) return false;
+    dst->strings = strings;
+  }
+  if (src->t.data) {
+    size_t bytes = vitc_nbytes(&src->t);
+    if (!(dst->t.data = vitc_arena_alloc(a, bytes))) return false;
+    memcpy(dst->t.data, src->t.data, bytes);
+  }
+  return true;
+}
+
 int vitc_graph_add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, const int *out,
                         int nout, const vitc_attr *attrs, int nattr) {
   if (!grow(g->arena, (void **)&g->nodes, &g->cap_nodes, g->nnodes + 1, sizeof(vitc_node))) return -1;
@@ -73,7 +101,8 @@ int vitc_graph_add_node(vitc_graph *g, vitc_op op, const char *name, const int *
   if (!n->in || !n->out || !n->attrs) return -1;
   if (nin) memcpy(n->in, in, sizeof(int) * (size_t)nin);
   if (nout) memcpy(n->out, out, sizeof(int) * (size_t)nout);
-  if (nattr) memcpy(n->attrs, attrs, sizeof(vitc_attr) * (size_t)nattr);
+  for (int a = 0; a < nattr; a++)
+    if (!copy_attr(g->arena, &n->attrs[a], &attrs[a])) return -1;
   for (int k = 0; k < nout; k++)
     if (out[k] >= 0) g->tensors[out[k]].producer = g->nnodes;
   return g->nnodes++;

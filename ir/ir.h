@@ -185,8 +185,8 @@ void vitc_graph_free(vitc_graph *g);
 /* Adds a tensor (name copied; NULL name gets a fresh unique one) and returns its id, -1 when out of
  * memory. */
 int vitc_graph_add_tensor(vitc_graph *g, const char *name);
-/* Appends a node (attrs and ids copied into the arena), sets producer of its outputs, returns its index
- * or -1 when out of memory. */
+/* Appends a node (ids and attributes, with the arrays and tensors they point to, copied into the
+ * arena), sets producer of its outputs, returns its index or -1 when out of memory. */
 int vitc_graph_add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, const int *out,
                         int nout, const vitc_attr *attrs, int nattr);
 /* Adds a constant tensor holding a copy of v; returns its id or -1. */

@@ -110,8 +110,9 @@ static bool match_factors(const vitc_rewriter *rw, const int f[3], gelu_match *g
   for (int h = 0; h < 3; h++) {
     if (!vitc_match_scalar(rw->g, f[h], 0.5)) continue;
     for (int a = 0; a < 3; a++) {
+      if (a == h) continue;
       int x = f[3 - h - a];
-      if (a == h || !vitc_dtype_is_float(rw->g->tensors[x].v.dtype)) continue;
+      if (!vitc_dtype_is_float(rw->g->tensors[x].v.dtype)) continue;
       if (match_one_plus(rw, f[a], x, gm)) {
         gm->x = x;
         return true;

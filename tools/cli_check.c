@@ -190,16 +190,22 @@ static vitc_status check_data_set(const cli_common *common, const char *model, v
                                   vitc_error *err) {
   int nin = count_files(set_dir, "input"), nout = count_files(set_dir, "output");
   *matched = true;
-  if (nin != g->ninputs)
-    return vitc_fail(err, VITC_ERR_INVALID, "%s: %d input files for a model with %d inputs", set_dir, nin, g->ninputs);
-  if (nout != g->noutputs)
-    return vitc_fail(err, VITC_ERR_INVALID, "%s: %d output files for a model with %d outputs", set_dir, nout,
-                     g->noutputs);
+  vitc_graph *reloaded = NULL;
+  if (nin > g->ninputs && common->engine == CLI_ENGINE_JIT) {
+    /* An earlier data set specialised g on some inputs' values: start again from the model. */
+    if (!(reloaded = cli_load(common, model))) return vitc_fail(err, VITC_ERR_INVALID, "%s: cannot reload the model", model);
+    g = reloaded;
+  }
+  if (nin != g->ninputs || nout != g->noutputs) {
+    vitc_fail(err, VITC_ERR_INVALID, "%s: %d input and %d output files for a model with %d inputs and %d outputs",
+              set_dir, nin, nout, g->ninputs, g->noutputs);
+    vitc_graph_free(reloaded);
+    return err->status;
+  }
   vitc_value *inputs = calloc((size_t)nin + 1, sizeof *inputs);
   vitc_value *expected = calloc((size_t)nout + 1, sizeof *expected);
   vitc_value *outputs = calloc((size_t)nout + 1, sizeof *outputs);
   vitc_shape_binding *rebound = calloc((size_t)nin + 1, sizeof *rebound);
-  vitc_graph *reloaded = NULL;
   vitc_status st = VITC_OK;
   if (!inputs || !expected || !outputs || !rebound) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   if (st == VITC_OK) st = read_files(set_dir, "input", nin, inputs, err);
@@ -207,13 +213,11 @@ static vitc_status check_data_set(const cli_common *common, const char *model, v
   int nrebound = st == VITC_OK ? bindings_from_data(g, inputs, common, rebound) : 0;
   if (nrebound > 0) {
     /* The model has symbolic dims and this data set uses other sizes than the defaults. */
-    if (!(reloaded = cli_load_unoptimized(common, model, rebound, nrebound)) || !cli_optimize(common, reloaded))
+    vitc_graph *bound = cli_load_unoptimized(common, model, rebound, nrebound);
+    vitc_graph_free(reloaded);
+    g = reloaded = bound;
+    if (!bound || !cli_optimize(common, bound))
       st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot bind the model to this data set's input shapes", set_dir);
-    else g = reloaded;
-  } else if (st == VITC_OK && common->engine == CLI_ENGINE_JIT && vitc_graph_first_dynamic_node(g) >= 0) {
-    /* The JIT specialises the graph on this data set's integer inputs: give it a copy of its own. */
-    if (!(reloaded = cli_load(common, model))) st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot reload the model", model);
-    else g = reloaded;
   }
   for (int k = 0; k < nin && st == VITC_OK; k++) {
     read_uint16_as_bfloat16(&inputs[k], g->tensors[g->inputs[k]].v.dtype);

@@ -91,6 +91,6 @@ mkdir -p "$TMP/one_input/test_data_set_0"
 cp "$ADD/model.onnx" "$TMP/one_input/"
 cp "$DATA/input_0.pb" "$DATA/output_0.pb" "$TMP/one_input/test_data_set_0/"
 vitc check "$TMP/one_input"
-expect_error 2 "1 input files for a model with 2 inputs"
+expect_error 2 "1 input and 1 output files for a model with 2 inputs and 1 outputs"
 
 finish

@@ -26,7 +26,7 @@ static void conv_transpose(const char *what, vitc_dtype t, int rx, const int64_t
   int in[3] = {tg_input(&g, t, rx, dx), o.const_weights ? tg_const(&g, t, rx, dw, 3) : tg_input(&g, t, rx, dw),
                o.bias ? tg_const(&g, t, DIMS(cout), 4) : -1};
   vitc_attr all[8];
-  memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
+  if (nattr) memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
   all[nattr++] = attr_int("group", o.group);
   tg_output(&g, tg_node(&g, VITC_OP_ConvTranspose, in, o.bias ? 3 : 2, 1, all, nattr));
   vitc_error err = {0};

@@ -86,7 +86,7 @@ static void conv(const char *what, vitc_dtype t, int rx, const int64_t *dx, int6
   int64_t db[1] = {cout};
   int in[3] = {tg_input(&g, t, rx, dx), tg_const(&g, t, rx, dw, 3), bias ? tg_const(&g, t, 1, db, 4) : -1};
   vitc_attr all[8];
-  memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
+  if (nattr) memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
   all[nattr++] = attr_int("group", group);
   tg_output(&g, tg_node(&g, VITC_OP_Conv, in, bias ? 3 : 2, 1, all, nattr));
   check_graph(&g, what, 2);
