@@ -6,20 +6,30 @@
  *     %s  = MatMul(%q', %kt)
  *     %s' = Mul(%s, c) | Div(%s, c)         optional, c a known scalar
  *     %s" = Add(%s', %bias)                 optional, %bias broadcasting to %s' without growing it
+ *     %w  = Reshape(%s")                    optional (Swin's shifted windows): [B*nW, H, N, N] → [B, nW, H, N, N],
+ *     %w' = Add(%w, %mask)                    %mask known, and %bias known too; the Reshape keeps the last two
+ *     %s" = Reshape(%w')                      dims and the second restores the shape of the first's input
  *     %p  = Softmax(%s") {last axis}
  *     %y  = MatMul(%p, %v)
  *                              ─→  %y = Attention(%q, %k, %v, %bias) {scale = Π c (1/c for Div)}
  *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt
  *
+ * With the window mask, %bias becomes one constant of the scores' shape, %bias + %mask read through the
+ * Reshape (a reshape keeps the row-major order, so element i of %w' is element i of %s").
+ *
  * Q, K and V must share rank and batch dims (no broadcasting inside the product), all float32. Every
  * tensor between them is read once, by the next node. The head split and merge (Reshape, Transpose)
  * around the pattern stay. */
+#include <stdlib.h>
+
 #include "passes/pattern.h"
 
 typedef struct attn_match {
-  vitc_node *nodes[9]; /* PV, Softmax, Add, scores scale, QK, Q scale, K scales either side of Transpose */
+  vitc_node *nodes[12]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scale, K scales
+                           either side of Transpose */
   int nnodes;
   int q, k, v, bias;
+  int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %s" (the bias's); else -1 */
   bool k_transposed;
   double scale;
 } attn_match;
@@ -76,23 +86,81 @@ static bool swaps_last_two(const vitc_node *n, int rank) {
   return perm[rank - 2] == rank - 1 && perm[rank - 1] == rank - 2;
 }
 
+/* s = Reshape(Add(Reshape(x), mask)) with mask known f32, the inner Reshape keeping the last two dims
+ * and the outer one restoring the shape of x, each tensor read once: records the mask, returns x.
+ * Otherwise returns s. */
+static int strip_window_mask(const vitc_rewriter *rw, int s, attn_match *m) {
+  const vitc_graph *g = rw->g;
+  vitc_node *merge = vitc_match_inner(rw, s, VITC_OP_Reshape, 1);
+  vitc_node *add = merge ? vitc_match_inner(rw, merge->in[0], VITC_OP_Add, 1) : NULL;
+  if (!add) return s;
+  int w = vitc_match_op(rw, add->in[0], VITC_OP_Reshape) ? add->in[0] : add->in[1];
+  int mask = vitc_match_other(add, w);
+  vitc_node *split = vitc_match_inner(rw, w, VITC_OP_Reshape, 1);
+  if (!split || !vitc_match_known(g, mask) || !is_f32(g, mask) || !vitc_match_same_type(g, split->in[0], s) ||
+      !vitc_match_same_type(g, w, add->out[0]))
+    return s;
+  const vitc_value *sv = &g->tensors[s].v, *wv = &g->tensors[w].v;
+  if (sv->rank < 2 || wv->rank < 2 || sv->dims[sv->rank - 1] != wv->dims[wv->rank - 1] ||
+      sv->dims[sv->rank - 2] != wv->dims[wv->rank - 2])
+    return s;
+  m->mask = mask;
+  m->windows = w;
+  m->scores = s;
+  m->nodes[m->nnodes++] = merge;
+  m->nodes[m->nnodes++] = add;
+  m->nodes[m->nnodes++] = split;
+  return split->in[0];
+}
+
+/* Element of known f32 x, broadcast right-aligned to dims[0..rank), at row-major index i. */
+static float broadcast_at(const vitc_value *x, const int64_t *dims, int rank, int64_t i) {
+  int64_t off = 0, stride = 1;
+  for (int d = rank - 1, e = x->rank - 1; d >= 0 && e >= 0; d--, e--) {
+    int64_t c = i % dims[d];
+    i /= dims[d];
+    if (x->dims[e] != 1) off += c * stride;
+    stride *= x->dims[e];
+  }
+  return ((const float *)x->data)[off];
+}
+
+/* Adds the constant %bias + %mask of the shape of %s" into *id. */
+static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, vitc_error *err) {
+  const vitc_graph *g = rw->g;
+  vitc_value v = g->tensors[m->scores].v;
+  const vitc_value *w = &g->tensors[m->windows].v, *mask = &g->tensors[m->mask].v;
+  float *data = malloc(vitc_nbytes(&v));
+  if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory for a window bias", g->path);
+  for (int64_t i = 0; i < vitc_numel(&v); i++) {
+    data[i] = broadcast_at(mask, w->dims, w->rank, i);
+    if (m->bias >= 0) data[i] += broadcast_at(&g->tensors[m->bias].v, v.dims, v.rank, i);
+  }
+  v.data = data;
+  *id = vitc_rewrite_constant(rw, g->tensors[m->scores].name, "window_bias", &v, err);
+  free(data);
+  return *id < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
 /* Matches the pattern ending at y = MatMul(%p, %v). */
 static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *m) {
   const vitc_graph *g = rw->g;
-  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .v = pv->in[1], .bias = -1, .scale = 1};
+  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .v = pv->in[1], .bias = -1, .mask = -1, .windows = -1,
+                     .scores = -1, .scale = 1};
   vitc_node *sm = vitc_match_inner(rw, pv->in[0], VITC_OP_Softmax, 1);
   if (!sm || !is_f32(g, sm->in[0])) return false;
   int rank = g->tensors[sm->in[0]].v.rank, axis = (int)vitc_attr_int(sm, "axis", -1);
   if (axis < 0) axis += rank;
   if (axis != rank - 1) return false;
   m->nodes[m->nnodes++] = sm;
-  int s = sm->in[0];
+  int s = strip_window_mask(rw, sm->in[0], m);
   vitc_node *add = vitc_match_inner(rw, s, VITC_OP_Add, 1);
   if (add) {
     int k = leads_to_product(rw, add->in[0]) ? 0 : 1;
     if (!leads_to_product(rw, add->in[k]) || !vitc_match_same_type(g, add->in[k], s) || !is_f32(g, add->in[1 - k]))
       return false;
     m->bias = add->in[1 - k];
+    if (m->mask >= 0 && !vitc_match_known(g, m->bias)) return false;
     m->nodes[m->nnodes++] = add;
     s = add->in[k];
   }
@@ -121,6 +189,7 @@ vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
     vitc_node *n = &g->nodes[i];
     attn_match m;
     if (n->dead || n->op != VITC_OP_MatMul || !match_attention(&rw, n, &m)) continue;
+    if (m.mask >= 0 && (st = window_bias(&rw, &m, &m.bias, err)) != VITC_OK) break;
     int in[4] = {m.q, m.k, m.v, m.bias};
     vitc_attr attrs[2] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
                           {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed}};
