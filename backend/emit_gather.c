@@ -150,24 +150,11 @@ static vitc_status emit_gather_nd(vitc_cg *cg, const vitc_node *n) {
 
 /* ---------------------------------------------------------------- scatters */
 
-typedef enum reduction { RED_NONE, RED_ADD, RED_MUL, RED_MAX, RED_MIN } reduction;
-
-static vitc_status read_reduction(const vitc_node *n, reduction *r, vitc_error *err) {
-  static const char *const names[] = {"none", "add", "mul", "max", "min"};
-  const char *s = vitc_attr_str(n, "reduction", "none");
-  for (int i = 0; i < 5; i++)
-    if (!strcmp(s, names[i])) {
-      *r = (reduction)i;
-      return VITC_OK;
-    }
-  return vitc_fail(err, VITC_ERR_INVALID, "reduction '%s' is not none, add, mul, max or min", s);
-}
-
 /* out[o] = out[o] ⊕ upd[u], in the data's compute type (bool through i64, as the evaluator does);
  * integers wrap. */
-static void combine(vitc_cg *cg, LLVMValueRef o, LLVMValueRef u, vitc_dtype t, reduction r) {
+static void combine(vitc_cg *cg, LLVMValueRef o, LLVMValueRef u, vitc_dtype t, vitc_scatter_reduction r) {
   LLVMValueRef out = cg_out(cg, 0), upd = cg_in(cg, 2);
-  if (r == RED_NONE) {
+  if (r == VITC_SCATTER_NONE) {
     size_t es = vitc_dtype_size(t);
     cg_memcpy(cg, elem_ptr(cg, out, o, es), elem_ptr(cg, upd, u, es), cg_i64(cg, (int64_t)es));
     return;
@@ -176,13 +163,13 @@ static void combine(vitc_cg *cg, LLVMValueRef o, LLVMValueRef u, vitc_dtype t, r
   LLVMValueRef a = cg_convert(cg, cg_load(cg, out, o, t), t, work), b = cg_convert(cg, cg_load(cg, upd, u, t), t, work);
   LLVMValueRef v;
   if (vitc_dtype_is_float(t)) {
-    v = r == RED_ADD   ? LLVMBuildFAdd(cg->b, a, b, "")
-        : r == RED_MUL ? LLVMBuildFMul(cg->b, a, b, "")
-                       : LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, r == RED_MAX ? LLVMRealOGT : LLVMRealOLT, a, b, ""), a, b, "");
+    v = r == VITC_SCATTER_ADD   ? LLVMBuildFAdd(cg->b, a, b, "")
+        : r == VITC_SCATTER_MUL ? LLVMBuildFMul(cg->b, a, b, "")
+                       : LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, r == VITC_SCATTER_MAX ? LLVMRealOGT : LLVMRealOLT, a, b, ""), a, b, "");
   } else {
-    v = r == RED_ADD   ? LLVMBuildAdd(cg->b, a, b, "")
-        : r == RED_MUL ? LLVMBuildMul(cg->b, a, b, "")
-                       : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, r == RED_MAX ? LLVMIntSGT : LLVMIntSLT, a, b, ""), a, b, "");
+    v = r == VITC_SCATTER_ADD   ? LLVMBuildAdd(cg->b, a, b, "")
+        : r == VITC_SCATTER_MUL ? LLVMBuildMul(cg->b, a, b, "")
+                       : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, r == VITC_SCATTER_MAX ? LLVMIntSGT : LLVMIntSLT, a, b, ""), a, b, "");
   }
   cg_store(cg, out, o, t, cg_convert(cg, v, work, t));
 }
@@ -194,8 +181,8 @@ static void copy_data(vitc_cg *cg) {
 
 static vitc_status emit_scatter_nd(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *idx = cg_in_value(cg, 1);
-  reduction r;
-  vitc_status st = read_reduction(n, &r, err);
+  vitc_scatter_reduction r;
+  vitc_status st = vitc_scatter_reduction_of(n, &r, err);
   if (st) return st;
   int k = (int)idx->dims[idx->rank - 1];
   int64_t tuples = vitc_numel(idx) / k, slice = dims_product(x->dims, k, x->rank);
@@ -215,8 +202,8 @@ static vitc_status emit_scatter_nd(vitc_cg *cg, const vitc_node *n, vitc_error *
 static vitc_status emit_scatter_elements(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *idx = cg_in_value(cg, 1);
   int rank = x->rank, axis = attr_axis(n, 0, rank);
-  reduction r;
-  vitc_status st = read_reduction(n, &r, err);
+  vitc_scatter_reduction r;
+  vitc_status st = vitc_scatter_reduction_of(n, &r, err);
   if (st) return st;
   copy_data(cg);
   if (!vitc_numel(idx)) return VITC_OK;

@@ -1,8 +1,10 @@
 /* emit_norm.c — kernels for LayerNormalization, BatchNormalization (inference), InstanceNormalization,
- * GroupNormalization, LpNormalization and MeanVarianceNormalization, with the evaluator's semantics
- * (ir/ops/norm.c): statistics in double, two-pass (mean, then squared deviations).
+ * GroupNormalization, LpNormalization, MeanVarianceNormalization and vitc.LayerNormChannels, with the
+ * evaluator's semantics (ir/ops/norm.c, ir/ops/fused_norm.c): statistics in double, two-pass (mean, then
+ * squared deviations).
  *
- *   for each row (LayerNorm: x[:axis]; Instance/GroupNorm: one channel group of one sample):
+ *   for each row (LayerNorm: x[:axis]; Instance/GroupNorm: one channel group of one sample;
+ *                 LayerNormChannels: the channels at one position of one sample, strided):
  *     mean = Σx / len;  inv = 1 / sqrt(Σ(x - mean)² / len + eps)
  *     y = (x - mean) · inv · scale + bias        (float32 in float, other dtypes in double)
  *
@@ -106,6 +108,38 @@ vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   if (bias) b = load_as(cg, &a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
   store_from(cg, &a, ptrs[3], at, affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b));
   cg_loop_end(cg, &l);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- vitc.LayerNormChannels */
+
+/* x [N, C, spatial…]: a row is the C channels at one position, spatial elements apart; scale and bias
+ * are read at the channel, the row's element index. */
+vitc_status emit_LayerNormChannels(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  for (int k = 1; k < 3; k++)
+    if (vitc_numel(cg_in_value(cg, k)) != x->dims[1])
+      return vitc_fail(err, VITC_ERR_INVALID, "input %d has %lld elements, expected %lld (one per channel)", k,
+                       (long long)vitc_numel(cg_in_value(cg, k)), (long long)x->dims[1]);
+  bool reduced[VITC_MAX_RANK] = {false, true};
+  row_shape s;
+  row_shape_init(&s, x, reduced);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 4);
+  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
+  row_stats(cg, &s, ptrs[0], x->dtype, base, vitc_attr_float(n, "epsilon", 1e-5), &mean, &inv_std);
+  affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
+  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
+  elem_loop e;
+  elems_begin(cg, &e, &s, base);
+  LLVMValueRef gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype), "");
+  LLVMValueRef b = load_as(cg, &a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
+  store_from(cg, &a, ptrs[3], e.offset, affine(cg, load_as(cg, &a, ptrs[0], e.offset, x->dtype), m, gain, b));
+  elems_end(cg, &e);
   rows_end(cg, &rl);
   return VITC_OK;
 }

@@ -149,6 +149,16 @@ const char *vitc_attr_str(const vitc_node *n, const char *name, const char *dflt
 const int64_t *vitc_attr_ints(const vitc_node *n, const char *name, int *len);
 const double *vitc_attr_floats(const vitc_node *n, const char *name, int *len);
 
+/* ScatterND / ScatterElements "reduction" attribute, read once for the evaluator and the backend. */
+typedef enum vitc_scatter_reduction {
+  VITC_SCATTER_NONE,
+  VITC_SCATTER_ADD,
+  VITC_SCATTER_MUL,
+  VITC_SCATTER_MAX,
+  VITC_SCATTER_MIN
+} vitc_scatter_reduction;
+vitc_status vitc_scatter_reduction_of(const vitc_node *n, vitc_scatter_reduction *r, vitc_error *err);
+
 /* ---------------------------------------------------------------- graph */
 
 typedef struct vitc_tensor {

@@ -2,31 +2,29 @@
  * combined by reduction add / mul / max / min) at indexed positions. */
 #include "movement.h"
 
-typedef enum scatter_reduction { REDUCE_NONE, REDUCE_ADD, REDUCE_MUL, REDUCE_MAX, REDUCE_MIN } scatter_reduction;
-
-static vitc_status read_reduction(const vitc_node *n, scatter_reduction *r, vitc_error *err) {
+vitc_status vitc_scatter_reduction_of(const vitc_node *n, vitc_scatter_reduction *r, vitc_error *err) {
   static const char *const names[] = {"none", "add", "mul", "max", "min"};
   const char *s = vitc_attr_str(n, "reduction", "none");
   for (int i = 0; i < 5; i++)
     if (!strcmp(s, names[i])) {
-      *r = (scatter_reduction)i;
+      *r = (vitc_scatter_reduction)i;
       return VITC_OK;
     }
   return vitc_fail(err, VITC_ERR_INVALID, "reduction '%s' is not none, add, mul, max or min", s);
 }
 
 /* out[o] = reduce(out[o], upd[u]); integers wrap on overflow rather than invoking undefined behaviour. */
-static void combine(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u, scatter_reduction r) {
+static void combine(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u, vitc_scatter_reduction r) {
   if (vitc_dtype_is_float(out->dtype)) {
     double a = vitc_load_f(out, o), b = vitc_load_f(upd, u);
-    double v = r == REDUCE_ADD ? a + b : r == REDUCE_MUL ? a * b : r == REDUCE_MAX ? (a > b ? a : b) : r == REDUCE_MIN ? (a < b ? a : b) : b;
+    double v = r == VITC_SCATTER_ADD ? a + b : r == VITC_SCATTER_MUL ? a * b : r == VITC_SCATTER_MAX ? (a > b ? a : b) : r == VITC_SCATTER_MIN ? (a < b ? a : b) : b;
     vitc_store_f(out, o, v);
   } else {
     int64_t a = vitc_load_i(out, o), b = vitc_load_i(upd, u);
-    int64_t v = r == REDUCE_ADD   ? (int64_t)((uint64_t)a + (uint64_t)b)
-                : r == REDUCE_MUL ? (int64_t)((uint64_t)a * (uint64_t)b)
-                : r == REDUCE_MAX ? (a > b ? a : b)
-                : r == REDUCE_MIN ? (a < b ? a : b)
+    int64_t v = r == VITC_SCATTER_ADD   ? (int64_t)((uint64_t)a + (uint64_t)b)
+                : r == VITC_SCATTER_MUL ? (int64_t)((uint64_t)a * (uint64_t)b)
+                : r == VITC_SCATTER_MAX ? (a > b ? a : b)
+                : r == VITC_SCATTER_MIN ? (a < b ? a : b)
                                   : b;
     vitc_store_i(out, o, v);
   }
@@ -34,10 +32,10 @@ static void combine(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u
 
 /* Writes count updates starting at upd[u] to out[o...]: a block move without reduction. */
 static void scatter_block(vitc_value *out, int64_t o, const vitc_value *upd, int64_t u, int64_t count,
-                          scatter_reduction r) {
+                          vitc_scatter_reduction r) {
   size_t esize = vitc_dtype_size(out->dtype);
   if (count == 0) return; /* empty tensors may lack data */
-  if (r == REDUCE_NONE) {
+  if (r == VITC_SCATTER_NONE) {
     memcpy((char *)out->data + o * (int64_t)esize, (const char *)upd->data + u * (int64_t)esize, (size_t)count * esize);
     return;
   }
@@ -79,8 +77,8 @@ static vitc_status check_scatter_nd(const vitc_value *const *in, vitc_error *err
 
 vitc_status eval_ScatterND(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_value *x = in[0], *idx = in[1], *upd = in[2];
-  scatter_reduction r;
-  vitc_status st = read_reduction(n, &r, err);
+  vitc_scatter_reduction r;
+  vitc_status st = vitc_scatter_reduction_of(n, &r, err);
   if (st == VITC_OK) st = check_scatter_nd(in, err);
   if (st != VITC_OK) return st;
   int k = (int)idx->dims[idx->rank - 1];
@@ -105,10 +103,10 @@ vitc_status eval_ScatterND(const vitc_node *n, const vitc_value *const *in, vitc
 vitc_status eval_ScatterElements(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                  vitc_error *err) {
   const vitc_value *x = in[0], *idx = in[1], *upd = in[2];
-  scatter_reduction r;
+  vitc_scatter_reduction r;
   int axis, rank = x->rank;
   char sx[256], si[256], su[256];
-  vitc_status st = read_reduction(n, &r, err);
+  vitc_status st = vitc_scatter_reduction_of(n, &r, err);
   if (st == VITC_OK) st = vitc_check_index_dtype(idx, "ScatterElements' indices", err);
   if (st == VITC_OK) st = check_updates_dtype(x, upd, err);
   if (st == VITC_OK && rank == 0) st = vitc_fail(err, VITC_ERR_INVALID, "ScatterElements cannot index a scalar");

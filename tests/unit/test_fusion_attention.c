@@ -3,7 +3,8 @@
  * the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * Shapes exercise the kernel's edges: Nq = Nk = 21 keys (a full vector of scores and a masked one),
- * D = 20 and Dv = 36 (partial vectors along both head dims), batch dims [2, 3]. */
+ * D = 20 and Dv = 36 (partial vectors along both head dims), batch dims [2, 3]. The Swin cases read the
+ * batch dims as [B*nW, H] with B = 1, nW = 2. */
 #include "fusion_harness.h"
 
 enum { B = 2, H = 3, NQ = 21, D = 20, DV = 36 };
@@ -14,14 +15,34 @@ enum {
   A_REL_BIAS,       /* Div after the product, Add(rel-pos bias [H, N, N] constant) */
   A_MASK_INPUT,     /* Add(mask [B, 1, N, N] graph input), scalar scale on K */
   A_LARGE_D,        /* D = Dv = 160: P·V in two passes of accumulators; no scale */
+  A_WINDOW,         /* Swin shifted window: rel-pos bias, Reshape [1, nW, H, N, N], Add(mask), Reshape back */
+  A_WINDOW_NO_BIAS, /* the same without the rel-pos bias */
   MISS_AXIS,        /* Softmax over axis 2 */
   MISS_SCALE_VECTOR, /* Mul by a [N] constant */
   MISS_BIAS_AFTER,  /* Add after the Softmax */
+  MISS_WINDOW_INPUT, /* window mask a graph input */
+  MISS_WINDOW_BIAS_INPUT, /* window mask constant, rel-pos bias a graph input */
+  MISS_WINDOW_LAST_DIMS, /* the Reshape to windows regroups the last two dims: [1, nW, H, 7, 63] */
 };
 
 static int scalar(test_graph *t, float f) {
   vitc_value v = {.dtype = VITC_F32, .rank = 0, .data = &f};
   return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+static int shape(test_graph *t, int rank, const int64_t *dims) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {rank}, .data = (void *)dims};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+/* s [B*nW, H, N, N] → Reshape [1, nW, H, ..] → Add(mask [1, nW, 1, ..]) → Reshape back. */
+static int add_window_mask(test_graph *t, int s, int variant) {
+  bool last = variant == MISS_WINDOW_LAST_DIMS;
+  const int64_t windows[] = {1, B, H, last ? 7 : NQ, last ? 63 : NQ}, mask[] = {1, B, 1, windows[3], windows[4]},
+                scores[] = {B, H, NQ, NQ};
+  int w = fh_op(t, VITC_OP_Reshape, s, shape(t, 5, windows));
+  int m = variant == MISS_WINDOW_INPUT ? tg_input(t, VITC_F32, 5, mask) : tg_const(t, VITC_F32, 5, mask, 7);
+  return fh_op(t, VITC_OP_Reshape, fh_op(t, VITC_OP_Add, w, m), shape(t, 4, scores));
 }
 
 static void build(test_graph *t, int variant) {
@@ -39,11 +60,16 @@ static void build(test_graph *t, int variant) {
     k = tg_node(t, VITC_OP_Transpose, &k, 1, 1, &perm, 1);
   }
   int s = fh_op(t, VITC_OP_MatMul, q, k);
-  if (variant == A_TRANSPOSE || variant == MISS_AXIS || variant == MISS_BIAS_AFTER)
+  bool window = variant == A_WINDOW || variant == A_WINDOW_NO_BIAS || variant >= MISS_WINDOW_INPUT;
+  if (variant == A_TRANSPOSE || variant == MISS_AXIS || variant == MISS_BIAS_AFTER || window)
     s = fh_op(t, VITC_OP_Mul, s, scalar(t, 0.22f));
   if (variant == A_REL_BIAS) s = fh_op(t, VITC_OP_Div, s, scalar(t, 4.47f));
   if (variant == MISS_SCALE_VECTOR) s = fh_op(t, VITC_OP_Mul, s, tg_const(t, VITC_F32, 1, row, 5));
-  if (variant == A_REL_BIAS) s = fh_op(t, VITC_OP_Add, tg_const(t, VITC_F32, 3, rel, 6), s);
+  if (variant == A_REL_BIAS || (window && variant != A_WINDOW_NO_BIAS)) {
+    int bias = variant == MISS_WINDOW_BIAS_INPUT ? tg_input(t, VITC_F32, 3, rel) : tg_const(t, VITC_F32, 3, rel, 6);
+    s = fh_op(t, VITC_OP_Add, bias, s);
+  }
+  if (window) s = add_window_mask(t, s, variant);
   if (variant == A_MASK_INPUT) s = fh_op(t, VITC_OP_Add, s, tg_input(t, VITC_F32, 4, mask));
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = variant == MISS_AXIS ? 2 : -1};
   int p = tg_node(t, VITC_OP_Softmax, &s, 1, 1, &axis, 1);
@@ -63,11 +89,14 @@ static void test_fuses(void) {
       {"relative-position bias", A_REL_BIAS, 1 / 4.47, 0, 4},
       {"mask input, K scaled", A_MASK_INPUT, 0.3, 0, 4},
       {"head dim 160", A_LARGE_D, 1, 0, 3},
+      {"shifted window", A_WINDOW, 0.22, 0, 4},
+      {"shifted window, no rel-pos bias", A_WINDOW_NO_BIAS, 0.22, 0, 4},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     const fh_count want[] = {{VITC_OP_Attention, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_Softmax, 0},
-                             {VITC_OP_Transpose, 0}, {VITC_OP_Mul, 0},    {VITC_OP_Div, 0}};
-    vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_attention, want, 6);
+                             {VITC_OP_Transpose, 0}, {VITC_OP_Mul, 0},    {VITC_OP_Div, 0},
+                             {VITC_OP_Reshape, 0},   {VITC_OP_Add, 0}};
+    vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_attention, want, 8);
     const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
     CHECK(n != NULL);
     if (n) {
@@ -84,6 +113,10 @@ static void test_near_misses(void) {
   vitc_graph_free(fh_check("softmax over axis 2", build, MISS_AXIS, vitc_fuse_attention, untouched, 3));
   vitc_graph_free(fh_check("scale [N]", build, MISS_SCALE_VECTOR, vitc_fuse_attention, untouched, 3));
   vitc_graph_free(fh_check("bias after softmax", build, MISS_BIAS_AFTER, vitc_fuse_attention, untouched, 3));
+  const fh_count window[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Reshape, 2}, {VITC_OP_Add, 2}};
+  vitc_graph_free(fh_check("window mask input", build, MISS_WINDOW_INPUT, vitc_fuse_attention, window, 4));
+  vitc_graph_free(fh_check("window, bias input", build, MISS_WINDOW_BIAS_INPUT, vitc_fuse_attention, window, 4));
+  vitc_graph_free(fh_check("window regrouping N, N", build, MISS_WINDOW_LAST_DIMS, vitc_fuse_attention, window, 4));
 }
 
 int main(void) {

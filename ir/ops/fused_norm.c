@@ -1,0 +1,43 @@
+/* fused_norm.c — vitc.LayerNormChannels, LayerNorm over the channels of a channels-first tensor (ConvNeXt's
+ * LayerNorm2d), built by passes/fuse_channels_layer_norm:
+ *
+ *   inputs  X [N, C, spatial..], scale [C], bias [C]
+ *   attr    epsilon (default 1e-5)
+ *
+ *   at every sample n and position p:  Y[n, :, p] = (X[n, :, p] - mean) / sqrt(var + eps) ⊙ scale + bias
+ *
+ * Statistics in double, two-pass (mean, then squared deviations), as LayerNormalization in norm.c. */
+#include <math.h>
+
+#include "ops.h"
+
+vitc_status eval_LayerNormChannels(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                                   vitc_error *err) {
+  const vitc_value *x = in[0], *scale = in[1], *bias = in[2];
+  if (x->rank < 2) return vitc_fail(err, VITC_ERR_INVALID, "input has rank %d, expected [N, C, ...]", x->rank);
+  int64_t channels = x->dims[1], spatial = 1;
+  for (int d = 2; d < x->rank; d++) spatial *= x->dims[d];
+  for (int k = 1; k < 3; k++)
+    if (in[k]->rank != 1 || in[k]->dims[0] != channels)
+      return vitc_fail(err, VITC_ERR_INVALID, "%s must be [%lld]", k == 1 ? "scale" : "bias", (long long)channels);
+  double eps = vitc_attr_float(n, "epsilon", 1e-5);
+  int64_t samples = x->dims[0];
+  for (int64_t s = 0; s < samples; s++) {
+    for (int64_t p = 0; p < spatial; p++) {
+      int64_t first = s * channels * spatial + p;
+      double sum = 0, sq = 0;
+      for (int64_t c = 0; c < channels; c++) sum += vitc_load_f(x, first + c * spatial);
+      double mean = channels ? sum / (double)channels : 0;
+      for (int64_t c = 0; c < channels; c++) {
+        double d = vitc_load_f(x, first + c * spatial) - mean;
+        sq += d * d;
+      }
+      double inv_std = 1.0 / sqrt((channels ? sq / (double)channels : 0) + eps);
+      for (int64_t c = 0; c < channels; c++) {
+        double v = (vitc_load_f(x, first + c * spatial) - mean) * inv_std;
+        vitc_store_f(&out[0], first + c * spatial, v * vitc_load_f(scale, c) + vitc_load_f(bias, c));
+      }
+    }
+  }
+  return VITC_OK;
+}
