@@ -8,14 +8,14 @@
  *     %s" = Add(%s', %bias)                 optional, %bias broadcasting to %s' without growing it
  *     %w  = Reshape(%s")                    optional (Swin's shifted windows): [B*nW, H, N, N] → [B, nW, H, N, N],
  *     %w' = Add(%w, %mask)                    %mask known, and %bias known too; the Reshape keeps the last two
- *     %s" = Reshape(%w')                      dims and the second restores the shape of the first's input
- *     %p  = Softmax(%s") {last axis}
+ *     %m  = Reshape(%w')                      dims and the second restores the shape of %s"
+ *     %p  = Softmax(%s" | %m) {last axis}
  *     %y  = MatMul(%p, %v)
  *                              ─→  %y = Attention(%q, %k, %v, %bias) {scale = Π c (1/c for Div)}
  *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt
  *
  * With the window mask, %bias becomes one constant of the scores' shape, %bias + %mask read through the
- * Reshape (a reshape keeps the row-major order, so element i of %w' is element i of %s").
+ * Reshape (a reshape keeps the row-major order, so element i of %w' is element i of %m).
  *
  * Q, K and V must share rank and batch dims (no broadcasting inside the product), all float32. Every
  * tensor between them is read once, by the next node. The head split and merge (Reshape, Transpose)
@@ -29,7 +29,7 @@ typedef struct attn_match {
                            either side of Transpose */
   int nnodes;
   int q, k, v, bias;
-  int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %s" (the bias's); else -1 */
+  int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
   bool k_transposed;
   double scale;
 } attn_match;
@@ -125,7 +125,7 @@ static float broadcast_at(const vitc_value *x, const int64_t *dims, int rank, in
   return ((const float *)x->data)[off];
 }
 
-/* Adds the constant %bias + %mask of the shape of %s" into *id. */
+/* Adds the constant %bias + %mask of the shape of %m into *id. */
 static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, vitc_error *err) {
   const vitc_graph *g = rw->g;
   vitc_value v = g->tensors[m->scores].v;

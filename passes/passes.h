@@ -42,6 +42,7 @@ vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and 
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
 vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
+vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
 

@@ -19,6 +19,7 @@ static const vitc_pass pipeline[] = {
     {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
     {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU become Gelu; x*sigmoid(x), x*sigmoid(1.702x) Silu, QuickGelu"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
+    {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
