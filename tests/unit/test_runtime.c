@@ -99,7 +99,41 @@ static void test_node_hook(void) {
   vitc_graph_free(g);
 }
 
+/* Reshape to a shape given as an input: the evaluator runs it, compiled code refuses it by name. */
+static void test_dynamic_shape_refused(void) {
+  vitc_graph *g = vitc_graph_new("dyn.onnx");
+  int x = vitc_graph_add_tensor(g, "x"), s = vitc_graph_add_tensor(g, "s"), y = vitc_graph_add_tensor(g, "y");
+  g->tensors[x].v = (vitc_value){.dtype = VITC_F32, .rank = 1, .dims = {6}};
+  g->tensors[s].v = (vitc_value){.dtype = VITC_I64, .rank = 1, .dims = {2}};
+  g->tensors[x].shape_known = g->tensors[s].shape_known = true;
+  int in[2] = {x, s};
+  vitc_graph_add_node(g, VITC_OP_Reshape, "reshape", in, 2, &y, 1, NULL, 0);
+  g->inputs = vitc_arena_alloc(g->arena, 2 * sizeof(int));
+  g->outputs = vitc_arena_alloc(g->arena, sizeof(int));
+  g->inputs[g->ninputs++] = x;
+  g->inputs[g->ninputs++] = s;
+  g->outputs[g->noutputs++] = y;
+  vitc_error err = {0};
+  vitc_pass_options po = {.opt_level = 1, .verify_each = true};
+  CHECK(vitc_run_passes(g, &po, &err) == VITC_OK);
+  CHECK(!g->tensors[y].shape_known);
+  vitc_target_options host = {NULL, NULL, NULL, 2};
+  vitc_compiled *c = NULL;
+  CHECK(vitc_compile_jit(g, &host, &c, &err) == VITC_ERR_DATA_DEPENDENT);
+  CHECK_MSG(err.msg, "dyn.onnx: node 'reshape' (Reshape): its shapes depend on values known only at run time");
+  float xs[6] = {1, 2, 3, 4, 5, 6};
+  int64_t shape[2] = {3, 2};
+  vitc_value inputs[2] = {g->tensors[x].v, g->tensors[s].v}, out;
+  inputs[0].data = xs;
+  inputs[1].data = shape;
+  CHECK(vitc_eval_graph(g, inputs, &out, &err) == VITC_OK);
+  CHECK(out.rank == 2 && out.dims[0] == 3 && out.dims[1] == 2 && ((float *)out.data)[5] == 6);
+  free(out.data);
+  vitc_graph_free(g);
+}
+
 int main(void) {
+  test_dynamic_shape_refused();
   test_parallel_for();
   test_mapped_weights();
   test_node_hook();
