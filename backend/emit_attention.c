@@ -3,7 +3,7 @@
  *
  *   for each row (b, i) of Q:                               (parallel across the runtime pool)
  *     s[j]  = Q(b,i,:) · K(b,j,:)                           j < Nk
- *     s[j]  = scale·s[j] + bias(b,i,j);  s[Nk..] = -inf     m = max_j s[j]
+ *     s[j]  = scale·S(b,i)·s[j] + bias(b,i,j);  s[Nk..] = -inf     m = max_j s[j]   (S optional, per row)
  *     s[j]  = exp(s[j] - m);             l = Σ_j s[j]
  *     Y(b,i,:) = (Σ_j s[j] · V(b,j,:)) / l
  *
@@ -54,7 +54,7 @@ typedef struct attn_ctx {
   vitc_cg *cg;
   int64_t nq, nk, d, dv;
   bool k_transposed;
-  double scale;
+  LLVMValueRef scale;             /* the float factor of the current row: the attribute, times S(b,i) if given */
   LLVMValueRef q, k, v, bias, y; /* rows of the current (b, i): Q(b,i,:), K_b, V_b, bias(b,i,:), Y(b,i,:) */
   int64_t bias_js;                /* bias stride along j: 1, or 0 when broadcast */
   LLVMValueRef s;                 /* the score buffer */
@@ -103,7 +103,7 @@ static void scores_by_dim(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
 static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
   vitc_cg *cg = a->cg;
   LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = fgep(cg, a->s, j0);
-  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), vconst(cg, a->scale), "");
+  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), f32v_splat(cg, a->scale), "");
   if (a->bias) {
     LLVMValueRef b = a->bias_js ? f32v_load(cg, fgep(cg, a->bias, j0), lanes)
                                 : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, a->bias, ""));
@@ -170,30 +170,46 @@ static void emit_row(attn_ctx *a) {
   }
 }
 
+/* Broadcast strides of x (the bias, or S) against dims[0..r). */
+static void broadcast_strides(const vitc_value *x, const int64_t *dims, int r, int64_t *strides) {
+  int64_t own = 1;
+  for (int i = r - 1; i >= 0; i--) {
+    int ix = i - (r - x->rank);
+    strides[i] = ix < 0 || (x->dims[ix] == 1 && dims[i] != 1) ? 0 : own;
+    if (ix >= 0) own *= x->dims[ix];
+  }
+}
+
+/* Pointer to x(b, i, 0) under broadcast strides, bidx the batch index b unflattened. */
+static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *bidx, int nb, LLVMValueRef i,
+                           const int64_t *strides) {
+  LLVMValueRef off = LLVMBuildNSWMul(cg->b, i, cg_i64(cg, strides[nb]), "");
+  for (int d = 0; d < nb; d++)
+    off = LLVMBuildNSWAdd(cg->b, off, LLVMBuildNSWMul(cg->b, bidx[d], cg_i64(cg, strides[d]), ""), "");
+  return fgep(cg, base, off);
+}
+
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *q = cg_in_value(cg, 0), *v = cg_in_value(cg, 2);
-  const vitc_value *bias = n->nin > 3 ? cg_in_value(cg, 3) : NULL;
+  const vitc_value *bias = n->nin > 3 ? cg_in_value(cg, 3) : NULL, *rs = n->nin > 4 ? cg_in_value(cg, 4) : NULL;
   int r = q->rank, nb = r - 2;
+  float scale = (float)vitc_attr_float(n, "scale", 1.0);
   attn_ctx a = {.cg = cg, .nq = q->dims[r - 2], .d = q->dims[r - 1], .dv = v->dims[r - 1], .nk = v->dims[r - 2],
-                .k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0, .scale = vitc_attr_float(n, "scale", 1.0)};
-  int64_t batch = 1, bias_strides[VITC_MAX_RANK] = {0}, scores[VITC_MAX_RANK];
+                .k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0, .scale = cg_f32(cg, scale)};
+  int64_t batch = 1, bias_strides[VITC_MAX_RANK] = {0}, scale_strides[VITC_MAX_RANK] = {0}, dims[VITC_MAX_RANK];
   for (int i = 0; i < nb; i++) batch *= q->dims[i];
   if (batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
-  for (int i = 0; i < r; i++) scores[i] = i == r - 1 ? a.nk : q->dims[i];
-  if (bias) {
-    int64_t own = 1;
-    for (int i = r - 1; i >= 0; i--) { /* broadcast strides of the bias against [.., Nq, Nk] */
-      int ib = i - (r - bias->rank);
-      bias_strides[i] = ib < 0 || (bias->dims[ib] == 1 && scores[i] != 1) ? 0 : own;
-      if (ib >= 0) own *= bias->dims[ib];
-    }
-    a.bias_js = bias_strides[r - 1];
-  }
+  for (int i = 0; i < r; i++) dims[i] = i == r - 1 ? a.nk : q->dims[i]; /* the scores */
+  if (bias) broadcast_strides(bias, dims, r, bias_strides);
+  a.bias_js = bias_strides[r - 1];
+  dims[r - 1] = 1; /* S holds one factor per row */
+  if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[5] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), bias ? cg_in(cg, 3) : null, cg_out(cg, 0)};
-  cg_task t = cg_task_begin(cg, captured, 5);
+  LLVMValueRef captured[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), bias ? cg_in(cg, 3) : null,
+                              cg_out(cg, 0), rs ? cg_in(cg, 4) : null};
+  cg_task t = cg_task_begin(cg, captured, 6);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.nk) * VL)), NULL);
   cg_loop row = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, row.iv, cg_i64(cg, a.nq), "");
@@ -202,12 +218,12 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.k = at(cg, t.vals[1], b, a.nk * a.d, 0);
   a.v = at(cg, t.vals[2], b, a.nk * a.dv, 0);
   a.y = at(cg, t.vals[4], row.iv, a.dv, 0);
-  if (bias) {
-    LLVMValueRef bidx[VITC_MAX_RANK], off = LLVMBuildNSWMul(cg->b, i, cg_i64(cg, bias_strides[r - 2]), "");
-    emit_unflatten(cg, b, q->dims, nb, bidx);
-    for (int d = 0; d < nb; d++)
-      off = LLVMBuildNSWAdd(cg->b, off, LLVMBuildNSWMul(cg->b, bidx[d], cg_i64(cg, bias_strides[d]), ""), "");
-    a.bias = fgep(cg, t.vals[3], off);
+  LLVMValueRef bidx[VITC_MAX_RANK];
+  if (bias || rs) emit_unflatten(cg, b, q->dims, nb, bidx);
+  if (bias) a.bias = row_of(cg, t.vals[3], bidx, nb, i, bias_strides);
+  if (rs) {
+    LLVMValueRef f = LLVMBuildLoad2(cg->b, cg->f32, row_of(cg, t.vals[5], bidx, nb, i, scale_strides), "");
+    a.scale = LLVMBuildFMul(cg->b, f, a.scale, "");
   }
   emit_row(&a);
   cg_loop_end(cg, &row);

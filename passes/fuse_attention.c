@@ -4,14 +4,16 @@
  *     %q' = Mul(%q, c) | Div(%q, c)         optional, c a known scalar (also on K, before or after %kt)
  *     %kt = Transpose(%k) {perm swaps the last two dims}   or any %kt [.., D, Nk]
  *     %s  = MatMul(%q', %kt)
- *     %s' = Mul(%s, c) | Div(%s, c)         optional, c a known scalar
+ *     %s' = Mul(%s, c) | Div(%s, c)         optional, c a known scalar; or Mul(%s, %S), %S known and
+ *                                             constant along the key axis (Swin V2's per-head logit scale
+ *                                             [H, 1, 1], its cosine attention's Q and K normalised before)
  *     %s" = Add(%s', %bias)                 optional, %bias broadcasting to %s' without growing it
  *     %w  = Reshape(%s")                    optional (Swin's shifted windows): [B*nW, H, N, N] → [B, nW, H, N, N],
  *     %w' = Add(%w, %mask)                    %mask known, and %bias known too; the Reshape keeps the last two
  *     %m  = Reshape(%w')                      dims and the second restores the shape of %s"
  *     %p  = Softmax(%s" | %m) {last axis}
  *     %y  = MatMul(%p, %v)
- *                              ─→  %y = Attention(%q, %k, %v, %bias) {scale = Π c (1/c for Div)}
+ *                              ─→  %y = Attention(%q, %k, %v, %bias, %S) {scale = Π c (1/c for Div)}
  *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt
  *
  * With the window mask, %bias becomes one constant of the scores' shape, %bias + %mask read through the
@@ -29,6 +31,7 @@ typedef struct attn_match {
                            either side of Transpose */
   int nnodes;
   int q, k, v, bias;
+  int row_scale; /* %S, or -1 */
   int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
   bool k_transposed;
   double scale;
@@ -36,9 +39,17 @@ typedef struct attn_match {
 
 static bool is_f32(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32; }
 
-/* t = Mul(x, c) or Div(x, c) with c a known scalar, read once: folds c into m->scale, returns x.
+/* A known f32 tensor S whose last dim, if any, is 1: with t = Mul(x, S) keeping x's shape, one factor per
+ * row of the scores. */
+static bool is_row_scale(const vitc_graph *g, int s) {
+  const vitc_value *v = &g->tensors[s].v;
+  return vitc_match_known(g, s) && is_f32(g, s) && (v->rank == 0 || v->dims[v->rank - 1] == 1);
+}
+
+/* t = Mul(x, c) or Div(x, c) with c a known scalar, read once: folds c into m->scale, returns x. With
+ * `rows` (t is the scores), also t = Mul(x, S), S a row scale: records S in m->row_scale, returns x.
  * Otherwise returns t. */
-static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m) {
+static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m, bool rows) {
   vitc_node *n = vitc_match_inner(rw, t, VITC_OP_Mul, 1);
   if (!n) n = vitc_match_inner(rw, t, VITC_OP_Div, 1);
   if (!n) return t;
@@ -52,6 +63,13 @@ static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m) {
     x = n->in[0];
   } else if (vitc_match_scalar_value(rw->g, n->in[0], &c)) {
     x = n->in[1];
+  } else if (rows && m->row_scale < 0 && (is_row_scale(rw->g, n->in[1]) || is_row_scale(rw->g, n->in[0]))) {
+    int s = is_row_scale(rw->g, n->in[1]) ? n->in[1] : n->in[0];
+    x = vitc_match_other(n, s);
+    if (!vitc_match_same_type(rw->g, x, t)) return t;
+    m->row_scale = s;
+    m->nodes[m->nnodes++] = n;
+    return x;
   } else {
     return t;
   }
@@ -63,8 +81,8 @@ static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m) {
 
 /* t is Q·Kᵀ, possibly scaled, and read once: the scores rather than the bias of an Add. */
 static bool leads_to_product(const vitc_rewriter *rw, int t) {
-  attn_match probe = {.scale = 1};
-  return vitc_match_inner(rw, strip_scale(rw, t, &probe), VITC_OP_MatMul, 1) != NULL;
+  attn_match probe = {.scale = 1, .row_scale = -1};
+  return vitc_match_inner(rw, strip_scale(rw, t, &probe, true), VITC_OP_MatMul, 1) != NULL;
 }
 
 /* Q, K, V of one rank >= 2 with equal batch dims. */
@@ -145,8 +163,8 @@ static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, 
 /* Matches the pattern ending at y = MatMul(%p, %v). */
 static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *m) {
   const vitc_graph *g = rw->g;
-  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .v = pv->in[1], .bias = -1, .mask = -1, .windows = -1,
-                     .scores = -1, .scale = 1};
+  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .v = pv->in[1], .bias = -1, .row_scale = -1, .mask = -1,
+                     .windows = -1, .scores = -1, .scale = 1};
   vitc_node *sm = vitc_match_inner(rw, pv->in[0], VITC_OP_Softmax, 1);
   if (!sm || !is_f32(g, sm->in[0])) return false;
   int rank = g->tensors[sm->in[0]].v.rank, axis = (int)vitc_attr_int(sm, "axis", -1);
@@ -164,17 +182,17 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
     m->nodes[m->nnodes++] = add;
     s = add->in[k];
   }
-  s = strip_scale(rw, s, m);
+  s = strip_scale(rw, s, m, true);
   vitc_node *qk = vitc_match_inner(rw, s, VITC_OP_MatMul, 1);
   if (!qk) return false;
   m->nodes[m->nnodes++] = qk;
-  m->q = strip_scale(rw, qk->in[0], m);
-  m->k = strip_scale(rw, qk->in[1], m);
+  m->q = strip_scale(rw, qk->in[0], m, false);
+  m->k = strip_scale(rw, qk->in[1], m, false);
   m->k_transposed = true;
   vitc_node *tr = vitc_match_inner(rw, m->k, VITC_OP_Transpose, 1);
   if (tr && swaps_last_two(tr, g->tensors[m->k].v.rank)) {
     m->nodes[m->nnodes++] = tr;
-    m->k = strip_scale(rw, tr->in[0], m);
+    m->k = strip_scale(rw, tr->in[0], m, false);
     m->k_transposed = false;
   }
   return is_f32(g, m->q) && is_f32(g, m->k) && is_f32(g, m->v) && same_batch(g, m);
@@ -190,10 +208,11 @@ vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
     attn_match m;
     if (n->dead || n->op != VITC_OP_MatMul || !match_attention(&rw, n, &m)) continue;
     if (m.mask >= 0 && (st = window_bias(&rw, &m, &m.bias, err)) != VITC_OK) break;
-    int in[4] = {m.q, m.k, m.v, m.bias};
+    int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
     vitc_attr attrs[2] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
                           {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed}};
-    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, m.bias >= 0 ? 4 : 3, n->out[0], attrs, 2, err);
+    int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
+    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, 2, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

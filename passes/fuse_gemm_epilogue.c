@@ -7,20 +7,27 @@
  *     %q = Add(%p, b)                    b known, N values along the last dim ([N], [1, N], [1, 1, N])
  *     %r = Relu(%q) | Gelu(%q)           Gelu {approximate none → gelu_erf, tanh → gelu_tanh}
  *     %s = Mul(%r, γ)                    γ known, N values along the last dim (LayerScale, ConvNeXt, CaiT)
- *     %y = Add(%s, %x)                   %x of exactly %y's shape (the residual)
- *                                 ─→  %y = FusedGemm(%a, W', b, %x, γ) {activation}
+ *     %v = Reshape(%s) | Transpose(%s)   up to 4 views that only regroup rows: the last dim stays and
+ *                                        the elements keep their order (a Transpose moves dims of size 1)
+ *     %y = Add(%v, %x)                   %x of exactly %y's shape (the residual)
+ *                                 ─→  %y = FusedGemm(%a', W', b, %x, γ) {activation}
  *
- * Every step after the product is optional, but each tensor
- * between them must be read once, by the next step: the chain stops at the first step that does not
- * fit, and what it matched so far still fuses. Float32 only. Bias and γ get new [N] constants when
- * they are spelled with leading 1s. */
+ * Views are taken only on the way to the residual (ViT's attention out-projection: Reshape → Gemm →
+ * Reshape → Transpose → Add); %a' is then %a viewed with %y's leading dims — the input of %a's Reshape
+ * when it already has them, else a new Reshape of it.
+ *
+ * Every step after the product is optional, but each tensor between them must be read once, by the
+ * next step: the chain stops at the first step that does not fit, and what it matched so far still
+ * fuses. Float32 only. Bias and γ get new [N] constants when they are spelled with leading 1s. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "passes/pattern.h"
 
+enum { MAX_VIEWS = 4 };
+
 typedef struct gemm_chain {
-  vitc_node *nodes[5];
+  vitc_node *nodes[5 + MAX_VIEWS];
   int nnodes;
   int a, w, bias, residual, gamma;
   bool transpose_w;
@@ -73,6 +80,27 @@ static vitc_node *take(const vitc_rewriter *rw, const int *reader, gemm_chain *c
   return only_reader(rw, reader, c->out);
 }
 
+/* Whether n reads t as a Reshape or Transpose that only regroups rows: the last dim stays, and the
+ * elements keep their order (a Reshape always does; a Transpose when the dims it moves are all 1). */
+static bool is_row_view(const vitc_graph *g, const vitc_node *n, int t) {
+  if ((n->op != VITC_OP_Reshape && n->op != VITC_OP_Transpose) || n->nout != 1 || n->in[0] != t) return false;
+  if (!is_f32(g, t) || !is_f32(g, n->out[0])) return false;
+  const vitc_value *x = &g->tensors[t].v, *y = &g->tensors[n->out[0]].v;
+  if (x->rank < 1 || y->rank < 1 || x->dims[x->rank - 1] != y->dims[y->rank - 1]) return false;
+  if (n->op == VITC_OP_Reshape) return true;
+  int len;
+  const int64_t *perm = vitc_attr_ints(n, "perm", &len);
+  if (!perm || len != x->rank) return false;
+  int64_t last = -1;
+  for (int d = 0; d < len; d++) {
+    if (perm[d] < 0 || perm[d] >= len) return false;
+    if (x->dims[perm[d]] == 1) continue;
+    if (perm[d] < last) return false;
+    last = perm[d];
+  }
+  return true;
+}
+
 /* Extends the chain past the product as far as the steps fit. */
 static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chain *c) {
   const vitc_graph *g = rw->g;
@@ -91,9 +119,17 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
     c->gamma = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
+  vitc_node *views[MAX_VIEWS];
+  int nviews = 0, v = c->out;
+  while (n && nviews < MAX_VIEWS && is_row_view(g, n, v)) {
+    views[nviews++] = n;
+    v = n->out[0];
+    n = only_reader(rw, reader, v);
+  }
   if (!n || n->op != VITC_OP_Add) return;
-  int x = vitc_match_other(n, c->out);
-  if (x < 0 || x == c->out || !vitc_match_same_type(g, x, n->out[0]) || !vitc_match_same_type(g, c->out, x)) return;
+  int x = vitc_match_other(n, v);
+  if (x < 0 || x == v || !vitc_match_same_type(g, x, n->out[0]) || !vitc_match_same_type(g, v, x)) return;
+  for (int k = 0; k < nviews; k++) take(rw, reader, c, views[k]);
   c->residual = x;
   take(rw, reader, c, n);
 }
@@ -125,15 +161,59 @@ static vitc_status oriented_weight(vitc_rewriter *rw, const gemm_chain *c, int *
   return *out < 0 ? VITC_ERR_NOMEM : VITC_OK;
 }
 
+static bool same_dims(const vitc_value *a, const vitc_value *b) {
+  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
+}
+
+/* A with the chain output's leading dims, which differ from A's after views: *out = A itself, or the
+ * input of A's Reshape when that has them. Otherwise *out is a new tensor and view_in[2] the inputs of
+ * the Reshape that must compute it (view_in[0] is -1 when none is needed). */
+static vitc_status rows_as_output(vitc_rewriter *rw, const gemm_chain *c, int *out, int *view_in, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_value want = g->tensors[c->a].v;
+  const vitc_value *y = &g->tensors[c->out].v;
+  want.rank = y->rank;
+  memcpy(want.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
+  want.dims[want.rank - 1] = g->tensors[c->a].v.dims[g->tensors[c->a].v.rank - 1];
+  want.data = NULL;
+  *out = c->a;
+  view_in[0] = -1;
+  if (same_dims(&g->tensors[c->a].v, &want)) return VITC_OK;
+  const vitc_node *p = vitc_match_op(rw, c->a, VITC_OP_Reshape);
+  int src = p ? p->in[0] : c->a;
+  *out = src;
+  if (same_dims(&g->tensors[src].v, &want)) return VITC_OK;
+  const char *base = g->tensors[c->out].name;
+  vitc_value shape = {.dtype = VITC_I64, .rank = 1, .dims = {want.rank}, .data = want.dims};
+  int s = vitc_rewrite_constant(rw, base, "rows_shape", &shape, err);
+  if (s < 0) return VITC_ERR_NOMEM;
+  char name[512];
+  snprintf(name, sizeof name, "%s.rows", base);
+  int t = vitc_graph_add_tensor(g, name);
+  if (t < 0) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory for tensor '%s'", g->path, name);
+  g->tensors[t].v = want;
+  g->tensors[t].shape_known = true;
+  view_in[0] = src;
+  view_in[1] = s;
+  *out = t;
+  return VITC_OK;
+}
+
 static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *err) {
-  int in[5] = {c->a, -1, -1, c->residual, -1}, nin = 5;
-  vitc_status st = oriented_weight(rw, c, &in[1], err);
+  int in[5] = {-1, -1, -1, c->residual, -1}, nin = 5, view_in[2];
+  vitc_status st = rows_as_output(rw, c, &in[0], view_in, err);
+  if (st == VITC_OK) st = oriented_weight(rw, c, &in[1], err);
   if (st == VITC_OK) st = as_vector(rw, c->bias, "bias", &in[2], err);
   if (st == VITC_OK) st = as_vector(rw, c->gamma, "gamma", &in[4], err);
   if (st != VITC_OK) return st;
   while (nin > 2 && in[nin - 1] < 0) nin--;
   vitc_attr act = {.name = "activation", .type = VITC_ATTR_STRING, .s = c->activation};
-  return vitc_rewrite(rw, c->nodes, c->nnodes, VITC_OP_FusedGemm, in, nin, c->out, &act, 1, err);
+  st = vitc_rewrite(rw, c->nodes, c->nnodes, VITC_OP_FusedGemm, in, nin, c->out, &act, 1, err);
+  if (st != VITC_OK || view_in[0] < 0) return st;
+  /* after the rewrite: adding a node moves the nodes c points to */
+  if (vitc_graph_add_node(rw->g, VITC_OP_Reshape, rw->g->tensors[in[0]].name, view_in, 2, &in[0], 1, NULL, 0) < 0)
+    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory adding Reshape", rw->g->path);
+  return VITC_OK;
 }
 
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {

@@ -1,10 +1,13 @@
 /* fused_attention.c — vitc.Attention, scaled dot-product attention, built by passes/fuse_attention:
  *
  *   inputs  Q [.., Nq, D], K [.., Nk, D] (or Kᵀ [.., D, Nk] when k_transposed = 1), V [.., Nk, Dv],
- *           bias (optional) broadcasting to [.., Nq, Nk]: relative-position bias, Swin's window mask
+ *           bias (optional, may be absent when S is given) broadcasting to [.., Nq, Nk]: relative-position
+ *           bias, Swin's window mask
+ *           S (optional) broadcasting to [.., Nq, 1], one factor per query row: Swin V2's per-head logit
+ *           scale [H, 1, 1]
  *   attrs   scale (float, default 1), k_transposed (int, default 0)
  *
- *   Y [.., Nq, Dv] = softmax(scale · Q·Kᵀ + bias, over the last axis) · V
+ *   Y [.., Nq, Dv] = softmax(scale · S · Q·Kᵀ + bias, over the last axis) · V
  *
  * Q, K and V share their batch dims ([B, H] for multi-head attention, any number of them). The reference
  * materialises the scores of one batch index at a time. */
@@ -15,7 +18,7 @@
 #include "gemm_kernel.h"
 #include "ops.h"
 
-enum { IN_Q, IN_K, IN_V, IN_BIAS };
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE };
 
 typedef struct attn_dims {
   int batch_rank;
@@ -49,28 +52,42 @@ static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in,
   return VITC_OK;
 }
 
-/* The scores' shape [.., Nq, Nk], the bias's broadcast strides against it. */
-static vitc_status bias_strides(const vitc_value *const *in, const attn_dims *a, int64_t *strides, vitc_error *err) {
-  const vitc_value *q = in[IN_Q], *bias = in[IN_BIAS];
+/* The broadcast strides of input `which` (the bias or S) against the scores' shape [.., Nq, Nk], or
+ * [.., Nq, 1] for S. */
+static vitc_status operand_strides(const vitc_value *const *in, int which, const attn_dims *a, int64_t *strides,
+                                   vitc_error *err) {
+  const vitc_value *q = in[IN_Q], *x = in[which];
+  const char *what = which == IN_BIAS ? "bias" : "scale input";
   int64_t dims[VITC_MAX_RANK];
   memcpy(dims, q->dims, sizeof(int64_t) * (size_t)q->rank);
-  dims[q->rank - 1] = a->nk;
-  if (bias->rank > q->rank) return vitc_fail(err, VITC_ERR_INVALID, "Attention bias has a higher rank than Q");
-  for (int i = 0; i < bias->rank; i++) {
-    int64_t want = dims[q->rank - bias->rank + i];
-    if (bias->dims[i] != 1 && bias->dims[i] != want)
-      return vitc_fail(err, VITC_ERR_INVALID, "Attention bias dim %d is %lld, not 1 or %lld", i,
-                       (long long)bias->dims[i], (long long)want);
+  dims[q->rank - 1] = which == IN_BIAS ? a->nk : 1;
+  if (x->rank > q->rank) return vitc_fail(err, VITC_ERR_INVALID, "Attention %s has a higher rank than Q", what);
+  for (int i = 0; i < x->rank; i++) {
+    int64_t want = dims[q->rank - x->rank + i];
+    if (x->dims[i] != 1 && x->dims[i] != want)
+      return vitc_fail(err, VITC_ERR_INVALID, "Attention %s dim %d is %lld, not 1 or %lld", what, i,
+                       (long long)x->dims[i], (long long)want);
   }
-  vitc_broadcast_strides(bias, q->rank, dims, strides);
+  vitc_broadcast_strides(x, q->rank, dims, strides);
   return VITC_OK;
+}
+
+/* The offset of batch index b (row-major over Q's batch dims) under broadcast strides. */
+static int64_t batch_offset(const vitc_value *q, const attn_dims *a, const int64_t *strides, int64_t b) {
+  int64_t off = 0;
+  for (int i = a->batch_rank - 1; i >= 0; i--) {
+    off += b % q->dims[i] * strides[i];
+    b /= q->dims[i];
+  }
+  return off;
 }
 
 vitc_status shape_attention(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   attn_dims a;
   int64_t strides[VITC_MAX_RANK];
   vitc_status st = attn_analyse(n, in, &a, err);
-  if (st == VITC_OK && n->nin > IN_BIAS && in[IN_BIAS]) st = bias_strides(in, &a, strides, err);
+  if (st == VITC_OK && n->nin > IN_BIAS && in[IN_BIAS]) st = operand_strides(in, IN_BIAS, &a, strides, err);
+  if (st == VITC_OK && n->nin > IN_SCALE && in[IN_SCALE]) st = operand_strides(in, IN_SCALE, &a, strides, err);
   if (st != VITC_OK) return st;
   vitc_copy_type(&out[0], in[IN_Q]);
   out->dims[out->rank - 1] = a.dv;
@@ -79,10 +96,11 @@ vitc_status shape_attention(const vitc_node *n, const vitc_value *const *in, vit
 
 vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   attn_dims a;
-  int64_t bs[VITC_MAX_RANK] = {0};
-  const vitc_value *bias = n->nin > IN_BIAS ? in[IN_BIAS] : NULL;
+  int64_t bs[VITC_MAX_RANK] = {0}, ss[VITC_MAX_RANK] = {0};
+  const vitc_value *bias = n->nin > IN_BIAS ? in[IN_BIAS] : NULL, *rs = n->nin > IN_SCALE ? in[IN_SCALE] : NULL;
   vitc_status st = attn_analyse(n, in, &a, err);
-  if (st == VITC_OK && bias) st = bias_strides(in, &a, bs, err);
+  if (st == VITC_OK && bias) st = operand_strides(in, IN_BIAS, &a, bs, err);
+  if (st == VITC_OK && rs) st = operand_strides(in, IN_SCALE, &a, ss, err);
   if (st != VITC_OK) return st;
   bool kt = vitc_attr_int(n, "k_transposed", 0) != 0;
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
@@ -98,13 +116,11 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
-    int64_t bias_off = 0, rest = b;
-    for (int i = a.batch_rank - 1; i >= 0; i--) {
-      bias_off += rest % in[IN_Q]->dims[i] * bs[i];
-      rest /= in[IN_Q]->dims[i];
-    }
+    int64_t bias_off = batch_offset(in[IN_Q], &a, bs, b), scale_off = batch_offset(in[IN_Q], &a, ss, b);
     for (int64_t i = 0; i < a.nq; i++) {
       float *row = s + i * a.nk;
+      if (rs)
+        for (int64_t j = 0; j < a.nk; j++) row[j] *= ((const float *)rs->data)[scale_off + i * ss[r - 2]];
       if (bias)
         for (int64_t j = 0; j < a.nk; j++)
           row[j] += ((const float *)bias->data)[bias_off + i * bs[r - 2] + j * bs[r - 1]];

@@ -17,8 +17,12 @@ enum {
   A_LARGE_D,        /* D = Dv = 160: P·V in two passes of accumulators; no scale */
   A_WINDOW,         /* Swin shifted window: rel-pos bias, Reshape [1, nW, H, N, N], Add(mask), Reshape back */
   A_WINDOW_NO_BIAS, /* the same without the rel-pos bias */
+  A_HEAD_SCALE,     /* Swin V2: Mul(per-head scale [H, 1, 1] constant), Add(rel-pos bias) */
+  A_HEAD_SCALE_ONLY, /* Mul(per-head scale, scores), no bias: the bias input stays absent */
+  A_WINDOW_HEAD_SCALE, /* shifted window with the per-head scale */
   MISS_AXIS,        /* Softmax over axis 2 */
   MISS_SCALE_VECTOR, /* Mul by a [N] constant */
+  MISS_SCALE_KEYS,  /* Mul by a [H, 1, N] constant: varies along the key axis */
   MISS_BIAS_AFTER,  /* Add after the Softmax */
   MISS_WINDOW_INPUT, /* window mask a graph input */
   MISS_WINDOW_BIAS_INPUT, /* window mask constant, rel-pos bias a graph input */
@@ -27,6 +31,13 @@ enum {
 
 static int scalar(test_graph *t, float f) {
   vitc_value v = {.dtype = VITC_F32, .rank = 0, .data = &f};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+/* Swin V2's exp(clamp(logit_scale)) [H, 1, 1], large enough to sharpen the softmax. */
+static int head_scale(test_graph *t) {
+  float f[H] = {4.5f, 0.7f, 9.0f};
+  vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {H, 1, 1}, .data = f};
   return vitc_graph_add_constant(t->g, NULL, &v);
 }
 
@@ -49,7 +60,7 @@ static void build(test_graph *t, int variant) {
   bool large = variant == A_LARGE_D;
   int64_t d = large ? 160 : D, dv = large ? 160 : DV;
   const int64_t qd[] = {B, H, NQ, d}, kt[] = {B, H, d, NQ}, vd[] = {B, H, NQ, dv}, rel[] = {H, NQ, NQ},
-                mask[] = {B, 1, NQ, NQ}, row[] = {NQ};
+                mask[] = {B, 1, NQ, NQ}, row[] = {NQ}, keys[] = {H, 1, NQ};
   int q = tg_input(t, VITC_F32, 4, qd), k = tg_input(t, VITC_F32, 4, variant == A_KT_SCALED_Q ? kt : qd);
   int v = tg_input(t, VITC_F32, 4, vd);
   if (variant == A_KT_SCALED_Q) q = fh_op(t, VITC_OP_Div, q, scalar(t, 4.47f));
@@ -60,12 +71,16 @@ static void build(test_graph *t, int variant) {
     k = tg_node(t, VITC_OP_Transpose, &k, 1, 1, &perm, 1);
   }
   int s = fh_op(t, VITC_OP_MatMul, q, k);
-  bool window = variant == A_WINDOW || variant == A_WINDOW_NO_BIAS || variant >= MISS_WINDOW_INPUT;
-  if (variant == A_TRANSPOSE || variant == MISS_AXIS || variant == MISS_BIAS_AFTER || window)
+  bool window = variant == A_WINDOW || variant == A_WINDOW_NO_BIAS || variant == A_WINDOW_HEAD_SCALE ||
+                variant >= MISS_WINDOW_INPUT;
+  if (variant == A_HEAD_SCALE || variant == A_WINDOW_HEAD_SCALE) s = fh_op(t, VITC_OP_Mul, s, head_scale(t));
+  else if (variant == A_HEAD_SCALE_ONLY) s = fh_op(t, VITC_OP_Mul, head_scale(t), s);
+  else if (variant == A_TRANSPOSE || variant == MISS_AXIS || variant == MISS_BIAS_AFTER || window)
     s = fh_op(t, VITC_OP_Mul, s, scalar(t, 0.22f));
   if (variant == A_REL_BIAS) s = fh_op(t, VITC_OP_Div, s, scalar(t, 4.47f));
   if (variant == MISS_SCALE_VECTOR) s = fh_op(t, VITC_OP_Mul, s, tg_const(t, VITC_F32, 1, row, 5));
-  if (variant == A_REL_BIAS || (window && variant != A_WINDOW_NO_BIAS)) {
+  if (variant == MISS_SCALE_KEYS) s = fh_op(t, VITC_OP_Mul, s, tg_const(t, VITC_F32, 3, keys, 5));
+  if (variant == A_REL_BIAS || variant == A_HEAD_SCALE || (window && variant != A_WINDOW_NO_BIAS)) {
     int bias = variant == MISS_WINDOW_BIAS_INPUT ? tg_input(t, VITC_F32, 3, rel) : tg_const(t, VITC_F32, 3, rel, 6);
     s = fh_op(t, VITC_OP_Add, bias, s);
   }
@@ -91,6 +106,9 @@ static void test_fuses(void) {
       {"head dim 160", A_LARGE_D, 1, 0, 3},
       {"shifted window", A_WINDOW, 0.22, 0, 4},
       {"shifted window, no rel-pos bias", A_WINDOW_NO_BIAS, 0.22, 0, 4},
+      {"per-head scale, rel-pos bias", A_HEAD_SCALE, 1, 0, 5},
+      {"per-head scale, no bias", A_HEAD_SCALE_ONLY, 1, 0, 5},
+      {"shifted window, per-head scale", A_WINDOW_HEAD_SCALE, 1, 0, 5},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     const fh_count want[] = {{VITC_OP_Attention, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_Softmax, 0},
@@ -103,6 +121,8 @@ static void test_fuses(void) {
       CHECK_NEAR(vitc_attr_float(n, "scale", 0), cases[c].scale, 1e-6);
       CHECK(vitc_attr_int(n, "k_transposed", -1) == cases[c].k_transposed);
       CHECK(n->nin == cases[c].inputs);
+      if (n->nin == 5) CHECK(g->tensors[n->in[4]].v.rank == 3 && g->tensors[n->in[4]].v.dims[0] == H);
+      if (cases[c].variant == A_HEAD_SCALE_ONLY) CHECK(n->in[3] < 0);
     }
     vitc_graph_free(g);
   }
@@ -112,6 +132,7 @@ static void test_near_misses(void) {
   const fh_count untouched[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Softmax, 1}};
   vitc_graph_free(fh_check("softmax over axis 2", build, MISS_AXIS, vitc_fuse_attention, untouched, 3));
   vitc_graph_free(fh_check("scale [N]", build, MISS_SCALE_VECTOR, vitc_fuse_attention, untouched, 3));
+  vitc_graph_free(fh_check("scale [H, 1, N]", build, MISS_SCALE_KEYS, vitc_fuse_attention, untouched, 3));
   vitc_graph_free(fh_check("bias after softmax", build, MISS_BIAS_AFTER, vitc_fuse_attention, untouched, 3));
   const fh_count window[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Reshape, 2}, {VITC_OP_Add, 2}};
   vitc_graph_free(fh_check("window mask input", build, MISS_WINDOW_INPUT, vitc_fuse_attention, window, 4));

@@ -3,7 +3,8 @@
  * pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * Shapes exercise the kernel's edges: K = 300 spans two K blocks (partial sums pass through Y before the
- * epilogue), N = 56 one full 48-wide panel and a masked one, M = 2·13 rows a short last row block. */
+ * epilogue), N = 56 one full 48-wide panel and a masked one, M = 2·13 rows a short last row block.
+ * The view cases are ViT's attention out-projection: rows regrouped around a Gemm before the residual. */
 #include "fusion_harness.h"
 
 enum { M0 = 2, M1 = 13, K = 300, N = 56 };
@@ -23,11 +24,50 @@ enum {
   MISS_BIAS_COLUMN,  /* bias [N, 1] on a [N, N] product */
   MISS_ACT_SHARED,   /* the activation's input is also a graph output: bias fuses, Relu stays */
   MISS_RESIDUAL_BCAST, /* residual [N] broadcasts: bias fuses, the Add stays */
+  G_VIEW,            /* x [1, M, K] → Reshape [M, K] → Gemm {transB} + C → Reshape [1, M, N] → Add(r) */
+  G_VIEW_TRANSPOSE,  /* x [M, 4, K/4] → Reshape [M, K] → Gemm → Reshape [M, 1, N] → Transpose → Add(r) */
+  MISS_VIEW_LAST_DIM,  /* as G_VIEW, but the Reshape after the Gemm splits N: [1, M, 2, N/2] */
+  MISS_VIEW_TRANSPOSE, /* MatMul [M0, M1, N] → Transpose {1, 0, 2} (moves a dim > 1) → Add(r) */
 };
+
+/* A known int64 shape for Reshape. */
+static int shape(test_graph *t, int rank, const int64_t *dims) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {rank}, .data = (void *)dims};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+/* The view cases: a linear layer between Reshapes (and a Transpose), then the residual. */
+static void build_view(test_graph *t, int variant) {
+  static int64_t swap[] = {1, 0, 2}; /* the graph keeps the pointer */
+  vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = swap};
+  const int64_t xd[] = {1, M0 * M1, K}, heads[] = {M0 * M1, 4, K / 4}, rows[] = {M0 * M1, K}, wt[] = {N, K},
+                vec[] = {N}, yd[] = {1, M0 * M1, N}, yt[] = {M0 * M1, 1, N}, split[] = {1, M0 * M1, 2, N / 2},
+                xm[] = {M0, M1, K}, wd[] = {K, N}, ym[] = {M1, M0, N};
+  if (variant == MISS_VIEW_TRANSPOSE) {
+    int y = fh_op(t, VITC_OP_MatMul, tg_input(t, VITC_F32, 3, xm), tg_const(t, VITC_F32, 2, wd, 1));
+    y = tg_node(t, VITC_OP_Transpose, &y, 1, 1, &perm, 1);
+    tg_output(t, fh_op(t, VITC_OP_Add, y, tg_input(t, VITC_F32, 3, ym)));
+    return;
+  }
+  int x = variant == G_VIEW_TRANSPOSE ? tg_input(t, VITC_F32, 3, heads) : tg_input(t, VITC_F32, 3, xd);
+  int in[3] = {fh_op(t, VITC_OP_Reshape, x, shape(t, 2, rows)), tg_const(t, VITC_F32, 2, wt, 1),
+               tg_const(t, VITC_F32, 1, vec, 2)};
+  vitc_attr tb = {.name = "transB", .type = VITC_ATTR_INT, .i = 1};
+  int y = tg_node(t, VITC_OP_Gemm, in, 3, 1, &tb, 1);
+  const int64_t *out = variant == G_VIEW_TRANSPOSE ? yt : variant == MISS_VIEW_LAST_DIM ? split : yd;
+  int rank = variant == MISS_VIEW_LAST_DIM ? 4 : 3;
+  y = fh_op(t, VITC_OP_Reshape, y, shape(t, rank, out));
+  if (variant == G_VIEW_TRANSPOSE) y = tg_node(t, VITC_OP_Transpose, &y, 1, 1, &perm, 1);
+  tg_output(t, fh_op(t, VITC_OP_Add, tg_input(t, VITC_F32, rank, variant == MISS_VIEW_LAST_DIM ? split : yd), y));
+}
 
 static void build(test_graph *t, int variant) {
   const int64_t xd[] = {M0, M1, K}, square[] = {N, K}, wd[] = {K, N}, wt[] = {N, K}, vec[] = {N},
                 lead[] = {1, 1, N}, rows[] = {M1, N}, col[] = {N, 1}, yd[] = {M0, M1, N};
+  if (variant >= G_VIEW) {
+    build_view(t, variant);
+    return;
+  }
   bool two_d = variant == G_GEMM_TRANSB || variant == MISS_BIAS_COLUMN;
   int x = tg_input(t, VITC_F32, two_d ? 2 : 3, two_d ? square : xd);
   int y;
@@ -96,6 +136,8 @@ static void test_fuses(void) {
       {"layerscale, residual after a Transpose", G_GAMMA_ONLY, "gelu_erf", 4},
       {"Gemm transB", G_GEMM_TRANSB, "relu", 3},
       {"residual without bias", G_RESIDUAL_ONLY, "none", 3},
+      {"residual after a Reshape", G_VIEW, "none", 4},
+      {"residual after a Reshape and a Transpose", G_VIEW_TRANSPOSE, "none", 4},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     int adds = cases[c].variant == G_GAMMA_ONLY; /* the residual after the Transpose */
@@ -104,8 +146,26 @@ static void test_fuses(void) {
     vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_gemm_epilogue, want, 7);
     CHECK(!strcmp(activation(g), cases[c].act));
     CHECK(fused_inputs(g) == cases[c].inputs);
+    CHECK(fh_count_op(g, VITC_OP_Transpose) == (cases[c].variant == G_GAMMA_ONLY));
     vitc_graph_free(g);
   }
+}
+
+/* A is viewed with the residual's leading dims: the input of A's Reshape itself when it has them (the
+ * old Reshape is left to eliminate_dead), else a new Reshape of that input. */
+static void test_views(void) {
+  vitc_graph *g = fh_check("view: A read through", build, G_VIEW, vitc_fuse_gemm_epilogue, NULL, 0);
+  const vitc_node *f = fh_find_op(g, VITC_OP_FusedGemm);
+  CHECK(f && f->in[0] == g->inputs[0] && f->in[3] == g->inputs[1]);
+  CHECK(fh_count_op(g, VITC_OP_Reshape) == 1);
+  vitc_graph_free(g);
+  g = fh_check("view: A reshaped", build, G_VIEW_TRANSPOSE, vitc_fuse_gemm_epilogue, NULL, 0);
+  f = fh_find_op(g, VITC_OP_FusedGemm);
+  const vitc_tensor *a = f ? &g->tensors[f->in[0]] : NULL;
+  CHECK(a && a->producer >= 0 && g->nodes[a->producer].op == VITC_OP_Reshape);
+  CHECK(a && a->v.rank == 3 && a->v.dims[0] == 1 && a->v.dims[1] == M0 * M1 && a->v.dims[2] == K);
+  CHECK(a && g->nodes[a->producer].in[0] == g->inputs[0]);
+  vitc_graph_free(g);
 }
 
 static void test_near_misses(void) {
@@ -118,10 +178,15 @@ static void test_near_misses(void) {
   vitc_graph *g = fh_check("broadcast residual", build, MISS_RESIDUAL_BCAST, vitc_fuse_gemm_epilogue, no_residual, 3);
   CHECK(fused_inputs(g) == 3);
   vitc_graph_free(g);
+  const fh_count plain_gemm[] = {{VITC_OP_FusedGemm, 0}, {VITC_OP_Gemm, 1}, {VITC_OP_Reshape, 2}, {VITC_OP_Add, 1}};
+  vitc_graph_free(fh_check("Reshape splits N", build, MISS_VIEW_LAST_DIM, vitc_fuse_gemm_epilogue, plain_gemm, 4));
+  const fh_count plain_matmul[] = {{VITC_OP_FusedGemm, 0}, {VITC_OP_MatMul, 1}, {VITC_OP_Transpose, 1}, {VITC_OP_Add, 1}};
+  vitc_graph_free(fh_check("Transpose moves rows", build, MISS_VIEW_TRANSPOSE, vitc_fuse_gemm_epilogue, plain_matmul, 4));
 }
 
 int main(void) {
   test_fuses();
+  test_views();
   test_near_misses();
   CHECK_DONE();
 }
