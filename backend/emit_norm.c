@@ -1,5 +1,5 @@
 /* emit_norm.c — kernels for LayerNormalization, BatchNormalization (inference), InstanceNormalization,
- * GroupNormalization, LpNormalization, MeanVarianceNormalization and vitc.LayerNormChannels, with the
+ * GroupNormalization, LpNormalization, MeanVarianceNormalization, vitc.LayerNormChannels and vitc.RMSNorm, with the
  * evaluator's semantics (ir/ops/norm.c, ir/ops/fused_norm.c): statistics in double, two-pass (mean, then
  * squared deviations).
  *
@@ -7,6 +7,7 @@
  *                 LayerNormChannels: the channels at one position of one sample, strided):
  *     mean = Σx / len;  inv = 1 / sqrt(Σ(x - mean)² / len + eps)
  *     y = (x - mean) · inv · scale + bias        (float32 in float, other dtypes in double)
+ *   (RMSNorm: no mean, inv = 1 / sqrt(Σx² / len + eps), y = x · inv · scale)
  *
  * Rows run across the runtime pool when the tensor is large; float32 rows fold in vectors (emit_rows.h). */
 #include <math.h>
@@ -140,6 +141,37 @@ vitc_status emit_LayerNormChannels(vitc_cg *cg, const vitc_node *n, vitc_error *
   LLVMValueRef b = load_as(cg, &a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
   store_from(cg, &a, ptrs[3], e.offset, affine(cg, load_as(cg, &a, ptrs[0], e.offset, x->dtype), m, gain, b));
   elems_end(cg, &e);
+  rows_end(cg, &rl);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- vitc.RMSNorm */
+
+/* Rows of the last axis: inv = 1 / sqrt(Σx² / len + eps), y = x · inv · scale[j] (scale[0] when it holds
+ * one value). */
+vitc_status emit_RMSNorm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1);
+  if (x->rank < 1) return vitc_fail(err, VITC_ERR_INVALID, "input is a scalar, expected [..., C]");
+  int64_t per = scale ? vitc_numel(scale) : 0; /* scale elements: 1 (one for all) or the last dim */
+  if (scale && per != 1 && per != x->dims[x->rank - 1])
+    return vitc_fail(err, VITC_ERR_INVALID, "scale has %lld elements, expected 1 or %lld", (long long)per,
+                     (long long)x->dims[x->rank - 1]);
+  row_shape s;
+  row_shape_range(&s, x, x->rank - 1, x->rank - 1);
+  if (vitc_numel(x) == 0) return VITC_OK;
+  LLVMValueRef ptrs[3] = {cg_in(cg, 0), scale ? cg_in(cg, 1) : NULL, cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 3));
+  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, FOLD_SUM),
+                                  f64(cg, (double)s.len), "");
+  LLVMValueRef rms = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
+  affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
+  LLVMValueRef inv = in_type(cg, &a, LLVMBuildFDiv(cg->b, f64(cg, 1), rms, ""));
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv;
+  if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], per == 1 ? cg_i64(cg, 0) : l.iv, scale->dtype), "");
+  store_from(cg, &a, ptrs[2], at, LLVMBuildFMul(cg->b, load_as(cg, &a, ptrs[0], at, x->dtype), gain, ""));
+  cg_loop_end(cg, &l);
   rows_end(cg, &rl);
   return VITC_OK;
 }

@@ -30,10 +30,10 @@
   X(Hardmax) X(TopK) X(CumSum)
 #define VITC_NORM_EMITTERS(X)                                                                           \
   X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization) X(GroupNormalization)             \
-  X(LpNormalization) X(MeanVarianceNormalization) X(LayerNormChannels)
+  X(LpNormalization) X(MeanVarianceNormalization) X(LayerNormChannels) X(RMSNorm)
 
-/* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c). */
-#define VITC_MISC_EMITTERS(X) X(OneHot) X(Einsum) X(Resize)
+/* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c), SwiGLU (emit_swiglu.c). */
+#define VITC_MISC_EMITTERS(X) X(OneHot) X(Einsum) X(Resize) X(SwiGLU)
 
 /* Gathers and scatters whose indices are known only at run time, and reducing scatters: emit_probe.c
  * hands them to emit_gather.c. */

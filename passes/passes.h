@@ -40,7 +40,9 @@ vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity a
 vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
 vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
-vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu */
+vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err);   /* x / sqrt(mean(x²) + eps) · w → vitc.RMSNorm */
+vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu; hard swish → HardSwish */
+vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err);          /* Silu(half) · other half of one tensor → SwiGLU */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */

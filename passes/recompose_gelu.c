@@ -13,6 +13,10 @@
  *   sigmoid-gated forms, into vitc's own ops (ir/ops/fused_activation.c)
  *     %y = Mul(%x, Sigmoid(%x))                               ─→   %y = vitc.Silu(%x)
  *     %y = Mul(%x, Sigmoid(Mul(%x, 1.702)))                   ─→   %y = vitc.QuickGelu(%x) {alpha}
+ *   hard-sigmoid-gated (PyTorch's nn.Hardswish below opset 14), into ONNX's own op
+ *     %y = Mul(%x, HardSigmoid(%x) {alpha = 1/6, beta = 0.5})   ─→   %y = HardSwish(%x)
+ *     %c = Clip(Add(%x, 3), 0, 6)
+ *     %y = %x · %c / 6          Div by 6 or Mul by 1/6, associated any way
  *
  * Constants match within VITC_PATTERN_RTOL; binary ops in either operand order. Inner tensors must be
  * read only inside the pattern; %x may be read anywhere. */
@@ -26,7 +30,7 @@ typedef struct gelu_match {
   vitc_node *nodes[MAX_MATCHED];
   int nnodes;
   int x;
-  vitc_op op;              /* Gelu, QuickGelu or Silu */
+  vitc_op op;              /* Gelu, QuickGelu, Silu or HardSwish */
   const char *approximate; /* Gelu's */
   double alpha;            /* QuickGelu's, as the model wrote it */
 } gelu_match;
@@ -159,17 +163,85 @@ static bool match_sigmoid_gated(const vitc_rewriter *rw, vitc_node *y, gelu_matc
   return false;
 }
 
+/* %c = Clip(Add(%x, 3), 0, 6), the Add in either operand order. */
+static bool match_relu6_shifted(const vitc_rewriter *rw, int c, int x, gelu_match *gm) {
+  vitc_node *clip = vitc_match_inner(rw, c, VITC_OP_Clip, 1);
+  if (!clip || clip->nin != 3 || !vitc_match_scalar(rw->g, clip->in[1], 0) || !vitc_match_scalar(rw->g, clip->in[2], 6))
+    return false;
+  vitc_node *add = vitc_match_inner(rw, clip->in[0], VITC_OP_Add, 1);
+  if (!add || !vitc_match_scalar(rw->g, vitc_match_other(add, x), 3)) return false;
+  take(gm, clip);
+  take(gm, add);
+  return true;
+}
+
+/* Of the factors f[0..nf), one is Clip(x + 3, 0, 6) of the float x among the others; with three, the
+ * third is 1/6. */
+static bool match_hard_swish_factors(const vitc_rewriter *rw, const int *f, int nf, gelu_match *gm) {
+  for (int c = 0; c < nf; c++)
+    for (int x = 0; x < nf; x++) {
+      if (x == c || !vitc_dtype_is_float(rw->g->tensors[f[x]].v.dtype)) continue;
+      if (nf == 3 && !vitc_match_scalar(rw->g, f[3 - c - x], 1.0 / 6)) continue;
+      if (match_relu6_shifted(rw, f[c], f[x], gm)) {
+        gm->x = f[x];
+        return true;
+      }
+    }
+  return false;
+}
+
+/* %y = HardSwish of x spelt out: x · HardSigmoid(x) {1/6, 0.5}, or x · Clip(x + 3, 0, 6) divided by 6 or
+ * multiplied by 1/6 in any association: Div(Mul(x, c), 6), Mul(x, Div(c, 6)), Mul(Div(x, 6), c) or two
+ * Muls over x, c and 1/6. */
+static bool match_hard_swish(const vitc_rewriter *rw, vitc_node *y, gelu_match *gm) {
+  *gm = (gelu_match){.op = VITC_OP_HardSwish};
+  take(gm, y);
+  if (y->op == VITC_OP_Div) {
+    vitc_node *mul = vitc_match_inner(rw, y->in[0], VITC_OP_Mul, 1);
+    if (!mul || !vitc_match_scalar(rw->g, y->in[1], 6)) return false;
+    take(gm, mul);
+    return match_hard_swish_factors(rw, mul->in, 2, gm) && vitc_match_same_type(rw->g, y->out[0], gm->x);
+  }
+  if (y->op != VITC_OP_Mul) return false;
+  for (int k = 0; k < 2; k++) {
+    int x = y->in[k];
+    vitc_node *hs = vitc_match_inner(rw, y->in[1 - k], VITC_OP_HardSigmoid, 1);
+    if (hs && hs->in[0] == x && vitc_dtype_is_float(rw->g->tensors[x].v.dtype) &&
+        fabs(vitc_attr_float(hs, "alpha", 0.2) - 1.0 / 6) <= VITC_PATTERN_RTOL / 6 &&
+        fabs(vitc_attr_float(hs, "beta", 0.5) - 0.5) <= VITC_PATTERN_RTOL / 2) {
+      take(gm, hs);
+      gm->x = x;
+      return true;
+    }
+    vitc_node *mul = vitc_match_inner(rw, y->in[1 - k], VITC_OP_Mul, 1);
+    vitc_node *div = vitc_match_inner(rw, y->in[1 - k], VITC_OP_Div, 1);
+    gm->nnodes = 1;
+    if (mul) {
+      take(gm, mul);
+      const int f[3] = {y->in[k], mul->in[0], mul->in[1]};
+      if (match_hard_swish_factors(rw, f, 3, gm) && vitc_match_same_type(rw->g, y->out[0], gm->x)) return true;
+    } else if (div && vitc_match_scalar(rw->g, div->in[1], 6)) {
+      take(gm, div);
+      const int f[2] = {y->in[k], div->in[0]};
+      if (match_hard_swish_factors(rw, f, 2, gm) && vitc_match_same_type(rw->g, y->out[0], gm->x)) return true;
+    }
+  }
+  return false;
+}
+
 vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_gelu", err);
   for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
     gelu_match gm;
     vitc_node *n = &g->nodes[i];
-    if (n->dead || !(match_gelu(&rw, n, &gm) || match_sigmoid_gated(&rw, n, &gm))) continue;
+    if (n->dead || !(match_gelu(&rw, n, &gm) || match_sigmoid_gated(&rw, n, &gm) || match_hard_swish(&rw, n, &gm)))
+      continue;
     vitc_attr attr = gm.op == VITC_OP_Gelu
                          ? (vitc_attr){.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate}
                          : (vitc_attr){.name = "alpha", .type = VITC_ATTR_FLOAT, .f = gm.alpha};
-    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, gm.op, &gm.x, 1, n->out[0], &attr, gm.op != VITC_OP_Silu, err);
+    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, gm.op, &gm.x, 1, n->out[0], &attr,
+                      gm.op == VITC_OP_Gelu || gm.op == VITC_OP_QuickGelu, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

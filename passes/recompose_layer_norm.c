@@ -15,7 +15,18 @@
  * the same for both means, and the Sub must subtract the mean of the very x it reads. %w and %b are
  * folded in when they are known and vary along the normalised axes only; without %w the node gets a
  * scale of ones (ONNX's LayerNormalization requires one). Every inner tensor must be read only inside
- * the pattern. Binary ops match in either operand order. */
+ * the pattern. Binary ops match in either operand order.
+ *
+ * recompose_rms_norm (run after, so a LayerNorm is never taken for the RMSNorm of its centred x):
+ *
+ *     %q = Pow(%x, 2)             or Mul(%x, %x)
+ *     %v = ReduceMean(%q, [-1])   the last axis only, keepdims
+ *     %e = Add(%v, eps)
+ *     %s = Sqrt(%e)
+ *     %n = Div(%x, %s)            or Mul(%x, Reciprocal(%s))
+ *     %y = Mul(%n, %w)            optional     ─→   %y = vitc.RMSNorm(%x, %w) {epsilon = eps}
+ *
+ * %w as a LayerNorm scale, varying along the last axis only (one value or one per element of it). */
 #include <stdlib.h>
 
 #include "passes/pattern.h"
@@ -93,51 +104,74 @@ static bool match_centered(const vitc_rewriter *rw, int d, int uses, ln_match *l
   return true;
 }
 
-/* t = Div(%d, Sqrt(Add(ReduceMean(%d²), eps))) or Mul(%d, Reciprocal(Sqrt(...))). */
-static bool match_normalised(const vitc_rewriter *rw, int t, int uses, ln_match *lm) {
+/* t = Div(%d, Sqrt(Add(ReduceMean(%q), eps))) or Mul(%d, Reciprocal(Sqrt(...))): those nodes into lm, eps
+ * into lm->eps and %d into *d; returns the ReduceMean, or NULL when t is not that. */
+static vitc_node *match_inv_rms(const vitc_rewriter *rw, int t, int uses, ln_match *lm, int *d) {
   const vitc_graph *g = rw->g;
-  int d = -1;
   vitc_node *top = node_of(rw, t, VITC_OP_Div, uses), *rcp = NULL, *sqrt = NULL;
+  *d = -1;
   if (top) {
-    d = top->in[0];
+    *d = top->in[0];
     sqrt = vitc_match_inner(rw, top->in[1], VITC_OP_Sqrt, 1);
   } else if ((top = node_of(rw, t, VITC_OP_Mul, uses))) {
     for (int k = 0; k < 2 && !rcp; k++)
-      if ((rcp = vitc_match_inner(rw, top->in[k], VITC_OP_Reciprocal, 1))) d = top->in[1 - k];
+      if ((rcp = vitc_match_inner(rw, top->in[k], VITC_OP_Reciprocal, 1))) *d = top->in[1 - k];
     sqrt = rcp ? vitc_match_inner(rw, rcp->in[0], VITC_OP_Sqrt, 1) : NULL;
   }
   vitc_node *add = sqrt ? vitc_match_inner(rw, sqrt->in[0], VITC_OP_Add, 1) : NULL, *var = NULL;
   for (int k = 0; add && k < 2 && !var; k++)
     if (vitc_match_scalar_value(g, add->in[1 - k], &lm->eps))
       var = vitc_match_inner(rw, add->in[k], VITC_OP_ReduceMean, 1);
-  if (!var || !vitc_match_same_type(g, add->out[0], var->out[0])) return false;
-  int d_uses;
-  vitc_node *square = match_square(rw, var->in[0], d, &d_uses);
-  if (!square || !match_centered(rw, d, d_uses + 1, lm)) return false;
-  if (trailing_axis(g, var) != lm->axis || !vitc_match_same_type(g, t, lm->x)) return false;
-  if (!vitc_dtype_is_float(g->tensors[lm->x].v.dtype)) return false;
+  if (!var || !vitc_match_same_type(g, add->out[0], var->out[0])) return NULL;
   take(lm, top);
   if (rcp) take(lm, rcp);
   take(lm, sqrt);
   take(lm, add);
   take(lm, var);
+  return var;
+}
+
+/* t = %d / sqrt(ReduceMean(%d²) + eps) with %d = x - ReduceMean(x), both means over the same trailing axes. */
+static bool match_normalised(const vitc_rewriter *rw, int t, int uses, ln_match *lm) {
+  const vitc_graph *g = rw->g;
+  int d, d_uses;
+  vitc_node *var = match_inv_rms(rw, t, uses, lm, &d);
+  vitc_node *square = var ? match_square(rw, var->in[0], d, &d_uses) : NULL;
+  if (!square || !match_centered(rw, d, d_uses + 1, lm)) return false;
+  if (trailing_axis(g, var) != lm->axis || !vitc_match_same_type(g, t, lm->x)) return false;
+  if (!vitc_dtype_is_float(g->tensors[lm->x].v.dtype)) return false;
   take(lm, square);
   return true;
 }
 
+/* t = x / sqrt(ReduceMean(x², last axis) + eps): RMSNorm, x read any number of times. */
+static bool match_rms_normalised(const vitc_rewriter *rw, int t, int uses, ln_match *lm) {
+  const vitc_graph *g = rw->g;
+  int d_uses;
+  vitc_node *var = match_inv_rms(rw, t, uses, lm, &lm->x);
+  vitc_node *square = var ? match_square(rw, var->in[0], lm->x, &d_uses) : NULL;
+  if (!square || !vitc_match_same_type(g, t, lm->x) || !vitc_dtype_is_float(g->tensors[lm->x].v.dtype)) return false;
+  lm->axis = g->tensors[lm->x].v.rank - 1;
+  if (lm->axis < 0 || trailing_axis(g, var) != lm->axis) return false;
+  take(lm, square);
+  return true;
+}
+
+typedef bool (*normalised_fn)(const vitc_rewriter *rw, int t, int uses, ln_match *lm);
+
 /* t = Mul(normalised, %w) with %w a norm parameter, or the normalised tensor itself. */
-static bool match_scaled(const vitc_rewriter *rw, int t, int uses, ln_match *lm) {
+static bool match_scaled(const vitc_rewriter *rw, int t, int uses, ln_match *lm, normalised_fn normalised) {
   vitc_node *mul = node_of(rw, t, VITC_OP_Mul, uses);
   for (int k = 0; mul && k < 2; k++) {
     lm->nnodes = 0;
-    if (match_normalised(rw, mul->in[k], 1, lm) && is_norm_param(rw->g, mul->in[1 - k], lm, t)) {
+    if (normalised(rw, mul->in[k], 1, lm) && is_norm_param(rw->g, mul->in[1 - k], lm, t)) {
       lm->scale = mul->in[1 - k];
       take(lm, mul);
       return true;
     }
   }
   lm->nnodes = 0;
-  return match_normalised(rw, t, uses, lm);
+  return normalised(rw, t, uses, lm);
 }
 
 /* The longest pattern ending at node a: with a bias, with a scale, or the normalisation alone. */
@@ -145,14 +179,14 @@ static bool match_layer_norm(const vitc_rewriter *rw, vitc_node *a, ln_match *lm
   *lm = (ln_match){.scale = -1, .bias = -1};
   for (int k = 0; a->op == VITC_OP_Add && k < 2; k++) {
     lm->scale = -1;
-    if (match_scaled(rw, a->in[k], 1, lm) && is_norm_param(rw->g, a->in[1 - k], lm, a->out[0])) {
+    if (match_scaled(rw, a->in[k], 1, lm, match_normalised) && is_norm_param(rw->g, a->in[1 - k], lm, a->out[0])) {
       lm->bias = a->in[1 - k];
       take(lm, a);
       return true;
     }
   }
   lm->scale = -1;
-  return match_scaled(rw, a->out[0], -1, lm);
+  return match_scaled(rw, a->out[0], -1, lm, match_normalised);
 }
 
 /* A scale of ones over the normalised dims x[axis:]. */
@@ -188,6 +222,28 @@ vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err) {
     ln_match lm;
     vitc_node *n = &g->nodes[i];
     if (!n->dead && n->nout == 1 && match_layer_norm(&rw, n, &lm)) st = rewrite_layer_norm(&rw, &lm, n->out[0], err);
+  }
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}
+
+/* The RMSNorm ending at node a: with a scale, or the normalisation alone. */
+static bool match_rms_norm(const vitc_rewriter *rw, const vitc_node *a, ln_match *lm) {
+  *lm = (ln_match){.scale = -1, .bias = -1};
+  return match_scaled(rw, a->out[0], -1, lm, match_rms_normalised);
+}
+
+vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_rms_norm", err);
+  /* Backwards, so the node applying the scale is seen before the normalisation it ends. */
+  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
+    ln_match lm;
+    vitc_node *n = &g->nodes[i];
+    if (n->dead || n->nout != 1 || !match_rms_norm(&rw, n, &lm)) continue;
+    int in[2] = {lm.x, lm.scale};
+    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = lm.eps};
+    st = vitc_rewrite(&rw, lm.nodes, lm.nnodes, VITC_OP_RMSNorm, in, lm.scale >= 0 ? 2 : 1, n->out[0], &eps, 1, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

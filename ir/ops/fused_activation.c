@@ -22,3 +22,36 @@ vitc_status eval_QuickGelu(const vitc_node *n, const vitc_value *const *in, vitc
 vitc_status eval_Silu(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   return ew_run_unary(&Silu_op, &(ew_params){0}, in[0], &out[0], err);
 }
+
+/* SwiGLU(x) = Silu(g) · v where g and v are the halves of x's last dim [.., 2H] → [.., H]: g the first
+ * half when silu_half = 0 (EVA-02), the second when 1 (timm's GluMlp with the gate last). */
+static vitc_status swiglu_half(const vitc_node *n, int64_t *half, vitc_error *err) {
+  *half = vitc_attr_int(n, "silu_half", 0);
+  if (*half != 0 && *half != 1)
+    return vitc_fail(err, VITC_ERR_INVALID, "SwiGLU silu_half is %lld, expected 0 or 1", (long long)*half);
+  return VITC_OK;
+}
+
+vitc_status shape_swiglu(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  int64_t half;
+  vitc_status st = swiglu_half(n, &half, err);
+  if (st != VITC_OK) return st;
+  if (!vitc_dtype_is_float(in[0]->dtype) || in[0]->rank == 0 || in[0]->dims[in[0]->rank - 1] % 2)
+    return vitc_fail(err, VITC_ERR_INVALID, "SwiGLU needs a floating-point tensor whose last dim is even");
+  vitc_copy_type(&out[0], in[0]);
+  out[0].dims[out[0].rank - 1] /= 2;
+  return VITC_OK;
+}
+
+vitc_status eval_SwiGLU(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  int64_t half;
+  vitc_status st = swiglu_half(n, &half, err);
+  if (st != VITC_OK) return st;
+  int64_t h = out[0].rank ? out[0].dims[out[0].rank - 1] : 1, rows = h ? vitc_numel(&out[0]) / h : 0;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < h; j++) {
+      double g = vitc_load_f(in[0], 2 * h * r + half * h + j), v = vitc_load_f(in[0], 2 * h * r + (1 - half) * h + j);
+      vitc_store_f(&out[0], h * r + j, g / (1 + exp(-g)) * v);
+    }
+  return VITC_OK;
+}

@@ -6,7 +6,16 @@
  *
  *   at every sample n and position p:  Y[n, :, p] = (X[n, :, p] - mean) / sqrt(var + eps) ⊙ scale + bias
  *
- * Statistics in double, two-pass (mean, then squared deviations), as LayerNormalization in norm.c. */
+ * Statistics in double, two-pass (mean, then squared deviations), as LayerNormalization in norm.c.
+ *
+ * vitc.RMSNorm, LayerNorm without the mean (T5, LLaMA-style blocks), built by passes/recompose_layer_norm:
+ *
+ *   inputs  X [..., C], scale of C elements or one (optional: ones)
+ *   attr    epsilon (default 1e-5)
+ *
+ *   every row r of the last axis:  Y[r, :] = X[r, :] / sqrt(Σ X[r, :]² / C + eps) ⊙ scale
+ *
+ * The sum of squares in double. */
 #include <math.h>
 
 #include "ops.h"
@@ -37,6 +46,30 @@ vitc_status eval_LayerNormChannels(const vitc_node *n, const vitc_value *const *
         double v = (vitc_load_f(x, first + c * spatial) - mean) * inv_std;
         vitc_store_f(&out[0], first + c * spatial, v * vitc_load_f(scale, c) + vitc_load_f(bias, c));
       }
+    }
+  }
+  return VITC_OK;
+}
+
+vitc_status eval_RMSNorm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0], *scale = n->nin > 1 ? in[1] : NULL;
+  if (x->rank < 1) return vitc_fail(err, VITC_ERR_INVALID, "input is a scalar, expected [..., C]");
+  int64_t len = x->dims[x->rank - 1], rows = len ? vitc_numel(x) / len : 0;
+  int64_t per = scale ? vitc_numel(scale) : 0; /* scale elements: 1 (one for all) or len */
+  if (scale && per != len && per != 1)
+    return vitc_fail(err, VITC_ERR_INVALID, "scale has %lld elements, expected 1 or %lld", (long long)per,
+                     (long long)len);
+  double eps = vitc_attr_float(n, "epsilon", 1e-5);
+  for (int64_t r = 0; r < rows; r++) {
+    double sq = 0;
+    for (int64_t c = 0; c < len; c++) {
+      double v = vitc_load_f(x, r * len + c);
+      sq += v * v;
+    }
+    double inv_rms = 1.0 / sqrt(sq / (double)len + eps);
+    for (int64_t c = 0; c < len; c++) {
+      double v = vitc_load_f(x, r * len + c) * inv_rms;
+      vitc_store_f(&out[0], r * len + c, scale ? v * vitc_load_f(scale, per == 1 ? 0 : c) : v);
     }
   }
   return VITC_OK;
