@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "check.h"
 #include "passes/passes.h"
 #include "runtime/vitc_rt.h"
 
@@ -140,6 +141,20 @@ static inline void tg_free(test_graph *t) {
   vitc_jit_free(t->jit);
   vitc_module_free(t->module);
   vitc_graph_free(t->g);
+}
+
+/* Compiles t with nthreads, checks it against the evaluator at rtol/atol (one CHECK each), frees t. */
+static inline void tg_check(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
+  vitc_error err = {0};
+  vitc_status st = tg_compile(t, nthreads, &err);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    int64_t bad = tg_compare(t, what, rtol, atol);
+    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
+    CHECK(bad == 0);
+  }
+  tg_free(t);
 }
 
 #endif

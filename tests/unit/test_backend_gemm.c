@@ -6,19 +6,8 @@
 #define RTOL 1e-4
 #define ATOL 1e-4 /* sums of hundreds of O(1) terms cancel to near 0: absolute float rounding */
 
-/* Compiles t with nthreads and checks it; frees t. */
-static void check_graph(test_graph *t, const char *what, int nthreads) {
-  vitc_error err = {0};
-  vitc_status st = tg_compile(t, nthreads, &err);
-  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
-  if (!st) {
-    int64_t bad = tg_compare(t, what, RTOL, ATOL);
-    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
-    CHECK(bad == 0);
-  }
-  tg_free(t);
-}
+/* Compiles t with nthreads and checks it (tg_check at this file's tolerances); frees t. */
+static void check_graph(test_graph *t, const char *what, int nthreads) { tg_check(t, what, nthreads, RTOL, ATOL); }
 
 #define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 

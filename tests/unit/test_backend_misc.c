@@ -9,20 +9,9 @@
 
 #define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
-/* Compiles t with nthreads and checks it against the evaluator; frees t. Integer inputs are random in
+/* Compiles t with nthreads and checks it (tg_check at this file's tolerances) against the evaluator; frees t. Integer inputs are random in
  * [-4, 4), so every indexed axis below has at least 4 entries (negative indices wrap). */
-static void check_graph(test_graph *t, const char *what, int nthreads) {
-  vitc_error err = {0};
-  vitc_status st = tg_compile(t, nthreads, &err);
-  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
-  if (!st) {
-    int64_t bad = tg_compare(t, what, RTOL, ATOL);
-    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
-    CHECK(bad == 0);
-  }
-  tg_free(t);
-}
+static void check_graph(test_graph *t, const char *what, int nthreads) { tg_check(t, what, nthreads, RTOL, ATOL); }
 
 /* ---------------------------------------------------------------- gathers and scatters */
 
