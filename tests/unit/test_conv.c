@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_values.h"
 #include "ir/ir.h"
 
 /* Reference values computed once with numpy by direct loops (scatter for ConvTranspose; pools with
@@ -21,21 +22,6 @@ static const double avgpool_ref_1[] = {1, 1.83333, 2.27778, 1.25, 2.05556, 2.5, 
 
 static vitc_graph *graph;
 
-static vitc_value make(vitc_dtype t, int rank, const int64_t *dims) {
-  vitc_value v = {.dtype = t, .rank = rank};
-  if (rank) memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
-  v.data = calloc((size_t)(vitc_numel(&v) ? vitc_numel(&v) : 1), vitc_dtype_size(t));
-  return v;
-}
-
-static vitc_value random_value(vitc_dtype t, int rank, const int64_t *dims, unsigned seed) {
-  vitc_value v = make(t, rank, dims);
-  for (int64_t i = 0; i < vitc_numel(&v); i++) {
-    seed = seed * 1103515245u + 12345u;
-    vitc_store_f(&v, i, (double)((seed >> 8) % 2000) / 1000.0 - 1.0);
-  }
-  return v;
-}
 
 /* Attribute constructors. */
 static vitc_attr ints(const char *name, int n, const int64_t *v) {
