@@ -192,6 +192,8 @@ static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *b
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *q = cg_in_value(cg, 0), *v = cg_in_value(cg, 2);
   const vitc_value *bias = n->nin > 3 ? cg_in_value(cg, 3) : NULL, *rs = n->nin > 4 ? cg_in_value(cg, 4) : NULL;
+  if (n->nin > 5 || vitc_attr_int(n, "normalize_qk", 0))
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention row maps and normalize_qk are not compiled yet");
   int r = q->rank, nb = r - 2;
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
   attn_ctx a = {.cg = cg, .nq = q->dims[r - 2], .d = q->dims[r - 1], .dv = v->dims[r - 1], .nk = v->dims[r - 2],

@@ -1,16 +1,36 @@
 /* fused_attention.c — vitc.Attention, scaled dot-product attention, built by passes/fuse_attention:
  *
- *   inputs  Q [.., Nq, D], K [.., Nk, D] (or Kᵀ [.., D, Nk] when k_transposed = 1), V [.., Nk, Dv],
- *           bias (optional, may be absent when S is given) broadcasting to [.., Nq, Nk]: relative-position
- *           bias, Swin's window mask
- *           S (optional) broadcasting to [.., Nq, 1], one factor per query row: Swin V2's per-head logit
- *           scale [H, 1, 1]
- *   attrs   scale (float, default 1), k_transposed (int, default 0)
+ *   inputs  0 Q [.., Nq, D], 1 K [.., Nk, D] (or Kᵀ [.., D, Nk] when k_transposed = 1), 2 V [.., Nk, Dv],
+ *           3 bias (optional) broadcasting to the scores [.., Nq, Nk]: relative-position bias, Swin's
+ *             window mask
+ *           4 S (optional) broadcasting to [.., Nq, 1], one factor per query row: Swin V2's per-head
+ *             logit scale [H, 1, 1]
+ *           5 Qmap, 6 Kmap, 7 Vmap, 8 Ymap (optional, int64, known): row maps, below
+ *   attrs   scale (float, default 1), k_transposed (int, default 0),
+ *           normalize_qk (int, default 0): Q and K rows are divided by max(‖row‖₂, 1e-12) before the
+ *             product (F.normalize; Swin V2's cosine attention)
  *
  *   Y [.., Nq, Dv] = softmax(scale · S · Q·Kᵀ + bias, over the last axis) · V
  *
- * Q, K and V share their batch dims ([B, H] for multi-head attention, any number of them). The reference
- * materialises the scores of one batch index at a time. */
+ * Without maps, Q, K and V share their batch dims ([B, H] for multi-head attention, any number of them),
+ * which Y keeps.
+ *
+ * Row maps let the op read its operands where an export's head split, window partition and cyclic shift
+ * left them, and write Y where the head merge and window reverse put it, with no copies between. With
+ * any map given the attention runs over a logical batch [G, H] (attribute heads = H), and a mapped
+ * operand X is the base tensor holding it (any shape, float32): element (g, h, n, c) of the logical
+ * X [G, H, N, C] sits at flat offset
+ *
+ *     Xmap[g, n] + h · head_strides[x] + c          Xmap int64 [G, N], x = 0 (Q), 1 (K), 2 (V), 3 (Y)
+ *
+ * inside it. Attributes head_dim (D) and value_dim (Dv) give the row lengths the bases cannot tell;
+ * head_strides has four entries (those of unmapped operands unused). Unmapped Q, K, V are dense with
+ * [.., N, C] dims whose batch dims multiply to G·H. With Ymap, Y has the shape y_shape (ints) and Ymap
+ * sends every element of the logical [G, H, Nq, Dv] to a distinct element of it, covering it whole;
+ * without, Y is [G, H, Nq, Dv]. bias and S broadcast against [G, H, Nq, Nk] and [G, H, Nq, 1]. A
+ * mapped K is read by rows: k_transposed must be 0.
+ *
+ * The reference gathers one batch index's operands, materialises its scores and scatters its rows. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +38,109 @@
 #include "gemm_kernel.h"
 #include "ops.h"
 
-enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE };
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP };
+enum { MAP_Q, MAP_K, MAP_V, MAP_Y };
 
 typedef struct attn_dims {
-  int batch_rank;
+  int batch_rank; /* of the logical batch: Q's batch dims, or [G, H] with maps */
+  int64_t batch_dims[VITC_MAX_RANK];
   int64_t batch, nq, nk, d, dv;
+  bool mapped;
+  int64_t heads;
+  const int64_t *head_strides; /* [4] with maps */
 } attn_dims;
 
+static const vitc_value *input(const vitc_node *n, const vitc_value *const *in, int i) {
+  return i < n->nin ? in[i] : NULL;
+}
+static const vitc_value *map_of(const vitc_node *n, const vitc_value *const *in, int x) {
+  return input(n, in, IN_QMAP + x);
+}
+
+/* Checks map x against [G, rows] and, when its values are known, that every row it names, with every
+ * head and `len` elements, stays inside the base (for Y: the output of numel `base_numel`). */
+static vitc_status check_map(const vitc_value *map, int x, int64_t groups, int64_t rows, int64_t len,
+                             const attn_dims *a, int64_t base_numel, vitc_error *err) {
+  static const char *const names[] = {"Qmap", "Kmap", "Vmap", "Ymap"};
+  if (map->dtype != VITC_I64 || map->rank != 2 || map->dims[0] != groups || map->dims[1] != rows)
+    return vitc_fail(err, VITC_ERR_INVALID, "Attention %s must be int64 [%lld, %lld]", names[x], (long long)groups,
+                     (long long)rows);
+  if (!map->data) return VITC_OK;
+  int64_t span = (a->heads - 1) * a->head_strides[x] + len;
+  for (int64_t i = 0; i < groups * rows; i++) {
+    int64_t off = ((const int64_t *)map->data)[i];
+    if (off < 0 || a->head_strides[x] < 0 || off + span > base_numel)
+      return vitc_fail(err, VITC_ERR_INVALID, "Attention %s entry %lld (%lld) reads outside its tensor of %lld elements",
+                       names[x], (long long)i, (long long)off, (long long)base_numel);
+  }
+  return VITC_OK;
+}
+
+/* With maps: the logical sizes from the maps, the attributes and the dense operands. */
+static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
+  int len;
+  a->mapped = true;
+  a->heads = vitc_attr_int(n, "heads", 0);
+  a->head_strides = vitc_attr_ints(n, "head_strides", &len);
+  if (a->heads < 1 || !a->head_strides || len != 4)
+    return vitc_fail(err, VITC_ERR_INVALID, "Attention with row maps needs heads >= 1 and four head_strides");
+  if (vitc_attr_int(n, "k_transposed", 0)) return vitc_fail(err, VITC_ERR_INVALID, "Attention Kmap needs k_transposed = 0");
+  int64_t groups = -1;
+  for (int x = MAP_Q; x <= MAP_Y && groups < 0; x++)
+    if (map_of(n, in, x) && map_of(n, in, x)->rank == 2) groups = map_of(n, in, x)->dims[0];
+  if (groups < 0) return vitc_fail(err, VITC_ERR_INVALID, "Attention row maps must be [G, N]");
+  a->batch_rank = 2;
+  a->batch_dims[0] = groups;
+  a->batch_dims[1] = a->heads;
+  a->batch = groups * a->heads;
+  /* Row count and row length of Q, K, V: from the map and attribute, or from the dense operand. */
+  int64_t rows[3], cols[3];
+  static const char *const col_attr[3] = {"head_dim", "head_dim", "value_dim"};
+  for (int x = MAP_Q; x <= MAP_V; x++) {
+    const vitc_value *map = map_of(n, in, x), *v = in[x];
+    if (map) {
+      rows[x] = map->rank == 2 ? map->dims[1] : -1;
+      cols[x] = vitc_attr_int(n, col_attr[x], 0);
+      if (cols[x] < 1) return vitc_fail(err, VITC_ERR_INVALID, "Attention with a mapped %c needs %s >= 1", "QKV"[x], col_attr[x]);
+      vitc_status st = check_map(map, x, groups, rows[x], cols[x], a, vitc_numel(v), err);
+      if (st != VITC_OK) return st;
+      continue;
+    }
+    int64_t batch = 1;
+    for (int i = 0; i < v->rank - 2; i++) batch *= v->dims[i];
+    if (v->rank < 2 || batch != a->batch)
+      return vitc_fail(err, VITC_ERR_INVALID, "Attention's unmapped %c must be [.., N, C] with %lld batch entries", "QKV"[x],
+                       (long long)a->batch);
+    rows[x] = v->dims[v->rank - 2];
+    cols[x] = v->dims[v->rank - 1];
+  }
+  a->nq = rows[MAP_Q];
+  a->d = cols[MAP_Q];
+  a->nk = rows[MAP_K];
+  a->dv = cols[MAP_V];
+  if (cols[MAP_K] != a->d || rows[MAP_V] != a->nk)
+    return vitc_fail(err, VITC_ERR_INVALID, "Attention K or V does not match Q [.., %lld, %lld]", (long long)a->nq,
+                     (long long)a->d);
+  const vitc_value *ymap = map_of(n, in, MAP_Y);
+  if (!ymap) return VITC_OK;
+  int rank;
+  const int64_t *shape = vitc_attr_ints(n, "y_shape", &rank);
+  int64_t numel = 1;
+  for (int i = 0; i < rank; i++) numel *= shape[i] < 0 ? -1 : shape[i];
+  if (!shape || rank > VITC_MAX_RANK || numel != a->batch * a->nq * a->dv)
+    return vitc_fail(err, VITC_ERR_INVALID, "Attention with Ymap needs a y_shape of %lld elements",
+                     (long long)(a->batch * a->nq * a->dv));
+  return check_map(ymap, MAP_Y, groups, a->nq, a->dv, a, numel, err);
+}
+
 static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
-  const vitc_value *q = in[IN_Q], *k = in[IN_K], *v = in[IN_V];
+  *a = (attn_dims){0};
   for (int i = 0; i < n->nin; i++)
-    if (in[i] && in[i]->dtype != VITC_F32)
+    if (in[i] && i < IN_QMAP && in[i]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention runs on float32 only (input %d)", i);
+  for (int x = MAP_Q; x <= MAP_Y; x++)
+    if (map_of(n, in, x)) return analyse_mapped(n, in, a, err);
+  const vitc_value *q = in[IN_Q], *k = in[IN_K], *v = in[IN_V];
   int r = q->rank;
   if (r < 2 || k->rank != r || v->rank != r)
     return vitc_fail(err, VITC_ERR_INVALID, "Attention needs Q, K, V of one rank >= 2; got %d, %d, %d", q->rank,
@@ -39,6 +150,7 @@ static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in,
   for (int i = 0; i < r - 2; i++) {
     if (k->dims[i] != q->dims[i] || v->dims[i] != q->dims[i])
       return vitc_fail(err, VITC_ERR_INVALID, "Attention Q, K and V differ in batch dim %d", i);
+    a->batch_dims[i] = q->dims[i];
     a->batch *= q->dims[i];
   }
   bool kt = vitc_attr_int(n, "k_transposed", 0) != 0;
@@ -54,69 +166,115 @@ static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in,
 
 /* The broadcast strides of input `which` (the bias or S) against the scores' shape [.., Nq, Nk], or
  * [.., Nq, 1] for S. */
-static vitc_status operand_strides(const vitc_value *const *in, int which, const attn_dims *a, int64_t *strides,
+static vitc_status operand_strides(const vitc_value *x, int which, const attn_dims *a, int64_t *strides,
                                    vitc_error *err) {
-  const vitc_value *q = in[IN_Q], *x = in[which];
   const char *what = which == IN_BIAS ? "bias" : "scale input";
+  int r = a->batch_rank + 2;
   int64_t dims[VITC_MAX_RANK];
-  memcpy(dims, q->dims, sizeof(int64_t) * (size_t)q->rank);
-  dims[q->rank - 1] = which == IN_BIAS ? a->nk : 1;
-  if (x->rank > q->rank) return vitc_fail(err, VITC_ERR_INVALID, "Attention %s has a higher rank than Q", what);
+  memcpy(dims, a->batch_dims, sizeof(int64_t) * (size_t)a->batch_rank);
+  dims[r - 2] = a->nq;
+  dims[r - 1] = which == IN_BIAS ? a->nk : 1;
+  if (x->rank > r) return vitc_fail(err, VITC_ERR_INVALID, "Attention %s has a higher rank than the scores", what);
   for (int i = 0; i < x->rank; i++) {
-    int64_t want = dims[q->rank - x->rank + i];
+    int64_t want = dims[r - x->rank + i];
     if (x->dims[i] != 1 && x->dims[i] != want)
       return vitc_fail(err, VITC_ERR_INVALID, "Attention %s dim %d is %lld, not 1 or %lld", what, i,
                        (long long)x->dims[i], (long long)want);
   }
-  vitc_broadcast_strides(x, q->rank, dims, strides);
+  vitc_broadcast_strides(x, r, dims, strides);
   return VITC_OK;
 }
 
-/* The offset of batch index b (row-major over Q's batch dims) under broadcast strides. */
-static int64_t batch_offset(const vitc_value *q, const attn_dims *a, const int64_t *strides, int64_t b) {
+/* The offset of batch index b (row-major over the logical batch dims) under broadcast strides. */
+static int64_t batch_offset(const attn_dims *a, const int64_t *strides, int64_t b) {
   int64_t off = 0;
   for (int i = a->batch_rank - 1; i >= 0; i--) {
-    off += b % q->dims[i] * strides[i];
-    b /= q->dims[i];
+    off += b % a->batch_dims[i] * strides[i];
+    b /= a->batch_dims[i];
   }
   return off;
 }
 
+static vitc_status analyse_all(const vitc_node *n, const vitc_value *const *in, attn_dims *a, int64_t *bias_strides,
+                               int64_t *scale_strides, vitc_error *err) {
+  vitc_status st = attn_analyse(n, in, a, err);
+  if (st == VITC_OK && input(n, in, IN_BIAS)) st = operand_strides(in[IN_BIAS], IN_BIAS, a, bias_strides, err);
+  if (st == VITC_OK && input(n, in, IN_SCALE)) st = operand_strides(in[IN_SCALE], IN_SCALE, a, scale_strides, err);
+  return st;
+}
+
 vitc_status shape_attention(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   attn_dims a;
-  int64_t strides[VITC_MAX_RANK];
-  vitc_status st = attn_analyse(n, in, &a, err);
-  if (st == VITC_OK && n->nin > IN_BIAS && in[IN_BIAS]) st = operand_strides(in, IN_BIAS, &a, strides, err);
-  if (st == VITC_OK && n->nin > IN_SCALE && in[IN_SCALE]) st = operand_strides(in, IN_SCALE, &a, strides, err);
+  int64_t bs[VITC_MAX_RANK], ss[VITC_MAX_RANK];
+  vitc_status st = analyse_all(n, in, &a, bs, ss, err);
   if (st != VITC_OK) return st;
-  vitc_copy_type(&out[0], in[IN_Q]);
-  out->dims[out->rank - 1] = a.dv;
+  out->dtype = VITC_F32;
+  if (map_of(n, in, MAP_Y)) {
+    const int64_t *shape = vitc_attr_ints(n, "y_shape", &out->rank);
+    memcpy(out->dims, shape, sizeof(int64_t) * (size_t)out->rank);
+    return VITC_OK;
+  }
+  out->rank = a.batch_rank + 2;
+  memcpy(out->dims, a.batch_dims, sizeof(int64_t) * (size_t)a.batch_rank);
+  out->dims[a.batch_rank] = a.nq;
+  out->dims[a.batch_rank + 1] = a.dv;
   return VITC_OK;
+}
+
+/* Copies rows x rows of operand x at batch index b into dst (rows × len), or returns the dense operand's
+ * own rows. */
+static const float *operand_rows(const vitc_node *n, const vitc_value *const *in, int x, const attn_dims *a, int64_t b,
+                                 int64_t rows, int64_t len, float *dst) {
+  const float *base = (const float *)in[x]->data;
+  const vitc_value *map = map_of(n, in, x);
+  if (!map) return base + b * rows * len;
+  const int64_t *m = (const int64_t *)map->data + b / a->heads * rows;
+  int64_t head = b % a->heads * a->head_strides[x];
+  for (int64_t i = 0; i < rows; i++) memcpy(dst + i * len, base + m[i] + head, sizeof(float) * (size_t)len);
+  return dst;
+}
+
+/* Divides each of the rows of length len by max(its L2 norm, 1e-12), into dst. */
+static const float *normalized_rows(const float *src, int64_t rows, int64_t len, float *dst) {
+  for (int64_t i = 0; i < rows; i++) {
+    double ss = 0;
+    for (int64_t c = 0; c < len; c++) ss += (double)src[i * len + c] * src[i * len + c];
+    float inv = (float)(1 / fmax(sqrt(ss), 1e-12));
+    for (int64_t c = 0; c < len; c++) dst[i * len + c] = src[i * len + c] * inv;
+  }
+  return dst;
 }
 
 vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   attn_dims a;
   int64_t bs[VITC_MAX_RANK] = {0}, ss[VITC_MAX_RANK] = {0};
-  const vitc_value *bias = n->nin > IN_BIAS ? in[IN_BIAS] : NULL, *rs = n->nin > IN_SCALE ? in[IN_SCALE] : NULL;
-  vitc_status st = attn_analyse(n, in, &a, err);
-  if (st == VITC_OK && bias) st = operand_strides(in, IN_BIAS, &a, bs, err);
-  if (st == VITC_OK && rs) st = operand_strides(in, IN_SCALE, &a, ss, err);
+  const vitc_value *bias = input(n, in, IN_BIAS), *rs = input(n, in, IN_SCALE), *ymap = map_of(n, in, MAP_Y);
+  vitc_status st = analyse_all(n, in, &a, bs, ss, err);
   if (st != VITC_OK) return st;
-  bool kt = vitc_attr_int(n, "k_transposed", 0) != 0;
+  bool kt = vitc_attr_int(n, "k_transposed", 0) != 0, unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
+  if (unit && kt) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
-  float *s = malloc(sizeof(float) * (size_t)(a.nq * a.nk + 1));
+  size_t qn = (size_t)(a.nq * a.d), kn = (size_t)(a.nk * a.d), vn = (size_t)(a.nk * a.dv), yn = (size_t)(a.nq * a.dv);
+  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn) + vn + yn + 1));
   if (!s) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for attention scores");
-  int r = in[IN_Q]->rank;
+  float *qbuf = s + a.nq * a.nk, *kbuf = qbuf + qn, *vbuf = kbuf + kn, *ybuf = vbuf + vn, *qunit = ybuf + yn,
+        *kunit = qunit + qn;
+  int r = a.batch_rank + 2;
   for (int64_t b = 0; b < a.batch && st == VITC_OK; b++) {
-    const float *q = (const float *)in[IN_Q]->data + b * a.nq * a.d;
-    const float *k = (const float *)in[IN_K]->data + b * a.nk * a.d;
-    const float *v = (const float *)in[IN_V]->data + b * a.nk * a.dv;
+    const float *q = operand_rows(n, in, IN_Q, &a, b, a.nq, a.d, qbuf);
+    const float *k = operand_rows(n, in, IN_K, &a, b, a.nk, a.d, kbuf);
+    const float *v = operand_rows(n, in, IN_V, &a, b, a.nk, a.dv, vbuf);
+    if (unit) {
+      q = normalized_rows(q, a.nq, a.d, qunit);
+      k = normalized_rows(k, a.nk, a.d, kunit);
+    }
+    float *y = ymap ? ybuf : (float *)out->data + b * a.nq * a.dv;
     vitc_fmat kmat = kt ? vitc_fmat_rows(k, a.nk) : vitc_fmat_cols(k, a.d);
     if (!vitc_sgemm(a.nq, a.nk, a.d, scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
-    int64_t bias_off = batch_offset(in[IN_Q], &a, bs, b), scale_off = batch_offset(in[IN_Q], &a, ss, b);
+    int64_t bias_off = batch_offset(&a, bs, b), scale_off = batch_offset(&a, ss, b);
     for (int64_t i = 0; i < a.nq; i++) {
       float *row = s + i * a.nk;
       if (rs)
@@ -130,20 +288,29 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       for (int64_t j = 0; j < a.nk; j++) sum += row[j] = expf(row[j] - m);
       for (int64_t j = 0; j < a.nk; j++) row[j] = (float)(row[j] / sum);
     }
-    if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f,
-                    (float *)out->data + b * a.nq * a.dv, a.dv))
+    if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f, y, a.dv)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
+      break;
+    }
+    if (ymap) {
+      const int64_t *m = (const int64_t *)ymap->data + b / a.heads * a.nq;
+      int64_t head = b % a.heads * a.head_strides[MAP_Y];
+      for (int64_t i = 0; i < a.nq; i++)
+        memcpy((float *)out->data + m[i] + head, y + i * a.dv, sizeof(float) * (size_t)a.dv);
+    }
   }
   free(s);
   return st;
 }
 
-/* Q·Kᵀ and P·V, plus scale, bias, max, exp, sum and divide over the scores. */
+/* Q·Kᵀ and P·V, plus scale, bias, max, exp, sum and divide over the scores (and the norms of Q and K
+ * rows with normalize_qk). */
 double flops_attention(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
-  const vitc_value *q = in[IN_Q], *v = in[IN_V];
-  double batch = 1;
-  for (int i = 0; i < q->rank - 2; i++) batch *= (double)q->dims[i];
-  double nq = (double)q->dims[q->rank - 2], d = (double)q->dims[q->rank - 1];
-  double nk = (double)v->dims[v->rank - 2], dv = (double)v->dims[v->rank - 1];
-  return batch * nq * nk * (2 * d + 2 * dv + 6);
+  attn_dims a;
+  vitc_error err;
+  if (attn_analyse(n, in, &a, &err) != VITC_OK) return 0;
+  (void)out;
+  double f = (double)a.batch * (double)a.nq * (double)a.nk * (double)(2 * a.d + 2 * a.dv + 6);
+  if (vitc_attr_int(n, "normalize_qk", 0)) f += (double)a.batch * (double)(a.nq + a.nk) * (double)(3 * a.d);
+  return f;
 }
