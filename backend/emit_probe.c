@@ -255,39 +255,31 @@ done:
   return st;
 }
 
-/* Which inputs carry data, per op: the others (shapes, axes, indices, pads, repeats) are index inputs. */
-#define FIRST 1u
-#define ALL (~0u)
-#define PROBE(Op, data)                                                     \
+/* The moved inputs are vitc_moved_inputs'; none (runtime indices, a reducing scatter, which combines
+ * elements rather than moving them) means a kernel that indexes at run time (emit_gather.c). */
+#define PROBE(Op)                                                           \
   vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) { \
-    return emit_probe(cg, n, data, err);                                   \
+    unsigned moved = vitc_moved_inputs(cg->g, n);                           \
+    return moved ? emit_probe(cg, n, moved, err) : emit_indexed(cg, n, err); \
   }
-PROBE(Identity, FIRST)
-PROBE(Dropout, FIRST)
-PROBE(Transpose, FIRST)
-PROBE(Reshape, FIRST)
-PROBE(Flatten, FIRST)
-PROBE(Squeeze, FIRST)
-PROBE(Unsqueeze, FIRST)
-PROBE(Concat, ALL)
-PROBE(Split, FIRST)
-PROBE(Slice, FIRST)
-PROBE(Expand, FIRST)
-PROBE(Tile, FIRST)
-PROBE(Pad, FIRST | 1u << 2) /* constant_value is moved into the border */
-PROBE(Trilu, FIRST)
-PROBE(DepthToSpace, FIRST)
-PROBE(SpaceToDepth, FIRST)
-/* Runtime indices (input 1), and a reducing scatter, which combines elements rather than moving them,
- * are indexed by the kernel instead (emit_gather.c). */
-#define PROBE_INDEXED(Op, moved)                                                 \
-  vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) {      \
-    if (!cg_in_value(cg, 1)->data || strcmp(vitc_attr_str(n, "reduction", "none"), "none")) \
-      return emit_indexed(cg, n, err);                                           \
-    return emit_probe(cg, n, moved, err);                                        \
-  }
-PROBE_INDEXED(Gather, FIRST)
-PROBE_INDEXED(GatherElements, FIRST)
-PROBE_INDEXED(GatherND, FIRST)
-PROBE_INDEXED(ScatterND, FIRST | 1u << 2)       /* updates land in the data */
-PROBE_INDEXED(ScatterElements, FIRST | 1u << 2)
+PROBE(Identity)
+PROBE(Dropout)
+PROBE(Transpose)
+PROBE(Reshape)
+PROBE(Flatten)
+PROBE(Squeeze)
+PROBE(Unsqueeze)
+PROBE(Concat)
+PROBE(Split)
+PROBE(Slice)
+PROBE(Expand)
+PROBE(Tile)
+PROBE(Pad)
+PROBE(Trilu)
+PROBE(DepthToSpace)
+PROBE(SpaceToDepth)
+PROBE(Gather)
+PROBE(GatherElements)
+PROBE(GatherND)
+PROBE(ScatterND)
+PROBE(ScatterElements)

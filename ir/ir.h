@@ -291,6 +291,21 @@ typedef struct vitc_einsum {
 /* Reads n's equation against the operands in[0..n->nin); fails naming what does not fit. */
 vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, vitc_einsum *e, vitc_error *err);
 
+/* ---------------------------------------------------------------- movement probes */
+
+/* Which inputs of n carry moved elements (bit k for input k) when n only moves elements, copying them
+ * from its inputs to its outputs without computing (Transpose, Reshape, Slice, Concat, Pad, Gather with
+ * known indices, ...); 0 for an op that computes. The other inputs are indices, shapes or axes. */
+unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n);
+
+/* Where each element of tensor t comes from in tensor `base`, when t is computed from base by
+ * movement-only nodes (whose index inputs are known): *origins (malloc'd, owned by the caller) gets,
+ * for element i of t, the flat offset in base of the element it copies, or -1 for one that does not come
+ * from base (a pad value, a known tensor concatenated in). *origins is NULL, with VITC_OK, when t is not
+ * such a function of base. The probe runs the evaluator itself on int64 element offsets, so it has the
+ * evaluator's exact semantics. */
+vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err);
+
 /* ---------------------------------------------------------------- evaluator */
 
 /* Runs node n on values (shape rule with the data at hand, then the op's evaluator); out[k].data is

@@ -1,0 +1,88 @@
+/* probe.c — movement ops seen as index maps: which inputs they move, and where each element of a
+ * movement chain's result comes from (ir.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+#define FIRST 1u
+#define ALL (~0u)
+
+unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n) {
+  switch (n->op) {
+  case VITC_OP_Identity: case VITC_OP_Dropout: case VITC_OP_Transpose: case VITC_OP_Reshape:
+  case VITC_OP_Flatten: case VITC_OP_Squeeze: case VITC_OP_Unsqueeze: case VITC_OP_Split:
+  case VITC_OP_Slice: case VITC_OP_Expand: case VITC_OP_Tile: case VITC_OP_Trilu:
+  case VITC_OP_DepthToSpace: case VITC_OP_SpaceToDepth:
+    return FIRST;
+  case VITC_OP_Concat:
+    return ALL;
+  case VITC_OP_Pad: /* constant_value is moved into the border */
+    return FIRST | 1u << 2;
+  case VITC_OP_Gather: case VITC_OP_GatherElements: case VITC_OP_GatherND:
+    return n->in[1] >= 0 && g->tensors[n->in[1]].v.data ? FIRST : 0;
+  case VITC_OP_ScatterND: case VITC_OP_ScatterElements: /* updates land in the data; a reduction computes */
+    return n->in[1] >= 0 && g->tensors[n->in[1]].v.data && !strcmp(vitc_attr_str(n, "reduction", "none"), "none")
+               ? FIRST | 1u << 2
+               : 0;
+  default:
+    return 0;
+  }
+}
+
+/* An int64 tensor of v's shape filled with `fill`, or with 0, 1, 2, ... when fill < -1. */
+static vitc_status int64_like(const vitc_value *v, int64_t fill, vitc_value *out, vitc_error *err) {
+  *out = *v;
+  out->dtype = VITC_I64;
+  int64_t count = vitc_numel(v);
+  if (!(out->data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  for (int64_t i = 0; i < count; i++) ((int64_t *)out->data)[i] = fill < -1 ? i : fill;
+  return VITC_OK;
+}
+
+/* The origins of t as an int64 value (out->data NULL when t is not a movement function of base). */
+static vitc_status probe(const vitc_graph *g, int base, int t, int depth, vitc_value *out, vitc_error *err) {
+  const vitc_tensor *tt = &g->tensors[t];
+  out->data = NULL;
+  if (t == base) return int64_like(&tt->v, -2, out, err);
+  if (tt->v.data) return int64_like(&tt->v, -1, out, err);
+  const vitc_node *n = tt->producer >= 0 ? &g->nodes[tt->producer] : NULL;
+  unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
+  if (!moved || depth > 64) return VITC_OK;
+  vitc_value *probes = calloc((size_t)n->nin + 1, sizeof *probes), *outs = calloc((size_t)n->nout + 1, sizeof *outs);
+  const vitc_value **in = calloc((size_t)n->nin + 1, sizeof *in);
+  vitc_status st = probes && outs && in ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  bool chained = st == VITC_OK;
+  for (int k = 0; st == VITC_OK && chained && k < n->nin; k++) {
+    if (n->in[k] < 0) continue;
+    if (!(moved >> k & 1)) {
+      in[k] = &g->tensors[n->in[k]].v;
+      chained = in[k]->data != NULL;
+      continue;
+    }
+    st = probe(g, base, n->in[k], depth + 1, &probes[k], err);
+    chained = probes[k].data != NULL;
+    in[k] = &probes[k];
+  }
+  if (st == VITC_OK && chained) st = vitc_eval_node(g, n, in, outs, err);
+  for (int j = 0; st == VITC_OK && chained && j < n->nout; j++)
+    if (n->out[j] == t && outs[j].dtype == VITC_I64) {
+      *out = outs[j];
+      outs[j].data = NULL;
+    }
+  for (int k = 0; probes && k < n->nin; k++) free(probes[k].data);
+  for (int j = 0; outs && j < n->nout; j++) free(outs[j].data);
+  free(probes);
+  free(outs);
+  free(in);
+  return st;
+}
+
+vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+  vitc_value v;
+  *origins = NULL;
+  vitc_status st = probe(g, base, t, 0, &v, err);
+  if (st == VITC_OK) *origins = v.data;
+  return st;
+}

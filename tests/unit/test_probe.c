@@ -1,0 +1,86 @@
+/* test_probe.c — vitc_probe_origins (ir/probe.c): where each element of a movement chain's result comes
+ * from, against index formulas; constants concatenated in give -1; a computing node ends the chain. */
+#include "backend_harness.h"
+#include "check.h"
+#include "passes/passes.h"
+
+static vitc_attr ints_attr(const char *name, int64_t *v, int n) {
+  return (vitc_attr){.name = name, .type = VITC_ATTR_INTS, .n = n, .ints = v};
+}
+
+static int i64_const(test_graph *t, int n, const int64_t *values) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {n}, .data = (void *)values};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+static int64_t *origins_of(test_graph *t, int base, int x) {
+  vitc_error err = {0};
+  CHECK(vitc_infer_shapes(t->g, &err) == VITC_OK);
+  int64_t *o = NULL;
+  CHECK(vitc_probe_origins(t->g, base, x, &o, &err) == VITC_OK);
+  return o;
+}
+
+/* x [2, 3, 4] → Transpose {2, 0, 1} → [4, 2, 3] → Slice axis 0 [1, 3) → [2, 2, 3]. */
+static void test_transpose_slice(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 3, (int64_t[]){2, 3, 4});
+  int64_t perm[] = {2, 0, 1}, starts[] = {1}, ends[] = {3}, axes[] = {0};
+  vitc_attr a = ints_attr("perm", perm, 3);
+  int tr = tg_node(&t, VITC_OP_Transpose, &x, 1, 1, &a, 1);
+  int sl = tg_node(&t, VITC_OP_Slice, (int[]){tr, i64_const(&t, 1, starts), i64_const(&t, 1, ends), i64_const(&t, 1, axes)},
+                   4, 1, NULL, 0);
+  tg_output(&t, sl);
+  int64_t *o = origins_of(&t, x, sl);
+  CHECK(o != NULL);
+  for (int c = 0; o && c < 2; c++)
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 3; j++) CHECK(o[(c * 2 + i) * 3 + j] == i * 12 + j * 4 + (c + 1));
+  free(o);
+  tg_free(&t);
+}
+
+/* Concat(constant [1, 4], Reshape(x [2, 2] → [1, 4])) along 0: the constant's elements are -1. */
+static void test_concat_constant(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 2, (int64_t[]){2, 2});
+  int64_t shape[] = {1, 4};
+  int r = tg_node(&t, VITC_OP_Reshape, (int[]){x, i64_const(&t, 2, shape)}, 2, 1, NULL, 0);
+  int c = tg_const(&t, VITC_F32, 2, (int64_t[]){1, 4}, 7);
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+  int cat = tg_node(&t, VITC_OP_Concat, (int[]){c, r}, 2, 1, &axis, 1);
+  tg_output(&t, cat);
+  int64_t *o = origins_of(&t, x, cat);
+  CHECK(o != NULL);
+  for (int i = 0; o && i < 8; i++) CHECK(o[i] == (i < 4 ? -1 : i - 4));
+  free(o);
+  tg_free(&t);
+}
+
+/* A Relu in the chain, or a tensor not derived from the base: no origins. */
+static void test_not_movement(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 2, (int64_t[]){2, 2}), y = tg_input(&t, VITC_F32, 2, (int64_t[]){2, 2});
+  int relu = tg_node(&t, VITC_OP_Relu, &x, 1, 1, NULL, 0);
+  int64_t perm[] = {1, 0};
+  vitc_attr a = ints_attr("perm", perm, 2);
+  int tr = tg_node(&t, VITC_OP_Transpose, &relu, 1, 1, &a, 1);
+  int ty = tg_node(&t, VITC_OP_Transpose, &y, 1, 1, &a, 1);
+  tg_output(&t, tr);
+  tg_output(&t, ty);
+  CHECK(origins_of(&t, x, tr) == NULL);
+  int64_t *o = origins_of(&t, relu, tr);
+  CHECK(o && o[1] == 2 && o[2] == 1);
+  free(o);
+  o = origins_of(&t, x, ty); /* y's elements are not x's: all -1 would mislead, so none */
+  CHECK(o == NULL);
+  free(o);
+  tg_free(&t);
+}
+
+int main(void) {
+  test_transpose_slice();
+  test_concat_constant();
+  test_not_movement();
+  CHECK_DONE();
+}
