@@ -1,4 +1,5 @@
-# common.bash — helpers for the CLI tests. Every tests/cli/*.sh is run by ctest as
+# common.bash — helpers for the CLI tests (and, through tests/aot/lib.bash, the AOT tests). Every
+# tests/cli/*.sh is run by ctest as
 #   bash SCRIPT VITC SOURCE_DIR SCRATCH_DIR
 # and checks both the exit status and the message of each vitc call.
 set -uo pipefail
@@ -12,19 +13,22 @@ failures=0
 
 fail() {
   echo "FAIL: $*"
-  echo "  command: vitc ${last_args[*]}"
+  echo "  command: ${last_args[*]}"
   echo "  exit status: $status"
   sed 's/^/  stdout: /' "$TMP/stdout" | head -20
   sed 's/^/  stderr: /' "$TMP/stderr" | head -20
   failures=$((failures + 1))
 }
 
-# vitc ARGS...: runs vitc, keeping its exit status in $status and its output in $TMP/stdout, $TMP/stderr.
-vitc() {
+# run CMD ARGS...: runs a command, keeping its exit status in $status and its output in $TMP/stdout, $TMP/stderr.
+run() {
   last_args=("$@")
-  "$VITC" "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+  "$@" >"$TMP/stdout" 2>"$TMP/stderr"
   status=$?
 }
+
+# vitc ARGS...: run for the vitc under test.
+vitc() { run "$VITC" "$@"; }
 
 # expect_status N: the last vitc call exited with N.
 expect_status() {
