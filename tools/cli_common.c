@@ -30,12 +30,16 @@ void cli_print_common_usage(FILE *f) {
     fprintf(f, "  %-18s %s%s\n", passes[k].name, passes[k].required ? "* " : "", passes[k].summary);
 }
 
-int cli_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+static void print_error(const char *fmt, va_list ap) {
   fputs("vitc: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+}
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  print_error(fmt, ap);
   va_end(ap);
   return CLI_EXIT_ERROR;
 }
@@ -43,9 +47,7 @@ int cli_error(const char *fmt, ...) {
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("vitc: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  print_error(fmt, ap);
   va_end(ap);
   if (cmd) fprintf(stderr, "usage: %s\nsee 'vitc %s --help'\n", cmd->usage, cmd->name);
   else fputs("see 'vitc --help'\n", stderr);

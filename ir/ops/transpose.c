@@ -57,8 +57,10 @@ static vitc_status read_blocksize(const vitc_node *n, const vitc_value *x, int64
   return VITC_OK;
 }
 
-/* DCR reads channel (b1 * b + b2) * C' + c, CRD reads c * b * b + b1 * b + b2. */
-static vitc_status read_depth_mode(const vitc_node *n, bool *crd, vitc_error *err) {
+/* The blocksize, and the mode: DCR reads channel (b1 * b + b2) * C' + c, CRD reads c * b * b + b1 * b + b2. */
+static vitc_status read_depth_params(const vitc_node *n, const vitc_value *x, int64_t *b, bool *crd, vitc_error *err) {
+  vitc_status st = read_blocksize(n, x, b, err);
+  if (st != VITC_OK) return st;
   const char *mode = vitc_attr_str(n, "mode", "DCR");
   *crd = !strcmp(mode, "CRD");
   if (!*crd && strcmp(mode, "DCR"))
@@ -70,8 +72,7 @@ vitc_status shape_depth_to_space(const vitc_node *n, const vitc_value *const *in
                                  vitc_error *err) {
   int64_t b;
   bool crd;
-  vitc_status st = read_blocksize(n, in[0], &b, err);
-  if (st == VITC_OK) st = read_depth_mode(n, &crd, err);
+  vitc_status st = read_depth_params(n, in[0], &b, &crd, err);
   if (st != VITC_OK) return st;
   const int64_t *d = in[0]->dims;
   if (d[1] % (b * b))
@@ -85,8 +86,7 @@ vitc_status shape_depth_to_space(const vitc_node *n, const vitc_value *const *in
 vitc_status eval_DepthToSpace(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   int64_t b;
   bool crd;
-  vitc_status st = read_blocksize(n, in[0], &b, err);
-  if (st == VITC_OK) st = read_depth_mode(n, &crd, err);
+  vitc_status st = read_depth_params(n, in[0], &b, &crd, err);
   if (st != VITC_OK) return st;
   const int64_t *d = in[0]->dims;
   int64_t c = d[1] / (b * b), sC = d[2] * d[3], sH = d[3];

@@ -4,19 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "ir/ir.h"
-
-static int add_input(vitc_graph *g, const char *name, int rank, const int64_t *dims) {
-  int t = vitc_graph_add_tensor(g, name);
-  g->tensors[t].v = (vitc_value){.dtype = VITC_F32, .rank = rank};
-  for (int d = 0; d < rank; d++) g->tensors[t].v.dims[d] = dims[d];
-  g->tensors[t].shape_known = true;
-  int *inputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->ninputs + 1));
-  for (int k = 0; k < g->ninputs; k++) inputs[k] = g->inputs[k];
-  inputs[g->ninputs++] = t;
-  g->inputs = inputs;
-  return t;
-}
+#include "graph_inputs.h"
 
 static int add_f32(vitc_graph *g, const char *name, int rank, const int64_t *dims, float *vals) {
   vitc_value v = {.dtype = VITC_F32, .rank = rank, .data = vals};
@@ -42,7 +30,7 @@ static void test_three_nodes(void) {
   vitc_graph *g = vitc_graph_new("three.onnx");
   int64_t xd[] = {2, 3}, wd[] = {3}, bd[] = {1};
   float w[] = {1.0f, -2.0f, 0.5f}, b[] = {-1.0f};
-  int x = add_input(g, "x", 2, xd);
+  int x = add_input(g, "x", VITC_F32, 2, xd);
   int wt = add_f32(g, "w", 1, wd, w), bt = add_f32(g, "b", 1, bd, b);
   int m = add_node(g, VITC_OP_Mul, "mul0", (int[]){x, wt}, 2);
   int a = add_node(g, VITC_OP_Add, "add0", (int[]){m, bt}, 2);
@@ -74,7 +62,7 @@ static void test_three_nodes(void) {
 static void test_output_twice(void) {
   vitc_graph *g = vitc_graph_new("twice.onnx");
   int64_t d[] = {2};
-  int x = add_input(g, "x", 1, d);
+  int x = add_input(g, "x", VITC_F32, 1, d);
   int y = add_node(g, VITC_OP_Add, "add0", (int[]){x, x}, 2);
   set_outputs(g, (int[]){y, y}, 2);
   float xv[] = {1.5f, -2};
@@ -97,7 +85,7 @@ static void test_error_names_node(void) {
   vitc_graph *g = vitc_graph_new("bad.onnx");
   int64_t xd[] = {2, 3}, cd[] = {4};
   float c[] = {1, 2, 3, 4};
-  int x = add_input(g, "x", 2, xd);
+  int x = add_input(g, "x", VITC_F32, 2, xd);
   int ct = add_f32(g, "c", 1, cd, c);
   int r = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1);
   int y = add_node(g, VITC_OP_Add, "bad_add", (int[]){r, ct}, 2);
@@ -117,7 +105,7 @@ static void test_error_names_node(void) {
 static void test_missing_input_value(void) {
   vitc_graph *g = vitc_graph_new("missing.onnx");
   int64_t d[] = {3};
-  int x = add_input(g, "x", 1, d);
+  int x = add_input(g, "x", VITC_F32, 1, d);
   int y = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1);
   set_outputs(g, &y, 1);
   vitc_value in = {.dtype = VITC_F32, .rank = 1, .dims = {3}, .data = NULL};

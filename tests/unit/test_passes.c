@@ -6,25 +6,10 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "graph_inputs.h"
 #include "passes/passes.h"
 
 /* ---------------------------------------------------------------- building graphs */
-
-static void set_type(vitc_value *v, vitc_dtype dt, int rank, const int64_t *dims) {
-  *v = (vitc_value){.dtype = dt, .rank = rank};
-  for (int d = 0; d < rank; d++) v->dims[d] = dims[d];
-}
-
-static int add_input(vitc_graph *g, const char *name, vitc_dtype dt, int rank, const int64_t *dims) {
-  int t = vitc_graph_add_tensor(g, name);
-  set_type(&g->tensors[t].v, dt, rank, dims);
-  g->tensors[t].shape_known = true;
-  int *inputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->ninputs + 1));
-  for (int k = 0; k < g->ninputs; k++) inputs[k] = g->inputs[k];
-  inputs[g->ninputs++] = t;
-  g->inputs = inputs;
-  return t;
-}
 
 static int add_const(vitc_graph *g, const char *name, vitc_dtype dt, int rank, const int64_t *dims, void *data) {
   vitc_value v;
