@@ -1,7 +1,7 @@
 #!/bin/bash
 # Times vitc's reference evaluator on ViT-B/16 (224x224, batch 1) and prints model, GFLOP, seconds
 # and GFLOP/s. The model (random seeded weights, opset 17, ~330 MB) is exported once into
-# build/bench/vit_b16/ by bench/export_vit_b16.py and reused; it is never committed.
+# build/bench/vit_b_16/ by bench/export_model.py and reused; it is never committed.
 # vitc's output is also compared with torch's, so a fast wrong answer does not pass as a result.
 #
 # usage: bench/eval_vit_b16.sh            (from anywhere; VITC=path overrides build/vitc)
@@ -10,13 +10,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=/usr/bin/python3 # Debian's torch and onnx live there, not in the pyenv python on PATH
 vitc=${VITC:-$root/build/vitc}
-model_dir=$root/build/bench/vit_b16
+model_dir=$root/build/bench/vit_b_16
 data=$model_dir/test_data_set_0
 out_dir=$model_dir/vitc_out
 
 if [[ ! -f $model_dir/model.onnx || ! -f $model_dir/gflop.txt ]]; then
   echo "exporting vit_b_16 to $model_dir (takes about a minute)" >&2
-  "$python" "$root/bench/export_vit_b16.py" "$model_dir"
+  "$python" "$root/bench/export_model.py" vit_b_16 "$model_dir"
 fi
 if [[ ! -x $vitc ]]; then
   echo "eval_vit_b16.sh: $vitc not found; build vitc first (cmake -S . -B build && make -C build)" >&2

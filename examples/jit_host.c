@@ -8,11 +8,12 @@
  *
  * (`make` also builds this host as build/examples/jit_host.)
  *
- * usage: jit_host MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--interpret]
+ * usage: jit_host MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--threads N] [--interpret]
  *   IMAGE   the model's one float32 input, a TensorProto .pb or raw float32 (host_io.h)
  *   LABELS  one class name per line, for output 0
  *   --expect     compare output 0 with a reference; exit 1 on a different top-1 class
  *   --iters      inferences to time after a warm-up run (default 20)
+ *   --threads    threads of the compiled code (default: one per CPU)
  *   --interpret  run the reference evaluator instead of compiled code */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,16 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect = argv[++i];
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) opts.nthreads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--interpret")) opts.interpret = 1;
     else if (!model_path) model_path = argv[i];
     else if (!image_path) image_path = argv[i];
     else if (!labels) labels = argv[i];
     else extra++;
   }
-  if (!image_path || iters < 1 || extra) {
-    fprintf(stderr, "usage: %s MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--interpret]\n", argv[0]);
+  if (!image_path || iters < 1 || opts.nthreads < 0 || extra) {
+    fprintf(stderr, "usage: %s MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--threads N] [--interpret]\n",
+            argv[0]);
     return 2;
   }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Export torchvision's vit_b_16 (random, seeded weights, opset 17) for bench/eval_vit_b16.sh.
+"""Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, 224x224) for the
+benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 
-usage: /usr/bin/python3 bench/export_vit_b16.py OUTDIR
+usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR     NAME: vit_b_16, swin_t or convnext_tiny
 
-Writes OUTDIR/model.onnx (~330 MB: never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
+Writes OUTDIR/model.onnx (ViT-B/16: ~330 MB; never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
 in the ONNX backend-test layout, and OUTDIR/gflop.txt: the arithmetic of the exported graph's
 MatMul, Gemm and Conv nodes (2 FLOP per multiply-add), counted from ONNX shape inference so it
 describes the graph vitc runs rather than a formula. The weights are drawn by tests/models/gen.py's
@@ -18,12 +19,13 @@ import onnx
 import onnx.numpy_helper
 import onnx.shape_inference
 import torch
-from torchvision.models import vit_b_16
+import torchvision.models
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "models"))
 from gen import randomise_parameters, write_tensor  # noqa: E402
 
 SEED = 16
+MODELS = ("vit_b_16", "swin_t", "convnext_tiny")
 
 
 def static_shapes(model):
@@ -49,7 +51,7 @@ def matmul_like_flops(model):
             continue
         missing = [name for name in (node.input[1], node.output[0]) if name not in shapes]
         if missing:
-            sys.exit(f"export_vit_b16.py: shape inference left {missing} of {node.name} unknown")
+            sys.exit(f"export_model.py: shape inference left {missing} of {node.name} unknown")
         weight, out = shapes[node.input[1]], shapes[node.output[0]]
         if node.op_type == "MatMul":
             reduced = weight[-2]
@@ -63,13 +65,13 @@ def matmul_like_flops(model):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: export_vit_b16.py OUTDIR")
-    out_dir = sys.argv[1]
+    if len(sys.argv) != 3 or sys.argv[1] not in MODELS:
+        sys.exit(f"usage: export_model.py {'|'.join(MODELS)} OUTDIR")
+    name, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
     torch.set_num_threads(1)  # the machine's two cores are shared
     torch.manual_seed(SEED)
-    model = vit_b_16(weights=None)
+    model = getattr(torchvision.models, name)(weights=None)
     randomise_parameters(model)
     model.eval()
     image = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(SEED + 1))
