@@ -49,12 +49,12 @@ def matmul_like_flops(model):
     for node in model.graph.node:
         if node.op_type not in ("MatMul", "Gemm", "Conv"):
             continue
-        missing = [name for name in (node.input[1], node.output[0]) if name not in shapes]
+        missing = [name for name in (node.input[0], node.input[1], node.output[0]) if name not in shapes]
         if missing:
             sys.exit(f"export_model.py: shape inference left {missing} of {node.name} unknown")
         weight, out = shapes[node.input[1]], shapes[node.output[0]]
-        if node.op_type == "MatMul":
-            reduced = weight[-2]
+        if node.op_type == "MatMul":  # also activation x activation (attention), A [.., M, K]
+            reduced = shapes[node.input[0]][-1]
         elif node.op_type == "Gemm":
             trans_b = any(a.name == "transB" and a.i for a in node.attribute)
             reduced = weight[1] if trans_b else weight[0]
