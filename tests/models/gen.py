@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py
 
-Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2) is exported at opset 13 and 17 into
-tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
-test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2) is exported at opset 13
+and 17 into tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx,
+test_data_set_0/input_0.pb, test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
 the opset-17 export is torch's default folded graph. Both have a dynamic batch axis, which vitc binds
 to 1. Every parameter is randomised (torchvision zero-initialises heads, biases and layer scales, which
@@ -319,6 +319,11 @@ def write_readme(rows):
         "recompiles torchvision's `shifted_window_attention` with that line replaced by",
         "`torch.cat([b[:L], zeros_like(b[L:2L]), b[2L:]])` and checks the patched model's output is",
         "bit-identical to the unpatched one before exporting.",
+        "",
+        "ConvNeXt V2: torchvision 0.14 has none, so gen.py writes it after the official code (blocks of",
+        "depthwise 7x7 Conv, LayerNorm, Linear, GELU, GRN, Linear and the residual; channels-first",
+        "LayerNorms as permute/layer_norm/permute, as timm's). GRN's `torch.norm` over H and W exports as",
+        "`ReduceL2`; its gamma and beta (zero at initialisation) are randomised like the other parameters.",
         "",
         "Every model is checked by `onnx.checker` (full check) and strict shape inference, and run by",
         "`run_numpy.py`, a plain-numpy ONNX runner sharing no code with torch or vitc; the table lists",
