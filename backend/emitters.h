@@ -32,8 +32,9 @@
   X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization) X(GroupNormalization)             \
   X(LpNormalization) X(MeanVarianceNormalization) X(LayerNormChannels) X(RMSNorm)
 
-/* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c), SwiGLU (emit_swiglu.c). */
-#define VITC_MISC_EMITTERS(X) X(OneHot) X(Einsum) X(Resize) X(SwiGLU)
+/* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c), SwiGLU (emit_swiglu.c), GRN
+ * (emit_grn.c). */
+#define VITC_MISC_EMITTERS(X) X(OneHot) X(Einsum) X(Resize) X(SwiGLU) X(GRN)
 
 /* Gathers and scatters whose indices are known only at run time, and reducing scatters: emit_probe.c
  * hands them to emit_gather.c. */

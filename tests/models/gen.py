@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py
 
-Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1) is exported at opset 13 and 17 into
-tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
-test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2) is exported at opset 13
+and 17 into tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx,
+test_data_set_0/input_0.pb, test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
 the opset-17 export is torch's default folded graph. Both have a dynamic batch axis, which vitc binds
 to 1. Every parameter is randomised (torchvision zero-initialises heads, biases and layer scales, which
 would make outputs trivially zero), the reference output is torch's float32 result, and each model is
 checked by onnx's checker and shape inference and run by run_numpy.py (a numpy ONNX runner sharing no
 code with torch or vitc) against that reference before tests/models/README.md documents its ops.
+
+`gen.py NAME...` regenerates only the named families (or `demo`); the other model directories are
+left untouched and only read again for README.md's tables.
 
 Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
 """
@@ -92,6 +95,75 @@ def convnext_v1():
     return convnext.ConvNeXt(config, stochastic_depth_prob=0.0, layer_scale=1e-6, num_classes=10)
 
 
+class GRN(nn.Module):
+    """ConvNeXt V2's global response normalisation on channels-last [N, H, W, C] (official code):
+    each channel's L2 norm over the image, divided by that norm's mean over the channels, rescales
+    the input; gamma and beta start at zero so a fresh block is the identity."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim))
+        self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim))
+
+    def forward(self, x):
+        gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+        return self.gamma * (x * nx) + self.beta + x
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of NCHW, as timm's LayerNorm2d (permute, layer_norm, permute)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtV2Block(nn.Module):
+    """dwconv 7x7 → channels-last → LayerNorm → Linear(C, 4C) → GELU → GRN → Linear(4C, C) →
+    channels-first → residual; no LayerScale in V2."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.grn = GRN(4 * dim)
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.grn(self.act(self.pwconv1(self.norm(y)))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class ConvNeXtV2(nn.Module):
+    """The official ConvNeXt V2 (facebookresearch/ConvNeXt-V2, timm's convnextv2) without drop path:
+    stem Conv 4x4/4 + channels-first LayerNorm, per stage after the first a channels-first LayerNorm
+    and Conv 2x2/2, blocks, then global average pool, LayerNorm and Linear."""
+
+    def __init__(self, depths, dims, num_classes):
+        super().__init__()
+        stages = []
+        for i, (depth, dim) in enumerate(zip(depths, dims)):
+            if i == 0:
+                down = [nn.Conv2d(3, dim, kernel_size=4, stride=4), LayerNorm2d(dim, eps=1e-6)]
+            else:
+                down = [LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], dim, kernel_size=2, stride=2)]
+            stages.append(nn.Sequential(*down, *[ConvNeXtV2Block(dim) for _ in range(depth)]))
+        self.stages = nn.Sequential(*stages)
+        self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+        self.head = nn.Linear(dims[-1], num_classes)
+
+    def forward(self, image):
+        return self.head(self.norm(self.stages(image).mean([-2, -1])))
+
+
+def convnext_v2():
+    # 32x32 image: 8x8, 4x4, 2x2 and 1x1 positions in the four stages (GRN's norm over one position too)
+    return ConvNeXtV2(depths=(1, 1, 2, 1), dims=(16, 32, 48, 64), num_classes=10)
+
+
 # name, constructor, input image size
 FAMILIES = [
     ("vit", lambda: vit(image_size=32, hidden_dim=96, num_layers=3, mlp_dim=192), 32),
@@ -99,6 +171,7 @@ FAMILIES = [
     ("swin_v1", lambda: swin(1), 64),
     ("swin_v2", lambda: swin(2), 64),
     ("convnext_v1", convnext_v1, 32),
+    ("convnext_v2", convnext_v2, 32),
 ]
 
 
@@ -113,6 +186,8 @@ def randomise_parameters(model):
                 p.copy_(math.log(10.0) + 0.3 * torch.randn_like(p))
             elif leaf == "layer_scale":  # ConvNeXt, 1e-6 by default: the residual branch would vanish
                 p.uniform_(0.3, 1.0)
+            elif leaf in ("gamma", "beta"):  # ConvNeXt V2 GRN, zero by default: GRN would be the identity
+                p.normal_(0.0, 0.5)
             elif leaf in ("relative_position_bias_table", "pos_embedding", "pos_embed", "class_token",
                           "cls_token", "dist_token"):
                 p.normal_(0.0, 0.5)
@@ -245,6 +320,11 @@ def write_readme(rows):
         "`torch.cat([b[:L], zeros_like(b[L:2L]), b[2L:]])` and checks the patched model's output is",
         "bit-identical to the unpatched one before exporting.",
         "",
+        "ConvNeXt V2: torchvision 0.14 has none, so gen.py writes it after the official code (blocks of",
+        "depthwise 7x7 Conv, LayerNorm, Linear, GELU, GRN, Linear and the residual; channels-first",
+        "LayerNorms as permute/layer_norm/permute, as timm's). GRN's `torch.norm` over H and W exports as",
+        "`ReduceL2`; its gamma and beta (zero at initialisation) are randomised like the other parameters.",
+        "",
         "Every model is checked by `onnx.checker` (full check) and strict shape inference, and run by",
         "`run_numpy.py`, a plain-numpy ONNX runner sharing no code with torch or vitc; the table lists",
         "its max error relative to the largest reference logit (gen.py fails above 1e-4). Run it alone",
@@ -278,19 +358,37 @@ def write_readme(rows):
         f.write("\n".join(lines) + "\n")
 
 
+def describe_existing(name, opset):
+    """The README row of a model left as it is on disk."""
+    out_dir = os.path.join(HERE, name)
+    reference = run_numpy.read_tensor(os.path.join(out_dir, "test_data_set_0", "output_0.pb"))
+    return check_and_describe(name, out_dir, opset, reference)
+
+
 def main():
     torch.set_num_threads(1)  # the machine's two cores are shared
+    known = [family[0] for family in FAMILIES] + ["demo"]
+    only = sys.argv[1:] or known
+    unknown = sorted(set(only) - set(known))
+    if unknown:
+        sys.exit(f"gen.py: unknown model {', '.join(unknown)} (models: {', '.join(known)})")
     original_attention = swin_transformer.shifted_window_attention
     rows = []
     for name, make_model, image_size in FAMILIES:
         for opset in OPSETS:
+            if name not in only:
+                rows.append(describe_existing(f"{name}_op{opset}", opset))
+                continue
             rows.append(generate(f"{name}_op{opset}", make_model, image_size, opset, fold_constants=opset != 13))
             swin_transformer.shifted_window_attention = original_attention
-    # The demo classifier: a ViT over 32x32 images with the CIFAR-10 class names.
-    rows.append(generate("demo", lambda: vit(image_size=32, hidden_dim=96, num_layers=4, mlp_dim=192), 32,
-                         opset=17, fold_constants=True))
-    with open(os.path.join(HERE, "demo", "labels.txt"), "w") as f:
-        f.write("\n".join(DEMO_LABELS) + "\n")
+    if "demo" in only:
+        # The demo classifier: a ViT over 32x32 images with the CIFAR-10 class names.
+        rows.append(generate("demo", lambda: vit(image_size=32, hidden_dim=96, num_layers=4, mlp_dim=192), 32,
+                             opset=17, fold_constants=True))
+        with open(os.path.join(HERE, "demo", "labels.txt"), "w") as f:
+            f.write("\n".join(DEMO_LABELS) + "\n")
+    else:
+        rows.append(describe_existing("demo", 17))
     write_readme(rows)
 
 
