@@ -45,7 +45,8 @@ typedef struct attn_plan {
   operand_map m[4];
   vitc_node *chain[MAX_CHAIN]; /* Y's movement chain, absorbed into the Attention */
   int nchain;
-  int absorbed; /* chains (Q, K, V, Y) taken in */
+  int absorbed;  /* movement nodes taken in, over the four chains */
+  bool complete; /* every chain taken in as far as it goes */
 } attn_plan;
 
 static bool is_f32(const vitc_graph *g, int t) {
@@ -83,17 +84,26 @@ static int ancestors(const vitc_graph *g, int t, int *up) {
   return k;
 }
 
-/* Operand x's map from the furthest ancestor of its tensor t that factors; m->base stays -1 if none. */
-static vitc_status map_operand(const vitc_graph *g, int t, const attn_layout *l, int x, operand_map *m,
-                               vitc_error *err) {
-  int up[MAX_CHAIN], n = ancestors(g, t, up);
+/* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none);
+ * adds the nodes passed to p->absorbed. */
+static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, vitc_error *err) {
+  int up[MAX_CHAIN], n = ancestors(g, t, up), k = n - 1;
+  operand_map *m = &p->m[x];
   vitc_status st = VITC_OK;
-  for (int k = n - 1; k >= 0 && m->base < 0 && st == VITC_OK; k--) {
+  for (; k >= 0 && st == VITC_OK; k--) {
     int64_t *o = NULL;
     st = vitc_probe_origins(g, up[k], t, &o, err);
-    if (o && factor(o, l, x, m->map, &m->head_stride)) m->base = up[k];
+    bool ok = o && factor(o, &p->l, x, m->map, &m->head_stride);
     free(o);
+    if (ok) break;
   }
+  if (st != VITC_OK || k < 0) {
+    p->complete &= n == 0;
+    return st;
+  }
+  m->base = up[k];
+  p->absorbed += k + 1;
+  p->complete &= k == n - 1;
   return st;
 }
 
@@ -140,6 +150,8 @@ static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y,
     if (ok) break;
   }
   free(inv);
+  p->absorbed += p->nchain;
+  p->complete &= p->nchain == n;
   if (p->nchain > 0) return st;
   for (int64_t gr = 0; gr < l->groups; gr++) /* Y as it is: [G, H, Nq, Dv] */
     for (int64_t r = 0; r < l->rows[X_Y]; r++)
@@ -176,19 +188,15 @@ static void plan_free(attn_plan *p) {
 static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_node *n, int64_t heads, attn_plan *p,
                         vitc_error *err) {
   const vitc_graph *g = rw->g;
-  *p = (attn_plan){.l = layout_of(g, n, heads)};
+  *p = (attn_plan){.l = layout_of(g, n, heads), .complete = true};
   vitc_status st = VITC_OK;
   for (int x = X_Q; x <= X_Y && st == VITC_OK; x++) {
     p->m[x].base = -1;
     if (!(p->m[x].map = malloc(sizeof(int64_t) * (size_t)(p->l.groups * p->l.rows[x] + 1))))
       st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
   }
-  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) {
-    st = map_operand(g, n->in[x], &p->l, x, &p->m[x], err);
-    p->absorbed += p->m[x].base >= 0;
-  }
+  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, err);
   if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, err);
-  p->absorbed += p->nchain > 0;
   if (vitc_attr_int(n, "k_transposed", 0) && p->m[X_K].base < 0) p->absorbed = 0;
   return st;
 }
@@ -256,14 +264,14 @@ static vitc_status rewrite(vitc_rewriter *rw, int i, const attn_plan *p, vitc_er
   return st;
 }
 
-/* Plans Attention i with Q's last batch dim as the heads, and with one head per group when that leaves a
- * chain out; rewrites it with the plan that absorbs more. */
+/* Plans Attention i with Q's last batch dim as the heads, and with one head per group when that stops a
+ * chain short; rewrites it with the plan that absorbs more nodes. */
 static vitc_status absorb(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
   const vitc_graph *g = rw->g;
   int64_t heads = q_heads(g, &g->nodes[i]);
   attn_plan best, alt;
   vitc_status st = plan(rw, reader, &g->nodes[i], heads, &best, err);
-  if (st == VITC_OK && best.absorbed < 4 && heads > 1 && broadcasts_alike(g, &g->nodes[i], 1)) {
+  if (st == VITC_OK && !best.complete && heads > 1 && broadcasts_alike(g, &g->nodes[i], 1)) {
     st = plan(rw, reader, &g->nodes[i], 1, &alt, err);
     attn_plan tmp = best;
     if (alt.absorbed > best.absorbed) best = alt, alt = tmp;
