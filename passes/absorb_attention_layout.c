@@ -220,7 +220,7 @@ static bool broadcasts_alike(const vitc_graph *g, const vitc_node *n, int64_t he
 }
 
 static bool considered(const vitc_graph *g, const vitc_node *n) {
-  if (n->op != VITC_OP_Attention || n->dead || n->nin > IN_QMAP || vitc_attr_int(n, "normalize_qk", 0)) return false;
+  if (n->op != VITC_OP_Attention || n->dead || n->nin > IN_QMAP) return false;
   for (int i = 0; i < n->nin; i++)
     if (n->in[i] >= 0 && !is_f32(g, n->in[i])) return false;
   return is_f32(g, n->out[0]) && g->tensors[n->in[IN_Q]].v.rank >= 2 && vitc_numel(&g->tensors[n->out[0]].v) > 0;

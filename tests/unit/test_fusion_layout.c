@@ -16,6 +16,7 @@ enum {
   L_MHA_BATCH,      /* the same with batch 2: batch·heads one dim, so one head per map group */
   L_TIMM,           /* Reshape [B, N, 3, H, D], Transpose {2,0,3,1,4}, Gather 0/1/2 */
   L_SWIN,           /* window partition of a 4 × 4 image, rel-pos bias, window reverse */
+  L_SWIN_COSINE,    /* the same with Swin V2's cosine attention: normalize_qk, per-head scale S */
   MISS_RELU,        /* a Relu inside Q's chain: Q is read from the Relu's output */
   MISS_SWAP,        /* Transposes that make D and N trade places: rows are not contiguous */
   MISS_EXPAND,      /* Y expanded: its elements duplicated */
@@ -48,11 +49,13 @@ static int gather0(test_graph *t, int x, int64_t index) {
   return fh_op(t, VITC_OP_Gather, x, vitc_graph_add_constant(t->g, NULL, &c));
 }
 
-static int attention(test_graph *t, int q, int k, int v, int bias, bool k_transposed) {
-  vitc_attr a[2] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.5},
-                    {.name = "k_transposed", .type = VITC_ATTR_INT, .i = k_transposed}};
-  int in[4] = {q, k, v, bias};
-  return tg_node(t, VITC_OP_Attention, in, bias < 0 ? 3 : 4, 1, a, 2);
+/* Attention(q, k, v, bias, s) with scale 0.5; bias and s absent when -1; s turns on normalize_qk. */
+static int attention(test_graph *t, int q, int k, int v, int bias, int s, bool k_transposed) {
+  vitc_attr a[3] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.5},
+                    {.name = "k_transposed", .type = VITC_ATTR_INT, .i = k_transposed},
+                    {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = s >= 0}};
+  int in[5] = {q, k, v, bias, s};
+  return tg_node(t, VITC_OP_Attention, in, s >= 0 ? 5 : bias >= 0 ? 4 : 3, 1, a, 3);
 }
 
 /* FusedGemm(a, W [E, cols], bias, residual) with random weights. */
@@ -74,7 +77,7 @@ static void build_mha(test_graph *t, int variant) {
     if (variant == MISS_RELU && i == 0) s = fh_op(t, VITC_OP_Relu, s, -1);
     qkv_in[i] = transpose(t, reshape(t, s, 3, (int64_t[]){N, b * H, D}), 3, i == 1 ? to_kt : swap01);
   }
-  int y = attention(t, qkv_in[0], qkv_in[1], qkv_in[2], -1, true);
+  int y = attention(t, qkv_in[0], qkv_in[1], qkv_in[2], -1, -1, true);
   int merged = reshape(t, transpose(t, y, 3, swap01), 3, (int64_t[]){N, b, E});
   if (variant == MISS_TWO_READERS) tg_output(t, fh_op(t, VITC_OP_Relu, y, -1));
   tg_output(t, linear(t, transpose(t, merged, 3, swap01), E, x));
@@ -86,19 +89,20 @@ static void build_timm(test_graph *t) {
   int x = tg_input(t, VITC_F32, 3, (int64_t[]){B, N, E});
   int heads = transpose(t, reshape(t, linear(t, x, 3 * E, -1), 5, (int64_t[]){B, N, 3, H, D}), 5, split);
   int q = gather0(t, heads, 0), k = transpose(t, gather0(t, heads, 1), 4, kt), v = gather0(t, heads, 2);
-  int y = attention(t, q, k, v, -1, true);
+  int y = attention(t, q, k, v, -1, -1, true);
   tg_output(t, linear(t, reshape(t, transpose(t, y, 4, merge), 3, (int64_t[]){B, N, E}), E, x));
 }
 
 /* Swin: a [1, 4, 4, 3E] image of packed q, k, v in 2 × 2 windows → [4 windows, H, 4, D], with a
- * rel-pos bias [H, 4, 4]; Y back through window reverse to [1, 16, E], then Relu. */
-static void build_swin(test_graph *t) {
+ * rel-pos bias [H, 4, 4] (and V2's S [H, 1, 1]); Y back through window reverse to [1, 16, E], Relu. */
+static void build_swin(test_graph *t, int variant) {
   static const int64_t win[] = {0, 1, 3, 2, 4, 5}, split[] = {2, 0, 3, 1, 4}, merge[] = {0, 2, 1, 3};
   int img = tg_input(t, VITC_F32, 4, (int64_t[]){1, 4, 4, 3 * E});
   int w = transpose(t, reshape(t, img, 6, (int64_t[]){1, 2, 2, 2, 2, 3 * E}), 6, win);
   int heads = transpose(t, reshape(t, w, 5, (int64_t[]){4, 4, 3, H, D}), 5, split);
   int bias = tg_const(t, VITC_F32, 3, (int64_t[]){H, 4, 4}, 8);
-  int y = attention(t, gather0(t, heads, 0), gather0(t, heads, 1), gather0(t, heads, 2), bias, false);
+  int s = variant == L_SWIN_COSINE ? tg_const(t, VITC_F32, 3, (int64_t[]){H, 1, 1}, 9) : -1;
+  int y = attention(t, gather0(t, heads, 0), gather0(t, heads, 1), gather0(t, heads, 2), bias, s, false);
   int rows = reshape(t, transpose(t, y, 4, merge), 6, (int64_t[]){1, 2, 2, 2, 2, E});
   tg_output(t, fh_op(t, VITC_OP_Relu, reshape(t, transpose(t, rows, 6, win), 3, (int64_t[]){1, 16, E}), -1));
 }
@@ -113,7 +117,7 @@ static void build_dense(test_graph *t, int variant) {
     in[i] = tg_input(t, VITC_F32, 3, dims);
     if (swap) in[i] = transpose(t, in[i], 3, to_kt);
   }
-  int y = attention(t, in[0], in[1], in[2], -1, false);
+  int y = attention(t, in[0], in[1], in[2], -1, -1, false);
   if (variant == MISS_EXPAND) y = fh_op(t, VITC_OP_Expand, y, i64s(t, 4, (int64_t[]){2, H, N, D}));
   if (variant == MISS_SLICE) y = slice_last(t, y, 1, D);
   tg_output(t, y);
@@ -121,7 +125,7 @@ static void build_dense(test_graph *t, int variant) {
 
 static void build(test_graph *t, int variant) {
   if (variant == L_TIMM) build_timm(t);
-  else if (variant == L_SWIN) build_swin(t);
+  else if (variant == L_SWIN || variant == L_SWIN_COSINE) build_swin(t, variant);
   else if (variant == MISS_SWAP || variant == MISS_EXPAND || variant == MISS_SLICE) build_dense(t, variant);
   else build_mha(t, variant);
 }
@@ -172,6 +176,12 @@ static void test_absorbs(void) {
   check_mapped(g, H, D, "Swin windows");
   const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
   CHECK(n && n->in[3] >= 0 && g->tensors[n->out[0]].v.rank == 3); /* bias kept; writes [1, 16, E] */
+  vitc_graph_free(g);
+
+  g = fh_check_rewrite("Swin V2 windows", build, L_SWIN_COSINE, layout_passes, swin, 5);
+  check_mapped(g, H, D, "Swin V2 windows");
+  n = fh_find_op(g, VITC_OP_Attention);
+  CHECK(n && n->in[4] >= 0 && vitc_attr_int(n, "normalize_qk", 0) == 1);
   vitc_graph_free(g);
 }
 
