@@ -251,7 +251,8 @@ static vitc_status rewrite(vitc_rewriter *rw, int i, const attn_plan *p, vitc_er
     if (x != X_Y && p->m[x].base < 0) continue;
     if (x != X_Y) in[x] = p->m[x].base;
     vitc_value map = {.dtype = VITC_I64, .rank = 2, .dims = {p->l.groups, p->l.rows[x]}, .data = p->m[x].map};
-    if ((in[IN_QMAP + x] = vitc_rewrite_constant(rw, g->tensors[y].name, suffix[x], &map, err)) < 0) return VITC_ERR_NOMEM;
+    in[IN_QMAP + x] = vitc_rewrite_constant(rw, g->tensors[y].name, suffix[x], &map, err);
+    if (in[IN_QMAP + x] < 0) return VITC_ERR_NOMEM;
   }
   vitc_node *matched[MAX_CHAIN + 1] = {&g->nodes[i]};
   memcpy(matched + 1, p->chain, sizeof(vitc_node *) * (size_t)p->nchain);
@@ -289,7 +290,8 @@ vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw = {0};
   if (st == VITC_OK) st = vitc_rewriter_begin(&rw, g, "absorb_attention_layout", err);
   int *reader = st == VITC_OK ? malloc(sizeof(int) * ((size_t)g->ntensors + 1)) : NULL;
-  if (st == VITC_OK && !reader) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  if (st == VITC_OK && !reader)
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
   for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
   for (int i = 0; reader && i < g->nnodes; i++)
     for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
