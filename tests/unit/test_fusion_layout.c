@@ -152,17 +152,26 @@ static void check_mapped(const vitc_graph *g, int64_t heads, int64_t q_stride, c
   CHECK(n->in[0] == n->in[1] && n->in[1] == n->in[2]); /* one packed base */
 }
 
+/* Whether a FusedGemm reads graph input 0 as its rows: simplify_layout moved it above the input's view. */
+static bool gemm_reads_input(const vitc_graph *g) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i].op == VITC_OP_FusedGemm && g->nodes[i].in[0] == g->inputs[0]) return true;
+  return false;
+}
+
 static void test_absorbs(void) {
   const fh_count mha[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0},
                           {VITC_OP_Transpose, 0}, {VITC_OP_FusedGemm, 2}};
   vitc_graph *g = fh_check_rewrite("torchvision MHA", build, L_MHA, layout_passes, mha, 5);
   check_mapped(g, H, D, "torchvision MHA");
+  CHECK(gemm_reads_input(g));
   vitc_graph_free(g);
 
   /* batch 2: the input Transpose moves a dim of 2 and stays; the head merge's last Transpose goes */
   const fh_count batch[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 1}};
   g = fh_check_rewrite("torchvision MHA, batch 2", build, L_MHA_BATCH, layout_passes, batch, 4);
   check_mapped(g, 1, 0, "torchvision MHA, batch 2");
+  CHECK(!gemm_reads_input(g));
   vitc_graph_free(g);
 
   const fh_count timm[] = {{VITC_OP_Attention, 1}, {VITC_OP_Gather, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 0}};
