@@ -87,18 +87,7 @@ static bool is_row_view(const vitc_graph *g, const vitc_node *n, int t) {
   if (!is_f32(g, t) || !is_f32(g, n->out[0])) return false;
   const vitc_value *x = &g->tensors[t].v, *y = &g->tensors[n->out[0]].v;
   if (x->rank < 1 || y->rank < 1 || x->dims[x->rank - 1] != y->dims[y->rank - 1]) return false;
-  if (n->op == VITC_OP_Reshape) return true;
-  int len;
-  const int64_t *perm = vitc_attr_ints(n, "perm", &len);
-  if (!perm || len != x->rank) return false;
-  int64_t last = -1;
-  for (int d = 0; d < len; d++) {
-    if (perm[d] < 0 || perm[d] >= len) return false;
-    if (x->dims[perm[d]] == 1) continue;
-    if (perm[d] < last) return false;
-    last = perm[d];
-  }
-  return true;
+  return n->op == VITC_OP_Reshape || vitc_match_order_keeping_transpose(g, n);
 }
 
 /* Extends the chain past the product as far as the steps fit. */

@@ -48,5 +48,7 @@ vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchN
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
+vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-keeping Transpose → Reshape; FusedGemm reads rows through Reshapes */
+vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */
 
 #endif

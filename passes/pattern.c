@@ -58,6 +58,22 @@ bool vitc_match_same_type(const vitc_graph *g, int a, int b) {
   return true;
 }
 
+bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n) {
+  if (n->op != VITC_OP_Transpose || n->nin != 1 || !g->tensors[n->in[0]].shape_known) return false;
+  const vitc_value *x = &g->tensors[n->in[0]].v;
+  int len;
+  const int64_t *perm = vitc_attr_ints(n, "perm", &len);
+  if (!perm || len != x->rank) return false;
+  int64_t last = -1;
+  for (int d = 0; d < len; d++) {
+    if (perm[d] < 0 || perm[d] >= len) return false;
+    if (x->dims[perm[d]] == 1) continue;
+    if (perm[d] < last) return false;
+    last = perm[d];
+  }
+  return true;
+}
+
 vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
                          int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err) {
   vitc_graph *g = rw->g;

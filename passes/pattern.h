@@ -39,6 +39,9 @@ bool vitc_match_scalar(const vitc_graph *g, int t, double want);
 bool vitc_match_known(const vitc_graph *g, int t);
 /* Whether tensors a and b have known, equal dtypes and shapes. */
 bool vitc_match_same_type(const vitc_graph *g, int a, int b);
+/* Whether n is a Transpose that keeps the elements in memory order (the dims it moves are all 1): a
+ * Reshape in effect. */
+bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);
 
 /* Marks the matched nodes dead and adds node `op` computing tensor `out` (which one of them computed)
  * from in; its name is the name of the node that computed `out`. Node pointers into the graph are

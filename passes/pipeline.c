@@ -25,6 +25,8 @@ static const vitc_pass pipeline[] = {
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
+    {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
+    {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

@@ -2,7 +2,8 @@
  *
  *   1. shape inference and the pass: the op histogram is what the case expects;
  *   2. the evaluator on the rewritten graph against the graph left alone (rtol 1e-4), same inputs;
- *   3. the whole pipeline through the LLVM backend against the evaluator (backend_harness.h).
+ *   3. the whole pipeline through the LLVM backend against the evaluator (backend_harness.h);
+ *      fh_check_rewrite runs 1 and 2 only.
  *
  * Used by test_fusion_gemm.c and test_fusion_attention.c. */
 #ifndef VITC_TEST_FUSION_HARNESS_H
@@ -45,14 +46,13 @@ static inline bool fh_eval(test_graph *t, unsigned seed, vitc_value *out) {
   return st == VITC_OK;
 }
 
-/* Runs the three checks; `want` lists ops and their counts after the pass. Returns the rewritten graph
+/* Runs checks 1 and 2; `want` lists ops and their counts after the pass. Returns the rewritten graph
  * (the caller frees it with vitc_graph_free) for further checks of attributes. */
-static inline vitc_graph *fh_check(const char *what, fh_builder build, int variant, vitc_pass_fn pass,
-                                   const fh_count *want, int nwant) {
-  test_graph fused = tg_new(), plain = tg_new(), jit = tg_new();
+static inline vitc_graph *fh_check_rewrite(const char *what, fh_builder build, int variant, vitc_pass_fn pass,
+                                           const fh_count *want, int nwant) {
+  test_graph fused = tg_new(), plain = tg_new();
   build(&fused, variant);
   build(&plain, variant);
-  build(&jit, variant);
   vitc_error err = {0};
   vitc_status st = vitc_infer_shapes(fused.g, &err);
   if (st == VITC_OK) st = pass(fused.g, &err);
@@ -84,14 +84,23 @@ static inline vitc_graph *fh_check(const char *what, fh_builder build, int varia
     if (ok) free(got[k].data);
     if (ok_ref) free(ref[k].data);
   }
+  tg_free(&plain);
+  return fused.g; /* the only thing `fused` holds: it was never compiled */
+}
 
-  st = tg_compile(&jit, 2, &err);
+/* The three checks. */
+static inline vitc_graph *fh_check(const char *what, fh_builder build, int variant, vitc_pass_fn pass,
+                                   const fh_count *want, int nwant) {
+  vitc_graph *g = fh_check_rewrite(what, build, variant, pass, want, nwant);
+  test_graph jit = tg_new();
+  build(&jit, variant);
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&jit, 2, &err);
   if (st != VITC_OK) fprintf(stderr, "%s: compile: %s\n", what, err.msg);
   CHECK(st == VITC_OK);
   if (st == VITC_OK) CHECK(tg_compare(&jit, what, 1e-4, 1e-5) == 0);
   tg_free(&jit);
-  tg_free(&plain);
-  return fused.g; /* the only thing `fused` holds: it was never compiled */
+  return g;
 }
 
 /* A one-output node with no attributes. */

@@ -1,0 +1,306 @@
+/* absorb_attention_layout — vitc.Attention reads Q, K and V where the head split left them and writes Y
+ * where the head merge puts it, through its row maps (ir/ops/fused_attention.c), and the movement
+ * nodes in between go:
+ *
+ *     %qkv = FusedGemm(..)                                   [1, N, 3·H·D]
+ *     %q, %kᵀ, %v = Slice | Gather | Reshape | Transpose ..(%qkv)   [G, H, N, D], [G, H, D, N], ..
+ *     %y = Attention(%q, %kᵀ, %v, bias, S) {k_transposed}    [G, H, N, Dv]
+ *     %f = Transpose | Reshape ..(%y)                        [1, N, H·Dv]
+ *                          ─→  %f = Attention(%qkv, %qkv, %qkv, bias, S, Qmap, Kmap, Vmap, Ymap)
+ *
+ * An operand is read from the furthest tensor above it, through nodes that move their first input,
+ * whose elements it copies (vitc_probe_origins) at offsets that factor as map[g, n] + h·hs + c: the
+ * logical [G, H, N, C]'s rows contiguous, one stride between heads. Y follows its chain of movement
+ * nodes, each the only reader of the tensor before, to the last tensor its elements fill exactly once,
+ * and the Attention writes that tensor through the inverted chain (or Y itself through an identity map
+ * when no chain fits). The logical batch is [G, H] with H Q's last batch dim; when that leaves a chain
+ * out and no bias or S needs the head dim, [G·H, 1] (a map row per head) is tried too. Tensors in
+ * between that others read stay for them; eliminate_dead sweeps the rest. Only unmapped float32
+ * Attention is considered, and it is rewritten only when some chain is absorbed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/pattern.h"
+
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, NIN_MAPPED = IN_QMAP + 4 };
+enum { X_Q, X_K, X_V, X_Y };
+enum { MAX_CHAIN = 16, MAX_ATTRS = 16 };
+
+/* The logical attention: batch [G, H], and per operand x rows × cols with the element strides of n and
+ * c in its dense tensor (K may be given transposed). */
+typedef struct attn_layout {
+  int64_t groups, heads;
+  int64_t rows[4], cols[4], row_stride[4], col_stride[4];
+} attn_layout;
+
+/* How operand x is read: from `base` through map [G, rows] and a head stride, or dense (base -1). */
+typedef struct operand_map {
+  int base;
+  int64_t *map;
+  int64_t head_stride;
+} operand_map;
+
+typedef struct attn_plan {
+  attn_layout l;
+  operand_map m[4];
+  vitc_node *chain[MAX_CHAIN]; /* Y's movement chain, absorbed into the Attention */
+  int nchain;
+  int absorbed;  /* movement nodes taken in, over the four chains */
+  bool complete; /* every chain taken in as far as it goes */
+} attn_plan;
+
+static bool is_f32(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32;
+}
+
+/* Whether element (g, h, n, c) of the logical [G, H, N, C], at o[(g·H + h)·N·C + n·sn + c·sc], lies at
+ * map[g, n] + h·hs + c with map and hs >= 0; fills map and *hs. */
+static bool factor(const int64_t *o, const attn_layout *l, int x, int64_t *map, int64_t *hs) {
+  int64_t heads = l->heads, rows = l->rows[x], cols = l->cols[x], sn = l->row_stride[x], sc = l->col_stride[x];
+  int64_t plane = rows * cols;
+  *hs = heads > 1 ? o[plane] - o[0] : 0;
+  if (*hs < 0) return false;
+  for (int64_t g = 0; g < l->groups; g++)
+    for (int64_t n = 0; n < rows; n++)
+      if ((map[g * rows + n] = o[g * heads * plane + n * sn]) < 0) return false;
+  for (int64_t g = 0; g < l->groups; g++)
+    for (int64_t h = 0; h < heads; h++)
+      for (int64_t n = 0; n < rows; n++)
+        for (int64_t c = 0; c < cols; c++)
+          if (o[(g * heads + h) * plane + n * sn + c * sc] != map[g * rows + n] + h * *hs + c) return false;
+  return true;
+}
+
+/* The tensors above t through nodes that move their first input, nearest first; returns their count. */
+static int ancestors(const vitc_graph *g, int t, int *up) {
+  int k = 0;
+  while (k < MAX_CHAIN) {
+    int p = g->tensors[t].producer;
+    if (p < 0 || g->nodes[p].dead || !(vitc_moved_inputs(g, &g->nodes[p]) & 1u)) break;
+    t = g->nodes[p].in[0];
+    if (!is_f32(g, t)) break;
+    up[k++] = t;
+  }
+  return k;
+}
+
+/* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none);
+ * adds the nodes passed to p->absorbed. */
+static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, vitc_error *err) {
+  int up[MAX_CHAIN], n = ancestors(g, t, up), k = n - 1;
+  operand_map *m = &p->m[x];
+  vitc_status st = VITC_OK;
+  for (; k >= 0 && st == VITC_OK; k--) {
+    int64_t *o = NULL;
+    st = vitc_probe_origins(g, up[k], t, &o, err);
+    bool ok = o && factor(o, &p->l, x, m->map, &m->head_stride);
+    free(o);
+    if (ok) break;
+  }
+  if (st != VITC_OK || k < 0) {
+    p->complete &= n == 0;
+    return st;
+  }
+  m->base = up[k];
+  p->absorbed += k + 1;
+  p->complete &= k == n - 1;
+  return st;
+}
+
+/* Y's chain: each tensor read once, by a node that moves it as its first input into one output. */
+static int output_chain(const vitc_rewriter *rw, const int *reader, int y, vitc_node **chain) {
+  const vitc_graph *g = rw->g;
+  int k = 0;
+  for (int t = y; k < MAX_CHAIN && t < rw->counted && rw->uses[t] == 1 && reader[t] >= 0; k++) {
+    vitc_node *n = &rw->g->nodes[reader[t]];
+    if (n->dead || n->in[0] != t || n->nout != 1 || !(vitc_moved_inputs(g, n) & 1u) || !is_f32(g, n->out[0])) break;
+    chain[k] = n;
+    t = n->out[0];
+  }
+  return k;
+}
+
+/* inv[i] = the element of f holding element i of y, when o (f's origins in y) is a bijection. */
+static bool invert(const int64_t *o, int64_t count, int64_t *inv) {
+  for (int64_t i = 0; i < count; i++) inv[i] = -1;
+  for (int64_t i = 0; i < count; i++) {
+    if (o[i] < 0 || o[i] >= count || inv[o[i]] >= 0) return false;
+    inv[o[i]] = i;
+  }
+  return true;
+}
+
+/* Y's map onto the last tensor of its chain that it fills exactly once (plan->nchain nodes), else onto
+ * itself (nchain 0). */
+static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, vitc_error *err) {
+  const vitc_graph *g = rw->g;
+  attn_layout *l = &p->l;
+  int64_t count = vitc_numel(&g->tensors[y].v);
+  int64_t *inv = malloc(sizeof(int64_t) * (size_t)(count + 1));
+  if (!inv) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  vitc_status st = VITC_OK;
+  int n = output_chain(rw, reader, y, p->chain);
+  for (p->nchain = n; p->nchain > 0 && st == VITC_OK; p->nchain--) {
+    int f = p->chain[p->nchain - 1]->out[0];
+    int64_t *o = NULL;
+    if (vitc_numel(&g->tensors[f].v) != count) continue;
+    st = vitc_probe_origins(g, y, f, &o, err);
+    bool ok = o && invert(o, count, inv) && factor(inv, l, X_Y, p->m[X_Y].map, &p->m[X_Y].head_stride);
+    free(o);
+    if (ok) break;
+  }
+  free(inv);
+  p->absorbed += p->nchain;
+  p->complete &= p->nchain == n;
+  if (p->nchain > 0) return st;
+  for (int64_t gr = 0; gr < l->groups; gr++) /* Y as it is: [G, H, Nq, Dv] */
+    for (int64_t r = 0; r < l->rows[X_Y]; r++)
+      p->m[X_Y].map[gr * l->rows[X_Y] + r] = (gr * l->heads * l->rows[X_Y] + r) * l->cols[X_Y];
+  p->m[X_Y].head_stride = l->rows[X_Y] * l->cols[X_Y];
+  return st;
+}
+
+/* The logical layout of Attention n with `heads` heads per group. */
+static attn_layout layout_of(const vitc_graph *g, const vitc_node *n, int64_t heads) {
+  attn_layout l = {.heads = heads};
+  const vitc_value *q = &g->tensors[n->in[IN_Q]].v, *k = &g->tensors[n->in[IN_K]].v, *v = &g->tensors[n->in[IN_V]].v;
+  bool kt = vitc_attr_int(n, "k_transposed", 0) != 0;
+  int64_t batch = 1, nk = k->dims[k->rank - (kt ? 1 : 2)];
+  for (int d = 0; d < q->rank - 2; d++) batch *= q->dims[d];
+  l.groups = batch / heads;
+  const int64_t rows[4] = {q->dims[q->rank - 2], nk, nk, q->dims[q->rank - 2]};
+  const int64_t cols[4] = {q->dims[q->rank - 1], q->dims[q->rank - 1], v->dims[v->rank - 1], v->dims[v->rank - 1]};
+  for (int x = X_Q; x <= X_Y; x++) {
+    l.rows[x] = rows[x];
+    l.cols[x] = cols[x];
+    l.row_stride[x] = x == X_K && kt ? 1 : cols[x];
+    l.col_stride[x] = x == X_K && kt ? rows[x] : 1;
+  }
+  return l;
+}
+
+static void plan_free(attn_plan *p) {
+  for (int x = X_Q; x <= X_Y; x++) free(p->m[x].map);
+}
+
+/* The plan for Attention n with `heads` heads per group: which chains factor. A transposed K that
+ * stays dense leaves nothing absorbed (mapped attention reads K by rows). */
+static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_node *n, int64_t heads, attn_plan *p,
+                        vitc_error *err) {
+  const vitc_graph *g = rw->g;
+  *p = (attn_plan){.l = layout_of(g, n, heads), .complete = true};
+  vitc_status st = VITC_OK;
+  for (int x = X_Q; x <= X_Y && st == VITC_OK; x++) {
+    p->m[x].base = -1;
+    if (!(p->m[x].map = malloc(sizeof(int64_t) * (size_t)(p->l.groups * p->l.rows[x] + 1))))
+      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  }
+  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, err);
+  if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, err);
+  if (vitc_attr_int(n, "k_transposed", 0) && p->m[X_K].base < 0) p->absorbed = 0;
+  return st;
+}
+
+/* Q's last batch dim (1 when it has none). */
+static int64_t q_heads(const vitc_graph *g, const vitc_node *n) {
+  const vitc_value *q = &g->tensors[n->in[IN_Q]].v;
+  return q->rank > 2 ? q->dims[q->rank - 3] : 1;
+}
+
+/* Whether the bias and S broadcast alike against the scores over batch [G, heads] as over Q's batch. */
+static bool broadcasts_alike(const vitc_graph *g, const vitc_node *n, int64_t heads) {
+  int batch_rank = g->tensors[n->in[IN_Q]].v.rank - 2;
+  for (int i = IN_BIAS; i <= IN_SCALE && i < n->nin; i++) {
+    if (n->in[i] < 0) continue;
+    int rank = g->tensors[n->in[i]].v.rank;
+    bool same = heads == q_heads(g, n) ? batch_rank <= 2 || rank <= 3 : rank <= 2;
+    if (!same) return false;
+  }
+  return true;
+}
+
+static bool considered(const vitc_graph *g, const vitc_node *n) {
+  if (n->op != VITC_OP_Attention || n->dead || n->nin > IN_QMAP) return false;
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i] >= 0 && !is_f32(g, n->in[i])) return false;
+  return is_f32(g, n->out[0]) && g->tensors[n->in[IN_Q]].v.rank >= 2 && vitc_numel(&g->tensors[n->out[0]].v) > 0;
+}
+
+/* The Attention's attributes without k_transposed, plus the map attributes. */
+static int mapped_attrs(const vitc_graph *g, const vitc_node *n, const attn_plan *p, int f, int64_t *strides,
+                        vitc_attr *attrs) {
+  int k = 0;
+  for (int i = 0; i < n->nattr && k < MAX_ATTRS - 5; i++)
+    if (strcmp(n->attrs[i].name, "k_transposed")) attrs[k++] = n->attrs[i];
+  for (int x = X_Q; x <= X_Y; x++) strides[x] = p->m[x].head_stride;
+  const vitc_value *fv = &g->tensors[f].v;
+  attrs[k++] = (vitc_attr){.name = "heads", .type = VITC_ATTR_INT, .i = p->l.heads};
+  attrs[k++] = (vitc_attr){.name = "head_dim", .type = VITC_ATTR_INT, .i = p->l.cols[X_Q]};
+  attrs[k++] = (vitc_attr){.name = "value_dim", .type = VITC_ATTR_INT, .i = p->l.cols[X_V]};
+  attrs[k++] = (vitc_attr){.name = "head_strides", .type = VITC_ATTR_INTS, .n = 4, .ints = strides};
+  attrs[k++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = fv->rank, .ints = (int64_t *)fv->dims};
+  return k;
+}
+
+static vitc_status rewrite(vitc_rewriter *rw, int i, const attn_plan *p, vitc_error *err) {
+  static const char *const suffix[] = {"Qmap", "Kmap", "Vmap", "Ymap"};
+  vitc_graph *g = rw->g;
+  int y = g->nodes[i].out[0], f = p->nchain ? p->chain[p->nchain - 1]->out[0] : y, in[NIN_MAPPED];
+  for (int k = 0; k < NIN_MAPPED; k++) in[k] = k < g->nodes[i].nin ? g->nodes[i].in[k] : -1;
+  for (int x = X_Q; x <= X_Y; x++) {
+    if (x != X_Y && p->m[x].base < 0) continue;
+    if (x != X_Y) in[x] = p->m[x].base;
+    vitc_value map = {.dtype = VITC_I64, .rank = 2, .dims = {p->l.groups, p->l.rows[x]}, .data = p->m[x].map};
+    in[IN_QMAP + x] = vitc_rewrite_constant(rw, g->tensors[y].name, suffix[x], &map, err);
+    if (in[IN_QMAP + x] < 0) return VITC_ERR_NOMEM;
+  }
+  vitc_node *matched[MAX_CHAIN + 1] = {&g->nodes[i]};
+  memcpy(matched + 1, p->chain, sizeof(vitc_node *) * (size_t)p->nchain);
+  vitc_attr attrs[MAX_ATTRS];
+  int64_t strides[4];
+  int nattr = mapped_attrs(g, &g->nodes[i], p, f, strides, attrs);
+  const char *name = g->nodes[i].name;
+  vitc_status st = vitc_rewrite(rw, matched, p->nchain + 1, VITC_OP_Attention, in, NIN_MAPPED, f, attrs, nattr, err);
+  if (st == VITC_OK) g->nodes[g->nnodes - 1].name = name;
+  return st;
+}
+
+/* Plans Attention i with Q's last batch dim as the heads, and with one head per group when that stops a
+ * chain short; rewrites it with the plan that absorbs more nodes. */
+static vitc_status absorb(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
+  const vitc_graph *g = rw->g;
+  int64_t heads = q_heads(g, &g->nodes[i]);
+  attn_plan best, alt;
+  vitc_status st = plan(rw, reader, &g->nodes[i], heads, &best, err);
+  if (st == VITC_OK && !best.complete && heads > 1 && broadcasts_alike(g, &g->nodes[i], 1)) {
+    st = plan(rw, reader, &g->nodes[i], 1, &alt, err);
+    attn_plan tmp = best;
+    if (alt.absorbed > best.absorbed) best = alt, alt = tmp;
+    plan_free(&alt);
+  }
+  if (st == VITC_OK && best.absorbed > 0) st = rewrite(rw, i, &best, err);
+  plan_free(&best);
+  return st;
+}
+
+vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err) {
+  /* Y's chain must be read once: earlier passes leave dead readers (the head merge's own Reshape, which
+   * fuse_gemm_epilogue replaced by a view of the rows) that would count. */
+  vitc_status st = vitc_eliminate_dead(g, err);
+  vitc_rewriter rw = {0};
+  if (st == VITC_OK) st = vitc_rewriter_begin(&rw, g, "absorb_attention_layout", err);
+  int *reader = st == VITC_OK ? malloc(sizeof(int) * ((size_t)g->ntensors + 1)) : NULL;
+  if (st == VITC_OK && !reader)
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
+  for (int i = 0; reader && i < g->nnodes; i++)
+    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
+      if (g->nodes[i].in[k] >= 0) reader[g->nodes[i].in[k]] = i;
+  int nn = g->nnodes;
+  for (int i = 0; st == VITC_OK && i < nn; i++)
+    if (considered(g, &g->nodes[i]) && broadcasts_alike(g, &g->nodes[i], q_heads(g, &g->nodes[i])))
+      st = absorb(&rw, reader, i, err);
+  free(reader);
+  vitc_status end = rw.uses ? vitc_rewriter_end(&rw, err) : VITC_OK;
+  return st != VITC_OK ? st : end;
+}
