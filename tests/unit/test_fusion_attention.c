@@ -5,7 +5,7 @@
  * Shapes exercise the kernel's edges: Nq = Nk = 21 keys (a full vector of scores and a masked one),
  * D = 20 and Dv = 36 (partial vectors along both head dims), batch dims [2, 3]. The Swin cases read the
  * batch dims as [B*nW, H] with B = 1, nW = 2. Class attention has Nq = 1, spatial-reduction attention
- * Nk = 5 keys for 21 queries.
+ * Nk = 5 keys for 21 queries; CaiT's talking heads (head mixing around the Softmax) must stay unfused.
  *
  * Cases absorbing F.normalize (normalize_qk) run checks 1 and 2 of fusion_harness.h only: the backend's
  * normalize_qk kernel is not merged yet, and the JIT refuses the attribute until it is. */
@@ -147,7 +147,18 @@ static void test_near_misses(void) {
 /* ---------------------------------------------------------------- Nq != Nk: class and reduced attention */
 
 enum { NK_REDUCED = 5 };
-enum { S_CLASS, S_REDUCED, MISS_S_K_BROADCAST };
+enum { S_CLASS, S_REDUCED, MISS_S_K_BROADCAST, MISS_S_TALKING_HEADS };
+
+/* CaiT's head mixing, proj_l or proj_w: Linear([H, H] + bias) over a head-last view of the scores. */
+static int mix_heads(test_graph *t, int s) {
+  static int64_t last[] = {0, 2, 3, 1}, back[] = {0, 3, 1, 2};
+  const int64_t w[] = {H, H}, b[] = {H};
+  vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = last};
+  s = tg_node(t, VITC_OP_Transpose, &s, 1, 1, &perm, 1);
+  s = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_MatMul, s, tg_const(t, VITC_F32, 2, w, 8)), tg_const(t, VITC_F32, 1, b, 9));
+  perm.ints = back;
+  return tg_node(t, VITC_OP_Transpose, &s, 1, 1, &perm, 1);
+}
 
 static void build_sizes(test_graph *t, int variant) {
   int64_t nq = variant == S_CLASS ? 1 : NQ, nk = variant == S_REDUCED ? NK_REDUCED : NQ;
@@ -159,7 +170,9 @@ static void build_sizes(test_graph *t, int variant) {
   k = tg_node(t, VITC_OP_Transpose, &k, 1, 1, &perm, 1);
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = -1};
   int s = fh_op(t, VITC_OP_MatMul, q, k);
+  if (variant == MISS_S_TALKING_HEADS) s = mix_heads(t, s);
   int p = tg_node(t, VITC_OP_Softmax, &s, 1, 1, &axis, 1);
+  if (variant == MISS_S_TALKING_HEADS) p = mix_heads(t, p);
   tg_output(t, fh_op(t, VITC_OP_MatMul, p, v));
 }
 
@@ -170,6 +183,8 @@ static void test_sizes(void) {
   const fh_count untouched[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Softmax, 1}};
   vitc_graph_free(fh_check("K broadcast over the batch", build_sizes, MISS_S_K_BROADCAST, vitc_fuse_attention,
                            untouched, 3));
+  const fh_count talking[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 4}, {VITC_OP_Softmax, 1}, {VITC_OP_Mul, 1}};
+  vitc_graph_free(fh_check("talking heads", build_sizes, MISS_S_TALKING_HEADS, vitc_fuse_attention, talking, 4));
 }
 
 /* ---------------------------------------------------------------- F.normalize on Q and K: normalize_qk */
