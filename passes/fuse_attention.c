@@ -27,7 +27,7 @@
  *
  * normalize_qk divides by max(‖row‖₂, 1e-12); LpNormalization has no eps, so the two differ only on an
  * all-zero row, where LpNormalization divides 0 by 0. Q and K are both normalised or neither is absorbed,
- * and K's only along its rows: with the Transpose absorbed, or K itself given (not Kᵀ).
+ * and K's normalisation only when the Transpose is absorbed (normalize_qk works on K's rows, not Kᵀ's).
  *
  * Nq and Nk are free: class attention (CaiT, XCiT: Q is the class token alone, Nq = 1) and spatial-
  * reduction attention (PVT: K and V from the tokens pooled by a strided conv, Nk < Nq) match as they are.
@@ -295,7 +295,8 @@ vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
                           {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
                           {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
     int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
-    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, m.normalize_qk ? 3 : 2, err);
+    int nattr = m.normalize_qk ? 3 : 2;
+    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, nattr, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

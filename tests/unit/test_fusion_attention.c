@@ -155,7 +155,8 @@ static int mix_heads(test_graph *t, int s) {
   const int64_t w[] = {H, H}, b[] = {H};
   vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = last};
   s = tg_node(t, VITC_OP_Transpose, &s, 1, 1, &perm, 1);
-  s = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_MatMul, s, tg_const(t, VITC_F32, 2, w, 8)), tg_const(t, VITC_F32, 1, b, 9));
+  s = fh_op(t, VITC_OP_MatMul, s, tg_const(t, VITC_F32, 2, w, 8));
+  s = fh_op(t, VITC_OP_Add, s, tg_const(t, VITC_F32, 1, b, 9));
   perm.ints = back;
   return tg_node(t, VITC_OP_Transpose, &s, 1, 1, &perm, 1);
 }
