@@ -2,8 +2,9 @@
  * scores of one query row at a time and never writes the [.., N, N] tensor:
  *
  *     %q' = Mul(%q, c) | Div(%q, c)         optional, c a known scalar (also on K, before or after %kt)
+ *     %q" = F.normalize(%q', dim=-1)        optional, on Q and K both (cosine attention, XCiT's XCA), below
  *     %kt = Transpose(%k) {perm swaps the last two dims}   or any %kt [.., D, Nk]
- *     %s  = MatMul(%q', %kt)
+ *     %s  = MatMul(%q", %kt)
  *     %s' = Mul(%s, c) | Div(%s, c)         optional, c a known scalar; or Mul(%s, %S), %S known and
  *                                             constant along the key axis (Swin V2's per-head logit scale
  *                                             [H, 1, 1], its cosine attention's Q and K normalised before)
@@ -14,7 +15,32 @@
  *     %p  = Softmax(%s" | %m) {last axis}
  *     %y  = MatMul(%p, %v)
  *                              ─→  %y = Attention(%q, %k, %v, %bias, %S) {scale = Π c (1/c for Div)}
- *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt
+ *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt,
+ *                                       normalize_qk = 1 when the normalisations are absorbed
+ *
+ * F.normalize(x, dim=-1) is what torch exports, or ONNX's own op:
+ *
+ *     %n = ReduceL2(%x) {axes = [last], keepdims = 1}
+ *     %c = Clip(%n, 1e-12)                  min only, eps exactly F.normalize's
+ *     %e = Expand(%c, shape of %x)          optional
+ *     %u = Div(%x, %e | %c)                 or  %u = LpNormalization(%x) {axis = last, p = 2}
+ *
+ * normalize_qk divides by max(‖row‖₂, 1e-12); LpNormalization has no eps, so the two differ only on an
+ * all-zero row, where LpNormalization divides 0 by 0. Q and K are both normalised or neither is absorbed,
+ * and K's normalisation only when the Transpose is absorbed (normalize_qk works on K's rows, not Kᵀ's).
+ *
+ * Nq and Nk are free: class attention (CaiT, XCiT: Q is the class token alone, Nq = 1) and spatial-
+ * reduction attention (PVT: K and V from the tokens pooled by a strided conv, Nk < Nq) match as they are.
+ * XCiT's cross-covariance attention runs over channels: its Q, K, V are [B, H, C/H, N] (the export's
+ * head split transposes them), the normalisation is along the tokens and the temperature [H, 1, 1] is
+ * %S; it is the pattern above with D = N.
+ *
+ * Talking-heads attention (CaiT) does not match and cannot stream: Linear layers over the head axis mix
+ * the heads' scores before the softmax and their weights after it, so every head's row of scores must
+ * exist before any softmax. It stays a sequence of the pieces other passes fuse:
+ *
+ *     MatMul(Q·c, Kᵀ) → Transpose to [B, N, N, H] → FusedGemm([H, H] + bias) → Transpose back
+ *     → Softmax → Transpose → FusedGemm → Transpose → MatMul(·, V)
  *
  * With the window mask, %bias becomes one constant of the scores' shape, %bias + %mask read through the
  * Reshape (a reshape keeps the row-major order, so element i of %w' is element i of %m).
@@ -27,13 +53,13 @@
 #include "passes/pattern.h"
 
 typedef struct attn_match {
-  vitc_node *nodes[12]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scale, K scales
-                           either side of Transpose */
+  vitc_node *nodes[20]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scale, K scales
+                           either side of Transpose, two normalisations of up to four nodes */
   int nnodes;
   int q, k, v, bias;
   int row_scale; /* %S, or -1 */
   int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
-  bool k_transposed;
+  bool k_transposed, normalize_qk;
   double scale;
 } attn_match;
 
@@ -160,6 +186,61 @@ static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, 
   return *id < 0 ? VITC_ERR_NOMEM : VITC_OK;
 }
 
+static bool is_last_axis(int64_t axis, int rank) { return axis == -1 || axis == rank - 1; }
+
+/* Whether reduction r keeps dims and reduces the last axis of its rank-`rank` input alone (its axes an
+ * input: the frontend turns the attribute of older opsets into one; none means all axes). */
+static bool reduces_last_axis(const vitc_graph *g, const vitc_node *r, int rank) {
+  int a = r->nin > 1 ? r->in[1] : -1;
+  if (!vitc_attr_int(r, "keepdims", 1) || !vitc_match_known(g, a) || vitc_dtype_is_float(g->tensors[a].v.dtype) ||
+      vitc_numel(&g->tensors[a].v) != 1)
+    return false;
+  return is_last_axis(vitc_load_i(&g->tensors[a].v, 0), rank);
+}
+
+/* u = F.normalize(x, dim=-1) in either spelling (header), every tensor but x read once, x's type kept:
+ * appends the nodes to m and returns x; otherwise returns -1 and leaves m. */
+static int strip_normalize(const vitc_rewriter *rw, int u, attn_match *m) {
+  const vitc_graph *g = rw->g;
+  if (!is_f32(g, u)) return -1;
+  int rank = g->tensors[u].v.rank;
+  vitc_node *lp = vitc_match_inner(rw, u, VITC_OP_LpNormalization, 1);
+  if (lp) {
+    if (vitc_attr_int(lp, "p", 2) != 2 || !is_last_axis(vitc_attr_int(lp, "axis", -1), rank)) return -1;
+    m->nodes[m->nnodes++] = lp;
+    return lp->in[0];
+  }
+  vitc_node *div = vitc_match_inner(rw, u, VITC_OP_Div, 1);
+  if (!div || !vitc_match_same_type(g, div->in[0], u)) return -1;
+  int x = div->in[0], d = div->in[1];
+  vitc_node *expand = vitc_match_inner(rw, d, VITC_OP_Expand, 1);
+  if (expand && !vitc_match_same_type(g, d, x)) return -1;
+  vitc_node *clip = vitc_match_inner(rw, expand ? expand->in[0] : d, VITC_OP_Clip, 1);
+  if (!clip || clip->nin < 2 || !vitc_match_scalar(g, clip->in[1], 1e-12) || (clip->nin > 2 && clip->in[2] >= 0))
+    return -1;
+  vitc_node *norm = vitc_match_inner(rw, clip->in[0], VITC_OP_ReduceL2, 1);
+  if (!norm || norm->in[0] != x || !reduces_last_axis(g, norm, rank)) return -1;
+  m->nodes[m->nnodes++] = div;
+  if (expand) m->nodes[m->nnodes++] = expand;
+  m->nodes[m->nnodes++] = clip;
+  m->nodes[m->nnodes++] = norm;
+  return x;
+}
+
+/* Absorbs F.normalize on Q and on K's rows when both have it (header). */
+static void strip_normalize_qk(const vitc_rewriter *rw, attn_match *m) {
+  int nnodes = m->nnodes;
+  int q = m->k_transposed ? -1 : strip_normalize(rw, m->q, m);
+  int k = q >= 0 ? strip_normalize(rw, m->k, m) : -1;
+  if (k < 0) {
+    m->nnodes = nnodes;
+    return;
+  }
+  m->q = q;
+  m->k = k;
+  m->normalize_qk = true;
+}
+
 /* Matches the pattern ending at y = MatMul(%p, %v). */
 static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *m) {
   const vitc_graph *g = rw->g;
@@ -195,6 +276,7 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
     m->k = strip_scale(rw, tr->in[0], m, false);
     m->k_transposed = false;
   }
+  strip_normalize_qk(rw, m);
   return is_f32(g, m->q) && is_f32(g, m->k) && is_f32(g, m->v) && same_batch(g, m);
 }
 
@@ -209,10 +291,12 @@ vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
     if (n->dead || n->op != VITC_OP_MatMul || !match_attention(&rw, n, &m)) continue;
     if (m.mask >= 0 && (st = window_bias(&rw, &m, &m.bias, err)) != VITC_OK) break;
     int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
-    vitc_attr attrs[2] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
-                          {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed}};
+    vitc_attr attrs[3] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
+                          {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
+                          {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
     int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
-    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, 2, err);
+    int nattr = m.normalize_qk ? 3 : 2;
+    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, nattr, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

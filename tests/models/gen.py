@@ -1,18 +1,18 @@
 #!/usr/bin/python3
-"""Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py
+"""Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py [MODEL...]
 
-Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2) is exported at opset 13
-and 17 into tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx,
-test_data_set_0/input_0.pb, test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT at 13 and 17;
+PVT v1 and XCiT at 17, written by hand after timm's code in timm_ports.py) is exported into
+tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
+test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
 the opset-17 export is torch's default folded graph. Both have a dynamic batch axis, which vitc binds
 to 1. Every parameter is randomised (torchvision zero-initialises heads, biases and layer scales, which
 would make outputs trivially zero), the reference output is torch's float32 result, and each model is
 checked by onnx's checker and shape inference and run by run_numpy.py (a numpy ONNX runner sharing no
 code with torch or vitc) against that reference before tests/models/README.md documents its ops.
-
-`gen.py NAME...` regenerates only the named families (or `demo`); the other model directories are
-left untouched and only read again for README.md's tables.
+Given model names (e.g. `xcit_op17`), only those are regenerated; the others are checked and described
+from the files they already have, which stay untouched.
 
 Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
 """
@@ -33,6 +33,7 @@ import torch.nn as nn
 from torchvision.models import convnext, swin_transformer, vision_transformer
 
 import run_numpy
+import timm_ports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZE_LIMIT = 2 * 1024 * 1024
@@ -172,7 +173,12 @@ FAMILIES = [
     ("swin_v2", lambda: swin(2), 64),
     ("convnext_v1", convnext_v1, 32),
     ("convnext_v2", convnext_v2, 32),
+    ("cait", timm_ports.Cait, 32),
+    ("pvt", timm_ports.PyramidVisionTransformer, 32),
+    ("xcit", timm_ports.XCiT, 32),
 ]
+# The families exported at other opsets than OPSETS.
+FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,)}
 
 
 def randomise_parameters(model):
@@ -184,8 +190,10 @@ def randomise_parameters(model):
         with torch.no_grad():
             if leaf == "logit_scale":  # Swin V2 cosine-attention temperature, stored as a log
                 p.copy_(math.log(10.0) + 0.3 * torch.randn_like(p))
-            elif leaf == "layer_scale":  # ConvNeXt, 1e-6 by default: the residual branch would vanish
-                p.uniform_(0.3, 1.0)
+            elif leaf in ("layer_scale", "gamma_1", "gamma_2", "gamma1", "gamma2", "gamma3"):
+                p.uniform_(0.3, 1.0)  # LayerScale (ConvNeXt, CaiT, XCiT), ~0 by default: the branch would vanish
+            elif leaf == "temperature":  # XCiT's per-head attention temperature [H, 1, 1], ones by default
+                p.uniform_(0.5, 2.0)
             elif leaf in ("gamma", "beta"):  # ConvNeXt V2 GRN, zero by default: GRN would be the identity
                 p.normal_(0.0, 0.5)
             elif leaf in ("relative_position_bias_table", "pos_embedding", "pos_embed", "class_token",
@@ -198,6 +206,12 @@ def randomise_parameters(model):
                 p.copy_(1.0 + 0.2 * torch.randn_like(p))
             else:
                 p.normal_(0.0, 0.1)
+    for name, b in model.named_buffers():  # BatchNorm statistics (XCiT): zero mean and unit variance otherwise
+        with torch.no_grad():
+            if name.endswith("running_mean"):
+                b.normal_(0.0, 0.2)
+            elif name.endswith("running_var"):
+                b.uniform_(0.5, 1.5)
 
 
 _V2_BIAS_LINE = "        qkv_bias[length : 2 * length].zero_()\n"
@@ -299,6 +313,13 @@ def generate(name, make_model, image_size, opset, fold_constants):
     return check_and_describe(name, out_dir, opset, reference)
 
 
+def describe_existing(name, opset):
+    """The README facts of a model left as it is on disk."""
+    out_dir = os.path.join(HERE, name)
+    reference = run_numpy.read_tensor(os.path.join(out_dir, "test_data_set_0", "output_0.pb"))
+    return check_and_describe(name, out_dir, opset, reference)
+
+
 def write_readme(rows):
     all_ops = sorted(set().union(*(r["histogram"] for r in rows)))
     lines = [
@@ -342,6 +363,18 @@ def write_readme(rows):
         "- `params` counts initializer elements; folding moves some computed constants (Swin's gathered",
         "  relative-position bias) into initializers, so it differs slightly between the two opsets.",
         "",
+        "CaiT, PVT v1 and XCiT are plain torch modules in `timm_ports.py` that follow timm's `cait.py` and",
+        "`xcit.py` and PVT v1's `pvt.py` (timm is not installed; it carries only PVT v2):",
+        "- CaiT: talking-heads self-attention (`proj_l`, `proj_w`: Linear over the head axis before and",
+        "  after the softmax, a MatMul by [H, H] between Transposes), LayerScale (`gamma_1`, `gamma_2`),",
+        "  then a class-attention block whose query is the class token alone (Nq = 1).",
+        "- PVT v1: spatial-reduction attention; K and V come from a strided Conv and a LayerNorm over the",
+        "  reduced tokens (Nk = N / 16 and N / 4 in the first two stages), a class token in the last stage.",
+        "- XCiT: cross-covariance attention over channels, q and k normalised along the tokens by",
+        "  `F.normalize` (`ReduceL2`, `Clip`, `Expand`, `Div`) and scaled by a per-head temperature",
+        "  [H, 1, 1]; LPI's BatchNorm follows a GELU, so it stays a `BatchNormalization` node (the patch",
+        "  embedding's fold into their Convs at export); `use_pos_embed=False` (no Fourier encoding).",
+        "",
         "| model | opset | nodes | distinct ops | params | size (KiB) | numpy runner error | ops (count) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -358,37 +391,30 @@ def write_readme(rows):
         f.write("\n".join(lines) + "\n")
 
 
-def describe_existing(name, opset):
-    """The README row of a model left as it is on disk."""
-    out_dir = os.path.join(HERE, name)
-    reference = run_numpy.read_tensor(os.path.join(out_dir, "test_data_set_0", "output_0.pb"))
-    return check_and_describe(name, out_dir, opset, reference)
-
-
 def main():
     torch.set_num_threads(1)  # the machine's two cores are shared
-    known = [family[0] for family in FAMILIES] + ["demo"]
-    only = sys.argv[1:] or known
-    unknown = sorted(set(only) - set(known))
-    if unknown:
-        sys.exit(f"gen.py: unknown model {', '.join(unknown)} (models: {', '.join(known)})")
     original_attention = swin_transformer.shifted_window_attention
+    wanted = set(sys.argv[1:])
+    known = {f"{n}_op{o}" for n, _, _ in FAMILIES for o in FAMILY_OPSETS.get(n, OPSETS)} | {"demo"}
+    if wanted - known:
+        sys.exit(f"gen.py: unknown models {sorted(wanted - known)} (known: {sorted(known)})")
     rows = []
     for name, make_model, image_size in FAMILIES:
-        for opset in OPSETS:
-            if name not in only:
-                rows.append(describe_existing(f"{name}_op{opset}", opset))
+        for opset in FAMILY_OPSETS.get(name, OPSETS):
+            model = f"{name}_op{opset}"
+            if wanted and model not in wanted:
+                rows.append(describe_existing(model, opset))
                 continue
-            rows.append(generate(f"{name}_op{opset}", make_model, image_size, opset, fold_constants=opset != 13))
+            rows.append(generate(model, make_model, image_size, opset, fold_constants=opset != 13))
             swin_transformer.shifted_window_attention = original_attention
-    if "demo" in only:
+    if wanted and "demo" not in wanted:
+        rows.append(describe_existing("demo", 17))
+    else:
         # The demo classifier: a ViT over 32x32 images with the CIFAR-10 class names.
         rows.append(generate("demo", lambda: vit(image_size=32, hidden_dim=96, num_layers=4, mlp_dim=192), 32,
                              opset=17, fold_constants=True))
         with open(os.path.join(HERE, "demo", "labels.txt"), "w") as f:
             f.write("\n".join(DEMO_LABELS) + "\n")
-    else:
-        rows.append(describe_existing("demo", 17))
     write_readme(rows)
 
 

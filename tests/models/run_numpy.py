@@ -135,6 +135,14 @@ def run_node(node, x):
         axes = axes_of(node, x[0], x, 1)
         out_rank = x[0].ndim + len(axes)
         return [np.expand_dims(x[0], tuple(sorted(v % out_rank for v in axes)))]
+    if op == "Split":  # opset 13+: sizes as an optional input, else equal parts, one per output
+        axis = a.get("axis", 0) % x[0].ndim
+        sizes = x[1] if len(x) > 1 and x[1] is not None else [x[0].shape[axis] // len(node.output)] * len(node.output)
+        return np.split(x[0], np.cumsum(sizes)[:-1].astype(int), axis=axis)
+    if op == "Squeeze":
+        axes = axes_of(node, x[0], x, 1)
+        axes = tuple(i for i, d in enumerate(x[0].shape) if d == 1) if axes is None else axes
+        return [np.squeeze(x[0], tuple(v % x[0].ndim for v in axes))]
     if op == "Concat":
         return [np.concatenate(x, axis=a["axis"])]
     if op == "Reshape":
@@ -177,6 +185,10 @@ def run_node(node, x):
         return [gemm(x[0], x[1], x[2] if len(x) > 2 else None, a)]
     if op == "Conv":
         return [conv(x[0], x[1], x[2] if len(x) > 2 else None, a)]
+    if op == "BatchNormalization":  # inference form: the stored mean and variance
+        shape = (1, -1) + (1,) * (x[0].ndim - 2)
+        scale, bias, mean, var = (v.reshape(shape) for v in x[1:5])
+        return [(x[0] - mean) / np.sqrt(var + a.get("epsilon", 1e-5)) * scale + bias]
     if op == "GlobalAveragePool":
         return [x[0].mean(axis=tuple(range(2, x[0].ndim)), keepdims=True)]
     if op == "Dropout":  # inference: identity; the mask is all true when nothing is dropped
