@@ -7,10 +7,19 @@
  *     s[j]  = exp(s[j] - m);             l = Σ_j s[j]
  *     Y(b,i,:) = (Σ_j s[j] · V(b,j,:)) / l
  *
+ * With normalize_qk the row's factor also holds 1/‖Q(b,i,:)‖ and s[j] is multiplied by 1/‖K(b,j,:)‖,
+ * which is the product of the normalised rows without writing them anywhere.
+ *
+ * With row maps the batch index is b = g·H + h and a mapped operand's row n of batch entry b starts at
+ * Xmap[g, n] + h·head_stride in its base tensor: the map is a constant of the weights blob, and a row
+ * pointer costs one table load (per key in the score and P·V loops). Dense operands keep their rows one
+ * after another. Y through Ymap lands wherever the head merge or window reverse put it.
+ *
  * Everything runs on <16 x float> vectors: the dot products along D (K rows contiguous) or along j
  * (Kᵀ given, its rows contiguous), the softmax along j with the inline exp, and P·V along Dv with up to
  * eight accumulators per pass over j. Edges use masked loads and stores. */
 #include <math.h>
+#include <string.h>
 
 #include "emit_gemm.h"
 #include "emit_rows.h"
@@ -50,14 +59,28 @@ static LLVMValueRef fold_lanes(vitc_cg *cg, LLVMValueRef v, LLVMValueRef (*op)(v
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
 
+/* The rows of one operand in the current batch entry: row n starts at base + n·stride (dense), or at
+ * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]). */
+typedef struct op_rows {
+  LLVMValueRef base, table; /* table NULL when dense */
+  int64_t stride;
+} op_rows;
+
+static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
+  if (!r->table) return at(cg, r->base, n, r->stride, 0);
+  return fgep(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
+}
+
 typedef struct attn_ctx {
   vitc_cg *cg;
   int64_t nq, nk, d, dv;
   bool k_transposed;
-  LLVMValueRef scale;             /* the float factor of the current row: the attribute, times S(b,i) if given */
-  LLVMValueRef q, k, v, bias, y; /* rows of the current (b, i): Q(b,i,:), K_b, V_b, bias(b,i,:), Y(b,i,:) */
-  int64_t bias_js;                /* bias stride along j: 1, or 0 when broadcast */
-  LLVMValueRef s;                 /* the score buffer */
+  LLVMValueRef scale;      /* the float factor of the current row: the attribute, times S(b,i), times 1/‖q‖ */
+  LLVMValueRef q, bias, y; /* rows of the current (b, i): Q(b,i,:), bias(b,i,:), Y(b,i,:) */
+  op_rows k, v;            /* K_b and V_b (Kᵀ_b [D, Nk] at k.base with k_transposed) */
+  int64_t bias_js;         /* bias stride along j: 1, or 0 when broadcast */
+  LLVMValueRef s;          /* the score buffer */
+  LLVMValueRef knorm;      /* normalize_qk: 1/‖K(b,j,:)‖ per key (padded like s), else NULL */
 } attn_ctx;
 
 /* Loop over the vectors [0, n) of a row of length len in whole vectors, then the partial last one:
@@ -77,7 +100,7 @@ static void for_vectors(attn_ctx *a, int64_t len, vec_body body, void *state) {
 static void scores_by_key(attn_ctx *a) {
   vitc_cg *cg = a->cg;
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
-  LLVMValueRef krow = at(cg, a->k, j.iv, a->d, 0), acc = vconst(cg, 0);
+  LLVMValueRef krow = row_ptr(cg, &a->k, j.iv), acc = vconst(cg, 0);
   for (int64_t c = 0; c < vecs(a->d); c++) {
     LLVMValueRef qv = f32v_load(cg, fgep(cg, a->q, cg_i64(cg, c * VL)), lanes_of(a->d, c));
     acc = vfma(cg, qv, f32v_load(cg, fgep(cg, krow, cg_i64(cg, c * VL)), lanes_of(a->d, c)), acc);
@@ -93,17 +116,18 @@ static void scores_by_dim(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
   LLVMValueRef acc = cg_var(cg, f32v_type(cg), vconst(cg, 0));
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->d), 1);
   LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->q, d.iv), ""));
-  LLVMValueRef kv = f32v_load(cg, fgep(cg, at(cg, a->k, d.iv, a->nk, 0), j0), lanes);
+  LLVMValueRef kv = f32v_load(cg, fgep(cg, at(cg, a->k.base, d.iv, a->nk, 0), j0), lanes);
   LLVMBuildStore(cg->b, vfma(cg, qd, kv, LLVMBuildLoad2(cg->b, f32v_type(cg), acc, "")), acc);
   cg_loop_end(cg, &d);
   f32v_store(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), acc, ""), fgep(cg, a->s, j0), VL);
 }
 
-/* s = scale·s + bias, -inf past Nk; state: the running max vector. */
+/* s = scale·s·knorm + bias, -inf past Nk; state: the running max vector. */
 static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
   vitc_cg *cg = a->cg;
   LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = fgep(cg, a->s, j0);
   LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), f32v_splat(cg, a->scale), "");
+  if (a->knorm) s = LLVMBuildFMul(cg->b, s, f32v_load(cg, fgep(cg, a->knorm, j0), lanes), "");
   if (a->bias) {
     LLVMValueRef b = a->bias_js ? f32v_load(cg, fgep(cg, a->bias, j0), lanes)
                                 : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, a->bias, ""));
@@ -136,7 +160,7 @@ static void weighted_values(attn_ctx *a, int64_t c0, int n, int last, LLVMValueR
   for (int c = 0; c < n; c++) acc[c] = cg_var(cg, vt, vconst(cg, 0));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
   LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->s, j.iv), ""));
-  LLVMValueRef vrow = at(cg, a->v, j.iv, a->dv, c0 * VL);
+  LLVMValueRef vrow = fgep(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, c0 * VL));
   for (int c = 0; c < n; c++) {
     LLVMValueRef vv = f32v_load(cg, fgep(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == n - 1 ? last : VL);
     LLVMBuildStore(cg->b, vfma(cg, pj, vv, LLVMBuildLoad2(cg->b, vt, acc[c], "")), acc[c]);
@@ -170,6 +194,31 @@ static void emit_row(attn_ctx *a) {
   }
 }
 
+/* 1 / max(‖x‖₂, 1e-12) of the len floats at p: F.normalize's divisor. */
+static LLVMValueRef inverse_norm(vitc_cg *cg, LLVMValueRef p, int64_t len) {
+  LLVMValueRef acc = vconst(cg, 0);
+  for (int64_t c = 0; c < vecs(len); c++) {
+    LLVMValueRef x = f32v_load(cg, fgep(cg, p, cg_i64(cg, c * VL)), lanes_of(len, c));
+    acc = vfma(cg, x, x, acc);
+  }
+  LLVMValueRef args[2] = {call1(cg, "llvm.sqrt", fold_lanes(cg, acc, vadd)), cg_f32(cg, 1e-12f)};
+  LLVMValueRef norm = cg_intrinsic(cg, "llvm.maxnum", &cg->f32, 1, args, 2);
+  return LLVMBuildFDiv(cg->b, cg_f32(cg, 1), norm, "");
+}
+
+/* knorm[j] = 1/‖K(b,j,:)‖, recomputed only when the row's b differs from the one they hold (*held_b):
+ * a task's rows are consecutive, so that is about once per Nq rows — cheaper than a second dot product
+ * and lane fold per score. */
+static void refresh_key_norms(attn_ctx *a, LLVMValueRef b, LLVMValueRef held_b) {
+  vitc_cg *cg = a->cg;
+  cg_if stale = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntNE, LLVMBuildLoad2(cg->b, cg->i64, held_b, ""), b, ""));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
+  LLVMBuildStore(cg->b, inverse_norm(cg, row_ptr(cg, &a->k, j.iv), a->d), fgep(cg, a->knorm, j.iv));
+  cg_loop_end(cg, &j);
+  LLVMBuildStore(cg->b, b, held_b);
+  cg_if_end(cg, &stale);
+}
+
 /* Broadcast strides of x (the bias, or S) against dims[0..r). */
 static void broadcast_strides(const vitc_value *x, const int64_t *dims, int r, int64_t *strides) {
   int64_t own = 1;
@@ -189,46 +238,112 @@ static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *b
   return fgep(cg, base, off);
 }
 
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP };
+enum { MAP_Q, MAP_K, MAP_V, MAP_Y, NMAPS };
+
+/* The problem as ir/ops/fused_attention.c defines it (its shape rule has checked it): the logical batch
+ * (Q's batch dims, or [G, H] with maps), the sizes, and the maps. */
+typedef struct attn_geom {
+  int nb;
+  int64_t batch_dims[VITC_MAX_RANK], batch, heads;
+  int64_t nq, nk, d, dv;
+  const vitc_value *map[NMAPS]; /* NULL for a dense operand */
+  int64_t head_strides[NMAPS];
+} attn_geom;
+
+static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge, vitc_error *err) {
+  const vitc_value *q = cg_in_value(cg, IN_Q), *v = cg_in_value(cg, IN_V), *any = NULL;
+  *ge = (attn_geom){.heads = 1};
+  for (int x = MAP_Q; x < NMAPS; x++) {
+    const vitc_value *m = ge->map[x] = cg_in_value(cg, IN_QMAP + x);
+    if (m && !m->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "Attention row maps must be known at compile time");
+    if (m && !any) any = m;
+  }
+  const vitc_value *qm = ge->map[MAP_Q], *vm = ge->map[MAP_V];
+  ge->nq = qm ? qm->dims[1] : q->dims[q->rank - 2];
+  ge->d = qm ? vitc_attr_int(n, "head_dim", 0) : q->dims[q->rank - 1];
+  ge->nk = vm ? vm->dims[1] : v->dims[v->rank - 2];
+  ge->dv = vm ? vitc_attr_int(n, "value_dim", 0) : v->dims[v->rank - 1];
+  if (any) {
+    int len;
+    const int64_t *hs = vitc_attr_ints(n, "head_strides", &len);
+    memcpy(ge->head_strides, hs, sizeof ge->head_strides);
+    ge->heads = vitc_attr_int(n, "heads", 1);
+    ge->nb = 2;
+    ge->batch_dims[0] = any->dims[0];
+    ge->batch_dims[1] = ge->heads;
+  } else {
+    ge->nb = q->rank - 2;
+    memcpy(ge->batch_dims, q->dims, sizeof(int64_t) * (size_t)ge->nb);
+  }
+  ge->batch = 1;
+  for (int i = 0; i < ge->nb; i++) ge->batch *= ge->batch_dims[i];
+  return VITC_OK;
+}
+
+/* Operand x's rows in batch entry b = g·H + h (data and map: the task's pointers). */
+static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRef data, LLVMValueRef map,
+                            LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
+  int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
+  if (!ge->map[x]) return (op_rows){at(cg, data, b, rows * len, 0), NULL, len};
+  LLVMValueRef table = cg_gep(cg, cg->i64, map, LLVMBuildNSWMul(cg->b, g, cg_i64(cg, rows), ""));
+  return (op_rows){at(cg, data, h, ge->head_strides[x], 0), table, 0};
+}
+
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *q = cg_in_value(cg, 0), *v = cg_in_value(cg, 2);
-  const vitc_value *bias = n->nin > 3 ? cg_in_value(cg, 3) : NULL, *rs = n->nin > 4 ? cg_in_value(cg, 4) : NULL;
-  if (n->nin > 5 || vitc_attr_int(n, "normalize_qk", 0))
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention row maps and normalize_qk are not compiled yet");
-  int r = q->rank, nb = r - 2;
-  float scale = (float)vitc_attr_float(n, "scale", 1.0);
-  attn_ctx a = {.cg = cg, .nq = q->dims[r - 2], .d = q->dims[r - 1], .dv = v->dims[r - 1], .nk = v->dims[r - 2],
-                .k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0, .scale = cg_f32(cg, scale)};
-  int64_t batch = 1, bias_strides[VITC_MAX_RANK] = {0}, scale_strides[VITC_MAX_RANK] = {0}, dims[VITC_MAX_RANK];
-  for (int i = 0; i < nb; i++) batch *= q->dims[i];
-  if (batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
+  const vitc_value *bias = cg_in_value(cg, IN_BIAS), *rs = cg_in_value(cg, IN_SCALE);
+  attn_geom ge;
+  vitc_status st = attn_geometry(cg, n, &ge, err);
+  if (st) return st;
+  bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
+  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk,
+                .k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0,
+                .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0))};
+  if (unit && a.k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
+  if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
-  for (int i = 0; i < r; i++) dims[i] = i == r - 1 ? a.nk : q->dims[i]; /* the scores */
+  int nb = ge.nb, r = nb + 2;
+  int64_t bias_strides[VITC_MAX_RANK] = {0}, scale_strides[VITC_MAX_RANK] = {0}, dims[VITC_MAX_RANK];
+  memcpy(dims, ge.batch_dims, sizeof(int64_t) * (size_t)nb);
+  dims[r - 2] = a.nq;
+  dims[r - 1] = a.nk; /* the scores */
   if (bias) broadcast_strides(bias, dims, r, bias_strides);
   a.bias_js = bias_strides[r - 1];
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
-  LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), bias ? cg_in(cg, 3) : null,
-                              cg_out(cg, 0), rs ? cg_in(cg, 4) : null};
-  cg_task t = cg_task_begin(cg, captured, 6);
-  a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.nk) * VL)), NULL);
+  LLVMValueRef null = LLVMConstNull(cg->ptr), captured[10] = {cg_in(cg, IN_Q), cg_in(cg, IN_K), cg_in(cg, IN_V),
+                                                             bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
+                                                             rs ? cg_in(cg, IN_SCALE) : null};
+  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
+  cg_task t = cg_task_begin(cg, captured, 10);
+  LLVMTypeRef padded = LLVMArrayType(cg->f32, (unsigned)(vecs(a.nk) * VL));
+  a.s = cg_var(cg, padded, NULL);
+  LLVMValueRef held_b = unit ? cg_var(cg, cg->i64, cg_i64(cg, -1)) : NULL;
+  if (unit) a.knorm = cg_var(cg, padded, NULL);
   cg_loop row = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, row.iv, cg_i64(cg, a.nq), "");
   LLVMValueRef i = LLVMBuildURem(cg->b, row.iv, cg_i64(cg, a.nq), "");
-  a.q = at(cg, t.vals[0], row.iv, a.d, 0);
-  a.k = at(cg, t.vals[1], b, a.nk * a.d, 0);
-  a.v = at(cg, t.vals[2], b, a.nk * a.dv, 0);
-  a.y = at(cg, t.vals[4], row.iv, a.dv, 0);
+  LLVMValueRef g = LLVMBuildUDiv(cg->b, b, cg_i64(cg, ge.heads), ""), h = LLVMBuildURem(cg->b, b, cg_i64(cg, ge.heads), "");
+  op_rows qrows = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], b, g, h);
+  op_rows yrows = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], b, g, h);
+  a.q = row_ptr(cg, &qrows, i);
+  a.y = row_ptr(cg, &yrows, i);
+  a.k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], b, g, h);
+  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
   LLVMValueRef bidx[VITC_MAX_RANK];
-  if (bias || rs) emit_unflatten(cg, b, q->dims, nb, bidx);
+  if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, bidx);
   if (bias) a.bias = row_of(cg, t.vals[3], bidx, nb, i, bias_strides);
   if (rs) {
     LLVMValueRef f = LLVMBuildLoad2(cg->b, cg->f32, row_of(cg, t.vals[5], bidx, nb, i, scale_strides), "");
     a.scale = LLVMBuildFMul(cg->b, f, a.scale, "");
   }
+  if (unit) {
+    refresh_key_norms(&a, b, held_b);
+    a.scale = LLVMBuildFMul(cg->b, a.scale, inverse_norm(cg, a.q, a.d), "");
+  }
   emit_row(&a);
   cg_loop_end(cg, &row);
-  cg_task_end(cg, &t, batch * a.nq);
+  cg_task_end(cg, &t, ge.batch * a.nq);
   return VITC_OK;
 }

@@ -1,0 +1,299 @@
+/* test_backend_attention_maps.c — the compiled vitc.Attention with row maps and normalize_qk against the
+ * evaluator (ir/ops/fused_attention.c), on hand-built nodes in the layouts exports leave:
+ *
+ *   ViT   one packed qkv tensor [N, G, 3C] (sequence first): Q, K, V rows at columns 0, C, 2C, heads
+ *         C/H apart; Y merged back to [N, G, C]
+ *   Swin  qkv of the tokens [L, 3C] and windows as a random permutation of the tokens (the partition and
+ *         cyclic shift together), Y written back to the token order [L, C]
+ *   mixed some operands mapped, the others dense
+ *
+ * with rel-pos bias [H, N, N] or [G, H, N, N], Swin V2's per-head scale S [H, 1, 1] and cosine attention.
+ * Sizes are awkward on purpose: D = 24 and 20 (partial vectors), Nk = 49, 17 and 1, Dv != D, and
+ * G·H·Nq never a multiple of 16; every case runs on one and on three threads. Then the errors: maps out
+ * of range or of the wrong shape, a wrong y_shape, normalize_qk with Kᵀ, maps known only at run time. */
+#include "backend_harness.h"
+#include "test_values.h"
+
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP, NIN };
+
+/* An Attention node's inputs and attributes; the attribute arrays live here while the graph points at
+ * them. */
+typedef struct attn_args {
+  int in[NIN]; /* -1: absent */
+  float scale;
+  int64_t heads, head_dim, value_dim, normalize_qk, k_transposed;
+  int64_t head_strides[4], y_shape[VITC_MAX_RANK];
+  int y_rank;
+} attn_args;
+
+static attn_args no_inputs(void) {
+  attn_args a = {.scale = 0.37f};
+  for (int k = 0; k < NIN; k++) a.in[k] = -1;
+  return a;
+}
+
+static int attention(test_graph *t, attn_args *a) {
+  vitc_attr at[8];
+  int na = 0, nin = NIN;
+  at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = a->scale};
+  at[na++] = (vitc_attr){.name = "normalize_qk", .type = VITC_ATTR_INT, .i = a->normalize_qk};
+  at[na++] = (vitc_attr){.name = "k_transposed", .type = VITC_ATTR_INT, .i = a->k_transposed};
+  if (a->heads) {
+    at[na++] = (vitc_attr){.name = "heads", .type = VITC_ATTR_INT, .i = a->heads};
+    at[na++] = (vitc_attr){.name = "head_dim", .type = VITC_ATTR_INT, .i = a->head_dim};
+    at[na++] = (vitc_attr){.name = "value_dim", .type = VITC_ATTR_INT, .i = a->value_dim};
+    at[na++] = (vitc_attr){.name = "head_strides", .type = VITC_ATTR_INTS, .n = 4, .ints = a->head_strides};
+  }
+  if (a->y_rank) at[na++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = a->y_rank, .ints = a->y_shape};
+  while (a->in[nin - 1] < 0) nin--;
+  return tg_node(t, VITC_OP_Attention, a->in, nin, 1, at, na);
+}
+
+/* An int64 [G, N] map. */
+static int map_const(test_graph *t, int64_t g, int64_t n, const int64_t *offsets) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 2, .dims = {g, n}, .data = (void *)offsets};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+static int f32_input(test_graph *t, int rank, const int64_t *dims) { return tg_input(t, VITC_F32, rank, dims); }
+
+/* Swin V2's exp(clamp(logit_scale)) [H, 1, 1]: large factors, which sharpen the softmax. */
+static int head_scale(test_graph *t, int64_t h) {
+  float f[4] = {4.5f, 0.7f, 9.0f, 2.0f};
+  vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {h, 1, 1}, .data = f};
+  return vitc_graph_add_constant(t->g, NULL, &v);
+}
+
+/* perm[0..n) a permutation drawn from a fixed LCG (Fisher–Yates). */
+static void permutation(int64_t *perm, int64_t n, unsigned seed) {
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    seed = seed * 1664525u + 1013904223u;
+    int64_t j = (int64_t)(seed >> 8) % (i + 1), x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
+  }
+}
+
+/* ViT: qkv [N, G, 3C] from one Linear, sequence first; Q, K, V of (g, h) at columns 0, C, 2C plus h·D;
+ * Y into [N, G, C] ([N, C] when G = 1) or dense [G, H, N, D]. */
+static void vit_packed(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, bool ymap, int threads) {
+  int64_t c = h * d, *maps = malloc(sizeof(int64_t) * (size_t)(4 * g * n));
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  int qkv = f32_input(&t, 3, (int64_t[]){n, g, 3 * c});
+  for (int x = 0; x < 4; x++)
+    for (int64_t gi = 0; gi < g; gi++)
+      for (int64_t i = 0; i < n; i++) maps[(x * g + gi) * n + i] = (i * g + gi) * (x < 3 ? 3 * c : c) + (x < 3 ? x * c : 0);
+  for (int x = 0; x < 3; x++) {
+    a.in[IN_Q + x] = qkv;
+    a.in[IN_QMAP + x] = map_const(&t, g, n, maps + x * g * n);
+  }
+  if (ymap) {
+    a.in[IN_YMAP] = map_const(&t, g, n, maps + 3 * g * n);
+    a.y_rank = g == 1 ? 2 : 3; /* [N, C], or [N, G, C] */
+    memcpy(a.y_shape, g == 1 ? (int64_t[]){n, c} : (int64_t[]){n, g, c}, sizeof(int64_t) * (size_t)a.y_rank);
+  }
+  a.heads = h;
+  a.head_dim = a.value_dim = d;
+  for (int x = 0; x < 4; x++) a.head_strides[x] = d;
+  tg_output(&t, attention(&t, &a));
+  tg_check(&t, what, threads, RTOL, ATOL);
+  free(maps);
+}
+
+enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN };
+
+/* Swin: qkv [L, 3C] of L = G·N tokens, window g's row i the token perm[g·N + i]; Y back to [L, C]. */
+static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, int bias, bool v2,
+                         int threads) {
+  int64_t l = g * n, c = h * d, *perm = malloc(sizeof(int64_t) * (size_t)(5 * l)), *maps = perm + l;
+  permutation(perm, l, 99);
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  int qkv = f32_input(&t, 2, (int64_t[]){l, 3 * c});
+  for (int x = 0; x < 4; x++)
+    for (int64_t r = 0; r < l; r++) maps[x * l + r] = x < 3 ? perm[r] * 3 * c + x * c : perm[r] * c;
+  for (int x = 0; x < 4; x++) {
+    if (x < 3) a.in[IN_Q + x] = qkv;
+    a.in[IN_QMAP + x] = map_const(&t, g, n, maps + x * l);
+  }
+  if (bias == BIAS_HNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){h, n, n}, 5);
+  if (bias == BIAS_GHNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
+  if (v2) {
+    a.in[IN_SCALE] = head_scale(&t, h);
+    a.normalize_qk = 1;
+    a.scale = 1;
+  }
+  a.heads = h;
+  a.head_dim = a.value_dim = d;
+  for (int x = 0; x < 4; x++) a.head_strides[x] = d;
+  a.y_rank = 2;
+  memcpy(a.y_shape, (int64_t[]){l, c}, sizeof(int64_t) * 2);
+  tg_output(&t, attention(&t, &a));
+  tg_check(&t, what, threads, RTOL, ATOL);
+  free(perm);
+}
+
+/* Operands x named in `mapped` (bit x: 0 Q, 1 K, 2 V, 3 Y) read rows of their own base [G·N, H·C] in a
+ * shuffled order, the others are dense [G, H, N, C]; Nq != Nk, Dv != D; a bias [H, Nq, Nk] or none;
+ * normalize_qk optional. */
+enum { MQ = 1, MK = 2, MV = 4, MY = 8 };
+static void mixed(const char *what, unsigned mapped, int64_t nk, bool bias, bool unit, int threads) {
+  enum { G = 3, H = 2, NQ = 10, D = 24, DV = 20 };
+  const int64_t rows[4] = {NQ, nk, nk, NQ}, cols[4] = {D, D, DV, DV}, most = G * (NQ > nk ? NQ : nk);
+  int64_t *maps = malloc(sizeof(int64_t) * (size_t)(5 * most)), *perm = maps + 4 * most;
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  for (int x = 0; x < 4; x++) {
+    int64_t r = rows[x], *m = maps + x * most;
+    if (!(mapped >> x & 1)) {
+      if (x < 3) a.in[IN_Q + x] = f32_input(&t, 4, (int64_t[]){G, H, r, cols[x]});
+      continue;
+    }
+    permutation(perm, G * r, 7u + (unsigned)x);
+    for (int64_t i = 0; i < G * r; i++) m[i] = perm[i] * H * cols[x];
+    if (x < 3) a.in[IN_Q + x] = f32_input(&t, 2, (int64_t[]){G * r, H * cols[x]});
+    else {
+      a.y_rank = 2;
+      memcpy(a.y_shape, (int64_t[]){G * r, H * cols[x]}, sizeof(int64_t) * 2);
+    }
+    a.in[IN_QMAP + x] = map_const(&t, G, r, m);
+    a.head_strides[x] = cols[x];
+  }
+  if (bias) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){H, NQ, nk}, 5);
+  a.normalize_qk = unit;
+  a.heads = H;
+  a.head_dim = D;
+  a.value_dim = DV;
+  tg_output(&t, attention(&t, &a));
+  tg_check(&t, what, threads, RTOL, ATOL);
+  free(maps);
+}
+
+/* Cosine attention without maps: dense [2, 3, 21, 20] operands, S [3, 1, 1], bias [3, 21, 21]. */
+static void dense_cosine(int threads) {
+  const int64_t dims[] = {2, 3, 21, 20};
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  for (int x = 0; x < 3; x++) a.in[IN_Q + x] = f32_input(&t, 4, dims);
+  a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){3, 21, 21}, 5);
+  a.in[IN_SCALE] = head_scale(&t, 3);
+  a.normalize_qk = 1;
+  tg_output(&t, attention(&t, &a));
+  tg_check(&t, "dense normalize_qk", threads, RTOL, ATOL);
+}
+
+static void test_compiled(void) {
+  for (int threads = 1; threads <= 3; threads += 2) {
+    vit_packed("ViT qkv [N,1,3C] -> [N,C]", 1, 3, 21, 20, true, threads);
+    vit_packed("ViT qkv [N,2,3C], dense Y", 2, 3, 17, 24, false, threads);
+    vit_packed("ViT qkv [N,2,3C] -> [N,2,C], D 64", 2, 2, 13, 64, true, threads);
+    swin_windows("Swin windows, bias [H,N,N]", 4, 2, 49, 24, BIAS_HNN, false, threads);
+    swin_windows("Swin windows, bias [G,H,N,N]", 3, 3, 49, 20, BIAS_GHNN, false, threads);
+    swin_windows("Swin V2 windows, cosine, S, bias [G,H,N,N]", 3, 2, 49, 24, BIAS_GHNN, true, threads);
+    swin_windows("Swin V2 windows, cosine, S, no bias", 2, 3, 16, 20, BIAS_NONE, true, threads);
+    mixed("Q, V mapped; K, Y dense", MQ | MV, 17, true, false, threads);
+    mixed("K, Y mapped; Q, V dense", MK | MY, 17, false, false, threads);
+    mixed("all mapped, Nk 49, cosine", MQ | MK | MV | MY, 49, true, true, threads);
+    mixed("K, V mapped, one key", MK | MV, 1, true, false, threads);
+    mixed("Q mapped, one key, cosine", MQ, 1, false, true, threads);
+    dense_cosine(threads);
+  }
+}
+
+/* A graph with one Attention over mapped Q, K, V: base [12, 8], G = 2, H = 2, N = 3, D = 4; `edit`
+ * spoils it. */
+typedef void (*spoil_fn)(test_graph *t, attn_args *a, int64_t *maps);
+
+static attn_args small_mapped(test_graph *t, int64_t *maps, spoil_fn edit) {
+  attn_args a = no_inputs();
+  int base = f32_input(t, 2, (int64_t[]){12, 8});
+  for (int64_t r = 0; r < 6; r++) maps[r] = 8 * r;
+  for (int x = 0; x < 3; x++) a.in[IN_Q + x] = base;
+  a.heads = 2;
+  a.head_dim = a.value_dim = 4;
+  for (int x = 0; x < 4; x++) a.head_strides[x] = 4;
+  if (edit) edit(t, &a, maps);
+  for (int x = 0; x < 3; x++)
+    if (a.in[IN_QMAP + x] < 0) a.in[IN_QMAP + x] = map_const(t, 2, 3, maps);
+  return a;
+}
+
+static void kmap_past_end(test_graph *t, attn_args *a, int64_t *maps) {
+  a->in[IN_KMAP] = map_const(t, 2, 3, (int64_t[]){0, 8, 16, 24, 32, 92});
+}
+static void kmap_wrong_shape(test_graph *t, attn_args *a, int64_t *maps) { a->in[IN_KMAP] = map_const(t, 1, 3, maps); }
+static void ymap_wrong_y_shape(test_graph *t, attn_args *a, int64_t *maps) {
+  a->in[IN_YMAP] = map_const(t, 2, 3, maps);
+  a->y_rank = 2;
+  memcpy(a->y_shape, (int64_t[]){6, 7}, sizeof(int64_t) * 2);
+}
+static void negative_vmap(test_graph *t, attn_args *a, int64_t *maps) {
+  a->in[IN_VMAP] = map_const(t, 2, 3, (int64_t[]){0, -8, 16, 24, 32, 40});
+}
+
+/* The shape rule refuses the node with VITC_ERR_INVALID and a message naming the problem. */
+static void check_refused(const char *what, spoil_fn edit, const char *msg) {
+  int64_t maps[6];
+  test_graph t = tg_new();
+  attn_args a = small_mapped(&t, maps, edit);
+  tg_output(&t, attention(&t, &a));
+  vitc_error err = {0};
+  vitc_pass_options po = {.opt_level = 2};
+  vitc_status st = vitc_run_passes(t.g, &po, &err);
+  if (st != VITC_ERR_INVALID) fprintf(stderr, "%s: status %d (%s)\n", what, st, err.msg);
+  CHECK(st == VITC_ERR_INVALID);
+  CHECK_MSG(err.msg, msg);
+  vitc_graph_free(t.g);
+}
+
+/* normalize_qk with Kᵀ: the evaluator and the emitter both refuse it. */
+static void check_cosine_kt_refused(void) {
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  for (int x = 0; x < 3; x++) a.in[IN_Q + x] = f32_input(&t, 3, (int64_t[]){2, 5, 5});
+  a.normalize_qk = a.k_transposed = 1;
+  tg_output(&t, attention(&t, &a));
+  vitc_error err = {0};
+  CHECK(tg_compile(&t, 1, &err) == VITC_ERR_INVALID);
+  CHECK_MSG(err.msg, "normalize_qk needs k_transposed = 0");
+  vitc_value in[3], out[1];
+  for (int x = 0; x < 3; x++) in[x] = random_value(VITC_F32, 3, (int64_t[]){2, 5, 5}, 3u + (unsigned)x);
+  err = (vitc_error){0};
+  CHECK(vitc_eval_graph(t.g, in, out, &err) == VITC_ERR_INVALID);
+  CHECK_MSG(err.msg, "normalize_qk needs k_transposed = 0");
+  for (int x = 0; x < 3; x++) free(in[x].data);
+  tg_free(&t);
+}
+
+/* A map that is a graph input has no value at compile time: the emitter says so. */
+static void check_runtime_map_refused(void) {
+  int64_t maps[6];
+  test_graph t = tg_new();
+  attn_args a = small_mapped(&t, maps, NULL);
+  a.in[IN_KMAP] = tg_input(&t, VITC_I64, 2, (int64_t[]){2, 3});
+  tg_output(&t, attention(&t, &a));
+  vitc_error err = {0};
+  CHECK(tg_compile(&t, 1, &err) == VITC_ERR_DATA_DEPENDENT);
+  CHECK_MSG(err.msg, "row maps must be known at compile time");
+  tg_free(&t);
+}
+
+static void test_errors(void) {
+  check_refused("Kmap past the end", kmap_past_end, "Kmap entry 5 (92) reads outside its tensor of 96 elements");
+  check_refused("negative Vmap", negative_vmap, "Vmap entry 1 (-8) reads outside");
+  check_refused("Kmap [1, 3]", kmap_wrong_shape, "Kmap must be int64 [2, 3]");
+  check_refused("y_shape of 42 elements", ymap_wrong_y_shape, "needs a y_shape of 48 elements");
+  check_cosine_kt_refused();
+  check_runtime_map_refused();
+}
+
+int main(void) {
+  test_compiled();
+  test_errors();
+  CHECK_DONE();
+}
