@@ -1,9 +1,8 @@
 /* test_fusion_layout.c — simplify_layout and absorb_attention_layout on tiny attention graphs: the head
  * splits and merges exporters write (torchvision's Slice + Reshape + Transpose, timm's Reshape +
  * Transpose + Gather, Swin's window partition and reverse), and near misses whose chains must stay.
- * Each case checks the histogram and the evaluator on the rewritten graph against the graph left alone
- * (fusion_harness.h's fh_check_rewrite). The JIT step (fh_check) waits for the Attention kernel's row
- * maps: backend/emit_attention.c refuses mapped attention until then.
+ * Each case checks the histogram, the evaluator on the rewritten graph against the graph left alone, and
+ * the JIT-compiled pipeline (the Attention kernel's row maps) against the evaluator (fusion_harness.h).
  *
  * Sizes: N = 5 tokens, H = 3 heads of D = 4; batch 2 where the case has one; Swin: a 4 × 4 image in
  * 2 × 2 windows. */
@@ -162,32 +161,32 @@ static bool gemm_reads_input(const vitc_graph *g) {
 static void test_absorbs(void) {
   const fh_count mha[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0},
                           {VITC_OP_Transpose, 0}, {VITC_OP_FusedGemm, 2}};
-  vitc_graph *g = fh_check_rewrite("torchvision MHA", build, L_MHA, layout_passes, mha, 5);
+  vitc_graph *g = fh_check("torchvision MHA", build, L_MHA, layout_passes, mha, 5);
   check_mapped(g, H, D, "torchvision MHA");
   CHECK(gemm_reads_input(g));
   vitc_graph_free(g);
 
   /* batch 2: the input Transpose moves a dim of 2 and stays; the head merge's last Transpose goes */
   const fh_count batch[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 1}};
-  g = fh_check_rewrite("torchvision MHA, batch 2", build, L_MHA_BATCH, layout_passes, batch, 4);
+  g = fh_check("torchvision MHA, batch 2", build, L_MHA_BATCH, layout_passes, batch, 4);
   check_mapped(g, 1, 0, "torchvision MHA, batch 2");
   CHECK(!gemm_reads_input(g));
   vitc_graph_free(g);
 
   const fh_count timm[] = {{VITC_OP_Attention, 1}, {VITC_OP_Gather, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 0}};
-  g = fh_check_rewrite("timm", build, L_TIMM, layout_passes, timm, 4);
+  g = fh_check("timm", build, L_TIMM, layout_passes, timm, 4);
   check_mapped(g, H, D, "timm");
   vitc_graph_free(g);
 
   const fh_count swin[] = {{VITC_OP_Attention, 1}, {VITC_OP_Gather, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 0},
                            {VITC_OP_Relu, 1}};
-  g = fh_check_rewrite("Swin windows", build, L_SWIN, layout_passes, swin, 5);
+  g = fh_check("Swin windows", build, L_SWIN, layout_passes, swin, 5);
   check_mapped(g, H, D, "Swin windows");
   const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
   CHECK(n && n->in[3] >= 0 && g->tensors[n->out[0]].v.rank == 3); /* bias kept; writes [1, 16, E] */
   vitc_graph_free(g);
 
-  g = fh_check_rewrite("Swin V2 windows", build, L_SWIN_COSINE, layout_passes, swin, 5);
+  g = fh_check("Swin V2 windows", build, L_SWIN_COSINE, layout_passes, swin, 5);
   check_mapped(g, H, D, "Swin V2 windows");
   n = fh_find_op(g, VITC_OP_Attention);
   CHECK(n && n->in[4] >= 0 && vitc_attr_int(n, "normalize_qk", 0) == 1);
@@ -198,30 +197,30 @@ static void test_near_misses(void) {
   /* Q's chain ends at the Relu; K, V and Y are still absorbed */
   const fh_count relu[] = {{VITC_OP_Attention, 1}, {VITC_OP_Relu, 1}, {VITC_OP_Slice, 1}, {VITC_OP_Reshape, 1},
                            {VITC_OP_Transpose, 0}};
-  vitc_graph *g = fh_check_rewrite("Relu in Q's chain", build, MISS_RELU, layout_passes, relu, 5);
+  vitc_graph *g = fh_check("Relu in Q's chain", build, MISS_RELU, layout_passes, relu, 5);
   const vitc_node *n = fh_find_op(g, VITC_OP_Attention), *r = fh_find_op(g, VITC_OP_Relu);
   CHECK(n && r && n->nin == 9 && n->in[0] == r->out[0] && n->in[1] == n->in[2]);
   vitc_graph_free(g);
 
   const fh_count swap[] = {{VITC_OP_Attention, 1}, {VITC_OP_Transpose, 3}};
-  g = fh_check_rewrite("D and N swapped", build, MISS_SWAP, layout_passes, swap, 2);
+  g = fh_check("D and N swapped", build, MISS_SWAP, layout_passes, swap, 2);
   CHECK(fh_find_op(g, VITC_OP_Attention)->nin == 3);
   vitc_graph_free(g);
 
   const fh_count expand[] = {{VITC_OP_Attention, 1}, {VITC_OP_Expand, 1}};
-  g = fh_check_rewrite("Y expanded", build, MISS_EXPAND, layout_passes, expand, 2);
+  g = fh_check("Y expanded", build, MISS_EXPAND, layout_passes, expand, 2);
   CHECK(fh_find_op(g, VITC_OP_Attention)->nin == 3);
   vitc_graph_free(g);
 
   const fh_count slice[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 1}};
-  g = fh_check_rewrite("Y sliced", build, MISS_SLICE, layout_passes, slice, 2);
+  g = fh_check("Y sliced", build, MISS_SLICE, layout_passes, slice, 2);
   CHECK(fh_find_op(g, VITC_OP_Attention)->nin == 3);
   vitc_graph_free(g);
 
   /* the inputs are absorbed, Y's chain stays (its last Transpose, of a dim of 1, a Reshape now): the
    * Attention writes Y [H, N, D] through an identity map */
   const fh_count two[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 2}, {VITC_OP_Transpose, 1}};
-  g = fh_check_rewrite("Y read twice", build, MISS_TWO_READERS, layout_passes, two, 4);
+  g = fh_check("Y read twice", build, MISS_TWO_READERS, layout_passes, two, 4);
   n = fh_find_op(g, VITC_OP_Attention);
   CHECK(n && n->nin == 9 && g->tensors[n->out[0]].v.rank == 3 && g->tensors[n->out[0]].v.dims[0] == H);
   vitc_graph_free(g);
