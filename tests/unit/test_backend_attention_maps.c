@@ -190,7 +190,8 @@ static void dense_cosine(int threads) {
 static void test_compiled(void) {
   for (int threads = 1; threads <= 3; threads += 2) {
     vit_packed("ViT qkv [N,1,3C] -> [N,C]", 1, 3, 21, 20, true, threads);
-    vit_packed("ViT qkv [N,2,3C], dense Y", 2, 3, 17, 24, false, threads);
+    vit_packed("ViT qkv [N,2,3C], dense Y", 2, 3, 15, 24, false, threads);
+    vit_packed("ViT qkv [N,1,3C], three rows", 1, 2, 3, 20, true, threads);
     vit_packed("ViT qkv [N,2,3C] -> [N,2,C], D 64", 2, 2, 13, 64, true, threads);
     swin_windows("Swin windows, bias [H,N,N]", 4, 2, 49, 24, BIAS_HNN, false, threads);
     swin_windows("Swin windows, bias [G,H,N,N]", 3, 3, 49, 20, BIAS_GHNN, false, threads);
