@@ -36,7 +36,7 @@ static bool is_known(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t
 
 static const vitc_value *value(const vitc_graph *g, int t) { return &g->tensors[t].v; }
 
-static int last_dim(const vitc_graph *g, int t) { return (int)value(g, t)->dims[value(g, t)->rank - 1]; }
+static int64_t last_dim(const vitc_graph *g, int t) { return value(g, t)->dims[value(g, t)->rank - 1]; }
 
 /* A known value of at most `rank` dims, all 1 but the last, which is 1 or `len`. */
 static bool is_row_vector(const vitc_graph *g, int t, int rank, int64_t len) {
@@ -198,26 +198,25 @@ static vitc_status gather_rows(vitc_rewriter *rw, int src, const int64_t *rows, 
   return st;
 }
 
-/* A copy of node i reading `operand` at input k and writing out; out's shape from the op's rule when
- * the caller leaves it unknown. */
-static vitc_status copy_row_op(vitc_rewriter *rw, int i, int k, int operand, int out, vitc_error *err) {
-  vitc_graph *g = rw->g;
+/* Node i with `operand` at input k: its inputs into in[] and, from the op's shape rule, the type of its
+ * output into *out. False when the rule refuses, or the node has more inputs than in[] holds. */
+static bool row_op_with(const vitc_graph *g, int i, int k, int operand, const vitc_value *operand_type, int *in,
+                        vitc_value *out) {
   vitc_node n = g->nodes[i];
-  int in[16];
-  const vitc_value *vals[16];
-  if (n.nin > 16) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s: node '%s' has too many inputs", g->path, n.name);
+  const vitc_value *vals[8];
+  if (n.nin > 8) return false;
   for (int j = 0; j < n.nin; j++) {
     in[j] = j == k ? operand : n.in[j];
-    vals[j] = in[j] >= 0 ? value(g, in[j]) : NULL;
+    vals[j] = j == k ? operand_type : in[j] >= 0 ? value(g, in[j]) : NULL;
   }
   n.in = in;
-  if (!g->tensors[out].shape_known) {
-    vitc_status st = vitc_ops[n.op].shape(&n, vals, &g->tensors[out].v, err);
-    if (st != VITC_OK) return st;
-    g->tensors[out].v.data = NULL;
-    g->tensors[out].shape_known = true;
-  }
-  return add_node(g, n.op, n.name, in, n.nin, out, n.attrs, n.nattr, err);
+  vitc_error ignored;
+  *out = (vitc_value){0};
+  return vitc_ops[n.op].shape(&n, vals, out, &ignored) == VITC_OK;
+}
+
+static bool same_dims(const vitc_value *a, const vitc_value *b) {
+  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
 }
 
 static bool is_read(const vitc_graph *g, int t) {
@@ -252,16 +251,21 @@ static vitc_status try_sink(vitc_rewriter *rw, int i, vitc_error *err) {
   int64_t *rows, nrows;
   vitc_status st = row_gather(g, base, x, &rows, &nrows, err);
   if (st != VITC_OK || !rows) return st;
-  int p = new_tensor(g, g->tensors[y].name, "unordered", VITC_F32, 0, NULL, err);
-  if (p < 0) st = VITC_ERR_NOMEM;
-  else g->tensors[p].shape_known = false; /* copy_row_op asks the op's shape rule */
-  if (st == VITC_OK) st = copy_row_op(rw, i, k, base, p, err);
-  if (st == VITC_OK) {
+  int in[8], p = -1;
+  vitc_value pv;
+  if (row_op_with(g, i, k, base, value(g, base), in, &pv) && pv.rank >= 1 &&
+      pv.dims[pv.rank - 1] == value(g, y)->dims[value(g, y)->rank - 1]) {
+    p = new_tensor(g, g->tensors[y].name, "unordered", pv.dtype, pv.rank, pv.dims, err);
+    if (p < 0) st = VITC_ERR_NOMEM;
+    else st = add_node(g, g->nodes[i].op, g->nodes[i].name, in, g->nodes[i].nin, p, g->nodes[i].attrs,
+                       g->nodes[i].nattr, err);
+  }
+  if (st == VITC_OK && p >= 0) {
     g->nodes[i].dead = true;
     rw->changed = true;
     st = gather_rows(rw, p, rows, nrows, y, err);
+    if (st == VITC_OK) drop_unread(g, x);
   }
-  if (st == VITC_OK) drop_unread(g, x);
   free(rows);
   return st;
 }
@@ -270,7 +274,7 @@ static vitc_status try_sink(vitc_rewriter *rw, int i, vitc_error *err) {
 static void mark_chain(const vitc_graph *g, int base, int t, bool *chain) {
   if (t == base) return;
   const vitc_node *n = producer(g, t);
-  if (!n || chain[n - g->nodes]) return;
+  if (!n || chain[n - g->nodes] || !vitc_moved_inputs(g, n)) return;
   chain[n - g->nodes] = true;
   for (int k = 0; k < n->nin; k++)
     if (moves(g, n, k)) mark_chain(g, base, n->in[k], chain);
@@ -312,16 +316,23 @@ static vitc_status try_hoist(vitc_rewriter *rw, int i, int j, vitc_error *err) {
   mark_chain(g, base, t, chain);
   int64_t *rows = NULL, nrows;
   vitc_status st = chain_is_private(g, base, t, chain) ? row_gather(g, base, t, &rows, &nrows, err) : VITC_OK;
-  if (st == VITC_OK && rows) {
-    vitc_value gv = *value(g, t);
+  int in[8];
+  vitc_value gv = *value(g, t), tv; /* a row gather: t has rank >= 1 */
+  if (rows) {
+    gv.dtype = value(g, y)->dtype;
     gv.dims[gv.rank - 1] = last_dim(g, y);
+  }
+  if (st == VITC_OK && rows && row_op_with(g, ri, k, -1, &gv, in, &tv) && tv.dtype == value(g, t)->dtype &&
+      same_dims(&tv, value(g, t))) {
     int gathered = new_tensor(g, g->tensors[y].name, "rows", gv.dtype, gv.rank, gv.dims, err);
     st = gathered < 0 ? VITC_ERR_NOMEM : gather_rows(rw, y, rows, nrows, gathered, err);
     for (int c = 0; st == VITC_OK && c < nn; c++)
       if (chain[c]) g->nodes[c].dead = true;
     g->nodes[ri].dead = true;
     rw->changed = true;
-    if (st == VITC_OK) st = copy_row_op(rw, ri, k, gathered, t, err);
+    in[k] = gathered;
+    if (st == VITC_OK) st = add_node(g, g->nodes[ri].op, g->nodes[ri].name, in, g->nodes[ri].nin, t,
+                                     g->nodes[ri].attrs, g->nodes[ri].nattr, err);
   }
   free(rows);
   free(chain);
