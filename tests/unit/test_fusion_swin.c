@@ -13,6 +13,7 @@ enum { S = 6, WIN = 3, C = 10, HEADS = 2, NWIN = 4, TOK = 9 };
 enum {
   S_SHIFTED,          /* the shifted-window block */
   S_PLAIN,            /* no roll */
+  S_POST_NORM,        /* Swin V2: a LayerNorm between the rolled-back output and the residual Add */
   S_SOFTMAX_LAST,     /* a Softmax over the last axis between the windows and the qkv MatMul: both sink */
   MISS_SOFTMAX_AXIS0, /* the same Softmax over axis 0 mixes rows: the input side stays */
   MISS_CHANNELS,      /* the window Transpose also swaps C with a window dim: not a row gather */
@@ -122,6 +123,7 @@ static void build_block(test_graph *t, int variant) {
   int y = reverse(t, linear(t, attention(t, qkv), C, C, 8));
   if (shifted) y = roll(t, roll(t, y, 1, 1, S), 1, 2, S);
   if (variant == MISS_PAD) y = slice(t, y, 0, S - 1, 1, 1);
+  if (variant == S_POST_NORM) y = layer_norm(t, y, -1, 1, cd);
   tg_output(t, fh_op(t, VITC_OP_Add, x, y));
 }
 
@@ -155,6 +157,7 @@ static void test_sinks(void) {
                             {VITC_OP_Transpose, 2}, {VITC_OP_Attention, 1}, {VITC_OP_MatMul, 2}};
   vitc_graph_free(fh_check("shifted windows", build_block, S_SHIFTED, sink_and_sweep, moved, 6));
   vitc_graph_free(fh_check("windows, no shift", build_block, S_PLAIN, sink_and_sweep, moved, 6));
+  vitc_graph_free(fh_check("post-norm block", build_block, S_POST_NORM, sink_and_sweep, moved, 6));
   const fh_count softmax_too[] = {{VITC_OP_Slice, 0}, {VITC_OP_Gather, 5}, {VITC_OP_Transpose, 2},
                                   {VITC_OP_Softmax, 1}};
   vitc_graph_free(fh_check("softmax over rows", build_block, S_SOFTMAX_LAST, sink_and_sweep, softmax_too, 4));
