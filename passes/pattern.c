@@ -50,6 +50,18 @@ bool vitc_match_scalar(const vitc_graph *g, int t, double want) {
   return vitc_match_scalar_value(g, t, &v) && fabs(v - want) <= VITC_PATTERN_RTOL * fabs(want);
 }
 
+int vitc_match_movement_source(const vitc_graph *g, int t) {
+  for (int depth = 0; depth < 64; depth++) {
+    int p = g->tensors[t].producer, k = 0;
+    const vitc_node *n = p >= 0 && !g->nodes[p].dead ? &g->nodes[p] : NULL;
+    unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
+    while (n && k < n->nin && (!(moved >> k & 1) || n->in[k] < 0 || g->tensors[n->in[k]].v.data)) k++;
+    if (!n || k == n->nin) return t;
+    t = n->in[k];
+  }
+  return t;
+}
+
 bool vitc_match_same_type(const vitc_graph *g, int a, int b) {
   const vitc_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
   if (!ta->shape_known || !tb->shape_known || ta->v.dtype != tb->v.dtype || ta->v.rank != tb->v.rank) return false;

@@ -37,6 +37,9 @@ bool vitc_match_scalar_value(const vitc_graph *g, int t, double *out);
 bool vitc_match_scalar(const vitc_graph *g, int t, double want);
 /* Whether t is a known value (a constant after fold_constants). */
 bool vitc_match_known(const vitc_graph *g, int t);
+/* The tensor a chain of movement-only nodes ending at t starts from: up through the first moved input
+ * (not a known value) of each producer that only moves elements; t itself when its producer computes. */
+int vitc_match_movement_source(const vitc_graph *g, int t);
 /* Whether tensors a and b have known, equal dtypes and shapes. */
 bool vitc_match_same_type(const vitc_graph *g, int a, int b);
 /* Whether n is a Transpose that keeps the elements in memory order (the dims it moves are all 1): a

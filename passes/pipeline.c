@@ -5,8 +5,10 @@
  * of constant subgraphs); identities go before folding so chains through them fold; folding turns known
  * values into constants; CSE then sees merged constants, and merges the repeated subexpressions some
  * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; the fusing
- * passes come after those, so that the Gelu an epilogue absorbs exists; dead code last sweeps what the
- * others disconnected. */
+ * passes come after those, so that the Gelu an epilogue absorbs exists; row gathers move once the
+ * Attention they travel to exists, and before the epilogue pass, which then finds Swin's residual Add
+ * right after its projection; patch merging takes its MatMul before the epilogue pass would; dead code
+ * last sweeps what the others disconnected. */
 #include <string.h>
 
 #include "passes/passes.h"
@@ -24,6 +26,8 @@ static const vitc_pass pipeline[] = {
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
+    {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
+    {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},

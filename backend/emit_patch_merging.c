@@ -1,0 +1,101 @@
+/* emit_patch_merging.c — vitc.PatchMerging (ir/ops/patch_merging.c) in two phases per slab of output rows:
+ *
+ *   merge:  col[r, q*C .. q*C+C) = X[.., 2i + dy_q, 2j + dx_q, :]      r = output position (.., i, j)
+ *           col[r, :] = (col[r, :] - mean) · inv_std ⊙ gamma + beta    with gamma (statistics in double)
+ *   reduce: Y[rows of the slab, :] = col · Wr + bias                   the GEMM of emit_gemm.h
+ *
+ * The merged rows go through a malloc'd buffer of at most COL_BUDGET floats, as im2col does (emit_conv.c:
+ * the memory planner has no per-node scratch yet); the merge runs across the runtime pool when large. */
+#include "emit_gemm.h"
+#include "emit_rows.h"
+#include "emit_window.h"
+#include "emitters.h"
+
+typedef struct merge_geom {
+  int64_t h, w, c, c4, n, rows; /* X [.., h, w, c]; Y rows of n */
+  double eps;
+} merge_geom;
+
+/* Copies the four neighbours of output row `at` into the col row at dst. */
+static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef at) {
+  static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
+  LLVMValueRef j = LLVMBuildURem(cg->b, at, cg_i64(cg, p->w / 2), "");
+  LLVMValueRef above = LLVMBuildUDiv(cg->b, at, cg_i64(cg, p->w / 2), "");
+  LLVMValueRef i = LLVMBuildURem(cg->b, above, cg_i64(cg, p->h / 2), "");
+  LLVMValueRef img = LLVMBuildUDiv(cg->b, above, cg_i64(cg, p->h / 2), "");
+  LLVMValueRef bytes = cg_i64(cg, p->c * (int64_t)sizeof(float));
+  for (int q = 0; q < 4; q++) {
+    LLVMValueRef y = add_i(cg, add_i(cg, mul_i(cg, img, p->h), mul_i(cg, i, 2)), cg_i64(cg, dy[q]));
+    LLVMValueRef xpos = add_i(cg, add_i(cg, mul_i(cg, y, p->w), mul_i(cg, j, 2)), cg_i64(cg, dx[q]));
+    LLVMValueRef src = cg_gep(cg, cg->f32, x, mul_i(cg, xpos, p->c));
+    cg_memcpy(cg, cg_gep(cg, cg->f32, dst, cg_i64(cg, q * p->c)), src, bytes);
+  }
+}
+
+/* Normalises the col row starting at element base in place: (v - mean) · inv_std · gamma + beta. */
+static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s, LLVMValueRef col,
+                           LLVMValueRef base, LLVMValueRef gamma, LLVMValueRef beta) {
+  LLVMValueRef len = cg_const(cg, cg->f64, (double)p->c4);
+  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, FOLD_SUM), len, "");
+  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, FOLD_SUM), len, "");
+  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, cg_const(cg, cg->f64, p->eps), ""));
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sd, ""), cg->f32, "");
+  LLVMValueRef m = LLVMBuildFPTrunc(cg->b, mean, cg->f32, "");
+  cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->c4), 1);
+  LLVMValueRef at = add_i(cg, base, e.iv);
+  LLVMValueRef v = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, cg_load(cg, col, at, VITC_F32), m, ""),
+                                 LLVMBuildFMul(cg->b, inv, cg_load(cg, gamma, e.iv, VITC_F32), ""), "");
+  if (beta) v = LLVMBuildFAdd(cg->b, v, cg_load(cg, beta, e.iv, VITC_F32), "");
+  cg_store(cg, col, at, VITC_F32, v);
+  cg_loop_end(cg, &e);
+}
+
+/* Output rows first .. first+count: merge into col, then the GEMM into Y. */
+static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col, LLVMValueRef first, int64_t count,
+                             vitc_error *err) {
+  vitc_value colv = {.dtype = VITC_F32, .rank = 2, .dims = {count, p->c4}};
+  row_shape s;
+  row_shape_range(&s, &colv, 1, 1);
+  LLVMValueRef ptrs[5] = {cg_in(cg, 0), col, cg_in(cg, 2), cg_in(cg, 3), first};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, count, count * p->c4, ptrs, 5);
+  LLVMValueRef base = mul_i(cg, r, p->c4);
+  emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), add_i(cg, ptrs[4], r));
+  if (ptrs[2]) emit_normalize(cg, p, &s, ptrs[1], base, ptrs[2], ptrs[3]);
+  rows_end(cg, &rl);
+  gemm_desc d = {.dtype = VITC_F32, .m = count, .n = p->n, .k = p->c4, .alpha = 1, .beta = 1};
+  d.a = col;
+  d.a_rs = p->c4;
+  d.a_cs = 1;
+  d.b = cg_in(cg, 1);
+  d.b_const = cg_in_value(cg, 1)->data;
+  d.b_rs = p->n;
+  d.b_cs = 1;
+  d.c = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, first, p->n));
+  d.ldc = p->n;
+  d.d = cg_in(cg, 4);
+  d.d_cs = 1;
+  return emit_gemm(cg, &d, err);
+}
+
+vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *w = cg_in_value(cg, 1);
+  merge_geom p = {.h = x->dims[x->rank - 3], .w = x->dims[x->rank - 2], .c = x->dims[x->rank - 1], .n = w->dims[1],
+                  .eps = vitc_attr_float(n, "epsilon", 1e-5)};
+  p.c4 = 4 * p.c;
+  p.rows = p.n ? vitc_numel(cg_out_value(cg, 0)) / p.n : 0;
+  if (p.rows == 0) return VITC_OK;
+  int64_t slab = p.c4 ? COL_BUDGET / p.c4 : p.rows;
+  if (slab < 1) slab = 1;
+  if (slab > p.rows) slab = p.rows;
+  LLVMValueRef col = emit_col_alloc(cg, slab * p.c4);
+  vitc_status st = VITC_OK;
+  if (p.rows / slab) {
+    cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p.rows / slab), 1);
+    st = emit_slab(cg, &p, col, mul_i(cg, s.iv, slab), slab, err);
+    cg_loop_end(cg, &s);
+  }
+  if (st == VITC_OK && p.rows % slab) st = emit_slab(cg, &p, col, cg_i64(cg, p.rows / slab * slab), p.rows % slab, err);
+  cg_call(cg, "free", cg->void_t, &col, 1);
+  return st;
+}

@@ -1,0 +1,135 @@
+/* fuse_patch_merging — Swin's patch merging (torchvision PatchMerging / PatchMergingV2) becomes one
+ * vitc.PatchMerging:
+ *
+ *   %x0..%x3 = movement of %x [.., H, W, C]       Pad (by nothing), Slice x[.., 0::2, 0::2, :],
+ *                                                 x[.., 1::2, 0::2, :], x[.., 0::2, 1::2, :], x[.., 1::2, 1::2, :]
+ *   %m = Concat(%x0, %x1, %x2, %x3) {axis -1}     [.., H/2, W/2, 4C]
+ *   %n = LayerNormalization(%m, γ, β) {axis -1}   Swin V1 (V2 normalises after the MatMul: no LayerNorm here)
+ *   %y = MatMul(%n, Wr)                           Wr known [4C, N] (the reduction, a Linear without bias)
+ *   %z = Add(%y, b)                               optional, b known [N]
+ *                                 ─→  %z = PatchMerging(%x, Wr, γ, β, b) {epsilon}
+ *
+ * What the Concat holds is checked element by element with vitc_probe_origins, not from the Slices'
+ * spelling: every element must be the one of %x torchvision's order puts there (so a wrong order or step,
+ * or a pad that adds elements, does not match). Inner tensors must be read once. Runs before
+ * fuse_gemm_epilogue, which would otherwise take the MatMul and its bias. */
+#include <stdlib.h>
+
+#include "passes/pattern.h"
+
+typedef struct merge_match {
+  vitc_node *nodes[4];
+  int nnodes;
+  int x, w, gamma, beta, bias, out;
+  double eps;
+} merge_match;
+
+static bool is_f32(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].v.dtype == VITC_F32; }
+
+static bool over_last_axis(const vitc_node *n, int rank) {
+  int64_t axis = vitc_attr_int(n, "axis", -1);
+  return axis == -1 || axis == rank - 1;
+}
+
+/* A known float32 vector [len] (an absent optional input passes). */
+static bool is_vector_or_absent(const vitc_graph *g, int t, int64_t len) {
+  if (t < 0) return true;
+  const vitc_value *v = &g->tensors[t].v;
+  return vitc_match_known(g, t) && is_f32(g, t) && v->rank == 1 && v->dims[0] == len;
+}
+
+/* Whether m [.., H/2, W/2, 4C] holds the 2x2 neighbourhoods of x [.., H, W, C] in torchvision's order. */
+static vitc_status is_merged(const vitc_graph *g, int x, int m, bool *yes, vitc_error *err) {
+  const vitc_value *xv = &g->tensors[x].v, *mv = &g->tensors[m].v;
+  int r = mv->rank;
+  *yes = false;
+  if (x == m || xv->rank != r || r < 3 || mv->dims[r - 1] != 4 * xv->dims[r - 1]) return VITC_OK;
+  for (int d = 0; d < r - 3; d++)
+    if (xv->dims[d] != mv->dims[d]) return VITC_OK;
+  int64_t h = xv->dims[r - 3], w = xv->dims[r - 2], c = xv->dims[r - 1];
+  if (h != 2 * mv->dims[r - 3] || w != 2 * mv->dims[r - 2]) return VITC_OK;
+  int64_t *origins;
+  vitc_status st = vitc_probe_origins(g, x, m, &origins, err);
+  if (st != VITC_OK || !origins) return st;
+  static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
+  int64_t n = vitc_numel(mv);
+  bool ok = true;
+  for (int64_t e = 0; ok && e < n; e++) {
+    int64_t ch = e % (4 * c), q = ch / c, pos = e / (4 * c), j = pos % (w / 2), i = pos / (w / 2) % (h / 2);
+    int64_t img = pos / (w / 2) / (h / 2);
+    ok = origins[e] == ((img * h + 2 * i + dy[q]) * w + 2 * j + dx[q]) * c + ch % c;
+  }
+  free(origins);
+  *yes = ok;
+  return VITC_OK;
+}
+
+/* The chain up from the MatMul computing y: LayerNorm (optional) and the Concat. */
+static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
+  const vitc_graph *g = rw->g;
+  vitc_node *mul = vitc_match_op(rw, y, VITC_OP_MatMul);
+  if (!mul || !is_f32(g, mul->in[0]) || !is_f32(g, mul->in[1]) || !vitc_match_known(g, mul->in[1])) return false;
+  const vitc_value *w = &g->tensors[mul->in[1]].v;
+  if (w->rank != 2) return false;
+  mm->nodes[mm->nnodes++] = mul;
+  mm->w = mul->in[1];
+  int m = mul->in[0];
+  vitc_node *ln = vitc_match_inner(rw, m, VITC_OP_LayerNormalization, 1);
+  if (ln) {
+    int rank = g->tensors[ln->in[0]].v.rank;
+    int beta = ln->nin > 2 ? ln->in[2] : -1;
+    if (!over_last_axis(ln, rank) || (ln->nout > 1 && ln->out[1] >= 0) || (ln->nout > 2 && ln->out[2] >= 0) ||
+        !is_vector_or_absent(g, ln->in[1], w->dims[0]) || !is_vector_or_absent(g, beta, w->dims[0]))
+      return false;
+    mm->nodes[mm->nnodes++] = ln;
+    mm->gamma = ln->in[1];
+    mm->beta = beta;
+    mm->eps = vitc_attr_float(ln, "epsilon", 1e-5);
+    m = ln->in[0];
+  }
+  vitc_node *cat = vitc_match_inner(rw, m, VITC_OP_Concat, 1);
+  if (!cat || cat->nin != 4 || !is_f32(g, m) || !over_last_axis(cat, g->tensors[m].v.rank)) return false;
+  if (g->tensors[m].v.dims[g->tensors[m].v.rank - 1] != w->dims[0]) return false;
+  mm->nodes[mm->nnodes++] = cat;
+  mm->x = vitc_match_movement_source(g, cat->in[0]);
+  return is_f32(g, mm->x);
+}
+
+/* Tries the pattern ending at node n: a MatMul, or an Add of a bias to one (bias_first: Adds only). */
+static vitc_status try_fuse(vitc_rewriter *rw, vitc_node *n, bool bias_first, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  merge_match mm = {.gamma = -1, .beta = -1, .bias = -1, .out = n->out[0], .eps = 1e-5};
+  int y = n->out[0];
+  if (bias_first) {
+    if (n->op != VITC_OP_Add) return VITC_OK;
+    for (int k = 0; k < 2 && mm.bias < 0; k++)
+      if (vitc_match_inner(rw, n->in[k], VITC_OP_MatMul, 1) && vitc_match_known(g, n->in[1 - k])) {
+        y = n->in[k];
+        mm.bias = n->in[1 - k];
+      }
+    if (mm.bias < 0) return VITC_OK;
+    mm.nodes[mm.nnodes++] = n;
+  } else if (n->op != VITC_OP_MatMul) {
+    return VITC_OK;
+  }
+  if (!match_chain(rw, y, &mm)) return VITC_OK;
+  if (!is_vector_or_absent(g, mm.bias, g->tensors[mm.w].v.dims[1])) return VITC_OK;
+  bool merged;
+  vitc_status st = is_merged(g, mm.x, mm.nodes[mm.nnodes - 1]->out[0], &merged, err);
+  if (st != VITC_OK || !merged) return st;
+  int in[5] = {mm.x, mm.w, mm.gamma, mm.beta, mm.bias}, nin = 5;
+  while (nin > 2 && in[nin - 1] < 0) nin--;
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = mm.eps};
+  return vitc_rewrite(rw, mm.nodes, mm.nnodes, VITC_OP_PatchMerging, in, nin, mm.out, &eps, mm.gamma >= 0, err);
+}
+
+vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_patch_merging", err);
+  int nn = g->nnodes;
+  for (int pass = 0; pass < 2; pass++) /* with a bias first, so that its MatMul is not taken without it */
+    for (int i = 0; st == VITC_OK && i < nn; i++)
+      if (!g->nodes[i].dead) st = try_fuse(&rw, &g->nodes[i], pass == 0, err);
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}
