@@ -6,6 +6,7 @@ usage: blocks.py VITC MODEL PREFIX             prints the block, e.g.
          LayerNormalization FusedGemm(bias) Attention(maps) FusedGemm(bias,residual) ...
        blocks.py VITC --check LIST SRC_DIR     checks every "model | prefix | expected" line of LIST
                                                (paths relative to SRC_DIR); exit 1 on a difference
+       blocks.py --markdown LIST               LIST as a Markdown table (README's)
 
 It reads `vitc dump`, so it sees exactly the graph the backend compiles. Used by the model.blocks test
 and for README's table of what the passes make of each test model.
@@ -49,13 +50,22 @@ def block(vitc, model, prefix):
     return " ".join(ops)
 
 
+def entries(listing):
+    for line in open(listing):
+        if line.strip() and not line.startswith("#"):
+            yield tuple(f.strip() for f in line.split("|"))
+
+
+def markdown(listing):
+    print("| model | block (node names) | after the passes |\n|---|---|---|")
+    for model, prefix, ops in entries(listing):
+        print(f"| {model} | `{prefix}` | {ops.replace(' ', ' → ')} |")
+
+
 def check(vitc, listing, src):
     failures = 0
-    for line in open(listing):
-        if not line.strip() or line.startswith("#"):
-            continue
-        model, prefix, expected = (f.strip() for f in line.split("|"))
-        got = block(vitc, f"{src}/{model}", prefix)
+    for model, prefix, expected in entries(listing):
+        got = block(vitc, f"{src}/{model}/model.onnx", prefix)
         status = "ok" if got == expected else "DIFFERS"
         failures += got != expected
         print(f"{model} {prefix}: {status}\n  expected: {expected}\n  got:      {got}")
@@ -65,6 +75,8 @@ def check(vitc, listing, src):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[2] == "--check":
         sys.exit(check(sys.argv[1], sys.argv[3], sys.argv[4]))
+    if len(sys.argv) == 3 and sys.argv[1] == "--markdown":
+        sys.exit(markdown(sys.argv[2]))
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     print(block(*sys.argv[1:]))
