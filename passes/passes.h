@@ -46,6 +46,7 @@ vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err);          /* Silu(h
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
+vitc_status vitc_to_channels_last(vitc_graph *g, vitc_error *err);    /* NCHW conv trunks run NHWC: depthwise conv, patchify GEMMs, no Transposes */
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
 
 #endif
