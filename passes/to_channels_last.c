@@ -116,7 +116,9 @@ static int add_transpose(layout *l, int x, const int64_t *perm, int rank, int ou
   return add(l, VITC_OP_Transpose, &x, 1, type_of(l->g, x, rank, dims), out, &a, 1, suffix);
 }
 
-static int add_reshape(layout *l, int x, int rank, const int64_t *dims, int out, const char *suffix) {
+static int add_reshape(layout *l, int x, int rank, const int64_t *shape, int out, const char *suffix) {
+  int64_t dims[VITC_MAX_RANK]; /* shape may point into the tensors, which adding the constant moves */
+  memcpy(dims, shape, sizeof(int64_t) * (size_t)rank);
   char shape_suffix[64];
   snprintf(shape_suffix, sizeof shape_suffix, "%s_shape", suffix ? suffix : "view");
   int in[2] = {x, add_shape(l, shape_suffix, rank, dims)};
@@ -329,13 +331,16 @@ static vitc_status elementwise(layout *l, int i) {
 
 /* ---------------------------------------------------------------- cancelling */
 
+/* A graph output keeps its tensor (its name is the model's interface): a Reshape copies z into it. */
 static vitc_status back_to_last(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
-  int z = nhwc_source(l->g, n->in[0]);
-  if (z < 0 || is_graph_output(l->g, n->out[0])) return VITC_OK;
+  int z = nhwc_source(l->g, n->in[0]), out = n->out[0];
+  if (z < 0) return VITC_OK;
   n->dead = true;
   l->changed = true;
-  vitc_graph_replace_uses(l->g, n->out[0], z);
+  if (is_graph_output(l->g, out))
+    return add_reshape(l, z, 4, l->g->tensors[z].v.dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+  vitc_graph_replace_uses(l->g, out, z);
   return VITC_OK;
 }
 
