@@ -133,7 +133,7 @@ static vitc_status finish(layout *l, int i, int y) {
   return add_transpose(l, y, to_first, 4, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
 }
 
-/* Reads n's inputs' types into vals / in for the shape helpers of ir.h. */
+/* n's inputs as values (NULL where absent), for the geometry helpers of ir.h. */
 static void input_values(const vitc_graph *g, const vitc_node *n, const vitc_value **in) {
   for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &g->tensors[n->in[k]].v : NULL;
 }
@@ -230,7 +230,7 @@ static bool tiles_input(const vitc_conv_geometry *p) {
 static vitc_status conv(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
   const vitc_graph *g = l->g;
-  const vitc_value *in[3];
+  const vitc_value *in[3] = {NULL, NULL, NULL};
   vitc_conv_geometry p;
   vitc_error ignored;
   if (!is_f32_rank4(g, n->in[0]) || !is_f32_rank4(g, n->out[0]) || !vitc_match_known(g, n->in[1])) return VITC_OK;
