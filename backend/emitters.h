@@ -43,6 +43,8 @@ vitc_status emit_indexed(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 vitc_status emit_ConvTranspose(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 /* vitc.PatchMerging (emit_patch_merging.c). */
 vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+/* vitc.DepthwiseConvNHWC (emit_depthwise_nhwc.c). */
+vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 
 #define DECLARE_EMITTER(Op) vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 VITC_ELEMENTWISE_EMITTERS(DECLARE_EMITTER)

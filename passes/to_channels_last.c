@@ -1,0 +1,418 @@
+/* to_channels_last — runs a channels-first (NCHW) convolutional trunk channels-last (NHWC), where its
+ * 1x1 and patchify convolutions are plain GEMMs over channels, its depthwise conv streams vectors along
+ * channels, and ConvNeXt's block (exported as Conv → Transpose → LayerNorm → MLP → Transpose →
+ * LayerScale → residual) keeps no Transpose at all.
+ *
+ * Layout changes travel as a Transpose {perm [0, 3, 1, 2]} (NHWC → NCHW) written after each op that now
+ * runs channels-last; one forward sweep moves that Transpose down past the ops that follow, until it
+ * meets its inverse or a reshape that undoes it:
+ *
+ *   Conv(x) depthwise 2-D                      → T(DepthwiseConvNHWC(z, W [kh, kw, C], b))
+ *   Conv(x) stride = kernel, no pads, group 1  → T(MatMul(patches(x), W [kh·kw·Cin, M]) + b)
+ *   LayerNormChannels(x, s, b)                 → T(LayerNormalization(z, s, b) {axis -1})
+ *   GlobalAveragePool(x)                       → T(ReduceMean(z) {axes [1, 2]})
+ *   Add | Sub | Mul | Div(x, y | c)            → T(op(z, y' | c'))    c' = c with its dims permuted
+ *   Transpose(T(z)) {perm [0, 2, 3, 1]}        → z
+ *   Reshape | Flatten | ..(views of T(z))      → Reshape(z)           when they put z's elements back
+ *                                                                     in order (the movement probe says)
+ *   where x = T(z) (or, for a depthwise conv, x is NCHW and the conv's result is moved channels-last);
+ *   a patchify conv takes x = T(z) through Reshape → Transpose → Reshape of z, or an NCHW x through one
+ *   Reshape → Transpose → Reshape, and a 1x1 conv needs x = T(z).
+ *
+ * The GEMMs come out as MatMul + Add for fuse_gemm_epilogue, which runs after this pass and gives the
+ * second GEMM of a ConvNeXt block its LayerScale and residual. The pass ends by sweeping the Transposes
+ * nothing reads any more. Float32, rank 4 only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/pattern.h"
+
+static const int64_t to_last[4] = {0, 2, 3, 1}, to_first[4] = {0, 3, 1, 2};
+
+typedef struct layout {
+  vitc_graph *g;
+  const char *node;   /* the node being replaced: names what replaces it */
+  const char *tensor; /* its output's name */
+  bool changed;
+  vitc_error *err;
+} layout;
+
+static bool is_transpose(const vitc_node *n, const int64_t *perm) {
+  int len;
+  const int64_t *p = vitc_attr_ints(n, "perm", &len);
+  return n->op == VITC_OP_Transpose && p && len == 4 && !memcmp(p, perm, sizeof(int64_t) * 4);
+}
+
+/* z when t = Transpose(z) {perm [0, 3, 1, 2]}, else -1. */
+static int nhwc_source(const vitc_graph *g, int t) {
+  if (t < 0 || g->tensors[t].producer < 0) return -1;
+  const vitc_node *p = &g->nodes[g->tensors[t].producer];
+  return !p->dead && is_transpose(p, to_first) ? p->in[0] : -1;
+}
+
+/* Whether a Transpose {perm [0, 2, 3, 1]} reads t. */
+static bool read_channels_last(const vitc_graph *g, int t) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].in[0] == t && is_transpose(&g->nodes[i], to_last)) return true;
+  return false;
+}
+
+static bool is_graph_output(const vitc_graph *g, int t) {
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == t) return true;
+  return false;
+}
+
+static bool is_f32_rank4(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32 && g->tensors[t].v.rank == 4;
+}
+
+static vitc_value type_of(const vitc_graph *g, int t, int rank, const int64_t *dims) {
+  vitc_value v = {.dtype = g->tensors[t].v.dtype, .rank = rank};
+  memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
+  return v;
+}
+
+/* Adds node op(in) writing `out`, or a new tensor of `type` named after the replaced output when out < 0;
+ * returns the tensor written, or -1 (err set). */
+static int add(layout *l, vitc_op op, const int *in, int nin, vitc_value type, int out, const vitc_attr *attrs,
+               int nattr, const char *suffix) {
+  vitc_graph *g = l->g;
+  char name[512];
+  if (out < 0) {
+    snprintf(name, sizeof name, "%s.%s", l->tensor, suffix);
+    if ((out = vitc_graph_add_tensor(g, name)) < 0) goto nomem;
+    type.data = NULL;
+    g->tensors[out].v = type;
+    g->tensors[out].shape_known = true;
+  }
+  snprintf(name, sizeof name, suffix ? "%s/%s" : "%s", l->node, suffix);
+  if (vitc_graph_add_node(g, op, name, in, nin, &out, 1, attrs, nattr) < 0) goto nomem;
+  l->changed = true;
+  return out;
+nomem:
+  vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory in to_channels_last at '%s'", g->path, l->node);
+  return -1;
+}
+
+static int add_constant(layout *l, const char *suffix, const vitc_value *v) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.%s", l->tensor, suffix);
+  int id = vitc_graph_add_constant(l->g, name, v);
+  if (id < 0) vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for constant '%s'", l->g->path, name);
+  return id;
+}
+
+static int add_shape(layout *l, const char *suffix, int rank, const int64_t *dims) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {rank}, .data = (void *)dims};
+  return add_constant(l, suffix, &v);
+}
+
+static int add_transpose(layout *l, int x, const int64_t *perm, int rank, int out, const char *suffix) {
+  const vitc_value *v = &l->g->tensors[x].v;
+  int64_t dims[VITC_MAX_RANK];
+  for (int d = 0; d < rank; d++) dims[d] = v->dims[perm[d]];
+  vitc_attr a = {.name = "perm", .type = VITC_ATTR_INTS, .n = rank, .ints = (int64_t *)perm};
+  return add(l, VITC_OP_Transpose, &x, 1, type_of(l->g, x, rank, dims), out, &a, 1, suffix);
+}
+
+static int add_reshape(layout *l, int x, int rank, const int64_t *shape, int out, const char *suffix) {
+  int64_t dims[VITC_MAX_RANK]; /* shape may point into the tensors, which adding the constant moves */
+  memcpy(dims, shape, sizeof(int64_t) * (size_t)rank);
+  char shape_suffix[64];
+  snprintf(shape_suffix, sizeof shape_suffix, "%s_shape", suffix ? suffix : "view");
+  int in[2] = {x, add_shape(l, shape_suffix, rank, dims)};
+  return in[1] < 0 ? -1 : add(l, VITC_OP_Reshape, in, 2, type_of(l->g, x, rank, dims), out, NULL, 0, suffix);
+}
+
+/* Finishes a rewrite of node i, whose channels-last result is y: Transpose(y) writes its output. */
+static vitc_status finish(layout *l, int i, int y) {
+  if (y < 0) return VITC_ERR_NOMEM;
+  int out = l->g->nodes[i].out[0];
+  l->g->nodes[i].dead = true;
+  return add_transpose(l, y, to_first, 4, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
+/* n's inputs as values (NULL where absent), for the geometry helpers of ir.h. */
+static void input_values(const vitc_graph *g, const vitc_node *n, const vitc_value **in) {
+  for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &g->tensors[n->in[k]].v : NULL;
+}
+
+/* ---------------------------------------------------------------- convolutions */
+
+/* W [C, 1, kh, kw] as [kh, kw, C]. */
+static int depthwise_weight(layout *l, const vitc_value *w) {
+  int64_t c = w->dims[0], taps = w->dims[2] * w->dims[3];
+  float *data = malloc(sizeof(float) * (size_t)(c * taps + 1));
+  if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory repacking a weight", l->g->path), -1;
+  for (int64_t ch = 0; ch < c; ch++)
+    for (int64_t k = 0; k < taps; k++) data[k * c + ch] = ((const float *)w->data)[ch * taps + k];
+  vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {w->dims[2], w->dims[3], c}, .data = data};
+  int id = add_constant(l, "weight_hwc", &v);
+  free(data);
+  return id;
+}
+
+static vitc_status depthwise(layout *l, int i, const vitc_conv_geometry *p) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]), bias = n->nin > 2 ? n->in[2] : -1, w_in = n->in[1];
+  int64_t pads[4] = {p->w.pad_begin[0], p->w.pad_begin[1], p->w.pad_end[0], p->w.pad_end[1]};
+  vitc_attr attrs[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.stride},
+                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.dilation}};
+  if (z < 0 && (z = add_transpose(l, n->in[0], to_last, 4, -1, "to_nhwc")) < 0) return VITC_ERR_NOMEM;
+  int in[3] = {z, depthwise_weight(l, &l->g->tensors[w_in].v), bias};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
+  return finish(l, i, add(l, VITC_OP_DepthwiseConvNHWC, in, bias >= 0 ? 3 : 2, type_of(l->g, z, 4, dims), -1,
+                          attrs, 3, "nhwc"));
+}
+
+/* W [M, C, kh, kw] as the GEMM's [kh·kw·C, M] (rows in the patches' (ky, kx, c) order). */
+static int patch_weight(layout *l, const vitc_value *w) {
+  int64_t m = w->dims[0], c = w->dims[1], kh = w->dims[2], kw = w->dims[3], k = c * kh * kw;
+  float *data = malloc(sizeof(float) * (size_t)(k * m + 1));
+  if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory repacking a weight", l->g->path), -1;
+  const float *src = w->data;
+  for (int64_t o = 0; o < m; o++)
+    for (int64_t ch = 0; ch < c; ch++)
+      for (int64_t t = 0; t < kh * kw; t++) data[(t * c + ch) * m + o] = src[(o * c + ch) * kh * kw + t];
+  vitc_value v = {.dtype = VITC_F32, .rank = 2, .dims = {k, m}, .data = data};
+  int id = add_constant(l, "weight_gemm", &v);
+  free(data);
+  return id;
+}
+
+/* The patches [N, Ho, Wo, kh·kw·C] of x: from z [N, H, W, C] when z >= 0, else from x [N, C, H, W]. */
+static int patches(layout *l, int x, int z, const vitc_conv_geometry *p) {
+  int64_t n = p->batch, c = p->cin, kh = p->w.kernel[0], kw = p->w.kernel[1], oh = p->w.out[0], ow = p->w.out[1];
+  int64_t out[4] = {n, oh, ow, kh * kw * c};
+  if (z >= 0 && kh == 1 && kw == 1) return z;
+  if (z >= 0) { /* [N·Ho, kh, Wo, kw·C] → [N·Ho, Wo, kh, kw·C] */
+    static const int64_t perm[4] = {0, 2, 1, 3};
+    int64_t rows[4] = {n * oh, kh, ow, kw * c};
+    int v = add_reshape(l, z, 4, rows, -1, "patch_rows");
+    v = v < 0 ? -1 : add_transpose(l, v, perm, 4, -1, "patch_order");
+    return v < 0 ? -1 : add_reshape(l, v, 4, out, -1, "patches");
+  }
+  static const int64_t perm[6] = {0, 2, 4, 3, 5, 1}; /* [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, kh, kw, C] */
+  int64_t split[6] = {n, c, oh, kh, ow, kw};
+  int v = add_reshape(l, x, 6, split, -1, "patch_split");
+  v = v < 0 ? -1 : add_transpose(l, v, perm, 6, -1, "patch_order");
+  return v < 0 ? -1 : add_reshape(l, v, 4, out, -1, "patches");
+}
+
+static vitc_status patchify(layout *l, int i, const vitc_conv_geometry *p) {
+  vitc_node *n = &l->g->nodes[i];
+  int x = n->in[0], w_in = n->in[1], bias = n->nin > 2 ? n->in[2] : -1;
+  int a = patches(l, x, nhwc_source(l->g, x), p);
+  int in[2] = {a, a < 0 ? -1 : patch_weight(l, &l->g->tensors[w_in].v)};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
+  vitc_value type = type_of(l->g, a, 4, dims);
+  int y = add(l, VITC_OP_MatMul, in, 2, type, -1, NULL, 0, "gemm");
+  if (y >= 0 && bias >= 0) {
+    int sum[2] = {y, bias};
+    y = add(l, VITC_OP_Add, sum, 2, type, -1, NULL, 0, "bias");
+  }
+  return finish(l, i, y);
+}
+
+/* The patchify conv: windows that tile the input exactly (stride = kernel, no pads, no dilation). */
+static bool tiles_input(const vitc_conv_geometry *p) {
+  for (int d = 0; d < 2; d++)
+    if (p->w.stride[d] != p->w.kernel[d] || p->w.dilation[d] != 1 || p->w.pad_begin[d] || p->w.pad_end[d] ||
+        p->w.out[d] * p->w.kernel[d] != p->w.in[d])
+      return false;
+  return true;
+}
+
+static vitc_status conv(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  const vitc_graph *g = l->g;
+  const vitc_value *in[3] = {NULL, NULL, NULL};
+  vitc_conv_geometry p;
+  vitc_error ignored;
+  if (!is_f32_rank4(g, n->in[0]) || !is_f32_rank4(g, n->out[0]) || !vitc_match_known(g, n->in[1])) return VITC_OK;
+  if (n->nin > 2 && n->in[2] >= 0 && !vitc_match_known(g, n->in[2])) return VITC_OK;
+  input_values(g, n, in);
+  if (vitc_conv_geometry_of(n, in, &p, &ignored) != VITC_OK) return VITC_OK;
+  bool nhwc = nhwc_source(g, n->in[0]) >= 0;
+  if (p.group == p.cin && p.cin_g == 1 && p.cout_g == 1 && (nhwc || read_channels_last(g, n->out[0])))
+    return depthwise(l, i, &p);
+  if (p.group == 1 && tiles_input(&p) && (nhwc || p.w.taps > 1)) return patchify(l, i, &p);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- norms, pools, elementwise */
+
+static vitc_status channels_norm(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]);
+  if (z < 0) return VITC_OK;
+  int in[3] = {z, n->in[1], n->in[2]};
+  vitc_attr attrs[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = -1},
+                        {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(n, "epsilon", 1e-5)}};
+  const vitc_value *v = &l->g->tensors[z].v;
+  return finish(l, i, add(l, VITC_OP_LayerNormalization, in, 3, type_of(l->g, z, 4, v->dims), -1, attrs, 2, "nhwc"));
+}
+
+static vitc_status global_average(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]);
+  if (z < 0 || !is_f32_rank4(l->g, z)) return VITC_OK;
+  static const int64_t axes[2] = {1, 2};
+  int in[2] = {z, add_shape(l, "axes", 2, axes)};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  const vitc_value *v = &l->g->tensors[z].v;
+  int64_t dims[4] = {v->dims[0], 1, 1, v->dims[3]};
+  vitc_attr keep = {.name = "keepdims", .type = VITC_ATTR_INT, .i = 1};
+  return finish(l, i, add(l, VITC_OP_ReduceMean, in, 2, type_of(l->g, z, 4, dims), -1, &keep, 1, "nhwc"));
+}
+
+/* c (known, rank <= 4) broadcast against NCHW, as a value broadcasting against NHWC: its dims padded to
+ * 4, permuted, leading 1s dropped. A scalar stays itself. Returns the tensor or -1 (err set if failed). */
+static int channels_last_constant(layout *l, int c, int k) {
+  const vitc_value *v = &l->g->tensors[c].v;
+  if (vitc_numel(v) == 1) return c;
+  int64_t dims4[4] = {1, 1, 1, 1}, strides4[4], at[4];
+  for (int d = 0; d < v->rank; d++) dims4[4 - v->rank + d] = v->dims[d];
+  for (int64_t d = 3, s = 1; d >= 0; s *= dims4[d], d--) strides4[d] = s;
+  vitc_value t = {.dtype = v->dtype, .rank = 4};
+  for (int d = 0; d < 4; d++) t.dims[d] = dims4[to_last[d]];
+  size_t elem = vitc_nbytes(v) / (size_t)vitc_numel(v);
+  unsigned char *data = malloc(vitc_nbytes(v) + 1);
+  if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory permuting a constant", l->g->path), -1;
+  int64_t count = vitc_numel(v);
+  for (int64_t e = 0; e < count; e++) { /* e runs over t; at[] its index */
+    int64_t r = e, src = 0;
+    for (int d = 3; d >= 0; d--) {
+      at[d] = r % t.dims[d];
+      r /= t.dims[d];
+    }
+    for (int d = 0; d < 4; d++) src += at[d] * strides4[to_last[d]];
+    memcpy(data + (size_t)e * elem, (const unsigned char *)v->data + (size_t)src * elem, elem);
+  }
+  int lead = 0;
+  while (lead < 3 && t.dims[lead] == 1) lead++;
+  t.rank = 4 - lead;
+  memmove(t.dims, t.dims + lead, sizeof(int64_t) * (size_t)t.rank);
+  t.data = data;
+  char suffix[32];
+  snprintf(suffix, sizeof suffix, "nhwc_in%d", k);
+  int id = add_constant(l, suffix, &t);
+  free(data);
+  return id;
+}
+
+static vitc_status elementwise(layout *l, int i) {
+  const vitc_graph *g = l->g;
+  vitc_node *n = &l->g->nodes[i];
+  int out = n->out[0], in[2], moved = 0;
+  if (!is_f32_rank4(g, out)) return VITC_OK;
+  for (int k = 0; k < 2; k++) {
+    int t = n->in[k], z = nhwc_source(g, t);
+    if (z >= 0 && vitc_match_same_type(g, t, out)) {
+      in[k] = z;
+      moved++;
+    } else if (vitc_match_known(g, t) && g->tensors[t].v.rank <= 4) {
+      in[k] = -2 - t; /* a constant to permute once the match is certain */
+    } else {
+      return VITC_OK;
+    }
+  }
+  if (!moved) return VITC_OK;
+  for (int k = 0; k < 2; k++)
+    if (in[k] < -1 && (in[k] = channels_last_constant(l, -2 - in[k], k)) < 0) return VITC_ERR_NOMEM;
+  vitc_op op = n->op;
+  int z = in[nhwc_source(g, n->in[0]) >= 0 ? 0 : 1];
+  return finish(l, i, add(l, op, in, 2, type_of(g, z, 4, g->tensors[z].v.dims), -1, NULL, 0, "nhwc"));
+}
+
+/* ---------------------------------------------------------------- cancelling */
+
+/* A graph output keeps its tensor (its name is the model's interface): a Reshape copies z into it. */
+static vitc_status back_to_last(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]), out = n->out[0];
+  if (z < 0) return VITC_OK;
+  n->dead = true;
+  l->changed = true;
+  if (is_graph_output(l->g, out))
+    return add_reshape(l, z, 4, l->g->tensors[z].v.dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+  vitc_graph_replace_uses(l->g, out, z);
+  return VITC_OK;
+}
+
+static bool is_view(const vitc_node *n) {
+  return n->op == VITC_OP_Reshape || n->op == VITC_OP_Flatten || n->op == VITC_OP_Squeeze ||
+         n->op == VITC_OP_Unsqueeze || n->op == VITC_OP_Transpose;
+}
+
+/* Whether t, made by views from z, holds z's elements in z's order. */
+static vitc_status in_order(const vitc_graph *g, int z, int t, bool *yes, vitc_error *err) {
+  int64_t *origins, count = vitc_numel(&g->tensors[t].v);
+  *yes = false;
+  vitc_status st = vitc_probe_origins(g, z, t, &origins, err);
+  if (st != VITC_OK || !origins || count != vitc_numel(&g->tensors[z].v)) {
+    free(origins);
+    return st;
+  }
+  *yes = true;
+  for (int64_t e = 0; e < count && *yes; e++) *yes = origins[e] == e;
+  free(origins);
+  return VITC_OK;
+}
+
+/* A view (up to 4 deep) of T(z) that puts z's elements back in order becomes a Reshape of z. */
+static vitc_status view(layout *l, int i) {
+  const vitc_graph *g = l->g;
+  int t = g->nodes[i].in[0], out = g->nodes[i].out[0];
+  if (!g->tensors[out].shape_known) return VITC_OK;
+  for (int depth = 0; depth < 4 && t >= 0 && g->tensors[t].producer >= 0; depth++) {
+    const vitc_node *p = &g->nodes[g->tensors[t].producer];
+    int z = nhwc_source(g, t);
+    bool yes;
+    vitc_status st = z >= 0 ? in_order(g, z, out, &yes, l->err) : VITC_OK;
+    if (st != VITC_OK) return st;
+    if (z >= 0 && yes) {
+      const vitc_value *v = &g->tensors[out].v;
+      l->g->nodes[i].dead = true;
+      return add_reshape(l, z, v->rank, v->dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+    }
+    if (p->dead || !is_view(p)) break;
+    t = p->in[0];
+  }
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- the sweep */
+
+static vitc_status visit(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  l->node = n->name;
+  l->tensor = l->g->tensors[n->out[0]].name;
+  switch (n->op) {
+  case VITC_OP_Conv: return conv(l, i);
+  case VITC_OP_LayerNormChannels: return channels_norm(l, i);
+  case VITC_OP_GlobalAveragePool: return global_average(l, i);
+  case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div: return elementwise(l, i);
+  case VITC_OP_Transpose:
+    if (is_transpose(n, to_last)) return back_to_last(l, i);
+    return view(l, i);
+  case VITC_OP_Reshape: case VITC_OP_Flatten: case VITC_OP_Squeeze: case VITC_OP_Unsqueeze: return view(l, i);
+  default: return VITC_OK;
+  }
+}
+
+vitc_status vitc_to_channels_last(vitc_graph *g, vitc_error *err) {
+  layout l = {.g = g, .err = err};
+  vitc_status st = VITC_OK;
+  int nn = g->nnodes;
+  for (int i = 0; st == VITC_OK && i < nn; i++)
+    if (!g->nodes[i].dead && g->nodes[i].nout >= 1 && g->nodes[i].out[0] >= 0) st = visit(&l, i);
+  if (st != VITC_OK || !l.changed) return st;
+  vitc_graph_compact(g);
+  if ((st = vitc_graph_toposort(g, err)) != VITC_OK) return st;
+  return vitc_eliminate_dead(g, err);
+}

@@ -1,0 +1,53 @@
+/* test_backend_depthwise_nhwc.c — vitc.DepthwiseConvNHWC: the JIT-compiled kernel against the evaluator
+ * (backend_harness.h tg_check), on sizes that reach its edges: C = 20 (one vector and a masked tail),
+ * 96 (six vectors), 5 (a tail only); 7x7 with pads 3; stride 2; dilation 2 with uneven pads; H != W;
+ * kernels wider than the input; no bias; two images. And the shape rule's refusals. */
+#include "backend_harness.h"
+
+typedef struct dw_case {
+  const char *what;
+  int64_t n, h, w, c, kh, kw, stride[2], pads[4], dilation[2];
+  bool bias;
+} dw_case;
+
+static test_graph build(const dw_case *k) {
+  test_graph t = tg_new();
+  const int64_t xd[] = {k->n, k->h, k->w, k->c}, wd[] = {k->kh, k->kw, k->c}, bd[] = {k->c};
+  vitc_attr a[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->stride},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)k->pads},
+                    {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->dilation}};
+  int in[3] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, bd, 8)};
+  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, k->bias ? 3 : 2, 1, a, 3));
+  return t;
+}
+
+static void test_kernel(void) {
+  static const dw_case cases[] = {
+      {"C 20, 7x7 pad 3, 9x13", 1, 9, 13, 20, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, true},
+      {"C 96, 7x7 pad 3, stride 2, 14x10", 2, 14, 10, 96, 7, 7, {2, 2}, {3, 3, 3, 3}, {1, 1}, true},
+      {"C 5, 3x3 dilation 2, uneven pads", 1, 8, 6, 5, 3, 3, {1, 2}, {1, 2, 0, 1}, {2, 2}, false},
+      {"C 16, 7x7 on 3x2", 2, 3, 2, 16, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, true},
+      {"C 33, 1x5, 4x17", 1, 4, 17, 33, 1, 5, {1, 3}, {0, 2, 0, 2}, {1, 1}, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    test_graph t = build(&cases[i]);
+    tg_check(&t, cases[i].what, 2, 1e-4, 1e-5);
+  }
+}
+
+static void test_refusals(void) {
+  dw_case k = {"bad", 1, 5, 5, 8, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true};
+  test_graph t = build(&k);
+  vitc_tensor *w = &t.g->tensors[t.g->nodes[0].in[1]];
+  w->v.dims[2] = 7; /* W's channels differ from X's */
+  vitc_error err = {0};
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "W [kh, kw, C]");
+  tg_free(&t);
+}
+
+int main(void) {
+  test_kernel();
+  test_refusals();
+  CHECK_DONE();
+}

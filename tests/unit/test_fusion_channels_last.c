@@ -1,0 +1,155 @@
+/* test_fusion_channels_last.c — to_channels_last on tiny graphs: a ConvNeXt stage as exported (patchify
+ * stem, LayerNorm2d, a block with its Transposes, LayerScale and residual, the pooled head), ViT's patch
+ * embedding, and near misses that must stay NCHW. Each case checks the histogram, the evaluator
+ * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
+ *
+ * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
+#include "fusion_harness.h"
+
+enum { B = 2, C = 20, H = 9, W = 11, HIDDEN = 24 };
+
+enum {
+  S_STAGE,          /* stem Conv 2x2/2 → LayerNormChannels → block → GlobalAveragePool */
+  S_BLOCK_OUT,      /* the same stage, its output the block's NCHW residual sum */
+  S_DEPTHWISE_READ, /* NCHW x → depthwise Conv → Transpose [0, 2, 3, 1]: the conv moves channels-last */
+  S_MUL_ALONG_W,    /* NHWC z → Transpose → Mul(c [1, 1, W]) varying along W: c is permuted too */
+  S_POINTWISE,      /* NHWC z → Transpose → 1x1 Conv: a GEMM on z */
+  S_VIT_PATCH,      /* ViT: Conv 3x3/3 on NCHW → Reshape [N, C, P] → Transpose [0, 2, 1]: one Reshape */
+  MISS_PERM,        /* NCHW x → depthwise Conv → Transpose [0, 3, 2, 1] */
+  MISS_PATCH_PADS,  /* Conv 2x2/2 with pads 1 */
+  MISS_PATCH_STRIDE, /* Conv 2x2 stride 1 */
+  MISS_GROUPED,     /* NHWC z → Transpose → Conv 3x3 group 2 (not depthwise) */
+  MISS_POINTWISE_NCHW, /* 1x1 Conv of an NCHW input: stays the pointwise Conv */
+  MISS_ADD_NCHW,    /* NHWC z → Transpose → Add(graph input in NCHW) */
+};
+
+static int transpose(test_graph *t, int x, const int64_t *perm) {
+  vitc_attr a = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)perm};
+  return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &a, 1);
+}
+
+static int conv(test_graph *t, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t pad, int64_t group) {
+  int64_t kernel[2] = {k, k}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
+  const int64_t wd[] = {cout, cin / group, k, k}, bd[] = {cout};
+  vitc_attr a[4] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
+                    {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                    {.name = "group", .type = VITC_ATTR_INT, .i = group}};
+  int in[3] = {x, tg_const(t, VITC_F32, 4, wd, 11), tg_const(t, VITC_F32, 1, bd, 12)};
+  return tg_node(t, VITC_OP_Conv, in, 3, 1, a, 4);
+}
+
+static int linear(test_graph *t, int x, int64_t k, int64_t n, unsigned seed) {
+  const int64_t wd[] = {k, n}, bd[] = {n};
+  return fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_MatMul, x, tg_const(t, VITC_F32, 2, wd, seed)),
+               tg_const(t, VITC_F32, 1, bd, seed + 1));
+}
+
+static int norm(test_graph *t, vitc_op op, int x, unsigned seed) {
+  const int64_t cd[] = {C};
+  vitc_attr a[2] = {{.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-6},
+                    {.name = "axis", .type = VITC_ATTR_INT, .i = -1}};
+  int in[3] = {x, tg_const(t, VITC_F32, 1, cd, seed), tg_const(t, VITC_F32, 1, cd, seed + 1)};
+  return tg_node(t, op, in, 3, 1, a, op == VITC_OP_LayerNormalization ? 2 : 1);
+}
+
+static const int64_t to_last[] = {0, 2, 3, 1}, to_first[] = {0, 3, 1, 2}, swap_hw[] = {0, 3, 2, 1};
+
+/* ConvNeXt's block on NCHW x as torchvision exports it. */
+static int block(test_graph *t, int x) {
+  const int64_t ls[] = {C, 1, 1};
+  int h = transpose(t, conv(t, x, C, C, 7, 1, 3, C), to_last);
+  h = fh_op(t, VITC_OP_Gelu, linear(t, norm(t, VITC_OP_LayerNormalization, h, 21), C, HIDDEN, 23), -1);
+  h = transpose(t, linear(t, h, HIDDEN, C, 25), to_first);
+  return fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, tg_const(t, VITC_F32, 3, ls, 27), h), x);
+}
+
+static int nhwc_input(test_graph *t) {
+  const int64_t zd[] = {B, H, W, C};
+  return transpose(t, tg_input(t, VITC_F32, 4, zd), to_first);
+}
+
+static void build(test_graph *t, int variant) {
+  const int64_t image[] = {B, 3, 2 * H, 2 * W}, xd[] = {B, C, H, W}, along_w[] = {1, 1, W}, vit[] = {B, 3, 3 * H, 3 * W},
+                tokens[] = {B, C, H * W};
+  int y;
+  switch (variant) {
+  case S_STAGE:
+  case S_BLOCK_OUT:
+    y = block(t, norm(t, VITC_OP_LayerNormChannels, conv(t, tg_input(t, VITC_F32, 4, image), 3, C, 2, 2, 0, 1), 31));
+    if (variant == S_STAGE) y = fh_op(t, VITC_OP_GlobalAveragePool, y, -1);
+    break;
+  case S_DEPTHWISE_READ: y = transpose(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 7, 2, 3, C), to_last); break;
+  case S_MUL_ALONG_W: y = fh_op(t, VITC_OP_Mul, nhwc_input(t), tg_const(t, VITC_F32, 3, along_w, 5)); break;
+  case S_POINTWISE: y = conv(t, nhwc_input(t), C, 2 * C, 1, 1, 0, 1); break;
+  case S_VIT_PATCH: {
+    vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {3}, .data = (void *)tokens};
+    static const int64_t swap[] = {0, 2, 1};
+    vitc_attr a = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = (int64_t *)swap};
+    y = conv(t, tg_input(t, VITC_F32, 4, vit), 3, C, 3, 3, 0, 1);
+    y = fh_op(t, VITC_OP_Reshape, y, vitc_graph_add_constant(t->g, NULL, &v));
+    y = tg_node(t, VITC_OP_Transpose, &y, 1, 1, &a, 1);
+    break;
+  }
+  case MISS_PERM: y = transpose(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 7, 1, 3, C), swap_hw); break;
+  case MISS_PATCH_PADS: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 2, 2, 1, 1); break;
+  case MISS_PATCH_STRIDE: y = conv(t, nhwc_input(t), C, C, 2, 1, 0, 1); break;
+  case MISS_GROUPED: y = conv(t, nhwc_input(t), C, C, 3, 1, 1, 2); break;
+  case MISS_POINTWISE_NCHW: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 1, 1, 0, 1); break;
+  default: y = fh_op(t, VITC_OP_Add, nhwc_input(t), tg_input(t, VITC_F32, 4, xd)); break;
+  }
+  tg_output(t, y);
+}
+
+static void test_convnext_stage(void) {
+  /* one Transpose orders the stem's patches, one returns the result to NCHW at the output */
+  const fh_count want[] = {{VITC_OP_Transpose, 2},         {VITC_OP_Conv, 0},
+                           {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_LayerNormChannels, 0},
+                           {VITC_OP_LayerNormalization, 2}, {VITC_OP_MatMul, 3},
+                           {VITC_OP_GlobalAveragePool, 0}, {VITC_OP_ReduceMean, 1}};
+  vitc_graph *g = fh_check("stage", build, S_STAGE, vitc_to_channels_last, want, 8);
+  const vitc_node *mul = fh_find_op(g, VITC_OP_Mul);
+  CHECK(mul != NULL);
+  if (mul) { /* LayerScale [C, 1, 1] became [C], ready for the GEMM epilogue */
+    const vitc_value *ls = &g->tensors[mul->in[g->tensors[mul->in[0]].v.data ? 0 : 1]].v;
+    CHECK(ls->rank == 1 && ls->dims[0] == C);
+  }
+  vitc_graph_free(g);
+  const fh_count block_out[] = {{VITC_OP_Transpose, 2}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
+  vitc_graph_free(fh_check("block output", build, S_BLOCK_OUT, vitc_to_channels_last, block_out, 3));
+}
+
+static void test_rewrites(void) {
+  const fh_count dw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
+  vitc_graph_free(fh_check("depthwise read channels-last", build, S_DEPTHWISE_READ, vitc_to_channels_last, dw, 3));
+  const fh_count mul[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Mul, 1}};
+  vitc_graph *g = fh_check("constant along W", build, S_MUL_ALONG_W, vitc_to_channels_last, mul, 2);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Mul);
+  CHECK(n && g->tensors[n->in[1]].v.rank == 2 && g->tensors[n->in[1]].v.dims[0] == W);
+  vitc_graph_free(g);
+  const fh_count pw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_MatMul, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Reshape, 0}};
+  vitc_graph_free(fh_check("pointwise", build, S_POINTWISE, vitc_to_channels_last, pw, 4));
+  const fh_count vit[] = {{VITC_OP_Transpose, 1}, {VITC_OP_MatMul, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Reshape, 3}};
+  vitc_graph_free(fh_check("vit patches", build, S_VIT_PATCH, vitc_to_channels_last, vit, 4));
+}
+
+static void test_near_misses(void) {
+  const fh_count conv_stays[] = {{VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}, {VITC_OP_MatMul, 0}};
+  vitc_graph_free(fh_check("other perm", build, MISS_PERM, vitc_to_channels_last, conv_stays, 3));
+  vitc_graph_free(fh_check("patch pads", build, MISS_PATCH_PADS, vitc_to_channels_last, conv_stays, 3));
+  vitc_graph_free(fh_check("patch stride", build, MISS_PATCH_STRIDE, vitc_to_channels_last, conv_stays, 3));
+  vitc_graph_free(fh_check("grouped", build, MISS_GROUPED, vitc_to_channels_last, conv_stays, 3));
+  vitc_graph_free(fh_check("pointwise NCHW", build, MISS_POINTWISE_NCHW, vitc_to_channels_last, conv_stays, 3));
+  const fh_count add_stays[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Add, 1}};
+  vitc_graph *g = fh_check("add of NCHW", build, MISS_ADD_NCHW, vitc_to_channels_last, add_stays, 2);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Transpose);
+  CHECK(n && g->tensors[n->out[0]].v.dims[1] == C); /* still the NHWC → NCHW move before the Add */
+  vitc_graph_free(g);
+}
+
+int main(void) {
+  test_convnext_stage();
+  test_rewrites();
+  test_near_misses();
+  CHECK_DONE();
+}
