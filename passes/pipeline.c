@@ -7,8 +7,11 @@
  * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; the fusing
  * passes come after those, so that the Gelu an epilogue absorbs exists; row gathers move once the
  * Attention they travel to exists, and before the epilogue pass, which then finds Swin's residual Add
- * right after its projection; patch merging takes its MatMul before the epilogue pass would; dead code
- * last sweeps what the others disconnected. */
+ * right after its projection; patch merging takes its MatMul before the epilogue pass would; the
+ * channels-last rewrite also precedes it, so ConvNeXt's LayerScale Mul and residual Add meet their GEMM
+ * without Transposes between; the layout passes come last among the fusions, since the row maps
+ * describe the final producers of Q, K, V and the final readers of Y; dead code last sweeps what the
+ * others disconnected. */
 #include <string.h>
 
 #include "passes/passes.h"
