@@ -185,6 +185,13 @@ LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init) {
   return slot;
 }
 
+LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes) {
+  size_t *used = &cg->node_scratch[cg->node - cg->g->nodes];
+  LLVMValueRef p = cg_gep(cg, cg->i8, cg->scratch_arg, cg_i64(cg, (int64_t)*used));
+  *used += (bytes + 63) & ~(size_t)63;
+  return p;
+}
+
 vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
   size_t at = (cg->blob_size + 63) & ~(size_t)63;
   if (at + bytes > cg->blob_cap) {

@@ -21,11 +21,14 @@ typedef struct vitc_cg {
   size_t blob_size, blob_cap;
   int64_t *const_offset; /* per tensor: offset of its raw data in the blob, -1 if not added */
 
-  /* The node being emitted: its function's parameters are ctx, then inputs, then outputs. */
+  /* The node being emitted: its function's parameters are ctx, then inputs, then outputs, then its work
+   * space (cg_scratch). */
   const vitc_node *node;
   LLVMValueRef fn;
   LLVMValueRef ctx_arg;
   LLVMValueRef *args;
+  LLVMValueRef scratch_arg;
+  size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   LLVMValueRef weights; /* loaded from ctx at the function's entry */
   int fresh;            /* counter for helper function names */
 } vitc_cg;
@@ -76,6 +79,14 @@ cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
 void cg_if_end(vitc_cg *cg, cg_if *c);
 /* A mutable scalar (alloca in the entry block); mem2reg turns it into SSA. */
 LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+
+/* `bytes` of work space for the current node's kernel, 64-byte aligned: a region of the context's scratch
+ * arena that the planner reserves for this node alone while it runs (other tensors use it at other times),
+ * so that running never allocates. Each call hands out a further region. The size may not depend on the
+ * thread count, which only the context knows (vitc_rt_ctx_new): a buffer is shared by all tasks of the
+ * node, each writing its own part; a kernel wanting space per task sizes it by the task count n it gives
+ * cg_task_end (static) and slices it by the task's begin index. */
+LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes);
 
 /* Constant data for the kernel: appended to the weights blob (64-byte aligned); returns its offset. */
 vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err);

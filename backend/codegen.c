@@ -3,8 +3,11 @@
  *
  *   i32 NAME_run(ptr ctx, ptr in0, …, ptr out0, …):
  *     weights = ctx->weights; scratch = ctx->scratch
- *     NAME.n0(ctx, <addresses of node 0's inputs and outputs>) …   in graph order
+ *     NAME.n0(ctx, <addresses of node 0's inputs and outputs>, <its work space>) …   in graph order
  *     copies for outputs that are inputs, constants or repeated
+ *
+ * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
+ * work space they need (cg_scratch).
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -83,7 +86,8 @@ static char *make_signature(const vitc_graph *g) {
 typedef struct entry_state {
   LLVMValueRef weights, scratch, fn;
   LLVMValueRef *tensor_ptr; /* address of each tensor in NAME_run, filled lazily */
-  const size_t *offsets;
+  size_t *offsets;          /* of the scratch tensors in the arena */
+  size_t *node_offsets;     /* of the nodes' work spaces */
 } entry_state;
 
 static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
@@ -137,7 +141,7 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
   return VITC_OK;
 }
 
-/* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr in…, ptr out…)`. */
+/* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr in…, ptr out…, ptr scratch)`. */
 static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_error *err) {
   const vitc_node *n = &cg->g->nodes[i];
   vitc_emit_fn emit = vitc_emitters[n->op];
@@ -147,7 +151,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
     vitc_node_error_prefix(cg->g, n, err);
     return err->status;
   }
-  int nparams = 1 + n->nin + n->nout;
+  int nparams = 2 + n->nin + n->nout;
   LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
   LLVMValueRef *args = malloc(sizeof *args * (size_t)nparams);
   if (!params || !args) {
@@ -169,6 +173,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
   cg->fn = fn;
   cg->ctx_arg = args[0];
   cg->args = args + 1;
+  cg->scratch_arg = args[nparams - 1];
   cg->weights = LLVMBuildLoad2(cg->b, cg->ptr, args[0], "weights");
   vitc_status st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
@@ -176,39 +181,42 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
   free(params);
   free(args);
   cg->args = NULL;
+  cg->scratch_arg = NULL;
   *fn_out = fn;
   return st;
 }
 
-static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *err) {
+/* The node functions, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
+static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
   const vitc_graph *g = cg->g;
   int nparams = 1 + g->ninputs + g->noutputs;
   LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
   entry_state es = {0};
   es.tensor_ptr = calloc((size_t)g->ntensors + 1, sizeof *es.tensor_ptr);
+  es.offsets = malloc(sizeof *es.offsets * ((size_t)g->ntensors + 1));
+  es.node_offsets = malloc(sizeof *es.node_offsets * ((size_t)g->nnodes + 1));
   LLVMValueRef *node_fns = calloc((size_t)g->nnodes + 1, sizeof *node_fns);
   LLVMValueRef *call_args = NULL;
   vitc_status st = VITC_OK;
-  if (!params || !es.tensor_ptr || !node_fns) {
+  if (!params || !es.tensor_ptr || !es.offsets || !es.node_offsets || !node_fns) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto out;
   }
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) st = emit_node(cg, i, &node_fns[i], err);
-  if (st) goto out;
+  if (st || (st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) goto out;
 
   for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
   es.fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
-  es.offsets = offsets;
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, es.fn, "entry"));
   LLVMValueRef ctx = LLVMGetParam(es.fn, 0);
   es.weights = LLVMBuildLoad2(cg->b, cg->ptr, ctx, "weights");
   LLVMValueRef eight = cg_i64(cg, 8);
   es.scratch = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &eight, 1, ""), "scratch");
-  int max_args = 1;
+  int max_args = 2;
   for (int i = 0; i < g->nnodes; i++)
-    if (1 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 1 + g->nodes[i].nin + g->nodes[i].nout;
+    if (2 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 2 + g->nodes[i].nin + g->nodes[i].nout;
   if (!(call_args = malloc(sizeof *call_args * (size_t)max_args))) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto out;
@@ -225,6 +233,10 @@ static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *er
       else st = tensor_address(cg, &es, t, &call_args[1 + k], err);
     }
     if (st) break;
+    LLVMValueRef work = cg_i64(cg, (int64_t)es.node_offsets[i]);
+    call_args[1 + n->nin + n->nout] = cg->node_scratch[i]
+                                          ? LLVMBuildInBoundsGEP2(cg->b, cg->i8, es.scratch, &work, 1, "")
+                                          : LLVMConstNull(cg->ptr);
     /* With a timing hook installed (ctx->hook, offset 16) the node is timed; without, one branch. */
     LLVMValueRef sixteen = cg_i64(cg, 16);
     LLVMValueRef hook = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &sixteen, 1, ""), "hook");
@@ -234,7 +246,7 @@ static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *er
     LLVMBuildStore(cg->b, cg_call(cg, "vitc_rt_now_ns", cg->i64, NULL, 0), start);
     cg_if_end(cg, &when);
     LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fns[i]), node_fns[i], call_args,
-                   (unsigned)(1 + n->nin + n->nout), "");
+                   (unsigned)(2 + n->nin + n->nout), "");
     char label[300];
     snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
     LLVMValueRef label_str = LLVMBuildGlobalStringPtr(cg->b, label, "label");
@@ -261,6 +273,8 @@ static vitc_status emit_entry(vitc_cg *cg, const size_t *offsets, vitc_error *er
 out:
   free(params);
   free(es.tensor_ptr);
+  free(es.offsets);
+  free(es.node_offsets);
   free(node_fns);
   free(call_args);
   return st;
@@ -331,14 +345,13 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
   if (st) return st;
   vitc_module *m = calloc(1, sizeof *m);
   vitc_cg cg = {0};
-  size_t *offsets = calloc((size_t)g->ntensors + 1, sizeof *offsets);
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));
-  if (!m || !offsets || !cg.const_offset || !(m->name = strdup(name)) || !(m->signature = make_signature(g))) {
+  cg.node_scratch = calloc((size_t)g->nnodes + 1, sizeof *cg.node_scratch);
+  if (!m || !cg.const_offset || !cg.node_scratch || !(m->name = strdup(name)) || !(m->signature = make_signature(g))) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto fail;
   }
   for (int t = 0; t < g->ntensors; t++) cg.const_offset[t] = -1;
-  if ((st = vitc_plan_memory(g, offsets, &m->scratch_size, err))) goto fail;
 
   /* The context belongs to ORC from the start so that the JIT can take the module as it is. */
   m->tsc = LLVMOrcCreateNewThreadSafeContext();
@@ -369,7 +382,7 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
   cg.f32 = LLVMFloatTypeInContext(m->llvm);
   cg.f64 = LLVMDoubleTypeInContext(m->llvm);
 
-  st = emit_entry(&cg, offsets, err);
+  st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
     m->weights_size = cg.blob_size;
@@ -395,14 +408,14 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
   }
   LLVMDisposeBuilder(cg.b);
   if (st) goto fail;
-  free(offsets);
   free(cg.const_offset);
+  free(cg.node_scratch);
   *out = m;
   return VITC_OK;
 fail:
   free(cg.blob);
-  free(offsets);
   free(cg.const_offset);
+  free(cg.node_scratch);
   vitc_module_free(m);
   return st;
 }

@@ -4,11 +4,11 @@
  *   depthwise 2-D (one channel per group, e.g. ConvNeXt 7x7): per plane, per output row and tap,
  *       y[oy, lo:hi] += w[ky, kx] * x[iy, lo*s + shift : ...]          (the [lo, hi) range is static)
  *   pointwise (1x1, stride 1, no pads): Y_bg[Mg, P] = W_g[Mg, Cg] X_bg[Cg, P], one batched GEMM
- *   otherwise im2col into a heap buffer, then the GEMM, a slab of output columns at a time:
+ *   otherwise im2col into the node's work space, then the GEMM, a slab of output columns at a time:
  *       col[(c,k), j] = X_g[c, input of output position first+j under tap k]   (0 in the padding)
  *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
- *     The buffer comes from malloc and is freed before the kernel returns (the memory planner has no
- *     per-node scratch yet); a failed allocation traps rather than leaving Y unwritten.
+ *     col is one buffer in the node's work space (cg_scratch), of COL_BUDGET floats at most unless a
+ *     slab's minimum of 256 columns needs more; the im2col tasks fill it by rows, whatever the thread count.
  * Other dtypes: a direct loop per output element, summing in double as the evaluator does; ConvTranspose
  * (emit_conv_transpose.c) shares it, and the loop over (image, group) of the GEMM kernels. */
 #include "emit_gemm.h"
@@ -20,15 +20,6 @@ void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int n
     idx[d] = d == 0 ? linear : LLVMBuildURem(cg->b, linear, cg_i64(cg, dims[d]), "");
     if (d) linear = LLVMBuildUDiv(cg->b, linear, cg_i64(cg, dims[d]), "");
   }
-}
-
-LLVMValueRef emit_col_alloc(vitc_cg *cg, int64_t floats) {
-  LLVMValueRef bytes = cg_i64(cg, (floats ? floats : 1) * (int64_t)sizeof(float));
-  LLVMValueRef col = cg_call(cg, "malloc", cg->ptr, &bytes, 1);
-  cg_if failed = cg_if_begin(cg, LLVMBuildIsNull(cg->b, col, ""));
-  cg_intrinsic(cg, "llvm.trap", NULL, 0, NULL, 0);
-  cg_if_end(cg, &failed);
-  return col;
 }
 
 LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
@@ -68,7 +59,7 @@ LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, con
 vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
                              int64_t col_floats, conv_slice_fn body, vitc_error *err) {
   int64_t lo[2] = {0, total / size}, hi[2] = {total / size, total / size + 1}, count[2] = {size, total % size};
-  conv_slice sl = {.col = emit_col_alloc(cg, col_floats)};
+  conv_slice sl = {.col = cg_scratch(cg, (size_t)col_floats * sizeof(float))};
   cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
   LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
   sl.x = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
@@ -85,7 +76,6 @@ vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t t
     cg_loop_end(cg, &c);
   }
   cg_loop_end(cg, &bg);
-  cg_call(cg, "free", cg->void_t, &sl.col, 1);
   return st;
 }
 

@@ -11,7 +11,8 @@
  *     col[(m,k), i] = sum_c W[g*Cg + c, m, k] * X_bg[c, i]          (W_g^T X_bg, through emit_gemm)
  *     Y_bg[m, o]    = bias[m] + sum over taps k of col[(m,k), i(o,k)]
  *
- * col is a heap buffer of at most COL_BUDGET floats (one channel's worth at the least). Other dtypes
+ * col lives in the node's work space (cg_scratch): at most COL_BUDGET floats, one channel's worth at the
+ * least, one buffer whatever the thread count (the GEMM's tasks write it by tiles). Other dtypes
  * gather straight from X and W, summing in double as the evaluator does (emit_direct_conv, shared with
  * Conv). */
 #include "emit_gemm.h"

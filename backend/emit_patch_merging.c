@@ -4,8 +4,9 @@
  *           col[r, :] = (col[r, :] - mean) · inv_std ⊙ gamma + beta    with gamma (statistics in double)
  *   reduce: Y[rows of the slab, :] = col · Wr + bias                   the GEMM of emit_gemm.h
  *
- * The merged rows go through a malloc'd buffer of at most COL_BUDGET floats, as im2col does (emit_conv.c:
- * the memory planner has no per-node scratch yet); the merge runs across the runtime pool when large. */
+ * The merged rows go through a buffer of at most COL_BUDGET floats in the node's work space (cg_scratch),
+ * as im2col does (emit_conv.c); the merge runs across the runtime pool when large, each task on its own
+ * rows of the one buffer. */
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emit_window.h"
@@ -88,7 +89,7 @@ vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err) 
   int64_t slab = p.c4 ? COL_BUDGET / p.c4 : p.rows;
   if (slab < 1) slab = 1;
   if (slab > p.rows) slab = p.rows;
-  LLVMValueRef col = emit_col_alloc(cg, slab * p.c4);
+  LLVMValueRef col = cg_scratch(cg, (size_t)(slab * p.c4) * sizeof(float));
   vitc_status st = VITC_OK;
   if (p.rows / slab) {
     cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p.rows / slab), 1);
@@ -96,6 +97,5 @@ vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err) 
     cg_loop_end(cg, &s);
   }
   if (st == VITC_OK && p.rows % slab) st = emit_slab(cg, &p, col, cg_i64(cg, p.rows / slab * slab), p.rows % slab, err);
-  cg_call(cg, "free", cg->void_t, &col, 1);
   return st;
 }

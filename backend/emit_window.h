@@ -1,13 +1,14 @@
 /* emit_window.h — what the sliding-window kernels (emit_conv.c, emit_conv_transpose.c, emit_pool.c) share
  * besides emit_unflatten (emit_gemm.h): index arithmetic over the window geometry of ir.h (vitc_window, the
- * evaluator's, so both agree), the column buffer and loop skeleton of the float32 GEMM kernels, and the
+ * evaluator's, so both agree), the loop skeleton of the float32 GEMM kernels, and the
  * every-dtype direct loop of Conv and ConvTranspose. Defined in emit_conv.c. Internal to backend/. */
 #ifndef VITC_EMIT_WINDOW_H
 #define VITC_EMIT_WINDOW_H
 
 #include "cg.h"
 
-#define COL_BUDGET ((int64_t)1 << 22) /* floats of an im2col / col2im buffer (16 MB) */
+/* floats of an im2col / col2im / merged-rows buffer (16 MB): a bound on a node's work space (cg_scratch) */
+#define COL_BUDGET ((int64_t)1 << 22)
 
 /* a * b for a static b, and a + b: index arithmetic, which never wraps (nsw). */
 static inline LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
@@ -17,9 +18,6 @@ static inline LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildNSWAdd(cg->b, a, b, "");
 }
 
-/* A float32 buffer of `floats` from malloc, for a kernel to free before it returns (the memory planner
- * has no per-node scratch yet); a failed allocation traps rather than leaving the output unwritten. */
-LLVMValueRef emit_col_alloc(vitc_cg *cg, int64_t floats);
 /* Offset in a dense input plane of the window tap kidx at output position oidx, and whether it lies
  * inside the input (outside, the offset is 0 so that a load from it stays in bounds). */
 LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
@@ -34,8 +32,8 @@ LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, con
  * output element a sum in double over the group's input channels and the taps, as the evaluator does. */
 void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bool transpose);
 
-/* The skeleton of the float32 GEMM kernels: a column buffer of col_floats (from emit_col_alloc, freed at
- * the end), a loop over (image, group), and in it a loop over the chunks [first, first+count) that cut
+/* The skeleton of the float32 GEMM kernels: a column buffer of col_floats in the node's work space
+ * (cg_scratch), a loop over (image, group), and in it a loop over the chunks [first, first+count) that cut
  * [0, total) into a static `size` (the full ones, then the tail), each handed to body with x, y, w and bias
  * (NULL: none) pointing at the group's slices of the node's inputs and output. */
 typedef struct conv_slice {

@@ -3,9 +3,9 @@
  * No LLVM here: an AOT-compiled model needs only this library and libc/libm/pthread.
  *
  * A context holds what one running instance of a compiled model owns: its scratch arena (the planned
- * activations), the model's packed weights, and a thread pool. Generated code reads the first two
- * fields directly, so their order is part of the ABI. A context is used by one host thread at a time;
- * several contexts of one model run concurrently. */
+ * activations and kernels' work space: a run never allocates), the model's packed weights, and a thread
+ * pool. Generated code reads the first two fields directly, so their order is part of the ABI. A context
+ * is used by one host thread at a time; several contexts of one model run concurrently. */
 #ifndef VITC_RT_H
 #define VITC_RT_H
 

@@ -77,6 +77,8 @@ static void test_float32(void) {
   /* 500 channels of 9 taps x 1024 inputs exceed one column buffer: full chunks and a tail */
   conv_transpose("chunked", VITC_F32, DIMS(1, 4, 32, 32), 500, (int64_t[]){3, 3},
                  (vitc_attr[]){INTS("strides", 2, 2)}, 1, plain);
+  conv_transpose("chunked, one thread", VITC_F32, DIMS(1, 4, 32, 32), 500, (int64_t[]){3, 3},
+                 (vitc_attr[]){INTS("strides", 2, 2)}, 1, one_thread);
 }
 
 static void test_other_dtypes(void) {

@@ -66,19 +66,22 @@ static void test_gemm(void) {
   gemm("gemm beta 0", 9, 8, 33, false, true, 2, (int64_t[]){9, 33}, true, 2, 0);
 }
 
-/* Conv of x [1 or 2, cin, spatial..] with constant weights [cout, cin/group, kernel..] and bias. */
+/* Conv of x [1 or 2, cin, spatial..] with constant weights [cout, cin/group, kernel..] and bias, on one
+ * thread and on three (im2col fills one buffer in the node's work space from all tasks). */
 static void conv(const char *what, vitc_dtype t, int rx, const int64_t *dx, int64_t cout, int64_t group,
                  const int64_t *kernel, vitc_attr *attrs, int nattr, bool bias) {
-  test_graph g = tg_new();
-  int64_t dw[VITC_MAX_RANK] = {cout, dx[1] / group};
-  for (int d = 2; d < rx; d++) dw[d] = kernel[d - 2];
-  int64_t db[1] = {cout};
-  int in[3] = {tg_input(&g, t, rx, dx), tg_const(&g, t, rx, dw, 3), bias ? tg_const(&g, t, 1, db, 4) : -1};
   vitc_attr all[8];
   if (nattr) memcpy(all, attrs, sizeof *attrs * (size_t)nattr);
   all[nattr++] = attr_int("group", group);
-  tg_output(&g, tg_node(&g, VITC_OP_Conv, in, bias ? 3 : 2, 1, all, nattr));
-  check_graph(&g, what, 2);
+  for (int nthreads = 1; nthreads <= 3; nthreads += 2) {
+    test_graph g = tg_new();
+    int64_t dw[VITC_MAX_RANK] = {cout, dx[1] / group};
+    for (int d = 2; d < rx; d++) dw[d] = kernel[d - 2];
+    int64_t db[1] = {cout};
+    int in[3] = {tg_input(&g, t, rx, dx), tg_const(&g, t, rx, dw, 3), bias ? tg_const(&g, t, 1, db, 4) : -1};
+    tg_output(&g, tg_node(&g, VITC_OP_Conv, in, bias ? 3 : 2, 1, all, nattr));
+    check_graph(&g, what, nthreads);
+  }
 }
 
 #define INTS(name, ...) attr_ints(name, DIMS(__VA_ARGS__))
@@ -95,6 +98,8 @@ static void test_conv(void) {
   conv("conv 1x1 groups", VITC_F32, DIMS(1, 16, 5, 5), 8, 4, (int64_t[]){1, 1}, NULL, 0, false);
   conv("conv patch 4x4/4", VITC_F32, DIMS(1, 3, 32, 32), 24, 1, (int64_t[]){4, 4}, (vitc_attr[]){INTS("strides", 4, 4)}, 1, true);
   conv("conv patch 16x16/16", VITC_F32, DIMS(1, 3, 64, 64), 50, 1, (int64_t[]){16, 16}, (vitc_attr[]){INTS("strides", 16, 16)}, 1, true);
+  /* 288 rows of 16900 columns exceed one im2col buffer: slabs of 14560 columns and a tail */
+  conv("conv slabs", VITC_F32, DIMS(1, 32, 130, 130), 4, 1, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);
   conv("conv 1-D", VITC_F32, DIMS(2, 3, 20), 5, 1, (int64_t[]){4}, (vitc_attr[]){INTS("pads", 2, 1)}, 1, true);
   conv("conv 3-D", VITC_F32, DIMS(1, 2, 5, 6, 7), 3, 1, (int64_t[]){2, 3, 2}, (vitc_attr[]){INTS("pads", 1, 0, 1, 0, 1, 1)}, 1, true);
   conv("conv f64", VITC_F64, DIMS(1, 4, 6, 6), 4, 2, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);

@@ -241,21 +241,24 @@ static void test_patch_merging(void) {
   vitc_graph_free(fh_check("LayerNorm over two axes", build_merge, MISS_LN_AXIS, merge_and_sweep, stays, 3));
 }
 
-/* The kernel alone: X [lead.., H, W, C] with or without the LayerNorm and the bias. */
+/* The kernel alone: X [lead.., H, W, C] with or without the LayerNorm and the bias, on one thread and on
+ * three (the merged rows are one buffer in the node's work space, filled by all tasks). */
 static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t n, bool norm, bool bias) {
-  test_graph t = tg_new();
-  int64_t c4 = 4 * xd[rank - 1];
-  const int64_t wd[] = {c4, n}, cd[] = {c4}, nd[] = {n};
-  int in[5] = {tg_input(&t, VITC_F32, rank, xd), tg_const(&t, VITC_F32, 2, wd, 31), -1, -1, -1};
-  if (norm) {
-    in[2] = tg_const(&t, VITC_F32, 1, cd, 32);
-    in[3] = tg_const(&t, VITC_F32, 1, cd, 33);
+  for (int nthreads = 1; nthreads <= 3; nthreads += 2) {
+    test_graph t = tg_new();
+    int64_t c4 = 4 * xd[rank - 1];
+    const int64_t wd[] = {c4, n}, cd[] = {c4}, nd[] = {n};
+    int in[5] = {tg_input(&t, VITC_F32, rank, xd), tg_const(&t, VITC_F32, 2, wd, 31), -1, -1, -1};
+    if (norm) {
+      in[2] = tg_const(&t, VITC_F32, 1, cd, 32);
+      in[3] = tg_const(&t, VITC_F32, 1, cd, 33);
+    }
+    if (bias) in[4] = tg_const(&t, VITC_F32, 1, nd, 34);
+    int nin = bias ? 5 : norm ? 4 : 2;
+    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5};
+    tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, &eps, 1));
+    tg_check(&t, what, nthreads, 1e-4, 1e-5);
   }
-  if (bias) in[4] = tg_const(&t, VITC_F32, 1, nd, 34);
-  int nin = bias ? 5 : norm ? 4 : 2;
-  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5};
-  tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, &eps, 1));
-  tg_check(&t, what, 2, 1e-4, 1e-5);
 }
 
 static void test_kernel(void) {
