@@ -7,7 +7,8 @@
  * exporters write inside a LayerNorm or GELU before the recomposing passes look for them; the fusing
  * passes come after those, so that the Gelu an epilogue absorbs exists; row gathers move once the
  * Attention they travel to exists, and before the epilogue pass, which then finds Swin's residual Add
- * right after its projection; patch merging takes its MatMul before the epilogue pass would; dead code
+ * right after its projection; patch merging takes its MatMul before the epilogue pass would; a residual
+ * Add joins a LayerNorm only after the epilogue pass had the chance to take it for a product; dead code
  * last sweeps what the others disconnected. */
 #include <string.h>
 
@@ -25,6 +26,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_grn", vitc_fuse_grn, false, "ConvNeXt V2's global response normalisation becomes GRN"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
+    {"fold_softmax_transposes", vitc_fold_softmax_transposes, false, "Softmax between a Transpose and its inverse reads the untransposed tensor along the moved axis"},
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
     {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
     {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
