@@ -1,7 +1,7 @@
 /* emit_norm.c — kernels for LayerNormalization, BatchNormalization (inference), InstanceNormalization,
- * GroupNormalization, LpNormalization, MeanVarianceNormalization, vitc.LayerNormChannels and vitc.RMSNorm, with the
- * evaluator's semantics (ir/ops/norm.c, ir/ops/fused_norm.c): statistics in double, two-pass (mean, then
- * squared deviations).
+ * GroupNormalization, LpNormalization, MeanVarianceNormalization, vitc.LayerNormChannels, vitc.RMSNorm and
+ * vitc.LayerNormResidual, with the evaluator's semantics (ir/ops/norm.c, ir/ops/fused_norm.c): statistics
+ * in double, two-pass (mean, then squared deviations).
  *
  *   for each row (LayerNorm: x[:axis]; Instance/GroupNorm: one channel group of one sample;
  *                 LayerNormChannels: the channels at one position of one sample, strided):
@@ -84,8 +84,9 @@ static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_va
   return full ? j : at;
 }
 
-/* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type. */
-vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+/* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type; `residual`, the
+ * index of an input of x's shape, is added to each normalised element (-1: none). */
+static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
   const vitc_value *y = cg_out_value(cg, 0);
   int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
@@ -93,10 +94,11 @@ vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   row_shape s;
   row_shape_range(&s, x, axis, x->rank - 1);
   if (s.rows == 0) return VITC_OK;
-  LLVMValueRef ptrs[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0),
-                          n->nout > 1 ? cg_out(cg, 1) : NULL, n->nout > 2 ? cg_out(cg, 2) : NULL};
+  LLVMValueRef ptrs[7] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0),
+                          n->nout > 1 ? cg_out(cg, 1) : NULL, n->nout > 2 ? cg_out(cg, 2) : NULL,
+                          residual >= 0 ? cg_in(cg, residual) : NULL};
   row_loop rl;
-  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 6);
+  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 7);
   LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
   row_stats(cg, &s, ptrs[0], x->dtype, base, eps, &mean, &inv_std);
   if (ptrs[4]) store_f64(cg, ptrs[4], r, cg_out_value(cg, 1)->dtype, mean);
@@ -107,10 +109,25 @@ vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv, b = NULL;
   if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
   if (bias) b = load_as(cg, &a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
-  store_from(cg, &a, ptrs[3], at, affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b));
+  LLVMValueRef v = affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b);
+  if (ptrs[6]) { /* rounded to y's dtype first, as LayerNormalization's output would be */
+    vitc_dtype pass = a.f32 ? VITC_F32 : VITC_F64;
+    v = cg_convert(cg, cg_convert(cg, v, pass, y->dtype), y->dtype, pass);
+    v = LLVMBuildFAdd(cg->b, v, load_as(cg, &a, ptrs[6], at, x->dtype), "");
+  }
+  store_from(cg, &a, ptrs[3], at, v);
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
   return VITC_OK;
+}
+
+vitc_status emit_LayerNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return layer_norm(cg, n, -1);
+}
+
+/* vitc.LayerNormResidual: LayerNormalization's row pass, R (input 3) added before the store. */
+vitc_status emit_LayerNormResidual(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  return layer_norm(cg, n, 3);
 }
 
 /* ---------------------------------------------------------------- vitc.LayerNormChannels */

@@ -7,8 +7,9 @@
  *   TopK:      the k best of the row by insertion, ties in index order
  *   CumSum:    running sum along the row
  *
- * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors; the
- * rest one element at a time in double. */
+ * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors, and
+ * a float32 Softmax over a middle axis of few columns runs the columns as vector lanes; the rest one
+ * element at a time in double (but for the float32 softmax family's typed element passes). */
 #include <math.h>
 
 #include "emit_rows.h"
@@ -136,31 +137,96 @@ static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) 
   row_shape_range(s, x, axis, legacy ? x->rank - 1 : axis);
 }
 
-/* float32 over consecutive elements, as the evaluator's typed loop: y = exp(x - max) in float, its sum
- * in double; LogSoftmax y = x - max - log(sum). The element passes vectorise. */
+/* float32 over one axis, as the evaluator's typed loop: y = exp(x - max) in float, its sum in double;
+ * LogSoftmax y = x - max - log(sum). The element passes vectorise when the axis is the innermost, and
+ * otherwise step over the elements between. */
 static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
                             LLVMValueRef base) {
   LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, FOLD_MAX_NUM);
   LLVMValueRef maxf = LLVMBuildFPTrunc(cg->b, max, cg->f32, "");
+  LLVMValueRef stride = cg_i64(cg, s->nred ? s->red_strides[0] : 1);
   if (k == LOG_SOFTMAX) {
     LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, FOLD_SUM);
     LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, call1(cg, "llvm.log", sum), cg->f32, "");
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
     LLVMValueRef d = LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, ""); /* exact near the max */
     cg_store(cg, y, at, VITC_F32, LLVMBuildFSub(cg->b, d, log_sum, ""));
     cg_loop_end(cg, &l);
     return;
   }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
   cg_store(cg, y, at, VITC_F32, emit_expf(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
   cg_loop_end(cg, &l);
   LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, FOLD_SUM);
   LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sum, ""), cg->f32, "");
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
+  at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
   cg_store(cg, y, at, VITC_F32, LLVMBuildFMul(cg->b, cg_load(cg, y, at, VITC_F32), inv, ""));
+  cg_loop_end(cg, &l);
+}
+
+/* float32 Softmax along a middle axis of few consecutive columns, CaiT's scores with the heads last:
+ * x[o] is [len, inner]. Each step loads g rows of all columns as one vector of W = g·inner lanes (W <= 16,
+ * g dividing len), so lane i belongs to column i % inner; the columns' max and sum fold the g lane groups
+ * together and are broadcast back to W lanes. Per column it is the evaluator's typed loop (max in float,
+ * exp in float, sum in double). */
+enum { MAX_LANES = 16 };
+
+static LLVMValueRef lanes_shuffle(vitc_cg *cg, LLVMValueRef v, int n, int from, int modulo) {
+  LLVMValueRef mask[MAX_LANES];
+  for (int i = 0; i < n; i++) mask[i] = LLVMConstInt(cg->i32, (unsigned)(from + i % modulo), 0);
+  return LLVMBuildShuffleVector(cg->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(mask, (unsigned)n), "");
+}
+
+/* Column c of the W-lane v folded over its g groups (max, or sum), then repeated to W lanes. */
+static LLVMValueRef fold_groups(vitc_cg *cg, LLVMValueRef v, int inner, int g, bool sum) {
+  LLVMValueRef acc = lanes_shuffle(cg, v, inner, 0, inner);
+  for (int q = 1; q < g; q++) {
+    LLVMValueRef part = lanes_shuffle(cg, v, inner, q * inner, inner);
+    acc = sum ? LLVMBuildFAdd(cg->b, acc, part, "")
+              : LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, part, acc, ""), part, acc, "");
+  }
+  return lanes_shuffle(cg, acc, inner * g, 0, inner);
+}
+
+static LLVMValueRef lanes_at(vitc_cg *cg, LLVMValueRef p, LLVMValueRef base, LLVMValueRef step, int w) {
+  return cg_gep(cg, cg->f32, p, LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, step, cg_i64(cg, w), ""), ""));
+}
+static LLVMValueRef load_lanes(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p) {
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, t, p, "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+static void store_lanes(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p) {
+  LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 4);
+}
+
+static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int64_t len,
+                                int inner) {
+  int g = 1;
+  for (int c = MAX_LANES / inner; c > 1 && g == 1; c--)
+    if (len % c == 0) g = c;
+  int w = g * inner;
+  LLVMTypeRef ft = LLVMVectorType(cg->f32, (unsigned)w), dt = LLVMVectorType(cg->f64, (unsigned)w);
+  LLVMValueRef max = cg_var(cg, ft, const_of(cg, ft, -INFINITY)), sum = cg_var(cg, dt, const_of(cg, dt, 0));
+  cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
+  LLVMValueRef v = load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, ""), v, m, ""), max);
+  cg_loop_end(cg, &l);
+  LLVMValueRef maxv = fold_groups(cg, LLVMBuildLoad2(cg->b, ft, max, ""), inner, g, false);
+  l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
+  LLVMValueRef e = emit_expf(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
+  store_lanes(cg, e, lanes_at(cg, y, base, l.iv, w));
+  LLVMValueRef s = LLVMBuildLoad2(cg->b, dt, sum, "");
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFPExt(cg->b, e, dt, ""), ""), sum);
+  cg_loop_end(cg, &l);
+  LLVMValueRef total = fold_groups(cg, LLVMBuildLoad2(cg->b, dt, sum, ""), inner, g, true);
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, const_of(cg, dt, 1), total, ""), ft, "");
+  l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
+  LLVMValueRef at = lanes_at(cg, y, base, l.iv, w);
+  store_lanes(cg, LLVMBuildFMul(cg->b, load_lanes(cg, ft, at), inv, ""), at);
   cg_loop_end(cg, &l);
 }
 
@@ -198,8 +264,16 @@ static vitc_status emit_softmax_family(vitc_cg *cg, const vitc_node *n, softmax_
   if (vitc_numel(x) == 0) return VITC_OK;
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
+  int64_t inner = s.nred == 1 ? s.red_strides[0] : 1;
+  if (x->dtype == VITC_F32 && k == SOFTMAX && inner > 1 && inner <= MAX_LANES) {
+    int64_t blocks = vitc_numel(x) / (s.len * inner);
+    LLVMValueRef o = rows_begin(cg, &rl, blocks, work_of(cg), ptrs, 2);
+    softmax_columns_f32(cg, ptrs[0], ptrs[1], LLVMBuildNSWMul(cg->b, o, cg_i64(cg, s.len * inner), ""), s.len, (int)inner);
+    rows_end(cg, &rl);
+    return VITC_OK;
+  }
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2));
-  if (x->dtype == VITC_F32 && k != HARDMAX && row_contiguous(&s)) softmax_row_f32(cg, k, &s, ptrs[0], ptrs[1], base);
+  if (x->dtype == VITC_F32 && k != HARDMAX && s.nred <= 1) softmax_row_f32(cg, k, &s, ptrs[0], ptrs[1], base);
   else softmax_row_any(cg, k, &s, ptrs[0], ptrs[1], x->dtype, base);
   rows_end(cg, &rl);
   return VITC_OK;

@@ -30,7 +30,7 @@
   X(Hardmax) X(TopK) X(CumSum)
 #define VITC_NORM_EMITTERS(X)                                                                           \
   X(LayerNormalization) X(BatchNormalization) X(InstanceNormalization) X(GroupNormalization)             \
-  X(LpNormalization) X(MeanVarianceNormalization) X(LayerNormChannels) X(RMSNorm)
+  X(LpNormalization) X(MeanVarianceNormalization) X(LayerNormChannels) X(RMSNorm) X(LayerNormResidual)
 
 /* OneHot (emit_gather.c), Einsum (emit_einsum.c), Resize (emit_resize.c), SwiGLU (emit_swiglu.c), GRN
  * (emit_grn.c). */

@@ -46,11 +46,13 @@ vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err);          /* Silu(h
 vitc_status vitc_fuse_grn(vitc_graph *g, vitc_error *err);             /* ConvNeXt V2 global response normalisation → GRN */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
+vitc_status vitc_fold_softmax_transposes(vitc_graph *g, vitc_error *err); /* Transpose, Softmax, inverse Transpose → Softmax along the moved axis */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
 vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err);    /* row permutations (Swin windows, shifts) move across row-wise ops to the attention */
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err);   /* 2x2 strided slices + Concat (+ LayerNorm) + MatMul → PatchMerging */
 vitc_status vitc_to_channels_last(vitc_graph *g, vitc_error *err);    /* NCHW conv trunks run NHWC: depthwise conv, patchify GEMMs, no Transposes */
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
+vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err);   /* r + LayerNorm(x) → LayerNormResidual (post-norm blocks) */
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-keeping Transpose → Reshape; FusedGemm reads rows through Reshapes */
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */
 

@@ -9,7 +9,8 @@
  * Attention they travel to exists, and before the epilogue pass, which then finds Swin's residual Add
  * right after its projection; patch merging takes its MatMul before the epilogue pass would; the
  * channels-last rewrite also precedes it, so ConvNeXt's LayerScale Mul and residual Add meet their GEMM
- * without Transposes between; the layout passes come last among the fusions, since the row maps
+ * without Transposes between; a residual Add joins a LayerNorm only after the epilogue pass had the
+ * chance to take it for a product; the layout passes come last among the fusions, since the row maps
  * describe the final producers of Q, K, V and the final readers of Y; dead code last sweeps what the
  * others disconnected. */
 #include <string.h>
@@ -28,11 +29,13 @@ static const vitc_pass pipeline[] = {
     {"fuse_grn", vitc_fuse_grn, false, "ConvNeXt V2's global response normalisation becomes GRN"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
+    {"fold_softmax_transposes", vitc_fold_softmax_transposes, false, "Softmax between a Transpose and its inverse reads the untransposed tensor along the moved axis"},
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
     {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
     {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
     {"to_channels_last", vitc_to_channels_last, false, "convolutional trunks run channels-last: depthwise and patchify convs, Transposes cancelled"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
+    {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},

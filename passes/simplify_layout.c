@@ -11,7 +11,10 @@
  * A FusedGemm works row by row, so it can take its rows as they come and reshape its output instead.
  * The view before it then dies, and the Reshape after it starts a movement chain that
  * absorb_attention_layout swallows: ViT's MHA export writes LayerNorm → Transpose {1, 0, 2} (moving
- * the batch dim of 1) → qkv projection → Slice, Reshape, Transpose → Attention. */
+ * the batch dim of 1) → qkv projection → Slice, Reshape, Transpose → Attention. Only a FusedGemm whose
+ * output is read by movement nodes alone moves so: before one that computes (Swin V2's projection
+ * before its post-norm LayerNorm) the Reshape would stay a copy, where before the FusedGemm
+ * absorb_attention_layout folds it into the Attention's output rows. */
 #include <string.h>
 
 #include "passes/pattern.h"
@@ -55,9 +58,25 @@ static int row_source(const vitc_graph *g, const vitc_node *n) {
   return src;
 }
 
+/* Whether t is read, and read only as the moved input of movement nodes (not as a graph output). */
+static bool moved_only(const vitc_graph *g, int t) {
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == t) return false;
+  int readers = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const vitc_node *n = &g->nodes[i];
+    for (int k = 0; !n->dead && k < n->nin; k++) {
+      if (n->in[k] != t) continue;
+      if (!(vitc_moved_inputs(g, n) >> k & 1)) return false;
+      readers++;
+    }
+  }
+  return readers > 0;
+}
+
 static bool hoistable(const vitc_graph *g, const vitc_node *n) {
   return n->op == VITC_OP_FusedGemm && !n->dead && (n->nin <= IN_RESIDUAL || n->in[IN_RESIDUAL] < 0) &&
-         has_static_dims(g, n->out[0]);
+         has_static_dims(g, n->out[0]) && moved_only(g, n->out[0]);
 }
 
 /* FusedGemm i reads src's rows into a new tensor, which a Reshape turns into its old output. */

@@ -15,7 +15,16 @@
  *
  *   every row r of the last axis:  Y[r, :] = X[r, :] / sqrt(Σ X[r, :]² / C + eps) ⊙ scale
  *
- * The sum of squares in double. */
+ * The sum of squares in double.
+ *
+ * vitc.LayerNormResidual, a post-norm block's residual join (Swin V2: x + norm(f(x))), built by
+ * passes/fuse_norm_residual:
+ *
+ *   inputs  X, scale, bias (as LayerNormalization's), R of X's dtype and shape
+ *   attrs   axis (default -1), epsilon (default 1e-5)
+ *
+ *   Y = R + LayerNormalization(X, scale, bias), the normalised value rounded to X's dtype before the
+ *   add, as the two ops apart compute it. */
 #include <math.h>
 
 #include "ops.h"
@@ -73,4 +82,22 @@ vitc_status eval_RMSNorm(const vitc_node *n, const vitc_value *const *in, vitc_v
     }
   }
   return VITC_OK;
+}
+
+vitc_status shape_layer_norm_residual(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                                      vitc_error *err) {
+  vitc_status st = shape_layer_norm(n, in, out, err);
+  if (st != VITC_OK) return st;
+  const vitc_value *x = in[0], *r = in[3];
+  bool same = r->dtype == x->dtype && r->rank == x->rank;
+  for (int d = 0; same && d < x->rank; d++) same = r->dims[d] == x->dims[d];
+  return same ? VITC_OK : vitc_fail(err, VITC_ERR_INVALID, "residual must have X's dtype and shape");
+}
+
+vitc_status eval_LayerNormResidual(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                                   vitc_error *err) {
+  vitc_status st = eval_LayerNormalization(n, in, out, err);
+  for (int64_t i = 0; st == VITC_OK && i < vitc_numel(&out[0]); i++)
+    vitc_store_f(&out[0], i, vitc_load_f(&out[0], i) + vitc_load_f(in[3], i));
+  return st;
 }

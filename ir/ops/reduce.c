@@ -2,8 +2,9 @@
  * family, TopK and CumSum.
  *
  * Arithmetic goes through double whatever the element type. The evaluator runs ViT-style models through
- * ReduceMean and Softmax on every block, so float32 over the innermost axis has typed loops; every other
- * case goes through vitc_load_f / vitc_store_f. Integer reductions are exact up to 2^53. */
+ * ReduceMean and Softmax on every block, so float32 over the innermost axis (and the softmax family over
+ * any axis) has typed loops; every other case goes through vitc_load_f / vitc_store_f. Integer
+ * reductions are exact up to 2^53. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,23 +322,24 @@ static vitc_status softmax_view(const vitc_node *n, const vitc_value *x, axis_vi
 
 typedef enum softmax_kind { SOFTMAX, LOG_SOFTMAX, HARDMAX } softmax_kind;
 
-/* One contiguous float32 row: the shape of attention scores. */
-static void softmax_row_f32(softmax_kind k, const float *x, float *y, int64_t len) {
+/* One float32 row of len elements `stride` apart: attention scores (stride 1), or CaiT's talking-heads
+ * scores with the heads last (stride H). */
+static void softmax_row_f32(softmax_kind k, const float *x, float *y, int64_t len, int64_t stride) {
   float max = -INFINITY;
-  for (int64_t j = 0; j < len; j++) max = x[j] > max ? x[j] : max;
+  for (int64_t j = 0; j < len; j++) max = x[j * stride] > max ? x[j * stride] : max;
   double sum = 0;
   if (k == LOG_SOFTMAX) {
-    for (int64_t j = 0; j < len; j++) sum += exp((double)x[j] - max);
+    for (int64_t j = 0; j < len; j++) sum += exp((double)x[j * stride] - max);
     double log_sum = log(sum);
-    for (int64_t j = 0; j < len; j++) y[j] = (float)((double)x[j] - max - log_sum);
+    for (int64_t j = 0; j < len; j++) y[j * stride] = (float)((double)x[j * stride] - max - log_sum);
     return;
   }
   for (int64_t j = 0; j < len; j++) {
-    y[j] = expf(x[j] - max);
-    sum += y[j];
+    y[j * stride] = expf(x[j * stride] - max);
+    sum += y[j * stride];
   }
   float inv = (float)(1.0 / sum);
-  for (int64_t j = 0; j < len; j++) y[j] *= inv;
+  for (int64_t j = 0; j < len; j++) y[j * stride] *= inv;
 }
 
 static vitc_status eval_softmax_family(softmax_kind k, const vitc_node *n, const vitc_value *const *in,
@@ -346,9 +348,12 @@ static vitc_status eval_softmax_family(softmax_kind k, const vitc_node *n, const
   axis_view v;
   vitc_status st = softmax_view(n, x, &v, err);
   if (st != VITC_OK || vitc_numel(x) == 0) return st;
-  if (x->dtype == VITC_F32 && v.inner == 1 && k != HARDMAX) {
+  if (x->dtype == VITC_F32 && k != HARDMAX) {
     for (int64_t o = 0; o < v.outer; o++)
-      softmax_row_f32(k, (const float *)x->data + o * v.len, (float *)out[0].data + o * v.len, v.len);
+      for (int64_t i = 0; i < v.inner; i++) {
+        int64_t base = o * v.len * v.inner + i;
+        softmax_row_f32(k, (const float *)x->data + base, (float *)out[0].data + base, v.len, v.inner);
+      }
     return VITC_OK;
   }
   double *row = malloc(sizeof(double) * (size_t)v.len);

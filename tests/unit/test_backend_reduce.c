@@ -174,6 +174,13 @@ static const op_case cases[] = {
     {"softmax_13", VITC_OP_Softmax, 13, VITC_F32, 2, {3, 13}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_row_of_1", VITC_OP_Softmax, 13, VITC_F32, 2, {4, 1}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_axis1", VITC_OP_Softmax, 13, VITC_F32, 3, {3, 13, 4}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
+    /* columns as vector lanes: CaiT's heads last (4 rows a step), 3 rows of 5, 1 of 16; 17 columns and
+     * LogSoftmax step over them one element at a time */
+    {"softmax_heads_last", VITC_OP_Softmax, 13, VITC_F32, 4, {2, 64, 64, 4}, {{0}}, 0, {INT("axis", 2)}, 1, 1},
+    {"softmax_columns_5", VITC_OP_Softmax, 13, VITC_F32, 3, {3, 6, 5}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
+    {"softmax_columns_16", VITC_OP_Softmax, 13, VITC_F32, 3, {2, 9, 16}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
+    {"softmax_columns_17", VITC_OP_Softmax, 13, VITC_F32, 3, {2, 9, 17}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
+    {"log_softmax_axis1", VITC_OP_LogSoftmax, 13, VITC_F32, 3, {3, 10, 4}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
     {"softmax_opset11", VITC_OP_Softmax, 11, VITC_F32, 3, {2, 3, 5}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_f64", VITC_OP_Softmax, 13, VITC_F64, 2, {3, 7}, {{0}}, 0, {{0}}, 0, 1},
     {"log_softmax", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {5, 197}, {{0}}, 0, {{0}}, 0, 1},

@@ -1,0 +1,41 @@
+/* fuse_norm_residual — a post-norm block's residual join (Swin V2: x + norm(f(x))) adds its residual
+ * while the LayerNorm writes, instead of reading the normalised tensor again:
+ *
+ *     %n = LayerNormalization(%x, %scale, %bias) {axis, epsilon}     Mean, InvStdDev unused
+ *     %y = Add(%r, %n)   or Add(%n, %r)                              %r of %n's dtype and shape
+ *                               ─→  %y = LayerNormResidual(%x, %scale, %bias, %r) {axis, epsilon}
+ *
+ * %n must be read only by the Add. It runs after fuse_gemm_epilogue, which takes an Add that follows a
+ * matrix product as that product's residual first. */
+#include "passes/pattern.h"
+
+/* The LayerNormalization computing t, read once, with scale and bias and no other output read. */
+static vitc_node *match_norm(const vitc_rewriter *rw, int t) {
+  vitc_node *ln = vitc_match_inner(rw, t, VITC_OP_LayerNormalization, 1);
+  if (!ln || ln->nin != 3 || ln->in[1] < 0 || ln->in[2] < 0) return NULL;
+  for (int k = 1; k < ln->nout; k++)
+    if (ln->out[k] >= 0 && rw->uses[ln->out[k]] > 0) return NULL;
+  return ln;
+}
+
+vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_norm_residual", err);
+  if (st != VITC_OK) return st;
+  int nn = g->nnodes;
+  for (int i = 0; st == VITC_OK && i < nn; i++) {
+    vitc_node *add = &g->nodes[i];
+    if (add->dead || add->op != VITC_OP_Add) continue;
+    int k = match_norm(&rw, add->in[0]) ? 0 : 1;
+    vitc_node *ln = match_norm(&rw, add->in[k]);
+    int r = add->in[1 - k];
+    if (!ln || !vitc_match_same_type(g, r, ln->out[0]) || !vitc_match_same_type(g, r, add->out[0])) continue;
+    int in[4] = {ln->in[0], ln->in[1], ln->in[2], r};
+    vitc_attr attrs[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = vitc_attr_int(ln, "axis", -1)},
+                          {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(ln, "epsilon", 1e-5)}};
+    vitc_node *nodes[2] = {add, ln};
+    st = vitc_rewrite(&rw, nodes, 2, VITC_OP_LayerNormResidual, in, 4, add->out[0], attrs, 2, err);
+  }
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}
