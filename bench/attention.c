@@ -5,15 +5,7 @@
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/attention.c -o /tmp/attention BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
  * Usage: attention [THREADS [H N D]] */
-#include <time.h>
-
-#include "backend_harness.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "best_time.h"
 
 static int map_const(test_graph *t, int64_t n, const int64_t *offsets) {
   vitc_value v = {.dtype = VITC_I64, .rank = 2, .dims = {1, n}, .data = (void *)offsets};
@@ -62,13 +54,7 @@ static int run(int threads, int64_t h, int64_t n, int64_t d, bool mapped, bool c
   }
   float *y = malloc(sizeof(float) * (size_t)(h * n * d));
   void *outs[1] = {y};
-  double best = 1e30;
-  for (int rep = 0; rep < 30; rep++) {
-    double t0 = now();
-    tg_run(&t, outs);
-    double dt = now() - t0;
-    if (dt < best) best = dt;
-  }
+  double best = best_time(&t, outs, 30);
   printf("H=%lld N=%lld D=%lld threads=%d %-6s %-6s: %.3f ms, %.1f GFLOP/s\n", (long long)h, (long long)n,
          (long long)d, threads, mapped ? "mapped" : "dense", cosine ? "cosine" : "", best * 1e3,
          4.0 * (double)(h * n * n * d) / best * 1e-9);

@@ -3,15 +3,7 @@
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit bench/jit_gemm.c -o /tmp/jit_gemm BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
  * Usage: jit_gemm M K N THREADS [const|input] */
-#include <time.h>
-
-#include "backend_harness.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "best_time.h"
 
 int main(int argc, char **argv) {
   if (argc < 5) {
@@ -33,13 +25,7 @@ int main(int argc, char **argv) {
   }
   float *y = malloc(sizeof(float) * (size_t)(m * n));
   void *outs[1] = {y};
-  double best = 1e30;
-  for (int rep = 0; rep < 30; rep++) {
-    double t0 = now();
-    tg_run(&t, outs);
-    double dt = now() - t0;
-    if (dt < best) best = dt;
-  }
+  double best = best_time(&t, outs, 30);
   printf("M=%lld K=%lld N=%lld threads=%d B=%s: %.3f ms, %.1f GFLOP/s\n", (long long)m, (long long)k, (long long)n,
          threads, const_b ? "const" : "input", best * 1e3, 2.0 * (double)(m * n * k) / best * 1e-9);
   free(y);
