@@ -1,8 +1,11 @@
 /* emit_patch_merging.c — vitc.PatchMerging (ir/ops/patch_merging.c) in two phases per slab of output rows:
  *
  *   merge:  col[r, q*C .. q*C+C) = X[.., 2i + dy_q, 2j + dx_q, :]      r = output position (.., i, j)
- *           col[r, :] = (col[r, :] - mean) · inv_std ⊙ gamma + beta    with gamma (statistics in double)
+ *           col[r, :] = (col[r, :] - mean) · inv_std ⊙ gamma + beta    with gamma, norm_after = 0 (statistics
+ *                                                                      in double)
  *   reduce: Y[rows of the slab, :] = col · Wr + bias                   the GEMM of emit_gemm.h
+ *   norm:   Y[r, :] = (Y[r, :] - mean) · inv_std ⊙ gamma + beta        with gamma, norm_after = 1: the slab's
+ *                                                                      rows are complete after the GEMM
  *
  * The merged rows go through a buffer of at most COL_BUDGET floats in the node's work space (cg_scratch),
  * as im2col does (emit_conv.c); the merge runs across the runtime pool when large, each task on its own
@@ -15,6 +18,7 @@
 typedef struct merge_geom {
   int64_t h, w, c, c4, n, rows; /* X [.., h, w, c]; Y rows of n */
   double eps;
+  bool norm_after;
 } merge_geom;
 
 /* Copies the four neighbours of output row `at` into the col row at dst. */
@@ -33,16 +37,17 @@ static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMVa
   }
 }
 
-/* Normalises the col row starting at element base in place: (v - mean) · inv_std · gamma + beta. */
+/* Normalises the row of s->len values starting at element base of col in place:
+ * (v - mean) · inv_std · gamma + beta. */
 static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s, LLVMValueRef col,
                            LLVMValueRef base, LLVMValueRef gamma, LLVMValueRef beta) {
-  LLVMValueRef len = cg_const(cg, cg->f64, (double)p->c4);
+  LLVMValueRef len = cg_const(cg, cg->f64, (double)s->len);
   LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, FOLD_SUM), len, "");
   LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, FOLD_SUM), len, "");
   LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, cg_const(cg, cg->f64, p->eps), ""));
   LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sd, ""), cg->f32, "");
   LLVMValueRef m = LLVMBuildFPTrunc(cg->b, mean, cg->f32, "");
-  cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->c4), 1);
+  cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
   LLVMValueRef at = add_i(cg, base, e.iv);
   LLVMValueRef v = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, cg_load(cg, col, at, VITC_F32), m, ""),
                                  LLVMBuildFMul(cg->b, inv, cg_load(cg, gamma, e.iv, VITC_F32), ""), "");
@@ -51,7 +56,19 @@ static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s,
   cg_loop_end(cg, &e);
 }
 
-/* Output rows first .. first+count: merge into col, then the GEMM into Y. */
+/* With norm_after: the LayerNorm of output rows first .. first+count, in place in Y. */
+static void emit_norm_rows(vitc_cg *cg, const merge_geom *p, LLVMValueRef first, int64_t count) {
+  vitc_value yv = {.dtype = VITC_F32, .rank = 2, .dims = {count, p->n}};
+  row_shape s;
+  row_shape_range(&s, &yv, 1, 1);
+  LLVMValueRef ptrs[4] = {cg_out(cg, 0), cg_in(cg, 2), cg_in(cg, 3), first};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, count, count * p->n, ptrs, 4);
+  emit_normalize(cg, p, &s, ptrs[0], mul_i(cg, add_i(cg, ptrs[3], r), p->n), ptrs[1], ptrs[2]);
+  rows_end(cg, &rl);
+}
+
+/* Output rows first .. first+count: merge into col, then the GEMM into Y (then its LayerNorm). */
 static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col, LLVMValueRef first, int64_t count,
                              vitc_error *err) {
   vitc_value colv = {.dtype = VITC_F32, .rank = 2, .dims = {count, p->c4}};
@@ -62,7 +79,7 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->c4, ptrs, 5);
   LLVMValueRef base = mul_i(cg, r, p->c4);
   emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), add_i(cg, ptrs[4], r));
-  if (ptrs[2]) emit_normalize(cg, p, &s, ptrs[1], base, ptrs[2], ptrs[3]);
+  if (ptrs[2] && !p->norm_after) emit_normalize(cg, p, &s, ptrs[1], base, ptrs[2], ptrs[3]);
   rows_end(cg, &rl);
   gemm_desc d = {.dtype = VITC_F32, .m = count, .n = p->n, .k = p->c4, .alpha = 1, .beta = 1};
   d.a = col;
@@ -76,13 +93,15 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   d.ldc = p->n;
   d.d = cg_in(cg, 4);
   d.d_cs = 1;
-  return emit_gemm(cg, &d, err);
+  vitc_status st = emit_gemm(cg, &d, err);
+  if (st == VITC_OK && p->norm_after && cg_in(cg, 2)) emit_norm_rows(cg, p, first, count);
+  return st;
 }
 
 vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *w = cg_in_value(cg, 1);
   merge_geom p = {.h = x->dims[x->rank - 3], .w = x->dims[x->rank - 2], .c = x->dims[x->rank - 1], .n = w->dims[1],
-                  .eps = vitc_attr_float(n, "epsilon", 1e-5)};
+                  .eps = vitc_attr_float(n, "epsilon", 1e-5), .norm_after = vitc_attr_int(n, "norm_after", 0)};
   p.c4 = 4 * p.c;
   p.rows = p.n ? vitc_numel(cg_out_value(cg, 0)) / p.n : 0;
   if (p.rows == 0) return VITC_OK;

@@ -4,15 +4,22 @@
  *   %x0..%x3 = movement of %x [.., H, W, C]       Pad (by nothing), Slice x[.., 0::2, 0::2, :],
  *                                                 x[.., 1::2, 0::2, :], x[.., 0::2, 1::2, :], x[.., 1::2, 1::2, :]
  *   %m = Concat(%x0, %x1, %x2, %x3) {axis -1}     [.., H/2, W/2, 4C]
- *   %n = LayerNormalization(%m, γ, β) {axis -1}   Swin V1 (V2 normalises after the MatMul: no LayerNorm here)
+ *   %n = LayerNormalization(%m, γ, β) {axis -1}   Swin V1, γ and β known [4C]
  *   %y = MatMul(%n, Wr)                           Wr known [4C, N] (the reduction, a Linear without bias)
  *   %z = Add(%y, b)                               optional, b known [N]
  *                                 ─→  %z = PatchMerging(%x, Wr, γ, β, b) {epsilon}
  *
+ * Swin V2 normalises after the reduction instead:
+ *
+ *   %y = MatMul(%m, Wr)   %z = Add(%y, b) (optional)
+ *   %o = LayerNormalization(%z, γ, β) {axis -1}   γ and β known [N]
+ *                                 ─→  %o = PatchMerging(%x, Wr, γ, β, b) {epsilon, norm_after 1}
+ *
  * What the Concat holds is checked element by element with vitc_probe_origins, not from the Slices'
  * spelling: every element must be the one of %x torchvision's order puts there (so a wrong order or step,
  * or a pad that adds elements, does not match). Inner tensors must be read once. Runs before
- * fuse_gemm_epilogue, which would otherwise take the MatMul and its bias. */
+ * fuse_gemm_epilogue, which would otherwise take the MatMul and its bias; tries the longest tail first
+ * (a LayerNorm after, then a bias Add, then the MatMul alone), so that no shorter match takes a part. */
 #include <stdlib.h>
 
 #include "passes/pattern.h"
@@ -22,7 +29,10 @@ typedef struct merge_match {
   int nnodes;
   int x, w, gamma, beta, bias, out;
   double eps;
+  bool norm_after;
 } merge_match;
+
+enum { TAIL_NORM, TAIL_BIAS, TAIL_MATMUL, TAILS };
 
 static bool is_f32(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].v.dtype == VITC_F32; }
 
@@ -64,7 +74,22 @@ static vitc_status is_merged(const vitc_graph *g, int x, int m, bool *yes, vitc_
   return VITC_OK;
 }
 
-/* The chain up from the MatMul computing y: LayerNorm (optional) and the Concat. */
+/* Whether ln is a LayerNorm over the last axis with only its first output read and known γ (β) [len]; takes
+ * its parameters into mm. */
+static bool match_norm(const vitc_graph *g, vitc_node *ln, int64_t len, merge_match *mm) {
+  int beta = ln->nin > 2 ? ln->in[2] : -1;
+  if (!over_last_axis(ln, g->tensors[ln->in[0]].v.rank) || (ln->nout > 1 && ln->out[1] >= 0) ||
+      (ln->nout > 2 && ln->out[2] >= 0) || !is_vector_or_absent(g, ln->in[1], len) ||
+      !is_vector_or_absent(g, beta, len))
+    return false;
+  mm->nodes[mm->nnodes++] = ln;
+  mm->gamma = ln->in[1];
+  mm->beta = beta;
+  mm->eps = vitc_attr_float(ln, "epsilon", 1e-5);
+  return true;
+}
+
+/* The chain up from the MatMul computing y: LayerNorm (optional, not with norm_after) and the Concat. */
 static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
   const vitc_graph *g = rw->g;
   vitc_node *mul = vitc_match_op(rw, y, VITC_OP_MatMul);
@@ -74,17 +99,9 @@ static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
   mm->nodes[mm->nnodes++] = mul;
   mm->w = mul->in[1];
   int m = mul->in[0];
-  vitc_node *ln = vitc_match_inner(rw, m, VITC_OP_LayerNormalization, 1);
+  vitc_node *ln = mm->norm_after ? NULL : vitc_match_inner(rw, m, VITC_OP_LayerNormalization, 1);
   if (ln) {
-    int rank = g->tensors[ln->in[0]].v.rank;
-    int beta = ln->nin > 2 ? ln->in[2] : -1;
-    if (!over_last_axis(ln, rank) || (ln->nout > 1 && ln->out[1] >= 0) || (ln->nout > 2 && ln->out[2] >= 0) ||
-        !is_vector_or_absent(g, ln->in[1], w->dims[0]) || !is_vector_or_absent(g, beta, w->dims[0]))
-      return false;
-    mm->nodes[mm->nnodes++] = ln;
-    mm->gamma = ln->in[1];
-    mm->beta = beta;
-    mm->eps = vitc_attr_float(ln, "epsilon", 1e-5);
+    if (!match_norm(g, ln, w->dims[0], mm)) return false;
     m = ln->in[0];
   }
   vitc_node *cat = vitc_match_inner(rw, m, VITC_OP_Concat, 1);
@@ -95,41 +112,55 @@ static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
   return is_f32(g, mm->x);
 }
 
-/* Tries the pattern ending at node n: a MatMul, or an Add of a bias to one (bias_first: Adds only). */
-static vitc_status try_fuse(vitc_rewriter *rw, vitc_node *n, bool bias_first, vitc_error *err) {
+/* When add is an Add of a known bias to a MatMul's output read only there: that output, else -1. */
+static int match_bias(const vitc_rewriter *rw, vitc_node *add, merge_match *mm) {
+  if (!add || add->op != VITC_OP_Add) return -1;
+  for (int k = 0; k < 2; k++)
+    if (vitc_match_inner(rw, add->in[k], VITC_OP_MatMul, 1) && vitc_match_known(rw->g, add->in[1 - k])) {
+      mm->bias = add->in[1 - k];
+      mm->nodes[mm->nnodes++] = add;
+      return add->in[k];
+    }
+  return -1;
+}
+
+/* The MatMul output the tail ending at node n starts from (taking the tail's nodes into mm), or -1. */
+static int match_tail(const vitc_rewriter *rw, vitc_node *n, int tail, merge_match *mm) {
+  if (tail == TAIL_MATMUL) return n->op == VITC_OP_MatMul ? n->out[0] : -1;
+  if (tail == TAIL_BIAS) return match_bias(rw, n, mm);
+  if (n->op != VITC_OP_LayerNormalization) return -1;
+  const vitc_value *z = &rw->g->tensors[n->in[0]].v;
+  if (z->rank < 1 || !match_norm(rw->g, n, z->dims[z->rank - 1], mm)) return -1;
+  mm->norm_after = true;
+  if (vitc_match_inner(rw, n->in[0], VITC_OP_MatMul, 1)) return n->in[0];
+  return match_bias(rw, vitc_match_inner(rw, n->in[0], VITC_OP_Add, 1), mm);
+}
+
+/* Tries the pattern ending at node n with the given tail. */
+static vitc_status try_fuse(vitc_rewriter *rw, vitc_node *n, int tail, vitc_error *err) {
   vitc_graph *g = rw->g;
   merge_match mm = {.gamma = -1, .beta = -1, .bias = -1, .out = n->out[0], .eps = 1e-5};
-  int y = n->out[0];
-  if (bias_first) {
-    if (n->op != VITC_OP_Add) return VITC_OK;
-    for (int k = 0; k < 2 && mm.bias < 0; k++)
-      if (vitc_match_inner(rw, n->in[k], VITC_OP_MatMul, 1) && vitc_match_known(g, n->in[1 - k])) {
-        y = n->in[k];
-        mm.bias = n->in[1 - k];
-      }
-    if (mm.bias < 0) return VITC_OK;
-    mm.nodes[mm.nnodes++] = n;
-  } else if (n->op != VITC_OP_MatMul) {
-    return VITC_OK;
-  }
-  if (!match_chain(rw, y, &mm)) return VITC_OK;
+  int y = match_tail(rw, n, tail, &mm);
+  if (y < 0 || !match_chain(rw, y, &mm)) return VITC_OK;
   if (!is_vector_or_absent(g, mm.bias, g->tensors[mm.w].v.dims[1])) return VITC_OK;
   bool merged;
   vitc_status st = is_merged(g, mm.x, mm.nodes[mm.nnodes - 1]->out[0], &merged, err);
   if (st != VITC_OK || !merged) return st;
   int in[5] = {mm.x, mm.w, mm.gamma, mm.beta, mm.bias}, nin = 5;
   while (nin > 2 && in[nin - 1] < 0) nin--;
-  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = mm.eps};
-  return vitc_rewrite(rw, mm.nodes, mm.nnodes, VITC_OP_PatchMerging, in, nin, mm.out, &eps, mm.gamma >= 0, err);
+  vitc_attr attrs[2] = {{.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = mm.eps},
+                        {.name = "norm_after", .type = VITC_ATTR_INT, .i = 1}};
+  int nattr = mm.gamma < 0 ? 0 : mm.norm_after ? 2 : 1;
+  return vitc_rewrite(rw, mm.nodes, mm.nnodes, VITC_OP_PatchMerging, in, nin, mm.out, attrs, nattr, err);
 }
 
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_patch_merging", err);
   int nn = g->nnodes;
-  for (int pass = 0; pass < 2; pass++) /* with a bias first, so that its MatMul is not taken without it */
+  for (int tail = 0; tail < TAILS; tail++)
     for (int i = 0; st == VITC_OK && i < nn; i++)
-      if (!g->nodes[i].dead) st = try_fuse(&rw, &g->nodes[i], pass == 0, err);
+      if (!g->nodes[i].dead) st = try_fuse(&rw, &g->nodes[i], tail, err);
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;
 }

@@ -37,6 +37,8 @@ def describe(op, args, attrs):
             tags.append("maps")
         if re.search(r"normalize_qk=1", attrs or ""):
             tags.append("normalize_qk")
+    elif op == "PatchMerging" and re.search(r"norm_after=1", attrs or ""):
+        tags.append("norm_after")
     return f"{op}({','.join(tags)})" if tags else op
 
 

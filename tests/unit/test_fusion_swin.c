@@ -184,16 +184,20 @@ enum { PB = 2, PH = 6, PW = 4, PC = 5, PN = 10 };
 
 enum {
   P_V1,         /* Pad by nothing, four strided Slice pairs, Concat, LayerNorm, MatMul (torchvision V1) */
-  P_V2,         /* Concat, MatMul, LayerNorm over N (V2: the LayerNorm stays) */
+  P_V2,         /* Concat, MatMul, LayerNorm over N (V2: the LayerNorm after the reduction) */
   P_BIAS,       /* V1 with a bias Add after the MatMul */
+  P_V2_BIAS,    /* V2 with a bias Add between the MatMul and the LayerNorm */
   MISS_ORDER,   /* Concat(x0, x2, x1, x3) */
   MISS_STEP,    /* x0 = x[0:3, 0::2]: step 1 along H */
   MISS_LN_AXIS, /* LayerNorm over the last two axes */
+  MISS_V2_AXIS, /* V2 with its LayerNorm over the last two axes: only the gather and MatMul fuse */
+  MISS_V2_READ, /* V2 with the MatMul's output also a graph output: only the gather and MatMul fuse */
 };
 
 static void build_merge(test_graph *t, int variant) {
   const int64_t xd[] = {PB, PH, PW, PC}, pads[8] = {0}, wd[] = {4 * PC, PN}, nd[] = {PN}, cd[] = {4 * PC},
-                wide[] = {PW / 2, 4 * PC};
+                wide[] = {PW / 2, 4 * PC}, wide_n[] = {PW / 2, PN};
+  bool v2 = variant == P_V2 || variant == P_V2_BIAS || variant == MISS_V2_AXIS || variant == MISS_V2_READ;
   int x = fh_op(t, VITC_OP_Pad, tg_input(t, VITC_F32, 4, xd), ints(t, 8, pads));
   int even = slice(t, x, 0, INT64_MAX, 1, 2), odd = slice(t, x, 1, INT64_MAX, 1, 2);
   if (variant == MISS_STEP) even = slice(t, x, 0, PH / 2, 1, 1);
@@ -207,10 +211,11 @@ static void build_merge(test_graph *t, int variant) {
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = -1};
   int m = tg_node(t, VITC_OP_Concat, q, 4, 1, &axis, 1);
   if (variant == MISS_LN_AXIS) m = layer_norm(t, m, -2, 2, wide);
-  else if (variant != P_V2) m = layer_norm(t, m, -1, 1, cd);
+  else if (!v2) m = layer_norm(t, m, -1, 1, cd);
   int y = fh_op(t, VITC_OP_MatMul, m, tg_const(t, VITC_F32, 2, wd, 21));
-  if (variant == P_V2) y = layer_norm(t, y, -1, 1, nd);
-  if (variant == P_BIAS) y = fh_op(t, VITC_OP_Add, y, tg_const(t, VITC_F32, 1, nd, 22));
+  if (variant == P_BIAS || variant == P_V2_BIAS) y = fh_op(t, VITC_OP_Add, y, tg_const(t, VITC_F32, 1, nd, 22));
+  if (variant == MISS_V2_READ) tg_output(t, y);
+  if (v2) y = variant == MISS_V2_AXIS ? layer_norm(t, y, -2, 2, wide_n) : layer_norm(t, y, -1, 1, nd);
   tg_output(t, y);
 }
 
@@ -230,24 +235,39 @@ static void test_patch_merging(void) {
   n = fh_find_op(g, VITC_OP_PatchMerging);
   CHECK(n && n->nin == 5 && n->in[4] >= 0);
   vitc_graph_free(g);
-  const fh_count v2[] = {{VITC_OP_PatchMerging, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_LayerNormalization, 1}};
-  g = fh_check("patch merging V2", build_merge, P_V2, merge_and_sweep, v2, 3);
+  g = fh_check("patch merging V2", build_merge, P_V2, merge_and_sweep, fused, 6);
   n = fh_find_op(g, VITC_OP_PatchMerging);
-  CHECK(n && n->nin == 2);
+  CHECK(n && n->nin == 4 && vitc_attr_int(n, "norm_after", 0) == 1 && g->tensors[n->in[2]].v.dims[0] == PN);
   vitc_graph_free(g);
+  g = fh_check("patch merging V2 with bias", build_merge, P_V2_BIAS, merge_and_sweep, fused, 6);
+  n = fh_find_op(g, VITC_OP_PatchMerging);
+  CHECK(n && n->nin == 5 && n->in[4] >= 0 && vitc_attr_int(n, "norm_after", 0) == 1);
+  vitc_graph_free(g);
+  /* the LayerNorm stays after a PatchMerging without one */
+  const fh_count norm_stays[] = {{VITC_OP_PatchMerging, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_LayerNormalization, 1}};
+  const char *misses[] = {"V2, LayerNorm over two axes", "V2, product read twice"};
+  for (int k = 0; k < 2; k++) {
+    g = fh_check(misses[k], build_merge, k ? MISS_V2_READ : MISS_V2_AXIS, merge_and_sweep, norm_stays, 3);
+    n = fh_find_op(g, VITC_OP_PatchMerging);
+    CHECK(n && n->nin == 2 && vitc_attr_int(n, "norm_after", 0) == 0);
+    vitc_graph_free(g);
+  }
   const fh_count stays[] = {{VITC_OP_PatchMerging, 0}, {VITC_OP_Concat, 1}, {VITC_OP_MatMul, 1}};
   vitc_graph_free(fh_check("neighbours out of order", build_merge, MISS_ORDER, merge_and_sweep, stays, 3));
   vitc_graph_free(fh_check("step 1 along H", build_merge, MISS_STEP, merge_and_sweep, stays, 3));
   vitc_graph_free(fh_check("LayerNorm over two axes", build_merge, MISS_LN_AXIS, merge_and_sweep, stays, 3));
 }
 
-/* The kernel alone: X [lead.., H, W, C] with or without the LayerNorm and the bias, on one thread and on
- * three (the merged rows are one buffer in the node's work space, filled by all tasks). */
-static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t n, bool norm, bool bias) {
+enum { NO_NORM, NORM_BEFORE, NORM_AFTER };
+
+/* The kernel alone: X [lead.., H, W, C] with or without the LayerNorm (before or after the reduction) and
+ * the bias, on one thread and on three (the merged rows are one buffer in the node's work space, filled by
+ * all tasks). */
+static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t n, int norm, bool bias) {
   for (int nthreads = 1; nthreads <= 3; nthreads += 2) {
     test_graph t = tg_new();
     int64_t c4 = 4 * xd[rank - 1];
-    const int64_t wd[] = {c4, n}, cd[] = {c4}, nd[] = {n};
+    const int64_t wd[] = {c4, n}, cd[] = {norm == NORM_AFTER ? n : c4}, nd[] = {n};
     int in[5] = {tg_input(&t, VITC_F32, rank, xd), tg_const(&t, VITC_F32, 2, wd, 31), -1, -1, -1};
     if (norm) {
       in[2] = tg_const(&t, VITC_F32, 1, cd, 32);
@@ -255,18 +275,22 @@ static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t 
     }
     if (bias) in[4] = tg_const(&t, VITC_F32, 1, nd, 34);
     int nin = bias ? 5 : norm ? 4 : 2;
-    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5};
-    tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, &eps, 1));
+    vitc_attr attrs[2] = {{.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5},
+                          {.name = "norm_after", .type = VITC_ATTR_INT, .i = norm == NORM_AFTER}};
+    tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, attrs, 2));
     tg_check(&t, what, nthreads, 1e-4, 1e-5);
   }
 }
 
 static void test_kernel(void) {
   const int64_t small[] = {PB, PH, PW, PC}, lead[] = {2, 3, 2, 6, 7}, slabs[] = {1, 6, 10926, 64};
-  check_kernel("kernel, LayerNorm", 4, small, PN, true, false);
-  check_kernel("kernel, bias only", 4, small, 3, false, true);
-  check_kernel("kernel, two leading dims, both", 5, lead, 50, true, true);
-  check_kernel("kernel, a full slab and a tail", 4, slabs, 8, true, false); /* 16389 rows of 256 */
+  check_kernel("kernel, LayerNorm", 4, small, PN, NORM_BEFORE, false);
+  check_kernel("kernel, bias only", 4, small, 3, NO_NORM, true);
+  check_kernel("kernel, two leading dims, both", 5, lead, 50, NORM_BEFORE, true);
+  check_kernel("kernel, a full slab and a tail", 4, slabs, 8, NORM_BEFORE, false); /* 16389 rows of 256 */
+  check_kernel("kernel, LayerNorm after", 4, small, 7, NORM_AFTER, false);
+  check_kernel("kernel, LayerNorm after, two leading dims, bias", 5, lead, 50, NORM_AFTER, true);
+  check_kernel("kernel, LayerNorm after, a full slab and a tail", 4, slabs, 37, NORM_AFTER, true);
 }
 
 int main(void) {
