@@ -202,7 +202,9 @@ static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto out;
   }
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) st = emit_node(cg, i, &node_fns[i], err);
+  /* A view shares its input's memory (plan.h): no kernel, no call. */
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++)
+    if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fns[i], err);
   if (st || (st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) goto out;
 
   for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
@@ -223,6 +225,7 @@ static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err
   }
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
     const vitc_node *n = &g->nodes[i];
+    if (!node_fns[i]) continue;
     call_args[0] = ctx;
     for (int k = 0; k < n->nin + n->nout && st == VITC_OK; k++) {
       int t = k < n->nin ? n->in[k] : n->out[k - n->nin];

@@ -2,7 +2,12 @@
  * arena, planned once at compile time so that running never allocates. A tensor lives from the node that
  * produces it to its last use, a node's work space during that node only; ranges whose lifetimes overlap
  * are disjoint. Placement is greedy: largest first, each at the lowest offset that fits beside the
- * already placed ranges it overlaps in time. */
+ * already placed ranges it overlaps in time.
+ *
+ * A view (vitc_view_base) gets no range of its own: it is its base's bytes, so the base's range runs to
+ * the last read of the view. No kernel writes over a view: every tensor is written only by its producer,
+ * a view's base before the view exists, and a node's outputs and work space are placed apart from all
+ * it reads (the kernels take their pointers as noalias). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,30 +37,50 @@ bool vitc_is_scratch_tensor(const vitc_graph *g, int t) {
   return true;
 }
 
+int vitc_view_base(const vitc_graph *g, int i) {
+  const vitc_node *n = &g->nodes[i];
+  vitc_op op = n->op;
+  if (op != VITC_OP_Reshape && op != VITC_OP_Flatten && op != VITC_OP_Squeeze && op != VITC_OP_Unsqueeze &&
+      op != VITC_OP_Identity)
+    return -1;
+  int in = n->in[0], out = n->out[0];
+  if (in < 0 || out < 0 || !vitc_is_scratch_tensor(g, in) || !vitc_is_scratch_tensor(g, out)) return -1;
+  if (g->tensors[out].v.data) return -1; /* without constant folding its kernel copies the known values */
+  if (vitc_nbytes(&g->tensors[in].v) != vitc_nbytes(&g->tensors[out].v)) return -1;
+  return in;
+}
+
 vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, size_t *tensor_offset,
                              size_t *node_offset, size_t *total, vitc_error *err) {
   int nt = g->ntensors, n = nt + g->nnodes;
   interval *iv = malloc(sizeof *iv * ((size_t)n + 1));
   interval **placed = malloc(sizeof *placed * ((size_t)n + 1));
   int *index = malloc(sizeof *index * ((size_t)nt + 1));
-  if (!iv || !placed || !index) {
+  int *base = malloc(sizeof *base * ((size_t)nt + 1)); /* the tensor whose memory t is, t itself if no view */
+  if (!iv || !placed || !index || !base) {
     free(iv);
     free(placed);
     free(index);
+    free(base);
     return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
+  }
+  for (int t = 0; t < nt; t++) base[t] = t;
+  for (int i = 0; i < g->nnodes; i++) { /* in order, so a view's input already knows its base */
+    int in = vitc_view_base(g, i);
+    if (in >= 0) base[g->nodes[i].out[0]] = base[in];
   }
   int count = 0;
   for (int t = 0; t < nt; t++) {
     tensor_offset[t] = 0;
     index[t] = -1;
-    if (!vitc_is_scratch_tensor(g, t)) continue;
+    if (!vitc_is_scratch_tensor(g, t) || base[t] != t) continue;
     index[t] = count;
     size_t bytes = (vitc_nbytes(&g->tensors[t].v) + 63) & ~(size_t)63;
     iv[count++] = (interval){t, g->tensors[t].producer, g->tensors[t].producer, bytes, 0};
   }
   for (int i = 0; i < g->nnodes; i++)
     for (int j = 0; j < g->nodes[i].nin; j++) {
-      int t = g->nodes[i].in[j];
+      int t = g->nodes[i].in[j] >= 0 ? base[g->nodes[i].in[j]] : -1;
       if (t >= 0 && index[t] >= 0 && iv[index[t]].last < i) iv[index[t]].last = i;
     }
   for (int i = 0; i < g->nnodes; i++) {
@@ -79,9 +104,11 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
     else node_offset[iv[k].id - nt] = at;
     if (at + iv[k].bytes > end) end = at + iv[k].bytes;
   }
+  for (int t = 0; t < nt; t++) tensor_offset[t] = tensor_offset[base[t]];
   *total = end;
   free(iv);
   free(placed);
   free(index);
+  free(base);
   return VITC_OK;
 }
