@@ -63,6 +63,26 @@ static LLVMValueRef affine(vitc_cg *cg, LLVMValueRef x, LLVMValueRef mean, LLVMV
   return bias ? LLVMBuildFAdd(cg->b, y, bias, "") : y;
 }
 
+/* The start of a mean/variance normalisation's row pass: rows of s across the pool (ptrs[0] is x),
+ * each row's statistics as doubles (for the stash outputs) and in the output pass's type. */
+typedef struct norm_row {
+  row_loop loop;
+  LLVMValueRef r, base;       /* the row, the offset of its first element */
+  LLVMValueRef mean, inv_std; /* doubles */
+  affine_ctx a;
+  LLVMValueRef m, inv; /* mean and inv_std in a's type */
+} norm_row;
+
+static void norm_rows_begin(vitc_cg *cg, norm_row *nr, const row_shape *s, const vitc_value *x, vitc_dtype yt,
+                            double eps, LLVMValueRef *ptrs, int nptrs) {
+  nr->r = rows_begin(cg, &nr->loop, s->rows, vitc_numel(x), ptrs, nptrs);
+  nr->base = row_base(cg, s, nr->r);
+  row_stats(cg, s, ptrs[0], x->dtype, nr->base, eps, &nr->mean, &nr->inv_std);
+  nr->a = affine_for(cg, x->dtype, yt);
+  nr->m = in_type(cg, &nr->a, nr->mean);
+  nr->inv = in_type(cg, &nr->a, nr->inv_std);
+}
+
 /* ---------------------------------------------------------------- LayerNormalization */
 
 /* Offset in p of position j of the normalised dims x[axis:], p broadcast onto them (right-aligned);
@@ -97,27 +117,24 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   LLVMValueRef ptrs[7] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0),
                           n->nout > 1 ? cg_out(cg, 1) : NULL, n->nout > 2 ? cg_out(cg, 2) : NULL,
                           residual >= 0 ? cg_in(cg, residual) : NULL};
-  row_loop rl;
-  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 7);
-  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
-  row_stats(cg, &s, ptrs[0], x->dtype, base, eps, &mean, &inv_std);
-  if (ptrs[4]) store_f64(cg, ptrs[4], r, cg_out_value(cg, 1)->dtype, mean);
-  if (ptrs[5]) store_f64(cg, ptrs[5], r, cg_out_value(cg, 2)->dtype, inv_std);
-  affine_ctx a = affine_for(cg, x->dtype, y->dtype);
-  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
+  norm_row nr;
+  norm_rows_begin(cg, &nr, &s, x, y->dtype, eps, ptrs, 7);
+  if (ptrs[4]) store_f64(cg, ptrs[4], nr.r, cg_out_value(cg, 1)->dtype, nr.mean);
+  if (ptrs[5]) store_f64(cg, ptrs[5], nr.r, cg_out_value(cg, 2)->dtype, nr.inv_std);
+  const affine_ctx *a = &nr.a;
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv, b = NULL;
-  if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
-  if (bias) b = load_as(cg, &a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
-  LLVMValueRef v = affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b);
+  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, nr.base, l.iv, ""), gain = nr.inv, b = NULL;
+  if (scale) gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
+  if (bias) b = load_as(cg, a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
+  LLVMValueRef v = affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b);
   if (ptrs[6]) { /* rounded to y's dtype first, as LayerNormalization's output would be */
-    vitc_dtype pass = a.f32 ? VITC_F32 : VITC_F64;
+    vitc_dtype pass = a->f32 ? VITC_F32 : VITC_F64;
     v = cg_convert(cg, cg_convert(cg, v, pass, y->dtype), y->dtype, pass);
-    v = LLVMBuildFAdd(cg->b, v, load_as(cg, &a, ptrs[6], at, x->dtype), "");
+    v = LLVMBuildFAdd(cg->b, v, load_as(cg, a, ptrs[6], at, x->dtype), "");
   }
-  store_from(cg, &a, ptrs[3], at, v);
+  store_from(cg, a, ptrs[3], at, v);
   cg_loop_end(cg, &l);
-  rows_end(cg, &rl);
+  rows_end(cg, &nr.loop);
   return VITC_OK;
 }
 
@@ -146,19 +163,16 @@ vitc_status emit_LayerNormChannels(vitc_cg *cg, const vitc_node *n, vitc_error *
   row_shape_init(&s, x, reduced);
   if (vitc_numel(x) == 0) return VITC_OK;
   LLVMValueRef ptrs[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
-  row_loop rl;
-  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 4);
-  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
-  row_stats(cg, &s, ptrs[0], x->dtype, base, vitc_attr_float(n, "epsilon", 1e-5), &mean, &inv_std);
-  affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
-  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
+  norm_row nr;
+  norm_rows_begin(cg, &nr, &s, x, cg_out_value(cg, 0)->dtype, vitc_attr_float(n, "epsilon", 1e-5), ptrs, 4);
+  const affine_ctx *a = &nr.a;
   elem_loop e;
-  elems_begin(cg, &e, &s, base);
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype), "");
-  LLVMValueRef b = load_as(cg, &a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
-  store_from(cg, &a, ptrs[3], e.offset, affine(cg, load_as(cg, &a, ptrs[0], e.offset, x->dtype), m, gain, b));
+  elems_begin(cg, &e, &s, nr.base);
+  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype), "");
+  LLVMValueRef b = load_as(cg, a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
+  store_from(cg, a, ptrs[3], e.offset, affine(cg, load_as(cg, a, ptrs[0], e.offset, x->dtype), nr.m, gain, b));
   elems_end(cg, &e);
-  rows_end(cg, &rl);
+  rows_end(cg, &nr.loop);
   return VITC_OK;
 }
 
@@ -211,24 +225,21 @@ static vitc_status emit_group_norm(vitc_cg *cg, const vitc_node *n, int64_t grou
   if (vitc_numel(x) == 0) return VITC_OK;
   vitc_dtype scale_t = cg_in_value(cg, 1)->dtype, bias_t = cg_in_value(cg, 2)->dtype;
   LLVMValueRef ptrs[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
-  row_loop rl;
-  LLVMValueRef r = rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 4);
-  LLVMValueRef base = row_base(cg, &s, r), mean, inv_std;
-  row_stats(cg, &s, ptrs[0], x->dtype, base, vitc_attr_float(n, "epsilon", 1e-5), &mean, &inv_std);
-  affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
-  LLVMValueRef m = in_type(cg, &a, mean), inv = in_type(cg, &a, inv_std);
-  LLVMValueRef first = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, r, cg_i64(cg, groups), ""), cg_i64(cg, per_group), "");
+  norm_row nr;
+  norm_rows_begin(cg, &nr, &s, x, cg_out_value(cg, 0)->dtype, vitc_attr_float(n, "epsilon", 1e-5), ptrs, 4);
+  const affine_ctx *a = &nr.a;
+  LLVMValueRef first = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, nr.r, cg_i64(cg, groups), ""), cg_i64(cg, per_group), "");
   cg_loop lc = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_group), 1);
   LLVMValueRef p = LLVMBuildUDiv(cg->b, LLVMBuildNSWAdd(cg->b, first, lc.iv, ""), cg_i64(cg, param_div), "");
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], p, scale_t), "");
-  LLVMValueRef b = load_as(cg, &a, ptrs[2], p, bias_t);
-  LLVMValueRef row_at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, lc.iv, cg_i64(cg, spatial), ""), "");
+  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], p, scale_t), "");
+  LLVMValueRef b = load_as(cg, a, ptrs[2], p, bias_t);
+  LLVMValueRef row_at = LLVMBuildNSWAdd(cg->b, nr.base, LLVMBuildNSWMul(cg->b, lc.iv, cg_i64(cg, spatial), ""), "");
   cg_loop ls = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
   LLVMValueRef at = LLVMBuildNSWAdd(cg->b, row_at, ls.iv, "");
-  store_from(cg, &a, ptrs[3], at, affine(cg, load_as(cg, &a, ptrs[0], at, x->dtype), m, gain, b));
+  store_from(cg, a, ptrs[3], at, affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b));
   cg_loop_end(cg, &ls);
   cg_loop_end(cg, &lc);
-  rows_end(cg, &rl);
+  rows_end(cg, &nr.loop);
   return VITC_OK;
 }
 
