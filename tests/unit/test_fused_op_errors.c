@@ -1,0 +1,53 @@
+/* test_fused_op_errors.c — the shape rules of vitc.PatchMerging and vitc.LayerNormResidual refuse
+ * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
+ * test_fusion_swin.c and test_fusion_norm_residual.c). */
+#include "check.h"
+#include "op_harness.h"
+
+static float data[4 * 4 * 4 * 8];
+
+static void expect_error(vitc_op op, const vitc_value *const *in, int nin, vitc_attr *attrs, int nattr,
+                         vitc_status want, const char *msg) {
+  vitc_value out[1] = {0};
+  vitc_error err;
+  vitc_status st = run_op(op, 17, in, nin, out, 1, attrs, nattr, &err);
+  CHECK(st == want);
+  CHECK_MSG(err.msg, msg);
+  if (st == VITC_OK) free_outputs(out, 1);
+}
+
+static void test_patch_merging(void) {
+  vitc_value x = F32(data, 1, 4, 4, 2), odd = F32(data, 1, 3, 4, 2), w = F32(data, 8, 6), w_bad = F32(data, 6, 8);
+  vitc_value g8 = F32(data, 8), g6 = F32(data, 6), b5 = F32(data, 5);
+  vitc_value xi = I64(data, 1, 4, 4, 2);
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&xi, &w}, 2, NULL, 0, VITC_ERR_UNSUPPORTED,
+               "PatchMerging runs on float32 only (input 0)");
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&odd, &w}, 2, NULL, 0, VITC_ERR_INVALID,
+               "with H and W even");
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&x, &w_bad}, 2, NULL, 0, VITC_ERR_INVALID,
+               "reduction weight [8, N]");
+  /* gamma over 4C before the reduction, over N after it (norm_after) */
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&x, &w, &g6, &g6}, 4, NULL, 0, VITC_ERR_INVALID,
+               "gamma and beta must be [8]");
+  vitc_attr after = attr_int("norm_after", 1);
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&x, &w, &g8, &g8}, 4, &after, 1, VITC_ERR_INVALID,
+               "gamma and beta must be [6]");
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&x, &w, NULL, &g8}, 4, NULL, 0, VITC_ERR_INVALID,
+               "beta only with gamma");
+  expect_error(VITC_OP_PatchMerging, (const vitc_value *[]){&x, &w, NULL, NULL, &b5}, 5, NULL, 0, VITC_ERR_INVALID,
+               "bias must be [6]");
+}
+
+static void test_layer_norm_residual(void) {
+  vitc_value x = F32(data, 2, 8), scale = F32(data, 8), r_shape = F32(data, 2, 4), r_dtype = I64(data, 2, 8);
+  expect_error(VITC_OP_LayerNormResidual, (const vitc_value *[]){&x, &scale, &scale, &r_shape}, 4, NULL, 0,
+               VITC_ERR_INVALID, "residual must have X's dtype and shape");
+  expect_error(VITC_OP_LayerNormResidual, (const vitc_value *[]){&x, &scale, &scale, &r_dtype}, 4, NULL, 0,
+               VITC_ERR_INVALID, "residual must have X's dtype and shape");
+}
+
+int main(void) {
+  test_patch_merging();
+  test_layer_norm_residual();
+  CHECK_DONE();
+}
