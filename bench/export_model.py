@@ -2,7 +2,7 @@
 """Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, 224x224) for the
 benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 
-usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR     NAME: vit_b_16, swin_t or convnext_tiny
+usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR     NAME: one of MODELS below
 
 Writes OUTDIR/model.onnx (ViT-B/16: ~330 MB; never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
 in the ONNX backend-test layout, and OUTDIR/gflop.txt: the arithmetic of the model's matrix products
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from gen import randomise_parameters, write_tensor  # noqa: E402
 
 SEED = 16
-MODELS = ("vit_b_16", "swin_t", "convnext_tiny")
+MODELS = ("vit_b_16", "vit_b_32", "swin_t", "swin_v2_t", "convnext_tiny", "maxvit_t")
 
 
 def matmul_like_flops(model, image):
