@@ -36,5 +36,16 @@ vitc_status vitc_read_tensor_file(const char *path, vitc_value *out, char **name
 /* Writes v as a TensorProto named name. Written to a temporary file and renamed: a failure never
  * leaves a partial file. */
 vitc_status vitc_write_tensor_file(const char *path, const char *name, const vitc_value *v, vitc_error *err);
+/* vitc_read_tensor_file also reads numpy's .npy (recognised by its magic, whatever the file's name), and
+ * vitc_write_tensor_file writes .npy when path ends in ".npy". */
+
+/* Called once per array of a .npz archive, in archive order, with the member's name without ".npy";
+ * v->data is malloc'd and becomes the callee's. A non-OK status stops the walk and is returned. */
+typedef vitc_status (*vitc_array_visit)(void *user, const char *name, vitc_value *v, vitc_error *err);
+/* Reads numpy's .npz (numpy.savez or savez_compressed). */
+vitc_status vitc_read_npz(const char *path, vitc_array_visit visit, void *user, vitc_error *err);
+/* Writes arrays names[k] = values[k] as a .npz that numpy.load reads, atomically like .pb files. */
+vitc_status vitc_write_npz(const char *path, const char *const *names, const vitc_value *values, int n,
+                           vitc_error *err);
 
 #endif

@@ -22,6 +22,18 @@ typedef struct fe_file {
 vitc_status fe_map_file(const char *path, fe_file *f, vitc_error *err);
 void fe_unmap_file(fe_file *f);
 
+/* ---------------------------------------------------------------- numpy files (npy_file.c) */
+
+bool fe_is_npy(const uint8_t *data, size_t len);
+bool fe_is_npz(const uint8_t *data, size_t len);
+/* out->data is malloc'd. */
+vitc_status fe_decode_npy(const uint8_t *data, size_t len, vitc_value *out, vitc_error *err);
+/* *buf is malloc'd and holds the whole .npy file. */
+vitc_status fe_encode_npy(const vitc_value *v, uint8_t **buf, size_t *len, vitc_error *err);
+vitc_status fe_decode_npz(const uint8_t *data, size_t len, vitc_array_visit visit, void *user, vitc_error *err);
+vitc_status fe_encode_npz(const char *const *names, const vitc_value *values, int n, uint8_t **buf, size_t *len,
+                          vitc_error *err);
+
 /* ---------------------------------------------------------------- TensorProto decoding */
 
 /* "float32", or the ONNX name ("STRING", "COMPLEX64") of a data type vitc does not hold, into buf. */

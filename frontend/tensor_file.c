@@ -1,5 +1,6 @@
-/* tensor_file.c — serialized TensorProto files (.pb), the format of ONNX backend-test data
- * (test_data_set_0/input_0.pb). Reading shares the initializer decoder; writing uses raw_data. */
+/* tensor_file.c — tensor files: serialized TensorProto (.pb, the format of ONNX backend-test data:
+ * test_data_set_0/input_0.pb; reading shares the initializer decoder, writing uses raw_data) and numpy's
+ * .npy and .npz (npy_file.c). Every file is written under a temporary name and renamed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,27 @@ vitc_status vitc_read_tensor_file(const char *path, vitc_value *out, char **name
   fe_file file;
   vitc_status st = fe_map_file(path, &file, err);
   if (!st) {
-    st = decode_tensor_file(&file, out, name, err);
+    if (fe_is_npy(file.data, file.len)) {
+      st = fe_decode_npy(file.data, file.len, out, err);
+      if (!st && name && !(*name = strdup(""))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    } else {
+      st = decode_tensor_file(&file, out, name, err);
+    }
+    fe_unmap_file(&file);
+  }
+  if (st) {
+    free(out->data);
+    out->data = NULL;
+    vitc_error_prefix(err, "%s", path);
+  }
+  return st;
+}
+
+vitc_status vitc_read_npz(const char *path, vitc_array_visit visit, void *user, vitc_error *err) {
+  fe_file file;
+  vitc_status st = fe_map_file(path, &file, err);
+  if (!st) {
+    st = fe_decode_npz(file.data, file.len, visit, user, err);
     fe_unmap_file(&file);
   }
   if (st) vitc_error_prefix(err, "%s", path);
@@ -74,6 +95,22 @@ static vitc_status write_atomically(const char *path, const uint8_t *buf, size_t
   return st;
 }
 
+static bool ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n >= k && !strcmp(s + n - k, tail);
+}
+
+vitc_status vitc_write_npz(const char *path, const char *const *names, const vitc_value *values, int n,
+                           vitc_error *err) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  vitc_status st = fe_encode_npz(names, values, n, &buf, &len, err);
+  if (!st) st = write_atomically(path, buf, len, err);
+  free(buf);
+  if (st) vitc_error_prefix(err, "%s", path);
+  return st;
+}
+
 vitc_status vitc_write_tensor_file(const char *path, const char *name, const vitc_value *v, vitc_error *err) {
   vitc_status st = VITC_OK;
   int64_t numel;
@@ -83,6 +120,15 @@ vitc_status vitc_write_tensor_file(const char *path, const char *name, const vit
     st = vitc_fail(err, VITC_ERR_INVALID, "cannot write a tensor of rank %d with negative or overflowing dims", v->rank);
   if (st) {
     vitc_error_prefix(err, "%s", path);
+    return st;
+  }
+  if (ends_with(path, ".npy")) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    st = fe_encode_npy(v, &buf, &len, err);
+    if (!st) st = write_atomically(path, buf, len, err);
+    free(buf);
+    if (st) vitc_error_prefix(err, "%s", path);
     return st;
   }
   Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;

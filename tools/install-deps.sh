@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make gcc pkg-config llvm-16-dev libprotobuf-c-dev protobuf-c-compiler libffi-dev
-          libonnx-dev python3 python3-onnx python3-numpy)
+          libonnx-dev zlib1g-dev python3 python3-onnx python3-numpy)
 
 missing=()
 for p in "${packages[@]}"; do
