@@ -3,6 +3,7 @@
 #   make test           install missing Debian packages, build with -Werror, run every ctest suite
 #   make test-sanitize  the same in build-asan/ with AddressSanitizer and UBSan
 #   make demo           build, check the demo model, run it JIT-compiled and compiled ahead of time
+#   make cross-aarch64  build the runtime and demo host for aarch64, run them under qemu against torch
 #   make clean          remove the build directories
 BUILD := build
 ASAN_BUILD := build-asan
@@ -11,7 +12,7 @@ CTEST_FLAGS := --output-on-failure -j$(JOBS)
 # The bundled demo model: a small ViT classifier over 32x32 images (tests/models/demo).
 DEMO := tests/models/demo
 
-.PHONY: all deps test test-sanitize demo clean
+.PHONY: all deps test test-sanitize demo cross-aarch64 clean
 
 all:
 	cmake -S . -B $(BUILD)
@@ -38,6 +39,9 @@ demo: deps all
 	@echo "== ahead of time: vitc compile writes demo.o + demo.h, linked into examples/aot_host.c"
 	cmake --build $(BUILD) --target aot_host
 	$(BUILD)/examples/aot_host $(DEMO)/test_data_set_0/input_0.pb $(DEMO)/labels.txt --iters 20
+
+cross-aarch64: deps all
+	tools/cross-aarch64.sh $(BUILD)/vitc $(BUILD)/cross-aarch64
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
