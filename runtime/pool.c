@@ -2,7 +2,6 @@
  * Workers sleep on a condition variable between jobs; a job is published by bumping a generation. */
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "rt_internal.h"
 
@@ -64,10 +63,7 @@ static void pool_free(vitc_rt_pool *p, int started) {
 }
 
 vitc_rt_pool *vitc_rt_pool_new(int nthreads) {
-  if (nthreads <= 0) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    nthreads = cpus > 0 ? (int)cpus : 1;
-  }
+  if (nthreads <= 0) nthreads = vitc_rt_default_threads();
   vitc_rt_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->nthreads = nthreads;

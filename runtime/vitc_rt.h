@@ -32,7 +32,7 @@ typedef struct vitc_rt_ctx {
   char error[512];
 } vitc_rt_ctx;
 
-/* nthreads <= 0 picks the number of online CPUs. NULL when out of memory. */
+/* nthreads <= 0 picks vitc_rt_default_threads(). NULL when out of memory. */
 vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads);
 /* As vitc_rt_ctx_new, with weights mapped from a side file written by `vitc compile --weights=FILE`;
  * the file's size and hash must match. On failure returns NULL and writes the reason to err. */
@@ -45,6 +45,15 @@ void vitc_rt_ctx_free(vitc_rt_ctx *ctx);
 typedef void (*vitc_rt_task)(void *arg, int64_t begin, int64_t end);
 void vitc_rt_parallel_for(vitc_rt_ctx *ctx, vitc_rt_task fn, void *arg, int64_t n);
 int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
+
+#define VITC_RT_MAX_THREADS 1024
+/* The threads a context starts by default: $VITC_NUM_THREADS when it holds a number in
+ * 1..VITC_RT_MAX_THREADS, else the CPUs this process may run on (its affinity mask, capped by its
+ * cgroup's CPU quota). */
+int vitc_rt_default_threads(void);
+/* A thread count as VITC_NUM_THREADS or a --threads option spells it: 1..VITC_RT_MAX_THREADS, 0 for
+ * NULL or "", -1 for anything else. */
+int vitc_rt_parse_threads(const char *text);
 
 /* Installs (or, with NULL, removes) the timing hook of ctx. */
 void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user);

@@ -1,5 +1,7 @@
 /* test_runtime.c — runtime/: parallel_for covers its range exactly once on any thread count, weights
  * side files are checked, and the per-node timing hook sees every node of a compiled model. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -132,7 +134,43 @@ static void test_dynamic_shape_refused(void) {
   vitc_graph_free(g);
 }
 
+/* The default thread count follows VITC_NUM_THREADS, else the affinity mask (as under `taskset -c 0`). */
+static void test_default_threads(void) {
+  cpu_set_t all, one;
+  CHECK(sched_getaffinity(0, sizeof all, &all) == 0);
+  unsetenv("VITC_NUM_THREADS");
+  int usable = vitc_rt_default_threads();
+  CHECK(usable >= 1 && usable <= CPU_COUNT(&all));
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+  CHECK(vitc_rt_default_threads() == 1);
+  vitc_rt_ctx *ctx = vitc_rt_ctx_new(64, NULL, 0);
+  CHECK(ctx && vitc_rt_num_threads(ctx) == 1);
+  vitc_rt_ctx_free(ctx);
+  setenv("VITC_NUM_THREADS", "3", 1); /* the host's word beats the mask */
+  CHECK(vitc_rt_default_threads() == 3);
+  ctx = vitc_rt_ctx_new(64, NULL, 0);
+  CHECK(ctx && vitc_rt_num_threads(ctx) == 3);
+  vitc_rt_ctx_free(ctx);
+  ctx = vitc_rt_ctx_new(64, NULL, 2); /* and an explicit count beats both */
+  CHECK(ctx && vitc_rt_num_threads(ctx) == 2);
+  vitc_rt_ctx_free(ctx);
+  setenv("VITC_NUM_THREADS", "0x2", 1);
+  CHECK(vitc_rt_default_threads() == 1);
+  unsetenv("VITC_NUM_THREADS");
+  CHECK(sched_setaffinity(0, sizeof all, &all) == 0);
+  CHECK(vitc_rt_parse_threads("4") == 4 && vitc_rt_parse_threads("") == 0 && vitc_rt_parse_threads(NULL) == 0);
+  CHECK(vitc_rt_parse_threads("-1") == -1 && vitc_rt_parse_threads("2x") == -1 &&
+        vitc_rt_parse_threads("1025") == -1);
+}
+
 int main(void) {
+  test_default_threads();
   test_dynamic_shape_refused();
   test_parallel_for();
   test_mapped_weights();
