@@ -4,6 +4,7 @@
 #   make test-sanitize  the same in build-asan/ with AddressSanitizer and UBSan
 #   make demo           build, check the demo model, run it JIT-compiled and compiled ahead of time
 #   make cross-aarch64  build the runtime and demo host for aarch64, run them under qemu against torch
+#   make fuzz           run each libFuzzer target (fuzz/) for FUZZ_SECONDS (60); crashes go to fuzz/regressions
 #   make clean          remove the build directories
 BUILD := build
 ASAN_BUILD := build-asan
@@ -12,7 +13,7 @@ CTEST_FLAGS := --output-on-failure -j$(JOBS)
 # The bundled demo model: a small ViT classifier over 32x32 images (tests/models/demo).
 DEMO := tests/models/demo
 
-.PHONY: all deps test test-sanitize demo cross-aarch64 clean
+.PHONY: all deps test test-sanitize demo cross-aarch64 fuzz clean
 
 all:
 	cmake -S . -B $(BUILD)
@@ -43,5 +44,8 @@ demo: deps all
 cross-aarch64: deps all
 	tools/cross-aarch64.sh $(BUILD)/vitc $(BUILD)/cross-aarch64
 
+fuzz: deps
+	fuzz/run.sh
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -67,6 +67,7 @@ static size_t typed_count(const Onnx__TensorProto *tp, vitc_dtype t) {
 
 /* Narrows the typed field into dst, which holds count elements of v's dtype. */
 static void copy_typed(const Onnx__TensorProto *tp, vitc_dtype t, void *dst, size_t count) {
+  if (!count) return; /* an empty tensor's typed field is NULL, which memcpy may not be given */
   switch (t) {
   case VITC_F32: memcpy(dst, tp->float_data, count * 4); return;
   case VITC_F64: memcpy(dst, tp->double_data, count * 8); return;

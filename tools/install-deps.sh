@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(cmake make gcc pkg-config llvm-16-dev libprotobuf-c-dev protobuf-c-compiler libffi-dev
           libonnx-dev zlib1g-dev python3 python3-onnx python3-numpy
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)  # the last three: make cross-aarch64
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # make cross-aarch64
+          clang-16 libclang-rt-16-dev)                             # make fuzz
 
 missing=()
 for p in "${packages[@]}"; do
