@@ -22,6 +22,9 @@ typedef struct fe_file {
 vitc_status fe_map_file(const char *path, fe_file *f, vitc_error *err);
 void fe_unmap_file(fe_file *f);
 
+/* Checks attrs against the ONNX schema of op (default domain) at opset: names, types, required ones. */
+vitc_status fe_check_attributes(const char *op, int opset, const vitc_attr *attrs, int nattr, vitc_error *err);
+
 /* ---------------------------------------------------------------- numpy files (npy_file.c) */
 
 bool fe_is_npy(const uint8_t *data, size_t len);

@@ -64,6 +64,8 @@ static vitc_status check_arity(const fe_node *nd, vitc_error *err) {
 static vitc_status build_node(fe_loader *ld, const Onnx__NodeProto *np, fe_node *nd, vitc_error *err) {
   vitc_status st = VITC_OK;
   for (size_t i = 0; i < np->n_attribute && !st; i++) st = fe_convert_attr(ld, np->attribute[i], &nd->attrs[nd->nattr++], err);
+  if (!st && is_default_domain(fe_str(np->domain)))
+    st = fe_check_attributes(fe_str(np->op_type), ld->opset, nd->attrs, nd->nattr, err);
   if (st || (st = bind_tensors(ld, np, nd, err)) || (st = fe_normalize_versioned(ld, nd, err)) ||
       (st = check_arity(nd, err)))
     return st;

@@ -320,6 +320,14 @@ static vitc_status softmax_view(const vitc_node *n, const vitc_value *x, axis_vi
   return VITC_OK;
 }
 
+/* Softmax, LogSoftmax and Hardmax keep their input's shape; their axis must lie within its rank. */
+vitc_status shape_softmax(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  axis_view v;
+  vitc_status st = softmax_view(n, in[0], &v, err);
+  if (!st) vitc_copy_type(&out[0], in[0]);
+  return st;
+}
+
 typedef enum softmax_kind { SOFTMAX, LOG_SOFTMAX, HARDMAX } softmax_kind;
 
 /* One float32 row of len elements `stride` apart: attention scores (stride 1), or CaiT's talking-heads

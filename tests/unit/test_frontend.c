@@ -10,6 +10,7 @@
 #include "check.h"
 #include "frontend/frontend.h"
 #include "onnx/onnx.pb-c.h"
+#include "passes/passes.h"
 
 /* ---------------------------------------------------------------- building models */
 
@@ -648,6 +649,64 @@ static void test_unsupported_ops(void) {
   vitc_graph_free(g);
 }
 
+/* Attributes against the ONNX schema of the node's opset: name, type, required, given once; and the
+ * shape rules' range checks. */
+static void test_attribute_schema(void) {
+  model *md = new_model(17);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  Onnx__AttributeProto *perm = attr("perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+  perm->n_floats = 2;
+  perm->floats = P(2 * sizeof(float));
+  perm->floats[0] = 1, perm->floats[1] = 0;
+  add_node(md, node("Transpose", "t", "x", "y", perm, NULL));
+  add_output(md, "y");
+  expect_load_error(md, "perm_floats.onnx", VITC_ERR_INVALID,
+                    "node 't' (Transpose): attribute 'perm' must be ints, not floats (Transpose-13)");
+
+  md = new_model(17);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  add_node(md, node("Relu", "r", "x", "y", attr_float("alpha", 1), NULL));
+  add_output(md, "y");
+  expect_load_error(md, "relu_alpha.onnx", VITC_ERR_INVALID, "node 'r' (Relu): 'alpha' is not an attribute of Relu-14");
+  md->m.opset_import[0]->version = 12; /* the schema in force at the model's opset is the one named */
+  expect_load_error(md, "relu_alpha12.onnx", VITC_ERR_INVALID, "'alpha' is not an attribute of Relu-6");
+
+  md = new_model(17);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  add_node(md, node("Cast", "c", "x", "y", NULL));
+  add_output(md, "y");
+  expect_load_error(md, "cast_no_to.onnx", VITC_ERR_INVALID, "node 'c' (Cast): required attribute 'to' of Cast-13 is missing");
+
+  md = new_model(17);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  add_node(md, node("Softmax", "s", "x", "y", attr_int("axis", 0), attr_int("axis", 1), NULL));
+  add_output(md, "y");
+  expect_load_error(md, "axis_twice.onnx", VITC_ERR_INVALID, "node 's' (Softmax): attribute 'axis' is given twice");
+
+  /* Near misses that must load: Split's num_outputs exists from opset 18 on, Softmax's axis within rank. */
+  md = new_model(18);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  add_node(md, node("Split", "sp", "x", "y,z", attr_int("axis", 1), attr_int("num_outputs", 2), NULL));
+  add_output(md, "y");
+  vitc_graph *g = load_ok(md, "split18.onnx", NULL);
+  CHECK(g != NULL);
+  vitc_graph_free(g);
+  md = new_model(17);
+  add_input(md, value_info("x", 1, 2, D2x3));
+  add_node(md, node("Softmax", "s", "x", "y", attr_int("axis", -2), NULL));
+  add_output(md, "y");
+  g = load_ok(md, "softmax_axis.onnx", NULL);
+  vitc_error err = {0};
+  CHECK(g && vitc_infer_shapes(g, &err) == VITC_OK);
+  vitc_graph_free(g);
+  md->g.node[0]->attribute[0]->i = 7;
+  g = load_ok(md, "softmax_axis7.onnx", NULL);
+  CHECK(g && vitc_infer_shapes(g, &err) == VITC_ERR_INVALID);
+  CHECK_MSG(err.msg, "node 's' (Softmax)");
+  CHECK_MSG(err.msg, "axis 7");
+  vitc_graph_free(g);
+}
+
 static void test_structure_errors(void) {
   model *md = new_model(17);
   add_input(md, value_info("x", 1, 1, D1));
@@ -842,6 +901,7 @@ int main(void) {
     return 1;
   }
   test_two_node_model();
+  test_attribute_schema();
   test_binding_errors();
   test_normalise_opset11();
   test_typed_vs_raw();
