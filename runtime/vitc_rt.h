@@ -61,6 +61,27 @@ void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user)
 uint64_t vitc_rt_now_ns(void);
 void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns);
 
+/* Tracing, for any context (JIT or AOT):
+ *   vitc_rt_trace *t = vitc_rt_trace_new(100000);          events are allocated now: runs never allocate
+ *   vitc_rt_set_node_hook(ctx, vitc_rt_trace_record, t);    one event per node per run, at most 100000
+ *   … runs …
+ *   vitc_rt_trace_write(t, "run.json", err, sizeof err);   Chrome trace-event JSON (Perfetto opens it)
+ *   vitc_rt_set_node_hook(ctx, NULL, NULL); vitc_rt_trace_free(t);
+ * vitc_rt_trace_new returns NULL when out of memory; vitc_rt_trace_write returns 0, or -1 with a message,
+ * and replaces the file atomically. */
+typedef struct vitc_rt_trace vitc_rt_trace;
+typedef struct vitc_rt_trace_event {
+  const char *label; /* "node (Op)" */
+  uint64_t start_ns, duration_ns;
+  int node, run;     /* run: 0 for the first run recorded */
+  int thread;        /* the host thread's id (gettid) */
+} vitc_rt_trace_event;
+vitc_rt_trace *vitc_rt_trace_new(size_t max_events);
+void vitc_rt_trace_record(void *trace, int node, const char *label, uint64_t nanoseconds);
+int vitc_rt_trace_write(const vitc_rt_trace *t, const char *path, char *err, size_t errlen);
+const vitc_rt_trace_event *vitc_rt_trace_events(const vitc_rt_trace *t, size_t *count);
+void vitc_rt_trace_free(vitc_rt_trace *t);
+
 /* The hash `vitc compile --weights` records for a weights file. */
 uint64_t vitc_rt_hash(const void *data, size_t len);
 

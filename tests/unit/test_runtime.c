@@ -63,6 +63,48 @@ static void count_node(void *user, int node, const char *label, uint64_t ns) {
   log->adds += strstr(label, "(Add)") != NULL;
 }
 
+/* Three traced runs of the two-node model: six events in memory and in the JSON file, which Python's
+ * json module must parse; a trace of capacity 3 keeps three and counts the rest as dropped. */
+static void test_trace(vitc_compiled *c, const vitc_graph *g, const vitc_value *in) {
+  vitc_error err = {0};
+  vitc_value out;
+  char path[] = "/tmp/vitc-trace-XXXXXX", msg[256], cmd[1024];
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  for (int k = 0; k < 2; k++) {
+    size_t capacity = k ? 3 : 100;
+    vitc_rt_trace *t = vitc_rt_trace_new(capacity);
+    vitc_compiled_set_node_hook(c, vitc_rt_trace_record, t);
+    for (int run = 0; run < 3; run++) {
+      CHECK(vitc_compiled_run_once(c, g, 1, in, &out, &err) == VITC_OK);
+      free(out.data);
+    }
+    vitc_compiled_set_node_hook(c, NULL, NULL);
+    size_t n;
+    const vitc_rt_trace_event *e = vitc_rt_trace_events(t, &n);
+    CHECK(n == (capacity == 100 ? 6 : 3));
+    CHECK(e[0].run == 0 && e[0].node == 0 && strstr(e[0].label, "(Add)") && e[1].node == 1);
+    CHECK(n < 6 || (e[5].run == 2 && e[4].start_ns >= e[1].start_ns + e[1].duration_ns));
+    CHECK(vitc_rt_trace_write(t, path, msg, sizeof msg) == 0);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json, sys\n"
+             "d = json.load(open('%s')); ev = d['traceEvents']\n"
+             "ok = len(ev) == %zu and d['otherData'] == {'runs': 3, 'dropped_events': %zu}\n"
+             "ok = ok and all(e['ph'] == 'X' and e['dur'] >= 0 and e['cat'] in ('Add', 'Relu') for e in ev)\n"
+             "ok = ok and ev[0]['args'] == {'run': 0, 'node': 0, 'name': 'add'} and ev[1]['name'] == 'relu (Relu)'\n"
+             "sys.exit(0 if ok else 1)\"",
+             path, n, 6 - n);
+    CHECK(system(cmd) == 0);
+    vitc_rt_trace_free(t);
+  }
+  vitc_rt_trace *empty = vitc_rt_trace_new(1);
+  CHECK(vitc_rt_trace_write(empty, "/nonexistent-dir/t.json", msg, sizeof msg) == -1);
+  CHECK_MSG(msg, "/nonexistent-dir/t.json: cannot create a temporary file");
+  vitc_rt_trace_free(empty);
+  unlink(path);
+}
+
 /* y = relu(x + x): two nodes, so two hook calls per run. */
 static void test_node_hook(void) {
   vitc_graph *g = vitc_graph_new("hook.onnx");
@@ -96,6 +138,7 @@ static void test_node_hook(void) {
     CHECK_NEAR(((float *)out.data)[0], 0, 0);
     CHECK_NEAR(((float *)out.data)[4], 5, 0);
     free(out.data);
+    test_trace(c, g, &in);
   }
   vitc_compiled_free(c);
   vitc_graph_free(g);
