@@ -336,28 +336,23 @@ static vitc_status try_hoist(vitc_rewriter *rw, int i, int j, vitc_error *err) {
   return st;
 }
 
-static vitc_status sink_all(vitc_rewriter *rw, bool *progress, vitc_error *err) {
-  vitc_status st = VITC_OK;
-  int nn = rw->g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    int before = rw->g->nnodes;
-    st = try_sink(rw, i, err);
-    *progress |= rw->g->nnodes != before;
-  }
+/* *progress (ctx) records whether a node was added. */
+static vitc_status visit_sink(vitc_rewriter *rw, int i, void *progress, vitc_error *err) {
+  int before = rw->g->nnodes;
+  vitc_status st = try_sink(rw, i, err);
+  *(bool *)progress |= rw->g->nnodes != before;
   return st;
 }
 
-/* One round tries every consumer's inputs; the nodes a hoist adds are tried in the next round. */
-static vitc_status hoist_all(vitc_rewriter *rw, bool *progress, vitc_error *err) {
+/* Tries every input of a consumer; the nodes a hoist adds are tried in the next round. */
+static vitc_status visit_hoist(vitc_rewriter *rw, int i, void *progress, vitc_error *err) {
   vitc_graph *g = rw->g;
   vitc_status st = VITC_OK;
-  for (int i = g->nnodes - 1; st == VITC_OK && i >= 0; i--) {
-    if (g->nodes[i].dead || vitc_moved_inputs(g, &g->nodes[i])) continue;
-    for (int j = 0; st == VITC_OK && !g->nodes[i].dead && j < g->nodes[i].nin; j++) {
-      int before = g->nnodes;
-      st = try_hoist(rw, i, j, err);
-      *progress |= g->nnodes != before;
-    }
+  if (vitc_moved_inputs(g, &g->nodes[i])) return VITC_OK;
+  for (int j = 0; st == VITC_OK && !g->nodes[i].dead && j < g->nodes[i].nin; j++) {
+    int before = g->nnodes;
+    st = try_hoist(rw, i, j, err);
+    *(bool *)progress |= g->nnodes != before;
   }
   return st;
 }
@@ -368,12 +363,12 @@ vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err) {
   bool progress = true;
   for (int round = 0; st == VITC_OK && progress && round < MAX_ROUNDS; round++) {
     progress = false;
-    st = sink_all(&rw, &progress, err);
+    st = vitc_rewriter_sweep(&rw, false, visit_sink, &progress, err);
   }
   progress = true;
   for (int round = 0; st == VITC_OK && progress && round < MAX_ROUNDS; round++) {
     progress = false;
-    st = hoist_all(&rw, &progress, err);
+    st = vitc_rewriter_sweep(&rw, true, visit_hoist, &progress, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

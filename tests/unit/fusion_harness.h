@@ -5,7 +5,7 @@
  *   3. the whole pipeline through the LLVM backend against the evaluator (backend_harness.h);
  *      fh_check_rewrite runs 1 and 2 only.
  *
- * Used by test_fusion_gemm.c and test_fusion_attention.c. */
+ * Used by the tests of the fusing passes (test_fusion_*.c). */
 #ifndef VITC_TEST_FUSION_HARNESS_H
 #define VITC_TEST_FUSION_HARNESS_H
 
