@@ -269,7 +269,8 @@ static bool run_case(const op_case *c, const char *inputs) {
   int64_t ints[8][8];
   vitc_attr attrs[8];
   int in[16], nin = 0;
-  snprintf(what, sizeof what, "%s(%s)%s%s", vitc_ops[c->op].name, inputs, c->attrs ? " " : "", c->attrs ? c->attrs : "");
+  snprintf(what, sizeof what, "%s(%s)%s%s", vitc_ops[c->op].name, inputs, c->attrs ? " " : "",
+           c->attrs ? c->attrs : "");
   test_graph t = tg_new();
   t.opt_level = 0;
   snprintf(words, sizeof words, "%s", inputs);
