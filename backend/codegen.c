@@ -19,12 +19,14 @@
 #include "plan.h"
 #include "runtime/vitc_rt.h"
 
+#define emit_none NULL /* ops.def's name for "no emitter" */
 const vitc_emit_fn vitc_emitters[VITC_OP_COUNT] = {
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) \
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn, flags) \
   [VITC_OP_##id] = emit_fn,
 #include "ir/ops.def"
 #undef X
 };
+#undef emit_none
 
 void vitc_module_free(vitc_module *m) {
   if (!m) return;

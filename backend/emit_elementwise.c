@@ -366,6 +366,16 @@ static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);
 }
 
+/* Ops built here from a scalar builder each: the emit_Op that ops.def names for them. */
+#define VITC_ELEMENTWISE_EMITTERS(X)                                                                    \
+  X(Abs) X(Neg) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Erf) X(Tanh) X(Sigmoid) X(Floor) X(Ceil) X(Round)   \
+  X(Sign) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos) X(Atan) X(Sinh) X(Cosh) X(Asinh) X(Acosh) X(Atanh)        \
+  X(IsNaN) X(IsInf) X(Not) X(Relu) X(LeakyRelu) X(PRelu) X(Elu) X(Selu) X(Celu) X(ThresholdedRelu)       \
+  X(HardSigmoid) X(HardSwish) X(Softplus) X(Softsign) X(Mish) X(Gelu) X(QuickGelu) X(Silu) X(Shrink)     \
+  X(Clip) X(Add) X(Sub)                                                                                 \
+  X(Mul) X(Div) X(Pow) X(Mod) X(BitShift) X(Min) X(Max) X(Sum) X(Mean) X(Equal) X(Less) X(LessOrEqual)   \
+  X(Greater) X(GreaterOrEqual) X(And) X(Or) X(Xor) X(Where) X(Cast)
+
 /* Ops whose inputs and output share a dtype compute in it; comparisons, Cast and Pow convert
  * explicitly above. Float16 and bfloat16 compute in float (cg_load), as the evaluator does. */
 #define ELEMENTWISE(Op) \

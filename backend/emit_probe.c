@@ -1,5 +1,6 @@
-/* emit_probe.c — kernels for data-movement ops (Transpose, Reshape, Slice, Concat, Split, Pad, Gather
- * with constant indices, Tile, Expand, DepthToSpace, Trilu, …) derived from the evaluator itself.
+/* emit_probe.c — emit_movement, the kernel of every data-movement op (MOVE in ops.def: Transpose,
+ * Reshape, Slice, Concat, Split, Pad, Gather with constant indices, Tile, Expand, DepthToSpace, Trilu, …)
+ * derived from the evaluator itself.
  *
  * Shapes and index inputs are compile-time constants, so where every output element comes from is a
  * compile-time fact. The op is evaluated once on "probe" inputs whose elements are their own
@@ -255,31 +256,10 @@ done:
   return st;
 }
 
-/* The moved inputs are vitc_moved_inputs'; none (runtime indices, a reducing scatter, which combines
- * elements rather than moving them) means a kernel that indexes at run time (emit_gather.c). */
-#define PROBE(Op)                                                           \
-  vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) { \
-    unsigned moved = vitc_moved_inputs(cg->g, n);                           \
-    return moved ? emit_probe(cg, n, moved, err) : emit_indexed(cg, n, err); \
-  }
-PROBE(Identity)
-PROBE(Dropout)
-PROBE(Transpose)
-PROBE(Reshape)
-PROBE(Flatten)
-PROBE(Squeeze)
-PROBE(Unsqueeze)
-PROBE(Concat)
-PROBE(Split)
-PROBE(Slice)
-PROBE(Expand)
-PROBE(Tile)
-PROBE(Pad)
-PROBE(Trilu)
-PROBE(DepthToSpace)
-PROBE(SpaceToDepth)
-PROBE(Gather)
-PROBE(GatherElements)
-PROBE(GatherND)
-PROBE(ScatterND)
-PROBE(ScatterElements)
+/* Every MOVE op of ops.def. The moved inputs are vitc_moved_inputs'; none (runtime indices, a reducing
+ * scatter, which combines elements rather than moving them) means a kernel that indexes at run time
+ * (emit_gather.c). */
+vitc_status emit_movement(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  unsigned moved = vitc_moved_inputs(cg->g, n);
+  return moved ? emit_probe(cg, n, moved, err) : emit_indexed(cg, n, err);
+}

@@ -6,8 +6,8 @@
 
 /* True for tensors that live in scratch: produced by a node and not a graph output. */
 bool vitc_is_scratch_tensor(const vitc_graph *g, int t);
-/* Node i is a view when it only reinterprets its input's bytes under another shape (Reshape, Flatten,
- * Squeeze, Unsqueeze, Identity) and both its input and its output are scratch tensors: the output then
+/* Node i is a view when it only reinterprets its input's bytes under another shape (a VIEW op in
+ * ir/ops.def: Reshape, Flatten, Squeeze, Unsqueeze, Identity) and both its input and its output are scratch tensors: the output then
  * shares the input's memory and the node runs no kernel. Returns the input tensor, or -1 when node i
  * must copy: its input is a graph input or a constant (the caller's or the weights' memory) or a graph
  * output, its output a graph output (the caller's buffer), or its result is known at compile time. */

@@ -39,10 +39,7 @@ bool vitc_is_scratch_tensor(const vitc_graph *g, int t) {
 
 int vitc_view_base(const vitc_graph *g, int i) {
   const vitc_node *n = &g->nodes[i];
-  vitc_op op = n->op;
-  if (op != VITC_OP_Reshape && op != VITC_OP_Flatten && op != VITC_OP_Squeeze && op != VITC_OP_Unsqueeze &&
-      op != VITC_OP_Identity)
-    return -1;
+  if (!vitc_op_has(n->op, VITC_OPF_VIEW)) return -1;
   int in = n->in[0], out = n->out[0];
   if (in < 0 || out < 0 || !vitc_is_scratch_tensor(g, in) || !vitc_is_scratch_tensor(g, out)) return -1;
   if (g->tensors[out].v.data) return -1; /* without constant folding its kernel copies the known values */

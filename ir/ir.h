@@ -74,7 +74,7 @@ const char *vitc_value_type_str(const vitc_value *v, char *buf, size_t n);
 /* ---------------------------------------------------------------- op table */
 
 typedef enum vitc_op {
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) VITC_OP_##id,
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn, flags) VITC_OP_##id,
 #include "ops.def"
 #undef X
   VITC_OP_COUNT
@@ -127,6 +127,20 @@ typedef vitc_status (*vitc_eval_fn)(const vitc_node *n, const vitc_value *const 
 /* Floating-point operations of one execution, from shapes only. */
 typedef double (*vitc_flops_fn)(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 
+/* What passes and the backend ask of an op: the flags column of ops.def, whose header says what each
+ * flag promises. */
+enum {
+  VITC_OPF_ELEMWISE = 1u << 0,
+  VITC_OPF_ROWWISE = 1u << 1,
+  VITC_OPF_PRODUCT = 1u << 2,
+  VITC_OPF_MOVE = 1u << 3,
+  VITC_OPF_MOVE_ALL = 1u << 4,
+  VITC_OPF_MOVE_IN2 = 1u << 5,
+  VITC_OPF_INDEXED = 1u << 6,
+  VITC_OPF_VIEW = 1u << 7,
+  VITC_OPF_SHAPE_ONLY = 1u << 8,
+};
+
 typedef struct vitc_op_info {
   const char *domain; /* "" for ONNX's default domain, "vitc" for fused ops */
   const char *name;
@@ -134,9 +148,12 @@ typedef struct vitc_op_info {
   vitc_shape_fn shape;
   vitc_eval_fn eval;
   vitc_flops_fn flops; /* NULL: no arithmetic (data movement) */
+  unsigned flags;      /* VITC_OPF_* */
 } vitc_op_info;
 
 extern const vitc_op_info vitc_ops[VITC_OP_COUNT];
+/* Whether op carries every flag in `flags` (VITC_OPF_*). */
+static inline bool vitc_op_has(vitc_op op, unsigned flags) { return (vitc_ops[op].flags & flags) == flags; }
 /* Looks an op up by domain ("" and "ai.onnx" are the same) and name; false if unknown. */
 bool vitc_op_lookup(const char *domain, const char *name, vitc_op *out);
 

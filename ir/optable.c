@@ -3,9 +3,22 @@
 
 #include "ops/ops.h"
 
+/* The short flag names ops.def's last column uses. */
+enum {
+  ELEMWISE = VITC_OPF_ELEMWISE,
+  ROWWISE = VITC_OPF_ROWWISE,
+  PRODUCT = VITC_OPF_PRODUCT,
+  MOVE = VITC_OPF_MOVE,
+  MOVE_ALL = VITC_OPF_MOVE_ALL,
+  MOVE_IN2 = VITC_OPF_MOVE_IN2,
+  INDEXED = VITC_OPF_INDEXED,
+  VIEW = VITC_OPF_VIEW,
+  SHAPE_ONLY = VITC_OPF_SHAPE_ONLY,
+};
+
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn) \
-  [VITC_OP_##id] = {domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn},
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn, flags) \
+  [VITC_OP_##id] = {domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, flags},
 #include "ops.def"
 #undef X
 };

@@ -5,29 +5,14 @@
 
 #include "ir.h"
 
-#define FIRST 1u
-#define ALL (~0u)
-
 unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n) {
-  switch (n->op) {
-  case VITC_OP_Identity: case VITC_OP_Dropout: case VITC_OP_Transpose: case VITC_OP_Reshape:
-  case VITC_OP_Flatten: case VITC_OP_Squeeze: case VITC_OP_Unsqueeze: case VITC_OP_Split:
-  case VITC_OP_Slice: case VITC_OP_Expand: case VITC_OP_Tile: case VITC_OP_Trilu:
-  case VITC_OP_DepthToSpace: case VITC_OP_SpaceToDepth:
-    return FIRST;
-  case VITC_OP_Concat:
-    return ALL;
-  case VITC_OP_Pad: /* constant_value is moved into the border */
-    return FIRST | 1u << 2;
-  case VITC_OP_Gather: case VITC_OP_GatherElements: case VITC_OP_GatherND:
-    return n->in[1] >= 0 && g->tensors[n->in[1]].v.data ? FIRST : 0;
-  case VITC_OP_ScatterND: case VITC_OP_ScatterElements: /* updates land in the data; a reduction computes */
-    return n->in[1] >= 0 && g->tensors[n->in[1]].v.data && !strcmp(vitc_attr_str(n, "reduction", "none"), "none")
-               ? FIRST | 1u << 2
-               : 0;
-  default:
+  if (!vitc_op_has(n->op, VITC_OPF_MOVE)) return 0;
+  /* Indices known only at run time, or a scatter that reduces, make an indexed op compute. */
+  if (vitc_op_has(n->op, VITC_OPF_INDEXED) &&
+      (n->in[1] < 0 || !g->tensors[n->in[1]].v.data || strcmp(vitc_attr_str(n, "reduction", "none"), "none")))
     return 0;
-  }
+  if (vitc_op_has(n->op, VITC_OPF_MOVE_ALL)) return ~0u;
+  return 1u | (vitc_op_has(n->op, VITC_OPF_MOVE_IN2) ? 1u << 2 : 0);
 }
 
 /* An int64 tensor of v's shape filled with `fill`, or with 0, 1, 2, ... when fill < -1. */

@@ -283,24 +283,20 @@ static vitc_status absorb(vitc_rewriter *rw, const int *reader, int i, vitc_erro
   return st;
 }
 
+/* ctx: the reader of each tensor (vitc_last_readers). */
+static vitc_status visit(vitc_rewriter *rw, int i, void *reader, vitc_error *err) {
+  const vitc_node *n = &rw->g->nodes[i];
+  return considered(rw->g, n) && broadcasts_alike(rw->g, n, q_heads(rw->g, n)) ? absorb(rw, reader, i, err) : VITC_OK;
+}
+
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err) {
   /* Y's chain must be read once: earlier passes leave dead readers (the head merge's own Reshape, which
    * fuse_gemm_epilogue replaced by a view of the rows) that would count. */
   vitc_status st = vitc_eliminate_dead(g, err);
-  vitc_rewriter rw = {0};
-  if (st == VITC_OK) st = vitc_rewriter_begin(&rw, g, "absorb_attention_layout", err);
-  int *reader = st == VITC_OK ? malloc(sizeof(int) * ((size_t)g->ntensors + 1)) : NULL;
-  if (st == VITC_OK && !reader)
-    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
-  for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
-  for (int i = 0; reader && i < g->nnodes; i++)
-    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
-      if (g->nodes[i].in[k] >= 0) reader[g->nodes[i].in[k]] = i;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++)
-    if (considered(g, &g->nodes[i]) && broadcasts_alike(g, &g->nodes[i], q_heads(g, &g->nodes[i])))
-      st = absorb(&rw, reader, i, err);
+  if (st != VITC_OK) return st;
+  int *reader = vitc_last_readers(g);
+  if (!reader) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  st = vitc_rewrite_each_node(g, "absorb_attention_layout", false, visit, reader, err);
   free(reader);
-  vitc_status end = rw.uses ? vitc_rewriter_end(&rw, err) : VITC_OK;
-  return st != VITC_OK ? st : end;
+  return st;
 }

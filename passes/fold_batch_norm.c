@@ -158,15 +158,14 @@ static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fol
   return st;
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *p;
+  fold_plan fp;
+  if (rw->g->nodes[i].op != VITC_OP_BatchNormalization || !plan_fold(rw, &rw->g->nodes[i], &p, &fp)) return VITC_OK;
+  return fold(rw, i, p, &fp, err);
+}
+
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fold_batch_norm", err);
-  for (int i = 0, count = g->nnodes; i < count && st == VITC_OK; i++) {
-    vitc_node *p;
-    fold_plan fp;
-    if (!g->nodes[i].dead && g->nodes[i].op == VITC_OP_BatchNormalization && plan_fold(&rw, &g->nodes[i], &p, &fp))
-      st = fold(&rw, i, p, &fp, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fold_batch_norm", false, visit, NULL, err);
 }

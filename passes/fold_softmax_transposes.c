@@ -48,20 +48,16 @@ static int match_folded(const vitc_rewriter *rw, vitc_node *back, vitc_node **no
   return (int)p[axis];
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *n = &rw->g->nodes[i], *nodes[3];
+  int axis = n->op == VITC_OP_Transpose ? match_folded(rw, n, nodes) : -1;
+  if (axis < 0) return VITC_OK;
+  int x = nodes[2]->in[0];
+  vitc_attr a = {.name = "axis", .type = VITC_ATTR_INT, .i = axis};
+  return vitc_rewrite(rw, nodes, 3, nodes[1]->op, &x, 1, n->out[0], &a, 1, err);
+}
+
 vitc_status vitc_fold_softmax_transposes(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fold_softmax_transposes", err);
-  if (st != VITC_OK) return st;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    vitc_node *n = &g->nodes[i], *nodes[3];
-    if (n->dead || n->op != VITC_OP_Transpose) continue;
-    int axis = match_folded(&rw, n, nodes);
-    if (axis < 0) continue;
-    int x = nodes[2]->in[0];
-    vitc_attr a = {.name = "axis", .type = VITC_ATTR_INT, .i = axis};
-    st = vitc_rewrite(&rw, nodes, 3, nodes[1]->op, &x, 1, n->out[0], &a, 1, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fold_softmax_transposes", false, visit, NULL, err);
 }

@@ -280,24 +280,22 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
   return is_f32(g, m->q) && is_f32(g, m->k) && is_f32(g, m->v) && same_batch(g, m);
 }
 
-vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_attention", err);
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *n = &rw->g->nodes[i];
+  attn_match m;
+  if (n->op != VITC_OP_MatMul || !match_attention(rw, n, &m)) return VITC_OK;
+  vitc_status st = m.mask >= 0 ? window_bias(rw, &m, &m.bias, err) : VITC_OK;
   if (st != VITC_OK) return st;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    vitc_node *n = &g->nodes[i];
-    attn_match m;
-    if (n->dead || n->op != VITC_OP_MatMul || !match_attention(&rw, n, &m)) continue;
-    if (m.mask >= 0 && (st = window_bias(&rw, &m, &m.bias, err)) != VITC_OK) break;
-    int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
-    vitc_attr attrs[3] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
-                          {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
-                          {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
-    int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
-    int nattr = m.normalize_qk ? 3 : 2;
-    st = vitc_rewrite(&rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, n->out[0], attrs, nattr, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
+  vitc_attr attrs[3] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
+                        {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
+                        {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
+  int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
+  int nattr = m.normalize_qk ? 3 : 2;
+  return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, rw->g->nodes[i].out[0], attrs, nattr, err);
+}
+
+vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {
+  return vitc_rewrite_each_node(g, "fuse_attention", false, visit, NULL, err);
 }

@@ -50,20 +50,16 @@ static int match_channels_norm(const vitc_rewriter *rw, vitc_node *back, vitc_no
   return front->in[0];
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *n = &rw->g->nodes[i], *nodes[3];
+  int x = n->op == VITC_OP_Transpose ? match_channels_norm(rw, n, nodes) : -1;
+  if (x < 0) return VITC_OK;
+  int in[3] = {x, nodes[1]->in[1], nodes[1]->in[2]};
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(nodes[1], "epsilon", 1e-5)};
+  return vitc_rewrite(rw, nodes, 3, VITC_OP_LayerNormChannels, in, 3, n->out[0], &eps, 1, err);
+}
+
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_channels_layer_norm", err);
-  if (st != VITC_OK) return st;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    vitc_node *n = &g->nodes[i], *nodes[3];
-    if (n->dead || n->op != VITC_OP_Transpose) continue;
-    int x = match_channels_norm(&rw, n, nodes);
-    if (x < 0) continue;
-    int in[3] = {x, nodes[1]->in[1], nodes[1]->in[2]};
-    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(nodes[1], "epsilon", 1e-5)};
-    st = vitc_rewrite(&rw, nodes, 3, VITC_OP_LayerNormChannels, in, 3, n->out[0], &eps, 1, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fuse_channels_layer_norm", false, visit, NULL, err);
 }

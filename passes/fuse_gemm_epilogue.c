@@ -205,25 +205,19 @@ static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *e
   return VITC_OK;
 }
 
+/* ctx: the reader of each tensor (vitc_last_readers). */
+static vitc_status visit(vitc_rewriter *rw, int i, void *reader, vitc_error *err) {
+  vitc_node *n = &rw->g->nodes[i];
+  gemm_chain c;
+  if ((n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(rw->g, n, &c)) return VITC_OK;
+  match_epilogue(rw, reader, &c);
+  return c.nnodes > 1 ? rewrite(rw, &c, err) : VITC_OK;
+}
+
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_gemm_epilogue", err);
-  if (st != VITC_OK) return st;
-  int *reader = malloc(sizeof(int) * ((size_t)g->ntensors + 1));
-  if (!reader) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in fuse_gemm_epilogue", g->path);
-  for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
-  for (int i = 0; reader && i < g->nnodes; i++)
-    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
-      if (g->nodes[i].in[k] >= 0) reader[g->nodes[i].in[k]] = i;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    vitc_node *n = &g->nodes[i];
-    gemm_chain c;
-    if (n->dead || (n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(g, n, &c)) continue;
-    match_epilogue(&rw, reader, &c);
-    if (c.nnodes > 1) st = rewrite(&rw, &c, err);
-  }
+  int *reader = vitc_last_readers(g);
+  if (!reader) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in fuse_gemm_epilogue", g->path);
+  vitc_status st = vitc_rewrite_each_node(g, "fuse_gemm_epilogue", false, visit, reader, err);
   free(reader);
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return st;
 }

@@ -123,14 +123,13 @@ static vitc_status rewrite_grn(vitc_rewriter *rw, grn_match *m, int y, vitc_erro
   return vitc_rewrite(rw, m->nodes, m->nnodes, VITC_OP_GRN, in, 3, y, &eps, 1, err);
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  grn_match m = {0};
+  vitc_node *n = &rw->g->nodes[i];
+  return match_grn(rw, n, &m) ? rewrite_grn(rw, &m, n->out[0], err) : VITC_OK;
+}
+
 vitc_status vitc_fuse_grn(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_grn", err);
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
-    grn_match m = {0};
-    vitc_node *n = &g->nodes[i];
-    if (!n->dead && match_grn(&rw, n, &m)) st = rewrite_grn(&rw, &m, n->out[0], err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fuse_grn", false, visit, NULL, err);
 }

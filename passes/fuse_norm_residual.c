@@ -18,24 +18,22 @@ static vitc_node *match_norm(const vitc_rewriter *rw, int t) {
   return ln;
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_graph *g = rw->g;
+  vitc_node *add = &rw->g->nodes[i];
+  if (add->op != VITC_OP_Add) return VITC_OK;
+  int k = match_norm(rw, add->in[0]) ? 0 : 1;
+  vitc_node *ln = match_norm(rw, add->in[k]);
+  int r = add->in[1 - k];
+  if (!ln || !vitc_match_same_type(g, r, ln->out[0]) || !vitc_match_same_type(g, r, add->out[0])) return VITC_OK;
+  int in[4] = {ln->in[0], ln->in[1], ln->in[2], r};
+  vitc_attr attrs[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = vitc_attr_int(ln, "axis", -1)},
+                        {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(ln, "epsilon", 1e-5)}};
+  vitc_node *nodes[2] = {add, ln};
+  return vitc_rewrite(rw, nodes, 2, VITC_OP_LayerNormResidual, in, 4, add->out[0], attrs, 2, err);
+}
+
 vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_norm_residual", err);
-  if (st != VITC_OK) return st;
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    vitc_node *add = &g->nodes[i];
-    if (add->dead || add->op != VITC_OP_Add) continue;
-    int k = match_norm(&rw, add->in[0]) ? 0 : 1;
-    vitc_node *ln = match_norm(&rw, add->in[k]);
-    int r = add->in[1 - k];
-    if (!ln || !vitc_match_same_type(g, r, ln->out[0]) || !vitc_match_same_type(g, r, add->out[0])) continue;
-    int in[4] = {ln->in[0], ln->in[1], ln->in[2], r};
-    vitc_attr attrs[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = vitc_attr_int(ln, "axis", -1)},
-                          {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = vitc_attr_float(ln, "epsilon", 1e-5)}};
-    vitc_node *nodes[2] = {add, ln};
-    st = vitc_rewrite(&rw, nodes, 2, VITC_OP_LayerNormResidual, in, 4, add->out[0], attrs, 2, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fuse_norm_residual", false, visit, NULL, err);
 }

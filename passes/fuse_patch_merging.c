@@ -136,9 +136,11 @@ static int match_tail(const vitc_rewriter *rw, vitc_node *n, int tail, merge_mat
   return match_bias(rw, vitc_match_inner(rw, n->in[0], VITC_OP_Add, 1), mm);
 }
 
-/* Tries the pattern ending at node n with the given tail. */
-static vitc_status try_fuse(vitc_rewriter *rw, vitc_node *n, int tail, vitc_error *err) {
+/* Tries the pattern ending at node i with the tail *ctx. */
+static vitc_status try_fuse(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   vitc_graph *g = rw->g;
+  vitc_node *n = &g->nodes[i];
+  int tail = *(const int *)ctx;
   merge_match mm = {.gamma = -1, .beta = -1, .bias = -1, .out = n->out[0], .eps = 1e-5};
   int y = match_tail(rw, n, tail, &mm);
   if (y < 0 || !match_chain(rw, y, &mm)) return VITC_OK;
@@ -157,10 +159,8 @@ static vitc_status try_fuse(vitc_rewriter *rw, vitc_node *n, int tail, vitc_erro
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_patch_merging", err);
-  int nn = g->nnodes;
-  for (int tail = 0; tail < TAILS; tail++)
-    for (int i = 0; st == VITC_OK && i < nn; i++)
-      if (!g->nodes[i].dead) st = try_fuse(&rw, &g->nodes[i], tail, err);
+  if (st != VITC_OK) return st;
+  for (int tail = 0; st == VITC_OK && tail < TAILS; tail++) st = vitc_rewriter_sweep(&rw, false, try_fuse, &tail, err);
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;
 }

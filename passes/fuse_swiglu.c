@@ -45,25 +45,24 @@ static int half_of(const vitc_rewriter *rw, int t, vitc_node **p, int *x) {
   return start == 0 ? 0 : start == h ? 1 : -1;
 }
 
-vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_swiglu", err);
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    vitc_node *y = &g->nodes[i];
-    if (y->dead || y->op != VITC_OP_Mul) continue;
-    for (int k = 0; k < 2; k++) {
-      vitc_node *silu = vitc_match_inner(&rw, y->in[k], VITC_OP_Silu, 1), *pg, *pv;
-      int xg = -1, xv = -2;
-      int hg = silu ? half_of(&rw, silu->in[0], &pg, &xg) : -1, hv = silu ? half_of(&rw, y->in[1 - k], &pv, &xv) : -1;
-      if (hg < 0 || hv != 1 - hg || xg != xv || !vitc_match_same_type(g, y->out[0], silu->in[0]) ||
-          !vitc_match_same_type(g, y->out[0], y->in[1 - k]))
-        continue;
-      vitc_node *matched[4] = {y, silu, pg, pv};
-      vitc_attr attr = {.name = "silu_half", .type = VITC_ATTR_INT, .i = hg};
-      st = vitc_rewrite(&rw, matched, pg == pv ? 3 : 4, VITC_OP_SwiGLU, &xg, 1, y->out[0], &attr, 1, err);
-      break;
-    }
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_graph *g = rw->g;
+  vitc_node *y = &rw->g->nodes[i];
+  for (int k = 0; y->op == VITC_OP_Mul && k < 2; k++) {
+    vitc_node *silu = vitc_match_inner(rw, y->in[k], VITC_OP_Silu, 1), *pg, *pv;
+    int xg = -1, xv = -2;
+    int hg = silu ? half_of(rw, silu->in[0], &pg, &xg) : -1, hv = silu ? half_of(rw, y->in[1 - k], &pv, &xv) : -1;
+    if (hg < 0 || hv != 1 - hg || xg != xv || !vitc_match_same_type(g, y->out[0], silu->in[0]) ||
+        !vitc_match_same_type(g, y->out[0], y->in[1 - k]))
+      continue;
+    vitc_node *matched[4] = {y, silu, pg, pv};
+    vitc_attr attr = {.name = "silu_half", .type = VITC_ATTR_INT, .i = hg};
+    return vitc_rewrite(rw, matched, pg == pv ? 3 : 4, VITC_OP_SwiGLU, &xg, 1, y->out[0], &attr, 1, err);
   }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return VITC_OK;
+}
+
+vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err) {
+  return vitc_rewrite_each_node(g, "fuse_swiglu", true, visit, NULL, err);
 }

@@ -22,8 +22,6 @@
 
 #define EVAL_LIMIT_BYTES ((int64_t)64 << 20)
 
-static bool needs_only_shapes(vitc_op op) { return op == VITC_OP_Shape || op == VITC_OP_Size; }
-
 static bool outputs_have_values(const vitc_graph *g, const vitc_node *n) {
   for (int k = 0; k < n->nout; k++)
     if (n->out[k] >= 0 && !g->tensors[n->out[k]].v.data) return false;
@@ -40,7 +38,7 @@ static bool gather_inputs(const vitc_graph *g, const vitc_node *n, const vitc_va
     if (!g->tensors[t].shape_known) return false;
     if (!g->tensors[t].v.data) *all_values = false;
   }
-  if (needs_only_shapes(n->op)) *all_values = true;
+  if (vitc_op_has(n->op, VITC_OPF_SHAPE_ONLY)) *all_values = true;
   return true;
 }
 

@@ -19,6 +19,36 @@ vitc_status vitc_rewriter_end(vitc_rewriter *rw, vitc_error *err) {
   return vitc_graph_toposort(rw->g, err);
 }
 
+vitc_status vitc_rewriter_sweep(vitc_rewriter *rw, bool backwards, vitc_node_visitor visit, void *ctx,
+                                vitc_error *err) {
+  vitc_status st = VITC_OK;
+  int nn = rw->g->nnodes;
+  for (int k = 0; st == VITC_OK && k < nn; k++) {
+    int i = backwards ? nn - 1 - k : k;
+    if (!rw->g->nodes[i].dead) st = visit(rw, i, ctx, err);
+  }
+  return st;
+}
+
+vitc_status vitc_rewrite_each_node(vitc_graph *g, const char *pass, bool backwards, vitc_node_visitor visit,
+                                   void *ctx, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, pass, err);
+  if (st != VITC_OK) return st;
+  st = vitc_rewriter_sweep(&rw, backwards, visit, ctx, err);
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}
+
+int *vitc_last_readers(const vitc_graph *g) {
+  int *reader = malloc(sizeof(int) * ((size_t)g->ntensors + 1));
+  for (int t = 0; reader && t < g->ntensors; t++) reader[t] = -1;
+  for (int i = 0; reader && i < g->nnodes; i++)
+    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
+      if (g->nodes[i].in[k] >= 0) reader[g->nodes[i].in[k]] = i;
+  return reader;
+}
+
 vitc_node *vitc_match_op(const vitc_rewriter *rw, int t, vitc_op op) {
   if (t < 0 || rw->g->tensors[t].producer < 0) return NULL;
   vitc_node *n = &rw->g->nodes[rw->g->tensors[t].producer];

@@ -1,6 +1,6 @@
-/* pattern.h — what the pattern-rewriting passes (recompose_layer_norm, recompose_gelu, fold_batch_norm)
- * share: walking from a node up to the producers of its inputs, recognising known constants, and
- * replacing a matched subgraph by one node. Internal to passes/.
+/* pattern.h — what the passes that rewrite matched subgraphs share: the driver that visits every node,
+ * walking from a node up to the producers of its inputs, recognising known constants, and replacing a
+ * matched subgraph by one node. Internal to passes/.
  *
  * A rewrite keeps the tensor the matched subgraph computed: the new node writes it, so its uses and a
  * graph output naming it are untouched. Inner tensors of a match must be read only inside it, which the
@@ -24,6 +24,22 @@ vitc_status vitc_rewriter_begin(vitc_rewriter *rw, vitc_graph *g, const char *pa
 /* Frees the counts; when something changed, drops dead nodes and restores topological order (a new node
  * is appended after every node, and may be read by nodes before it). */
 vitc_status vitc_rewriter_end(vitc_rewriter *rw, vitc_error *err);
+
+/* A pass's turn at live node i: rewrites it (through rw) when its pattern matches there. Node pointers
+ * into the graph are invalid after a rewrite, hence the index. */
+typedef vitc_status (*vitc_node_visitor)(vitc_rewriter *rw, int i, void *ctx, vitc_error *err);
+/* Visits each node that existed when the sweep began and is still live, first to last or (backwards,
+ * for patterns recognised from their last node, which must be seen before the nodes it ends) last to
+ * first; stops at the first error. */
+vitc_status vitc_rewriter_sweep(vitc_rewriter *rw, bool backwards, vitc_node_visitor visit, void *ctx,
+                                vitc_error *err);
+/* A pass that is one sweep: vitc_rewriter_begin, vitc_rewriter_sweep, vitc_rewriter_end. */
+vitc_status vitc_rewrite_each_node(vitc_graph *g, const char *pass, bool backwards, vitc_node_visitor visit,
+                                   void *ctx, vitc_error *err);
+
+/* reader[t] = the last live node reading tensor t, -1 for none: malloc'd (the caller frees it), NULL when
+ * out of memory. Tells a pass whether a tensor has one reader and which. */
+int *vitc_last_readers(const vitc_graph *g);
 
 /* The live node that computes t with op `op`, or NULL (also for t < 0). */
 vitc_node *vitc_match_op(const vitc_rewriter *rw, int t, vitc_op op);

@@ -229,20 +229,19 @@ static bool match_hard_swish(const vitc_rewriter *rw, vitc_node *y, gelu_match *
   return false;
 }
 
-vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_gelu", err);
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    gelu_match gm;
-    vitc_node *n = &g->nodes[i];
-    if (n->dead || !(match_gelu(&rw, n, &gm) || match_sigmoid_gated(&rw, n, &gm) || match_hard_swish(&rw, n, &gm)))
-      continue;
-    vitc_attr attr = gm.op == VITC_OP_Gelu
-                         ? (vitc_attr){.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate}
-                         : (vitc_attr){.name = "alpha", .type = VITC_ATTR_FLOAT, .f = gm.alpha};
-    st = vitc_rewrite(&rw, gm.nodes, gm.nnodes, gm.op, &gm.x, 1, n->out[0], &attr,
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  gelu_match gm;
+  vitc_node *n = &rw->g->nodes[i];
+  if (!(match_gelu(rw, n, &gm) || match_sigmoid_gated(rw, n, &gm) || match_hard_swish(rw, n, &gm))) return VITC_OK;
+  vitc_attr attr = gm.op == VITC_OP_Gelu
+                       ? (vitc_attr){.name = "approximate", .type = VITC_ATTR_STRING, .s = gm.approximate}
+                       : (vitc_attr){.name = "alpha", .type = VITC_ATTR_FLOAT, .f = gm.alpha};
+  return vitc_rewrite(rw, gm.nodes, gm.nnodes, gm.op, &gm.x, 1, n->out[0], &attr,
                       gm.op == VITC_OP_Gelu || gm.op == VITC_OP_QuickGelu, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+}
+
+/* Backwards, so the last node of a pattern is seen before the nodes it ends. */
+vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err) {
+  return vitc_rewrite_each_node(g, "recompose_gelu", true, visit, NULL, err);
 }

@@ -214,17 +214,16 @@ static vitc_status rewrite_layer_norm(vitc_rewriter *rw, ln_match *lm, int y, vi
                       err);
 }
 
+static vitc_status visit_layer_norm(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  ln_match lm;
+  vitc_node *n = &rw->g->nodes[i];
+  return n->nout == 1 && match_layer_norm(rw, n, &lm) ? rewrite_layer_norm(rw, &lm, n->out[0], err) : VITC_OK;
+}
+
+/* Backwards, so the node applying the bias is seen before the normalisation it ends. */
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_layer_norm", err);
-  /* Backwards, so the node applying the bias is seen before the normalisation it ends. */
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    ln_match lm;
-    vitc_node *n = &g->nodes[i];
-    if (!n->dead && n->nout == 1 && match_layer_norm(&rw, n, &lm)) st = rewrite_layer_norm(&rw, &lm, n->out[0], err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "recompose_layer_norm", true, visit_layer_norm, NULL, err);
 }
 
 /* The RMSNorm ending at node a: with a scale, or the normalisation alone. */
@@ -233,18 +232,17 @@ static bool match_rms_norm(const vitc_rewriter *rw, const vitc_node *a, ln_match
   return match_scaled(rw, a->out[0], -1, lm, match_rms_normalised);
 }
 
+static vitc_status visit_rms_norm(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  ln_match lm;
+  vitc_node *n = &rw->g->nodes[i];
+  if (n->nout != 1 || !match_rms_norm(rw, n, &lm)) return VITC_OK;
+  int in[2] = {lm.x, lm.scale};
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = lm.eps};
+  return vitc_rewrite(rw, lm.nodes, lm.nnodes, VITC_OP_RMSNorm, in, lm.scale >= 0 ? 2 : 1, n->out[0], &eps, 1, err);
+}
+
+/* Backwards, so the node applying the scale is seen before the normalisation it ends. */
 vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "recompose_rms_norm", err);
-  /* Backwards, so the node applying the scale is seen before the normalisation it ends. */
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    ln_match lm;
-    vitc_node *n = &g->nodes[i];
-    if (n->dead || n->nout != 1 || !match_rms_norm(&rw, n, &lm)) continue;
-    int in[2] = {lm.x, lm.scale};
-    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = lm.eps};
-    st = vitc_rewrite(&rw, lm.nodes, lm.nnodes, VITC_OP_RMSNorm, in, lm.scale >= 0 ? 2 : 1, n->out[0], &eps, 1, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "recompose_rms_norm", true, visit_rms_norm, NULL, err);
 }

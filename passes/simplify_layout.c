@@ -102,18 +102,26 @@ static vitc_status hoist(vitc_rewriter *rw, int i, int src, vitc_error *err) {
   return vitc_rewrite(rw, &old, 1, VITC_OP_Reshape, view, 2, y, NULL, 0, err);
 }
 
+static vitc_status visit_transpose(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_node *n = &rw->g->nodes[i];
+  return vitc_match_order_keeping_transpose(rw->g, n) && has_static_dims(rw->g, n->out[0])
+             ? transpose_as_reshape(rw, i, err)
+             : VITC_OK;
+}
+
+static vitc_status visit_gemm(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  int src = hoistable(rw->g, &rw->g->nodes[i]) ? row_source(rw->g, &rw->g->nodes[i]) : -1;
+  return src >= 0 ? hoist(rw, i, src, err) : VITC_OK;
+}
+
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "simplify_layout", err);
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++)
-    if (!g->nodes[i].dead && vitc_match_order_keeping_transpose(g, &g->nodes[i]) &&
-        has_static_dims(g, g->nodes[i].out[0]))
-      st = transpose_as_reshape(&rw, i, err);
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    int src = hoistable(g, &g->nodes[i]) ? row_source(g, &g->nodes[i]) : -1;
-    if (src >= 0) st = hoist(&rw, i, src, err);
-  }
-  vitc_status end = rw.uses ? vitc_rewriter_end(&rw, err) : VITC_OK;
+  if (st != VITC_OK) return st;
+  st = vitc_rewriter_sweep(&rw, false, visit_transpose, NULL, err);
+  if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, visit_gemm, NULL, err);
+  vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;
 }

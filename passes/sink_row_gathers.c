@@ -4,9 +4,10 @@
  * linear layers next to the LayerNorm and the residual Add they belong with.
  *
  * A row-wise op R computes each row of its output (the last axis) from the same row of its operand
- * alone, so it commutes with any gather of rows: R(P x) = P R(x). R is a MatMul or FusedGemm without
- * residual (constant weight), a LayerNormalization or Softmax over the last axis, a unary activation, or
- * Add/Sub/Mul/Div by a known vector along the last axis (a bias, a LayerScale).
+ * alone, so it commutes with any gather of rows: R(P x) = P R(x). R is an op ops.def marks ROWWISE whose
+ * other inputs are known and the same for every row: a MatMul or FusedGemm without residual (constant
+ * weight), a LayerNormalization or Softmax over the last axis, a unary elementwise op, or an elementwise
+ * op with a known vector along the last axis (a bias, a LayerScale).
  *
  *   sink (the chain reaches R's operand; R's output goes on, through movement and row-wise ops, to an
  *   Attention — Swin's qkv projection):
@@ -54,31 +55,27 @@ static bool over_last_axis(const vitc_graph *g, const vitc_node *n) {
   return rank >= 1 && (axis == -1 || axis == rank - 1);
 }
 
-/* The input R acts on row by row, or -1 when n is not row-wise. */
+/* Whether input j of row-wise node n is the same for every row of a `rank`-dim operand `width` wide: a
+ * known row vector, or a product's known weight matrix. */
+static bool shared_by_rows(const vitc_graph *g, const vitc_node *n, int j, int rank, int64_t width) {
+  if (n->in[j] < 0) return true;
+  if (j == 1 && vitc_op_has(n->op, VITC_OPF_PRODUCT)) return is_known(g, n->in[1]) && value(g, n->in[1])->rank == 2;
+  return is_row_vector(g, n->in[j], rank, width);
+}
+
+/* The input R acts on row by row, or -1 when n is not row-wise (ops.def's ROWWISE, with every other
+ * input shared by all rows; any input of an elementwise op may be the row operand). */
 static int row_operand(const vitc_graph *g, const vitc_node *n) {
   if (n->dead || n->nout != 1 || n->nin < 1 || n->in[0] < 0 || !g->tensors[n->in[0]].shape_known) return -1;
-  int rank = value(g, n->in[0])->rank;
-  switch (n->op) {
-  case VITC_OP_FusedGemm:
-    return n->nin > 3 && n->in[3] >= 0 ? -1 : 0;
-  case VITC_OP_MatMul:
-    return rank >= 2 && is_known(g, n->in[1]) && value(g, n->in[1])->rank == 2 ? 0 : -1;
-  case VITC_OP_LayerNormalization: case VITC_OP_Softmax: case VITC_OP_LogSoftmax:
-    return over_last_axis(g, n) ? 0 : -1;
-  case VITC_OP_Relu: case VITC_OP_Gelu: case VITC_OP_QuickGelu: case VITC_OP_Silu: case VITC_OP_Sigmoid:
-  case VITC_OP_Tanh: case VITC_OP_Erf:
-    return rank >= 1 ? 0 : -1;
-  case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div:
-    for (int k = 0; k < 2; k++) {
-      int x = n->in[k], v = n->in[1 - k];
-      if (!is_known(g, x) && g->tensors[x].shape_known && value(g, x)->rank >= 1 &&
-          is_row_vector(g, v, value(g, x)->rank, last_dim(g, x)))
-        return k;
-    }
-    return -1;
-  default:
-    return -1;
+  if (!vitc_op_has(n->op, VITC_OPF_ROWWISE) || !over_last_axis(g, n)) return -1;
+  int min_rank = vitc_op_has(n->op, VITC_OPF_PRODUCT) ? 2 : 1;
+  for (int k = 0; k < (vitc_op_has(n->op, VITC_OPF_ELEMWISE) ? n->nin : 1); k++) {
+    int x = n->in[k], j = 0;
+    if (x < 0 || is_known(g, x) || !g->tensors[x].shape_known || value(g, x)->rank < min_rank) continue;
+    while (j < n->nin && (j == k || shared_by_rows(g, n, j, value(g, x)->rank, last_dim(g, x)))) j++;
+    if (j == n->nin) return k;
   }
+  return -1;
 }
 
 /* Whether input k of n is moved by it (n only moves elements). */
@@ -339,28 +336,23 @@ static vitc_status try_hoist(vitc_rewriter *rw, int i, int j, vitc_error *err) {
   return st;
 }
 
-static vitc_status sink_all(vitc_rewriter *rw, bool *progress, vitc_error *err) {
-  vitc_status st = VITC_OK;
-  int nn = rw->g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    int before = rw->g->nnodes;
-    st = try_sink(rw, i, err);
-    *progress |= rw->g->nnodes != before;
-  }
+/* *progress (ctx) records whether a node was added. */
+static vitc_status visit_sink(vitc_rewriter *rw, int i, void *progress, vitc_error *err) {
+  int before = rw->g->nnodes;
+  vitc_status st = try_sink(rw, i, err);
+  *(bool *)progress |= rw->g->nnodes != before;
   return st;
 }
 
-/* One round tries every consumer's inputs; the nodes a hoist adds are tried in the next round. */
-static vitc_status hoist_all(vitc_rewriter *rw, bool *progress, vitc_error *err) {
+/* Tries every input of a consumer; the nodes a hoist adds are tried in the next round. */
+static vitc_status visit_hoist(vitc_rewriter *rw, int i, void *progress, vitc_error *err) {
   vitc_graph *g = rw->g;
   vitc_status st = VITC_OK;
-  for (int i = g->nnodes - 1; st == VITC_OK && i >= 0; i--) {
-    if (g->nodes[i].dead || vitc_moved_inputs(g, &g->nodes[i])) continue;
-    for (int j = 0; st == VITC_OK && !g->nodes[i].dead && j < g->nodes[i].nin; j++) {
-      int before = g->nnodes;
-      st = try_hoist(rw, i, j, err);
-      *progress |= g->nnodes != before;
-    }
+  if (vitc_moved_inputs(g, &g->nodes[i])) return VITC_OK;
+  for (int j = 0; st == VITC_OK && !g->nodes[i].dead && j < g->nodes[i].nin; j++) {
+    int before = g->nnodes;
+    st = try_hoist(rw, i, j, err);
+    *(bool *)progress |= g->nnodes != before;
   }
   return st;
 }
@@ -371,12 +363,12 @@ vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err) {
   bool progress = true;
   for (int round = 0; st == VITC_OK && progress && round < MAX_ROUNDS; round++) {
     progress = false;
-    st = sink_all(&rw, &progress, err);
+    st = vitc_rewriter_sweep(&rw, false, visit_sink, &progress, err);
   }
   progress = true;
   for (int round = 0; st == VITC_OK && progress && round < MAX_ROUNDS; round++) {
     progress = false;
-    st = hoist_all(&rw, &progress, err);
+    st = vitc_rewriter_sweep(&rw, true, visit_hoist, &progress, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;

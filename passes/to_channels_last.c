@@ -344,10 +344,7 @@ static vitc_status back_to_last(layout *l, int i) {
   return VITC_OK;
 }
 
-static bool is_view(const vitc_node *n) {
-  return n->op == VITC_OP_Reshape || n->op == VITC_OP_Flatten || n->op == VITC_OP_Squeeze ||
-         n->op == VITC_OP_Unsqueeze || n->op == VITC_OP_Transpose;
-}
+static bool is_view(const vitc_node *n) { return vitc_op_has(n->op, VITC_OPF_VIEW) || n->op == VITC_OP_Transpose; }
 
 /* Whether t, made by views from z, holds z's elements in z's order. */
 static vitc_status in_order(const vitc_graph *g, int z, int t, bool *yes, vitc_error *err) {
@@ -400,8 +397,7 @@ static vitc_status visit(layout *l, int i) {
   case VITC_OP_Transpose:
     if (is_transpose(n, to_last)) return back_to_last(l, i);
     return view(l, i);
-  case VITC_OP_Reshape: case VITC_OP_Flatten: case VITC_OP_Squeeze: case VITC_OP_Unsqueeze: return view(l, i);
-  default: return VITC_OK;
+  default: return vitc_op_has(n->op, VITC_OPF_VIEW) ? view(l, i) : VITC_OK;
   }
 }
 

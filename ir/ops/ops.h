@@ -5,7 +5,7 @@
 
 #include "../ir.h"
 
-#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn)              \
+#define X(id, domain, name, min_in, max_in, min_out, max_out, shape_fn, eval_fn, flops_fn, emit_fn, flags)       \
   vitc_status shape_fn(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err); \
   vitc_status eval_fn(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err);
 #include "../ops.def"

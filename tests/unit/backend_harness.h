@@ -23,10 +23,11 @@ typedef struct test_graph {
   void *run;
   vitc_rt_ctx *ctx;
   vitc_value in[TG_MAX_IO]; /* random inputs, owned */
+  int opt_level;            /* of the pass pipeline (vitc_pass_options); 2 unless a test sets it */
 } test_graph;
 
 static inline test_graph tg_new(void) {
-  test_graph t = {.g = vitc_graph_new("test.onnx")};
+  test_graph t = {.g = vitc_graph_new("test.onnx"), .opt_level = 2};
   t.g->opset = 17;
   t.g->inputs = vitc_arena_alloc(t.g->arena, sizeof(int) * TG_MAX_IO);
   t.g->outputs = vitc_arena_alloc(t.g->arena, sizeof(int) * TG_MAX_IO);
@@ -77,9 +78,9 @@ static inline int tg_node(test_graph *t, vitc_op op, const int *in, int nin, int
 
 static inline void tg_output(test_graph *t, int id) { t->g->outputs[t->g->noutputs++] = id; }
 
-/* Shape inference and the pipeline at -O2, codegen, JIT, a context of nthreads. */
+/* Shape inference and the pipeline at t->opt_level, codegen, JIT, a context of nthreads. */
 static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *err) {
-  vitc_pass_options po = {.opt_level = 2, .verify_each = true};
+  vitc_pass_options po = {.opt_level = t->opt_level, .verify_each = true};
   vitc_status st = vitc_run_passes(t->g, &po, err);
   LLVMTargetMachineRef tm = NULL;
   vitc_target_options to = {.opt_level = 3};
@@ -98,6 +99,13 @@ static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *er
     tg_fill(&t->in[i], &seed);
   }
   return st;
+}
+
+/* Replaces the compiled graph's context by one of nthreads. */
+static inline vitc_status tg_set_threads(test_graph *t, int nthreads, vitc_error *err) {
+  vitc_rt_ctx_free(t->ctx);
+  t->ctx = vitc_rt_ctx_new(t->module->scratch_size, t->module->weights, nthreads);
+  return t->ctx ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "no context");
 }
 
 /* Runs the compiled graph on t->in into outs[k] (caller-allocated). */
@@ -124,7 +132,7 @@ static inline int64_t tg_compare(test_graph *t, const char *what, double rtol, d
     got.data = outs[k];
     for (int64_t i = 0; i < vitc_numel(&ref[k]); i++) {
       double a = vitc_load_f(&got, i), b = vitc_load_f(&ref[k], i);
-      if ((isnan(a) && isnan(b)) || fabs(a - b) <= atol + rtol * fabs(b)) continue;
+      if (a == b || (isnan(a) && isnan(b)) || fabs(a - b) <= atol + rtol * fabs(b)) continue; /* a == b: infinities */
       if (bad++ < 5) fprintf(stderr, "%s: output %d [%lld] = %.9g, expected %.9g\n", what, k, (long long)i, a, b);
     }
   }

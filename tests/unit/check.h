@@ -1,5 +1,6 @@
 /* check.h — the unit tests' assertions. Each failing CHECK prints where and why and counts; main ends
- * with CHECK_DONE(), which prints "N passed, N failed" and sets the exit code. */
+ * with CHECK_DONE(), which prints "N passed, N failed" and sets the exit code: a file that ran no check
+ * fails too, since it tested nothing. */
 #ifndef VITC_TEST_CHECK_H
 #define VITC_TEST_CHECK_H
 
@@ -42,7 +43,8 @@ static int check_passed, check_failed;
 #define CHECK_DONE()                                                     \
   do {                                                                   \
     printf("%d passed, %d failed\n", check_passed, check_failed);        \
-    return check_failed ? 1 : 0;                                         \
+    if (!check_passed && !check_failed) fprintf(stderr, "no check ran\n"); \
+    return check_failed || !check_passed ? 1 : 0;                        \
   } while (0)
 
 #endif

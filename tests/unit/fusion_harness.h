@@ -5,12 +5,13 @@
  *   3. the whole pipeline through the LLVM backend against the evaluator (backend_harness.h);
  *      fh_check_rewrite runs 1 and 2 only.
  *
- * Used by test_fusion_gemm.c and test_fusion_attention.c. */
+ * Used by the tests of the fusing passes (test_fusion_*.c). */
 #ifndef VITC_TEST_FUSION_HARNESS_H
 #define VITC_TEST_FUSION_HARNESS_H
 
 #include "backend_harness.h"
 #include "check.h"
+#include "graph_inputs.h"
 
 typedef void (*fh_builder)(test_graph *t, int variant);
 
@@ -18,12 +19,6 @@ typedef struct fh_count {
   vitc_op op;
   int count;
 } fh_count;
-
-static inline int fh_count_op(const vitc_graph *g, vitc_op op) {
-  int c = 0;
-  for (int i = 0; i < g->nnodes; i++) c += !g->nodes[i].dead && g->nodes[i].op == op;
-  return c;
-}
 
 static inline const vitc_node *fh_find_op(const vitc_graph *g, vitc_op op) {
   for (int i = 0; i < g->nnodes; i++)
@@ -61,7 +56,7 @@ static inline vitc_graph *fh_check_rewrite(const char *what, fh_builder build, i
   if (st != VITC_OK) fprintf(stderr, "%s: %s\n", what, err.msg);
   CHECK(st == VITC_OK);
   for (int k = 0; k < nwant; k++) {
-    int c = fh_count_op(fused.g, want[k].op);
+    int c = count_op(fused.g, want[k].op);
     if (c != want[k].count) fprintf(stderr, "%s: %d %s, expected %d\n", what, c, vitc_ops[want[k].op].name, want[k].count);
     CHECK(c == want[k].count);
   }

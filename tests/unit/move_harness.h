@@ -1,5 +1,6 @@
-/* move_harness.h — runs one op node on hand-made values for test_movement.c and test_gather.c, and
- * checks result shapes and elements against expected lists. */
+/* move_harness.h — for test_movement.c and test_gather.c: values over hand-made data, run through
+ * op_harness.h's run_op at harness_opset, and checks of result shapes and elements against expected
+ * lists. */
 #ifndef VITC_TEST_MOVE_HARNESS_H
 #define VITC_TEST_MOVE_HARNESS_H
 
@@ -7,9 +8,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "ir/ir.h"
+#include "op_harness.h"
 
-static vitc_graph *harness_graph;
 static vitc_error harness_err; /* the message of the last failing run_op */
 static int harness_opset = 18;
 
@@ -21,26 +21,6 @@ static vitc_value val(vitc_dtype t, const void *data, int rank, ...) {
   for (int i = 0; i < rank; i++) v.dims[i] = va_arg(ap, int);
   va_end(ap);
   return v;
-}
-
-/* Shape rule then evaluator, as the graph evaluator runs them; out[0..nout) get malloc'd data. */
-static vitc_status run_op(vitc_op op, const vitc_value *const *in, int nin, const vitc_attr *attrs, int nattr,
-                          vitc_value *out, int nout) {
-  int in_ids[64], out_ids[64];
-  for (int i = 0; i < nin; i++) in_ids[i] = in[i] ? i : -1;
-  for (int k = 0; k < nout; k++) out_ids[k] = nin + k;
-  vitc_node n = {.op = op, .name = "n", .opset = harness_opset, .nin = nin, .nout = nout, .in = in_ids,
-                 .out = out_ids, .nattr = nattr, .attrs = (vitc_attr *)attrs};
-  if (!harness_graph) harness_graph = vitc_graph_new("test.onnx");
-  harness_err.msg[0] = 0;
-  return vitc_eval_node(harness_graph, &n, in, out, &harness_err);
-}
-
-static void release(vitc_value *out, int nout) {
-  for (int k = 0; k < nout; k++) {
-    free(out[k].data);
-    out[k].data = NULL;
-  }
 }
 
 static void check_dims_(const vitc_value *v, const int64_t *dims, int rank, int line) {
@@ -76,8 +56,5 @@ static void check_values_(const vitc_value *v, const double *expect, int64_t n, 
   check_dims_((v), (int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), __LINE__)
 #define CHECK_VALUES(v, ...) \
   check_values_((v), (double[]){__VA_ARGS__}, (int64_t)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)), __LINE__)
-
-#define ATTR_INT(nm, v) ((vitc_attr){.name = (nm), .type = VITC_ATTR_INT, .i = (v)})
-#define ATTR_STR(nm, v) ((vitc_attr){.name = (nm), .type = VITC_ATTR_STRING, .s = (v)})
 
 #endif

@@ -1,17 +1,15 @@
 /* test_backend_reduce.c — the generated kernels of emit_reduce.c and emit_norm.c against the evaluator:
  * each case builds a one-node graph (x a graph input, the other inputs constants), compiles it through
- * passes, codegen and the ORC JIT, runs it on random data and compares every output with
- * vitc_eval_graph at rtol 1e-4. Sizes include odd rows (13, 197), rows of 1, non-last axes, keepdims=0,
- * other dtypes (scalar path) and tensors large enough for the parallel row loop. */
+ * passes, codegen and the ORC JIT (backend_harness.h), runs it on random data at 1 and 3 threads and
+ * compares every output with vitc_eval_graph at rtol 1e-4. Sizes include odd rows (13, 197), rows of 1,
+ * non-last axes, keepdims=0, other dtypes (scalar path) and tensors large enough for the parallel row
+ * loop. */
 #include <stdlib.h>
 
-#include "backend/backend.h"
+#include "backend_harness.h"
 #include "check.h"
-#include "passes/passes.h"
-#include "runtime/vitc_rt.h"
 
 #define MAX_IN 5
-#define MAX_OUT 3
 
 /* A constant input: ints (axes) when ints is set; otherwise random floats in [lo, hi). */
 typedef struct const_in {
@@ -42,98 +40,45 @@ static double uniform(double lo, double hi) {
   return lo + (hi - lo) * (double)(rng >> 11) / 9007199254740992.0;
 }
 
-/* Random values of v's type; integers in [-4, 4] so that ties occur. */
-static void fill_random(vitc_value *v, double lo, double hi) {
-  v->data = calloc(vitc_nbytes(v) + 1, 1);
+/* v's elements: random in [lo, hi), integers in [-4, 4] so that ties occur. */
+static void fill(vitc_value *v, double lo, double hi) {
   for (int64_t i = 0; i < vitc_numel(v); i++) {
     if (vitc_dtype_is_float(v->dtype)) vitc_store_f(v, i, uniform(lo, hi));
     else vitc_store_i(v, i, (int64_t)uniform(-4, 5));
   }
 }
 
-static bool close_enough(double got, double want) {
-  if (isnan(got) || isnan(want)) return isnan(got) && isnan(want);
-  if (isinf(want)) return got == want;
-  return fabs(got - want) <= 1e-5 + 1e-4 * fabs(want);
-}
-
 static void check_case(const op_case *c) {
-  vitc_error err = {0};
-  vitc_graph *g = vitc_graph_new("test.onnx");
-  g->opset = c->opset;
-  vitc_value x = {.dtype = c->dtype, .rank = c->rank};
-  for (int d = 0; d < c->rank; d++) x.dims[d] = c->dims[d];
-  fill_random(&x, -3, 3);
-  int in[MAX_IN], out[MAX_OUT];
-  in[0] = vitc_graph_add_tensor(g, "x");
-  g->tensors[in[0]].v = x;
-  g->tensors[in[0]].v.data = NULL;
-  g->tensors[in[0]].shape_known = true;
+  test_graph t = tg_new();
+  t.g->opset = c->opset;
+  t.opt_level = 1;
+  int in[MAX_IN];
+  in[0] = tg_input(&t, c->dtype, c->rank, c->dims);
   for (int k = 0; k < c->nextra; k++) {
     const const_in *e = &c->extra[k];
-    vitc_value v = {.dtype = e->dtype, .rank = e->rank};
+    vitc_value v = {.dtype = e->dtype, .rank = e->rank, .data = (void *)e->ints};
     for (int d = 0; d < e->rank; d++) v.dims[d] = e->dims[d];
-    if (e->ints) v.data = (void *)e->ints;
-    else fill_random(&v, e->lo, e->hi);
-    in[1 + k] = vitc_graph_add_constant(g, NULL, &v);
+    if (!e->ints) {
+      v.data = calloc(vitc_nbytes(&v) + 1, 1);
+      fill(&v, e->lo, e->hi);
+    }
+    in[1 + k] = vitc_graph_add_constant(t.g, NULL, &v);
     if (!e->ints) free(v.data);
   }
-  for (int k = 0; k < c->nout; k++) out[k] = vitc_graph_add_tensor(g, NULL);
-  vitc_graph_add_node(g, c->op, c->label, in, 1 + c->nextra, out, c->nout, c->attrs, c->nattr);
-  g->inputs = vitc_arena_alloc(g->arena, sizeof(int));
-  g->inputs[0] = in[0];
-  g->ninputs = 1;
-  g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * MAX_OUT);
-  for (int k = 0; k < c->nout; k++) g->outputs[k] = out[k];
-  g->noutputs = c->nout;
-
-  vitc_pass_options po = {.opt_level = 1, .verify_each = true};
-  vitc_value want[MAX_OUT] = {{0}};
-  LLVMTargetMachineRef tm = NULL;
-  vitc_module *m = NULL;
-  vitc_jit *j = NULL;
-  vitc_rt_ctx *ctx = NULL;
-  void *got[MAX_OUT] = {NULL};
-  vitc_status st = vitc_run_passes(g, &po, &err);
-  if (!st) st = vitc_eval_graph(g, &x, want, &err);
-  vitc_target_options to = {.opt_level = 2};
-  if (!st) st = vitc_target_machine(&to, &tm, &err);
-  if (!st) st = vitc_codegen(g, "t", tm, 2, false, &m, &err);
-  if (!st) st = vitc_jit_compile(m, tm, &j, &err);
-  else if (tm) LLVMDisposeTargetMachine(tm);
-  if (st) {
-    check_failed++;
-    fprintf(stderr, "%s: %s\n", c->label, err.msg);
-  } else {
-    ctx = vitc_rt_ctx_new(m->scratch_size, m->weights, 2);
-    for (int k = 0; k < c->nout; k++) got[k] = calloc(vitc_nbytes(&g->tensors[out[k]].v) + 1, 1);
-    void *inputs[1] = {x.data};
-    CHECK(vitc_ffi_call_run(vitc_jit_lookup(j, "t_run"), ctx, inputs, 1, got, c->nout) == 0);
-    for (int k = 0; k < c->nout; k++) {
-      vitc_value gv = want[k];
-      gv.data = got[k];
-      int64_t bad = 0, first = -1;
-      for (int64_t i = 0; i < vitc_numel(&gv); i++)
-        if (!close_enough(vitc_load_f(&gv, i), vitc_load_f(&want[k], i)) && !bad++) first = i;
-      if (bad) {
-        check_failed++;
-        fprintf(stderr, "%s: output %d: %lld of %lld differ, first [%lld] %.9g, expected %.9g\n", c->label, k,
-                (long long)bad, (long long)vitc_numel(&gv), (long long)first, vitc_load_f(&gv, first),
-                vitc_load_f(&want[k], first));
-      } else {
-        check_passed++;
-      }
-    }
+  int out = tg_node(&t, c->op, in, 1 + c->nextra, c->nout, c->attrs, c->nattr);
+  for (int k = 0; k < c->nout; k++) tg_output(&t, out + k);
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&t, 1, &err);
+  if (st) fprintf(stderr, "%s: %s\n", c->label, err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) fill(&t.in[0], -3, 3);
+  for (int threads = 1; !st && threads <= 3; threads += 2) {
+    char what[96];
+    snprintf(what, sizeof what, "%s at %d threads", c->label, threads);
+    if (threads > 1) st = tg_set_threads(&t, threads, &err);
+    CHECK(!st && tg_compare(&t, what, 1e-4, 1e-5) == 0);
   }
-  for (int k = 0; k < MAX_OUT; k++) {
-    free(got[k]);
-    free(want[k].data);
-  }
-  vitc_rt_ctx_free(ctx);
-  vitc_jit_free(j);
-  vitc_module_free(m);
-  vitc_graph_free(g);
-  free(x.data);
+  tg_free(&t);
 }
 
 #define INT_LIST(...) \

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "op_harness.h"
 #include "test_values.h"
-#include "ir/ir.h"
 
 /* Reference values computed once with numpy by direct loops (scatter for ConvTranspose; pools with
  * onnxruntime's ceil_mode and count_include_pad rules). */
@@ -19,24 +19,6 @@ static const int64_t maxpool_idx_col[] = {5, 9, 12, 2, 11, 18};
 static const double avgpool_ref_0[] = {2.25, 2.75, 3.41667, 3.75, 3.08333, 2.5, 3.16667, 3.5, 3.83333, 2.88889, 2.83333, 3.16667, 4.75, 4.16667, 2.66667, 3};
 /* AveragePool 6x6 k3 s2 pads 1 ceil count_include_pad=1 (4, 4) */
 static const double avgpool_ref_1[] = {1, 1.83333, 2.27778, 1.25, 2.05556, 2.5, 3.16667, 1.75, 2.55556, 2.88889, 2.83333, 1.58333, 1.58333, 2.08333, 1.33333, 0.75};
-
-static vitc_graph *graph;
-
-
-/* Attribute constructors. */
-static vitc_attr ints(const char *name, int n, const int64_t *v) {
-  return (vitc_attr){.name = name, .type = VITC_ATTR_INTS, .n = n, .ints = (int64_t *)v};
-}
-static vitc_attr int1(const char *name, int64_t v) { return (vitc_attr){.name = name, .type = VITC_ATTR_INT, .i = v}; }
-static vitc_attr str(const char *name, const char *s) { return (vitc_attr){.name = name, .type = VITC_ATTR_STRING, .s = s}; }
-
-static vitc_status run(vitc_op op, const vitc_attr *attrs, int nattr, const vitc_value **in, int nin, vitc_value *out,
-                       int nout, vitc_error *err) {
-  int ids[8] = {0};
-  vitc_node n = {.op = op, .name = "t", .opset = 17, .nin = nin, .nout = nout, .in = ids, .out = ids,
-                 .nattr = nattr, .attrs = (vitc_attr *)attrs};
-  return vitc_eval_node(graph, &n, in, out, err);
-}
 
 static double max_diff(const vitc_value *v, const double *ref, int64_t count) {
   double m = vitc_numel(v) == count ? 0 : INFINITY;
@@ -94,7 +76,8 @@ static void check_conv(vitc_dtype t, int nd, const naive_conv *g, const vitc_att
   vitc_value x = random_value(t, 2 + nd, xd, 41), w = random_value(t, 2 + nd, wd, 42);
   vitc_value b = random_value(t, 1, (int64_t[]){g->m}, 43), y;
   vitc_error err = {0};
-  vitc_status st = run(VITC_OP_Conv, attrs, nattr, (const vitc_value *[]){&x, &w, &b}, with_bias ? 3 : 2, &y, 1, &err);
+  vitc_status st =
+      run_op(VITC_OP_Conv, 17, (const vitc_value *[]){&x, &w, &b}, with_bias ? 3 : 2, &y, 1, attrs, nattr, &err);
   CHECK(st == VITC_OK);
   if (st != VITC_OK) {
     fprintf(stderr, "  %s\n", err.msg);
@@ -118,44 +101,45 @@ static void test_conv(void) {
    * out H = (9 + 3 - 5) / 2 + 1 = 4, out W = (8 + 1 - 3) / 2 + 1 = 4 */
   naive_conv g1 = {.n = 2, .c = 4, .m = 6, .group = 2, .in = {1, 9, 8}, .k = {1, 3, 2}, .s = {1, 2, 2},
                    .d = {1, 2, 2}, .pb = {0, 1, 0}, .out = {1, 4, 4}};
-  vitc_attr a1[] = {ints("strides", 2, (int64_t[]){2, 2}), ints("dilations", 2, (int64_t[]){2, 2}),
-                    ints("pads", 4, (int64_t[]){1, 0, 2, 1}), int1("group", 2)};
+  vitc_attr a1[] = {attr_ints("strides", 2, (int64_t[]){2, 2}), attr_ints("dilations", 2, (int64_t[]){2, 2}),
+                    attr_ints("pads", 4, (int64_t[]){1, 0, 2, 1}), attr_int("group", 2)};
   check_conv(VITC_F32, 2, &g1, a1, 4, true, 1e-5);
   check_conv(VITC_F64, 2, &g1, a1, 4, true, 1e-12);
   /* SAME_UPPER, stride 2, kernel 3 on 6x7: out 3x4; pads H total 1 -> [0, 1], W total 2 -> [1, 1] */
   naive_conv g2 = {.n = 1, .c = 3, .m = 5, .group = 1, .in = {1, 6, 7}, .k = {1, 3, 3}, .s = {1, 2, 2},
                    .d = {1, 1, 1}, .pb = {0, 0, 1}, .out = {1, 3, 4}};
-  vitc_attr a2[] = {ints("strides", 2, (int64_t[]){2, 2}), str("auto_pad", "SAME_UPPER"),
-                    ints("kernel_shape", 2, (int64_t[]){3, 3})};
+  vitc_attr a2[] = {attr_ints("strides", 2, (int64_t[]){2, 2}), attr_str("auto_pad", "SAME_UPPER"),
+                    attr_ints("kernel_shape", 2, (int64_t[]){3, 3})};
   check_conv(VITC_F32, 2, &g2, a2, 3, false, 1e-5);
   /* SAME_LOWER puts the odd pad first: H pads [1, 0] */
   naive_conv g2l = g2;
   g2l.pb[1] = 1;
-  vitc_attr a2l[] = {ints("strides", 2, (int64_t[]){2, 2}), str("auto_pad", "SAME_LOWER")};
+  vitc_attr a2l[] = {attr_ints("strides", 2, (int64_t[]){2, 2}), attr_str("auto_pad", "SAME_LOWER")};
   check_conv(VITC_F32, 2, &g2l, a2l, 2, true, 1e-5);
   /* depthwise 7x7 pad 3 (ConvNeXt) and depthwise stride 2 */
   naive_conv g3 = {.n = 2, .c = 8, .m = 8, .group = 8, .in = {1, 10, 11}, .k = {1, 7, 7}, .s = {1, 1, 1},
                    .d = {1, 1, 1}, .pb = {0, 3, 3}, .out = {1, 10, 11}};
-  vitc_attr a3[] = {ints("pads", 4, (int64_t[]){3, 3, 3, 3}), int1("group", 8)};
+  vitc_attr a3[] = {attr_ints("pads", 4, (int64_t[]){3, 3, 3, 3}), attr_int("group", 8)};
   check_conv(VITC_F32, 2, &g3, a3, 2, true, 1e-5);
   naive_conv g3s = {.n = 1, .c = 4, .m = 4, .group = 4, .in = {1, 9, 9}, .k = {1, 3, 3}, .s = {1, 2, 2},
                     .d = {1, 1, 1}, .pb = {0, 1, 1}, .out = {1, 5, 5}};
-  vitc_attr a3s[] = {ints("pads", 4, (int64_t[]){1, 1, 1, 1}), int1("group", 4), ints("strides", 2, (int64_t[]){2, 2})};
+  vitc_attr a3s[] = {attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1}), attr_int("group", 4),
+                     attr_ints("strides", 2, (int64_t[]){2, 2})};
   check_conv(VITC_F32, 2, &g3s, a3s, 3, false, 1e-5);
   /* 1-D with stride, pads and bias; VALID */
   naive_conv g4 = {.n = 2, .c = 3, .m = 4, .group = 1, .in = {1, 1, 20}, .k = {1, 1, 5}, .s = {1, 1, 3},
                    .d = {1, 1, 1}, .pb = {0, 0, 2}, .out = {1, 1, 7}};
-  vitc_attr a4[] = {ints("strides", 1, (int64_t[]){3}), ints("pads", 2, (int64_t[]){2, 1})};
+  vitc_attr a4[] = {attr_ints("strides", 1, (int64_t[]){3}), attr_ints("pads", 2, (int64_t[]){2, 1})};
   check_conv(VITC_F32, 1, &g4, a4, 2, true, 1e-5);
   naive_conv g4v = {.n = 1, .c = 2, .m = 3, .group = 1, .in = {1, 1, 10}, .k = {1, 1, 4}, .s = {1, 1, 1},
                     .d = {1, 1, 1}, .pb = {0, 0, 0}, .out = {1, 1, 7}};
-  vitc_attr a4v[] = {str("auto_pad", "VALID"), ints("pads", 2, (int64_t[]){5, 5})};
+  vitc_attr a4v[] = {attr_str("auto_pad", "VALID"), attr_ints("pads", 2, (int64_t[]){5, 5})};
   check_conv(VITC_F32, 1, &g4v, a4v, 2, false, 1e-5);
   /* 3-D */
   naive_conv g5 = {.n = 1, .c = 2, .m = 3, .group = 1, .in = {4, 5, 6}, .k = {2, 3, 2}, .s = {1, 2, 1},
                    .d = {2, 1, 1}, .pb = {1, 1, 0}, .out = {4, 2, 5}};
-  vitc_attr a5[] = {ints("strides", 3, (int64_t[]){1, 2, 1}), ints("dilations", 3, (int64_t[]){2, 1, 1}),
-                    ints("pads", 6, (int64_t[]){1, 1, 0, 1, 0, 0})};
+  vitc_attr a5[] = {attr_ints("strides", 3, (int64_t[]){1, 2, 1}), attr_ints("dilations", 3, (int64_t[]){2, 1, 1}),
+                    attr_ints("pads", 6, (int64_t[]){1, 1, 0, 1, 0, 0})};
   check_conv(VITC_F32, 3, &g5, a5, 3, true, 1e-5);
   /* 1x1 (no im2col) and ViT patch embedding (kernel = stride = 4) */
   naive_conv g6 = {.n = 2, .c = 6, .m = 5, .group = 1, .in = {1, 7, 9}, .k = {1, 1, 1}, .s = {1, 1, 1},
@@ -163,29 +147,29 @@ static void test_conv(void) {
   check_conv(VITC_F32, 2, &g6, NULL, 0, true, 1e-5);
   naive_conv g7 = {.n = 1, .c = 3, .m = 8, .group = 1, .in = {1, 16, 16}, .k = {1, 4, 4}, .s = {1, 4, 4},
                    .d = {1, 1, 1}, .out = {1, 4, 4}};
-  vitc_attr a7[] = {ints("strides", 2, (int64_t[]){4, 4})};
+  vitc_attr a7[] = {attr_ints("strides", 2, (int64_t[]){4, 4})};
   check_conv(VITC_F32, 2, &g7, a7, 1, true, 1e-5);
   /* big enough for several im2col slabs: rows = 64*9, 100*100 output positions */
   naive_conv g8 = {.n = 1, .c = 64, .m = 3, .group = 1, .in = {1, 100, 100}, .k = {1, 3, 3}, .s = {1, 1, 1},
                    .d = {1, 1, 1}, .pb = {0, 1, 1}, .out = {1, 100, 100}};
-  vitc_attr a8[] = {ints("pads", 4, (int64_t[]){1, 1, 1, 1})};
+  vitc_attr a8[] = {attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1})};
   check_conv(VITC_F32, 2, &g8, a8, 1, true, 1e-4);
 
   /* errors and flops */
   vitc_value x = make(VITC_F32, 4, (int64_t[]){1, 4, 5, 5}), w = make(VITC_F32, 4, (int64_t[]){6, 2, 3, 3}), y;
   vitc_error err = {0};
-  vitc_attr g3a = int1("group", 3);
-  CHECK(run(VITC_OP_Conv, &g3a, 1, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_ERR_INVALID);
+  vitc_attr g3a = attr_int("group", 3);
+  CHECK(run_op(VITC_OP_Conv, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, &g3a, 1, &err) == VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "Conv group 3 does not fit 4 input channels and weights f32[6,2,3,3]");
-  CHECK(run(VITC_OP_Conv, NULL, 0, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_ERR_INVALID);
+  CHECK(run_op(VITC_OP_Conv, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, NULL, 0, &err) == VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "Conv group 1 does not fit");
-  vitc_attr big = ints("kernel_shape", 2, (int64_t[]){3, 3}), g2a = int1("group", 2);
+  vitc_attr big = attr_ints("kernel_shape", 2, (int64_t[]){3, 3}), g2a = attr_int("group", 2);
   vitc_value wbig = make(VITC_F32, 4, (int64_t[]){6, 2, 7, 7});
   vitc_attr a9[] = {g2a};
-  CHECK(run(VITC_OP_Conv, a9, 1, (const vitc_value *[]){&x, &wbig}, 2, &y, 1, &err) == VITC_ERR_INVALID);
+  CHECK(run_op(VITC_OP_Conv, 17, (const vitc_value *[]){&x, &wbig}, 2, &y, 1, a9, 1, &err) == VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "window of 7 along spatial dim 0 exceeds the padded input of 5");
   vitc_attr a10[] = {g2a, big};
-  CHECK(run(VITC_OP_Conv, a10, 2, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_Conv, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, a10, 2, &err) == VITC_OK);
   int ids[3] = {0};
   vitc_node cn = {.op = VITC_OP_Conv, .name = "t", .nin = 2, .nout = 1, .in = ids, .out = ids, .nattr = 2, .attrs = a10};
   /* 2 * N * Cout * 3 * 3 outputs * (Cin / group) * 9 */
@@ -205,18 +189,18 @@ static void test_conv_transpose(void) {
   vitc_value x = make(VITC_F32, 3, (int64_t[]){1, 1, 3}), w = make(VITC_F32, 3, (int64_t[]){1, 1, 2});
   for (int i = 0; i < 3; i++) ((float *)x.data)[i] = (float)(i + 1);
   ((float *)w.data)[0] = ((float *)w.data)[1] = 1;
-  vitc_attr s2 = ints("strides", 1, (int64_t[]){2});
-  CHECK(run(VITC_OP_ConvTranspose, &s2, 1, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_OK);
+  vitc_attr s2 = attr_ints("strides", 1, (int64_t[]){2});
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, &s2, 1, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y, (double[]){1, 1, 2, 2, 3, 3}, 6), 0, 0);
   free(y.data);
   /* pads [1, 0] crop the first: [1, 2, 2, 3, 3] */
-  vitc_attr a1[] = {s2, ints("pads", 2, (int64_t[]){1, 0})};
-  CHECK(run(VITC_OP_ConvTranspose, a1, 2, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_OK);
+  vitc_attr a1[] = {s2, attr_ints("pads", 2, (int64_t[]){1, 0})};
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, a1, 2, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y, (double[]){1, 2, 2, 3, 3}, 5), 0, 0);
   free(y.data);
   /* stride 1, w = [1, 2]: y[i + k] += x[i] w[k] -> [1, 4, 7, 6]; float64 too */
   ((float *)w.data)[1] = 2;
-  CHECK(run(VITC_OP_ConvTranspose, NULL, 0, (const vitc_value *[]){&x, &w}, 2, &y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x, &w}, 2, &y, 1, NULL, 0, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y, (double[]){1, 4, 7, 6}, 4), 0, 0);
   free(y.data);
   vitc_value xd = make(VITC_F64, 3, (int64_t[]){1, 1, 3}), wd = make(VITC_F64, 3, (int64_t[]){1, 1, 2});
@@ -225,7 +209,7 @@ static void test_conv_transpose(void) {
   ((double *)wd.data)[0] = 1;
   ((double *)wd.data)[1] = 2;
   ((double *)bd.data)[0] = 0.5;
-  CHECK(run(VITC_OP_ConvTranspose, NULL, 0, (const vitc_value *[]){&xd, &wd, &bd}, 3, &y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&xd, &wd, &bd}, 3, &y, 1, NULL, 0, &err) == VITC_OK);
   CHECK(y.dtype == VITC_F64);
   CHECK_NEAR(max_diff(&y, (double[]){1.5, 4.5, 7.5, 6.5}, 4), 0, 0);
   free(y.data);
@@ -234,33 +218,36 @@ static void test_conv_transpose(void) {
   vitc_value x2 = make(VITC_F32, 4, (int64_t[]){1, 4, 3, 3}), w2 = make(VITC_F32, 4, (int64_t[]){4, 3, 3, 3});
   for (int i = 0; i < 36; i++) ((float *)x2.data)[i] = (float)(((i * 7) % 11 - 5) * 0.25);
   for (int i = 0; i < 108; i++) ((float *)w2.data)[i] = (float)(((i * 5) % 7 - 3) * 0.5);
-  vitc_attr a2[] = {int1("group", 2), ints("strides", 2, (int64_t[]){2, 2}), ints("pads", 4, (int64_t[]){1, 0, 0, 1}),
-                    ints("output_padding", 2, (int64_t[]){1, 0}), ints("dilations", 2, (int64_t[]){1, 3})};
-  CHECK(run(VITC_OP_ConvTranspose, a2, 5, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, &err) == VITC_OK);
+  vitc_attr a2[] = {attr_int("group", 2), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_ints("pads", 4, (int64_t[]){1, 0, 0, 1}), attr_ints("output_padding", 2, (int64_t[]){1, 0}),
+                    attr_ints("dilations", 2, (int64_t[]){1, 3})};
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, a2, 5, &err) == VITC_OK);
   CHECK(y.rank == 4 && y.dims[1] == 6 && y.dims[2] == 7 && y.dims[3] == 10);
   CHECK_NEAR(max_diff(&y, convt_ref, 420), 0, 1e-6);
   free(y.data);
   /* output_shape [6, 10] of the unpadded 7 x 11 result: total pads 1 and 1, NOTSET puts them first, so
    * the result is that of pads [1, 1, 0, 0] */
-  vitc_attr a3[] = {int1("group", 2), ints("strides", 2, (int64_t[]){2, 2}), ints("dilations", 2, (int64_t[]){1, 3}),
-                    ints("output_shape", 2, (int64_t[]){6, 10})};
-  vitc_attr a4[] = {int1("group", 2), ints("strides", 2, (int64_t[]){2, 2}), ints("dilations", 2, (int64_t[]){1, 3}),
-                    ints("pads", 4, (int64_t[]){1, 1, 0, 0})};
+  vitc_attr a3[] = {attr_int("group", 2), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_ints("dilations", 2, (int64_t[]){1, 3}), attr_ints("output_shape", 2, (int64_t[]){6, 10})};
+  vitc_attr a4[] = {attr_int("group", 2), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_ints("dilations", 2, (int64_t[]){1, 3}), attr_ints("pads", 4, (int64_t[]){1, 1, 0, 0})};
   vitc_value y2;
-  CHECK(run(VITC_OP_ConvTranspose, a3, 4, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, &err) == VITC_OK);
-  CHECK(run(VITC_OP_ConvTranspose, a4, 4, (const vitc_value *[]){&x2, &w2}, 2, &y2, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, a3, 4, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x2, &w2}, 2, &y2, 1, a4, 4, &err) == VITC_OK);
   CHECK(y.dims[2] == 6 && y.dims[3] == 10 && y2.dims[2] == 6 && y2.dims[3] == 10);
   CHECK(!memcmp(y.data, y2.data, vitc_nbytes(&y)));
   free(y.data);
   free(y2.data);
   /* SAME_UPPER: output = input * stride */
-  vitc_attr a5[] = {int1("group", 2), ints("strides", 2, (int64_t[]){2, 2}), str("auto_pad", "SAME_UPPER")};
-  CHECK(run(VITC_OP_ConvTranspose, a5, 3, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, &err) == VITC_OK);
+  vitc_attr a5[] = {attr_int("group", 2), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_str("auto_pad", "SAME_UPPER")};
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, a5, 3, &err) == VITC_OK);
   CHECK(y.dims[2] == 6 && y.dims[3] == 6);
   free(y.data);
   /* bad group */
-  vitc_attr g3 = int1("group", 3);
-  CHECK(run(VITC_OP_ConvTranspose, &g3, 1, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, &err) == VITC_ERR_INVALID);
+  vitc_attr g3 = attr_int("group", 3);
+  CHECK(run_op(VITC_OP_ConvTranspose, 17, (const vitc_value *[]){&x2, &w2}, 2, &y, 1, &g3, 1, &err) ==
+        VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "ConvTranspose group 3 does not fit 4 input channels");
   vitc_value *all[] = {&x, &w, &xd, &wd, &bd, &x2, &w2};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]->data);
@@ -275,25 +262,26 @@ static void test_pools(void) {
    * W = ceil(4/2)+1 = 3 */
   vitc_value x = make(VITC_F32, 4, (int64_t[]){1, 1, 4, 5});
   for (int i = 0; i < 20; i++) ((float *)x.data)[i] = (float)((i * 7) % 25);
-  vitc_attr a1[] = {ints("kernel_shape", 2, (int64_t[]){2, 3}), ints("strides", 2, (int64_t[]){2, 2}),
-                    ints("pads", 4, (int64_t[]){0, 1, 0, 1}), int1("ceil_mode", 1), int1("storage_order", 0)};
-  CHECK(run(VITC_OP_MaxPool, a1, 5, (const vitc_value *[]){&x}, 1, y, 2, &err) == VITC_OK);
+  vitc_attr a1[] = {attr_ints("kernel_shape", 2, (int64_t[]){2, 3}), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_ints("pads", 4, (int64_t[]){0, 1, 0, 1}), attr_int("ceil_mode", 1),
+                    attr_int("storage_order", 0)};
+  CHECK(run_op(VITC_OP_MaxPool, 17, (const vitc_value *[]){&x}, 1, y, 2, a1, 5, &err) == VITC_OK);
   CHECK(y[0].dims[2] == 2 && y[0].dims[3] == 3 && y[1].dtype == VITC_I64 && y[1].dims[3] == 3);
   CHECK_NEAR(max_diff(&y[0], maxpool_ref, 6), 0, 0);
   for (int i = 0; i < 6; i++) CHECK(((int64_t *)y[1].data)[i] == maxpool_idx_row[i]);
   free(y[0].data);
   free(y[1].data);
   a1[4].i = 1; /* column-major indices */
-  CHECK(run(VITC_OP_MaxPool, a1, 5, (const vitc_value *[]){&x}, 1, y, 2, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_MaxPool, 17, (const vitc_value *[]){&x}, 1, y, 2, a1, 5, &err) == VITC_OK);
   for (int i = 0; i < 6; i++) CHECK(((int64_t *)y[1].data)[i] == maxpool_idx_col[i]);
   free(y[0].data);
   free(y[1].data);
   /* ceil_mode drops a window that would start in the end pad: [4] with kernel 2, stride 2, pads [0, 1]
    * gives ceil(3/2)+1 = 3 windows, the last starting at 4, so 2 remain */
   vitc_value x4 = make(VITC_F32, 3, (int64_t[]){1, 1, 4});
-  vitc_attr a4[] = {ints("kernel_shape", 1, (int64_t[]){2}), ints("strides", 1, (int64_t[]){2}),
-                    ints("pads", 2, (int64_t[]){0, 1}), int1("ceil_mode", 1)};
-  CHECK(run(VITC_OP_MaxPool, a4, 4, (const vitc_value *[]){&x4}, 1, y, 1, &err) == VITC_OK);
+  vitc_attr a4[] = {attr_ints("kernel_shape", 1, (int64_t[]){2}), attr_ints("strides", 1, (int64_t[]){2}),
+                    attr_ints("pads", 2, (int64_t[]){0, 1}), attr_int("ceil_mode", 1)};
+  CHECK(run_op(VITC_OP_MaxPool, 17, (const vitc_value *[]){&x4}, 1, y, 1, a4, 4, &err) == VITC_OK);
   CHECK(y[0].dims[2] == 2);
   free(y[0].data);
   free(x4.data);
@@ -301,39 +289,40 @@ static void test_pools(void) {
   /* AveragePool 6x6, kernel 3, strides 2, pads 1, ceil_mode: 4x4 whose last windows hang past the pad */
   vitc_value x6 = make(VITC_F32, 4, (int64_t[]){1, 1, 6, 6});
   for (int i = 0; i < 36; i++) ((float *)x6.data)[i] = (float)(((i * 5) % 13) * 0.5);
-  vitc_attr a2[] = {ints("kernel_shape", 2, (int64_t[]){3, 3}), ints("strides", 2, (int64_t[]){2, 2}),
-                    ints("pads", 4, (int64_t[]){1, 1, 1, 1}), int1("ceil_mode", 1), int1("count_include_pad", 0)};
-  CHECK(run(VITC_OP_AveragePool, a2, 5, (const vitc_value *[]){&x6}, 1, y, 1, &err) == VITC_OK);
+  vitc_attr a2[] = {attr_ints("kernel_shape", 2, (int64_t[]){3, 3}), attr_ints("strides", 2, (int64_t[]){2, 2}),
+                    attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1}), attr_int("ceil_mode", 1),
+                    attr_int("count_include_pad", 0)};
+  CHECK(run_op(VITC_OP_AveragePool, 17, (const vitc_value *[]){&x6}, 1, y, 1, a2, 5, &err) == VITC_OK);
   CHECK(y[0].dims[2] == 4 && y[0].dims[3] == 4);
   CHECK_NEAR(max_diff(&y[0], avgpool_ref_0, 16), 0, 1e-5);
   free(y[0].data);
   a2[4].i = 1;
-  CHECK(run(VITC_OP_AveragePool, a2, 5, (const vitc_value *[]){&x6}, 1, y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_AveragePool, 17, (const vitc_value *[]){&x6}, 1, y, 1, a2, 5, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y[0], avgpool_ref_1, 16), 0, 1e-5);
   free(y[0].data);
   /* 1-D AveragePool with dilation and SAME_UPPER on float64: x = 0..5, k 2, d 2 -> window span 3,
    * out 6, pads [1, 1]: windows {-1,1} {0,2} {1,3} {2,4} {3,5} {4,6} */
   vitc_value x1 = make(VITC_F64, 3, (int64_t[]){1, 1, 6});
   for (int i = 0; i < 6; i++) ((double *)x1.data)[i] = i;
-  vitc_attr a3[] = {ints("kernel_shape", 1, (int64_t[]){2}), ints("dilations", 1, (int64_t[]){2}),
-                    str("auto_pad", "SAME_UPPER")};
-  CHECK(run(VITC_OP_AveragePool, a3, 3, (const vitc_value *[]){&x1}, 1, y, 1, &err) == VITC_OK);
+  vitc_attr a3[] = {attr_ints("kernel_shape", 1, (int64_t[]){2}), attr_ints("dilations", 1, (int64_t[]){2}),
+                    attr_str("auto_pad", "SAME_UPPER")};
+  CHECK(run_op(VITC_OP_AveragePool, 17, (const vitc_value *[]){&x1}, 1, y, 1, a3, 3, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y[0], (double[]){1, 1, 2, 3, 4, 4}, 6), 0, 1e-12);
   free(y[0].data);
 
   /* global pools over [2, 2, 2, 3] holding 0..23 */
   vitc_value xg = make(VITC_F32, 4, (int64_t[]){2, 2, 2, 3});
   for (int i = 0; i < 24; i++) ((float *)xg.data)[i] = (float)i;
-  CHECK(run(VITC_OP_GlobalAveragePool, NULL, 0, (const vitc_value *[]){&xg}, 1, y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_GlobalAveragePool, 17, (const vitc_value *[]){&xg}, 1, y, 1, NULL, 0, &err) == VITC_OK);
   CHECK(y[0].rank == 4 && y[0].dims[1] == 2 && y[0].dims[2] == 1 && y[0].dims[3] == 1);
   CHECK_NEAR(max_diff(&y[0], (double[]){2.5, 8.5, 14.5, 20.5}, 4), 0, 1e-6);
   free(y[0].data);
-  CHECK(run(VITC_OP_GlobalMaxPool, NULL, 0, (const vitc_value *[]){&xg}, 1, y, 1, &err) == VITC_OK);
+  CHECK(run_op(VITC_OP_GlobalMaxPool, 17, (const vitc_value *[]){&xg}, 1, y, 1, NULL, 0, &err) == VITC_OK);
   CHECK_NEAR(max_diff(&y[0], (double[]){5, 11, 17, 23}, 4), 0, 0);
   free(y[0].data);
 
   /* errors and flops */
-  CHECK(run(VITC_OP_MaxPool, NULL, 0, (const vitc_value *[]){&x}, 1, y, 1, &err) == VITC_ERR_INVALID);
+  CHECK(run_op(VITC_OP_MaxPool, 17, (const vitc_value *[]){&x}, 1, y, 1, NULL, 0, &err) == VITC_ERR_INVALID);
   CHECK_MSG(err.msg, "kernel_shape is missing");
   int ids[2] = {0};
   vitc_node pn = {.op = VITC_OP_AveragePool, .name = "t", .nin = 1, .nout = 1, .in = ids, .out = ids, .nattr = 5, .attrs = a2};
@@ -346,10 +335,8 @@ static void test_pools(void) {
 }
 
 int main(void) {
-  graph = vitc_graph_new("test.onnx");
   test_conv();
   test_conv_transpose();
   test_pools();
-  vitc_graph_free(graph);
   CHECK_DONE();
 }

@@ -12,19 +12,6 @@ static int add_f32(vitc_graph *g, const char *name, int rank, const int64_t *dim
   return vitc_graph_add_constant(g, name, &v);
 }
 
-/* Adds a one-output node and returns its output tensor. */
-static int add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin) {
-  int out = vitc_graph_add_tensor(g, NULL);
-  vitc_graph_add_node(g, op, name, in, nin, &out, 1, NULL, 0);
-  return out;
-}
-
-static void set_outputs(vitc_graph *g, const int *ids, int n) {
-  g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)n);
-  for (int k = 0; k < n; k++) g->outputs[k] = ids[k];
-  g->noutputs = n;
-}
-
 /* y = Relu(x * w + b) with x f32[2,3], w f32[3], b f32[1]; also outputs x itself and the constant w. */
 static void test_three_nodes(void) {
   vitc_graph *g = vitc_graph_new("three.onnx");
@@ -32,9 +19,9 @@ static void test_three_nodes(void) {
   float w[] = {1.0f, -2.0f, 0.5f}, b[] = {-1.0f};
   int x = add_input(g, "x", VITC_F32, 2, xd);
   int wt = add_f32(g, "w", 1, wd, w), bt = add_f32(g, "b", 1, bd, b);
-  int m = add_node(g, VITC_OP_Mul, "mul0", (int[]){x, wt}, 2);
-  int a = add_node(g, VITC_OP_Add, "add0", (int[]){m, bt}, 2);
-  int y = add_node(g, VITC_OP_Relu, "relu0", (int[]){a}, 1);
+  int m = add_node(g, VITC_OP_Mul, "mul0", (int[]){x, wt}, 2, NULL, 0);
+  int a = add_node(g, VITC_OP_Add, "add0", (int[]){m, bt}, 2, NULL, 0);
+  int y = add_node(g, VITC_OP_Relu, "relu0", (int[]){a}, 1, NULL, 0);
   set_outputs(g, (int[]){y, x, wt}, 3);
 
   float xv[] = {1, 2, 3, -4, -0.5f, 8};
@@ -63,7 +50,7 @@ static void test_output_twice(void) {
   vitc_graph *g = vitc_graph_new("twice.onnx");
   int64_t d[] = {2};
   int x = add_input(g, "x", VITC_F32, 1, d);
-  int y = add_node(g, VITC_OP_Add, "add0", (int[]){x, x}, 2);
+  int y = add_node(g, VITC_OP_Add, "add0", (int[]){x, x}, 2, NULL, 0);
   set_outputs(g, (int[]){y, y}, 2);
   float xv[] = {1.5f, -2};
   vitc_value in = {.dtype = VITC_F32, .rank = 1, .dims = {2}, .data = xv};
@@ -87,8 +74,8 @@ static void test_error_names_node(void) {
   float c[] = {1, 2, 3, 4};
   int x = add_input(g, "x", VITC_F32, 2, xd);
   int ct = add_f32(g, "c", 1, cd, c);
-  int r = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1);
-  int y = add_node(g, VITC_OP_Add, "bad_add", (int[]){r, ct}, 2);
+  int r = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1, NULL, 0);
+  int y = add_node(g, VITC_OP_Add, "bad_add", (int[]){r, ct}, 2, NULL, 0);
   set_outputs(g, &y, 1);
   float xv[6] = {0};
   vitc_value in = {.dtype = VITC_F32, .rank = 2, .dims = {2, 3}, .data = xv};
@@ -106,7 +93,7 @@ static void test_missing_input_value(void) {
   vitc_graph *g = vitc_graph_new("missing.onnx");
   int64_t d[] = {3};
   int x = add_input(g, "x", VITC_F32, 1, d);
-  int y = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1);
+  int y = add_node(g, VITC_OP_Relu, "relu0", (int[]){x}, 1, NULL, 0);
   set_outputs(g, &y, 1);
   vitc_value in = {.dtype = VITC_F32, .rank = 1, .dims = {3}, .data = NULL};
   vitc_value out[1];

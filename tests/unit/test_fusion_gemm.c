@@ -146,7 +146,7 @@ static void test_fuses(void) {
     vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_gemm_epilogue, want, 7);
     CHECK(!strcmp(activation(g), cases[c].act));
     CHECK(fused_inputs(g) == cases[c].inputs);
-    CHECK(fh_count_op(g, VITC_OP_Transpose) == (cases[c].variant == G_GAMMA_ONLY));
+    CHECK(count_op(g, VITC_OP_Transpose) == (cases[c].variant == G_GAMMA_ONLY));
     vitc_graph_free(g);
   }
 }
@@ -157,7 +157,7 @@ static void test_views(void) {
   vitc_graph *g = fh_check("view: A read through", build, G_VIEW, vitc_fuse_gemm_epilogue, NULL, 0);
   const vitc_node *f = fh_find_op(g, VITC_OP_FusedGemm);
   CHECK(f && f->in[0] == g->inputs[0] && f->in[3] == g->inputs[1]);
-  CHECK(fh_count_op(g, VITC_OP_Reshape) == 1);
+  CHECK(count_op(g, VITC_OP_Reshape) == 1);
   vitc_graph_free(g);
   g = fh_check("view: A reshaped", build, G_VIEW_TRANSPOSE, vitc_fuse_gemm_epilogue, NULL, 0);
   f = fh_find_op(g, VITC_OP_FusedGemm);

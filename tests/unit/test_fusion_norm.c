@@ -7,30 +7,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "backend_harness.h"
 #include "check.h"
+#include "fusion_harness.h"
 
 /* ---------------------------------------------------------------- building graphs */
-
-static vitc_graph *new_graph(const char *name, int rank, const int64_t *dims, int *x) {
-  vitc_graph *g = vitc_graph_new(name);
-  g->opset = 13;
-  *x = vitc_graph_add_tensor(g, "x");
-  vitc_value *v = &g->tensors[*x].v;
-  *v = (vitc_value){.dtype = VITC_F32, .rank = rank};
-  for (int d = 0; d < rank; d++) v->dims[d] = dims[d];
-  g->tensors[*x].shape_known = true;
-  g->inputs = vitc_arena_alloc(g->arena, sizeof(int));
-  g->inputs[0] = *x;
-  g->ninputs = 1;
-  return g;
-}
-
-static void set_outputs(vitc_graph *g, const int *ids, int n) {
-  g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)n);
-  for (int k = 0; k < n; k++) g->outputs[k] = ids[k];
-  g->noutputs = n;
-}
 
 /* Adds a one-output node and returns its output tensor. */
 static int node(vitc_graph *g, vitc_op op, const int *in, int nin, const vitc_attr *attrs, int nattr) {
@@ -70,86 +50,14 @@ static int axes(vitc_graph *g, int n, const int64_t *vals) {
 
 /* ---------------------------------------------------------------- checking a pass */
 
-typedef struct op_count {
-  vitc_op op;
-  int count;
-} op_count;
-
-static int count_op(const vitc_graph *g, vitc_op op) {
-  int c = 0;
-  for (int i = 0; i < g->nnodes; i++) c += !g->nodes[i].dead && g->nodes[i].op == op;
-  return c;
-}
-
-static const vitc_node *find_op(const vitc_graph *g, vitc_op op) {
-  for (int i = 0; i < g->nnodes; i++)
-    if (!g->nodes[i].dead && g->nodes[i].op == op) return &g->nodes[i];
-  return NULL;
-}
-
-/* Evaluates g on input x; outputs into out[g->noutputs]. */
-static bool eval(const vitc_graph *g, const float *x, vitc_value *out) {
-  vitc_value in = g->tensors[g->inputs[0]].v;
-  in.data = (void *)x;
-  vitc_error err = {0};
-  if (vitc_eval_graph(g, &in, out, &err) == VITC_OK) return true;
-  fprintf(stderr, "eval: %s\n", err.msg);
-  return false;
-}
-
-typedef vitc_graph *(*builder)(int variant);
-
-/* Builds the case twice, runs infer_shapes and `pass` on one copy, checks its histogram (every listed op
- * at its count, and `nodes` live nodes in all) and that both copies compute the same outputs. Returns
- * the rewritten graph for further checks (the caller frees it). */
-static vitc_graph *check_case(const char *what, builder build, int variant, vitc_pass_fn pass, int nodes,
-                              const op_count *want, int nwant) {
-  vitc_graph *g = build(variant), *plain = build(variant);
-  vitc_error err = {0};
-  vitc_status st = vitc_infer_shapes(g, &err);
-  if (st == VITC_OK) st = pass(g, &err);
-  if (st == VITC_OK) st = vitc_verify(g, true, &err);
-  if (st != VITC_OK) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
+/* fusion_harness.h's checks of the rewrite, and `nodes` live nodes in all after it. */
+static vitc_graph *check_case(const char *what, fh_builder build, int variant, vitc_pass_fn pass, int nodes,
+                              const fh_count *want, int nwant) {
+  vitc_graph *g = fh_check_rewrite(what, build, variant, pass, want, nwant);
   int live = 0;
   for (int i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
   if (live != nodes) fprintf(stderr, "%s: %d nodes, expected %d\n", what, live, nodes);
   CHECK(live == nodes);
-  for (int k = 0; k < nwant; k++) {
-    int c = count_op(g, want[k].op);
-    if (c != want[k].count)
-      fprintf(stderr, "%s: %d %s, expected %d\n", what, c, vitc_ops[want[k].op].name, want[k].count);
-    CHECK(c == want[k].count);
-  }
-
-  const vitc_value *xv = &plain->tensors[plain->inputs[0]].v;
-  int64_t n = vitc_numel(xv);
-  float *x = malloc(sizeof(float) * (size_t)n);
-  unsigned seed = 7;
-  for (int64_t i = 0; i < n; i++) {
-    seed = seed * 1103515245u + 12345u;
-    x[i] = -2.0f + 4.0f * (float)((seed >> 8) & 0xffff) / 65536.0f;
-  }
-  vitc_value got[2], ref[2];
-  bool ok = eval(g, x, got), ok_ref = eval(plain, x, ref);
-  CHECK(ok && ok_ref);
-  for (int k = 0; ok && ok_ref && k < g->noutputs; k++) {
-    CHECK(vitc_numel(&got[k]) == vitc_numel(&ref[k]));
-    for (int64_t i = 0; i < vitc_numel(&ref[k]); i++) {
-      double a = vitc_load_f(&got[k], i), b = vitc_load_f(&ref[k], i);
-      if (fabs(a - b) > 1e-4 * fabs(b) + 1e-6) {
-        fprintf(stderr, "%s: output %d [%lld] = %.9g, unrewritten %.9g\n", what, k, (long long)i, a, b);
-        CHECK(!"rewritten graph computes the same");
-        break;
-      }
-    }
-  }
-  for (int k = 0; k < g->noutputs; k++) {
-    if (ok) free(got[k].data);
-    if (ok_ref) free(ref[k].data);
-  }
-  free(x);
-  vitc_graph_free(plain);
   return g;
 }
 
@@ -170,11 +78,12 @@ enum {
   LN_MISS_SCALE,     /* scale [3, 1] varies along axis 1, which is not normalised */
 };
 
-static vitc_graph *build_layer_norm(int variant) {
+static void build_layer_norm(test_graph *t, int variant) {
   static const int64_t last[] = {-1}, third[] = {2}, middle[] = {1}, two[] = {-2, -1};
   const int64_t xd[] = {2, 3, 8}, vec[] = {8}, plane[] = {3, 8}, rank3[] = {1, 1, 8}, rows[] = {3, 1};
-  int x;
-  vitc_graph *g = new_graph("layer_norm.onnx", 3, xd, &x);
+  vitc_graph *g = t->g;
+  g->opset = 13;
+  int x = tg_input(t, VITC_F32, 3, xd);
   const int64_t *ax = variant == LN_POSITIVE_AXIS ? third : variant == LN_TWO_AXES ? two : variant == LN_MISS_MIDDLE ? middle : last;
   int a = axes(g, variant == LN_TWO_AXES ? 2 : 1, ax);
   int mean = node(g, VITC_OP_ReduceMean, (int[]){x, variant == LN_MISS_MEAN ? axes(g, 1, middle) : a}, 2, NULL, 0);
@@ -198,17 +107,16 @@ static vitc_graph *build_layer_norm(int variant) {
   }
   if (variant != LN_NO_AFFINE)
     y = binary(g, VITC_OP_Add, tensor(g, variant == LN_TWO_AXES ? 2 : 1, variant == LN_TWO_AXES ? plane : vec, 13, -1, 2), y);
-  set_outputs(g, &y, 1);
-  return g;
+  tg_output(t, y);
 }
 
 static void test_layer_norm_variants(void) {
   static const char *const names[] = {"torch", "square_mul", "reciprocal", "positive_axis", "two_axes",
                                       "no_affine", "bias_only", "scale_rank3"};
-  const op_count fused[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_ReduceMean, 0}, {VITC_OP_Sqrt, 0}};
+  const fh_count fused[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_ReduceMean, 0}, {VITC_OP_Sqrt, 0}};
   for (int variant = LN_TORCH; variant <= LN_SCALE_RANK3; variant++) {
     vitc_graph *g = check_case(names[variant], build_layer_norm, variant, vitc_recompose_layer_norm, 1, fused, 3);
-    const vitc_node *ln = find_op(g, VITC_OP_LayerNormalization);
+    const vitc_node *ln = fh_find_op(g, VITC_OP_LayerNormalization);
     if (ln) {
       CHECK(vitc_attr_int(ln, "axis", -1) == (variant == LN_TWO_AXES ? 1 : 2));
       CHECK_NEAR(vitc_attr_float(ln, "epsilon", 0), 1e-5, 1e-9);
@@ -226,12 +134,12 @@ static void test_layer_norm_variants(void) {
 }
 
 static void test_layer_norm_near_misses(void) {
-  const op_count unchanged[] = {{VITC_OP_LayerNormalization, 0}, {VITC_OP_ReduceMean, 2}};
+  const fh_count unchanged[] = {{VITC_OP_LayerNormalization, 0}, {VITC_OP_ReduceMean, 2}};
   vitc_graph_free(check_case("middle axis", build_layer_norm, LN_MISS_MIDDLE, vitc_recompose_layer_norm, 9, unchanged, 2));
   vitc_graph_free(check_case("other mean", build_layer_norm, LN_MISS_MEAN, vitc_recompose_layer_norm, 9, unchanged, 2));
   vitc_graph_free(check_case("eps after sqrt", build_layer_norm, LN_MISS_EPS, vitc_recompose_layer_norm, 9, unchanged, 2));
   /* The normalisation itself fuses; the scale and the bias after it stay. */
-  const op_count kept[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_Mul, 1}, {VITC_OP_Add, 1}};
+  const fh_count kept[] = {{VITC_OP_LayerNormalization, 1}, {VITC_OP_Mul, 1}, {VITC_OP_Add, 1}};
   vitc_graph_free(check_case("row scale", build_layer_norm, LN_MISS_SCALE, vitc_recompose_layer_norm, 3, kept, 3));
 }
 
@@ -239,13 +147,16 @@ static void test_layer_norm_near_misses(void) {
 static void test_layer_norm_shared_inner(void) {
   static const int64_t last[] = {-1};
   const int64_t xd[] = {4, 6};
-  int x;
-  vitc_graph *g = new_graph("shared.onnx", 2, xd, &x);
+  test_graph t = tg_new();
+  vitc_graph *g = t.g;
+  g->opset = 13;
+  int x = tg_input(&t, VITC_F32, 2, xd);
   int a = axes(g, 1, last);
   int d = binary(g, VITC_OP_Sub, x, node(g, VITC_OP_ReduceMean, (int[]){x, a}, 2, NULL, 0));
   int v = node(g, VITC_OP_ReduceMean, (int[]){binary(g, VITC_OP_Pow, d, scalar(g, 2)), a}, 2, NULL, 0);
   int y = binary(g, VITC_OP_Div, d, unary(g, VITC_OP_Sqrt, binary(g, VITC_OP_Add, v, scalar(g, 1e-6f))));
-  set_outputs(g, (int[]){y, d}, 2);
+  tg_output(&t, y);
+  tg_output(&t, d);
   vitc_error err = {0};
   CHECK(vitc_infer_shapes(g, &err) == VITC_OK && vitc_recompose_layer_norm(g, &err) == VITC_OK);
   CHECK(count_op(g, VITC_OP_LayerNormalization) == 0 && g->nnodes == 7);
@@ -277,21 +188,22 @@ static int one_plus_tanh(vitc_graph *g, int x, int variant) {
   return binary(g, VITC_OP_Add, scalar(g, 1), unary(g, VITC_OP_Tanh, u));
 }
 
-static vitc_graph *build_gelu(int variant) {
+static void build_gelu(test_graph *t, int variant) {
   const int64_t xd[] = {2, 5};
-  int x;
-  vitc_graph *g = new_graph("gelu.onnx", 2, xd, &x);
+  vitc_graph *g = t->g;
+  g->opset = 13;
+  int x = tg_input(t, VITC_F32, 2, xd);
   int a, half = scalar(g, 0.5f), y;
   if (variant == GELU_SILU) {
     y = binary(g, VITC_OP_Mul, unary(g, VITC_OP_Sigmoid, x), x);
-    set_outputs(g, &y, 1);
-    return g;
+    tg_output(t, y);
+    return;
   }
   if (variant == GELU_QUICK || variant == GELU_MISS_QUICK) {
     int z = binary(g, VITC_OP_Mul, scalar(g, variant == GELU_QUICK ? 1.702f : 1.5f), x);
     y = binary(g, VITC_OP_Mul, x, unary(g, VITC_OP_Sigmoid, z));
-    set_outputs(g, &y, 1);
-    return g;
+    tg_output(t, y);
+    return;
   }
   if (variant == GELU_TANH_POW || variant == GELU_TANH_MUL || variant == GELU_MISS_COEFF) {
     a = one_plus_tanh(g, x, variant);
@@ -307,16 +219,15 @@ static vitc_graph *build_gelu(int variant) {
   else if (variant == GELU_MISS_HALF) y = binary(g, VITC_OP_Mul, x, a);
   else if (variant == GELU_TANH_MUL) y = binary(g, VITC_OP_Mul, half, binary(g, VITC_OP_Mul, x, a));
   else y = binary(g, VITC_OP_Mul, binary(g, VITC_OP_Mul, x, a), half);
-  set_outputs(g, &y, 1);
-  return g;
+  tg_output(t, y);
 }
 
 static void test_gelu_variants(void) {
   static const char *const names[] = {"torch", "hf", "half_inner", "tanh_pow", "tanh_mul"};
-  const op_count fused[] = {{VITC_OP_Gelu, 1}};
+  const fh_count fused[] = {{VITC_OP_Gelu, 1}};
   for (int variant = GELU_TORCH; variant <= GELU_TANH_MUL; variant++) {
     vitc_graph *g = check_case(names[variant], build_gelu, variant, vitc_recompose_gelu, 1, fused, 1);
-    const vitc_node *gelu = find_op(g, VITC_OP_Gelu);
+    const vitc_node *gelu = fh_find_op(g, VITC_OP_Gelu);
     bool tanh = variant == GELU_TANH_POW || variant == GELU_TANH_MUL;
     if (gelu) {
       CHECK(!strcmp(vitc_attr_str(gelu, "approximate", ""), tanh ? "tanh" : "none"));
@@ -327,19 +238,19 @@ static void test_gelu_variants(void) {
 }
 
 static void test_gelu_near_misses(void) {
-  const op_count erf_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Erf, 1}}, tanh_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Tanh, 1}};
+  const fh_count erf_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Erf, 1}}, tanh_kept[] = {{VITC_OP_Gelu, 0}, {VITC_OP_Tanh, 1}};
   vitc_graph_free(check_case("no 0.5", build_gelu, GELU_MISS_HALF, vitc_recompose_gelu, 4, erf_kept, 2));
   vitc_graph_free(check_case("0.04", build_gelu, GELU_MISS_COEFF, vitc_recompose_gelu, 8, tanh_kept, 2));
   vitc_graph_free(check_case("erf(x)", build_gelu, GELU_MISS_SCALE, vitc_recompose_gelu, 4, erf_kept, 2));
-  const op_count sigmoid_kept[] = {{VITC_OP_QuickGelu, 0}, {VITC_OP_Silu, 0}, {VITC_OP_Sigmoid, 1}};
+  const fh_count sigmoid_kept[] = {{VITC_OP_QuickGelu, 0}, {VITC_OP_Silu, 0}, {VITC_OP_Sigmoid, 1}};
   vitc_graph_free(check_case("x sigmoid(1.5 x)", build_gelu, GELU_MISS_QUICK, vitc_recompose_gelu, 3, sigmoid_kept, 3));
 }
 
 static void test_sigmoid_gated(void) {
-  const op_count silu[] = {{VITC_OP_Silu, 1}}, quick[] = {{VITC_OP_QuickGelu, 1}};
+  const fh_count silu[] = {{VITC_OP_Silu, 1}}, quick[] = {{VITC_OP_QuickGelu, 1}};
   vitc_graph_free(check_case("silu", build_gelu, GELU_SILU, vitc_recompose_gelu, 1, silu, 1));
   vitc_graph *g = check_case("quick_gelu", build_gelu, GELU_QUICK, vitc_recompose_gelu, 1, quick, 1);
-  const vitc_node *n = find_op(g, VITC_OP_QuickGelu);
+  const vitc_node *n = fh_find_op(g, VITC_OP_QuickGelu);
   if (n) CHECK_NEAR(vitc_attr_float(n, "alpha", 0), 1.702, 1e-6);
   vitc_graph_free(g);
 }
@@ -354,13 +265,14 @@ enum {
   BN_MISS_SHARED,  /* the Conv's output is also a graph output */
 };
 
-static vitc_graph *build_batch_norm(int variant) {
+static void build_batch_norm(test_graph *t, int variant) {
   bool conv = variant == BN_CONV || variant == BN_CONV_NO_BIAS || variant == BN_MISS_SHARED;
   const int64_t image[] = {1, 2, 5, 5}, rows[] = {4, 6}, w4[] = {3, 2, 3, 3}, grouped[] = {4, 1, 3, 3},
                 kn[] = {6, 3}, nk[] = {3, 6};
   int64_t channels = variant == BN_CONV_NO_BIAS ? 4 : 3;
-  int x;
-  vitc_graph *g = new_graph("batch_norm.onnx", conv ? 4 : 2, conv ? image : rows, &x);
+  vitc_graph *g = t->g;
+  g->opset = 13;
+  int x = tg_input(t, VITC_F32, conv ? 4 : 2, conv ? image : rows);
   int c;
   if (conv) {
     int64_t pads[] = {1, 1, 1, 1};
@@ -382,17 +294,17 @@ static vitc_graph *build_batch_norm(int variant) {
                (int[]){c, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2),
                        tensor(g, 1, &channels, 11, -0.5f, 1), tensor(g, 1, &channels, 13, 0.2f, 2)},
                5, &eps, 1);
-  set_outputs(g, (int[]){y, c}, variant == BN_MISS_SHARED ? 2 : 1);
-  return g;
+  tg_output(t, y);
+  if (variant == BN_MISS_SHARED) tg_output(t, c);
 }
 
 static void test_batch_norm_folds(void) {
   static const char *const names[] = {"conv", "conv_no_bias", "matmul", "gemm"};
   for (int variant = BN_CONV; variant <= BN_GEMM; variant++) {
     vitc_op into = variant == BN_CONV || variant == BN_CONV_NO_BIAS ? VITC_OP_Conv : VITC_OP_Gemm;
-    const op_count fused[] = {{into, 1}, {VITC_OP_BatchNormalization, 0}};
+    const fh_count fused[] = {{into, 1}, {VITC_OP_BatchNormalization, 0}};
     vitc_graph *g = check_case(names[variant], build_batch_norm, variant, vitc_fold_batch_norm, 1, fused, 2);
-    const vitc_node *n = find_op(g, into);
+    const vitc_node *n = fh_find_op(g, into);
     if (n) {
       CHECK(n->nin == 3);
       if (into == VITC_OP_Conv) CHECK(vitc_attr_int(n, "group", 1) == (variant == BN_CONV_NO_BIAS ? 2 : 1));
@@ -400,13 +312,15 @@ static void test_batch_norm_folds(void) {
     }
     vitc_graph_free(g);
   }
-  const op_count kept[] = {{VITC_OP_Conv, 1}, {VITC_OP_BatchNormalization, 1}};
+  const fh_count kept[] = {{VITC_OP_Conv, 1}, {VITC_OP_BatchNormalization, 1}};
   vitc_graph_free(check_case("shared conv", build_batch_norm, BN_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
 }
 
 /* The folded weight is a new constant: the original may be a read-only mapping, or read elsewhere. */
 static void test_batch_norm_keeps_weight(void) {
-  vitc_graph *g = build_batch_norm(BN_CONV);
+  test_graph t = tg_new();
+  build_batch_norm(&t, BN_CONV);
+  vitc_graph *g = t.g;
   vitc_error err = {0};
   int w = g->nodes[0].in[1];
   float before = ((const float *)g->tensors[w].v.data)[0];
@@ -420,7 +334,9 @@ static void test_batch_norm_keeps_weight(void) {
 
 /* -O1 runs the recomposing passes: a LayerNorm feeding a GELU becomes two nodes. */
 static void test_pipeline_recomposes(void) {
-  vitc_graph *g = build_layer_norm(LN_TORCH);
+  test_graph t = tg_new();
+  build_layer_norm(&t, LN_TORCH);
+  vitc_graph *g = t.g;
   int y = g->outputs[0];
   int u = binary(g, VITC_OP_Div, y, scalar(g, 1.4142135f));
   int a = binary(g, VITC_OP_Add, unary(g, VITC_OP_Erf, u), scalar(g, 1));

@@ -142,12 +142,12 @@ static void check_pipeline(const char *what, int variant) {
   vitc_status st = vitc_run_passes(t.g, &po, &err);
   if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
   CHECK(st == VITC_OK);
-  if (fh_count_op(t.g, VITC_OP_FusedGemm) != 2 || fh_count_op(t.g, VITC_OP_Add) != 0)
-    fprintf(stderr, "%s: %d FusedGemm, %d Add after the pipeline\n", what, fh_count_op(t.g, VITC_OP_FusedGemm),
-            fh_count_op(t.g, VITC_OP_Add));
-  CHECK(fh_count_op(t.g, VITC_OP_FusedGemm) == 2);
-  CHECK(fh_count_op(t.g, VITC_OP_Add) == 0);
-  CHECK(fh_count_op(t.g, VITC_OP_Slice) == 0 && fh_count_op(t.g, VITC_OP_Concat) == 0);
+  if (count_op(t.g, VITC_OP_FusedGemm) != 2 || count_op(t.g, VITC_OP_Add) != 0)
+    fprintf(stderr, "%s: %d FusedGemm, %d Add after the pipeline\n", what, count_op(t.g, VITC_OP_FusedGemm),
+            count_op(t.g, VITC_OP_Add));
+  CHECK(count_op(t.g, VITC_OP_FusedGemm) == 2);
+  CHECK(count_op(t.g, VITC_OP_Add) == 0);
+  CHECK(count_op(t.g, VITC_OP_Slice) == 0 && count_op(t.g, VITC_OP_Concat) == 0);
   tg_free(&t);
 }
 

@@ -22,30 +22,8 @@ static int add_i64(vitc_graph *g, const char *name, int rank, int64_t len, const
   return add_const(g, name, VITC_I64, rank, &len, (void *)vals);
 }
 
-/* Adds a one-output node and returns its output tensor (named like the node, with ".out"). */
-static int add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, const vitc_attr *attrs,
-                    int nattr) {
-  char out_name[128];
-  snprintf(out_name, sizeof out_name, "%s.out", name);
-  int out = vitc_graph_add_tensor(g, out_name);
-  vitc_graph_add_node(g, op, name, in, nin, &out, 1, attrs, nattr);
-  return out;
-}
-
-static void set_outputs(vitc_graph *g, const int *ids, int n) {
-  g->outputs = vitc_arena_alloc(g->arena, sizeof(int) * (size_t)n);
-  for (int k = 0; k < n; k++) g->outputs[k] = ids[k];
-  g->noutputs = n;
-}
-
 static vitc_attr int_attr(const char *name, int64_t i) {
   return (vitc_attr){.name = name, .type = VITC_ATTR_INT, .i = i};
-}
-
-static int count_op(const vitc_graph *g, vitc_op op) {
-  int c = 0;
-  for (int i = 0; i < g->nnodes; i++) c += g->nodes[i].op == op && !g->nodes[i].dead;
-  return c;
 }
 
 static bool is_constant(const vitc_graph *g, int t) {

@@ -1,0 +1,340 @@
+/* test_all_ops.c — every op with an emitter (ir/ops.def), JIT-compiled as a one-node graph on awkward
+ * shapes and compared with the reference evaluator at 1 and 3 threads.
+ *
+ * The cases below give each op its operands, attributes and input domains; an elementwise op without a
+ * case runs on default_inputs, and any other op with an emitter but no case fails the test. Operands
+ * are written as
+ *
+ *   f32[3,5,7]        a graph input of that type, random in [-1, 1) (integers in [-4, 4), bools half true)
+ *   f32[3,5,7]:pos    ... restricted to a domain (see `domains`)
+ *   c:f32[7]          a constant of random values
+ *   i64{1,2}          a 1-D constant holding these values; i64(3) a scalar constant
+ *   -                 an absent optional input
+ *
+ * and attributes as "name=value" words: an integer, a float (with a '.'), a list of integers (with a
+ * ','), or else a string. The pipeline runs at -O0 so that no pass removes the node under test. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cg.h"
+#include "backend_harness.h"
+
+typedef struct op_case {
+  vitc_op op;
+  const char *inputs;
+  const char *attrs;
+  int nout;          /* 0: the op's min_out */
+  double rtol, atol; /* 0: 1e-5 and 1e-6 */
+} op_case;
+
+static const op_case cases[] = {
+    /* unary math; the other one-input elementwise ops take f32[3,5,7] (default_inputs) */
+    {VITC_OP_Sqrt, "f32[3,5,7]:pos"},
+    {VITC_OP_Log, "f32[3,5,7]:pos"},
+    {VITC_OP_Reciprocal, "f32[3,5,7]:nonzero"},
+    {VITC_OP_Asin, "f32[3,5,7]:unit"},
+    {VITC_OP_Acos, "f32[3,5,7]:unit"},
+    {VITC_OP_Atanh, "f32[3,5,7]:unit"},
+    {VITC_OP_Acosh, "f32[3,5,7]:ge1"},
+    {VITC_OP_Abs, "i32[3,5,7]"},
+    {VITC_OP_Neg, "i64[1,13]"},
+    {VITC_OP_Sign, "f32[1,13]"},
+    {VITC_OP_IsNaN, "f32[3,5,7]:special"},
+    {VITC_OP_IsInf, "f32[3,5,7]:special"},
+    {VITC_OP_Not, "bool[3,5,7]"},
+    /* activations */
+    {VITC_OP_ThresholdedRelu, "f32[3,5,7]", "alpha=0.25"},
+    {VITC_OP_LeakyRelu, "f32[3,5,7]", "alpha=0.3"},
+    {VITC_OP_Gelu, "f32[3,5,7]", "approximate=tanh"},
+    {VITC_OP_Shrink, "f32[3,5,7]", "lambd=0.4 bias=0.1"},
+    {VITC_OP_PRelu, "f32[3,5,7] c:f32[7]"},
+    {VITC_OP_Clip, "f32[3,5,7] f32(-0.5) f32(0.25)"},
+    {VITC_OP_SwiGLU, "f32[3,5,14]", "silu_half=1"},
+    /* binary and variadic, broadcasting */
+    {VITC_OP_Add, "f32[3,5,7] f32[5,1]"},
+    {VITC_OP_Sub, "f32[1,13] f32[3,1,13]"},
+    {VITC_OP_Mul, "i32[3,5,7] i32[7]"},
+    {VITC_OP_Div, "f32[3,5,7] f32[5,7]:nonzero"},
+    {VITC_OP_Pow, "f32[3,5,7]:pos f32[5,1]"},
+    {VITC_OP_Mod, "i64[3,5,7] i64[5,7]:nonzero"},
+    {VITC_OP_BitShift, "u32[3,5,7]:bits u32[7]:bits", "direction=LEFT"},
+    {VITC_OP_Min, "f32[3,5,7] f32[5,7] f32[1]"},
+    {VITC_OP_Max, "f32[3,5,7] f32[5,1] f32[7]"},
+    {VITC_OP_Sum, "f32[3,5,7] f32[5,7] f32[1]"},
+    {VITC_OP_Mean, "f32[3,5,7] f32[3,1,7]"},
+    {VITC_OP_Equal, "i64[3,5,7] i64[7]"},
+    {VITC_OP_Less, "f32[3,5,7] f32[5,1]"},
+    {VITC_OP_LessOrEqual, "i32[3,5,7] i32[5,1]"},
+    {VITC_OP_Greater, "f32[3,5,7] f32[7]"},
+    {VITC_OP_GreaterOrEqual, "i64[3,5,7] i64[5,7]"},
+    {VITC_OP_And, "bool[3,5,7] bool[5,7]"},
+    {VITC_OP_Or, "bool[3,5,7] bool[7]"},
+    {VITC_OP_Xor, "bool[3,5,7] bool[5,1]"},
+    {VITC_OP_Where, "bool[3,5,7] f32[5,7] f32[3,1,7]"},
+    {VITC_OP_Cast, "f32[3,5,7]:wide", "to=6"},
+    {VITC_OP_CastLike, "i32[3,5,7] c:f32[]"},
+    /* products, convolutions, pools */
+    {VITC_OP_MatMul, "f32[3,5,7] f32[7,13]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_Gemm, "f32[5,7] c:f32[13,7] c:f32[13]", "transB=1 alpha=0.5", 0, 1e-4, 1e-5},
+    {VITC_OP_Einsum, "f32[3,5,7] f32[3,7,13]", "equation=bij,bjk->bik", 0, 1e-4, 1e-5},
+    {VITC_OP_FusedGemm, "f32[3,5,7] c:f32[7,13] c:f32[13] f32[3,5,13] c:f32[13]", "activation=gelu_erf", 0, 1e-4,
+     1e-5},
+    {VITC_OP_Attention, "f32[2,3,13,8] f32[2,3,13,8] f32[2,3,13,5] c:f32[3,13,13]", "scale=0.35", 0, 1e-4, 1e-5},
+    {VITC_OP_PatchMerging, "f32[1,6,10,3] c:f32[12,5] c:f32[12] c:f32[12] c:f32[5]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4]", "pads=1,0,1,2 strides=1,2", 0, 1e-4, 1e-5},
+    {VITC_OP_ConvTranspose, "f32[1,3,5,6] c:f32[3,2,3,3] c:f32[2]", "strides=2,1", 0, 1e-4, 1e-5},
+    {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
+    {VITC_OP_AveragePool, "f32[1,3,7,9]", "kernel_shape=3,2 strides=2,1 pads=1,0,1,1", 0, 1e-5, 1e-6},
+    {VITC_OP_MaxPool, "f32[1,3,7,9]", "kernel_shape=3,3 strides=2,2"},
+    {VITC_OP_GlobalAveragePool, "f32[1,3,7,9]"},
+    {VITC_OP_GlobalMaxPool, "f32[2,3,5,7]"},
+    /* normalisations */
+    {VITC_OP_BatchNormalization, "f32[2,3,5,7] c:f32[3] c:f32[3] c:f32[3] f32[3]:pos", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_LayerNormalization, "f32[3,5,7] c:f32[7] c:f32[7]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_InstanceNormalization, "f32[2,3,5,7] c:f32[3] c:f32[3]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_GroupNormalization, "f32[2,6,5,7] c:f32[3] c:f32[3]", "num_groups=3", 0, 1e-4, 1e-5},
+    {VITC_OP_LpNormalization, "f32[3,5,7]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_MeanVarianceNormalization, "f32[2,3,5,7]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_LayerNormChannels, "f32[2,3,5,7] c:f32[3] c:f32[3]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_RMSNorm, "f32[3,5,7] c:f32[7]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_LayerNormResidual, "f32[3,5,7] c:f32[7] c:f32[7] f32[3,5,7]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_GRN, "f32[2,3,5,7] c:f32[7] c:f32[7]", NULL, 0, 1e-4, 1e-5},
+    /* reductions */
+    {VITC_OP_ReduceMean, "f32[3,5,7] i64{1}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceSum, "f32[3,5,7] i64{0,2}", "keepdims=0", 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceMax, "f32[3,5,7] i64{-1}"},
+    {VITC_OP_ReduceMin, "i32[3,5,7] i64{0}"},
+    {VITC_OP_ReduceProd, "f32[3,5,7] i64{1}"},
+    {VITC_OP_ReduceL1, "f32[3,5,7] i64{2}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceL2, "f32[3,5,7] i64{1}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceSumSquare, "f32[3,5,7] i64{2}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceLogSum, "f32[3,5,7]:pos i64{1}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ReduceLogSumExp, "f32[3,5,7] i64{2}", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_ArgMax, "f32[3,5,7]", "axis=1"},
+    {VITC_OP_ArgMin, "f32[3,5,7]", "axis=2 keepdims=0"},
+    {VITC_OP_Softmax, "f32[3,5,7]", NULL, 0, 1e-5, 1e-6},
+    {VITC_OP_LogSoftmax, "f32[3,5,7]", "axis=1", 0, 1e-5, 1e-6},
+    {VITC_OP_Hardmax, "f32[3,5,7]"},
+    {VITC_OP_TopK, "f32[3,5,7] i64{3}", "axis=1", 2},
+    {VITC_OP_CumSum, "f32[3,5,7] i64(1)", "reverse=1", 0, 1e-5, 1e-6},
+    /* movement */
+    {VITC_OP_Identity, "f32[3,5,7]"},
+    {VITC_OP_Dropout, "f32[3,5,7]"},
+    {VITC_OP_Transpose, "f32[3,5,7]", "perm=2,0,1"},
+    {VITC_OP_Reshape, "f32[3,5,7] i64{7,-1}"},
+    {VITC_OP_Flatten, "f32[3,5,7]", "axis=2"},
+    {VITC_OP_Squeeze, "f32[3,1,7] i64{1}"},
+    {VITC_OP_Unsqueeze, "f32[3,5,7] i64{0,3}"},
+    {VITC_OP_Concat, "f32[3,5,7] f32[3,2,7] f32[3,1,7]", "axis=1"},
+    {VITC_OP_Split, "f32[3,5,7] i64{2,3}", "axis=1", 2},
+    {VITC_OP_Slice, "f32[3,5,13] i64{1,-1} i64{5,1} i64{1,2} i64{2,-3}"},
+    {VITC_OP_Expand, "f32[5,1] i64{3,5,7}"},
+    {VITC_OP_Tile, "f32[3,5,7] i64{1,2,3}"},
+    {VITC_OP_Pad, "f32[3,5,7] i64{0,1,2,0,2,1} f32(0.5)"},
+    {VITC_OP_Trilu, "f32[3,5,7] i64(1)", "upper=0"},
+    {VITC_OP_DepthToSpace, "f32[1,8,3,5]", "blocksize=2 mode=CRD"},
+    {VITC_OP_SpaceToDepth, "f32[1,3,6,10]", "blocksize=2"},
+    /* gathers and scatters: with known indices (the movement kernel) and with run-time ones */
+    {VITC_OP_Gather, "f32[5,7] i64{4,0,-1,2}"},
+    {VITC_OP_Gather, "f32[3,5,7] i64[2,4]:index5", "axis=1"},
+    {VITC_OP_GatherElements, "f32[3,5,7] i64[3,2,7]:index5", "axis=1"},
+    {VITC_OP_GatherND, "f32[3,5,7] i64[4,2]:index3"},
+    {VITC_OP_ScatterND, "f32[3,5,7] i64{2,0} f32[7]"},
+    {VITC_OP_ScatterND, "f32[3,5,7] i64[4,1]:index3 f32[4,5,7]", "reduction=add"},
+    {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,1,7]:index5 f32[3,1,7]", "axis=1"},
+    {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,4,7]:index5 f32[3,4,7]", "axis=1 reduction=max"},
+    {VITC_OP_OneHot, "i64[3,5]:index7 i64(7) f32{-1,2}"},
+    {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,2,1.5}", "mode=linear", 0, 1e-5, 1e-6},
+    {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,0.6,2}", "mode=nearest"},
+};
+
+/* ------------------------------------------------------------------ operands */
+
+static vitc_dtype dtype_named(const char *s, int len) {
+  static const struct {
+    const char *name;
+    vitc_dtype t;
+  } names[] = {{"f32", VITC_F32}, {"f64", VITC_F64}, {"f16", VITC_F16}, {"i64", VITC_I64},
+               {"i32", VITC_I32}, {"u32", VITC_U32}, {"u8", VITC_U8},   {"bool", VITC_BOOL}};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    if ((int)strlen(names[k].name) == len && !strncmp(s, names[k].name, (size_t)len)) return names[k].t;
+  return VITC_UNDEFINED;
+}
+
+/* Moves the random value x in [-1, 1) into the domain an operand needs (integer operands take its
+ * floor). */
+static double in_domain(const char *domain, double x, int64_t i) {
+  if (!strcmp(domain, "pos")) return 0.1 + fabs(x) * 2;            /* Sqrt, Log, Pow's base, variances */
+  if (!strcmp(domain, "ge1")) return 1 + fabs(x) * 3;              /* Acosh */
+  if (!strcmp(domain, "unit")) return x * 0.95;                    /* Asin, Acos, Atanh */
+  if (!strcmp(domain, "wide")) return x * 300;                     /* Cast to a narrower integer */
+  if (!strcmp(domain, "nonzero")) return x < 0 ? x * 4 - 1 : x * 4 + 1; /* divisors: integers too */
+  if (!strcmp(domain, "bits")) return floor((x + 1) * 4);          /* shift counts in [0, 8) */
+  if (!strcmp(domain, "bool")) return x >= 0;
+  if (!strcmp(domain, "special")) {
+    static const double specials[] = {NAN, INFINITY, -INFINITY, 0};
+    return i % 5 == 0 ? specials[i / 5 % 4] : x;
+  }
+  if (!strncmp(domain, "index", 5)) { /* indices in [-n, n) */
+    double n = atof(domain + 5);
+    return floor((x + 1) / 2 * 2 * n) - n;
+  }
+  return x;
+}
+
+static int parse_dims(const char **s, char close, int64_t *dims) {
+  int rank = 0;
+  while (**s && **s != close) {
+    dims[rank++] = strtoll(*s, (char **)s, 10);
+    if (**s == ',') (*s)++;
+  }
+  if (**s) (*s)++;
+  return rank;
+}
+
+/* One operand word of a case; returns its tensor id (-1 absent, -2 malformed), and the domain of a graph
+ * input into domain[]. */
+static int add_operand(test_graph *t, const char *w, char *domain) {
+  domain[0] = 0;
+  if (!strcmp(w, "-")) return -1;
+  bool random_const = !strncmp(w, "c:", 2);
+  if (random_const) w += 2;
+  int len = (int)strcspn(w, "[{(");
+  vitc_dtype dt = dtype_named(w, len);
+  const char *s = w + len;
+  if (dt == VITC_UNDEFINED || !*s) return -2;
+  char open = *s++;
+  if (open == '[') {
+    int64_t dims[VITC_MAX_RANK];
+    int rank = parse_dims(&s, ']', dims);
+    if (*s == ':') snprintf(domain, 32, "%s", s + 1);
+    else if (dt == VITC_BOOL) snprintf(domain, 32, "bool");
+    return random_const ? tg_const(t, dt, rank, dims, 7) : tg_input(t, dt, rank, dims);
+  }
+  double vals[64];
+  int n = 0;
+  while (*s && *s != '}' && *s != ')' && n < 64) {
+    vals[n++] = strtod(s, (char **)&s);
+    if (*s == ',') s++;
+  }
+  vitc_value v = {.dtype = dt, .rank = open == '{', .dims = {n}};
+  v.data = calloc((size_t)n + 1, vitc_dtype_size(dt));
+  for (int k = 0; k < n; k++)
+    if (vitc_dtype_is_float(dt)) vitc_store_f(&v, k, vals[k]);
+    else vitc_store_i(&v, k, (int64_t)vals[k]);
+  int id = vitc_graph_add_constant(t->g, NULL, &v);
+  free(v.data);
+  return id;
+}
+
+/* "name=value" words into attrs (strings point into buf); the number of attributes. */
+static int parse_attrs(const char *spec, char *buf, size_t cap, vitc_attr *attrs, int64_t (*ints)[8]) {
+  int n = 0;
+  snprintf(buf, cap, "%s", spec ? spec : "");
+  for (char *w = strtok(buf, " "); w && n < 8; w = strtok(NULL, " ")) {
+    char *eq = strchr(w, '='), *end;
+    if (!eq) continue;
+    *eq = 0;
+    const char *val = eq + 1;
+    vitc_attr *a = &attrs[n];
+    *a = (vitc_attr){.name = w};
+    long long i = strtoll(val, &end, 10);
+    if (!*end) {
+      *a = (vitc_attr){.name = w, .type = VITC_ATTR_INT, .i = i};
+    } else if (*end == '.' && (strtod(val, &end), !*end)) {
+      *a = (vitc_attr){.name = w, .type = VITC_ATTR_FLOAT, .f = strtod(val, NULL)};
+    } else if (*end == ',') {
+      *a = (vitc_attr){.name = w, .type = VITC_ATTR_INTS, .ints = ints[n]};
+      for (const char *s = val; *s && a->n < 8; s += *s == ',') a->ints[a->n++] = strtoll(s, (char **)&s, 10);
+    } else {
+      *a = (vitc_attr){.name = w, .type = VITC_ATTR_STRING, .s = val};
+    }
+    n++;
+  }
+  return n;
+}
+
+/* What a one-input or two-input elementwise op without a case runs on. */
+static const char *default_inputs(vitc_op op) {
+  if (!vitc_op_has(op, VITC_OPF_ELEMWISE)) return NULL;
+  return vitc_ops[op].min_in == 1 ? "f32[3,5,7]" : vitc_ops[op].min_in == 2 ? "f32[3,5,7] f32[5,1]" : NULL;
+}
+
+/* ------------------------------------------------------------------ running a case */
+
+/* Builds the case, compiles it, checks it at 1 and 3 threads; true when it ran and matched. */
+static bool run_case(const op_case *c, const char *inputs) {
+  char what[256], words[512], domains[TG_MAX_IO][32], abuf[512];
+  int64_t ints[8][8];
+  vitc_attr attrs[8];
+  int in[16], nin = 0;
+  snprintf(what, sizeof what, "%s(%s)%s%s", vitc_ops[c->op].name, inputs, c->attrs ? " " : "",
+           c->attrs ? c->attrs : "");
+  test_graph t = tg_new();
+  t.opt_level = 0;
+  snprintf(words, sizeof words, "%s", inputs);
+  char *save;
+  for (char *w = strtok_r(words, " ", &save); w && nin < 16; w = strtok_r(NULL, " ", &save)) {
+    int before = t.g->ninputs;
+    if ((in[nin++] = add_operand(&t, w, domains[before])) == -2) {
+      fprintf(stderr, "%s: malformed operand '%s'\n", what, w);
+      tg_free(&t);
+      return false;
+    }
+  }
+  int nattr = parse_attrs(c->attrs, abuf, sizeof abuf, attrs, ints);
+  int nout = c->nout ? c->nout : vitc_ops[c->op].min_out;
+  int out = tg_node(&t, c->op, in, nin, nout, attrs, nattr);
+  for (int k = 0; k < nout; k++) tg_output(&t, out + k);
+
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&t, 1, &err);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+  bool ok = st == VITC_OK;
+  for (int i = 0; ok && i < t.g->ninputs; i++)
+    for (int64_t e = 0; domains[i][0] && e < vitc_numel(&t.in[i]); e++) {
+      bool real = vitc_dtype_is_float(t.in[i].dtype);
+      double x = in_domain(domains[i], vitc_load_f(&t.in[i], e) / (real ? 1 : 4), e); /* tg_fill: [-4, 4) */
+      if (real) vitc_store_f(&t.in[i], e, x);
+      else vitc_store_i(&t.in[i], e, (int64_t)floor(x));
+    }
+  bool kept = false; /* the node under test still runs: no pass took it away */
+  for (int i = 0; ok && i < t.g->nnodes; i++) kept |= !t.g->nodes[i].dead && t.g->nodes[i].op == c->op;
+  if (ok && !kept) fprintf(stderr, "%s: the compiled graph lost the node\n", what);
+  ok = ok && kept;
+  double rtol = c->rtol ? c->rtol : 1e-5, atol = c->atol ? c->atol : 1e-6;
+  for (int threads = 1; ok && threads <= 3; threads += 2) {
+    if (threads > 1 && (st = tg_set_threads(&t, threads, &err))) fprintf(stderr, "%s: %s\n", what, err.msg);
+    char label[300];
+    snprintf(label, sizeof label, "%s at %d threads", what, threads);
+    ok = st == VITC_OK && tg_compare(&t, label, rtol, atol) == 0;
+  }
+  tg_free(&t);
+  return ok;
+}
+
+int main(void) {
+  bool has_case[VITC_OP_COUNT] = {0};
+  int ran = 0;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    bool ok = run_case(&cases[k], cases[k].inputs);
+    CHECK(ok);
+    has_case[cases[k].op] = true;
+    ran++;
+  }
+  for (int op = 0; op < VITC_OP_COUNT; op++) {
+    if (!vitc_emitters[op] || has_case[op]) continue;
+    const char *inputs = default_inputs((vitc_op)op);
+    if (!inputs) {
+      fprintf(stderr, "%s has an emitter but no case here\n", vitc_ops[op].name);
+      CHECK(!"every op with an emitter is tested here");
+      continue;
+    }
+    op_case c = {.op = (vitc_op)op, .inputs = inputs};
+    CHECK(run_case(&c, inputs));
+    ran++;
+  }
+  printf("%d op cases\n", ran);
+  CHECK_DONE();
+}
