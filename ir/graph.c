@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "ir.h"
@@ -229,4 +230,13 @@ out:
 
 void vitc_node_error_prefix(const vitc_graph *g, const vitc_node *n, vitc_error *err) {
   vitc_error_prefix(err, "%s: node '%s' (%s)", g->path, n->name, vitc_ops[n->op].name);
+}
+
+int64_t vitc_default_memory_limit(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? (int64_t)pages * page : INT64_MAX;
+}
+
+int64_t vitc_graph_memory_limit(const vitc_graph *g) {
+  return g->memory_limit > 0 ? g->memory_limit : vitc_default_memory_limit();
 }

@@ -205,7 +205,15 @@ typedef struct vitc_graph {
   int *outputs;
   int noutputs;
   vitc_mapping *mappings; /* mmapped external data, unmapped by vitc_graph_free */
+  /* No tensor, planned arena or weights blob may be larger: shape inference and compilation refuse it,
+   * naming the node, before anything is allocated. 0 (the default) means vitc_default_memory_limit(). */
+  int64_t memory_limit;
 } vitc_graph;
+
+/* The machine's physical memory in bytes: the memory limit of a graph that sets none. */
+int64_t vitc_default_memory_limit(void);
+/* g's memory limit (its own, or the default). */
+int64_t vitc_graph_memory_limit(const vitc_graph *g);
 
 vitc_graph *vitc_graph_new(const char *path); /* NULL when out of memory */
 void vitc_graph_free(vitc_graph *g);

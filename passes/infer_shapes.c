@@ -42,6 +42,23 @@ static bool gather_inputs(const vitc_graph *g, const vitc_node *n, const vitc_va
   return true;
 }
 
+/* Every output must be representable and within the graph's memory limit, before anything holds it. */
+static vitc_status check_size(const vitc_graph *g, const vitc_node *n, const vitc_value *out, vitc_error *err) {
+  int64_t limit = vitc_graph_memory_limit(g);
+  for (int k = 0; k < n->nout; k++) {
+    int64_t count;
+    size_t esize = vitc_dtype_size(out[k].dtype);
+    if (n->out[k] < 0 || !esize || out[k].rank < 0 || out[k].rank > VITC_MAX_RANK) continue; /* store_outputs says */
+    if (!vitc_checked_numel(out[k].dims, out[k].rank, &count) || count > INT64_MAX / (int64_t)esize)
+      return vitc_fail(err, VITC_ERR_INVALID, "output '%s' would have more elements than can be counted",
+                       g->tensors[n->out[k]].name);
+    if (count * (int64_t)esize > limit)
+      return vitc_fail(err, VITC_ERR_INVALID, "output '%s' would take %lld bytes, above the memory limit of %lld",
+                       g->tensors[n->out[k]].name, (long long)(count * (int64_t)esize), (long long)limit);
+  }
+  return VITC_OK;
+}
+
 static bool small_enough_to_evaluate(const vitc_node *n, const vitc_value *out) {
   for (int k = 0; k < n->nout; k++) {
     int64_t count;
@@ -89,6 +106,7 @@ static vitc_status infer_node(vitc_graph *g, const vitc_node *n, const vitc_valu
   memset(out, 0, sizeof *out * (size_t)n->nout);
   vitc_status st = vitc_ops[n->op].shape(n, in, out, err);
   if (st == VITC_ERR_DATA_DEPENDENT) return VITC_OK;
+  if (st == VITC_OK) st = check_size(g, n, out, err);
   if (st != VITC_OK) {
     vitc_node_error_prefix(g, n, err);
     return st;

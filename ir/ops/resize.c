@@ -107,7 +107,11 @@ static vitc_status size_axes(const vitc_node *n, const vitc_value *x, const vitc
     for (int i = 0; i < naxes; i++) {
       if (!(s[i] > 0)) return vitc_fail(err, VITC_ERR_INVALID, "scale %g of axis %d is not positive", s[i], axes[i]);
       p->scale[axes[i]] = s[i];
-      p->out_dims[axes[i]] = (int64_t)floor((double)x->dims[axes[i]] * s[i]);
+      double size = floor((double)x->dims[axes[i]] * s[i]);
+      if (!(size < 0x1p62)) /* also NaN: the conversion below would be undefined */
+        return vitc_fail(err, VITC_ERR_INVALID, "scale %g of axis %d gives a size too large to represent", s[i],
+                         axes[i]);
+      p->out_dims[axes[i]] = (int64_t)size;
     }
     return VITC_OK;
   }
