@@ -6,8 +6,7 @@
 #ifndef VITC_CLI_H
 #define VITC_CLI_H
 
-#include "frontend/frontend.h"
-#include "passes/passes.h"
+#include "api/driver.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_MISMATCH = 1, CLI_EXIT_ERROR = 2 };
 
@@ -81,7 +80,9 @@ vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vi
                                  int nextra);
 /* vitc_run_passes with the common options; prints the error and returns false on failure. */
 bool cli_optimize(const cli_common *c, vitc_graph *g);
-/* The flow of every command: load, then passes. NULL (after printing) on failure. */
+/* The driver's options (api/driver.h) for these common options: bindings, passes, the host target. */
+vitc_driver_options cli_driver_options(const cli_common *c);
+/* The flow of every command: load, then passes (vitc_driver_load). NULL (after printing) on failure. */
 vitc_graph *cli_load(const cli_common *c, const char *path);
 
 /* Executes g on inputs (one per graph input) with the engine chosen in c; outputs get malloc'd data.

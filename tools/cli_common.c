@@ -1,4 +1,4 @@
-/* cli_common.c — options every subcommand shares, error reporting, and the load → passes flow. */
+/* cli_common.c — options every subcommand shares, error reporting, and the driver's options they make. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -89,7 +89,7 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
 
 void cli_common_init(cli_common *c) {
   memset(c, 0, sizeof *c);
-  c->passes.opt_level = 2;
+  c->passes.opt_level = VITC_OPT_DEFAULT;
   c->passes.disabled = c->disabled;
   c->engine = CLI_DEFAULT_ENGINE;
 }
@@ -187,12 +187,15 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
   return true;
 }
 
+vitc_driver_options cli_driver_options(const cli_common *c) {
+  return (vitc_driver_options){.bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes};
+}
+
 vitc_graph *cli_load(const cli_common *c, const char *path) {
-  vitc_graph *g = cli_load_unoptimized(c, path, NULL, 0);
-  if (g && !cli_optimize(c, g)) {
-    vitc_graph_free(g);
-    return NULL;
-  }
+  vitc_driver_options o = cli_driver_options(c);
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  if (vitc_driver_load(path, &o, &g, &err) != VITC_OK) cli_error("%s", err.msg);
   return g;
 }
 
