@@ -51,7 +51,7 @@ typedef struct cli_command {
   int (*main)(int argc, char **argv);
 } cli_command;
 
-extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile;
+extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile, cli_bench;
 /* The common options and the pass pipeline, for --help. */
 void cli_print_common_usage(FILE *f);
 
@@ -108,6 +108,12 @@ const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *
 vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err);
 /* Prints up to `limit` leading elements of v, comma separated. */
 void cli_print_values(FILE *f, const vitc_value *v, int limit);
+/* The peak fp32 GFLOP/s of this machine on `threads` threads, from a short FMA probe (cli_peak.c) cached
+ * per CPU model and thread count under $XDG_CACHE_HOME/vitc or ~/.cache/vitc; source receives where the
+ * figure came from. 0 if the probe could not run. */
+double cli_peak_gflops(int threads, char *source, size_t n);
+/* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
+void cli_print_json_string(FILE *f, const char *s);
 /* Frees the data of n values. */
 void cli_free_values(vitc_value *v, int n);
 

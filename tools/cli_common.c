@@ -230,6 +230,25 @@ void cli_print_values(FILE *f, const vitc_value *v, int limit) {
   if (n > limit) fprintf(f, ", ... (%" PRId64 " values)", n);
 }
 
+void cli_print_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\b': fputs("\\b", f); break;
+    case '\f': fputs("\\f", f); break;
+    default:
+      if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+      else fputc(*p, f);
+    }
+  }
+  fputc('"', f);
+}
+
 void cli_free_values(vitc_value *v, int n) {
   for (int k = 0; k < n; k++) {
     free(v[k].data);
