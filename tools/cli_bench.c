@@ -51,8 +51,8 @@ static vitc_status make_inputs(const vitc_graph *g, vitc_value *in, vitc_error *
 }
 
 /* Runs the compiled model warmup + iters times on one context; times[] receives the timed runs in ms. */
-static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const vitc_value *in, int threads,
-                             int warmup, int iters, double *times, vitc_error *err) {
+static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const vitc_value *in, int threads, int warmup,
+                             int iters, double *times, vitc_error *err) {
   void **ins = calloc((size_t)g->ninputs + 1, sizeof *ins), **outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, threads);
   vitc_status st = !ins || !outs || !ctx ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
