@@ -109,9 +109,10 @@ vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v,
 /* Prints up to `limit` leading elements of v, comma separated. */
 void cli_print_values(FILE *f, const vitc_value *v, int limit);
 /* The peak fp32 GFLOP/s of this machine on `threads` threads, from a short FMA probe (cli_peak.c) cached
- * per CPU model and thread count under $XDG_CACHE_HOME/vitc or ~/.cache/vitc; source receives where the
- * figure came from. 0 if the probe could not run. */
-double cli_peak_gflops(int threads, char *source, size_t n);
+ * per CPU model and thread count under $XDG_CACHE_HOME/vitc or ~/.cache/vitc. A cached figure below
+ * at_least (a speed the caller measured) was taken on a busy machine: the probe runs again and the cache
+ * keeps the higher. source receives where the figure came from. 0 if the probe could not run. */
+double cli_peak_gflops(int threads, double at_least, char *source, size_t n);
 /* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
 void cli_print_json_string(FILE *f, const char *s);
 /* Frees the data of n values. */

@@ -82,7 +82,7 @@ static void summarise(double *times, bench_result *r) {
   r->median_ms = r->iters % 2 ? times[r->iters / 2] : (times[r->iters / 2 - 1] + times[r->iters / 2]) / 2;
   r->mean_ms = sum / r->iters;
   r->gflops = r->gflop / (r->median_ms * 1e-3);
-  r->peak_gflops = cli_peak_gflops(r->threads, r->peak_source, sizeof r->peak_source);
+  r->peak_gflops = cli_peak_gflops(r->threads, r->gflops, r->peak_source, sizeof r->peak_source);
   struct rusage u;
   r->rss_bytes = getrusage(RUSAGE_SELF, &u) ? 0 : u.ru_maxrss * 1024L; /* Linux reports kilobytes */
 }
