@@ -31,7 +31,7 @@ static void print_io(const char *kind, int i, const vitc_io_info *info) {
 int main(int argc, char **argv) {
   const char *model_path = NULL, *image_path = NULL, *labels = NULL, *expect = NULL;
   int iters = 20, extra = 0;
-  vitc_options opts = {0};
+  vitc_options opts = VITC_OPTIONS_DEFAULT;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect = argv[++i];
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);

@@ -72,10 +72,17 @@ const char *vitc_last_error(void);
 typedef struct vitc_model vitc_model;
 typedef struct vitc_context vitc_context;
 
+/* The graph optimisation level has one meaning everywhere (vitc_options, the tool's -O0/-O1/-O2):
+ * 0 runs only the required passes (shape inference, which compiled code needs), 1 and 2 run the whole
+ * pipeline. A NULL vitc_options gets VITC_OPT_DEFAULT; a zeroed one asks for 0, so start a struct from
+ * VITC_OPTIONS_DEFAULT. */
+enum { VITC_OPT_REQUIRED = 0, VITC_OPT_DEFAULT = 2 };
+#define VITC_OPTIONS_DEFAULT {.opt_level = VITC_OPT_DEFAULT}
+
 typedef struct vitc_options {
   const char *const *shapes; /* "input=1x3x224x224" bindings of symbolic dims (others default to 1) */
   int nshapes;
-  int opt_level;   /* graph passes: 0 = the default (all); -1 = shape inference only */
+  int opt_level;   /* 0..2, see VITC_OPT_DEFAULT; anything else fails with VITC_ERR_INVALID */
   int interpret;   /* non-zero: run with the reference evaluator instead of JIT-compiled code */
   int nthreads;    /* threads per context; 0 = one per CPU */
   const char *cpu; /* JIT target CPU and features; NULL = this machine's */

@@ -31,99 +31,111 @@ vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_v
   return st;
 }
 
-vitc_status vitc_eval_graph(const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
-                            vitc_error *err) {
-  int nt = g->ntensors;
-  vitc_value *vals = calloc((size_t)nt + 1, sizeof *vals); /* runtime values of non-constant tensors */
-  int *last_use = malloc(sizeof(int) * ((size_t)nt + 1));
-  bool *keep = calloc((size_t)nt + 1, sizeof *keep); /* graph inputs and outputs are not freed early */
-  const vitc_value **in = NULL;
-  vitc_value *out = NULL;
-  vitc_status st = VITC_OK;
-  memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
-  if (!vals || !last_use || !keep) {
-    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
-    goto done;
-  }
-  int max_in = 1, max_out = 1;
-  for (int t = 0; t < nt; t++) last_use[t] = -1;
+/* What a graph's evaluation holds between nodes. */
+typedef struct eval_state {
+  vitc_value *vals;      /* runtime values of non-constant tensors */
+  int *last_use;         /* per tensor: the last node reading it, -1 if none */
+  bool *keep;            /* graph inputs and outputs are not freed early */
+  const vitc_value **in; /* one node's inputs and outputs */
+  vitc_value *out;
+} eval_state;
+
+/* Allocates the state and finds each tensor's last reader, so its value can be freed right after. */
+static vitc_status eval_begin(const vitc_graph *g, const vitc_value *inputs, eval_state *s, vitc_error *err) {
+  int nt = g->ntensors, max_in = 1, max_out = 1;
+  s->vals = calloc((size_t)nt + 1, sizeof *s->vals);
+  s->last_use = malloc(sizeof(int) * ((size_t)nt + 1));
+  s->keep = calloc((size_t)nt + 1, sizeof *s->keep);
+  if (!s->vals || !s->last_use || !s->keep) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
+  for (int t = 0; t < nt; t++) s->last_use[t] = -1;
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
     if (n->nin > max_in) max_in = n->nin;
     if (n->nout > max_out) max_out = n->nout;
     for (int j = 0; j < n->nin; j++)
-      if (n->in[j] >= 0) last_use[n->in[j]] = i;
+      if (n->in[j] >= 0) s->last_use[n->in[j]] = i;
   }
-  in = malloc(sizeof *in * (size_t)max_in);
-  out = malloc(sizeof *out * (size_t)max_out);
-  if (!in || !out) {
-    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
-    goto done;
-  }
+  s->in = malloc(sizeof *s->in * (size_t)max_in);
+  s->out = malloc(sizeof *s->out * (size_t)max_out);
+  if (!s->in || !s->out) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
   for (int k = 0; k < g->ninputs; k++) {
-    vals[g->inputs[k]] = inputs[k];
-    keep[g->inputs[k]] = true;
+    s->vals[g->inputs[k]] = inputs[k];
+    s->keep[g->inputs[k]] = true;
   }
-  for (int k = 0; k < g->noutputs; k++) keep[g->outputs[k]] = true;
+  for (int k = 0; k < g->noutputs; k++) s->keep[g->outputs[k]] = true;
+  return VITC_OK;
+}
 
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
-    const vitc_node *n = &g->nodes[i];
-    for (int j = 0; j < n->nin; j++) {
-      int t = n->in[j];
-      in[j] = t < 0 ? NULL : g->tensors[t].producer < 0 && g->tensors[t].v.data ? &g->tensors[t].v : &vals[t];
-      if (in[j] && !in[j]->data && vitc_numel(in[j]) > 0) {
-        st = vitc_fail(err, VITC_ERR_INVALID, "input '%s' has no value", g->tensors[t].name);
-        vitc_node_error_prefix(g, n, err);
-      }
-    }
-    if (st != VITC_OK) break;
-    st = vitc_eval_node(g, n, in, out, err);
-    if (st != VITC_OK) break;
-    for (int k = 0; k < n->nout; k++) {
-      if (n->out[k] >= 0 && !vals[n->out[k]].data) vals[n->out[k]] = out[k];
-      else free(out[k].data); /* an unused optional output, or one produced twice by a bad graph */
-    }
-    for (int j = 0; j < n->nin; j++) {
-      int t = n->in[j];
-      if (t >= 0 && last_use[t] == i && !keep[t] && g->tensors[t].producer >= 0) {
-        free(vals[t].data);
-        vals[t].data = NULL;
-      }
+/* Evaluates node i, keeps its outputs and frees the inputs no later node reads. */
+static vitc_status eval_step(const vitc_graph *g, int i, eval_state *s, vitc_error *err) {
+  const vitc_node *n = &g->nodes[i];
+  for (int j = 0; j < n->nin; j++) {
+    int t = n->in[j];
+    bool constant = t >= 0 && g->tensors[t].producer < 0 && g->tensors[t].v.data;
+    const vitc_value *v = s->in[j] = t < 0 ? NULL : constant ? &g->tensors[t].v : &s->vals[t];
+    if (v && !v->data && vitc_numel(v) > 0) {
+      vitc_status st = vitc_fail(err, VITC_ERR_INVALID, "input '%s' has no value", g->tensors[t].name);
+      vitc_node_error_prefix(g, n, err);
+      return st;
     }
   }
-  for (int k = 0; k < g->noutputs && st == VITC_OK; k++) {
-    int t = g->outputs[k];
-    const vitc_value *src = vals[t].data ? &vals[t] : g->tensors[t].v.data ? &g->tensors[t].v : NULL;
-    if (!src) {
-      st = vitc_fail(err, VITC_ERR_INVALID, "%s: output '%s' was not computed", g->path, g->tensors[t].name);
-      break;
+  vitc_status st = vitc_eval_node(g, n, s->in, s->out, err);
+  if (st != VITC_OK) return st;
+  for (int k = 0; k < n->nout; k++) {
+    if (n->out[k] >= 0 && !s->vals[n->out[k]].data) s->vals[n->out[k]] = s->out[k];
+    else free(s->out[k].data); /* an unused optional output, or one produced twice by a bad graph */
+  }
+  for (int j = 0; j < n->nin; j++) {
+    int t = n->in[j];
+    if (t >= 0 && s->last_use[t] == i && !s->keep[t] && g->tensors[t].producer >= 0) {
+      free(s->vals[t].data);
+      s->vals[t].data = NULL;
     }
-    /* Outputs get their own copy: one tensor may be several outputs, or a graph input or constant. */
+  }
+  return VITC_OK;
+}
+
+/* Outputs get their own copy: one tensor may be several outputs, or a graph input or constant. */
+static vitc_status copy_outputs(const vitc_graph *g, const eval_state *s, vitc_value *outputs, vitc_error *err) {
+  for (int k = 0; k < g->noutputs; k++) {
+    int t = g->outputs[k];
+    const vitc_value *src = s->vals[t].data ? &s->vals[t] : g->tensors[t].v.data ? &g->tensors[t].v : NULL;
+    if (!src)
+      return vitc_fail(err, VITC_ERR_INVALID, "%s: output '%s' was not computed", g->path, g->tensors[t].name);
     size_t bytes = vitc_nbytes(src);
     outputs[k] = *src;
-    if (!(outputs[k].data = malloc(bytes ? bytes : 1))) {
-      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
-      break;
-    }
+    if (!(outputs[k].data = malloc(bytes ? bytes : 1)))
+      return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
     memcpy(outputs[k].data, src->data, bytes);
   }
+  return VITC_OK;
+}
+
+static void eval_end(const vitc_graph *g, eval_state *s) {
+  for (int t = 0; s->vals && t < g->ntensors; t++) {
+    bool is_input = false;
+    for (int k = 0; k < g->ninputs; k++) is_input |= g->inputs[k] == t;
+    if (!is_input) free(s->vals[t].data);
+  }
+  free(s->vals);
+  free(s->last_use);
+  free(s->keep);
+  free(s->in);
+  free(s->out);
+}
+
+vitc_status vitc_eval_graph(const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
+                            vitc_error *err) {
+  eval_state s = {0};
+  memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
+  vitc_status st = eval_begin(g, inputs, &s, err);
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) st = eval_step(g, i, &s, err);
+  if (st == VITC_OK) st = copy_outputs(g, &s, outputs, err);
   if (st != VITC_OK)
     for (int k = 0; k < g->noutputs; k++) {
       free(outputs[k].data);
       outputs[k].data = NULL;
     }
-done:
-  if (vals) {
-    for (int t = 0; t < nt; t++) {
-      bool is_input = false;
-      for (int k = 0; k < g->ninputs; k++) is_input |= g->inputs[k] == t;
-      if (!is_input) free(vals[t].data);
-    }
-  }
-  free(vals);
-  free(last_use);
-  free(keep);
-  free(in);
-  free(out);
+  eval_end(g, &s);
   return st;
 }

@@ -22,7 +22,7 @@ typedef struct vitc_pass {
 const vitc_pass *vitc_pipeline(int *count);
 
 typedef struct vitc_pass_options {
-  int opt_level;               /* 0: required passes only; 1 and above: all */
+  int opt_level;               /* 0: required passes only; 1 and 2: all (VITC_OPT_DEFAULT, include/vitc.h) */
   const char *const *disabled; /* names of passes to skip */
   int ndisabled;
   const char *print_after; /* pass name whose result is printed, or "all"; NULL for none */

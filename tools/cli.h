@@ -6,8 +6,7 @@
 #ifndef VITC_CLI_H
 #define VITC_CLI_H
 
-#include "frontend/frontend.h"
-#include "passes/passes.h"
+#include "api/driver.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_MISMATCH = 1, CLI_EXIT_ERROR = 2 };
 
@@ -52,7 +51,7 @@ typedef struct cli_command {
   int (*main)(int argc, char **argv);
 } cli_command;
 
-extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile;
+extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile, cli_bench;
 /* The common options and the pass pipeline, for --help. */
 void cli_print_common_usage(FILE *f);
 
@@ -81,7 +80,9 @@ vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vi
                                  int nextra);
 /* vitc_run_passes with the common options; prints the error and returns false on failure. */
 bool cli_optimize(const cli_common *c, vitc_graph *g);
-/* The flow of every command: load, then passes. NULL (after printing) on failure. */
+/* The driver's options (api/driver.h) for these common options: bindings, passes, the host target. */
+vitc_driver_options cli_driver_options(const cli_common *c);
+/* The flow of every command: load, then passes (vitc_driver_load). NULL (after printing) on failure. */
 vitc_graph *cli_load(const cli_common *c, const char *path);
 
 /* Executes g on inputs (one per graph input) with the engine chosen in c; outputs get malloc'd data.
@@ -107,6 +108,13 @@ const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *
 vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err);
 /* Prints up to `limit` leading elements of v, comma separated. */
 void cli_print_values(FILE *f, const vitc_value *v, int limit);
+/* The peak fp32 GFLOP/s of this machine on `threads` threads, from a short FMA probe (cli_peak.c) cached
+ * per CPU model and thread count under $XDG_CACHE_HOME/vitc or ~/.cache/vitc. A cached figure below
+ * at_least (a speed the caller measured) was taken on a busy machine: the probe runs again and the cache
+ * keeps the higher. source receives where the figure came from. 0 if the probe could not run. */
+double cli_peak_gflops(int threads, double at_least, char *source, size_t n);
+/* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
+void cli_print_json_string(FILE *f, const char *s);
 /* Frees the data of n values. */
 void cli_free_values(vitc_value *v, int n);
 

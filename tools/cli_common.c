@@ -1,4 +1,4 @@
-/* cli_common.c — options every subcommand shares, error reporting, and the load → passes flow. */
+/* cli_common.c — options every subcommand shares, error reporting, and the driver's options they make. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -89,7 +89,7 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
 
 void cli_common_init(cli_common *c) {
   memset(c, 0, sizeof *c);
-  c->passes.opt_level = 2;
+  c->passes.opt_level = VITC_OPT_DEFAULT;
   c->passes.disabled = c->disabled;
   c->engine = CLI_DEFAULT_ENGINE;
 }
@@ -187,12 +187,15 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
   return true;
 }
 
+vitc_driver_options cli_driver_options(const cli_common *c) {
+  return (vitc_driver_options){.bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes};
+}
+
 vitc_graph *cli_load(const cli_common *c, const char *path) {
-  vitc_graph *g = cli_load_unoptimized(c, path, NULL, 0);
-  if (g && !cli_optimize(c, g)) {
-    vitc_graph_free(g);
-    return NULL;
-  }
+  vitc_driver_options o = cli_driver_options(c);
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  if (vitc_driver_load(path, &o, &g, &err) != VITC_OK) cli_error("%s", err.msg);
   return g;
 }
 
@@ -225,6 +228,25 @@ void cli_print_values(FILE *f, const vitc_value *v, int limit) {
     else fprintf(f, "%" PRId64, vitc_load_i(v, i));
   }
   if (n > limit) fprintf(f, ", ... (%" PRId64 " values)", n);
+}
+
+void cli_print_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\b': fputs("\\b", f); break;
+    case '\f': fputs("\\f", f); break;
+    default:
+      if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+      else fputc(*p, f);
+    }
+  }
+  fputc('"', f);
 }
 
 void cli_free_values(vitc_value *v, int n) {

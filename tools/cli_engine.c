@@ -2,41 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
 #include "cli.h"
-
-/* Inputs worth binding when compiled code needs values at compile time: those only ever read as
- * parameters (input 1 and beyond: shapes, axes, indices, scales, pads) and those feeding a node whose
- * output shape is still unknown. */
-static bool parameter_input(const vitc_graph *g, int t) {
-  bool as_data = false, feeds_dynamic = false;
-  for (int i = 0; i < g->nnodes; i++) {
-    const vitc_node *n = &g->nodes[i];
-    for (int j = 0; j < n->nin; j++) {
-      if (n->in[j] != t) continue;
-      as_data |= j == 0;
-      for (int k = 0; k < n->nout; k++) feeds_dynamic |= n->out[k] >= 0 && !g->tensors[n->out[k]].shape_known;
-    }
-  }
-  return !as_data || feeds_dynamic;
-}
-
-/* Binds the parameter inputs to this run's values and re-runs the passes; *kept receives the values of
- * the inputs that remain. */
-static vitc_status specialise(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *kept,
-                              vitc_error *err) {
-  bool *bind = calloc((size_t)g->ninputs + 1, sizeof *bind);
-  if (!bind) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  int nkept = 0;
-  for (int k = 0; k < g->ninputs; k++) {
-    bind[k] = parameter_input(g, g->inputs[k]);
-    if (bind[k]) fprintf(stderr, "vitc: specialising the compiled code on the value of input '%s'\n", g->tensors[g->inputs[k]].name);
-    else kept[nkept++] = inputs[k];
-  }
-  vitc_status st = vitc_graph_bind_inputs(g, bind, inputs, err);
-  free(bind);
-  return st ? st : vitc_run_passes(g, &c->passes, err);
-}
 
 /* --profile: time per op kind, from the runtime's per-node timing hook. Labels are "name (Op)". */
 typedef struct op_times {
@@ -74,22 +40,27 @@ static void print_profile(const op_times *t) {
 
 static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                                vitc_error *err) {
-  vitc_value *kept = NULL;
-  vitc_target_options host = {NULL, NULL, NULL, 3};
-  vitc_compiled *compiled = NULL;
-  vitc_status st = vitc_compile_jit(g, &host, &compiled, err);
-  if (st == VITC_ERR_DATA_DEPENDENT) {
-    if (!(kept = calloc((size_t)g->ninputs + 1, sizeof *kept))) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-    if (!(st = specialise(c, g, inputs, kept, err))) st = vitc_compile_jit(g, &host, &compiled, err);
-    inputs = kept;
-  }
+  vitc_driver_options o = cli_driver_options(c);
+  int ninputs = g->ninputs, *input_ids = calloc((size_t)ninputs + 1, sizeof *input_ids);
+  bool *bound = calloc((size_t)ninputs + 1, sizeof *bound);
+  vitc_value *kept = calloc((size_t)ninputs + 1, sizeof *kept);
   op_times *times = c->profile ? calloc(1, sizeof *times) : NULL;
+  vitc_compiled *compiled = NULL;
+  bool nomem = !input_ids || !bound || !kept || (c->profile && !times);
+  vitc_status st = nomem ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
+  for (int k = 0; !st && k < ninputs; k++) input_ids[k] = g->inputs[k];
+  if (!st) st = vitc_driver_compile(g, &o, inputs, bound, kept, &compiled, err);
+  for (int k = 0; bound && k < ninputs; k++)
+    if (bound[k])
+      fprintf(stderr, "vitc: specialising the compiled code on the value of input '%s'\n", g->tensors[input_ids[k]].name);
   if (!st && times) vitc_compiled_set_node_hook(compiled, record_node, times);
-  if (!st) st = vitc_compiled_run_once(compiled, g, c->threads, inputs, outputs, err);
+  if (!st) st = vitc_compiled_run_once(compiled, g, c->threads, kept, outputs, err);
   if (!st && times) print_profile(times);
   free(times);
   vitc_compiled_free(compiled);
   free(kept);
+  free(bound);
+  free(input_ids);
   return st;
 }
 

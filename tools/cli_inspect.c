@@ -37,35 +37,15 @@ static void count_ops(const vitc_graph *g, histogram *h) {
   qsort(h->entries, (size_t)h->n, sizeof *h->entries, by_count_then_name);
 }
 
-/* A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
-static void print_json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\b': fputs("\\b", f); break;
-    case '\f': fputs("\\f", f); break;
-    default:
-      if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-      else fputc(*p, f);
-    }
-  }
-  fputc('"', f);
-}
-
 static void print_json_tensors(FILE *f, const vitc_graph *g, const int *ids, int n) {
   fputc('[', f);
   for (int k = 0; k < n; k++) {
     const vitc_tensor *t = &g->tensors[ids[k]];
     const char *dtype = vitc_dtype_name(t->v.dtype);
     fputs(k ? ", {\"name\": " : "{\"name\": ", f);
-    print_json_string(f, t->name);
+    cli_print_json_string(f, t->name);
     fputs(", \"dtype\": ", f);
-    print_json_string(f, dtype ? dtype : "unknown");
+    cli_print_json_string(f, dtype ? dtype : "unknown");
     fputs(", \"shape\": [", f);
     for (int d = 0; d < t->v.rank; d++) fprintf(f, d ? ", %" PRId64 : "%" PRId64, t->v.dims[d]);
     fputs("]}", f);
@@ -77,7 +57,7 @@ static void print_json_histogram(FILE *f, const histogram *h) {
   fputc('{', f);
   for (int k = 0; k < h->n; k++) {
     if (k) fputs(", ", f);
-    print_json_string(f, vitc_ops[h->entries[k].op].name);
+    cli_print_json_string(f, vitc_ops[h->entries[k].op].name);
     fprintf(f, ": %d", h->entries[k].count);
   }
   fputc('}', f);
@@ -86,7 +66,7 @@ static void print_json_histogram(FILE *f, const histogram *h) {
 static void print_json(const vitc_graph *g, const histogram *before, const histogram *after, int64_t params,
                        int64_t bytes, double flops) {
   fputs("{\"model\": ", stdout);
-  print_json_string(stdout, g->path);
+  cli_print_json_string(stdout, g->path);
   printf(", \"opset\": %d, \"inputs\": ", g->opset);
   print_json_tensors(stdout, g, g->inputs, g->ninputs);
   fputs(", \"outputs\": ", stdout);

@@ -5,12 +5,15 @@
 
 #include "cli.h"
 
-static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_compile, &cli_dump, &cli_ops};
+static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_compile, &cli_dump, &cli_ops,
+                                            &cli_bench};
 enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 static void print_usage(FILE *f) {
   fputs("usage: vitc COMMAND [options]\n\n"
-        "vitc compiles ONNX vision-transformer models; today it executes them with its reference evaluator.\n\n"
+        "vitc compiles ONNX vision-transformer models to native code: it runs them JIT-compiled (the default),\n"
+        "compiles them ahead of time into objects or shared libraries, or executes them with its reference\n"
+        "evaluator (--interp).\n\n"
         "commands:\n",
         f);
   for (int k = 0; k < NCOMMANDS; k++) fprintf(f, "  %s\n", commands[k]->usage);

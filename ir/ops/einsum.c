@@ -57,40 +57,43 @@ static int expand_term(const char *s, size_t len, int own_ell, int ell_rank, int
   return r;
 }
 
-vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, vitc_einsum *sp, vitc_error *err) {
+/* The equation without spaces into eq (of `cap` bytes). */
+static vitc_status read_equation(const vitc_node *n, char *eq, size_t cap, vitc_error *err) {
   const char *eq_attr = vitc_attr_str(n, "equation", NULL);
   if (!eq_attr) return vitc_fail(err, VITC_ERR_INVALID, "einsum has no equation attribute");
-  char eq[256];
   size_t len = 0;
   for (const char *c = eq_attr; *c; c++)
     if (*c != ' ') {
-      if (len + 1 >= sizeof eq) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum equation is too long");
+      if (len + 1 >= cap) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum equation is too long");
       eq[len++] = *c;
     }
   eq[len] = 0;
-  const char *arrow = strstr(eq, "->");
-  size_t lhs_len = arrow ? (size_t)(arrow - eq) : len;
+  return VITC_OK;
+}
 
-  const char *term_at[VITC_EINSUM_MAX_TERMS];
-  size_t term_len[VITC_EINSUM_MAX_TERMS];
-  int nterms = 0;
+/* The comma-separated input terms of eq[0..lhs_len): term t is term_at[t][0..term_len[t]). */
+static vitc_status split_terms(const char *eq, size_t lhs_len, const char **term_at, size_t *term_len, int *nterms,
+                               vitc_error *err) {
+  *nterms = 0;
   for (size_t start = 0;;) {
     size_t end = start;
     while (end < lhs_len && eq[end] != ',') end++;
-    if (nterms == VITC_EINSUM_MAX_TERMS)
+    if (*nterms == VITC_EINSUM_MAX_TERMS)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum has more than %d terms", VITC_EINSUM_MAX_TERMS);
-    term_at[nterms] = eq + start;
-    term_len[nterms++] = end - start;
-    if (end >= lhs_len) break;
+    term_at[*nterms] = eq + start;
+    term_len[(*nterms)++] = end - start;
+    if (end >= lhs_len) return VITC_OK;
     start = end + 1;
   }
-  if (nterms != n->nin)
-    return vitc_fail(err, VITC_ERR_INVALID, "einsum equation '%s' has %d input terms for %d inputs", eq, nterms,
-                     n->nin);
-  sp->nterms = nterms;
+}
 
-  int own_ell[VITC_EINSUM_MAX_TERMS], ell_rank = 0;
-  for (int t = 0; t < nterms; t++) {
+/* Gives every dim of every operand its label (sp->term_label, with "..." expanded over *ell_rank
+ * broadcast dims) and every label its size, counting in count[l] the dims that carry label l. */
+static vitc_status bind_input_labels(const vitc_value *const *in, const char **term_at, const size_t *term_len,
+                                     vitc_einsum *sp, int *count, int *ell_rank, vitc_error *err) {
+  int own_ell[VITC_EINSUM_MAX_TERMS];
+  *ell_rank = 0;
+  for (int t = 0; t < sp->nterms; t++) {
     int letters;
     bool ellipsis;
     vitc_status st = scan_term(term_at[t], term_len[t], &letters, &ellipsis, err);
@@ -100,12 +103,11 @@ vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, v
     if (ellipsis ? own_ell[t] < 0 : own_ell[t] != 0)
       return vitc_fail(err, VITC_ERR_INVALID, "einsum term '%.*s' does not fit input %d of rank %d",
                        (int)term_len[t], term_at[t], t, rank);
-    if (own_ell[t] > ell_rank) ell_rank = own_ell[t];
+    if (own_ell[t] > *ell_rank) *ell_rank = own_ell[t];
   }
   for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++) sp->size[l] = -1;
-  int count[VITC_EINSUM_MAX_LABELS] = {0};
-  for (int t = 0; t < nterms; t++) {
-    sp->term_rank[t] = expand_term(term_at[t], term_len[t], own_ell[t], ell_rank, sp->term_label[t]);
+  for (int t = 0; t < sp->nterms; t++) {
+    sp->term_rank[t] = expand_term(term_at[t], term_len[t], own_ell[t], *ell_rank, sp->term_label[t]);
     for (int d = 0; d < sp->term_rank[t]; d++) {
       int l = sp->term_label[t][d];
       int64_t dim = in[t]->dims[d];
@@ -120,27 +122,15 @@ vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, v
       }
     }
   }
+  return VITC_OK;
+}
 
+/* The output's labels: those written after "->" (out, or NULL), else numpy's implicit output (the
+ * ellipsis dims, then the labels seen once, in ASCII order). */
+static vitc_status bind_output_labels(const char *out, const int *count, int ell_rank, vitc_einsum *sp,
+                                      vitc_error *err) {
   sp->out_rank = 0;
-  if (arrow) {
-    const char *o = arrow + 2;
-    size_t olen = strlen(o);
-    int letters;
-    bool ellipsis;
-    vitc_status st = scan_term(o, olen, &letters, &ellipsis, err);
-    if (st != VITC_OK) return st;
-    if (ell_rank > 0 && !ellipsis)
-      return vitc_fail(err, VITC_ERR_INVALID, "einsum output '%s' lacks the '...' its inputs have", o);
-    sp->out_rank = expand_term(o, olen, ell_rank, ell_rank, sp->out_label);
-    for (int d = 0; d < sp->out_rank; d++) {
-      int l = sp->out_label[d];
-      if (sp->size[l] < 0)
-        return vitc_fail(err, VITC_ERR_INVALID, "einsum output label '%c' appears in no input", label_char(l));
-      for (int e = 0; e < d; e++)
-        if (sp->out_label[e] == l)
-          return vitc_fail(err, VITC_ERR_INVALID, "einsum output label '%c' repeats", label_char(l));
-    }
-  } else {
+  if (!out) {
     for (int e = 0; e < ell_rank; e++) sp->out_label[sp->out_rank++] = VITC_EINSUM_LETTERS + e;
     for (int l = 0; l < VITC_EINSUM_LETTERS; l++)
       if (count[l] == 1) {
@@ -148,9 +138,44 @@ vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, v
           return vitc_fail(err, VITC_ERR_UNSUPPORTED, "einsum output has more than %d dims", VITC_MAX_RANK);
         sp->out_label[sp->out_rank++] = l;
       }
+    return VITC_OK;
   }
+  size_t olen = strlen(out);
+  int letters;
+  bool ellipsis;
+  vitc_status st = scan_term(out, olen, &letters, &ellipsis, err);
+  if (st != VITC_OK) return st;
+  if (ell_rank > 0 && !ellipsis)
+    return vitc_fail(err, VITC_ERR_INVALID, "einsum output '%s' lacks the '...' its inputs have", out);
+  sp->out_rank = expand_term(out, olen, ell_rank, ell_rank, sp->out_label);
+  for (int d = 0; d < sp->out_rank; d++) {
+    int l = sp->out_label[d];
+    if (sp->size[l] < 0)
+      return vitc_fail(err, VITC_ERR_INVALID, "einsum output label '%c' appears in no input", label_char(l));
+    for (int e = 0; e < d; e++)
+      if (sp->out_label[e] == l)
+        return vitc_fail(err, VITC_ERR_INVALID, "einsum output label '%c' repeats", label_char(l));
+  }
+  return VITC_OK;
+}
 
-  for (int t = 0; t < nterms; t++) {
+vitc_status vitc_einsum_parse(const vitc_node *n, const vitc_value *const *in, vitc_einsum *sp, vitc_error *err) {
+  char eq[256];
+  vitc_status st = read_equation(n, eq, sizeof eq, err);
+  if (st != VITC_OK) return st;
+  const char *arrow = strstr(eq, "->");
+  const char *term_at[VITC_EINSUM_MAX_TERMS];
+  size_t term_len[VITC_EINSUM_MAX_TERMS];
+  if ((st = split_terms(eq, arrow ? (size_t)(arrow - eq) : strlen(eq), term_at, term_len, &sp->nterms, err)))
+    return st;
+  if (sp->nterms != n->nin)
+    return vitc_fail(err, VITC_ERR_INVALID, "einsum equation '%s' has %d input terms for %d inputs", eq, sp->nterms,
+                     n->nin);
+  int count[VITC_EINSUM_MAX_LABELS] = {0}, ell_rank;
+  if ((st = bind_input_labels(in, term_at, term_len, sp, count, &ell_rank, err)) ||
+      (st = bind_output_labels(arrow ? arrow + 2 : NULL, count, ell_rank, sp, err)))
+    return st;
+  for (int t = 0; t < sp->nterms; t++) {
     int64_t own[VITC_MAX_RANK];
     vitc_contiguous_strides(in[t]->dims, in[t]->rank, own);
     for (int l = 0; l < VITC_EINSUM_MAX_LABELS; l++) sp->stride[t][l] = 0;

@@ -141,15 +141,19 @@ static void test_load_errors(void) {
   CHECK(vitc_model_load("tests/graphs/cli_unknown_op.onnx", NULL, &m) != VITC_OK);
   CHECK_MSG(vitc_last_error(), "cli_unknown_op.onnx");
   const char *bad_shape[] = {"pixel.values=banana"};
-  vitc_options opts = {.shapes = bad_shape, .nshapes = 1};
+  vitc_options opts = {.shapes = bad_shape, .nshapes = 1, .opt_level = VITC_OPT_DEFAULT};
   CHECK(vitc_model_load(MODEL, &opts, &m) != VITC_OK);
   CHECK(m == NULL);
   CHECK(strlen(vitc_last_error()) > 0);
+  vitc_options bad_level = {.opt_level = -1}; /* -1 meant "shape inference only" before -O0 did */
+  CHECK(vitc_model_load(MODEL, &bad_level, &m) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "opt_level -1: expected 0, 1 or 2");
 }
 
 int main(void) {
   vitc_model *jit = NULL, *interp = NULL;
-  vitc_options interpret = {.interpret = 1, .nthreads = 2}, compiled = {.nthreads = 2};
+  vitc_options interpret = {.interpret = 1, .nthreads = 2, .opt_level = VITC_OPT_DEFAULT},
+               compiled = {.nthreads = 2, .opt_level = VITC_OPT_DEFAULT};
   CHECK(vitc_model_load(MODEL, &compiled, &jit) == VITC_OK);
   CHECK(vitc_model_load(MODEL, &interpret, &interp) == VITC_OK);
   if (!jit || !interp) {

@@ -1,11 +1,9 @@
-/* model.c — the public API of include/vitc.h: frontend → passes → codegen → JIT, or the reference
- * evaluator when asked to interpret. Failures are recorded as the thread's last error. */
+/* model.c — the public API of include/vitc.h over the driver (driver.h): load, passes and JIT, or the
+ * reference evaluator when asked to interpret. Failures are recorded as the thread's last error. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "frontend/frontend.h"
-#include "passes/passes.h"
+#include "driver.h"
 #include "runtime/vitc_rt.h"
 
 struct vitc_model {
@@ -22,7 +20,7 @@ struct vitc_context {
 static vitc_status fail_last(vitc_error *err) { return vitc_set_last_error(err); }
 
 vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_model **out) {
-  vitc_options defaults = {0};
+  vitc_options defaults = {.opt_level = VITC_OPT_DEFAULT};
   vitc_error err = {0};
   if (!opts) opts = &defaults;
   *out = NULL;
@@ -37,14 +35,12 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   m->nthreads = opts->nthreads;
   vitc_status st = VITC_OK;
   for (int i = 0; i < opts->nshapes && !st; i++) st = vitc_parse_shape_binding(opts->shapes[i], &bindings[i], &err);
-  vitc_load_options lo = {bindings, opts->nshapes};
-  if (!st) st = vitc_load_onnx(path, &lo, &m->g, &err);
-  vitc_pass_options po = {.opt_level = opts->opt_level < 0 ? 0 : 2};
-  if (!st) st = vitc_run_passes(m->g, &po, &err);
-  if (!st && !opts->interpret) {
-    vitc_target_options to = {NULL, opts->cpu, opts->features, 3};
-    st = vitc_compile_jit(m->g, &to, &m->compiled, &err);
-  }
+  vitc_driver_options o = {
+      bindings, opts->nshapes, {.opt_level = opts->opt_level}, {.cpu = opts->cpu, .features = opts->features}};
+  if (!st && (opts->opt_level < VITC_OPT_REQUIRED || opts->opt_level > VITC_OPT_DEFAULT))
+    st = vitc_fail(&err, VITC_ERR_INVALID, "opt_level %d: expected 0, 1 or 2", opts->opt_level);
+  if (!st) st = vitc_driver_load(path, &o, &m->g, &err);
+  if (!st && !opts->interpret) st = vitc_driver_compile(m->g, &o, NULL, NULL, NULL, &m->compiled, &err);
   free(bindings);
   if (st) {
     vitc_model_free(m);

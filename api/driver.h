@@ -1,0 +1,38 @@
+/* driver.h — the library's driver: the one place where the stages meet.
+ *
+ *   model.onnx ─frontend/─▶ vitc_graph ─passes/─▶ optimised graph ─backend/─▶ JIT-compiled code
+ *                                                             └─ ir/eval.c ─▶ interpreted
+ *
+ * include/vitc.h's functions (api/model.c) and the vitc tool (tools/) load and compile through here,
+ * so the flow and its defaults exist once. Below this folder each stage sees only ir/ (and backend/
+ * runtime/): frontend/, passes/ and backend/ never include each other (tests/layout/includes.sh). */
+#ifndef VITC_DRIVER_H
+#define VITC_DRIVER_H
+
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+
+/* LLVM's pipeline for generated code (default<O3>) at every graph optimisation level. */
+enum { VITC_LLVM_OPT_LEVEL = 3 };
+
+typedef struct vitc_driver_options {
+  const vitc_shape_binding *bindings; /* shapes of symbolic input dims (others default to 1) */
+  int nbindings;
+  vitc_pass_options passes;   /* .opt_level: VITC_OPT_REQUIRED..VITC_OPT_DEFAULT (include/vitc.h) */
+  vitc_target_options target; /* JIT target; a zeroed struct means this machine at VITC_LLVM_OPT_LEVEL */
+} vitc_driver_options;
+
+/* Loads path through the frontend, then runs the passes. On success *out owns everything. */
+vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vitc_graph **out, vitc_error *err);
+
+/* JIT-compiles g for o->target. Compiled code needs static shapes and compile-time operands; when they
+ * depend on input values (VITC_ERR_DATA_DEPENDENT) and `inputs` (one per graph input) is given, the
+ * inputs read only as parameters (shapes, axes, indices, scales, pads) or feeding a node whose shape is
+ * still unknown are bound to these values, the passes run again and g is compiled again. Then g has
+ * fewer inputs: bound[k] (ninputs entries, may be NULL) says which of the original inputs became
+ * constants, and kept (ninputs entries, required with inputs) receives the values of the others, in order. */
+vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
+                                vitc_value *kept, vitc_compiled **out, vitc_error *err);
+
+#endif
