@@ -24,7 +24,7 @@
 typedef struct vitc_target_options {
   const char *triple;   /* NULL: the host */
   const char *cpu;      /* NULL: the host's (features taken from LLVMGetHostCPUFeatures, see target.c) */
-  const char *features; /* NULL: the host's for a host target, none otherwise */
+  const char *features; /* NULL: the host's for the host's CPU, the named CPU's own otherwise */
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
 } vitc_target_options;
 

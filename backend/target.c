@@ -60,10 +60,12 @@ vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineR
     goto out;
   }
   const char *cpu = t->cpu, *features = t->features;
-  if (host) {
+  /* The host's features only go with the host's CPU: `--mcpu x86-64-v3` alone means that CPU's features,
+   * not this machine's AVX-512 (an object built so must run on every x86-64-v3). */
+  if (host && (!cpu || !*cpu)) {
     host_cpu = LLVMGetHostCPUName();
     host_features = LLVMGetHostCPUFeatures();
-    if (!cpu || !*cpu) cpu = host_cpu;
+    cpu = host_cpu;
     if (!features) features = host_features;
   }
   if (!cpu) cpu = "generic";

@@ -1,6 +1,11 @@
-/* cpus.c — how many threads a context starts when the host does not say: what this process may really
- * use, not how many CPUs the machine has. Under `taskset -c 0`, or in a container given two CPUs of a
- * 64-core host, sysconf(_SC_NPROCESSORS_ONLN) would oversubscribe badly.
+/* cpus.c — what the CPUs under this process can do.
+ *
+ * Features: compiled code records the CPU features it was built for (LLVM's "+avx2,+fma,…"), and a
+ * context is refused on a CPU that lacks one, with its name, instead of dying later with SIGILL.
+ *
+ * Threads: how many a context starts when the host does not say: what this process may really use, not
+ * how many CPUs the machine has. Under `taskset -c 0`, or in a container given two CPUs of a 64-core host,
+ * sysconf(_SC_NPROCESSORS_ONLN) would oversubscribe badly.
  *
  *   VITC_NUM_THREADS (1..VITC_RT_MAX_THREADS)  if set and valid
  *   else min(CPUs in sched_getaffinity, ceil(cgroup CPU quota / period))
@@ -12,6 +17,50 @@
 #include <unistd.h>
 
 #include "rt_internal.h"
+
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
+#include <string.h>
+
+/* Whether this CPU has the LLVM feature `name`; true for features the runtime cannot test (they are not
+ * ones that make code fault: tuning flags, or instructions every CPU of the target has). */
+static bool has_feature(const char *name, size_t len) {
+#define IS(s) (len == sizeof s - 1 && !memcmp(name, s, len))
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+#define X86(llvm, gcc) if (IS(llvm)) return __builtin_cpu_supports(gcc);
+  X86("sse4.1", "sse4.1") X86("sse4.2", "sse4.2") X86("avx", "avx") X86("avx2", "avx2") X86("fma", "fma")
+  X86("bmi", "bmi") X86("bmi2", "bmi2") X86("avx512f", "avx512f") X86("avx512bw", "avx512bw")
+  X86("avx512dq", "avx512dq") X86("avx512vl", "avx512vl") X86("avx512cd", "avx512cd")
+  X86("avx512vnni", "avx512vnni") X86("avx512bf16", "avx512bf16") X86("avx512fp16", "avx512fp16")
+  X86("avx512vbmi", "avx512vbmi") X86("avx512ifma", "avx512ifma") X86("avxvnni", "avxvnni")
+#undef X86
+#elif defined(__aarch64__)
+  unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+  if (IS("neon")) return hw & HWCAP_ASIMD;
+  if (IS("fullfp16")) return hw & HWCAP_FPHP;
+  if (IS("dotprod")) return hw & HWCAP_ASIMDDP;
+  if (IS("sve")) return hw & HWCAP_SVE;
+  if (IS("sve2")) return hw2 & HWCAP2_SVE2;
+  if (IS("bf16")) return hw2 & HWCAP2_BF16;
+  if (IS("i8mm")) return hw2 & HWCAP2_I8MM;
+#endif
+#undef IS
+  return true;
+}
+
+bool vitc_rt_cpu_supports(const char *features, char *missing, size_t missing_len) {
+  for (const char *p = features; p && *p;) {
+    size_t len = strcspn(p, ",");
+    if (*p == '+' && !has_feature(p + 1, len - 1)) {
+      snprintf(missing, missing_len, "%.*s", (int)len - 1, p + 1);
+      return false;
+    }
+    p += len + (p[len] == ',');
+  }
+  return true;
+}
 
 int vitc_rt_parse_threads(const char *text) {
   if (!text || !*text) return 0;

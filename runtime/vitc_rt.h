@@ -9,6 +9,7 @@
 #ifndef VITC_RT_H
 #define VITC_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,11 @@ void vitc_rt_ctx_free(vitc_rt_ctx *ctx);
 typedef void (*vitc_rt_task)(void *arg, int64_t begin, int64_t end);
 void vitc_rt_parallel_for(vitc_rt_ctx *ctx, vitc_rt_task fn, void *arg, int64_t n);
 int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
+
+/* Whether this CPU has every "+feature" of an LLVM feature list ("+avx2,+fma,-avx512f"); when not, writes
+ * the first missing one to `missing`. Features the runtime cannot test count as present. */
+#include <stdbool.h>
+bool vitc_rt_cpu_supports(const char *features, char *missing, size_t missing_len);
 
 #define VITC_RT_MAX_THREADS 1024
 /* The threads a context starts by default: $VITC_NUM_THREADS when it holds a number in

@@ -212,7 +212,35 @@ static void test_default_threads(void) {
         vitc_rt_parse_threads("1025") == -1);
 }
 
+/* The runtime's answer for x86 features agrees with the kernel's flags in /proc/cpuinfo. */
+static void test_cpu_features(void) {
+  static const char *const pairs[][2] = {{"avx2", "avx2"},           {"fma", "fma"},
+                                         {"avx512f", "avx512f"},     {"avx512bw", "avx512bw"},
+                                         {"avx512vnni", "avx512_vnni"}, {"avx512bf16", "avx512_bf16"},
+                                         {"avx512fp16", "avx512_fp16"}};
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[8192] = "", flags[8192] = "";
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "flags", 5)) {
+      snprintf(flags, sizeof flags, " %s ", strchr(line, ':') + 1);
+      break;
+    }
+  if (f) fclose(f);
+  char missing[64], list[64], word[64];
+  for (size_t i = 0; i < sizeof pairs / sizeof *pairs && *flags; i++) {
+    snprintf(list, sizeof list, "+%s,-sse4a", pairs[i][0]);
+    snprintf(word, sizeof word, " %s", pairs[i][1]);
+    char *at = strstr(flags, word);
+    bool listed = at && (at[strlen(word)] == ' ' || at[strlen(word)] == '\n');
+    CHECK(vitc_rt_cpu_supports(list, missing, sizeof missing) == listed);
+    if (!listed) CHECK(!strcmp(missing, pairs[i][0]));
+  }
+  CHECK(vitc_rt_cpu_supports("", missing, sizeof missing));
+  CHECK(vitc_rt_cpu_supports("+some-tuning-flag,-avx512f", missing, sizeof missing)); /* untestable, and minus */
+}
+
 int main(void) {
+  test_cpu_features();
   test_default_threads();
   test_dynamic_shape_refused();
   test_parallel_for();
