@@ -12,12 +12,13 @@
  *   -                 an absent optional input
  *
  * and attributes as "name=value" words: an integer, a float (with a '.'), a list of integers (with a
- * ','), or else a string. The pipeline runs at -O0 so that no pass removes the node under test. */
+ * ','), or else a string. The pipeline runs at -O0 so that no pass removes the node under test. First,
+ * the op table's flags are checked against its emitter column. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/cg.h"
+#include "backend/emitters.h"
 #include "backend_harness.h"
 
 typedef struct op_case {
@@ -314,7 +315,20 @@ static bool run_case(const op_case *c, const char *inputs) {
   return ok;
 }
 
+/* The flags column agrees with itself and with the emitter column: a movement op runs the movement
+ * kernel, the flags that refine MOVE come with it, an elementwise op is row-wise. */
+static void test_flags_agree(void) {
+  for (int op = 0; op < VITC_OP_COUNT; op++) {
+    bool move = vitc_op_has((vitc_op)op, VITC_OPF_MOVE), ok = move == (vitc_emitters[op] == emit_movement);
+    ok &= move || !(vitc_ops[op].flags & (VITC_OPF_MOVE_ALL | VITC_OPF_MOVE_IN2 | VITC_OPF_INDEXED | VITC_OPF_VIEW));
+    ok &= !vitc_op_has((vitc_op)op, VITC_OPF_ELEMWISE) || vitc_op_has((vitc_op)op, VITC_OPF_ROWWISE);
+    if (!ok) fprintf(stderr, "%s: flags and emitter disagree\n", vitc_ops[op].name);
+    CHECK(ok);
+  }
+}
+
 int main(void) {
+  test_flags_agree();
   bool has_case[VITC_OP_COUNT] = {0};
   int ran = 0;
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {

@@ -20,6 +20,8 @@ enum {
   MISS_RESIDUAL_GEMM, /* qkv is a FusedGemm with a residual input: not row-wise */
   MISS_PAD,           /* H = 5 padded to 6 before the windows (rows from nowhere), cropped after */
   MISS_NO_ATTENTION,  /* a roll before a MatMul whose output meets no attention */
+  S_ELEMENTWISE,      /* a HardSwish (any unary elementwise op is row-wise) before the qkv MatMul: both sink */
+  MISS_ADD_PLANE,     /* an Add of a known [TOK, C] plane, which differs row by row: the input side stays */
 };
 
 static int ints(test_graph *t, int n, const int64_t *v) {
@@ -113,6 +115,8 @@ static void build_block(test_graph *t, int variant) {
   h = partition(t, h, variant);
   if (variant == S_SOFTMAX_LAST) h = softmax(t, h, -1);
   if (variant == MISS_SOFTMAX_AXIS0) h = softmax(t, h, 0);
+  if (variant == S_ELEMENTWISE) h = fh_op(t, VITC_OP_HardSwish, h, -1);
+  if (variant == MISS_ADD_PLANE) h = fh_op(t, VITC_OP_Add, h, tg_const(t, VITC_F32, 2, (const int64_t[]){TOK, C}, 9));
   int qkv;
   if (variant == MISS_RESIDUAL_GEMM) {
     int in[4] = {h, tg_const(t, VITC_F32, 2, wd, 5), tg_const(t, VITC_F32, 1, bd, 6), tg_input(t, VITC_F32, 3, rd)};
@@ -161,6 +165,9 @@ static void test_sinks(void) {
   const fh_count softmax_too[] = {{VITC_OP_Slice, 0}, {VITC_OP_Gather, 5}, {VITC_OP_Transpose, 2},
                                   {VITC_OP_Softmax, 1}};
   vitc_graph_free(fh_check("softmax over rows", build_block, S_SOFTMAX_LAST, sink_and_sweep, softmax_too, 4));
+  const fh_count hard_swish_too[] = {{VITC_OP_Slice, 0}, {VITC_OP_Gather, 5}, {VITC_OP_Transpose, 2},
+                                     {VITC_OP_HardSwish, 1}};
+  vitc_graph_free(fh_check("hard swish", build_block, S_ELEMENTWISE, sink_and_sweep, hard_swish_too, 4));
   check_pipeline("shifted windows, pipeline", S_SHIFTED);
   check_pipeline("padded windows, pipeline", MISS_PAD);
 }
@@ -172,6 +179,7 @@ static void test_near_misses(void) {
   vitc_graph_free(fh_check("softmax over axis 0", build_block, MISS_SOFTMAX_AXIS0, sink_and_sweep, input_stays, 4));
   vitc_graph_free(fh_check("channels moved", build_block, MISS_CHANNELS, sink_and_sweep, input_stays, 4));
   vitc_graph_free(fh_check("qkv with residual", build_block, MISS_RESIDUAL_GEMM, sink_and_sweep, input_stays, 4));
+  vitc_graph_free(fh_check("add of a plane", build_block, MISS_ADD_PLANE, sink_and_sweep, input_stays, 4));
   const fh_count padded[] = {{VITC_OP_Pad, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Gather, 4}, {VITC_OP_Transpose, 3}};
   vitc_graph_free(fh_check("padded windows", build_block, MISS_PAD, sink_and_sweep, padded, 4));
   const fh_count untouched[] = {{VITC_OP_Slice, 2}, {VITC_OP_Concat, 1}, {VITC_OP_Gather, 0}};
