@@ -1,0 +1,61 @@
+/* rope.c — vitc.Rope, the rotary position embedding passes/fuse_rope recognises (EVA-02, RoPE ViTs):
+ *
+ *   Y[.., t, d] = X[.., t, d]                                           t < offset   (class tokens)
+ *   Y[.., t, d] = X[.., t, d] · cos[t - offset, d] + R(X)[.., t, d] · sin[t - offset, d]   otherwise
+ *
+ *   R interleaved (pairs):  R[2i] = -X[2i + 1],  R[2i + 1] = X[2i]
+ *   R rotate-half:          R[i]  = -X[i + D/2], R[i + D/2] = X[i]        i < D/2
+ *
+ * X is [.., N, D] with D even; cos and sin are [N - offset, D], the same for every leading index (heads,
+ * batch). Computed in double like the other evaluators. */
+#include "ops.h"
+
+/* The partner of column d under R and the sign it enters with. */
+static int64_t rope_partner(int64_t d, int64_t dim, bool interleaved, double *sign) {
+  if (interleaved) {
+    *sign = d % 2 ? 1.0 : -1.0;
+    return d ^ 1;
+  }
+  *sign = d < dim / 2 ? -1.0 : 1.0;
+  return d < dim / 2 ? d + dim / 2 : d - dim / 2;
+}
+
+vitc_status shape_rope(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0];
+  int64_t offset = vitc_attr_int(n, "offset", 0), interleaved = vitc_attr_int(n, "interleaved", 0);
+  if (!vitc_dtype_is_float(x->dtype) || x->rank < 2 || x->dims[x->rank - 1] % 2)
+    return vitc_fail(err, VITC_ERR_INVALID, "Rope needs a floating-point X of rank >= 2 whose last dim is even");
+  if (interleaved != 0 && interleaved != 1)
+    return vitc_fail(err, VITC_ERR_INVALID, "Rope interleaved is %lld, expected 0 or 1", (long long)interleaved);
+  int64_t tokens = x->dims[x->rank - 2], dim = x->dims[x->rank - 1];
+  if (offset < 0 || offset > tokens)
+    return vitc_fail(err, VITC_ERR_INVALID, "Rope offset %lld is outside the %lld tokens", (long long)offset,
+                     (long long)tokens);
+  for (int k = 1; k <= 2; k++)
+    if (in[k]->dtype != x->dtype || in[k]->rank != 2 || in[k]->dims[0] != tokens - offset || in[k]->dims[1] != dim)
+      return vitc_fail(err, VITC_ERR_INVALID, "Rope %s must be [%lld, %lld] of X's dtype (tokens after the offset, D)",
+                       k == 1 ? "cos" : "sin", (long long)(tokens - offset), (long long)dim);
+  vitc_copy_type(&out[0], x);
+  return VITC_OK;
+}
+
+vitc_status eval_Rope(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0], *cos = in[1], *sin = in[2];
+  int64_t offset = vitc_attr_int(n, "offset", 0);
+  bool interleaved = vitc_attr_int(n, "interleaved", 0);
+  int64_t tokens = x->dims[x->rank - 2], dim = x->dims[x->rank - 1];
+  int64_t rows = dim ? vitc_numel(x) / dim : 0;
+  (void)err;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t t = r % tokens - offset;
+    for (int64_t d = 0; d < dim; d++) {
+      double v = vitc_load_f(x, r * dim + d), sign;
+      if (t >= 0) {
+        int64_t p = rope_partner(d, dim, interleaved, &sign);
+        v = v * vitc_load_f(cos, t * dim + d) + sign * vitc_load_f(x, r * dim + p) * vitc_load_f(sin, t * dim + d);
+      }
+      vitc_store_f(&out[0], r * dim + d, v);
+    }
+  }
+  return VITC_OK;
+}
