@@ -25,6 +25,7 @@ static const vitc_pass pipeline[] = {
     {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
     {"recompose_rms_norm", vitc_recompose_rms_norm, false, "x / sqrt(mean(x^2) + eps), scaled or not, becomes RMSNorm"},
     {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU become Gelu; x*sigmoid(x), x*sigmoid(1.702x) Silu, QuickGelu; hard swish HardSwish"},
+    {"fuse_swiglu_linears", vitc_fuse_swiglu_linears, false, "two Linears of one input, one gating the other through Silu, become one Linear and SwiGLU"},
     {"fuse_swiglu", vitc_fuse_swiglu, false, "Silu of one half of a tensor times its other half becomes SwiGLU"},
     {"fuse_grn", vitc_fuse_grn, false, "ConvNeXt V2's global response normalisation becomes GRN"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
