@@ -11,8 +11,18 @@
  *   %x = Slice(%x0, k, N0, tokens)
  *   %z = Concat(Slice(%x0, 0, k, tokens), Cast(%y) or %y, axis = tokens)   ─→  %z = vitc.Rope(%x0, ..) {offset = k}
  *
- * (the Cast a float-to-same-float no-op). Every inner tensor is read only inside the pattern. */
+ * (the Cast a float-to-same-float no-op). Every inner tensor is read only inside the pattern.
+ *
+ * When q and k both come from one fused qkv projection through timm's layout chain, and their Ropes have
+ * equal tables, the rotation moves onto the projection's rows, where q's and k's heads sit side by side:
+ *
+ *   %t = Transpose(Reshape(%qkv, [B, N, 3, H, Dh])) {perm = [2, 0, 3, 1, 4]}
+ *   %q, %k, %v = Split(%t) {axis = 0}                          %r = vitc.Rope(%qkv, ..) {rotated = 2·H·Dh}
+ *   Rope(Squeeze(%q)), Rope(Squeeze(%k))                 ─→    the same chain from %r, no Ropes after it
+ *
+ * so the attention reads q, k and v through row maps as in a plain ViT, and the chain disappears. */
 #include <stdint.h>
+#include <string.h>
 
 #include "passes/pattern.h"
 
@@ -170,6 +180,102 @@ static void match_offset(const vitc_rewriter *rw, rope_match *m) {
   m->out = concat->out[0];
 }
 
+/* The head of a qkv projection a Rope's input is: Squeeze(Split(Transpose(Reshape(qkv)))[part]). */
+typedef struct qkv_part {
+  vitc_node *rope, *squeeze, *split, *transpose, *reshape;
+  int part;
+} qkv_part;
+
+static bool match_qkv_part(const vitc_rewriter *rw, vitc_node *rope, qkv_part *p) {
+  static const int64_t perm_qkv[5] = {2, 0, 3, 1, 4};
+  const vitc_graph *g = rw->g;
+  p->rope = rope;
+  int len;
+  const int64_t *perm;
+  if (!(p->squeeze = vitc_match_inner(rw, rope->in[0], VITC_OP_Squeeze, 1)) ||
+      !(p->split = vitc_match_inner(rw, p->squeeze->in[0], VITC_OP_Split, 1)) ||
+      !(p->transpose = vitc_match_inner(rw, p->split->in[0], VITC_OP_Transpose, 1)) ||
+      !(p->reshape = vitc_match_inner(rw, p->transpose->in[0], VITC_OP_Reshape, 1)) ||
+      !(perm = vitc_attr_ints(p->transpose, "perm", &len)) || len != 5 || memcmp(perm, perm_qkv, sizeof perm_qkv) ||
+      vitc_attr_int(p->split, "axis", 0) != 0 || vitc_attr_int(rope, "rotated", -1) >= 0)
+    return false;
+  const vitc_value *qkv = &g->tensors[p->reshape->in[0]].v, *split = &g->tensors[p->reshape->out[0]].v;
+  if (!g->tensors[p->reshape->in[0]].shape_known || qkv->rank != 3 || split->rank != 5 || split->dims[0] != qkv->dims[0] ||
+      split->dims[1] != qkv->dims[1] || g->tensors[p->squeeze->out[0]].v.rank != 4)
+    return false;
+  for (p->part = 0; p->part < p->split->nout && p->split->out[p->part] != p->squeeze->in[0]; p->part++) {}
+  for (int k = 0; k < p->split->nout; k++) /* parts of one (q, k, v) each */
+    if (p->split->out[k] >= 0 && g->tensors[p->split->out[k]].v.dims[0] != 1) return false;
+  return true;
+}
+
+/* Equal known values. */
+static bool same_table(const vitc_graph *g, int a, int b) {
+  const vitc_value *x = &g->tensors[a].v, *y = &g->tensors[b].v;
+  return vitc_match_same_type(g, a, b) && x->data && y->data && !memcmp(x->data, y->data, vitc_nbytes(x));
+}
+
+static vitc_status add_node(vitc_graph *g, vitc_op op, const char *name, const int *in, int nin, int out,
+                            const vitc_attr *attrs, int nattr, vitc_error *err) {
+  if (vitc_graph_add_node(g, op, name, in, nin, &out, 1, attrs, nattr) < 0)
+    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory adding %s", g->path, vitc_ops[op].name);
+  return VITC_OK;
+}
+
+/* The Ropes of q (part 0) and k (part 1) of one projection become one Rope of its rows. */
+static vitc_status rope_on_projection(vitc_rewriter *rw, const qkv_part *q, const qkv_part *k, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  int qkv = q->reshape->in[0], heads = (int)g->tensors[q->reshape->out[0]].v.dims[3];
+  int64_t dim = g->tensors[q->rope->in[1]].v.dims[1];
+  int rotated_qkv = vitc_graph_add_tensor(g, NULL);
+  if (rotated_qkv < 0) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", g->path);
+  g->tensors[rotated_qkv].v = g->tensors[qkv].v;
+  g->tensors[rotated_qkv].v.data = NULL;
+  g->tensors[rotated_qkv].shape_known = true;
+  vitc_attr attrs[3] = {{.name = "interleaved", .type = VITC_ATTR_INT, .i = vitc_attr_int(q->rope, "interleaved", 0)},
+                        {.name = "offset", .type = VITC_ATTR_INT, .i = vitc_attr_int(q->rope, "offset", 0)},
+                        {.name = "rotated", .type = VITC_ATTR_INT, .i = 2 * heads * dim}};
+  /* copies of what the new nodes need: adding nodes moves the node array */
+  int rope_in[3] = {qkv, q->rope->in[1], q->rope->in[2]}, reshape_in[2] = {rotated_qkv, q->reshape->in[1]};
+  int reshape_out = q->reshape->out[0], qs_in[2] = {q->squeeze->in[0], -1}, ks_in[2] = {k->squeeze->in[0], -1};
+  int nsq = q->squeeze->nin, q_out = q->rope->out[0], k_out = k->rope->out[0];
+  qs_in[1] = nsq > 1 ? q->squeeze->in[1] : -1;
+  ks_in[1] = nsq > 1 ? k->squeeze->in[1] : -1;
+  const char *rope_name = q->rope->name, *reshape_name = q->reshape->name, *qs_name = q->squeeze->name,
+             *ks_name = k->squeeze->name;
+  vitc_node *dead[] = {q->rope, k->rope, q->squeeze, k->squeeze, q->reshape};
+  for (int d = 0; d < 5; d++) dead[d]->dead = true;
+  rw->changed = true;
+  vitc_status st = add_node(g, VITC_OP_Rope, rope_name, rope_in, 3, rotated_qkv, attrs, 3, err);
+  if (st == VITC_OK) st = add_node(g, VITC_OP_Reshape, reshape_name, reshape_in, 2, reshape_out, NULL, 0, err);
+  if (st == VITC_OK) st = add_node(g, VITC_OP_Squeeze, qs_name, qs_in, nsq, q_out, NULL, 0, err);
+  if (st == VITC_OK) st = add_node(g, VITC_OP_Squeeze, ks_name, ks_in, nsq, k_out, NULL, 0, err);
+  return st;
+}
+
+static vitc_status move_ropes_to_projections(vitc_graph *g, vitc_error *err) {
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_rope", err);
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
+    qkv_part q, k;
+    if (g->nodes[i].dead || g->nodes[i].op != VITC_OP_Rope || !match_qkv_part(&rw, &g->nodes[i], &q) || q.part != 0)
+      continue;
+    for (int j = 0; j < g->nnodes; j++) {
+      vitc_node *n = &g->nodes[j];
+      if (j == i || n->dead || n->op != VITC_OP_Rope || !match_qkv_part(&rw, n, &k) || k.split != q.split ||
+          k.part != 1 || vitc_attr_int(n, "interleaved", 0) != vitc_attr_int(q.rope, "interleaved", 0) ||
+          vitc_attr_int(n, "offset", 0) != vitc_attr_int(q.rope, "offset", 0) ||
+          !same_table(g, n->in[1], q.rope->in[1]) || !same_table(g, n->in[2], q.rope->in[2]) ||
+          g->tensors[q.rope->in[1]].v.dims[1] != g->tensors[q.reshape->out[0]].v.dims[4])
+        continue;
+      st = rope_on_projection(&rw, &q, &k, err);
+      break;
+    }
+  }
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
+}
+
 vitc_status vitc_fuse_rope(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_rope", err);
@@ -189,5 +295,6 @@ vitc_status vitc_fuse_rope(vitc_graph *g, vitc_error *err) {
     st = vitc_rewrite(&rw, m.nodes, m.n, VITC_OP_Rope, in, 3, m.out, attrs, 2, err);
   }
   vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  if (st == VITC_OK) st = end;
+  return st == VITC_OK ? move_ropes_to_projections(g, err) : st;
 }

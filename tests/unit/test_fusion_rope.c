@@ -91,34 +91,89 @@ static void test_pass(void) {
   vitc_graph_free(g);
 }
 
-/* One Rope node on X [dims] with tables [tokens - offset, D], compiled with nthreads. */
-static void check_kernel(int rank, const int64_t *dims, int64_t offset, int interleaved, int nthreads) {
+enum {
+  QKV_BOTH,        /* q and k rotated alike: one Rope on the projection */
+  QKV_MISS_TABLES, /* k's tables differ from q's */
+  QKV_MISS_ONLY_Q, /* k not rotated */
+  QKV_MISS_SHARED, /* the Transpose is also a graph output: it would see the rotation */
+};
+
+/* timm's qkv chain: Reshape [1, N, 3, H, D], Transpose [2, 0, 3, 1, 4], Split, Squeeze; q and k through
+ * the rotate-half pattern with class tokens, outputs q, k, v. */
+static void build_qkv(test_graph *t, int variant) {
+  const int64_t dims[] = {1, TOKENS, 3 * HEADS * DIM}, shape[] = {1, TOKENS, 3, HEADS, DIM}, table[] = {TOKENS - CLS, DIM};
+  const int64_t perm[] = {2, 0, 3, 1, 4}, zero = 0;
+  vitc_value sv = {.dtype = VITC_I64, .rank = 1, .dims = {5}, .data = (void *)shape};
+  int x = fh_op(t, VITC_OP_Reshape, tg_input(t, VITC_F32, 3, dims), vitc_graph_add_constant(t->g, NULL, &sv));
+  vitc_attr pa = {.name = "perm", .type = VITC_ATTR_INTS, .n = 5, .ints = (int64_t *)perm};
+  int tr = tg_node(t, VITC_OP_Transpose, &x, 1, 1, &pa, 1);
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+  int parts = tg_node(t, VITC_OP_Split, &tr, 1, 3, &axis, 1);
+  int cos = tg_const(t, VITC_F32, 2, table, 7), sin = tg_const(t, VITC_F32, 2, table, 8);
+  for (int p = 0; p < 3; p++) {
+    int y = fh_op(t, VITC_OP_Squeeze, parts + p, ints(t, zero));
+    if (p == 0 || (p == 1 && variant != QKV_MISS_ONLY_Q)) {
+      int c = p == 1 && variant == QKV_MISS_TABLES ? tg_const(t, VITC_F32, 2, table, 9) : cos;
+      int xs = slice(t, y, CLS, INT64_MAX, 2, 1);
+      int r = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, xs, c), fh_op(t, VITC_OP_Mul, rotate(t, xs, RP_HALF), sin));
+      y = concat(t, slice(t, y, 0, CLS, 2, 1), r, 2);
+    }
+    tg_output(t, y);
+  }
+  if (variant == QKV_MISS_SHARED) tg_output(t, tr);
+}
+
+static void test_projection(void) {
+  const fh_count moved[] = {{VITC_OP_Rope, 1}, {VITC_OP_Squeeze, 3}, {VITC_OP_Concat, 0}, {VITC_OP_Slice, 0}};
+  vitc_graph *g = fh_check("q and k of one projection", build_qkv, QKV_BOTH, vitc_fuse_rope, moved, 4);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Rope);
+  CHECK(n && vitc_attr_int(n, "rotated", -1) == 2 * HEADS * DIM && vitc_attr_int(n, "offset", -1) == CLS);
+  CHECK(n && g->tensors[n->in[0]].producer < 0); /* the graph input: the projection's rows */
+  vitc_graph_free(g);
+  const fh_count two[] = {{VITC_OP_Rope, 2}, {VITC_OP_Squeeze, 3}};
+  vitc_graph_free(fh_check("tables differ", build_qkv, QKV_MISS_TABLES, vitc_fuse_rope, two, 2));
+  vitc_graph_free(fh_check("transpose read outside", build_qkv, QKV_MISS_SHARED, vitc_fuse_rope, two, 2));
+  const fh_count one[] = {{VITC_OP_Rope, 1}, {VITC_OP_Squeeze, 3}};
+  g = fh_check("only q rotated", build_qkv, QKV_MISS_ONLY_Q, vitc_fuse_rope, one, 2);
+  n = fh_find_op(g, VITC_OP_Rope);
+  CHECK(n && vitc_attr_int(n, "rotated", -1) == -1);
+  vitc_graph_free(g);
+}
+
+/* One Rope node on X [dims] with tables [tokens - offset, dim] rotating the first `rotated` columns (-1:
+ * the attribute left out, every column), compiled with nthreads. */
+static void check_kernel(int rank, const int64_t *dims, int64_t dim, int64_t rotated, int64_t offset, int interleaved,
+                         int nthreads) {
   test_graph t = tg_new();
-  int64_t table[2] = {dims[rank - 2] - offset, dims[rank - 1]};
+  int64_t table[2] = {dims[rank - 2] - offset, dim};
   int in[3] = {tg_input(&t, VITC_F32, rank, dims), tg_const(&t, VITC_F32, 2, table, 3), tg_const(&t, VITC_F32, 2, table, 4)};
-  vitc_attr at[2] = {{.name = "interleaved", .type = VITC_ATTR_INT, .i = interleaved},
-                     {.name = "offset", .type = VITC_ATTR_INT, .i = offset}};
-  tg_output(&t, tg_node(&t, VITC_OP_Rope, in, 3, 1, at, 2));
-  char what[96];
-  snprintf(what, sizeof what, "Rope %s, %lld tokens skipped, %d threads", interleaved ? "pairs" : "half",
-           (long long)offset, nthreads);
+  vitc_attr at[3] = {{.name = "interleaved", .type = VITC_ATTR_INT, .i = interleaved},
+                     {.name = "offset", .type = VITC_ATTR_INT, .i = offset},
+                     {.name = "rotated", .type = VITC_ATTR_INT, .i = rotated}};
+  tg_output(&t, tg_node(&t, VITC_OP_Rope, in, 3, 1, at, rotated < 0 ? 2 : 3));
+  char what[128];
+  snprintf(what, sizeof what, "Rope %s, %lld tokens skipped, %lld columns rotated, %d threads",
+           interleaved ? "pairs" : "half", (long long)offset, (long long)rotated, nthreads);
   tg_check(&t, what, nthreads, 1e-6, 1e-7);
 }
 
 static void test_kernel(void) {
-  const int64_t small[] = {5, 3, 6}, large[] = {2, 3, 67, 98}, one[] = {1, 2};
+  const int64_t small[] = {5, 3, 6}, large[] = {2, 3, 67, 98}, one[] = {1, 2}, qkv[] = {2, 67, 3 * 4 * 10};
   for (int threads = 1; threads <= 3; threads += 2)
     for (int interleaved = 0; interleaved < 2; interleaved++) {
-      check_kernel(3, small, 0, interleaved, threads);
-      check_kernel(3, small, 3, interleaved, threads); /* every row of the tables used, none skipped twice */
-      check_kernel(4, large, 1, interleaved, threads); /* 2·3·67 rows: across the pool */
-      check_kernel(2, one, 0, interleaved, threads);   /* a single pair */
-      check_kernel(2, one, 1, interleaved, threads);   /* nothing rotated */
+      check_kernel(3, small, 6, -1, 0, interleaved, threads);
+      check_kernel(3, small, 6, -1, 3, interleaved, threads); /* every row of the tables used, none skipped twice */
+      check_kernel(4, large, 98, -1, 1, interleaved, threads); /* 2·3·67 rows: across the pool */
+      check_kernel(2, one, 2, -1, 0, interleaved, threads);   /* a single pair */
+      check_kernel(2, one, 2, -1, 1, interleaved, threads);   /* nothing rotated */
+      check_kernel(3, qkv, 10, 2 * 4 * 10, 1, interleaved, threads); /* q and k heads of a qkv row, v kept */
+      check_kernel(3, small, 2, 4, 1, interleaved, threads);  /* groups of 2, the last 2 columns kept */
     }
 }
 
 int main(void) {
   test_pass();
+  test_projection();
   test_kernel();
   CHECK_DONE();
 }
