@@ -47,6 +47,8 @@ vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 /* vitc.Rope (emit_rope.c). */
 vitc_status emit_Rope(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+/* vitc.TalkingHeads (emit_talking_heads.c). */
+vitc_status emit_TalkingHeads(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 
 #define DECLARE_EMITTER(Op) vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 VITC_ELEMENTWISE_EMITTERS(DECLARE_EMITTER)
