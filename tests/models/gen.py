@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py [MODEL...]
 
-Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT at 13 and 17;
-PVT v1 and XCiT at 17, written by hand after timm's code in timm_ports.py) is exported into
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT from timm at 13
+and 17; PVT v1 and XCiT at 17, written by hand after their reference code in timm_ports.py; EVA-02, CoaT, BEiT and
+TinyViT from timm at 17) is exported into
 tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
 test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
@@ -15,6 +16,9 @@ Given model names (e.g. `xcit_op17`), only those are regenerated; the others are
 from the files they already have, which stay untouched.
 
 Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
+The models built from timm's own classes (timm_model: CaiT, EVA-02, CoaT, BEiT, TinyViT) also need timm:
+regenerate them with tools/model-toolchain.sh, which runs this script in a virtualenv with timm beside
+Debian's torch; the other models and the README need only /usr/bin/python3.
 """
 
 import collections
