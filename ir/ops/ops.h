@@ -26,6 +26,7 @@ double flops_fused_gemm(const vitc_node *n, const vitc_value *const *in, const v
 double flops_attention(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_grn(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_patch_merging(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+double flops_talking_heads(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 
 /* Numpy broadcasting of a and b into out_dims/out_rank; fails with a message naming both shapes. */
 vitc_status vitc_broadcast_shape(const vitc_value *a, const vitc_value *b, int64_t *out_dims, int *out_rank,

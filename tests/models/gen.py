@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py [MODEL...]
 
-Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT at 13 and 17;
-PVT v1 and XCiT at 17, written by hand after timm's code in timm_ports.py) is exported into
+Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT from timm at 13
+and 17; PVT v1 and XCiT at 17, written by hand after their reference code in timm_ports.py; EVA-02, CoaT, BEiT and
+TinyViT from timm at 17) is exported into
 tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
 test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
@@ -15,6 +16,9 @@ Given model names (e.g. `xcit_op17`), only those are regenerated; the others are
 from the files they already have, which stay untouched.
 
 Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
+The models built from timm's own classes (timm_model: CaiT, EVA-02, CoaT, BEiT, TinyViT) also need timm:
+regenerate them with tools/model-toolchain.sh, which runs this script in a virtualenv with timm beside
+Debian's torch; the other models and the README need only /usr/bin/python3.
 """
 
 import collections
@@ -173,12 +177,43 @@ FAMILIES = [
     ("swin_v2", lambda: swin(2), 64),
     ("convnext_v1", convnext_v1, 32),
     ("convnext_v2", convnext_v2, 32),
-    ("cait", timm_ports.Cait, 32),
+    ("cait", lambda: timm_model("cait"), 32),
     ("pvt", timm_ports.PyramidVisionTransformer, 32),
     ("xcit", timm_ports.XCiT, 32),
+    ("eva02", lambda: timm_model("eva02"), 32),
+    ("eva02_half", lambda: timm_model("eva02_half"), 32),
+    ("coat", lambda: timm_model("coat"), 32),
+    ("beit", lambda: timm_model("beit"), 32),
+    ("tinyvit", lambda: timm_model("tinyvit"), 64),
 ]
 # The families exported at other opsets than OPSETS.
-FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,)}
+FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,), "eva02": (17,), "eva02_half": (17,), "coat": (17,), "beit": (17,),
+                 "tinyvit": (17,)}
+
+
+def timm_model(family):
+    """A tiny configuration of timm's own model class (timm is imported here only: regenerating these
+    needs the virtualenv tools/model-toolchain.sh builds; every other model needs Debian's packages)."""
+    from timm.models import beit, cait, coat, eva, tiny_vit
+    eva02 = dict(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, mlp_ratio=4 * 2 / 3,
+                 swiglu_mlp=True, scale_mlp=True, use_rot_pos_emb=True, ref_feat_shape=(4, 4), num_classes=10)
+    if family == "eva02":  # EVA-02 as published: RoPE on interleaved pairs, SwiGLU with sub-LN
+        return eva.Eva(**eva02)
+    if family == "eva02_half":  # the rotate-half RoPE layout (x[d/2:] negated ahead of x[:d/2])
+        return eva.Eva(**eva02, rope_rotate_half=True)
+    if family == "coat":  # serial blocks only; 8 heads so the default crpe windows {3: 2, 5: 3, 7: 3} split them
+        return coat.CoaT(img_size=32, patch_size=4, embed_dims=(16, 32, 48, 64), serial_depths=(1, 1, 1, 1),
+                         parallel_depth=0, num_heads=8, mlp_ratios=(2, 2, 2, 2), num_classes=10)
+    if family == "cait":
+        return cait.Cait(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4, mlp_ratio=2,
+                         depth_token_only=1, init_values=0.5, num_classes=10)
+    if family == "beit":
+        return beit.Beit(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, mlp_ratio=2,
+                         use_abs_pos_emb=False, use_rel_pos_bias=True, init_values=0.1, num_classes=10)
+    if family == "tinyvit":  # 64x64: 16x16, 8x8, 4x4, 2x2 positions; windows of 4 (2 in the last stage)
+        return tiny_vit.TinyVit(embed_dims=(16, 32, 48, 64), depths=(1, 1, 1, 1), num_heads=(1, 2, 2, 4),
+                                window_sizes=(4, 4, 4, 2), num_classes=10)
+    raise ValueError(family)
 
 
 def randomise_parameters(model):
@@ -363,11 +398,22 @@ def write_readme(rows):
         "- `params` counts initializer elements; folding moves some computed constants (Swin's gathered",
         "  relative-position bias) into initializers, so it differs slightly between the two opsets.",
         "",
-        "CaiT, PVT v1 and XCiT are plain torch modules in `timm_ports.py` that follow timm's `cait.py` and",
-        "`xcit.py` and PVT v1's `pvt.py` (timm is not installed; it carries only PVT v2):",
+        "CaiT, EVA-02, CoaT, BEiT and TinyViT are timm 1.0.31's own model classes in tiny configurations",
+        "(gen.py's `timm_model`); `tools/model-toolchain.sh` installs timm in a virtualenv beside Debian's",
+        "torch and regenerates them (`make test` needs none of it):",
         "- CaiT: talking-heads self-attention (`proj_l`, `proj_w`: Linear over the head axis before and",
         "  after the softmax, a MatMul by [H, H] between Transposes), LayerScale (`gamma_1`, `gamma_2`),",
         "  then a class-attention block whose query is the class token alone (Nq = 1).",
+        "- EVA-02: rotary position embedding on q and k of the patch tokens (the class token is sliced off",
+        "  and concatenated back): interleaved pairs in `eva02` (`stack([-x[..., 1::2], x[..., ::2]])`),",
+        "  rotate-half in `eva02_half`; SwiGLU whose hidden layer has its own LayerNorm (sub-LN).",
+        "- CoaT: factorized attention (softmax of K over the tokens, Kᵀ·V per head, Q·(KᵀV)) plus the",
+        "  convolutional relative position encoding (depthwise 3x3/5x5/7x7 convs over 2/3/3 head groups of",
+        "  V, times Q); a depthwise-conv position encoding ahead of each block.",
+        "- BEiT: relative position bias table per block, LayerScale; TinyViT: MBConv stage, then windowed",
+        "  attention with attention biases and a depthwise local conv between attention and MLP.",
+        "PVT v1 and XCiT are plain torch modules in `timm_ports.py` that follow PVT v1's `pvt.py` and",
+        "timm's `xcit.py`:",
         "- PVT v1: spatial-reduction attention; K and V come from a strided Conv and a LayerNorm over the",
         "  reduced tokens (Nk = N / 16 and N / 4 in the first two stages), a class token in the last stage.",
         "- XCiT: cross-covariance attention over channels, q and k normalised along the tokens by",

@@ -108,7 +108,7 @@ def run_node(node, x):
     a = attrs(node)
     op = node.op_type
     unary = {"Erf": _erf, "Exp": np.exp, "Sqrt": np.sqrt, "Relu": lambda v: np.maximum(v, 0),
-             "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Not": np.logical_not, "Identity": np.copy}
+             "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Not": np.logical_not, "Identity": np.copy, "Neg": np.negative}
     binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Pow": np.power, "Equal": np.equal,
               "MatMul": np.matmul}
     if op in unary:

@@ -1,6 +1,8 @@
-"""CaiT, PVT v1 and XCiT as plain torch modules, for gen.py (timm is not installed).
+"""PVT v1 and XCiT as plain torch modules, for gen.py. PVT v1 is not in timm; XCiT was ported before
+tools/model-toolchain.sh made timm available and is kept so its model stays as committed (CaiT, EVA-02,
+CoaT, BEiT and TinyViT come from timm itself, see gen.py's timm_model).
 
-Each class follows the reference code line by line (timm's cait.py and xcit.py, PVT v1's pvt.py from
+Each class follows the reference code line by line (timm's xcit.py, PVT v1's pvt.py from
 whai362/PVT, which timm does not carry) so the exported graphs have the shapes those exporters write;
 only the training-time parts (dropout, drop-path, weight init) are left out. Names of parameters
 follow the references, which gen.py's randomise_parameters relies on (gamma_*, temperature, ...).
@@ -27,7 +29,7 @@ class Mlp(nn.Module):
 
 
 class ClassAttn(nn.Module):
-    """timm cait.ClassAttn (also XCiT's): the class token's query against every token's key and value."""
+    """timm cait.ClassAttn (XCiT's class attention): the class token's query against every token's key and value."""
 
     def __init__(self, dim, num_heads):
         super().__init__()
@@ -48,93 +50,6 @@ class ClassAttn(nn.Module):
         attn = attn.softmax(dim=-1)
         x_cls = (attn @ v).transpose(1, 2).reshape(B, 1, C)
         return self.proj(x_cls)
-
-
-# ---------------------------------------------------------------------------------------------- CaiT
-
-class TalkingHeadAttn(nn.Module):
-    """timm cait.TalkingHeadAttn: Linear layers over the head axis mix the heads' logits before the
-    softmax (proj_l) and their weights after it (proj_w)."""
-
-    def __init__(self, dim, num_heads):
-        super().__init__()
-        self.num_heads = num_heads
-        self.scale = (dim // num_heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-        self.proj_l = nn.Linear(num_heads, num_heads)
-        self.proj_w = nn.Linear(num_heads, num_heads)
-
-    def forward(self, x):
-        B, N, C = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
-        attn = q @ k.transpose(-2, -1)
-        attn = self.proj_l(attn.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        attn = attn.softmax(dim=-1)
-        attn = self.proj_w(attn.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
-        return self.proj(x)
-
-
-class LayerScaleBlock(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio):
-        super().__init__()
-        self.norm1 = layer_norm(dim)
-        self.attn = TalkingHeadAttn(dim, num_heads)
-        self.norm2 = layer_norm(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
-        self.gamma_1 = nn.Parameter(1e-5 * torch.ones(dim))
-        self.gamma_2 = nn.Parameter(1e-5 * torch.ones(dim))
-
-    def forward(self, x):
-        x = x + self.gamma_1 * self.attn(self.norm1(x))
-        return x + self.gamma_2 * self.mlp(self.norm2(x))
-
-
-class LayerScaleBlockClassAttn(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio):
-        super().__init__()
-        self.norm1 = layer_norm(dim)
-        self.attn = ClassAttn(dim, num_heads)
-        self.norm2 = layer_norm(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
-        self.gamma_1 = nn.Parameter(1e-5 * torch.ones(dim))
-        self.gamma_2 = nn.Parameter(1e-5 * torch.ones(dim))
-
-    def forward(self, x, x_cls):
-        u = torch.cat((x_cls, x), dim=1)
-        x_cls = x_cls + self.gamma_1 * self.attn(self.norm1(u))
-        return x_cls + self.gamma_2 * self.mlp(self.norm2(x_cls))
-
-
-class Cait(nn.Module):
-    """timm cait.Cait: patch embedding plus position embedding, self-attention blocks over the patches,
-    then class-attention blocks that update only the class token."""
-
-    def __init__(self, img_size=32, patch_size=4, embed_dim=64, depth=2, num_heads=4, mlp_ratio=2.0,
-                 depth_token_only=1, num_classes=10):
-        super().__init__()
-        num_patches = (img_size // patch_size) ** 2
-        self.patch_embed = nn.Conv2d(3, embed_dim, kernel_size=patch_size, stride=patch_size)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, embed_dim))
-        self.blocks = nn.ModuleList([LayerScaleBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
-        self.blocks_token_only = nn.ModuleList(
-            [LayerScaleBlockClassAttn(embed_dim, num_heads, 4.0) for _ in range(depth_token_only)])
-        self.norm = layer_norm(embed_dim)
-        self.head = nn.Linear(embed_dim, num_classes)
-
-    def forward(self, x):
-        x = self.patch_embed(x).flatten(2).transpose(1, 2)
-        x = x + self.pos_embed
-        for blk in self.blocks:
-            x = blk(x)
-        cls_tokens = self.cls_token.expand(x.shape[0], -1, -1)
-        for blk in self.blocks_token_only:
-            cls_tokens = blk(x, cls_tokens)
-        x = self.norm(torch.cat((cls_tokens, x), dim=1))
-        return self.head(x[:, 0])
 
 
 # ------------------------------------------------------------------------------------------- PVT v1
