@@ -15,7 +15,6 @@
 #include "emit_rows.h"
 #include "emitters.h"
 
-static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
 
 static LLVMValueRef f64(vitc_cg *cg, double v) { return cg_const(cg, cg->f64, v); }
 
@@ -109,7 +108,7 @@ static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_va
 static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
   const vitc_value *y = cg_out_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   double eps = vitc_attr_float(n, "epsilon", 1e-5);
   row_shape s;
   row_shape_range(&s, x, axis, x->rank - 1);
@@ -301,7 +300,7 @@ vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *er
   const vitc_value *x = cg_in_value(cg, 0);
   int64_t p = vitc_attr_int(n, "p", 2);
   if (p != 1 && p != 2) return vitc_fail(err, VITC_ERR_INVALID, "p is %lld, expected 1 or 2", (long long)p);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   row_shape s;
   row_shape_range(&s, x, axis, axis);
   if (vitc_numel(x) == 0) return VITC_OK;
@@ -331,7 +330,7 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   for (int i = 0; i < naxes; i++) {
     if (axes[i] < -x->rank || axes[i] >= x->rank)
       return vitc_fail(err, VITC_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axes[i], x->rank);
-    reduced[axis_index(axes[i], x->rank)] = true;
+    reduced[cg_axis(axes[i], x->rank)] = true;
   }
   row_shape s;
   row_shape_init(&s, x, reduced);

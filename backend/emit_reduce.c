@@ -16,7 +16,6 @@
 #include "emitters.h"
 
 /* Shape inference has checked the axes: this only makes them non-negative. */
-static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
 
 static vitc_status const_ints(const vitc_value *v, const char *what, int64_t *out, int cap, int *n,
                               vitc_error *err) {
@@ -48,7 +47,7 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
     if (st) return st;
   }
   for (int d = 0; d < x->rank; d++) reduced[d] = !naxes && !vitc_attr_int(n, "noop_with_empty_axes", 0);
-  for (int i = 0; i < naxes; i++) reduced[axis_index(axes[i], x->rank)] = true;
+  for (int i = 0; i < naxes; i++) reduced[cg_axis(axes[i], x->rank)] = true;
   row_shape s;
   row_shape_init(&s, x, reduced);
   if (vitc_numel(out) == 0) return VITC_OK;
@@ -95,7 +94,7 @@ REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, FOLD_SUM, FINISH_LSE)
 
 static vitc_status emit_arg_reduce(vitc_cg *cg, const vitc_node *n, bool want_max, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", 0), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", 0), x->rank);
   bool last = vitc_attr_int(n, "select_last_index", 0) != 0;
   row_shape s;
   row_shape_range(&s, x, axis, axis);
@@ -133,7 +132,7 @@ typedef enum softmax_kind { SOFTMAX, LOG_SOFTMAX, HARDMAX } softmax_kind;
  * trailing dims; from 13 on over the single `axis` (default -1). */
 static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) {
   bool legacy = n->opset < 13;
-  int axis = axis_index(vitc_attr_int(n, "axis", legacy ? 1 : -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", legacy ? 1 : -1), x->rank);
   row_shape_range(s, x, axis, legacy ? x->rank - 1 : axis);
 }
 
@@ -316,7 +315,7 @@ static LLVMValueRef key_at(vitc_cg *cg, LLVMValueRef y, vitc_dtype yt, vitc_dtyp
  * order; sorted is one). O(len · k) per row. */
 vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   int64_t k = x->rank ? y->dims[axis] : 1;
   bool largest = vitc_attr_int(n, "largest", 1) != 0, is_float = vitc_dtype_is_float(x->dtype);
   row_shape xs, ys;
@@ -418,7 +417,7 @@ vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     return vitc_fail(err, VITC_ERR_INVALID, "axis must hold one value, not %lld", (long long)vitc_numel(axis_v));
   if (vitc_numel(x) == 0) return VITC_OK;
   if (axis_v->data) {
-    emit_cumsum_along(cg, n, axis_index(vitc_load_i(axis_v, 0), x->rank));
+    emit_cumsum_along(cg, n, cg_axis(vitc_load_i(axis_v, 0), x->rank));
     return VITC_OK;
   }
   int rank = x->rank ? x->rank : 1;
