@@ -44,7 +44,7 @@ LLVMValueRef cg_out(vitc_cg *cg, int k);
 const vitc_value *cg_in_value(vitc_cg *cg, int k);
 const vitc_value *cg_out_value(vitc_cg *cg, int k);
 
-/* An ONNX axis attribute (negative counts from the end) as a dim index. */
+/* An ONNX axis attribute (negative counts from the end) as a dim index; shape inference has checked it. */
 static inline int cg_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
 
 LLVMValueRef cg_i64(vitc_cg *cg, int64_t v);

@@ -15,8 +15,6 @@
 #include "emit_rows.h"
 #include "emitters.h"
 
-/* Shape inference has checked the axes: this only makes them non-negative. */
-
 static vitc_status const_ints(const vitc_value *v, const char *what, int64_t *out, int cap, int *n,
                               vitc_error *err) {
   if (!v->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "%s must be a compile-time constant", what);
