@@ -25,10 +25,10 @@ static void row_stats(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtyp
   *mean = f64(cg, 0);
   if (s->len) {
     LLVMValueRef n = f64(cg, (double)s->len);
-    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, FOLD_SUM), n, "");
-    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, FOLD_SUM), n, "");
+    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, VEC_SUM), n, "");
+    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, VEC_SUM), n, "");
   }
-  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
+  LLVMValueRef sd = vec_sqrt(cg, LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
   *inv_std = LLVMBuildFDiv(cg->b, f64(cg, 1), sd, "");
 }
 
@@ -192,9 +192,9 @@ vitc_status emit_RMSNorm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[3] = {cg_in(cg, 0), scale ? cg_in(cg, 1) : NULL, cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 3));
-  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, FOLD_SUM),
+  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, VEC_SUM),
                                   f64(cg, (double)s.len), "");
-  LLVMValueRef rms = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
+  LLVMValueRef rms = vec_sqrt(cg, LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
   affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
   LLVMValueRef inv = in_type(cg, &a, LLVMBuildFDiv(cg->b, f64(cg, 1), rms, ""));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
@@ -281,7 +281,7 @@ vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
   LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
   for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
-  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
+  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], vec_sqrt(cg, LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
   LLVMValueRef b = LLVMBuildFSub(cg->b, p[1], LLVMBuildFMul(cg->b, p[2], a, ""), "");
   LLVMValueRef base = LLVMBuildNSWMul(cg->b, r, cg_i64(cg, spatial), "");
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
@@ -307,8 +307,8 @@ vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *er
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
-  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, FOLD_SUM);
-  if (p == 2) norm = call1(cg, "llvm.sqrt", norm);
+  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, VEC_SUM);
+  if (p == 2) norm = vec_sqrt(cg, norm);
   elem_loop e;
   elems_begin(cg, &e, &s, base);
   store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), norm, ""));
@@ -339,9 +339,9 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
   LLVMValueRef count = f64(cg, (double)s.len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_SUM), count, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, FOLD_SUM), count, "");
-  LLVMValueRef denom = LLVMBuildFAdd(cg->b, call1(cg, "llvm.sqrt", var), f64(cg, 1e-9), "");
+  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_SUM), count, "");
+  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, VEC_SUM), count, "");
+  LLVMValueRef denom = LLVMBuildFAdd(cg->b, vec_sqrt(cg, var), f64(cg, 1e-9), "");
   elem_loop e;
   elems_begin(cg, &e, &s, base);
   LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), mean, "");

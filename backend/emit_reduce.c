@@ -31,7 +31,7 @@ static int64_t work_of(vitc_cg *cg) { return vitc_numel(cg_in_value(cg, 0)); }
 
 typedef struct reduce_kind {
   fold_map map;
-  fold_op fold;
+  vec_fold fold;
   enum { FINISH_NONE, FINISH_MEAN, FINISH_SQRT, FINISH_LOG, FINISH_LSE } finish;
 } reduce_kind;
 
@@ -55,16 +55,16 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   LLVMValueRef r = rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2);
   LLVMValueRef base = row_base(cg, &s, r), shift = NULL;
   if (k.finish == FINISH_LSE) { /* an infinite maximum would make exp(x - max) NaN: shift by 0 then */
-    LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_MAX);
-    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
+    LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_MAX_NAN);
+    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, vec_call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
     shift = LLVMBuildSelect(cg->b, finite, max, cg_const(cg, cg->f64, 0), "");
   }
   LLVMValueRef acc = fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold);
   switch (k.finish) {
   case FINISH_MEAN: acc = LLVMBuildFDiv(cg->b, acc, cg_const(cg, cg->f64, (double)s.len), ""); break;
-  case FINISH_SQRT: acc = call1(cg, "llvm.sqrt", acc); break;
-  case FINISH_LOG: acc = call1(cg, "llvm.log", acc); break;
-  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, call1(cg, "llvm.log", acc), shift, ""); break;
+  case FINISH_SQRT: acc = vec_sqrt(cg, acc); break;
+  case FINISH_LOG: acc = vec_call1(cg, "llvm.log", acc); break;
+  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, vec_call1(cg, "llvm.log", acc), shift, ""); break;
   case FINISH_NONE: break;
   }
   store_f64(cg, ptrs[1], r, out->dtype, acc);
@@ -76,16 +76,16 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) {           \
     return emit_reduce(cg, n, (reduce_kind){map, fold, finish}, err);                 \
   }
-REDUCE_EMITTER(ReduceSum, MAP_ID, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceMean, MAP_ID, FOLD_SUM, FINISH_MEAN)
-REDUCE_EMITTER(ReduceMax, MAP_ID, FOLD_MAX, FINISH_NONE)
-REDUCE_EMITTER(ReduceMin, MAP_ID, FOLD_MIN, FINISH_NONE)
-REDUCE_EMITTER(ReduceProd, MAP_ID, FOLD_PROD, FINISH_NONE)
-REDUCE_EMITTER(ReduceL1, MAP_ABS, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceL2, MAP_SQUARE, FOLD_SUM, FINISH_SQRT)
-REDUCE_EMITTER(ReduceSumSquare, MAP_SQUARE, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceLogSum, MAP_ID, FOLD_SUM, FINISH_LOG)
-REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, FOLD_SUM, FINISH_LSE)
+REDUCE_EMITTER(ReduceSum, MAP_ID, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceMean, MAP_ID, VEC_SUM, FINISH_MEAN)
+REDUCE_EMITTER(ReduceMax, MAP_ID, VEC_MAX_NAN, FINISH_NONE)
+REDUCE_EMITTER(ReduceMin, MAP_ID, VEC_MIN_NAN, FINISH_NONE)
+REDUCE_EMITTER(ReduceProd, MAP_ID, VEC_PROD, FINISH_NONE)
+REDUCE_EMITTER(ReduceL1, MAP_ABS, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceL2, MAP_SQUARE, VEC_SUM, FINISH_SQRT)
+REDUCE_EMITTER(ReduceSumSquare, MAP_SQUARE, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceLogSum, MAP_ID, VEC_SUM, FINISH_LOG)
+REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, VEC_SUM, FINISH_LSE)
 #undef REDUCE_EMITTER
 
 /* ================================================================ ArgMax, ArgMin */
@@ -139,12 +139,12 @@ static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) 
  * otherwise step over the elements between. */
 static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
                             LLVMValueRef base) {
-  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, FOLD_MAX_NUM);
+  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, VEC_MAX);
   LLVMValueRef maxf = LLVMBuildFPTrunc(cg->b, max, cg->f32, "");
   LLVMValueRef stride = cg_i64(cg, s->nred ? s->red_strides[0] : 1);
   if (k == LOG_SOFTMAX) {
-    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, FOLD_SUM);
-    LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, call1(cg, "llvm.log", sum), cg->f32, "");
+    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, VEC_SUM);
+    LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, vec_call1(cg, "llvm.log", sum), cg->f32, "");
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
     LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
     LLVMValueRef d = LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, ""); /* exact near the max */
@@ -154,9 +154,9 @@ static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
   LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-  cg_store(cg, y, at, VITC_F32, emit_expf(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
+  cg_store(cg, y, at, VITC_F32, vm_exp(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
   cg_loop_end(cg, &l);
-  LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, FOLD_SUM);
+  LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, VEC_SUM);
   LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sum, ""), cg->f32, "");
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
   at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
@@ -207,20 +207,20 @@ static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLV
     if (len % c == 0) g = c;
   int w = g * inner;
   LLVMTypeRef ft = LLVMVectorType(cg->f32, (unsigned)w), dt = LLVMVectorType(cg->f64, (unsigned)w);
-  LLVMValueRef max = cg_var(cg, ft, const_of(cg, ft, -INFINITY)), sum = cg_var(cg, dt, const_of(cg, dt, 0));
+  LLVMValueRef max = cg_var(cg, ft, vec_const(cg, ft, -INFINITY)), sum = cg_var(cg, dt, vec_const(cg, dt, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef v = load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
   LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, ""), v, m, ""), max);
   cg_loop_end(cg, &l);
   LLVMValueRef maxv = fold_groups(cg, LLVMBuildLoad2(cg->b, ft, max, ""), inner, g, false);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
-  LLVMValueRef e = emit_expf(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
+  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
   store_lanes(cg, e, lanes_at(cg, y, base, l.iv, w));
   LLVMValueRef s = LLVMBuildLoad2(cg->b, dt, sum, "");
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFPExt(cg->b, e, dt, ""), ""), sum);
   cg_loop_end(cg, &l);
   LLVMValueRef total = fold_groups(cg, LLVMBuildLoad2(cg->b, dt, sum, ""), inner, g, true);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, const_of(cg, dt, 1), total, ""), ft, "");
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, vec_const(cg, dt, 1), total, ""), ft, "");
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef at = lanes_at(cg, y, base, l.iv, w);
   store_lanes(cg, LLVMBuildFMul(cg->b, load_lanes(cg, ft, at), inv, ""), at);
@@ -240,15 +240,15 @@ static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, ""), ""), argmax);
   elems_end(cg, &e);
   LLVMValueRef mx = LLVMBuildLoad2(cg->b, cg->f64, max, ""), am = LLVMBuildLoad2(cg->b, cg->i64, argmax, "");
-  LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, FOLD_SUM);
+  LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, VEC_SUM);
   elems_begin(cg, &e, s, base);
   LLVMValueRef out;
   if (k == HARDMAX) {
     out = LLVMBuildUIToFP(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, e.j, am, ""), cg->f64, "");
   } else {
     LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, x, e.offset, t), mx, "");
-    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, call1(cg, "llvm.exp", d), sum, "")
-                       : LLVMBuildFSub(cg->b, d, call1(cg, "llvm.log", sum), "");
+    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, vec_call1(cg, "llvm.exp", d), sum, "")
+                       : LLVMBuildFSub(cg->b, d, vec_call1(cg, "llvm.log", sum), "");
   }
   store_f64(cg, y, e.offset, t, out);
   elems_end(cg, &e);

@@ -210,7 +210,7 @@ LLVMValueRef ix_remk(vitc_cg *cg, LLVMValueRef a, int64_t b) { return LLVMBuildU
 
 /* ---------------------------------------------------------------- vector loops */
 
-void vec_for(vitc_cg *cg, LLVMValueRef lo, int64_t len, int w, vec_body body, void *state) {
+void vec_for(vitc_cg *cg, LLVMValueRef lo, int64_t len, int w, vec_loop_body body, void *state) {
   int64_t full = len / w * w;
   if (full > w) {
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), w);

@@ -111,9 +111,9 @@ LLVMValueRef ix_remk(vitc_cg *cg, LLVMValueRef a, int64_t b);
 
 /* The body of a loop over vectors: element index i (an i64) and the valid lanes of this step, a
  * compile-time count (the full width, or the tail's). */
-typedef void (*vec_body)(vitc_cg *cg, LLVMValueRef i, int lanes, void *state);
+typedef void (*vec_loop_body)(vitc_cg *cg, LLVMValueRef i, int lanes, void *state);
 /* body(lo + i, w) for i = 0, w, … while a whole vector fits in len, then body(lo + len - len % w,
  * len % w) once when a tail remains. len is known at compile time. */
-void vec_for(vitc_cg *cg, LLVMValueRef lo, int64_t len, int w, vec_body body, void *state);
+void vec_for(vitc_cg *cg, LLVMValueRef lo, int64_t len, int w, vec_loop_body body, void *state);
 
 #endif
