@@ -134,34 +134,62 @@ static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) 
   row_shape_range(s, x, axis, legacy ? x->rank - 1 : axis);
 }
 
-/* float32 over one axis, as the evaluator's typed loop: y = exp(x - max) in float, its sum in double;
- * LogSoftmax y = x - max - log(sum). The element passes vectorise when the axis is the innermost, and
- * otherwise step over the elements between. */
-static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
-                            LLVMValueRef base) {
-  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, VEC_MAX);
-  LLVMValueRef maxf = LLVMBuildFPTrunc(cg->b, max, cg->f32, "");
-  LLVMValueRef stride = cg_i64(cg, s->nred ? s->red_strides[0] : 1);
-  if (k == LOG_SOFTMAX) {
-    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, VEC_SUM);
-    LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, vec_call1(cg, "llvm.log", sum), cg->f32, "");
-    cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-    LLVMValueRef d = LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, ""); /* exact near the max */
-    cg_store(cg, y, at, VITC_F32, LLVMBuildFSub(cg->b, d, log_sum, ""));
-    cg_loop_end(cg, &l);
+/* One element pass of a float32 softmax row, y[at] = f(src[at]) over the row: exp(x - max) into y, y·inv
+ * in place, or LogSoftmax's (x - max) - log(sum) (x - max is exact near the max). */
+typedef enum row_pass { PASS_EXP, PASS_SCALE, PASS_LOG } row_pass;
+typedef struct pass_state {
+  row_pass pass;
+  LLVMValueRef src, y, base, max, k; /* k: inv for PASS_SCALE, log(sum) for PASS_LOG (float scalars) */
+} pass_state;
+
+static LLVMValueRef pass_value(vitc_cg *cg, const pass_state *p, LLVMValueRef v) {
+  switch (p->pass) {
+  case PASS_EXP: return vm_exp(cg, vec_sub(cg, v, vec_cast_like(cg, p->max, v)));
+  case PASS_SCALE: return vec_mul(cg, v, vec_cast_like(cg, p->k, v));
+  default: return vec_sub(cg, vec_sub(cg, v, vec_cast_like(cg, p->max, v)), vec_cast_like(cg, p->k, v));
+  }
+}
+
+static void pass_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  pass_state *p = state;
+  LLVMValueRef at = ix_add(cg, p->base, i);
+  LLVMValueRef v = vec_load(cg, vec_f32(cg), gep_f32(cg, p->src, at), lanes);
+  vec_store(cg, pass_value(cg, p, v), gep_f32(cg, p->y, at), lanes);
+}
+
+/* Vectors along a contiguous row; one element at a time, `stride` apart, otherwise. */
+static void run_pass(vitc_cg *cg, pass_state *p, const row_shape *s) {
+  int64_t stride = s->nred ? s->red_strides[0] : 1;
+  if (stride == 1) {
+    vec_for(cg, cg_i64(cg, 0), s->len, vec_width(cg), pass_vector, p);
     return;
   }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-  cg_store(cg, y, at, VITC_F32, vm_exp(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
+  LLVMValueRef at = ix_add(cg, p->base, ix_mulk(cg, l.iv, stride));
+  cg_store(cg, p->y, at, VITC_F32, pass_value(cg, p, cg_load(cg, p->src, at, VITC_F32)));
   cg_loop_end(cg, &l);
+}
+
+/* float32 over one axis, as the evaluator's typed loop: y = exp(x - max) in float, its sum in double;
+ * LogSoftmax y = x - max - log(sum). */
+static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
+                            LLVMValueRef base) {
+  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, VEC_MAX);
+  pass_state p = {.src = x, .y = y, .base = base, .max = LLVMBuildFPTrunc(cg->b, max, cg->f32, "")};
+  if (k == LOG_SOFTMAX) {
+    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, VEC_SUM);
+    p.pass = PASS_LOG;
+    p.k = LLVMBuildFPTrunc(cg->b, vec_call1(cg, "llvm.log", sum), cg->f32, "");
+    run_pass(cg, &p, s);
+    return;
+  }
+  p.pass = PASS_EXP;
+  run_pass(cg, &p, s);
   LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, VEC_SUM);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sum, ""), cg->f32, "");
-  l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-  cg_store(cg, y, at, VITC_F32, LLVMBuildFMul(cg->b, cg_load(cg, y, at, VITC_F32), inv, ""));
-  cg_loop_end(cg, &l);
+  p.pass = PASS_SCALE;
+  p.src = y;
+  p.k = LLVMBuildFPTrunc(cg->b, vec_div(cg, cg_const(cg, cg->f64, 1), sum), cg->f32, "");
+  run_pass(cg, &p, s);
 }
 
 /* float32 Softmax along a middle axis of few consecutive columns, CaiT's scores with the heads last:
