@@ -105,23 +105,28 @@ static void check_case(const op_case *c) {
     check_failed++;
     fprintf(stderr, "%s: %s\n", c->label, err.msg);
   } else {
-    ctx = vitc_rt_ctx_new(m->scratch_size, m->weights, 2);
     for (int k = 0; k < c->nout; k++) got[k] = calloc(vitc_nbytes(&g->tensors[out[k]].v) + 1, 1);
-    void *inputs[1] = {x.data};
-    CHECK(vitc_ffi_call_run(vitc_jit_lookup(j, "t_run"), ctx, inputs, 1, got, c->nout) == 0);
-    for (int k = 0; k < c->nout; k++) {
-      vitc_value gv = want[k];
-      gv.data = got[k];
-      int64_t bad = 0, first = -1;
-      for (int64_t i = 0; i < vitc_numel(&gv); i++)
-        if (!close_enough(vitc_load_f(&gv, i), vitc_load_f(&want[k], i)) && !bad++) first = i;
-      if (bad) {
-        check_failed++;
-        fprintf(stderr, "%s: output %d: %lld of %lld differ, first [%lld] %.9g, expected %.9g\n", c->label, k,
-                (long long)bad, (long long)vitc_numel(&gv), (long long)first, vitc_load_f(&gv, first),
-                vitc_load_f(&want[k], first));
-      } else {
-        check_passed++;
+    for (int threads = 1; threads <= 3; threads += 2) { /* the serial loop and uneven task splits */
+      ctx = vitc_rt_ctx_new(m->scratch_size, m->weights, threads);
+      for (int k = 0; k < c->nout; k++) memset(got[k], 0, vitc_nbytes(&g->tensors[out[k]].v));
+      void *inputs[1] = {x.data};
+      CHECK(vitc_ffi_call_run(vitc_jit_lookup(j, "t_run"), ctx, inputs, 1, got, c->nout) == 0);
+      vitc_rt_ctx_free(ctx);
+      ctx = NULL;
+      for (int k = 0; k < c->nout; k++) {
+        vitc_value gv = want[k];
+        gv.data = got[k];
+        int64_t bad = 0, first = -1;
+        for (int64_t i = 0; i < vitc_numel(&gv); i++)
+          if (!close_enough(vitc_load_f(&gv, i), vitc_load_f(&want[k], i)) && !bad++) first = i;
+        if (bad) {
+          check_failed++;
+          fprintf(stderr, "%s, %d threads: output %d: %lld of %lld differ, first [%lld] %.9g, expected %.9g\n",
+                  c->label, threads, k, (long long)bad, (long long)vitc_numel(&gv), (long long)first,
+                  vitc_load_f(&gv, first), vitc_load_f(&want[k], first));
+        } else {
+          check_passed++;
+        }
       }
     }
   }
