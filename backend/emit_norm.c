@@ -84,23 +84,53 @@ static void norm_rows_begin(vitc_cg *cg, norm_row *nr, const row_shape *s, const
 
 /* ---------------------------------------------------------------- LayerNormalization */
 
-/* Offset in p of position j of the normalised dims x[axis:], p broadcast onto them (right-aligned);
- * j itself when p covers them all. */
-static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
-  LLVMValueRef at = cg_i64(cg, 0);
-  bool full = true;
+/* p (broadcast onto the normalised dims x[axis:], right-aligned) holds one element per position, in
+ * order: position j is p[j]. */
+static bool param_covers(const vitc_value *p, const vitc_value *x, int axis) {
   int64_t below = 1, pstride = 1;
   for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
     bool bcast = pd < 0 || p->dims[pd] == 1;
-    if (x->dims[xd] != 1 && (bcast || pstride != below)) full = false;
-    if (!bcast) {
-      LLVMValueRef digit = LLVMBuildURem(cg->b, LLVMBuildUDiv(cg->b, j, cg_i64(cg, below), ""), cg_i64(cg, x->dims[xd]), "");
-      at = LLVMBuildNSWAdd(cg->b, at, LLVMBuildNSWMul(cg->b, digit, cg_i64(cg, pstride), ""), "");
+    if (x->dims[xd] != 1 && (bcast || pstride != below)) return false;
+    if (!bcast) pstride *= p->dims[pd];
+    below *= x->dims[xd];
+  }
+  return true;
+}
+
+/* Offset in p of position j of the normalised dims x[axis:]. */
+static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
+  if (param_covers(p, x, axis)) return j;
+  LLVMValueRef at = cg_i64(cg, 0);
+  int64_t below = 1, pstride = 1;
+  for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
+    if (pd >= 0 && p->dims[pd] != 1) {
+      at = ix_add(cg, at, ix_mulk(cg, ix_remk(cg, ix_divk(cg, j, below), x->dims[xd]), pstride));
       pstride *= p->dims[pd];
     }
     below *= x->dims[xd];
   }
-  return full ? j : at;
+  return at;
+}
+
+/* The float32 row pass in vectors: every operand float32, scale and bias one element per position. */
+typedef struct ln_vec {
+  LLVMValueRef x, scale, bias, y, r; /* scale, bias, r NULL when absent */
+  LLVMValueRef base, mean, inv;      /* float scalars mean, inv */
+} ln_vec;
+
+static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  ln_vec *p = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef at = ix_add(cg, p->base, j), inv = vec_splat(cg, p->inv, vt);
+  LLVMValueRef gain = p->scale ? vec_mul(cg, inv, vec_load(cg, vt, gep_f32(cg, p->scale, j), lanes)) : inv;
+  LLVMValueRef v = vec_mul(cg, vec_sub(cg, vec_load(cg, vt, gep_f32(cg, p->x, at), lanes), vec_splat(cg, p->mean, vt)), gain);
+  if (p->bias) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->bias, j), lanes));
+  if (p->r) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->r, at), lanes));
+  vec_store(cg, v, gep_f32(cg, p->y, at), lanes);
+}
+
+static bool f32_param(const vitc_value *p, const vitc_value *x, int axis) {
+  return !p || (p->dtype == VITC_F32 && param_covers(p, x, axis));
 }
 
 /* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type; `residual`, the
@@ -121,6 +151,12 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   if (ptrs[4]) store_f64(cg, ptrs[4], nr.r, cg_out_value(cg, 1)->dtype, nr.mean);
   if (ptrs[5]) store_f64(cg, ptrs[5], nr.r, cg_out_value(cg, 2)->dtype, nr.inv_std);
   const affine_ctx *a = &nr.a;
+  if (a->f32 && f32_param(scale, x, axis) && f32_param(bias, x, axis)) {
+    ln_vec p = {ptrs[0], scale ? ptrs[1] : NULL, bias ? ptrs[2] : NULL, ptrs[3], ptrs[6], nr.base, nr.m, nr.inv};
+    vec_for(cg, cg_i64(cg, 0), s.len, vec_width(cg), layer_norm_vector, &p);
+    rows_end(cg, &nr.loop);
+    return VITC_OK;
+  }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
   LLVMValueRef at = LLVMBuildNSWAdd(cg->b, nr.base, l.iv, ""), gain = nr.inv, b = NULL;
   if (scale) gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");

@@ -176,6 +176,9 @@ static const op_case cases[] = {
     {"argmax_ties", VITC_OP_ArgMax, 13, VITC_I64, 2, {8, 9}, {{0}}, 0, {INT("axis", 0)}, 1, 1},
     /* Softmax family: attention scores (vector path, parallel), strided axis, opset 11's 2-D view. */
     {"softmax_attention", VITC_OP_Softmax, 13, VITC_F32, 3, {12, 197, 197}, {{0}}, 0, {{0}}, 0, 1},
+    {"softmax_rows_37", VITC_OP_Softmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    {"log_softmax_rows_37", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    {"mean_rows_37", VITC_OP_ReduceMean, 18, VITC_F32, 2, {2000, 37}, {INT_LIST(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
     {"softmax_13", VITC_OP_Softmax, 13, VITC_F32, 2, {3, 13}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_row_of_1", VITC_OP_Softmax, 13, VITC_F32, 2, {4, 1}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_axis1", VITC_OP_Softmax, 13, VITC_F32, 3, {3, 13, 4}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
@@ -204,6 +207,8 @@ static const op_case cases[] = {
     /* Normalisations */
     {"layernorm_vit", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {197, 768},
      {PARAM(0.5, 1.5, 768), PARAM(-1, 1, 768)}, 2, {FLOAT("epsilon", 1e-6)}, 1, 3},
+    {"layernorm_rows_37", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {2000, 37},
+     {PARAM(0.5, 1.5, 37), PARAM(-1, 1, 37)}, 2, {{0}}, 0, 1}, /* vectors and a tail, rows across threads */
     {"layernorm_axis1", VITC_OP_LayerNormalization, 17, VITC_F32, 3, {3, 4, 5}, {PARAM(0.5, 1.5, 4, 5)}, 1,
      {INT("axis", 1)}, 1, 1},
     {"layernorm_bcast", VITC_OP_LayerNormalization, 17, VITC_F32, 3, {2, 4, 5}, {PARAM(0.5, 1.5, 5), PARAM(-1, 1, 1)},
