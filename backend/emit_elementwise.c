@@ -179,16 +179,13 @@ static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_e
 
 /* ---------------------------------------------------------------- helpers */
 
-static bool is_fp(LLVMValueRef v) { return vec_is_float(v); }
 
 static bool input_unsigned(vitc_cg *cg, int k) {
   vitc_dtype t = cg_in_value(cg, k)->dtype;
   return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t);
 }
 
-static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return vec_k(cg, like, v); }
 
-static LLVMValueRef intrinsic1(vitc_cg *cg, const char *name, LLVMValueRef x) { return vec_call1(cg, name, x); }
 
 /* A libm function ("tanf" for float, "tan" for double), a call per lane of a vector. */
 static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
@@ -206,62 +203,57 @@ static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
   return y;
 }
 
-static LLVMValueRef fadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_add(cg, a, b); }
-static LLVMValueRef fmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_mul(cg, a, b); }
-static LLVMValueRef fdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_div(cg, a, b); }
-static LLVMValueRef fsub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_sub(cg, a, b); }
-static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) { return vec_select(cg, c, a, b); }
 static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOLT, a, b); }
 static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOGT, a, b); }
 
 /* NaN-propagating min and max, as numpy's minimum/maximum. */
 static LLVMValueRef min2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
-  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
-  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealULT, a, b, ""), a, b));
+  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
+  LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
+  return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealULT, a, b), a, b));
 }
 
 static LLVMValueRef max2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
-  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
-  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealUGT, a, b, ""), a, b));
+  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
+  LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
+  return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealUGT, a, b), a, b));
 }
 
 static LLVMValueRef attr_const(vitc_cg *cg, const vitc_node *n, LLVMValueRef like, const char *name, double dflt) {
-  return K(cg, like, vitc_attr_float(n, name, dflt));
+  return vec_k(cg, like, vitc_attr_float(n, name, dflt));
 }
 
 /* ---------------------------------------------------------------- unary math */
 
 static LLVMValueRef s_Abs(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) return intrinsic1(cg, "llvm.fabs", x[0]);
+  if (vec_is_float(x[0])) return vec_call1(cg, "llvm.fabs", x[0]);
   if (input_unsigned(cg, 0)) return x[0];
-  return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
+  return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
 }
 static LLVMValueRef s_Neg(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? LLVMBuildFNeg(cg->b, x[0], "") : LLVMBuildNeg(cg->b, x[0], "");
+  return vec_is_float(x[0]) ? vec_neg(cg, x[0]) : LLVMBuildNeg(cg->b, x[0], "");
 }
-static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sqrt", x[0]); }
-static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fdiv(cg, K(cg, x[0], 1), x[0]); }
+static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sqrt", x[0]); }
+static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_div(cg, vec_k(cg, x[0], 1), x[0]); }
 static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_exp(cg, x[0]); }
 static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_log(cg, x[0]); }
 static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_erf(cg, x[0]); }
 static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_tanh(cg, x[0]); }
 static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_sigmoid(cg, x[0]); }
-static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.floor", x[0]); }
-static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.ceil", x[0]); }
-static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.roundeven", x[0]); }
+static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.floor", x[0]); }
+static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.ceil", x[0]); }
+static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.roundeven", x[0]); }
 static LLVMValueRef s_Sign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0]))
-    return sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 1),
-               sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], -1), fmul(cg, x[0], K(cg, x[0], 0))));
-  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], K(cg, x[0], 0), "");
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), "");
+  if (vec_is_float(x[0]))
+    return vec_select(cg, fgt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], 1),
+               vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], -1), vec_mul(cg, x[0], vec_k(cg, x[0], 0))));
+  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], vec_k(cg, x[0], 0), "");
+  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), "");
   if (input_unsigned(cg, 0)) neg = LLVMConstInt(cg->i1, 0, false);
-  return sel(cg, pos, K(cg, x[0], 1), sel(cg, neg, K(cg, x[0], -1), K(cg, x[0], 0)));
+  return vec_select(cg, pos, vec_k(cg, x[0], 1), vec_select(cg, neg, vec_k(cg, x[0], -1), vec_k(cg, x[0], 0)));
 }
-static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sin", x[0]); }
-static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.cos", x[0]); }
+static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sin", x[0]); }
+static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.cos", x[0]); }
 #define LIBM_OP(Op, fname) \
   static LLVMValueRef s_##Op(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, fname, x[0]); }
 LIBM_OP(Tan, "tan")
@@ -274,11 +266,11 @@ LIBM_OP(Asinh, "asinh")
 LIBM_OP(Acosh, "acosh")
 LIBM_OP(Atanh, "atanh")
 static LLVMValueRef s_IsNaN(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return LLVMBuildFCmp(cg->b, LLVMRealUNO, x[0], x[0], "");
+  return vec_cmp(cg, LLVMRealUNO, x[0], x[0]);
 }
 static LLVMValueRef s_IsInf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], INFINITY), "");
-  LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], -INFINITY), "");
+  LLVMValueRef pos = vec_cmp(cg, LLVMRealOEQ, x[0], vec_k(cg, x[0], INFINITY));
+  LLVMValueRef neg = vec_cmp(cg, LLVMRealOEQ, x[0], vec_k(cg, x[0], -INFINITY));
   LLVMValueRef no = LLVMConstInt(cg->i1, 0, false);
   if (!vitc_attr_int(n, "detect_positive", 1)) pos = no;
   if (!vitc_attr_int(n, "detect_negative", 1)) neg = no;
@@ -289,57 +281,57 @@ static LLVMValueRef s_Not(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { re
 /* ---------------------------------------------------------------- activations */
 
 static LLVMValueRef s_Relu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (!is_fp(x[0])) return max2(cg, x[0], K(cg, x[0], 0), input_unsigned(cg, 0));
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 0), x[0]);
+  if (!vec_is_float(x[0])) return max2(cg, x[0], vec_k(cg, x[0], 0), input_unsigned(cg, 0));
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], 0), x[0]);
 }
 static LLVMValueRef s_LeakyRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.01)), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_mul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.01)), x[0]);
 }
 static LLVMValueRef s_PRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (!is_fp(x[0]))
-    return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], x[1]), x[0]);
+  if (!vec_is_float(x[0]))
+    return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_mul(cg, x[0], x[1]), x[0]);
 }
 static LLVMValueRef expm1_scaled(vitc_cg *cg, LLVMValueRef x, LLVMValueRef alpha) {
-  return fmul(cg, alpha, fsub(cg, vm_exp(cg, x), K(cg, x, 1)));
+  return vec_mul(cg, alpha, vec_sub(cg, vm_exp(cg, x), vec_k(cg, x, 1)));
 }
 static LLVMValueRef s_Elu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
 }
 static LLVMValueRef s_Selu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1.67326319217681884765625);
   LLVMValueRef gamma = attr_const(cg, n, x[0], "gamma", 1.05070102214813232421875);
-  return fmul(cg, gamma, sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), x[0], expm1_scaled(cg, x[0], alpha)));
+  return vec_mul(cg, gamma, vec_select(cg, fgt(cg, x[0], vec_k(cg, x[0], 0)), x[0], expm1_scaled(cg, x[0], alpha)));
 }
 static LLVMValueRef s_Celu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1);
-  LLVMValueRef neg = expm1_scaled(cg, fdiv(cg, x[0], alpha), alpha);
-  return fadd(cg, max2(cg, x[0], K(cg, x[0], 0), false), min2(cg, neg, K(cg, x[0], 0), false));
+  LLVMValueRef neg = expm1_scaled(cg, vec_div(cg, x[0], alpha), alpha);
+  return vec_add(cg, max2(cg, x[0], vec_k(cg, x[0], 0), false), min2(cg, neg, vec_k(cg, x[0], 0), false));
 }
 static LLVMValueRef s_ThresholdedRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, fgt(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0], K(cg, x[0], 0));
+  return vec_select(cg, fgt(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0], vec_k(cg, x[0], 0));
 }
 static LLVMValueRef clamp01(vitc_cg *cg, LLVMValueRef v) {
-  return max2(cg, K(cg, v, 0), min2(cg, K(cg, v, 1), v, false), false);
+  return max2(cg, vec_k(cg, v, 0), min2(cg, vec_k(cg, v, 1), v, false), false);
 }
 static LLVMValueRef s_HardSigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef v = fadd(cg, fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.2)), attr_const(cg, n, x[0], "beta", 0.5));
+  LLVMValueRef v = vec_add(cg, vec_mul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.2)), attr_const(cg, n, x[0], "beta", 0.5));
   return clamp01(cg, v);
 }
 static LLVMValueRef s_HardSwish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fmul(cg, x[0], clamp01(cg, fadd(cg, fmul(cg, x[0], K(cg, x[0], 1.0 / 6)), K(cg, x[0], 0.5))));
+  return vec_mul(cg, x[0], clamp01(cg, vec_add(cg, vec_mul(cg, x[0], vec_k(cg, x[0], 1.0 / 6)), vec_k(cg, x[0], 0.5))));
 }
 /* log(1 + e^x) as max(x, 0) + log(1 + e^-|x|): e^x cannot overflow. */
 static LLVMValueRef softplus(vitc_cg *cg, LLVMValueRef x) {
-  LLVMValueRef e = vm_exp(cg, LLVMBuildFNeg(cg->b, intrinsic1(cg, "llvm.fabs", x), ""));
-  return fadd(cg, max2(cg, x, K(cg, x, 0), false), vm_log(cg, fadd(cg, e, K(cg, x, 1))));
+  LLVMValueRef e = vm_exp(cg, vec_neg(cg, vec_call1(cg, "llvm.fabs", x)));
+  return vec_add(cg, max2(cg, x, vec_k(cg, x, 0), false), vm_log(cg, vec_add(cg, e, vec_k(cg, x, 1))));
 }
 static LLVMValueRef s_Softplus(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return softplus(cg, x[0]); }
 static LLVMValueRef s_Softsign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fdiv(cg, x[0], fadd(cg, K(cg, x[0], 1), intrinsic1(cg, "llvm.fabs", x[0])));
+  return vec_div(cg, x[0], vec_add(cg, vec_k(cg, x[0], 1), vec_call1(cg, "llvm.fabs", x[0])));
 }
 static LLVMValueRef s_Mish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fmul(cg, x[0], vm_tanh(cg, softplus(cg, x[0])));
+  return vec_mul(cg, x[0], vm_tanh(cg, softplus(cg, x[0])));
 }
 static LLVMValueRef s_Gelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   bool tanh_form = !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh");
@@ -350,11 +342,11 @@ static LLVMValueRef s_QuickGelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x
 }
 static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_silu(cg, x[0]); }
 static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef v = is_fp(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
+  LLVMValueRef v = vec_is_float(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
   double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);
-  LLVMValueRef r = sel(cg, flt(cg, v, K(cg, v, -lambd)), fadd(cg, v, K(cg, v, bias)),
-                       sel(cg, fgt(cg, v, K(cg, v, lambd)), fsub(cg, v, K(cg, v, bias)), K(cg, v, 0)));
-  return is_fp(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
+  LLVMValueRef r = vec_select(cg, flt(cg, v, vec_k(cg, v, -lambd)), vec_add(cg, v, vec_k(cg, v, bias)),
+                       vec_select(cg, fgt(cg, v, vec_k(cg, v, lambd)), vec_sub(cg, v, vec_k(cg, v, bias)), vec_k(cg, v, 0)));
+  return vec_is_float(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
 }
 static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   bool u = input_unsigned(cg, 0);
@@ -367,25 +359,25 @@ static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 /* ---------------------------------------------------------------- binary and variadic */
 
 static LLVMValueRef s_Add(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fadd(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_add(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
 }
 static LLVMValueRef s_Sub(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fsub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_sub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
 }
 static LLVMValueRef s_Mul(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fmul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_mul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
 }
 /* Integer division by zero (and INT64_MIN / -1) would trap: the divisor is made safe and such lanes
  * give 0, as the evaluator does. */
 static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) return fdiv(cg, x[0], x[1]);
+  if (vec_is_float(x[0])) return vec_div(cg, x[0], x[1]);
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
-  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], -1), "");
-  LLVMValueRef safe = sel(cg, LLVMBuildOr(cg->b, zero, minus1, ""), K(cg, x[1], 1), x[1]);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
+  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], -1), "");
+  LLVMValueRef safe = vec_select(cg, LLVMBuildOr(cg->b, zero, minus1, ""), vec_k(cg, x[1], 1), x[1]);
   LLVMValueRef q = u ? LLVMBuildUDiv(cg->b, x[0], safe, "") : LLVMBuildSDiv(cg->b, x[0], safe, "");
-  if (!u) q = sel(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
-  return sel(cg, zero, K(cg, x[0], 0), q);
+  if (!u) q = vec_select(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
+  return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
@@ -396,33 +388,33 @@ static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, cg_intrinsic(cg, "llvm.pow", &t, 1, args, 2), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) {
+  if (vec_is_float(x[0])) {
     LLVMValueRef r = LLVMBuildFRem(cg->b, x[0], x[1], "");
     if (vitc_attr_int(n, "fmod", 0)) return r;
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildFCmp(cg->b, LLVMRealONE, r, K(cg, r, 0), ""),
-                                    LLVMBuildXor(cg->b, flt(cg, r, K(cg, r, 0)), flt(cg, x[1], K(cg, r, 0)), ""), "");
-    return sel(cg, fix, fadd(cg, r, x[1]), r);
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, vec_cmp(cg, LLVMRealONE, r, vec_k(cg, r, 0)),
+                                    LLVMBuildXor(cg->b, flt(cg, r, vec_k(cg, r, 0)), flt(cg, x[1], vec_k(cg, r, 0)), ""), "");
+    return vec_select(cg, fix, vec_add(cg, r, x[1]), r);
   }
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
-  LLVMValueRef safe = sel(cg, zero, K(cg, x[1], 1), x[1]);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
+  LLVMValueRef safe = vec_select(cg, zero, vec_k(cg, x[1], 1), x[1]);
   LLVMValueRef r = u ? LLVMBuildURem(cg->b, x[0], safe, "") : LLVMBuildSRem(cg->b, x[0], safe, "");
   if (!u && !vitc_attr_int(n, "fmod", 0)) {
-    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, K(cg, r, 0), "");
-    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], K(cg, r, 0), "");
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, K(cg, r, 0), ""),
+    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, vec_k(cg, r, 0), "");
+    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], vec_k(cg, r, 0), "");
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, vec_k(cg, r, 0), ""),
                                     LLVMBuildXor(cg->b, rneg, yneg, ""), "");
-    r = sel(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
+    r = vec_select(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
   }
-  return sel(cg, zero, K(cg, x[0], 0), r);
+  return vec_select(cg, zero, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_BitShift(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   int bits = (int)vitc_dtype_size(cg_in_value(cg, 0)->dtype) * 8;
-  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], K(cg, x[1], bits), "");
-  LLVMValueRef amount = sel(cg, too_far, K(cg, x[1], 0), x[1]);
+  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], vec_k(cg, x[1], bits), "");
+  LLVMValueRef amount = vec_select(cg, too_far, vec_k(cg, x[1], 0), x[1]);
   bool left = !strcmp(vitc_attr_str(n, "direction", "LEFT"), "LEFT");
   LLVMValueRef r = left ? LLVMBuildShl(cg->b, x[0], amount, "") : LLVMBuildLShr(cg->b, x[0], amount, "");
-  return sel(cg, too_far, K(cg, x[0], 0), r);
+  return vec_select(cg, too_far, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_Min(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = x[0];
@@ -436,16 +428,16 @@ static LLVMValueRef s_Max(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 }
 static LLVMValueRef s_Sum(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = x[0];
-  for (int k = 1; k < n->nin; k++) v = is_fp(v) ? fadd(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
+  for (int k = 1; k < n->nin; k++) v = vec_is_float(v) ? vec_add(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
   return v;
 }
 static LLVMValueRef s_Mean(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = s_Sum(cg, n, x);
-  return is_fp(v) ? fdiv(cg, v, K(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, K(cg, v, n->nin), "");
+  return vec_is_float(v) ? vec_div(cg, v, vec_k(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, vec_k(cg, v, n->nin), "");
 }
 
 static LLVMValueRef compare(vitc_cg *cg, LLVMValueRef *x, LLVMRealPredicate fp, LLVMIntPredicate si, LLVMIntPredicate ui) {
-  if (is_fp(x[0])) return LLVMBuildFCmp(cg->b, fp, x[0], x[1], "");
+  if (vec_is_float(x[0])) return vec_cmp(cg, fp, x[0], x[1]);
   return LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? ui : si, x[0], x[1], "");
 }
 static LLVMValueRef s_Equal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ); }
@@ -456,7 +448,7 @@ static LLVMValueRef s_GreaterOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueR
 static LLVMValueRef s_And(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildAnd(cg->b, x[0], x[1], ""); }
 static LLVMValueRef s_Or(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildOr(cg->b, x[0], x[1], ""); }
 static LLVMValueRef s_Xor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildXor(cg->b, x[0], x[1], ""); }
-static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return sel(cg, x[0], x[1], x[2]); }
+static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_select(cg, x[0], x[1], x[2]); }
 static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);
 }

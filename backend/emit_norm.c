@@ -25,11 +25,11 @@ static void row_stats(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtyp
   *mean = f64(cg, 0);
   if (s->len) {
     LLVMValueRef n = f64(cg, (double)s->len);
-    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, VEC_SUM), n, "");
-    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, VEC_SUM), n, "");
+    *mean = vec_div(cg, fold_row(cg, s, x, t, base, MAP_ID, NULL, VEC_SUM), n);
+    var = vec_div(cg, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, VEC_SUM), n);
   }
-  LLVMValueRef sd = vec_sqrt(cg, LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
-  *inv_std = LLVMBuildFDiv(cg->b, f64(cg, 1), sd, "");
+  LLVMValueRef sd = vec_sqrt(cg, vec_add(cg, var, f64(cg, eps)));
+  *inv_std = vec_div(cg, f64(cg, 1), sd);
 }
 
 /* Arithmetic of the output pass: float when x and y are float32 (what the vectoriser likes best),
@@ -58,8 +58,8 @@ static void store_from(vitc_cg *cg, const affine_ctx *a, LLVMValueRef y, LLVMVal
 
 /* (x - mean) · gain + bias, everything in the pass's type. */
 static LLVMValueRef affine(vitc_cg *cg, LLVMValueRef x, LLVMValueRef mean, LLVMValueRef gain, LLVMValueRef bias) {
-  LLVMValueRef y = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, x, mean, ""), gain, "");
-  return bias ? LLVMBuildFAdd(cg->b, y, bias, "") : y;
+  LLVMValueRef y = vec_mul(cg, vec_sub(cg, x, mean), gain);
+  return bias ? vec_add(cg, y, bias) : y;
 }
 
 /* The start of a mean/variance normalisation's row pass: rows of s across the pool (ptrs[0] is x),
@@ -158,14 +158,14 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
     return VITC_OK;
   }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, nr.base, l.iv, ""), gain = nr.inv, b = NULL;
-  if (scale) gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
+  LLVMValueRef at = ix_add(cg, nr.base, l.iv), gain = nr.inv, b = NULL;
+  if (scale) gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype));
   if (bias) b = load_as(cg, a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
   LLVMValueRef v = affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b);
   if (ptrs[6]) { /* rounded to y's dtype first, as LayerNormalization's output would be */
     vitc_dtype pass = a->f32 ? VITC_F32 : VITC_F64;
     v = cg_convert(cg, cg_convert(cg, v, pass, y->dtype), y->dtype, pass);
-    v = LLVMBuildFAdd(cg->b, v, load_as(cg, a, ptrs[6], at, x->dtype), "");
+    v = vec_add(cg, v, load_as(cg, a, ptrs[6], at, x->dtype));
   }
   store_from(cg, a, ptrs[3], at, v);
   cg_loop_end(cg, &l);
@@ -203,7 +203,7 @@ vitc_status emit_LayerNormChannels(vitc_cg *cg, const vitc_node *n, vitc_error *
   const affine_ctx *a = &nr.a;
   elem_loop e;
   elems_begin(cg, &e, &s, nr.base);
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype), "");
+  LLVMValueRef gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype));
   LLVMValueRef b = load_as(cg, a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
   store_from(cg, a, ptrs[3], e.offset, affine(cg, load_as(cg, a, ptrs[0], e.offset, x->dtype), nr.m, gain, b));
   elems_end(cg, &e);
@@ -228,15 +228,14 @@ vitc_status emit_RMSNorm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[3] = {cg_in(cg, 0), scale ? cg_in(cg, 1) : NULL, cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 3));
-  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, VEC_SUM),
-                                  f64(cg, (double)s.len), "");
-  LLVMValueRef rms = vec_sqrt(cg, LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
+  LLVMValueRef ms = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, VEC_SUM), f64(cg, (double)s.len));
+  LLVMValueRef rms = vec_sqrt(cg, vec_add(cg, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5))));
   affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
-  LLVMValueRef inv = in_type(cg, &a, LLVMBuildFDiv(cg->b, f64(cg, 1), rms, ""));
+  LLVMValueRef inv = in_type(cg, &a, vec_div(cg, f64(cg, 1), rms));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv;
-  if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], per == 1 ? cg_i64(cg, 0) : l.iv, scale->dtype), "");
-  store_from(cg, &a, ptrs[2], at, LLVMBuildFMul(cg->b, load_as(cg, &a, ptrs[0], at, x->dtype), gain, ""));
+  LLVMValueRef at = ix_add(cg, base, l.iv), gain = inv;
+  if (scale) gain = vec_mul(cg, inv, load_as(cg, &a, ptrs[1], per == 1 ? cg_i64(cg, 0) : l.iv, scale->dtype));
+  store_from(cg, &a, ptrs[2], at, vec_mul(cg, load_as(cg, &a, ptrs[0], at, x->dtype), gain));
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
   return VITC_OK;
@@ -263,14 +262,14 @@ static vitc_status emit_group_norm(vitc_cg *cg, const vitc_node *n, int64_t grou
   norm_row nr;
   norm_rows_begin(cg, &nr, &s, x, cg_out_value(cg, 0)->dtype, vitc_attr_float(n, "epsilon", 1e-5), ptrs, 4);
   const affine_ctx *a = &nr.a;
-  LLVMValueRef first = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, nr.r, cg_i64(cg, groups), ""), cg_i64(cg, per_group), "");
+  LLVMValueRef first = ix_mulk(cg, LLVMBuildURem(cg->b, nr.r, cg_i64(cg, groups), ""), per_group);
   cg_loop lc = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_group), 1);
-  LLVMValueRef p = LLVMBuildUDiv(cg->b, LLVMBuildNSWAdd(cg->b, first, lc.iv, ""), cg_i64(cg, param_div), "");
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], p, scale_t), "");
+  LLVMValueRef p = LLVMBuildUDiv(cg->b, ix_add(cg, first, lc.iv), cg_i64(cg, param_div), "");
+  LLVMValueRef gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], p, scale_t));
   LLVMValueRef b = load_as(cg, a, ptrs[2], p, bias_t);
-  LLVMValueRef row_at = LLVMBuildNSWAdd(cg->b, nr.base, LLVMBuildNSWMul(cg->b, lc.iv, cg_i64(cg, spatial), ""), "");
+  LLVMValueRef row_at = ix_add(cg, nr.base, ix_mulk(cg, lc.iv, spatial));
   cg_loop ls = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, row_at, ls.iv, "");
+  LLVMValueRef at = ix_add(cg, row_at, ls.iv);
   store_from(cg, a, ptrs[3], at, affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b));
   cg_loop_end(cg, &ls);
   cg_loop_end(cg, &lc);
@@ -317,12 +316,12 @@ vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
   LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
   for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
-  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], vec_sqrt(cg, LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
-  LLVMValueRef b = LLVMBuildFSub(cg->b, p[1], LLVMBuildFMul(cg->b, p[2], a, ""), "");
-  LLVMValueRef base = LLVMBuildNSWMul(cg->b, r, cg_i64(cg, spatial), "");
+  LLVMValueRef a = vec_div(cg, p[0], vec_sqrt(cg, vec_add(cg, p[3], f64(cg, eps))));
+  LLVMValueRef b = vec_sub(cg, p[1], vec_mul(cg, p[2], a));
+  LLVMValueRef base = ix_mulk(cg, r, spatial);
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
-  LLVMValueRef v = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, load_f64(cg, ptrs[0], at, x->dtype), a, ""), b, "");
+  LLVMValueRef at = ix_add(cg, base, l.iv);
+  LLVMValueRef v = vec_add(cg, vec_mul(cg, load_f64(cg, ptrs[0], at, x->dtype), a), b);
   store_f64(cg, ptrs[5], at, cg_out_value(cg, 0)->dtype, v);
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
@@ -347,7 +346,7 @@ vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *er
   if (p == 2) norm = vec_sqrt(cg, norm);
   elem_loop e;
   elems_begin(cg, &e, &s, base);
-  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), norm, ""));
+  store_f64(cg, ptrs[1], e.offset, x->dtype, vec_div(cg, load_f64(cg, ptrs[0], e.offset, x->dtype), norm));
   elems_end(cg, &e);
   rows_end(cg, &rl);
   return VITC_OK;
@@ -375,13 +374,13 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
   LLVMValueRef count = f64(cg, (double)s.len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_SUM), count, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, VEC_SUM), count, "");
-  LLVMValueRef denom = LLVMBuildFAdd(cg->b, vec_sqrt(cg, var), f64(cg, 1e-9), "");
+  LLVMValueRef mean = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_SUM), count);
+  LLVMValueRef var = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, VEC_SUM), count);
+  LLVMValueRef denom = vec_add(cg, vec_sqrt(cg, var), f64(cg, 1e-9));
   elem_loop e;
   elems_begin(cg, &e, &s, base);
-  LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), mean, "");
-  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, d, denom, ""));
+  LLVMValueRef d = vec_sub(cg, load_f64(cg, ptrs[0], e.offset, x->dtype), mean);
+  store_f64(cg, ptrs[1], e.offset, x->dtype, vec_div(cg, d, denom));
   elems_end(cg, &e);
   rows_end(cg, &rl);
   return VITC_OK;

@@ -56,15 +56,15 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   LLVMValueRef base = row_base(cg, &s, r), shift = NULL;
   if (k.finish == FINISH_LSE) { /* an infinite maximum would make exp(x - max) NaN: shift by 0 then */
     LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_MAX_NAN);
-    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, vec_call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
-    shift = LLVMBuildSelect(cg->b, finite, max, cg_const(cg, cg->f64, 0), "");
+    LLVMValueRef finite = vec_cmp(cg, LLVMRealONE, vec_call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY));
+    shift = vec_select(cg, finite, max, cg_const(cg, cg->f64, 0));
   }
   LLVMValueRef acc = fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold);
   switch (k.finish) {
-  case FINISH_MEAN: acc = LLVMBuildFDiv(cg->b, acc, cg_const(cg, cg->f64, (double)s.len), ""); break;
+  case FINISH_MEAN: acc = vec_div(cg, acc, cg_const(cg, cg->f64, (double)s.len)); break;
   case FINISH_SQRT: acc = vec_sqrt(cg, acc); break;
   case FINISH_LOG: acc = vec_call1(cg, "llvm.log", acc); break;
-  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, vec_call1(cg, "llvm.log", acc), shift, ""); break;
+  case FINISH_LSE: acc = vec_add(cg, vec_call1(cg, "llvm.log", acc), shift); break;
   case FINISH_NONE: break;
   }
   store_f64(cg, ptrs[1], r, out->dtype, acc);
@@ -107,12 +107,12 @@ static vitc_status emit_arg_reduce(vitc_cg *cg, const vitc_node *n, bool want_ma
   elems_begin(cg, &e, &s, base);
   /* Once the best is NaN it stays: the first NaN wins. */
   LLVMValueRef v = load_f64(cg, ptrs[0], e.offset, x->dtype), b = LLVMBuildLoad2(cg->b, cg->f64, best, "");
-  LLVMValueRef take = LLVMBuildFCmp(cg->b, want_max ? LLVMRealOGT : LLVMRealOLT, v, b, "");
-  take = LLVMBuildOr(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealUNO, v, v, ""), "");
-  if (last) take = LLVMBuildOr(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealOEQ, v, b, ""), "");
-  take = LLVMBuildAnd(cg->b, take, LLVMBuildFCmp(cg->b, LLVMRealORD, b, b, ""), "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, v, b, ""), best);
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, take, e.j, LLVMBuildLoad2(cg->b, cg->i64, best_j, ""), ""), best_j);
+  LLVMValueRef take = vec_cmp(cg, want_max ? LLVMRealOGT : LLVMRealOLT, v, b);
+  take = LLVMBuildOr(cg->b, take, vec_cmp(cg, LLVMRealUNO, v, v), "");
+  if (last) take = LLVMBuildOr(cg->b, take, vec_cmp(cg, LLVMRealOEQ, v, b), "");
+  take = LLVMBuildAnd(cg->b, take, vec_cmp(cg, LLVMRealORD, b, b), "");
+  LLVMBuildStore(cg->b, vec_select(cg, take, v, b), best);
+  LLVMBuildStore(cg->b, vec_select(cg, take, e.j, LLVMBuildLoad2(cg->b, cg->i64, best_j, "")), best_j);
   elems_end(cg, &e);
   cg_store(cg, ptrs[1], r, VITC_I64, LLVMBuildLoad2(cg->b, cg->i64, best_j, ""));
   rows_end(cg, &rl);
@@ -193,11 +193,11 @@ static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
 }
 
 /* float32 Softmax along a middle axis of few consecutive columns, CaiT's scores with the heads last:
- * x[o] is [len, inner]. Each step loads g rows of all columns as one vector of W = g·inner lanes (W <= 16,
- * g dividing len), so lane i belongs to column i % inner; the columns' max and sum fold the g lane groups
+ * x[o] is [len, inner]. Each step loads g rows of all columns as one vector of W = g·inner lanes
+ * (W <= vec_width, g dividing len), so lane i belongs to column i % inner; the columns' max and sum fold the g lane groups
  * together and are broadcast back to W lanes. Per column it is the evaluator's typed loop (max in float,
  * exp in float, sum in double). */
-enum { MAX_LANES = 16 };
+enum { MAX_LANES = 64 }; /* bound of vec_width */
 
 static LLVMValueRef lanes_shuffle(vitc_cg *cg, LLVMValueRef v, int n, int from, int modulo) {
   LLVMValueRef mask[MAX_LANES];
@@ -210,48 +210,39 @@ static LLVMValueRef fold_groups(vitc_cg *cg, LLVMValueRef v, int inner, int g, b
   LLVMValueRef acc = lanes_shuffle(cg, v, inner, 0, inner);
   for (int q = 1; q < g; q++) {
     LLVMValueRef part = lanes_shuffle(cg, v, inner, q * inner, inner);
-    acc = sum ? LLVMBuildFAdd(cg->b, acc, part, "")
-              : LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, part, acc, ""), part, acc, "");
+    acc = sum ? vec_add(cg, acc, part) : vec_select(cg, vec_cmp(cg, LLVMRealOGT, part, acc), part, acc);
   }
   return lanes_shuffle(cg, acc, inner * g, 0, inner);
 }
 
 static LLVMValueRef lanes_at(vitc_cg *cg, LLVMValueRef p, LLVMValueRef base, LLVMValueRef step, int w) {
-  return cg_gep(cg, cg->f32, p, LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, step, cg_i64(cg, w), ""), ""));
-}
-static LLVMValueRef load_lanes(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p) {
-  LLVMValueRef v = LLVMBuildLoad2(cg->b, t, p, "");
-  LLVMSetAlignment(v, 4);
-  return v;
-}
-static void store_lanes(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p) {
-  LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 4);
+  return gep_f32(cg, p, ix_add(cg, base, ix_mulk(cg, step, w)));
 }
 
 static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int64_t len,
                                 int inner) {
   int g = 1;
-  for (int c = MAX_LANES / inner; c > 1 && g == 1; c--)
+  for (int c = vec_width(cg) / inner; c > 1 && g == 1; c--)
     if (len % c == 0) g = c;
   int w = g * inner;
-  LLVMTypeRef ft = LLVMVectorType(cg->f32, (unsigned)w), dt = LLVMVectorType(cg->f64, (unsigned)w);
+  LLVMTypeRef ft = vec_of(cg, cg->f32, w), dt = vec_of(cg, cg->f64, w);
   LLVMValueRef max = cg_var(cg, ft, vec_const(cg, ft, -INFINITY)), sum = cg_var(cg, dt, vec_const(cg, dt, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
-  LLVMValueRef v = load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, ""), v, m, ""), max);
+  LLVMValueRef v = vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
+  LLVMBuildStore(cg->b, vec_select(cg, vec_cmp(cg, LLVMRealOGT, v, m), v, m), max);
   cg_loop_end(cg, &l);
   LLVMValueRef maxv = fold_groups(cg, LLVMBuildLoad2(cg->b, ft, max, ""), inner, g, false);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
-  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
-  store_lanes(cg, e, lanes_at(cg, y, base, l.iv, w));
+  LLVMValueRef e = vm_exp(cg, vec_sub(cg, vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv));
+  vec_store(cg, e, lanes_at(cg, y, base, l.iv, w), w);
   LLVMValueRef s = LLVMBuildLoad2(cg->b, dt, sum, "");
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFPExt(cg->b, e, dt, ""), ""), sum);
+  LLVMBuildStore(cg->b, vec_add(cg, s, LLVMBuildFPExt(cg->b, e, dt, "")), sum);
   cg_loop_end(cg, &l);
   LLVMValueRef total = fold_groups(cg, LLVMBuildLoad2(cg->b, dt, sum, ""), inner, g, true);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, vec_const(cg, dt, 1), total, ""), ft, "");
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, vec_div(cg, vec_const(cg, dt, 1), total), ft, "");
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef at = lanes_at(cg, y, base, l.iv, w);
-  store_lanes(cg, LLVMBuildFMul(cg->b, load_lanes(cg, ft, at), inv, ""), at);
+  vec_store(cg, vec_mul(cg, vec_load1(cg, ft, at), inv), at, w);
   cg_loop_end(cg, &l);
 }
 
@@ -263,9 +254,9 @@ static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   elem_loop e;
   elems_begin(cg, &e, s, base);
   LLVMValueRef v = load_f64(cg, x, e.offset, t), m = LLVMBuildLoad2(cg->b, cg->f64, max, "");
-  LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, v, m, ""), max);
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, ""), ""), argmax);
+  LLVMValueRef gt = vec_cmp(cg, LLVMRealOGT, v, m);
+  LLVMBuildStore(cg->b, vec_select(cg, gt, v, m), max);
+  LLVMBuildStore(cg->b, vec_select(cg, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, "")), argmax);
   elems_end(cg, &e);
   LLVMValueRef mx = LLVMBuildLoad2(cg->b, cg->f64, max, ""), am = LLVMBuildLoad2(cg->b, cg->i64, argmax, "");
   LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, VEC_SUM);
@@ -274,9 +265,9 @@ static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   if (k == HARDMAX) {
     out = LLVMBuildUIToFP(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, e.j, am, ""), cg->f64, "");
   } else {
-    LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, x, e.offset, t), mx, "");
-    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, vec_call1(cg, "llvm.exp", d), sum, "")
-                       : LLVMBuildFSub(cg->b, d, vec_call1(cg, "llvm.log", sum), "");
+    LLVMValueRef d = vec_sub(cg, load_f64(cg, x, e.offset, t), mx);
+    out = k == SOFTMAX ? vec_div(cg, vm_exp(cg, d), sum)
+                       : vec_sub(cg, d, vec_call1(cg, "llvm.log", sum));
   }
   store_f64(cg, y, e.offset, t, out);
   elems_end(cg, &e);
@@ -290,10 +281,10 @@ static vitc_status emit_softmax_family(vitc_cg *cg, const vitc_node *n, softmax_
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
   int64_t inner = s.nred == 1 ? s.red_strides[0] : 1;
-  if (x->dtype == VITC_F32 && k == SOFTMAX && inner > 1 && inner <= MAX_LANES) {
+  if (x->dtype == VITC_F32 && k == SOFTMAX && inner > 1 && inner <= vec_width(cg)) {
     int64_t blocks = vitc_numel(x) / (s.len * inner);
     LLVMValueRef o = rows_begin(cg, &rl, blocks, work_of(cg), ptrs, 2);
-    softmax_columns_f32(cg, ptrs[0], ptrs[1], LLVMBuildNSWMul(cg->b, o, cg_i64(cg, s.len * inner), ""), s.len, (int)inner);
+    softmax_columns_f32(cg, ptrs[0], ptrs[1], ix_mulk(cg, o, s.len * inner), s.len, (int)inner);
     rows_end(cg, &rl);
     return VITC_OK;
   }
@@ -320,16 +311,16 @@ vitc_status emit_Hardmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
  * as doubles, integers as int64 (exact), as the evaluator. */
 static LLVMValueRef ranks_before(vitc_cg *cg, bool is_float, bool largest, LLVMValueRef a, LLVMValueRef b) {
   if (!is_float) return LLVMBuildICmp(cg->b, largest ? LLVMIntSGT : LLVMIntSLT, a, b, "");
-  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, ""), b_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, b, b, "");
+  LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a), b_nan = vec_cmp(cg, LLVMRealUNO, b, b);
   LLVMValueRef nan_order = largest ? LLVMBuildAnd(cg->b, a_nan, LLVMBuildNot(cg->b, b_nan, ""), "")
                                    : LLVMBuildAnd(cg->b, b_nan, LLVMBuildNot(cg->b, a_nan, ""), "");
-  LLVMValueRef cmp = LLVMBuildFCmp(cg->b, largest ? LLVMRealOGT : LLVMRealOLT, a, b, "");
-  return LLVMBuildSelect(cg->b, LLVMBuildOr(cg->b, a_nan, b_nan, ""), nan_order, cmp, "");
+  LLVMValueRef cmp = vec_cmp(cg, largest ? LLVMRealOGT : LLVMRealOLT, a, b);
+  return vec_select(cg, LLVMBuildOr(cg->b, a_nan, b_nan, ""), nan_order, cmp);
 }
 
 /* Offset of slot p of an output row; the value at a slot of y as a key. */
 static LLVMValueRef slot(vitc_cg *cg, LLVMValueRef base, int64_t stride, LLVMValueRef p) {
-  return LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, p, cg_i64(cg, stride), ""), "");
+  return ix_add(cg, base, ix_mulk(cg, p, stride));
 }
 
 static LLVMValueRef key_at(vitc_cg *cg, LLVMValueRef y, vitc_dtype yt, vitc_dtype kt, LLVMValueRef at) {
@@ -356,11 +347,11 @@ vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef xbase = row_base(cg, &xs, r), ybase = row_base(cg, &ys, r);
   LLVMValueRef count = cg_var(cg, cg->i64, cg_i64(cg, 0)), pos = cg_var(cg, cg->i64, NULL);
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, xs.len), 1);
-  LLVMValueRef xat = LLVMBuildNSWAdd(cg->b, xbase, LLVMBuildNSWMul(cg->b, l.iv, cg_i64(cg, xstride), ""), "");
+  LLVMValueRef xat = ix_add(cg, xbase, ix_mulk(cg, l.iv, xstride));
   LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[0], xat, x->dtype), x->dtype, kt);
   LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i64, count, "");
   LLVMValueRef full = LLVMBuildICmp(cg->b, LLVMIntEQ, c, cg_i64(cg, k), "");
-  LLVMValueRef last = LLVMBuildSub(cg->b, LLVMBuildSelect(cg->b, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), ""), ""),
+  LLVMValueRef last = LLVMBuildSub(cg->b, vec_select(cg, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), "")),
                                    cg_i64(cg, 1), "");
   /* Enters when there is room, or when v beats the last of k (a full list: load is in range). */
   LLVMBasicBlockRef check_bb = LLVMGetInsertBlock(cg->b);
@@ -395,7 +386,7 @@ vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef at = slot(cg, ybase, ystride, LLVMBuildLoad2(cg->b, cg->i64, pos, ""));
   cg_store(cg, ptrs[1], at, y->dtype, cg_convert(cg, v, kt, y->dtype));
   cg_store(cg, ptrs[2], at, VITC_I64, l.iv);
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), ""), ""), count);
+  LLVMBuildStore(cg->b, vec_select(cg, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), "")), count);
   LLVMBuildBr(cg->b, next_bb);
   LLVMPositionBuilderAtEnd(cg->b, next_bb);
   cg_loop_end(cg, &l);
@@ -421,10 +412,10 @@ static void emit_cumsum_along(vitc_cg *cg, const vitc_node *n, int axis) {
   LLVMValueRef acc = cg_var(cg, acc_t, cg_const(cg, acc_t, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
   LLVMValueRef j = reverse ? LLVMBuildSub(cg->b, cg_i64(cg, s.len - 1), l.iv, "") : l.iv;
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, j, cg_i64(cg, stride), ""), "");
+  LLVMValueRef at = ix_add(cg, base, ix_mulk(cg, j, stride));
   LLVMValueRef before = LLVMBuildLoad2(cg->b, acc_t, acc, ""), after;
   if (is_float) {
-    after = LLVMBuildFAdd(cg->b, before, load_f64(cg, ptrs[0], at, x->dtype), "");
+    after = vec_add(cg, before, load_f64(cg, ptrs[0], at, x->dtype));
     store_f64(cg, ptrs[1], at, x->dtype, exclusive ? before : after);
   } else {
     after = LLVMBuildAdd(cg->b, before, cg_convert(cg, cg_load(cg, ptrs[0], at, x->dtype), x->dtype, VITC_I64), "");
@@ -449,7 +440,7 @@ vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   int rank = x->rank ? x->rank : 1;
   LLVMValueRef axis = cg_convert(cg, cg_load(cg, cg_in(cg, 1), cg_i64(cg, 0), axis_v->dtype), axis_v->dtype, VITC_I64);
   LLVMValueRef negative = LLVMBuildICmp(cg->b, LLVMIntSLT, axis, cg_i64(cg, 0), "");
-  axis = LLVMBuildSelect(cg->b, negative, LLVMBuildAdd(cg->b, axis, cg_i64(cg, x->rank), ""), axis, "");
+  axis = vec_select(cg, negative, LLVMBuildAdd(cg->b, axis, cg_i64(cg, x->rank), ""), axis);
   for (int a = 0; a < rank; a++) {
     cg_if c = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, axis, cg_i64(cg, a), ""));
     emit_cumsum_along(cg, n, a);

@@ -70,7 +70,7 @@ LLVMValueRef row_base(vitc_cg *cg, const row_shape *s, LLVMValueRef r) {
   for (int d = s->nkept - 1; d >= 0; d--) {
     LLVMValueRef digit = below == 1 ? r : LLVMBuildUDiv(cg->b, r, cg_i64(cg, below), "");
     if (d > 0) digit = LLVMBuildURem(cg->b, digit, cg_i64(cg, s->kept_dims[d]), "");
-    base = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, digit, cg_i64(cg, s->kept_strides[d]), ""), "");
+    base = ix_add(cg, base, ix_mulk(cg, digit, s->kept_strides[d]));
     below *= s->kept_dims[d];
   }
   return base;
@@ -85,8 +85,8 @@ void elems_begin(vitc_cg *cg, elem_loop *l, const row_shape *s, LLVMValueRef bas
     below /= s->red_dims[d] ? s->red_dims[d] : 1;
     l->loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->red_dims[d]), 1);
     LLVMValueRef iv = l->loops[d].iv;
-    l->offset = LLVMBuildNSWAdd(cg->b, l->offset, LLVMBuildNSWMul(cg->b, iv, cg_i64(cg, s->red_strides[d]), ""), "");
-    l->j = LLVMBuildNSWAdd(cg->b, l->j, LLVMBuildNSWMul(cg->b, iv, cg_i64(cg, below), ""), "");
+    l->offset = ix_add(cg, l->offset, ix_mulk(cg, iv, s->red_strides[d]));
+    l->j = ix_add(cg, l->j, ix_mulk(cg, iv, below));
   }
 }
 

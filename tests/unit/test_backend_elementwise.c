@@ -1,7 +1,8 @@
 /* test_backend_elementwise.c — the generated elementwise kernels against the evaluator: the ops whose
  * math is inline (vmath.h) and a few plain ones, on float32 tensors that take the vector rows (contiguous
  * lengths around the vector width and ROW_CHUNK, with tails; broadcasts whose last dim is a run or a
- * splatted value) and on float16 and float64 ones that take the scalar loop nest, at 1 and 3 threads. */
+ * splatted value) and on float16 and float64 ones that take the scalar loop nest, at 1 and 3 threads; and
+ * vitc.SwiGLU, whose rows use the same vmath. */
 #include "backend_harness.h"
 #include "check.h"
 
@@ -53,6 +54,18 @@ static void check_binary(vitc_op op, int ra, const int64_t *da, int rb, const in
   tg_check(&g, what, nthreads, RTOL, ATOL);
 }
 
+/* vitc.SwiGLU on rows of 2·37: vectors and a tail per half, rows across threads (float32), or the double
+ * loop (float16). */
+static void check_swiglu(vitc_dtype t, int64_t rows, int64_t half, int nthreads) {
+  char what[96];
+  snprintf(what, sizeof what, "SwiGLU %s silu_half %lld, %d threads", vitc_dtype_name(t), (long long)half, nthreads);
+  test_graph g = tg_new();
+  int x = tg_input(&g, t, 2, (int64_t[]){rows, 2 * 37});
+  vitc_attr attr = {.name = "silu_half", .type = VITC_ATTR_INT, .i = half};
+  tg_output(&g, tg_node(&g, VITC_OP_SwiGLU, &x, 1, 1, &attr, 1));
+  tg_check(&g, what, nthreads, t == VITC_F16 ? 2e-3 : RTOL, ATOL);
+}
+
 #define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
 int main(void) {
@@ -66,12 +79,14 @@ int main(void) {
     check_unary(&unary[c], VITC_F64, 33, 1);
     check_unary(&unary[c], VITC_F16, 33, 3);
   }
+  check_swiglu(VITC_F16, 5, 1, 1);
   for (int threads = 1; threads <= 3; threads += 2) {
     check_binary(VITC_OP_Add, DIMS(3, 5, 17), DIMS(17), threads);        /* a run broadcast over rows */
     check_binary(VITC_OP_Add, DIMS(3, 5, 17), DIMS(5, 1), threads);      /* a value splatted per row */
     check_binary(VITC_OP_Mul, DIMS(2, 1, 40), DIMS(3, 1), threads);      /* both broadcast */
     check_binary(VITC_OP_PRelu, DIMS(64, 33, 37), DIMS(33, 1), threads); /* parallel rows, splat */
     check_binary(VITC_OP_Mul, DIMS(1), DIMS(70001), threads);            /* a scalar times a long tensor */
+    for (int half = 0; half <= 1; half++) check_swiglu(VITC_F32, 1000, half, threads);
   }
   CHECK_DONE();
 }
