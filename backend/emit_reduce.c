@@ -7,8 +7,9 @@
  *   TopK:      the k best of the row by insertion, ties in index order
  *   CumSum:    running sum along the row
  *
- * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors, and
- * a float32 Softmax over a middle axis of few columns runs the columns as vector lanes; the rest one
+ * float32 rows over the innermost axis — attention scores, decomposed LayerNorm — fold in vectors; float32
+ * Reduce* keeping the innermost axis (a mean over H and W of [N, H, W, C]) and a float32 Softmax over a
+ * middle axis of few columns run the columns as vector lanes; the rest one
  * element at a time in double (but for the float32 softmax family's typed element passes). */
 #include <math.h>
 
@@ -35,6 +36,34 @@ typedef struct reduce_kind {
   enum { FINISH_NONE, FINISH_MEAN, FINISH_SQRT, FINISH_LOG, FINISH_LSE } finish;
 } reduce_kind;
 
+/* Finishes a fold (a double, or a vector of them). */
+static LLVMValueRef finish(vitc_cg *cg, reduce_kind k, LLVMValueRef acc, int64_t len, LLVMValueRef shift) {
+  switch (k.finish) {
+  case FINISH_MEAN: return vec_div(cg, acc, vec_k(cg, acc, (double)len));
+  case FINISH_SQRT: return vec_sqrt(cg, acc);
+  case FINISH_LOG: return vm_log(cg, acc);
+  case FINISH_LSE: return vec_add(cg, vm_log(cg, acc), shift);
+  default: return acc;
+  }
+}
+
+/* float32 with the innermost dim kept (rows_side_by_side): a task per vec_width consecutive rows of one
+ * run of it, the last block of a run under a lane mask, each output vector stored at once. */
+static void reduce_columns(vitc_cg *cg, reduce_kind k, const row_shape *s, LLVMValueRef *ptrs) {
+  int w = vec_width(cg);
+  int64_t inner = s->kept_dims[s->nkept - 1], blocks = (inner + w - 1) / w;
+  row_loop rl;
+  LLVMValueRef u = rows_begin(cg, &rl, s->rows / inner * blocks, work_of(cg), ptrs, 2);
+  LLVMValueRef c0 = ix_mulk(cg, ix_remk(cg, u, blocks), w);
+  LLVMValueRef r0 = ix_add(cg, ix_mulk(cg, ix_divk(cg, u, blocks), inner), c0);
+  LLVMValueRef mask = inner % w ? vec_mask_dyn(cg, w, LLVMBuildNSWSub(cg->b, cg_i64(cg, inner), c0, "")) : NULL;
+  LLVMValueRef acc = finish(cg, k, fold_columns(cg, s, ptrs[0], row_base(cg, s, r0), mask, k.map, k.fold), s->len, NULL);
+  LLVMValueRef y = LLVMBuildFPTrunc(cg->b, acc, vec_f32(cg), ""), p = gep_f32(cg, ptrs[1], r0);
+  if (mask) vec_store_masked(cg, y, p, mask);
+  else vec_store(cg, y, p, w);
+  rows_end(cg, &rl);
+}
+
 static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *axes_v = cg_in_value(cg, 1), *out = cg_out_value(cg, 0);
   bool reduced[VITC_MAX_RANK];
@@ -51,6 +80,10 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   if (vitc_numel(out) == 0) return VITC_OK;
 
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  if (x->dtype == VITC_F32 && out->dtype == VITC_F32 && k.finish != FINISH_LSE && rows_side_by_side(&s)) {
+    reduce_columns(cg, k, &s, ptrs);
+    return VITC_OK;
+  }
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2);
   LLVMValueRef base = row_base(cg, &s, r), shift = NULL;
@@ -59,14 +92,7 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
     LLVMValueRef finite = vec_cmp(cg, LLVMRealONE, vec_call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY));
     shift = vec_select(cg, finite, max, cg_const(cg, cg->f64, 0));
   }
-  LLVMValueRef acc = fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold);
-  switch (k.finish) {
-  case FINISH_MEAN: acc = vec_div(cg, acc, cg_const(cg, cg->f64, (double)s.len)); break;
-  case FINISH_SQRT: acc = vec_sqrt(cg, acc); break;
-  case FINISH_LOG: acc = vec_call1(cg, "llvm.log", acc); break;
-  case FINISH_LSE: acc = vec_add(cg, vec_call1(cg, "llvm.log", acc), shift); break;
-  case FINISH_NONE: break;
-  }
+  LLVMValueRef acc = finish(cg, k, fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold), s.len, shift);
   store_f64(cg, ptrs[1], r, out->dtype, acc);
   rows_end(cg, &rl);
   return VITC_OK;

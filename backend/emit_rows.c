@@ -197,3 +197,23 @@ LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtyp
   elems_end(cg, &e);
   return LLVMBuildLoad2(cg->b, cg->f64, acc, "");
 }
+
+bool rows_side_by_side(const row_shape *s) {
+  return s->nkept >= 1 && s->nred >= 1 && s->kept_strides[s->nkept - 1] == 1;
+}
+
+LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMValueRef base, LLVMValueRef mask,
+                          fold_map map, vec_fold fold) {
+  int w = vec_width(cg);
+  LLVMTypeRef acc_t = vec_of(cg, wide_fold(fold) ? cg->f64 : cg->f32, w);
+  LLVMValueRef acc = cg_var(cg, acc_t, vec_const(cg, acc_t, fold_identity(fold, VITC_F32)));
+  elem_loop e;
+  elems_begin(cg, &e, s, base);
+  LLVMValueRef p = gep_f32(cg, x, e.offset);
+  LLVMValueRef v = mask ? vec_load_masked(cg, vec_f32(cg), p, mask) : vec_load(cg, vec_f32(cg), p, w);
+  LLVMBuildStore(cg->b, vec_combine(cg, fold, LLVMBuildLoad2(cg->b, acc_t, acc, ""), contribution(cg, map, fold, v, NULL)),
+                 acc);
+  elems_end(cg, &e);
+  LLVMValueRef a = LLVMBuildLoad2(cg->b, acc_t, acc, "");
+  return wide_fold(fold) ? a : LLVMBuildFPExt(cg->b, a, vec_of(cg, cg->f64, w), "");
+}

@@ -66,6 +66,17 @@ typedef enum fold_map { MAP_ID, MAP_ABS, MAP_SQUARE, MAP_SQDEV, MAP_EXP } fold_m
 LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
                       fold_map map, LLVMValueRef shift, vec_fold fold);
 
+/* The last kept dim is x's innermost: rows r … r+W-1 of one run of it lie side by side in memory, each
+ * element of one W elements after the same element of the other, so they fold as the lanes of a vector:
+ *
+ *   x [N, H, W, C] reduced over H and W:   acc[c0 .. c0+W) += x[n, h, w, c0 .. c0+W)
+ */
+bool rows_side_by_side(const row_shape *s);
+/* The float32 rows at base, base+1, … (vec_width of them; lanes off in mask, if any, read nothing) folded
+ * lane by lane in order, the evaluator's way (double sums, float max and min): a vector of doubles. */
+LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMValueRef base, LLVMValueRef mask,
+                          fold_map map, vec_fold fold);
+
 /* Element e of x (dtype t) as a double; a double stored into y (dtype t) with the evaluator's conversion. */
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
 void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
