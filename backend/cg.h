@@ -1,6 +1,7 @@
 /* cg.h — what op emitters see: the code generation state and small builders, so that an emitter reads
- * like the loops it generates (cg_loop_begin … cg_loop_end) rather than pages of LLVMBuild* calls.
- * Internal to backend/. */
+ * like the loops it generates (cg_loop_begin … cg_loop_end) rather than pages of LLVMBuild* calls. The
+ * arithmetic, vectors of the target's width and index math are vec.h's; exp, erf, tanh and the
+ * activations made of them are vmath.h's. Internal to backend/. */
 #ifndef VITC_CG_H
 #define VITC_CG_H
 
@@ -83,6 +84,15 @@ cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
 void cg_if_end(vitc_cg *cg, cg_if *c);
 /* A mutable scalar (alloca in the entry block); mem2reg turns it into SSA. */
 LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+/* A mutable value of type t (a cg_var with its type), read and written without repeating the type:
+ *   cg_mut acc = cg_mut_new(cg, t, zero);  …  cg_set(cg, acc, vec_add(cg, cg_get(cg, acc), v)); */
+typedef struct cg_mut {
+  LLVMValueRef slot;
+  LLVMTypeRef t;
+} cg_mut;
+cg_mut cg_mut_new(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+LLVMValueRef cg_get(vitc_cg *cg, cg_mut m);
+void cg_set(vitc_cg *cg, cg_mut m, LLVMValueRef v);
 
 /* `bytes` of work space for the current node's kernel, 64-byte aligned: a region of the context's scratch
  * arena that the planner reserves for this node alone while it runs (other tensors use it at other times),

@@ -262,9 +262,9 @@ static vitc_status emit_group_norm(vitc_cg *cg, const vitc_node *n, int64_t grou
   norm_row nr;
   norm_rows_begin(cg, &nr, &s, x, cg_out_value(cg, 0)->dtype, vitc_attr_float(n, "epsilon", 1e-5), ptrs, 4);
   const affine_ctx *a = &nr.a;
-  LLVMValueRef first = ix_mulk(cg, LLVMBuildURem(cg->b, nr.r, cg_i64(cg, groups), ""), per_group);
+  LLVMValueRef first = ix_mulk(cg, ix_remk(cg, nr.r, groups), per_group);
   cg_loop lc = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_group), 1);
-  LLVMValueRef p = LLVMBuildUDiv(cg->b, ix_add(cg, first, lc.iv), cg_i64(cg, param_div), "");
+  LLVMValueRef p = ix_divk(cg, ix_add(cg, first, lc.iv), param_div);
   LLVMValueRef gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], p, scale_t));
   LLVMValueRef b = load_as(cg, a, ptrs[2], p, bias_t);
   LLVMValueRef row_at = ix_add(cg, nr.base, ix_mulk(cg, lc.iv, spatial));
@@ -314,7 +314,7 @@ vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef ptrs[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_in(cg, 3), cg_in(cg, 4), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
-  LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
+  LLVMValueRef c = ix_remk(cg, r, channels), p[4];
   for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
   LLVMValueRef a = vec_div(cg, p[0], vec_sqrt(cg, vec_add(cg, p[3], f64(cg, eps))));
   LLVMValueRef b = vec_sub(cg, p[1], vec_mul(cg, p[2], a));

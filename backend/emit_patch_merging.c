@@ -24,10 +24,10 @@ typedef struct merge_geom {
 /* Copies the four neighbours of output row `at` into the col row at dst. */
 static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef at) {
   static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
-  LLVMValueRef j = LLVMBuildURem(cg->b, at, cg_i64(cg, p->w / 2), "");
-  LLVMValueRef above = LLVMBuildUDiv(cg->b, at, cg_i64(cg, p->w / 2), "");
-  LLVMValueRef i = LLVMBuildURem(cg->b, above, cg_i64(cg, p->h / 2), "");
-  LLVMValueRef img = LLVMBuildUDiv(cg->b, above, cg_i64(cg, p->h / 2), "");
+  LLVMValueRef j = ix_remk(cg, at, p->w / 2);
+  LLVMValueRef above = ix_divk(cg, at, p->w / 2);
+  LLVMValueRef i = ix_remk(cg, above, p->h / 2);
+  LLVMValueRef img = ix_divk(cg, above, p->h / 2);
   LLVMValueRef bytes = cg_i64(cg, p->c * (int64_t)sizeof(float));
   for (int q = 0; q < 4; q++) {
     LLVMValueRef y = ix_add(cg, ix_add(cg, ix_mulk(cg, img, p->h), ix_mulk(cg, i, 2)), cg_i64(cg, dy[q]));

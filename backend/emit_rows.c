@@ -68,8 +68,8 @@ LLVMValueRef row_base(vitc_cg *cg, const row_shape *s, LLVMValueRef r) {
   LLVMValueRef base = cg_i64(cg, 0);
   int64_t below = 1; /* rows per step of kept dim d */
   for (int d = s->nkept - 1; d >= 0; d--) {
-    LLVMValueRef digit = below == 1 ? r : LLVMBuildUDiv(cg->b, r, cg_i64(cg, below), "");
-    if (d > 0) digit = LLVMBuildURem(cg->b, digit, cg_i64(cg, s->kept_dims[d]), "");
+    LLVMValueRef digit = ix_divk(cg, r, below);
+    if (d > 0) digit = ix_remk(cg, digit, s->kept_dims[d]);
     base = ix_add(cg, base, ix_mulk(cg, digit, s->kept_strides[d]));
     below *= s->kept_dims[d];
   }
@@ -163,39 +163,35 @@ static LLVMValueRef fold_row_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef base,
                                  LLVMValueRef shift, vec_fold f) {
   int w = vec_width(cg);
   LLVMTypeRef acc_t = wide_fold(f) ? cg->f64 : cg->f32, vec_t = vec_of(cg, acc_t, w);
-  LLVMValueRef acc = cg_var(cg, acc_t, cg_const(cg, acc_t, fold_identity(f, VITC_F32)));
+  cg_mut acc = cg_mut_new(cg, acc_t, cg_const(cg, acc_t, fold_identity(f, VITC_F32)));
   int64_t vlen = len / w * w;
   if (vlen) {
-    LLVMValueRef vacc = cg_var(cg, vec_t, vec_const(cg, vec_t, fold_identity(f, VITC_F32)));
+    cg_mut vacc = cg_mut_new(cg, vec_t, vec_const(cg, vec_t, fold_identity(f, VITC_F32)));
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, vlen), w);
     LLVMValueRef v = vec_load(cg, vec_f32(cg), gep_f32(cg, x, ix_add(cg, base, l.iv)), w);
-    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""), contribution(cg, m, f, v, shift)),
-                   vacc);
+    cg_set(cg, vacc, vec_combine(cg, f, cg_get(cg, vacc), contribution(cg, m, f, v, shift)));
     cg_loop_end(cg, &l);
-    LLVMValueRef lanes = vec_reduce(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""));
-    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), lanes), acc);
+    cg_set(cg, acc, vec_combine(cg, f, cg_get(cg, acc), vec_reduce(cg, f, cg_get(cg, vacc))));
   }
   if (vlen < len) {
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, vlen), cg_i64(cg, len), 1);
     LLVMValueRef v = cg_load(cg, x, ix_add(cg, base, l.iv), VITC_F32);
-    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), contribution(cg, m, f, v, shift)),
-                   acc);
+    cg_set(cg, acc, vec_combine(cg, f, cg_get(cg, acc), contribution(cg, m, f, v, shift)));
     cg_loop_end(cg, &l);
   }
-  LLVMValueRef a = LLVMBuildLoad2(cg->b, acc_t, acc, "");
+  LLVMValueRef a = cg_get(cg, acc);
   return wide_fold(f) ? a : LLVMBuildFPExt(cg->b, a, cg->f64, "");
 }
 
 LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
                       fold_map map, LLVMValueRef shift, vec_fold fold) {
   if (t == VITC_F32 && row_contiguous(s)) return fold_row_f32(cg, x, base, s->len, map, shift, fold);
-  LLVMValueRef acc = cg_var(cg, cg->f64, cg_const(cg, cg->f64, fold_identity(fold, t)));
+  cg_mut acc = cg_mut_new(cg, cg->f64, cg_const(cg, cg->f64, fold_identity(fold, t)));
   elem_loop e;
   elems_begin(cg, &e, s, base);
-  LLVMValueRef v = apply_map(cg, map, load_f64(cg, x, e.offset, t), shift);
-  LLVMBuildStore(cg->b, vec_combine(cg, fold, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), v), acc);
+  cg_set(cg, acc, vec_combine(cg, fold, cg_get(cg, acc), apply_map(cg, map, load_f64(cg, x, e.offset, t), shift)));
   elems_end(cg, &e);
-  return LLVMBuildLoad2(cg->b, cg->f64, acc, "");
+  return cg_get(cg, acc);
 }
 
 bool rows_side_by_side(const row_shape *s) {
@@ -206,14 +202,13 @@ LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMV
                           fold_map map, vec_fold fold) {
   int w = vec_width(cg);
   LLVMTypeRef acc_t = vec_of(cg, wide_fold(fold) ? cg->f64 : cg->f32, w);
-  LLVMValueRef acc = cg_var(cg, acc_t, vec_const(cg, acc_t, fold_identity(fold, VITC_F32)));
+  cg_mut acc = cg_mut_new(cg, acc_t, vec_const(cg, acc_t, fold_identity(fold, VITC_F32)));
   elem_loop e;
   elems_begin(cg, &e, s, base);
   LLVMValueRef p = gep_f32(cg, x, e.offset);
   LLVMValueRef v = mask ? vec_load_masked(cg, vec_f32(cg), p, mask) : vec_load(cg, vec_f32(cg), p, w);
-  LLVMBuildStore(cg->b, vec_combine(cg, fold, LLVMBuildLoad2(cg->b, acc_t, acc, ""), contribution(cg, map, fold, v, NULL)),
-                 acc);
+  cg_set(cg, acc, vec_combine(cg, fold, cg_get(cg, acc), contribution(cg, map, fold, v, NULL)));
   elems_end(cg, &e);
-  LLVMValueRef a = LLVMBuildLoad2(cg->b, acc_t, acc, "");
+  LLVMValueRef a = cg_get(cg, acc);
   return wide_fold(fold) ? a : LLVMBuildFPExt(cg->b, a, vec_of(cg, cg->f64, w), "");
 }

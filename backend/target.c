@@ -102,7 +102,9 @@ static bool has_feature(const char *list, const char *name) {
 
 int vitc_target_lanes(LLVMTargetMachineRef tm) {
   char *features = LLVMGetTargetMachineFeatureString(tm);
-  int lanes = has_feature(features, "avx512f") ? 16 : has_feature(features, "avx") ? 8 : 4;
+  int lanes = has_feature(features, "avx512f")                                  ? 16
+              : has_feature(features, "avx") || has_feature(features, "avx2") ? 8
+                                                                               : 4;
   LLVMDisposeMessage(features);
   return lanes;
 }

@@ -3,7 +3,8 @@
 
 #define MAX_LANES 64
 
-int vec_width(vitc_cg *cg) { return cg->vlanes; }
+/* A vitc_cg that vitc_codegen did not set up counts as the baseline every target has. */
+int vec_width(vitc_cg *cg) { return cg->vlanes ? cg->vlanes : 4; }
 
 LLVMTypeRef vec_of(vitc_cg *cg, LLVMTypeRef elem, int lanes) {
   (void)cg;

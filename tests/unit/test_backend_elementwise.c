@@ -66,6 +66,32 @@ static void check_swiglu(vitc_dtype t, int64_t rows, int64_t half, int nthreads)
   tg_check(&g, what, nthreads, t == VITC_F16 ? 2e-3 : RTOL, ATOL);
 }
 
+/* The same emitters at the widths of other vector units, run on this machine: AVX2 gives vectors of 8,
+ * no AVX vectors of 4 (vitc_target_lanes); Gelu on 37 elements and a broadcast Add. */
+static void check_width(const char *features, int want_lanes) {
+  vitc_target_options to = {.opt_level = 3, .features = features};
+  LLVMTargetMachineRef tm = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_target_machine(&to, &tm, &err) == VITC_OK);
+  if (tm) {
+    CHECK(vitc_target_lanes(tm) == want_lanes);
+    LLVMDisposeTargetMachine(tm);
+  }
+  for (int op = 0; op < 2; op++) {
+    char what[96];
+    snprintf(what, sizeof what, "%s at %d lanes", op ? "Add" : "Gelu", want_lanes);
+    test_graph g = tg_new();
+    int in[2] = {tg_input(&g, VITC_F32, 2, (int64_t[]){3, 37}), 0};
+    if (op) in[1] = tg_input(&g, VITC_F32, 1, (int64_t[]){37});
+    tg_output(&g, tg_node(&g, op ? VITC_OP_Add : VITC_OP_Gelu, in, op ? 2 : 1, 1, NULL, 0));
+    vitc_status st = tg_compile_for(&g, &to, 3, &err);
+    if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+    CHECK(st == VITC_OK);
+    if (!st) CHECK(tg_compare(&g, what, RTOL, ATOL) == 0);
+    tg_free(&g);
+  }
+}
+
 #define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
 int main(void) {
@@ -80,6 +106,8 @@ int main(void) {
     check_unary(&unary[c], VITC_F16, 33, 3);
   }
   check_swiglu(VITC_F16, 5, 1, 1);
+  check_width("+avx2,+fma,-avx512f", 8);
+  check_width("+sse2,-avx,-avx2,-avx512f", 4);
   for (int threads = 1; threads <= 3; threads += 2) {
     check_binary(VITC_OP_Add, DIMS(3, 5, 17), DIMS(17), threads);        /* a run broadcast over rows */
     check_binary(VITC_OP_Add, DIMS(3, 5, 17), DIMS(5, 1), threads);      /* a value splatted per row */
