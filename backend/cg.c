@@ -185,6 +185,10 @@ LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init) {
   return slot;
 }
 
+cg_mut cg_mut_new(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init) { return (cg_mut){cg_var(cg, t, init), t}; }
+LLVMValueRef cg_get(vitc_cg *cg, cg_mut m) { return LLVMBuildLoad2(cg->b, m.t, m.slot, ""); }
+void cg_set(vitc_cg *cg, cg_mut m, LLVMValueRef v) { LLVMBuildStore(cg->b, v, m.slot); }
+
 LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes) {
   size_t *used = &cg->node_scratch[cg->node - cg->g->nodes];
   LLVMValueRef p = cg_gep(cg, cg->i8, cg->scratch_arg, cg_i64(cg, (int64_t)*used));

@@ -1,6 +1,7 @@
 /* cg.h — what op emitters see: the code generation state and small builders, so that an emitter reads
- * like the loops it generates (cg_loop_begin … cg_loop_end) rather than pages of LLVMBuild* calls.
- * Internal to backend/. */
+ * like the loops it generates (cg_loop_begin … cg_loop_end) rather than pages of LLVMBuild* calls. The
+ * arithmetic, vectors of the target's width and index math are vec.h's; exp, erf, tanh and the
+ * activations made of them are vmath.h's. Internal to backend/. */
 #ifndef VITC_CG_H
 #define VITC_CG_H
 
@@ -31,6 +32,7 @@ typedef struct vitc_cg {
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   LLVMValueRef weights; /* loaded from ctx at the function's entry */
   int fresh;            /* counter for helper function names */
+  int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
 } vitc_cg;
 
 typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error *err);
@@ -42,6 +44,9 @@ LLVMValueRef cg_in(vitc_cg *cg, int k);
 LLVMValueRef cg_out(vitc_cg *cg, int k);
 const vitc_value *cg_in_value(vitc_cg *cg, int k);
 const vitc_value *cg_out_value(vitc_cg *cg, int k);
+
+/* An ONNX axis attribute (negative counts from the end) as a dim index; shape inference has checked it. */
+static inline int cg_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
 
 LLVMValueRef cg_i64(vitc_cg *cg, int64_t v);
 LLVMValueRef cg_i32(vitc_cg *cg, int32_t v);
@@ -79,6 +84,15 @@ cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
 void cg_if_end(vitc_cg *cg, cg_if *c);
 /* A mutable scalar (alloca in the entry block); mem2reg turns it into SSA. */
 LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+/* A mutable value of type t (a cg_var with its type), read and written without repeating the type:
+ *   cg_mut acc = cg_mut_new(cg, t, zero);  …  cg_set(cg, acc, vec_add(cg, cg_get(cg, acc), v)); */
+typedef struct cg_mut {
+  LLVMValueRef slot;
+  LLVMTypeRef t;
+} cg_mut;
+cg_mut cg_mut_new(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
+LLVMValueRef cg_get(vitc_cg *cg, cg_mut m);
+void cg_set(vitc_cg *cg, cg_mut m, LLVMValueRef v);
 
 /* `bytes` of work space for the current node's kernel, 64-byte aligned: a region of the context's scratch
  * arena that the planner reserves for this node alone while it runs (other tensors use it at other times),

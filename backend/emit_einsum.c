@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "emitters.h"
+#include "vec.h"
 
 #define PARALLEL_MIN_WORK 65536 /* multiply-adds below which threads cost more than they save */
 
@@ -69,11 +70,11 @@ vitc_status emit_Einsum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     if (d == p.out_rank) acc = cg_var(cg, wt, cg_const(cg, wt, 0));
     bool split = d == 0 && parallel;
     loops[d] = cg_loop_begin(cg, split ? task.begin : cg_i64(cg, 0), split ? task.end : cg_i64(cg, p.size[l]), 1);
-    if (!summed) o = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, o, cg_i64(cg, p.size[l]), ""), loops[d].iv, "");
+    if (!summed) o = ix_add(cg, ix_mulk(cg, o, p.size[l]), loops[d].iv);
     for (int t = 0; t < p.nterms; t++)
       if (p.stride[t][l]) {
-        LLVMValueRef step = LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, p.stride[t][l]), "");
-        off[t] = LLVMBuildNSWAdd(cg->b, off[t], step, "");
+        LLVMValueRef step = ix_mulk(cg, loops[d].iv, p.stride[t][l]);
+        off[t] = ix_add(cg, off[t], step);
       }
   }
   if (!acc) acc = cg_var(cg, wt, cg_const(cg, wt, 0)); /* nothing summed */
@@ -81,10 +82,10 @@ vitc_status emit_Einsum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   for (int t = 0; t < p.nterms; t++) {
     vitc_dtype dt = cg_in_value(cg, t)->dtype;
     LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[t], off[t], dt), dt, work);
-    prod = !prod ? v : fp ? LLVMBuildFMul(cg->b, prod, v, "") : LLVMBuildMul(cg->b, prod, v, "");
+    prod = !prod ? v : fp ? vec_mul(cg, prod, v) : LLVMBuildMul(cg->b, prod, v, "");
   }
   LLVMValueRef sum = LLVMBuildLoad2(cg->b, wt, acc, "");
-  LLVMBuildStore(cg->b, fp ? LLVMBuildFAdd(cg->b, sum, prod, "") : LLVMBuildAdd(cg->b, sum, prod, ""), acc);
+  LLVMBuildStore(cg->b, fp ? vec_add(cg, sum, prod) : LLVMBuildAdd(cg->b, sum, prod, ""), acc);
   for (int d = p.out_rank + nsum - 1; d >= p.out_rank; d--) cg_loop_end(cg, &loops[d]);
   cg_store(cg, ptrs[p.nterms], o, out->dtype, cg_convert(cg, LLVMBuildLoad2(cg->b, wt, acc, ""), work, out->dtype));
   for (int d = p.out_rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);

@@ -1,16 +1,22 @@
-/* emit_elementwise.c — kernels for elementwise ops: one loop nest over the output, inputs read through
- * broadcast strides, and per op a scalar builder that says what one element is:
+/* emit_elementwise.c — kernels for elementwise ops: a loop nest over the output, inputs read through
+ * broadcast strides, and per op a builder that says what one element is:
  *
- *   for i0 … for i_last:                       (dims merged where every operand is contiguous)
- *     out[o] = f(in0[a0], in1[a1], …)          (o, a_k: linear in the loop indices)
+ *   for each row (the output's dims but the last, merged where every operand is contiguous):
+ *     for i over the last dim, a vector of vec_width at a time (the tail masked):   (rows across threads)
+ *       out[o + i] = f(in0[a0 + i], in1[a1], …)       (a stride-0 operand is one value, splatted)
  *
- * Inputs arrive converted to their dtype's compute type (cg_load); f returns the output dtype's compute
- * type. LLVM's loop vectoriser turns the inner loop into vector code. */
+ * A contiguous tensor is one long dim, cut into rows of ROW_CHUNK elements so that threads share it.
+ * The builders take scalars or vectors alike (vec.h) and the transcendentals are vmath.h's, so no
+ * element calls libm (float64 and the trigonometric ops aside). The vector form runs when every operand
+ * is float32; other dtypes take a scalar loop nest, inputs converted to their compute type (cg_load). */
 #include <math.h>
 #include <string.h>
 
-#include "cg.h"
+#include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
+
+#define ROW_CHUNK 4096 /* elements per row of a contiguous tensor: parallel work units of 16 KiB */
 
 typedef LLVMValueRef (*scalar_fn)(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x);
 
@@ -30,138 +36,224 @@ static void operand_strides(const vitc_value *v, const vitc_value *out, int64_t 
 
 #define MAX_OPERANDS 66
 
-/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
-static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+/* The loop nest of one node: operands 0..nin-1 are the inputs (absent ones have ptr NULL), nin the output. */
+typedef struct map_nest {
+  const vitc_node *n;
+  scalar_fn f;
+  int nin, rank;
+  int64_t dims[VITC_MAX_RANK + 1];
+  int64_t strides[MAX_OPERANDS][VITC_MAX_RANK + 1];
+  LLVMValueRef ptr[MAX_OPERANDS];
+  LLVMValueRef base[MAX_OPERANDS];  /* offset of the current row, per operand */
+  LLVMValueRef splat[MAX_OPERANDS]; /* the row's value of a stride-0 operand, as a vector */
+} map_nest;
+
+/* dims and strides of the output and inputs, dim d merged into d+1 where every operand steps through
+ * both as one. */
+static vitc_status map_nest_init(vitc_cg *cg, const vitc_node *n, scalar_fn f, map_nest *m, vitc_error *err) {
   const vitc_value *out = cg_out_value(cg, 0);
-  int nin = n->nin;
-  if (nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", nin);
-  int64_t strides[MAX_OPERANDS][VITC_MAX_RANK], dims[VITC_MAX_RANK];
-  int rank = out->rank;
-  memcpy(dims, out->dims, sizeof dims);
-  for (int k = 0; k < nin; k++)
-    if (cg_in_value(cg, k)) operand_strides(cg_in_value(cg, k), out, strides[k]);
-  operand_strides(out, out, strides[nin]);
-  /* Merge dim d into d+1 where every operand steps through both as one. */
-  for (int d = rank - 2; d >= 0; d--) {
+  m->n = n;
+  m->f = f;
+  m->nin = n->nin;
+  if (m->nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", m->nin);
+  m->rank = out->rank;
+  memcpy(m->dims, out->dims, sizeof out->dims);
+  for (int k = 0; k < m->nin; k++) {
+    m->ptr[k] = cg_in(cg, k);
+    if (m->ptr[k]) operand_strides(cg_in_value(cg, k), out, m->strides[k]);
+  }
+  m->ptr[m->nin] = cg_out(cg, 0);
+  operand_strides(out, out, m->strides[m->nin]);
+  for (int d = m->rank - 2; d >= 0; d--) {
     bool mergeable = true;
-    for (int k = 0; k <= nin; k++)
-      if ((k == nin || cg_in_value(cg, k)) && strides[k][d] != strides[k][d + 1] * dims[d + 1]) mergeable = false;
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d] != m->strides[k][d + 1] * m->dims[d + 1]) mergeable = false;
     if (!mergeable) continue;
-    dims[d] *= dims[d + 1];
-    for (int k = 0; k <= nin; k++) {
-      strides[k][d] = strides[k][d + 1];
-      memmove(&strides[k][d + 1], &strides[k][d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
+    m->dims[d] *= m->dims[d + 1];
+    for (int k = 0; k <= m->nin; k++) {
+      m->strides[k][d] = m->strides[k][d + 1];
+      memmove(&m->strides[k][d + 1], &m->strides[k][d + 2], sizeof(int64_t) * (size_t)(m->rank - d - 2));
     }
-    memmove(&dims[d + 1], &dims[d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
-    rank--;
+    memmove(&m->dims[d + 1], &m->dims[d + 2], sizeof(int64_t) * (size_t)(m->rank - d - 2));
+    m->rank--;
   }
-  cg_loop loops[VITC_MAX_RANK];
-  LLVMValueRef index[MAX_OPERANDS];
-  for (int k = 0; k <= nin; k++) index[k] = cg_i64(cg, 0);
-  for (int d = 0; d < rank; d++) {
-    loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, dims[d]), 1);
-    for (int k = 0; k <= nin; k++)
-      if (strides[k][d] && (k == nin || cg_in_value(cg, k)))
-        index[k] = LLVMBuildNSWAdd(cg->b, index[k], LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, strides[k][d]), ""), "");
-  }
-  LLVMValueRef x[MAX_OPERANDS];
-  for (int k = 0; k < nin; k++)
-    x[k] = cg_in(cg, k) ? cg_load(cg, cg_in(cg, k), index[k], cg_in_value(cg, k)->dtype) : NULL;
-  cg_store(cg, cg_out(cg, 0), index[nin], out->dtype, f(cg, n, x));
-  for (int d = rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
   return VITC_OK;
 }
 
-/* ---------------------------------------------------------------- scalar helpers */
+/* ---------------------------------------------------------------- scalar loop nest */
 
-static bool is_fp(LLVMValueRef v) {
-  LLVMTypeKind k = LLVMGetTypeKind(LLVMTypeOf(v));
-  return k == LLVMFloatTypeKind || k == LLVMDoubleTypeKind;
+static void emit_scalar_map(vitc_cg *cg, map_nest *m) {
+  cg_loop loops[VITC_MAX_RANK];
+  LLVMValueRef index[MAX_OPERANDS];
+  for (int k = 0; k <= m->nin; k++) index[k] = cg_i64(cg, 0);
+  for (int d = 0; d < m->rank; d++) {
+    loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, m->dims[d]), 1);
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d]) index[k] = ix_add(cg, index[k], ix_mulk(cg, loops[d].iv, m->strides[k][d]));
+  }
+  LLVMValueRef x[MAX_OPERANDS];
+  for (int k = 0; k < m->nin; k++) x[k] = m->ptr[k] ? cg_load(cg, m->ptr[k], index[k], cg_in_value(cg, k)->dtype) : NULL;
+  cg_store(cg, m->ptr[m->nin], index[m->nin], cg_out_value(cg, 0)->dtype, m->f(cg, m->n, x));
+  for (int d = m->rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
 }
+
+/* ---------------------------------------------------------------- float32 vector rows */
+
+/* Every operand float32 and the last dim contiguous (stride 1) or broadcast (stride 0) in each. */
+static bool vectorisable(vitc_cg *cg, const map_nest *m) {
+  if (m->rank == 0) return false;
+  for (int d = 0; d < m->rank; d++)
+    if (m->dims[d] == 0) return false;
+  for (int k = 0; k <= m->nin; k++) {
+    const vitc_value *v = k < m->nin ? cg_in_value(cg, k) : cg_out_value(cg, 0);
+    if (v && (v->dtype != VITC_F32 || m->strides[k][m->rank - 1] > 1)) return false;
+  }
+  return true;
+}
+
+static void map_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  map_nest *m = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef x[MAX_OPERANDS];
+  for (int k = 0; k < m->nin; k++)
+    x[k] = !m->ptr[k] ? NULL
+           : m->splat[k] ? m->splat[k]
+                         : vec_load(cg, vt, gep_f32(cg, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
+  vec_store(cg, m->f(cg, m->n, x), gep_f32(cg, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
+}
+
+/* One row of len elements at the offsets m->base. */
+static void map_row(vitc_cg *cg, map_nest *m, int64_t len) {
+  int last = m->rank - 1;
+  for (int k = 0; k < m->nin; k++)
+    m->splat[k] = m->ptr[k] && !m->strides[k][last]
+                      ? vec_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, m->ptr[k], m->base[k])), vec_f32(cg))
+                      : NULL;
+  vec_for(cg, cg_i64(cg, 0), len, vec_width(cg), map_vector, m);
+}
+
+/* Rows r of the dims but the last, across the runtime pool when large; a contiguous tensor (one dim)
+ * first becomes rows of ROW_CHUNK and a shorter last row. */
+static void emit_vector_map(vitc_cg *cg, map_nest *m) {
+  int64_t total = 1;
+  for (int d = 0; d < m->rank; d++) total *= m->dims[d];
+  if (m->rank == 1 && m->dims[0] > ROW_CHUNK) {
+    m->dims[1] = ROW_CHUNK;
+    m->dims[0] /= ROW_CHUNK;
+    for (int k = 0; k <= m->nin; k++) m->strides[k][1] = m->strides[k][0], m->strides[k][0] *= ROW_CHUNK;
+    m->rank = 2;
+  }
+  int64_t rows = 1, len = m->dims[m->rank - 1];
+  for (int d = 0; d < m->rank - 1; d++) rows *= m->dims[d];
+  LLVMValueRef *ptrs = m->ptr, outer[MAX_OPERANDS];
+  memcpy(outer, m->ptr, sizeof(LLVMValueRef) * (size_t)(m->nin + 1));
+  row_loop l;
+  LLVMValueRef r = rows_begin(cg, &l, rows, total, ptrs, m->nin + 1);
+  for (int k = 0; k <= m->nin; k++) m->base[k] = cg_i64(cg, 0);
+  LLVMValueRef rest = r;
+  for (int d = m->rank - 2; d >= 0; d--) {
+    LLVMValueRef digit = d ? ix_remk(cg, rest, m->dims[d]) : rest;
+    if (d) rest = ix_divk(cg, rest, m->dims[d]);
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d]) m->base[k] = ix_add(cg, m->base[k], ix_mulk(cg, digit, m->strides[k][d]));
+  }
+  map_row(cg, m, len);
+  rows_end(cg, &l);
+  memcpy(m->ptr, outer, sizeof(LLVMValueRef) * (size_t)(m->nin + 1));
+  int64_t done = rows * len;
+  if (done < total) { /* the contiguous tensor's last, shorter row */
+    for (int k = 0; k <= m->nin; k++) m->base[k] = cg_i64(cg, m->strides[k][1] ? done : 0);
+    map_row(cg, m, total - done);
+  }
+}
+
+/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
+static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+  map_nest m;
+  vitc_status st = map_nest_init(cg, n, f, &m, err);
+  if (st) return st;
+  if (vectorisable(cg, &m)) emit_vector_map(cg, &m);
+  else emit_scalar_map(cg, &m);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
 
 static bool input_unsigned(vitc_cg *cg, int k) {
   vitc_dtype t = cg_in_value(cg, k)->dtype;
   return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t);
 }
 
-static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return cg_const(cg, LLVMTypeOf(like), v); }
 
-static LLVMValueRef intrinsic1(vitc_cg *cg, const char *name, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMTypeOf(x);
-  return cg_intrinsic(cg, name, &t, 1, &x, 1);
-}
 
-/* A libm function: "tanhf" for float, "tanh" for double. */
+/* A libm function ("tanf" for float, "tan" for double), a call per lane of a vector. */
 static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
   char full[32];
-  bool single = LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMFloatTypeKind;
-  snprintf(full, sizeof full, "%s%s", name, single ? "f" : "");
-  LLVMValueRef call = cg_call(cg, full, LLVMTypeOf(x), &x, 1);
-  LLVMSetInstructionCallConv(call, LLVMCCallConv);
-  return call;
+  LLVMTypeRef e = vec_elem(LLVMTypeOf(x));
+  snprintf(full, sizeof full, "%s%s", name, LLVMGetTypeKind(e) == LLVMFloatTypeKind ? "f" : "");
+  int lanes = vec_lanes(LLVMTypeOf(x));
+  LLVMValueRef y = lanes > 1 ? LLVMGetPoison(LLVMTypeOf(x)) : NULL;
+  for (int i = 0; i < lanes; i++) {
+    LLVMValueRef arg = lanes > 1 ? vec_lane(cg, x, i) : x;
+    LLVMValueRef call = cg_call(cg, full, e, &arg, 1);
+    LLVMSetInstructionCallConv(call, LLVMCCallConv);
+    y = lanes > 1 ? LLVMBuildInsertElement(cg->b, y, call, cg_i32(cg, i), "") : call;
+  }
+  return y;
 }
 
-static LLVMValueRef fadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(cg->b, a, b, ""); }
-static LLVMValueRef fmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
-static LLVMValueRef fdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
-static LLVMValueRef fsub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(cg->b, a, b, ""); }
-static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(cg->b, c, a, b, "");
-}
-static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, ""); }
-static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, ""); }
-static LLVMValueRef fexp(vitc_cg *cg, LLVMValueRef x) { return intrinsic1(cg, "llvm.exp", x); }
+static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOLT, a, b); }
+static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOGT, a, b); }
 
 /* NaN-propagating min and max, as numpy's minimum/maximum. */
 static LLVMValueRef min2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
-  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
-  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealULT, a, b, ""), a, b));
+  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
+  LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
+  return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealULT, a, b), a, b));
 }
 
 static LLVMValueRef max2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!is_fp(a)) return sel(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
-  LLVMValueRef a_nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, a, a, "");
-  return sel(cg, a_nan, a, sel(cg, LLVMBuildFCmp(cg->b, LLVMRealUGT, a, b, ""), a, b));
+  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
+  LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
+  return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealUGT, a, b), a, b));
 }
 
 static LLVMValueRef attr_const(vitc_cg *cg, const vitc_node *n, LLVMValueRef like, const char *name, double dflt) {
-  return K(cg, like, vitc_attr_float(n, name, dflt));
+  return vec_k(cg, like, vitc_attr_float(n, name, dflt));
 }
 
 /* ---------------------------------------------------------------- unary math */
 
 static LLVMValueRef s_Abs(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) return intrinsic1(cg, "llvm.fabs", x[0]);
+  if (vec_is_float(x[0])) return vec_call1(cg, "llvm.fabs", x[0]);
   if (input_unsigned(cg, 0)) return x[0];
-  return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
+  return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
 }
 static LLVMValueRef s_Neg(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? LLVMBuildFNeg(cg->b, x[0], "") : LLVMBuildNeg(cg->b, x[0], "");
+  return vec_is_float(x[0]) ? vec_neg(cg, x[0]) : LLVMBuildNeg(cg->b, x[0], "");
 }
-static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sqrt", x[0]); }
-static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fdiv(cg, K(cg, x[0], 1), x[0]); }
-static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fexp(cg, x[0]); }
-static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.log", x[0]); }
-static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "erf", x[0]); }
-static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "tanh", x[0]); }
-static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fdiv(cg, K(cg, x[0], 1), fadd(cg, K(cg, x[0], 1), fexp(cg, LLVMBuildFNeg(cg->b, x[0], ""))));
-}
-static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.floor", x[0]); }
-static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.ceil", x[0]); }
-static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.roundeven", x[0]); }
+static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sqrt", x[0]); }
+static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_div(cg, vec_k(cg, x[0], 1), x[0]); }
+static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_exp(cg, x[0]); }
+static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_log(cg, x[0]); }
+static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_erf(cg, x[0]); }
+static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_tanh(cg, x[0]); }
+static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_sigmoid(cg, x[0]); }
+static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.floor", x[0]); }
+static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.ceil", x[0]); }
+static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.roundeven", x[0]); }
 static LLVMValueRef s_Sign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0]))
-    return sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 1),
-               sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], -1), fmul(cg, x[0], K(cg, x[0], 0))));
-  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], K(cg, x[0], 0), "");
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), "");
+  if (vec_is_float(x[0]))
+    return vec_select(cg, fgt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], 1),
+               vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], -1), vec_mul(cg, x[0], vec_k(cg, x[0], 0))));
+  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], vec_k(cg, x[0], 0), "");
+  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), "");
   if (input_unsigned(cg, 0)) neg = LLVMConstInt(cg->i1, 0, false);
-  return sel(cg, pos, K(cg, x[0], 1), sel(cg, neg, K(cg, x[0], -1), K(cg, x[0], 0)));
+  return vec_select(cg, pos, vec_k(cg, x[0], 1), vec_select(cg, neg, vec_k(cg, x[0], -1), vec_k(cg, x[0], 0)));
 }
-static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sin", x[0]); }
-static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.cos", x[0]); }
+static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sin", x[0]); }
+static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.cos", x[0]); }
 #define LIBM_OP(Op, fname) \
   static LLVMValueRef s_##Op(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, fname, x[0]); }
 LIBM_OP(Tan, "tan")
@@ -174,11 +266,11 @@ LIBM_OP(Asinh, "asinh")
 LIBM_OP(Acosh, "acosh")
 LIBM_OP(Atanh, "atanh")
 static LLVMValueRef s_IsNaN(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return LLVMBuildFCmp(cg->b, LLVMRealUNO, x[0], x[0], "");
+  return vec_cmp(cg, LLVMRealUNO, x[0], x[0]);
 }
 static LLVMValueRef s_IsInf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], INFINITY), "");
-  LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOEQ, x[0], K(cg, x[0], -INFINITY), "");
+  LLVMValueRef pos = vec_cmp(cg, LLVMRealOEQ, x[0], vec_k(cg, x[0], INFINITY));
+  LLVMValueRef neg = vec_cmp(cg, LLVMRealOEQ, x[0], vec_k(cg, x[0], -INFINITY));
   LLVMValueRef no = LLVMConstInt(cg->i1, 0, false);
   if (!vitc_attr_int(n, "detect_positive", 1)) pos = no;
   if (!vitc_attr_int(n, "detect_negative", 1)) neg = no;
@@ -189,77 +281,72 @@ static LLVMValueRef s_Not(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { re
 /* ---------------------------------------------------------------- activations */
 
 static LLVMValueRef s_Relu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (!is_fp(x[0])) return max2(cg, x[0], K(cg, x[0], 0), input_unsigned(cg, 0));
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), K(cg, x[0], 0), x[0]);
+  if (!vec_is_float(x[0])) return max2(cg, x[0], vec_k(cg, x[0], 0), input_unsigned(cg, 0));
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], 0), x[0]);
 }
 static LLVMValueRef s_LeakyRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.01)), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_mul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.01)), x[0]);
 }
 static LLVMValueRef s_PRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (!is_fp(x[0]))
-    return sel(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], K(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], x[1]), x[0]);
+  if (!vec_is_float(x[0]))
+    return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_mul(cg, x[0], x[1]), x[0]);
 }
 static LLVMValueRef expm1_scaled(vitc_cg *cg, LLVMValueRef x, LLVMValueRef alpha) {
-  return fmul(cg, alpha, fsub(cg, fexp(cg, x), K(cg, x, 1)));
+  return vec_mul(cg, alpha, vec_sub(cg, vm_exp(cg, x), vec_k(cg, x, 1)));
 }
 static LLVMValueRef s_Elu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
+  return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
 }
 static LLVMValueRef s_Selu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1.67326319217681884765625);
   LLVMValueRef gamma = attr_const(cg, n, x[0], "gamma", 1.05070102214813232421875);
-  return fmul(cg, gamma, sel(cg, fgt(cg, x[0], K(cg, x[0], 0)), x[0], expm1_scaled(cg, x[0], alpha)));
+  return vec_mul(cg, gamma, vec_select(cg, fgt(cg, x[0], vec_k(cg, x[0], 0)), x[0], expm1_scaled(cg, x[0], alpha)));
 }
 static LLVMValueRef s_Celu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef alpha = attr_const(cg, n, x[0], "alpha", 1);
-  LLVMValueRef neg = expm1_scaled(cg, fdiv(cg, x[0], alpha), alpha);
-  return fadd(cg, max2(cg, x[0], K(cg, x[0], 0), false), min2(cg, neg, K(cg, x[0], 0), false));
+  LLVMValueRef neg = expm1_scaled(cg, vec_div(cg, x[0], alpha), alpha);
+  return vec_add(cg, max2(cg, x[0], vec_k(cg, x[0], 0), false), min2(cg, neg, vec_k(cg, x[0], 0), false));
 }
 static LLVMValueRef s_ThresholdedRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return sel(cg, fgt(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0], K(cg, x[0], 0));
+  return vec_select(cg, fgt(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0], vec_k(cg, x[0], 0));
 }
 static LLVMValueRef clamp01(vitc_cg *cg, LLVMValueRef v) {
-  return max2(cg, K(cg, v, 0), min2(cg, K(cg, v, 1), v, false), false);
+  return max2(cg, vec_k(cg, v, 0), min2(cg, vec_k(cg, v, 1), v, false), false);
 }
 static LLVMValueRef s_HardSigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef v = fadd(cg, fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.2)), attr_const(cg, n, x[0], "beta", 0.5));
+  LLVMValueRef v = vec_add(cg, vec_mul(cg, x[0], attr_const(cg, n, x[0], "alpha", 0.2)), attr_const(cg, n, x[0], "beta", 0.5));
   return clamp01(cg, v);
 }
 static LLVMValueRef s_HardSwish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fmul(cg, x[0], clamp01(cg, fadd(cg, fmul(cg, x[0], K(cg, x[0], 1.0 / 6)), K(cg, x[0], 0.5))));
+  return vec_mul(cg, x[0], clamp01(cg, vec_add(cg, vec_mul(cg, x[0], vec_k(cg, x[0], 1.0 / 6)), vec_k(cg, x[0], 0.5))));
 }
+/* log(1 + e^x) as max(x, 0) + log(1 + e^-|x|): e^x cannot overflow. */
 static LLVMValueRef softplus(vitc_cg *cg, LLVMValueRef x) {
-  return intrinsic1(cg, "llvm.log", fadd(cg, fexp(cg, x), K(cg, x, 1)));
+  LLVMValueRef e = vm_exp(cg, vec_neg(cg, vec_call1(cg, "llvm.fabs", x)));
+  return vec_add(cg, max2(cg, x, vec_k(cg, x, 0), false), vm_log(cg, vec_add(cg, e, vec_k(cg, x, 1))));
 }
 static LLVMValueRef s_Softplus(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return softplus(cg, x[0]); }
 static LLVMValueRef s_Softsign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fdiv(cg, x[0], fadd(cg, K(cg, x[0], 1), intrinsic1(cg, "llvm.fabs", x[0])));
+  return vec_div(cg, x[0], vec_add(cg, vec_k(cg, x[0], 1), vec_call1(cg, "llvm.fabs", x[0])));
 }
 static LLVMValueRef s_Mish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fmul(cg, x[0], libm1(cg, "tanh", softplus(cg, x[0])));
+  return vec_mul(cg, x[0], vm_tanh(cg, softplus(cg, x[0])));
 }
 static LLVMValueRef s_Gelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef half_x = fmul(cg, x[0], K(cg, x[0], 0.5)), inner;
-  if (!strcmp(vitc_attr_str(n, "approximate", "none"), "tanh")) {
-    LLVMValueRef cube = fmul(cg, fmul(cg, x[0], x[0]), x[0]);
-    inner = libm1(cg, "tanh", fmul(cg, K(cg, x[0], 0.7978845608028654), fadd(cg, x[0], fmul(cg, cube, K(cg, x[0], 0.044715)))));
-  } else {
-    inner = libm1(cg, "erf", fmul(cg, x[0], K(cg, x[0], 0.7071067811865476)));
-  }
-  return fmul(cg, half_x, fadd(cg, K(cg, x[0], 1), inner));
+  bool tanh_form = !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh");
+  return tanh_form ? vm_gelu_tanh(cg, x[0]) : vm_gelu_erf(cg, x[0]);
 }
 static LLVMValueRef s_QuickGelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef scaled = fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 1.702));
-  return fmul(cg, x[0], s_Sigmoid(cg, n, &scaled));
+  return vm_quick_gelu(cg, x[0], vitc_attr_float(n, "alpha", 1.702));
 }
-static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fmul(cg, x[0], s_Sigmoid(cg, n, x)); }
+static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_silu(cg, x[0]); }
 static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef v = is_fp(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
+  LLVMValueRef v = vec_is_float(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
   double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);
-  LLVMValueRef r = sel(cg, flt(cg, v, K(cg, v, -lambd)), fadd(cg, v, K(cg, v, bias)),
-                       sel(cg, fgt(cg, v, K(cg, v, lambd)), fsub(cg, v, K(cg, v, bias)), K(cg, v, 0)));
-  return is_fp(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
+  LLVMValueRef r = vec_select(cg, flt(cg, v, vec_k(cg, v, -lambd)), vec_add(cg, v, vec_k(cg, v, bias)),
+                       vec_select(cg, fgt(cg, v, vec_k(cg, v, lambd)), vec_sub(cg, v, vec_k(cg, v, bias)), vec_k(cg, v, 0)));
+  return vec_is_float(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
 }
 static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   bool u = input_unsigned(cg, 0);
@@ -272,25 +359,25 @@ static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 /* ---------------------------------------------------------------- binary and variadic */
 
 static LLVMValueRef s_Add(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fadd(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_add(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
 }
 static LLVMValueRef s_Sub(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fsub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_sub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
 }
 static LLVMValueRef s_Mul(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return is_fp(x[0]) ? fmul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_mul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
 }
 /* Integer division by zero (and INT64_MIN / -1) would trap: the divisor is made safe and such lanes
  * give 0, as the evaluator does. */
 static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) return fdiv(cg, x[0], x[1]);
+  if (vec_is_float(x[0])) return vec_div(cg, x[0], x[1]);
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
-  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], -1), "");
-  LLVMValueRef safe = sel(cg, LLVMBuildOr(cg->b, zero, minus1, ""), K(cg, x[1], 1), x[1]);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
+  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], -1), "");
+  LLVMValueRef safe = vec_select(cg, LLVMBuildOr(cg->b, zero, minus1, ""), vec_k(cg, x[1], 1), x[1]);
   LLVMValueRef q = u ? LLVMBuildUDiv(cg->b, x[0], safe, "") : LLVMBuildSDiv(cg->b, x[0], safe, "");
-  if (!u) q = sel(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
-  return sel(cg, zero, K(cg, x[0], 0), q);
+  if (!u) q = vec_select(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
+  return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
@@ -301,33 +388,33 @@ static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, cg_intrinsic(cg, "llvm.pow", &t, 1, args, 2), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  if (is_fp(x[0])) {
+  if (vec_is_float(x[0])) {
     LLVMValueRef r = LLVMBuildFRem(cg->b, x[0], x[1], "");
     if (vitc_attr_int(n, "fmod", 0)) return r;
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildFCmp(cg->b, LLVMRealONE, r, K(cg, r, 0), ""),
-                                    LLVMBuildXor(cg->b, flt(cg, r, K(cg, r, 0)), flt(cg, x[1], K(cg, r, 0)), ""), "");
-    return sel(cg, fix, fadd(cg, r, x[1]), r);
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, vec_cmp(cg, LLVMRealONE, r, vec_k(cg, r, 0)),
+                                    LLVMBuildXor(cg->b, flt(cg, r, vec_k(cg, r, 0)), flt(cg, x[1], vec_k(cg, r, 0)), ""), "");
+    return vec_select(cg, fix, vec_add(cg, r, x[1]), r);
   }
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], K(cg, x[1], 0), "");
-  LLVMValueRef safe = sel(cg, zero, K(cg, x[1], 1), x[1]);
+  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
+  LLVMValueRef safe = vec_select(cg, zero, vec_k(cg, x[1], 1), x[1]);
   LLVMValueRef r = u ? LLVMBuildURem(cg->b, x[0], safe, "") : LLVMBuildSRem(cg->b, x[0], safe, "");
   if (!u && !vitc_attr_int(n, "fmod", 0)) {
-    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, K(cg, r, 0), "");
-    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], K(cg, r, 0), "");
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, K(cg, r, 0), ""),
+    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, vec_k(cg, r, 0), "");
+    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], vec_k(cg, r, 0), "");
+    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, vec_k(cg, r, 0), ""),
                                     LLVMBuildXor(cg->b, rneg, yneg, ""), "");
-    r = sel(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
+    r = vec_select(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
   }
-  return sel(cg, zero, K(cg, x[0], 0), r);
+  return vec_select(cg, zero, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_BitShift(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   int bits = (int)vitc_dtype_size(cg_in_value(cg, 0)->dtype) * 8;
-  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], K(cg, x[1], bits), "");
-  LLVMValueRef amount = sel(cg, too_far, K(cg, x[1], 0), x[1]);
+  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], vec_k(cg, x[1], bits), "");
+  LLVMValueRef amount = vec_select(cg, too_far, vec_k(cg, x[1], 0), x[1]);
   bool left = !strcmp(vitc_attr_str(n, "direction", "LEFT"), "LEFT");
   LLVMValueRef r = left ? LLVMBuildShl(cg->b, x[0], amount, "") : LLVMBuildLShr(cg->b, x[0], amount, "");
-  return sel(cg, too_far, K(cg, x[0], 0), r);
+  return vec_select(cg, too_far, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_Min(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = x[0];
@@ -341,16 +428,16 @@ static LLVMValueRef s_Max(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 }
 static LLVMValueRef s_Sum(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = x[0];
-  for (int k = 1; k < n->nin; k++) v = is_fp(v) ? fadd(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
+  for (int k = 1; k < n->nin; k++) v = vec_is_float(v) ? vec_add(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
   return v;
 }
 static LLVMValueRef s_Mean(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = s_Sum(cg, n, x);
-  return is_fp(v) ? fdiv(cg, v, K(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, K(cg, v, n->nin), "");
+  return vec_is_float(v) ? vec_div(cg, v, vec_k(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, vec_k(cg, v, n->nin), "");
 }
 
 static LLVMValueRef compare(vitc_cg *cg, LLVMValueRef *x, LLVMRealPredicate fp, LLVMIntPredicate si, LLVMIntPredicate ui) {
-  if (is_fp(x[0])) return LLVMBuildFCmp(cg->b, fp, x[0], x[1], "");
+  if (vec_is_float(x[0])) return vec_cmp(cg, fp, x[0], x[1]);
   return LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? ui : si, x[0], x[1], "");
 }
 static LLVMValueRef s_Equal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ); }
@@ -361,7 +448,7 @@ static LLVMValueRef s_GreaterOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueR
 static LLVMValueRef s_And(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildAnd(cg->b, x[0], x[1], ""); }
 static LLVMValueRef s_Or(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildOr(cg->b, x[0], x[1], ""); }
 static LLVMValueRef s_Xor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildXor(cg->b, x[0], x[1], ""); }
-static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return sel(cg, x[0], x[1], x[2]); }
+static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_select(cg, x[0], x[1], x[2]); }
 static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "emitters.h"
+#include "vec.h"
 
 static int64_t dims_product(const int64_t *dims, int from, int to) {
   int64_t p = 1;
@@ -24,32 +25,26 @@ static int64_t dims_product(const int64_t *dims, int from, int to) {
   return p;
 }
 
-static int attr_axis(const vitc_node *n, int64_t dflt, int rank) {
-  int64_t a = vitc_attr_int(n, "axis", dflt);
-  return (int)(a < 0 ? a + rank : a);
-}
-
-static LLVMValueRef mul(vitc_cg *cg, LLVMValueRef a, int64_t b) { return LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), ""); }
-static LLVMValueRef add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
+static int attr_axis(const vitc_node *n, int64_t dflt, int rank) { return cg_axis(vitc_attr_int(n, "axis", dflt), rank); }
 
 /* Address of element i of an array of esize-byte elements. */
 static LLVMValueRef elem_ptr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, size_t esize) {
-  return cg_gep(cg, cg->i8, base, mul(cg, i, (int64_t)esize));
+  return cg_gep(cg, cg->i8, base, ix_mulk(cg, i, (int64_t)esize));
 }
 
 /* Index i of input k, negative ones counted from the end of an axis of length dim. */
 static LLVMValueRef load_index(vitc_cg *cg, int k, LLVMValueRef i, int64_t dim) {
   LLVMValueRef v = cg_load(cg, cg_in(cg, k), i, cg_in_value(cg, k)->dtype);
   LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
-  return LLVMBuildSelect(cg->b, neg, add(cg, v, cg_i64(cg, dim)), v, "");
+  return vec_select(cg, neg, ix_add(cg, v, cg_i64(cg, dim)), v);
 }
 
 /* The index clamped into [0, dim): what a gather reads for one out of range. */
 static LLVMValueRef clamp_index(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
   LLVMValueRef low = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
-  v = LLVMBuildSelect(cg->b, low, cg_i64(cg, 0), v, "");
+  v = vec_select(cg, low, cg_i64(cg, 0), v);
   LLVMValueRef high = LLVMBuildICmp(cg->b, LLVMIntSGE, v, cg_i64(cg, dim), "");
-  return LLVMBuildSelect(cg->b, high, cg_i64(cg, dim - 1), v, "");
+  return vec_select(cg, high, cg_i64(cg, dim - 1), v);
 }
 
 static LLVMValueRef in_range(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
@@ -69,7 +64,7 @@ static LLVMValueRef nest_begin(vitc_cg *cg, nest *ns, const int64_t *dims, int r
   for (int d = 0; d < rank; d++) {
     ns->loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, dims[d]), 1);
     ivs[d] = ns->loops[d].iv;
-    linear = add(cg, mul(cg, linear, dims[d]), ivs[d]);
+    linear = ix_add(cg, ix_mulk(cg, linear, dims[d]), ivs[d]);
   }
   return linear;
 }
@@ -90,8 +85,8 @@ static vitc_status emit_gather(vitc_cg *cg, const vitc_node *n) {
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, count), 1);
   LLVMValueRef pos = clamp_index(cg, load_index(cg, 1, j.iv, dim), dim);
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, outer), 1);
-  LLVMValueRef src = mul(cg, add(cg, mul(cg, o.iv, dim), pos), inner);
-  LLVMValueRef dst = mul(cg, add(cg, mul(cg, o.iv, count), j.iv), inner);
+  LLVMValueRef src = ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, dim), pos), inner);
+  LLVMValueRef dst = ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, count), j.iv), inner);
   cg_memcpy(cg, elem_ptr(cg, cg_out(cg, 0), dst, es), elem_ptr(cg, cg_in(cg, 0), src, es), cg_i64(cg, inner * (int64_t)es));
   cg_loop_end(cg, &o);
   cg_loop_end(cg, &j);
@@ -109,7 +104,7 @@ static vitc_status emit_gather_elements(vitc_cg *cg, const vitc_node *n) {
   LLVMValueRef src = cg_i64(cg, 0);
   for (int d = 0; d < r; d++) {
     LLVMValueRef at = d == axis ? clamp_index(cg, load_index(cg, 1, k, x->dims[d]), x->dims[d]) : ivs[d];
-    src = add(cg, mul(cg, src, x->dims[d]), at);
+    src = ix_add(cg, ix_mulk(cg, src, x->dims[d]), at);
   }
   cg_memcpy(cg, elem_ptr(cg, cg_out(cg, 0), k, es), elem_ptr(cg, cg_in(cg, 0), src, es), cg_i64(cg, (int64_t)es));
   nest_end(cg, &ns);
@@ -122,10 +117,10 @@ static LLVMValueRef tuple_offset(vitc_cg *cg, LLVMValueRef t, int k, const int64
   LLVMValueRef offset = cg_i64(cg, 0);
   if (valid) *valid = LLVMConstInt(cg->i1, 1, false);
   for (int j = 0; j < k; j++) {
-    LLVMValueRef pos = load_index(cg, 1, add(cg, mul(cg, t, k), cg_i64(cg, j)), dims[j]);
+    LLVMValueRef pos = load_index(cg, 1, ix_add(cg, ix_mulk(cg, t, k), cg_i64(cg, j)), dims[j]);
     if (valid) *valid = LLVMBuildAnd(cg->b, *valid, in_range(cg, pos, dims[j]), "");
     else pos = clamp_index(cg, pos, dims[j]);
-    offset = add(cg, mul(cg, offset, dims[j]), pos);
+    offset = ix_add(cg, ix_mulk(cg, offset, dims[j]), pos);
   }
   return offset;
 }
@@ -139,9 +134,9 @@ static vitc_status emit_gather_nd(vitc_cg *cg, const vitc_node *n) {
   if (!batches || !per_batch || !slice || !batch_size) return VITC_OK;
   cg_loop bi = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, batches), 1);
   cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_batch), 1);
-  LLVMValueRef t = add(cg, mul(cg, bi.iv, per_batch), g.iv);
-  LLVMValueRef src = add(cg, mul(cg, bi.iv, batch_size), mul(cg, tuple_offset(cg, t, k, x->dims + b, NULL), slice));
-  cg_memcpy(cg, elem_ptr(cg, cg_out(cg, 0), mul(cg, t, slice), es), elem_ptr(cg, cg_in(cg, 0), src, es),
+  LLVMValueRef t = ix_add(cg, ix_mulk(cg, bi.iv, per_batch), g.iv);
+  LLVMValueRef src = ix_add(cg, ix_mulk(cg, bi.iv, batch_size), ix_mulk(cg, tuple_offset(cg, t, k, x->dims + b, NULL), slice));
+  cg_memcpy(cg, elem_ptr(cg, cg_out(cg, 0), ix_mulk(cg, t, slice), es), elem_ptr(cg, cg_in(cg, 0), src, es),
             cg_i64(cg, slice * (int64_t)es));
   cg_loop_end(cg, &g);
   cg_loop_end(cg, &bi);
@@ -163,13 +158,13 @@ static void combine(vitc_cg *cg, LLVMValueRef o, LLVMValueRef u, vitc_dtype t, v
   LLVMValueRef a = cg_convert(cg, cg_load(cg, out, o, t), t, work), b = cg_convert(cg, cg_load(cg, upd, u, t), t, work);
   LLVMValueRef v;
   if (vitc_dtype_is_float(t)) {
-    v = r == VITC_SCATTER_ADD   ? LLVMBuildFAdd(cg->b, a, b, "")
-        : r == VITC_SCATTER_MUL ? LLVMBuildFMul(cg->b, a, b, "")
-                       : LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, r == VITC_SCATTER_MAX ? LLVMRealOGT : LLVMRealOLT, a, b, ""), a, b, "");
+    v = r == VITC_SCATTER_ADD   ? vec_add(cg, a, b)
+        : r == VITC_SCATTER_MUL ? vec_mul(cg, a, b)
+                       : vec_select(cg, vec_cmp(cg, r == VITC_SCATTER_MAX ? LLVMRealOGT : LLVMRealOLT, a, b), a, b);
   } else {
     v = r == VITC_SCATTER_ADD   ? LLVMBuildAdd(cg->b, a, b, "")
         : r == VITC_SCATTER_MUL ? LLVMBuildMul(cg->b, a, b, "")
-                       : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, r == VITC_SCATTER_MAX ? LLVMIntSGT : LLVMIntSLT, a, b, ""), a, b, "");
+                       : vec_select(cg, LLVMBuildICmp(cg->b, r == VITC_SCATTER_MAX ? LLVMIntSGT : LLVMIntSLT, a, b, ""), a, b);
   }
   cg_store(cg, out, o, t, cg_convert(cg, v, work, t));
 }
@@ -189,10 +184,10 @@ static vitc_status emit_scatter_nd(vitc_cg *cg, const vitc_node *n, vitc_error *
   copy_data(cg);
   if (!tuples || !slice) return VITC_OK;
   cg_loop t = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tuples), 1);
-  LLVMValueRef valid, offset = mul(cg, tuple_offset(cg, t.iv, k, x->dims, &valid), slice);
+  LLVMValueRef valid, offset = ix_mulk(cg, tuple_offset(cg, t.iv, k, x->dims, &valid), slice);
   cg_if ok = cg_if_begin(cg, valid);
   cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, slice), 1);
-  combine(cg, add(cg, offset, i.iv), add(cg, mul(cg, t.iv, slice), i.iv), x->dtype, r);
+  combine(cg, ix_add(cg, offset, i.iv), ix_add(cg, ix_mulk(cg, t.iv, slice), i.iv), x->dtype, r);
   cg_loop_end(cg, &i);
   cg_if_end(cg, &ok);
   cg_loop_end(cg, &t);
@@ -212,7 +207,7 @@ static vitc_status emit_scatter_elements(vitc_cg *cg, const vitc_node *n, vitc_e
   LLVMValueRef u = nest_begin(cg, &ns, idx->dims, rank, ivs), o = cg_i64(cg, 0);
   for (int d = 0; d < rank; d++) {
     if (d == axis) along = load_index(cg, 1, u, x->dims[d]);
-    o = add(cg, mul(cg, o, x->dims[d]), d == axis ? along : ivs[d]);
+    o = ix_add(cg, ix_mulk(cg, o, x->dims[d]), d == axis ? along : ivs[d]);
   }
   cg_if ok = cg_if_begin(cg, in_range(cg, along, x->dims[axis]));
   combine(cg, o, u, x->dtype, r);
@@ -249,14 +244,14 @@ vitc_status emit_OneHot(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, outer), 1);
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, depth), 1);
   cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, inner), 1);
-  LLVMValueRef v = cg_convert(cg, cg_load(cg, cg_in(cg, 0), add(cg, mul(cg, o.iv, inner), i.iv), idx->dtype), idx->dtype, VITC_F64);
-  LLVMValueRef ok = LLVMBuildAnd(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGE, v, LLVMConstReal(cg->f64, (double)-depth), ""),
-                                 LLVMBuildFCmp(cg->b, LLVMRealOLT, v, LLVMConstReal(cg->f64, (double)depth), ""), "");
-  LLVMValueRef pos = LLVMBuildFPToSI(cg->b, LLVMBuildSelect(cg->b, ok, v, LLVMConstReal(cg->f64, 0), ""), cg->i64, "");
-  pos = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, pos, cg_i64(cg, 0), ""), add(cg, pos, cg_i64(cg, depth)), pos, "");
+  LLVMValueRef v = cg_convert(cg, cg_load(cg, cg_in(cg, 0), ix_add(cg, ix_mulk(cg, o.iv, inner), i.iv), idx->dtype), idx->dtype, VITC_F64);
+  LLVMValueRef ok = LLVMBuildAnd(cg->b, vec_cmp(cg, LLVMRealOGE, v, LLVMConstReal(cg->f64, (double)-depth)),
+                                 vec_cmp(cg, LLVMRealOLT, v, LLVMConstReal(cg->f64, (double)depth)), "");
+  LLVMValueRef pos = LLVMBuildFPToSI(cg->b, vec_select(cg, ok, v, LLVMConstReal(cg->f64, 0)), cg->i64, "");
+  pos = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, pos, cg_i64(cg, 0), ""), ix_add(cg, pos, cg_i64(cg, depth)), pos);
   LLVMValueRef hit = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntEQ, pos, d.iv, ""), "");
-  LLVMValueRef at = add(cg, mul(cg, add(cg, mul(cg, o.iv, depth), d.iv), inner), i.iv);
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, hit, on, off, ""), cg_gep(cg, et, cg_out(cg, 0), at));
+  LLVMValueRef at = ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, depth), d.iv), inner), i.iv);
+  LLVMBuildStore(cg->b, vec_select(cg, hit, on, off), cg_gep(cg, et, cg_out(cg, 0), at));
   cg_loop_end(cg, &i);
   cg_loop_end(cg, &d);
   cg_loop_end(cg, &o);

@@ -1,76 +1,56 @@
 /* emit_grn.c — vitc.GRN (ir/ops/grn.c) on float32 X [N, P, C] (P the spatial positions), a sample at a time:
  *
- *   pass 1    g[c] = sqrt(Σ_p x[p, c]²)                  a task per block of 16 channels: <16 x double>
+ *   pass 1    g[c] = sqrt(Σ_p x[p, c]²)                  a task per block of W channels: <W x double>
  *                                                        sums walking down the positions
  *   between   k[c] = gamma[c] · g[c] / (Σ_c g / C + eps)   on the calling thread, C values, in double
- *   pass 2    y[p, c] = (x[p, c] · k[c] + beta[c]) + x[p, c]   a task per position, 16 channels at a time
+ *   pass 2    y[p, c] = (x[p, c] · k[c] + beta[c]) + x[p, c]   a task per position, W channels at a time
  *
  * Each pass runs across the runtime pool when the sample is large (emit_rows.h's row loop). The last block
- * of channels, when C is not a multiple of 16, is loaded and stored under a lane mask. g and k are
+ * of channels, when C is not a multiple of W (vec_width), is loaded and stored under a lane mask. g and k are
  * C-float arrays on the calling thread's stack, which the tasks read through pointers: 45 KB each for the
  * widest GRN of ConvNeXt V2 (4 · 2816 channels). */
 #include "emit_rows.h"
 #include "emitters.h"
 
-#define VEC 16
-
 typedef struct grn_shape {
   int64_t positions, channels;
-  LLVMTypeRef vf, vd; /* <16 x float>, <16 x double> */
+  int w;              /* lanes: vec_width */
+  LLVMTypeRef vf, vd; /* <w x float>, <w x double> */
 } grn_shape;
 
 /* Lanes c0 + i < C of the block at channel c0; NULL when every block is full. */
 static LLVMValueRef block_mask(vitc_cg *cg, const grn_shape *s, LLVMValueRef c0) {
-  if (s->channels % VEC == 0) return NULL;
-  LLVMValueRef lanes[VEC], limit[VEC];
-  for (int i = 0; i < VEC; i++) lanes[i] = cg_i64(cg, i), limit[i] = cg_i64(cg, s->channels);
-  LLVMTypeRef vi = LLVMVectorType(cg->i64, VEC);
-  LLVMValueRef first = LLVMBuildInsertElement(cg->b, LLVMGetPoison(vi), c0, cg_i32(cg, 0), "");
-  first = LLVMBuildShuffleVector(cg->b, first, LLVMGetPoison(vi), LLVMConstNull(LLVMVectorType(cg->i32, VEC)), "");
-  LLVMValueRef at = LLVMBuildAdd(cg->b, first, LLVMConstVector(lanes, VEC), "");
-  return LLVMBuildICmp(cg->b, LLVMIntULT, at, LLVMConstVector(limit, VEC), "");
+  if (s->channels % s->w == 0) return NULL;
+  return vec_mask_dyn(cg, s->w, LLVMBuildNSWSub(cg->b, cg_i64(cg, s->channels), c0, ""));
 }
 
-/* 16 floats from p[at], the lanes outside mask read as 0. */
+/* w floats from p[at], the lanes outside mask read as 0; stored under the mask. */
 static LLVMValueRef load_block(vitc_cg *cg, const grn_shape *s, LLVMValueRef p, LLVMValueRef at, LLVMValueRef mask) {
-  LLVMValueRef ptr = cg_gep(cg, cg->f32, p, at);
-  if (!mask) {
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, s->vf, ptr, "");
-    LLVMSetAlignment(v, 4);
-    return v;
-  }
-  LLVMTypeRef types[2] = {s->vf, cg->ptr};
-  LLVMValueRef args[4] = {ptr, cg_i32(cg, 4), mask, LLVMConstNull(s->vf)};
-  return cg_intrinsic(cg, "llvm.masked.load", types, 2, args, 4);
+  LLVMValueRef ptr = gep_f32(cg, p, at);
+  return mask ? vec_load_masked(cg, s->vf, ptr, mask) : vec_load(cg, s->vf, ptr, s->w);
 }
 
 static void store_block(vitc_cg *cg, const grn_shape *s, LLVMValueRef v, LLVMValueRef p, LLVMValueRef at,
                         LLVMValueRef mask) {
-  LLVMValueRef ptr = cg_gep(cg, cg->f32, p, at);
-  if (!mask) {
-    LLVMSetAlignment(LLVMBuildStore(cg->b, v, ptr), 4);
-    return;
-  }
-  LLVMTypeRef types[2] = {s->vf, cg->ptr};
-  LLVMValueRef args[4] = {v, ptr, cg_i32(cg, 4), mask};
-  cg_intrinsic(cg, "llvm.masked.store", types, 2, args, 4);
+  LLVMValueRef ptr = gep_f32(cg, p, at);
+  if (mask) vec_store_masked(cg, v, ptr, mask);
+  else vec_store(cg, v, ptr, s->w);
 }
 
 /* Pass 1: g[c] for the block of channels each task row names. */
 static void emit_norms(vitc_cg *cg, const grn_shape *s, LLVMValueRef x, LLVMValueRef g) {
-  int64_t blocks = (s->channels + VEC - 1) / VEC;
+  int64_t blocks = (s->channels + s->w - 1) / s->w;
   LLVMValueRef ptrs[2] = {x, g};
   row_loop rl;
-  LLVMValueRef c0 = LLVMBuildNSWMul(cg->b, rows_begin(cg, &rl, blocks, s->positions * s->channels, ptrs, 2),
-                                    cg_i64(cg, VEC), "");
+  LLVMValueRef c0 = ix_mulk(cg, rows_begin(cg, &rl, blocks, s->positions * s->channels, ptrs, 2), s->w);
   LLVMValueRef mask = block_mask(cg, s, c0), acc = cg_var(cg, s->vd, LLVMConstNull(s->vd));
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->positions), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, p.iv, cg_i64(cg, s->channels), ""), c0, "");
+  LLVMValueRef at = ix_add(cg, ix_mulk(cg, p.iv, s->channels), c0);
   LLVMValueRef v = LLVMBuildFPExt(cg->b, load_block(cg, s, ptrs[0], at, mask), s->vd, "");
-  LLVMValueRef sum = LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, s->vd, acc, ""), LLVMBuildFMul(cg->b, v, v, ""), "");
+  LLVMValueRef sum = vec_add(cg, LLVMBuildLoad2(cg->b, s->vd, acc, ""), vec_mul(cg, v, v));
   LLVMBuildStore(cg->b, sum, acc);
   cg_loop_end(cg, &p);
-  LLVMValueRef norm = call1(cg, "llvm.sqrt", LLVMBuildLoad2(cg->b, s->vd, acc, ""));
+  LLVMValueRef norm = vec_sqrt(cg, LLVMBuildLoad2(cg->b, s->vd, acc, ""));
   store_block(cg, s, LLVMBuildFPTrunc(cg->b, norm, s->vf, ""), ptrs[1], c0, mask);
   rows_end(cg, &rl);
 }
@@ -81,15 +61,13 @@ static void emit_gains(vitc_cg *cg, const grn_shape *s, LLVMValueRef g, LLVMValu
   LLVMValueRef sum = cg_var(cg, cg->f64, cg_const(cg, cg->f64, 0));
   cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), 1);
   LLVMValueRef gc = load_f64(cg, g, c.iv, VITC_F32);
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), gc, ""), sum);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), gc), sum);
   cg_loop_end(cg, &c);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""),
-                                    cg_const(cg, cg->f64, (double)s->channels), "");
-  LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1),
-                                   LLVMBuildFAdd(cg->b, mean, cg_const(cg, cg->f64, eps), ""), "");
+  LLVMValueRef mean = vec_div(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), cg_const(cg, cg->f64, (double)s->channels));
+  LLVMValueRef inv = vec_div(cg, cg_const(cg, cg->f64, 1), vec_add(cg, mean, cg_const(cg, cg->f64, eps)));
   c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), 1);
-  LLVMValueRef nx = LLVMBuildFMul(cg->b, load_f64(cg, g, c.iv, VITC_F32), inv, "");
-  store_f64(cg, k, c.iv, VITC_F32, LLVMBuildFMul(cg->b, load_f64(cg, gamma, c.iv, VITC_F32), nx, ""));
+  LLVMValueRef nx = vec_mul(cg, load_f64(cg, g, c.iv, VITC_F32), inv);
+  store_f64(cg, k, c.iv, VITC_F32, vec_mul(cg, load_f64(cg, gamma, c.iv, VITC_F32), nx));
   cg_loop_end(cg, &c);
 }
 
@@ -99,14 +77,12 @@ static void emit_scale(vitc_cg *cg, const grn_shape *s, LLVMValueRef x, LLVMValu
   LLVMValueRef ptrs[4] = {x, k, beta, y};
   row_loop rl;
   LLVMValueRef p = rows_begin(cg, &rl, s->positions, s->positions * s->channels, ptrs, 4);
-  LLVMValueRef row = LLVMBuildNSWMul(cg->b, p, cg_i64(cg, s->channels), "");
-  cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), VEC);
-  LLVMValueRef mask = block_mask(cg, s, c.iv), at = LLVMBuildNSWAdd(cg->b, row, c.iv, "");
+  LLVMValueRef row = ix_mulk(cg, p, s->channels);
+  cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), s->w);
+  LLVMValueRef mask = block_mask(cg, s, c.iv), at = ix_add(cg, row, c.iv);
   LLVMValueRef xv = load_block(cg, s, ptrs[0], at, mask);
-  LLVMValueRef args[3] = {xv, load_block(cg, s, ptrs[1], c.iv, mask), load_block(cg, s, ptrs[2], c.iv, mask)};
-  LLVMTypeRef vf = s->vf;
-  LLVMValueRef v = cg_intrinsic(cg, "llvm.fmuladd", &vf, 1, args, 3);
-  store_block(cg, s, LLVMBuildFAdd(cg->b, v, xv, ""), ptrs[3], at, mask);
+  LLVMValueRef v = vec_muladd(cg, xv, load_block(cg, s, ptrs[1], c.iv, mask), load_block(cg, s, ptrs[2], c.iv, mask));
+  store_block(cg, s, vec_add(cg, v, xv), ptrs[3], at, mask);
   cg_loop_end(cg, &c);
   rows_end(cg, &rl);
 }
@@ -118,13 +94,14 @@ vitc_status emit_GRN(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   grn_shape s = {.positions = 1, .channels = x->dims[x->rank - 1]};
   for (int d = 1; d < x->rank - 1; d++) s.positions *= x->dims[d];
   if (vitc_numel(x) == 0) return VITC_OK;
-  s.vf = LLVMVectorType(cg->f32, VEC);
-  s.vd = LLVMVectorType(cg->f64, VEC);
+  s.w = vec_width(cg);
+  s.vf = vec_of(cg, cg->f32, s.w);
+  s.vd = vec_of(cg, cg->f64, s.w);
   LLVMTypeRef per_channel = LLVMArrayType(cg->f32, (unsigned)s.channels);
   LLVMValueRef g = cg_var(cg, per_channel, NULL), k = cg_var(cg, per_channel, NULL);
   int64_t sample = s.positions * s.channels;
   cg_loop b = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, x->dims[0]), 1);
-  LLVMValueRef first = LLVMBuildNSWMul(cg->b, b.iv, cg_i64(cg, sample), "");
+  LLVMValueRef first = ix_mulk(cg, b.iv, sample);
   LLVMValueRef xs = cg_gep(cg, cg->f32, cg_in(cg, 0), first), ys = cg_gep(cg, cg->f32, cg_out(cg, 0), first);
   emit_norms(cg, &s, xs, g);
   emit_gains(cg, &s, g, cg_in(cg, 1), vitc_attr_float(n, "epsilon", 1e-6), k);

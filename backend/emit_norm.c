@@ -15,7 +15,6 @@
 #include "emit_rows.h"
 #include "emitters.h"
 
-static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
 
 static LLVMValueRef f64(vitc_cg *cg, double v) { return cg_const(cg, cg->f64, v); }
 
@@ -26,11 +25,11 @@ static void row_stats(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtyp
   *mean = f64(cg, 0);
   if (s->len) {
     LLVMValueRef n = f64(cg, (double)s->len);
-    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, FOLD_SUM), n, "");
-    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, FOLD_SUM), n, "");
+    *mean = vec_div(cg, fold_row(cg, s, x, t, base, MAP_ID, NULL, VEC_SUM), n);
+    var = vec_div(cg, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, VEC_SUM), n);
   }
-  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
-  *inv_std = LLVMBuildFDiv(cg->b, f64(cg, 1), sd, "");
+  LLVMValueRef sd = vec_sqrt(cg, vec_add(cg, var, f64(cg, eps)));
+  *inv_std = vec_div(cg, f64(cg, 1), sd);
 }
 
 /* Arithmetic of the output pass: float when x and y are float32 (what the vectoriser likes best),
@@ -59,8 +58,8 @@ static void store_from(vitc_cg *cg, const affine_ctx *a, LLVMValueRef y, LLVMVal
 
 /* (x - mean) · gain + bias, everything in the pass's type. */
 static LLVMValueRef affine(vitc_cg *cg, LLVMValueRef x, LLVMValueRef mean, LLVMValueRef gain, LLVMValueRef bias) {
-  LLVMValueRef y = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, x, mean, ""), gain, "");
-  return bias ? LLVMBuildFAdd(cg->b, y, bias, "") : y;
+  LLVMValueRef y = vec_mul(cg, vec_sub(cg, x, mean), gain);
+  return bias ? vec_add(cg, y, bias) : y;
 }
 
 /* The start of a mean/variance normalisation's row pass: rows of s across the pool (ptrs[0] is x),
@@ -85,23 +84,53 @@ static void norm_rows_begin(vitc_cg *cg, norm_row *nr, const row_shape *s, const
 
 /* ---------------------------------------------------------------- LayerNormalization */
 
-/* Offset in p of position j of the normalised dims x[axis:], p broadcast onto them (right-aligned);
- * j itself when p covers them all. */
-static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
-  LLVMValueRef at = cg_i64(cg, 0);
-  bool full = true;
+/* p (broadcast onto the normalised dims x[axis:], right-aligned) holds one element per position, in
+ * order: position j is p[j]. */
+static bool param_covers(const vitc_value *p, const vitc_value *x, int axis) {
   int64_t below = 1, pstride = 1;
   for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
     bool bcast = pd < 0 || p->dims[pd] == 1;
-    if (x->dims[xd] != 1 && (bcast || pstride != below)) full = false;
-    if (!bcast) {
-      LLVMValueRef digit = LLVMBuildURem(cg->b, LLVMBuildUDiv(cg->b, j, cg_i64(cg, below), ""), cg_i64(cg, x->dims[xd]), "");
-      at = LLVMBuildNSWAdd(cg->b, at, LLVMBuildNSWMul(cg->b, digit, cg_i64(cg, pstride), ""), "");
+    if (x->dims[xd] != 1 && (bcast || pstride != below)) return false;
+    if (!bcast) pstride *= p->dims[pd];
+    below *= x->dims[xd];
+  }
+  return true;
+}
+
+/* Offset in p of position j of the normalised dims x[axis:]. */
+static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
+  if (param_covers(p, x, axis)) return j;
+  LLVMValueRef at = cg_i64(cg, 0);
+  int64_t below = 1, pstride = 1;
+  for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
+    if (pd >= 0 && p->dims[pd] != 1) {
+      at = ix_add(cg, at, ix_mulk(cg, ix_remk(cg, ix_divk(cg, j, below), x->dims[xd]), pstride));
       pstride *= p->dims[pd];
     }
     below *= x->dims[xd];
   }
-  return full ? j : at;
+  return at;
+}
+
+/* The float32 row pass in vectors: every operand float32, scale and bias one element per position. */
+typedef struct ln_vec {
+  LLVMValueRef x, scale, bias, y, r; /* scale, bias, r NULL when absent */
+  LLVMValueRef base, mean, inv;      /* float scalars mean, inv */
+} ln_vec;
+
+static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  ln_vec *p = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef at = ix_add(cg, p->base, j), inv = vec_splat(cg, p->inv, vt);
+  LLVMValueRef gain = p->scale ? vec_mul(cg, inv, vec_load(cg, vt, gep_f32(cg, p->scale, j), lanes)) : inv;
+  LLVMValueRef v = vec_mul(cg, vec_sub(cg, vec_load(cg, vt, gep_f32(cg, p->x, at), lanes), vec_splat(cg, p->mean, vt)), gain);
+  if (p->bias) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->bias, j), lanes));
+  if (p->r) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->r, at), lanes));
+  vec_store(cg, v, gep_f32(cg, p->y, at), lanes);
+}
+
+static bool f32_param(const vitc_value *p, const vitc_value *x, int axis) {
+  return !p || (p->dtype == VITC_F32 && param_covers(p, x, axis));
 }
 
 /* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type; `residual`, the
@@ -109,7 +138,7 @@ static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_va
 static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
   const vitc_value *y = cg_out_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   double eps = vitc_attr_float(n, "epsilon", 1e-5);
   row_shape s;
   row_shape_range(&s, x, axis, x->rank - 1);
@@ -122,15 +151,21 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   if (ptrs[4]) store_f64(cg, ptrs[4], nr.r, cg_out_value(cg, 1)->dtype, nr.mean);
   if (ptrs[5]) store_f64(cg, ptrs[5], nr.r, cg_out_value(cg, 2)->dtype, nr.inv_std);
   const affine_ctx *a = &nr.a;
+  if (a->f32 && f32_param(scale, x, axis) && f32_param(bias, x, axis)) {
+    ln_vec p = {ptrs[0], scale ? ptrs[1] : NULL, bias ? ptrs[2] : NULL, ptrs[3], ptrs[6], nr.base, nr.m, nr.inv};
+    vec_for(cg, cg_i64(cg, 0), s.len, vec_width(cg), layer_norm_vector, &p);
+    rows_end(cg, &nr.loop);
+    return VITC_OK;
+  }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, nr.base, l.iv, ""), gain = nr.inv, b = NULL;
-  if (scale) gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
+  LLVMValueRef at = ix_add(cg, nr.base, l.iv), gain = nr.inv, b = NULL;
+  if (scale) gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype));
   if (bias) b = load_as(cg, a, ptrs[2], param_offset(cg, bias, x, axis, l.iv), bias->dtype);
   LLVMValueRef v = affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b);
   if (ptrs[6]) { /* rounded to y's dtype first, as LayerNormalization's output would be */
     vitc_dtype pass = a->f32 ? VITC_F32 : VITC_F64;
     v = cg_convert(cg, cg_convert(cg, v, pass, y->dtype), y->dtype, pass);
-    v = LLVMBuildFAdd(cg->b, v, load_as(cg, a, ptrs[6], at, x->dtype), "");
+    v = vec_add(cg, v, load_as(cg, a, ptrs[6], at, x->dtype));
   }
   store_from(cg, a, ptrs[3], at, v);
   cg_loop_end(cg, &l);
@@ -168,7 +203,7 @@ vitc_status emit_LayerNormChannels(vitc_cg *cg, const vitc_node *n, vitc_error *
   const affine_ctx *a = &nr.a;
   elem_loop e;
   elems_begin(cg, &e, &s, nr.base);
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype), "");
+  LLVMValueRef gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], e.j, cg_in_value(cg, 1)->dtype));
   LLVMValueRef b = load_as(cg, a, ptrs[2], e.j, cg_in_value(cg, 2)->dtype);
   store_from(cg, a, ptrs[3], e.offset, affine(cg, load_as(cg, a, ptrs[0], e.offset, x->dtype), nr.m, gain, b));
   elems_end(cg, &e);
@@ -193,15 +228,14 @@ vitc_status emit_RMSNorm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[3] = {cg_in(cg, 0), scale ? cg_in(cg, 1) : NULL, cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 3));
-  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, FOLD_SUM),
-                                  f64(cg, (double)s.len), "");
-  LLVMValueRef rms = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
+  LLVMValueRef ms = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, VEC_SUM), f64(cg, (double)s.len));
+  LLVMValueRef rms = vec_sqrt(cg, vec_add(cg, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5))));
   affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
-  LLVMValueRef inv = in_type(cg, &a, LLVMBuildFDiv(cg->b, f64(cg, 1), rms, ""));
+  LLVMValueRef inv = in_type(cg, &a, vec_div(cg, f64(cg, 1), rms));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, ""), gain = inv;
-  if (scale) gain = LLVMBuildFMul(cg->b, inv, load_as(cg, &a, ptrs[1], per == 1 ? cg_i64(cg, 0) : l.iv, scale->dtype), "");
-  store_from(cg, &a, ptrs[2], at, LLVMBuildFMul(cg->b, load_as(cg, &a, ptrs[0], at, x->dtype), gain, ""));
+  LLVMValueRef at = ix_add(cg, base, l.iv), gain = inv;
+  if (scale) gain = vec_mul(cg, inv, load_as(cg, &a, ptrs[1], per == 1 ? cg_i64(cg, 0) : l.iv, scale->dtype));
+  store_from(cg, &a, ptrs[2], at, vec_mul(cg, load_as(cg, &a, ptrs[0], at, x->dtype), gain));
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
   return VITC_OK;
@@ -228,14 +262,14 @@ static vitc_status emit_group_norm(vitc_cg *cg, const vitc_node *n, int64_t grou
   norm_row nr;
   norm_rows_begin(cg, &nr, &s, x, cg_out_value(cg, 0)->dtype, vitc_attr_float(n, "epsilon", 1e-5), ptrs, 4);
   const affine_ctx *a = &nr.a;
-  LLVMValueRef first = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, nr.r, cg_i64(cg, groups), ""), cg_i64(cg, per_group), "");
+  LLVMValueRef first = ix_mulk(cg, ix_remk(cg, nr.r, groups), per_group);
   cg_loop lc = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, per_group), 1);
-  LLVMValueRef p = LLVMBuildUDiv(cg->b, LLVMBuildNSWAdd(cg->b, first, lc.iv, ""), cg_i64(cg, param_div), "");
-  LLVMValueRef gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], p, scale_t), "");
+  LLVMValueRef p = ix_divk(cg, ix_add(cg, first, lc.iv), param_div);
+  LLVMValueRef gain = vec_mul(cg, nr.inv, load_as(cg, a, ptrs[1], p, scale_t));
   LLVMValueRef b = load_as(cg, a, ptrs[2], p, bias_t);
-  LLVMValueRef row_at = LLVMBuildNSWAdd(cg->b, nr.base, LLVMBuildNSWMul(cg->b, lc.iv, cg_i64(cg, spatial), ""), "");
+  LLVMValueRef row_at = ix_add(cg, nr.base, ix_mulk(cg, lc.iv, spatial));
   cg_loop ls = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, row_at, ls.iv, "");
+  LLVMValueRef at = ix_add(cg, row_at, ls.iv);
   store_from(cg, a, ptrs[3], at, affine(cg, load_as(cg, a, ptrs[0], at, x->dtype), nr.m, gain, b));
   cg_loop_end(cg, &ls);
   cg_loop_end(cg, &lc);
@@ -280,14 +314,14 @@ vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef ptrs[6] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_in(cg, 3), cg_in(cg, 4), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
-  LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
+  LLVMValueRef c = ix_remk(cg, r, channels), p[4];
   for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
-  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
-  LLVMValueRef b = LLVMBuildFSub(cg->b, p[1], LLVMBuildFMul(cg->b, p[2], a, ""), "");
-  LLVMValueRef base = LLVMBuildNSWMul(cg->b, r, cg_i64(cg, spatial), "");
+  LLVMValueRef a = vec_div(cg, p[0], vec_sqrt(cg, vec_add(cg, p[3], f64(cg, eps))));
+  LLVMValueRef b = vec_sub(cg, p[1], vec_mul(cg, p[2], a));
+  LLVMValueRef base = ix_mulk(cg, r, spatial);
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, l.iv, "");
-  LLVMValueRef v = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, load_f64(cg, ptrs[0], at, x->dtype), a, ""), b, "");
+  LLVMValueRef at = ix_add(cg, base, l.iv);
+  LLVMValueRef v = vec_add(cg, vec_mul(cg, load_f64(cg, ptrs[0], at, x->dtype), a), b);
   store_f64(cg, ptrs[5], at, cg_out_value(cg, 0)->dtype, v);
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
@@ -301,18 +335,18 @@ vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *er
   const vitc_value *x = cg_in_value(cg, 0);
   int64_t p = vitc_attr_int(n, "p", 2);
   if (p != 1 && p != 2) return vitc_fail(err, VITC_ERR_INVALID, "p is %lld, expected 1 or 2", (long long)p);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   row_shape s;
   row_shape_range(&s, x, axis, axis);
   if (vitc_numel(x) == 0) return VITC_OK;
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
-  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, FOLD_SUM);
-  if (p == 2) norm = call1(cg, "llvm.sqrt", norm);
+  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, VEC_SUM);
+  if (p == 2) norm = vec_sqrt(cg, norm);
   elem_loop e;
   elems_begin(cg, &e, &s, base);
-  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), norm, ""));
+  store_f64(cg, ptrs[1], e.offset, x->dtype, vec_div(cg, load_f64(cg, ptrs[0], e.offset, x->dtype), norm));
   elems_end(cg, &e);
   rows_end(cg, &rl);
   return VITC_OK;
@@ -331,7 +365,7 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   for (int i = 0; i < naxes; i++) {
     if (axes[i] < -x->rank || axes[i] >= x->rank)
       return vitc_fail(err, VITC_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axes[i], x->rank);
-    reduced[axis_index(axes[i], x->rank)] = true;
+    reduced[cg_axis(axes[i], x->rank)] = true;
   }
   row_shape s;
   row_shape_init(&s, x, reduced);
@@ -340,13 +374,13 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
   LLVMValueRef count = f64(cg, (double)s.len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_SUM), count, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, FOLD_SUM), count, "");
-  LLVMValueRef denom = LLVMBuildFAdd(cg->b, call1(cg, "llvm.sqrt", var), f64(cg, 1e-9), "");
+  LLVMValueRef mean = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_SUM), count);
+  LLVMValueRef var = vec_div(cg, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, VEC_SUM), count);
+  LLVMValueRef denom = vec_add(cg, vec_sqrt(cg, var), f64(cg, 1e-9));
   elem_loop e;
   elems_begin(cg, &e, &s, base);
-  LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), mean, "");
-  store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, d, denom, ""));
+  LLVMValueRef d = vec_sub(cg, load_f64(cg, ptrs[0], e.offset, x->dtype), mean);
+  store_f64(cg, ptrs[1], e.offset, x->dtype, vec_div(cg, d, denom));
   elems_end(cg, &e);
   rows_end(cg, &rl);
   return VITC_OK;

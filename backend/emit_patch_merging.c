@@ -24,15 +24,15 @@ typedef struct merge_geom {
 /* Copies the four neighbours of output row `at` into the col row at dst. */
 static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMValueRef dst, LLVMValueRef at) {
   static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
-  LLVMValueRef j = LLVMBuildURem(cg->b, at, cg_i64(cg, p->w / 2), "");
-  LLVMValueRef above = LLVMBuildUDiv(cg->b, at, cg_i64(cg, p->w / 2), "");
-  LLVMValueRef i = LLVMBuildURem(cg->b, above, cg_i64(cg, p->h / 2), "");
-  LLVMValueRef img = LLVMBuildUDiv(cg->b, above, cg_i64(cg, p->h / 2), "");
+  LLVMValueRef j = ix_remk(cg, at, p->w / 2);
+  LLVMValueRef above = ix_divk(cg, at, p->w / 2);
+  LLVMValueRef i = ix_remk(cg, above, p->h / 2);
+  LLVMValueRef img = ix_divk(cg, above, p->h / 2);
   LLVMValueRef bytes = cg_i64(cg, p->c * (int64_t)sizeof(float));
   for (int q = 0; q < 4; q++) {
-    LLVMValueRef y = add_i(cg, add_i(cg, mul_i(cg, img, p->h), mul_i(cg, i, 2)), cg_i64(cg, dy[q]));
-    LLVMValueRef xpos = add_i(cg, add_i(cg, mul_i(cg, y, p->w), mul_i(cg, j, 2)), cg_i64(cg, dx[q]));
-    LLVMValueRef src = cg_gep(cg, cg->f32, x, mul_i(cg, xpos, p->c));
+    LLVMValueRef y = ix_add(cg, ix_add(cg, ix_mulk(cg, img, p->h), ix_mulk(cg, i, 2)), cg_i64(cg, dy[q]));
+    LLVMValueRef xpos = ix_add(cg, ix_add(cg, ix_mulk(cg, y, p->w), ix_mulk(cg, j, 2)), cg_i64(cg, dx[q]));
+    LLVMValueRef src = cg_gep(cg, cg->f32, x, ix_mulk(cg, xpos, p->c));
     cg_memcpy(cg, cg_gep(cg, cg->f32, dst, cg_i64(cg, q * p->c)), src, bytes);
   }
 }
@@ -42,16 +42,15 @@ static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMVa
 static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s, LLVMValueRef col,
                            LLVMValueRef base, LLVMValueRef gamma, LLVMValueRef beta) {
   LLVMValueRef len = cg_const(cg, cg->f64, (double)s->len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, FOLD_SUM), len, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, FOLD_SUM), len, "");
-  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, cg_const(cg, cg->f64, p->eps), ""));
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sd, ""), cg->f32, "");
+  LLVMValueRef mean = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, VEC_SUM), len);
+  LLVMValueRef var = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, VEC_SUM), len);
+  LLVMValueRef sd = vec_sqrt(cg, vec_add(cg, var, cg_const(cg, cg->f64, p->eps)));
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, vec_div(cg, cg_const(cg, cg->f64, 1), sd), cg->f32, "");
   LLVMValueRef m = LLVMBuildFPTrunc(cg->b, mean, cg->f32, "");
   cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  LLVMValueRef at = add_i(cg, base, e.iv);
-  LLVMValueRef v = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, cg_load(cg, col, at, VITC_F32), m, ""),
-                                 LLVMBuildFMul(cg->b, inv, cg_load(cg, gamma, e.iv, VITC_F32), ""), "");
-  if (beta) v = LLVMBuildFAdd(cg->b, v, cg_load(cg, beta, e.iv, VITC_F32), "");
+  LLVMValueRef at = ix_add(cg, base, e.iv);
+  LLVMValueRef v = vec_mul(cg, vec_sub(cg, cg_load(cg, col, at, VITC_F32), m), vec_mul(cg, inv, cg_load(cg, gamma, e.iv, VITC_F32)));
+  if (beta) v = vec_add(cg, v, cg_load(cg, beta, e.iv, VITC_F32));
   cg_store(cg, col, at, VITC_F32, v);
   cg_loop_end(cg, &e);
 }
@@ -64,7 +63,7 @@ static void emit_norm_rows(vitc_cg *cg, const merge_geom *p, LLVMValueRef first,
   LLVMValueRef ptrs[4] = {cg_out(cg, 0), cg_in(cg, 2), cg_in(cg, 3), first};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->n, ptrs, 4);
-  emit_normalize(cg, p, &s, ptrs[0], mul_i(cg, add_i(cg, ptrs[3], r), p->n), ptrs[1], ptrs[2]);
+  emit_normalize(cg, p, &s, ptrs[0], ix_mulk(cg, ix_add(cg, ptrs[3], r), p->n), ptrs[1], ptrs[2]);
   rows_end(cg, &rl);
 }
 
@@ -77,8 +76,8 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   LLVMValueRef ptrs[5] = {cg_in(cg, 0), col, cg_in(cg, 2), cg_in(cg, 3), first};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->c4, ptrs, 5);
-  LLVMValueRef base = mul_i(cg, r, p->c4);
-  emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), add_i(cg, ptrs[4], r));
+  LLVMValueRef base = ix_mulk(cg, r, p->c4);
+  emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), ix_add(cg, ptrs[4], r));
   if (ptrs[2] && !p->norm_after) emit_normalize(cg, p, &s, ptrs[1], base, ptrs[2], ptrs[3]);
   rows_end(cg, &rl);
   gemm_desc d = {.dtype = VITC_F32, .m = count, .n = p->n, .k = p->c4, .alpha = 1, .beta = 1};
@@ -89,7 +88,7 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   d.b_const = cg_in_value(cg, 1)->data;
   d.b_rs = p->n;
   d.b_cs = 1;
-  d.c = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, first, p->n));
+  d.c = cg_gep(cg, cg->f32, cg_out(cg, 0), ix_mulk(cg, first, p->n));
   d.ldc = p->n;
   d.d = cg_in(cg, 4);
   d.d_cs = 1;
@@ -112,7 +111,7 @@ vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err) 
   vitc_status st = VITC_OK;
   if (p.rows / slab) {
     cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p.rows / slab), 1);
-    st = emit_slab(cg, &p, col, mul_i(cg, s.iv, slab), slab, err);
+    st = emit_slab(cg, &p, col, ix_mulk(cg, s.iv, slab), slab, err);
     cg_loop_end(cg, &s);
   }
   if (st == VITC_OK && p.rows % slab) st = emit_slab(cg, &p, col, cg_i64(cg, p.rows / slab * slab), p.rows % slab, err);

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "emit_gemm.h"
+#include "emit_rows.h"
 #include "emit_window.h"
 #include "emitters.h"
 
@@ -17,7 +18,7 @@ static bool is_unsigned(vitc_dtype t) { return !vitc_dtype_is_float(t) && !vitc_
 
 /* v > best in the dtype's compute type (false when v is NaN). */
 static LLVMValueRef greater(vitc_cg *cg, vitc_dtype t, LLVMValueRef v, LLVMValueRef best) {
-  if (vitc_dtype_is_float(t)) return LLVMBuildFCmp(cg->b, LLVMRealOGT, v, best, "");
+  if (vitc_dtype_is_float(t)) return vec_cmp(cg, LLVMRealOGT, v, best);
   return LLVMBuildICmp(cg->b, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, v, best, "");
 }
 
@@ -39,13 +40,13 @@ static LLVMValueRef taps_in_padded_input(vitc_cg *cg, const vitc_window *w, cons
   LLVMValueRef count = cg_i64(cg, 1);
   for (int d = 0; d < w->nd; d++) {
     LLVMValueRef room = LLVMBuildNSWSub(cg->b, cg_i64(cg, w->in[d] + w->pad_begin[d] + w->pad_end[d]),
-                                        mul_i(cg, oidx[d], w->stride[d]), "");
-    LLVMValueRef taps = LLVMBuildSDiv(cg->b, add_i(cg, room, cg_i64(cg, w->dilation[d] - 1)),
+                                        ix_mulk(cg, oidx[d], w->stride[d]), "");
+    LLVMValueRef taps = LLVMBuildSDiv(cg->b, ix_add(cg, room, cg_i64(cg, w->dilation[d] - 1)),
                                       cg_i64(cg, w->dilation[d]), "");
-    taps = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, room, cg_i64(cg, 1), ""), cg_i64(cg, 0), taps, "");
+    taps = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, room, cg_i64(cg, 1), ""), cg_i64(cg, 0), taps);
     LLVMValueRef k = cg_i64(cg, w->kernel[d]);
-    taps = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, taps, k, ""), taps, k, "");
-    count = LLVMBuildNSWMul(cg->b, count, taps, "");
+    taps = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, taps, k, ""), taps, k);
+    count = ix_mul(cg, count, taps);
   }
   return count;
 }
@@ -66,11 +67,11 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
   LLVMValueRef captured[3] = {cg_in(cg, 0), cg_out(cg, 0), indices ? indices : LLVMConstNull(cg->ptr)};
   cg_task task = cg_task_begin(cg, captured, 3);
   cg_loop plane = cg_loop_begin(cg, task.begin, task.end, 1);
-  LLVMValueRef x_base = mul_i(cg, plane.iv, plane_in);
+  LLVMValueRef x_base = ix_mulk(cg, plane.iv, plane_in);
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane_out), 1);
   LLVMValueRef oidx[VITC_MAX_RANK], kidx[VITC_MAX_RANK], inside;
   emit_unflatten(cg, o.iv, w.out, w.nd, oidx);
-  LLVMValueRef at = add_i(cg, mul_i(cg, plane.iv, plane_out), o.iv);
+  LLVMValueRef at = ix_add(cg, ix_mulk(cg, plane.iv, plane_out), o.iv);
   LLVMValueRef acc = average ? cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0)) : cg_var(cg, ct, lowest(cg, t));
   LLVMValueRef count = cg_var(cg, cg->i64, cg_i64(cg, 0));
   LLVMValueRef best_off = cg_var(cg, cg->i64, cg_i64(cg, -1));
@@ -78,11 +79,11 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
   emit_unflatten(cg, k.iv, w.kernel, w.nd, kidx);
   LLVMValueRef off = emit_window_offset(cg, &w, oidx, kidx, &inside);
   cg_if in = cg_if_begin(cg, inside);
-  LLVMValueRef v = cg_load(cg, task.vals[0], add_i(cg, x_base, off), t);
+  LLVMValueRef v = cg_load(cg, task.vals[0], ix_add(cg, x_base, off), t);
   if (average) {
     LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, cg_convert(cg, v, t, VITC_F64), ""), acc);
-    LLVMBuildStore(cg->b, add_i(cg, LLVMBuildLoad2(cg->b, cg->i64, count, ""), cg_i64(cg, 1)), count);
+    LLVMBuildStore(cg->b, vec_add(cg, s, cg_convert(cg, v, t, VITC_F64)), acc);
+    LLVMBuildStore(cg->b, ix_add(cg, LLVMBuildLoad2(cg->b, cg->i64, count, ""), cg_i64(cg, 1)), count);
   } else {
     LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
     LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMBuildLoad2(cg->b, cg->i64, best_off, ""), cg_i64(cg, 0), "");
@@ -96,10 +97,9 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
 
   if (average) {
     LLVMValueRef divisor = include_pad ? taps_in_padded_input(cg, &w, oidx) : LLVMBuildLoad2(cg->b, cg->i64, count, "");
-    LLVMValueRef mean = LLVMBuildFDiv(cg->b, LLVMBuildLoad2(cg->b, cg->f64, acc, ""),
-                                      LLVMBuildSIToFP(cg->b, divisor, cg->f64, ""), "");
+    LLVMValueRef mean = vec_div(cg, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), LLVMBuildSIToFP(cg->b, divisor, cg->f64, ""));
     LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, divisor, cg_i64(cg, 0), "");
-    mean = LLVMBuildSelect(cg->b, zero, LLVMConstReal(cg->f64, 0), mean, "");
+    mean = vec_select(cg, zero, LLVMConstReal(cg->f64, 0), mean);
     cg_store(cg, task.vals[1], at, t, cg_convert(cg, mean, VITC_F64, t));
   } else {
     cg_store(cg, task.vals[1], at, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
@@ -111,10 +111,10 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
       LLVMValueRef idx[VITC_MAX_RANK];
       emit_unflatten(cg, off_best, w.in, w.nd, idx);
       spatial = cg_i64(cg, 0);
-      for (int d = w.nd - 1; d >= 0; d--) spatial = add_i(cg, mul_i(cg, spatial, w.in[d]), idx[d]);
+      for (int d = w.nd - 1; d >= 0; d--) spatial = ix_add(cg, ix_mulk(cg, spatial, w.in[d]), idx[d]);
     }
     LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, off_best, cg_i64(cg, 0), "");
-    LLVMValueRef flat = LLVMBuildSelect(cg->b, none, cg_i64(cg, -1), add_i(cg, x_base, spatial), "");
+    LLVMValueRef flat = vec_select(cg, none, cg_i64(cg, -1), ix_add(cg, x_base, spatial));
     cg_store(cg, task.vals[2], at, VITC_I64, flat);
   }
   cg_loop_end(cg, &o);
@@ -131,37 +131,33 @@ vitc_status emit_MaxPool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   return emit_window_pool(cg, n, false, err);
 }
 
-/* One value per (n, c) plane: its mean (summed in double) or its maximum. */
+/* One value per (n, c) plane, a row fold (emit_rows.h): its mean (summed in double, in vectors for
+ * float32) or its maximum (NaN skipped: in vectors for float32, in the compute type otherwise, where
+ * int64 would not survive a double). */
 static void emit_global_pool(vitc_cg *cg, bool average) {
   const vitc_value *x = cg_in_value(cg, 0);
   vitc_dtype t = x->dtype;
-  LLVMTypeRef ct = cg_compute_type(cg, t);
-  int64_t planes = x->dims[0] * x->dims[1], plane = 1;
-  for (int d = 2; d < x->rank; d++) plane *= x->dims[d];
-  if (planes == 0) return;
-  LLVMValueRef captured[2] = {cg_in(cg, 0), cg_out(cg, 0)};
-  cg_task task = cg_task_begin(cg, captured, 2);
-  cg_loop pl = cg_loop_begin(cg, task.begin, task.end, 1);
-  LLVMValueRef base = mul_i(cg, pl.iv, plane);
-  LLVMValueRef acc = average ? cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0)) : cg_var(cg, ct, lowest(cg, t));
-  cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane), 1);
-  LLVMValueRef v = cg_load(cg, task.vals[0], add_i(cg, base, i.iv), t);
-  if (average) {
-    LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, cg_convert(cg, v, t, VITC_F64), ""), acc);
+  row_shape s;
+  row_shape_range(&s, x, 2, x->rank - 1);
+  if (x->dims[0] * x->dims[1] == 0) return;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * x->dims[1], vitc_numel(x), ptrs, 2);
+  LLVMValueRef base = ix_mulk(cg, r, s.len);
+  if (average || t == VITC_F32) {
+    LLVMValueRef y = fold_row(cg, &s, ptrs[0], t, base, MAP_ID, NULL, average ? VEC_SUM : VEC_MAX);
+    if (average) y = s.len ? vec_div(cg, y, cg_const(cg, cg->f64, (double)s.len)) : cg_const(cg, cg->f64, 0);
+    store_f64(cg, ptrs[1], r, t, y);
   } else {
-    LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, greater(cg, t, v, best), v, best, ""), acc);
+    LLVMTypeRef ct = cg_compute_type(cg, t);
+    LLVMValueRef acc = cg_var(cg, ct, lowest(cg, t));
+    cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
+    LLVMValueRef v = cg_load(cg, ptrs[0], ix_add(cg, base, i.iv), t), best = LLVMBuildLoad2(cg->b, ct, acc, "");
+    LLVMBuildStore(cg->b, vec_select(cg, greater(cg, t, v, best), v, best), acc);
+    cg_loop_end(cg, &i);
+    cg_store(cg, ptrs[1], r, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
   }
-  cg_loop_end(cg, &i);
-  LLVMValueRef y = LLVMBuildLoad2(cg->b, average ? cg->f64 : ct, acc, "");
-  if (average) {
-    y = plane ? LLVMBuildFDiv(cg->b, y, LLVMConstReal(cg->f64, (double)plane), "") : LLVMConstReal(cg->f64, 0);
-    y = cg_convert(cg, y, VITC_F64, t);
-  }
-  cg_store(cg, task.vals[1], pl.iv, t, y);
-  cg_loop_end(cg, &pl);
-  cg_task_end(cg, &task, planes);
+  rows_end(cg, &rl);
 }
 
 vitc_status emit_GlobalAveragePool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "emitters.h"
+#include "vec.h"
 
 #define PARALLEL_MIN_WORK 65536
 
@@ -78,7 +79,7 @@ static int resized_axes(const vitc_node *n, int rank, int *axes) {
     for (int d = 0; d < rank; d++) axes[d] = d;
     return rank;
   }
-  for (int i = 0; i < len; i++) axes[i] = (int)(attr[i] < 0 ? attr[i] + rank : attr[i]);
+  for (int i = 0; i < len; i++) axes[i] = cg_axis(attr[i], rank);
   return len;
 }
 
@@ -271,9 +272,9 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
     bool s = parallel && d == split;
     loops[d] = cg_loop_begin(cg, s ? task.begin : cg_i64(cg, 0), s ? task.end : cg_i64(cg, out->dims[d]), 1);
     LLVMValueRef j = loops[d].iv;
-    o = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, o, cg_i64(cg, out->dims[d]), ""), j, "");
-    if (taps[d].identity) base = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, j, cg_i64(cg, in_stride[d]), ""), "");
-    else row[d] = LLVMBuildNSWMul(cg->b, j, cg_i64(cg, taps[d].width), "");
+    o = ix_add(cg, ix_mulk(cg, o, out->dims[d]), j);
+    if (taps[d].identity) base = ix_add(cg, base, ix_mulk(cg, j, in_stride[d]));
+    else row[d] = ix_mulk(cg, j, taps[d].width);
     if (taps[d].outside) {
       LLVMValueRef flag = blob_elem(cg, ptrs[2], taps[d].outside_off, cg->i8, j);
       outside = LLVMBuildOr(cg->b, outside, LLVMBuildICmp(cg->b, LLVMIntNE, flag, LLVMConstInt(cg->i8, 0, false), ""), "");
@@ -284,7 +285,7 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
     LLVMTypeRef et = cg_storage_type(cg, dt);
     LLVMValueRef src = base;
     for (int d = 0; d < r; d++)
-      if (!taps[d].identity) src = LLVMBuildNSWAdd(cg->b, src, blob_elem(cg, ptrs[2], taps[d].idx_off, cg->i64, row[d]), "");
+      if (!taps[d].identity) src = ix_add(cg, src, blob_elem(cg, ptrs[2], taps[d].idx_off, cg->i64, row[d]));
     LLVMValueRef v = LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, ptrs[0], src), "");
     LLVMBuildStore(cg->b, v, cg_gep(cg, et, ptrs[1], o));
   } else {
@@ -294,16 +295,16 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
     for (int d = 0; d < r; d++) {
       if (taps[d].identity) continue;
       loops[nt] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, taps[d].width), 1);
-      LLVMValueRef k = LLVMBuildNSWAdd(cg->b, row[d], loops[nt++].iv, "");
-      src = LLVMBuildNSWAdd(cg->b, src, blob_elem(cg, ptrs[2], taps[d].idx_off, cg->i64, k), "");
-      weight = LLVMBuildFMul(cg->b, weight, blob_elem(cg, ptrs[2], taps[d].w_off, cg->f64, k), "");
+      LLVMValueRef k = ix_add(cg, row[d], loops[nt++].iv);
+      src = ix_add(cg, src, blob_elem(cg, ptrs[2], taps[d].idx_off, cg->i64, k));
+      weight = vec_mul(cg, weight, blob_elem(cg, ptrs[2], taps[d].w_off, cg->f64, k));
     }
     LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[0], src, x->dtype), x->dtype, VITC_F64);
-    LLVMValueRef sum = LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), LLVMBuildFMul(cg->b, weight, v, ""), "");
+    LLVMValueRef sum = vec_add(cg, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), vec_mul(cg, weight, v));
     LLVMBuildStore(cg->b, sum, acc);
     for (int l = nt - 1; l >= r; l--) cg_loop_end(cg, &loops[l]);
     LLVMValueRef y = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
-    if (any_outside) y = LLVMBuildSelect(cg->b, outside, LLVMConstReal(cg->f64, vitc_attr_float(n, "extrapolation_value", 0)), y, "");
+    if (any_outside) y = vec_select(cg, outside, LLVMConstReal(cg->f64, vitc_attr_float(n, "extrapolation_value", 0)), y);
     cg_store(cg, ptrs[1], o, dt, cg_convert(cg, y, VITC_F64, dt));
   }
   for (int d = r - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);

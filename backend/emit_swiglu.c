@@ -3,9 +3,24 @@
  *   for j < H:  g = x[row, gate + j], v = x[row, H - gate + j]      gate = silu_half · H
  *               y[row, j] = g / (1 + e^-g) · v
  *
- * in double like the evaluator (ir/ops/fused_activation.c); rows run across the runtime pool when large. */
+ * float32 in vectors of the target's width with vm_silu (vmath.h); other dtypes in double like the evaluator
+ * (ir/ops/fused_activation.c). Rows run across the runtime pool when large. */
 #include "emit_rows.h"
 #include "emitters.h"
+
+typedef struct swiglu_row {
+  LLVMValueRef x, y, in_row, out_row;
+  int64_t gate, value; /* offsets of the gate and value halves in an input row */
+} swiglu_row;
+
+static void swiglu_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  swiglu_row *r = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef at = ix_add(cg, r->in_row, j);
+  LLVMValueRef g = vec_load(cg, vt, gep_f32(cg, r->x, ix_addk(cg, at, r->gate)), lanes);
+  LLVMValueRef v = vec_load(cg, vt, gep_f32(cg, r->x, ix_addk(cg, at, r->value)), lanes);
+  vec_store(cg, vec_mul(cg, vm_silu(cg, g), v), gep_f32(cg, r->y, ix_add(cg, r->out_row, j)), lanes);
+}
 
 vitc_status emit_SwiGLU(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
@@ -17,15 +32,17 @@ vitc_status emit_SwiGLU(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, vitc_numel(y) / h, vitc_numel(x), ptrs, 2);
-  LLVMValueRef in_row = LLVMBuildMul(cg->b, r, cg_i64(cg, 2 * h), ""), out_row = LLVMBuildMul(cg->b, r, cg_i64(cg, h), "");
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, h), 1);
-  LLVMValueRef at = LLVMBuildAdd(cg->b, in_row, j.iv, "");
-  LLVMValueRef g = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, at, cg_i64(cg, half * h), ""), x->dtype);
-  LLVMValueRef v = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, at, cg_i64(cg, (1 - half) * h), ""), x->dtype);
-  LLVMValueRef e = call1(cg, "llvm.exp", LLVMBuildFNeg(cg->b, g, ""));
-  LLVMValueRef silu = LLVMBuildFDiv(cg->b, g, LLVMBuildFAdd(cg->b, cg_const(cg, cg->f64, 1), e, ""), "");
-  store_f64(cg, ptrs[1], LLVMBuildAdd(cg->b, out_row, j.iv, ""), y->dtype, LLVMBuildFMul(cg->b, silu, v, ""));
-  cg_loop_end(cg, &j);
+  swiglu_row row = {ptrs[0], ptrs[1], ix_mulk(cg, r, 2 * h), ix_mulk(cg, r, h), half * h, (1 - half) * h};
+  if (x->dtype == VITC_F32 && y->dtype == VITC_F32) {
+    vec_for(cg, cg_i64(cg, 0), h, vec_width(cg), swiglu_vector, &row);
+  } else {
+    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, h), 1);
+    LLVMValueRef at = ix_add(cg, row.in_row, j.iv);
+    LLVMValueRef g = load_f64(cg, ptrs[0], ix_addk(cg, at, row.gate), x->dtype);
+    LLVMValueRef v = load_f64(cg, ptrs[0], ix_addk(cg, at, row.value), x->dtype);
+    store_f64(cg, ptrs[1], ix_add(cg, row.out_row, j.iv), y->dtype, vec_mul(cg, vm_silu(cg, g), v));
+    cg_loop_end(cg, &j);
+  }
   rows_end(cg, &rl);
   return VITC_OK;
 }

@@ -78,13 +78,13 @@ static inline int tg_node(test_graph *t, vitc_op op, const int *in, int nin, int
 
 static inline void tg_output(test_graph *t, int id) { t->g->outputs[t->g->noutputs++] = id; }
 
-/* Shape inference and the pipeline at t->opt_level, codegen, JIT, a context of nthreads. */
-static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *err) {
+/* Shape inference and the pipeline at t->opt_level, codegen for the target `to` (the host's features unless
+ * it names others), JIT, a context of nthreads. */
+static inline vitc_status tg_compile_for(test_graph *t, const vitc_target_options *to, int nthreads, vitc_error *err) {
   vitc_pass_options po = {.opt_level = t->opt_level, .verify_each = true};
   vitc_status st = vitc_run_passes(t->g, &po, err);
   LLVMTargetMachineRef tm = NULL;
-  vitc_target_options to = {.opt_level = 3};
-  if (!st) st = vitc_target_machine(&to, &tm, err);
+  if (!st) st = vitc_target_machine(to, &tm, err);
   if (!st) st = vitc_codegen(t->g, "tg", tm, 3, false, &t->module, err);
   if (!st) st = vitc_jit_compile(t->module, tm, &t->jit, err);
   else if (tm) LLVMDisposeTargetMachine(tm);
@@ -99,6 +99,12 @@ static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *er
     tg_fill(&t->in[i], &seed);
   }
   return st;
+}
+
+/* tg_compile_for on this machine, as it is. */
+static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *err) {
+  vitc_target_options to = {.opt_level = 3};
+  return tg_compile_for(t, &to, nthreads, err);
 }
 
 /* Replaces the compiled graph's context by one of nthreads. */

@@ -164,6 +164,20 @@ static const op_case cases[] = {
     {"lpnorm_2", VITC_OP_LpNormalization, 17, VITC_F32, 2, {3, 197}, {{0}}, 0, {{0}}, 0, 1},
     {"mvn_default", VITC_OP_MeanVarianceNormalization, 13, VITC_F32, 4, {2, 3, 4, 5}, {{0}}, 0, {{0}}, 0, 1},
     {"mvn_axis1", VITC_OP_MeanVarianceNormalization, 13, VITC_F32, 3, {2, 3, 4}, {{0}}, 0, {INTS("axes", 1)}, 1, 1},
+    {"softmax_rows_37", VITC_OP_Softmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    {"log_softmax_rows_37", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    /* the innermost axis kept: rows side by side as vector lanes, runs of 37 and 40 with a masked tail */
+    {"mean_nhwc_hw", VITC_OP_ReduceMean, 18, VITC_F32, 4, {2, 7, 9, 37}, {INT_LIST(1, 2)}, 1, {INT("keepdims", 1)}, 1, 1},
+    {"mean_nhwc_large", VITC_OP_ReduceMean, 18, VITC_F32, 4, {1, 56, 56, 40}, {INT_LIST(1, 2)}, 1, {{0}}, 0, 1},
+    {"max_axis0", VITC_OP_ReduceMax, 18, VITC_F32, 2, {13, 50}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"l2_middle", VITC_OP_ReduceL2, 18, VITC_F32, 3, {3, 11, 20}, {INT_LIST(1)}, 1, {INT("keepdims", 0)}, 1, 1},
+    {"l1_outer", VITC_OP_ReduceL1, 18, VITC_F32, 3, {5, 4, 32}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"logsum_outer", VITC_OP_ReduceLogSum, 18, VITC_F32, 2, {6, 19}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"prod_outer", VITC_OP_ReduceProd, 18, VITC_F32, 2, {4, 17}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"lse_outer", VITC_OP_ReduceLogSumExp, 18, VITC_F32, 2, {4, 17}, {INT_LIST(0)}, 1, {{0}}, 0, 1},
+    {"mean_rows_37", VITC_OP_ReduceMean, 18, VITC_F32, 2, {2000, 37}, {INT_LIST(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
+    {"layernorm_rows_37", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {2000, 37},
+     {PARAM(0.5, 1.5, 37), PARAM(-1, 1, 37)}, 2, {{0}}, 0, 1}, /* vectors and a tail, rows across threads */
 };
 
 int main(void) {
