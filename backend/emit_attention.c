@@ -29,6 +29,7 @@
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
 
 #define VL F32V_LANES
 #define ROWS 6       /* query rows per block: each K and V vector loaded serves them all */
@@ -38,36 +39,7 @@
 #define SCORE_BYTES (128 << 10) /* the block's score rows at most (on the stack), else fewer micro-blocks */
 #define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
 
-static LLVMValueRef fgep(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i) { return cg_gep(cg, cg->f32, base, i); }
-static LLVMValueRef at(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, int64_t scale, int64_t plus) {
-  LLVMValueRef off = scale == 1 ? i : LLVMBuildNSWMul(cg->b, i, cg_i64(cg, scale), "");
-  return fgep(cg, base, LLVMBuildNSWAdd(cg->b, off, cg_i64(cg, plus), ""));
-}
-static LLVMValueRef vconst(vitc_cg *cg, double v) { return f32v_splat(cg, cg_f32(cg, (float)v)); }
-static LLVMValueRef vfma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef args[3] = {a, b, c};
-  return cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3);
-}
-static LLVMValueRef vmax(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
-  LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef args[2] = {a, b};
-  return cg_intrinsic(cg, "llvm.maxnum", &vt, 1, args, 2);
-}
-static LLVMValueRef imin(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
-static LLVMValueRef vadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(cg->b, a, b, ""); }
-
-/* Lanes folded pairwise (16 → 8 → 4 → 2 → 1) with vadd or vmax; the result in lane 0, as a float. */
-static LLVMValueRef fold_lanes(vitc_cg *cg, LLVMValueRef v, LLVMValueRef (*op)(vitc_cg *, LLVMValueRef, LLVMValueRef)) {
-  for (int w = VL / 2; w >= 1; w /= 2) {
-    LLVMValueRef idx[VL];
-    for (int i = 0; i < VL; i++) idx[i] = cg_i32(cg, i < w ? i + w : i);
-    v = op(cg, v, LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(f32v_type(cg)), LLVMConstVector(idx, VL), ""));
-  }
-  return LLVMBuildExtractElement(cg->b, v, cg_i32(cg, 0), "");
-}
+static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
@@ -80,8 +52,8 @@ typedef struct op_rows {
 } op_rows;
 
 static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
-  if (!r->table) return at(cg, r->base, n, r->stride, 0);
-  return fgep(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
+  if (!r->table) return gep_f32_at(cg, r->base, n, r->stride, 0);
+  return gep_f32(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
 }
 
 typedef struct attn_ctx {
@@ -109,8 +81,8 @@ static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
     LLVMValueRef i = LLVMBuildNSWAdd(cg->b, m, cg_i64(cg, r), "");
     a->q[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i), "");
     a->y[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i), "");
-    a->srow[r] = at(cg, a->s, i, a->nk_pad, 0);
-    a->inv[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->fac, i), ""));
+    a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
+    a->inv[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
   }
 }
 
@@ -165,29 +137,29 @@ static void score_tile(attn_ctx *a, void *state) {
   for (int r = 0; r < a->nrows; r++)
     for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->d), 1);
-  LLVMValueRef krow = fgep(cg, at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
-  for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, fgep(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
+  LLVMValueRef krow = gep_f32(cg, gep_f32_at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
+  for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, gep_f32(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->q[r], d.iv), ""));
+    LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->q[r], d.iv), ""));
     for (int v = 0; v < kt->nv; v++)
-      LLVMBuildStore(cg->b, vfma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
+      LLVMBuildStore(cg->b, vec_fma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &d);
   for (int r = 0; r < a->nrows; r++)
     for (int v = 0; v < kt->nv; v++)
       f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""),
-                 fgep(cg, a->srow[r], LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "")), VL);
+                 gep_f32(cg, a->srow[r], LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "")), VL);
 }
 
 /* s = scale·s + bias, -inf past Nk; st->acc: the running max vector. */
 static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
   vitc_cg *cg = a->cg;
-  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = fgep(cg, st->s, j0);
+  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = gep_f32(cg, st->s, j0);
   LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), st->scale, "");
   if (st->bias) {
-    LLVMValueRef b = a->bias_js ? f32v_load(cg, fgep(cg, st->bias, j0), lanes)
+    LLVMValueRef b = a->bias_js ? f32v_load(cg, gep_f32(cg, st->bias, j0), lanes)
                                 : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, st->bias, ""));
-    s = vadd(cg, s, b);
+    s = vec_add(cg, s, b);
   }
   if (lanes < VL) {
     LLVMValueRef keep[VL];
@@ -195,17 +167,17 @@ static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st)
     s = LLVMBuildSelect(cg->b, LLVMConstVector(keep, VL), s, vconst(cg, -INFINITY), "");
   }
   f32v_store(cg, s, p, VL);
-  LLVMBuildStore(cg->b, vmax(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), s), st->acc);
+  LLVMBuildStore(cg->b, vec_max(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), s), st->acc);
 }
 
 /* s = exp(s - max) over the whole padded row; st->acc: the running sum vector. */
 static void exponentiate(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
   vitc_cg *cg = a->cg;
   (void)lanes;
-  LLVMValueRef p = fgep(cg, st->s, LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
-  LLVMValueRef e = emit_expf(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
+  LLVMValueRef p = gep_f32(cg, st->s, LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
+  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
-  LLVMBuildStore(cg->b, vadd(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), e), st->acc);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), e), st->acc);
 }
 
 /* Every row r < rows of the block: its scores become exp(s - max), unnormalised, and its factor 1/Σ. */
@@ -213,15 +185,15 @@ static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef fac = fgep(cg, a->fac, r.iv);
-  row_step st = {.s = at(cg, a->s, r.iv, a->nk_pad, 0), .acc = cg_var(cg, vt, vconst(cg, -INFINITY)),
+  LLVMValueRef fac = gep_f32(cg, a->fac, r.iv);
+  row_step st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .acc = cg_var(cg, vt, vconst(cg, -INFINITY)),
                  .scale = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fac, ""))};
   if (a->bp) st.bias = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, r.iv), "");
   for_vectors(a, a->nk, scale_and_bias, &st);
-  st.max = f32v_splat(cg, fold_lanes(cg, LLVMBuildLoad2(cg->b, vt, st.acc, ""), vmax));
+  st.max = f32v_splat(cg, vec_reduce(cg, VEC_MAX, LLVMBuildLoad2(cg->b, vt, st.acc, "")));
   st.acc = cg_var(cg, vt, vconst(cg, 0));
   for_vectors(a, a->nk_pad, exponentiate, &st);
-  LLVMValueRef sum = fold_lanes(cg, LLVMBuildLoad2(cg->b, vt, st.acc, ""), vadd);
+  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.acc, ""));
   LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), fac);
   cg_loop_end(cg, &r);
 }
@@ -244,7 +216,7 @@ static void weighted_values(attn_ctx *a, void *state) {
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++) {
       acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
-      yat[r][c] = fgep(cg, a->y[r], cg_i64(cg, (p->c0 + c) * VL));
+      yat[r][c] = gep_f32(cg, a->y[r], cg_i64(cg, (p->c0 + c) * VL));
     }
   if (p->first) {
     cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, p->first, ""));
@@ -253,13 +225,13 @@ static void weighted_values(attn_ctx *a, void *state) {
     cg_if_end(cg, &resume);
   }
   cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
-  LLVMValueRef vrow = fgep(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
+  LLVMValueRef vrow = gep_f32(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
   for (int c = 0; c < p->n; c++)
-    vv[c] = f32v_load(cg, fgep(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
+    vv[c] = f32v_load(cg, gep_f32(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->srow[r], j.iv), ""));
+    LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->srow[r], j.iv), ""));
     for (int c = 0; c < p->n; c++)
-      LLVMBuildStore(cg->b, vfma(cg, pj, vv[c], LLVMBuildLoad2(cg->b, vt, acc[r][c], "")), acc[r][c]);
+      LLVMBuildStore(cg->b, vec_fma(cg, pj, vv[c], LLVMBuildLoad2(cg->b, vt, acc[r][c], "")), acc[r][c]);
   }
   cg_loop_end(cg, &j);
   cg_if fin = {0};
@@ -289,7 +261,7 @@ static void emit_block(attn_ctx *a, int rows) {
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
   pv_pass p = {.j0 = LLVMBuildNSWMul(cg->b, kb.iv, cg_i64(cg, PV_KEYS), "")};
-  p.j1 = imin(cg, LLVMBuildNSWAdd(cg->b, p.j0, cg_i64(cg, PV_KEYS), ""), cg_i64(cg, a->nk));
+  p.j1 = ix_min(cg, LLVMBuildNSWAdd(cg->b, p.j0, cg_i64(cg, PV_KEYS), ""), cg_i64(cg, a->nk));
   if (nkb > 1) {
     p.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
     p.final = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
@@ -306,12 +278,11 @@ static void emit_block(attn_ctx *a, int rows) {
 static LLVMValueRef inverse_norm(vitc_cg *cg, LLVMValueRef p, int64_t len) {
   LLVMValueRef acc = vconst(cg, 0);
   for (int64_t c = 0; c < vecs(len); c++) {
-    LLVMValueRef x = f32v_load(cg, fgep(cg, p, cg_i64(cg, c * VL)), lanes_of(len, c));
-    acc = vfma(cg, x, x, acc);
+    LLVMValueRef x = f32v_load(cg, gep_f32(cg, p, cg_i64(cg, c * VL)), lanes_of(len, c));
+    acc = vec_fma(cg, x, x, acc);
   }
-  LLVMValueRef args[2] = {call1(cg, "llvm.sqrt", fold_lanes(cg, acc, vadd)), cg_f32(cg, 1e-12f)};
-  LLVMValueRef norm = cg_intrinsic(cg, "llvm.maxnum", &cg->f32, 1, args, 2);
-  return LLVMBuildFDiv(cg->b, cg_f32(cg, 1), norm, "");
+  LLVMValueRef norm = vec_max(cg, vec_sqrt(cg, vec_reduce(cg, VEC_SUM, acc)), cg_f32(cg, 1e-12f));
+  return vec_div(cg, cg_f32(cg, 1), norm);
 }
 
 /* Broadcast strides of x (the bias, or S) against dims[0..r). */
@@ -330,7 +301,7 @@ static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *b
   LLVMValueRef off = LLVMBuildNSWMul(cg->b, i, cg_i64(cg, strides[nb]), "");
   for (int d = 0; d < nb; d++)
     off = LLVMBuildNSWAdd(cg->b, off, LLVMBuildNSWMul(cg->b, bidx[d], cg_i64(cg, strides[d]), ""), "");
-  return fgep(cg, base, off);
+  return gep_f32(cg, base, off);
 }
 
 enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP };
@@ -380,9 +351,9 @@ static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge,
 static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRef data, LLVMValueRef map,
                             LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
   int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
-  if (!ge->map[x]) return (op_rows){at(cg, data, b, rows * len, 0), NULL, len};
+  if (!ge->map[x]) return (op_rows){gep_f32_at(cg, data, b, rows * len, 0), NULL, len};
   LLVMValueRef table = cg_gep(cg, cg->i64, map, LLVMBuildNSWMul(cg->b, g, cg_i64(cg, rows), ""));
-  return (op_rows){at(cg, data, h, ge->head_strides[x], 0), table, 0};
+  return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, 0};
 }
 
 /* Kᵀ of every batch entry packed into kt [batch][D][nk_pad], zero past Nk, each key's column times
@@ -394,29 +365,29 @@ static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool 
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
-  LLVMValueRef dst = at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
+  LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
   if (k_transposed) { /* dense Kᵀ_b [D, Nk]: row by row, vectors along j */
-    LLVMValueRef src = at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0);
+    LLVMValueRef src = gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0);
     cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
     for (int64_t c = 0; c < nk_pad / VL; c++) {
-      LLVMValueRef x = f32v_load(cg, fgep(cg, at(cg, src, d.iv, ge->nk, c * VL), cg_i64(cg, 0)), lanes_of(ge->nk, c));
-      f32v_store(cg, x, at(cg, dst, d.iv, nk_pad, c * VL), VL);
+      LLVMValueRef x = f32v_load(cg, gep_f32(cg, gep_f32_at(cg, src, d.iv, ge->nk, c * VL), cg_i64(cg, 0)), lanes_of(ge->nk, c));
+      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
     }
     cg_loop_end(cg, &d);
   } else {
     op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
     cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nk_pad), 1);
-    LLVMValueRef col = fgep(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
+    LLVMValueRef col = gep_f32(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
     cg_if key = cg_if_begin(cg, real);
     LLVMValueRef krow = row_ptr(cg, &k, j.iv), f = unit ? inverse_norm(cg, krow, ge->d) : NULL;
     cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMValueRef x = LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, krow, d.iv), "");
-    LLVMBuildStore(cg->b, f ? LLVMBuildFMul(cg->b, x, f, "") : x, at(cg, col, d.iv, nk_pad, 0));
+    LLVMValueRef x = LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, krow, d.iv), "");
+    LLVMBuildStore(cg->b, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32_at(cg, col, d.iv, nk_pad, 0));
     cg_loop_end(cg, &d);
     cg_if_end(cg, &key);
     cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, real, ""));
     cg_loop d0 = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMBuildStore(cg->b, cg_f32(cg, 0), at(cg, col, d0.iv, nk_pad, 0));
+    LLVMBuildStore(cg->b, cg_f32(cg, 0), gep_f32_at(cg, col, d0.iv, nk_pad, 0));
     cg_loop_end(cg, &d0);
     cg_if_end(cg, &pad);
     cg_loop_end(cg, &j);
@@ -450,7 +421,7 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
     scale = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, cg->f32, f, ""), scale, "");
   }
   if (src->unit) scale = LLVMBuildFMul(cg->b, scale, inverse_norm(cg, q, a->d), "");
-  LLVMBuildStore(cg->b, scale, fgep(cg, a->fac, r.iv));
+  LLVMBuildStore(cg->b, scale, gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
 
@@ -522,7 +493,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_strides = bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
-  a.kt = at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
+  a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);

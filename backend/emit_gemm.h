@@ -23,6 +23,7 @@
 #define VITC_EMIT_GEMM_H
 
 #include "cg.h"
+#include "vec.h"
 
 typedef enum gemm_act { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_GELU_ERF, GEMM_ACT_GELU_TANH } gemm_act;
 
@@ -46,12 +47,15 @@ vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
 /* idx[0..nd) of the row-major linear index `linear` over static dims (emit_conv.c). */
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
 
-/* The <16 x float> vectors of the float32 kernels (here and emit_attention.c): the type, a broadcast, and
- * the first `lanes` floats at p loaded (the rest zero) or stored, unaligned. */
+/* The <16 x float> vectors of the float32 kernels (here, emit_attention.c and emit_depthwise_nhwc.c, whose
+ * tiles are sized for 16 lanes): the type, a broadcast, and the first `lanes` floats at p loaded (the rest
+ * zero) or stored, unaligned, through vec.h. */
 #define F32V_LANES 16
-LLVMTypeRef f32v_type(vitc_cg *cg);
-LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s);
-LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes);
-void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes);
+static inline LLVMTypeRef f32v_type(vitc_cg *cg) { return vec_of(cg, cg->f32, F32V_LANES); }
+static inline LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s) { return vec_splat(cg, s, f32v_type(cg)); }
+static inline LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes) {
+  return vec_load(cg, f32v_type(cg), p, lanes);
+}
+static inline void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) { vec_store(cg, v, p, lanes); }
 
 #endif
