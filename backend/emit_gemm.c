@@ -12,7 +12,8 @@
  * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
  * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
  * loads/stores, the last row block a shorter tile. A constant B is packed at compile time into
- * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream. After the last K
+ * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
+ * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * and are stored once. */
 #include <stdlib.h>
@@ -188,12 +189,51 @@ static bool b_is_batched(const gemm_desc *d) {
   return false;
 }
 
-static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc_error *err) {
+/* Packs B (any strides, any batch) at run time into the node's work space, panels [batch][N/NR][K][NR]
+ * zero-padded as prepack_b lays them out: a transposed or strided B then runs on the micro-kernel too,
+ * instead of a scalar loop. One task per (batch index, panel). Returns the buffer. */
+static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
+  int64_t npan = ceil_div(d->n, NR), panel = d->k * NR;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(float) * (size_t)(batch_count(d) * npan * panel));
+  LLVMValueRef captured[2] = {d->b, buf};
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef jp = ix_remk(cg, task.iv, npan), off[4];
+  batch_offsets(cg, d, ix_divk(cg, task.iv, npan), off);
+  LLVMValueRef j0 = ix_mulk(cg, jp, NR), dst = gep_f32(cg, t.vals[1], ix_mulk(cg, task.iv, panel));
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[1], ix_mulk(cg, j0, d->b_cs)));
+  LLVMValueRef cols = ix_min(cg, cg_i64(cg, NR), ix_add(cg, cg_i64(cg, d->n), ix_mulk(cg, j0, -1)));
+  cg_loop jj = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, NR), 1); /* column by column: Bᵀ reads along p */
+  LLVMValueRef col = gep_f32(cg, src, ix_mulk(cg, jj.iv, d->b_cs)), inside = LLVMBuildICmp(cg->b, LLVMIntSLT, jj.iv, cols, "");
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
+  LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, NR), jj.iv));
+  cg_if real = cg_if_begin(cg, inside);
+  LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs)), ""), out);
+  cg_if_end(cg, &real);
+  cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, inside, ""));
+  LLVMBuildStore(cg->b, cg_f32(cg, 0), out);
+  cg_if_end(cg, &pad);
+  cg_loop_end(cg, &p);
+  cg_loop_end(cg, &jj);
+  cg_loop_end(cg, &task);
+  cg_task_end(cg, &t, batch_count(d) * npan);
+  return buf;
+}
+
+/* Where the micro-kernel reads B: in place (rows contiguous), packed at compile time (a constant shared by
+ * the batch) or packed at run time (pack_b). */
+typedef enum b_source { B_IN_PLACE, B_PREPACKED, B_PACKED_AT_RUN } b_source;
+
+static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vitc_error *err) {
   int64_t blob_off = 0;
-  if (packed) {
+  bool packed = src != B_IN_PLACE;
+  LLVMValueRef bptr = d->b;
+  if (src == B_PREPACKED) {
     vitc_status st = prepack_b(cg, d, &blob_off, err);
     if (st) return st;
+    bptr = cg->weights;
   }
+  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
   int64_t npan = ceil_div(d->n, NR), mblocks = ceil_div(d->m, MR);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t nkb = d->k > KC ? ceil_div(d->k, KC) : 1;
@@ -201,15 +241,15 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc
   int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[6] = {d->a, packed ? cg->weights : d->b, d->c, d->d ? d->d : null,
+  LLVMValueRef captured[6] = {d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null};
   cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
   LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
   LLVMValueRef jp = LLVMBuildURem(cg->b, rest, cg_i64(cg, npan), "");
-  LLVMValueRef off[4];
-  batch_offsets(cg, d, LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), ""), off);
+  LLVMValueRef off[4], bidx = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), "");
+  batch_offsets(cg, d, bidx, off);
 
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed};
   k.a = gep_f32(cg, t.vals[0], off[0]);
@@ -218,9 +258,12 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc
   k.gamma = t.vals[4];
   k.r = gep_f32(cg, t.vals[5], off[2]);
   k.j0 = ix_mulk(cg, jp, NR);
-  if (packed) {
+  if (src == B_PREPACKED) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
     k.b = gep_f32(cg, blob, ix_mulk(cg, jp, d->k * NR));
+    k.b_ks = NR;
+  } else if (src == B_PACKED_AT_RUN) {
+    k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * NR));
     k.b_ks = NR;
   } else {
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
@@ -295,11 +338,11 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
   if (d->m == 0 || d->n == 0 || batch_count(d) == 0) return VITC_OK;
   if (d->dtype == VITC_F32) {
-    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, true, err);
-    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, false, err);
+    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, B_PREPACKED, err);
+    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, B_IN_PLACE, err);
+    return emit_sgemm(cg, d, B_PACKED_AT_RUN, err);
   }
-  if (has_epilogue(d))
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32 and a B with contiguous rows");
+  if (has_epilogue(d)) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32");
   emit_scalar_gemm(cg, d);
   return VITC_OK;
 }

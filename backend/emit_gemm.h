@@ -8,9 +8,11 @@
  *   A_b(i, p) = a[a_off(b) + i*a_rs + p*a_cs]      (likewise B, D; Y_b(i, j) = c[c_off(b) + i*ldc + j])
  *   a_off(b)  = sum_d b_d * a_bs[d]                 (a stride of 0 broadcasts A along that batch dim)
  *
- * float32 runs on a register-blocked micro-kernel over <16 x float> tiles; B is read in place when its
- * rows are contiguous, or prepacked into panels at compile time when its value is known (b_const).
- * Other dtypes, and float32 with a B that is neither, run a scalar loop nest summing in double.
+ * float32 runs on a register-blocked micro-kernel over <16 x float> tiles, the work of every batch index
+ * in one parallel kernel (tasks over batch × panels of B × row chunks); B is read in place when its rows
+ * are contiguous, prepacked into panels at compile time when its value is known and shared by the batch
+ * (b_const), and otherwise (a transposed or strided B, batched or not) packed into panels at run time in
+ * the node's work space. Other dtypes run a scalar loop nest summing in double.
  *
  * An epilogue (float32 micro-kernel only: vitc.FusedGemm) finishes each tile in registers before the
  * store, after alpha and D:
