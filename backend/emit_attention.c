@@ -29,39 +29,17 @@
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
 
 #define VL F32V_LANES
-#define ROWS 4     /* query rows per pass over K and V: each K and V vector loaded serves them all */
-#define PV_VECS 8  /* vectors of Y per row in one pass of P·V over j */
-#define PV_ACCS 16 /* accumulators of one pass of P·V (rows × vectors), within the 32 vector registers */
+#define ROWS 6       /* query rows per block: each K and V vector loaded serves them all */
+#define SCORE_VECS 4 /* vectors of keys per score tile: ROWS × 4 accumulators + 4 K vectors + 1 broadcast */
+#define PV_VECS 4    /* vectors of Y per row in one pass of P·V over j, likewise */
+#define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
+#define SCORE_BYTES (128 << 10) /* the block's score rows at most (on the stack), else fewer micro-blocks */
+#define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
 
-static LLVMValueRef fgep(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i) { return cg_gep(cg, cg->f32, base, i); }
-static LLVMValueRef at(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, int64_t scale, int64_t plus) {
-  LLVMValueRef off = scale == 1 ? i : LLVMBuildNSWMul(cg->b, i, cg_i64(cg, scale), "");
-  return fgep(cg, base, LLVMBuildNSWAdd(cg->b, off, cg_i64(cg, plus), ""));
-}
-static LLVMValueRef vconst(vitc_cg *cg, double v) { return f32v_splat(cg, cg_f32(cg, (float)v)); }
-static LLVMValueRef vfma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef args[3] = {a, b, c};
-  return cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3);
-}
-static LLVMValueRef vmax(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
-  LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef args[2] = {a, b};
-  return cg_intrinsic(cg, "llvm.maxnum", &vt, 1, args, 2);
-}
-static LLVMValueRef vadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(cg->b, a, b, ""); }
-
-/* Lanes folded pairwise (16 → 8 → 4 → 2 → 1) with vadd or vmax; the result in lane 0, as a float. */
-static LLVMValueRef fold_lanes(vitc_cg *cg, LLVMValueRef v, LLVMValueRef (*op)(vitc_cg *, LLVMValueRef, LLVMValueRef)) {
-  for (int w = VL / 2; w >= 1; w /= 2) {
-    LLVMValueRef idx[VL];
-    for (int i = 0; i < VL; i++) idx[i] = cg_i32(cg, i < w ? i + w : i);
-    v = op(cg, v, LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(f32v_type(cg)), LLVMConstVector(idx, VL), ""));
-  }
-  return LLVMBuildExtractElement(cg->b, v, cg_i32(cg, 0), "");
-}
+static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
@@ -74,79 +52,114 @@ typedef struct op_rows {
 } op_rows;
 
 static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
-  if (!r->table) return at(cg, r->base, n, r->stride, 0);
-  return fgep(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
+  if (!r->table) return gep_f32_at(cg, r->base, n, r->stride, 0);
+  return gep_f32(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
 }
 
 typedef struct attn_ctx {
   vitc_cg *cg;
   int64_t nq, nk, d, dv;
-  bool k_transposed;
-  int nrows;                 /* query rows of the current block, <= ROWS */
-  LLVMValueRef q[ROWS], y[ROWS], bias[ROWS]; /* per row r of the block: Q(b,i,:), Y(b,i,:), bias(b,i,:) */
-  LLVMValueRef scale[ROWS];  /* per row: the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk */
-  LLVMValueRef s[ROWS];      /* per row: the score buffer */
-  op_rows k, v;              /* K_b and V_b (Kᵀ_b [D, Nk] at k.base with k_transposed) */
-  int64_t bias_js;           /* bias stride along j: 1, or 0 when broadcast */
-  LLVMValueRef knorm;        /* normalize_qk: 1/‖K(b,j,:)‖ per key (padded like s), else NULL */
-  int r;                     /* the row the softmax steps work on */
+  int64_t nk_pad;  /* Nk rounded up to whole vectors: the packed Kᵀ's and the score rows' length */
+  int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
+  int rows;        /* query rows per block */
+  LLVMValueRef kt; /* the packed Kᵀ_b [D, nk_pad] */
+  op_rows v;       /* V_b */
+  /* per row r of the block (arrays of `rows`): Q(b,i,:), Y(b,i,:) and bias(b,i,:) pointers; its factor
+   * (the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk), replaced by 1/Σ after the
+   * softmax; and its scores, s[r·nk_pad ..] */
+  LLVMValueRef qp, yp, bp, fac, s;
+  /* the micro-block being emitted: its rows' pointers, loaded from the arrays */
+  int nrows;
+  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], inv[ROWS];
 } attn_ctx;
+
+/* Point the micro-block at the block's rows m .. m + nrows - 1. */
+static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
+  vitc_cg *cg = a->cg;
+  a->nrows = nrows;
+  for (int r = 0; r < nrows; r++) {
+    LLVMValueRef i = LLVMBuildNSWAdd(cg->b, m, cg_i64(cg, r), "");
+    a->q[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i), "");
+    a->y[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i), "");
+    a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
+    a->inv[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
+  }
+}
+
+/* body(a, state) for every micro-block of the block's `rows` rows: ROWS at a time, then the rest. */
+typedef void (*micro_body)(attn_ctx *a, void *state);
+static void for_micro(attn_ctx *a, int rows, micro_body body, void *state) {
+  vitc_cg *cg = a->cg;
+  if (rows / ROWS) {
+    cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows / ROWS * ROWS), ROWS);
+    micro_rows(a, m.iv, ROWS);
+    body(a, state);
+    cg_loop_end(cg, &m);
+  }
+  if (rows % ROWS) {
+    micro_rows(a, cg_i64(cg, rows / ROWS * ROWS), rows % ROWS);
+    body(a, state);
+  }
+}
 
 /* Loop over the vectors [0, n) of a row of length len in whole vectors, then the partial last one:
  * body(ctx, vector index, lanes). */
-typedef void (*vec_body)(attn_ctx *a, LLVMValueRef c, int lanes, void *state);
-static void for_vectors(attn_ctx *a, int64_t len, vec_body body, void *state) {
+typedef struct row_step {
+  LLVMValueRef s, bias, scale; /* the row's scores, bias row (or NULL) and factor */
+  LLVMValueRef acc;            /* the running max or sum vector */
+  LLVMValueRef max;            /* the row's max, splatted */
+} row_step;
+typedef void (*vec_body)(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st);
+static void for_vectors(attn_ctx *a, int64_t len, vec_body body, row_step *st) {
   vitc_cg *cg = a->cg;
   if (len / VL) {
     cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / VL), 1);
-    body(a, c.iv, VL, state);
+    body(a, c.iv, VL, st);
     cg_loop_end(cg, &c);
   }
-  if (len % VL) body(a, cg_i64(cg, len / VL), (int)(len % VL), state);
+  if (len % VL) body(a, cg_i64(cg, len / VL), (int)(len % VL), st);
 }
 
-/* s_r[j] = Q(i_r,:)·K(j,:) for every row r of the block, vectors along D, one key at a time. */
-static void scores_by_key(attn_ctx *a) {
-  vitc_cg *cg = a->cg;
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
-  LLVMValueRef krow = row_ptr(cg, &a->k, j.iv), acc[ROWS];
-  for (int r = 0; r < a->nrows; r++) acc[r] = vconst(cg, 0);
-  for (int64_t c = 0; c < vecs(a->d); c++) {
-    LLVMValueRef kv = f32v_load(cg, fgep(cg, krow, cg_i64(cg, c * VL)), lanes_of(a->d, c));
-    for (int r = 0; r < a->nrows; r++)
-      acc[r] = vfma(cg, f32v_load(cg, fgep(cg, a->q[r], cg_i64(cg, c * VL)), lanes_of(a->d, c)), kv, acc[r]);
-  }
-  for (int r = 0; r < a->nrows; r++) LLVMBuildStore(cg->b, fold_lanes(cg, acc[r], vadd), fgep(cg, a->s[r], j.iv));
-  cg_loop_end(cg, &j);
-}
+/* The key tile [j0, j0 + 16nv) of the score rows. */
+typedef struct key_tile {
+  LLVMValueRef j0;
+  int nv;
+} key_tile;
 
-/* s_r[16c ..] = Σ_d Q(i_r,d) · Kᵀ(d, 16c ..), vectors along j. */
-static void scores_by_dim(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
+/* s_r[j0 .. j0 + 16nv) = Σ_d Q(i_r, d) · Kᵀ(d, j0 ..) for every row r of the micro-block: the GEMM
+ * micro-kernel's tile (emit_gemm.c), rows × nv vectors of keys in registers while d runs, over the packed
+ * Kᵀ. */
+static void score_tile(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
+  const key_tile *kt = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), acc[ROWS];
-  for (int r = 0; r < a->nrows; r++) acc[r] = cg_var(cg, vt, vconst(cg, 0));
+  LLVMValueRef acc[ROWS][SCORE_VECS], kv[SCORE_VECS];
+  for (int r = 0; r < a->nrows; r++)
+    for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->d), 1);
-  LLVMValueRef kv = f32v_load(cg, fgep(cg, at(cg, a->k.base, d.iv, a->nk, 0), j0), lanes);
+  LLVMValueRef krow = gep_f32(cg, gep_f32_at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
+  for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, gep_f32(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->q[r], d.iv), ""));
-    LLVMBuildStore(cg->b, vfma(cg, qd, kv, LLVMBuildLoad2(cg->b, vt, acc[r], "")), acc[r]);
+    LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->q[r], d.iv), ""));
+    for (int v = 0; v < kt->nv; v++)
+      LLVMBuildStore(cg->b, vec_fma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &d);
-  for (int r = 0; r < a->nrows; r++) f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r], ""), fgep(cg, a->s[r], j0), VL);
+  for (int r = 0; r < a->nrows; r++)
+    for (int v = 0; v < kt->nv; v++)
+      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""),
+                 gep_f32(cg, a->srow[r], LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "")), VL);
 }
 
-/* Row a->r: s = scale·s·knorm + bias, -inf past Nk; state: the running max vector. */
-static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
+/* s = scale·s + bias, -inf past Nk; st->acc: the running max vector. */
+static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
   vitc_cg *cg = a->cg;
-  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = fgep(cg, a->s[a->r], j0);
-  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), f32v_splat(cg, a->scale[a->r]), "");
-  if (a->knorm) s = LLVMBuildFMul(cg->b, s, f32v_load(cg, fgep(cg, a->knorm, j0), lanes), "");
-  if (a->bias[a->r]) {
-    LLVMValueRef bias = a->bias[a->r];
-    LLVMValueRef b = a->bias_js ? f32v_load(cg, fgep(cg, bias, j0), lanes)
-                                : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, bias, ""));
-    s = vadd(cg, s, b);
+  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = gep_f32(cg, st->s, j0);
+  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), st->scale, "");
+  if (st->bias) {
+    LLVMValueRef b = a->bias_js ? f32v_load(cg, gep_f32(cg, st->bias, j0), lanes)
+                                : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, st->bias, ""));
+    s = vec_add(cg, s, b);
   }
   if (lanes < VL) {
     LLVMValueRef keep[VL];
@@ -154,93 +167,122 @@ static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, void *state) 
     s = LLVMBuildSelect(cg->b, LLVMConstVector(keep, VL), s, vconst(cg, -INFINITY), "");
   }
   f32v_store(cg, s, p, VL);
-  LLVMValueRef *mx = state;
-  LLVMBuildStore(cg->b, vmax(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), *mx, ""), s), *mx);
+  LLVMBuildStore(cg->b, vec_max(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), s), st->acc);
 }
 
-/* Row a->r: s = exp(s - m) over the whole padded buffer; state: {m splatted, the running sum vector}. */
-static void exponentiate(attn_ctx *a, LLVMValueRef c, int lanes, void *state) {
+/* s = exp(s - max) over the whole padded row; st->acc: the running sum vector. */
+static void exponentiate(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
   vitc_cg *cg = a->cg;
-  LLVMValueRef *st = state, p = fgep(cg, a->s[a->r], LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
-  LLVMValueRef e = emit_expf(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st[0], ""));
+  (void)lanes;
+  LLVMValueRef p = gep_f32(cg, st->s, LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
+  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
-  LLVMBuildStore(cg->b, vadd(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st[1], ""), e), st[1]);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), e), st->acc);
 }
 
-/* Row r's scores become exp(s - max), unnormalised; returns 1/Σ splatted. */
-static LLVMValueRef softmax_row(attn_ctx *a, int r) {
+/* Every row r < rows of the block: its scores become exp(s - max), unnormalised, and its factor 1/Σ. */
+static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
-  a->r = r;
-  LLVMValueRef mx = cg_var(cg, vt, vconst(cg, -INFINITY));
-  for_vectors(a, a->nk, scale_and_bias, &mx);
-  LLVMValueRef st[2] = {f32v_splat(cg, fold_lanes(cg, LLVMBuildLoad2(cg->b, vt, mx, ""), vmax)),
-                        cg_var(cg, vt, vconst(cg, 0))};
-  for_vectors(a, vecs(a->nk) * VL, exponentiate, st);
-  LLVMValueRef sum = fold_lanes(cg, LLVMBuildLoad2(cg->b, vt, st[1], ""), vadd);
-  return f32v_splat(cg, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""));
+  cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  LLVMValueRef fac = gep_f32(cg, a->fac, r.iv);
+  row_step st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .acc = cg_var(cg, vt, vconst(cg, -INFINITY)),
+                 .scale = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fac, ""))};
+  if (a->bp) st.bias = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, r.iv), "");
+  for_vectors(a, a->nk, scale_and_bias, &st);
+  st.max = f32v_splat(cg, vec_reduce(cg, VEC_MAX, LLVMBuildLoad2(cg->b, vt, st.acc, "")));
+  st.acc = cg_var(cg, vt, vconst(cg, 0));
+  for_vectors(a, a->nk_pad, exponentiate, &st);
+  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.acc, ""));
+  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), fac);
+  cg_loop_end(cg, &r);
 }
 
-/* Y(i_r, 16c0 .. 16(c0+n)) = Σ_j s_r[j] · V(j, ..) · inv_r for every row r of the block, n vectors, the
- * last with `last` lanes: each V vector loaded once for all rows. */
-static void weighted_values(attn_ctx *a, int64_t c0, int n, int last, const LLVMValueRef *inv) {
+/* One pass of P·V: vectors [c0, c0 + n) of Y (the last with `last` lanes) over the keys [j0, j1). */
+typedef struct pv_pass {
+  int64_t c0;
+  int n, last;
+  LLVMValueRef j0, j1, first, final; /* first/final: the first and last key block (i1, or NULL: always) */
+} pv_pass;
+
+/* Y(i_r, 16c0 ..) (+)= Σ_{j0 ≤ j < j1} s_r[j] · V(j, 16c0 ..) for every row r of the micro-block, each V
+ * vector loaded once for all rows; partial sums go through Y between key blocks, as the GEMM's go through
+ * its output between K blocks, and the last block multiplies by 1/Σ. */
+static void weighted_values(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
+  const pv_pass *p = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[ROWS][PV_VECS], vv[PV_VECS];
+  LLVMValueRef acc[ROWS][PV_VECS], vv[PV_VECS], yat[ROWS][PV_VECS];
   for (int r = 0; r < a->nrows; r++)
-    for (int c = 0; c < n; c++) acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
-  LLVMValueRef vrow = fgep(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, c0 * VL));
-  for (int c = 0; c < n; c++) vv[c] = f32v_load(cg, fgep(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == n - 1 ? last : VL);
+    for (int c = 0; c < p->n; c++) {
+      acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
+      yat[r][c] = gep_f32(cg, a->y[r], cg_i64(cg, (p->c0 + c) * VL));
+    }
+  if (p->first) {
+    cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, p->first, ""));
+    for (int r = 0; r < a->nrows; r++)
+      for (int c = 0; c < p->n; c++) LLVMBuildStore(cg->b, f32v_load(cg, yat[r][c], c == p->n - 1 ? p->last : VL), acc[r][c]);
+    cg_if_end(cg, &resume);
+  }
+  cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
+  LLVMValueRef vrow = gep_f32(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
+  for (int c = 0; c < p->n; c++)
+    vv[c] = f32v_load(cg, gep_f32(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, a->s[r], j.iv), ""));
-    for (int c = 0; c < n; c++)
-      LLVMBuildStore(cg->b, vfma(cg, pj, vv[c], LLVMBuildLoad2(cg->b, vt, acc[r][c], "")), acc[r][c]);
+    LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->srow[r], j.iv), ""));
+    for (int c = 0; c < p->n; c++)
+      LLVMBuildStore(cg->b, vec_fma(cg, pj, vv[c], LLVMBuildLoad2(cg->b, vt, acc[r][c], "")), acc[r][c]);
   }
   cg_loop_end(cg, &j);
+  cg_if fin = {0};
+  if (p->final) fin = cg_if_begin(cg, p->final);
   for (int r = 0; r < a->nrows; r++)
-    for (int c = 0; c < n; c++) {
-      LLVMValueRef y = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), inv[r], "");
-      f32v_store(cg, y, fgep(cg, a->y[r], cg_i64(cg, (c0 + c) * VL)), c == n - 1 ? last : VL);
-    }
+    for (int c = 0; c < p->n; c++)
+      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->inv[r], ""), acc[r][c]);
+  if (p->final) cg_if_end(cg, &fin);
+  for (int r = 0; r < a->nrows; r++)
+    for (int c = 0; c < p->n; c++)
+      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), yat[r][c], c == p->n - 1 ? p->last : VL);
 }
 
-/* The block's rows, set up in a->q, y, bias, scale: scores, softmax, P·V. */
-static void emit_block(attn_ctx *a) {
-  if (a->k_transposed) for_vectors(a, a->nk, scores_by_dim, NULL);
-  else scores_by_key(a);
-  LLVMValueRef inv[ROWS];
-  for (int r = 0; r < a->nrows; r++) inv[r] = softmax_row(a, r);
-  int64_t nvec = vecs(a->dv), per_pass = PV_ACCS / a->nrows < PV_VECS ? PV_ACCS / a->nrows : PV_VECS;
-  for (int64_t c0 = 0; c0 < nvec; c0 += per_pass) {
-    int n = (int)(nvec - c0 < per_pass ? nvec - c0 : per_pass);
-    weighted_values(a, c0, n, c0 + n == nvec ? lanes_of(a->dv, nvec - 1) : VL, inv);
+/* The block's `rows` rows, set up in the row arrays: scores a key tile at a time for all rows (the tile of
+ * Kᵀ stays in L1 across the micro-blocks), softmax, then P·V a key block at a time likewise. */
+static void emit_block(attn_ctx *a, int rows) {
+  vitc_cg *cg = a->cg;
+  int64_t kvecs = a->nk_pad / VL, tiles = kvecs / SCORE_VECS;
+  if (tiles) {
+    cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * SCORE_VECS * VL), SCORE_VECS * VL);
+    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS});
+    cg_loop_end(cg, &jt);
   }
+  if (kvecs % SCORE_VECS)
+    for_micro(a, rows, score_tile, &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs % SCORE_VECS)});
+  softmax_rows(a, rows);
+  int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
+  cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
+  pv_pass p = {.j0 = LLVMBuildNSWMul(cg->b, kb.iv, cg_i64(cg, PV_KEYS), "")};
+  p.j1 = ix_min(cg, LLVMBuildNSWAdd(cg->b, p.j0, cg_i64(cg, PV_KEYS), ""), cg_i64(cg, a->nk));
+  if (nkb > 1) {
+    p.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
+    p.final = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
+  }
+  for (p.c0 = 0; p.c0 < nvec; p.c0 += PV_VECS) {
+    p.n = (int)(nvec - p.c0 < PV_VECS ? nvec - p.c0 : PV_VECS);
+    p.last = p.c0 + p.n == nvec ? lanes_of(a->dv, nvec - 1) : VL;
+    for_micro(a, rows, weighted_values, &p);
+  }
+  cg_loop_end(cg, &kb);
 }
 
 /* 1 / max(‖x‖₂, 1e-12) of the len floats at p: F.normalize's divisor. */
 static LLVMValueRef inverse_norm(vitc_cg *cg, LLVMValueRef p, int64_t len) {
   LLVMValueRef acc = vconst(cg, 0);
   for (int64_t c = 0; c < vecs(len); c++) {
-    LLVMValueRef x = f32v_load(cg, fgep(cg, p, cg_i64(cg, c * VL)), lanes_of(len, c));
-    acc = vfma(cg, x, x, acc);
+    LLVMValueRef x = f32v_load(cg, gep_f32(cg, p, cg_i64(cg, c * VL)), lanes_of(len, c));
+    acc = vec_fma(cg, x, x, acc);
   }
-  LLVMValueRef args[2] = {call1(cg, "llvm.sqrt", fold_lanes(cg, acc, vadd)), cg_f32(cg, 1e-12f)};
-  LLVMValueRef norm = cg_intrinsic(cg, "llvm.maxnum", &cg->f32, 1, args, 2);
-  return LLVMBuildFDiv(cg->b, cg_f32(cg, 1), norm, "");
-}
-
-/* knorm[j] = 1/‖K(b,j,:)‖, recomputed only when the block's b differs from the one they hold (*held_b):
- * a task's blocks are consecutive, so that is about once per Nq rows. Accumulating k·k in the score loop
- * instead costs a second lane fold per score: normalize_qk then added ~30% to ViT-B attention, this ~5%. */
-static void refresh_key_norms(attn_ctx *a, LLVMValueRef b, LLVMValueRef held_b) {
-  vitc_cg *cg = a->cg;
-  cg_if stale = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntNE, LLVMBuildLoad2(cg->b, cg->i64, held_b, ""), b, ""));
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->nk), 1);
-  LLVMBuildStore(cg->b, inverse_norm(cg, row_ptr(cg, &a->k, j.iv), a->d), fgep(cg, a->knorm, j.iv));
-  cg_loop_end(cg, &j);
-  LLVMBuildStore(cg->b, b, held_b);
-  cg_if_end(cg, &stale);
+  LLVMValueRef norm = vec_max(cg, vec_sqrt(cg, vec_reduce(cg, VEC_SUM, acc)), cg_f32(cg, 1e-12f));
+  return vec_div(cg, cg_f32(cg, 1), norm);
 }
 
 /* Broadcast strides of x (the bias, or S) against dims[0..r). */
@@ -259,7 +301,7 @@ static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *b
   LLVMValueRef off = LLVMBuildNSWMul(cg->b, i, cg_i64(cg, strides[nb]), "");
   for (int d = 0; d < nb; d++)
     off = LLVMBuildNSWAdd(cg->b, off, LLVMBuildNSWMul(cg->b, bidx[d], cg_i64(cg, strides[d]), ""), "");
-  return fgep(cg, base, off);
+  return gep_f32(cg, base, off);
 }
 
 enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP };
@@ -309,9 +351,49 @@ static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge,
 static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRef data, LLVMValueRef map,
                             LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
   int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
-  if (!ge->map[x]) return (op_rows){at(cg, data, b, rows * len, 0), NULL, len};
+  if (!ge->map[x]) return (op_rows){gep_f32_at(cg, data, b, rows * len, 0), NULL, len};
   LLVMValueRef table = cg_gep(cg, cg->i64, map, LLVMBuildNSWMul(cg->b, g, cg_i64(cg, rows), ""));
-  return (op_rows){at(cg, data, h, ge->head_strides[x], 0), table, 0};
+  return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, 0};
+}
+
+/* Kᵀ of every batch entry packed into kt [batch][D][nk_pad], zero past Nk, each key's column times
+ * 1/‖K(b,j,:)‖ with normalize_qk: the score tiles then read whole vectors of keys with no edge, and the
+ * cosine's key factor is paid once per key instead of once per score. One task per batch entry. */
+static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
+                      LLVMValueRef kmap, LLVMValueRef kt, int64_t nk_pad) {
+  LLVMValueRef captured[3] = {kdata, kmap, kt};
+  cg_task t = cg_task_begin(cg, captured, 3);
+  cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
+  LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
+  if (k_transposed) { /* dense Kᵀ_b [D, Nk]: row by row, vectors along j */
+    LLVMValueRef src = gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0);
+    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+    for (int64_t c = 0; c < nk_pad / VL; c++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32(cg, gep_f32_at(cg, src, d.iv, ge->nk, c * VL), cg_i64(cg, 0)), lanes_of(ge->nk, c));
+      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
+    }
+    cg_loop_end(cg, &d);
+  } else {
+    op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
+    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nk_pad), 1);
+    LLVMValueRef col = gep_f32(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
+    cg_if key = cg_if_begin(cg, real);
+    LLVMValueRef krow = row_ptr(cg, &k, j.iv), f = unit ? inverse_norm(cg, krow, ge->d) : NULL;
+    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+    LLVMValueRef x = LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, krow, d.iv), "");
+    LLVMBuildStore(cg->b, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32_at(cg, col, d.iv, nk_pad, 0));
+    cg_loop_end(cg, &d);
+    cg_if_end(cg, &key);
+    cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, real, ""));
+    cg_loop d0 = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+    LLVMBuildStore(cg->b, cg_f32(cg, 0), gep_f32_at(cg, col, d0.iv, nk_pad, 0));
+    cg_loop_end(cg, &d0);
+    cg_if_end(cg, &pad);
+    cg_loop_end(cg, &j);
+  }
+  cg_loop_end(cg, &b);
+  cg_task_end(cg, &t, ge->batch);
 }
 
 /* Where the rows of a block come from in the current batch entry b. */
@@ -325,43 +407,43 @@ typedef struct row_src {
   bool unit;          /* normalize_qk */
 } row_src;
 
-/* a's rows i0 .. i0 + nrows - 1 of the batch entry: pointers and factors. */
-static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int nrows) {
+/* The row arrays for the block's rows i0 .. i0 + rows - 1 of the batch entry: pointers and factors. */
+static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int rows) {
   vitc_cg *cg = a->cg;
-  a->nrows = nrows;
-  for (int r = 0; r < nrows; r++) {
-    LLVMValueRef i = LLVMBuildNSWAdd(cg->b, i0, cg_i64(cg, r), ""), scale = src->scale;
-    a->q[r] = row_ptr(cg, &src->q, i);
-    a->y[r] = row_ptr(cg, &src->y, i);
-    a->bias[r] = src->bias ? row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_strides) : NULL;
-    if (src->rs) {
-      LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_strides);
-      scale = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, cg->f32, f, ""), scale, "");
-    }
-    if (src->unit) scale = LLVMBuildFMul(cg->b, scale, inverse_norm(cg, a->q[r], a->d), "");
-    a->scale[r] = scale;
+  cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  LLVMValueRef i = LLVMBuildNSWAdd(cg->b, i0, r.iv, ""), scale = src->scale, q = row_ptr(cg, &src->q, i);
+  LLVMBuildStore(cg->b, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
+  LLVMBuildStore(cg->b, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
+  if (src->bias)
+    LLVMBuildStore(cg->b, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_strides), cg_gep(cg, cg->ptr, a->bp, r.iv));
+  if (src->rs) {
+    LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_strides);
+    scale = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, cg->f32, f, ""), scale, "");
   }
+  if (src->unit) scale = LLVMBuildFMul(cg->b, scale, inverse_norm(cg, q, a->d), "");
+  LLVMBuildStore(cg->b, scale, gep_f32(cg, a->fac, r.iv));
+  cg_loop_end(cg, &r);
 }
 
-/* The block at row i0: ROWS rows, except the last block of a batch entry when ROWS does not divide Nq. */
+/* The block at row i0: a->rows rows, except the last block of a batch entry when they do not divide Nq. */
 static void emit_blocks(attn_ctx *a, const row_src *src, LLVMValueRef i0) {
   vitc_cg *cg = a->cg;
-  int tail = (int)(a->nq % ROWS);
+  int tail = (int)(a->nq % a->rows);
   if (!tail) {
-    setup_rows(a, src, i0, ROWS);
-    emit_block(a);
+    setup_rows(a, src, i0, a->rows);
+    emit_block(a, a->rows);
     return;
   }
-  LLVMValueRef partial = LLVMBuildICmp(cg->b, LLVMIntSGT, i0, cg_i64(cg, a->nq - ROWS), "");
-  if (a->nq > ROWS) {
+  LLVMValueRef partial = LLVMBuildICmp(cg->b, LLVMIntSGT, i0, cg_i64(cg, a->nq - a->rows), "");
+  if (a->nq > a->rows) {
     cg_if whole = cg_if_begin(cg, LLVMBuildNot(cg->b, partial, ""));
-    setup_rows(a, src, i0, ROWS);
-    emit_block(a);
+    setup_rows(a, src, i0, a->rows);
+    emit_block(a, a->rows);
     cg_if_end(cg, &whole);
   }
   cg_if last = cg_if_begin(cg, partial);
   setup_rows(a, src, i0, tail);
-  emit_block(a);
+  emit_block(a, tail);
   cg_if_end(cg, &last);
 }
 
@@ -371,9 +453,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   vitc_status st = attn_geometry(cg, n, &ge, err);
   if (st) return st;
   bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
-  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk,
-                .k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0};
-  if (unit && a.k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
+  bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
+  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL};
+  if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
   int nb = ge.nb, r = nb + 2;
@@ -386,29 +468,34 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
-  LLVMValueRef null = LLVMConstNull(cg->ptr), captured[10] = {cg_in(cg, IN_Q), cg_in(cg, IN_K), cg_in(cg, IN_V),
+  LLVMValueRef null = LLVMConstNull(cg->ptr), kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
+  pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt, a.nk_pad);
+  LLVMValueRef captured[10] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
                                                              rs ? cg_in(cg, IN_SCALE) : null};
-  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
+  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] && x != MAP_K ? cg_in(cg, IN_QMAP + x) : null;
   cg_task t = cg_task_begin(cg, captured, 10);
-  LLVMTypeRef padded = LLVMArrayType(cg->f32, (unsigned)(vecs(a.nk) * VL));
-  for (int i = 0; i < ROWS; i++) a.s[i] = cg_var(cg, padded, NULL);
-  LLVMValueRef held_b = unit ? cg_var(cg, cg->i64, cg_i64(cg, -1)) : NULL;
-  if (unit) a.knorm = cg_var(cg, padded, NULL);
-  int64_t blocks = (a.nq + ROWS - 1) / ROWS; /* per batch entry */
+  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
+  a.rows = ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
+  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
+  a.qp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
+  a.yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
+  a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
+  a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
+  a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
+  int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, blk.iv, cg_i64(cg, blocks), "");
-  LLVMValueRef i0 = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, blk.iv, cg_i64(cg, blocks), ""), cg_i64(cg, ROWS), "");
+  LLVMValueRef i0 = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, blk.iv, cg_i64(cg, blocks), ""), cg_i64(cg, a.rows), "");
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b, cg_i64(cg, ge.heads), ""), h = LLVMBuildURem(cg->b, b, cg_i64(cg, ge.heads), "");
   row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], b, g, h),
                  .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], b, g, h),
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_strides = bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
-  a.k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], b, g, h);
+  a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
-  if (unit) refresh_key_norms(&a, b, held_b);
   emit_blocks(&a, &src, i0);
   cg_loop_end(cg, &blk);
   cg_task_end(cg, &t, ge.batch * blocks);

@@ -12,7 +12,8 @@
  * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
  * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
  * loads/stores, the last row block a shorter tile. A constant B is packed at compile time into
- * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream. After the last K
+ * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
+ * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * and are stored once. */
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
 
 #define VL F32V_LANES /* floats per vector */
 #define MR 8          /* rows per tile */
@@ -30,15 +32,6 @@
 #define MC_BLOCKS 12  /* row blocks per task at most */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-static LLVMValueRef imin(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
-
-static LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
-static LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
-  return b == 1 ? a : LLVMBuildNSWMul(cg->b, a, cg_i64(cg, b), "");
-}
 
 /* Offsets of A, B, Y and D for batch index bidx (row-major over the batch dims). */
 static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LLVMValueRef off[4]) {
@@ -50,7 +43,7 @@ static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LL
     LLVMValueRef idx = LLVMBuildURem(cg->b, rest, cg_i64(cg, d->batch[i]), "");
     rest = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, d->batch[i]), "");
     for (int x = 0; x < 4; x++)
-      if (strides[x][i]) off[x] = add_i(cg, off[x], mul_i(cg, idx, strides[x][i]));
+      if (strides[x][i]) off[x] = ix_add(cg, off[x], ix_mulk(cg, idx, strides[x][i]));
   }
 }
 
@@ -59,45 +52,6 @@ static int64_t batch_count(const gemm_desc *d) {
   for (int i = 0; i < d->nbatch; i++) nb *= d->batch[i];
   return nb;
 }
-
-/* ---------------------------------------------------------------- vector helpers */
-
-LLVMTypeRef f32v_type(vitc_cg *cg) { return LLVMVectorType(cg->f32, VL); }
-
-LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s) {
-  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(f32v_type(cg)), s, cg_i32(cg, 0), "");
-  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(f32v_type(cg)), LLVMConstNull(LLVMVectorType(cg->i32, VL)), "");
-}
-
-static LLVMValueRef lane_mask(vitc_cg *cg, int lanes) {
-  LLVMValueRef bits[VL];
-  for (int i = 0; i < VL; i++) bits[i] = LLVMConstInt(cg->i1, i < lanes, false);
-  return LLVMConstVector(bits, VL);
-}
-
-/* The first `lanes` floats at p (the rest zero): a plain unaligned load, or llvm.masked.load. */
-LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes) {
-  if (lanes == VL) {
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, f32v_type(cg), p, "");
-    LLVMSetAlignment(v, 4);
-    return v;
-  }
-  LLVMTypeRef types[2] = {f32v_type(cg), cg->ptr};
-  LLVMValueRef args[4] = {p, cg_i32(cg, 4), lane_mask(cg, lanes), LLVMConstNull(f32v_type(cg))};
-  return cg_intrinsic(cg, "llvm.masked.load", types, 2, args, 4);
-}
-
-void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) {
-  if (lanes == VL) {
-    LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), 4);
-    return;
-  }
-  LLVMTypeRef types[2] = {f32v_type(cg), cg->ptr};
-  LLVMValueRef args[4] = {v, p, cg_i32(cg, 4), lane_mask(cg, lanes)};
-  cg_intrinsic(cg, "llvm.masked.store", types, 2, args, 4);
-}
-
-static LLVMValueRef fgep(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i) { return cg_gep(cg, cg->f32, base, i); }
 
 /* ---------------------------------------------------------------- the micro-kernel */
 
@@ -115,73 +69,31 @@ typedef struct kernel_ctx {
 
 static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, int i, int64_t rs, LLVMValueRef j0,
                               int v) {
-  LLVMValueRef row = mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), rs);
-  return fgep(cg, base, add_i(cg, add_i(cg, row, j0), cg_i64(cg, (int64_t)v * VL)));
+  LLVMValueRef row = ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), rs);
+  return gep_f32(cg, base, ix_add(cg, ix_add(cg, row, j0), cg_i64(cg, (int64_t)v * VL)));
 }
 
 /* D(i0+i, j0+16v ..) as a vector: a row of D, or its one element broadcast (D_cs = 0). */
 static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int lanes) {
   vitc_cg *cg = k->cg;
   if (k->d->d_cs) return f32v_load(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
-  LLVMValueRef at = mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), k->d->d_rs);
-  return f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, k->dd, at), ""));
+  LLVMValueRef at = ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->d_rs);
+  return f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, k->dd, at), ""));
 }
 
 /* ---------------------------------------------------------------- the epilogue */
 
-static LLVMValueRef vconst(vitc_cg *cg, double v) { return f32v_splat(cg, cg_f32(cg, (float)v)); }
-static LLVMValueRef vfma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef args[3] = {a, b, c};
-  return cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3);
-}
-static LLVMValueRef vmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
-static LLVMValueRef vclamp(vitc_cg *cg, LLVMValueRef x, double lo, double hi) {
-  LLVMValueRef args[2] = {x, vconst(cg, lo)};
-  LLVMTypeRef vt = f32v_type(cg);
-  args[0] = cg_intrinsic(cg, "llvm.maxnum", &vt, 1, args, 2);
-  args[1] = vconst(cg, hi);
-  return cg_intrinsic(cg, "llvm.minnum", &vt, 1, args, 2);
-}
-
-/* erf as a rational function of x on [-4, 4] (±1 beyond), within 4e-7 of it: Eigen's and XLA's float erf.
- * libm's erff would be a call per lane. */
-static LLVMValueRef verf(vitc_cg *cg, LLVMValueRef x) {
-  static const double num[] = {-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
-                               -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
-                               -1.60960333262415e-02};
-  static const double den[] = {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
-                               -7.37332916720468e-03, -1.42647390514189e-02};
-  x = vclamp(cg, x, -4, 4);
-  LLVMValueRef x2 = vmul(cg, x, x), p = vconst(cg, num[0]), q = vconst(cg, den[0]);
-  for (int i = 1; i < 7; i++) p = vfma(cg, x2, p, vconst(cg, num[i]));
-  for (int i = 1; i < 5; i++) q = vfma(cg, x2, q, vconst(cg, den[i]));
-  return LLVMBuildFDiv(cg->b, vmul(cg, x, p), q, "");
-}
-
-/* tanh(u) = 1 - 2 / (1 + e^2u), with the inline exp: ±1 where e^2u saturates. */
-static LLVMValueRef vtanh(vitc_cg *cg, LLVMValueRef u) {
-  LLVMValueRef e = emit_expf(cg, LLVMBuildFAdd(cg->b, u, u, ""));
-  LLVMValueRef q = LLVMBuildFDiv(cg->b, vconst(cg, 2), LLVMBuildFAdd(cg->b, e, vconst(cg, 1), ""), "");
-  return LLVMBuildFSub(cg->b, vconst(cg, 1), q, "");
-}
-
 static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
-  LLVMValueRef inner;
   switch (act) {
   case GEMM_ACT_NONE: return x;
   case GEMM_ACT_RELU: { /* x < 0 ? 0 : x, NaN kept as the evaluator does */
-    LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOLT, x, LLVMConstNull(f32v_type(cg)), "");
-    return LLVMBuildSelect(cg->b, neg, LLVMConstNull(f32v_type(cg)), x, "");
+    LLVMValueRef zero = vec_k(cg, x, 0);
+    return vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, zero), zero, x);
   }
-  case GEMM_ACT_GELU_ERF: inner = verf(cg, vmul(cg, x, vconst(cg, 0.70710678118654752440))); break;
-  case GEMM_ACT_GELU_TANH: {
-    LLVMValueRef cube = vmul(cg, vmul(cg, x, x), x);
-    inner = vtanh(cg, vmul(cg, vconst(cg, 0.79788456080286535588), vfma(cg, cube, vconst(cg, 0.044715), x)));
-    break;
+  case GEMM_ACT_GELU_ERF: return vm_gelu_erf(cg, x);
+  case GEMM_ACT_GELU_TANH: return vm_gelu_tanh(cg, x);
   }
-  }
-  return vmul(cg, vmul(cg, x, vconst(cg, 0.5)), LLVMBuildFAdd(cg->b, inner, vconst(cg, 1), ""));
+  return x;
 }
 
 static bool has_epilogue(const gemm_desc *d) { return d->act != GEMM_ACT_NONE || d->r || d->gamma; }
@@ -201,13 +113,13 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
       LLVMBuildStore(cg->b, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
   cg_if_end(cg, &resume);
 
-  for (int i = 0; i < mr; i++) arow[i] = fgep(cg, k->a, mul_i(cg, add_i(cg, i0, cg_i64(cg, i)), d->a_rs));
+  for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), d->a_rs));
   cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
-  LLVMValueRef brow = fgep(cg, k->b, mul_i(cg, p.iv, k->b_ks));
+  LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
-    bv[v] = f32v_load(cg, fgep(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
+    bv[v] = f32v_load(cg, gep_f32(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef as = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fgep(cg, arow[i], mul_i(cg, p.iv, d->a_cs)), ""));
+    LLVMValueRef as = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs)), ""));
     for (int v = 0; v < nv; v++) {
       LLVMValueRef args[3] = {as, bv[v], LLVMBuildLoad2(cg->b, vt, acc[i][v], "")};
       LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3), acc[i][v]);
@@ -229,7 +141,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
         }
         y = activate(cg, d->act, y);
         int n = v == nv - 1 ? lanes : VL;
-        if (d->gamma) y = vmul(cg, y, f32v_load(cg, fgep(cg, k->gamma, add_i(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
+        if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = LLVMBuildFAdd(cg->b, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n), "");
         LLVMBuildStore(cg->b, y, acc[i][v]);
       }
@@ -245,8 +157,8 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
 static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
   vitc_cg *cg = k->cg;
   int64_t mfull = k->d->m / MR, mtail = k->d->m % MR;
-  cg_loop ib = cg_loop_begin(cg, ib_lo, imin(cg, ib_hi, cg_i64(cg, mfull)), 1);
-  emit_tile(k, mul_i(cg, ib.iv, MR), MR, nv, lanes);
+  cg_loop ib = cg_loop_begin(cg, ib_lo, ix_min(cg, ib_hi, cg_i64(cg, mfull)), 1);
+  emit_tile(k, ix_mulk(cg, ib.iv, MR), MR, nv, lanes);
   cg_loop_end(cg, &ib);
   if (mtail) {
     cg_if tail = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1), ""));
@@ -277,12 +189,51 @@ static bool b_is_batched(const gemm_desc *d) {
   return false;
 }
 
-static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc_error *err) {
+/* Packs B (any strides, any batch) at run time into the node's work space, panels [batch][N/NR][K][NR]
+ * zero-padded as prepack_b lays them out: a transposed or strided B then runs on the micro-kernel too,
+ * instead of a scalar loop. One task per (batch index, panel). Returns the buffer. */
+static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
+  int64_t npan = ceil_div(d->n, NR), panel = d->k * NR;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(float) * (size_t)(batch_count(d) * npan * panel));
+  LLVMValueRef captured[2] = {d->b, buf};
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef jp = ix_remk(cg, task.iv, npan), off[4];
+  batch_offsets(cg, d, ix_divk(cg, task.iv, npan), off);
+  LLVMValueRef j0 = ix_mulk(cg, jp, NR), dst = gep_f32(cg, t.vals[1], ix_mulk(cg, task.iv, panel));
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[1], ix_mulk(cg, j0, d->b_cs)));
+  LLVMValueRef cols = ix_min(cg, cg_i64(cg, NR), ix_add(cg, cg_i64(cg, d->n), ix_mulk(cg, j0, -1)));
+  cg_loop jj = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, NR), 1); /* column by column: Bᵀ reads along p */
+  LLVMValueRef col = gep_f32(cg, src, ix_mulk(cg, jj.iv, d->b_cs)), inside = LLVMBuildICmp(cg->b, LLVMIntSLT, jj.iv, cols, "");
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
+  LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, NR), jj.iv));
+  cg_if real = cg_if_begin(cg, inside);
+  LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs)), ""), out);
+  cg_if_end(cg, &real);
+  cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, inside, ""));
+  LLVMBuildStore(cg->b, cg_f32(cg, 0), out);
+  cg_if_end(cg, &pad);
+  cg_loop_end(cg, &p);
+  cg_loop_end(cg, &jj);
+  cg_loop_end(cg, &task);
+  cg_task_end(cg, &t, batch_count(d) * npan);
+  return buf;
+}
+
+/* Where the micro-kernel reads B: in place (rows contiguous), packed at compile time (a constant shared by
+ * the batch) or packed at run time (pack_b). */
+typedef enum b_source { B_IN_PLACE, B_PREPACKED, B_PACKED_AT_RUN } b_source;
+
+static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vitc_error *err) {
   int64_t blob_off = 0;
-  if (packed) {
+  bool packed = src != B_IN_PLACE;
+  LLVMValueRef bptr = d->b;
+  if (src == B_PREPACKED) {
     vitc_status st = prepack_b(cg, d, &blob_off, err);
     if (st) return st;
+    bptr = cg->weights;
   }
+  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
   int64_t npan = ceil_div(d->n, NR), mblocks = ceil_div(d->m, MR);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t nkb = d->k > KC ? ceil_div(d->k, KC) : 1;
@@ -290,37 +241,40 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, bool packed, vitc
   int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[6] = {d->a, packed ? cg->weights : d->b, d->c, d->d ? d->d : null,
+  LLVMValueRef captured[6] = {d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null};
   cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
   LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
   LLVMValueRef jp = LLVMBuildURem(cg->b, rest, cg_i64(cg, npan), "");
-  LLVMValueRef off[4];
-  batch_offsets(cg, d, LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), ""), off);
+  LLVMValueRef off[4], bidx = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), "");
+  batch_offsets(cg, d, bidx, off);
 
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed};
-  k.a = fgep(cg, t.vals[0], off[0]);
-  k.c = fgep(cg, t.vals[2], off[2]);
-  k.dd = fgep(cg, t.vals[3], off[3]);
+  k.a = gep_f32(cg, t.vals[0], off[0]);
+  k.c = gep_f32(cg, t.vals[2], off[2]);
+  k.dd = gep_f32(cg, t.vals[3], off[3]);
   k.gamma = t.vals[4];
-  k.r = fgep(cg, t.vals[5], off[2]);
-  k.j0 = mul_i(cg, jp, NR);
-  if (packed) {
+  k.r = gep_f32(cg, t.vals[5], off[2]);
+  k.j0 = ix_mulk(cg, jp, NR);
+  if (src == B_PREPACKED) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
-    k.b = fgep(cg, blob, mul_i(cg, jp, d->k * NR));
+    k.b = gep_f32(cg, blob, ix_mulk(cg, jp, d->k * NR));
+    k.b_ks = NR;
+  } else if (src == B_PACKED_AT_RUN) {
+    k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * NR));
     k.b_ks = NR;
   } else {
-    k.b = fgep(cg, t.vals[1], add_i(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
+    k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  LLVMValueRef ib_lo = mul_i(cg, mc, bpc);
-  LLVMValueRef ib_hi = imin(cg, add_i(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
+  LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc);
+  LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
-  k.k0 = mul_i(cg, kb.iv, KC);
-  k.k1 = imin(cg, add_i(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, d->k));
+  k.k0 = ix_mulk(cg, kb.iv, KC);
+  k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, d->k));
   k.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
   k.last = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
   if (!ntail) {
@@ -355,27 +309,27 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef i = LLVMBuildURem(cg->b, row.iv, cg_i64(cg, d->m), "");
   LLVMValueRef off[4];
   batch_offsets(cg, d, LLVMBuildUDiv(cg->b, row.iv, cg_i64(cg, d->m), ""), off);
-  LLVMValueRef a_row = add_i(cg, off[0], mul_i(cg, i, d->a_rs));
-  LLVMValueRef c_row = add_i(cg, off[2], mul_i(cg, i, d->ldc));
-  LLVMValueRef d_row = add_i(cg, off[3], mul_i(cg, i, d->d_rs));
+  LLVMValueRef a_row = ix_add(cg, off[0], ix_mulk(cg, i, d->a_rs));
+  LLVMValueRef c_row = ix_add(cg, off[2], ix_mulk(cg, i, d->ldc));
+  LLVMValueRef d_row = ix_add(cg, off[3], ix_mulk(cg, i, d->d_rs));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->n), 1);
   LLVMValueRef sum = cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0));
-  LLVMValueRef b_col = add_i(cg, off[1], mul_i(cg, j.iv, d->b_cs));
+  LLVMValueRef b_col = ix_add(cg, off[1], ix_mulk(cg, j.iv, d->b_cs));
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
-  LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], add_i(cg, a_row, mul_i(cg, p.iv, d->a_cs)), t), t, VITC_F64);
-  LLVMValueRef y = cg_convert(cg, cg_load(cg, task.vals[1], add_i(cg, b_col, mul_i(cg, p.iv, d->b_rs)), t), t, VITC_F64);
+  LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], ix_add(cg, a_row, ix_mulk(cg, p.iv, d->a_cs)), t), t, VITC_F64);
+  LLVMValueRef y = cg_convert(cg, cg_load(cg, task.vals[1], ix_add(cg, b_col, ix_mulk(cg, p.iv, d->b_rs)), t), t, VITC_F64);
   LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFMul(cg->b, x, y, ""), ""), sum);
   cg_loop_end(cg, &p);
   LLVMValueRef r = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
   if (d->alpha != 1) r = LLVMBuildFMul(cg->b, r, LLVMConstReal(cg->f64, d->alpha), "");
   if (d->d) {
-    LLVMValueRef dv = cg_load(cg, task.vals[3], add_i(cg, d_row, mul_i(cg, j.iv, d->d_cs)), t);
+    LLVMValueRef dv = cg_load(cg, task.vals[3], ix_add(cg, d_row, ix_mulk(cg, j.iv, d->d_cs)), t);
     dv = cg_convert(cg, dv, t, VITC_F64);
     if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, LLVMConstReal(cg->f64, d->beta), "");
     r = LLVMBuildFAdd(cg->b, r, dv, "");
   }
-  cg_store(cg, task.vals[2], add_i(cg, c_row, j.iv), t, cg_convert(cg, r, VITC_F64, t));
+  cg_store(cg, task.vals[2], ix_add(cg, c_row, j.iv), t, cg_convert(cg, r, VITC_F64, t));
   cg_loop_end(cg, &j);
   cg_loop_end(cg, &row);
   cg_task_end(cg, &task, batch_count(d) * d->m);
@@ -384,11 +338,11 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
   if (d->m == 0 || d->n == 0 || batch_count(d) == 0) return VITC_OK;
   if (d->dtype == VITC_F32) {
-    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, true, err);
-    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, false, err);
+    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, B_PREPACKED, err);
+    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, B_IN_PLACE, err);
+    return emit_sgemm(cg, d, B_PACKED_AT_RUN, err);
   }
-  if (has_epilogue(d))
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32 and a B with contiguous rows");
+  if (has_epilogue(d)) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32");
   emit_scalar_gemm(cg, d);
   return VITC_OK;
 }

@@ -8,9 +8,11 @@
  *   A_b(i, p) = a[a_off(b) + i*a_rs + p*a_cs]      (likewise B, D; Y_b(i, j) = c[c_off(b) + i*ldc + j])
  *   a_off(b)  = sum_d b_d * a_bs[d]                 (a stride of 0 broadcasts A along that batch dim)
  *
- * float32 runs on a register-blocked micro-kernel over <16 x float> tiles; B is read in place when its
- * rows are contiguous, or prepacked into panels at compile time when its value is known (b_const).
- * Other dtypes, and float32 with a B that is neither, run a scalar loop nest summing in double.
+ * float32 runs on a register-blocked micro-kernel over <16 x float> tiles, the work of every batch index
+ * in one parallel kernel (tasks over batch × panels of B × row chunks); B is read in place when its rows
+ * are contiguous, prepacked into panels at compile time when its value is known and shared by the batch
+ * (b_const), and otherwise (a transposed or strided B, batched or not) packed into panels at run time in
+ * the node's work space. Other dtypes run a scalar loop nest summing in double.
  *
  * An epilogue (float32 micro-kernel only: vitc.FusedGemm) finishes each tile in registers before the
  * store, after alpha and D:
@@ -23,6 +25,7 @@
 #define VITC_EMIT_GEMM_H
 
 #include "cg.h"
+#include "vec.h"
 
 typedef enum gemm_act { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_GELU_ERF, GEMM_ACT_GELU_TANH } gemm_act;
 
@@ -46,12 +49,15 @@ vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
 /* idx[0..nd) of the row-major linear index `linear` over static dims (emit_conv.c). */
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
 
-/* The <16 x float> vectors of the float32 kernels (here and emit_attention.c): the type, a broadcast, and
- * the first `lanes` floats at p loaded (the rest zero) or stored, unaligned. */
+/* The <16 x float> vectors of the float32 kernels (here, emit_attention.c and emit_depthwise_nhwc.c, whose
+ * tiles are sized for 16 lanes): the type, a broadcast, and the first `lanes` floats at p loaded (the rest
+ * zero) or stored, unaligned, through vec.h. */
 #define F32V_LANES 16
-LLVMTypeRef f32v_type(vitc_cg *cg);
-LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s);
-LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes);
-void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes);
+static inline LLVMTypeRef f32v_type(vitc_cg *cg) { return vec_of(cg, cg->f32, F32V_LANES); }
+static inline LLVMValueRef f32v_splat(vitc_cg *cg, LLVMValueRef s) { return vec_splat(cg, s, f32v_type(cg)); }
+static inline LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes) {
+  return vec_load(cg, f32v_type(cg), p, lanes);
+}
+static inline void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) { vec_store(cg, v, p, lanes); }
 
 #endif

@@ -81,10 +81,4 @@ LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMV
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
 void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
 
-/* The names emit_gemm.c and emit_attention.c still use for vm_exp and vec_call1. */
-static inline LLVMValueRef emit_expf(vitc_cg *cg, LLVMValueRef x) { return vm_exp(cg, x); }
-static inline LLVMValueRef call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x) {
-  return vec_call1(cg, intrinsic, x);
-}
-
 #endif

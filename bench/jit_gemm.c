@@ -1,6 +1,6 @@
 /* jit_gemm.c — GFLOP/s of the generated float32 GEMM for the ViT-B/16 linear layers: X[M,K] @ W[K,N]
  * with W a constant (prepacked at compile time). Built by hand:
- *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit bench/jit_gemm.c -o /tmp/jit_gemm BUILD/libvitc.a \
+ *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/jit_gemm.c -o /tmp/jit_gemm BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
  * Usage: jit_gemm M K N THREADS [const|input] */
 #include "best_time.h"

@@ -9,7 +9,8 @@
  *
  * with rel-pos bias [H, N, N] or [G, H, N, N], Swin V2's per-head scale S [H, 1, 1] and cosine attention.
  * Sizes are awkward on purpose: D = 24 and 20 (partial vectors), Nk = 49, 17 and 1, Dv != D, and
- * G·H·Nq never a multiple of 16; every case runs on one and on three threads. Then the errors: maps out
+ * G·H·Nq never a multiple of 16; dense operands at 1 to 577 tokens; every case runs on one and on three
+ * threads. Then the errors: maps out
  * of range or of the wrong shape, a wrong y_shape, normalize_qk with Kᵀ, maps known only at run time. */
 #include "backend_harness.h"
 #include "test_values.h"
@@ -187,6 +188,33 @@ static void dense_cosine(int threads) {
   tg_check(&t, "dense normalize_qk", threads, RTOL, ATOL);
 }
 
+/* Dense attention at the sizes the blocked kernel cuts awkwardly: token counts that leave partial micro-
+ * blocks of 6 query rows, partial blocks of up to 24, partial vectors and tiles of 64 keys and key blocks
+ * of 128 (1, 7, 50, 197, 577), head dims 32, 64, 80, 1 and 3 heads; K as rows or as Kᵀ; Nq != Nk, and a
+ * bias [H, Nq, Nk] on some. */
+static void dense_sizes(int threads) {
+  static const struct { int64_t h, nq, nk, d, dv; bool kt, bias; } cases[] = {
+      {1, 1, 1, 32, 32, false, false},   {3, 7, 7, 64, 64, false, true},   {3, 50, 50, 80, 80, true, false},
+      {1, 197, 197, 64, 64, false, false}, {3, 197, 50, 32, 80, false, true}, {1, 577, 577, 64, 64, false, true},
+      {3, 50, 197, 80, 32, true, true},  {1, 7, 577, 64, 64, true, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int64_t h = cases[i].h, nq = cases[i].nq, nk = cases[i].nk, d = cases[i].d;
+    test_graph t = tg_new();
+    attn_args a = no_inputs();
+    a.in[IN_Q] = f32_input(&t, 4, (int64_t[]){1, h, nq, d});
+    a.in[IN_K] = f32_input(&t, 4, cases[i].kt ? (int64_t[]){1, h, d, nk} : (int64_t[]){1, h, nk, d});
+    a.in[IN_V] = f32_input(&t, 4, (int64_t[]){1, h, nk, cases[i].dv});
+    if (cases[i].bias) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){h, nq, nk}, 5);
+    a.k_transposed = cases[i].kt;
+    tg_output(&t, attention(&t, &a));
+    char what[96];
+    snprintf(what, sizeof what, "dense H %lld Nq %lld Nk %lld D %lld Dv %lld%s%s", (long long)h, (long long)nq,
+             (long long)nk, (long long)d, (long long)cases[i].dv, cases[i].kt ? " K^T" : "", cases[i].bias ? " bias" : "");
+    tg_check(&t, what, threads, RTOL, ATOL);
+  }
+}
+
 static void test_compiled(void) {
   for (int threads = 1; threads <= 3; threads += 2) {
     vit_packed("ViT qkv [N,1,3C] -> [N,C]", 1, 3, 21, 20, true, threads);
@@ -203,6 +231,7 @@ static void test_compiled(void) {
     mixed("K, V mapped, one key", MK | MV, 1, true, false, threads);
     mixed("Q mapped, one key, cosine", MQ, 1, false, true, threads);
     dense_cosine(threads);
+    dense_sizes(threads);
   }
 }
 

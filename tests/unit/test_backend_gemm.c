@@ -43,7 +43,7 @@ static void test_matmul(void) {
 }
 
 static void gemm(const char *what, int64_t m, int64_t k, int64_t n, bool ta, bool tb, int rc, const int64_t *dc,
-                 bool const_b, double alpha, double beta) {
+                 bool const_b, double alpha, double beta, int nthreads) {
   test_graph g = tg_new();
   int64_t da[2] = {ta ? k : m, ta ? m : k}, db[2] = {tb ? n : k, tb ? k : n};
   int in[3] = {tg_input(&g, VITC_F32, 2, da),
@@ -52,18 +52,25 @@ static void gemm(const char *what, int64_t m, int64_t k, int64_t n, bool ta, boo
   vitc_attr attrs[4] = {attr_int("transA", ta), attr_int("transB", tb), attr_float("alpha", alpha),
                         attr_float("beta", beta)};
   tg_output(&g, tg_node(&g, VITC_OP_Gemm, in, rc >= 0 ? 3 : 2, 1, attrs, 4));
-  check_graph(&g, what, 2);
+  check_graph(&g, what, nthreads);
 }
 
 static void test_gemm(void) {
-  gemm("gemm plain", 37, 53, 29, false, false, -1, NULL, false, 1, 1);
-  gemm("gemm transA", 37, 53, 29, true, false, 2, (int64_t[]){37, 29}, false, 0.5, 2);
-  gemm("gemm transB const", 37, 53, 29, false, true, 1, (int64_t[]){29}, true, 1, 1);
-  gemm("gemm transB input", 37, 53, 29, false, true, 1, (int64_t[]){29}, false, 1, 1);
-  gemm("gemm transA transB", 19, 300, 70, true, true, 2, (int64_t[]){19, 1}, true, 1.5, 0.25);
-  gemm("gemm scalar C", 9, 8, 100, false, false, 0, (int64_t[]){0}, true, 1, -1);
-  gemm("gemm C [1,1]", 9, 8, 100, false, false, 2, (int64_t[]){1, 1}, false, 1, 1);
-  gemm("gemm beta 0", 9, 8, 33, false, true, 2, (int64_t[]){9, 33}, true, 2, 0);
+  gemm("gemm plain", 37, 53, 29, false, false, -1, NULL, false, 1, 1, 2);
+  gemm("gemm transA", 37, 53, 29, true, false, 2, (int64_t[]){37, 29}, false, 0.5, 2, 2);
+  gemm("gemm transB const", 37, 53, 29, false, true, 1, (int64_t[]){29}, true, 1, 1, 2);
+  gemm("gemm transB input", 37, 53, 29, false, true, 1, (int64_t[]){29}, false, 1, 1, 2);
+  gemm("gemm transA transB", 19, 300, 70, true, true, 2, (int64_t[]){19, 1}, true, 1.5, 0.25, 2);
+  gemm("gemm scalar C", 9, 8, 100, false, false, 0, (int64_t[]){0}, true, 1, -1, 2);
+  gemm("gemm C [1,1]", 9, 8, 100, false, false, 2, (int64_t[]){1, 1}, false, 1, 1, 2);
+  gemm("gemm beta 0", 9, 8, 33, false, true, 2, (int64_t[]){9, 33}, true, 2, 0, 2);
+  /* B read by columns (transB, not a constant): packed at run time into panels for the micro-kernel; K
+   * past one K block, N past one panel with a partial last one, on one and three threads */
+  for (int threads = 1; threads <= 3; threads += 2) {
+    gemm("gemm transB input, K blocks", 50, 300, 97, false, true, 1, (int64_t[]){97}, false, 1, 1, threads);
+    gemm("gemm transA transB input", 7, 33, 49, true, true, -1, NULL, false, 0.5, 1, threads);
+    gemm("gemm transB input, one row", 1, 768, 10, false, true, -1, NULL, false, 1, 1, threads);
+  }
 }
 
 /* Conv of x [1 or 2, cin, spatial..] with constant weights [cout, cin/group, kernel..] and bias, on one
