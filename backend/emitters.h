@@ -45,6 +45,8 @@ vitc_status emit_ConvTranspose(vitc_cg *cg, const vitc_node *n, vitc_error *err)
 vitc_status emit_PatchMerging(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 /* vitc.DepthwiseConvNHWC (emit_depthwise_nhwc.c). */
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err);
+/* vitc.GlobalAveragePoolNHWC (emit_pool.c). */
+vitc_status emit_GlobalAveragePoolNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 
 #define DECLARE_EMITTER(Op) vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err);
 VITC_ELEMENTWISE_EMITTERS(DECLARE_EMITTER)

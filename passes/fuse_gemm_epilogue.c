@@ -1,5 +1,6 @@
 /* fuse_gemm_epilogue — a linear layer and the elementwise steps after it become one vitc.FusedGemm, whose
- * kernel applies them to the accumulator tile before storing it (no extra pass over memory):
+ * kernel applies them to the accumulator tile before storing it (no extra pass over memory); a
+ * channels-last depthwise conv takes its activation likewise (at the end of this file):
  *
  *     %p = MatMul(%a, W)                 W known [K, N], %a [.., M, K]
  *        | Gemm(%a, W) {transB}          (%a 2-D, alpha 1, no transA; W' = Wᵀ when transB)
@@ -54,6 +55,13 @@ static vitc_node *only_reader(const vitc_rewriter *rw, const int *reader, int t)
   return n->dead ? NULL : n;
 }
 
+/* The epilogue activation n computes ("relu", "gelu_erf", "gelu_tanh"), or NULL. */
+static const char *activation_name(const vitc_node *n) {
+  if (n->op == VITC_OP_Relu) return "relu";
+  if (n->op != VITC_OP_Gelu) return NULL;
+  return !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh") ? "gelu_tanh" : "gelu_erf";
+}
+
 /* The product: MatMul(%a, W) or a Gemm the kernel can take as it is (bias included). */
 static bool match_product(const vitc_graph *g, vitc_node *n, gemm_chain *c) {
   *c = (gemm_chain){.nodes = {n}, .nnodes = 1, .bias = -1, .residual = -1, .gamma = -1, .activation = "none"};
@@ -99,9 +107,8 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
     c->bias = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
-  if (n && (n->op == VITC_OP_Relu || n->op == VITC_OP_Gelu)) {
-    const char *approx = vitc_attr_str(n, "approximate", "none");
-    c->activation = n->op == VITC_OP_Relu ? "relu" : !strcmp(approx, "tanh") ? "gelu_tanh" : "gelu_erf";
+  if (n && activation_name(n)) {
+    c->activation = activation_name(n);
     n = take(rw, reader, c, n);
   }
   if (n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
@@ -205,6 +212,22 @@ static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *e
   return VITC_OK;
 }
 
+/* A channels-last depthwise conv takes the activation after it the same way:
+ *     %c = DepthwiseConvNHWC(%x, W, b) {activation "none"}   ─→  %y = DepthwiseConvNHWC(%x, W, b) {activation}
+ *     %y = Relu(%c) | Gelu(%c)                                    (%c read by the activation only) */
+static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
+  vitc_node *act = only_reader(rw, reader, n->out[0]);
+  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || !act || !activation_name(act) ||
+      act->in[0] != n->out[0] || n->nattr >= 8)
+    return VITC_OK;
+  vitc_attr attrs[8];
+  memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
+  attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = activation_name(act)};
+  vitc_node *matched[2] = {n, act};
+  int in[3] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1};
+  return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
+}
+
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_gemm_epilogue", err);
@@ -219,6 +242,10 @@ vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
   for (int i = 0; st == VITC_OK && i < nn; i++) {
     vitc_node *n = &g->nodes[i];
     gemm_chain c;
+    if (!n->dead && n->op == VITC_OP_DepthwiseConvNHWC) {
+      st = fuse_depthwise_activation(&rw, reader, n, err);
+      continue;
+    }
     if (n->dead || (n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(g, n, &c)) continue;
     match_epilogue(&rw, reader, &c);
     if (c.nnodes > 1) st = rewrite(&rw, &c, err);
