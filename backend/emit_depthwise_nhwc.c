@@ -72,22 +72,6 @@ static void emit_kernel_row(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMVa
   }
 }
 
-/* y[0..count) = act(y[0..count)), a vector at a time. */
-static void emit_activate_row(vitc_cg *cg, gemm_act act, LLVMValueRef y, int64_t count) {
-  int64_t full = count / F32V_LANES * F32V_LANES;
-  int tail = (int)(count - full);
-  if (full) {
-    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), F32V_LANES);
-    LLVMValueRef p = cg_gep(cg, cg->f32, y, j.iv);
-    f32v_store(cg, emit_gemm_activate(cg, act, f32v_load(cg, p, F32V_LANES)), p, F32V_LANES);
-    cg_loop_end(cg, &j);
-  }
-  if (tail) {
-    LLVMValueRef p = cg_gep(cg, cg->f32, y, cg_i64(cg, full));
-    f32v_store(cg, emit_gemm_activate(cg, act, f32v_load(cg, p, tail)), p, tail);
-  }
-}
-
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *wt = cg_in_value(cg, 1);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
@@ -116,7 +100,7 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
   cg_if_end(cg, &inside);
   cg_loop_end(cg, &ky);
   gemm_act act = emit_gemm_act_of(n);
-  if (act != GEMM_ACT_NONE) emit_activate_row(cg, act, yrow, w.out[1] * c);
+  if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, yrow, NULL, w.out[1] * c);
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, rows);
   return VITC_OK;

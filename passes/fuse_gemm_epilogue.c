@@ -1,6 +1,7 @@
 /* fuse_gemm_epilogue — a linear layer and the elementwise steps after it become one vitc.FusedGemm, whose
  * kernel applies them to the accumulator tile before storing it (no extra pass over memory); a
- * channels-last depthwise conv takes its activation likewise (at the end of this file):
+ * channels-last depthwise conv takes its activation, and a Conv its activation and residual, likewise
+ * (at the end of this file):
  *
  *     %p = MatMul(%a, W)                 W known [K, N], %a [.., M, K]
  *        | Gemm(%a, W) {transB}          (%a 2-D, alpha 1, no transA; W' = Wᵀ when transB)
@@ -228,6 +229,42 @@ static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reade
   return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
 }
 
+/* A float32 Conv that stays a Conv takes its activation and residual, as FusedConv:
+ *     %c = Conv(%x, W, b)                   W (and b) known
+ *     %r = Relu(%c) | Gelu(%c)              optional
+ *     %y = Add(%r, %z)                      optional: %z of %y's shape, computed before the Conv (so it
+ *                                           cannot depend on it)
+ *                                     ─→  %y = FusedConv(%x, W, b, %z) {Conv's attributes, activation}
+ * At least one step must follow the Conv; each tensor between them is read by the next step only. */
+static vitc_status fuse_conv(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_node *n = &g->nodes[i], *matched[3] = {n};
+  int nmatched = 1, out = n->out[0], z = -1;
+  if (!is_f32(g, n->in[0]) || !is_f32(g, out) || !vitc_match_known(g, n->in[1]) || n->nattr >= 8) return VITC_OK;
+  if (n->nin > 2 && n->in[2] >= 0 && !vitc_match_known(g, n->in[2])) return VITC_OK;
+  const char *act = "none";
+  vitc_node *next = only_reader(rw, reader, out);
+  if (next && activation_name(next) && next->in[0] == out) {
+    act = activation_name(next);
+    matched[nmatched++] = next;
+    next = only_reader(rw, reader, out = next->out[0]);
+  }
+  int other = next && next->op == VITC_OP_Add ? vitc_match_other(next, out) : -1;
+  int maker = other >= 0 ? g->tensors[other].producer : -1;
+  if (other >= 0 && other != out && vitc_match_same_type(g, other, next->out[0]) && maker < i) {
+    z = other;
+    matched[nmatched++] = next;
+    out = next->out[0];
+  }
+  if (nmatched == 1) return VITC_OK;
+  vitc_attr attrs[8];
+  memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
+  attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = act};
+  int in[4] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1, z};
+  return vitc_rewrite(rw, matched, nmatched, VITC_OP_FusedConv, in, z >= 0 ? 4 : n->nin, out, attrs, n->nattr + 1,
+                      err);
+}
+
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_gemm_epilogue", err);
@@ -244,6 +281,10 @@ vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err) {
     gemm_chain c;
     if (!n->dead && n->op == VITC_OP_DepthwiseConvNHWC) {
       st = fuse_depthwise_activation(&rw, reader, n, err);
+      continue;
+    }
+    if (!n->dead && n->op == VITC_OP_Conv) {
+      st = fuse_conv(&rw, reader, i, err);
       continue;
     }
     if (n->dead || (n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(g, n, &c)) continue;
