@@ -30,6 +30,9 @@ typedef struct vitc_target_options {
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
 vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err);
+/* Floats per vector register the generated code should use on tm: 16 with AVX-512, 8 with AVX, else 4
+ * (SSE, NEON). Read from tm's feature list (a CPU named without features counts as its baseline). */
+int vitc_target_lanes(LLVMTargetMachineRef tm);
 
 typedef struct vitc_module {
   LLVMOrcThreadSafeContextRef tsc; /* owns llvm */

@@ -31,6 +31,7 @@ typedef struct vitc_cg {
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   LLVMValueRef weights; /* loaded from ctx at the function's entry */
   int fresh;            /* counter for helper function names */
+  int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
 } vitc_cg;
 
 typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error *err);
@@ -42,6 +43,9 @@ LLVMValueRef cg_in(vitc_cg *cg, int k);
 LLVMValueRef cg_out(vitc_cg *cg, int k);
 const vitc_value *cg_in_value(vitc_cg *cg, int k);
 const vitc_value *cg_out_value(vitc_cg *cg, int k);
+
+/* An ONNX axis attribute (negative counts from the end) as a dim index; shape inference has checked it. */
+static inline int cg_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
 
 LLVMValueRef cg_i64(vitc_cg *cg, int64_t v);
 LLVMValueRef cg_i32(vitc_cg *cg, int32_t v);

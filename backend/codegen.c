@@ -384,6 +384,7 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
   cg.f16 = LLVMHalfTypeInContext(m->llvm);
   cg.f32 = LLVMFloatTypeInContext(m->llvm);
   cg.f64 = LLVMDoubleTypeInContext(m->llvm);
+  cg.vlanes = vitc_target_lanes(tm);
 
   st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {

@@ -1,16 +1,22 @@
-/* emit_elementwise.c — kernels for elementwise ops: one loop nest over the output, inputs read through
- * broadcast strides, and per op a scalar builder that says what one element is:
+/* emit_elementwise.c — kernels for elementwise ops: a loop nest over the output, inputs read through
+ * broadcast strides, and per op a builder that says what one element is:
  *
- *   for i0 … for i_last:                       (dims merged where every operand is contiguous)
- *     out[o] = f(in0[a0], in1[a1], …)          (o, a_k: linear in the loop indices)
+ *   for each row (the output's dims but the last, merged where every operand is contiguous):
+ *     for i over the last dim, a vector of vec_width at a time (the tail masked):   (rows across threads)
+ *       out[o + i] = f(in0[a0 + i], in1[a1], …)       (a stride-0 operand is one value, splatted)
  *
- * Inputs arrive converted to their dtype's compute type (cg_load); f returns the output dtype's compute
- * type. LLVM's loop vectoriser turns the inner loop into vector code. */
+ * A contiguous tensor is one long dim, cut into rows of ROW_CHUNK elements so that threads share it.
+ * The builders take scalars or vectors alike (vec.h) and the transcendentals are vmath.h's, so no
+ * element calls libm (float64 and the trigonometric ops aside). The vector form runs when every operand
+ * is float32; other dtypes take a scalar loop nest, inputs converted to their compute type (cg_load). */
 #include <math.h>
 #include <string.h>
 
-#include "cg.h"
+#include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
+
+#define ROW_CHUNK 4096 /* elements per row of a contiguous tensor: parallel work units of 16 KiB */
 
 typedef LLVMValueRef (*scalar_fn)(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x);
 
@@ -30,87 +36,183 @@ static void operand_strides(const vitc_value *v, const vitc_value *out, int64_t 
 
 #define MAX_OPERANDS 66
 
-/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
-static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+/* The loop nest of one node: operands 0..nin-1 are the inputs (absent ones have ptr NULL), nin the output. */
+typedef struct map_nest {
+  const vitc_node *n;
+  scalar_fn f;
+  int nin, rank;
+  int64_t dims[VITC_MAX_RANK + 1];
+  int64_t strides[MAX_OPERANDS][VITC_MAX_RANK + 1];
+  LLVMValueRef ptr[MAX_OPERANDS];
+  LLVMValueRef base[MAX_OPERANDS];  /* offset of the current row, per operand */
+  LLVMValueRef splat[MAX_OPERANDS]; /* the row's value of a stride-0 operand, as a vector */
+} map_nest;
+
+/* dims and strides of the output and inputs, dim d merged into d+1 where every operand steps through
+ * both as one. */
+static vitc_status map_nest_init(vitc_cg *cg, const vitc_node *n, scalar_fn f, map_nest *m, vitc_error *err) {
   const vitc_value *out = cg_out_value(cg, 0);
-  int nin = n->nin;
-  if (nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", nin);
-  int64_t strides[MAX_OPERANDS][VITC_MAX_RANK], dims[VITC_MAX_RANK];
-  int rank = out->rank;
-  memcpy(dims, out->dims, sizeof dims);
-  for (int k = 0; k < nin; k++)
-    if (cg_in_value(cg, k)) operand_strides(cg_in_value(cg, k), out, strides[k]);
-  operand_strides(out, out, strides[nin]);
-  /* Merge dim d into d+1 where every operand steps through both as one. */
-  for (int d = rank - 2; d >= 0; d--) {
+  m->n = n;
+  m->f = f;
+  m->nin = n->nin;
+  if (m->nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", m->nin);
+  m->rank = out->rank;
+  memcpy(m->dims, out->dims, sizeof out->dims);
+  for (int k = 0; k < m->nin; k++) {
+    m->ptr[k] = cg_in(cg, k);
+    if (m->ptr[k]) operand_strides(cg_in_value(cg, k), out, m->strides[k]);
+  }
+  m->ptr[m->nin] = cg_out(cg, 0);
+  operand_strides(out, out, m->strides[m->nin]);
+  for (int d = m->rank - 2; d >= 0; d--) {
     bool mergeable = true;
-    for (int k = 0; k <= nin; k++)
-      if ((k == nin || cg_in_value(cg, k)) && strides[k][d] != strides[k][d + 1] * dims[d + 1]) mergeable = false;
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d] != m->strides[k][d + 1] * m->dims[d + 1]) mergeable = false;
     if (!mergeable) continue;
-    dims[d] *= dims[d + 1];
-    for (int k = 0; k <= nin; k++) {
-      strides[k][d] = strides[k][d + 1];
-      memmove(&strides[k][d + 1], &strides[k][d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
+    m->dims[d] *= m->dims[d + 1];
+    for (int k = 0; k <= m->nin; k++) {
+      m->strides[k][d] = m->strides[k][d + 1];
+      memmove(&m->strides[k][d + 1], &m->strides[k][d + 2], sizeof(int64_t) * (size_t)(m->rank - d - 2));
     }
-    memmove(&dims[d + 1], &dims[d + 2], sizeof(int64_t) * (size_t)(rank - d - 2));
-    rank--;
+    memmove(&m->dims[d + 1], &m->dims[d + 2], sizeof(int64_t) * (size_t)(m->rank - d - 2));
+    m->rank--;
   }
-  cg_loop loops[VITC_MAX_RANK];
-  LLVMValueRef index[MAX_OPERANDS];
-  for (int k = 0; k <= nin; k++) index[k] = cg_i64(cg, 0);
-  for (int d = 0; d < rank; d++) {
-    loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, dims[d]), 1);
-    for (int k = 0; k <= nin; k++)
-      if (strides[k][d] && (k == nin || cg_in_value(cg, k)))
-        index[k] = LLVMBuildNSWAdd(cg->b, index[k], LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, strides[k][d]), ""), "");
-  }
-  LLVMValueRef x[MAX_OPERANDS];
-  for (int k = 0; k < nin; k++)
-    x[k] = cg_in(cg, k) ? cg_load(cg, cg_in(cg, k), index[k], cg_in_value(cg, k)->dtype) : NULL;
-  cg_store(cg, cg_out(cg, 0), index[nin], out->dtype, f(cg, n, x));
-  for (int d = rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
   return VITC_OK;
 }
 
-/* ---------------------------------------------------------------- scalar helpers */
+/* ---------------------------------------------------------------- scalar loop nest */
 
-static bool is_fp(LLVMValueRef v) {
-  LLVMTypeKind k = LLVMGetTypeKind(LLVMTypeOf(v));
-  return k == LLVMFloatTypeKind || k == LLVMDoubleTypeKind;
+static void emit_scalar_map(vitc_cg *cg, map_nest *m) {
+  cg_loop loops[VITC_MAX_RANK];
+  LLVMValueRef index[MAX_OPERANDS];
+  for (int k = 0; k <= m->nin; k++) index[k] = cg_i64(cg, 0);
+  for (int d = 0; d < m->rank; d++) {
+    loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, m->dims[d]), 1);
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d]) index[k] = ix_add(cg, index[k], ix_mulk(cg, loops[d].iv, m->strides[k][d]));
+  }
+  LLVMValueRef x[MAX_OPERANDS];
+  for (int k = 0; k < m->nin; k++) x[k] = m->ptr[k] ? cg_load(cg, m->ptr[k], index[k], cg_in_value(cg, k)->dtype) : NULL;
+  cg_store(cg, m->ptr[m->nin], index[m->nin], cg_out_value(cg, 0)->dtype, m->f(cg, m->n, x));
+  for (int d = m->rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
 }
+
+/* ---------------------------------------------------------------- float32 vector rows */
+
+/* Every operand float32 and the last dim contiguous (stride 1) or broadcast (stride 0) in each. */
+static bool vectorisable(vitc_cg *cg, const map_nest *m) {
+  if (m->rank == 0) return false;
+  for (int d = 0; d < m->rank; d++)
+    if (m->dims[d] == 0) return false;
+  for (int k = 0; k <= m->nin; k++) {
+    const vitc_value *v = k < m->nin ? cg_in_value(cg, k) : cg_out_value(cg, 0);
+    if (v && (v->dtype != VITC_F32 || m->strides[k][m->rank - 1] > 1)) return false;
+  }
+  return true;
+}
+
+static void map_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  map_nest *m = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef x[MAX_OPERANDS];
+  for (int k = 0; k < m->nin; k++)
+    x[k] = !m->ptr[k] ? NULL
+           : m->splat[k] ? m->splat[k]
+                         : vec_load(cg, vt, gep_f32(cg, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
+  vec_store(cg, m->f(cg, m->n, x), gep_f32(cg, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
+}
+
+/* One row of len elements at the offsets m->base. */
+static void map_row(vitc_cg *cg, map_nest *m, int64_t len) {
+  int last = m->rank - 1;
+  for (int k = 0; k < m->nin; k++)
+    m->splat[k] = m->ptr[k] && !m->strides[k][last]
+                      ? vec_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, m->ptr[k], m->base[k])), vec_f32(cg))
+                      : NULL;
+  vec_for(cg, cg_i64(cg, 0), len, vec_width(cg), map_vector, m);
+}
+
+/* Rows r of the dims but the last, across the runtime pool when large; a contiguous tensor (one dim)
+ * first becomes rows of ROW_CHUNK and a shorter last row. */
+static void emit_vector_map(vitc_cg *cg, map_nest *m) {
+  int64_t total = 1;
+  for (int d = 0; d < m->rank; d++) total *= m->dims[d];
+  if (m->rank == 1 && m->dims[0] > ROW_CHUNK) {
+    m->dims[1] = ROW_CHUNK;
+    m->dims[0] /= ROW_CHUNK;
+    for (int k = 0; k <= m->nin; k++) m->strides[k][1] = m->strides[k][0], m->strides[k][0] *= ROW_CHUNK;
+    m->rank = 2;
+  }
+  int64_t rows = 1, len = m->dims[m->rank - 1];
+  for (int d = 0; d < m->rank - 1; d++) rows *= m->dims[d];
+  LLVMValueRef *ptrs = m->ptr, outer[MAX_OPERANDS];
+  memcpy(outer, m->ptr, sizeof(LLVMValueRef) * (size_t)(m->nin + 1));
+  row_loop l;
+  LLVMValueRef r = rows_begin(cg, &l, rows, total, ptrs, m->nin + 1);
+  for (int k = 0; k <= m->nin; k++) m->base[k] = cg_i64(cg, 0);
+  LLVMValueRef rest = r;
+  for (int d = m->rank - 2; d >= 0; d--) {
+    LLVMValueRef digit = d ? ix_remk(cg, rest, m->dims[d]) : rest;
+    if (d) rest = ix_divk(cg, rest, m->dims[d]);
+    for (int k = 0; k <= m->nin; k++)
+      if (m->ptr[k] && m->strides[k][d]) m->base[k] = ix_add(cg, m->base[k], ix_mulk(cg, digit, m->strides[k][d]));
+  }
+  map_row(cg, m, len);
+  rows_end(cg, &l);
+  memcpy(m->ptr, outer, sizeof(LLVMValueRef) * (size_t)(m->nin + 1));
+  int64_t done = rows * len;
+  if (done < total) { /* the contiguous tensor's last, shorter row */
+    for (int k = 0; k <= m->nin; k++) m->base[k] = cg_i64(cg, m->strides[k][1] ? done : 0);
+    map_row(cg, m, total - done);
+  }
+}
+
+/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
+static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+  map_nest m;
+  vitc_status st = map_nest_init(cg, n, f, &m, err);
+  if (st) return st;
+  if (vectorisable(cg, &m)) emit_vector_map(cg, &m);
+  else emit_scalar_map(cg, &m);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool is_fp(LLVMValueRef v) { return vec_is_float(v); }
 
 static bool input_unsigned(vitc_cg *cg, int k) {
   vitc_dtype t = cg_in_value(cg, k)->dtype;
   return !vitc_dtype_is_float(t) && !vitc_dtype_is_signed(t);
 }
 
-static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return cg_const(cg, LLVMTypeOf(like), v); }
+static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return vec_k(cg, like, v); }
 
-static LLVMValueRef intrinsic1(vitc_cg *cg, const char *name, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMTypeOf(x);
-  return cg_intrinsic(cg, name, &t, 1, &x, 1);
-}
+static LLVMValueRef intrinsic1(vitc_cg *cg, const char *name, LLVMValueRef x) { return vec_call1(cg, name, x); }
 
-/* A libm function: "tanhf" for float, "tanh" for double. */
+/* A libm function ("tanf" for float, "tan" for double), a call per lane of a vector. */
 static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
   char full[32];
-  bool single = LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMFloatTypeKind;
-  snprintf(full, sizeof full, "%s%s", name, single ? "f" : "");
-  LLVMValueRef call = cg_call(cg, full, LLVMTypeOf(x), &x, 1);
-  LLVMSetInstructionCallConv(call, LLVMCCallConv);
-  return call;
+  LLVMTypeRef e = vec_elem(LLVMTypeOf(x));
+  snprintf(full, sizeof full, "%s%s", name, LLVMGetTypeKind(e) == LLVMFloatTypeKind ? "f" : "");
+  int lanes = vec_lanes(LLVMTypeOf(x));
+  LLVMValueRef y = lanes > 1 ? LLVMGetPoison(LLVMTypeOf(x)) : NULL;
+  for (int i = 0; i < lanes; i++) {
+    LLVMValueRef arg = lanes > 1 ? vec_lane(cg, x, i) : x;
+    LLVMValueRef call = cg_call(cg, full, e, &arg, 1);
+    LLVMSetInstructionCallConv(call, LLVMCCallConv);
+    y = lanes > 1 ? LLVMBuildInsertElement(cg->b, y, call, cg_i32(cg, i), "") : call;
+  }
+  return y;
 }
 
-static LLVMValueRef fadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(cg->b, a, b, ""); }
-static LLVMValueRef fmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
-static LLVMValueRef fdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
-static LLVMValueRef fsub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(cg->b, a, b, ""); }
-static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(cg->b, c, a, b, "");
-}
-static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, ""); }
-static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, ""); }
-static LLVMValueRef fexp(vitc_cg *cg, LLVMValueRef x) { return intrinsic1(cg, "llvm.exp", x); }
+static LLVMValueRef fadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_add(cg, a, b); }
+static LLVMValueRef fmul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_mul(cg, a, b); }
+static LLVMValueRef fdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_div(cg, a, b); }
+static LLVMValueRef fsub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_sub(cg, a, b); }
+static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) { return vec_select(cg, c, a, b); }
+static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOLT, a, b); }
+static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOGT, a, b); }
 
 /* NaN-propagating min and max, as numpy's minimum/maximum. */
 static LLVMValueRef min2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
@@ -141,13 +243,11 @@ static LLVMValueRef s_Neg(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 }
 static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.sqrt", x[0]); }
 static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fdiv(cg, K(cg, x[0], 1), x[0]); }
-static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fexp(cg, x[0]); }
-static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.log", x[0]); }
-static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "erf", x[0]); }
-static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, "tanh", x[0]); }
-static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fdiv(cg, K(cg, x[0], 1), fadd(cg, K(cg, x[0], 1), fexp(cg, LLVMBuildFNeg(cg->b, x[0], ""))));
-}
+static LLVMValueRef s_Exp(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_exp(cg, x[0]); }
+static LLVMValueRef s_Log(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_log(cg, x[0]); }
+static LLVMValueRef s_Erf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_erf(cg, x[0]); }
+static LLVMValueRef s_Tanh(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_tanh(cg, x[0]); }
+static LLVMValueRef s_Sigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_sigmoid(cg, x[0]); }
 static LLVMValueRef s_Floor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.floor", x[0]); }
 static LLVMValueRef s_Ceil(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.ceil", x[0]); }
 static LLVMValueRef s_Round(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return intrinsic1(cg, "llvm.roundeven", x[0]); }
@@ -201,7 +301,7 @@ static LLVMValueRef s_PRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), fmul(cg, x[0], x[1]), x[0]);
 }
 static LLVMValueRef expm1_scaled(vitc_cg *cg, LLVMValueRef x, LLVMValueRef alpha) {
-  return fmul(cg, alpha, fsub(cg, fexp(cg, x), K(cg, x, 1)));
+  return fmul(cg, alpha, fsub(cg, vm_exp(cg, x), K(cg, x, 1)));
 }
 static LLVMValueRef s_Elu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return sel(cg, flt(cg, x[0], K(cg, x[0], 0)), expm1_scaled(cg, x[0], attr_const(cg, n, x[0], "alpha", 1)), x[0]);
@@ -229,31 +329,26 @@ static LLVMValueRef s_HardSigmoid(vitc_cg *cg, const vitc_node *n, LLVMValueRef 
 static LLVMValueRef s_HardSwish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return fmul(cg, x[0], clamp01(cg, fadd(cg, fmul(cg, x[0], K(cg, x[0], 1.0 / 6)), K(cg, x[0], 0.5))));
 }
+/* log(1 + e^x) as max(x, 0) + log(1 + e^-|x|): e^x cannot overflow. */
 static LLVMValueRef softplus(vitc_cg *cg, LLVMValueRef x) {
-  return intrinsic1(cg, "llvm.log", fadd(cg, fexp(cg, x), K(cg, x, 1)));
+  LLVMValueRef e = vm_exp(cg, LLVMBuildFNeg(cg->b, intrinsic1(cg, "llvm.fabs", x), ""));
+  return fadd(cg, max2(cg, x, K(cg, x, 0), false), vm_log(cg, fadd(cg, e, K(cg, x, 1))));
 }
 static LLVMValueRef s_Softplus(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return softplus(cg, x[0]); }
 static LLVMValueRef s_Softsign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return fdiv(cg, x[0], fadd(cg, K(cg, x[0], 1), intrinsic1(cg, "llvm.fabs", x[0])));
 }
 static LLVMValueRef s_Mish(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return fmul(cg, x[0], libm1(cg, "tanh", softplus(cg, x[0])));
+  return fmul(cg, x[0], vm_tanh(cg, softplus(cg, x[0])));
 }
 static LLVMValueRef s_Gelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef half_x = fmul(cg, x[0], K(cg, x[0], 0.5)), inner;
-  if (!strcmp(vitc_attr_str(n, "approximate", "none"), "tanh")) {
-    LLVMValueRef cube = fmul(cg, fmul(cg, x[0], x[0]), x[0]);
-    inner = libm1(cg, "tanh", fmul(cg, K(cg, x[0], 0.7978845608028654), fadd(cg, x[0], fmul(cg, cube, K(cg, x[0], 0.044715)))));
-  } else {
-    inner = libm1(cg, "erf", fmul(cg, x[0], K(cg, x[0], 0.7071067811865476)));
-  }
-  return fmul(cg, half_x, fadd(cg, K(cg, x[0], 1), inner));
+  bool tanh_form = !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh");
+  return tanh_form ? vm_gelu_tanh(cg, x[0]) : vm_gelu_erf(cg, x[0]);
 }
 static LLVMValueRef s_QuickGelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef scaled = fmul(cg, x[0], attr_const(cg, n, x[0], "alpha", 1.702));
-  return fmul(cg, x[0], s_Sigmoid(cg, n, &scaled));
+  return vm_quick_gelu(cg, x[0], vitc_attr_float(n, "alpha", 1.702));
 }
-static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fmul(cg, x[0], s_Sigmoid(cg, n, x)); }
+static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_silu(cg, x[0]); }
 static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = is_fp(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
   double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);

@@ -70,7 +70,7 @@ static void emit_norms(vitc_cg *cg, const grn_shape *s, LLVMValueRef x, LLVMValu
   LLVMValueRef sum = LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, s->vd, acc, ""), LLVMBuildFMul(cg->b, v, v, ""), "");
   LLVMBuildStore(cg->b, sum, acc);
   cg_loop_end(cg, &p);
-  LLVMValueRef norm = call1(cg, "llvm.sqrt", LLVMBuildLoad2(cg->b, s->vd, acc, ""));
+  LLVMValueRef norm = vec_sqrt(cg, LLVMBuildLoad2(cg->b, s->vd, acc, ""));
   store_block(cg, s, LLVMBuildFPTrunc(cg->b, norm, s->vf, ""), ptrs[1], c0, mask);
   rows_end(cg, &rl);
 }

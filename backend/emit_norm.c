@@ -15,7 +15,6 @@
 #include "emit_rows.h"
 #include "emitters.h"
 
-static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
 
 static LLVMValueRef f64(vitc_cg *cg, double v) { return cg_const(cg, cg->f64, v); }
 
@@ -26,10 +25,10 @@ static void row_stats(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtyp
   *mean = f64(cg, 0);
   if (s->len) {
     LLVMValueRef n = f64(cg, (double)s->len);
-    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, FOLD_SUM), n, "");
-    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, FOLD_SUM), n, "");
+    *mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_ID, NULL, VEC_SUM), n, "");
+    var = LLVMBuildFDiv(cg->b, fold_row(cg, s, x, t, base, MAP_SQDEV, *mean, VEC_SUM), n, "");
   }
-  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
+  LLVMValueRef sd = vec_sqrt(cg, LLVMBuildFAdd(cg->b, var, f64(cg, eps), ""));
   *inv_std = LLVMBuildFDiv(cg->b, f64(cg, 1), sd, "");
 }
 
@@ -85,23 +84,53 @@ static void norm_rows_begin(vitc_cg *cg, norm_row *nr, const row_shape *s, const
 
 /* ---------------------------------------------------------------- LayerNormalization */
 
-/* Offset in p of position j of the normalised dims x[axis:], p broadcast onto them (right-aligned);
- * j itself when p covers them all. */
-static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
-  LLVMValueRef at = cg_i64(cg, 0);
-  bool full = true;
+/* p (broadcast onto the normalised dims x[axis:], right-aligned) holds one element per position, in
+ * order: position j is p[j]. */
+static bool param_covers(const vitc_value *p, const vitc_value *x, int axis) {
   int64_t below = 1, pstride = 1;
   for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
     bool bcast = pd < 0 || p->dims[pd] == 1;
-    if (x->dims[xd] != 1 && (bcast || pstride != below)) full = false;
-    if (!bcast) {
-      LLVMValueRef digit = LLVMBuildURem(cg->b, LLVMBuildUDiv(cg->b, j, cg_i64(cg, below), ""), cg_i64(cg, x->dims[xd]), "");
-      at = LLVMBuildNSWAdd(cg->b, at, LLVMBuildNSWMul(cg->b, digit, cg_i64(cg, pstride), ""), "");
+    if (x->dims[xd] != 1 && (bcast || pstride != below)) return false;
+    if (!bcast) pstride *= p->dims[pd];
+    below *= x->dims[xd];
+  }
+  return true;
+}
+
+/* Offset in p of position j of the normalised dims x[axis:]. */
+static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_value *x, int axis, LLVMValueRef j) {
+  if (param_covers(p, x, axis)) return j;
+  LLVMValueRef at = cg_i64(cg, 0);
+  int64_t below = 1, pstride = 1;
+  for (int xd = x->rank - 1, pd = p->rank - 1; xd >= axis; xd--, pd--) {
+    if (pd >= 0 && p->dims[pd] != 1) {
+      at = ix_add(cg, at, ix_mulk(cg, ix_remk(cg, ix_divk(cg, j, below), x->dims[xd]), pstride));
       pstride *= p->dims[pd];
     }
     below *= x->dims[xd];
   }
-  return full ? j : at;
+  return at;
+}
+
+/* The float32 row pass in vectors: every operand float32, scale and bias one element per position. */
+typedef struct ln_vec {
+  LLVMValueRef x, scale, bias, y, r; /* scale, bias, r NULL when absent */
+  LLVMValueRef base, mean, inv;      /* float scalars mean, inv */
+} ln_vec;
+
+static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  ln_vec *p = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef at = ix_add(cg, p->base, j), inv = vec_splat(cg, p->inv, vt);
+  LLVMValueRef gain = p->scale ? vec_mul(cg, inv, vec_load(cg, vt, gep_f32(cg, p->scale, j), lanes)) : inv;
+  LLVMValueRef v = vec_mul(cg, vec_sub(cg, vec_load(cg, vt, gep_f32(cg, p->x, at), lanes), vec_splat(cg, p->mean, vt)), gain);
+  if (p->bias) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->bias, j), lanes));
+  if (p->r) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->r, at), lanes));
+  vec_store(cg, v, gep_f32(cg, p->y, at), lanes);
+}
+
+static bool f32_param(const vitc_value *p, const vitc_value *x, int axis) {
+  return !p || (p->dtype == VITC_F32 && param_covers(p, x, axis));
 }
 
 /* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type; `residual`, the
@@ -109,7 +138,7 @@ static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_va
 static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
   const vitc_value *y = cg_out_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   double eps = vitc_attr_float(n, "epsilon", 1e-5);
   row_shape s;
   row_shape_range(&s, x, axis, x->rank - 1);
@@ -122,6 +151,12 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   if (ptrs[4]) store_f64(cg, ptrs[4], nr.r, cg_out_value(cg, 1)->dtype, nr.mean);
   if (ptrs[5]) store_f64(cg, ptrs[5], nr.r, cg_out_value(cg, 2)->dtype, nr.inv_std);
   const affine_ctx *a = &nr.a;
+  if (a->f32 && f32_param(scale, x, axis) && f32_param(bias, x, axis)) {
+    ln_vec p = {ptrs[0], scale ? ptrs[1] : NULL, bias ? ptrs[2] : NULL, ptrs[3], ptrs[6], nr.base, nr.m, nr.inv};
+    vec_for(cg, cg_i64(cg, 0), s.len, vec_width(cg), layer_norm_vector, &p);
+    rows_end(cg, &nr.loop);
+    return VITC_OK;
+  }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
   LLVMValueRef at = LLVMBuildNSWAdd(cg->b, nr.base, l.iv, ""), gain = nr.inv, b = NULL;
   if (scale) gain = LLVMBuildFMul(cg->b, nr.inv, load_as(cg, a, ptrs[1], param_offset(cg, scale, x, axis, l.iv), scale->dtype), "");
@@ -193,9 +228,9 @@ vitc_status emit_RMSNorm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[3] = {cg_in(cg, 0), scale ? cg_in(cg, 1) : NULL, cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 3));
-  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, FOLD_SUM),
+  LLVMValueRef ms = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQUARE, NULL, VEC_SUM),
                                   f64(cg, (double)s.len), "");
-  LLVMValueRef rms = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
+  LLVMValueRef rms = vec_sqrt(cg, LLVMBuildFAdd(cg->b, ms, f64(cg, vitc_attr_float(n, "epsilon", 1e-5)), ""));
   affine_ctx a = affine_for(cg, x->dtype, cg_out_value(cg, 0)->dtype);
   LLVMValueRef inv = in_type(cg, &a, LLVMBuildFDiv(cg->b, f64(cg, 1), rms, ""));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
@@ -282,7 +317,7 @@ vitc_status emit_BatchNormalization(vitc_cg *cg, const vitc_node *n, vitc_error 
   LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * channels, vitc_numel(x), ptrs, 6);
   LLVMValueRef c = LLVMBuildURem(cg->b, r, cg_i64(cg, channels), ""), p[4];
   for (int k = 0; k < 4; k++) p[k] = load_f64(cg, ptrs[1 + k], c, cg_in_value(cg, 1 + k)->dtype);
-  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
+  LLVMValueRef a = LLVMBuildFDiv(cg->b, p[0], vec_sqrt(cg, LLVMBuildFAdd(cg->b, p[3], f64(cg, eps), "")), "");
   LLVMValueRef b = LLVMBuildFSub(cg->b, p[1], LLVMBuildFMul(cg->b, p[2], a, ""), "");
   LLVMValueRef base = LLVMBuildNSWMul(cg->b, r, cg_i64(cg, spatial), "");
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, spatial), 1);
@@ -301,15 +336,15 @@ vitc_status emit_LpNormalization(vitc_cg *cg, const vitc_node *n, vitc_error *er
   const vitc_value *x = cg_in_value(cg, 0);
   int64_t p = vitc_attr_int(n, "p", 2);
   if (p != 1 && p != 2) return vitc_fail(err, VITC_ERR_INVALID, "p is %lld, expected 1 or 2", (long long)p);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   row_shape s;
   row_shape_range(&s, x, axis, axis);
   if (vitc_numel(x) == 0) return VITC_OK;
   LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
-  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, FOLD_SUM);
-  if (p == 2) norm = call1(cg, "llvm.sqrt", norm);
+  LLVMValueRef norm = fold_row(cg, &s, ptrs[0], x->dtype, base, p == 1 ? MAP_ABS : MAP_SQUARE, NULL, VEC_SUM);
+  if (p == 2) norm = vec_sqrt(cg, norm);
   elem_loop e;
   elems_begin(cg, &e, &s, base);
   store_f64(cg, ptrs[1], e.offset, x->dtype, LLVMBuildFDiv(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), norm, ""));
@@ -331,7 +366,7 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   for (int i = 0; i < naxes; i++) {
     if (axes[i] < -x->rank || axes[i] >= x->rank)
       return vitc_fail(err, VITC_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axes[i], x->rank);
-    reduced[axis_index(axes[i], x->rank)] = true;
+    reduced[cg_axis(axes[i], x->rank)] = true;
   }
   row_shape s;
   row_shape_init(&s, x, reduced);
@@ -340,9 +375,9 @@ vitc_status emit_MeanVarianceNormalization(vitc_cg *cg, const vitc_node *n, vitc
   row_loop rl;
   LLVMValueRef base = row_base(cg, &s, rows_begin(cg, &rl, s.rows, vitc_numel(x), ptrs, 2));
   LLVMValueRef count = f64(cg, (double)s.len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_SUM), count, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, FOLD_SUM), count, "");
-  LLVMValueRef denom = LLVMBuildFAdd(cg->b, call1(cg, "llvm.sqrt", var), f64(cg, 1e-9), "");
+  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_SUM), count, "");
+  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_SQDEV, mean, VEC_SUM), count, "");
+  LLVMValueRef denom = LLVMBuildFAdd(cg->b, vec_sqrt(cg, var), f64(cg, 1e-9), "");
   elem_loop e;
   elems_begin(cg, &e, &s, base);
   LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, ptrs[0], e.offset, x->dtype), mean, "");

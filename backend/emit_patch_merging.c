@@ -42,9 +42,9 @@ static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMVa
 static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s, LLVMValueRef col,
                            LLVMValueRef base, LLVMValueRef gamma, LLVMValueRef beta) {
   LLVMValueRef len = cg_const(cg, cg->f64, (double)s->len);
-  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, FOLD_SUM), len, "");
-  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, FOLD_SUM), len, "");
-  LLVMValueRef sd = call1(cg, "llvm.sqrt", LLVMBuildFAdd(cg->b, var, cg_const(cg, cg->f64, p->eps), ""));
+  LLVMValueRef mean = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, VEC_SUM), len, "");
+  LLVMValueRef var = LLVMBuildFDiv(cg->b, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, VEC_SUM), len, "");
+  LLVMValueRef sd = vec_sqrt(cg, LLVMBuildFAdd(cg->b, var, cg_const(cg, cg->f64, p->eps), ""));
   LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sd, ""), cg->f32, "");
   LLVMValueRef m = LLVMBuildFPTrunc(cg->b, mean, cg->f32, "");
   cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "emit_gemm.h"
+#include "emit_rows.h"
 #include "emit_window.h"
 #include "emitters.h"
 
@@ -133,37 +134,33 @@ vitc_status emit_MaxPool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   return emit_window_pool(cg, n, false, err);
 }
 
-/* One value per (n, c) plane: its mean (summed in double) or its maximum. */
+/* One value per (n, c) plane, a row fold (emit_rows.h): its mean (summed in double, in vectors for
+ * float32) or its maximum (NaN skipped: in vectors for float32, in the compute type otherwise, where
+ * int64 would not survive a double). */
 static void emit_global_pool(vitc_cg *cg, bool average) {
   const vitc_value *x = cg_in_value(cg, 0);
   vitc_dtype t = x->dtype;
-  LLVMTypeRef ct = cg_compute_type(cg, t);
-  int64_t planes = x->dims[0] * x->dims[1], plane = 1;
-  for (int d = 2; d < x->rank; d++) plane *= x->dims[d];
-  if (planes == 0) return;
-  LLVMValueRef captured[2] = {cg_in(cg, 0), cg_out(cg, 0)};
-  cg_task task = cg_task_begin(cg, captured, 2);
-  cg_loop pl = cg_loop_begin(cg, task.begin, task.end, 1);
-  LLVMValueRef base = mul_i(cg, pl.iv, plane);
-  LLVMValueRef acc = average ? cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0)) : cg_var(cg, ct, lowest(cg, t));
-  cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane), 1);
-  LLVMValueRef v = cg_load(cg, task.vals[0], add_i(cg, base, i.iv), t);
-  if (average) {
-    LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, cg_convert(cg, v, t, VITC_F64), ""), acc);
+  row_shape s;
+  row_shape_range(&s, x, 2, x->rank - 1);
+  if (x->dims[0] * x->dims[1] == 0) return;
+  LLVMValueRef ptrs[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * x->dims[1], vitc_numel(x), ptrs, 2);
+  LLVMValueRef base = ix_mulk(cg, r, s.len);
+  if (average || t == VITC_F32) {
+    LLVMValueRef y = fold_row(cg, &s, ptrs[0], t, base, MAP_ID, NULL, average ? VEC_SUM : VEC_MAX);
+    if (average) y = s.len ? vec_div(cg, y, cg_const(cg, cg->f64, (double)s.len)) : cg_const(cg, cg->f64, 0);
+    store_f64(cg, ptrs[1], r, t, y);
   } else {
-    LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
-    LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, greater(cg, t, v, best), v, best, ""), acc);
+    LLVMTypeRef ct = cg_compute_type(cg, t);
+    LLVMValueRef acc = cg_var(cg, ct, lowest(cg, t));
+    cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
+    LLVMValueRef v = cg_load(cg, ptrs[0], ix_add(cg, base, i.iv), t), best = LLVMBuildLoad2(cg->b, ct, acc, "");
+    LLVMBuildStore(cg->b, vec_select(cg, greater(cg, t, v, best), v, best), acc);
+    cg_loop_end(cg, &i);
+    cg_store(cg, ptrs[1], r, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
   }
-  cg_loop_end(cg, &i);
-  LLVMValueRef y = LLVMBuildLoad2(cg->b, average ? cg->f64 : ct, acc, "");
-  if (average) {
-    y = plane ? LLVMBuildFDiv(cg->b, y, LLVMConstReal(cg->f64, (double)plane), "") : LLVMConstReal(cg->f64, 0);
-    y = cg_convert(cg, y, VITC_F64, t);
-  }
-  cg_store(cg, task.vals[1], pl.iv, t, y);
-  cg_loop_end(cg, &pl);
-  cg_task_end(cg, &task, planes);
+  rows_end(cg, &rl);
 }
 
 vitc_status emit_GlobalAveragePool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {

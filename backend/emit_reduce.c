@@ -15,9 +15,6 @@
 #include "emit_rows.h"
 #include "emitters.h"
 
-/* Shape inference has checked the axes: this only makes them non-negative. */
-static int axis_index(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
-
 static vitc_status const_ints(const vitc_value *v, const char *what, int64_t *out, int cap, int *n,
                               vitc_error *err) {
   if (!v->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "%s must be a compile-time constant", what);
@@ -34,7 +31,7 @@ static int64_t work_of(vitc_cg *cg) { return vitc_numel(cg_in_value(cg, 0)); }
 
 typedef struct reduce_kind {
   fold_map map;
-  fold_op fold;
+  vec_fold fold;
   enum { FINISH_NONE, FINISH_MEAN, FINISH_SQRT, FINISH_LOG, FINISH_LSE } finish;
 } reduce_kind;
 
@@ -48,7 +45,7 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
     if (st) return st;
   }
   for (int d = 0; d < x->rank; d++) reduced[d] = !naxes && !vitc_attr_int(n, "noop_with_empty_axes", 0);
-  for (int i = 0; i < naxes; i++) reduced[axis_index(axes[i], x->rank)] = true;
+  for (int i = 0; i < naxes; i++) reduced[cg_axis(axes[i], x->rank)] = true;
   row_shape s;
   row_shape_init(&s, x, reduced);
   if (vitc_numel(out) == 0) return VITC_OK;
@@ -58,16 +55,16 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   LLVMValueRef r = rows_begin(cg, &rl, s.rows, work_of(cg), ptrs, 2);
   LLVMValueRef base = row_base(cg, &s, r), shift = NULL;
   if (k.finish == FINISH_LSE) { /* an infinite maximum would make exp(x - max) NaN: shift by 0 then */
-    LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, FOLD_MAX);
-    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
+    LLVMValueRef max = fold_row(cg, &s, ptrs[0], x->dtype, base, MAP_ID, NULL, VEC_MAX_NAN);
+    LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealONE, vec_call1(cg, "llvm.fabs", max), cg_const(cg, cg->f64, INFINITY), "");
     shift = LLVMBuildSelect(cg->b, finite, max, cg_const(cg, cg->f64, 0), "");
   }
   LLVMValueRef acc = fold_row(cg, &s, ptrs[0], x->dtype, base, k.map, shift, k.fold);
   switch (k.finish) {
   case FINISH_MEAN: acc = LLVMBuildFDiv(cg->b, acc, cg_const(cg, cg->f64, (double)s.len), ""); break;
-  case FINISH_SQRT: acc = call1(cg, "llvm.sqrt", acc); break;
-  case FINISH_LOG: acc = call1(cg, "llvm.log", acc); break;
-  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, call1(cg, "llvm.log", acc), shift, ""); break;
+  case FINISH_SQRT: acc = vec_sqrt(cg, acc); break;
+  case FINISH_LOG: acc = vec_call1(cg, "llvm.log", acc); break;
+  case FINISH_LSE: acc = LLVMBuildFAdd(cg->b, vec_call1(cg, "llvm.log", acc), shift, ""); break;
   case FINISH_NONE: break;
   }
   store_f64(cg, ptrs[1], r, out->dtype, acc);
@@ -79,23 +76,23 @@ static vitc_status emit_reduce(vitc_cg *cg, const vitc_node *n, reduce_kind k, v
   vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) {           \
     return emit_reduce(cg, n, (reduce_kind){map, fold, finish}, err);                 \
   }
-REDUCE_EMITTER(ReduceSum, MAP_ID, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceMean, MAP_ID, FOLD_SUM, FINISH_MEAN)
-REDUCE_EMITTER(ReduceMax, MAP_ID, FOLD_MAX, FINISH_NONE)
-REDUCE_EMITTER(ReduceMin, MAP_ID, FOLD_MIN, FINISH_NONE)
-REDUCE_EMITTER(ReduceProd, MAP_ID, FOLD_PROD, FINISH_NONE)
-REDUCE_EMITTER(ReduceL1, MAP_ABS, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceL2, MAP_SQUARE, FOLD_SUM, FINISH_SQRT)
-REDUCE_EMITTER(ReduceSumSquare, MAP_SQUARE, FOLD_SUM, FINISH_NONE)
-REDUCE_EMITTER(ReduceLogSum, MAP_ID, FOLD_SUM, FINISH_LOG)
-REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, FOLD_SUM, FINISH_LSE)
+REDUCE_EMITTER(ReduceSum, MAP_ID, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceMean, MAP_ID, VEC_SUM, FINISH_MEAN)
+REDUCE_EMITTER(ReduceMax, MAP_ID, VEC_MAX_NAN, FINISH_NONE)
+REDUCE_EMITTER(ReduceMin, MAP_ID, VEC_MIN_NAN, FINISH_NONE)
+REDUCE_EMITTER(ReduceProd, MAP_ID, VEC_PROD, FINISH_NONE)
+REDUCE_EMITTER(ReduceL1, MAP_ABS, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceL2, MAP_SQUARE, VEC_SUM, FINISH_SQRT)
+REDUCE_EMITTER(ReduceSumSquare, MAP_SQUARE, VEC_SUM, FINISH_NONE)
+REDUCE_EMITTER(ReduceLogSum, MAP_ID, VEC_SUM, FINISH_LOG)
+REDUCE_EMITTER(ReduceLogSumExp, MAP_EXP, VEC_SUM, FINISH_LSE)
 #undef REDUCE_EMITTER
 
 /* ================================================================ ArgMax, ArgMin */
 
 static vitc_status emit_arg_reduce(vitc_cg *cg, const vitc_node *n, bool want_max, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", 0), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", 0), x->rank);
   bool last = vitc_attr_int(n, "select_last_index", 0) != 0;
   row_shape s;
   row_shape_range(&s, x, axis, axis);
@@ -133,38 +130,66 @@ typedef enum softmax_kind { SOFTMAX, LOG_SOFTMAX, HARDMAX } softmax_kind;
  * trailing dims; from 13 on over the single `axis` (default -1). */
 static void softmax_rows(const vitc_node *n, const vitc_value *x, row_shape *s) {
   bool legacy = n->opset < 13;
-  int axis = axis_index(vitc_attr_int(n, "axis", legacy ? 1 : -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", legacy ? 1 : -1), x->rank);
   row_shape_range(s, x, axis, legacy ? x->rank - 1 : axis);
 }
 
-/* float32 over one axis, as the evaluator's typed loop: y = exp(x - max) in float, its sum in double;
- * LogSoftmax y = x - max - log(sum). The element passes vectorise when the axis is the innermost, and
- * otherwise step over the elements between. */
-static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
-                            LLVMValueRef base) {
-  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, FOLD_MAX_NUM);
-  LLVMValueRef maxf = LLVMBuildFPTrunc(cg->b, max, cg->f32, "");
-  LLVMValueRef stride = cg_i64(cg, s->nred ? s->red_strides[0] : 1);
-  if (k == LOG_SOFTMAX) {
-    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, FOLD_SUM);
-    LLVMValueRef log_sum = LLVMBuildFPTrunc(cg->b, call1(cg, "llvm.log", sum), cg->f32, "");
-    cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-    LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-    LLVMValueRef d = LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, ""); /* exact near the max */
-    cg_store(cg, y, at, VITC_F32, LLVMBuildFSub(cg->b, d, log_sum, ""));
-    cg_loop_end(cg, &l);
+/* One element pass of a float32 softmax row, y[at] = f(src[at]) over the row: exp(x - max) into y, y·inv
+ * in place, or LogSoftmax's (x - max) - log(sum) (x - max is exact near the max). */
+typedef enum row_pass { PASS_EXP, PASS_SCALE, PASS_LOG } row_pass;
+typedef struct pass_state {
+  row_pass pass;
+  LLVMValueRef src, y, base, max, k; /* k: inv for PASS_SCALE, log(sum) for PASS_LOG (float scalars) */
+} pass_state;
+
+static LLVMValueRef pass_value(vitc_cg *cg, const pass_state *p, LLVMValueRef v) {
+  switch (p->pass) {
+  case PASS_EXP: return vm_exp(cg, vec_sub(cg, v, vec_cast_like(cg, p->max, v)));
+  case PASS_SCALE: return vec_mul(cg, v, vec_cast_like(cg, p->k, v));
+  default: return vec_sub(cg, vec_sub(cg, v, vec_cast_like(cg, p->max, v)), vec_cast_like(cg, p->k, v));
+  }
+}
+
+static void pass_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  pass_state *p = state;
+  LLVMValueRef at = ix_add(cg, p->base, i);
+  LLVMValueRef v = vec_load(cg, vec_f32(cg), gep_f32(cg, p->src, at), lanes);
+  vec_store(cg, pass_value(cg, p, v), gep_f32(cg, p->y, at), lanes);
+}
+
+/* Vectors along a contiguous row; one element at a time, `stride` apart, otherwise. */
+static void run_pass(vitc_cg *cg, pass_state *p, const row_shape *s) {
+  int64_t stride = s->nred ? s->red_strides[0] : 1;
+  if (stride == 1) {
+    vec_for(cg, cg_i64(cg, 0), s->len, vec_width(cg), pass_vector, p);
     return;
   }
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  LLVMValueRef at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-  cg_store(cg, y, at, VITC_F32, emit_expf(cg, LLVMBuildFSub(cg->b, cg_load(cg, x, at, VITC_F32), maxf, "")));
+  LLVMValueRef at = ix_add(cg, p->base, ix_mulk(cg, l.iv, stride));
+  cg_store(cg, p->y, at, VITC_F32, pass_value(cg, p, cg_load(cg, p->src, at, VITC_F32)));
   cg_loop_end(cg, &l);
-  LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, FOLD_SUM);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, cg_const(cg, cg->f64, 1), sum, ""), cg->f32, "");
-  l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  at = LLVMBuildNSWAdd(cg->b, base, LLVMBuildNSWMul(cg->b, l.iv, stride, ""), "");
-  cg_store(cg, y, at, VITC_F32, LLVMBuildFMul(cg->b, cg_load(cg, y, at, VITC_F32), inv, ""));
-  cg_loop_end(cg, &l);
+}
+
+/* float32 over one axis, as the evaluator's typed loop: y = exp(x - max) in float, its sum in double;
+ * LogSoftmax y = x - max - log(sum). */
+static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
+                            LLVMValueRef base) {
+  LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, VEC_MAX);
+  pass_state p = {.src = x, .y = y, .base = base, .max = LLVMBuildFPTrunc(cg->b, max, cg->f32, "")};
+  if (k == LOG_SOFTMAX) {
+    LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, VEC_SUM);
+    p.pass = PASS_LOG;
+    p.k = LLVMBuildFPTrunc(cg->b, vec_call1(cg, "llvm.log", sum), cg->f32, "");
+    run_pass(cg, &p, s);
+    return;
+  }
+  p.pass = PASS_EXP;
+  run_pass(cg, &p, s);
+  LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, VEC_SUM);
+  p.pass = PASS_SCALE;
+  p.src = y;
+  p.k = LLVMBuildFPTrunc(cg->b, vec_div(cg, cg_const(cg, cg->f64, 1), sum), cg->f32, "");
+  run_pass(cg, &p, s);
 }
 
 /* float32 Softmax along a middle axis of few consecutive columns, CaiT's scores with the heads last:
@@ -210,20 +235,20 @@ static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLV
     if (len % c == 0) g = c;
   int w = g * inner;
   LLVMTypeRef ft = LLVMVectorType(cg->f32, (unsigned)w), dt = LLVMVectorType(cg->f64, (unsigned)w);
-  LLVMValueRef max = cg_var(cg, ft, const_of(cg, ft, -INFINITY)), sum = cg_var(cg, dt, const_of(cg, dt, 0));
+  LLVMValueRef max = cg_var(cg, ft, vec_const(cg, ft, -INFINITY)), sum = cg_var(cg, dt, vec_const(cg, dt, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef v = load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
   LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, v, m, ""), v, m, ""), max);
   cg_loop_end(cg, &l);
   LLVMValueRef maxv = fold_groups(cg, LLVMBuildLoad2(cg->b, ft, max, ""), inner, g, false);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
-  LLVMValueRef e = emit_expf(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
+  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, load_lanes(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv, ""));
   store_lanes(cg, e, lanes_at(cg, y, base, l.iv, w));
   LLVMValueRef s = LLVMBuildLoad2(cg->b, dt, sum, "");
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFPExt(cg->b, e, dt, ""), ""), sum);
   cg_loop_end(cg, &l);
   LLVMValueRef total = fold_groups(cg, LLVMBuildLoad2(cg->b, dt, sum, ""), inner, g, true);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, const_of(cg, dt, 1), total, ""), ft, "");
+  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, LLVMBuildFDiv(cg->b, vec_const(cg, dt, 1), total, ""), ft, "");
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef at = lanes_at(cg, y, base, l.iv, w);
   store_lanes(cg, LLVMBuildFMul(cg->b, load_lanes(cg, ft, at), inv, ""), at);
@@ -243,15 +268,15 @@ static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, ""), ""), argmax);
   elems_end(cg, &e);
   LLVMValueRef mx = LLVMBuildLoad2(cg->b, cg->f64, max, ""), am = LLVMBuildLoad2(cg->b, cg->i64, argmax, "");
-  LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, FOLD_SUM);
+  LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, VEC_SUM);
   elems_begin(cg, &e, s, base);
   LLVMValueRef out;
   if (k == HARDMAX) {
     out = LLVMBuildUIToFP(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, e.j, am, ""), cg->f64, "");
   } else {
     LLVMValueRef d = LLVMBuildFSub(cg->b, load_f64(cg, x, e.offset, t), mx, "");
-    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, call1(cg, "llvm.exp", d), sum, "")
-                       : LLVMBuildFSub(cg->b, d, call1(cg, "llvm.log", sum), "");
+    out = k == SOFTMAX ? LLVMBuildFDiv(cg->b, vec_call1(cg, "llvm.exp", d), sum, "")
+                       : LLVMBuildFSub(cg->b, d, vec_call1(cg, "llvm.log", sum), "");
   }
   store_f64(cg, y, e.offset, t, out);
   elems_end(cg, &e);
@@ -316,7 +341,7 @@ static LLVMValueRef key_at(vitc_cg *cg, LLVMValueRef y, vitc_dtype yt, vitc_dtyp
  * order; sorted is one). O(len · k) per row. */
 vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
-  int axis = axis_index(vitc_attr_int(n, "axis", -1), x->rank);
+  int axis = cg_axis(vitc_attr_int(n, "axis", -1), x->rank);
   int64_t k = x->rank ? y->dims[axis] : 1;
   bool largest = vitc_attr_int(n, "largest", 1) != 0, is_float = vitc_dtype_is_float(x->dtype);
   row_shape xs, ys;
@@ -418,7 +443,7 @@ vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     return vitc_fail(err, VITC_ERR_INVALID, "axis must hold one value, not %lld", (long long)vitc_numel(axis_v));
   if (vitc_numel(x) == 0) return VITC_OK;
   if (axis_v->data) {
-    emit_cumsum_along(cg, n, axis_index(vitc_load_i(axis_v, 0), x->rank));
+    emit_cumsum_along(cg, n, cg_axis(vitc_load_i(axis_v, 0), x->rank));
     return VITC_OK;
   }
   int rank = x->rank ? x->rank : 1;

@@ -1,11 +1,9 @@
-/* emit_rows.c — rows, the row loop, folds and an inline expf for the reduction and normalisation
- * emitters (emit_rows.h). */
+/* emit_rows.c — rows, the row loop and folds for the reduction and normalisation emitters (emit_rows.h). */
 #include <math.h>
 #include <string.h>
 
 #include "emit_rows.h"
 
-#define VEC 16                 /* floats per vector partial */
 #define PARALLEL_WORK 65536    /* elements below which a row loop stays on the calling thread */
 
 void row_shape_init(row_shape *s, const vitc_value *x, const bool *reduced) {
@@ -96,77 +94,6 @@ void elems_end(vitc_cg *cg, elem_loop *l) {
   for (int d = l->n - 1; d >= 0; d--) cg_loop_end(cg, &l->loops[d]);
 }
 
-/* ---------------------------------------------------------------- scalars and vectors alike */
-
-LLVMValueRef const_of(vitc_cg *cg, LLVMTypeRef t, double v) {
-  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return cg_const(cg, t, v);
-  unsigned n = LLVMGetVectorSize(t);
-  LLVMValueRef lanes[64], one = cg_const(cg, LLVMGetElementType(t), v);
-  for (unsigned i = 0; i < n; i++) lanes[i] = one;
-  return LLVMConstVector(lanes, n);
-}
-
-static LLVMValueRef K(vitc_cg *cg, LLVMValueRef like, double v) { return const_of(cg, LLVMTypeOf(like), v); }
-
-LLVMValueRef call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMTypeOf(x);
-  return cg_intrinsic(cg, intrinsic, &t, 1, &x, 1);
-}
-
-static LLVMValueRef fmuladd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMTypeRef t = LLVMTypeOf(a);
-  LLVMValueRef args[3] = {a, b, c};
-  return cg_intrinsic(cg, "llvm.fmuladd", &t, 1, args, 3);
-}
-
-static LLVMValueRef sel(vitc_cg *cg, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(cg->b, c, a, b, "");
-}
-
-static LLVMValueRef fcmp(vitc_cg *cg, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildFCmp(cg->b, p, a, b, "");
-}
-
-/* Scalar v as a vector like `like` (or v itself when like is scalar). */
-static LLVMValueRef splat(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef like) {
-  if (LLVMGetTypeKind(like) != LLVMVectorTypeKind) return v;
-  unsigned n = LLVMGetVectorSize(like);
-  LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetPoison(like), v, cg_i32(cg, 0), "");
-  return LLVMBuildShuffleVector(cg->b, one, LLVMGetPoison(like), LLVMConstNull(LLVMVectorType(cg->i32, n)), "");
-}
-
-/* The same shape of vector (or scalar) with element type e. */
-static LLVMTypeRef with_elem(LLVMTypeRef t, LLVMTypeRef e) {
-  return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(e, LLVMGetVectorSize(t)) : e;
-}
-
-/* exp(x) = 2^n · p(r), x = n·ln2 + r, |r| <= ln2/2 (Cody–Waite split of ln2, Cephes' expf polynomial).
- * 2^n is built from exponent bits in two halves so that n from -150 to 128 stays representable. */
-LLVMValueRef emit_expf(vitc_cg *cg, LLVMValueRef x) {
-  const double lo = -103.972084045410, hi = 88.7228393554688;
-  LLVMTypeRef it = with_elem(LLVMTypeOf(x), cg->i32);
-  LLVMValueRef xc = sel(cg, fcmp(cg, LLVMRealOLT, x, K(cg, x, lo)), K(cg, x, lo), x);
-  xc = sel(cg, fcmp(cg, LLVMRealOGT, xc, K(cg, x, hi)), K(cg, x, hi), xc);
-  LLVMValueRef magic = K(cg, x, 12582912.0); /* 1.5·2^23: adding it rounds to an integer */
-  LLVMValueRef t = fmuladd(cg, xc, K(cg, x, 1.44269504088896341), magic);
-  LLVMValueRef n = LLVMBuildFSub(cg->b, t, magic, "");
-  LLVMValueRef r = fmuladd(cg, n, K(cg, x, -0.693359375), xc);
-  r = fmuladd(cg, n, K(cg, x, 2.12194440e-4), r);
-  static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
-                             1.6666665459e-1, 5.0000001201e-1};
-  LLVMValueRef p = K(cg, x, c[0]);
-  for (int i = 1; i < 6; i++) p = fmuladd(cg, p, r, K(cg, x, c[i]));
-  LLVMValueRef y = LLVMBuildFAdd(cg->b, fmuladd(cg, p, LLVMBuildFMul(cg->b, r, r, ""), r), K(cg, x, 1), "");
-  LLVMValueRef ni = LLVMBuildSub(cg->b, LLVMBuildBitCast(cg->b, t, it, ""), const_of(cg, it, 0x4B400000), "");
-  LLVMValueRef n1 = LLVMBuildAShr(cg->b, ni, const_of(cg, it, 1), ""), n2 = LLVMBuildSub(cg->b, ni, n1, "");
-  LLVMValueRef s1 = LLVMBuildShl(cg->b, LLVMBuildAdd(cg->b, n1, const_of(cg, it, 127), ""), const_of(cg, it, 23), "");
-  LLVMValueRef s2 = LLVMBuildShl(cg->b, LLVMBuildAdd(cg->b, n2, const_of(cg, it, 127), ""), const_of(cg, it, 23), "");
-  y = LLVMBuildFMul(cg->b, y, LLVMBuildBitCast(cg->b, s1, LLVMTypeOf(x), ""), "");
-  y = LLVMBuildFMul(cg->b, y, LLVMBuildBitCast(cg->b, s2, LLVMTypeOf(x), ""), "");
-  y = sel(cg, fcmp(cg, LLVMRealOLT, x, K(cg, x, lo)), K(cg, x, 0), y);
-  return sel(cg, fcmp(cg, LLVMRealOGT, x, K(cg, x, hi)), K(cg, x, INFINITY), y);
-}
-
 /* ---------------------------------------------------------------- folds */
 
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t) {
@@ -179,14 +106,14 @@ void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMVa
 
 /* The identity of a fold over dtype t: Max and Min of nothing are the type's extremes, as in the
  * evaluator. */
-static double fold_identity(fold_op f, vitc_dtype t) {
+static double fold_identity(vec_fold f, vitc_dtype t) {
   switch (f) {
-  case FOLD_SUM: return 0;
-  case FOLD_PROD: return 1;
-  case FOLD_MAX_NUM: return -INFINITY;
+  case VEC_SUM: return 0;
+  case VEC_PROD: return 1;
+  case VEC_MAX: return -INFINITY;
   default: break;
   }
-  bool max = f == FOLD_MAX;
+  bool max = f == VEC_MAX_NAN;
   switch (t) {
   case VITC_I8: return max ? INT8_MIN : INT8_MAX;
   case VITC_I16: return max ? INT16_MIN : INT16_MAX;
@@ -204,101 +131,69 @@ static double fold_identity(fold_op f, vitc_dtype t) {
 /* map(v) in v's (scalar or vector) float type; shift already of that type. */
 static LLVMValueRef apply_map(vitc_cg *cg, fold_map m, LLVMValueRef v, LLVMValueRef shift) {
   switch (m) {
-  case MAP_ABS: return call1(cg, "llvm.fabs", v);
-  case MAP_SQUARE: return LLVMBuildFMul(cg->b, v, v, "");
+  case MAP_ABS: return vec_abs(cg, v);
+  case MAP_SQUARE: return vec_mul(cg, v, v);
   case MAP_SQDEV: {
-    LLVMValueRef d = LLVMBuildFSub(cg->b, v, shift, "");
-    return LLVMBuildFMul(cg->b, d, d, "");
+    LLVMValueRef d = vec_sub(cg, v, shift);
+    return vec_mul(cg, d, d);
   }
-  case MAP_EXP: {
-    LLVMValueRef d = LLVMBuildFSub(cg->b, v, shift, "");
-    return LLVMGetTypeKind(LLVMTypeOf(d)) == LLVMDoubleTypeKind ? call1(cg, "llvm.exp", d) : emit_expf(cg, d);
-  }
+  case MAP_EXP: return vm_exp(cg, vec_sub(cg, v, shift));
   default: return v;
   }
 }
 
-static LLVMValueRef apply_fold(vitc_cg *cg, fold_op f, LLVMValueRef acc, LLVMValueRef v) {
-  switch (f) {
-  case FOLD_SUM: return LLVMBuildFAdd(cg->b, acc, v, "");
-  case FOLD_PROD: return LLVMBuildFMul(cg->b, acc, v, "");
-  case FOLD_MAX_NUM: return sel(cg, fcmp(cg, LLVMRealOGT, v, acc), v, acc);
-  default: {
-    LLVMValueRef better = fcmp(cg, f == FOLD_MAX ? LLVMRealOGT : LLVMRealOLT, v, acc);
-    return sel(cg, LLVMBuildOr(cg->b, better, fcmp(cg, LLVMRealUNO, v, v), ""), v, acc);
-  }
-  }
-}
+static bool wide_fold(vec_fold f) { return f == VEC_SUM || f == VEC_PROD; }
 
-/* A float's contribution: exp is taken in float (emit_expf), the other maps after widening to the
+/* A float's contribution: exp is taken in float (vm_exp), the other maps after widening to the
  * accumulator's type (double for sums, float for max and min). */
-static LLVMValueRef contribution(vitc_cg *cg, fold_map m, fold_op f, LLVMValueRef v, LLVMValueRef shift_f64) {
-  LLVMTypeRef elem = f == FOLD_SUM || f == FOLD_PROD ? cg->f64 : cg->f32, acc_t = with_elem(LLVMTypeOf(v), elem);
-  LLVMTypeRef shift_elem = m == MAP_EXP ? cg->f32 : elem;
+static LLVMValueRef contribution(vitc_cg *cg, fold_map m, vec_fold f, LLVMValueRef v, LLVMValueRef shift_f64) {
+  LLVMTypeRef elem = wide_fold(f) ? cg->f64 : cg->f32, acc_t = vec_with_elem(LLVMTypeOf(v), elem);
   LLVMValueRef shift = NULL;
-  if (shift_f64) {
-    shift = shift_elem == cg->f32 ? LLVMBuildFPTrunc(cg->b, shift_f64, cg->f32, "") : shift_f64;
-    shift = splat(cg, shift, with_elem(LLVMTypeOf(v), shift_elem));
-  }
   if (m == MAP_EXP) {
-    LLVMValueRef e = apply_map(cg, m, v, shift);
+    LLVMValueRef e = apply_map(cg, m, v, vec_cast_like(cg, shift_f64, v));
     return elem == cg->f32 ? e : LLVMBuildFPExt(cg->b, e, acc_t, "");
   }
   if (elem != cg->f32) v = LLVMBuildFPExt(cg->b, v, acc_t, "");
+  if (shift_f64) shift = vec_cast_like(cg, shift_f64, v);
   return apply_map(cg, m, v, shift);
 }
 
-/* The lanes of v folded pairwise, halves at a time (the folds are associative up to rounding, and NaN
- * propagates through any order). */
-static LLVMValueRef fold_lanes(vitc_cg *cg, fold_op f, LLVMValueRef v) {
-  for (unsigned w = LLVMGetVectorSize(LLVMTypeOf(v)) / 2; w >= 1; w /= 2) {
-    LLVMValueRef lo[VEC], hi[VEC];
-    for (unsigned i = 0; i < w; i++) lo[i] = cg_i32(cg, (int32_t)i), hi[i] = cg_i32(cg, (int32_t)(w + i));
-    LLVMValueRef a = LLVMBuildShuffleVector(cg->b, v, v, LLVMConstVector(lo, w), "");
-    LLVMValueRef b = LLVMBuildShuffleVector(cg->b, v, v, LLVMConstVector(hi, w), "");
-    v = apply_fold(cg, f, a, b);
-  }
-  return LLVMBuildExtractElement(cg->b, v, cg_i32(cg, 0), "");
-}
-
-/* float32, consecutive elements: VEC-wide partials, then the lanes, then the tail. */
+/* float32, consecutive elements: partials of the target's width, then the lanes, then the tail. */
 static LLVMValueRef fold_row_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef base, int64_t len, fold_map m,
-                                 LLVMValueRef shift, fold_op f) {
-  bool wide = f == FOLD_SUM || f == FOLD_PROD;
-  LLVMTypeRef acc_t = wide ? cg->f64 : cg->f32, vec_t = LLVMVectorType(acc_t, VEC);
+                                 LLVMValueRef shift, vec_fold f) {
+  int w = vec_width(cg);
+  LLVMTypeRef acc_t = wide_fold(f) ? cg->f64 : cg->f32, vec_t = vec_of(cg, acc_t, w);
   LLVMValueRef acc = cg_var(cg, acc_t, cg_const(cg, acc_t, fold_identity(f, VITC_F32)));
-  int64_t vlen = len / VEC * VEC;
+  int64_t vlen = len / w * w;
   if (vlen) {
-    LLVMValueRef vacc = cg_var(cg, vec_t, const_of(cg, vec_t, fold_identity(f, VITC_F32)));
-    cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, vlen), VEC);
-    LLVMValueRef p = cg_gep(cg, cg->f32, x, LLVMBuildNSWAdd(cg->b, base, l.iv, ""));
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, LLVMVectorType(cg->f32, VEC), p, "");
-    LLVMSetAlignment(v, 4);
-    LLVMBuildStore(cg->b, apply_fold(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""), contribution(cg, m, f, v, shift)),
+    LLVMValueRef vacc = cg_var(cg, vec_t, vec_const(cg, vec_t, fold_identity(f, VITC_F32)));
+    cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, vlen), w);
+    LLVMValueRef v = vec_load(cg, vec_f32(cg), gep_f32(cg, x, ix_add(cg, base, l.iv)), w);
+    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""), contribution(cg, m, f, v, shift)),
                    vacc);
     cg_loop_end(cg, &l);
-    LLVMValueRef lanes = fold_lanes(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""));
-    LLVMBuildStore(cg->b, apply_fold(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), lanes), acc);
+    LLVMValueRef lanes = vec_reduce(cg, f, LLVMBuildLoad2(cg->b, vec_t, vacc, ""));
+    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), lanes), acc);
   }
   if (vlen < len) {
     cg_loop l = cg_loop_begin(cg, cg_i64(cg, vlen), cg_i64(cg, len), 1);
-    LLVMValueRef v = cg_load(cg, x, LLVMBuildNSWAdd(cg->b, base, l.iv, ""), VITC_F32);
-    LLVMBuildStore(cg->b, apply_fold(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), contribution(cg, m, f, v, shift)),
+    LLVMValueRef v = cg_load(cg, x, ix_add(cg, base, l.iv), VITC_F32);
+    LLVMBuildStore(cg->b, vec_combine(cg, f, LLVMBuildLoad2(cg->b, acc_t, acc, ""), contribution(cg, m, f, v, shift)),
                    acc);
     cg_loop_end(cg, &l);
   }
   LLVMValueRef a = LLVMBuildLoad2(cg->b, acc_t, acc, "");
-  return wide ? a : LLVMBuildFPExt(cg->b, a, cg->f64, "");
+  return wide_fold(f) ? a : LLVMBuildFPExt(cg->b, a, cg->f64, "");
 }
 
 LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
-                      fold_map map, LLVMValueRef shift, fold_op fold) {
+                      fold_map map, LLVMValueRef shift, vec_fold fold) {
   if (t == VITC_F32 && row_contiguous(s)) return fold_row_f32(cg, x, base, s->len, map, shift, fold);
   LLVMValueRef acc = cg_var(cg, cg->f64, cg_const(cg, cg->f64, fold_identity(fold, t)));
   elem_loop e;
   elems_begin(cg, &e, s, base);
   LLVMValueRef v = apply_map(cg, map, load_f64(cg, x, e.offset, t), shift);
-  LLVMBuildStore(cg->b, apply_fold(cg, fold, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), v), acc);
+  LLVMBuildStore(cg->b, vec_combine(cg, fold, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), v), acc);
   elems_end(cg, &e);
   return LLVMBuildLoad2(cg->b, cg->f64, acc, "");
 }

@@ -8,13 +8,13 @@
  *     base = row_base(r)                   (offset of the row's first element in x)
  *     acc  = fold over offsets base + Σ j_d·red_stride_d of map(x[...])
  *
- * A float32 row whose elements are contiguous folds in <16 x float> partials (double partials for sums:
- * the evaluator sums in double), lanes folded pairwise at the end; every other row folds one element at
+ * A float32 row whose elements are contiguous folds in vectors of the target's width (double partials for
+ * sums: the evaluator sums in double), lanes folded pairwise at the end (vec_reduce); every other row folds one element at
  * a time in double, as the evaluator does. */
 #ifndef VITC_EMIT_ROWS_H
 #define VITC_EMIT_ROWS_H
 
-#include "cg.h"
+#include "vmath.h"
 
 typedef struct row_shape {
   int nkept, nred; /* dims of size 1 dropped, adjacent dims of the same kind merged */
@@ -57,25 +57,23 @@ void elems_end(vitc_cg *cg, elem_loop *l);
 
 /* map: what an element contributes (shift is a double, for SQDEV (x - shift)² and EXP exp(x - shift));
  * fold: how contributions combine. MAX/MIN propagate NaN like the evaluator's Reduce*; MAX_NUM skips
- * NaN like its softmax. */
+ * NaN like its softmax (VEC_MAX, maxNum). */
 typedef enum fold_map { MAP_ID, MAP_ABS, MAP_SQUARE, MAP_SQDEV, MAP_EXP } fold_map;
-typedef enum fold_op { FOLD_SUM, FOLD_PROD, FOLD_MAX, FOLD_MIN, FOLD_MAX_NUM } fold_op;
 
 /* Folds map(x[e]) over the elements e of the row at base, starting from fold's identity for dtype t;
- * returns a double. */
+ * returns a double. fold is VEC_SUM, VEC_PROD, VEC_MAX_NAN, VEC_MIN_NAN (the evaluator's Reduce*) or
+ * VEC_MAX (NaN skipped, its softmax). */
 LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
-                      fold_map map, LLVMValueRef shift, fold_op fold);
+                      fold_map map, LLVMValueRef shift, vec_fold fold);
 
 /* Element e of x (dtype t) as a double; a double stored into y (dtype t) with the evaluator's conversion. */
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
 void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
 
-/* exp of a float or a vector of floats, inline (a polynomial, within 2 ulp; 0 below the smallest
- * subnormal, inf above FLT_MAX, NaN kept): llvm.exp would be a libm call per lane. */
-LLVMValueRef emit_expf(vitc_cg *cg, LLVMValueRef x);
-
-/* A constant of type t (scalar or vector: splatted). */
-LLVMValueRef const_of(vitc_cg *cg, LLVMTypeRef t, double v);
-LLVMValueRef call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x);
+/* The names emit_gemm.c and emit_attention.c still use for vm_exp and vec_call1. */
+static inline LLVMValueRef emit_expf(vitc_cg *cg, LLVMValueRef x) { return vm_exp(cg, x); }
+static inline LLVMValueRef call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x) {
+  return vec_call1(cg, intrinsic, x);
+}
 
 #endif

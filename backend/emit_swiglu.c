@@ -22,7 +22,7 @@ vitc_status emit_SwiGLU(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef at = LLVMBuildAdd(cg->b, in_row, j.iv, "");
   LLVMValueRef g = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, at, cg_i64(cg, half * h), ""), x->dtype);
   LLVMValueRef v = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, at, cg_i64(cg, (1 - half) * h), ""), x->dtype);
-  LLVMValueRef e = call1(cg, "llvm.exp", LLVMBuildFNeg(cg->b, g, ""));
+  LLVMValueRef e = vec_call1(cg, "llvm.exp", LLVMBuildFNeg(cg->b, g, ""));
   LLVMValueRef silu = LLVMBuildFDiv(cg->b, g, LLVMBuildFAdd(cg->b, cg_const(cg, cg->f64, 1), e, ""), "");
   store_f64(cg, ptrs[1], LLVMBuildAdd(cg->b, out_row, j.iv, ""), y->dtype, LLVMBuildFMul(cg->b, silu, v, ""));
   cg_loop_end(cg, &j);

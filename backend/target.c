@@ -91,3 +91,18 @@ out:
   LLVMDisposeMessage(host_features);
   return st;
 }
+
+/* The feature list is comma-separated "+name"/"-name" entries; the host's lists disabled ones too. */
+static bool has_feature(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+    if (p > list && p[-1] == '+' && (p - 1 == list || p[-2] == ',') && (p[n] == ',' || p[n] == 0)) return true;
+  return false;
+}
+
+int vitc_target_lanes(LLVMTargetMachineRef tm) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  int lanes = has_feature(features, "avx512f") ? 16 : has_feature(features, "avx") ? 8 : 4;
+  LLVMDisposeMessage(features);
+  return lanes;
+}

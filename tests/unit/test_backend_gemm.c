@@ -108,12 +108,14 @@ static void test_conv(void) {
 
 static void pool(const char *what, vitc_op op, vitc_dtype t, int rx, const int64_t *dx, vitc_attr *attrs, int nattr,
                  int nout) {
-  test_graph g = tg_new();
-  int in[1] = {tg_input(&g, t, rx, dx)};
-  int y = tg_node(&g, op, in, 1, nout, attrs, nattr);
-  tg_output(&g, y);
-  if (nout > 1) tg_output(&g, y + 1);
-  check_graph(&g, what, 2);
+  for (int threads = 1; threads <= 3; threads += 2) {
+    test_graph g = tg_new();
+    int in[1] = {tg_input(&g, t, rx, dx)};
+    int y = tg_node(&g, op, in, 1, nout, attrs, nattr);
+    tg_output(&g, y);
+    if (nout > 1) tg_output(&g, y + 1);
+    check_graph(&g, what, threads);
+  }
 }
 
 static void test_pools(void) {
@@ -135,6 +137,10 @@ static void test_pools(void) {
   pool("global avgpool", VITC_OP_GlobalAveragePool, VITC_F32, DIMS(2, 5, 7, 7), NULL, 0, 1);
   pool("global maxpool 3-D", VITC_OP_GlobalMaxPool, VITC_F32, DIMS(2, 5, 3, 4, 5), NULL, 0, 1);
   pool("global avgpool f16", VITC_OP_GlobalAveragePool, VITC_F16, DIMS(1, 4, 6, 6), NULL, 0, 1);
+  /* planes of 71·71 floats: vector folds with a tail, rows across threads */
+  pool("global avgpool large", VITC_OP_GlobalAveragePool, VITC_F32, DIMS(1, 13, 71, 71), NULL, 0, 1);
+  pool("global maxpool large", VITC_OP_GlobalMaxPool, VITC_F32, DIMS(1, 13, 71, 71), NULL, 0, 1);
+  pool("global maxpool i32", VITC_OP_GlobalMaxPool, VITC_I32, DIMS(2, 3, 5, 5), NULL, 0, 1);
 }
 
 int main(void) {

@@ -105,23 +105,28 @@ static void check_case(const op_case *c) {
     check_failed++;
     fprintf(stderr, "%s: %s\n", c->label, err.msg);
   } else {
-    ctx = vitc_rt_ctx_new(m->scratch_size, m->weights, 2);
     for (int k = 0; k < c->nout; k++) got[k] = calloc(vitc_nbytes(&g->tensors[out[k]].v) + 1, 1);
-    void *inputs[1] = {x.data};
-    CHECK(vitc_ffi_call_run(vitc_jit_lookup(j, "t_run"), ctx, inputs, 1, got, c->nout) == 0);
-    for (int k = 0; k < c->nout; k++) {
-      vitc_value gv = want[k];
-      gv.data = got[k];
-      int64_t bad = 0, first = -1;
-      for (int64_t i = 0; i < vitc_numel(&gv); i++)
-        if (!close_enough(vitc_load_f(&gv, i), vitc_load_f(&want[k], i)) && !bad++) first = i;
-      if (bad) {
-        check_failed++;
-        fprintf(stderr, "%s: output %d: %lld of %lld differ, first [%lld] %.9g, expected %.9g\n", c->label, k,
-                (long long)bad, (long long)vitc_numel(&gv), (long long)first, vitc_load_f(&gv, first),
-                vitc_load_f(&want[k], first));
-      } else {
-        check_passed++;
+    for (int threads = 1; threads <= 3; threads += 2) { /* the serial loop and uneven task splits */
+      ctx = vitc_rt_ctx_new(m->scratch_size, m->weights, threads);
+      for (int k = 0; k < c->nout; k++) memset(got[k], 0, vitc_nbytes(&g->tensors[out[k]].v));
+      void *inputs[1] = {x.data};
+      CHECK(vitc_ffi_call_run(vitc_jit_lookup(j, "t_run"), ctx, inputs, 1, got, c->nout) == 0);
+      vitc_rt_ctx_free(ctx);
+      ctx = NULL;
+      for (int k = 0; k < c->nout; k++) {
+        vitc_value gv = want[k];
+        gv.data = got[k];
+        int64_t bad = 0, first = -1;
+        for (int64_t i = 0; i < vitc_numel(&gv); i++)
+          if (!close_enough(vitc_load_f(&gv, i), vitc_load_f(&want[k], i)) && !bad++) first = i;
+        if (bad) {
+          check_failed++;
+          fprintf(stderr, "%s, %d threads: output %d: %lld of %lld differ, first [%lld] %.9g, expected %.9g\n",
+                  c->label, threads, k, (long long)bad, (long long)vitc_numel(&gv), (long long)first,
+                  vitc_load_f(&gv, first), vitc_load_f(&want[k], first));
+        } else {
+          check_passed++;
+        }
       }
     }
   }
@@ -171,6 +176,9 @@ static const op_case cases[] = {
     {"argmax_ties", VITC_OP_ArgMax, 13, VITC_I64, 2, {8, 9}, {{0}}, 0, {INT("axis", 0)}, 1, 1},
     /* Softmax family: attention scores (vector path, parallel), strided axis, opset 11's 2-D view. */
     {"softmax_attention", VITC_OP_Softmax, 13, VITC_F32, 3, {12, 197, 197}, {{0}}, 0, {{0}}, 0, 1},
+    {"softmax_rows_37", VITC_OP_Softmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    {"log_softmax_rows_37", VITC_OP_LogSoftmax, 13, VITC_F32, 2, {2000, 37}, {{0}}, 0, {{0}}, 0, 1},
+    {"mean_rows_37", VITC_OP_ReduceMean, 18, VITC_F32, 2, {2000, 37}, {INT_LIST(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
     {"softmax_13", VITC_OP_Softmax, 13, VITC_F32, 2, {3, 13}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_row_of_1", VITC_OP_Softmax, 13, VITC_F32, 2, {4, 1}, {{0}}, 0, {{0}}, 0, 1},
     {"softmax_axis1", VITC_OP_Softmax, 13, VITC_F32, 3, {3, 13, 4}, {{0}}, 0, {INT("axis", 1)}, 1, 1},
@@ -199,6 +207,8 @@ static const op_case cases[] = {
     /* Normalisations */
     {"layernorm_vit", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {197, 768},
      {PARAM(0.5, 1.5, 768), PARAM(-1, 1, 768)}, 2, {FLOAT("epsilon", 1e-6)}, 1, 3},
+    {"layernorm_rows_37", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {2000, 37},
+     {PARAM(0.5, 1.5, 37), PARAM(-1, 1, 37)}, 2, {{0}}, 0, 1}, /* vectors and a tail, rows across threads */
     {"layernorm_axis1", VITC_OP_LayerNormalization, 17, VITC_F32, 3, {3, 4, 5}, {PARAM(0.5, 1.5, 4, 5)}, 1,
      {INT("axis", 1)}, 1, 1},
     {"layernorm_bcast", VITC_OP_LayerNormalization, 17, VITC_F32, 3, {2, 4, 5}, {PARAM(0.5, 1.5, 5), PARAM(-1, 1, 1)},

@@ -1,0 +1,119 @@
+/* vec.h — the vector vocabulary of generated code: every emitter builds its arithmetic, vector loads and
+ * stores, lane folds and index arithmetic from these, so a kernel reads like the math it emits and a new
+ * ISA is a new width, not an edit of every kernel. Internal to backend/.
+ *
+ *   W = vec_width(cg)                        floats per register of the target (16 AVX-512, 8 AVX, 4 else)
+ *   v = vec_load(cg, vec_f32(cg), p, n)      the first n of W floats at p (n < W: masked, the rest 0)
+ *   a = vec_fma(cg, x, y, a)                 a + x·y, per lane
+ *   s = vec_reduce(cg, VEC_SUM, a)           the lanes folded to one scalar
+ *   vec_for(cg, len, W, body, state)         body(i, W) over whole vectors, body(i, len % W) for the tail
+ *
+ * The arithmetic builders take scalars or vectors of any width alike (constants take their type from an
+ * operand: vec_k(cg, x, 0.5)), so the transcendentals of vmath.h are written once for both. Index
+ * arithmetic (ix_*) is on i64 and never wraps (nsw). */
+#ifndef VITC_VEC_H
+#define VITC_VEC_H
+
+#include "cg.h"
+
+/* Floats per vector register of the compilation's target (vitc_cg.vlanes, from its features). */
+int vec_width(vitc_cg *cg);
+/* <lanes x elem>; elem itself when lanes is 1. */
+LLVMTypeRef vec_of(vitc_cg *cg, LLVMTypeRef elem, int lanes);
+/* <vec_width x float>. */
+LLVMTypeRef vec_f32(vitc_cg *cg);
+/* Lanes of t (1 for a scalar) and its element type. */
+int vec_lanes(LLVMTypeRef t);
+LLVMTypeRef vec_elem(LLVMTypeRef t);
+/* The same shape of vector (or a scalar) with element type e. */
+LLVMTypeRef vec_with_elem(LLVMTypeRef t, LLVMTypeRef e);
+bool vec_is_float(LLVMValueRef v); /* a float or double scalar, or a vector of them */
+
+/* ---------------------------------------------------------------- constants and broadcasts */
+
+/* v in type t (a float or integer scalar, or a vector of them: every lane v). */
+LLVMValueRef vec_const(vitc_cg *cg, LLVMTypeRef t, double v);
+/* v in the type of `like`. */
+LLVMValueRef vec_k(vitc_cg *cg, LLVMValueRef like, double v);
+/* The scalar s in every lane of type t (s itself when t is a scalar type). */
+LLVMValueRef vec_splat(vitc_cg *cg, LLVMValueRef s, LLVMTypeRef t);
+
+/* ---------------------------------------------------------------- memory */
+
+/* Lanes i < n of a lanes-wide vector on (a constant <lanes x i1>). */
+LLVMValueRef vec_mask(vitc_cg *cg, int lanes, int n);
+/* Lanes i < n on, n an i64 known only at run time. */
+LLVMValueRef vec_mask_dyn(vitc_cg *cg, int lanes, LLVMValueRef n);
+/* The first n lanes of a vector of type t at p, unaligned: a plain load when n is all of them, else
+ * llvm.masked.load with the other lanes 0 (nothing beyond p[n-1] is read). */
+LLVMValueRef vec_load(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p, int n);
+/* The lanes of v where mask is on, the others 0. */
+LLVMValueRef vec_load_masked(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef mask);
+/* The first n lanes of v to p (nothing beyond p[n-1] is written). */
+void vec_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int n);
+void vec_store_masked(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+/* A scalar of type t at p. */
+LLVMValueRef vec_load1(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p);
+
+/* &base[i] for elements of type elem; &base[i·scale + plus]. */
+LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i);
+LLVMValueRef gep_f32(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i);
+LLVMValueRef gep_f32_at(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, int64_t scale, int64_t plus);
+
+/* ---------------------------------------------------------------- float arithmetic (scalar or vector) */
+
+LLVMValueRef vec_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a);
+/* a·b + c, fused (llvm.fma: one rounding, on every target). */
+LLVMValueRef vec_fma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+/* a·b + c, fused where the target has fma, else a multiply and an add (llvm.fmuladd). */
+LLVMValueRef vec_muladd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+/* IEEE maxNum/minNum: a NaN operand loses to a number (llvm.maxnum/minnum). */
+LLVMValueRef vec_max(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_min(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* x clamped to [lo, hi] with maxnum/minnum (NaN becomes lo). */
+LLVMValueRef vec_clamp(vitc_cg *cg, LLVMValueRef x, double lo, double hi);
+LLVMValueRef vec_abs(vitc_cg *cg, LLVMValueRef a);
+LLVMValueRef vec_sqrt(vitc_cg *cg, LLVMValueRef a);
+LLVMValueRef vec_cmp(vitc_cg *cg, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_select(vitc_cg *cg, LLVMValueRef cond, LLVMValueRef a, LLVMValueRef b);
+/* A one-operand intrinsic overloaded on x's type, e.g. vec_call1(cg, "llvm.floor", x). */
+LLVMValueRef vec_call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x);
+/* Scalar s widened to or narrowed from double: to the float type of `like`'s elements, splatted. */
+LLVMValueRef vec_cast_like(vitc_cg *cg, LLVMValueRef s, LLVMValueRef like);
+
+/* ---------------------------------------------------------------- lanes */
+
+/* How lanes combine: a sum, a product, maxNum/minNum (NaN loses), or max/min that keep a NaN (as the
+ * evaluator's ReduceMax/ReduceMin). */
+typedef enum vec_fold { VEC_SUM, VEC_PROD, VEC_MAX, VEC_MIN, VEC_MAX_NAN, VEC_MIN_NAN } vec_fold;
+/* a combined with b lane by lane. */
+LLVMValueRef vec_combine(vitc_cg *cg, vec_fold f, LLVMValueRef a, LLVMValueRef b);
+/* The lanes of v combined pairwise, halves at a time (W → W/2 → … → 1): a scalar. */
+LLVMValueRef vec_reduce(vitc_cg *cg, vec_fold f, LLVMValueRef v);
+/* Lane i of v (a constant index). */
+LLVMValueRef vec_lane(vitc_cg *cg, LLVMValueRef v, int i);
+
+/* ---------------------------------------------------------------- index arithmetic (i64, nsw) */
+
+LLVMValueRef ix_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ix_addk(vitc_cg *cg, LLVMValueRef a, int64_t b);
+LLVMValueRef ix_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ix_mulk(vitc_cg *cg, LLVMValueRef a, int64_t b); /* a itself when b is 1 */
+LLVMValueRef ix_min(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ix_divk(vitc_cg *cg, LLVMValueRef a, int64_t b); /* unsigned: a >= 0 */
+LLVMValueRef ix_remk(vitc_cg *cg, LLVMValueRef a, int64_t b);
+
+/* ---------------------------------------------------------------- vector loops */
+
+/* The body of a loop over vectors: element index i (an i64) and the valid lanes of this step, a
+ * compile-time count (the full width, or the tail's). */
+typedef void (*vec_loop_body)(vitc_cg *cg, LLVMValueRef i, int lanes, void *state);
+/* body(lo + i, w) for i = 0, w, … while a whole vector fits in len, then body(lo + len - len % w,
+ * len % w) once when a tail remains. len is known at compile time. */
+void vec_for(vitc_cg *cg, LLVMValueRef lo, int64_t len, int w, vec_loop_body body, void *state);
+
+#endif

@@ -1,0 +1,26 @@
+/* vmath.h — the one inline implementation of each transcendental the kernels use, built with vec.h on a
+ * float or a vector of floats of any width (a call to libm would be one call per lane). A double scalar
+ * goes to libm or the LLVM intrinsic instead: only the scalar loops of float64 tensors see one.
+ *
+ * Maximum error against libm in double, every 97th float bit pattern over the range named at each
+ * definition (tests/unit/test_vmath.c, which asserts these bounds): ulp counts are of the float result,
+ * over results of magnitude >= FLT_MIN; "abs" is the largest |got - libm|. Internal to backend/. */
+#ifndef VITC_VMATH_H
+#define VITC_VMATH_H
+
+#include "vec.h"
+
+LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_log(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_erf(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_tanh(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_sigmoid(vitc_cg *cg, LLVMValueRef x);
+/* x·Φ(x) = x/2·(1 + erf(x/√2)) */
+LLVMValueRef vm_gelu_erf(vitc_cg *cg, LLVMValueRef x);
+/* x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
+LLVMValueRef vm_gelu_tanh(vitc_cg *cg, LLVMValueRef x);
+/* x·sigmoid(alpha·x) (QuickGelu; alpha 1 is SiLU) */
+LLVMValueRef vm_quick_gelu(vitc_cg *cg, LLVMValueRef x, double alpha);
+LLVMValueRef vm_silu(vitc_cg *cg, LLVMValueRef x);
+
+#endif
