@@ -16,6 +16,7 @@
 #include "emit_gemm.h"
 #include "emit_window.h"
 #include "emitters.h"
+#include "vmath.h"
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
   for (int d = nd - 1; d >= 0; d--) {
@@ -82,23 +83,28 @@ vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t t
   return st;
 }
 
-void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count) {
-  int64_t full = count / F32V_LANES * F32V_LANES;
-  for (int part = 0; part < 2; part++) {
-    int lanes = part ? (int)(count - full) : F32V_LANES;
-    if (part ? lanes == 0 : full == 0) continue;
-    cg_loop j = {0};
-    LLVMValueRef at = cg_i64(cg, full);
-    if (!part) {
-      j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), F32V_LANES);
-      at = j.iv;
-    }
-    LLVMValueRef yp = cg_gep(cg, cg->f32, y, at);
-    LLVMValueRef v = emit_gemm_activate(cg, act, f32v_load(cg, yp, lanes));
-    if (r) v = LLVMBuildFAdd(cg->b, v, f32v_load(cg, cg_gep(cg, cg->f32, r, at), lanes), "");
-    f32v_store(cg, v, yp, lanes);
-    if (!part) cg_loop_end(cg, &j);
+typedef struct epilogue_run {
+  gemm_act act;
+  LLVMValueRef y, r;
+} epilogue_run;
+
+/* y[i..i+lanes) = act(y[i..i+lanes)) + r[i..i+lanes). */
+static void epilogue_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  const epilogue_run *e = state;
+  LLVMValueRef yp = gep_f32(cg, e->y, i), v = vec_load(cg, vec_f32(cg), yp, lanes);
+  switch (e->act) {
+  case GEMM_ACT_NONE: break;
+  case GEMM_ACT_RELU: v = vec_select(cg, vec_cmp(cg, LLVMRealOLT, v, vec_k(cg, v, 0)), vec_k(cg, v, 0), v); break;
+  case GEMM_ACT_GELU_ERF: v = vm_gelu_erf(cg, v); break;
+  case GEMM_ACT_GELU_TANH: v = vm_gelu_tanh(cg, v); break;
   }
+  if (e->r) v = vec_add(cg, v, vec_load(cg, vec_f32(cg), gep_f32(cg, e->r, i), lanes));
+  vec_store(cg, v, yp, lanes);
+}
+
+void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count) {
+  epilogue_run e = {.act = act, .y = y, .r = r};
+  vec_for(cg, cg_i64(cg, 0), count, vec_width(cg), epilogue_vector, &e);
 }
 
 /* ---------------------------------------------------------------- float32 depthwise 2-D */

@@ -166,7 +166,7 @@ static LLVMValueRef vtanh(vitc_cg *cg, LLVMValueRef u) {
   return LLVMBuildFSub(cg->b, vconst(cg, 1), q, "");
 }
 
-LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
+static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
   LLVMValueRef inner;
   switch (act) {
   case GEMM_ACT_NONE: return x;
@@ -227,7 +227,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
           if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)), "");
           y = LLVMBuildFAdd(cg->b, y, dv, "");
         }
-        y = emit_gemm_activate(cg, d->act, y);
+        y = activate(cg, d->act, y);
         int n = v == nv - 1 ? lanes : VL;
         if (d->gamma) y = vmul(cg, y, f32v_load(cg, fgep(cg, k->gamma, add_i(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = LLVMBuildFAdd(cg->b, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n), "");

@@ -40,10 +40,9 @@ typedef struct gemm_desc {
   LLVMValueRef r, gamma; /* NULL when absent */
 } gemm_desc;
 
-/* The epilogue activation of a fused op's "activation" attribute (the shape rules reject other names), and
- * act(x) on a <F32V_LANES x float> vector with no libm call: also DepthwiseConvNHWC's epilogue. */
+/* The epilogue activation named by a fused op's "activation" attribute (FusedGemm, FusedConv,
+ * DepthwiseConvNHWC; the shape rules reject other names, absent is none). */
 gemm_act emit_gemm_act_of(const vitc_node *n);
-LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x);
 
 /* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
