@@ -9,11 +9,14 @@
  *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
  *     col is one buffer in the node's work space (cg_scratch), of COL_BUDGET floats at most unless a
  *     slab's minimum of 256 columns needs more; the im2col tasks fill it by rows, whatever the thread count.
+ * vitc.FusedConv (ir/ops/fused_conv.c) is the same float32 kernel with an epilogue, act(y) + R: the GEMM
+ * applies it to its tiles; the depthwise loop makes a vector pass over each plane it has just built.
  * Other dtypes: a direct loop per output element, summing in double as the evaluator does; ConvTranspose
  * (emit_conv_transpose.c) shares it, and the loop over (image, group) of the GEMM kernels. */
 #include "emit_gemm.h"
 #include "emit_window.h"
 #include "emitters.h"
+#include "vmath.h"
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
   for (int d = nd - 1; d >= 0; d--) {
@@ -64,6 +67,7 @@ vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t t
   LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
   sl.x = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
   sl.y = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane));
+  sl.r = cg_in(cg, 3) ? cg_gep(cg, cg->f32, cg_in(cg, 3), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane)) : NULL;
   sl.w = cg_gep(cg, cg->f32, cg_in(cg, 1), mul_i(cg, g, p->cin_g * p->cout_g * p->w.taps));
   sl.bias = cg_in(cg, 2) ? cg_gep(cg, cg->f32, cg_in(cg, 2), mul_i(cg, g, p->cout_g)) : NULL;
   vitc_status st = VITC_OK;
@@ -79,6 +83,30 @@ vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t t
   return st;
 }
 
+typedef struct epilogue_run {
+  gemm_act act;
+  LLVMValueRef y, r;
+} epilogue_run;
+
+/* y[i..i+lanes) = act(y[i..i+lanes)) + r[i..i+lanes). */
+static void epilogue_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  const epilogue_run *e = state;
+  LLVMValueRef yp = gep_f32(cg, e->y, i), v = vec_load(cg, vec_f32(cg), yp, lanes);
+  switch (e->act) {
+  case GEMM_ACT_NONE: break;
+  case GEMM_ACT_RELU: v = vec_select(cg, vec_cmp(cg, LLVMRealOLT, v, vec_k(cg, v, 0)), vec_k(cg, v, 0), v); break;
+  case GEMM_ACT_GELU_ERF: v = vm_gelu_erf(cg, v); break;
+  case GEMM_ACT_GELU_TANH: v = vm_gelu_tanh(cg, v); break;
+  }
+  if (e->r) v = vec_add(cg, v, vec_load(cg, vec_f32(cg), gep_f32(cg, e->r, i), lanes));
+  vec_store(cg, v, yp, lanes);
+}
+
+void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count) {
+  epilogue_run e = {.act = act, .y = y, .r = r};
+  vec_for(cg, cg_i64(cg, 0), count, vec_width(cg), epilogue_vector, &e);
+}
+
 /* ---------------------------------------------------------------- float32 depthwise 2-D */
 
 static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
@@ -86,8 +114,9 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
   int64_t sh = w->stride[0], sw = w->stride[1];
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
-  cg_task t = cg_task_begin(cg, captured, 4);
+  LLVMValueRef captured[5] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0),
+                              cg_in(cg, 3) ? cg_in(cg, 3) : null};
+  cg_task t = cg_task_begin(cg, captured, 5);
   cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef c = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
   LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, plane.iv, ih * iw));
@@ -123,6 +152,10 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   cg_if_end(cg, &row_inside);
   cg_loop_end(cg, &ky);
   cg_loop_end(cg, &oy);
+  gemm_act act = emit_gemm_act_of(cg->node);
+  if (act != GEMM_ACT_NONE || cg_in(cg, 3))
+    emit_epilogue_run(cg, act, yc, cg_in(cg, 3) ? cg_gep(cg, cg->f32, t.vals[4], mul_i(cg, plane.iv, oh * ow)) : NULL,
+                      oh * ow);
   cg_loop_end(cg, &plane);
   cg_task_end(cg, &t, p->batch * p->cout);
 }
@@ -141,6 +174,7 @@ static gemm_desc group_gemm(vitc_cg *cg, const vitc_conv_geometry *p, int64_t ro
     d.d_rs = 1;
     d.d_cs = 0;
   }
+  d.act = emit_gemm_act_of(cg->node);
   return d;
 }
 
@@ -150,6 +184,7 @@ static vitc_status emit_pointwise(vitc_cg *cg, const vitc_conv_geometry *p, vitc
   d.b = cg_in(cg, 0);
   d.c = cg_out(cg, 0);
   d.d = cg_in(cg, 2);
+  d.r = cg_in(cg, 3);
   d.nbatch = 2;
   d.batch[0] = p->batch;
   d.batch[1] = p->group;
@@ -193,6 +228,7 @@ static vitc_status emit_im2col_slab(vitc_cg *cg, const vitc_conv_geometry *p, co
   d.a = s->w;
   d.b = s->col;
   d.c = cg_gep(cg, cg->f32, s->y, s->first);
+  d.r = s->r ? cg_gep(cg, cg->f32, s->r, s->first) : NULL;
   d.d = s->bias;
   return emit_gemm(cg, &d, err);
 }

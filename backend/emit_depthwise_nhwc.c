@@ -5,6 +5,7 @@
  *   y[oy, ox, :] = bias
  *   for ky with iy inside X, for kx (unrolled), for ox in [lo, hi) (static: ix = ox*sw + shift inside X):
  *       y[oy, ox, :] += w[ky, kx, :] * x[iy, ox*sw + shift, :]          <16 x float>, masked tail
+ *   y[oy, :, :] = act(y[oy, :, :])                                     (the epilogue, while the row is in cache)
  *
  * so no tap tests a bound per element. */
 #include "emit_gemm.h"
@@ -98,6 +99,8 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
                   cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, ky.iv, w.kernel[1] * c)));
   cg_if_end(cg, &inside);
   cg_loop_end(cg, &ky);
+  gemm_act act = emit_gemm_act_of(n);
+  if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, yrow, NULL, w.out[1] * c);
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, rows);
   return VITC_OK;

@@ -424,11 +424,18 @@ vitc_status emit_Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   return emit_gemm(cg, &d, err);
 }
 
+gemm_act emit_gemm_act_of(const vitc_node *n) {
+  static const char *const acts[] = {[GEMM_ACT_NONE] = "none", [GEMM_ACT_RELU] = "relu",
+                                     [GEMM_ACT_GELU_ERF] = "gelu_erf", [GEMM_ACT_GELU_TANH] = "gelu_tanh"};
+  const char *act = vitc_attr_str(n, "activation", "none");
+  for (int i = 0; i < (int)(sizeof acts / sizeof *acts); i++)
+    if (!strcmp(act, acts[i])) return (gemm_act)i;
+  return GEMM_ACT_NONE;
+}
+
 /* vitc.FusedGemm (ir/ops/fused_gemm.c): A [.., M, K] x constant B [K, N] as one GEMM over every row of A,
  * the bias as a row-broadcast D, the rest in the epilogue. */
 vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  static const char *const acts[] = {[GEMM_ACT_NONE] = "none", [GEMM_ACT_RELU] = "relu",
-                                     [GEMM_ACT_GELU_ERF] = "gelu_erf", [GEMM_ACT_GELU_TANH] = "gelu_tanh"};
   const vitc_value *a = cg_in_value(cg, 0), *b = cg_in_value(cg, 1);
   gemm_desc d = {.dtype = VITC_F32, .alpha = 1, .beta = 1, .a = cg_in(cg, 0), .b = cg_in(cg, 1), .c = cg_out(cg, 0),
                  .b_const = b->data};
@@ -446,8 +453,6 @@ vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   }
   d.r = n->nin > 3 ? cg_in(cg, 3) : NULL;
   d.gamma = n->nin > 4 ? cg_in(cg, 4) : NULL;
-  const char *act = vitc_attr_str(n, "activation", "none");
-  for (int i = 0; i < (int)(sizeof acts / sizeof *acts); i++)
-    if (!strcmp(act, acts[i])) d.act = (gemm_act)i;
+  d.act = emit_gemm_act_of(n);
   return emit_gemm(cg, &d, err);
 }

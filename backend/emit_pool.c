@@ -6,7 +6,9 @@
  *                (row-major, or column-major for storage_order 1)
  *
  * Pools are memory-bound and not where time goes, so every dtype shares one scalar loop nest; sums are
- * in double, comparisons in the dtype's compute type, matching the evaluator (ir/ops/pool.c). */
+ * in double, comparisons in the dtype's compute type, matching the evaluator (ir/ops/pool.c). The
+ * channels-last global average (MBConv's squeeze, once per block on the largest maps) sums vectors of
+ * channels in float instead, a task per vector of channels. */
 #include <math.h>
 
 #include "emit_gemm.h"
@@ -167,5 +169,39 @@ vitc_status emit_GlobalAveragePool(vitc_cg *cg, const vitc_node *n, vitc_error *
 
 vitc_status emit_GlobalMaxPool(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   emit_global_pool(cg, false);
+  return VITC_OK;
+}
+
+/* ---------------------------------------------------------------- channels-last global average */
+
+/* The means of `runs` runs of `lanes` channels from channel c0 on, a task per (image, run): a vector sum
+ * down the H·W positions, which reads X's rows in order across the tasks of one image. */
+static void emit_channel_means(vitc_cg *cg, int64_t c0, int64_t runs, int lanes) {
+  const vitc_value *x = cg_in_value(cg, 0);
+  int64_t plane = x->dims[1] * x->dims[2], c = x->dims[3];
+  int w = vec_width(cg);
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef captured[2] = {cg_in(cg, 0), cg_out(cg, 0)};
+  cg_task task = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, task.begin, task.end, 1);
+  LLVMValueRef image = ix_divk(cg, r.iv, runs), ch = ix_addk(cg, ix_mulk(cg, ix_remk(cg, r.iv, runs), w), c0);
+  LLVMValueRef xs = gep_f32(cg, task.vals[0], ix_add(cg, ix_mulk(cg, image, plane * c), ch));
+  LLVMValueRef acc = cg_var(cg, vt, vec_const(cg, vt, 0));
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane), 1);
+  LLVMValueRef v = vec_load(cg, vt, gep_f32(cg, xs, ix_mulk(cg, p.iv, c)), lanes);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, vt, acc, ""), v), acc);
+  cg_loop_end(cg, &p);
+  LLVMValueRef mean = vec_mul(cg, LLVMBuildLoad2(cg->b, vt, acc, ""), vec_const(cg, vt, plane ? 1.0 / (double)plane : 0));
+  vec_store(cg, mean, gep_f32(cg, task.vals[1], ix_add(cg, ix_mulk(cg, image, c), ch)), lanes);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &task, x->dims[0] * runs);
+}
+
+/* vitc.GlobalAveragePoolNHWC (ir/ops/global_pool_nhwc.c): the whole vectors of channels, then the tail. */
+vitc_status emit_GlobalAveragePoolNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  int64_t c = cg_in_value(cg, 0)->dims[3], w = vec_width(cg), full = c / w;
+  if (cg_in_value(cg, 0)->dims[0] == 0) return VITC_OK;
+  if (full) emit_channel_means(cg, 0, full, (int)w);
+  if (c % w) emit_channel_means(cg, full * w, 1, (int)(c % w));
   return VITC_OK;
 }

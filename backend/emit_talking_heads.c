@@ -65,7 +65,7 @@ static void softmax_rows(vitc_cg *cg, const th_shape *s, LLVMValueRef m) {
   cg_loop_end(cg, &j);
   j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->tokens), 1);
   LLVMValueRef at = idx2(cg, g.iv, s->tokens, j.iv);
-  LLVMValueRef e = call1(cg, "llvm.exp", LLVMBuildFSub(cg->b, load_d(cg, m, at), LLVMBuildLoad2(cg->b, cg->f64, top, ""), ""));
+  LLVMValueRef e = vec_call1(cg, "llvm.exp", LLVMBuildFSub(cg->b, load_d(cg, m, at), LLVMBuildLoad2(cg->b, cg->f64, top, ""), ""));
   store_d(cg, m, at, e);
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), e, ""), sum);
   cg_loop_end(cg, &j);

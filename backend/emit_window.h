@@ -5,7 +5,7 @@
 #ifndef VITC_EMIT_WINDOW_H
 #define VITC_EMIT_WINDOW_H
 
-#include "cg.h"
+#include "emit_gemm.h"
 
 /* floats of an im2col / col2im / merged-rows buffer (16 MB): a bound on a node's work space (cg_scratch) */
 #define COL_BUDGET ((int64_t)1 << 22)
@@ -38,11 +38,16 @@ void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bo
  * (NULL: none) pointing at the group's slices of the node's inputs and output. */
 typedef struct conv_slice {
   LLVMValueRef x, y, w, bias, col, first;
+  LLVMValueRef r; /* FusedConv's residual, Y's layout (NULL: none) */
   int64_t count;
 } conv_slice;
 typedef vitc_status (*conv_slice_fn)(vitc_cg *cg, const vitc_conv_geometry *p, const conv_slice *s,
                                      vitc_error *err);
 vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
                              int64_t col_floats, conv_slice_fn body, vitc_error *err);
+
+/* y[0..count) = act(y[0..count)) + r[0..count) (r NULL: + 0), a vector at a time with a masked tail: the
+ * epilogue of the direct depthwise kernels (FusedConv's NCHW loop, DepthwiseConvNHWC's rows). */
+void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count);
 
 #endif

@@ -10,10 +10,18 @@
  *     %y = BatchNormalization(%c, …)                         b'[n] = β · C[n] · g[n] + h[n]
  *                                                            {transA, transB}
  *
+ * A BatchNormalization before a Conv folds into its input channels, exactly when no tap reads the padding
+ * (the padding is 0 after the BatchNormalization, not h): MaxViT's MBConv pre-norm before its 1x1 conv.
+ *
+ *     %n = BatchNormalization(%x, …)               ─→     %y = Conv(%x, W', b')
+ *     %y = Conv(%n, W, b)    no pads                         W'[m, j, k] = W[m, j, k] · g[c]
+ *                                                            b'[m] = b[m] + Σ_{j,k} W[m, j, k] · h[c]
+ *                                                            c = (m / Mg)·Cg + j, the input channel
+ *
  * The output channels are axis 1 of %c: W's first dim for a Conv, the columns of a 2-D product. W, b,
- * C and the BatchNormalization parameters must be known, C one value or one per column, and %c read
- * by the BatchNormalization only. New constants hold the folded values: the old ones may be read-only
- * mappings of the model file, and may have other readers. */
+ * C and the BatchNormalization parameters must be known, C one value or one per column, and %c (or %n)
+ * read by the BatchNormalization (the Conv) only. New constants hold the folded values: the old ones may
+ * be read-only mappings of the model file, and may have other readers. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -158,7 +166,7 @@ static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fol
   return st;
 }
 
-static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+static vitc_status fold_after(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   (void)ctx;
   vitc_node *p;
   fold_plan fp;
@@ -166,6 +174,77 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   return fold(rw, i, p, &fp, err);
 }
 
+/* ---------------------------------------------------------------- BatchNormalization before a Conv */
+
+/* The Conv n reading a foldable BatchNormalization through no padding, with its geometry; NULL if not. */
+static vitc_node *norm_before(const vitc_rewriter *rw, const vitc_node *n, vitc_conv_geometry *p) {
+  const vitc_graph *g = rw->g;
+  vitc_node *bn = vitc_match_inner(rw, n->in[0], VITC_OP_BatchNormalization, 1);
+  int bias = n->nin > 2 ? n->in[2] : -1;
+  if (!bn || !vitc_match_known(g, n->in[1]) || (bias >= 0 && !vitc_match_known(g, bias))) return NULL;
+  if (g->tensors[n->in[1]].v.dtype != VITC_F32 || (bias >= 0 && g->tensors[bias].v.dtype != VITC_F32)) return NULL;
+  const vitc_value *in[3] = {&g->tensors[n->in[0]].v, &g->tensors[n->in[1]].v, bias >= 0 ? &g->tensors[bias].v : NULL};
+  vitc_error ignored;
+  if (!g->tensors[n->in[0]].shape_known || vitc_conv_geometry_of(n, in, p, &ignored) != VITC_OK) return NULL;
+  for (int d = 0; d < p->w.nd; d++)
+    if (p->w.pad_begin[d] || p->w.pad_end[d]) return NULL;
+  return bn_foldable(g, bn, p->cin) ? bn : NULL;
+}
+
+static vitc_status fold_into_input(vitc_rewriter *rw, int conv, vitc_node *bn, const vitc_conv_geometry *p,
+                                   vitc_error *err) {
+  bn_fold f;
+  vitc_status st = bn_fold_init(rw->g, bn, p->cin, &f, err);
+  if (st != VITC_OK) return st;
+  const vitc_node *n = &rw->g->nodes[conv];
+  const vitc_value *w = &rw->g->tensors[n->in[1]].v;
+  const float *src = w->data, *old_bias = n->nin > 2 && n->in[2] >= 0 ? rw->g->tensors[n->in[2]].v.data : NULL;
+  vitc_value wv = *w, bv = {.dtype = VITC_F32, .rank = 1, .dims = {p->cout}};
+  int64_t taps = p->w.taps;
+  float *wd = malloc(vitc_nbytes(w) + sizeof(float) * (size_t)p->cout + 1);
+  if (!wd) {
+    free(f.gain);
+    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory folding a BatchNormalization", rw->g->path);
+  }
+  float *bd = wd + vitc_numel(w);
+  for (int64_t m = 0; m < p->cout; m++) {
+    double sum = old_bias ? old_bias[m] : 0;
+    for (int64_t j = 0; j < p->cin_g; j++) {
+      int64_t c = m / p->cout_g * p->cin_g + j, at = (m * p->cin_g + j) * taps;
+      for (int64_t k = 0; k < taps; k++) {
+        wd[at + k] = (float)(src[at + k] * f.gain[c]);
+        sum += src[at + k] * f.shift[c];
+      }
+    }
+    bd[m] = (float)sum;
+  }
+  wv.data = wd;
+  bv.data = bd;
+  const char *base = rw->g->tensors[n->out[0]].name;
+  int x = bn->in[0], out = n->out[0], nattr = n->nattr;
+  const vitc_attr *attrs = n->attrs;
+  int wid = vitc_rewrite_constant(rw, base, "bn_weight", &wv, err);
+  int bid = wid < 0 ? -1 : vitc_rewrite_constant(rw, base, "bn_bias", &bv, err);
+  free(wd);
+  free(f.gain);
+  if (bid < 0) return err->status;
+  vitc_node *matched[2] = {bn, &rw->g->nodes[conv]};
+  return vitc_rewrite(rw, matched, 2, VITC_OP_Conv, (int[]){x, wid, bid}, 3, out, attrs, nattr, err);
+}
+
+static vitc_status fold_before(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_conv_geometry p;
+  vitc_node *bn = rw->g->nodes[i].op == VITC_OP_Conv ? norm_before(rw, &rw->g->nodes[i], &p) : NULL;
+  return bn ? fold_into_input(rw, i, bn, &p, err) : VITC_OK;
+}
+
+/* BatchNorms after their Conv/Gemm first, then those before a Conv (what is left of them). */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err) {
-  return vitc_rewrite_each_node(g, "fold_batch_norm", false, visit, NULL, err);
+  vitc_rewriter rw;
+  vitc_status st = vitc_rewriter_begin(&rw, g, "fold_batch_norm", err);
+  if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, fold_after, NULL, err);
+  if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, fold_before, NULL, err);
+  vitc_status end = vitc_rewriter_end(&rw, err);
+  return st != VITC_OK ? st : end;
 }

@@ -1,5 +1,7 @@
 /* fuse_gemm_epilogue — a linear layer and the elementwise steps after it become one vitc.FusedGemm, whose
- * kernel applies them to the accumulator tile before storing it (no extra pass over memory):
+ * kernel applies them to the accumulator tile before storing it (no extra pass over memory); a
+ * channels-last depthwise conv takes its activation, and a Conv its activation and residual, likewise
+ * (at the end of this file):
  *
  *     %p = MatMul(%a, W)                 W known [K, N], %a [.., M, K]
  *        | Gemm(%a, W) {transB}          (%a 2-D, alpha 1, no transA; W' = Wᵀ when transB)
@@ -54,6 +56,13 @@ static vitc_node *only_reader(const vitc_rewriter *rw, const int *reader, int t)
   return n->dead ? NULL : n;
 }
 
+/* The epilogue activation n computes ("relu", "gelu_erf", "gelu_tanh"), or NULL. */
+static const char *activation_name(const vitc_node *n) {
+  if (n->op == VITC_OP_Relu) return "relu";
+  if (n->op != VITC_OP_Gelu) return NULL;
+  return !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh") ? "gelu_tanh" : "gelu_erf";
+}
+
 /* The product: MatMul(%a, W) or a Gemm the kernel can take as it is (bias included). */
 static bool match_product(const vitc_graph *g, vitc_node *n, gemm_chain *c) {
   *c = (gemm_chain){.nodes = {n}, .nnodes = 1, .bias = -1, .residual = -1, .gamma = -1, .activation = "none"};
@@ -99,9 +108,8 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
     c->bias = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
-  if (n && (n->op == VITC_OP_Relu || n->op == VITC_OP_Gelu)) {
-    const char *approx = vitc_attr_str(n, "approximate", "none");
-    c->activation = n->op == VITC_OP_Relu ? "relu" : !strcmp(approx, "tanh") ? "gelu_tanh" : "gelu_erf";
+  if (n && activation_name(n)) {
+    c->activation = activation_name(n);
     n = take(rw, reader, c, n);
   }
   if (n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
@@ -205,10 +213,64 @@ static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *e
   return VITC_OK;
 }
 
+/* A channels-last depthwise conv takes the activation after it the same way:
+ *     %c = DepthwiseConvNHWC(%x, W, b) {activation "none"}   ─→  %y = DepthwiseConvNHWC(%x, W, b) {activation}
+ *     %y = Relu(%c) | Gelu(%c)                                    (%c read by the activation only) */
+static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
+  vitc_node *act = only_reader(rw, reader, n->out[0]);
+  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || !act || !activation_name(act) ||
+      act->in[0] != n->out[0] || n->nattr >= 8)
+    return VITC_OK;
+  vitc_attr attrs[8];
+  memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
+  attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = activation_name(act)};
+  vitc_node *matched[2] = {n, act};
+  int in[3] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1};
+  return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
+}
+
+/* A float32 Conv that stays a Conv takes its activation and residual, as FusedConv:
+ *     %c = Conv(%x, W, b)                   W (and b) known
+ *     %r = Relu(%c) | Gelu(%c)              optional
+ *     %y = Add(%r, %z)                      optional: %z of %y's shape, computed before the Conv (so it
+ *                                           cannot depend on it)
+ *                                     ─→  %y = FusedConv(%x, W, b, %z) {Conv's attributes, activation}
+ * At least one step must follow the Conv; each tensor between them is read by the next step only. */
+static vitc_status fuse_conv(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_node *n = &g->nodes[i], *matched[3] = {n};
+  int nmatched = 1, out = n->out[0], z = -1;
+  if (!is_f32(g, n->in[0]) || !is_f32(g, out) || !vitc_match_known(g, n->in[1]) || n->nattr >= 8) return VITC_OK;
+  if (n->nin > 2 && n->in[2] >= 0 && !vitc_match_known(g, n->in[2])) return VITC_OK;
+  const char *act = "none";
+  vitc_node *next = only_reader(rw, reader, out);
+  if (next && activation_name(next) && next->in[0] == out) {
+    act = activation_name(next);
+    matched[nmatched++] = next;
+    next = only_reader(rw, reader, out = next->out[0]);
+  }
+  int other = next && next->op == VITC_OP_Add ? vitc_match_other(next, out) : -1;
+  int maker = other >= 0 ? g->tensors[other].producer : -1;
+  if (other >= 0 && other != out && vitc_match_same_type(g, other, next->out[0]) && maker < i) {
+    z = other;
+    matched[nmatched++] = next;
+    out = next->out[0];
+  }
+  if (nmatched == 1) return VITC_OK;
+  vitc_attr attrs[8];
+  memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
+  attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = act};
+  int in[4] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1, z};
+  return vitc_rewrite(rw, matched, nmatched, VITC_OP_FusedConv, in, z >= 0 ? 4 : n->nin, out, attrs, n->nattr + 1,
+                      err);
+}
+
 /* ctx: the reader of each tensor (vitc_last_readers). */
 static vitc_status visit(vitc_rewriter *rw, int i, void *reader, vitc_error *err) {
   vitc_node *n = &rw->g->nodes[i];
   gemm_chain c;
+  if (n->op == VITC_OP_DepthwiseConvNHWC) return fuse_depthwise_activation(rw, reader, n, err);
+  if (n->op == VITC_OP_Conv) return fuse_conv(rw, reader, i, err);
   if ((n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(rw->g, n, &c)) return VITC_OK;
   match_epilogue(rw, reader, &c);
   return c.nnodes > 1 ? rewrite(rw, &c, err) : VITC_OK;

@@ -36,7 +36,7 @@ static const vitc_pass pipeline[] = {
     {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
     {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
     {"to_channels_last", vitc_to_channels_last, false, "convolutional trunks run channels-last: depthwise and patchify convs, Transposes cancelled"},
-    {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm"},
+    {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm; activation (and residual) a Conv or DepthwiseConvNHWC"},
     {"fuse_talking_heads", vitc_fuse_talking_heads, false, "talking-heads attention (heads mixed before and after the softmax) becomes TalkingHeads"},
     {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},

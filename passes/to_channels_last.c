@@ -10,17 +10,28 @@
  *   Conv(x) depthwise 2-D                      → T(DepthwiseConvNHWC(z, W [kh, kw, C], b))
  *   Conv(x) stride = kernel, no pads, group 1  → T(MatMul(patches(x), W [kh·kw·Cin, M]) + b)
  *   LayerNormChannels(x, s, b)                 → T(LayerNormalization(z, s, b) {axis -1})
- *   GlobalAveragePool(x)                       → T(ReduceMean(z) {axes [1, 2]})
- *   Add | Sub | Mul | Div(x, y | c)            → T(op(z, y' | c'))    c' = c with its dims permuted
+ *   GlobalAveragePool(x)                       → T(GlobalAveragePoolNHWC(z))
+ *   Relu | Gelu | Sigmoid | ..(x)              → T(op(z))             any unary elementwise op
+ *   Add | Sub | Mul | Div(x, y | c)            → T(op(z, y' | c'))    c' = c with its dims permuted; y'
+ *                                                                     the NHWC form of y = T(z') (any
+ *                                                                     broadcast), or of an NCHW y of the
+ *                                                                     output's shape that already has a
+ *                                                                     channels-last copy (a residual)
  *   Transpose(T(z)) {perm [0, 2, 3, 1]}        → z
  *   Reshape | Flatten | ..(views of T(z))      → Reshape(z)           when they put z's elements back
  *                                                                     in order (the movement probe says)
- *   where x = T(z) (or, for a depthwise conv, x is NCHW and the conv's result is moved channels-last);
+ *   where x = T(z), except where a trunk starts from an NCHW x, which then gets one channels-last copy
+ *   Transpose(x) {perm [0, 2, 3, 1]} that every rewrite reading x shares:
+ *   - a depthwise conv whose result something reads channels-last;
+ *   - a 1x1 conv whose result reaches a depthwise conv through at most two unary ops (MaxViT's MBConv:
+ *     1x1 → GELU → depthwise 3x3 → GELU → squeeze-excitation → 1x1 → residual runs channels-last from
+ *     its first conv to its residual Add, with one Transpose in and one out);
  *   a patchify conv takes x = T(z) through Reshape → Transpose → Reshape of z, or an NCHW x through one
- *   Reshape → Transpose → Reshape, and a 1x1 conv needs x = T(z).
+ *   Reshape → Transpose → Reshape.
  *
  * The GEMMs come out as MatMul + Add for fuse_gemm_epilogue, which runs after this pass and gives the
- * second GEMM of a ConvNeXt block its LayerScale and residual. The pass ends by sweeping the Transposes
+ * second GEMM of a ConvNeXt block its LayerScale and residual, an MBConv's GEMMs their GELU and residual,
+ * and its depthwise conv its GELU. The pass ends by sweeping the Transposes
  * nothing reads any more. Float32, rank 4 only. */
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +61,46 @@ static int nhwc_source(const vitc_graph *g, int t) {
   return !p->dead && is_transpose(p, to_first) ? p->in[0] : -1;
 }
 
-/* Whether a Transpose {perm [0, 2, 3, 1]} reads t. */
-static bool read_channels_last(const vitc_graph *g, int t) {
+/* The output of a live Transpose {perm [0, 2, 3, 1]} reading t (t's channels-last copy), else -1. */
+static int channels_last_copy(const vitc_graph *g, int t) {
   for (int i = 0; i < g->nnodes; i++)
-    if (!g->nodes[i].dead && g->nodes[i].in[0] == t && is_transpose(&g->nodes[i], to_last)) return true;
-  return false;
+    if (!g->nodes[i].dead && g->nodes[i].in[0] == t && is_transpose(&g->nodes[i], to_last)) return g->nodes[i].out[0];
+  return -1;
+}
+
+/* A unary elementwise op (Relu's shape rule and flop count, one input): it commutes with any
+ * permutation of its input's dims. */
+static bool is_unary_elementwise(const vitc_node *n) {
+  const vitc_op_info *o = &vitc_ops[n->op], *relu = &vitc_ops[VITC_OP_Relu];
+  return n->nin == 1 && n->nout == 1 && o->shape == relu->shape && o->flops == relu->flops;
+}
+
+/* The live node reading t, when exactly one does and t is no graph output; else NULL. */
+static const vitc_node *only_reader(const vitc_graph *g, int t) {
+  const vitc_node *found = NULL;
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == t) return NULL;
+  for (int i = 0; i < g->nnodes; i++) {
+    const vitc_node *n = &g->nodes[i];
+    for (int k = 0; k < n->nin && !n->dead; k++)
+      if (n->in[k] == t) {
+        if (found) return NULL;
+        found = n;
+      }
+  }
+  return found;
+}
+
+/* Whether t [N, C, H, W] reaches a depthwise Conv of its C channels through at most two unary
+ * elementwise ops, each read once (MBConv's 1x1 expansion → GELU → depthwise 3x3): then a 1x1 conv
+ * making t starts a channels-last trunk there. */
+static bool feeds_depthwise(const vitc_graph *g, int t) {
+  const vitc_node *n = only_reader(g, t);
+  for (int hops = 0; n && hops < 2 && is_unary_elementwise(n); hops++) n = only_reader(g, t = n->out[0]);
+  if (!n || n->op != VITC_OP_Conv || n->in[0] != t || !vitc_match_known(g, n->in[1])) return false;
+  const vitc_value *w = &g->tensors[n->in[1]].v;
+  int64_t c = g->tensors[t].v.dims[1];
+  return w->rank == 4 && w->dims[0] == c && w->dims[1] == 1 && vitc_attr_int(n, "group", 1) == c;
 }
 
 static bool is_graph_output(const vitc_graph *g, int t) {
@@ -116,6 +162,13 @@ static int add_transpose(layout *l, int x, const int64_t *perm, int rank, int ou
   return add(l, VITC_OP_Transpose, &x, 1, type_of(l->g, x, rank, dims), out, &a, 1, suffix);
 }
 
+/* x [N, C, H, W] channels-last: z when x = T(z), else its channels-last copy, made once. */
+static int nhwc_of(layout *l, int x) {
+  int z = nhwc_source(l->g, x);
+  if (z < 0) z = channels_last_copy(l->g, x);
+  return z >= 0 ? z : add_transpose(l, x, to_last, 4, -1, "to_nhwc");
+}
+
 static int add_reshape(layout *l, int x, int rank, const int64_t *shape, int out, const char *suffix) {
   int64_t dims[VITC_MAX_RANK]; /* shape may point into the tensors, which adding the constant moves */
   memcpy(dims, shape, sizeof(int64_t) * (size_t)rank);
@@ -155,12 +208,12 @@ static int depthwise_weight(layout *l, const vitc_value *w) {
 
 static vitc_status depthwise(layout *l, int i, const vitc_conv_geometry *p) {
   vitc_node *n = &l->g->nodes[i];
-  int z = nhwc_source(l->g, n->in[0]), bias = n->nin > 2 ? n->in[2] : -1, w_in = n->in[1];
+  int z = nhwc_of(l, n->in[0]), bias = n->nin > 2 ? n->in[2] : -1, w_in = n->in[1];
   int64_t pads[4] = {p->w.pad_begin[0], p->w.pad_begin[1], p->w.pad_end[0], p->w.pad_end[1]};
   vitc_attr attrs[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.stride},
                         {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
                         {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.dilation}};
-  if (z < 0 && (z = add_transpose(l, n->in[0], to_last, 4, -1, "to_nhwc")) < 0) return VITC_ERR_NOMEM;
+  if (z < 0) return VITC_ERR_NOMEM;
   int in[3] = {z, depthwise_weight(l, &l->g->tensors[w_in].v), bias};
   if (in[1] < 0) return VITC_ERR_NOMEM;
   int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
@@ -187,7 +240,7 @@ static int patch_weight(layout *l, const vitc_value *w) {
 static int patches(layout *l, int x, int z, const vitc_conv_geometry *p) {
   int64_t n = p->batch, c = p->cin, kh = p->w.kernel[0], kw = p->w.kernel[1], oh = p->w.out[0], ow = p->w.out[1];
   int64_t out[4] = {n, oh, ow, kh * kw * c};
-  if (z >= 0 && kh == 1 && kw == 1) return z;
+  if (kh == 1 && kw == 1) return z >= 0 ? z : nhwc_of(l, x);
   if (z >= 0) { /* [N·Ho, kh, Wo, kw·C] → [N·Ho, Wo, kh, kw·C] */
     static const int64_t perm[4] = {0, 2, 1, 3};
     int64_t rows[4] = {n * oh, kh, ow, kw * c};
@@ -238,9 +291,10 @@ static vitc_status conv(layout *l, int i) {
   input_values(g, n, in);
   if (vitc_conv_geometry_of(n, in, &p, &ignored) != VITC_OK) return VITC_OK;
   bool nhwc = nhwc_source(g, n->in[0]) >= 0;
-  if (p.group == p.cin && p.cin_g == 1 && p.cout_g == 1 && (nhwc || read_channels_last(g, n->out[0])))
+  if (p.group == p.cin && p.cin_g == 1 && p.cout_g == 1 && (nhwc || channels_last_copy(g, n->out[0]) >= 0))
     return depthwise(l, i, &p);
-  if (p.group == 1 && tiles_input(&p) && (nhwc || p.w.taps > 1)) return patchify(l, i, &p);
+  if (p.group == 1 && tiles_input(&p) && (nhwc || p.w.taps > 1 || feeds_depthwise(g, n->out[0])))
+    return patchify(l, i, &p);
   return VITC_OK;
 }
 
@@ -261,13 +315,9 @@ static vitc_status global_average(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
   int z = nhwc_source(l->g, n->in[0]);
   if (z < 0 || !is_f32_rank4(l->g, z)) return VITC_OK;
-  static const int64_t axes[2] = {1, 2};
-  int in[2] = {z, add_shape(l, "axes", 2, axes)};
-  if (in[1] < 0) return VITC_ERR_NOMEM;
   const vitc_value *v = &l->g->tensors[z].v;
   int64_t dims[4] = {v->dims[0], 1, 1, v->dims[3]};
-  vitc_attr keep = {.name = "keepdims", .type = VITC_ATTR_INT, .i = 1};
-  return finish(l, i, add(l, VITC_OP_ReduceMean, in, 2, type_of(l->g, z, 4, dims), -1, &keep, 1, "nhwc"));
+  return finish(l, i, add(l, VITC_OP_GlobalAveragePoolNHWC, &z, 1, type_of(l->g, z, 4, dims), -1, NULL, 0, "nhwc"));
 }
 
 /* c (known, rank <= 4) broadcast against NCHW, as a value broadcasting against NHWC: its dims padded to
@@ -305,28 +355,40 @@ static int channels_last_constant(layout *l, int c, int k) {
   return id;
 }
 
+static vitc_status unary(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]);
+  if (z < 0) return VITC_OK;
+  return finish(l, i, add(l, n->op, &z, 1, type_of(l->g, z, 4, l->g->tensors[z].v.dims), -1, n->attrs, n->nattr,
+                          "nhwc"));
+}
+
+/* Both inputs T(z) (any broadcast: both are rank 4 and permute alike), or one input T(z) and the other
+ * of the output's shape with a channels-last copy already made (a residual), or a constant. */
 static vitc_status elementwise(layout *l, int i) {
   const vitc_graph *g = l->g;
   vitc_node *n = &l->g->nodes[i];
-  int out = n->out[0], in[2], moved = 0;
-  if (!is_f32_rank4(g, out)) return VITC_OK;
+  int out = n->out[0], in[2];
+  int sources = (nhwc_source(g, n->in[0]) >= 0) + (nhwc_source(g, n->in[1]) >= 0);
+  if (!is_f32_rank4(g, out) || !sources) return VITC_OK;
   for (int k = 0; k < 2; k++) {
     int t = n->in[k], z = nhwc_source(g, t);
-    if (z >= 0 && vitc_match_same_type(g, t, out)) {
+    bool same = vitc_match_same_type(g, t, out);
+    if (z < 0 && same && !vitc_match_known(g, t)) z = channels_last_copy(g, t);
+    if (z >= 0 && (sources == 2 || same)) {
       in[k] = z;
-      moved++;
     } else if (vitc_match_known(g, t) && g->tensors[t].v.rank <= 4) {
       in[k] = -2 - t; /* a constant to permute once the match is certain */
     } else {
       return VITC_OK;
     }
   }
-  if (!moved) return VITC_OK;
   for (int k = 0; k < 2; k++)
     if (in[k] < -1 && (in[k] = channels_last_constant(l, -2 - in[k], k)) < 0) return VITC_ERR_NOMEM;
   vitc_op op = n->op;
-  int z = in[nhwc_source(g, n->in[0]) >= 0 ? 0 : 1];
-  return finish(l, i, add(l, op, in, 2, type_of(g, z, 4, g->tensors[z].v.dims), -1, NULL, 0, "nhwc"));
+  const int64_t *d = g->tensors[out].v.dims;
+  int64_t dims[4] = {d[0], d[2], d[3], d[1]};
+  return finish(l, i, add(l, op, in, 2, type_of(g, out, 4, dims), -1, NULL, 0, "nhwc"));
 }
 
 /* ---------------------------------------------------------------- cancelling */
@@ -389,6 +451,7 @@ static vitc_status visit(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
   l->node = n->name;
   l->tensor = l->g->tensors[n->out[0]].name;
+  if (is_unary_elementwise(n)) return unary(l, i);
   switch (n->op) {
   case VITC_OP_Conv: return conv(l, i);
   case VITC_OP_LayerNormChannels: return channels_norm(l, i);

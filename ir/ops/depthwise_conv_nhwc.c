@@ -2,9 +2,10 @@
  * (ConvNeXt's 7x7 with the trunk kept channels-last by passes/to_channels_last):
  *
  *   inputs  X [N, H, W, C] f32, W [kh, kw, C] f32, bias [C] (optional)
- *   attrs   strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's
+ *   attrs   strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's;
+ *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} (MBConv's GELU after its depthwise conv)
  *
- *   Y[n, oy, ox, c] = bias[c] + Σ_{ky,kx} W[ky, kx, c] · X[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c]
+ *   Y[n, oy, ox, c] = act(bias[c] + Σ_{ky,kx} W[ky, kx, c] · X[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c])
  *
  * (taps in the padding count 0). The window is Conv's (vitc_window_geometry, read on X seen as
  * [N, C, H, W]), so the output dims agree with the Conv it replaces. Sums in double. */
@@ -20,6 +21,9 @@ static vitc_status window_of(const vitc_node *n, const vitc_value *const *in, vi
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "DepthwiseConvNHWC runs on float32 only (input %d)", k);
   if (x->rank != 4 || wt->rank != 3 || wt->dims[2] != x->dims[3])
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs X [N, H, W, C] and W [kh, kw, C]");
+  if (vitc_epilogue_activation(n) < 0)
+    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
+                     vitc_attr_str(n, "activation", "none"));
   if (bias && (bias->rank != 1 || bias->dims[0] != x->dims[3]))
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC bias must be [%lld]", (long long)x->dims[3]);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
@@ -46,6 +50,7 @@ vitc_status eval_DepthwiseConvNHWC(const vitc_node *n, const vitc_value *const *
   const float *bias = n->nin > IN_BIAS && in[IN_BIAS] ? in[IN_BIAS]->data : NULL;
   float *y = out->data;
   int64_t batch = in[IN_X]->dims[0], c = in[IN_X]->dims[3], ih = w.in[0], iw = w.in[1];
+  int act = vitc_epilogue_activation(n);
   for (int64_t b = 0; b < batch; b++)
     for (int64_t oy = 0; oy < w.out[0]; oy++)
       for (int64_t ox = 0; ox < w.out[1]; ox++)
@@ -60,11 +65,12 @@ vitc_status eval_DepthwiseConvNHWC(const vitc_node *n, const vitc_value *const *
               acc += (double)wt[(ky * w.kernel[1] + kx) * c + ch] * x[((b * ih + iy) * iw + ix) * c + ch];
             }
           }
-          y[((b * w.out[0] + oy) * w.out[1] + ox) * c + ch] = (float)acc;
+          y[((b * w.out[0] + oy) * w.out[1] + ox) * c + ch] = (float)vitc_epilogue_activate(act, (float)acc);
         }
   return VITC_OK;
 }
 
 double flops_depthwise_conv_nhwc(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
-  return 2.0 * (double)vitc_numel(&out[0]) * (double)(in[IN_W]->dims[0] * in[IN_W]->dims[1]);
+  double taps = (double)(in[IN_W]->dims[0] * in[IN_W]->dims[1]);
+  return (2.0 * taps + (vitc_epilogue_activation(n) > ACT_NONE)) * (double)vitc_numel(&out[0]);
 }

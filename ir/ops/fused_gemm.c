@@ -14,11 +14,9 @@
 
 enum { IN_A, IN_B, IN_BIAS, IN_RESIDUAL, IN_GAMMA };
 
-enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH };
 static const char *const activations[] = {"none", "relu", "gelu_erf", "gelu_tanh"}; /* in enum order */
 
-/* The node's activation (ACT_*), or -1. */
-static int activation_of(const vitc_node *n) {
+int vitc_epilogue_activation(const vitc_node *n) {
   const char *a = vitc_attr_str(n, "activation", "none");
   for (int i = 0; i < (int)(sizeof activations / sizeof *activations); i++)
     if (!strcmp(a, activations[i])) return i;
@@ -35,7 +33,7 @@ vitc_status shape_fused_gemm(const vitc_node *n, const vitc_value *const *in, vi
   if (a->rank < 2 || b->rank != 2 || b->dims[0] != a->dims[a->rank - 1])
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm needs A [.., M, K] and B [K, N]; got ranks %d and %d", a->rank,
                      b->rank);
-  if (activation_of(n) < 0)
+  if (vitc_epilogue_activation(n) < 0)
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
                      vitc_attr_str(n, "activation", "none"));
   int64_t cols = b->dims[1];
@@ -50,7 +48,7 @@ vitc_status shape_fused_gemm(const vitc_node *n, const vitc_value *const *in, vi
   return VITC_OK;
 }
 
-static double activate(int act, double x) {
+double vitc_epilogue_activate(int act, double x) {
   switch (act) {
   case ACT_RELU: return x < 0 ? 0 : x;
   case ACT_GELU_ERF: return 0.5 * x * (1 + erf(x * 0.70710678118654752440));
@@ -68,11 +66,11 @@ vitc_status eval_FusedGemm(const vitc_node *n, const vitc_value *const *in, vitc
   const float *bias = n->nin > IN_BIAS && in[IN_BIAS] ? in[IN_BIAS]->data : NULL;
   const float *r = n->nin > IN_RESIDUAL && in[IN_RESIDUAL] ? in[IN_RESIDUAL]->data : NULL;
   const float *gamma = n->nin > IN_GAMMA && in[IN_GAMMA] ? in[IN_GAMMA]->data : NULL;
-  int act = activation_of(n);
+  int act = vitc_epilogue_activation(n);
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++) {
       int64_t e = i * cols + j;
-      double v = activate(act, (double)y[e] + (bias ? bias[j] : 0));
+      double v = vitc_epilogue_activate(act, (double)y[e] + (bias ? bias[j] : 0));
       if (gamma) v *= gamma[j];
       if (r) v += r[e];
       y[e] = (float)v;
@@ -84,6 +82,6 @@ vitc_status eval_FusedGemm(const vitc_node *n, const vitc_value *const *in, vitc
 double flops_fused_gemm(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
   double steps = 0;
   for (int k = IN_BIAS; k < n->nin; k++) steps += in[k] != NULL;
-  steps += activation_of(n) != ACT_NONE;
+  steps += vitc_epilogue_activation(n) != ACT_NONE;
   return (2.0 * (double)in[IN_B]->dims[0] + steps) * (double)vitc_numel(out);
 }

@@ -18,6 +18,7 @@ double flops_gemm(const vitc_node *n, const vitc_value *const *in, const vitc_va
 double flops_einsum(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_conv(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_conv_transpose(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+double flops_fused_conv(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_depthwise_conv_nhwc(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_pool(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_norm(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
@@ -27,6 +28,12 @@ double flops_attention(const vitc_node *n, const vitc_value *const *in, const vi
 double flops_grn(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_patch_merging(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_talking_heads(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+
+/* The activation a fused op applies in its epilogue (FusedGemm, DepthwiseConvNHWC): attribute "activation"
+ * ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} as ACT_* (-1 when it names none of them), and its value at x. */
+enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH };
+int vitc_epilogue_activation(const vitc_node *n);
+double vitc_epilogue_activate(int act, double x);
 
 /* Numpy broadcasting of a and b into out_dims/out_rank; fails with a message naming both shapes. */
 vitc_status vitc_broadcast_shape(const vitc_value *a, const vitc_value *b, int64_t *out_dims, int *out_rank,

@@ -1,23 +1,27 @@
 /* test_backend_depthwise_nhwc.c — vitc.DepthwiseConvNHWC: the JIT-compiled kernel against the evaluator
  * (backend_harness.h tg_check), on sizes that reach its edges: C = 20 (one vector and a masked tail),
  * 96 (six vectors), 5 (a tail only); 7x7 with pads 3; stride 2; dilation 2 with uneven pads; H != W;
- * kernels wider than the input; no bias; two images. And the shape rule's refusals. */
+ * kernels wider than the input; no bias; two images; each activation of the epilogue (MBConv's GELU) on
+ * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads. And the shape rule's refusals. Also
+ * vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block, on the same kind of sizes. */
 #include "backend_harness.h"
 
 typedef struct dw_case {
   const char *what;
   int64_t n, h, w, c, kh, kw, stride[2], pads[4], dilation[2];
   bool bias;
+  const char *act; /* the activation attribute, NULL for none */
 } dw_case;
 
 static test_graph build(const dw_case *k) {
   test_graph t = tg_new();
   const int64_t xd[] = {k->n, k->h, k->w, k->c}, wd[] = {k->kh, k->kw, k->c}, bd[] = {k->c};
-  vitc_attr a[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->stride},
+  vitc_attr a[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->stride},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)k->pads},
-                    {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->dilation}};
+                    {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->dilation},
+                    {.name = "activation", .type = VITC_ATTR_STRING, .s = k->act}};
   int in[3] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, bd, 8)};
-  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, k->bias ? 3 : 2, 1, a, 3));
+  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, k->bias ? 3 : 2, 1, a, k->act ? 4 : 3));
   return t;
 }
 
@@ -35,6 +39,34 @@ static void test_kernel(void) {
   }
 }
 
+static void test_activation(void) {
+  static const dw_case cases[] = {
+      {"C 17, gelu_erf, 3x3 stride 2, 13x13", 1, 13, 13, 17, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, "gelu_erf"},
+      {"C 40, gelu_tanh, 3x3, 7x7", 2, 7, 7, 40, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "gelu_tanh"},
+      {"C 3, relu, 5x5 stride 2, 13x7", 1, 13, 7, 3, 5, 5, {2, 1}, {2, 2, 2, 2}, {1, 1}, false, "relu"},
+      {"C 16, none, 3x3, 7x7", 1, 7, 7, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "none"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      test_graph t = build(&cases[i]);
+      tg_check(&t, cases[i].what, threads, 1e-4, 1e-5);
+    }
+}
+
+static void test_global_pool(void) {
+  static const int64_t sizes[][4] = {{1, 13, 13, 17}, {2, 7, 7, 40}, {1, 7, 13, 3}, {3, 1, 1, 32}, {1, 56, 56, 64}};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      test_graph t = tg_new();
+      int x = tg_input(&t, VITC_F32, 4, sizes[i]);
+      tg_output(&t, tg_node(&t, VITC_OP_GlobalAveragePoolNHWC, &x, 1, 1, NULL, 0));
+      char what[64];
+      snprintf(what, sizeof what, "global pool %lldx%lldx%lldx%lld", (long long)sizes[i][0], (long long)sizes[i][1],
+               (long long)sizes[i][2], (long long)sizes[i][3]);
+      tg_check(&t, what, threads, 1e-4, 1e-5);
+    }
+}
+
 static void test_refusals(void) {
   dw_case k = {"bad", 1, 5, 5, 8, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true};
   test_graph t = build(&k);
@@ -44,10 +76,24 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "W [kh, kw, C]");
   tg_free(&t);
+  k.act = "silu";
+  t = build(&k);
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "DepthwiseConvNHWC activation \"silu\" is none of");
+  tg_free(&t);
+  t = tg_new();
+  const int64_t rank3[] = {2, 5, 8};
+  int x = tg_input(&t, VITC_F32, 3, rank3);
+  tg_output(&t, tg_node(&t, VITC_OP_GlobalAveragePoolNHWC, &x, 1, 1, NULL, 0));
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "GlobalAveragePoolNHWC needs a float32 X [N, H, W, C]");
+  tg_free(&t);
 }
 
 int main(void) {
   test_kernel();
+  test_activation();
+  test_global_pool();
   test_refusals();
   CHECK_DONE();
 }

@@ -1,6 +1,7 @@
 /* test_fusion_channels_last.c — to_channels_last on tiny graphs: a ConvNeXt stage as exported (patchify
  * stem, LayerNorm2d, a block with its Transposes, LayerScale and residual, the pooled head), ViT's patch
- * embedding, and near misses that must stay NCHW. Each case checks the histogram, the evaluator
+ * embedding, MaxViT's MBConv block (1x1 → GELU → depthwise → GELU → squeeze-excitation → 1x1 → residual,
+ * entered from NCHW), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
  * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -21,6 +22,11 @@ enum {
   MISS_GROUPED,     /* NHWC z → Transpose → Conv 3x3 group 2 (not depthwise) */
   MISS_POINTWISE_NCHW, /* 1x1 Conv of an NCHW input: stays the pointwise Conv */
   MISS_ADD_NCHW,    /* NHWC z → Transpose → Add(graph input in NCHW) */
+  S_MBCONV,         /* NCHW x → MBConv, depthwise stride 1, residual Add(x): one Transpose in, one out */
+  S_MBCONV_DOWN,    /* the same with a stride-2 depthwise conv and no residual */
+  MISS_MB_GROUPED,  /* NCHW x → 1x1 → GELU → 3x3 group 2 (not depthwise): both convs stay */
+  MISS_MB_SHARED,   /* NCHW x → 1x1 → GELU (also a graph output) → depthwise: the 1x1 stays NCHW */
+  MISS_MB_DW_READ,  /* S_MBCONV_DOWN with the depthwise conv's output also a graph output: its GELU stays */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -64,6 +70,21 @@ static int block(test_graph *t, int x) {
   return fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, tg_const(t, VITC_F32, 3, ls, 27), h), x);
 }
 
+enum { SQUEEZE = 8 };
+
+/* MaxViT's MBConv body on NCHW x (C channels, HIDDEN inside): the output before the residual. */
+static int mbconv(test_graph *t, int x, int64_t stride, int variant) {
+  int h = fh_op(t, VITC_OP_Gelu, conv(t, x, C, HIDDEN, 1, 1, 0, 1), -1);
+  if (variant == MISS_MB_GROUPED) return conv(t, h, HIDDEN, HIDDEN, 3, 1, 1, 2);
+  if (variant == MISS_MB_SHARED) tg_output(t, h);
+  int d = conv(t, h, HIDDEN, HIDDEN, 3, stride, 1, HIDDEN);
+  if (variant == MISS_MB_DW_READ) tg_output(t, d);
+  h = fh_op(t, VITC_OP_Gelu, d, -1);
+  int s = fh_op(t, VITC_OP_Silu, conv(t, fh_op(t, VITC_OP_GlobalAveragePool, h, -1), HIDDEN, SQUEEZE, 1, 1, 0, 1), -1);
+  s = fh_op(t, VITC_OP_Sigmoid, conv(t, s, SQUEEZE, HIDDEN, 1, 1, 0, 1), -1);
+  return conv(t, fh_op(t, VITC_OP_Mul, s, h), HIDDEN, C, 1, 1, 0, 1);
+}
+
 static int nhwc_input(test_graph *t) {
   const int64_t zd[] = {B, H, W, C};
   return transpose(t, tg_input(t, VITC_F32, 4, zd), to_first);
@@ -96,7 +117,13 @@ static void build(test_graph *t, int variant) {
   case MISS_PATCH_STRIDE: y = conv(t, nhwc_input(t), C, C, 2, 1, 0, 1); break;
   case MISS_GROUPED: y = conv(t, nhwc_input(t), C, C, 3, 1, 1, 2); break;
   case MISS_POINTWISE_NCHW: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 1, 1, 0, 1); break;
-  default: y = fh_op(t, VITC_OP_Add, nhwc_input(t), tg_input(t, VITC_F32, 4, xd)); break;
+  case MISS_ADD_NCHW: y = fh_op(t, VITC_OP_Add, nhwc_input(t), tg_input(t, VITC_F32, 4, xd)); break;
+  case S_MBCONV: {
+    int x = tg_input(t, VITC_F32, 4, xd);
+    y = fh_op(t, VITC_OP_Add, x, mbconv(t, x, 1, variant));
+    break;
+  }
+  default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
 }
@@ -106,7 +133,7 @@ static void test_convnext_stage(void) {
   const fh_count want[] = {{VITC_OP_Transpose, 2},         {VITC_OP_Conv, 0},
                            {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_LayerNormChannels, 0},
                            {VITC_OP_LayerNormalization, 2}, {VITC_OP_MatMul, 3},
-                           {VITC_OP_GlobalAveragePool, 0}, {VITC_OP_ReduceMean, 1}};
+                           {VITC_OP_GlobalAveragePool, 0}, {VITC_OP_GlobalAveragePoolNHWC, 1}};
   vitc_graph *g = fh_check("stage", build, S_STAGE, vitc_to_channels_last, want, 8);
   const vitc_node *mul = fh_find_op(g, VITC_OP_Mul);
   CHECK(mul != NULL);
@@ -147,8 +174,43 @@ static void test_near_misses(void) {
   vitc_graph_free(g);
 }
 
+/* to_channels_last, then the GEMM epilogues: what the pipeline makes of an MBConv block. */
+static vitc_status channels_last_fused(vitc_graph *g, vitc_error *err) {
+  vitc_status st = vitc_to_channels_last(g, err);
+  return st != VITC_OK ? st : vitc_fuse_gemm_epilogue(g, err);
+}
+
+static void test_mbconv(void) {
+  const fh_count mb[] = {{VITC_OP_Transpose, 2},         {VITC_OP_Conv, 0},       {VITC_OP_MatMul, 4},
+                         {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_GlobalAveragePoolNHWC, 1}, {VITC_OP_GlobalAveragePool, 0},
+                         {VITC_OP_Add, 5}};
+  vitc_graph_free(fh_check("mbconv", build, S_MBCONV, vitc_to_channels_last, mb, 7));
+  vitc_graph_free(fh_check("mbconv stride 2", build, S_MBCONV_DOWN, vitc_to_channels_last, mb, 6));
+  /* the expansion takes its GELU, the depthwise conv its GELU, the projection its bias and residual */
+  const fh_count fused[] = {{VITC_OP_FusedGemm, 4}, {VITC_OP_Gelu, 0}, {VITC_OP_Add, 0}, {VITC_OP_Transpose, 2}};
+  vitc_graph *g = fh_check("mbconv fused", build, S_MBCONV, channels_last_fused, fused, 4);
+  const vitc_node *dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "gelu_erf"));
+  vitc_graph_free(g);
+}
+
+static void test_mbconv_near_misses(void) {
+  const fh_count grouped[] = {{VITC_OP_Conv, 2}, {VITC_OP_Transpose, 0}, {VITC_OP_MatMul, 0}};
+  vitc_graph_free(fh_check("mbconv grouped", build, MISS_MB_GROUPED, vitc_to_channels_last, grouped, 3));
+  /* no seed: the 1x1's GELU is read twice, and nothing reads the depthwise conv channels-last */
+  const fh_count shared[] = {{VITC_OP_Conv, 5}, {VITC_OP_DepthwiseConvNHWC, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("mbconv shared", build, MISS_MB_SHARED, vitc_to_channels_last, shared, 3));
+  const fh_count dw_read[] = {{VITC_OP_Gelu, 1}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_FusedGemm, 4}};
+  vitc_graph *g = fh_check("mbconv depthwise read", build, MISS_MB_DW_READ, channels_last_fused, dw_read, 3);
+  const vitc_node *dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "none"));
+  vitc_graph_free(g);
+}
+
 int main(void) {
   test_convnext_stage();
+  test_mbconv();
+  test_mbconv_near_misses();
   test_rewrites();
   test_near_misses();
   CHECK_DONE();

@@ -1,5 +1,6 @@
 /* test_fusion_norm.c — recompose_layer_norm, recompose_gelu and fold_batch_norm on tiny hand-built
- * graphs: each export variant of a pattern, and near misses that must stay as they are.
+ * graphs: each export variant of a pattern, and near misses that must stay as they are; fold_batch_norm
+ * both after a Conv/product and before a Conv.
  *
  * Every case is checked twice: the op histogram after shape inference and the pass, and the values
  * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4).
@@ -316,6 +317,52 @@ static void test_batch_norm_folds(void) {
   vitc_graph_free(check_case("shared conv", build_batch_norm, BN_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
 }
 
+/* A BatchNormalization before a Conv (MaxViT's MBConv pre-norm): folds into the input channels when no
+ * tap reads the padding. */
+enum {
+  BNB_POINTWISE, /* BN → 1x1 Conv with bias */
+  BNB_GROUPED,   /* BN → 3x3 Conv, group 2, no pads, no bias, stride 2 */
+  BNB_MISS_PADS, /* BN → 3x3 Conv with pads 1: the padding would read 0, not the shift */
+  BNB_MISS_SHARED, /* the BN's output is also a graph output */
+};
+
+static void build_norm_before(test_graph *t, int variant) {
+  const int64_t image[] = {1, 4, 7, 5}, w1[] = {3, 4, 1, 1}, w3[] = {6, 2, 3, 3}, bias[] = {3}, channels = 4;
+  vitc_graph *g = t->g;
+  int x = tg_input(t, VITC_F32, 4, image);
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-3};
+  int n = node(g, VITC_OP_BatchNormalization,
+               (int[]){x, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2),
+                       tensor(g, 1, &channels, 11, -0.5f, 1), tensor(g, 1, &channels, 13, 0.2f, 2)},
+               5, &eps, 1);
+  int64_t pads[] = {1, 1, 1, 1}, strides[] = {2, 2};
+  vitc_attr attrs[3] = {{.name = "group", .type = VITC_ATTR_INT, .i = 2},
+                        {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads}};
+  int y;
+  if (variant == BNB_POINTWISE || variant == BNB_MISS_SHARED)
+    y = node(g, VITC_OP_Conv, (int[]){n, tensor(g, 4, w1, 3, -1, 2), tensor(g, 1, bias, 5, -1, 2)}, 3, NULL, 0);
+  else
+    y = node(g, VITC_OP_Conv, (int[]){n, tensor(g, 4, w3, 3, -1, 2)}, 2, attrs, variant == BNB_MISS_PADS ? 3 : 2);
+  tg_output(t, y);
+  if (variant == BNB_MISS_SHARED) tg_output(t, n);
+}
+
+static void test_batch_norm_before_conv(void) {
+  const fh_count fused[] = {{VITC_OP_Conv, 1}, {VITC_OP_BatchNormalization, 0}};
+  vitc_graph *g = check_case("norm before 1x1", build_norm_before, BNB_POINTWISE, vitc_fold_batch_norm, 1, fused, 2);
+  const vitc_node *c = fh_find_op(g, VITC_OP_Conv);
+  CHECK(c && c->nin == 3 && g->tensors[c->in[0]].producer < 0); /* reads x itself */
+  vitc_graph_free(g);
+  g = check_case("norm before grouped", build_norm_before, BNB_GROUPED, vitc_fold_batch_norm, 1, fused, 2);
+  c = fh_find_op(g, VITC_OP_Conv);
+  CHECK(c && c->nin == 3 && vitc_attr_int(c, "group", 1) == 2);
+  vitc_graph_free(g);
+  const fh_count kept[] = {{VITC_OP_Conv, 1}, {VITC_OP_BatchNormalization, 1}};
+  vitc_graph_free(check_case("norm before padded", build_norm_before, BNB_MISS_PADS, vitc_fold_batch_norm, 2, kept, 2));
+  vitc_graph_free(check_case("norm before, shared", build_norm_before, BNB_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
+}
+
 /* The folded weight is a new constant: the original may be a read-only mapping, or read elsewhere. */
 static void test_batch_norm_keeps_weight(void) {
   test_graph t = tg_new();
@@ -388,6 +435,7 @@ int main(void) {
   test_sigmoid_gated();
   test_batch_norm_folds();
   test_batch_norm_keeps_weight();
+  test_batch_norm_before_conv();
   test_pipeline_recomposes();
   test_fused_ops_compile();
   CHECK_DONE();
