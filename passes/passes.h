@@ -39,6 +39,7 @@ vitc_status vitc_fold_constants(vitc_graph *g, vitc_error *err);   /* nodes with
 vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity and inference-mode Dropout */
 vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
 vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
+vitc_status vitc_lower_einsum(vitc_graph *g, vitc_error *err);     /* two-operand product Einsum → (Transpose, Reshape) MatMul */
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
 vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err);   /* x / sqrt(mean(x²) + eps) · w → vitc.RMSNorm */
 vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu; hard swish → HardSwish */

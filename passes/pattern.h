@@ -51,6 +51,11 @@ bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n)
  * invalid afterwards. */
 vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
                          int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err);
+/* Adds node op(in), named "<base>/<suffix>", writing a new tensor "<base>.<suffix>" of type's dtype and
+ * dims (its data ignored); returns the tensor's id or -1 with err set. The rewriter's end restores the
+ * topological order. */
+int vitc_rewrite_node(vitc_rewriter *rw, vitc_op op, const int *in, int nin, const vitc_value *type,
+                      const vitc_attr *attrs, int nattr, const char *base, const char *suffix, vitc_error *err);
 /* Adds a constant holding v (copied) named "<base>.<suffix>"; returns its id or -1 with err set. */
 int vitc_rewrite_constant(vitc_rewriter *rw, const char *base, const char *suffix, const vitc_value *v,
                           vitc_error *err);
