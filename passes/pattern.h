@@ -46,6 +46,10 @@ bool vitc_match_same_type(const vitc_graph *g, int a, int b);
  * Reshape in effect. */
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);
 
+/* The input a row-wise node n acts on row by row (passes/sink_row_gathers.c: each row of the output from
+ * the same row of that input and constants alone), or -1 when n is not row-wise. */
+int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n);
+
 /* Marks the matched nodes dead and adds node `op` computing tensor `out` (which one of them computed)
  * from in; its name is the name of the node that computed `out`. Node pointers into the graph are
  * invalid afterwards. */
