@@ -18,10 +18,10 @@
  * row R[r], R read from %p's origins (vitc_probe_origins): a channels-last image has whole rows, a
  * channels-first one [B, C, S..] row (b, s) with its channels a plane apart. An exit is the furthest
  * tensor of a chain of movement nodes from a region tensor, each tensor read once, whose elements sit in
- * the image's order (either layout). R must not be the identity: a plain channels-first → channels-last
- * view (ViT's tokens, ConvNeXt's permutes) gains nothing here. A graph output, a bias, an unmapped
- * attention or any other reader of the region leaves the graph as it is. The partitions' chains go
- * when nothing reads them (eliminate_dead). */
+ * the image's order (either layout). The rewrite is made when it removes more movement nodes than it
+ * adds (a plain channels-first → channels-last view and back, ConvNeXt's permutes, gains nothing). A
+ * graph output, a bias, an unmapped attention or any other reader of the region leaves the graph as it
+ * is. The partitions' chains go when nothing reads them (eliminate_dead). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,10 +87,11 @@ static int64_t image_offset(const image *im, int64_t r, int64_t c) {
 }
 
 /* Row r of p (width C) is image row row[r] of im when o, p's origins in the image, says so for every
- * element and no image row is taken twice. */
+ * element and no image row is taken twice. R may be the identity: a channels-first image's rows still
+ * leave it through a Transpose. */
 static bool rows_of_image(const int64_t *o, const image *im, int64_t *row) {
   int64_t c = im->width, plane = im->plane;
-  bool *seen = calloc((size_t)im->rows + 1, 1), identity = true;
+  bool *seen = calloc((size_t)im->rows + 1, 1);
   bool ok = seen != NULL;
   for (int64_t r = 0; ok && r < im->rows; r++) {
     int64_t first = o[r * c];
@@ -103,11 +104,10 @@ static bool rows_of_image(const int64_t *o, const image *im, int64_t *row) {
     }
     ok = ok && row[r] < im->rows && !seen[row[r]];
     if (ok) seen[row[r]] = true;
-    identity &= row[r] == r;
     for (int64_t k = 0; ok && k < c; k++) ok = o[r * c + k] == image_offset(im, row[r], k);
   }
   free(seen);
-  return ok && !identity;
+  return ok;
 }
 
 /* Whether e, whose origins in region tensor t are o, holds t's elements in image order (of the image's
@@ -360,6 +360,23 @@ static bool read_by_rows(const vitc_graph *g, int t) {
   return false;
 }
 
+/* Movement nodes the rewrite removes (the entry's chain, the exits' chains) less those it adds (a
+ * Transpose or Reshape each way). */
+static int gain(const region *rg) {
+  const vitc_graph *g = rg->g;
+  int removed = 0, added = rg->im.channels_first;
+  for (int t = rg->entry; t != rg->image_tensor; t = g->nodes[g->tensors[t].producer].in[0]) removed++;
+  for (int k = 0; k < rg->nexits; k++) {
+    const exit_chain *ex = &rg->exits[k];
+    for (int i = ex->first;; i = only_reader(g, g->nodes[i].out[0])) {
+      removed++;
+      if (g->nodes[i].out[0] == ex->to) break;
+    }
+    added += ex->channels_first || !vitc_match_same_type(g, ex->from, ex->to);
+  }
+  return removed - added;
+}
+
 /* Tries the entry p, made by a chain of movement nodes from an image; rewrites when the region fits. */
 static vitc_status try_entry(vitc_rewriter *rw, int p, bool *member, vitc_error *err) {
   vitc_graph *g = rw->g;
@@ -379,7 +396,7 @@ static vitc_status try_entry(vitc_rewriter *rw, int p, bool *member, vitc_error 
   }
   free(o);
   if (fits) st = grow(&rg, &fits, err);
-  if (st == VITC_OK && fits) st = rewrite(&rg, rw, err);
+  if (st == VITC_OK && fits && gain(&rg) > 0) st = rewrite(&rg, rw, err);
   for (int k = 0; k < rg.n; k++) member[rg.tensors[k]] = false;
   free(rg.row);
   return st;
