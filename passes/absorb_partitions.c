@@ -45,7 +45,7 @@ typedef struct exit_chain {
 
 typedef struct region {
   vitc_graph *g;
-  bool *member; /* per tensor of the graph as the pass found it */
+  bool *member; /* per tensor of the graph as the region's growth found it */
   int counted;
   int tensors[MAX_REGION], n;
   int entry, image_tensor, image_rows; /* image_rows: the entry's replacement, in image order */
@@ -53,6 +53,7 @@ typedef struct region {
   int64_t *row; /* R: image row of each region row */
   exit_chain exits[MAX_EXITS];
   int nexits;
+  int unused[MAX_EXITS], nunused; /* first nodes of chains from the region that lead nowhere */
   int maps[MAX_MAPS][2]; /* Attention node, slot (IN_Q, IN_K, IN_V, or 3 for Y) */
   int nmaps;
 } region;
@@ -128,17 +129,37 @@ static bool in_image_order(const region *rg, int t, int e, const int64_t *o, boo
   return false;
 }
 
-/* The only live reader of t, or -1 (also when a graph output is t). */
-static int only_reader(const vitc_graph *g, int t) {
-  int reader = -1;
-  if (is_graph_output(g, t)) return -1;
+/* The live readers of t (a graph output counts as one); *last receives the last reading node. */
+static int readers(const vitc_graph *g, int t, int *last) {
+  int count = is_graph_output(g, t);
+  *last = -1;
   for (int i = 0; i < g->nnodes; i++)
     for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
       if (g->nodes[i].in[k] == t) {
-        if (reader >= 0) return -1;
-        reader = i;
+        count++;
+        *last = i;
       }
-  return reader;
+  return count;
+}
+
+/* The only live reader of t, or -1 (also when a graph output is t). */
+static int only_reader(const vitc_graph *g, int t) {
+  int last;
+  return readers(g, t, &last) == 1 ? last : -1;
+}
+
+/* Whether node `first` starts a chain of single-reader nodes whose last output nothing reads: left
+ * behind by an earlier rewrite of this pass, it goes with the region's old layout. */
+static bool leads_nowhere(const vitc_graph *g, int first) {
+  for (int i = first, depth = 0; depth < MAX_CHAIN; depth++) {
+    int t = g->nodes[i].nout == 1 ? g->nodes[i].out[0] : -1, n = t >= 0 ? readers(g, t, &i) : -1;
+    if (n != 1) return n == 0;
+  }
+  return false;
+}
+
+static void kill_chain(vitc_graph *g, int first) {
+  for (int i = first; i >= 0; i = only_reader(g, g->nodes[i].out[0])) g->nodes[i].dead = true;
 }
 
 /* The inputs of n whose rows line up with its output's, as a bit mask; 0 when n mixes rows. */
@@ -238,6 +259,7 @@ static vitc_status grow(region *rg, bool *ok, vitc_error *err) {
         unsigned mask = aligned_inputs(g, n);
         if (n->op == VITC_OP_Attention) *ok = j <= IN_V && add_map(rg, i, j);
         else if (mask >> j & 1) *ok = add_aligned(rg, i, mask);
+        else if (leads_nowhere(g, i) && rg->nunused < MAX_EXITS) rg->unused[rg->nunused++] = i;
         else if (j == 0 && (vitc_moved_inputs(g, n) & 1u)) st = add_exit(rg, t, i, ok, err);
         else *ok = false;
       }
@@ -347,6 +369,7 @@ static vitc_status rewrite(region *rg, vitc_rewriter *rw, vitc_error *err) {
   rg->image_rows = x;
   vitc_status st = VITC_OK;
   for (int k = 0; st == VITC_OK && k < rg->nmaps; k++) st = rewrite_map(rg, rw, rg->maps[k][0], rg->maps[k][1], err);
+  for (int k = 0; k < rg->nunused; k++) kill_chain(g, rg->unused[k]);
   for (int k = 0; st == VITC_OK && k < rg->nexits; k++) st = rewrite_exit(rg, rw, &rg->exits[k], err);
   rw->changed = true;
   return st;
@@ -365,7 +388,8 @@ static bool read_by_rows(const vitc_graph *g, int t) {
 static int gain(const region *rg) {
   const vitc_graph *g = rg->g;
   int removed = 0, added = rg->im.channels_first;
-  for (int t = rg->entry; t != rg->image_tensor; t = g->nodes[g->tensors[t].producer].in[0]) removed++;
+  for (int t = rg->entry; t != rg->image_tensor && g->tensors[t].producer >= 0 && removed < MAX_CHAIN; removed++)
+    t = g->nodes[g->tensors[t].producer].in[0];
   for (int k = 0; k < rg->nexits; k++) {
     const exit_chain *ex = &rg->exits[k];
     for (int i = ex->first;; i = only_reader(g, g->nodes[i].out[0])) {
@@ -378,15 +402,19 @@ static int gain(const region *rg) {
 }
 
 /* Tries the entry p, made by a chain of movement nodes from an image; rewrites when the region fits. */
-static vitc_status try_entry(vitc_rewriter *rw, int p, bool *member, vitc_error *err) {
+static vitc_status try_entry(vitc_rewriter *rw, int p, vitc_error *err) {
   vitc_graph *g = rw->g;
   int x = vitc_match_movement_source(g, p);
   const vitc_value *pv = value(g, p);
   if (x == p || pv->rank < 1 || vitc_numel(value(g, x)) != vitc_numel(pv) || !read_by_rows(g, p)) return VITC_OK;
-  region rg = {.g = g, .member = member, .counted = rw->counted, .entry = p, .image_tensor = x};
+  region rg = {.g = g, .member = calloc((size_t)g->ntensors + 1, 1), .counted = g->ntensors, .entry = p, .image_tensor = x};
   int64_t *o = NULL;
-  vitc_status st = vitc_probe_origins(g, x, p, &o, err);
-  if (st != VITC_OK || !o) return st;
+  vitc_status st = rg.member ? vitc_probe_origins(g, x, p, &o, err)
+                             : vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_partitions", g->path);
+  if (st != VITC_OK || !o) {
+    free(rg.member);
+    return st;
+  }
   bool fits = false;
   for (int layout = 0; layout < 2 && !fits; layout++) {
     if (!image_of(g, x, pv->dims[pv->rank - 1], layout, &rg.im) || rg.im.rank != pv->rank) continue;
@@ -397,7 +425,7 @@ static vitc_status try_entry(vitc_rewriter *rw, int p, bool *member, vitc_error 
   free(o);
   if (fits) st = grow(&rg, &fits, err);
   if (st == VITC_OK && fits && gain(&rg) > 0) st = rewrite(&rg, rw, err);
-  for (int k = 0; k < rg.n; k++) member[rg.tensors[k]] = false;
+  free(rg.member);
   free(rg.row);
   return st;
 }
@@ -409,15 +437,12 @@ vitc_status vitc_absorb_partitions(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   if (st == VITC_OK) st = vitc_rewriter_begin(&rw, g, "absorb_partitions", err);
   if (st != VITC_OK) return st;
-  int nn = g->nnodes, nt = g->ntensors;
-  bool *member = calloc((size_t)nt + 1, 1);
-  if (!member) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_partitions", g->path);
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
+  /* Nodes a rewrite adds are entries too: an exit of one block can be the next block's partition (the
+   * grid attention's, in MaxViT's last stage). */
+  for (int i = 0; st == VITC_OK && i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
-    if (!n->dead && n->nout == 1 && n->out[0] >= 0 && n->out[0] < nt && (vitc_moved_inputs(g, n) & 1u))
-      st = try_entry(&rw, n->out[0], member, err);
+    if (!n->dead && n->nout == 1 && n->out[0] >= 0 && (vitc_moved_inputs(g, n) & 1u)) st = try_entry(&rw, n->out[0], err);
   }
-  free(member);
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;
 }
