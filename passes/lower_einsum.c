@@ -148,6 +148,7 @@ static vitc_status lower(vitc_rewriter *rw, int i, const vitc_einsum *e, const p
   /* The Einsum's output keeps its name and readers: an Identity bridge would be another node, so the
    * last node added takes the output over instead. */
   vitc_node *last = &g->nodes[g->nnodes - 1];
+  g->tensors[last->out[0]].producer = -1; /* the tensor it was given stays behind, unused */
   last->out[0] = y;
   last->name = name;
   g->tensors[y].producer = g->nnodes - 1;
