@@ -207,14 +207,18 @@ static int64_t q_heads(const vitc_graph *g, const vitc_node *n) {
   return q->rank > 2 ? q->dims[q->rank - 3] : 1;
 }
 
-/* Whether the bias and S broadcast alike against the scores over batch [G, heads] as over Q's batch. */
+/* Whether the bias and S broadcast alike against the scores over batch [G, heads] as over Q's batch: they
+ * vary at most along the heads (with Q's last batch dim as the heads) and the score dims, their other
+ * dims being 1 (MaxViT's bias [1, H, N, N] against scores [B, G, H, N, N]), or Q's batch is [G, H]. */
 static bool broadcasts_alike(const vitc_graph *g, const vitc_node *n, int64_t heads) {
-  int batch_rank = g->tensors[n->in[IN_Q]].v.rank - 2;
+  int batch_rank = g->tensors[n->in[IN_Q]].v.rank - 2, varying = heads == q_heads(g, n) ? 3 : 2;
   for (int i = IN_BIAS; i <= IN_SCALE && i < n->nin; i++) {
     if (n->in[i] < 0) continue;
-    int rank = g->tensors[n->in[i]].v.rank;
-    bool same = heads == q_heads(g, n) ? batch_rank <= 2 || rank <= 3 : rank <= 2;
-    if (!same) return false;
+    const vitc_value *v = &g->tensors[n->in[i]].v;
+    bool same = varying == 3 && batch_rank <= 2;
+    bool ones = v->rank <= 4;
+    for (int d = 0; d < v->rank - varying; d++) ones &= v->dims[d] == 1;
+    if (!same && !ones) return false;
   }
   return true;
 }

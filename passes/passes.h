@@ -39,6 +39,7 @@ vitc_status vitc_fold_constants(vitc_graph *g, vitc_error *err);   /* nodes with
 vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err);  /* Identity and inference-mode Dropout */
 vitc_status vitc_eliminate_common(vitc_graph *g, vitc_error *err); /* CSE: same op, attributes and inputs */
 vitc_status vitc_eliminate_dead(vitc_graph *g, vitc_error *err);   /* nodes and constants no output needs */
+vitc_status vitc_lower_einsum(vitc_graph *g, vitc_error *err);     /* two-operand product Einsum → (Transpose, Reshape) MatMul */
 vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomposed LayerNorm → LayerNormalization */
 vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err);   /* x / sqrt(mean(x²) + eps) · w → vitc.RMSNorm */
 vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu; hard swish → HardSwish */
@@ -58,5 +59,6 @@ vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul
 vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err);   /* r + LayerNorm(x) → LayerNormResidual (post-norm blocks) */
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-keeping Transpose → Reshape; FusedGemm reads rows through Reshapes */
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */
+vitc_status vitc_absorb_partitions(vitc_graph *g, vitc_error *err);  /* window/grid partition and reverse around row-wise ops → image order, Attention maps */
 
 #endif

@@ -127,6 +127,25 @@ vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatc
   return VITC_OK;
 }
 
+int vitc_rewrite_node(vitc_rewriter *rw, vitc_op op, const int *in, int nin, const vitc_value *type,
+                      const vitc_attr *attrs, int nattr, const char *base, const char *suffix, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_value v = *type; /* type may point into the tensors, which adding one moves */
+  char name[512];
+  snprintf(name, sizeof name, "%s.%s", base, suffix);
+  int t = vitc_graph_add_tensor(g, name);
+  snprintf(name, sizeof name, "%s/%s", base, suffix);
+  if (t < 0 || vitc_graph_add_node(g, op, name, in, nin, &t, 1, attrs, nattr) < 0) {
+    vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory adding %s '%s'", g->path, vitc_ops[op].name, name);
+    return -1;
+  }
+  g->tensors[t].v = v;
+  g->tensors[t].v.data = NULL;
+  g->tensors[t].shape_known = true;
+  rw->changed = true;
+  return t;
+}
+
 int vitc_rewrite_constant(vitc_rewriter *rw, const char *base, const char *suffix, const vitc_value *v,
                           vitc_error *err) {
   char name[512];

@@ -62,11 +62,20 @@ bool vitc_match_same_type(const vitc_graph *g, int a, int b);
  * Reshape in effect. */
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);
 
+/* The input a row-wise node n acts on row by row (passes/sink_row_gathers.c: each row of the output from
+ * the same row of that input and constants alone), or -1 when n is not row-wise. */
+int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n);
+
 /* Marks the matched nodes dead and adds node `op` computing tensor `out` (which one of them computed)
  * from in; its name is the name of the node that computed `out`. Node pointers into the graph are
  * invalid afterwards. */
 vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
                          int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err);
+/* Adds node op(in), named "<base>/<suffix>", writing a new tensor "<base>.<suffix>" of type's dtype and
+ * dims (its data ignored); returns the tensor's id or -1 with err set. The rewriter's end restores the
+ * topological order. */
+int vitc_rewrite_node(vitc_rewriter *rw, vitc_op op, const int *in, int nin, const vitc_value *type,
+                      const vitc_attr *attrs, int nattr, const char *base, const char *suffix, vitc_error *err);
 /* Adds a constant holding v (copied) named "<base>.<suffix>"; returns its id or -1 with err set. */
 int vitc_rewrite_constant(vitc_rewriter *rw, const char *base, const char *suffix, const vitc_value *v,
                           vitc_error *err);

@@ -22,6 +22,7 @@ static const vitc_pass pipeline[] = {
     {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
+    {"lower_einsum", vitc_lower_einsum, false, "an Einsum that is a (batched) product becomes MatMul, with Transposes where its operands need them"},
     {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
     {"recompose_rms_norm", vitc_recompose_rms_norm, false, "x / sqrt(mean(x^2) + eps), scaled or not, becomes RMSNorm"},
     {"recompose_gelu", vitc_recompose_gelu, false, "erf and tanh GELU become Gelu; x*sigmoid(x), x*sigmoid(1.702x) Silu, QuickGelu; hard swish HardSwish"},
@@ -41,6 +42,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
+    {"absorb_partitions", vitc_absorb_partitions, false, "row-wise blocks between a window/grid partition and its reverse run in image order; the Attention's maps read the windows"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

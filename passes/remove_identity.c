@@ -2,10 +2,15 @@
  *
  *     %y = Identity(%x)                       uses of %y read %x
  *     %y, %m = Dropout(%x, %r, _)       ─→    uses of %m read const %m.ones : bool[shape of x] = 1
+ *     %y = Pad | Slice | Reshape | Transpose | Expand | Tile | ..(%x, known..)   with %y ≡ %x
  *
  * Dropout is an identity at inference (training_mode absent or a known false) and whenever its ratio is
- * a known 0, training or not: its mask is then all ones. A node whose output is a graph output stays:
- * bypassing it would rename that output, or make one tensor two outputs. */
+ * a known 0, training or not: its mask is then all ones. A movement node (vitc_moved_inputs) is one when
+ * its output has the dtype and dims of its first input and every element stays in its place, as
+ * vitc_probe_origins shows: a Pad of zeros, a Slice of the whole range, a Reshape to the same dims, a
+ * Transpose that moves only dims of 1, an Expand or Tile that adds nothing (Swin-T's 7×7 stage pads and
+ * crops by nothing). A node whose output is a graph output stays: bypassing it would rename that
+ * output, or make one tensor two outputs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +35,23 @@ static bool passes_input_through(const vitc_graph *g, const vitc_node *n) {
   bool inference = n->nin < 3 || n->in[2] < 0 || known_scalar_is_zero(g, n->in[2]);
   bool ratio_zero = n->nin >= 2 && n->in[1] >= 0 && known_scalar_is_zero(g, n->in[1]);
   return inference || ratio_zero;
+}
+
+/* Whether n only moves elements of its first input into one output of the same type, each to its own
+ * place (its other inputs known). */
+static vitc_status moves_nothing(const vitc_graph *g, const vitc_node *n, bool *yes, vitc_error *err) {
+  *yes = false;
+  if (n->nout != 1 || n->nin < 1 || n->in[0] < 0 || n->out[0] < 0 || !(vitc_moved_inputs(g, n) & 1u)) return VITC_OK;
+  const vitc_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+  if (!x->shape_known || !y->shape_known || x->v.dtype != y->v.dtype || x->v.rank != y->v.rank ||
+      memcmp(x->v.dims, y->v.dims, sizeof(int64_t) * (size_t)x->v.rank))
+    return VITC_OK;
+  int64_t *origins = NULL;
+  vitc_status st = vitc_probe_origins(g, n->in[0], n->out[0], &origins, err);
+  *yes = origins != NULL;
+  for (int64_t i = 0; *yes && i < vitc_numel(&y->v); i++) *yes = origins[i] == i;
+  free(origins);
+  return st;
 }
 
 /* Adds a bool constant of ones shaped like tensor `like`: what an inference Dropout's mask holds. */
@@ -58,7 +80,9 @@ vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err) {
   vitc_status st = VITC_OK;
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
     vitc_node *n = &g->nodes[i];
-    if (n->dead || !passes_input_through(g, n)) continue;
+    bool no_op = false;
+    if (n->dead || (!passes_input_through(g, n) && ((st = moves_nothing(g, n, &no_op, err)) != VITC_OK || !no_op)))
+      continue;
     int x = n->in[0], y = n->out[0], mask = n->nout > 1 ? n->out[1] : -1;
     if ((y >= 0 && is_graph_output(g, y)) || (mask >= 0 && is_graph_output(g, mask))) continue;
     bool mask_used = mask >= 0 && uses[mask] > 0;

@@ -65,14 +65,17 @@ static bool shared_by_rows(const vitc_graph *g, const vitc_node *n, int j, int r
 
 /* The input R acts on row by row, or -1 when n is not row-wise (ops.def's ROWWISE, with every other
  * input shared by all rows; any input of an elementwise op may be the row operand). */
-static int row_operand(const vitc_graph *g, const vitc_node *n) {
-  if (n->dead || n->nout != 1 || n->nin < 1 || n->in[0] < 0 || !g->tensors[n->in[0]].shape_known) return -1;
+int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n) {
+  if (n->dead || n->nout != 1 || n->nin < 1 || n->in[0] < 0 || !g->tensors[n->in[0]].shape_known ||
+      !g->tensors[n->out[0]].shape_known)
+    return -1;
   if (!vitc_op_has(n->op, VITC_OPF_ROWWISE) || !over_last_axis(g, n)) return -1;
   int min_rank = vitc_op_has(n->op, VITC_OPF_PRODUCT) ? 2 : 1;
   for (int k = 0; k < (vitc_op_has(n->op, VITC_OPF_ELEMWISE) ? n->nin : 1); k++) {
     int x = n->in[k], j = 0;
     if (x < 0 || is_known(g, x) || !g->tensors[x].shape_known || value(g, x)->rank < min_rank) continue;
-    while (j < n->nin && (j == k || shared_by_rows(g, n, j, value(g, x)->rank, last_dim(g, x)))) j++;
+    /* a shared row vector spans the output's row: a product's bias has its N columns, not its K */
+    while (j < n->nin && (j == k || shared_by_rows(g, n, j, value(g, x)->rank, last_dim(g, n->out[0])))) j++;
     if (j == n->nin) return k;
   }
   return -1;
@@ -95,7 +98,7 @@ static bool meets_attention(const vitc_graph *g, int t, bool downstream, int dep
     const vitc_node *n = producer(g, t);
     if (!n) return false;
     if (n->op == VITC_OP_Attention) return true;
-    int r = row_operand(g, n);
+    int r = vitc_match_row_operand(g, n);
     if (r >= 0) return meets_attention(g, n->in[r], false, depth + 1);
     for (int k = 0; k < n->nin; k++)
       if (moves(g, n, k) && meets_attention(g, n->in[k], false, depth + 1)) return true;
@@ -106,7 +109,7 @@ static bool meets_attention(const vitc_graph *g, int t, bool downstream, int dep
     for (int k = 0; !n->dead && k < n->nin; k++) {
       if (n->in[k] != t) continue;
       if (n->op == VITC_OP_Attention) return true;
-      if (!moves(g, n, k) && row_operand(g, n) != k) continue;
+      if (!moves(g, n, k) && vitc_match_row_operand(g, n) != k) continue;
       for (int j = 0; j < n->nout; j++)
         if (n->out[j] >= 0 && meets_attention(g, n->out[j], true, depth + 1)) return true;
     }
@@ -241,7 +244,7 @@ static void drop_unread(vitc_graph *g, int t) {
 static vitc_status try_sink(vitc_rewriter *rw, int i, vitc_error *err) {
   vitc_graph *g = rw->g;
   const vitc_node *n = &g->nodes[i];
-  int k = row_operand(g, n);
+  int k = vitc_match_row_operand(g, n);
   if (k < 0) return VITC_OK;
   int x = n->in[k], base = vitc_match_movement_source(g, x), y = n->out[0];
   if (base == x || !meets_attention(g, y, true, 0)) return VITC_OK;
@@ -305,7 +308,7 @@ static vitc_status try_hoist(vitc_rewriter *rw, int i, int j, vitc_error *err) {
   if (t < 0 || !producer(g, t) || !vitc_moved_inputs(g, producer(g, t))) return VITC_OK;
   int base = vitc_match_movement_source(g, t);
   const vitc_node *r = producer(g, base);
-  int k = r ? row_operand(g, r) : -1;
+  int k = r ? vitc_match_row_operand(g, r) : -1;
   if (k < 0 || !meets_attention(g, r->in[k], false, 0)) return VITC_OK;
   int ri = (int)(r - g->nodes), y = r->in[k], nn = g->nnodes;
   bool *chain = calloc((size_t)nn + 1, sizeof *chain);

@@ -34,7 +34,7 @@ import onnx.numpy_helper
 import onnx.shape_inference
 import torch
 import torch.nn as nn
-from torchvision.models import convnext, swin_transformer, vision_transformer
+from torchvision.models import convnext, maxvit, swin_transformer, vision_transformer
 
 import run_numpy
 import timm_ports
@@ -169,6 +169,13 @@ def convnext_v2():
     return ConvNeXtV2(depths=(1, 1, 2, 1), dims=(16, 32, 48, 64), num_classes=10)
 
 
+def maxvit_small():
+    # 64x64 image: the stem halves it to 32, the stages to 16 and 8; partition 4 makes 4x4 then 2x2 windows
+    # of 4x4 (block attention) and grids of 4x4 cells (grid attention), 2 and 4 heads of 16
+    return maxvit.MaxVit(input_size=(64, 64), stem_channels=16, partition_size=4, block_channels=[32, 64],
+                         block_layers=[1, 1], head_dim=16, stochastic_depth_prob=0.0, num_classes=10)
+
+
 # name, constructor, input image size
 FAMILIES = [
     ("vit", lambda: vit(image_size=32, hidden_dim=96, num_layers=3, mlp_dim=192), 32),
@@ -185,10 +192,11 @@ FAMILIES = [
     ("coat", lambda: timm_model("coat"), 32),
     ("beit", lambda: timm_model("beit"), 32),
     ("tinyvit", lambda: timm_model("tinyvit"), 64),
+    ("maxvit", maxvit_small, 64),
 ]
 # The families exported at other opsets than OPSETS.
 FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,), "eva02": (17,), "eva02_half": (17,), "coat": (17,), "beit": (17,),
-                 "tinyvit": (17,)}
+                 "tinyvit": (17,), "maxvit": (17,)}
 
 
 def timm_model(family):
@@ -420,6 +428,11 @@ def write_readme(rows):
         "  `F.normalize` (`ReduceL2`, `Clip`, `Expand`, `Div`) and scaled by a per-head temperature",
         "  [H, 1, 1]; LPI's BatchNorm follows a GELU, so it stays a `BatchNormalization` node (the patch",
         "  embedding's fold into their Convs at export); `use_pos_embed=False` (no Fourier encoding).",
+        "",
+        "MaxViT is torchvision's `MaxVit` in miniature (64x64 input, two stages of one layer each): MBConv",
+        "(BatchNorm, 1x1 and depthwise 3x3 Conv, squeeze-excitation) then block and grid attention, each",
+        "an `einsum` over windows (grid cells) of the partitioned image, a relative-position bias gathered",
+        "from its table, partitions as Reshape and 6-D Transpose.",
         "",
         "| model | opset | nodes | distinct ops | params | size (KiB) | numpy runner error | ops (count) |",
         "|---|---|---|---|---|---|---|---|",

@@ -57,6 +57,25 @@ def conv(x, w, b, a):
     return out
 
 
+def average_pool(x, a):
+    """2-D average pooling, floor mode; the padding counts only with count_include_pad."""
+    if a.get("ceil_mode", 0) or a.get("auto_pad", b"NOTSET") != b"NOTSET":
+        raise ValueError("AveragePool with ceil_mode or auto_pad is not supported by run_numpy.py")
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [1, 1])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    padded = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    ones = np.pad(np.ones(x.shape[2:]), ((pt, pb), (pl, pr))) if not a.get("count_include_pad", 0) else np.ones(padded.shape[2:])
+    oh, ow = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    total = np.zeros(x.shape[:2] + (oh, ow))
+    count = np.zeros((oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            total += padded[:, :, i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw]
+            count += ones[i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw]
+    return total / count
+
+
 def slice_op(x, starts, ends, axes, steps):
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
@@ -108,7 +127,8 @@ def run_node(node, x):
     a = attrs(node)
     op = node.op_type
     unary = {"Erf": _erf, "Exp": np.exp, "Sqrt": np.sqrt, "Relu": lambda v: np.maximum(v, 0),
-             "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Not": np.logical_not, "Identity": np.copy, "Neg": np.negative}
+             "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Not": np.logical_not, "Identity": np.copy, "Neg": np.negative,
+             "Tanh": np.tanh}
     binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Pow": np.power, "Equal": np.equal,
               "MatMul": np.matmul}
     if op in unary:
@@ -189,6 +209,10 @@ def run_node(node, x):
         shape = (1, -1) + (1,) * (x[0].ndim - 2)
         scale, bias, mean, var = (v.reshape(shape) for v in x[1:5])
         return [(x[0] - mean) / np.sqrt(var + a.get("epsilon", 1e-5)) * scale + bias]
+    if op == "AveragePool":
+        return [average_pool(x[0], a)]
+    if op == "Einsum":  # numpy's rules are ONNX's; numpy does not take the spaces torch writes
+        return [np.einsum(a["equation"].decode().replace(" ", ""), *x)]
     if op == "GlobalAveragePool":
         return [x[0].mean(axis=tuple(range(2, x[0].ndim)), keepdims=True)]
     if op == "Dropout":  # inference: identity; the mask is all true when nothing is dropped
