@@ -1,7 +1,8 @@
 /* backend.h — from an optimised, shape-complete graph to native code through the LLVM 16 C API.
  *
- * vitc_codegen lowers a graph into one LLVM module: a function per node (its kernel, generated as LLVM
- * IR by the op's emitter named in ir/ops.def), and the model's entry points:
+ * vitc_codegen lowers a graph into one LLVM module: a function per distinct kernel (generated as LLVM IR
+ * by the op's emitter named in ir/ops.def, shared by the nodes whose code is the same), and the model's
+ * entry points:
  *
  *   NAME_create() / NAME_create_mapped(path) / NAME_destroy(ctx)    contexts (runtime/vitc_rt.h)
  *   int NAME_run(vitc_rt_ctx *ctx, const T *in0, …, T *out0, …)      one inference, caller-owned buffers
@@ -40,6 +41,7 @@ typedef struct vitc_module {
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;
+  int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
 } vitc_module;
 

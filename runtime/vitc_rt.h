@@ -4,8 +4,9 @@
  *
  * A context holds what one running instance of a compiled model owns: its scratch arena (the planned
  * activations and kernels' work space: a run never allocates), the model's packed weights, and a thread
- * pool. Generated code reads the first two fields directly, so their order is part of the ABI. A context
- * is used by one host thread at a time; several contexts of one model run concurrently. */
+ * pool. Generated code reads the first three fields directly (weights, scratch, hook: pointer-sized
+ * slots VITC_RT_CTX_* below, which backend/codegen.c uses by name), so their order is part of the ABI.
+ * A context is used by one host thread at a time; several contexts of one model run concurrently. */
 #ifndef VITC_RT_H
 #define VITC_RT_H
 
@@ -22,15 +23,23 @@ typedef struct vitc_rt_pool vitc_rt_pool;
 typedef void (*vitc_rt_node_hook)(void *user, int node, const char *label, uint64_t nanoseconds);
 
 typedef struct vitc_rt_ctx {
-  const void *weights; /* ABI: offset 0 */
-  void *scratch;       /* ABI: offset 8 */
-  vitc_rt_node_hook hook; /* ABI: offset 16; NULL: generated code skips the timing calls */
+  const void *weights;    /* ABI: slot VITC_RT_CTX_WEIGHTS */
+  void *scratch;          /* ABI: slot VITC_RT_CTX_SCRATCH */
+  vitc_rt_node_hook hook; /* ABI: slot VITC_RT_CTX_HOOK; NULL: generated code skips the timing calls */
   void *hook_user;
   vitc_rt_pool *pool;
   void *weights_mapping; /* non-NULL when the weights are a mapped side file */
   size_t weights_mapping_len;
   char error[512];
 } vitc_rt_ctx;
+
+/* The fields generated code reads, as indices of pointer-sized slots from the context's start. */
+enum { VITC_RT_CTX_WEIGHTS = 0, VITC_RT_CTX_SCRATCH = 1, VITC_RT_CTX_HOOK = 2 };
+#ifndef __cplusplus
+_Static_assert(offsetof(vitc_rt_ctx, weights) == VITC_RT_CTX_WEIGHTS * sizeof(void *), "vitc_rt_ctx ABI");
+_Static_assert(offsetof(vitc_rt_ctx, scratch) == VITC_RT_CTX_SCRATCH * sizeof(void *), "vitc_rt_ctx ABI");
+_Static_assert(offsetof(vitc_rt_ctx, hook) == VITC_RT_CTX_HOOK * sizeof(void *), "vitc_rt_ctx ABI");
+#endif
 
 /* nthreads <= 0 picks the number of online CPUs. NULL when out of memory. */
 vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads);
