@@ -3,10 +3,12 @@
  * the weights.
  *
  *   i32 NAME_run(ptr ctx, ptr in0, …, ptr out0, …):
- *     weights = ctx->weights; scratch = ctx->scratch
- *     NAME.nK(ctx, weights + <node 0's constants>, <addresses of node 0's inputs and outputs>,
- *             <its work space>) …   in graph order, K the first node with the same kernel
+ *     NAME.part0(ctx, in0, …, out0, …) …          each for up to NODES_PER_PART nodes
  *     copies for outputs that are inputs, constants or repeated
+ *   NAME.partP(ctx, in0, …, out0, …):
+ *     weights = ctx->weights; scratch = ctx->scratch
+ *     NAME.nK(ctx, weights + <node I's constants>, <addresses of node I's inputs and outputs>,
+ *             <its work space>) …   in graph order, K the first node with the same kernel as I
  *
  * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
  * work space they need (cg_scratch).
@@ -141,6 +143,9 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   LLVMSetUnnamedAddress(fn, LLVMGlobalUnnamedAddr); /* so that MergeFunctions may replace it outright */
+  /* Optimised once, not again inside each caller: its arguments tell it all a caller could. */
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(cg->llvm, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 2; k < nparams; k++)
     LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(cg->llvm, noalias, 0));
@@ -187,18 +192,26 @@ static int count_kernels(const vitc_module *m) {
   return n;
 }
 
-/* ---------------------------------------------------------------- NAME_run */
+/* ---------------------------------------------------------------- NAME_run
+ *
+ * NAME_run calls NAME.partP(ctx, in…, out…) for each run of NODES_PER_PART nodes, which call the nodes'
+ * kernels: LLVM's passes and instruction selection take time that grows faster than a function's size,
+ * so no function grows with the graph. */
+
+#define NODES_PER_PART 256
 
 typedef struct entry_state {
-  LLVMValueRef weights, scratch, fn, ctx;
-  LLVMValueRef *tensor_ptr; /* address of each tensor in NAME_run, filled lazily */
-  int *io_param;            /* per tensor: its parameter of NAME_run (1 + input or output index), 0 if none */
-  size_t *offsets;          /* of the scratch tensors in the arena */
-  size_t *node_offsets;     /* of the nodes' work spaces */
+  LLVMValueRef weights, scratch, fn, ctx; /* of the function being written (a part or NAME_run) */
+  int part;                               /* its number: tensor_ptr is valid within one function */
+  LLVMValueRef *tensor_ptr;               /* address of each tensor in that function, filled lazily */
+  int *ptr_part;                          /* the function tensor_ptr[t] belongs to */
+  int *io_param;                          /* per tensor: its parameter (1 + input or output index), 0 if none */
+  size_t *offsets;                        /* of the scratch tensors in the arena */
+  size_t *node_offsets;                   /* of the nodes' work spaces */
 } entry_state;
 
 static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
-  if (es->tensor_ptr[t]) {
+  if (es->ptr_part[t] == es->part) {
     *out = es->tensor_ptr[t];
     return VITC_OK;
   }
@@ -216,6 +229,7 @@ static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValue
   }
   if (!p) p = cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->offsets[t]));
   es->tensor_ptr[t] = p;
+  es->ptr_part[t] = es->part;
   *out = p;
   return VITC_OK;
 }
@@ -233,7 +247,18 @@ static LLVMValueRef load_ctx_field(vitc_cg *cg, LLVMValueRef ctx, int field, con
   return LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, ctx, cg_i64(cg, field)), name);
 }
 
-/* NAME.nI(ctx, constants, in…, out…, scratch), timed when a hook is installed (one branch when not). */
+/* Continues writing fn (NAME_run or a part) at the end of its last block. */
+static void begin_function(vitc_cg *cg, entry_state *es, LLVMValueRef fn) {
+  LLVMBasicBlockRef bb = LLVMGetLastBasicBlock(fn);
+  LLVMPositionBuilderAtEnd(cg->b, bb ? bb : LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  es->fn = fn;
+  es->part++;
+  es->ctx = LLVMGetParam(fn, 0);
+  es->weights = load_ctx_field(cg, es->ctx, VITC_RT_CTX_WEIGHTS, "weights");
+  es->scratch = load_ctx_field(cg, es->ctx, VITC_RT_CTX_SCRATCH, "scratch");
+}
+
+/* NAME.nK(ctx, constants, in…, out…, scratch) between the timing calls (vitc_rt_node_start). */
 static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
                                   LLVMValueRef *args, vitc_error *err) {
   const vitc_graph *g = cg->g;
@@ -253,20 +278,12 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
   args[2 + n->nin + n->nout] = cg->node_scratch[i]
                                    ? cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->node_offsets[i]))
                                    : LLVMConstNull(cg->ptr);
-  LLVMValueRef hook = load_ctx_field(cg, es->ctx, VITC_RT_CTX_HOOK, "hook");
-  LLVMValueRef timed = LLVMBuildICmp(cg->b, LLVMIntNE, hook, LLVMConstNull(cg->ptr), "");
-  LLVMValueRef start = cg_var(cg, cg->i64, cg_i64(cg, 0));
-  cg_if when = cg_if_begin(cg, timed);
-  LLVMBuildStore(cg->b, cg_call(cg, "vitc_rt_now_ns", cg->i64, NULL, 0), start);
-  cg_if_end(cg, &when);
+  LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
   LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
   char label[300];
   snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
-  LLVMValueRef label_str = LLVMBuildGlobalStringPtr(cg->b, label, "label");
-  when = cg_if_begin(cg, timed);
-  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), label_str, LLVMBuildLoad2(cg->b, cg->i64, start, "")};
+  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), LLVMBuildGlobalStringPtr(cg->b, label, "label"), start};
   cg_call(cg, "vitc_rt_node_done", cg->void_t, done, 4);
-  cg_if_end(cg, &when);
   return VITC_OK;
 }
 
@@ -285,46 +302,67 @@ static vitc_status emit_output_copies(vitc_cg *cg, entry_state *es, vitc_error *
   return VITC_OK;
 }
 
-/* The kernels, the arena's plan (its size to *scratch_size), and NAME_run calling them in graph order. */
-static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
+/* NAME_run and its parts, calling the node kernels (node_fn) in graph order. */
+static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn, const size_t *node_blob,
+                            vitc_error *err) {
   const vitc_graph *g = cg->g;
   int nparams = 1 + g->ninputs + g->noutputs, max_args = 3;
   for (int i = 0; i < g->nnodes; i++)
     if (3 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 3 + g->nodes[i].nin + g->nodes[i].nout;
-  size_t nt = (size_t)g->ntensors + 1, nn = (size_t)g->nnodes + 1;
   LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
-  LLVMValueRef *call_args = malloc(sizeof *call_args * (size_t)max_args);
-  entry_state es = {.tensor_ptr = calloc(nt, sizeof *es.tensor_ptr), .io_param = calloc(nt, sizeof *es.io_param),
-                    .offsets = malloc(sizeof *es.offsets * nt), .node_offsets = malloc(sizeof *es.node_offsets * nn)};
-  LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
-  size_t *node_blob = calloc(nn, sizeof *node_blob);
-  vitc_status st = VITC_OK;
-  if (!params || !call_args || !es.tensor_ptr || !es.io_param || !es.offsets || !es.node_offsets || !node_fn ||
-      !node_blob) {
-    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-    goto out;
+  LLVMValueRef *args = malloc(sizeof *args * (size_t)(max_args > nparams ? max_args : nparams));
+  if (!params || !args) {
+    free(params);
+    free(args);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
-  if ((st = emit_kernels(cg, node_fn, node_blob, err)) ||
-      (st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err)))
-    goto out;
-  map_io_params(g, es.io_param);
-
   for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
-  es.fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
-  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, es.fn, "entry"));
-  es.ctx = LLVMGetParam(es.fn, 0);
-  es.weights = load_ctx_field(cg, es.ctx, VITC_RT_CTX_WEIGHTS, "weights");
-  es.scratch = load_ctx_field(cg, es.ctx, VITC_RT_CTX_SCRATCH, "scratch");
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++)
-    if (node_fn[i]) st = emit_node_call(cg, &es, i, node_fn[i], node_blob, call_args, err);
-  if (st == VITC_OK) st = emit_output_copies(cg, &es, err);
+  LLVMValueRef run = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
+  LLVMTypeRef part_type = LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  vitc_status st = VITC_OK;
+  for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
+    snprintf(name, sizeof name, "%s.part%d", cg->name, first / NODES_PER_PART);
+    LLVMValueRef part = LLVMAddFunction(cg->mod, name, part_type);
+    LLVMSetLinkage(part, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(part, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->llvm, noinline, 0));
+    begin_function(cg, es, part);
+    for (int i = first; i < g->nnodes && i < first + NODES_PER_PART && st == VITC_OK; i++)
+      if (node_fn[i]) st = emit_node_call(cg, es, i, node_fn[i], node_blob, args, err);
+    LLVMBuildRetVoid(cg->b);
+    begin_function(cg, es, run);
+    for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
+    LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, "");
+  }
+  begin_function(cg, es, run);
+  if (st == VITC_OK) st = emit_output_copies(cg, es, err);
   if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
-out:
   free(params);
-  free(call_args);
+  free(args);
+  return st;
+}
+
+/* The kernels, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
+static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  size_t nt = (size_t)g->ntensors + 1, nn = (size_t)g->nnodes + 1;
+  entry_state es = {.tensor_ptr = malloc(sizeof *es.tensor_ptr * nt), .ptr_part = calloc(nt, sizeof *es.ptr_part),
+                    .io_param = calloc(nt, sizeof *es.io_param), .offsets = malloc(sizeof *es.offsets * nt),
+                    .node_offsets = malloc(sizeof *es.node_offsets * nn)};
+  LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
+  size_t *node_blob = calloc(nn, sizeof *node_blob);
+  vitc_status st = VITC_OK;
+  if (!es.tensor_ptr || !es.ptr_part || !es.io_param || !es.offsets || !es.node_offsets || !node_fn || !node_blob)
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  if (!st && !(st = emit_kernels(cg, node_fn, node_blob, err)) &&
+      !(st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) {
+    map_io_params(g, es.io_param);
+    st = emit_run(cg, &es, node_fn, node_blob, err);
+  }
   free(es.tensor_ptr);
+  free(es.ptr_part);
   free(es.io_param);
   free(es.offsets);
   free(es.node_offsets);

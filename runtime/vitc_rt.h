@@ -4,8 +4,8 @@
  *
  * A context holds what one running instance of a compiled model owns: its scratch arena (the planned
  * activations and kernels' work space: a run never allocates), the model's packed weights, and a thread
- * pool. Generated code reads the first three fields directly (weights, scratch, hook: pointer-sized
- * slots VITC_RT_CTX_* below, which backend/codegen.c uses by name), so their order is part of the ABI.
+ * pool. Generated code reads the first two fields directly (weights, scratch: pointer-sized slots
+ * VITC_RT_CTX_* below, which backend/codegen.c uses by name), so their order is part of the ABI.
  * A context is used by one host thread at a time; several contexts of one model run concurrently. */
 #ifndef VITC_RT_H
 #define VITC_RT_H
@@ -25,7 +25,7 @@ typedef void (*vitc_rt_node_hook)(void *user, int node, const char *label, uint6
 typedef struct vitc_rt_ctx {
   const void *weights;    /* ABI: slot VITC_RT_CTX_WEIGHTS */
   void *scratch;          /* ABI: slot VITC_RT_CTX_SCRATCH */
-  vitc_rt_node_hook hook; /* ABI: slot VITC_RT_CTX_HOOK; NULL: generated code skips the timing calls */
+  vitc_rt_node_hook hook; /* NULL: no timing (vitc_rt_node_start) */
   void *hook_user;
   vitc_rt_pool *pool;
   void *weights_mapping; /* non-NULL when the weights are a mapped side file */
@@ -34,11 +34,10 @@ typedef struct vitc_rt_ctx {
 } vitc_rt_ctx;
 
 /* The fields generated code reads, as indices of pointer-sized slots from the context's start. */
-enum { VITC_RT_CTX_WEIGHTS = 0, VITC_RT_CTX_SCRATCH = 1, VITC_RT_CTX_HOOK = 2 };
+enum { VITC_RT_CTX_WEIGHTS = 0, VITC_RT_CTX_SCRATCH = 1 };
 #ifndef __cplusplus
 _Static_assert(offsetof(vitc_rt_ctx, weights) == VITC_RT_CTX_WEIGHTS * sizeof(void *), "vitc_rt_ctx ABI");
 _Static_assert(offsetof(vitc_rt_ctx, scratch) == VITC_RT_CTX_SCRATCH * sizeof(void *), "vitc_rt_ctx ABI");
-_Static_assert(offsetof(vitc_rt_ctx, hook) == VITC_RT_CTX_HOOK * sizeof(void *), "vitc_rt_ctx ABI");
 #endif
 
 /* nthreads <= 0 picks the number of online CPUs. NULL when out of memory. */
@@ -57,8 +56,10 @@ int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
 
 /* Installs (or, with NULL, removes) the timing hook of ctx. */
 void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user);
-/* What generated code calls around each node when a hook is installed. */
-uint64_t vitc_rt_now_ns(void);
+/* What generated code calls around each node: start returns the time when a hook is installed (0 when
+ * not), done calls the hook if there is one. Calls rather than branches keep NAME_run straight-line
+ * code, which LLVM compiles in time linear in the number of nodes. */
+uint64_t vitc_rt_node_start(const vitc_rt_ctx *ctx);
 void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns);
 
 /* The hash `vitc compile --weights` records for a weights file. */
