@@ -22,11 +22,18 @@
 
 #include "ir/ir.h"
 
+/* Called from the compiling thread as a compilation advances: a stage ("kernels", "optimising",
+ * "machine code") with done of total units (total 0: the stage has none), then once with stage NULL when
+ * the compilation ends. The library never prints; a tool may (tools/cli_progress.c). */
+typedef void (*vitc_progress_fn)(void *user, const char *stage, int done, int total);
+
 typedef struct vitc_target_options {
   const char *triple;   /* NULL: the host */
   const char *cpu;      /* NULL: the host's (features taken from LLVMGetHostCPUFeatures, see target.c) */
   const char *features; /* NULL: the host's for a host target, none otherwise */
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
+  vitc_progress_fn progress; /* NULL: none */
+  void *progress_user;
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -50,6 +57,9 @@ typedef struct vitc_module {
  * a side file). */
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err);
+/* The same at t->opt_level, reporting to t->progress. */
+vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                             const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
 void vitc_module_free(vitc_module *m);
 
 /* ---------------------------------------------------------------- JIT */

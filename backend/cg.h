@@ -34,6 +34,7 @@ typedef struct vitc_cg {
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   LLVMValueRef weights; /* the node's constants: what cg_add_blob's offsets are relative to */
   int fresh;            /* counter for the node's task function names */
+  const vitc_target_options *target; /* its progress callback */
 } vitc_cg;
 
 typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error *err);

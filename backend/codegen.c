@@ -175,8 +175,10 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
  * node's constants start in the blob (node_blob[i]). */
 static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
   vitc_status st = VITC_OK;
-  for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++)
+  for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++) {
     if (vitc_view_base(cg->g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, cg->g->nnodes);
+  }
   return st;
 }
 
@@ -467,8 +469,8 @@ static vitc_status run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetM
 
 /* Verifies the module, merges equal kernels (counting what is left) and runs LLVM's default<O…>
  * pipeline over it. */
-static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTargetMachineRef tm, int opt_level,
-                                   vitc_error *err) {
+static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTargetMachineRef tm,
+                                   const vitc_target_options *t, vitc_error *err) {
   char *msg = NULL;
   if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
     vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: generated LLVM IR does not verify: %.700s", g->path, msg);
@@ -479,8 +481,9 @@ static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTarg
   vitc_status st = run_passes(m->mod, "mergefunc", tm, err);
   if (st) return st;
   m->nkernels = count_kernels(m);
+  if (t->progress) t->progress(t->progress_user, "optimising", 0, 0);
   char passes[32];
-  snprintf(passes, sizeof passes, "default<O%d>", opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level);
+  snprintf(passes, sizeof passes, "default<O%d>", t->opt_level < 0 ? 0 : t->opt_level > 3 ? 3 : t->opt_level);
   return run_passes(m->mod, passes, tm, err);
 }
 
@@ -496,6 +499,12 @@ static vitc_status check_static(const vitc_graph *g, vitc_error *err) {
 
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err) {
+  vitc_target_options t = {.opt_level = opt_level};
+  return vitc_codegen_for(g, name, tm, &t, embed_weights, out, err);
+}
+
+vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                             const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err) {
   *out = NULL;
   vitc_status st = check_static(g, err);
   if (st) return st;
@@ -510,6 +519,7 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
   for (int t = 0; t < g->ntensors; t++) cg.const_offset[t] = -1;
   create_module(m, tm);
   init_cg(&cg, g, m);
+  cg.target = t;
   st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
@@ -517,7 +527,7 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
     cg.blob = NULL;
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     emit_context_api(&cg, m, embed_weights);
-    st = optimise_module(g, m, tm, opt_level, err);
+    st = optimise_module(g, m, tm, t, err);
   }
   LLVMDisposeBuilder(cg.b);
   if (st) goto fail;

@@ -75,7 +75,8 @@ static void print_profile(const op_times *t) {
 static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                                vitc_error *err) {
   vitc_value *kept = NULL;
-  vitc_target_options host = {NULL, NULL, NULL, 3};
+  cli_progress_state progress = {0};
+  vitc_target_options host = {NULL, NULL, NULL, 3, cli_progress, &progress};
   vitc_compiled *compiled = NULL;
   vitc_status st = vitc_compile_jit(g, &host, &compiled, err);
   if (st == VITC_ERR_DATA_DEPENDENT) {
