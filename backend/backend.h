@@ -1,7 +1,8 @@
 /* backend.h — from an optimised, shape-complete graph to native code through the LLVM 16 C API.
  *
- * vitc_codegen lowers a graph into one LLVM module: a function per node (its kernel, generated as LLVM
- * IR by the op's emitter named in ir/ops.def), and the model's entry points:
+ * vitc_codegen lowers a graph into one LLVM module: a function per distinct kernel (generated as LLVM IR
+ * by the op's emitter named in ir/ops.def, shared by the nodes whose code is the same), and the model's
+ * entry points:
  *
  *   NAME_create() / NAME_create_mapped(path) / NAME_destroy(ctx)    contexts (runtime/vitc_rt.h)
  *   int NAME_run(vitc_rt_ctx *ctx, const T *in0, …, T *out0, …)      one inference, caller-owned buffers
@@ -21,11 +22,18 @@
 
 #include "ir/ir.h"
 
+/* Called from the compiling thread as a compilation advances: a stage ("kernels", "optimising",
+ * "machine code") with done of total units (total 0: the stage has none), then once with stage NULL when
+ * the compilation ends. The library never prints; a tool may (tools/cli_progress.c). */
+typedef void (*vitc_progress_fn)(void *user, const char *stage, int done, int total);
+
 typedef struct vitc_target_options {
   const char *triple;   /* NULL: the host */
   const char *cpu;      /* NULL: the host's (features taken from LLVMGetHostCPUFeatures, see target.c) */
   const char *features; /* NULL: the host's for the host's CPU, the named CPU's own otherwise */
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
+  vitc_progress_fn progress; /* NULL: none */
+  void *progress_user;
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -43,6 +51,7 @@ typedef struct vitc_module {
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;
+  int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
 } vitc_module;
 
@@ -51,6 +60,9 @@ typedef struct vitc_module {
  * a side file). */
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err);
+/* The same at t->opt_level, reporting to t->progress. */
+vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                             const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
 void vitc_module_free(vitc_module *m);
 
 /* ---------------------------------------------------------------- JIT */

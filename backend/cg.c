@@ -209,7 +209,7 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
   if (at > cg->blob_size) memset(cg->blob + cg->blob_size, 0, at - cg->blob_size);
   if (bytes) memcpy(cg->blob + at, data, bytes);
   cg->blob_size = at + bytes;
-  *offset = (int64_t)at;
+  *offset = (int64_t)(at - cg->blob_base);
   return VITC_OK;
 }
 
@@ -225,10 +225,11 @@ cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured) 
   t.outer_bb = LLVMGetInsertBlock(cg->b);
   for (int i = 0; i < ncaptured; i++) t.outer_captured[i] = captured[i];
   char name[256];
-  snprintf(name, sizeof name, "%s.task%d", cg->name, cg->fresh++);
+  snprintf(name, sizeof name, "%s.t%d", LLVMGetValueName2(cg->fn, &(size_t){0}), cg->fresh++);
   LLVMTypeRef params[3] = {cg->ptr, cg->i64, cg->i64};
   t.task_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, 3, false));
   LLVMSetLinkage(t.task_fn, LLVMInternalLinkage);
+  LLVMSetUnnamedAddress(t.task_fn, LLVMGlobalUnnamedAddr); /* equal tasks merge (codegen.c) */
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, t.task_fn, "entry"));
   LLVMValueRef slots = LLVMGetParam(t.task_fn, 0);
   t.begin = LLVMGetParam(t.task_fn, 1);

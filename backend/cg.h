@@ -20,18 +20,22 @@ typedef struct vitc_cg {
   /* The weights blob, grown as emitters add (possibly transformed) constants. */
   unsigned char *blob;
   size_t blob_size, blob_cap;
+  size_t blob_base;      /* where the current node's constants begin (64-aligned): cg_add_blob's offsets
+                          * count from here, so that nodes differing only in their constants' values get
+                          * the same code (codegen.c shares it) */
   int64_t *const_offset; /* per tensor: offset of its raw data in the blob, -1 if not added */
 
-  /* The node being emitted: its function's parameters are ctx, then inputs, then outputs, then its work
-   * space (cg_scratch). */
+  /* The node being emitted: its function's parameters are ctx, its constants (weights + blob_base), then
+   * inputs, then outputs, then its work space (cg_scratch). */
   const vitc_node *node;
   LLVMValueRef fn;
   LLVMValueRef ctx_arg;
   LLVMValueRef *args;
   LLVMValueRef scratch_arg;
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
-  LLVMValueRef weights; /* loaded from ctx at the function's entry */
-  int fresh;            /* counter for helper function names */
+  LLVMValueRef weights; /* the node's constants: what cg_add_blob's offsets are relative to */
+  int fresh;            /* counter for the node's task function names */
+  const vitc_target_options *target; /* its progress callback */
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
 } vitc_cg;
 
@@ -102,7 +106,9 @@ void cg_set(vitc_cg *cg, cg_mut m, LLVMValueRef v);
  * cg_task_end (static) and slices it by the task's begin index. */
 LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes);
 
-/* Constant data for the kernel: appended to the weights blob (64-byte aligned); returns its offset. */
+/* Constant data for the kernel: appended to the weights blob (64-byte aligned); returns its offset from
+ * cg->weights, the node's share of the blob (which cg_blob_ptr adds). An offset is not an address: the
+ * same kernel serves every node whose code is the same, each with its own constants. */
 vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err);
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
 

@@ -1,10 +1,14 @@
-/* codegen.c — one LLVM module per graph: a function per node (written by the op's emitter), the entry
- * points NAME_run / NAME_create / NAME_create_mapped / NAME_destroy, the signature text and the weights.
+/* codegen.c — one LLVM module per graph: a function per distinct kernel (written by the op's emitter),
+ * the entry points NAME_run / NAME_create / NAME_create_mapped / NAME_destroy, the signature text and
+ * the weights.
  *
  *   i32 NAME_run(ptr ctx, ptr in0, …, ptr out0, …):
- *     weights = ctx->weights; scratch = ctx->scratch
- *     NAME.n0(ctx, <addresses of node 0's inputs and outputs>, <its work space>) …   in graph order
+ *     NAME.part0(ctx, in0, …, out0, …) …          each for up to NODES_PER_PART nodes
  *     copies for outputs that are inputs, constants or repeated
+ *   NAME.partP(ctx, in0, …, out0, …):
+ *     weights = ctx->weights; scratch = ctx->scratch
+ *     NAME.nK(ctx, weights + <node I's constants>, <addresses of node I's inputs and outputs>,
+ *             <its work space>) …   in graph order, K the first node with the same kernel as I
  *
  * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
  * work space they need (cg_scratch).
@@ -85,43 +89,16 @@ static char *make_signature(const vitc_graph *g) {
   return b.s;
 }
 
-typedef struct entry_state {
-  LLVMValueRef weights, scratch, fn;
-  LLVMValueRef *tensor_ptr; /* address of each tensor in NAME_run, filled lazily */
-  size_t *offsets;          /* of the scratch tensors in the arena */
-  size_t *node_offsets;     /* of the nodes' work spaces */
-} entry_state;
-
-static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
-  if (es->tensor_ptr[t]) {
-    *out = es->tensor_ptr[t];
-    return VITC_OK;
-  }
-  const vitc_graph *g = cg->g;
-  const vitc_tensor *tt = &g->tensors[t];
-  LLVMValueRef p = NULL;
-  for (int k = 0; k < g->ninputs && !p; k++)
-    if (g->inputs[k] == t) p = LLVMGetParam(es->fn, (unsigned)(1 + k));
-  for (int k = 0; k < g->noutputs && !p; k++)
-    if (g->outputs[k] == t && tt->producer >= 0) p = LLVMGetParam(es->fn, (unsigned)(1 + g->ninputs + k));
-  if (!p && tt->producer < 0) {
-    if (!tt->v.data)
-      return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
-    if (cg->const_offset[t] < 0) {
-      vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
-      if (st) return st;
-    }
-    LLVMValueRef idx = cg_i64(cg, cg->const_offset[t]);
-    p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, es->weights, &idx, 1, "");
-  }
-  if (!p) {
-    LLVMValueRef idx = cg_i64(cg, (int64_t)es->offsets[t]);
-    p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, es->scratch, &idx, 1, "");
-  }
-  es->tensor_ptr[t] = p;
-  *out = p;
-  return VITC_OK;
-}
+/* ---------------------------------------------------------------- kernels
+ *
+ * Nodes whose kernels are the same code share one function: the ViT's twelve blocks are compiled once.
+ * The emitter runs for every node (it is cheap next to LLVM's optimisation and code generation, and it
+ * adds the node's constants to the blob and sizes its work space); then LLVM's MergeFunctions pass,
+ * before any other, replaces every function by an earlier one with the same IR (its exact structural
+ * comparison, not a key of the op's attributes and shapes, makes sharing safe whatever an emitter bakes
+ * into its code: constant values, loop bounds, packed layouts). What differs between the nodes of one
+ * kernel comes in as arguments: tensor addresses, the node's share of the weights blob (cg_add_blob's
+ * offsets are relative to it) and its work space. */
 
 /* Without constant folding (-O0) nodes whose results shape inference already computed stay in the
  * graph: their kernel copies the known values. */
@@ -143,8 +120,9 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
   return VITC_OK;
 }
 
-/* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr in…, ptr out…, ptr scratch)`. */
-static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_error *err) {
+/* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr constants, ptr in…, ptr out…, ptr scratch)`;
+ * its constants start at *blob_base in the weights blob. */
+static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *blob_base, vitc_error *err) {
   const vitc_node *n = &cg->g->nodes[i];
   vitc_emit_fn emit = vitc_emitters[n->op];
   if (!emit && !all_outputs_known(cg->g, n)) {
@@ -153,7 +131,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
     vitc_node_error_prefix(cg->g, n, err);
     return err->status;
   }
-  int nparams = 2 + n->nin + n->nout;
+  int nparams = 3 + n->nin + n->nout;
   LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
   LLVMValueRef *args = malloc(sizeof *args * (size_t)nparams);
   if (!params || !args) {
@@ -166,17 +144,23 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
   snprintf(name, sizeof name, "%s.n%d", cg->name, i);
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
+  LLVMSetUnnamedAddress(fn, LLVMGlobalUnnamedAddr); /* so that MergeFunctions may replace it outright */
+  /* Optimised once, not again inside each caller: its arguments tell it all a caller could. */
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(cg->llvm, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
-  for (int k = 1; k < nparams; k++)
+  for (int k = 2; k < nparams; k++)
     LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(cg->llvm, noalias, 0));
   for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(fn, (unsigned)k);
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
   cg->node = n;
   cg->fn = fn;
+  cg->fresh = 0; /* task names NAME.nI.tJ */
   cg->ctx_arg = args[0];
-  cg->args = args + 1;
+  cg->weights = args[1];
+  cg->blob_base = *blob_base = (cg->blob_size + 63) & ~(size_t)63;
+  cg->args = args + 2;
   cg->scratch_arg = args[nparams - 1];
-  cg->weights = LLVMBuildLoad2(cg->b, cg->ptr, args[0], "weights");
   vitc_status st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
@@ -184,104 +168,210 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, vitc_erro
   free(args);
   cg->args = NULL;
   cg->scratch_arg = NULL;
+  cg->blob_base = 0;
   *fn_out = fn;
   return st;
 }
 
-/* The node functions, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
-static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
-  const vitc_graph *g = cg->g;
-  int nparams = 1 + g->ninputs + g->noutputs;
-  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
-  entry_state es = {0};
-  es.tensor_ptr = calloc((size_t)g->ntensors + 1, sizeof *es.tensor_ptr);
-  es.offsets = malloc(sizeof *es.offsets * ((size_t)g->ntensors + 1));
-  es.node_offsets = malloc(sizeof *es.node_offsets * ((size_t)g->nnodes + 1));
-  LLVMValueRef *node_fns = calloc((size_t)g->nnodes + 1, sizeof *node_fns);
-  LLVMValueRef *call_args = NULL;
+/* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
+ * node's constants start in the blob (node_blob[i]). */
+static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
   vitc_status st = VITC_OK;
-  if (!params || !es.tensor_ptr || !es.offsets || !es.node_offsets || !node_fns) {
-    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-    goto out;
+  for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++) {
+    if (vitc_view_base(cg->g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, cg->g->nnodes);
   }
-  /* A view shares its input's memory (plan.h): no kernel, no call. */
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++)
-    if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fns[i], err);
-  if (st || (st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) goto out;
+  return st;
+}
 
+/* Node kernels left after merging: NAME.nI, not their tasks NAME.nI.tJ. */
+static int count_kernels(const vitc_module *m) {
+  size_t prefix = strlen(m->name), len;
+  int n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(m->mod); f; f = LLVMGetNextFunction(f)) {
+    const char *name = LLVMGetValueName2(f, &len);
+    n += len > prefix + 2 && !strncmp(name, m->name, prefix) && !strncmp(name + prefix, ".n", 2) &&
+         !strchr(name + prefix + 2, '.');
+  }
+  return n;
+}
+
+/* ---------------------------------------------------------------- NAME_run
+ *
+ * NAME_run calls NAME.partP(ctx, in…, out…) for each run of NODES_PER_PART nodes, which call the nodes'
+ * kernels: LLVM's passes and instruction selection take time that grows faster than a function's size,
+ * so no function grows with the graph. */
+
+#define NODES_PER_PART 256
+
+typedef struct entry_state {
+  LLVMValueRef weights, scratch, fn, ctx; /* of the function being written (a part or NAME_run) */
+  int part;                               /* its number: tensor_ptr is valid within one function */
+  LLVMValueRef *tensor_ptr;               /* address of each tensor in that function, filled lazily */
+  int *ptr_part;                          /* the function tensor_ptr[t] belongs to */
+  int *io_param;                          /* per tensor: its parameter (1 + input or output index), 0 if none */
+  size_t *offsets;                        /* of the scratch tensors in the arena */
+  size_t *node_offsets;                   /* of the nodes' work spaces */
+} entry_state;
+
+static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
+  if (es->ptr_part[t] == es->part) {
+    *out = es->tensor_ptr[t];
+    return VITC_OK;
+  }
+  const vitc_graph *g = cg->g;
+  const vitc_tensor *tt = &g->tensors[t];
+  LLVMValueRef p = es->io_param[t] ? LLVMGetParam(es->fn, (unsigned)es->io_param[t]) : NULL;
+  if (!p && tt->producer < 0) {
+    if (!tt->v.data)
+      return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
+    if (cg->const_offset[t] < 0) {
+      vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
+      if (st) return st;
+    }
+    p = cg_gep(cg, cg->i8, es->weights, cg_i64(cg, cg->const_offset[t]));
+  }
+  if (!p) p = cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->offsets[t]));
+  es->tensor_ptr[t] = p;
+  es->ptr_part[t] = es->part;
+  *out = p;
+  return VITC_OK;
+}
+
+/* The parameter of NAME_run each tensor is: a graph input, or an output its producer writes in place
+ * (outputs that are inputs or constants are copied, emit_output_copies). */
+static void map_io_params(const vitc_graph *g, int *io_param) {
+  for (int k = g->noutputs - 1; k >= 0; k--)
+    if (g->tensors[g->outputs[k]].producer >= 0) io_param[g->outputs[k]] = 1 + g->ninputs + k;
+  for (int k = g->ninputs - 1; k >= 0; k--) io_param[g->inputs[k]] = 1 + k;
+}
+
+/* A field of the runtime context (runtime/vitc_rt.h: pointer-sized fields at fixed indices). */
+static LLVMValueRef load_ctx_field(vitc_cg *cg, LLVMValueRef ctx, int field, const char *name) {
+  return LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, ctx, cg_i64(cg, field)), name);
+}
+
+/* Continues writing fn (NAME_run or a part) at the end of its last block. */
+static void begin_function(vitc_cg *cg, entry_state *es, LLVMValueRef fn) {
+  LLVMBasicBlockRef bb = LLVMGetLastBasicBlock(fn);
+  LLVMPositionBuilderAtEnd(cg->b, bb ? bb : LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  es->fn = fn;
+  es->part++;
+  es->ctx = LLVMGetParam(fn, 0);
+  es->weights = load_ctx_field(cg, es->ctx, VITC_RT_CTX_WEIGHTS, "weights");
+  es->scratch = load_ctx_field(cg, es->ctx, VITC_RT_CTX_SCRATCH, "scratch");
+}
+
+/* NAME.nK(ctx, constants, in…, out…, scratch) between the timing calls (vitc_rt_node_start). */
+static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
+                                  LLVMValueRef *args, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  const vitc_node *n = &g->nodes[i];
+  args[0] = es->ctx;
+  args[1] = cg_gep(cg, cg->i8, es->weights, cg_i64(cg, (int64_t)node_blob[i]));
+  for (int k = 0; k < n->nin + n->nout; k++) {
+    int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
+    /* A kernel that never reads a constant input (it packed its own copy, e.g. GEMM panels) does not
+     * get it, so the raw data stays out of the weights blob. */
+    bool unused = !LLVMGetFirstUse(LLVMGetParam(fn, (unsigned)(2 + k)));
+    vitc_status st = VITC_OK;
+    if (t < 0 || (unused && k < n->nin && g->tensors[t].producer < 0)) args[2 + k] = LLVMConstNull(cg->ptr);
+    else st = tensor_address(cg, es, t, &args[2 + k], err);
+    if (st) return st;
+  }
+  args[2 + n->nin + n->nout] = cg->node_scratch[i]
+                                   ? cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->node_offsets[i]))
+                                   : LLVMConstNull(cg->ptr);
+  LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
+  char label[300];
+  snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
+  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), LLVMBuildGlobalStringPtr(cg->b, label, "label"), start};
+  cg_call(cg, "vitc_rt_node_done", cg->void_t, done, 4);
+  return VITC_OK;
+}
+
+/* Outputs not written by a node in place: graph inputs, constants, and repeats of an earlier output. */
+static vitc_status emit_output_copies(vitc_cg *cg, entry_state *es, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  for (int k = 0; k < g->noutputs; k++) {
+    int t = g->outputs[k];
+    if (es->io_param[t] == 1 + g->ninputs + k) continue;
+    LLVMValueRef src;
+    vitc_status st = tensor_address(cg, es, t, &src, err);
+    if (st) return st;
+    cg_memcpy(cg, LLVMGetParam(es->fn, (unsigned)(1 + g->ninputs + k)), src,
+              cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)));
+  }
+  return VITC_OK;
+}
+
+/* NAME_run and its parts, calling the node kernels (node_fn) in graph order. */
+static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn, const size_t *node_blob,
+                            vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  int nparams = 1 + g->ninputs + g->noutputs, max_args = 3;
+  for (int i = 0; i < g->nnodes; i++)
+    if (3 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 3 + g->nodes[i].nin + g->nodes[i].nout;
+  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
+  LLVMValueRef *args = malloc(sizeof *args * (size_t)(max_args > nparams ? max_args : nparams));
+  if (!params || !args) {
+    free(params);
+    free(args);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
   for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
-  es.fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
-  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, es.fn, "entry"));
-  LLVMValueRef ctx = LLVMGetParam(es.fn, 0);
-  es.weights = LLVMBuildLoad2(cg->b, cg->ptr, ctx, "weights");
-  LLVMValueRef eight = cg_i64(cg, 8);
-  es.scratch = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &eight, 1, ""), "scratch");
-  int max_args = 2;
-  for (int i = 0; i < g->nnodes; i++)
-    if (2 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 2 + g->nodes[i].nin + g->nodes[i].nout;
-  if (!(call_args = malloc(sizeof *call_args * (size_t)max_args))) {
-    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-    goto out;
+  LLVMValueRef run = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
+  LLVMTypeRef part_type = LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  vitc_status st = VITC_OK;
+  for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
+    snprintf(name, sizeof name, "%s.part%d", cg->name, first / NODES_PER_PART);
+    LLVMValueRef part = LLVMAddFunction(cg->mod, name, part_type);
+    LLVMSetLinkage(part, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(part, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->llvm, noinline, 0));
+    begin_function(cg, es, part);
+    for (int i = first; i < g->nnodes && i < first + NODES_PER_PART && st == VITC_OK; i++)
+      if (node_fn[i]) st = emit_node_call(cg, es, i, node_fn[i], node_blob, args, err);
+    LLVMBuildRetVoid(cg->b);
+    begin_function(cg, es, run);
+    for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
+    LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, "");
   }
-  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
-    const vitc_node *n = &g->nodes[i];
-    if (!node_fns[i]) continue;
-    call_args[0] = ctx;
-    for (int k = 0; k < n->nin + n->nout && st == VITC_OK; k++) {
-      int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
-      /* A kernel that never reads a constant input (it packed its own copy, e.g. GEMM panels) does not
-       * get it, so the raw data stays out of the weights blob. */
-      bool unused = !LLVMGetFirstUse(LLVMGetParam(node_fns[i], (unsigned)(1 + k)));
-      if (t < 0 || (unused && k < n->nin && g->tensors[t].producer < 0)) call_args[1 + k] = LLVMConstNull(cg->ptr);
-      else st = tensor_address(cg, &es, t, &call_args[1 + k], err);
-    }
-    if (st) break;
-    LLVMValueRef work = cg_i64(cg, (int64_t)es.node_offsets[i]);
-    call_args[1 + n->nin + n->nout] = cg->node_scratch[i]
-                                          ? LLVMBuildInBoundsGEP2(cg->b, cg->i8, es.scratch, &work, 1, "")
-                                          : LLVMConstNull(cg->ptr);
-    /* With a timing hook installed (ctx->hook, offset 16) the node is timed; without, one branch. */
-    LLVMValueRef sixteen = cg_i64(cg, 16);
-    LLVMValueRef hook = LLVMBuildLoad2(cg->b, cg->ptr, LLVMBuildInBoundsGEP2(cg->b, cg->i8, ctx, &sixteen, 1, ""), "hook");
-    LLVMValueRef timed = LLVMBuildICmp(cg->b, LLVMIntNE, hook, LLVMConstNull(cg->ptr), "");
-    LLVMValueRef start = cg_var(cg, cg->i64, cg_i64(cg, 0));
-    cg_if when = cg_if_begin(cg, timed);
-    LLVMBuildStore(cg->b, cg_call(cg, "vitc_rt_now_ns", cg->i64, NULL, 0), start);
-    cg_if_end(cg, &when);
-    LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fns[i]), node_fns[i], call_args,
-                   (unsigned)(2 + n->nin + n->nout), "");
-    char label[300];
-    snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
-    LLVMValueRef label_str = LLVMBuildGlobalStringPtr(cg->b, label, "label");
-    when = cg_if_begin(cg, timed);
-    LLVMValueRef args[4] = {ctx, cg_i32(cg, i), label_str, LLVMBuildLoad2(cg->b, cg->i64, start, "")};
-    cg_call(cg, "vitc_rt_node_done", cg->void_t, args, 4);
-    cg_if_end(cg, &when);
-  }
-  /* Outputs not written by a node in place: graph inputs, constants, and repeats of an earlier output. */
-  for (int k = 0; k < g->noutputs && st == VITC_OK; k++) {
-    int t = g->outputs[k];
-    bool first = g->tensors[t].producer >= 0;
-    for (int j = 0; j < k; j++) first &= g->outputs[j] != t;
-    if (first) continue;
-    LLVMValueRef src;
-    if ((st = tensor_address(cg, &es, t, &src, err))) break;
-    bool earlier = false;
-    for (int j = 0; j < k; j++) earlier |= g->outputs[j] == t;
-    if (earlier && g->tensors[t].producer >= 0) src = es.tensor_ptr[t];
-    cg_memcpy(cg, LLVMGetParam(es.fn, (unsigned)(1 + g->ninputs + k)), src,
-              cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)));
-  }
+  begin_function(cg, es, run);
+  if (st == VITC_OK) st = emit_output_copies(cg, es, err);
   if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
-out:
   free(params);
+  free(args);
+  return st;
+}
+
+/* The kernels, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
+static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  size_t nt = (size_t)g->ntensors + 1, nn = (size_t)g->nnodes + 1;
+  entry_state es = {.tensor_ptr = malloc(sizeof *es.tensor_ptr * nt), .ptr_part = calloc(nt, sizeof *es.ptr_part),
+                    .io_param = calloc(nt, sizeof *es.io_param), .offsets = malloc(sizeof *es.offsets * nt),
+                    .node_offsets = malloc(sizeof *es.node_offsets * nn)};
+  LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
+  size_t *node_blob = calloc(nn, sizeof *node_blob);
+  vitc_status st = VITC_OK;
+  if (!es.tensor_ptr || !es.ptr_part || !es.io_param || !es.offsets || !es.node_offsets || !node_fn || !node_blob)
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  if (!st && !(st = emit_kernels(cg, node_fn, node_blob, err)) &&
+      !(st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) {
+    map_io_params(g, es.io_param);
+    st = emit_run(cg, &es, node_fn, node_blob, err);
+  }
   free(es.tensor_ptr);
+  free(es.ptr_part);
+  free(es.io_param);
   free(es.offsets);
   free(es.node_offsets);
-  free(node_fns);
-  free(call_args);
+  free(node_fn);
+  free(node_blob);
   return st;
 }
 
@@ -335,18 +425,90 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1, 1);
 }
 
+/* An empty module for tm in a context ORC owns from the start, so that the JIT can take it as it is. */
+static void create_module(vitc_module *m, LLVMTargetMachineRef tm) {
+  m->tsc = LLVMOrcCreateNewThreadSafeContext();
+  m->llvm = LLVMOrcThreadSafeContextGetContext(m->tsc);
+  m->mod = LLVMModuleCreateWithNameInContext(m->name, m->llvm);
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(m->mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+  char *layout_str = LLVMCopyStringRepOfTargetData(layout);
+  LLVMSetDataLayout(m->mod, layout_str);
+  LLVMDisposeMessage(layout_str);
+  LLVMDisposeTargetData(layout);
+}
+
+static void init_cg(vitc_cg *cg, const vitc_graph *g, vitc_module *m) {
+  cg->g = g;
+  cg->llvm = m->llvm;
+  cg->mod = m->mod;
+  cg->b = LLVMCreateBuilderInContext(m->llvm);
+  cg->name = m->name;
+  cg->void_t = LLVMVoidTypeInContext(m->llvm);
+  cg->ptr = LLVMPointerTypeInContext(m->llvm, 0);
+  cg->i1 = LLVMInt1TypeInContext(m->llvm);
+  cg->i8 = LLVMInt8TypeInContext(m->llvm);
+  cg->i16 = LLVMInt16TypeInContext(m->llvm);
+  cg->i32 = LLVMInt32TypeInContext(m->llvm);
+  cg->i64 = LLVMInt64TypeInContext(m->llvm);
+  cg->f16 = LLVMHalfTypeInContext(m->llvm);
+  cg->f32 = LLVMFloatTypeInContext(m->llvm);
+  cg->f64 = LLVMDoubleTypeInContext(m->llvm);
+}
+
+static vitc_status run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err) {
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, po);
+  LLVMDisposePassBuilderOptions(po);
+  if (!e) return VITC_OK;
+  char *em = LLVMGetErrorMessage(e);
+  vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "LLVM optimisation (%s) failed: %s", passes, em);
+  LLVMDisposeErrorMessage(em);
+  return st;
+}
+
+/* Verifies the module, merges equal kernels (counting what is left) and runs LLVM's default<O…>
+ * pipeline over it. */
+static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTargetMachineRef tm,
+                                   const vitc_target_options *t, vitc_error *err) {
+  char *msg = NULL;
+  if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
+    vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: generated LLVM IR does not verify: %.700s", g->path, msg);
+    LLVMDisposeMessage(msg);
+    return st;
+  }
+  LLVMDisposeMessage(msg);
+  vitc_status st = run_passes(m->mod, "mergefunc", tm, err);
+  if (st) return st;
+  m->nkernels = count_kernels(m);
+  if (t->progress) t->progress(t->progress_user, "optimising", 0, 0);
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", t->opt_level < 0 ? 0 : t->opt_level > 3 ? 3 : t->opt_level);
+  return run_passes(m->mod, passes, tm, err);
+}
+
+static vitc_status check_static(const vitc_graph *g, vitc_error *err) {
+  int dynamic = vitc_graph_first_dynamic_node(g);
+  if (dynamic < 0) return vitc_verify(g, true, err);
+  const vitc_node *n = &g->nodes[dynamic];
+  return vitc_fail(err, VITC_ERR_DATA_DEPENDENT,
+                   "%s: node '%s' (%s): its shapes depend on values known only at run time; compiled code "
+                   "needs static shapes (make those inputs constants, or use the evaluator: --interp)",
+                   g->path, n->name, vitc_ops[n->op].name);
+}
+
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err) {
+  vitc_target_options t = {.opt_level = opt_level};
+  return vitc_codegen_for(g, name, tm, &t, embed_weights, out, err);
+}
+
+vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                             const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err) {
   *out = NULL;
-  int dynamic = vitc_graph_first_dynamic_node(g);
-  if (dynamic >= 0) {
-    const vitc_node *n = &g->nodes[dynamic];
-    return vitc_fail(err, VITC_ERR_DATA_DEPENDENT,
-                     "%s: node '%s' (%s): its shapes depend on values known only at run time; compiled code "
-                     "needs static shapes (make those inputs constants, or use the evaluator: --interp)",
-                     g->path, n->name, vitc_ops[n->op].name);
-  }
-  vitc_status st = vitc_verify(g, true, err);
+  vitc_status st = check_static(g, err);
   if (st) return st;
   vitc_module *m = calloc(1, sizeof *m);
   vitc_cg cg = {0};
@@ -357,37 +519,10 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
     goto fail;
   }
   for (int t = 0; t < g->ntensors; t++) cg.const_offset[t] = -1;
-
-  /* The context belongs to ORC from the start so that the JIT can take the module as it is. */
-  m->tsc = LLVMOrcCreateNewThreadSafeContext();
-  m->llvm = LLVMOrcThreadSafeContextGetContext(m->tsc);
-  m->mod = LLVMModuleCreateWithNameInContext(name, m->llvm);
-  char *triple = LLVMGetTargetMachineTriple(tm);
-  LLVMSetTarget(m->mod, triple);
-  LLVMDisposeMessage(triple);
-  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
-  char *layout_str = LLVMCopyStringRepOfTargetData(layout);
-  LLVMSetDataLayout(m->mod, layout_str);
-  LLVMDisposeMessage(layout_str);
-  LLVMDisposeTargetData(layout);
-
-  cg.g = g;
-  cg.llvm = m->llvm;
-  cg.mod = m->mod;
-  cg.b = LLVMCreateBuilderInContext(m->llvm);
-  cg.name = m->name;
-  cg.void_t = LLVMVoidTypeInContext(m->llvm);
-  cg.ptr = LLVMPointerTypeInContext(m->llvm, 0);
-  cg.i1 = LLVMInt1TypeInContext(m->llvm);
-  cg.i8 = LLVMInt8TypeInContext(m->llvm);
-  cg.i16 = LLVMInt16TypeInContext(m->llvm);
-  cg.i32 = LLVMInt32TypeInContext(m->llvm);
-  cg.i64 = LLVMInt64TypeInContext(m->llvm);
-  cg.f16 = LLVMHalfTypeInContext(m->llvm);
-  cg.f32 = LLVMFloatTypeInContext(m->llvm);
-  cg.f64 = LLVMDoubleTypeInContext(m->llvm);
+  create_module(m, tm);
+  init_cg(&cg, g, m);
+  cg.target = t;
   cg.vlanes = vitc_target_lanes(tm);
-
   st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
@@ -395,22 +530,7 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
     cg.blob = NULL;
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     emit_context_api(&cg, m, embed_weights);
-    char *msg = NULL;
-    if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
-      st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: generated LLVM IR does not verify: %.700s", g->path, msg);
-    } else {
-      char passes[32];
-      snprintf(passes, sizeof passes, "default<O%d>", opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level);
-      LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-      LLVMErrorRef e = LLVMRunPasses(m->mod, passes, tm, po);
-      LLVMDisposePassBuilderOptions(po);
-      if (e) {
-        char *em = LLVMGetErrorMessage(e);
-        st = vitc_fail(err, VITC_ERR_INTERNAL, "LLVM optimisation failed: %s", em);
-        LLVMDisposeErrorMessage(em);
-      }
-    }
-    LLVMDisposeMessage(msg);
+    st = optimise_module(g, m, tm, t, err);
   }
   LLVMDisposeBuilder(cg.b);
   if (st) goto fail;

@@ -14,10 +14,14 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   LLVMTargetMachineRef tm;
   vitc_status st = vitc_target_machine(t, &tm, err);
   if (!st) {
-    st = vitc_codegen(g, ENTRY_NAME, tm, t->opt_level, false, &c->module, err);
+    st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
-    else st = vitc_jit_compile(c->module, tm, &c->jit, err);
+    else {
+      if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
+      st = vitc_jit_compile(c->module, tm, &c->jit, err);
+    }
   }
+  if (t->progress) t->progress(t->progress_user, NULL, 0, 0);
   if (!st && !(c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run")))
     st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model has no entry point", g->path);
   if (st) {

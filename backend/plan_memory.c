@@ -13,6 +13,9 @@
 
 #include "plan.h"
 
+/* Ranges over more nodes than this are few; they are checked against every new range. */
+#define SHORT_SPAN 16
+
 typedef struct interval {
   int id; /* a tensor, or ntensors + the node whose work space it is */
   int first, last; /* node indices */
@@ -54,11 +57,15 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
   interval **placed = malloc(sizeof *placed * ((size_t)n + 1));
   int *index = malloc(sizeof *index * ((size_t)nt + 1));
   int *base = malloc(sizeof *base * ((size_t)nt + 1)); /* the tensor whose memory t is, t itself if no view */
-  if (!iv || !placed || !index || !base) {
+  int *starting = malloc(sizeof *starting * ((size_t)g->nnodes + 1)); /* placed short ranges by first node */
+  int *next = malloc(sizeof *next * ((size_t)n + 1));                 /* next in the same list */
+  if (!iv || !placed || !index || !base || !starting || !next) {
     free(iv);
     free(placed);
     free(index);
     free(base);
+    free(starting);
+    free(next);
     return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
   }
   for (int t = 0; t < nt; t++) base[t] = t;
@@ -85,11 +92,19 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
     if (node_scratch[i]) iv[count++] = (interval){nt + i, i, i, (node_scratch[i] + 63) & ~(size_t)63, 0};
   }
   qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
+  /* The placed ranges a new one must avoid are those overlapping it in time. Short ones (the most:
+   * a tensor is mostly read by the next few nodes) are found through lists by first node, looking back
+   * at most SHORT_SPAN nodes; the long ones are all checked. Linear in the graph's size, not quadratic. */
+  for (int i = 0; i < g->nnodes; i++) starting[i] = -1;
+  int long_ones = -1;
   size_t end = 0;
   for (int k = 0; k < count; k++) {
     int nplaced = 0;
-    for (int m = 0; m < k; m++)
+    for (int m = long_ones; m >= 0; m = next[m])
       if (iv[m].first <= iv[k].last && iv[k].first <= iv[m].last) placed[nplaced++] = &iv[m];
+    for (int i = iv[k].first > SHORT_SPAN ? iv[k].first - SHORT_SPAN : 0; i <= iv[k].last; i++)
+      for (int m = starting[i]; m >= 0; m = next[m])
+        if (iv[k].first <= iv[m].last) placed[nplaced++] = &iv[m];
     qsort(placed, (size_t)nplaced, sizeof *placed, by_offset);
     size_t at = 0;
     for (int m = 0; m < nplaced; m++) {
@@ -100,6 +115,9 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
     if (iv[k].id < nt) tensor_offset[iv[k].id] = at;
     else node_offset[iv[k].id - nt] = at;
     if (at + iv[k].bytes > end) end = at + iv[k].bytes;
+    int *list = iv[k].last - iv[k].first > SHORT_SPAN ? &long_ones : &starting[iv[k].first];
+    next[k] = *list;
+    *list = k;
   }
   for (int t = 0; t < nt; t++) tensor_offset[t] = tensor_offset[base[t]];
   *total = end;
@@ -107,5 +125,7 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
   free(placed);
   free(index);
   free(base);
+  free(starting);
+  free(next);
   return VITC_OK;
 }

@@ -150,6 +150,70 @@ void vitc_graph_use_counts(const vitc_graph *g, int *counts) {
 }
 
 /* Kahn's algorithm, choosing the earliest ready node so an already sorted graph keeps its order. */
+/* A binary min-heap of node indices. */
+static void heap_push(int *h, int *n, int v) {
+  int i = (*n)++;
+  for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2) h[i] = h[(i - 1) / 2];
+  h[i] = v;
+}
+
+static int heap_pop(int *h, int *n) {
+  int top = h[0], v = h[--*n], i = 0;
+  for (int c; (c = 2 * i + 1) < *n; i = c) {
+    if (c + 1 < *n && h[c + 1] < h[c]) c++;
+    if (v <= h[c]) break;
+    h[i] = h[c];
+  }
+  h[i] = v;
+  return top;
+}
+
+/* Fills order[0..*k) (see vitc_graph_toposort); pending[i] counts node i's inputs produced by a node. */
+static vitc_status sort_in_scan_order(const vitc_graph *g, const int *producer, int *pending, int *order, int *k,
+                                      vitc_error *err) {
+  int nn = g->nnodes, nt = g->ntensors, nuses = 0;
+  for (int i = 0; i < nn; i++) nuses += g->nodes[i].nin;
+  int *first = calloc((size_t)nt + 2, sizeof(int)), *user = malloc(sizeof(int) * ((size_t)nuses + 1));
+  int *now = malloc(sizeof(int) * ((size_t)nn + 1)), *later = malloc(sizeof(int) * ((size_t)nn + 1));
+  vitc_status st = VITC_OK;
+  if (!first || !user || !now || !later) {
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory sorting the graph", g->path);
+    goto out;
+  }
+  for (int i = 0; i < nn; i++)
+    for (int j = 0; j < g->nodes[i].nin; j++)
+      if (g->nodes[i].in[j] >= 0 && producer[g->nodes[i].in[j]] >= 0) first[g->nodes[i].in[j] + 1]++;
+  for (int t = 0; t < nt; t++) first[t + 1] += first[t];
+  for (int i = 0; i < nn; i++) /* first[t] moves to t's end, then everything shifts down by one */
+    for (int j = 0; j < g->nodes[i].nin; j++)
+      if (g->nodes[i].in[j] >= 0 && producer[g->nodes[i].in[j]] >= 0) user[first[g->nodes[i].in[j]]++] = i;
+  for (int t = nt; t > 0; t--) first[t] = first[t - 1];
+  first[0] = 0; /* users of t: user[first[t] .. first[t + 1]) */
+  int nnow = 0, nlater = 0;
+  for (int i = 0; i < nn; i++)
+    if (!pending[i]) heap_push(now, &nnow, i);
+  while (nnow) {
+    while (nnow) {
+      int i = heap_pop(now, &nnow);
+      order[(*k)++] = i;
+      for (int j = 0; j < g->nodes[i].nout; j++) {
+        int t = g->nodes[i].out[j];
+        for (int u = t >= 0 ? first[t] : 0; t >= 0 && u < first[t + 1]; u++)
+          if (!--pending[user[u]]) heap_push(user[u] > i ? now : later, user[u] > i ? &nnow : &nlater, user[u]);
+      }
+    }
+    int *swap = now;
+    now = later, nnow = nlater;
+    later = swap, nlater = 0;
+  }
+out:
+  free(first);
+  free(user);
+  free(now);
+  free(later);
+  return st;
+}
+
 vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err) {
   int nn = g->nnodes, nt = g->ntensors;
   vitc_status st = VITC_OK;
@@ -190,25 +254,13 @@ vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err) {
         }
       }
     }
-  /* Repeated scans keep the code short; graphs are sorted once, at load. Each scan takes every ready
-   * node in order, so an already sorted graph takes one scan. */
+  /* The order of repeated scans in index order, each taking every ready node it passes (so an already
+   * sorted graph keeps its order), found in O(E log N): a node made ready behind the scan waits for the
+   * next one. Consumers come from per-tensor lists (CSR), not from scanning all nodes per output. */
   int k = 0;
-  for (bool progress = true; progress && k < nn;) {
-    progress = false;
-    for (int i = 0; i < nn; i++) {
-      if (done[i] || pending[i]) continue;
-      done[i] = 1;
-      order[k++] = i;
-      progress = true;
-      for (int j = 0; j < g->nodes[i].nout; j++) {
-        int t = g->nodes[i].out[j];
-        if (t < 0) continue;
-        for (int u = 0; u < nn; u++)
-          for (int v = 0; v < g->nodes[u].nin; v++)
-            if (g->nodes[u].in[v] == t) pending[u]--;
-      }
-    }
-  }
+  if (!(st = sort_in_scan_order(g, producer, pending, order, &k, err)))
+    for (int i = 0; i < k; i++) done[order[i]] = 1;
+  if (st) goto out;
   if (k < nn) {
     int i = 0;
     while (done[i]) i++;

@@ -90,12 +90,14 @@ void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user)
   ctx->hook_user = user;
 }
 
-uint64_t vitc_rt_now_ns(void) {
+uint64_t vitc_rt_clock_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+uint64_t vitc_rt_node_start(const vitc_rt_ctx *ctx) { return ctx->hook ? vitc_rt_clock_ns() : 0; }
+
 void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns) {
-  ctx->hook(ctx->hook_user, node, label, vitc_rt_now_ns() - start_ns);
+  if (ctx->hook) ctx->hook(ctx->hook_user, node, label, vitc_rt_clock_ns() - start_ns);
 }

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vitc_rt.h"
+#include "rt_internal.h"
 
 struct vitc_rt_trace {
   vitc_rt_trace_event *events;
@@ -28,7 +28,7 @@ struct vitc_rt_trace {
 
 void vitc_rt_trace_record(void *trace, int node, const char *label, uint64_t nanoseconds) {
   vitc_rt_trace *t = trace;
-  uint64_t now = vitc_rt_now_ns();
+  uint64_t now = vitc_rt_clock_ns();
   if (node <= t->last_node) t->run++;
   t->last_node = node;
   if (t->count == t->capacity) {
@@ -47,7 +47,7 @@ vitc_rt_trace *vitc_rt_trace_new(size_t max_events) {
   t->capacity = max_events;
   t->run = -1;
   t->last_node = 1 << 30;
-  t->origin_ns = vitc_rt_now_ns();
+  t->origin_ns = vitc_rt_clock_ns();
   return t;
 }
 

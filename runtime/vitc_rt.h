@@ -4,8 +4,9 @@
  *
  * A context holds what one running instance of a compiled model owns: its scratch arena (the planned
  * activations and kernels' work space: a run never allocates), the model's packed weights, and a thread
- * pool. Generated code reads the first two fields directly, so their order is part of the ABI. A context
- * is used by one host thread at a time; several contexts of one model run concurrently. */
+ * pool. Generated code reads the first two fields directly (weights, scratch: pointer-sized slots
+ * VITC_RT_CTX_* below, which backend/codegen.c uses by name), so their order is part of the ABI.
+ * A context is used by one host thread at a time; several contexts of one model run concurrently. */
 #ifndef VITC_RT_H
 #define VITC_RT_H
 
@@ -23,9 +24,9 @@ typedef struct vitc_rt_pool vitc_rt_pool;
 typedef void (*vitc_rt_node_hook)(void *user, int node, const char *label, uint64_t nanoseconds);
 
 typedef struct vitc_rt_ctx {
-  const void *weights; /* ABI: offset 0 */
-  void *scratch;       /* ABI: offset 8 */
-  vitc_rt_node_hook hook; /* ABI: offset 16; NULL: generated code skips the timing calls */
+  const void *weights;    /* ABI: slot VITC_RT_CTX_WEIGHTS */
+  void *scratch;          /* ABI: slot VITC_RT_CTX_SCRATCH */
+  vitc_rt_node_hook hook; /* NULL: no timing (vitc_rt_node_start) */
   void *hook_user;
   vitc_rt_pool *pool;
   void *weights_mapping; /* non-NULL when the weights are a mapped side file */
@@ -33,7 +34,15 @@ typedef struct vitc_rt_ctx {
   char error[512];
 } vitc_rt_ctx;
 
+/* The fields generated code reads, as indices of pointer-sized slots from the context's start. */
+enum { VITC_RT_CTX_WEIGHTS = 0, VITC_RT_CTX_SCRATCH = 1 };
+#ifndef __cplusplus
+_Static_assert(offsetof(vitc_rt_ctx, weights) == VITC_RT_CTX_WEIGHTS * sizeof(void *), "vitc_rt_ctx ABI");
+_Static_assert(offsetof(vitc_rt_ctx, scratch) == VITC_RT_CTX_SCRATCH * sizeof(void *), "vitc_rt_ctx ABI");
+#endif
+
 /* nthreads <= 0 picks vitc_rt_default_threads(). NULL when out of memory. */
+
 vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads);
 /* As vitc_rt_ctx_new, with weights mapped from a side file written by `vitc compile --weights=FILE`;
  * the file's size and hash must match. On failure returns NULL and writes the reason to err. */
@@ -63,8 +72,10 @@ int vitc_rt_parse_threads(const char *text);
 
 /* Installs (or, with NULL, removes) the timing hook of ctx. */
 void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user);
-/* What generated code calls around each node when a hook is installed. */
-uint64_t vitc_rt_now_ns(void);
+/* What generated code calls around each node: start returns the time when a hook is installed (0 when
+ * not), done calls the hook if there is one. Calls rather than branches keep NAME_run straight-line
+ * code, which LLVM compiles in time linear in the number of nodes. */
+uint64_t vitc_rt_node_start(const vitc_rt_ctx *ctx);
 void vitc_rt_node_done(vitc_rt_ctx *ctx, int node, const char *label, uint64_t start_ns);
 
 /* Tracing, for any context (JIT or AOT):

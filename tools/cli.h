@@ -55,6 +55,13 @@ extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli
 /* The common options and the pass pipeline, for --help. */
 void cli_print_common_usage(FILE *f);
 
+/* A vitc_progress_fn (backend.h) printing on a terminal; user is a zeroed cli_progress_state. */
+typedef struct cli_progress_state {
+  double start, last; /* seconds */
+  bool shown;
+} cli_progress_state;
+void cli_progress(void *user, const char *stage, int done, int total);
+
 /* Prints "vitc: MESSAGE" to stderr and returns CLI_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports a usage error for command cmd ("vitc: MESSAGE" plus a pointer to --help), returns 2. */

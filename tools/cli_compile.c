@@ -24,7 +24,8 @@ static int compile_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
   const char *model = NULL, *out = NULL, *name = "model", *emit = "obj", *weights = NULL;
-  vitc_target_options target = {NULL, NULL, NULL, 3};
+  cli_progress_state progress = {0};
+  vitc_target_options target = {NULL, NULL, NULL, 3, cli_progress, &progress};
   for (int i = 1; i < argc;) {
     int r = cli_parse_common(&common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &out);
@@ -59,12 +60,15 @@ static int compile_main(int argc, char **argv) {
   vitc_module *m = NULL;
   int status = CLI_EXIT_OK;
   if (!g) status = CLI_EXIT_ERROR;
-  else if (vitc_codegen(g, name, tm, target.opt_level, weights == NULL, &m, &err)) status = cli_error("%s", err.msg);
+  else if (vitc_codegen_for(g, name, tm, &target, weights == NULL, &m, &err)) status = cli_error("%s", err.msg);
   if (!status) {
     char header[4096];
     header_path(out, name, header, sizeof header);
     bool with_header = kinds[kind].kind == VITC_EMIT_OBJ || kinds[kind].kind == VITC_EMIT_SHARED;
-    if (vitc_emit(m, tm, kinds[kind].kind, out, with_header ? header : NULL, weights, &err))
+    cli_progress(&progress, "machine code", 0, 0);
+    vitc_status st = vitc_emit(m, tm, kinds[kind].kind, out, with_header ? header : NULL, weights, &err);
+    cli_progress(&progress, NULL, 0, 0);
+    if (st)
       status = cli_error("%s", err.msg);
     else
       printf("wrote %s%s%s%s%s (weights %zu bytes, scratch %zu bytes)\n", out, with_header ? " and " : "",

@@ -41,6 +41,9 @@ static void print_profile(const op_times *t) {
 static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                                vitc_error *err) {
   vitc_driver_options o = cli_driver_options(c);
+  cli_progress_state progress = {0};
+  o.target.progress = cli_progress;
+  o.target.progress_user = &progress;
   int ninputs = g->ninputs, *input_ids = calloc((size_t)ninputs + 1, sizeof *input_ids);
   bool *bound = calloc((size_t)ninputs + 1, sizeof *bound);
   vitc_value *kept = calloc((size_t)ninputs + 1, sizeof *kept);
