@@ -90,6 +90,10 @@ vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
   vitc_context *c = calloc(1, sizeof *c);
   *out = NULL;
   const vitc_module *mod = m->compiled ? m->compiled->module : NULL;
+  if (mod && vitc_module_check_cpu(mod, &err)) {
+    free(c);
+    return fail_last(&err);
+  }
   if (!c || (mod && !(c->rt = vitc_rt_ctx_new(mod->scratch_size, mod->weights, m->nthreads)))) {
     free(c);
     vitc_fail(&err, VITC_ERR_NOMEM, "out of memory creating a context");

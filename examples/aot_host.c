@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
   }
   vitc_rt_ctx *ctx = demo_create();
   if (!ctx) {
-    fprintf(stderr, "demo_create: out of memory\n");
+    fprintf(stderr, "demo_create: %s\n", *vitc_rt_last_error() ? vitc_rt_last_error() : "out of memory");
     free(image);
     return 2;
   }
