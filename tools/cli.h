@@ -7,6 +7,7 @@
 #define VITC_CLI_H
 
 #include "api/driver.h"
+#include "runtime/vitc_rt.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_MISMATCH = 1, CLI_EXIT_ERROR = 2 };
 
@@ -38,7 +39,9 @@ typedef struct cli_common {
   vitc_pass_options passes;
   cli_engine engine;
   int threads; /* JIT threads per run; 0: one per CPU */
-  bool profile; /* JIT: print the time of each op kind after the run */
+  bool profile;      /* print time per op and per node over the recorded runs (cli_engine.c) */
+  const char *trace; /* write the recorded runs' node events here as Chrome trace-event JSON */
+  int runs;          /* with profile or trace: runs recorded after one warm-up run */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
 } cli_common;
@@ -91,12 +94,26 @@ vitc_graph *cli_load(const cli_common *c, const char *path);
 vitc_status cli_execute(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                         vitc_error *err);
 
+/* With --profile or --trace: a runtime trace (runtime/vitc_rt.h) of room for `runs` runs of g installed as
+ * ctx's node hook (*trace stays NULL without them). A shared-library model's graph has no nodes: its
+ * room is a generous bound then. */
+vitc_status cli_record_start(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
+                             vitc_rt_trace **trace, vitc_error *err);
+/* Removes the hook, writes --trace, prints --profile (to stderr: time per op with GFLOP/s from the op
+ * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
+vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
+                              vitc_rt_trace *trace, vitc_error *err);
+/* Runs run_fn (a NAME_run) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With
+ * --profile or --trace, one warm-up run comes first and then c->runs recorded runs. */
+vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
+                            const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
+
 /* Opens a shared-library model whose symbols start with name; *g receives a node-less graph with its
  * inputs and outputs. */
 vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, vitc_graph **g, vitc_error *err);
 void cli_shared_close(cli_shared *s);
-/* One run of the library's model on a fresh context (weights: its side file, or NULL). */
-vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
+/* The library's model on a fresh context (weights: its side file, or NULL), run as cli_run_context runs. */
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
                            vitc_value *outputs, vitc_error *err);
 /* Compiles g into a temporary shared library, runs it once, removes it. */
 vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,

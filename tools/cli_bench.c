@@ -50,9 +50,10 @@ static vitc_status make_inputs(const vitc_graph *g, vitc_value *in, vitc_error *
   return VITC_OK;
 }
 
-/* Runs the compiled model warmup + iters times on one context; times[] receives the timed runs in ms. */
-static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const vitc_value *in, int threads, int warmup,
-                             int iters, double *times, vitc_error *err) {
+/* Runs the compiled model warmup + iters times on one context; times[] receives the timed runs in ms.
+ * --profile and --trace record the timed runs. */
+static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const vitc_graph *g, const vitc_value *in,
+                             int threads, int warmup, int iters, double *times, vitc_error *err) {
   void **ins = calloc((size_t)g->ninputs + 1, sizeof *ins), **outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, threads);
   vitc_status st = !ins || !outs || !ctx ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
@@ -61,12 +62,16 @@ static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const 
     size_t bytes = vitc_nbytes(&g->tensors[g->outputs[k]].v);
     if (!(outs[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
+  vitc_rt_trace *trace = NULL;
   for (int r = 0; !st && r < warmup + iters; r++) {
+    if (r == warmup && (st = cli_record_start(cc, g, iters, ctx, &trace, err))) break;
     double t0 = now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
     if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
     else if (r >= warmup) times[r - warmup] = now_ms() - t0;
   }
+  vitc_status fin = ctx ? cli_record_finish(cc, g, iters, ctx, trace, err) : VITC_OK;
+  if (!st) st = fin;
   for (int k = 0; outs && k < g->noutputs; k++) free(outs[k]);
   free(ins);
   free(outs);
@@ -102,7 +107,7 @@ static vitc_status bench(const cli_common *c, const char *model, bench_result *r
   if (!st) st = vitc_driver_compile(g, &o, in, NULL, kept, &compiled, err);
   r->compile_ms = now_ms() - t1;
   r->gflop = vitc_graph_flops(g) / 1e9;
-  if (!st) st = time_runs(compiled, g, kept, r->threads, r->warmup, r->iters, times, err);
+  if (!st) st = time_runs(c, compiled, g, kept, r->threads, r->warmup, r->iters, times, err);
   if (!st) summarise(times, r);
   vitc_compiled_free(compiled);
   cli_free_values(in, in ? ninputs : 0);
@@ -168,14 +173,13 @@ static int bench_main(int argc, char **argv) {
     i++;
   }
   if (!model) return cli_usage_error(&cli_bench, "missing MODEL");
-  if (common.engine != CLI_ENGINE_JIT || common.profile)
-    return cli_usage_error(&cli_bench, "bench times JIT-compiled code: --interp, --aot and --profile do not apply");
+  if (common.engine != CLI_ENGINE_JIT)
+    return cli_usage_error(&cli_bench, "bench times JIT-compiled code: --interp and --aot do not apply");
   char path[4096];
   struct stat st;
   if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/model.onnx", model);
   else snprintf(path, sizeof path, "%s", model);
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  r.threads = common.threads ? common.threads : cpus > 0 ? (int)cpus : 1; /* as the runtime resolves 0 */
+  r.threads = common.threads ? common.threads : vitc_rt_default_threads(); /* as the runtime resolves 0 */
   vitc_error err = {0};
   vitc_status s = bench(&common, path, &r, &err);
   if (s && err.msg[0]) return cli_error("%s", err.msg);

@@ -92,6 +92,16 @@ void cli_common_init(cli_common *c) {
   c->passes.opt_level = VITC_OPT_DEFAULT;
   c->passes.disabled = c->disabled;
   c->engine = CLI_DEFAULT_ENGINE;
+  c->runs = 10;
+}
+
+/* An integer option's value in [lo, hi] into *out (1), or a report (-1). */
+static int count_option(const char *name, const char *value, int lo, int hi, int *out) {
+  char *end;
+  long n = strtol(value, &end, 10);
+  if (*value == 0 || *end || n < lo || n > hi) return cli_error("%s expects %d..%d, got '%s'", name, lo, hi, value), -1;
+  *out = (int)n;
+  return 1;
 }
 
 int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
@@ -122,14 +132,11 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
     *i += 1;
     return 1;
   }
-  if ((r = cli_option_value(argc, argv, i, "--threads", &value)) != 0) {
-    char *end;
-    long n = r > 0 ? strtol(value, &end, 10) : 0;
-    if (r < 0) return -1;
-    if (*value == 0 || *end || n < 0 || n > 256) return cli_error("--threads expects 0..256, got '%s'", value), -1;
-    c->threads = (int)n;
-    return 1;
-  }
+  if ((r = cli_option_value(argc, argv, i, "--threads", &value)) != 0)
+    return r < 0 ? -1 : count_option("--threads", value, 0, 256, &c->threads);
+  if ((r = cli_option_value(argc, argv, i, "--trace", &c->trace)) != 0) return r;
+  if ((r = cli_option_value(argc, argv, i, "--runs", &value)) != 0)
+    return r < 0 ? -1 : count_option("--runs", value, 1, 100000, &c->runs);
   if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;

@@ -73,7 +73,7 @@ void cli_shared_close(cli_shared *s) {
   memset(s, 0, sizeof *s);
 }
 
-vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
                            vitc_value *outputs, vitc_error *err) {
   char why[512] = "out of memory creating a context";
   void *ctx;
@@ -84,22 +84,8 @@ vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_
     ctx = s->create();
   }
   if (!ctx) return vitc_fail(err, VITC_ERR_IO, "%s: %s", g->path, why);
-  vitc_status st = VITC_OK;
-  void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
-  memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
-  if (!in || !out) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  for (int k = 0; !st && k < g->ninputs; k++) in[k] = inputs[k].data;
-  for (int k = 0; !st && k < g->noutputs; k++) {
-    outputs[k] = g->tensors[g->outputs[k]].v;
-    size_t bytes = vitc_nbytes(&outputs[k]);
-    if (!(outputs[k].data = out[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  }
-  if (!st && vitc_ffi_call_run(s->run, ctx, in, g->ninputs, out, g->noutputs))
-    st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model failed", g->path);
-  if (st) cli_free_values(outputs, g->noutputs);
+  vitc_status st = cli_run_context(c, g, s->run, ctx, inputs, outputs, err);
   s->destroy(ctx);
-  free(in);
-  free(out);
   return st;
 }
 
@@ -119,7 +105,7 @@ vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc
     LLVMDisposeTargetMachine(tm);
   }
   if (!st && !(st = cli_shared_open(lib, AOT_NAME, &s, &sig, err))) {
-    st = cli_shared_run(&s, NULL, g, inputs, outputs, err);
+    st = cli_shared_run(c, &s, NULL, g, inputs, outputs, err);
     cli_shared_close(&s);
   }
   vitc_graph_free(sig);

@@ -31,6 +31,10 @@ int main(int argc, char **argv) {
     print_usage(stdout);
     return CLI_EXIT_OK;
   }
+  if (!strcmp(argv[1], "--version")) {
+    printf("vitc %s\n", vitc_version());
+    return CLI_EXIT_OK;
+  }
   for (int k = 0; k < NCOMMANDS; k++) {
     if (strcmp(argv[1], commands[k]->name)) continue;
     if (cli_wants_help(commands[k], argc - 1, argv + 1)) return CLI_EXIT_OK;
