@@ -23,6 +23,7 @@ typedef enum cli_engine {
 
 /* A model compiled by `vitc compile --emit shared`, opened (cli_shared.c). */
 typedef struct cli_shared {
+  char name[256]; /* its symbol prefix */
   void *dl;
   void *run;
   void *(*create)(void);
@@ -108,7 +109,8 @@ vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs
 vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
                             const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
 
-/* Opens a shared-library model whose symbols start with name; *g receives a node-less graph with its
+/* Opens a shared-library model whose symbols start with name (NULL: the one NAME_signature it exports
+ * names it); *g receives a node-less graph with its
  * inputs and outputs. */
 vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, vitc_graph **g, vitc_error *err);
 void cli_shared_close(cli_shared *s);

@@ -20,6 +20,15 @@ static void header_path(const char *out, const char *name, char *buf, size_t n) 
   snprintf(buf, n, "%.*s%s.h", dir, out, name);
 }
 
+/* True when triple names another architecture than this machine's: "aarch64-linux-gnu" on x86_64. */
+static bool foreign_arch(const char *triple) {
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t a = strcspn(triple, "-"), b = strcspn(host, "-");
+  bool foreign = a != b || strncmp(triple, host, a);
+  LLVMDisposeMessage(host);
+  return foreign;
+}
+
 static int compile_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
@@ -51,6 +60,11 @@ static int compile_main(int argc, char **argv) {
   for (int k = 0; k < 4; k++)
     if (!strcmp(emit, kinds[k].name)) kind = k;
   if (kind < 0) return cli_usage_error(&cli_compile, "--emit must be obj, asm, llvm or shared, not '%s'", emit);
+  /* The shared library is linked by this machine's cc with this machine's runtime archive. */
+  if (kinds[kind].kind == VITC_EMIT_SHARED && target.triple && foreign_arch(target.triple))
+    return cli_usage_error(&cli_compile, "--emit shared links with this machine's cc and runtime, not for --target %s: "
+                           "use --emit obj and link %s.o with that target's gcc and a runtime built for it "
+                           "(as tools/cross-aarch64.sh does)", target.triple, name);
 
   vitc_error err = {0};
   LLVMTargetMachineRef tm;

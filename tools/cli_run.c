@@ -1,4 +1,4 @@
-/* cli_run.c — `vitc run`: evaluate a model on TensorProto inputs and write its outputs. */
+/* cli_run.c — `vitc run`: evaluate a model on TensorProto, .npy or .npz inputs and write its outputs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +38,49 @@ static int graph_input_index(const vitc_graph *g, const input_arg *arg) {
   return -1;
 }
 
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Where the members of an .npz go: graph input values, by name. */
+typedef struct npz_inputs {
+  const vitc_graph *g;
+  const char *path;
+  vitc_value *values;
+  bool *given;
+} npz_inputs;
+
+static vitc_status take_npz_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
+  npz_inputs *in = user;
+  input_arg arg = {name, strlen(name), in->path};
+  int k = graph_input_index(in->g, &arg);
+  vitc_status st = VITC_OK;
+  if (k < 0) st = vitc_fail(err, VITC_ERR_INVALID, "%s: array '%s' names no input of the model", in->path, name);
+  else if (in->given[k]) st = vitc_fail(err, VITC_ERR_INVALID, "input '%s' is given twice", name);
+  if (st) {
+    free(v->data);
+    return st;
+  }
+  in->values[k] = *v;
+  in->given[k] = true;
+  if ((st = cli_check_input(in->g, k, v, err)) != VITC_OK) vitc_error_prefix(err, "%s", in->path);
+  return st;
+}
+
 /* Reads every input file into values[graph input index], checking each against its graph input;
- * given[k] records which inputs have a value. */
+ * given[k] records which inputs have a value. An .npz gives the inputs its arrays name. */
 static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int nargs, vitc_value *values,
                                bool *given, vitc_error *err) {
   int positional = 0;
+  const char *npz = NULL;
   for (int a = 0; a < nargs; a++) {
+    if (!args[a].name && has_suffix(args[a].file, ".npz")) {
+      npz_inputs in = {g, npz = args[a].file, values, given};
+      vitc_status st = vitc_read_npz(args[a].file, take_npz_member, &in, err);
+      if (st != VITC_OK) return st;
+      continue;
+    }
     int k = args[a].name ? graph_input_index(g, &args[a]) : positional++;
     if (args[a].name && k < 0)
       return vitc_fail(err, VITC_ERR_INVALID, "the model has no input named '%.*s'", (int)args[a].name_len,
@@ -60,31 +97,39 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
   }
   for (int k = 0; k < g->ninputs; k++) {
     const char *name = g->tensors[g->inputs[k]].name;
-    if (!given[k]) return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE.pb)", name, name);
+    if (given[k]) continue;
+    if (npz) return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (%s has no array '%s')", name, npz, name);
+    return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE)", name, name);
   }
   return VITC_OK;
 }
 
-static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *outdir,
+/* Writes the outputs: one .npz when out ends in ".npz", else OUTDIR/output_K.pb (or .npy); prints them. */
+static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *out, const char *format,
                                  vitc_error *err) {
-  vitc_status st = make_dirs(outdir, err);
+  const char *names[CLI_MAX_LIST];
+  bool npz = has_suffix(out, ".npz");
+  vitc_status st = VITC_OK;
+  if (npz && g->noutputs > CLI_MAX_LIST)
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s: at most %d outputs go into an .npz", out, CLI_MAX_LIST);
+  if (!npz) st = make_dirs(out, err);
   for (int k = 0; st == VITC_OK && k < g->noutputs; k++) {
-    const char *name = g->tensors[g->outputs[k]].name;
+    const char *name = names[k] = g->tensors[g->outputs[k]].name;
     char path[4096], type[256];
-    snprintf(path, sizeof path, "%s/output_%d.pb", outdir, k);
-    st = vitc_write_tensor_file(path, name, &outputs[k], err);
-    if (st != VITC_OK) break;
+    snprintf(path, sizeof path, "%s/output_%d.%s", out, k, format);
+    if (!npz && (st = vitc_write_tensor_file(path, name, &outputs[k], err)) != VITC_OK) break;
     printf("%s: %s = ", name, cli_type_str(outputs[k].dtype, outputs[k].rank, outputs[k].dims, type, sizeof type));
     cli_print_values(stdout, &outputs[k], 10);
     printf("\n");
   }
+  if (!st && npz) st = vitc_write_npz(out, names, outputs, g->noutputs, err);
   return st;
 }
 
 static int run_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
-  const char *model = NULL, *outdir = NULL, *value, *name = "model";
+  const char *model = NULL, *outdir = NULL, *value, *name = NULL, *format = "pb";
   input_arg args[CLI_MAX_LIST];
   int nargs = 0;
   for (int i = 1; i < argc;) {
@@ -92,6 +137,7 @@ static int run_main(int argc, char **argv) {
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
     if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
     if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common.weights);
+    if (!r) r = cli_option_value(argc, argv, &i, "--format", &format);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     bool named = (r = cli_option_value(argc, argv, &i, "-i", &value)) != 0;
@@ -115,6 +161,10 @@ static int run_main(int argc, char **argv) {
   }
   if (!model) return cli_usage_error(&cli_run, "missing MODEL");
   if (!outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
+  if (strcmp(format, "pb") && strcmp(format, "npy"))
+    return cli_usage_error(&cli_run, "--format must be pb or npy, not '%s'", format);
+  if (strcmp(format, "pb") && has_suffix(outdir, ".npz"))
+    return cli_usage_error(&cli_run, "--format names the files of an output directory, not of %s", outdir);
   int status = CLI_EXIT_ERROR;
   vitc_graph *g = NULL;
   vitc_value *inputs = NULL, *outputs = NULL;
@@ -140,7 +190,7 @@ static int run_main(int argc, char **argv) {
   }
   if (read_inputs(g, args, nargs, inputs, given, &err) != VITC_OK ||
       cli_execute(&common, g, inputs, outputs, &err) != VITC_OK ||
-      write_outputs(g, outputs, outdir, &err) != VITC_OK) {
+      write_outputs(g, outputs, outdir, format, &err) != VITC_OK) {
     cli_error("%s", err.msg);
     goto done;
   }
