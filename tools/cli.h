@@ -47,17 +47,26 @@ typedef struct cli_common {
   const char *weights; /* its weights file, when it was compiled with --weights */
 } cli_common;
 
-/* One subcommand: its name, one-line summary, usage text and entry point (argv[0] is the name). */
+/* The groups of shared options a command takes (cli_command.options): cli_parse_common accepts and
+ * --help lists only those. */
+enum {
+  CLI_OPTS_MODEL = 1,  /* --shape, -O0..-O2, --disable-pass, --print-after, --verify-each */
+  CLI_OPTS_ENGINE = 2, /* --interp, --aot */
+  CLI_OPTS_RECORD = 4, /* --threads, --profile, --trace */
+  CLI_OPTS_RUNS = 8,   /* --runs */
+};
+
+/* One subcommand: its name, summary and options, usage line, entry point (argv[0] is the name) and the
+ * shared option groups it takes. */
 typedef struct cli_command {
   const char *name;
   const char *summary;
   const char *usage;
   int (*main)(int argc, char **argv);
+  unsigned options;
 } cli_command;
 
-extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile, cli_bench;
-/* The common options and the pass pipeline, for --help. */
-void cli_print_common_usage(FILE *f);
+extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_passes, cli_compile, cli_bench;
 
 /* Prints "vitc: MESSAGE" to stderr and returns CLI_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -72,8 +81,11 @@ bool cli_wants_help(const cli_command *cmd, int argc, char **argv);
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 
 void cli_common_init(cli_common *c);
-/* Consumes argv[*i] if it is a common option (1), reports a bad value (-1), or leaves it (0). */
-int cli_parse_common(cli_common *c, int argc, char **argv, int *i);
+/* Consumes argv[*i] if it is a shared option of cmd's groups (1), reports a bad value (-1), or leaves
+ * it (0). */
+int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **argv, int *i);
+/* An integer option's value in [lo, hi] into *out (1), or a usage error of cmd (-1). */
+int cli_parse_count(const cli_command *cmd, const char *name, const char *value, int lo, int hi, int *out);
 
 /* Parses a finite double ("1e-4") into *out; false if s is not one. */
 bool cli_parse_double(const char *s, double *out);

@@ -141,15 +141,6 @@ static void print_text(const char *model, const bench_result *r) {
   printf("\nmemory:   %.1f MB peak resident\n", r->rss_bytes / 1048576.0);
 }
 
-/* A count option's value in [lo, hi]; -1 after reporting otherwise. */
-static int parse_count(const char *name, const char *value, int lo, int hi) {
-  char *end;
-  long n = strtol(value, &end, 10);
-  if (*value && !*end && n >= lo && n <= hi) return (int)n;
-  cli_usage_error(&cli_bench, "%s expects %d..%d, got '%s'", name, lo, hi, value);
-  return -1;
-}
-
 static int bench_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
@@ -157,24 +148,24 @@ static int bench_main(int argc, char **argv) {
   bench_result r = {.iters = 10, .warmup = 3};
   bool json = false;
   for (int i = 1; i < argc;) {
-    int rc = cli_parse_common(&common, argc, argv, &i);
+    int rc = cli_parse_common(&cli_bench, &common, argc, argv, &i);
     if (!rc && (rc = cli_option_value(argc, argv, &i, "--iters", &value)) > 0 &&
-        (r.iters = parse_count("--iters", value, 1, 1000000)) < 0)
+        cli_parse_count(&cli_bench, "--iters", value, 1, 1000000, &r.iters) < 0)
       return CLI_EXIT_ERROR;
     if (!rc && (rc = cli_option_value(argc, argv, &i, "--warmup", &value)) > 0 &&
-        (r.warmup = parse_count("--warmup", value, 0, 1000000)) < 0)
+        cli_parse_count(&cli_bench, "--warmup", value, 0, 1000000, &r.warmup) < 0)
       return CLI_EXIT_ERROR;
     if (rc < 0) return CLI_EXIT_ERROR;
     if (rc) continue;
     if (!strcmp(argv[i], "--json")) json = true;
+    else if (!strcmp(argv[i], "--interp") || !strcmp(argv[i], "--aot"))
+      return cli_usage_error(&cli_bench, "bench times JIT-compiled code: %s does not apply", argv[i]);
     else if (argv[i][0] == '-') return cli_usage_error(&cli_bench, "unknown option '%s'", argv[i]);
     else if (model) return cli_usage_error(&cli_bench, "more than one MODEL ('%s' and '%s')", model, argv[i]);
     else model = argv[i];
     i++;
   }
   if (!model) return cli_usage_error(&cli_bench, "missing MODEL");
-  if (common.engine != CLI_ENGINE_JIT)
-    return cli_usage_error(&cli_bench, "bench times JIT-compiled code: --interp and --aot do not apply");
   char path[4096];
   struct stat st;
   if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/model.onnx", model);
@@ -199,7 +190,9 @@ const cli_command cli_bench = {
     "  --iters N    timed runs (default 10)\n"
     "  --warmup N   untimed runs before them (default 3)\n"
     "  --json       one JSON object: model, threads, iters, warmup, load_ms, compile_ms, min_ms, median_ms,\n"
-    "               mean_ms, gflop, gflops, peak_gflops, pct_peak, rss_bytes",
-    "vitc bench MODEL [--threads N] [--iters N] [--warmup N] [--shape NAME=DxD...] [--json] [common options]",
+    "               mean_ms, gflop, gflops, peak_gflops, pct_peak, rss_bytes\n\n"
+    "--profile and --trace record the timed runs.",
+    "vitc bench MODEL [--iters N] [--warmup N] [--json] [model and timing options]",
     bench_main,
+    CLI_OPTS_MODEL | CLI_OPTS_RECORD,
 };

@@ -2,8 +2,8 @@
  * outputs.
  *
  *   DIR/model.onnx
- *   DIR/test_data_set_N/input_K.pb    graph input K (declared order)
- *   DIR/test_data_set_N/output_K.pb   expected graph output K
+ *   DIR/test_data_set_N/input_K.pb    graph input K (declared order); or input_K.npy (numpy)
+ *   DIR/test_data_set_N/output_K.pb   expected graph output K; or output_K.npy
  *
  * An element passes when |got - exp| <= atol + rtol * |exp| (NaN equals NaN); integer and bool outputs
  * must match exactly, and dtype and shape always. */
@@ -65,21 +65,27 @@ static vitc_status list_data_sets(const char *dir, int **sets, int *count, vitc_
   return VITC_OK;
 }
 
-/* Number of files PREFIX_0.pb, PREFIX_1.pb, ... present in set_dir. */
+/* set_dir/PREFIX_K.pb, or numpy's set_dir/PREFIX_K.npy, into path; false when neither exists. */
+static bool data_file(const char *set_dir, const char *prefix, int k, char *path, size_t n) {
+  snprintf(path, n, "%s/%s_%d.pb", set_dir, prefix, k);
+  if (!access(path, F_OK)) return true;
+  snprintf(path, n, "%s/%s_%d.npy", set_dir, prefix, k);
+  return !access(path, F_OK);
+}
+
+/* Number of files PREFIX_0, PREFIX_1, ... (.pb or .npy) present in set_dir. */
 static int count_files(const char *set_dir, const char *prefix) {
   char path[4096];
   int k = 0;
-  for (;; k++) {
-    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
-    if (access(path, F_OK)) return k;
-  }
+  while (data_file(set_dir, prefix, k, path, sizeof path)) k++;
+  return k;
 }
 
-/* Reads files PREFIX_K.pb for K < n into values (all n freed by the caller). */
+/* Reads files PREFIX_K for K < n into values (all n freed by the caller). */
 static vitc_status read_files(const char *set_dir, const char *prefix, int n, vitc_value *values, vitc_error *err) {
   char path[4096];
   for (int k = 0; k < n; k++) {
-    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
+    data_file(set_dir, prefix, k, path, sizeof path);
     vitc_status st = vitc_read_tensor_file(path, &values[k], NULL, err);
     if (st != VITC_OK) return st;
   }
@@ -246,7 +252,7 @@ static int check_main(int argc, char **argv) {
   const char *dir = NULL, *value;
   tolerance tol = {1e-4, 1e-5};
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_check, &common, argc, argv, &i);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     if ((r = cli_option_value(argc, argv, &i, "--rtol", &value)) != 0) {
@@ -294,10 +300,11 @@ static int check_main(int argc, char **argv) {
 
 const cli_command cli_check = {
     "check",
-    "Run DIR/model.onnx on every DIR/test_data_set_N/input_K.pb and compare with output_K.pb (ONNX\n"
-    "backend-test layout). Exit status: 0 all within tolerance, 1 a mismatch, 2 an error.\n\n"
+    "Run DIR/model.onnx on every DIR/test_data_set_N/input_K.pb (or .npy) and compare with output_K.pb\n"
+    "(or .npy) (ONNX backend-test layout). Exit status: 0 all within tolerance, 1 a mismatch, 2 an error.\n\n"
     "  --rtol R   relative tolerance (default 1e-4)\n"
     "  --atol A   absolute tolerance (default 1e-5); an element passes if |got-exp| <= A + R*|exp|",
-    "vitc check DIR [--rtol R] [--atol A] [common options]",
+    "vitc check DIR [--rtol R] [--atol A] [model, engine and timing options]",
     check_main,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
 };

@@ -35,7 +35,7 @@ static int compile_main(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *name = "model", *emit = "obj", *weights = NULL;
   vitc_target_options target = {NULL, NULL, NULL, 3};
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_compile, &common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &out);
     if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
     if (!r) r = cli_option_value(argc, argv, &i, "--emit", &emit);
@@ -96,13 +96,15 @@ const cli_command cli_compile = {
     "NAME_create/NAME_run/NAME_destroy; link with -lvitc_rt -lm -lpthread.\n\n"
     "  -o OUT             output file (written under a temporary name, renamed when complete)\n"
     "  --name NAME        symbol prefix, a C identifier (default: model)\n"
-    "  --emit KIND        obj (default), asm, llvm, or shared (a .so that `vitc run` can load)\n"
+    "  --emit KIND        obj (default), asm, llvm, or shared (a .so that `vitc run` and `vitc inspect`\n"
+    "                     load; this machine's architecture only)\n"
     "  --weights FILE     keep the weights in FILE (mapped at NAME_create_mapped, checked by hash)\n"
     "                     instead of embedding them in .rodata\n"
     "  --target TRIPLE    cross-compile (default: this machine, with its CPU features)\n"
     "  --mcpu CPU         target CPU (e.g. znver4, neoverse-v1)\n"
     "  --mattr FEATURES   target features (e.g. +avx512f,+fma)",
     "vitc compile MODEL -o OUT [--name NAME] [--emit obj|asm|llvm|shared] [--weights FILE]\n"
-    "                       [--target TRIPLE --mcpu CPU --mattr FEATURES] [common options]",
+    "                    [--target TRIPLE --mcpu CPU --mattr FEATURES] [model options]",
     compile_main,
+    CLI_OPTS_MODEL,
 };

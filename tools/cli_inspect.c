@@ -138,7 +138,7 @@ static int inspect_main(int argc, char **argv) {
   const char *model = NULL;
   bool json = false;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_inspect, &common, argc, argv, &i);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     if (!strcmp(argv[i], "--json")) json = true;
@@ -172,9 +172,11 @@ static int inspect_main(int argc, char **argv) {
 const cli_command cli_inspect = {
     "inspect",
     "Print a model's inputs and outputs (dtype and shape), parameter count and size, GFLOPs of one run\n"
-    "after passes, and op histograms before and after passes.\n\n"
+    "after passes, and op histograms before and after passes. For LIB.so (`vitc compile --emit shared`):\n"
+    "its name, inputs and outputs.\n\n"
     "  --json   print one JSON object with keys model, opset, inputs, outputs ([{name, dtype, shape}]),\n"
     "           params, param_bytes, gflops, nodes_before, nodes_after, ops_before, ops_after ({op: count})",
-    "vitc inspect MODEL [--json] [common options]",
+    "vitc inspect MODEL|LIB.so [--json] [model options]",
     inspect_main,
+    CLI_OPTS_MODEL,
 };

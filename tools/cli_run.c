@@ -133,7 +133,7 @@ static int run_main(int argc, char **argv) {
   input_arg args[CLI_MAX_LIST];
   int nargs = 0;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_run, &common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
     if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
     if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common.weights);
@@ -208,14 +208,19 @@ done:
 
 const cli_command cli_run = {
     "run",
-    "Evaluate MODEL on TensorProto inputs and write OUTDIR/output_K.pb (named like the graph outputs).\n\n"
-    "  -i NAME=FILE.pb   value of graph input NAME (repeatable)\n"
-    "  FILE.pb ...       values of the graph inputs in declared order\n"
-    "  -o OUTDIR         where the outputs go (created if missing)\n\n"
-    "MODEL may also be a shared library made by `vitc compile --emit shared --name NAME`:\n"
-    "  --name NAME       its symbol prefix (default: model)\n"
+    "Evaluate MODEL on its inputs and write its outputs (named like the graph outputs). An input file is\n"
+    "a TensorProto (.pb) or numpy .npy (recognised by content); an .npz gives every input its arrays name.\n\n"
+    "  -i NAME=FILE      value of graph input NAME (repeatable)\n"
+    "  FILE ...          values of the graph inputs in declared order\n"
+    "  INPUTS.npz        values of the inputs its arrays name (numpy.savez(path, **inputs))\n"
+    "  -o OUTDIR         write OUTDIR/output_K.pb (created if missing)\n"
+    "  -o OUT.npz        write all outputs into one .npz, by output name\n"
+    "  --format npy      write OUTDIR/output_K.npy instead of .pb\n\n"
+    "MODEL may also be a shared library made by `vitc compile --emit shared`; it states its own name:\n"
+    "  --name NAME       its symbol prefix, needed only when it holds several models\n"
     "  --weights FILE    its weights file, if it was compiled with --weights",
-    "vitc run MODEL|LIB.so [-i NAME=FILE.pb ...] [FILE.pb ...] -o OUTDIR [--name NAME] [--weights FILE]\n"
-    "                       [common options]",
+    "vitc run MODEL|LIB.so [-i NAME=FILE ...] [FILE|INPUTS.npz ...] -o OUTDIR|OUT.npz [--format pb|npy]\n"
+    "                [--name NAME] [--weights FILE] [model, engine and timing options]",
     run_main,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
 };

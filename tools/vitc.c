@@ -6,7 +6,7 @@
 #include "cli.h"
 
 static const cli_command *const commands[] = {&cli_inspect, &cli_run, &cli_check, &cli_compile, &cli_dump, &cli_ops,
-                                            &cli_bench};
+                                            &cli_passes, &cli_bench};
 enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
 static void print_usage(FILE *f) {
@@ -17,9 +17,11 @@ static void print_usage(FILE *f) {
         "commands:\n",
         f);
   for (int k = 0; k < NCOMMANDS; k++) fprintf(f, "  %s\n", commands[k]->usage);
-  fputc('\n', f);
-  cli_print_common_usage(f);
-  fputs("\nrun 'vitc COMMAND --help' for a command's options.\n", f);
+  fputs("\nrun 'vitc COMMAND --help' for a command's options, 'vitc --version' for the version.\n\n"
+        "environment:\n"
+        "  VITC_NUM_THREADS   threads of compiled code when --threads (or the API's nthreads) is 0; default:\n"
+        "                     the CPUs this process may run on, capped by its cgroup's CPU quota\n",
+        f);
 }
 
 int main(int argc, char **argv) {
