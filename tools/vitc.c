@@ -1,7 +1,9 @@
 /* vitc.c — the vitc command line: dispatches to one subcommand per file (tools/cli_*.c).
  *
  * The library never prints; this tool does. Errors go to stderr as "vitc: MESSAGE" and exit with 2. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,7 +26,22 @@ static void print_usage(FILE *f) {
         f);
 }
 
+/* `vitc compile --emit shared` links the runtime archive the build made (or $VITC_RT_LIB). An installed
+ * vitc (P/bin/vitc) uses the one installed beside it, P/lib/libvitc_rt.a, so the build tree can go. */
+static void use_installed_runtime(void) {
+  char exe[4096], rt[4200];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (getenv("VITC_RT_LIB") || n <= 0) return;
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (!slash) return;
+  *slash = 0;
+  snprintf(rt, sizeof rt, "%s/../lib/libvitc_rt.a", exe);
+  if (!access(rt, R_OK)) setenv("VITC_RT_LIB", rt, 0);
+}
+
 int main(int argc, char **argv) {
+  use_installed_runtime();
   if (argc < 2) {
     print_usage(stderr);
     return CLI_EXIT_ERROR;
