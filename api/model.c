@@ -113,7 +113,8 @@ const char *vitc_version(void) { return VITC_VERSION; }
 vitc_status vitc_context_trace_start(vitc_context *c, size_t max_events) {
   vitc_error err;
   if (!c->rt) {
-    vitc_fail(&err, VITC_ERR_UNSUPPORTED, "%s: tracing records compiled code; this model is interpreted", c->m->g->path);
+    vitc_fail(&err, VITC_ERR_UNSUPPORTED, "%s: tracing records compiled code; this model is interpreted",
+              c->m->g->path);
     return fail_last(&err);
   }
   vitc_rt_trace *t = vitc_rt_trace_new(max_events);

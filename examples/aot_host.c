@@ -2,7 +2,8 @@
  * and no ONNX at run time: only demo.o, demo.h and libvitc_rt.a.
  *
  *   build/vitc compile tests/models/demo/model.onnx -o build/demo.o --name demo
- *   cc -O2 -Ibuild examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread -o build/aot_host
+ *   cc -O2 -Ibuild -Iruntime examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread \
+ *      -o build/aot_host
  *   build/aot_host tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
  *
  * usage: aot_host IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--trace FILE]

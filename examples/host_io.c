@@ -74,11 +74,14 @@ static int tensor_proto_floats(const unsigned char *p, size_t len, const unsigne
  * the magic, the version, the header's length, then a Python dict literal describing the array. */
 static int npy_floats(const unsigned char *p, size_t len, const unsigned char **data, size_t *nbytes) {
   if (len < 10 || memcmp(p, "\x93NUMPY", 6) || p[6] < 1 || p[6] > 3) return -1;
-  size_t start = p[6] == 1 ? 10 : 12, hlen = p[6] == 1 ? (size_t)(p[8] | p[9] << 8)
-                                                   : len < 12 ? SIZE_MAX : (size_t)(p[8] | p[9] << 8 | p[10] << 16 | (uint32_t)p[11] << 24);
+  size_t start = p[6] == 1 ? 10 : 12;
+  if (len < start) return -1;
+  size_t hlen = p[8] | p[9] << 8;
+  if (p[6] > 1) hlen |= (size_t)p[10] << 16 | (size_t)p[11] << 24;
   if (hlen > len - start) return -1;
   char header[4096];
-  snprintf(header, sizeof header, "%.*s", (int)(hlen < sizeof header ? hlen : sizeof header - 1), (const char *)p + start);
+  int shown = (int)(hlen < sizeof header ? hlen : sizeof header - 1);
+  snprintf(header, sizeof header, "%.*s", shown, (const char *)p + start);
   if (!strstr(header, "'descr': '<f4'") || !strstr(header, "'fortran_order': False")) return -1;
   *data = p + start + hlen;
   *nbytes = len - start - hlen;

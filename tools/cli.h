@@ -127,8 +127,8 @@ vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_
 vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, vitc_graph **g, vitc_error *err);
 void cli_shared_close(cli_shared *s);
 /* The library's model on a fresh context (weights: its side file, or NULL), run as cli_run_context runs. */
-vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
-                           vitc_value *outputs, vitc_error *err);
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g,
+                           const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
 /* Compiles g into a temporary shared library, runs it once, removes it. */
 vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                             vitc_error *err);

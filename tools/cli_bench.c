@@ -70,7 +70,7 @@ static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const
     if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
     else if (r >= warmup) times[r - warmup] = now_ms() - t0;
   }
-  vitc_status fin = ctx ? cli_record_finish(cc, g, iters, ctx, trace, err) : VITC_OK;
+  vitc_status fin = cli_record_finish(cc, g, iters, ctx, trace, err);
   if (!st) st = fin;
   for (int k = 0; outs && k < g->noutputs; k++) free(outs[k]);
   free(ins);

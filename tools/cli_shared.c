@@ -124,8 +124,8 @@ void cli_shared_close(cli_shared *s) {
   s->dl = NULL;
 }
 
-vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
-                           vitc_value *outputs, vitc_error *err) {
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g,
+                           const vitc_value *inputs, vitc_value *outputs, vitc_error *err) {
   char why[512] = "out of memory creating a context";
   void *ctx;
   if (s->create_mapped) {
