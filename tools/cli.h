@@ -107,11 +107,10 @@ vitc_graph *cli_load(const cli_common *c, const char *path);
 vitc_status cli_execute(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                         vitc_error *err);
 
-/* With --profile or --trace: a runtime trace (runtime/vitc_rt.h) of room for `runs` runs of g installed as
- * ctx's node hook (*trace stays NULL without them). A shared-library model's graph has no nodes: its
- * room is a generous bound then. */
-vitc_status cli_record_start(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
-                             vitc_rt_trace **trace, vitc_error *err);
+/* With --profile or --trace: a runtime trace (runtime/vitc_rt.h) with room for `runs` runs of per_run node
+ * events, installed as ctx's node hook (*trace stays NULL without them). */
+vitc_status cli_record_start(const cli_common *c, size_t per_run, int runs, vitc_rt_ctx *ctx, vitc_rt_trace **trace,
+                             vitc_error *err);
 /* Removes the hook, writes --trace, prints --profile (to stderr: time per op with GFLOP/s from the op
  * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
 vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,

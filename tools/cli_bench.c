@@ -64,7 +64,7 @@ static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const
   }
   vitc_rt_trace *trace = NULL;
   for (int r = 0; !st && r < warmup + iters; r++) {
-    if (r == warmup && (st = cli_record_start(cc, g, iters, ctx, &trace, err))) break;
+    if (r == warmup && (st = cli_record_start(cc, (size_t)g->nnodes, iters, ctx, &trace, err))) break;
     double t0 = now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
     if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);

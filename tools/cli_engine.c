@@ -4,15 +4,11 @@
 
 #include "cli.h"
 
-/* A shared-library model's graph has no nodes to count: room for this many per run. */
-enum { SHARED_MAX_NODES = 1 << 16 };
-
-vitc_status cli_record_start(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
-                             vitc_rt_trace **trace, vitc_error *err) {
+vitc_status cli_record_start(const cli_common *c, size_t per_run, int runs, vitc_rt_ctx *ctx, vitc_rt_trace **trace,
+                             vitc_error *err) {
   *trace = NULL;
   if (!c->profile && !c->trace) return VITC_OK;
-  size_t per_run = g->nnodes ? (size_t)g->nnodes : SHARED_MAX_NODES;
-  if (!(*trace = vitc_rt_trace_new(per_run * (size_t)runs)))
+  if (!(*trace = vitc_rt_trace_new(per_run ? per_run * (size_t)runs : 1)))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a trace of %d runs", runs);
   vitc_rt_set_node_hook(ctx, vitc_rt_trace_record, *trace);
   return VITC_OK;
@@ -75,7 +71,7 @@ static void print_rows(const profile_row *rows, int n, int runs, double total_ns
 static vitc_status print_profile(const vitc_graph *g, const vitc_rt_trace *trace, int runs, vitc_error *err) {
   size_t nev;
   const vitc_rt_trace_event *ev = vitc_rt_trace_events(trace, &nev);
-  size_t cap = g->nnodes ? (size_t)g->nnodes : SHARED_MAX_NODES;
+  size_t cap = nev ? nev : 1; /* at most one row per event */
   profile_row *rows = calloc(cap, sizeof *rows);
   if (!rows) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   double total_ns = 0, flops = 0;
@@ -108,6 +104,8 @@ vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs
   return st;
 }
 
+static void count_node(void *user, int node, const char *label, uint64_t ns) { ++*(size_t *)user; }
+
 vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
                             const vitc_value *inputs, vitc_value *outputs, vitc_error *err) {
   void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
@@ -121,12 +119,15 @@ vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_
   }
   bool recording = c->profile || c->trace;
   vitc_rt_trace *trace = NULL;
+  size_t per_run = 0; /* nodes the warm-up run reported: a shared library's graph has none to count */
+  if (recording) vitc_rt_set_node_hook(ctx, count_node, &per_run);
   /* The warm-up run pays for first touches of weights and scratch and for starting the pool. */
   for (int r = 0; !st && r < (recording ? 1 + c->runs : 1); r++) {
-    if (recording && r == 1 && (st = cli_record_start(c, g, c->runs, ctx, &trace, err))) break;
+    if (recording && r == 1 && (st = cli_record_start(c, per_run, c->runs, ctx, &trace, err))) break;
     if (vitc_ffi_call_run(run_fn, ctx, in, g->ninputs, out, g->noutputs))
       st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model failed", g->path);
   }
+  if (recording && !trace) vitc_rt_set_node_hook(ctx, NULL, NULL); /* the warm-up run failed */
   vitc_status fin = cli_record_finish(c, g, c->runs, ctx, trace, err);
   if (!st) st = fin;
   if (st) cli_free_values(outputs, g->noutputs);
