@@ -145,6 +145,15 @@ void cli_print_values(FILE *f, const vitc_value *v, int limit);
 double cli_peak_gflops(int threads, double at_least, char *source, size_t n);
 /* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
 void cli_print_json_string(FILE *f, const char *s);
+/* Whether s ends with suffix. */
+bool cli_has_suffix(const char *s, const char *suffix);
+/* Reads the arrays of the .npz at path into values[k] for the tensors ids[k] of g (n of them: its inputs
+ * or outputs) by name, marking given[k]; an array naming none of them, or one given twice, is an error.
+ * check: each must fit its graph input (cli_check_input). */
+vitc_status cli_read_npz_named(const char *path, const vitc_graph *g, const int *ids, int n, bool check,
+                               vitc_value *values, bool *given, vitc_error *err);
+/* The number of arrays in the .npz at path. */
+vitc_status cli_count_npz(const char *path, int *count, vitc_error *err);
 /* Frees the data of n values. */
 void cli_free_values(vitc_value *v, int n);
 

@@ -259,6 +259,59 @@ void cli_print_json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+bool cli_has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Where the arrays of an .npz go: values of the tensors ids[], by name. */
+typedef struct npz_named {
+  const vitc_graph *g;
+  const char *path;
+  const int *ids;
+  int n;
+  bool check;
+  vitc_value *values;
+  bool *given;
+} npz_named;
+
+static vitc_status take_npz_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
+  npz_named *in = user;
+  const char *kind = in->ids == in->g->inputs ? "input" : "output";
+  int k = 0;
+  while (k < in->n && strcmp(in->g->tensors[in->ids[k]].name, name)) k++;
+  vitc_status st = VITC_OK;
+  if (k == in->n)
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s: array '%s' names no %s of the model", in->path, name, kind);
+  else if (in->given[k])
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s '%s' is given twice", kind, name);
+  if (st) {
+    free(v->data);
+    return st;
+  }
+  in->values[k] = *v;
+  in->given[k] = true;
+  if (in->check && (st = cli_check_input(in->g, k, v, err)) != VITC_OK) vitc_error_prefix(err, "%s", in->path);
+  return st;
+}
+
+vitc_status cli_read_npz_named(const char *path, const vitc_graph *g, const int *ids, int n, bool check,
+                               vitc_value *values, bool *given, vitc_error *err) {
+  npz_named in = {g, path, ids, n, check, values, given};
+  return vitc_read_npz(path, take_npz_member, &in, err);
+}
+
+static vitc_status count_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
+  free(v->data);
+  ++*(int *)user;
+  return VITC_OK;
+}
+
+vitc_status cli_count_npz(const char *path, int *count, vitc_error *err) {
+  *count = 0;
+  return vitc_read_npz(path, count_member, count, err);
+}
+
 void cli_free_values(vitc_value *v, int n) {
   for (int k = 0; k < n; k++) {
     free(v[k].data);

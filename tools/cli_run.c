@@ -38,36 +38,6 @@ static int graph_input_index(const vitc_graph *g, const input_arg *arg) {
   return -1;
 }
 
-static bool has_suffix(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && !strcmp(s + n - k, suffix);
-}
-
-/* Where the members of an .npz go: graph input values, by name. */
-typedef struct npz_inputs {
-  const vitc_graph *g;
-  const char *path;
-  vitc_value *values;
-  bool *given;
-} npz_inputs;
-
-static vitc_status take_npz_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
-  npz_inputs *in = user;
-  input_arg arg = {name, strlen(name), in->path};
-  int k = graph_input_index(in->g, &arg);
-  vitc_status st = VITC_OK;
-  if (k < 0) st = vitc_fail(err, VITC_ERR_INVALID, "%s: array '%s' names no input of the model", in->path, name);
-  else if (in->given[k]) st = vitc_fail(err, VITC_ERR_INVALID, "input '%s' is given twice", name);
-  if (st) {
-    free(v->data);
-    return st;
-  }
-  in->values[k] = *v;
-  in->given[k] = true;
-  if ((st = cli_check_input(in->g, k, v, err)) != VITC_OK) vitc_error_prefix(err, "%s", in->path);
-  return st;
-}
-
 /* Reads every input file into values[graph input index], checking each against its graph input;
  * given[k] records which inputs have a value. An .npz gives the inputs its arrays name. */
 static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int nargs, vitc_value *values,
@@ -75,9 +45,8 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
   int positional = 0;
   const char *npz = NULL;
   for (int a = 0; a < nargs; a++) {
-    if (!args[a].name && has_suffix(args[a].file, ".npz")) {
-      npz_inputs in = {g, npz = args[a].file, values, given};
-      vitc_status st = vitc_read_npz(args[a].file, take_npz_member, &in, err);
+    if (!args[a].name && cli_has_suffix(args[a].file, ".npz")) {
+      vitc_status st = cli_read_npz_named(npz = args[a].file, g, g->inputs, g->ninputs, true, values, given, err);
       if (st != VITC_OK) return st;
       continue;
     }
@@ -108,7 +77,7 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
 static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *out, const char *format,
                                  vitc_error *err) {
   const char *names[CLI_MAX_LIST];
-  bool npz = has_suffix(out, ".npz");
+  bool npz = cli_has_suffix(out, ".npz");
   vitc_status st = VITC_OK;
   if (npz && g->noutputs > CLI_MAX_LIST)
     return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s: at most %d outputs go into an .npz", out, CLI_MAX_LIST);
@@ -163,7 +132,7 @@ static int run_main(int argc, char **argv) {
   if (!outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
   if (strcmp(format, "pb") && strcmp(format, "npy"))
     return cli_usage_error(&cli_run, "--format must be pb or npy, not '%s'", format);
-  if (strcmp(format, "pb") && has_suffix(outdir, ".npz"))
+  if (strcmp(format, "pb") && cli_has_suffix(outdir, ".npz"))
     return cli_usage_error(&cli_run, "--format names the files of an output directory, not of %s", outdir);
   int status = CLI_EXIT_ERROR;
   vitc_graph *g = NULL;

@@ -124,6 +124,7 @@ np.savez(tmp + "/wrong_shape.npz", a=a, b=np.zeros((3, 2), np.float32))
 np.savez(tmp + "/complex.npz", a=a, b=b.astype(np.complex64))
 np.save(tmp + "/expected.npy", (a + b) * w)
 PYEOF
+$PY -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("a.npy", b"garbage")' "$TMP/garbage.npz"
 check_y() { # check_y FILE [MEMBER]: y read by numpy equals the reference
   $PY - "$TMP/expected.npy" "$@" <<'PYEOF' || fail "output $2 differs from numpy's"
 import sys, numpy as np
@@ -162,6 +163,32 @@ expect_stdout "1 data set within tolerance"
 cp "$TMP/a.npy" "$TMP/case/test_data_set_0/output_0.npy"
 vitc check "$TMP/case"
 expect_status 1
+# check: a data set of one inputs.npz and one outputs.npz, arrays named like the graph's tensors.
+mkdir -p "$TMP/npzcase/test_data_set_0"
+cp "$ADD/model.onnx" "$TMP/npzcase/"
+cp "$TMP/inputs.npz" "$TMP/npzcase/test_data_set_0/inputs.npz"
+$PY -c 'import sys, numpy as np; np.savez(sys.argv[2], y=np.load(sys.argv[1]))' "$TMP/expected.npy" \
+  "$TMP/npzcase/test_data_set_0/outputs.npz"
+vitc check "$TMP/npzcase"
+expect_status 0
+expect_stdout "1 data set within tolerance"
+$PY -c 'import sys, numpy as np; np.savez(sys.argv[2], y=np.load(sys.argv[1]) + 1)' "$TMP/expected.npy" \
+  "$TMP/npzcase/test_data_set_0/outputs.npz"
+vitc check "$TMP/npzcase"
+expect_status 1
+$PY -c 'import sys, numpy as np; np.savez(sys.argv[2], z=np.load(sys.argv[1]))' "$TMP/expected.npy" \
+  "$TMP/npzcase/test_data_set_0/outputs.npz"
+vitc check "$TMP/npzcase"
+expect_error 2 "outputs.npz: array 'z' names no output of the model"
+cp "$TMP/only_a.npz" "$TMP/npzcase/test_data_set_0/inputs.npz"
+vitc check "$TMP/npzcase"
+expect_error 2 "1 input and 1 output files for a model with 2 inputs"
+cp "$TMP/extra.npz" "$TMP/npzcase/test_data_set_0/inputs.npz"
+vitc check "$TMP/npzcase"
+expect_error 2 "3 input and 1 output files for a model with 2 inputs"
+cp "$TMP/garbage.npz" "$TMP/npzcase/test_data_set_0/inputs.npz"
+vitc check "$TMP/npzcase"
+expect_error 2 "inputs.npz: member 'a': not a .npy array"
 
 # Error paths of the above.
 vitc run "$ADD/model.onnx" "$TMP/only_a.npz" -o "$TMP/e"
@@ -174,7 +201,6 @@ vitc run "$ADD/model.onnx" "$TMP/wrong_shape.npz" -o "$TMP/e"
 expect_error 2 "wrong_shape.npz: input 'b': expected float32\[2,3\], got float32\[3,2\]"
 vitc run "$ADD/model.onnx" "$TMP/complex.npz" -o "$TMP/e"
 expect_error 2 "complex.npz: member 'b': unsupported .npy dtype"
-$PY -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("a.npy", b"garbage")' "$TMP/garbage.npz"
 vitc run "$ADD/model.onnx" "$TMP/garbage.npz" -o "$TMP/e"
 expect_error 2 "garbage.npz: member 'a': not a .npy array"
 vitc run "$ADD/model.onnx" "$TMP/missing.npz" -o "$TMP/e"
