@@ -1,4 +1,6 @@
-/* cli_engine.c — the one place that maps an engine choice to the code that executes a graph. */
+/* cli_engine.c — the one place that maps an engine choice to the code that executes a graph, and the
+ * recording of compiled runs for --profile and --trace: the runtime's trace recorder (runtime/vitc_rt.h)
+ * is the context's node hook over the runs after a warm-up, whatever made the code (JIT, --aot, LIB.so). */
 #include <stdlib.h>
 #include <string.h>
 
