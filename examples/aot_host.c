@@ -2,38 +2,33 @@
  * and no ONNX at run time: only demo.o, demo.h and libvitc_rt.a.
  *
  *   build/vitc compile tests/models/demo/model.onnx -o build/demo.o --name demo
- *   cc -O2 -Ibuild -Iruntime examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread \
- *      -o build/aot_host
+ *   cc -O2 -Ibuild examples/aot_host.c examples/host_io.c build/demo.o build/libvitc_rt.a -lm -lpthread -o build/aot_host
  *   build/aot_host tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
  *
- * usage: aot_host IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--trace FILE]
+ * usage: aot_host IMAGE [LABELS] [--expect LOGITS.pb] [--iters N]
  *   IMAGE   float32 NCHW, a TensorProto .pb, a .npy or raw float32 (host_io.h)
  *   LABELS  one class name per line
  *   --expect  compare the logits with a reference; exit 1 on a different top-1 class
- *   --iters   inferences to time after a warm-up run (default 20)
- *   --trace   write the timed runs as Chrome trace-event JSON: compiled code reports each node to the
- *             context's node hook, here the runtime's trace recorder (vitc_rt.h) */
+ *   --iters   inferences to time after a warm-up run (default 20) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
 #include "host_io.h"
-#include "vitc_rt.h"
 
 int main(int argc, char **argv) {
-  const char *image_path = NULL, *labels = NULL, *expect = NULL, *trace_path = NULL;
+  const char *image_path = NULL, *labels = NULL, *expect = NULL;
   int iters = 20, extra = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect = argv[++i];
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--trace") && i + 1 < argc) trace_path = argv[++i];
     else if (!image_path) image_path = argv[i];
     else if (!labels) labels = argv[i];
     else extra++;
   }
   if (!image_path || iters < 1 || extra) {
-    fprintf(stderr, "usage: %s IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--trace FILE]\n", argv[0]);
+    fprintf(stderr, "usage: %s IMAGE [LABELS] [--expect LOGITS.pb] [--iters N]\n", argv[0]);
     return 2;
   }
 
@@ -44,28 +39,18 @@ int main(int argc, char **argv) {
     return 2;
   }
   vitc_rt_ctx *ctx = demo_create();
-  /* Events for every node of every timed run, allocated now: the runs themselves never allocate. */
-  vitc_rt_trace *trace = trace_path ? vitc_rt_trace_new((size_t)iters * 4096) : NULL;
-  if (!ctx || (trace_path && !trace)) {
+  if (!ctx) {
     fprintf(stderr, "demo_create: out of memory\n");
-    if (ctx) demo_destroy(ctx);
     free(image);
     return 2;
   }
   static float logits[DEMO_OUTPUT0_COUNT];
   demo_run(ctx, image, logits); /* warm-up: first touch of the scratch and the weights */
-  if (trace) vitc_rt_set_node_hook(ctx, vitc_rt_trace_record, trace);
   double start = host_seconds();
   for (int i = 0; i < iters; i++) demo_run(ctx, image, logits);
   double per_run = (host_seconds() - start) / iters;
   demo_destroy(ctx);
   free(image);
-  if (trace && vitc_rt_trace_write(trace, trace_path, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
-    vitc_rt_trace_free(trace);
-    return 2;
-  }
-  vitc_rt_trace_free(trace);
 
   printf("%s: top-5 of %d classes\n", image_path, DEMO_OUTPUT0_COUNT);
   host_print_top_k(logits, DEMO_OUTPUT0_COUNT, 5, labels);

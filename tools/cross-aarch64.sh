@@ -42,7 +42,7 @@ for cpu in neoverse-n1 neoverse-v1:+sve; do
     echo "cross-aarch64: the $mcpu code is not vectorised" >&2
     exit 1
   fi
-  $cc -std=gnu11 -O2 -I"$dir" -I"$src/runtime" "$src/examples/aot_host.c" "$src/examples/host_io.c" "$dir/demo.o" \
+  $cc -std=gnu11 -O2 -I"$dir" "$src/examples/aot_host.c" "$src/examples/host_io.c" "$dir/demo.o" \
     "$out/libvitc_rt.a" -lm -lpthread -o "$dir/aot_host"
   echo "== running it under qemu-aarch64 against torch's logits"
   qemu-aarch64 -L /usr/aarch64-linux-gnu "$dir/aot_host" "$demo/test_data_set_0/input_0.pb" "$demo/labels.txt" \

@@ -87,7 +87,7 @@ vitc compile "$ADD/model.onnx" -o "$TMP/cross.so" --emit shared --target aarch64
 expect_error 2 "--emit shared links with this machine's cc and runtime, not for --target aarch64-linux-gnu"
 [[ ! -e $TMP/cross.so ]] || fail "a refused cross --emit shared left a file"
 
-# The example hosts trace through the C API (jit_host) and the runtime's recorder (aot_host).
+# The JIT example host traces through the C API (vitc_context_trace_start/_write).
 run "$BUILD/examples/jit_host" "$DEMO/model.onnx" "$DEMO/test_data_set_0/input_0.pb" --iters 3 --trace "$TMP/jit.json"
 expect_status 0
 vitc run "$DEMO/model.onnx" "$DEMO/test_data_set_0/input_0.pb" -o "$TMP/demo_out" --trace "$TMP/demo.json" --runs 1
@@ -100,11 +100,6 @@ expect_stderr "no/dir/x.json"
 run "$BUILD/examples/jit_host" "$DEMO/model.onnx" "$DEMO/test_data_set_0/input_0.pb" --iters 1 --interpret --trace "$TMP/i.json"
 expect_status 2
 expect_stderr "tracing records compiled code; this model is interpreted"
-if [[ -x $BUILD/examples/aot_host ]]; then
-  run "$BUILD/examples/aot_host" "$DEMO/test_data_set_0/input_0.pb" --iters 2 --trace "$TMP/aot.json"
-  expect_status 0
-  trace_events "$TMP/aot.json" "$demo_nodes" 2
-fi
 
 # .npy and .npz, numpy writing the inputs and reading the outputs; the reference is numpy's (a + b) * w.
 $PY - "$ADD/model.onnx" "$TMP" <<'PYEOF' || fail "cannot write numpy inputs"

@@ -54,6 +54,40 @@ run "$TMP/aot_host" "$DATA/input_0.pb" "$DEMO/labels.txt" --expect "$DATA/output
 expect_status 0
 expect_stdout ": match$"
 
+# Tracing AOT code with the installed runtime: the recorder as the context's node hook (README).
+cat >"$TMP/trace_host.c" <<'CEOF'
+#include <stdio.h>
+#include <vitc_rt.h>
+#include "demo.h"
+int main(int argc, char **argv) {
+  static float in[DEMO_INPUT0_COUNT], out[DEMO_OUTPUT0_COUNT];
+  char err[512];
+  vitc_rt_ctx *ctx = demo_create();
+  vitc_rt_trace *t = vitc_rt_trace_new(100000);
+  if (argc != 2 || !ctx || !t) return 2;
+  demo_run(ctx, in, out); /* warm-up, not recorded */
+  vitc_rt_set_node_hook(ctx, vitc_rt_trace_record, t);
+  for (int r = 0; r < 2; r++) demo_run(ctx, in, out);
+  vitc_rt_set_node_hook(ctx, NULL, NULL);
+  if (vitc_rt_trace_write(t, argv[1], err, sizeof err)) return fprintf(stderr, "%s\n", err), 2;
+  vitc_rt_trace_free(t);
+  demo_destroy(ctx);
+  return 0;
+}
+CEOF
+run sh -c "cc -O2 -I'$TMP' -o '$TMP/trace_host' '$TMP/trace_host.c' '$TMP/demo.o' \$(pkg-config --cflags --libs vitc-rt)"
+expect_status 0
+run "$TMP/trace_host" "$TMP/aot.json"
+expect_status 0
+run "$P/bin/vitc" run "$DEMO/model.onnx" "$DATA/input_0.pb" -o "$TMP/one" --trace "$TMP/one.json" --runs 1
+expect_status 0
+/usr/bin/python3 - "$TMP/aot.json" "$TMP/one.json" <<'PYEOF' || fail "the AOT trace is not one event per node per run"
+import json, sys
+aot, one = ([e for e in json.load(open(p))["traceEvents"] if e["ph"] == "X"] for p in sys.argv[1:])
+assert len(one) > 0 and len(aot) == 2 * len(one), (len(aot), len(one))
+assert sorted(e["name"] for e in aot) == sorted(2 * [e["name"] for e in one])
+PYEOF
+
 # The installed tool links shared models with the installed runtime, even with the build's moved away.
 run env -u VITC_RT_LIB "$P/bin/vitc" compile "$DEMO/model.onnx" -o "$TMP/libdemo.so" --emit shared
 expect_status 0
