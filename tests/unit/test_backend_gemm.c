@@ -107,6 +107,10 @@ static void test_conv(void) {
   conv("conv patch 16x16/16", VITC_F32, DIMS(1, 3, 64, 64), 50, 1, (int64_t[]){16, 16}, (vitc_attr[]){INTS("strides", 16, 16)}, 1, true);
   /* 288 rows of 16900 columns exceed one im2col buffer: slabs of 14560 columns and a tail */
   conv("conv slabs", VITC_F32, DIMS(1, 32, 130, 130), 4, 1, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);
+  /* strided, dilated, pads past the dilation (whole runs of a row in the padding), slabs of 7280 columns
+   * that start inside an output line */
+  conv("conv slabs strided", VITC_F32, DIMS(1, 64, 250, 131), 4, 1, (int64_t[]){3, 3},
+       (vitc_attr[]){INTS("strides", 2, 2), INTS("dilations", 2, 2), INTS("pads", 3, 0, 3, 2)}, 3, false);
   conv("conv 1-D", VITC_F32, DIMS(2, 3, 20), 5, 1, (int64_t[]){4}, (vitc_attr[]){INTS("pads", 2, 1)}, 1, true);
   conv("conv 3-D", VITC_F32, DIMS(1, 2, 5, 6, 7), 3, 1, (int64_t[]){2, 3, 2}, (vitc_attr[]){INTS("pads", 1, 0, 1, 0, 1, 1)}, 1, true);
   conv("conv f64", VITC_F64, DIMS(1, 4, 6, 6), 4, 2, (int64_t[]){3, 3}, (vitc_attr[]){INTS("pads", 1, 1, 1, 1)}, 1, true);
