@@ -174,12 +174,21 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   return st;
 }
 
+#define BLOB_DROP_STEP (32u << 20)
+
 /* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
  * node's constants start in the blob (node_blob[i]). */
 static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
   vitc_status st = VITC_OK;
+  size_t dropped_at = 0; /* blob size when the model file's pages were last dropped */
   for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++) {
     if (vitc_view_base(cg->g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    /* Constants read from the mapped model file are in the blob now (as they are, or packed): their
+     * pages need not stay resident beside it. A constant read again later is mapped again. */
+    if (cg->blob_size - dropped_at > BLOB_DROP_STEP) {
+      vitc_graph_drop_mapped_pages(cg->g);
+      dropped_at = cg->blob_size;
+    }
     if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, cg->g->nnodes);
   }
   return st;

@@ -17,6 +17,7 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
     st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
+      vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
       st = vitc_jit_compile(c->module, tm, &c->jit, err);
     }

@@ -22,6 +22,17 @@ typedef struct fe_file {
 vitc_status fe_map_file(const char *path, fe_file *f, vitc_error *err);
 void fe_unmap_file(fe_file *f);
 
+/* Where a bytes field lies in a file: len -1 when the field is absent. */
+typedef struct fe_range {
+  size_t offset;
+  int64_t len;
+} fe_range;
+
+/* Unpacks a model; when its initializers' raw_data could be located in the file, they are left out of
+ * the unpacked model and (*raws)[k] (malloc'd, *nraws entries) says where initializer k's raw_data lies
+ * (inline_weights.c). NULL when protobuf-c rejects the file. */
+Onnx__ModelProto *fe_unpack_model(const fe_file *file, fe_range **raws, size_t *nraws);
+
 /* Checks attrs against the ONNX schema of op (default domain) at opset: names, types, required ones. */
 vitc_status fe_check_attributes(const char *op, int opset, const vitc_attr *attrs, int nattr, vitc_error *err);
 
@@ -57,6 +68,9 @@ typedef struct fe_loader {
   vitc_graph *g;
   const Onnx__ModelProto *model;
   const char *dir; /* directory of the model file: external data is relative to it */
+  const uint8_t *file;   /* the mapped model file, kept while initializers point into it */
+  const fe_range *raws;  /* per initializer: its raw_data in file (fe_unpack_model) */
+  size_t nraws;
   int opset;       /* default-domain opset */
   int *slots;      /* open-addressing table of tensor ids by name; -1 marks an empty slot */
   size_t nslots, nused;

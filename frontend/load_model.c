@@ -36,6 +36,31 @@ static vitc_status read_opset(fe_loader *ld, vitc_error *err) {
   return vitc_fail(err, VITC_ERR_INVALID, "the model imports no opset of the default domain");
 }
 
+/* Initializer i whose raw_data was left in the file (fe_unpack_model): its value points into the mapping
+ * when the bytes are aligned for its dtype, and is copied otherwise. */
+static vitc_status load_initializer(fe_loader *ld, size_t i, const Onnx__TensorProto *tp, const char *label,
+                                    vitc_value *v, vitc_error *err) {
+  const fe_range *raw = i < ld->nraws && ld->raws[i].len >= 0 ? &ld->raws[i] : NULL;
+  if (!raw || fe_tensor_is_external(tp)) return fe_load_tensor(ld, tp, label, v, err);
+  vitc_status st = fe_tensor_type(tp, label, v, err);
+  if (st) return st;
+  size_t need = vitc_nbytes(v);
+  if ((uint64_t)raw->len != need) {
+    char ty[160];
+    return vitc_fail(err, VITC_ERR_INVALID, "%s %s: its data has %lld bytes but its shape needs %zu bytes", label,
+                     vitc_value_type_str(v, ty, sizeof ty), (long long)raw->len, need);
+  }
+  const uint8_t *src = ld->file + raw->offset;
+  if (need && (uintptr_t)src % vitc_dtype_size(v->dtype) == 0) {
+    v->data = (void *)src; /* read-only: passes make new constants, never write one in place */
+    return VITC_OK;
+  }
+  if (!(v->data = vitc_arena_alloc(ld->g->arena, need ? need : 1)))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for the %zu bytes of %s", need, label);
+  if (need) memcpy(v->data, src, need);
+  return VITC_OK;
+}
+
 static vitc_status add_initializers(fe_loader *ld, vitc_error *err) {
   const Onnx__GraphProto *gp = ld->model->graph;
   for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -47,7 +72,7 @@ static vitc_status add_initializers(fe_loader *ld, vitc_error *err) {
     int id = fe_tensor_id(ld, name);
     if (id < 0) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     vitc_tensor *t = &ld->g->tensors[id];
-    vitc_status st = fe_load_tensor(ld, tp, label, &t->v, err);
+    vitc_status st = load_initializer(ld, i, tp, label, &t->v, err);
     if (st) return st;
     t->shape_known = true;
   }
@@ -100,18 +125,32 @@ vitc_status vitc_load_onnx(const char *path, const vitc_load_options *opts, vitc
     return st;
   }
   /* An empty buffer unpacks as a valid, empty ModelProto: refuse it here. */
-  Onnx__ModelProto *model = file.len ? onnx__model_proto__unpack(NULL, file.len, file.data) : NULL;
-  fe_unmap_file(&file);
+  fe_range *raws = NULL;
+  size_t nraws = 0;
+  Onnx__ModelProto *model = file.len ? fe_unpack_model(&file, &raws, &nraws) : NULL;
+  if (!nraws) fe_unmap_file(&file); /* nothing will point into it */
   if (!model) return vitc_fail(err, VITC_ERR_PARSE, "%s: not a valid ONNX model (protobuf parse failed)", path);
 
-  fe_loader ld = {.model = model};
-  if (!(ld.g = vitc_graph_new(path)) || !(ld.dir = model_dir(ld.g, path))) {
+  fe_loader ld = {.model = model, .file = file.data, .raws = raws, .nraws = nraws};
+  vitc_mapping *keep = NULL;
+  if (!(ld.g = vitc_graph_new(path)) || !(ld.dir = model_dir(ld.g, path)) ||
+      (nraws && !(keep = vitc_arena_alloc(ld.g->arena, sizeof *keep)))) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory", path);
+    fe_unmap_file(&file);
   } else if ((st = build_graph(&ld, opts, err))) {
     vitc_error_prefix(err, "%s", path);
   } else {
     st = vitc_graph_toposort(ld.g, err); /* its messages already name the file */
   }
+  if (keep) { /* the graph owns the mapping from here: vitc_graph_free unmaps it */
+    keep->addr = (void *)file.data;
+    keep->len = file.len;
+    keep->next = ld.g->mappings;
+    ld.g->mappings = keep;
+  }
+  /* Unaligned initializers were copied while the whole file was resident: drop those pages now. */
+  if (!st) vitc_graph_drop_mapped_pages(ld.g);
+  free(raws);
   fe_names_free(&ld);
   onnx__model_proto__free_unpacked(model, NULL);
   if (st) vitc_graph_free(ld.g);

@@ -1,7 +1,7 @@
 /* map_file.c — a whole file, mapped read-only, for protobuf parsing.
  *
- * Mapping rather than reading keeps a 350 MB model out of anonymous memory: the unpacked protobuf and
- * the graph's arena already hold a copy each. */
+ * Mapping rather than reading keeps a 350 MB model out of anonymous memory: its inline weights are read
+ * in place from the mapping (inline_weights.c), whose pages the kernel can drop and read again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

@@ -25,6 +25,10 @@ void vitc_graph_free(vitc_graph *g) {
   vitc_arena_free(g->arena);
 }
 
+void vitc_graph_drop_mapped_pages(const vitc_graph *g) {
+  for (const vitc_mapping *m = g->mappings; m; m = m->next) madvise(m->addr, m->len, MADV_DONTNEED);
+}
+
 /* Grows an arena array to hold at least need elements (old storage stays in the arena). */
 static bool grow(vitc_arena *a, void **arr, int *cap, int need, size_t elem) {
   if (need <= *cap) return true;

@@ -204,7 +204,7 @@ typedef struct vitc_graph {
   int ninputs;
   int *outputs;
   int noutputs;
-  vitc_mapping *mappings; /* mmapped external data, unmapped by vitc_graph_free */
+  vitc_mapping *mappings; /* mmapped model file and external data, unmapped by vitc_graph_free */
   /* No tensor, planned arena or weights blob may be larger: shape inference and compilation refuse it,
    * naming the node, before anything is allocated. 0 (the default) means vitc_default_memory_limit(). */
   int64_t memory_limit;
@@ -217,6 +217,9 @@ int64_t vitc_graph_memory_limit(const vitc_graph *g);
 
 vitc_graph *vitc_graph_new(const char *path); /* NULL when out of memory */
 void vitc_graph_free(vitc_graph *g);
+/* Lets the kernel drop the resident pages of g's mapped files (read-only file pages: a later read maps
+ * them again from the file), so that constants the compiler has packed are not held twice. */
+void vitc_graph_drop_mapped_pages(const vitc_graph *g);
 /* Adds a tensor (name copied; NULL name gets a fresh unique one) and returns its id, -1 when out of
  * memory. */
 int vitc_graph_add_tensor(vitc_graph *g, const char *name);

@@ -893,6 +893,78 @@ static void test_committed_graphs(void) {
   }
 }
 
+/* ---------------------------------------------------------------- inline weights in place */
+
+static bool in_mapping(const vitc_graph *g, const void *p) {
+  for (const vitc_mapping *m = g->mappings; m; m = m->next)
+    if ((const char *)p >= (const char *)m->addr && (const char *)p < (const char *)m->addr + m->len) return true;
+  return false;
+}
+
+/* Initializers' raw_data is read where it lies in the mapped file when aligned for the dtype, copied
+ * otherwise; values survive dropping the file's pages. A graph field given twice (protobuf merges them)
+ * is left to the plain unpack, which holds no mapping. */
+static void test_inline_weights_in_place(void) {
+  model *md = new_model(17);
+  float w[3][64];
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < 64; i++) w[k][i] = (float)(k * 100 + i) * 0.5f - 3;
+  const int8_t odd[] = {1, 2, 3};
+  static const char *const names[] = {"w0", "w1", "w2"};
+  for (int k = 0; k < 3; k++) { /* int8 tensors between them shift their offsets */
+    add_init(md, tensor_raw(names[k], 1, 1, (int64_t[]){64}, w[k], sizeof w[k]));
+    add_init(md, tensor_raw(k ? "odd2" : "odd", 3, 1, (int64_t[]){3 - k}, odd, 3 - (size_t)k));
+  }
+  md->g.n_initializer--; /* two int8 tensors suffice */
+  add_input(md, value_info("x", 1, 1, D1));
+  add_node(md, node("Identity", "id", "x", "y", NULL));
+  add_output(md, "y");
+  const char *path = save(md, "inline.onnx");
+  size_t n = onnx__model_proto__get_packed_size(&md->m);
+  uint8_t *file = P(n);
+  FILE *f = fopen(path, "rb");
+  CHECK(f && fread(file, 1, n, f) == n);
+  if (f) fclose(f);
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_load_onnx(path, NULL, &g, &err) == VITC_OK);
+  if (!g) return;
+  CHECK(g->mappings != NULL);
+  for (int round = 0; round < 2; round++) {
+    for (int k = 0; k < 3; k++) {
+      const vitc_value *v = &g->tensors[find(g, names[k])].v;
+      CHECK(vitc_nbytes(v) == sizeof w[k]);
+      CHECK((uintptr_t)v->data % 4 == 0);
+      CHECK(!memcmp(v->data, w[k], sizeof w[k]));
+      size_t at = 0;
+      while (at + sizeof w[k] <= n && memcmp(file + at, w[k], sizeof w[k])) at++;
+      CHECK(at + sizeof w[k] <= n && in_mapping(g, v->data) == (at % 4 == 0)); /* in place exactly when aligned */
+    }
+    CHECK(!memcmp(g->tensors[find(g, "odd")].v.data, odd, 3));
+    vitc_graph_drop_mapped_pages(g); /* the second round reads them from the file again */
+  }
+  vitc_graph_free(g);
+
+  md = new_model(17);
+  add_init(md, tensor_raw("w0", 1, 1, (int64_t[]){64}, w[0], sizeof w[0]));
+  add_input(md, value_info("x", 1, 1, D1));
+  add_node(md, node("Identity", "id", "x", "y", NULL));
+  add_output(md, "y");
+  n = onnx__model_proto__get_packed_size(&md->m);
+  uint8_t *buf = P(n + 2);
+  onnx__model_proto__pack(&md->m, buf);
+  buf[n] = 7 << 3 | 2; /* field 7 (graph) again, empty: merged into the first by protobuf */
+  buf[n + 1] = 0;
+  path = path_in_tmp("two_graphs.onnx");
+  write_bytes(path, buf, n + 2);
+  g = NULL;
+  CHECK(vitc_load_onnx(path, NULL, &g, &err) == VITC_OK);
+  if (!g) return;
+  CHECK(g->mappings == NULL);
+  CHECK(!memcmp(g->tensors[find(g, "w0")].v.data, w[0], sizeof w[0]));
+  vitc_graph_free(g);
+}
+
 int main(void) {
   pool = vitc_arena_new();
   snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/vitc_front_XXXXXX");
@@ -905,6 +977,7 @@ int main(void) {
   test_binding_errors();
   test_normalise_opset11();
   test_typed_vs_raw();
+  test_inline_weights_in_place();
   test_external_data();
   test_malformed_files();
   test_bad_tensors();
