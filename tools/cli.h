@@ -38,6 +38,7 @@ typedef struct cli_common {
   vitc_pass_options passes;
   cli_engine engine;
   int threads; /* JIT threads per run; 0: one per CPU */
+  int64_t memory_limit; /* --max-memory; 0: physical memory */
   bool profile; /* JIT: print the time of each op kind after the run */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
@@ -78,6 +79,8 @@ void cli_common_init(cli_common *c);
 /* Consumes argv[*i] if it is a common option (1), reports a bad value (-1), or leaves it (0). */
 int cli_parse_common(cli_common *c, int argc, char **argv, int *i);
 
+/* A byte count as --max-memory spells it: a positive integer, optionally followed by K, M or G (x1024^n). */
+bool cli_parse_bytes(const char *s, int64_t *out);
 /* Parses a finite double ("1e-4") into *out; false if s is not one. */
 bool cli_parse_double(const char *s, double *out);
 

@@ -64,7 +64,7 @@ static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const 
   for (int r = 0; !st && r < warmup + iters; r++) {
     double t0 = now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
-    if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
+    if (rc) st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
     else if (r >= warmup) times[r - warmup] = now_ms() - t0;
   }
   for (int k = 0; outs && k < g->noutputs; k++) free(outs[k]);

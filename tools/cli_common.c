@@ -1,4 +1,5 @@
 /* cli_common.c — options every subcommand shares, error reporting, and the driver's options they make. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@ static const char common_usage[] =
     "  --aot                   execute code compiled ahead of time into a shared library (as vitc\n"
     "                          compile --emit shared makes) instead of JIT-compiled code\n"
     "  --threads N             threads of the compiled code (default 0: one per CPU)\n"
+    "  --max-memory BYTES      refuse a tensor, the activations or the weights above BYTES (suffix K, M\n"
+    "                          or G: binary units; default: this machine's physical memory)\n"
     "  --profile               JIT: print the time spent in each op kind (runtime timing hooks)\n"
     "  -h, --help              show this help\n";
 
@@ -130,6 +133,13 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
     c->threads = (int)n;
     return 1;
   }
+  if ((r = cli_option_value(argc, argv, i, "--max-memory", &value)) != 0) {
+    if (r < 0) return -1;
+    if (!cli_parse_bytes(value, &c->memory_limit))
+      return cli_error("--max-memory expects a positive number of bytes with an optional K, M or G suffix, got '%s'",
+                       value), -1;
+    return 1;
+  }
   if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
@@ -154,6 +164,16 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
   return 0;
 }
 
+bool cli_parse_bytes(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(s, &end, 10);
+  int shift = !*end ? 0 : !strcmp(end, "K") ? 10 : !strcmp(end, "M") ? 20 : !strcmp(end, "G") ? 30 : -1;
+  if (end == s || *s == '-' || errno || shift < 0 || !n || n > (unsigned long long)INT64_MAX >> shift) return false;
+  *out = (int64_t)(n << shift);
+  return true;
+}
+
 bool cli_parse_double(const char *s, double *out) {
   char *end;
   double x = strtod(s, &end);
@@ -175,6 +195,7 @@ vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vi
     cli_error("%s", err.msg);
     return NULL;
   }
+  g->memory_limit = c->memory_limit;
   return g;
 }
 
@@ -188,7 +209,8 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
 }
 
 vitc_driver_options cli_driver_options(const cli_common *c) {
-  return (vitc_driver_options){.bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes};
+  return (vitc_driver_options){
+      .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {

@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "cli.h"
+#include "runtime/vitc_rt.h"
 
 #define AOT_NAME "vitc_aot"
 
@@ -95,7 +96,7 @@ vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_
     if (!(outputs[k].data = out[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
   if (!st && vitc_ffi_call_run(s->run, ctx, in, g->ninputs, out, g->noutputs))
-    st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model failed", g->path);
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
   if (st) cli_free_values(outputs, g->noutputs);
   s->destroy(ctx);
   free(in);
