@@ -17,6 +17,7 @@ struct vitc_model {
 struct vitc_context {
   const vitc_model *m;
   vitc_rt_ctx *rt; /* NULL when interpreting */
+  vitc_rt_trace *trace; /* the node hook of rt while tracing */
 };
 
 _Static_assert(VITC_MAX_THREADS == VITC_RT_MAX_THREADS, "include/vitc.h and runtime/vitc_rt.h agree");
@@ -126,6 +127,10 @@ vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
   vitc_context *c = calloc(1, sizeof *c);
   *out = NULL;
   const vitc_module *mod = m->compiled ? m->compiled->module : NULL;
+  if (mod && vitc_module_check_cpu(mod, &err)) {
+    free(c);
+    return fail_last(&err);
+  }
   if (!c || (mod && !(c->rt = vitc_rt_ctx_new(mod->scratch_size, mod->weights, m->nthreads)))) {
     free(c);
     vitc_fail(&err, VITC_ERR_NOMEM, "out of memory creating a context");
@@ -139,7 +144,42 @@ vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
 void vitc_context_free(vitc_context *c) {
   if (!c) return;
   vitc_rt_ctx_free(c->rt);
+  vitc_rt_trace_free(c->trace);
   free(c);
+}
+
+const char *vitc_version(void) { return VITC_VERSION; }
+
+vitc_status vitc_context_trace_start(vitc_context *c, size_t max_events) {
+  vitc_error err;
+  if (!c->rt) {
+    vitc_fail(&err, VITC_ERR_UNSUPPORTED, "%s: tracing records compiled code; this model is interpreted",
+              c->m->g->path);
+    return fail_last(&err);
+  }
+  vitc_rt_trace *t = vitc_rt_trace_new(max_events);
+  if (!t) {
+    vitc_fail(&err, VITC_ERR_NOMEM, "out of memory for a trace of %zu events", max_events);
+    return fail_last(&err);
+  }
+  vitc_rt_set_node_hook(c->rt, vitc_rt_trace_record, t);
+  vitc_rt_trace_free(c->trace);
+  c->trace = t;
+  return VITC_OK;
+}
+
+vitc_status vitc_context_trace_write(const vitc_context *c, const char *path) {
+  vitc_error err;
+  char why[512];
+  if (!c->trace) {
+    vitc_fail(&err, VITC_ERR_INVALID, "%s: no trace to write: call vitc_context_trace_start first", path);
+    return fail_last(&err);
+  }
+  if (vitc_rt_trace_write(c->trace, path, why, sizeof why)) {
+    vitc_fail(&err, VITC_ERR_IO, "%s", why);
+    return fail_last(&err);
+  }
+  return VITC_OK;
 }
 
 static vitc_status interpret(const vitc_graph *g, const void *const *inputs, void *const *outputs) {

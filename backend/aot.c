@@ -101,7 +101,8 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                    " * on caller-owned buffers of the sizes below, destroy it. Weights are %s. */\n"
                    "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
                    "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-                   "typedef struct vitc_rt_ctx vitc_rt_ctx;\n\n"
+                   "typedef struct vitc_rt_ctx vitc_rt_ctx;\n"
+                   "const char *vitc_rt_last_error(void); /* why the last NAME_create of this thread failed */\n\n"
                    "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n#define %s_SCRATCH_BYTES %zu\n"
                    "#define %s_WEIGHTS_BYTES %zu\n\n",
                    nm, nm, m->scratch_size,
@@ -127,11 +128,16 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
   if (mapped)
     n += snprintf(h + n, cap - (size_t)n,
                   "\n/* Maps the weights file written by `vitc compile --weights`; NULL with a message in err\n"
-                  " * when it is missing or does not match this model. */\n"
+                  " * when it is missing or does not match this model, or when this CPU lacks a feature the\n"
+                  " * code was compiled for (%s_cpu_features). */\n"
                   "vitc_rt_ctx *%s_create_mapped(const char *weights_path, char *err, size_t errlen);\n",
-                  nm);
+                  nm, nm);
   else
-    n += snprintf(h + n, cap - (size_t)n, "\n/* NULL when out of memory. */\nvitc_rt_ctx *%s_create(void);\n", nm);
+    n += snprintf(h + n, cap - (size_t)n,
+                  "\n/* NULL when out of memory, or when this CPU lacks a feature the code was compiled for\n"
+                  " * (%s_cpu_features): vitc_rt_last_error() names it. */\nvitc_rt_ctx *%s_create(void);\n",
+                  nm, nm);
+  n += snprintf(h + n, cap - (size_t)n, "extern const char %s_cpu_features[]; /* LLVM's +feature list */\n", nm);
   n += snprintf(h + n, cap - (size_t)n, "void %s_destroy(vitc_rt_ctx *ctx);\n\n"
                 "/* Returns 0, or non-zero when the input data is bad (an index out of range): then the outputs\n"
                 " * are undefined and %s_last_error(ctx) says which node, index and bound, until the next run. */\n"

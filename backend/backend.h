@@ -53,6 +53,7 @@ typedef struct vitc_module {
   size_t scratch_size;
   int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
+  char *cpu_features;    /* the target's LLVM feature list the code was built for (NAME_cpu_features) */
 } vitc_module;
 
 /* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
@@ -64,6 +65,8 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
 vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
                              const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
 void vitc_module_free(vitc_module *m);
+/* VITC_ERR_UNSUPPORTED naming the feature when this CPU lacks one the module's code was built for. */
+vitc_status vitc_module_check_cpu(const vitc_module *m, vitc_error *err);
 
 /* ---------------------------------------------------------------- JIT */
 

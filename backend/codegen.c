@@ -41,6 +41,7 @@ void vitc_module_free(vitc_module *m) {
   free(m->name);
   free(m->weights);
   free(m->signature);
+  free(m->cpu_features);
   free(m);
 }
 
@@ -408,10 +409,26 @@ static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void
   return gv;
 }
 
-/* NAME_create / NAME_create_mapped / NAME_destroy and NAME_signature. */
+/* In a NAME_create*: returns NULL unless this CPU has every feature the code was built for (an object
+ * built for AVX-512 refuses on an AVX2 machine with the feature's name instead of dying of SIGILL). */
+static void emit_cpu_check(vitc_cg *cg, LLVMValueRef features, LLVMValueRef err, LLVMValueRef errlen) {
+  LLVMValueRef args[3] = {features, err, errlen}, fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(cg->b));
+  LLVMValueRef failed = LLVMBuildICmp(cg->b, LLVMIntNE, cg_call(cg, "vitc_rt_require_cpu", cg->i32, args, 3),
+                                      cg_i32(cg, 0), "");
+  LLVMBasicBlockRef refuse = LLVMAppendBasicBlockInContext(cg->llvm, fn, "refuse");
+  LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(cg->llvm, fn, "go");
+  LLVMBuildCondBr(cg->b, failed, refuse, go);
+  LLVMPositionBuilderAtEnd(cg->b, refuse);
+  LLVMBuildRet(cg->b, LLVMConstNull(cg->ptr));
+  LLVMPositionBuilderAtEnd(cg->b, go);
+}
+
+/* NAME_create / NAME_create_mapped / NAME_destroy, NAME_signature and NAME_cpu_features. */
 static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   char name[300];
   LLVMValueRef args[7];
+  snprintf(name, sizeof name, "%s_cpu_features", cg->name);
+  LLVMValueRef features = add_constant_bytes(cg, name, m->cpu_features, strlen(m->cpu_features) + 1, 1);
   if (embed_weights) {
     snprintf(name, sizeof name, "%s_weights", cg->name);
     static const unsigned char no_weights[1];
@@ -421,6 +438,7 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
     snprintf(name, sizeof name, "%s_create", cg->name);
     LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, false));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+    emit_cpu_check(cg, features, LLVMConstNull(cg->ptr), cg_i64(cg, 0));
     args[0] = cg_i64(cg, (int64_t)m->scratch_size);
     args[1] = blob;
     args[2] = cg_i32(cg, 0);
@@ -430,6 +448,7 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
     LLVMTypeRef params[3] = {cg->ptr, cg->ptr, cg->i64};
     LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, params, 3, false));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+    emit_cpu_check(cg, features, LLVMGetParam(fn, 1), LLVMGetParam(fn, 2));
     args[0] = cg_i64(cg, (int64_t)m->scratch_size);
     args[1] = LLVMGetParam(fn, 0);
     args[2] = cg_i64(cg, (int64_t)m->weights_size);
@@ -544,7 +563,11 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));
   cg.node_scratch = calloc((size_t)g->nnodes + 1, sizeof *cg.node_scratch);
   cg.node_checks = calloc((size_t)g->nnodes + 1, sizeof *cg.node_checks);
-  if (!m || !cg.const_offset || !cg.node_scratch || !cg.node_checks || !(m->name = strdup(name)) || !(m->signature = make_signature(g))) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  if (m && features) m->cpu_features = strdup(features);
+  LLVMDisposeMessage(features);
+  if (!m || !cg.const_offset || !cg.node_scratch || !cg.node_checks || !(m->name = strdup(name)) ||
+      !(m->signature = make_signature(g)) || !m->cpu_features) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto fail;
   }

@@ -39,9 +39,16 @@ void vitc_compiled_free(vitc_compiled *c) {
   free(c);
 }
 
+vitc_status vitc_module_check_cpu(const vitc_module *m, vitc_error *err) {
+  char why[256];
+  return vitc_rt_require_cpu(m->cpu_features, why, sizeof why) ? vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s", why)
+                                                                : VITC_OK;
+}
+
 vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, int nthreads, const vitc_value *inputs,
                                    vitc_value *outputs, vitc_error *err) {
-  vitc_status st = VITC_OK;
+  vitc_status st = vitc_module_check_cpu(c->module, err);
+  if (st) return st;
   void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, nthreads);
   if (ctx && c->hook) vitc_rt_set_node_hook(ctx, c->hook, c->hook_user);

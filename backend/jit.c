@@ -27,6 +27,7 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef j, LLVMOrcJITDylibRef
       {"vitc_rt_parallel_for", (void *)vitc_rt_parallel_for},
       {"vitc_rt_ctx_new", (void *)vitc_rt_ctx_new},
       {"vitc_rt_ctx_new_mapped", (void *)vitc_rt_ctx_new_mapped},
+      {"vitc_rt_require_cpu", (void *)vitc_rt_require_cpu},
       {"vitc_rt_ctx_free", (void *)vitc_rt_ctx_free},
       {"vitc_rt_node_start", (void *)vitc_rt_node_start},
       {"vitc_rt_node_done", (void *)vitc_rt_node_done},

@@ -6,7 +6,7 @@
  *   build/aot_host tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
  *
  * usage: aot_host IMAGE [LABELS] [--expect LOGITS.pb] [--iters N]
- *   IMAGE   float32 NCHW, a TensorProto .pb or raw float32 (host_io.h)
+ *   IMAGE   float32 NCHW, a TensorProto .pb, a .npy or raw float32 (host_io.h)
  *   LABELS  one class name per line
  *   --expect  compare the logits with a reference; exit 1 on a different top-1 class
  *   --iters   inferences to time after a warm-up run (default 20) */
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
   }
   vitc_rt_ctx *ctx = demo_create();
   if (!ctx) {
-    fprintf(stderr, "demo_create: out of memory\n");
+    fprintf(stderr, "demo_create: %s\n", *vitc_rt_last_error() ? vitc_rt_last_error() : "out of memory");
     free(image);
     return 2;
   }

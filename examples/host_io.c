@@ -70,6 +70,24 @@ static int tensor_proto_floats(const unsigned char *p, size_t len, const unsigne
   return p == end && dtype == 1 && *data ? 0 : -1;
 }
 
+/* The payload of a numpy .npy file (format versions 1 to 3) holding little-endian float32 in C order:
+ * the magic, the version, the header's length, then a Python dict literal describing the array. */
+static int npy_floats(const unsigned char *p, size_t len, const unsigned char **data, size_t *nbytes) {
+  if (len < 10 || memcmp(p, "\x93NUMPY", 6) || p[6] < 1 || p[6] > 3) return -1;
+  size_t start = p[6] == 1 ? 10 : 12;
+  if (len < start) return -1;
+  size_t hlen = p[8] | p[9] << 8;
+  if (p[6] > 1) hlen |= (size_t)p[10] << 16 | (size_t)p[11] << 24;
+  if (hlen > len - start) return -1;
+  char header[4096];
+  int shown = (int)(hlen < sizeof header ? hlen : sizeof header - 1);
+  snprintf(header, sizeof header, "%.*s", shown, (const char *)p + start);
+  if (!strstr(header, "'descr': '<f4'") || !strstr(header, "'fortran_order': False")) return -1;
+  *data = p + start + hlen;
+  *nbytes = len - start - hlen;
+  return 0;
+}
+
 float *host_read_f32(const char *path, size_t count, char *err, size_t errlen) {
   size_t len;
   unsigned char *file = read_all(path, &len, err, errlen);
@@ -78,7 +96,13 @@ float *host_read_f32(const char *path, size_t count, char *err, size_t errlen) {
   const unsigned char *data = file;
   size_t plen = strlen(path);
   float *out = NULL;
-  if (plen > 3 && !strcmp(path + plen - 3, ".pb")) {
+  if (len >= 6 && !memcmp(file, "\x93NUMPY", 6)) {
+    if (npy_floats(file, len, &data, &nbytes)) {
+      snprintf(err, errlen, "%s: not a float32 (little-endian, C order) .npy", path);
+      free(file);
+      return NULL;
+    }
+  } else if (plen > 3 && !strcmp(path + plen - 3, ".pb")) {
     if (tensor_proto_floats(file, len, &data, &nbytes)) {
       snprintf(err, errlen, "%s: not a float32 TensorProto", path);
       free(file);

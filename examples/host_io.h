@@ -1,8 +1,9 @@
 /* host_io.h — what the example hosts share: float32 tensors from files, labels, top-k, a clock.
  *
  * No protobuf library: a path ending in ".pb" is read as an ONNX TensorProto holding float32 data (what
- * onnx.numpy_helper writes, e.g. test_data_set_0/input_0.pb of the backend-test layout); any other path
- * is raw little-endian float32 (what `numpy.ndarray.tofile` writes, or a camera's buffer). */
+ * onnx.numpy_helper writes, e.g. test_data_set_0/input_0.pb of the backend-test layout); a file starting
+ * with numpy's magic is a float32 .npy (numpy.save); any other path is raw little-endian float32 (what
+ * `numpy.ndarray.tofile` writes, or a camera's buffer). */
 #ifndef VITC_EXAMPLES_HOST_IO_H
 #define VITC_EXAMPLES_HOST_IO_H
 

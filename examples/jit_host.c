@@ -1,20 +1,22 @@
 /* jit_host.c — classifies an image with a model compiled at run time through the public API
  * (include/vitc.h): load and JIT-compile, ask the model for its inputs and outputs, run.
  *
- *   make
- *   cc -O2 -Iinclude examples/jit_host.c examples/host_io.c build/libvitc.a build/libonnx_proto.a \
- *      build/libvitc_rt.a -L$(llvm-config-16 --libdir) -lLLVM-16 -lprotobuf-c -lffi -lm -lpthread -o build/jit_host
+ *   cmake --install build --prefix P
+ *   cc -O2 examples/jit_host.c examples/host_io.c $(PKG_CONFIG_PATH=P/lib/pkgconfig pkg-config --cflags --libs vitc) \
+ *      -lm -Wl,-rpath,P/lib -o build/jit_host
  *   build/jit_host tests/models/demo/model.onnx tests/models/demo/test_data_set_0/input_0.pb tests/models/demo/labels.txt
  *
  * (`make` also builds this host as build/examples/jit_host.)
  *
  * usage: jit_host MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--threads N] [--interpret]
- *   IMAGE   the model's one float32 input, a TensorProto .pb or raw float32 (host_io.h)
+ *                [--trace FILE]
+ *   IMAGE   the model's one float32 input, a TensorProto .pb, a .npy or raw float32 (host_io.h)
  *   LABELS  one class name per line, for output 0
  *   --expect     compare output 0 with a reference; exit 1 on a different top-1 class
  *   --iters      inferences to time after a warm-up run (default 20)
- *   --threads    threads of the compiled code (default: one per CPU)
- *   --interpret  run the reference evaluator instead of compiled code */
+ *   --threads    threads of the compiled code (default: $VITC_NUM_THREADS, else the CPUs it may use)
+ *   --interpret  run the reference evaluator instead of compiled code
+ *   --trace      write the timed runs as Chrome trace-event JSON (vitc_context_trace_start/_write) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static void print_io(const char *kind, int i, const vitc_io_info *info) {
 }
 
 int main(int argc, char **argv) {
-  const char *model_path = NULL, *image_path = NULL, *labels = NULL, *expect = NULL;
+  const char *model_path = NULL, *image_path = NULL, *labels = NULL, *expect = NULL, *trace = NULL;
   int iters = 20, extra = 0;
   vitc_options opts = VITC_OPTIONS_DEFAULT;
   for (int i = 1; i < argc; i++) {
@@ -37,13 +39,15 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) opts.nthreads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--interpret")) opts.interpret = 1;
+    else if (!strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
     else if (!model_path) model_path = argv[i];
     else if (!image_path) image_path = argv[i];
     else if (!labels) labels = argv[i];
     else extra++;
   }
   if (!image_path || iters < 1 || opts.nthreads < 0 || extra) {
-    fprintf(stderr, "usage: %s MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--threads N] [--interpret]\n",
+    fprintf(stderr, "usage: %s MODEL IMAGE [LABELS] [--expect LOGITS.pb] [--iters N] [--threads N] [--interpret]\n"
+                    "       [--trace FILE]\n",
             argv[0]);
     return 2;
   }
@@ -87,9 +91,12 @@ int main(int argc, char **argv) {
   else {
     const void *inputs[1] = {image};
     vitc_status st = vitc_run(ctx, inputs, outputs); /* warm-up */
+    /* The timed runs, traced when asked: one event per node per run, written after them. */
+    if (!st && trace) st = vitc_context_trace_start(ctx, 100000);
     start = host_seconds();
     for (int i = 0; !st && i < iters; i++) st = vitc_run(ctx, inputs, outputs);
     double per_run = (host_seconds() - start) / iters;
+    if (!st && trace) st = vitc_context_trace_write(ctx, trace);
     if (st) fprintf(stderr, "%s\n", vitc_last_error());
     else {
       int n = (int)(out.bytes / sizeof(float));

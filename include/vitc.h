@@ -55,6 +55,9 @@ const char *vitc_status_name(vitc_status s);
 const char *vitc_dtype_name(vitc_dtype t); /* "float32", …; NULL for an unknown code */
 size_t vitc_dtype_size(vitc_dtype t);      /* 0 for an unknown code */
 
+/* The library's version, "MAJOR.MINOR.PATCH"; the shared library's SONAME carries MAJOR. */
+const char *vitc_version(void);
+
 /* The message of the last failure on the calling thread ("" if none). */
 const char *vitc_last_error(void);
 
@@ -123,6 +126,15 @@ vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *ou
  * output_bytes[k] bytes, which must equal vitc_io_info.bytes. */
 vitc_status vitc_run_checked(vitc_context *c, const void *const *inputs, const size_t *input_bytes, int nin,
                              void *const *outputs, const size_t *output_bytes, int nout);
+
+/* Tracing: after vitc_context_trace_start, each vitc_run on c records one event per node (its name, op,
+ * start, duration and thread) into a buffer of max_events allocated now, so runs still never allocate;
+ * events past it are dropped. vitc_context_trace_write writes the events so far as Chrome trace-event
+ * JSON (ui.perfetto.dev and chrome://tracing open it), replacing path atomically; recording goes on
+ * until the context is freed or tracing starts again. An interpreting model (interpret) cannot be
+ * traced: VITC_ERR_UNSUPPORTED. */
+vitc_status vitc_context_trace_start(vitc_context *c, size_t max_events);
+vitc_status vitc_context_trace_write(const vitc_context *c, const char *path);
 
 #ifdef __cplusplus
 }

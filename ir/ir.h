@@ -255,8 +255,10 @@ void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes);
 /* -1 when every tensor live nodes use has a known shape; else the index of the first node that reads or
  * writes a tensor whose shape depends on run-time values. */
 int vitc_graph_first_dynamic_node(const vitc_graph *g);
-/* Floating-point operations of one run (needs known shapes). */
+/* Floating-point operations of one run (needs known shapes), and of node i alone (the op table's flops
+ * column; 0 for a dead node or one with an unknown shape). */
 double vitc_graph_flops(const vitc_graph *g);
+double vitc_node_flops(const vitc_graph *g, int i);
 
 /* ---------------------------------------------------------------- window geometry (ir/ops/conv.c)
  *

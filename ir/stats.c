@@ -25,35 +25,25 @@ void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes) {
 }
 
 /* Nodes whose shapes are not all known contribute nothing: the count is exact once infer_shapes ran. */
+double vitc_node_flops(const vitc_graph *g, int node) {
+  const vitc_node *n = &g->nodes[node];
+  if (n->dead || !vitc_ops[n->op].flops) return 0;
+  const vitc_value *in[n->nin + 1];
+  vitc_value out[n->nout + 1];
+  for (int j = 0; j < n->nin; j++) {
+    if (n->in[j] >= 0 && !g->tensors[n->in[j]].shape_known) return 0;
+    in[j] = n->in[j] < 0 ? NULL : &g->tensors[n->in[j]].v;
+  }
+  for (int k = 0; k < n->nout; k++) {
+    if (n->out[k] >= 0 && !g->tensors[n->out[k]].shape_known) return 0;
+    out[k] = n->out[k] < 0 ? (vitc_value){0} : g->tensors[n->out[k]].v;
+  }
+  return vitc_ops[n->op].flops(n, in, out);
+}
+
 double vitc_graph_flops(const vitc_graph *g) {
-  int max_in = 1, max_out = 1;
-  for (int i = 0; i < g->nnodes; i++) {
-    if (g->nodes[i].nin > max_in) max_in = g->nodes[i].nin;
-    if (g->nodes[i].nout > max_out) max_out = g->nodes[i].nout;
-  }
-  const vitc_value **in = malloc(sizeof *in * (size_t)max_in);
-  vitc_value *out = calloc((size_t)max_out, sizeof *out);
   double total = 0;
-  for (int i = 0; in && out && i < g->nnodes; i++) {
-    const vitc_node *n = &g->nodes[i];
-    if (n->dead || !vitc_ops[n->op].flops) continue;
-    bool known = true;
-    for (int j = 0; j < n->nin; j++) {
-      in[j] = n->in[j] < 0 ? NULL : &g->tensors[n->in[j]].v;
-      known &= n->in[j] < 0 || g->tensors[n->in[j]].shape_known;
-    }
-    for (int k = 0; k < n->nout; k++) {
-      if (n->out[k] >= 0) {
-        out[k] = g->tensors[n->out[k]].v;
-        known &= g->tensors[n->out[k]].shape_known;
-      } else {
-        out[k] = (vitc_value){0};
-      }
-    }
-    if (known) total += vitc_ops[n->op].flops(n, in, out);
-  }
-  free(in);
-  free(out);
+  for (int i = 0; i < g->nnodes; i++) total += vitc_node_flops(g, i);
   return total;
 }
 

@@ -35,6 +35,7 @@ static bool has_feature(const char *name, size_t len) {
   X86("avx512dq", "avx512dq") X86("avx512vl", "avx512vl") X86("avx512cd", "avx512cd")
   X86("avx512vnni", "avx512vnni") X86("avx512bf16", "avx512bf16") X86("avx512fp16", "avx512fp16")
   X86("avx512vbmi", "avx512vbmi") X86("avx512ifma", "avx512ifma") X86("avxvnni", "avxvnni")
+  X86("avx512vp2intersect", "avx512vp2intersect")
 #undef X86
 #elif defined(__aarch64__)
   unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
@@ -60,6 +61,21 @@ bool vitc_rt_cpu_supports(const char *features, char *missing, size_t missing_le
     p += len + (p[len] == ',');
   }
   return true;
+}
+
+static _Thread_local char last_error[256];
+
+const char *vitc_rt_last_error(void) { return last_error; }
+
+int vitc_rt_require_cpu(const char *features, char *err, size_t errlen) {
+  char missing[64];
+  if (vitc_rt_cpu_supports(features, missing, sizeof missing)) return 0;
+  snprintf(last_error, sizeof last_error,
+           "this CPU lacks '%s', which the compiled code needs: compile it for this CPU, or name one it can run "
+           "on with --mcpu/--mattr",
+           missing);
+  if (err && errlen) snprintf(err, errlen, "%s", last_error);
+  return -1;
 }
 
 int vitc_rt_parse_threads(const char *text) {

@@ -60,6 +60,11 @@ int vitc_rt_num_threads(const vitc_rt_ctx *ctx);
  * the first missing one to `missing`. Features the runtime cannot test count as present. */
 #include <stdbool.h>
 bool vitc_rt_cpu_supports(const char *features, char *missing, size_t missing_len);
+/* What NAME_create / NAME_create_mapped check first: 0 when this CPU has every feature, else -1 with the
+ * reason in err (when not NULL) and in vitc_rt_last_error(). */
+int vitc_rt_require_cpu(const char *features, char *err, size_t errlen);
+/* The calling thread's last runtime failure that had no error buffer to go to ("" when none). */
+const char *vitc_rt_last_error(void);
 
 #define VITC_RT_MAX_THREADS 1024
 /* The threads a context starts by default: $VITC_NUM_THREADS when it holds a number in

@@ -7,6 +7,7 @@
 #define VITC_CLI_H
 
 #include "api/driver.h"
+#include "runtime/vitc_rt.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_MISMATCH = 1, CLI_EXIT_ERROR = 2 };
 
@@ -22,6 +23,7 @@ typedef enum cli_engine {
 
 /* A model compiled by `vitc compile --emit shared`, opened (cli_shared.c). */
 typedef struct cli_shared {
+  char name[256]; /* its symbol prefix */
   void *dl;
   void *run;
   void *(*create)(void);
@@ -39,22 +41,33 @@ typedef struct cli_common {
   cli_engine engine;
   int threads; /* JIT threads per run; 0: one per CPU */
   int64_t memory_limit; /* --max-memory; 0: physical memory */
-  bool profile; /* JIT: print the time of each op kind after the run */
+  bool profile;      /* print time per op and per node over the recorded runs (cli_engine.c) */
+  const char *trace; /* write the recorded runs' node events here as Chrome trace-event JSON */
+  int runs;          /* with profile or trace: runs recorded after one warm-up run */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
 } cli_common;
 
-/* One subcommand: its name, one-line summary, usage text and entry point (argv[0] is the name). */
+/* The groups of shared options a command takes (cli_command.options): cli_parse_common accepts and
+ * --help lists only those. */
+enum {
+  CLI_OPTS_MODEL = 1,  /* --shape, -O0..-O2, --disable-pass, --print-after, --verify-each */
+  CLI_OPTS_ENGINE = 2, /* --interp, --aot */
+  CLI_OPTS_RECORD = 4, /* --threads, --profile, --trace */
+  CLI_OPTS_RUNS = 8,   /* --runs */
+};
+
+/* One subcommand: its name, summary and options, usage line, entry point (argv[0] is the name) and the
+ * shared option groups it takes. */
 typedef struct cli_command {
   const char *name;
   const char *summary;
   const char *usage;
   int (*main)(int argc, char **argv);
+  unsigned options;
 } cli_command;
 
-extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_compile, cli_bench;
-/* The common options and the pass pipeline, for --help. */
-void cli_print_common_usage(FILE *f);
+extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli_passes, cli_compile, cli_bench;
 
 /* A vitc_progress_fn (backend.h) printing on a terminal; user is a zeroed cli_progress_state. */
 typedef struct cli_progress_state {
@@ -76,8 +89,11 @@ bool cli_wants_help(const cli_command *cmd, int argc, char **argv);
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 
 void cli_common_init(cli_common *c);
-/* Consumes argv[*i] if it is a common option (1), reports a bad value (-1), or leaves it (0). */
-int cli_parse_common(cli_common *c, int argc, char **argv, int *i);
+/* Consumes argv[*i] if it is a shared option of cmd's groups (1), reports a bad value (-1), or leaves
+ * it (0). */
+int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **argv, int *i);
+/* An integer option's value in [lo, hi] into *out (1), or a usage error of cmd (-1). */
+int cli_parse_count(const cli_command *cmd, const char *name, const char *value, int lo, int hi, int *out);
 
 /* A byte count as --max-memory spells it: a positive integer, optionally followed by K, M or G (x1024^n). */
 bool cli_parse_bytes(const char *s, int64_t *out);
@@ -101,13 +117,27 @@ vitc_graph *cli_load(const cli_common *c, const char *path);
 vitc_status cli_execute(const cli_common *c, vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                         vitc_error *err);
 
-/* Opens a shared-library model whose symbols start with name; *g receives a node-less graph with its
+/* With --profile or --trace: a runtime trace (runtime/vitc_rt.h) with room for `runs` runs of per_run node
+ * events, installed as ctx's node hook (*trace stays NULL without them). */
+vitc_status cli_record_start(const cli_common *c, size_t per_run, int runs, vitc_rt_ctx *ctx, vitc_rt_trace **trace,
+                             vitc_error *err);
+/* Removes the hook, writes --trace, prints --profile (to stderr: time per op with GFLOP/s from the op
+ * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
+vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
+                              vitc_rt_trace *trace, vitc_error *err);
+/* Runs run_fn (a NAME_run) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With
+ * --profile or --trace, one warm-up run comes first and then c->runs recorded runs. */
+vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
+                            const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
+
+/* Opens a shared-library model whose symbols start with name (NULL: the one NAME_signature it exports
+ * names it); *g receives a node-less graph with its
  * inputs and outputs. */
 vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, vitc_graph **g, vitc_error *err);
 void cli_shared_close(cli_shared *s);
-/* One run of the library's model on a fresh context (weights: its side file, or NULL). */
-vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
-                           vitc_value *outputs, vitc_error *err);
+/* The library's model on a fresh context (weights: its side file, or NULL), run as cli_run_context runs. */
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g,
+                           const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
 /* Compiles g into a temporary shared library, runs it once, removes it. */
 vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc_value *inputs, vitc_value *outputs,
                             vitc_error *err);
@@ -125,6 +155,15 @@ void cli_print_values(FILE *f, const vitc_value *v, int limit);
 double cli_peak_gflops(int threads, double at_least, char *source, size_t n);
 /* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
 void cli_print_json_string(FILE *f, const char *s);
+/* Whether s ends with suffix. */
+bool cli_has_suffix(const char *s, const char *suffix);
+/* Reads the arrays of the .npz at path into values[k] for the tensors ids[k] of g (n of them: its inputs
+ * or outputs) by name, marking given[k]; an array naming none of them, or one given twice, is an error.
+ * check: each must fit its graph input (cli_check_input). */
+vitc_status cli_read_npz_named(const char *path, const vitc_graph *g, const int *ids, int n, bool check,
+                               vitc_value *values, bool *given, vitc_error *err);
+/* The number of arrays in the .npz at path. */
+vitc_status cli_count_npz(const char *path, int *count, vitc_error *err);
 /* Frees the data of n values. */
 void cli_free_values(vitc_value *v, int n);
 

@@ -50,9 +50,10 @@ static vitc_status make_inputs(const vitc_graph *g, vitc_value *in, vitc_error *
   return VITC_OK;
 }
 
-/* Runs the compiled model warmup + iters times on one context; times[] receives the timed runs in ms. */
-static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const vitc_value *in, int threads, int warmup,
-                             int iters, double *times, vitc_error *err) {
+/* Runs the compiled model warmup + iters times on one context; times[] receives the timed runs in ms.
+ * --profile and --trace record the timed runs. */
+static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const vitc_graph *g, const vitc_value *in,
+                             int threads, int warmup, int iters, double *times, vitc_error *err) {
   void **ins = calloc((size_t)g->ninputs + 1, sizeof *ins), **outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(c->module->scratch_size, c->module->weights, threads);
   vitc_status st = !ins || !outs || !ctx ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
@@ -61,12 +62,16 @@ static vitc_status time_runs(const vitc_compiled *c, const vitc_graph *g, const 
     size_t bytes = vitc_nbytes(&g->tensors[g->outputs[k]].v);
     if (!(outs[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
+  vitc_rt_trace *trace = NULL;
   for (int r = 0; !st && r < warmup + iters; r++) {
+    if (r == warmup && (st = cli_record_start(cc, (size_t)g->nnodes, iters, ctx, &trace, err))) break;
     double t0 = now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
     if (rc) st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
     else if (r >= warmup) times[r - warmup] = now_ms() - t0;
   }
+  vitc_status fin = cli_record_finish(cc, g, iters, ctx, trace, err);
+  if (!st) st = fin;
   for (int k = 0; outs && k < g->noutputs; k++) free(outs[k]);
   free(ins);
   free(outs);
@@ -102,7 +107,7 @@ static vitc_status bench(const cli_common *c, const char *model, bench_result *r
   if (!st) st = vitc_driver_compile(g, &o, in, NULL, kept, &compiled, err);
   r->compile_ms = now_ms() - t1;
   r->gflop = vitc_graph_flops(g) / 1e9;
-  if (!st) st = time_runs(compiled, g, kept, r->threads, r->warmup, r->iters, times, err);
+  if (!st) st = time_runs(c, compiled, g, kept, r->threads, r->warmup, r->iters, times, err);
   if (!st) summarise(times, r);
   vitc_compiled_free(compiled);
   cli_free_values(in, in ? ninputs : 0);
@@ -136,15 +141,6 @@ static void print_text(const char *model, const bench_result *r) {
   printf("\nmemory:   %.1f MB peak resident\n", r->rss_bytes / 1048576.0);
 }
 
-/* A count option's value in [lo, hi]; -1 after reporting otherwise. */
-static int parse_count(const char *name, const char *value, int lo, int hi) {
-  char *end;
-  long n = strtol(value, &end, 10);
-  if (*value && !*end && n >= lo && n <= hi) return (int)n;
-  cli_usage_error(&cli_bench, "%s expects %d..%d, got '%s'", name, lo, hi, value);
-  return -1;
-}
-
 static int bench_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
@@ -152,30 +148,29 @@ static int bench_main(int argc, char **argv) {
   bench_result r = {.iters = 10, .warmup = 3};
   bool json = false;
   for (int i = 1; i < argc;) {
-    int rc = cli_parse_common(&common, argc, argv, &i);
+    int rc = cli_parse_common(&cli_bench, &common, argc, argv, &i);
     if (!rc && (rc = cli_option_value(argc, argv, &i, "--iters", &value)) > 0 &&
-        (r.iters = parse_count("--iters", value, 1, 1000000)) < 0)
+        cli_parse_count(&cli_bench, "--iters", value, 1, 1000000, &r.iters) < 0)
       return CLI_EXIT_ERROR;
     if (!rc && (rc = cli_option_value(argc, argv, &i, "--warmup", &value)) > 0 &&
-        (r.warmup = parse_count("--warmup", value, 0, 1000000)) < 0)
+        cli_parse_count(&cli_bench, "--warmup", value, 0, 1000000, &r.warmup) < 0)
       return CLI_EXIT_ERROR;
     if (rc < 0) return CLI_EXIT_ERROR;
     if (rc) continue;
     if (!strcmp(argv[i], "--json")) json = true;
+    else if (!strcmp(argv[i], "--interp") || !strcmp(argv[i], "--aot"))
+      return cli_usage_error(&cli_bench, "bench times JIT-compiled code: %s does not apply", argv[i]);
     else if (argv[i][0] == '-') return cli_usage_error(&cli_bench, "unknown option '%s'", argv[i]);
     else if (model) return cli_usage_error(&cli_bench, "more than one MODEL ('%s' and '%s')", model, argv[i]);
     else model = argv[i];
     i++;
   }
   if (!model) return cli_usage_error(&cli_bench, "missing MODEL");
-  if (common.engine != CLI_ENGINE_JIT || common.profile)
-    return cli_usage_error(&cli_bench, "bench times JIT-compiled code: --interp, --aot and --profile do not apply");
   char path[4096];
   struct stat st;
   if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/model.onnx", model);
   else snprintf(path, sizeof path, "%s", model);
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  r.threads = common.threads ? common.threads : cpus > 0 ? (int)cpus : 1; /* as the runtime resolves 0 */
+  r.threads = common.threads ? common.threads : vitc_rt_default_threads(); /* as the runtime resolves 0 */
   vitc_error err = {0};
   vitc_status s = bench(&common, path, &r, &err);
   if (s && err.msg[0]) return cli_error("%s", err.msg);
@@ -195,7 +190,9 @@ const cli_command cli_bench = {
     "  --iters N    timed runs (default 10)\n"
     "  --warmup N   untimed runs before them (default 3)\n"
     "  --json       one JSON object: model, threads, iters, warmup, load_ms, compile_ms, min_ms, median_ms,\n"
-    "               mean_ms, gflop, gflops, peak_gflops, pct_peak, rss_bytes",
-    "vitc bench MODEL [--threads N] [--iters N] [--warmup N] [--shape NAME=DxD...] [--json] [common options]",
+    "               mean_ms, gflop, gflops, peak_gflops, pct_peak, rss_bytes\n\n"
+    "--profile and --trace record the timed runs.",
+    "vitc bench MODEL [--iters N] [--warmup N] [--json] [model and timing options]",
     bench_main,
+    CLI_OPTS_MODEL | CLI_OPTS_RECORD,
 };

@@ -2,8 +2,10 @@
  * outputs.
  *
  *   DIR/model.onnx
- *   DIR/test_data_set_N/input_K.pb    graph input K (declared order)
- *   DIR/test_data_set_N/output_K.pb   expected graph output K
+ *   DIR/test_data_set_N/input_K.pb    graph input K (declared order); or input_K.npy (numpy)
+ *   DIR/test_data_set_N/output_K.pb   expected graph output K; or output_K.npy
+ *   DIR/test_data_set_N/inputs.npz    instead of input files: the inputs, as arrays named like them
+ *   DIR/test_data_set_N/outputs.npz   instead of output files: the expected outputs, named like them
  *
  * An element passes when |got - exp| <= atol + rtol * |exp| (NaN equals NaN); integer and bool outputs
  * must match exactly, and dtype and shape always. */
@@ -65,25 +67,49 @@ static vitc_status list_data_sets(const char *dir, int **sets, int *count, vitc_
   return VITC_OK;
 }
 
-/* Number of files PREFIX_0.pb, PREFIX_1.pb, ... present in set_dir. */
+/* set_dir/PREFIX_K.pb, or numpy's set_dir/PREFIX_K.npy, into path; false when neither exists. */
+static bool data_file(const char *set_dir, const char *prefix, int k, char *path, size_t n) {
+  snprintf(path, n, "%s/%s_%d.pb", set_dir, prefix, k);
+  if (!access(path, F_OK)) return true;
+  snprintf(path, n, "%s/%s_%d.npy", set_dir, prefix, k);
+  return !access(path, F_OK);
+}
+
+/* Number of files PREFIX_0, PREFIX_1, ... (.pb or .npy) present in set_dir. */
 static int count_files(const char *set_dir, const char *prefix) {
   char path[4096];
   int k = 0;
-  for (;; k++) {
-    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
-    if (access(path, F_OK)) return k;
-  }
+  while (data_file(set_dir, prefix, k, path, sizeof path)) k++;
+  return k;
 }
 
-/* Reads files PREFIX_K.pb for K < n into values (all n freed by the caller). */
+/* Reads files PREFIX_K for K < n into values (all n freed by the caller). */
 static vitc_status read_files(const char *set_dir, const char *prefix, int n, vitc_value *values, vitc_error *err) {
   char path[4096];
   for (int k = 0; k < n; k++) {
-    snprintf(path, sizeof path, "%s/%s_%d.pb", set_dir, prefix, k);
+    data_file(set_dir, prefix, k, path, sizeof path);
     vitc_status st = vitc_read_tensor_file(path, &values[k], NULL, err);
     if (st != VITC_OK) return st;
   }
   return VITC_OK;
+}
+
+/* set_dir/NAME.npz into path, or "" when there is none. */
+static void npz_file(const char *set_dir, const char *name, char *path, size_t n) {
+  snprintf(path, n, "%s/%s.npz", set_dir, name);
+  if (access(path, F_OK)) *path = 0;
+}
+
+/* Reads files PREFIX_K, or the arrays of npz (when not "") named like g's tensors ids[], into values. The
+ * caller checked that npz holds n arrays: each naming another one of the n tensors, they name them all. */
+static vitc_status read_set(const char *set_dir, const char *prefix, const char *npz, const vitc_graph *g,
+                            const int *ids, int n, vitc_value *values, vitc_error *err) {
+  if (!*npz) return read_files(set_dir, prefix, n, values, err);
+  bool *given = calloc((size_t)n + 1, sizeof *given);
+  vitc_status st = given ? cli_read_npz_named(npz, g, ids, n, false, values, given, err)
+                         : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  free(given);
+  return st;
 }
 
 /* Inputs whose data shape differs from the graph only in dims the model leaves symbolic get a binding to
@@ -188,7 +214,13 @@ static bool check_output(const char *set, const vitc_graph *g, int k, const vitc
 static vitc_status check_data_set(const cli_common *common, const char *model, vitc_graph *g,
                                   const char *set_dir, const char *set, const tolerance *tol, bool *matched,
                                   vitc_error *err) {
+  char npz_in[4096], npz_out[4096];
+  npz_file(set_dir, "inputs", npz_in, sizeof npz_in);
+  npz_file(set_dir, "outputs", npz_out, sizeof npz_out);
   int nin = count_files(set_dir, "input"), nout = count_files(set_dir, "output");
+  vitc_status counted = *npz_in ? cli_count_npz(npz_in, &nin, err) : VITC_OK;
+  if (!counted && *npz_out) counted = cli_count_npz(npz_out, &nout, err);
+  if (counted) return counted;
   *matched = true;
   vitc_graph *reloaded = NULL;
   if (nin > g->ninputs && common->engine == CLI_ENGINE_JIT) {
@@ -208,8 +240,8 @@ static vitc_status check_data_set(const cli_common *common, const char *model, v
   vitc_shape_binding *rebound = calloc((size_t)nin + 1, sizeof *rebound);
   vitc_status st = VITC_OK;
   if (!inputs || !expected || !outputs || !rebound) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  if (st == VITC_OK) st = read_files(set_dir, "input", nin, inputs, err);
-  if (st == VITC_OK) st = read_files(set_dir, "output", nout, expected, err);
+  if (st == VITC_OK) st = read_set(set_dir, "input", npz_in, g, g->inputs, nin, inputs, err);
+  if (st == VITC_OK) st = read_set(set_dir, "output", npz_out, g, g->outputs, nout, expected, err);
   int nrebound = st == VITC_OK ? bindings_from_data(g, inputs, common, rebound) : 0;
   if (nrebound > 0) {
     /* The model has symbolic dims and this data set uses other sizes than the defaults. */
@@ -246,7 +278,7 @@ static int check_main(int argc, char **argv) {
   const char *dir = NULL, *value;
   tolerance tol = {1e-4, 1e-5};
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_check, &common, argc, argv, &i);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     if ((r = cli_option_value(argc, argv, &i, "--rtol", &value)) != 0) {
@@ -294,10 +326,13 @@ static int check_main(int argc, char **argv) {
 
 const cli_command cli_check = {
     "check",
-    "Run DIR/model.onnx on every DIR/test_data_set_N/input_K.pb and compare with output_K.pb (ONNX\n"
-    "backend-test layout). Exit status: 0 all within tolerance, 1 a mismatch, 2 an error.\n\n"
+    "Run DIR/model.onnx on every DIR/test_data_set_N/input_K.pb (or .npy) and compare with output_K.pb\n"
+    "(or .npy) (ONNX backend-test layout); inputs.npz and outputs.npz there stand for all input or all\n"
+    "output files, as arrays named like the graph's inputs and outputs. Exit status: 0 all within\n"
+    "tolerance, 1 a mismatch, 2 an error.\n\n"
     "  --rtol R   relative tolerance (default 1e-4)\n"
     "  --atol A   absolute tolerance (default 1e-5); an element passes if |got-exp| <= A + R*|exp|",
-    "vitc check DIR [--rtol R] [--atol A] [common options]",
+    "vitc check DIR [--rtol R] [--atol A] [model, engine and timing options]",
     check_main,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
 };

@@ -8,29 +8,33 @@
 
 #include "cli.h"
 
-static const char common_usage[] =
-    "common options:\n"
-    "  --shape NAME=DxDx...    bind the shape of graph input NAME (repeatable)\n"
+/* The shared option groups' help, in CLI_OPTS_* order. */
+static const char *const group_usage[] = {
+    "model options:\n"
+    "  --shape NAME=DxDx...    bind the shape of graph input NAME (repeatable); unbound symbolic dims are 1\n"
     "  -O0 | -O1 | -O2         optimisation level: -O0 runs only required passes (default -O2)\n"
-    "  --disable-pass=NAME     skip pass NAME (repeatable)\n"
+    "  --disable-pass=NAME     skip pass NAME (repeatable; `vitc passes` lists the pipeline)\n"
     "  --print-after=NAME|all  print the graph after pass NAME, or after every pass (to stderr)\n"
     "  --verify-each           verify the graph after every pass\n"
-    "  --interp                execute with the reference evaluator instead of JIT-compiled code\n"
-    "  --aot                   execute code compiled ahead of time into a shared library (as vitc\n"
-    "                          compile --emit shared makes) instead of JIT-compiled code\n"
-    "  --threads N             threads of the compiled code (default 0: one per CPU)\n"
     "  --max-memory BYTES      refuse a tensor, the activations or the weights above BYTES (suffix K, M\n"
-    "                          or G: binary units; default: this machine's physical memory)\n"
-    "  --profile               JIT: print the time spent in each op kind (runtime timing hooks)\n"
-    "  -h, --help              show this help\n";
+    "                          or G: binary units; default: this machine's physical memory)\n",
+    "engine options (default: JIT-compiled code):\n"
+    "  --interp                execute with the reference evaluator\n"
+    "  --aot                   execute code compiled ahead of time into a shared library (as `vitc\n"
+    "                          compile --emit shared` makes)\n",
+    "timing options:\n"
+    "  --threads N             threads of the compiled code (default 0: $VITC_NUM_THREADS, else the CPUs\n"
+    "                          this process may run on, capped by its cgroup's CPU quota)\n"
+    "  --profile               print to stderr the time per op (nodes, ms/run, %, GFLOP/s from the op\n"
+    "                          table's flops) and per node, averaged over the recorded runs\n"
+    "  --trace FILE            write the recorded runs as Chrome trace-event JSON: one event per node per\n"
+    "                          run, named \"node (Op)\", with its thread (ui.perfetto.dev opens it)\n",
+    "  --runs N                with --profile or --trace: runs recorded after one warm-up run (default 10)\n",
+};
 
-void cli_print_common_usage(FILE *f) {
-  int n;
-  const vitc_pass *passes = vitc_pipeline(&n);
-  fputs(common_usage, f);
-  fputs("\npasses, in order (* runs at -O0 too):\n", f);
-  for (int k = 0; k < n; k++)
-    fprintf(f, "  %-18s %s%s\n", passes[k].name, passes[k].required ? "* " : "", passes[k].summary);
+static void print_groups(FILE *f, unsigned options) {
+  for (unsigned k = 0; k < sizeof group_usage / sizeof *group_usage; k++)
+    if (options & (1u << k)) fprintf(f, "%s%s", k && k != 3 ? "\n" : "", group_usage[k]);
 }
 
 static void print_error(const char *fmt, va_list ap) {
@@ -61,10 +65,8 @@ bool cli_wants_help(const cli_command *cmd, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       printf("usage: %s\n\n%s\n", cmd->usage, cmd->summary);
-      if (cmd != &cli_ops) {
-        putchar('\n');
-        cli_print_common_usage(stdout);
-      }
+      if (cmd->options) putchar('\n');
+      print_groups(stdout, cmd->options);
       return true;
     }
   }
@@ -95,52 +97,60 @@ void cli_common_init(cli_common *c) {
   c->passes.opt_level = VITC_OPT_DEFAULT;
   c->passes.disabled = c->disabled;
   c->engine = CLI_DEFAULT_ENGINE;
+  c->runs = 10;
 }
 
-int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
+int cli_parse_count(const cli_command *cmd, const char *name, const char *value, int lo, int hi, int *out) {
+  char *end;
+  long n = strtol(value, &end, 10);
+  if (*value == 0 || *end || n < lo || n > hi)
+    return cli_usage_error(cmd, "%s expects %d..%d, got '%s'", name, lo, hi, value), -1;
+  *out = (int)n;
+  return 1;
+}
+
+int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **argv, int *i) {
   const char *arg = argv[*i], *value = NULL;
   int r;
-  if (!strcmp(arg, "-O0") || !strcmp(arg, "-O1") || !strcmp(arg, "-O2")) {
+  unsigned o = cmd->options;
+  if ((o & CLI_OPTS_MODEL) && (!strcmp(arg, "-O0") || !strcmp(arg, "-O1") || !strcmp(arg, "-O2"))) {
     c->passes.opt_level = arg[2] - '0';
     *i += 1;
     return 1;
   }
-  if (!strcmp(arg, "--verify-each")) {
+  if ((o & CLI_OPTS_MODEL) && !strcmp(arg, "--verify-each")) {
     c->passes.verify_each = true;
     *i += 1;
     return 1;
   }
-  if (!strcmp(arg, "--interp")) {
+  if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--interp")) {
     c->engine = CLI_ENGINE_INTERP;
     *i += 1;
     return 1;
   }
-  if (!strcmp(arg, "--profile")) {
+  if ((o & CLI_OPTS_RECORD) && !strcmp(arg, "--profile")) {
     c->profile = true;
     *i += 1;
     return 1;
   }
-  if (!strcmp(arg, "--aot")) {
+  if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--aot")) {
     c->engine = CLI_ENGINE_AOT;
     *i += 1;
     return 1;
   }
-  if ((r = cli_option_value(argc, argv, i, "--threads", &value)) != 0) {
-    char *end;
-    long n = r > 0 ? strtol(value, &end, 10) : 0;
-    if (r < 0) return -1;
-    if (*value == 0 || *end || n < 0 || n > 256) return cli_error("--threads expects 0..256, got '%s'", value), -1;
-    c->threads = (int)n;
-    return 1;
-  }
-  if ((r = cli_option_value(argc, argv, i, "--max-memory", &value)) != 0) {
+  if ((o & CLI_OPTS_RECORD) && (r = cli_option_value(argc, argv, i, "--threads", &value)) != 0)
+    return r < 0 ? -1 : cli_parse_count(cmd, "--threads", value, 0, 256, &c->threads);
+  if ((o & CLI_OPTS_RECORD) && (r = cli_option_value(argc, argv, i, "--trace", &c->trace)) != 0) return r;
+  if ((o & CLI_OPTS_RUNS) && (r = cli_option_value(argc, argv, i, "--runs", &value)) != 0)
+    return r < 0 ? -1 : cli_parse_count(cmd, "--runs", value, 1, 100000, &c->runs);
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--max-memory", &value)) != 0) {
     if (r < 0) return -1;
     if (!cli_parse_bytes(value, &c->memory_limit))
       return cli_error("--max-memory expects a positive number of bytes with an optional K, M or G suffix, got '%s'",
                        value), -1;
     return 1;
   }
-  if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
     vitc_error err = {0};
@@ -149,14 +159,14 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
     c->nbindings++;
     return 1;
   }
-  if ((r = cli_option_value(argc, argv, i, "--disable-pass", &value)) != 0) {
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--disable-pass", &value)) != 0) {
     if (r < 0) return -1;
     if (c->passes.ndisabled == CLI_MAX_LIST)
       return cli_error("too many --disable-pass options (at most %d)", CLI_MAX_LIST), -1;
     c->disabled[c->passes.ndisabled++] = value;
     return 1;
   }
-  if ((r = cli_option_value(argc, argv, i, "--print-after", &value)) != 0) {
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--print-after", &value)) != 0) {
     if (r < 0) return -1;
     c->passes.print_after = value;
     return 1;
@@ -269,6 +279,59 @@ void cli_print_json_string(FILE *f, const char *s) {
     }
   }
   fputc('"', f);
+}
+
+bool cli_has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Where the arrays of an .npz go: values of the tensors ids[], by name. */
+typedef struct npz_named {
+  const vitc_graph *g;
+  const char *path;
+  const int *ids;
+  int n;
+  bool check;
+  vitc_value *values;
+  bool *given;
+} npz_named;
+
+static vitc_status take_npz_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
+  npz_named *in = user;
+  const char *kind = in->ids == in->g->inputs ? "input" : "output";
+  int k = 0;
+  while (k < in->n && strcmp(in->g->tensors[in->ids[k]].name, name)) k++;
+  vitc_status st = VITC_OK;
+  if (k == in->n)
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s: array '%s' names no %s of the model", in->path, name, kind);
+  else if (in->given[k])
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s '%s' is given twice", kind, name);
+  if (st) {
+    free(v->data);
+    return st;
+  }
+  in->values[k] = *v;
+  in->given[k] = true;
+  if (in->check && (st = cli_check_input(in->g, k, v, err)) != VITC_OK) vitc_error_prefix(err, "%s", in->path);
+  return st;
+}
+
+vitc_status cli_read_npz_named(const char *path, const vitc_graph *g, const int *ids, int n, bool check,
+                               vitc_value *values, bool *given, vitc_error *err) {
+  npz_named in = {g, path, ids, n, check, values, given};
+  return vitc_read_npz(path, take_npz_member, &in, err);
+}
+
+static vitc_status count_member(void *user, const char *name, vitc_value *v, vitc_error *err) {
+  free(v->data);
+  ++*(int *)user;
+  return VITC_OK;
+}
+
+vitc_status cli_count_npz(const char *path, int *count, vitc_error *err) {
+  *count = 0;
+  return vitc_read_npz(path, count_member, count, err);
 }
 
 void cli_free_values(vitc_value *v, int n) {

@@ -20,6 +20,15 @@ static void header_path(const char *out, const char *name, char *buf, size_t n) 
   snprintf(buf, n, "%.*s%s.h", dir, out, name);
 }
 
+/* True when triple names another architecture than this machine's: "aarch64-linux-gnu" on x86_64. */
+static bool foreign_arch(const char *triple) {
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t a = strcspn(triple, "-"), b = strcspn(host, "-");
+  bool foreign = a != b || strncmp(triple, host, a);
+  LLVMDisposeMessage(host);
+  return foreign;
+}
+
 static int compile_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
@@ -27,7 +36,7 @@ static int compile_main(int argc, char **argv) {
   cli_progress_state progress = {0};
   vitc_target_options target = {NULL, NULL, NULL, 3, cli_progress, &progress};
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_compile, &common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &out);
     if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
     if (!r) r = cli_option_value(argc, argv, &i, "--emit", &emit);
@@ -52,6 +61,11 @@ static int compile_main(int argc, char **argv) {
   for (int k = 0; k < 4; k++)
     if (!strcmp(emit, kinds[k].name)) kind = k;
   if (kind < 0) return cli_usage_error(&cli_compile, "--emit must be obj, asm, llvm or shared, not '%s'", emit);
+  /* The shared library is linked by this machine's cc with this machine's runtime archive. */
+  if (kinds[kind].kind == VITC_EMIT_SHARED && target.triple && foreign_arch(target.triple))
+    return cli_usage_error(&cli_compile, "--emit shared links with this machine's cc and runtime, not for --target %s: "
+                           "use --emit obj and link %s.o with that target's gcc and a runtime built for it "
+                           "(as tools/cross-aarch64.sh does)", target.triple, name);
 
   vitc_error err = {0};
   LLVMTargetMachineRef tm;
@@ -86,13 +100,15 @@ const cli_command cli_compile = {
     "NAME_create/NAME_run/NAME_destroy; link with -lvitc_rt -lm -lpthread.\n\n"
     "  -o OUT             output file (written under a temporary name, renamed when complete)\n"
     "  --name NAME        symbol prefix, a C identifier (default: model)\n"
-    "  --emit KIND        obj (default), asm, llvm, or shared (a .so that `vitc run` can load)\n"
+    "  --emit KIND        obj (default), asm, llvm, or shared (a .so that `vitc run` and `vitc inspect`\n"
+    "                     load; this machine's architecture only)\n"
     "  --weights FILE     keep the weights in FILE (mapped at NAME_create_mapped, checked by hash)\n"
     "                     instead of embedding them in .rodata\n"
     "  --target TRIPLE    cross-compile (default: this machine, with its CPU features)\n"
     "  --mcpu CPU         target CPU (e.g. znver4, neoverse-v1)\n"
     "  --mattr FEATURES   target features (e.g. +avx512f,+fma)",
     "vitc compile MODEL -o OUT [--name NAME] [--emit obj|asm|llvm|shared] [--weights FILE]\n"
-    "                       [--target TRIPLE --mcpu CPU --mattr FEATURES] [common options]",
+    "                    [--target TRIPLE --mcpu CPU --mattr FEATURES] [model options]",
     compile_main,
+    CLI_OPTS_MODEL,
 };

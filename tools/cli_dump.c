@@ -1,4 +1,5 @@
-/* cli_dump.c — `vitc dump` (the graph after passes, as text or Graphviz) and `vitc ops` (the op table). */
+/* cli_dump.c — `vitc dump` (the graph after passes, as text or Graphviz), `vitc ops` (the op table) and
+ * `vitc passes` (the pass pipeline). */
 #include <errno.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@ static int dump_main(int argc, char **argv) {
   const char *model = NULL, *out_path = NULL;
   bool dot = false;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_dump, &common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &out_path);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
@@ -43,8 +44,9 @@ const cli_command cli_dump = {
     "Print the graph after passes as text, or as Graphviz with --dot.\n\n"
     "  --dot      Graphviz output (render with: dot -Tsvg)\n"
     "  -o FILE    write to FILE instead of stdout",
-    "vitc dump MODEL [--dot] [-o FILE] [common options]",
+    "vitc dump MODEL [--dot] [-o FILE] [model options]",
     dump_main,
+    CLI_OPTS_MODEL,
 };
 
 static int ops_main(int argc, char **argv) {
@@ -62,4 +64,20 @@ const cli_command cli_ops = {
     "List the ops vitc supports (from ir/ops.def), one per line; fused ops carry their domain.",
     "vitc ops",
     ops_main,
+};
+
+static int passes_main(int argc, char **argv) {
+  if (argc > 1) return cli_usage_error(&cli_passes, "unexpected argument '%s'", argv[1]);
+  int n;
+  const vitc_pass *passes = vitc_pipeline(&n);
+  for (int k = 0; k < n; k++) printf("%-18s %s%s\n", passes[k].name, passes[k].required ? "* " : "", passes[k].summary);
+  return CLI_EXIT_OK;
+}
+
+const cli_command cli_passes = {
+    "passes",
+    "List the passes in the order they run (--disable-pass and --print-after name them); * marks those\n"
+    "that run at -O0 too.",
+    "vitc passes",
+    passes_main,
 };

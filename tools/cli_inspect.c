@@ -106,13 +106,39 @@ static void print_text(const vitc_graph *g, const histogram *before, const histo
   print_text_histogram("ops after passes", after);
 }
 
+/* A shared library made by `vitc compile --emit shared`: its name and signature are all it states. */
+static int inspect_shared(const char *path, bool json) {
+  cli_shared s;
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  if (cli_shared_open(path, NULL, &s, &g, &err)) return cli_error("%s", err.msg);
+  if (json) {
+    fputs("{\"model\": ", stdout);
+    cli_print_json_string(stdout, path);
+    fputs(", \"name\": ", stdout);
+    cli_print_json_string(stdout, s.name);
+    fputs(", \"inputs\": ", stdout);
+    print_json_tensors(stdout, g, g->inputs, g->ninputs);
+    fputs(", \"outputs\": ", stdout);
+    print_json_tensors(stdout, g, g->outputs, g->noutputs);
+    fputs("}\n", stdout);
+  } else {
+    printf("model: %s (shared library, name %s)\n", path, s.name);
+    print_text_tensors("inputs", g, g->inputs, g->ninputs);
+    print_text_tensors("outputs", g, g->outputs, g->noutputs);
+  }
+  vitc_graph_free(g);
+  cli_shared_close(&s);
+  return CLI_EXIT_OK;
+}
+
 static int inspect_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
   const char *model = NULL;
   bool json = false;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_inspect, &common, argc, argv, &i);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     if (!strcmp(argv[i], "--json")) json = true;
@@ -122,6 +148,8 @@ static int inspect_main(int argc, char **argv) {
     i++;
   }
   if (!model) return cli_usage_error(&cli_inspect, "missing MODEL");
+  size_t len = strlen(model);
+  if (len > 3 && !strcmp(model + len - 3, ".so")) return inspect_shared(model, json);
 
   vitc_graph *g = cli_load_unoptimized(&common, model, NULL, 0);
   if (!g) return CLI_EXIT_ERROR;
@@ -144,9 +172,11 @@ static int inspect_main(int argc, char **argv) {
 const cli_command cli_inspect = {
     "inspect",
     "Print a model's inputs and outputs (dtype and shape), parameter count and size, GFLOPs of one run\n"
-    "after passes, and op histograms before and after passes.\n\n"
+    "after passes, and op histograms before and after passes. For LIB.so (`vitc compile --emit shared`):\n"
+    "its name, inputs and outputs.\n\n"
     "  --json   print one JSON object with keys model, opset, inputs, outputs ([{name, dtype, shape}]),\n"
     "           params, param_bytes, gflops, nodes_before, nodes_after, ops_before, ops_after ({op: count})",
-    "vitc inspect MODEL [--json] [common options]",
+    "vitc inspect MODEL|LIB.so [--json] [model options]",
     inspect_main,
+    CLI_OPTS_MODEL,
 };

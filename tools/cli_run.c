@@ -1,4 +1,4 @@
-/* cli_run.c — `vitc run`: evaluate a model on TensorProto inputs and write its outputs. */
+/* cli_run.c — `vitc run`: evaluate a model on TensorProto, .npy or .npz inputs and write its outputs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +39,17 @@ static int graph_input_index(const vitc_graph *g, const input_arg *arg) {
 }
 
 /* Reads every input file into values[graph input index], checking each against its graph input;
- * given[k] records which inputs have a value. */
+ * given[k] records which inputs have a value. An .npz gives the inputs its arrays name. */
 static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int nargs, vitc_value *values,
                                bool *given, vitc_error *err) {
   int positional = 0;
+  const char *npz = NULL;
   for (int a = 0; a < nargs; a++) {
+    if (!args[a].name && cli_has_suffix(args[a].file, ".npz")) {
+      vitc_status st = cli_read_npz_named(npz = args[a].file, g, g->inputs, g->ninputs, true, values, given, err);
+      if (st != VITC_OK) return st;
+      continue;
+    }
     int k = args[a].name ? graph_input_index(g, &args[a]) : positional++;
     if (args[a].name && k < 0)
       return vitc_fail(err, VITC_ERR_INVALID, "the model has no input named '%.*s'", (int)args[a].name_len,
@@ -60,38 +66,47 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
   }
   for (int k = 0; k < g->ninputs; k++) {
     const char *name = g->tensors[g->inputs[k]].name;
-    if (!given[k]) return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE.pb)", name, name);
+    if (given[k]) continue;
+    if (npz) return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (%s has no array '%s')", name, npz, name);
+    return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE)", name, name);
   }
   return VITC_OK;
 }
 
-static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *outdir,
+/* Writes the outputs: one .npz when out ends in ".npz", else OUTDIR/output_K.pb (or .npy); prints them. */
+static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs, const char *out, const char *format,
                                  vitc_error *err) {
-  vitc_status st = make_dirs(outdir, err);
+  const char *names[CLI_MAX_LIST];
+  bool npz = cli_has_suffix(out, ".npz");
+  vitc_status st = VITC_OK;
+  if (npz && g->noutputs > CLI_MAX_LIST)
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s: at most %d outputs go into an .npz", out, CLI_MAX_LIST);
+  if (!npz) st = make_dirs(out, err);
   for (int k = 0; st == VITC_OK && k < g->noutputs; k++) {
-    const char *name = g->tensors[g->outputs[k]].name;
+    const char *name = names[k] = g->tensors[g->outputs[k]].name;
     char path[4096], type[256];
-    snprintf(path, sizeof path, "%s/output_%d.pb", outdir, k);
-    st = vitc_write_tensor_file(path, name, &outputs[k], err);
-    if (st != VITC_OK) break;
+    snprintf(path, sizeof path, "%s/output_%d.%s", out, k, format);
+    if (!npz && (st = vitc_write_tensor_file(path, name, &outputs[k], err)) != VITC_OK) break;
     printf("%s: %s = ", name, cli_type_str(outputs[k].dtype, outputs[k].rank, outputs[k].dims, type, sizeof type));
     cli_print_values(stdout, &outputs[k], 10);
     printf("\n");
   }
+  if (!st && npz) st = vitc_write_npz(out, names, outputs, g->noutputs, err);
   return st;
 }
 
 static int run_main(int argc, char **argv) {
   cli_common common;
   cli_common_init(&common);
-  const char *model = NULL, *outdir = NULL, *value, *name = "model";
+  const char *model = NULL, *outdir = NULL, *value, *name = NULL, *format = "pb";
   input_arg args[CLI_MAX_LIST];
   int nargs = 0;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&common, argc, argv, &i);
+    int r = cli_parse_common(&cli_run, &common, argc, argv, &i);
     if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
     if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
     if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common.weights);
+    if (!r) r = cli_option_value(argc, argv, &i, "--format", &format);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     bool named = (r = cli_option_value(argc, argv, &i, "-i", &value)) != 0;
@@ -115,6 +130,10 @@ static int run_main(int argc, char **argv) {
   }
   if (!model) return cli_usage_error(&cli_run, "missing MODEL");
   if (!outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
+  if (strcmp(format, "pb") && strcmp(format, "npy"))
+    return cli_usage_error(&cli_run, "--format must be pb or npy, not '%s'", format);
+  if (strcmp(format, "pb") && cli_has_suffix(outdir, ".npz"))
+    return cli_usage_error(&cli_run, "--format names the files of an output directory, not of %s", outdir);
   int status = CLI_EXIT_ERROR;
   vitc_graph *g = NULL;
   vitc_value *inputs = NULL, *outputs = NULL;
@@ -140,7 +159,7 @@ static int run_main(int argc, char **argv) {
   }
   if (read_inputs(g, args, nargs, inputs, given, &err) != VITC_OK ||
       cli_execute(&common, g, inputs, outputs, &err) != VITC_OK ||
-      write_outputs(g, outputs, outdir, &err) != VITC_OK) {
+      write_outputs(g, outputs, outdir, format, &err) != VITC_OK) {
     cli_error("%s", err.msg);
     goto done;
   }
@@ -158,14 +177,19 @@ done:
 
 const cli_command cli_run = {
     "run",
-    "Evaluate MODEL on TensorProto inputs and write OUTDIR/output_K.pb (named like the graph outputs).\n\n"
-    "  -i NAME=FILE.pb   value of graph input NAME (repeatable)\n"
-    "  FILE.pb ...       values of the graph inputs in declared order\n"
-    "  -o OUTDIR         where the outputs go (created if missing)\n\n"
-    "MODEL may also be a shared library made by `vitc compile --emit shared --name NAME`:\n"
-    "  --name NAME       its symbol prefix (default: model)\n"
+    "Evaluate MODEL on its inputs and write its outputs (named like the graph outputs). An input file is\n"
+    "a TensorProto (.pb) or numpy .npy (recognised by content); an .npz gives every input its arrays name.\n\n"
+    "  -i NAME=FILE      value of graph input NAME (repeatable)\n"
+    "  FILE ...          values of the graph inputs in declared order\n"
+    "  INPUTS.npz        values of the inputs its arrays name (numpy.savez(path, **inputs))\n"
+    "  -o OUTDIR         write OUTDIR/output_K.pb (created if missing)\n"
+    "  -o OUT.npz        write all outputs into one .npz, by output name\n"
+    "  --format npy      write OUTDIR/output_K.npy instead of .pb\n\n"
+    "MODEL may also be a shared library made by `vitc compile --emit shared`; it states its own name:\n"
+    "  --name NAME       its symbol prefix, needed only when it holds several models\n"
     "  --weights FILE    its weights file, if it was compiled with --weights",
-    "vitc run MODEL|LIB.so [-i NAME=FILE.pb ...] [FILE.pb ...] -o OUTDIR [--name NAME] [--weights FILE]\n"
-    "                       [common options]",
+    "vitc run MODEL|LIB.so [-i NAME=FILE ...] [FILE|INPUTS.npz ...] -o OUTDIR|OUT.npz [--format pb|npy]\n"
+    "                [--name NAME] [--weights FILE] [model, engine and timing options]",
     run_main,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
 };

@@ -3,13 +3,17 @@
  * but no nodes, so `vitc run` reads, checks and writes tensors for it as for an ONNX model. The AOT
  * engine of `vitc check --aot` compiles a graph into such a library first. */
 #include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
 #include "cli.h"
-#include "runtime/vitc_rt.h"
 
 #define AOT_NAME "vitc_aot"
 
@@ -47,8 +51,55 @@ static void *symbol(void *dl, const char *name, const char *suffix) {
   return dlsym(dl, full);
 }
 
+/* The NAME of the one NAME_signature a 64-bit ELF shared library exports (its dynamic symbol table),
+ * into name: a library made by `vitc compile --emit shared` states its own name this way. */
+static vitc_status model_name(const char *path, char *name, size_t n, vitc_error *err) {
+  int fd = open(path, O_RDONLY);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb)) {
+    if (fd >= 0) close(fd);
+    return vitc_fail(err, VITC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  size_t size = (size_t)sb.st_size;
+  const unsigned char *f = size >= sizeof(Elf64_Ehdr) ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  close(fd);
+  if (f == MAP_FAILED || memcmp(f, ELFMAG, SELFMAG) || f[EI_CLASS] != ELFCLASS64) {
+    if (f != MAP_FAILED) munmap((void *)f, size);
+    return vitc_fail(err, VITC_ERR_INVALID, "%s: not a 64-bit ELF shared library", path);
+  }
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+  int found = 0;
+  for (int i = 0; eh->e_shoff + (uint64_t)(i + 1) * sizeof(Elf64_Shdr) <= size && i < eh->e_shnum; i++) {
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff) + i;
+    if (sh->sh_type != SHT_DYNSYM || sh->sh_link >= eh->e_shnum || sh->sh_offset + sh->sh_size > size) continue;
+    const Elf64_Shdr *strtab = (const Elf64_Shdr *)(f + eh->e_shoff) + sh->sh_link;
+    if (strtab->sh_offset + strtab->sh_size > size) continue;
+    const char *strs = (const char *)f + strtab->sh_offset;
+    for (size_t k = 0; k < sh->sh_size / sizeof(Elf64_Sym); k++) {
+      const Elf64_Sym *sym = (const Elf64_Sym *)(f + sh->sh_offset) + k;
+      if (sym->st_name >= strtab->sh_size || sym->st_shndx == SHN_UNDEF) continue;
+      const char *s = strs + sym->st_name;
+      size_t len = strnlen(s, strtab->sh_size - sym->st_name), suffix = strlen("_signature");
+      if (len <= suffix || len - suffix >= n || strcmp(s + len - suffix, "_signature")) continue;
+      if (found++) {
+        munmap((void *)f, size);
+        return vitc_fail(err, VITC_ERR_INVALID, "%s: it holds several models (%s and %.*s): give --name NAME", path,
+                         name, (int)(len - suffix), s);
+      }
+      snprintf(name, n, "%.*s", (int)(len - suffix), s);
+    }
+  }
+  munmap((void *)f, size);
+  if (!found) return vitc_fail(err, VITC_ERR_INVALID, "%s: not a model compiled by vitc (no NAME_signature)", path);
+  return VITC_OK;
+}
+
 vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, vitc_graph **g, vitc_error *err) {
   memset(s, 0, sizeof *s);
+  vitc_status st = name ? VITC_OK : model_name(path, s->name, sizeof s->name, err);
+  if (st) return st;
+  if (name) snprintf(s->name, sizeof s->name, "%s", name);
+  name = s->name;
   /* dlopen searches the library path for a name without '/': make a relative path explicit. */
   char explicit_path[4096];
   snprintf(explicit_path, sizeof explicit_path, "%s%s", strchr(path, '/') ? "" : "./", path);
@@ -64,18 +115,17 @@ vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, v
     return vitc_fail(err, VITC_ERR_INVALID, "%s: not a model compiled by vitc with --name %s (no %s_signature/_run)",
                      path, name, name);
   }
-  vitc_status st = signature_graph(path, signature, g, err);
-  if (st) cli_shared_close(s);
+  if ((st = signature_graph(path, signature, g, err))) cli_shared_close(s);
   return st;
 }
 
 void cli_shared_close(cli_shared *s) {
   if (s->dl) dlclose(s->dl);
-  memset(s, 0, sizeof *s);
+  s->dl = NULL;
 }
 
-vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_graph *g, const vitc_value *inputs,
-                           vitc_value *outputs, vitc_error *err) {
+vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char *weights, const vitc_graph *g,
+                           const vitc_value *inputs, vitc_value *outputs, vitc_error *err) {
   char why[512] = "out of memory creating a context";
   void *ctx;
   if (s->create_mapped) {
@@ -85,22 +135,8 @@ vitc_status cli_shared_run(const cli_shared *s, const char *weights, const vitc_
     ctx = s->create();
   }
   if (!ctx) return vitc_fail(err, VITC_ERR_IO, "%s: %s", g->path, why);
-  vitc_status st = VITC_OK;
-  void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
-  memset(outputs, 0, sizeof *outputs * (size_t)g->noutputs);
-  if (!in || !out) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  for (int k = 0; !st && k < g->ninputs; k++) in[k] = inputs[k].data;
-  for (int k = 0; !st && k < g->noutputs; k++) {
-    outputs[k] = g->tensors[g->outputs[k]].v;
-    size_t bytes = vitc_nbytes(&outputs[k]);
-    if (!(outputs[k].data = out[k] = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  }
-  if (!st && vitc_ffi_call_run(s->run, ctx, in, g->ninputs, out, g->noutputs))
-    st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
-  if (st) cli_free_values(outputs, g->noutputs);
+  vitc_status st = cli_run_context(c, g, s->run, ctx, inputs, outputs, err);
   s->destroy(ctx);
-  free(in);
-  free(out);
   return st;
 }
 
@@ -120,7 +156,7 @@ vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc
     LLVMDisposeTargetMachine(tm);
   }
   if (!st && !(st = cli_shared_open(lib, AOT_NAME, &s, &sig, err))) {
-    st = cli_shared_run(&s, NULL, g, inputs, outputs, err);
+    st = cli_shared_run(c, &s, NULL, g, inputs, outputs, err);
     cli_shared_close(&s);
   }
   vitc_graph_free(sig);

@@ -42,5 +42,6 @@ expect_status 2
 expect_stderr "--threads expects 0..256, got 'x'"
 run "$VITC" run "$MODEL" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out4" --profile --threads 1
 expect_status 0
-expect_stderr "^total +[0-9.]+$"
+expect_stderr "^ +[0-9.]+ +100.0 +[0-9.]+ +total$"
+expect_stderr "^per node:$"
 finish

@@ -1,9 +1,10 @@
 /* test_api.c — the public API of include/vitc.h as a host uses it: load and JIT-compile a model, query its
  * inputs and outputs, run it from four threads at once, each with its own context and input, against the
  * reference evaluator (vitc_options.interpret); error messages through vitc_last_error(), which is kept
- * per thread. Runs from the source directory (ctest's working directory). */
+ * per thread; tracing a context's runs. Runs from the source directory (ctest's working directory). */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "vitc.h"
@@ -265,6 +266,58 @@ static void test_memory_limit(void) {
   vitc_model_free(m);
 }
 
+/* Complete events ("ph":"X") in a trace file; -1 when it cannot be read. */
+static int count_events(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  static char text[1 << 20];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  int count = 0;
+  for (const char *p = text; (p = strstr(p, "\"ph\":\"X\"")); p++) count++;
+  return count;
+}
+
+/* vitc_context_trace_start / _write: one event per node per run, restarted by a new start, bounded by
+ * max_events; the errors name what went wrong. Also vitc_version. */
+static void test_trace(const vitc_model *jit, const vitc_model *interp) {
+  static float x[X_COUNT], z[Z_COUNT], logits[LOGITS_COUNT], both[BOTH_COUNT];
+  const void *inputs[] = {x, z};
+  void *outputs[] = {logits, both};
+  char path[] = "/tmp/vitc-test-api-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  vitc_context *ctx = NULL, *ref = NULL;
+  CHECK(vitc_context_new(jit, &ctx) == VITC_OK && vitc_context_new(interp, &ref) == VITC_OK);
+  if (!ctx || !ref) goto done;
+  CHECK(vitc_context_trace_write(ctx, path) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "no trace to write: call vitc_context_trace_start first");
+  CHECK(vitc_context_trace_start(ctx, 10000) == VITC_OK);
+  for (int r = 0; r < 3; r++) CHECK(vitc_run(ctx, inputs, outputs) == VITC_OK);
+  CHECK(vitc_context_trace_write(ctx, path) == VITC_OK);
+  int three = count_events(path);
+  CHECK(three > 0 && three % 3 == 0);
+  CHECK(vitc_context_trace_start(ctx, 10000) == VITC_OK); /* starts afresh */
+  CHECK(vitc_run(ctx, inputs, outputs) == VITC_OK);
+  CHECK(vitc_context_trace_write(ctx, path) == VITC_OK);
+  CHECK(count_events(path) == three / 3);
+  CHECK(vitc_context_trace_start(ctx, 1) == VITC_OK); /* room for one event: the rest are dropped */
+  CHECK(vitc_run(ctx, inputs, outputs) == VITC_OK);
+  CHECK(vitc_context_trace_write(ctx, path) == VITC_OK);
+  CHECK(count_events(path) == 1);
+  CHECK(vitc_context_trace_write(ctx, "/nonexistent/dir/trace.json") == VITC_ERR_IO);
+  CHECK_MSG(vitc_last_error(), "/nonexistent/dir/trace.json");
+  CHECK(vitc_context_trace_start(ref, 100) == VITC_ERR_UNSUPPORTED);
+  CHECK_MSG(vitc_last_error(), "tracing records compiled code; this model is interpreted");
+  CHECK(strchr(vitc_version(), '.') != NULL);
+done:
+  vitc_context_free(ctx); /* frees the trace too */
+  vitc_context_free(ref);
+  unlink(path);
+}
+
 int main(void) {
   vitc_model *jit = NULL, *interp = NULL;
   vitc_options interpret = {.interpret = 1, .nthreads = 2, .opt_level = VITC_OPT_DEFAULT},
@@ -283,6 +336,7 @@ int main(void) {
   test_bad_index(0);
   test_bad_index(1);
   test_memory_limit();
+  test_trace(jit, interp);
   vitc_model_free(jit);
   vitc_model_free(interp);
   CHECK_DONE();
