@@ -95,9 +95,13 @@ void vitc_rt_index_error(vitc_rt_ctx *ctx, int64_t index, int64_t bound) {
 
 int vitc_rt_node_failed(vitc_rt_ctx *ctx, const char *node) {
   if (!ctx->error[0]) return 0;
-  char what[sizeof ctx->error];
-  memcpy(what, ctx->error, sizeof what);
-  snprintf(ctx->error, sizeof ctx->error, "%s: %s", node, what);
+  /* "node: " goes in front of the kernel's message, which is cut if both do not fit. */
+  size_t cap = sizeof ctx->error, nl = strnlen(node, cap / 2), ml = strlen(ctx->error);
+  if (nl + 2 + ml >= cap) ml = cap - nl - 3;
+  memmove(ctx->error + nl + 2, ctx->error, ml);
+  memcpy(ctx->error, node, nl);
+  memcpy(ctx->error + nl, ": ", 2);
+  ctx->error[nl + 2 + ml] = 0;
   return 1;
 }
 
