@@ -6,6 +6,7 @@
 vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vitc_graph **out, vitc_error *err) {
   vitc_load_options lo = {o->bindings, o->nbindings};
   vitc_status st = vitc_load_onnx(path, &lo, out, err);
+  if (!st) (*out)->memory_limit = o->memory_limit; /* before shape inference, which checks it */
   if (!st && (st = vitc_run_passes(*out, &o->passes, err))) {
     vitc_graph_free(*out);
     *out = NULL;

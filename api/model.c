@@ -1,5 +1,7 @@
 /* model.c — the public API of include/vitc.h over the driver (driver.h): load, passes and JIT, or the
  * reference evaluator when asked to interpret. Failures are recorded as the thread's last error. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +20,42 @@ struct vitc_context {
   vitc_rt_trace *trace; /* the node hook of rt while tracing */
 };
 
+_Static_assert(VITC_MAX_THREADS == VITC_RT_MAX_THREADS, "include/vitc.h and runtime/vitc_rt.h agree");
+
 static vitc_status fail_last(vitc_error *err) { return vitc_set_last_error(err); }
+
+/* A caller's mistake: VITC_ERR_INVALID with the message as the thread's last error. */
+static vitc_status invalid(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static vitc_status invalid(const char *fmt, ...) {
+  vitc_error err = {.status = VITC_ERR_INVALID};
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+  va_end(ap);
+  return fail_last(&err);
+}
+
+static vitc_status check_options(const vitc_options *o) {
+  if (o->nshapes < 0) return invalid("vitc_options: nshapes %d is negative", o->nshapes);
+  if (o->nshapes && !o->shapes) return invalid("vitc_options: nshapes is %d but shapes is NULL", o->nshapes);
+  for (int i = 0; i < o->nshapes; i++)
+    if (!o->shapes[i]) return invalid("vitc_options: shapes[%d] is NULL", i);
+  if (o->opt_level < VITC_OPT_REQUIRED || o->opt_level > VITC_OPT_DEFAULT)
+    return invalid("vitc_options: opt_level %d: expected 0, 1 or 2", o->opt_level);
+  if (o->nthreads < 0 || o->nthreads > VITC_MAX_THREADS)
+    return invalid("vitc_options: nthreads %d: expected 0 (one per CPU) to %d", o->nthreads, VITC_MAX_THREADS);
+  if (o->max_memory < 0) return invalid("vitc_options: max_memory %lld is negative", (long long)o->max_memory);
+  return VITC_OK;
+}
 
 vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_model **out) {
   vitc_options defaults = {.opt_level = VITC_OPT_DEFAULT};
   vitc_error err = {0};
   if (!opts) opts = &defaults;
+  if (!out) return invalid("vitc_model_load: out is NULL");
   *out = NULL;
+  if (!path) return invalid("vitc_model_load: path is NULL");
+  if (check_options(opts)) return VITC_ERR_INVALID;
   vitc_model *m = calloc(1, sizeof *m);
   vitc_shape_binding *bindings = calloc((size_t)opts->nshapes + 1, sizeof *bindings);
   if (!m || !bindings) {
@@ -36,10 +67,8 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   m->nthreads = opts->nthreads;
   vitc_status st = VITC_OK;
   for (int i = 0; i < opts->nshapes && !st; i++) st = vitc_parse_shape_binding(opts->shapes[i], &bindings[i], &err);
-  vitc_driver_options o = {
-      bindings, opts->nshapes, {.opt_level = opts->opt_level}, {.cpu = opts->cpu, .features = opts->features}};
-  if (!st && (opts->opt_level < VITC_OPT_REQUIRED || opts->opt_level > VITC_OPT_DEFAULT))
-    st = vitc_fail(&err, VITC_ERR_INVALID, "opt_level %d: expected 0, 1 or 2", opts->opt_level);
+  vitc_driver_options o = {bindings, opts->nshapes, {.opt_level = opts->opt_level},
+                           {.cpu = opts->cpu, .features = opts->features}, opts->max_memory};
   if (!st) st = vitc_driver_load(path, &o, &m->g, &err);
   if (!st && !opts->interpret) st = vitc_driver_compile(m->g, &o, NULL, NULL, NULL, &m->compiled, &err);
   free(bindings);
@@ -58,10 +87,16 @@ void vitc_model_free(vitc_model *m) {
   free(m);
 }
 
-int vitc_model_num_inputs(const vitc_model *m) { return m->g->ninputs; }
-int vitc_model_num_outputs(const vitc_model *m) { return m->g->noutputs; }
+int vitc_model_num_inputs(const vitc_model *m) {
+  return m ? m->g->ninputs : (invalid("vitc_model_num_inputs: the model is NULL"), -1);
+}
+int vitc_model_num_outputs(const vitc_model *m) {
+  return m ? m->g->noutputs : (invalid("vitc_model_num_outputs: the model is NULL"), -1);
+}
 
 static vitc_status io_info(const vitc_model *m, int i, bool output, vitc_io_info *info) {
+  if (!m || !info)
+    return invalid("vitc_model_%s: %s is NULL", output ? "output" : "input", !m ? "the model" : "info");
   int count = output ? m->g->noutputs : m->g->ninputs;
   if (i < 0 || i >= count) {
     vitc_error err;
@@ -88,6 +123,7 @@ vitc_status vitc_model_output(const vitc_model *m, int i, vitc_io_info *info) { 
 
 vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
   vitc_error err;
+  if (!m || !out) return invalid("vitc_context_new: %s is NULL", !m ? "the model" : "out");
   vitc_context *c = calloc(1, sizeof *c);
   *out = NULL;
   const vitc_module *mod = m->compiled ? m->compiled->module : NULL;
@@ -169,13 +205,48 @@ static vitc_status interpret(const vitc_graph *g, const void *const *inputs, voi
   return st ? fail_last(&err) : VITC_OK;
 }
 
+/* The buffers' addresses (and, with byte sizes, their sizes) against the model's inputs and outputs. */
+static vitc_status check_buffers(const vitc_model *m, const char *fn, bool output, const void *const *bufs,
+                                 const size_t *bytes) {
+  int count = output ? m->g->noutputs : m->g->ninputs;
+  const char *what = output ? "outputs" : "inputs";
+  if (count && !bufs) return invalid("%s: %s is NULL (the model has %d)", fn, what, count);
+  for (int i = 0; i < count; i++) {
+    if (!bufs[i]) return invalid("%s: %s[%d] is NULL", fn, what, i);
+    const vitc_tensor *t = &m->g->tensors[output ? m->g->outputs[i] : m->g->inputs[i]];
+    if (bytes && (!t->shape_known || bytes[i] != vitc_nbytes(&t->v)))
+      return invalid("%s: %s[%d] ('%s') has %zu bytes, the model needs %zu", fn, what, i, t->name, bytes[i],
+                     t->shape_known ? vitc_nbytes(&t->v) : 0);
+  }
+  return VITC_OK;
+}
+
+vitc_status vitc_run_checked(vitc_context *c, const void *const *inputs, const size_t *input_bytes, int nin,
+                             void *const *outputs, const size_t *output_bytes, int nout) {
+  if (!c) return invalid("vitc_run_checked: the context is NULL");
+  const vitc_graph *g = c->m->g;
+  if (nin != g->ninputs || nout != g->noutputs)
+    return invalid("vitc_run_checked: %d inputs and %d outputs given, the model has %d and %d", nin, nout,
+                   g->ninputs, g->noutputs);
+  if ((nin && !input_bytes) || (nout && !output_bytes))
+    return invalid("vitc_run_checked: %s_bytes is NULL", nin && !input_bytes ? "input" : "output");
+  if (check_buffers(c->m, "vitc_run_checked", false, inputs, input_bytes) ||
+      check_buffers(c->m, "vitc_run_checked", true, (const void *const *)outputs, output_bytes))
+    return VITC_ERR_INVALID;
+  return vitc_run(c, inputs, outputs);
+}
+
 vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs) {
+  if (!c) return invalid("vitc_run: the context is NULL");
   const vitc_model *m = c->m;
+  if (check_buffers(m, "vitc_run", false, inputs, NULL) ||
+      check_buffers(m, "vitc_run", true, (const void *const *)outputs, NULL))
+    return VITC_ERR_INVALID;
   if (!m->compiled) return interpret(m->g, inputs, outputs);
   int rc = vitc_ffi_call_run(m->compiled->run_fn, c->rt, (void *const *)inputs, m->g->ninputs, outputs, m->g->noutputs);
-  if (rc) {
+  if (rc) { /* bad input data: an index out of range (runtime/vitc_rt.h) */
     vitc_error err;
-    vitc_fail(&err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", m->g->path, rc);
+    vitc_fail(&err, VITC_ERR_INVALID, "%s: %s", m->g->path, vitc_rt_error(c->rt));
     return fail_last(&err);
   }
   return VITC_OK;

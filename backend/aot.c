@@ -138,7 +138,10 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                   " * (%s_cpu_features): vitc_rt_last_error() names it. */\nvitc_rt_ctx *%s_create(void);\n",
                   nm, nm);
   n += snprintf(h + n, cap - (size_t)n, "extern const char %s_cpu_features[]; /* LLVM's +feature list */\n", nm);
-  n += snprintf(h + n, cap - (size_t)n, "void %s_destroy(vitc_rt_ctx *ctx);\n\n/* Returns 0. */\nint %s_run(vitc_rt_ctx *ctx", nm, nm);
+  n += snprintf(h + n, cap - (size_t)n, "void %s_destroy(vitc_rt_ctx *ctx);\n\n"
+                "/* Returns 0, or non-zero when the input data is bad (an index out of range): then the outputs\n"
+                " * are undefined and %s_last_error(ctx) says which node, index and bound, until the next run. */\n"
+                "const char *%s_last_error(const vitc_rt_ctx *ctx);\nint %s_run(vitc_rt_ctx *ctx", nm, nm, nm, nm);
   for (int i = 0; i < nin + nout && n < (int)cap; i++) {
     const vitc_io_desc *d = i < nin ? &ins[i] : &outs[i - nin];
     char ident[256];

@@ -196,8 +196,18 @@ LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes) {
   return p;
 }
 
+void cg_index_error(vitc_cg *cg, LLVMValueRef index, int64_t bound) {
+  cg->node_checks[cg->node - cg->g->nodes] = true;
+  LLVMValueRef args[3] = {cg->ctx_arg, index, cg_i64(cg, bound)};
+  cg_call(cg, "vitc_rt_index_error", cg->void_t, args, 3);
+}
+
 vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
   size_t at = (cg->blob_size + 63) & ~(size_t)63;
+  int64_t limit = vitc_graph_memory_limit(cg->g);
+  if (at + bytes > (uint64_t)limit) /* before growing the blob to that size */
+    return vitc_fail(err, VITC_ERR_INVALID, "the weights need at least %zu bytes, above the memory limit of %lld bytes",
+                     at + bytes, (long long)limit);
   if (at + bytes > cg->blob_cap) {
     size_t cap = cg->blob_cap ? cg->blob_cap : 1 << 16;
     while (cap < at + bytes) cap *= 2;

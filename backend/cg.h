@@ -33,6 +33,7 @@ typedef struct vitc_cg {
   LLVMValueRef *args;
   LLVMValueRef scratch_arg;
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
+  bool *node_checks;    /* per node: its kernel may record an error (cg_index_error), so the run checks */
   LLVMValueRef weights; /* the node's constants: what cg_add_blob's offsets are relative to */
   int fresh;            /* counter for the node's task function names */
   const vitc_target_options *target; /* its progress callback */
@@ -97,6 +98,10 @@ typedef struct cg_mut {
 cg_mut cg_mut_new(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
 LLVMValueRef cg_get(vitc_cg *cg, cg_mut m);
 void cg_set(vitc_cg *cg, cg_mut m, LLVMValueRef v);
+
+/* Records in the context that index (as the model gave it) is out of range for an axis of size bound;
+ * the run stops after the current node (runtime/vitc_rt.h: vitc_rt_index_error). */
+void cg_index_error(vitc_cg *cg, LLVMValueRef index, int64_t bound);
 
 /* `bytes` of work space for the current node's kernel, 64-byte aligned: a region of the context's scratch
  * arena that the planner reserves for this node alone while it runs (other tensors use it at other times),

@@ -3,12 +3,14 @@
  * the weights.
  *
  *   i32 NAME_run(ptr ctx, ptr in0, …, ptr out0, …):
- *     NAME.part0(ctx, in0, …, out0, …) …          each for up to NODES_PER_PART nodes
- *     copies for outputs that are inputs, constants or repeated
- *   NAME.partP(ctx, in0, …, out0, …):
+ *     vitc_rt_run_begin(ctx)
+ *     if (NAME.part0(ctx, in0, …, out0, …)) return 1 …   each for up to NODES_PER_PART nodes
+ *     copies for outputs that are inputs, constants or repeated; return 0
+ *   i32 NAME.partP(ctx, in0, …, out0, …):
  *     weights = ctx->weights; scratch = ctx->scratch
  *     NAME.nK(ctx, weights + <node I's constants>, <addresses of node I's inputs and outputs>,
  *             <its work space>) …   in graph order, K the first node with the same kernel as I
+ *     if (vitc_rt_node_failed(ctx, "node 'I' (Op)")) return 1   after a kernel that checks its input data
  *
  * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
  * work space they need (cg_scratch).
@@ -155,6 +157,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(fn, (unsigned)k);
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
   cg->node = n;
+  cg->node_checks[i] = false;
   cg->fn = fn;
   cg->fresh = 0; /* task names NAME.nI.tJ */
   cg->ctx_arg = args[0];
@@ -237,7 +240,10 @@ static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValue
       return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
     if (cg->const_offset[t] < 0) {
       vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
-      if (st) return st;
+      if (st) {
+        vitc_error_prefix(err, "%s: constant '%s'", g->path, tt->name);
+        return st;
+      }
     }
     p = cg_gep(cg, cg->i8, es->weights, cg_i64(cg, cg->const_offset[t]));
   }
@@ -272,6 +278,16 @@ static void begin_function(vitc_cg *cg, entry_state *es, LLVMValueRef fn) {
   es->scratch = load_ctx_field(cg, es->ctx, VITC_RT_CTX_SCRATCH, "scratch");
 }
 
+/* if (status) return status; the builder continues after it. */
+static void return_if_nonzero(vitc_cg *cg, LLVMValueRef fn, LLVMValueRef status) {
+  LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(cg->llvm, fn, "failed");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->llvm, fn, "next");
+  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, status, cg_i32(cg, 0), ""), fail, next);
+  LLVMPositionBuilderAtEnd(cg->b, fail);
+  LLVMBuildRet(cg->b, status);
+  LLVMPositionBuilderAtEnd(cg->b, next);
+}
+
 /* NAME.nK(ctx, constants, in…, out…, scratch) between the timing calls (vitc_rt_node_start). */
 static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
                                   LLVMValueRef *args, vitc_error *err) {
@@ -298,6 +314,12 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
   snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
   LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), LLVMBuildGlobalStringPtr(cg->b, label, "label"), start};
   cg_call(cg, "vitc_rt_node_done", cg->void_t, done, 4);
+  if (cg->node_checks[i]) { /* a bad index stops the run here, before anything reads this node's output */
+    snprintf(label, sizeof label, "node '%s' (%s)", n->name, vitc_ops[n->op].name);
+    LLVMValueRef failed_args[2] = {es->ctx, LLVMBuildGlobalStringPtr(cg->b, label, "node")};
+    LLVMValueRef failed = cg_call(cg, "vitc_rt_node_failed", cg->i32, failed_args, 2);
+    return_if_nonzero(cg, es->fn, failed);
+  }
   return VITC_OK;
 }
 
@@ -334,9 +356,11 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
   LLVMValueRef run = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
-  LLVMTypeRef part_type = LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false);
+  LLVMTypeRef part_type = LLVMFunctionType(cg->i32, params, (unsigned)nparams, false);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   vitc_status st = VITC_OK;
+  begin_function(cg, es, run);
+  cg_call(cg, "vitc_rt_run_begin", cg->void_t, &es->ctx, 1);
   for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
     snprintf(name, sizeof name, "%s.part%d", cg->name, first / NODES_PER_PART);
     LLVMValueRef part = LLVMAddFunction(cg->mod, name, part_type);
@@ -345,10 +369,10 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
     begin_function(cg, es, part);
     for (int i = first; i < g->nnodes && i < first + NODES_PER_PART && st == VITC_OK; i++)
       if (node_fn[i]) st = emit_node_call(cg, es, i, node_fn[i], node_blob, args, err);
-    LLVMBuildRetVoid(cg->b);
+    LLVMBuildRet(cg->b, cg_i32(cg, 0));
     begin_function(cg, es, run);
     for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
-    LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, "");
+    return_if_nonzero(cg, run, LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, ""));
   }
   begin_function(cg, es, run);
   if (st == VITC_OK) st = emit_output_copies(cg, es, err);
@@ -449,6 +473,11 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   args[0] = LLVMGetParam(fn, 0);
   cg_call(cg, "vitc_rt_ctx_free", cg->void_t, args, 1);
   LLVMBuildRetVoid(cg->b);
+  snprintf(name, sizeof name, "%s_last_error", cg->name);
+  fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, &cg->ptr, 1, false));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  args[0] = LLVMGetParam(fn, 0);
+  LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_error", cg->ptr, args, 1));
   snprintf(name, sizeof name, "%s_signature", cg->name);
   add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1, 1);
 }
@@ -542,11 +571,12 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   vitc_cg cg = {0};
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));
   cg.node_scratch = calloc((size_t)g->nnodes + 1, sizeof *cg.node_scratch);
+  cg.node_checks = calloc((size_t)g->nnodes + 1, sizeof *cg.node_checks);
   char *features = LLVMGetTargetMachineFeatureString(tm);
   if (m && features) m->cpu_features = strdup(features);
   LLVMDisposeMessage(features);
-  if (!m || !cg.const_offset || !cg.node_scratch || !(m->name = strdup(name)) || !(m->signature = make_signature(g)) ||
-      !m->cpu_features) {
+  if (!m || !cg.const_offset || !cg.node_scratch || !cg.node_checks || !(m->name = strdup(name)) ||
+      !(m->signature = make_signature(g)) || !m->cpu_features) {
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
     goto fail;
   }
@@ -568,12 +598,14 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   if (st) goto fail;
   free(cg.const_offset);
   free(cg.node_scratch);
+  free(cg.node_checks);
   *out = m;
   return VITC_OK;
 fail:
   free(cg.blob);
   free(cg.const_offset);
   free(cg.node_scratch);
+  free(cg.node_checks);
   vitc_module_free(m);
   return st;
 }

@@ -63,7 +63,7 @@ vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, 
   }
   if (!st) {
     int rc = vitc_ffi_call_run(c->run_fn, ctx, in, g->ninputs, out, g->noutputs);
-    if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
+    if (rc) st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
   }
   if (st)
     for (int k = 0; k < g->noutputs; k++) {

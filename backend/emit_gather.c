@@ -11,9 +11,10 @@
  *   ScatterElements  out = x;  out[p with p[axis] = idx[p]] ⊕= upd[p]
  *   OneHot           out[o, d, i] = fix(idx[o, i]) == d ? on : off
  *
- * Negative indices count from the end of their axis. An index still out of range is an error for the
- * evaluator, which a kernel cannot report: gathers clamp it into the axis, scatters drop the update
- * (OneHot leaves the row off, as the evaluator does). No access ever leaves its buffer. */
+ * Negative indices count from the end of their axis. An index still out of range is an error, as for the
+ * evaluator: the kernel records it in the context (cg_index_error; the run stops after the node) and
+ * finishes without leaving its buffers, gathers reading a clamped index, scatters dropping the update.
+ * OneHot is not checked: ONNX defines an index outside [-depth, depth) as a row of off values. */
 #include <string.h>
 
 #include "emitters.h"
@@ -32,23 +33,31 @@ static LLVMValueRef elem_ptr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, siz
   return cg_gep(cg, cg->i8, base, ix_mulk(cg, i, (int64_t)esize));
 }
 
-/* Index i of input k, negative ones counted from the end of an axis of length dim. */
-static LLVMValueRef load_index(vitc_cg *cg, int k, LLVMValueRef i, int64_t dim) {
-  LLVMValueRef v = cg_load(cg, cg_in(cg, k), i, cg_in_value(cg, k)->dtype);
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
-  return vec_select(cg, neg, ix_add(cg, v, cg_i64(cg, dim)), v);
+static LLVMValueRef in_range(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
+  return LLVMBuildICmp(cg->b, LLVMIntULT, v, cg_i64(cg, dim), ""); /* unsigned: negatives are huge */
 }
 
-/* The index clamped into [0, dim): what a gather reads for one out of range. */
+/* Index i of input k, negative ones counted from the end of an axis of length dim; one still outside
+ * [0, dim) is recorded as the node's error (branching to the rare call keeps the loop's path short).
+ * *valid (when not NULL) receives whether it was in range. */
+static LLVMValueRef load_index(vitc_cg *cg, int k, LLVMValueRef i, int64_t dim, LLVMValueRef *valid) {
+  LLVMValueRef v = cg_load(cg, cg_in(cg, k), i, cg_in_value(cg, k)->dtype);
+  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
+  LLVMValueRef pos = vec_select(cg, neg, ix_add(cg, v, cg_i64(cg, dim)), v), ok = in_range(cg, pos, dim);
+  cg_if bad = cg_if_begin(cg, LLVMBuildNot(cg->b, ok, ""));
+  cg_index_error(cg, v, dim);
+  cg_if_end(cg, &bad);
+  if (valid) *valid = ok;
+  return pos;
+}
+
+/* The index clamped into [0, dim): what a gather reads for one out of range, so that it stays inside
+ * its buffer while the error stops the run. */
 static LLVMValueRef clamp_index(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
   LLVMValueRef low = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
   v = vec_select(cg, low, cg_i64(cg, 0), v);
   LLVMValueRef high = LLVMBuildICmp(cg->b, LLVMIntSGE, v, cg_i64(cg, dim), "");
   return vec_select(cg, high, cg_i64(cg, dim - 1), v);
-}
-
-static LLVMValueRef in_range(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
-  return LLVMBuildICmp(cg->b, LLVMIntULT, v, cg_i64(cg, dim), ""); /* unsigned: negatives are huge */
 }
 
 /* Loops over a shape: begin leaves the builder innermost with ivs[d] set and returns the row-major
@@ -83,7 +92,7 @@ static vitc_status emit_gather(vitc_cg *cg, const vitc_node *n) {
   size_t es = vitc_dtype_size(x->dtype);
   if (!outer || !count || !inner || !dim) return VITC_OK; /* nothing to read (dim 0: nothing valid either) */
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, count), 1);
-  LLVMValueRef pos = clamp_index(cg, load_index(cg, 1, j.iv, dim), dim);
+  LLVMValueRef pos = clamp_index(cg, load_index(cg, 1, j.iv, dim, NULL), dim);
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, outer), 1);
   LLVMValueRef src = ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, dim), pos), inner);
   LLVMValueRef dst = ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, count), j.iv), inner);
@@ -103,7 +112,7 @@ static vitc_status emit_gather_elements(vitc_cg *cg, const vitc_node *n) {
   LLVMValueRef k = nest_begin(cg, &ns, idx->dims, r, ivs);
   LLVMValueRef src = cg_i64(cg, 0);
   for (int d = 0; d < r; d++) {
-    LLVMValueRef at = d == axis ? clamp_index(cg, load_index(cg, 1, k, x->dims[d]), x->dims[d]) : ivs[d];
+    LLVMValueRef at = d == axis ? clamp_index(cg, load_index(cg, 1, k, x->dims[d], NULL), x->dims[d]) : ivs[d];
     src = ix_add(cg, ix_mulk(cg, src, x->dims[d]), at);
   }
   cg_memcpy(cg, elem_ptr(cg, cg_out(cg, 0), k, es), elem_ptr(cg, cg_in(cg, 0), src, es), cg_i64(cg, (int64_t)es));
@@ -112,13 +121,14 @@ static vitc_status emit_gather_elements(vitc_cg *cg, const vitc_node *n) {
 }
 
 /* Row-major offset of index tuple t (k entries at idx[t*k…]) within data dims [first, first+k); *valid
- * (when not NULL) says whether every entry was in range, otherwise entries are clamped. */
+ * (when not NULL) says whether every entry was in range, otherwise entries are clamped. Entries out of
+ * range are the node's error either way. */
 static LLVMValueRef tuple_offset(vitc_cg *cg, LLVMValueRef t, int k, const int64_t *dims, LLVMValueRef *valid) {
   LLVMValueRef offset = cg_i64(cg, 0);
   if (valid) *valid = LLVMConstInt(cg->i1, 1, false);
   for (int j = 0; j < k; j++) {
-    LLVMValueRef pos = load_index(cg, 1, ix_add(cg, ix_mulk(cg, t, k), cg_i64(cg, j)), dims[j]);
-    if (valid) *valid = LLVMBuildAnd(cg->b, *valid, in_range(cg, pos, dims[j]), "");
+    LLVMValueRef ok, pos = load_index(cg, 1, ix_add(cg, ix_mulk(cg, t, k), cg_i64(cg, j)), dims[j], &ok);
+    if (valid) *valid = LLVMBuildAnd(cg->b, *valid, ok, "");
     else pos = clamp_index(cg, pos, dims[j]);
     offset = ix_add(cg, ix_mulk(cg, offset, dims[j]), pos);
   }
@@ -202,14 +212,12 @@ static vitc_status emit_scatter_elements(vitc_cg *cg, const vitc_node *n, vitc_e
   if (st) return st;
   copy_data(cg);
   if (!vitc_numel(idx)) return VITC_OK;
-  LLVMValueRef ivs[VITC_MAX_RANK], along = NULL;
+  LLVMValueRef ivs[VITC_MAX_RANK], valid = NULL;
   nest ns;
   LLVMValueRef u = nest_begin(cg, &ns, idx->dims, rank, ivs), o = cg_i64(cg, 0);
-  for (int d = 0; d < rank; d++) {
-    if (d == axis) along = load_index(cg, 1, u, x->dims[d]);
-    o = ix_add(cg, ix_mulk(cg, o, x->dims[d]), d == axis ? along : ivs[d]);
-  }
-  cg_if ok = cg_if_begin(cg, in_range(cg, along, x->dims[axis]));
+  for (int d = 0; d < rank; d++)
+    o = ix_add(cg, ix_mulk(cg, o, x->dims[d]), d == axis ? load_index(cg, 1, u, x->dims[d], &valid) : ivs[d]);
+  cg_if ok = cg_if_begin(cg, valid);
   combine(cg, o, u, x->dtype, r);
   cg_if_end(cg, &ok);
   nest_end(cg, &ns);

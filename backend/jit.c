@@ -31,6 +31,10 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef j, LLVMOrcJITDylibRef
       {"vitc_rt_ctx_free", (void *)vitc_rt_ctx_free},
       {"vitc_rt_node_start", (void *)vitc_rt_node_start},
       {"vitc_rt_node_done", (void *)vitc_rt_node_done},
+      {"vitc_rt_run_begin", (void *)vitc_rt_run_begin},
+      {"vitc_rt_index_error", (void *)vitc_rt_index_error},
+      {"vitc_rt_node_failed", (void *)vitc_rt_node_failed},
+      {"vitc_rt_error", (void *)vitc_rt_error},
   };
   enum { N = sizeof syms / sizeof *syms };
   LLVMOrcCSymbolMapPair pairs[N];

@@ -121,11 +121,17 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
   }
   for (int t = 0; t < nt; t++) tensor_offset[t] = tensor_offset[base[t]];
   *total = end;
+  /* Refused here, before a context allocates it (vitc_rt_ctx_new): a run could never start. */
+  int64_t limit = vitc_graph_memory_limit(g);
+  vitc_status st = end > (uint64_t)limit ? vitc_fail(err, VITC_ERR_INVALID, "%s: the planned activations need %zu "
+                                                     "bytes, above the memory limit of %lld bytes", g->path, end,
+                                                     (long long)limit)
+                                         : VITC_OK;
   free(iv);
   free(placed);
   free(index);
   free(base);
   free(starting);
   free(next);
-  return VITC_OK;
+  return st;
 }

@@ -49,6 +49,7 @@ typedef enum vitc_dtype {
 } vitc_dtype;
 
 #define VITC_MAX_RANK 8
+#define VITC_MAX_THREADS 1024 /* as runtime/vitc_rt.h's VITC_RT_MAX_THREADS */
 
 const char *vitc_status_name(vitc_status s);
 const char *vitc_dtype_name(vitc_dtype t); /* "float32", …; NULL for an unknown code */
@@ -87,9 +88,11 @@ typedef struct vitc_options {
   int nshapes;
   int opt_level;   /* 0..2, see VITC_OPT_DEFAULT; anything else fails with VITC_ERR_INVALID */
   int interpret;   /* non-zero: run with the reference evaluator instead of JIT-compiled code */
-  int nthreads;    /* threads per context; 0 = one per CPU */
+  int nthreads;    /* threads per context: 0 = one per CPU, at most VITC_MAX_THREADS */
   const char *cpu; /* JIT target CPU and features; NULL = this machine's */
   const char *features;
+  int64_t max_memory; /* bytes one tensor, the planned activations or the weights may take, refused at load
+                         or compile time when above it; 0 = this machine's physical memory */
 } vitc_options;
 
 typedef struct vitc_io_info {
@@ -100,9 +103,13 @@ typedef struct vitc_io_info {
   size_t bytes;
 } vitc_io_info;
 
-/* Loads, optimises and (unless interpret) JIT-compiles an ONNX model. opts may be NULL. */
+/* Loads, optimises and (unless interpret) JIT-compiles an ONNX model. opts may be NULL.
+ * Every function below checks its arguments: a NULL pointer, an index or count out of range, an option
+ * out of range (opt_level, nthreads beyond VITC_MAX_THREADS, a negative max_memory) or a wrong buffer
+ * size returns VITC_ERR_INVALID with a message, and changes nothing. */
 vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_model **out);
 void vitc_model_free(vitc_model *m);
+/* -1 (and the thread's last error) for a NULL model. */
 int vitc_model_num_inputs(const vitc_model *m);
 int vitc_model_num_outputs(const vitc_model *m);
 /* Fills info for input/output i; the name stays valid while m lives. */
@@ -111,8 +118,14 @@ vitc_status vitc_model_output(const vitc_model *m, int i, vitc_io_info *info);
 
 vitc_status vitc_context_new(const vitc_model *m, vitc_context **out);
 void vitc_context_free(vitc_context *c);
-/* One inference: inputs[i] and outputs[k] in the order of vitc_model_input/output. */
+/* One inference: inputs[i] and outputs[k] in the order of vitc_model_input/output. Bad input data (an
+ * index out of range for the axis it indexes) fails with VITC_ERR_INVALID naming the node, the index and
+ * the bound; the outputs are then undefined. */
 vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs);
+/* vitc_run that also checks what the caller says it passes: nin and nout buffers, of input_bytes[i] and
+ * output_bytes[k] bytes, which must equal vitc_io_info.bytes. */
+vitc_status vitc_run_checked(vitc_context *c, const void *const *inputs, const size_t *input_bytes, int nin,
+                             void *const *outputs, const size_t *output_bytes, int nout);
 
 /* Tracing: after vitc_context_trace_start, each vitc_run on c records one event per node (its name, op,
  * start, duration and thread) into a buffer of max_events allocated now, so runs still never allocate;

@@ -85,6 +85,28 @@ uint64_t vitc_rt_hash(const void *data, size_t len) {
   return h;
 }
 
+void vitc_rt_run_begin(vitc_rt_ctx *ctx) { ctx->error[0] = 0; }
+
+void vitc_rt_index_error(vitc_rt_ctx *ctx, int64_t index, int64_t bound) {
+  if (!ctx->error[0]) /* the first bad index of the node is the one reported */
+    snprintf(ctx->error, sizeof ctx->error, "index %lld is out of range for an axis of size %lld", (long long)index,
+             (long long)bound);
+}
+
+int vitc_rt_node_failed(vitc_rt_ctx *ctx, const char *node) {
+  if (!ctx->error[0]) return 0;
+  /* "node: " goes in front of the kernel's message, which is cut if both do not fit. */
+  size_t cap = sizeof ctx->error, nl = strnlen(node, cap / 2), ml = strlen(ctx->error);
+  if (nl + 2 + ml >= cap) ml = cap - nl - 3;
+  memmove(ctx->error + nl + 2, ctx->error, ml);
+  memcpy(ctx->error, node, nl);
+  memcpy(ctx->error + nl, ": ", 2);
+  ctx->error[nl + 2 + ml] = 0;
+  return 1;
+}
+
+const char *vitc_rt_error(const vitc_rt_ctx *ctx) { return ctx->error; }
+
 void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user) {
   ctx->hook = hook;
   ctx->hook_user = user;

@@ -75,6 +75,17 @@ int vitc_rt_default_threads(void);
  * NULL or "", -1 for anything else. */
 int vitc_rt_parse_threads(const char *text);
 
+/* Errors of generated code: a kernel that meets bad input data (an index out of range) records it with
+ * vitc_rt_index_error and goes on without touching memory outside its buffers; after that node the run
+ * stops and NAME_run returns non-zero. The message, "node 'NAME' (Op): index … is out of range for an axis
+ * of size …", stays in ctx->error (vitc_rt_error) until the next run, which vitc_rt_run_begin clears. */
+void vitc_rt_run_begin(vitc_rt_ctx *ctx);
+void vitc_rt_index_error(vitc_rt_ctx *ctx, int64_t index, int64_t bound);
+/* Whether the node just run recorded an error; if so, names it (node: "node 'NAME' (Op)") in the message. */
+int vitc_rt_node_failed(vitc_rt_ctx *ctx, const char *node);
+/* The message of the last failed run of ctx, "" when it succeeded. */
+const char *vitc_rt_error(const vitc_rt_ctx *ctx);
+
 /* Installs (or, with NULL, removes) the timing hook of ctx. */
 void vitc_rt_set_node_hook(vitc_rt_ctx *ctx, vitc_rt_node_hook hook, void *user);
 /* What generated code calls around each node: start returns the time when a hook is installed (0 when

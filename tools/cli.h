@@ -40,6 +40,7 @@ typedef struct cli_common {
   vitc_pass_options passes;
   cli_engine engine;
   int threads; /* JIT threads per run; 0: one per CPU */
+  int64_t memory_limit; /* --max-memory; 0: physical memory */
   bool profile;      /* print time per op and per node over the recorded runs (cli_engine.c) */
   const char *trace; /* write the recorded runs' node events here as Chrome trace-event JSON */
   int runs;          /* with profile or trace: runs recorded after one warm-up run */
@@ -94,6 +95,8 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
 /* An integer option's value in [lo, hi] into *out (1), or a usage error of cmd (-1). */
 int cli_parse_count(const cli_command *cmd, const char *name, const char *value, int lo, int hi, int *out);
 
+/* A byte count as --max-memory spells it: a positive integer, optionally followed by K, M or G (x1024^n). */
+bool cli_parse_bytes(const char *s, int64_t *out);
 /* Parses a finite double ("1e-4") into *out; false if s is not one. */
 bool cli_parse_double(const char *s, double *out);
 

@@ -67,7 +67,7 @@ static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const
     if (r == warmup && (st = cli_record_start(cc, (size_t)g->nnodes, iters, ctx, &trace, err))) break;
     double t0 = now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
-    if (rc) st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: compiled model returned %d", g->path, rc);
+    if (rc) st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
     else if (r >= warmup) times[r - warmup] = now_ms() - t0;
   }
   vitc_status fin = cli_record_finish(cc, g, iters, ctx, trace, err);

@@ -1,4 +1,5 @@
 /* cli_common.c — options every subcommand shares, error reporting, and the driver's options they make. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@ static const char *const group_usage[] = {
     "  -O0 | -O1 | -O2         optimisation level: -O0 runs only required passes (default -O2)\n"
     "  --disable-pass=NAME     skip pass NAME (repeatable; `vitc passes` lists the pipeline)\n"
     "  --print-after=NAME|all  print the graph after pass NAME, or after every pass (to stderr)\n"
-    "  --verify-each           verify the graph after every pass\n",
+    "  --verify-each           verify the graph after every pass\n"
+    "  --max-memory BYTES      refuse a tensor, the activations or the weights above BYTES (suffix K, M\n"
+    "                          or G: binary units; default: this machine's physical memory)\n",
     "engine options (default: JIT-compiled code):\n"
     "  --interp                execute with the reference evaluator\n"
     "  --aot                   execute code compiled ahead of time into a shared library (as `vitc\n"
@@ -140,6 +143,13 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
   if ((o & CLI_OPTS_RECORD) && (r = cli_option_value(argc, argv, i, "--trace", &c->trace)) != 0) return r;
   if ((o & CLI_OPTS_RUNS) && (r = cli_option_value(argc, argv, i, "--runs", &value)) != 0)
     return r < 0 ? -1 : cli_parse_count(cmd, "--runs", value, 1, 100000, &c->runs);
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--max-memory", &value)) != 0) {
+    if (r < 0) return -1;
+    if (!cli_parse_bytes(value, &c->memory_limit))
+      return cli_error("--max-memory expects a positive number of bytes with an optional K, M or G suffix, got '%s'",
+                       value), -1;
+    return 1;
+  }
   if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
@@ -164,6 +174,16 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
   return 0;
 }
 
+bool cli_parse_bytes(const char *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(s, &end, 10);
+  int shift = !*end ? 0 : !strcmp(end, "K") ? 10 : !strcmp(end, "M") ? 20 : !strcmp(end, "G") ? 30 : -1;
+  if (end == s || *s == '-' || errno || shift < 0 || !n || n > (unsigned long long)INT64_MAX >> shift) return false;
+  *out = (int64_t)(n << shift);
+  return true;
+}
+
 bool cli_parse_double(const char *s, double *out) {
   char *end;
   double x = strtod(s, &end);
@@ -185,6 +205,7 @@ vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vi
     cli_error("%s", err.msg);
     return NULL;
   }
+  g->memory_limit = c->memory_limit;
   return g;
 }
 
@@ -198,7 +219,8 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
 }
 
 vitc_driver_options cli_driver_options(const cli_common *c) {
-  return (vitc_driver_options){.bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes};
+  return (vitc_driver_options){
+      .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {

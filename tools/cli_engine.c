@@ -127,7 +127,7 @@ vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_
   for (int r = 0; !st && r < (recording ? 1 + c->runs : 1); r++) {
     if (recording && r == 1 && (st = cli_record_start(c, per_run, c->runs, ctx, &trace, err))) break;
     if (vitc_ffi_call_run(run_fn, ctx, in, g->ninputs, out, g->noutputs))
-      st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model failed", g->path);
+      st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx)); /* bad input data */
   }
   if (recording && !trace) vitc_rt_set_node_hook(ctx, NULL, NULL); /* the warm-up run failed */
   vitc_status fin = cli_record_finish(c, g, c->runs, ctx, trace, err);

@@ -107,8 +107,26 @@ def external_weights():
     save("external_weights", graph, 17, [x], [(x @ w) * v])
 
 
+def gather_rows():
+    """y = table[indices], table f32[10,3] an initializer, indices int64[2] an input: compiled code reads
+    the indices at run time and must refuse one out of range (bad_indices.pb holds 1000000000 and 0)."""
+    table = np.arange(30, dtype=np.float32).reshape(10, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "indices"], ["y"], name="rows")],
+        "gather_rows",
+        [helper.make_tensor_value_info("indices", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(table, "table")])
+    indices = np.array([9, -10], dtype=np.int64)
+    save("gather_rows", graph, 17, [indices], [table[indices]])
+    bad = numpy_helper.from_array(np.array([1000000000, 0], dtype=np.int64), "indices")
+    with open(os.path.join(HERE, "gather_rows", "bad_indices.pb"), "wb") as f:
+        f.write(bad.SerializeToString())
+
+
 if __name__ == "__main__":
     add_relu()
     mlp_dynamic_batch()
     reduce_opset11()
     external_weights()
+    gather_rows()

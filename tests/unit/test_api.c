@@ -10,6 +10,7 @@
 #include "vitc.h"
 
 #define MODEL "tests/graphs/aot_two_io/model.onnx" /* pixel.values f32[4,64], residual f32[64,4] -> logits, both */
+#define GATHER_MODEL "tests/graphs/gather_rows/model.onnx" /* y f32[2,3] = table f32[10,3][indices i64[2]] */
 #define NTHREADS 4
 #define RUNS 25
 
@@ -151,6 +152,120 @@ static void test_load_errors(void) {
   CHECK_MSG(vitc_last_error(), "opt_level -1: expected 0, 1 or 2");
 }
 
+/* Every function with each of its bad arguments: VITC_ERR_INVALID (or -1) and a message saying which. */
+static void test_bad_arguments(vitc_model *m) {
+  vitc_model *out = NULL;
+  vitc_context *c = NULL;
+  vitc_io_info info;
+  CHECK(vitc_model_load(NULL, NULL, &out) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_model_load: path is NULL");
+  CHECK(vitc_model_load(MODEL, NULL, NULL) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_model_load: out is NULL");
+  struct {
+    vitc_options o;
+    const char *msg;
+  } bad[] = {
+      {{.opt_level = 7}, "opt_level 7: expected 0, 1 or 2"},
+      {{.opt_level = 2, .nthreads = -3}, "nthreads -3: expected 0 (one per CPU) to 1024"},
+      {{.opt_level = 2, .nthreads = 1 << 20}, "nthreads 1048576"},
+      {{.opt_level = 2, .nshapes = -1}, "nshapes -1 is negative"},
+      {{.opt_level = 2, .nshapes = 2}, "nshapes is 2 but shapes is NULL"},
+      {{.opt_level = 2, .shapes = (const char *const[]){NULL}, .nshapes = 1}, "shapes[0] is NULL"},
+      {{.opt_level = 2, .max_memory = -5}, "max_memory -5 is negative"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    out = (vitc_model *)&out;
+    CHECK(vitc_model_load(MODEL, &bad[k].o, &out) == VITC_ERR_INVALID);
+    CHECK(out == NULL);
+    CHECK_MSG(vitc_last_error(), bad[k].msg);
+  }
+  CHECK(vitc_model_num_inputs(NULL) == -1);
+  CHECK_MSG(vitc_last_error(), "vitc_model_num_inputs: the model is NULL");
+  CHECK(vitc_model_num_outputs(NULL) == -1);
+  CHECK_MSG(vitc_last_error(), "vitc_model_num_outputs: the model is NULL");
+  CHECK(vitc_model_input(NULL, 0, &info) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_model_input: the model is NULL");
+  CHECK(vitc_model_output(m, 0, NULL) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_model_output: info is NULL");
+  CHECK(vitc_context_new(NULL, &c) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_context_new: the model is NULL");
+  CHECK(vitc_context_new(m, NULL) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_context_new: out is NULL");
+  vitc_model_free(NULL);
+  vitc_context_free(NULL);
+
+  static float x[X_COUNT], z[Z_COUNT], logits[LOGITS_COUNT], both[BOTH_COUNT];
+  const void *inputs[] = {x, z}, *one_null[] = {x, NULL};
+  void *outputs[] = {logits, both}, *out_null[] = {NULL, both};
+  size_t in_bytes[] = {sizeof x, sizeof z}, out_bytes[] = {sizeof logits, sizeof both};
+  size_t short_out[] = {sizeof logits, sizeof both - 4};
+  CHECK(vitc_context_new(m, &c) == VITC_OK);
+  CHECK(vitc_run(NULL, inputs, outputs) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run: the context is NULL");
+  CHECK(vitc_run(c, NULL, NULL) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run: inputs is NULL (the model has 2)");
+  CHECK(vitc_run(c, one_null, outputs) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run: inputs[1] is NULL");
+  CHECK(vitc_run(c, inputs, NULL) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run: outputs is NULL");
+  CHECK(vitc_run(c, inputs, out_null) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run: outputs[0] is NULL");
+  CHECK(vitc_run_checked(NULL, inputs, in_bytes, 2, outputs, out_bytes, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run_checked: the context is NULL");
+  CHECK(vitc_run_checked(c, inputs, in_bytes, 1, outputs, out_bytes, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "1 inputs and 2 outputs given, the model has 2 and 2");
+  CHECK(vitc_run_checked(c, inputs, in_bytes, 2, outputs, out_bytes, 3) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "2 inputs and 3 outputs given");
+  CHECK(vitc_run_checked(c, inputs, NULL, 2, outputs, out_bytes, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run_checked: input_bytes is NULL");
+  CHECK(vitc_run_checked(c, inputs, in_bytes, 2, outputs, NULL, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run_checked: output_bytes is NULL");
+  CHECK(vitc_run_checked(c, one_null, in_bytes, 2, outputs, out_bytes, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "vitc_run_checked: inputs[1] is NULL");
+  CHECK(vitc_run_checked(c, inputs, in_bytes, 2, outputs, short_out, 2) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "outputs[1] ('both') has 2044 bytes, the model needs 2048");
+  CHECK(vitc_run_checked(c, inputs, in_bytes, 2, outputs, out_bytes, 2) == VITC_OK);
+  vitc_context_free(c);
+}
+
+/* An index out of range fed to compiled code stops the run with the evaluator's message; good indices
+ * afterwards run. */
+static void test_bad_index(int interpret) {
+  vitc_options o = {.opt_level = VITC_OPT_DEFAULT, .interpret = interpret};
+  vitc_model *m = NULL;
+  vitc_context *c = NULL;
+  CHECK(vitc_model_load(GATHER_MODEL, &o, &m) == VITC_OK);
+  if (!m) return;
+  CHECK(vitc_context_new(m, &c) == VITC_OK);
+  int64_t indices[2] = {1000000000, 0};
+  float y[6] = {0};
+  CHECK(vitc_run(c, (const void *[]){indices}, (void *[]){y}) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "gather_rows/model.onnx: node 'rows' (Gather): index 1000000000 is out of range "
+                               "for an axis of size 10");
+  indices[0] = -11;
+  CHECK(vitc_run(c, (const void *[]){indices}, (void *[]){y}) == VITC_ERR_INVALID);
+  CHECK_MSG(vitc_last_error(), "index -11 is out of range for an axis of size 10");
+  indices[0] = -10;
+  indices[1] = 9;
+  CHECK(vitc_run(c, (const void *[]){indices}, (void *[]){y}) == VITC_OK);
+  CHECK(y[0] == 0 && y[2] == 2 && y[3] == 27 && y[5] == 29);
+  vitc_context_free(c);
+  vitc_model_free(m);
+}
+
+/* The memory limit of vitc_options: the table of gather_rows is 120 bytes. */
+static void test_memory_limit(void) {
+  vitc_options o = {.opt_level = VITC_OPT_DEFAULT, .max_memory = 100};
+  vitc_model *m = (vitc_model *)&m;
+  CHECK(vitc_model_load(GATHER_MODEL, &o, &m) == VITC_ERR_INVALID);
+  CHECK(m == NULL);
+  CHECK_MSG(vitc_last_error(), "gather_rows/model.onnx");
+  CHECK_MSG(vitc_last_error(), "above the memory limit of 100 bytes");
+  o.max_memory = 1 << 20;
+  CHECK(vitc_model_load(GATHER_MODEL, &o, &m) == VITC_OK);
+  vitc_model_free(m);
+}
+
 /* Complete events ("ph":"X") in a trace file; -1 when it cannot be read. */
 static int count_events(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -217,6 +332,10 @@ int main(void) {
   test_query(interp);
   test_threads(jit, interp);
   test_load_errors();
+  test_bad_arguments(jit);
+  test_bad_index(0);
+  test_bad_index(1);
+  test_memory_limit();
   test_trace(jit, interp);
   vitc_model_free(jit);
   vitc_model_free(interp);
