@@ -36,7 +36,8 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   vitc_status st = VITC_OK;
   for (int i = 0; i < opts->nshapes && !st; i++) st = vitc_parse_shape_binding(opts->shapes[i], &bindings[i], &err);
   vitc_driver_options o = {
-      bindings, opts->nshapes, {.opt_level = opts->opt_level}, {.cpu = opts->cpu, .features = opts->features}};
+      bindings, opts->nshapes, {.opt_level = opts->opt_level}, {.cpu = opts->cpu, .features = opts->features},
+      opts->precision};
   if (!st && (opts->opt_level < VITC_OPT_REQUIRED || opts->opt_level > VITC_OPT_DEFAULT))
     st = vitc_fail(&err, VITC_ERR_INVALID, "opt_level %d: expected 0, 1 or 2", opts->opt_level);
   if (!st) st = vitc_driver_load(path, &o, &m->g, &err);

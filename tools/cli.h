@@ -39,6 +39,7 @@ typedef struct cli_common {
   cli_engine engine;
   int threads; /* JIT threads per run; 0: one per CPU */
   bool profile; /* JIT: print the time of each op kind after the run */
+  vitc_precision precision; /* --precision: the products' arithmetic (vitc_graph.precision) */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
 } cli_common;

@@ -18,6 +18,8 @@ static const char common_usage[] =
     "  --aot                   execute code compiled ahead of time into a shared library (as vitc\n"
     "                          compile --emit shared makes) instead of JIT-compiled code\n"
     "  --threads N             threads of the compiled code (default 0: one per CPU)\n"
+    "  --precision fp32|bf16   products with a constant weight in float32 (default) or bfloat16 with\n"
+    "                          float32 sums (needs avx512bf16; the evaluator rounds the same operands)\n"
     "  --profile               JIT: print the time spent in each op kind (runtime timing hooks)\n"
     "  -h, --help              show this help\n";
 
@@ -130,6 +132,12 @@ int cli_parse_common(cli_common *c, int argc, char **argv, int *i) {
     c->threads = (int)n;
     return 1;
   }
+  if ((r = cli_option_value(argc, argv, i, "--precision", &value)) != 0) {
+    if (r < 0) return -1;
+    if (strcmp(value, "fp32") && strcmp(value, "bf16")) return cli_error("--precision expects fp32 or bf16, got '%s'", value), -1;
+    c->precision = strcmp(value, "bf16") ? VITC_PRECISION_FP32 : VITC_PRECISION_BF16;
+    return 1;
+  }
   if ((r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
@@ -184,11 +192,13 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
     cli_error("%s", err.msg);
     return false;
   }
+  g->precision = c->precision;
   return true;
 }
 
 vitc_driver_options cli_driver_options(const cli_common *c) {
-  return (vitc_driver_options){.bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes};
+  return (vitc_driver_options){
+      .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .precision = c->precision};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {
