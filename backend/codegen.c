@@ -516,8 +516,8 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   if (st) return st;
   if (g->precision == VITC_PRECISION_BF16 && !vitc_target_has_feature(tm, "avx512bf16"))
     return vitc_fail(err, VITC_ERR_UNSUPPORTED,
-                     "%s: --precision bf16 needs a target with avx512bf16 (vdpbf16ps); this target lacks it "
-                     "(choose --mcpu/--features that have it, or --precision fp32)", g->path);
+                     "%s: bf16 precision needs a target with avx512bf16 (vdpbf16ps); this target lacks it "
+                     "(choose a CPU or features that have it, or fp32 precision)", g->path);
   vitc_module *m = calloc(1, sizeof *m);
   vitc_cg cg = {0};
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));

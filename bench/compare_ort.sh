@@ -73,20 +73,20 @@ PY
   fi
   for t in $threads; do
     for prec in $precisions; do
-    vitc_ms=() ort_ms=()
-    for ((r = 0; r < rounds; r++)); do
-      report=$("$vitc" bench "$dir/model.onnx" --precision "$prec" --threads "$t" --iters "$iters" --warmup 1 --json)
-      vitc_ms+=("$(json_field "$report" mean_ms)")
-      ort_ms+=("$(node "$root/bench/ort_time.js" "$dir/model.onnx" "$raw" "$t" "$iters" | cut -d' ' -f1)")
-    done
-    v=$(printf '%s\n' "${vitc_ms[@]}" | best)
-    o=$(printf '%s\n' "${ort_ms[@]}" | best)
-    peak_var=PEAK$t
-    peak=${!peak_var:-$(json_field "$report" peak_gflops)}
-    compile=$(json_field "$report" compile_ms)
-    awk -v m="$name" -v g="$gflop" -v q="$prec" -v t="$t" -v v="$v" -v o="$o" -v p="$peak" -v c="$compile" 'BEGIN {
-      pct = p > 0 ? sprintf("%.0f%%", 100 * g / (v / 1000) / p) : "-"
-      printf "%-14s %7.2f %9s %7d %10.1f %10.1f %9.2f %8s %10.1f\n", m, g, q, t, v, o, o / v, pct, c / 1000 }'
+      vitc_ms=() ort_ms=()
+      for ((r = 0; r < rounds; r++)); do
+        report=$("$vitc" bench "$dir/model.onnx" --precision "$prec" --threads "$t" --iters "$iters" --warmup 1 --json)
+        vitc_ms+=("$(json_field "$report" mean_ms)")
+        ort_ms+=("$(node "$root/bench/ort_time.js" "$dir/model.onnx" "$raw" "$t" "$iters" | cut -d' ' -f1)")
+      done
+      v=$(printf '%s\n' "${vitc_ms[@]}" | best)
+      o=$(printf '%s\n' "${ort_ms[@]}" | best)
+      peak_var=PEAK$t
+      peak=${!peak_var:-$(json_field "$report" peak_gflops)}
+      compile=$(json_field "$report" compile_ms)
+      awk -v m="$name" -v g="$gflop" -v q="$prec" -v t="$t" -v v="$v" -v o="$o" -v p="$peak" -v c="$compile" 'BEGIN {
+        pct = p > 0 ? sprintf("%.0f%%", 100 * g / (v / 1000) / p) : "-"
+        printf "%-14s %7.2f %9s %7d %10.1f %10.1f %9.2f %8s %10.1f\n", m, g, q, t, v, o, o / v, pct, c / 1000 }'
     done
   done
 done
