@@ -11,6 +11,7 @@ vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vit
     vitc_graph_free(*out);
     *out = NULL;
   }
+  if (!st) (*out)->precision = o->precision;
   return st;
 }
 

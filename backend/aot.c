@@ -150,9 +150,11 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                   i < nin ? "in_" : "out_", ident);
   }
   n += snprintf(h + n, cap - (size_t)n,
-                ");\n\n/* One line per input/output: \"in|out NAME DTYPE D0xD1...\". */\nextern const char %s_signature[];\n\n"
+                ");\n\n/* One line per input/output: \"in|out NAME DTYPE D0xD1...\". */\nextern const char %s_signature[];\n"
+                "/* The products' arithmetic: \"fp32\", or \"bf16\" (bfloat16 operands, float32 sums; vitc --precision). */\n"
+                "extern const char %s_precision[];\n\n"
                 "#ifdef __cplusplus\n}\n#endif\n#endif\n",
-                nm);
+                nm, nm);
   if (n >= (int)cap) {
     free(h);
     vitc_fail(err, VITC_ERR_INTERNAL, "header too long");

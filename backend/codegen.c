@@ -432,7 +432,7 @@ static void emit_cpu_check(vitc_cg *cg, LLVMValueRef features, LLVMValueRef err,
   LLVMPositionBuilderAtEnd(cg->b, go);
 }
 
-/* NAME_create / NAME_create_mapped / NAME_destroy, NAME_signature and NAME_cpu_features. */
+/* NAME_create / NAME_create_mapped / NAME_destroy, NAME_signature, NAME_cpu_features and NAME_precision. */
 static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   char name[300];
   LLVMValueRef args[7];
@@ -480,6 +480,10 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_error", cg->ptr, args, 1));
   snprintf(name, sizeof name, "%s_signature", cg->name);
   add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1, 1);
+  /* which arithmetic the products use, so that a caller can tell a bf16 object from a float32 one */
+  snprintf(name, sizeof name, "%s_precision", cg->name);
+  const char *precision = cg->g->precision == VITC_PRECISION_BF16 ? "bf16" : "fp32";
+  add_constant_bytes(cg, name, precision, strlen(precision) + 1, 1);
 }
 
 /* An empty module for tm in a context ORC owns from the start, so that the JIT can take it as it is. */
@@ -567,6 +571,10 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   *out = NULL;
   vitc_status st = check_static(g, err);
   if (st) return st;
+  if (g->precision == VITC_PRECISION_BF16 && !vitc_target_has_feature(tm, "avx512bf16"))
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED,
+                     "%s: bf16 precision needs a target with avx512bf16 (vdpbf16ps); this target lacks it "
+                     "(choose a CPU or features that have it, or fp32 precision)", g->path);
   vitc_module *m = calloc(1, sizeof *m);
   vitc_cg cg = {0};
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));

@@ -15,7 +15,17 @@
  * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
  * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
- * and are stored once. */
+ * and are stored once.
+ *
+ * bfloat16 (vitc_bf16_product: a PRODUCT with a constant weight, the graph in BF16 precision): K runs in
+ * pairs. B is prepacked as [N/NR][K/2][NR] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
+ * the high half: half the float32 bytes), A's rows are rounded to pairs by a task before the kernel (into
+ * the node's work space, rounding as vitc_bf16_bits does), and the tile's step is
+ *
+ *   acc[i][v] = vdpbf16ps(acc[i][v], splat(A pair (i0+i, q)), B pairs (q, j0+16v ..))
+ *
+ * which adds both products of the pair to each float32 lane: twice the multiply-adds of an fma per
+ * instruction. Accumulation, alpha, D and the epilogue stay float32. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,8 +72,9 @@ typedef struct kernel_ctx {
   LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
   LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
-  int64_t b_ks;          /* floats between consecutive p in b */
-  bool packed;
+  int64_t b_ks;          /* 4-byte elements between consecutive steps in b */
+  int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
+  bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
 } kernel_ctx;
 
@@ -98,6 +109,33 @@ static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
 
 static bool has_epilogue(const gemm_desc *d) { return d->act != GEMM_ACT_NONE || d->r || d->gamma; }
 
+/* The K block's steps of a bf16 tile: one vdpbf16ps per accumulator and pair of K. Operands are read as
+ * bfloat vectors straight from memory, and A's pair is repeated by a shuffle: LLVM 16's VectorCombine
+ * recurses without end on a bitcast of an i32 splat to <32 x bfloat>. */
+static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVMValueRef acc[MR][NV]) {
+  vitc_cg *cg = k->cg;
+  LLVMTypeRef vt = f32v_type(cg), bf16 = LLVMBFloatTypeInContext(cg->llvm);
+  LLVMTypeRef pair = vec_of(cg, bf16, 2), pairs = vec_of(cg, bf16, 2 * VL); /* the intrinsic's operand type */
+  LLVMValueRef arow[MR], bv[NV], repeat[2 * VL];
+  for (int e = 0; e < 2 * VL; e++) repeat[e] = cg_i32(cg, e % 2);
+  LLVMValueRef mask = LLVMConstVector(repeat, 2 * VL);
+  for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
+  cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
+  LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
+  for (int v = 0; v < nv; v++)
+    bv[v] = vec_load(cg, pairs, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)), 2 * VL);
+  for (int i = 0; i < mr; i++) {
+    LLVMValueRef ap = LLVMBuildLoad2(cg->b, pair, cg_gep(cg, cg->i32, arow[i], q.iv), "");
+    LLVMSetAlignment(ap, 4);
+    LLVMValueRef as = LLVMBuildShuffleVector(cg->b, ap, LLVMGetUndef(pair), mask, "");
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef args[3] = {LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), as, bv[v]};
+      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3), acc[i][v]);
+    }
+  }
+  cg_loop_end(cg, &q);
+}
+
 /* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
 static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes) {
   vitc_cg *cg = k->cg;
@@ -113,6 +151,9 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
       LLVMBuildStore(cg->b, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
   cg_if_end(cg, &resume);
 
+  if (k->bf16) {
+    emit_bf16_steps(k, i0, mr, nv, acc);
+  } else {
   for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), d->a_rs));
   cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
@@ -126,6 +167,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
     }
   }
   cg_loop_end(cg, &p);
+  }
 
   /* after the last K block: Y = R + gamma * act(alpha * acc + beta * D) */
   if (d->alpha != 1 || d->d || has_epilogue(d)) {
@@ -167,17 +209,25 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
   }
 }
 
-/* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] in the weights blob. */
-static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, int64_t *offset, vitc_error *err) {
-  int64_t npan = ceil_div(d->n, NR);
-  size_t count = (size_t)(npan * d->k * NR);
-  float *packed = calloc(count ? count : 1, sizeof *packed);
+/* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] of floats in the weights blob, or for
+ * the bf16 kernel [N/NR][ceil(K/2)][NR] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
+ * pair has a zero high half). */
+static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t *offset, vitc_error *err) {
+  int64_t npan = ceil_div(d->n, NR), ksteps = bf16 ? ceil_div(d->k, 2) : d->k;
+  size_t count = (size_t)(npan * ksteps * NR);
+  uint32_t *packed = calloc(count ? count : 1, sizeof *packed);
   if (!packed) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing GEMM weights");
   const float *b = d->b_const;
   for (int64_t jp = 0; jp < npan; jp++)
     for (int64_t p = 0; p < d->k; p++)
-      for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++)
-        packed[(jp * d->k + p) * NR + jj] = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
+      for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++) {
+        float x = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
+        uint32_t *word = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR + jj];
+        if (bf16)
+          *word |= (uint32_t)vitc_bf16_bits(x) << (16 * (p % 2));
+        else
+          memcpy(word, &x, sizeof x);
+      }
   vitc_status st = cg_add_blob(cg, packed, count * sizeof *packed, offset, err);
   free(packed);
   return st;
@@ -220,28 +270,67 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
   return buf;
 }
 
+/* The bfloat16 nearest the float x as the low 16 bits of an i32, as vitc_bf16_bits rounds it. */
+static LLVMValueRef bf16_bits(vitc_cg *cg, LLVMValueRef x) {
+  LLVMValueRef u = LLVMBuildBitCast(cg->b, x, cg->i32, ""), high = LLVMBuildLShr(cg->b, u, cg_i32(cg, 16), "");
+  LLVMValueRef even = LLVMBuildAnd(cg->b, high, cg_i32(cg, 1), ""); /* ties go to the even neighbour */
+  LLVMValueRef up = LLVMBuildAdd(cg->b, LLVMBuildAdd(cg->b, u, cg_i32(cg, 0x7fff), ""), even, "");
+  LLVMValueRef nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, "");
+  return LLVMBuildSelect(cg->b, nan, LLVMBuildOr(cg->b, high, cg_i32(cg, 0x40), ""), LLVMBuildLShr(cg->b, up, cg_i32(cg, 16), ""), "");
+}
+
+/* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words laid out as
+ * prepack_b pairs B, one task per row: converting M*K values once costs little next to the M*N*K product.
+ * Returns the buffer. */
+static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
+  int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
+  LLVMValueRef captured[2] = {d->a, buf}, off[4];
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], ix_mulk(cg, ix_remk(cg, r.iv, d->m), d->a_rs)));
+  LLVMValueRef dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq));
+  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kq), 1);
+  LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
+  LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, p, d->a_cs), VITC_F32));
+  LLVMValueRef hi_in = LLVMBuildICmp(cg->b, LLVMIntSLT, p, cg_i64(cg, d->k - 1), ""); /* an odd K's last pair: 0 */
+  cg_if hi = cg_if_begin(cg, hi_in);
+  LLVMValueRef next = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, ix_add(cg, p, cg_i64(cg, 1)), d->a_cs), VITC_F32));
+  LLVMBuildStore(cg->b, LLVMBuildOr(cg->b, pair, LLVMBuildShl(cg->b, next, cg_i32(cg, 16), ""), ""), at);
+  cg_if_end(cg, &hi);
+  cg_if lo_only = cg_if_begin(cg, LLVMBuildNot(cg->b, hi_in, ""));
+  LLVMBuildStore(cg->b, pair, at);
+  cg_if_end(cg, &lo_only);
+  cg_loop_end(cg, &q);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, rows);
+  return buf;
+}
+
 /* Where the micro-kernel reads B: in place (rows contiguous), packed at compile time (a constant shared by
  * the batch) or packed at run time (pack_b). */
 typedef enum b_source { B_IN_PLACE, B_PREPACKED, B_PACKED_AT_RUN } b_source;
 
-static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vitc_error *err) {
+static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, bool bf16, vitc_error *err) {
   int64_t blob_off = 0;
   bool packed = src != B_IN_PLACE;
   LLVMValueRef bptr = d->b;
   if (src == B_PREPACKED) {
-    vitc_status st = prepack_b(cg, d, &blob_off, err);
+    vitc_status st = prepack_b(cg, d, bf16, &blob_off, err);
     if (st) return st;
     bptr = cg->weights;
   }
   if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
   int64_t npan = ceil_div(d->n, NR), mblocks = ceil_div(d->m, MR);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
-  int64_t nkb = d->k > KC ? ceil_div(d->k, KC) : 1;
+  int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
+  int64_t nkb = ksteps > KC ? ceil_div(ksteps, KC) : 1;
   int64_t ntail = d->n % NR;
   int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[6] = {d->a, bptr, d->c, d->d ? d->d : null,
+  LLVMValueRef captured[6] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null};
   cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
@@ -251,8 +340,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vit
   LLVMValueRef off[4], bidx = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), "");
   batch_offsets(cg, d, bidx, off);
 
-  kernel_ctx k = {.cg = cg, .d = d, .packed = packed};
-  k.a = gep_f32(cg, t.vals[0], off[0]);
+  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps};
+  k.a = bf16 ? cg_gep(cg, cg->i32, t.vals[0], ix_mulk(cg, bidx, d->m * ksteps)) : gep_f32(cg, t.vals[0], off[0]);
   k.c = gep_f32(cg, t.vals[2], off[2]);
   k.dd = gep_f32(cg, t.vals[3], off[3]);
   k.gamma = t.vals[4];
@@ -260,7 +349,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vit
   k.j0 = ix_mulk(cg, jp, NR);
   if (src == B_PREPACKED) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
-    k.b = gep_f32(cg, blob, ix_mulk(cg, jp, d->k * NR));
+    k.b = gep_f32(cg, blob, ix_mulk(cg, jp, ksteps * NR));
     k.b_ks = NR;
   } else if (src == B_PACKED_AT_RUN) {
     k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * NR));
@@ -274,7 +363,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, vit
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
   k.k0 = ix_mulk(cg, kb.iv, KC);
-  k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, d->k));
+  k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
   k.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
   k.last = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
   if (!ntail) {
@@ -338,9 +427,11 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
   if (d->m == 0 || d->n == 0 || batch_count(d) == 0) return VITC_OK;
   if (d->dtype == VITC_F32) {
-    if (d->b_const && !b_is_batched(d)) return emit_sgemm(cg, d, B_PREPACKED, err);
-    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, B_IN_PLACE, err);
-    return emit_sgemm(cg, d, B_PACKED_AT_RUN, err);
+    /* a bf16 product's weight is a constant matrix, so it always takes the prepacked path */
+    if (d->b_const && !b_is_batched(d))
+      return emit_sgemm(cg, d, B_PREPACKED, vitc_bf16_product(cg->g, cg->node), err);
+    if (d->b_cs == 1 || d->n == 1) return emit_sgemm(cg, d, B_IN_PLACE, false, err);
+    return emit_sgemm(cg, d, B_PACKED_AT_RUN, false, err);
   }
   if (has_epilogue(d)) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM epilogue needs float32");
   emit_scalar_gemm(cg, d);

@@ -12,7 +12,9 @@
  * in one parallel kernel (tasks over batch × panels of B × row chunks); B is read in place when its rows
  * are contiguous, prepacked into panels at compile time when its value is known and shared by the batch
  * (b_const), and otherwise (a transposed or strided B, batched or not) packed into panels at run time in
- * the node's work space. Other dtypes run a scalar loop nest summing in double.
+ * the node's work space. Other dtypes run a scalar loop nest summing in double. A node for which
+ * vitc_bf16_product holds (BF16 precision, a constant weight) runs the prepacked path on bfloat16 pairs
+ * (vdpbf16ps) with float32 sums; its epilogue is the same.
  *
  * An epilogue (float32 micro-kernel only: vitc.FusedGemm) finishes each tile in registers before the
  * store, after alpha and D:

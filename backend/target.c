@@ -102,6 +102,13 @@ static bool has_feature(const char *list, const char *name) {
   return false;
 }
 
+bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  bool has = has_feature(features, feature);
+  LLVMDisposeMessage(features);
+  return has;
+}
+
 int vitc_target_lanes(LLVMTargetMachineRef tm) {
   char *features = LLVMGetTargetMachineFeatureString(tm);
   int lanes = has_feature(features, "avx512f")                                  ? 16

@@ -9,6 +9,7 @@
 # usage: bench/compare_ort.sh [MODEL ...]
 #        models: vit_b_16 vit_b_32 swin_t swin_v2_t convnext_tiny maxvit_t (default: all)
 # env:   THREADS="1 2"  ITERS=10  ROUNDS=2
+#        PRECISIONS="fp32 bf16"  vitc's --precision for each row (default fp32; ORT runs float32 always)
 #        MODELS_DIR=DIR  exports to use as DIR/NAME/{model.onnx,gflop.txt,test_data_set_0} (e.g.
 #                        /work/shared-bench/models); models missing there are exported into build/bench/NAME
 #                        by bench/export_model.py
@@ -27,6 +28,7 @@ host=$root/build/examples/jit_host
 models=("$@")
 [[ ${#models[@]} -gt 0 ]] || models=(vit_b_16 vit_b_32 swin_t swin_v2_t convnext_tiny maxvit_t)
 threads=${THREADS:-1 2}
+precisions=${PRECISIONS:-fp32}
 iters=${ITERS:-10}
 rounds=${ROUNDS:-2}
 
@@ -45,8 +47,8 @@ fi
 best() { sort -g | head -1; }
 json_field() { "$python" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
-printf "%-14s %7s %7s %10s %10s %9s %8s %10s\n" model GFLOP threads "vitc ms" "ORT ms" "ORT/vitc" "% peak" \
-  "compile s"
+printf "%-14s %7s %9s %7s %10s %10s %9s %8s %10s\n" model GFLOP precision threads "vitc ms" "ORT ms" "ORT/vitc" \
+  "% peak" "compile s"
 for name in "${models[@]}"; do
   dir=${MODELS_DIR:+$MODELS_DIR/$name}
   if [[ -z $dir || ! -f $dir/model.onnx ]]; then
@@ -70,20 +72,23 @@ PY
     exit 1
   fi
   for t in $threads; do
-    vitc_ms=() ort_ms=()
-    for ((r = 0; r < rounds; r++)); do
-      report=$("$vitc" bench "$dir/model.onnx" --threads "$t" --iters "$iters" --warmup 1 --json)
-      vitc_ms+=("$(json_field "$report" mean_ms)")
-      ort_ms+=("$(node "$root/bench/ort_time.js" "$dir/model.onnx" "$raw" "$t" "$iters" | cut -d' ' -f1)")
+    for prec in $precisions; do
+      vitc_ms=() ort_ms=()
+      for ((r = 0; r < rounds; r++)); do
+        report=$("$vitc" bench "$dir/model.onnx" --precision "$prec" --threads "$t" --iters "$iters" --warmup 1 --json)
+        vitc_ms+=("$(json_field "$report" mean_ms)")
+        ort_ms+=("$(node "$root/bench/ort_time.js" "$dir/model.onnx" "$raw" "$t" "$iters" | cut -d' ' -f1)")
+      done
+      v=$(printf '%s\n' "${vitc_ms[@]}" | best)
+      o=$(printf '%s\n' "${ort_ms[@]}" | best)
+      peak_var=PEAK$t
+      peak=${!peak_var:-$(json_field "$report" peak_gflops)}
+      compile=$(json_field "$report" compile_ms)
+      awk -v m="$name" -v g="$gflop" -v q="$prec" -v t="$t" -v v="$v" -v o="$o" -v p="$peak" -v c="$compile" 'BEGIN {
+        pct = p > 0 ? sprintf("%.0f%%", 100 * g / (v / 1000) / p) : "-"
+        printf "%-14s %7.2f %9s %7d %10.1f %10.1f %9.2f %8s %10.1f\n", m, g, q, t, v, o, o / v, pct, c / 1000 }'
     done
-    v=$(printf '%s\n' "${vitc_ms[@]}" | best)
-    o=$(printf '%s\n' "${ort_ms[@]}" | best)
-    peak_var=PEAK$t
-    peak=${!peak_var:-$(json_field "$report" peak_gflops)}
-    compile=$(json_field "$report" compile_ms)
-    awk -v m="$name" -v g="$gflop" -v t="$t" -v v="$v" -v o="$o" -v p="$peak" -v c="$compile" 'BEGIN {
-      pct = p > 0 ? sprintf("%.0f%%", 100 * g / (v / 1000) / p) : "-"
-      printf "%-14s %7.2f %7d %10.1f %10.1f %9.2f %8s %10.1f\n", m, g, t, v, o, o / v, pct, c / 1000 }'
   done
 done
-echo "(best mean of $rounds rounds of $iters runs each, interleaved; vitc's output checked against torch's)"
+echo "(best mean of $rounds rounds of $iters runs each, interleaved; vitc's output checked against torch's;"
+echo " % peak is of the float32 FMA peak, whatever the precision; bf16's dot-product peak is twice that)"

@@ -81,6 +81,12 @@ typedef struct vitc_context vitc_context;
  * pipeline. A NULL vitc_options gets VITC_OPT_DEFAULT; a zeroed one asks for 0, so start a struct from
  * VITC_OPTIONS_DEFAULT. */
 enum { VITC_OPT_REQUIRED = 0, VITC_OPT_DEFAULT = 2 };
+
+/* Arithmetic of the products (MatMul, Gemm, FusedGemm) whose weight is a compile-time constant.
+ * BF16 rounds both operands to bfloat16 (round to nearest even) and accumulates in float32
+ * (AVX512-BF16's vdpbf16ps; compiling for a target without avx512bf16 fails). Everything else
+ * (normalisations, softmax, epilogues, activations) stays float32 either way. */
+typedef enum vitc_precision { VITC_PRECISION_FP32 = 0, VITC_PRECISION_BF16 = 1 } vitc_precision;
 #define VITC_OPTIONS_DEFAULT {.opt_level = VITC_OPT_DEFAULT}
 
 typedef struct vitc_options {
@@ -93,6 +99,7 @@ typedef struct vitc_options {
   const char *features;
   int64_t max_memory; /* bytes one tensor, the planned activations or the weights may take, refused at load
                          or compile time when above it; 0 = this machine's physical memory */
+  vitc_precision precision; /* 0 (VITC_PRECISION_FP32) by default */
 } vitc_options;
 
 typedef struct vitc_io_info {

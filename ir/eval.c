@@ -6,8 +6,35 @@
 
 #include "ir.h"
 
-vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
-                           vitc_value *out, vitc_error *err) {
+bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
+  if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_PRODUCT) || n->nin < 2 ||
+      n->in[0] < 0 || n->in[1] < 0)
+    return false;
+  const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;
+  return a->dtype == VITC_F32 && b->dtype == VITC_F32 && b->data && b->rank == 2;
+}
+
+/* Copies of a product's inputs 0 and 1 rounded to bfloat16, in place of in[0] and in[1] in `rounded`. */
+static vitc_status round_to_bf16(const vitc_value *const *in, const vitc_value **rounded, vitc_value copy[2],
+                                 vitc_error *err) {
+  for (int k = 0; k < 2; k++) {
+    int64_t count = vitc_numel(in[k]);
+    float *data = malloc(sizeof(float) * (size_t)(count ? count : 1));
+    if (!data) {
+      if (k) free(copy[0].data);
+      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory rounding operands to bfloat16");
+    }
+    const float *src = in[k]->data;
+    for (int64_t e = 0; e < count; e++) data[e] = vitc_bf16_round(src[e]);
+    copy[k] = *in[k];
+    copy[k].data = data;
+    rounded[k] = &copy[k];
+  }
+  return VITC_OK;
+}
+
+/* The shape rule, the outputs' memory and the evaluator; on failure the outputs are freed. */
+static vitc_status eval_as_is(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_op_info *info = &vitc_ops[n->op];
   memset(out, 0, sizeof(vitc_value) * (size_t)n->nout);
   vitc_status st = info->shape(n, in, out, err);
@@ -21,13 +48,32 @@ vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_v
     if (!(out[k].data = malloc(bytes ? bytes : 1))) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for output %d", k);
   }
   if (st == VITC_OK) st = info->eval(n, in, out, err);
-  if (st != VITC_OK) {
+  if (st != VITC_OK)
     for (int k = 0; k < n->nout; k++) {
       free(out[k].data);
       out[k].data = NULL;
     }
-    vitc_node_error_prefix(g, n, err);
+  return st;
+}
+
+enum { PRODUCT_MAX_IN = 8 }; /* FusedGemm's 5 inputs are the most a PRODUCT op takes */
+
+vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
+                           vitc_value *out, vitc_error *err) {
+  vitc_status st;
+  if (vitc_bf16_product(g, n) && n->nin <= PRODUCT_MAX_IN) {
+    const vitc_value *rounded[PRODUCT_MAX_IN];
+    vitc_value copy[2];
+    for (int k = 0; k < n->nin; k++) rounded[k] = in[k];
+    if (!(st = round_to_bf16(in, rounded, copy, err))) {
+      st = eval_as_is(n, rounded, out, err);
+      free(copy[0].data);
+      free(copy[1].data);
+    }
+  } else {
+    st = eval_as_is(n, in, out, err);
   }
+  if (st != VITC_OK) vitc_node_error_prefix(g, n, err);
   return st;
 }
 

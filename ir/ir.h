@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vitc.h"
 
@@ -208,7 +209,28 @@ typedef struct vitc_graph {
   /* No tensor, planned arena or weights blob may be larger: shape inference and compilation refuse it,
    * naming the node, before anything is allocated. 0 (the default) means vitc_default_memory_limit(). */
   int64_t memory_limit;
+  /* Set by the driver after the passes: the evaluator and the backend read it through
+   * vitc_bf16_product, so both round the same operands. */
+  vitc_precision precision;
 } vitc_graph;
+
+/* Whether node n of g multiplies in bfloat16: g's precision is BF16 and n is a PRODUCT of float32
+ * operands whose weight (input 1) is a compile-time constant matrix. Its inputs 0 and 1 are then
+ * rounded to bfloat16 (vitc_bf16_bits) and the products summed in float32. */
+bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n);
+/* The bfloat16 nearest x (ties to even; NaN stays a quiet NaN), as its 16 bits, and as a float. */
+static inline uint16_t vitc_bf16_bits(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+static inline float vitc_bf16_round(float x) {
+  uint32_t u = (uint32_t)vitc_bf16_bits(x) << 16;
+  float r;
+  memcpy(&r, &u, sizeof r);
+  return r;
+}
 
 /* The machine's physical memory in bytes: the memory limit of a graph that sets none. */
 int64_t vitc_default_memory_limit(void);

@@ -44,6 +44,7 @@ typedef struct cli_common {
   bool profile;      /* print time per op and per node over the recorded runs (cli_engine.c) */
   const char *trace; /* write the recorded runs' node events here as Chrome trace-event JSON */
   int runs;          /* with profile or trace: runs recorded after one warm-up run */
+  vitc_precision precision; /* --precision: the products' arithmetic (vitc_graph.precision) */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
 } cli_common;

@@ -14,6 +14,7 @@
 
 typedef struct bench_result {
   int threads, iters, warmup;
+  const char *precision; /* --precision: "fp32" or "bf16" */
   double load_ms, compile_ms, min_ms, median_ms, mean_ms;
   double gflop, gflops, peak_gflops;
   char peak_source[4400];
@@ -122,16 +123,16 @@ static void print_json(const char *model, const bench_result *r) {
   fputs("{\"model\": ", stdout);
   cli_print_json_string(stdout, model);
   /* %.6g: a tiny graph runs in microseconds, a big one in seconds. */
-  printf(", \"threads\": %d, \"iters\": %d, \"warmup\": %d, \"load_ms\": %.6g, \"compile_ms\": %.6g, "
+  printf(", \"precision\": \"%s\", \"threads\": %d, \"iters\": %d, \"warmup\": %d, \"load_ms\": %.6g, \"compile_ms\": %.6g, "
          "\"min_ms\": %.6g, \"median_ms\": %.6g, \"mean_ms\": %.6g, \"gflop\": %.6g, \"gflops\": %.6g, "
          "\"peak_gflops\": %.6g, \"pct_peak\": %.6g, \"rss_bytes\": %ld}\n",
-         r->threads, r->iters, r->warmup, r->load_ms, r->compile_ms, r->min_ms, r->median_ms, r->mean_ms, r->gflop,
+         r->precision, r->threads, r->iters, r->warmup, r->load_ms, r->compile_ms, r->min_ms, r->median_ms, r->mean_ms, r->gflop,
          r->gflops, r->peak_gflops, r->peak_gflops > 0 ? 100 * r->gflops / r->peak_gflops : 0.0, r->rss_bytes);
 }
 
 static void print_text(const char *model, const bench_result *r) {
   printf("model:    %s (%.4g GFLOP)\n", model, r->gflop);
-  printf("threads:  %d, %d timed runs after %d warm-up\n", r->threads, r->iters, r->warmup);
+  printf("threads:  %d, %d timed runs after %d warm-up, %s products\n", r->threads, r->iters, r->warmup, r->precision);
   printf("compile:  %.1f ms (load and passes %.1f ms)\n", r->compile_ms, r->load_ms);
   printf("time:     min %.3f ms, median %.3f ms, mean %.3f ms\n", r->min_ms, r->median_ms, r->mean_ms);
   printf("speed:    %.1f GFLOP/s at the median", r->gflops);
@@ -170,6 +171,7 @@ static int bench_main(int argc, char **argv) {
   struct stat st;
   if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/model.onnx", model);
   else snprintf(path, sizeof path, "%s", model);
+  r.precision = common.precision == VITC_PRECISION_BF16 ? "bf16" : "fp32";
   r.threads = common.threads ? common.threads : vitc_rt_default_threads(); /* as the runtime resolves 0 */
   vitc_error err = {0};
   vitc_status s = bench(&common, path, &r, &err);
@@ -189,7 +191,7 @@ const cli_command cli_bench = {
     "memory.\n\n"
     "  --iters N    timed runs (default 10)\n"
     "  --warmup N   untimed runs before them (default 3)\n"
-    "  --json       one JSON object: model, threads, iters, warmup, load_ms, compile_ms, min_ms, median_ms,\n"
+    "  --json       one JSON object: model, precision, threads, iters, warmup, load_ms, compile_ms, min_ms, median_ms,\n"
     "               mean_ms, gflop, gflops, peak_gflops, pct_peak, rss_bytes\n\n"
     "--profile and --trace record the timed runs.",
     "vitc bench MODEL [--iters N] [--warmup N] [--json] [model and timing options]",

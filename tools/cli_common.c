@@ -17,7 +17,9 @@ static const char *const group_usage[] = {
     "  --print-after=NAME|all  print the graph after pass NAME, or after every pass (to stderr)\n"
     "  --verify-each           verify the graph after every pass\n"
     "  --max-memory BYTES      refuse a tensor, the activations or the weights above BYTES (suffix K, M\n"
-    "                          or G: binary units; default: this machine's physical memory)\n",
+    "                          or G: binary units; default: this machine's physical memory)\n"
+    "  --precision fp32|bf16   products with a constant weight in float32 (default) or bfloat16 with\n"
+    "                          float32 sums (needs avx512bf16; the evaluator rounds the same operands)\n",
     "engine options (default: JIT-compiled code):\n"
     "  --interp                execute with the reference evaluator\n"
     "  --aot                   execute code compiled ahead of time into a shared library (as `vitc\n"
@@ -150,6 +152,12 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
                        value), -1;
     return 1;
   }
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--precision", &value)) != 0) {
+    if (r < 0) return -1;
+    if (strcmp(value, "fp32") && strcmp(value, "bf16")) return cli_error("--precision expects fp32 or bf16, got '%s'", value), -1;
+    c->precision = strcmp(value, "bf16") ? VITC_PRECISION_FP32 : VITC_PRECISION_BF16;
+    return 1;
+  }
   if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
     if (r < 0) return -1;
     if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
@@ -215,12 +223,14 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
     cli_error("%s", err.msg);
     return false;
   }
+  g->precision = c->precision;
   return true;
 }
 
 vitc_driver_options cli_driver_options(const cli_common *c) {
   return (vitc_driver_options){
-      .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit};
+      .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit,
+      .precision = c->precision};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {

@@ -15,9 +15,10 @@ expect_status 0
 $PY - "$TMP/stdout" <<'PYEOF' || fail "bench --json has wrong content"
 import json, sys
 d = json.load(open(sys.argv[1]))
-for key in ["model", "threads", "iters", "warmup", "load_ms", "compile_ms", "min_ms", "median_ms", "mean_ms",
+for key in ["model", "precision", "threads", "iters", "warmup", "load_ms", "compile_ms", "min_ms", "median_ms", "mean_ms",
             "gflop", "gflops", "peak_gflops", "pct_peak", "rss_bytes"]:
     assert key in d, key
+assert d["precision"] == "fp32", d
 assert d["threads"] == 2 and d["iters"] == 5 and d["warmup"] == 1, d
 assert 0 < d["min_ms"] <= d["median_ms"] and d["min_ms"] <= d["mean_ms"], d
 assert abs(d["gflop"] - 12e-9) < 1e-12, d["gflop"]  # 6 adds + 6 multiplies, as vitc inspect counts them
@@ -38,6 +39,15 @@ vitc bench "$GRAPHS/cli_dynamic/model.onnx" --shape x=5x4 --iters 1 --threads 1 
 expect_status 0
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["threads"] == 1 and d["median_ms"] > 0, d' \
   "$TMP/stdout" || fail "bench with --shape"
+
+# --precision: recorded in the report; an unknown one is refused.
+vitc bench "$ADD/model.onnx" --precision bf16 --iters 1 --threads 1 --json
+expect_status 0
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["precision"] == "bf16", d' "$TMP/stdout" ||
+  fail "bench --precision bf16"
+vitc bench "$ADD/model.onnx" --precision fp16 --iters 1
+expect_status 2
+expect_stderr "--precision expects fp32 or bf16, got 'fp16'"
 
 # A cached peak below the speed just measured (taken on a busy machine) is measured again, and kept.
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)

@@ -94,3 +94,9 @@ vitc check "$TMP/one_input"
 expect_error 2 "1 input and 1 output files for a model with 2 inputs and 1 outputs"
 
 finish
+
+# bf16 precision: an unknown precision, and a target without avx512bf16 refused at compile time.
+vitc run "$ADD/model.onnx" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out" --precision fp8
+expect_error 2 "--precision expects fp32 or bf16, got 'fp8'"
+vitc compile "$ADD/model.onnx" -o "$TMP/add.o" --precision bf16 --mcpu x86-64-v3
+expect_error 2 "bf16 precision needs a target with avx512bf16"

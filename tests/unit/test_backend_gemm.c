@@ -73,6 +73,69 @@ static void test_gemm(void) {
   }
 }
 
+/* bfloat16 products (vitc_bf16_product): t compiled in BF16 precision matches the evaluator rounding the
+ * same operands at the float32 tolerances, and does not match the float32 evaluator (the kernel really
+ * rounds; a kernel or evaluator ignoring the precision fails one of the two). */
+static void check_bf16(test_graph *t, const char *what, int nthreads) {
+  vitc_error err = {0};
+  t->g->precision = VITC_PRECISION_BF16;
+  vitc_status st = tg_compile(t, nthreads, &err);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    int64_t bad = tg_compare(t, what, RTOL, ATOL);
+    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
+    CHECK(bad == 0);
+    t->g->precision = VITC_PRECISION_FP32;
+    fprintf(stderr, "%s: against float32 (mismatches expected):\n", what);
+    CHECK(tg_compare(t, what, RTOL, ATOL) > 0);
+  }
+  tg_free(t);
+}
+
+static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da, int64_t k, int64_t n, bool ta, bool tb,
+                        const char *act, int nthreads) {
+  test_graph g = tg_new();
+  int64_t db[2] = {tb ? n : k, tb ? k : n};
+  int in[3] = {tg_input(&g, VITC_F32, ra, da), tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
+  vitc_attr attrs[2] = {attr_int("transA", ta), attr_int("transB", tb)};
+  if (op == VITC_OP_FusedGemm) attrs[0] = attr_str("activation", act);
+  int nin = op == VITC_OP_MatMul ? 2 : 3, nattr = op == VITC_OP_MatMul ? 0 : op == VITC_OP_Gemm ? 2 : 1;
+  tg_output(&g, tg_node(&g, op, in, nin, 1, attrs, nattr));
+  check_bf16(&g, what, nthreads);
+}
+
+static void test_bf16(void) {
+  char missing[64];
+  if (!vitc_rt_cpu_supports("+avx512bf16", missing, sizeof missing)) {
+    fprintf(stderr, "bf16 kernels skipped: this CPU lacks %s\n", missing);
+  } else {
+    /* odd K (a last pair with a zero half), K past two K blocks of 256 pairs, N with a partial last panel,
+     * M with a short last row block, a batched A, a transposed A (read by columns while rounding) and the
+     * epilogue, on one thread and three */
+    for (int threads = 1; threads <= 3; threads += 2) {
+      bf16_linear("bf16 matmul 37x53x29", VITC_OP_MatMul, DIMS(37, 53), 53, 29, false, false, NULL, threads);
+      bf16_linear("bf16 matmul K blocks 70x1101x100", VITC_OP_MatMul, DIMS(70, 1101), 1101, 100, false, false, NULL,
+                  threads);
+      bf16_linear("bf16 matmul batched 2x3x17x9x50", VITC_OP_MatMul, DIMS(2, 3, 17, 9), 9, 50, false, false, NULL,
+                  threads);
+      bf16_linear("bf16 matmul one row 1x768x10", VITC_OP_MatMul, DIMS(1, 768), 768, 10, false, false, NULL, threads);
+      bf16_linear("bf16 gemm transA transB", VITC_OP_Gemm, DIMS(301, 19), 301, 70, true, true, NULL, threads);
+      bf16_linear("bf16 fused gemm gelu", VITC_OP_FusedGemm, DIMS(2, 13, 96), 96, 200, false, false, "gelu_erf",
+                  threads);
+    }
+  }
+  /* a target without avx512bf16 is refused at compile time, naming the feature */
+  test_graph g = tg_new();
+  int in[2] = {tg_input(&g, VITC_F32, DIMS(4, 8)), tg_const(&g, VITC_F32, DIMS(8, 16), 3)};
+  tg_output(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0));
+  g.g->precision = VITC_PRECISION_BF16;
+  vitc_target_options to = {.cpu = "skylake-avx512", .opt_level = 3};
+  vitc_error err = {0};
+  CHECK(tg_compile_for(&g, &to, 1, &err) == VITC_ERR_UNSUPPORTED && strstr(err.msg, "avx512bf16"));
+  tg_free(&g);
+}
+
 /* Conv of x [1 or 2, cin, spatial..] with constant weights [cout, cin/group, kernel..] and bias, on one
  * thread and on three (im2col fills one buffer in the node's work space from all tasks). */
 static void conv(const char *what, vitc_dtype t, int rx, const int64_t *dx, int64_t cout, int64_t group,
@@ -157,6 +220,7 @@ static void test_pools(void) {
 int main(void) {
   test_matmul();
   test_gemm();
+  test_bf16();
   test_conv();
   test_pools();
   CHECK_DONE();
