@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, 224x224) for the
-benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
+"""Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, SIZE×SIZE, 224 unless
+given) for the benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 
-usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR     NAME: one of MODELS below
+usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR [SIZE]     NAME: one of MODELS below
+
+SIZE lets Swin run at an image size its windows do not tile (swin_t at 256: every stage pads its
+feature map to whole windows).
 
 Writes OUTDIR/model.onnx (ViT-B/16: ~330 MB; never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
 in the ONNX backend-test layout, and OUTDIR/gflop.txt: the arithmetic of the model's matrix products
@@ -38,16 +41,17 @@ def matmul_like_flops(model, image):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in MODELS:
-        sys.exit(f"usage: export_model.py {'|'.join(MODELS)} OUTDIR")
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in MODELS or (len(sys.argv) == 4 and not sys.argv[3].isdigit()):
+        sys.exit(f"usage: export_model.py {'|'.join(MODELS)} OUTDIR [SIZE]")
     name, out_dir = sys.argv[1], sys.argv[2]
+    size = int(sys.argv[3]) if len(sys.argv) == 4 else 224
     os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
     torch.set_num_threads(1)  # the machine's two cores are shared
     torch.manual_seed(SEED)
     model = getattr(torchvision.models, name)(weights=None)
     randomise_parameters(model)
     model.eval()
-    image = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(SEED + 1))
+    image = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(SEED + 1))
     if name.startswith("swin_v2"):
         patch_swin_v2_for_export(model, image)  # torch 1.13 cannot export Swin V2's in-place bias zeroing
     model_path = os.path.join(out_dir, "model.onnx")

@@ -51,6 +51,7 @@ vitc_status vitc_fuse_grn(vitc_graph *g, vitc_error *err);             /* ConvNe
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fold_softmax_transposes(vitc_graph *g, vitc_error *err); /* Transpose, Softmax, inverse Transpose → Softmax along the moved axis */
+vitc_status vitc_fold_pad_into_pool(vitc_graph *g, vitc_error *err);       /* zero Pad, AveragePool → AveragePool with pads, count_include_pad */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
 vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err);    /* row permutations (Swin windows, shifts) move across row-wise ops to the attention */
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err);   /* 2x2 strided slices + Concat (+ LayerNorm) + MatMul → PatchMerging */

@@ -80,15 +80,16 @@ bool vitc_match_scalar(const vitc_graph *g, int t, double want) {
   return vitc_match_scalar_value(g, t, &v) && fabs(v - want) <= VITC_PATTERN_RTOL * fabs(want);
 }
 
+int vitc_match_movement_step(const vitc_graph *g, int t) {
+  int p = g->tensors[t].producer, k = 0;
+  const vitc_node *n = p >= 0 && !g->nodes[p].dead ? &g->nodes[p] : NULL;
+  unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
+  while (n && k < n->nin && (!(moved >> k & 1) || n->in[k] < 0 || g->tensors[n->in[k]].v.data)) k++;
+  return !n || k == n->nin ? t : n->in[k];
+}
+
 int vitc_match_movement_source(const vitc_graph *g, int t) {
-  for (int depth = 0; depth < 64; depth++) {
-    int p = g->tensors[t].producer, k = 0;
-    const vitc_node *n = p >= 0 && !g->nodes[p].dead ? &g->nodes[p] : NULL;
-    unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
-    while (n && k < n->nin && (!(moved >> k & 1) || n->in[k] < 0 || g->tensors[n->in[k]].v.data)) k++;
-    if (!n || k == n->nin) return t;
-    t = n->in[k];
-  }
+  for (int depth = 0, up; depth < 64 && (up = vitc_match_movement_step(g, t)) != t; depth++) t = up;
   return t;
 }
 

@@ -56,6 +56,9 @@ bool vitc_match_known(const vitc_graph *g, int t);
 /* The tensor a chain of movement-only nodes ending at t starts from: up through the first moved input
  * (not a known value) of each producer that only moves elements; t itself when its producer computes. */
 int vitc_match_movement_source(const vitc_graph *g, int t);
+/* One step of that walk: the first moved input (not a known value) of t's producer when it only moves
+ * elements; t itself otherwise. */
+int vitc_match_movement_step(const vitc_graph *g, int t);
 /* Whether tensors a and b have known, equal dtypes and shapes. */
 bool vitc_match_same_type(const vitc_graph *g, int a, int b);
 /* Whether n is a Transpose that keeps the elements in memory order (the dims it moves are all 1): a

@@ -22,6 +22,7 @@ static const vitc_pass pipeline[] = {
     {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
+    {"fold_pad_into_pool", vitc_fold_pad_into_pool, false, "a zero Pad of the spatial dims before an AveragePool becomes its padding (count_include_pad)"},
     {"lower_einsum", vitc_lower_einsum, false, "an Einsum that is a (batched) product becomes MatMul, with Transposes where its operands need them"},
     {"recompose_layer_norm", vitc_recompose_layer_norm, false, "decomposed LayerNorm becomes LayerNormalization"},
     {"recompose_rms_norm", vitc_recompose_rms_norm, false, "x / sqrt(mean(x^2) + eps), scaled or not, becomes RMSNorm"},

@@ -21,8 +21,9 @@
  *
  * A chain is the movement-only nodes between a tensor and the non-movement producer found by walking
  * up; vitc_probe_origins says where each element comes from, and the chain qualifies when every output
- * row is one whole row of its base (same width), in an order that is not the identity. Pads that add
- * elements, chains that mix channels or rows of other widths stay. Sinks run first, then hoists, each
+ * row is one whole row of its base (same width), in an order that is not the identity. A Pad that adds
+ * rows (Swin's windows over a map they do not tile) cuts the chain: the part after it sinks and the
+ * row-wise op runs on the padded map. Chains that mix channels or rows of other widths stay. Sinks run first, then hoists, each
  * to a fixpoint, so a chain never travels back. The old chain goes when nothing else reads it; the
  * Gather written here is what passes/absorb_attention_layout folds into the attention's row maps, and the
  * residual Add then joins the projection in fuse_gemm_epilogue, which runs after this pass. */
@@ -148,6 +149,25 @@ static vitc_status row_gather(const vitc_graph *g, int base, int t, int64_t **ro
   return VITC_OK;
 }
 
+/* The row gather ending at t from its movement chain's source or, when rows of t come from no row there,
+ * from the output of the Pad furthest up the chain from which they all do (Swin's window padding: the
+ * chain from the padded map on only reorders its rows, and the row-wise op then runs on the padded map,
+ * its padded rows as the windows read them). *rows is NULL when neither gathers rows. Other cuts of the
+ * chain stay whole for passes/absorb_partitions (MaxViT's channels-first partitions). */
+static vitc_status longest_row_gather(const vitc_graph *g, int t, int *base, int64_t **rows, int64_t *nrows,
+                                      vitc_error *err) {
+  int chain[64], len = 0;
+  for (int up = t; len < 64 && (len == 0 || up != chain[len - 1]); up = vitc_match_movement_step(g, up))
+    chain[len++] = up;
+  *rows = NULL;
+  vitc_status st = VITC_OK;
+  for (int c = len - 1; c > 0 && st == VITC_OK && !*rows; c--) {
+    const vitc_node *p = producer(g, chain[c]);
+    if (c == len - 1 || (p && p->op == VITC_OP_Pad)) st = row_gather(g, *base = chain[c], t, rows, nrows, err);
+  }
+  return st;
+}
+
 /* A new tensor of the given dtype and dims named "<base>.<suffix>"; -1 with err set. */
 static int new_tensor(vitc_graph *g, const char *base, const char *suffix, vitc_dtype dtype, int rank,
                       const int64_t *dims, vitc_error *err) {
@@ -246,10 +266,11 @@ static vitc_status try_sink(vitc_rewriter *rw, int i, vitc_error *err) {
   const vitc_node *n = &g->nodes[i];
   int k = vitc_match_row_operand(g, n);
   if (k < 0) return VITC_OK;
-  int x = n->in[k], base = vitc_match_movement_source(g, x), y = n->out[0];
-  if (base == x || !meets_attention(g, y, true, 0)) return VITC_OK;
+  int x = n->in[k], y = n->out[0];
+  if (vitc_match_movement_source(g, x) == x || !meets_attention(g, y, true, 0)) return VITC_OK;
   int64_t *rows, nrows;
-  vitc_status st = row_gather(g, base, x, &rows, &nrows, err);
+  int base;
+  vitc_status st = longest_row_gather(g, x, &base, &rows, &nrows, err);
   if (st != VITC_OK || !rows) return st;
   int in[8], p = -1;
   vitc_value pv;

@@ -182,6 +182,9 @@ FAMILIES = [
     ("deit", deit, 32),
     ("swin_v1", lambda: swin(1), 64),
     ("swin_v2", lambda: swin(2), 64),
+    # 72x72: 18x18 tokens, then 9x9, which 4x4 windows do not tile: every block pads its map before the
+    # windows and crops after them
+    ("swin_v1_padded", lambda: swin(1), 72),
     ("convnext_v1", convnext_v1, 32),
     ("convnext_v2", convnext_v2, 32),
     ("cait", lambda: timm_model("cait"), 32),
@@ -196,7 +199,7 @@ FAMILIES = [
 ]
 # The families exported at other opsets than OPSETS.
 FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,), "eva02": (17,), "eva02_half": (17,), "coat": (17,), "beit": (17,),
-                 "tinyvit": (17,), "maxvit": (17,)}
+                 "tinyvit": (17,), "maxvit": (17,), "swin_v1_padded": (17,)}
 
 
 def timm_model(family):
