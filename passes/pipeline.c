@@ -61,7 +61,7 @@ static const vitc_pass *find_pass(const char *name) {
 }
 
 static vitc_status unknown_pass(const char *name, vitc_error *err) {
-  char list[512];
+  char list[1024]; /* every pass name fits (the test of this message checks the last) */
   size_t k = 0;
   for (int p = 0; p < NPASSES && k < sizeof list; p++)
     k += (size_t)snprintf(list + k, sizeof list - k, p ? ", %s" : "%s", pipeline[p].name);
