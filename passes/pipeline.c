@@ -37,9 +37,11 @@ static const vitc_pass pipeline[] = {
     {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
     {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
     {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
+    {"merge_depthwise_split", vitc_merge_depthwise_split, false, "depthwise same-size Convs of odd kernels over a Split's channel groups, concatenated, become one depthwise Conv (smaller kernels centred in the largest)"},
     {"to_channels_last", vitc_to_channels_last, false, "convolutional trunks run channels-last: depthwise and patchify convs, Transposes cancelled"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm; activation (and residual) a Conv or DepthwiseConvNHWC"},
     {"fuse_talking_heads", vitc_fuse_talking_heads, false, "talking-heads attention (heads mixed before and after the softmax) becomes TalkingHeads"},
+    {"fuse_factorized_context", vitc_fuse_factorized_context, false, "softmax of k over the tokens, transposed, times v (CoaT's factorized attention) becomes FactorizedContext"},
     {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
@@ -60,7 +62,7 @@ static const vitc_pass *find_pass(const char *name) {
 }
 
 static vitc_status unknown_pass(const char *name, vitc_error *err) {
-  char list[512];
+  char list[1024]; /* every pass name fits (the test of this message checks the last) */
   size_t k = 0;
   for (int p = 0; p < NPASSES && k < sizeof list; p++)
     k += (size_t)snprintf(list + k, sizeof list - k, p ? ", %s" : "%s", pipeline[p].name);
