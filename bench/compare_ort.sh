@@ -60,12 +60,7 @@ for name in "${models[@]}"; do
   fi
   raw=$bench/$name/input.raw # beside our own files: MODELS_DIR may be read-only
   mkdir -p "$bench/$name"
-  [[ -f $raw ]] || "$python" - "$dir/test_data_set_0/input_0.pb" "$raw" <<'PY'
-import sys, onnx, onnx.numpy_helper
-t = onnx.TensorProto()
-t.ParseFromString(open(sys.argv[1], "rb").read())
-onnx.numpy_helper.to_array(t).astype("<f4").tofile(sys.argv[2])
-PY
+  [[ -f $raw ]] || "$python" "$root/bench/to_raw.py" "$dir/test_data_set_0/input_0.pb" "$raw"
   gflop=$(cat "$dir/gflop.txt")
   if ! "$host" "$dir/model.onnx" "$raw" --iters 1 --expect "$dir/test_data_set_0/output_0.pb" >&2; then
     echo "compare_ort.sh: vitc's output on $name differs from torch's" >&2
