@@ -77,10 +77,13 @@ vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t
   *origins = NULL;
   int64_t *part = NULL;
   vitc_status st = VITC_OK;
-  if (above || below) st = above ? vitc_probe_origins(g, mid, t, &part, err) : vitc_probe_origins(g, base, mid, &part, err);
-  if (st != VITC_OK || !part) return st == VITC_OK ? vitc_probe_origins(g, base, t, origins, err) : st;
-  if (above) below = part; /* t's origins in mid, then mid's in base */
-  else above = part;
+  if (!above && !below) return vitc_probe_origins(g, base, t, origins, err);
+  if (!above || !below) { /* the unknown part is probed */
+    st = above ? vitc_probe_origins(g, mid, t, &part, err) : vitc_probe_origins(g, base, mid, &part, err);
+    if (st != VITC_OK || !part) return st == VITC_OK ? vitc_probe_origins(g, base, t, origins, err) : st;
+    if (above) below = part; /* t's origins in mid, then mid's in base */
+    else above = part;
+  }
   int64_t count = vitc_numel(&g->tensors[t].v);
   if (!(*origins = malloc(sizeof(int64_t) * (size_t)(count ? count : 1)))) {
     free(part);

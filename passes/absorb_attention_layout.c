@@ -84,12 +84,32 @@ static int ancestors(const vitc_graph *g, int t, int *up) {
   return k;
 }
 
+/* The one-node probes along the Q, K and V chains of the Attention being planned (at most MAX_CHAIN - 1
+ * per operand): the three usually share the chain above their split (ViT's QKV rows, the largest
+ * tensors), which is then probed once. */
+typedef struct step_memo {
+  int n, base[3 * MAX_CHAIN], t[3 * MAX_CHAIN];
+  int64_t *origins[3 * MAX_CHAIN];
+} step_memo;
+
+/* *o = t's origins in base (borrowed from the memo; NULL when t is no movement function of base). */
+static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int t, const int64_t **o, vitc_error *err) {
+  for (int i = 0; i < memo->n; i++)
+    if (memo->base[i] == base && memo->t[i] == t) return *o = memo->origins[i], VITC_OK;
+  int64_t *found = NULL;
+  vitc_status st = vitc_probe_origins(g, base, t, &found, err);
+  memo->base[memo->n] = base, memo->t[memo->n] = t, memo->origins[memo->n++] = found;
+  *o = found;
+  return st;
+}
+
 /* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none),
  * under each of the np plans p[] (layouts that differ in their heads); adds the nodes passed to
  * p->absorbed. The ancestors' origins are composed one node at a time, nearest first, and each is
  * factored under every plan, so the chain is probed once (at batch 8 ViT-B/16's chains are 6 nodes of
  * up to 3.6M elements). */
-static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, vitc_error *err) {
+static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, step_memo *memo,
+                               vitc_error *err) {
   int up[MAX_CHAIN], n = ancestors(g, t, up), found[2] = {-1, -1};
   int64_t *o = NULL, *trial[2] = {NULL, NULL}, hs;
   vitc_status st = VITC_OK;
@@ -98,7 +118,9 @@ static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, 
       st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
   for (int k = 0; k < n && st == VITC_OK; k++) {
     int64_t *below = o;
-    st = vitc_probe_origins_via(g, up[k], k ? up[k - 1] : t, t, NULL, below, &o, err);
+    const int64_t *step = NULL;
+    if (k) st = memo_step(g, memo, up[k], up[k - 1], &step, err);
+    if (st == VITC_OK) st = vitc_probe_origins_via(g, up[k], k ? up[k - 1] : t, t, step, below, &o, err);
     free(below);
     for (int j = 0; o && j < np; j++)
       if (factor(o, &p[j].l, x, trial[j], &hs)) {
@@ -225,7 +247,9 @@ static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_n
         st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
     }
   }
-  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, np, err);
+  step_memo memo = {0};
+  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, np, &memo, err);
+  for (int i = 0; i < memo.n; i++) free(memo.origins[i]);
   if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, np, err);
   for (int j = 0; j < np; j++)
     if (vitc_attr_int(n, "k_transposed", 0) && p[j].m[X_K].base < 0) p[j].absorbed = 0;

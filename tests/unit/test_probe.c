@@ -84,9 +84,10 @@ static bool same_origins(const int64_t *a, const int64_t *b, int64_t count) {
   return a && b;
 }
 
-/* vitc_probe_origins_via composes a known part of x → Transpose → Slice with the probed other part, and
- * gives what the whole probe gives; a Concat that also reads x by another path is no movement function
- * of the Reshape on its own, so it falls back to probing from x whole. */
+/* vitc_probe_origins_via composes a known part of x → Transpose → Slice with the probed other part (or
+ * only composes both parts given), and gives what the whole probe gives; a Concat that also reads x by
+ * another path is no movement function of the Reshape on its own, so it falls back to probing from x
+ * whole. */
 static void test_via(void) {
   test_graph t = tg_new();
   int x = tg_input(&t, VITC_F32, 3, (int64_t[]){2, 3, 4});
@@ -108,6 +109,8 @@ static void test_via(void) {
   CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
   free(o);
   CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 12));
+  free(o);
+  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, above, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
   free(o);
   free(whole);
   free(below);
