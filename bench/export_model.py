@@ -2,10 +2,11 @@
 """Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, SIZE×SIZE, 224 unless
 given) for the benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 
-usage: /usr/bin/python3 bench/export_model.py NAME OUTDIR [SIZE]     NAME: one of MODELS below
+usage: /usr/bin/python3 bench/export_model.py [--dynamic-batch] NAME OUTDIR [SIZE]     NAME: one of MODELS below
 
 SIZE lets Swin run at an image size its windows do not tile (swin_t at 256: every stage pads its
-feature map to whole windows).
+feature map to whole windows). --dynamic-batch names the input's and output's axis 0 "batch" (symbolic)
+instead of 1, for the batch tests of issue 19; the test data stays one image.
 
 Writes OUTDIR/model.onnx (ViT-B/16: ~330 MB; never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
 in the ONNX backend-test layout, and OUTDIR/gflop.txt: the arithmetic of the model's matrix products
@@ -41,10 +42,14 @@ def matmul_like_flops(model, image):
 
 
 def main():
-    if len(sys.argv) not in (3, 4) or sys.argv[1] not in MODELS or (len(sys.argv) == 4 and not sys.argv[3].isdigit()):
-        sys.exit(f"usage: export_model.py {'|'.join(MODELS)} OUTDIR [SIZE]")
-    name, out_dir = sys.argv[1], sys.argv[2]
-    size = int(sys.argv[3]) if len(sys.argv) == 4 else 224
+    args = sys.argv[1:]
+    dynamic_batch = "--dynamic-batch" in args
+    if dynamic_batch:
+        args.remove("--dynamic-batch")
+    if len(args) not in (2, 3) or args[0] not in MODELS or (len(args) == 3 and not args[2].isdigit()):
+        sys.exit(f"usage: export_model.py [--dynamic-batch] {'|'.join(MODELS)} OUTDIR [SIZE]")
+    name, out_dir = args[:2]
+    size = int(args[2]) if len(args) == 3 else 224
     os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
     torch.set_num_threads(1)  # the machine's two cores are shared
     torch.manual_seed(SEED)
@@ -56,7 +61,8 @@ def main():
         patch_swin_v2_for_export(model, image)  # torch 1.13 cannot export Swin V2's in-place bias zeroing
     model_path = os.path.join(out_dir, "model.onnx")
     torch.onnx.export(model, (image,), model_path, opset_version=17, input_names=["input"],
-                      output_names=["logits"])
+                      output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None)
     with torch.no_grad():
         reference = model(image).numpy().astype(np.float32)
     write_tensor(os.path.join(out_dir, "test_data_set_0", "input_0.pb"), image.numpy())

@@ -358,6 +358,14 @@ unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n);
  * evaluator's exact semantics. */
 vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err);
 
+/* vitc_probe_origins(base, t) along a path base → mid → t of which one part's origins are known:
+ * `above` (mid's origins in base) or `below` (t's origins in mid); only the other part is probed and
+ * the two composed, so walking a chain one node at a time costs the chain's length, not its square.
+ * With both known they are only composed. With neither known, or when the other part is no movement function on its own (a node between that
+ * also reads another path from base), t is probed from base whole. */
+vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t, const int64_t *above,
+                                   const int64_t *below, int64_t **origins, vitc_error *err);
+
 /* ---------------------------------------------------------------- evaluator */
 
 /* Runs node n on values (shape rule with the data at hand, then the op's evaluator); out[k].data is

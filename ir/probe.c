@@ -71,3 +71,25 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
   if (st == VITC_OK) *origins = v.data;
   return st;
 }
+
+vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t, const int64_t *above,
+                                   const int64_t *below, int64_t **origins, vitc_error *err) {
+  *origins = NULL;
+  int64_t *part = NULL;
+  vitc_status st = VITC_OK;
+  if (!above && !below) return vitc_probe_origins(g, base, t, origins, err);
+  if (!above || !below) { /* the unknown part is probed */
+    st = above ? vitc_probe_origins(g, mid, t, &part, err) : vitc_probe_origins(g, base, mid, &part, err);
+    if (st != VITC_OK || !part) return st == VITC_OK ? vitc_probe_origins(g, base, t, origins, err) : st;
+    if (above) below = part; /* t's origins in mid, then mid's in base */
+    else above = part;
+  }
+  int64_t count = vitc_numel(&g->tensors[t].v);
+  if (!(*origins = malloc(sizeof(int64_t) * (size_t)(count ? count : 1)))) {
+    free(part);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  }
+  for (int64_t i = 0; i < count; i++) (*origins)[i] = below[i] < 0 ? -1 : above[below[i]];
+  free(part);
+  return VITC_OK;
+}

@@ -84,26 +84,62 @@ static int ancestors(const vitc_graph *g, int t, int *up) {
   return k;
 }
 
-/* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none);
- * adds the nodes passed to p->absorbed. */
-static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, vitc_error *err) {
-  int up[MAX_CHAIN], n = ancestors(g, t, up), k = n - 1;
-  operand_map *m = &p->m[x];
+/* The one-node probes along the Q, K and V chains of the Attention being planned (at most MAX_CHAIN - 1
+ * per operand): the three usually share the chain above their split (ViT's QKV rows, the largest
+ * tensors), which is then probed once. */
+typedef struct step_memo {
+  int n, base[3 * MAX_CHAIN], t[3 * MAX_CHAIN];
+  int64_t *origins[3 * MAX_CHAIN];
+} step_memo;
+
+/* *o = t's origins in base (borrowed from the memo; NULL when t is no movement function of base). */
+static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int t, const int64_t **o, vitc_error *err) {
+  for (int i = 0; i < memo->n; i++)
+    if (memo->base[i] == base && memo->t[i] == t) return *o = memo->origins[i], VITC_OK;
+  int64_t *found = NULL;
+  vitc_status st = vitc_probe_origins(g, base, t, &found, err);
+  memo->base[memo->n] = base, memo->t[memo->n] = t, memo->origins[memo->n++] = found;
+  *o = found;
+  return st;
+}
+
+/* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none),
+ * under each of the np plans p[] (layouts that differ in their heads); adds the nodes passed to
+ * p->absorbed. The ancestors' origins are composed one node at a time, nearest first, and each is
+ * factored under every plan, so the chain is probed once (at batch 8 ViT-B/16's chains are 6 nodes of
+ * up to 3.6M elements). */
+static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, step_memo *memo,
+                               vitc_error *err) {
+  int up[MAX_CHAIN], n = ancestors(g, t, up), found[2] = {-1, -1};
+  int64_t *o = NULL, *trial[2] = {NULL, NULL}, hs;
   vitc_status st = VITC_OK;
-  for (; k >= 0 && st == VITC_OK; k--) {
-    int64_t *o = NULL;
-    st = vitc_probe_origins(g, up[k], t, &o, err);
-    bool ok = o && factor(o, &p->l, x, m->map, &m->head_stride);
-    free(o);
-    if (ok) break;
+  for (int j = 0; j < np && st == VITC_OK; j++)
+    if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
+      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  for (int k = 0; k < n && st == VITC_OK; k++) {
+    int64_t *below = o;
+    const int64_t *step = NULL;
+    if (k) st = memo_step(g, memo, up[k], up[k - 1], &step, err);
+    if (st == VITC_OK) st = vitc_probe_origins_via(g, up[k], k ? up[k - 1] : t, t, step, below, &o, err);
+    free(below);
+    for (int j = 0; o && j < np; j++)
+      if (factor(o, &p[j].l, x, trial[j], &hs)) {
+        operand_map *m = &p[j].m[x];
+        int64_t *swap = m->map;
+        m->map = trial[j], trial[j] = swap, m->head_stride = hs, found[j] = k;
+      }
   }
-  if (st != VITC_OK || k < 0) {
-    p->complete &= n == 0;
-    return st;
+  free(o);
+  for (int j = 0; j < np; j++) {
+    free(trial[j]);
+    if (st != VITC_OK || found[j] < 0) {
+      p[j].complete &= n == 0;
+      continue;
+    }
+    p[j].m[x].base = up[found[j]];
+    p[j].absorbed += found[j] + 1;
+    p[j].complete &= found[j] == n - 1;
   }
-  m->base = up[k];
-  p->absorbed += k + 1;
-  p->complete &= k == n - 1;
   return st;
 }
 
@@ -130,33 +166,47 @@ static bool invert(const int64_t *o, int64_t count, int64_t *inv) {
   return true;
 }
 
-/* Y's map onto the last tensor of its chain that it fills exactly once (plan->nchain nodes), else onto
- * itself (nchain 0). */
-static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, vitc_error *err) {
+/* Y's map onto the last tensor of its chain that it fills exactly once (p[j].nchain nodes), else onto
+ * itself (nchain 0), under each of the np plans; the chain's origins in Y are composed one node at a
+ * time, as in map_operand. */
+static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, int np, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  attn_layout *l = &p->l;
-  int64_t count = vitc_numel(&g->tensors[y].v);
-  int64_t *inv = malloc(sizeof(int64_t) * (size_t)(count + 1));
-  if (!inv) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
-  vitc_status st = VITC_OK;
-  int n = output_chain(rw, reader, y, p->chain);
-  for (p->nchain = n; p->nchain > 0 && st == VITC_OK; p->nchain--) {
-    int f = p->chain[p->nchain - 1]->out[0];
-    int64_t *o = NULL;
-    if (vitc_numel(&g->tensors[f].v) != count) continue;
-    st = vitc_probe_origins(g, y, f, &o, err);
-    bool ok = o && invert(o, count, inv) && factor(inv, l, X_Y, p->m[X_Y].map, &p->m[X_Y].head_stride);
-    free(o);
-    if (ok) break;
+  int64_t count = vitc_numel(&g->tensors[y].v), hs;
+  int64_t *inv = malloc(sizeof(int64_t) * (size_t)(count + 1)), *o = NULL, *trial[2] = {NULL, NULL};
+  vitc_status st = inv ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  for (int j = 0; j < np && st == VITC_OK; j++)
+    if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[X_Y] + 1))))
+      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  vitc_node *chain[MAX_CHAIN];
+  int n = output_chain(rw, reader, y, chain);
+  for (int j = 0; j < np; j++) p[j].nchain = 0, memcpy(p[j].chain, chain, sizeof chain);
+  for (int k = 0; k < n && st == VITC_OK; k++) {
+    int64_t *above = o;
+    int mid = k ? chain[k - 1]->out[0] : y, f = chain[k]->out[0];
+    st = vitc_probe_origins_via(g, y, mid, f, above, NULL, &o, err);
+    free(above);
+    bool inverted = o && vitc_numel(&g->tensors[f].v) == count && invert(o, count, inv);
+    for (int j = 0; inverted && j < np; j++)
+      if (factor(inv, &p[j].l, X_Y, trial[j], &hs)) {
+        operand_map *m = &p[j].m[X_Y];
+        int64_t *swap = m->map;
+        m->map = trial[j], trial[j] = swap, m->head_stride = hs, p[j].nchain = k + 1;
+      }
   }
+  free(o);
   free(inv);
-  p->absorbed += p->nchain;
-  p->complete &= p->nchain == n;
-  if (p->nchain > 0) return st;
-  for (int64_t gr = 0; gr < l->groups; gr++) /* Y as it is: [G, H, Nq, Dv] */
-    for (int64_t r = 0; r < l->rows[X_Y]; r++)
-      p->m[X_Y].map[gr * l->rows[X_Y] + r] = (gr * l->heads * l->rows[X_Y] + r) * l->cols[X_Y];
-  p->m[X_Y].head_stride = l->rows[X_Y] * l->cols[X_Y];
+  for (int j = 0; j < np; j++) {
+    attn_layout *l = &p[j].l;
+    operand_map *m = &p[j].m[X_Y];
+    free(trial[j]);
+    p[j].absorbed += p[j].nchain;
+    p[j].complete &= p[j].nchain == n;
+    if (p[j].nchain > 0 || st != VITC_OK) continue;
+    for (int64_t gr = 0; gr < l->groups; gr++) /* Y as it is: [G, H, Nq, Dv] */
+      for (int64_t r = 0; r < l->rows[X_Y]; r++)
+        m->map[gr * l->rows[X_Y] + r] = (gr * l->heads * l->rows[X_Y] + r) * l->cols[X_Y];
+    m->head_stride = l->rows[X_Y] * l->cols[X_Y];
+  }
   return st;
 }
 
@@ -183,21 +233,26 @@ static void plan_free(attn_plan *p) {
   for (int x = X_Q; x <= X_Y; x++) free(p->m[x].map);
 }
 
-/* The plan for Attention n with `heads` heads per group: which chains factor. A transposed K that
- * stays dense leaves nothing absorbed (mapped attention reads K by rows). */
-static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_node *n, int64_t heads, attn_plan *p,
-                        vitc_error *err) {
+/* The plans for Attention n with heads[j] heads per group (j < np): which chains factor under each. A
+ * transposed K that stays dense leaves nothing absorbed (mapped attention reads K by rows). */
+static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_node *n, const int64_t *heads, int np,
+                        attn_plan *p, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  *p = (attn_plan){.l = layout_of(g, n, heads), .complete = true};
   vitc_status st = VITC_OK;
-  for (int x = X_Q; x <= X_Y && st == VITC_OK; x++) {
-    p->m[x].base = -1;
-    if (!(p->m[x].map = malloc(sizeof(int64_t) * (size_t)(p->l.groups * p->l.rows[x] + 1))))
-      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  for (int j = 0; j < np; j++) p[j] = (attn_plan){.l = layout_of(g, n, heads[j]), .complete = true};
+  for (int j = 0; j < np; j++) {
+    for (int x = X_Q; x <= X_Y && st == VITC_OK; x++) {
+      p[j].m[x].base = -1;
+      if (!(p[j].m[x].map = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
+        st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+    }
   }
-  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, err);
-  if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, err);
-  if (vitc_attr_int(n, "k_transposed", 0) && p->m[X_K].base < 0) p->absorbed = 0;
+  step_memo memo = {0};
+  for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, np, &memo, err);
+  for (int i = 0; i < memo.n; i++) free(memo.origins[i]);
+  if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, np, err);
+  for (int j = 0; j < np; j++)
+    if (vitc_attr_int(n, "k_transposed", 0) && p[j].m[X_K].base < 0) p[j].absorbed = 0;
   return st;
 }
 
@@ -273,17 +328,14 @@ static vitc_status rewrite(vitc_rewriter *rw, int i, const attn_plan *p, vitc_er
  * chain short; rewrites it with the plan that absorbs more nodes. */
 static vitc_status absorb(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  int64_t heads = q_heads(g, &g->nodes[i]);
-  attn_plan best, alt;
-  vitc_status st = plan(rw, reader, &g->nodes[i], heads, &best, err);
-  if (st == VITC_OK && !best.complete && heads > 1 && broadcasts_alike(g, &g->nodes[i], 1)) {
-    st = plan(rw, reader, &g->nodes[i], 1, &alt, err);
-    attn_plan tmp = best;
-    if (alt.absorbed > best.absorbed) best = alt, alt = tmp;
-    plan_free(&alt);
-  }
-  if (st == VITC_OK && best.absorbed > 0) st = rewrite(rw, i, &best, err);
-  plan_free(&best);
+  /* Both plans are made in one walk of the chains, which costs the probes; factoring twice is cheap. */
+  int64_t heads[2] = {q_heads(g, &g->nodes[i]), 1};
+  int np = heads[0] > 1 && broadcasts_alike(g, &g->nodes[i], 1) ? 2 : 1;
+  attn_plan p[2];
+  vitc_status st = plan(rw, reader, &g->nodes[i], heads, np, p, err);
+  int best = np == 2 && !p[0].complete && p[1].absorbed > p[0].absorbed;
+  if (st == VITC_OK && p[best].absorbed > 0) st = rewrite(rw, i, &p[best], err);
+  for (int j = 0; j < np; j++) plan_free(&p[j]);
   return st;
 }
 

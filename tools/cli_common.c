@@ -164,6 +164,12 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
     vitc_error err = {0};
     if (vitc_parse_shape_binding(value, &c->bindings[c->nbindings], &err) != VITC_OK)
       return cli_error("--shape: %s", err.msg), -1;
+    const vitc_shape_binding *b = &c->bindings[c->nbindings];
+    for (int k = 0; k < c->nbindings; k++) /* a second binding would otherwise be silently ignored */
+      if (c->bindings[k].input_len == b->input_len && !memcmp(c->bindings[k].input, b->input, (size_t)b->input_len))
+        return cli_error("--shape: input '%.*s' is bound twice ('%s' and '%s')", b->input_len, b->input,
+                         c->bindings[k].input, value),
+               -1;
     c->nbindings++;
     return 1;
   }

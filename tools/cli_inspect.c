@@ -48,6 +48,12 @@ static void print_json_tensors(FILE *f, const vitc_graph *g, const int *ids, int
     cli_print_json_string(f, dtype ? dtype : "unknown");
     fputs(", \"shape\": [", f);
     for (int d = 0; d < t->v.rank; d++) fprintf(f, d ? ", %" PRId64 : "%" PRId64, t->v.dims[d]);
+    fputs("], \"dim_params\": [", f); /* the symbolic names the shape was bound for, null where none */
+    for (int d = 0; d < t->v.rank; d++) {
+      if (d) fputs(", ", f);
+      if (t->dim_param[d]) cli_print_json_string(f, t->dim_param[d]);
+      else fputs("null", f);
+    }
     fputs("]}", f);
   }
   fputc(']', f);
@@ -86,7 +92,15 @@ static void print_text_tensors(const char *title, const vitc_graph *g, const int
   for (int k = 0; k < n; k++) {
     const vitc_tensor *t = &g->tensors[ids[k]];
     char type[256];
-    printf("  %s: %s\n", t->name, cli_type_str(t->v.dtype, t->v.rank, t->v.dims, type, sizeof type));
+    cli_type_str(t->v.dtype, t->v.rank, t->v.dims, type, sizeof type);
+    /* A symbolic dim shows its name and what it was bound to: float32[batch=1,3,224,224]. */
+    printf("  %s: %.*s", t->name, (int)strcspn(type, "["), type);
+    for (int d = 0; d < t->v.rank; d++) {
+      putchar(d ? ',' : '[');
+      if (t->dim_param[d]) printf("%s=", t->dim_param[d]);
+      printf("%" PRId64, t->v.dims[d]);
+    }
+    puts(t->v.rank ? "]" : "[]");
   }
 }
 

@@ -142,6 +142,9 @@ static int run_main(int argc, char **argv) {
   size_t len = strlen(model);
   if (len > 3 && !strcmp(model + len - 3, ".so")) {
     /* A model compiled by `vitc compile --emit shared --name NAME`: its signature stands for the graph. */
+    if (common.nbindings)
+      return cli_usage_error(&cli_run, "--shape has no effect on %s: its shapes were fixed when it was compiled",
+                             model);
     if (cli_shared_open(model, name, &common.shared, &g, &err) != VITC_OK) {
       cli_error("%s", err.msg);
       goto done;

@@ -14,6 +14,10 @@ run "$VITC" run "$TMP/libtwo_io.so" --name other "$DATA/input_0.pb" "$DATA/input
 expect_status 2
 expect_stderr "not a model compiled by vitc with --name other"
 
+run "$VITC" run "$TMP/libtwo_io.so" --name two_io --shape x=2x4 "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out"
+expect_status 2
+expect_stderr "--shape has no effect on .*libtwo_io.so: its shapes were fixed when it was compiled"
+
 run "$VITC" run "$TMP/missing.so" --name two_io "$DATA/input_0.pb" -o "$TMP/out"
 expect_status 2
 expect_stderr "missing.so: cannot load"

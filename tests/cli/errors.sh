@@ -69,6 +69,8 @@ vitc inspect "$ADD/model.onnx" --shape
 expect_error 2 "option '--shape' needs a value"
 vitc inspect "$ADD/model.onnx" --shape a=2xq
 expect_error 2 "--shape: .*a=2xq"
+vitc inspect "$ADD/model.onnx" --shape a=2x3 --shape a=4x3
+expect_error 2 "--shape: input 'a' is bound twice \('a=2x3' and 'a=4x3'\)"
 vitc inspect "$ADD/model.onnx" --disable-pass=no_such_pass
 expect_error 2 "no_such_pass"
 vitc dump "$ADD/model.onnx" --print-after=no_such_pass

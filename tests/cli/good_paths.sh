@@ -25,9 +25,9 @@ $PY -m json.tool "$TMP/stdout" >/dev/null || fail "inspect --json is not valid J
 $PY - "$TMP/stdout" <<'PYEOF' || fail "inspect --json has wrong content"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["inputs"] == [{"name": "a", "dtype": "float32", "shape": [2, 3]},
-                       {"name": "b", "dtype": "float32", "shape": [2, 3]}], d["inputs"]
-assert d["outputs"] == [{"name": "y", "dtype": "float32", "shape": [2, 3]}], d["outputs"]
+assert d["inputs"] == [{"name": "a", "dtype": "float32", "shape": [2, 3], "dim_params": [None, None]},
+                       {"name": "b", "dtype": "float32", "shape": [2, 3], "dim_params": [None, None]}], d["inputs"]
+assert d["outputs"] == [{"name": "y", "dtype": "float32", "shape": [2, 3], "dim_params": [None, None]}], d["outputs"]
 assert d["params"] == 3 and d["param_bytes"] == 12, (d["params"], d["param_bytes"])
 assert d["ops_before"] == {"Add": 1, "Mul": 1}, d["ops_before"]
 assert abs(d["gflops"] - 12e-9) < 1e-12, d["gflops"]  # 6 adds + 6 multiplies
@@ -41,6 +41,11 @@ vitc inspect "$GRAPHS/cli_dynamic/model.onnx" --shape x=5x4 --json
 expect_status 0
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["outputs"][0]["shape"] == [5, 4], d' \
   "$TMP/stdout" || fail "--shape did not bind the input"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["inputs"][0]["dim_params"] == ["batch", None], d' \
+  "$TMP/stdout" || fail "inspect --json does not name the symbolic dim"
+vitc inspect "$GRAPHS/cli_dynamic/model.onnx" --shape x=5x4
+expect_status 0
+expect_stdout "^  x: float32\[batch=5,4\]"
 vitc inspect "$ADD/model.onnx" -O0 --verify-each
 expect_status 0
 

@@ -78,7 +78,57 @@ static void test_not_movement(void) {
   tg_free(&t);
 }
 
+static bool same_origins(const int64_t *a, const int64_t *b, int64_t count) {
+  for (int64_t i = 0; a && b && i < count; i++)
+    if (a[i] != b[i]) return false;
+  return a && b;
+}
+
+/* vitc_probe_origins_via composes a known part of x → Transpose → Slice with the probed other part (or
+ * only composes both parts given), and gives what the whole probe gives; a Concat that also reads x by
+ * another path is no movement function of the Reshape on its own, so it falls back to probing from x
+ * whole. */
+static void test_via(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 3, (int64_t[]){2, 3, 4});
+  int64_t perm[] = {2, 0, 1}, starts[] = {1}, ends[] = {3}, axes[] = {0}, shape[] = {4, 6};
+  vitc_attr a = ints_attr("perm", perm, 3);
+  int tr = tg_node(&t, VITC_OP_Transpose, &x, 1, 1, &a, 1);
+  int sl = tg_node(&t, VITC_OP_Slice, (int[]){tr, i64_const(&t, 1, starts), i64_const(&t, 1, ends), i64_const(&t, 1, axes)},
+                   4, 1, NULL, 0);
+  int r = tg_node(&t, VITC_OP_Reshape, (int[]){tr, i64_const(&t, 2, shape)}, 2, 1, NULL, 0);
+  int rx = tg_node(&t, VITC_OP_Reshape, (int[]){x, i64_const(&t, 2, shape)}, 2, 1, NULL, 0);
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+  int cat = tg_node(&t, VITC_OP_Concat, (int[]){r, rx}, 2, 1, &axis, 1);
+  tg_output(&t, sl);
+  tg_output(&t, cat);
+  int64_t *whole = origins_of(&t, x, sl), *above = origins_of(&t, x, tr), *below = origins_of(&t, tr, sl), *o = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, above, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 12));
+  free(o);
+  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
+  free(o);
+  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 12));
+  free(o);
+  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, above, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
+  free(o);
+  free(whole);
+  free(below);
+  whole = origins_of(&t, x, cat);
+  CHECK(origins_of(&t, r, cat) == NULL); /* the Concat's other input is x's, not the Reshape's */
+  CHECK(vitc_probe_origins_via(t.g, x, r, cat, NULL, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 48));
+  free(o);
+  int64_t *r_in_x = origins_of(&t, x, r);
+  CHECK(vitc_probe_origins_via(t.g, x, r, cat, r_in_x, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 48));
+  free(o);
+  free(r_in_x);
+  free(above);
+  free(whole);
+  tg_free(&t);
+}
+
 int main(void) {
+  test_via();
   test_transpose_slice();
   test_concat_constant();
   test_not_movement();
