@@ -130,13 +130,20 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                   "\n/* Maps the weights file written by `vitc compile --weights`; NULL with a message in err\n"
                   " * when it is missing or does not match this model, or when this CPU lacks a feature the\n"
                   " * code was compiled for (%s_cpu_features). */\n"
-                  "vitc_rt_ctx *%s_create_mapped(const char *weights_path, char *err, size_t errlen);\n",
-                  nm, nm);
+                  "vitc_rt_ctx *%s_create_mapped(const char *weights_path, char *err, size_t errlen);\n"
+                  "/* The same with nthreads threads (0: $VITC_NUM_THREADS, else the CPUs this process may use). */\n"
+                  "vitc_rt_ctx *%s_create_mapped_threads(const char *weights_path, int nthreads, char *err,\n"
+                  "                                       size_t errlen);\n",
+                  nm, nm, nm);
   else
     n += snprintf(h + n, cap - (size_t)n,
                   "\n/* NULL when out of memory, or when this CPU lacks a feature the code was compiled for\n"
-                  " * (%s_cpu_features): vitc_rt_last_error() names it. */\nvitc_rt_ctx *%s_create(void);\n",
-                  nm, nm);
+                  " * (%s_cpu_features): vitc_rt_last_error() names it. Its thread pool has $VITC_NUM_THREADS\n"
+                  " * threads, else one per CPU this process may use (affinity, cgroup quota). */\n"
+                  "vitc_rt_ctx *%s_create(void);\n"
+                  "/* The same with nthreads threads (0: as %s_create). */\n"
+                  "vitc_rt_ctx *%s_create_threads(int nthreads);\n",
+                  nm, nm, nm, nm);
   n += snprintf(h + n, cap - (size_t)n, "extern const char %s_cpu_features[]; /* LLVM's +feature list */\n", nm);
   n += snprintf(h + n, cap - (size_t)n, "void %s_destroy(vitc_rt_ctx *ctx);\n\n"
                 "/* Returns 0, or non-zero when the input data is bad (an index out of range): then the outputs\n"

@@ -444,28 +444,39 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
     LLVMValueRef blob = add_constant_bytes(cg, name, m->weights_size ? m->weights : no_weights,
                                            m->weights_size ? m->weights_size : 1, 64);
     LLVMSetLinkage(blob, LLVMInternalLinkage);
-    snprintf(name, sizeof name, "%s_create", cg->name);
-    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, false));
+    snprintf(name, sizeof name, "%s_create_threads", cg->name);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, &cg->i32, 1, false));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
     emit_cpu_check(cg, features, LLVMConstNull(cg->ptr), cg_i64(cg, 0));
     args[0] = cg_i64(cg, (int64_t)m->scratch_size);
     args[1] = blob;
-    args[2] = cg_i32(cg, 0);
+    args[2] = LLVMGetParam(fn, 0);
     LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_ctx_new", cg->ptr, args, 3));
+    snprintf(name, sizeof name, "%s_create", cg->name); /* the runtime's default thread count */
+    LLVMValueRef plain = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, false));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, plain, "entry"));
+    args[0] = cg_i32(cg, 0);
+    LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, 1, ""));
   } else {
-    snprintf(name, sizeof name, "%s_create_mapped", cg->name);
-    LLVMTypeRef params[3] = {cg->ptr, cg->ptr, cg->i64};
-    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, params, 3, false));
+    snprintf(name, sizeof name, "%s_create_mapped_threads", cg->name);
+    LLVMTypeRef params[4] = {cg->ptr, cg->i32, cg->ptr, cg->i64};
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, params, 4, false));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
-    emit_cpu_check(cg, features, LLVMGetParam(fn, 1), LLVMGetParam(fn, 2));
+    emit_cpu_check(cg, features, LLVMGetParam(fn, 2), LLVMGetParam(fn, 3));
     args[0] = cg_i64(cg, (int64_t)m->scratch_size);
     args[1] = LLVMGetParam(fn, 0);
     args[2] = cg_i64(cg, (int64_t)m->weights_size);
     args[3] = LLVMConstInt(cg->i64, m->weights_hash, false);
-    args[4] = cg_i32(cg, 0);
-    args[5] = LLVMGetParam(fn, 1);
-    args[6] = LLVMGetParam(fn, 2);
+    args[4] = LLVMGetParam(fn, 1);
+    args[5] = LLVMGetParam(fn, 2);
+    args[6] = LLVMGetParam(fn, 3);
     LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_ctx_new_mapped", cg->ptr, args, 7));
+    snprintf(name, sizeof name, "%s_create_mapped", cg->name);
+    LLVMTypeRef plain_params[3] = {cg->ptr, cg->ptr, cg->i64};
+    LLVMValueRef plain = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, plain_params, 3, false));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, plain, "entry"));
+    LLVMValueRef pass[4] = {LLVMGetParam(plain, 0), cg_i32(cg, 0), LLVMGetParam(plain, 1), LLVMGetParam(plain, 2)};
+    LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, pass, 4, ""));
   }
   snprintf(name, sizeof name, "%s_destroy", cg->name);
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, &cg->ptr, 1, false));
