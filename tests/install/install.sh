@@ -7,6 +7,8 @@ P=$TMP/prefix
 DEMO=$SRC/tests/models/demo
 DATA=$DEMO/test_data_set_0
 export PKG_CONFIG_PATH=$P/lib/pkgconfig LD_LIBRARY_PATH=$P/lib
+# A sanitizer build installs an instrumented libvitc.so: its hosts must link the sanitizer runtimes too.
+HOST_CFLAGS=${VITC_HOST_CFLAGS:-}
 
 run cmake --install "$BUILD" --prefix "$P"
 expect_status 0
@@ -33,12 +35,12 @@ cat >"$TMP/version.c" <<'CEOF'
 #include <vitc.h>
 int main(void) { puts(vitc_version()); return 0; }
 CEOF
-run sh -c "cc -o '$TMP/version' '$TMP/version.c' \$(pkg-config --cflags --libs vitc) && '$TMP/version'"
+run sh -c "cc $HOST_CFLAGS -o '$TMP/version' '$TMP/version.c' \$(pkg-config --cflags --libs vitc) && '$TMP/version'"
 expect_status 0
 expect_stdout "^$tool_version\$"
 
 # JIT host: include/vitc.h and libvitc.so, found by pkg-config only.
-run sh -c "cc -O2 -o '$TMP/jit_host' '$SRC/examples/jit_host.c' '$SRC/examples/host_io.c' \$(pkg-config --cflags --libs vitc) -lm"
+run sh -c "cc $HOST_CFLAGS -O2 -o '$TMP/jit_host' '$SRC/examples/jit_host.c' '$SRC/examples/host_io.c' \$(pkg-config --cflags --libs vitc) -lm"
 expect_status 0
 run "$TMP/jit_host" "$DEMO/model.onnx" "$DATA/input_0.pb" "$DEMO/labels.txt" --expect "$DATA/output_0.pb"
 expect_status 0
@@ -47,7 +49,7 @@ expect_stdout ": match$"
 # AOT host: an object from the installed `vitc compile`, linked with libvitc_rt.a through vitc-rt.pc.
 run "$P/bin/vitc" compile "$DEMO/model.onnx" -o "$TMP/demo.o" --name demo
 expect_status 0
-run sh -c "cc -O2 -I'$TMP' -o '$TMP/aot_host' '$SRC/examples/aot_host.c' '$SRC/examples/host_io.c' '$TMP/demo.o' \
+run sh -c "cc $HOST_CFLAGS -O2 -I'$TMP' -o '$TMP/aot_host' '$SRC/examples/aot_host.c' '$SRC/examples/host_io.c' '$TMP/demo.o' \
            \$(pkg-config --cflags --libs vitc-rt)"
 expect_status 0
 run "$TMP/aot_host" "$DATA/input_0.pb" "$DEMO/labels.txt" --expect "$DATA/output_0.pb"
@@ -75,7 +77,7 @@ int main(int argc, char **argv) {
   return 0;
 }
 CEOF
-run sh -c "cc -O2 -I'$TMP' -o '$TMP/trace_host' '$TMP/trace_host.c' '$TMP/demo.o' \$(pkg-config --cflags --libs vitc-rt)"
+run sh -c "cc $HOST_CFLAGS -O2 -I'$TMP' -o '$TMP/trace_host' '$TMP/trace_host.c' '$TMP/demo.o' \$(pkg-config --cflags --libs vitc-rt)"
 expect_status 0
 run "$TMP/trace_host" "$TMP/aot.json"
 expect_status 0
@@ -104,7 +106,7 @@ find_package(vitc $tool_version REQUIRED)
 add_executable(jit_host $SRC/examples/jit_host.c $SRC/examples/host_io.c)
 target_link_libraries(jit_host PRIVATE vitc::vitc m) # host_io.c uses libm
 CEOF
-run cmake -S "$TMP/pkg" -B "$TMP/pkg/build" -DCMAKE_PREFIX_PATH="$P"
+run cmake -S "$TMP/pkg" -B "$TMP/pkg/build" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="$HOST_CFLAGS"
 expect_status 0
 run cmake --build "$TMP/pkg/build"
 expect_status 0
