@@ -123,6 +123,20 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
   return VITC_OK;
 }
 
+/* nparams pointer types (a function whose parameters are all pointers) and room for nargs call arguments;
+ * non-zero, with nothing allocated, when out of memory. */
+static int pointer_params(vitc_cg *cg, int nparams, int nargs, LLVMTypeRef **params, LLVMValueRef **args) {
+  *params = malloc(sizeof **params * (size_t)nparams);
+  *args = malloc(sizeof **args * (size_t)nargs);
+  if (!*params || !*args) {
+    free(*params);
+    free(*args);
+    return -1;
+  }
+  for (int k = 0; k < nparams; k++) (*params)[k] = cg->ptr;
+  return 0;
+}
+
 /* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr constants, ptr in…, ptr out…, ptr scratch)`;
  * its constants start at *blob_base in the weights blob. */
 static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *blob_base, vitc_error *err) {
@@ -135,14 +149,9 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
     return err->status;
   }
   int nparams = 3 + n->nin + n->nout;
-  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
-  LLVMValueRef *args = malloc(sizeof *args * (size_t)nparams);
-  if (!params || !args) {
-    free(params);
-    free(args);
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  }
-  for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
+  LLVMTypeRef *params;
+  LLVMValueRef *args;
+  if (pointer_params(cg, nparams, nparams, &params, &args)) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   char name[300];
   snprintf(name, sizeof name, "%s.n%d", cg->name, i);
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, (unsigned)nparams, false));
@@ -345,14 +354,10 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   int nparams = 1 + g->ninputs + g->noutputs, max_args = 3;
   for (int i = 0; i < g->nnodes; i++)
     if (3 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 3 + g->nodes[i].nin + g->nodes[i].nout;
-  LLVMTypeRef *params = malloc(sizeof *params * (size_t)nparams);
-  LLVMValueRef *args = malloc(sizeof *args * (size_t)(max_args > nparams ? max_args : nparams));
-  if (!params || !args) {
-    free(params);
-    free(args);
+  LLVMTypeRef *params;
+  LLVMValueRef *args;
+  if (pointer_params(cg, nparams, max_args > nparams ? max_args : nparams, &params, &args))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  }
-  for (int k = 0; k < nparams; k++) params[k] = cg->ptr;
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
   LLVMValueRef run = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
