@@ -20,6 +20,8 @@
 
 #if defined(__aarch64__)
 #include <sys/auxv.h>
+#elif defined(__x86_64__)
+#include <cpuid.h>
 #endif
 #include <string.h>
 
@@ -33,10 +35,13 @@ static bool has_feature(const char *name, size_t len) {
   X86("sse4.1", "sse4.1") X86("sse4.2", "sse4.2") X86("avx", "avx") X86("avx2", "avx2") X86("fma", "fma")
   X86("bmi", "bmi") X86("bmi2", "bmi2") X86("avx512f", "avx512f") X86("avx512bw", "avx512bw")
   X86("avx512dq", "avx512dq") X86("avx512vl", "avx512vl") X86("avx512cd", "avx512cd")
-  X86("avx512vnni", "avx512vnni") X86("avx512bf16", "avx512bf16") X86("avx512fp16", "avx512fp16")
-  X86("avx512vbmi", "avx512vbmi") X86("avx512ifma", "avx512ifma") X86("avxvnni", "avxvnni")
-  X86("avx512vp2intersect", "avx512vp2intersect")
+  X86("avx512vnni", "avx512vnni") X86("avx512bf16", "avx512bf16") X86("avx512vbmi", "avx512vbmi")
+  X86("avx512ifma", "avx512ifma") X86("avx512vp2intersect", "avx512vp2intersect")
 #undef X86
+  /* Newer than clang 16's __builtin_cpu_supports: CPUID leaf 7 directly, on top of the OS-enabled base. */
+  unsigned a, b, c, d;
+  if (IS("avx512fp16")) return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 23 & 1);
+  if (IS("avxvnni")) return __builtin_cpu_supports("avx2") && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
 #elif defined(__aarch64__)
   unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
   if (IS("neon")) return hw & HWCAP_ASIMD;
