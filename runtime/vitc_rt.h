@@ -71,7 +71,7 @@ const char *vitc_rt_last_error(void);
  * 1..VITC_RT_MAX_THREADS, else the CPUs this process may run on (its affinity mask, capped by its
  * cgroup's CPU quota). */
 int vitc_rt_default_threads(void);
-/* A thread count as VITC_NUM_THREADS or a --threads option spells it: 1..VITC_RT_MAX_THREADS, 0 for
+/* A thread count as VITC_NUM_THREADS spells it: 1..VITC_RT_MAX_THREADS, 0 for
  * NULL or "", -1 for anything else. */
 int vitc_rt_parse_threads(const char *text);
 

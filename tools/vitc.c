@@ -54,6 +54,10 @@ int main(int argc, char **argv) {
     printf("vitc %s\n", vitc_version());
     return CLI_EXIT_OK;
   }
+  /* The runtime would fall back to the CPU count on a value it cannot read: say so instead. */
+  const char *threads = getenv("VITC_NUM_THREADS");
+  if (vitc_rt_parse_threads(threads) < 0)
+    return cli_error("VITC_NUM_THREADS is '%s': expected a whole number from 1 to %d", threads, VITC_RT_MAX_THREADS);
   for (int k = 0; k < NCOMMANDS; k++) {
     if (strcmp(argv[1], commands[k]->name)) continue;
     if (cli_wants_help(commands[k], argc - 1, argv + 1)) return CLI_EXIT_OK;

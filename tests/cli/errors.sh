@@ -95,6 +95,13 @@ cp "$DATA/input_0.pb" "$DATA/output_0.pb" "$TMP/one_input/test_data_set_0/"
 vitc check "$TMP/one_input"
 expect_error 2 "1 input and 1 output files for a model with 2 inputs and 1 outputs"
 
+# A thread count in the environment that is not one is an error, not a silent fall-back; a valid one runs.
+VITC_NUM_THREADS=0x2 vitc run "$ADD/model.onnx" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out"
+expect_error 2 "VITC_NUM_THREADS is '0x2': expected a whole number from 1 to 1024"
+VITC_NUM_THREADS=2000 vitc inspect "$ADD/model.onnx"
+expect_error 2 "VITC_NUM_THREADS is '2000'"
+VITC_NUM_THREADS=1 vitc run "$ADD/model.onnx" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out"
+expect_status 0
 finish
 
 # bf16 precision: an unknown precision, and a target without avx512bf16 refused at compile time.
