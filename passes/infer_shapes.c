@@ -43,8 +43,8 @@ static bool gather_inputs(const vitc_graph *g, const vitc_node *n, const vitc_va
 }
 
 /* Every output must be representable and within the graph's memory limit, before anything holds it. */
-static vitc_status check_size(const vitc_graph *g, const vitc_node *n, const vitc_value *out, vitc_error *err) {
-  int64_t limit = vitc_graph_memory_limit(g);
+static vitc_status check_size(const vitc_graph *g, const vitc_node *n, const vitc_value *out, int64_t limit,
+                              vitc_error *err) {
   for (int k = 0; k < n->nout; k++) {
     int64_t count;
     size_t esize = vitc_dtype_size(out[k].dtype);
@@ -99,14 +99,14 @@ static vitc_status store_outputs(vitc_graph *g, const vitc_node *n, vitc_value *
   return st;
 }
 
-static vitc_status infer_node(vitc_graph *g, const vitc_node *n, const vitc_value **in, vitc_value *out,
+static vitc_status infer_node(vitc_graph *g, const vitc_node *n, const vitc_value **in, vitc_value *out, int64_t limit,
                               vitc_error *err) {
   bool all_values;
   if (!gather_inputs(g, n, in, &all_values)) return VITC_OK;
   memset(out, 0, sizeof *out * (size_t)n->nout);
   vitc_status st = vitc_ops[n->op].shape(n, in, out, err);
   if (st == VITC_ERR_DATA_DEPENDENT) return VITC_OK;
-  if (st == VITC_OK) st = check_size(g, n, out, err);
+  if (st == VITC_OK) st = check_size(g, n, out, limit, err);
   if (st != VITC_OK) {
     vitc_node_error_prefix(g, n, err);
     return st;
@@ -126,10 +126,11 @@ vitc_status vitc_infer_shapes(vitc_graph *g, vitc_error *err) {
   vitc_value *out = malloc(sizeof *out * (size_t)max_out);
   vitc_status st = VITC_OK;
   if (!in || !out) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory inferring shapes", g->path);
+  int64_t limit = vitc_graph_memory_limit(g); /* read once: the default asks the system */
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
     const vitc_node *n = &g->nodes[i];
     if (n->dead || outputs_have_values(g, n)) continue;
-    st = infer_node(g, n, in, out, err);
+    st = infer_node(g, n, in, out, limit, err);
   }
   free(in);
   free(out);
