@@ -21,8 +21,8 @@
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
   for (int d = nd - 1; d >= 0; d--) {
-    idx[d] = d == 0 ? linear : LLVMBuildURem(cg->b, linear, cg_i64(cg, dims[d]), "");
-    if (d) linear = LLVMBuildUDiv(cg->b, linear, cg_i64(cg, dims[d]), "");
+    idx[d] = d == 0 ? linear : ix_rem(cg, linear, cg_i64(cg, dims[d]));
+    if (d) linear = ix_div(cg, linear, cg_i64(cg, dims[d]));
   }
 }
 
@@ -30,13 +30,13 @@ LLVMValueRef emit_window_offset(vitc_cg *cg, const vitc_window *w, const LLVMVal
                                 const LLVMValueRef *kidx, LLVMValueRef *inside) {
   LLVMValueRef off = cg_i64(cg, 0), ok = LLVMConstInt(cg->i1, 1, false);
   for (int d = 0; d < w->nd; d++) {
-    LLVMValueRef i = LLVMBuildNSWSub(cg->b, mul_i(cg, oidx[d], w->stride[d]), cg_i64(cg, w->pad_begin[d]), "");
+    LLVMValueRef i = ix_sub(cg, mul_i(cg, oidx[d], w->stride[d]), cg_i64(cg, w->pad_begin[d]));
     i = add_i(cg, i, mul_i(cg, kidx[d], w->dilation[d]));
-    ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntULT, i, cg_i64(cg, w->in[d]), ""), "");
+    ok = vec_and(cg, ok, vec_icmp(cg, LLVMIntULT, i, cg_i64(cg, w->in[d])));
     off = add_i(cg, mul_i(cg, off, w->in[d]), i);
   }
   *inside = ok;
-  return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
+  return vec_select(cg, ok, off, cg_i64(cg, 0));
 }
 
 LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx,
@@ -44,20 +44,20 @@ LLVMValueRef emit_transpose_source_offset(vitc_cg *cg, const vitc_window *w, con
   LLVMValueRef off = cg_i64(cg, 0), ok = LLVMConstInt(cg->i1, 1, false);
   for (int d = 0; d < w->nd; d++) {
     LLVMValueRef num = add_i(cg, oidx[d], cg_i64(cg, w->pad_begin[d]));
-    num = LLVMBuildNSWSub(cg->b, num, mul_i(cg, kidx[d], w->dilation[d]), "");
+    num = ix_sub(cg, num, mul_i(cg, kidx[d], w->dilation[d]));
     LLVMValueRef i = num;
     if (w->stride[d] != 1) {
       LLVMValueRef s = cg_i64(cg, w->stride[d]);
-      LLVMValueRef exact = LLVMBuildICmp(cg->b, LLVMIntEQ, LLVMBuildURem(cg->b, num, s, ""), cg_i64(cg, 0), "");
-      ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntSGE, num, cg_i64(cg, 0), ""), "");
-      ok = LLVMBuildAnd(cg->b, ok, exact, "");
-      i = LLVMBuildUDiv(cg->b, num, s, "");
+      LLVMValueRef exact = vec_icmp(cg, LLVMIntEQ, ix_rem(cg, num, s), cg_i64(cg, 0));
+      ok = vec_and(cg, ok, vec_icmp(cg, LLVMIntSGE, num, cg_i64(cg, 0)));
+      ok = vec_and(cg, ok, exact);
+      i = ix_div(cg, num, s);
     }
-    ok = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntULT, i, cg_i64(cg, w->in[d]), ""), "");
+    ok = vec_and(cg, ok, vec_icmp(cg, LLVMIntULT, i, cg_i64(cg, w->in[d])));
     off = add_i(cg, mul_i(cg, off, w->in[d]), i);
   }
   *inside = ok;
-  return LLVMBuildSelect(cg->b, ok, off, cg_i64(cg, 0), "");
+  return vec_select(cg, ok, off, cg_i64(cg, 0));
 }
 
 vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
@@ -65,7 +65,7 @@ vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t t
   int64_t lo[2] = {0, total / size}, hi[2] = {total / size, total / size + 1}, count[2] = {size, total % size};
   conv_slice sl = {.col = cg_scratch(cg, (size_t)col_floats * sizeof(float))};
   cg_loop bg = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, p->batch * p->group), 1);
-  LLVMValueRef g = LLVMBuildURem(cg->b, bg.iv, cg_i64(cg, p->group), "");
+  LLVMValueRef g = ix_rem(cg, bg.iv, cg_i64(cg, p->group));
   sl.x = cg_gep(cg, cg->f32, cg_in(cg, 0), mul_i(cg, bg.iv, p->cin_g * p->w.in_plane));
   sl.y = cg_gep(cg, cg->f32, cg_out(cg, 0), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane));
   sl.r = cg_in(cg, 3) ? cg_gep(cg, cg->f32, cg_in(cg, 3), mul_i(cg, bg.iv, p->cout_g * p->w.out_plane)) : NULL;
@@ -119,7 +119,7 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
                               cg_in(cg, 3) ? cg_in(cg, 3) : null};
   cg_task t = cg_task_begin(cg, captured, 5);
   cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef c = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
+  LLVMValueRef c = ix_rem(cg, plane.iv, cg_i64(cg, p->cout));
   LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, plane.iv, ih * iw));
   LLVMValueRef wc = cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, c, kh * kw));
   LLVMValueRef yc = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, plane.iv, oh * ow));
@@ -130,9 +130,9 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   cg_loop oy = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, oh), 1);
   LLVMValueRef yrow = cg_gep(cg, cg->f32, yc, mul_i(cg, oy.iv, ow));
   cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kh), 1);
-  LLVMValueRef iy = LLVMBuildNSWSub(cg->b, mul_i(cg, oy.iv, sh), cg_i64(cg, w->pad_begin[0]), "");
+  LLVMValueRef iy = ix_sub(cg, mul_i(cg, oy.iv, sh), cg_i64(cg, w->pad_begin[0]));
   iy = add_i(cg, iy, mul_i(cg, ky.iv, w->dilation[0]));
-  cg_if row_inside = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntULT, iy, cg_i64(cg, ih), ""));
+  cg_if row_inside = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih)));
   LLVMValueRef xrow = cg_gep(cg, cg->f32, xc, mul_i(cg, iy, iw));
   LLVMValueRef wrow = mul_i(cg, ky.iv, kw);
   for (int64_t kx = 0; kx < kw; kx++) {
@@ -209,7 +209,7 @@ static void emit_span(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef dshift, LLVMVa
 }
 
 static LLVMValueRef ix_clamp(vitc_cg *cg, LLVMValueRef v, LLVMValueRef lo, LLVMValueRef hi) {
-  v = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, v, lo, ""), lo, v, "");
+  v = vec_select(cg, vec_icmp(cg, LLVMIntSLT, v, lo), lo, v);
   return ix_min(cg, v, hi);
 }
 
@@ -242,12 +242,10 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
   LLVMValueRef xc = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, c, w->in_plane));
   LLVMValueRef zero = cg_i64(cg, 0), width = cg_i64(cg, line);
   LLVMValueRef shift = ix_addk(cg, mul_i(cg, kidx[last], w->dilation[last]), -w->pad_begin[last]);
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, shift, zero, "");
-  LLVMValueRef lo = LLVMBuildSelect(cg->b, neg, ix_divk(cg, ix_addk(cg, LLVMBuildNSWNeg(cg->b, shift, ""), s - 1), s),
-                                    zero, "");
-  LLVMValueRef room = ix_addk(cg, LLVMBuildNSWNeg(cg->b, shift, ""), in_line - 1); /* in - 1 - shift */
-  LLVMValueRef hi = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, room, zero, ""), zero,
-                                    ix_addk(cg, ix_divk(cg, room, s), 1), "");
+  LLVMValueRef neg = vec_icmp(cg, LLVMIntSLT, shift, zero);
+  LLVMValueRef lo = vec_select(cg, neg, ix_divk(cg, ix_addk(cg, vec_ineg(cg, shift), s - 1), s), zero);
+  LLVMValueRef room = ix_addk(cg, vec_ineg(cg, shift), in_line - 1); /* in - 1 - shift */
+  LLVMValueRef hi = vec_select(cg, vec_icmp(cg, LLVMIntSLT, room, zero), zero, ix_addk(cg, ix_divk(cg, room, s), 1));
   cg_loop pan = cg_loop_begin(cg, zero, cg_i64(cg, (count + COL_PANEL - 1) / COL_PANEL), 1);
   LLVMValueRef dst =
       cg_gep(cg, cg->f32, t.vals[1], ix_add(cg, mul_i(cg, pan.iv, rows * COL_PANEL), mul_i(cg, r.iv, COL_PANEL)));
@@ -255,13 +253,13 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
   LLVMValueRef to = ix_min(cg, ix_addk(cg, from, COL_PANEL), ix_addk(cg, t.vals[2], count));
   cg_loop o = cg_loop_begin(cg, ix_divk(cg, from, line), ix_addk(cg, ix_divk(cg, ix_addk(cg, to, -1), line), 1), 1);
   LLVMValueRef start = mul_i(cg, o.iv, line);
-  LLVMValueRef a = ix_clamp(cg, LLVMBuildNSWSub(cg->b, from, start, ""), zero, width);
-  LLVMValueRef b = ix_clamp(cg, LLVMBuildNSWSub(cg->b, to, start, ""), zero, width);
+  LLVMValueRef a = ix_clamp(cg, ix_sub(cg, from, start), zero, width);
+  LLVMValueRef b = ix_clamp(cg, ix_sub(cg, to, start), zero, width);
   emit_unflatten(cg, o.iv, w->out, last, oidx);
   LLVMValueRef off = emit_window_offset(cg, &lead, oidx, kidx, &inside);
-  LLVMValueRef copy_lo = LLVMBuildSelect(cg->b, inside, ix_clamp(cg, lo, a, b), b, "");
+  LLVMValueRef copy_lo = vec_select(cg, inside, ix_clamp(cg, lo, a, b), b);
   LLVMValueRef copy_hi = ix_clamp(cg, hi, copy_lo, b);
-  LLVMValueRef dshift = LLVMBuildNSWSub(cg->b, start, from, "");
+  LLVMValueRef dshift = ix_sub(cg, start, from);
   LLVMValueRef sshift = add_i(cg, mul_i(cg, off, in_line), shift);
   emit_span(cg, dst, dshift, NULL, 0, NULL, a, copy_lo);
   emit_span(cg, dst, dshift, xc, s, sshift, copy_lo, copy_hi);
@@ -317,15 +315,15 @@ void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bo
   LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
   cg_task task = cg_task_begin(cg, captured, 4);
   cg_loop plane = cg_loop_begin(cg, task.begin, task.end, 1); /* (b, m) */
-  LLVMValueRef m = LLVMBuildURem(cg->b, plane.iv, cg_i64(cg, p->cout), "");
-  LLVMValueRef b = LLVMBuildUDiv(cg->b, plane.iv, cg_i64(cg, p->cout), "");
-  LLVMValueRef g = LLVMBuildUDiv(cg->b, m, cg_i64(cg, p->cout_g), "");
+  LLVMValueRef m = ix_rem(cg, plane.iv, cg_i64(cg, p->cout));
+  LLVMValueRef b = ix_div(cg, plane.iv, cg_i64(cg, p->cout));
+  LLVMValueRef g = ix_div(cg, m, cg_i64(cg, p->cout_g));
   LLVMValueRef x_base = mul_i(cg, add_i(cg, mul_i(cg, b, p->cin), mul_i(cg, g, p->cin_g)), p->w.in_plane);
   /* W[m, c, k] of Conv, or W[g*Cg + c, m mod Mg, k] of ConvTranspose, at w_base + c*w_cs + k */
   LLVMValueRef w_base = mul_i(cg, m, p->cin_g * p->w.taps);
   int64_t w_cs = p->w.taps;
   if (transpose) {
-    LLVMValueRef m_g = LLVMBuildURem(cg->b, m, cg_i64(cg, p->cout_g), "");
+    LLVMValueRef m_g = ix_rem(cg, m, cg_i64(cg, p->cout_g));
     w_base = mul_i(cg, add_i(cg, mul_i(cg, g, p->cin_g * p->cout_g), m_g), p->w.taps);
     w_cs = p->cout_g * p->w.taps;
   }
@@ -343,12 +341,12 @@ void emit_direct_conv(vitc_cg *cg, const vitc_conv_geometry *p, vitc_dtype t, bo
   cg_if in = cg_if_begin(cg, inside);
   LLVMValueRef xv = cg_load(cg, task.vals[0], add_i(cg, add_i(cg, x_base, mul_i(cg, c.iv, p->w.in_plane)), off), t);
   LLVMValueRef wv = cg_load(cg, task.vals[1], add_i(cg, add_i(cg, w_base, mul_i(cg, c.iv, w_cs)), k.iv), t);
-  LLVMValueRef prod_v = LLVMBuildFMul(cg->b, cg_convert(cg, xv, t, VITC_F64), cg_convert(cg, wv, t, VITC_F64), "");
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), prod_v, ""), sum);
+  LLVMValueRef prod_v = vec_mul(cg, cg_convert(cg, xv, t, VITC_F64), cg_convert(cg, wv, t, VITC_F64));
+  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f64, sum), prod_v), sum);
   cg_if_end(cg, &in);
   cg_loop_end(cg, &k);
   cg_loop_end(cg, &c);
-  LLVMValueRef y = cg_convert(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), VITC_F64, t);
+  LLVMValueRef y = cg_convert(cg, vec_load1(cg, cg->f64, sum), VITC_F64, t);
   cg_store(cg, task.vals[3], add_i(cg, mul_i(cg, plane.iv, p->w.out_plane), o.iv), t, y);
   cg_loop_end(cg, &o);
   cg_loop_end(cg, &plane);

@@ -30,8 +30,8 @@ static void emit_col2im(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef c
   LLVMValueRef captured[3] = {col, yc, bias ? bias : LLVMConstNull(cg->ptr)};
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop q = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef m = LLVMBuildUDiv(cg->b, q.iv, cg_i64(cg, rows), "");
-  LLVMValueRef row = LLVMBuildURem(cg->b, q.iv, cg_i64(cg, rows), "");
+  LLVMValueRef m = ix_div(cg, q.iv, cg_i64(cg, rows));
+  LLVMValueRef row = ix_rem(cg, q.iv, cg_i64(cg, rows));
   LLVMValueRef col_m = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, m, w->taps * w->in_plane));
   LLVMValueRef y_m = cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, m, w->out_plane));
   LLVMValueRef b = bias ? cg_load(cg, t.vals[2], m, VITC_F32) : cg_f32(cg, 0);
@@ -44,10 +44,10 @@ static void emit_col2im(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef c
   LLVMValueRef off = emit_transpose_source_offset(cg, w, oidx, kidx, &inside);
   cg_if in = cg_if_begin(cg, inside);
   LLVMValueRef v = cg_load(cg, col_m, add_i(cg, mul_i(cg, k.iv, w->in_plane), off), VITC_F32);
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f32, sum, ""), v, ""), sum);
+  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f32, sum), v), sum);
   cg_if_end(cg, &in);
   cg_loop_end(cg, &k);
-  cg_store(cg, y_m, o, VITC_F32, LLVMBuildLoad2(cg->b, cg->f32, sum, ""));
+  cg_store(cg, y_m, o, VITC_F32, vec_load1(cg, cg->f32, sum));
   cg_loop_end(cg, &j);
   cg_loop_end(cg, &q);
   cg_task_end(cg, &t, count * rows);

@@ -84,17 +84,17 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
   LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
   cg_task t = cg_task_begin(cg, captured, 4);
   cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef image = LLVMBuildUDiv(cg->b, r.iv, cg_i64(cg, oh), "");
-  LLVMValueRef oy = LLVMBuildURem(cg->b, r.iv, cg_i64(cg, oh), "");
+  LLVMValueRef image = ix_div(cg, r.iv, cg_i64(cg, oh));
+  LLVMValueRef oy = ix_rem(cg, r.iv, cg_i64(cg, oh));
   LLVMValueRef ximage = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, image, ih * w.in[1] * c));
   LLVMValueRef yrow = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, r.iv, w.out[1] * c));
   cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), 1);
   emit_fill_channels(cg, cg_gep(cg, cg->f32, yrow, mul_i(cg, ox.iv, c)), cg_in(cg, 2) ? t.vals[2] : NULL, c);
   cg_loop_end(cg, &ox);
   cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.kernel[0]), 1);
-  LLVMValueRef iy = LLVMBuildNSWSub(cg->b, mul_i(cg, oy, w.stride[0]), cg_i64(cg, w.pad_begin[0]), "");
+  LLVMValueRef iy = ix_sub(cg, mul_i(cg, oy, w.stride[0]), cg_i64(cg, w.pad_begin[0]));
   iy = add_i(cg, iy, mul_i(cg, ky.iv, w.dilation[0]));
-  cg_if inside = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntULT, iy, cg_i64(cg, ih), ""));
+  cg_if inside = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih)));
   emit_kernel_row(cg, &w, c, yrow, cg_gep(cg, cg->f32, ximage, mul_i(cg, iy, w.in[1] * c)),
                   cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, ky.iv, w.kernel[1] * c)));
   cg_if_end(cg, &inside);

@@ -82,12 +82,12 @@ vitc_status emit_Einsum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   for (int t = 0; t < p.nterms; t++) {
     vitc_dtype dt = cg_in_value(cg, t)->dtype;
     LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[t], off[t], dt), dt, work);
-    prod = !prod ? v : fp ? vec_mul(cg, prod, v) : LLVMBuildMul(cg->b, prod, v, "");
+    prod = !prod ? v : fp ? vec_mul(cg, prod, v) : vec_imul(cg, prod, v);
   }
-  LLVMValueRef sum = LLVMBuildLoad2(cg->b, wt, acc, "");
-  LLVMBuildStore(cg->b, fp ? vec_add(cg, sum, prod) : LLVMBuildAdd(cg->b, sum, prod, ""), acc);
+  LLVMValueRef sum = vec_load1(cg, wt, acc);
+  vec_store1(cg, fp ? vec_add(cg, sum, prod) : vec_iadd(cg, sum, prod), acc);
   for (int d = p.out_rank + nsum - 1; d >= p.out_rank; d--) cg_loop_end(cg, &loops[d]);
-  cg_store(cg, ptrs[p.nterms], o, out->dtype, cg_convert(cg, LLVMBuildLoad2(cg->b, wt, acc, ""), work, out->dtype));
+  cg_store(cg, ptrs[p.nterms], o, out->dtype, cg_convert(cg, vec_load1(cg, wt, acc), work, out->dtype));
   for (int d = p.out_rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
   if (parallel) cg_task_end(cg, &task, p.size[p.out_label[0]]);
   return VITC_OK;

@@ -7,7 +7,7 @@
  *
  * A contiguous tensor is one long dim, cut into rows of ROW_CHUNK elements so that threads share it.
  * The builders take scalars or vectors alike (vec.h) and the transcendentals are vmath.h's, so no
- * element calls libm (float64 and the trigonometric ops aside). The vector form runs when every operand
+ * element calls libm (float64 tensors aside: their scalar loops keep libm's precision). The vector form runs when every operand
  * is float32; other dtypes take a scalar loop nest, inputs converted to their compute type (cg_load). */
 #include <math.h>
 #include <string.h>
@@ -187,34 +187,18 @@ static bool input_unsigned(vitc_cg *cg, int k) {
 
 
 
-/* A libm function ("tanf" for float, "tan" for double), a call per lane of a vector. */
-static LLVMValueRef libm1(vitc_cg *cg, const char *name, LLVMValueRef x) {
-  char full[32];
-  LLVMTypeRef e = vec_elem(LLVMTypeOf(x));
-  snprintf(full, sizeof full, "%s%s", name, LLVMGetTypeKind(e) == LLVMFloatTypeKind ? "f" : "");
-  int lanes = vec_lanes(LLVMTypeOf(x));
-  LLVMValueRef y = lanes > 1 ? LLVMGetPoison(LLVMTypeOf(x)) : NULL;
-  for (int i = 0; i < lanes; i++) {
-    LLVMValueRef arg = lanes > 1 ? vec_lane(cg, x, i) : x;
-    LLVMValueRef call = cg_call(cg, full, e, &arg, 1);
-    LLVMSetInstructionCallConv(call, LLVMCCallConv);
-    y = lanes > 1 ? LLVMBuildInsertElement(cg->b, y, call, cg_i32(cg, i), "") : call;
-  }
-  return y;
-}
-
 static LLVMValueRef flt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOLT, a, b); }
 static LLVMValueRef fgt(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return vec_cmp(cg, LLVMRealOGT, a, b); }
 
 /* NaN-propagating min and max, as numpy's minimum/maximum. */
 static LLVMValueRef min2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b, ""), a, b);
+  if (!vec_is_float(a)) return vec_select(cg, vec_icmp(cg, is_unsigned ? LLVMIntULT : LLVMIntSLT, a, b), a, b);
   LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
   return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealULT, a, b), a, b));
 }
 
 static LLVMValueRef max2(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, bool is_unsigned) {
-  if (!vec_is_float(a)) return vec_select(cg, LLVMBuildICmp(cg->b, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b, ""), a, b);
+  if (!vec_is_float(a)) return vec_select(cg, vec_icmp(cg, is_unsigned ? LLVMIntUGT : LLVMIntSGT, a, b), a, b);
   LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a);
   return vec_select(cg, a_nan, a, vec_select(cg, vec_cmp(cg, LLVMRealUGT, a, b), a, b));
 }
@@ -228,10 +212,10 @@ static LLVMValueRef attr_const(vitc_cg *cg, const vitc_node *n, LLVMValueRef lik
 static LLVMValueRef s_Abs(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) return vec_call1(cg, "llvm.fabs", x[0]);
   if (input_unsigned(cg, 0)) return x[0];
-  return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildNeg(cg->b, x[0], ""), x[0]);
+  return vec_select(cg, vec_icmp(cg, LLVMIntSLT, x[0], vec_k(cg, x[0], 0)), vec_ineg(cg, x[0]), x[0]);
 }
 static LLVMValueRef s_Neg(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return vec_is_float(x[0]) ? vec_neg(cg, x[0]) : LLVMBuildNeg(cg->b, x[0], "");
+  return vec_is_float(x[0]) ? vec_neg(cg, x[0]) : vec_ineg(cg, x[0]);
 }
 static LLVMValueRef s_Sqrt(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sqrt", x[0]); }
 static LLVMValueRef s_Reciprocal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_div(cg, vec_k(cg, x[0], 1), x[0]); }
@@ -247,24 +231,24 @@ static LLVMValueRef s_Sign(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0]))
     return vec_select(cg, fgt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], 1),
                vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_k(cg, x[0], -1), vec_mul(cg, x[0], vec_k(cg, x[0], 0))));
-  LLVMValueRef pos = LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], vec_k(cg, x[0], 0), "");
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), "");
+  LLVMValueRef pos = vec_icmp(cg, input_unsigned(cg, 0) ? LLVMIntUGT : LLVMIntSGT, x[0], vec_k(cg, x[0], 0));
+  LLVMValueRef neg = vec_icmp(cg, LLVMIntSLT, x[0], vec_k(cg, x[0], 0));
   if (input_unsigned(cg, 0)) neg = LLVMConstInt(cg->i1, 0, false);
   return vec_select(cg, pos, vec_k(cg, x[0], 1), vec_select(cg, neg, vec_k(cg, x[0], -1), vec_k(cg, x[0], 0)));
 }
-static LLVMValueRef s_Sin(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.sin", x[0]); }
-static LLVMValueRef s_Cos(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_call1(cg, "llvm.cos", x[0]); }
-#define LIBM_OP(Op, fname) \
-  static LLVMValueRef s_##Op(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return libm1(cg, fname, x[0]); }
-LIBM_OP(Tan, "tan")
-LIBM_OP(Asin, "asin")
-LIBM_OP(Acos, "acos")
-LIBM_OP(Atan, "atan")
-LIBM_OP(Sinh, "sinh")
-LIBM_OP(Cosh, "cosh")
-LIBM_OP(Asinh, "asinh")
-LIBM_OP(Acosh, "acosh")
-LIBM_OP(Atanh, "atanh")
+#define VMATH_OP(Op, fn) \
+  static LLVMValueRef s_##Op(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return fn(cg, x[0]); }
+VMATH_OP(Sin, vm_sin)
+VMATH_OP(Cos, vm_cos)
+VMATH_OP(Tan, vm_tan)
+VMATH_OP(Asin, vm_asin)
+VMATH_OP(Acos, vm_acos)
+VMATH_OP(Atan, vm_atan)
+VMATH_OP(Sinh, vm_sinh)
+VMATH_OP(Cosh, vm_cosh)
+VMATH_OP(Asinh, vm_asinh)
+VMATH_OP(Acosh, vm_acosh)
+VMATH_OP(Atanh, vm_atanh)
 static LLVMValueRef s_IsNaN(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return vec_cmp(cg, LLVMRealUNO, x[0], x[0]);
 }
@@ -274,9 +258,9 @@ static LLVMValueRef s_IsInf(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef no = LLVMConstInt(cg->i1, 0, false);
   if (!vitc_attr_int(n, "detect_positive", 1)) pos = no;
   if (!vitc_attr_int(n, "detect_negative", 1)) neg = no;
-  return LLVMBuildOr(cg->b, pos, neg, "");
+  return vec_or(cg, pos, neg);
 }
-static LLVMValueRef s_Not(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildNot(cg->b, x[0], ""); }
+static LLVMValueRef s_Not(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_not(cg, x[0]); }
 
 /* ---------------------------------------------------------------- activations */
 
@@ -289,7 +273,7 @@ static LLVMValueRef s_LeakyRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x
 }
 static LLVMValueRef s_PRelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (!vec_is_float(x[0]))
-    return vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, x[0], vec_k(cg, x[0], 0), ""), LLVMBuildMul(cg->b, x[0], x[1], ""), x[0]);
+    return vec_select(cg, vec_icmp(cg, LLVMIntSLT, x[0], vec_k(cg, x[0], 0)), vec_imul(cg, x[0], x[1]), x[0]);
   return vec_select(cg, flt(cg, x[0], vec_k(cg, x[0], 0)), vec_mul(cg, x[0], x[1]), x[0]);
 }
 static LLVMValueRef expm1_scaled(vitc_cg *cg, LLVMValueRef x, LLVMValueRef alpha) {
@@ -342,11 +326,11 @@ static LLVMValueRef s_QuickGelu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x
 }
 static LLVMValueRef s_Silu(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vm_silu(cg, x[0]); }
 static LLVMValueRef s_Shrink(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef v = vec_is_float(x[0]) ? x[0] : LLVMBuildSIToFP(cg->b, x[0], cg->f64, "");
+  LLVMValueRef v = vec_is_float(x[0]) ? x[0] : vec_sitofp(cg, x[0], cg->f64);
   double lambd = vitc_attr_float(n, "lambd", 0.5), bias = vitc_attr_float(n, "bias", 0);
   LLVMValueRef r = vec_select(cg, flt(cg, v, vec_k(cg, v, -lambd)), vec_add(cg, v, vec_k(cg, v, bias)),
                        vec_select(cg, fgt(cg, v, vec_k(cg, v, lambd)), vec_sub(cg, v, vec_k(cg, v, bias)), vec_k(cg, v, 0)));
-  return vec_is_float(x[0]) ? r : LLVMBuildFPToSI(cg->b, r, LLVMTypeOf(x[0]), "");
+  return vec_is_float(x[0]) ? r : vec_fptosi(cg, r, LLVMTypeOf(x[0]));
 }
 static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   bool u = input_unsigned(cg, 0);
@@ -359,61 +343,57 @@ static LLVMValueRef s_Clip(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 /* ---------------------------------------------------------------- binary and variadic */
 
 static LLVMValueRef s_Add(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return vec_is_float(x[0]) ? vec_add(cg, x[0], x[1]) : LLVMBuildAdd(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_add(cg, x[0], x[1]) : vec_iadd(cg, x[0], x[1]);
 }
 static LLVMValueRef s_Sub(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return vec_is_float(x[0]) ? vec_sub(cg, x[0], x[1]) : LLVMBuildSub(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_sub(cg, x[0], x[1]) : vec_isub(cg, x[0], x[1]);
 }
 static LLVMValueRef s_Mul(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  return vec_is_float(x[0]) ? vec_mul(cg, x[0], x[1]) : LLVMBuildMul(cg->b, x[0], x[1], "");
+  return vec_is_float(x[0]) ? vec_mul(cg, x[0], x[1]) : vec_imul(cg, x[0], x[1]);
 }
 /* Integer division by zero (and INT64_MIN / -1) would trap: the divisor is made safe and such lanes
  * give 0, as the evaluator does. */
 static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) return vec_div(cg, x[0], x[1]);
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
-  LLVMValueRef minus1 = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], -1), "");
-  LLVMValueRef safe = vec_select(cg, LLVMBuildOr(cg->b, zero, minus1, ""), vec_k(cg, x[1], 1), x[1]);
-  LLVMValueRef q = u ? LLVMBuildUDiv(cg->b, x[0], safe, "") : LLVMBuildSDiv(cg->b, x[0], safe, "");
-  if (!u) q = vec_select(cg, minus1, LLVMBuildNeg(cg->b, x[0], ""), q);
+  LLVMValueRef zero = vec_icmp(cg, LLVMIntEQ, x[1], vec_k(cg, x[1], 0));
+  LLVMValueRef minus1 = vec_icmp(cg, LLVMIntEQ, x[1], vec_k(cg, x[1], -1));
+  LLVMValueRef safe = vec_select(cg, vec_or(cg, zero, minus1), vec_k(cg, x[1], 1), x[1]);
+  LLVMValueRef q = u ? ix_div(cg, x[0], safe) : vec_sdiv(cg, x[0], safe);
+  if (!u) q = vec_select(cg, minus1, vec_ineg(cg, x[0]), q);
   return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
   LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
-  LLVMTypeRef t = LLVMTypeOf(b);
-  LLVMValueRef args[2] = {b, e};
-  return cg_convert(cg, cg_intrinsic(cg, "llvm.pow", &t, 1, args, 2), work, tb);
+  return cg_convert(cg, vm_pow(cg, b, e), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) {
-    LLVMValueRef r = LLVMBuildFRem(cg->b, x[0], x[1], "");
+    LLVMValueRef r = vec_frem(cg, x[0], x[1]);
     if (vitc_attr_int(n, "fmod", 0)) return r;
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, vec_cmp(cg, LLVMRealONE, r, vec_k(cg, r, 0)),
-                                    LLVMBuildXor(cg->b, flt(cg, r, vec_k(cg, r, 0)), flt(cg, x[1], vec_k(cg, r, 0)), ""), "");
+    LLVMValueRef fix = vec_and(cg, vec_cmp(cg, LLVMRealONE, r, vec_k(cg, r, 0)), vec_xor(cg, flt(cg, r, vec_k(cg, r, 0)), flt(cg, x[1], vec_k(cg, r, 0))));
     return vec_select(cg, fix, vec_add(cg, r, x[1]), r);
   }
   bool u = input_unsigned(cg, 0);
-  LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, x[1], vec_k(cg, x[1], 0), "");
+  LLVMValueRef zero = vec_icmp(cg, LLVMIntEQ, x[1], vec_k(cg, x[1], 0));
   LLVMValueRef safe = vec_select(cg, zero, vec_k(cg, x[1], 1), x[1]);
-  LLVMValueRef r = u ? LLVMBuildURem(cg->b, x[0], safe, "") : LLVMBuildSRem(cg->b, x[0], safe, "");
+  LLVMValueRef r = u ? ix_rem(cg, x[0], safe) : vec_srem(cg, x[0], safe);
   if (!u && !vitc_attr_int(n, "fmod", 0)) {
-    LLVMValueRef rneg = LLVMBuildICmp(cg->b, LLVMIntSLT, r, vec_k(cg, r, 0), "");
-    LLVMValueRef yneg = LLVMBuildICmp(cg->b, LLVMIntSLT, x[1], vec_k(cg, r, 0), "");
-    LLVMValueRef fix = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, r, vec_k(cg, r, 0), ""),
-                                    LLVMBuildXor(cg->b, rneg, yneg, ""), "");
-    r = vec_select(cg, fix, LLVMBuildAdd(cg->b, r, x[1], ""), r);
+    LLVMValueRef rneg = vec_icmp(cg, LLVMIntSLT, r, vec_k(cg, r, 0));
+    LLVMValueRef yneg = vec_icmp(cg, LLVMIntSLT, x[1], vec_k(cg, r, 0));
+    LLVMValueRef fix = vec_and(cg, vec_icmp(cg, LLVMIntNE, r, vec_k(cg, r, 0)), vec_xor(cg, rneg, yneg));
+    r = vec_select(cg, fix, vec_iadd(cg, r, x[1]), r);
   }
   return vec_select(cg, zero, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_BitShift(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   int bits = (int)vitc_dtype_size(cg_in_value(cg, 0)->dtype) * 8;
-  LLVMValueRef too_far = LLVMBuildICmp(cg->b, LLVMIntUGE, x[1], vec_k(cg, x[1], bits), "");
+  LLVMValueRef too_far = vec_icmp(cg, LLVMIntUGE, x[1], vec_k(cg, x[1], bits));
   LLVMValueRef amount = vec_select(cg, too_far, vec_k(cg, x[1], 0), x[1]);
   bool left = !strcmp(vitc_attr_str(n, "direction", "LEFT"), "LEFT");
-  LLVMValueRef r = left ? LLVMBuildShl(cg->b, x[0], amount, "") : LLVMBuildLShr(cg->b, x[0], amount, "");
+  LLVMValueRef r = left ? vec_shl(cg, x[0], amount) : vec_lshr(cg, x[0], amount);
   return vec_select(cg, too_far, vec_k(cg, x[0], 0), r);
 }
 static LLVMValueRef s_Min(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
@@ -428,26 +408,26 @@ static LLVMValueRef s_Max(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 }
 static LLVMValueRef s_Sum(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = x[0];
-  for (int k = 1; k < n->nin; k++) v = vec_is_float(v) ? vec_add(cg, v, x[k]) : LLVMBuildAdd(cg->b, v, x[k], "");
+  for (int k = 1; k < n->nin; k++) v = vec_is_float(v) ? vec_add(cg, v, x[k]) : vec_iadd(cg, v, x[k]);
   return v;
 }
 static LLVMValueRef s_Mean(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   LLVMValueRef v = s_Sum(cg, n, x);
-  return vec_is_float(v) ? vec_div(cg, v, vec_k(cg, v, n->nin)) : LLVMBuildSDiv(cg->b, v, vec_k(cg, v, n->nin), "");
+  return vec_is_float(v) ? vec_div(cg, v, vec_k(cg, v, n->nin)) : vec_sdiv(cg, v, vec_k(cg, v, n->nin));
 }
 
 static LLVMValueRef compare(vitc_cg *cg, LLVMValueRef *x, LLVMRealPredicate fp, LLVMIntPredicate si, LLVMIntPredicate ui) {
   if (vec_is_float(x[0])) return vec_cmp(cg, fp, x[0], x[1]);
-  return LLVMBuildICmp(cg->b, input_unsigned(cg, 0) ? ui : si, x[0], x[1], "");
+  return vec_icmp(cg, input_unsigned(cg, 0) ? ui : si, x[0], x[1]);
 }
 static LLVMValueRef s_Equal(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ); }
 static LLVMValueRef s_Less(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOLT, LLVMIntSLT, LLVMIntULT); }
 static LLVMValueRef s_LessOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOLE, LLVMIntSLE, LLVMIntULE); }
 static LLVMValueRef s_Greater(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT); }
 static LLVMValueRef s_GreaterOrEqual(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return compare(cg, x, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE); }
-static LLVMValueRef s_And(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildAnd(cg->b, x[0], x[1], ""); }
-static LLVMValueRef s_Or(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildOr(cg->b, x[0], x[1], ""); }
-static LLVMValueRef s_Xor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return LLVMBuildXor(cg->b, x[0], x[1], ""); }
+static LLVMValueRef s_And(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_and(cg, x[0], x[1]); }
+static LLVMValueRef s_Or(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_or(cg, x[0], x[1]); }
+static LLVMValueRef s_Xor(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_xor(cg, x[0], x[1]); }
 static LLVMValueRef s_Where(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) { return vec_select(cg, x[0], x[1], x[2]); }
 static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);

@@ -11,6 +11,7 @@
 
 #include "emit_rows.h"
 #include "emitters.h"
+#include "vmath.h"
 
 enum { P_K, P_V, P_Y, NPTRS };
 
@@ -26,38 +27,36 @@ vitc_status emit_FactorizedContext(vitc_cg *cg, const vitc_node *n, vitc_error *
   LLVMValueRef r = rows_begin(cg, &rl, rows, rows * tokens * (cols + 2), ptrs, NPTRS);
   LLVMValueRef w = cg_var(cg, LLVMArrayType(cg->f64, (unsigned)(tokens + 1)), NULL);
   LLVMValueRef top = cg_var(cg, cg->f64, NULL), sum = cg_var(cg, cg->f64, NULL), acc = cg_var(cg, cg->f64, NULL);
-  LLVMValueRef batch = LLVMBuildUDiv(cg->b, r, cg_i64(cg, width), ""), c = LLVMBuildURem(cg->b, r, cg_i64(cg, width), "");
-  LLVMValueRef k_col = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, batch, cg_i64(cg, tokens * width), ""), c, "");
-  LLVMValueRef v_rows = LLVMBuildMul(cg->b, batch, cg_i64(cg, tokens * cols), "");
+  LLVMValueRef batch = ix_div(cg, r, cg_i64(cg, width)), c = ix_rem(cg, r, cg_i64(cg, width));
+  LLVMValueRef k_col = vec_iadd(cg, vec_imul(cg, batch, cg_i64(cg, tokens * width)), c);
+  LLVMValueRef v_rows = vec_imul(cg, batch, cg_i64(cg, tokens * cols));
 
-  LLVMBuildStore(cg->b, cg_const(cg, cg->f64, -HUGE_VAL), top); /* w[j] = k[b, j, c], its maximum */
+  vec_store1(cg, cg_const(cg, cg->f64, -HUGE_VAL), top); /* w[j] = k[b, j, c], its maximum */
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tokens), 1);
-  LLVMValueRef x = load_f64(cg, ptrs[P_K], LLVMBuildAdd(cg->b, k_col, LLVMBuildMul(cg->b, j.iv, cg_i64(cg, width), ""), ""), VITC_F32);
-  LLVMBuildStore(cg->b, x, cg_gep(cg, cg->f64, w, j.iv));
-  LLVMValueRef t = LLVMBuildLoad2(cg->b, cg->f64, top, "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, x, t, ""), x, t, ""), top);
+  LLVMValueRef x = load_f64(cg, ptrs[P_K], vec_iadd(cg, k_col, vec_imul(cg, j.iv, cg_i64(cg, width))), VITC_F32);
+  vec_store1(cg, x, cg_gep(cg, cg->f64, w, j.iv));
+  LLVMValueRef t = vec_load1(cg, cg->f64, top);
+  vec_store1(cg, vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, t), x, t), top);
   cg_loop_end(cg, &j);
 
-  LLVMBuildStore(cg->b, cg_const(cg, cg->f64, 0), sum); /* w[j] = exp(w[j] - max), their sum */
+  vec_store1(cg, cg_const(cg, cg->f64, 0), sum); /* w[j] = exp(w[j] - max), their sum */
   j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tokens), 1);
   LLVMValueRef at = cg_gep(cg, cg->f64, w, j.iv);
-  LLVMValueRef e = vec_call1(cg, "llvm.exp", LLVMBuildFSub(cg->b, LLVMBuildLoad2(cg->b, cg->f64, at, ""),
-                                                           LLVMBuildLoad2(cg->b, cg->f64, top, ""), ""));
-  LLVMBuildStore(cg->b, e, at);
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), e, ""), sum);
+  LLVMValueRef e = vm_exp(cg, vec_sub(cg, vec_load1(cg, cg->f64, at), vec_load1(cg, cg->f64, top)));
+  vec_store1(cg, e, at);
+  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f64, sum), e), sum);
   cg_loop_end(cg, &j);
 
   cg_loop col = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, cols), 1); /* y[b, c, e] */
-  LLVMBuildStore(cg->b, cg_const(cg, cg->f64, 0), acc);
+  vec_store1(cg, cg_const(cg, cg->f64, 0), acc);
   j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tokens), 1);
-  LLVMValueRef v_at = LLVMBuildAdd(cg->b, LLVMBuildAdd(cg->b, v_rows, LLVMBuildMul(cg->b, j.iv, cg_i64(cg, cols), ""), ""), col.iv, "");
-  LLVMValueRef term = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, cg->f64, cg_gep(cg, cg->f64, w, j.iv), ""),
-                                    load_f64(cg, ptrs[P_V], v_at, VITC_F32), "");
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), term, ""), acc);
+  LLVMValueRef v_at = vec_iadd(cg, vec_iadd(cg, v_rows, vec_imul(cg, j.iv, cg_i64(cg, cols))), col.iv);
+  LLVMValueRef term = vec_mul(cg, vec_load1(cg, cg->f64, cg_gep(cg, cg->f64, w, j.iv)), load_f64(cg, ptrs[P_V], v_at, VITC_F32));
+  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f64, acc), term), acc);
   cg_loop_end(cg, &j);
-  LLVMValueRef y_at = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, r, cg_i64(cg, cols), ""), col.iv, "");
+  LLVMValueRef y_at = vec_iadd(cg, vec_imul(cg, r, cg_i64(cg, cols)), col.iv);
   store_f64(cg, ptrs[P_Y], y_at, VITC_F32,
-            LLVMBuildFDiv(cg->b, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), LLVMBuildLoad2(cg->b, cg->f64, sum, ""), ""));
+            vec_div(cg, vec_load1(cg, cg->f64, acc), vec_load1(cg, cg->f64, sum)));
   cg_loop_end(cg, &col);
   rows_end(cg, &rl);
   return VITC_OK;

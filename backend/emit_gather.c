@@ -34,7 +34,7 @@ static LLVMValueRef elem_ptr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, siz
 }
 
 static LLVMValueRef in_range(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
-  return LLVMBuildICmp(cg->b, LLVMIntULT, v, cg_i64(cg, dim), ""); /* unsigned: negatives are huge */
+  return vec_icmp(cg, LLVMIntULT, v, cg_i64(cg, dim)); /* unsigned: negatives are huge */
 }
 
 /* Index i of input k, negative ones counted from the end of an axis of length dim; one still outside
@@ -42,9 +42,9 @@ static LLVMValueRef in_range(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
  * *valid (when not NULL) receives whether it was in range. */
 static LLVMValueRef load_index(vitc_cg *cg, int k, LLVMValueRef i, int64_t dim, LLVMValueRef *valid) {
   LLVMValueRef v = cg_load(cg, cg_in(cg, k), i, cg_in_value(cg, k)->dtype);
-  LLVMValueRef neg = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
+  LLVMValueRef neg = vec_icmp(cg, LLVMIntSLT, v, cg_i64(cg, 0));
   LLVMValueRef pos = vec_select(cg, neg, ix_add(cg, v, cg_i64(cg, dim)), v), ok = in_range(cg, pos, dim);
-  cg_if bad = cg_if_begin(cg, LLVMBuildNot(cg->b, ok, ""));
+  cg_if bad = cg_if_begin(cg, vec_not(cg, ok));
   cg_index_error(cg, v, dim);
   cg_if_end(cg, &bad);
   if (valid) *valid = ok;
@@ -54,9 +54,9 @@ static LLVMValueRef load_index(vitc_cg *cg, int k, LLVMValueRef i, int64_t dim, 
 /* The index clamped into [0, dim): what a gather reads for one out of range, so that it stays inside
  * its buffer while the error stops the run. */
 static LLVMValueRef clamp_index(vitc_cg *cg, LLVMValueRef v, int64_t dim) {
-  LLVMValueRef low = LLVMBuildICmp(cg->b, LLVMIntSLT, v, cg_i64(cg, 0), "");
+  LLVMValueRef low = vec_icmp(cg, LLVMIntSLT, v, cg_i64(cg, 0));
   v = vec_select(cg, low, cg_i64(cg, 0), v);
-  LLVMValueRef high = LLVMBuildICmp(cg->b, LLVMIntSGE, v, cg_i64(cg, dim), "");
+  LLVMValueRef high = vec_icmp(cg, LLVMIntSGE, v, cg_i64(cg, dim));
   return vec_select(cg, high, cg_i64(cg, dim - 1), v);
 }
 
@@ -128,7 +128,7 @@ static LLVMValueRef tuple_offset(vitc_cg *cg, LLVMValueRef t, int k, const int64
   if (valid) *valid = LLVMConstInt(cg->i1, 1, false);
   for (int j = 0; j < k; j++) {
     LLVMValueRef ok, pos = load_index(cg, 1, ix_add(cg, ix_mulk(cg, t, k), cg_i64(cg, j)), dims[j], &ok);
-    if (valid) *valid = LLVMBuildAnd(cg->b, *valid, ok, "");
+    if (valid) *valid = vec_and(cg, *valid, ok);
     else pos = clamp_index(cg, pos, dims[j]);
     offset = ix_add(cg, ix_mulk(cg, offset, dims[j]), pos);
   }
@@ -172,9 +172,9 @@ static void combine(vitc_cg *cg, LLVMValueRef o, LLVMValueRef u, vitc_dtype t, v
         : r == VITC_SCATTER_MUL ? vec_mul(cg, a, b)
                        : vec_select(cg, vec_cmp(cg, r == VITC_SCATTER_MAX ? LLVMRealOGT : LLVMRealOLT, a, b), a, b);
   } else {
-    v = r == VITC_SCATTER_ADD   ? LLVMBuildAdd(cg->b, a, b, "")
-        : r == VITC_SCATTER_MUL ? LLVMBuildMul(cg->b, a, b, "")
-                       : vec_select(cg, LLVMBuildICmp(cg->b, r == VITC_SCATTER_MAX ? LLVMIntSGT : LLVMIntSLT, a, b, ""), a, b);
+    v = r == VITC_SCATTER_ADD   ? vec_iadd(cg, a, b)
+        : r == VITC_SCATTER_MUL ? vec_imul(cg, a, b)
+                       : vec_select(cg, vec_icmp(cg, r == VITC_SCATTER_MAX ? LLVMIntSGT : LLVMIntSLT, a, b), a, b);
   }
   cg_store(cg, out, o, t, cg_convert(cg, v, work, t));
 }
@@ -247,19 +247,18 @@ vitc_status emit_OneHot(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   size_t es = vitc_dtype_size(out->dtype);
   LLVMTypeRef et = LLVMIntTypeInContext(cg->llvm, (unsigned)(8 * es));
   if (!vitc_numel(out)) return VITC_OK;
-  LLVMValueRef off = LLVMBuildLoad2(cg->b, et, cg_in(cg, 2), "");
-  LLVMValueRef on = LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, cg_in(cg, 2), cg_i64(cg, 1)), "");
+  LLVMValueRef off = vec_load1(cg, et, cg_in(cg, 2));
+  LLVMValueRef on = vec_load1(cg, et, cg_gep(cg, et, cg_in(cg, 2), cg_i64(cg, 1)));
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, outer), 1);
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, depth), 1);
   cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, inner), 1);
   LLVMValueRef v = cg_convert(cg, cg_load(cg, cg_in(cg, 0), ix_add(cg, ix_mulk(cg, o.iv, inner), i.iv), idx->dtype), idx->dtype, VITC_F64);
-  LLVMValueRef ok = LLVMBuildAnd(cg->b, vec_cmp(cg, LLVMRealOGE, v, LLVMConstReal(cg->f64, (double)-depth)),
-                                 vec_cmp(cg, LLVMRealOLT, v, LLVMConstReal(cg->f64, (double)depth)), "");
-  LLVMValueRef pos = LLVMBuildFPToSI(cg->b, vec_select(cg, ok, v, LLVMConstReal(cg->f64, 0)), cg->i64, "");
-  pos = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, pos, cg_i64(cg, 0), ""), ix_add(cg, pos, cg_i64(cg, depth)), pos);
-  LLVMValueRef hit = LLVMBuildAnd(cg->b, ok, LLVMBuildICmp(cg->b, LLVMIntEQ, pos, d.iv, ""), "");
+  LLVMValueRef ok = vec_and(cg, vec_cmp(cg, LLVMRealOGE, v, LLVMConstReal(cg->f64, (double)-depth)), vec_cmp(cg, LLVMRealOLT, v, LLVMConstReal(cg->f64, (double)depth)));
+  LLVMValueRef pos = vec_fptosi(cg, vec_select(cg, ok, v, LLVMConstReal(cg->f64, 0)), cg->i64);
+  pos = vec_select(cg, vec_icmp(cg, LLVMIntSLT, pos, cg_i64(cg, 0)), ix_add(cg, pos, cg_i64(cg, depth)), pos);
+  LLVMValueRef hit = vec_and(cg, ok, vec_icmp(cg, LLVMIntEQ, pos, d.iv));
   LLVMValueRef at = ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, o.iv, depth), d.iv), inner), i.iv);
-  LLVMBuildStore(cg->b, vec_select(cg, hit, on, off), cg_gep(cg, et, cg_out(cg, 0), at));
+  vec_store1(cg, vec_select(cg, hit, on, off), cg_gep(cg, et, cg_out(cg, 0), at));
   cg_loop_end(cg, &i);
   cg_loop_end(cg, &d);
   cg_loop_end(cg, &o);

@@ -21,7 +21,7 @@ typedef struct grn_shape {
 /* Lanes c0 + i < C of the block at channel c0; NULL when every block is full. */
 static LLVMValueRef block_mask(vitc_cg *cg, const grn_shape *s, LLVMValueRef c0) {
   if (s->channels % s->w == 0) return NULL;
-  return vec_mask_dyn(cg, s->w, LLVMBuildNSWSub(cg->b, cg_i64(cg, s->channels), c0, ""));
+  return vec_mask_dyn(cg, s->w, ix_sub(cg, cg_i64(cg, s->channels), c0));
 }
 
 /* w floats from p[at], the lanes outside mask read as 0; stored under the mask. */
@@ -46,12 +46,12 @@ static void emit_norms(vitc_cg *cg, const grn_shape *s, LLVMValueRef x, LLVMValu
   LLVMValueRef mask = block_mask(cg, s, c0), acc = cg_var(cg, s->vd, LLVMConstNull(s->vd));
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->positions), 1);
   LLVMValueRef at = ix_add(cg, ix_mulk(cg, p.iv, s->channels), c0);
-  LLVMValueRef v = LLVMBuildFPExt(cg->b, load_block(cg, s, ptrs[0], at, mask), s->vd, "");
-  LLVMValueRef sum = vec_add(cg, LLVMBuildLoad2(cg->b, s->vd, acc, ""), vec_mul(cg, v, v));
-  LLVMBuildStore(cg->b, sum, acc);
+  LLVMValueRef v = vec_fcast(cg, load_block(cg, s, ptrs[0], at, mask), s->vd);
+  LLVMValueRef sum = vec_add(cg, vec_load1(cg, s->vd, acc), vec_mul(cg, v, v));
+  vec_store1(cg, sum, acc);
   cg_loop_end(cg, &p);
-  LLVMValueRef norm = vec_sqrt(cg, LLVMBuildLoad2(cg->b, s->vd, acc, ""));
-  store_block(cg, s, LLVMBuildFPTrunc(cg->b, norm, s->vf, ""), ptrs[1], c0, mask);
+  LLVMValueRef norm = vec_sqrt(cg, vec_load1(cg, s->vd, acc));
+  store_block(cg, s, vec_fcast(cg, norm, s->vf), ptrs[1], c0, mask);
   rows_end(cg, &rl);
 }
 
@@ -61,9 +61,9 @@ static void emit_gains(vitc_cg *cg, const grn_shape *s, LLVMValueRef g, LLVMValu
   LLVMValueRef sum = cg_var(cg, cg->f64, cg_const(cg, cg->f64, 0));
   cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), 1);
   LLVMValueRef gc = load_f64(cg, g, c.iv, VITC_F32);
-  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), gc), sum);
+  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f64, sum), gc), sum);
   cg_loop_end(cg, &c);
-  LLVMValueRef mean = vec_div(cg, LLVMBuildLoad2(cg->b, cg->f64, sum, ""), cg_const(cg, cg->f64, (double)s->channels));
+  LLVMValueRef mean = vec_div(cg, vec_load1(cg, cg->f64, sum), cg_const(cg, cg->f64, (double)s->channels));
   LLVMValueRef inv = vec_div(cg, cg_const(cg, cg->f64, 1), vec_add(cg, mean, cg_const(cg, cg->f64, eps)));
   c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->channels), 1);
   LLVMValueRef nx = vec_mul(cg, load_f64(cg, g, c.iv, VITC_F32), inv);

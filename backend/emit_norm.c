@@ -47,7 +47,7 @@ static affine_ctx affine_for(vitc_cg *cg, vitc_dtype xt, vitc_dtype yt) {
 
 /* A double (known per row) or an element of p (dtype pt) in the pass's type. */
 static LLVMValueRef in_type(vitc_cg *cg, const affine_ctx *a, LLVMValueRef d) {
-  return a->f32 ? LLVMBuildFPTrunc(cg->b, d, cg->f32, "") : d;
+  return a->f32 ? vec_fcast(cg, d, cg->f32) : d;
 }
 static LLVMValueRef load_as(vitc_cg *cg, const affine_ctx *a, LLVMValueRef p, LLVMValueRef e, vitc_dtype pt) {
   return cg_convert(cg, cg_load(cg, p, e, pt), pt, a->f32 ? VITC_F32 : VITC_F64);

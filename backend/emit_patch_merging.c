@@ -45,8 +45,8 @@ static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s,
   LLVMValueRef mean = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, VEC_SUM), len);
   LLVMValueRef var = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, VEC_SUM), len);
   LLVMValueRef sd = vec_sqrt(cg, vec_add(cg, var, cg_const(cg, cg->f64, p->eps)));
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, vec_div(cg, cg_const(cg, cg->f64, 1), sd), cg->f32, "");
-  LLVMValueRef m = LLVMBuildFPTrunc(cg->b, mean, cg->f32, "");
+  LLVMValueRef inv = vec_fcast(cg, vec_div(cg, cg_const(cg, cg->f64, 1), sd), cg->f32);
+  LLVMValueRef m = vec_fcast(cg, mean, cg->f32);
   cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
   LLVMValueRef at = ix_add(cg, base, e.iv);
   LLVMValueRef v = vec_mul(cg, vec_sub(cg, cg_load(cg, col, at, VITC_F32), m), vec_mul(cg, inv, cg_load(cg, gamma, e.iv, VITC_F32)));

@@ -21,7 +21,7 @@ static bool is_unsigned(vitc_dtype t) { return !vitc_dtype_is_float(t) && !vitc_
 /* v > best in the dtype's compute type (false when v is NaN). */
 static LLVMValueRef greater(vitc_cg *cg, vitc_dtype t, LLVMValueRef v, LLVMValueRef best) {
   if (vitc_dtype_is_float(t)) return vec_cmp(cg, LLVMRealOGT, v, best);
-  return LLVMBuildICmp(cg->b, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, v, best, "");
+  return vec_icmp(cg, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, v, best);
 }
 
 /* The smallest value of the compute type: the maximum's start, as the evaluator's -inf. */
@@ -41,13 +41,11 @@ static vitc_status pool_window(vitc_cg *cg, const vitc_node *n, vitc_window *w, 
 static LLVMValueRef taps_in_padded_input(vitc_cg *cg, const vitc_window *w, const LLVMValueRef *oidx) {
   LLVMValueRef count = cg_i64(cg, 1);
   for (int d = 0; d < w->nd; d++) {
-    LLVMValueRef room = LLVMBuildNSWSub(cg->b, cg_i64(cg, w->in[d] + w->pad_begin[d] + w->pad_end[d]),
-                                        ix_mulk(cg, oidx[d], w->stride[d]), "");
-    LLVMValueRef taps = LLVMBuildSDiv(cg->b, ix_add(cg, room, cg_i64(cg, w->dilation[d] - 1)),
-                                      cg_i64(cg, w->dilation[d]), "");
-    taps = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, room, cg_i64(cg, 1), ""), cg_i64(cg, 0), taps);
+    LLVMValueRef room = ix_sub(cg, cg_i64(cg, w->in[d] + w->pad_begin[d] + w->pad_end[d]), ix_mulk(cg, oidx[d], w->stride[d]));
+    LLVMValueRef taps = vec_sdiv(cg, ix_add(cg, room, cg_i64(cg, w->dilation[d] - 1)), cg_i64(cg, w->dilation[d]));
+    taps = vec_select(cg, vec_icmp(cg, LLVMIntSLT, room, cg_i64(cg, 1)), cg_i64(cg, 0), taps);
     LLVMValueRef k = cg_i64(cg, w->kernel[d]);
-    taps = vec_select(cg, LLVMBuildICmp(cg->b, LLVMIntSLT, taps, k, ""), taps, k);
+    taps = vec_select(cg, vec_icmp(cg, LLVMIntSLT, taps, k), taps, k);
     count = ix_mul(cg, count, taps);
   }
   return count;
@@ -83,31 +81,31 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
   cg_if in = cg_if_begin(cg, inside);
   LLVMValueRef v = cg_load(cg, task.vals[0], ix_add(cg, x_base, off), t);
   if (average) {
-    LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
-    LLVMBuildStore(cg->b, vec_add(cg, s, cg_convert(cg, v, t, VITC_F64)), acc);
-    LLVMBuildStore(cg->b, ix_add(cg, LLVMBuildLoad2(cg->b, cg->i64, count, ""), cg_i64(cg, 1)), count);
+    LLVMValueRef s = vec_load1(cg, cg->f64, acc);
+    vec_store1(cg, vec_add(cg, s, cg_convert(cg, v, t, VITC_F64)), acc);
+    vec_store1(cg, ix_add(cg, vec_load1(cg, cg->i64, count), cg_i64(cg, 1)), count);
   } else {
-    LLVMValueRef best = LLVMBuildLoad2(cg->b, ct, acc, "");
-    LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, LLVMBuildLoad2(cg->b, cg->i64, best_off, ""), cg_i64(cg, 0), "");
-    cg_if take = cg_if_begin(cg, LLVMBuildOr(cg->b, greater(cg, t, v, best), none, ""));
-    LLVMBuildStore(cg->b, v, acc);
-    LLVMBuildStore(cg->b, off, best_off);
+    LLVMValueRef best = vec_load1(cg, ct, acc);
+    LLVMValueRef none = vec_icmp(cg, LLVMIntSLT, vec_load1(cg, cg->i64, best_off), cg_i64(cg, 0));
+    cg_if take = cg_if_begin(cg, vec_or(cg, greater(cg, t, v, best), none));
+    vec_store1(cg, v, acc);
+    vec_store1(cg, off, best_off);
     cg_if_end(cg, &take);
   }
   cg_if_end(cg, &in);
   cg_loop_end(cg, &k);
 
   if (average) {
-    LLVMValueRef divisor = include_pad ? taps_in_padded_input(cg, &w, oidx) : LLVMBuildLoad2(cg->b, cg->i64, count, "");
-    LLVMValueRef mean = vec_div(cg, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), LLVMBuildSIToFP(cg->b, divisor, cg->f64, ""));
-    LLVMValueRef zero = LLVMBuildICmp(cg->b, LLVMIntEQ, divisor, cg_i64(cg, 0), "");
+    LLVMValueRef divisor = include_pad ? taps_in_padded_input(cg, &w, oidx) : vec_load1(cg, cg->i64, count);
+    LLVMValueRef mean = vec_div(cg, vec_load1(cg, cg->f64, acc), vec_sitofp(cg, divisor, cg->f64));
+    LLVMValueRef zero = vec_icmp(cg, LLVMIntEQ, divisor, cg_i64(cg, 0));
     mean = vec_select(cg, zero, LLVMConstReal(cg->f64, 0), mean);
     cg_store(cg, task.vals[1], at, t, cg_convert(cg, mean, VITC_F64, t));
   } else {
-    cg_store(cg, task.vals[1], at, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
+    cg_store(cg, task.vals[1], at, t, vec_load1(cg, ct, acc));
   }
   if (indices) {
-    LLVMValueRef off_best = LLVMBuildLoad2(cg->b, cg->i64, best_off, "");
+    LLVMValueRef off_best = vec_load1(cg, cg->i64, best_off);
     LLVMValueRef spatial = off_best;
     if (col_major) {
       LLVMValueRef idx[VITC_MAX_RANK];
@@ -115,7 +113,7 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
       spatial = cg_i64(cg, 0);
       for (int d = w.nd - 1; d >= 0; d--) spatial = ix_add(cg, ix_mulk(cg, spatial, w.in[d]), idx[d]);
     }
-    LLVMValueRef none = LLVMBuildICmp(cg->b, LLVMIntSLT, off_best, cg_i64(cg, 0), "");
+    LLVMValueRef none = vec_icmp(cg, LLVMIntSLT, off_best, cg_i64(cg, 0));
     LLVMValueRef flat = vec_select(cg, none, cg_i64(cg, -1), ix_add(cg, x_base, spatial));
     cg_store(cg, task.vals[2], at, VITC_I64, flat);
   }
@@ -154,10 +152,10 @@ static void emit_global_pool(vitc_cg *cg, bool average) {
     LLVMTypeRef ct = cg_compute_type(cg, t);
     LLVMValueRef acc = cg_var(cg, ct, lowest(cg, t));
     cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-    LLVMValueRef v = cg_load(cg, ptrs[0], ix_add(cg, base, i.iv), t), best = LLVMBuildLoad2(cg->b, ct, acc, "");
-    LLVMBuildStore(cg->b, vec_select(cg, greater(cg, t, v, best), v, best), acc);
+    LLVMValueRef v = cg_load(cg, ptrs[0], ix_add(cg, base, i.iv), t), best = vec_load1(cg, ct, acc);
+    vec_store1(cg, vec_select(cg, greater(cg, t, v, best), v, best), acc);
     cg_loop_end(cg, &i);
-    cg_store(cg, ptrs[1], r, t, LLVMBuildLoad2(cg->b, ct, acc, ""));
+    cg_store(cg, ptrs[1], r, t, vec_load1(cg, ct, acc));
   }
   rows_end(cg, &rl);
 }
@@ -189,9 +187,9 @@ static void emit_channel_means(vitc_cg *cg, int64_t c0, int64_t runs, int lanes)
   LLVMValueRef acc = cg_var(cg, vt, vec_const(cg, vt, 0));
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, plane), 1);
   LLVMValueRef v = vec_load(cg, vt, gep_f32(cg, xs, ix_mulk(cg, p.iv, c)), lanes);
-  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, vt, acc, ""), v), acc);
+  vec_store1(cg, vec_add(cg, vec_load1(cg, vt, acc), v), acc);
   cg_loop_end(cg, &p);
-  LLVMValueRef mean = vec_mul(cg, LLVMBuildLoad2(cg->b, vt, acc, ""), vec_const(cg, vt, plane ? 1.0 / (double)plane : 0));
+  LLVMValueRef mean = vec_mul(cg, vec_load1(cg, vt, acc), vec_const(cg, vt, plane ? 1.0 / (double)plane : 0));
   vec_store(cg, mean, gep_f32(cg, task.vals[1], ix_add(cg, ix_mulk(cg, image, c), ch)), lanes);
   cg_loop_end(cg, &r);
   cg_task_end(cg, &task, x->dims[0] * runs);

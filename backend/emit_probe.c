@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "emitters.h"
+#include "vec.h"
 
 #define CODE_SHIFT 40
 #define MAX_PIECES 256
@@ -153,11 +154,11 @@ static void emit_piece(vitc_cg *cg, const probe_map *m, const piece *p, LLVMValu
   cg_loop loops[VITC_MAX_RANK];
   for (int d = 0; d < r; d++) {
     loops[d] = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ext[d]), 1);
-    o = LLVMBuildNSWAdd(cg->b, o, LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, os[d]), ""), "");
-    s = LLVMBuildNSWAdd(cg->b, s, LLVMBuildNSWMul(cg->b, loops[d].iv, cg_i64(cg, ss[d]), ""), "");
+    o = ix_add(cg, o, ix_mul(cg, loops[d].iv, cg_i64(cg, os[d])));
+    s = ix_add(cg, s, ix_mul(cg, loops[d].iv, cg_i64(cg, ss[d])));
   }
-  LLVMValueRef v = p->input < 0 ? LLVMConstNull(et) : LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, srcs[p->input], s), "");
-  LLVMBuildStore(cg->b, v, cg_gep(cg, et, dst, o));
+  LLVMValueRef v = p->input < 0 ? LLVMConstNull(et) : vec_load1(cg, et, cg_gep(cg, et, srcs[p->input], s));
+  vec_store1(cg, v, cg_gep(cg, et, dst, o));
   for (int d = r - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
 }
 
@@ -170,17 +171,17 @@ static vitc_status emit_table(vitc_cg *cg, const probe_map *m, int64_t numel, LL
   if (st) return st;
   LLVMValueRef table = cg_blob_ptr(cg, offset);
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, numel), 1);
-  LLVMValueRef code = LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, table, l.iv), "");
-  LLVMValueRef k = LLVMBuildAShr(cg->b, code, cg_i64(cg, CODE_SHIFT), "");
-  LLVMValueRef e = LLVMBuildAnd(cg->b, code, cg_i64(cg, ((int64_t)1 << CODE_SHIFT) - 1), "");
+  LLVMValueRef code = vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, table, l.iv));
+  LLVMValueRef k = vec_ashr(cg, code, cg_i64(cg, CODE_SHIFT));
+  LLVMValueRef e = vec_and(cg, code, cg_i64(cg, ((int64_t)1 << CODE_SHIFT) - 1));
   /* A zero code reads element 0 of some input and is then replaced by 0. */
   LLVMValueRef src = NULL;
   for (int i = 0; i < nsrc; i++)
     if (srcs[i])
-      src = !src ? srcs[i] : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, k, cg_i64(cg, i + 1), ""), srcs[i], src, "");
-  LLVMValueRef v = LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, src, e), "");
-  v = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, code, cg_i64(cg, 0), ""), LLVMConstNull(et), v, "");
-  LLVMBuildStore(cg->b, v, cg_gep(cg, et, dst, l.iv));
+      src = !src ? srcs[i] : vec_select(cg, vec_icmp(cg, LLVMIntEQ, k, cg_i64(cg, i + 1)), srcs[i], src);
+  LLVMValueRef v = vec_load1(cg, et, cg_gep(cg, et, src, e));
+  v = vec_select(cg, vec_icmp(cg, LLVMIntEQ, code, cg_i64(cg, 0)), LLVMConstNull(et), v);
+  vec_store1(cg, v, cg_gep(cg, et, dst, l.iv));
   cg_loop_end(cg, &l);
   return VITC_OK;
 }

@@ -56,9 +56,9 @@ static void reduce_columns(vitc_cg *cg, reduce_kind k, const row_shape *s, LLVMV
   LLVMValueRef u = rows_begin(cg, &rl, s->rows / inner * blocks, work_of(cg), ptrs, 2);
   LLVMValueRef c0 = ix_mulk(cg, ix_remk(cg, u, blocks), w);
   LLVMValueRef r0 = ix_add(cg, ix_mulk(cg, ix_divk(cg, u, blocks), inner), c0);
-  LLVMValueRef mask = inner % w ? vec_mask_dyn(cg, w, LLVMBuildNSWSub(cg->b, cg_i64(cg, inner), c0, "")) : NULL;
+  LLVMValueRef mask = inner % w ? vec_mask_dyn(cg, w, ix_sub(cg, cg_i64(cg, inner), c0)) : NULL;
   LLVMValueRef acc = finish(cg, k, fold_columns(cg, s, ptrs[0], row_base(cg, s, r0), mask, k.map, k.fold), s->len, NULL);
-  LLVMValueRef y = LLVMBuildFPTrunc(cg->b, acc, vec_f32(cg), ""), p = gep_f32(cg, ptrs[1], r0);
+  LLVMValueRef y = vec_fcast(cg, acc, vec_f32(cg)), p = gep_f32(cg, ptrs[1], r0);
   if (mask) vec_store_masked(cg, y, p, mask);
   else vec_store(cg, y, p, w);
   rows_end(cg, &rl);
@@ -132,15 +132,15 @@ static vitc_status emit_arg_reduce(vitc_cg *cg, const vitc_node *n, bool want_ma
   elem_loop e;
   elems_begin(cg, &e, &s, base);
   /* Once the best is NaN it stays: the first NaN wins. */
-  LLVMValueRef v = load_f64(cg, ptrs[0], e.offset, x->dtype), b = LLVMBuildLoad2(cg->b, cg->f64, best, "");
+  LLVMValueRef v = load_f64(cg, ptrs[0], e.offset, x->dtype), b = vec_load1(cg, cg->f64, best);
   LLVMValueRef take = vec_cmp(cg, want_max ? LLVMRealOGT : LLVMRealOLT, v, b);
-  take = LLVMBuildOr(cg->b, take, vec_cmp(cg, LLVMRealUNO, v, v), "");
-  if (last) take = LLVMBuildOr(cg->b, take, vec_cmp(cg, LLVMRealOEQ, v, b), "");
-  take = LLVMBuildAnd(cg->b, take, vec_cmp(cg, LLVMRealORD, b, b), "");
-  LLVMBuildStore(cg->b, vec_select(cg, take, v, b), best);
-  LLVMBuildStore(cg->b, vec_select(cg, take, e.j, LLVMBuildLoad2(cg->b, cg->i64, best_j, "")), best_j);
+  take = vec_or(cg, take, vec_cmp(cg, LLVMRealUNO, v, v));
+  if (last) take = vec_or(cg, take, vec_cmp(cg, LLVMRealOEQ, v, b));
+  take = vec_and(cg, take, vec_cmp(cg, LLVMRealORD, b, b));
+  vec_store1(cg, vec_select(cg, take, v, b), best);
+  vec_store1(cg, vec_select(cg, take, e.j, vec_load1(cg, cg->i64, best_j)), best_j);
   elems_end(cg, &e);
-  cg_store(cg, ptrs[1], r, VITC_I64, LLVMBuildLoad2(cg->b, cg->i64, best_j, ""));
+  cg_store(cg, ptrs[1], r, VITC_I64, vec_load1(cg, cg->i64, best_j));
   rows_end(cg, &rl);
   return VITC_OK;
 }
@@ -201,11 +201,11 @@ static void run_pass(vitc_cg *cg, pass_state *p, const row_shape *s) {
 static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLVMValueRef x, LLVMValueRef y,
                             LLVMValueRef base) {
   LLVMValueRef max = fold_row(cg, s, x, VITC_F32, base, MAP_ID, NULL, VEC_MAX);
-  pass_state p = {.src = x, .y = y, .base = base, .max = LLVMBuildFPTrunc(cg->b, max, cg->f32, "")};
+  pass_state p = {.src = x, .y = y, .base = base, .max = vec_fcast(cg, max, cg->f32)};
   if (k == LOG_SOFTMAX) {
     LLVMValueRef sum = fold_row(cg, s, x, VITC_F32, base, MAP_EXP, max, VEC_SUM);
     p.pass = PASS_LOG;
-    p.k = LLVMBuildFPTrunc(cg->b, vec_call1(cg, "llvm.log", sum), cg->f32, "");
+    p.k = vec_fcast(cg, vm_log(cg, sum), cg->f32);
     run_pass(cg, &p, s);
     return;
   }
@@ -214,7 +214,7 @@ static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   LLVMValueRef sum = fold_row(cg, s, y, VITC_F32, base, MAP_ID, NULL, VEC_SUM);
   p.pass = PASS_SCALE;
   p.src = y;
-  p.k = LLVMBuildFPTrunc(cg->b, vec_div(cg, cg_const(cg, cg->f64, 1), sum), cg->f32, "");
+  p.k = vec_fcast(cg, vec_div(cg, cg_const(cg, cg->f64, 1), sum), cg->f32);
   run_pass(cg, &p, s);
 }
 
@@ -254,18 +254,18 @@ static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLV
   LLVMTypeRef ft = vec_of(cg, cg->f32, w), dt = vec_of(cg, cg->f64, w);
   LLVMValueRef max = cg_var(cg, ft, vec_const(cg, ft, -INFINITY)), sum = cg_var(cg, dt, vec_const(cg, dt, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
-  LLVMValueRef v = vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = LLVMBuildLoad2(cg->b, ft, max, "");
-  LLVMBuildStore(cg->b, vec_select(cg, vec_cmp(cg, LLVMRealOGT, v, m), v, m), max);
+  LLVMValueRef v = vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = vec_load1(cg, ft, max);
+  vec_store1(cg, vec_select(cg, vec_cmp(cg, LLVMRealOGT, v, m), v, m), max);
   cg_loop_end(cg, &l);
-  LLVMValueRef maxv = fold_groups(cg, LLVMBuildLoad2(cg->b, ft, max, ""), inner, g, false);
+  LLVMValueRef maxv = fold_groups(cg, vec_load1(cg, ft, max), inner, g, false);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef e = vm_exp(cg, vec_sub(cg, vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), maxv));
   vec_store(cg, e, lanes_at(cg, y, base, l.iv, w), w);
-  LLVMValueRef s = LLVMBuildLoad2(cg->b, dt, sum, "");
-  LLVMBuildStore(cg->b, vec_add(cg, s, LLVMBuildFPExt(cg->b, e, dt, "")), sum);
+  LLVMValueRef s = vec_load1(cg, dt, sum);
+  vec_store1(cg, vec_add(cg, s, vec_fcast(cg, e, dt)), sum);
   cg_loop_end(cg, &l);
-  LLVMValueRef total = fold_groups(cg, LLVMBuildLoad2(cg->b, dt, sum, ""), inner, g, true);
-  LLVMValueRef inv = LLVMBuildFPTrunc(cg->b, vec_div(cg, vec_const(cg, dt, 1), total), ft, "");
+  LLVMValueRef total = fold_groups(cg, vec_load1(cg, dt, sum), inner, g, true);
+  LLVMValueRef inv = vec_fcast(cg, vec_div(cg, vec_const(cg, dt, 1), total), ft);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef at = lanes_at(cg, y, base, l.iv, w);
   vec_store(cg, vec_mul(cg, vec_load1(cg, ft, at), inv), at, w);
@@ -279,21 +279,21 @@ static void softmax_row_any(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
   LLVMValueRef argmax = cg_var(cg, cg->i64, cg_i64(cg, 0));
   elem_loop e;
   elems_begin(cg, &e, s, base);
-  LLVMValueRef v = load_f64(cg, x, e.offset, t), m = LLVMBuildLoad2(cg->b, cg->f64, max, "");
+  LLVMValueRef v = load_f64(cg, x, e.offset, t), m = vec_load1(cg, cg->f64, max);
   LLVMValueRef gt = vec_cmp(cg, LLVMRealOGT, v, m);
-  LLVMBuildStore(cg->b, vec_select(cg, gt, v, m), max);
-  LLVMBuildStore(cg->b, vec_select(cg, gt, e.j, LLVMBuildLoad2(cg->b, cg->i64, argmax, "")), argmax);
+  vec_store1(cg, vec_select(cg, gt, v, m), max);
+  vec_store1(cg, vec_select(cg, gt, e.j, vec_load1(cg, cg->i64, argmax)), argmax);
   elems_end(cg, &e);
-  LLVMValueRef mx = LLVMBuildLoad2(cg->b, cg->f64, max, ""), am = LLVMBuildLoad2(cg->b, cg->i64, argmax, "");
+  LLVMValueRef mx = vec_load1(cg, cg->f64, max), am = vec_load1(cg, cg->i64, argmax);
   LLVMValueRef sum = k == HARDMAX ? NULL : fold_row(cg, s, x, t, base, MAP_EXP, mx, VEC_SUM);
   elems_begin(cg, &e, s, base);
   LLVMValueRef out;
   if (k == HARDMAX) {
-    out = LLVMBuildUIToFP(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, e.j, am, ""), cg->f64, "");
+    out = vec_uitofp(cg, vec_icmp(cg, LLVMIntEQ, e.j, am), cg->f64);
   } else {
     LLVMValueRef d = vec_sub(cg, load_f64(cg, x, e.offset, t), mx);
     out = k == SOFTMAX ? vec_div(cg, vm_exp(cg, d), sum)
-                       : vec_sub(cg, d, vec_call1(cg, "llvm.log", sum));
+                       : vec_sub(cg, d, vm_log(cg, sum));
   }
   store_f64(cg, y, e.offset, t, out);
   elems_end(cg, &e);
@@ -336,12 +336,12 @@ vitc_status emit_Hardmax(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
 /* a ranks strictly before b: by value (largest or smallest first), NaN above every number. Floats compare
  * as doubles, integers as int64 (exact), as the evaluator. */
 static LLVMValueRef ranks_before(vitc_cg *cg, bool is_float, bool largest, LLVMValueRef a, LLVMValueRef b) {
-  if (!is_float) return LLVMBuildICmp(cg->b, largest ? LLVMIntSGT : LLVMIntSLT, a, b, "");
+  if (!is_float) return vec_icmp(cg, largest ? LLVMIntSGT : LLVMIntSLT, a, b);
   LLVMValueRef a_nan = vec_cmp(cg, LLVMRealUNO, a, a), b_nan = vec_cmp(cg, LLVMRealUNO, b, b);
-  LLVMValueRef nan_order = largest ? LLVMBuildAnd(cg->b, a_nan, LLVMBuildNot(cg->b, b_nan, ""), "")
-                                   : LLVMBuildAnd(cg->b, b_nan, LLVMBuildNot(cg->b, a_nan, ""), "");
+  LLVMValueRef nan_order = largest ? vec_and(cg, a_nan, vec_not(cg, b_nan))
+                                   : vec_and(cg, b_nan, vec_not(cg, a_nan));
   LLVMValueRef cmp = vec_cmp(cg, largest ? LLVMRealOGT : LLVMRealOLT, a, b);
-  return vec_select(cg, LLVMBuildOr(cg->b, a_nan, b_nan, ""), nan_order, cmp);
+  return vec_select(cg, vec_or(cg, a_nan, b_nan), nan_order, cmp);
 }
 
 /* Offset of slot p of an output row; the value at a slot of y as a key. */
@@ -375,10 +375,9 @@ vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, xs.len), 1);
   LLVMValueRef xat = ix_add(cg, xbase, ix_mulk(cg, l.iv, xstride));
   LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[0], xat, x->dtype), x->dtype, kt);
-  LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i64, count, "");
-  LLVMValueRef full = LLVMBuildICmp(cg->b, LLVMIntEQ, c, cg_i64(cg, k), "");
-  LLVMValueRef last = LLVMBuildSub(cg->b, vec_select(cg, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), "")),
-                                   cg_i64(cg, 1), "");
+  LLVMValueRef c = vec_load1(cg, cg->i64, count);
+  LLVMValueRef full = vec_icmp(cg, LLVMIntEQ, c, cg_i64(cg, k));
+  LLVMValueRef last = vec_isub(cg, vec_select(cg, full, c, vec_iadd(cg, c, cg_i64(cg, 1))), cg_i64(cg, 1));
   /* Enters when there is room, or when v beats the last of k (a full list: load is in range). */
   LLVMBasicBlockRef check_bb = LLVMGetInsertBlock(cg->b);
   LLVMValueRef fn = LLVMGetBasicBlockParent(check_bb);
@@ -392,27 +391,27 @@ vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMPositionBuilderAtEnd(cg->b, beats_bb);
   LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, last))), insert_bb, next_bb);
   LLVMPositionBuilderAtEnd(cg->b, insert_bb);
-  LLVMBuildStore(cg->b, last, pos);
+  vec_store1(cg, last, pos);
   LLVMBuildBr(cg->b, shift_test);
   /* while (pos > 0 && v ranks before slot pos-1) move slot pos-1 down */
   LLVMPositionBuilderAtEnd(cg->b, shift_test);
-  LLVMValueRef p = LLVMBuildLoad2(cg->b, cg->i64, pos, "");
+  LLVMValueRef p = vec_load1(cg, cg->i64, pos);
   LLVMBasicBlockRef compare_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift.compare");
-  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, p, cg_i64(cg, 0), ""), compare_bb, place_bb);
+  LLVMBuildCondBr(cg->b, vec_icmp(cg, LLVMIntSGT, p, cg_i64(cg, 0)), compare_bb, place_bb);
   LLVMPositionBuilderAtEnd(cg->b, compare_bb);
-  LLVMValueRef above = LLVMBuildSub(cg->b, p, cg_i64(cg, 1), "");
+  LLVMValueRef above = vec_isub(cg, p, cg_i64(cg, 1));
   LLVMValueRef above_key = key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, above));
   LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, above_key), shift_body, place_bb);
   LLVMPositionBuilderAtEnd(cg->b, shift_body);
   cg_store(cg, ptrs[1], slot(cg, ybase, ystride, p), y->dtype, cg_convert(cg, above_key, kt, y->dtype));
   cg_store(cg, ptrs[2], slot(cg, ybase, ystride, p), VITC_I64, cg_load(cg, ptrs[2], slot(cg, ybase, ystride, above), VITC_I64));
-  LLVMBuildStore(cg->b, above, pos);
+  vec_store1(cg, above, pos);
   LLVMBuildBr(cg->b, shift_test);
   LLVMPositionBuilderAtEnd(cg->b, place_bb);
-  LLVMValueRef at = slot(cg, ybase, ystride, LLVMBuildLoad2(cg->b, cg->i64, pos, ""));
+  LLVMValueRef at = slot(cg, ybase, ystride, vec_load1(cg, cg->i64, pos));
   cg_store(cg, ptrs[1], at, y->dtype, cg_convert(cg, v, kt, y->dtype));
   cg_store(cg, ptrs[2], at, VITC_I64, l.iv);
-  LLVMBuildStore(cg->b, vec_select(cg, full, c, LLVMBuildAdd(cg->b, c, cg_i64(cg, 1), "")), count);
+  vec_store1(cg, vec_select(cg, full, c, vec_iadd(cg, c, cg_i64(cg, 1))), count);
   LLVMBuildBr(cg->b, next_bb);
   LLVMPositionBuilderAtEnd(cg->b, next_bb);
   cg_loop_end(cg, &l);
@@ -437,17 +436,17 @@ static void emit_cumsum_along(vitc_cg *cg, const vitc_node *n, int axis) {
   LLVMTypeRef acc_t = is_float ? cg->f64 : cg->i64;
   LLVMValueRef acc = cg_var(cg, acc_t, cg_const(cg, acc_t, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.len), 1);
-  LLVMValueRef j = reverse ? LLVMBuildSub(cg->b, cg_i64(cg, s.len - 1), l.iv, "") : l.iv;
+  LLVMValueRef j = reverse ? vec_isub(cg, cg_i64(cg, s.len - 1), l.iv) : l.iv;
   LLVMValueRef at = ix_add(cg, base, ix_mulk(cg, j, stride));
-  LLVMValueRef before = LLVMBuildLoad2(cg->b, acc_t, acc, ""), after;
+  LLVMValueRef before = vec_load1(cg, acc_t, acc), after;
   if (is_float) {
     after = vec_add(cg, before, load_f64(cg, ptrs[0], at, x->dtype));
     store_f64(cg, ptrs[1], at, x->dtype, exclusive ? before : after);
   } else {
-    after = LLVMBuildAdd(cg->b, before, cg_convert(cg, cg_load(cg, ptrs[0], at, x->dtype), x->dtype, VITC_I64), "");
+    after = vec_iadd(cg, before, cg_convert(cg, cg_load(cg, ptrs[0], at, x->dtype), x->dtype, VITC_I64));
     cg_store(cg, ptrs[1], at, x->dtype, cg_convert(cg, exclusive ? before : after, VITC_I64, x->dtype));
   }
-  LLVMBuildStore(cg->b, after, acc);
+  vec_store1(cg, after, acc);
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
 }
@@ -465,14 +464,14 @@ vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   }
   int rank = x->rank ? x->rank : 1;
   LLVMValueRef axis = cg_convert(cg, cg_load(cg, cg_in(cg, 1), cg_i64(cg, 0), axis_v->dtype), axis_v->dtype, VITC_I64);
-  LLVMValueRef negative = LLVMBuildICmp(cg->b, LLVMIntSLT, axis, cg_i64(cg, 0), "");
-  axis = vec_select(cg, negative, LLVMBuildAdd(cg->b, axis, cg_i64(cg, x->rank), ""), axis);
+  LLVMValueRef negative = vec_icmp(cg, LLVMIntSLT, axis, cg_i64(cg, 0));
+  axis = vec_select(cg, negative, vec_iadd(cg, axis, cg_i64(cg, x->rank)), axis);
   for (int a = 0; a < rank; a++) {
-    cg_if c = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, axis, cg_i64(cg, a), ""));
+    cg_if c = cg_if_begin(cg, vec_icmp(cg, LLVMIntEQ, axis, cg_i64(cg, a)));
     emit_cumsum_along(cg, n, a);
     cg_if_end(cg, &c);
   }
-  cg_if c = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntUGE, axis, cg_i64(cg, rank), ""));
+  cg_if c = cg_if_begin(cg, vec_icmp(cg, LLVMIntUGE, axis, cg_i64(cg, rank)));
   LLVMBuildMemSet(cg->b, cg_out(cg, 0), LLVMConstInt(cg->i8, 0, false), cg_i64(cg, (int64_t)vitc_nbytes(x)), 1);
   cg_if_end(cg, &c);
   return VITC_OK;

@@ -243,7 +243,7 @@ static vitc_status store_taps(vitc_cg *cg, axis_taps *t, int64_t out_len, vitc_e
 
 static LLVMValueRef blob_elem(vitc_cg *cg, LLVMValueRef weights, int64_t offset, LLVMTypeRef et, LLVMValueRef i) {
   LLVMValueRef base = cg_gep(cg, cg->i8, weights, cg_i64(cg, offset));
-  return LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, base, i), "");
+  return vec_load1(cg, et, cg_gep(cg, et, base, i));
 }
 
 static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps) {
@@ -277,7 +277,7 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
     else row[d] = ix_mulk(cg, j, taps[d].width);
     if (taps[d].outside) {
       LLVMValueRef flag = blob_elem(cg, ptrs[2], taps[d].outside_off, cg->i8, j);
-      outside = LLVMBuildOr(cg->b, outside, LLVMBuildICmp(cg->b, LLVMIntNE, flag, LLVMConstInt(cg->i8, 0, false), ""), "");
+      outside = vec_or(cg, outside, vec_icmp(cg, LLVMIntNE, flag, LLVMConstInt(cg->i8, 0, false)));
     }
   }
   vitc_dtype dt = out->dtype;
@@ -286,8 +286,8 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
     LLVMValueRef src = base;
     for (int d = 0; d < r; d++)
       if (!taps[d].identity) src = ix_add(cg, src, blob_elem(cg, ptrs[2], taps[d].idx_off, cg->i64, row[d]));
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, et, cg_gep(cg, et, ptrs[0], src), "");
-    LLVMBuildStore(cg->b, v, cg_gep(cg, et, ptrs[1], o));
+    LLVMValueRef v = vec_load1(cg, et, cg_gep(cg, et, ptrs[0], src));
+    vec_store1(cg, v, cg_gep(cg, et, ptrs[1], o));
   } else {
     LLVMValueRef acc = cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0));
     LLVMValueRef src = base, weight = LLVMConstReal(cg->f64, 1);
@@ -300,10 +300,10 @@ static vitc_status emit_kernel(vitc_cg *cg, const vitc_node *n, axis_taps *taps)
       weight = vec_mul(cg, weight, blob_elem(cg, ptrs[2], taps[d].w_off, cg->f64, k));
     }
     LLVMValueRef v = cg_convert(cg, cg_load(cg, ptrs[0], src, x->dtype), x->dtype, VITC_F64);
-    LLVMValueRef sum = vec_add(cg, LLVMBuildLoad2(cg->b, cg->f64, acc, ""), vec_mul(cg, weight, v));
-    LLVMBuildStore(cg->b, sum, acc);
+    LLVMValueRef sum = vec_add(cg, vec_load1(cg, cg->f64, acc), vec_mul(cg, weight, v));
+    vec_store1(cg, sum, acc);
     for (int l = nt - 1; l >= r; l--) cg_loop_end(cg, &loops[l]);
-    LLVMValueRef y = LLVMBuildLoad2(cg->b, cg->f64, acc, "");
+    LLVMValueRef y = vec_load1(cg, cg->f64, acc);
     if (any_outside) y = vec_select(cg, outside, LLVMConstReal(cg->f64, vitc_attr_float(n, "extrapolation_value", 0)), y);
     cg_store(cg, ptrs[1], o, dt, cg_convert(cg, y, VITC_F64, dt));
   }

@@ -18,7 +18,7 @@
 static void copy_columns(vitc_cg *cg, LLVMValueRef *ptrs, vitc_dtype t, LLVMValueRef row, int64_t from, int64_t to) {
   if (from == to) return;
   cg_loop c = cg_loop_begin(cg, cg_i64(cg, from), cg_i64(cg, to), 1);
-  LLVMValueRef at = LLVMBuildAdd(cg->b, row, c.iv, "");
+  LLVMValueRef at = vec_iadd(cg, row, c.iv);
   store_f64(cg, ptrs[3], at, t, load_f64(cg, ptrs[0], at, t));
   cg_loop_end(cg, &c);
 }
@@ -34,30 +34,30 @@ vitc_status emit_Rope(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef ptrs[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, vitc_numel(y) / width, 2 * vitc_numel(y), ptrs, 4);
-  LLVMValueRef row = LLVMBuildMul(cg->b, r, cg_i64(cg, width), "");
-  LLVMValueRef t = LLVMBuildSub(cg->b, LLVMBuildURem(cg->b, r, cg_i64(cg, tokens), ""), cg_i64(cg, offset), "");
-  LLVMValueRef in_table = LLVMBuildICmp(cg->b, LLVMIntSGE, t, cg_i64(cg, 0), "");
+  LLVMValueRef row = vec_imul(cg, r, cg_i64(cg, width));
+  LLVMValueRef t = vec_isub(cg, ix_rem(cg, r, cg_i64(cg, tokens)), cg_i64(cg, offset));
+  LLVMValueRef in_table = vec_icmp(cg, LLVMIntSGE, t, cg_i64(cg, 0));
 
-  cg_if pass = cg_if_begin(cg, LLVMBuildNot(cg->b, in_table, ""));
+  cg_if pass = cg_if_begin(cg, vec_not(cg, in_table));
   copy_columns(cg, ptrs, x->dtype, row, 0, width);
   cg_if_end(cg, &pass);
 
   cg_if rotate = cg_if_begin(cg, in_table);
-  LLVMValueRef table = LLVMBuildMul(cg->b, t, cg_i64(cg, dim), "");
+  LLVMValueRef table = vec_imul(cg, t, cg_i64(cg, dim));
   cg_loop group = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rotated), dim);
-  LLVMValueRef first = LLVMBuildAdd(cg->b, row, group.iv, "");
+  LLVMValueRef first = vec_iadd(cg, row, group.iv);
   cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, dim / 2), 1);
-  LLVMValueRef lo = interleaved ? LLVMBuildMul(cg->b, i.iv, cg_i64(cg, 2), "") : i.iv;
-  LLVMValueRef hi = LLVMBuildAdd(cg->b, lo, cg_i64(cg, interleaved ? 1 : dim / 2), "");
-  LLVMValueRef x_lo = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, first, lo, ""), x->dtype);
-  LLVMValueRef x_hi = load_f64(cg, ptrs[0], LLVMBuildAdd(cg->b, first, hi, ""), x->dtype);
-  LLVMValueRef t_lo = LLVMBuildAdd(cg->b, table, lo, ""), t_hi = LLVMBuildAdd(cg->b, table, hi, "");
+  LLVMValueRef lo = interleaved ? vec_imul(cg, i.iv, cg_i64(cg, 2)) : i.iv;
+  LLVMValueRef hi = vec_iadd(cg, lo, cg_i64(cg, interleaved ? 1 : dim / 2));
+  LLVMValueRef x_lo = load_f64(cg, ptrs[0], vec_iadd(cg, first, lo), x->dtype);
+  LLVMValueRef x_hi = load_f64(cg, ptrs[0], vec_iadd(cg, first, hi), x->dtype);
+  LLVMValueRef t_lo = vec_iadd(cg, table, lo), t_hi = vec_iadd(cg, table, hi);
   LLVMValueRef c_lo = load_f64(cg, ptrs[1], t_lo, x->dtype), s_lo = load_f64(cg, ptrs[2], t_lo, x->dtype);
   LLVMValueRef c_hi = load_f64(cg, ptrs[1], t_hi, x->dtype), s_hi = load_f64(cg, ptrs[2], t_hi, x->dtype);
-  LLVMValueRef y_lo = LLVMBuildFSub(cg->b, LLVMBuildFMul(cg->b, x_lo, c_lo, ""), LLVMBuildFMul(cg->b, x_hi, s_lo, ""), "");
-  LLVMValueRef y_hi = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, x_hi, c_hi, ""), LLVMBuildFMul(cg->b, x_lo, s_hi, ""), "");
-  store_f64(cg, ptrs[3], LLVMBuildAdd(cg->b, first, lo, ""), y->dtype, y_lo);
-  store_f64(cg, ptrs[3], LLVMBuildAdd(cg->b, first, hi, ""), y->dtype, y_hi);
+  LLVMValueRef y_lo = vec_sub(cg, vec_mul(cg, x_lo, c_lo), vec_mul(cg, x_hi, s_lo));
+  LLVMValueRef y_hi = vec_add(cg, vec_mul(cg, x_hi, c_hi), vec_mul(cg, x_lo, s_hi));
+  store_f64(cg, ptrs[3], vec_iadd(cg, first, lo), y->dtype, y_lo);
+  store_f64(cg, ptrs[3], vec_iadd(cg, first, hi), y->dtype, y_hi);
   cg_loop_end(cg, &i);
   cg_loop_end(cg, &group);
   copy_columns(cg, ptrs, x->dtype, row, rotated, width);

@@ -151,9 +151,9 @@ static LLVMValueRef contribution(vitc_cg *cg, fold_map m, vec_fold f, LLVMValueR
   LLVMValueRef shift = NULL;
   if (m == MAP_EXP) {
     LLVMValueRef e = apply_map(cg, m, v, vec_cast_like(cg, shift_f64, v));
-    return elem == cg->f32 ? e : LLVMBuildFPExt(cg->b, e, acc_t, "");
+    return elem == cg->f32 ? e : vec_fcast(cg, e, acc_t);
   }
-  if (elem != cg->f32) v = LLVMBuildFPExt(cg->b, v, acc_t, "");
+  if (elem != cg->f32) v = vec_fcast(cg, v, acc_t);
   if (shift_f64) shift = vec_cast_like(cg, shift_f64, v);
   return apply_map(cg, m, v, shift);
 }
@@ -180,7 +180,7 @@ static LLVMValueRef fold_row_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef base,
     cg_loop_end(cg, &l);
   }
   LLVMValueRef a = cg_get(cg, acc);
-  return wide_fold(f) ? a : LLVMBuildFPExt(cg->b, a, cg->f64, "");
+  return wide_fold(f) ? a : vec_fcast(cg, a, cg->f64);
 }
 
 LLVMValueRef fold_row(vitc_cg *cg, const row_shape *s, LLVMValueRef x, vitc_dtype t, LLVMValueRef base,
@@ -210,5 +210,5 @@ LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMV
   cg_set(cg, acc, vec_combine(cg, fold, cg_get(cg, acc), contribution(cg, map, fold, v, NULL)));
   elems_end(cg, &e);
   LLVMValueRef a = cg_get(cg, acc);
-  return wide_fold(fold) ? a : LLVMBuildFPExt(cg->b, a, vec_of(cg, cg->f64, w), "");
+  return wide_fold(fold) ? a : vec_fcast(cg, a, vec_of(cg, cg->f64, w));
 }

@@ -103,6 +103,10 @@ LLVMValueRef vec_load1(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p) {
   return v;
 }
 
+void vec_store1(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p) {
+  LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), elem_align(LLVMTypeOf(v)));
+}
+
 LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i) {
   return cg_gep(cg, elem, base, i);
 }
@@ -120,6 +124,7 @@ LLVMValueRef vec_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
 LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a) { return LLVMBuildFNeg(cg->b, a, ""); }
+LLVMValueRef vec_frem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFRem(cg->b, a, b, ""); }
 
 static LLVMValueRef intrinsic2(vitc_cg *cg, const char *name, LLVMValueRef a, LLVMValueRef b) {
   LLVMTypeRef t = LLVMTypeOf(a);
@@ -167,6 +172,34 @@ LLVMValueRef vec_cast_like(vitc_cg *cg, LLVMValueRef s, LLVMValueRef like) {
   return vec_splat(cg, s, LLVMTypeOf(like));
 }
 
+/* ---------------------------------------------------------------- integers, bits and masks */
+
+LLVMValueRef vec_iadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(cg->b, a, b, ""); }
+LLVMValueRef vec_isub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildSub(cg->b, a, b, ""); }
+LLVMValueRef vec_imul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(cg->b, a, b, ""); }
+LLVMValueRef vec_ineg(vitc_cg *cg, LLVMValueRef a) { return LLVMBuildNeg(cg->b, a, ""); }
+LLVMValueRef vec_sdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildSDiv(cg->b, a, b, ""); }
+LLVMValueRef vec_srem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildSRem(cg->b, a, b, ""); }
+LLVMValueRef vec_and(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAnd(cg->b, a, b, ""); }
+LLVMValueRef vec_or(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildOr(cg->b, a, b, ""); }
+LLVMValueRef vec_xor(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildXor(cg->b, a, b, ""); }
+LLVMValueRef vec_not(vitc_cg *cg, LLVMValueRef a) { return LLVMBuildNot(cg->b, a, ""); }
+LLVMValueRef vec_shl(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits) { return LLVMBuildShl(cg->b, a, bits, ""); }
+LLVMValueRef vec_lshr(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits) { return LLVMBuildLShr(cg->b, a, bits, ""); }
+LLVMValueRef vec_ashr(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits) { return LLVMBuildAShr(cg->b, a, bits, ""); }
+LLVMValueRef vec_icmp(vitc_cg *cg, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildICmp(cg->b, p, a, b, "");
+}
+
+/* ---------------------------------------------------------------- conversions */
+
+LLVMValueRef vec_bitcast(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildBitCast(cg->b, v, t, ""); }
+LLVMValueRef vec_fcast(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildFPCast(cg->b, v, t, ""); }
+LLVMValueRef vec_sitofp(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildSIToFP(cg->b, v, t, ""); }
+LLVMValueRef vec_uitofp(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildUIToFP(cg->b, v, t, ""); }
+LLVMValueRef vec_fptosi(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildFPToSI(cg->b, v, t, ""); }
+LLVMValueRef vec_zext(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t) { return LLVMBuildZExt(cg->b, v, t, ""); }
+
 /* ---------------------------------------------------------------- lanes */
 
 LLVMValueRef vec_combine(vitc_cg *cg, vec_fold f, LLVMValueRef a, LLVMValueRef b) {
@@ -194,10 +227,14 @@ LLVMValueRef vec_reduce(vitc_cg *cg, vec_fold f, LLVMValueRef v) {
 }
 
 LLVMValueRef vec_lane(vitc_cg *cg, LLVMValueRef v, int i) { return LLVMBuildExtractElement(cg->b, v, cg_i32(cg, i), ""); }
+LLVMValueRef vec_with_lane(vitc_cg *cg, LLVMValueRef v, LLVMValueRef x, int i) {
+  return LLVMBuildInsertElement(cg->b, v, x, cg_i32(cg, i), "");
+}
 
 /* ---------------------------------------------------------------- index arithmetic */
 
 LLVMValueRef ix_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
+LLVMValueRef ix_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWSub(cg->b, a, b, ""); }
 LLVMValueRef ix_addk(vitc_cg *cg, LLVMValueRef a, int64_t b) { return b ? ix_add(cg, a, cg_i64(cg, b)) : a; }
 LLVMValueRef ix_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(cg->b, a, b, ""); }
 LLVMValueRef ix_mulk(vitc_cg *cg, LLVMValueRef a, int64_t b) { return b == 1 ? a : ix_mul(cg, a, cg_i64(cg, b)); }
@@ -208,6 +245,8 @@ LLVMValueRef ix_divk(vitc_cg *cg, LLVMValueRef a, int64_t b) {
   return b == 1 ? a : LLVMBuildUDiv(cg->b, a, cg_i64(cg, b), "");
 }
 LLVMValueRef ix_remk(vitc_cg *cg, LLVMValueRef a, int64_t b) { return LLVMBuildURem(cg->b, a, cg_i64(cg, b), ""); }
+LLVMValueRef ix_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildUDiv(cg->b, a, b, ""); }
+LLVMValueRef ix_rem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildURem(cg->b, a, b, ""); }
 
 /* ---------------------------------------------------------------- vector loops */
 

@@ -52,8 +52,9 @@ LLVMValueRef vec_load_masked(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p, LLVMVal
 /* The first n lanes of v to p (nothing beyond p[n-1] is written). */
 void vec_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int n);
 void vec_store_masked(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
-/* A scalar of type t at p. */
+/* A value of type t at p (a scalar, or a whole vector held in a cg_var), aligned as its elements. */
 LLVMValueRef vec_load1(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p);
+void vec_store1(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p);
 
 /* &base[i] for elements of type elem; &base[i·scale + plus]. */
 LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i);
@@ -67,6 +68,7 @@ LLVMValueRef vec_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a);
+LLVMValueRef vec_frem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b); /* C's fmod */
 /* a·b + c, fused (llvm.fma: one rounding, on every target). */
 LLVMValueRef vec_fma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 /* a·b + c, fused where the target has fma, else a multiply and an add (llvm.fmuladd). */
@@ -85,6 +87,34 @@ LLVMValueRef vec_call1(vitc_cg *cg, const char *intrinsic, LLVMValueRef x);
 /* Scalar s widened to or narrowed from double: to the float type of `like`'s elements, splatted. */
 LLVMValueRef vec_cast_like(vitc_cg *cg, LLVMValueRef s, LLVMValueRef like);
 
+/* ---------------------------------------------------------------- integers, bits and masks (scalar or vector)
+ * Two's complement, wrapping (index arithmetic that cannot wrap is ix_*'s); the bit operations serve
+ * i1 masks as well. */
+
+LLVMValueRef vec_iadd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_isub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_imul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_ineg(vitc_cg *cg, LLVMValueRef a);
+LLVMValueRef vec_sdiv(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b); /* toward zero; b != 0 */
+LLVMValueRef vec_srem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b); /* the sign of a; b != 0 */
+LLVMValueRef vec_and(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_or(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_xor(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef vec_not(vitc_cg *cg, LLVMValueRef a);
+LLVMValueRef vec_shl(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits);
+LLVMValueRef vec_lshr(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits);
+LLVMValueRef vec_ashr(vitc_cg *cg, LLVMValueRef a, LLVMValueRef bits);
+LLVMValueRef vec_icmp(vitc_cg *cg, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b);
+
+/* ---------------------------------------------------------------- conversions to type t (same lanes) */
+
+LLVMValueRef vec_bitcast(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t); /* the same bits */
+LLVMValueRef vec_fcast(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t);   /* float widened or rounded */
+LLVMValueRef vec_sitofp(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t);
+LLVMValueRef vec_uitofp(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t);
+LLVMValueRef vec_fptosi(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t);  /* toward zero */
+LLVMValueRef vec_zext(vitc_cg *cg, LLVMValueRef v, LLVMTypeRef t);
+
 /* ---------------------------------------------------------------- lanes */
 
 /* How lanes combine: a sum, a product, maxNum/minNum (NaN loses), or max/min that keep a NaN (as the
@@ -94,18 +124,22 @@ typedef enum vec_fold { VEC_SUM, VEC_PROD, VEC_MAX, VEC_MIN, VEC_MAX_NAN, VEC_MI
 LLVMValueRef vec_combine(vitc_cg *cg, vec_fold f, LLVMValueRef a, LLVMValueRef b);
 /* The lanes of v combined pairwise, halves at a time (W → W/2 → … → 1): a scalar. */
 LLVMValueRef vec_reduce(vitc_cg *cg, vec_fold f, LLVMValueRef v);
-/* Lane i of v (a constant index). */
+/* Lane i of v (a constant index); v with lane i replaced by x. */
 LLVMValueRef vec_lane(vitc_cg *cg, LLVMValueRef v, int i);
+LLVMValueRef vec_with_lane(vitc_cg *cg, LLVMValueRef v, LLVMValueRef x, int i);
 
 /* ---------------------------------------------------------------- index arithmetic (i64, nsw) */
 
 LLVMValueRef ix_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ix_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef ix_addk(vitc_cg *cg, LLVMValueRef a, int64_t b);
 LLVMValueRef ix_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef ix_mulk(vitc_cg *cg, LLVMValueRef a, int64_t b); /* a itself when b is 1 */
 LLVMValueRef ix_min(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef ix_divk(vitc_cg *cg, LLVMValueRef a, int64_t b); /* unsigned: a >= 0 */
 LLVMValueRef ix_remk(vitc_cg *cg, LLVMValueRef a, int64_t b);
+LLVMValueRef ix_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b); /* unsigned: a >= 0, b > 0 */
+LLVMValueRef ix_rem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 
 /* ---------------------------------------------------------------- vector loops */
 

@@ -21,12 +21,22 @@ static LLVMValueRef keep_nan(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y) {
 
 static LLVMValueRef ik(vitc_cg *cg, LLVMValueRef like_int, int64_t v) { return vec_k(cg, like_int, (double)v); }
 
+/* c[0]·z^(n-1) + c[1]·z^(n-2) + … + c[n-1], by Horner's rule. */
+static LLVMValueRef horner(vitc_cg *cg, LLVMValueRef z, const double *c, int n) {
+  LLVMValueRef p = vec_k(cg, z, c[0]);
+  for (int i = 1; i < n; i++) p = vec_muladd(cg, p, z, vec_k(cg, z, c[i]));
+  return p;
+}
+
+static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x);
+static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x);
+
 /* exp(x) = 2^n · p(r), x = n·ln2 + r, |r| <= ln2/2 (Cody–Waite split of ln2, Cephes' expf polynomial).
  * 2^n is built from exponent bits in two halves so that n from -150 to 128 stays representable; 0 below
  * the smallest subnormal, inf above FLT_MAX, NaN kept.
  * Error over [-104, 89]: 1.0 ulp. */
 LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x) {
-  if (is_double(x)) return vec_call1(cg, "llvm.exp", x);
+  if (is_double(x)) return exp_f64(cg, x);
   const double lo = -103.972084045410, hi = 88.7228393554688;
   LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i32);
   LLVMValueRef xc = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, lo), x);
@@ -38,15 +48,14 @@ LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x) {
   r = vec_muladd(cg, n, vec_k(cg, x, 2.12194440e-4), r);
   static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
                              1.6666665459e-1, 5.0000001201e-1};
-  LLVMValueRef p = vec_k(cg, x, c[0]);
-  for (int i = 1; i < 6; i++) p = vec_muladd(cg, p, r, vec_k(cg, x, c[i]));
+  LLVMValueRef p = horner(cg, r, c, 6);
   LLVMValueRef y = vec_add(cg, vec_muladd(cg, p, vec_mul(cg, r, r), r), vec_k(cg, x, 1));
-  LLVMValueRef ni = LLVMBuildSub(cg->b, LLVMBuildBitCast(cg->b, t, it, ""), vec_const(cg, it, 0x4B400000), "");
-  LLVMValueRef n1 = LLVMBuildAShr(cg->b, ni, vec_const(cg, it, 1), ""), n2 = LLVMBuildSub(cg->b, ni, n1, "");
-  LLVMValueRef s1 = LLVMBuildShl(cg->b, LLVMBuildAdd(cg->b, n1, vec_const(cg, it, 127), ""), vec_const(cg, it, 23), "");
-  LLVMValueRef s2 = LLVMBuildShl(cg->b, LLVMBuildAdd(cg->b, n2, vec_const(cg, it, 127), ""), vec_const(cg, it, 23), "");
-  y = vec_mul(cg, y, LLVMBuildBitCast(cg->b, s1, LLVMTypeOf(x), ""));
-  y = vec_mul(cg, y, LLVMBuildBitCast(cg->b, s2, LLVMTypeOf(x), ""));
+  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, it), vec_const(cg, it, 0x4B400000));
+  LLVMValueRef n1 = vec_ashr(cg, ni, vec_const(cg, it, 1)), n2 = vec_isub(cg, ni, n1);
+  LLVMValueRef s1 = vec_shl(cg, vec_iadd(cg, n1, vec_const(cg, it, 127)), vec_const(cg, it, 23));
+  LLVMValueRef s2 = vec_shl(cg, vec_iadd(cg, n2, vec_const(cg, it, 127)), vec_const(cg, it, 23));
+  y = vec_mul(cg, y, vec_bitcast(cg, s1, LLVMTypeOf(x)));
+  y = vec_mul(cg, y, vec_bitcast(cg, s2, LLVMTypeOf(x)));
   y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, 0), y);
   return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, vec_k(cg, x, hi)), vec_k(cg, x, INFINITY), y);
 }
@@ -55,23 +64,22 @@ LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x) {
  * two). Subnormals are scaled by 2^23 first; log(0) = -inf, log(negative) = NaN, log(inf) = inf.
  * Error over (0, FLT_MAX]: 0.78 ulp. */
 LLVMValueRef vm_log(vitc_cg *cg, LLVMValueRef x) {
-  if (is_double(x)) return vec_call1(cg, "llvm.log", x);
+  if (is_double(x)) return log_f64(cg, x);
   LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i32);
   LLVMValueRef tiny = vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, 1.17549435e-38));
   LLVMValueRef xs = vec_select(cg, tiny, vec_mul(cg, x, vec_k(cg, x, 8388608.0)), x);
-  LLVMValueRef bits = LLVMBuildBitCast(cg->b, xs, it, "");
-  LLVMValueRef e = LLVMBuildSub(cg->b, LLVMBuildLShr(cg->b, bits, ik(cg, bits, 23), ""), ik(cg, bits, 126), "");
-  e = LLVMBuildSub(cg->b, e, vec_select(cg, tiny, ik(cg, bits, 23), ik(cg, bits, 0)), "");
-  LLVMValueRef mbits = LLVMBuildOr(cg->b, LLVMBuildAnd(cg->b, bits, ik(cg, bits, 0x007fffff), ""), ik(cg, bits, 0x3f000000), "");
-  LLVMValueRef m = LLVMBuildBitCast(cg->b, mbits, LLVMTypeOf(x), ""); /* [0.5, 1) */
+  LLVMValueRef bits = vec_bitcast(cg, xs, it);
+  LLVMValueRef e = vec_isub(cg, vec_lshr(cg, bits, ik(cg, bits, 23)), ik(cg, bits, 126));
+  e = vec_isub(cg, e, vec_select(cg, tiny, ik(cg, bits, 23), ik(cg, bits, 0)));
+  LLVMValueRef mbits = vec_or(cg, vec_and(cg, bits, ik(cg, bits, 0x007fffff)), ik(cg, bits, 0x3f000000));
+  LLVMValueRef m = vec_bitcast(cg, mbits, LLVMTypeOf(x)); /* [0.5, 1) */
   LLVMValueRef small = vec_cmp(cg, LLVMRealOLT, m, vec_k(cg, x, 0.707106781186547524));
-  e = LLVMBuildSub(cg->b, e, LLVMBuildZExt(cg->b, small, it, ""), "");
+  e = vec_isub(cg, e, vec_zext(cg, small, it));
   LLVMValueRef f = vec_sub(cg, vec_select(cg, small, vec_add(cg, m, m), m), vec_k(cg, x, 1));
   static const double c[] = {7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
                              -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1};
-  LLVMValueRef p = vec_k(cg, x, c[0]);
-  for (int i = 1; i < 9; i++) p = vec_muladd(cg, p, f, vec_k(cg, x, c[i]));
-  LLVMValueRef z = vec_mul(cg, f, f), ef = LLVMBuildSIToFP(cg->b, e, LLVMTypeOf(x), "");
+  LLVMValueRef p = horner(cg, f, c, 9);
+  LLVMValueRef z = vec_mul(cg, f, f), ef = vec_sitofp(cg, e, LLVMTypeOf(x));
   LLVMValueRef y = vec_mul(cg, vec_mul(cg, p, f), z);
   y = vec_muladd(cg, ef, vec_k(cg, x, -2.12194440e-4), y);
   y = vec_muladd(cg, z, vec_k(cg, x, -0.5), y);
@@ -146,3 +154,281 @@ LLVMValueRef vm_quick_gelu(vitc_cg *cg, LLVMValueRef x, double alpha) {
 
 /* Error over [-10, 10]: 2.4 ulp, abs 1.2e-6 (at 8.7, where an ulp is 9.5e-7). */
 LLVMValueRef vm_silu(vitc_cg *cg, LLVMValueRef x) { return vec_mul(cg, x, vm_sigmoid(cg, x)); }
+
+/* ---------------------------------------------------------------- float64 exp and log */
+
+/* exp(x) = 2^n · exp(r), x = n·ln2 + r, |r| <= ln2/2 (ln2 in two parts), exp(r) from fdlibm's rational
+ * form 1 + 2r/(2 - c(r)) + …; 2^n from exponent bits in two halves as in the float version.
+ * Error over [-745, 709.8]: 1 ulp (of the double result). */
+static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x) {
+  const double lo = -745.13321910194122, hi = 709.782712893383973;
+  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i64);
+  LLVMValueRef xc = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, lo), x);
+  xc = vec_select(cg, vec_cmp(cg, LLVMRealOGT, xc, vec_k(cg, x, hi)), vec_k(cg, x, hi), xc);
+  LLVMValueRef magic = vec_k(cg, x, 6755399441055744.0); /* 1.5·2^52: adding it rounds to an integer */
+  LLVMValueRef t = vec_muladd(cg, xc, vec_k(cg, x, 1.44269504088896338700e+00), magic);
+  LLVMValueRef n = vec_sub(cg, t, magic);
+  LLVMValueRef r_hi = vec_muladd(cg, n, vec_k(cg, x, -6.93147180369123816490e-01), xc);
+  LLVMValueRef r_lo = vec_mul(cg, n, vec_k(cg, x, 1.90821492927058770002e-10));
+  LLVMValueRef r = vec_sub(cg, r_hi, r_lo), r2 = vec_mul(cg, r, r);
+  static const double p[] = {4.13813679705723846039e-08, -1.65339022054652515390e-06, 6.61375632143793436117e-05,
+                             -2.77777777770155933842e-03, 1.66666666666666019037e-01};
+  LLVMValueRef c = vec_sub(cg, r, vec_mul(cg, r2, horner(cg, r2, p, 5)));
+  LLVMValueRef frac = vec_div(cg, vec_mul(cg, r, c), vec_sub(cg, vec_k(cg, x, 2), c));
+  LLVMValueRef y = vec_sub(cg, vec_k(cg, x, 1), vec_sub(cg, vec_sub(cg, r_lo, frac), r_hi));
+  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, it), vec_const(cg, it, 0x4338000000000000));
+  LLVMValueRef n1 = vec_ashr(cg, ni, vec_const(cg, it, 1)), n2 = vec_isub(cg, ni, n1);
+  LLVMValueRef s1 = vec_shl(cg, vec_iadd(cg, n1, vec_const(cg, it, 1023)), vec_const(cg, it, 52));
+  LLVMValueRef s2 = vec_shl(cg, vec_iadd(cg, n2, vec_const(cg, it, 1023)), vec_const(cg, it, 52));
+  y = vec_mul(cg, y, vec_bitcast(cg, s1, LLVMTypeOf(x)));
+  y = vec_mul(cg, y, vec_bitcast(cg, s2, LLVMTypeOf(x)));
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, 0), y);
+  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, vec_k(cg, x, hi)), vec_k(cg, x, INFINITY), y);
+}
+
+/* log(x) = k·ln2 + log(1 + f), x = 2^k·(1 + f) with 1 + f in [√½, √2); log(1 + f) = 2s + s·R(s²) with
+ * s = f/(2 + f) (fdlibm's polynomial, ln2 in two parts). Subnormals are scaled by 2^54 first; log(0) =
+ * -inf, log(negative) = NaN, log(inf) = inf.
+ * Error over (0, DBL_MAX]: 1 ulp (of the double result). */
+static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x) {
+  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i64);
+  LLVMValueRef tiny = vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, 2.2250738585072014e-308));
+  LLVMValueRef xs = vec_select(cg, tiny, vec_mul(cg, x, vec_k(cg, x, 18014398509481984.0)), x);
+  LLVMValueRef bits = vec_bitcast(cg, xs, it);
+  LLVMValueRef e = vec_isub(cg, vec_lshr(cg, bits, ik(cg, bits, 52)), ik(cg, bits, 1022));
+  e = vec_isub(cg, e, vec_select(cg, tiny, ik(cg, bits, 54), ik(cg, bits, 0)));
+  LLVMValueRef mbits = vec_or(cg, vec_and(cg, bits, vec_const(cg, it, 0x000fffffffffffff)), vec_const(cg, it, 0x3fe0000000000000));
+  LLVMValueRef m = vec_bitcast(cg, mbits, LLVMTypeOf(x)); /* [0.5, 1) */
+  LLVMValueRef small = vec_cmp(cg, LLVMRealOLT, m, vec_k(cg, x, 0.707106781186547524));
+  e = vec_isub(cg, e, vec_zext(cg, small, it));
+  LLVMValueRef f = vec_sub(cg, vec_select(cg, small, vec_add(cg, m, m), m), vec_k(cg, x, 1));
+  static const double lg[] = {1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01,
+                              2.222219843214978396e-01, 2.857142874366239149e-01, 3.999999999940941908e-01,
+                              6.666666666666735130e-01};
+  LLVMValueRef s = vec_div(cg, f, vec_add(cg, vec_k(cg, x, 2), f)), z = vec_mul(cg, s, s);
+  LLVMValueRef big_r = vec_mul(cg, z, horner(cg, z, lg, 7));
+  LLVMValueRef hfsq = vec_mul(cg, vec_k(cg, x, 0.5), vec_mul(cg, f, f));
+  LLVMValueRef k = vec_sitofp(cg, e, LLVMTypeOf(x));
+  LLVMValueRef inner = vec_muladd(cg, s, vec_add(cg, hfsq, big_r), vec_mul(cg, k, vec_k(cg, x, 1.90821492927058770002e-10)));
+  LLVMValueRef y = vec_sub(cg, vec_mul(cg, k, vec_k(cg, x, 6.93147180369123816490e-01)), vec_sub(cg, vec_sub(cg, hfsq, inner), f));
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, INFINITY)), x, y);
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, 0)), vec_k(cg, x, -INFINITY), y);
+  return vec_select(cg, vec_cmp(cg, LLVMRealULT, x, vec_k(cg, x, 0)), vec_k(cg, x, NAN), y);
+}
+
+/* ---------------------------------------------------------------- float functions computed in double
+ *
+ * The rarer functions of a float x are evaluated in double and rounded once: the range reductions and
+ * the identities below (log(x + √(x²+1)), exp(y·log b), …) then cost no float precision, and each needs
+ * only double exp, log, atan and sin/cos kernels. Their error is that final rounding (<= 0.5 ulp plus the
+ * double kernels' 1e-16). A float64 tensor keeps libm's (scalar loops only). */
+
+static LLVMValueRef to_f64(vitc_cg *cg, LLVMValueRef x) {
+  return vec_fcast(cg, x, vec_with_elem(LLVMTypeOf(x), cg->f64));
+}
+static LLVMValueRef to_f32(vitc_cg *cg, LLVMValueRef d) {
+  return vec_fcast(cg, d, vec_with_elem(LLVMTypeOf(d), cg->f32));
+}
+
+/* Any lane of a comparison's result on (an i1 for a scalar). */
+static LLVMValueRef any_lane(vitc_cg *cg, LLVMValueRef mask) {
+  int lanes = vec_lanes(LLVMTypeOf(mask));
+  if (lanes == 1) return mask;
+  LLVMValueRef bits = vec_bitcast(cg, mask, LLVMIntTypeInContext(cg->llvm, (unsigned)lanes));
+  return vec_icmp(cg, LLVMIntNE, bits, LLVMConstInt(LLVMTypeOf(bits), 0, false));
+}
+
+/* y, with the lanes where `off` is on replaced by libm's name(x) — a branch taken only when some lane is
+ * off the range an inline form covers. */
+static LLVMValueRef libm_where(vitc_cg *cg, const char *name, LLVMValueRef off, LLVMValueRef x, LLVMValueRef y) {
+  cg_mut out = cg_mut_new(cg, LLVMTypeOf(y), y);
+  cg_if c = cg_if_begin(cg, any_lane(cg, off));
+  int lanes = vec_lanes(LLVMTypeOf(x));
+  LLVMValueRef fixed = y;
+  for (int i = 0; i < lanes; i++) {
+    LLVMValueRef xi = lanes > 1 ? vec_lane(cg, x, i) : x;
+    LLVMValueRef call = cg_call(cg, name, LLVMTypeOf(xi), &xi, 1);
+    LLVMSetInstructionCallConv(call, LLVMCCallConv);
+    LLVMValueRef oi = lanes > 1 ? vec_lane(cg, off, i) : off;
+    LLVMValueRef keep = lanes > 1 ? vec_lane(cg, fixed, i) : fixed;
+    LLVMValueRef v = vec_select(cg, oi, call, keep);
+    fixed = lanes > 1 ? vec_with_lane(cg, fixed, v, i) : v;
+  }
+  cg_set(cg, out, fixed);
+  cg_if_end(cg, &c);
+  return cg_get(cg, out);
+}
+
+/* The quadrant q (an i64 vector, only its two low bits count) and sin r, cos r of the double d, d = q·π/2
+ * + r with |r| <= π/4: π/2 in three parts, the first of 33 bits, so q·part is exact while |q| < 2^20. */
+#define SINCOS_LIMIT 1.5e6
+static void sincos_reduce(vitc_cg *cg, LLVMValueRef d, LLVMValueRef *q, LLVMValueRef *sin_r, LLVMValueRef *cos_r) {
+  LLVMValueRef magic = vec_k(cg, d, 6755399441055744.0);
+  LLVMValueRef t = vec_muladd(cg, d, vec_k(cg, d, 6.36619772367581382433e-01), magic);
+  LLVMValueRef n = vec_sub(cg, t, magic);
+  *q = vec_bitcast(cg, t, vec_with_elem(LLVMTypeOf(d), cg->i64));
+  LLVMValueRef r = vec_muladd(cg, n, vec_k(cg, d, -1.57079632673412561417e+00), d);
+  r = vec_muladd(cg, n, vec_k(cg, d, -6.07710050630396597660e-11), r);
+  r = vec_muladd(cg, n, vec_k(cg, d, -2.02226624879595063154e-21), r);
+  static const double s[] = {1.58969099521155010221e-10, -2.50507602534068634195e-08, 2.75573137070700676789e-06,
+                             -1.98412698298579493134e-04, 8.33333333332248946124e-03, -1.66666666666666324348e-01};
+  static const double c[] = {-1.13596475577881948265e-11, 2.08757232129817482790e-09, -2.75573143513906633035e-07,
+                             2.48015872894767294178e-05, -1.38888888888741095749e-03, 4.16666666666666019037e-02};
+  LLVMValueRef z = vec_mul(cg, r, r);
+  *sin_r = vec_muladd(cg, vec_mul(cg, r, z), horner(cg, z, s, 6), r);
+  *cos_r = vec_muladd(cg, vec_mul(cg, z, z), horner(cg, z, c, 6), vec_muladd(cg, z, vec_k(cg, d, -0.5), vec_k(cg, d, 1)));
+}
+
+/* Bit `bit` of the quadrant on: a lane mask. */
+static LLVMValueRef quadrant_bit(vitc_cg *cg, LLVMValueRef q, int bit) {
+  LLVMValueRef b = vec_and(cg, q, vec_const(cg, LLVMTypeOf(q), bit));
+  return vec_icmp(cg, LLVMIntNE, b, vec_const(cg, LLVMTypeOf(q), 0));
+}
+
+typedef enum trig_fn { TRIG_SIN, TRIG_COS, TRIG_TAN } trig_fn;
+
+static LLVMValueRef trig(vitc_cg *cg, trig_fn fn, LLVMValueRef x) {
+  static const char *const libm_name[] = {"sin", "cos", "tan"};
+  if (is_double(x)) return libm_double(cg, libm_name[fn], x);
+  LLVMValueRef d = to_f64(cg, x), q, s, c;
+  sincos_reduce(cg, d, &q, &s, &c);
+  LLVMValueRef odd = quadrant_bit(cg, q, 1), y;
+  if (fn == TRIG_TAN) {
+    y = vec_select(cg, odd, vec_neg(cg, vec_div(cg, c, s)), vec_div(cg, s, c));
+  } else {
+    /* sin: s, c, -s, -c for q = 0..3; cos: c, -s, -c, s */
+    LLVMValueRef base = fn == TRIG_SIN ? vec_select(cg, odd, c, s) : vec_select(cg, odd, s, c);
+    LLVMValueRef neg = fn == TRIG_SIN ? quadrant_bit(cg, q, 2)
+                                      : vec_xor(cg, quadrant_bit(cg, q, 2), odd);
+    y = vec_select(cg, neg, vec_neg(cg, base), base);
+  }
+  char fname[8];
+  snprintf(fname, sizeof fname, "%sf", libm_name[fn]);
+  LLVMValueRef far = vec_cmp(cg, LLVMRealOGT, vec_abs(cg, x), vec_k(cg, x, SINCOS_LIMIT));
+  return libm_where(cg, fname, far, x, to_f32(cg, y));
+}
+
+/* Error over [-1.5e6, 1.5e6]: 0.5 ulp; beyond, libm's sinf (glibc's: 0.56 ulp over [-1e7, 1e7]). */
+LLVMValueRef vm_sin(vitc_cg *cg, LLVMValueRef x) { return trig(cg, TRIG_SIN, x); }
+/* Error over [-1.5e6, 1.5e6]: 0.5 ulp; beyond, libm's cosf (glibc's: 0.56 ulp over [-1e7, 1e7]). */
+LLVMValueRef vm_cos(vitc_cg *cg, LLVMValueRef x) { return trig(cg, TRIG_COS, x); }
+/* Error over [-1.5e6, 1.5e6]: 0.5 ulp; beyond, libm's tanf (glibc's: 1.08 ulp over [-1e7, 1e7]). */
+LLVMValueRef vm_tan(vitc_cg *cg, LLVMValueRef x) { return trig(cg, TRIG_TAN, x); }
+
+/* atan of a double: |d| reduced to [0, 0.66] by π/2 - atan(1/|d|) above tan(3π/8) and π/4 + atan((|d| -
+ * 1)/(|d| + 1)) above 0.66, then Cephes' rational function (double precision), the sign restored. */
+static LLVMValueRef atan_f64(vitc_cg *cg, LLVMValueRef d) {
+  LLVMValueRef a = vec_abs(cg, d), one = vec_k(cg, d, 1);
+  LLVMValueRef far = vec_cmp(cg, LLVMRealOGT, a, vec_k(cg, d, 2.41421356237309504880));
+  LLVMValueRef mid = vec_cmp(cg, LLVMRealOGT, a, vec_k(cg, d, 0.66));
+  LLVMValueRef u = vec_select(cg, far, vec_div(cg, vec_k(cg, d, -1), a),
+                              vec_select(cg, mid, vec_div(cg, vec_sub(cg, a, one), vec_add(cg, a, one)), a));
+  LLVMValueRef base = vec_select(cg, far, vec_k(cg, d, 1.57079632679489661923), vec_select(cg, mid, vec_k(cg, d, 0.78539816339744830962), vec_k(cg, d, 0)));
+  static const double p[] = {-8.750608600031904122785e-01, -1.615753718733365076637e+01, -7.500855792314704667340e+01,
+                             -1.228866684490136173410e+02, -6.485021904942025371773e+01};
+  static const double q[] = {1, 2.485846490142306297962e+01, 1.650270098316988542046e+02,
+                             4.328810604912902668951e+02, 4.853903996359136964868e+02, 1.945506571482613964425e+02};
+  LLVMValueRef z = vec_mul(cg, u, u);
+  LLVMValueRef ratio = vec_div(cg, vec_mul(cg, z, horner(cg, z, p, 5)), horner(cg, z, q, 6));
+  LLVMValueRef y = vec_add(cg, base, vec_muladd(cg, u, ratio, u));
+  return vec_select(cg, vec_cmp(cg, LLVMRealOLT, d, vec_k(cg, d, 0)), vec_neg(cg, y), y);
+}
+
+/* Error over [-1e6, 1e6]: 0.5 ulp. */
+LLVMValueRef vm_atan(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "atan", x);
+  return to_f32(cg, atan_f64(cg, to_f64(cg, x)));
+}
+
+/* asin x = atan(x / √((1 - x)(1 + x))); NaN outside [-1, 1]. Error over [-1, 1]: 0.5 ulp. */
+LLVMValueRef vm_asin(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "asin", x);
+  LLVMValueRef d = to_f64(cg, x), one = vec_k(cg, d, 1);
+  LLVMValueRef root = vec_sqrt(cg, vec_mul(cg, vec_sub(cg, one, d), vec_add(cg, one, d)));
+  return to_f32(cg, atan_f64(cg, vec_div(cg, d, root)));
+}
+
+/* acos x = 2·atan(√((1 - x)/(1 + x))): no cancellation near x = 1. Error over [-1, 1]: 0.5 ulp. */
+LLVMValueRef vm_acos(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "acos", x);
+  LLVMValueRef d = to_f64(cg, x), one = vec_k(cg, d, 1);
+  LLVMValueRef t = atan_f64(cg, vec_sqrt(cg, vec_div(cg, vec_sub(cg, one, d), vec_add(cg, one, d))));
+  return to_f32(cg, vec_add(cg, t, t));
+}
+
+/* Below this |x| the odd functions here are x itself in float (their cubic term is under half an ulp),
+ * and where their double identities would cancel. */
+#define ODD_LINEAR_BELOW 2.44140625e-4 /* 2^-12 */
+
+static LLVMValueRef linear_near_zero(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y) {
+  return vec_select(cg, vec_cmp(cg, LLVMRealOLT, vec_abs(cg, x), vec_k(cg, x, ODD_LINEAR_BELOW)), x, y);
+}
+
+/* (e^x - e^-x)/2. Error over [-90, 90]: 0.5 ulp. */
+LLVMValueRef vm_sinh(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "sinh", x);
+  LLVMValueRef d = to_f64(cg, x);
+  LLVMValueRef y = vec_mul(cg, vec_k(cg, d, 0.5), vec_sub(cg, exp_f64(cg, d), exp_f64(cg, vec_neg(cg, d))));
+  return linear_near_zero(cg, x, to_f32(cg, y));
+}
+
+/* (e^x + e^-x)/2. Error over [-90, 90]: 0.5 ulp. */
+LLVMValueRef vm_cosh(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "cosh", x);
+  LLVMValueRef d = to_f64(cg, x);
+  return to_f32(cg, vec_mul(cg, vec_k(cg, d, 0.5), vec_add(cg, exp_f64(cg, d), exp_f64(cg, vec_neg(cg, d)))));
+}
+
+/* sign(x)·log(|x| + √(x² + 1)). Error over [-FLT_MAX, FLT_MAX]: 0.5 ulp. */
+LLVMValueRef vm_asinh(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "asinh", x);
+  LLVMValueRef d = to_f64(cg, x), a = vec_abs(cg, d);
+  LLVMValueRef y = log_f64(cg, vec_add(cg, a, vec_sqrt(cg, vec_muladd(cg, a, a, vec_k(cg, d, 1)))));
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, d, vec_k(cg, d, 0)), vec_neg(cg, y), y);
+  return linear_near_zero(cg, x, to_f32(cg, y));
+}
+
+/* log(x + √(x² - 1)), NaN below 1 (x² - 1 is exact in double for a float x). Error over [1, FLT_MAX]:
+ * 0.5 ulp. */
+LLVMValueRef vm_acosh(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "acosh", x);
+  LLVMValueRef d = to_f64(cg, x);
+  return to_f32(cg, log_f64(cg, vec_add(cg, d, vec_sqrt(cg, vec_muladd(cg, d, d, vec_k(cg, d, -1))))));
+}
+
+/* log((1 + x)/(1 - x))/2: ±inf at ±1, NaN beyond. Error over [-1, 1]: 0.5 ulp. */
+LLVMValueRef vm_atanh(vitc_cg *cg, LLVMValueRef x) {
+  if (is_double(x)) return libm_double(cg, "atanh", x);
+  LLVMValueRef d = to_f64(cg, x), one = vec_k(cg, d, 1);
+  LLVMValueRef y = vec_mul(cg, vec_k(cg, d, 0.5), log_f64(cg, vec_div(cg, vec_add(cg, one, d), vec_sub(cg, one, d))));
+  return linear_near_zero(cg, x, to_f32(cg, y));
+}
+
+/* b^e = exp(e·log|b|), as C's powf for the special cases: a negative (or -0) base gives the sign of an
+ * odd integer exponent and NaN for a non-integer one (-0 and -inf: +0 or +inf); b^0 = 1 and 1^e = 1 even for NaN. Float operands
+ * only: a double pow keeps libm's (llvm.pow), whose integer results must not be off by an ulp. Error over
+ * bases [-100, 100], exponents [-30, 30]: 0.5 ulp. */
+LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e) {
+  if (is_double(b)) {
+    LLVMTypeRef t = LLVMTypeOf(b);
+    LLVMValueRef args[2] = {b, e};
+    return cg_intrinsic(cg, "llvm.pow", &t, 1, args, 2);
+  }
+  LLVMValueRef bd = to_f64(cg, b), ed = to_f64(cg, e);
+  LLVMValueRef y = exp_f64(cg, vec_mul(cg, ed, log_f64(cg, vec_abs(cg, bd))));
+  LLVMValueRef whole = vec_cmp(cg, LLVMRealOEQ, vec_call1(cg, "llvm.floor", ed), ed);
+  LLVMValueRef half = vec_mul(cg, ed, vec_k(cg, ed, 0.5));
+  LLVMValueRef odd = vec_and(cg, whole, vec_cmp(cg, LLVMRealONE, vec_call1(cg, "llvm.floor", half), half));
+  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(b), cg->i32);
+  LLVMValueRef negative = vec_icmp(cg, LLVMIntSLT, vec_bitcast(cg, b, it), vec_const(cg, it, 0));
+  LLVMValueRef not_nan_base = vec_cmp(cg, LLVMRealORD, bd, bd);
+  LLVMValueRef neg_base = vec_and(cg, negative, not_nan_base);
+  y = vec_select(cg, vec_and(cg, neg_base, odd), vec_neg(cg, y), y);
+  LLVMValueRef finite_negative = vec_and(cg, vec_cmp(cg, LLVMRealOLT, bd, vec_k(cg, bd, 0)), vec_cmp(cg, LLVMRealONE, bd, vec_k(cg, bd, -INFINITY)));
+  LLVMValueRef no_real_root = vec_and(cg, finite_negative, vec_not(cg, whole));
+  y = vec_select(cg, no_real_root, vec_k(cg, bd, NAN), y);
+  LLVMValueRef minus_one_inf = vec_and(cg, vec_cmp(cg, LLVMRealOEQ, bd, vec_k(cg, bd, -1)), vec_cmp(cg, LLVMRealOEQ, vec_abs(cg, ed), vec_k(cg, ed, INFINITY)));
+  LLVMValueRef is_one = vec_or(cg, vec_cmp(cg, LLVMRealOEQ, bd, vec_k(cg, bd, 1)), vec_cmp(cg, LLVMRealOEQ, ed, vec_k(cg, ed, 0)));
+  y = vec_select(cg, vec_or(cg, is_one, minus_one_inf), vec_k(cg, bd, 1), y);
+  return to_f32(cg, y);
+}

@@ -1,6 +1,7 @@
 /* vmath.h — the one inline implementation of each transcendental the kernels use, built with vec.h on a
- * float or a vector of floats of any width (a call to libm would be one call per lane). A double scalar
- * goes to libm or the LLVM intrinsic instead: only the scalar loops of float64 tensors see one.
+ * float or a vector of floats of any width (a call to libm would be one call per lane). exp and log have
+ * double forms too; the other functions of a double go to libm: only the scalar loops of float64 tensors
+ * (and sin, cos, tan of a float beyond ±1.5e6) see a libm call.
  *
  * Maximum error against libm in double, every 97th float bit pattern over the range named at each
  * definition (tests/unit/test_vmath.c, which asserts these bounds): ulp counts are of the float result,
@@ -22,5 +23,19 @@ LLVMValueRef vm_gelu_tanh(vitc_cg *cg, LLVMValueRef x);
 /* x·sigmoid(alpha·x) (QuickGelu; alpha 1 is SiLU) */
 LLVMValueRef vm_quick_gelu(vitc_cg *cg, LLVMValueRef x, double alpha);
 LLVMValueRef vm_silu(vitc_cg *cg, LLVMValueRef x);
+/* The rarer functions: a float x is evaluated in double and rounded once (0.5 ulp); a double x calls libm. */
+LLVMValueRef vm_sin(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_cos(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_tan(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_asin(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_acos(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_atan(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_sinh(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_cosh(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_asinh(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_acosh(vitc_cg *cg, LLVMValueRef x);
+LLVMValueRef vm_atanh(vitc_cg *cg, LLVMValueRef x);
+/* b^e for floats or doubles of the same type (C's pow special cases). */
+LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
 
 #endif

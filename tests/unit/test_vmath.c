@@ -36,6 +36,21 @@ static const vm_case cases[] = {
     {"gelu_tanh", VITC_OP_Gelu, "tanh", gelu_tanh, -10, 10, 170, -10, 6e-7},
     {"quick_gelu", VITC_OP_QuickGelu, NULL, quick_gelu, -10, 10, 21, -10, 8e-7},
     {"silu", VITC_OP_Silu, NULL, silu, -10, 10, 2.5, -10, 1.3e-6},
+    {"sin", VITC_OP_Sin, NULL, sin, -1.5e6, 1.5e6, 0.51, -1.5e6, INFINITY},
+    {"cos", VITC_OP_Cos, NULL, cos, -1.5e6, 1.5e6, 0.51, -1.5e6, INFINITY},
+    {"tan", VITC_OP_Tan, NULL, tan, -1.5e6, 1.5e6, 0.51, -1.5e6, INFINITY},
+    /* beyond ±1.5e6 the lanes go to libm: glibc's sinf, cosf and tanf, not correctly rounded */
+    {"sin far", VITC_OP_Sin, NULL, sin, -1e7, 1e7, 0.6, -1e7, INFINITY},
+    {"cos far", VITC_OP_Cos, NULL, cos, -1e7, 1e7, 0.6, -1e7, INFINITY},
+    {"tan far", VITC_OP_Tan, NULL, tan, -1e7, 1e7, 1.1, -1e7, INFINITY},
+    {"asin", VITC_OP_Asin, NULL, asin, -1, 1, 0.51, -1, INFINITY},
+    {"acos", VITC_OP_Acos, NULL, acos, -1, 1, 0.51, -1, INFINITY},
+    {"atan", VITC_OP_Atan, NULL, atan, -1e6, 1e6, 0.51, -1e6, INFINITY},
+    {"sinh", VITC_OP_Sinh, NULL, sinh, -90, 90, 0.51, -90, INFINITY},
+    {"cosh", VITC_OP_Cosh, NULL, cosh, -90, 90, 0.51, -90, INFINITY},
+    {"asinh", VITC_OP_Asinh, NULL, asinh, -FLT_MAX, FLT_MAX, 0.51, -FLT_MAX, INFINITY},
+    {"acosh", VITC_OP_Acosh, NULL, acosh, 0, FLT_MAX, 0.51, 0, INFINITY},
+    {"atanh", VITC_OP_Atanh, NULL, atanh, -1, 1, 0.51, -1, INFINITY},
 };
 
 static uint32_t bits_of(float f) {
@@ -108,7 +123,98 @@ static void measure(const vm_case *c) {
   tg_free(&t);
 }
 
+/* Pow of float32 on a grid of bases and exponents (special values included) against libm's pow in double,
+ * and the special cases C's powf defines. */
+static void measure_pow(void) {
+  static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN, 0.5f, -0.5f, 2.0f, -2.0f, 3.0f, -3.0f};
+  enum { NB = 397, NE = 241, NS = sizeof special / sizeof *special };
+  int64_t n = (int64_t)(NB + NS) * (NE + NS);
+  float *b = malloc(sizeof(float) * (size_t)n), *e = malloc(sizeof(float) * (size_t)n), *y = malloc(sizeof(float) * (size_t)n);
+  int64_t k = 0;
+  for (int i = 0; i < NB + NS; i++)
+    for (int j = 0; j < NE + NS; j++, k++) {
+      b[k] = i < NB ? -100.0f + 200.0f * (float)i / (NB - 1) : special[i - NB];
+      e[k] = j < NE ? -30.0f + 60.0f * (float)j / (NE - 1) : special[j - NE];
+      if (j < NE && j % 3 == 0) e[k] = roundf(e[k]); /* integer exponents, where a negative base has a power */
+    }
+  test_graph t = tg_new();
+  int in[2] = {tg_input(&t, VITC_F32, 1, &n), tg_input(&t, VITC_F32, 1, &n)};
+  tg_output(&t, tg_node(&t, VITC_OP_Pow, in, 2, 1, NULL, 0));
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&t, 2, &err);
+  if (st) fprintf(stderr, "pow: %s\n", err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    memcpy(t.in[0].data, b, sizeof(float) * (size_t)n);
+    memcpy(t.in[1].data, e, sizeof(float) * (size_t)n);
+    void *outs[1] = {y};
+    CHECK(tg_run(&t, outs) == 0);
+    double max_ulp = 0;
+    int64_t wrong_special = 0;
+    for (int64_t i = 0; i < n; i++) {
+      float want = powf(b[i], e[i]);
+      double exact = pow(b[i], e[i]);
+      if (isnan(want) || isinf(want) || fabsf(want) < FLT_MIN) {
+        if (!(isnan(want) && isnan(y[i])) && !(want == y[i] && signbit(want) == signbit(y[i])) &&
+            !(fabsf(want) < FLT_MIN && fabs(y[i] - exact) <= 1.5e-45)) {
+          if (wrong_special < 10) printf("pow(%g, %g) = %g, want %g\n", b[i], e[i], y[i], want);
+          wrong_special++;
+        }
+        continue;
+      }
+      double ulp = fabs(y[i] - exact) / (double)(nextafterf(fabsf(want), INFINITY) - fabsf(want));
+      if (ulp > max_ulp) max_ulp = ulp;
+    }
+    printf("%-10s %lld points: max %.2f ulp, %lld wrong specials\n", "pow", (long long)n, max_ulp, (long long)wrong_special);
+    CHECK(max_ulp <= 0.51);
+    CHECK(wrong_special == 0);
+  }
+  free(b);
+  free(e);
+  free(y);
+  tg_free(&t);
+}
+
+/* exp and log of float64 tensors (inline in double, vmath.c) against libm, in double ulps. */
+static void measure_f64(vitc_op op, double (*ref)(double), double lo, double hi, double bound) {
+  int64_t n = 200003;
+  double *x = malloc(sizeof(double) * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (double)i / (double)(n - 1);
+  x[0] = 0, x[1] = -0.0, x[2] = INFINITY, x[3] = -INFINITY, x[4] = NAN, x[5] = 4.9e-324, x[6] = DBL_MAX, x[7] = -1;
+  test_graph t = tg_new();
+  int in = tg_input(&t, VITC_F64, 1, &n);
+  tg_output(&t, tg_node(&t, op, &in, 1, 1, NULL, 0));
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&t, 2, &err);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    memcpy(t.in[0].data, x, sizeof(double) * (size_t)n);
+    void *outs[1] = {y};
+    CHECK(tg_run(&t, outs) == 0);
+    double max_ulp = 0;
+    int64_t wrong_special = 0;
+    for (int64_t i = 0; i < n; i++) {
+      double want = ref(x[i]);
+      if (isnan(want) || isinf(want) || fabs(want) < DBL_MIN) {
+        if (!(isnan(want) && isnan(y[i])) && want != y[i] && fabs(want - y[i]) > 5e-324) wrong_special++;
+        continue;
+      }
+      double ulp = fabs(y[i] - want) / (nextafter(fabs(want), INFINITY) - fabs(want));
+      if (ulp > max_ulp) max_ulp = ulp;
+    }
+    printf("%-10s f64 [%g, %g]: max %.2f ulp, %lld wrong specials\n", vitc_ops[op].name, lo, hi, max_ulp, (long long)wrong_special);
+    CHECK(max_ulp <= bound);
+    CHECK(wrong_special == 0);
+  }
+  free(x);
+  free(y);
+  tg_free(&t);
+}
+
 int main(void) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) measure(&cases[i]);
+  measure_pow();
+  measure_f64(VITC_OP_Exp, exp, -745, 709.7, 1);
+  measure_f64(VITC_OP_Log, log, 0, 1e300, 1);
   CHECK_DONE();
 }
