@@ -131,6 +131,10 @@ vitc_status vitc_context_new(const vitc_model *m, vitc_context **out) {
     free(c);
     return fail_last(&err);
   }
+  if (mod && vitc_rt_resolve_threads(m->nthreads) < 0) { /* VITC_NUM_THREADS unreadable */
+    free(c);
+    return invalid("vitc_context_new: %s", vitc_rt_last_error());
+  }
   if (!c || (mod && !(c->rt = vitc_rt_ctx_new(mod->scratch_size, mod->weights, m->nthreads)))) {
     free(c);
     vitc_fail(&err, VITC_ERR_NOMEM, "out of memory creating a context");

@@ -128,8 +128,9 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
   if (mapped)
     n += snprintf(h + n, cap - (size_t)n,
                   "\n/* Maps the weights file written by `vitc compile --weights`; NULL with a message in err\n"
-                  " * when it is missing or does not match this model, or when this CPU lacks a feature the\n"
-                  " * code was compiled for (%s_cpu_features). */\n"
+                  " * when it is missing or does not match this model, when this CPU lacks a feature the\n"
+                  " * code was compiled for (%s_cpu_features), or when nthreads is 0 and $VITC_NUM_THREADS is\n"
+                  " * set but not a count. */\n"
                   "vitc_rt_ctx *%s_create_mapped(const char *weights_path, char *err, size_t errlen);\n"
                   "/* The same with nthreads threads (0: $VITC_NUM_THREADS, else the CPUs this process may use). */\n"
                   "vitc_rt_ctx *%s_create_mapped_threads(const char *weights_path, int nthreads, char *err,\n"
@@ -137,9 +138,10 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                   nm, nm, nm);
   else
     n += snprintf(h + n, cap - (size_t)n,
-                  "\n/* NULL when out of memory, or when this CPU lacks a feature the code was compiled for\n"
-                  " * (%s_cpu_features): vitc_rt_last_error() names it. Its thread pool has $VITC_NUM_THREADS\n"
-                  " * threads, else one per CPU this process may use (affinity, cgroup quota). */\n"
+                  "\n/* NULL when out of memory, when this CPU lacks a feature the code was compiled for\n"
+                  " * (%s_cpu_features), or when $VITC_NUM_THREADS is set but not a count: vitc_rt_last_error()\n"
+                  " * says which. Its thread pool has $VITC_NUM_THREADS threads, else one per CPU this process\n"
+                  " * may use (affinity, cgroup quota). */\n"
                   "vitc_rt_ctx *%s_create(void);\n"
                   "/* The same with nthreads threads (0: as %s_create). */\n"
                   "vitc_rt_ctx *%s_create_threads(int nthreads);\n",

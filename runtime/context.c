@@ -12,12 +12,14 @@
 #include "rt_internal.h"
 
 vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads) {
+  int threads = vitc_rt_resolve_threads(nthreads);
+  if (threads < 0) return NULL;
   vitc_rt_ctx *ctx = calloc(1, sizeof *ctx);
-  if (!ctx) return NULL;
-  ctx->weights = weights;
+  if (ctx) ctx->weights = weights;
   size_t rounded = (scratch_bytes + 63) & ~(size_t)63;
-  if (!(ctx->scratch = aligned_alloc(64, rounded ? rounded : 64)) || !(ctx->pool = vitc_rt_pool_new(nthreads))) {
+  if (!ctx || !(ctx->scratch = aligned_alloc(64, rounded ? rounded : 64)) || !(ctx->pool = vitc_rt_pool_new(threads))) {
     vitc_rt_ctx_free(ctx);
+    vitc_rt_set_last_error("out of memory creating a context");
     return NULL;
   }
   return ctx;
@@ -50,7 +52,7 @@ vitc_rt_ctx *vitc_rt_ctx_new_mapped(size_t scratch_bytes, const char *weights_pa
   }
   vitc_rt_ctx *ctx = vitc_rt_ctx_new(scratch_bytes, map, nthreads);
   if (!ctx) {
-    snprintf(err, errlen, "out of memory creating a context");
+    snprintf(err, errlen, "%s", vitc_rt_last_error());
     if (map) munmap(map, size);
     return NULL;
   }

@@ -71,6 +71,7 @@ bool vitc_rt_cpu_supports(const char *features, char *missing, size_t missing_le
 static _Thread_local char last_error[256];
 
 const char *vitc_rt_last_error(void) { return last_error; }
+void vitc_rt_set_last_error(const char *msg) { snprintf(last_error, sizeof last_error, "%s", msg); }
 
 int vitc_rt_require_cpu(const char *features, char *err, size_t errlen) {
   char missing[64];
@@ -108,6 +109,21 @@ static int cgroup_cpu_limit(void) {
   }
   if (quota <= 0 || period <= 0) return 0;
   return (int)((quota + period - 1) / period);
+}
+
+int vitc_rt_resolve_threads(int nthreads) {
+  if (nthreads > VITC_RT_MAX_THREADS) {
+    snprintf(last_error, sizeof last_error, "%d threads asked for: at most %d", nthreads, VITC_RT_MAX_THREADS);
+    return -1;
+  }
+  if (nthreads > 0) return nthreads;
+  const char *env = getenv("VITC_NUM_THREADS");
+  if (vitc_rt_parse_threads(env) < 0) {
+    snprintf(last_error, sizeof last_error, "VITC_NUM_THREADS is '%.64s': expected a whole number from 1 to %d", env,
+             VITC_RT_MAX_THREADS);
+    return -1;
+  }
+  return vitc_rt_default_threads();
 }
 
 int vitc_rt_default_threads(void) {

@@ -41,7 +41,9 @@ _Static_assert(offsetof(vitc_rt_ctx, weights) == VITC_RT_CTX_WEIGHTS * sizeof(vo
 _Static_assert(offsetof(vitc_rt_ctx, scratch) == VITC_RT_CTX_SCRATCH * sizeof(void *), "vitc_rt_ctx ABI");
 #endif
 
-/* nthreads <= 0 picks vitc_rt_default_threads(). NULL when out of memory. */
+/* nthreads <= 0 picks vitc_rt_default_threads(). NULL when out of memory, when nthreads exceeds
+ * VITC_RT_MAX_THREADS, or when nthreads <= 0 and VITC_NUM_THREADS is set to something else than a count
+ * (a typo must not silently run on another number of threads): vitc_rt_last_error() says which. */
 
 vitc_rt_ctx *vitc_rt_ctx_new(size_t scratch_bytes, const void *weights, int nthreads);
 /* As vitc_rt_ctx_new, with weights mapped from a side file written by `vitc compile --weights=FILE`;
@@ -71,6 +73,10 @@ const char *vitc_rt_last_error(void);
  * 1..VITC_RT_MAX_THREADS, else the CPUs this process may run on (its affinity mask, capped by its
  * cgroup's CPU quota). */
 int vitc_rt_default_threads(void);
+/* The threads a context asked for nthreads runs: nthreads itself (1..VITC_RT_MAX_THREADS), or for
+ * nthreads <= 0 vitc_rt_default_threads(); -1 with the reason in vitc_rt_last_error() when nthreads is
+ * too large or VITC_NUM_THREADS is set but unreadable. */
+int vitc_rt_resolve_threads(int nthreads);
 /* A thread count as VITC_NUM_THREADS spells it: 1..VITC_RT_MAX_THREADS, 0 for
  * NULL or "", -1 for anything else. */
 int vitc_rt_parse_threads(const char *text);

@@ -141,7 +141,7 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
     return 1;
   }
   if ((o & CLI_OPTS_RECORD) && (r = cli_option_value(argc, argv, i, "--threads", &value)) != 0)
-    return r < 0 ? -1 : cli_parse_count(cmd, "--threads", value, 0, 256, &c->threads);
+    return r < 0 ? -1 : cli_parse_count(cmd, "--threads", value, 0, VITC_RT_MAX_THREADS, &c->threads);
   if ((o & CLI_OPTS_RECORD) && (r = cli_option_value(argc, argv, i, "--trace", &c->trace)) != 0) return r;
   if ((o & CLI_OPTS_RUNS) && (r = cli_option_value(argc, argv, i, "--runs", &value)) != 0)
     return r < 0 ? -1 : cli_parse_count(cmd, "--runs", value, 1, 100000, &c->runs);

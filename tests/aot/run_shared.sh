@@ -43,7 +43,7 @@ expect_stdout "within tolerance"
 
 run "$VITC" run "$MODEL" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out4" --threads x
 expect_status 2
-expect_stderr "--threads expects 0..256, got 'x'"
+expect_stderr "--threads expects 0..1024, got 'x'"
 run "$VITC" run "$MODEL" "$DATA/input_0.pb" "$DATA/input_1.pb" -o "$TMP/out4" --profile --threads 1
 expect_status 0
 expect_stderr "^ +[0-9.]+ +100.0 +[0-9.]+ +total$"

@@ -71,7 +71,7 @@ expect_error 2 "--warmup expects 0..1000000, got '-1'"
 vitc bench "$ADD/model.onnx" --warmup
 expect_error 2 "option '--warmup' needs a value"
 vitc bench "$ADD/model.onnx" --threads x
-expect_error 2 "--threads expects 0..256"
+expect_error 2 "--threads expects 0..1024"
 vitc bench "$ADD/model.onnx" --fast
 expect_error 2 "unknown option '--fast'"
 expect_stderr "see 'vitc bench --help'"

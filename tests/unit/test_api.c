@@ -191,6 +191,19 @@ static void test_bad_arguments(vitc_model *m) {
   CHECK_MSG(vitc_last_error(), "vitc_context_new: the model is NULL");
   CHECK(vitc_context_new(m, NULL) == VITC_ERR_INVALID);
   CHECK_MSG(vitc_last_error(), "vitc_context_new: out is NULL");
+  /* A context with the default thread count reads VITC_NUM_THREADS: a typo there is an error, not a
+   * silent fall-back to one thread per CPU. */
+  vitc_options by_default = {.opt_level = VITC_OPT_DEFAULT};
+  vitc_model *m0 = NULL;
+  CHECK(vitc_model_load(MODEL, &by_default, &m0) == VITC_OK);
+  setenv("VITC_NUM_THREADS", "many", 1);
+  CHECK(vitc_context_new(m0, &c) == VITC_ERR_INVALID && c == NULL);
+  CHECK_MSG(vitc_last_error(), "vitc_context_new: VITC_NUM_THREADS is 'many': expected a whole number from 1 to 1024");
+  setenv("VITC_NUM_THREADS", "1", 1);
+  CHECK(vitc_context_new(m0, &c) == VITC_OK && c);
+  vitc_context_free(c);
+  unsetenv("VITC_NUM_THREADS");
+  vitc_model_free(m0);
   vitc_model_free(NULL);
   vitc_context_free(NULL);
 

@@ -205,6 +205,13 @@ static void test_default_threads(void) {
   vitc_rt_ctx_free(ctx);
   setenv("VITC_NUM_THREADS", "0x2", 1);
   CHECK(vitc_rt_default_threads() == 1);
+  /* but a context asked for the default refuses a VITC_NUM_THREADS it cannot read, saying why */
+  CHECK(vitc_rt_resolve_threads(0) == -1 && strstr(vitc_rt_last_error(), "VITC_NUM_THREADS is '0x2'"));
+  CHECK(vitc_rt_ctx_new(64, NULL, 0) == NULL && strstr(vitc_rt_last_error(), "VITC_NUM_THREADS is '0x2'"));
+  ctx = vitc_rt_ctx_new(64, NULL, 2); /* an explicit count does not read it */
+  CHECK(ctx && vitc_rt_num_threads(ctx) == 2);
+  vitc_rt_ctx_free(ctx);
+  CHECK(vitc_rt_resolve_threads(VITC_RT_MAX_THREADS + 1) == -1 && strstr(vitc_rt_last_error(), "at most"));
   unsetenv("VITC_NUM_THREADS");
   CHECK(sched_setaffinity(0, sizeof all, &all) == 0);
   CHECK(vitc_rt_parse_threads("4") == 4 && vitc_rt_parse_threads("") == 0 && vitc_rt_parse_threads(NULL) == 0);
