@@ -31,6 +31,73 @@ static LLVMValueRef horner(vitc_cg *cg, LLVMValueRef z, const double *c, int n) 
 static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x);
 static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x);
 
+/* What exp and log need to know of float and double: the width of their bit patterns and mantissa, the
+ * exponent bias, and the smallest normal number. */
+typedef struct float_format {
+  LLVMTypeRef bits; /* i32 or i64, the same lanes as the value */
+  int mant, bias;
+  double min_normal;
+} float_format;
+
+static float_format format_of(vitc_cg *cg, LLVMValueRef x) {
+  bool d = is_double(x);
+  return (float_format){vec_with_elem(LLVMTypeOf(x), d ? cg->i64 : cg->i32), d ? 52 : 23, d ? 1023 : 127,
+                        d ? 2.2250738585072014e-308 : 1.17549435e-38};
+}
+
+/* x clamped to [lo, hi], then n = round(x/ln2) as t - magic, t = x/ln2 + magic (magic = 1.5·2^mant:
+ * adding it rounds to an integer, which then sits in t's low mantissa bits). */
+static LLVMValueRef exp_round(vitc_cg *cg, const float_format *f, LLVMValueRef x, double lo, double hi,
+                              LLVMValueRef *xc, LLVMValueRef *t) {
+  *xc = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, lo), x);
+  *xc = vec_select(cg, vec_cmp(cg, LLVMRealOGT, *xc, vec_k(cg, x, hi)), vec_k(cg, x, hi), *xc);
+  LLVMValueRef magic = vec_k(cg, x, 1.5 * ldexp(1, f->mant));
+  *t = vec_muladd(cg, *xc, vec_k(cg, x, 1.44269504088896338700), magic);
+  return vec_sub(cg, *t, magic);
+}
+
+/* y·2^n for the n that t holds (exp_round), the power built from exponent bits in two halves so that n
+ * from below the smallest subnormal to above the largest number stays representable; then 0 for x below
+ * lo, inf above hi (NaN kept). */
+static LLVMValueRef exp_scale(vitc_cg *cg, const float_format *f, LLVMValueRef x, LLVMValueRef y, LLVMValueRef t,
+                              double lo, double hi) {
+  LLVMTypeRef it = f->bits;
+  LLVMValueRef magic_bits = vec_bitcast(cg, vec_k(cg, t, 1.5 * ldexp(1, f->mant)), it);
+  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, it), magic_bits);
+  LLVMValueRef n1 = vec_ashr(cg, ni, vec_const(cg, it, 1)), n2 = vec_isub(cg, ni, n1);
+  LLVMValueRef s1 = vec_shl(cg, vec_iadd(cg, n1, vec_const(cg, it, f->bias)), vec_const(cg, it, f->mant));
+  LLVMValueRef s2 = vec_shl(cg, vec_iadd(cg, n2, vec_const(cg, it, f->bias)), vec_const(cg, it, f->mant));
+  y = vec_mul(cg, y, vec_bitcast(cg, s1, LLVMTypeOf(x)));
+  y = vec_mul(cg, y, vec_bitcast(cg, s2, LLVMTypeOf(x)));
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, 0), y);
+  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, vec_k(cg, x, hi)), vec_k(cg, x, INFINITY), y);
+}
+
+/* x = 2^e·(1 + f) with 1 + f in [√½, √2): returns f, e as a float of x's type. Subnormals are scaled by
+ * 2^(mant+1) first. */
+static LLVMValueRef log_split(vitc_cg *cg, const float_format *f, LLVMValueRef x, LLVMValueRef *e_float) {
+  LLVMTypeRef it = f->bits;
+  LLVMValueRef tiny = vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, f->min_normal));
+  LLVMValueRef xs = vec_select(cg, tiny, vec_mul(cg, x, vec_k(cg, x, ldexp(1, f->mant + 1))), x);
+  LLVMValueRef bits = vec_bitcast(cg, xs, it);
+  LLVMValueRef e = vec_isub(cg, vec_lshr(cg, bits, ik(cg, bits, f->mant)), ik(cg, bits, f->bias - 1));
+  e = vec_isub(cg, e, vec_select(cg, tiny, ik(cg, bits, f->mant + 1), ik(cg, bits, 0)));
+  LLVMValueRef mant_mask = vec_const(cg, it, ldexp(1, f->mant) - 1);
+  LLVMValueRef half = vec_const(cg, it, ldexp(f->bias - 1, f->mant)); /* the bits of 0.5 */
+  LLVMValueRef m = vec_bitcast(cg, vec_or(cg, vec_and(cg, bits, mant_mask), half), LLVMTypeOf(x)); /* [0.5, 1) */
+  LLVMValueRef small = vec_cmp(cg, LLVMRealOLT, m, vec_k(cg, x, 0.707106781186547524));
+  e = vec_isub(cg, e, vec_zext(cg, small, it));
+  *e_float = vec_sitofp(cg, e, LLVMTypeOf(x));
+  return vec_sub(cg, vec_select(cg, small, vec_add(cg, m, m), m), vec_k(cg, x, 1));
+}
+
+/* log's answers where the polynomial's is not: inf at inf, -inf at 0, NaN below 0 (and at NaN). */
+static LLVMValueRef log_specials(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y) {
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, INFINITY)), x, y);
+  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, 0)), vec_k(cg, x, -INFINITY), y);
+  return vec_select(cg, vec_cmp(cg, LLVMRealULT, x, vec_k(cg, x, 0)), vec_k(cg, x, NAN), y);
+}
+
 /* exp(x) = 2^n · p(r), x = n·ln2 + r, |r| <= ln2/2 (Cody–Waite split of ln2, Cephes' expf polynomial).
  * 2^n is built from exponent bits in two halves so that n from -150 to 128 stays representable; 0 below
  * the smallest subnormal, inf above FLT_MAX, NaN kept.
@@ -38,26 +105,15 @@ static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x) {
   if (is_double(x)) return exp_f64(cg, x);
   const double lo = -103.972084045410, hi = 88.7228393554688;
-  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i32);
-  LLVMValueRef xc = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, lo), x);
-  xc = vec_select(cg, vec_cmp(cg, LLVMRealOGT, xc, vec_k(cg, x, hi)), vec_k(cg, x, hi), xc);
-  LLVMValueRef magic = vec_k(cg, x, 12582912.0); /* 1.5·2^23: adding it rounds to an integer */
-  LLVMValueRef t = vec_muladd(cg, xc, vec_k(cg, x, 1.44269504088896341), magic);
-  LLVMValueRef n = vec_sub(cg, t, magic);
+  float_format f = format_of(cg, x);
+  LLVMValueRef xc, t, n = exp_round(cg, &f, x, lo, hi, &xc, &t);
   LLVMValueRef r = vec_muladd(cg, n, vec_k(cg, x, -0.693359375), xc);
   r = vec_muladd(cg, n, vec_k(cg, x, 2.12194440e-4), r);
   static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
                              1.6666665459e-1, 5.0000001201e-1};
   LLVMValueRef p = horner(cg, r, c, 6);
   LLVMValueRef y = vec_add(cg, vec_muladd(cg, p, vec_mul(cg, r, r), r), vec_k(cg, x, 1));
-  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, it), vec_const(cg, it, 0x4B400000));
-  LLVMValueRef n1 = vec_ashr(cg, ni, vec_const(cg, it, 1)), n2 = vec_isub(cg, ni, n1);
-  LLVMValueRef s1 = vec_shl(cg, vec_iadd(cg, n1, vec_const(cg, it, 127)), vec_const(cg, it, 23));
-  LLVMValueRef s2 = vec_shl(cg, vec_iadd(cg, n2, vec_const(cg, it, 127)), vec_const(cg, it, 23));
-  y = vec_mul(cg, y, vec_bitcast(cg, s1, LLVMTypeOf(x)));
-  y = vec_mul(cg, y, vec_bitcast(cg, s2, LLVMTypeOf(x)));
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, 0), y);
-  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, vec_k(cg, x, hi)), vec_k(cg, x, INFINITY), y);
+  return exp_scale(cg, &f, x, y, t, lo, hi);
 }
 
 /* log(x) = e·ln2 + log(m), x = m·2^e with m in [√½, √2) (Cephes' logf polynomial in m - 1, ln2 split in
@@ -65,28 +121,17 @@ LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x) {
  * Error over (0, FLT_MAX]: 0.78 ulp. */
 LLVMValueRef vm_log(vitc_cg *cg, LLVMValueRef x) {
   if (is_double(x)) return log_f64(cg, x);
-  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i32);
-  LLVMValueRef tiny = vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, 1.17549435e-38));
-  LLVMValueRef xs = vec_select(cg, tiny, vec_mul(cg, x, vec_k(cg, x, 8388608.0)), x);
-  LLVMValueRef bits = vec_bitcast(cg, xs, it);
-  LLVMValueRef e = vec_isub(cg, vec_lshr(cg, bits, ik(cg, bits, 23)), ik(cg, bits, 126));
-  e = vec_isub(cg, e, vec_select(cg, tiny, ik(cg, bits, 23), ik(cg, bits, 0)));
-  LLVMValueRef mbits = vec_or(cg, vec_and(cg, bits, ik(cg, bits, 0x007fffff)), ik(cg, bits, 0x3f000000));
-  LLVMValueRef m = vec_bitcast(cg, mbits, LLVMTypeOf(x)); /* [0.5, 1) */
-  LLVMValueRef small = vec_cmp(cg, LLVMRealOLT, m, vec_k(cg, x, 0.707106781186547524));
-  e = vec_isub(cg, e, vec_zext(cg, small, it));
-  LLVMValueRef f = vec_sub(cg, vec_select(cg, small, vec_add(cg, m, m), m), vec_k(cg, x, 1));
+  float_format fmt = format_of(cg, x);
+  LLVMValueRef ef, f = log_split(cg, &fmt, x, &ef);
   static const double c[] = {7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
                              -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1};
   LLVMValueRef p = horner(cg, f, c, 9);
-  LLVMValueRef z = vec_mul(cg, f, f), ef = vec_sitofp(cg, e, LLVMTypeOf(x));
+  LLVMValueRef z = vec_mul(cg, f, f);
   LLVMValueRef y = vec_mul(cg, vec_mul(cg, p, f), z);
   y = vec_muladd(cg, ef, vec_k(cg, x, -2.12194440e-4), y);
   y = vec_muladd(cg, z, vec_k(cg, x, -0.5), y);
   y = vec_muladd(cg, ef, vec_k(cg, x, 0.693359375), vec_add(cg, f, y));
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, INFINITY)), x, y);
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, 0)), vec_k(cg, x, -INFINITY), y);
-  return vec_select(cg, vec_cmp(cg, LLVMRealULT, x, vec_k(cg, x, 0)), vec_k(cg, x, NAN), y);
+  return log_specials(cg, x, y);
 }
 
 /* erf as a rational function of x on [-4, 4] (±1 beyond), Eigen's and XLA's float erf.
@@ -158,16 +203,12 @@ LLVMValueRef vm_silu(vitc_cg *cg, LLVMValueRef x) { return vec_mul(cg, x, vm_sig
 /* ---------------------------------------------------------------- float64 exp and log */
 
 /* exp(x) = 2^n · exp(r), x = n·ln2 + r, |r| <= ln2/2 (ln2 in two parts), exp(r) from fdlibm's rational
- * form 1 + 2r/(2 - c(r)) + …; 2^n from exponent bits in two halves as in the float version.
+ * form 1 + 2r/(2 - c(r)) + ….
  * Error over [-745, 709.8]: 1 ulp (of the double result). */
 static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x) {
   const double lo = -745.13321910194122, hi = 709.782712893383973;
-  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i64);
-  LLVMValueRef xc = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, lo), x);
-  xc = vec_select(cg, vec_cmp(cg, LLVMRealOGT, xc, vec_k(cg, x, hi)), vec_k(cg, x, hi), xc);
-  LLVMValueRef magic = vec_k(cg, x, 6755399441055744.0); /* 1.5·2^52: adding it rounds to an integer */
-  LLVMValueRef t = vec_muladd(cg, xc, vec_k(cg, x, 1.44269504088896338700e+00), magic);
-  LLVMValueRef n = vec_sub(cg, t, magic);
+  float_format f = format_of(cg, x);
+  LLVMValueRef xc, t, n = exp_round(cg, &f, x, lo, hi, &xc, &t);
   LLVMValueRef r_hi = vec_muladd(cg, n, vec_k(cg, x, -6.93147180369123816490e-01), xc);
   LLVMValueRef r_lo = vec_mul(cg, n, vec_k(cg, x, 1.90821492927058770002e-10));
   LLVMValueRef r = vec_sub(cg, r_hi, r_lo), r2 = vec_mul(cg, r, r);
@@ -176,44 +217,24 @@ static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x) {
   LLVMValueRef c = vec_sub(cg, r, vec_mul(cg, r2, horner(cg, r2, p, 5)));
   LLVMValueRef frac = vec_div(cg, vec_mul(cg, r, c), vec_sub(cg, vec_k(cg, x, 2), c));
   LLVMValueRef y = vec_sub(cg, vec_k(cg, x, 1), vec_sub(cg, vec_sub(cg, r_lo, frac), r_hi));
-  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, it), vec_const(cg, it, 0x4338000000000000));
-  LLVMValueRef n1 = vec_ashr(cg, ni, vec_const(cg, it, 1)), n2 = vec_isub(cg, ni, n1);
-  LLVMValueRef s1 = vec_shl(cg, vec_iadd(cg, n1, vec_const(cg, it, 1023)), vec_const(cg, it, 52));
-  LLVMValueRef s2 = vec_shl(cg, vec_iadd(cg, n2, vec_const(cg, it, 1023)), vec_const(cg, it, 52));
-  y = vec_mul(cg, y, vec_bitcast(cg, s1, LLVMTypeOf(x)));
-  y = vec_mul(cg, y, vec_bitcast(cg, s2, LLVMTypeOf(x)));
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, lo)), vec_k(cg, x, 0), y);
-  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, vec_k(cg, x, hi)), vec_k(cg, x, INFINITY), y);
+  return exp_scale(cg, &f, x, y, t, lo, hi);
 }
 
 /* log(x) = k·ln2 + log(1 + f), x = 2^k·(1 + f) with 1 + f in [√½, √2); log(1 + f) = 2s + s·R(s²) with
- * s = f/(2 + f) (fdlibm's polynomial, ln2 in two parts). Subnormals are scaled by 2^54 first; log(0) =
- * -inf, log(negative) = NaN, log(inf) = inf.
+ * s = f/(2 + f) (fdlibm's polynomial, ln2 in two parts); the specials as the float version's.
  * Error over (0, DBL_MAX]: 1 ulp (of the double result). */
 static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x) {
-  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(x), cg->i64);
-  LLVMValueRef tiny = vec_cmp(cg, LLVMRealOLT, x, vec_k(cg, x, 2.2250738585072014e-308));
-  LLVMValueRef xs = vec_select(cg, tiny, vec_mul(cg, x, vec_k(cg, x, 18014398509481984.0)), x);
-  LLVMValueRef bits = vec_bitcast(cg, xs, it);
-  LLVMValueRef e = vec_isub(cg, vec_lshr(cg, bits, ik(cg, bits, 52)), ik(cg, bits, 1022));
-  e = vec_isub(cg, e, vec_select(cg, tiny, ik(cg, bits, 54), ik(cg, bits, 0)));
-  LLVMValueRef mbits = vec_or(cg, vec_and(cg, bits, vec_const(cg, it, 0x000fffffffffffff)), vec_const(cg, it, 0x3fe0000000000000));
-  LLVMValueRef m = vec_bitcast(cg, mbits, LLVMTypeOf(x)); /* [0.5, 1) */
-  LLVMValueRef small = vec_cmp(cg, LLVMRealOLT, m, vec_k(cg, x, 0.707106781186547524));
-  e = vec_isub(cg, e, vec_zext(cg, small, it));
-  LLVMValueRef f = vec_sub(cg, vec_select(cg, small, vec_add(cg, m, m), m), vec_k(cg, x, 1));
+  float_format fmt = format_of(cg, x);
+  LLVMValueRef k, f = log_split(cg, &fmt, x, &k);
   static const double lg[] = {1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01,
                               2.222219843214978396e-01, 2.857142874366239149e-01, 3.999999999940941908e-01,
                               6.666666666666735130e-01};
   LLVMValueRef s = vec_div(cg, f, vec_add(cg, vec_k(cg, x, 2), f)), z = vec_mul(cg, s, s);
   LLVMValueRef big_r = vec_mul(cg, z, horner(cg, z, lg, 7));
   LLVMValueRef hfsq = vec_mul(cg, vec_k(cg, x, 0.5), vec_mul(cg, f, f));
-  LLVMValueRef k = vec_sitofp(cg, e, LLVMTypeOf(x));
   LLVMValueRef inner = vec_muladd(cg, s, vec_add(cg, hfsq, big_r), vec_mul(cg, k, vec_k(cg, x, 1.90821492927058770002e-10)));
   LLVMValueRef y = vec_sub(cg, vec_mul(cg, k, vec_k(cg, x, 6.93147180369123816490e-01)), vec_sub(cg, vec_sub(cg, hfsq, inner), f));
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, INFINITY)), x, y);
-  y = vec_select(cg, vec_cmp(cg, LLVMRealOEQ, x, vec_k(cg, x, 0)), vec_k(cg, x, -INFINITY), y);
-  return vec_select(cg, vec_cmp(cg, LLVMRealULT, x, vec_k(cg, x, 0)), vec_k(cg, x, NAN), y);
+  return log_specials(cg, x, y);
 }
 
 /* ---------------------------------------------------------------- float functions computed in double
