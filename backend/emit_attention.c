@@ -45,15 +45,21 @@ static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
 
 /* The rows of one operand in the current batch entry: row n starts at base + n·stride (dense), or at
- * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]). */
+ * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]), or at pad + (-1 - table[n])
+ * when that entry is negative (a padded row of Q, K, V: pad = P + h·head_stride; a dropped row of Y: pad
+ * is the task's discard row). */
 typedef struct op_rows {
   LLVMValueRef base, table; /* table NULL when dense */
+  LLVMValueRef pad;         /* NULL when the map has no negative entry */
   int64_t stride;
 } op_rows;
 
 static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
   if (!r->table) return gep_f32_at(cg, r->base, n, r->stride, 0);
-  return gep_f32(cg, r->base, LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), ""));
+  LLVMValueRef e = LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), "");
+  if (!r->pad) return gep_f32(cg, r->base, e);
+  LLVMValueRef padded = LLVMBuildICmp(cg->b, LLVMIntSLT, e, cg_i64(cg, 0), "");
+  return LLVMBuildSelect(cg->b, padded, gep_f32(cg, r->pad, LLVMBuildNot(cg->b, e, "")), gep_f32(cg, r->base, e), "");
 }
 
 typedef struct attn_ctx {
@@ -304,7 +310,7 @@ static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *b
   return gep_f32(cg, base, off);
 }
 
-enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP };
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_PAD = IN_QMAP + 4 };
 enum { MAP_Q, MAP_K, MAP_V, MAP_Y, NMAPS };
 
 /* The problem as ir/ops/fused_attention.c defines it (its shape rule has checked it): the logical batch
@@ -314,6 +320,7 @@ typedef struct attn_geom {
   int64_t batch_dims[VITC_MAX_RANK], batch, heads;
   int64_t nq, nk, d, dv;
   const vitc_value *map[NMAPS]; /* NULL for a dense operand */
+  bool padded[NMAPS];           /* the map has negative entries (P's rows, or Y's dropped rows) */
   int64_t head_strides[NMAPS];
 } attn_geom;
 
@@ -324,6 +331,7 @@ static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge,
     const vitc_value *m = ge->map[x] = cg_in_value(cg, IN_QMAP + x);
     if (m && !m->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "Attention row maps must be known at compile time");
     if (m && !any) any = m;
+    for (int64_t i = 0; m && i < vitc_numel(m) && !ge->padded[x]; i++) ge->padded[x] = ((const int64_t *)m->data)[i] < 0;
   }
   const vitc_value *qm = ge->map[MAP_Q], *vm = ge->map[MAP_V];
   ge->nq = qm ? qm->dims[1] : q->dims[q->rank - 2];
@@ -347,22 +355,24 @@ static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge,
   return VITC_OK;
 }
 
-/* Operand x's rows in batch entry b = g·H + h (data and map: the task's pointers). */
+/* Operand x's rows in batch entry b = g·H + h (data, map and pad: the task's pointers; pad is P, or for
+ * Y the discard row). */
 static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRef data, LLVMValueRef map,
-                            LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
+                            LLVMValueRef pad, LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
   int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
-  if (!ge->map[x]) return (op_rows){gep_f32_at(cg, data, b, rows * len, 0), NULL, len};
+  if (!ge->map[x]) return (op_rows){gep_f32_at(cg, data, b, rows * len, 0), NULL, NULL, len};
   LLVMValueRef table = cg_gep(cg, cg->i64, map, LLVMBuildNSWMul(cg->b, g, cg_i64(cg, rows), ""));
-  return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, 0};
+  if (ge->padded[x] && x != MAP_Y) pad = gep_f32_at(cg, pad, h, ge->head_strides[x], 0);
+  return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
 }
 
 /* Kᵀ of every batch entry packed into kt [batch][D][nk_pad], zero past Nk, each key's column times
  * 1/‖K(b,j,:)‖ with normalize_qk: the score tiles then read whole vectors of keys with no edge, and the
  * cosine's key factor is paid once per key instead of once per score. One task per batch entry. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
-                      LLVMValueRef kmap, LLVMValueRef kt, int64_t nk_pad) {
-  LLVMValueRef captured[3] = {kdata, kmap, kt};
-  cg_task t = cg_task_begin(cg, captured, 3);
+                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, int64_t nk_pad) {
+  LLVMValueRef captured[4] = {kdata, kmap, kt, pad};
+  cg_task t = cg_task_begin(cg, captured, 4);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
   LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
@@ -375,7 +385,7 @@ static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool 
     }
     cg_loop_end(cg, &d);
   } else {
-    op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
+    op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
     cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nk_pad), 1);
     LLVMValueRef col = gep_f32(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
     cg_if key = cg_if_begin(cg, real);
@@ -469,12 +479,15 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr), kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
-  pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt, a.nk_pad);
-  LLVMValueRef captured[10] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
+  LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
+  pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, pad, kt,
+            a.nk_pad);
+  LLVMValueRef captured[11] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
                                                              rs ? cg_in(cg, IN_SCALE) : null};
   for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] && x != MAP_K ? cg_in(cg, IN_QMAP + x) : null;
-  cg_task t = cg_task_begin(cg, captured, 10);
+  captured[10] = pad;
+  cg_task t = cg_task_begin(cg, captured, 11);
   int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
   a.rows = ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
   if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
@@ -483,18 +496,20 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
   a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
+  /* the row a dropped row of Y is computed into: written and read back by this task alone */
+  LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, blk.iv, cg_i64(cg, blocks), "");
   LLVMValueRef i0 = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, blk.iv, cg_i64(cg, blocks), ""), cg_i64(cg, a.rows), "");
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b, cg_i64(cg, ge.heads), ""), h = LLVMBuildURem(cg->b, b, cg_i64(cg, ge.heads), "");
-  row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], b, g, h),
-                 .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], b, g, h),
+  row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h),
+                 .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h),
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_strides = bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
   a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
-  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
+  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
   cg_loop_end(cg, &blk);

@@ -15,23 +15,25 @@ unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n) {
   return 1u | (vitc_op_has(n->op, VITC_OPF_MOVE_IN2) ? 1u << 2 : 0);
 }
 
-/* An int64 tensor of v's shape filled with `fill`, or with 0, 1, 2, ... when fill < -1. */
+/* An int64 tensor of v's shape filled with `fill`, or with 1, 2, 3, ... when fill < 0. */
 static vitc_status int64_like(const vitc_value *v, int64_t fill, vitc_value *out, vitc_error *err) {
   *out = *v;
   out->dtype = VITC_I64;
   int64_t count = vitc_numel(v);
   if (!(out->data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1))))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  for (int64_t i = 0; i < count; i++) ((int64_t *)out->data)[i] = fill < -1 ? i : fill;
+  for (int64_t i = 0; i < count; i++) ((int64_t *)out->data)[i] = fill < 0 ? i + 1 : fill;
   return VITC_OK;
 }
 
-/* The origins of t as an int64 value (out->data NULL when t is not a movement function of base). */
+/* The origins of t plus one as an int64 value (out->data NULL when t is not a movement function of
+ * base): 0 marks an element not from base, as known tensors are probed with zeros, and so is the value
+ * an op makes up by default (Pad without a constant_value pads with 0). */
 static vitc_status probe(const vitc_graph *g, int base, int t, int depth, vitc_value *out, vitc_error *err) {
   const vitc_tensor *tt = &g->tensors[t];
   out->data = NULL;
-  if (t == base) return int64_like(&tt->v, -2, out, err);
-  if (tt->v.data) return int64_like(&tt->v, -1, out, err);
+  if (t == base) return int64_like(&tt->v, -1, out, err);
+  if (tt->v.data) return int64_like(&tt->v, 0, out, err);
   const vitc_node *n = tt->producer >= 0 ? &g->nodes[tt->producer] : NULL;
   unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
   if (!moved || depth > 64) return VITC_OK;
@@ -68,7 +70,9 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
   vitc_value v;
   *origins = NULL;
   vitc_status st = probe(g, base, t, 0, &v, err);
-  if (st == VITC_OK) *origins = v.data;
+  if (st != VITC_OK || !v.data) return st;
+  *origins = v.data;
+  for (int64_t i = 0; i < vitc_numel(&v); i++) (*origins)[i]--;
   return st;
 }
 

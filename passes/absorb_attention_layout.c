@@ -13,7 +13,7 @@
  * logical [G, H, N, C]'s rows contiguous, one stride between heads. Y follows its chain of movement
  * nodes, each the only reader of the tensor before, to the last tensor its elements fill exactly once,
  * and the Attention writes that tensor through the inverted chain (or Y itself through an identity map
- * when no chain fits). The logical batch is [G, H] with H Q's last batch dim; when that leaves a chain
+ * when no chain fits); rows of Y the tensor does not hold, whole, are dropped (map entry -1). The logical batch is [G, H] with H Q's last batch dim; when that leaves a chain
  * out and no bias or S needs the head dim, [G·H, 1] (a map row per head) is tried too. Tensors in
  * between that others read stay for them; eliminate_dead sweeps the rest. Only unmapped float32
  * Attention is considered, and it is rewritten only when some chain is absorbed. */
@@ -54,20 +54,26 @@ static bool is_f32(const vitc_graph *g, int t) {
 }
 
 /* Whether element (g, h, n, c) of the logical [G, H, N, C], at o[(g·H + h)·N·C + n·sn + c·sc], lies at
- * map[g, n] + h·hs + c with map and hs >= 0; fills map and *hs. */
+ * map[g, n] + h·hs + c with map and hs >= 0; fills map and *hs. For Y a row whose elements are all -1
+ * (no element of the chain's end holds it: a crop) gets the map entry -1, which drops it. */
 static bool factor(const int64_t *o, const attn_layout *l, int x, int64_t *map, int64_t *hs) {
   int64_t heads = l->heads, rows = l->rows[x], cols = l->cols[x], sn = l->row_stride[x], sc = l->col_stride[x];
   int64_t plane = rows * cols;
-  *hs = heads > 1 ? o[plane] - o[0] : 0;
+  *hs = -1;
+  for (int64_t g = 0; g < l->groups; g++)
+    for (int64_t n = 0; n < rows; n++) {
+      int64_t at = g * heads * plane + n * sn;
+      if ((map[g * rows + n] = o[at]) < 0 && (x != X_Y || o[at] != -1)) return false;
+      if (*hs < 0 && o[at] >= 0) *hs = heads > 1 ? o[at + plane] - o[at] : 0;
+    }
   if (*hs < 0) return false;
   for (int64_t g = 0; g < l->groups; g++)
-    for (int64_t n = 0; n < rows; n++)
-      if ((map[g * rows + n] = o[g * heads * plane + n * sn]) < 0) return false;
-  for (int64_t g = 0; g < l->groups; g++)
     for (int64_t h = 0; h < heads; h++)
-      for (int64_t n = 0; n < rows; n++)
+      for (int64_t n = 0; n < rows; n++) {
+        int64_t m = map[g * rows + n];
         for (int64_t c = 0; c < cols; c++)
-          if (o[(g * heads + h) * plane + n * sn + c * sc] != map[g * rows + n] + h * *hs + c) return false;
+          if (o[(g * heads + h) * plane + n * sn + c * sc] != (m < 0 ? -1 : m + h * *hs + c)) return false;
+      }
   return true;
 }
 
@@ -156,10 +162,11 @@ static int output_chain(const vitc_rewriter *rw, const int *reader, int y, vitc_
   return k;
 }
 
-/* inv[i] = the element of f holding element i of y, when o (f's origins in y) is a bijection. */
-static bool invert(const int64_t *o, int64_t count, int64_t *inv) {
+/* inv[i] = the element of f holding element i of y (-1: none), when o (the origins in y of f's fcount
+ * elements) sends distinct elements of f to distinct elements of y. */
+static bool invert(const int64_t *o, int64_t fcount, int64_t count, int64_t *inv) {
   for (int64_t i = 0; i < count; i++) inv[i] = -1;
-  for (int64_t i = 0; i < count; i++) {
+  for (int64_t i = 0; i < fcount; i++) {
     if (o[i] < 0 || o[i] >= count || inv[o[i]] >= 0) return false;
     inv[o[i]] = i;
   }
@@ -168,7 +175,8 @@ static bool invert(const int64_t *o, int64_t count, int64_t *inv) {
 
 /* Y's map onto the last tensor of its chain that it fills exactly once (p[j].nchain nodes), else onto
  * itself (nchain 0), under each of the np plans; the chain's origins in Y are composed one node at a
- * time, as in map_operand. */
+ * time, as in map_operand. Rows of Y the tensor does not hold (the crop after Swin's padded windows)
+ * are dropped. */
 static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, int np, vitc_error *err) {
   const vitc_graph *g = rw->g;
   int64_t count = vitc_numel(&g->tensors[y].v), hs;
@@ -185,7 +193,8 @@ static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y,
     int mid = k ? chain[k - 1]->out[0] : y, f = chain[k]->out[0];
     st = vitc_probe_origins_via(g, y, mid, f, above, NULL, &o, err);
     free(above);
-    bool inverted = o && vitc_numel(&g->tensors[f].v) == count && invert(o, count, inv);
+    int64_t fcount = vitc_numel(&g->tensors[f].v);
+    bool inverted = o && fcount <= count && invert(o, fcount, count, inv);
     for (int j = 0; inverted && j < np; j++)
       if (factor(inv, &p[j].l, X_Y, trial[j], &hs)) {
         operand_map *m = &p[j].m[X_Y];

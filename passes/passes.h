@@ -63,5 +63,6 @@ vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err);   /* r + La
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-keeping Transpose → Reshape; FusedGemm reads rows through Reshapes */
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */
 vitc_status vitc_absorb_partitions(vitc_graph *g, vitc_error *err);  /* window/grid partition and reverse around row-wise ops → image order, Attention maps */
+vitc_status vitc_absorb_row_padding(vitc_graph *g, vitc_error *err); /* Pad → row-wise projection → mapped Attention: the projection on the unpadded rows, padded rows read from one constant row */
 
 #endif

@@ -46,6 +46,7 @@ static const vitc_pass pipeline[] = {
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
     {"absorb_partitions", vitc_absorb_partitions, false, "row-wise blocks between a window/grid partition and its reverse run in image order; the Attention's maps read the windows"},
+    {"absorb_row_padding", vitc_absorb_row_padding, false, "a zero Pad before the row-wise projection feeding a mapped Attention goes: padded rows read the projection of a zero row"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

@@ -6,6 +6,7 @@
  *           4 S (optional) broadcasting to [.., Nq, 1], one factor per query row: Swin V2's per-head
  *             logit scale [H, 1, 1]
  *           5 Qmap, 6 Kmap, 7 Vmap, 8 Ymap (optional, int64, known): row maps, below
+ *           9 P (optional, float32): the rows negative Q, K, V map entries read, below
  *   attrs   scale (float, default 1), k_transposed (int, default 0),
  *           normalize_qk (int, default 0): Q and K rows are divided by max(‖row‖₂, 1e-12) before the
  *             product (F.normalize; Swin V2's cosine attention)
@@ -30,6 +31,11 @@
  * without, Y is [G, H, Nq, Dv]. bias and S broadcast against [G, H, Nq, Nk] and [G, H, Nq, 1]. A
  * mapped K is read by rows: k_transposed must be 0.
  *
+ * Rows an export padded (Swin's windows over a map they do not tile, padded before the qkv projection)
+ * need no padded copy: a negative Q, K or V map entry e reads its row from P instead, at flat offset
+ * -1 - e + h · head_strides[x] + c (P holds the projection of a zero row: its bias), and a Ymap entry -1
+ * drops the row (the crop after the window reverse); the kept rows then cover Y whole.
+ *
  * The reference gathers one batch index's operands, materialises its scores and scatters its rows. */
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +44,7 @@
 #include "gemm_kernel.h"
 #include "ops.h"
 
-enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP };
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP, IN_PAD };
 enum { MAP_Q, MAP_K, MAP_V, MAP_Y };
 
 typedef struct attn_dims {
@@ -58,9 +64,10 @@ static const vitc_value *map_of(const vitc_node *n, const vitc_value *const *in,
 }
 
 /* Checks map x against [G, rows] and, when its values are known, that every row it names, with every
- * head and `len` elements, stays inside the base (for Y: the output of numel `base_numel`). */
+ * head and `len` elements, stays inside the base (for Y: the output of numel `base_numel`), or inside P
+ * (pad_numel elements, -1 without P) for a negative Q, K or V entry; a negative Y entry is -1. */
 static vitc_status check_map(const vitc_value *map, int x, int64_t groups, int64_t rows, int64_t len,
-                             const attn_dims *a, int64_t base_numel, vitc_error *err) {
+                             const attn_dims *a, int64_t base_numel, int64_t pad_numel, vitc_error *err) {
   static const char *const names[] = {"Qmap", "Kmap", "Vmap", "Ymap"};
   if (map->dtype != VITC_I64 || map->rank != 2 || map->dims[0] != groups || map->dims[1] != rows)
     return vitc_fail(err, VITC_ERR_INVALID, "Attention %s must be int64 [%lld, %lld]", names[x], (long long)groups,
@@ -69,6 +76,8 @@ static vitc_status check_map(const vitc_value *map, int x, int64_t groups, int64
   int64_t span = (a->heads - 1) * a->head_strides[x] + len;
   for (int64_t i = 0; i < groups * rows; i++) {
     int64_t off = ((const int64_t *)map->data)[i];
+    if (x == MAP_Y && off == -1) continue;
+    if (off < 0 && x != MAP_Y && a->head_strides[x] >= 0 && -1 - off + span <= pad_numel) continue;
     if (off < 0 || a->head_strides[x] < 0 || off + span > base_numel)
       return vitc_fail(err, VITC_ERR_INVALID, "Attention %s entry %lld (%lld) reads outside its tensor of %lld elements",
                        names[x], (long long)i, (long long)off, (long long)base_numel);
@@ -102,7 +111,8 @@ static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *i
       rows[x] = map->rank == 2 ? map->dims[1] : -1;
       cols[x] = vitc_attr_int(n, col_attr[x], 0);
       if (cols[x] < 1) return vitc_fail(err, VITC_ERR_INVALID, "Attention with a mapped %c needs %s >= 1", "QKV"[x], col_attr[x]);
-      vitc_status st = check_map(map, x, groups, rows[x], cols[x], a, vitc_numel(v), err);
+      const vitc_value *pad = input(n, in, IN_PAD);
+      vitc_status st = check_map(map, x, groups, rows[x], cols[x], a, vitc_numel(v), pad ? vitc_numel(pad) : -1, err);
       if (st != VITC_OK) return st;
       continue;
     }
@@ -125,18 +135,19 @@ static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *i
   if (!ymap) return VITC_OK;
   int rank;
   const int64_t *shape = vitc_attr_ints(n, "y_shape", &rank);
-  int64_t numel = 1;
+  int64_t numel = 1, kept = groups * a->nq; /* rows Ymap writes (-1 drops one) */
   for (int i = 0; i < rank; i++) numel *= shape[i] < 0 ? -1 : shape[i];
-  if (!shape || rank > VITC_MAX_RANK || numel != a->batch * a->nq * a->dv)
+  for (int64_t i = 0; ymap->data && i < vitc_numel(ymap); i++) kept -= ((const int64_t *)ymap->data)[i] == -1;
+  if (!shape || rank > VITC_MAX_RANK || numel != kept * a->heads * a->dv)
     return vitc_fail(err, VITC_ERR_INVALID, "Attention with Ymap needs a y_shape of %lld elements",
-                     (long long)(a->batch * a->nq * a->dv));
-  return check_map(ymap, MAP_Y, groups, a->nq, a->dv, a, numel, err);
+                     (long long)(kept * a->heads * a->dv));
+  return check_map(ymap, MAP_Y, groups, a->nq, a->dv, a, numel, -1, err);
 }
 
 static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
   *a = (attn_dims){0};
   for (int i = 0; i < n->nin; i++)
-    if (in[i] && i < IN_QMAP && in[i]->dtype != VITC_F32)
+    if (in[i] && (i < IN_QMAP || i == IN_PAD) && in[i]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention runs on float32 only (input %d)", i);
   for (int x = MAP_Q; x <= MAP_Y; x++)
     if (map_of(n, in, x)) return analyse_mapped(n, in, a, err);
@@ -230,7 +241,10 @@ static const float *operand_rows(const vitc_node *n, const vitc_value *const *in
   if (!map) return base + b * rows * len;
   const int64_t *m = (const int64_t *)map->data + b / a->heads * rows;
   int64_t head = b % a->heads * a->head_strides[x];
-  for (int64_t i = 0; i < rows; i++) memcpy(dst + i * len, base + m[i] + head, sizeof(float) * (size_t)len);
+  for (int64_t i = 0; i < rows; i++) {
+    const float *src = m[i] < 0 ? (const float *)in[IN_PAD]->data - 1 - m[i] : base + m[i];
+    memcpy(dst + i * len, src + head, sizeof(float) * (size_t)len);
+  }
   return dst;
 }
 
@@ -296,7 +310,7 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       const int64_t *m = (const int64_t *)ymap->data + b / a.heads * a.nq;
       int64_t head = b % a.heads * a.head_strides[MAP_Y];
       for (int64_t i = 0; i < a.nq; i++)
-        memcpy((float *)out->data + m[i] + head, y + i * a.dv, sizeof(float) * (size_t)a.dv);
+        if (m[i] >= 0) memcpy((float *)out->data + m[i] + head, y + i * a.dv, sizeof(float) * (size_t)a.dv);
     }
   }
   free(s);

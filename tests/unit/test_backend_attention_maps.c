@@ -6,6 +6,8 @@
  *   Swin  qkv of the tokens [L, 3C] and windows as a random permutation of the tokens (the partition and
  *         cyclic shift together), Y written back to the token order [L, C]
  *   mixed some operands mapped, the others dense
+ *   padded  Swin's windows over a map they do not tile: rows past the L tokens read P (negative map
+ *         entries), and their Y rows are dropped (Ymap -1)
  *
  * with rel-pos bias [H, N, N] or [G, H, N, N], Swin V2's per-head scale S [H, 1, 1] and cosine attention.
  * Sizes are awkward on purpose: D = 24 and 20 (partial vectors), Nk = 49, 17 and 1, Dv != D, and
@@ -18,7 +20,7 @@
 #define RTOL 1e-4
 #define ATOL 1e-5
 
-enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP, NIN };
+enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_KMAP, IN_VMAP, IN_YMAP, IN_PAD, NIN };
 
 /* An Attention node's inputs and attributes; the attribute arrays live here while the graph points at
  * them. */
@@ -139,6 +141,41 @@ static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int6
   free(perm);
 }
 
+/* Swin with padding: G·N window rows over L < G·N tokens (perm as in swin_windows), window rows of tokens
+ * >= L read P [3C] (the projection's bias) and write nothing; Y is [L, C]. */
+static void padded_windows(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, int64_t l, bool v2,
+                           int threads) {
+  int64_t rows = g * n, c = h * d, *perm = malloc(sizeof(int64_t) * (size_t)(5 * rows)), *maps = perm + rows;
+  permutation(perm, rows, 41);
+  test_graph t = tg_new();
+  attn_args a = no_inputs();
+  int qkv = f32_input(&t, 2, (int64_t[]){l, 3 * c});
+  for (int x = 0; x < 4; x++)
+    for (int64_t r = 0; r < rows; r++) {
+      bool pad = perm[r] >= l;
+      maps[x * rows + r] = x < 3 ? (pad ? -1 - x * c : perm[r] * 3 * c + x * c) : pad ? -1 : perm[r] * c;
+    }
+  for (int x = 0; x < 4; x++) {
+    if (x < 3) a.in[IN_Q + x] = qkv;
+    a.in[IN_QMAP + x] = map_const(&t, g, n, maps + x * rows);
+  }
+  a.in[IN_PAD] = tg_const(&t, VITC_F32, 1, (int64_t[]){3 * c}, 9);
+  a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
+  if (v2) {
+    a.in[IN_SCALE] = head_scale(&t, h);
+    a.normalize_qk = 1;
+    a.scale = 1;
+  }
+  a.heads = h;
+  a.head_dim = a.value_dim = d;
+  for (int x = 0; x < 4; x++) a.head_strides[x] = d;
+  a.y_rank = 2;
+  memcpy(a.y_shape, (int64_t[]){l, c}, sizeof(int64_t) * 2);
+  tg_output(&t, attention(&t, &a));
+  tg_check(&t, what, threads, RTOL, ATOL);
+  free(perm);
+}
+
 /* Operands x named in `mapped` (bit x: 0 Q, 1 K, 2 V, 3 Y) read rows of their own base [G·N, H·C] in a
  * shuffled order, the others are dense [G, H, N, C]; Nq != Nk, Dv != D; a bias [H, Nq, Nk] or none;
  * normalize_qk optional. */
@@ -225,6 +262,8 @@ static void test_compiled(void) {
     swin_windows("Swin windows, bias [G,H,N,N]", 3, 3, 49, 20, BIAS_GHNN, false, threads);
     swin_windows("Swin V2 windows, cosine, S, bias [G,H,N,N]", 3, 2, 49, 24, BIAS_GHNN, true, threads);
     swin_windows("Swin V2 windows, cosine, S, no bias", 2, 3, 16, 20, BIAS_NONE, true, threads);
+    padded_windows("Swin padded windows, 151 of 196 rows real", 4, 2, 49, 24, 151, false, threads);
+    padded_windows("Swin V2 padded windows, 29 of 32 rows real", 2, 3, 16, 20, 29, true, threads);
     mixed("Q, V mapped; K, Y dense", MQ | MV, 17, true, false, threads);
     mixed("K, Y mapped; Q, V dense", MK | MY, 17, false, false, threads);
     mixed("all mapped, Nk 49, cosine", MQ | MK | MV | MY, 49, true, true, threads);
@@ -264,6 +303,16 @@ static void ymap_wrong_y_shape(test_graph *t, attn_args *a, int64_t *maps) {
 }
 static void negative_vmap(test_graph *t, attn_args *a, int64_t *maps) {
   a->in[IN_VMAP] = map_const(t, 2, 3, (int64_t[]){0, -8, 16, 24, 32, 40});
+}
+/* P [8]: entry -1 - 1 reads P[1 ..] with heads 4 apart: 1 + 4 + 4 floats pass its end */
+static void vmap_past_pad(test_graph *t, attn_args *a, int64_t *maps) {
+  a->in[IN_VMAP] = map_const(t, 2, 3, (int64_t[]){0, -1, -2, 24, 32, 40});
+  a->in[IN_PAD] = tg_const(t, VITC_F32, 1, (int64_t[]){8}, 1);
+}
+static void ymap_negative_two(test_graph *t, attn_args *a, int64_t *maps) {
+  a->in[IN_YMAP] = map_const(t, 2, 3, (int64_t[]){0, -2, 8, 16, 24, 32});
+  a->y_rank = 2;
+  memcpy(a->y_shape, (int64_t[]){6, 8}, sizeof(int64_t) * 2);
 }
 
 /* The shape rule refuses the node with VITC_ERR_INVALID and a message naming the problem. */
@@ -316,6 +365,8 @@ static void check_runtime_map_refused(void) {
 static void test_errors(void) {
   check_refused("Kmap past the end", kmap_past_end, "Kmap entry 5 (92) reads outside its tensor of 96 elements");
   check_refused("negative Vmap", negative_vmap, "Vmap entry 1 (-8) reads outside");
+  check_refused("negative Vmap past P", vmap_past_pad, "Vmap entry 2 (-2) reads outside");
+  check_refused("Ymap entry -2", ymap_negative_two, "Ymap entry 1 (-2) reads outside");
   check_refused("Kmap [1, 3]", kmap_wrong_shape, "Kmap must be int64 [2, 3]");
   check_refused("y_shape of 42 elements", ymap_wrong_y_shape, "needs a y_shape of 48 elements");
   check_cosine_kt_refused();

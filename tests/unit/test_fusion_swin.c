@@ -1,6 +1,7 @@
-/* test_fusion_swin.c — sink_row_gathers and fuse_patch_merging on tiny Swin blocks, and the
- * vitc.PatchMerging kernel against the evaluator. Each pass case checks the histogram, the evaluator
- * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
+/* test_fusion_swin.c — sink_row_gathers and fuse_patch_merging on tiny Swin blocks, padded windows
+ * through the whole pipeline (absorb_row_padding, Ymap's crop), and the vitc.PatchMerging kernel against
+ * the evaluator. Each pass case checks the histogram, the evaluator before/after the pass and the JIT of
+ * the whole pipeline (fusion_harness.h).
  *
  * The block: x [1, 6, 6, C = 10] → LayerNorm → roll by 1 on H and W (Slice + Concat, as exported) →
  * windows of 3x3 (Reshape, Transpose, Reshape [4, 9, C]) → qkv MatMul + bias → head split (2 heads of 5)
@@ -23,6 +24,8 @@ enum {
   MISS_NO_ATTENTION,  /* a roll before a MatMul whose output meets no attention */
   S_ELEMENTWISE,      /* a HardSwish (any unary elementwise op is row-wise) before the qkv MatMul: both sink */
   MISS_ADD_PLANE,     /* an Add of a known [TOK, C] plane, which differs row by row: the input side stays */
+  MISS_PAD_VALUE,     /* S_PADDED padding with 0.5: a padded qkv row is no longer the bias, the Pad stays */
+  MISS_QKV_READ,      /* S_PADDED with the qkv projection also a graph output: the Pad stays */
 };
 
 static int ints(test_graph *t, int n, const int64_t *v) {
@@ -106,12 +109,18 @@ static void build_no_attention(test_graph *t) {
 
 static void build_block(test_graph *t, int variant) {
   if (variant == MISS_NO_ATTENTION) return build_no_attention(t);
-  int64_t rows = variant == S_PADDED ? S - 1 : S;
+  bool padded = variant == S_PADDED || variant == MISS_PAD_VALUE || variant == MISS_QKV_READ;
+  int64_t rows = padded ? S - 1 : S;
   const int64_t xd[] = {1, rows, S, C}, cd[] = {C}, pads[] = {0, 0, 0, 0, 0, 1, 0, 0}, rd[] = {NWIN, TOK, 3 * C},
                 wd[] = {C, 3 * C}, bd[] = {3 * C};
   int x = tg_input(t, VITC_F32, 4, xd), h = layer_norm(t, x, -1, 1, cd);
-  bool shifted = variant != S_PLAIN && variant != S_PADDED;
-  if (variant == S_PADDED) h = fh_op(t, VITC_OP_Pad, h, ints(t, 8, pads));
+  bool shifted = variant != S_PLAIN && !padded;
+  if (padded) {
+    float half = 0.5f;
+    vitc_value value = {.dtype = VITC_F32, .rank = 0, .data = &half};
+    int in[3] = {h, ints(t, 8, pads), variant == MISS_PAD_VALUE ? vitc_graph_add_constant(t->g, NULL, &value) : -1};
+    h = tg_node(t, VITC_OP_Pad, in, variant == MISS_PAD_VALUE ? 3 : 2, 1, NULL, 0);
+  }
   if (shifted) h = roll(t, roll(t, h, S - 1, 1, S), S - 1, 2, S);
   h = partition(t, h, variant);
   if (variant == S_SOFTMAX_LAST) h = softmax(t, h, -1);
@@ -125,9 +134,10 @@ static void build_block(test_graph *t, int variant) {
   } else {
     qkv = linear(t, h, C, 3 * C, 5);
   }
+  if (variant == MISS_QKV_READ) tg_output(t, qkv);
   int y = reverse(t, linear(t, attention(t, qkv), C, C, 8));
   if (shifted) y = roll(t, roll(t, y, 1, 1, S), 1, 2, S);
-  if (variant == S_PADDED) y = slice(t, y, 0, S - 1, 1, 1);
+  if (padded) y = slice(t, y, 0, S - 1, 1, 1);
   if (variant == S_POST_NORM) y = layer_norm(t, y, -1, 1, cd);
   tg_output(t, fh_op(t, VITC_OP_Add, x, y));
 }
@@ -174,6 +184,26 @@ static void test_sinks(void) {
   const fh_count padded[] = {{VITC_OP_Pad, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Gather, 5}, {VITC_OP_Transpose, 2}};
   vitc_graph_free(fh_check("padded windows", build_block, S_PADDED, sink_and_sweep, padded, 4));
   check_pipeline("padded windows, pipeline", S_PADDED);
+}
+
+/* The whole pipeline: with a zero Pad the qkv projection runs on the 5 x 6 tokens and the Attention reads
+ * the padded rows from its bias (absorb_row_padding) and drops them from Y (absorb_attention_layout's
+ * crop); no Pad, Slice or Gather is left. */
+static vitc_status all_passes(vitc_graph *g, vitc_error *err) { return vitc_run_passes(g, NULL, err); }
+
+static void test_padding(void) {
+  const fh_count none[] = {{VITC_OP_Pad, 0}, {VITC_OP_Slice, 0}, {VITC_OP_Gather, 0}, {VITC_OP_Attention, 1},
+                           {VITC_OP_FusedGemm, 2}};
+  vitc_graph *g = fh_check("padded windows, all passes", build_block, S_PADDED, all_passes, none, 5);
+  const vitc_node *a = fh_find_op(g, VITC_OP_Attention);
+  CHECK(a && a->nin == 10 && a->in[9] >= 0 && g->tensors[a->in[9]].v.data);
+  vitc_graph_free(g);
+  /* the crop still goes into Ymap; the Pad stays in front of the projection */
+  const fh_count pad_stays[] = {{VITC_OP_Pad, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Gather, 0}, {VITC_OP_Attention, 1}};
+  vitc_graph_free(fh_check("padded with 0.5, all passes", build_block, MISS_PAD_VALUE, all_passes, pad_stays, 4));
+  /* the graph output keeps the window order: a row Gather makes it */
+  const fh_count read_twice[] = {{VITC_OP_Pad, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Gather, 1}, {VITC_OP_Attention, 1}};
+  vitc_graph_free(fh_check("qkv read twice, all passes", build_block, MISS_QKV_READ, all_passes, read_twice, 4));
 }
 
 static void test_near_misses(void) {
@@ -304,6 +334,7 @@ static void test_kernel(void) {
 }
 
 int main(void) {
+  test_padding();
   test_sinks();
   test_near_misses();
   test_patch_merging();

@@ -1,5 +1,5 @@
 /* test_probe.c — vitc_probe_origins (ir/probe.c): where each element of a movement chain's result comes
- * from, against index formulas; constants concatenated in give -1; a computing node ends the chain. */
+ * from, against index formulas; constants concatenated in and Pad's default zeros give -1; a computing node ends the chain. */
 #include "backend_harness.h"
 #include "check.h"
 #include "passes/passes.h"
@@ -55,6 +55,25 @@ static void test_concat_constant(void) {
   for (int i = 0; o && i < 8; i++) CHECK(o[i] == (i < 4 ? -1 : i - 4));
   free(o);
   tg_free(&t);
+}
+
+/* Pad x [2, 3] by one row after and one column before, with no constant_value input (the default 0) and
+ * with a given one: the padding's elements are -1 both ways, not element 0 of x. */
+static void test_pad_default_value(void) {
+  for (int given = 0; given < 2; given++) {
+    test_graph t = tg_new();
+    int x = tg_input(&t, VITC_F32, 2, (int64_t[]){2, 3});
+    int64_t pads[] = {0, 1, 1, 0};
+    int in[3] = {x, i64_const(&t, 4, pads), given ? tg_const(&t, VITC_F32, 0, NULL, 3) : -1};
+    int p = tg_node(&t, VITC_OP_Pad, in, given ? 3 : 2, 1, NULL, 0);
+    tg_output(&t, p);
+    int64_t *o = origins_of(&t, x, p);
+    CHECK(o != NULL);
+    for (int i = 0; o && i < 3; i++)
+      for (int j = 0; j < 4; j++) CHECK(o[i * 4 + j] == (i < 2 && j > 0 ? i * 3 + j - 1 : -1));
+    free(o);
+    tg_free(&t);
+  }
 }
 
 /* A Relu in the chain, or a tensor not derived from the base: no origins. */
@@ -128,6 +147,7 @@ static void test_via(void) {
 }
 
 int main(void) {
+  test_pad_default_value();
   test_via();
   test_transpose_slice();
   test_concat_constant();
