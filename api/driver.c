@@ -1,4 +1,5 @@
 /* driver.c — load → passes → compile, for the public API and the tool (driver.h). */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "driver.h"
@@ -47,6 +48,9 @@ vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, con
                                 vitc_value *kept, vitc_compiled **out, vitc_error *err) {
   vitc_target_options t = o->target;
   if (!t.opt_level) t.opt_level = VITC_LLVM_OPT_LEVEL;
+  char cache_dir[PATH_MAX];
+  if (o->no_cache) t.cache_dir = NULL;
+  else if (!t.cache_dir && vitc_cache_default_dir(cache_dir, sizeof cache_dir)) t.cache_dir = cache_dir;
   int ninputs = g->ninputs;
   for (int k = 0; bound && k < ninputs; k++) bound[k] = false;
   for (int k = 0; kept && inputs && k < ninputs; k++) kept[k] = inputs[k];

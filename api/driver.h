@@ -23,6 +23,7 @@ typedef struct vitc_driver_options {
   vitc_target_options target; /* JIT target; a zeroed struct means this machine at VITC_LLVM_OPT_LEVEL */
   int64_t memory_limit;        /* bytes a tensor, the activations or the weights may take; 0: physical memory */
   vitc_precision precision;   /* the loaded graph's (vitc_graph.precision), set once the passes ran */
+  bool no_cache; /* compile without the compile cache (else target.cache_dir, or the default directory) */
 } vitc_driver_options;
 
 /* Loads path through the frontend, then runs the passes. On success *out owns everything. */

@@ -34,6 +34,7 @@ typedef struct vitc_target_options {
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
   vitc_progress_fn progress; /* NULL: none */
   void *progress_user;
+  const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -76,6 +77,27 @@ typedef struct vitc_jit vitc_jit;
 /* Takes ownership of m's LLVM module (m keeps weights and metadata) and of tm, and compiles the entry
  * points eagerly so that errors surface here. */
 vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err);
+
+/* Object files: those the JIT linked (captured for the compile cache) or those a cache entry holds. */
+typedef struct vitc_object {
+  unsigned char *data;
+  size_t size;
+} vitc_object;
+typedef struct vitc_objects {
+  vitc_object *obj;
+  int n, cap;
+  bool incomplete; /* an object could not be kept (out of memory) */
+} vitc_objects;
+/* Appends a copy of data (thread-safe: the JIT may link on several threads). */
+void vitc_objects_add(vitc_objects *o, const void *data, size_t size);
+void vitc_objects_free(vitc_objects *o);
+/* vitc_jit_compile that also appends to capture (if not NULL) a copy of each object file it links. */
+vitc_status vitc_jit_compile_capturing(vitc_module *m, LLVMTargetMachineRef tm, vitc_objects *capture, vitc_jit **out,
+                                       vitc_error *err);
+/* A JIT linking the objects (those vitc_jit_compile_capturing captured for a module called name) without
+ * any LLVM IR; takes tm. */
+vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTargetMachineRef tm, vitc_jit **out,
+                          vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 
@@ -86,8 +108,11 @@ typedef struct vitc_compiled {
   void *run_fn; /* NAME_run */
   void (*hook)(void *user, int node, const char *label, uint64_t ns);
   void *hook_user;
+  void *mapping; /* the compile cache's entry, read-only, when module->weights lie in it (else NULL) */
+  size_t mapping_len;
 } vitc_compiled;
-/* Code-generates g for the target and JIT-compiles it. */
+/* Code-generates g for the target and JIT-compiles it; with t->cache_dir, looks the compilation up in the
+ * compile cache first and stores it there after a miss (cache.c). */
 vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
 void vitc_compiled_free(vitc_compiled *c);
 /* One run on a fresh context with nthreads threads (0: one per CPU): outputs get malloc'd data owned
@@ -97,6 +122,26 @@ vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, 
 /* Installs a timing hook (runtime/vitc_rt.h) on the contexts vitc_compiled_run_once creates. */
 void vitc_compiled_set_node_hook(vitc_compiled *c, void (*hook)(void *user, int node, const char *label, uint64_t ns),
                                  void *user);
+
+/* ---------------------------------------------------------------- compile cache (cache.c) */
+
+/* The compile cache's directory: $VITC_CACHE_DIR, else $XDG_CACHE_HOME/vitc, else ~/.cache/vitc; false
+ * when none can be named. */
+bool vitc_cache_default_dir(char *dir, size_t n);
+/* One compilation of g for tm with t's options and entry points NAME_*, and where it is kept under dir.
+ * NULL when it cannot be cached (out of memory, a path too long, this build not identifiable). */
+typedef struct vitc_cache_entry vitc_cache_entry;
+vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLVMTargetMachineRef tm,
+                                       const vitc_target_options *t, const char *name);
+void vitc_cache_entry_free(vitc_cache_entry *e);
+const char *vitc_cache_entry_path(const vitc_cache_entry *e);
+/* On a hit fills c's module (weights in the read-only mapping c->mapping) and JIT (linked from the cached
+ * objects; it takes *tm, which becomes NULL) and returns true. False for an entry that is missing,
+ * corrupt, truncated or another compilation's: then *tm is the caller's still, or NULL if the JIT
+ * took it and failed. */
+bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
+/* Writes the entry (module metadata, objects, weights) atomically; does nothing when it cannot. */
+void vitc_cache_store(const vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs);
 
 /* ---------------------------------------------------------------- AOT */
 
