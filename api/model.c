@@ -70,8 +70,8 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   vitc_driver_options o = {bindings, opts->nshapes, {.opt_level = opts->opt_level},
                            {.cpu = opts->cpu, .features = opts->features}, opts->max_memory, opts->precision,
                            opts->no_cache};
-  if (!st) st = vitc_driver_load(path, &o, &m->g, &err);
-  if (!st && !opts->interpret) st = vitc_driver_compile(m->g, &o, NULL, NULL, NULL, &m->compiled, &err);
+  if (!st && opts->interpret) st = vitc_driver_load(path, &o, &m->g, &err);
+  else if (!st) st = vitc_driver_load_compiled(path, &o, &m->g, &m->compiled, &err);
   free(bindings);
   if (st) {
     vitc_model_free(m);

@@ -110,10 +110,15 @@ typedef struct vitc_compiled {
   void *hook_user;
   void *mapping; /* the compile cache's entry, read-only, when module->weights lie in it (else NULL) */
   size_t mapping_len;
+  bool cached;          /* the compile cache holds this compilation (it was loaded from there or stored) */
+  uint64_t cache_key[2]; /* then: its entry's key */
 } vitc_compiled;
 /* Code-generates g for the target and JIT-compiles it; with t->cache_dir, looks the compilation up in the
  * compile cache first and stores it there after a miss (cache.c). */
 vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
+/* The compilation in t->cache_dir's entry `key` (vitc_compiled.cache_key), without its graph; false when
+ * that entry is missing or not whole. */
+bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2], vitc_compiled **out);
 void vitc_compiled_free(vitc_compiled *c);
 /* One run on a fresh context with nthreads threads (0: one per CPU): outputs get malloc'd data owned
  * by the caller, typed like the graph's outputs. */
@@ -133,15 +138,23 @@ bool vitc_cache_default_dir(char *dir, size_t n);
 typedef struct vitc_cache_entry vitc_cache_entry;
 vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLVMTargetMachineRef tm,
                                        const vitc_target_options *t, const char *name);
+/* The entry whose key is key (vitc_compiled.cache_key), to be loaded without describing the compilation
+ * again: its header's key and hashes are still checked. NULL when out of memory or the path is too long. */
+vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]);
 void vitc_cache_entry_free(vitc_cache_entry *e);
-const char *vitc_cache_entry_path(const vitc_cache_entry *e);
 /* On a hit fills c's module (weights in the read-only mapping c->mapping) and JIT (linked from the cached
  * objects; it takes *tm, which becomes NULL) and returns true. False for an entry that is missing,
  * corrupt, truncated or another compilation's: then *tm is the caller's still, or NULL if the JIT
  * took it and failed. */
 bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
-/* Writes the entry (module metadata, objects, weights) atomically; does nothing when it cannot. */
-void vitc_cache_store(const vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs);
+/* Writes the entry (c's module metadata and weights, the objects) atomically and marks c cached; does
+ * nothing when it cannot. */
+void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs);
+/* The index of model files: `source` (the caller's description of a model file and of the options it is
+ * loaded with) to the key of the entry its compilation is in, so that a host loading the same file again
+ * need not read it. The index is this build's: another build's records are not seen. */
+bool vitc_cache_index_read(const char *dir, const void *source, size_t len, uint64_t key[2]);
+void vitc_cache_index_write(const char *dir, const void *source, size_t len, const uint64_t key[2]);
 
 /* ---------------------------------------------------------------- AOT */
 

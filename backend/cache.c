@@ -42,6 +42,7 @@ typedef struct entry_header {
   uint32_t format, header_size;
   char version[32]; /* VITC_VERSION */
   uint64_t key[2];
+  uint64_t description_size; /* the key's description, first in the metadata */
   uint64_t meta_size, meta_hash;
   uint64_t weights_offset, weights_size, weights_hash;
   uint64_t scratch_size;
@@ -270,6 +271,13 @@ struct vitc_cache_entry {
   uint64_t key[2];
 };
 
+/* DIR/KEY.SUFFIX into path; false when it does not fit. */
+static bool key_path(char *path, size_t n, const char *dir, const uint64_t key[2], const char *suffix) {
+  int len = snprintf(path, n, "%s/%016llx%016llx.%s", dir, (unsigned long long)key[0], (unsigned long long)key[1],
+                     suffix);
+  return len > 0 && (size_t)len < n;
+}
+
 static uint64_t header_hash(const entry_header *h) { return vitc_rt_hash(h, offsetof(entry_header, header_hash)); }
 
 vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLVMTargetMachineRef tm,
@@ -287,13 +295,22 @@ vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLV
   memmove(e->description.p + 1, e->description.p, e->description.len - 1);
   e->description.p[0] = 0x5c;
   e->key[1] = vitc_rt_hash(e->description.p, e->description.len);
-  int n = snprintf(e->path, sizeof e->path, "%s/%016llx%016llx.jit", dir, (unsigned long long)e->key[0],
-                   (unsigned long long)e->key[1]);
-  if (e->description.failed || n <= 0 || (size_t)n >= sizeof e->path) {
+  if (e->description.failed || !key_path(e->path, sizeof e->path, dir, e->key, "jit")) {
     vitc_cache_entry_free(e);
     return NULL;
   }
   return e;
+}
+
+vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]) {
+  vitc_cache_entry *e = calloc(1, sizeof *e);
+  if (e && key_path(e->path, sizeof e->path, dir, key, "jit")) {
+    e->key[0] = key[0];
+    e->key[1] = key[1];
+    return e;
+  }
+  free(e);
+  return NULL;
 }
 
 void vitc_cache_entry_free(vitc_cache_entry *e) {
@@ -302,7 +319,6 @@ void vitc_cache_entry_free(vitc_cache_entry *e) {
   free(e);
 }
 
-const char *vitc_cache_entry_path(const vitc_cache_entry *e) { return e->path; }
 
 /* The metadata section read back: where each part lies in the mapping. */
 typedef struct entry_meta {
@@ -332,8 +348,10 @@ static bool entry_valid(const vitc_cache_entry *e, const unsigned char *map, siz
       h->weights_offset > len || len - h->weights_offset != h->weights_size ||
       vitc_rt_hash(map + sizeof *h, h->meta_size) != h->meta_hash)
     return false;
-  size_t at = sizeof *h, dlen = e->description.len;
-  if (meta_end - at < dlen + 8 || memcmp(map + at, e->description.p, dlen)) return false;
+  size_t at = sizeof *h, dlen = h->description_size;
+  if (meta_end - at < dlen || (e->description.len && (dlen != e->description.len ||
+                                                      memcmp(map + at, e->description.p, dlen))))
+    return false;
   at += dlen;
   if (!(m->signature = take_str(map, meta_end, &at)) || !(m->cpu_features = take_str(map, meta_end, &at)))
     return false;
@@ -375,6 +393,9 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
     m->scratch_size = h->scratch_size;
     m->nkernels = h->nkernels;
     c->module = m;
+    c->cached = true;
+    c->cache_key[0] = e->key[0];
+    c->cache_key[1] = e->key[1];
     c->mapping = map;
     c->mapping_len = (size_t)st.st_size;
   } else {
@@ -400,12 +421,31 @@ static bool write_all(int fd, const void *data, size_t n) {
   return true;
 }
 
-void vitc_cache_store(const vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs) {
-  if (objs->incomplete || !objs->n) return;
+/* Writes the n parts to path through a temporary file in its directory (created if missing), flushed to
+ * disk and renamed: readers see the whole file or none. A NULL part of size s is s zero bytes. */
+static bool write_atomic(const char *path, const void *const *part, const size_t *size, int n) {
   char dir[PATH_MAX], tmp[PATH_MAX + 16];
-  snprintf(dir, sizeof dir, "%s", e->path);
+  snprintf(dir, sizeof dir, "%s", path);
   *strrchr(dir, '/') = 0;
-  if (!make_dirs(dir)) return;
+  snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+  int fd = make_dirs(dir) ? mkstemp(tmp) : -1;
+  if (fd < 0) return false;
+  static const unsigned char zeros[4096];
+  bool ok = true;
+  for (int i = 0; ok && i < n; i++)
+    if (part[i]) ok = write_all(fd, part[i], size[i]);
+    else
+      for (size_t left = size[i]; ok && left; left -= left < sizeof zeros ? left : sizeof zeros)
+        ok = write_all(fd, zeros, left < sizeof zeros ? left : sizeof zeros);
+  ok = !fsync(fd) && ok;
+  ok = !close(fd) && ok && !rename(tmp, path);
+  if (!ok) unlink(tmp);
+  return ok;
+}
+
+void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs) {
+  const vitc_module *m = c->module;
+  if (objs->incomplete || !objs->n) return;
   bytes meta = {0};
   put(&meta, e->description.p, e->description.len);
   put_str(&meta, m->signature);
@@ -417,24 +457,74 @@ void vitc_cache_store(const vitc_cache_entry *e, const vitc_module *m, const vit
   long page = sysconf(_SC_PAGESIZE);
   size_t align = page > 64 ? (size_t)page : 64;
   entry_header h = {.magic = ENTRY_MAGIC, .format = ENTRY_FORMAT, .header_size = sizeof h,
-                    .key = {e->key[0], e->key[1]}, .meta_size = meta.len,
+                    .key = {e->key[0], e->key[1]}, .description_size = e->description.len, .meta_size = meta.len,
                     .meta_hash = vitc_rt_hash(meta.p, meta.len),
                     .weights_offset = (sizeof h + meta.len + align - 1) / align * align,
                     .weights_size = m->weights_size, .weights_hash = m->weights_hash, .scratch_size = m->scratch_size,
                     .nkernels = m->nkernels, .nobjects = objs->n};
   snprintf(h.version, sizeof h.version, "%s", VITC_VERSION);
   h.header_hash = header_hash(&h);
-  snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", e->path);
-  int fd = meta.failed ? -1 : mkstemp(tmp);
-  if (fd >= 0) {
-    static const unsigned char zeros[4096];
-    size_t pad = h.weights_offset - sizeof h - meta.len;
-    bool ok = write_all(fd, &h, sizeof h) && write_all(fd, meta.p, meta.len);
-    for (; ok && pad; pad -= pad < sizeof zeros ? pad : sizeof zeros)
-      ok = write_all(fd, zeros, pad < sizeof zeros ? pad : sizeof zeros);
-    ok = ok && write_all(fd, m->weights, m->weights_size) && !fsync(fd);
-    ok = !close(fd) && ok && !rename(tmp, e->path);
-    if (!ok) unlink(tmp);
+  const void *parts[] = {&h, meta.p, NULL, m->weights};
+  size_t sizes[] = {sizeof h, meta.len, h.weights_offset - sizeof h - meta.len, m->weights_size};
+  if (!meta.failed && write_atomic(e->path, parts, sizes, 4)) {
+    c->cached = true;
+    c->cache_key[0] = e->key[0];
+    c->cache_key[1] = e->key[1];
   }
   free(meta.p);
+}
+
+/* ---------------------------------------------------------------- the index of model files
+ *
+ * DIR/KEY.src: magic, the source's description (this build's id, then what the caller describes), the
+ * entry's key, and a hash of all of it. */
+
+#define INDEX_MAGIC "VITCSRC"
+
+/* The source's description behind this build's identity, and the index file it names. */
+static bool index_of(const char *dir, const void *source, size_t len, bytes *b, char *path, size_t n) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, read_build_id);
+  if (!this_build.len) return false;
+  put(b, INDEX_MAGIC, sizeof INDEX_MAGIC);
+  put_str(b, "vitc " VITC_VERSION);
+  put(b, this_build.bytes, this_build.len);
+  put(b, source, len);
+  uint64_t name[2] = {vitc_rt_hash(b->p, b->len), vitc_rt_hash(source, len)};
+  return !b->failed && key_path(path, n, dir, name, "src");
+}
+
+bool vitc_cache_index_read(const char *dir, const void *source, size_t len, uint64_t key[2]) {
+  bytes b = {0};
+  char path[PATH_MAX];
+  bool found = false;
+  int fd = index_of(dir, source, len, &b, path, sizeof path) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    uint64_t tail[3]; /* key, hash */
+    unsigned char *file = malloc(b.len + sizeof tail + 1);
+    ssize_t got = file ? read(fd, file, b.len + sizeof tail + 1) : -1;
+    if (got == (ssize_t)(b.len + sizeof tail) && !memcmp(file, b.p, b.len)) {
+      memcpy(tail, file + b.len, sizeof tail);
+      found = tail[2] == vitc_rt_hash(file, b.len + 2 * sizeof(uint64_t));
+      key[0] = tail[0];
+      key[1] = tail[1];
+    }
+    free(file);
+    close(fd);
+  }
+  free(b.p);
+  return found;
+}
+
+void vitc_cache_index_write(const char *dir, const void *source, size_t len, const uint64_t key[2]) {
+  bytes b = {0};
+  char path[PATH_MAX];
+  if (index_of(dir, source, len, &b, path, sizeof path)) {
+    put(&b, key, 2 * sizeof *key);
+    uint64_t hash = b.failed ? 0 : vitc_rt_hash(b.p, b.len);
+    const void *parts[] = {b.p, &hash};
+    size_t sizes[] = {b.len, sizeof hash};
+    if (!b.failed) write_atomic(path, parts, sizes, 2);
+  }
+  free(b.p);
 }

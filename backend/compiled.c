@@ -24,7 +24,7 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
       vitc_objects objects = {0};
       st = vitc_jit_compile_capturing(c->module, tm, entry ? &objects : NULL, &c->jit, err);
-      if (!st && entry) vitc_cache_store(entry, c->module, &objects);
+      if (!st && entry) vitc_cache_store(entry, c, &objects);
       vitc_objects_free(&objects);
     }
   }
@@ -38,6 +38,24 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   }
   *out = c;
   return VITC_OK;
+}
+
+bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2], vitc_compiled **out) {
+  *out = NULL;
+  vitc_error ignored;
+  LLVMTargetMachineRef tm = NULL;
+  vitc_cache_entry *entry = vitc_cache_entry_of_key(t->cache_dir, key);
+  vitc_compiled *c = calloc(1, sizeof *c);
+  bool hit = entry && c && !vitc_target_machine(t, &tm, &ignored) && vitc_cache_load(entry, ENTRY_NAME, &tm, c) &&
+             (c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run"));
+  LLVMDisposeTargetMachine(tm); /* NULL unless it was not used */
+  vitc_cache_entry_free(entry);
+  if (!hit) {
+    vitc_compiled_free(c);
+    return false;
+  }
+  *out = c;
+  return true;
 }
 
 void vitc_compiled_free(vitc_compiled *c) {
