@@ -163,5 +163,13 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
   if (!st && indexed && (*out)->cached && reads_only_model_file(*g, &before) && !stat(path, &after) &&
       describe_source(&after, o, &t, again, sizeof again) && !strcmp(source, again))
     vitc_cache_index_write(t.cache_dir, source, strlen(source), (*out)->cache_key);
+  /* The graph's constants (copies of the model's unaligned initializers among them) are in the weights
+   * blob now: keep only its inputs and outputs. */
+  vitc_graph *io;
+  vitc_error ignored;
+  if (!st && !graph_of_signature(path, (*out)->module->signature, &io, &ignored)) {
+    vitc_graph_free(*g);
+    *g = io;
+  }
   return st;
 }

@@ -39,8 +39,9 @@ vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, con
                                 vitc_value *kept, vitc_compiled **out, vitc_error *err);
 
 /* vitc_driver_load, then vitc_driver_compile without inputs to specialise on, for a host that needs only
- * the compiled code: when the compile cache's index knows this file (same identity, same options), *g
- * holds only the inputs and outputs and *out is mapped from the cache, without reading the model. */
+ * the compiled code: *g keeps only the inputs and outputs (no nodes, no constants). When the compile
+ * cache's index knows this file (same identity, same options), *out is mapped from the cache without
+ * reading the model. */
 vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_options *o, vitc_graph **g,
                                       vitc_compiled **out, vitc_error *err);
 
