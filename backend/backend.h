@@ -35,6 +35,7 @@ typedef struct vitc_target_options {
   vitc_progress_fn progress; /* NULL: none */
   void *progress_user;
   const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
+  uint64_t cache_max_bytes; /* entries beyond this size are removed, least recently used first; 0: 4 GiB */
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -148,8 +149,10 @@ void vitc_cache_entry_free(vitc_cache_entry *e);
  * took it and failed. */
 bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
 /* Writes the entry (c's module metadata and weights, the objects) atomically and marks c cached; does
- * nothing when it cannot. */
-void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs);
+ * nothing when it cannot. Then removes the least recently used other entries while all of them take
+ * more than max_bytes (0: VITC_CACHE_MAX_BYTES), and temporary files a writer left an hour ago. */
+#define VITC_CACHE_MAX_BYTES (4ull << 30)
+void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs, uint64_t max_bytes);
 /* The index of model files: `source` (the caller's description of a model file and of the options it is
  * loaded with) to the key of the entry its compilation is in, so that a host loading the same file again
  * need not read it. The index is this build's: another build's records are not seen. */

@@ -17,8 +17,10 @@
  * Entries are written under a temporary name in the same directory, flushed to disk and renamed, so a
  * reader sees a whole entry or none; processes racing on one key each rename a whole entry. An entry
  * whose magic, format, version, key, size or any hash is wrong is ignored and written again. Nothing
- * here fails a compilation: a directory that cannot be created or written only means no caching. */
+ * here fails a compilation: a directory that cannot be created or written only means no caching.
+ * Storing an entry trims the directory to a size, least recently used (stored or hit) entries first. */
 #define _GNU_SOURCE /* dl_iterate_phdr */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -398,6 +401,7 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
     c->cache_key[1] = e->key[1];
     c->mapping = map;
     c->mapping_len = (size_t)st.st_size;
+    utimensat(AT_FDCWD, e->path, NULL, 0); /* recently used: trimming keeps it longest */
   } else {
     if (hit) *tm = NULL; /* vitc_jit_load disposed of it */
     hit = false;
@@ -443,7 +447,60 @@ static bool write_atomic(const char *path, const void *const *part, const size_t
   return ok;
 }
 
-void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs) {
+/* Entries in a directory, for trimming. */
+typedef struct dir_entry {
+  char name[NAME_MAX + 1];
+  off_t size;
+  struct timespec used; /* modification time: a hit sets it */
+} dir_entry;
+
+static int least_recent_first(const void *a, const void *b) {
+  const struct timespec *x = &((const dir_entry *)a)->used, *y = &((const dir_entry *)b)->used;
+  return x->tv_sec != y->tv_sec ? (x->tv_sec < y->tv_sec ? -1 : 1) : (x->tv_nsec > y->tv_nsec) - (x->tv_nsec < y->tv_nsec);
+}
+
+/* Removes the least recently used entries of dir but `keep` while they take more than max_bytes, and
+ * temporary files older than an hour (their writer died). Another process may still map a removed entry:
+ * its mapping stays valid. */
+static void trim(const char *dir, const char *keep, uint64_t max_bytes) {
+  DIR *d = opendir(dir);
+  dir_entry *list = NULL;
+  size_t n = 0, cap = 0;
+  uint64_t total = 0;
+  time_t now = time(NULL);
+  char path[PATH_MAX];
+  for (struct dirent *de; d && (de = readdir(d));) {
+    size_t len = strlen(de->d_name);
+    bool entry = len > 4 && !strcmp(de->d_name + len - 4, ".jit"), temp = strstr(de->d_name, ".tmp.") != NULL;
+    struct stat st;
+    if ((!entry && !temp) || snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+        stat(path, &st))
+      continue;
+    if (temp) {
+      if (now - st.st_mtime > 3600) unlink(path);
+      continue;
+    }
+    total += (uint64_t)st.st_size;
+    if (!strcmp(path, keep)) continue;
+    if (n == cap) {
+      dir_entry *grown = realloc(list, sizeof *list * (cap = cap ? 2 * cap : 64));
+      if (!grown) break;
+      list = grown;
+    }
+    snprintf(list[n].name, sizeof list[n].name, "%s", de->d_name);
+    list[n].size = st.st_size;
+    list[n++].used = st.st_mtim;
+  }
+  if (d) closedir(d);
+  qsort(list, n, sizeof *list, least_recent_first);
+  for (size_t i = 0; i < n && total > max_bytes; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, list[i].name);
+    if (!unlink(path)) total -= (uint64_t)list[i].size;
+  }
+  free(list);
+}
+
+void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs, uint64_t max_bytes) {
   const vitc_module *m = c->module;
   if (objs->incomplete || !objs->n) return;
   bytes meta = {0};
@@ -470,6 +527,10 @@ void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_ob
     c->cached = true;
     c->cache_key[0] = e->key[0];
     c->cache_key[1] = e->key[1];
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", e->path);
+    *strrchr(dir, '/') = 0;
+    trim(dir, e->path, max_bytes ? max_bytes : VITC_CACHE_MAX_BYTES);
   }
   free(meta.p);
 }

@@ -24,7 +24,7 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
       vitc_objects objects = {0};
       st = vitc_jit_compile_capturing(c->module, tm, entry ? &objects : NULL, &c->jit, err);
-      if (!st && entry) vitc_cache_store(entry, c, &objects);
+      if (!st && entry) vitc_cache_store(entry, c, &objects, t->cache_max_bytes);
       vitc_objects_free(&objects);
     }
   }

@@ -1,7 +1,8 @@
 /* test_cache.c — the compile cache as vitc_model_load uses it (backend/cache.c, api/driver.c): the first
  * load compiles and stores an entry and an index record; the next maps them without reading the model
  * and gives the same bits; a loaded model keeps no graph but its inputs and outputs; a model file written again, or other options, are not served the old
- * record; an entry compiled for other CPU features, put where the host's belongs, is compiled again.
+ * record; an entry compiled for other CPU features, put where the host's belongs, is compiled again;
+ * storing trims the directory to its size limit.
  * Damaged entries and racing processes are tests/cli/cache.sh's. Runs from the source directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 enum { X_COUNT = 4 * 64, Z_COUNT = 64 * 4, LOGITS_COUNT = 64 * 4, BOTH_COUNT = 64 * 8 };
 
 static char dir[64], model[128];
+static uint64_t cache_max_bytes; /* the driver's target.cache_max_bytes (0: the default) */
 
 static bool copy_file(const char *from, const char *to) {
   FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -78,7 +80,8 @@ static unsigned long long index_state(void) {
 /* How the driver served a load: 'i' mapped from the cache through the index (no index record written),
  * 'e' mapped from the cache after reading the graph (which writes the record), 'c' compiled; 0 on failure. */
 static char served(const vitc_options *o) {
-  vitc_driver_options d = {.passes = {.opt_level = o->opt_level}, .target = {.cpu = o->cpu, .features = o->features},
+  vitc_driver_options d = {.passes = {.opt_level = o->opt_level},
+                           .target = {.cpu = o->cpu, .features = o->features, .cache_max_bytes = cache_max_bytes},
                            .memory_limit = o->max_memory};
   vitc_graph *g = NULL;
   vitc_compiled *c = NULL;
@@ -143,6 +146,25 @@ int main(void) {
   CHECK(utimensat(AT_FDCWD, model, later, 0) == 0);
   CHECK(served(&host) == 'e');
   CHECK(served(&host) == 'i');
+
+  /* Trimming: storing an entry with room for one removes the others (least recently used first) and a
+   * temporary file its writer left long ago, but not one being written now. */
+  char stale[128], fresh[128];
+  snprintf(stale, sizeof stale, "%s/x.jit.tmp.old", dir);
+  snprintf(fresh, sizeof fresh, "%s/x.jit.tmp.new", dir);
+  CHECK(copy_file(MODEL, stale) && copy_file(MODEL, fresh));
+  struct timespec old[2] = {{.tv_sec = 1, .tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) - 7200, .tv_nsec = 0}};
+  CHECK(utimensat(AT_FDCWD, stale, old, 0) == 0);
+  CHECK(count_files(".jit", NULL, NULL, 0) == 3);
+  cache_max_bytes = 1;
+  limited.max_memory = 1 << 29;
+  CHECK(served(&limited) == 'c');
+  CHECK(count_files(".jit", NULL, NULL, 0) == 1);
+  CHECK(access(stale, F_OK) != 0 && access(fresh, F_OK) == 0);
+  CHECK(served(&limited) == 'i');
+  CHECK(served(&host) == 'c'); /* its entry went */
+  cache_max_bytes = 0;         /* 4 GiB: both stay */
+  CHECK(served(&limited) == 'c' && count_files(".jit", NULL, NULL, 0) == 2);
 
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
