@@ -23,6 +23,7 @@ typedef struct vitc_driver_options {
   vitc_target_options target; /* JIT target; a zeroed struct means this machine at VITC_LLVM_OPT_LEVEL */
   int64_t memory_limit;        /* bytes a tensor, the activations or the weights may take; 0: physical memory */
   vitc_precision precision;   /* the loaded graph's (vitc_graph.precision), set once the passes ran */
+  bool no_cache; /* compile without the compile cache (else target.cache_dir, or the default directory) */
 } vitc_driver_options;
 
 /* Loads path through the frontend, then runs the passes. On success *out owns everything. */
@@ -36,5 +37,12 @@ vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vit
  * constants, and kept (ninputs entries, required with inputs) receives the values of the others, in order. */
 vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
                                 vitc_value *kept, vitc_compiled **out, vitc_error *err);
+
+/* vitc_driver_load, then vitc_driver_compile without inputs to specialise on, for a host that needs only
+ * the compiled code: *g keeps only the inputs and outputs (no nodes, no constants). When the compile
+ * cache's index knows this file (same identity, same options), *out is mapped from the cache without
+ * reading the model. */
+vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_options *o, vitc_graph **g,
+                                      vitc_compiled **out, vitc_error *err);
 
 #endif

@@ -68,9 +68,10 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   vitc_status st = VITC_OK;
   for (int i = 0; i < opts->nshapes && !st; i++) st = vitc_parse_shape_binding(opts->shapes[i], &bindings[i], &err);
   vitc_driver_options o = {bindings, opts->nshapes, {.opt_level = opts->opt_level},
-                           {.cpu = opts->cpu, .features = opts->features}, opts->max_memory, opts->precision};
-  if (!st) st = vitc_driver_load(path, &o, &m->g, &err);
-  if (!st && !opts->interpret) st = vitc_driver_compile(m->g, &o, NULL, NULL, NULL, &m->compiled, &err);
+                           {.cpu = opts->cpu, .features = opts->features}, opts->max_memory, opts->precision,
+                           opts->no_cache};
+  if (!st && opts->interpret) st = vitc_driver_load(path, &o, &m->g, &err);
+  else if (!st) st = vitc_driver_load_compiled(path, &o, &m->g, &m->compiled, &err);
   free(bindings);
   if (st) {
     vitc_model_free(m);

@@ -34,6 +34,8 @@ typedef struct vitc_target_options {
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
   vitc_progress_fn progress; /* NULL: none */
   void *progress_user;
+  const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
+  uint64_t cache_max_bytes; /* entries beyond this size are removed, least recently used first; 0: 4 GiB */
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -76,6 +78,27 @@ typedef struct vitc_jit vitc_jit;
 /* Takes ownership of m's LLVM module (m keeps weights and metadata) and of tm, and compiles the entry
  * points eagerly so that errors surface here. */
 vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err);
+
+/* Object files: those the JIT linked (captured for the compile cache) or those a cache entry holds. */
+typedef struct vitc_object {
+  unsigned char *data;
+  size_t size;
+} vitc_object;
+typedef struct vitc_objects {
+  vitc_object *obj;
+  int n, cap;
+  bool incomplete; /* an object could not be kept (out of memory) */
+} vitc_objects;
+/* Appends a copy of data (thread-safe: the JIT may link on several threads). */
+void vitc_objects_add(vitc_objects *o, const void *data, size_t size);
+void vitc_objects_free(vitc_objects *o);
+/* vitc_jit_compile that also appends to capture (if not NULL) a copy of each object file it links. */
+vitc_status vitc_jit_compile_capturing(vitc_module *m, LLVMTargetMachineRef tm, vitc_objects *capture, vitc_jit **out,
+                                       vitc_error *err);
+/* A JIT linking the objects (those vitc_jit_compile_capturing captured for a module called name) without
+ * any LLVM IR; takes tm. */
+vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTargetMachineRef tm, vitc_jit **out,
+                          vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 
@@ -86,9 +109,17 @@ typedef struct vitc_compiled {
   void *run_fn; /* NAME_run */
   void (*hook)(void *user, int node, const char *label, uint64_t ns);
   void *hook_user;
+  void *mapping; /* the compile cache's entry, read-only, when module->weights lie in it (else NULL) */
+  size_t mapping_len;
+  bool cached;          /* the compile cache holds this compilation (it was loaded from there or stored) */
+  uint64_t cache_key[2]; /* then: its entry's key */
 } vitc_compiled;
-/* Code-generates g for the target and JIT-compiles it. */
+/* Code-generates g for the target and JIT-compiles it; with t->cache_dir, looks the compilation up in the
+ * compile cache first and stores it there after a miss (cache.c). */
 vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
+/* The compilation in t->cache_dir's entry `key` (vitc_compiled.cache_key), without its graph; false when
+ * that entry is missing or not whole. */
+bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2], vitc_compiled **out);
 void vitc_compiled_free(vitc_compiled *c);
 /* One run on a fresh context with nthreads threads (0: one per CPU): outputs get malloc'd data owned
  * by the caller, typed like the graph's outputs. */
@@ -97,6 +128,36 @@ vitc_status vitc_compiled_run_once(const vitc_compiled *c, const vitc_graph *g, 
 /* Installs a timing hook (runtime/vitc_rt.h) on the contexts vitc_compiled_run_once creates. */
 void vitc_compiled_set_node_hook(vitc_compiled *c, void (*hook)(void *user, int node, const char *label, uint64_t ns),
                                  void *user);
+
+/* ---------------------------------------------------------------- compile cache (cache.c) */
+
+/* The compile cache's directory: $VITC_CACHE_DIR, else $XDG_CACHE_HOME/vitc, else ~/.cache/vitc; false
+ * when none can be named. */
+bool vitc_cache_default_dir(char *dir, size_t n);
+/* One compilation of g for tm with t's options and entry points NAME_*, and where it is kept under dir.
+ * NULL when it cannot be cached (out of memory, a path too long, this build not identifiable). */
+typedef struct vitc_cache_entry vitc_cache_entry;
+vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLVMTargetMachineRef tm,
+                                       const vitc_target_options *t, const char *name);
+/* The entry whose key is key (vitc_compiled.cache_key), to be loaded without describing the compilation
+ * again: its header's key and hashes are still checked. NULL when out of memory or the path is too long. */
+vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]);
+void vitc_cache_entry_free(vitc_cache_entry *e);
+/* On a hit fills c's module (weights in the read-only mapping c->mapping) and JIT (linked from the cached
+ * objects; it takes *tm, which becomes NULL) and returns true. False for an entry that is missing,
+ * corrupt, truncated or another compilation's: then *tm is the caller's still, or NULL if the JIT
+ * took it and failed. */
+bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
+/* Writes the entry (c's module metadata and weights, the objects) atomically and marks c cached; does
+ * nothing when it cannot. Then removes the least recently used other entries while all of them take
+ * more than max_bytes (0: VITC_CACHE_MAX_BYTES), and temporary files a writer left an hour ago. */
+#define VITC_CACHE_MAX_BYTES (4ull << 30)
+void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs, uint64_t max_bytes);
+/* The index of model files: `source` (the caller's description of a model file and of the options it is
+ * loaded with) to the key of the entry its compilation is in, so that a host loading the same file again
+ * need not read it. The index is this build's: another build's records are not seen. */
+bool vitc_cache_index_read(const char *dir, const void *source, size_t len, uint64_t key[2]);
+void vitc_cache_index_write(const char *dir, const void *source, size_t len, const uint64_t key[2]);
 
 /* ---------------------------------------------------------------- AOT */
 

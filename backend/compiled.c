@@ -1,6 +1,7 @@
 /* compiled.c — a graph JIT-compiled in this process, and running it once on owned values. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "backend.h"
 #include "runtime/vitc_rt.h"
@@ -13,15 +14,21 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   if (!c) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   LLVMTargetMachineRef tm;
   vitc_status st = vitc_target_machine(t, &tm, err);
-  if (!st) {
-    st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
+  vitc_cache_entry *entry = !st && t->cache_dir ? vitc_cache_entry_new(t->cache_dir, g, tm, t, ENTRY_NAME) : NULL;
+  if (!st && !(entry && vitc_cache_load(entry, ENTRY_NAME, &tm, c))) {
+    if (!tm) st = vitc_target_machine(t, &tm, err); /* a cached entry that failed to link took it */
+    if (!st) st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
-      st = vitc_jit_compile(c->module, tm, &c->jit, err);
+      vitc_objects objects = {0};
+      st = vitc_jit_compile_capturing(c->module, tm, entry ? &objects : NULL, &c->jit, err);
+      if (!st && entry) vitc_cache_store(entry, c, &objects, t->cache_max_bytes);
+      vitc_objects_free(&objects);
     }
   }
+  vitc_cache_entry_free(entry);
   if (t->progress) t->progress(t->progress_user, NULL, 0, 0);
   if (!st && !(c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run")))
     st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model has no entry point", g->path);
@@ -33,9 +40,31 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   return VITC_OK;
 }
 
+bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2], vitc_compiled **out) {
+  *out = NULL;
+  vitc_error ignored;
+  LLVMTargetMachineRef tm = NULL;
+  vitc_cache_entry *entry = vitc_cache_entry_of_key(t->cache_dir, key);
+  vitc_compiled *c = calloc(1, sizeof *c);
+  bool hit = entry && c && !vitc_target_machine(t, &tm, &ignored) && vitc_cache_load(entry, ENTRY_NAME, &tm, c) &&
+             (c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run"));
+  LLVMDisposeTargetMachine(tm); /* NULL unless it was not used */
+  vitc_cache_entry_free(entry);
+  if (!hit) {
+    vitc_compiled_free(c);
+    return false;
+  }
+  *out = c;
+  return true;
+}
+
 void vitc_compiled_free(vitc_compiled *c) {
   if (!c) return;
   vitc_jit_free(c->jit);
+  if (c->mapping) { /* the weights are the cache entry's */
+    c->module->weights = NULL;
+    munmap(c->mapping, c->mapping_len);
+  }
   vitc_module_free(c->module);
   free(c);
 }

@@ -10,6 +10,7 @@
 
 struct vitc_jit {
   LLVMOrcLLJITRef lljit;
+  vitc_objects *capture; /* while vitc_jit_compile_capturing runs: receives each object linked */
 };
 
 static vitc_status llvm_error(LLVMErrorRef e, const char *what, vitc_error *err) {
@@ -47,7 +48,8 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef j, LLVMOrcJITDylibRef
   return LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, N));
 }
 
-vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
+/* An LLJIT for tm (which it takes) resolving the runtime's symbols and then the process's. */
+static vitc_status jit_new(LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
   *out = NULL;
   vitc_jit *jit = calloc(1, sizeof *jit);
   if (!jit) {
@@ -73,18 +75,64 @@ vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit *
     vitc_jit_free(jit);
     return llvm_error(e, "cannot define runtime symbols", err);
   }
+  *out = jit;
+  return VITC_OK;
+}
+
+/* Looks NAME_run up, which compiles and links everything it reaches now, so that errors surface here. */
+static vitc_status jit_link(vitc_jit *jit, const char *name, vitc_error *err) {
+  char run[300];
+  snprintf(run, sizeof run, "%s_run", name);
+  LLVMOrcExecutorAddress addr;
+  LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, run);
+  return e ? llvm_error(e, "cannot compile the model", err) : VITC_OK;
+}
+
+/* The object transform layer's hook while capturing: keeps a copy of each object the JIT links. */
+static LLVMErrorRef capture_object(void *user, LLVMMemoryBufferRef *obj) {
+  vitc_objects *objs = ((vitc_jit *)user)->capture;
+  if (objs) vitc_objects_add(objs, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
+  return NULL;
+}
+
+vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
+  return vitc_jit_compile_capturing(m, tm, NULL, out, err);
+}
+
+vitc_status vitc_jit_compile_capturing(vitc_module *m, LLVMTargetMachineRef tm, vitc_objects *capture, vitc_jit **out,
+                                       vitc_error *err) {
+  vitc_jit *jit;
+  vitc_status st = jit_new(tm, &jit, err);
+  if (st) return st;
+  if ((jit->capture = capture))
+    LLVMOrcObjectTransformLayerSetTransform(LLVMOrcLLJITGetObjTransformLayer(jit->lljit), capture_object, jit);
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
   m->mod = NULL;
-  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, jd, tsm))) {
+  LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), tsm);
+  if (e) st = llvm_error(e, "cannot add the module", err);
+  if (!st) st = jit_link(jit, m->name, err);
+  jit->capture = NULL; /* the list may be freed before the JIT, which may still link code a later lookup reaches */
+  if (st) {
     vitc_jit_free(jit);
-    return llvm_error(e, "cannot add the module", err);
+    return st;
   }
-  char run[300];
-  snprintf(run, sizeof run, "%s_run", m->name);
-  LLVMOrcExecutorAddress addr;
-  if ((e = LLVMOrcLLJITLookup(jit->lljit, &addr, run))) {
+  *out = jit;
+  return VITC_OK;
+}
+
+vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTargetMachineRef tm, vitc_jit **out,
+                          vitc_error *err) {
+  vitc_jit *jit;
+  vitc_status st = jit_new(tm, &jit, err);
+  for (int i = 0; !st && i < objs->n; i++) {
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy((const char *)objs->obj[i].data, objs->obj[i].size, name);
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), buf);
+    if (e) st = llvm_error(e, "cannot add a cached object", err);
+  }
+  if (!st) st = jit_link(jit, name, err);
+  if (st) {
     vitc_jit_free(jit);
-    return llvm_error(e, "cannot compile the model", err);
+    return st;
   }
   *out = jit;
   return VITC_OK;

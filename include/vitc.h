@@ -100,6 +100,11 @@ typedef struct vitc_options {
   int64_t max_memory; /* bytes one tensor, the planned activations or the weights may take, refused at load
                          or compile time when above it; 0 = this machine's physical memory */
   vitc_precision precision; /* 0 (VITC_PRECISION_FP32) by default */
+  int no_cache; /* non-zero: compile every time. By default JIT-compiled code is kept in a compile cache,
+                   $VITC_CACHE_DIR, else $XDG_CACHE_HOME/vitc, else ~/.cache/vitc: loading the same model
+                   with the same options on the same CPU again maps the code and the packed weights from
+                   there instead of compiling. Entries are checked (a damaged one is compiled again) and
+                   written atomically; a directory that cannot be written only means no caching. */
 } vitc_options;
 
 typedef struct vitc_io_info {

@@ -47,6 +47,7 @@ typedef struct cli_common {
   vitc_precision precision; /* --precision: the products' arithmetic (vitc_graph.precision) */
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
+  bool no_cache;       /* --no-cache: JIT-compile without the compile cache */
 } cli_common;
 
 /* The groups of shared options a command takes (cli_command.options): cli_parse_common accepts and
@@ -56,6 +57,7 @@ enum {
   CLI_OPTS_ENGINE = 2, /* --interp, --aot */
   CLI_OPTS_RECORD = 4, /* --threads, --profile, --trace */
   CLI_OPTS_RUNS = 8,   /* --runs */
+  CLI_OPTS_JIT = 16,   /* --no-cache */
 };
 
 /* One subcommand: its name, summary and options, usage line, entry point (argv[0] is the name) and the

@@ -196,5 +196,5 @@ const cli_command cli_bench = {
     "--profile and --trace record the timed runs.",
     "vitc bench MODEL [--iters N] [--warmup N] [--json] [model and timing options]",
     bench_main,
-    CLI_OPTS_MODEL | CLI_OPTS_RECORD,
+    CLI_OPTS_MODEL | CLI_OPTS_RECORD | CLI_OPTS_JIT,
 };

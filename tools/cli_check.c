@@ -334,5 +334,5 @@ const cli_command cli_check = {
     "  --atol A   absolute tolerance (default 1e-5); an element passes if |got-exp| <= A + R*|exp|",
     "vitc check DIR [--rtol R] [--atol A] [model, engine and timing options]",
     check_main,
-    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS | CLI_OPTS_JIT,
 };

@@ -32,6 +32,9 @@ static const char *const group_usage[] = {
     "  --trace FILE            write the recorded runs as Chrome trace-event JSON: one event per node per\n"
     "                          run, named \"node (Op)\", with its thread (ui.perfetto.dev opens it)\n",
     "  --runs N                with --profile or --trace: runs recorded after one warm-up run (default 10)\n",
+    "compile cache options:\n"
+    "  --no-cache              JIT-compile without reading or writing the compile cache ($VITC_CACHE_DIR,\n"
+    "                          else $XDG_CACHE_HOME/vitc, else ~/.cache/vitc)\n",
 };
 
 static void print_groups(FILE *f, unsigned options) {
@@ -132,6 +135,11 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
   }
   if ((o & CLI_OPTS_RECORD) && !strcmp(arg, "--profile")) {
     c->profile = true;
+    *i += 1;
+    return 1;
+  }
+  if ((o & CLI_OPTS_JIT) && !strcmp(arg, "--no-cache")) {
+    c->no_cache = true;
     *i += 1;
     return 1;
   }
@@ -236,7 +244,7 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
 vitc_driver_options cli_driver_options(const cli_common *c) {
   return (vitc_driver_options){
       .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit,
-      .precision = c->precision};
+      .precision = c->precision, .no_cache = c->no_cache};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {

@@ -194,5 +194,5 @@ const cli_command cli_run = {
     "vitc run MODEL|LIB.so [-i NAME=FILE ...] [FILE|INPUTS.npz ...] -o OUTDIR|OUT.npz [--format pb|npy]\n"
     "                [--name NAME] [--weights FILE] [model, engine and timing options]",
     run_main,
-    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS,
+    CLI_OPTS_MODEL | CLI_OPTS_ENGINE | CLI_OPTS_RECORD | CLI_OPTS_RUNS | CLI_OPTS_JIT,
 };
