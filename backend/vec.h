@@ -54,6 +54,9 @@ void vec_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int n);
 void vec_store_masked(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
 /* A scalar of type t at p. */
 LLVMValueRef vec_load1(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p);
+/* A hint to bring the cache line holding p into the second-level cache (no fault, no value): for
+ * streams the hardware prefetcher would start too late. */
+void vec_prefetch_l2(vitc_cg *cg, LLVMValueRef p);
 
 /* &base[i] for elements of type elem; &base[i·scale + plus]. */
 LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i);
