@@ -12,8 +12,9 @@
  *   --gelu     each product a vitc.FusedGemm with a bias and GELU (erf) in its epilogue, as an MLP's first
  *              linear layer (the weight constant)
  *   --peak     GFLOP/s of the machine at T threads; default the line "T GFLOPS" of /work/shared-bench/peak.txt
- * Prints per shape the best wall time per product of 20 runs, its GFLOP/s and % of peak, and with one
- * thread also the GFLOP/s by the thread's CPU time (steady when other processes share the cores). */
+ * Prints per shape the best wall time per product of 20 runs, its GFLOP/s and % of peak, and the same by
+ * the calling thread's CPU time (steadier when other processes share the cores; with T threads the caller
+ * runs its 1/T of the tasks and waits for the rest, so this is the rate were the others as fast). */
 #include "best_time.h"
 #include "op_harness.h"
 
@@ -99,7 +100,7 @@ static int bench_shape(shape s, const options *o) {
   printf("%5lld %5lld %5lld  %2d  %8.3f  %6.1f", (long long)s.m, (long long)s.k, (long long)s.n, o->threads,
          best * 1e3 / o->chain, gf);
   if (o->peak > 0) printf("  %5.1f%%", 100 * gf / o->peak);
-  if (o->threads == 1) printf("  cpu %6.1f  %5.1f%%", flop / best_cpu * 1e-9, o->peak > 0 ? 100 * flop / best_cpu * 1e-9 / o->peak : 0);
+  printf("  cpu %6.1f  %5.1f%%", flop / best_cpu * 1e-9, o->peak > 0 ? 100 * flop / best_cpu * 1e-9 / o->peak : 0);
   printf("\n");
   fflush(stdout);
   free(y);
