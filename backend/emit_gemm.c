@@ -9,8 +9,8 @@
  * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
  *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
  *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
- * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
- * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
+ * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
+ * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel uses masked vector
  * loads/stores, and the rows are cut into tiles of two heights one apart (no lone short tile). A packed B
  * is prefetched one K block ahead by the tiles, so that a weight streamed from memory (small M: every
  * row block of a task shares one slice) arrives while the previous slice is computed. A constant B is packed at compile time into
@@ -349,10 +349,14 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
                               d->gamma ? d->gamma : null, d->r ? d->r : null};
   cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
-  LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
-  LLVMValueRef jp = LLVMBuildURem(cg->b, rest, cg_i64(cg, npan), "");
-  LLVMValueRef off[4], bidx = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), "");
+  /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
+   * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
+   * that many rows over a small weight read A from memory once rather than once per panel. */
+  bool a_larger = d->m > d->n;
+  int64_t inner = a_larger ? npan : nmc, outer = a_larger ? nmc : npan;
+  LLVMValueRef in_b = ix_remk(cg, task.iv, inner * outer), lo = ix_remk(cg, in_b, inner), hi = ix_divk(cg, in_b, inner);
+  LLVMValueRef mc = a_larger ? hi : lo, jp = a_larger ? lo : hi;
+  LLVMValueRef off[4], bidx = ix_divk(cg, task.iv, inner * outer);
   batch_offsets(cg, d, bidx, off);
 
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps};

@@ -27,6 +27,8 @@ static void test_matmul(void) {
   matmul("matmul 1x768x10 const", VITC_F32, DIMS(1, 768), DIMS(768, 10), true, 2);
   matmul("matmul batched broadcast", VITC_F32, DIMS(2, 3, 17, 9), DIMS(9, 13), false, 2);
   matmul("matmul batched both", VITC_F32, DIMS(2, 3, 17, 9), DIMS(3, 9, 50), false, 2);
+  /* rows past one chunk of row blocks over a narrower B, batched: tasks run the panels innermost */
+  matmul("matmul batched many rows", VITC_F32, DIMS(2, 110, 9), DIMS(2, 9, 13), false, 3);
   matmul("matmul batch broadcast a", VITC_F32, DIMS(1, 17, 9), DIMS(4, 9, 50), true, 2);
   matmul("matmul 1-D a", VITC_F32, DIMS(9), DIMS(2, 9, 50), false, 1);
   matmul("matmul 1-D b", VITC_F32, DIMS(3, 5, 9), DIMS(9), false, 1);
