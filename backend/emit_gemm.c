@@ -10,11 +10,11 @@
  *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
  *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
  * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
- * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel uses masked vector
- * loads/stores, and the rows are cut into tiles of two heights one apart (no lone short tile). A packed B
- * is prefetched one K block ahead by the tiles, so that a weight streamed from memory (small M: every
- * row block of a task shares one slice) arrives while the previous slice is computed. A constant B is packed at compile time into
- * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
+ * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel
+ * uses masked vector loads/stores, and the rows are cut into tiles of two heights one apart (no lone
+ * short tile). A packed B is prefetched one K block ahead by the tiles, so that a weight streamed from
+ * memory (small M: every row block of a task shares one slice) arrives while the previous slice is
+ * computed. A constant B is packed at compile time into panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
  * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * and are stored once.
