@@ -9,10 +9,12 @@
  * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
  *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
  *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
- * Tasks are numbered batch-major, then panel, then row chunk, so that consecutive tasks (which the
- * runtime gives to one thread) reuse a panel. Edges are static: the last panel uses masked vector
- * loads/stores, the last row block a shorter tile. A constant B is packed at compile time into
- * panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
+ * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
+ * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel
+ * uses masked vector loads/stores, and the rows are cut into tiles of two heights one apart (no lone
+ * short tile). A packed B is prefetched one K block ahead by the tiles, so that a weight streamed from
+ * memory (small M: every row block of a task shares one slice) arrives while the previous slice is
+ * computed. A constant B is packed at compile time into panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
  * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * and are stored once.
@@ -76,6 +78,8 @@ typedef struct kernel_ctx {
   int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
   bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
+  int64_t pf_rows;       /* packed B: steps ahead of p whose B row the tile prefetches (0: none) */
+  LLVMValueRef pf_line;  /* the floats into that row where the tile's prefetched cache line starts */
 } kernel_ctx;
 
 static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, int i, int64_t rs, LLVMValueRef j0,
@@ -159,6 +163,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
     bv[v] = f32v_load(cg, gep_f32(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
+  if (k->pf_rows) vec_prefetch_l2(cg, gep_f32(cg, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs)), ""));
     for (int v = 0; v < nv; v++) {
@@ -195,17 +200,27 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
              v == nv - 1 ? lanes : VL);
 }
 
-/* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). */
+/* Row blocks: M rows cut into ceil(M/MR) tiles of as equal heights as can be, the first M % tiles one
+ * row taller (49 rows: 7 tiles of 7, not 6 of 8 and one of 1, whose lone accumulator row waits on the
+ * fma latency for as long as a full tile takes). */
+static int64_t row_tiles(int64_t m) { return ceil_div(m, MR); }
+
+/* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). With a
+ * packed B, the tiles also prefetch the B rows one K block ahead (the next K block of this panel, or past
+ * the last the next panel's first: panels follow one another): block ib fetches line ib mod NV of each row,
+ * so the first NV blocks of a task bring in the whole slice while the rest of the task computes. */
 static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
   vitc_cg *cg = k->cg;
-  int64_t mfull = k->d->m / MR, mtail = k->d->m % MR;
-  cg_loop ib = cg_loop_begin(cg, ib_lo, ix_min(cg, ib_hi, cg_i64(cg, mfull)), 1);
-  emit_tile(k, ix_mulk(cg, ib.iv, MR), MR, nv, lanes);
-  cg_loop_end(cg, &ib);
-  if (mtail) {
-    cg_if tail = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1), ""));
-    emit_tile(k, cg_i64(cg, mfull * MR), (int)mtail, nv, lanes);
-    cg_if_end(cg, &tail);
+  int64_t m = k->d->m, tiles = row_tiles(m), mr_lo = m / tiles, n_hi = m % tiles;
+  for (int tall = 1; tall >= 0; tall--) {
+    int64_t first = tall ? 0 : n_hi, last = tall ? n_hi : tiles, mr = mr_lo + tall;
+    if (first == last) continue;
+    LLVMValueRef lo = ib_lo; /* the short tiles start at max(ib_lo, n_hi) */
+    if (!tall) lo = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntUGT, ib_lo, cg_i64(cg, n_hi), ""), ib_lo, cg_i64(cg, n_hi), "");
+    cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, cg_i64(cg, last)), 1);
+    k->pf_line = ix_mulk(cg, ix_remk(cg, ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), NV), VL);
+    emit_tile(k, ix_addk(cg, ix_mulk(cg, ix_addk(cg, ib.iv, -first), mr), first * (mr_lo + 1)), (int)mr, nv, lanes);
+    cg_loop_end(cg, &ib);
   }
 }
 
@@ -322,7 +337,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     bptr = cg->weights;
   }
   if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
-  int64_t npan = ceil_div(d->n, NR), mblocks = ceil_div(d->m, MR);
+  int64_t npan = ceil_div(d->n, NR), mblocks = row_tiles(d->m);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   int64_t nkb = ksteps > KC ? ceil_div(ksteps, KC) : 1;
@@ -334,10 +349,14 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
                               d->gamma ? d->gamma : null, d->r ? d->r : null};
   cg_task t = cg_task_begin(cg, captured, 6);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef mc = LLVMBuildURem(cg->b, task.iv, cg_i64(cg, nmc), "");
-  LLVMValueRef rest = LLVMBuildUDiv(cg->b, task.iv, cg_i64(cg, nmc), "");
-  LLVMValueRef jp = LLVMBuildURem(cg->b, rest, cg_i64(cg, npan), "");
-  LLVMValueRef off[4], bidx = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, npan), "");
+  /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
+   * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
+   * that many rows over a small weight read A from memory once rather than once per panel. */
+  bool a_larger = d->m > d->n;
+  int64_t inner = a_larger ? npan : nmc, outer = a_larger ? nmc : npan;
+  LLVMValueRef in_b = ix_remk(cg, task.iv, inner * outer), lo = ix_remk(cg, in_b, inner), hi = ix_divk(cg, in_b, inner);
+  LLVMValueRef mc = a_larger ? hi : lo, jp = a_larger ? lo : hi;
+  LLVMValueRef off[4], bidx = ix_divk(cg, task.iv, inner * outer);
   batch_offsets(cg, d, bidx, off);
 
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps};
@@ -358,6 +377,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
+  if (packed && !bf16) k.pf_rows = ksteps < KC ? ksteps : KC;
   LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc);
   LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
 

@@ -107,6 +107,12 @@ void vec_store1(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p) {
   LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), elem_align(LLVMTypeOf(v)));
 }
 
+void vec_prefetch_l2(vitc_cg *cg, LLVMValueRef p) {
+  /* read, locality 2 (prefetcht1 on x86), data */
+  LLVMValueRef args[4] = {p, cg_i32(cg, 0), cg_i32(cg, 2), cg_i32(cg, 1)};
+  cg_intrinsic(cg, "llvm.prefetch", &cg->ptr, 1, args, 4);
+}
+
 LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i) {
   return cg_gep(cg, elem, base, i);
 }

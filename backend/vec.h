@@ -55,6 +55,9 @@ void vec_store_masked(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef 
 /* A value of type t at p (a scalar, or a whole vector held in a cg_var), aligned as its elements. */
 LLVMValueRef vec_load1(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef p);
 void vec_store1(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p);
+/* A hint to bring the cache line holding p into the second-level cache (no fault, no value): for
+ * streams the hardware prefetcher would start too late. */
+void vec_prefetch_l2(vitc_cg *cg, LLVMValueRef p);
 
 /* &base[i] for elements of type elem; &base[i·scale + plus]. */
 LLVMValueRef vec_gep(vitc_cg *cg, LLVMTypeRef elem, LLVMValueRef base, LLVMValueRef i);

@@ -1,35 +1,152 @@
-/* jit_gemm.c — GFLOP/s of the generated GEMM for the ViT-B/16 linear layers: X[M,K] @ W[K,N] with W a
- * constant (prepacked at compile time), in float32 or bfloat16 products (vitc --precision). Built by hand:
+/* jit_gemm.c — GFLOP/s and % of the machine's peak of the generated GEMM: X[M,K] @ W[K,N] with W a
+ * constant (prepacked at compile time, as every linear layer of a model) or an input, in float32 or
+ * bfloat16 products (vitc --precision), for given shapes or for every linear-layer shape of a model.
+ * Built by hand:
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/jit_gemm.c -o /tmp/jit_gemm BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
- * Usage: jit_gemm M K N THREADS [const|input] [fp32|bf16] */
+ * Usage: jit_gemm [--threads T] [--chain L] [--input] [--bf16] [--gelu] [--peak GFLOPS] (--model NAME | M K N ..)
+ *   --model    the products of vit_b_16, vit_b_32, swin_t or convnext_tiny (linear layers and patch convs)
+ *   --chain L  L products in one graph, K->N and N->K alternately, each with its own weight: with L large
+ *              enough for the weights to exceed the last-level cache, every product streams its weight from
+ *              memory as it does inside a model (L = 1: the weight stays cached between runs)
+ *   --gelu     each product a vitc.FusedGemm with a bias and GELU (erf) in its epilogue, as an MLP's first
+ *              linear layer (the weight constant)
+ *   --peak     GFLOP/s of the machine at T threads; default the line "T GFLOPS" of /work/shared-bench/peak.txt
+ * Prints per shape the best wall time per product of 20 runs, its GFLOP/s and % of peak, and the same by
+ * the calling thread's CPU time (steadier when other processes share the cores; with T threads the caller
+ * runs its 1/T of the tasks and waits for the rest, so this is the rate were the others as fast). */
 #include "best_time.h"
+#include "op_harness.h"
 
-int main(int argc, char **argv) {
-  if (argc < 5) {
-    fprintf(stderr, "usage: %s M K N THREADS [const|input] [fp32|bf16]\n", argv[0]);
-    return 2;
-  }
-  int64_t m = atoll(argv[1]), k = atoll(argv[2]), n = atoll(argv[3]);
-  int threads = atoi(argv[4]);
-  bool const_b = argc < 6 || strcmp(argv[5], "input"), bf16 = argc > 6 && !strcmp(argv[6], "bf16");
+typedef struct shape {
+  int64_t m, k, n;
+} shape;
+
+/* Rows, K and N of each product (qkv, projection, MLP up and down; patch merging / downsampling and the
+ * patch embedding as their implicit GEMMs), batch 1 at 224x224. */
+static const struct model_shapes {
+  const char *name;
+  shape s[20];
+} models[] = {
+    {"vit_b_16", {{196, 768, 768}, {197, 768, 2304}, {197, 768, 768}, {197, 768, 3072}, {197, 3072, 768}}},
+    {"vit_b_32", {{49, 3072, 768}, {50, 768, 2304}, {50, 768, 768}, {50, 768, 3072}, {50, 3072, 768}}},
+    {"swin_t",
+     {{3136, 96, 288}, {3136, 96, 96}, {3136, 96, 384}, {3136, 384, 96}, {784, 384, 192}, {784, 192, 576},
+      {784, 192, 192}, {784, 192, 768}, {784, 768, 192}, {196, 768, 384}, {196, 384, 1152}, {196, 384, 384},
+      {196, 384, 1536}, {196, 1536, 384}, {49, 1536, 768}, {49, 768, 2304}, {49, 768, 768}, {49, 768, 3072},
+      {49, 3072, 768}}},
+    {"convnext_tiny",
+     {{3136, 48, 96}, {3136, 96, 384}, {3136, 384, 96}, {784, 384, 192}, {784, 192, 768}, {784, 768, 192},
+      {196, 768, 384}, {196, 384, 1536}, {196, 1536, 384}, {49, 1536, 768}, {49, 768, 3072}, {49, 3072, 768}}},
+};
+
+static double thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The peak at `threads` from peak.txt ("THREADS GFLOPS" lines), 0 when absent. */
+static double read_peak(int threads) {
+  FILE *f = fopen("/work/shared-bench/peak.txt", "r");
+  double peak = 0, g;
+  int t;
+  char line[256];
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "%d %lf", &t, &g) == 2 && t == threads) peak = g;
+  if (f) fclose(f);
+  return peak;
+}
+
+typedef struct options {
+  int threads, chain;
+  bool const_b, bf16, gelu;
+  double peak;
+} options;
+
+static int bench_shape(shape s, const options *o) {
   test_graph t = tg_new();
-  int in[2];
-  in[0] = tg_input(&t, VITC_F32, 2, (int64_t[]){m, k});
-  in[1] = const_b ? tg_const(&t, VITC_F32, 2, (int64_t[]){k, n}, 7) : tg_input(&t, VITC_F32, 2, (int64_t[]){k, n});
-  tg_output(&t, tg_node(&t, VITC_OP_MatMul, in, 2, 1, NULL, 0));
-  t.g->precision = bf16 ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32;
+  int x = tg_input(&t, VITC_F32, 2, (int64_t[]){s.m, s.k});
+  for (int l = 0; l < o->chain; l++) {
+    int64_t kin = l % 2 ? s.n : s.k, nout = l % 2 ? s.k : s.n;
+    int w = o->const_b ? tg_const(&t, VITC_F32, 2, (int64_t[]){kin, nout}, 7 + l)
+                       : tg_input(&t, VITC_F32, 2, (int64_t[]){kin, nout});
+    if (o->gelu) {
+      vitc_attr act = attr_str("activation", "gelu_erf");
+      x = tg_node(&t, VITC_OP_FusedGemm, (int[]){x, w, tg_const(&t, VITC_F32, 1, &nout, 3 + l)}, 3, 1, &act, 1);
+    } else {
+      x = tg_node(&t, VITC_OP_MatMul, (int[]){x, w}, 2, 1, NULL, 0);
+    }
+  }
+  tg_output(&t, x);
+  t.g->precision = o->bf16 ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32;
   vitc_error err = {0};
-  if (tg_compile(&t, threads, &err)) {
+  if (tg_compile(&t, o->threads, &err)) {
     fprintf(stderr, "%s\n", err.msg);
+    tg_free(&t);
     return 1;
   }
-  float *y = malloc(sizeof(float) * (size_t)(m * n));
+  float *y = malloc(sizeof(float) * (size_t)(s.m * (s.k > s.n ? s.k : s.n)));
   void *outs[1] = {y};
-  double best = best_time(&t, outs, 30);
-  printf("M=%lld K=%lld N=%lld threads=%d B=%s %s: %.3f ms, %.1f GFLOP/s\n", (long long)m, (long long)k, (long long)n,
-         threads, const_b ? "const" : "input", bf16 ? "bf16" : "fp32", best * 1e3, 2.0 * (double)(m * n * k) / best * 1e-9);
+  double best = 1e30, best_cpu = 1e30;
+  for (int rep = 0; rep < 20; rep++) {
+    double t0 = now(), c0 = thread_cpu();
+    tg_run(&t, outs);
+    double dt = now() - t0, dc = thread_cpu() - c0;
+    if (dt < best) best = dt;
+    if (dc < best_cpu) best_cpu = dc;
+  }
+  double flop = 2.0 * (double)(s.m * s.n * s.k) * o->chain, gf = flop / best * 1e-9;
+  printf("%5lld %5lld %5lld  %2d  %8.3f  %6.1f", (long long)s.m, (long long)s.k, (long long)s.n, o->threads,
+         best * 1e3 / o->chain, gf);
+  if (o->peak > 0) printf("  %5.1f%%", 100 * gf / o->peak);
+  printf("  cpu %6.1f  %5.1f%%", flop / best_cpu * 1e-9, o->peak > 0 ? 100 * flop / best_cpu * 1e-9 / o->peak : 0);
+  printf("\n");
+  fflush(stdout);
   free(y);
   tg_free(&t);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  options o = {.threads = 1, .chain = 1, .const_b = true};
+  const struct model_shapes *model = NULL;
+  shape given[64];
+  int ngiven = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--chain") && i + 1 < argc) o.chain = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--peak") && i + 1 < argc) o.peak = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--input")) o.const_b = false;
+    else if (!strcmp(argv[i], "--bf16")) o.bf16 = true;
+    else if (!strcmp(argv[i], "--gelu")) o.gelu = o.const_b = true;
+    else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+      const char *name = argv[++i];
+      for (size_t m = 0; m < sizeof models / sizeof *models; m++)
+        if (!strcmp(models[m].name, name)) model = &models[m];
+      if (!model) {
+        fprintf(stderr, "unknown model %s\n", name);
+        return 2;
+      }
+    } else if (i + 2 < argc && ngiven < 64) {
+      given[ngiven++] = (shape){atoll(argv[i]), atoll(argv[i + 1]), atoll(argv[i + 2])};
+      i += 2;
+    } else {
+      fprintf(stderr, "usage: %s [--threads T] [--chain L] [--input] [--bf16] [--peak GFLOPS] (--model NAME | M K N ..)\n",
+              argv[0]);
+      return 2;
+    }
+  }
+  if (o.threads < 1 || o.chain < 1 || (!model && !ngiven)) {
+    fprintf(stderr, "need shapes or --model, threads and chain >= 1\n");
+    return 2;
+  }
+  if (o.peak <= 0) o.peak = read_peak(o.threads);
+  printf("    M     K     N   T   ms/prod  GFLOP/s  %%peak (B %s, %s%s, chain %d, peak %.1f)\n", o.const_b ? "const" : "input",
+         o.bf16 ? "bf16" : "fp32", o.gelu ? ", bias+gelu" : "", o.chain, o.peak);
+  int rc = 0;
+  if (model)
+    for (int i = 0; i < 20 && model->s[i].m; i++) rc |= bench_shape(model->s[i], &o);
+  for (int i = 0; i < ngiven; i++) rc |= bench_shape(given[i], &o);
+  return rc;
 }

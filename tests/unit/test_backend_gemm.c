@@ -27,6 +27,8 @@ static void test_matmul(void) {
   matmul("matmul 1x768x10 const", VITC_F32, DIMS(1, 768), DIMS(768, 10), true, 2);
   matmul("matmul batched broadcast", VITC_F32, DIMS(2, 3, 17, 9), DIMS(9, 13), false, 2);
   matmul("matmul batched both", VITC_F32, DIMS(2, 3, 17, 9), DIMS(3, 9, 50), false, 2);
+  /* rows past one chunk of row blocks over a narrower B, batched: tasks run the panels innermost */
+  matmul("matmul batched many rows", VITC_F32, DIMS(2, 110, 9), DIMS(2, 9, 13), false, 3);
   matmul("matmul batch broadcast a", VITC_F32, DIMS(1, 17, 9), DIMS(4, 9, 50), true, 2);
   matmul("matmul 1-D a", VITC_F32, DIMS(9), DIMS(2, 9, 50), false, 1);
   matmul("matmul 1-D b", VITC_F32, DIMS(3, 5, 9), DIMS(9), false, 1);
@@ -40,6 +42,20 @@ static void test_matmul(void) {
   matmul("matmul f16", VITC_F16, DIMS(7, 5), DIMS(5, 3), true, 1);
   matmul("matmul i32", VITC_I32, DIMS(3, 7, 5), DIMS(5, 6), false, 1);
   matmul("matmul i64", VITC_I64, DIMS(7, 5), DIMS(5, 6), true, 1);
+  /* row counts whose tiles are of two heights (50: one of 8 and six of 7; 197: 22 of 8 and three of 7),
+   * one height below MR (49: seven of 7; 7; 1), N ending in a masked panel, K in two blocks (the tiles
+   * prefetch a packed B one block ahead, past the last block into the next panel), B packed at compile
+   * time and read in place, on one thread and three */
+  static const int64_t rows[] = {1, 7, 9, 49, 50, 197};
+  for (int threads = 1; threads <= 3; threads += 2)
+    for (int r = 0; r < (int)(sizeof rows / sizeof *rows); r++) {
+      int64_t m = rows[r], n = r % 2 ? 100 : 61;
+      char what[64];
+      snprintf(what, sizeof what, "matmul %lldx300x%lld const, %d threads", (long long)m, (long long)n, threads);
+      matmul(what, VITC_F32, DIMS(m, 300), DIMS(300, n), true, threads);
+      snprintf(what, sizeof what, "matmul %lldx300x%lld input, %d threads", (long long)m, (long long)n, threads);
+      matmul(what, VITC_F32, DIMS(m, 300), DIMS(300, n), false, threads);
+    }
 }
 
 static void gemm(const char *what, int64_t m, int64_t k, int64_t n, bool ta, bool tb, int rc, const int64_t *dc,
