@@ -356,42 +356,80 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, 0};
 }
 
-/* Kᵀ of every batch entry packed into kt [batch][D][nk_pad], zero past Nk, each key's column times
- * 1/‖K(b,j,:)‖ with normalize_qk: the score tiles then read whole vectors of keys with no edge, and the
- * cosine's key factor is paid once per key instead of once per score. One task per batch entry. */
+/* The 16 × 16 floats x[0..16) (row t in x[t]) transposed in registers: four rounds of two-source
+ * shuffles, round s swapping the off-diagonal s × s blocks of every 2s × 2s block (bit s of the row index
+ * trades places with bit s of the column index). 64 shuffles for 256 floats, where moving them one by one
+ * took a load and a strided store each (a fifth of Swin's 49-token attention). */
+static void transpose_block(vitc_cg *cg, LLVMValueRef *x) {
+  for (int s = VL / 2; s >= 1; s /= 2) {
+    LLVMValueRef lo[VL], hi[VL];
+    for (int c = 0; c < VL; c++) {
+      lo[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c - s : c), false);
+      hi[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c : c + s), false);
+    }
+    for (int t = 0; t < VL; t++) {
+      if (t & s) continue;
+      LLVMValueRef a = x[t], b = x[t + s];
+      x[t] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(lo, VL), "");
+      x[t + s] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(hi, VL), "");
+    }
+  }
+}
+
+/* Keys j0 .. j0 + keys - 1 (keys <= 16, the rest of the 16 columns zero) of K's rows into columns j0 ..
+ * j0 + 15 of Kᵀ [D, nk_pad] at dst, each key times 1/‖K(j,:)‖ when unit: 16 × 16 blocks transposed in
+ * registers. */
+static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, LLVMValueRef j0, int keys,
+                           LLVMValueRef dst, int64_t nk_pad) {
+  LLVMValueRef rows[VL], f[VL], x[VL];
+  for (int t = 0; t < keys; t++) {
+    rows[t] = row_ptr(cg, k, LLVMBuildNSWAdd(cg->b, j0, cg_i64(cg, t), ""));
+    f[t] = unit ? f32v_splat(cg, inverse_norm(cg, rows[t], d)) : NULL;
+  }
+  for (int64_t c = 0; c < vecs(d); c++) {
+    for (int t = 0; t < VL; t++) {
+      x[t] = t < keys ? f32v_load(cg, gep_f32(cg, rows[t], cg_i64(cg, c * VL)), lanes_of(d, c)) : vconst(cg, 0);
+      if (t < keys && f[t]) x[t] = LLVMBuildFMul(cg->b, x[t], f[t], "");
+    }
+    transpose_block(cg, x);
+    for (int r = 0; r < lanes_of(d, c); r++) f32v_store(cg, x[r], gep_f32(cg, gep_f32_at(cg, dst, cg_i64(cg, c * VL + r), nk_pad, 0), j0), VL);
+  }
+}
+
+/* Kᵀ of one batch entry into dst [D][nk_pad], zero past Nk, each key's column times 1/‖K(b,j,:)‖ with
+ * normalize_qk: the score tiles then read whole vectors of keys with no edge, and the cosine's key factor
+ * is paid once per key instead of once per score. K as rows (k, a block of 16 keys at a time) or, when
+ * kt_src is not NULL, as a dense Kᵀ_b [D, Nk] at kt_src (row by row). */
+static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                       LLVMValueRef dst, int64_t nk_pad) {
+  if (kt_src) {
+    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+    for (int64_t c = 0; c < nk_pad / VL; c++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, c * VL), lanes_of(ge->nk, c));
+      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
+    }
+    cg_loop_end(cg, &d);
+    return;
+  }
+  if (ge->nk / VL) {
+    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk / VL * VL), VL);
+    pack_key_block(cg, k, ge->d, unit, j.iv, VL, dst, nk_pad);
+    cg_loop_end(cg, &j);
+  }
+  if (ge->nk % VL) pack_key_block(cg, k, ge->d, unit, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, nk_pad);
+}
+
+/* Kᵀ of every batch entry packed into kt [batch][D][nk_pad] (pack_entry), one task per batch entry: for
+ * the attention of many query blocks per entry, which all read it. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
                       LLVMValueRef kmap, LLVMValueRef kt, int64_t nk_pad) {
   LLVMValueRef captured[3] = {kdata, kmap, kt};
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
-  LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
-  if (k_transposed) { /* dense Kᵀ_b [D, Nk]: row by row, vectors along j */
-    LLVMValueRef src = gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0);
-    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    for (int64_t c = 0; c < nk_pad / VL; c++) {
-      LLVMValueRef x = f32v_load(cg, gep_f32(cg, gep_f32_at(cg, src, d.iv, ge->nk, c * VL), cg_i64(cg, 0)), lanes_of(ge->nk, c));
-      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
-    }
-    cg_loop_end(cg, &d);
-  } else {
-    op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
-    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nk_pad), 1);
-    LLVMValueRef col = gep_f32(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
-    cg_if key = cg_if_begin(cg, real);
-    LLVMValueRef krow = row_ptr(cg, &k, j.iv), f = unit ? inverse_norm(cg, krow, ge->d) : NULL;
-    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMValueRef x = LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, krow, d.iv), "");
-    LLVMBuildStore(cg->b, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32_at(cg, col, d.iv, nk_pad, 0));
-    cg_loop_end(cg, &d);
-    cg_if_end(cg, &key);
-    cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, real, ""));
-    cg_loop d0 = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMBuildStore(cg->b, cg_f32(cg, 0), gep_f32_at(cg, col, d0.iv, nk_pad, 0));
-    cg_loop_end(cg, &d0);
-    cg_if_end(cg, &pad);
-    cg_loop_end(cg, &j);
-  }
+  op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
+  LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
+  pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0), nk_pad);
   cg_loop_end(cg, &b);
   cg_task_end(cg, &t, ge->batch);
 }
