@@ -38,6 +38,8 @@
 #define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
 #define SCORE_BYTES (128 << 10) /* the block's score rows at most (on the stack), else fewer micro-blocks */
 #define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
+#define LOCAL_KT_BYTES (64 << 10) /* a task's own Kᵀ at most (on the stack) */
+#define LOCAL_MIN_TASKS 8 /* batch entries at least for one task each: both threads busy on every node */
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 
@@ -506,21 +508,32 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
-  LLVMValueRef null = LLVMConstNull(cg->ptr), kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
-  pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt, a.nk_pad);
+  /* A batch entry whose scores all fit the block is one task that packs its own Kᵀ on the stack (L1, no
+   * second parallel pass, no trip through memory): small windows. Larger ones pack every entry's Kᵀ first,
+   * for all its query blocks to share. */
+  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
+  bool local = a.nq * a.nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES && ge.d * a.nk_pad * (int64_t)sizeof(float) <= LOCAL_KT_BYTES &&
+               ge.batch >= LOCAL_MIN_TASKS;
+  a.rows = local ? (int)a.nq : ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
+  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
+  LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
+  if (!local) {
+    kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
+    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, kt, a.nk_pad);
+  }
   LLVMValueRef captured[10] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
                                                              rs ? cg_in(cg, IN_SCALE) : null};
-  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] && x != MAP_K ? cg_in(cg, IN_QMAP + x) : null;
+  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   cg_task t = cg_task_begin(cg, captured, 10);
-  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
-  a.rows = ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
-  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
   a.qp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
   a.yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
   a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
   a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
+  LLVMSetAlignment(a.s, 64);
+  LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.d * a.nk_pad)), NULL) : NULL;
+  if (own_kt) LLVMSetAlignment(own_kt, 64);
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, blk.iv, cg_i64(cg, blocks), "");
@@ -531,7 +544,12 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_strides = bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
-  a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
+  if (local) {
+    op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], b, g, h);
+    pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, a.nk_pad);
+    a.kt = own_kt;
+  } else
+    a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
