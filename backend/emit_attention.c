@@ -70,9 +70,11 @@ typedef struct attn_ctx {
    * (the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk), replaced by 1/Σ after the
    * softmax; and its scores, s[r·nk_pad ..] */
   LLVMValueRef qp, yp, bp, fac, s;
-  /* the micro-block being emitted: its rows' pointers, loaded from the arrays */
+  LLVMValueRef mx; /* per row r, 16 lanes at mx[16r]: the running max of its scores, lane by lane */
+  /* the micro-block being emitted: its rows' pointers (bias: NULL without), loaded from the arrays, and
+   * their factors splatted */
   int nrows;
-  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], inv[ROWS];
+  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
 } attn_ctx;
 
 /* Point the micro-block at the block's rows m .. m + nrows - 1. */
@@ -84,7 +86,9 @@ static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
     a->q[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i), "");
     a->y[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i), "");
     a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
-    a->inv[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
+    a->mrow[r] = gep_f32_at(cg, a->mx, i, VL, 0);
+    a->bias[r] = a->bp ? LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, i), "") : NULL;
+    a->fac_v[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
   }
 }
 
@@ -104,33 +108,17 @@ static void for_micro(attn_ctx *a, int rows, micro_body body, void *state) {
   }
 }
 
-/* Loop over the vectors [0, n) of a row of length len in whole vectors, then the partial last one:
- * body(ctx, vector index, lanes). */
-typedef struct row_step {
-  LLVMValueRef s, bias, scale; /* the row's scores, bias row (or NULL) and factor */
-  LLVMValueRef acc;            /* the running max or sum vector */
-  LLVMValueRef max;            /* the row's max, splatted */
-} row_step;
-typedef void (*vec_body)(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st);
-static void for_vectors(attn_ctx *a, int64_t len, vec_body body, row_step *st) {
-  vitc_cg *cg = a->cg;
-  if (len / VL) {
-    cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / VL), 1);
-    body(a, c.iv, VL, st);
-    cg_loop_end(cg, &c);
-  }
-  if (len % VL) body(a, cg_i64(cg, len / VL), (int)(len % VL), st);
-}
-
 /* The key tile [j0, j0 + 16nv) of the score rows. */
 typedef struct key_tile {
   LLVMValueRef j0;
-  int nv;
+  int nv, last; /* last: the valid lanes of its last vector */
 } key_tile;
 
-/* s_r[j0 .. j0 + 16nv) = Σ_d Q(i_r, d) · Kᵀ(d, j0 ..) for every row r of the micro-block: the GEMM
- * micro-kernel's tile (emit_gemm.c), rows × nv vectors of keys in registers while d runs, over the packed
- * Kᵀ. */
+/* s_r[j0 .. j0 + 16nv) = f_r · Σ_d Q(i_r, d) · Kᵀ(d, j0 ..) + bias(i_r, j0 ..) for every row r of the
+ * micro-block: the GEMM micro-kernel's tile (emit_gemm.c), rows × nv vectors of keys in registers while d
+ * runs, over the packed Kᵀ; then, still in registers, the row's factor, its bias, -inf past Nk (the tile
+ * with the partial vector knows its lanes when built: `last`), and the running max, lane by lane. The
+ * softmax then reads each score once. */
 static void score_tile(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const key_tile *kt = state;
@@ -147,56 +135,47 @@ static void score_tile(attn_ctx *a, void *state) {
       LLVMBuildStore(cg->b, vec_fma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &d);
-  for (int r = 0; r < a->nrows; r++)
-    for (int v = 0; v < kt->nv; v++)
-      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""),
-                 gep_f32(cg, a->srow[r], LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "")), VL);
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    for (int v = 0; v < kt->nv; v++) {
+      int lanes = v == kt->nv - 1 ? kt->last : VL;
+      LLVMValueRef j = LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "");
+      LLVMValueRef x = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""), a->fac_v[r], "");
+      if (a->bias[r])
+        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), lanes)
+                                     : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, a->bias[r], "")));
+      if (lanes < VL) x = LLVMBuildSelect(cg->b, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY), "");
+      f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
+      m = vec_max(cg, m, x);
+    }
+    f32v_store(cg, m, a->mrow[r], VL);
+  }
 }
 
-/* s = scale·s + bias, -inf past Nk; st->acc: the running max vector. */
-static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
-  vitc_cg *cg = a->cg;
-  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = gep_f32(cg, st->s, j0);
-  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), st->scale, "");
-  if (st->bias) {
-    LLVMValueRef b = a->bias_js ? f32v_load(cg, gep_f32(cg, st->bias, j0), lanes)
-                                : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, st->bias, ""));
-    s = vec_add(cg, s, b);
-  }
-  if (lanes < VL) {
-    LLVMValueRef keep[VL];
-    for (int i = 0; i < VL; i++) keep[i] = LLVMConstInt(cg->i1, i < lanes, false);
-    s = LLVMBuildSelect(cg->b, LLVMConstVector(keep, VL), s, vconst(cg, -INFINITY), "");
-  }
-  f32v_store(cg, s, p, VL);
-  LLVMBuildStore(cg->b, vec_max(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), s), st->acc);
-}
-
-/* s = exp(s - max) over the whole padded row; st->acc: the running sum vector. */
-static void exponentiate(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
-  vitc_cg *cg = a->cg;
-  (void)lanes;
-  LLVMValueRef p = gep_f32(cg, st->s, LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
+/* s = exp(s - max) over the whole padded row (-inf past Nk gives 0); st->acc: the running sum vector. */
+typedef struct exp_row {
+  LLVMValueRef s, max, sum;
+} exp_row;
+static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  exp_row *st = state;
+  (void)lanes; /* nk_pad: whole vectors */
+  LLVMValueRef p = gep_f32(cg, st->s, j);
   LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
-  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), e), st->acc);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->sum, ""), e), st->sum);
 }
 
-/* Every row r < rows of the block: its scores become exp(s - max), unnormalised, and its factor 1/Σ. */
+/* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
+ * and its factor 1/Σ. */
 static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef fac = gep_f32(cg, a->fac, r.iv);
-  row_step st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .acc = cg_var(cg, vt, vconst(cg, -INFINITY)),
-                 .scale = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fac, ""))};
-  if (a->bp) st.bias = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, r.iv), "");
-  for_vectors(a, a->nk, scale_and_bias, &st);
-  st.max = f32v_splat(cg, vec_reduce(cg, VEC_MAX, LLVMBuildLoad2(cg->b, vt, st.acc, "")));
-  st.acc = cg_var(cg, vt, vconst(cg, 0));
-  for_vectors(a, a->nk_pad, exponentiate, &st);
-  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.acc, ""));
-  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), fac);
+  LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
+  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
+  vec_for(cg, cg_i64(cg, 0), a->nk_pad, VL, exponentiate, &st);
+  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.sum, ""));
+  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
 
@@ -240,7 +219,7 @@ static void weighted_values(attn_ctx *a, void *state) {
   if (p->final) fin = cg_if_begin(cg, p->final);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
-      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->inv[r], ""), acc[r][c]);
+      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->fac_v[r], ""), acc[r][c]);
   if (p->final) cg_if_end(cg, &fin);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
@@ -251,14 +230,18 @@ static void weighted_values(attn_ctx *a, void *state) {
  * Kᵀ stays in L1 across the micro-blocks), softmax, then P·V a key block at a time likewise. */
 static void emit_block(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
-  int64_t kvecs = a->nk_pad / VL, tiles = kvecs / SCORE_VECS;
+  int64_t kvecs = a->nk_pad / VL, tiles = a->nk / VL / SCORE_VECS; /* tiles of whole vectors of keys */
+  cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  f32v_store(cg, vconst(cg, -INFINITY), gep_f32_at(cg, a->mx, m.iv, VL, 0), VL);
+  cg_loop_end(cg, &m);
   if (tiles) {
     cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * SCORE_VECS * VL), SCORE_VECS * VL);
-    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS});
+    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS, VL});
     cg_loop_end(cg, &jt);
   }
-  if (kvecs % SCORE_VECS)
-    for_micro(a, rows, score_tile, &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs % SCORE_VECS)});
+  if (kvecs > tiles * SCORE_VECS) /* at most SCORE_VECS: the whole vectors left and the partial one */
+    for_micro(a, rows, score_tile,
+              &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS), lanes_of(a->nk, kvecs - 1)});
   softmax_rows(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
@@ -530,6 +513,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
   a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
   a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
+  a.mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * VL)), NULL);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
   LLVMSetAlignment(a.s, 64);
   LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.d * a.nk_pad)), NULL) : NULL;
