@@ -160,7 +160,7 @@ static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   exp_row *st = state;
   (void)lanes; /* nk_pad: whole vectors */
   LLVMValueRef p = gep_f32(cg, st->s, j);
-  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
+  LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
   LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->sum, ""), e), st->sum);
 }
