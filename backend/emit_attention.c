@@ -46,6 +46,24 @@ static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_ty
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
 
+/* A batch entry's packed keys: Kᵀ [D][nk_pad] for the score tiles, then, when the last partial vector
+ * holds few keys (`few`), those keys' rows [few][D]: their scores are dot products along D, a vector FMA
+ * per 16 of D and a fold, where a tile would spend D FMAs per row on a vector of mostly padding (Swin's
+ * 49 keys: 64 lanes for 49; 577 and 1025 tokens: one key in the last vector). `full` keys go through the
+ * tiles: all of them (nk_pad, the partial vector masked) or the whole vectors only. */
+typedef struct key_pack {
+  int64_t d, nk_pad, full, few;
+  int64_t size; /* floats per entry */
+} key_pack;
+
+static key_pack key_pack_of(int64_t nk, int64_t d) {
+  int64_t nk_pad = (nk + VL - 1) / VL * VL, rem = nk % VL;
+  bool few = rem && rem * ((d + VL - 1) / VL + 2 * 4) < d; /* dots (FMAs and a 4-step fold each) beat D FMAs */
+  key_pack kp = {.d = d, .nk_pad = nk_pad, .full = few ? nk - rem : nk_pad, .few = few ? rem : 0};
+  kp.size = d * nk_pad + kp.few * d;
+  return kp;
+}
+
 /* The rows of one operand in the current batch entry: row n starts at base + n·stride (dense), or at
  * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]). */
 typedef struct op_rows {
@@ -62,9 +80,10 @@ typedef struct attn_ctx {
   vitc_cg *cg;
   int64_t nq, nk, d, dv;
   int64_t nk_pad;  /* Nk rounded up to whole vectors: the packed Kᵀ's and the score rows' length */
+  key_pack kp;
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
   int rows;        /* query rows per block */
-  LLVMValueRef kt; /* the packed Kᵀ_b [D, nk_pad] */
+  LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
   /* per row r of the block (arrays of `rows`): Q(b,i,:), Y(b,i,:) and bias(b,i,:) pointers; its factor
    * (the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk), replaced by 1/Σ after the
@@ -152,13 +171,38 @@ static void score_tile(attn_ctx *a, void *state) {
   }
 }
 
+/* s_r[j] = f_r · Q(i_r, :) · K(j, :) + bias(i_r, j) for the few keys j past the tiles (key_pack), as dot
+ * products along D, and the running max. */
+static void score_few(attn_ctx *a, void *state) {
+  vitc_cg *cg = a->cg;
+  (void)state;
+  int64_t nd = vecs(a->d);
+  LLVMValueRef krows = gep_f32(cg, a->kt, cg_i64(cg, a->d * a->nk_pad));
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    for (int64_t t = 0; t < a->kp.few; t++) {
+      LLVMValueRef acc = vconst(cg, 0), j = cg_i64(cg, a->kp.full + t);
+      for (int64_t c = 0; c < nd; c++) {
+        LLVMValueRef qc = f32v_load(cg, gep_f32(cg, a->q[r], cg_i64(cg, c * VL)), lanes_of(a->d, c));
+        acc = vec_fma(cg, qc, f32v_load(cg, gep_f32(cg, krows, cg_i64(cg, t * a->d + c * VL)), lanes_of(a->d, c)), acc);
+      }
+      LLVMValueRef x = LLVMBuildFMul(cg->b, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0), "");
+      if (a->bias[r])
+        x = vec_add(cg, x, LLVMBuildLoad2(cg->b, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r], ""));
+      LLVMBuildStore(cg->b, x, gep_f32(cg, a->srow[r], j));
+      m = vec_max(cg, m, f32v_splat(cg, x));
+    }
+    f32v_store(cg, m, a->mrow[r], VL);
+  }
+}
+
 /* s = exp(s - max) over the whole padded row (-inf past Nk gives 0); st->acc: the running sum vector. */
 typedef struct exp_row {
   LLVMValueRef s, max, sum;
 } exp_row;
 static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   exp_row *st = state;
-  (void)lanes; /* nk_pad: whole vectors */
+  (void)lanes; /* full: whole vectors */
   LLVMValueRef p = gep_f32(cg, st->s, j);
   LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
@@ -173,8 +217,14 @@ static void softmax_rows(attn_ctx *a, int rows) {
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
   exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
-  vec_for(cg, cg_i64(cg, 0), a->nk_pad, VL, exponentiate, &st);
+  vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
   LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.sum, ""));
+  for (int64_t t = 0; t < a->kp.few; t++) { /* the few keys past the tiles, one at a time */
+    LLVMValueRef p = gep_f32(cg, st.s, cg_i64(cg, a->kp.full + t));
+    LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, LLVMBuildLoad2(cg->b, cg->f32, p, ""), max, ""));
+    LLVMBuildStore(cg->b, e, p);
+    sum = vec_add(cg, sum, e);
+  }
   LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
@@ -230,7 +280,7 @@ static void weighted_values(attn_ctx *a, void *state) {
  * Kᵀ stays in L1 across the micro-blocks), softmax, then P·V a key block at a time likewise. */
 static void emit_block(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
-  int64_t kvecs = a->nk_pad / VL, tiles = a->nk / VL / SCORE_VECS; /* tiles of whole vectors of keys */
+  int64_t kvecs = a->kp.full / VL, tiles = a->nk / VL / SCORE_VECS; /* tiles of whole vectors of keys */
   cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   f32v_store(cg, vconst(cg, -INFINITY), gep_f32_at(cg, a->mx, m.iv, VL, 0), VL);
   cg_loop_end(cg, &m);
@@ -241,7 +291,9 @@ static void emit_block(attn_ctx *a, int rows) {
   }
   if (kvecs > tiles * SCORE_VECS) /* at most SCORE_VECS: the whole vectors left and the partial one */
     for_micro(a, rows, score_tile,
-              &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS), lanes_of(a->nk, kvecs - 1)});
+              &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS),
+                          a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
+  if (a->kp.few) for_micro(a, rows, score_few, NULL);
   softmax_rows(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
@@ -381,12 +433,35 @@ static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, 
   }
 }
 
+/* The rows [few][D] of the few keys past the tiles (key_pack) at dst, times 1/‖K(j,:)‖ when unit: copied
+ * from K's rows, or gathered from the columns of a dense Kᵀ_b at kt_src. */
+static void pack_few_rows(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                          LLVMValueRef dst, const key_pack *kp) {
+  for (int64_t t = 0; t < kp->few; t++) {
+    LLVMValueRef j = cg_i64(cg, kp->full + t), row = gep_f32(cg, dst, cg_i64(cg, t * ge->d));
+    if (kt_src) {
+      cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+      LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, 0), j), ""),
+                     gep_f32(cg, row, d.iv));
+      cg_loop_end(cg, &d);
+      continue;
+    }
+    LLVMValueRef src = row_ptr(cg, k, j), f = unit ? f32v_splat(cg, inverse_norm(cg, src, ge->d)) : NULL;
+    for (int64_t c = 0; c < vecs(ge->d); c++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32(cg, src, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
+      f32v_store(cg, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32(cg, row, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
+    }
+  }
+}
+
 /* Kᵀ of one batch entry into dst [D][nk_pad], zero past Nk, each key's column times 1/‖K(b,j,:)‖ with
  * normalize_qk: the score tiles then read whole vectors of keys with no edge, and the cosine's key factor
  * is paid once per key instead of once per score. K as rows (k, a block of 16 keys at a time) or, when
  * kt_src is not NULL, as a dense Kᵀ_b [D, Nk] at kt_src (row by row). */
 static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
-                       LLVMValueRef dst, int64_t nk_pad) {
+                       LLVMValueRef dst, const key_pack *kp) {
+  int64_t nk_pad = kp->nk_pad;
+  pack_few_rows(cg, ge, kt_src, k, unit, gep_f32(cg, dst, cg_i64(cg, ge->d * nk_pad)), kp);
   if (kt_src) {
     cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
     for (int64_t c = 0; c < nk_pad / VL; c++) {
@@ -401,20 +476,20 @@ static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, co
     pack_key_block(cg, k, ge->d, unit, j.iv, VL, dst, nk_pad);
     cg_loop_end(cg, &j);
   }
-  if (ge->nk % VL) pack_key_block(cg, k, ge->d, unit, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, nk_pad);
+  if (ge->nk % VL && !kp->few) pack_key_block(cg, k, ge->d, unit, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, nk_pad);
 }
 
-/* Kᵀ of every batch entry packed into kt [batch][D][nk_pad] (pack_entry), one task per batch entry: for
- * the attention of many query blocks per entry, which all read it. */
+/* The keys of every batch entry packed into kt [batch][kp->size] (pack_entry), one task per batch entry:
+ * for the attention of many query blocks per entry, which all read them. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
-                      LLVMValueRef kmap, LLVMValueRef kt, int64_t nk_pad) {
+                      LLVMValueRef kmap, LLVMValueRef kt, const key_pack *kp) {
   LLVMValueRef captured[3] = {kdata, kmap, kt};
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
   op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], b.iv, g, h);
   LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
-  pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0), nk_pad);
+  pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0), kp);
   cg_loop_end(cg, &b);
   cg_task_end(cg, &t, ge->batch);
 }
@@ -477,7 +552,8 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (st) return st;
   bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
-  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL};
+  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
+                .kp = key_pack_of(ge.nk, ge.d)};
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
@@ -495,14 +571,14 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
    * second parallel pass, no trip through memory): small windows. Larger ones pack every entry's Kᵀ first,
    * for all its query blocks to share. */
   int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
-  bool local = a.nq * a.nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES && ge.d * a.nk_pad * (int64_t)sizeof(float) <= LOCAL_KT_BYTES &&
+  bool local = a.nq * a.nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES && a.kp.size * (int64_t)sizeof(float) <= LOCAL_KT_BYTES &&
                ge.batch >= LOCAL_MIN_TASKS;
   a.rows = local ? (int)a.nq : ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
   if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
   LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   if (!local) {
-    kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
-    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, kt, a.nk_pad);
+    kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
+    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, kt, &a.kp);
   }
   LLVMValueRef captured[10] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
@@ -516,7 +592,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * VL)), NULL);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
   LLVMSetAlignment(a.s, 64);
-  LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.d * a.nk_pad)), NULL) : NULL;
+  LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;
   if (own_kt) LLVMSetAlignment(own_kt, 64);
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
@@ -530,10 +606,10 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], b, g, h);
-    pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, a.nk_pad);
+    pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, &a.kp);
     a.kt = own_kt;
   } else
-    a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
+    a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
