@@ -1,28 +1,36 @@
-/* emit_attention.c — the vitc.Attention kernel (ir/ops/fused_attention.c): a block of up to four query
- * rows of one batch entry per task index, each row's scores in a stack buffer of Nk floats (padded to
- * whole vectors), never the [.., Nq, Nk] tensor:
+/* emit_attention.c — the vitc.Attention kernel (ir/ops/fused_attention.c): a block of query rows of one
+ * batch entry per task index, the block's scores in a stack buffer of Nk floats per row (padded to whole
+ * vectors), never the [.., Nq, Nk] tensor:
  *
- *   for each block of rows (b, i0 .. i0+3) of Q:            (parallel across the runtime pool)
- *     s_r[j] = Q(b,i_r,:) · K(b,j,:)                        j < Nk, every K vector loaded once per block
- *     s_r[j] = scale·S(b,i_r)·s_r[j] + bias(b,i_r,j);  s_r[Nk..] = -inf     m_r = max_j s_r[j]
+ *   Kᵀ_b packed [D, nk_pad] (16 × 16 blocks transposed in registers), once per batch entry
+ *   for each block of rows (b, i0 ..) of Q:                 (parallel across the runtime pool)
+ *     s_r[j] = f_r · Q(b,i_r,:) · Kᵀ_b(:,j) + bias(b,i_r,j)  register tiles of rows × 64 keys, as the GEMM's;
+ *                                                           f_r = scale·S(b,i_r), the bias, -inf past Nk and
+ *                                                           the running max applied in registers
  *     s_r[j] = exp(s_r[j] - m_r);        l_r = Σ_j s_r[j]
- *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            every V vector loaded once per block
+ *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            register tiles of rows × 64 of Dv, likewise
  *
- * Sharing each K and V load among the block's rows cuts the loads fourfold, and with row maps the cache
+ * Sharing each K and V load among the block's rows cuts the loads sixfold, and with row maps the cache
  * and TLB misses of rows scattered across a packed qkv tensor (ViT-B attention on one thread, bench/
  * attention.c: 64 → 104 GFLOP/s dense, 38 → 94 through maps; 2 and 3 rows gave less, 6 and 8 little more).
+ * A batch entry whose scores fit one block (Swin's 49-token windows, ViT-B/32's 50 tokens) is one task that
+ * packs its own Kᵀ on the stack; longer sequences pack every entry's Kᵀ first, in a pass of their own, for
+ * all their blocks to read. The few keys of a last, mostly empty vector get dot products (key_pack).
  *
- * With normalize_qk the row's factor also holds 1/‖Q(b,i,:)‖ and s[j] is multiplied by 1/‖K(b,j,:)‖,
- * which is the product of the normalised rows without writing them anywhere.
+ * With normalize_qk the row's factor also holds 1/‖Q(b,i,:)‖ and the packed keys are multiplied by
+ * 1/‖K(b,j,:)‖, which is the product of the normalised rows without writing them anywhere.
  *
  * With row maps the batch index is b = g·H + h and a mapped operand's row n of batch entry b starts at
  * Xmap[g, n] + h·head_stride in its base tensor: the map is a constant of the weights blob, and a row
- * pointer costs one table load (per key in the score and P·V loops). Dense operands keep their rows one
+ * pointer costs one table load (per key in the packing and P·V loops). Dense operands keep their rows one
  * after another. Y through Ymap lands wherever the head merge or window reverse put it.
  *
- * Everything runs on <16 x float> vectors: the dot products along D (K rows contiguous) or along j
- * (Kᵀ given, its rows contiguous), the softmax along j with the inline exp, and P·V along Dv with up to
- * sixteen accumulators (rows × vectors) per pass over j. Edges use masked loads and stores. */
+ * Everything runs on <16 x float> vectors: the scores along j over the packed Kᵀ, the softmax along j with
+ * the inline exp, and P·V along Dv. Edges use masked loads and stores.
+ *
+ * bench/attention.c, one thread, the calling thread's CPU time, % of the 251.5 GFLOP/s peak: ViT-B heads
+ * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
+ * bias and mask) 59%, where a third of the time is the softmax's exp at D 32. */
 #include <math.h>
 #include <string.h>
 
@@ -38,11 +46,31 @@
 #define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
 #define SCORE_BYTES (128 << 10) /* the block's score rows at most (on the stack), else fewer micro-blocks */
 #define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
+#define LOCAL_KT_BYTES (64 << 10) /* a task's own Kᵀ at most (on the stack) */
+#define LOCAL_MIN_TASKS 8 /* batch entries at least for one task each: both threads busy on every node */
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
+
+/* A batch entry's packed keys: Kᵀ [D][nk_pad] for the score tiles, then, when the last partial vector
+ * holds few keys (`few`), those keys' rows [few][D]: their scores are dot products along D, a vector FMA
+ * per 16 of D and a fold, where a tile would spend D FMAs per row on a vector of mostly padding (Swin's
+ * 49 keys: 64 lanes for 49; 577 and 1025 tokens: one key in the last vector). `full` keys go through the
+ * tiles: all of them (nk_pad, the partial vector masked) or the whole vectors only. */
+typedef struct key_pack {
+  int64_t d, nk_pad, full, few;
+  int64_t size; /* floats per entry */
+} key_pack;
+
+static key_pack key_pack_of(int64_t nk, int64_t d) {
+  int64_t nk_pad = (nk + VL - 1) / VL * VL, rem = nk % VL;
+  bool few = rem && rem * ((d + VL - 1) / VL + 2 * 4) < d; /* dots (FMAs and a 4-step fold each) beat D FMAs */
+  key_pack kp = {.d = d, .nk_pad = nk_pad, .full = few ? nk - rem : nk_pad, .few = few ? rem : 0};
+  kp.size = d * nk_pad + kp.few * d;
+  return kp;
+}
 
 /* The rows of one operand in the current batch entry: row n starts at base + n·stride (dense), or at
  * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]), or at pad + (-1 - table[n])
@@ -66,17 +94,20 @@ typedef struct attn_ctx {
   vitc_cg *cg;
   int64_t nq, nk, d, dv;
   int64_t nk_pad;  /* Nk rounded up to whole vectors: the packed Kᵀ's and the score rows' length */
+  key_pack kp;
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
   int rows;        /* query rows per block */
-  LLVMValueRef kt; /* the packed Kᵀ_b [D, nk_pad] */
+  LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
   /* per row r of the block (arrays of `rows`): Q(b,i,:), Y(b,i,:) and bias(b,i,:) pointers; its factor
    * (the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk), replaced by 1/Σ after the
    * softmax; and its scores, s[r·nk_pad ..] */
   LLVMValueRef qp, yp, bp, fac, s;
-  /* the micro-block being emitted: its rows' pointers, loaded from the arrays */
+  LLVMValueRef mx; /* per row r, 16 lanes at mx[16r]: the running max of its scores, lane by lane */
+  /* the micro-block being emitted: its rows' pointers (bias: NULL without), loaded from the arrays, and
+   * their factors splatted */
   int nrows;
-  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], inv[ROWS];
+  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
 } attn_ctx;
 
 /* Point the micro-block at the block's rows m .. m + nrows - 1. */
@@ -88,7 +119,9 @@ static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
     a->q[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i), "");
     a->y[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i), "");
     a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
-    a->inv[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
+    a->mrow[r] = gep_f32_at(cg, a->mx, i, VL, 0);
+    a->bias[r] = a->bp ? LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, i), "") : NULL;
+    a->fac_v[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
   }
 }
 
@@ -108,33 +141,17 @@ static void for_micro(attn_ctx *a, int rows, micro_body body, void *state) {
   }
 }
 
-/* Loop over the vectors [0, n) of a row of length len in whole vectors, then the partial last one:
- * body(ctx, vector index, lanes). */
-typedef struct row_step {
-  LLVMValueRef s, bias, scale; /* the row's scores, bias row (or NULL) and factor */
-  LLVMValueRef acc;            /* the running max or sum vector */
-  LLVMValueRef max;            /* the row's max, splatted */
-} row_step;
-typedef void (*vec_body)(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st);
-static void for_vectors(attn_ctx *a, int64_t len, vec_body body, row_step *st) {
-  vitc_cg *cg = a->cg;
-  if (len / VL) {
-    cg_loop c = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / VL), 1);
-    body(a, c.iv, VL, st);
-    cg_loop_end(cg, &c);
-  }
-  if (len % VL) body(a, cg_i64(cg, len / VL), (int)(len % VL), st);
-}
-
 /* The key tile [j0, j0 + 16nv) of the score rows. */
 typedef struct key_tile {
   LLVMValueRef j0;
-  int nv;
+  int nv, last; /* last: the valid lanes of its last vector */
 } key_tile;
 
-/* s_r[j0 .. j0 + 16nv) = Σ_d Q(i_r, d) · Kᵀ(d, j0 ..) for every row r of the micro-block: the GEMM
- * micro-kernel's tile (emit_gemm.c), rows × nv vectors of keys in registers while d runs, over the packed
- * Kᵀ. */
+/* s_r[j0 .. j0 + 16nv) = f_r · Σ_d Q(i_r, d) · Kᵀ(d, j0 ..) + bias(i_r, j0 ..) for every row r of the
+ * micro-block: the GEMM micro-kernel's tile (emit_gemm.c), rows × nv vectors of keys in registers while d
+ * runs, over the packed Kᵀ; then, still in registers, the row's factor, its bias, -inf past Nk (the tile
+ * with the partial vector knows its lanes when built: `last`), and the running max, lane by lane. The
+ * softmax then reads each score once. */
 static void score_tile(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const key_tile *kt = state;
@@ -151,56 +168,78 @@ static void score_tile(attn_ctx *a, void *state) {
       LLVMBuildStore(cg->b, vec_fma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &d);
-  for (int r = 0; r < a->nrows; r++)
-    for (int v = 0; v < kt->nv; v++)
-      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""),
-                 gep_f32(cg, a->srow[r], LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "")), VL);
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    for (int v = 0; v < kt->nv; v++) {
+      int lanes = v == kt->nv - 1 ? kt->last : VL;
+      LLVMValueRef j = LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "");
+      LLVMValueRef x = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""), a->fac_v[r], "");
+      if (a->bias[r])
+        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), lanes)
+                                     : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, a->bias[r], "")));
+      if (lanes < VL) x = LLVMBuildSelect(cg->b, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY), "");
+      f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
+      m = vec_max(cg, m, x);
+    }
+    f32v_store(cg, m, a->mrow[r], VL);
+  }
 }
 
-/* s = scale·s + bias, -inf past Nk; st->acc: the running max vector. */
-static void scale_and_bias(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
+/* s_r[j] = f_r · Q(i_r, :) · K(j, :) + bias(i_r, j) for the few keys j past the tiles (key_pack), as dot
+ * products along D, and the running max. */
+static void score_few(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
-  LLVMValueRef j0 = LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""), p = gep_f32(cg, st->s, j0);
-  LLVMValueRef s = LLVMBuildFMul(cg->b, f32v_load(cg, p, VL), st->scale, "");
-  if (st->bias) {
-    LLVMValueRef b = a->bias_js ? f32v_load(cg, gep_f32(cg, st->bias, j0), lanes)
-                                : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, st->bias, ""));
-    s = vec_add(cg, s, b);
+  (void)state;
+  int64_t nd = vecs(a->d);
+  LLVMValueRef krows = gep_f32(cg, a->kt, cg_i64(cg, a->d * a->nk_pad));
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    for (int64_t t = 0; t < a->kp.few; t++) {
+      LLVMValueRef acc = vconst(cg, 0), j = cg_i64(cg, a->kp.full + t);
+      for (int64_t c = 0; c < nd; c++) {
+        LLVMValueRef qc = f32v_load(cg, gep_f32(cg, a->q[r], cg_i64(cg, c * VL)), lanes_of(a->d, c));
+        acc = vec_fma(cg, qc, f32v_load(cg, gep_f32(cg, krows, cg_i64(cg, t * a->d + c * VL)), lanes_of(a->d, c)), acc);
+      }
+      LLVMValueRef x = LLVMBuildFMul(cg->b, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0), "");
+      if (a->bias[r])
+        x = vec_add(cg, x, LLVMBuildLoad2(cg->b, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r], ""));
+      LLVMBuildStore(cg->b, x, gep_f32(cg, a->srow[r], j));
+      m = vec_max(cg, m, f32v_splat(cg, x));
+    }
+    f32v_store(cg, m, a->mrow[r], VL);
   }
-  if (lanes < VL) {
-    LLVMValueRef keep[VL];
-    for (int i = 0; i < VL; i++) keep[i] = LLVMConstInt(cg->i1, i < lanes, false);
-    s = LLVMBuildSelect(cg->b, LLVMConstVector(keep, VL), s, vconst(cg, -INFINITY), "");
-  }
-  f32v_store(cg, s, p, VL);
-  LLVMBuildStore(cg->b, vec_max(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), s), st->acc);
 }
 
-/* s = exp(s - max) over the whole padded row; st->acc: the running sum vector. */
-static void exponentiate(attn_ctx *a, LLVMValueRef c, int lanes, row_step *st) {
-  vitc_cg *cg = a->cg;
-  (void)lanes;
-  LLVMValueRef p = gep_f32(cg, st->s, LLVMBuildNSWMul(cg->b, c, cg_i64(cg, VL), ""));
-  LLVMValueRef e = vm_exp(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
+/* s = exp(s - max) over the whole padded row (-inf past Nk gives 0); st->acc: the running sum vector. */
+typedef struct exp_row {
+  LLVMValueRef s, max, sum;
+} exp_row;
+static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  exp_row *st = state;
+  (void)lanes; /* full: whole vectors */
+  LLVMValueRef p = gep_f32(cg, st->s, j);
+  LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
   f32v_store(cg, e, p, VL);
-  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->acc, ""), e), st->acc);
+  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->sum, ""), e), st->sum);
 }
 
-/* Every row r < rows of the block: its scores become exp(s - max), unnormalised, and its factor 1/Σ. */
+/* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
+ * and its factor 1/Σ. */
 static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef fac = gep_f32(cg, a->fac, r.iv);
-  row_step st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .acc = cg_var(cg, vt, vconst(cg, -INFINITY)),
-                 .scale = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, fac, ""))};
-  if (a->bp) st.bias = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, r.iv), "");
-  for_vectors(a, a->nk, scale_and_bias, &st);
-  st.max = f32v_splat(cg, vec_reduce(cg, VEC_MAX, LLVMBuildLoad2(cg->b, vt, st.acc, "")));
-  st.acc = cg_var(cg, vt, vconst(cg, 0));
-  for_vectors(a, a->nk_pad, exponentiate, &st);
-  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.acc, ""));
-  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), fac);
+  LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
+  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
+  vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
+  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.sum, ""));
+  for (int64_t t = 0; t < a->kp.few; t++) { /* the few keys past the tiles, one at a time */
+    LLVMValueRef p = gep_f32(cg, st.s, cg_i64(cg, a->kp.full + t));
+    LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, LLVMBuildLoad2(cg->b, cg->f32, p, ""), max, ""));
+    LLVMBuildStore(cg->b, e, p);
+    sum = vec_add(cg, sum, e);
+  }
+  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
 
@@ -244,7 +283,7 @@ static void weighted_values(attn_ctx *a, void *state) {
   if (p->final) fin = cg_if_begin(cg, p->final);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
-      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->inv[r], ""), acc[r][c]);
+      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->fac_v[r], ""), acc[r][c]);
   if (p->final) cg_if_end(cg, &fin);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
@@ -255,14 +294,20 @@ static void weighted_values(attn_ctx *a, void *state) {
  * Kᵀ stays in L1 across the micro-blocks), softmax, then P·V a key block at a time likewise. */
 static void emit_block(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
-  int64_t kvecs = a->nk_pad / VL, tiles = kvecs / SCORE_VECS;
+  int64_t kvecs = a->kp.full / VL, tiles = a->nk / VL / SCORE_VECS; /* tiles of whole vectors of keys */
+  cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  f32v_store(cg, vconst(cg, -INFINITY), gep_f32_at(cg, a->mx, m.iv, VL, 0), VL);
+  cg_loop_end(cg, &m);
   if (tiles) {
     cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * SCORE_VECS * VL), SCORE_VECS * VL);
-    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS});
+    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS, VL});
     cg_loop_end(cg, &jt);
   }
-  if (kvecs % SCORE_VECS)
-    for_micro(a, rows, score_tile, &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs % SCORE_VECS)});
+  if (kvecs > tiles * SCORE_VECS) /* at most SCORE_VECS: the whole vectors left and the partial one */
+    for_micro(a, rows, score_tile,
+              &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS),
+                          a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
+  if (a->kp.few) for_micro(a, rows, score_few, NULL);
   softmax_rows(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
@@ -366,42 +411,103 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
 }
 
-/* Kᵀ of every batch entry packed into kt [batch][D][nk_pad], zero past Nk, each key's column times
- * 1/‖K(b,j,:)‖ with normalize_qk: the score tiles then read whole vectors of keys with no edge, and the
- * cosine's key factor is paid once per key instead of once per score. One task per batch entry. */
+/* The 16 × 16 floats x[0..16) (row t in x[t]) transposed in registers: four rounds of two-source
+ * shuffles, round s swapping the off-diagonal s × s blocks of every 2s × 2s block (bit s of the row index
+ * trades places with bit s of the column index). 64 shuffles for 256 floats, where moving them one by one
+ * took a load and a strided store each (a fifth of Swin's 49-token attention). */
+static void transpose_block(vitc_cg *cg, LLVMValueRef *x) {
+  for (int s = VL / 2; s >= 1; s /= 2) {
+    LLVMValueRef lo[VL], hi[VL];
+    for (int c = 0; c < VL; c++) {
+      lo[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c - s : c), false);
+      hi[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c : c + s), false);
+    }
+    for (int t = 0; t < VL; t++) {
+      if (t & s) continue;
+      LLVMValueRef a = x[t], b = x[t + s];
+      x[t] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(lo, VL), "");
+      x[t + s] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(hi, VL), "");
+    }
+  }
+}
+
+/* Keys j0 .. j0 + keys - 1 (keys <= 16, the rest of the 16 columns zero) of K's rows into columns j0 ..
+ * j0 + 15 of Kᵀ [D, nk_pad] at dst, each key times 1/‖K(j,:)‖ when unit: 16 × 16 blocks transposed in
+ * registers. */
+static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, LLVMValueRef j0, int keys,
+                           LLVMValueRef dst, int64_t nk_pad) {
+  LLVMValueRef rows[VL], f[VL], x[VL];
+  for (int t = 0; t < keys; t++) {
+    rows[t] = row_ptr(cg, k, LLVMBuildNSWAdd(cg->b, j0, cg_i64(cg, t), ""));
+    f[t] = unit ? f32v_splat(cg, inverse_norm(cg, rows[t], d)) : NULL;
+  }
+  for (int64_t c = 0; c < vecs(d); c++) {
+    for (int t = 0; t < VL; t++) {
+      x[t] = t < keys ? f32v_load(cg, gep_f32(cg, rows[t], cg_i64(cg, c * VL)), lanes_of(d, c)) : vconst(cg, 0);
+      if (t < keys && f[t]) x[t] = LLVMBuildFMul(cg->b, x[t], f[t], "");
+    }
+    transpose_block(cg, x);
+    for (int r = 0; r < lanes_of(d, c); r++) f32v_store(cg, x[r], gep_f32(cg, gep_f32_at(cg, dst, cg_i64(cg, c * VL + r), nk_pad, 0), j0), VL);
+  }
+}
+
+/* The rows [few][D] of the few keys past the tiles (key_pack) at dst, times 1/‖K(j,:)‖ when unit: copied
+ * from K's rows, or gathered from the columns of a dense Kᵀ_b at kt_src. */
+static void pack_few_rows(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                          LLVMValueRef dst, const key_pack *kp) {
+  for (int64_t t = 0; t < kp->few; t++) {
+    LLVMValueRef j = cg_i64(cg, kp->full + t), row = gep_f32(cg, dst, cg_i64(cg, t * ge->d));
+    if (kt_src) {
+      cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+      LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, 0), j), ""),
+                     gep_f32(cg, row, d.iv));
+      cg_loop_end(cg, &d);
+      continue;
+    }
+    LLVMValueRef src = row_ptr(cg, k, j), f = unit ? f32v_splat(cg, inverse_norm(cg, src, ge->d)) : NULL;
+    for (int64_t c = 0; c < vecs(ge->d); c++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32(cg, src, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
+      f32v_store(cg, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32(cg, row, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
+    }
+  }
+}
+
+/* Kᵀ of one batch entry into dst [D][nk_pad], zero past Nk, each key's column times 1/‖K(b,j,:)‖ with
+ * normalize_qk: the score tiles then read whole vectors of keys with no edge, and the cosine's key factor
+ * is paid once per key instead of once per score. K as rows (k, a block of 16 keys at a time) or, when
+ * kt_src is not NULL, as a dense Kᵀ_b [D, Nk] at kt_src (row by row). */
+static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                       LLVMValueRef dst, const key_pack *kp) {
+  int64_t nk_pad = kp->nk_pad;
+  pack_few_rows(cg, ge, kt_src, k, unit, gep_f32(cg, dst, cg_i64(cg, ge->d * nk_pad)), kp);
+  if (kt_src) {
+    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
+    for (int64_t c = 0; c < nk_pad / VL; c++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, c * VL), lanes_of(ge->nk, c));
+      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
+    }
+    cg_loop_end(cg, &d);
+    return;
+  }
+  if (ge->nk / VL) {
+    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk / VL * VL), VL);
+    pack_key_block(cg, k, ge->d, unit, j.iv, VL, dst, nk_pad);
+    cg_loop_end(cg, &j);
+  }
+  if (ge->nk % VL && !kp->few) pack_key_block(cg, k, ge->d, unit, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, nk_pad);
+}
+
+/* The keys of every batch entry packed into kt [batch][kp->size] (pack_entry), one task per batch entry:
+ * for the attention of many query blocks per entry, which all read them. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
-                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, int64_t nk_pad) {
+                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, const key_pack *kp) {
   LLVMValueRef captured[4] = {kdata, kmap, kt, pad};
   cg_task t = cg_task_begin(cg, captured, 4);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
-  LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, ge->d * nk_pad, 0);
-  if (k_transposed) { /* dense Kᵀ_b [D, Nk]: row by row, vectors along j */
-    LLVMValueRef src = gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0);
-    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    for (int64_t c = 0; c < nk_pad / VL; c++) {
-      LLVMValueRef x = f32v_load(cg, gep_f32(cg, gep_f32_at(cg, src, d.iv, ge->nk, c * VL), cg_i64(cg, 0)), lanes_of(ge->nk, c));
-      f32v_store(cg, x, gep_f32_at(cg, dst, d.iv, nk_pad, c * VL), VL);
-    }
-    cg_loop_end(cg, &d);
-  } else {
-    op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
-    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nk_pad), 1);
-    LLVMValueRef col = gep_f32(cg, dst, j.iv), real = LLVMBuildICmp(cg->b, LLVMIntSLT, j.iv, cg_i64(cg, ge->nk), "");
-    cg_if key = cg_if_begin(cg, real);
-    LLVMValueRef krow = row_ptr(cg, &k, j.iv), f = unit ? inverse_norm(cg, krow, ge->d) : NULL;
-    cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMValueRef x = LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, krow, d.iv), "");
-    LLVMBuildStore(cg->b, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32_at(cg, col, d.iv, nk_pad, 0));
-    cg_loop_end(cg, &d);
-    cg_if_end(cg, &key);
-    cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, real, ""));
-    cg_loop d0 = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-    LLVMBuildStore(cg->b, cg_f32(cg, 0), gep_f32_at(cg, col, d0.iv, nk_pad, 0));
-    cg_loop_end(cg, &d0);
-    cg_if_end(cg, &pad);
-    cg_loop_end(cg, &j);
-  }
+  op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
+  LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
+  pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0), kp);
   cg_loop_end(cg, &b);
   cg_task_end(cg, &t, ge->batch);
 }
@@ -464,7 +570,8 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (st) return st;
   bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
-  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL};
+  attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
+                .kp = key_pack_of(ge.nk, ge.d)};
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
@@ -478,26 +585,37 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
-  LLVMValueRef null = LLVMConstNull(cg->ptr), kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.d * a.nk_pad));
+  /* A batch entry whose scores all fit the block is one task that packs its own Kᵀ on the stack (L1, no
+   * second parallel pass, no trip through memory): small windows. Larger ones pack every entry's Kᵀ first,
+   * for all its query blocks to share. */
+  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
+  bool local = a.nq * a.nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES && a.kp.size * (int64_t)sizeof(float) <= LOCAL_KT_BYTES &&
+               ge.batch >= LOCAL_MIN_TASKS;
+  a.rows = local ? (int)a.nq : ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
+  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
+  LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
-  pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, pad, kt,
-            a.nk_pad);
+  if (!local) {
+    kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
+    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp);
+  }
   LLVMValueRef captured[11] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
                                                              rs ? cg_in(cg, IN_SCALE) : null};
-  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] && x != MAP_K ? cg_in(cg, IN_QMAP + x) : null;
+  for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   captured[10] = pad;
   cg_task t = cg_task_begin(cg, captured, 11);
-  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
-  a.rows = ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
-  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
   a.qp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
   a.yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
   a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
   a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
+  a.mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * VL)), NULL);
   a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
+  LLVMSetAlignment(a.s, 64);
+  LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;
+  if (own_kt) LLVMSetAlignment(own_kt, 64);
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = LLVMBuildUDiv(cg->b, blk.iv, cg_i64(cg, blocks), "");
@@ -508,7 +626,12 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_strides = bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
-  a.kt = gep_f32_at(cg, t.vals[1], b, ge.d * a.nk_pad, 0);
+  if (local) {
+    op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
+    pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, &a.kp);
+    a.kt = own_kt;
+  } else
+    a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);

@@ -12,6 +12,8 @@
 #include "vec.h"
 
 LLVMValueRef vm_exp(vitc_cg *cg, LLVMValueRef x);
+/* exp(x) for x <= 0 (a softmax's s - max): vm_exp's values on [-87.33, 0], about 1.2e-38 below */
+LLVMValueRef vm_exp_nonpositive(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_log(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_erf(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_tanh(vitc_cg *cg, LLVMValueRef x);

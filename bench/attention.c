@@ -1,45 +1,78 @@
-/* attention.c — GFLOP/s and % of the machine's peak of the generated vitc.Attention kernel on ViT-B/16
- * sized attention (H = 12, D = 64, batch 1) at 197, 577 and 1025 tokens (224, 384 and 512 pixels) on 1 and
- * 2 threads, counting the two products (4·H·N²·D flops): dense operands [1, H, N, D], and row maps
- * reading Q, K, V from the packed qkv [N, 1, 3·H·D] and writing Y as [N, H·D]. Built by hand:
+/* attention.c — GFLOP/s and % of the machine's peak of the generated vitc.Attention kernel, counting the
+ * two products (4·G·H·N²·D flops), in the layouts the fusions leave:
+ *   dense  operands [G, H, N, D]
+ *   vit    row maps reading Q, K, V from one packed qkv [N, G, 3·H·D], Y written as [N, G, H·D]
+ *   swin   row maps reading windows of N tokens (a fixed permutation: partition and cyclic shift) from qkv
+ *          [G·N, 3·H·D], Y back to [G·N, H·D], rel-pos bias [H, N, N]; swin+mask: the shifted blocks'
+ *          bias + mask [G, H, N, N]
+ * The default set: ViT-B/16 (H 12, D 64) at 197, 577 and 1025 tokens (224, 384, 512 pixels), ViT-B/32's
+ * 50 tokens, and Swin-T's four stages (49 tokens, D 32; 64 windows × 3 heads .. 1 × 24), on 1 and 2 threads.
+ * Times are the best of about a second of runs (wall clock; at 1 thread also the calling thread's CPU time,
+ * which a shared machine disturbs less). Built by hand:
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/attention.c -o /tmp/attention BUILD/libvitc.a \
- *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
- * Usage: attention [PEAK_FILE [H N D THREADS]]   (one size: dense and mapped, each also with normalize_qk)
+ *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
+ * Usage: attention [PEAK_FILE [G H N D THREADS LAYOUT]]   (LAYOUT dense, vit, swin or swin+mask)
  * PEAK_FILE has lines "THREADS GFLOPS" (/work/shared-bench/peak.txt). */
 #include "best_time.h"
 
-static int map_const(test_graph *t, int64_t n, const int64_t *offsets) {
-  vitc_value v = {.dtype = VITC_I64, .rank = 2, .dims = {1, n}, .data = (void *)offsets};
+typedef enum { DENSE, VIT, SWIN, SWIN_MASK } layout;
+static const char *const layout_names[] = {"dense", "vit", "swin", "swin+mask"};
+
+typedef struct bench_case {
+  int64_t g, h, n, d;
+  layout lay;
+} bench_case;
+
+static int map_const(test_graph *t, int64_t g, int64_t n, const int64_t *offsets) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 2, .dims = {g, n}, .data = (void *)offsets};
   return vitc_graph_add_constant(t->g, NULL, &v);
 }
 
-/* The Attention node; the attribute arrays must outlive the graph, hence the caller's hs and ys. */
-static void build(test_graph *t, int64_t h, int64_t n, int64_t d, bool mapped, bool cosine, int64_t *maps,
-                  int64_t *hs, int64_t *ys) {
-  int64_t c = h * d;
+/* perm[0..n) a permutation drawn from a fixed LCG (Fisher–Yates): where the windows' tokens sit. */
+static void permutation(int64_t *perm, int64_t n, unsigned seed) {
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    seed = seed * 1664525u + 1013904223u;
+    int64_t j = (int64_t)(seed >> 8) % (i + 1), x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
+  }
+}
+
+/* The Attention node; the attribute arrays must outlive the graph, hence the caller's maps, hs and ys. */
+static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs, int64_t *ys) {
+  int64_t g = c->g, h = c->h, n = c->n, d = c->d, w = h * d, l = g * n;
   int in[9];
   vitc_attr at[8];
   int na = 0, nin = 3;
   at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.125};
-  at[na++] = (vitc_attr){.name = "normalize_qk", .type = VITC_ATTR_INT, .i = cosine};
-  if (!mapped) {
-    for (int x = 0; x < 3; x++) in[x] = tg_input(t, VITC_F32, 4, (int64_t[]){1, h, n, d});
+  if (c->lay == DENSE) {
+    for (int x = 0; x < 3; x++) in[x] = tg_input(t, VITC_F32, 4, (int64_t[]){g, h, n, d});
   } else {
-    int qkv = tg_input(t, VITC_F32, 3, (int64_t[]){n, 1, 3 * c});
+    int64_t *perm = maps + 4 * l;
+    int qkv = c->lay == VIT ? tg_input(t, VITC_F32, 3, (int64_t[]){n, g, 3 * w}) : tg_input(t, VITC_F32, 2, (int64_t[]){l, 3 * w});
+    permutation(perm, l, 99);
     for (int x = 0; x < 4; x++)
-      for (int64_t i = 0; i < n; i++) maps[x * n + i] = x < 3 ? i * 3 * c + x * c : i * c;
+      for (int64_t gi = 0; gi < g; gi++)
+        for (int64_t i = 0; i < n; i++) {
+          int64_t row = c->lay == VIT ? i * g + gi : perm[gi * n + i];
+          maps[(x * g + gi) * n + i] = x < 3 ? row * 3 * w + x * w : row * w;
+        }
     for (int x = 0; x < 3; x++) in[x] = qkv;
-    in[3] = in[4] = -1;
-    for (int x = 0; x < 4; x++) in[5 + x] = map_const(t, n, maps + x * n);
+    in[3] = c->lay == SWIN ? tg_const(t, VITC_F32, 3, (int64_t[]){h, n, n}, 5)
+            : c->lay == SWIN_MASK ? tg_const(t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5) : -1;
+    in[4] = -1;
+    for (int x = 0; x < 4; x++) in[5 + x] = map_const(t, g, n, maps + x * l);
     nin = 9;
     for (int x = 0; x < 4; x++) hs[x] = d;
-    ys[0] = n;
-    ys[1] = c;
+    ys[0] = c->lay == VIT ? n : l;
+    ys[1] = c->lay == VIT ? g : w;
+    ys[2] = w;
     at[na++] = (vitc_attr){.name = "heads", .type = VITC_ATTR_INT, .i = h};
     at[na++] = (vitc_attr){.name = "head_dim", .type = VITC_ATTR_INT, .i = d};
     at[na++] = (vitc_attr){.name = "value_dim", .type = VITC_ATTR_INT, .i = d};
     at[na++] = (vitc_attr){.name = "head_strides", .type = VITC_ATTR_INTS, .n = 4, .ints = hs};
-    at[na++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = ys};
+    at[na++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = c->lay == VIT ? 3 : 2, .ints = ys};
   }
   tg_output(t, tg_node(t, VITC_OP_Attention, in, nin, 1, at, na));
 }
@@ -57,24 +90,45 @@ static double peak_of(const char *path, int threads) {
   return peak;
 }
 
-static int run(int threads, int64_t h, int64_t n, int64_t d, bool mapped, bool cosine, double peak) {
-  int64_t *maps = malloc(sizeof(int64_t) * (size_t)(4 * n)), hs[4], ys[2];
+static double thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The best wall-clock and calling-thread CPU seconds of reps runs. */
+static void best_times(test_graph *t, void *const *outs, int reps, double *wall, double *cpu) {
+  *wall = *cpu = 1e30;
+  for (int rep = 0; rep < reps; rep++) {
+    double t0 = now(), c0 = thread_cpu();
+    tg_run(t, outs);
+    double dc = thread_cpu() - c0, dt = now() - t0;
+    if (dt < *wall) *wall = dt;
+    if (dc < *cpu) *cpu = dc;
+  }
+}
+
+static int run(int threads, const bench_case *c, double peak) {
+  int64_t l = c->g * c->n, *maps = malloc(sizeof(int64_t) * (size_t)(5 * l)), hs[4], ys[3];
   test_graph t = tg_new();
-  build(&t, h, n, d, mapped, cosine, maps, hs, ys);
+  build(&t, c, maps, hs, ys);
   vitc_error err = {0};
   if (tg_compile(&t, threads, &err)) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  float *y = malloc(sizeof(float) * (size_t)(h * n * d));
+  float *y = malloc(sizeof(float) * (size_t)(l * c->h * c->d));
   void *outs[1] = {y};
   /* best of about a second of runs: on a shared machine the quiet moments are what the kernel can do */
-  double once = best_time(&t, outs, 3), best = best_time(&t, outs, once < 1.0 / 30 ? (int)(1.0 / once) : 30);
-  double gflops = 4.0 * (double)(h * n * n * d) / best * 1e-9;
-  printf("H=%lld N=%lld D=%lld threads=%d %-6s %-6s: %8.3f ms, %6.1f GFLOP/s", (long long)h, (long long)n,
-         (long long)d, threads, mapped ? "mapped" : "dense", cosine ? "cosine" : "", best * 1e3, gflops);
+  double once = best_time(&t, outs, 3), wall, cpu;
+  best_times(&t, outs, once < 1.0 / 100 ? (int)(1.0 / once) : 100, &wall, &cpu);
+  double flops = 4.0 * (double)(c->g * c->h * c->n * c->n * c->d), gflops = flops / wall * 1e-9;
+  printf("G=%-3lld H=%-3lld N=%-5lld D=%-3lld threads=%d %-9s: %8.3f ms, %6.1f GFLOP/s", (long long)c->g,
+         (long long)c->h, (long long)c->n, (long long)c->d, threads, layout_names[c->lay], wall * 1e3, gflops);
   if (peak > 0) printf(", %3.0f%% of peak", 100 * gflops / peak);
+  if (threads == 1 && peak > 0) printf(" (CPU time: %6.1f GFLOP/s, %3.0f%%)", flops / cpu * 1e-9, 100 * flops / cpu * 1e-9 / peak);
   printf("\n");
+  fflush(stdout);
   free(y);
   free(maps);
   tg_free(&t);
@@ -84,17 +138,19 @@ static int run(int threads, int64_t h, int64_t n, int64_t d, bool mapped, bool c
 int main(int argc, char **argv) {
   const char *peak_file = argc > 1 ? argv[1] : NULL;
   int bad = 0;
-  if (argc > 5) { /* one size */
-    int threads = atoi(argv[5]);
-    int64_t h = atoll(argv[2]), n = atoll(argv[3]), d = atoll(argv[4]);
-    for (int mapped = 0; mapped < 2; mapped++)
-      for (int cosine = 0; cosine < 2; cosine++) bad |= run(threads, h, n, d, mapped, cosine, peak_of(peak_file, threads));
-    return bad;
+  if (argc > 7) { /* one case */
+    bench_case c = {atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoll(argv[5]), DENSE};
+    int threads = atoi(argv[6]);
+    for (int k = 0; k < 4; k++)
+      if (!strcmp(argv[7], layout_names[k])) c.lay = (layout)k;
+    return run(threads, &c, peak_of(peak_file, threads));
   }
-  static const int64_t tokens[] = {197, 577, 1025}; /* ViT-B/16 at 224, 384 and 512 */
+  static const bench_case cases[] = {
+      {1, 12, 197, 64, VIT},  {1, 12, 577, 64, VIT},  {1, 12, 1025, 64, VIT},  {1, 12, 197, 64, DENSE},
+      {1, 12, 50, 64, VIT},   {64, 3, 49, 32, SWIN},  {64, 3, 49, 32, SWIN_MASK}, {16, 6, 49, 32, SWIN_MASK},
+      {4, 12, 49, 32, SWIN_MASK}, {1, 24, 49, 32, SWIN},
+  };
   for (int threads = 1; threads <= 2; threads++)
-    for (int i = 0; i < 3; i++)
-      for (int mapped = 0; mapped < 2; mapped++)
-        bad |= run(threads, 12, tokens[i], 64, mapped, false, peak_of(peak_file, threads));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) bad |= run(threads, &cases[i], peak_of(peak_file, threads));
   return bad;
 }

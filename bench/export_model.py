@@ -5,7 +5,8 @@ given) for the benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 usage: /usr/bin/python3 bench/export_model.py [--dynamic-batch] NAME OUTDIR [SIZE]     NAME: one of MODELS below
 
 SIZE lets Swin run at an image size its windows do not tile (swin_t at 256: every stage pads its
-feature map to whole windows). --dynamic-batch names the input's and output's axis 0 "batch" (symbolic)
+feature map to whole windows), and builds the ViTs for that size (vit_b_16 at 384: 577 tokens; torchvision's
+ViT fixes its position embedding's length from image_size in the constructor). --dynamic-batch names the input's and output's axis 0 "batch" (symbolic)
 instead of 1, for the batch tests of issue 19; the test data stays one image.
 
 Writes OUTDIR/model.onnx (ViT-B/16: ~330 MB; never committed), OUTDIR/test_data_set_0/{input_0,output_0}.pb
@@ -53,7 +54,8 @@ def main():
     os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
     torch.set_num_threads(1)  # the machine's two cores are shared
     torch.manual_seed(SEED)
-    model = getattr(torchvision.models, name)(weights=None)
+    extra = {"image_size": size} if name.startswith("vit_") else {}
+    model = getattr(torchvision.models, name)(weights=None, **extra)
     randomise_parameters(model)
     model.eval()
     image = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(SEED + 1))

@@ -228,12 +228,16 @@ static void dense_cosine(int threads) {
 /* Dense attention at the sizes the blocked kernel cuts awkwardly: token counts that leave partial micro-
  * blocks of 6 query rows, partial blocks of up to 24, partial vectors and tiles of 64 keys and key blocks
  * of 128 (1, 7, 50, 197, 577), head dims 32, 64, 80, 1 and 3 heads; K as rows or as Kᵀ; Nq != Nk, and a
- * bias [H, Nq, Nk] on some. */
+ * bias [H, Nq, Nk] on some; then 8 and 9 heads of few tokens (one task per head) with 16-key blocks of
+ * the Kᵀ packing whole, partial and alone. */
 static void dense_sizes(int threads) {
   static const struct { int64_t h, nq, nk, d, dv; bool kt, bias; } cases[] = {
       {1, 1, 1, 32, 32, false, false},   {3, 7, 7, 64, 64, false, true},   {3, 50, 50, 80, 80, true, false},
       {1, 197, 197, 64, 64, false, false}, {3, 197, 50, 32, 80, false, true}, {1, 577, 577, 64, 64, false, true},
       {3, 50, 197, 80, 32, true, true},  {1, 7, 577, 64, 64, true, false},
+      /* eight heads or more whose scores fit one block: one task per head, packing its own Kᵀ */
+      {8, 49, 49, 32, 32, false, true},  {8, 50, 50, 80, 64, true, false}, {9, 7, 16, 64, 32, false, true},
+      {8, 1, 1, 32, 32, false, false},   {8, 33, 65, 20, 24, true, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     int64_t h = cases[i].h, nq = cases[i].nq, nk = cases[i].nk, d = cases[i].d;
@@ -264,6 +268,7 @@ static void test_compiled(void) {
     swin_windows("Swin V2 windows, cosine, S, no bias", 2, 3, 16, 20, BIAS_NONE, true, threads);
     padded_windows("Swin padded windows, 151 of 196 rows real", 4, 2, 49, 24, 151, false, threads);
     padded_windows("Swin V2 padded windows, 29 of 32 rows real", 2, 3, 16, 20, 29, true, threads);
+    swin_windows("Swin V2 windows, cosine, S, bias [H,N,N], 8 heads", 4, 2, 49, 32, BIAS_HNN, true, threads);
     mixed("Q, V mapped; K, Y dense", MQ | MV, 17, true, false, threads);
     mixed("K, Y mapped; Q, V dense", MK | MY, 17, false, false, threads);
     mixed("all mapped, Nk 49, cosine", MQ | MK | MV | MY, 49, true, true, threads);
