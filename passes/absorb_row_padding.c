@@ -14,9 +14,9 @@
  *
  * A map entry e (row e / W of %qkv, column e % W) becomes row' · W + column when that row copies row' of
  * %x, and -1 - column when it is padding; every head's columns must stay inside the row. Q, K and V must
- * all be mapped onto the one %qkv, which nothing else reads, and %p must be read by R alone. Rows
- * another Pad mode copies (edge, reflect) are rows of %x like any other; the pad value, where rows are
- * made of it, must be 0 (absent or a known 0), since P is R of a zero row. */
+ * all be mapped onto the one %qkv, which nothing else reads, and %p must be read by R alone. The Pad is
+ * constant with the value 0 (absent or a known 0), since P is R of a zero row, and pads whole rows only
+ * (not the channels). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +35,8 @@ static bool pads_with_zero(const vitc_graph *g, const vitc_node *p) {
   return p->nin < 3 || p->in[2] < 0 || vitc_match_scalar(g, p->in[2], 0.0);
 }
 
-/* row[r] = the row of x that row r of p (width w) copies whole, or -1 for a row of pad values; false
- * when some row is neither, or no row is padding. */
+/* row[r] = the row of x that row r of p (width w) copies whole, or -1 for a row of pad values; *fits
+ * false when some row is neither, or no row is padding. */
 static vitc_status source_rows(const vitc_graph *g, int x, int p, int64_t w, int64_t *row, bool *fits,
                                vitc_error *err) {
   int64_t *o = NULL, rows = vitc_numel(&g->tensors[p].v) / w;

@@ -14,7 +14,21 @@
  * the batch dim of 1) → qkv projection → Slice, Reshape, Transpose → Attention. Only a FusedGemm whose
  * output is read by movement nodes alone moves so: before one that computes (Swin V2's projection
  * before its post-norm LayerNorm) the Reshape would stay a copy, where before the FusedGemm
- * absorb_attention_layout folds it into the Attention's output rows. */
+ * absorb_attention_layout folds it into the Attention's output rows.
+ *
+ *     %a = Reshape(%x, ..)               %a read only here
+ *     %b = Reshape(%a, ..)         ─→  %b = Reshape(%x, dims of %b)
+ *
+ *     %a = Reshape(%x, ..)               %a read only by the FusedGemm, %x's last dim not K (the rule
+ *     %y = FusedGemm(%a, W, ..)           above would move it back); no residual
+ *     %f = Reshape(%y, ..)               %y read only here; %f's last dim N
+ *                                  ─→  %a' = Reshape(%x, dims of %f but the last, K)
+ *                                       %f = FusedGemm(%a', W, ..)
+ *
+ * A strided conv run as a patch GEMM (PVT's spatial reduction, its patch embeddings) is a patch
+ * gathering chain ending in a Reshape to [B, h, w, k·k·C] and a GEMM whose output a Reshape turns into
+ * tokens [B, h·w, N]: the GEMM writes the tokens directly, and the two Reshapes on its input side are one. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes/pattern.h"
@@ -116,12 +130,85 @@ static vitc_status visit_gemm(vitc_rewriter *rw, int i, void *ctx, vitc_error *e
   return src >= 0 ? hoist(rw, i, src, err) : VITC_OK;
 }
 
+/* Live node inputs and graph outputs reading t, counted now, not when the pass began: the rules before
+ * the last ones added readers. */
+static int readers(const vitc_graph *g, int t) {
+  int count = 0;
+  for (int k = 0; k < g->noutputs; k++) count += g->outputs[k] == t;
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++) count += g->nodes[i].in[k] == t;
+  return count;
+}
+
+/* The live Reshape that produced t, when t has one reader; NULL otherwise. */
+static const vitc_node *single_reshape(const vitc_graph *g, int t) {
+  int p = g->tensors[t].producer;
+  if (p < 0 || g->nodes[p].dead || g->nodes[p].op != VITC_OP_Reshape || readers(g, t) != 1) return NULL;
+  return &g->nodes[p];
+}
+
+/* A new int64 constant holding dims[0..rank), named after tensor t; -1 with err set. */
+static int dims_constant(vitc_rewriter *rw, int t, const int64_t *dims, int rank, vitc_error *err) {
+  vitc_value s = {.dtype = VITC_I64, .rank = 1, .dims = {rank}, .data = (void *)dims};
+  return vitc_rewrite_constant(rw, rw->g->tensors[t].name, "rows_shape", &s, err);
+}
+
+static vitc_status visit_reshape(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_node *n = &rw->g->nodes[i];
+  if (n->op != VITC_OP_Reshape || !has_static_dims(rw->g, n->out[0])) return VITC_OK;
+  const vitc_node *a = single_reshape(rw->g, n->in[0]);
+  if (!a || !has_static_dims(rw->g, a->in[0])) return VITC_OK;
+  int out = n->out[0], in[2] = {a->in[0], shape_of(rw, out, err)};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  vitc_node *matched[2] = {&rw->g->nodes[i], &rw->g->nodes[rw->g->tensors[rw->g->nodes[i].in[0]].producer]};
+  return vitc_rewrite(rw, matched, 2, VITC_OP_Reshape, in, 2, out, NULL, 0, err);
+}
+
+static vitc_status visit_gemm_output(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  int *reader = ctx;
+  vitc_graph *g = rw->g;
+  const vitc_node *n = &g->nodes[i];
+  if (n->op != VITC_OP_FusedGemm || (n->nin > IN_RESIDUAL && n->in[IN_RESIDUAL] >= 0)) return VITC_OK;
+  int y = n->out[0];
+  const vitc_node *a = single_reshape(g, n->in[0]);
+  if (!a || reader[y] < 0 || readers(g, y) != 1 || !has_static_dims(g, a->in[0])) return VITC_OK;
+  const vitc_node *f = &g->nodes[reader[y]];
+  if (f->op != VITC_OP_Reshape || f->dead || f->in[0] != y || !has_static_dims(g, f->out[0])) return VITC_OK;
+  const vitc_value *xv = &g->tensors[a->in[0]].v, *av = &g->tensors[n->in[0]].v, *yv = &g->tensors[y].v,
+                   *fv = &g->tensors[f->out[0]].v;
+  int64_t k = av->dims[av->rank - 1], dims[VITC_MAX_RANK];
+  if (xv->dims[xv->rank - 1] == k || fv->rank < 2 || fv->dims[fv->rank - 1] != yv->dims[yv->rank - 1]) return VITC_OK;
+  for (int j = 2; j < n->nin; j++) /* a bias of higher rank would broadcast to it */
+    if (n->in[j] >= 0 && g->tensors[n->in[j]].v.rank > fv->rank) return VITC_OK;
+  memcpy(dims, fv->dims, sizeof(int64_t) * (size_t)fv->rank);
+  dims[fv->rank - 1] = k;
+  vitc_value type = *av;
+  type.rank = fv->rank;
+  memcpy(type.dims, dims, sizeof dims);
+  type.data = NULL;
+  int out = f->out[0], view[2] = {a->in[0], dims_constant(rw, out, dims, fv->rank, err)}, in[IN_RESIDUAL + 1];
+  if (view[1] < 0) return VITC_ERR_NOMEM;
+  int rows = vitc_rewrite_node(rw, VITC_OP_Reshape, view, 2, &type, NULL, 0, g->tensors[out].name, "rows", err);
+  if (rows < 0) return VITC_ERR_NOMEM;
+  n = &g->nodes[i]; /* adding a node may move the array */
+  memcpy(in, n->in, sizeof(int) * (size_t)n->nin);
+  in[0] = rows;
+  vitc_node *matched[3] = {&g->nodes[reader[y]], &g->nodes[i], &g->nodes[g->tensors[n->in[0]].producer]};
+  return vitc_rewrite(rw, matched, 3, VITC_OP_FusedGemm, in, n->nin, out, n->attrs, n->nattr, err);
+}
+
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "simplify_layout", err);
   if (st != VITC_OK) return st;
   st = vitc_rewriter_sweep(&rw, false, visit_transpose, NULL, err);
   if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, visit_gemm, NULL, err);
+  if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, visit_reshape, NULL, err);
+  int *reader = st == VITC_OK ? vitc_last_readers(g) : NULL;
+  if (st == VITC_OK && !reader) st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in simplify_layout", g->path);
+  if (st == VITC_OK) st = vitc_rewriter_sweep(&rw, false, visit_gemm_output, reader, err);
+  free(reader);
   vitc_status end = vitc_rewriter_end(&rw, err);
   return st != VITC_OK ? st : end;
 }

@@ -2,6 +2,8 @@
  *   - where simplify_layout leaves a FusedGemm's row views: before a projection read by computing ops
  *     (Swin V2's post-norm LayerNorm) the head merge stays in front of the FusedGemm, so
  *     absorb_attention_layout folds it into the Attention's output rows;
+ *   - PVT's spatial reduction (tokens → image → patches → GEMM → tokens): the Reshapes in a row become one,
+ *     and the GEMM writes the tokens directly, with near misses;
  *   - fold_softmax_transposes on CaiT's talking heads (mix, Softmax, mix between head-last and head-first
  *     views), and near misses whose Transposes must stay.
  * Each case checks the histogram, the evaluator on the rewritten graph against the graph left alone, and
@@ -24,6 +26,13 @@ enum {
   MISS_NOT_INVERSE,  /* the Transpose after the Softmax does not undo the one before */
   MISS_SOFTMAX_READ, /* the Softmax's output is also a graph output */
   MISS_OPSET_12,     /* Softmax before opset 13 normalises the flattened trailing dims */
+};
+
+enum {
+  REDUCTION,         /* the chain as exported */
+  MISS_IMAGE_READ,   /* the image [1, E, 4, 4] also a graph output: its Reshape and the next stay two */
+  MISS_RESIDUAL,     /* the GEMM adds a residual [1, 2, 2, N]: the token Reshape stays after it */
+  MISS_ROW_CHANGED,  /* the tokens are [1, 4·N]: that Reshape changes the rows, and stays */
 };
 
 static int i64s(test_graph *t, int n, const int64_t *v) {
@@ -108,6 +117,46 @@ static void test_softmax_transposes(void) {
   vitc_graph_free(fh_check("opset 12", build_heads, MISS_OPSET_12, vitc_fold_softmax_transposes, all, 2));
 }
 
+/* PVT's spatial reduction of 16 tokens [1, 16, E] by a 2×2 stride-2 conv as a patch GEMM, as
+ * to_channels_last leaves it: Transpose → Reshape [1, E, 4, 4] → Reshape [1, E, 2, 2, 2, 2] → Transpose →
+ * Reshape [1, 2, 2, 4E] → FusedGemm [1, 2, 2, N] → Reshape [1, 4, N] → LayerNorm. */
+static void build_reduction(test_graph *t, int variant) {
+  static const int64_t swap[] = {0, 2, 1}, patches[] = {0, 2, 4, 3, 5, 1};
+  vitc_attr p1 = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = (int64_t *)swap};
+  vitc_attr p2 = {.name = "perm", .type = VITC_ATTR_INTS, .n = 6, .ints = (int64_t *)patches};
+  int x = tg_input(t, VITC_F32, 3, (int64_t[]){1, 16, E});
+  int image = reshape(t, tg_node(t, VITC_OP_Transpose, &x, 1, 1, &p1, 1), 4, (int64_t[]){1, E, 4, 4});
+  if (variant == MISS_IMAGE_READ) tg_output(t, image);
+  int split = reshape(t, image, 6, (int64_t[]){1, E, 2, 2, 2, 2});
+  int p = reshape(t, tg_node(t, VITC_OP_Transpose, &split, 1, 1, &p2, 1), 4, (int64_t[]){1, 2, 2, 4 * E});
+  int in[4] = {p, tg_const(t, VITC_F32, 2, (int64_t[]){4 * E, N}, 3), tg_const(t, VITC_F32, 1, (int64_t[]){N}, 4),
+               variant == MISS_RESIDUAL ? tg_input(t, VITC_F32, 4, (int64_t[]){1, 2, 2, N}) : -1};
+  int y = tg_node(t, VITC_OP_FusedGemm, in, variant == MISS_RESIDUAL ? 4 : 3, 1, NULL, 0);
+  if (variant == MISS_ROW_CHANGED) return tg_output(t, reshape(t, y, 2, (int64_t[]){1, 4 * N}));
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = -1};
+  int ln[3] = {reshape(t, y, 3, (int64_t[]){1, 4, N}), tg_const(t, VITC_F32, 1, (int64_t[]){N}, 5),
+               tg_const(t, VITC_F32, 1, (int64_t[]){N}, 6)};
+  tg_output(t, tg_node(t, VITC_OP_LayerNormalization, ln, 3, 1, &axis, 1));
+}
+
+static vitc_status simplify_and_sweep(vitc_graph *g, vitc_error *err) {
+  vitc_status st = vitc_simplify_layout(g, err);
+  return st ? st : vitc_eliminate_dead(g, err);
+}
+
+static void test_reduction(void) {
+  const fh_count one[] = {{VITC_OP_Reshape, 2}, {VITC_OP_Transpose, 2}, {VITC_OP_FusedGemm, 1}};
+  vitc_graph *g = fh_check("spatial reduction", build_reduction, REDUCTION, simplify_and_sweep, one, 3);
+  const vitc_node *gemm = fh_find_op(g, VITC_OP_FusedGemm);
+  CHECK(gemm && g->tensors[gemm->out[0]].v.rank == 3 && g->tensors[gemm->in[0]].v.dims[1] == 4);
+  vitc_graph_free(g);
+  const fh_count image_read[] = {{VITC_OP_Reshape, 3}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("image read twice", build_reduction, MISS_IMAGE_READ, simplify_and_sweep, image_read, 2));
+  const fh_count residual[] = {{VITC_OP_Reshape, 3}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("GEMM with residual", build_reduction, MISS_RESIDUAL, simplify_and_sweep, residual, 2));
+  vitc_graph_free(fh_check("rows changed after", build_reduction, MISS_ROW_CHANGED, simplify_and_sweep, residual, 2));
+}
+
 /* The layout passes as the pipeline runs them. */
 static vitc_status layout_passes(vitc_graph *g, vitc_error *err) {
   vitc_status st = vitc_simplify_layout(g, err);
@@ -136,14 +185,15 @@ int main(void) {
   CHECK(gemm_reads_attention(g));
   vitc_graph_free(g);
 
-  /* the FusedGemm moves above the merge and reads its [N, E] rows, a Reshape giving back [1, N, E]
-   * before the reader's */
-  const fh_count moved[] = {{VITC_OP_Attention, 1}, {VITC_OP_Reshape, 2}, {VITC_OP_Transpose, 0},
+  /* the FusedGemm moves above the merge and reads its [N, E] rows; the Reshape giving back [1, N, E] and
+   * the reader's are one */
+  const fh_count moved[] = {{VITC_OP_Attention, 1}, {VITC_OP_Reshape, 1}, {VITC_OP_Transpose, 0},
                             {VITC_OP_FusedGemm, 1}};
   g = fh_check("projection read by a Reshape", build, MOVED_ONLY, layout_passes, moved, 4);
   CHECK(gemm_reads_attention(g));
   vitc_graph_free(g);
 
   test_softmax_transposes();
+  test_reduction();
   CHECK_DONE();
 }
