@@ -256,6 +256,19 @@ static void dense_sizes(int threads) {
   }
 }
 
+/* A bias constant along the keys, [H, Nq, 1] (one value per score row, which the softmax cancels but the
+ * kernel still adds, in the tiles and in the few keys' dot products): 49 and 197 keys. */
+static void row_bias(int threads) {
+  for (int64_t n = 49; n <= 197; n += 148) {
+    test_graph t = tg_new();
+    attn_args a = no_inputs();
+    for (int x = 0; x < 3; x++) a.in[IN_Q + x] = f32_input(&t, 4, (int64_t[]){1, 8, n, 32});
+    a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){8, n, 1}, 5);
+    tg_output(&t, attention(&t, &a));
+    tg_check(&t, n == 49 ? "bias [H, Nq, 1], 49 keys" : "bias [H, Nq, 1], 197 keys", threads, RTOL, ATOL);
+  }
+}
+
 static void test_compiled(void) {
   for (int threads = 1; threads <= 3; threads += 2) {
     vit_packed("ViT qkv [N,1,3C] -> [N,C]", 1, 3, 21, 20, true, threads);
@@ -276,6 +289,7 @@ static void test_compiled(void) {
     mixed("Q mapped, one key, cosine", MQ, 1, false, true, threads);
     dense_cosine(threads);
     dense_sizes(threads);
+    row_bias(threads);
   }
 }
 
