@@ -84,10 +84,10 @@ typedef struct op_rows {
 
 static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
   if (!r->table) return gep_f32_at(cg, r->base, n, r->stride, 0);
-  LLVMValueRef e = LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, r->table, n), "");
+  LLVMValueRef e = vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, r->table, n));
   if (!r->pad) return gep_f32(cg, r->base, e);
-  LLVMValueRef padded = LLVMBuildICmp(cg->b, LLVMIntSLT, e, cg_i64(cg, 0), "");
-  return LLVMBuildSelect(cg->b, padded, gep_f32(cg, r->pad, LLVMBuildNot(cg->b, e, "")), gep_f32(cg, r->base, e), "");
+  LLVMValueRef padded = vec_icmp(cg, LLVMIntSLT, e, cg_i64(cg, 0));
+  return vec_select(cg, padded, gep_f32(cg, r->pad, vec_not(cg, e)), gep_f32(cg, r->base, e));
 }
 
 typedef struct attn_ctx {
@@ -115,13 +115,13 @@ static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
   vitc_cg *cg = a->cg;
   a->nrows = nrows;
   for (int r = 0; r < nrows; r++) {
-    LLVMValueRef i = LLVMBuildNSWAdd(cg->b, m, cg_i64(cg, r), "");
-    a->q[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i), "");
-    a->y[r] = LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i), "");
+    LLVMValueRef i = ix_add(cg, m, cg_i64(cg, r));
+    a->q[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i));
+    a->y[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i));
     a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
     a->mrow[r] = gep_f32_at(cg, a->mx, i, VL, 0);
-    a->bias[r] = a->bp ? LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, a->bp, i), "") : NULL;
-    a->fac_v[r] = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->fac, i), ""));
+    a->bias[r] = a->bp ? vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->bp, i)) : NULL;
+    a->fac_v[r] = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->fac, i)));
   }
 }
 
@@ -163,21 +163,21 @@ static void score_tile(attn_ctx *a, void *state) {
   LLVMValueRef krow = gep_f32(cg, gep_f32_at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
   for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, gep_f32(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef qd = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->q[r], d.iv), ""));
+    LLVMValueRef qd = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->q[r], d.iv)));
     for (int v = 0; v < kt->nv; v++)
-      LLVMBuildStore(cg->b, vec_fma(cg, qd, kv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
+      vec_store1(cg, vec_fma(cg, qd, kv[v], vec_load1(cg, vt, acc[r][v])), acc[r][v]);
   }
   cg_loop_end(cg, &d);
   for (int r = 0; r < a->nrows; r++) {
     LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
     for (int v = 0; v < kt->nv; v++) {
       int lanes = v == kt->nv - 1 ? kt->last : VL;
-      LLVMValueRef j = LLVMBuildNSWAdd(cg->b, kt->j0, cg_i64(cg, (int64_t)v * VL), "");
-      LLVMValueRef x = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][v], ""), a->fac_v[r], "");
+      LLVMValueRef j = ix_add(cg, kt->j0, cg_i64(cg, (int64_t)v * VL));
+      LLVMValueRef x = vec_mul(cg, vec_load1(cg, vt, acc[r][v]), a->fac_v[r]);
       if (a->bias[r])
         x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), lanes)
-                                     : f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, a->bias[r], "")));
-      if (lanes < VL) x = LLVMBuildSelect(cg->b, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY), "");
+                                     : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
+      if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
       m = vec_max(cg, m, x);
     }
@@ -200,10 +200,10 @@ static void score_few(attn_ctx *a, void *state) {
         LLVMValueRef qc = f32v_load(cg, gep_f32(cg, a->q[r], cg_i64(cg, c * VL)), lanes_of(a->d, c));
         acc = vec_fma(cg, qc, f32v_load(cg, gep_f32(cg, krows, cg_i64(cg, t * a->d + c * VL)), lanes_of(a->d, c)), acc);
       }
-      LLVMValueRef x = LLVMBuildFMul(cg->b, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0), "");
+      LLVMValueRef x = vec_mul(cg, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0));
       if (a->bias[r])
-        x = vec_add(cg, x, LLVMBuildLoad2(cg->b, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r], ""));
-      LLVMBuildStore(cg->b, x, gep_f32(cg, a->srow[r], j));
+        x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
+      vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       m = vec_max(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
@@ -218,9 +218,9 @@ static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   exp_row *st = state;
   (void)lanes; /* full: whole vectors */
   LLVMValueRef p = gep_f32(cg, st->s, j);
-  LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, f32v_load(cg, p, VL), st->max, ""));
+  LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, f32v_load(cg, p, VL), st->max));
   f32v_store(cg, e, p, VL);
-  LLVMBuildStore(cg->b, vec_add(cg, LLVMBuildLoad2(cg->b, f32v_type(cg), st->sum, ""), e), st->sum);
+  vec_store1(cg, vec_add(cg, vec_load1(cg, f32v_type(cg), st->sum), e), st->sum);
 }
 
 /* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
@@ -232,14 +232,14 @@ static void softmax_rows(attn_ctx *a, int rows) {
   LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
   exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
   vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
-  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, LLVMBuildLoad2(cg->b, vt, st.sum, ""));
+  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, vec_load1(cg, vt, st.sum));
   for (int64_t t = 0; t < a->kp.few; t++) { /* the few keys past the tiles, one at a time */
     LLVMValueRef p = gep_f32(cg, st.s, cg_i64(cg, a->kp.full + t));
-    LLVMValueRef e = vm_exp_nonpositive(cg, LLVMBuildFSub(cg->b, LLVMBuildLoad2(cg->b, cg->f32, p, ""), max, ""));
-    LLVMBuildStore(cg->b, e, p);
+    LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, vec_load1(cg, cg->f32, p), max));
+    vec_store1(cg, e, p);
     sum = vec_add(cg, sum, e);
   }
-  LLVMBuildStore(cg->b, LLVMBuildFDiv(cg->b, cg_f32(cg, 1), sum, ""), gep_f32(cg, a->fac, r.iv));
+  vec_store1(cg, vec_div(cg, cg_f32(cg, 1), sum), gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
 
@@ -264,9 +264,9 @@ static void weighted_values(attn_ctx *a, void *state) {
       yat[r][c] = gep_f32(cg, a->y[r], cg_i64(cg, (p->c0 + c) * VL));
     }
   if (p->first) {
-    cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, p->first, ""));
+    cg_if resume = cg_if_begin(cg, vec_not(cg, p->first));
     for (int r = 0; r < a->nrows; r++)
-      for (int c = 0; c < p->n; c++) LLVMBuildStore(cg->b, f32v_load(cg, yat[r][c], c == p->n - 1 ? p->last : VL), acc[r][c]);
+      for (int c = 0; c < p->n; c++) vec_store1(cg, f32v_load(cg, yat[r][c], c == p->n - 1 ? p->last : VL), acc[r][c]);
     cg_if_end(cg, &resume);
   }
   cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
@@ -274,20 +274,20 @@ static void weighted_values(attn_ctx *a, void *state) {
   for (int c = 0; c < p->n; c++)
     vv[c] = f32v_load(cg, gep_f32(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef pj = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, a->srow[r], j.iv), ""));
+    LLVMValueRef pj = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->srow[r], j.iv)));
     for (int c = 0; c < p->n; c++)
-      LLVMBuildStore(cg->b, vec_fma(cg, pj, vv[c], LLVMBuildLoad2(cg->b, vt, acc[r][c], "")), acc[r][c]);
+      vec_store1(cg, vec_fma(cg, pj, vv[c], vec_load1(cg, vt, acc[r][c])), acc[r][c]);
   }
   cg_loop_end(cg, &j);
   cg_if fin = {0};
   if (p->final) fin = cg_if_begin(cg, p->final);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
-      LLVMBuildStore(cg->b, LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), a->fac_v[r], ""), acc[r][c]);
+      vec_store1(cg, vec_mul(cg, vec_load1(cg, vt, acc[r][c]), a->fac_v[r]), acc[r][c]);
   if (p->final) cg_if_end(cg, &fin);
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++)
-      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[r][c], ""), yat[r][c], c == p->n - 1 ? p->last : VL);
+      f32v_store(cg, vec_load1(cg, vt, acc[r][c]), yat[r][c], c == p->n - 1 ? p->last : VL);
 }
 
 /* The block's `rows` rows, set up in the row arrays: scores a key tile at a time for all rows (the tile of
@@ -311,11 +311,11 @@ static void emit_block(attn_ctx *a, int rows) {
   softmax_rows(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
-  pv_pass p = {.j0 = LLVMBuildNSWMul(cg->b, kb.iv, cg_i64(cg, PV_KEYS), "")};
-  p.j1 = ix_min(cg, LLVMBuildNSWAdd(cg->b, p.j0, cg_i64(cg, PV_KEYS), ""), cg_i64(cg, a->nk));
+  pv_pass p = {.j0 = ix_mul(cg, kb.iv, cg_i64(cg, PV_KEYS))};
+  p.j1 = ix_min(cg, ix_add(cg, p.j0, cg_i64(cg, PV_KEYS)), cg_i64(cg, a->nk));
   if (nkb > 1) {
-    p.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
-    p.final = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
+    p.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
+    p.final = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
   }
   for (p.c0 = 0; p.c0 < nvec; p.c0 += PV_VECS) {
     p.n = (int)(nvec - p.c0 < PV_VECS ? nvec - p.c0 : PV_VECS);
@@ -349,9 +349,9 @@ static void broadcast_strides(const vitc_value *x, const int64_t *dims, int r, i
 /* Pointer to x(b, i, 0) under broadcast strides, bidx the batch index b unflattened. */
 static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *bidx, int nb, LLVMValueRef i,
                            const int64_t *strides) {
-  LLVMValueRef off = LLVMBuildNSWMul(cg->b, i, cg_i64(cg, strides[nb]), "");
+  LLVMValueRef off = ix_mul(cg, i, cg_i64(cg, strides[nb]));
   for (int d = 0; d < nb; d++)
-    off = LLVMBuildNSWAdd(cg->b, off, LLVMBuildNSWMul(cg->b, bidx[d], cg_i64(cg, strides[d]), ""), "");
+    off = ix_add(cg, off, ix_mul(cg, bidx[d], cg_i64(cg, strides[d])));
   return gep_f32(cg, base, off);
 }
 
@@ -406,7 +406,7 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
                             LLVMValueRef pad, LLVMValueRef b, LLVMValueRef g, LLVMValueRef h) {
   int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
   if (!ge->map[x]) return (op_rows){gep_f32_at(cg, data, b, rows * len, 0), NULL, NULL, len};
-  LLVMValueRef table = cg_gep(cg, cg->i64, map, LLVMBuildNSWMul(cg->b, g, cg_i64(cg, rows), ""));
+  LLVMValueRef table = cg_gep(cg, cg->i64, map, ix_mul(cg, g, cg_i64(cg, rows)));
   if (ge->padded[x] && x != MAP_Y) pad = gep_f32_at(cg, pad, h, ge->head_strides[x], 0);
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
 }
@@ -438,13 +438,13 @@ static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, 
                            LLVMValueRef dst, int64_t nk_pad) {
   LLVMValueRef rows[VL], f[VL], x[VL];
   for (int t = 0; t < keys; t++) {
-    rows[t] = row_ptr(cg, k, LLVMBuildNSWAdd(cg->b, j0, cg_i64(cg, t), ""));
+    rows[t] = row_ptr(cg, k, ix_add(cg, j0, cg_i64(cg, t)));
     f[t] = unit ? f32v_splat(cg, inverse_norm(cg, rows[t], d)) : NULL;
   }
   for (int64_t c = 0; c < vecs(d); c++) {
     for (int t = 0; t < VL; t++) {
       x[t] = t < keys ? f32v_load(cg, gep_f32(cg, rows[t], cg_i64(cg, c * VL)), lanes_of(d, c)) : vconst(cg, 0);
-      if (t < keys && f[t]) x[t] = LLVMBuildFMul(cg->b, x[t], f[t], "");
+      if (t < keys && f[t]) x[t] = vec_mul(cg, x[t], f[t]);
     }
     transpose_block(cg, x);
     for (int r = 0; r < lanes_of(d, c); r++) f32v_store(cg, x[r], gep_f32(cg, gep_f32_at(cg, dst, cg_i64(cg, c * VL + r), nk_pad, 0), j0), VL);
@@ -459,15 +459,14 @@ static void pack_few_rows(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src,
     LLVMValueRef j = cg_i64(cg, kp->full + t), row = gep_f32(cg, dst, cg_i64(cg, t * ge->d));
     if (kt_src) {
       cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->d), 1);
-      LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, 0), j), ""),
-                     gep_f32(cg, row, d.iv));
+      vec_store1(cg, vec_load1(cg, cg->f32, gep_f32(cg, gep_f32_at(cg, kt_src, d.iv, ge->nk, 0), j)), gep_f32(cg, row, d.iv));
       cg_loop_end(cg, &d);
       continue;
     }
     LLVMValueRef src = row_ptr(cg, k, j), f = unit ? f32v_splat(cg, inverse_norm(cg, src, ge->d)) : NULL;
     for (int64_t c = 0; c < vecs(ge->d); c++) {
       LLVMValueRef x = f32v_load(cg, gep_f32(cg, src, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
-      f32v_store(cg, f ? LLVMBuildFMul(cg->b, x, f, "") : x, gep_f32(cg, row, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
+      f32v_store(cg, f ? vec_mul(cg, x, f) : x, gep_f32(cg, row, cg_i64(cg, c * VL)), lanes_of(ge->d, c));
     }
   }
 }
@@ -504,7 +503,7 @@ static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool 
   LLVMValueRef captured[4] = {kdata, kmap, kt, pad};
   cg_task t = cg_task_begin(cg, captured, 4);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef g = LLVMBuildUDiv(cg->b, b.iv, cg_i64(cg, ge->heads), ""), h = LLVMBuildURem(cg->b, b.iv, cg_i64(cg, ge->heads), "");
+  LLVMValueRef g = ix_div(cg, b.iv, cg_i64(cg, ge->heads)), h = ix_rem(cg, b.iv, cg_i64(cg, ge->heads));
   op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
   LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
   pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0), kp);
@@ -527,17 +526,17 @@ typedef struct row_src {
 static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int rows) {
   vitc_cg *cg = a->cg;
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef i = LLVMBuildNSWAdd(cg->b, i0, r.iv, ""), scale = src->scale, q = row_ptr(cg, &src->q, i);
-  LLVMBuildStore(cg->b, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
-  LLVMBuildStore(cg->b, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
+  LLVMValueRef i = ix_add(cg, i0, r.iv), scale = src->scale, q = row_ptr(cg, &src->q, i);
+  vec_store1(cg, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
+  vec_store1(cg, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
   if (src->bias)
-    LLVMBuildStore(cg->b, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_strides), cg_gep(cg, cg->ptr, a->bp, r.iv));
+    vec_store1(cg, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_strides), cg_gep(cg, cg->ptr, a->bp, r.iv));
   if (src->rs) {
     LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_strides);
-    scale = LLVMBuildFMul(cg->b, LLVMBuildLoad2(cg->b, cg->f32, f, ""), scale, "");
+    scale = vec_mul(cg, vec_load1(cg, cg->f32, f), scale);
   }
-  if (src->unit) scale = LLVMBuildFMul(cg->b, scale, inverse_norm(cg, q, a->d), "");
-  LLVMBuildStore(cg->b, scale, gep_f32(cg, a->fac, r.iv));
+  if (src->unit) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d));
+  vec_store1(cg, scale, gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
 
@@ -550,9 +549,9 @@ static void emit_blocks(attn_ctx *a, const row_src *src, LLVMValueRef i0) {
     emit_block(a, a->rows);
     return;
   }
-  LLVMValueRef partial = LLVMBuildICmp(cg->b, LLVMIntSGT, i0, cg_i64(cg, a->nq - a->rows), "");
+  LLVMValueRef partial = vec_icmp(cg, LLVMIntSGT, i0, cg_i64(cg, a->nq - a->rows));
   if (a->nq > a->rows) {
-    cg_if whole = cg_if_begin(cg, LLVMBuildNot(cg->b, partial, ""));
+    cg_if whole = cg_if_begin(cg, vec_not(cg, partial));
     setup_rows(a, src, i0, a->rows);
     emit_block(a, a->rows);
     cg_if_end(cg, &whole);
@@ -618,9 +617,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (own_kt) LLVMSetAlignment(own_kt, 64);
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef b = LLVMBuildUDiv(cg->b, blk.iv, cg_i64(cg, blocks), "");
-  LLVMValueRef i0 = LLVMBuildNSWMul(cg->b, LLVMBuildURem(cg->b, blk.iv, cg_i64(cg, blocks), ""), cg_i64(cg, a.rows), "");
-  LLVMValueRef g = LLVMBuildUDiv(cg->b, b, cg_i64(cg, ge.heads), ""), h = LLVMBuildURem(cg->b, b, cg_i64(cg, ge.heads), "");
+  LLVMValueRef b = ix_div(cg, blk.iv, cg_i64(cg, blocks));
+  LLVMValueRef i0 = ix_mul(cg, ix_rem(cg, blk.iv, cg_i64(cg, blocks)), cg_i64(cg, a.rows));
+  LLVMValueRef g = ix_div(cg, b, cg_i64(cg, ge.heads)), h = ix_rem(cg, b, cg_i64(cg, ge.heads));
   row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h),
                  .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h),
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,

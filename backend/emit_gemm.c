@@ -52,8 +52,8 @@ static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LL
   LLVMValueRef rest = bidx;
   for (int i = d->nbatch - 1; i >= 0; i--) {
     if (d->batch[i] == 1) continue;
-    LLVMValueRef idx = LLVMBuildURem(cg->b, rest, cg_i64(cg, d->batch[i]), "");
-    rest = LLVMBuildUDiv(cg->b, rest, cg_i64(cg, d->batch[i]), "");
+    LLVMValueRef idx = ix_rem(cg, rest, cg_i64(cg, d->batch[i]));
+    rest = ix_div(cg, rest, cg_i64(cg, d->batch[i]));
     for (int x = 0; x < 4; x++)
       if (strides[x][i]) off[x] = ix_add(cg, off[x], ix_mulk(cg, idx, strides[x][i]));
   }
@@ -93,7 +93,7 @@ static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
   vitc_cg *cg = k->cg;
   if (k->d->d_cs) return f32v_load(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
   LLVMValueRef at = ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->d_rs);
-  return f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, k->dd, at), ""));
+  return f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, k->dd, at)));
 }
 
 /* ---------------------------------------------------------------- the epilogue */
@@ -129,12 +129,12 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   for (int v = 0; v < nv; v++)
     bv[v] = vec_load(cg, pairs, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)), 2 * VL);
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef ap = LLVMBuildLoad2(cg->b, pair, cg_gep(cg, cg->i32, arow[i], q.iv), "");
+    LLVMValueRef ap = vec_load1(cg, pair, cg_gep(cg, cg->i32, arow[i], q.iv));
     LLVMSetAlignment(ap, 4);
     LLVMValueRef as = LLVMBuildShuffleVector(cg->b, ap, LLVMGetUndef(pair), mask, "");
     for (int v = 0; v < nv; v++) {
-      LLVMValueRef args[3] = {LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), as, bv[v]};
-      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3), acc[i][v]);
+      LLVMValueRef args[3] = {vec_load1(cg, vt, acc[i][v]), as, bv[v]};
+      vec_store1(cg, cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3), acc[i][v]);
     }
   }
   cg_loop_end(cg, &q);
@@ -149,10 +149,10 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
   /* later K blocks continue from the partial sums in Y */
-  cg_if resume = cg_if_begin(cg, LLVMBuildNot(cg->b, k->first, ""));
+  cg_if resume = cg_if_begin(cg, vec_not(cg, k->first));
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
-      LLVMBuildStore(cg->b, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
+      vec_store1(cg, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
   cg_if_end(cg, &resume);
 
   if (k->bf16) {
@@ -165,10 +165,10 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
     bv[v] = f32v_load(cg, gep_f32(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
   if (k->pf_rows) vec_prefetch_l2(cg, gep_f32(cg, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef as = f32v_splat(cg, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs)), ""));
+    LLVMValueRef as = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs))));
     for (int v = 0; v < nv; v++) {
-      LLVMValueRef args[3] = {as, bv[v], LLVMBuildLoad2(cg->b, vt, acc[i][v], "")};
-      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3), acc[i][v]);
+      LLVMValueRef args[3] = {as, bv[v], vec_load1(cg, vt, acc[i][v])};
+      vec_store1(cg, cg_intrinsic(cg, "llvm.fma", &vt, 1, args, 3), acc[i][v]);
     }
   }
   cg_loop_end(cg, &p);
@@ -179,24 +179,24 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
     cg_if fin = cg_if_begin(cg, k->last);
     for (int i = 0; i < mr; i++)
       for (int v = 0; v < nv; v++) {
-        LLVMValueRef y = LLVMBuildLoad2(cg->b, vt, acc[i][v], "");
-        if (d->alpha != 1) y = LLVMBuildFMul(cg->b, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)), "");
+        LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
+        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
         if (d->d) {
           LLVMValueRef dv = addend_vec(k, i0, i, v, v == nv - 1 ? lanes : VL);
-          if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)), "");
-          y = LLVMBuildFAdd(cg->b, y, dv, "");
+          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
+          y = vec_add(cg, y, dv);
         }
         y = activate(cg, d->act, y);
         int n = v == nv - 1 ? lanes : VL;
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
-        if (d->r) y = LLVMBuildFAdd(cg->b, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n), "");
-        LLVMBuildStore(cg->b, y, acc[i][v]);
+        if (d->r) y = vec_add(cg, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n));
+        vec_store1(cg, y, acc[i][v]);
       }
     cg_if_end(cg, &fin);
   }
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
-      f32v_store(cg, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
+      f32v_store(cg, vec_load1(cg, vt, acc[i][v]), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
              v == nv - 1 ? lanes : VL);
 }
 
@@ -216,7 +216,7 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
     int64_t first = tall ? 0 : n_hi, last = tall ? n_hi : tiles, mr = mr_lo + tall;
     if (first == last) continue;
     LLVMValueRef lo = ib_lo; /* the short tiles start at max(ib_lo, n_hi) */
-    if (!tall) lo = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntUGT, ib_lo, cg_i64(cg, n_hi), ""), ib_lo, cg_i64(cg, n_hi), "");
+    if (!tall) lo = vec_select(cg, vec_icmp(cg, LLVMIntUGT, ib_lo, cg_i64(cg, n_hi)), ib_lo, cg_i64(cg, n_hi));
     cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, cg_i64(cg, last)), 1);
     k->pf_line = ix_mulk(cg, ix_remk(cg, ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), NV), VL);
     emit_tile(k, ix_addk(cg, ix_mulk(cg, ix_addk(cg, ib.iv, -first), mr), first * (mr_lo + 1)), (int)mr, nv, lanes);
@@ -269,14 +269,14 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[1], ix_mulk(cg, j0, d->b_cs)));
   LLVMValueRef cols = ix_min(cg, cg_i64(cg, NR), ix_add(cg, cg_i64(cg, d->n), ix_mulk(cg, j0, -1)));
   cg_loop jj = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, NR), 1); /* column by column: Bᵀ reads along p */
-  LLVMValueRef col = gep_f32(cg, src, ix_mulk(cg, jj.iv, d->b_cs)), inside = LLVMBuildICmp(cg->b, LLVMIntSLT, jj.iv, cols, "");
+  LLVMValueRef col = gep_f32(cg, src, ix_mulk(cg, jj.iv, d->b_cs)), inside = vec_icmp(cg, LLVMIntSLT, jj.iv, cols);
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
   LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, NR), jj.iv));
   cg_if real = cg_if_begin(cg, inside);
-  LLVMBuildStore(cg->b, LLVMBuildLoad2(cg->b, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs)), ""), out);
+  vec_store1(cg, vec_load1(cg, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs))), out);
   cg_if_end(cg, &real);
-  cg_if pad = cg_if_begin(cg, LLVMBuildNot(cg->b, inside, ""));
-  LLVMBuildStore(cg->b, cg_f32(cg, 0), out);
+  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  vec_store1(cg, cg_f32(cg, 0), out);
   cg_if_end(cg, &pad);
   cg_loop_end(cg, &p);
   cg_loop_end(cg, &jj);
@@ -287,11 +287,11 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
 
 /* The bfloat16 nearest the float x as the low 16 bits of an i32, as vitc_bf16_bits rounds it. */
 static LLVMValueRef bf16_bits(vitc_cg *cg, LLVMValueRef x) {
-  LLVMValueRef u = LLVMBuildBitCast(cg->b, x, cg->i32, ""), high = LLVMBuildLShr(cg->b, u, cg_i32(cg, 16), "");
-  LLVMValueRef even = LLVMBuildAnd(cg->b, high, cg_i32(cg, 1), ""); /* ties go to the even neighbour */
-  LLVMValueRef up = LLVMBuildAdd(cg->b, LLVMBuildAdd(cg->b, u, cg_i32(cg, 0x7fff), ""), even, "");
-  LLVMValueRef nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, "");
-  return LLVMBuildSelect(cg->b, nan, LLVMBuildOr(cg->b, high, cg_i32(cg, 0x40), ""), LLVMBuildLShr(cg->b, up, cg_i32(cg, 16), ""), "");
+  LLVMValueRef u = vec_bitcast(cg, x, cg->i32), high = vec_lshr(cg, u, cg_i32(cg, 16));
+  LLVMValueRef even = vec_and(cg, high, cg_i32(cg, 1)); /* ties go to the even neighbour */
+  LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, cg_i32(cg, 0x7fff)), even);
+  LLVMValueRef nan = vec_cmp(cg, LLVMRealUNO, x, x);
+  return vec_select(cg, nan, vec_or(cg, high, cg_i32(cg, 0x40)), vec_lshr(cg, up, cg_i32(cg, 16)));
 }
 
 /* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words laid out as
@@ -309,13 +309,13 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kq), 1);
   LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
   LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, p, d->a_cs), VITC_F32));
-  LLVMValueRef hi_in = LLVMBuildICmp(cg->b, LLVMIntSLT, p, cg_i64(cg, d->k - 1), ""); /* an odd K's last pair: 0 */
+  LLVMValueRef hi_in = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)); /* an odd K's last pair: 0 */
   cg_if hi = cg_if_begin(cg, hi_in);
   LLVMValueRef next = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, ix_add(cg, p, cg_i64(cg, 1)), d->a_cs), VITC_F32));
-  LLVMBuildStore(cg->b, LLVMBuildOr(cg->b, pair, LLVMBuildShl(cg->b, next, cg_i32(cg, 16), ""), ""), at);
+  vec_store1(cg, vec_or(cg, pair, vec_shl(cg, next, cg_i32(cg, 16))), at);
   cg_if_end(cg, &hi);
-  cg_if lo_only = cg_if_begin(cg, LLVMBuildNot(cg->b, hi_in, ""));
-  LLVMBuildStore(cg->b, pair, at);
+  cg_if lo_only = cg_if_begin(cg, vec_not(cg, hi_in));
+  vec_store1(cg, pair, at);
   cg_if_end(cg, &lo_only);
   cg_loop_end(cg, &q);
   cg_loop_end(cg, &r);
@@ -384,15 +384,15 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
   k.k0 = ix_mulk(cg, kb.iv, KC);
   k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
-  k.first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, 0), "");
-  k.last = LLVMBuildICmp(cg->b, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1), "");
+  k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
+  k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
   if (!ntail) {
     emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
   } else if (npan == 1) {
     emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
   } else {
-    LLVMValueRef is_last = LLVMBuildICmp(cg->b, LLVMIntEQ, jp, cg_i64(cg, npan - 1), "");
-    cg_if full = cg_if_begin(cg, LLVMBuildNot(cg->b, is_last, ""));
+    LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
+    cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
     emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
     cg_if_end(cg, &full);
     cg_if edge = cg_if_begin(cg, is_last);
@@ -415,9 +415,9 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef captured[4] = {d->a, d->b, d->c, d->d ? d->d : null};
   cg_task task = cg_task_begin(cg, captured, 4);
   cg_loop row = cg_loop_begin(cg, task.begin, task.end, 1);
-  LLVMValueRef i = LLVMBuildURem(cg->b, row.iv, cg_i64(cg, d->m), "");
+  LLVMValueRef i = ix_rem(cg, row.iv, cg_i64(cg, d->m));
   LLVMValueRef off[4];
-  batch_offsets(cg, d, LLVMBuildUDiv(cg->b, row.iv, cg_i64(cg, d->m), ""), off);
+  batch_offsets(cg, d, ix_div(cg, row.iv, cg_i64(cg, d->m)), off);
   LLVMValueRef a_row = ix_add(cg, off[0], ix_mulk(cg, i, d->a_rs));
   LLVMValueRef c_row = ix_add(cg, off[2], ix_mulk(cg, i, d->ldc));
   LLVMValueRef d_row = ix_add(cg, off[3], ix_mulk(cg, i, d->d_rs));
@@ -427,16 +427,16 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
   LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], ix_add(cg, a_row, ix_mulk(cg, p.iv, d->a_cs)), t), t, VITC_F64);
   LLVMValueRef y = cg_convert(cg, cg_load(cg, task.vals[1], ix_add(cg, b_col, ix_mulk(cg, p.iv, d->b_rs)), t), t, VITC_F64);
-  LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
-  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, s, LLVMBuildFMul(cg->b, x, y, ""), ""), sum);
+  LLVMValueRef s = vec_load1(cg, cg->f64, sum);
+  vec_store1(cg, vec_add(cg, s, vec_mul(cg, x, y)), sum);
   cg_loop_end(cg, &p);
-  LLVMValueRef r = LLVMBuildLoad2(cg->b, cg->f64, sum, "");
-  if (d->alpha != 1) r = LLVMBuildFMul(cg->b, r, LLVMConstReal(cg->f64, d->alpha), "");
+  LLVMValueRef r = vec_load1(cg, cg->f64, sum);
+  if (d->alpha != 1) r = vec_mul(cg, r, LLVMConstReal(cg->f64, d->alpha));
   if (d->d) {
     LLVMValueRef dv = cg_load(cg, task.vals[3], ix_add(cg, d_row, ix_mulk(cg, j.iv, d->d_cs)), t);
     dv = cg_convert(cg, dv, t, VITC_F64);
-    if (d->beta != 1) dv = LLVMBuildFMul(cg->b, dv, LLVMConstReal(cg->f64, d->beta), "");
-    r = LLVMBuildFAdd(cg->b, r, dv, "");
+    if (d->beta != 1) dv = vec_mul(cg, dv, LLVMConstReal(cg->f64, d->beta));
+    r = vec_add(cg, r, dv);
   }
   cg_store(cg, task.vals[2], ix_add(cg, c_row, j.iv), t, cg_convert(cg, r, VITC_F64, t));
   cg_loop_end(cg, &j);
