@@ -130,6 +130,15 @@ LLVMValueRef vec_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(cg->b, a, b, ""); }
 LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a) { return LLVMBuildFNeg(cg->b, a, ""); }
+
+LLVMValueRef vec_div_by_normal(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  LLVMTypeRef t = LLVMTypeOf(b);
+  if (cg->vlanes != 16 || vec_lanes(t) != 16 || vec_elem(t) != cg->f32) return vec_div(cg, a, b);
+  LLVMValueRef args[3] = {b, vec_k(cg, b, 0), LLVMConstInt(cg->i16, 0xffff, false)};
+  LLVMValueRef r = cg_intrinsic(cg, "llvm.x86.avx512.rcp14.ps.512", NULL, 0, args, 3);
+  LLVMValueRef e = vec_fma(cg, vec_neg(cg, b), r, vec_k(cg, b, 1)); /* 1 - b·r */
+  return vec_mul(cg, a, vec_fma(cg, r, e, r));
+}
 LLVMValueRef vec_frem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFRem(cg->b, a, b, ""); }
 
 static LLVMValueRef intrinsic2(vitc_cg *cg, const char *name, LLVMValueRef a, LLVMValueRef b) {
