@@ -50,8 +50,7 @@ static float qparam_float(const qparam *p, int64_t i) {
   return (float)vitc_load_f(p->v, p->axis < 0 ? 0 : i / p->inner % p->len);
 }
 
-/* The range of a quantised type; false for a type ONNX does not quantise to. */
-static bool quant_range(vitc_dtype t, int64_t *lo, int64_t *hi) {
+bool vitc_quant_range(vitc_dtype t, int64_t *lo, int64_t *hi) {
   switch (t) {
   case VITC_I8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
   case VITC_U8: *lo = 0, *hi = UINT8_MAX; return true;
@@ -64,7 +63,7 @@ static bool quant_range(vitc_dtype t, int64_t *lo, int64_t *hi) {
 
 static vitc_status check_quant_type(vitc_dtype t, const char *what, vitc_error *err) {
   int64_t lo, hi;
-  if (!quant_range(t, &lo, &hi))
+  if (!vitc_quant_range(t, &lo, &hi))
     return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s has dtype %s; vitc quantises to int8, uint8, int16, uint16%s",
                      what, vitc_dtype_name(t) ? vitc_dtype_name(t) : "undefined", " (and dequantises int32)");
   return VITC_OK;
@@ -77,10 +76,11 @@ static vitc_status check_scale(const vitc_value *s, const char *what, vitc_error
   return VITC_OK;
 }
 
-/* nearbyintf(x) + zp, saturated to [lo, hi]: ORT clamps in float, then converts. */
+/* nearbyintf(x) + zp, saturated to [lo, hi]: ORT clamps in float, then converts; NaN becomes lo, as the
+ * backend's clamp makes it. */
 static int64_t saturate_round(float x, int64_t zp, int64_t lo, int64_t hi) {
   float q = nearbyintf(x) + (float)zp;
-  return q <= (float)lo ? lo : q >= (float)hi ? hi : (int64_t)q;
+  return !(q > (float)lo) ? lo : q >= (float)hi ? hi : (int64_t)q;
 }
 
 /* The axis a per-axis scale runs along; ONNX ignores the attribute when the scale is a scalar. Opset 21's
@@ -130,7 +130,7 @@ vitc_status eval_QuantizeLinear(const vitc_node *n, const vitc_value *const *in,
   if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, "y_scale", &s, err);
   if (st == VITC_OK) st = qparam_of(n->nin > 2 ? in[2] : NULL, in[0], axis, "y_zero_point", &z, err);
   if (st != VITC_OK) return st;
-  quant_range(out->dtype, &lo, &hi);
+  vitc_quant_range(out->dtype, &lo, &hi);
   const float *x = in[0]->data;
   for (int64_t i = 0, count = vitc_numel(in[0]); i < count; i++)
     vitc_store_i(out, i, saturate_round(x[i] / qparam_float(&s, i), qparam_int(&z, i), lo, hi));
@@ -299,7 +299,7 @@ vitc_status eval_quant_product(const vitc_node *n, const vitc_value *const *in, 
     if (st == VITC_OK) st = qparam_of(input(n, in, q.y_zp), out, -1, "y_zero_point", &zy, err);
     if (st == VITC_OK) st = qparam_of(input(n, in, q.bias), out, yaxis, "bias", &bias, err);
     int64_t lo, hi;
-    quant_range(out->dtype, &lo, &hi);
+    vitc_quant_range(out->dtype, &lo, &hi);
     const int32_t *sums = acc.data;
     for (int64_t i = 0; st == VITC_OK && i < count; i++) {
       float multiplier = qparam_float(&sa, i) * qparam_float(&sb, i) / qparam_float(&sy, i);
