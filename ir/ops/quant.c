@@ -318,3 +318,60 @@ double flops_quant_product(const vitc_node *n, const vitc_value *const *in, cons
   const vitc_value *operands[2] = {in[q.a], in[q.b]};
   return q.conv ? flops_conv(n, operands, out) : flops_matmul(n, operands, out);
 }
+
+/* ---------------------------------------------------------------- Int8Gemm (passes/fuse_qdq) */
+
+/* vitc.Int8Gemm(x, x_scale, x_zero_point, w, w_scale[, bias]): x [.., K] float32 quantised per tensor as
+ * QuantizeLinear does (int8 or uint8, the zero point's type), times the int8 weight w [K, N] (zero point
+ * 0) summed exactly in integers, then dequantised per column with bias:
+ *   y(i, j) = (float)sum_k (q(i, k) - x_zp) w(k, j) * (x_scale * w_scale(j)) + bias(j)
+ * It stands for DequantizeLinear(QuantizeLinear(x)) · DequantizeLinear(w) (+ bias), which rounds the same
+ * quantised operands and sums their float products instead. */
+vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0], *w = in[3], *bias = n->nin > 5 ? in[5] : NULL;
+  char sx[128], sw[128];
+  qparam p;
+  vitc_status st = check_scale(in[1], "x_scale", err);
+  if (st == VITC_OK) st = check_scale(in[4], "w_scale", err);
+  if (st == VITC_OK && (x->dtype != VITC_F32 || w->dtype != VITC_I8 || w->rank != 2 || x->rank < 1 ||
+                        x->dims[x->rank - 1] != w->dims[0] || vitc_numel(in[1]) != 1 ||
+                        (in[2]->dtype != VITC_U8 && in[2]->dtype != VITC_I8) || vitc_numel(in[2]) != 1))
+    st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm takes float32 [.., K] with a scalar scale and int8/uint8 zero "
+                   "point times int8 [K, N], not %s times %s", vitc_value_type_str(x, sx, sizeof sx),
+                   vitc_value_type_str(w, sw, sizeof sw));
+  if (st == VITC_OK) st = qparam_of(in[4], w, 1, "w_scale", &p, err);
+  if (st == VITC_OK && bias) st = qparam_of(bias, w, 1, "bias", &p, err);
+  if (st == VITC_OK && bias) st = check_scale(bias, "bias", err);
+  if (st != VITC_OK) return st;
+  vitc_copy_type(out, x);
+  out->dims[out->rank - 1] = w->dims[1];
+  return VITC_OK;
+}
+
+vitc_status eval_Int8Gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0], *w = in[3];
+  int64_t k = w->dims[0], cols = w->dims[1], rows = k ? vitc_numel(x) / k : 0, lo, hi;
+  int64_t zp = vitc_load_i(in[2], 0);
+  float xs = *(const float *)in[1]->data;
+  qparam ws, bias;
+  vitc_status st = qparam_of(in[4], w, 1, "w_scale", &ws, err);
+  if (st == VITC_OK) st = qparam_of(n->nin > 5 ? in[5] : NULL, w, 1, "bias", &bias, err);
+  if (st != VITC_OK) return st;
+  vitc_quant_range(in[2]->dtype, &lo, &hi);
+  int32_t *q = malloc(sizeof(int32_t) * (size_t)(k ? k : 1));
+  if (!q) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory quantising a row");
+  const float *xp = x->data;
+  const int8_t *wp = w->data;
+  float *y = out->data;
+  for (int64_t i = 0; i < rows; i++) {
+    for (int64_t p = 0; p < k; p++) q[p] = (int32_t)(saturate_round(xp[i * k + p] / xs, zp, lo, hi) - zp);
+    for (int64_t j = 0; j < cols; j++) {
+      int32_t s = 0;
+      for (int64_t p = 0; p < k; p++) s += q[p] * wp[p * cols + j];
+      float b = bias.v ? qparam_float(&bias, j) : 0.0f;
+      y[i * cols + j] = (float)s * (xs * qparam_float(&ws, j)) + b;
+    }
+  }
+  free(q);
+  return VITC_OK;
+}

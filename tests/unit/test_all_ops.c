@@ -160,6 +160,10 @@ static const op_case cases[] = {
     {VITC_OP_DequantizeLinear, "u8[3,5,7] f32(0.3) u8(7)"},
     {VITC_OP_DequantizeLinear, "i8[3,5,7] f32{0.5,1,2,3,4,5,6} i8{-5,0,1,2,3,4,127}", "axis=-1"},
     {VITC_OP_DequantizeLinear, "i32[5,7] f32(0.25)"},
+    /* int8 GEMM: K not a multiple of 4, N across panels with a ragged last one, M across row blocks and 1 */
+    {VITC_OP_Int8Gemm, "f32[3,5,7] f32(0.005) u8(130) c:i8[7,13] c:f32[13] c:f32[13]"},
+    {VITC_OP_Int8Gemm, "f32[1,70] f32(0.02) i8(-3) c:i8[70,130] f32(0.5)"},
+    {VITC_OP_Int8Gemm, "f32[2,9,33] f32(0.003) i8(0) c:i8[33,64] c:f32[64]"},
 };
 
 /* ------------------------------------------------------------------ operands */

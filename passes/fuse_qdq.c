@@ -1,0 +1,126 @@
+/* fuse_qdq — a product of ONNX's QDQ form (what ORT's quantizer writes around MatMul and Gemm) becomes one
+ * int8 GEMM:
+ *
+ *     %q  = QuantizeLinear(%x, s, z)            s a known float32 scalar, z a known int8/uint8 scalar
+ *     %a  = DequantizeLinear(%q, s, z)          the same s and z
+ *     %b  = DequantizeLinear(W, sw[, 0])        W a known int8 [K, N] ([N, K] under Gemm's transB), sw a
+ *                                               scalar or one per column, zero point absent or 0
+ *     %y  = MatMul(%a, %b)  or  Gemm(%a, %b[, C]) {transA 0, alpha 1, beta 1}    C a known float32 [N]
+ *     %y2 = Add(%y, c)                          optional: c a known float32 [N], %y read only here
+ *                                   ─→  %y (or %y2) = Int8Gemm(%x, s, z, W as [K, N], sw, C or c)
+ *
+ * Int8Gemm (ir/ops/quant.c) quantises %x exactly as the QuantizeLinear does and sums the products of the
+ * same integers exactly; only the float rounding of the sums differs from the QDQ graph's. The Q and DQ
+ * nodes stay for any other reader (the same %a often feeds the q, k and v products) and are dead
+ * otherwise. Runs before fold_constants, while the weight's DequantizeLinear still says W is int8.
+ * Products of two run-time tensors (attention's) keep their Q and DQ nodes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/pattern.h"
+
+static bool known_scalar(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].v.data && vitc_numel(&g->tensors[t].v) == 1;
+}
+
+/* The activation side: %a = DQ(Q(%x, s, z), s, z); *x, *s, *z receive %x and the Q node's s and z. */
+static bool quantised_activation(const vitc_rewriter *rw, int a, int *x, int *s, int *z) {
+  const vitc_graph *g = rw->g;
+  vitc_node *dq = vitc_match_op(rw, a, VITC_OP_DequantizeLinear);
+  vitc_node *q = dq ? vitc_match_op(rw, dq->in[0], VITC_OP_QuantizeLinear) : NULL;
+  if (!q || q->nin < 3 || dq->nin < 3 || q->in[2] < 0 || dq->in[2] < 0) return false;
+  if (!known_scalar(g, q->in[1]) || !known_scalar(g, dq->in[1]) || !known_scalar(g, q->in[2]) ||
+      !known_scalar(g, dq->in[2]) || g->tensors[q->in[0]].v.dtype != VITC_F32)
+    return false;
+  const vitc_value *zq = &g->tensors[q->in[2]].v, *zd = &g->tensors[dq->in[2]].v;
+  if ((zq->dtype != VITC_U8 && zq->dtype != VITC_I8) || zq->dtype != zd->dtype || vitc_load_i(zq, 0) != vitc_load_i(zd, 0))
+    return false;
+  if (vitc_load_f(&g->tensors[q->in[1]].v, 0) != vitc_load_f(&g->tensors[dq->in[1]].v, 0)) return false;
+  *x = q->in[0], *s = q->in[1], *z = q->in[2];
+  return true;
+}
+
+/* The weight side: %b = DQ(W, sw[, 0]) with W int8 of 2 dims, its columns (N) along axis `col_axis`; *w
+ * and *sw receive W and sw. */
+static bool quantised_weight(const vitc_rewriter *rw, int b, int col_axis, int *w, int *sw) {
+  const vitc_graph *g = rw->g;
+  vitc_node *dq = vitc_match_op(rw, b, VITC_OP_DequantizeLinear);
+  if (!dq || !vitc_match_known(g, dq->in[0]) || !vitc_match_known(g, dq->in[1])) return false;
+  const vitc_value *wv = &g->tensors[dq->in[0]].v, *sv = &g->tensors[dq->in[1]].v;
+  if (wv->dtype != VITC_I8 || wv->rank != 2) return false;
+  if (dq->nin > 2 && dq->in[2] >= 0) {
+    if (!vitc_match_known(g, dq->in[2])) return false;
+    for (int64_t i = 0; i < vitc_numel(&g->tensors[dq->in[2]].v); i++)
+      if (vitc_load_i(&g->tensors[dq->in[2]].v, i) != 0) return false;
+  }
+  int64_t axis = vitc_attr_int(dq, "axis", 1);
+  if (vitc_numel(sv) != 1 && (sv->rank != 1 || (axis < 0 ? axis + 2 : axis) != col_axis)) return false;
+  *w = dq->in[0], *sw = dq->in[1];
+  return true;
+}
+
+/* A known float32 vector of n values (any shape of n elements, [N] or [1, N]). */
+static bool bias_vector(const vitc_graph *g, int t, int64_t n) {
+  const vitc_value *v = t >= 0 ? &g->tensors[t].v : NULL;
+  return v && v->data && v->dtype == VITC_F32 && vitc_numel(v) == n && (v->rank < 2 || v->dims[v->rank - 1] == n);
+}
+
+/* W as [K, N]: itself, or a transposed copy added as a constant (Gemm's transB). -1 when out of memory. */
+static int weight_as_k_by_n(vitc_graph *g, int w, bool transposed) {
+  if (!transposed) return w;
+  vitc_value v = g->tensors[w].v;
+  int64_t n = v.dims[0], k = v.dims[1];
+  int8_t *t = malloc((size_t)(n * k) + 1), *src = v.data;
+  if (!t) return -1;
+  for (int64_t p = 0; p < k; p++)
+    for (int64_t j = 0; j < n; j++) t[p * n + j] = src[j * k + p];
+  v.dims[0] = k, v.dims[1] = n, v.data = t;
+  int id = vitc_graph_add_constant(g, NULL, &v);
+  free(t);
+  return id;
+}
+
+/* Node i, a MatMul or Gemm, with the optional Add after it (NULL): rewritten when it matches. */
+static vitc_status fuse(vitc_rewriter *rw, int i, vitc_node *add, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_node *p = &g->nodes[i];
+  bool gemm = p->op == VITC_OP_Gemm, trans_b = gemm && vitc_attr_int(p, "transB", 0);
+  if (gemm && (vitc_attr_int(p, "transA", 0) || vitc_attr_float(p, "alpha", 1) != 1 || vitc_attr_float(p, "beta", 1) != 1))
+    return VITC_OK;
+  int x, s, z, w, sw;
+  if (!quantised_activation(rw, p->in[0], &x, &s, &z) || !quantised_weight(rw, p->in[1], trans_b ? 0 : 1, &w, &sw))
+    return VITC_OK;
+  int64_t n = g->tensors[w].v.dims[trans_b ? 0 : 1];
+  int bias = gemm && p->nin > 2 ? p->in[2] : -1;
+  if (bias >= 0 && !bias_vector(g, bias, n)) return VITC_OK;
+  if (add) {
+    int other = vitc_match_other(add, p->out[0]);
+    if (bias >= 0 || !bias_vector(g, other, n)) return VITC_OK;
+    bias = other;
+  }
+  int wk = weight_as_k_by_n(g, w, trans_b);
+  if (wk < 0) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory transposing an int8 weight");
+  int in[6] = {x, s, z, wk, sw, bias};
+  vitc_node *matched[2] = {&g->nodes[i], add};
+  return vitc_rewrite(rw, matched, add ? 2 : 1, VITC_OP_Int8Gemm, in, bias >= 0 ? 6 : 5,
+                      add ? add->out[0] : g->nodes[i].out[0], NULL, 0, err);
+}
+
+static bool is_product(const vitc_node *n) { return n->op == VITC_OP_MatMul || n->op == VITC_OP_Gemm; }
+
+/* Backwards, so that an Add is seen before the product it would absorb. */
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *n = &rw->g->nodes[i];
+  if (n->op == VITC_OP_Add)
+    for (int k = 0; k < 2; k++) {
+      vitc_node *p = vitc_match_inner(rw, n->in[k], VITC_OP_MatMul, 1);
+      if (!p) p = vitc_match_inner(rw, n->in[k], VITC_OP_Gemm, 1);
+      if (p) return fuse(rw, (int)(p - rw->g->nodes), n, err);
+    }
+  return is_product(n) ? fuse(rw, i, NULL, err) : VITC_OK;
+}
+
+vitc_status vitc_fuse_qdq(vitc_graph *g, vitc_error *err) {
+  return vitc_rewrite_each_node(g, "fuse_qdq", true, visit, NULL, err);
+}
