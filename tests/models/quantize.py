@@ -2,6 +2,7 @@
 own quantizer, with ORT's outputs as the reference.
 
     tools/model-toolchain.sh --quant [NAME...]     (runs this script in the venv that has onnxruntime)
+    tools/model-toolchain.sh --quant --export SRC_DIR OUT_DIR [FORM]    a full-size model (bench/compare_ort.sh)
 
 Each tests/models/quant/<model>_<form>/ is in the ONNX backend-test layout (model.onnx,
 test_data_set_0/{input_0,output_0}.pb); the input is the fp32 model's test input. atol.txt holds the largest
@@ -86,13 +87,13 @@ def relative(a, b):
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-def generate(name):
+def generate(name, src_dir=None, out_dir=None):
     family, form = name.split("_", 1)
-    src_dir = os.path.join(HERE, SOURCES[family])
+    src_dir = src_dir or os.path.join(HERE, SOURCES[family])
     src = os.path.join(src_dir, "model.onnx")
     image = read_tensor(os.path.join(src_dir, "test_data_set_0", "input_0.pb"))
     input_name = onnx.load(src).graph.input[0].name
-    out_dir = os.path.join(OUT, name)
+    out_dir = out_dir or os.path.join(OUT, name)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(os.path.join(out_dir, "test_data_set_0"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +126,11 @@ def generate(name):
 
 
 def main():
+    if sys.argv[1:2] == ["--export"]:
+        src_dir, out_dir = sys.argv[2], sys.argv[3]
+        form = sys.argv[4] if len(sys.argv) > 4 else "qdq"
+        print(generate("model_" + form, src_dir, out_dir))
+        return
     names = sys.argv[1:] or [f"{f}_{q}" for f in SOURCES for q in ("qdq", "qdq_pc", "qop", "dyn")]
     rows = [generate(n) for n in names]
     print("| model | ort_fused | vs_fp32 | size (KiB) | quantisation ops |")
