@@ -8,7 +8,8 @@
  *      each lane adding four byte products; W is packed at compile time into panels [N/NR][KP/4][NR] of
  *      32-bit words (bytes W(4q..4q+3, j), zero-padded);
  *   3. the float32 epilogue before the one store:
- *        y(i, j) = (float)(acc + corr(j)) * scale(j) + bias(j)
+ *        t(i, j) = (float)(acc + corr(j)) * scale(j) + bias(j)
+ *        y(i, j) = (clamp(roundeven(t / y_scale) + y_zp) - y_zp) * y_scale + post_bias(j)   (with y_scale)
  *      corr(j) = -(zp + shift) * sum_p W(p, j) undoes the zero point and the shift exactly, scale(j) =
  *      x_scale * w_scale(j); both are computed at compile time (the evaluator multiplies and adds in the
  *      same two roundings, so the kernel matches it exactly).
@@ -29,8 +30,11 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 typedef struct int8_kernel {
   vitc_cg *cg;
   int64_t m, n, k, kq;         /* kq: quads of K */
-  LLVMValueRef a, w, corr, scale, bias, c; /* in the task: A's bytes, this panel's W, C's first row */
-  LLVMValueRef j0;             /* the panel's first column */
+  LLVMValueRef a, w, corr, scale, bias, post, c; /* in the task: A's bytes, this panel's W, the columns' */
+  LLVMValueRef j0;                               /* constants, C's first row; the panel's first column */
+  bool requantise;             /* the output's Quantize-Dequantize: */
+  float y_scale;
+  double y_zp, y_lo, y_hi;
 } int8_kernel;
 
 static LLVMTypeRef i32v(vitc_cg *cg) { return vec_of(cg, cg->i32, VL); }
@@ -59,9 +63,15 @@ static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes
     LLVMValueRef col = ix_addk(cg, k->j0, (int64_t)v * VL);
     LLVMValueRef corr = vec_load(cg, vt, cg_gep(cg, cg->i32, k->corr, col), VL);
     LLVMValueRef scale = f32v_load(cg, gep_f32(cg, k->scale, col), VL), bias = f32v_load(cg, gep_f32(cg, k->bias, col), VL);
+    LLVMValueRef post = f32v_load(cg, gep_f32(cg, k->post, col), VL), ys = f32v_splat(cg, cg_f32(cg, k->y_scale));
     for (int i = 0; i < mr; i++) {
       LLVMValueRef s = LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), corr, "");
       LLVMValueRef y = vec_add(cg, vec_mul(cg, LLVMBuildSIToFP(cg->b, s, f32v_type(cg), ""), scale), bias);
+      if (k->requantise) {
+        LLVMValueRef q = vec_add(cg, vec_call1(cg, "llvm.roundeven", vec_div(cg, y, ys)), vec_k(cg, y, k->y_zp));
+        y = vec_mul(cg, vec_sub(cg, vec_clamp(cg, q, k->y_lo, k->y_hi), vec_k(cg, y, k->y_zp)), ys);
+      }
+      y = vec_add(cg, y, post); /* zeros when absent, as the evaluator adds */
       LLVMValueRef at = gep_f32(cg, k->c, ix_add(cg, ix_mulk(cg, ix_addk(cg, i0, i), k->n), col));
       f32v_store(cg, y, at, v == nv - 1 ? lanes : VL);
     }
@@ -114,16 +124,23 @@ static LLVMValueRef quantise_a(vitc_cg *cg, const int8_kernel *k, quantise_row r
   return buf;
 }
 
-/* The compile-time constants: W's panels, corr, scale and bias (npan * NR columns each, zero-padded);
- * their offsets in the node's constants. */
-static vitc_status pack_constants(vitc_cg *cg, const int8_kernel *k, int64_t zp_shift, int64_t off[4], vitc_error *err) {
-  const vitc_value *w = cg_in_value(cg, 3), *ws = cg_in_value(cg, 4), *bias = cg->node->nin > 5 ? cg_in_value(cg, 5) : NULL;
+/* A per-column constant of the epilogue (0 when the input is absent), for column j. */
+static float column(const vitc_value *v, int64_t j) {
+  return v ? (float)vitc_load_f(v, vitc_numel(v) == 1 ? 0 : j) : 0.0f;
+}
+
+static const vitc_value *optional_in(vitc_cg *cg, int k) { return k < cg->node->nin ? cg_in_value(cg, k) : NULL; }
+
+/* The compile-time constants: W's panels, corr, scale, bias and post_bias (npan * NR columns each,
+ * zero-padded); their offsets in the node's constants. */
+static vitc_status pack_constants(vitc_cg *cg, const int8_kernel *k, int64_t zp_shift, int64_t off[5], vitc_error *err) {
+  const vitc_value *w = cg_in_value(cg, 3), *ws = cg_in_value(cg, 4), *bias = optional_in(cg, 5), *post = optional_in(cg, 8);
   float x_scale = *(const float *)cg_in_value(cg, 1)->data;
   int64_t npan = ceil_div(k->n, NR), cols = npan * NR;
   uint32_t *packed = calloc((size_t)(npan * k->kq * NR) + 1, sizeof *packed);
   int32_t *corr = calloc((size_t)cols, sizeof *corr);
-  float *scale = calloc((size_t)cols, sizeof *scale), *b = calloc((size_t)cols, sizeof *b);
-  vitc_status st = packed && corr && scale && b ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing int8 weights");
+  float *scale = calloc((size_t)cols, sizeof *scale), *b = calloc((size_t)cols, sizeof *b), *pb = calloc((size_t)cols, sizeof *pb);
+  vitc_status st = packed && corr && scale && b && pb ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing int8 weights");
   const int8_t *wd = w->data;
   for (int64_t j = 0; st == VITC_OK && j < k->n; j++) {
     int64_t sum = 0, jp = j / NR, jj = j % NR;
@@ -132,28 +149,37 @@ static vitc_status pack_constants(vitc_cg *cg, const int8_kernel *k, int64_t zp_
       packed[(jp * k->kq + p / 4) * NR + jj] |= (uint32_t)(uint8_t)wd[p * k->n + j] << (8 * (p % 4));
     }
     corr[j] = (int32_t)(-zp_shift * sum);
-    scale[j] = x_scale * (float)vitc_load_f(ws, vitc_numel(ws) == 1 ? 0 : j);
-    b[j] = bias ? (float)vitc_load_f(bias, vitc_numel(bias) == 1 ? 0 : j) : 0.0f;
+    scale[j] = x_scale * column(ws, j);
+    b[j] = column(bias, j);
+    pb[j] = column(post, j);
   }
   if (st == VITC_OK) st = cg_add_blob(cg, packed, sizeof *packed * (size_t)(npan * k->kq * NR), &off[0], err);
   if (st == VITC_OK) st = cg_add_blob(cg, corr, sizeof *corr * (size_t)cols, &off[1], err);
   if (st == VITC_OK) st = cg_add_blob(cg, scale, sizeof *scale * (size_t)cols, &off[2], err);
   if (st == VITC_OK) st = cg_add_blob(cg, b, sizeof *b * (size_t)cols, &off[3], err);
-  free(packed), free(corr), free(scale), free(b);
+  if (st == VITC_OK) st = cg_add_blob(cg, pb, sizeof *pb * (size_t)cols, &off[4], err);
+  free(packed), free(corr), free(scale), free(b), free(pb);
   return st;
 }
 
 vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  for (int i = 1; i < n->nin; i++) /* scales, zero point, weight and bias: folded into the constants */
-    if (!cg_in_value(cg, i)->data)
+  for (int i = 1; i < n->nin; i++) /* scales, zero points, weight and biases: folded into the constants */
+    if (cg_in_value(cg, i) && !cg_in_value(cg, i)->data)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Int8Gemm input %d must be known at compile time", i);
   const vitc_value *x = cg_in_value(cg, 0), *w = cg_in_value(cg, 3), *zpv = cg_in_value(cg, 2);
   int8_kernel k = {.cg = cg, .k = w->dims[0], .n = w->dims[1]};
   k.m = k.k ? vitc_numel(x) / k.k : 0;
   k.kq = ceil_div(k.k, 4);
   if (!k.m || !k.n) return VITC_OK;
-  int64_t lo, hi, zp = vitc_load_i(zpv, 0), shift = zpv->dtype == VITC_I8 ? 128 : 0, off[4];
+  int64_t lo, hi, zp = vitc_load_i(zpv, 0), shift = zpv->dtype == VITC_I8 ? 128 : 0, off[5];
   vitc_quant_range(zpv->dtype, &lo, &hi);
+  const vitc_value *ys = optional_in(cg, 6), *yz = optional_in(cg, 7);
+  if ((k.requantise = ys != NULL)) {
+    int64_t ylo, yhi;
+    vitc_quant_range(yz->dtype, &ylo, &yhi);
+    k.y_scale = *(const float *)ys->data;
+    k.y_zp = (double)vitc_load_i(yz, 0), k.y_lo = (double)ylo, k.y_hi = (double)yhi;
+  }
   vitc_status st = pack_constants(cg, &k, zp + shift, off, err);
   if (st) return st;
   quantise_row r = {.x_scale = *(const float *)cg_in_value(cg, 1)->data, .zp = (double)zp, .shift = (double)shift,
@@ -175,6 +201,7 @@ vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   k.corr = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[1]));
   k.scale = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[2]));
   k.bias = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[3]));
+  k.post = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[4]));
   LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc), ib_hi = ix_min(cg, ix_addk(cg, ib_lo, bpc), cg_i64(cg, mblocks));
   if (!ntail) {
     emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);

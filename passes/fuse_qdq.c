@@ -6,8 +6,14 @@
  *     %b  = DequantizeLinear(W, sw[, 0])        W a known int8 [K, N] ([N, K] under Gemm's transB), sw a
  *                                               scalar or one per column, zero point absent or 0
  *     %y  = MatMul(%a, %b)  or  Gemm(%a, %b[, C]) {transA 0, alpha 1, beta 1}    C a known float32 [N]
- *     %y2 = Add(%y, c)                          optional: c a known float32 [N], %y read only here
- *                                   ─→  %y (or %y2) = Int8Gemm(%x, s, z, W as [K, N], sw, C or c)
+ *     %y1 = Add(%y, c)                          optional: c a known float32 [N] (MatMul only)
+ *     %y2 = DequantizeLinear(QuantizeLinear(%y1, t, u), t, u)   optional: t, u known scalars
+ *     %y3 = Add(%y2, d)                         optional (after %y2 only): d a known float32 [N]
+ *                 ─→  %y3 = Int8Gemm(%x, s, z, W as [K, N], sw, C or c, t, u, d)     (absent ones -1)
+ *
+ * Each tensor of the chain after %y is the only reader of the one before (%y2 may have any readers when
+ * the chain stops there). ORT's quantizer puts the Quantize-Dequantize on the product's output and the
+ * torch export's bias Add after it, so a linear layer of a QDQ ViT is one node.
  *
  * Int8Gemm (ir/ops/quant.c) quantises %x exactly as the QuantizeLinear does and sums the products of the
  * same integers exactly; only the float rounding of the sums differs from the QDQ graph's. The Q and DQ
@@ -80,8 +86,22 @@ static int weight_as_k_by_n(vitc_graph *g, int w, bool transposed) {
   return id;
 }
 
-/* Node i, a MatMul or Gemm, with the optional Add after it (NULL): rewritten when it matches. */
-static vitc_status fuse(vitc_rewriter *rw, int i, vitc_node *add, vitc_error *err) {
+/* The node that alone reads t with op `op`, or NULL. */
+static vitc_node *sole_reader(const vitc_rewriter *rw, const int *reader, int t, vitc_op op) {
+  if (t < 0 || t >= rw->counted || rw->uses[t] != 1 || reader[t] < 0) return NULL;
+  vitc_node *r = &rw->g->nodes[reader[t]];
+  return r->op == op && !r->dead ? r : NULL;
+}
+
+/* An Add of t and a known float32 vector of n values that alone reads t; *bias receives the vector. */
+static vitc_node *bias_add(const vitc_rewriter *rw, const int *reader, int t, int64_t n, int *bias) {
+  vitc_node *add = sole_reader(rw, reader, t, VITC_OP_Add);
+  if (!add || !bias_vector(rw->g, *bias = vitc_match_other(add, t), n)) return NULL;
+  return add;
+}
+
+/* Node i, a MatMul or Gemm: rewritten with what follows it when it matches. */
+static vitc_status fuse(vitc_rewriter *rw, int i, const int *reader, vitc_error *err) {
   vitc_graph *g = rw->g;
   vitc_node *p = &g->nodes[i];
   bool gemm = p->op == VITC_OP_Gemm, trans_b = gemm && vitc_attr_int(p, "transB", 0);
@@ -91,36 +111,40 @@ static vitc_status fuse(vitc_rewriter *rw, int i, vitc_node *add, vitc_error *er
   if (!quantised_activation(rw, p->in[0], &x, &s, &z) || !quantised_weight(rw, p->in[1], trans_b ? 0 : 1, &w, &sw))
     return VITC_OK;
   int64_t n = g->tensors[w].v.dims[trans_b ? 0 : 1];
-  int bias = gemm && p->nin > 2 ? p->in[2] : -1;
+  int bias = gemm && p->nin > 2 ? p->in[2] : -1, post = -1, out = p->out[0], nmatched = 1, y_scale = -1, y_zp = -1;
   if (bias >= 0 && !bias_vector(g, bias, n)) return VITC_OK;
-  if (add) {
-    int other = vitc_match_other(add, p->out[0]);
-    if (bias >= 0 || !bias_vector(g, other, n)) return VITC_OK;
-    bias = other;
+  vitc_node *matched[5] = {p}, *add = bias < 0 ? bias_add(rw, reader, out, n, &bias) : NULL;
+  if (add) out = (matched[nmatched++] = add)->out[0];
+  else if (!gemm) bias = -1;
+  vitc_node *q = sole_reader(rw, reader, out, VITC_OP_QuantizeLinear), *dq = NULL;
+  if (q && q->nin > 2 && known_scalar(g, q->in[1]) && known_scalar(g, q->in[2]) &&
+      (dq = sole_reader(rw, reader, q->out[0], VITC_OP_DequantizeLinear)) && dq->nin > 2 &&
+      known_scalar(g, dq->in[1]) && known_scalar(g, dq->in[2]) && g->tensors[q->in[2]].v.dtype == g->tensors[dq->in[2]].v.dtype &&
+      vitc_load_f(&g->tensors[q->in[1]].v, 0) == vitc_load_f(&g->tensors[dq->in[1]].v, 0) &&
+      vitc_load_i(&g->tensors[q->in[2]].v, 0) == vitc_load_i(&g->tensors[dq->in[2]].v, 0)) {
+    matched[nmatched++] = q, matched[nmatched++] = dq;
+    y_scale = q->in[1], y_zp = q->in[2], out = dq->out[0];
+    vitc_node *post_add = bias_add(rw, reader, out, n, &post);
+    if (post_add) out = (matched[nmatched++] = post_add)->out[0];
+    else post = -1;
   }
   int wk = weight_as_k_by_n(g, w, trans_b);
   if (wk < 0) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory transposing an int8 weight");
-  int in[6] = {x, s, z, wk, sw, bias};
-  vitc_node *matched[2] = {&g->nodes[i], add};
-  return vitc_rewrite(rw, matched, add ? 2 : 1, VITC_OP_Int8Gemm, in, bias >= 0 ? 6 : 5,
-                      add ? add->out[0] : g->nodes[i].out[0], NULL, 0, err);
+  int in[9] = {x, s, z, wk, sw, bias, y_scale, y_zp, post}, nin = 9;
+  while (nin > 5 && in[nin - 1] < 0) nin--;
+  return vitc_rewrite(rw, matched, nmatched, VITC_OP_Int8Gemm, in, nin, out, NULL, 0, err);
 }
 
-static bool is_product(const vitc_node *n) { return n->op == VITC_OP_MatMul || n->op == VITC_OP_Gemm; }
-
-/* Backwards, so that an Add is seen before the product it would absorb. */
+/* ctx: the reader of each tensor (vitc_last_readers). */
 static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
-  (void)ctx;
-  vitc_node *n = &rw->g->nodes[i];
-  if (n->op == VITC_OP_Add)
-    for (int k = 0; k < 2; k++) {
-      vitc_node *p = vitc_match_inner(rw, n->in[k], VITC_OP_MatMul, 1);
-      if (!p) p = vitc_match_inner(rw, n->in[k], VITC_OP_Gemm, 1);
-      if (p) return fuse(rw, (int)(p - rw->g->nodes), n, err);
-    }
-  return is_product(n) ? fuse(rw, i, NULL, err) : VITC_OK;
+  vitc_op op = rw->g->nodes[i].op;
+  return op == VITC_OP_MatMul || op == VITC_OP_Gemm ? fuse(rw, i, ctx, err) : VITC_OK;
 }
 
 vitc_status vitc_fuse_qdq(vitc_graph *g, vitc_error *err) {
-  return vitc_rewrite_each_node(g, "fuse_qdq", true, visit, NULL, err);
+  int *reader = vitc_last_readers(g);
+  if (!reader) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in fuse_qdq", g->path);
+  vitc_status st = vitc_rewrite_each_node(g, "fuse_qdq", false, visit, reader, err);
+  free(reader);
+  return st;
 }

@@ -321,27 +321,39 @@ double flops_quant_product(const vitc_node *n, const vitc_value *const *in, cons
 
 /* ---------------------------------------------------------------- Int8Gemm (passes/fuse_qdq) */
 
-/* vitc.Int8Gemm(x, x_scale, x_zero_point, w, w_scale[, bias]): x [.., K] float32 quantised per tensor as
- * QuantizeLinear does (int8 or uint8, the zero point's type), times the int8 weight w [K, N] (zero point
- * 0) summed exactly in integers, then dequantised per column with bias:
- *   y(i, j) = (float)sum_k (q(i, k) - x_zp) w(k, j) * (x_scale * w_scale(j)) + bias(j)
- * It stands for DequantizeLinear(QuantizeLinear(x)) · DequantizeLinear(w) (+ bias), which rounds the same
- * quantised operands and sums their float products instead. */
+/* vitc.Int8Gemm(x, x_scale, x_zero_point, w, w_scale[, bias[, y_scale, y_zero_point[, post_bias]]]):
+ * x [.., K] float32 quantised per tensor as QuantizeLinear does (int8 or uint8, the zero point's type),
+ * times the int8 weight w [K, N] (zero point 0) summed exactly in integers, dequantised per column:
+ *   t(i, j) = (float)sum_k (q(i, k) - x_zp) w(k, j) * (x_scale * w_scale(j)) + bias(j)
+ * then, with y_scale, quantised and dequantised again (QuantizeLinear then DequantizeLinear of the
+ * product's output, which ORT's quantizer writes), and post_bias added:
+ *   y(i, j) = (saturate(roundeven(t / y_scale) + y_zp) - y_zp) * y_scale + post_bias(j)
+ * It stands for those nodes around DequantizeLinear(QuantizeLinear(x)) · DequantizeLinear(w), which round
+ * the same quantised operands and sum their float products instead. Absent inputs are -1 (bias 0). */
+enum { I8G_X, I8G_XS, I8G_XZ, I8G_W, I8G_WS, I8G_BIAS, I8G_YS, I8G_YZ, I8G_POST };
+
+
 vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  const vitc_value *x = in[0], *w = in[3], *bias = n->nin > 5 ? in[5] : NULL;
+  const vitc_value *x = in[I8G_X], *w = in[I8G_W], *ys = input(n, in, I8G_YS), *yz = input(n, in, I8G_YZ);
   char sx[128], sw[128];
   qparam p;
-  vitc_status st = check_scale(in[1], "x_scale", err);
-  if (st == VITC_OK) st = check_scale(in[4], "w_scale", err);
+  vitc_status st = check_scale(in[I8G_XS], "x_scale", err);
+  if (st == VITC_OK) st = check_scale(in[I8G_WS], "w_scale", err);
   if (st == VITC_OK && (x->dtype != VITC_F32 || w->dtype != VITC_I8 || w->rank != 2 || x->rank < 1 ||
-                        x->dims[x->rank - 1] != w->dims[0] || vitc_numel(in[1]) != 1 ||
-                        (in[2]->dtype != VITC_U8 && in[2]->dtype != VITC_I8) || vitc_numel(in[2]) != 1))
+                        x->dims[x->rank - 1] != w->dims[0] || vitc_numel(in[I8G_XS]) != 1 ||
+                        (in[I8G_XZ]->dtype != VITC_U8 && in[I8G_XZ]->dtype != VITC_I8) || vitc_numel(in[I8G_XZ]) != 1))
     st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm takes float32 [.., K] with a scalar scale and int8/uint8 zero "
                    "point times int8 [K, N], not %s times %s", vitc_value_type_str(x, sx, sizeof sx),
                    vitc_value_type_str(w, sw, sizeof sw));
-  if (st == VITC_OK) st = qparam_of(in[4], w, 1, "w_scale", &p, err);
-  if (st == VITC_OK && bias) st = qparam_of(bias, w, 1, "bias", &p, err);
-  if (st == VITC_OK && bias) st = check_scale(bias, "bias", err);
+  if (st == VITC_OK) st = qparam_of(in[I8G_WS], w, 1, "w_scale", &p, err);
+  for (int k = I8G_BIAS; st == VITC_OK && k <= I8G_POST; k += I8G_POST - I8G_BIAS)
+    if (input(n, in, k)) {
+      st = check_scale(in[k], "bias", err);
+      if (st == VITC_OK) st = qparam_of(in[k], w, 1, "bias", &p, err);
+    }
+  if (st == VITC_OK && (!ys != !yz || (ys && (vitc_numel(ys) != 1 || vitc_numel(yz) != 1 || !vitc_quant_range(yz->dtype, &(int64_t){0}, &(int64_t){0})))))
+    st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm's y_scale and y_zero_point must both be scalars, or both absent");
+  if (st == VITC_OK && ys) st = check_scale(ys, "y_scale", err);
   if (st != VITC_OK) return st;
   vitc_copy_type(out, x);
   out->dims[out->rank - 1] = w->dims[1];
@@ -349,15 +361,17 @@ vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vit
 }
 
 vitc_status eval_Int8Gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  const vitc_value *x = in[0], *w = in[3];
-  int64_t k = w->dims[0], cols = w->dims[1], rows = k ? vitc_numel(x) / k : 0, lo, hi;
-  int64_t zp = vitc_load_i(in[2], 0);
-  float xs = *(const float *)in[1]->data;
-  qparam ws, bias;
-  vitc_status st = qparam_of(in[4], w, 1, "w_scale", &ws, err);
-  if (st == VITC_OK) st = qparam_of(n->nin > 5 ? in[5] : NULL, w, 1, "bias", &bias, err);
+  const vitc_value *x = in[I8G_X], *w = in[I8G_W], *ys = input(n, in, I8G_YS), *yz = input(n, in, I8G_YZ);
+  int64_t k = w->dims[0], cols = w->dims[1], rows = k ? vitc_numel(x) / k : 0, lo, hi, ylo = 0, yhi = 0;
+  int64_t zp = vitc_load_i(in[I8G_XZ], 0), yzp = yz ? vitc_load_i(yz, 0) : 0;
+  float xs = *(const float *)in[I8G_XS]->data, ysc = ys ? *(const float *)ys->data : 1.0f;
+  qparam ws, bias, post;
+  vitc_status st = qparam_of(in[I8G_WS], w, 1, "w_scale", &ws, err);
+  if (st == VITC_OK) st = qparam_of(input(n, in, I8G_BIAS), w, 1, "bias", &bias, err);
+  if (st == VITC_OK) st = qparam_of(input(n, in, I8G_POST), w, 1, "post_bias", &post, err);
   if (st != VITC_OK) return st;
-  vitc_quant_range(in[2]->dtype, &lo, &hi);
+  vitc_quant_range(in[I8G_XZ]->dtype, &lo, &hi);
+  if (yz) vitc_quant_range(yz->dtype, &ylo, &yhi);
   int32_t *q = malloc(sizeof(int32_t) * (size_t)(k ? k : 1));
   if (!q) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory quantising a row");
   const float *xp = x->data;
@@ -368,8 +382,9 @@ vitc_status eval_Int8Gemm(const vitc_node *n, const vitc_value *const *in, vitc_
     for (int64_t j = 0; j < cols; j++) {
       int32_t s = 0;
       for (int64_t p = 0; p < k; p++) s += q[p] * wp[p * cols + j];
-      float b = bias.v ? qparam_float(&bias, j) : 0.0f;
-      y[i * cols + j] = (float)s * (xs * qparam_float(&ws, j)) + b;
+      float t = (float)s * (xs * qparam_float(&ws, j)) + (bias.v ? qparam_float(&bias, j) : 0.0f);
+      if (ys) t = (float)(saturate_round(t / ysc, yzp, ylo, yhi) - yzp) * ysc;
+      y[i * cols + j] = t + (post.v ? qparam_float(&post, j) : 0.0f);
     }
   }
   free(q);

@@ -18,6 +18,8 @@ enum {
   MISS_RUNTIME_W,  /* the int8 weight is a graph input */
   MISS_ALPHA,      /* Gemm alpha 0.5 */
   SHARED_PRODUCT,  /* the MatMul read by the Add and a Relu: fused without the Add */
+  FUSE_REQUANT,    /* ORT's linear layer: MatMul, Quantize-Dequantize of its output, then + bias */
+  MISS_REQUANT,    /* that output's Quantize and Dequantize scales differ: they stay */
 };
 
 static int constant(test_graph *t, vitc_dtype dt, int rank, int64_t n, const void *data) {
@@ -55,6 +57,12 @@ static void build(test_graph *t, int variant) {
     return;
   }
   int y = fh_op(t, VITC_OP_MatMul, a, b);
+  if (variant == FUSE_REQUANT || variant == MISS_REQUANT) {
+    static const float ys = 0.05f;
+    int yq[3] = {y, constant(t, VITC_F32, 0, 1, &ys), zx};
+    int yd[3] = {tg_node(t, VITC_OP_QuantizeLinear, yq, 3, 1, NULL, 0), variant == MISS_REQUANT ? sx : yq[1], zx};
+    y = tg_node(t, VITC_OP_DequantizeLinear, yd, 3, 1, NULL, 0);
+  }
   tg_output(t, fh_op(t, VITC_OP_Add, y, bias));
   if (variant == SHARED_PRODUCT) tg_output(t, fh_op(t, VITC_OP_Relu, y, -1));
 }
@@ -118,13 +126,16 @@ int main(void) {
       {"near miss: run-time weight", MISS_RUNTIME_W, 0, 1},
       {"near miss: Gemm alpha 0.5", MISS_ALPHA, 0, 0},
       {"product read twice: its Add stays", SHARED_PRODUCT, 1, 1},
+      {"output quantised and dequantised, then + bias", FUSE_REQUANT, 1, 0},
+      {"near miss: output Quantize and Dequantize scales differ", MISS_REQUANT, 1, 1},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     const fh_count want[] = {{VITC_OP_Int8Gemm, cases[c].fused}, {VITC_OP_Add, cases[c].add_kept}};
     vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_qdq, want, 2);
     const vitc_node *n = fh_find_op(g, VITC_OP_Int8Gemm);
     /* the bias joined it, from C or the Add, unless the product had another reader */
-    if (cases[c].fused) CHECK(n && n->nin == (cases[c].variant == SHARED_PRODUCT ? 5 : 6));
+    int nin = cases[c].variant == SHARED_PRODUCT || cases[c].variant == MISS_REQUANT ? 5 : cases[c].variant == FUSE_REQUANT ? 9 : 6;
+    if (cases[c].fused) CHECK(n && n->nin == nin);
     vitc_graph_free(g);
   }
   CHECK_DONE();
