@@ -591,6 +591,11 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
     return vitc_fail(err, VITC_ERR_UNSUPPORTED,
                      "%s: bf16 precision needs a target with avx512bf16 (vdpbf16ps); this target lacks it "
                      "(choose a CPU or features that have it, or fp32 precision)", g->path);
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == VITC_OP_Int8Gemm && !vitc_target_has_feature(tm, "avx512vnni"))
+      return vitc_fail(err, VITC_ERR_UNSUPPORTED,
+                       "%s: node '%s' (Int8Gemm) needs a target with avx512vnni (vpdpbusd); this target lacks it "
+                       "(choose a CPU or features that have it, or --disable-pass fuse_qdq)", g->path, g->nodes[i].name);
   vitc_module *m = calloc(1, sizeof *m);
   vitc_cg cg = {0};
   cg.const_offset = malloc(sizeof(int64_t) * ((size_t)g->ntensors + 1));

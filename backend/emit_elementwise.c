@@ -433,6 +433,44 @@ static LLVMValueRef s_Cast(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return cg_convert(cg, x[0], cg_in_value(cg, 0)->dtype, cg_out_value(cg, 0)->dtype);
 }
 
+/* ---------------------------------------------------------------- quantisation (ir/ops/quant.c's arithmetic) */
+
+/* saturate(roundeven(x / scale) + zero_point): the division, not a multiply by 1/scale, as ORT and the
+ * evaluator divide. */
+static LLVMValueRef s_QuantizeLinear(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  vitc_dtype t = cg_out_value(cg, 0)->dtype;
+  int64_t lo, hi;
+  vitc_quant_range(t, &lo, &hi);
+  LLVMValueRef q = vec_call1(cg, "llvm.roundeven", vec_div(cg, x[0], x[1]));
+  if (n->nin > 2 && x[2]) q = vec_add(cg, q, cg_convert(cg, x[2], cg_in_value(cg, 2)->dtype, VITC_F32));
+  return cg_convert(cg, vec_clamp(cg, q, (double)lo, (double)hi), VITC_F32, t);
+}
+/* (x - zero_point) · scale, the difference taken in integers. */
+static LLVMValueRef s_DequantizeLinear(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  LLVMValueRef d = n->nin > 2 && x[2] ? LLVMBuildSub(cg->b, x[0], x[2], "") : x[0];
+  return vec_mul(cg, cg_convert(cg, d, cg_in_value(cg, 0)->dtype, VITC_F32), x[1]);
+}
+
+/* A per-axis scale broadcasts as numpy's rules do only along the last axis; elsewhere (weights) the
+ * node's value is known at compile time and folded before the backend sees it. */
+static vitc_status check_quant_axis(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1);
+  int64_t axis = vitc_attr_int(n, "axis", 1);
+  if (vitc_numel(scale) != 1 && axis != x->rank - 1 && axis != -1)
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED,
+                     "%s along axis %lld of a run-time tensor (rank %d): the backend takes per-tensor scales or "
+                     "scales along the last axis", vitc_ops[n->op].name, (long long)axis, x->rank);
+  return VITC_OK;
+}
+vitc_status emit_QuantizeLinear(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  vitc_status st = check_quant_axis(cg, n, err);
+  return st ? st : emit_map(cg, n, s_QuantizeLinear, err);
+}
+vitc_status emit_DequantizeLinear(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  vitc_status st = check_quant_axis(cg, n, err);
+  return st ? st : emit_map(cg, n, s_DequantizeLinear, err);
+}
+
 /* Ops built here from a scalar builder each: the emit_Op that ops.def names for them. */
 #define VITC_ELEMENTWISE_EMITTERS(X)                                                                    \
   X(Abs) X(Neg) X(Sqrt) X(Reciprocal) X(Exp) X(Log) X(Erf) X(Tanh) X(Sigmoid) X(Floor) X(Ceil) X(Round)   \

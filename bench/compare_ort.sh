@@ -9,7 +9,10 @@
 # usage: bench/compare_ort.sh [MODEL ...]
 #        models: vit_b_16 vit_b_32 swin_t swin_v2_t convnext_tiny maxvit_t (default: all)
 # env:   THREADS="1 2"  ITERS=10  ROUNDS=2
-#        PRECISIONS="fp32 bf16"  vitc's --precision for each row (default fp32; ORT runs float32 always)
+#        PRECISIONS="fp32 bf16 int8"  vitc's --precision for each row (default fp32; ORT runs float32); int8
+#                        rows run vitc and ORT on the same QDQ model, QDQ_DIR/NAME_qdq (made by
+#                        tools/model-toolchain.sh --quant --export), checked first against ORT's output on
+#                        it within ORT's own deviation from the fp32 model (its atol.txt)
 #        MODELS_DIR=DIR  exports to use as DIR/NAME/{model.onnx,gflop.txt,test_data_set_0} (e.g.
 #                        /work/shared-bench/models); models missing there are exported into build/bench/NAME
 #                        by bench/export_model.py
@@ -66,13 +69,22 @@ for name in "${models[@]}"; do
     echo "compare_ort.sh: vitc's output on $name differs from torch's" >&2
     exit 1
   fi
+  qdq=${QDQ_DIR:-}/${name}_qdq
+  if [[ " $precisions " == *" int8 "* ]]; then
+    [[ -n ${QDQ_DIR:-} && -f $qdq/model.onnx ]] || { echo "compare_ort.sh: int8 needs QDQ_DIR/${name}_qdq" >&2; exit 2; }
+    if ! "$vitc" check "$qdq" --rtol 0 --atol "$(cat "$qdq/atol.txt")" >&2; then
+      echo "compare_ort.sh: vitc's output on ${name}_qdq differs from ORT's" >&2
+      exit 1
+    fi
+  fi
   for t in $threads; do
     for prec in $precisions; do
-      vitc_ms=() ort_ms=()
+      vitc_ms=() ort_ms=() model=$dir/model.onnx vprec=$prec
+      [[ $prec != int8 ]] || model=$qdq/model.onnx vprec=fp32 # the model itself is int8
       for ((r = 0; r < rounds; r++)); do
-        report=$("$vitc" bench "$dir/model.onnx" --precision "$prec" --threads "$t" --iters "$iters" --warmup 1 --json)
+        report=$("$vitc" bench "$model" --precision "$vprec" --threads "$t" --iters "$iters" --warmup 1 --json)
         vitc_ms+=("$(json_field "$report" mean_ms)")
-        ort_ms+=("$(node "$root/bench/ort_time.js" "$dir/model.onnx" "$raw" "$t" "$iters" | cut -d' ' -f1)")
+        ort_ms+=("$(node "$root/bench/ort_time.js" "$model" "$raw" "$t" "$iters" | cut -d' ' -f1)")
       done
       v=$(printf '%s\n' "${vitc_ms[@]}" | best)
       o=$(printf '%s\n' "${ort_ms[@]}" | best)
@@ -86,4 +98,5 @@ for name in "${models[@]}"; do
   done
 done
 echo "(best mean of $rounds rounds of $iters runs each, interleaved; vitc's output checked against torch's;"
-echo " % peak is of the float32 FMA peak, whatever the precision; bf16's dot-product peak is twice that)"
+echo " % peak is of the float32 FMA peak, whatever the precision; bf16's dot-product peak is twice that,"
+echo " int8's four times; int8 rows run vitc and ORT on the same QDQ model)"

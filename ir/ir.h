@@ -225,6 +225,9 @@ static inline uint16_t vitc_bf16_bits(float x) {
   if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
   return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
 }
+/* The range [lo, hi] of a type ONNX quantises to or from (int8, uint8, int16, uint16; int32 for
+ * DequantizeLinear's bias); false for any other. ir/ops/quant.c and the backend saturate to it. */
+bool vitc_quant_range(vitc_dtype t, int64_t *lo, int64_t *hi);
 static inline float vitc_bf16_round(float x) {
   uint32_t u = (uint32_t)vitc_bf16_bits(x) << 16;
   float r;

@@ -153,6 +153,19 @@ static const op_case cases[] = {
     {VITC_OP_OneHot, "i64[3,5]:index7 i64(7) f32{-1,2}"},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,2,1.5}", "mode=linear", 0, 1e-5, 1e-6},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,0.6,2}", "mode=nearest"},
+    /* quantisation: saturating at both ends, per tensor and along the last axis */
+    {VITC_OP_QuantizeLinear, "f32[3,5,7]:wide f32(1.7) u8(3)"},
+    {VITC_OP_QuantizeLinear, "f32[3,5,7]:wide f32{0.5,1,2,3,4,5,6} i8{-5,0,1,2,3,4,127}", "axis=2"},
+    {VITC_OP_QuantizeLinear, "f32[1,13] f32(0.01)"},
+    {VITC_OP_DequantizeLinear, "u8[3,5,7] f32(0.3) u8(7)"},
+    {VITC_OP_DequantizeLinear, "i8[3,5,7] f32{0.5,1,2,3,4,5,6} i8{-5,0,1,2,3,4,127}", "axis=-1"},
+    {VITC_OP_DequantizeLinear, "i32[5,7] f32(0.25)"},
+    /* int8 GEMM: K not a multiple of 4, N across panels with a ragged last one, M across row blocks and 1 */
+    {VITC_OP_Int8Gemm, "f32[3,5,7] f32(0.005) u8(130) c:i8[7,13] c:f32[13] c:f32[13]"},
+    {VITC_OP_Int8Gemm, "f32[1,70] f32(0.02) i8(-3) c:i8[70,130] f32(0.5)"},
+    {VITC_OP_Int8Gemm, "f32[2,9,33] f32(0.003) i8(0) c:i8[33,64] c:f32[64]"},
+    /* with the output quantised and dequantised (no bias before, a bias after) */
+    {VITC_OP_Int8Gemm, "f32[3,5,7] f32(0.005) u8(130) c:i8[7,13] c:f32[13] - f32(0.3) i8(2) c:f32[13]"},
 };
 
 /* ------------------------------------------------------------------ operands */
@@ -162,7 +175,7 @@ static vitc_dtype dtype_named(const char *s, int len) {
     const char *name;
     vitc_dtype t;
   } names[] = {{"f32", VITC_F32}, {"f64", VITC_F64}, {"f16", VITC_F16}, {"i64", VITC_I64},
-               {"i32", VITC_I32}, {"u32", VITC_U32}, {"u8", VITC_U8},   {"bool", VITC_BOOL}};
+               {"i32", VITC_I32}, {"u32", VITC_U32}, {"u8", VITC_U8},   {"i8", VITC_I8}, {"bool", VITC_BOOL}};
   for (size_t k = 0; k < sizeof names / sizeof *names; k++)
     if ((int)strlen(names[k].name) == len && !strncmp(s, names[k].name, (size_t)len)) return names[k].t;
   return VITC_UNDEFINED;

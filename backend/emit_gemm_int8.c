@@ -1,0 +1,222 @@
+/* emit_gemm_int8.c — vitc.Int8Gemm (ir/ops/quant.c, built by passes/fuse_qdq) on AVX512-VNNI.
+ *
+ *   1. quantise A, a task per row, into the node's work space as unsigned bytes [M][KP] (KP: K rounded up
+ *      to 4, zero-padded):  a(i, p) = saturate(roundeven(x(i, p) / x_scale) + zp) + shift
+ *      where shift is 128 for an int8 zero point (vpdpbusd multiplies unsigned by signed bytes) and 0 for uint8;
+ *   2. tiles of MR rows x NR columns (NV vectors of 16 int32 lanes), the accumulators in registers:
+ *        acc[i][v] = vpdpbusd(acc[i][v], splat(a quad (i0+i, q)), W quads (q, j0+16v ..))
+ *      each lane adding four byte products; W is packed at compile time into panels [N/NR][KP/4][NR] of
+ *      32-bit words (bytes W(4q..4q+3, j), zero-padded);
+ *   3. the float32 epilogue before the one store:
+ *        t(i, j) = (float)(acc + corr(j)) * scale(j) + bias(j)
+ *        y(i, j) = (clamp(roundeven(t / y_scale) + y_zp) - y_zp) * y_scale + post_bias(j)   (with y_scale)
+ *      corr(j) = -(zp + shift) * sum_p W(p, j) undoes the zero point and the shift exactly, scale(j) =
+ *      x_scale * w_scale(j); both are computed at compile time (the evaluator multiplies and adds in the
+ *      same two roundings, so the kernel matches it exactly).
+ * Tasks are (panel, chunk of row blocks), panel-major, so that a thread's consecutive tasks reuse a panel. */
+#include <stdlib.h>
+
+#include "emit_gemm.h"
+#include "emitters.h"
+
+#define VL 16        /* int32 lanes per vector */
+#define MR 6         /* rows per tile */
+#define NV 4         /* vectors per tile row: 24 accumulators, 4 W vectors and a broadcast */
+#define NR (NV * VL) /* columns per tile */
+#define MC_BLOCKS 8  /* row blocks per task at most */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+typedef struct int8_kernel {
+  vitc_cg *cg;
+  int64_t m, n, k, kq;         /* kq: quads of K */
+  LLVMValueRef a, w, corr, scale, bias, post, c; /* in the task: A's bytes, this panel's W, the columns' */
+  LLVMValueRef j0;                               /* constants, C's first row; the panel's first column */
+  bool requantise;             /* the output's Quantize-Dequantize: */
+  float y_scale;
+  double y_zp, y_lo, y_hi;
+} int8_kernel;
+
+static LLVMTypeRef i32v(vitc_cg *cg) { return vec_of(cg, cg->i32, VL); }
+
+/* One mr x (nv vectors, the last with `lanes` columns) tile at rows i0.. */
+static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes) {
+  vitc_cg *cg = k->cg;
+  LLVMTypeRef vt = i32v(cg);
+  LLVMValueRef acc[MR][NV], arow[MR], wv[NV];
+  for (int i = 0; i < mr; i++) {
+    arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_addk(cg, i0, i), k->kq));
+    for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
+  }
+  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, k->kq), 1);
+  LLVMValueRef wrow = cg_gep(cg, cg->i32, k->w, ix_mulk(cg, q.iv, NR));
+  for (int v = 0; v < nv; v++) wv[v] = vec_load(cg, vt, cg_gep(cg, cg->i32, wrow, cg_i64(cg, (int64_t)v * VL)), VL);
+  for (int i = 0; i < mr; i++) {
+    LLVMValueRef as = vec_splat(cg, vec_load1(cg, cg->i32, cg_gep(cg, cg->i32, arow[i], q.iv)), vt);
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef args[3] = {LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), as, wv[v]};
+      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3), acc[i][v]);
+    }
+  }
+  cg_loop_end(cg, &q);
+  for (int v = 0; v < nv; v++) {
+    LLVMValueRef col = ix_addk(cg, k->j0, (int64_t)v * VL);
+    LLVMValueRef corr = vec_load(cg, vt, cg_gep(cg, cg->i32, k->corr, col), VL);
+    LLVMValueRef scale = f32v_load(cg, gep_f32(cg, k->scale, col), VL), bias = f32v_load(cg, gep_f32(cg, k->bias, col), VL);
+    LLVMValueRef post = f32v_load(cg, gep_f32(cg, k->post, col), VL), ys = f32v_splat(cg, cg_f32(cg, k->y_scale));
+    for (int i = 0; i < mr; i++) {
+      LLVMValueRef s = LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), corr, "");
+      LLVMValueRef y = vec_add(cg, vec_mul(cg, LLVMBuildSIToFP(cg->b, s, f32v_type(cg), ""), scale), bias);
+      if (k->requantise) {
+        LLVMValueRef q = vec_add(cg, vec_call1(cg, "llvm.roundeven", vec_div(cg, y, ys)), vec_k(cg, y, k->y_zp));
+        y = vec_mul(cg, vec_sub(cg, vec_clamp(cg, q, k->y_lo, k->y_hi), vec_k(cg, y, k->y_zp)), ys);
+      }
+      y = vec_add(cg, y, post); /* zeros when absent, as the evaluator adds */
+      LLVMValueRef at = gep_f32(cg, k->c, ix_add(cg, ix_mulk(cg, ix_addk(cg, i0, i), k->n), col));
+      f32v_store(cg, y, at, v == nv - 1 ? lanes : VL);
+    }
+  }
+}
+
+/* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). */
+static void emit_row_blocks(int8_kernel *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
+  vitc_cg *cg = k->cg;
+  int64_t mfull = k->m / MR, mtail = k->m % MR;
+  cg_loop ib = cg_loop_begin(cg, ib_lo, ix_min(cg, ib_hi, cg_i64(cg, mfull)), 1);
+  emit_tile(k, ix_mulk(cg, ib.iv, MR), MR, nv, lanes);
+  cg_loop_end(cg, &ib);
+  if (mtail) {
+    cg_if tail = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1), ""));
+    emit_tile(k, cg_i64(cg, mfull * MR), (int)mtail, nv, lanes);
+    cg_if_end(cg, &tail);
+  }
+}
+
+/* What step 1 quantises with. */
+typedef struct quantise_row {
+  LLVMValueRef src, dst;
+  float x_scale;
+  double zp, shift, lo, hi;
+} quantise_row;
+
+static void quantise_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  quantise_row *r = state;
+  LLVMValueRef x = f32v_load(cg, gep_f32(cg, r->src, i), lanes);
+  LLVMValueRef q = vec_call1(cg, "llvm.roundeven", vec_div(cg, x, f32v_splat(cg, cg_f32(cg, r->x_scale))));
+  q = vec_clamp(cg, vec_add(cg, q, vec_k(cg, q, r->zp)), r->lo, r->hi);
+  LLVMValueRef u = LLVMBuildFPToSI(cg->b, vec_add(cg, q, vec_k(cg, q, r->shift)), i32v(cg), "");
+  vec_store(cg, LLVMBuildTrunc(cg->b, u, vec_of(cg, cg->i8, VL), ""), cg_gep(cg, cg->i8, r->dst, i), lanes);
+}
+
+/* Step 1: A's rows as unsigned bytes [M][KP] in the work space, one task per row. Returns the buffer. */
+static LLVMValueRef quantise_a(vitc_cg *cg, const int8_kernel *k, quantise_row r) {
+  int64_t kp = k->kq * 4;
+  LLVMValueRef buf = cg_scratch(cg, (size_t)(k->m * kp));
+  LLVMValueRef captured[2] = {cg_in(cg, 0), buf};
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop row = cg_loop_begin(cg, t.begin, t.end, 1);
+  r.src = gep_f32(cg, t.vals[0], ix_mulk(cg, row.iv, k->k));
+  r.dst = cg_gep(cg, cg->i8, t.vals[1], ix_mulk(cg, row.iv, kp));
+  vec_for(cg, cg_i64(cg, 0), k->k, VL, quantise_vector, &r);
+  for (int64_t p = k->k; p < kp; p++) LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, 0, false), cg_gep(cg, cg->i8, r.dst, cg_i64(cg, p)));
+  cg_loop_end(cg, &row);
+  cg_task_end(cg, &t, k->m);
+  return buf;
+}
+
+/* A per-column constant of the epilogue (0 when the input is absent), for column j. */
+static float column(const vitc_value *v, int64_t j) {
+  return v ? (float)vitc_load_f(v, vitc_numel(v) == 1 ? 0 : j) : 0.0f;
+}
+
+static const vitc_value *optional_in(vitc_cg *cg, int k) { return k < cg->node->nin ? cg_in_value(cg, k) : NULL; }
+
+/* The compile-time constants: W's panels, corr, scale, bias and post_bias (npan * NR columns each,
+ * zero-padded); their offsets in the node's constants. */
+static vitc_status pack_constants(vitc_cg *cg, const int8_kernel *k, int64_t zp_shift, int64_t off[5], vitc_error *err) {
+  const vitc_value *w = cg_in_value(cg, 3), *ws = cg_in_value(cg, 4), *bias = optional_in(cg, 5), *post = optional_in(cg, 8);
+  float x_scale = *(const float *)cg_in_value(cg, 1)->data;
+  int64_t npan = ceil_div(k->n, NR), cols = npan * NR;
+  uint32_t *packed = calloc((size_t)(npan * k->kq * NR) + 1, sizeof *packed);
+  int32_t *corr = calloc((size_t)cols, sizeof *corr);
+  float *scale = calloc((size_t)cols, sizeof *scale), *b = calloc((size_t)cols, sizeof *b), *pb = calloc((size_t)cols, sizeof *pb);
+  vitc_status st = packed && corr && scale && b && pb ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing int8 weights");
+  const int8_t *wd = w->data;
+  for (int64_t j = 0; st == VITC_OK && j < k->n; j++) {
+    int64_t sum = 0, jp = j / NR, jj = j % NR;
+    for (int64_t p = 0; p < k->k; p++) {
+      sum += wd[p * k->n + j];
+      packed[(jp * k->kq + p / 4) * NR + jj] |= (uint32_t)(uint8_t)wd[p * k->n + j] << (8 * (p % 4));
+    }
+    corr[j] = (int32_t)(-zp_shift * sum);
+    scale[j] = x_scale * column(ws, j);
+    b[j] = column(bias, j);
+    pb[j] = column(post, j);
+  }
+  if (st == VITC_OK) st = cg_add_blob(cg, packed, sizeof *packed * (size_t)(npan * k->kq * NR), &off[0], err);
+  if (st == VITC_OK) st = cg_add_blob(cg, corr, sizeof *corr * (size_t)cols, &off[1], err);
+  if (st == VITC_OK) st = cg_add_blob(cg, scale, sizeof *scale * (size_t)cols, &off[2], err);
+  if (st == VITC_OK) st = cg_add_blob(cg, b, sizeof *b * (size_t)cols, &off[3], err);
+  if (st == VITC_OK) st = cg_add_blob(cg, pb, sizeof *pb * (size_t)cols, &off[4], err);
+  free(packed), free(corr), free(scale), free(b), free(pb);
+  return st;
+}
+
+vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  for (int i = 1; i < n->nin; i++) /* scales, zero points, weight and biases: folded into the constants */
+    if (cg_in_value(cg, i) && !cg_in_value(cg, i)->data)
+      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Int8Gemm input %d must be known at compile time", i);
+  const vitc_value *x = cg_in_value(cg, 0), *w = cg_in_value(cg, 3), *zpv = cg_in_value(cg, 2);
+  int8_kernel k = {.cg = cg, .k = w->dims[0], .n = w->dims[1]};
+  k.m = k.k ? vitc_numel(x) / k.k : 0;
+  k.kq = ceil_div(k.k, 4);
+  if (!k.m || !k.n) return VITC_OK;
+  int64_t lo, hi, zp = vitc_load_i(zpv, 0), shift = zpv->dtype == VITC_I8 ? 128 : 0, off[5];
+  vitc_quant_range(zpv->dtype, &lo, &hi);
+  const vitc_value *ys = optional_in(cg, 6), *yz = optional_in(cg, 7);
+  if ((k.requantise = ys != NULL)) {
+    int64_t ylo, yhi;
+    vitc_quant_range(yz->dtype, &ylo, &yhi);
+    k.y_scale = *(const float *)ys->data;
+    k.y_zp = (double)vitc_load_i(yz, 0), k.y_lo = (double)ylo, k.y_hi = (double)yhi;
+  }
+  vitc_status st = pack_constants(cg, &k, zp + shift, off, err);
+  if (st) return st;
+  quantise_row r = {.x_scale = *(const float *)cg_in_value(cg, 1)->data, .zp = (double)zp, .shift = (double)shift,
+                    .lo = (double)lo, .hi = (double)hi};
+  LLVMValueRef abuf = quantise_a(cg, &k, r);
+
+  int64_t npan = ceil_div(k.n, NR), mblocks = ceil_div(k.m, MR);
+  int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc), ntail = k.n % NR;
+  int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
+  LLVMValueRef captured[3] = {abuf, cg->weights, cg_out(cg, 0)};
+  cg_task t = cg_task_begin(cg, captured, 3);
+  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef mc = ix_remk(cg, task.iv, nmc), jp = ix_divk(cg, task.iv, nmc);
+  LLVMValueRef blob = t.vals[1];
+  k.a = t.vals[0];
+  k.c = t.vals[2];
+  k.j0 = ix_mulk(cg, jp, NR);
+  k.w = cg_gep(cg, cg->i32, cg_gep(cg, cg->i8, blob, cg_i64(cg, off[0])), ix_mulk(cg, jp, k.kq * NR));
+  k.corr = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[1]));
+  k.scale = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[2]));
+  k.bias = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[3]));
+  k.post = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[4]));
+  LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc), ib_hi = ix_min(cg, ix_addk(cg, ib_lo, bpc), cg_i64(cg, mblocks));
+  if (!ntail) {
+    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
+  } else if (npan == 1) {
+    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
+  } else {
+    LLVMValueRef is_last = LLVMBuildICmp(cg->b, LLVMIntEQ, jp, cg_i64(cg, npan - 1), "");
+    cg_if full = cg_if_begin(cg, LLVMBuildNot(cg->b, is_last, ""));
+    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
+    cg_if_end(cg, &full);
+    cg_if edge = cg_if_begin(cg, is_last);
+    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
+    cg_if_end(cg, &edge);
+  }
+  cg_loop_end(cg, &task);
+  cg_task_end(cg, &t, npan * nmc);
+  return VITC_OK;
+}
