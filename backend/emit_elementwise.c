@@ -447,7 +447,7 @@ static LLVMValueRef s_QuantizeLinear(vitc_cg *cg, const vitc_node *n, LLVMValueR
 }
 /* (x - zero_point) · scale, the difference taken in integers. */
 static LLVMValueRef s_DequantizeLinear(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  LLVMValueRef d = n->nin > 2 && x[2] ? LLVMBuildSub(cg->b, x[0], x[2], "") : x[0];
+  LLVMValueRef d = n->nin > 2 && x[2] ? vec_isub(cg, x[0], x[2]) : x[0];
   return vec_mul(cg, cg_convert(cg, d, cg_in_value(cg, 0)->dtype, VITC_F32), x[1]);
 }
 

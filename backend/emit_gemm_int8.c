@@ -54,8 +54,8 @@ static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = vec_splat(cg, vec_load1(cg, cg->i32, cg_gep(cg, cg->i32, arow[i], q.iv)), vt);
     for (int v = 0; v < nv; v++) {
-      LLVMValueRef args[3] = {LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), as, wv[v]};
-      LLVMBuildStore(cg->b, cg_intrinsic(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3), acc[i][v]);
+      LLVMValueRef args[3] = {vec_load1(cg, vt, acc[i][v]), as, wv[v]};
+      vec_store1(cg, cg_intrinsic(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3), acc[i][v]);
     }
   }
   cg_loop_end(cg, &q);
@@ -65,8 +65,8 @@ static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes
     LLVMValueRef scale = f32v_load(cg, gep_f32(cg, k->scale, col), VL), bias = f32v_load(cg, gep_f32(cg, k->bias, col), VL);
     LLVMValueRef post = f32v_load(cg, gep_f32(cg, k->post, col), VL), ys = f32v_splat(cg, cg_f32(cg, k->y_scale));
     for (int i = 0; i < mr; i++) {
-      LLVMValueRef s = LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, vt, acc[i][v], ""), corr, "");
-      LLVMValueRef y = vec_add(cg, vec_mul(cg, LLVMBuildSIToFP(cg->b, s, f32v_type(cg), ""), scale), bias);
+      LLVMValueRef s = vec_iadd(cg, vec_load1(cg, vt, acc[i][v]), corr);
+      LLVMValueRef y = vec_add(cg, vec_mul(cg, vec_sitofp(cg, s, f32v_type(cg)), scale), bias);
       if (k->requantise) {
         LLVMValueRef q = vec_add(cg, vec_call1(cg, "llvm.roundeven", vec_div(cg, y, ys)), vec_k(cg, y, k->y_zp));
         y = vec_mul(cg, vec_sub(cg, vec_clamp(cg, q, k->y_lo, k->y_hi), vec_k(cg, y, k->y_zp)), ys);
@@ -86,7 +86,7 @@ static void emit_row_blocks(int8_kernel *k, LLVMValueRef ib_lo, LLVMValueRef ib_
   emit_tile(k, ix_mulk(cg, ib.iv, MR), MR, nv, lanes);
   cg_loop_end(cg, &ib);
   if (mtail) {
-    cg_if tail = cg_if_begin(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1), ""));
+    cg_if tail = cg_if_begin(cg, vec_icmp(cg, LLVMIntEQ, ib_hi, cg_i64(cg, mfull + 1)));
     emit_tile(k, cg_i64(cg, mfull * MR), (int)mtail, nv, lanes);
     cg_if_end(cg, &tail);
   }
@@ -104,7 +104,7 @@ static void quantise_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state)
   LLVMValueRef x = f32v_load(cg, gep_f32(cg, r->src, i), lanes);
   LLVMValueRef q = vec_call1(cg, "llvm.roundeven", vec_div(cg, x, f32v_splat(cg, cg_f32(cg, r->x_scale))));
   q = vec_clamp(cg, vec_add(cg, q, vec_k(cg, q, r->zp)), r->lo, r->hi);
-  LLVMValueRef u = LLVMBuildFPToSI(cg->b, vec_add(cg, q, vec_k(cg, q, r->shift)), i32v(cg), "");
+  LLVMValueRef u = vec_fptosi(cg, vec_add(cg, q, vec_k(cg, q, r->shift)), i32v(cg));
   vec_store(cg, LLVMBuildTrunc(cg->b, u, vec_of(cg, cg->i8, VL), ""), cg_gep(cg, cg->i8, r->dst, i), lanes);
 }
 
@@ -118,7 +118,7 @@ static LLVMValueRef quantise_a(vitc_cg *cg, const int8_kernel *k, quantise_row r
   r.src = gep_f32(cg, t.vals[0], ix_mulk(cg, row.iv, k->k));
   r.dst = cg_gep(cg, cg->i8, t.vals[1], ix_mulk(cg, row.iv, kp));
   vec_for(cg, cg_i64(cg, 0), k->k, VL, quantise_vector, &r);
-  for (int64_t p = k->k; p < kp; p++) LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, 0, false), cg_gep(cg, cg->i8, r.dst, cg_i64(cg, p)));
+  for (int64_t p = k->k; p < kp; p++) vec_store1(cg, LLVMConstInt(cg->i8, 0, false), cg_gep(cg, cg->i8, r.dst, cg_i64(cg, p)));
   cg_loop_end(cg, &row);
   cg_task_end(cg, &t, k->m);
   return buf;
@@ -208,8 +208,8 @@ vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   } else if (npan == 1) {
     emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
   } else {
-    LLVMValueRef is_last = LLVMBuildICmp(cg->b, LLVMIntEQ, jp, cg_i64(cg, npan - 1), "");
-    cg_if full = cg_if_begin(cg, LLVMBuildNot(cg->b, is_last, ""));
+    LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
+    cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
     emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
     cg_if_end(cg, &full);
     cg_if edge = cg_if_begin(cg, is_last);
