@@ -44,6 +44,14 @@ int vitc_target_lanes(LLVMTargetMachineRef tm);
 /* Whether tm's feature list enables `feature` (an LLVM name such as "avx512bf16"). */
 bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature);
 
+/* Where the backend's time went (ir/ir.h: vitc_stage_time). */
+typedef struct vitc_backend_times {
+  vitc_stage_time ir;       /* the kernels' and entry points' LLVM IR, written by the op emitters */
+  vitc_stage_time weights;  /* of which: constants copied or prepacked into the weights blob */
+  vitc_stage_time optimise; /* verifying, merging equal kernels, LLVM's optimisation pipeline */
+  vitc_stage_time codegen;  /* instruction selection, machine code and linking (JIT) */
+} vitc_backend_times;
+
 typedef struct vitc_module {
   LLVMOrcThreadSafeContextRef tsc; /* owns llvm */
   LLVMContextRef llvm;
@@ -56,6 +64,7 @@ typedef struct vitc_module {
   int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
   char *cpu_features;    /* the target's LLVM feature list the code was built for (NAME_cpu_features) */
+  vitc_backend_times times;
 } vitc_module;
 
 /* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as

@@ -202,7 +202,7 @@ void cg_index_error(vitc_cg *cg, LLVMValueRef index, int64_t bound) {
   cg_call(cg, "vitc_rt_index_error", cg->void_t, args, 3);
 }
 
-vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
+static vitc_status add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
   size_t at = (cg->blob_size + 63) & ~(size_t)63;
   int64_t limit = vitc_graph_memory_limit(cg->g);
   if (at + bytes > (uint64_t)limit) /* before growing the blob to that size */
@@ -221,6 +221,13 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
   cg->blob_size = at + bytes;
   *offset = (int64_t)(at - cg->blob_base);
   return VITC_OK;
+}
+
+vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
+  vitc_stage_time since = vitc_stage_clock(); /* copying reads the mapped model file: it is the weights' load */
+  vitc_status st = add_blob(cg, data, bytes, offset, err);
+  if (cg->times) vitc_stage_add(&cg->times->weights, since);
+  return st;
 }
 
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset) { return cg_gep(cg, cg->i8, cg->weights, cg_i64(cg, offset)); }

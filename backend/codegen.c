@@ -609,6 +609,8 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   init_cg(&cg, g, m);
   cg.target = t;
   cg.vlanes = vitc_target_lanes(tm);
+  cg.times = &m->times;
+  vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
@@ -616,7 +618,10 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
     cg.blob = NULL;
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     emit_context_api(&cg, m, embed_weights);
+    vitc_stage_add(&m->times.ir, since);
+    since = vitc_stage_clock();
     st = optimise_module(g, m, tm, t, err);
+    vitc_stage_add(&m->times.optimise, since);
   }
   LLVMDisposeBuilder(cg.b);
   if (st) goto fail;

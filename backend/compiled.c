@@ -19,7 +19,9 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
+      vitc_stage_time since = vitc_stage_clock();
       st = vitc_jit_compile(c->module, tm, &c->jit, err);
+      vitc_stage_add(&c->module->times.codegen, since);
     }
   }
   if (t->progress) t->progress(t->progress_user, NULL, 0, 0);

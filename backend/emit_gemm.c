@@ -213,6 +213,7 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
  * the bf16 kernel [N/NR][ceil(K/2)][NR] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
  * pair has a zero high half). */
 static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t *offset, vitc_error *err) {
+  vitc_stage_time since = vitc_stage_clock();
   int64_t npan = ceil_div(d->n, NR), ksteps = bf16 ? ceil_div(d->k, 2) : d->k;
   size_t count = (size_t)(npan * ksteps * NR);
   uint32_t *packed = calloc(count ? count : 1, sizeof *packed);
@@ -228,6 +229,7 @@ static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t
         else
           memcpy(word, &x, sizeof x);
       }
+  if (cg->times) vitc_stage_add(&cg->times->weights, since); /* cg_add_blob times the copy itself */
   vitc_status st = cg_add_blob(cg, packed, count * sizeof *packed, offset, err);
   free(packed);
   return st;
