@@ -34,6 +34,7 @@ typedef struct vitc_target_options {
   int opt_level;        /* 0..3: LLVM pipeline default<ON> */
   vitc_progress_fn progress; /* NULL: none */
   void *progress_user;
+  int compile_threads; /* JIT: threads optimising and compiling (0: vitc_rt_default_threads()) */
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -75,7 +76,22 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
 /* The same at t->opt_level, reporting to t->progress. */
 vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
                              const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
+/* The module's IR, verified and with equal kernels merged, but not optimised: for vitc_compile_objects. */
+vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                            const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
 void vitc_module_free(vitc_module *m);
+
+/* A function attribute: the LLVM optimisation level ("0".."3") a function needs at most, where it is less
+ * than the target's (codegen.c sets it on kernels that only move or combine elements). */
+#define VITC_OPT_LEVEL_ATTR "vitc-opt-level"
+/* Runs an LLVM pass pipeline (text, as opt's -passes) over mod for tm. */
+vitc_status vitc_llvm_run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err);
+/* Optimises and compiles m (from vitc_codegen_ir) into objects on up to `threads` threads (0:
+ * vitc_rt_default_threads()), each group of kernels in an LLVM context of its own at its level
+ * (compile_objects.c). m->mod is left with every symbol external. *objects (malloc'd, *nobjects entries)
+ * link into one program (vitc_jit_link_objects). */
+vitc_status vitc_compile_objects(vitc_module *m, const vitc_target_options *t, int threads,
+                                 LLVMMemoryBufferRef **objects, int *nobjects, vitc_error *err);
 /* VITC_ERR_UNSUPPORTED naming the feature when this CPU lacks one the module's code was built for. */
 vitc_status vitc_module_check_cpu(const vitc_module *m, vitc_error *err);
 
@@ -85,6 +101,14 @@ typedef struct vitc_jit vitc_jit;
 /* Takes ownership of m's LLVM module (m keeps weights and metadata) and of tm, and compiles the entry
  * points eagerly so that errors surface here. */
 vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err);
+/* vitc_compile_objects on t->compile_threads, then vitc_jit_link_objects resolving NAME_run: the JIT's
+ * compilation of a module from vitc_codegen_ir. Takes tm. */
+vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options *t, LLVMTargetMachineRef tm,
+                                      vitc_jit **out, vitc_error *err);
+/* Links objects (vitc_compile_objects; it takes them, and the array stays the caller's) for tm, which it
+ * takes too, and resolves `entry` so that missing symbols surface here. */
+vitc_status vitc_jit_link_objects(LLVMMemoryBufferRef *objects, int nobjects, LLVMTargetMachineRef tm,
+                                  const char *entry, vitc_jit **out, vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 

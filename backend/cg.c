@@ -247,6 +247,9 @@ cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured) 
   t.task_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, 3, false));
   LLVMSetLinkage(t.task_fn, LLVMInternalLinkage);
   LLVMSetUnnamedAddress(t.task_fn, LLVMGlobalUnnamedAddr); /* equal tasks merge (codegen.c) */
+  LLVMAttributeRef level = LLVMGetStringAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex, VITC_OPT_LEVEL_ATTR,
+                                                         (unsigned)strlen(VITC_OPT_LEVEL_ATTR));
+  if (level) LLVMAddAttributeAtIndex(t.task_fn, LLVMAttributeFunctionIndex, level); /* its kernel's */
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, t.task_fn, "entry"));
   LLVMValueRef slots = LLVMGetParam(t.task_fn, 0);
   t.begin = LLVMGetParam(t.task_fn, 1);

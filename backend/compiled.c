@@ -14,14 +14,12 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   LLVMTargetMachineRef tm;
   vitc_status st = vitc_target_machine(t, &tm, err);
   if (!st) {
-    st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
+    st = vitc_codegen_ir(g, ENTRY_NAME, tm, t, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
-      vitc_stage_time since = vitc_stage_clock();
-      st = vitc_jit_compile(c->module, tm, &c->jit, err);
-      vitc_stage_add(&c->module->times.codegen, since);
+      st = vitc_jit_compile_parallel(c->module, t, tm, &c->jit, err);
     }
   }
   if (t->progress) t->progress(t->progress_user, NULL, 0, 0);

@@ -47,7 +47,8 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef j, LLVMOrcJITDylibRef
   return LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(pairs, N));
 }
 
-vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
+/* An LLJIT for tm (taken) whose main JITDylib resolves the runtime's symbols and the process's. */
+static vitc_status new_jit(LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
   *out = NULL;
   vitc_jit *jit = calloc(1, sizeof *jit);
   if (!jit) {
@@ -73,6 +74,16 @@ vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit *
     vitc_jit_free(jit);
     return llvm_error(e, "cannot define runtime symbols", err);
   }
+  *out = jit;
+  return VITC_OK;
+}
+
+vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
+  vitc_jit *jit;
+  vitc_status st = new_jit(tm, &jit, err);
+  if (st) return st;
+  LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(jit->lljit);
+  LLVMErrorRef e;
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
   m->mod = NULL;
   if ((e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, jd, tsm))) {
@@ -85,6 +96,25 @@ vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit *
   if ((e = LLVMOrcLLJITLookup(jit->lljit, &addr, run))) {
     vitc_jit_free(jit);
     return llvm_error(e, "cannot compile the model", err);
+  }
+  *out = jit;
+  return VITC_OK;
+}
+
+vitc_status vitc_jit_link_objects(LLVMMemoryBufferRef *objects, int nobjects, LLVMTargetMachineRef tm,
+                                  const char *entry, vitc_jit **out, vitc_error *err) {
+  vitc_jit *jit;
+  vitc_status st = new_jit(tm, &jit, err);
+  LLVMErrorRef e = NULL;
+  int k = 0;
+  for (; !st && k < nobjects && !e; k++)
+    e = LLVMOrcLLJITAddObjectFile(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), objects[k]);
+  for (int rest = st ? 0 : k; rest < nobjects; rest++) LLVMDisposeMemoryBuffer(objects[rest]); /* not handed over */
+  if (st) return st;
+  LLVMOrcExecutorAddress addr;
+  if (e || (e = LLVMOrcLLJITLookup(jit->lljit, &addr, entry))) {
+    vitc_jit_free(jit);
+    return llvm_error(e, "cannot link the compiled objects", err);
   }
   *out = jit;
   return VITC_OK;
