@@ -11,7 +11,9 @@
  *
  * Constants are packed into one weights blob (64-byte aligned entries, possibly transformed at compile
  * time, e.g. prepacked GEMM panels); activations live at planned offsets in the context's scratch.
- * The module then goes to the ORC JIT (jit.c) or to object/asm/IR/shared-library files (aot.c).
+ * The module then goes to the ORC JIT or to object/asm/IR/shared-library files (aot.c). For the JIT its
+ * kernels are optimised and compiled in groups on several threads, movement and element-wise kernels with
+ * a clean-up only (compile_objects.c), and the objects linked (jit.c).
  */
 #ifndef VITC_BACKEND_H
 #define VITC_BACKEND_H

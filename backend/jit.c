@@ -1,5 +1,7 @@
-/* jit.c — ORC LLJIT. The generated code calls into runtime/ (parallel_for, contexts), which is linked
- * into this library, so those symbols are defined absolutely; libm and libc come from the process. */
+/* jit.c — ORC LLJIT: a module compiled as one (vitc_jit_compile), or objects compiled on threads and
+ * linked (vitc_jit_link_objects, compile_objects.c). The generated code calls into runtime/ (parallel_for,
+ * contexts), which is linked into this library, so those symbols are defined absolutely; libm and libc
+ * come from the process. */
 #include <llvm-c/LLJIT.h>
 #include <stdio.h>
 #include <stdlib.h>

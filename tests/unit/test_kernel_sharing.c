@@ -48,9 +48,9 @@ static void test_blocks_share_kernels(int nthreads) {
   tg_free(&t);
 }
 
-/* The JIT's compilation (kernels in groups, each group optimised and compiled on a thread of its own, the
- * movement and element-wise ones at O1) links into one program that computes the same bits on 1, 2 and 5
- * compile threads, and the evaluator's values: GEMM blocks (O3) between Transposes and Relus (O1). */
+/* The JIT's compilation (kernels in groups, each optimised and compiled on a thread of its own, the
+ * movement and element-wise ones with a clean-up only) links into one program that computes the same bits
+ * on 1, 2 and 5 compile threads, and the evaluator's values: MatMul (O3), Relu and Sigmoid (clean-up). */
 static void test_compile_threads(void) {
   float *first = NULL;
   size_t bytes = 0;
