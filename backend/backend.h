@@ -104,7 +104,8 @@ typedef struct vitc_jit vitc_jit;
  * points eagerly so that errors surface here. */
 vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err);
 /* vitc_compile_objects on t->compile_threads, then vitc_jit_link_objects resolving NAME_run: the JIT's
- * compilation of a module from vitc_codegen_ir. Takes tm. */
+ * compilation of a module from vitc_codegen_ir. Takes tm, and m's LLVM module (m keeps weights and
+ * metadata). */
 vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options *t, LLVMTargetMachineRef tm,
                                       vitc_jit **out, vitc_error *err);
 /* Links objects (vitc_compile_objects; it takes them, and the array stays the caller's) for tm, which it

@@ -283,6 +283,9 @@ vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options 
   vitc_stage_time since = vitc_stage_clock();
   /* optimisation and machine code overlap on the threads: both count as codegen */
   vitc_status st = vitc_compile_objects(m, t, t->compile_threads, &objects, &nobjects, err);
+  LLVMDisposeModule(m->mod); /* the objects hold the code now: the IR's memory is not kept beside it */
+  LLVMOrcDisposeThreadSafeContext(m->tsc);
+  m->mod = NULL, m->tsc = NULL, m->llvm = NULL;
   if (st) LLVMDisposeTargetMachine(tm);
   else st = vitc_jit_link_objects(objects, nobjects, tm, entry, out, err);
   free(objects); /* NULL when compiling failed */
