@@ -16,6 +16,14 @@
 /* LLVM's pipeline for generated code (default<O3>) at every graph optimisation level. */
 enum { VITC_LLVM_OPT_LEVEL = 3 };
 
+/* Where loading and compiling took time (ir/ir.h: vitc_stage_time), added up over calls. */
+typedef struct vitc_driver_times {
+  vitc_stage_time load;       /* the frontend: reading and checking the ONNX file */
+  vitc_stage_time passes;     /* all graph passes */
+  vitc_stage_time *pass;      /* NULL, or one entry per vitc_pipeline entry: each pass's share */
+  vitc_backend_times backend; /* of the compilation that succeeded */
+} vitc_driver_times;
+
 typedef struct vitc_driver_options {
   const vitc_shape_binding *bindings; /* shapes of symbolic input dims (others default to 1) */
   int nbindings;
@@ -24,6 +32,7 @@ typedef struct vitc_driver_options {
   int64_t memory_limit;        /* bytes a tensor, the activations or the weights may take; 0: physical memory */
   vitc_precision precision;   /* the loaded graph's (vitc_graph.precision), set once the passes ran */
   bool no_cache; /* compile without the compile cache (else target.cache_dir, or the default directory) */
+  vitc_driver_times *times;   /* NULL: not timed */
 } vitc_driver_options;
 
 /* Loads path through the frontend, then runs the passes. On success *out owns everything. */

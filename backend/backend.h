@@ -11,7 +11,9 @@
  *
  * Constants are packed into one weights blob (64-byte aligned entries, possibly transformed at compile
  * time, e.g. prepacked GEMM panels); activations live at planned offsets in the context's scratch.
- * The module then goes to the ORC JIT (jit.c) or to object/asm/IR/shared-library files (aot.c).
+ * The module then goes to the ORC JIT or to object/asm/IR/shared-library files (aot.c). For the JIT its
+ * kernels are optimised and compiled in groups on several threads, movement and element-wise kernels with
+ * a clean-up only (compile_objects.c), and the objects linked (jit.c).
  */
 #ifndef VITC_BACKEND_H
 #define VITC_BACKEND_H
@@ -36,6 +38,7 @@ typedef struct vitc_target_options {
   void *progress_user;
   const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
   uint64_t cache_max_bytes; /* entries beyond this size are removed, least recently used first; 0: 4 GiB */
+  int compile_threads; /* JIT: threads optimising and compiling (0: vitc_rt_default_threads()) */
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -45,6 +48,14 @@ vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineR
 int vitc_target_lanes(LLVMTargetMachineRef tm);
 /* Whether tm's feature list enables `feature` (an LLVM name such as "avx512bf16"). */
 bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature);
+
+/* Where the backend's time went (ir/ir.h: vitc_stage_time). */
+typedef struct vitc_backend_times {
+  vitc_stage_time ir;       /* the kernels' and entry points' LLVM IR, written by the op emitters */
+  vitc_stage_time weights;  /* of which: constants copied or prepacked into the weights blob */
+  vitc_stage_time optimise; /* verifying, merging equal kernels, LLVM's optimisation pipeline */
+  vitc_stage_time codegen;  /* instruction selection, machine code and linking (JIT) */
+} vitc_backend_times;
 
 typedef struct vitc_module {
   LLVMOrcThreadSafeContextRef tsc; /* owns llvm */
@@ -58,6 +69,7 @@ typedef struct vitc_module {
   int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
   char *cpu_features;    /* the target's LLVM feature list the code was built for (NAME_cpu_features) */
+  vitc_backend_times times;
 } vitc_module;
 
 /* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
@@ -68,7 +80,22 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
 /* The same at t->opt_level, reporting to t->progress. */
 vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
                              const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
+/* The module's IR, verified and with equal kernels merged, but not optimised: for vitc_compile_objects. */
+vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                            const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err);
 void vitc_module_free(vitc_module *m);
+
+/* A function attribute: the LLVM optimisation level ("0".."3") a function needs at most, where it is less
+ * than the target's (codegen.c sets it on kernels that only move or combine elements). */
+#define VITC_OPT_LEVEL_ATTR "vitc-opt-level"
+/* Runs an LLVM pass pipeline (text, as opt's -passes) over mod for tm. */
+vitc_status vitc_llvm_run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err);
+/* Optimises and compiles m (from vitc_codegen_ir) into objects on up to `threads` threads (0:
+ * vitc_rt_default_threads()), each group of kernels in an LLVM context of its own at its level
+ * (compile_objects.c). m->mod is left with every symbol external. *objects (malloc'd, *nobjects entries)
+ * link into one program (vitc_jit_compile_parallel). */
+vitc_status vitc_compile_objects(vitc_module *m, const vitc_target_options *t, int threads,
+                                 LLVMMemoryBufferRef **objects, int *nobjects, vitc_error *err);
 /* VITC_ERR_UNSUPPORTED naming the feature when this CPU lacks one the module's code was built for. */
 vitc_status vitc_module_check_cpu(const vitc_module *m, vitc_error *err);
 
@@ -92,13 +119,15 @@ typedef struct vitc_objects {
 /* Appends a copy of data (thread-safe: the JIT may link on several threads). */
 void vitc_objects_add(vitc_objects *o, const void *data, size_t size);
 void vitc_objects_free(vitc_objects *o);
-/* vitc_jit_compile that also appends to capture (if not NULL) a copy of each object file it links. */
-vitc_status vitc_jit_compile_capturing(vitc_module *m, LLVMTargetMachineRef tm, vitc_objects *capture, vitc_jit **out,
-                                       vitc_error *err);
-/* A JIT linking the objects (those vitc_jit_compile_capturing captured for a module called name) without
- * any LLVM IR; takes tm. */
+/* A JIT linking the objects (of a module called name: vitc_jit_compile_parallel's, or a cache entry's)
+ * without any LLVM IR; takes tm. */
 vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTargetMachineRef tm, vitc_jit **out,
                           vitc_error *err);
+/* vitc_compile_objects on t->compile_threads, its objects appended to `objects` (the caller's to free, and
+ * to store in the compile cache), then vitc_jit_load: the JIT's compilation of a module from
+ * vitc_codegen_ir. Takes tm, and m's LLVM module (m keeps weights and metadata). */
+vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options *t, LLVMTargetMachineRef tm,
+                                      vitc_objects *objects, vitc_jit **out, vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 

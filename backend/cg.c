@@ -202,25 +202,42 @@ void cg_index_error(vitc_cg *cg, LLVMValueRef index, int64_t bound) {
   cg_call(cg, "vitc_rt_index_error", cg->void_t, args, 3);
 }
 
-vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
-  size_t at = (cg->blob_size + 63) & ~(size_t)63;
+/* `bytes` more at the end of the blob, 64-byte aligned; *at is where they begin. */
+static vitc_status grow_blob(vitc_cg *cg, size_t bytes, size_t *at, vitc_error *err) {
+  *at = (cg->blob_size + 63) & ~(size_t)63;
   int64_t limit = vitc_graph_memory_limit(cg->g);
-  if (at + bytes > (uint64_t)limit) /* before growing the blob to that size */
+  if (*at + bytes > (uint64_t)limit) /* before growing the blob to that size */
     return vitc_fail(err, VITC_ERR_INVALID, "the weights need at least %zu bytes, above the memory limit of %lld bytes",
-                     at + bytes, (long long)limit);
-  if (at + bytes > cg->blob_cap) {
+                     *at + bytes, (long long)limit);
+  if (*at + bytes > cg->blob_cap) {
     size_t cap = cg->blob_cap ? cg->blob_cap : 1 << 16;
-    while (cap < at + bytes) cap *= 2;
+    while (cap < *at + bytes) cap *= 2;
     unsigned char *grown = realloc(cg->blob, cap);
     if (!grown) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing %zu bytes of weights", bytes);
     cg->blob = grown;
     cg->blob_cap = cap;
   }
-  if (at > cg->blob_size) memset(cg->blob + cg->blob_size, 0, at - cg->blob_size);
-  if (bytes) memcpy(cg->blob + at, data, bytes);
-  cg->blob_size = at + bytes;
-  *offset = (int64_t)(at - cg->blob_base);
+  if (*at > cg->blob_size) memset(cg->blob + cg->blob_size, 0, *at - cg->blob_size);
+  cg->blob_size = *at + bytes;
   return VITC_OK;
+}
+
+vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err) {
+  vitc_stage_time since = vitc_stage_clock(); /* copying reads the mapped model file: it is the weights' load */
+  size_t at;
+  vitc_status st = grow_blob(cg, bytes, &at, err);
+  if (!st && bytes) memcpy(cg->blob + at, data, bytes);
+  *offset = (int64_t)(at - cg->blob_base);
+  if (cg->times) vitc_stage_add(&cg->times->weights, since);
+  return st;
+}
+
+vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err) {
+  size_t at;
+  vitc_status st = grow_blob(cg, bytes, &at, err);
+  *data = st ? NULL : memset(cg->blob + at, 0, bytes);
+  *offset = (int64_t)(at - cg->blob_base);
+  return st;
 }
 
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset) { return cg_gep(cg, cg->i8, cg->weights, cg_i64(cg, offset)); }
@@ -240,6 +257,9 @@ cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured) 
   t.task_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->void_t, params, 3, false));
   LLVMSetLinkage(t.task_fn, LLVMInternalLinkage);
   LLVMSetUnnamedAddress(t.task_fn, LLVMGlobalUnnamedAddr); /* equal tasks merge (codegen.c) */
+  LLVMAttributeRef level = LLVMGetStringAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex, VITC_OPT_LEVEL_ATTR,
+                                                         (unsigned)strlen(VITC_OPT_LEVEL_ATTR));
+  if (level) LLVMAddAttributeAtIndex(t.task_fn, LLVMAttributeFunctionIndex, level); /* its kernel's */
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, t.task_fn, "entry"));
   LLVMValueRef slots = LLVMGetParam(t.task_fn, 0);
   t.begin = LLVMGetParam(t.task_fn, 1);

@@ -38,6 +38,7 @@ typedef struct vitc_cg {
   int fresh;            /* counter for the node's task function names */
   const vitc_target_options *target; /* its progress callback */
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
+  vitc_backend_times *times; /* the module's: emitters that transform constants add to ->weights */
 } vitc_cg;
 
 typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error *err);
@@ -115,6 +116,10 @@ LLVMValueRef cg_scratch(vitc_cg *cg, size_t bytes);
  * cg->weights, the node's share of the blob (which cg_blob_ptr adds). An offset is not an address: the
  * same kernel serves every node whose code is the same, each with its own constants. */
 vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *offset, vitc_error *err);
+/* Room for `bytes` of constant data (zeroed) at the end of the blob, to be written at *data, which stays
+ * valid until the blob grows again (the next cg_add_blob or cg_reserve_blob): constants transformed at
+ * compile time are written in place instead of being built aside and copied. *offset as cg_add_blob's. */
+vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err);
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
 
 /* Parallel loop: the body between begin and end becomes a task function run over [0, n) by the runtime

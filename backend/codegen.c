@@ -16,7 +16,6 @@
  * work space they need (cg_scratch).
  */
 #include <llvm-c/Analysis.h>
-#include <llvm-c/Transforms/PassBuilder.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +159,11 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   /* Optimised once, not again inside each caller: its arguments tell it all a caller could. */
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                           LLVMCreateEnumAttribute(cg->llvm, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+  /* Kernels that only move or combine elements are vectorised by their builders already: a clean-up
+   * (mem2reg, instcombine, LICM) is all they need, and compiling them at O3 costs time for nothing. */
+  if (vitc_op_has(n->op, VITC_OPF_MOVE) || vitc_op_has(n->op, VITC_OPF_VIEW) || vitc_op_has(n->op, VITC_OPF_ELEMWISE) ||
+      vitc_op_has(n->op, VITC_OPF_ROWWISE))
+    LLVMAddTargetDependentFunctionAttr(fn, VITC_OPT_LEVEL_ATTR, "1");
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 2; k < nparams; k++)
     LLVMAddAttributeAtIndex(fn, (unsigned)k + 1, LLVMCreateEnumAttribute(cg->llvm, noalias, 0));
@@ -535,21 +539,8 @@ static void init_cg(vitc_cg *cg, const vitc_graph *g, vitc_module *m) {
   cg->f64 = LLVMDoubleTypeInContext(m->llvm);
 }
 
-static vitc_status run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err) {
-  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMErrorRef e = LLVMRunPasses(mod, passes, tm, po);
-  LLVMDisposePassBuilderOptions(po);
-  if (!e) return VITC_OK;
-  char *em = LLVMGetErrorMessage(e);
-  vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "LLVM optimisation (%s) failed: %s", passes, em);
-  LLVMDisposeErrorMessage(em);
-  return st;
-}
-
-/* Verifies the module, merges equal kernels (counting what is left) and runs LLVM's default<O…>
- * pipeline over it. */
-static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTargetMachineRef tm,
-                                   const vitc_target_options *t, vitc_error *err) {
+/* Verifies the module and merges equal kernels (counting what is left). */
+static vitc_status merge_kernels(const vitc_graph *g, vitc_module *m, LLVMTargetMachineRef tm, vitc_error *err) {
   char *msg = NULL;
   if (LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
     vitc_status st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: generated LLVM IR does not verify: %.700s", g->path, msg);
@@ -557,13 +548,9 @@ static vitc_status optimise_module(const vitc_graph *g, vitc_module *m, LLVMTarg
     return st;
   }
   LLVMDisposeMessage(msg);
-  vitc_status st = run_passes(m->mod, "mergefunc", tm, err);
-  if (st) return st;
-  m->nkernels = count_kernels(m);
-  if (t->progress) t->progress(t->progress_user, "optimising", 0, 0);
-  char passes[32];
-  snprintf(passes, sizeof passes, "default<O%d>", t->opt_level < 0 ? 0 : t->opt_level > 3 ? 3 : t->opt_level);
-  return run_passes(m->mod, passes, tm, err);
+  vitc_status st = vitc_llvm_run_passes(m->mod, "mergefunc", tm, err);
+  if (!st) m->nkernels = count_kernels(m);
+  return st;
 }
 
 static vitc_status check_static(const vitc_graph *g, vitc_error *err) {
@@ -584,6 +571,23 @@ vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachin
 
 vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
                              const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err) {
+  vitc_status st = vitc_codegen_ir(g, name, tm, t, embed_weights, out, err);
+  if (st) return st;
+  if (t->progress) t->progress(t->progress_user, "optimising", 0, 0);
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", t->opt_level < 0 ? 0 : t->opt_level > 3 ? 3 : t->opt_level);
+  vitc_stage_time since = vitc_stage_clock();
+  st = vitc_llvm_run_passes((*out)->mod, passes, tm, err);
+  vitc_stage_add(&(*out)->times.optimise, since);
+  if (st) {
+    vitc_module_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
+                            const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err) {
   *out = NULL;
   vitc_status st = check_static(g, err);
   if (st) return st;
@@ -614,6 +618,8 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   init_cg(&cg, g, m);
   cg.target = t;
   cg.vlanes = vitc_target_lanes(tm);
+  cg.times = &m->times;
+  vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
@@ -621,7 +627,10 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
     cg.blob = NULL;
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     emit_context_api(&cg, m, embed_weights);
-    st = optimise_module(g, m, tm, t, err);
+    vitc_stage_add(&m->times.ir, since);
+    since = vitc_stage_clock();
+    st = merge_kernels(g, m, tm, err);
+    vitc_stage_add(&m->times.optimise, since);
   }
   LLVMDisposeBuilder(cg.b);
   if (st) goto fail;

@@ -17,13 +17,13 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   vitc_cache_entry *entry = !st && t->cache_dir ? vitc_cache_entry_new(t->cache_dir, g, tm, t, ENTRY_NAME) : NULL;
   if (!st && !(entry && vitc_cache_load(entry, ENTRY_NAME, &tm, c))) {
     if (!tm) st = vitc_target_machine(t, &tm, err); /* a cached entry that failed to link took it */
-    if (!st) st = vitc_codegen_for(g, ENTRY_NAME, tm, t, false, &c->module, err);
+    if (!st) st = vitc_codegen_ir(g, ENTRY_NAME, tm, t, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
       vitc_objects objects = {0};
-      st = vitc_jit_compile_capturing(c->module, tm, entry ? &objects : NULL, &c->jit, err);
+      st = vitc_jit_compile_parallel(c->module, t, tm, &objects, &c->jit, err);
       if (!st && entry) vitc_cache_store(entry, c, &objects, t->cache_max_bytes);
       vitc_objects_free(&objects);
     }

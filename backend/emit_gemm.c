@@ -228,12 +228,14 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
  * the bf16 kernel [N/NR][ceil(K/2)][NR] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
  * pair has a zero high half). */
 static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t *offset, vitc_error *err) {
+  vitc_stage_time since = vitc_stage_clock();
   int64_t npan = ceil_div(d->n, NR), ksteps = bf16 ? ceil_div(d->k, 2) : d->k;
   size_t count = (size_t)(npan * ksteps * NR);
-  uint32_t *packed = calloc(count ? count : 1, sizeof *packed);
-  if (!packed) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing GEMM weights");
+  void *room;
+  vitc_status st = cg_reserve_blob(cg, count * sizeof(uint32_t), offset, &room, err);
+  uint32_t *packed = room;
   const float *b = d->b_const;
-  for (int64_t jp = 0; jp < npan; jp++)
+  for (int64_t jp = 0; !st && jp < npan; jp++)
     for (int64_t p = 0; p < d->k; p++)
       for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++) {
         float x = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
@@ -243,8 +245,7 @@ static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t
         else
           memcpy(word, &x, sizeof x);
       }
-  vitc_status st = cg_add_blob(cg, packed, count * sizeof *packed, offset, err);
-  free(packed);
+  if (cg->times) vitc_stage_add(&cg->times->weights, since);
   return st;
 }
 

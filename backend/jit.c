@@ -10,7 +10,6 @@
 
 struct vitc_jit {
   LLVMOrcLLJITRef lljit;
-  vitc_objects *capture; /* while vitc_jit_compile_capturing runs: receives each object linked */
 };
 
 static vitc_status llvm_error(LLVMErrorRef e, const char *what, vitc_error *err) {
@@ -88,30 +87,15 @@ static vitc_status jit_link(vitc_jit *jit, const char *name, vitc_error *err) {
   return e ? llvm_error(e, "cannot compile the model", err) : VITC_OK;
 }
 
-/* The object transform layer's hook while capturing: keeps a copy of each object the JIT links. */
-static LLVMErrorRef capture_object(void *user, LLVMMemoryBufferRef *obj) {
-  vitc_objects *objs = ((vitc_jit *)user)->capture;
-  if (objs) vitc_objects_add(objs, LLVMGetBufferStart(*obj), LLVMGetBufferSize(*obj));
-  return NULL;
-}
-
 vitc_status vitc_jit_compile(vitc_module *m, LLVMTargetMachineRef tm, vitc_jit **out, vitc_error *err) {
-  return vitc_jit_compile_capturing(m, tm, NULL, out, err);
-}
-
-vitc_status vitc_jit_compile_capturing(vitc_module *m, LLVMTargetMachineRef tm, vitc_objects *capture, vitc_jit **out,
-                                       vitc_error *err) {
   vitc_jit *jit;
   vitc_status st = jit_new(tm, &jit, err);
   if (st) return st;
-  if ((jit->capture = capture))
-    LLVMOrcObjectTransformLayerSetTransform(LLVMOrcLLJITGetObjTransformLayer(jit->lljit), capture_object, jit);
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
   m->mod = NULL;
   LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(jit->lljit, LLVMOrcLLJITGetMainJITDylib(jit->lljit), tsm);
   if (e) st = llvm_error(e, "cannot add the module", err);
   if (!st) st = jit_link(jit, m->name, err);
-  jit->capture = NULL; /* the list may be freed before the JIT, which may still link code a later lookup reaches */
   if (st) {
     vitc_jit_free(jit);
     return st;

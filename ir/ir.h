@@ -288,6 +288,15 @@ int vitc_graph_first_dynamic_node(const vitc_graph *g);
 double vitc_graph_flops(const vitc_graph *g);
 double vitc_node_flops(const vitc_graph *g, int i);
 
+/* Where a compilation's time goes: wall time and this process's CPU time (all its threads, so that work
+ * done on helper threads counts) spent in a stage. `since = vitc_stage_clock()` before the stage, then
+ * vitc_stage_add(&t, since) after it adds the elapsed times to t. */
+typedef struct vitc_stage_time {
+  double wall_ms, cpu_ms;
+} vitc_stage_time;
+vitc_stage_time vitc_stage_clock(void);
+void vitc_stage_add(vitc_stage_time *t, vitc_stage_time since);
+
 /* ---------------------------------------------------------------- window geometry (ir/ops/conv.c)
  *
  * The sliding window of Conv, ConvTranspose and the pools, resolved from the node's attributes

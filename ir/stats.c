@@ -1,5 +1,7 @@
-/* stats.c — model size and cost: parameters held in constants, floating-point operations per run. */
+/* stats.c — model size and cost: parameters held in constants, floating-point operations per run; and the
+ * clock that times a compilation's stages. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "ir.h"
 
@@ -57,4 +59,20 @@ int vitc_graph_first_dynamic_node(const vitc_graph *g) {
     }
   }
   return -1;
+}
+
+static double clock_ms(clockid_t id) {
+  struct timespec t;
+  clock_gettime(id, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+vitc_stage_time vitc_stage_clock(void) {
+  return (vitc_stage_time){clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+void vitc_stage_add(vitc_stage_time *t, vitc_stage_time since) {
+  vitc_stage_time now = vitc_stage_clock();
+  t->wall_ms += now.wall_ms - since.wall_ms;
+  t->cpu_ms += now.cpu_ms - since.cpu_ms;
 }

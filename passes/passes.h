@@ -28,6 +28,7 @@ typedef struct vitc_pass_options {
   const char *print_after; /* pass name whose result is printed, or "all"; NULL for none */
   FILE *print_to;          /* where --print-after goes (stderr if NULL) */
   bool verify_each;        /* run vitc_verify after every pass (on in tests) */
+  vitc_stage_time *times;  /* if not NULL: time spent in each pipeline entry (indexed as vitc_pipeline's) is added here */
 } vitc_pass_options;
 
 /* Runs the pipeline. Fails on an unknown name in disabled/print_after, naming it. */

@@ -98,7 +98,10 @@ vitc_status vitc_run_passes(vitc_graph *g, const vitc_pass_options *opts, vitc_e
   for (int i = 0; i < NPASSES && st == VITC_OK; i++) {
     const vitc_pass *p = &pipeline[i];
     if ((opts->opt_level < 1 && !p->required) || is_disabled(opts, p)) continue;
-    if ((st = p->run(g, err)) != VITC_OK) break;
+    vitc_stage_time since = vitc_stage_clock();
+    st = p->run(g, err);
+    if (opts->times) vitc_stage_add(&opts->times[i], since);
+    if (st != VITC_OK) break;
     if (p->run == vitc_infer_shapes) static_shapes = vitc_graph_first_dynamic_node(g) < 0;
     if (opts->verify_each && (st = vitc_verify(g, static_shapes, err)) != VITC_OK) {
       vitc_error_prefix(err, "after pass '%s'", p->name);

@@ -33,6 +33,8 @@ typedef struct cli_shared {
 #define CLI_DEFAULT_ENGINE CLI_ENGINE_JIT /* what runs without an engine option */
 
 /* Options every subcommand that loads a model accepts. */
+enum { CLI_MAX_PASSES = 64 }; /* room for the per-pass times of passes/pipeline.c's table */
+
 typedef struct cli_common {
   vitc_shape_binding bindings[CLI_MAX_LIST];
   int nbindings;
@@ -48,6 +50,9 @@ typedef struct cli_common {
   cli_shared shared;   /* CLI_ENGINE_SHARED: the opened library */
   const char *weights; /* its weights file, when it was compiled with --weights */
   bool no_cache;       /* --no-cache: JIT-compile without the compile cache */
+  vitc_driver_times *times; /* where loading and compiling took time: &compile_times with --profile and for bench */
+  vitc_driver_times compile_times;
+  vitc_stage_time pass_times[CLI_MAX_PASSES];
 } cli_common;
 
 /* The groups of shared options a command takes (cli_command.options): cli_parse_common accepts and
@@ -124,6 +129,14 @@ vitc_status cli_execute(const cli_common *c, vitc_graph *g, const vitc_value *in
  * events, installed as ctx's node hook (*trace stays NULL without them). */
 vitc_status cli_record_start(const cli_common *c, size_t per_run, int runs, vitc_rt_ctx *ctx, vitc_rt_trace **trace,
                              vitc_error *err);
+/* Starts timing the load and compilation into c->compile_times (cli_print_compile_times prints them). */
+void cli_time_compile(cli_common *c);
+enum { CLI_COMPILE_STAGES = 6 };
+/* t's stages in order (load, passes, ir, weights, optimise, codegen; weights is a part of ir) and their names. */
+void cli_compile_stages(const vitc_driver_times *t, const char **names, const vitc_stage_time **stages);
+/* One line "compile: load …, passes …, IR …, optimise …, codegen …" (wall ms; CPU ms of all threads),
+ * then, if per_pass, the passes that took a millisecond or more. */
+void cli_print_compile_times(FILE *f, const vitc_driver_times *t, bool per_pass);
 /* Removes the hook, writes --trace, prints --profile (to stderr: time per op with GFLOP/s from the op
  * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
 vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,

@@ -28,7 +28,8 @@ static const char *const group_usage[] = {
     "  --threads N             threads of the compiled code (default 0: $VITC_NUM_THREADS, else the CPUs\n"
     "                          this process may run on, capped by its cgroup's CPU quota)\n"
     "  --profile               print to stderr the time per op (nodes, ms/run, %, GFLOP/s from the op\n"
-    "                          table's flops) and per node, averaged over the recorded runs\n"
+    "                          table's flops) and per node, averaged over the recorded runs; then the\n"
+    "                          compile time by stage (load, passes, IR, optimise, codegen) and per pass\n"
     "  --trace FILE            write the recorded runs as Chrome trace-event JSON: one event per node per\n"
     "                          run, named \"node (Op)\", with its thread (ui.perfetto.dev opens it)\n",
     "  --runs N                with --profile or --trace: runs recorded after one warm-up run (default 10)\n",
@@ -135,6 +136,7 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
   }
   if ((o & CLI_OPTS_RECORD) && !strcmp(arg, "--profile")) {
     c->profile = true;
+    cli_time_compile(c);
     *i += 1;
     return 1;
   }
@@ -244,7 +246,7 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
 vitc_driver_options cli_driver_options(const cli_common *c) {
   return (vitc_driver_options){
       .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit,
-      .precision = c->precision, .no_cache = c->no_cache};
+      .precision = c->precision, .no_cache = c->no_cache, .times = c->times};
 }
 
 vitc_graph *cli_load(const cli_common *c, const char *path) {

@@ -102,8 +102,42 @@ vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs
   if (c->trace && vitc_rt_trace_write(trace, c->trace, why, sizeof why))
     st = vitc_fail(err, VITC_ERR_IO, "--trace: %s", why);
   if (!st && c->profile) st = print_profile(g, trace, runs, err);
+  if (!st && c->profile && c->times) cli_print_compile_times(stderr, c->times, true);
   vitc_rt_trace_free(trace);
   return st;
+}
+
+void cli_time_compile(cli_common *c) {
+  int npasses;
+  vitc_pipeline(&npasses);
+  c->times = &c->compile_times;
+  c->times->pass = npasses <= CLI_MAX_PASSES ? c->pass_times : NULL; /* else passes only in total */
+}
+
+void cli_compile_stages(const vitc_driver_times *t, const char **names, const vitc_stage_time **stages) {
+  static const char *const stage_names[CLI_COMPILE_STAGES] = {"load", "passes", "ir", "weights", "optimise", "codegen"};
+  const vitc_stage_time *in_order[CLI_COMPILE_STAGES] = {&t->load, &t->passes, &t->backend.ir, &t->backend.weights,
+                                                         &t->backend.optimise, &t->backend.codegen};
+  for (int k = 0; k < CLI_COMPILE_STAGES; k++) names[k] = stage_names[k], stages[k] = in_order[k];
+}
+
+void cli_print_compile_times(FILE *f, const vitc_driver_times *t, bool per_pass) {
+  const char *names[CLI_COMPILE_STAGES];
+  const vitc_stage_time *stage[CLI_COMPILE_STAGES];
+  cli_compile_stages(t, names, stage);
+  vitc_stage_time total = {0};
+  for (int k = 0; k < CLI_COMPILE_STAGES; k++)
+    if (stage[k] != &t->backend.weights) total.wall_ms += stage[k]->wall_ms, total.cpu_ms += stage[k]->cpu_ms;
+  fprintf(f, "compile:  %.0f ms, CPU %.0f ms:", total.wall_ms, total.cpu_ms);
+  for (int k = 0; k < CLI_COMPILE_STAGES; k++)
+    fprintf(f, "%s %s%s %.0f (CPU %.0f)", k ? "," : "", stage[k] == &t->backend.weights ? "of which " : "", names[k],
+            stage[k]->wall_ms, stage[k]->cpu_ms);
+  fputs(" ms\n", f);
+  int npasses;
+  const vitc_pass *passes = vitc_pipeline(&npasses);
+  for (int k = 0; per_pass && t->pass && k < npasses; k++)
+    if (t->pass[k].wall_ms >= 1)
+      fprintf(f, "  pass %-26s %8.1f ms (CPU %.1f)\n", passes[k].name, t->pass[k].wall_ms, t->pass[k].cpu_ms);
 }
 
 static void count_node(void *user, int node, const char *label, uint64_t ns) { ++*(size_t *)user; }

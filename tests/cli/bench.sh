@@ -10,7 +10,7 @@ expect_stdout "usage: vitc bench MODEL"
 expect_stdout "--iters N"
 
 # JSON: every key, and numbers that fit together.
-vitc bench "$ADD/model.onnx" --threads 2 --iters 5 --warmup 1 --json
+vitc bench "$ADD/model.onnx" --threads 2 --iters 5 --warmup 1 --json --no-cache # compiled: every stage timed
 expect_status 0
 $PY - "$TMP/stdout" <<'PYEOF' || fail "bench --json has wrong content"
 import json, sys
@@ -26,6 +26,13 @@ assert abs(d["gflops"] - d["gflop"] / (d["median_ms"] * 1e-3)) <= 1e-3 * d["gflo
 assert d["peak_gflops"] > 0 and abs(d["pct_peak"] - 100 * d["gflops"] / d["peak_gflops"]) < 0.01 + 1e-3 * d["pct_peak"], d
 assert d["compile_ms"] > 0 and d["load_ms"] > 0, d
 assert d["rss_bytes"] > 1 << 20, d["rss_bytes"]
+assert d["first_run_ms"] > 0, d
+stages = d["compile_stages"]
+assert list(stages) == ["load", "passes", "ir", "weights", "optimise", "codegen"], stages
+assert all(s["wall_ms"] >= 0 and s["cpu_ms"] >= 0 for s in stages.values()), stages
+assert stages["ir"]["wall_ms"] > 0 and stages["optimise"]["wall_ms"] > 0 and stages["codegen"]["wall_ms"] > 0, stages
+assert stages["weights"]["wall_ms"] <= stages["ir"]["wall_ms"], stages  # a part of it
+assert stages["ir"]["wall_ms"] + stages["optimise"]["wall_ms"] + stages["codegen"]["wall_ms"] <= d["compile_ms"], d
 PYEOF
 grep -Eq "^2 [0-9.]+ " "$XDG_CACHE_HOME/vitc/peak.txt" || fail "the peak of 2 threads was not cached"
 
@@ -33,6 +40,7 @@ grep -Eq "^2 [0-9.]+ " "$XDG_CACHE_HOME/vitc/peak.txt" || fail "the peak of 2 th
 vitc bench "$ADD" --threads 2 --iters 2
 expect_status 0
 expect_stdout "^time: +min [0-9.]+ ms, median [0-9.]+ ms, mean [0-9.]+ ms"
+expect_stdout "^compile: +[0-9]+ ms, CPU [0-9]+ ms: load [0-9]+ \(CPU [0-9]+\), passes .*, codegen [0-9]+ \(CPU [0-9]+\) ms$"
 expect_stdout "of this machine's peak .*cached in $XDG_CACHE_HOME/vitc/peak.txt"
 expect_stdout "^memory: +[0-9.]+ MB peak resident"
 vitc bench "$GRAPHS/cli_dynamic/model.onnx" --shape x=5x4 --iters 1 --threads 1 --json

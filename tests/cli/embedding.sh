@@ -51,6 +51,7 @@ for engine in "" --aot; do
   expect_stderr "^per node:$"
   expect_stderr "^ +[0-9.]+ +[0-9.]+ +[0-9.]+ +add \(Add\)$"
   expect_stderr "^ +[0-9.]+ +[0-9.]+ +[0-9.]+ +scale \(Mul\)$"
+  expect_stderr "^compile: +[0-9]+ ms, CPU [0-9]+ ms: load [0-9]+ \(CPU [0-9]+\), passes [0-9]+ .*, codegen [0-9]+ \(CPU [0-9]+\) ms$"
 done
 # bench: the timed runs are the recorded ones.
 vitc bench "$ADD/model.onnx" --iters 5 --warmup 1 --trace "$TMP/bench.json" --profile

@@ -24,6 +24,8 @@ typedef struct test_graph {
   vitc_rt_ctx *ctx;
   vitc_value in[TG_MAX_IO]; /* random inputs, owned */
   int opt_level;            /* of the pass pipeline (vitc_pass_options); 2 unless a test sets it */
+  int compile_threads;      /* > 0: compiled as the JIT compiles (vitc_jit_compile_parallel) on these threads;
+                             * 0: as one module at O3 (vitc_codegen, vitc_jit_compile) */
 } test_graph;
 
 static inline test_graph tg_new(void) {
@@ -85,8 +87,16 @@ static inline vitc_status tg_compile_for(test_graph *t, const vitc_target_option
   vitc_status st = vitc_run_passes(t->g, &po, err);
   LLVMTargetMachineRef tm = NULL;
   if (!st) st = vitc_target_machine(to, &tm, err);
-  if (!st) st = vitc_codegen(t->g, "tg", tm, 3, false, &t->module, err);
-  if (!st) st = vitc_jit_compile(t->module, tm, &t->jit, err);
+  vitc_target_options parallel = *to;
+  parallel.compile_threads = t->compile_threads;
+  if (!st && t->compile_threads) st = vitc_codegen_ir(t->g, "tg", tm, &parallel, false, &t->module, err);
+  else if (!st) st = vitc_codegen(t->g, "tg", tm, 3, false, &t->module, err);
+  if (!st && t->compile_threads) {
+    vitc_objects objects = {0};
+    st = vitc_jit_compile_parallel(t->module, &parallel, tm, &objects, &t->jit, err);
+    vitc_objects_free(&objects);
+  } else if (!st)
+    st = vitc_jit_compile(t->module, tm, &t->jit, err);
   else if (tm) LLVMDisposeTargetMachine(tm);
   if (!st && !(t->run = vitc_jit_lookup(t->jit, "tg_run")))
     st = vitc_fail(err, VITC_ERR_INTERNAL, "no tg_run in the compiled module");

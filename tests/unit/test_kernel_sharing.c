@@ -1,6 +1,7 @@
 /* test_kernel_sharing.c — nodes whose kernels are the same code share one compiled function
  * (backend/codegen.c), each still with its own constants, and compilation stays linear in the graph's
- * size: a long chain compiles (ctest's timeout is the bound) and matches the evaluator.
+ * size: a long chain compiles (ctest's timeout is the bound) and matches the evaluator. The JIT's
+ * compilation on several threads gives the same results on any number of them.
  *
  * usage: test_kernel_sharing [CHAIN_LENGTH]   (default 20000; a larger one measures scaling) */
 #include <time.h>
@@ -47,9 +48,42 @@ static void test_blocks_share_kernels(int nthreads) {
   tg_free(&t);
 }
 
+/* The JIT's compilation (kernels in groups, each optimised and compiled on a thread of its own, the
+ * movement and element-wise ones with a clean-up only) links into one program that computes the same bits
+ * on 1, 2 and 5 compile threads, and the evaluator's values: MatMul (O3), Relu and Sigmoid (clean-up). */
+static void test_compile_threads(void) {
+  float *first = NULL;
+  size_t bytes = 0;
+  int threads[] = {1, 2, 5};
+  for (int r = 0; r < 3; r++) {
+    test_graph t = tg_new();
+    t.compile_threads = threads[r];
+    int x = tg_input(&t, VITC_F32, DIMS(7, 24));
+    for (int i = 0; i < 6; i++) {
+      int mm[2] = {x, tg_const(&t, VITC_F32, DIMS(24, 24), 400 + (unsigned)i)};
+      x = tg_node(&t, VITC_OP_Relu, (int[]){tg_node(&t, VITC_OP_MatMul, mm, 2, 1, NULL, 0)}, 1, 1, NULL, 0);
+      x = tg_node(&t, VITC_OP_Sigmoid, &x, 1, 1, NULL, 0);
+    }
+    tg_output(&t, x);
+    char what[64];
+    snprintf(what, sizeof what, "%d compile threads", threads[r]);
+    compile_and_compare(&t, what, 2);
+    vitc_value y = t.g->tensors[x].v;
+    bytes = vitc_nbytes(&y);
+    float *out = malloc(bytes);
+    CHECK(out && t.module && !tg_run(&t, (void *[]){out}));
+    if (first && out) CHECK(!memcmp(first, out, bytes));
+    if (!first) first = out;
+    else free(out);
+    tg_free(&t);
+  }
+  free(first);
+}
+
 /* Relu and Neg alternating (so no pass may collapse them), n nodes: two kernels, linear compile time. */
 static void test_long_chain(int n, int nthreads) {
   test_graph t = tg_new();
+  t.compile_threads = 2; /* as the JIT compiles */
   int x = tg_input(&t, VITC_F32, DIMS(3, 17));
   for (int i = 0; i < n; i++) x = tg_node(&t, i % 2 ? VITC_OP_Neg : VITC_OP_Relu, &x, 1, 1, NULL, 0);
   tg_output(&t, x);
@@ -64,6 +98,7 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 20000;
   test_blocks_share_kernels(1);
   test_blocks_share_kernels(3);
+  test_compile_threads();
   test_long_chain(n, 3);
   CHECK_DONE();
 }
