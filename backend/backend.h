@@ -56,6 +56,7 @@ typedef struct vitc_module {
   int nkernels;          /* distinct node functions: nodes with the same code share one */
   char *signature;       /* the NAME_signature text (malloc'd) */
   char *cpu_features;    /* the target's LLVM feature list the code was built for (NAME_cpu_features) */
+  bool per_image;        /* one image of a symbolic batch: NAME_run_batch exists (vitc_graph_per_image) */
 } vitc_module;
 
 /* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
