@@ -145,6 +145,12 @@ vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc
 
 /* "float32[1,3,224,224]" into buf (the long dtype name: messages and JSON read it). */
 const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *buf, size_t n);
+/* Inputs whose data shape differs from the graph only in dims the model leaves symbolic get a binding to
+ * the data's shape in out[] (room for g->ninputs); returns how many, or -1 when a difference is not a
+ * symbolic dim or the user bound that input (the input check then reports it). `vitc check` and `vitc
+ * run` bind the batch (any symbolic dim) from the data this way. */
+int cli_bindings_from_data(const vitc_graph *g, const vitc_value *inputs, const cli_common *common,
+                           vitc_shape_binding *out);
 /* Checks that v fits graph input `index` (dtype and shape); the message names input, expected, got. */
 vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err);
 /* Prints up to `limit` leading elements of v, comma separated. */
