@@ -122,5 +122,8 @@ vitc_status vitc_parse_signature(const char *text, vitc_io_desc *ins, int max_in
 
 /* Calls NAME_run(ctx, args…) whose arity is known only now, through libffi. */
 int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, void *const *outputs, int nout);
+/* The same for NAME_run_batch(ctx, images, args…). */
+int vitc_ffi_call_run_batch(void *run_batch_fn, void *ctx, int64_t images, void *const *inputs, int nin,
+                            void *const *outputs, int nout);
 
 #endif

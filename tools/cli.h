@@ -26,6 +26,8 @@ typedef struct cli_shared {
   char name[256]; /* its symbol prefix */
   void *dl;
   void *run;
+  void *run_batch; /* NAME_run_batch: the model is one image of a symbolic batch (NULL: it is not) */
+  int64_t images;  /* images per run through run_batch, bound from the data (0: NAME_run) */
   void *(*create)(void);
   void *(*create_mapped)(const char *path, char *err, size_t errlen);
   void (*destroy)(void *ctx);
@@ -126,9 +128,10 @@ vitc_status cli_record_start(const cli_common *c, size_t per_run, int runs, vitc
  * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
 vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
                               vitc_rt_trace *trace, vitc_error *err);
-/* Runs run_fn (a NAME_run) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With
- * --profile or --trace, one warm-up run comes first and then c->runs recorded runs. */
-vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
+/* Runs run_fn (a NAME_run, or with images > 0 a NAME_run_batch over that many images, g then sized for
+ * all of them) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With --profile or
+ * --trace, one warm-up run comes first and then c->runs recorded runs. */
+vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, int64_t images, vitc_rt_ctx *ctx,
                             const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
 
 /* Opens a shared-library model whose symbols start with name (NULL: the one NAME_signature it exports

@@ -74,15 +74,38 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
   return VITC_OK;
 }
 
+/* A shared library of one image of a symbolic batch runs the inputs' images through NAME_run_batch: the
+ * count goes to common->shared.images and g (its signature) is sized for all of them. False when the
+ * bindings change more than the first dim, or not alike. */
+static bool bind_images(cli_common *common, vitc_graph *g, const vitc_shape_binding *rebound, int n) {
+  int64_t images = rebound[0].dims[0];
+  if (!common->shared.run_batch || !vitc_graph_per_image(g)) return false;
+  for (int b = 0; b < n; b++) {
+    if (rebound[b].dims[0] != images) return false;
+    for (int k = 0; k < g->ninputs; k++) {
+      const vitc_tensor *t = &g->tensors[g->inputs[k]];
+      size_t rest = sizeof(int64_t) * (size_t)(t->v.rank - 1);
+      if (!strcmp(rebound[b].input, t->name) && memcmp(rebound[b].dims + 1, t->v.dims + 1, rest)) return false;
+    }
+  }
+  for (int k = 0; k < g->ninputs + g->noutputs; k++)
+    g->tensors[k < g->ninputs ? g->inputs[k] : g->outputs[k - g->ninputs]].v.dims[0] = images;
+  common->shared.images = images;
+  return true;
+}
+
 /* Binds the symbolic dims (the batch) that the inputs size differently from *g and, for a model file,
- * loads it again for those sizes; then checks every input against the graph. */
-static vitc_status bind_to_inputs(const cli_common *common, const char *model, vitc_graph **g, const vitc_value *inputs,
+ * loads it again for those sizes (a shared library runs them as images, bind_images); then checks every
+ * input against the graph. */
+static vitc_status bind_to_inputs(cli_common *common, const char *model, vitc_graph **g, const vitc_value *inputs,
                                   const char *const *files, vitc_error *err) {
   vitc_shape_binding *rebound = calloc((size_t)(*g)->ninputs + 1, sizeof *rebound);
   if (!rebound) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   int n = cli_bindings_from_data(*g, inputs, common, rebound);
   vitc_status st = VITC_OK;
-  if (n > 0 && common->engine != CLI_ENGINE_SHARED) {
+  if (n > 0 && common->engine == CLI_ENGINE_SHARED) {
+    bind_images(common, *g, rebound, n); /* otherwise the input check names the difference */
+  } else if (n > 0) {
     vitc_graph *bound = cli_load_unoptimized(common, model, rebound, n);
     if (!bound || !cli_optimize(common, bound)) {
       vitc_graph_free(bound);

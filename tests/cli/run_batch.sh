@@ -1,15 +1,20 @@
 # run_batch.sh — `vitc run` takes any batch from the data (issue 19): ViT's symbolic batch is bound to the
-# input file's 4 images, with each engine, and the logits match torch's.
+# input file's 4 images, with each engine and with a shared library compiled once for one image (through
+# its NAME_run_batch), and the logits match torch's.
 source "$(dirname "$0")/lib/common.bash"
 PY=/usr/bin/python3
 VIT=$SRC/tests/models/vit_op17
 
-for engine in "" --interp --aot; do
+vitc compile "$VIT/model.onnx" --emit shared -o "$TMP/libvit.so" --name vit
+expect_status 0
+for engine in "" --interp --aot lib; do
   rm -rf "$TMP/out"
-  vitc run "$VIT/model.onnx" "$VIT/test_data_set_1/input_0.pb" -o "$TMP/out" $engine
+  model=$VIT/model.onnx label=${engine:-JIT}
+  [ "$engine" = lib ] && model=$TMP/libvit.so engine=
+  vitc run "$model" "$VIT/test_data_set_1/input_0.pb" -o "$TMP/out" $engine
   expect_status 0
   expect_stdout "^logits: float32\[4,10\] = "
-  $PY - "$TMP/out/output_0.pb" "$VIT/test_data_set_1/output_0.pb" <<'PYEOF' || fail "vitc run ${engine:-(JIT)}: the logits differ from torch's"
+  $PY - "$TMP/out/output_0.pb" "$VIT/test_data_set_1/output_0.pb" <<'PYEOF' || fail "vitc run ($label): the logits differ from torch's"
 import sys
 import numpy as np
 import onnx, onnx.numpy_helper as nh
