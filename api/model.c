@@ -256,3 +256,34 @@ vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *ou
   }
   return VITC_OK;
 }
+
+vitc_status vitc_run_batch(vitc_context *c, int64_t n, const void *const *inputs, void *const *outputs) {
+  if (!c) return invalid("vitc_run_batch: the context is NULL");
+  const vitc_graph *g = c->m->g;
+  if (!vitc_graph_per_image(g))
+    return invalid("vitc_run_batch: %s was not loaded for one image of a symbolic batch (every input's first "
+                   "dim symbolic and bound to 1, every output's first dim 1)", g->path);
+  if (n < 0) return invalid("vitc_run_batch: n is %lld", (long long)n);
+  if (check_buffers(c->m, "vitc_run_batch", false, inputs, NULL) ||
+      check_buffers(c->m, "vitc_run_batch", true, (const void *const *)outputs, NULL))
+    return VITC_ERR_INVALID;
+  /* image i: every buffer advanced by i per-image blocks */
+  const char **in = malloc(sizeof *in * ((size_t)g->ninputs + 1));
+  char **out = malloc(sizeof *out * ((size_t)g->noutputs + 1));
+  vitc_status st = VITC_OK;
+  if (!in || !out) {
+    vitc_error err;
+    vitc_fail(&err, VITC_ERR_NOMEM, "vitc_run_batch: out of memory");
+    st = fail_last(&err);
+  }
+  for (int64_t i = 0; i < n && st == VITC_OK; i++) {
+    for (int k = 0; k < g->ninputs; k++)
+      in[k] = (const char *)inputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->inputs[k]].v);
+    for (int k = 0; k < g->noutputs; k++)
+      out[k] = (char *)outputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->outputs[k]].v);
+    st = vitc_run(c, (const void *const *)in, (void *const *)out);
+  }
+  free(in);
+  free(out);
+  return st;
+}

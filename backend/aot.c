@@ -80,6 +80,19 @@ static void c_ident(const char *name, char *out, size_t n) {
   out[k] = 0;
 }
 
+/* ", const float *in_x, …, float *out_y": the buffers of NAME_run and NAME_run_batch; returns the length. */
+static int io_params(char *h, size_t cap, const vitc_io_desc *ins, int nin, const vitc_io_desc *outs, int nout) {
+  int n = 0;
+  for (int i = 0; i < nin + nout && n < (int)cap; i++) {
+    const vitc_io_desc *d = i < nin ? &ins[i] : &outs[i - nin];
+    char ident[256];
+    c_ident(d->name, ident, sizeof ident);
+    n += snprintf(h + n, cap - (size_t)n, ", %s%s *%s%s", i < nin ? "const " : "", c_type(d->dtype),
+                  i < nin ? "in_" : "out_", ident);
+  }
+  return n;
+}
+
 static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
   vitc_io_desc ins[64], outs[64];
   int nin, nout;
@@ -151,15 +164,19 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
                 "/* Returns 0, or non-zero when the input data is bad (an index out of range): then the outputs\n"
                 " * are undefined and %s_last_error(ctx) says which node, index and bound, until the next run. */\n"
                 "const char *%s_last_error(const vitc_rt_ctx *ctx);\nint %s_run(vitc_rt_ctx *ctx", nm, nm, nm, nm);
-  for (int i = 0; i < nin + nout && n < (int)cap; i++) {
-    const vitc_io_desc *d = i < nin ? &ins[i] : &outs[i - nin];
-    char ident[256];
-    c_ident(d->name, ident, sizeof ident);
-    n += snprintf(h + n, cap - (size_t)n, ", %s%s *%s%s", i < nin ? "const " : "", c_type(d->dtype),
-                  i < nin ? "in_" : "out_", ident);
+  n += io_params(h + n, cap - (size_t)n, ins, nin, outs, nout);
+  n += snprintf(h + n, cap - (size_t)n, ");\n");
+  if (m->per_image && n < (int)cap) {
+    n += snprintf(h + n, cap - (size_t)n,
+                  "\n/* The model was compiled for one image of its symbolic batch: the sizes above are per image.\n"
+                  " * %s_run_batch runs n images, every buffer holding n consecutive per-image blocks (%s_INPUT0_COUNT\n"
+                  " * elements each, ...); it returns as %s_run does, at the first image that fails. */\n"
+                  "#define %s_PER_IMAGE 1\nint %s_run_batch(vitc_rt_ctx *ctx, int64_t n", nm, up, nm, up, nm);
+    n += io_params(h + n, cap - (size_t)n, ins, nin, outs, nout);
+    n += snprintf(h + n, cap - (size_t)n, ");\n");
   }
   n += snprintf(h + n, cap - (size_t)n,
-                ");\n\n/* One line per input/output: \"in|out NAME DTYPE D0xD1...\". */\nextern const char %s_signature[];\n"
+                "\n/* One line per input/output: \"in|out NAME DTYPE D0xD1...\". */\nextern const char %s_signature[];\n"
                 "/* The products' arithmetic: \"fp32\", or \"bf16\" (bfloat16 operands, float32 sums; vitc --precision). */\n"
                 "extern const char %s_precision[];\n\n"
                 "#ifdef __cplusplus\n}\n#endif\n#endif\n",

@@ -70,6 +70,7 @@ typedef struct vitc_module {
   char *signature;       /* the NAME_signature text (malloc'd) */
   char *cpu_features;    /* the target's LLVM feature list the code was built for (NAME_cpu_features) */
   vitc_backend_times times;
+  bool per_image;        /* one image of a symbolic batch: NAME_run_batch exists (vitc_graph_per_image) */
 } vitc_module;
 
 /* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
@@ -211,5 +212,8 @@ vitc_status vitc_parse_signature(const char *text, vitc_io_desc *ins, int max_in
 
 /* Calls NAME_run(ctx, args…) whose arity is known only now, through libffi. */
 int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, void *const *outputs, int nout);
+/* The same for NAME_run_batch(ctx, images, args…). */
+int vitc_ffi_call_run_batch(void *run_batch_fn, void *ctx, int64_t images, void *const *inputs, int nin,
+                            void *const *outputs, int nout);
 
 #endif

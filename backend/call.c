@@ -62,8 +62,10 @@ vitc_status vitc_parse_signature(const char *text, vitc_io_desc *ins, int max_in
   return VITC_OK;
 }
 
-int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, void *const *outputs, int nout) {
-  int nargs = 1 + nin + nout;
+/* fn(ctx, [*images,] in…, out…): NAME_run, or NAME_run_batch when images is given. */
+static int call_run(void *fn, void *ctx, const int64_t *images, void *const *inputs, int nin, void *const *outputs,
+                    int nout) {
+  int first = images ? 2 : 1, nargs = first + nin + nout;
   ffi_type **types = malloc(sizeof *types * (size_t)nargs);
   void **values = malloc(sizeof *values * (size_t)nargs);
   void **slots = malloc(sizeof *slots * (size_t)nargs); /* ffi takes the address of each argument */
@@ -72,14 +74,27 @@ int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, voi
   if (types && values && slots) {
     for (int i = 0; i < nargs; i++) {
       types[i] = &ffi_type_pointer;
-      slots[i] = i == 0 ? ctx : i <= nin ? inputs[i - 1] : outputs[i - 1 - nin];
+      slots[i] = i == 0 ? ctx : i < first ? NULL : i < first + nin ? inputs[i - first] : outputs[i - first - nin];
       values[i] = &slots[i];
     }
+    if (images) {
+      types[1] = &ffi_type_sint64;
+      values[1] = (void *)images;
+    }
     if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)nargs, &ffi_type_sint32, types) == FFI_OK)
-      ffi_call(&cif, FFI_FN(run_fn), &ret, values);
+      ffi_call(&cif, FFI_FN(fn), &ret, values);
   }
   free(types);
   free(values);
   free(slots);
   return (int)(int32_t)ret;
+}
+
+int vitc_ffi_call_run(void *run_fn, void *ctx, void *const *inputs, int nin, void *const *outputs, int nout) {
+  return call_run(run_fn, ctx, NULL, inputs, nin, outputs, nout);
+}
+
+int vitc_ffi_call_run_batch(void *run_batch_fn, void *ctx, int64_t images, void *const *inputs, int nin,
+                            void *const *outputs, int nout) {
+  return call_run(run_batch_fn, ctx, &images, inputs, nin, outputs, nout);
 }

@@ -6,6 +6,8 @@
  *     vitc_rt_run_begin(ctx)
  *     if (NAME.part0(ctx, in0, …, out0, …)) return 1 …   each for up to NODES_PER_PART nodes
  *     copies for outputs that are inputs, constants or repeated; return 0
+ *   i32 NAME_run_batch(ctx, i64 n, in0, …, out0, …):     only for one image of a symbolic batch
+ *     NAME_run(ctx, in0 + i·bytes(in0), …) for each image i < n, returning the first failure
  *   i32 NAME.partP(ctx, in0, …, out0, …):
  *     weights = ctx->weights; scratch = ctx->scratch
  *     NAME.nK(ctx, weights + <node I's constants>, <addresses of node I's inputs and outputs>,
@@ -351,6 +353,31 @@ static vitc_status emit_output_copies(vitc_cg *cg, entry_state *es, vitc_error *
   return VITC_OK;
 }
 
+/* i32 NAME_run_batch(ptr ctx, i64 n, ptr in0, …, ptr out0, …) for a graph of one image of a symbolic batch
+ * (vitc_graph_per_image): image i is NAME_run on the i-th per-image slice of every buffer, stopping at the
+ * first failure. Each image's products keep the rows of one image, whose weights stay in cache across the
+ * layers of a block; one run of the batch-n graph would fold the images into the rows instead. */
+static void emit_run_batch(vitc_cg *cg, LLVMValueRef run, LLVMTypeRef *params, LLVMValueRef *args) {
+  const vitc_graph *g = cg->g;
+  int nio = g->ninputs + g->noutputs;
+  char name[300];
+  snprintf(name, sizeof name, "%s_run_batch", cg->name);
+  params[1] = cg->i64;
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)(2 + nio), false));
+  params[1] = cg->ptr;
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
+  cg_loop images = cg_loop_begin(cg, cg_i64(cg, 0), LLVMGetParam(fn, 1), 1);
+  args[0] = LLVMGetParam(fn, 0);
+  for (int k = 0; k < nio; k++) {
+    int t = k < g->ninputs ? g->inputs[k] : g->outputs[k - g->ninputs];
+    LLVMValueRef offset = LLVMBuildNSWMul(cg->b, images.iv, cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)), "");
+    args[1 + k] = cg_gep(cg, cg->i8, LLVMGetParam(fn, (unsigned)(2 + k)), offset);
+  }
+  return_if_nonzero(cg, fn, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(run), run, args, (unsigned)(1 + nio), ""));
+  cg_loop_end(cg, &images);
+  LLVMBuildRet(cg->b, cg_i32(cg, 0));
+}
+
 /* NAME_run and its parts, calling the node kernels (node_fn) in graph order. */
 static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn, const size_t *node_blob,
                             vitc_error *err) {
@@ -360,7 +387,8 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
     if (3 + g->nodes[i].nin + g->nodes[i].nout > max_args) max_args = 3 + g->nodes[i].nin + g->nodes[i].nout;
   LLVMTypeRef *params;
   LLVMValueRef *args;
-  if (pointer_params(cg, nparams, max_args > nparams ? max_args : nparams, &params, &args))
+  /* one parameter more for NAME_run_batch's image count */
+  if (pointer_params(cg, nparams + 1, max_args > nparams ? max_args : nparams, &params, &args))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
@@ -386,6 +414,7 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   begin_function(cg, es, run);
   if (st == VITC_OK) st = emit_output_copies(cg, es, err);
   if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
+  if (st == VITC_OK && vitc_graph_per_image(g)) emit_run_batch(cg, run, params, args);
   free(params);
   free(args);
   return st;
@@ -626,6 +655,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
     m->weights_size = cg.blob_size;
     cg.blob = NULL;
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
+    m->per_image = vitc_graph_per_image(g);
     emit_context_api(&cg, m, embed_weights);
     vitc_stage_add(&m->times.ir, since);
     since = vitc_stage_clock();

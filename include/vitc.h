@@ -139,6 +139,13 @@ vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *ou
 vitc_status vitc_run_checked(vitc_context *c, const void *const *inputs, const size_t *input_bytes, int nin,
                              void *const *outputs, const size_t *output_bytes, int nout);
 
+/* n images through a model loaded for one image of its symbolic batch (every input's first dim symbolic
+ * and bound to 1, as it is without opts->shapes; every output's first dim 1; VITC_ERR_INVALID otherwise),
+ * each image a run of the model as loaded, its sizes those vitc_model_input/output report: inputs[i] and
+ * outputs[k] hold n consecutive blocks of vitc_io_info.bytes each, image j's at j·bytes. The images run
+ * one after another; the first that fails stops the call with its status. */
+vitc_status vitc_run_batch(vitc_context *c, int64_t n, const void *const *inputs, void *const *outputs);
+
 /* Tracing: after vitc_context_trace_start, each vitc_run on c records one event per node (its name, op,
  * start, duration and thread) into a buffer of max_events allocated now, so runs still never allocate;
  * events past it are dropped. vitc_context_trace_write writes the events so far as Chrome trace-event

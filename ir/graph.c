@@ -1,4 +1,5 @@
-/* graph.c — building and editing graphs: tensors, nodes, constants, compaction, topological order. */
+/* graph.c — building and editing graphs: tensors, nodes, constants, compaction, topological order; whether a
+ * graph is one image of a batch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,4 +296,19 @@ int64_t vitc_default_memory_limit(void) {
 
 int64_t vitc_graph_memory_limit(const vitc_graph *g) {
   return g->memory_limit > 0 ? g->memory_limit : vitc_default_memory_limit();
+}
+
+bool vitc_graph_per_image(const vitc_graph *g) {
+  const char *batch = NULL;
+  for (int k = 0; k < g->ninputs; k++) {
+    const vitc_tensor *t = &g->tensors[g->inputs[k]];
+    if (t->v.rank < 1 || t->v.dims[0] != 1 || !t->dim_param[0] || (batch && strcmp(batch, t->dim_param[0])))
+      return false;
+    batch = t->dim_param[0];
+  }
+  for (int k = 0; k < g->noutputs; k++) {
+    const vitc_value *v = &g->tensors[g->outputs[k]].v;
+    if (v->rank < 1 || v->dims[0] != 1) return false;
+  }
+  return batch != NULL;
 }

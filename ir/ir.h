@@ -283,6 +283,11 @@ void vitc_graph_params(const vitc_graph *g, int64_t *count, int64_t *bytes);
 /* -1 when every tensor live nodes use has a known shape; else the index of the first node that reads or
  * writes a tensor whose shape depends on run-time values. */
 int vitc_graph_first_dynamic_node(const vitc_graph *g);
+/* Whether g is one image of a symbolic batch: every input's first dim is the same symbolic dim, bound to
+ * 1, and every output's first dim is 1. Its code then also runs n images (NAME_run_batch, vitc_run_batch)
+ * as n runs over consecutive per-image slices of each buffer: in inference the images of a batch are
+ * independent (no op of these models mixes them), which the shapes cannot show. */
+bool vitc_graph_per_image(const vitc_graph *g);
 /* Floating-point operations of one run (needs known shapes), and of node i alone (the op table's flops
  * column; 0 for a dead node or one with an unknown shape). */
 double vitc_graph_flops(const vitc_graph *g);

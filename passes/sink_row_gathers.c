@@ -50,10 +50,12 @@ static bool is_row_vector(const vitc_graph *g, int t, int rank, int64_t len) {
   return true;
 }
 
+/* Whether a ROWWISE node works along its row operand's last axis: its axis attribute names that axis,
+ * and it does not read the operand transposed (a Gemm with transA reads columns as rows). */
 static bool over_last_axis(const vitc_graph *g, const vitc_node *n) {
   int rank = value(g, n->in[0])->rank;
   int64_t axis = vitc_attr_int(n, "axis", -1);
-  return rank >= 1 && (axis == -1 || axis == rank - 1);
+  return rank >= 1 && (axis == -1 || axis == rank - 1) && !vitc_attr_int(n, "transA", 0);
 }
 
 /* Whether input j of row-wise node n is the same for every row of a `rank`-dim operand `width` wide: a
@@ -191,31 +193,36 @@ static vitc_status add_node(vitc_graph *g, vitc_op op, const char *name, const i
   return VITC_OK;
 }
 
+/* out (dims already set) = Reshape(src, dims(out)). */
+static vitc_status reshape_to(vitc_rewriter *rw, int src, int out, vitc_error *err) {
+  vitc_graph *g = rw->g;
+  vitc_value ov = *value(g, out);
+  vitc_value out_shape = {.dtype = VITC_I64, .rank = 1, .dims = {ov.rank}, .data = ov.dims};
+  int in[2] = {src, vitc_rewrite_constant(rw, g->tensors[out].name, "gathered_shape", &out_shape, err)};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  return add_node(g, VITC_OP_Reshape, g->tensors[out].name, in, 2, out, NULL, 0, err);
+}
+
 /* out (dims already set) = Reshape(Gather(Reshape(src, [rows of src, width]), rows), dims(out)). */
 static vitc_status gather_rows(vitc_rewriter *rw, int src, const int64_t *rows, int64_t nrows, int out,
                                vitc_error *err) {
   vitc_graph *g = rw->g;
   const char *base = g->tensors[out].name;
-  vitc_value sv = *value(g, src), ov = *value(g, out);
+  vitc_value sv = *value(g, src);
   int64_t width = sv.dims[sv.rank - 1], flat[2] = {vitc_numel(&sv) / width, width}, picked[2] = {nrows, width};
   vitc_value flat_shape = {.dtype = VITC_I64, .rank = 1, .dims = {2}, .data = flat};
   vitc_value index = {.dtype = VITC_I64, .rank = 1, .dims = {nrows}, .data = (void *)rows};
-  vitc_value out_shape = {.dtype = VITC_I64, .rank = 1, .dims = {ov.rank}, .data = ov.dims};
   int in[2] = {src, vitc_rewrite_constant(rw, base, "row_shape", &flat_shape, err)};
   int idx = vitc_rewrite_constant(rw, base, "row_index", &index, err);
-  int shape = vitc_rewrite_constant(rw, base, "gathered_shape", &out_shape, err);
   int by_rows = new_tensor(g, base, "by_rows", sv.dtype, 2, flat, err);
   int gathered = new_tensor(g, base, "gathered", sv.dtype, 2, picked, err);
-  if (in[1] < 0 || idx < 0 || shape < 0 || by_rows < 0 || gathered < 0) return VITC_ERR_NOMEM;
+  if (in[1] < 0 || idx < 0 || by_rows < 0 || gathered < 0) return VITC_ERR_NOMEM;
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
   vitc_status st = add_node(g, VITC_OP_Reshape, g->tensors[by_rows].name, in, 2, by_rows, NULL, 0, err);
   in[0] = by_rows;
   in[1] = idx;
   if (st == VITC_OK) st = add_node(g, VITC_OP_Gather, g->tensors[gathered].name, in, 2, gathered, &axis, 1, err);
-  in[0] = gathered;
-  in[1] = shape;
-  if (st == VITC_OK) st = add_node(g, VITC_OP_Reshape, base, in, 2, out, NULL, 0, err);
-  return st;
+  return st == VITC_OK ? reshape_to(rw, gathered, out, err) : st;
 }
 
 /* Node i with `operand` at input k: its inputs into in[] and, from the op's shape rule, the type of its
@@ -338,22 +345,31 @@ static vitc_status try_hoist(vitc_rewriter *rw, int i, int j, vitc_error *err) {
   int64_t *rows = NULL, nrows;
   vitc_status st = chain_is_private(g, base, t, chain) ? row_gather(g, base, t, &rows, &nrows, err) : VITC_OK;
   int in[8];
-  vitc_value gv = *value(g, t), tv; /* a row gather: t has rank >= 1 */
-  if (rows) {
+  const vitc_value *tt = value(g, t);
+  vitc_value gv = *tt, tv; /* a row gather: t has rank >= 1 */
+  bool fits = false, as_matrix = false;
+  if (st == VITC_OK && rows) {
     gv.dtype = value(g, y)->dtype;
     gv.dims[gv.rank - 1] = last_dim(g, y);
+    fits = row_op_with(g, ri, k, -1, &gv, in, &tv) && tv.dtype == tt->dtype && same_dims(&tv, tt);
+    if (!fits) { /* R takes matrices only (Gemm) */
+      gv = (vitc_value){.dtype = gv.dtype, .rank = 2, .dims = {nrows, last_dim(g, y)}};
+      as_matrix = fits = row_op_with(g, ri, k, -1, &gv, in, &tv) && tv.dtype == tt->dtype && tv.rank == 2 &&
+                         tv.dims[0] == nrows && tv.dims[1] == tt->dims[tt->rank - 1];
+    }
   }
-  if (st == VITC_OK && rows && row_op_with(g, ri, k, -1, &gv, in, &tv) && tv.dtype == value(g, t)->dtype &&
-      same_dims(&tv, value(g, t))) {
+  if (fits) {
     int gathered = new_tensor(g, g->tensors[y].name, "rows", gv.dtype, gv.rank, gv.dims, err);
-    st = gathered < 0 ? VITC_ERR_NOMEM : gather_rows(rw, y, rows, nrows, gathered, err);
+    int out = as_matrix ? new_tensor(g, g->tensors[t].name, "matrix", tv.dtype, 2, tv.dims, err) : t;
+    st = gathered < 0 || out < 0 ? VITC_ERR_NOMEM : gather_rows(rw, y, rows, nrows, gathered, err);
     for (int c = 0; st == VITC_OK && c < nn; c++)
       if (chain[c]) g->nodes[c].dead = true;
     g->nodes[ri].dead = true;
     rw->changed = true;
     in[k] = gathered;
-    if (st == VITC_OK) st = add_node(g, g->nodes[ri].op, g->nodes[ri].name, in, g->nodes[ri].nin, t,
+    if (st == VITC_OK) st = add_node(g, g->nodes[ri].op, g->nodes[ri].name, in, g->nodes[ri].nin, out,
                                      g->nodes[ri].attrs, g->nodes[ri].nattr, err);
+    if (st == VITC_OK && as_matrix) st = reshape_to(rw, out, t, err);
   }
   free(rows);
   free(chain);

@@ -26,6 +26,8 @@ typedef struct cli_shared {
   char name[256]; /* its symbol prefix */
   void *dl;
   void *run;
+  void *run_batch; /* NAME_run_batch: the model is one image of a symbolic batch (NULL: it is not) */
+  int64_t images;  /* images per run through run_batch, bound from the data (0: NAME_run) */
   void *(*create)(void);
   void *(*create_mapped)(const char *path, char *err, size_t errlen);
   void (*destroy)(void *ctx);
@@ -141,9 +143,10 @@ void cli_print_compile_times(FILE *f, const vitc_driver_times *t, bool per_pass)
  * table's flops column of g's nodes, and per node, averaged over the runs), frees the trace. */
 vitc_status cli_record_finish(const cli_common *c, const vitc_graph *g, int runs, vitc_rt_ctx *ctx,
                               vitc_rt_trace *trace, vitc_error *err);
-/* Runs run_fn (a NAME_run) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With
- * --profile or --trace, one warm-up run comes first and then c->runs recorded runs. */
-vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
+/* Runs run_fn (a NAME_run, or with images > 0 a NAME_run_batch over that many images, g then sized for
+ * all of them) on ctx with inputs; outputs get malloc'd data typed like g's outputs. With --profile or
+ * --trace, one warm-up run comes first and then c->runs recorded runs. */
+vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, int64_t images, vitc_rt_ctx *ctx,
                             const vitc_value *inputs, vitc_value *outputs, vitc_error *err);
 
 /* Opens a shared-library model whose symbols start with name (NULL: the one NAME_signature it exports
@@ -160,6 +163,12 @@ vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc
 
 /* "float32[1,3,224,224]" into buf (the long dtype name: messages and JSON read it). */
 const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *buf, size_t n);
+/* Inputs whose data shape differs from the graph only in dims the model leaves symbolic get a binding to
+ * the data's shape in out[] (room for g->ninputs); returns how many, or -1 when a difference is not a
+ * symbolic dim or the user bound that input (the input check then reports it). `vitc check` and `vitc
+ * run` bind the batch (any symbolic dim) from the data this way. */
+int cli_bindings_from_data(const vitc_graph *g, const vitc_value *inputs, const cli_common *common,
+                           vitc_shape_binding *out);
 /* Checks that v fits graph input `index` (dtype and shape); the message names input, expected, got. */
 vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err);
 /* Prints up to `limit` leading elements of v, comma separated. */

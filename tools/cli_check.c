@@ -112,34 +112,6 @@ static vitc_status read_set(const char *set_dir, const char *prefix, const char 
   return st;
 }
 
-/* Inputs whose data shape differs from the graph only in dims the model leaves symbolic get a binding to
- * the data's shape; returns how many, or -1 when a difference is not a symbolic dim (the input check
- * then reports it). */
-static int bindings_from_data(const vitc_graph *g, const vitc_value *inputs, const cli_common *common,
-                              vitc_shape_binding *out) {
-  int n = 0;
-  for (int k = 0; k < g->ninputs; k++) {
-    const vitc_tensor *t = &g->tensors[g->inputs[k]];
-    bool bound_by_user = false, differs = false;
-    for (int b = 0; b < common->nbindings; b++) {
-      const vitc_shape_binding *u = &common->bindings[b];
-      size_t len = u->input_len > 0 ? (size_t)u->input_len : strlen(u->input);
-      bound_by_user |= strlen(t->name) == len && !memcmp(u->input, t->name, len);
-    }
-    if (t->v.dtype != inputs[k].dtype || t->v.rank != inputs[k].rank) continue;
-    for (int d = 0; d < t->v.rank; d++) {
-      if (t->v.dims[d] == inputs[k].dims[d]) continue;
-      if (!t->dim_param[d] || bound_by_user) return -1;
-      differs = true;
-    }
-    if (!differs) continue;
-    out[n] = (vitc_shape_binding){.input = t->name, .rank = inputs[k].rank};
-    memcpy(out[n].dims, inputs[k].dims, sizeof out[n].dims);
-    n++;
-  }
-  return n;
-}
-
 /* ONNX's test generators (numpy has no bfloat16) store bfloat16 tensors as uint16 holding the same
  * bits: such a tensor stands for a bfloat16 one where the graph has one. */
 static void read_uint16_as_bfloat16(vitc_value *v, vitc_dtype wanted) {
@@ -242,7 +214,7 @@ static vitc_status check_data_set(const cli_common *common, const char *model, v
   if (!inputs || !expected || !outputs || !rebound) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   if (st == VITC_OK) st = read_set(set_dir, "input", npz_in, g, g->inputs, nin, inputs, err);
   if (st == VITC_OK) st = read_set(set_dir, "output", npz_out, g, g->outputs, nout, expected, err);
-  int nrebound = st == VITC_OK ? bindings_from_data(g, inputs, common, rebound) : 0;
+  int nrebound = st == VITC_OK ? cli_bindings_from_data(g, inputs, common, rebound) : 0;
   if (nrebound > 0) {
     /* The model has symbolic dims and this data set uses other sizes than the defaults. */
     vitc_graph *bound = cli_load_unoptimized(common, model, rebound, nrebound);

@@ -265,6 +265,31 @@ const char *cli_type_str(vitc_dtype dtype, int rank, const int64_t *dims, char *
   return buf;
 }
 
+int cli_bindings_from_data(const vitc_graph *g, const vitc_value *inputs, const cli_common *common,
+                           vitc_shape_binding *out) {
+  int n = 0;
+  for (int k = 0; k < g->ninputs; k++) {
+    const vitc_tensor *t = &g->tensors[g->inputs[k]];
+    bool bound_by_user = false, differs = false;
+    for (int b = 0; b < common->nbindings; b++) {
+      const vitc_shape_binding *u = &common->bindings[b];
+      size_t len = u->input_len > 0 ? (size_t)u->input_len : strlen(u->input);
+      bound_by_user |= strlen(t->name) == len && !memcmp(u->input, t->name, len);
+    }
+    if (t->v.dtype != inputs[k].dtype || t->v.rank != inputs[k].rank) continue;
+    for (int d = 0; d < t->v.rank; d++) {
+      if (t->v.dims[d] == inputs[k].dims[d]) continue;
+      if (!t->dim_param[d] || bound_by_user) return -1;
+      differs = true;
+    }
+    if (!differs) continue;
+    out[n] = (vitc_shape_binding){.input = t->name, .rank = inputs[k].rank};
+    memcpy(out[n].dims, inputs[k].dims, sizeof out[n].dims);
+    n++;
+  }
+  return n;
+}
+
 vitc_status cli_check_input(const vitc_graph *g, int index, const vitc_value *v, vitc_error *err) {
   const vitc_tensor *t = &g->tensors[g->inputs[index]];
   bool same = t->v.dtype == v->dtype && t->v.rank == v->rank;

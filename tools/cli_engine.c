@@ -142,7 +142,7 @@ void cli_print_compile_times(FILE *f, const vitc_driver_times *t, bool per_pass)
 
 static void count_node(void *user, int node, const char *label, uint64_t ns) { ++*(size_t *)user; }
 
-vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, vitc_rt_ctx *ctx,
+vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_fn, int64_t images, vitc_rt_ctx *ctx,
                             const vitc_value *inputs, vitc_value *outputs, vitc_error *err) {
   void **in = calloc((size_t)g->ninputs + 1, sizeof *in), **out = calloc((size_t)g->noutputs + 1, sizeof *out);
   vitc_status st = !in || !out ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
@@ -160,7 +160,8 @@ vitc_status cli_run_context(const cli_common *c, const vitc_graph *g, void *run_
   /* The warm-up run pays for first touches of weights and scratch and for starting the pool. */
   for (int r = 0; !st && r < (recording ? 1 + c->runs : 1); r++) {
     if (recording && r == 1 && (st = cli_record_start(c, per_run, c->runs, ctx, &trace, err))) break;
-    if (vitc_ffi_call_run(run_fn, ctx, in, g->ninputs, out, g->noutputs))
+    if (images ? vitc_ffi_call_run_batch(run_fn, ctx, images, in, g->ninputs, out, g->noutputs)
+               : vitc_ffi_call_run(run_fn, ctx, in, g->ninputs, out, g->noutputs))
       st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx)); /* bad input data */
   }
   if (recording && !trace) vitc_rt_set_node_hook(ctx, NULL, NULL); /* the warm-up run failed */
@@ -191,7 +192,7 @@ static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_va
       fprintf(stderr, "vitc: specialising the compiled code on the value of input '%s'\n", g->tensors[input_ids[k]].name);
   if (!st && !(ctx = vitc_rt_ctx_new(compiled->module->scratch_size, compiled->module->weights, c->threads)))
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory creating a context");
-  if (!st) st = cli_run_context(c, g, compiled->run_fn, ctx, kept, outputs, err);
+  if (!st) st = cli_run_context(c, g, compiled->run_fn, 0, ctx, kept, outputs, err);
   vitc_rt_ctx_free(ctx);
   vitc_compiled_free(compiled);
   free(kept);

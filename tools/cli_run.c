@@ -38,16 +38,18 @@ static int graph_input_index(const vitc_graph *g, const input_arg *arg) {
   return -1;
 }
 
-/* Reads every input file into values[graph input index], checking each against its graph input;
- * given[k] records which inputs have a value. An .npz gives the inputs its arrays name. */
+/* Reads every input file into values[graph input index] and its path into files[]; given[k] records which
+ * inputs have a value. An .npz gives the inputs its arrays name. The shapes are checked after binding. */
 static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int nargs, vitc_value *values,
-                               bool *given, vitc_error *err) {
+                               bool *given, const char **files, vitc_error *err) {
   int positional = 0;
   const char *npz = NULL;
   for (int a = 0; a < nargs; a++) {
     if (!args[a].name && cli_has_suffix(args[a].file, ".npz")) {
-      vitc_status st = cli_read_npz_named(npz = args[a].file, g, g->inputs, g->ninputs, true, values, given, err);
+      vitc_status st = cli_read_npz_named(npz = args[a].file, g, g->inputs, g->ninputs, false, values, given, err);
       if (st != VITC_OK) return st;
+      for (int k = 0; k < g->ninputs; k++)
+        if (given[k] && !files[k]) files[k] = npz;
       continue;
     }
     int k = args[a].name ? graph_input_index(g, &args[a]) : positional++;
@@ -59,9 +61,8 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
                        g->ninputs == 1 ? "" : "s");
     if (given[k]) return vitc_fail(err, VITC_ERR_INVALID, "input '%s' is given twice", g->tensors[g->inputs[k]].name);
     given[k] = true;
+    files[k] = args[a].file;
     vitc_status st = vitc_read_tensor_file(args[a].file, &values[k], NULL, err);
-    if (st != VITC_OK) return st;
-    if ((st = cli_check_input(g, k, &values[k], err)) != VITC_OK) vitc_error_prefix(err, "%s", args[a].file);
     if (st != VITC_OK) return st;
   }
   for (int k = 0; k < g->ninputs; k++) {
@@ -71,6 +72,53 @@ static vitc_status read_inputs(const vitc_graph *g, const input_arg *args, int n
     return vitc_fail(err, VITC_ERR_INVALID, "no value for input '%s' (give -i %s=FILE)", name, name);
   }
   return VITC_OK;
+}
+
+/* A shared library of one image of a symbolic batch runs the inputs' images through NAME_run_batch: the
+ * count goes to common->shared.images and g (its signature) is sized for all of them. False when the
+ * bindings change more than the first dim, or not alike. */
+static bool bind_images(cli_common *common, vitc_graph *g, const vitc_shape_binding *rebound, int n) {
+  int64_t images = rebound[0].dims[0];
+  if (!common->shared.run_batch || !vitc_graph_per_image(g)) return false;
+  for (int b = 0; b < n; b++) {
+    if (rebound[b].dims[0] != images) return false;
+    for (int k = 0; k < g->ninputs; k++) {
+      const vitc_tensor *t = &g->tensors[g->inputs[k]];
+      size_t rest = sizeof(int64_t) * (size_t)(t->v.rank - 1);
+      if (!strcmp(rebound[b].input, t->name) && memcmp(rebound[b].dims + 1, t->v.dims + 1, rest)) return false;
+    }
+  }
+  for (int k = 0; k < g->ninputs + g->noutputs; k++)
+    g->tensors[k < g->ninputs ? g->inputs[k] : g->outputs[k - g->ninputs]].v.dims[0] = images;
+  common->shared.images = images;
+  return true;
+}
+
+/* Binds the symbolic dims (the batch) that the inputs size differently from *g and, for a model file,
+ * loads it again for those sizes (a shared library runs them as images, bind_images); then checks every
+ * input against the graph. */
+static vitc_status bind_to_inputs(cli_common *common, const char *model, vitc_graph **g, const vitc_value *inputs,
+                                  const char *const *files, vitc_error *err) {
+  vitc_shape_binding *rebound = calloc((size_t)(*g)->ninputs + 1, sizeof *rebound);
+  if (!rebound) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  int n = cli_bindings_from_data(*g, inputs, common, rebound);
+  vitc_status st = VITC_OK;
+  if (n > 0 && common->engine == CLI_ENGINE_SHARED) {
+    bind_images(common, *g, rebound, n); /* otherwise the input check names the difference */
+  } else if (n > 0) {
+    vitc_graph *bound = cli_load_unoptimized(common, model, rebound, n);
+    if (!bound || !cli_optimize(common, bound)) {
+      vitc_graph_free(bound);
+      st = vitc_fail(err, VITC_ERR_INVALID, "%s: cannot bind the model to its inputs' shapes", model);
+    } else {
+      vitc_graph_free(*g);
+      *g = bound;
+    }
+  }
+  for (int k = 0; k < (*g)->ninputs && st == VITC_OK; k++)
+    if ((st = cli_check_input(*g, k, &inputs[k], err)) != VITC_OK) vitc_error_prefix(err, "%s", files[k]);
+  free(rebound);
+  return st;
 }
 
 /* Writes the outputs: one .npz when out ends in ".npz", else OUTDIR/output_K.pb (or .npy); prints them. */
@@ -138,6 +186,7 @@ static int run_main(int argc, char **argv) {
   vitc_graph *g = NULL;
   vitc_value *inputs = NULL, *outputs = NULL;
   bool *given = NULL;
+  const char **files = NULL;
   vitc_error err = {0};
   size_t len = strlen(model);
   if (len > 3 && !strcmp(model + len - 3, ".so")) {
@@ -156,11 +205,13 @@ static int run_main(int argc, char **argv) {
   inputs = calloc((size_t)g->ninputs + 1, sizeof *inputs);
   outputs = calloc((size_t)g->noutputs + 1, sizeof *outputs);
   given = calloc((size_t)g->ninputs + 1, sizeof *given);
-  if (!inputs || !outputs || !given) {
+  files = calloc((size_t)g->ninputs + 1, sizeof *files);
+  if (!inputs || !outputs || !given || !files) {
     cli_error("out of memory");
     goto done;
   }
-  if (read_inputs(g, args, nargs, inputs, given, &err) != VITC_OK ||
+  if (read_inputs(g, args, nargs, inputs, given, files, &err) != VITC_OK ||
+      bind_to_inputs(&common, model, &g, inputs, files, &err) != VITC_OK ||
       cli_execute(&common, g, inputs, outputs, &err) != VITC_OK ||
       write_outputs(g, outputs, outdir, format, &err) != VITC_OK) {
     cli_error("%s", err.msg);
@@ -173,6 +224,7 @@ done:
   free(inputs);
   free(outputs);
   free(given);
+  free(files);
   vitc_graph_free(g);
   if (common.shared.dl) cli_shared_close(&common.shared);
   return status;
@@ -181,7 +233,8 @@ done:
 const cli_command cli_run = {
     "run",
     "Evaluate MODEL on its inputs and write its outputs (named like the graph outputs). An input file is\n"
-    "a TensorProto (.pb) or numpy .npy (recognised by content); an .npz gives every input its arrays name.\n\n"
+    "a TensorProto (.pb) or numpy .npy (recognised by content); an .npz gives every input its arrays name.\n"
+    "Symbolic dims that --shape leaves unbound (the batch) take the sizes the input files have.\n\n"
     "  -i NAME=FILE      value of graph input NAME (repeatable)\n"
     "  FILE ...          values of the graph inputs in declared order\n"
     "  INPUTS.npz        values of the inputs its arrays name (numpy.savez(path, **inputs))\n"

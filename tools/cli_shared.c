@@ -107,6 +107,7 @@ vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, v
     return vitc_fail(err, VITC_ERR_IO, "%s: cannot load: %s", path, dlerror());
   const char *signature = symbol(s->dl, name, "signature");
   s->run = symbol(s->dl, name, "run");
+  s->run_batch = symbol(s->dl, name, "run_batch");
   s->create = symbol(s->dl, name, "create");
   s->create_mapped = symbol(s->dl, name, "create_mapped");
   s->destroy = symbol(s->dl, name, "destroy");
@@ -116,6 +117,8 @@ vitc_status cli_shared_open(const char *path, const char *name, cli_shared *s, v
                      path, name, name);
   }
   if ((st = signature_graph(path, signature, g, err))) cli_shared_close(s);
+  for (int k = 0; !st && s->run_batch && k < (*g)->ninputs; k++) /* its batch binds from the data */
+    (*g)->tensors[(*g)->inputs[k]].dim_param[0] = "batch";
   return st;
 }
 
@@ -135,7 +138,8 @@ vitc_status cli_shared_run(const cli_common *c, const cli_shared *s, const char 
     ctx = s->create();
   }
   if (!ctx) return vitc_fail(err, VITC_ERR_IO, "%s: %s", g->path, why);
-  vitc_status st = cli_run_context(c, g, s->run, ctx, inputs, outputs, err);
+  vitc_status st = s->images ? cli_run_context(c, g, s->run_batch, s->images, ctx, inputs, outputs, err)
+                             : cli_run_context(c, g, s->run, 0, ctx, inputs, outputs, err);
   s->destroy(ctx);
   return st;
 }

@@ -1,7 +1,7 @@
 /* test_api.c — the public API of include/vitc.h as a host uses it: load and JIT-compile a model, query its
  * inputs and outputs, run it from four threads at once, each with its own context and input, against the
  * reference evaluator (vitc_options.interpret); error messages through vitc_last_error(), which is kept
- * per thread; tracing a context's runs. Runs from the source directory (ctest's working directory). */
+ * per thread; tracing a context's runs; n images at once (vitc_run_batch). Runs from the source directory (ctest's working directory). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -331,6 +331,47 @@ done:
   unlink(path);
 }
 
+/* vitc_run_batch on ViT loaded for one image of its symbolic batch: 3 images equal three vitc_run calls and
+ * the evaluator's batch; a model without a symbolic batch, a bound batch and n < 0 are refused. */
+#define BATCH_MODEL "tests/models/vit_op17/model.onnx" /* input f32[batch,3,32,32] -> logits f32[batch,10] */
+enum { IMAGE = 3 * 32 * 32, CLASSES = 10, IMAGES = 3 };
+static void test_batch(const vitc_model *two_io) {
+  vitc_options compiled = {.nthreads = 2, .opt_level = VITC_OPT_DEFAULT}, interpret = compiled, bound = compiled;
+  interpret.interpret = 1;
+  bound.shapes = (const char *const[]){"input=2x3x32x32"};
+  bound.nshapes = 1;
+  vitc_model *jit = NULL, *interp = NULL, *fixed = NULL;
+  vitc_context *c = NULL, *ci = NULL, *cf = NULL, *c2 = NULL;
+  CHECK(vitc_model_load(BATCH_MODEL, &compiled, &jit) == VITC_OK && vitc_context_new(jit, &c) == VITC_OK);
+  CHECK(vitc_model_load(BATCH_MODEL, &interpret, &interp) == VITC_OK && vitc_context_new(interp, &ci) == VITC_OK);
+  CHECK(vitc_model_load(BATCH_MODEL, &bound, &fixed) == VITC_OK && vitc_context_new(fixed, &cf) == VITC_OK);
+  CHECK(vitc_context_new(two_io, &c2) == VITC_OK);
+  static float images[IMAGES * IMAGE], batch[IMAGES * CLASSES], single[IMAGES * CLASSES], ref[IMAGES * CLASSES];
+  fill(images, IMAGES * IMAGE, 7);
+  if (c && ci) {
+    CHECK(vitc_run_batch(c, IMAGES, (const void *[]){images}, (void *[]){batch}) == VITC_OK);
+    CHECK(vitc_run_batch(ci, IMAGES, (const void *[]){images}, (void *[]){ref}) == VITC_OK);
+    for (int i = 0; i < IMAGES; i++)
+      CHECK(vitc_run(c, (const void *[]){images + i * IMAGE}, (void *[]){single + i * CLASSES}) == VITC_OK);
+    CHECK(max_diff(batch, single, IMAGES * CLASSES) == 0);
+    CHECK(max_diff(batch, ref, IMAGES * CLASSES) < 1e-4);
+    CHECK(vitc_run_batch(c, 0, (const void *[]){images}, (void *[]){batch}) == VITC_OK);
+    CHECK(vitc_run_batch(c, -1, (const void *[]){images}, (void *[]){batch}) == VITC_ERR_INVALID);
+  }
+  static float two[2 * IMAGE], two_out[2 * CLASSES];
+  if (cf) CHECK(vitc_run_batch(cf, 1, (const void *[]){two}, (void *[]){two_out}) == VITC_ERR_INVALID);
+  CHECK(strstr(vitc_last_error(), "not loaded for one image of a symbolic batch") != NULL);
+  float x[X_COUNT] = {0}, z[Z_COUNT] = {0}, logits[LOGITS_COUNT], both[BOTH_COUNT];
+  if (c2) CHECK(vitc_run_batch(c2, 1, (const void *[]){x, z}, (void *[]){logits, both}) == VITC_ERR_INVALID);
+  vitc_context_free(c);
+  vitc_context_free(ci);
+  vitc_context_free(cf);
+  vitc_context_free(c2);
+  vitc_model_free(jit);
+  vitc_model_free(interp);
+  vitc_model_free(fixed);
+}
+
 int main(void) {
   vitc_model *jit = NULL, *interp = NULL;
   vitc_options interpret = {.interpret = 1, .nthreads = 2, .opt_level = VITC_OPT_DEFAULT},
@@ -350,6 +391,7 @@ int main(void) {
   test_bad_index(1);
   test_memory_limit();
   test_trace(jit, interp);
+  test_batch(jit);
   vitc_model_free(jit);
   vitc_model_free(interp);
   CHECK_DONE();

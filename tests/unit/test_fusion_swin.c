@@ -1,7 +1,8 @@
-/* test_fusion_swin.c — sink_row_gathers and fuse_patch_merging on tiny Swin blocks, padded windows
- * through the whole pipeline (absorb_row_padding, Ymap's crop), and the vitc.PatchMerging kernel against
- * the evaluator. Each pass case checks the histogram, the evaluator before/after the pass and the JIT of
- * the whole pipeline (fusion_harness.h).
+/* test_fusion_swin.c — sink_row_gathers and fuse_patch_merging on tiny Swin blocks (sink_row_gathers
+ * also on torchvision's attention at batch 2, whose out-projection rows come in token order), padded
+ * windows through the whole pipeline (absorb_row_padding, Ymap's crop), and the vitc.PatchMerging kernel
+ * against the evaluator. Each pass case checks the histogram, the evaluator before/after the pass and the
+ * JIT of the whole pipeline (fusion_harness.h).
  *
  * The block: x [1, 6, 6, C = 10] → LayerNorm → roll by 1 on H and W (Slice + Concat, as exported) →
  * windows of 3x3 (Reshape, Transpose, Reshape [4, 9, C]) → qkv MatMul + bias → head split (2 heads of 5)
@@ -218,6 +219,69 @@ static void test_near_misses(void) {
   vitc_graph_free(fh_check("no attention", build_block, MISS_NO_ATTENTION, sink_and_sweep, untouched, 3));
 }
 
+/* ---------------------------------------------------------------- torchvision attention at batch 2 */
+
+/* nn.MultiheadAttention as torchvision's ViT exports it, at batch MB: x [MB, TOK, C] → Transpose to
+ * [TOK, MB, C] → qkv linear → heads → Attention → [TOK·MB, C] rows in (token, image) order → out-projection
+ * Gemm {transB} → Reshape [TOK, MB, C] → Transpose back → Add(x). The Gemm's rows are gathered into image
+ * order before it, and the gather meets the Attention's Y map. */
+enum { MB = 2 };
+
+enum {
+  M_GEMM,             /* the out-projection hoists across the reorder */
+  MISS_GEMM_TRANS_A,  /* the Gemm reads A transposed (TOK·MB = C keeps it square): it stays */
+  MISS_GEMM_BIAS_ROWS /* a bias [TOK·MB, C] that differs row by row: it stays */
+};
+
+static void build_mha(test_graph *t, int variant) {
+  static int64_t to_tokens[] = {1, 0, 2}, split_perm[] = {2, 1, 3, 0, 4}, merge_perm[] = {2, 0, 1, 3};
+  const int64_t xd[] = {MB, C / MB, C}, heads[] = {C / MB, MB, 3, HEADS, C / HEADS}, rows[] = {C, C},
+                wd[] = {C, C}, bd[] = {C}, tokens[] = {C / MB, MB, C};
+  int x = tg_input(t, VITC_F32, 3, xd);
+  int qkv = linear(t, transpose(t, x, 3, to_tokens), C, 3 * C, 5);
+  int s = transpose(t, reshape(t, qkv, 5, heads), 5, split_perm), in[3];
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+  for (int64_t k = 0; k < 3; k++) {
+    vitc_value idx = {.dtype = VITC_I64, .rank = 0, .data = &k};
+    int gin[2] = {s, vitc_graph_add_constant(t->g, NULL, &idx)};
+    in[k] = tg_node(t, VITC_OP_Gather, gin, 2, 1, &axis, 1);
+  }
+  vitc_attr scale = {.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.45};
+  int y = tg_node(t, VITC_OP_Attention, in, 3, 1, &scale, 1);
+  y = reshape(t, transpose(t, y, 4, merge_perm), 2, rows);
+  vitc_attr attrs[2] = {{.name = "transB", .type = VITC_ATTR_INT, .i = 1},
+                        {.name = "transA", .type = VITC_ATTR_INT, .i = variant == MISS_GEMM_TRANS_A}};
+  int gin[3] = {y, tg_const(t, VITC_F32, 2, wd, 8),
+                variant == MISS_GEMM_BIAS_ROWS ? tg_const(t, VITC_F32, 2, rows, 9) : tg_const(t, VITC_F32, 1, bd, 9)};
+  y = transpose(t, reshape(t, tg_node(t, VITC_OP_Gemm, gin, 3, 1, attrs, 2), 3, tokens), 3, to_tokens);
+  tg_output(t, fh_op(t, VITC_OP_Add, x, y));
+}
+
+static void test_mha(void) {
+  /* the Gemm reads a row Gather of the head merge; its output only changes shape on the way to the Add */
+  const fh_count hoisted[] = {{VITC_OP_Gemm, 1}, {VITC_OP_Gather, 5}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("attention at batch 2", build_mha, M_GEMM, sink_and_sweep, hoisted, 3));
+  const fh_count stays[] = {{VITC_OP_Gemm, 1}, {VITC_OP_Gather, 4}, {VITC_OP_Transpose, 3}};
+  vitc_graph_free(fh_check("gemm with transA", build_mha, MISS_GEMM_TRANS_A, sink_and_sweep, stays, 3));
+  vitc_graph_free(fh_check("gemm with a bias per row", build_mha, MISS_GEMM_BIAS_ROWS, sink_and_sweep, stays, 3));
+  /* the whole pipeline: both projections FusedGemm, the residual in the second, no movement left */
+  test_graph t = tg_new();
+  build_mha(&t, M_GEMM);
+  vitc_error err = {0};
+  vitc_pass_options po = {.opt_level = 2, .verify_each = true};
+  vitc_status st = vitc_run_passes(t.g, &po, &err);
+  if (st) fprintf(stderr, "attention at batch 2, pipeline: %s\n", err.msg);
+  CHECK(st == VITC_OK);
+  const vitc_node *n = fh_find_op(t.g, VITC_OP_Gemm);
+  if (n || count_op(t.g, VITC_OP_Add) || count_op(t.g, VITC_OP_Transpose) || count_op(t.g, VITC_OP_Gather))
+    fprintf(stderr, "attention at batch 2, pipeline: %d Gemm, %d Add, %d Transpose, %d Gather left\n",
+            count_op(t.g, VITC_OP_Gemm), count_op(t.g, VITC_OP_Add), count_op(t.g, VITC_OP_Transpose),
+            count_op(t.g, VITC_OP_Gather));
+  CHECK(count_op(t.g, VITC_OP_FusedGemm) == 2 && !n && count_op(t.g, VITC_OP_Add) == 0);
+  CHECK(count_op(t.g, VITC_OP_Transpose) == 0 && count_op(t.g, VITC_OP_Gather) == 0);
+  tg_free(&t);
+}
+
 /* ---------------------------------------------------------------- patch merging */
 
 enum { PB = 2, PH = 6, PW = 4, PC = 5, PN = 10 };
@@ -337,6 +401,7 @@ int main(void) {
   test_padding();
   test_sinks();
   test_near_misses();
+  test_mha();
   test_patch_merging();
   test_kernel();
   CHECK_DONE();
