@@ -24,6 +24,7 @@
 
 #include "emitters.h"
 #include "plan.h"
+#include "vec.h"
 #include "runtime/vitc_rt.h"
 
 #define emit_none NULL /* ops.def's name for "no emitter" */
@@ -278,8 +279,8 @@ static void map_io_params(const vitc_graph *g, int *io_param) {
 }
 
 /* A field of the runtime context (runtime/vitc_rt.h: pointer-sized fields at fixed indices). */
-static LLVMValueRef load_ctx_field(vitc_cg *cg, LLVMValueRef ctx, int field, const char *name) {
-  return LLVMBuildLoad2(cg->b, cg->ptr, cg_gep(cg, cg->ptr, ctx, cg_i64(cg, field)), name);
+static LLVMValueRef load_ctx_field(vitc_cg *cg, LLVMValueRef ctx, int field) {
+  return vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, ctx, cg_i64(cg, field)));
 }
 
 /* Continues writing fn (NAME_run or a part) at the end of its last block. */
@@ -289,15 +290,15 @@ static void begin_function(vitc_cg *cg, entry_state *es, LLVMValueRef fn) {
   es->fn = fn;
   es->part++;
   es->ctx = LLVMGetParam(fn, 0);
-  es->weights = load_ctx_field(cg, es->ctx, VITC_RT_CTX_WEIGHTS, "weights");
-  es->scratch = load_ctx_field(cg, es->ctx, VITC_RT_CTX_SCRATCH, "scratch");
+  es->weights = load_ctx_field(cg, es->ctx, VITC_RT_CTX_WEIGHTS);
+  es->scratch = load_ctx_field(cg, es->ctx, VITC_RT_CTX_SCRATCH);
 }
 
 /* if (status) return status; the builder continues after it. */
 static void return_if_nonzero(vitc_cg *cg, LLVMValueRef fn, LLVMValueRef status) {
   LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(cg->llvm, fn, "failed");
   LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->llvm, fn, "next");
-  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntNE, status, cg_i32(cg, 0), ""), fail, next);
+  LLVMBuildCondBr(cg->b, vec_icmp(cg, LLVMIntNE, status, cg_i32(cg, 0)), fail, next);
   LLVMPositionBuilderAtEnd(cg->b, fail);
   LLVMBuildRet(cg->b, status);
   LLVMPositionBuilderAtEnd(cg->b, next);
@@ -370,7 +371,7 @@ static void emit_run_batch(vitc_cg *cg, LLVMValueRef run, LLVMTypeRef *params, L
   args[0] = LLVMGetParam(fn, 0);
   for (int k = 0; k < nio; k++) {
     int t = k < g->ninputs ? g->inputs[k] : g->outputs[k - g->ninputs];
-    LLVMValueRef offset = LLVMBuildNSWMul(cg->b, images.iv, cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)), "");
+    LLVMValueRef offset = ix_mul(cg, images.iv, cg_i64(cg, (int64_t)vitc_nbytes(&g->tensors[t].v)));
     args[1 + k] = cg_gep(cg, cg->i8, LLVMGetParam(fn, (unsigned)(2 + k)), offset);
   }
   return_if_nonzero(cg, fn, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(run), run, args, (unsigned)(1 + nio), ""));
@@ -460,8 +461,7 @@ static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void
  * built for AVX-512 refuses on an AVX2 machine with the feature's name instead of dying of SIGILL). */
 static void emit_cpu_check(vitc_cg *cg, LLVMValueRef features, LLVMValueRef err, LLVMValueRef errlen) {
   LLVMValueRef args[3] = {features, err, errlen}, fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(cg->b));
-  LLVMValueRef failed = LLVMBuildICmp(cg->b, LLVMIntNE, cg_call(cg, "vitc_rt_require_cpu", cg->i32, args, 3),
-                                      cg_i32(cg, 0), "");
+  LLVMValueRef failed = vec_icmp(cg, LLVMIntNE, cg_call(cg, "vitc_rt_require_cpu", cg->i32, args, 3), cg_i32(cg, 0));
   LLVMBasicBlockRef refuse = LLVMAppendBasicBlockInContext(cg->llvm, fn, "refuse");
   LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(cg->llvm, fn, "go");
   LLVMBuildCondBr(cg->b, failed, refuse, go);
