@@ -259,8 +259,8 @@ vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *ou
 
 vitc_status vitc_run_batch(vitc_context *c, int64_t n, const void *const *inputs, void *const *outputs) {
   if (!c) return invalid("vitc_run_batch: the context is NULL");
-  const vitc_graph *g = c->m->g;
-  if (!vitc_graph_per_image(g))
+  const vitc_graph *g = c->m->g; /* compiled: only the inputs and outputs, their symbolic dims unnamed */
+  if (c->m->compiled ? !c->m->compiled->module->per_image : !vitc_graph_per_image(g))
     return invalid("vitc_run_batch: %s was not loaded for one image of a symbolic batch (every input's first "
                    "dim symbolic and bound to 1, every output's first dim 1)", g->path);
   if (n < 0) return invalid("vitc_run_batch: n is %lld", (long long)n);

@@ -38,7 +38,7 @@
 #include "runtime/vitc_rt.h"
 
 #define ENTRY_MAGIC "VITCJIT"
-enum { ENTRY_FORMAT = 1 };
+enum { ENTRY_FORMAT = 2 };
 
 typedef struct entry_header {
   char magic[8];
@@ -50,6 +50,7 @@ typedef struct entry_header {
   uint64_t weights_offset, weights_size, weights_hash;
   uint64_t scratch_size;
   int32_t nkernels, nobjects;
+  int32_t per_image, unused; /* vitc_module.per_image: NAME_run_batch exists */
   uint64_t header_hash; /* of every byte above */
 } entry_header;
 
@@ -395,6 +396,7 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
     m->weights_hash = h->weights_hash;
     m->scratch_size = h->scratch_size;
     m->nkernels = h->nkernels;
+    m->per_image = h->per_image != 0;
     c->module = m;
     c->cached = true;
     c->cache_key[0] = e->key[0];
@@ -518,7 +520,7 @@ void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_ob
                     .meta_hash = vitc_rt_hash(meta.p, meta.len),
                     .weights_offset = (sizeof h + meta.len + align - 1) / align * align,
                     .weights_size = m->weights_size, .weights_hash = m->weights_hash, .scratch_size = m->scratch_size,
-                    .nkernels = m->nkernels, .nobjects = objs->n};
+                    .nkernels = m->nkernels, .nobjects = objs->n, .per_image = m->per_image};
   snprintf(h.version, sizeof h.version, "%s", VITC_VERSION);
   h.header_hash = header_hash(&h);
   const void *parts[] = {&h, meta.p, NULL, m->weights};
