@@ -32,6 +32,8 @@ enum {
   MISS_TOKENS_RAW,  /* tokens → Reshape [B, C, H, W] without the Transpose: not the image of the tokens */
   MISS_TOKENS_GROUPED, /* tokens → Transpose → Reshape → Conv 3x3 group 2: the conv stays, and the moves */
   MISS_TOKENS_SHARED,  /* S_TOKENS_DW with the image also a graph output */
+  S_TOKENS_GELU,    /* S_TOKENS_DW, then GELU on the tokens (PVT v2's MLP): the conv takes the GELU */
+  MISS_TOKENS_GELU_READ, /* the same with the tokens before the GELU also a graph output: the GELU stays */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -114,7 +116,9 @@ static int tokens_conv(test_graph *t, int variant) {
   int x = reshape(t, variant == MISS_TOKENS_RAW ? y : swap_last(t, y), 4, image);
   if (variant == MISS_TOKENS_SHARED) tg_output(t, x);
   x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv(t, x, C, C, 3, 1, 1, variant == MISS_TOKENS_GROUPED ? 2 : C);
-  return swap_last(t, reshape(t, x, 3, back));
+  x = swap_last(t, reshape(t, x, 3, back));
+  if (variant == MISS_TOKENS_GELU_READ) tg_output(t, x);
+  return variant >= S_TOKENS_GELU ? fh_op(t, VITC_OP_Gelu, x, -1) : x;
 }
 
 static void build(test_graph *t, int variant) {
@@ -151,6 +155,7 @@ static void build(test_graph *t, int variant) {
     break;
   }
   case S_TOKENS_DW: case S_TOKENS_SR: case MISS_TOKENS_RAW: case MISS_TOKENS_GROUPED: case MISS_TOKENS_SHARED:
+  case S_TOKENS_GELU: case MISS_TOKENS_GELU_READ:
     y = tokens_conv(t, variant);
     break;
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
@@ -251,8 +256,25 @@ static void test_tokens(void) {
   vitc_graph_free(fh_check("tokens image shared", build, MISS_TOKENS_SHARED, vitc_to_channels_last, shared, 3));
 }
 
+/* to_channels_last, then the GEMM epilogues: the depthwise conv on tokens takes the GELU after its views. */
+static vitc_status channels_last_fused(vitc_graph *g, vitc_error *err);
+
+static void test_tokens_gelu(void) {
+  const fh_count fused[] = {{VITC_OP_Gelu, 0}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Transpose, 0}};
+  vitc_graph *g = fh_check("tokens depthwise gelu", build, S_TOKENS_GELU, channels_last_fused, fused, 3);
+  const vitc_node *dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "gelu_erf"));
+  vitc_graph_free(g);
+  const fh_count kept[] = {{VITC_OP_Gelu, 1}, {VITC_OP_DepthwiseConvNHWC, 1}};
+  g = fh_check("tokens read before the gelu", build, MISS_TOKENS_GELU_READ, channels_last_fused, kept, 2);
+  dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "none"));
+  vitc_graph_free(g);
+}
+
 int main(void) {
   test_tokens();
+  test_tokens_gelu();
   test_convnext_stage();
   test_mbconv();
   test_mbconv_near_misses();
