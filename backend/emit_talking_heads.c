@@ -7,123 +7,157 @@
  *     y[r, f, :] = Σ_j s[f, j] · v[b, j, f, :]
  *
  * The H × N scores of a row stay in two stack arrays (cache-resident) while the heads are mixed before
- * and after the softmax; nothing of them reaches memory the graph sees. In double like the evaluator. */
+ * and after the softmax; nothing of them reaches memory the graph sees. float32 in vectors of the
+ * target's width (vec.h, vm_exp): each score is a dot product over Dh folded to a scalar, the mixing and
+ * the softmax run along the keys j, the product with v along Dh. (A scalar loop in double ran CaiT-XXS24's
+ * 24 talking-heads layers at under 1 GFLOP/s, 60% of the model's time.) */
 #include <math.h>
 
 #include "emit_rows.h"
 #include "emitters.h"
-#include "vmath.h"
 
 enum { P_QKV, P_WL, P_BL, P_WW, P_BW, P_Y, NPTRS };
 
-typedef struct th_shape {
+/* One query row's state, read by the vec_for bodies below. */
+typedef struct th_row {
   int64_t heads, tokens, width, dh; /* width = H·Dh, a qkv row is 3·width */
-} th_shape;
+  LLVMValueRef *ptrs;
+  LLVMValueRef q_at, k_at;    /* scores: offsets of q[r, h] and k[b, j, h] in qkv */
+  LLVMValueRef from, to;      /* mixing: score arrays [H, N] on the stack; to's row o */
+  LLVMValueRef w, bias, o;    /* mixing: Wl or Ww, bl or bw, the output head */
+  LLVMValueRef v_at, y_at;    /* product with v: offsets of v[b, 0, f] in qkv and y[r, f] in y */
+  LLVMValueRef top, inv;      /* softmax: the row's maximum and 1 / its sum */
+  cg_mut acc;
+} th_row;
 
-static LLVMValueRef idx2(vitc_cg *cg, LLVMValueRef a, int64_t n, LLVMValueRef b) {
-  return vec_iadd(cg, vec_imul(cg, a, cg_i64(cg, n)), b);
+static LLVMTypeRef vt(vitc_cg *cg) { return vec_f32(cg); }
+
+static LLVMValueRef load_at(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i, int lanes) {
+  return vec_load(cg, vt(cg), gep_f32(cg, base, i), lanes);
 }
 
-static LLVMValueRef load_d(vitc_cg *cg, LLVMValueRef arr, LLVMValueRef i) {
-  return vec_load1(cg, cg->f64, cg_gep(cg, cg->f64, arr, i));
+/* The lanes of a tail step are off past `lanes`; they take `fill` so a fold over whole vectors ignores them. */
+static LLVMValueRef only_lanes(vitc_cg *cg, LLVMValueRef v, int lanes, double fill) {
+  if (lanes == vec_width(cg)) return v;
+  return vec_select(cg, vec_mask(cg, vec_width(cg), lanes), v, vec_const(cg, vt(cg), fill));
 }
 
-static void store_d(vitc_cg *cg, LLVMValueRef arr, LLVMValueRef i, LLVMValueRef v) {
-  vec_store1(cg, v, cg_gep(cg, cg->f64, arr, i));
+/* acc += q[r, h, d..] · k[b, j, h, d..] */
+static void dot_step(vitc_cg *cg, LLVMValueRef d, int lanes, void *state) {
+  th_row *t = state;
+  LLVMValueRef q = load_at(cg, t->ptrs[P_QKV], ix_add(cg, t->q_at, d), lanes);
+  LLVMValueRef k = load_at(cg, t->ptrs[P_QKV], ix_add(cg, t->k_at, d), lanes);
+  cg_set(cg, t->acc, vec_fma(cg, q, k, cg_get(cg, t->acc)));
 }
 
-/* acc += a · b */
-static void accumulate(vitc_cg *cg, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef sum = vec_add(cg, vec_load1(cg, cg->f64, acc), vec_mul(cg, a, b));
-  vec_store1(cg, sum, acc);
-}
-
-/* to[o, j] = Σ_h from[h, j] · W[h, o] + bias[o]: the heads of every key's scores mixed by W. */
-static void mix_heads(vitc_cg *cg, const th_shape *s, LLVMValueRef *ptrs, int w, int bias, LLVMValueRef from,
-                      LLVMValueRef to) {
-  LLVMValueRef acc = cg_var(cg, cg->f64, NULL);
-  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->heads), 1);
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->tokens), 1);
-  vec_store1(cg, load_f64(cg, ptrs[bias], o.iv, VITC_F32), acc);
-  cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->heads), 1);
-  accumulate(cg, acc, load_d(cg, from, idx2(cg, h.iv, s->tokens, j.iv)),
-             load_f64(cg, ptrs[w], idx2(cg, h.iv, s->heads, o.iv), VITC_F32));
+/* to[o, j..] = bias[o] + Σ_h from[h, j..] · W[h, o] */
+static void mix_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  th_row *t = state;
+  cg_set(cg, t->acc, vec_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, t->bias, t->o)), vt(cg)));
+  cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
+  LLVMValueRef w = vec_load1(cg, cg->f32, gep_f32(cg, t->w, ix_add(cg, ix_mulk(cg, h.iv, t->heads), t->o)));
+  LLVMValueRef x = load_at(cg, t->from, ix_add(cg, ix_mulk(cg, h.iv, t->tokens), j), lanes);
+  cg_set(cg, t->acc, vec_fma(cg, vec_splat(cg, w, vt(cg)), x, cg_get(cg, t->acc)));
   cg_loop_end(cg, &h);
-  store_d(cg, to, idx2(cg, o.iv, s->tokens, j.iv), vec_load1(cg, cg->f64, acc));
+  vec_store(cg, cg_get(cg, t->acc), gep_f32(cg, t->to, ix_add(cg, ix_mulk(cg, t->o, t->tokens), j)), lanes);
+}
+
+/* softmax along row `to` of the stack array: its maximum, exp and sum, the scaling by 1 / sum */
+static void max_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  th_row *t = state;
+  LLVMValueRef x = only_lanes(cg, load_at(cg, t->to, j, lanes), lanes, -HUGE_VALF);
+  cg_set(cg, t->acc, vec_max(cg, cg_get(cg, t->acc), x));
+}
+
+static void exp_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  th_row *t = state;
+  LLVMValueRef e = vm_exp(cg, vec_sub(cg, load_at(cg, t->to, j, lanes), vec_splat(cg, t->top, vt(cg))));
+  vec_store(cg, e, gep_f32(cg, t->to, j), lanes);
+  cg_set(cg, t->acc, vec_add(cg, cg_get(cg, t->acc), only_lanes(cg, e, lanes, 0)));
+}
+
+static void scale_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  th_row *t = state;
+  vec_store(cg, vec_mul(cg, load_at(cg, t->to, j, lanes), vec_splat(cg, t->inv, vt(cg))), gep_f32(cg, t->to, j), lanes);
+}
+
+/* y[r, f, d..] = Σ_j s[f, j] · v[b, j, f, d..] */
+static void value_step(vitc_cg *cg, LLVMValueRef d, int lanes, void *state) {
+  th_row *t = state;
+  cg_set(cg, t->acc, vec_const(cg, vt(cg), 0));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->tokens), 1);
+  LLVMValueRef p = vec_load1(cg, cg->f32, gep_f32(cg, t->from, ix_add(cg, ix_mulk(cg, t->o, t->tokens), j.iv)));
+  LLVMValueRef v = load_at(cg, t->ptrs[P_QKV], ix_add(cg, ix_add(cg, t->v_at, ix_mulk(cg, j.iv, 3 * t->width)), d), lanes);
+  cg_set(cg, t->acc, vec_fma(cg, vec_splat(cg, p, vt(cg)), v, cg_get(cg, t->acc)));
   cg_loop_end(cg, &j);
+  vec_store(cg, cg_get(cg, t->acc), gep_f32(cg, t->ptrs[P_Y], ix_add(cg, t->y_at, d)), lanes);
+}
+
+/* to[o, :] = bias[o] + Σ_h from[h, :] · W[h, o] for every head o. */
+static void mix_heads(vitc_cg *cg, th_row *t, int w, int bias, LLVMValueRef from, LLVMValueRef to) {
+  t->w = t->ptrs[w], t->bias = t->ptrs[bias], t->from = from, t->to = to;
+  cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
+  t->o = o.iv;
+  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), mix_step, t);
   cg_loop_end(cg, &o);
 }
 
 /* m[g, :] = softmax(m[g, :]) for every head g. */
-static void softmax_rows(vitc_cg *cg, const th_shape *s, LLVMValueRef m) {
-  LLVMValueRef top = cg_var(cg, cg->f64, NULL), sum = cg_var(cg, cg->f64, NULL);
-  cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->heads), 1);
-  vec_store1(cg, cg_const(cg, cg->f64, -HUGE_VAL), top);
-  vec_store1(cg, cg_const(cg, cg->f64, 0), sum);
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->tokens), 1);
-  LLVMValueRef v = load_d(cg, m, idx2(cg, g.iv, s->tokens, j.iv)), t = vec_load1(cg, cg->f64, top);
-  vec_store1(cg, vec_select(cg, vec_cmp(cg, LLVMRealOGT, v, t), v, t), top);
-  cg_loop_end(cg, &j);
-  j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->tokens), 1);
-  LLVMValueRef at = idx2(cg, g.iv, s->tokens, j.iv);
-  LLVMValueRef e = vm_exp(cg, vec_sub(cg, load_d(cg, m, at), vec_load1(cg, cg->f64, top)));
-  store_d(cg, m, at, e);
-  vec_store1(cg, vec_add(cg, vec_load1(cg, cg->f64, sum), e), sum);
-  cg_loop_end(cg, &j);
-  j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->tokens), 1);
-  at = idx2(cg, g.iv, s->tokens, j.iv);
-  store_d(cg, m, at, vec_div(cg, load_d(cg, m, at), vec_load1(cg, cg->f64, sum)));
-  cg_loop_end(cg, &j);
+static void softmax_rows(vitc_cg *cg, th_row *t, LLVMValueRef m) {
+  cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
+  t->to = gep_f32(cg, m, ix_mulk(cg, g.iv, t->tokens));
+  cg_set(cg, t->acc, vec_const(cg, vt(cg), -HUGE_VALF));
+  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), max_step, t);
+  t->top = vec_reduce(cg, VEC_MAX, cg_get(cg, t->acc));
+  cg_set(cg, t->acc, vec_const(cg, vt(cg), 0));
+  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), exp_step, t);
+  t->inv = vec_div(cg, cg_const(cg, cg->f32, 1), vec_reduce(cg, VEC_SUM, cg_get(cg, t->acc)));
+  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), scale_step, t);
   cg_loop_end(cg, &g);
 }
 
 vitc_status emit_TalkingHeads(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *qkv = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
-  th_shape s = {.heads = vitc_attr_int(n, "heads", 0), .tokens = qkv->dims[1], .width = y->dims[2]};
-  if (s.heads <= 0 || s.width % s.heads)
-    return vitc_fail(err, VITC_ERR_INVALID, "TalkingHeads heads %lld does not divide %lld columns", (long long)s.heads,
-                     (long long)s.width);
-  s.dh = s.width / s.heads;
+  th_row t = {.heads = vitc_attr_int(n, "heads", 0), .tokens = qkv->dims[1], .width = y->dims[2]};
+  if (t.heads <= 0 || t.width % t.heads)
+    return vitc_fail(err, VITC_ERR_INVALID, "TalkingHeads heads %lld does not divide %lld columns", (long long)t.heads,
+                     (long long)t.width);
+  t.dh = t.width / t.heads;
   if (vitc_numel(y) == 0) return VITC_OK;
   LLVMValueRef ptrs[NPTRS];
   for (int k = 0; k < P_Y; k++) ptrs[k] = cg_in(cg, k);
   ptrs[P_Y] = cg_out(cg, 0);
+  t.ptrs = ptrs;
   row_loop rl;
-  int64_t rows = qkv->dims[0] * s.tokens;
-  LLVMValueRef r = rows_begin(cg, &rl, rows, rows * s.tokens * (2 * s.width + 2 * s.heads * s.heads), ptrs, NPTRS);
-  LLVMTypeRef scores_t = LLVMArrayType(cg->f64, (unsigned)(s.heads * s.tokens));
-  LLVMValueRef scores = cg_var(cg, scores_t, NULL), mixed = cg_var(cg, scores_t, NULL), acc = cg_var(cg, cg->f64, NULL);
-  LLVMValueRef q_row = vec_imul(cg, r, cg_i64(cg, 3 * s.width));
-  LLVMValueRef keys = vec_imul(cg, ix_div(cg, r, cg_i64(cg, s.tokens)), cg_i64(cg, s.tokens * 3 * s.width));
-  LLVMValueRef scale = cg_const(cg, cg->f64, vitc_attr_float(n, "scale", 1.0));
+  int64_t rows = qkv->dims[0] * t.tokens;
+  LLVMValueRef r = rows_begin(cg, &rl, rows, rows * t.tokens * (2 * t.width + 2 * t.heads * t.heads), ptrs, NPTRS);
+  LLVMTypeRef scores_t = LLVMArrayType(cg->f32, (unsigned)(t.heads * t.tokens));
+  LLVMValueRef scores = cg_var(cg, scores_t, NULL), mixed = cg_var(cg, scores_t, NULL);
+  t.acc = cg_mut_new(cg, vt(cg), NULL);
+  LLVMValueRef q_row = ix_mulk(cg, r, 3 * t.width);
+  LLVMValueRef keys = ix_mulk(cg, ix_divk(cg, r, t.tokens), t.tokens * 3 * t.width);
+  LLVMValueRef scale = cg_const(cg, cg->f32, vitc_attr_float(n, "scale", 1.0));
 
-  cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.heads), 1); /* scores */
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.tokens), 1);
-  LLVMValueRef k_at = vec_iadd(cg, vec_iadd(cg, keys, idx2(cg, j.iv, 3 * s.width, cg_i64(cg, s.width))), vec_imul(cg, h.iv, cg_i64(cg, s.dh)));
-  LLVMValueRef q_at = vec_iadd(cg, q_row, vec_imul(cg, h.iv, cg_i64(cg, s.dh)));
-  vec_store1(cg, cg_const(cg, cg->f64, 0), acc);
-  cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.dh), 1);
-  accumulate(cg, acc, load_f64(cg, ptrs[P_QKV], vec_iadd(cg, q_at, d.iv), VITC_F32),
-             load_f64(cg, ptrs[P_QKV], vec_iadd(cg, k_at, d.iv), VITC_F32));
-  cg_loop_end(cg, &d);
-  store_d(cg, scores, idx2(cg, h.iv, s.tokens, j.iv), vec_mul(cg, scale, vec_load1(cg, cg->f64, acc)));
+  cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t.heads), 1); /* scores */
+  t.q_at = ix_add(cg, q_row, ix_mulk(cg, h.iv, t.dh));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t.tokens), 1);
+  t.k_at = ix_add(cg, ix_add(cg, keys, ix_mulk(cg, j.iv, 3 * t.width)), ix_addk(cg, ix_mulk(cg, h.iv, t.dh), t.width));
+  cg_set(cg, t.acc, vec_const(cg, vt(cg), 0));
+  vec_for(cg, cg_i64(cg, 0), t.dh, vec_width(cg), dot_step, &t);
+  LLVMValueRef score = vec_mul(cg, scale, vec_reduce(cg, VEC_SUM, cg_get(cg, t.acc)));
+  vec_store1(cg, score, gep_f32(cg, scores, ix_add(cg, ix_mulk(cg, h.iv, t.tokens), j.iv)));
   cg_loop_end(cg, &j);
   cg_loop_end(cg, &h);
 
-  mix_heads(cg, &s, ptrs, P_WL, P_BL, scores, mixed);
-  softmax_rows(cg, &s, mixed);
-  mix_heads(cg, &s, ptrs, P_WW, P_BW, mixed, scores);
+  mix_heads(cg, &t, P_WL, P_BL, scores, mixed);
+  softmax_rows(cg, &t, mixed);
+  mix_heads(cg, &t, P_WW, P_BW, mixed, scores);
 
-  cg_loop f = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.heads), 1); /* weights times v */
-  d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.dh), 1);
-  LLVMValueRef col = idx2(cg, f.iv, s.dh, d.iv);
-  vec_store1(cg, cg_const(cg, cg->f64, 0), acc);
-  j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s.tokens), 1);
-  LLVMValueRef v_at = vec_iadd(cg, vec_iadd(cg, keys, idx2(cg, j.iv, 3 * s.width, cg_i64(cg, 2 * s.width))), col);
-  accumulate(cg, acc, load_d(cg, scores, idx2(cg, f.iv, s.tokens, j.iv)), load_f64(cg, ptrs[P_QKV], v_at, VITC_F32));
-  cg_loop_end(cg, &j);
-  store_f64(cg, ptrs[P_Y], idx2(cg, r, s.width, col), VITC_F32, vec_load1(cg, cg->f64, acc));
-  cg_loop_end(cg, &d);
+  cg_loop f = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t.heads), 1); /* weights times v */
+  t.from = scores, t.o = f.iv;
+  t.v_at = ix_add(cg, keys, ix_addk(cg, ix_mulk(cg, f.iv, t.dh), 2 * t.width));
+  t.y_at = ix_add(cg, ix_mulk(cg, r, t.width), ix_mulk(cg, f.iv, t.dh));
+  vec_for(cg, cg_i64(cg, 0), t.dh, vec_width(cg), value_step, &t);
   cg_loop_end(cg, &f);
   rows_end(cg, &rl);
   return VITC_OK;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vitc against ONNX Runtime on full-size models (batch 1, 224x224, float32), side by side in one run:
+# vitc against ONNX Runtime on full-size models (batch 1, 224x224 unless the export says otherwise, float32), side by side in one run:
 # for each model and thread count, `vitc bench --json` (JIT-compiled code) and ORT (bench/ort_time.js)
 # alternate ROUNDS times and the best mean of each is kept, so drift on a shared machine hits both
 # alike. Before timing, vitc's output on each model is checked once against torch's (examples/jit_host

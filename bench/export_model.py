@@ -1,8 +1,13 @@
 #!/usr/bin/python3
-"""Export a full-size torchvision model (random, seeded weights, opset 17, batch 1, SIZE×SIZE, 224 unless
-given) for the benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
+"""Export a full-size torchvision or timm model (random, seeded weights, opset 17, batch 1, SIZE×SIZE, 224
+unless given) for the benchmarks: bench/eval_vit_b16.sh and bench/compare_ort.sh.
 
 usage: /usr/bin/python3 bench/export_model.py [--dynamic-batch] NAME OUTDIR [SIZE]     NAME: one of MODELS below
+       /work/venv-timm/bin/python bench/export_model.py timm:NAME OUTDIR [SIZE]        e.g. timm:pvt_v2_b2
+
+timm:NAME is any model timm.create_model knows, tag included (timm:vit_base_patch16_224.mae: MAE's
+encoder, no head); SIZE defaults to the model's own input size. It needs the virtualenv
+tools/model-toolchain.sh builds (timm 1.0.31 over Debian's torch 1.13).
 
 SIZE lets Swin run at an image size its windows do not tile (swin_t at 256: every stage pads its
 feature map to whole windows), and builds the ViTs for that size (vit_b_16 at 384: 577 tokens; torchvision's
@@ -47,15 +52,21 @@ def main():
     dynamic_batch = "--dynamic-batch" in args
     if dynamic_batch:
         args.remove("--dynamic-batch")
-    if len(args) not in (2, 3) or args[0] not in MODELS or (len(args) == 3 and not args[2].isdigit()):
-        sys.exit(f"usage: export_model.py [--dynamic-batch] {'|'.join(MODELS)} OUTDIR [SIZE]")
+    known = args and (args[0] in MODELS or args[0].startswith("timm:"))
+    if len(args) not in (2, 3) or not known or (len(args) == 3 and not args[2].isdigit()):
+        sys.exit(f"usage: export_model.py [--dynamic-batch] {'|'.join(MODELS)}|timm:NAME OUTDIR [SIZE]")
     name, out_dir = args[:2]
-    size = int(args[2]) if len(args) == 3 else 224
     os.makedirs(os.path.join(out_dir, "test_data_set_0"), exist_ok=True)
     torch.set_num_threads(1)  # the machine's two cores are shared
     torch.manual_seed(SEED)
-    extra = {"image_size": size} if name.startswith("vit_") else {}
-    model = getattr(torchvision.models, name)(weights=None, **extra)
+    if name.startswith("timm:"):
+        import timm  # only here: the torchvision exports need Debian's packages alone
+        model = timm.create_model(name[len("timm:"):], pretrained=False)
+        size = int(args[2]) if len(args) == 3 else model.pretrained_cfg["input_size"][-1]
+    else:
+        size = int(args[2]) if len(args) == 3 else 224
+        extra = {"image_size": size} if name.startswith("vit_") else {}
+        model = getattr(torchvision.models, name)(weights=None, **extra)
     randomise_parameters(model)
     model.eval()
     image = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(SEED + 1))

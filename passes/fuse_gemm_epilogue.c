@@ -213,20 +213,43 @@ static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *e
   return VITC_OK;
 }
 
-/* A channels-last depthwise conv takes the activation after it the same way:
+/* A channels-last depthwise conv takes the activation after it the same way, also across views that
+ * keep the element order (PVT v2's MLP: the conv's image back to tokens, then GELU), which then read
+ * the activated result:
  *     %c = DepthwiseConvNHWC(%x, W, b) {activation "none"}   ─→  %y = DepthwiseConvNHWC(%x, W, b) {activation}
- *     %y = Relu(%c) | Gelu(%c)                                    (%c read by the activation only) */
+ *     %v = Reshape(%c) | ..                  up to 4 row views                  %z = Reshape(%y', shape of %z)
+ *     %z = Relu(%v) | Gelu(%v)               (each tensor read by the next step only) */
 static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
-  vitc_node *act = only_reader(rw, reader, n->out[0]);
-  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || !act || !activation_name(act) ||
-      act->in[0] != n->out[0] || n->nattr >= 8)
+  vitc_node *matched[2 + MAX_VIEWS] = {n}, *act = only_reader(rw, reader, n->out[0]);
+  int nmatched = 1, v = n->out[0];
+  while (act && nmatched <= MAX_VIEWS && is_row_view(rw->g, act, v)) {
+    matched[nmatched++] = act;
+    act = only_reader(rw, reader, v = act->out[0]);
+  }
+  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || !act || !activation_name(act) || act->in[0] != v ||
+      n->nattr >= 8)
     return VITC_OK;
+  matched[nmatched++] = act;
   vitc_attr attrs[8];
   memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
   attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = activation_name(act)};
-  vitc_node *matched[2] = {n, act};
   int in[3] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1};
-  return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
+  if (nmatched == 2)
+    return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
+  /* adding nodes and tensors moves them: keep indices and the output's dims */
+  int at[2 + MAX_VIEWS], out = act->out[0];
+  for (int k = 0; k < nmatched; k++) at[k] = (int)(matched[k] - rw->g->nodes);
+  int64_t dims[VITC_MAX_RANK];
+  vitc_value shape = {.dtype = VITC_I64, .rank = 1, .dims = {rw->g->tensors[out].v.rank}, .data = dims};
+  memcpy(dims, rw->g->tensors[out].v.dims, sizeof(int64_t) * (size_t)shape.dims[0]);
+  vitc_value type = rw->g->tensors[n->out[0]].v;
+  const char *name = n->name;
+  int view[2] = {vitc_rewrite_node(rw, VITC_OP_DepthwiseConvNHWC, in, in[2] >= 0 ? 3 : 2, &type, attrs, n->nattr + 1,
+                                   name, "activated", err), -1};
+  if (view[0] < 0 || (view[1] = vitc_rewrite_constant(rw, name, "activated_shape", &shape, err)) < 0)
+    return VITC_ERR_NOMEM;
+  for (int k = 0; k < nmatched; k++) matched[k] = &rw->g->nodes[at[k]];
+  return vitc_rewrite(rw, matched, nmatched, VITC_OP_Reshape, view, 2, out, NULL, 0, err);
 }
 
 /* A float32 Conv that stays a Conv takes its activation and residual, as FusedConv:

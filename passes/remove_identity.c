@@ -9,12 +9,17 @@
  * its output has the dtype and dims of its first input and every element stays in its place, as
  * vitc_probe_origins shows: a Pad of zeros, a Slice of the whole range, a Reshape to the same dims, a
  * Transpose that moves only dims of 1, an Expand or Tile that adds nothing (Swin-T's 7×7 stage pads and
- * crops by nothing). A node whose output is a graph output stays: bypassing it would rename that
+ * crops by nothing). An elementwise op of one float input x and known operands that each hold one
+ * number is one when the evaluator gives x back bit for bit on probe values (x·1, x/1, x − 0: timm's
+ * addcmul(b, w, t) exports as b + w·t·1, whose Mul by 1 kept ConvNeXt V2's GRN from fusing; x + 0 is not
+ * one, −0 + 0 being +0). A node whose output is a graph output stays: bypassing it would rename that
  * output, or make one tensor two outputs. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "passes/passes.h"
+#include "passes/pattern.h"
 
 static bool is_graph_output(const vitc_graph *g, int t) {
   for (int k = 0; k < g->noutputs; k++)
@@ -54,6 +59,44 @@ static vitc_status moves_nothing(const vitc_graph *g, const vitc_node *n, bool *
   return st;
 }
 
+/* Whether every element of the known tensor t is the same number. */
+static bool is_uniform(const vitc_value *v) {
+  for (int64_t i = 1; i < vitc_numel(v); i++)
+    if (vitc_load_f(v, i) != vitc_load_f(v, 0)) return false;
+  return vitc_numel(v) > 0;
+}
+
+/* Whether elementwise n returns its input *x unchanged (see the header); *x is its index in n->in. */
+static bool computes_nothing(const vitc_graph *g, const vitc_node *n, int *x) {
+  static const float probes[] = {1.5f, -2.25f, 0.0f, -0.0f, 3e38f, -1e-40f, 1e30f, (float)INFINITY, -(float)INFINITY};
+  enum { NPROBES = sizeof probes / sizeof probes[0] };
+  if (!vitc_op_has(n->op, VITC_OPF_ELEMWISE) || n->nout != 1 || n->nin < 2 || n->nin > 4 || n->out[0] < 0) return false;
+  const vitc_tensor *y = &g->tensors[n->out[0]];
+  *x = -1;
+  for (int k = 0; k < n->nin; k++) {
+    const vitc_tensor *t = n->in[k] >= 0 ? &g->tensors[n->in[k]] : NULL;
+    if (!t || !t->shape_known || t->v.dtype != VITC_F32) return false;
+    if (vitc_match_known(g, n->in[k]) && is_uniform(&t->v)) continue;
+    if (*x >= 0 || !y->shape_known || y->v.dtype != VITC_F32 || t->v.rank != y->v.rank ||
+        memcmp(t->v.dims, y->v.dims, sizeof(int64_t) * (size_t)t->v.rank))
+      return false;
+    *x = k;
+  }
+  if (*x < 0) return false;
+  vitc_value in[4], out = {0};
+  const vitc_value *ins[4];
+  for (int k = 0; k < n->nin; k++) { /* x as the probes, each known operand as its one number */
+    in[k] = (vitc_value){.dtype = VITC_F32, .rank = k == *x, .dims = {NPROBES}, .data = (void *)probes};
+    if (k != *x) in[k].data = g->tensors[n->in[k]].v.data;
+    ins[k] = &in[k];
+  }
+  vitc_error ignored;
+  if (vitc_eval_node(g, n, ins, &out, &ignored) != VITC_OK) return false;
+  bool same = out.dtype == VITC_F32 && vitc_numel(&out) == NPROBES && !memcmp(out.data, probes, sizeof probes);
+  free(out.data);
+  return same;
+}
+
 /* Adds a bool constant of ones shaped like tensor `like`: what an inference Dropout's mask holds. */
 static int add_ones_mask(vitc_graph *g, int like, int mask, vitc_error *err) {
   vitc_value v = g->tensors[like].v;
@@ -81,9 +124,13 @@ vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err) {
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
     vitc_node *n = &g->nodes[i];
     bool no_op = false;
-    if (n->dead || (!passes_input_through(g, n) && ((st = moves_nothing(g, n, &no_op, err)) != VITC_OK || !no_op)))
-      continue;
-    int x = n->in[0], y = n->out[0], mask = n->nout > 1 ? n->out[1] : -1;
+    int through = 0; /* the input passed through */
+    if (n->dead) continue;
+    if (!passes_input_through(g, n) && (st = moves_nothing(g, n, &no_op, err)) == VITC_OK && !no_op)
+      no_op = computes_nothing(g, n, &through);
+    if (st != VITC_OK) break;
+    if (!no_op && !passes_input_through(g, n)) continue;
+    int x = n->in[through], y = n->out[0], mask = n->nout > 1 ? n->out[1] : -1;
     if ((y >= 0 && is_graph_output(g, y)) || (mask >= 0 && is_graph_output(g, mask))) continue;
     bool mask_used = mask >= 0 && uses[mask] > 0;
     if (mask_used && !g->tensors[x].shape_known) continue; /* the mask's shape is needed for the constant */

@@ -280,22 +280,34 @@ static bool tiles_input(const vitc_conv_geometry *p) {
   return true;
 }
 
-static vitc_status conv(layout *l, int i) {
-  vitc_node *n = &l->g->nodes[i];
-  const vitc_graph *g = l->g;
+/* n's geometry when it is a float32 2-D Conv with known weights (and bias). */
+static bool conv_geometry(const vitc_graph *g, const vitc_node *n, vitc_conv_geometry *p) {
   const vitc_value *in[3] = {NULL, NULL, NULL};
-  vitc_conv_geometry p;
   vitc_error ignored;
-  if (!is_f32_rank4(g, n->in[0]) || !is_f32_rank4(g, n->out[0]) || !vitc_match_known(g, n->in[1])) return VITC_OK;
-  if (n->nin > 2 && n->in[2] >= 0 && !vitc_match_known(g, n->in[2])) return VITC_OK;
+  if (!is_f32_rank4(g, n->in[0]) || !is_f32_rank4(g, n->out[0]) || !vitc_match_known(g, n->in[1])) return false;
+  if (n->nin > 2 && n->in[2] >= 0 && !vitc_match_known(g, n->in[2])) return false;
   input_values(g, n, in);
-  if (vitc_conv_geometry_of(n, in, &p, &ignored) != VITC_OK) return VITC_OK;
-  bool nhwc = nhwc_source(g, n->in[0]) >= 0;
-  if (p.group == p.cin && p.cin_g == 1 && p.cout_g == 1 && (nhwc || channels_last_copy(g, n->out[0]) >= 0))
-    return depthwise(l, i, &p);
-  if (p.group == 1 && tiles_input(&p) && (nhwc || p.w.taps > 1 || feeds_depthwise(g, n->out[0])))
-    return patchify(l, i, &p);
-  return VITC_OK;
+  return vitc_conv_geometry_of(n, in, p, &ignored) == VITC_OK;
+}
+
+/* Which channels-last form conv n takes, its input being channels-last already (nhwc) or not. */
+typedef enum conv_form { CONV_STAYS, CONV_DEPTHWISE, CONV_PATCHIFY } conv_form;
+static conv_form channels_last_form(const vitc_graph *g, const vitc_node *n, const vitc_conv_geometry *p, bool nhwc) {
+  if (p->group == p->cin && p->cin_g == 1 && p->cout_g == 1 && (nhwc || channels_last_copy(g, n->out[0]) >= 0))
+    return CONV_DEPTHWISE;
+  if (p->group == 1 && tiles_input(p) && (nhwc || p->w.taps > 1 || feeds_depthwise(g, n->out[0])))
+    return CONV_PATCHIFY;
+  return CONV_STAYS;
+}
+
+static vitc_status conv(layout *l, int i) {
+  vitc_conv_geometry p;
+  if (!conv_geometry(l->g, &l->g->nodes[i], &p)) return VITC_OK;
+  switch (channels_last_form(l->g, &l->g->nodes[i], &p, nhwc_source(l->g, l->g->nodes[i].in[0]) >= 0)) {
+  case CONV_DEPTHWISE: return depthwise(l, i, &p);
+  case CONV_PATCHIFY: return patchify(l, i, &p);
+  default: return VITC_OK;
+  }
 }
 
 /* ---------------------------------------------------------------- norms, pools, elementwise */
@@ -408,8 +420,15 @@ static vitc_status back_to_last(layout *l, int i) {
 
 static bool is_view(const vitc_node *n) { return vitc_op_has(n->op, VITC_OPF_VIEW) || n->op == VITC_OP_Transpose; }
 
-/* Whether t, made by views from z, holds z's elements in z's order. */
-static vitc_status in_order(const vitc_graph *g, int z, int t, bool *yes, vitc_error *err) {
+/* Offset in z [N, H, W, C] of element e of T(z) [N, C, H, W] = image. */
+static int64_t nhwc_offset(const int64_t *image, int64_t e) {
+  int64_t plane = image[2] * image[3], c = e / plane % image[1], n = e / (plane * image[1]);
+  return (n * plane + e % plane) * image[1] + c;
+}
+
+/* Whether t, made by views from z, holds z's elements in z's order (image NULL), or z's elements read
+ * as [N, H, W, C] and moved channels-first (image: t's dims [N, C, H, W]; then t = T(z viewed so)). */
+static vitc_status holds(const vitc_graph *g, int z, int t, const int64_t *image, bool *yes, vitc_error *err) {
   int64_t *origins, count = vitc_numel(&g->tensors[t].v);
   *yes = false;
   vitc_status st = vitc_probe_origins(g, z, t, &origins, err);
@@ -418,8 +437,42 @@ static vitc_status in_order(const vitc_graph *g, int z, int t, bool *yes, vitc_e
     return st;
   }
   *yes = true;
-  for (int64_t e = 0; e < count && *yes; e++) *yes = origins[e] == e;
+  for (int64_t e = 0; e < count && *yes; e++) *yes = origins[e] == (image ? nhwc_offset(image, e) : e);
   free(origins);
+  return VITC_OK;
+}
+
+/* Tokens [N, H·W, C] seen as an image by views, as PVT v2's and CoaT's depthwise convs and XCiT's LPI
+ * read them:
+ *
+ *   x = Reshape(Transpose(y [N, H·W, C], [0, 2, 1]), [N, C, H, W])   →   x = T(Reshape(y, [N, H, W, C]))
+ *
+ * (any views up to 4 deep whose result the probe finds in that order). Rewritten only for a Conv that
+ * reads x alone and then runs channels-last on the view of y; its result's way back to tokens,
+ * Transpose(Reshape(T(z), [N, C, H·W]), [0, 2, 1]), is a view of z that `view` already turns into a Reshape. */
+static vitc_status image_of_tokens(layout *l, int i) {
+  const vitc_graph *g = l->g;
+  int x = g->nodes[i].out[0], y = g->nodes[i].in[0];
+  const vitc_node *reader = only_reader(g, x);
+  vitc_conv_geometry p;
+  if (!is_f32_rank4(g, x) || nhwc_source(g, x) >= 0 || !reader || reader->op != VITC_OP_Conv || reader->in[0] != x ||
+      !conv_geometry(g, reader, &p) || channels_last_form(g, reader, &p, true) == CONV_STAYS)
+    return VITC_OK;
+  const int64_t *d = g->tensors[x].v.dims;
+  int64_t image[4] = {d[0], d[1], d[2], d[3]}, nhwc[4] = {d[0], d[2], d[3], d[1]};
+  for (int depth = 0; depth < 4 && y >= 0; depth++) {
+    bool yes;
+    vitc_status st = holds(g, y, x, image, &yes, l->err);
+    if (st != VITC_OK) return st;
+    if (yes) {
+      l->g->nodes[i].dead = true;
+      int z = add_reshape(l, y, 4, nhwc, -1, "nhwc_view");
+      return z < 0 || add_transpose(l, z, to_first, 4, x, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+    }
+    const vitc_node *q = g->tensors[y].producer >= 0 ? &g->nodes[g->tensors[y].producer] : NULL;
+    if (!q || q->dead || !is_view(q)) break;
+    y = q->in[0];
+  }
   return VITC_OK;
 }
 
@@ -432,7 +485,7 @@ static vitc_status view(layout *l, int i) {
     const vitc_node *p = &g->nodes[g->tensors[t].producer];
     int z = nhwc_source(g, t);
     bool yes;
-    vitc_status st = z >= 0 ? in_order(g, z, out, &yes, l->err) : VITC_OK;
+    vitc_status st = z >= 0 ? holds(g, z, out, NULL, &yes, l->err) : VITC_OK;
     if (st != VITC_OK) return st;
     if (z >= 0 && yes) {
       const vitc_value *v = &g->tensors[out].v;
@@ -442,7 +495,7 @@ static vitc_status view(layout *l, int i) {
     if (p->dead || !is_view(p)) break;
     t = p->in[0];
   }
-  return VITC_OK;
+  return image_of_tokens(l, i);
 }
 
 /* ---------------------------------------------------------------- the sweep */

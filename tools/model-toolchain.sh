@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate the test models that come from timm (tests/models/gen.py's timm_model: CaiT, EVA-02, CoaT,
-# BEiT, TinyViT). Not used by `make test`: the generated models are committed.
+# BEiT, TinyViT, PVT v2). Not used by `make test`: the generated models are committed.
 #
 #   tools/model-toolchain.sh [MODEL...]      e.g. tools/model-toolchain.sh eva02_op17 coat_op17
 #   tools/model-toolchain.sh --quant [NAME...]   the int8 models of tests/models/quant (tests/models/quantize.py)

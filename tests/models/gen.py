@@ -2,8 +2,8 @@
 """Regenerate vitc's real test models: /usr/bin/python3 tests/models/gen.py [MODEL...]
 
 Each family (ViT, DeiT-distilled, Swin V1, Swin V2, ConvNeXt V1, ConvNeXt V2 at opsets 13 and 17; CaiT from timm at 13
-and 17; PVT v1 and XCiT at 17, written by hand after their reference code in timm_ports.py; EVA-02, CoaT, BEiT and
-TinyViT from timm at 17) is exported into
+and 17; PVT v1 and XCiT at 17, written by hand after their reference code in timm_ports.py; EVA-02, CoaT, BEiT,
+TinyViT and PVT v2 from timm at 17) is exported into
 tests/models/<family>_op<N>/ in the ONNX backend-test layout (model.onnx, test_data_set_0/input_0.pb,
 test_data_set_0/output_0.pb); tests/models/demo/ holds the classifier `make demo` runs. The opset-13
 export keeps torch's shape subgraphs (do_constant_folding=False) so vitc's folding has to face them;
@@ -16,7 +16,7 @@ Given model names (e.g. `xcit_op17`), only those are regenerated; the others are
 from the files they already have, which stay untouched.
 
 Needs Debian's python3-torch 1.13, python3-torchvision 0.14, python3-onnx 1.12 (hence /usr/bin/python3).
-The models built from timm's own classes (timm_model: CaiT, EVA-02, CoaT, BEiT, TinyViT) also need timm:
+The models built from timm's own classes (timm_model: CaiT, EVA-02, CoaT, BEiT, TinyViT, PVT v2) also need timm:
 regenerate them with tools/model-toolchain.sh, which runs this script in a virtualenv with timm beside
 Debian's torch; the other models and the README need only /usr/bin/python3.
 """
@@ -196,19 +196,20 @@ FAMILIES = [
     ("beit", lambda: timm_model("beit"), 32),
     ("tinyvit", lambda: timm_model("tinyvit"), 64),
     ("maxvit", maxvit_small, 64),
+    ("pvt_v2", lambda: timm_model("pvt_v2"), 64),
 ]
 # Models that also get data sets of several images (test_data_set_1, 2, ...: batch 4 and 32), from the
 # same torch model: one artifact compiled for a symbolic batch must match torch at every batch.
 BATCH_SETS = {"vit_op17": (4, 32)}
 # The families exported at other opsets than OPSETS.
 FAMILY_OPSETS = {"pvt": (17,), "xcit": (17,), "eva02": (17,), "eva02_half": (17,), "coat": (17,), "beit": (17,),
-                 "tinyvit": (17,), "maxvit": (17,), "swin_v1_padded": (17,)}
+                 "tinyvit": (17,), "pvt_v2": (17,), "maxvit": (17,), "swin_v1_padded": (17,)}
 
 
 def timm_model(family):
     """A tiny configuration of timm's own model class (timm is imported here only: regenerating these
     needs the virtualenv tools/model-toolchain.sh builds; every other model needs Debian's packages)."""
-    from timm.models import beit, cait, coat, eva, tiny_vit
+    from timm.models import beit, cait, coat, eva, pvt_v2, tiny_vit
     eva02 = dict(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=2, mlp_ratio=4 * 2 / 3,
                  swiglu_mlp=True, scale_mlp=True, use_rot_pos_emb=True, ref_feat_shape=(4, 4), num_classes=10)
     if family == "eva02":  # EVA-02 as published: RoPE on interleaved pairs, SwiGLU with sub-LN
@@ -227,6 +228,9 @@ def timm_model(family):
     if family == "tinyvit":  # 64x64: 16x16, 8x8, 4x4, 2x2 positions; windows of 4 (2 in the last stage)
         return tiny_vit.TinyVit(embed_dims=(16, 32, 48, 64), depths=(1, 1, 1, 1), num_heads=(1, 2, 2, 4),
                                 window_sizes=(4, 4, 4, 2), num_classes=10)
+    if family == "pvt_v2":  # 64x64: 16x16, 8x8, 4x4, 2x2 tokens; spatial reduction 8, 4, 2, 1
+        return pvt_v2.PyramidVisionTransformerV2(depths=(1, 1, 1, 1), embed_dims=(16, 32, 48, 64), num_heads=(1, 2, 2, 4),
+                                                 mlp_ratios=(2, 2, 2, 2), num_classes=10)
     raise ValueError(family)
 
 
@@ -420,7 +424,7 @@ def write_readme(rows):
         "- `params` counts initializer elements; folding moves some computed constants (Swin's gathered",
         "  relative-position bias) into initializers, so it differs slightly between the two opsets.",
         "",
-        "CaiT, EVA-02, CoaT, BEiT and TinyViT are timm 1.0.31's own model classes in tiny configurations",
+        "CaiT, EVA-02, CoaT, BEiT, TinyViT and PVT v2 are timm 1.0.31's own model classes in tiny configurations",
         "(gen.py's `timm_model`); `tools/model-toolchain.sh` installs timm in a virtualenv beside Debian's",
         "torch and regenerates them (`make test` needs none of it):",
         "- CaiT: talking-heads self-attention (`proj_l`, `proj_w`: Linear over the head axis before and",
@@ -434,6 +438,9 @@ def write_readme(rows):
         "  V, times Q); a depthwise-conv position encoding ahead of each block.",
         "- BEiT: relative position bias table per block, LayerScale; TinyViT: MBConv stage, then windowed",
         "  attention with attention biases and a depthwise local conv between attention and MLP.",
+        "- PVT v2: overlapping patch embeddings (Conv 7x7/4, 3x3/2 with pads), spatial-reduction attention,",
+        "  and an MLP with a depthwise 3x3 conv on the tokens seen as an image (`transpose(1, 2).view(B, C,",
+        "  H, W)`, then `flatten(2).transpose(1, 2)`) between its two Linears.",
         "PVT v1 and XCiT are plain torch modules in `timm_ports.py` that follow PVT v1's `pvt.py` and",
         "timm's `xcit.py`:",
         "- PVT v1: spatial-reduction attention; K and V come from a strided Conv and a LayerNorm over the",

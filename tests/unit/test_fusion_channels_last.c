@@ -27,6 +27,13 @@ enum {
   MISS_MB_GROUPED,  /* NCHW x → 1x1 → GELU → 3x3 group 2 (not depthwise): both convs stay */
   MISS_MB_SHARED,   /* NCHW x → 1x1 → GELU (also a graph output) → depthwise: the 1x1 stays NCHW */
   MISS_MB_DW_READ,  /* S_MBCONV_DOWN with the depthwise conv's output also a graph output: its GELU stays */
+  S_TOKENS_DW,      /* PVT v2: tokens [B, H·W, C] → Transpose → Reshape [B, C, H, W] → depthwise → back to tokens */
+  S_TOKENS_SR,      /* PVT's spatial reduction: the same tokens → Conv 2x2/2 (patchify) → back to tokens */
+  MISS_TOKENS_RAW,  /* tokens → Reshape [B, C, H, W] without the Transpose: not the image of the tokens */
+  MISS_TOKENS_GROUPED, /* tokens → Transpose → Reshape → Conv 3x3 group 2: the conv stays, and the moves */
+  MISS_TOKENS_SHARED,  /* S_TOKENS_DW with the image also a graph output */
+  S_TOKENS_GELU,    /* S_TOKENS_DW, then GELU on the tokens (PVT v2's MLP): the conv takes the GELU */
+  MISS_TOKENS_GELU_READ, /* the same with the tokens before the GELU also a graph output: the GELU stays */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -90,6 +97,30 @@ static int nhwc_input(test_graph *t) {
   return transpose(t, tg_input(t, VITC_F32, 4, zd), to_first);
 }
 
+static int reshape(test_graph *t, int x, int rank, const int64_t *dims) {
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {rank}, .data = (void *)dims};
+  return fh_op(t, VITC_OP_Reshape, x, vitc_graph_add_constant(t->g, NULL, &v));
+}
+
+static int swap_last(test_graph *t, int x) {
+  static const int64_t swap[] = {0, 2, 1};
+  vitc_attr a = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = (int64_t *)swap};
+  return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &a, 1);
+}
+
+/* tokens [B, (2)H·(2)W, C] as an image through a conv and back, as PVT v2's MLP and PVT's attention do */
+static int tokens_conv(test_graph *t, int variant) {
+  int64_t s = variant == S_TOKENS_SR ? 2 : 1, ih = s * H, iw = s * W;
+  const int64_t td[] = {B, ih * iw, C}, image[] = {B, C, ih, iw}, back[] = {B, C, H * W};
+  int y = tg_input(t, VITC_F32, 3, td);
+  int x = reshape(t, variant == MISS_TOKENS_RAW ? y : swap_last(t, y), 4, image);
+  if (variant == MISS_TOKENS_SHARED) tg_output(t, x);
+  x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv(t, x, C, C, 3, 1, 1, variant == MISS_TOKENS_GROUPED ? 2 : C);
+  x = swap_last(t, reshape(t, x, 3, back));
+  if (variant == MISS_TOKENS_GELU_READ) tg_output(t, x);
+  return variant >= S_TOKENS_GELU ? fh_op(t, VITC_OP_Gelu, x, -1) : x;
+}
+
 static void build(test_graph *t, int variant) {
   const int64_t image[] = {B, 3, 2 * H, 2 * W}, xd[] = {B, C, H, W}, along_w[] = {1, 1, W}, vit[] = {B, 3, 3 * H, 3 * W},
                 tokens[] = {B, C, H * W};
@@ -123,6 +154,10 @@ static void build(test_graph *t, int variant) {
     y = fh_op(t, VITC_OP_Add, x, mbconv(t, x, 1, variant));
     break;
   }
+  case S_TOKENS_DW: case S_TOKENS_SR: case MISS_TOKENS_RAW: case MISS_TOKENS_GROUPED: case MISS_TOKENS_SHARED:
+  case S_TOKENS_GELU: case MISS_TOKENS_GELU_READ:
+    y = tokens_conv(t, variant);
+    break;
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -207,7 +242,39 @@ static void test_mbconv_near_misses(void) {
   vitc_graph_free(g);
 }
 
+static void test_tokens(void) {
+  /* no Transpose left: the conv reads the tokens as [B, H, W, C] and its result is tokens again */
+  const fh_count dw[] = {{VITC_OP_Transpose, 0}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
+  vitc_graph_free(fh_check("tokens depthwise", build, S_TOKENS_DW, vitc_to_channels_last, dw, 3));
+  const fh_count sr[] = {{VITC_OP_Transpose, 1}, {VITC_OP_MatMul, 1}, {VITC_OP_Conv, 0}}; /* the patches' order */
+  vitc_graph_free(fh_check("tokens patchify", build, S_TOKENS_SR, vitc_to_channels_last, sr, 3));
+  const fh_count raw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("tokens reshaped raw", build, MISS_TOKENS_RAW, vitc_to_channels_last, raw, 3));
+  const fh_count grouped[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_Reshape, 2}};
+  vitc_graph_free(fh_check("tokens grouped", build, MISS_TOKENS_GROUPED, vitc_to_channels_last, grouped, 3));
+  const fh_count shared[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("tokens image shared", build, MISS_TOKENS_SHARED, vitc_to_channels_last, shared, 3));
+}
+
+/* to_channels_last, then the GEMM epilogues: the depthwise conv on tokens takes the GELU after its views. */
+static vitc_status channels_last_fused(vitc_graph *g, vitc_error *err);
+
+static void test_tokens_gelu(void) {
+  const fh_count fused[] = {{VITC_OP_Gelu, 0}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Transpose, 0}};
+  vitc_graph *g = fh_check("tokens depthwise gelu", build, S_TOKENS_GELU, channels_last_fused, fused, 3);
+  const vitc_node *dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "gelu_erf"));
+  vitc_graph_free(g);
+  const fh_count kept[] = {{VITC_OP_Gelu, 1}, {VITC_OP_DepthwiseConvNHWC, 1}};
+  g = fh_check("tokens read before the gelu", build, MISS_TOKENS_GELU_READ, channels_last_fused, kept, 2);
+  dw = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
+  CHECK(dw && !strcmp(vitc_attr_str(dw, "activation", "none"), "none"));
+  vitc_graph_free(g);
+}
+
 int main(void) {
+  test_tokens();
+  test_tokens_gelu();
   test_convnext_stage();
   test_mbconv();
   test_mbconv_near_misses();

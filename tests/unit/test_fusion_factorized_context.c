@@ -65,6 +65,7 @@ static void test_kernel(void) {
     check_kernel(1, 1, 1, 1, threads);    /* one token: every weight 1 */
     check_kernel(3, 197, 7, 9, threads);  /* across the pool */
     check_kernel(5, 4, 6, 2, threads);    /* more channels than tokens */
+    check_kernel(2, 37, 4, 20, threads);  /* E: a whole vector and a masked tail */
   }
 }
 

@@ -1,6 +1,8 @@
 /* test_remove_no_ops.c — remove_identity on movement nodes that change nothing (a Pad of zeros, a Slice
  * of the whole range, a Reshape to the same dims, a Transpose of dims of 1, an Expand or Tile that adds
- * nothing) and their near misses, which keep the same dims but move elements, or change the dims.
+ * nothing) and their near misses, which keep the same dims but move elements, or change the dims; and
+ * arithmetic with a neutral operand (x·1, 1·x, x/1, x − 0) and its near misses (x + 0, 0 − x, a non-uniform
+ * or broadcasting operand).
  * Each case checks the histogram, the evaluator before/after the pass and the JIT (fusion_harness.h). */
 #include "fusion_harness.h"
 
@@ -19,6 +21,14 @@ enum {
   MISS_TRANSPOSE,   /* [2, 3, 3] perm [0, 2, 1]: same dims, moved */
   MISS_TILE,        /* repeats [1, 2, 1] */
   MISS_GRAPH_OUTPUT, /* a no-op Reshape whose output is the graph's */
+  MUL_ONE,          /* Mul(x, [1, 5] of ones) */
+  ONE_MUL,          /* Mul(1, x) */
+  DIV_ONE,          /* Div(x, 1) */
+  SUB_ZERO,         /* Sub(x, 0) */
+  MISS_ADD_ZERO,    /* Add(x, 0): -0 + 0 is +0 */
+  MISS_ZERO_SUB,    /* Sub(0, x) = -x */
+  MISS_MUL_ONES_TWO, /* Mul(x, [1, 2]): not one number */
+  MISS_MUL_BROADCAST, /* Mul(x [2, 3, 5], ones [4, 2, 3, 5]): the output is larger than x */
 };
 
 static int ints(test_graph *t, int n, const int64_t *v) {
@@ -64,6 +74,29 @@ static void build(test_graph *t, int variant) {
   case CONCAT_ONE:
     y = tg_node(t, VITC_OP_Concat, &x, 1, 1, &axis, 1);
     break;
+  default: { /* an arithmetic op of x and a known operand */
+    static const float one[] = {1, 1, 1, 1, 1}, zero[] = {0}, one_two[] = {1, 1, 1, 1, 2};
+    static const struct { int variant; vitc_op op; bool first; const float *c; int rank; int64_t dims[3]; } ar[] = {
+        {MUL_ONE, VITC_OP_Mul, false, one, 2, {1, 5}},     {ONE_MUL, VITC_OP_Mul, true, one, 0, {0}},
+        {DIV_ONE, VITC_OP_Div, false, one, 0, {0}},        {SUB_ZERO, VITC_OP_Sub, false, zero, 0, {0}},
+        {MISS_ADD_ZERO, VITC_OP_Add, false, zero, 0, {0}}, {MISS_ZERO_SUB, VITC_OP_Sub, true, zero, 0, {0}},
+        {MISS_MUL_ONES_TWO, VITC_OP_Mul, false, one_two, 2, {1, 5}}};
+    if (variant == MISS_MUL_BROADCAST) { /* x [2, 3, 5] · ones [4, 2, 3, 5] */
+      static float ones[120];
+      for (int i = 0; i < 120; i++) ones[i] = 1;
+      vitc_value v = {.dtype = VITC_F32, .rank = 4, .dims = {4, 2, 3, 5}, .data = ones};
+      y = fh_op(t, VITC_OP_Mul, x, vitc_graph_add_constant(t->g, NULL, &v));
+      break;
+    }
+    for (size_t i = 0; i < sizeof ar / sizeof *ar; i++)
+      if (ar[i].variant == variant) {
+        vitc_value v = {.dtype = VITC_F32, .rank = ar[i].rank, .data = (void *)ar[i].c};
+        memcpy(v.dims, ar[i].dims, sizeof ar[i].dims);
+        int c = vitc_graph_add_constant(t->g, NULL, &v);
+        y = ar[i].first ? fh_op(t, ar[i].op, c, x) : fh_op(t, ar[i].op, x, c);
+      }
+    break;
+  }
   }
   tg_output(t, variant == MISS_GRAPH_OUTPUT ? y : fh_op(t, VITC_OP_Relu, y, -1));
 }
@@ -89,6 +122,14 @@ int main(void) {
       {"near miss: Transpose of equal dims", MISS_TRANSPOSE, VITC_OP_Transpose, 1},
       {"near miss: Tile twice", MISS_TILE, VITC_OP_Tile, 1},
       {"near miss: graph output", MISS_GRAPH_OUTPUT, VITC_OP_Reshape, 1},
+      {"Mul by ones", MUL_ONE, VITC_OP_Mul, 0},
+      {"Mul of 1 by x", ONE_MUL, VITC_OP_Mul, 0},
+      {"Div by 1", DIV_ONE, VITC_OP_Div, 0},
+      {"Sub of 0", SUB_ZERO, VITC_OP_Sub, 0},
+      {"near miss: Add of 0", MISS_ADD_ZERO, VITC_OP_Add, 1},
+      {"near miss: 0 - x", MISS_ZERO_SUB, VITC_OP_Sub, 1},
+      {"near miss: Mul by ones and a 2", MISS_MUL_ONES_TWO, VITC_OP_Mul, 1},
+      {"near miss: Mul by 1 broadcasting x", MISS_MUL_BROADCAST, VITC_OP_Mul, 1},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     const fh_count want[] = {{cases[c].op, cases[c].kept}};

@@ -1,4 +1,5 @@
-/* test_runtime.c — runtime/: parallel_for covers its range exactly once on any thread count, weights
+/* test_runtime.c — runtime/: parallel_for covers its range exactly once on any thread count (also when the
+ * workers start late and the caller runs their shares), weights
  * side files are checked, and the per-node timing hook sees every node of a compiled model. */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -31,6 +32,28 @@ static void test_parallel_for(void) {
     }
     vitc_rt_ctx_free(ctx);
   }
+}
+
+/* Shares of n = 7 on 4 threads: [0, 2), [2, 4), [4, 6), [6, 7); any other range is counted as bad. */
+static atomic_int bad_ranges;
+
+static void mark_share(void *arg, int64_t begin, int64_t end) {
+  if (begin % 2 || end != (begin + 2 < 7 ? begin + 2 : 7)) atomic_fetch_add(&bad_ranges, 1);
+  mark(arg, begin, end);
+}
+
+/* Back-to-back jobs on more threads than the machine may give: workers start late, the caller claims their
+ * shares, a late worker may claim the next job's. Every element still runs once per job, in the same shares. */
+static void test_late_workers(void) {
+  enum { JOBS = 3000 };
+  vitc_rt_ctx *ctx = vitc_rt_ctx_new(100, NULL, 4);
+  CHECK(ctx != NULL);
+  for (int i = 0; i < 7; i++) atomic_store(&hits[i], 0);
+  for (int job = 0; ctx && job < JOBS; job++) vitc_rt_parallel_for(ctx, mark_share, NULL, 7);
+  int wrong = 0;
+  for (int i = 0; i < 7; i++) wrong += atomic_load(&hits[i]) != JOBS;
+  CHECK(wrong == 0 && atomic_load(&bad_ranges) == 0);
+  vitc_rt_ctx_free(ctx);
 }
 
 static void test_mapped_weights(void) {
@@ -251,6 +274,7 @@ int main(void) {
   test_default_threads();
   test_dynamic_shape_refused();
   test_parallel_for();
+  test_late_workers();
   test_mapped_weights();
   test_node_hook();
   CHECK_DONE();
