@@ -128,6 +128,7 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
     bv[v] = vec_load(cg, pairs, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)), 2 * VL);
+  if (k->pf_rows) vec_prefetch_l2(cg, cg_gep(cg, cg->i32, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef ap = vec_load1(cg, pair, cg_gep(cg, cg->i32, arow[i], q.iv));
     LLVMSetAlignment(ap, 4);
@@ -378,7 +379,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  if (packed && !bf16) k.pf_rows = ksteps < KC ? ksteps : KC;
+  if (packed) k.pf_rows = ksteps < KC ? ksteps : KC;
   LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc);
   LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
 
