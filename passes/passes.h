@@ -56,6 +56,7 @@ vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchN
 vitc_status vitc_fuse_channels_layer_norm(vitc_graph *g, vitc_error *err); /* Transpose, LayerNorm, Transpose → LayerNormChannels */
 vitc_status vitc_fold_softmax_transposes(vitc_graph *g, vitc_error *err); /* Transpose, Softmax, inverse Transpose → Softmax along the moved axis */
 vitc_status vitc_fold_pad_into_pool(vitc_graph *g, vitc_error *err);       /* zero Pad, AveragePool → AveragePool with pads, count_include_pad */
+vitc_status vitc_lower_spatial_mean(vitc_graph *g, vitc_error *err);       /* ReduceMean over H, W (dims kept) → GlobalAveragePool */
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err);       /* softmax(scale·Q·Kᵀ + bias)·V → Attention */
 vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err);    /* row permutations (Swin windows, shifts) move across row-wise ops to the attention */
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err);   /* 2x2 strided slices + Concat (+ LayerNorm) + MatMul → PatchMerging */
