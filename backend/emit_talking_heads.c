@@ -36,8 +36,11 @@ typedef struct th_block {
   LLVMValueRef scale;
   LLVMValueRef from, to;      /* mixing: one row's [H][nk_pad] score arrays; to's row o */
   LLVMValueRef w, bias, o;    /* mixing: Wl or Ww, bl or bw, the output head */
-  LLVMValueRef top, inv;      /* softmax: the row's maximum and 1 / its sum */
-  cg_mut acc;
+  LLVMValueRef tops, invs;    /* [H] on the stack: each mixed row's maximum, 1 / its sum of exp */
+  LLVMValueRef top_of, inv_of; /* the mixing in progress: record each row's maximum in tops (first mix);
+                                  scale the weights of row h by invs[h] (second mix); else NULL */
+  LLVMValueRef row_max;       /* softmax: the maximum of the row being exponentiated */
+  cg_mut acc, top;
 } th_block;
 
 static LLVMTypeRef vt(vitc_cg *cg) { return vec_f32(cg); }
@@ -128,57 +131,51 @@ static void value_tile(vitc_cg *cg, const th_block *t, LLVMValueRef f, int64_t c
   }
 }
 
-/* to[o, j..] = bias[o] + Σ_h from[h, j..] · W[h, o] */
+/* to[o, j..] = bias[o] + Σ_h from[h, j..] · W[h, o] (· invs[h] in the second mix), and the running maximum
+ * of to's row o in the first: the softmax's normalisation and maximum ride on the mixing, not passes of
+ * their own. */
 static void mix_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   th_block *t = state;
   cg_set(cg, t->acc, vec_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, t->bias, t->o)), vt(cg)));
   cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
   LLVMValueRef w = vec_load1(cg, cg->f32, gep_f32(cg, t->w, ix_add(cg, ix_mulk(cg, h.iv, t->heads), t->o)));
+  if (t->inv_of) w = vec_mul(cg, w, vec_load1(cg, cg->f32, gep_f32(cg, t->inv_of, h.iv)));
   LLVMValueRef x = load_at(cg, t->from, ix_add(cg, ix_mulk(cg, h.iv, t->nk_pad), j), lanes);
   cg_set(cg, t->acc, vec_fma(cg, vec_splat(cg, w, vt(cg)), x, cg_get(cg, t->acc)));
   cg_loop_end(cg, &h);
   vec_store(cg, cg_get(cg, t->acc), gep_f32(cg, t->to, ix_add(cg, ix_mulk(cg, t->o, t->nk_pad), j)), lanes);
+  if (t->top_of) cg_set(cg, t->top, vec_max(cg, cg_get(cg, t->top), only_lanes(cg, cg_get(cg, t->acc), lanes, -HUGE_VALF)));
 }
 
-/* softmax along row `to` of the stack array: its maximum, exp and sum, the scaling by 1 / sum */
-static void max_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
-  th_block *t = state;
-  LLVMValueRef x = only_lanes(cg, load_at(cg, t->to, j, lanes), lanes, -HUGE_VALF);
-  cg_set(cg, t->acc, vec_max(cg, cg_get(cg, t->acc), x));
-}
-
+/* softmax along row `to` of the stack array, its maximum known: exp and sum */
 static void exp_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   th_block *t = state;
-  LLVMValueRef e = vm_exp(cg, vec_sub(cg, load_at(cg, t->to, j, lanes), vec_splat(cg, t->top, vt(cg))));
+  LLVMValueRef e = vm_exp(cg, vec_sub(cg, load_at(cg, t->to, j, lanes), vec_splat(cg, t->row_max, vt(cg))));
   vec_store(cg, e, gep_f32(cg, t->to, j), lanes);
   cg_set(cg, t->acc, vec_add(cg, cg_get(cg, t->acc), only_lanes(cg, e, lanes, 0)));
 }
 
-static void scale_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
-  th_block *t = state;
-  vec_store(cg, vec_mul(cg, load_at(cg, t->to, j, lanes), vec_splat(cg, t->inv, vt(cg))), gep_f32(cg, t->to, j), lanes);
-}
-
-/* to[o, :] = bias[o] + Σ_h from[h, :] · W[h, o] for every head o. */
-static void mix_heads(vitc_cg *cg, th_block *t, int w, int bias, LLVMValueRef from, LLVMValueRef to) {
-  t->w = t->ptrs[w], t->bias = t->ptrs[bias], t->from = from, t->to = to;
+/* to[o, :] = bias[o] + Σ_h from[h, :] · W[h, o] for every head o (tops, invs: as th_block's top_of, inv_of). */
+static void mix_heads(vitc_cg *cg, th_block *t, int w, int bias, LLVMValueRef from, LLVMValueRef to, LLVMValueRef tops,
+                      LLVMValueRef invs) {
+  t->w = t->ptrs[w], t->bias = t->ptrs[bias], t->from = from, t->to = to, t->top_of = tops, t->inv_of = invs;
   cg_loop o = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
   t->o = o.iv;
+  if (tops) cg_set(cg, t->top, vec_const(cg, vt(cg), -HUGE_VALF));
   vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), mix_step, t);
+  if (tops) vec_store1(cg, vec_reduce(cg, VEC_MAX, cg_get(cg, t->top)), gep_f32(cg, tops, o.iv));
   cg_loop_end(cg, &o);
 }
 
-/* m[g, :] = softmax(m[g, :]) for every head g. */
+/* m[g, :] = exp(m[g, :] - tops[g]) for every head g, invs[g] = 1 / its sum: the softmax unnormalised. */
 static void softmax_rows(vitc_cg *cg, th_block *t, LLVMValueRef m) {
   cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
   t->to = gep_f32(cg, m, ix_mulk(cg, g.iv, t->nk_pad));
-  cg_set(cg, t->acc, vec_const(cg, vt(cg), -HUGE_VALF));
-  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), max_step, t);
-  t->top = vec_reduce(cg, VEC_MAX, cg_get(cg, t->acc));
+  t->row_max = vec_load1(cg, cg->f32, gep_f32(cg, t->tops, g.iv));
   cg_set(cg, t->acc, vec_const(cg, vt(cg), 0));
   vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), exp_step, t);
-  t->inv = vec_div(cg, cg_const(cg, cg->f32, 1), vec_reduce(cg, VEC_SUM, cg_get(cg, t->acc)));
-  vec_for(cg, cg_i64(cg, 0), t->tokens, vec_width(cg), scale_step, t);
+  LLVMValueRef inv = vec_div(cg, cg_const(cg, cg->f32, 1), vec_reduce(cg, VEC_SUM, cg_get(cg, t->acc)));
+  vec_store1(cg, inv, gep_f32(cg, t->invs, g.iv));
   cg_loop_end(cg, &g);
 }
 
@@ -200,9 +197,9 @@ static void emit_block(vitc_cg *cg, th_block *t, int rows) {
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   LLVMValueRef at = ix_mulk(cg, r.iv, t->heads * t->nk_pad);
   LLVMValueRef scores = gep_f32(cg, t->scores, at), mixed = gep_f32(cg, t->mixed, at);
-  mix_heads(cg, t, P_WL, P_BL, scores, mixed);
+  mix_heads(cg, t, P_WL, P_BL, scores, mixed, t->tops, NULL);
   softmax_rows(cg, t, mixed);
-  mix_heads(cg, t, P_WW, P_BW, mixed, scores);
+  mix_heads(cg, t, P_WW, P_BW, mixed, scores, NULL, t->invs);
   cg_loop_end(cg, &r);
 
   cg_loop f = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
@@ -239,7 +236,9 @@ vitc_status emit_TalkingHeads(vitc_cg *cg, const vitc_node *n, vitc_error *err) 
   t.ptrs = ptrs;
   LLVMTypeRef scores_t = LLVMArrayType(cg->f32, (unsigned)(rows * t.heads * t.nk_pad));
   t.scores = cg_var(cg, scores_t, NULL), t.mixed = cg_var(cg, scores_t, NULL);
-  t.acc = cg_mut_new(cg, vt(cg), NULL);
+  LLVMTypeRef heads_t = LLVMArrayType(cg->f32, (unsigned)t.heads);
+  t.tops = cg_var(cg, heads_t, NULL), t.invs = cg_var(cg, heads_t, NULL);
+  t.acc = cg_mut_new(cg, vt(cg), NULL), t.top = cg_mut_new(cg, vt(cg), NULL);
   t.scale = cg_const(cg, cg->f32, vitc_attr_float(n, "scale", 1.0));
   t.b = ix_divk(cg, blk, blocks);
   LLVMValueRef i0 = ix_mulk(cg, ix_remk(cg, blk, blocks), rows);
