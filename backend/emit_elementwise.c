@@ -462,13 +462,81 @@ static vitc_status check_quant_axis(vitc_cg *cg, const vitc_node *n, vitc_error 
                      "scales along the last axis", vitc_ops[n->op].name, (long long)axis, x->rank);
   return VITC_OK;
 }
+/* Per-tensor quantisation between float32 and 8-bit integers, the activations of a QDQ model: the tensor as
+ * one run of elements, in vectors (the loop nest above vectorises float32 only), cut into rows of
+ * ROW_CHUNK for the pool. The same arithmetic as s_QuantizeLinear / s_DequantizeLinear:
+ *   Quantize:    y = bytes(clamp(roundeven(x / scale) + zp, lo, hi))
+ *   Dequantize:  y = (float(x) - float(zp)) · scale      (the integer difference, exact in float) */
+typedef struct byte_run {
+  bool quantise, is_unsigned; /* direction; the 8-bit side's signedness */
+  double lo, hi;
+  LLVMValueRef ptr[4];         /* x, scale, zero point (NULL: 0), y */
+  LLVMValueRef scale, zp;      /* splatted float vectors */
+} byte_run;
+
+/* Integral q within the byte type's range as bytes: float to signed bytes is exact for int8; uint8 goes
+ * through q - 128 and gets its top bit back. */
+static LLVMValueRef to_bytes(vitc_cg *cg, LLVMValueRef q, bool is_unsigned) {
+  LLVMTypeRef bt = vec_with_elem(LLVMTypeOf(q), cg->i8);
+  if (!is_unsigned) return vec_fptosi(cg, q, bt);
+  LLVMValueRef b = vec_fptosi(cg, vec_sub(cg, q, vec_k(cg, q, 128)), bt);
+  return vec_xor(cg, b, vec_k(cg, b, -128));
+}
+
+static void byte_run_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  byte_run *r = state;
+  LLVMTypeRef ft = vec_f32(cg), bt = vec_with_elem(ft, cg->i8);
+  if (r->quantise) {
+    LLVMValueRef x = vec_load(cg, ft, gep_f32(cg, r->ptr[0], i), lanes);
+    LLVMValueRef q = vec_add(cg, vec_call1(cg, "llvm.roundeven", vec_div(cg, x, r->scale)), r->zp);
+    vec_store(cg, to_bytes(cg, vec_clamp(cg, q, r->lo, r->hi), r->is_unsigned), vec_gep(cg, cg->i8, r->ptr[3], i), lanes);
+  } else {
+    LLVMValueRef b = vec_load(cg, bt, vec_gep(cg, cg->i8, r->ptr[0], i), lanes);
+    LLVMValueRef x = r->is_unsigned ? vec_uitofp(cg, b, ft) : vec_sitofp(cg, b, ft);
+    vec_store(cg, vec_mul(cg, vec_sub(cg, x, r->zp), r->scale), gep_f32(cg, r->ptr[3], i), lanes);
+  }
+}
+
+/* Elements [lo, lo + len) with the pointers r->ptr (the function's, or a task's). */
+static void byte_run_span(vitc_cg *cg, byte_run *r, LLVMValueRef lo, int64_t len, vitc_dtype zp_type) {
+  LLVMValueRef zero = cg_i64(cg, 0);
+  r->scale = vec_splat(cg, vec_load1(cg, cg->f32, r->ptr[1]), vec_f32(cg));
+  r->zp = vec_const(cg, vec_f32(cg), 0);
+  if (r->ptr[2]) r->zp = vec_splat(cg, cg_convert(cg, cg_load(cg, r->ptr[2], zero, zp_type), zp_type, VITC_F32), vec_f32(cg));
+  vec_for(cg, lo, len, vec_width(cg), byte_run_vector, r);
+}
+
+/* The run's form applies: float32 and int8/uint8 on the two sides, a float32 scale and zero point of one
+ * element each. */
+static bool emit_byte_run(vitc_cg *cg, const vitc_node *n, bool quantise) {
+  const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0), *scale = cg_in_value(cg, 1);
+  const vitc_value *zp = n->nin > 2 ? cg_in_value(cg, 2) : NULL, *bytes = quantise ? y : x;
+  int64_t lo, hi, total = vitc_numel(y);
+  if ((quantise ? x : y)->dtype != VITC_F32 || (bytes->dtype != VITC_U8 && bytes->dtype != VITC_I8) ||
+      scale->dtype != VITC_F32 || vitc_numel(scale) != 1 || (zp && vitc_numel(zp) != 1) || total == 0)
+    return false;
+  vitc_quant_range(bytes->dtype, &lo, &hi);
+  byte_run r = {.quantise = quantise, .is_unsigned = bytes->dtype == VITC_U8, .lo = (double)lo, .hi = (double)hi,
+                .ptr = {cg_in(cg, 0), cg_in(cg, 1), zp ? cg_in(cg, 2) : NULL, cg_out(cg, 0)}};
+  LLVMValueRef outer[4];
+  memcpy(outer, r.ptr, sizeof outer);
+  int64_t rows = total / ROW_CHUNK;
+  row_loop l;
+  LLVMValueRef row = rows_begin(cg, &l, rows, total, r.ptr, 4);
+  byte_run_span(cg, &r, ix_mulk(cg, row, ROW_CHUNK), ROW_CHUNK, zp ? zp->dtype : VITC_U8);
+  rows_end(cg, &l);
+  memcpy(r.ptr, outer, sizeof outer);
+  if (total > rows * ROW_CHUNK) byte_run_span(cg, &r, cg_i64(cg, rows * ROW_CHUNK), total - rows * ROW_CHUNK, zp ? zp->dtype : VITC_U8);
+  return true;
+}
+
 vitc_status emit_QuantizeLinear(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   vitc_status st = check_quant_axis(cg, n, err);
-  return st ? st : emit_map(cg, n, s_QuantizeLinear, err);
+  return st || emit_byte_run(cg, n, true) ? st : emit_map(cg, n, s_QuantizeLinear, err);
 }
 vitc_status emit_DequantizeLinear(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   vitc_status st = check_quant_axis(cg, n, err);
-  return st ? st : emit_map(cg, n, s_DequantizeLinear, err);
+  return st || emit_byte_run(cg, n, false) ? st : emit_map(cg, n, s_DequantizeLinear, err);
 }
 
 /* Ops built here from a scalar builder each: the emit_Op that ops.def names for them. */

@@ -104,8 +104,9 @@ static void quantise_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state)
   LLVMValueRef x = f32v_load(cg, gep_f32(cg, r->src, i), lanes);
   LLVMValueRef q = vec_call1(cg, "llvm.roundeven", vec_div(cg, x, f32v_splat(cg, cg_f32(cg, r->x_scale))));
   q = vec_clamp(cg, vec_add(cg, q, vec_k(cg, q, r->zp)), r->lo, r->hi);
-  LLVMValueRef u = vec_fptosi(cg, vec_add(cg, q, vec_k(cg, q, r->shift)), i32v(cg));
-  vec_store(cg, LLVMBuildTrunc(cg->b, u, vec_of(cg, cg->i8, VL), ""), cg_gep(cg, cg->i8, r->dst, i), lanes);
+  /* q + shift is in [0, 255]: converted to signed bytes 128 lower, its top bit flipped back */
+  LLVMValueRef b = vec_fptosi(cg, vec_add(cg, q, vec_k(cg, q, r->shift - 128)), vec_of(cg, cg->i8, VL));
+  vec_store(cg, vec_xor(cg, b, vec_k(cg, b, -128)), cg_gep(cg, cg->i8, r->dst, i), lanes);
 }
 
 /* Step 1: A's rows as unsigned bytes [M][KP] in the work space, one task per row. Returns the buffer. */

@@ -157,6 +157,12 @@ static const op_case cases[] = {
     {VITC_OP_QuantizeLinear, "f32[3,5,7]:wide f32(1.7) u8(3)"},
     {VITC_OP_QuantizeLinear, "f32[3,5,7]:wide f32{0.5,1,2,3,4,5,6} i8{-5,0,1,2,3,4,127}", "axis=2"},
     {VITC_OP_QuantizeLinear, "f32[1,13] f32(0.01)"},
+    /* per tensor in vectors: ties, saturation, NaN and infinities; rows of the pool and a tail */
+    {VITC_OP_QuantizeLinear, "f32[3,1500,7]:halves f32(1) i8(-3)"},
+    {VITC_OP_QuantizeLinear, "f32[2,4100]:special f32(0.5) u8(128)"},
+    {VITC_OP_QuantizeLinear, "f32[4099]:halves f32(2) u8(0)"},
+    {VITC_OP_DequantizeLinear, "i8[3,1500,7] f32(0.3) i8(-7)"},
+    {VITC_OP_DequantizeLinear, "u8[4099] f32(0.7)"},
     {VITC_OP_DequantizeLinear, "u8[3,5,7] f32(0.3) u8(7)"},
     {VITC_OP_DequantizeLinear, "i8[3,5,7] f32{0.5,1,2,3,4,5,6} i8{-5,0,1,2,3,4,127}", "axis=-1"},
     {VITC_OP_DequantizeLinear, "i32[5,7] f32(0.25)"},
@@ -188,6 +194,7 @@ static double in_domain(const char *domain, double x, int64_t i) {
   if (!strcmp(domain, "ge1")) return 1 + fabs(x) * 3;              /* Acosh */
   if (!strcmp(domain, "unit")) return x * 0.95;                    /* Asin, Acos, Atanh */
   if (!strcmp(domain, "wide")) return x * 300;                     /* Cast to a narrower integer */
+  if (!strcmp(domain, "halves")) return floor(x * 600) / 2;       /* round-half-to-even's ties, saturating */
   if (!strcmp(domain, "nonzero")) return x < 0 ? x * 4 - 1 : x * 4 + 1; /* divisors: integers too */
   if (!strcmp(domain, "bits")) return floor((x + 1) * 4);          /* shift counts in [0, 8) */
   if (!strcmp(domain, "bool")) return x >= 0;
