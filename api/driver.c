@@ -75,8 +75,9 @@ static vitc_target_options target_of(const vitc_driver_options *o, char *dir, si
   return t;
 }
 
-vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
-                                vitc_value *kept, vitc_compiled **out, vitc_error *err) {
+/* vitc_driver_compile, its compile cache entry possibly still being written (vitc_compiled.storing). */
+static vitc_status compile_storing(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
+                                   vitc_value *kept, vitc_compiled **out, vitc_error *err) {
   char cache_dir[PATH_MAX];
   vitc_target_options t = target_of(o, cache_dir, sizeof cache_dir);
   int ninputs = g->ninputs;
@@ -88,6 +89,15 @@ vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, con
   if (!flags) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   if (!(st = specialise(g, o, inputs, flags, kept, err))) st = compile_timed(g, o, &t, out, err);
   if (flags != bound) free(flags);
+  return st;
+}
+
+/* Waits for the entry to be stored, so that the runs the caller times do not share the machine with it;
+ * only a model loaded for a host (vitc_driver_load_compiled) runs while it is written. */
+vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
+                                vitc_value *kept, vitc_compiled **out, vitc_error *err) {
+  vitc_status st = compile_storing(g, o, inputs, bound, kept, out, err);
+  if (!st) vitc_compiled_wait_store(*out);
   return st;
 }
 
@@ -178,7 +188,8 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
     *out = NULL;
   }
   vitc_status st = vitc_driver_load(path, o, g, err);
-  if (!st) st = vitc_driver_compile(*g, o, NULL, NULL, NULL, out, err);
+  if (!st) st = compile_storing(*g, o, NULL, NULL, NULL, out, err);
+  /* The record may name an entry still being written: one that then fails to be written is a miss. */
   if (!st && indexed && (*out)->cached && reads_only_model_file(*g, &before) && !stat(path, &after) &&
       describe_source(&after, o, &t, again, sizeof again) && !strcmp(source, again))
     vitc_cache_index_write(t.cache_dir, source, strlen(source), (*out)->cache_key);

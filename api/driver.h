@@ -43,12 +43,14 @@ vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vit
  * inputs read only as parameters (shapes, axes, indices, scales, pads) or feeding a node whose shape is
  * still unknown are bound to these values, the passes run again and g is compiled again. Then g has
  * fewer inputs: bound[k] (ninputs entries, may be NULL) says which of the original inputs became
- * constants, and kept (ninputs entries, required with inputs) receives the values of the others, in order. */
+ * constants, and kept (ninputs entries, required with inputs) receives the values of the others, in order.
+ * Returns once the compile cache's entry is stored. */
 vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, const vitc_value *inputs, bool *bound,
                                 vitc_value *kept, vitc_compiled **out, vitc_error *err);
 
 /* vitc_driver_load, then vitc_driver_compile without inputs to specialise on, for a host that needs only
- * the compiled code: *g keeps only the inputs and outputs (no nodes, no constants). When the compile
+ * the compiled code: *g keeps only the inputs and outputs (no nodes, no constants). The compile cache's
+ * entry may still be being written when this returns, while the host runs (vitc_compiled_free waits). When the compile
  * cache's index knows this file (same identity, same options), *out is mapped from the cache without
  * reading the model. */
 vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_options *o, vitc_graph **g,

@@ -133,6 +133,7 @@ void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 void vitc_jit_free(vitc_jit *j);
 
 /* A graph compiled in-process and ready to run: what `vitc run`/`check` and the public API use. */
+typedef struct vitc_cache_store vitc_cache_store; /* an entry being written (cache.c) */
 typedef struct vitc_compiled {
   vitc_module *module;
   vitc_jit *jit;
@@ -141,12 +142,16 @@ typedef struct vitc_compiled {
   void *hook_user;
   void *mapping; /* the compile cache's entry, read-only, when module->weights lie in it (else NULL) */
   size_t mapping_len;
-  bool cached;          /* the compile cache holds this compilation (it was loaded from there or stored) */
+  bool cached;          /* the compile cache holds this compilation: loaded from there, or stored (storing) */
   uint64_t cache_key[2]; /* then: its entry's key */
+  vitc_cache_store *storing; /* the entry being written in the background, until vitc_compiled_wait_store */
 } vitc_compiled;
 /* Code-generates g for the target and JIT-compiles it; with t->cache_dir, looks the compilation up in the
- * compile cache first and stores it there after a miss (cache.c). */
+ * compile cache first and after a miss starts storing it there (cache.c), which vitc_compiled_wait_store
+ * or vitc_compiled_free waits for. */
 vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, vitc_compiled **out, vitc_error *err);
+/* Waits for c's entry to be stored, if it is being stored; then c->cached tells whether it was. */
+void vitc_compiled_wait_store(vitc_compiled *c);
 /* The compilation in t->cache_dir's entry `key` (vitc_compiled.cache_key), without its graph; false when
  * that entry is missing or not whole. */
 bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2], vitc_compiled **out);
@@ -173,16 +178,22 @@ vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLV
  * again: its header's key and hashes are still checked. NULL when out of memory or the path is too long. */
 vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]);
 void vitc_cache_entry_free(vitc_cache_entry *e);
+const uint64_t *vitc_cache_entry_key(const vitc_cache_entry *e); /* its two words */
 /* On a hit fills c's module (weights in the read-only mapping c->mapping) and JIT (linked from the cached
  * objects; it takes *tm, which becomes NULL) and returns true. False for an entry that is missing,
  * corrupt, truncated or another compilation's: then *tm is the caller's still, or NULL if the JIT
  * took it and failed. */
 bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
-/* Writes the entry (c's module metadata and weights, the objects) atomically and marks c cached; does
- * nothing when it cannot. Then removes the least recently used other entries while all of them take
- * more than max_bytes (0: VITC_CACHE_MAX_BYTES), and temporary files a writer left an hour ago. */
+/* Starts writing the entry (m's metadata and weights, the objects) atomically on a thread of its own, so
+ * that the first result need not wait for it; takes e and the objects (objs is left empty). m must live
+ * until vitc_cache_store_finish. NULL when nothing will be stored (an incomplete object list). Storing
+ * then removes the least recently used other entries while all of them take more than max_bytes
+ * (0: VITC_CACHE_MAX_BYTES), and temporary files a writer left an hour ago. */
 #define VITC_CACHE_MAX_BYTES (4ull << 30)
-void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs, uint64_t max_bytes);
+vitc_cache_store *vitc_cache_store_start(vitc_cache_entry *e, const vitc_module *m, vitc_objects *objs,
+                                         uint64_t max_bytes);
+/* Waits for the store and frees s (NULL: nothing); true when the entry is in place. */
+bool vitc_cache_store_finish(vitc_cache_store *s);
 /* The index of model files: `source` (the caller's description of a model file and of the options it is
  * loaded with) to the key of the entry its compilation is in, so that a host loading the same file again
  * need not read it. The index is this build's: another build's records are not seen. */

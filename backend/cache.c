@@ -14,11 +14,13 @@
  *                             then each object file (its size, its bytes)
  *   weights_offset (a page)   the weights blob, mapped read-only by the process that uses the entry
  *
- * Entries are written under a temporary name in the same directory, flushed to disk and renamed, so a
- * reader sees a whole entry or none; processes racing on one key each rename a whole entry. An entry
- * whose magic, format, version, key, size or any hash is wrong is ignored and written again. Nothing
- * here fails a compilation: a directory that cannot be created or written only means no caching.
- * Storing an entry trims the directory to a size, least recently used (stored or hit) entries first. */
+ * Entries are written under a temporary name in the same directory and renamed, so a reader sees a whole
+ * entry or none (not flushed to disk: after a crash the hashes tell a torn entry); processes racing on
+ * one key each rename a whole entry. An entry whose magic, format, version, key, size or any hash is
+ * wrong is ignored and written again. Nothing here fails a compilation: a directory that cannot be
+ * created or written only means no caching. An entry is written on a thread of its own while the model
+ * runs (its weights are hundreds of MB to copy), and storing it trims the directory to a size, least
+ * recently used (stored or hit) entries first. */
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #include <dirent.h>
 #include <errno.h>
@@ -317,6 +319,8 @@ vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]
   return NULL;
 }
 
+const uint64_t *vitc_cache_entry_key(const vitc_cache_entry *e) { return e->key; }
+
 void vitc_cache_entry_free(vitc_cache_entry *e) {
   if (!e) return;
   free(e->description.p);
@@ -427,8 +431,11 @@ static bool write_all(int fd, const void *data, size_t n) {
   return true;
 }
 
-/* Writes the n parts to path through a temporary file in its directory (created if missing), flushed to
- * disk and renamed: readers see the whole file or none. A NULL part of size s is s zero bytes. */
+/* Writes the n parts to path through a temporary file in its directory (created if missing), renamed:
+ * readers see the whole file or none. A NULL part of size s is s zero bytes. There is no fsync: it cost a
+ * tenth of a second for a ViT-B/16 entry, and a crash that leaves a renamed file torn or empty is caught
+ * anyway, as every file written here is checked against its hashes (header, metadata, weights; the
+ * index record's) when read, and written again if wrong. */
 static bool write_atomic(const char *path, const void *const *part, const size_t *size, int n) {
   char dir[PATH_MAX], tmp[PATH_MAX + 16];
   snprintf(dir, sizeof dir, "%s", path);
@@ -443,7 +450,6 @@ static bool write_atomic(const char *path, const void *const *part, const size_t
     else
       for (size_t left = size[i]; ok && left; left -= left < sizeof zeros ? left : sizeof zeros)
         ok = write_all(fd, zeros, left < sizeof zeros ? left : sizeof zeros);
-  ok = !fsync(fd) && ok;
   ok = !close(fd) && ok && !rename(tmp, path);
   if (!ok) unlink(tmp);
   return ok;
@@ -502,9 +508,8 @@ static void trim(const char *dir, const char *keep, uint64_t max_bytes) {
   free(list);
 }
 
-void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_objects *objs, uint64_t max_bytes) {
-  const vitc_module *m = c->module;
-  if (objs->incomplete || !objs->n) return;
+/* Writes the entry: c's module metadata and weights, the objects; true when it is in place. */
+static bool store(const vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs, uint64_t max_bytes) {
   bytes meta = {0};
   put(&meta, e->description.p, e->description.len);
   put_str(&meta, m->signature);
@@ -525,16 +530,55 @@ void vitc_cache_store(const vitc_cache_entry *e, vitc_compiled *c, const vitc_ob
   h.header_hash = header_hash(&h);
   const void *parts[] = {&h, meta.p, NULL, m->weights};
   size_t sizes[] = {sizeof h, meta.len, h.weights_offset - sizeof h - meta.len, m->weights_size};
-  if (!meta.failed && write_atomic(e->path, parts, sizes, 4)) {
-    c->cached = true;
-    c->cache_key[0] = e->key[0];
-    c->cache_key[1] = e->key[1];
+  bool stored = !meta.failed && write_atomic(e->path, parts, sizes, 4);
+  if (stored) {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", e->path);
     *strrchr(dir, '/') = 0;
     trim(dir, e->path, max_bytes ? max_bytes : VITC_CACHE_MAX_BYTES);
   }
   free(meta.p);
+  return stored;
+}
+
+struct vitc_cache_store {
+  pthread_t thread;
+  vitc_cache_entry *entry;
+  const vitc_module *module;
+  vitc_objects objects;
+  uint64_t max_bytes;
+  bool joinable, stored;
+};
+
+static void *store_thread(void *arg) {
+  vitc_cache_store *s = arg;
+  s->stored = store(s->entry, s->module, &s->objects, s->max_bytes);
+  return NULL;
+}
+
+vitc_cache_store *vitc_cache_store_start(vitc_cache_entry *e, const vitc_module *m, vitc_objects *objs,
+                                         uint64_t max_bytes) {
+  vitc_cache_store *s = objs->incomplete || !objs->n ? NULL : calloc(1, sizeof *s);
+  if (!s) {
+    vitc_cache_entry_free(e);
+    vitc_objects_free(objs);
+    return NULL;
+  }
+  *s = (vitc_cache_store){.entry = e, .module = m, .objects = *objs, .max_bytes = max_bytes};
+  *objs = (vitc_objects){0};
+  s->joinable = !pthread_create(&s->thread, NULL, store_thread, s);
+  if (!s->joinable) store_thread(s); /* no thread to spare: the caller waits for the store instead */
+  return s;
+}
+
+bool vitc_cache_store_finish(vitc_cache_store *s) {
+  if (!s) return false;
+  if (s->joinable) pthread_join(s->thread, NULL);
+  bool stored = s->stored;
+  vitc_cache_entry_free(s->entry);
+  vitc_objects_free(&s->objects);
+  free(s);
+  return stored;
 }
 
 /* ---------------------------------------------------------------- the index of model files

@@ -24,7 +24,12 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
       if (t->progress) t->progress(t->progress_user, "machine code", 0, 0);
       vitc_objects objects = {0};
       st = vitc_jit_compile_parallel(c->module, t, tm, &objects, &c->jit, err);
-      if (!st && entry) vitc_cache_store(entry, c, &objects, t->cache_max_bytes);
+      if (!st && entry) {
+        memcpy(c->cache_key, vitc_cache_entry_key(entry), sizeof c->cache_key);
+        c->storing = vitc_cache_store_start(entry, c->module, &objects, t->cache_max_bytes);
+        c->cached = c->storing != NULL; /* unless the store fails: vitc_compiled_wait_store tells */
+        entry = NULL; /* the store's */
+      }
       vitc_objects_free(&objects);
     }
   }
@@ -58,8 +63,14 @@ bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2
   return true;
 }
 
+void vitc_compiled_wait_store(vitc_compiled *c) {
+  if (c->storing) c->cached = vitc_cache_store_finish(c->storing);
+  c->storing = NULL;
+}
+
 void vitc_compiled_free(vitc_compiled *c) {
   if (!c) return;
+  vitc_compiled_wait_store(c); /* the store reads the module's weights */
   vitc_jit_free(c->jit);
   if (c->mapping) { /* the weights are the cache entry's */
     c->module->weights = NULL;

@@ -2,7 +2,7 @@
  * load compiles and stores an entry and an index record; the next maps them without reading the model
  * and gives the same bits; a loaded model keeps no graph but its inputs and outputs; a model file written again, or other options, are not served the old
  * record; an entry compiled for other CPU features, put where the host's belongs, is compiled again;
- * storing trims the directory to its size limit.
+ * storing trims the directory to its size limit; a model freed as soon as it is loaded leaves a whole entry.
  * Damaged entries and racing processes are tests/cli/cache.sh's. Runs from the source directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -165,6 +165,16 @@ int main(void) {
   CHECK(served(&host) == 'c'); /* its entry went */
   cache_max_bytes = 0;         /* 4 GiB: both stay */
   CHECK(served(&limited) == 'c' && count_files(".jit", NULL, NULL, 0) == 2);
+
+  /* A model freed right after loading, while its entry is written in the background, waits for it: the
+   * next load maps a whole entry through the index. */
+  vitc_options quick = host;
+  quick.max_memory = 1 << 28;
+  vitc_model *loaded = NULL;
+  CHECK(vitc_model_load(model, &quick, &loaded) == VITC_OK);
+  vitc_model_free(loaded);
+  CHECK(count_files(".jit", NULL, NULL, 0) == 3);
+  CHECK(served(&quick) == 'i');
 
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
