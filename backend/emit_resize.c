@@ -71,6 +71,21 @@ static bool push_tap(axis_taps *t, int64_t *count, int64_t rows, int64_t j, int6
   return true;
 }
 
+/* Narrows every row to the widest row's count: push_tap widens by doubling, and each padding tap of
+ * weight 0 would cost the kernel a load and a multiply-add per output element (a linear axis measured
+ * 2 wide is held 4 wide, so a 2-D linear Resize would run 16 taps where 4 contribute). */
+static void trim_taps(axis_taps *t, const int64_t *count, int64_t rows) {
+  int64_t used = 1;
+  for (int64_t j = 0; j < rows; j++) used = count[j] > used ? count[j] : used;
+  if (used >= t->width) return;
+  for (int64_t r = 0; r < rows; r++) /* rows move down only, so the copy never overwrites a row unread */
+    for (int64_t k = 0; k < used; k++) {
+      t->idx[r * used + k] = t->idx[r * t->width + k];
+      t->w[r * used + k] = t->w[r * t->width + k];
+    }
+  t->width = used;
+}
+
 /* The resized axes in the order scales / sizes / roi list them. */
 static int resized_axes(const vitc_node *n, int rank, int *axes) {
   int len;
@@ -225,6 +240,7 @@ static vitc_status measure_axis(vitc_cg *cg, const vitc_node *n, int d, int pos,
       t->identity &= single && t->idx[j * t->width] == j * in_stride[d];
     }
     if (!t->width && !push_tap(t, count, out_len, 0, 0, 0)) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+    else trim_taps(t, count, out_len);
   }
   if (p) free(p->x.data);
   free(p);

@@ -426,20 +426,63 @@ static int64_t nhwc_offset(const int64_t *image, int64_t e) {
   return (n * plane + e % plane) * image[1] + c;
 }
 
-/* Whether t, made by views from z, holds z's elements in z's order (image NULL), or z's elements read
- * as [N, H, W, C] and moved channels-first (image: t's dims [N, C, H, W]; then t = T(z viewed so)). */
-static vitc_status holds(const vitc_graph *g, int z, int t, const int64_t *image, bool *yes, vitc_error *err) {
+/* Offset in a (dims `dims`, rank r) of element f of Transpose(a, perm). */
+static int64_t permuted_offset(const int64_t *dims, const int64_t *perm, int r, int64_t f) {
+  int64_t stride[VITC_MAX_RANK], off = 0;
+  for (int d = r - 1; d >= 0; d--) stride[d] = d == r - 1 ? 1 : stride[d + 1] * dims[d + 1];
+  for (int d = r - 1; d >= 0; d--) {
+    off += f % dims[perm[d]] * stride[perm[d]];
+    f /= dims[perm[d]];
+  }
+  return off;
+}
+
+/* The next permutation of p[0..r) in lexicographic order; false after the last. */
+static bool next_perm(int64_t *p, int r) {
+  int i = r - 2;
+  while (i >= 0 && p[i] >= p[i + 1]) i--;
+  if (i < 0) return false;
+  int j = r - 1;
+  while (p[j] <= p[i]) j--;
+  int64_t s = p[i];
+  p[i] = p[j];
+  p[j] = s;
+  for (int a = i + 1, b = r - 1; a < b; a++, b--) s = p[a], p[a] = p[b], p[b] = s;
+  return true;
+}
+
+/* Whether t, made by views from z, is z's elements moved by one Transpose (the identity alone unless
+ * any_perm; other perms at rank ≤ 4 only), and which perm:
+ *   image NULL:  t = Transpose(Reshape(z, w), perm), w the dims of t permuted back;
+ *   image set:   t = T(Reshape(Transpose(z, perm), [N, H, W, C])), image t's dims [N, C, H, W].
+ * *yes false when no perm fits. */
+static vitc_status holds(const vitc_graph *g, int z, int t, const int64_t *image, bool any_perm, int64_t *perm,
+                         bool *yes, vitc_error *err) {
   int64_t *origins, count = vitc_numel(&g->tensors[t].v);
+  const vitc_value *tv = &g->tensors[t].v, *zv = &g->tensors[z].v;
+  int r = image ? zv->rank : tv->rank;
   *yes = false;
   vitc_status st = vitc_probe_origins(g, z, t, &origins, err);
-  if (st != VITC_OK || !origins || count != vitc_numel(&g->tensors[z].v)) {
+  if (st != VITC_OK || !origins || count != vitc_numel(zv)) {
     free(origins);
     return st;
   }
-  *yes = true;
-  for (int64_t e = 0; e < count && *yes; e++) *yes = origins[e] == (image ? nhwc_offset(image, e) : e);
+  for (int d = 0; d < r; d++) perm[d] = d;
+  do {
+    int64_t dims[VITC_MAX_RANK];
+    for (int d = 0; d < r; d++) dims[image ? d : perm[d]] = image ? zv->dims[d] : tv->dims[d];
+    *yes = true;
+    for (int64_t e = 0; e < count && *yes; e++)
+      *yes = origins[e] == permuted_offset(dims, perm, r, image ? nhwc_offset(image, e) : e);
+  } while (!*yes && any_perm && r <= 4 && next_perm(perm, r));
   free(origins);
   return VITC_OK;
+}
+
+static bool is_identity(const int64_t *perm, int r) {
+  for (int d = 0; d < r; d++)
+    if (perm[d] != d) return false;
+  return true;
 }
 
 /* Tokens [N, H·W, C] seen as an image by views, as PVT v2's and CoaT's depthwise convs and XCiT's LPI
@@ -447,9 +490,16 @@ static vitc_status holds(const vitc_graph *g, int z, int t, const int64_t *image
  *
  *   x = Reshape(Transpose(y [N, H·W, C], [0, 2, 1]), [N, C, H, W])   →   x = T(Reshape(y, [N, H, W, C]))
  *
- * (any views up to 4 deep whose result the probe finds in that order). Rewritten only for a Conv that
- * reads x alone and then runs channels-last on the view of y; its result's way back to tokens,
- * Transpose(Reshape(T(z), [N, C, H·W]), [0, 2, 1]), is a view of z that `view` already turns into a Reshape. */
+ * (any views up to 4 deep whose result the probe finds in that order). Tokens split into heads first,
+ * as CoaT's convolutional relative position encoding reads V [N, heads, H·W, C/heads], are the same
+ * image once their heads move next to their channels:
+ *
+ *   x = Reshape(Transpose(v, [0, 1, 3, 2]), [N, C, H, W])   →   x = T(Reshape(Transpose(v, [0, 2, 1, 3]), [N, H, W, C]))
+ *
+ * (the one Transpose the probe finds; it replaces the one the views had). Rewritten only for a Conv
+ * that reads x alone and then runs channels-last on the view of y; its result's way back to tokens,
+ * Transpose(Reshape(T(z), [N, C, H·W]), [0, 2, 1]), is a view of z that `view` turns into a Reshape of z,
+ * or into a Transpose of one (back to heads). */
 static vitc_status image_of_tokens(layout *l, int i) {
   const vitc_graph *g = l->g;
   int x = g->nodes[i].out[0], y = g->nodes[i].in[0];
@@ -459,42 +509,61 @@ static vitc_status image_of_tokens(layout *l, int i) {
       !conv_geometry(g, reader, &p) || channels_last_form(g, reader, &p, true) == CONV_STAYS)
     return VITC_OK;
   const int64_t *d = g->tensors[x].v.dims;
-  int64_t image[4] = {d[0], d[1], d[2], d[3]}, nhwc[4] = {d[0], d[2], d[3], d[1]};
-  for (int depth = 0; depth < 4 && y >= 0; depth++) {
-    bool yes;
-    vitc_status st = holds(g, y, x, image, &yes, l->err);
-    if (st != VITC_OK) return st;
-    if (yes) {
-      l->g->nodes[i].dead = true;
-      int z = add_reshape(l, y, 4, nhwc, -1, "nhwc_view");
-      return z < 0 || add_transpose(l, z, to_first, 4, x, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+  int64_t image[4] = {d[0], d[1], d[2], d[3]}, nhwc[4] = {d[0], d[2], d[3], d[1]}, perm[VITC_MAX_RANK];
+  /* a reading in order at any depth first (no Transpose added); else the deepest one moved by a
+   * Transpose, so that the Transpose in the views goes */
+  for (int any_perm = 0; any_perm < 2; any_perm++) {
+    int found = -1;
+    int64_t found_perm[VITC_MAX_RANK];
+    for (int depth = 0, t = y; depth < 4 && t >= 0; depth++) {
+      bool yes;
+      vitc_status st = holds(g, t, x, image, any_perm, perm, &yes, l->err);
+      if (st != VITC_OK) return st;
+      if (yes) {
+        found = t;
+        memcpy(found_perm, perm, sizeof perm);
+        if (!any_perm) break;
+      }
+      const vitc_node *q = g->tensors[t].producer >= 0 ? &g->nodes[g->tensors[t].producer] : NULL;
+      t = !q || q->dead || !is_view(q) ? -1 : q->in[0];
     }
-    const vitc_node *q = g->tensors[y].producer >= 0 ? &g->nodes[g->tensors[y].producer] : NULL;
-    if (!q || q->dead || !is_view(q)) break;
-    y = q->in[0];
+    if (found < 0) continue;
+    int r = g->tensors[found].v.rank;
+    l->g->nodes[i].dead = true;
+    int v = is_identity(found_perm, r) ? found : add_transpose(l, found, found_perm, r, -1, "heads_to_channels");
+    int z = v < 0 ? -1 : add_reshape(l, v, 4, nhwc, -1, "nhwc_view");
+    return z < 0 || add_transpose(l, z, to_first, 4, x, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
   }
   return VITC_OK;
 }
 
-/* A view (up to 4 deep) of T(z) that puts z's elements back in order becomes a Reshape of z. */
+/* A view (up to 4 deep) of T(z) that puts z's elements back in order becomes a Reshape of z; a Transpose
+ * whose result is z's elements moved by one Transpose becomes that Transpose of a Reshape of z. */
 static vitc_status view(layout *l, int i) {
   const vitc_graph *g = l->g;
-  int t = g->nodes[i].in[0], out = g->nodes[i].out[0];
+  int out = g->nodes[i].out[0];
   if (!g->tensors[out].shape_known) return VITC_OK;
-  for (int depth = 0; depth < 4 && t >= 0 && g->tensors[t].producer >= 0; depth++) {
-    const vitc_node *p = &g->nodes[g->tensors[t].producer];
-    int z = nhwc_source(g, t);
-    bool yes;
-    vitc_status st = z >= 0 ? holds(g, z, out, NULL, &yes, l->err) : VITC_OK;
-    if (st != VITC_OK) return st;
-    if (z >= 0 && yes) {
-      const vitc_value *v = &g->tensors[out].v;
-      l->g->nodes[i].dead = true;
-      return add_reshape(l, z, v->rank, v->dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+  /* in order at any depth first; moved by a Transpose only in place of a Transpose (a Reshape replaced
+   * so would add a copy) */
+  for (int any_perm = 0; any_perm < 1 + (g->nodes[i].op == VITC_OP_Transpose); any_perm++)
+    for (int depth = 0, t = g->nodes[i].in[0]; depth < 4 && t >= 0 && g->tensors[t].producer >= 0; depth++) {
+      const vitc_node *p = &g->nodes[g->tensors[t].producer];
+      int z = nhwc_source(g, t);
+      int64_t perm[VITC_MAX_RANK], dims[VITC_MAX_RANK];
+      bool yes;
+      vitc_status st = z >= 0 ? holds(g, z, out, NULL, any_perm, perm, &yes, l->err) : VITC_OK;
+      if (st != VITC_OK) return st;
+      if (z >= 0 && yes) {
+        const vitc_value *v = &g->tensors[out].v;
+        l->g->nodes[i].dead = true;
+        if (!any_perm) return add_reshape(l, z, v->rank, v->dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+        for (int d = 0; d < v->rank; d++) dims[perm[d]] = v->dims[d];
+        int w = add_reshape(l, z, v->rank, dims, -1, "heads_view");
+        return w < 0 || add_transpose(l, w, perm, v->rank, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+      }
+      if (p->dead || !is_view(p)) break;
+      t = p->in[0];
     }
-    if (p->dead || !is_view(p)) break;
-    t = p->in[0];
-  }
   return image_of_tokens(l, i);
 }
 

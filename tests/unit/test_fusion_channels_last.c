@@ -34,6 +34,10 @@ enum {
   MISS_TOKENS_SHARED,  /* S_TOKENS_DW with the image also a graph output */
   S_TOKENS_GELU,    /* S_TOKENS_DW, then GELU on the tokens (PVT v2's MLP): the conv takes the GELU */
   MISS_TOKENS_GELU_READ, /* the same with the tokens before the GELU also a graph output: the GELU stays */
+  S_HEADS_DW,       /* CoaT: V [B, heads, H·W, C/heads] → Transpose [0, 1, 3, 2] → Reshape [B, C, H, W] →
+                       depthwise → Reshape → Transpose back to heads */
+  MISS_HEADS_GROUPED, /* the same with Conv 3x3 group 2: the conv stays, and the moves */
+  MISS_HEADS_RAW,   /* V → Reshape [B, C, H, W] without the Transpose: no one Transpose makes it channels-last */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -121,6 +125,18 @@ static int tokens_conv(test_graph *t, int variant) {
   return variant >= S_TOKENS_GELU ? fh_op(t, VITC_OP_Gelu, x, -1) : x;
 }
 
+/* V split into heads [B, HEADS, H·W, C/HEADS] as an image through a conv and back, as CoaT's
+ * convolutional relative position encoding does */
+enum { HEADS = 4 };
+static int heads_conv(test_graph *t, int variant) {
+  static const int64_t swap[] = {0, 1, 3, 2};
+  const int64_t vd[] = {B, HEADS, H * W, C / HEADS}, image[] = {B, C, H, W}, back[] = {B, HEADS, C / HEADS, H * W};
+  int v = tg_input(t, VITC_F32, 4, vd);
+  int x = reshape(t, variant == MISS_HEADS_RAW ? v : transpose(t, v, swap), 4, image);
+  x = conv(t, x, C, C, 3, 1, 1, variant == MISS_HEADS_GROUPED ? 2 : C);
+  return transpose(t, reshape(t, x, 4, back), swap);
+}
+
 static void build(test_graph *t, int variant) {
   const int64_t image[] = {B, 3, 2 * H, 2 * W}, xd[] = {B, C, H, W}, along_w[] = {1, 1, W}, vit[] = {B, 3, 3 * H, 3 * W},
                 tokens[] = {B, C, H * W};
@@ -158,6 +174,7 @@ static void build(test_graph *t, int variant) {
   case S_TOKENS_GELU: case MISS_TOKENS_GELU_READ:
     y = tokens_conv(t, variant);
     break;
+  case S_HEADS_DW: case MISS_HEADS_GROUPED: case MISS_HEADS_RAW: y = heads_conv(t, variant); break;
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -207,6 +224,22 @@ static void test_near_misses(void) {
   const vitc_node *n = fh_find_op(g, VITC_OP_Transpose);
   CHECK(n && g->tensors[n->out[0]].v.dims[1] == C); /* still the NHWC → NCHW move before the Add */
   vitc_graph_free(g);
+}
+
+static void test_heads(void) {
+  /* one Transpose brings the heads next to their channels, one takes them back: the views' own two go */
+  const fh_count dw[] = {{VITC_OP_Transpose, 2}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
+  vitc_graph *g = fh_check("heads depthwise", build, S_HEADS_DW, vitc_to_channels_last, dw, 3);
+  for (int i = 0; i < g->nnodes; i++) { /* both are [0, 2, 1, 3]: heads and tokens swap */
+    int len;
+    const int64_t *perm = vitc_attr_ints(&g->nodes[i], "perm", &len);
+    if (g->nodes[i].op == VITC_OP_Transpose) CHECK(perm && len == 4 && perm[1] == 2 && perm[2] == 1 && perm[3] == 3);
+  }
+  vitc_graph_free(g);
+  const fh_count grouped[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("heads grouped", build, MISS_HEADS_GROUPED, vitc_to_channels_last, grouped, 3));
+  const fh_count raw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("heads reshaped raw", build, MISS_HEADS_RAW, vitc_to_channels_last, raw, 3));
 }
 
 /* to_channels_last, then the GEMM epilogues: what the pipeline makes of an MBConv block. */
@@ -274,6 +307,7 @@ static void test_tokens_gelu(void) {
 
 int main(void) {
   test_tokens();
+  test_heads();
   test_tokens_gelu();
   test_convnext_stage();
   test_mbconv();
