@@ -500,7 +500,7 @@ static void trim(const char *dir, const char *keep, uint64_t max_bytes) {
     list[n++].used = st.st_mtim;
   }
   if (d) closedir(d);
-  qsort(list, n, sizeof *list, least_recent_first);
+  if (n) qsort(list, n, sizeof *list, least_recent_first); /* list is NULL when the directory is empty */
   for (size_t i = 0; i < n && total > max_bytes; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, list[i].name);
     if (!unlink(path)) total -= (uint64_t)list[i].size;

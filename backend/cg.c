@@ -235,7 +235,7 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
 vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err) {
   size_t at;
   vitc_status st = grow_blob(cg, bytes, &at, err);
-  *data = st ? NULL : memset(cg->blob + at, 0, bytes);
+  *data = st || !bytes ? NULL : memset(cg->blob + at, 0, bytes); /* no blob yet when bytes is 0 */
   *offset = (int64_t)(at - cg->blob_base);
   return st;
 }

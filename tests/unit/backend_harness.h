@@ -61,7 +61,7 @@ static inline void tg_fill(vitc_value *v, unsigned *seed) {
 /* A constant of random values. */
 static inline int tg_const(test_graph *t, vitc_dtype dtype, int rank, const int64_t *dims, unsigned seed) {
   vitc_value v = {.dtype = dtype, .rank = rank};
-  memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank) memcpy(v.dims, dims, sizeof(int64_t) * (size_t)rank);
   v.data = malloc(vitc_nbytes(&v) + 1);
   tg_fill(&v, &seed);
   int id = vitc_graph_add_constant(t->g, NULL, &v);
