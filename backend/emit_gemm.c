@@ -71,6 +71,7 @@ static int64_t batch_count(const gemm_desc *d) {
 typedef struct kernel_ctx {
   vitc_cg *cg;
   const gemm_desc *d;
+  LLVMValueRef ib_lo, ib_hi; /* the task's row blocks */
   LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
   LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
@@ -225,6 +226,28 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
   }
 }
 
+static void row_blocks_of_panel(void *k, int nv, int lanes) {
+  kernel_ctx *kc = k;
+  emit_row_blocks(kc, kc->ib_lo, kc->ib_hi, nv, lanes);
+}
+
+void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, int64_t npan, int64_t n, int nv, int vl, gemm_panel_body body,
+                         void *k) {
+  int64_t ntail = n % (nv * vl);
+  int nv_tail = (int)ceil_div(ntail, vl), lanes_tail = (int)(ntail - (nv_tail - 1) * vl);
+  if (!ntail || npan == 1) {
+    body(k, ntail ? nv_tail : nv, ntail ? lanes_tail : vl);
+    return;
+  }
+  LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
+  cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
+  body(k, nv, vl);
+  cg_if_end(cg, &full);
+  cg_if edge = cg_if_begin(cg, is_last);
+  body(k, nv_tail, lanes_tail);
+  cg_if_end(cg, &edge);
+}
+
 /* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] of floats in the weights blob, or for
  * the bf16 kernel [N/NR][ceil(K/2)][NR] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
  * pair has a zero high half). */
@@ -343,8 +366,6 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   int64_t nkb = ksteps > KC ? ceil_div(ksteps, KC) : 1;
-  int64_t ntail = d->n % NR;
-  int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[6] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
@@ -388,19 +409,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
-  if (!ntail) {
-    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
-  } else if (npan == 1) {
-    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
-  } else {
-    LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
-    cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
-    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
-    cg_if_end(cg, &full);
-    cg_if edge = cg_if_begin(cg, is_last);
-    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
-    cg_if_end(cg, &edge);
-  }
+  k.ib_lo = ib_lo, k.ib_hi = ib_hi;
+  emit_by_panel_width(cg, jp, npan, d->n, NV, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &kb);
   cg_loop_end(cg, &task);
   cg_task_end(cg, &t, batch_count(d) * npan * nmc);

@@ -29,6 +29,7 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 typedef struct int8_kernel {
   vitc_cg *cg;
+  LLVMValueRef ib_lo, ib_hi; /* the task's row blocks */
   int64_t m, n, k, kq;         /* kq: quads of K */
   LLVMValueRef a, w, corr, scale, bias, post, c; /* in the task: A's bytes, this panel's W, the columns' */
   LLVMValueRef j0;                               /* constants, C's first row; the panel's first column */
@@ -90,6 +91,11 @@ static void emit_row_blocks(int8_kernel *k, LLVMValueRef ib_lo, LLVMValueRef ib_
     emit_tile(k, cg_i64(cg, mfull * MR), (int)mtail, nv, lanes);
     cg_if_end(cg, &tail);
   }
+}
+
+static void row_blocks_of_panel(void *k, int nv, int lanes) {
+  int8_kernel *kc = k;
+  emit_row_blocks(kc, kc->ib_lo, kc->ib_hi, nv, lanes);
 }
 
 /* What step 1 quantises with. */
@@ -188,8 +194,7 @@ vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef abuf = quantise_a(cg, &k, r);
 
   int64_t npan = ceil_div(k.n, NR), mblocks = ceil_div(k.m, MR);
-  int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc), ntail = k.n % NR;
-  int nv_tail = (int)ceil_div(ntail, VL), lanes_tail = (int)(ntail - (nv_tail - 1) * VL);
+  int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   LLVMValueRef captured[3] = {abuf, cg->weights, cg_out(cg, 0)};
   cg_task t = cg_task_begin(cg, captured, 3);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
@@ -203,20 +208,8 @@ vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   k.scale = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[2]));
   k.bias = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[3]));
   k.post = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[4]));
-  LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc), ib_hi = ix_min(cg, ix_addk(cg, ib_lo, bpc), cg_i64(cg, mblocks));
-  if (!ntail) {
-    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
-  } else if (npan == 1) {
-    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
-  } else {
-    LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
-    cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
-    emit_row_blocks(&k, ib_lo, ib_hi, NV, VL);
-    cg_if_end(cg, &full);
-    cg_if edge = cg_if_begin(cg, is_last);
-    emit_row_blocks(&k, ib_lo, ib_hi, nv_tail, lanes_tail);
-    cg_if_end(cg, &edge);
-  }
+  k.ib_lo = ix_mulk(cg, mc, bpc), k.ib_hi = ix_min(cg, ix_addk(cg, k.ib_lo, bpc), cg_i64(cg, mblocks));
+  emit_by_panel_width(cg, jp, npan, k.n, NV, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &task);
   cg_task_end(cg, &t, npan * nmc);
   return VITC_OK;
