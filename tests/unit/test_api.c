@@ -332,7 +332,8 @@ done:
 }
 
 /* vitc_run_batch on ViT loaded for one image of its symbolic batch: 3 images equal three vitc_run calls and
- * the evaluator's batch; a model without a symbolic batch, a bound batch and n < 0 are refused. */
+ * the evaluator's batch, also when the model is loaded again from the compile cache; a model without a
+ * symbolic batch, a bound batch and n < 0 are refused. */
 #define BATCH_MODEL "tests/models/vit_op17/model.onnx" /* input f32[batch,3,32,32] -> logits f32[batch,10] */
 enum { IMAGE = 3 * 32 * 32, CLASSES = 10, IMAGES = 3 };
 static void test_batch(const vitc_model *two_io) {
@@ -357,6 +358,16 @@ static void test_batch(const vitc_model *two_io) {
     CHECK(max_diff(batch, ref, IMAGES * CLASSES) < 1e-4);
     CHECK(vitc_run_batch(c, 0, (const void *[]){images}, (void *[]){batch}) == VITC_OK);
     CHECK(vitc_run_batch(c, -1, (const void *[]){images}, (void *[]){batch}) == VITC_ERR_INVALID);
+    CHECK_MSG(vitc_last_error(), "vitc_run_batch: n is -1");
+    /* loaded again, the model comes from the compile cache (no graph behind it): it still runs batches */
+    vitc_model *again = NULL;
+    vitc_context *ca = NULL;
+    static float from_cache[IMAGES * CLASSES];
+    CHECK(vitc_model_load(BATCH_MODEL, &compiled, &again) == VITC_OK && vitc_context_new(again, &ca) == VITC_OK);
+    if (ca) CHECK(vitc_run_batch(ca, IMAGES, (const void *[]){images}, (void *[]){from_cache}) == VITC_OK);
+    CHECK(max_diff(from_cache, batch, IMAGES * CLASSES) == 0);
+    vitc_context_free(ca);
+    vitc_model_free(again);
   }
   static float two[2 * IMAGE], two_out[2 * CLASSES];
   if (cf) CHECK(vitc_run_batch(cf, 1, (const void *[]){two}, (void *[]){two_out}) == VITC_ERR_INVALID);
