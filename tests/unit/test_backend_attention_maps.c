@@ -110,6 +110,24 @@ static void vit_packed(const char *what, int64_t g, int64_t h, int64_t n, int64_
 
 enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN };
 
+/* The heads of Swin's window attention over rows of [L, H·D] (V2: cosine attention with a per-head scale),
+ * Y [L, H·D], compiled and checked against the evaluator. */
+static void swin_check(test_graph *t, attn_args *a, int64_t h, int64_t d, int64_t l, bool v2, const char *what,
+                       int threads) {
+  if (v2) {
+    a->in[IN_SCALE] = head_scale(t, h);
+    a->normalize_qk = 1;
+    a->scale = 1;
+  }
+  a->heads = h;
+  a->head_dim = a->value_dim = d;
+  for (int x = 0; x < 4; x++) a->head_strides[x] = d;
+  a->y_rank = 2;
+  memcpy(a->y_shape, (int64_t[]){l, h * d}, sizeof(int64_t) * 2);
+  tg_output(t, attention(t, a));
+  tg_check(t, what, threads, RTOL, ATOL);
+}
+
 /* Swin: qkv [L, 3C] of L = G·N tokens, window g's row i the token perm[g·N + i]; Y back to [L, C]. */
 static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, int bias, bool v2,
                          int threads) {
@@ -126,18 +144,7 @@ static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int6
   }
   if (bias == BIAS_HNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){h, n, n}, 5);
   if (bias == BIAS_GHNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
-  if (v2) {
-    a.in[IN_SCALE] = head_scale(&t, h);
-    a.normalize_qk = 1;
-    a.scale = 1;
-  }
-  a.heads = h;
-  a.head_dim = a.value_dim = d;
-  for (int x = 0; x < 4; x++) a.head_strides[x] = d;
-  a.y_rank = 2;
-  memcpy(a.y_shape, (int64_t[]){l, c}, sizeof(int64_t) * 2);
-  tg_output(&t, attention(&t, &a));
-  tg_check(&t, what, threads, RTOL, ATOL);
+  swin_check(&t, &a, h, d, l, v2, what, threads);
   free(perm);
 }
 
@@ -161,18 +168,7 @@ static void padded_windows(const char *what, int64_t g, int64_t h, int64_t n, in
   }
   a.in[IN_PAD] = tg_const(&t, VITC_F32, 1, (int64_t[]){3 * c}, 9);
   a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
-  if (v2) {
-    a.in[IN_SCALE] = head_scale(&t, h);
-    a.normalize_qk = 1;
-    a.scale = 1;
-  }
-  a.heads = h;
-  a.head_dim = a.value_dim = d;
-  for (int x = 0; x < 4; x++) a.head_strides[x] = d;
-  a.y_rank = 2;
-  memcpy(a.y_shape, (int64_t[]){l, c}, sizeof(int64_t) * 2);
-  tg_output(&t, attention(&t, &a));
-  tg_check(&t, what, threads, RTOL, ATOL);
+  swin_check(&t, &a, h, d, l, v2, what, threads);
   free(perm);
 }
 

@@ -80,11 +80,9 @@ static int reverse(test_graph *t, int x) {
   return reshape(t, transpose(t, reshape(t, x, 6, split), 6, perm), 4, image);
 }
 
-/* [NWIN, TOK, 3C] → q, k, v [NWIN, HEADS, TOK, C/HEADS] → Attention → head merge [NWIN, TOK, C]. */
-static int attention(test_graph *t, int qkv) {
-  static int64_t split_perm[] = {2, 0, 3, 1, 4}, merge_perm[] = {0, 2, 1, 3};
-  const int64_t heads[] = {NWIN, TOK, 3, HEADS, C / HEADS}, merged[] = {NWIN, TOK, C};
-  int s = transpose(t, reshape(t, qkv, 5, heads), 5, split_perm), in[3];
+/* Attention of q, k, v = s[0], s[1], s[2] (Gathers along axis 0 of [3, …]), scale 0.45. */
+static int qkv_attention(test_graph *t, int s) {
+  int in[3];
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
   for (int64_t k = 0; k < 3; k++) {
     vitc_value idx = {.dtype = VITC_I64, .rank = 0, .data = &k};
@@ -92,7 +90,14 @@ static int attention(test_graph *t, int qkv) {
     in[k] = tg_node(t, VITC_OP_Gather, gin, 2, 1, &axis, 1);
   }
   vitc_attr scale = {.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.45};
-  int y = tg_node(t, VITC_OP_Attention, in, 3, 1, &scale, 1);
+  return tg_node(t, VITC_OP_Attention, in, 3, 1, &scale, 1);
+}
+
+/* [NWIN, TOK, 3C] → q, k, v [NWIN, HEADS, TOK, C/HEADS] → Attention → head merge [NWIN, TOK, C]. */
+static int attention(test_graph *t, int qkv) {
+  static int64_t split_perm[] = {2, 0, 3, 1, 4}, merge_perm[] = {0, 2, 1, 3};
+  const int64_t heads[] = {NWIN, TOK, 3, HEADS, C / HEADS}, merged[] = {NWIN, TOK, C};
+  int y = qkv_attention(t, transpose(t, reshape(t, qkv, 5, heads), 5, split_perm));
   return reshape(t, transpose(t, y, 4, merge_perm), 3, merged);
 }
 
@@ -239,15 +244,7 @@ static void build_mha(test_graph *t, int variant) {
                 wd[] = {C, C}, bd[] = {C}, tokens[] = {C / MB, MB, C};
   int x = tg_input(t, VITC_F32, 3, xd);
   int qkv = linear(t, transpose(t, x, 3, to_tokens), C, 3 * C, 5);
-  int s = transpose(t, reshape(t, qkv, 5, heads), 5, split_perm), in[3];
-  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
-  for (int64_t k = 0; k < 3; k++) {
-    vitc_value idx = {.dtype = VITC_I64, .rank = 0, .data = &k};
-    int gin[2] = {s, vitc_graph_add_constant(t->g, NULL, &idx)};
-    in[k] = tg_node(t, VITC_OP_Gather, gin, 2, 1, &axis, 1);
-  }
-  vitc_attr scale = {.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.45};
-  int y = tg_node(t, VITC_OP_Attention, in, 3, 1, &scale, 1);
+  int y = qkv_attention(t, transpose(t, reshape(t, qkv, 5, heads), 5, split_perm));
   y = reshape(t, transpose(t, y, 4, merge_perm), 2, rows);
   vitc_attr attrs[2] = {{.name = "transB", .type = VITC_ATTR_INT, .i = 1},
                         {.name = "transA", .type = VITC_ATTR_INT, .i = variant == MISS_GEMM_TRANS_A}};
