@@ -1,107 +1,150 @@
-/* emit_depthwise_nhwc.c — vitc.DepthwiseConvNHWC (ir/ops/depthwise_conv_nhwc.c). Channels-last makes
- * the depthwise conv a stream of vector FMAs along C: a task per output row (n, oy), which it builds in
- * place (the row, Wo*C floats, stays in cache):
+/* emit_depthwise_nhwc.c — vitc.DepthwiseConvNHWC (ir/ops/depthwise_conv_nhwc.c). Channels-last makes the
+ * depthwise conv a stream of vector FMAs along C. A task per output row (n, oy); in it, per vector of
+ * channels cv, the row's output pixels in blocks of R, each block's R accumulators held in registers
+ * over all taps (the taps' weights are loaded once per block, and for stride 1 the R + kw - 1 input
+ * vectors of a kernel row serve all R·kw FMAs):
  *
- *   y[oy, ox, :] = bias
- *   for ky with iy inside X, for kx (unrolled), for ox in [lo, hi) (static: ix = ox*sw + shift inside X):
- *       y[oy, ox, :] += w[ky, kx, :] * x[iy, ox*sw + shift, :]          <16 x float>, masked tail
- *   y[oy, :, :] = act(y[oy, :, :])                                     (the epilogue, while the row is in cache)
+ *   for cv:                                       (vectors of C, a masked tail)
+ *     for ox0 in blocks of R:
+ *       acc[0..R) = bias[cv]
+ *       for ky with iy inside X:
+ *         for kx, r (unrolled):  acc[r] += w[ky, kx, cv] · x[iy, (ox0+r)·sw + kx·dw - pl, cv]
+ *       y[oy, ox0 .. ox0+R, cv] = acc
+ *   y[oy] = act(y[oy]);  each pixel of y[oy]: LayerNorm over C   (epilogue, while the row is in cache)
  *
- * so no tap tests a bound per element. */
+ * The blocks in the middle of the row, whose taps all lie inside X, run in a loop with no bound tests;
+ * the few at either edge are unrolled with their taps in the padding left out at compile time. With a
+ * LayerNorm epilogue (inputs 3 and 4: ConvNeXt's norm after its 7x7 conv) the conv's output is
+ * normalised in cache instead of being written and read back by a LayerNormalization node.
+ *
+ * ConvNeXt-T's 7x7 convs at C = 96..768 run near the FMA units' rate, not memory's: per block and
+ * kernel row, R·kw FMAs against R + kw - 1 input and kw weight loads, all from L1 (a row's working set
+ * is kh input rows × the row width of one channel vector). */
 #include "emit_gemm.h"
+#include "emit_rows.h"
 #include "emit_window.h"
 #include "emitters.h"
 
-/* y[0..c) = bias[0..c) (0 when bias is NULL), a vector at a time. */
-static void emit_fill_channels(vitc_cg *cg, LLVMValueRef y, LLVMValueRef bias, int64_t c) {
-  int64_t full = c / F32V_LANES * F32V_LANES;
-  int tail = (int)(c - full);
-  LLVMValueRef zero = LLVMConstNull(f32v_type(cg));
-  if (full) {
-    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), F32V_LANES);
-    LLVMValueRef v = bias ? f32v_load(cg, cg_gep(cg, cg->f32, bias, j.iv), F32V_LANES) : zero;
-    f32v_store(cg, v, cg_gep(cg, cg->f32, y, j.iv), F32V_LANES);
-    cg_loop_end(cg, &j);
-  }
-  if (tail) {
-    LLVMValueRef at = cg_i64(cg, full);
-    LLVMValueRef v = bias ? f32v_load(cg, cg_gep(cg, cg->f32, bias, at), tail) : zero;
-    f32v_store(cg, v, cg_gep(cg, cg->f32, y, at), tail);
-  }
+enum { IN_X, IN_W, IN_BIAS, IN_SCALE, IN_NORM_BIAS, NCAPTURED };
+/* output pixels per block on 16-lane targets (32 vector registers); half that on narrower ones (16) */
+enum { BLOCK = 8 };
+
+/* What the blocks of one output row share. */
+typedef struct dw_row {
+  const vitc_window *w;
+  int64_t c;
+  LLVMValueRef ximage, wt, bias, yrow; /* bias NULL: none */
+  LLVMValueRef oy, cv;                 /* the output row in its image, the first channel of the vector */
+  int lanes;                           /* valid lanes of the vector at cv */
+} dw_row;
+
+/* Whether tap kx of output column ox reads inside the input row. */
+static bool tap_inside(const vitc_window *w, int64_t ox, int64_t kx) {
+  int64_t ix = ox * w->stride[1] + kx * w->dilation[1] - w->pad_begin[1];
+  return ix >= 0 && ix < w->in[1];
 }
 
-/* y[0..c) += w[0..c) * x[0..c). */
-static void emit_fma_channels(vitc_cg *cg, LLVMValueRef y, LLVMValueRef x, LLVMValueRef w, int64_t c) {
-  int64_t full = c / F32V_LANES * F32V_LANES;
-  int tail = (int)(c - full);
-  for (int part = 0; part < 2; part++) {
-    int lanes = part ? tail : F32V_LANES;
-    if (part ? !tail : !full) continue;
-    cg_loop j = {0};
-    LLVMValueRef at = cg_i64(cg, full);
-    if (!part) {
-      j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), F32V_LANES);
-      at = j.iv;
-    }
-    LLVMValueRef yp = cg_gep(cg, cg->f32, y, at);
-    LLVMValueRef args[3] = {f32v_load(cg, cg_gep(cg, cg->f32, w, at), lanes),
-                            f32v_load(cg, cg_gep(cg, cg->f32, x, at), lanes), f32v_load(cg, yp, lanes)};
-    LLVMTypeRef vt = f32v_type(cg);
-    f32v_store(cg, cg_intrinsic(cg, "llvm.fmuladd", &vt, 1, args, 3), yp, lanes);
-    if (!part) cg_loop_end(cg, &j);
-  }
-}
-
-/* The taps of one kernel row ky, whose input row xrow is inside X, into the output row yrow. */
-static void emit_kernel_row(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMValueRef yrow, LLVMValueRef xrow,
-                            LLVMValueRef wrow) {
-  int64_t iw = w->in[1], ow = w->out[1], sw = w->stride[1];
+/* The block of `count` output pixels from ox0 for the channel vector of r: with `at` a static column
+ * (edge blocks), only the taps inside the input; with at < 0 (ox0 known at run time), every tap. */
+static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at, int count) {
+  const vitc_window *w = r->w;
+  LLVMTypeRef vt = vec_f32(cg);
+  cg_mut acc[BLOCK];
+  LLVMValueRef init = r->bias ? vec_load(cg, vt, gep_f32(cg, r->bias, r->cv), r->lanes) : vec_const(cg, vt, 0);
+  for (int k = 0; k < count; k++) acc[k] = cg_mut_new(cg, vt, init);
+  cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w->kernel[0]), 1);
+  LLVMValueRef iy = ix_addk(cg, ix_add(cg, ix_mulk(cg, r->oy, w->stride[0]), ix_mulk(cg, ky.iv, w->dilation[0])),
+                            -w->pad_begin[0]);
+  cg_if inside = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, w->in[0])));
+  /* x at (iy, ox0·sw, cv): every tap is a static offset from it */
+  LLVMValueRef xo = ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, iy, w->in[1]), ix_mulk(cg, ox0, w->stride[1])), r->c),
+                           r->cv);
+  LLVMValueRef wrow = ix_add(cg, ix_mulk(cg, ky.iv, w->kernel[1] * r->c), r->cv);
   for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
-    int64_t shift = kx * w->dilation[1] - w->pad_begin[1];
-    /* ox with 0 <= ox*sw + shift < iw */
-    int64_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
-    int64_t hi = iw - 1 - shift < 0 ? 0 : (iw - 1 - shift) / sw + 1;
-    if (hi > ow) hi = ow;
-    if (lo >= hi) continue;
-    LLVMValueRef wk = cg_gep(cg, cg->f32, wrow, cg_i64(cg, kx * c));
-    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, lo), cg_i64(cg, hi), 1);
-    LLVMValueRef ix = add_i(cg, mul_i(cg, ox.iv, sw), cg_i64(cg, shift));
-    emit_fma_channels(cg, cg_gep(cg, cg->f32, yrow, mul_i(cg, ox.iv, c)),
-                      cg_gep(cg, cg->f32, xrow, mul_i(cg, ix, c)), wk, c);
+    LLVMValueRef wk = NULL;
+    for (int k = 0; k < count; k++) {
+      if (at >= 0 && !tap_inside(w, at + k, kx)) continue;
+      if (!wk) wk = vec_load(cg, vt, gep_f32_at(cg, r->wt, wrow, 1, kx * r->c), r->lanes);
+      int64_t shift = (k * w->stride[1] + kx * w->dilation[1] - w->pad_begin[1]) * r->c;
+      LLVMValueRef xv = vec_load(cg, vt, gep_f32_at(cg, r->ximage, xo, 1, shift), r->lanes);
+      cg_set(cg, acc[k], vec_muladd(cg, wk, xv, cg_get(cg, acc[k])));
+    }
+  }
+  cg_if_end(cg, &inside);
+  cg_loop_end(cg, &ky);
+  LLVMValueRef yo = ix_add(cg, ix_mulk(cg, ox0, r->c), r->cv);
+  for (int k = 0; k < count; k++) vec_store(cg, cg_get(cg, acc[k]), gep_f32_at(cg, r->yrow, yo, 1, k * r->c), r->lanes);
+}
+
+/* Static blocks of at most R pixels over the edge columns [lo, hi). */
+static void emit_edge(vitc_cg *cg, const dw_row *r, int64_t lo, int64_t hi, int rb) {
+  for (int64_t ox = lo; ox < hi; ox += rb) emit_block(cg, r, cg_i64(cg, ox), ox, (int)(hi - ox < rb ? hi - ox : rb));
+}
+
+/* One channel vector of the row: the edge blocks, and between them the blocks whose taps are all inside. */
+static void emit_channel_vector(vitc_cg *cg, const dw_row *r, int rb) {
+  const vitc_window *w = r->w;
+  int64_t ow = w->out[1], sw = w->stride[1], pl = w->pad_begin[1];
+  /* columns whose taps all lie inside: ox·sw >= pl and ox·sw + (kw-1)·dw - pl <= iw - 1 */
+  int64_t lo = (pl + sw - 1) / sw, last = w->in[1] - 1 + pl - (w->kernel[1] - 1) * w->dilation[1];
+  int64_t hi = last < 0 ? 0 : last / sw + 1;
+  if (lo > ow) lo = ow;
+  if (hi > ow) hi = ow;
+  if (hi < lo) hi = lo;
+  emit_edge(cg, r, 0, lo, rb);
+  int64_t full = (hi - lo) / rb * rb;
+  if (full) {
+    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, lo), cg_i64(cg, lo + full), rb);
+    emit_block(cg, r, ox.iv, -1, rb);
     cg_loop_end(cg, &ox);
   }
+  if (lo + full < hi) emit_block(cg, r, cg_i64(cg, lo + full), -1, (int)(hi - lo - full));
+  emit_edge(cg, r, hi, ow, rb);
 }
 
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *x = cg_in_value(cg, 0), *wt = cg_in_value(cg, 1);
+  const vitc_value *x = cg_in_value(cg, IN_X), *wt = cg_in_value(cg, IN_W);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
   vitc_window w;
   vitc_status st = vitc_window_geometry(n, &nchw, wt->dims, false, &w, err);
   if (st != VITC_OK) return st;
-  int64_t c = x->dims[3], rows = x->dims[0] * w.out[0], oh = w.out[0], ih = w.in[0];
+  int64_t c = x->dims[3], rows = x->dims[0] * w.out[0], oh = w.out[0];
   if (rows * w.out[1] * c == 0) return VITC_OK;
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
-  cg_task t = cg_task_begin(cg, captured, 4);
-  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef image = ix_div(cg, r.iv, cg_i64(cg, oh));
-  LLVMValueRef oy = ix_rem(cg, r.iv, cg_i64(cg, oh));
-  LLVMValueRef ximage = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, image, ih * w.in[1] * c));
-  LLVMValueRef yrow = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, r.iv, w.out[1] * c));
-  cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), 1);
-  emit_fill_channels(cg, cg_gep(cg, cg->f32, yrow, mul_i(cg, ox.iv, c)), cg_in(cg, 2) ? t.vals[2] : NULL, c);
-  cg_loop_end(cg, &ox);
-  cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.kernel[0]), 1);
-  LLVMValueRef iy = ix_sub(cg, mul_i(cg, oy, w.stride[0]), cg_i64(cg, w.pad_begin[0]));
-  iy = add_i(cg, iy, mul_i(cg, ky.iv, w.dilation[0]));
-  cg_if inside = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih)));
-  emit_kernel_row(cg, &w, c, yrow, cg_gep(cg, cg->f32, ximage, mul_i(cg, iy, w.in[1] * c)),
-                  cg_gep(cg, cg->f32, t.vals[1], mul_i(cg, ky.iv, w.kernel[1] * c)));
-  cg_if_end(cg, &inside);
-  cg_loop_end(cg, &ky);
+  LLVMValueRef captured[NCAPTURED + 1];
+  for (int k = 0; k < NCAPTURED; k++) captured[k] = cg_in(cg, k) ? cg_in(cg, k) : null;
+  captured[NCAPTURED] = cg_out(cg, 0);
+  cg_task t = cg_task_begin(cg, captured, NCAPTURED + 1);
+  cg_loop row = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef image = ix_divk(cg, row.iv, oh);
+  dw_row r = {.w = &w, .c = c, .wt = t.vals[IN_W], .bias = cg_in(cg, IN_BIAS) ? t.vals[IN_BIAS] : NULL,
+              .oy = ix_remk(cg, row.iv, oh)};
+  r.ximage = gep_f32(cg, t.vals[IN_X], ix_mulk(cg, image, w.in[0] * w.in[1] * c));
+  r.yrow = gep_f32(cg, t.vals[NCAPTURED], ix_mulk(cg, row.iv, w.out[1] * c));
+  /* R accumulators, the input vectors of a kernel row and a weight fit the register file */
+  int width = vec_width(cg), rb = width >= 16 ? BLOCK : BLOCK / 2;
+  int64_t full = c / width * width;
+  if (full) {
+    cg_loop cv = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, full), width);
+    r.cv = cv.iv;
+    r.lanes = width;
+    emit_channel_vector(cg, &r, rb);
+    cg_loop_end(cg, &cv);
+  }
+  if (full < c) {
+    r.cv = cg_i64(cg, full);
+    r.lanes = (int)(c - full);
+    emit_channel_vector(cg, &r, rb);
+  }
   gemm_act act = emit_gemm_act_of(n);
-  if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, yrow, NULL, w.out[1] * c);
-  cg_loop_end(cg, &r);
+  if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, r.yrow, NULL, w.out[1] * c);
+  if (cg_in(cg, IN_SCALE)) {
+    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), 1);
+    emit_layer_norm_f32_row(cg, r.yrow, r.yrow, ix_mulk(cg, ox.iv, c), c, vitc_attr_float(n, "epsilon", 1e-5),
+                            t.vals[IN_SCALE], cg_in(cg, IN_NORM_BIAS) ? t.vals[IN_NORM_BIAS] : NULL);
+    cg_loop_end(cg, &ox);
+  }
+  cg_loop_end(cg, &row);
   cg_task_end(cg, &t, rows);
   return VITC_OK;
 }

@@ -129,6 +129,16 @@ static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *stat
   vec_store(cg, v, gep_f32(cg, p->y, at), lanes);
 }
 
+void emit_layer_norm_f32_row(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int64_t len, double eps,
+                             LLVMValueRef scale, LLVMValueRef bias) {
+  row_shape s;
+  row_shape_range(&s, &(vitc_value){.dtype = VITC_F32, .rank = 1, .dims = {len}}, 0, 0);
+  LLVMValueRef mean, inv_std;
+  row_stats(cg, &s, x, VITC_F32, base, eps, &mean, &inv_std);
+  ln_vec p = {x, scale, bias, y, NULL, base, vec_fcast(cg, mean, cg->f32), vec_fcast(cg, inv_std, cg->f32)};
+  vec_for(cg, cg_i64(cg, 0), len, vec_width(cg), layer_norm_vector, &p);
+}
+
 static bool f32_param(const vitc_value *p, const vitc_value *x, int axis) {
   return !p || (p->dtype == VITC_F32 && param_covers(p, x, axis));
 }

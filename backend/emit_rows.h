@@ -1,5 +1,6 @@
 /* emit_rows.h — what emit_reduce.c and emit_norm.c share: a tensor seen as rows to fold, the row loop
- * (run across the runtime pool when large), and the folds themselves. Internal to backend/.
+ * (run across the runtime pool when large), and the folds themselves; and emit_norm.c's LayerNorm of one
+ * row, for kernels that normalise their output in cache. Internal to backend/.
  *
  *   x[dims] with some dims reduced  →  rows (indexed by the kept dims, row-major)
  *                                      × elements of a row (the reduced dims, row-major)
@@ -80,5 +81,11 @@ LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMV
 /* Element e of x (dtype t) as a double; a double stored into y (dtype t) with the evaluator's conversion. */
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
 void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
+
+/* LayerNorm of the float32 row x[base, base + len) into y (y may be x), emit_norm.c's way (statistics in
+ * double, two-pass): y = (x - mean) · inv_std · scale[j] + bias[j] (scale, bias: len floats, NULL none).
+ * The epilogue of kernels that hold a row in cache when it is to be normalised (DepthwiseConvNHWC). */
+void emit_layer_norm_f32_row(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int64_t len, double eps,
+                             LLVMValueRef scale, LLVMValueRef bias);
 
 #endif

@@ -226,7 +226,7 @@ static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reade
     matched[nmatched++] = act;
     act = only_reader(rw, reader, v = act->out[0]);
   }
-  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || !act || !activation_name(act) || act->in[0] != v ||
+  if (strcmp(vitc_attr_str(n, "activation", "none"), "none") || n->nin > 3 || !act || !activation_name(act) || act->in[0] != v ||
       n->nattr >= 8)
     return VITC_OK;
   matched[nmatched++] = act;

@@ -62,6 +62,7 @@ vitc_status vitc_sink_row_gathers(vitc_graph *g, vitc_error *err);    /* row per
 vitc_status vitc_fuse_patch_merging(vitc_graph *g, vitc_error *err);   /* 2x2 strided slices + Concat (+ LayerNorm) + MatMul → PatchMerging */
 vitc_status vitc_to_channels_last(vitc_graph *g, vitc_error *err);    /* NCHW conv trunks run NHWC: depthwise conv, patchify GEMMs, no Transposes */
 vitc_status vitc_fuse_gemm_epilogue(vitc_graph *g, vitc_error *err);   /* MatMul/Gemm + bias, act, γ, residual → FusedGemm */
+vitc_status vitc_fuse_depthwise_norm(vitc_graph *g, vitc_error *err);   /* DepthwiseConvNHWC + LayerNorm → its epilogue */
 vitc_status vitc_fuse_norm_residual(vitc_graph *g, vitc_error *err);   /* r + LayerNorm(x) → LayerNormResidual (post-norm blocks) */
 vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-keeping Transpose → Reshape; FusedGemm reads rows through Reshapes */
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */

@@ -12,7 +12,7 @@
  * without Transposes between; a residual Add joins a LayerNorm only after the epilogue pass had the
  * chance to take it for a product; the layout passes come last among the fusions, since the row maps
  * describe the final producers of Q, K, V and the final readers of Y; dead code last sweeps what the
- * others disconnected. */
+ * others disconnected. A depthwise conv takes its LayerNorm after the epilogue pass gave it its activation. */
 #include <string.h>
 
 #include "passes/passes.h"
@@ -42,6 +42,7 @@ static const vitc_pass pipeline[] = {
     {"lower_spatial_mean", vitc_lower_spatial_mean, false, "a ReduceMean over the spatial dims of an image, dims kept, becomes GlobalAveragePool"},
     {"to_channels_last", vitc_to_channels_last, false, "convolutional trunks run channels-last: depthwise and patchify convs, Transposes cancelled"},
     {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm; activation (and residual) a Conv or DepthwiseConvNHWC"},
+    {"fuse_depthwise_norm", vitc_fuse_depthwise_norm, false, "the LayerNorm over the channels after a DepthwiseConvNHWC becomes its epilogue"},
     {"fuse_talking_heads", vitc_fuse_talking_heads, false, "talking-heads attention (heads mixed before and after the softmax) becomes TalkingHeads"},
     {"fuse_factorized_context", vitc_fuse_factorized_context, false, "softmax of k over the tokens, transposed, times v (CoaT's factorized attention) becomes FactorizedContext"},
     {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},

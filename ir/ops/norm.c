@@ -3,8 +3,8 @@
  *
  * Statistics are accumulated in double, two-pass (mean, then squared deviations), which is what ONNX's
  * function bodies compute and avoids the cancellation of E[x²] - E[x]². LayerNorm, InstanceNorm and
- * GroupNorm all normalise contiguous rows and share normalize_row, whose float32 case is a typed loop:
- * the evaluator runs a LayerNorm twice per transformer block. */
+ * GroupNorm all normalise contiguous rows and share vitc_normalize_row (so does DepthwiseConvNHWC's LayerNorm
+ * epilogue), whose float32 case is a typed loop: the evaluator runs a LayerNorm twice per transformer block. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -14,9 +14,7 @@ static inline double load_f32_or_any(const vitc_value *v, int64_t i) {
   return v->dtype == VITC_F32 ? ((const float *)v->data)[i] : vitc_load_f(v, i);
 }
 
-/* Normalises x[start, start + len) into y, then applies y = y * scale[j / period] + bias[j / period].
- * Stores the row's mean and 1/sqrt(var + eps) when asked. */
-static void normalize_row(const vitc_value *x, vitc_value *y, int64_t start, int64_t len, double eps,
+void vitc_normalize_row(const vitc_value *x, vitc_value *y, int64_t start, int64_t len, double eps,
                           const double *scale, const double *bias, int64_t period, double *mean_out,
                           double *inv_std_out) {
   double sum = 0, sq = 0;
@@ -189,7 +187,7 @@ vitc_status eval_LayerNormalization(const vitc_node *n, const vitc_value *const 
   vitc_value *inv_out = n->nout > 2 && out[2].data ? &out[2] : NULL;
   for (int64_t r = 0; r < rows; r++) {
     double mean, inv_std;
-    normalize_row(x, &out[0], r * len, len, eps, affine, affine + len, 1, &mean, &inv_std);
+    vitc_normalize_row(x, &out[0], r * len, len, eps, affine, affine + len, 1, &mean, &inv_std);
     if (mean_out) vitc_store_f(mean_out, r, mean);
     if (inv_out) vitc_store_f(inv_out, r, inv_std);
   }
@@ -207,7 +205,7 @@ static void normalize_groups(const vitc_value *x, vitc_value *y, int64_t groups,
   int64_t rows = channels && spatial ? vitc_numel(x) / len : 0;
   for (int64_t r = 0; r < rows; r++) {
     int64_t first_channel = r % groups * per_group;
-    normalize_row(x, y, r * len, len, eps, scale + first_channel, bias + first_channel, spatial, NULL, NULL);
+    vitc_normalize_row(x, y, r * len, len, eps, scale + first_channel, bias + first_channel, spatial, NULL, NULL);
   }
 }
 

@@ -37,6 +37,11 @@ enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH };
 int vitc_epilogue_activation(const vitc_node *n);
 double vitc_epilogue_activate(int act, double x);
 
+/* Normalises x[start, start + len) into y (y may be x), then applies y = y * scale[j / period] + bias[j / period];
+ * statistics in double, two-pass. Stores the row's mean and 1/sqrt(var + eps) when asked (non-NULL). */
+void vitc_normalize_row(const vitc_value *x, vitc_value *y, int64_t start, int64_t len, double eps, const double *scale,
+                        const double *bias, int64_t period, double *mean_out, double *inv_std_out);
+
 /* Numpy broadcasting of a and b into out_dims/out_rank; fails with a message naming both shapes. */
 vitc_status vitc_broadcast_shape(const vitc_value *a, const vitc_value *b, int64_t *out_dims, int *out_rank,
                                  vitc_error *err);

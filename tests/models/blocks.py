@@ -39,6 +39,8 @@ def describe(op, args, attrs):
             tags.append("normalize_qk")
     elif op == "PatchMerging" and re.search(r"norm_after=1", attrs or ""):
         tags.append("norm_after")
+    elif op == "DepthwiseConvNHWC" and len(present) > 3 and present[3]:
+        tags.append("norm")
     return f"{op}({','.join(tags)})" if tags else op
 
 

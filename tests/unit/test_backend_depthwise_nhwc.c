@@ -2,7 +2,9 @@
  * (backend_harness.h tg_check), on sizes that reach its edges: C = 20 (one vector and a masked tail),
  * 96 (six vectors), 5 (a tail only); 7x7 with pads 3; stride 2; dilation 2 with uneven pads; H != W;
  * kernels wider than the input; no bias; two images; each activation of the epilogue (MBConv's GELU) on
- * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads. And the shape rule's refusals. Also
+ * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads; the LayerNorm epilogue (ConvNeXt's norm, with
+ * and without its bias, after an activation) on C = 5, 20, 33, 96 with edge-only rows (W 3), a
+ * block remainder (W 13) and stride 2, at 1 and 3 threads. And the shape rule's refusals. Also
  * vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block, on the same kind of sizes. */
 #include "backend_harness.h"
 
@@ -11,17 +13,22 @@ typedef struct dw_case {
   int64_t n, h, w, c, kh, kw, stride[2], pads[4], dilation[2];
   bool bias;
   const char *act; /* the activation attribute, NULL for none */
+  int norm;        /* LayerNorm epilogue inputs: 0 none, 1 scale, 2 scale and bias */
 } dw_case;
 
 static test_graph build(const dw_case *k) {
   test_graph t = tg_new();
   const int64_t xd[] = {k->n, k->h, k->w, k->c}, wd[] = {k->kh, k->kw, k->c}, bd[] = {k->c};
-  vitc_attr a[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->stride},
+  vitc_attr a[5] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->stride},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)k->pads},
                     {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)k->dilation},
+                    {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-6f},
                     {.name = "activation", .type = VITC_ATTR_STRING, .s = k->act}};
-  int in[3] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, bd, 8)};
-  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, k->bias ? 3 : 2, 1, a, k->act ? 4 : 3));
+  int in[5] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 3, wd, 7),
+               k->bias ? tg_const(&t, VITC_F32, 1, bd, 8) : -1, tg_const(&t, VITC_F32, 1, bd, 9),
+               tg_const(&t, VITC_F32, 1, bd, 10)};
+  int nin = k->norm ? 3 + k->norm : k->bias ? 3 : 2;
+  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, nin, 1, a, k->act ? 5 : 4));
   return t;
 }
 
@@ -45,6 +52,20 @@ static void test_activation(void) {
       {"C 40, gelu_tanh, 3x3, 7x7", 2, 7, 7, 40, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "gelu_tanh"},
       {"C 3, relu, 5x5 stride 2, 13x7", 1, 13, 7, 3, 5, 5, {2, 1}, {2, 2, 2, 2}, {1, 1}, false, "relu"},
       {"C 16, none, 3x3, 7x7", 1, 7, 7, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "none"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      test_graph t = build(&cases[i]);
+      tg_check(&t, cases[i].what, threads, 1e-4, 1e-5);
+    }
+}
+
+static void test_norm(void) {
+  static const dw_case cases[] = {
+      {"C 96, 7x7 pad 3, norm, 9x13", 1, 9, 13, 96, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, true, NULL, 2},
+      {"C 20, 7x7 pad 3, norm scale only, 5x3", 2, 5, 3, 20, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, false, NULL, 1},
+      {"C 33, gelu_erf, norm, 3x3 stride 2, 11x12", 1, 11, 12, 33, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, "gelu_erf", 2},
+      {"C 5, 5x5, norm, 6x21", 1, 6, 21, 5, 5, 5, {1, 1}, {2, 2, 2, 2}, {1, 1}, true, NULL, 2},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     for (int threads = 1; threads <= 3; threads += 2) {
@@ -81,6 +102,18 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "DepthwiseConvNHWC activation \"silu\" is none of");
   tg_free(&t);
+  k.act = NULL;
+  k.norm = 2;
+  t = build(&k);
+  t.g->tensors[t.g->nodes[0].in[3]].v.dims[0] = 7; /* one scale per channel: 8 */
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "DepthwiseConvNHWC norm scale must be [8]");
+  tg_free(&t);
+  t = build(&k);
+  t.g->nodes[0].in[3] = -1; /* a norm bias alone */
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "DepthwiseConvNHWC has a norm bias without a norm scale");
+  tg_free(&t);
   t = tg_new();
   const int64_t rank3[] = {2, 5, 8};
   int x = tg_input(&t, VITC_F32, 3, rank3);
@@ -93,6 +126,7 @@ static void test_refusals(void) {
 int main(void) {
   test_kernel();
   test_activation();
+  test_norm();
   test_global_pool();
   test_refusals();
   CHECK_DONE();

@@ -1,0 +1,48 @@
+/* depthwise.c — GFLOP/s of the generated channels-last depthwise conv (vitc.DepthwiseConvNHWC) on
+ * ConvNeXt-T's four stages (7x7, pads 3, stride 1), alone and with its LayerNorm epilogue, against the
+ * FMA roofline (PEAK GFLOP/s given) and as GB/s of the input read and output written once (the memory
+ * roofline). Best of 50 runs. Built by hand like bench/jit_gemm.c:
+ *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit bench/depthwise.c -o /tmp/depthwise BUILD/libvitc.a \
+ *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
+ * Usage: depthwise THREADS [PEAK] */
+#include "best_time.h"
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s THREADS [PEAK]\n", argv[0]);
+    return 2;
+  }
+  int threads = atoi(argv[1]);
+  double peak = argc > 2 ? atof(argv[2]) : 0;
+  static const int64_t stages[][2] = {{56, 96}, {28, 192}, {14, 384}, {7, 768}};
+  for (size_t s = 0; s < sizeof stages / sizeof *stages; s++)
+    for (int norm = 0; norm < 2; norm++) {
+      int64_t hw = stages[s][0], c = stages[s][1];
+      const int64_t xd[] = {1, hw, hw, c}, wd[] = {7, 7, c}, cd[] = {c};
+      static const int64_t ones[] = {1, 1}, pads[] = {3, 3, 3, 3};
+      vitc_attr a[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)ones},
+                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)pads},
+                        {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)ones},
+                        {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-6f}};
+      test_graph t = tg_new();
+      int in[5] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, cd, 8),
+                   tg_const(&t, VITC_F32, 1, cd, 9), tg_const(&t, VITC_F32, 1, cd, 10)};
+      tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, norm ? 5 : 3, 1, a, norm ? 4 : 3));
+      vitc_error err = {0};
+      if (tg_compile(&t, threads, &err)) {
+        fprintf(stderr, "%lldx%lldx%lld%s: %s\n", (long long)hw, (long long)hw, (long long)c, norm ? " +norm" : "", err.msg);
+        tg_free(&t);
+        continue;
+      }
+      float *y = malloc(sizeof(float) * (size_t)(hw * hw * c));
+      void *outs[1] = {y};
+      double best = best_time(&t, outs, 50), flops = 98.0 * (double)(hw * hw * c);
+      printf("%2lldx%2lldx%3lld %-9s threads=%d: %.4f ms, %6.1f GFLOP/s", (long long)hw, (long long)hw, (long long)c,
+             norm ? "+norm" : "", threads, best * 1e3, flops / best * 1e-9);
+      if (peak > 0) printf(" (%.0f%% of peak)", 100 * flops / best * 1e-9 / peak);
+      printf(", %.1f GB/s\n", 8.0 * (double)(hw * hw * c) / best * 1e-9);
+      free(y);
+      tg_free(&t);
+    }
+  return 0;
+}
