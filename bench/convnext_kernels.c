@@ -1,11 +1,41 @@
-/* depthwise.c — GFLOP/s of the generated channels-last depthwise conv (vitc.DepthwiseConvNHWC) on
- * ConvNeXt-T's four stages (7x7, pads 3, stride 1), alone and with its LayerNorm epilogue, against the
- * FMA roofline (PEAK GFLOP/s given) and as GB/s of the input read and output written once (the memory
- * roofline). Best of 50 runs. Built by hand like bench/jit_gemm.c:
- *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit bench/depthwise.c -o /tmp/depthwise BUILD/libvitc.a \
- *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lm -lpthread
- * Usage: depthwise THREADS [PEAK] */
+/* convnext_kernels.c — the kernels of ConvNeXt besides its GEMMs, on ConvNeXt-T's four stages:
+ *   - the channels-last depthwise conv (vitc.DepthwiseConvNHWC, 7x7, pads 3), alone and with its LayerNorm
+ *     epilogue: GFLOP/s against the FMA roofline (PEAK GFLOP/s given), and GB/s of the input read and the
+ *     output written once (the memory roofline);
+ *   - ConvNeXt V2's GRN (vitc.GRN) on the MLP's hidden [1, H, W, 4C]: GB/s of its three passes over the
+ *     tensor (two reads and a write).
+ * Best of 50 runs. Built by hand like bench/jit_gemm.c:
+ *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I/usr/lib/llvm-16/include bench/convnext_kernels.c \
+ *       -o /tmp/convnext_kernels BUILD/libvitc.a BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c \
+ *       -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
+ * Usage: convnext_kernels THREADS [PEAK] */
 #include "best_time.h"
+
+static const int64_t stages[][2] = {{56, 96}, {28, 192}, {14, 384}, {7, 768}};
+
+static void bench_grn(int threads) {
+  for (size_t s = 0; s < sizeof stages / sizeof *stages; s++) {
+    int64_t hw = stages[s][0], c = 4 * stages[s][1];
+    const int64_t xd[] = {1, hw, hw, c}, cd[] = {c};
+    vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-6f};
+    test_graph t = tg_new();
+    int in[3] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 1, cd, 3), tg_const(&t, VITC_F32, 1, cd, 4)};
+    tg_output(&t, tg_node(&t, VITC_OP_GRN, in, 3, 1, &eps, 1));
+    vitc_error err = {0};
+    if (tg_compile(&t, threads, &err)) {
+      fprintf(stderr, "GRN %lldx%lldx%lld: %s\n", (long long)hw, (long long)hw, (long long)c, err.msg);
+      tg_free(&t);
+      continue;
+    }
+    float *y = malloc(sizeof(float) * (size_t)(hw * hw * c));
+    void *outs[1] = {y};
+    double best = best_time(&t, outs, 50);
+    printf("%2lldx%2lldx%4lld GRN       threads=%d: %.4f ms, %.1f GB/s\n", (long long)hw, (long long)hw, (long long)c,
+           threads, best * 1e3, 12.0 * (double)(hw * hw * c) / best * 1e-9);
+    free(y);
+    tg_free(&t);
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -14,7 +44,6 @@ int main(int argc, char **argv) {
   }
   int threads = atoi(argv[1]);
   double peak = argc > 2 ? atof(argv[2]) : 0;
-  static const int64_t stages[][2] = {{56, 96}, {28, 192}, {14, 384}, {7, 768}};
   for (size_t s = 0; s < sizeof stages / sizeof *stages; s++)
     for (int norm = 0; norm < 2; norm++) {
       int64_t hw = stages[s][0], c = stages[s][1];
@@ -44,5 +73,6 @@ int main(int argc, char **argv) {
       free(y);
       tg_free(&t);
     }
+  bench_grn(threads);
   return 0;
 }
