@@ -15,6 +15,9 @@ enum {
   MISS_ONE_VIEW,  /* image → tokens → FusedGemm → graph output: removing the view costs one */
   MISS_OUTPUT,    /* image → tokens → Relu (a graph output) → image → Relu: both shapes are outputs */
   MISS_LAST_DIM,  /* the views change the last dim: they regroup more than rows */
+  WRITER,         /* heads [1, T, 2, 3] → Reshape [1, T, C] → image view → Add(·, image): the first Reshape
+                     writes the image's dims instead (XCiT's head merge) */
+  MISS_WRITER,    /* the same with a Transpose [1, C, T] → [1, T, C] instead: it cannot */
 };
 
 static int i64s(test_graph *t, int n, const int64_t *v) {
@@ -48,6 +51,16 @@ static void build(test_graph *t, int variant) {
                                    : tg_const(t, VITC_F32, 4, (int64_t[]){1, 1, 1, C}, 3);
     int y = fh_op(t, VITC_OP_Add, reshape(t, x, 4, image), bias);
     tg_output(t, fh_op(t, VITC_OP_Relu, reshape(t, y, 3, tokens), -1));
+    return;
+  }
+  if (variant == WRITER || variant == MISS_WRITER) {
+    static const int64_t heads[] = {1, T, 2, C / 2}, channels_first[] = {1, C, T}, swap[] = {0, 2, 1};
+    vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = (int64_t *)swap};
+    int h = tg_input(t, VITC_F32, variant == WRITER ? 4 : 3, variant == WRITER ? heads : channels_first);
+    h = variant == WRITER ? reshape(t, h, 3, tokens) : tg_node(t, VITC_OP_Transpose, &h, 1, 1, &perm, 1);
+    int y = fh_op(t, VITC_OP_Add, reshape(t, h, 4, image), tg_input(t, VITC_F32, 4, image));
+    vitc_attr back = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)to_nchw};
+    tg_output(t, tg_node(t, VITC_OP_Transpose, &y, 1, 1, &back, 1));
     return;
   }
   int x = tg_input(t, VITC_F32, 4, image);
@@ -90,6 +103,11 @@ static void test_merged(void) {
   v = output_of(g, VITC_OP_Add);
   CHECK(v && v->rank == 3 && v->dims[1] == T);
   vitc_graph_free(g);
+  const fh_count writer[] = {{VITC_OP_Reshape, 1}, {VITC_OP_Add, 1}};
+  g = fh_check("a Reshape writes the group", build, WRITER, vitc_merge_row_views, writer, 2);
+  v = output_of(g, VITC_OP_Reshape);
+  CHECK(v && v->rank == 4 && v->dims[1] == HH && v->dims[3] == C);
+  vitc_graph_free(g);
 }
 
 static void test_kept(void) {
@@ -98,6 +116,8 @@ static void test_kept(void) {
   vitc_graph_free(fh_check("group tensors are outputs", build, MISS_OUTPUT, vitc_merge_row_views,
                            (const fh_count[]){{VITC_OP_Reshape, 2}, {VITC_OP_Relu, 2}}, 2));
   vitc_graph_free(fh_check("last dim changed", build, MISS_LAST_DIM, vitc_merge_row_views, two, 1));
+  vitc_graph_free(fh_check("a Transpose writes the group", build, MISS_WRITER, vitc_merge_row_views,
+                           (const fh_count[]){{VITC_OP_Reshape, 1}, {VITC_OP_Transpose, 2}}, 2));
   const fh_count one[] = {{VITC_OP_Reshape, 1}, {VITC_OP_FusedGemm, 1}};
   vitc_graph *g = fh_check("one view, one cost", build, MISS_ONE_VIEW, vitc_merge_row_views, one, 2);
   const vitc_value *v = output_of(g, VITC_OP_FusedGemm);
