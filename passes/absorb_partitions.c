@@ -162,23 +162,6 @@ static void kill_chain(vitc_graph *g, int first) {
   for (int i = first; i >= 0; i = only_reader(g, g->nodes[i].out[0])) g->nodes[i].dead = true;
 }
 
-/* The inputs of n whose rows line up with its output's, as a bit mask; 0 when n mixes rows. */
-static unsigned aligned_inputs(const vitc_graph *g, const vitc_node *n) {
-  if (n->dead || n->nout != 1 || n->out[0] < 0) return 0;
-  int k = vitc_match_row_operand(g, n);
-  if (k >= 0) return 1u << k;
-  bool pair = n->nin == 2 && n->in[0] >= 0 && n->in[1] >= 0 && !value(g, n->in[0])->data && !value(g, n->in[1])->data &&
-              vitc_match_same_type(g, n->in[0], n->out[0]) && vitc_match_same_type(g, n->in[1], n->out[0]);
-  switch (n->op) {
-  case VITC_OP_FusedGemm: /* with a residual of the output's shape */
-    return n->nin > 3 && value(g, n->in[1])->data && vitc_match_same_type(g, n->in[3], n->out[0]) ? 1u | 1u << 3 : 0;
-  case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div:
-    return pair ? 3u : 0;
-  default:
-    return 0;
-  }
-}
-
 static bool add_tensor(region *rg, int t) {
   const vitc_graph *g = rg->g;
   if (t < 0 || t >= rg->counted || value(g, t)->data || is_graph_output(g, t) || !g->tensors[t].shape_known) return false;
@@ -250,13 +233,13 @@ static vitc_status grow(region *rg, bool *ok, vitc_error *err) {
     if (t != rg->entry) {
       const vitc_node *n = p >= 0 ? &g->nodes[p] : NULL;
       if (n && n->op == VITC_OP_Attention) *ok = add_map(rg, p, 3);
-      else *ok = n && aligned_inputs(g, n) && add_aligned(rg, p, aligned_inputs(g, n));
+      else *ok = n && vitc_match_aligned_inputs(g, n) && add_aligned(rg, p, vitc_match_aligned_inputs(g, n));
     }
     for (int i = 0; *ok && st == VITC_OK && i < g->nnodes; i++) {
       const vitc_node *n = &g->nodes[i];
       for (int j = 0; *ok && st == VITC_OK && !n->dead && j < n->nin; j++) {
         if (n->in[j] != t) continue;
-        unsigned mask = aligned_inputs(g, n);
+        unsigned mask = vitc_match_aligned_inputs(g, n);
         if (n->op == VITC_OP_Attention) *ok = j <= IN_V && add_map(rg, i, j);
         else if (mask >> j & 1) *ok = add_aligned(rg, i, mask);
         else if (leads_nowhere(g, i) && rg->nunused < MAX_EXITS) rg->unused[rg->nunused++] = i;
@@ -379,7 +362,7 @@ static vitc_status rewrite(region *rg, vitc_rewriter *rw, vitc_error *err) {
 static bool read_by_rows(const vitc_graph *g, int t) {
   for (int i = 0; i < g->nnodes; i++)
     for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
-      if (g->nodes[i].in[k] == t && (aligned_inputs(g, &g->nodes[i]) >> k & 1)) return true;
+      if (g->nodes[i].in[k] == t && (vitc_match_aligned_inputs(g, &g->nodes[i]) >> k & 1)) return true;
   return false;
 }
 

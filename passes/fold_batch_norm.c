@@ -18,6 +18,8 @@
  *                                                            b'[m] = b[m] + Σ_{j,k} W[m, j, k] · h[c]
  *                                                            c = (m / Mg)·Cg + j, the input channel
  *
+ * What folds into neither, passes/lower_batch_norm turns into its per-channel affine.
+ *
  * The output channels are axis 1 of %c: W's first dim for a Conv, the columns of a 2-D product. W, b,
  * C and the BatchNormalization parameters must be known, C one value or one per column, and %c (or %n)
  * read by the BatchNormalization (the Conv) only. New constants hold the folded values: the old ones may
@@ -38,26 +40,31 @@ static bool is_known_vector(const vitc_graph *g, int t, int64_t count) {
   return vitc_match_known(g, t) && vitc_dtype_is_float(g->tensors[t].v.dtype) && vitc_numel(&g->tensors[t].v) == count;
 }
 
-static bool bn_foldable(const vitc_graph *g, const vitc_node *bn, int64_t channels) {
+bool vitc_match_batch_norm(const vitc_graph *g, const vitc_node *bn, int64_t channels) {
   if (bn->op != VITC_OP_BatchNormalization || vitc_attr_int(bn, "training_mode", 0) || bn->nout != 1) return false;
   for (int k = 1; k < 5; k++)
     if (!is_known_vector(g, bn->in[k], channels)) return false;
   return true;
 }
 
-static vitc_status bn_fold_init(const vitc_graph *g, const vitc_node *bn, int64_t channels, bn_fold *f,
-                                vitc_error *err) {
-  f->channels = channels;
-  f->gain = malloc(sizeof(double) * 2 * (size_t)(channels ? channels : 1));
-  if (!f->gain) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory folding a BatchNormalization", g->path);
-  f->shift = f->gain + channels;
+double *vitc_batch_norm_affine(const vitc_graph *g, const vitc_node *bn, int64_t channels) {
+  double *gain = malloc(sizeof(double) * 2 * (size_t)(channels ? channels : 1)), *shift = gain + channels;
   double eps = vitc_attr_float(bn, "epsilon", 1e-5);
   const vitc_value *gamma = &g->tensors[bn->in[1]].v, *beta = &g->tensors[bn->in[2]].v,
                    *mean = &g->tensors[bn->in[3]].v, *var = &g->tensors[bn->in[4]].v;
-  for (int64_t c = 0; c < channels; c++) {
-    f->gain[c] = vitc_load_f(gamma, c) / sqrt(vitc_load_f(var, c) + eps);
-    f->shift[c] = vitc_load_f(beta, c) - vitc_load_f(mean, c) * f->gain[c];
+  for (int64_t c = 0; gain && c < channels; c++) {
+    gain[c] = vitc_load_f(gamma, c) / sqrt(vitc_load_f(var, c) + eps);
+    shift[c] = vitc_load_f(beta, c) - vitc_load_f(mean, c) * gain[c];
   }
+  return gain;
+}
+
+static vitc_status bn_fold_init(const vitc_graph *g, const vitc_node *bn, int64_t channels, bn_fold *f,
+                                vitc_error *err) {
+  f->channels = channels;
+  f->gain = vitc_batch_norm_affine(g, bn, channels);
+  if (!f->gain) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory folding a BatchNormalization", g->path);
+  f->shift = f->gain + channels;
   return VITC_OK;
 }
 
@@ -143,7 +150,7 @@ static bool plan_fold(const vitc_rewriter *rw, const vitc_node *bn, vitc_node **
   const vitc_value *c = &rw->g->tensors[p->out[0]].v;
   if (!(p->op == VITC_OP_Conv ? plan_conv(rw->g, p, fp) : plan_product(rw->g, p, fp))) return false;
   *producer = p;
-  return c->rank >= 2 && c->dims[1] == fp->channels && bn_foldable(rw->g, bn, fp->channels);
+  return c->rank >= 2 && c->dims[1] == fp->channels && vitc_match_batch_norm(rw->g, bn, fp->channels);
 }
 
 static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fold_plan *fp, vitc_error *err) {
@@ -188,7 +195,7 @@ static vitc_node *norm_before(const vitc_rewriter *rw, const vitc_node *n, vitc_
   if (!g->tensors[n->in[0]].shape_known || vitc_conv_geometry_of(n, in, p, &ignored) != VITC_OK) return NULL;
   for (int d = 0; d < p->w.nd; d++)
     if (p->w.pad_begin[d] || p->w.pad_end[d]) return NULL;
-  return bn_foldable(g, bn, p->cin) ? bn : NULL;
+  return vitc_match_batch_norm(g, bn, p->cin) ? bn : NULL;
 }
 
 static vitc_status fold_into_input(vitc_rewriter *rw, int conv, vitc_node *bn, const vitc_conv_geometry *p,

@@ -15,7 +15,11 @@
  *   %o = LayerNormalization(%z, γ, β) {axis -1}   γ and β known [N]
  *                                 ─→  %o = PatchMerging(%x, Wr, γ, β, b) {epsilon, norm_after 1}
  *
- * What the Concat holds is checked element by element with vitc_probe_origins, not from the Slices'
+ * timm gathers the neighbourhoods with views instead of slices (x.reshape(B, H/2, 2, W/2, 2, C)
+ * .permute(0, 1, 3, 4, 2, 5).flatten(3)): %m is then the end of a movement chain, read from the furthest
+ * tensor up it with the image's dims.
+ *
+ * What the merged tensor holds is checked element by element with vitc_probe_origins, not from the Slices'
  * spelling: every element must be the one of %x torchvision's order puts there (so a wrong order or step,
  * or a pad that adds elements, does not match). Inner tensors must be read once. Runs before
  * fuse_gemm_epilogue, which would otherwise take the MatMul and its bias; tries the longest tail first
@@ -89,6 +93,21 @@ static bool match_norm(const vitc_graph *g, vitc_node *ln, int64_t len, merge_ma
   return true;
 }
 
+/* The furthest tensor up the movement chain ending at m [.., H/2, W/2, 4C] whose dims are the image's
+ * [.., H, W, C], or -1. */
+static int image_above(const vitc_graph *g, int m) {
+  const vitc_value *mv = &g->tensors[m].v;
+  int r = mv->rank, found = -1;
+  for (int t = m, up = vitc_match_movement_step(g, t); up != t; t = up, up = vitc_match_movement_step(g, t)) {
+    const vitc_value *v = &g->tensors[up].v;
+    bool image = r >= 3 && v->rank == r && v->dims[r - 3] == 2 * mv->dims[r - 3] && v->dims[r - 2] == 2 * mv->dims[r - 2] &&
+                 4 * v->dims[r - 1] == mv->dims[r - 1];
+    for (int d = 0; image && d < r - 3; d++) image = v->dims[d] == mv->dims[d];
+    if (image) found = up;
+  }
+  return found;
+}
+
 /* The chain up from the MatMul computing y: LayerNorm (optional, not with norm_after) and the Concat. */
 static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
   const vitc_graph *g = rw->g;
@@ -104,11 +123,18 @@ static bool match_chain(const vitc_rewriter *rw, int y, merge_match *mm) {
     if (!match_norm(g, ln, w->dims[0], mm)) return false;
     m = ln->in[0];
   }
+  if (!is_f32(g, m) || g->tensors[m].v.dims[g->tensors[m].v.rank - 1] != w->dims[0]) return false;
   vitc_node *cat = vitc_match_inner(rw, m, VITC_OP_Concat, 1);
-  if (!cat || cat->nin != 4 || !is_f32(g, m) || !over_last_axis(cat, g->tensors[m].v.rank)) return false;
-  if (g->tensors[m].v.dims[g->tensors[m].v.rank - 1] != w->dims[0]) return false;
+  if (cat) {
+    if (cat->nin != 4 || !over_last_axis(cat, g->tensors[m].v.rank)) return false;
+    mm->x = vitc_match_movement_source(g, cat->in[0]);
+  } else { /* timm's reshape, permute, flatten */
+    int p = g->tensors[m].producer;
+    if (p < 0 || vitc_match_movement_step(g, m) == m || !vitc_match_inner(rw, m, g->nodes[p].op, 1)) return false;
+    cat = &g->nodes[p];
+    mm->x = image_above(g, m);
+  }
   mm->nodes[mm->nnodes++] = cat;
-  mm->x = vitc_match_movement_source(g, cat->in[0]);
   return is_f32(g, mm->x);
 }
 

@@ -68,5 +68,7 @@ vitc_status vitc_simplify_layout(vitc_graph *g, vitc_error *err);      /* order-
 vitc_status vitc_absorb_attention_layout(vitc_graph *g, vitc_error *err); /* head split/merge chains → Attention row maps */
 vitc_status vitc_absorb_partitions(vitc_graph *g, vitc_error *err);  /* window/grid partition and reverse around row-wise ops → image order, Attention maps */
 vitc_status vitc_absorb_row_padding(vitc_graph *g, vitc_error *err); /* Pad → row-wise projection → mapped Attention: the projection on the unpadded rows, padded rows read from one constant row */
+vitc_status vitc_lower_batch_norm(vitc_graph *g, vitc_error *err);   /* BatchNormalization folded into nothing → per-channel Mul and Add */
+vitc_status vitc_merge_row_views(vitc_graph *g, vitc_error *err);   /* views that regroup rows between row-wise ops go: one leading shape per group */
 
 #endif

@@ -68,6 +68,17 @@ bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n)
 /* The input a row-wise node n acts on row by row (passes/sink_row_gathers.c: each row of the output from
  * the same row of that input and constants alone), or -1 when n is not row-wise. */
 int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n);
+/* The inputs of n whose rows line up with its output's (row r of each feeds row r of the output), as a
+ * bit mask: its row operand, an elementwise op's inputs of the output's type, a FusedGemm's or
+ * LayerNormResidual's residual; 0 when n mixes rows. */
+unsigned vitc_match_aligned_inputs(const vitc_graph *g, const vitc_node *n);
+
+/* Whether bn is an inference BatchNormalization of one output over `channels` channels, its γ, β, μ, σ²
+ * known (passes/fold_batch_norm.c). */
+bool vitc_match_batch_norm(const vitc_graph *g, const vitc_node *bn, int64_t channels);
+/* The per-channel affine bn computes, y = g·x + h with g = γ / √(σ² + ε), h = β − μ·g: g[channels]
+ * followed by h[channels], malloc'd (the caller frees it), NULL when out of memory. */
+double *vitc_batch_norm_affine(const vitc_graph *g, const vitc_node *bn, int64_t channels);
 
 /* Marks the matched nodes dead and adds node `op` computing tensor `out` (which one of them computed)
  * from in; its name is the name of the node that computed `out`. Node pointers into the graph are

@@ -11,7 +11,8 @@
  * channels-last rewrite also precedes it, so ConvNeXt's LayerScale Mul and residual Add meet their GEMM
  * without Transposes between; a residual Add joins a LayerNorm only after the epilogue pass had the
  * chance to take it for a product; the layout passes come last among the fusions, since the row maps
- * describe the final producers of Q, K, V and the final readers of Y; dead code last sweeps what the
+ * describe the final producers of Q, K, V and the final readers of Y; row views merge after them, when
+ * a mapped Attention reads its operands by flat rows whatever their dims; dead code last sweeps what the
  * others disconnected. A depthwise conv takes its LayerNorm after the epilogue pass gave it its activation. */
 #include <string.h>
 
@@ -32,6 +33,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_swiglu", vitc_fuse_swiglu, false, "Silu of one half of a tensor times its other half becomes SwiGLU"},
     {"fuse_grn", vitc_fuse_grn, false, "ConvNeXt V2's global response normalisation becomes GRN"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
+    {"lower_batch_norm", vitc_lower_batch_norm, false, "a BatchNormalization folded into nothing becomes its per-channel Mul and Add (which go channels-last)"},
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
     {"fold_softmax_transposes", vitc_fold_softmax_transposes, false, "Softmax between a Transpose and its inverse reads the untransposed tensor along the moved axis"},
     {"fuse_rope", vitc_fuse_rope, false, "rotary position embedding (rotate-half or interleaved pairs, class tokens skipped) becomes Rope"},
@@ -50,6 +52,7 @@ static const vitc_pass pipeline[] = {
     {"absorb_attention_layout", vitc_absorb_attention_layout, false, "Attention reads Q, K, V and writes Y through row maps instead of movement chains"},
     {"absorb_partitions", vitc_absorb_partitions, false, "row-wise blocks between a window/grid partition and its reverse run in image order; the Attention's maps read the windows"},
     {"absorb_row_padding", vitc_absorb_row_padding, false, "a zero Pad before the row-wise projection feeding a mapped Attention goes: padded rows read the projection of a zero row"},
+    {"merge_row_views", vitc_merge_row_views, false, "Reshapes that only regroup rows between row-wise ops go: each group of them runs on one leading shape"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

@@ -84,6 +84,28 @@ int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n) {
   return -1;
 }
 
+/* The inputs of n whose rows line up with its output's, as a bit mask; 0 when n mixes rows: the row
+ * operand of a row-wise node, every input of an elementwise node whose inputs all have the output's
+ * type, and the row operand and residual (of the output's type) of a FusedGemm or LayerNormResidual. */
+unsigned vitc_match_aligned_inputs(const vitc_graph *g, const vitc_node *n) {
+  if (n->dead || n->nout != 1 || n->out[0] < 0) return 0;
+  int k = vitc_match_row_operand(g, n);
+  if (k >= 0) return 1u << k;
+  bool all = vitc_op_has(n->op, VITC_OPF_ELEMWISE);
+  for (int j = 0; all && j < n->nin; j++)
+    all = n->in[j] >= 0 && !is_known(g, n->in[j]) && vitc_match_same_type(g, n->in[j], n->out[0]);
+  if (all) return (1u << n->nin) - 1;
+  bool residual = n->nin > 3 && n->in[3] >= 0 && vitc_match_same_type(g, n->in[3], n->out[0]);
+  switch (n->op) {
+  case VITC_OP_FusedGemm: /* a known weight */
+    return residual && is_known(g, n->in[1]) ? 1u | 1u << 3 : 0;
+  case VITC_OP_LayerNormResidual:
+    return residual && vitc_match_same_type(g, n->in[0], n->out[0]) && over_last_axis(g, n) ? 1u | 1u << 3 : 0;
+  default:
+    return 0;
+  }
+}
+
 /* Whether input k of n is moved by it (n only moves elements). */
 static bool moves(const vitc_graph *g, const vitc_node *n, int k) {
   return !n->dead && (vitc_moved_inputs(g, n) >> k & 1) && n->in[k] >= 0 && !is_known(g, n->in[k]);

@@ -1,6 +1,6 @@
 /* test_fusion_norm.c — recompose_layer_norm, recompose_gelu and fold_batch_norm on tiny hand-built
  * graphs: each export variant of a pattern, and near misses that must stay as they are; fold_batch_norm
- * both after a Conv/product and before a Conv.
+ * both after a Conv/product and before a Conv, and lower_batch_norm for what folds nowhere.
  *
  * Every case is checked twice: the op histogram after shape inference and the pass, and the values
  * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4).
@@ -363,6 +363,41 @@ static void test_batch_norm_before_conv(void) {
   vitc_graph_free(check_case("norm before, shared", build_norm_before, BNB_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
 }
 
+/* A BatchNormalization folded into nothing (XCiT's LPI: GELU → BatchNorm → padded depthwise conv)
+ * becomes Mul and Add of per-channel constants (lower_batch_norm). */
+enum {
+  BNL_IMAGE,        /* Relu → BatchNorm over an image [1, 4, 3, 5] */
+  BNL_ROWS,         /* Relu → BatchNorm over rows [6, 4] */
+  BNL_MISS_F64,     /* a float64 image: the affine's constants would be float32 */
+  BNL_MISS_UNKNOWN, /* the running mean a graph input */
+};
+
+static void build_norm_alone(test_graph *t, int variant) {
+  const int64_t image[] = {1, 4, 3, 5}, rows[] = {6, 4}, channels = 4;
+  vitc_graph *g = t->g;
+  vitc_dtype dtype = variant == BNL_MISS_F64 ? VITC_F64 : VITC_F32;
+  int x = unary(g, VITC_OP_Relu, tg_input(t, dtype, variant == BNL_ROWS ? 2 : 4, variant == BNL_ROWS ? rows : image));
+  int mean = variant == BNL_MISS_UNKNOWN ? tg_input(t, VITC_F32, 1, &channels) : tensor(g, 1, &channels, 11, -0.5f, 1);
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-3};
+  tg_output(t, node(g, VITC_OP_BatchNormalization,
+                    (int[]){x, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2), mean,
+                            tensor(g, 1, &channels, 13, 0.2f, 2)},
+                    5, &eps, 1));
+}
+
+static void test_batch_norm_lowered(void) {
+  const fh_count lowered[] = {{VITC_OP_BatchNormalization, 0}, {VITC_OP_Mul, 1}, {VITC_OP_Add, 1}};
+  vitc_graph *g = check_case("norm alone, image", build_norm_alone, BNL_IMAGE, vitc_lower_batch_norm, 3, lowered, 3);
+  const vitc_node *m = fh_find_op(g, VITC_OP_Mul);
+  const vitc_value *gain = m ? &g->tensors[m->in[1]].v : NULL;
+  CHECK(gain && gain->rank == 4 && gain->dims[1] == 4 && vitc_numel(gain) == 4);
+  vitc_graph_free(g);
+  vitc_graph_free(check_case("norm alone, rows", build_norm_alone, BNL_ROWS, vitc_lower_batch_norm, 3, lowered, 3));
+  const fh_count kept[] = {{VITC_OP_BatchNormalization, 1}, {VITC_OP_Mul, 0}};
+  vitc_graph_free(check_case("float64", build_norm_alone, BNL_MISS_F64, vitc_lower_batch_norm, 2, kept, 2));
+  vitc_graph_free(check_case("unknown mean", build_norm_alone, BNL_MISS_UNKNOWN, vitc_lower_batch_norm, 2, kept, 2));
+}
+
 /* The folded weight is a new constant: the original may be a read-only mapping, or read elsewhere. */
 static void test_batch_norm_keeps_weight(void) {
   test_graph t = tg_new();
@@ -436,6 +471,7 @@ int main(void) {
   test_batch_norm_folds();
   test_batch_norm_keeps_weight();
   test_batch_norm_before_conv();
+  test_batch_norm_lowered();
   test_pipeline_recomposes();
   test_fused_ops_compile();
   CHECK_DONE();

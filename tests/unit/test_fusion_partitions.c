@@ -102,8 +102,11 @@ static void build(test_graph *t, int variant) {
   tg_output(t, fh_op(t, VITC_OP_Add, y, tg_const(t, VITC_F32, 3, per_channel, 41)));
 }
 
+/* The pipeline but merge_row_views, which would merge some of the views the near misses keep (its own
+ * test covers it): the counts below are what absorb_partitions leaves. */
 static vitc_status pipeline(vitc_graph *g, vitc_error *err) {
-  static const vitc_pass_options opts = {.opt_level = 2, .verify_each = true};
+  static const char *const off[] = {"merge_row_views"};
+  static const vitc_pass_options opts = {.opt_level = 2, .verify_each = true, .disabled = off, .ndisabled = 1};
   return vitc_run_passes(g, &opts, err);
 }
 

@@ -293,12 +293,25 @@ enum {
   MISS_LN_AXIS, /* LayerNorm over the last two axes */
   MISS_V2_AXIS, /* V2 with its LayerNorm over the last two axes: only the gather and MatMul fuse */
   MISS_V2_READ, /* V2 with the MatMul's output also a graph output: only the gather and MatMul fuse */
+  P_TIMM,       /* V2 from tokens: image view, reshape [B, H/2, 2, W/2, 2, C], permute (0, 1, 3, 4, 2, 5),
+                   flatten (timm) */
+  MISS_TIMM_ORDER, /* the same permuted (0, 1, 3, 2, 4, 5): the neighbours in another order */
 };
 
 static void build_merge(test_graph *t, int variant) {
   const int64_t xd[] = {PB, PH, PW, PC}, pads[8] = {0}, wd[] = {4 * PC, PN}, nd[] = {PN}, cd[] = {4 * PC},
                 wide[] = {PW / 2, 4 * PC}, wide_n[] = {PW / 2, PN};
   bool v2 = variant == P_V2 || variant == P_V2_BIAS || variant == MISS_V2_AXIS || variant == MISS_V2_READ;
+  if (variant == P_TIMM || variant == MISS_TIMM_ORDER) {
+    static int64_t timm[] = {0, 1, 3, 4, 2, 5}, other[] = {0, 1, 3, 2, 4, 5};
+    const int64_t tokens[] = {PB, PH * PW, PC}, split[] = {PB, PH / 2, 2, PW / 2, 2, PC},
+                  merged[] = {PB, PH / 2, PW / 2, 4 * PC};
+    int image = reshape(t, tg_input(t, VITC_F32, 3, tokens), 4, xd);
+    int m = transpose(t, reshape(t, image, 6, split), 6, variant == P_TIMM ? timm : other);
+    int y = fh_op(t, VITC_OP_MatMul, reshape(t, m, 4, merged), tg_const(t, VITC_F32, 2, wd, 21));
+    tg_output(t, layer_norm(t, y, -1, 1, nd));
+    return;
+  }
   int x = fh_op(t, VITC_OP_Pad, tg_input(t, VITC_F32, 4, xd), ints(t, 8, pads));
   int even = slice(t, x, 0, INT64_MAX, 1, 2), odd = slice(t, x, 1, INT64_MAX, 1, 2);
   if (variant == MISS_STEP) even = slice(t, x, 0, PH / 2, 1, 1);
@@ -357,6 +370,16 @@ static void test_patch_merging(void) {
   vitc_graph_free(fh_check("neighbours out of order", build_merge, MISS_ORDER, merge_and_sweep, stays, 3));
   vitc_graph_free(fh_check("step 1 along H", build_merge, MISS_STEP, merge_and_sweep, stays, 3));
   vitc_graph_free(fh_check("LayerNorm over two axes", build_merge, MISS_LN_AXIS, merge_and_sweep, stays, 3));
+
+  const fh_count timm[] = {{VITC_OP_PatchMerging, 1}, {VITC_OP_Transpose, 0}, {VITC_OP_Reshape, 1},
+                           {VITC_OP_MatMul, 0},       {VITC_OP_LayerNormalization, 0}};
+  g = fh_check("patch merging, timm's views", build_merge, P_TIMM, merge_and_sweep, timm, 5);
+  n = fh_find_op(g, VITC_OP_PatchMerging);
+  CHECK(n && vitc_attr_int(n, "norm_after", 0) == 1 && g->tensors[n->in[0]].v.rank == 4 &&
+        g->tensors[n->in[0]].v.dims[1] == PH);
+  vitc_graph_free(g);
+  const fh_count timm_stays[] = {{VITC_OP_PatchMerging, 0}, {VITC_OP_Transpose, 1}, {VITC_OP_MatMul, 1}};
+  vitc_graph_free(fh_check("timm's views, other order", build_merge, MISS_TIMM_ORDER, merge_and_sweep, timm_stays, 3));
 }
 
 enum { NO_NORM, NORM_BEFORE, NORM_AFTER };
