@@ -108,7 +108,25 @@ static void vit_packed(const char *what, int64_t g, int64_t h, int64_t n, int64_
   free(maps);
 }
 
-enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN };
+enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN, BIAS_MASKED };
+
+/* Swin's shifted-window bias [G, H, N, N]: small random values, and -100 (the export's mask) between
+ * tokens on either side of the shift's cut in every odd window, whose masked scores then lie some 100
+ * below their row's max: far past exp's clamp at -87.33. */
+static int masked_bias(test_graph *t, int64_t g, int64_t h, int64_t n) {
+  vitc_value v = {.dtype = VITC_F32, .rank = 4, .dims = {g, h, n, n}};
+  unsigned seed = 5;
+  float *b = v.data = malloc(vitc_nbytes(&v));
+  tg_fill(&v, &seed);
+  for (int64_t w = 1; w < g; w += 2)
+    for (int64_t e = 0; e < h * n * n; e++) {
+      int64_t i = e / n % n, j = e % n;
+      if ((i % 7 < 4) != (j % 7 < 4)) b[w * h * n * n + e] -= 100;
+    }
+  int id = vitc_graph_add_constant(t->g, NULL, &v);
+  free(b);
+  return id;
+}
 
 /* The heads of Swin's window attention over rows of [L, H·D] (V2: cosine attention with a per-head scale),
  * Y [L, H·D], compiled and checked against the evaluator. */
@@ -144,6 +162,7 @@ static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int6
   }
   if (bias == BIAS_HNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){h, n, n}, 5);
   if (bias == BIAS_GHNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
+  if (bias == BIAS_MASKED) a.in[IN_BIAS] = masked_bias(&t, g, h, n);
   swin_check(&t, &a, h, d, l, v2, what, threads);
   free(perm);
 }
@@ -278,6 +297,11 @@ static void test_compiled(void) {
     padded_windows("Swin padded windows, 151 of 196 rows real", 4, 2, 49, 24, 151, false, threads);
     padded_windows("Swin V2 padded windows, 29 of 32 rows real", 2, 3, 16, 20, 29, true, threads);
     swin_windows("Swin V2 windows, cosine, S, bias [H,N,N], 8 heads", 4, 2, 49, 32, BIAS_HNN, true, threads);
+    /* the window sizes of the models, with enough windows and heads for one task each (the kernel's
+     * small-window path): Swin-T's, TinyViT's and MaxViT's 49 tokens with the shift mask, Swin V2-T's 64 */
+    swin_windows("Swin shifted windows, mask -100 in odd windows", 4, 3, 49, 32, BIAS_MASKED, false, threads);
+    swin_windows("Swin V2-T 8x8 windows, cosine, S, bias [G,H,N,N]", 3, 3, 64, 32, BIAS_GHNN, true, threads);
+    swin_windows("Swin V2-T 8x8 shifted windows, cosine, S, mask", 4, 2, 64, 32, BIAS_MASKED, true, threads);
     mixed("Q, V mapped; K, Y dense", MQ | MV, 17, true, false, threads);
     mixed("K, Y mapped; Q, V dense", MK | MY, 17, false, false, threads);
     mixed("all mapped, Nk 49, cosine", MQ | MK | MV | MY, 49, true, true, threads);
