@@ -106,6 +106,7 @@ static const op_case cases[] = {
     {VITC_OP_Rope, "f32[2,3,13,6] c:f32[12,6] c:f32[12,6]", "offset=1 interleaved=1", 0, 1e-5, 1e-6},
     {VITC_OP_TalkingHeads, "f32[2,7,27] c:f32[3,3] c:f32[3] c:f32[3,3] c:f32[3]", "heads=3 scale=0.4", 0, 1e-4, 1e-5},
     {VITC_OP_FactorizedContext, "f32[2,3,13,5] f32[2,3,13,7]", "", 0, 1e-5, 1e-6},
+    {VITC_OP_FactorizedAttention, "f32[2,13,30] c:f32[3,5,10] c:f32[10]", "heads=2 scale=0.4 image=3,4", 0, 1e-4, 1e-5},
     /* reductions */
     {VITC_OP_ReduceMean, "f32[3,5,7] i64{1}", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_ReduceSum, "f32[3,5,7] i64{0,2}", "keepdims=0", 0, 1e-5, 1e-6},
