@@ -7,7 +7,8 @@
  *       y[oy, ox, :] += w[ky, kx, :] * x[iy, ox*sw + shift, :]          <16 x float>, masked tail
  *   y[oy, :, :] = act(y[oy, :, :])                                     (the epilogue, while the row is in cache)
  *
- * so no tap tests a bound per element. */
+ * so no tap tests a bound per element. Token rows (attribute image) are the same with each image past its
+ * leading rows, which the task of the image's first row copies. */
 #include "emit_gemm.h"
 #include "emit_window.h"
 #include "emitters.h"
@@ -73,23 +74,32 @@ static void emit_kernel_row(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMVa
 }
 
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *x = cg_in_value(cg, 0), *wt = cg_in_value(cg, 1);
-  vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
+  const vitc_value *in[3] = {cg_in_value(cg, 0), cg_in_value(cg, 1), n->nin > 2 && n->in[2] >= 0 ? cg_in_value(cg, 2) : NULL};
   vitc_window w;
-  vitc_status st = vitc_window_geometry(n, &nchw, wt->dims, false, &w, err);
+  int64_t lead;
+  vitc_status st = vitc_depthwise_nhwc_window(n, in, &w, &lead, err);
   if (st != VITC_OK) return st;
-  int64_t c = x->dims[3], rows = x->dims[0] * w.out[0], oh = w.out[0], ih = w.in[0];
+  int64_t c = in[0]->dims[in[0]->rank - 1], rows = in[0]->dims[0] * w.out[0], oh = w.out[0], ih = w.in[0];
+  /* token rows: each image follows `lead` rows, copied through */
+  int64_t x_image = (lead + ih * w.in[1]) * c, y_image = (lead + oh * w.out[1]) * c;
   if (rows * w.out[1] * c == 0) return VITC_OK;
   LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0)};
+  LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), in[2] ? cg_in(cg, 2) : null, cg_out(cg, 0)};
   cg_task t = cg_task_begin(cg, captured, 4);
   cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef image = ix_div(cg, r.iv, cg_i64(cg, oh));
   LLVMValueRef oy = ix_rem(cg, r.iv, cg_i64(cg, oh));
-  LLVMValueRef ximage = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, image, ih * w.in[1] * c));
-  LLVMValueRef yrow = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, r.iv, w.out[1] * c));
+  LLVMValueRef xtokens = cg_gep(cg, cg->f32, t.vals[0], mul_i(cg, image, x_image));
+  LLVMValueRef ytokens = cg_gep(cg, cg->f32, t.vals[3], mul_i(cg, image, y_image));
+  if (lead) {
+    cg_if first = cg_if_begin(cg, vec_icmp(cg, LLVMIntEQ, oy, cg_i64(cg, 0)));
+    cg_memcpy(cg, ytokens, xtokens, cg_i64(cg, lead * c * (int64_t)sizeof(float)));
+    cg_if_end(cg, &first);
+  }
+  LLVMValueRef ximage = cg_gep(cg, cg->f32, xtokens, cg_i64(cg, lead * c));
+  LLVMValueRef yrow = cg_gep(cg, cg->f32, ytokens, add_i(cg, cg_i64(cg, lead * c), mul_i(cg, oy, w.out[1] * c)));
   cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), 1);
-  emit_fill_channels(cg, cg_gep(cg, cg->f32, yrow, mul_i(cg, ox.iv, c)), cg_in(cg, 2) ? t.vals[2] : NULL, c);
+  emit_fill_channels(cg, cg_gep(cg, cg->f32, yrow, mul_i(cg, ox.iv, c)), in[2] ? t.vals[2] : NULL, c);
   cg_loop_end(cg, &ox);
   cg_loop ky = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.kernel[0]), 1);
   LLVMValueRef iy = ix_sub(cg, mul_i(cg, oy, w.stride[0]), cg_i64(cg, w.pad_begin[0]));

@@ -325,6 +325,12 @@ typedef struct vitc_window {
 vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
                                  vitc_window *w, vitc_error *err);
 
+/* DepthwiseConvNHWC (ir/ops/depthwise_conv_nhwc.c) on in = {X, W [kh, kw, C], optional bias}: its window
+ * over the image, and *lead, the rows before the image of token rows (attribute image; 0 for X [N, H, W, C]).
+ * Fails naming what does not fit. */
+vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w,
+                                       int64_t *lead, vitc_error *err);
+
 /* Conv (weights [M, C/group, kernel..]) or ConvTranspose (weights [C, M/group, kernel..]) on
  * in = {X [N, C, spatial..], W, optional bias [M]}: the window and the channels, per group cin_g of the
  * C inputs and cout_g of the M outputs. Fails naming what does not fit. */

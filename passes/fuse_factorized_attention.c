@@ -19,38 +19,9 @@
  * Each movement chain is recognised by where its elements come from (vitc_probe_origins), not by its ops:
  * a tensor must copy exactly the elements the op reads in its place. Tensors in between that others read
  * stay for them; eliminate_dead sweeps the rest. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "passes/pattern.h"
-
-/* A 4-D view of a base tensor: element (a0, a1, a2, a3) of t at offset + Σ a_d·stride_d in base, except
- * the first `blank` along dim 2, which come from no element of base (a pad). */
-typedef struct view4 {
-  int64_t dims[4], strides[4], offset, blank;
-} view4;
-
-/* Whether t, with as many elements as the view, copies base's elements as the view says. */
-static vitc_status is_view(const vitc_graph *g, int base, int t, const view4 *v, bool *yes, vitc_error *err) {
-  *yes = false;
-  int64_t count = v->dims[0] * v->dims[1] * v->dims[2] * v->dims[3];
-  if (!g->tensors[t].shape_known || vitc_numel(&g->tensors[t].v) != count) return VITC_OK;
-  int64_t *o = NULL;
-  vitc_status st = vitc_probe_origins(g, base, t, &o, err);
-  if (st != VITC_OK || !o) return st;
-  int64_t i = 0;
-  bool ok = true;
-  for (int64_t a0 = 0; a0 < v->dims[0] && ok; a0++)
-    for (int64_t a1 = 0; a1 < v->dims[1] && ok; a1++)
-      for (int64_t a2 = 0; a2 < v->dims[2] && ok; a2++)
-        for (int64_t a3 = 0; a3 < v->dims[3] && ok; a3++, i++) {
-          int64_t want = a2 < v->blank ? -1 : v->offset + a0 * v->strides[0] + a1 * v->strides[1] + a2 * v->strides[2] + a3 * v->strides[3];
-          ok = o[i] == want;
-        }
-  free(o);
-  *yes = ok;
-  return VITC_OK;
-}
 
 /* The sizes the pattern fixes, from q [B, H, N, D] and qkv [B, N, 3C]. */
 typedef struct fa_shape {
@@ -58,27 +29,19 @@ typedef struct fa_shape {
 } fa_shape;
 
 /* x (a view of qkv's rows at channel offset `channel`, heads split) as the op reads q, k or v. */
-static view4 heads_view(const fa_shape *s, int64_t channel, int64_t first_row, int64_t rows) {
-  return (view4){{s->b, s->h, rows, s->d}, {s->n * 3 * s->c, s->d, 3 * s->c, 1}, first_row * 3 * s->c + channel, 0};
+static vitc_view4 heads_view(const fa_shape *s, int64_t channel, int64_t first_row, int64_t rows) {
+  return (vitc_view4){{s->b, s->h, rows, s->d}, {s->n * 3 * s->c, s->d, 3 * s->c, 1}, first_row * 3 * s->c + channel, 0};
 }
 
-static vitc_status check_view(const vitc_graph *g, int base, int t, view4 v, bool *ok, vitc_error *err) {
+static vitc_status check_view(const vitc_graph *g, int base, int t, vitc_view4 v, bool *ok, vitc_error *err) {
   if (!*ok) return VITC_OK;
-  return is_view(g, base, t, &v, ok, err);
-}
-
-static bool all_ones(const vitc_node *n, const char *name) {
-  int len;
-  const int64_t *v = vitc_attr_ints(n, name, &len);
-  for (int k = 0; v && k < len; k++)
-    if (v[k] != 1) return false;
-  return true;
+  return vitc_match_view(g, base, t, &v, ok, err);
 }
 
 /* conv is a stride-1 "same" DepthwiseConvNHWC of odd kernel with a bias and no activation. */
 static bool same_conv(const vitc_graph *g, const vitc_node *conv) {
   if (conv->nin < 3 || conv->in[2] < 0 || !vitc_match_known(g, conv->in[1]) || !vitc_match_known(g, conv->in[2]) ||
-      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || !all_ones(conv, "strides") || !all_ones(conv, "dilations"))
+      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || !vitc_match_all_ones(conv, "strides") || !vitc_match_all_ones(conv, "dilations"))
     return false;
   const vitc_value *w = &g->tensors[conv->in[1]].v;
   int len;
@@ -134,13 +97,13 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   if (st == VITC_OK) st = check_view(g, qkv, fc->in[1], heads_view(&s, 2 * s.c, 0, s.n), &ok, err);
   if (st == VITC_OK) st = check_view(g, qkv, q_img, heads_view(&s, 0, s.lead, pixels), &ok, err);
   if (st == VITC_OK) /* V's image rows, channels last */
-    st = check_view(g, qkv, conv->in[0], (view4){{s.b, s.ih, s.iw, s.c}, {s.n * 3 * s.c, s.iw * 3 * s.c, 3 * s.c, 1}, s.lead * 3 * s.c + 2 * s.c, 0}, &ok, err);
+    st = check_view(g, qkv, conv->in[0], (vitc_view4){{s.b, s.ih, s.iw, s.c}, {s.n * 3 * s.c, s.iw * 3 * s.c, 3 * s.c, 1}, s.lead * 3 * s.c + 2 * s.c, 0}, &ok, err);
   if (st == VITC_OK) /* the conv's pixels split into heads */
-    st = check_view(g, conv->out[0], conv_img, (view4){{s.b, s.h, pixels, s.d}, {pixels * s.c, s.d, s.c, 1}, 0, 0}, &ok, err);
+    st = check_view(g, conv->out[0], conv_img, (vitc_view4){{s.b, s.h, pixels, s.d}, {pixels * s.c, s.d, s.c, 1}, 0, 0}, &ok, err);
   if (st == VITC_OK) /* the gated rows padded with the leading rows' zeros */
-    st = check_view(g, gate->out[0], crpe, (view4){{s.b, s.h, s.n, s.d}, {s.h * pixels * s.d, pixels * s.d, s.d, 1}, -s.lead * s.d, s.lead}, &ok, err);
+    st = check_view(g, gate->out[0], crpe, (vitc_view4){{s.b, s.h, s.n, s.d}, {s.h * pixels * s.d, pixels * s.d, s.d, 1}, -s.lead * s.d, s.lead}, &ok, err);
   if (st == VITC_OK) /* the heads merged back into token rows: y[b, n, h·D + j] */
-    st = check_view(g, add->out[0], y, (view4){{s.b, s.n, s.h, s.d}, {s.h * s.n * s.d, s.d, s.n * s.d, 1}, 0, 0}, &ok, err);
+    st = check_view(g, add->out[0], y, (vitc_view4){{s.b, s.n, s.h, s.d}, {s.h * s.n * s.d, s.d, s.n * s.d, 1}, 0, 0}, &ok, err);
   if (st != VITC_OK || !ok) return st;
   int64_t image[2] = {s.ih, s.iw};
   vitc_attr attrs[3] = {{.name = "heads", .type = VITC_ATTR_INT, .i = s.h},

@@ -86,6 +86,7 @@ static const op_case cases[] = {
     {VITC_OP_Conv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4]", "pads=1,0,1,2 strides=1,2", 0, 1e-4, 1e-5},
     {VITC_OP_ConvTranspose, "f32[1,3,5,6] c:f32[3,2,3,3] c:f32[2]", "strides=2,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
+    {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5]", "pads=1,2,1,2 image=4,5", 0, 1e-4, 1e-5},
     {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]", "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_GlobalAveragePoolNHWC, "f32[2,7,9,19]", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_AveragePool, "f32[1,3,7,9]", "kernel_shape=3,2 strides=2,1 pads=1,0,1,1", 0, 1e-5, 1e-6},
