@@ -13,7 +13,7 @@
  * Token rows: with attribute image = [H, W], X is [N, L + H·W, C] and the conv, which must keep the
  * image's size, runs on rows L .. seen as the image [N, H, W, C]; Y [N, L + H·W, C] keeps the first L
  * rows of X unchanged (CoaT's class token beside its conv position encoding, built by
- * passes/fuse_token_conv). */
+ * passes/fuse_token_image). */
 #include <string.h>
 
 #include "ops.h"

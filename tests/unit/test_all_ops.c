@@ -153,6 +153,8 @@ static const op_case cases[] = {
     {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,1,7]:index5 f32[3,1,7]", "axis=1"},
     {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,4,7]:index5 f32[3,4,7]", "axis=1 reduction=max"},
     {VITC_OP_OneHot, "i64[3,5]:index7 i64(7) f32{-1,2}"},
+    {VITC_OP_ResizeTokens, "f32[2,21,19]", "image=4,5 size=8,10"},
+    {VITC_OP_ResizeTokens, "f32[1,31,7]", "image=5,6 size=3,2"},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,2,1.5}", "mode=linear", 0, 1e-5, 1e-6},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,0.6,2}", "mode=nearest"},
     /* quantisation: saturating at both ends, per tensor and along the last axis */
