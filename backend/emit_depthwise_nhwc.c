@@ -19,7 +19,10 @@
  *
  * ConvNeXt-T's 7x7 convs at C = 96..768 run near the FMA units' rate, not memory's: per block and
  * kernel row, R·kw FMAs against R + kw - 1 input and kw weight loads, all from L1 (a row's working set
- * is kh input rows × the row width of one channel vector). */
+ * is kh input rows × the row width of one channel vector).
+ *
+ * Token rows (attribute image) are the same with each image past its leading rows, which the task of the
+ * image's first row copies. */
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emit_window.h"
@@ -103,13 +106,16 @@ static void emit_channel_vector(vitc_cg *cg, const dw_row *r, int rb) {
 }
 
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *x = cg_in_value(cg, IN_X), *wt = cg_in_value(cg, IN_W);
-  vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
+  const vitc_value *in[NCAPTURED];
+  for (int k = 0; k < NCAPTURED; k++) in[k] = k < n->nin && n->in[k] >= 0 ? cg_in_value(cg, k) : NULL;
   vitc_window w;
-  vitc_status st = vitc_window_geometry(n, &nchw, wt->dims, false, &w, err);
+  int64_t lead;
+  vitc_status st = vitc_depthwise_nhwc_window(n, in, &w, &lead, err);
   if (st != VITC_OK) return st;
-  int64_t c = x->dims[3], rows = x->dims[0] * w.out[0], oh = w.out[0];
+  int64_t c = in[IN_X]->dims[in[IN_X]->rank - 1], rows = in[IN_X]->dims[0] * w.out[0], oh = w.out[0];
   if (rows * w.out[1] * c == 0) return VITC_OK;
+  /* token rows: each image follows `lead` rows, copied through */
+  int64_t x_image = (lead + w.in[0] * w.in[1]) * c, y_image = (lead + oh * w.out[1]) * c;
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[NCAPTURED + 1];
   for (int k = 0; k < NCAPTURED; k++) captured[k] = cg_in(cg, k) ? cg_in(cg, k) : null;
@@ -119,9 +125,15 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
   LLVMValueRef image = ix_divk(cg, row.iv, oh);
   dw_row r = {.w = &w, .c = c, .wt = t.vals[IN_W], .bias = cg_in(cg, IN_BIAS) ? t.vals[IN_BIAS] : NULL,
               .oy = ix_remk(cg, row.iv, oh)};
-  r.ximage = gep_f32(cg, t.vals[IN_X], ix_mulk(cg, image, w.in[0] * w.in[1] * c));
-  r.yrow = gep_f32(cg, t.vals[NCAPTURED], ix_mulk(cg, row.iv, w.out[1] * c));
-  /* R accumulators, the input vectors of a kernel row and a weight fit the register file */
+  LLVMValueRef xtokens = gep_f32(cg, t.vals[IN_X], ix_mulk(cg, image, x_image));
+  LLVMValueRef ytokens = gep_f32(cg, t.vals[NCAPTURED], ix_mulk(cg, image, y_image));
+  if (lead) {
+    cg_if first = cg_if_begin(cg, vec_icmp(cg, LLVMIntEQ, r.oy, cg_i64(cg, 0)));
+    cg_memcpy(cg, ytokens, xtokens, cg_i64(cg, lead * c * (int64_t)sizeof(float)));
+    cg_if_end(cg, &first);
+  }
+  r.ximage = gep_f32(cg, xtokens, cg_i64(cg, lead * c));
+  r.yrow = gep_f32(cg, ytokens, ix_addk(cg, ix_mulk(cg, r.oy, w.out[1] * c), lead * c));
   int width = vec_width(cg), rb = width >= 16 ? BLOCK : BLOCK / 2;
   int64_t full = c / width * width;
   if (full) {

@@ -9,7 +9,16 @@
  * softmax never reaches memory the graph sees. float32 in vectors of the target's width (vec.h, vm_exp):
  * the column of k is copied to the stack once, its maximum, exp and sum run along j, the product with v
  * along e. (A scalar loop in double ran CoaT-Lite Small's 16 of them at 0.3 GFLOP/s, a quarter of the
- * model's time.) */
+ * model's time.)
+ *
+ * vitc.FactorizedAttention (the whole attention from the qkv rows) runs the same context rows for every
+ * (b, h, i), k and v read in place from qkv, into a work space ctx [B, H, D, D]; then a task per token
+ * row (b, n) builds Y[b, n, :] in place, the row in cache:
+ *
+ *   y = 0;  if n >= L:  y = bias + Σ taps w[ky, kx, :] · vimg[b, y+ky-KH/2, x+kx-KW/2, :];  y *= q[b, n, :]
+ *   y[h·D + j..] += scale · Σ_i q[b, n, h·D + i] · ctx[b, h, i, j..]                       (each head h)
+ *
+ * the taps outside the image skipped whole (one test per tap, not per element). */
 #include <math.h>
 
 #include "emit_rows.h"
@@ -17,13 +26,20 @@
 
 enum { P_K, P_V, P_Y, NPTRS };
 
+/* Where the context rows read k and v and write y: row r = (b, h, i) < B·H·D; k(b, h, j, i) at
+ * b·k_batch + h·k_head + j·k_token + i, v(b, h, j, e) at b·v_batch + h·v_head + j·v_token + e, y at r·cols + e. */
+typedef struct fc_layout {
+  int64_t rows, heads, width, tokens, cols;
+  int64_t k_batch, k_head, k_token, v_batch, v_head, v_token;
+} fc_layout;
+
 /* One output row's state, read by the vec_for bodies below. */
 typedef struct fc_row {
-  int64_t tokens, cols;
+  int64_t tokens, cols, v_token;
   LLVMValueRef *ptrs;
   LLVMValueRef w;             /* the column's weights [N] on the stack */
   LLVMValueRef top, inv;      /* their maximum, 1 / their sum */
-  LLVMValueRef v_rows, y_row; /* offsets of v[b, 0, 0] and y[b, c, 0] */
+  LLVMValueRef v_rows, y_row; /* offsets of v[b, h, 0, 0] and y[r, 0] */
   cg_mut acc;
 } fc_row;
 
@@ -49,50 +65,166 @@ static void exp_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   cg_set(cg, t->acc, vec_add(cg, cg_get(cg, t->acc), only_lanes(cg, e, lanes, 0)));
 }
 
-/* y[b, c, e..] = Σ_j w[j] · v[b, j, e..] / Σ_j w[j] */
+/* y[r, e..] = Σ_j w[j] · v[b, h, j, e..] / Σ_j w[j] */
 static void value_step(vitc_cg *cg, LLVMValueRef e, int lanes, void *state) {
   fc_row *t = state;
   cg_set(cg, t->acc, vec_const(cg, vt(cg), 0));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->tokens), 1);
   LLVMValueRef w = vec_load1(cg, cg->f32, gep_f32(cg, t->w, j.iv));
-  LLVMValueRef v = vec_load(cg, vt(cg), gep_f32(cg, t->ptrs[P_V], ix_add(cg, ix_add(cg, t->v_rows, ix_mulk(cg, j.iv, t->cols)), e)), lanes);
+  LLVMValueRef v = vec_load(cg, vt(cg), gep_f32(cg, t->ptrs[P_V], ix_add(cg, ix_add(cg, t->v_rows, ix_mulk(cg, j.iv, t->v_token)), e)), lanes);
   cg_set(cg, t->acc, vec_fma(cg, vec_splat(cg, w, vt(cg)), v, cg_get(cg, t->acc)));
   cg_loop_end(cg, &j);
   vec_store(cg, vec_mul(cg, cg_get(cg, t->acc), vec_splat(cg, t->inv, vt(cg))),
             gep_f32(cg, t->ptrs[P_Y], ix_add(cg, t->y_row, e)), lanes);
 }
 
-vitc_status emit_FactorizedContext(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  (void)n;
-  (void)err;
-  const vitc_value *k = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
-  int64_t width = k->dims[k->rank - 1];
-  fc_row t = {.tokens = k->dims[k->rank - 2], .cols = y->dims[y->rank - 1]};
-  if (vitc_numel(y) == 0) return VITC_OK;
-  LLVMValueRef ptrs[NPTRS] = {cg_in(cg, 0), cg_in(cg, 1), cg_out(cg, 0)};
-  t.ptrs = ptrs;
+/* The context rows of layout l: ptrs = {k, v, y} (k and v may be one tensor). */
+static void emit_context_rows(vitc_cg *cg, const fc_layout *l, LLVMValueRef *ptrs) {
+  fc_row t = {.tokens = l->tokens, .cols = l->cols, .v_token = l->v_token, .ptrs = ptrs};
   row_loop rl;
-  int64_t rows = vitc_numel(y) / t.cols;
-  LLVMValueRef r = rows_begin(cg, &rl, rows, rows * t.tokens * (t.cols + 2), ptrs, NPTRS);
-  t.w = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)t.tokens), NULL);
+  LLVMValueRef r = rows_begin(cg, &rl, l->rows, l->rows * l->tokens * (l->cols + 2), ptrs, NPTRS);
+  t.w = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)l->tokens), NULL);
   t.acc = cg_mut_new(cg, vt(cg), NULL);
-  LLVMValueRef batch = ix_divk(cg, r, width), c = ix_remk(cg, r, width);
-  LLVMValueRef k_col = ix_add(cg, ix_mulk(cg, batch, t.tokens * width), c);
-  t.v_rows = ix_mulk(cg, batch, t.tokens * t.cols);
-  t.y_row = ix_mulk(cg, r, t.cols);
+  LLVMValueRef bh = ix_divk(cg, r, l->width), c = ix_remk(cg, r, l->width);
+  LLVMValueRef batch = ix_divk(cg, bh, l->heads), head = ix_remk(cg, bh, l->heads);
+  LLVMValueRef k_col = ix_add(cg, ix_add(cg, ix_mulk(cg, batch, l->k_batch), ix_mulk(cg, head, l->k_head)), c);
+  t.v_rows = ix_add(cg, ix_mulk(cg, batch, l->v_batch), ix_mulk(cg, head, l->v_head));
+  t.y_row = ix_mulk(cg, r, l->cols);
 
-  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t.tokens), 1); /* w[j] = k[b, j, c] */
-  LLVMValueRef x = vec_load1(cg, cg->f32, gep_f32(cg, ptrs[P_K], ix_add(cg, k_col, ix_mulk(cg, j.iv, width))));
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, l->tokens), 1); /* w[j] = k[b, h, j, c] */
+  LLVMValueRef x = vec_load1(cg, cg->f32, gep_f32(cg, ptrs[P_K], ix_add(cg, k_col, ix_mulk(cg, j.iv, l->k_token))));
   vec_store1(cg, x, gep_f32(cg, t.w, j.iv));
   cg_loop_end(cg, &j);
 
   cg_set(cg, t.acc, vec_const(cg, vt(cg), -HUGE_VALF));
-  vec_for(cg, cg_i64(cg, 0), t.tokens, vec_width(cg), max_step, &t);
+  vec_for(cg, cg_i64(cg, 0), l->tokens, vec_width(cg), max_step, &t);
   t.top = vec_reduce(cg, VEC_MAX, cg_get(cg, t.acc));
   cg_set(cg, t.acc, vec_const(cg, vt(cg), 0));
-  vec_for(cg, cg_i64(cg, 0), t.tokens, vec_width(cg), exp_step, &t);
+  vec_for(cg, cg_i64(cg, 0), l->tokens, vec_width(cg), exp_step, &t);
   t.inv = vec_div(cg, cg_const(cg, cg->f32, 1), vec_reduce(cg, VEC_SUM, cg_get(cg, t.acc)));
-  vec_for(cg, cg_i64(cg, 0), t.cols, vec_width(cg), value_step, &t);
+  vec_for(cg, cg_i64(cg, 0), l->cols, vec_width(cg), value_step, &t);
+  rows_end(cg, &rl);
+}
+
+vitc_status emit_FactorizedContext(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  (void)n;
+  (void)err;
+  const vitc_value *k = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
+  int64_t width = k->dims[k->rank - 1], tokens = k->dims[k->rank - 2], cols = y->dims[y->rank - 1];
+  if (vitc_numel(y) == 0) return VITC_OK;
+  fc_layout l = {.rows = vitc_numel(y) / cols, .heads = 1, .width = width, .tokens = tokens, .cols = cols,
+                 .k_batch = tokens * width, .k_token = width, .v_batch = tokens * cols, .v_token = cols};
+  LLVMValueRef ptrs[NPTRS] = {cg_in(cg, 0), cg_in(cg, 1), cg_out(cg, 0)};
+  emit_context_rows(cg, &l, ptrs);
+  return VITC_OK;
+}
+
+enum { A_QKV, A_W, A_BIAS, A_CTX, A_Y, NAPTRS };
+
+/* One token row's state for FactorizedAttention's bodies. */
+typedef struct fa_row {
+  LLVMValueRef *ptrs;
+  LLVMValueRef q_row, y_row, tap, w_tap; /* offsets of q[b, n, 0], y[b, n, 0], vimg's tap pixel, w[ky, kx, 0] */
+  LLVMValueRef ctx_head, head_lo;        /* ctx[b, h, 0, 0] and h·D */
+  cg_mut acc;
+  int64_t d;
+  double scale;
+} fa_row;
+
+static LLVMValueRef at(vitc_cg *cg, const fa_row *t, int p, LLVMValueRef base, LLVMValueRef i) {
+  return gep_f32(cg, t->ptrs[p], ix_add(cg, base, i));
+}
+
+static void zero_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  fa_row *t = state;
+  vec_store(cg, vec_const(cg, vt(cg), 0), at(cg, t, A_Y, t->y_row, c), lanes);
+}
+
+static void bias_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  fa_row *t = state;
+  vec_store(cg, vec_load(cg, vt(cg), at(cg, t, A_BIAS, cg_i64(cg, 0), c), lanes), at(cg, t, A_Y, t->y_row, c), lanes);
+}
+
+/* y[c..] += w[ky, kx, c..] · vimg[tap, c..] */
+static void tap_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  fa_row *t = state;
+  LLVMValueRef y = at(cg, t, A_Y, t->y_row, c);
+  LLVMValueRef w = vec_load(cg, vt(cg), at(cg, t, A_W, t->w_tap, c), lanes);
+  LLVMValueRef v = vec_load(cg, vt(cg), at(cg, t, A_QKV, t->tap, c), lanes);
+  vec_store(cg, vec_fma(cg, w, v, vec_load(cg, vt(cg), y, lanes)), y, lanes);
+}
+
+static void gate_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  fa_row *t = state;
+  LLVMValueRef y = at(cg, t, A_Y, t->y_row, c);
+  LLVMValueRef q = vec_load(cg, vt(cg), at(cg, t, A_QKV, t->q_row, c), lanes);
+  vec_store(cg, vec_mul(cg, q, vec_load(cg, vt(cg), y, lanes)), y, lanes);
+}
+
+/* y[h·D + j..] += scale · Σ_i q[h·D + i] · ctx[b, h, i, j..]   (c = h·D + j) */
+static void context_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  fa_row *t = state;
+  LLVMValueRef j = ix_sub(cg, c, t->head_lo);
+  cg_mut acc = t->acc;
+  cg_set(cg, acc, vec_const(cg, vt(cg), 0));
+  cg_loop i = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->d), 1);
+  LLVMValueRef q = vec_load1(cg, cg->f32, at(cg, t, A_QKV, t->q_row, ix_add(cg, t->head_lo, i.iv)));
+  LLVMValueRef ctx = vec_load(cg, vt(cg), at(cg, t, A_CTX, ix_add(cg, t->ctx_head, ix_mulk(cg, i.iv, t->d)), j), lanes);
+  cg_set(cg, acc, vec_fma(cg, vec_splat(cg, q, vt(cg)), ctx, cg_get(cg, acc)));
+  cg_loop_end(cg, &i);
+  LLVMValueRef y = at(cg, t, A_Y, t->y_row, c);
+  vec_store(cg, vec_fma(cg, vec_splat(cg, cg_f32(cg, (float)t->scale), vt(cg)), cg_get(cg, acc), vec_load(cg, vt(cg), y, lanes)), y, lanes);
+}
+
+vitc_status emit_FactorizedAttention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  (void)err;
+  const vitc_value *w = cg_in_value(cg, 1), *y = cg_out_value(cg, 0);
+  int len;
+  const int64_t *image = vitc_attr_ints(n, "image", &len);
+  int64_t batch = y->dims[0], tokens = y->dims[1], c = y->dims[2], heads = vitc_attr_int(n, "heads", 1);
+  int64_t d = c / heads, ih = image[0], iw = image[1], lead = tokens - ih * iw, kh = w->dims[0], kw = w->dims[1];
+  if (vitc_numel(y) == 0) return VITC_OK;
+  LLVMValueRef ctx = cg_scratch(cg, sizeof(float) * (size_t)(batch * heads * d * d));
+  fc_layout l = {.rows = batch * heads * d, .heads = heads, .width = d, .tokens = tokens, .cols = d,
+                 .k_batch = tokens * 3 * c, .k_head = d, .k_token = 3 * c,
+                 .v_batch = tokens * 3 * c, .v_head = d, .v_token = 3 * c};
+  LLVMValueRef qkv_k = gep_f32(cg, cg_in(cg, 0), cg_i64(cg, c)), qkv_v = gep_f32(cg, cg_in(cg, 0), cg_i64(cg, 2 * c));
+  LLVMValueRef cptrs[NPTRS] = {qkv_k, qkv_v, ctx};
+  emit_context_rows(cg, &l, cptrs);
+
+  LLVMValueRef ptrs[NAPTRS] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), ctx, cg_out(cg, 0)};
+  fa_row t = {.ptrs = ptrs, .d = d, .scale = vitc_attr_float(n, "scale", 1)};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, batch * tokens, batch * tokens * c * (2 * d + kh * kw), ptrs, NAPTRS);
+  t.acc = cg_mut_new(cg, vt(cg), NULL);
+  LLVMValueRef b = ix_divk(cg, r, tokens), tok = ix_remk(cg, r, tokens), zero = cg_i64(cg, 0);
+  t.q_row = ix_mulk(cg, r, 3 * c);
+  t.y_row = ix_mulk(cg, r, c);
+  vec_for(cg, zero, c, vec_width(cg), zero_step, &t);
+  cg_if inside = cg_if_begin(cg, vec_icmp(cg, LLVMIntSGE, tok, cg_i64(cg, lead)));
+  LLVMValueRef pixel = ix_addk(cg, tok, -lead), oy = ix_divk(cg, pixel, iw), ox = ix_remk(cg, pixel, iw);
+  vec_for(cg, zero, c, vec_width(cg), bias_step, &t);
+  for (int64_t ky = 0; ky < kh; ky++) {
+    LLVMValueRef iy = ix_addk(cg, oy, ky - kh / 2);
+    cg_if row_in = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih)));
+    cg_loop kx = cg_loop_begin(cg, zero, cg_i64(cg, kw), 1);
+    LLVMValueRef ix = ix_add(cg, ox, ix_addk(cg, kx.iv, -(kw / 2)));
+    cg_if col_in = cg_if_begin(cg, vec_icmp(cg, LLVMIntULT, ix, cg_i64(cg, iw)));
+    LLVMValueRef src = ix_add(cg, ix_mulk(cg, b, tokens), ix_addk(cg, ix_add(cg, ix_mulk(cg, iy, iw), ix), lead));
+    t.tap = ix_addk(cg, ix_mulk(cg, src, 3 * c), 2 * c);
+    t.w_tap = ix_mulk(cg, ix_addk(cg, kx.iv, ky * kw), c);
+    vec_for(cg, zero, c, vec_width(cg), tap_step, &t);
+    cg_if_end(cg, &col_in);
+    cg_loop_end(cg, &kx);
+    cg_if_end(cg, &row_in);
+  }
+  vec_for(cg, zero, c, vec_width(cg), gate_step, &t);
+  cg_if_end(cg, &inside);
+  cg_loop h = cg_loop_begin(cg, zero, cg_i64(cg, heads), 1);
+  t.head_lo = ix_mulk(cg, h.iv, d);
+  t.ctx_head = ix_mulk(cg, ix_add(cg, ix_mulk(cg, b, heads), h.iv), d * d);
+  vec_for(cg, t.head_lo, d, vec_width(cg), context_step, &t);
+  cg_loop_end(cg, &h);
   rows_end(cg, &rl);
   return VITC_OK;
 }

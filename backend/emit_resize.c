@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_rows.h"
 #include "emitters.h"
 #include "vec.h"
 
@@ -347,4 +348,89 @@ vitc_status emit_Resize(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (!st) st = emit_kernel(cg, n, taps);
   for (int d = 0; d < x->rank; d++) free_taps(&taps[d]);
   return st;
+}
+
+/* vitc.ResizeTokens (ir/ops/resize.c): a task per output image row (b, oy), which first copies the
+ * leading rows when oy = 0; each output pixel is its four source pixels' rows blended along C in vectors:
+ *
+ *   y[L + oy·OW + ox, c..] = (1-wy)·((1-wx)·x[y0, x0] + wx·x[y0, x1]) + wy·((1-wx)·x[y1, x0] + wx·x[y1, x1])
+ *
+ * The taps of each axis (vitc_bilinear_taps) are computed here and kept in the weights blob: per output
+ * position its two source positions (int64) and the second one's weight (float). */
+typedef struct token_taps {
+  int64_t idx_off, w_off;
+} token_taps;
+
+static vitc_status store_token_taps(vitc_cg *cg, int64_t in_len, int64_t out_len, token_taps *t, vitc_error *err) {
+  int64_t *idx = malloc(sizeof(int64_t) * (size_t)(2 * out_len));
+  float *w = malloc(sizeof(float) * (size_t)out_len);
+  vitc_status st = idx && w ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory for %lld resize taps", (long long)out_len);
+  for (int64_t o = 0; st == VITC_OK && o < out_len; o++) {
+    double w1;
+    vitc_bilinear_taps(o, in_len, out_len, &idx[2 * o], &idx[2 * o + 1], &w1);
+    w[o] = (float)w1;
+  }
+  if (st == VITC_OK) st = cg_add_blob(cg, idx, sizeof(int64_t) * (size_t)(2 * out_len), &t->idx_off, err);
+  if (st == VITC_OK) st = cg_add_blob(cg, w, sizeof(float) * (size_t)out_len, &t->w_off, err);
+  free(idx);
+  free(w);
+  return st;
+}
+
+/* One output pixel's state for the blend along C. */
+typedef struct blend {
+  LLVMValueRef x, y;      /* input image and output pixel row, as float pointers */
+  LLVMValueRef src[4];    /* offsets of the four source pixels: (y0, x0), (y0, x1), (y1, x0), (y1, x1) */
+  LLVMValueRef wy, wx;    /* the second taps' weights, splat */
+} blend;
+
+static void blend_step(vitc_cg *cg, LLVMValueRef c, int lanes, void *state) {
+  blend *b = state;
+  LLVMTypeRef vt = vec_f32(cg);
+  LLVMValueRef v[4];
+  for (int k = 0; k < 4; k++) v[k] = vec_load(cg, vt, cg_gep(cg, cg->f32, b->x, ix_add(cg, b->src[k], c)), lanes);
+  LLVMValueRef top = vec_fma(cg, b->wx, vec_sub(cg, v[1], v[0]), v[0]);
+  LLVMValueRef bottom = vec_fma(cg, b->wx, vec_sub(cg, v[3], v[2]), v[2]);
+  vec_store(cg, vec_fma(cg, b->wy, vec_sub(cg, bottom, top), top), cg_gep(cg, cg->f32, b->y, c), lanes);
+}
+
+vitc_status emit_ResizeTokens(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
+  int len;
+  const int64_t *image = vitc_attr_ints(n, "image", &len), *size = vitc_attr_ints(n, "size", &len);
+  int64_t ih = image[0], iw = image[1], oh = size[0], ow = size[1], c = x->dims[2], lead = x->dims[1] - ih * iw;
+  if (vitc_numel(y) == 0) return VITC_OK;
+  token_taps ty, tx;
+  vitc_status st = store_token_taps(cg, ih, oh, &ty, err);
+  if (st == VITC_OK) st = store_token_taps(cg, iw, ow, &tx, err);
+  if (st != VITC_OK) return st;
+  LLVMValueRef ptrs[3] = {cg_in(cg, 0), cg_out(cg, 0), cg->weights};
+  row_loop rl;
+  LLVMValueRef r = rows_begin(cg, &rl, x->dims[0] * oh, vitc_numel(y) * 4, ptrs, 3);
+  LLVMValueRef b = ix_divk(cg, r, oh), oy = ix_remk(cg, r, oh);
+  LLVMValueRef xtokens = cg_gep(cg, cg->f32, ptrs[0], ix_mulk(cg, b, (lead + ih * iw) * c));
+  LLVMValueRef ytokens = cg_gep(cg, cg->f32, ptrs[1], ix_mulk(cg, b, (lead + oh * ow) * c));
+  if (lead) {
+    cg_if first = cg_if_begin(cg, vec_icmp(cg, LLVMIntEQ, oy, cg_i64(cg, 0)));
+    cg_memcpy(cg, ytokens, xtokens, cg_i64(cg, lead * c * (int64_t)sizeof(float)));
+    cg_if_end(cg, &first);
+  }
+  blend s = {.x = cg_gep(cg, cg->f32, xtokens, cg_i64(cg, lead * c))};
+  LLVMValueRef row[2];
+  for (int k = 0; k < 2; k++)
+    row[k] = ix_mulk(cg, blob_elem(cg, ptrs[2], ty.idx_off, cg->i64, ix_addk(cg, ix_mulk(cg, oy, 2), k)), iw * c);
+  s.wy = vec_splat(cg, blob_elem(cg, ptrs[2], ty.w_off, cg->f32, oy), vec_f32(cg));
+  LLVMValueRef yrow = cg_gep(cg, cg->f32, ytokens, ix_addk(cg, ix_mulk(cg, oy, ow * c), lead * c));
+  cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ow), 1);
+  for (int k = 0; k < 2; k++) {
+    LLVMValueRef col = ix_mulk(cg, blob_elem(cg, ptrs[2], tx.idx_off, cg->i64, ix_addk(cg, ix_mulk(cg, ox.iv, 2), k)), c);
+    s.src[k] = ix_add(cg, row[0], col);
+    s.src[2 + k] = ix_add(cg, row[1], col);
+  }
+  s.wx = vec_splat(cg, blob_elem(cg, ptrs[2], tx.w_off, cg->f32, ox.iv), vec_f32(cg));
+  s.y = cg_gep(cg, cg->f32, yrow, ix_mulk(cg, ox.iv, c));
+  vec_for(cg, cg_i64(cg, 0), c, vec_width(cg), blend_step, &s);
+  cg_loop_end(cg, &ox);
+  rows_end(cg, &rl);
+  return VITC_OK;
 }

@@ -325,6 +325,17 @@ typedef struct vitc_window {
 vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
                                  vitc_window *w, vitc_error *err);
 
+/* Output position o of a bilinear resize of an axis from in_len to out_len (Resize linear, half_pixel,
+ * no antialias): the two source positions *i0, *i1 (edges repeated) and the weight *w1 of *i1 (*i0's
+ * is 1 - *w1). vitc.ResizeTokens' evaluator and kernel both read it (ir/ops/resize.c). */
+void vitc_bilinear_taps(int64_t o, int64_t in_len, int64_t out_len, int64_t *i0, int64_t *i1, double *w1);
+
+/* DepthwiseConvNHWC (ir/ops/depthwise_conv_nhwc.c) on in = {X, W [kh, kw, C], optional bias}: its window
+ * over the image, and *lead, the rows before the image of token rows (attribute image; 0 for X [N, H, W, C]).
+ * Fails naming what does not fit. */
+vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w,
+                                       int64_t *lead, vitc_error *err);
+
 /* Conv (weights [M, C/group, kernel..]) or ConvTranspose (weights [C, M/group, kernel..]) on
  * in = {X [N, C, spatial..], W, optional bias [M]}: the window and the channels, per group cin_g of the
  * C inputs and cout_g of the M outputs. Fails naming what does not fit. */

@@ -28,6 +28,8 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   if (ln->op != VITC_OP_LayerNormalization) return VITC_OK;
   vitc_node *conv = vitc_match_inner(rw, ln->in[0], VITC_OP_DepthwiseConvNHWC, 1);
   if (!conv || conv->nin > 3 || conv->nattr >= MAX_ATTRS || !g->tensors[ln->out[0]].shape_known) return VITC_OK;
+  /* on token rows the norm would also cover the leading rows the conv only copies */
+  if (vitc_attr_find(conv, "image")) return VITC_OK;
   for (int k = 1; k < ln->nout; k++)
     if (ln->out[k] >= 0 && rw->uses[ln->out[k]] > 0) return VITC_OK;
   const vitc_value *z = &g->tensors[ln->in[0]].v;

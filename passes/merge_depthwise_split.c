@@ -22,20 +22,12 @@ typedef struct dw_group {
   int64_t channels, kh, kw;
 } dw_group;
 
-static bool all_ones(const vitc_node *n, const char *name) {
-  int len;
-  const int64_t *v = vitc_attr_ints(n, name, &len);
-  for (int k = 0; v && k < len; k++)
-    if (v[k] != 1) return false;
-  return true;
-}
-
 /* conv is a depthwise, stride-1, "same" Conv of odd kernel over channels of x, weights and bias known. */
 static bool same_depthwise(const vitc_graph *g, const vitc_node *conv, dw_group *d) {
   const vitc_value *x = &g->tensors[conv->in[0]].v, *w = &g->tensors[conv->in[1]].v;
   if (!g->tensors[conv->in[0]].shape_known || !vitc_match_known(g, conv->in[1]) || (conv->nin > 2 && conv->in[2] >= 0 && !vitc_match_known(g, conv->in[2])) ||
       x->rank != 4 || w->rank != 4 || w->dtype != VITC_F32 || w->dims[0] != x->dims[1] || w->dims[1] != 1 ||
-      vitc_attr_int(conv, "group", 1) != x->dims[1] || !all_ones(conv, "strides") || !all_ones(conv, "dilations") ||
+      vitc_attr_int(conv, "group", 1) != x->dims[1] || !vitc_match_all_ones(conv, "strides") || !vitc_match_all_ones(conv, "dilations") ||
       strcmp(vitc_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") || w->dims[2] % 2 == 0 || w->dims[3] % 2 == 0)
     return false;
   int len;

@@ -117,6 +117,33 @@ bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n)
   return true;
 }
 
+bool vitc_match_all_ones(const vitc_node *n, const char *name) {
+  int len;
+  const int64_t *v = vitc_attr_ints(n, name, &len);
+  for (int k = 0; v && k < len; k++)
+    if (v[k] != 1) return false;
+  return true;
+}
+
+vitc_status vitc_match_view(const vitc_graph *g, int base, int t, const vitc_view4 *v, bool *yes, vitc_error *err) {
+  *yes = false;
+  int64_t count = v->dims[0] * v->dims[1] * v->dims[2] * v->dims[3];
+  if (!g->tensors[t].shape_known || vitc_numel(&g->tensors[t].v) != count) return VITC_OK;
+  int64_t *o = NULL;
+  vitc_status st = vitc_probe_origins(g, base, t, &o, err);
+  if (st != VITC_OK || !o) return st;
+  int64_t i = 0;
+  bool ok = true;
+  for (int64_t a0 = 0; a0 < v->dims[0] && ok; a0++)
+    for (int64_t a1 = 0; a1 < v->dims[1] && ok; a1++)
+      for (int64_t a2 = 0; a2 < v->dims[2] && ok; a2++)
+        for (int64_t a3 = 0; a3 < v->dims[3] && ok; a3++, i++)
+          ok = o[i] == (a2 < v->blank ? -1 : v->offset + a0 * v->strides[0] + a1 * v->strides[1] + a2 * v->strides[2] + a3 * v->strides[3]);
+  free(o);
+  *yes = ok;
+  return VITC_OK;
+}
+
 vitc_status vitc_rewrite(vitc_rewriter *rw, vitc_node *const *matched, int nmatched, vitc_op op, const int *in,
                          int nin, int out, const vitc_attr *attrs, int nattr, vitc_error *err) {
   vitc_graph *g = rw->g;

@@ -65,6 +65,17 @@ bool vitc_match_same_type(const vitc_graph *g, int a, int b);
  * Reshape in effect. */
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);
 
+/* Whether every entry of n's ints attribute `name` is 1 (true when it is absent: strides, dilations). */
+bool vitc_match_all_ones(const vitc_node *n, const char *name);
+/* A 4-D view of a base tensor: element (a0, a1, a2, a3) sits at offset + Σ a_d·strides[d] in base, except
+ * the first `blank` along dim 2, which come from no element of base (a pad). */
+typedef struct vitc_view4 {
+  int64_t dims[4], strides[4], offset, blank;
+} vitc_view4;
+/* *yes: t, with as many elements as the view (in its row-major order), is computed from base by movement
+ * nodes alone and copies exactly the elements the view names (vitc_probe_origins). */
+vitc_status vitc_match_view(const vitc_graph *g, int base, int t, const vitc_view4 *v, bool *yes, vitc_error *err);
+
 /* The input a row-wise node n acts on row by row (passes/sink_row_gathers.c: each row of the output from
  * the same row of that input and constants alone), or -1 when n is not row-wise. */
 int vitc_match_row_operand(const vitc_graph *g, const vitc_node *n);

@@ -12,54 +12,74 @@
  *
  * (taps in the padding count 0). The window is Conv's (vitc_window_geometry, read on X seen as
  * [N, C, H, W]), so the output dims agree with the Conv it replaces. Sums in double; Z is rounded to
- * float32 before the norm, as the LayerNormalization node it replaces would read it. */
+ * float32 before the norm, as the LayerNormalization node it replaces would read it.
+ *
+ * Token rows: with attribute image = [H, W], X is [N, L + H·W, C] and the conv, which must keep the
+ * image's size, runs on rows L .. seen as the image [N, H, W, C]; Y [N, L + H·W, C] keeps the first L
+ * rows of X unchanged (CoaT's class token beside its conv position encoding, built by
+ * passes/fuse_token_image). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops.h"
 
 enum { IN_X, IN_W, IN_BIAS, IN_SCALE, IN_NORM_BIAS };
 
-/* The window of n on in, checking the operands. */
-static vitc_status window_of(const vitc_node *n, const vitc_value *const *in, vitc_window *w, vitc_error *err) {
+vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w,
+                                       int64_t *lead, vitc_error *err) {
   const vitc_value *x = in[IN_X], *wt = in[IN_W];
   for (int k = 0; k < n->nin; k++)
     if (in[k] && in[k]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "DepthwiseConvNHWC runs on float32 only (input %d)", k);
-  if (x->rank != 4 || wt->rank != 3 || wt->dims[2] != x->dims[3])
-    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs X [N, H, W, C] and W [kh, kw, C]");
+  int len;
+  const int64_t *image = vitc_attr_ints(n, "image", &len);
+  int64_t c = x->dims[x->rank - 1];
+  *lead = image && len == 2 && x->rank == 3 ? x->dims[1] - image[0] * image[1] : 0;
+  if (image ? len != 2 || x->rank != 3 || image[0] < 0 || image[1] < 0 || *lead < 0 : x->rank != 4)
+    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs X [N, H, W, C], or X [N, L + H·W, C] with image = [H, W]");
+  if (wt->rank != 3 || wt->dims[2] != c)
+    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs W [kh, kw, C]");
   if (vitc_epilogue_activation(n) < 0)
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
                      vitc_attr_str(n, "activation", "none"));
   static const char *const what[] = {[IN_BIAS] = "bias", [IN_SCALE] = "norm scale", [IN_NORM_BIAS] = "norm bias"};
   for (int k = IN_BIAS; k < n->nin; k++)
-    if (in[k] && (in[k]->rank != 1 || in[k]->dims[0] != x->dims[3]))
-      return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC %s must be [%lld]", what[k], (long long)x->dims[3]);
+    if (in[k] && (in[k]->rank != 1 || in[k]->dims[0] != c))
+      return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC %s must be [%lld]", what[k], (long long)c);
   if (n->nin > IN_NORM_BIAS && in[IN_NORM_BIAS] && !in[IN_SCALE])
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC has a norm bias without a norm scale");
-  vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
-  return vitc_window_geometry(n, &nchw, wt->dims, false, w, err);
+  vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], c, image ? image[0] : x->dims[1], image ? image[1] : x->dims[2]}};
+  vitc_status st = vitc_window_geometry(n, &nchw, wt->dims, false, w, err);
+  if (st == VITC_OK && image && (w->out[0] != image[0] || w->out[1] != image[1]))
+    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC on token rows must keep the image's size");
+  return st;
 }
 
 vitc_status shape_depthwise_conv_nhwc(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                       vitc_error *err) {
   vitc_window w;
-  vitc_status st = window_of(n, in, &w, err);
+  int64_t lead;
+  vitc_status st = vitc_depthwise_nhwc_window(n, in, &w, &lead, err);
   if (st != VITC_OK) return st;
   vitc_copy_type(&out[0], in[IN_X]);
-  out->dims[1] = w.out[0];
-  out->dims[2] = w.out[1];
+  if (out->rank == 4) {
+    out->dims[1] = w.out[0];
+    out->dims[2] = w.out[1];
+  }
   return VITC_OK;
 }
 
 vitc_status eval_DepthwiseConvNHWC(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                    vitc_error *err) {
   vitc_window w;
-  vitc_status st = window_of(n, in, &w, err);
+  int64_t lead;
+  vitc_status st = vitc_depthwise_nhwc_window(n, in, &w, &lead, err);
   if (st != VITC_OK) return st;
-  const float *x = in[IN_X]->data, *wt = in[IN_W]->data;
+  const float *wt = in[IN_W]->data;
   const float *bias = n->nin > IN_BIAS && in[IN_BIAS] ? in[IN_BIAS]->data : NULL;
-  float *y = out->data;
-  int64_t batch = in[IN_X]->dims[0], c = in[IN_X]->dims[3], ih = w.in[0], iw = w.in[1];
+  int64_t batch = in[IN_X]->dims[0], c = in[IN_X]->dims[in[IN_X]->rank - 1], ih = w.in[0], iw = w.in[1];
+  /* each image's rows follow `lead` token rows, copied through */
+  int64_t x_image = (lead + ih * iw) * c, y_image = (lead + w.out[0] * w.out[1]) * c;
   int act = vitc_epilogue_activation(n);
   const vitc_value *scale = n->nin > IN_SCALE ? in[IN_SCALE] : NULL;
   const vitc_value *nbias = n->nin > IN_NORM_BIAS ? in[IN_NORM_BIAS] : NULL;
@@ -72,10 +92,13 @@ vitc_status eval_DepthwiseConvNHWC(const vitc_node *n, const vitc_value *const *
       affine[c + ch] = nbias ? ((const float *)nbias->data)[ch] : 0;
     }
   }
-  for (int64_t b = 0; b < batch; b++)
+  float *y = out->data;
+  for (int64_t b = 0; b < batch; b++) {
+    const float *x = (const float *)in[IN_X]->data + b * x_image + lead * c;
+    memcpy(y + b * y_image, x - lead * c, sizeof(float) * (size_t)(lead * c));
     for (int64_t oy = 0; oy < w.out[0]; oy++)
       for (int64_t ox = 0; ox < w.out[1]; ox++) {
-        int64_t pixel = ((b * w.out[0] + oy) * w.out[1] + ox) * c;
+        int64_t pixel = b * y_image + (lead + oy * w.out[1] + ox) * c;
         for (int64_t ch = 0; ch < c; ch++) {
           double acc = bias ? bias[ch] : 0;
           for (int64_t ky = 0; ky < w.kernel[0]; ky++) {
@@ -84,13 +107,14 @@ vitc_status eval_DepthwiseConvNHWC(const vitc_node *n, const vitc_value *const *
             for (int64_t kx = 0; kx < w.kernel[1]; kx++) {
               int64_t ix = ox * w.stride[1] - w.pad_begin[1] + kx * w.dilation[1];
               if (ix < 0 || ix >= iw) continue;
-              acc += (double)wt[(ky * w.kernel[1] + kx) * c + ch] * x[((b * ih + iy) * iw + ix) * c + ch];
+              acc += (double)wt[(ky * w.kernel[1] + kx) * c + ch] * x[(iy * iw + ix) * c + ch];
             }
           }
           y[pixel + ch] = (float)vitc_epilogue_activate(act, (float)acc);
         }
         if (affine) vitc_normalize_row(out, out, pixel, c, vitc_attr_float(n, "epsilon", 1e-5), affine, affine + c, 1, NULL, NULL);
       }
+  }
   free(affine);
   return VITC_OK;
 }

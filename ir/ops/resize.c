@@ -350,3 +350,74 @@ vitc_status eval_Resize(const vitc_node *n, const vitc_value *const *in, vitc_va
   free(cur);
   return st;
 }
+
+/* vitc.ResizeTokens — the bilinear Resize of the image held by token rows, with their leading rows (a
+ * class token) passed through, built by passes/fuse_token_image from CoaT's parallel blocks (tokens →
+ * image → F.interpolate(bilinear) → tokens, the class token split off and concatenated back):
+ *
+ *   X [B, L + IH·IW, C], attrs image = [IH, IW], size = [OH, OW]        Y [B, L + OH·OW, C]
+ *   Y[b, n < L, :] = X[b, n, :]
+ *   Y[b, L + oy·OW + ox, :] = Σ taps of oy and ox (vitc_bilinear_taps) w_y·w_x · X[b, L + iy·IW + ix, :]
+ *
+ * Resize's value for mode "linear", coordinate_transformation_mode "half_pixel", no antialias, with the
+ * scales OH/IH and OW/IW. Sums in double. */
+void vitc_bilinear_taps(int64_t o, int64_t in_len, int64_t out_len, int64_t *i0, int64_t *i1, double *w1) {
+  double x = ((double)o + 0.5) / ((double)out_len / (double)in_len) - 0.5, base = floor(x);
+  int64_t b = (int64_t)base;
+  *i0 = b < 0 ? 0 : b >= in_len ? in_len - 1 : b;
+  *i1 = b + 1 < 0 ? 0 : b + 1 >= in_len ? in_len - 1 : b + 1;
+  *w1 = x - base;
+}
+
+/* The image and output sizes of n on x, checked. */
+static vitc_status token_sizes(const vitc_node *n, const vitc_value *x, int64_t *ih, int64_t *iw, int64_t *oh,
+                               int64_t *ow, int64_t *lead, vitc_error *err) {
+  int li, ls;
+  const int64_t *image = vitc_attr_ints(n, "image", &li), *size = vitc_attr_ints(n, "size", &ls);
+  if (x->dtype != VITC_F32) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "ResizeTokens runs on float32 only");
+  if (x->rank != 3 || !image || li != 2 || !size || ls != 2 || image[0] < 1 || image[1] < 1 || size[0] < 1 ||
+      size[1] < 1 || x->dims[1] < image[0] * image[1])
+    return vitc_fail(err, VITC_ERR_INVALID, "ResizeTokens needs X [B, L + IH·IW, C], image = [IH, IW] and size = [OH, OW]");
+  *ih = image[0], *iw = image[1], *oh = size[0], *ow = size[1];
+  *lead = x->dims[1] - *ih * *iw;
+  return VITC_OK;
+}
+
+vitc_status shape_resize_tokens(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  int64_t ih, iw, oh, ow, lead;
+  vitc_status st = token_sizes(n, in[0], &ih, &iw, &oh, &ow, &lead, err);
+  if (st != VITC_OK) return st;
+  vitc_copy_type(&out[0], in[0]);
+  out[0].dims[1] = lead + oh * ow;
+  return VITC_OK;
+}
+
+vitc_status eval_ResizeTokens(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  const vitc_value *x = in[0];
+  int64_t ih, iw, oh, ow, lead;
+  vitc_status st = token_sizes(n, x, &ih, &iw, &oh, &ow, &lead, err);
+  if (st != VITC_OK) return st;
+  int64_t c = x->dims[2], in_rows = lead + ih * iw, out_rows = lead + oh * ow;
+  for (int64_t b = 0; b < x->dims[0]; b++) {
+    const float *xb = (const float *)x->data + b * in_rows * c, *img = xb + lead * c;
+    float *yb = (float *)out->data + b * out_rows * c;
+    memcpy(yb, xb, sizeof(float) * (size_t)(lead * c));
+    for (int64_t oy = 0; oy < oh; oy++) {
+      int64_t y[2];
+      double wy;
+      vitc_bilinear_taps(oy, ih, oh, &y[0], &y[1], &wy);
+      for (int64_t ox = 0; ox < ow; ox++) {
+        int64_t xs[2];
+        double wx;
+        vitc_bilinear_taps(ox, iw, ow, &xs[0], &xs[1], &wx);
+        float *row = yb + (lead + oy * ow + ox) * c;
+        for (int64_t ch = 0; ch < c; ch++) {
+          double top = (1 - wx) * img[(y[0] * iw + xs[0]) * c + ch] + wx * img[(y[0] * iw + xs[1]) * c + ch];
+          double bottom = (1 - wx) * img[(y[1] * iw + xs[0]) * c + ch] + wx * img[(y[1] * iw + xs[1]) * c + ch];
+          row[ch] = (float)((1 - wy) * top + wy * bottom);
+        }
+      }
+    }
+  }
+  return VITC_OK;
+}

@@ -87,6 +87,7 @@ static const op_case cases[] = {
     {VITC_OP_ConvTranspose, "f32[1,3,5,6] c:f32[3,2,3,3] c:f32[2]", "strides=2,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,5,11,19] c:f32[7,7,19] - c:f32[19] c:f32[19]", "pads=3,3,3,3 epsilon=0.00001", 0, 1e-4, 1e-5},
+    {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5]", "pads=1,2,1,2 image=4,5", 0, 1e-4, 1e-5},
     {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]", "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_GlobalAveragePoolNHWC, "f32[2,7,9,19]", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_AveragePool, "f32[1,3,7,9]", "kernel_shape=3,2 strides=2,1 pads=1,0,1,1", 0, 1e-5, 1e-6},
@@ -107,6 +108,7 @@ static const op_case cases[] = {
     {VITC_OP_Rope, "f32[2,3,13,6] c:f32[12,6] c:f32[12,6]", "offset=1 interleaved=1", 0, 1e-5, 1e-6},
     {VITC_OP_TalkingHeads, "f32[2,7,27] c:f32[3,3] c:f32[3] c:f32[3,3] c:f32[3]", "heads=3 scale=0.4", 0, 1e-4, 1e-5},
     {VITC_OP_FactorizedContext, "f32[2,3,13,5] f32[2,3,13,7]", "", 0, 1e-5, 1e-6},
+    {VITC_OP_FactorizedAttention, "f32[2,13,30] c:f32[3,5,10] c:f32[10]", "heads=2 scale=0.4 image=3,4", 0, 1e-4, 1e-5},
     /* reductions */
     {VITC_OP_ReduceMean, "f32[3,5,7] i64{1}", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_ReduceSum, "f32[3,5,7] i64{0,2}", "keepdims=0", 0, 1e-5, 1e-6},
@@ -152,6 +154,8 @@ static const op_case cases[] = {
     {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,1,7]:index5 f32[3,1,7]", "axis=1"},
     {VITC_OP_ScatterElements, "f32[3,5,7] i64[3,4,7]:index5 f32[3,4,7]", "axis=1 reduction=max"},
     {VITC_OP_OneHot, "i64[3,5]:index7 i64(7) f32{-1,2}"},
+    {VITC_OP_ResizeTokens, "f32[2,21,19]", "image=4,5 size=8,10"},
+    {VITC_OP_ResizeTokens, "f32[1,31,7]", "image=5,6 size=3,2"},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,2,1.5}", "mode=linear", 0, 1e-5, 1e-6},
     {VITC_OP_Resize, "f32[1,2,5,7] - f32{1,1,0.6,2}", "mode=nearest"},
     /* quantisation: saturating at both ends, per tensor and along the last axis */

@@ -4,7 +4,8 @@
  * kernels wider than the input; no bias; two images; each activation of the epilogue (MBConv's GELU) on
  * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads; the LayerNorm epilogue (ConvNeXt's norm, with
  * and without its bias, after an activation) on C = 5, 20, 33, 96 with edge-only rows (W 3), a
- * block remainder (W 13) and stride 2, at 1 and 3 threads. And the shape rule's refusals. Also
+ * block remainder (W 13) and stride 2, at 1 and 3 threads; token rows (attribute image: the leading rows
+ * copied, the image after them). And the shape rule's refusals. Also
  * vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block, on the same kind of sizes. */
 #include "backend_harness.h"
 
@@ -123,11 +124,56 @@ static void test_refusals(void) {
   tg_free(&t);
 }
 
+/* X [n, lead + h·w, c] with image = [h, w], a "same" kh × kw conv (stride `stride`, which must be 1). */
+static test_graph build_tokens(int64_t n, int64_t lead, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
+                               int64_t stride, const char *act) {
+  test_graph t = tg_new();
+  const int64_t xd[] = {n, lead + h * w, c}, wd[] = {kh, kw, c}, bd[] = {c};
+  int64_t strides[2] = {stride, stride}, pads[4] = {kh / 2, kw / 2, kh / 2, kw / 2}, image[2] = {h, w};
+  vitc_attr a[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                    {.name = "image", .type = VITC_ATTR_INTS, .n = 2, .ints = image},
+                    {.name = "activation", .type = VITC_ATTR_STRING, .s = act}};
+  int in[3] = {tg_input(&t, VITC_F32, 3, xd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, bd, 8)};
+  tg_output(&t, tg_node(&t, VITC_OP_DepthwiseConvNHWC, in, 3, 1, a, act ? 4 : 3));
+  return t;
+}
+
+static void test_tokens(void) {
+  static const struct {
+    const char *what;
+    int64_t n, lead, h, w, c, kh, kw;
+    const char *act;
+  } cases[] = {
+      {"tokens: a class token, C 20, 7x7 on 5x6", 2, 1, 5, 6, 20, 7, 7, NULL},
+      {"tokens: no leading row, C 5, 3x5 on 4x3", 1, 0, 4, 3, 5, 3, 5, NULL},
+      {"tokens: 2 leading rows, C 33, 3x3 on 1x1, gelu_erf", 3, 2, 1, 1, 33, 3, 3, "gelu_erf"},
+      {"tokens: CoaT-Lite's first stage, C 64, 3x3 on 56x56", 1, 1, 56, 56, 64, 3, 3, NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      test_graph t = build_tokens(cases[i].n, cases[i].lead, cases[i].h, cases[i].w, cases[i].c, cases[i].kh,
+                                  cases[i].kw, 1, cases[i].act);
+      tg_check(&t, cases[i].what, threads, 1e-4, 1e-5);
+    }
+  vitc_error err = {0};
+  test_graph t = build_tokens(1, 1, 4, 4, 8, 3, 3, 2, NULL); /* stride 2 would shrink the image */
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "on token rows must keep the image's size");
+  tg_free(&t);
+  t = build_tokens(1, 1, 4, 4, 8, 3, 3, 1, NULL);
+  t.g->tensors[t.g->inputs[0]].v.dims[1] = 15; /* fewer rows than the image's 16 pixels */
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "or X [N, L + H·W, C] with image = [H, W]");
+  tg_free(&t);
+}
+
 int main(void) {
   test_kernel();
   test_activation();
   test_norm();
   test_global_pool();
+  test_tokens();
   test_refusals();
   CHECK_DONE();
 }

@@ -1,6 +1,7 @@
-/* test_fused_op_errors.c — the shape rules of vitc.PatchMerging and vitc.LayerNormResidual refuse
+/* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual and
+ * vitc.FactorizedAttention refuse
  * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
- * test_fusion_swin.c and test_fusion_norm_residual.c). */
+ * test_fusion_swin.c, test_fusion_norm_residual.c and test_fusion_factorized_context.c). */
 #include "check.h"
 #include "op_harness.h"
 
@@ -46,8 +47,30 @@ static void test_layer_norm_residual(void) {
                VITC_ERR_INVALID, "residual must have X's dtype and shape");
 }
 
+static void test_factorized_attention(void) {
+  vitc_value qkv = F32(data, 1, 5, 12), qkv13 = F32(data, 1, 5, 13), qkv_i = I64(data, 1, 5, 12);
+  vitc_value w = F32(data, 3, 3, 4), w_even = F32(data, 2, 3, 4), b = F32(data, 4);
+  const int64_t image[2] = {2, 2}, too_big[2] = {3, 2};
+  vitc_attr good[2] = {attr_int("heads", 2), attr_ints("image", 2, image)};
+  vitc_attr three[2] = {attr_int("heads", 3), attr_ints("image", 2, image)};
+  vitc_attr big[2] = {attr_int("heads", 2), attr_ints("image", 2, too_big)};
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv_i, &w, &b}, 3, good, 2, VITC_ERR_UNSUPPORTED,
+               "FactorizedAttention runs on float32 only");
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv13, &w, &b}, 3, good, 2, VITC_ERR_INVALID,
+               "needs qkv [B, N, 3·C] and image = [IH, IW]");
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv, &w, &b}, 3, good, 1, VITC_ERR_INVALID,
+               "needs qkv [B, N, 3·C] and image = [IH, IW]");
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv, &w, &b}, 3, three, 2, VITC_ERR_INVALID,
+               "needs heads dividing C = 4 and an image of at most N = 5 tokens");
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv, &w, &b}, 3, big, 2, VITC_ERR_INVALID,
+               "an image of at most N = 5 tokens");
+  expect_error(VITC_OP_FactorizedAttention, (const vitc_value *[]){&qkv, &w_even, &b}, 3, good, 2, VITC_ERR_INVALID,
+               "needs w [KH, KW, 4] with KH, KW odd and bias [4]");
+}
+
 int main(void) {
   test_patch_merging();
   test_layer_norm_residual();
+  test_factorized_attention();
   CHECK_DONE();
 }

@@ -2,7 +2,8 @@
  * LayerNorm after it (with and without the norm's bias and the conv's bias, the axis spelled -1 or 3,
  * an activation the conv already took) become one DepthwiseConvNHWC; near misses that must stay: a norm
  * over W and C, a conv output read elsewhere too, the norm's Mean output used, a norm without a scale, a
- * view between the two, a scale that is not one value per channel. Each case also runs the whole pipeline
+ * view between the two, a scale that is not one value per channel, a conv on token rows (the norm would
+ * also cover the leading rows the conv copies). Each case also runs the whole pipeline
  * through the backend against the evaluator (fusion_harness.h). */
 #include "fusion_harness.h"
 
@@ -15,6 +16,7 @@ enum {
   MISS_NO_SCALE, /* LayerNormalization(z) alone */
   MISS_VIEW,     /* a Reshape to [N, H·W, C] between them */
   MISS_SCALE,    /* scale [1, 20]: one value per channel, but not [C] */
+  MISS_TOKENS,   /* the conv on token rows x [1, 3 + 9·13, 20] (attribute image), a norm over every row */
 };
 
 static void build(test_graph *t, int variant) {
@@ -23,13 +25,18 @@ static void build(test_graph *t, int variant) {
   int64_t c = xd[3], k = bare ? 3 : 7;
   const int64_t wd[] = {k, k, c}, cd[] = {c}, scale2[] = {1, c};
   static const int64_t pads7[] = {3, 3, 3, 3}, pads3[] = {1, 1, 1, 1}, ones[] = {1, 1}, twos[] = {2, 2};
-  vitc_attr a[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)(bare ? twos : ones)},
+  static const int64_t image[] = {9, 13};
+  bool tokens = variant == MISS_TOKENS;
+  vitc_attr a[5] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)(bare ? twos : ones)},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)(bare ? pads3 : pads7)},
                     {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)ones},
-                    {.name = "activation", .type = VITC_ATTR_STRING, .s = "gelu_erf"}};
-  int x = tg_input(t, VITC_F32, 4, xd);
+                    {.name = "activation", .type = VITC_ATTR_STRING, .s = "gelu_erf"},
+                    {.name = "image", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)image}};
+  if (tokens) a[3] = a[4];
+  const int64_t token_dims[] = {1, 3 + image[0] * image[1], c};
+  int x = tokens ? tg_input(t, VITC_F32, 3, token_dims) : tg_input(t, VITC_F32, 4, xd);
   int in[3] = {x, tg_const(t, VITC_F32, 3, wd, 7), tg_const(t, VITC_F32, 1, cd, 8)};
-  int z = tg_node(t, VITC_OP_DepthwiseConvNHWC, in, bare ? 2 : 3, 1, a, bare ? 4 : 3);
+  int z = tg_node(t, VITC_OP_DepthwiseConvNHWC, in, bare ? 2 : 3, 1, a, bare || tokens ? 4 : 3);
   int ln_in = z;
   if (variant == MISS_VIEW) {
     vitc_value shape = {.dtype = VITC_I64, .rank = 1, .dims = {3}, .data = (int64_t[]){xd[0], -1, c}};
@@ -68,9 +75,9 @@ static void test_fuses(void) {
 
 static void test_near_misses(void) {
   static const char *what[] = {"norm over W and C", "conv output read twice", "Mean used", "no scale",
-                               "view between", "scale [1, C]"};
+                               "view between", "scale [1, C]", "token rows"};
   const fh_count untouched[] = {{VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_LayerNormalization, 1}};
-  for (int variant = MISS_AXIS; variant <= MISS_SCALE; variant++) {
+  for (int variant = MISS_AXIS; variant <= MISS_TOKENS; variant++) {
     vitc_graph *g = fh_check(what[variant - MISS_AXIS], build, variant, vitc_fuse_depthwise_norm, untouched, 2);
     const vitc_node *n = fh_find_op(g, VITC_OP_DepthwiseConvNHWC);
     CHECK(n && n->nin <= 3);

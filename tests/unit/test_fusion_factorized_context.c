@@ -1,7 +1,8 @@
 /* test_fusion_factorized_context.c — fuse_factorized_context on tiny graphs shaped as CoaT's factorized
  * attention is when the pass runs (softmax of k over the tokens, transposed, times v), the near misses
  * that must stay; then vitc.FactorizedContext's kernel against the evaluator on awkward sizes at 1 and 3
- * threads. */
+ * threads; then fuse_factorized_attention on the whole attention as the export leaves it around the
+ * FactorizedContext (head split, class token, V as an image, head merge), and its near misses. */
 #include "fusion_harness.h"
 
 enum { HEADS = 3, TOKENS = 11, DK = 5, DV = 4 };
@@ -69,8 +70,128 @@ static void test_kernel(void) {
   }
 }
 
+/* The whole attention from qkv [B, N, 3·C] (C = FA_HEADS·FA_D) over an FA_IH × FA_IW image. */
+enum { FA_B = 2, FA_HEADS = 2, FA_D = 3, FA_C = FA_HEADS * FA_D, FA_IH = 2, FA_IW = 3 };
+
+enum {
+  FA_COAT,         /* a class token (L = 1), the gate Mul(q_img, conv) */
+  FA_GATE_SWAPPED, /* Mul(conv, q_img) */
+  FA_NO_CLASS,     /* L = 0: no Slice, no Pad */
+  FA_MISS_KV,      /* FactorizedContext(v, k): the context of the wrong operands */
+  FA_MISS_PAD_END, /* the zero row padded after the image rows, not before */
+  FA_MISS_IMAGE,   /* V's image from rows 0 .. N-2 (the class token in, the last pixel out) */
+  FA_MISS_GATE_K,  /* the image rows of k gate the conv instead of q's */
+  FA_MISS_PADS,    /* the conv padded on one side: shifted, not "same" */
+};
+
+static int i64s(test_graph *t, int n, const int64_t *v) {
+  vitc_value c = {.dtype = VITC_I64, .rank = 1, .dims = {n}, .data = (void *)v};
+  return vitc_graph_add_constant(t->g, NULL, &c);
+}
+
+static int reshape(test_graph *t, int x, int n, const int64_t *shape) {
+  int in[2] = {x, i64s(t, n, shape)};
+  return tg_node(t, VITC_OP_Reshape, in, 2, 1, NULL, 0);
+}
+
+static int permute(test_graph *t, int x, int n, const int64_t *perm) {
+  vitc_attr pa = {.name = "perm", .type = VITC_ATTR_INTS, .n = n, .ints = (int64_t *)perm};
+  return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &pa, 1);
+}
+
+/* x[:, :, first : first + FA_IH·FA_IW] */
+static int image_rows(test_graph *t, int x, int64_t first) {
+  static const int64_t axes[] = {2}, steps[] = {1};
+  int64_t starts[] = {first}, ends[] = {first + FA_IH * FA_IW};
+  int in[5] = {x, i64s(t, 1, starts), i64s(t, 1, ends), i64s(t, 1, axes), i64s(t, 1, steps)};
+  return tg_node(t, VITC_OP_Slice, in, 5, 1, NULL, 0);
+}
+
+static void build_attention(test_graph *t, int variant) {
+  int64_t lead = variant == FA_NO_CLASS ? 0 : 1, n = lead + FA_IH * FA_IW;
+  const int64_t qkvd[] = {FA_B, n, 3 * FA_C}, split5[] = {FA_B, n, 3, FA_HEADS, FA_D}, qkv_perm[] = {2, 0, 3, 1, 4},
+                ones[] = {1, 1, 1}, axis0[] = {0}, swap12[] = {0, 2, 1, 3}, wd[] = {3, 3, FA_C}, bd[] = {FA_C},
+                img[] = {FA_B, FA_IH, FA_IW, FA_C}, heads_img[] = {FA_B, FA_IH * FA_IW, FA_HEADS, FA_D},
+                rows[] = {FA_B, n, FA_C};
+  int qkv = tg_input(t, VITC_F32, 3, qkvd);
+  int split_in[2] = {permute(t, reshape(t, qkv, 5, split5), 5, qkv_perm), i64s(t, 3, ones)};
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+  int first = tg_node(t, VITC_OP_Split, split_in, 2, 3, &axis, 1), qkv3[3];
+  for (int x = 0; x < 3; x++) qkv3[x] = fh_op(t, VITC_OP_Squeeze, first + x, i64s(t, 1, axis0));
+  int q = qkv3[0], k = qkv3[1], v = qkv3[2];
+  int ctx = variant == FA_MISS_KV ? fh_op(t, VITC_OP_FactorizedContext, v, k) : fh_op(t, VITC_OP_FactorizedContext, k, v);
+  vitc_value sv = {.dtype = VITC_F32, .rank = 0, .data = &(float){0.3f}};
+  int att = fh_op(t, VITC_OP_Mul, fh_op(t, VITC_OP_MatMul, q, ctx), vitc_graph_add_constant(t->g, NULL, &sv));
+
+  int v_img = lead ? image_rows(t, v, variant == FA_MISS_IMAGE ? 0 : lead) : v;
+  int64_t pads[4] = {1, 1, 1, 1}, shifted[4] = {0, 0, 2, 2}, unit[2] = {1, 1};
+  vitc_attr ca[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = unit},
+                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = variant == FA_MISS_PADS ? shifted : pads},
+                     {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = unit}};
+  int conv_in[3] = {reshape(t, permute(t, v_img, 4, swap12), 4, img), tg_const(t, VITC_F32, 3, wd, 5), tg_const(t, VITC_F32, 1, bd, 6)};
+  int conv = tg_node(t, VITC_OP_DepthwiseConvNHWC, conv_in, 3, 1, ca, 3);
+  int conv_heads = permute(t, reshape(t, conv, 4, heads_img), 4, swap12);
+  int gate_src = variant == FA_MISS_GATE_K ? k : q, q_img = lead ? image_rows(t, gate_src, lead) : gate_src;
+  int crpe = variant == FA_GATE_SWAPPED ? fh_op(t, VITC_OP_Mul, conv_heads, q_img) : fh_op(t, VITC_OP_Mul, q_img, conv_heads);
+  if (lead) {
+    const int64_t before[] = {0, 0, 1, 0, 0, 0, 0, 0}, after[] = {0, 0, 0, 0, 0, 0, 1, 0};
+    int pad_in[2] = {crpe, i64s(t, 8, variant == FA_MISS_PAD_END ? after : before)};
+    crpe = tg_node(t, VITC_OP_Pad, pad_in, 2, 1, NULL, 0);
+  }
+  tg_output(t, reshape(t, permute(t, fh_op(t, VITC_OP_Add, att, crpe), 4, swap12), 3, rows));
+}
+
+/* The pass and then the sweep of what it disconnected. */
+static vitc_status fuse_attention_and_sweep(vitc_graph *g, vitc_error *err) {
+  vitc_status st = vitc_fuse_factorized_attention(g, err);
+  return st == VITC_OK ? vitc_eliminate_dead(g, err) : st;
+}
+
+static void test_attention_pass(void) {
+  const fh_count fused[] = {{VITC_OP_FactorizedAttention, 1}, {VITC_OP_FactorizedContext, 0}, {VITC_OP_Transpose, 0},
+                            {VITC_OP_Reshape, 0}, {VITC_OP_Slice, 0}, {VITC_OP_Pad, 0}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("CoaT's factorized attention with a class token", build_attention, FA_COAT, fuse_attention_and_sweep, fused, 7));
+  vitc_graph_free(fh_check("the gate's operands swapped", build_attention, FA_GATE_SWAPPED, fuse_attention_and_sweep, fused, 7));
+  vitc_graph_free(fh_check("no class token", build_attention, FA_NO_CLASS, fuse_attention_and_sweep, fused, 7));
+  const fh_count kept[] = {{VITC_OP_FactorizedAttention, 0}, {VITC_OP_FactorizedContext, 1}, {VITC_OP_DepthwiseConvNHWC, 1}};
+  vitc_graph_free(fh_check("context of v and k", build_attention, FA_MISS_KV, fuse_attention_and_sweep, kept, 3));
+  vitc_graph_free(fh_check("class row padded at the end", build_attention, FA_MISS_PAD_END, fuse_attention_and_sweep, kept, 3));
+  vitc_graph_free(fh_check("image from the wrong rows", build_attention, FA_MISS_IMAGE, fuse_attention_and_sweep, kept, 3));
+  vitc_graph_free(fh_check("k's rows gate the conv", build_attention, FA_MISS_GATE_K, fuse_attention_and_sweep, kept, 3));
+  vitc_graph_free(fh_check("conv padded on one side", build_attention, FA_MISS_PADS, fuse_attention_and_sweep, kept, 3));
+}
+
+static void check_attention_kernel(int64_t batch, int64_t lead, int64_t ih, int64_t iw, int64_t heads, int64_t d,
+                                   int64_t kernel, int nthreads) {
+  test_graph t = tg_new();
+  int64_t c = heads * d, image[2] = {ih, iw};
+  const int64_t qkvd[] = {batch, lead + ih * iw, 3 * c}, wd[] = {kernel, kernel, c}, bd[] = {c};
+  int in[3] = {tg_input(&t, VITC_F32, 3, qkvd), tg_const(&t, VITC_F32, 3, wd, 7), tg_const(&t, VITC_F32, 1, bd, 8)};
+  vitc_attr at[3] = {{.name = "heads", .type = VITC_ATTR_INT, .i = heads},
+                     {.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.37},
+                     {.name = "image", .type = VITC_ATTR_INTS, .n = 2, .ints = image}};
+  tg_output(&t, tg_node(&t, VITC_OP_FactorizedAttention, in, 3, 1, at, 3));
+  char what[128];
+  snprintf(what, sizeof what, "FactorizedAttention B %lld L %lld image %lldx%lld H %lld D %lld K %lld, %d threads",
+           (long long)batch, (long long)lead, (long long)ih, (long long)iw, (long long)heads, (long long)d,
+           (long long)kernel, nthreads);
+  tg_check(&t, what, nthreads, 1e-4, 1e-5);
+}
+
+static void test_attention_kernel(void) {
+  for (int threads = 1; threads <= 3; threads += 2) {
+    check_attention_kernel(2, 1, 3, 4, 2, 5, 3, threads);   /* a class token, D a masked tail */
+    check_attention_kernel(1, 0, 5, 3, 3, 4, 5, threads);   /* no class token, taps cut by every edge */
+    check_attention_kernel(1, 1, 14, 14, 8, 8, 7, threads); /* CoaT-Lite's last stage: across the pool */
+    check_attention_kernel(1, 1, 1, 1, 2, 20, 7, threads);  /* a 1x1 image: only the centre tap; D a vector and a tail */
+    check_attention_kernel(3, 2, 2, 5, 1, 3, 1, threads);   /* two leading rows, one head, a 1x1 kernel */
+  }
+}
+
 int main(void) {
   test_pass();
   test_kernel();
+  test_attention_pass();
+  test_attention_kernel();
   CHECK_DONE();
 }
