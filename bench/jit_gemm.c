@@ -4,13 +4,15 @@
  * Built by hand:
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/jit_gemm.c -o /tmp/jit_gemm BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
- * Usage: jit_gemm [--threads T] [--chain L] [--input] [--bf16] [--gelu] [--peak GFLOPS] (--model NAME | M K N ..)
+ * Usage: jit_gemm [--threads T] [--chain L] [--input] [--bf16] [--gelu] [--residual] [--peak GFLOPS] (--model NAME | M K N ..)
  *   --model    the products of vit_b_16, vit_b_32, swin_t or convnext_tiny (linear layers and patch convs)
  *   --chain L  L products in one graph, K->N and N->K alternately, each with its own weight: with L large
  *              enough for the weights to exceed the last-level cache, every product streams its weight from
  *              memory as it does inside a model (L = 1: the weight stays cached between runs)
  *   --gelu     each product a vitc.FusedGemm with a bias and GELU (erf) in its epilogue, as an MLP's first
  *              linear layer (the weight constant)
+ *   --residual each product a vitc.FusedGemm with a bias and a residual added in its epilogue, as an MLP's second
+ *              linear layer: the residual is the product's input two links back (the first reads a further input)
  *   --peak     GFLOP/s of the machine at T threads; default the line "T GFLOPS" of /work/shared-bench/peak.txt
  * Prints per shape the best wall time per product of 20 runs, its GFLOP/s and % of peak, and the same by
  * the calling thread's CPU time (steadier when other processes share the cores; with T threads the caller
@@ -60,20 +62,23 @@ static double read_peak(int threads) {
 
 typedef struct options {
   int threads, chain;
-  bool const_b, bf16, gelu;
+  bool const_b, bf16, gelu, residual;
   double peak;
 } options;
 
 static int bench_shape(shape s, const options *o) {
   test_graph t = tg_new();
   int x = tg_input(&t, VITC_F32, 2, (int64_t[]){s.m, s.k});
+  int back = o->residual ? tg_input(&t, VITC_F32, 2, (int64_t[]){s.m, s.n}) : -1; /* [M, nout] of this link */
   for (int l = 0; l < o->chain; l++) {
     int64_t kin = l % 2 ? s.n : s.k, nout = l % 2 ? s.k : s.n;
     int w = o->const_b ? tg_const(&t, VITC_F32, 2, (int64_t[]){kin, nout}, 7 + l)
                        : tg_input(&t, VITC_F32, 2, (int64_t[]){kin, nout});
-    if (o->gelu) {
-      vitc_attr act = attr_str("activation", "gelu_erf");
-      x = tg_node(&t, VITC_OP_FusedGemm, (int[]){x, w, tg_const(&t, VITC_F32, 1, &nout, 3 + l)}, 3, 1, &act, 1);
+    if (o->gelu || o->residual) {
+      vitc_attr act = attr_str("activation", o->gelu ? "gelu_erf" : "none");
+      int in[4] = {x, w, tg_const(&t, VITC_F32, 1, &nout, 3 + l), back}, prev = x;
+      x = tg_node(&t, VITC_OP_FusedGemm, in, o->residual ? 4 : 3, 1, &act, 1);
+      back = prev;
     } else {
       x = tg_node(&t, VITC_OP_MatMul, (int[]){x, w}, 2, 1, NULL, 0);
     }
@@ -120,6 +125,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--input")) o.const_b = false;
     else if (!strcmp(argv[i], "--bf16")) o.bf16 = true;
     else if (!strcmp(argv[i], "--gelu")) o.gelu = o.const_b = true;
+    else if (!strcmp(argv[i], "--residual")) o.residual = o.const_b = true;
     else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
       const char *name = argv[++i];
       for (size_t m = 0; m < sizeof models / sizeof *models; m++)
@@ -132,7 +138,7 @@ int main(int argc, char **argv) {
       given[ngiven++] = (shape){atoll(argv[i]), atoll(argv[i + 1]), atoll(argv[i + 2])};
       i += 2;
     } else {
-      fprintf(stderr, "usage: %s [--threads T] [--chain L] [--input] [--bf16] [--peak GFLOPS] (--model NAME | M K N ..)\n",
+      fprintf(stderr, "usage: %s [--threads T] [--chain L] [--input] [--bf16] [--gelu] [--residual] [--peak GFLOPS] (--model NAME | M K N ..)\n",
               argv[0]);
       return 2;
     }
@@ -142,8 +148,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (o.peak <= 0) o.peak = read_peak(o.threads);
-  printf("    M     K     N   T   ms/prod  GFLOP/s  %%peak (B %s, %s%s, chain %d, peak %.1f)\n", o.const_b ? "const" : "input",
-         o.bf16 ? "bf16" : "fp32", o.gelu ? ", bias+gelu" : "", o.chain, o.peak);
+  printf("    M     K     N   T   ms/prod  GFLOP/s  %%peak (B %s, %s%s%s, chain %d, peak %.1f)\n", o.const_b ? "const" : "input",
+         o.bf16 ? "bf16" : "fp32", o.gelu ? ", bias+gelu" : "", o.residual ? ", bias+residual" : "", o.chain, o.peak);
   int rc = 0;
   if (model)
     for (int i = 0; i < 20 && model->s[i].m; i++) rc |= bench_shape(model->s[i], &o);

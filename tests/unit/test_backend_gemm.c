@@ -89,6 +89,28 @@ static void test_gemm(void) {
   }
 }
 
+/* vitc.FusedGemm: x [m, k] @ constant w [k, n] + bias, then act, gamma and the residual in the epilogue. */
+static void fused_gemm(const char *what, int64_t m, int64_t k, int64_t n, const char *act, int nthreads) {
+  test_graph g = tg_new();
+  int in[5] = {tg_input(&g, VITC_F32, DIMS(m, k)), tg_const(&g, VITC_F32, DIMS(k, n), 5),
+               tg_const(&g, VITC_F32, DIMS(n), 6), tg_input(&g, VITC_F32, DIMS(m, n)), tg_const(&g, VITC_F32, DIMS(n), 7)};
+  vitc_attr a = attr_str("activation", act);
+  tg_output(&g, tg_node(&g, VITC_OP_FusedGemm, in, 5, 1, &a, 1));
+  check_graph(&g, what, nthreads);
+}
+
+static void test_fused_gemm(void) {
+  /* K in several blocks (partial sums through Y, the epilogue after the last block only): three row chunks
+   * (197 rows: tiles of 8 and 7) of each panel, the last panel masked; many rows over few panels (3000 rows
+   * in 32 chunks of 96 x 3 panels: panels innermost); one row chunk (49 rows) over a K of five blocks; on
+   * one thread and three */
+  for (int threads = 1; threads <= 3; threads += 2) {
+    fused_gemm("fused gemm 197x600x100 gelu", 197, 600, 100, "gelu_erf", threads);
+    fused_gemm("fused gemm 3000x300x100 relu", 3000, 300, 100, "relu", threads);
+    fused_gemm("fused gemm 49x1100x61", 49, 1100, 61, "none", threads);
+  }
+}
+
 /* bfloat16 products (vitc_bf16_product): t compiled in BF16 precision matches the evaluator rounding the
  * same operands at the float32 tolerances, and does not match the float32 evaluator (the kernel really
  * rounds; a kernel or evaluator ignoring the precision fails one of the two). */
@@ -236,6 +258,7 @@ static void test_pools(void) {
 int main(void) {
   test_matmul();
   test_gemm();
+  test_fused_gemm();
   test_bf16();
   test_conv();
   test_pools();
