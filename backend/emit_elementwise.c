@@ -363,8 +363,12 @@ static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (!u) q = vec_select(cg, minus1, vec_ineg(cg, x[0]), q);
   return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
+/* Integers by squaring in int64 (the evaluator's arithmetic, wrapping to the base's dtype); with a float
+ * operand in float, or double when either is double or the base an integer. */
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
+  if (!vitc_dtype_is_float(tb) && !vitc_dtype_is_float(te))
+    return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64, tb);
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
   LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
   return cg_convert(cg, vm_pow(cg, b, e), work, tb);
