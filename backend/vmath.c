@@ -324,17 +324,19 @@ static LLVMValueRef any_lane(vitc_cg *cg, LLVMValueRef mask) {
   return vec_icmp(cg, LLVMIntNE, bits, LLVMConstInt(LLVMTypeOf(bits), 0, false));
 }
 
-/* y, with the lanes where `off` is on replaced by libm's name(x) — a branch taken only when some lane is
- * off the range the inline form covers (sin, cos, tan beyond SINCOS_LIMIT: their reduction needs π to
- * more bits than three parts, Payne–Hanek's table, which stays libm's). */
-static LLVMValueRef libm_where(vitc_cg *cg, const char *name, LLVMValueRef off, LLVMValueRef x, LLVMValueRef y) {
+/* y, with the lanes where `off` is on replaced by libm's name(x[0], ..) — a branch taken only when some
+ * lane is off the range the inline form covers: sin, cos, tan beyond SINCOS_LIMIT (their reduction needs
+ * π to more bits than four parts: Payne–Hanek's table, which stays libm's), and fmod's rare lanes. */
+static LLVMValueRef libm_where(vitc_cg *cg, const char *name, LLVMValueRef off, const LLVMValueRef *x, int nx,
+                               LLVMValueRef y) {
   cg_mut out = cg_mut_new(cg, LLVMTypeOf(y), y);
   cg_if c = cg_if_begin(cg, any_lane(cg, off));
-  int lanes = vec_lanes(LLVMTypeOf(x));
+  int lanes = vec_lanes(LLVMTypeOf(y));
   LLVMValueRef fixed = y;
   for (int i = 0; i < lanes; i++) {
-    LLVMValueRef xi = lanes > 1 ? vec_lane(cg, x, i) : x;
-    LLVMValueRef call = cg_call(cg, name, LLVMTypeOf(xi), &xi, 1);
+    LLVMValueRef xi[2];
+    for (int k = 0; k < nx; k++) xi[k] = lanes > 1 ? vec_lane(cg, x[k], i) : x[k];
+    LLVMValueRef call = cg_call(cg, name, LLVMTypeOf(xi[0]), xi, nx);
     LLVMSetInstructionCallConv(call, LLVMCCallConv);
     LLVMValueRef oi = lanes > 1 ? vec_lane(cg, off, i) : off;
     LLVMValueRef keep = lanes > 1 ? vec_lane(cg, fixed, i) : fixed;
@@ -344,6 +346,21 @@ static LLVMValueRef libm_where(vitc_cg *cg, const char *name, LLVMValueRef off, 
   cg_set(cg, out, fixed);
   cg_if_end(cg, &c);
   return cg_get(cg, out);
+}
+
+/* C's fmod: a - q·b with q = trunc(a/b), one fma, exact whenever q is the true quotient (|q| below 2^mant,
+ * the remainder then within (-|b|, |b|) with a's sign). Lanes where a/b rounded across an integer, |q| is
+ * larger, or an operand is inf or NaN or b is 0 take libm's fmod. */
+LLVMValueRef vm_fmod(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  float_format f = format_of(cg, a);
+  LLVMValueRef q = vec_call1(cg, "llvm.trunc", vec_div(cg, a, b)), r = vec_fma(cg, vec_neg(cg, q), b, a);
+  LLVMValueRef zero = vec_k(cg, a, 0), ar = vec_abs(cg, r);
+  LLVMValueRef same_sign = vec_or(cg, vec_cmp(cg, LLVMRealOEQ, r, zero),
+                                  vec_icmp(cg, LLVMIntEQ, vec_cmp(cg, LLVMRealOLT, r, zero), vec_cmp(cg, LLVMRealOLT, a, zero)));
+  LLVMValueRef ok = vec_and(cg, vec_cmp(cg, LLVMRealOLT, vec_abs(cg, q), vec_k(cg, a, ldexp(1, f.mant))),
+                            vec_and(cg, vec_cmp(cg, LLVMRealOLT, ar, vec_abs(cg, b)), same_sign));
+  LLVMValueRef args[2] = {a, b};
+  return libm_where(cg, is_double(a) ? "fmod" : "fmodf", vec_not(cg, ok), args, 2, with_sign_of(cg, r, a));
 }
 
 /* ---------------------------------------------------------------- sin, cos, tan */
@@ -408,7 +425,7 @@ static LLVMValueRef trig(vitc_cg *cg, trig_fn fn, LLVMValueRef x) {
   static const char *const libm_name[][2] = {{"sin", "sinf"}, {"cos", "cosf"}, {"tan", "tanf"}};
   LLVMValueRef y = trig_f64(cg, fn, is_double(x) ? x : to_f64(cg, x));
   LLVMValueRef far = vec_cmp(cg, LLVMRealOGT, vec_abs(cg, x), vec_k(cg, x, SINCOS_LIMIT));
-  return libm_where(cg, libm_name[fn][!is_double(x)], far, x, is_double(x) ? y : to_f32(cg, y));
+  return libm_where(cg, libm_name[fn][!is_double(x)], far, &x, 1, is_double(x) ? y : to_f32(cg, y));
 }
 
 /* Error over [-1.5e6, 1.5e6]: double 1 ulp; float 0.5 ulp. Beyond, libm's sin (glibc's sinf: 0.56 ulp

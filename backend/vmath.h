@@ -1,6 +1,7 @@
 /* vmath.h — the one inline implementation of each transcendental the kernels use, built with vec.h on a
  * float, a double, or a vector of either of any width (a call to libm would be one call per lane). No
- * element calls libm, except sin, cos and tan beyond ±1.5e6, whose lanes there branch to it.
+ * element calls libm, except the lanes of sin, cos and tan beyond ±1.5e6 and the rare lanes of fmod,
+ * which branch to it.
  *
  * Maximum error against libm, written at each definition (tests/unit/test_vmath.c asserts these bounds):
  * for floats, every 97th float bit pattern over the range named, ulp counts of the float result over
@@ -39,6 +40,8 @@ LLVMValueRef vm_acosh(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_atanh(vitc_cg *cg, LLVMValueRef x);
 /* b^e for floats or doubles of the same type (C's pow special cases). */
 LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
+/* C's fmod of floats or doubles of the same type (exact). */
+LLVMValueRef vm_fmod(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 /* b^e of i64 scalars or vectors, wrapping, as the evaluator's integer Pow (a negative e: truncated 1/b^-e). */
 LLVMValueRef vm_ipow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
 

@@ -294,9 +294,56 @@ static void measure_f64(const vm_case_f64 *c) {
   tg_free(&t);
 }
 
+/* Mod {fmod} of float32 and float64 against libm's fmodf and fmod, which are exact: every result must be
+ * libm's bit for bit (the sign of a zero included) — quotients small and huge (libm's lanes), divisors
+ * that are powers of two or not, ±0, ±inf, NaN, subnormals. */
+static void measure_fmod(vitc_dtype t) {
+  static const double special[] = {0, -0.0, INFINITY, -INFINITY, NAN, 1, -1, 3, -7.5, 0.1, -0.3, 1e-40, 1e30,
+                                   -1e30, 6.0221e23, 1e-310, 1e300, 2.5, 0.7, -1e-5};
+  enum { NS = sizeof special / sizeof *special, NR = 201 };
+  int64_t n = (NS + NR) * (NS + NR);
+  double *a = malloc(sizeof(double) * (size_t)n), *b = malloc(sizeof(double) * (size_t)n);
+  for (int64_t i = 0; i < NS + NR; i++)
+    for (int64_t j = 0; j < NS + NR; j++) {
+      a[i * (NS + NR) + j] = i < NS ? special[i] : (double)(i - NS - NR / 2) * 13.37 + 0.001 * (double)i;
+      b[i * (NS + NR) + j] = j < NS ? special[j] : (double)(j - NS - NR / 2) * 0.173;
+    }
+  test_graph g = tg_new();
+  int in[2] = {tg_input(&g, t, 1, &n), tg_input(&g, t, 1, &n)};
+  vitc_attr fmod_attr = {.name = "fmod", .type = VITC_ATTR_INT, .i = 1};
+  tg_output(&g, tg_node(&g, VITC_OP_Mod, in, 2, 1, &fmod_attr, 1));
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&g, 2, &err);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    for (int64_t i = 0; i < n; i++) vitc_store_f(&g.in[0], i, a[i]), vitc_store_f(&g.in[1], i, b[i]);
+    vitc_value y = g.in[0];
+    y.data = malloc(vitc_nbytes(&y));
+    void *outs[1] = {y.data};
+    CHECK(tg_run(&g, outs) == 0);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; i++) {
+      double x0 = vitc_load_f(&g.in[0], i), x1 = vitc_load_f(&g.in[1], i), got = vitc_load_f(&y, i);
+      double want = t == VITC_F32 ? fmodf((float)x0, (float)x1) : fmod(x0, x1);
+      if (!(isnan(want) && isnan(got)) && !(want == got && signbit(want) == signbit(got))) {
+        if (wrong < 5) printf("  fmod(%.17g, %.17g) = %.17g, libm %.17g\n", x0, x1, got, want);
+        wrong++;
+      }
+    }
+    printf("fmod %s: %lld points, %lld differ from libm\n", t == VITC_F32 ? "f32" : "f64", (long long)n, (long long)wrong);
+    CHECK(wrong == 0);
+    free(y.data);
+  }
+  free(a);
+  free(b);
+  tg_free(&g);
+}
+
 int main(void) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) measure(&cases[i]);
   measure_pow();
   for (size_t i = 0; i < sizeof cases_f64 / sizeof *cases_f64; i++) measure_f64(&cases_f64[i]);
+  measure_fmod(VITC_F32);
+  measure_fmod(VITC_F64);
   CHECK_DONE();
 }
