@@ -124,7 +124,7 @@ static void map_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
   LLVMTypeRef vt = vec_of(cg, m->elem, m->width);
   LLVMValueRef x[MAX_OPERANDS];
   for (int k = 0; k < m->nin; k++)
-    x[k] = !m->ptr[k] ? NULL
+    x[k] = !m->ptr[k]    ? NULL
            : m->splat[k] ? m->splat[k]
                          : vec_load(cg, vt, vec_gep(cg, m->elem, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
   vec_store(cg, m->f(cg, m->n, x), vec_gep(cg, m->elem, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
@@ -377,7 +377,8 @@ static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
   if (!vitc_dtype_is_float(tb) && !vitc_dtype_is_float(te))
-    return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64, tb);
+    return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64,
+                      tb);
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
   LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
   return cg_convert(cg, vm_pow(cg, b, e), work, tb);

@@ -78,9 +78,9 @@ static const op_case cases[] = {
     {VITC_OP_Div, "f32[3,5,7] f32[5,7]:nonzero"},
     {VITC_OP_Pow, "f32[3,5,7]:pos f32[5,1]"},
     {VITC_OP_Pow, "f64[3,5,7]:pos f64[5,1]:mid"},
-    {VITC_OP_Pow, "f64[2,9,11] i64[11]"},             /* negative bases, integer exponents */
-    {VITC_OP_Pow, "i64[3,5,7] i64[5,7]"},             /* negative exponents: truncated 1/b^-e */
-    {VITC_OP_Pow, "i32[2,9,11]:wide i32[11]:bits"},   /* wrapping */
+    {VITC_OP_Pow, "f64[2,9,11] i64[11]"},           /* negative bases, integer exponents */
+    {VITC_OP_Pow, "i64[3,5,7] i64[5,7]"},           /* negative exponents: truncated 1/b^-e */
+    {VITC_OP_Pow, "i32[2,9,11]:wide i32[11]:bits"}, /* wrapping */
     {VITC_OP_Pow, "u8[4099]:bits u8[1]:bits"},
     {VITC_OP_Mod, "i64[3,5,7] i64[5,7]:nonzero"},
     {VITC_OP_Mod, "f64[3,5,7]:wide f64[5,7]:nonzero", "fmod=1"},
@@ -106,14 +106,14 @@ static const op_case cases[] = {
     {VITC_OP_MatMul, "f32[3,5,7] f32[7,13]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Gemm, "f32[5,7] c:f32[13,7] c:f32[13]", "transB=1 alpha=0.5", 0, 1e-4, 1e-5},
     {VITC_OP_Einsum, "f32[3,5,7] f32[3,7,13]", "equation=bij,bjk->bik", 0, 1e-4, 1e-5},
-    {VITC_OP_FusedGemm, "f32[3,5,7] c:f32[7,13] c:f32[13] f32[3,5,13] c:f32[13]", "activation=gelu_erf", 0, 1e-4,
-     1e-5},
+    {VITC_OP_FusedGemm, "f32[3,5,7] c:f32[7,13] c:f32[13] f32[3,5,13] c:f32[13]", "activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_Attention, "f32[2,3,13,8] f32[2,3,13,8] f32[2,3,13,5] c:f32[3,13,13]", "scale=0.35", 0, 1e-4, 1e-5},
     {VITC_OP_PatchMerging, "f32[1,6,10,3] c:f32[12,5] c:f32[12] c:f32[12] c:f32[5]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Conv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4]", "pads=1,0,1,2 strides=1,2", 0, 1e-4, 1e-5},
     {VITC_OP_ConvTranspose, "f32[1,3,5,6] c:f32[3,2,3,3] c:f32[2]", "strides=2,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
-    {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]", "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
+    {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]",
+     "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_GlobalAveragePoolNHWC, "f32[2,7,9,19]", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_AveragePool, "f32[1,3,7,9]", "kernel_shape=3,2 strides=2,1 pads=1,0,1,1", 0, 1e-5, 1e-6},
     {VITC_OP_MaxPool, "f32[1,3,7,9]", "kernel_shape=3,3 strides=2,2"},

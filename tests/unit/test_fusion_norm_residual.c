@@ -63,8 +63,8 @@ static void test_pass(void) {
 
 /* vitc.LayerNormResidual over x[dims] from `axis`, scale and bias [pdims], residual [rdims] (NULL: x's), in
  * dtype t. */
-static void check_kernel(const char *what, vitc_dtype t, int rank, const int64_t *dims, int64_t axis,
-                         int prank, const int64_t *pdims, const int64_t *rdims) {
+static void check_kernel(const char *what, vitc_dtype t, int rank, const int64_t *dims, int64_t axis, int prank,
+                         const int64_t *pdims, const int64_t *rdims) {
   for (int threads = 1; threads <= 2; threads++) {
     test_graph g = tg_new();
     vitc_attr a[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = axis},

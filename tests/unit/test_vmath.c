@@ -178,7 +178,8 @@ static void measure_pow(void) {
 }
 
 static void measure_pow_f64(const float *bf, const float *ef, int64_t n) {
-  double *b = malloc(sizeof(double) * (size_t)n), *e = malloc(sizeof(double) * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+  double *b = malloc(sizeof(double) * (size_t)n), *e = malloc(sizeof(double) * (size_t)n),
+         *y = malloc(sizeof(double) * (size_t)n);
   for (int64_t i = 0; i < n; i++) b[i] = bf[i], e[i] = ef[i];
   test_graph t = tg_new();
   int in[2] = {tg_input(&t, VITC_F64, 1, &n), tg_input(&t, VITC_F64, 1, &n)};
@@ -233,25 +234,26 @@ typedef struct vm_case_f64 {
 } vm_case_f64;
 
 static const vm_case_f64 cases_f64[] = {
-    {VITC_OP_Exp, exp, -745, 709.7, 1},         {VITC_OP_Log, log, 0, 1e300, 1},
-    {VITC_OP_Sin, sin, -1.5e6, 1.5e6, 1},       {VITC_OP_Sin, sin, -7, 7, 1},
-    {VITC_OP_Cos, cos, -1.5e6, 1.5e6, 1},       {VITC_OP_Cos, cos, -7, 7, 1},
-    {VITC_OP_Tan, tan, -1.5e6, 1.5e6, 2.5},     {VITC_OP_Tan, tan, -7, 7, 2.5},
-    {VITC_OP_Sin, sin, -1e9, 1e9, 1},           /* beyond ±1.5e6: libm's lanes */
-    {VITC_OP_Asin, asin, -1, 1, 2},             {VITC_OP_Acos, acos, -1, 1, 2},
-    {VITC_OP_Atan, atan, -1e6, 1e6, 1},         {VITC_OP_Atan, atan, -3, 3, 1},
-    {VITC_OP_Sinh, sinh, -710, 710, 3},         {VITC_OP_Sinh, sinh, -2, 2, 3},
-    {VITC_OP_Cosh, cosh, -710, 710, 3},         {VITC_OP_Cosh, cosh, -2, 2, 3},
-    {VITC_OP_Tanh, tanh, -30, 30, 6},           {VITC_OP_Tanh, tanh, -1.5, 1.5, 6},
-    {VITC_OP_Asinh, asinh, -1e300, 1e300, 2},   {VITC_OP_Asinh, asinh, -3, 3, 2},
-    {VITC_OP_Acosh, acosh, 1, 1e300, 3},        {VITC_OP_Acosh, acosh, 1, 3, 3},
-    {VITC_OP_Atanh, atanh, -1, 1, 2},           {VITC_OP_Erf, erf, -7, 7, 2},
+    {VITC_OP_Exp, exp, -745, 709.7, 1},       {VITC_OP_Log, log, 0, 1e300, 1},
+    {VITC_OP_Sin, sin, -1.5e6, 1.5e6, 1},     {VITC_OP_Sin, sin, -7, 7, 1},
+    {VITC_OP_Cos, cos, -1.5e6, 1.5e6, 1},     {VITC_OP_Cos, cos, -7, 7, 1},
+    {VITC_OP_Tan, tan, -1.5e6, 1.5e6, 2.5},   {VITC_OP_Tan, tan, -7, 7, 2.5},
+    {VITC_OP_Sin, sin, -1e9, 1e9, 1}, /* beyond ±1.5e6: libm's lanes */
+    {VITC_OP_Asin, asin, -1, 1, 2},           {VITC_OP_Acos, acos, -1, 1, 2},
+    {VITC_OP_Atan, atan, -1e6, 1e6, 1},       {VITC_OP_Atan, atan, -3, 3, 1},
+    {VITC_OP_Sinh, sinh, -710, 710, 3},       {VITC_OP_Sinh, sinh, -2, 2, 3},
+    {VITC_OP_Cosh, cosh, -710, 710, 3},       {VITC_OP_Cosh, cosh, -2, 2, 3},
+    {VITC_OP_Tanh, tanh, -30, 30, 6},         {VITC_OP_Tanh, tanh, -1.5, 1.5, 6},
+    {VITC_OP_Asinh, asinh, -1e300, 1e300, 2}, {VITC_OP_Asinh, asinh, -3, 3, 2},
+    {VITC_OP_Acosh, acosh, 1, 1e300, 3},      {VITC_OP_Acosh, acosh, 1, 3, 3},
+    {VITC_OP_Atanh, atanh, -1, 1, 2},         {VITC_OP_Erf, erf, -7, 7, 2},
     {VITC_OP_Erf, erf, -1.2, 1.2, 2},
 };
 
 static void measure_f64(const vm_case_f64 *c) {
-  static const double specials[] = {0, -0.0, INFINITY, -INFINITY, NAN, 4.9e-324, -4.9e-324, 1e-300, -1e-300,
-                                    DBL_MAX, -DBL_MAX, 1, -1, 1e10, -1e10, 1e300, -1e300, 1e-10, -1e-10};
+  static const double specials[] = {0,      -0.0,    INFINITY, -INFINITY, NAN,   4.9e-324, -4.9e-324,
+                                    1e-300, -1e-300, DBL_MAX,  -DBL_MAX,  1,     -1,       1e10,
+                                    -1e10,  1e300,   -1e300,   1e-10,     -1e-10};
   enum { NS = sizeof specials / sizeof *specials };
   int64_t n = 200003 + NS;
   double *x = malloc(sizeof(double) * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
@@ -298,8 +300,8 @@ static void measure_f64(const vm_case_f64 *c) {
  * libm's bit for bit (the sign of a zero included) — quotients small and huge (libm's lanes), divisors
  * that are powers of two or not, ±0, ±inf, NaN, subnormals. */
 static void measure_fmod(vitc_dtype t) {
-  static const double special[] = {0, -0.0, INFINITY, -INFINITY, NAN, 1, -1, 3, -7.5, 0.1, -0.3, 1e-40, 1e30,
-                                   -1e30, 6.0221e23, 1e-310, 1e300, 2.5, 0.7, -1e-5};
+  static const double special[] = {0,    -0.0,  INFINITY, -INFINITY, NAN,       1,      -1,    3,   -7.5, 0.1,
+                                   -0.3, 1e-40, 1e30,     -1e30,     6.0221e23, 1e-310, 1e300, 2.5, 0.7,  -1e-5};
   enum { NS = sizeof special / sizeof *special, NR = 201 };
   int64_t n = (NS + NR) * (NS + NR);
   double *a = malloc(sizeof(double) * (size_t)n), *b = malloc(sizeof(double) * (size_t)n);
@@ -330,7 +332,8 @@ static void measure_fmod(vitc_dtype t) {
         wrong++;
       }
     }
-    printf("fmod %s: %lld points, %lld differ from libm\n", t == VITC_F32 ? "f32" : "f64", (long long)n, (long long)wrong);
+    printf("fmod %s: %lld points, %lld differ from libm\n", t == VITC_F32 ? "f32" : "f64", (long long)n,
+           (long long)wrong);
     CHECK(wrong == 0);
     free(y.data);
   }
