@@ -1,5 +1,5 @@
-/* vmath.c — inline transcendentals on floats and float vectors (vmath.h). Each comment states the error
- * tests/unit/test_vmath.c measured (and asserts) against libm in double. */
+/* vmath.c — inline transcendentals on floats, doubles and vectors of either (vmath.h). Each comment states
+ * the error tests/unit/test_vmath.c measured (and asserts) against libm. */
 #include <math.h>
 #include <stdio.h>
 
