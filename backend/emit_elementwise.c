@@ -7,8 +7,9 @@
  *
  * A contiguous tensor is one long dim, cut into rows of ROW_CHUNK elements so that threads share it.
  * The builders take scalars or vectors alike (vec.h) and the transcendentals are vmath.h's, so no
- * element calls libm (float64 tensors aside: their scalar loops keep libm's precision). The vector form runs when every operand
- * is float32; other dtypes take a scalar loop nest, inputs converted to their compute type (cg_load). */
+ * element calls libm (vmath.h names the rare lanes that do). The vector form runs when every operand is
+ * float32, or every one float64; other dtypes take a scalar loop nest, inputs converted to their compute
+ * type (cg_load). */
 #include <math.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ typedef struct map_nest {
   LLVMValueRef ptr[MAX_OPERANDS];
   LLVMValueRef base[MAX_OPERANDS];  /* offset of the current row, per operand */
   LLVMValueRef splat[MAX_OPERANDS]; /* the row's value of a stride-0 operand, as a vector */
+  LLVMTypeRef elem;                 /* the vector rows' element: float or double */
+  int width;                        /* elements per vector: a register's */
 } map_nest;
 
 /* dims and strides of the output and inputs, dim d merged into d+1 where every operand steps through
@@ -97,29 +100,34 @@ static void emit_scalar_map(vitc_cg *cg, map_nest *m) {
   for (int d = m->rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
 }
 
-/* ---------------------------------------------------------------- float32 vector rows */
+/* ---------------------------------------------------------------- float32 and float64 vector rows */
 
-/* Every operand float32 and the last dim contiguous (stride 1) or broadcast (stride 0) in each. */
-static bool vectorisable(vitc_cg *cg, const map_nest *m) {
+/* Every operand float32, or every one float64, and the last dim contiguous (stride 1) or broadcast
+ * (stride 0) in each; sets the rows' element type and vector width. */
+static bool vectorisable(vitc_cg *cg, map_nest *m) {
   if (m->rank == 0) return false;
   for (int d = 0; d < m->rank; d++)
     if (m->dims[d] == 0) return false;
+  vitc_dtype t = cg_out_value(cg, 0)->dtype;
+  if (t != VITC_F32 && t != VITC_F64) return false;
   for (int k = 0; k <= m->nin; k++) {
     const vitc_value *v = k < m->nin ? cg_in_value(cg, k) : cg_out_value(cg, 0);
-    if (v && (v->dtype != VITC_F32 || m->strides[k][m->rank - 1] > 1)) return false;
+    if (v && (v->dtype != t || m->strides[k][m->rank - 1] > 1)) return false;
   }
+  m->elem = t == VITC_F32 ? cg->f32 : cg->f64;
+  m->width = t == VITC_F32 ? vec_width(cg) : vec_width(cg) / 2;
   return true;
 }
 
 static void map_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
   map_nest *m = state;
-  LLVMTypeRef vt = vec_f32(cg);
+  LLVMTypeRef vt = vec_of(cg, m->elem, m->width);
   LLVMValueRef x[MAX_OPERANDS];
   for (int k = 0; k < m->nin; k++)
-    x[k] = !m->ptr[k] ? NULL
+    x[k] = !m->ptr[k]    ? NULL
            : m->splat[k] ? m->splat[k]
-                         : vec_load(cg, vt, gep_f32(cg, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
-  vec_store(cg, m->f(cg, m->n, x), gep_f32(cg, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
+                         : vec_load(cg, vt, vec_gep(cg, m->elem, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
+  vec_store(cg, m->f(cg, m->n, x), vec_gep(cg, m->elem, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
 }
 
 /* One row of len elements at the offsets m->base. */
@@ -127,9 +135,10 @@ static void map_row(vitc_cg *cg, map_nest *m, int64_t len) {
   int last = m->rank - 1;
   for (int k = 0; k < m->nin; k++)
     m->splat[k] = m->ptr[k] && !m->strides[k][last]
-                      ? vec_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, m->ptr[k], m->base[k])), vec_f32(cg))
+                      ? vec_splat(cg, vec_load1(cg, m->elem, vec_gep(cg, m->elem, m->ptr[k], m->base[k])),
+                                  vec_of(cg, m->elem, m->width))
                       : NULL;
-  vec_for(cg, cg_i64(cg, 0), len, vec_width(cg), map_vector, m);
+  vec_for(cg, cg_i64(cg, 0), len, m->width, map_vector, m);
 }
 
 /* Rows r of the dims but the last, across the runtime pool when large; a contiguous tensor (one dim)
@@ -363,15 +372,20 @@ static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (!u) q = vec_select(cg, minus1, vec_ineg(cg, x[0]), q);
   return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
+/* Integers by squaring in int64 (the evaluator's arithmetic, wrapping to the base's dtype); with a float
+ * operand in float, or double when either is double or the base an integer. */
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
+  if (!vitc_dtype_is_float(tb) && !vitc_dtype_is_float(te))
+    return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64,
+                      tb);
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
   LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
   return cg_convert(cg, vm_pow(cg, b, e), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) {
-    LLVMValueRef r = vec_frem(cg, x[0], x[1]);
+    LLVMValueRef r = vm_fmod(cg, x[0], x[1]);
     if (vitc_attr_int(n, "fmod", 0)) return r;
     LLVMValueRef fix = vec_and(cg, vec_cmp(cg, LLVMRealONE, r, vec_k(cg, r, 0)), vec_xor(cg, flt(cg, r, vec_k(cg, r, 0)), flt(cg, x[1], vec_k(cg, r, 0))));
     return vec_select(cg, fix, vec_add(cg, r, x[1]), r);

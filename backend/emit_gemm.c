@@ -99,6 +99,13 @@ static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
 
 /* ---------------------------------------------------------------- the epilogue */
 
+/* R(i0+i, j0+16v ..): R's row i0+i, or i0+i mod r_rows when R repeats down Y. */
+static LLVMValueRef residual_addr(kernel_ctx *k, LLVMValueRef i0, int i, int v) {
+  vitc_cg *cg = k->cg;
+  if (!k->d->r_rows) return tile_addr(cg, k->r, i0, i, k->d->ldc, k->j0, v);
+  return tile_addr(cg, k->r, ix_remk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->r_rows), 0, k->d->ldc, k->j0, v);
+}
+
 static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
   switch (act) {
   case GEMM_ACT_NONE: return x;
@@ -191,7 +198,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
         y = activate(cg, d->act, y);
         int n = v == nv - 1 ? lanes : VL;
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
-        if (d->r) y = vec_add(cg, y, f32v_load(cg, tile_addr(cg, k->r, i0, i, d->ldc, k->j0, v), n));
+        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
         vec_store1(cg, y, acc[i][v]);
       }
     cg_if_end(cg, &fin);
@@ -575,6 +582,8 @@ vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     d.d_cs = 1;
   }
   d.r = n->nin > 3 ? cg_in(cg, 3) : NULL;
+  int64_t r_size = d.r ? vitc_numel(cg_in_value(cg, 3)) : 0;
+  if (r_size && r_size < vitc_numel(cg_out_value(cg, 0))) d.r_rows = r_size / d.n; /* R repeats down Y */
   d.gamma = n->nin > 4 ? cg_in(cg, 4) : NULL;
   d.act = emit_gemm_act_of(n);
   return emit_gemm(cg, &d, err);

@@ -21,8 +21,9 @@
  *
  *   Y_b(i, j) = R_b(i, j) + gamma(j) * act(alpha * (A_b B_b)(i, j) + beta * D_b(i, j))
  *
- * R has Y's layout (ldc, c_bs) and gamma n values; either may be absent (R 0, gamma 1). A bias is D with
- * d_rs = 0, d_cs = 1. */
+ * R has Y's layout (ldc, c_bs), or with r_rows its first r_rows rows repeat down Y (row i reads R's row
+ * i mod r_rows: a [1, T, C] position embedding on a batch); gamma n values; either may be absent (R 0,
+ * gamma 1). A bias is D with d_rs = 0, d_cs = 1. */
 #ifndef VITC_EMIT_GEMM_H
 #define VITC_EMIT_GEMM_H
 
@@ -43,6 +44,7 @@ typedef struct gemm_desc {
   double alpha, beta;
   gemm_act act;
   LLVMValueRef r, gamma; /* NULL when absent */
+  int64_t r_rows;        /* R's rows when R repeats down Y (no batch dims), 0 when R has Y's rows */
 } gemm_desc;
 
 /* The epilogue activation named by a fused op's "activation" attribute (FusedGemm, FusedConv,

@@ -116,6 +116,7 @@ static LLVMValueRef param_offset(vitc_cg *cg, const vitc_value *p, const vitc_va
 typedef struct ln_vec {
   LLVMValueRef x, scale, bias, y, r; /* scale, bias, r NULL when absent */
   LLVMValueRef base, mean, inv;      /* float scalars mean, inv */
+  LLVMValueRef r_base;               /* the row's offset in r */
 } ln_vec;
 
 static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
@@ -125,7 +126,7 @@ static void layer_norm_vector(vitc_cg *cg, LLVMValueRef j, int lanes, void *stat
   LLVMValueRef gain = p->scale ? vec_mul(cg, inv, vec_load(cg, vt, gep_f32(cg, p->scale, j), lanes)) : inv;
   LLVMValueRef v = vec_mul(cg, vec_sub(cg, vec_load(cg, vt, gep_f32(cg, p->x, at), lanes), vec_splat(cg, p->mean, vt)), gain);
   if (p->bias) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->bias, j), lanes));
-  if (p->r) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->r, at), lanes));
+  if (p->r) v = vec_add(cg, v, vec_load(cg, vt, gep_f32(cg, p->r, ix_add(cg, p->r_base, j)), lanes));
   vec_store(cg, v, gep_f32(cg, p->y, at), lanes);
 }
 
@@ -144,7 +145,8 @@ static bool f32_param(const vitc_value *p, const vitc_value *x, int axis) {
 }
 
 /* Mean and InvStdDev (outputs 1 and 2, optional) hold one value per row in stash_type; `residual`, the
- * index of an input of x's shape, is added to each normalised element (-1: none). */
+ * index of an input of x's shape (or of whole rows repeated down x), is added to each normalised element
+ * (-1: none). */
 static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   const vitc_value *x = cg_in_value(cg, 0), *scale = cg_in_value(cg, 1), *bias = cg_in_value(cg, 2);
   const vitc_value *y = cg_out_value(cg, 0);
@@ -161,8 +163,11 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   if (ptrs[4]) store_f64(cg, ptrs[4], nr.r, cg_out_value(cg, 1)->dtype, nr.mean);
   if (ptrs[5]) store_f64(cg, ptrs[5], nr.r, cg_out_value(cg, 2)->dtype, nr.inv_std);
   const affine_ctx *a = &nr.a;
+  int64_t period = residual >= 0 ? vitc_numel(cg_in_value(cg, residual)) : 0;
+  LLVMValueRef r_base = period && period < vitc_numel(x) ? ix_remk(cg, nr.base, period) : nr.base;
   if (a->f32 && f32_param(scale, x, axis) && f32_param(bias, x, axis)) {
-    ln_vec p = {ptrs[0], scale ? ptrs[1] : NULL, bias ? ptrs[2] : NULL, ptrs[3], ptrs[6], nr.base, nr.m, nr.inv};
+    ln_vec p = {ptrs[0], scale ? ptrs[1] : NULL, bias ? ptrs[2] : NULL, ptrs[3], ptrs[6], nr.base, nr.m, nr.inv,
+                r_base};
     vec_for(cg, cg_i64(cg, 0), s.len, vec_width(cg), layer_norm_vector, &p);
     rows_end(cg, &nr.loop);
     return VITC_OK;
@@ -175,7 +180,7 @@ static vitc_status layer_norm(vitc_cg *cg, const vitc_node *n, int residual) {
   if (ptrs[6]) { /* rounded to y's dtype first, as LayerNormalization's output would be */
     vitc_dtype pass = a->f32 ? VITC_F32 : VITC_F64;
     v = cg_convert(cg, cg_convert(cg, v, pass, y->dtype), y->dtype, pass);
-    v = vec_add(cg, v, load_as(cg, a, ptrs[6], at, x->dtype));
+    v = vec_add(cg, v, load_as(cg, a, ptrs[6], ix_add(cg, r_base, l.iv), x->dtype));
   }
   store_from(cg, a, ptrs[3], at, v);
   cg_loop_end(cg, &l);

@@ -139,7 +139,6 @@ LLVMValueRef vec_div_by_normal(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef e = vec_fma(cg, vec_neg(cg, b), r, vec_k(cg, b, 1)); /* 1 - b·r */
   return vec_mul(cg, a, vec_fma(cg, r, e, r));
 }
-LLVMValueRef vec_frem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFRem(cg->b, a, b, ""); }
 
 static LLVMValueRef intrinsic2(vitc_cg *cg, const char *name, LLVMValueRef a, LLVMValueRef b) {
   LLVMTypeRef t = LLVMTypeOf(a);

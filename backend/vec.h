@@ -75,7 +75,6 @@ LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
  * where a division would not; elsewhere a division. */
 LLVMValueRef vec_div_by_normal(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a);
-LLVMValueRef vec_frem(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b); /* C's fmod */
 /* a·b + c, fused (llvm.fma: one rounding, on every target). */
 LLVMValueRef vec_fma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 /* a·b + c, fused where the target has fma, else a multiply and an add (llvm.fmuladd). */

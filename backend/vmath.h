@@ -1,11 +1,12 @@
 /* vmath.h — the one inline implementation of each transcendental the kernels use, built with vec.h on a
- * float or a vector of floats of any width (a call to libm would be one call per lane). exp and log have
- * double forms too; the other functions of a double go to libm: only the scalar loops of float64 tensors
- * (and sin, cos, tan of a float beyond ±1.5e6) see a libm call.
+ * float, a double, or a vector of either of any width (a call to libm would be one call per lane). No
+ * element calls libm, except the lanes of sin, cos and tan beyond ±1.5e6 and the rare lanes of fmod,
+ * which branch to it.
  *
- * Maximum error against libm in double, every 97th float bit pattern over the range named at each
- * definition (tests/unit/test_vmath.c, which asserts these bounds): ulp counts are of the float result,
- * over results of magnitude >= FLT_MIN; "abs" is the largest |got - libm|. Internal to backend/. */
+ * Maximum error against libm, written at each definition (tests/unit/test_vmath.c asserts these bounds):
+ * for floats, every 97th float bit pattern over the range named, ulp counts of the float result over
+ * results of magnitude >= FLT_MIN, "abs" the largest |got - libm|; for doubles, ulps of the double result
+ * over 200003 points of the range. Internal to backend/. */
 #ifndef VITC_VMATH_H
 #define VITC_VMATH_H
 
@@ -25,7 +26,7 @@ LLVMValueRef vm_gelu_tanh(vitc_cg *cg, LLVMValueRef x);
 /* x·sigmoid(alpha·x) (QuickGelu; alpha 1 is SiLU) */
 LLVMValueRef vm_quick_gelu(vitc_cg *cg, LLVMValueRef x, double alpha);
 LLVMValueRef vm_silu(vitc_cg *cg, LLVMValueRef x);
-/* The rarer functions: a float x is evaluated in double and rounded once (0.5 ulp); a double x calls libm. */
+/* The rarer functions, one double kernel each: a float x is evaluated in double and rounded once (0.5 ulp). */
 LLVMValueRef vm_sin(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_cos(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_tan(vitc_cg *cg, LLVMValueRef x);
@@ -39,5 +40,9 @@ LLVMValueRef vm_acosh(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_atanh(vitc_cg *cg, LLVMValueRef x);
 /* b^e for floats or doubles of the same type (C's pow special cases). */
 LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
+/* C's fmod of floats or doubles of the same type (exact). */
+LLVMValueRef vm_fmod(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* b^e of i64 scalars or vectors, wrapping, as the evaluator's integer Pow (a negative e: truncated 1/b^-e). */
+LLVMValueRef vm_ipow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
 
 #endif

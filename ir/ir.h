@@ -69,6 +69,11 @@ float vitc_bf16_to_f32(uint16_t h);
 uint16_t vitc_f32_to_bf16(float f);
 /* Product of dims with overflow check: false if it exceeds INT64_MAX / 16 or a dim is negative. */
 bool vitc_checked_numel(const int64_t *dims, int rank, int64_t *out);
+/* The elements after which r repeats when it broadcasts onto y along y's leading dims only, as a [1, T, C]
+ * position embedding does onto a batch [N, T, C]: numel(r) when r has y's dtype and rank, r's dims are
+ * 1 before some dim and y's from there on (the last dim among them), and numel(r) is a multiple of
+ * `unit` (> 0: the elements a kernel reads as one run); -1 otherwise. y's own shape repeats once. */
+int64_t vitc_repeat_period(const vitc_value *r, const vitc_value *y, int64_t unit);
 /* "f32[1,3,224,224]" into buf. */
 const char *vitc_value_type_str(const vitc_value *v, char *buf, size_t n);
 

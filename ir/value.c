@@ -39,6 +39,17 @@ int64_t vitc_numel(const vitc_value *v) {
   return n;
 }
 
+int64_t vitc_repeat_period(const vitc_value *r, const vitc_value *y, int64_t unit) {
+  if (r->dtype != y->dtype || r->rank != y->rank || r->rank < 1) return -1;
+  int d = r->rank - 1;
+  while (d > 0 && r->dims[d - 1] == y->dims[d - 1]) d--;
+  if (r->dims[r->rank - 1] != y->dims[y->rank - 1]) return -1;
+  for (int k = 0; k < d; k++)
+    if (r->dims[k] != 1) return -1;
+  int64_t n = vitc_numel(r);
+  return unit > 0 && n % unit == 0 ? n : -1;
+}
+
 size_t vitc_nbytes(const vitc_value *v) { return (size_t)vitc_numel(v) * vitc_dtype_size(v->dtype); }
 
 bool vitc_checked_numel(const int64_t *dims, int rank, int64_t *out) {

@@ -11,7 +11,8 @@
  *     %s = Mul(%r, γ)                    γ known, N values along the last dim (LayerScale, ConvNeXt, CaiT)
  *     %v = Reshape(%s) | Transpose(%s)   up to 4 views that only regroup rows: the last dim stays and
  *                                        the elements keep their order (a Transpose moves dims of size 1)
- *     %y = Add(%v, %x)                   %x of exactly %y's shape (the residual)
+ *     %y = Add(%v, %x)                   %x of %y's shape (the residual), or of its shape with leading
+ *                                        dims 1 (repeated: a [1, T, C] position embedding at batch N)
  *                                 ─→  %y = FusedGemm(%a', W', b, %x, γ) {activation}
  *
  * Views are taken only on the way to the residual (ViT's attention out-projection: Reshape → Gemm →
@@ -125,7 +126,7 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
   }
   if (!n || n->op != VITC_OP_Add) return;
   int x = vitc_match_other(n, v);
-  if (x < 0 || x == v || !vitc_match_same_type(g, x, n->out[0]) || !vitc_match_same_type(g, v, x)) return;
+  if (x < 0 || x == v || !vitc_match_same_type(g, v, n->out[0]) || !vitc_match_repeats(g, x, v, cols)) return;
   for (int k = 0; k < nviews; k++) take(rw, reader, c, views[k]);
   c->residual = x;
   take(rw, reader, c, n);

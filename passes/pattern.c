@@ -101,6 +101,11 @@ bool vitc_match_same_type(const vitc_graph *g, int a, int b) {
   return true;
 }
 
+bool vitc_match_repeats(const vitc_graph *g, int r, int y, int64_t unit) {
+  const vitc_tensor *tr = &g->tensors[r], *ty = &g->tensors[y];
+  return tr->shape_known && ty->shape_known && vitc_repeat_period(&tr->v, &ty->v, unit) >= 0;
+}
+
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n) {
   if (n->op != VITC_OP_Transpose || n->nin != 1 || !g->tensors[n->in[0]].shape_known) return false;
   const vitc_value *x = &g->tensors[n->in[0]].v;

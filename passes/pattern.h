@@ -61,6 +61,9 @@ int vitc_match_movement_source(const vitc_graph *g, int t);
 int vitc_match_movement_step(const vitc_graph *g, int t);
 /* Whether tensors a and b have known, equal dtypes and shapes. */
 bool vitc_match_same_type(const vitc_graph *g, int a, int b);
+/* Whether r (known shape) is y's type, or repeats over y's leading dims in runs of `unit` elements
+ * (vitc_repeat_period: a fused op's residual that is a [1, T, C] position embedding on a batch). */
+bool vitc_match_repeats(const vitc_graph *g, int r, int y, int64_t unit);
 /* Whether n is a Transpose that keeps the elements in memory order (the dims it moves are all 1): a
  * Reshape in effect. */
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);

@@ -1,6 +1,7 @@
 /* fused_gemm.c — vitc.FusedGemm, a linear layer with its epilogue, built by passes/fuse_gemm_epilogue:
  *
- *   inputs  A [.., M, K] f32, B [K, N] f32, bias [N] (optional), R (optional, Y's shape), gamma [N] (optional)
+ *   inputs  A [.., M, K] f32, B [K, N] f32, bias [N] (optional), R (optional: Y's shape, or Y's with leading
+ *           dims 1, repeated over them: a [1, T, C] position embedding on a batch), gamma [N] (optional)
  *   attr    activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"}
  *
  *   Y = R + gamma ⊙ act(A·B + bias)     R 0, gamma 1 when absent (gamma is LayerScale, R the residual)
@@ -43,8 +44,8 @@ vitc_status shape_fused_gemm(const vitc_node *n, const vitc_value *const *in, vi
   const vitc_value *r = n->nin > IN_RESIDUAL ? in[IN_RESIDUAL] : NULL;
   if ((bias && !is_vector(bias, cols)) || (gamma && !is_vector(gamma, cols)))
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm bias and gamma must be [%lld]", (long long)cols);
-  if (r && (r->rank != out->rank || memcmp(r->dims, out->dims, sizeof(int64_t) * (size_t)r->rank)))
-    return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm residual must have the output's shape");
+  if (r && vitc_repeat_period(r, out, cols ? cols : 1) < 0)
+    return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm residual must have the output's shape (leading dims may be 1)");
   return VITC_OK;
 }
 
@@ -66,13 +67,14 @@ vitc_status eval_FusedGemm(const vitc_node *n, const vitc_value *const *in, vitc
   const float *bias = n->nin > IN_BIAS && in[IN_BIAS] ? in[IN_BIAS]->data : NULL;
   const float *r = n->nin > IN_RESIDUAL && in[IN_RESIDUAL] ? in[IN_RESIDUAL]->data : NULL;
   const float *gamma = n->nin > IN_GAMMA && in[IN_GAMMA] ? in[IN_GAMMA]->data : NULL;
+  int64_t period = r ? vitc_numel(in[IN_RESIDUAL]) : 0; /* R repeats every `period` elements of Y */
   int act = vitc_epilogue_activation(n);
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < cols; j++) {
       int64_t e = i * cols + j;
       double v = vitc_epilogue_activate(act, (double)y[e] + (bias ? bias[j] : 0));
       if (gamma) v *= gamma[j];
-      if (r) v += r[e];
+      if (r) v += r[e % period];
       y[e] = (float)v;
     }
   return VITC_OK;

@@ -20,7 +20,8 @@
  * vitc.LayerNormResidual, a post-norm block's residual join (Swin V2: x + norm(f(x))), built by
  * passes/fuse_norm_residual:
  *
- *   inputs  X, scale, bias (as LayerNormalization's), R of X's dtype and shape
+ *   inputs  X, scale, bias (as LayerNormalization's), R of X's dtype and shape, or of X's shape with leading
+ *           dims 1 (repeated over them, whole rows at a time)
  *   attrs   axis (default -1), epsilon (default 1e-5)
  *
  *   Y = R + LayerNormalization(X, scale, bias), the normalised value rounded to X's dtype before the
@@ -89,15 +90,21 @@ vitc_status shape_layer_norm_residual(const vitc_node *n, const vitc_value *cons
   vitc_status st = shape_layer_norm(n, in, out, err);
   if (st != VITC_OK) return st;
   const vitc_value *x = in[0], *r = in[3];
-  bool same = r->dtype == x->dtype && r->rank == x->rank;
-  for (int d = 0; same && d < x->rank; d++) same = r->dims[d] == x->dims[d];
-  return same ? VITC_OK : vitc_fail(err, VITC_ERR_INVALID, "residual must have X's dtype and shape");
+  int axis;
+  int64_t row = 1;
+  st = vitc_normalize_axis(vitc_attr_int(n, "axis", -1), x->rank, &axis, err);
+  if (st != VITC_OK) return st;
+  for (int d = axis; d < x->rank; d++) row *= x->dims[d];
+  return vitc_repeat_period(r, x, row ? row : 1) >= 0
+             ? VITC_OK
+             : vitc_fail(err, VITC_ERR_INVALID, "residual must have X's dtype and shape (leading dims may be 1)");
 }
 
 vitc_status eval_LayerNormResidual(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                    vitc_error *err) {
   vitc_status st = eval_LayerNormalization(n, in, out, err);
+  int64_t period = vitc_numel(in[3]);
   for (int64_t i = 0; st == VITC_OK && i < vitc_numel(&out[0]); i++)
-    vitc_store_f(&out[0], i, vitc_load_f(&out[0], i) + vitc_load_f(in[3], i));
+    vitc_store_f(&out[0], i, vitc_load_f(&out[0], i) + vitc_load_f(in[3], i % period));
   return st;
 }

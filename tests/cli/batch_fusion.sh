@@ -1,8 +1,7 @@
 # batch_fusion.sh — the passes fuse the same at every batch (issue 19): a test model's node count after
-# the passes at batch 2, 3 and 5 equals its count at batch 1. CaiT and PvT are not listed yet: their
-# positional embedding [1, N, C] joins the patch embedding's FusedGemm (CaiT) or LayerNorm (PvT) as a
-# residual at batch 1 only, since a residual must have the output's shape, so at batch > 1 one Add per
-# patch embedding stays.
+# the passes at batch 2, 3 and 5 equals its count at batch 1. (CaiT's and PvT's position embedding
+# [1, T, C] joins the patch embedding's FusedGemm or LayerNorm as a residual repeated per image:
+# batch_residual.sh checks the results.)
 source "$(dirname "$0")/lib/common.bash"
 PY=/usr/bin/python3
 
@@ -11,7 +10,8 @@ nodes_after() {
 }
 
 for spec in swin_v1_op17:64 convnext_v1_op17:32 beit_op17:32 maxvit_op17:64 tinyvit_op17:64 xcit_op17:32 \
-  eva02_op17:32 vit_op17:32 vit_op13:32 deit_op17:32 deit_op13:32; do
+  eva02_op17:32 vit_op17:32 vit_op13:32 deit_op17:32 deit_op13:32 cait_op17:32 cait_op13:32 pvt_op17:32 \
+  pvt_v2_op17:64 coat_op17:32 swin_v2_op17:64 convnext_v2_op17:32 eva02_half_op17:32; do
   name=${spec%:*} side=${spec#*:}
   vitc inspect "$SRC/tests/models/$name/model.onnx" --shape "input=1x3x${side}x${side}" --json
   expect_status 0

@@ -44,6 +44,25 @@ static const op_case cases[] = {
     {VITC_OP_IsNaN, "f32[3,5,7]:special"},
     {VITC_OP_IsInf, "f32[3,5,7]:special"},
     {VITC_OP_Not, "bool[3,5,7]"},
+    /* float64 unary math (inline double kernels, vmath.c) on sizes that leave vector tails, and 4099 elements
+     * (one row of 4096 and a short one) */
+    {VITC_OP_Exp, "f64[3,5,7]:mid"},
+    {VITC_OP_Log, "f64[2,9,11]:pos"},
+    {VITC_OP_Sin, "f64[3,5,7]:wide"},
+    {VITC_OP_Cos, "f64[2,9,11]:wide"},
+    {VITC_OP_Tan, "f64[3,5,7]:mid"},
+    {VITC_OP_Asin, "f64[3,5,7]:unit"},
+    {VITC_OP_Acos, "f64[2,9,11]:unit"},
+    {VITC_OP_Atan, "f64[3,5,7]:wide"},
+    {VITC_OP_Sinh, "f64[3,5,7]:mid"},
+    {VITC_OP_Cosh, "f64[2,9,11]:mid"},
+    {VITC_OP_Tanh, "f64[4099]:mid"},
+    {VITC_OP_Asinh, "f64[3,5,7]:wide"},
+    {VITC_OP_Acosh, "f64[2,9,11]:ge1"},
+    {VITC_OP_Atanh, "f64[3,5,7]:unit"},
+    {VITC_OP_Erf, "f64[4099]:mid"},
+    {VITC_OP_Sigmoid, "f64[3,5,7]:mid"},
+    {VITC_OP_Gelu, "f64[2,9,11]:mid"},
     /* activations */
     {VITC_OP_ThresholdedRelu, "f32[3,5,7]", "alpha=0.25"},
     {VITC_OP_LeakyRelu, "f32[3,5,7]", "alpha=0.3"},
@@ -58,7 +77,15 @@ static const op_case cases[] = {
     {VITC_OP_Mul, "i32[3,5,7] i32[7]"},
     {VITC_OP_Div, "f32[3,5,7] f32[5,7]:nonzero"},
     {VITC_OP_Pow, "f32[3,5,7]:pos f32[5,1]"},
+    {VITC_OP_Pow, "f64[3,5,7]:pos f64[5,1]:mid"},
+    {VITC_OP_Pow, "f64[2,9,11] i64[11]"},           /* negative bases, integer exponents */
+    {VITC_OP_Pow, "i64[3,5,7] i64[5,7]"},           /* negative exponents: truncated 1/b^-e */
+    {VITC_OP_Pow, "i32[2,9,11]:wide i32[11]:bits"}, /* wrapping */
+    {VITC_OP_Pow, "u8[4099]:bits u8[1]:bits"},
     {VITC_OP_Mod, "i64[3,5,7] i64[5,7]:nonzero"},
+    {VITC_OP_Mod, "f64[3,5,7]:wide f64[5,7]:nonzero", "fmod=1"},
+    {VITC_OP_Mod, "f32[2,9,11]:wide f32[11]:nonzero", "fmod=1"},
+    {VITC_OP_Mod, "f32[4099]:wide f32[1]:nonzero"},
     {VITC_OP_BitShift, "u32[3,5,7]:bits u32[7]:bits", "direction=LEFT"},
     {VITC_OP_Min, "f32[3,5,7] f32[5,7] f32[1]"},
     {VITC_OP_Max, "f32[3,5,7] f32[5,1] f32[7]"},
@@ -79,8 +106,7 @@ static const op_case cases[] = {
     {VITC_OP_MatMul, "f32[3,5,7] f32[7,13]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Gemm, "f32[5,7] c:f32[13,7] c:f32[13]", "transB=1 alpha=0.5", 0, 1e-4, 1e-5},
     {VITC_OP_Einsum, "f32[3,5,7] f32[3,7,13]", "equation=bij,bjk->bik", 0, 1e-4, 1e-5},
-    {VITC_OP_FusedGemm, "f32[3,5,7] c:f32[7,13] c:f32[13] f32[3,5,13] c:f32[13]", "activation=gelu_erf", 0, 1e-4,
-     1e-5},
+    {VITC_OP_FusedGemm, "f32[3,5,7] c:f32[7,13] c:f32[13] f32[3,5,13] c:f32[13]", "activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_Attention, "f32[2,3,13,8] f32[2,3,13,8] f32[2,3,13,5] c:f32[3,13,13]", "scale=0.35", 0, 1e-4, 1e-5},
     {VITC_OP_PatchMerging, "f32[1,6,10,3] c:f32[12,5] c:f32[12] c:f32[12] c:f32[5]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Conv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4]", "pads=1,0,1,2 strides=1,2", 0, 1e-4, 1e-5},
@@ -88,7 +114,9 @@ static const op_case cases[] = {
     {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,5,11,19] c:f32[7,7,19] - c:f32[19] c:f32[19]", "pads=3,3,3,3 epsilon=0.00001", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5]", "pads=1,2,1,2 image=4,5", 0, 1e-4, 1e-5},
-    {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]", "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
+    {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5] c:f32[5] c:f32[5]", "pads=1,2,1,2 image=4,5 epsilon=0.00001", 0, 1e-4, 1e-5},
+    {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]",
+     "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_GlobalAveragePoolNHWC, "f32[2,7,9,19]", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_AveragePool, "f32[1,3,7,9]", "kernel_shape=3,2 strides=2,1 pads=1,0,1,1", 0, 1e-5, 1e-6},
     {VITC_OP_MaxPool, "f32[1,3,7,9]", "kernel_shape=3,3 strides=2,2"},
@@ -199,6 +227,7 @@ static double in_domain(const char *domain, double x, int64_t i) {
   if (!strcmp(domain, "ge1")) return 1 + fabs(x) * 3;              /* Acosh */
   if (!strcmp(domain, "unit")) return x * 0.95;                    /* Asin, Acos, Atanh */
   if (!strcmp(domain, "wide")) return x * 300;                     /* Cast to a narrower integer */
+  if (!strcmp(domain, "mid")) return x * 7;                        /* erf's and tanh's whole range */
   if (!strcmp(domain, "halves")) return floor(x * 600) / 2;       /* round-half-to-even's ties, saturating */
   if (!strcmp(domain, "nonzero")) return x < 0 ? x * 4 - 1 : x * 4 + 1; /* divisors: integers too */
   if (!strcmp(domain, "bits")) return floor((x + 1) * 4);          /* shift counts in [0, 8) */

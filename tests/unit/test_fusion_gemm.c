@@ -10,24 +10,27 @@
 enum { M0 = 2, M1 = 13, K = 300, N = 56 };
 
 enum {
-  G_BIAS,            /* MatMul + Add(b [N]) */
-  G_BIAS_LEFT,       /* Add(b [1, 1, N], MatMul) */
-  G_RELU,            /* + Relu */
-  G_GELU,            /* + Gelu */
-  G_GELU_TANH,       /* + Gelu {approximate tanh} */
-  G_RESIDUAL,        /* + Gelu + Add(r) */
-  G_LAYERSCALE,      /* + Mul(γ) + Add(r) */
-  G_GAMMA_ONLY,      /* + Gelu + Mul(γ), then a Transpose before the residual (ConvNeXt) */
-  G_GEMM_TRANSB,     /* Gemm(x 2-D, W [N, K], C [N]) {transB} + Relu */
-  G_RESIDUAL_ONLY,   /* MatMul + Add(r): no bias */
-  MISS_BIAS_ROWS,    /* bias [M1, N] varies along rows */
-  MISS_BIAS_COLUMN,  /* bias [N, 1] on a [N, N] product */
-  MISS_ACT_SHARED,   /* the activation's input is also a graph output: bias fuses, Relu stays */
-  MISS_RESIDUAL_BCAST, /* residual [N] broadcasts: bias fuses, the Add stays */
-  G_VIEW,            /* x [1, M, K] → Reshape [M, K] → Gemm {transB} + C → Reshape [1, M, N] → Add(r) */
-  G_VIEW_TRANSPOSE,  /* x [M, 4, K/4] → Reshape [M, K] → Gemm → Reshape [M, 1, N] → Transpose → Add(r) */
-  MISS_VIEW_LAST_DIM,  /* as G_VIEW, but the Reshape after the Gemm splits N: [1, M, 2, N/2] */
-  MISS_VIEW_TRANSPOSE, /* MatMul [M0, M1, N] → Transpose {1, 0, 2} (moves a dim > 1) → Add(r) */
+  G_BIAS,               /* MatMul + Add(b [N]) */
+  G_BIAS_LEFT,          /* Add(b [1, 1, N], MatMul) */
+  G_RELU,               /* + Relu */
+  G_GELU,               /* + Gelu */
+  G_GELU_TANH,          /* + Gelu {approximate tanh} */
+  G_RESIDUAL,           /* + Gelu + Add(r) */
+  G_LAYERSCALE,         /* + Mul(γ) + Add(r) */
+  G_GAMMA_ONLY,         /* + Gelu + Mul(γ), then a Transpose before the residual (ConvNeXt) */
+  G_GEMM_TRANSB,        /* Gemm(x 2-D, W [N, K], C [N]) {transB} + Relu */
+  G_RESIDUAL_ONLY,      /* MatMul + Add(r): no bias */
+  MISS_BIAS_ROWS,       /* bias [M1, N] varies along rows */
+  MISS_BIAS_COLUMN,     /* bias [N, 1] on a [N, N] product */
+  MISS_ACT_SHARED,      /* the activation's input is also a graph output: bias fuses, Relu stays */
+  MISS_RESIDUAL_BCAST,  /* residual [N] broadcasts: bias fuses, the Add stays */
+  G_RESIDUAL_REPEATED,  /* + Add(r [1, M1, N]): one image's residual repeated over M0 (a position embedding) */
+  MISS_RESIDUAL_MIDDLE, /* residual [M0, 1, N] broadcasts along a middle dim: bias fuses, the Add stays */
+  MISS_RESIDUAL_RANK,   /* residual [M1, N] of lower rank: bias fuses, the Add stays */
+  G_VIEW,               /* x [1, M, K] → Reshape [M, K] → Gemm {transB} + C → Reshape [1, M, N] → Add(r) */
+  G_VIEW_TRANSPOSE,     /* x [M, 4, K/4] → Reshape [M, K] → Gemm → Reshape [M, 1, N] → Transpose → Add(r) */
+  MISS_VIEW_LAST_DIM,   /* as G_VIEW, but the Reshape after the Gemm splits N: [1, M, 2, N/2] */
+  MISS_VIEW_TRANSPOSE,  /* MatMul [M0, M1, N] → Transpose {1, 0, 2} (moves a dim > 1) → Add(r) */
 };
 
 /* A known int64 shape for Reshape. */
@@ -62,8 +65,8 @@ static void build_view(test_graph *t, int variant) {
 }
 
 static void build(test_graph *t, int variant) {
-  const int64_t xd[] = {M0, M1, K}, square[] = {N, K}, wd[] = {K, N}, wt[] = {N, K}, vec[] = {N},
-                lead[] = {1, 1, N}, rows[] = {M1, N}, col[] = {N, 1}, yd[] = {M0, M1, N};
+  const int64_t xd[] = {M0, M1, K}, square[] = {N, K}, wd[] = {K, N}, wt[] = {N, K}, vec[] = {N}, lead[] = {1, 1, N},
+                rows[] = {M1, N}, col[] = {N, 1}, yd[] = {M0, M1, N}, image[] = {1, M1, N}, middle[] = {M0, 1, N};
   if (variant >= G_VIEW) {
     build_view(t, variant);
     return;
@@ -104,6 +107,9 @@ static void build(test_graph *t, int variant) {
   }
   if (variant == G_RESIDUAL || variant == G_LAYERSCALE) y = fh_op(t, VITC_OP_Add, tg_input(t, VITC_F32, 3, yd), y);
   if (variant == MISS_RESIDUAL_BCAST) y = fh_op(t, VITC_OP_Add, y, tg_input(t, VITC_F32, 1, vec));
+  if (variant == G_RESIDUAL_REPEATED) y = fh_op(t, VITC_OP_Add, tg_input(t, VITC_F32, 3, image), y);
+  if (variant == MISS_RESIDUAL_MIDDLE) y = fh_op(t, VITC_OP_Add, y, tg_input(t, VITC_F32, 3, middle));
+  if (variant == MISS_RESIDUAL_RANK) y = fh_op(t, VITC_OP_Add, y, tg_input(t, VITC_F32, 2, rows));
   tg_output(t, y);
 }
 
@@ -136,6 +142,7 @@ static void test_fuses(void) {
       {"layerscale, residual after a Transpose", G_GAMMA_ONLY, "gelu_erf", 4},
       {"Gemm transB", G_GEMM_TRANSB, "relu", 3},
       {"residual without bias", G_RESIDUAL_ONLY, "none", 3},
+      {"residual repeated per image", G_RESIDUAL_REPEATED, "none", 4},
       {"residual after a Reshape", G_VIEW, "none", 4},
       {"residual after a Reshape and a Transpose", G_VIEW_TRANSPOSE, "none", 4},
   };
@@ -176,6 +183,13 @@ static void test_near_misses(void) {
   vitc_graph_free(fh_check("shared activation input", build, MISS_ACT_SHARED, vitc_fuse_gemm_epilogue, bias_only, 3));
   const fh_count no_residual[] = {{VITC_OP_FusedGemm, 1}, {VITC_OP_Add, 1}, {VITC_OP_MatMul, 0}};
   vitc_graph *g = fh_check("broadcast residual", build, MISS_RESIDUAL_BCAST, vitc_fuse_gemm_epilogue, no_residual, 3);
+  CHECK(fused_inputs(g) == 3);
+  vitc_graph_free(g);
+  g = fh_check("residual broadcast along a middle dim", build, MISS_RESIDUAL_MIDDLE, vitc_fuse_gemm_epilogue,
+               no_residual, 3);
+  CHECK(fused_inputs(g) == 3);
+  vitc_graph_free(g);
+  g = fh_check("residual of lower rank", build, MISS_RESIDUAL_RANK, vitc_fuse_gemm_epilogue, no_residual, 3);
   CHECK(fused_inputs(g) == 3);
   vitc_graph_free(g);
   const fh_count plain_gemm[] = {{VITC_OP_FusedGemm, 0}, {VITC_OP_Gemm, 1}, {VITC_OP_Reshape, 2}, {VITC_OP_Add, 1}};
