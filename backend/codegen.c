@@ -17,6 +17,7 @@
  * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
  * work space they need (cg_scratch).
  */
+#include <limits.h>
 #include <llvm-c/Analysis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,21 +196,130 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
 
 #define BLOB_DROP_STEP (32u << 20)
 
+/* Constant t, as it is, into the blob (once): for a kernel that reads it unpacked. */
+static vitc_status add_constant(vitc_cg *cg, int t, vitc_error *err) {
+  const vitc_tensor *tt = &cg->g->tensors[t];
+  if (cg->const_offset[t] >= 0) return VITC_OK;
+  vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
+  if (st) vitc_error_prefix(err, "%s: constant '%s'", cg->g->path, tt->name);
+  return st;
+}
+
+/* ---------------------------------------------------------------- constants given back once compiled
+ *
+ * With vitc_target_options.release_constants, a constant's memory goes back to the system after the last
+ * node reading it is compiled: by then the emitters have packed what they read, and what a kernel reads
+ * unpacked is in the blob (emit_kernels adds it there at once rather than when NAME_run is written). So
+ * a model's constants shrink as its blob grows. Constants may share memory (a folded Reshape keeps its
+ * input's data), so memory is given back by ranges: overlapping constants form one range, given back
+ * after the last node reading any of them. Graph outputs are kept (NAME_run copies them). */
+
+typedef struct const_range {
+  uintptr_t start, end;
+  int last; /* the last node reading it; INT_MAX: kept */
+} const_range;
+
+typedef struct releases {
+  const_range *range; /* disjoint, by address */
+  int nranges;
+  int *of_tensor; /* per tensor: its range, -1 for none */
+} releases;
+
+static bool is_constant(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].producer < 0 && g->tensors[t].v.data && vitc_nbytes(&g->tensors[t].v);
+}
+
+static int by_start(const void *a, const void *b) {
+  uintptr_t x = ((const const_range *)a)->start, y = ((const const_range *)b)->start;
+  return (x > y) - (x < y);
+}
+
+/* The constants' ranges and their last readers; false when out of memory. */
+static bool plan_releases(const vitc_graph *g, releases *r) {
+  int nconst = 0;
+  for (int t = 0; t < g->ntensors; t++) nconst += is_constant(g, t);
+  r->range = malloc(sizeof *r->range * ((size_t)nconst + 1));
+  r->of_tensor = malloc(sizeof *r->of_tensor * ((size_t)g->ntensors + 1));
+  r->nranges = 0;
+  if (!r->range || !r->of_tensor) return false;
+  for (int t = 0; t < g->ntensors; t++)
+    if (is_constant(g, t)) {
+      uintptr_t start = (uintptr_t)g->tensors[t].v.data;
+      r->range[r->nranges++] = (const_range){start, start + vitc_nbytes(&g->tensors[t].v), -1};
+    }
+  qsort(r->range, (size_t)r->nranges, sizeof *r->range, by_start);
+  int n = 0; /* merge overlapping ranges */
+  for (int k = 0; k < r->nranges; k++)
+    if (n && r->range[k].start < r->range[n - 1].end) {
+      if (r->range[k].end > r->range[n - 1].end) r->range[n - 1].end = r->range[k].end;
+    } else {
+      r->range[n++] = r->range[k];
+    }
+  r->nranges = n;
+  for (int t = 0; t < g->ntensors; t++) { /* binary search: the last range starting at or before t's data */
+    r->of_tensor[t] = -1;
+    if (!is_constant(g, t)) continue;
+    uintptr_t at = (uintptr_t)g->tensors[t].v.data;
+    int lo = 0, hi = r->nranges - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (r->range[mid].start <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    r->of_tensor[t] = lo;
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) {
+      int t = g->nodes[i].in[k];
+      if (t >= 0 && r->of_tensor[t] >= 0) r->range[r->of_tensor[t]].last = i;
+    }
+  for (int k = 0; k < g->noutputs; k++)
+    if (r->of_tensor[g->outputs[k]] >= 0) r->range[r->of_tensor[g->outputs[k]]].last = INT_MAX;
+  return true;
+}
+
+/* Gives back the ranges whose last reader is node i (-1: those no node reads). */
+static void release_after(const vitc_graph *g, const releases *r, int i) {
+  if (i < 0) {
+    for (int k = 0; k < r->nranges; k++)
+      if (r->range[k].last < 0) vitc_drop_pages((const void *)r->range[k].start, r->range[k].end - r->range[k].start);
+    return;
+  }
+  for (int k = 0; k < g->nodes[i].nin; k++) {
+    int t = g->nodes[i].in[k], x = t >= 0 ? r->of_tensor[t] : -1;
+    if (x >= 0 && r->range[x].last == i) {
+      vitc_drop_pages((const void *)r->range[x].start, r->range[x].end - r->range[x].start);
+      r->range[x].last = -2; /* given back (a node may read one range twice) */
+    }
+  }
+}
+
 /* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
- * node's constants start in the blob (node_blob[i]). */
+ * node's constants start in the blob (node_blob[i]). The constants a kernel reads unpacked go into the
+ * blob with it. */
 static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
-  vitc_status st = VITC_OK;
+  const vitc_graph *g = cg->g;
+  releases r = {0};
+  bool release = cg->target->release_constants;
+  vitc_status st = release && !plan_releases(g, &r) ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
+  if (release && !st) release_after(g, &r, -1);
   size_t dropped_at = 0; /* blob size when the model file's pages were last dropped */
-  for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++) {
-    if (vitc_view_base(cg->g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
+    if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    for (int k = 0; node_fn[i] && k < g->nodes[i].nin && st == VITC_OK; k++)
+      if (is_constant(g, g->nodes[i].in[k]) && LLVMGetFirstUse(LLVMGetParam(node_fn[i], (unsigned)(2 + k))))
+        st = add_constant(cg, g->nodes[i].in[k], err);
+    if (release && st == VITC_OK) release_after(g, &r, i);
     /* Constants read from the mapped model file are in the blob now (as they are, or packed): their
      * pages need not stay resident beside it. A constant read again later is mapped again. */
     if (cg->blob_size - dropped_at > BLOB_DROP_STEP) {
-      vitc_graph_drop_mapped_pages(cg->g);
+      vitc_graph_drop_mapped_pages(g);
       dropped_at = cg->blob_size;
     }
-    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, cg->g->nnodes);
+    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, g->nnodes);
   }
+  free(r.range);
+  free(r.of_tensor);
   return st;
 }
 
@@ -254,13 +364,8 @@ static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValue
   if (!p && tt->producer < 0) {
     if (!tt->v.data)
       return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
-    if (cg->const_offset[t] < 0) {
-      vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
-      if (st) {
-        vitc_error_prefix(err, "%s: constant '%s'", g->path, tt->name);
-        return st;
-      }
-    }
+    vitc_status st = add_constant(cg, t, err);
+    if (st) return st;
     p = cg_gep(cg, cg->i8, es->weights, cg_i64(cg, cg->const_offset[t]));
   }
   if (!p) p = cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->offsets[t]));
