@@ -294,21 +294,85 @@ static void release_after(const vitc_graph *g, const releases *r, int i) {
   }
 }
 
+/* ---------------------------------------------------------------- equal kernels merged as they are written
+ *
+ * Every MERGE_EVERY kernels, MergeFunctions runs over the module, so that the IR of a graph's equal
+ * kernels is not all held at once (a chain of 50,000 Relu and Neg nodes wrote 50,000 functions for 2
+ * kernels). It replaces a function by an equal one outright, whichever it keeps: the kernels written so
+ * far (one per set of equal ones, `live`) are held in a global array for the run, which it updates, and
+ * read back from it. Each node's kernel is found through `same` (union-find over the kernels written). */
+
+enum { MERGE_EVERY = 64 };
+
+typedef struct kernel_table {
+  LLVMValueRef *fn; /* per kernel written: its function, while it is live */
+  int *same;        /* per kernel written: an equal kernel written before it, or itself */
+  int *live, nlive, n;
+} kernel_table;
+
+static int kernel_find(const kernel_table *k, int x) {
+  while (k->same[x] != x) x = k->same[x] = k->same[k->same[x]];
+  return x;
+}
+
+/* Merges the live kernels that are equal. */
+static vitc_status merge_live(vitc_cg *cg, LLVMTargetMachineRef tm, kernel_table *k, vitc_error *err) {
+  LLVMValueRef *fns = malloc(sizeof *fns * ((size_t)k->nlive + 1));
+  if (!fns) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int j = 0; j < k->nlive; j++) fns[j] = k->fn[k->live[j]];
+  LLVMValueRef table = LLVMConstArray(cg->ptr, fns, (unsigned)k->nlive);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(table), "vitc.kernels");
+  LLVMSetInitializer(gv, table);
+  LLVMSetLinkage(gv, LLVMInternalLinkage);
+  vitc_status st = vitc_llvm_run_passes(cg->mod, "mergefunc", tm, err);
+  table = LLVMGetInitializer(gv);
+  int kept = 0;
+  for (int j = 0; !st && j < k->nlive; j++) {
+    LLVMValueRef f = LLVMGetOperand(table, (unsigned)j);
+    int first = 0;
+    while (first < kept && k->fn[k->live[first]] != f) first++;
+    if (first < kept) {
+      k->same[k->live[j]] = k->live[first];
+    } else {
+      k->fn[k->live[j]] = f;
+      k->live[kept++] = k->live[j];
+    }
+  }
+  if (!st) k->nlive = kept;
+  LLVMDeleteGlobal(gv);
+  free(fns);
+  return st;
+}
+
 /* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
  * node's constants start in the blob (node_blob[i]). The constants a kernel reads unpacked go into the
  * blob with it. */
-static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
+static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueRef *node_fn, size_t *node_blob,
+                                vitc_error *err) {
   const vitc_graph *g = cg->g;
   releases r = {0};
   bool release = cg->target->release_constants;
-  vitc_status st = release && !plan_releases(g, &r) ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
+  size_t nn = (size_t)g->nnodes + 1;
+  int *node_kernel = malloc(sizeof *node_kernel * nn);
+  kernel_table k = {.fn = malloc(sizeof *k.fn * nn), .same = malloc(sizeof *k.same * nn),
+                    .live = malloc(sizeof *k.live * nn)};
+  vitc_status st = (release && !plan_releases(g, &r)) || !node_kernel || !k.fn || !k.same || !k.live
+                       ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory")
+                       : VITC_OK;
   if (release && !st) release_after(g, &r, -1);
   size_t dropped_at = 0; /* blob size when the model file's pages were last dropped */
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
+    node_kernel[i] = -1;
     if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
-    for (int k = 0; node_fn[i] && k < g->nodes[i].nin && st == VITC_OK; k++)
-      if (is_constant(g, g->nodes[i].in[k]) && LLVMGetFirstUse(LLVMGetParam(node_fn[i], (unsigned)(2 + k))))
-        st = add_constant(cg, g->nodes[i].in[k], err);
+    for (int j = 0; node_fn[i] && j < g->nodes[i].nin && st == VITC_OK; j++)
+      if (is_constant(g, g->nodes[i].in[j]) && LLVMGetFirstUse(LLVMGetParam(node_fn[i], (unsigned)(2 + j))))
+        st = add_constant(cg, g->nodes[i].in[j], err);
+    if (node_fn[i] && st == VITC_OK) {
+      k.fn[k.n] = node_fn[i];
+      k.same[k.n] = k.n;
+      k.live[k.nlive++] = node_kernel[i] = k.n++;
+      if (k.n % MERGE_EVERY == 0) st = merge_live(cg, tm, &k, err);
+    }
     if (release && st == VITC_OK) release_after(g, &r, i);
     /* Constants read from the mapped model file are in the blob now (as they are, or packed): their
      * pages need not stay resident beside it. A constant read again later is mapped again. */
@@ -318,6 +382,12 @@ static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node
     }
     if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, g->nnodes);
   }
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++)
+    node_fn[i] = node_kernel[i] < 0 ? NULL : k.fn[kernel_find(&k, node_kernel[i])];
+  free(node_kernel);
+  free(k.fn);
+  free(k.same);
+  free(k.live);
   free(r.range);
   free(r.of_tensor);
   return st;
@@ -343,6 +413,15 @@ static int count_kernels(const vitc_module *m) {
 
 #define NODES_PER_PART 256
 
+static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
+  LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetAlignment(gv, align);
+  return gv;
+}
+
 typedef struct entry_state {
   LLVMValueRef weights, scratch, fn, ctx; /* of the function being written (a part or NAME_run) */
   int part;                               /* its number: tensor_ptr is valid within one function */
@@ -351,6 +430,11 @@ typedef struct entry_state {
   int *io_param;                          /* per tensor: its parameter (1 + input or output index), 0 if none */
   size_t *offsets;                        /* of the scratch tensors in the arena */
   size_t *node_offsets;                   /* of the nodes' work spaces */
+  /* The nodes' labels for vitc_rt_node_done, one string after another in one constant (one symbol for
+   * the JIT to link, not one per node: 50,000 of them took ~250 MB to link), pointed at through a
+   * stand-in until the text is complete. */
+  strbuf labels;
+  LLVMValueRef labels_gv;
 } entry_state;
 
 static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
@@ -433,7 +517,9 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
   LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
   char label[300];
   snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
-  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), LLVMBuildGlobalStringPtr(cg->b, label, "label"), start};
+  LLVMValueRef at = cg_gep(cg, cg->i8, es->labels_gv, cg_i64(cg, (int64_t)es->labels.len));
+  sb_append(&es->labels, label, strlen(label) + 1);
+  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), at, start};
   cg_call(cg, "vitc_rt_node_done", cg->void_t, done, 4);
   if (cg->node_checks[i]) { /* a bad index stops the run here, before anything reads this node's output */
     snprintf(label, sizeof label, "node '%s' (%s)", n->name, vitc_ops[n->op].name);
@@ -502,6 +588,8 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   LLVMTypeRef part_type = LLVMFunctionType(cg->i32, params, (unsigned)nparams, false);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   vitc_status st = VITC_OK;
+  snprintf(name, sizeof name, "%s.labels.pending", cg->name);
+  es->labels_gv = LLVMAddGlobal(cg->mod, cg->i8, name);
   begin_function(cg, es, run);
   cg_call(cg, "vitc_rt_run_begin", cg->void_t, &es->ctx, 1);
   for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
@@ -517,6 +605,14 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
     for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
     return_if_nonzero(cg, run, LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, ""));
   }
+  if (st == VITC_OK && !es->labels.s) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  if (st == VITC_OK) {
+    snprintf(name, sizeof name, "%s.labels", cg->name);
+    LLVMValueRef labels = add_constant_bytes(cg, name, es->labels.s, es->labels.len, 1);
+    LLVMSetLinkage(labels, LLVMPrivateLinkage);
+    LLVMReplaceAllUsesWith(es->labels_gv, labels);
+    LLVMDeleteGlobal(es->labels_gv);
+  }
   begin_function(cg, es, run);
   if (st == VITC_OK) st = emit_output_copies(cg, es, err);
   if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
@@ -527,18 +623,18 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
 }
 
 /* The kernels, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
-static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
+static vitc_status emit_entry(vitc_cg *cg, LLVMTargetMachineRef tm, size_t *scratch_size, vitc_error *err) {
   const vitc_graph *g = cg->g;
   size_t nt = (size_t)g->ntensors + 1, nn = (size_t)g->nnodes + 1;
   entry_state es = {.tensor_ptr = malloc(sizeof *es.tensor_ptr * nt), .ptr_part = calloc(nt, sizeof *es.ptr_part),
                     .io_param = calloc(nt, sizeof *es.io_param), .offsets = malloc(sizeof *es.offsets * nt),
-                    .node_offsets = malloc(sizeof *es.node_offsets * nn)};
+                    .node_offsets = malloc(sizeof *es.node_offsets * nn), .labels = {malloc(4096), 0, 4096}};
   LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
   size_t *node_blob = calloc(nn, sizeof *node_blob);
   vitc_status st = VITC_OK;
   if (!es.tensor_ptr || !es.ptr_part || !es.io_param || !es.offsets || !es.node_offsets || !node_fn || !node_blob)
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  if (!st && !(st = emit_kernels(cg, node_fn, node_blob, err)) &&
+  if (!st && !(st = emit_kernels(cg, tm, node_fn, node_blob, err)) &&
       !(st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) {
     map_io_params(g, es.io_param);
     st = emit_run(cg, &es, node_fn, node_blob, err);
@@ -548,18 +644,10 @@ static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err
   free(es.io_param);
   free(es.offsets);
   free(es.node_offsets);
+  free(es.labels.s);
   free(node_fn);
   free(node_blob);
   return st;
-}
-
-static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
-  LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
-  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetAlignment(gv, align);
-  return gv;
 }
 
 /* In a NAME_create*: returns NULL unless this CPU has every feature the code was built for (an object
@@ -754,7 +842,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.vlanes = vitc_target_lanes(tm);
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
-  st = emit_entry(&cg, &m->scratch_size, err);
+  st = emit_entry(&cg, tm, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
     m->weights_size = cg.blob_size;
