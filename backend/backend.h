@@ -66,7 +66,7 @@ typedef struct vitc_module {
   LLVMContextRef llvm;
   LLVMModuleRef mod;
   char *name;            /* symbol prefix */
-  unsigned char *weights; /* packed constants (malloc'd) */
+  unsigned char *weights; /* packed constants (malloc'd); NULL once they are in the module (embed_weights) */
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;

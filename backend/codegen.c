@@ -850,6 +850,10 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     m->per_image = vitc_graph_per_image(g);
     emit_context_api(&cg, m, embed_weights);
+    if (embed_weights) { /* the module's constant holds them: not twice */
+      free(m->weights);
+      m->weights = NULL;
+    }
     vitc_stage_add(&m->times.ir, since);
     since = vitc_stage_clock();
     st = merge_kernels(g, m, tm, err);
