@@ -100,8 +100,9 @@ static char *make_signature(const vitc_graph *g) {
  * Nodes whose kernels are the same code share one function: the ViT's twelve blocks are compiled once.
  * The emitter runs for every node (it is cheap next to LLVM's optimisation and code generation, and it
  * adds the node's constants to the blob and sizes its work space); then LLVM's MergeFunctions pass,
- * before any other, replaces every function by an earlier one with the same IR (its exact structural
- * comparison, not a key of the op's attributes and shapes, makes sharing safe whatever an emitter bakes
+ * before any other (every MERGE_EVERY kernels as they are written, and once at the end), replaces every
+ * function by another with the same IR (its exact structural comparison, not a key of the op's
+ * attributes and shapes, makes sharing safe whatever an emitter bakes
  * into its code: constant values, loop bounds, packed layouts). What differs between the nodes of one
  * kernel comes in as arguments: tensor addresses, the node's share of the weights blob (cg_add_blob's
  * offsets are relative to it) and its work space. */
