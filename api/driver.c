@@ -188,7 +188,10 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
     *out = NULL;
   }
   vitc_status st = vitc_driver_load(path, o, g, err);
-  if (!st) st = compile_storing(*g, o, NULL, NULL, NULL, out, err);
+  /* The graph is replaced by its inputs and outputs below: its constants can go as they are compiled. */
+  vitc_driver_options releasing = *o;
+  releasing.target.release_constants = true;
+  if (!st) st = compile_storing(*g, &releasing, NULL, NULL, NULL, out, err);
   /* The record may name an entry still being written: one that then fails to be written is a miss. */
   if (!st && indexed && (*out)->cached && reads_only_model_file(*g, &before) && !stat(path, &after) &&
       describe_source(&after, o, &t, again, sizeof again) && !strcmp(source, again))

@@ -39,6 +39,10 @@ typedef struct vitc_target_options {
   const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
   uint64_t cache_max_bytes; /* entries beyond this size are removed, least recently used first; 0: 4 GiB */
   int compile_threads; /* JIT: threads optimising and compiling (0: vitc_rt_default_threads()) */
+  /* The graph is only freed after this compilation: each constant's memory is given back (vitc_drop_pages)
+   * once the nodes reading it are compiled and it is in the weights blob, so that the constants and the
+   * blob are not held in full together. Its values are gone then (a copy reads as zeros). */
+  bool release_constants;
 } vitc_target_options;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
@@ -62,7 +66,7 @@ typedef struct vitc_module {
   LLVMContextRef llvm;
   LLVMModuleRef mod;
   char *name;            /* symbol prefix */
-  unsigned char *weights; /* packed constants (malloc'd) */
+  unsigned char *weights; /* packed constants (malloc'd); NULL once they are in the module (embed_weights) */
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;

@@ -17,6 +17,7 @@
  * The arena is planned (plan_memory.c) once the node functions exist, since their emitters say how much
  * work space they need (cg_scratch).
  */
+#include <limits.h>
 #include <llvm-c/Analysis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,9 @@ static char *make_signature(const vitc_graph *g) {
  * Nodes whose kernels are the same code share one function: the ViT's twelve blocks are compiled once.
  * The emitter runs for every node (it is cheap next to LLVM's optimisation and code generation, and it
  * adds the node's constants to the blob and sizes its work space); then LLVM's MergeFunctions pass,
- * before any other, replaces every function by an earlier one with the same IR (its exact structural
- * comparison, not a key of the op's attributes and shapes, makes sharing safe whatever an emitter bakes
+ * before any other (every MERGE_EVERY kernels as they are written, and once at the end), replaces every
+ * function by another with the same IR (its exact structural comparison, not a key of the op's
+ * attributes and shapes, makes sharing safe whatever an emitter bakes
  * into its code: constant values, loop bounds, packed layouts). What differs between the nodes of one
  * kernel comes in as arguments: tensor addresses, the node's share of the weights blob (cg_add_blob's
  * offsets are relative to it) and its work space. */
@@ -195,21 +197,200 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
 
 #define BLOB_DROP_STEP (32u << 20)
 
+/* Constant t, as it is, into the blob (once): for a kernel that reads it unpacked. */
+static vitc_status add_constant(vitc_cg *cg, int t, vitc_error *err) {
+  const vitc_tensor *tt = &cg->g->tensors[t];
+  if (cg->const_offset[t] >= 0) return VITC_OK;
+  vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
+  if (st) vitc_error_prefix(err, "%s: constant '%s'", cg->g->path, tt->name);
+  return st;
+}
+
+/* ---------------------------------------------------------------- constants given back once compiled
+ *
+ * With vitc_target_options.release_constants, a constant's memory goes back to the system after the last
+ * node reading it is compiled: by then the emitters have packed what they read, and what a kernel reads
+ * unpacked is in the blob (emit_kernels adds it there at once rather than when NAME_run is written). So
+ * a model's constants shrink as its blob grows. Constants may share memory (a folded Reshape keeps its
+ * input's data), so memory is given back by ranges: overlapping constants form one range, given back
+ * after the last node reading any of them. Graph outputs are kept (NAME_run copies them). */
+
+typedef struct const_range {
+  uintptr_t start, end;
+  int last; /* the last node reading it; INT_MAX: kept */
+} const_range;
+
+typedef struct releases {
+  const_range *range; /* disjoint, by address */
+  int nranges;
+  int *of_tensor; /* per tensor: its range, -1 for none */
+} releases;
+
+static bool is_constant(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].producer < 0 && g->tensors[t].v.data && vitc_nbytes(&g->tensors[t].v);
+}
+
+static int by_start(const void *a, const void *b) {
+  uintptr_t x = ((const const_range *)a)->start, y = ((const const_range *)b)->start;
+  return (x > y) - (x < y);
+}
+
+/* The constants' ranges and their last readers; false when out of memory. */
+static bool plan_releases(const vitc_graph *g, releases *r) {
+  int nconst = 0;
+  for (int t = 0; t < g->ntensors; t++) nconst += is_constant(g, t);
+  r->range = malloc(sizeof *r->range * ((size_t)nconst + 1));
+  r->of_tensor = malloc(sizeof *r->of_tensor * ((size_t)g->ntensors + 1));
+  r->nranges = 0;
+  if (!r->range || !r->of_tensor) return false;
+  for (int t = 0; t < g->ntensors; t++)
+    if (is_constant(g, t)) {
+      uintptr_t start = (uintptr_t)g->tensors[t].v.data;
+      r->range[r->nranges++] = (const_range){start, start + vitc_nbytes(&g->tensors[t].v), -1};
+    }
+  qsort(r->range, (size_t)r->nranges, sizeof *r->range, by_start);
+  int n = 0; /* merge overlapping ranges */
+  for (int k = 0; k < r->nranges; k++)
+    if (n && r->range[k].start < r->range[n - 1].end) {
+      if (r->range[k].end > r->range[n - 1].end) r->range[n - 1].end = r->range[k].end;
+    } else {
+      r->range[n++] = r->range[k];
+    }
+  r->nranges = n;
+  for (int t = 0; t < g->ntensors; t++) { /* binary search: the last range starting at or before t's data */
+    r->of_tensor[t] = -1;
+    if (!is_constant(g, t)) continue;
+    uintptr_t at = (uintptr_t)g->tensors[t].v.data;
+    int lo = 0, hi = r->nranges - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) / 2;
+      if (r->range[mid].start <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    r->of_tensor[t] = lo;
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++) {
+      int t = g->nodes[i].in[k];
+      if (t >= 0 && r->of_tensor[t] >= 0) r->range[r->of_tensor[t]].last = i;
+    }
+  for (int k = 0; k < g->noutputs; k++)
+    if (r->of_tensor[g->outputs[k]] >= 0) r->range[r->of_tensor[g->outputs[k]]].last = INT_MAX;
+  return true;
+}
+
+/* Gives back the ranges whose last reader is node i (-1: those no node reads). */
+static void release_after(const vitc_graph *g, const releases *r, int i) {
+  if (i < 0) {
+    for (int k = 0; k < r->nranges; k++)
+      if (r->range[k].last < 0) vitc_drop_pages((const void *)r->range[k].start, r->range[k].end - r->range[k].start);
+    return;
+  }
+  for (int k = 0; k < g->nodes[i].nin; k++) {
+    int t = g->nodes[i].in[k], x = t >= 0 ? r->of_tensor[t] : -1;
+    if (x >= 0 && r->range[x].last == i) {
+      vitc_drop_pages((const void *)r->range[x].start, r->range[x].end - r->range[x].start);
+      r->range[x].last = -2; /* given back (a node may read one range twice) */
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- equal kernels merged as they are written
+ *
+ * Every MERGE_EVERY kernels, MergeFunctions runs over the module, so that the IR of a graph's equal
+ * kernels is not all held at once (a chain of 50,000 Relu and Neg nodes wrote 50,000 functions for 2
+ * kernels). It replaces a function by an equal one outright, whichever it keeps: the kernels written so
+ * far (one per set of equal ones, `live`) are held in a global array for the run, which it updates, and
+ * read back from it. Each node's kernel is found through `same` (union-find over the kernels written). */
+
+enum { MERGE_EVERY = 64 };
+
+typedef struct kernel_table {
+  LLVMValueRef *fn; /* per kernel written: its function, while it is live */
+  int *same;        /* per kernel written: an equal kernel written before it, or itself */
+  int *live, nlive, n;
+} kernel_table;
+
+static int kernel_find(const kernel_table *k, int x) {
+  while (k->same[x] != x) x = k->same[x] = k->same[k->same[x]];
+  return x;
+}
+
+/* Merges the live kernels that are equal. */
+static vitc_status merge_live(vitc_cg *cg, LLVMTargetMachineRef tm, kernel_table *k, vitc_error *err) {
+  LLVMValueRef *fns = malloc(sizeof *fns * ((size_t)k->nlive + 1));
+  if (!fns) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int j = 0; j < k->nlive; j++) fns[j] = k->fn[k->live[j]];
+  LLVMValueRef table = LLVMConstArray(cg->ptr, fns, (unsigned)k->nlive);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(table), "vitc.kernels");
+  LLVMSetInitializer(gv, table);
+  LLVMSetLinkage(gv, LLVMInternalLinkage);
+  vitc_status st = vitc_llvm_run_passes(cg->mod, "mergefunc", tm, err);
+  table = LLVMGetInitializer(gv);
+  int kept = 0;
+  for (int j = 0; !st && j < k->nlive; j++) {
+    LLVMValueRef f = LLVMGetOperand(table, (unsigned)j);
+    int first = 0;
+    while (first < kept && k->fn[k->live[first]] != f) first++;
+    if (first < kept) {
+      k->same[k->live[j]] = k->live[first];
+    } else {
+      k->fn[k->live[j]] = f;
+      k->live[kept++] = k->live[j];
+    }
+  }
+  if (!st) k->nlive = kept;
+  LLVMDeleteGlobal(gv);
+  free(fns);
+  return st;
+}
+
 /* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
- * node's constants start in the blob (node_blob[i]). */
-static vitc_status emit_kernels(vitc_cg *cg, LLVMValueRef *node_fn, size_t *node_blob, vitc_error *err) {
-  vitc_status st = VITC_OK;
+ * node's constants start in the blob (node_blob[i]). The constants a kernel reads unpacked go into the
+ * blob with it. */
+static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueRef *node_fn, size_t *node_blob,
+                                vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  releases r = {0};
+  bool release = cg->target->release_constants;
+  size_t nn = (size_t)g->nnodes + 1;
+  int *node_kernel = malloc(sizeof *node_kernel * nn);
+  kernel_table k = {.fn = malloc(sizeof *k.fn * nn), .same = malloc(sizeof *k.same * nn),
+                    .live = malloc(sizeof *k.live * nn)};
+  vitc_status st = (release && !plan_releases(g, &r)) || !node_kernel || !k.fn || !k.same || !k.live
+                       ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory")
+                       : VITC_OK;
+  if (release && !st) release_after(g, &r, -1);
   size_t dropped_at = 0; /* blob size when the model file's pages were last dropped */
-  for (int i = 0; i < cg->g->nnodes && st == VITC_OK; i++) {
-    if (vitc_view_base(cg->g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
+    node_kernel[i] = -1;
+    if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    for (int j = 0; node_fn[i] && j < g->nodes[i].nin && st == VITC_OK; j++)
+      if (is_constant(g, g->nodes[i].in[j]) && LLVMGetFirstUse(LLVMGetParam(node_fn[i], (unsigned)(2 + j))))
+        st = add_constant(cg, g->nodes[i].in[j], err);
+    if (node_fn[i] && st == VITC_OK) {
+      k.fn[k.n] = node_fn[i];
+      k.same[k.n] = k.n;
+      k.live[k.nlive++] = node_kernel[i] = k.n++;
+      if (k.n % MERGE_EVERY == 0) st = merge_live(cg, tm, &k, err);
+    }
+    if (release && st == VITC_OK) release_after(g, &r, i);
     /* Constants read from the mapped model file are in the blob now (as they are, or packed): their
      * pages need not stay resident beside it. A constant read again later is mapped again. */
     if (cg->blob_size - dropped_at > BLOB_DROP_STEP) {
-      vitc_graph_drop_mapped_pages(cg->g);
+      vitc_graph_drop_mapped_pages(g);
       dropped_at = cg->blob_size;
     }
-    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, cg->g->nnodes);
+    if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, g->nnodes);
   }
+  for (int i = 0; i < g->nnodes && st == VITC_OK; i++)
+    node_fn[i] = node_kernel[i] < 0 ? NULL : k.fn[kernel_find(&k, node_kernel[i])];
+  free(node_kernel);
+  free(k.fn);
+  free(k.same);
+  free(k.live);
+  free(r.range);
+  free(r.of_tensor);
   return st;
 }
 
@@ -233,6 +414,15 @@ static int count_kernels(const vitc_module *m) {
 
 #define NODES_PER_PART 256
 
+static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
+  LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
+  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, true);
+  LLVMSetAlignment(gv, align);
+  return gv;
+}
+
 typedef struct entry_state {
   LLVMValueRef weights, scratch, fn, ctx; /* of the function being written (a part or NAME_run) */
   int part;                               /* its number: tensor_ptr is valid within one function */
@@ -241,6 +431,11 @@ typedef struct entry_state {
   int *io_param;                          /* per tensor: its parameter (1 + input or output index), 0 if none */
   size_t *offsets;                        /* of the scratch tensors in the arena */
   size_t *node_offsets;                   /* of the nodes' work spaces */
+  /* The nodes' labels for vitc_rt_node_done, one string after another in one constant (one symbol for
+   * the JIT to link, not one per node: 50,000 of them took ~250 MB to link), pointed at through a
+   * stand-in until the text is complete. */
+  strbuf labels;
+  LLVMValueRef labels_gv;
 } entry_state;
 
 static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValueRef *out, vitc_error *err) {
@@ -254,13 +449,8 @@ static vitc_status tensor_address(vitc_cg *cg, entry_state *es, int t, LLVMValue
   if (!p && tt->producer < 0) {
     if (!tt->v.data)
       return vitc_fail(err, VITC_ERR_INTERNAL, "%s: tensor '%s' has neither producer nor value", g->path, tt->name);
-    if (cg->const_offset[t] < 0) {
-      vitc_status st = cg_add_blob(cg, tt->v.data, vitc_nbytes(&tt->v), &cg->const_offset[t], err);
-      if (st) {
-        vitc_error_prefix(err, "%s: constant '%s'", g->path, tt->name);
-        return st;
-      }
-    }
+    vitc_status st = add_constant(cg, t, err);
+    if (st) return st;
     p = cg_gep(cg, cg->i8, es->weights, cg_i64(cg, cg->const_offset[t]));
   }
   if (!p) p = cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->offsets[t]));
@@ -328,7 +518,9 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
   LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
   char label[300];
   snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
-  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), LLVMBuildGlobalStringPtr(cg->b, label, "label"), start};
+  LLVMValueRef at = cg_gep(cg, cg->i8, es->labels_gv, cg_i64(cg, (int64_t)es->labels.len));
+  sb_append(&es->labels, label, strlen(label) + 1);
+  LLVMValueRef done[4] = {es->ctx, cg_i32(cg, i), at, start};
   cg_call(cg, "vitc_rt_node_done", cg->void_t, done, 4);
   if (cg->node_checks[i]) { /* a bad index stops the run here, before anything reads this node's output */
     snprintf(label, sizeof label, "node '%s' (%s)", n->name, vitc_ops[n->op].name);
@@ -397,6 +589,8 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   LLVMTypeRef part_type = LLVMFunctionType(cg->i32, params, (unsigned)nparams, false);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   vitc_status st = VITC_OK;
+  snprintf(name, sizeof name, "%s.labels.pending", cg->name);
+  es->labels_gv = LLVMAddGlobal(cg->mod, cg->i8, name);
   begin_function(cg, es, run);
   cg_call(cg, "vitc_rt_run_begin", cg->void_t, &es->ctx, 1);
   for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
@@ -412,6 +606,14 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
     for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
     return_if_nonzero(cg, run, LLVMBuildCall2(cg->b, part_type, part, args, (unsigned)nparams, ""));
   }
+  if (st == VITC_OK && !es->labels.s) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  if (st == VITC_OK) {
+    snprintf(name, sizeof name, "%s.labels", cg->name);
+    LLVMValueRef labels = add_constant_bytes(cg, name, es->labels.s, es->labels.len, 1);
+    LLVMSetLinkage(labels, LLVMPrivateLinkage);
+    LLVMReplaceAllUsesWith(es->labels_gv, labels);
+    LLVMDeleteGlobal(es->labels_gv);
+  }
   begin_function(cg, es, run);
   if (st == VITC_OK) st = emit_output_copies(cg, es, err);
   if (st == VITC_OK) LLVMBuildRet(cg->b, cg_i32(cg, 0));
@@ -422,18 +624,18 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
 }
 
 /* The kernels, the arena's plan (its size to *scratch_size), and NAME_run calling them. */
-static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err) {
+static vitc_status emit_entry(vitc_cg *cg, LLVMTargetMachineRef tm, size_t *scratch_size, vitc_error *err) {
   const vitc_graph *g = cg->g;
   size_t nt = (size_t)g->ntensors + 1, nn = (size_t)g->nnodes + 1;
   entry_state es = {.tensor_ptr = malloc(sizeof *es.tensor_ptr * nt), .ptr_part = calloc(nt, sizeof *es.ptr_part),
                     .io_param = calloc(nt, sizeof *es.io_param), .offsets = malloc(sizeof *es.offsets * nt),
-                    .node_offsets = malloc(sizeof *es.node_offsets * nn)};
+                    .node_offsets = malloc(sizeof *es.node_offsets * nn), .labels = {malloc(4096), 0, 4096}};
   LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
   size_t *node_blob = calloc(nn, sizeof *node_blob);
   vitc_status st = VITC_OK;
   if (!es.tensor_ptr || !es.ptr_part || !es.io_param || !es.offsets || !es.node_offsets || !node_fn || !node_blob)
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  if (!st && !(st = emit_kernels(cg, node_fn, node_blob, err)) &&
+  if (!st && !(st = emit_kernels(cg, tm, node_fn, node_blob, err)) &&
       !(st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) {
     map_io_params(g, es.io_param);
     st = emit_run(cg, &es, node_fn, node_blob, err);
@@ -443,18 +645,10 @@ static vitc_status emit_entry(vitc_cg *cg, size_t *scratch_size, vitc_error *err
   free(es.io_param);
   free(es.offsets);
   free(es.node_offsets);
+  free(es.labels.s);
   free(node_fn);
   free(node_blob);
   return st;
-}
-
-static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
-  LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
-  LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(gv, init);
-  LLVMSetGlobalConstant(gv, true);
-  LLVMSetAlignment(gv, align);
-  return gv;
 }
 
 /* In a NAME_create*: returns NULL unless this CPU has every feature the code was built for (an object
@@ -649,7 +843,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.vlanes = vitc_target_lanes(tm);
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
-  st = emit_entry(&cg, &m->scratch_size, err);
+  st = emit_entry(&cg, tm, &m->scratch_size, err);
   if (st == VITC_OK) {
     m->weights = cg.blob;
     m->weights_size = cg.blob_size;
@@ -657,6 +851,10 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     m->per_image = vitc_graph_per_image(g);
     emit_context_api(&cg, m, embed_weights);
+    if (embed_weights) { /* the module's constant holds them: not twice */
+      free(m->weights);
+      m->weights = NULL;
+    }
     vitc_stage_add(&m->times.ir, since);
     since = vitc_stage_clock();
     st = merge_kernels(g, m, tm, err);

@@ -37,7 +37,8 @@ static vitc_status read_opset(fe_loader *ld, vitc_error *err) {
 }
 
 /* Initializer i whose raw_data was left in the file (fe_unpack_model): its value points into the mapping
- * when the bytes are aligned for its dtype, and is copied otherwise. */
+ * when the bytes are aligned for its dtype, and is copied otherwise; the file pages of a copy are dropped
+ * at once, so that the copies and the file they came from are never resident together. */
 static vitc_status load_initializer(fe_loader *ld, size_t i, const Onnx__TensorProto *tp, const char *label,
                                     vitc_value *v, vitc_error *err) {
   const fe_range *raw = i < ld->nraws && ld->raws[i].len >= 0 ? &ld->raws[i] : NULL;
@@ -58,6 +59,7 @@ static vitc_status load_initializer(fe_loader *ld, size_t i, const Onnx__TensorP
   if (!(v->data = vitc_arena_alloc(ld->g->arena, need ? need : 1)))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for the %zu bytes of %s", need, label);
   if (need) memcpy(v->data, src, need);
+  vitc_drop_pages(src, need);
   return VITC_OK;
 }
 
@@ -148,7 +150,7 @@ vitc_status vitc_load_onnx(const char *path, const vitc_load_options *opts, vitc
     keep->next = ld.g->mappings;
     ld.g->mappings = keep;
   }
-  /* Unaligned initializers were copied while the whole file was resident: drop those pages now. */
+  /* The pages the rest of the loading touched (the protobuf walk, small initializers) go too. */
   if (!st) vitc_graph_drop_mapped_pages(ld.g);
   free(raws);
   fe_names_free(&ld);

@@ -30,6 +30,12 @@ void vitc_graph_drop_mapped_pages(const vitc_graph *g) {
   for (const vitc_mapping *m = g->mappings; m; m = m->next) madvise(m->addr, m->len, MADV_DONTNEED);
 }
 
+void vitc_drop_pages(const void *data, size_t bytes) {
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = ((uintptr_t)data + page - 1) & ~(page - 1);
+  uintptr_t end = ((uintptr_t)data + bytes) & ~(page - 1);
+  if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 /* Grows an arena array to hold at least need elements (old storage stays in the arena). */
 static bool grow(vitc_arena *a, void **arr, int *cap, int need, size_t elem) {
   if (need <= *cap) return true;

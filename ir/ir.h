@@ -250,6 +250,10 @@ void vitc_graph_free(vitc_graph *g);
 /* Lets the kernel drop the resident pages of g's mapped files (read-only file pages: a later read maps
  * them again from the file), so that constants the compiler has packed are not held twice. */
 void vitc_graph_drop_mapped_pages(const vitc_graph *g);
+/* Gives the whole pages inside [data, data + bytes) back to the kernel. Pages of a read-only file mapping
+ * are read again from the file when next touched; any other memory reads as zeros afterwards, so only
+ * bytes nobody reads again may be given back that way. */
+void vitc_drop_pages(const void *data, size_t bytes);
 /* Adds a tensor (name copied; NULL name gets a fresh unique one) and returns its id, -1 when out of
  * memory. */
 int vitc_graph_add_tensor(vitc_graph *g, const char *name);

@@ -70,6 +70,7 @@ static int compile_main(int argc, char **argv) {
   vitc_error err = {0};
   LLVMTargetMachineRef tm;
   if (vitc_target_machine(&target, &tm, &err)) return cli_error("%s", err.msg);
+  target.release_constants = true; /* the graph is only freed after its code is generated */
   vitc_graph *g = cli_load(&common, model);
   vitc_module *m = NULL;
   int status = CLI_EXIT_OK;
