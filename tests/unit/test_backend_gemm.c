@@ -109,15 +109,31 @@ static void check_bf16(test_graph *t, const char *what, int nthreads) {
   tg_free(t);
 }
 
+/* LayerNormalization of x over its last dim (c) with a random scale. */
+static int layer_norm(test_graph *g, int x, int64_t c, unsigned seed) {
+  int in[2] = {x, tg_const(g, VITC_F32, 1, &c, seed)};
+  return tg_node(g, VITC_OP_LayerNormalization, in, 2, 1, NULL, 0);
+}
+
 static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da, int64_t k, int64_t n, bool ta, bool tb,
                         const char *act, int nthreads) {
   test_graph g = tg_new();
   int64_t db[2] = {tb ? n : k, tb ? k : n};
-  int in[3] = {tg_input(&g, VITC_F32, ra, da), tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
+  /* A product on the input or computing the output stays float32 (ir/precision.c): A is the input through
+   * ReduceMax over a leading axis of 1 (no element-wise op, and the same bits in kernel and evaluator, so
+   * that both round the same A), and a layer norm follows the product. */
+  int64_t dx[VITC_MAX_RANK] = {1};
+  memcpy(dx + 1, da, sizeof(int64_t) * (size_t)ra);
+  int x = tg_input(&g, VITC_F32, ra + 1, dx);
+  vitc_value axis0 = {.dtype = VITC_I64, .rank = 1, .dims = {1}, .data = (int64_t[]){0}};
+  vitc_attr drop = attr_int("keepdims", 0);
+  int a = tg_node(&g, VITC_OP_ReduceMax, (int[]){x, vitc_graph_add_constant(g.g, NULL, &axis0)}, 2, 1, &drop, 1);
+  int in[3] = {a, tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
   vitc_attr attrs[2] = {attr_int("transA", ta), attr_int("transB", tb)};
   if (op == VITC_OP_FusedGemm) attrs[0] = attr_str("activation", act);
   int nin = op == VITC_OP_MatMul ? 2 : 3, nattr = op == VITC_OP_MatMul ? 0 : op == VITC_OP_Gemm ? 2 : 1;
-  tg_output(&g, tg_node(&g, op, in, nin, 1, attrs, nattr));
+  int y = tg_node(&g, op, in, nin, 1, attrs, nattr);
+  tg_output(&g, layer_norm(&g, y, n, 8));
   check_bf16(&g, what, nthreads);
 }
 
