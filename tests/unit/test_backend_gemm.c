@@ -109,6 +109,16 @@ static void check_bf16(test_graph *t, const char *what, int nthreads) {
   tg_free(t);
 }
 
+/* x over a new leading axis of 1 (ReduceMax, keepdims 0, of Unsqueeze): x's values unchanged, through an
+ * op that is neither element-wise nor movement, so that a product beside it stays bf16 (ir/precision.c). */
+static int same_values(test_graph *g, int x) {
+  vitc_value axis0 = {.dtype = VITC_I64, .rank = 1, .dims = {1}, .data = (int64_t[]){0}};
+  int axis = vitc_graph_add_constant(g->g, NULL, &axis0);
+  vitc_attr drop = attr_int("keepdims", 0);
+  int wide = tg_node(g, VITC_OP_Unsqueeze, (int[]){x, axis}, 2, 1, NULL, 0);
+  return tg_node(g, VITC_OP_ReduceMax, (int[]){wide, axis}, 2, 1, &drop, 1);
+}
+
 /* LayerNormalization of x over its last dim (c) with a random scale. */
 static int layer_norm(test_graph *g, int x, int64_t c, unsigned seed) {
   int in[2] = {x, tg_const(g, VITC_F32, 1, &c, seed)};
@@ -120,14 +130,9 @@ static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da,
   test_graph g = tg_new();
   int64_t db[2] = {tb ? n : k, tb ? k : n};
   /* A product on the input or computing the output stays float32 (ir/precision.c): A is the input through
-   * ReduceMax over a leading axis of 1 (no element-wise op, and the same bits in kernel and evaluator, so
-   * that both round the same A), and a layer norm follows the product. */
-  int64_t dx[VITC_MAX_RANK] = {1};
-  memcpy(dx + 1, da, sizeof(int64_t) * (size_t)ra);
-  int x = tg_input(&g, VITC_F32, ra + 1, dx);
-  vitc_value axis0 = {.dtype = VITC_I64, .rank = 1, .dims = {1}, .data = (int64_t[]){0}};
-  vitc_attr drop = attr_int("keepdims", 0);
-  int a = tg_node(&g, VITC_OP_ReduceMax, (int[]){x, vitc_graph_add_constant(g.g, NULL, &axis0)}, 2, 1, &drop, 1);
+   * same_values (the same bits in kernel and evaluator, so that both round the same A), and a layer norm
+   * follows the product. */
+  int a = same_values(&g, tg_input(&g, VITC_F32, ra, da));
   int in[3] = {a, tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
   vitc_attr attrs[2] = {attr_int("transA", ta), attr_int("transB", tb)};
   if (op == VITC_OP_FusedGemm) attrs[0] = attr_str("activation", act);
@@ -135,6 +140,32 @@ static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da,
   int y = tg_node(&g, op, in, nin, 1, attrs, nattr);
   tg_output(&g, layer_norm(&g, y, n, 8));
   check_bf16(&g, what, nthreads);
+}
+
+/* A's rounding at its edges, kernel against the evaluator (vitc_bf16_bits) with no tolerance: ties to even
+ * and subnormals (made visible by a weight of 2^100, exact in bfloat16). */
+static void test_bf16_rounding_edges(int nthreads) {
+  static const uint32_t a_bits[] = {
+      0x807fffff, 0x007f8000, 0x00000001, 0x80000000, /* subnormals (and zeros) alone in a row */
+      0x3f808000, 0x3f818000, 0xbf808000, 0x3f80c000, /* ties (to 1, to 1 + 2^-6, to -1) and just above one */
+      0x40490fdb, 0x3f800001, 0x4049fff0, 0x3f7fffff}; /* ordinary values */
+  enum { M = 3, K = 4, N = 5 };
+  test_graph g = tg_new();
+  float w[K * N];
+  for (int e = 0; e < K * N; e++) w[e] = e % 2 ? 0x1p100f : -0x1p100f;
+  vitc_value wv = {.dtype = VITC_F32, .rank = 2, .dims = {K, N}, .data = w};
+  int x = tg_input(&g, VITC_F32, DIMS(M, K)), in[2] = {same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
+  tg_output(&g, same_values(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0)));
+  g.g->precision = VITC_PRECISION_BF16;
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&g, nthreads, &err);
+  if (st) fprintf(stderr, "bf16 rounding edges: %s\n", err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    memcpy(g.in[0].data, a_bits, sizeof a_bits);
+    CHECK(tg_compare(&g, "bf16 rounding edges", 0, 0) == 0); /* the same bits: no tolerance */
+  }
+  tg_free(&g);
 }
 
 static void test_bf16(void) {
@@ -155,6 +186,7 @@ static void test_bf16(void) {
       bf16_linear("bf16 gemm transA transB", VITC_OP_Gemm, DIMS(301, 19), 301, 70, true, true, NULL, threads);
       bf16_linear("bf16 fused gemm gelu", VITC_OP_FusedGemm, DIMS(2, 13, 96), 96, 200, false, false, "gelu_erf",
                   threads);
+      test_bf16_rounding_edges(threads);
     }
   }
   /* a target without avx512bf16 is refused at compile time, naming the feature */
