@@ -109,16 +109,6 @@ static void check_bf16(test_graph *t, const char *what, int nthreads) {
   tg_free(t);
 }
 
-/* x over a new leading axis of 1 (ReduceMax, keepdims 0, of Unsqueeze): x's values unchanged, through an
- * op that is neither element-wise nor movement, so that a product beside it stays bf16 (ir/precision.c). */
-static int same_values(test_graph *g, int x) {
-  vitc_value axis0 = {.dtype = VITC_I64, .rank = 1, .dims = {1}, .data = (int64_t[]){0}};
-  int axis = vitc_graph_add_constant(g->g, NULL, &axis0);
-  vitc_attr drop = attr_int("keepdims", 0);
-  int wide = tg_node(g, VITC_OP_Unsqueeze, (int[]){x, axis}, 2, 1, NULL, 0);
-  return tg_node(g, VITC_OP_ReduceMax, (int[]){wide, axis}, 2, 1, &drop, 1);
-}
-
 /* LayerNormalization of x over its last dim (c) with a random scale. */
 static int layer_norm(test_graph *g, int x, int64_t c, unsigned seed) {
   int in[2] = {x, tg_const(g, VITC_F32, 1, &c, seed)};
@@ -130,9 +120,9 @@ static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da,
   test_graph g = tg_new();
   int64_t db[2] = {tb ? n : k, tb ? k : n};
   /* A product on the input or computing the output stays float32 (ir/precision.c): A is the input through
-   * same_values (the same bits in kernel and evaluator, so that both round the same A), and a layer norm
+   * tg_same_values (the same bits in kernel and evaluator, so that both round the same A), and a layer norm
    * follows the product. */
-  int a = same_values(&g, tg_input(&g, VITC_F32, ra, da));
+  int a = tg_same_values(&g, tg_input(&g, VITC_F32, ra, da));
   int in[3] = {a, tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
   vitc_attr attrs[2] = {attr_int("transA", ta), attr_int("transB", tb)};
   if (op == VITC_OP_FusedGemm) attrs[0] = attr_str("activation", act);
@@ -154,8 +144,8 @@ static void test_bf16_rounding_edges(int nthreads) {
   float w[K * N];
   for (int e = 0; e < K * N; e++) w[e] = e % 2 ? 0x1p100f : -0x1p100f;
   vitc_value wv = {.dtype = VITC_F32, .rank = 2, .dims = {K, N}, .data = w};
-  int x = tg_input(&g, VITC_F32, DIMS(M, K)), in[2] = {same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
-  tg_output(&g, same_values(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0)));
+  int x = tg_input(&g, VITC_F32, DIMS(M, K)), in[2] = {tg_same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
+  tg_output(&g, tg_same_values(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0)));
   g.g->precision = VITC_PRECISION_BF16;
   vitc_error err = {0};
   vitc_status st = tg_compile(&g, nthreads, &err);
