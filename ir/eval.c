@@ -6,14 +6,6 @@
 
 #include "ir.h"
 
-bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
-  if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_PRODUCT) || n->nin < 2 ||
-      n->in[0] < 0 || n->in[1] < 0)
-    return false;
-  const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;
-  return a->dtype == VITC_F32 && b->dtype == VITC_F32 && b->data && b->rank == 2;
-}
-
 /* Copies of a product's inputs 0 and 1 rounded to bfloat16, in place of in[0] and in[1] in `rounded`. */
 static vitc_status round_to_bf16(const vitc_value *const *in, const vitc_value **rounded, vitc_value copy[2],
                                  vitc_error *err) {

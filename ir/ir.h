@@ -220,7 +220,8 @@ typedef struct vitc_graph {
 } vitc_graph;
 
 /* Whether node n of g multiplies in bfloat16: g's precision is BF16 and n is a PRODUCT of float32
- * operands whose weight (input 1) is a compile-time constant matrix. Its inputs 0 and 1 are then
+ * operands whose weight (input 1) is a compile-time constant matrix, other than the first product on
+ * the input image and a classifier head (ir/precision.c says why). Its inputs 0 and 1 are then
  * rounded to bfloat16 (vitc_bf16_bits) and the products summed in float32. */
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n);
 /* The bfloat16 nearest x (ties to even; NaN stays a quiet NaN), as its 16 bits, and as a float. */

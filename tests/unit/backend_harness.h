@@ -80,6 +80,17 @@ static inline int tg_node(test_graph *t, vitc_op op, const int *in, int nin, int
 
 static inline void tg_output(test_graph *t, int id) { t->g->outputs[t->g->noutputs++] = id; }
 
+/* x's values unchanged (ReduceMax over a new leading axis of 1, keepdims 0) through an op that is neither
+ * element-wise nor movement: a bf16 product beside it, which would keep float32 were it on a graph input or
+ * computing an output (ir/precision.c), stays bf16, and reads the same bits in kernel and evaluator. */
+static inline int tg_same_values(test_graph *t, int x) {
+  vitc_value axis0 = {.dtype = VITC_I64, .rank = 1, .dims = {1}, .data = (int64_t[]){0}};
+  int axis = vitc_graph_add_constant(t->g, NULL, &axis0);
+  vitc_attr drop = {.name = "keepdims", .type = VITC_ATTR_INT, .i = 0};
+  int wide = tg_node(t, VITC_OP_Unsqueeze, (int[]){x, axis}, 2, 1, NULL, 0);
+  return tg_node(t, VITC_OP_ReduceMax, (int[]){wide, axis}, 2, 1, &drop, 1);
+}
+
 /* Shape inference and the pipeline at t->opt_level, codegen for the target `to` (the host's features unless
  * it names others), JIT, a context of nthreads. */
 static inline vitc_status tg_compile_for(test_graph *t, const vitc_target_options *to, int nthreads, vitc_error *err) {

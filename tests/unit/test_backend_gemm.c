@@ -131,16 +131,53 @@ static void check_bf16(test_graph *t, const char *what, int nthreads) {
   tg_free(t);
 }
 
+/* LayerNormalization of x over its last dim (c) with a random scale. */
+static int layer_norm(test_graph *g, int x, int64_t c, unsigned seed) {
+  int in[2] = {x, tg_const(g, VITC_F32, 1, &c, seed)};
+  return tg_node(g, VITC_OP_LayerNormalization, in, 2, 1, NULL, 0);
+}
+
 static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da, int64_t k, int64_t n, bool ta, bool tb,
                         const char *act, int nthreads) {
   test_graph g = tg_new();
   int64_t db[2] = {tb ? n : k, tb ? k : n};
-  int in[3] = {tg_input(&g, VITC_F32, ra, da), tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
+  /* A product on the input or computing the output stays float32 (ir/precision.c): A is the input through
+   * tg_same_values (the same bits in kernel and evaluator, so that both round the same A), and a layer norm
+   * follows the product. */
+  int a = tg_same_values(&g, tg_input(&g, VITC_F32, ra, da));
+  int in[3] = {a, tg_const(&g, VITC_F32, 2, db, 5), tg_const(&g, VITC_F32, 1, &n, 6)};
   vitc_attr attrs[2] = {attr_int("transA", ta), attr_int("transB", tb)};
   if (op == VITC_OP_FusedGemm) attrs[0] = attr_str("activation", act);
   int nin = op == VITC_OP_MatMul ? 2 : 3, nattr = op == VITC_OP_MatMul ? 0 : op == VITC_OP_Gemm ? 2 : 1;
-  tg_output(&g, tg_node(&g, op, in, nin, 1, attrs, nattr));
+  int y = tg_node(&g, op, in, nin, 1, attrs, nattr);
+  tg_output(&g, layer_norm(&g, y, n, 8));
   check_bf16(&g, what, nthreads);
+}
+
+/* A's rounding at its edges, kernel against the evaluator (vitc_bf16_bits) with no tolerance: ties to even
+ * and subnormals (made visible by a weight of 2^100, exact in bfloat16). */
+static void test_bf16_rounding_edges(int nthreads) {
+  static const uint32_t a_bits[] = {
+      0x807fffff, 0x007f8000, 0x00000001, 0x80000000, /* subnormals (and zeros) alone in a row */
+      0x3f808000, 0x3f818000, 0xbf808000, 0x3f80c000, /* ties (to 1, to 1 + 2^-6, to -1) and just above one */
+      0x40490fdb, 0x3f800001, 0x4049fff0, 0x3f7fffff}; /* ordinary values */
+  enum { M = 3, K = 4, N = 5 };
+  test_graph g = tg_new();
+  float w[K * N];
+  for (int e = 0; e < K * N; e++) w[e] = e % 2 ? 0x1p100f : -0x1p100f;
+  vitc_value wv = {.dtype = VITC_F32, .rank = 2, .dims = {K, N}, .data = w};
+  int x = tg_input(&g, VITC_F32, DIMS(M, K)), in[2] = {tg_same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
+  tg_output(&g, tg_same_values(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0)));
+  g.g->precision = VITC_PRECISION_BF16;
+  vitc_error err = {0};
+  vitc_status st = tg_compile(&g, nthreads, &err);
+  if (st) fprintf(stderr, "bf16 rounding edges: %s\n", err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    memcpy(g.in[0].data, a_bits, sizeof a_bits);
+    CHECK(tg_compare(&g, "bf16 rounding edges", 0, 0) == 0); /* the same bits: no tolerance */
+  }
+  tg_free(&g);
 }
 
 static void test_bf16(void) {
@@ -161,6 +198,7 @@ static void test_bf16(void) {
       bf16_linear("bf16 gemm transA transB", VITC_OP_Gemm, DIMS(301, 19), 301, 70, true, true, NULL, threads);
       bf16_linear("bf16 fused gemm gelu", VITC_OP_FusedGemm, DIMS(2, 13, 96), 96, 200, false, false, "gelu_erf",
                   threads);
+      test_bf16_rounding_edges(threads);
     }
   }
   /* a target without avx512bf16 is refused at compile time, naming the feature */

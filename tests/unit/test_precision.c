@@ -1,0 +1,62 @@
+/* test_precision.c — which products multiply in bfloat16 (ir/precision.c): on one small graph, the
+ * product on the input image and the classifier head stay float32, and their near misses do not. */
+#include "backend_harness.h"
+#include "op_harness.h"
+
+#define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+
+static int product(test_graph *t, int a, int64_t k, int64_t n, unsigned seed) {
+  int in[2] = {a, tg_const(t, VITC_F32, DIMS(k, n), seed)};
+  return tg_node(t, VITC_OP_MatMul, in, 2, 1, NULL, 0);
+}
+
+static int unary(test_graph *t, vitc_op op, int x) { return tg_node(t, op, (int[]){x}, 1, 1, NULL, 0); }
+
+/*   x ─Transpose─▶ P_in ─Softmax─▶ P_mid ─Softmax─▶ P_head ─Add(const)─▶ Mul ─▶ y0
+ *                    │                │
+ *                    └─Relu─▶ P_relu  └─▶ P_norm ─Softmax─▶ y1
+ *   x2 ─▶ MatMul(x2, x2ᵀ-shaped input: no constant weight) ─▶ y2
+ * P_in (the image through movement) and P_head (element-wise to an output) stay float32; P_relu reads the
+ * image through an element-wise op and stays float32 too; P_mid, and P_norm whose output is normalised
+ * before the output, are bf16; the product of two inputs is never bf16. */
+static void test_rule(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, DIMS(8, 6));
+  int xt = tg_node(&t, VITC_OP_Transpose, (int[]){x}, 1, 1, (vitc_attr[]){attr_ints("perm", DIMS(1, 0))}, 1);
+  int p_in = product(&t, xt, 8, 16, 1);
+  int p_relu = product(&t, unary(&t, VITC_OP_Relu, xt), 8, 16, 2);
+  int p_mid = product(&t, unary(&t, VITC_OP_Softmax, p_in), 16, 16, 3);
+  int p_head = product(&t, unary(&t, VITC_OP_Softmax, p_mid), 16, 4, 4);
+  int biased = tg_node(&t, VITC_OP_Add, (int[]){p_head, tg_const(&t, VITC_F32, DIMS(4), 5)}, 2, 1, NULL, 0);
+  int scaled = tg_node(&t, VITC_OP_Mul, (int[]){biased, tg_const(&t, VITC_F32, DIMS(4), 6)}, 2, 1, NULL, 0);
+  int p_norm = product(&t, p_mid, 16, 4, 7);
+  int x2 = tg_input(&t, VITC_F32, DIMS(5, 5));
+  int p_two = tg_node(&t, VITC_OP_MatMul, (int[]){x2, x2}, 2, 1, NULL, 0);
+  tg_output(&t, scaled);
+  tg_output(&t, unary(&t, VITC_OP_Softmax, p_norm));
+  tg_output(&t, p_two);
+  tg_output(&t, p_relu);
+  vitc_pass_options po = {.opt_level = 0}; /* shapes only: the graph stays as built */
+  vitc_error err = {0};
+  CHECK(vitc_run_passes(t.g, &po, &err) == VITC_OK);
+
+  const struct { int out; bool bf16; const char *what; } want[] = {
+      {p_in, false, "the product on the image"}, {p_relu, false, "the product on Relu of the image"},
+      {p_mid, true, "a product between softmaxes"}, {p_head, false, "the head"},
+      {p_norm, true, "a product normalised before the output"}, {p_two, false, "a product of two inputs"}};
+  for (int precision = VITC_PRECISION_FP32; precision <= VITC_PRECISION_BF16; precision++) {
+    t.g->precision = (vitc_precision)precision;
+    for (int i = 0; i < (int)(sizeof want / sizeof *want); i++) {
+      const vitc_node *n = &t.g->nodes[t.g->tensors[want[i].out].producer];
+      bool got = vitc_bf16_product(t.g, n), expect = precision == VITC_PRECISION_BF16 && want[i].bf16;
+      if (got != expect) fprintf(stderr, "%s precision %d: bf16 %d, want %d\n", want[i].what, precision, got, expect);
+      CHECK(got == expect);
+    }
+  }
+  tg_free(&t);
+}
+
+int main(void) {
+  test_rule();
+  CHECK_DONE();
+}
