@@ -280,8 +280,9 @@ bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, i
     if (!ok) break;
     if (first < 0) { /* parameters only: copied or combined element by element, alike for every image */
       for (int j = 0; ok && j < b->nout; j++) {
-        const vitc_tensor *t1 = b->out[j] < 0 ? NULL : &g1->tensors[a->out[j]], *tn = &gn->tensors[b->out[j]];
-        int ax = t1 ? image_axis(t1, tn, n) : -1;
+        if (b->out[j] < 0) continue;
+        const vitc_tensor *t1 = &g1->tensors[a->out[j]], *tn = &gn->tensors[b->out[j]];
+        int ax = image_axis(t1, tn, n);
         ok = ax == -1 || (ax >= 0 && (vitc_op_has(b->op, VITC_OPF_MOVE) || vitc_op_has(b->op, VITC_OPF_ELEMWISE)));
         if (ok && ax >= 0) at[b->out[j]] = indexed_layout(t1, tn, ax);
       }
@@ -297,11 +298,11 @@ bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, i
       ok = false;
     } else if (vitc_op_has(b->op, VITC_OPF_VIEW)) { /* memory reinterpreted: the images stay where they are */
       at[b->out[0]] = l;
-    } else if (first == 0 && maps_rows(b, at, in->v.rank) && l.stride % k_in == 0 &&
-               vitc_numel(&in->v) / k_in == vitc_numel(&out->v) / k_out) {
+    } else if ((first == 0 || vitc_op_has(b->op, VITC_OPF_ELEMWISE)) && maps_rows(b, at, in->v.rank) &&
+               l.stride % k_in == 0 && vitc_numel(&in->v) / k_in == vitc_numel(&out->v) / k_out) {
       /* whole rows per image, in any order: the output's rows in the same order */
       at[b->out[0]] = (image_layout){l.outer, l.stride / k_in * k_out};
-      for (int j = 1; ok && j < b->nin; j++) /* an elementwise partner with images lies alike */
+      for (int j = first + 1; ok && j < b->nin; j++) /* an elementwise partner with images lies alike */
         ok = b->in[j] < 0 || !at[b->in[j]].outer || same_layout(at[b->in[j]], l);
       for (int j = 1; ok && j < b->nout; j++) ok = b->out[j] < 0;
     } else {

@@ -10,7 +10,7 @@ enum { IMAGES = 3, E = 8 };
 
 typedef enum shape_kind {
   ROWS,            /* x·W, Softmax over the last axis: per image */
-  INTERLEAVED,     /* torchvision's attention: [N,L,E] -> [L,N,E] -> [L·N,E] · W -> [L,N,E] -> [N,L,E] */
+  INTERLEAVED,     /* torchvision's attention: [N,L,E] -> [L,N,E] -> [L·N,E] · W + b -> [L,N,E] -> [N,L,E] */
   SOFTMAX_BATCH,   /* Softmax over axis 0 */
   MEAN_BATCH,      /* x - mean over the batch */
   BATCHNORM_TRAIN, /* BatchNormalization with training_mode=1 */
@@ -57,6 +57,8 @@ static vitc_graph *build(shape_kind kind, int64_t n, int64_t rows) {
       break;
     }
     y = add_node(g, VITC_OP_MatMul, "mm", (int[]){y, wt}, 2, NULL, 0);
+    vitc_value bv = {.dtype = VITC_F32, .rank = 1, .dims = {E}, .data = bias}; /* the images second */
+    y = add_node(g, VITC_OP_Add, "bias", (int[]){vitc_graph_add_constant(g, "b", &bv), y}, 2, NULL, 0);
     y = add_node(g, VITC_OP_Reshape, "back", (int[]){y, add_i64s(g, "back_shape", 3, back)}, 2, NULL, 0);
     y = add_node(g, VITC_OP_Transpose, "t2", &y, 1, (vitc_attr[]){ints_attr("perm", 3, perm)}, 1);
     break;
