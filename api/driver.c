@@ -364,7 +364,9 @@ static vitc_status load_shapes(const char *path, const vitc_shape_binding *b, in
 vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, vitc_shape_binding *one,
                                int64_t *images, vitc_error *err) {
   *images = 1;
-  if (o->batch == VITC_BATCH_FOLD || !o->nbindings) return VITC_OK;
+  bool batch = false; /* no binding of a first dim above 1: no second load for nothing */
+  for (int b = 0; b < o->nbindings; b++) batch |= o->bindings[b].rank >= 1 && o->bindings[b].dims[0] > 1;
+  if (o->batch == VITC_BATCH_FOLD || !batch) return VITC_OK;
   vitc_graph *gn = NULL, *g1 = NULL;
   vitc_status st = load_shapes(path, o->bindings, o->nbindings, &gn, err);
   int64_t n = 0;
