@@ -206,3 +206,191 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
   }
   return st;
 }
+
+/* ---------------------------------------------------------------- a batch run image by image
+ *
+ * A graph compiled for N images folds them into the products' rows. Once one image's products already
+ * have enough rows for the GEMM to run at full speed, folding only makes the activations N times larger
+ * (8 images of Swin-T or ConvNeXt-T no longer fit the L3) and the compilation slower; the batch-1 graph
+ * run N times over consecutive per-image blocks is then faster, provided the images never meet. */
+
+/* A product's rows per image from which it runs as fast as with more, and the share of the products'
+ * arithmetic that must reach it. Measured at batch 8 (README): ViT-B/32's 50 tokens take 9% less CPU per
+ * image folded; ViT-B/16's 197 the same either way; Swin-T (3136 rows at stage 1, 49 at stage 4) and
+ * ConvNeXt-T 2-7% less image by image; and every one of them compiles 1.5-5 times faster at batch 1. */
+enum { PER_IMAGE_MIN_ROWS = 192 };
+#define PER_IMAGE_MIN_SHARE 0.75
+
+/* The axis of tn (in the graph of n images) that holds the images, against t1 (the same tensor at batch 1):
+ * the one axis n times as long, the others alike; -1 when both have the same shape (a parameter: shapes,
+ * indices, weights), -2 for anything else (the images spread over several axes, or reduced away). */
+static int image_axis(const vitc_tensor *t1, const vitc_tensor *tn, int64_t n) {
+  if (!t1->shape_known || !tn->shape_known || t1->v.rank != tn->v.rank) return -2;
+  int axis = -1;
+  for (int d = 0; d < tn->v.rank; d++) {
+    if (tn->v.dims[d] == t1->v.dims[d]) continue;
+    if (axis >= 0 || tn->v.dims[d] != n * t1->v.dims[d]) return -2;
+    axis = d;
+  }
+  return axis;
+}
+
+/* Where the images lie in a tensor's memory: element o·n·stride + b·stride + r (o < outer, r < stride)
+ * belongs to image b. */
+typedef struct image_layout {
+  int64_t outer, stride;
+} image_layout;
+
+/* The layout of tn when its images are the outer part of its image axis (index i·n + … is not: [L,N,E]
+ * viewed as [L·N,E] interleaves the images along axis 0, which only a row-wise op may read). */
+static image_layout indexed_layout(const vitc_tensor *t1, const vitc_tensor *tn, int axis) {
+  image_layout l = {1, t1->v.dims[axis]};
+  for (int d = 0; d < axis; d++) l.outer *= tn->v.dims[d];
+  for (int d = axis + 1; d < tn->v.rank; d++) l.stride *= tn->v.dims[d];
+  return l;
+}
+
+static bool same_layout(image_layout a, image_layout b) { return a.outer == b.outer && a.stride == b.stride; }
+
+/* Whether node b only maps rows (last axis) of input 0 to rows of output 0: a row-wise op along the last
+ * axis, or a product whose matrix (input 1) holds no images. */
+static bool maps_rows(const vitc_node *b, const image_layout *at, int rank) {
+  if (!vitc_op_has(b->op, VITC_OPF_ROWWISE) || vitc_attr_int(b, "transA", 0)) return false;
+  int64_t axis = vitc_attr_int(b, "axis", -1);
+  if ((axis < 0 ? axis + rank : axis) != rank - 1) return false;
+  return !vitc_op_has(b->op, VITC_OPF_PRODUCT) || b->nin < 2 || b->in[1] < 0 || !at[b->in[1]].outer;
+}
+
+bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, int64_t n) {
+  if (g1->nnodes != gn->nnodes || g1->ntensors != gn->ntensors || n < 2) return false;
+  image_layout *at = calloc((size_t)gn->ntensors + 1, sizeof *at); /* outer 0: no images */
+  bool ok = at != NULL;
+  for (int k = 0; ok && k < gn->ninputs; k++) { /* the buffers hold one image after another */
+    int t = gn->inputs[k];
+    ok = image_axis(&g1->tensors[t], &gn->tensors[t], n) == 0;
+    if (ok) at[t] = indexed_layout(&g1->tensors[t], &gn->tensors[t], 0);
+  }
+  for (int i = 0; ok && i < gn->nnodes; i++) {
+    const vitc_node *a = &g1->nodes[i], *b = &gn->nodes[i];
+    if (a->op != b->op || a->nin != b->nin || a->nout != b->nout) ok = false;
+    if (!ok || vitc_op_has(b->op, VITC_OPF_SHAPE_ONLY)) continue;
+    /* An input carrying images makes every output carry them on one axis: a tensor whose size does not
+     * follow the batch (a reduction over it) mixes them. */
+    int first = -1; /* the first input carrying images */
+    for (int j = 0; ok && j < b->nin; j++) {
+      int ax = b->in[j] < 0 ? -1 : image_axis(&g1->tensors[a->in[j]], &gn->tensors[b->in[j]], n);
+      ok = ax != -2 && (ax == -1 || at[b->in[j]].outer > 0);
+      if (ax >= 0 && first < 0) first = j;
+    }
+    if (!ok) break;
+    if (first < 0) { /* parameters only: copied or combined element by element, alike for every image */
+      for (int j = 0; ok && j < b->nout; j++) {
+        if (b->out[j] < 0) continue;
+        const vitc_tensor *t1 = &g1->tensors[a->out[j]], *tn = &gn->tensors[b->out[j]];
+        int ax = image_axis(t1, tn, n);
+        ok = ax == -1 || (ax >= 0 && (vitc_op_has(b->op, VITC_OPF_MOVE) || vitc_op_has(b->op, VITC_OPF_ELEMWISE)));
+        if (ok && ax >= 0) at[b->out[j]] = indexed_layout(t1, tn, ax);
+      }
+      continue;
+    }
+    for (int j = 0; ok && j < b->nout; j++)
+      ok = b->out[j] < 0 || image_axis(&g1->tensors[a->out[j]], &gn->tensors[b->out[j]], n) >= 0;
+    if (!ok) break;
+    const vitc_tensor *in = &gn->tensors[b->in[first]], *out = &gn->tensors[b->out[0]];
+    image_layout l = at[b->in[first]];
+    int64_t k_in = in->v.dims[in->v.rank - 1], k_out = out->v.dims[out->v.rank - 1];
+    if (vitc_attr_int(b, "training_mode", 0)) { /* batch statistics */
+      ok = false;
+    } else if (vitc_op_has(b->op, VITC_OPF_VIEW)) { /* memory reinterpreted: the images stay where they are */
+      at[b->out[0]] = l;
+    } else if ((first == 0 || vitc_op_has(b->op, VITC_OPF_ELEMWISE)) && maps_rows(b, at, in->v.rank) &&
+               l.stride % k_in == 0 && vitc_numel(&in->v) / k_in == vitc_numel(&out->v) / k_out) {
+      /* whole rows per image, in any order: the output's rows in the same order */
+      at[b->out[0]] = (image_layout){l.outer, l.stride / k_in * k_out};
+      for (int j = first + 1; ok && j < b->nin; j++) /* an elementwise partner with images lies alike */
+        ok = b->in[j] < 0 || !at[b->in[j]].outer || same_layout(at[b->in[j]], l);
+      for (int j = 1; ok && j < b->nout; j++) ok = b->out[j] < 0;
+    } else {
+      /* Ops on indices: each image the outer part of its axis in every operand, and no op along that
+       * axis (Softmax or Concat over it). */
+      for (int j = 0; ok && j < b->nin; j++) {
+        if (b->in[j] < 0 || !at[b->in[j]].outer) continue;
+        const vitc_tensor *t1 = &g1->tensors[a->in[j]], *tn = &gn->tensors[b->in[j]];
+        int ax = image_axis(t1, tn, n);
+        ok = same_layout(at[b->in[j]], indexed_layout(t1, tn, ax));
+        int64_t axis = vitc_attr_int(b, "axis", -1 - tn->v.rank);
+        if (j == 0 && (axis < 0 ? axis + tn->v.rank : axis) == ax) ok = false;
+      }
+      for (int j = 0; ok && j < b->nout; j++)
+        if (b->out[j] >= 0) {
+          const vitc_tensor *t1 = &g1->tensors[a->out[j]], *tn = &gn->tensors[b->out[j]];
+          at[b->out[j]] = indexed_layout(t1, tn, image_axis(t1, tn, n));
+        }
+    }
+  }
+  for (int k = 0; ok && k < gn->noutputs; k++) { /* one image after another again */
+    int t = gn->outputs[k];
+    ok = image_axis(&g1->tensors[t], &gn->tensors[t], n) == 0 &&
+         same_layout(at[t], indexed_layout(&g1->tensors[t], &gn->tensors[t], 0));
+  }
+  free(at);
+  return ok;
+}
+
+bool vitc_graph_rows_per_image_suffice(const vitc_graph *g1) {
+  double all = 0, enough = 0;
+  for (int i = 0; i < g1->nnodes; i++) {
+    const vitc_node *n = &g1->nodes[i];
+    if (!vitc_op_has(n->op, VITC_OPF_PRODUCT) || n->in[0] < 0) continue;
+    const vitc_value *a = &g1->tensors[n->in[0]].v;
+    double flops = vitc_node_flops(g1, i);
+    int64_t k = a->rank ? a->dims[a->rank - 1] : 1;
+    all += flops;
+    if (k > 0 && vitc_numel(a) / k >= PER_IMAGE_MIN_ROWS) enough += flops;
+  }
+  return all > 0 && enough >= PER_IMAGE_MIN_SHARE * all;
+}
+
+/* The graph with only the required passes (shape inference), for comparing batches. */
+static vitc_status load_shapes(const char *path, const vitc_shape_binding *b, int nb, vitc_graph **out,
+                               vitc_error *err) {
+  vitc_load_options lo = {b, nb};
+  vitc_status st = vitc_load_onnx(path, &lo, out, err);
+  vitc_pass_options po = {.opt_level = VITC_OPT_REQUIRED};
+  if (!st && (st = vitc_run_passes(*out, &po, err))) {
+    vitc_graph_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, vitc_shape_binding *one,
+                               int64_t *images, vitc_error *err) {
+  *images = 1;
+  bool batch = false; /* no binding of a first dim above 1: no second load for nothing */
+  for (int b = 0; b < o->nbindings; b++) batch |= o->bindings[b].rank >= 1 && o->bindings[b].dims[0] > 1;
+  if (o->batch == VITC_BATCH_FOLD || !batch) return VITC_OK;
+  vitc_graph *gn = NULL, *g1 = NULL;
+  vitc_status st = load_shapes(path, o->bindings, o->nbindings, &gn, err);
+  int64_t n = 0;
+  for (int k = 0; !st && k < gn->ninputs; k++) { /* every input's first dim the same symbolic dim */
+    const vitc_tensor *t = &gn->tensors[gn->inputs[k]];
+    if (!t->dim_param[0] || t->v.rank < 1 || (n && t->v.dims[0] != n) ||
+        strcmp(t->dim_param[0], gn->tensors[gn->inputs[0]].dim_param[0]))
+      n = -1;
+    else if (n >= 0) n = t->v.dims[0];
+  }
+  if (!st && n > 1) {
+    for (int b = 0; b < o->nbindings; b++) {
+      one[b] = o->bindings[b];
+      if (one[b].rank >= 1 && one[b].dims[0] == n) one[b].dims[0] = 1;
+    }
+    st = load_shapes(path, one, o->nbindings, &g1, err);
+    if (!st && vitc_graph_per_image(g1) && vitc_graph_separable_by_image(g1, gn, n) &&
+        (o->batch == VITC_BATCH_PER_IMAGE || vitc_graph_rows_per_image_suffice(g1)))
+      *images = n;
+  }
+  vitc_graph_free(g1);
+  vitc_graph_free(gn);
+  return st;
+}

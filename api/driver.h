@@ -32,6 +32,7 @@ typedef struct vitc_driver_options {
   int64_t memory_limit;        /* bytes a tensor, the activations or the weights may take; 0: physical memory */
   vitc_precision precision;   /* the loaded graph's (vitc_graph.precision), set once the passes ran */
   bool no_cache; /* compile without the compile cache (else target.cache_dir, or the default directory) */
+  vitc_batch_mode batch; /* a batch of N > 1 images: folded into the rows, or run image by image */
   vitc_driver_times *times;   /* NULL: not timed */
 } vitc_driver_options;
 
@@ -55,5 +56,20 @@ vitc_status vitc_driver_compile(vitc_graph *g, const vitc_driver_options *o, con
  * reading the model. */
 vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_options *o, vitc_graph **g,
                                       vitc_compiled **out, vitc_error *err);
+
+/* Whether gn, the graph of n images, computes each image alone: node for node as g1 (the same file at
+ * batch 1, both after the required passes), every tensor computed from images holds them outermost, one
+ * block per image, and no op works along that axis (Softmax or Concat over it, batch statistics). */
+bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, int64_t n);
+/* Whether one image's products (g1) have rows enough for the GEMM: at least PER_IMAGE_MIN_ROWS rows per
+ * image for PER_IMAGE_MIN_SHARE of their arithmetic (driver.c). */
+bool vitc_graph_rows_per_image_suffice(const vitc_graph *g1);
+
+/* The images o's bindings give path (every input's symbolic first dim bound to the same N) that are
+ * better run one at a time by the batch-1 graph: N when o->batch is VITC_BATCH_PER_IMAGE or, with
+ * VITC_BATCH_AUTO, the products' rows suffice, and the graph is separable by image; else 1. With N,
+ * one (o->nbindings entries) receives o's bindings with that first dim bound to 1. */
+vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, vitc_shape_binding *one,
+                               int64_t *images, vitc_error *err);
 
 #endif

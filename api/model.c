@@ -12,6 +12,8 @@ struct vitc_model {
   vitc_graph *g;
   vitc_compiled *compiled; /* NULL when interpreting */
   int nthreads;
+  int64_t images; /* the batch-1 code runs this many images per vitc_run (vitc_driver_images); g is sized
+                     for all of them */
 };
 
 struct vitc_context {
@@ -58,9 +60,11 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   if (check_options(opts)) return VITC_ERR_INVALID;
   vitc_model *m = calloc(1, sizeof *m);
   vitc_shape_binding *bindings = calloc((size_t)opts->nshapes + 1, sizeof *bindings);
-  if (!m || !bindings) {
+  vitc_shape_binding *one = calloc((size_t)opts->nshapes + 1, sizeof *one);
+  if (!m || !bindings || !one) {
     free(m);
     free(bindings);
+    free(one);
     vitc_fail(&err, VITC_ERR_NOMEM, "out of memory");
     return fail_last(&err);
   }
@@ -69,10 +73,16 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   for (int i = 0; i < opts->nshapes && !st; i++) st = vitc_parse_shape_binding(opts->shapes[i], &bindings[i], &err);
   vitc_driver_options o = {bindings, opts->nshapes, {.opt_level = opts->opt_level},
                            {.cpu = opts->cpu, .features = opts->features}, opts->max_memory, opts->precision,
-                           opts->no_cache};
+                           opts->no_cache, opts->batch};
+  m->images = 1;
+  if (!st && !opts->interpret && !(st = vitc_driver_images(path, &o, one, &m->images, &err)) && m->images > 1)
+    o.bindings = one;
   if (!st && opts->interpret) st = vitc_driver_load(path, &o, &m->g, &err);
   else if (!st) st = vitc_driver_load_compiled(path, &o, &m->g, &m->compiled, &err);
+  for (int k = 0; !st && m->images > 1 && k < m->g->ninputs + m->g->noutputs; k++) /* buffers of all images */
+    m->g->tensors[k < m->g->ninputs ? m->g->inputs[k] : m->g->outputs[k - m->g->ninputs]].v.dims[0] *= m->images;
   free(bindings);
+  free(one);
   if (st) {
     vitc_model_free(m);
     return fail_last(&err);
@@ -241,12 +251,9 @@ vitc_status vitc_run_checked(vitc_context *c, const void *const *inputs, const s
   return vitc_run(c, inputs, outputs);
 }
 
-vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs) {
-  if (!c) return invalid("vitc_run: the context is NULL");
+/* One run of the compiled code (or the evaluator) on buffers already checked. */
+static vitc_status run_once(vitc_context *c, const void *const *inputs, void *const *outputs) {
   const vitc_model *m = c->m;
-  if (check_buffers(m, "vitc_run", false, inputs, NULL) ||
-      check_buffers(m, "vitc_run", true, (const void *const *)outputs, NULL))
-    return VITC_ERR_INVALID;
   if (!m->compiled) return interpret(m->g, inputs, outputs);
   int rc = vitc_ffi_call_run(m->compiled->run_fn, c->rt, (void *const *)inputs, m->g->ninputs, outputs, m->g->noutputs);
   if (rc) { /* bad input data: an index out of range (runtime/vitc_rt.h) */
@@ -255,6 +262,39 @@ vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *ou
     return fail_last(&err);
   }
   return VITC_OK;
+}
+
+/* n runs of the batch-1 code, every buffer advanced by one image's block (its size over m->images) per run. */
+static vitc_status run_images(vitc_context *c, const char *fn, int64_t n, const void *const *inputs,
+                              void *const *outputs) {
+  const vitc_graph *g = c->m->g;
+  const char **in = malloc(sizeof *in * ((size_t)g->ninputs + 1));
+  char **out = malloc(sizeof *out * ((size_t)g->noutputs + 1));
+  vitc_status st = VITC_OK;
+  if (!in || !out) {
+    vitc_error err;
+    vitc_fail(&err, VITC_ERR_NOMEM, "%s: out of memory", fn);
+    st = fail_last(&err);
+  }
+  for (int64_t i = 0; i < n && st == VITC_OK; i++) {
+    for (int k = 0; k < g->ninputs; k++)
+      in[k] = (const char *)inputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->inputs[k]].v) / c->m->images;
+    for (int k = 0; k < g->noutputs; k++)
+      out[k] = (char *)outputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->outputs[k]].v) / c->m->images;
+    st = run_once(c, (const void *const *)in, (void *const *)out);
+  }
+  free(in);
+  free(out);
+  return st;
+}
+
+vitc_status vitc_run(vitc_context *c, const void *const *inputs, void *const *outputs) {
+  if (!c) return invalid("vitc_run: the context is NULL");
+  const vitc_model *m = c->m;
+  if (check_buffers(m, "vitc_run", false, inputs, NULL) ||
+      check_buffers(m, "vitc_run", true, (const void *const *)outputs, NULL))
+    return VITC_ERR_INVALID;
+  return m->images > 1 ? run_images(c, "vitc_run", m->images, inputs, outputs) : run_once(c, inputs, outputs);
 }
 
 vitc_status vitc_run_batch(vitc_context *c, int64_t n, const void *const *inputs, void *const *outputs) {
@@ -267,23 +307,6 @@ vitc_status vitc_run_batch(vitc_context *c, int64_t n, const void *const *inputs
   if (check_buffers(c->m, "vitc_run_batch", false, inputs, NULL) ||
       check_buffers(c->m, "vitc_run_batch", true, (const void *const *)outputs, NULL))
     return VITC_ERR_INVALID;
-  /* image i: every buffer advanced by i per-image blocks */
-  const char **in = malloc(sizeof *in * ((size_t)g->ninputs + 1));
-  char **out = malloc(sizeof *out * ((size_t)g->noutputs + 1));
-  vitc_status st = VITC_OK;
-  if (!in || !out) {
-    vitc_error err;
-    vitc_fail(&err, VITC_ERR_NOMEM, "vitc_run_batch: out of memory");
-    st = fail_last(&err);
-  }
-  for (int64_t i = 0; i < n && st == VITC_OK; i++) {
-    for (int k = 0; k < g->ninputs; k++)
-      in[k] = (const char *)inputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->inputs[k]].v);
-    for (int k = 0; k < g->noutputs; k++)
-      out[k] = (char *)outputs[k] + i * (int64_t)vitc_nbytes(&g->tensors[g->outputs[k]].v);
-    st = vitc_run(c, (const void *const *)in, (void *const *)out);
-  }
-  free(in);
-  free(out);
-  return st;
+  /* n blocks of the model's inputs and outputs, each of m->images images */
+  return run_images(c, "vitc_run_batch", n * c->m->images, inputs, outputs);
 }

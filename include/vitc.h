@@ -87,6 +87,13 @@ enum { VITC_OPT_REQUIRED = 0, VITC_OPT_DEFAULT = 2 };
  * (AVX512-BF16's vdpbf16ps; compiling for a target without avx512bf16 fails). Everything else
  * (normalisations, softmax, epilogues, activations) stays float32 either way. */
 typedef enum vitc_precision { VITC_PRECISION_FP32 = 0, VITC_PRECISION_BF16 = 1 } vitc_precision;
+/* How a model loaded for a batch of N > 1 images (every input's symbolic first dim bound to N) runs.
+ * FOLD compiles the graph of N images, folded into the products' rows; PER_IMAGE compiles the graph of
+ * one image and runs it N times over the consecutive per-image blocks of each buffer (only when no op
+ * mixes the images; else the batch folds). AUTO runs image by image when the products of one image
+ * already have rows enough for the matrix kernels (ViT-B/16, Swin-T, ConvNeXt-T at 224: faster per
+ * image and compiled as fast as batch 1) and folds otherwise (ViT-B/32). */
+typedef enum vitc_batch_mode { VITC_BATCH_AUTO = 0, VITC_BATCH_FOLD = 1, VITC_BATCH_PER_IMAGE = 2 } vitc_batch_mode;
 #define VITC_OPTIONS_DEFAULT {.opt_level = VITC_OPT_DEFAULT}
 
 typedef struct vitc_options {
@@ -105,6 +112,7 @@ typedef struct vitc_options {
                    with the same options on the same CPU again maps the code and the packed weights from
                    there instead of compiling. Entries are checked (a damaged one is compiled again) and
                    written atomically; a directory that cannot be written only means no caching. */
+  vitc_batch_mode batch; /* VITC_BATCH_AUTO by default */
 } vitc_options;
 
 typedef struct vitc_io_info {

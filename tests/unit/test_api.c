@@ -369,6 +369,27 @@ static void test_batch(const vitc_model *two_io) {
     vitc_context_free(ca);
     vitc_model_free(again);
   }
+  /* loaded for 3 images: run image by image (forced) or folded (forced, and chosen for this tiny ViT's 17
+   * rows per image), both the evaluator's batch; only the per-image one is batch-1 code (vitc_run_batch) */
+  for (int mode = VITC_BATCH_FOLD; mode <= VITC_BATCH_PER_IMAGE; mode++) {
+    vitc_options three = compiled;
+    three.shapes = (const char *const[]){"input=3x3x32x32"};
+    three.nshapes = 1;
+    three.batch = (vitc_batch_mode)mode;
+    vitc_model *m3 = NULL;
+    vitc_context *c3 = NULL;
+    vitc_io_info info = {0};
+    static float out3[IMAGES * CLASSES];
+    CHECK(vitc_model_load(BATCH_MODEL, &three, &m3) == VITC_OK && vitc_context_new(m3, &c3) == VITC_OK);
+    CHECK(m3 && vitc_model_input(m3, 0, &info) == VITC_OK && info.dims[0] == IMAGES && info.bytes == sizeof images);
+    if (c3) CHECK(vitc_run(c3, (const void *[]){images}, (void *[]){out3}) == VITC_OK);
+    CHECK(max_diff(out3, ref, IMAGES * CLASSES) < 1e-4);
+    if (mode == VITC_BATCH_PER_IMAGE) CHECK(max_diff(out3, batch, IMAGES * CLASSES) == 0);
+    if (c3) CHECK((vitc_run_batch(c3, 1, (const void *[]){images}, (void *[]){out3}) == VITC_OK) ==
+                  (mode == VITC_BATCH_PER_IMAGE));
+    vitc_context_free(c3);
+    vitc_model_free(m3);
+  }
   static float two[2 * IMAGE], two_out[2 * CLASSES];
   if (cf) CHECK(vitc_run_batch(cf, 1, (const void *[]){two}, (void *[]){two_out}) == VITC_ERR_INVALID);
   CHECK(strstr(vitc_last_error(), "not loaded for one image of a symbolic batch") != NULL);
