@@ -131,6 +131,10 @@ void cg_memcpy(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef byt
   LLVMBuildMemCpy(cg->b, dst, 1, src, 1, bytes);
 }
 
+void cg_memzero(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef bytes) {
+  LLVMBuildMemSet(cg->b, dst, LLVMConstInt(cg->i8, 0, false), bytes, 1);
+}
+
 static LLVMValueRef current_fn(vitc_cg *cg) { return LLVMGetBasicBlockParent(LLVMGetInsertBlock(cg->b)); }
 
 cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
@@ -171,6 +175,27 @@ cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond) {
 void cg_if_end(vitc_cg *cg, cg_if *c) {
   LLVMBuildBr(cg->b, c->join_bb);
   LLVMPositionBuilderAtEnd(cg->b, c->join_bb);
+}
+
+cg_while cg_while_begin(vitc_cg *cg) {
+  cg_while w;
+  LLVMValueRef fn = current_fn(cg);
+  w.test = LLVMAppendBasicBlockInContext(cg->llvm, fn, "while");
+  w.body = LLVMAppendBasicBlockInContext(cg->llvm, fn, "while.body");
+  w.done = LLVMAppendBasicBlockInContext(cg->llvm, fn, "while.done");
+  LLVMBuildBr(cg->b, w.test);
+  LLVMPositionBuilderAtEnd(cg->b, w.test);
+  return w;
+}
+
+void cg_while_test(vitc_cg *cg, cg_while *w, LLVMValueRef cond) {
+  LLVMBuildCondBr(cg->b, cond, w->body, w->done);
+  LLVMPositionBuilderAtEnd(cg->b, w->body);
+}
+
+void cg_while_end(vitc_cg *cg, cg_while *w) {
+  LLVMBuildBr(cg->b, w->test);
+  LLVMPositionBuilderAtEnd(cg->b, w->done);
 }
 
 LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init) {

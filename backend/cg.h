@@ -73,6 +73,7 @@ LLVMValueRef cg_call(vitc_cg *cg, const char *fname, LLVMTypeRef ret, LLVMValueR
 LLVMValueRef cg_intrinsic(vitc_cg *cg, const char *iname, LLVMTypeRef *types, int ntypes, LLVMValueRef *args,
                           int nargs);
 void cg_memcpy(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+void cg_memzero(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef bytes);
 
 /* for (iv = lo; iv < hi; iv += step) { … }: begin leaves the builder in the body; end closes it. */
 typedef struct cg_loop {
@@ -88,6 +89,14 @@ typedef struct cg_if {
 } cg_if;
 cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
 void cg_if_end(vitc_cg *cg, cg_if *c);
+/* while (cond) { … }: begin leaves the builder in the test block, where the condition is computed (its
+ * values also reach the body); cg_while_test branches on it and leaves the builder in the body; end loops. */
+typedef struct cg_while {
+  LLVMBasicBlockRef test, body, done;
+} cg_while;
+cg_while cg_while_begin(vitc_cg *cg);
+void cg_while_test(vitc_cg *cg, cg_while *w, LLVMValueRef cond);
+void cg_while_end(vitc_cg *cg, cg_while *w);
 /* A mutable scalar (alloca in the entry block); mem2reg turns it into SSA. */
 LLVMValueRef cg_var(vitc_cg *cg, LLVMTypeRef t, LLVMValueRef init);
 /* A mutable value of type t (a cg_var with its type), read and written without repeating the type:

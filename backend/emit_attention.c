@@ -417,16 +417,16 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
  * took a load and a strided store each (a fifth of Swin's 49-token attention). */
 static void transpose_block(vitc_cg *cg, LLVMValueRef *x) {
   for (int s = VL / 2; s >= 1; s /= 2) {
-    LLVMValueRef lo[VL], hi[VL];
+    int lo[VL], hi[VL];
     for (int c = 0; c < VL; c++) {
-      lo[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c - s : c), false);
-      hi[c] = LLVMConstInt(cg->i32, (unsigned)(c & s ? VL + c : c + s), false);
+      lo[c] = c & s ? VL + c - s : c;
+      hi[c] = c & s ? VL + c : c + s;
     }
     for (int t = 0; t < VL; t++) {
       if (t & s) continue;
       LLVMValueRef a = x[t], b = x[t + s];
-      x[t] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(lo, VL), "");
-      x[t + s] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(hi, VL), "");
+      x[t] = vec_shuffle(cg, a, b, lo, VL);
+      x[t + s] = vec_shuffle(cg, a, b, hi, VL);
     }
   }
 }

@@ -128,9 +128,9 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   vitc_cg *cg = k->cg;
   LLVMTypeRef vt = f32v_type(cg), bf16 = LLVMBFloatTypeInContext(cg->llvm);
   LLVMTypeRef pair = vec_of(cg, bf16, 2), pairs = vec_of(cg, bf16, 2 * VL); /* the intrinsic's operand type */
-  LLVMValueRef arow[MR], bv[NV], repeat[2 * VL];
-  for (int e = 0; e < 2 * VL; e++) repeat[e] = cg_i32(cg, e % 2);
-  LLVMValueRef mask = LLVMConstVector(repeat, 2 * VL);
+  LLVMValueRef arow[MR], bv[NV];
+  int repeat[2 * VL];
+  for (int e = 0; e < 2 * VL; e++) repeat[e] = e % 2;
   for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
@@ -140,7 +140,7 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   for (int i = 0; i < mr; i++) {
     LLVMValueRef ap = vec_load1(cg, pair, cg_gep(cg, cg->i32, arow[i], q.iv));
     LLVMSetAlignment(ap, 4);
-    LLVMValueRef as = LLVMBuildShuffleVector(cg->b, ap, LLVMGetUndef(pair), mask, "");
+    LLVMValueRef as = vec_shuffle(cg, ap, NULL, repeat, 2 * VL);
     for (int v = 0; v < nv; v++) {
       LLVMValueRef args[3] = {vec_load1(cg, vt, acc[i][v]), as, bv[v]};
       vec_store1(cg, cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3), acc[i][v]);

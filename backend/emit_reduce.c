@@ -226,9 +226,9 @@ static void softmax_row_f32(vitc_cg *cg, softmax_kind k, const row_shape *s, LLV
 enum { MAX_LANES = 64 }; /* bound of vec_width */
 
 static LLVMValueRef lanes_shuffle(vitc_cg *cg, LLVMValueRef v, int n, int from, int modulo) {
-  LLVMValueRef mask[MAX_LANES];
-  for (int i = 0; i < n; i++) mask[i] = LLVMConstInt(cg->i32, (unsigned)(from + i % modulo), 0);
-  return LLVMBuildShuffleVector(cg->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(mask, (unsigned)n), "");
+  int lanes[MAX_LANES];
+  for (int i = 0; i < n; i++) lanes[i] = from + i % modulo;
+  return vec_shuffle(cg, v, NULL, lanes, n);
 }
 
 /* Column c of the W-lane v folded over its g groups (max, or sum), then repeated to W lanes. */
@@ -378,42 +378,28 @@ vitc_status emit_TopK(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef c = vec_load1(cg, cg->i64, count);
   LLVMValueRef full = vec_icmp(cg, LLVMIntEQ, c, cg_i64(cg, k));
   LLVMValueRef last = vec_isub(cg, vec_select(cg, full, c, vec_iadd(cg, c, cg_i64(cg, 1))), cg_i64(cg, 1));
-  /* Enters when there is room, or when v beats the last of k (a full list: load is in range). */
-  LLVMBasicBlockRef check_bb = LLVMGetInsertBlock(cg->b);
-  LLVMValueRef fn = LLVMGetBasicBlockParent(check_bb);
-  LLVMBasicBlockRef beats_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "beats");
-  LLVMBasicBlockRef insert_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "insert");
-  LLVMBasicBlockRef shift_test = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift.test");
-  LLVMBasicBlockRef shift_body = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift");
-  LLVMBasicBlockRef place_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "place");
-  LLVMBasicBlockRef next_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "next");
-  LLVMBuildCondBr(cg->b, full, beats_bb, insert_bb);
-  LLVMPositionBuilderAtEnd(cg->b, beats_bb);
-  LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, last))), insert_bb, next_bb);
-  LLVMPositionBuilderAtEnd(cg->b, insert_bb);
+  /* Enters when there is room, or when v beats the last of k. With room, `last` is the free slot (< k,
+   * so its load stays in range) and its key does not matter. */
+  LLVMValueRef last_key = key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, last));
+  cg_if enters = cg_if_begin(cg, vec_or(cg, vec_not(cg, full), ranks_before(cg, is_float, largest, v, last_key)));
   vec_store1(cg, last, pos);
-  LLVMBuildBr(cg->b, shift_test);
-  /* while (pos > 0 && v ranks before slot pos-1) move slot pos-1 down */
-  LLVMPositionBuilderAtEnd(cg->b, shift_test);
+  /* while (pos > 0 && v ranks before slot pos-1) move slot pos-1 down; at pos 0 slot 0 is read (in range)
+   * and the comparison ignored */
+  cg_while shift = cg_while_begin(cg);
   LLVMValueRef p = vec_load1(cg, cg->i64, pos);
-  LLVMBasicBlockRef compare_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "shift.compare");
-  LLVMBuildCondBr(cg->b, vec_icmp(cg, LLVMIntSGT, p, cg_i64(cg, 0)), compare_bb, place_bb);
-  LLVMPositionBuilderAtEnd(cg->b, compare_bb);
-  LLVMValueRef above = vec_isub(cg, p, cg_i64(cg, 1));
+  LLVMValueRef movable = vec_icmp(cg, LLVMIntSGT, p, cg_i64(cg, 0));
+  LLVMValueRef above = vec_select(cg, movable, vec_isub(cg, p, cg_i64(cg, 1)), cg_i64(cg, 0));
   LLVMValueRef above_key = key_at(cg, ptrs[1], y->dtype, kt, slot(cg, ybase, ystride, above));
-  LLVMBuildCondBr(cg->b, ranks_before(cg, is_float, largest, v, above_key), shift_body, place_bb);
-  LLVMPositionBuilderAtEnd(cg->b, shift_body);
+  cg_while_test(cg, &shift, vec_and(cg, movable, ranks_before(cg, is_float, largest, v, above_key)));
   cg_store(cg, ptrs[1], slot(cg, ybase, ystride, p), y->dtype, cg_convert(cg, above_key, kt, y->dtype));
   cg_store(cg, ptrs[2], slot(cg, ybase, ystride, p), VITC_I64, cg_load(cg, ptrs[2], slot(cg, ybase, ystride, above), VITC_I64));
   vec_store1(cg, above, pos);
-  LLVMBuildBr(cg->b, shift_test);
-  LLVMPositionBuilderAtEnd(cg->b, place_bb);
+  cg_while_end(cg, &shift);
   LLVMValueRef at = slot(cg, ybase, ystride, vec_load1(cg, cg->i64, pos));
   cg_store(cg, ptrs[1], at, y->dtype, cg_convert(cg, v, kt, y->dtype));
   cg_store(cg, ptrs[2], at, VITC_I64, l.iv);
   vec_store1(cg, vec_select(cg, full, c, vec_iadd(cg, c, cg_i64(cg, 1))), count);
-  LLVMBuildBr(cg->b, next_bb);
-  LLVMPositionBuilderAtEnd(cg->b, next_bb);
+  cg_if_end(cg, &enters);
   cg_loop_end(cg, &l);
   rows_end(cg, &rl);
   return VITC_OK;
@@ -472,7 +458,7 @@ vitc_status emit_CumSum(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     cg_if_end(cg, &c);
   }
   cg_if c = cg_if_begin(cg, vec_icmp(cg, LLVMIntUGE, axis, cg_i64(cg, rank)));
-  LLVMBuildMemSet(cg->b, cg_out(cg, 0), LLVMConstInt(cg->i8, 0, false), cg_i64(cg, (int64_t)vitc_nbytes(x)), 1);
+  cg_memzero(cg, cg_out(cg, 0), cg_i64(cg, (int64_t)vitc_nbytes(x)));
   cg_if_end(cg, &c);
   return VITC_OK;
 }

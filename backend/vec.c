@@ -245,6 +245,13 @@ LLVMValueRef vec_with_lane(vitc_cg *cg, LLVMValueRef v, LLVMValueRef x, int i) {
   return LLVMBuildInsertElement(cg->b, v, x, cg_i32(cg, i), "");
 }
 
+LLVMValueRef vec_shuffle(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, const int *lanes, int n) {
+  enum { MAX_SHUFFLE = 128 };
+  LLVMValueRef mask[MAX_SHUFFLE];
+  for (int k = 0; k < n && k < MAX_SHUFFLE; k++) mask[k] = cg_i32(cg, lanes[k]);
+  return LLVMBuildShuffleVector(cg->b, a, b ? b : LLVMGetPoison(LLVMTypeOf(a)), LLVMConstVector(mask, (unsigned)n), "");
+}
+
 /* ---------------------------------------------------------------- index arithmetic */
 
 LLVMValueRef ix_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(cg->b, a, b, ""); }
