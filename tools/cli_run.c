@@ -143,18 +143,23 @@ static vitc_status write_outputs(const vitc_graph *g, const vitc_value *outputs,
   return st;
 }
 
-static int run_main(int argc, char **argv) {
-  cli_common common;
-  cli_common_init(&common);
-  const char *model = NULL, *outdir = NULL, *value, *name = NULL, *format = "pb";
+/* What `vitc run` was asked: the model, its inputs, where and how to write the outputs. */
+typedef struct run_request {
+  const char *model, *outdir, *name, *format;
   input_arg args[CLI_MAX_LIST];
-  int nargs = 0;
+  int nargs;
+} run_request;
+
+/* Parses run's command line into common and q: 0, or the exit status of a usage error. */
+static int parse_run(int argc, char **argv, cli_common *common, run_request *q) {
+  *q = (run_request){.format = "pb"};
+  const char *value;
   for (int i = 1; i < argc;) {
-    int r = cli_parse_common(&cli_run, &common, argc, argv, &i);
-    if (!r) r = cli_option_value(argc, argv, &i, "-o", &outdir);
-    if (!r) r = cli_option_value(argc, argv, &i, "--name", &name);
-    if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common.weights);
-    if (!r) r = cli_option_value(argc, argv, &i, "--format", &format);
+    int r = cli_parse_common(&cli_run, common, argc, argv, &i);
+    if (!r) r = cli_option_value(argc, argv, &i, "-o", &q->outdir);
+    if (!r) r = cli_option_value(argc, argv, &i, "--name", &q->name);
+    if (!r) r = cli_option_value(argc, argv, &i, "--weights", &common->weights);
+    if (!r) r = cli_option_value(argc, argv, &i, "--format", &q->format);
     if (r < 0) return CLI_EXIT_ERROR;
     if (r) continue;
     bool named = (r = cli_option_value(argc, argv, &i, "-i", &value)) != 0;
@@ -162,26 +167,36 @@ static int run_main(int argc, char **argv) {
     if (!named) {
       if (argv[i][0] == '-') return cli_usage_error(&cli_run, "unknown option '%s'", argv[i]);
       value = argv[i++];
-      if (!model) {
-        model = value;
+      if (!q->model) {
+        q->model = value;
         continue;
       }
     }
-    if (nargs == CLI_MAX_LIST) return cli_error("too many inputs (at most %d)", CLI_MAX_LIST);
+    if (q->nargs == CLI_MAX_LIST) return cli_error("too many inputs (at most %d)", CLI_MAX_LIST);
     if (!named) {
-      args[nargs++] = (input_arg){NULL, 0, value};
+      q->args[q->nargs++] = (input_arg){NULL, 0, value};
       continue;
     }
     const char *eq = strchr(value, '=');
     if (!eq || eq == value || !eq[1]) return cli_usage_error(&cli_run, "-i expects NAME=FILE.pb, got '%s'", value);
-    args[nargs++] = (input_arg){value, (size_t)(eq - value), eq + 1};
+    q->args[q->nargs++] = (input_arg){value, (size_t)(eq - value), eq + 1};
   }
-  if (!model) return cli_usage_error(&cli_run, "missing MODEL");
-  if (!outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
-  if (strcmp(format, "pb") && strcmp(format, "npy"))
-    return cli_usage_error(&cli_run, "--format must be pb or npy, not '%s'", format);
-  if (strcmp(format, "pb") && cli_has_suffix(outdir, ".npz"))
-    return cli_usage_error(&cli_run, "--format names the files of an output directory, not of %s", outdir);
+  if (!q->model) return cli_usage_error(&cli_run, "missing MODEL");
+  if (!q->outdir) return cli_usage_error(&cli_run, "missing -o OUTDIR");
+  if (strcmp(q->format, "pb") && strcmp(q->format, "npy"))
+    return cli_usage_error(&cli_run, "--format must be pb or npy, not '%s'", q->format);
+  if (strcmp(q->format, "pb") && cli_has_suffix(q->outdir, ".npz"))
+    return cli_usage_error(&cli_run, "--format names the files of an output directory, not of %s", q->outdir);
+  return 0;
+}
+
+static int run_main(int argc, char **argv) {
+  cli_common common;
+  cli_common_init(&common);
+  run_request q;
+  int usage = parse_run(argc, argv, &common, &q);
+  if (usage) return usage;
+  const char *model = q.model;
   int status = CLI_EXIT_ERROR;
   vitc_graph *g = NULL;
   vitc_value *inputs = NULL, *outputs = NULL;
@@ -194,7 +209,7 @@ static int run_main(int argc, char **argv) {
     if (common.nbindings)
       return cli_usage_error(&cli_run, "--shape has no effect on %s: its shapes were fixed when it was compiled",
                              model);
-    if (cli_shared_open(model, name, &common.shared, &g, &err) != VITC_OK) {
+    if (cli_shared_open(model, q.name, &common.shared, &g, &err) != VITC_OK) {
       cli_error("%s", err.msg);
       goto done;
     }
@@ -210,10 +225,10 @@ static int run_main(int argc, char **argv) {
     cli_error("out of memory");
     goto done;
   }
-  if (read_inputs(g, args, nargs, inputs, given, files, &err) != VITC_OK ||
+  if (read_inputs(g, q.args, q.nargs, inputs, given, files, &err) != VITC_OK ||
       bind_to_inputs(&common, model, &g, inputs, files, &err) != VITC_OK ||
       cli_execute(&common, g, inputs, outputs, &err) != VITC_OK ||
-      write_outputs(g, outputs, outdir, format, &err) != VITC_OK) {
+      write_outputs(g, outputs, q.outdir, q.format, &err) != VITC_OK) {
     cli_error("%s", err.msg);
     goto done;
   }
