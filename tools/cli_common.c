@@ -115,38 +115,48 @@ int cli_parse_count(const cli_command *cmd, const char *name, const char *value,
   return 1;
 }
 
-int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **argv, int *i) {
-  const char *arg = argv[*i], *value = NULL;
-  int r;
-  unsigned o = cmd->options;
+/* The options without a value the command has (o: its CLI_OPTS_*): whether arg was one, set in c. */
+static bool parse_flag(unsigned o, cli_common *c, const char *arg) {
   if ((o & CLI_OPTS_MODEL) && (!strcmp(arg, "-O0") || !strcmp(arg, "-O1") || !strcmp(arg, "-O2"))) {
     c->passes.opt_level = arg[2] - '0';
-    *i += 1;
-    return 1;
-  }
-  if ((o & CLI_OPTS_MODEL) && !strcmp(arg, "--verify-each")) {
+  } else if ((o & CLI_OPTS_MODEL) && !strcmp(arg, "--verify-each")) {
     c->passes.verify_each = true;
-    *i += 1;
-    return 1;
-  }
-  if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--interp")) {
+  } else if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--interp")) {
     c->engine = CLI_ENGINE_INTERP;
-    *i += 1;
-    return 1;
-  }
-  if ((o & CLI_OPTS_RECORD) && !strcmp(arg, "--profile")) {
+  } else if ((o & CLI_OPTS_RECORD) && !strcmp(arg, "--profile")) {
     c->profile = true;
     cli_time_compile(c);
-    *i += 1;
-    return 1;
-  }
-  if ((o & CLI_OPTS_JIT) && !strcmp(arg, "--no-cache")) {
+  } else if ((o & CLI_OPTS_JIT) && !strcmp(arg, "--no-cache")) {
     c->no_cache = true;
-    *i += 1;
-    return 1;
-  }
-  if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--aot")) {
+  } else if ((o & CLI_OPTS_ENGINE) && !strcmp(arg, "--aot")) {
     c->engine = CLI_ENGINE_AOT;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* --shape VALUE: 1, or -1 after saying why it is refused. */
+static int add_shape_binding(cli_common *c, const char *value) {
+  if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
+  vitc_error err = {0};
+  if (vitc_parse_shape_binding(value, &c->bindings[c->nbindings], &err) != VITC_OK)
+    return cli_error("--shape: %s", err.msg), -1;
+  const vitc_shape_binding *b = &c->bindings[c->nbindings];
+  for (int k = 0; k < c->nbindings; k++) /* a second binding would otherwise be silently ignored */
+    if (c->bindings[k].input_len == b->input_len && !memcmp(c->bindings[k].input, b->input, (size_t)b->input_len))
+      return cli_error("--shape: input '%.*s' is bound twice ('%s' and '%s')", b->input_len, b->input,
+                       c->bindings[k].input, value),
+             -1;
+  c->nbindings++;
+  return 1;
+}
+
+int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **argv, int *i) {
+  const char *value = NULL;
+  int r;
+  unsigned o = cmd->options;
+  if (parse_flag(o, c, argv[*i])) {
     *i += 1;
     return 1;
   }
@@ -168,21 +178,8 @@ int cli_parse_common(const cli_command *cmd, cli_common *c, int argc, char **arg
     c->precision = strcmp(value, "bf16") ? VITC_PRECISION_FP32 : VITC_PRECISION_BF16;
     return 1;
   }
-  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--shape", &value)) != 0) {
-    if (r < 0) return -1;
-    if (c->nbindings == CLI_MAX_LIST) return cli_error("too many --shape options (at most %d)", CLI_MAX_LIST), -1;
-    vitc_error err = {0};
-    if (vitc_parse_shape_binding(value, &c->bindings[c->nbindings], &err) != VITC_OK)
-      return cli_error("--shape: %s", err.msg), -1;
-    const vitc_shape_binding *b = &c->bindings[c->nbindings];
-    for (int k = 0; k < c->nbindings; k++) /* a second binding would otherwise be silently ignored */
-      if (c->bindings[k].input_len == b->input_len && !memcmp(c->bindings[k].input, b->input, (size_t)b->input_len))
-        return cli_error("--shape: input '%.*s' is bound twice ('%s' and '%s')", b->input_len, b->input,
-                         c->bindings[k].input, value),
-               -1;
-    c->nbindings++;
-    return 1;
-  }
+  if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--shape", &value)) != 0)
+    return r < 0 ? -1 : add_shape_binding(c, value);
   if ((o & CLI_OPTS_MODEL) && (r = cli_option_value(argc, argv, i, "--disable-pass", &value)) != 0) {
     if (r < 0) return -1;
     if (c->passes.ndisabled == CLI_MAX_LIST)
