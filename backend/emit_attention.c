@@ -562,6 +562,30 @@ static void emit_blocks(attn_ctx *a, const row_src *src, LLVMValueRef i0) {
   cg_if_end(cg, &last);
 }
 
+/* The query rows of a task; whether it packs its own Kᵀ. A batch entry whose scores all fit the block is one
+ * task that packs its Kᵀ on the stack (L1, no second parallel pass, no trip through memory): small windows.
+ * Larger ones pack every entry's Kᵀ first, for all its query blocks to share. */
+static bool choose_rows(attn_ctx *a, const attn_geom *ge) {
+  int64_t micro = SCORE_BYTES / (a->nk_pad * (int64_t)sizeof(float) * ROWS);
+  bool local = a->nq * a->nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES &&
+               a->kp.size * (int64_t)sizeof(float) <= LOCAL_KT_BYTES && ge->batch >= LOCAL_MIN_TASKS;
+  a->rows = local ? (int)a->nq : ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
+  if (a->rows > a->nq) a->rows = (int)((a->nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
+  return local;
+}
+
+/* A task's arrays on the stack: the block's Q, Y (and bias) row addresses, factors, running maxima and scores. */
+static void task_arrays(attn_ctx *a, bool bias) {
+  vitc_cg *cg = a->cg;
+  a->qp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a->rows), NULL);
+  a->yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a->rows), NULL);
+  a->bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a->rows), NULL) : NULL;
+  a->fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a->rows), NULL);
+  a->mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * VL)), NULL);
+  a->s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * a->nk_pad)), NULL);
+  LLVMSetAlignment(a->s, 64);
+}
+
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *bias = cg_in_value(cg, IN_BIAS), *rs = cg_in_value(cg, IN_SCALE);
   attn_geom ge;
@@ -584,14 +608,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
-  /* A batch entry whose scores all fit the block is one task that packs its own Kᵀ on the stack (L1, no
-   * second parallel pass, no trip through memory): small windows. Larger ones pack every entry's Kᵀ first,
-   * for all its query blocks to share. */
-  int64_t micro = SCORE_BYTES / (a.nk_pad * (int64_t)sizeof(float) * ROWS);
-  bool local = a.nq * a.nk_pad * (int64_t)sizeof(float) <= SCORE_BYTES && a.kp.size * (int64_t)sizeof(float) <= LOCAL_KT_BYTES &&
-               ge.batch >= LOCAL_MIN_TASKS;
-  a.rows = local ? (int)a.nq : ROWS * (int)(micro < 1 ? 1 : micro > BLOCK_MICRO ? BLOCK_MICRO : micro);
-  if (a.rows > a.nq) a.rows = (int)((a.nq + ROWS - 1) / ROWS * ROWS); /* few queries: one block */
+  bool local = choose_rows(&a, &ge);
   LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
   if (!local) {
@@ -604,15 +621,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   captured[10] = pad;
   cg_task t = cg_task_begin(cg, captured, 11);
-  a.qp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
-  a.yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL);
-  a.bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a.rows), NULL) : NULL;
-  a.fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.rows), NULL);
-  a.mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * VL)), NULL);
-  a.s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.nk_pad)), NULL);
+  task_arrays(&a, bias != NULL);
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
-  LLVMSetAlignment(a.s, 64);
   LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;
   if (own_kt) LLVMSetAlignment(own_kt, 64);
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
