@@ -59,7 +59,9 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
 
 /* Whether gn, the graph of n images, computes each image alone: node for node as g1 (the same file at
  * batch 1, both after the required passes), every tensor computed from images holds them outermost, one
- * block per image, and no op works along that axis (Softmax or Concat over it, batch statistics). */
+ * block per image, every op on them is known to keep them apart (row-wise, VITC_OPF_PER_SAMPLE on its
+ * leading axes, or a movement whose constant indices leave the image axis whole), and the parameters they
+ * meet are alike at both batches. Anything else is refused: the batch is then folded, always right. */
 bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, int64_t n);
 /* Whether one image's products (g1) have rows enough for the GEMM: at least PER_IMAGE_MIN_ROWS rows per
  * image for PER_IMAGE_MIN_SHARE of their arithmetic (driver.c). */
