@@ -511,8 +511,11 @@ vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, v
       one[b] = o->bindings[b];
       if (one[b].rank >= 1 && one[b].dims[0] == n) one[b].dims[0] = 1;
     }
-    st = load_shapes(path, one, o->nbindings, &g1, err);
-    if (!st && vitc_graph_per_image(g1) && vitc_graph_separable_by_image(g1, gn, n) &&
+    /* A model whose constants fit only its batch (a Reshape to [N,...] written out) has no batch-1 graph:
+     * it is folded, as it loads. */
+    vitc_error ignored;
+    if (!load_shapes(path, one, o->nbindings, &g1, &ignored) && vitc_graph_per_image(g1) &&
+        vitc_graph_separable_by_image(g1, gn, n) &&
         (o->batch == VITC_BATCH_PER_IMAGE || vitc_graph_rows_per_image_suffice(g1)))
       *images = n;
   }

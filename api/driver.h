@@ -69,7 +69,8 @@ bool vitc_graph_rows_per_image_suffice(const vitc_graph *g1);
 
 /* The images o's bindings give path (every input's symbolic first dim bound to the same N) that are
  * better run one at a time by the batch-1 graph: N when o->batch is VITC_BATCH_PER_IMAGE or, with
- * VITC_BATCH_AUTO, the products' rows suffice, and the graph is separable by image; else 1. With N,
+ * VITC_BATCH_AUTO, the products' rows suffice, and the graph is separable by image; else 1 (also when
+ * the file does not load at batch 1, its constants written for N). With N,
  * one (o->nbindings entries) receives o's bindings with that first dim bound to 1. */
 vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, vitc_shape_binding *one,
                                int64_t *images, vitc_error *err);
