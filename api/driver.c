@@ -261,6 +261,128 @@ static bool maps_rows(const vitc_node *b, const image_layout *at, int rank) {
   return !vitc_op_has(b->op, VITC_OPF_PRODUCT) || b->nin < 2 || b->in[1] < 0 || !at[b->in[1]].outer;
 }
 
+/* Node b's `axis` attribute made non-negative for operands of the given rank (dflt when absent); -1 when
+ * out of range. */
+static int attr_axis(const vitc_node *b, int64_t dflt, int rank) {
+  int64_t axis = vitc_attr_int(b, "axis", dflt);
+  if (axis < 0) axis += rank;
+  return axis >= 0 && axis < rank ? (int)axis : -1;
+}
+
+/* Node k's input j, known at compile time in graph g, or NULL. */
+static const vitc_value *known_input(const vitc_graph *g, int k, int j) {
+  const vitc_node *b = &g->nodes[k];
+  return j < b->nin && b->in[j] >= 0 && g->tensors[b->in[j]].v.data ? &g->tensors[b->in[j]].v : NULL;
+}
+
+/* Whether Slice node k of g keeps axis ax of its input whole and in order, and slices every other axis as
+ * node k of `other` does: the constant starts/ends/axes/steps (inputs 1-4) name ax only to start at 0 and
+ * end at its length with step 1 (a flipped or strided batch mixes the images). */
+static bool slice_keeps_images(const vitc_graph *g, const vitc_graph *other, int k, int ax) {
+  const vitc_node *b = &g->nodes[k];
+  const vitc_value *starts = known_input(g, k, 1), *ends = known_input(g, k, 2), *axes = known_input(g, k, 3),
+                   *steps = known_input(g, k, 4), *x = &g->tensors[b->in[0]].v;
+  if (!starts || !ends || vitc_numel(ends) != vitc_numel(starts) || (b->nin > 3 && b->in[3] >= 0 && !axes) ||
+      (b->nin > 4 && b->in[4] >= 0 && !steps))
+    return false;
+  for (int j = 1; j < b->nin; j++) { /* alike in both graphs but for the image axis */
+    const vitc_value *v = known_input(g, k, j), *w = known_input(other, k, j);
+    if (v && (!w || vitc_numel(v) != vitc_numel(w))) return false;
+  }
+  for (int64_t i = 0; i < vitc_numel(starts); i++) {
+    int64_t axis = axes ? vitc_load_i(axes, i) : i, len = x->dims[ax];
+    if (axis < 0) axis += x->rank;
+    if (axis != ax) {
+      for (int j = 1; j < b->nin; j++)
+        if (known_input(g, k, j) && vitc_load_i(known_input(g, k, j), i) != vitc_load_i(known_input(other, k, j), i))
+          return false;
+      continue;
+    }
+    int64_t start = vitc_load_i(starts, i), end = vitc_load_i(ends, i);
+    if ((steps && vitc_load_i(steps, i) != 1) || start + (start < 0 ? len : 0) > 0 || end + (end < 0 ? len : 0) < len)
+      return false;
+  }
+  return true;
+}
+
+/* Whether Resize node k of g samples axis ax at the input's own positions: scale exactly 1 there (scales
+ * input 2, or sizes: the caller checks the length), no crop box (tf_crop_and_resize's roi may shift it),
+ * no `axes` attribute renumbering the scales. A scale of 1.1 on 3 images still gives 3, between them. */
+static bool resize_keeps_images(const vitc_graph *g, int k, int ax) {
+  const vitc_node *b = &g->nodes[k];
+  const vitc_value *scales = known_input(g, k, 2);
+  if (vitc_attr_find(b, "axes") || !strcmp(vitc_attr_str(b, "coordinate_transformation_mode", ""), "tf_crop_and_resize"))
+    return false;
+  if (b->nin > 2 && b->in[2] >= 0 && (!scales || (vitc_numel(scales) && vitc_load_f(scales, ax) != 1.0))) return false;
+  return true;
+}
+
+/* Whether input j of node k (no images) is alike at batch 1 and n, or names the shape the batch sizes
+ * (Reshape's or Expand's shape, Resize's sizes; Slice's ends: slice_keeps_images). A parameter computed
+ * from the batch size (x · N) would give each image another value than batch 1 does. A parameter unknown
+ * at compile time is computed at run time from the same constants in both graphs. */
+static bool same_parameter(const vitc_graph *g1, const vitc_graph *gn, int k, int j) {
+  const vitc_node *b = &gn->nodes[k];
+  if (vitc_op_has(b->op, VITC_OPF_VIEW) || b->op == VITC_OP_Expand || b->op == VITC_OP_Slice ||
+      (b->op == VITC_OP_Resize && j == 3))
+    return true;
+  const vitc_tensor *t1 = &g1->tensors[g1->nodes[k].in[j]];
+  if (t1->producer < 0) return true; /* a constant of the file (the weights): the same bytes at any batch */
+  const vitc_value *v1 = &t1->v, *vn = &gn->tensors[b->in[j]].v;
+  if (!v1->data || !vn->data) return !v1->data && !vn->data;
+  return vitc_nbytes(v1) == vitc_nbytes(vn) && !memcmp(v1->data, vn->data, vitc_nbytes(vn));
+}
+
+/* Whether node k's operands after the first (indices, repeats, pads, split sizes) are known and alike at
+ * batch 1 and n: a batch-specific index (the last image) would pick another element in each graph. */
+static bool same_index_operands(const vitc_graph *g1, const vitc_graph *gn, int k) {
+  for (int j = 1; j < gn->nodes[k].nin; j++) {
+    if (gn->nodes[k].in[j] < 0) continue;
+    const vitc_value *v1 = known_input(g1, k, j), *vn = known_input(gn, k, j);
+    if (!v1 || !vn || vitc_nbytes(v1) != vitc_nbytes(vn) || memcmp(v1->data, vn->data, vitc_nbytes(vn))) return false;
+  }
+  return true;
+}
+
+/* Whether node k of gn computes each image of its input j (images on axis ax) from that image alone, its
+ * output holding them on axis ax_out. A PER_SAMPLE op keeps the images apart on its leading axes (ops.def);
+ * the movement ops by their index operands; every other op may combine them (CumSum, MeanVariance-
+ * Normalization, ReverseSequence, RoiAlign...) and is refused: the batch is then folded, always right. */
+static bool keeps_images_apart(const vitc_graph *g1, const vitc_graph *gn, int k, int j, int ax, int ax_out) {
+  const vitc_node *b = &gn->nodes[k];
+  int rank = gn->tensors[b->in[j]].v.rank, out_rank = gn->tensors[b->out[0]].v.rank;
+  if (vitc_op_has(b->op, VITC_OPF_PER_SAMPLE)) {
+    for (int o = 1; o < b->nout; o++) /* MaxPool's Indices count the images before (n·C + c)·H·W + ... */
+      if (b->out[o] >= 0) return false;
+    if (vitc_op_has(b->op, VITC_OPF_PRODUCT)) /* a batch dim (broadcast from the right), not a matrix's */
+      return ax < rank - 2 && ax - rank == ax_out - out_rank;
+    return ax < attr_axis(b, 1, rank) && ax == ax_out && (b->op != VITC_OP_Resize || resize_keeps_images(gn, k, ax));
+  }
+  if (!vitc_op_has(b->op, VITC_OPF_MOVE) || (j > 0 && !vitc_op_has(b->op, VITC_OPF_MOVE_ALL)))
+    return false; /* images in indices, repeats or pads */
+  switch (b->op) {
+  case VITC_OP_Transpose:
+  case VITC_OP_Dropout: /* inference: a copy */
+    return true;
+  case VITC_OP_Expand: /* broadcast from the right; the image axis as long per image (caller) */
+    return ax - rank == ax_out - out_rank;
+  case VITC_OP_Concat: /* axis required: absent, refuse */
+    return attr_axis(b, ax, rank) != ax;
+  case VITC_OP_Split:
+  case VITC_OP_Gather:
+    return attr_axis(b, 0, rank) != ax && same_index_operands(g1, gn, k);
+  case VITC_OP_Slice:
+    return slice_keeps_images(gn, g1, k, ax) && slice_keeps_images(g1, gn, k, ax);
+  case VITC_OP_Tile: /* repeats 1 on the image axis (N repeats would copy the whole batch, not each image) */
+  case VITC_OP_Pad:  /* no padding on the image axis (pads input 1; an axes input 3 is refused) */
+    if (!same_index_operands(g1, gn, k) || (b->op == VITC_OP_Pad && b->nin > 3 && b->in[3] >= 0)) return false;
+    return b->op == VITC_OP_Tile ? vitc_load_i(known_input(gn, k, 1), ax) == 1
+                                 : !vitc_load_i(known_input(gn, k, 1), ax) && !vitc_load_i(known_input(gn, k, 1), ax + rank);
+  default:
+    return false;
+  }
+}
+
 bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, int64_t n) {
   if (g1->nnodes != gn->nnodes || g1->ntensors != gn->ntensors || n < 2) return false;
   image_layout *at = calloc((size_t)gn->ntensors + 1, sizeof *at); /* outer 0: no images */
@@ -282,13 +404,16 @@ bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, i
       ok = ax != -2 && (ax == -1 || at[b->in[j]].outer > 0);
       if (ax >= 0 && first < 0) first = j;
     }
+    for (int j = 0; ok && first >= 0 && j < b->nin; j++)
+      ok = b->in[j] < 0 || at[b->in[j]].outer || same_parameter(g1, gn, i, j);
     if (!ok) break;
-    if (first < 0) { /* parameters only: copied or combined element by element, alike for every image */
+    if (first < 0) { /* parameters only: the same for every image when broadcast or repeated over the batch
+                      * (a class token); a Slice or Pad sized by the batch gives each image another part */
       for (int j = 0; ok && j < b->nout; j++) {
         if (b->out[j] < 0) continue;
         const vitc_tensor *t1 = &g1->tensors[a->out[j]], *tn = &gn->tensors[b->out[j]];
         int ax = image_axis(t1, tn, n);
-        ok = ax == -1 || (ax >= 0 && (vitc_op_has(b->op, VITC_OPF_MOVE) || vitc_op_has(b->op, VITC_OPF_ELEMWISE)));
+        ok = ax == -1 || (ax >= 0 && (b->op == VITC_OP_Expand || b->op == VITC_OP_Tile));
         if (ok && ax >= 0) at[b->out[j]] = indexed_layout(t1, tn, ax);
       }
       continue;
@@ -311,15 +436,16 @@ bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, i
         ok = b->in[j] < 0 || !at[b->in[j]].outer || same_layout(at[b->in[j]], l);
       for (int j = 1; ok && j < b->nout; j++) ok = b->out[j] < 0;
     } else {
-      /* Ops on indices: each image the outer part of its axis in every operand, and no op along that
-       * axis (Softmax or Concat over it). */
+      /* Ops on indices: each image the outer part of its axis in every operand and as long in the output,
+       * and an op that computes each image from that image alone (keeps_images_apart). */
+      const vitc_tensor *o1 = &g1->tensors[a->out[0]];
+      int ax_out = image_axis(o1, out, n);
       for (int j = 0; ok && j < b->nin; j++) {
         if (b->in[j] < 0 || !at[b->in[j]].outer) continue;
         const vitc_tensor *t1 = &g1->tensors[a->in[j]], *tn = &gn->tensors[b->in[j]];
         int ax = image_axis(t1, tn, n);
-        ok = same_layout(at[b->in[j]], indexed_layout(t1, tn, ax));
-        int64_t axis = vitc_attr_int(b, "axis", -1 - tn->v.rank);
-        if (j == 0 && (axis < 0 ? axis + tn->v.rank : axis) == ax) ok = false;
+        ok = same_layout(at[b->in[j]], indexed_layout(t1, tn, ax)) && t1->v.dims[ax] == o1->v.dims[ax_out] &&
+             keeps_images_apart(g1, gn, i, j, ax, ax_out);
       }
       for (int j = 0; ok && j < b->nout; j++)
         if (b->out[j] >= 0) {
@@ -385,8 +511,11 @@ vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, v
       one[b] = o->bindings[b];
       if (one[b].rank >= 1 && one[b].dims[0] == n) one[b].dims[0] = 1;
     }
-    st = load_shapes(path, one, o->nbindings, &g1, err);
-    if (!st && vitc_graph_per_image(g1) && vitc_graph_separable_by_image(g1, gn, n) &&
+    /* A model whose constants fit only its batch (a Reshape to [N,...] written out) has no batch-1 graph:
+     * it is folded, as it loads. */
+    vitc_error ignored;
+    if (!load_shapes(path, one, o->nbindings, &g1, &ignored) && vitc_graph_per_image(g1) &&
+        vitc_graph_separable_by_image(g1, gn, n) &&
         (o->batch == VITC_BATCH_PER_IMAGE || vitc_graph_rows_per_image_suffice(g1)))
       *images = n;
   }

@@ -59,7 +59,9 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
 
 /* Whether gn, the graph of n images, computes each image alone: node for node as g1 (the same file at
  * batch 1, both after the required passes), every tensor computed from images holds them outermost, one
- * block per image, and no op works along that axis (Softmax or Concat over it, batch statistics). */
+ * block per image, every op on them is known to keep them apart (row-wise, VITC_OPF_PER_SAMPLE on its
+ * leading axes, or a movement whose constant indices leave the image axis whole), and the parameters they
+ * meet are alike at both batches. Anything else is refused: the batch is then folded, always right. */
 bool vitc_graph_separable_by_image(const vitc_graph *g1, const vitc_graph *gn, int64_t n);
 /* Whether one image's products (g1) have rows enough for the GEMM: at least PER_IMAGE_MIN_ROWS rows per
  * image for PER_IMAGE_MIN_SHARE of their arithmetic (driver.c). */
@@ -67,7 +69,8 @@ bool vitc_graph_rows_per_image_suffice(const vitc_graph *g1);
 
 /* The images o's bindings give path (every input's symbolic first dim bound to the same N) that are
  * better run one at a time by the batch-1 graph: N when o->batch is VITC_BATCH_PER_IMAGE or, with
- * VITC_BATCH_AUTO, the products' rows suffice, and the graph is separable by image; else 1. With N,
+ * VITC_BATCH_AUTO, the products' rows suffice, and the graph is separable by image; else 1 (also when
+ * the file does not load at batch 1, its constants written for N). With N,
  * one (o->nbindings entries) receives o's bindings with that first dim bound to 1. */
 vitc_status vitc_driver_images(const char *path, const vitc_driver_options *o, vitc_shape_binding *one,
                                int64_t *images, vitc_error *err);

@@ -145,6 +145,7 @@ enum {
   VITC_OPF_INDEXED = 1u << 6,
   VITC_OPF_VIEW = 1u << 7,
   VITC_OPF_SHAPE_ONLY = 1u << 8,
+  VITC_OPF_PER_SAMPLE = 1u << 9,
 };
 
 typedef struct vitc_op_info {

@@ -14,6 +14,7 @@ enum {
   INDEXED = VITC_OPF_INDEXED,
   VIEW = VITC_OPF_VIEW,
   SHAPE_ONLY = VITC_OPF_SHAPE_ONLY,
+  PER_SAMPLE = VITC_OPF_PER_SAMPLE,
 };
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {

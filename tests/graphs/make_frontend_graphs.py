@@ -124,9 +124,25 @@ def gather_rows():
         f.write(bad.SerializeToString())
 
 
+def batch_constant():
+    """y = Reshape(x, [2, 4]) + 1 with x f32["N", 2, 2]: the shape is written out for N = 2, so the model
+    loads only for a batch of 2 (no batch-1 graph to run image by image)."""
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+         helper.make_node("Add", ["r", "one"], ["y"], name="add")],
+        "batch_constant",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [numpy_helper.from_array(np.array([2, 4], dtype=np.int64), "shape"),
+         numpy_helper.from_array(np.array(1, dtype=np.float32), "one")])
+    x = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+    save("batch_constant", graph, 17, [x], [x.reshape(2, 4) + 1])
+
+
 if __name__ == "__main__":
     add_relu()
     mlp_dynamic_batch()
     reduce_opset11()
     external_weights()
     gather_rows()
+    batch_constant()

@@ -404,6 +404,26 @@ static void test_batch(const vitc_model *two_io) {
   vitc_model_free(fixed);
 }
 
+/* A model whose constants fit only its batch (tests/graphs/batch_constant: x f32[N,2,2] reshaped to the
+ * written-out [2,4], plus 1) loads for 2 images in every batch mode, folded: it has no batch-1 graph to run
+ * image by image, so its batch runs as one (vitc_run_batch refuses it). */
+static void test_batch_constant(void) {
+  static const float x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (int mode = VITC_BATCH_AUTO; mode <= VITC_BATCH_PER_IMAGE; mode++) {
+    vitc_options o = {.nthreads = 2, .opt_level = VITC_OPT_DEFAULT, .batch = (vitc_batch_mode)mode,
+                      .shapes = (const char *const[]){"x=2x2x2"}, .nshapes = 1};
+    vitc_model *m = NULL;
+    vitc_context *c = NULL;
+    float y[8] = {0};
+    CHECK(vitc_model_load("tests/graphs/batch_constant/model.onnx", &o, &m) == VITC_OK && vitc_context_new(m, &c) == VITC_OK);
+    if (c) CHECK(vitc_run(c, (const void *[]){x}, (void *[]){y}) == VITC_OK);
+    for (int i = 0; i < 8; i++) CHECK(y[i] == x[i] + 1);
+    if (c) CHECK(vitc_run_batch(c, 1, (const void *[]){x}, (void *[]){y}) == VITC_ERR_INVALID);
+    vitc_context_free(c);
+    vitc_model_free(m);
+  }
+}
+
 int main(void) {
   vitc_model *jit = NULL, *interp = NULL;
   vitc_options interpret = {.interpret = 1, .nthreads = 2, .opt_level = VITC_OPT_DEFAULT},
@@ -424,6 +444,7 @@ int main(void) {
   test_memory_limit();
   test_trace(jit, interp);
   test_batch(jit);
+  test_batch_constant();
   vitc_model_free(jit);
   vitc_model_free(interp);
   CHECK_DONE();

@@ -1,7 +1,8 @@
 /* test_batch_choice.c — the driver's choice between folding a batch into the rows and running the
  * batch-1 graph image by image (api/driver.c): which graphs are separable by image, on tiny graphs built
  * at batch 1 and 3 with the near misses that mix the images (a Softmax or Concat over the batch, a mean
- * over it, batch statistics, a view that reorders images), and the rows-per-image rule. */
+ * over it, batch statistics, a view that reorders images, ops on indices that keep the batch's shape but
+ * flip, repeat, gather, shift or accumulate along it), and the rows-per-image rule. */
 #include "api/driver.h"
 #include "check.h"
 #include "graph_inputs.h"
@@ -16,12 +17,26 @@ typedef enum shape_kind {
   BATCHNORM_TRAIN, /* BatchNormalization with training_mode=1 */
   CONCAT_BATCH,    /* Concat(x, x) over axis 0, back to N images by a Reshape */
   SHUFFLE,         /* [N,L,E] -> [L,N,E] -> [L·N,E] viewed as [N,L,E]: images reordered by a view */
+  SLICE_ROWS,      /* Slice axes [0,1]: the batch whole (0 to INT64_MAX, step 1), rows 1.. */
+  SLICE_FLIP,      /* Slice axis 0 with step -1: the images in reverse order */
+  TILE_ROWS,       /* Tile repeats [1,2,1]: each image's rows twice */
+  TILE_BATCH,      /* Tile repeats [2,1,1]: the whole batch twice, not each image twice in place */
+  CUMSUM_BATCH,    /* CumSum over axis 0 (an input): running sums across the images */
+  GATHER_ROWS,     /* Gather axis 1, rows [1,0] */
+  GATHER_BATCH,    /* Gather without an axis attribute (axis 0) at N-1..0 (sliced from 7..0): images reversed */
+  GATHER_LAST_ROW, /* Gather axis 1 at index N-1: a batch-specific index, another row at batch 1 */
+  PAD_SHIFT,       /* Pad axis 0 by [1, -1]: every image moved to the next */
+  MVN_DEFAULT,     /* MeanVarianceNormalization with its default axes [0,2,3]: statistics over the batch */
+  SCALE_BY_BATCH,  /* x · Cast(Shape(x)[0]): a parameter computed from the batch size, 1 at batch 1 */
+  PER_IMAGE_PARAM, /* x + the last N of a constant [8] (Slice sized by the batch), expanded: another per image */
 } shape_kind;
 
 static int add_i64s(vitc_graph *g, const char *name, int64_t len, const int64_t *vals) {
   vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {len}, .data = (void *)vals};
   return vitc_graph_add_constant(g, name, &v);
 }
+
+static int add_i64(vitc_graph *g, const char *name, int64_t v) { return add_i64s(g, name, 1, (int64_t[]){v}); }
 
 static vitc_attr int_attr(const char *name, int64_t i) { return (vitc_attr){.name = name, .type = VITC_ATTR_INT, .i = i}; }
 static vitc_attr ints_attr(const char *name, int n, int64_t *v) {
@@ -86,6 +101,68 @@ static vitc_graph *build(shape_kind kind, int64_t n, int64_t rows) {
     y = add_node(g, VITC_OP_Reshape, "fold", (int[]){y, add_i64s(g, "fold_shape", 3, shape)}, 2, NULL, 0);
     break;
   }
+  case SLICE_ROWS:
+  case SLICE_FLIP: {
+    static const int64_t rows_starts[] = {0, 1}, rows_ends[] = {INT64_MAX, INT64_MAX}, rows_axes[] = {0, 1};
+    bool flip = kind == SLICE_FLIP;
+    int in[] = {x, flip ? add_i64(g, "starts", -1) : add_i64s(g, "starts", 2, rows_starts),
+                flip ? add_i64(g, "ends", INT64_MIN) : add_i64s(g, "ends", 2, rows_ends),
+                flip ? add_i64(g, "axes", 0) : add_i64s(g, "axes", 2, rows_axes),
+                flip ? add_i64(g, "steps", -1) : add_i64s(g, "steps", 2, (int64_t[]){1, 1})};
+    y = add_node(g, VITC_OP_Slice, "slice", in, 5, NULL, 0);
+    break;
+  }
+  case TILE_ROWS:
+  case TILE_BATCH: {
+    static const int64_t rows_twice[] = {1, 2, 1}, batch_twice[] = {2, 1, 1};
+    y = add_node(g, VITC_OP_Tile, "tile", (int[]){x, add_i64s(g, "repeats", 3, kind == TILE_ROWS ? rows_twice : batch_twice)},
+                 2, NULL, 0);
+    break;
+  }
+  case CUMSUM_BATCH:
+    y = add_node(g, VITC_OP_CumSum, "cumsum", (int[]){x, add_i64s(g, "axis", 1, axes0)}, 2, NULL, 0);
+    break;
+  case GATHER_ROWS:
+  case GATHER_BATCH:
+  case GATHER_LAST_ROW: {
+    /* the batch's indices reversed: the last N of 7..0, their shape following the batch */
+    static const int64_t down[] = {7, 6, 5, 4, 3, 2, 1, 0};
+    int idx = kind == GATHER_ROWS ? add_i64s(g, "idx", 2, (int64_t[]){1, 0}) : add_i64(g, "idx", n - 1);
+    if (kind == GATHER_BATCH)
+      idx = add_node(g, VITC_OP_Slice, "last_n", (int[]){add_i64s(g, "down", 8, down), add_i64(g, "starts", 8 - n), add_i64(g, "ends", 8)},
+                     3, NULL, 0);
+    vitc_attr axis1 = int_attr("axis", 1);
+    y = add_node(g, VITC_OP_Gather, "gather", (int[]){x, idx}, 2, kind == GATHER_BATCH ? NULL : &axis1, kind != GATHER_BATCH);
+    break;
+  }
+  case PAD_SHIFT: {
+    static const int64_t pads[] = {1, 0, 0, -1, 0, 0};
+    y = add_node(g, VITC_OP_Pad, "pad", (int[]){x, add_i64s(g, "pads", 6, pads)}, 2, NULL, 0);
+    break;
+  }
+  case MVN_DEFAULT: { /* on [N,L,E,1] */
+    y = add_node(g, VITC_OP_Unsqueeze, "nchw", (int[]){x, add_i64(g, "last", 3)}, 2, NULL, 0);
+    y = add_node(g, VITC_OP_MeanVarianceNormalization, "mvn", &y, 1, NULL, 0);
+    y = add_node(g, VITC_OP_Squeeze, "back", (int[]){y, add_i64(g, "last_again", 3)}, 2, NULL, 0);
+    break;
+  }
+  case SCALE_BY_BATCH: {
+    int shape = add_node(g, VITC_OP_Shape, "shape", &x, 1, NULL, 0);
+    int batch = add_node(g, VITC_OP_Gather, "batch", (int[]){shape, add_i64(g, "zero", 0)}, 2, NULL, 0);
+    int scale = add_node(g, VITC_OP_Cast, "scale", &batch, 1, (vitc_attr[]){int_attr("to", VITC_F32)}, 1);
+    y = add_node(g, VITC_OP_Mul, "scaled", (int[]){x, scale}, 2, NULL, 0);
+    break;
+  }
+  case PER_IMAGE_PARAM: {
+    static const float eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    vitc_value ev = {.dtype = VITC_F32, .rank = 1, .dims = {8}, .data = (void *)eight};
+    int p = add_node(g, VITC_OP_Slice, "last_n", (int[]){vitc_graph_add_constant(g, "eight", &ev), add_i64(g, "starts", 8 - n), add_i64(g, "ends", 8)},
+                     3, NULL, 0);
+    p = add_node(g, VITC_OP_Unsqueeze, "column", (int[]){p, add_i64s(g, "axes12", 2, (int64_t[]){1, 2})}, 2, NULL, 0);
+    p = add_node(g, VITC_OP_Expand, "like_x", (int[]){p, add_i64s(g, "x_shape", 3, (int64_t[]){n, rows, E})}, 2, NULL, 0);
+    y = add_node(g, VITC_OP_Add, "shifted", (int[]){x, p}, 2, NULL, 0);
+    break;
+  }
   }
   set_outputs(g, &y, 1);
   vitc_pass_options o = {.opt_level = VITC_OPT_REQUIRED};
@@ -118,6 +195,20 @@ int main(void) {
   CHECK(!separable(BATCHNORM_TRAIN, 4));
   CHECK(!separable(CONCAT_BATCH, 4));
   CHECK(!separable(SHUFFLE, 4));
+  /* ops on indices: only those that leave the batch axis alone */
+  CHECK(separable(SLICE_ROWS, 4));
+  CHECK(!separable(SLICE_FLIP, 4));
+  CHECK(separable(TILE_ROWS, 4));
+  CHECK(!separable(TILE_BATCH, 4));
+  CHECK(!separable(CUMSUM_BATCH, 4));
+  CHECK(separable(GATHER_ROWS, 4));
+  CHECK(!separable(GATHER_BATCH, 4));
+  CHECK(!separable(GATHER_LAST_ROW, 4));
+  CHECK(!separable(PAD_SHIFT, 4));
+  CHECK(!separable(MVN_DEFAULT, 4));
+  /* parameters that differ between batch 1 and N */
+  CHECK(!separable(SCALE_BY_BATCH, 4));
+  CHECK(!separable(PER_IMAGE_PARAM, 4));
   /* rows per image: ViT-B/16's 197 tokens suffice, ViT-B/32's 50 do not; no product: nothing to gain */
   CHECK(rows_suffice(ROWS, 197));
   CHECK(rows_suffice(INTERLEAVED, 192));
