@@ -28,17 +28,6 @@ static int map_const(test_graph *t, int64_t g, int64_t n, const int64_t *offsets
   return vitc_graph_add_constant(t->g, NULL, &v);
 }
 
-/* perm[0..n) a permutation drawn from a fixed LCG (Fisher–Yates): where the windows' tokens sit. */
-static void permutation(int64_t *perm, int64_t n, unsigned seed) {
-  for (int64_t i = 0; i < n; i++) perm[i] = i;
-  for (int64_t i = n - 1; i > 0; i--) {
-    seed = seed * 1664525u + 1013904223u;
-    int64_t j = (int64_t)(seed >> 8) % (i + 1), x = perm[i];
-    perm[i] = perm[j];
-    perm[j] = x;
-  }
-}
-
 /* The Attention node; the attribute arrays must outlive the graph, hence the caller's maps, hs and ys. */
 static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs, int64_t *ys) {
   int64_t g = c->g, h = c->h, n = c->n, d = c->d, w = h * d, l = g * n;
@@ -51,7 +40,7 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
   } else {
     int64_t *perm = maps + 4 * l;
     int qkv = c->lay == VIT ? tg_input(t, VITC_F32, 3, (int64_t[]){n, g, 3 * w}) : tg_input(t, VITC_F32, 2, (int64_t[]){l, 3 * w});
-    permutation(perm, l, 99);
+    tg_permutation(perm, l, 99);
     for (int x = 0; x < 4; x++)
       for (int64_t gi = 0; gi < g; gi++)
         for (int64_t i = 0; i < n; i++) {

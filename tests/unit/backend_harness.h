@@ -58,6 +58,17 @@ static inline void tg_fill(vitc_value *v, unsigned *seed) {
   }
 }
 
+/* perm[0..n) a permutation drawn from the same LCG (Fisher–Yates): token orders for row maps. */
+static inline void tg_permutation(int64_t *perm, int64_t n, unsigned seed) {
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    seed = seed * 1664525u + 1013904223u;
+    int64_t j = (int64_t)(seed >> 8) % (i + 1), x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
+  }
+}
+
 /* A constant of random values. */
 static inline int tg_const(test_graph *t, vitc_dtype dtype, int rank, const int64_t *dims, unsigned seed) {
   vitc_value v = {.dtype = dtype, .rank = rank};

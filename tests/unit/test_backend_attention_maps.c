@@ -70,17 +70,6 @@ static int head_scale(test_graph *t, int64_t h) {
   return vitc_graph_add_constant(t->g, NULL, &v);
 }
 
-/* perm[0..n) a permutation drawn from a fixed LCG (Fisher–Yates). */
-static void permutation(int64_t *perm, int64_t n, unsigned seed) {
-  for (int64_t i = 0; i < n; i++) perm[i] = i;
-  for (int64_t i = n - 1; i > 0; i--) {
-    seed = seed * 1664525u + 1013904223u;
-    int64_t j = (int64_t)(seed >> 8) % (i + 1), x = perm[i];
-    perm[i] = perm[j];
-    perm[j] = x;
-  }
-}
-
 /* ViT: qkv [N, G, 3C] from one Linear, sequence first; Q, K, V of (g, h) at columns 0, C, 2C plus h·D;
  * Y into [N, G, C] ([N, C] when G = 1) or dense [G, H, N, D]. */
 static void vit_packed(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, bool ymap, int threads) {
@@ -150,7 +139,7 @@ static void swin_check(test_graph *t, attn_args *a, int64_t h, int64_t d, int64_
 static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, int bias, bool v2,
                          int threads) {
   int64_t l = g * n, c = h * d, *perm = malloc(sizeof(int64_t) * (size_t)(5 * l)), *maps = perm + l;
-  permutation(perm, l, 99);
+  tg_permutation(perm, l, 99);
   test_graph t = tg_new();
   attn_args a = no_inputs();
   int qkv = f32_input(&t, 2, (int64_t[]){l, 3 * c});
@@ -172,7 +161,7 @@ static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int6
 static void padded_windows(const char *what, int64_t g, int64_t h, int64_t n, int64_t d, int64_t l, bool v2,
                            int threads) {
   int64_t rows = g * n, c = h * d, *perm = malloc(sizeof(int64_t) * (size_t)(5 * rows)), *maps = perm + rows;
-  permutation(perm, rows, 41);
+  tg_permutation(perm, rows, 41);
   test_graph t = tg_new();
   attn_args a = no_inputs();
   int qkv = f32_input(&t, 2, (int64_t[]){l, 3 * c});
@@ -207,7 +196,7 @@ static void mixed(const char *what, unsigned mapped, int64_t nk, bool bias, bool
       if (x < 3) a.in[IN_Q + x] = f32_input(&t, 4, (int64_t[]){G, H, r, cols[x]});
       continue;
     }
-    permutation(perm, G * r, 7u + (unsigned)x);
+    tg_permutation(perm, G * r, 7u + (unsigned)x);
     for (int64_t i = 0; i < G * r; i++) m[i] = perm[i] * H * cols[x];
     if (x < 3) a.in[IN_Q + x] = f32_input(&t, 2, (int64_t[]){G * r, H * cols[x]});
     else {
