@@ -246,9 +246,9 @@ LLVMValueRef vec_with_lane(vitc_cg *cg, LLVMValueRef v, LLVMValueRef x, int i) {
 }
 
 LLVMValueRef vec_shuffle(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, const int *lanes, int n) {
-  enum { MAX_SHUFFLE = 128 };
-  LLVMValueRef mask[MAX_SHUFFLE];
-  for (int k = 0; k < n && k < MAX_SHUFFLE; k++) mask[k] = cg_i32(cg, lanes[k]);
+  LLVMValueRef mask[VEC_MAX_SHUFFLE];
+  if (n > VEC_MAX_SHUFFLE) n = VEC_MAX_SHUFFLE; /* never: the widest vector built is 64 lanes */
+  for (int k = 0; k < n; k++) mask[k] = cg_i32(cg, lanes[k]);
   return LLVMBuildShuffleVector(cg->b, a, b ? b : LLVMGetPoison(LLVMTypeOf(a)), LLVMConstVector(mask, (unsigned)n), "");
 }
 

@@ -133,7 +133,9 @@ LLVMValueRef vec_reduce(vitc_cg *cg, vec_fold f, LLVMValueRef v);
 /* Lane i of v (a constant index); v with lane i replaced by x. */
 LLVMValueRef vec_lane(vitc_cg *cg, LLVMValueRef v, int i);
 LLVMValueRef vec_with_lane(vitc_cg *cg, LLVMValueRef v, LLVMValueRef x, int i);
-/* n lanes picked from a's lanes followed by b's (b NULL: a's alone): lane k is lanes[k] of that row. */
+/* n lanes (n <= VEC_MAX_SHUFFLE) picked from a's lanes followed by b's (b NULL: a's alone): lane k is
+ * lanes[k] of that row. */
+enum { VEC_MAX_SHUFFLE = 128 };
 LLVMValueRef vec_shuffle(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, const int *lanes, int n);
 
 /* ---------------------------------------------------------------- index arithmetic (i64, nsw) */
