@@ -35,9 +35,7 @@ static int by_offset(const void *a, const void *b) {
 
 bool vitc_is_scratch_tensor(const vitc_graph *g, int t) {
   if (g->tensors[t].producer < 0) return false; /* graph input or constant */
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return false; /* written straight into the caller's buffer */
-  return true;
+  return !vitc_graph_is_output(g, t); /* an output is written straight into the caller's buffer */
 }
 
 int vitc_view_base(const vitc_graph *g, int i) {

@@ -143,6 +143,12 @@ void vitc_graph_compact(vitc_graph *g) {
       if (g->nodes[i].out[j] >= 0) g->tensors[g->nodes[i].out[j]].producer = i;
 }
 
+bool vitc_graph_is_output(const vitc_graph *g, int t) {
+  for (int k = 0; k < g->noutputs; k++)
+    if (g->outputs[k] == t) return true;
+  return false;
+}
+
 void vitc_graph_replace_uses(vitc_graph *g, int from, int to) {
   for (int i = 0; i < g->nnodes; i++)
     for (int j = 0; j < g->nodes[i].nin; j++)

@@ -269,6 +269,8 @@ int vitc_graph_add_constant(vitc_graph *g, const char *name, const vitc_value *v
 void vitc_graph_compact(vitc_graph *g);
 /* Stable topological sort; fails naming a node on a cycle or on a use of an undefined tensor. */
 vitc_status vitc_graph_toposort(vitc_graph *g, vitc_error *err);
+/* Whether tensor t is one of the graph's outputs. */
+bool vitc_graph_is_output(const vitc_graph *g, int t);
 /* Replaces every use of tensor `from` (node inputs and graph outputs) with `to`. */
 void vitc_graph_replace_uses(vitc_graph *g, int from, int to);
 /* Number of node inputs (of live nodes) and graph outputs referring to each tensor, into counts[ntensors]. */

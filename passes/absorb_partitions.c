@@ -60,12 +60,6 @@ typedef struct region {
 
 static const vitc_value *value(const vitc_graph *g, int t) { return &g->tensors[t].v; }
 
-static bool is_graph_output(const vitc_graph *g, int t) {
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return true;
-  return false;
-}
-
 /* Reads tensor t as an image of rows of `width` in the given layout. */
 static bool image_of(const vitc_graph *g, int t, int64_t width, bool channels_first, image *im) {
   const vitc_value *v = value(g, t);
@@ -131,7 +125,7 @@ static bool in_image_order(const region *rg, int t, int e, const int64_t *o, boo
 
 /* The live readers of t (a graph output counts as one); *last receives the last reading node. */
 static int readers(const vitc_graph *g, int t, int *last) {
-  int count = is_graph_output(g, t);
+  int count = vitc_graph_is_output(g, t);
   *last = -1;
   for (int i = 0; i < g->nnodes; i++)
     for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
@@ -164,7 +158,8 @@ static void kill_chain(vitc_graph *g, int first) {
 
 static bool add_tensor(region *rg, int t) {
   const vitc_graph *g = rg->g;
-  if (t < 0 || t >= rg->counted || value(g, t)->data || is_graph_output(g, t) || !g->tensors[t].shape_known) return false;
+  if (t < 0 || t >= rg->counted || value(g, t)->data || vitc_graph_is_output(g, t) || !g->tensors[t].shape_known)
+    return false;
   if (rg->member[t]) return true;
   const vitc_value *v = value(g, t);
   if (v->rank != rg->im.rank || rg->n == MAX_REGION || v->dims[v->rank - 1] < 1 ||
@@ -296,7 +291,7 @@ static vitc_status rewrite_exit(region *rg, vitc_rewriter *rw, const exit_chain 
     bool same = e.rank == rank && !memcmp(e.dims, dims, sizeof(int64_t) * (size_t)rank);
     if ((x = move_dim(rg, rw, x, rank - 1, 1, same ? ex->to : -1, name, err)) < 0) return VITC_ERR_NOMEM;
     if (same) return VITC_OK;
-  } else if (vitc_match_same_type(g, x, ex->to) && !is_graph_output(g, ex->to)) {
+  } else if (vitc_match_same_type(g, x, ex->to) && !vitc_graph_is_output(g, ex->to)) {
     vitc_graph_replace_uses(g, ex->to, x);
     return VITC_OK;
   }

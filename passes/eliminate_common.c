@@ -18,12 +18,6 @@
 
 #define SMALL_CONSTANT 64
 
-static bool is_graph_output(const vitc_graph *g, int t) {
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return true;
-  return false;
-}
-
 static bool same_type(const vitc_value *a, const vitc_value *b) {
   if (a->dtype != b->dtype || a->rank != b->rank) return false;
   for (int d = 0; d < a->rank; d++)
@@ -139,7 +133,7 @@ static void merge_constants(vitc_graph *g, const int *uses, table *tb) {
     if (!tb->slot[s]) {
       tb->slot[s] = t + 1;
       tb->key[s] = h;
-    } else if (!is_graph_output(g, t)) {
+    } else if (!vitc_graph_is_output(g, t)) {
       vitc_graph_replace_uses(g, t, tb->slot[s] - 1);
     }
   }
@@ -155,7 +149,7 @@ static bool merge_nodes(vitc_graph *g, table *tb) {
     for (; tb->slot[s]; s = (s + 1) & tb->mask)
       if (tb->key[s] == h && same_computation(&g->nodes[tb->slot[s] - 1], n)) break;
     bool defines_output = false;
-    for (int k = 0; k < n->nout; k++) defines_output |= n->out[k] >= 0 && is_graph_output(g, n->out[k]);
+    for (int k = 0; k < n->nout; k++) defines_output |= n->out[k] >= 0 && vitc_graph_is_output(g, n->out[k]);
     if (!tb->slot[s]) {
       tb->slot[s] = i + 1;
       tb->key[s] = h;

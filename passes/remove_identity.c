@@ -21,12 +21,6 @@
 #include "passes/passes.h"
 #include "passes/pattern.h"
 
-static bool is_graph_output(const vitc_graph *g, int t) {
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return true;
-  return false;
-}
-
 static bool known_scalar_is_zero(const vitc_graph *g, int t) {
   const vitc_value *v = &g->tensors[t].v;
   return v->data && vitc_numel(v) == 1 && vitc_load_f(v, 0) == 0;
@@ -131,7 +125,7 @@ vitc_status vitc_remove_identity(vitc_graph *g, vitc_error *err) {
     if (st != VITC_OK) break;
     if (!no_op && !passes_input_through(g, n)) continue;
     int x = n->in[through], y = n->out[0], mask = n->nout > 1 ? n->out[1] : -1;
-    if ((y >= 0 && is_graph_output(g, y)) || (mask >= 0 && is_graph_output(g, mask))) continue;
+    if ((y >= 0 && vitc_graph_is_output(g, y)) || (mask >= 0 && vitc_graph_is_output(g, mask))) continue;
     bool mask_used = mask >= 0 && uses[mask] > 0;
     if (mask_used && !g->tensors[x].shape_known) continue; /* the mask's shape is needed for the constant */
     if (mask_used) {

@@ -74,8 +74,7 @@ static int row_source(const vitc_graph *g, const vitc_node *n) {
 
 /* Whether t is read, and read only as the moved input of movement nodes (not as a graph output). */
 static bool moved_only(const vitc_graph *g, int t) {
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return false;
+  if (vitc_graph_is_output(g, t)) return false;
   int readers = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];

@@ -269,8 +269,7 @@ static bool same_dims(const vitc_value *a, const vitc_value *b) {
 }
 
 static bool is_read(const vitc_graph *g, int t) {
-  for (int o = 0; o < g->noutputs; o++)
-    if (g->outputs[o] == t) return true;
+  if (vitc_graph_is_output(g, t)) return true;
   for (int i = 0; i < g->nnodes; i++)
     for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].nin; k++)
       if (g->nodes[i].in[k] == t) return true;
@@ -332,8 +331,7 @@ static void mark_chain(const vitc_graph *g, int base, int t, bool *chain) {
 
 /* Whether only chain nodes read base and the chain's inner tensors (t, its end, may have any readers). */
 static bool chain_is_private(const vitc_graph *g, int base, int t, const bool *chain) {
-  for (int o = 0; o < g->noutputs; o++)
-    if (g->outputs[o] == base) return false;
+  if (vitc_graph_is_output(g, base)) return false;
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
     if (n->dead || chain[i]) continue;

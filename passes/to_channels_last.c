@@ -78,8 +78,7 @@ static bool is_unary_elementwise(const vitc_node *n) {
 /* The live node reading t, when exactly one does and t is no graph output; else NULL. */
 static const vitc_node *only_reader(const vitc_graph *g, int t) {
   const vitc_node *found = NULL;
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return NULL;
+  if (vitc_graph_is_output(g, t)) return NULL;
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
     for (int k = 0; k < n->nin && !n->dead; k++)
@@ -101,12 +100,6 @@ static bool feeds_depthwise(const vitc_graph *g, int t) {
   const vitc_value *w = &g->tensors[n->in[1]].v;
   int64_t c = g->tensors[t].v.dims[1];
   return w->rank == 4 && w->dims[0] == c && w->dims[1] == 1 && vitc_attr_int(n, "group", 1) == c;
-}
-
-static bool is_graph_output(const vitc_graph *g, int t) {
-  for (int k = 0; k < g->noutputs; k++)
-    if (g->outputs[k] == t) return true;
-  return false;
 }
 
 static bool is_f32_rank4(const vitc_graph *g, int t) {
@@ -412,7 +405,7 @@ static vitc_status back_to_last(layout *l, int i) {
   if (z < 0) return VITC_OK;
   n->dead = true;
   l->changed = true;
-  if (is_graph_output(l->g, out))
+  if (vitc_graph_is_output(l->g, out))
     return add_reshape(l, z, 4, l->g->tensors[z].v.dims, out, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
   vitc_graph_replace_uses(l->g, out, z);
   return VITC_OK;
