@@ -47,6 +47,9 @@ static vitc_status check_options(const vitc_options *o) {
   if (o->nthreads < 0 || o->nthreads > VITC_MAX_THREADS)
     return invalid("vitc_options: nthreads %d: expected 0 (one per CPU) to %d", o->nthreads, VITC_MAX_THREADS);
   if (o->max_memory < 0) return invalid("vitc_options: max_memory %lld is negative", (long long)o->max_memory);
+  if (o->batch < VITC_BATCH_AUTO || o->batch > VITC_BATCH_PER_IMAGE)
+    return invalid("vitc_options: batch %d: expected VITC_BATCH_AUTO, VITC_BATCH_FOLD or VITC_BATCH_PER_IMAGE",
+                   (int)o->batch);
   return VITC_OK;
 }
 

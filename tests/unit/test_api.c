@@ -172,6 +172,7 @@ static void test_bad_arguments(vitc_model *m) {
       {{.opt_level = 2, .nshapes = 2}, "nshapes is 2 but shapes is NULL"},
       {{.opt_level = 2, .shapes = (const char *const[]){NULL}, .nshapes = 1}, "shapes[0] is NULL"},
       {{.opt_level = 2, .max_memory = -5}, "max_memory -5 is negative"},
+      {{.opt_level = 2, .batch = (vitc_batch_mode)3}, "batch 3: expected VITC_BATCH_AUTO, VITC_BATCH_FOLD or"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
     out = (vitc_model *)&out;
