@@ -1,5 +1,5 @@
-/* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul, Gemm and FusedGemm emitters on top
- * of them.
+/* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul, Gemm, FusedGemm and PatchConvNHWC
+ * emitters on top of them.
  *
  * float32: the output is cut into tiles of MR rows x NR columns (NR = NV vectors of 16 floats); a tile's
  * MR*NV accumulators stay in registers while p runs over a K block:
@@ -57,6 +57,17 @@ static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LL
     for (int x = 0; x < 4; x++)
       if (strides[x][i]) off[x] = ix_add(cg, off[x], ix_mulk(cg, idx, strides[x][i]));
   }
+}
+
+/* Offset of A's row i (a_rs, or its row groups) and of A's column p (a_cs, or its K segments). */
+static LLVMValueRef a_row_at(vitc_cg *cg, const gemm_desc *d, LLVMValueRef i) {
+  if (!d->a_group) return ix_mulk(cg, i, d->a_rs);
+  return ix_add(cg, ix_mulk(cg, ix_divk(cg, i, d->a_group), d->a_gs), ix_mulk(cg, ix_remk(cg, i, d->a_group), d->a_rs));
+}
+
+static LLVMValueRef a_col_at(vitc_cg *cg, const gemm_desc *d, LLVMValueRef p) {
+  if (!d->a_seg) return ix_mulk(cg, p, d->a_cs);
+  return ix_add(cg, ix_mulk(cg, ix_divk(cg, p, d->a_seg), d->a_ss), ix_mulk(cg, ix_remk(cg, p, d->a_seg), d->a_cs));
 }
 
 static int64_t batch_count(const gemm_desc *d) {
@@ -167,7 +178,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   if (k->bf16) {
     emit_bf16_steps(k, i0, mr, nv, acc);
   } else {
-  for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), d->a_rs));
+  for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, a_row_at(cg, d, ix_add(cg, i0, cg_i64(cg, i))));
   cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
@@ -336,14 +347,14 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
   cg_task t = cg_task_begin(cg, captured, 2);
   cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
   batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
-  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], ix_mulk(cg, ix_remk(cg, r.iv, d->m), d->a_rs)));
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], a_row_at(cg, d, ix_remk(cg, r.iv, d->m))));
   LLVMValueRef dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq));
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kq), 1);
   LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
-  LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, p, d->a_cs), VITC_F32));
+  LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, p), VITC_F32));
   LLVMValueRef hi_in = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)); /* an odd K's last pair: 0 */
   cg_if hi = cg_if_begin(cg, hi_in);
-  LLVMValueRef next = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, ix_add(cg, p, cg_i64(cg, 1)), d->a_cs), VITC_F32));
+  LLVMValueRef next = bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, ix_add(cg, p, cg_i64(cg, 1))), VITC_F32));
   vec_store1(cg, vec_or(cg, pair, vec_shl(cg, next, cg_i32(cg, 16))), at);
   cg_if_end(cg, &hi);
   cg_if lo_only = cg_if_begin(cg, vec_not(cg, hi_in));
@@ -372,7 +383,9 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t npan = ceil_div(d->n, NR), mblocks = row_tiles(d->m);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
-  int64_t nkb = ksteps > KC ? ceil_div(ksteps, KC) : 1;
+  /* K blocks within each of A's segments (bf16 reads A rounded into dense rows: one segment) */
+  int64_t seg = d->a_seg && !bf16 ? d->a_seg : ksteps, nseg = seg ? ksteps / seg : 1;
+  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg;
 
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[6] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
@@ -391,6 +404,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
 
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps};
   k.a = bf16 ? cg_gep(cg, cg->i32, t.vals[0], ix_mulk(cg, bidx, d->m * ksteps)) : gep_f32(cg, t.vals[0], off[0]);
+  LLVMValueRef a_base = k.a;
   k.c = gep_f32(cg, t.vals[2], off[2]);
   k.dd = gep_f32(cg, t.vals[3], off[3]);
   k.gamma = t.vals[4];
@@ -412,8 +426,15 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
-  k.k0 = ix_mulk(cg, kb.iv, KC);
-  k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
+  if (nseg > 1) { /* segment s's K block: A from s*a_ss, so that the tiles' p*a_cs lands in it */
+    LLVMValueRef s = ix_divk(cg, kb.iv, per_seg), s0 = ix_mulk(cg, s, seg);
+    k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), KC));
+    k.k1 = ix_min(cg, ix_addk(cg, k.k0, KC), ix_addk(cg, s0, seg));
+    k.a = gep_f32(cg, a_base, ix_mulk(cg, s, d->a_ss - seg * d->a_cs));
+  } else {
+    k.k0 = ix_mulk(cg, kb.iv, KC);
+    k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
+  }
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
   k.ib_lo = ib_lo, k.ib_hi = ib_hi;
@@ -437,14 +458,14 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef i = ix_rem(cg, row.iv, cg_i64(cg, d->m));
   LLVMValueRef off[4];
   batch_offsets(cg, d, ix_div(cg, row.iv, cg_i64(cg, d->m)), off);
-  LLVMValueRef a_row = ix_add(cg, off[0], ix_mulk(cg, i, d->a_rs));
+  LLVMValueRef a_row = ix_add(cg, off[0], a_row_at(cg, d, i));
   LLVMValueRef c_row = ix_add(cg, off[2], ix_mulk(cg, i, d->ldc));
   LLVMValueRef d_row = ix_add(cg, off[3], ix_mulk(cg, i, d->d_rs));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->n), 1);
   LLVMValueRef sum = cg_var(cg, cg->f64, LLVMConstReal(cg->f64, 0));
   LLVMValueRef b_col = ix_add(cg, off[1], ix_mulk(cg, j.iv, d->b_cs));
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
-  LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], ix_add(cg, a_row, ix_mulk(cg, p.iv, d->a_cs)), t), t, VITC_F64);
+  LLVMValueRef x = cg_convert(cg, cg_load(cg, task.vals[0], ix_add(cg, a_row, a_col_at(cg, d, p.iv)), t), t, VITC_F64);
   LLVMValueRef y = cg_convert(cg, cg_load(cg, task.vals[1], ix_add(cg, b_col, ix_mulk(cg, p.iv, d->b_rs)), t), t, VITC_F64);
   LLVMValueRef s = vec_load1(cg, cg->f64, sum);
   vec_store1(cg, vec_add(cg, s, vec_mul(cg, x, y)), sum);
@@ -563,16 +584,14 @@ gemm_act emit_gemm_act_of(const vitc_node *n) {
   return GEMM_ACT_NONE;
 }
 
-/* vitc.FusedGemm (ir/ops/fused_gemm.c): A [.., M, K] x constant B [K, N] as one GEMM over every row of A,
- * the bias as a row-broadcast D, the rest in the epilogue. */
-vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *a = cg_in_value(cg, 0), *b = cg_in_value(cg, 1);
+/* Rows of input 0 times the constant weight B [K, N] of input 1, plus the bias of input 2 (optional) as a
+ * row-broadcast D: what FusedGemm and PatchConvNHWC share; the caller sets M and how A's rows are read. */
+static gemm_desc weight_gemm(vitc_cg *cg, const vitc_node *n) {
+  const vitc_value *b = cg_in_value(cg, 1);
   gemm_desc d = {.dtype = VITC_F32, .alpha = 1, .beta = 1, .a = cg_in(cg, 0), .b = cg_in(cg, 1), .c = cg_out(cg, 0),
                  .b_const = b->data};
   d.k = b->dims[0];
   d.n = b->dims[1];
-  d.m = d.k ? vitc_numel(a) / d.k : vitc_numel(cg_out_value(cg, 0)) / (d.n ? d.n : 1);
-  d.a_rs = d.k;
   d.a_cs = 1;
   d.b_rs = d.n;
   d.b_cs = 1;
@@ -581,10 +600,38 @@ vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     d.d = cg_in(cg, 2);
     d.d_cs = 1;
   }
+  return d;
+}
+
+/* vitc.FusedGemm (ir/ops/fused_gemm.c): A [.., M, K] x constant B [K, N] as one GEMM over every row of A,
+ * the bias as a row-broadcast D, the rest in the epilogue. */
+vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  gemm_desc d = weight_gemm(cg, n);
+  d.m = d.k ? vitc_numel(cg_in_value(cg, 0)) / d.k : vitc_numel(cg_out_value(cg, 0)) / (d.n ? d.n : 1);
+  d.a_rs = d.k;
   d.r = n->nin > 3 ? cg_in(cg, 3) : NULL;
   int64_t r_size = d.r ? vitc_numel(cg_in_value(cg, 3)) : 0;
   if (r_size && r_size < vitc_numel(cg_out_value(cg, 0))) d.r_rows = r_size / d.n; /* R repeats down Y */
   d.gamma = n->nin > 4 ? cg_in(cg, 4) : NULL;
   d.act = emit_gemm_act_of(n);
+  return emit_gemm(cg, &d, err);
+}
+
+/* vitc.PatchConvNHWC (ir/ops/patch_conv_nhwc.c): Y [N·Ho·Wo, M] = patches · W + bias, the patches read in
+ * place from X [N, H, W, C]. Output row i = (n, oy) · Wo + ox is a group of Wo rows per (n, oy), the
+ * groups kh image lines apart, the rows kw pixels apart; its K = (ky, kx, c) is kh segments of kw·C
+ * floats (one run of an image line each), the segments a line apart. */
+vitc_status emit_PatchConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
+  int len;
+  const int64_t *kernel = vitc_attr_ints(n, "kernel_shape", &len); /* checked by the shape rule */
+  int64_t iw = x->dims[2], c = x->dims[3], ow = y->dims[2], kh = kernel[0], kw = kernel[1];
+  gemm_desc d = weight_gemm(cg, n);
+  d.m = y->dims[0] * y->dims[1] * ow;
+  d.a_rs = kw * c;
+  d.a_group = ow;
+  d.a_gs = kh * iw * c;
+  d.a_seg = kw * c;
+  d.a_ss = iw * c;
   return emit_gemm(cg, &d, err);
 }

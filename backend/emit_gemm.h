@@ -8,6 +8,13 @@
  *   A_b(i, p) = a[a_off(b) + i*a_rs + p*a_cs]      (likewise B, D; Y_b(i, j) = c[c_off(b) + i*ldc + j])
  *   a_off(b)  = sum_d b_d * a_bs[d]                 (a stride of 0 broadcasts A along that batch dim)
  *
+ * A's rows may come in groups and its K in segments (a_group, a_seg > 0; 0 for none), which reads the
+ * patches of a channels-last image in place, each patch a row of segments that are runs of the image:
+ *
+ *   A_b(i, p) = a[a_off(b) + (i / a_group)*a_gs + (i % a_group)*a_rs + (p / a_seg)*a_ss + (p % a_seg)*a_cs]
+ *
+ * (k a multiple of a_seg; the float32 kernel's K blocks then never straddle a segment).
+ *
  * float32 runs on a register-blocked micro-kernel over <16 x float> tiles, the work of every batch index
  * in one parallel kernel (tasks over batch × panels of B × row chunks); B is read in place when its rows
  * are contiguous, prepacked into panels at compile time when its value is known and shared by the batch
@@ -40,6 +47,7 @@ typedef struct gemm_desc {
   int64_t a_bs[VITC_MAX_RANK], b_bs[VITC_MAX_RANK], c_bs[VITC_MAX_RANK], d_bs[VITC_MAX_RANK];
   LLVMValueRef a, b, c, d; /* pointers in the node function; d NULL when there is no addend */
   int64_t a_rs, a_cs, b_rs, b_cs, ldc, d_rs, d_cs;
+  int64_t a_group, a_gs, a_seg, a_ss; /* A's row groups and K segments (0: none) */
   const void *b_const; /* B's value when known at compile time (the same data b points to), else NULL */
   double alpha, beta;
   gemm_act act;

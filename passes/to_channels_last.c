@@ -9,6 +9,9 @@
  *
  *   Conv(x) depthwise 2-D                      → T(DepthwiseConvNHWC(z, W [kh, kw, C], b))
  *   Conv(x) stride = kernel, no pads, group 1  → T(MatMul(patches(x), W [kh·kw·Cin, M]) + b)
+ *                                                or, for x = T(z) and a kernel above 1x1,
+ *                                                T(PatchConvNHWC(z, W [kh·kw·Cin, M], b)), which reads
+ *                                                z's patches in place (PVT's spatial reduction)
  *   LayerNormChannels(x, s, b)                 → T(LayerNormalization(z, s, b) {axis -1})
  *   GlobalAveragePool(x)                       → T(GlobalAveragePoolNHWC(z))
  *   Relu | Gelu | Sigmoid | ..(x)              → T(op(z))             any unary elementwise op
@@ -26,8 +29,8 @@
  *   - a 1x1 conv whose result reaches a depthwise conv through at most two unary ops (MaxViT's MBConv:
  *     1x1 → GELU → depthwise 3x3 → GELU → squeeze-excitation → 1x1 → residual runs channels-last from
  *     its first conv to its residual Add, with one Transpose in and one out);
- *   a patchify conv takes x = T(z) through Reshape → Transpose → Reshape of z, or an NCHW x through one
- *   Reshape → Transpose → Reshape.
+ *   a 1x1 conv is a GEMM on x = T(z) itself, a patchify conv of an NCHW x gathers its patches through
+ *   one Reshape → Transpose → Reshape.
  *
  * The GEMMs come out as MatMul + Add for fuse_gemm_epilogue, which runs after this pass and gives the
  * second GEMM of a ConvNeXt block its LayerScale and residual, an MBConv's GEMMs their GELU and residual,
@@ -229,18 +232,12 @@ static int patch_weight(layout *l, const vitc_value *w) {
   return id;
 }
 
-/* The patches [N, Ho, Wo, kh·kw·C] of x: from z [N, H, W, C] when z >= 0, else from x [N, C, H, W]. */
+/* The patches [N, Ho, Wo, kh·kw·C] of x: z [N, H, W, C] itself for a 1x1 kernel (z >= 0, else x's
+ * channels-last copy), else gathered from x [N, C, H, W]. */
 static int patches(layout *l, int x, int z, const vitc_conv_geometry *p) {
   int64_t n = p->batch, c = p->cin, kh = p->w.kernel[0], kw = p->w.kernel[1], oh = p->w.out[0], ow = p->w.out[1];
   int64_t out[4] = {n, oh, ow, kh * kw * c};
   if (kh == 1 && kw == 1) return z >= 0 ? z : nhwc_of(l, x);
-  if (z >= 0) { /* [N·Ho, kh, Wo, kw·C] → [N·Ho, Wo, kh, kw·C] */
-    static const int64_t perm[4] = {0, 2, 1, 3};
-    int64_t rows[4] = {n * oh, kh, ow, kw * c};
-    int v = add_reshape(l, z, 4, rows, -1, "patch_rows");
-    v = v < 0 ? -1 : add_transpose(l, v, perm, 4, -1, "patch_order");
-    return v < 0 ? -1 : add_reshape(l, v, 4, out, -1, "patches");
-  }
   static const int64_t perm[6] = {0, 2, 4, 3, 5, 1}; /* [N, C, Ho, kh, Wo, kw] → [N, Ho, Wo, kh, kw, C] */
   int64_t split[6] = {n, c, oh, kh, ow, kw};
   int v = add_reshape(l, x, 6, split, -1, "patch_split");
@@ -250,11 +247,18 @@ static int patches(layout *l, int x, int z, const vitc_conv_geometry *p) {
 
 static vitc_status patchify(layout *l, int i, const vitc_conv_geometry *p) {
   vitc_node *n = &l->g->nodes[i];
-  int x = n->in[0], w_in = n->in[1], bias = n->nin > 2 ? n->in[2] : -1;
-  int a = patches(l, x, nhwc_source(l->g, x), p);
+  int x = n->in[0], w_in = n->in[1], bias = n->nin > 2 ? n->in[2] : -1, z = nhwc_source(l->g, x);
+  int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
+  if (z >= 0 && p->w.taps > 1) {
+    int in[3] = {z, patch_weight(l, &l->g->tensors[w_in].v), bias};
+    vitc_attr a = {.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.kernel};
+    if (in[1] < 0) return VITC_ERR_NOMEM;
+    return finish(l, i, add(l, VITC_OP_PatchConvNHWC, in, bias >= 0 ? 3 : 2, type_of(l->g, z, 4, dims), -1, &a, 1,
+                            "nhwc"));
+  }
+  int a = patches(l, x, z, p);
   int in[2] = {a, a < 0 ? -1 : patch_weight(l, &l->g->tensors[w_in].v)};
   if (in[1] < 0) return VITC_ERR_NOMEM;
-  int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
   vitc_value type = type_of(l->g, a, 4, dims);
   int y = add(l, VITC_OP_MatMul, in, 2, type, -1, NULL, 0, "gemm");
   if (y >= 0 && bias >= 0) {

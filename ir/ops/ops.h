@@ -20,6 +20,7 @@ double flops_conv(const vitc_node *n, const vitc_value *const *in, const vitc_va
 double flops_conv_transpose(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_fused_conv(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_depthwise_conv_nhwc(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+double flops_patch_conv_nhwc(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_pool(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_norm(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_softmax(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);

@@ -115,6 +115,8 @@ static const op_case cases[] = {
     {VITC_OP_DepthwiseConvNHWC, "f32[2,5,11,19] c:f32[7,7,19] - c:f32[19] c:f32[19]", "pads=3,3,3,3 epsilon=0.00001", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5]", "pads=1,2,1,2 image=4,5", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5] c:f32[5] c:f32[5]", "pads=1,2,1,2 image=4,5 epsilon=0.00001", 0, 1e-4, 1e-5},
+    {VITC_OP_PatchConvNHWC, "f32[2,6,10,7] c:f32[42,19] c:f32[19]", "kernel_shape=3,2", 0, 1e-4, 1e-5},
+    {VITC_OP_PatchConvNHWC, "f32[1,4,4,5] f32[20,3]", "kernel_shape=2,2", 0, 1e-4, 1e-5},
     {VITC_OP_FusedConv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4] f32[1,4,7,5]",
      "pads=1,0,1,2 strides=1,2 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_GlobalAveragePoolNHWC, "f32[2,7,9,19]", NULL, 0, 1e-5, 1e-6},

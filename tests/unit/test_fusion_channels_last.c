@@ -28,10 +28,12 @@ enum {
   MISS_MB_SHARED,   /* NCHW x → 1x1 → GELU (also a graph output) → depthwise: the 1x1 stays NCHW */
   MISS_MB_DW_READ,  /* S_MBCONV_DOWN with the depthwise conv's output also a graph output: its GELU stays */
   S_TOKENS_DW,      /* PVT v2: tokens [B, H·W, C] → Transpose → Reshape [B, C, H, W] → depthwise → back to tokens */
-  S_TOKENS_SR,      /* PVT's spatial reduction: the same tokens → Conv 2x2/2 (patchify) → back to tokens */
+  S_TOKENS_SR,      /* PVT's spatial reduction: the same tokens → Conv 2x2/2 (patchify) → back to tokens:
+                       PatchConvNHWC reading the tokens' patches in place */
   MISS_TOKENS_RAW,  /* tokens → Reshape [B, C, H, W] without the Transpose: not the image of the tokens */
   MISS_TOKENS_GROUPED, /* tokens → Transpose → Reshape → Conv 3x3 group 2: the conv stays, and the moves */
   MISS_TOKENS_SHARED,  /* S_TOKENS_DW with the image also a graph output */
+  MISS_TOKENS_OVERLAP, /* tokens → Conv 3x3/2 pads 1 (PVT v2's downsampling): windows overlap, no patches */
   S_TOKENS_GELU,    /* S_TOKENS_DW, then GELU on the tokens (PVT v2's MLP): the conv takes the GELU */
   MISS_TOKENS_GELU_READ, /* the same with the tokens before the GELU also a graph output: the GELU stays */
   S_HEADS_DW,       /* CoaT: V [B, heads, H·W, C/heads] → Transpose [0, 1, 3, 2] → Reshape [B, C, H, W] →
@@ -114,12 +116,15 @@ static int swap_last(test_graph *t, int x) {
 
 /* tokens [B, (2)H·(2)W, C] as an image through a conv and back, as PVT v2's MLP and PVT's attention do */
 static int tokens_conv(test_graph *t, int variant) {
-  int64_t s = variant == S_TOKENS_SR ? 2 : 1, ih = s * H, iw = s * W;
+  int64_t s = variant == S_TOKENS_SR || variant == MISS_TOKENS_OVERLAP ? 2 : 1, ih = s * H, iw = s * W;
   const int64_t td[] = {B, ih * iw, C}, image[] = {B, C, ih, iw}, back[] = {B, C, H * W};
   int y = tg_input(t, VITC_F32, 3, td);
   int x = reshape(t, variant == MISS_TOKENS_RAW ? y : swap_last(t, y), 4, image);
   if (variant == MISS_TOKENS_SHARED) tg_output(t, x);
-  x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv(t, x, C, C, 3, 1, 1, variant == MISS_TOKENS_GROUPED ? 2 : C);
+  if (variant == S_TOKENS_SR || variant == MISS_TOKENS_OVERLAP)
+    x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv(t, x, C, C, 3, 2, 1, 1);
+  else
+    x = conv(t, x, C, C, 3, 1, 1, variant == MISS_TOKENS_GROUPED ? 2 : C);
   x = swap_last(t, reshape(t, x, 3, back));
   if (variant == MISS_TOKENS_GELU_READ) tg_output(t, x);
   return variant >= S_TOKENS_GELU ? fh_op(t, VITC_OP_Gelu, x, -1) : x;
@@ -171,6 +176,7 @@ static void build(test_graph *t, int variant) {
     break;
   }
   case S_TOKENS_DW: case S_TOKENS_SR: case MISS_TOKENS_RAW: case MISS_TOKENS_GROUPED: case MISS_TOKENS_SHARED:
+  case MISS_TOKENS_OVERLAP:
   case S_TOKENS_GELU: case MISS_TOKENS_GELU_READ:
     y = tokens_conv(t, variant);
     break;
@@ -279,8 +285,11 @@ static void test_tokens(void) {
   /* no Transpose left: the conv reads the tokens as [B, H, W, C] and its result is tokens again */
   const fh_count dw[] = {{VITC_OP_Transpose, 0}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
   vitc_graph_free(fh_check("tokens depthwise", build, S_TOKENS_DW, vitc_to_channels_last, dw, 3));
-  const fh_count sr[] = {{VITC_OP_Transpose, 1}, {VITC_OP_MatMul, 1}, {VITC_OP_Conv, 0}}; /* the patches' order */
-  vitc_graph_free(fh_check("tokens patchify", build, S_TOKENS_SR, vitc_to_channels_last, sr, 3));
+  /* the tokens seen as [B, 2H, 2W, C] and the result seen as tokens: two Reshapes, no Transpose */
+  const fh_count sr[] = {{VITC_OP_Transpose, 0}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Reshape, 2}};
+  vitc_graph_free(fh_check("tokens patchify", build, S_TOKENS_SR, vitc_to_channels_last, sr, 4));
+  const fh_count overlap[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_PatchConvNHWC, 0}};
+  vitc_graph_free(fh_check("tokens overlapping conv", build, MISS_TOKENS_OVERLAP, vitc_to_channels_last, overlap, 3));
   const fh_count raw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
   vitc_graph_free(fh_check("tokens reshaped raw", build, MISS_TOKENS_RAW, vitc_to_channels_last, raw, 3));
   const fh_count grouped[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_Reshape, 2}};
