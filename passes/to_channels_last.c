@@ -400,6 +400,38 @@ static vitc_status elementwise(layout *l, int i) {
   return finish(l, i, add(l, op, in, 2, type_of(g, out, 4, dims), -1, NULL, 0, "nhwc"));
 }
 
+/* A reduction of T(z) that drops the dims it folds and leaves the others in z's order (it folds C, or H
+ * and W, or all but N) reads z itself, with its axes moved:
+ *
+ *   ReduceMean(T(z), [2, 3]) {keepdims 0}   →   ReduceMean(z, [1, 2]) {keepdims 0}     (PVT's head) */
+static vitc_status reduce(layout *l, int i) {
+  vitc_node *n = &l->g->nodes[i];
+  int z = nhwc_source(l->g, n->in[0]);
+  if (z < 0 || vitc_attr_int(n, "keepdims", 1) || n->nin < 2 || !vitc_match_known(l->g, n->in[1])) return VITC_OK;
+  const vitc_value *a = &l->g->tensors[n->in[1]].v;
+  int64_t naxes = vitc_numel(a), axes[4], last = -1;
+  bool folded[4] = {false, false, false, false};
+  if (naxes < 1 || naxes > 4) return VITC_OK;
+  for (int64_t k = 0; k < naxes; k++) {
+    int64_t d = vitc_load_i(a, k);
+    d = d < 0 ? d + 4 : d;
+    if (d < 0 || d > 3) return VITC_OK;
+    folded[d] = true;
+    axes[k] = to_first[d];
+  }
+  for (int d = 0; d < 4; d++) /* the dims kept, in order, must lie in z in the same order */
+    if (!folded[d]) {
+      if (to_first[d] < last) return VITC_OK;
+      last = to_first[d];
+    }
+  vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {naxes}, .data = axes};
+  int in[2] = {z, add_constant(l, "nhwc_axes", &v)}, out = n->out[0];
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  n = &l->g->nodes[i];
+  n->dead = true;
+  return add(l, n->op, in, 2, l->g->tensors[out].v, out, n->attrs, n->nattr, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
 /* ---------------------------------------------------------------- cancelling */
 
 /* A graph output keeps its tensor (its name is the model's interface): a Reshape copies z into it. */
@@ -571,6 +603,7 @@ static vitc_status visit(layout *l, int i) {
   l->node = n->name;
   l->tensor = l->g->tensors[n->out[0]].name;
   if (is_unary_elementwise(n)) return unary(l, i);
+  if (vitc_ops[n->op].shape == vitc_ops[VITC_OP_ReduceMean].shape) return reduce(l, i); /* any Reduce* */
   switch (n->op) {
   case VITC_OP_Conv: return conv(l, i);
   case VITC_OP_LayerNormChannels: return channels_norm(l, i);

@@ -40,6 +40,10 @@ enum {
                        depthwise → Reshape → Transpose back to heads */
   MISS_HEADS_GROUPED, /* the same with Conv 3x3 group 2: the conv stays, and the moves */
   MISS_HEADS_RAW,   /* V → Reshape [B, C, H, W] without the Transpose: no one Transpose makes it channels-last */
+  S_REDUCE_HW,      /* NHWC z → Transpose → ReduceMean [2, 3] keepdims 0 (PVT's head): the mean of z over [1, 2] */
+  S_REDUCE_C,       /* the same over C, axis -3 */
+  MISS_REDUCE_KEEPDIMS, /* ReduceMean [2, 3] keeping its dims: [B, C, 1, 1] is not z's order */
+  MISS_REDUCE_W,    /* ReduceMean [3] keepdims 0: C before H in the result, after it in z */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -181,6 +185,16 @@ static void build(test_graph *t, int variant) {
     y = tokens_conv(t, variant);
     break;
   case S_HEADS_DW: case MISS_HEADS_GROUPED: case MISS_HEADS_RAW: y = heads_conv(t, variant); break;
+  case S_REDUCE_HW: case S_REDUCE_C: case MISS_REDUCE_KEEPDIMS: case MISS_REDUCE_W: {
+    static const int64_t hw[] = {2, 3}, c[] = {-3}, w[] = {3};
+    const int64_t *axes = variant == S_REDUCE_C ? c : variant == MISS_REDUCE_W ? w : hw;
+    vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {variant == S_REDUCE_HW || variant == MISS_REDUCE_KEEPDIMS ? 2 : 1},
+                    .data = (void *)axes};
+    vitc_attr keep = {.name = "keepdims", .type = VITC_ATTR_INT, .i = variant == MISS_REDUCE_KEEPDIMS};
+    int in[2] = {nhwc_input(t), vitc_graph_add_constant(t->g, NULL, &v)};
+    y = tg_node(t, VITC_OP_ReduceMean, in, 2, 1, &keep, 1);
+    break;
+  }
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -281,6 +295,15 @@ static void test_mbconv_near_misses(void) {
   vitc_graph_free(g);
 }
 
+static void test_reduce(void) {
+  const fh_count moved[] = {{VITC_OP_Transpose, 0}, {VITC_OP_ReduceMean, 1}};
+  vitc_graph_free(fh_check("mean over H and W", build, S_REDUCE_HW, vitc_to_channels_last, moved, 2));
+  vitc_graph_free(fh_check("mean over C", build, S_REDUCE_C, vitc_to_channels_last, moved, 2));
+  const fh_count kept[] = {{VITC_OP_Transpose, 1}, {VITC_OP_ReduceMean, 1}};
+  vitc_graph_free(fh_check("mean keeping its dims", build, MISS_REDUCE_KEEPDIMS, vitc_to_channels_last, kept, 2));
+  vitc_graph_free(fh_check("mean over W", build, MISS_REDUCE_W, vitc_to_channels_last, kept, 2));
+}
+
 static void test_tokens(void) {
   /* no Transpose left: the conv reads the tokens as [B, H, W, C] and its result is tokens again */
   const fh_count dw[] = {{VITC_OP_Transpose, 0}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}};
@@ -315,6 +338,7 @@ static void test_tokens_gelu(void) {
 }
 
 int main(void) {
+  test_reduce();
   test_tokens();
   test_heads();
   test_tokens_gelu();
