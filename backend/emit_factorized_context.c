@@ -20,7 +20,9 @@
  *
  * the taps outside the image skipped whole (one test per tap, not per element). */
 #include <math.h>
+#include <string.h>
 
+#include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
 
@@ -227,4 +229,130 @@ vitc_status emit_FactorizedAttention(vitc_cg *cg, const vitc_node *n, vitc_error
   cg_loop_end(cg, &h);
   rows_end(cg, &rl);
   return VITC_OK;
+}
+
+/* vitc.ChannelAttention (ir/ops/channel_attention.c, XCiT's cross-covariance attention): q, k and v read in
+ * place from the qkv rows and Y written as rows, so no transposed copy exists. Per image b and head h:
+ *
+ *   1. inv[b, x·C + h·D + j..] = 1 / max(‖column x·C + h·D + j.. of image b's qkv rows‖₂, 1e-12)
+ *      for q (x = 0) and k (x = 1): a row loop per (b, x, h), into work space
+ *   2. G[b, h] = qᵀ · k      [D × D] over the N tokens: emit_gemm, A = q read transposed from the rows
+ *   3. a row per (b, h, i): s[j..] = scale · T[h] · inv[b, h·D + i] · inv[b, C + h·D + j..] · G[b, h, i, j..],
+ *      its softmax on the stack (FactorizedContext's steps), stored transposed: at[b, h, j, i] = A(b, h, i, j)
+ *   4. Y[b·N + n, h·D + i] = Σ_j v[n, h·D + j] · at[b, h, j, i]: emit_gemm writing the heads' columns of Y
+ *
+ * The products are the GEMM's register-blocked tiles (a per-row dot product loop chained its FMAs and
+ * ran XCiT-S slower than the transposing Attention it replaces); the D × D matrices are small (XCiT-S: 48 × 48). */
+enum { C_QKV, C_T, C_INV, C_GRAM, C_AT, NCPTRS };
+
+/* A row of step 1 or 3. */
+typedef struct ca_row {
+  LLVMValueRef *ptrs;
+  LLVMValueRef rows, col, inv_row; /* step 1: image b's first qkv row, the column's offset in a row, inv[b, col] */
+  LLVMValueRef gram_row, inv_k;    /* step 3: G[b, h, i, 0] and inv[b, C + h·D] */
+  LLVMValueRef factor;             /* step 3: scale · T[h] · inv[b, h·D + i] */
+  int64_t tokens, c3;
+  fc_row soft; /* step 3's scores w and both steps' accumulator */
+} ca_row;
+
+/* inv[b, col + j..] = 1 / max(sqrt(Σ_n qkv[n, col + j..]²), 1e-12) */
+static void norm_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  ca_row *t = state;
+  cg_set(cg, t->soft.acc, vec_const(cg, vt(cg), 0));
+  cg_loop n = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->tokens), 1);
+  LLVMValueRef at = ix_add(cg, ix_add(cg, t->rows, ix_mulk(cg, n.iv, t->c3)), ix_add(cg, t->col, j));
+  LLVMValueRef x = vec_load(cg, vt(cg), gep_f32(cg, t->ptrs[C_QKV], at), lanes);
+  cg_set(cg, t->soft.acc, vec_fma(cg, x, x, cg_get(cg, t->soft.acc)));
+  cg_loop_end(cg, &n);
+  LLVMValueRef norm = vec_max(cg, vec_sqrt(cg, cg_get(cg, t->soft.acc)), vec_const(cg, vt(cg), 1e-12));
+  vec_store(cg, vec_div(cg, vec_const(cg, vt(cg), 1), norm), gep_f32(cg, t->ptrs[C_INV], ix_add(cg, t->inv_row, j)), lanes);
+}
+
+/* w[j..] = factor · inv_k[j..] · G[b, h, i, j..] */
+static void score_step(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
+  ca_row *t = state;
+  LLVMValueRef g = vec_load(cg, vt(cg), gep_f32(cg, t->ptrs[C_GRAM], ix_add(cg, t->gram_row, j)), lanes);
+  LLVMValueRef inv_k = vec_load(cg, vt(cg), gep_f32(cg, t->ptrs[C_INV], ix_add(cg, t->inv_k, j)), lanes);
+  vec_store(cg, vec_mul(cg, vec_mul(cg, g, inv_k), vec_splat(cg, t->factor, vt(cg))), gep_f32(cg, t->soft.w, j), lanes);
+}
+
+/* A GEMM per (image, head) over the qkv rows: A(i, p) at a + b·N·3C + h·D + i·a_rs + p·a_cs, B likewise,
+ * Y_b,h(i, j) at c + b·c_image + h·c_head + i·ldc + j. */
+static gemm_desc head_gemm(int64_t images, int64_t heads, int64_t tokens, int64_t d, int64_t c3) {
+  gemm_desc g = {.dtype = VITC_F32, .nbatch = 2, .batch = {images, heads}, .alpha = 1};
+  g.a_bs[0] = g.b_bs[0] = tokens * c3;
+  g.a_bs[1] = g.b_bs[1] = d;
+  return g;
+}
+
+vitc_status emit_ChannelAttention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value *qkv = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
+  int64_t c3 = qkv->dims[qkv->rank - 1], c = c3 / 3, heads = vitc_attr_int(n, "heads", 1), d = c / heads;
+  int64_t tokens = vitc_attr_int(n, "tokens", 1), rows = vitc_numel(y) / c, images = rows / tokens;
+  if (vitc_numel(y) == 0) return VITC_OK;
+  size_t matrices = sizeof(float) * (size_t)(images * heads * d * d);
+  LLVMValueRef inv = cg_scratch(cg, sizeof(float) * (size_t)(images * 2 * c)), gram = cg_scratch(cg, matrices);
+  LLVMValueRef at = cg_scratch(cg, matrices), zero = cg_i64(cg, 0);
+  /* rows_begin replaces a task's pointers by its own copies: each loop starts from the function's */
+  LLVMValueRef args[NCPTRS] = {cg_in(cg, 0), cg_in(cg, 1), inv, gram, at}, ptrs[NCPTRS];
+  ca_row t = {.ptrs = ptrs, .tokens = tokens, .c3 = c3};
+
+  row_loop rl; /* 1: a row per (b, x, h) */
+  memcpy(ptrs, args, sizeof args);
+  LLVMValueRef r = rows_begin(cg, &rl, images * 2 * heads, images * tokens * 2 * c, ptrs, NCPTRS);
+  t.soft.acc = cg_mut_new(cg, vt(cg), NULL);
+  LLVMValueRef b = ix_divk(cg, r, 2 * heads);
+  t.rows = ix_mulk(cg, b, tokens * c3);
+  t.col = ix_mulk(cg, ix_remk(cg, r, 2 * heads), d);
+  t.inv_row = ix_add(cg, ix_mulk(cg, b, 2 * c), t.col);
+  vec_for(cg, zero, d, vec_width(cg), norm_step, &t);
+  rows_end(cg, &rl);
+
+  gemm_desc g = head_gemm(images, heads, tokens, d, c3); /* 2: G = qᵀ · k */
+  g.m = g.n = d;
+  g.k = tokens;
+  g.a = args[C_QKV];
+  g.a_rs = 1, g.a_cs = c3;
+  g.b = gep_f32(cg, args[C_QKV], cg_i64(cg, c));
+  g.b_rs = c3, g.b_cs = 1;
+  g.c = gram;
+  g.ldc = d, g.c_bs[0] = heads * d * d, g.c_bs[1] = d * d;
+  vitc_status st = emit_gemm(cg, &g, err);
+  if (st != VITC_OK) return st;
+
+  /* 3: a row per (b, h, i) */
+  memcpy(ptrs, args, sizeof args);
+  r = rows_begin(cg, &rl, images * heads * d, images * heads * d * d * 8, ptrs, NCPTRS);
+  t.soft.acc = cg_mut_new(cg, vt(cg), NULL);
+  t.soft.w = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)d), NULL);
+  LLVMValueRef bh = ix_divk(cg, r, d), i = ix_remk(cg, r, d), h = ix_remk(cg, bh, heads);
+  LLVMValueRef inv_row = ix_add(cg, ix_mulk(cg, ix_divk(cg, bh, heads), 2 * c), ix_mulk(cg, h, d));
+  t.gram_row = ix_mulk(cg, r, d);
+  t.inv_k = ix_addk(cg, inv_row, c);
+  LLVMValueRef temperature = vec_load1(cg, cg->f32, gep_f32(cg, ptrs[C_T], h));
+  LLVMValueRef inv_q = vec_load1(cg, cg->f32, gep_f32(cg, ptrs[C_INV], ix_add(cg, inv_row, i)));
+  t.factor = vec_mul(cg, vec_mul(cg, temperature, inv_q), cg_f32(cg, (float)vitc_attr_float(n, "scale", 1)));
+  vec_for(cg, zero, d, vec_width(cg), score_step, &t);
+  cg_set(cg, t.soft.acc, vec_const(cg, vt(cg), -HUGE_VALF));
+  vec_for(cg, zero, d, vec_width(cg), max_step, &t.soft);
+  t.soft.top = vec_reduce(cg, VEC_MAX, cg_get(cg, t.soft.acc));
+  cg_set(cg, t.soft.acc, vec_const(cg, vt(cg), 0));
+  vec_for(cg, zero, d, vec_width(cg), exp_step, &t.soft);
+  LLVMValueRef inv_sum = vec_div(cg, cg_const(cg, cg->f32, 1), vec_reduce(cg, VEC_SUM, cg_get(cg, t.soft.acc)));
+  cg_loop j = cg_loop_begin(cg, zero, cg_i64(cg, d), 1); /* at[b, h, j, i] = w[j] / Σ w */
+  LLVMValueRef a = vec_mul(cg, vec_load1(cg, cg->f32, gep_f32(cg, t.soft.w, j.iv)), inv_sum);
+  vec_store1(cg, a, gep_f32(cg, ptrs[C_AT], ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, bh, d), j.iv), d), i)));
+  cg_loop_end(cg, &j);
+  rows_end(cg, &rl);
+
+  g = head_gemm(images, heads, tokens, d, c3); /* 4: Y = v · at */
+  g.m = tokens;
+  g.n = g.k = d;
+  g.a = gep_f32(cg, args[C_QKV], cg_i64(cg, 2 * c));
+  g.a_rs = c3, g.a_cs = 1;
+  g.b = at;
+  g.b_rs = d, g.b_cs = 1, g.b_bs[0] = heads * d * d, g.b_bs[1] = d * d;
+  g.c = cg_out(cg, 0);
+  g.ldc = c, g.c_bs[0] = tokens * c, g.c_bs[1] = d;
+  return emit_gemm(cg, &g, err);
 }

@@ -15,6 +15,7 @@ enum {
   VIEW = VITC_OPF_VIEW,
   SHAPE_ONLY = VITC_OPF_SHAPE_ONLY,
   PER_SAMPLE = VITC_OPF_PER_SAMPLE,
+  FLAT_ROWS = VITC_OPF_FLAT_ROWS,
 };
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {

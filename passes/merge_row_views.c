@@ -13,9 +13,9 @@
  * in it, and every view of the group goes. The tensors that cannot change cost a Reshape each: one
  * computed outside the group (it enters through Reshape(%x) to L) and one some node outside reads by its
  * shape (a Reshape back to its old dims for those readers). Some readers and writers take any dims and
- * cost nothing: a Reshape (its shape input becomes static dims: XCiT's head merge writes the group), an
- * Attention reading Q, K or V through a row map (a mapped operand is a flat base) or writing Y through one
- * (its y_shape changes). L is the shape that costs fewest Reshapes, every node's shape rule agreeing with
+ * cost nothing: a Reshape (its shape input becomes static dims), an Attention reading Q, K or V through a
+ * row map (a mapped operand is a flat base) or writing Y through one (its y_shape changes), an op whose
+ * rows are flat (ops.def's FLAT_ROWS: XCiT's ChannelAttention reads its qkv rows and writes its y_shape). L is the shape that costs fewest Reshapes, every node's shape rule agreeing with
  * it (a bias of higher rank would broadcast otherwise), and the rewrite is made when it removes more views
  * than it adds Reshapes. A graph output keeps its shape: L is then its leading shape.
  */
@@ -65,9 +65,10 @@ static bool is_row_view(const vitc_graph *g, const vitc_node *n) {
 }
 
 /* Whether input k of n reads its tensor whatever its dims: a Reshape's data (its shape input then
- * spells the output's dims), or an Attention's Q, K or V read through a row map. */
+ * spells the output's dims), input 0 of a FLAT_ROWS op (ops.def), or an Attention's Q, K or V read
+ * through a row map. */
 static bool reads_any_shape(const vitc_node *n, int k) {
-  if (n->op == VITC_OP_Reshape) return k == 0;
+  if (n->op == VITC_OP_Reshape || vitc_op_has(n->op, VITC_OPF_FLAT_ROWS)) return k == 0;
   return n->op == VITC_OP_Attention && k >= IN_Q && k < IN_Q + 3 && n->nin > IN_QMAP + k && n->in[IN_QMAP + k] >= 0;
 }
 
@@ -118,25 +119,26 @@ static void release(groups *gr) {
   free(gr->aligned);
 }
 
-/* Whether t is the output of an Attention writing it through a row map: any dims of its size will do
- * (its y_shape). */
+/* Whether t is the output of an Attention writing it through a row map, or of a FLAT_ROWS op: any dims
+ * of its size will do (its y_shape). */
 static bool mapped_output(const vitc_graph *g, int t) {
   int p = g->tensors[t].producer;
   const vitc_node *n = p >= 0 ? &g->nodes[p] : NULL;
-  return n && !n->dead && n->op == VITC_OP_Attention && n->nin > IN_YMAP && n->in[IN_YMAP] >= 0 &&
-         n->nattr <= MAX_ATTRS && vitc_attr_find(n, "y_shape");
+  bool mapped = n && (vitc_op_has(n->op, VITC_OPF_FLAT_ROWS) ||
+                      (n->op == VITC_OP_Attention && n->nin > IN_YMAP && n->in[IN_YMAP] >= 0));
+  return mapped && !n->dead && n->nattr <= MAX_ATTRS && vitc_attr_find(n, "y_shape");
 }
 
 /* Whether t can take other leading dims where it is computed: the group's node computes it, a Reshape
- * (whose shape input then spells them: XCiT's head merge), or a mapped Attention. */
+ * (whose shape input then spells them), a mapped Attention or a FLAT_ROWS op (XCiT's head merge). */
 static bool computed_inside(const groups *gr, int t) {
   int p = gr->g->tensors[t].producer;
   return p >= 0 && p < gr->nnodes &&
          (gr->link[p] || gr->aligned[p] || gr->g->nodes[p].op == VITC_OP_Reshape || mapped_output(gr->g, t));
 }
 
-/* The mapped Attention computing t writes it with dims v. */
-static vitc_status retype_attention(vitc_rewriter *rw, int t, const vitc_value *v, vitc_error *err) {
+/* The mapped Attention or FLAT_ROWS op computing t writes it with dims v. */
+static vitc_status retype_output(vitc_rewriter *rw, int t, const vitc_value *v, vitc_error *err) {
   vitc_node *n = &rw->g->nodes[rw->g->tensors[t].producer];
   vitc_attr attrs[MAX_ATTRS];
   memcpy(attrs, n->attrs, sizeof(vitc_attr) * (size_t)n->nattr);
@@ -145,7 +147,7 @@ static vitc_status retype_attention(vitc_rewriter *rw, int t, const vitc_value *
       attrs[k].ints = (int64_t *)v->dims;
       attrs[k].n = v->rank;
     }
-  return vitc_rewrite(rw, &n, 1, VITC_OP_Attention, n->in, n->nin, t, attrs, n->nattr, err);
+  return vitc_rewrite(rw, &n, 1, n->op, n->in, n->nin, t, attrs, n->nattr, err);
 }
 
 static bool has_lead(const vitc_value *v, const vitc_value *shape) {
@@ -239,7 +241,7 @@ static vitc_status rewrite(vitc_rewriter *rw, groups *gr, int root, const vitc_v
       if (r < 0) return VITC_ERR_NOMEM;
       redirect(gr, t, r, false);
     }
-    vitc_status st = mapped_output(g, t) ? retype_attention(rw, t, &now, err) : VITC_OK;
+    vitc_status st = mapped_output(g, t) ? retype_output(rw, t, &now, err) : VITC_OK;
     if (st != VITC_OK) return st;
     g->tensors[t].v = now;
     st = g->nodes[g->tensors[t].producer].op == VITC_OP_Reshape ? spell_dims(rw, g->tensors[t].producer, err) : VITC_OK;

@@ -50,6 +50,7 @@ vitc_status vitc_fuse_rope(vitc_graph *g, vitc_error *err);            /* x·cos
 vitc_status vitc_fuse_talking_heads(vitc_graph *g, vitc_error *err); /* CaiT talking-heads attention → TalkingHeads */
 vitc_status vitc_fuse_factorized_context(vitc_graph *g, vitc_error *err); /* CoaT softmax(k over tokens)ᵀ·v → FactorizedContext */
 vitc_status vitc_fuse_factorized_attention(vitc_graph *g, vitc_error *err); /* CoaT's attention with its conv position encoding, from qkv → FactorizedAttention */
+vitc_status vitc_fuse_channel_attention(vitc_graph *g, vitc_error *err); /* XCiT's cross-covariance attention, from qkv → ChannelAttention */
 vitc_status vitc_fuse_token_image(vitc_graph *g, vitc_error *err); /* conv or bilinear resize of token rows' image, class token around it → DepthwiseConvNHWC {image}, ResizeTokens */
 vitc_status vitc_merge_depthwise_split(vitc_graph *g, vitc_error *err); /* depthwise Convs over Split channel groups → one Conv */
 vitc_status vitc_fuse_qdq(vitc_graph *g, vitc_error *err);             /* QDQ-quantised MatMul/Gemm (+ bias Add) → Int8Gemm */

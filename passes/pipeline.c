@@ -48,6 +48,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_talking_heads", vitc_fuse_talking_heads, false, "talking-heads attention (heads mixed before and after the softmax) becomes TalkingHeads"},
     {"fuse_factorized_context", vitc_fuse_factorized_context, false, "softmax of k over the tokens, transposed, times v (CoaT's factorized attention) becomes FactorizedContext"},
     {"fuse_factorized_attention", vitc_fuse_factorized_attention, false, "CoaT's factorized attention with its conv position encoding, from the qkv rows to the token rows, becomes FactorizedAttention"},
+    {"fuse_channel_attention", vitc_fuse_channel_attention, false, "XCiT's cross-covariance attention over the transposed q, k, v, from the qkv rows to the token rows, becomes ChannelAttention"},
     {"fuse_token_image", vitc_fuse_token_image, false, "a depthwise conv or bilinear Resize of token rows' image, the class token split off and concatenated back (CoaT), becomes DepthwiseConvNHWC or ResizeTokens on the token rows"},
     {"fuse_norm_residual", vitc_fuse_norm_residual, false, "post-norm residual Add joins the LayerNorm before it"},
     {"simplify_layout", vitc_simplify_layout, false, "Transposes of size-1 dims become Reshapes; FusedGemm reads rows through Reshapes"},

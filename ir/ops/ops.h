@@ -31,6 +31,7 @@ double flops_patch_merging(const vitc_node *n, const vitc_value *const *in, cons
 double flops_talking_heads(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_factorized_context(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_factorized_attention(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+double flops_channel_attention(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_quant_product(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 
 /* The activation a fused op applies in its epilogue (FusedGemm, DepthwiseConvNHWC): attribute "activation"

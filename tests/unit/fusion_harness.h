@@ -104,4 +104,21 @@ static inline int fh_op(test_graph *t, vitc_op op, int a, int b) {
   return tg_node(t, op, in, b < 0 ? 1 : 2, 1, NULL, 0);
 }
 
+/* A 1-D int64 constant of n values (shapes, axes, pads). */
+static inline int fh_i64s(test_graph *t, int n, const int64_t *v) {
+  vitc_value c = {.dtype = VITC_I64, .rank = 1, .dims = {n}, .data = (void *)v};
+  return vitc_graph_add_constant(t->g, NULL, &c);
+}
+
+/* Reshape(x) to the n dims of shape, and Transpose(x) by the n entries of perm: an export's head split and merge. */
+static inline int fh_reshape(test_graph *t, int x, int n, const int64_t *shape) {
+  int in[2] = {x, fh_i64s(t, n, shape)};
+  return tg_node(t, VITC_OP_Reshape, in, 2, 1, NULL, 0);
+}
+
+static inline int fh_permute(test_graph *t, int x, int n, const int64_t *perm) {
+  vitc_attr pa = {.name = "perm", .type = VITC_ATTR_INTS, .n = n, .ints = (int64_t *)perm};
+  return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &pa, 1);
+}
+
 #endif

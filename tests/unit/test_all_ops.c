@@ -139,6 +139,9 @@ static const op_case cases[] = {
     {VITC_OP_TalkingHeads, "f32[2,7,27] c:f32[3,3] c:f32[3] c:f32[3,3] c:f32[3]", "heads=3 scale=0.4", 0, 1e-4, 1e-5},
     {VITC_OP_FactorizedContext, "f32[2,3,13,5] f32[2,3,13,7]", "", 0, 1e-5, 1e-6},
     {VITC_OP_FactorizedAttention, "f32[2,13,30] c:f32[3,5,10] c:f32[10]", "heads=2 scale=0.4 image=3,4", 0, 1e-4, 1e-5},
+    /* D a masked tail; images that cut across the leading dims, y_shape regrouping the rows, one head of 20 */
+    {VITC_OP_ChannelAttention, "f32[2,13,30] c:f32[2,1,1]", "heads=2 tokens=13 scale=0.7 y_shape=2,13,10", 0, 1e-4, 1e-5},
+    {VITC_OP_ChannelAttention, "f32[3,4,5,60] c:f32[1]", "heads=1 tokens=6 y_shape=10,6,20", 0, 1e-4, 1e-5},
     /* reductions */
     {VITC_OP_ReduceMean, "f32[3,5,7] i64{1}", NULL, 0, 1e-5, 1e-6},
     {VITC_OP_ReduceSum, "f32[3,5,7] i64{0,2}", "keepdims=0", 0, 1e-5, 1e-6},

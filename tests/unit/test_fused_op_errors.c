@@ -1,7 +1,8 @@
-/* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual and
- * vitc.FactorizedAttention refuse
+/* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual,
+ * vitc.FactorizedAttention and vitc.ChannelAttention refuse
  * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
- * test_fusion_swin.c, test_fusion_norm_residual.c and test_fusion_factorized_context.c). */
+ * test_fusion_swin.c, test_fusion_norm_residual.c, test_fusion_factorized_context.c and
+ * test_fusion_channel_attention.c). */
 #include "check.h"
 #include "op_harness.h"
 
@@ -68,9 +69,37 @@ static void test_factorized_attention(void) {
                "needs w [KH, KW, 4] with KH, KW odd and bias [4]");
 }
 
+static void test_channel_attention(void) {
+  vitc_value qkv = F32(data, 2, 5, 12), qkv13 = F32(data, 2, 5, 13), qkv_i = I64(data, 2, 5, 12);
+  vitc_value t = F32(data, 2, 1, 1), t3 = F32(data, 3);
+  const int64_t y[3] = {2, 5, 4}, y_wide[3] = {2, 5, 2}, y_short[2] = {5, 4};
+  vitc_attr good[3] = {attr_int("heads", 2), attr_int("tokens", 5), attr_ints("y_shape", 3, y)};
+  vitc_attr three[3] = {attr_int("heads", 3), attr_int("tokens", 5), attr_ints("y_shape", 3, y)};
+  vitc_attr uneven[3] = {attr_int("heads", 2), attr_int("tokens", 3), attr_ints("y_shape", 3, y)};
+  vitc_attr wide[3] = {attr_int("heads", 2), attr_int("tokens", 5), attr_ints("y_shape", 3, y_wide)};
+  vitc_attr short_y[3] = {attr_int("heads", 2), attr_int("tokens", 5), attr_ints("y_shape", 2, y_short)};
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv_i, &t}, 2, good, 3, VITC_ERR_UNSUPPORTED,
+               "ChannelAttention runs on float32 only");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv13, &t}, 2, good, 3, VITC_ERR_INVALID,
+               "needs qkv [.., 3·C] with heads dividing C and tokens dividing its 10 rows");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t}, 2, three, 3, VITC_ERR_INVALID,
+               "with heads dividing C");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t}, 2, uneven, 3, VITC_ERR_INVALID,
+               "tokens dividing its 10 rows");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t3}, 2, good, 3, VITC_ERR_INVALID,
+               "needs 2 temperatures (one per head), got 3");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t}, 2, wide, 3, VITC_ERR_INVALID,
+               "needs a y_shape of 10 rows of 4");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t}, 2, short_y, 3, VITC_ERR_INVALID,
+               "needs a y_shape of 10 rows of 4");
+  expect_error(VITC_OP_ChannelAttention, (const vitc_value *[]){&qkv, &t}, 2, good, 2, VITC_ERR_INVALID,
+               "needs a y_shape of 10 rows of 4");
+}
+
 int main(void) {
   test_patch_merging();
   test_layer_norm_residual();
   test_factorized_attention();
+  test_channel_attention();
   CHECK_DONE();
 }

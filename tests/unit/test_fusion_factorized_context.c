@@ -84,26 +84,11 @@ enum {
   FA_MISS_PADS,    /* the conv padded on one side: shifted, not "same" */
 };
 
-static int i64s(test_graph *t, int n, const int64_t *v) {
-  vitc_value c = {.dtype = VITC_I64, .rank = 1, .dims = {n}, .data = (void *)v};
-  return vitc_graph_add_constant(t->g, NULL, &c);
-}
-
-static int reshape(test_graph *t, int x, int n, const int64_t *shape) {
-  int in[2] = {x, i64s(t, n, shape)};
-  return tg_node(t, VITC_OP_Reshape, in, 2, 1, NULL, 0);
-}
-
-static int permute(test_graph *t, int x, int n, const int64_t *perm) {
-  vitc_attr pa = {.name = "perm", .type = VITC_ATTR_INTS, .n = n, .ints = (int64_t *)perm};
-  return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &pa, 1);
-}
-
 /* x[:, :, first : first + FA_IH·FA_IW] */
 static int image_rows(test_graph *t, int x, int64_t first) {
   static const int64_t axes[] = {2}, steps[] = {1};
   int64_t starts[] = {first}, ends[] = {first + FA_IH * FA_IW};
-  int in[5] = {x, i64s(t, 1, starts), i64s(t, 1, ends), i64s(t, 1, axes), i64s(t, 1, steps)};
+  int in[5] = {x, fh_i64s(t, 1, starts), fh_i64s(t, 1, ends), fh_i64s(t, 1, axes), fh_i64s(t, 1, steps)};
   return tg_node(t, VITC_OP_Slice, in, 5, 1, NULL, 0);
 }
 
@@ -114,10 +99,10 @@ static void build_attention(test_graph *t, int variant) {
                 img[] = {FA_B, FA_IH, FA_IW, FA_C}, heads_img[] = {FA_B, FA_IH * FA_IW, FA_HEADS, FA_D},
                 rows[] = {FA_B, n, FA_C};
   int qkv = tg_input(t, VITC_F32, 3, qkvd);
-  int split_in[2] = {permute(t, reshape(t, qkv, 5, split5), 5, qkv_perm), i64s(t, 3, ones)};
+  int split_in[2] = {fh_permute(t, fh_reshape(t, qkv, 5, split5), 5, qkv_perm), fh_i64s(t, 3, ones)};
   vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
   int first = tg_node(t, VITC_OP_Split, split_in, 2, 3, &axis, 1), qkv3[3];
-  for (int x = 0; x < 3; x++) qkv3[x] = fh_op(t, VITC_OP_Squeeze, first + x, i64s(t, 1, axis0));
+  for (int x = 0; x < 3; x++) qkv3[x] = fh_op(t, VITC_OP_Squeeze, first + x, fh_i64s(t, 1, axis0));
   int q = qkv3[0], k = qkv3[1], v = qkv3[2];
   int ctx = variant == FA_MISS_KV ? fh_op(t, VITC_OP_FactorizedContext, v, k) : fh_op(t, VITC_OP_FactorizedContext, k, v);
   vitc_value sv = {.dtype = VITC_F32, .rank = 0, .data = &(float){0.3f}};
@@ -128,17 +113,17 @@ static void build_attention(test_graph *t, int variant) {
   vitc_attr ca[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = unit},
                      {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = variant == FA_MISS_PADS ? shifted : pads},
                      {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = unit}};
-  int conv_in[3] = {reshape(t, permute(t, v_img, 4, swap12), 4, img), tg_const(t, VITC_F32, 3, wd, 5), tg_const(t, VITC_F32, 1, bd, 6)};
+  int conv_in[3] = {fh_reshape(t, fh_permute(t, v_img, 4, swap12), 4, img), tg_const(t, VITC_F32, 3, wd, 5), tg_const(t, VITC_F32, 1, bd, 6)};
   int conv = tg_node(t, VITC_OP_DepthwiseConvNHWC, conv_in, 3, 1, ca, 3);
-  int conv_heads = permute(t, reshape(t, conv, 4, heads_img), 4, swap12);
+  int conv_heads = fh_permute(t, fh_reshape(t, conv, 4, heads_img), 4, swap12);
   int gate_src = variant == FA_MISS_GATE_K ? k : q, q_img = lead ? image_rows(t, gate_src, lead) : gate_src;
   int crpe = variant == FA_GATE_SWAPPED ? fh_op(t, VITC_OP_Mul, conv_heads, q_img) : fh_op(t, VITC_OP_Mul, q_img, conv_heads);
   if (lead) {
     const int64_t before[] = {0, 0, 1, 0, 0, 0, 0, 0}, after[] = {0, 0, 0, 0, 0, 0, 1, 0};
-    int pad_in[2] = {crpe, i64s(t, 8, variant == FA_MISS_PAD_END ? after : before)};
+    int pad_in[2] = {crpe, fh_i64s(t, 8, variant == FA_MISS_PAD_END ? after : before)};
     crpe = tg_node(t, VITC_OP_Pad, pad_in, 2, 1, NULL, 0);
   }
-  tg_output(t, reshape(t, permute(t, fh_op(t, VITC_OP_Add, att, crpe), 4, swap12), 3, rows));
+  tg_output(t, fh_reshape(t, fh_permute(t, fh_op(t, VITC_OP_Add, att, crpe), 4, swap12), 3, rows));
 }
 
 /* The pass and then the sweep of what it disconnected. */

@@ -18,6 +18,9 @@ enum {
   WRITER,         /* heads [1, T, 2, 3] → Reshape [1, T, C] → image view → Add(·, image): the first Reshape
                      writes the image's dims instead (XCiT's head merge) */
   MISS_WRITER,    /* the same with a Transpose [1, C, T] → [1, T, C] instead: it cannot */
+  FLAT,           /* image → tokens → qkv FusedGemm → ChannelAttention → FusedGemm(·, tokens) → image: a
+                     FLAT_ROWS op reads and writes any grouping (XCiT's attention) */
+  MISS_FLAT,      /* the same with FactorizedAttention, which reads qkv [B, N, 3·C] by its dims */
 };
 
 static int i64s(test_graph *t, int n, const int64_t *v) {
@@ -51,6 +54,26 @@ static void build(test_graph *t, int variant) {
                                    : tg_const(t, VITC_F32, 4, (int64_t[]){1, 1, 1, C}, 3);
     int y = fh_op(t, VITC_OP_Add, reshape(t, x, 4, image), bias);
     tg_output(t, fh_op(t, VITC_OP_Relu, reshape(t, y, 3, tokens), -1));
+    return;
+  }
+  if (variant == FLAT || variant == MISS_FLAT) {
+    int x = tg_input(t, VITC_F32, 4, image), tok = reshape(t, x, 3, tokens), qkv = gemm(t, tok, C, 3 * C, -1, 3);
+    int64_t hw[2] = {HH, WW}, y_shape[3] = {1, T, C};
+    vitc_attr a[3] = {{.name = "heads", .type = VITC_ATTR_INT, .i = 2},
+                      {.name = "tokens", .type = VITC_ATTR_INT, .i = T},
+                      {.name = "y_shape", .type = VITC_ATTR_INTS, .n = 3, .ints = y_shape}};
+    int in[3] = {qkv, tg_const(t, VITC_F32, 3, (int64_t[]){2, 1, 1}, 4), -1}, att;
+    if (variant == FLAT) {
+      att = tg_node(t, VITC_OP_ChannelAttention, in, 2, 1, a, 3);
+    } else {
+      in[1] = tg_const(t, VITC_F32, 3, (int64_t[]){3, 3, C}, 4);
+      in[2] = tg_const(t, VITC_F32, 1, (int64_t[]){C}, 5);
+      a[1] = (vitc_attr){.name = "image", .type = VITC_ATTR_INTS, .n = 2, .ints = hw};
+      att = tg_node(t, VITC_OP_FactorizedAttention, in, 3, 1, a, 2);
+    }
+    int y = reshape(t, gemm(t, att, C, C, tok, 6), 4, image);
+    vitc_attr back = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)to_nchw};
+    tg_output(t, tg_node(t, VITC_OP_Transpose, &y, 1, 1, &back, 1));
     return;
   }
   if (variant == WRITER || variant == MISS_WRITER) {
@@ -108,6 +131,13 @@ static void test_merged(void) {
   v = output_of(g, VITC_OP_Reshape);
   CHECK(v && v->rank == 4 && v->dims[1] == HH && v->dims[3] == C);
   vitc_graph_free(g);
+  const fh_count flat[] = {{VITC_OP_Reshape, 0}, {VITC_OP_ChannelAttention, 1}, {VITC_OP_FusedGemm, 2}};
+  g = fh_check("a FLAT_ROWS op inside the group", build, FLAT, vitc_merge_row_views, flat, 3);
+  v = output_of(g, VITC_OP_ChannelAttention);
+  CHECK(v && v->rank == 4 && v->dims[1] == HH && v->dims[2] == WW && v->dims[3] == C);
+  v = output_of(g, VITC_OP_FusedGemm);
+  CHECK(v && v->rank == 4 && v->dims[1] == HH && v->dims[3] == 3 * C);
+  vitc_graph_free(g);
 }
 
 static void test_kept(void) {
@@ -118,6 +148,8 @@ static void test_kept(void) {
   vitc_graph_free(fh_check("last dim changed", build, MISS_LAST_DIM, vitc_merge_row_views, two, 1));
   vitc_graph_free(fh_check("a Transpose writes the group", build, MISS_WRITER, vitc_merge_row_views,
                            (const fh_count[]){{VITC_OP_Reshape, 1}, {VITC_OP_Transpose, 2}}, 2));
+  vitc_graph_free(fh_check("qkv read by its dims", build, MISS_FLAT, vitc_merge_row_views,
+                           (const fh_count[]){{VITC_OP_Reshape, 2}, {VITC_OP_FactorizedAttention, 1}}, 2));
   const fh_count one[] = {{VITC_OP_Reshape, 1}, {VITC_OP_FusedGemm, 1}};
   vitc_graph *g = fh_check("one view, one cost", build, MISS_ONE_VIEW, vitc_merge_row_views, one, 2);
   const vitc_value *v = output_of(g, VITC_OP_FusedGemm);
