@@ -97,7 +97,8 @@ void vitc_module_free(vitc_module *m);
 vitc_status vitc_llvm_run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err);
 /* Optimises and compiles m (from vitc_codegen_ir) into objects on up to `threads` threads (0:
  * vitc_rt_default_threads()), each group of kernels in an LLVM context of its own at its level
- * (compile_objects.c). m->mod is left with every symbol external. *objects (malloc'd, *nobjects entries)
+ * (compile_objects.c). Takes m's LLVM module (disposed once written as bitcode, which the groups read;
+ * m keeps weights and metadata). *objects (malloc'd, *nobjects entries)
  * link into one program (vitc_jit_compile_parallel). */
 vitc_status vitc_compile_objects(vitc_module *m, const vitc_target_options *t, int threads,
                                  LLVMMemoryBufferRef **objects, int *nobjects, vitc_error *err);

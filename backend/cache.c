@@ -123,12 +123,14 @@ static void put_value(bytes *b, const vitc_value *v, bool shape_known) {
   put_u64(b, v->data ? 1 + vitc_rt_hash(v->data, shape_known ? vitc_nbytes(v) : 0) : 0);
 }
 
-static void put_tensor(bytes *b, const vitc_graph *g, int t, bool *seen) {
+/* Returns the bytes of data it hashed. */
+static size_t put_tensor(bytes *b, const vitc_graph *g, int t, bool *seen) {
   put_u64(b, (uint64_t)(int64_t)t);
-  if (t < 0 || seen[t]) return;
+  if (t < 0 || seen[t]) return 0;
   seen[t] = true;
   put_str(b, g->tensors[t].name);
   put_value(b, &g->tensors[t].v, g->tensors[t].shape_known);
+  return g->tensors[t].v.data && g->tensors[t].shape_known ? vitc_nbytes(&g->tensors[t].v) : 0;
 }
 
 static void put_attr(bytes *b, const vitc_attr *a) {
@@ -193,6 +195,8 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *user) {
 static build_id this_build;
 static void read_build_id(void) { dl_iterate_phdr(find_build_id, &this_build); }
 
+#define HASH_DROP_STEP (32u << 20)
+
 /* The description of compiling g for tm with t's options; NULL when out of memory or when this build
  * cannot be identified (then nothing is cached). */
 static bytes describe(const vitc_graph *g, LLVMTargetMachineRef tm, const vitc_target_options *t, const char *name) {
@@ -226,21 +230,29 @@ static bytes describe(const vitc_graph *g, LLVMTargetMachineRef tm, const vitc_t
   for (int i = 0; i < g->ninputs; i++) put_tensor(&b, g, g->inputs[i], seen);
   put_u64(&b, (uint64_t)g->noutputs);
   for (int i = 0; i < g->noutputs; i++) put_tensor(&b, g, g->outputs[i], seen);
+  size_t hashed = 0; /* constants' bytes since the model file's pages were last dropped */
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
+    /* Hashing reads every constant: those read in place from the mapped model file would otherwise all
+     * be resident at once beside the copies of the others, until code generation drops them. */
+    if (hashed > HASH_DROP_STEP) {
+      vitc_graph_drop_mapped_pages(g);
+      hashed = 0;
+    }
     if (n->dead) continue;
     put_str(&b, vitc_ops[n->op].domain);
     put_str(&b, vitc_ops[n->op].name);
     put_str(&b, n->name);
     put_u64(&b, (uint64_t)n->opset);
     put_u64(&b, (uint64_t)n->nin);
-    for (int k = 0; k < n->nin; k++) put_tensor(&b, g, n->in[k], seen);
+    for (int k = 0; k < n->nin; k++) hashed += put_tensor(&b, g, n->in[k], seen);
     put_u64(&b, (uint64_t)n->nout);
-    for (int k = 0; k < n->nout; k++) put_tensor(&b, g, n->out[k], seen);
+    for (int k = 0; k < n->nout; k++) hashed += put_tensor(&b, g, n->out[k], seen);
     put_u64(&b, (uint64_t)n->nattr);
     for (int k = 0; k < n->nattr; k++) put_attr(&b, &n->attrs[k]);
   }
   free(seen);
+  vitc_graph_drop_mapped_pages(g);
   return b;
 }
 

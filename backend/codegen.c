@@ -376,9 +376,11 @@ static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueR
     }
     if (release && st == VITC_OK) release_after(g, &r, i);
     /* Constants read from the mapped model file are in the blob now (as they are, or packed): their
-     * pages need not stay resident beside it. A constant read again later is mapped again. */
+     * pages need not stay resident beside it. A constant read again later is mapped again. The emitters'
+     * scratch buffers and the kernels merged away are freed heap memory, which goes back too. */
     if (cg->blob_size - dropped_at > BLOB_DROP_STEP) {
       vitc_graph_drop_mapped_pages(g);
+      vitc_give_back_heap();
       dropped_at = cg->blob_size;
     }
     if (cg->target->progress) cg->target->progress(cg->target->progress_user, "kernels", i + 1, g->nnodes);

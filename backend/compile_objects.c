@@ -245,6 +245,11 @@ vitc_status vitc_compile_objects(vitc_module *m, const vitc_target_options *t, i
   }
   make_external(m->mod);
   LLVMMemoryBufferRef bitcode = LLVMWriteBitcodeToMemoryBuffer(m->mod);
+  /* The groups read the bitcode: the IR's memory is not kept beside their working memory. */
+  LLVMDisposeModule(m->mod);
+  LLVMOrcDisposeThreadSafeContext(m->tsc);
+  m->mod = NULL, m->tsc = NULL, m->llvm = NULL;
+  vitc_give_back_heap();
   job j = {.bitcode = LLVMGetBufferStart(bitcode), .bitcode_size = LLVMGetBufferSize(bitcode), .target = t,
            .ngroups = ngroups, .nfunctions = nfn, .function_group = function_group, .group_level = group_level,
            .objects = calloc((size_t)ngroups, sizeof *j.objects), .errors = calloc((size_t)ngroups, sizeof *j.errors),
@@ -259,6 +264,7 @@ vitc_status vitc_compile_objects(vitc_module *m, const vitc_target_options *t, i
     if (pthread_create(&tid[started], NULL, worker, &j)) break;
   if (!st) worker(&j);
   for (int k = 0; k < started; k++) pthread_join(tid[k], NULL);
+  vitc_give_back_heap(); /* the groups' contexts (each thread's malloc arena) */
   for (int g = 0; !st && g < ngroups; g++)
     if (j.status[g]) {
       *err = j.errors[g];
@@ -286,9 +292,6 @@ vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options 
   vitc_stage_time since = vitc_stage_clock();
   /* optimisation and machine code overlap on the threads: both count as codegen */
   vitc_status st = vitc_compile_objects(m, t, t->compile_threads, &bufs, &nbufs, err);
-  LLVMDisposeModule(m->mod); /* the objects hold the code now: the IR's memory is not kept beside it */
-  LLVMOrcDisposeThreadSafeContext(m->tsc);
-  m->mod = NULL, m->tsc = NULL, m->llvm = NULL;
   for (int k = 0; !st && k < nbufs; k++) vitc_objects_add(objects, LLVMGetBufferStart(bufs[k]), LLVMGetBufferSize(bufs[k]));
   for (int k = 0; bufs && k < nbufs; k++) LLVMDisposeMemoryBuffer(bufs[k]);
   free(bufs);

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "ir.h"
 
@@ -34,6 +37,12 @@ void vitc_drop_pages(const void *data, size_t bytes) {
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = ((uintptr_t)data + page - 1) & ~(page - 1);
   uintptr_t end = ((uintptr_t)data + bytes) & ~(page - 1);
   if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+void vitc_give_back_heap(void) {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 /* Grows an arena array to hold at least need elements (old storage stays in the arena). */

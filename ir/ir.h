@@ -257,6 +257,10 @@ void vitc_graph_drop_mapped_pages(const vitc_graph *g);
  * are read again from the file when next touched; any other memory reads as zeros afterwards, so only
  * bytes nobody reads again may be given back that way. */
 void vitc_drop_pages(const void *data, size_t bytes);
+/* Returns the heap's free memory to the kernel (glibc keeps what is freed for later allocations, and its
+ * arenas only shrink from the top): after a stage that freed much of it, such as LLVM's IR and its
+ * compilation's working memory, so that it does not stay resident beside the weights. */
+void vitc_give_back_heap(void);
 /* Adds a tensor (name copied; NULL name gets a fresh unique one) and returns its id, -1 when out of
  * memory. */
 int vitc_graph_add_tensor(vitc_graph *g, const char *name);
