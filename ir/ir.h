@@ -146,6 +146,7 @@ enum {
   VITC_OPF_VIEW = 1u << 7,
   VITC_OPF_SHAPE_ONLY = 1u << 8,
   VITC_OPF_PER_SAMPLE = 1u << 9,
+  VITC_OPF_VECTORISED = 1u << 10,
 };
 
 typedef struct vitc_op_info {
