@@ -67,7 +67,7 @@ static void test_attention_sizes_shared(int nthreads) {
 }
 
 /* Which kernels LLVM compiles without O3 (VITC_OPT_LEVEL_ATTR "1": codegen.c): those of element-wise and
- * movement ops and of the VECTORISED ones (DepthwiseConvNHWC, GlobalAveragePoolNHWC); a generic Conv,
+ * movement ops and of the VECTORISED ones (DepthwiseConvNHWC, GlobalAveragePoolNHWC, PatchMerging); a generic Conv,
  * whose direct loops LLVM vectorises, keeps the target's level. */
 static void test_opt_levels(void) {
   test_graph t = tg_new();
@@ -79,6 +79,8 @@ static void test_opt_levels(void) {
   int dw[3] = {relu, tg_const(&t, VITC_F32, DIMS(3, 3, 5), 601), tg_const(&t, VITC_F32, DIMS(5), 602)};
   int y = tg_node(&t, VITC_OP_DepthwiseConvNHWC, dw, 3, 1, &pad, 1);
   tg_output(&t, tg_node(&t, VITC_OP_GlobalAveragePoolNHWC, &y, 1, 1, NULL, 0));
+  int merge[2] = {y, tg_const(&t, VITC_F32, DIMS(20, 7), 604)}; /* [1, 6, 6, 5] → [1, 3, 3, 7] */
+  tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, merge, 2, 1, NULL, 0));
   int conv[2] = {x, tg_const(&t, VITC_F32, DIMS(4, 6, 3, 3), 603)}; /* x as NCHW: 6 channels of 6 × 5 */
   tg_output(&t, tg_node(&t, VITC_OP_Conv, conv, 2, 1, NULL, 0));
   vitc_error err = {0};
@@ -89,7 +91,8 @@ static void test_opt_levels(void) {
   CHECK(!vitc_run_passes(t.g, &po, &err) && !vitc_target_machine(&to, &tm, &err) &&
         !vitc_codegen_ir(t.g, "tg", tm, &to, false, &m, &err));
   if (!m) fprintf(stderr, "opt levels: %s\n", err.msg);
-  const vitc_op expect_clean_up[] = {VITC_OP_Relu, VITC_OP_DepthwiseConvNHWC, VITC_OP_GlobalAveragePoolNHWC};
+  const vitc_op expect_clean_up[] = {VITC_OP_Relu, VITC_OP_DepthwiseConvNHWC, VITC_OP_GlobalAveragePoolNHWC,
+                                     VITC_OP_PatchMerging};
   int seen = 0;
   for (int i = 0; m && i < t.g->nnodes; i++) {
     char name[32];
@@ -101,13 +104,13 @@ static void test_opt_levels(void) {
     unsigned len = 0;
     const char *level = a ? LLVMGetStringAttributeValue(a, &len) : "";
     bool clean_up = false;
-    for (int k = 0; k < 3; k++) clean_up |= t.g->nodes[i].op == expect_clean_up[k];
+    for (int k = 0; k < 4; k++) clean_up |= t.g->nodes[i].op == expect_clean_up[k];
     if (clean_up != (len == 1 && level[0] == '1'))
       fprintf(stderr, "%s: optimisation level '%.*s'\n", vitc_ops[t.g->nodes[i].op].name, (int)len, level);
     CHECK(clean_up == (len == 1 && level[0] == '1'));
     seen++;
   }
-  CHECK(seen == 4);
+  CHECK(seen == 5);
   vitc_module_free(m);
   if (tm) LLVMDisposeTargetMachine(tm);
   tg_free(&t);
