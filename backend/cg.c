@@ -267,6 +267,17 @@ vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **d
 
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset) { return cg_gep(cg, cg->i8, cg->weights, cg_i64(cg, offset)); }
 
+vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, vitc_error *err) {
+  int64_t offset;
+  vitc_status st = cg_add_blob(cg, sizes, sizeof *sizes * (size_t)n, &offset, err);
+  *table = st ? NULL : cg_blob_ptr(cg, offset);
+  return st;
+}
+
+LLVMValueRef cg_size(vitc_cg *cg, LLVMValueRef table, int i) {
+  return LLVMBuildLoad2(cg->b, cg->i64, cg_gep(cg, cg->i64, table, cg_i64(cg, i)), "");
+}
+
 /* The task function is `void task(ptr captured, i64 begin, i64 end)`; captured values travel in a
  * stack array of pointer-sized slots (integers widened to i64). */
 cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured) {
@@ -297,12 +308,14 @@ cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured) 
   return t;
 }
 
-void cg_task_end(vitc_cg *cg, cg_task *t, int64_t n) {
+void cg_task_end(vitc_cg *cg, cg_task *t, int64_t n) { cg_task_end_n(cg, t, cg_i64(cg, n)); }
+
+void cg_task_end_n(vitc_cg *cg, cg_task *t, LLVMValueRef n) {
   LLVMBuildRetVoid(cg->b);
   LLVMPositionBuilderAtEnd(cg->b, t->outer_bb);
   LLVMValueRef slots = cg_var(cg, LLVMArrayType(cg->i64, (unsigned)(t->nvals ? t->nvals : 1)), NULL);
   for (int i = 0; i < t->nvals; i++)
     LLVMBuildStore(cg->b, t->outer_captured[i], cg_gep(cg, cg->i64, slots, cg_i64(cg, i)));
-  LLVMValueRef args[4] = {cg->ctx_arg, t->task_fn, slots, cg_i64(cg, n)};
+  LLVMValueRef args[4] = {cg->ctx_arg, t->task_fn, slots, n};
   cg_call(cg, "vitc_rt_parallel_for", cg->void_t, args, 4);
 }

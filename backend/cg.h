@@ -130,6 +130,14 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
  * compile time are written in place instead of being built aside and copied. *offset as cg_add_blob's. */
 vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err);
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
+/* n sizes the kernel reads at run time from its node's constants (the blob) instead of having them in its
+ * code, so that nodes differing only in those sizes share one kernel (codegen.c merges equal code: Swin's
+ * attention of 3, 6, 12 and 24 heads over 64 .. 1 windows is one kernel, not seven). Only for counts no
+ * loop is unrolled or vectorised by: batch entries, heads, task counts, the strides between them. *table
+ * points at them (a value of the node function, captured into tasks like any other); cg_size loads entry
+ * i, once where it is needed (at a task's start, not inside its loops). */
+vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, vitc_error *err);
+LLVMValueRef cg_size(vitc_cg *cg, LLVMValueRef table, int i);
 
 /* Parallel loop: the body between begin and end becomes a task function run over [0, n) by the runtime
  * pool; `captured` values of the node function are available in the body as t.vals[i]. */
@@ -143,5 +151,6 @@ typedef struct cg_task {
 } cg_task;
 cg_task cg_task_begin(vitc_cg *cg, const LLVMValueRef *captured, int ncaptured);
 void cg_task_end(vitc_cg *cg, cg_task *t, int64_t n);
+void cg_task_end_n(vitc_cg *cg, cg_task *t, LLVMValueRef n); /* n known at run time (cg_size) */
 
 #endif

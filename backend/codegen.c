@@ -164,10 +164,11 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   /* Optimised once, not again inside each caller: its arguments tell it all a caller could. */
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                           LLVMCreateEnumAttribute(cg->llvm, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
-  /* Kernels that only move or combine elements are vectorised by their builders already: a clean-up
-   * (mem2reg, instcombine, LICM) is all they need, and compiling them at O3 costs time for nothing. */
+  /* Kernels that only move or combine elements, and those whose emitters write their vector code
+   * themselves (VECTORISED), are vectorised by their builders already: a clean-up (mem2reg, instcombine,
+   * LICM) is all they need, and compiling them at O3 costs time for nothing. */
   if (vitc_op_has(n->op, VITC_OPF_MOVE) || vitc_op_has(n->op, VITC_OPF_VIEW) || vitc_op_has(n->op, VITC_OPF_ELEMWISE) ||
-      vitc_op_has(n->op, VITC_OPF_ROWWISE))
+      vitc_op_has(n->op, VITC_OPF_ROWWISE) || vitc_op_has(n->op, VITC_OPF_VECTORISED))
     LLVMAddTargetDependentFunctionAttr(fn, VITC_OPT_LEVEL_ATTR, "1");
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (int k = 2; k < nparams; k++)

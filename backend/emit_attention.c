@@ -346,17 +346,24 @@ static void broadcast_strides(const vitc_value *x, const int64_t *dims, int r, i
   }
 }
 
-/* Pointer to x(b, i, 0) under broadcast strides, bidx the batch index b unflattened. */
+/* Pointer to x(b, i, 0) under broadcast strides (i_stride along the rows, strides[0..nb) along the batch:
+ * read at run time), bidx the batch index b unflattened. */
 static LLVMValueRef row_of(vitc_cg *cg, LLVMValueRef base, const LLVMValueRef *bidx, int nb, LLVMValueRef i,
-                           const int64_t *strides) {
-  LLVMValueRef off = ix_mul(cg, i, cg_i64(cg, strides[nb]));
+                           int64_t i_stride, const LLVMValueRef *strides) {
+  LLVMValueRef off = ix_mulk(cg, i, i_stride);
   for (int d = 0; d < nb; d++)
-    off = ix_add(cg, off, ix_mul(cg, bidx[d], cg_i64(cg, strides[d])));
+    off = ix_add(cg, off, ix_mul(cg, bidx[d], strides[d]));
   return gep_f32(cg, base, off);
 }
 
 enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, IN_PAD = IN_QMAP + 4 };
 enum { MAP_Q, MAP_K, MAP_V, MAP_Y, NMAPS };
+/* The sizes the kernel reads at run time (cg_add_sizes): those that tell the stages of a hierarchical model
+ * apart (Swin-T: 3 .. 24 heads over 64 .. 1 windows, the shifted windows' mask stride), so that its
+ * attention nodes share one kernel. The rows, keys and head sizes the loops are built on stay in the code.
+ * Batch dims d < nb: their sizes, the bias's and S's strides along them. */
+enum { SZ_HEADS, SZ_ENTRIES, SZ_TASKS, SZ_DIMS, SZ_BIAS = SZ_DIMS + VITC_MAX_RANK, SZ_SCALE = SZ_BIAS + VITC_MAX_RANK,
+       SZ_COUNT = SZ_SCALE + VITC_MAX_RANK };
 
 /* The problem as ir/ops/fused_attention.c defines it (its shape rule has checked it): the logical batch
  * (Q's batch dims, or [G, H] with maps), the sizes, and the maps. */
@@ -499,16 +506,17 @@ static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, co
 /* The keys of every batch entry packed into kt [batch][kp->size] (pack_entry), one task per batch entry:
  * for the attention of many query blocks per entry, which all read them. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
-                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, const key_pack *kp) {
-  LLVMValueRef captured[4] = {kdata, kmap, kt, pad};
-  cg_task t = cg_task_begin(cg, captured, 4);
+                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, const key_pack *kp, LLVMValueRef sizes) {
+  LLVMValueRef captured[5] = {kdata, kmap, kt, pad, sizes}, entries = cg_size(cg, sizes, SZ_ENTRIES);
+  cg_task t = cg_task_begin(cg, captured, 5);
+  LLVMValueRef heads = cg_size(cg, t.vals[4], SZ_HEADS);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
-  LLVMValueRef g = ix_div(cg, b.iv, cg_i64(cg, ge->heads)), h = ix_rem(cg, b.iv, cg_i64(cg, ge->heads));
+  LLVMValueRef g = ix_div(cg, b.iv, heads), h = ix_rem(cg, b.iv, heads);
   op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
   LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
   pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0), kp);
   cg_loop_end(cg, &b);
-  cg_task_end(cg, &t, ge->batch);
+  cg_task_end_n(cg, &t, entries);
 }
 
 /* Where the rows of a block come from in the current batch entry b. */
@@ -517,7 +525,9 @@ typedef struct row_src {
   LLVMValueRef bias, rs; /* the task's pointers; NULL when absent */
   LLVMValueRef bidx[VITC_MAX_RANK]; /* b unflattened over the logical batch dims */
   int nb;
-  const int64_t *bias_strides, *scale_strides;
+  int64_t bias_is, scale_is;                /* their strides along the rows */
+  LLVMValueRef bias_strides[VITC_MAX_RANK]; /* and along the batch dims (run-time sizes) */
+  LLVMValueRef scale_strides[VITC_MAX_RANK];
   LLVMValueRef scale; /* the attribute */
   bool unit;          /* normalize_qk */
 } row_src;
@@ -530,9 +540,10 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
   vec_store1(cg, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
   vec_store1(cg, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
   if (src->bias)
-    vec_store1(cg, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_strides), cg_gep(cg, cg->ptr, a->bp, r.iv));
+    vec_store1(cg, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_is, src->bias_strides),
+               cg_gep(cg, cg->ptr, a->bp, r.iv));
   if (src->rs) {
-    LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_strides);
+    LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_is, src->scale_strides);
     scale = vec_mul(cg, vec_load1(cg, cg->f32, f), scale);
   }
   if (src->unit) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d));
@@ -609,33 +620,46 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
   bool local = choose_rows(&a, &ge);
+  int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
+  int64_t sizes[SZ_COUNT] = {[SZ_HEADS] = ge.heads, [SZ_ENTRIES] = ge.batch, [SZ_TASKS] = ge.batch * blocks};
+  for (int d = 0; d < nb; d++)
+    sizes[SZ_DIMS + d] = ge.batch_dims[d], sizes[SZ_BIAS + d] = bias_strides[d], sizes[SZ_SCALE + d] = scale_strides[d];
+  LLVMValueRef table;
+  if ((st = cg_add_sizes(cg, sizes, SZ_COUNT, &table, err))) return st;
   LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
   if (!local) {
     kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
-    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp);
+    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table);
   }
-  LLVMValueRef captured[11] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
+  LLVMValueRef captured[12] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                                              bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
                                                              rs ? cg_in(cg, IN_SCALE) : null};
   for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   captured[10] = pad;
-  cg_task t = cg_task_begin(cg, captured, 11);
+  captured[11] = table;
+  LLVMValueRef ntasks = cg_size(cg, table, SZ_TASKS);
+  cg_task t = cg_task_begin(cg, captured, 12);
+  LLVMValueRef heads = cg_size(cg, t.vals[11], SZ_HEADS), batch_dims[VITC_MAX_RANK];
+  row_src src = {.bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
+                 .bias_is = bias_strides[nb], .scale_is = scale_strides[nb],
+                 .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
+  for (int d = 0; (bias || rs) && d < nb; d++) {
+    batch_dims[d] = cg_size(cg, t.vals[11], SZ_DIMS + d);
+    src.bias_strides[d] = cg_size(cg, t.vals[11], SZ_BIAS + d);
+    src.scale_strides[d] = cg_size(cg, t.vals[11], SZ_SCALE + d);
+  }
   task_arrays(&a, bias != NULL);
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
   LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;
   if (own_kt) LLVMSetAlignment(own_kt, 64);
-  int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef b = ix_div(cg, blk.iv, cg_i64(cg, blocks));
   LLVMValueRef i0 = ix_mul(cg, ix_rem(cg, blk.iv, cg_i64(cg, blocks)), cg_i64(cg, a.rows));
-  LLVMValueRef g = ix_div(cg, b, cg_i64(cg, ge.heads)), h = ix_rem(cg, b, cg_i64(cg, ge.heads));
-  row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h),
-                 .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h),
-                 .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
-                 .bias_strides = bias_strides, .scale_strides = scale_strides,
-                 .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
+  LLVMValueRef g = ix_div(cg, b, heads), h = ix_rem(cg, b, heads);
+  src.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h);
+  src.y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h);
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
     pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, &a.kp);
@@ -643,9 +667,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   } else
     a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
-  if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
+  if (bias || rs) emit_unflatten_n(cg, b, batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
   cg_loop_end(cg, &blk);
-  cg_task_end(cg, &t, ge.batch * blocks);
+  cg_task_end_n(cg, &t, ntasks);
   return VITC_OK;
 }

@@ -20,9 +20,15 @@
 #include "vmath.h"
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
+  LLVMValueRef v[VITC_MAX_RANK];
+  for (int d = 0; d < nd; d++) v[d] = cg_i64(cg, dims[d]);
+  emit_unflatten_n(cg, linear, v, nd, idx);
+}
+
+void emit_unflatten_n(vitc_cg *cg, LLVMValueRef linear, const LLVMValueRef *dims, int nd, LLVMValueRef *idx) {
   for (int d = nd - 1; d >= 0; d--) {
-    idx[d] = d == 0 ? linear : ix_rem(cg, linear, cg_i64(cg, dims[d]));
-    if (d) linear = ix_div(cg, linear, cg_i64(cg, dims[d]));
+    idx[d] = d == 0 ? linear : ix_rem(cg, linear, dims[d]);
+    if (d) linear = ix_div(cg, linear, dims[d]);
   }
 }
 

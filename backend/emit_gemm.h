@@ -70,6 +70,8 @@ void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, int64_t npan, int64_t n, 
                          void *k);
 /* idx[0..nd) of the row-major linear index `linear` over static dims (emit_conv.c). */
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
+/* The same over dims known at run time (cg_size). */
+void emit_unflatten_n(vitc_cg *cg, LLVMValueRef linear, const LLVMValueRef *dims, int nd, LLVMValueRef *idx);
 
 /* The <16 x float> vectors of the float32 kernels (here, emit_attention.c and emit_depthwise_nhwc.c, whose
  * tiles are sized for 16 lanes): the type, a broadcast, and the first `lanes` floats at p loaded (the rest

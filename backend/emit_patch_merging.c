@@ -37,24 +37,6 @@ static void emit_gather(vitc_cg *cg, const merge_geom *p, LLVMValueRef x, LLVMVa
   }
 }
 
-/* Normalises the row of s->len values starting at element base of col in place:
- * (v - mean) · inv_std · gamma + beta. */
-static void emit_normalize(vitc_cg *cg, const merge_geom *p, const row_shape *s, LLVMValueRef col,
-                           LLVMValueRef base, LLVMValueRef gamma, LLVMValueRef beta) {
-  LLVMValueRef len = cg_const(cg, cg->f64, (double)s->len);
-  LLVMValueRef mean = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_ID, NULL, VEC_SUM), len);
-  LLVMValueRef var = vec_div(cg, fold_row(cg, s, col, VITC_F32, base, MAP_SQDEV, mean, VEC_SUM), len);
-  LLVMValueRef sd = vec_sqrt(cg, vec_add(cg, var, cg_const(cg, cg->f64, p->eps)));
-  LLVMValueRef inv = vec_fcast(cg, vec_div(cg, cg_const(cg, cg->f64, 1), sd), cg->f32);
-  LLVMValueRef m = vec_fcast(cg, mean, cg->f32);
-  cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, s->len), 1);
-  LLVMValueRef at = ix_add(cg, base, e.iv);
-  LLVMValueRef v = vec_mul(cg, vec_sub(cg, cg_load(cg, col, at, VITC_F32), m), vec_mul(cg, inv, cg_load(cg, gamma, e.iv, VITC_F32)));
-  if (beta) v = vec_add(cg, v, cg_load(cg, beta, e.iv, VITC_F32));
-  cg_store(cg, col, at, VITC_F32, v);
-  cg_loop_end(cg, &e);
-}
-
 /* With norm_after: the LayerNorm of output rows first .. first+count, in place in Y. */
 static void emit_norm_rows(vitc_cg *cg, const merge_geom *p, LLVMValueRef first, int64_t count) {
   vitc_value yv = {.dtype = VITC_F32, .rank = 2, .dims = {count, p->n}};
@@ -63,7 +45,8 @@ static void emit_norm_rows(vitc_cg *cg, const merge_geom *p, LLVMValueRef first,
   LLVMValueRef ptrs[4] = {cg_out(cg, 0), cg_in(cg, 2), cg_in(cg, 3), first};
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->n, ptrs, 4);
-  emit_normalize(cg, p, &s, ptrs[0], ix_mulk(cg, ix_add(cg, ptrs[3], r), p->n), ptrs[1], ptrs[2]);
+  LLVMValueRef base = ix_mulk(cg, ix_add(cg, ptrs[3], r), p->n);
+  emit_layer_norm_f32_row(cg, ptrs[0], ptrs[0], base, s.len, p->eps, ptrs[1], ptrs[2]);
   rows_end(cg, &rl);
 }
 
@@ -78,7 +61,7 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->c4, ptrs, 5);
   LLVMValueRef base = ix_mulk(cg, r, p->c4);
   emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), ix_add(cg, ptrs[4], r));
-  if (ptrs[2] && !p->norm_after) emit_normalize(cg, p, &s, ptrs[1], base, ptrs[2], ptrs[3]);
+  if (ptrs[2] && !p->norm_after) emit_layer_norm_f32_row(cg, ptrs[1], ptrs[1], base, s.len, p->eps, ptrs[2], ptrs[3]);
   rows_end(cg, &rl);
   gemm_desc d = {.dtype = VITC_F32, .m = count, .n = p->n, .k = p->c4, .alpha = 1, .beta = 1};
   d.a = col;

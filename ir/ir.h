@@ -147,6 +147,7 @@ enum {
   VITC_OPF_SHAPE_ONLY = 1u << 8,
   VITC_OPF_PER_SAMPLE = 1u << 9,
   VITC_OPF_FLAT_ROWS = 1u << 10,
+  VITC_OPF_VECTORISED = 1u << 11,
 };
 
 typedef struct vitc_op_info {

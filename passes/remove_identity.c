@@ -48,7 +48,8 @@ static vitc_status moves_nothing(const vitc_graph *g, const vitc_node *n, bool *
   int64_t *origins = NULL;
   vitc_status st = vitc_probe_origins(g, n->in[0], n->out[0], &origins, err);
   *yes = origins != NULL;
-  for (int64_t i = 0; *yes && i < vitc_numel(&y->v); i++) *yes = origins[i] == i;
+  int64_t count = vitc_numel(&y->v); /* once, not per element */
+  for (int64_t i = 0; *yes && i < count; i++) *yes = origins[i] == i;
   free(origins);
   return st;
 }

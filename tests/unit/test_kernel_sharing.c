@@ -48,6 +48,74 @@ static void test_blocks_share_kernels(int nthreads) {
   tg_free(&t);
 }
 
+/* Attention over batch entries of the same rows, keys and head size, in other numbers (8 entries as
+ * 2 × 4 heads, 12 as 4 × 3, each with a bias per head): the batch sizes and the bias's strides along them
+ * are read at run time (cg_add_sizes), so both nodes share one kernel and each must still get its own
+ * heads right. A third with other keys (9, not 7) is another kernel. */
+static void test_attention_sizes_shared(int nthreads) {
+  test_graph t = tg_new();
+  const int64_t shapes[3][3] = {{2, 4, 7}, {4, 3, 7}, {2, 4, 9}}; /* groups, heads, keys */
+  vitc_attr scale = {.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.37f};
+  for (int a = 0; a < 3; a++) {
+    int64_t g = shapes[a][0], h = shapes[a][1], nk = shapes[a][2];
+    int q = tg_input(&t, VITC_F32, DIMS(g, h, 7, 8)), kv = tg_input(&t, VITC_F32, DIMS(g, h, nk, 8)); /* K = V */
+    int in[4] = {q, kv, kv, tg_const(&t, VITC_F32, DIMS(1, h, 7, nk), 500 + (unsigned)a)};
+    tg_output(&t, tg_node(&t, VITC_OP_Attention, in, 4, 1, &scale, 1));
+  }
+  CHECK(compile_and_compare(&t, "attention of other heads", nthreads) == 2);
+  tg_free(&t);
+}
+
+/* Which kernels LLVM compiles without O3 (VITC_OPT_LEVEL_ATTR "1": codegen.c): those of element-wise and
+ * movement ops and of the VECTORISED ones (DepthwiseConvNHWC, GlobalAveragePoolNHWC, PatchMerging); a generic Conv,
+ * whose direct loops LLVM vectorises, keeps the target's level. */
+static void test_opt_levels(void) {
+  test_graph t = tg_new();
+  t.opt_level = 0; /* the nodes as built */
+  int x = tg_input(&t, VITC_F32, DIMS(1, 6, 6, 5));
+  int relu = tg_node(&t, VITC_OP_Relu, &x, 1, 1, NULL, 0);
+  int64_t pads[4] = {1, 1, 1, 1};
+  vitc_attr pad = {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads};
+  int dw[3] = {relu, tg_const(&t, VITC_F32, DIMS(3, 3, 5), 601), tg_const(&t, VITC_F32, DIMS(5), 602)};
+  int y = tg_node(&t, VITC_OP_DepthwiseConvNHWC, dw, 3, 1, &pad, 1);
+  tg_output(&t, tg_node(&t, VITC_OP_GlobalAveragePoolNHWC, &y, 1, 1, NULL, 0));
+  int merge[2] = {y, tg_const(&t, VITC_F32, DIMS(20, 7), 604)}; /* [1, 6, 6, 5] → [1, 3, 3, 7] */
+  tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, merge, 2, 1, NULL, 0));
+  int conv[2] = {x, tg_const(&t, VITC_F32, DIMS(4, 6, 3, 3), 603)}; /* x as NCHW: 6 channels of 6 × 5 */
+  tg_output(&t, tg_node(&t, VITC_OP_Conv, conv, 2, 1, NULL, 0));
+  vitc_error err = {0};
+  vitc_pass_options po = {.opt_level = 0};
+  vitc_target_options to = {.opt_level = 3};
+  LLVMTargetMachineRef tm = NULL;
+  vitc_module *m = NULL;
+  CHECK(!vitc_run_passes(t.g, &po, &err) && !vitc_target_machine(&to, &tm, &err) &&
+        !vitc_codegen_ir(t.g, "tg", tm, &to, false, &m, &err));
+  if (!m) fprintf(stderr, "opt levels: %s\n", err.msg);
+  const vitc_op expect_clean_up[] = {VITC_OP_Relu, VITC_OP_DepthwiseConvNHWC, VITC_OP_GlobalAveragePoolNHWC,
+                                     VITC_OP_PatchMerging};
+  int seen = 0;
+  for (int i = 0; m && i < t.g->nnodes; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "tg.n%d", i);
+    LLVMValueRef fn = LLVMGetNamedFunction(m->mod, name);
+    if (!fn) continue;
+    LLVMAttributeRef a = LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, VITC_OPT_LEVEL_ATTR,
+                                                       (unsigned)strlen(VITC_OPT_LEVEL_ATTR));
+    unsigned len = 0;
+    const char *level = a ? LLVMGetStringAttributeValue(a, &len) : "";
+    bool clean_up = false;
+    for (int k = 0; k < 4; k++) clean_up |= t.g->nodes[i].op == expect_clean_up[k];
+    if (clean_up != (len == 1 && level[0] == '1'))
+      fprintf(stderr, "%s: optimisation level '%.*s'\n", vitc_ops[t.g->nodes[i].op].name, (int)len, level);
+    CHECK(clean_up == (len == 1 && level[0] == '1'));
+    seen++;
+  }
+  CHECK(seen == 5);
+  vitc_module_free(m);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  tg_free(&t);
+}
+
 /* The JIT's compilation (kernels in groups, each optimised and compiled on a thread of its own, the
  * movement and element-wise ones with a clean-up only) links into one program that computes the same bits
  * on 1, 2 and 5 compile threads, and the evaluator's values: MatMul (O3), Relu and Sigmoid (clean-up). */
@@ -98,6 +166,9 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 20000;
   test_blocks_share_kernels(1);
   test_blocks_share_kernels(3);
+  test_attention_sizes_shared(1);
+  test_attention_sizes_shared(3);
+  test_opt_levels();
   test_compile_threads();
   test_long_chain(n, 3);
   CHECK_DONE();
