@@ -25,6 +25,9 @@
  * pointer costs one table load (per key in the packing and P·V loops). Dense operands keep their rows one
  * after another. Y through Ymap lands wherever the head merge or window reverse put it.
  *
+ * A constant bias is read from a table of its distinct [Nq, Nk] slabs, rows padded to whole vectors
+ * (bias_table): Swin's shifted windows repeat a few masks over many windows.
+ *
  * Everything runs on <16 x float> vectors: the scores along j over the packed Kᵀ, the softmax along j with
  * the inline exp, and P·V along Dv. Edges use masked loads and stores.
  *
@@ -32,6 +35,7 @@
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
  * bias and mask) 59%, where a third of the time is the softmax's exp at D 32. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emit_gemm.h"
@@ -96,6 +100,7 @@ typedef struct attn_ctx {
   int64_t nk_pad;  /* Nk rounded up to whole vectors: the packed Kᵀ's and the score rows' length */
   key_pack kp;
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
+  bool bias_whole; /* the bias rows are padded to nk_pad (bias_table): whole vectors load without masks */
   int rows;        /* query rows per block */
   LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
@@ -175,7 +180,7 @@ static void score_tile(attn_ctx *a, void *state) {
       LLVMValueRef j = ix_add(cg, kt->j0, cg_i64(cg, (int64_t)v * VL));
       LLVMValueRef x = vec_mul(cg, vec_load1(cg, vt, acc[r][v]), a->fac_v[r]);
       if (a->bias[r])
-        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), lanes)
+        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), a->bias_whole ? VL : lanes)
                                      : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
@@ -411,6 +416,75 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
 }
 
+/* A constant bias as the kernel reads it: each batch entry's [Nq, Nk] slab once per distinct value, its
+ * rows padded with zeros to nk_pad, in a table [U][Nq][nk_pad] of the blob, and per batch entry b the
+ * offset of its slab (floats, int64). Swin's shifted windows add the mask to the rel-pos bias, [G, H, N, N]:
+ * G·H slabs, but only the windows of the last row and column differ in their mask, so U is 4·H (Swin-T
+ * stage 1: 12 slabs, 150 KB, instead of 192 read from memory, 1.8 MB); the padded rows are whole aligned
+ * vectors besides. Only for a bias varying along both Nq and Nk (bias_strides of the rows and keys):
+ * padding a bias broadcast along the rows would multiply it. */
+typedef struct bias_table {
+  int64_t table, entry; /* blob offsets */
+} bias_table;
+
+static bool wants_bias_table(const vitc_value *bias, const int64_t *strides, int r) {
+  return bias && bias->data && bias->dtype == VITC_F32 && strides[r - 1] == 1 && strides[r - 2] != 0;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n) {
+  const unsigned char *c = p;
+  uint64_t h = 14695981039346656037ull; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Entry b's slab of the bias (strides: its broadcast strides against [.., Nq, Nk]) into s [Nq][nk_pad]. */
+static void bias_slab(const attn_geom *ge, const float *bias, const int64_t *strides, int64_t b, int64_t nk_pad,
+                      float *s) {
+  int64_t off = 0;
+  for (int d = ge->nb - 1; d >= 0; d--) {
+    off += b % ge->batch_dims[d] * strides[d];
+    b /= ge->batch_dims[d];
+  }
+  memset(s, 0, sizeof(float) * (size_t)(ge->nq * nk_pad));
+  for (int64_t i = 0; i < ge->nq; i++)
+    memcpy(s + i * nk_pad, bias + off + i * strides[ge->nb], sizeof(float) * (size_t)ge->nk);
+}
+
+static vitc_status make_bias_table(vitc_cg *cg, const attn_geom *ge, const vitc_value *bias, const int64_t *strides,
+                                   int64_t nk_pad, bias_table *bt, vitc_error *err) {
+  int64_t slab = ge->nq * nk_pad, nu = 0, cap = 1;
+  size_t bytes = sizeof(float) * (size_t)slab;
+  float *uniq = malloc(bytes * 2); /* the distinct slabs, and room for the next */
+  uint64_t *hash = malloc(sizeof(uint64_t) * (size_t)ge->batch);
+  int64_t *entry = malloc(sizeof(int64_t) * (size_t)ge->batch);
+  vitc_status st = uniq && hash && entry ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int64_t b = 0; b < ge->batch && !st; b++) {
+    if (nu == cap) {
+      float *more = realloc(uniq, bytes * (size_t)(2 * cap + 1));
+      if (!more) {
+        st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+        break;
+      }
+      uniq = more;
+      cap *= 2;
+    }
+    float *s = uniq + nu * slab;
+    bias_slab(ge, bias->data, strides, b, nk_pad, s);
+    uint64_t h = hash_bytes(s, bytes);
+    int64_t u = 0;
+    while (u < nu && (hash[u] != h || memcmp(uniq + u * slab, s, bytes))) u++;
+    if (u == nu) hash[nu++] = h;
+    entry[b] = u * slab;
+  }
+  if (!st) st = cg_add_blob(cg, uniq, bytes * (size_t)nu, &bt->table, err);
+  if (!st) st = cg_add_blob(cg, entry, sizeof(int64_t) * (size_t)ge->batch, &bt->entry, err);
+  free(uniq);
+  free(hash);
+  free(entry);
+  return st;
+}
+
 /* The 16 × 16 floats x[0..16) (row t in x[t]) transposed in registers: four rounds of two-source
  * shuffles, round s swapping the off-diagonal s × s blocks of every 2s × 2s block (bit s of the row index
  * trades places with bit s of the column index). 64 shuffles for 256 floats, where moving them one by one
@@ -605,6 +679,15 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = a.nk; /* the scores */
   if (bias) broadcast_strides(bias, dims, r, bias_strides);
   a.bias_js = bias_strides[r - 1];
+  bias_table bt = {-1, -1};
+  int64_t table_strides[VITC_MAX_RANK] = {0}; /* a slab's rows in the table; its entry's offset apart */
+  if (wants_bias_table(bias, bias_strides, r)) {
+    st = make_bias_table(cg, &ge, bias, bias_strides, a.nk_pad, &bt, err);
+    if (st) return st;
+    table_strides[r - 2] = a.nk_pad;
+    table_strides[r - 1] = 1;
+    a.bias_whole = true;
+  }
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
@@ -615,12 +698,14 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
     pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp);
   }
-  LLVMValueRef captured[11] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
-                                                             bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
-                                                             rs ? cg_in(cg, IN_SCALE) : null};
+  bool table = a.bias_whole;
+  LLVMValueRef captured[12] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
+                               table ? cg_blob_ptr(cg, bt.table) : bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
+                               rs ? cg_in(cg, IN_SCALE) : null};
   for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   captured[10] = pad;
-  cg_task t = cg_task_begin(cg, captured, 11);
+  captured[11] = table ? cg_blob_ptr(cg, bt.entry) : null;
+  cg_task t = cg_task_begin(cg, captured, 12);
   task_arrays(&a, bias != NULL);
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
@@ -634,7 +719,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   row_src src = {.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h),
                  .y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h),
                  .bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
-                 .bias_strides = bias_strides, .scale_strides = scale_strides,
+                 .bias_strides = table ? table_strides : bias_strides, .scale_strides = scale_strides,
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
@@ -643,6 +728,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   } else
     a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
+  if (table) src.bias = gep_f32(cg, src.bias, vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, t.vals[11], b)));
   if (bias || rs) emit_unflatten(cg, b, ge.batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
   cg_loop_end(cg, &blk);
