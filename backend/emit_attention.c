@@ -109,9 +109,14 @@ typedef struct attn_ctx {
    * softmax; and its scores, s[r·nk_pad ..] */
   LLVMValueRef qp, yp, bp, fac, s;
   LLVMValueRef mx; /* per row r, 16 lanes at mx[16r]: the running max of its scores, lane by lane */
+  /* with few keys (key_pack), columns [2 + few][rows_pad] over the block's rows: each row's max and Σ of
+   * its tiles' keys, then the few keys' scores, for the softmax to finish in vectors of rows */
+  LLVMValueRef cols;
+  int64_t rows_pad;
   /* the micro-block being emitted: its rows' pointers (bias: NULL without), loaded from the arrays, and
    * their factors splatted */
   int nrows;
+  LLVMValueRef mi; /* its first row */
   LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
 } attn_ctx;
 
@@ -119,6 +124,7 @@ typedef struct attn_ctx {
 static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
   vitc_cg *cg = a->cg;
   a->nrows = nrows;
+  a->mi = m;
   for (int r = 0; r < nrows; r++) {
     LLVMValueRef i = ix_add(cg, m, cg_i64(cg, r));
     a->q[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i));
@@ -209,6 +215,7 @@ static void score_few(attn_ctx *a, void *state) {
       if (a->bias[r])
         x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
+      vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (2 + t) * a->rows_pad + r))));
       m = vec_max(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
@@ -228,8 +235,30 @@ static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   vec_store1(cg, vec_add(cg, vec_load1(cg, f32v_type(cg), st->sum), e), st->sum);
 }
 
+/* The few keys' probabilities and every row's 1/Σ, sixteen rows at a time: exp of the few keys' scores
+ * (their column) less the rows' max, written back into the score rows lane by lane, and 1/(Σ + theirs).
+ * One vector exp and division per 16 rows and key, where each row took a scalar exp per key and a scalar
+ * division at the end of its chain of reductions (ViT's 197 keys have 5 such keys, Swin's 49 one). */
+static void finish_few(attn_ctx *a, int rows) {
+  vitc_cg *cg = a->cg;
+  for (int64_t v = 0; v < vecs(rows); v++) {
+    int lanes = lanes_of(rows, v);
+    LLVMValueRef at = cg_i64(cg, v * VL);
+    LLVMValueRef max = f32v_load(cg, gep_f32(cg, a->cols, at), lanes);
+    LLVMValueRef sum = f32v_load(cg, gep_f32(cg, a->cols, ix_add(cg, at, cg_i64(cg, a->rows_pad))), lanes);
+    for (int64_t t = 0; t < a->kp.few; t++) {
+      LLVMValueRef x = f32v_load(cg, gep_f32(cg, a->cols, ix_add(cg, at, cg_i64(cg, (2 + t) * a->rows_pad))), lanes);
+      LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, x, max));
+      sum = vec_add(cg, sum, e);
+      for (int k = 0; k < lanes; k++)
+        vec_store1(cg, vec_lane(cg, e, k), gep_f32(cg, a->s, cg_i64(cg, (v * VL + k) * a->nk_pad + a->kp.full + t)));
+    }
+    f32v_store(cg, vec_div(cg, vconst(cg, 1), sum), gep_f32(cg, a->fac, at), lanes);
+  }
+}
+
 /* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
- * and its factor 1/Σ. */
+ * and its factor 1/Σ (with few keys, finish_few's). */
 static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
@@ -238,14 +267,13 @@ static void softmax_rows(attn_ctx *a, int rows) {
   exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
   vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
   LLVMValueRef sum = vec_reduce(cg, VEC_SUM, vec_load1(cg, vt, st.sum));
-  for (int64_t t = 0; t < a->kp.few; t++) { /* the few keys past the tiles, one at a time */
-    LLVMValueRef p = gep_f32(cg, st.s, cg_i64(cg, a->kp.full + t));
-    LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, vec_load1(cg, cg->f32, p), max));
-    vec_store1(cg, e, p);
-    sum = vec_add(cg, sum, e);
-  }
-  vec_store1(cg, vec_div(cg, cg_f32(cg, 1), sum), gep_f32(cg, a->fac, r.iv));
+  if (a->kp.few) {
+    vec_store1(cg, max, gep_f32(cg, a->cols, r.iv));
+    vec_store1(cg, sum, gep_f32(cg, a->cols, ix_add(cg, r.iv, cg_i64(cg, a->rows_pad))));
+  } else
+    vec_store1(cg, vec_div(cg, cg_f32(cg, 1), sum), gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
+  if (a->kp.few) finish_few(a, rows);
 }
 
 /* One pass of P·V: vectors [c0, c0 + n) of Y (the last with `last` lanes) over the keys [j0, j1). */
@@ -658,6 +686,8 @@ static void task_arrays(attn_ctx *a, bool bias) {
   a->mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * VL)), NULL);
   a->s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * a->nk_pad)), NULL);
   LLVMSetAlignment(a->s, 64);
+  a->rows_pad = vecs(a->rows) * VL;
+  a->cols = a->kp.few ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)((2 + a->kp.few) * a->rows_pad)), NULL) : NULL;
 }
 
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
