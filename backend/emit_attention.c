@@ -54,6 +54,7 @@
 #define LOCAL_MIN_TASKS 8 /* batch entries at least for one task each: both threads busy on every node */
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
+static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
@@ -109,8 +110,8 @@ typedef struct attn_ctx {
    * softmax; and its scores, s[r·nk_pad ..] */
   LLVMValueRef qp, yp, bp, fac, s;
   LLVMValueRef mx; /* per row r, 16 lanes at mx[16r]: the running max of its scores, lane by lane */
-  /* with few keys (key_pack), columns [2 + few][rows_pad] over the block's rows: each row's max and Σ of
-   * its tiles' keys, then the few keys' scores, for the softmax to finish in vectors of rows */
+  /* columns [1 + few][rows_pad] over the block's rows: each row's max, then the few keys' scores
+   * (key_pack), for the softmax to finish in vectors of rows */
   LLVMValueRef cols;
   int64_t rows_pad;
   /* the micro-block being emitted: its rows' pointers (bias: NULL without), loaded from the arrays, and
@@ -215,7 +216,7 @@ static void score_few(attn_ctx *a, void *state) {
       if (a->bias[r])
         x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
-      vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (2 + t) * a->rows_pad + r))));
+      vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
       m = vec_max(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
@@ -235,45 +236,70 @@ static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   vec_store1(cg, vec_add(cg, vec_load1(cg, f32v_type(cg), st->sum), e), st->sum);
 }
 
-/* The few keys' probabilities and every row's 1/Σ, sixteen rows at a time: exp of the few keys' scores
- * (their column) less the rows' max, written back into the score rows lane by lane, and 1/(Σ + theirs).
- * One vector exp and division per 16 rows and key, where each row took a scalar exp per key and a scalar
- * division at the end of its chain of reductions (ViT's 197 keys have 5 such keys, Swin's 49 one). */
-static void finish_few(attn_ctx *a, int rows) {
+/* Lane t of the result: the 16 lanes at p[16·(16g + t) ..] (row 16g + t of a [rows][16] array) folded,
+ * by max or by sum, for the `lanes` rows of group g: a 16 × 16 transpose in registers and 15 vertical
+ * operations per 16 rows, where a horizontal reduction per row put a chain of shuffles in front of each
+ * row's exp (the softmax was a quarter of Swin's 49 × 32 windows). */
+static LLVMValueRef fold_rows(vitc_cg *cg, LLVMValueRef p, LLVMValueRef g, int lanes, bool max) {
+  LLVMValueRef x[VL];
+  for (int t = 0; t < VL; t++)
+    x[t] = t < lanes ? f32v_load(cg, gep_f32_at(cg, p, ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, t)), VL, 0), VL)
+                     : vconst(cg, 0);
+  transpose_block(cg, x);
+  for (int c = 1; c < VL; c++) x[0] = max ? vec_max(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
+  return x[0];
+}
+
+/* body(a, g, lanes) for every group g of 16 rows of the block (the last with `lanes` rows). */
+typedef void (*group_body)(attn_ctx *a, LLVMValueRef g, int lanes);
+static void for_groups(attn_ctx *a, int rows, group_body body) {
   vitc_cg *cg = a->cg;
-  for (int64_t v = 0; v < vecs(rows); v++) {
-    int lanes = lanes_of(rows, v);
-    LLVMValueRef at = cg_i64(cg, v * VL);
-    LLVMValueRef max = f32v_load(cg, gep_f32(cg, a->cols, at), lanes);
-    LLVMValueRef sum = f32v_load(cg, gep_f32(cg, a->cols, ix_add(cg, at, cg_i64(cg, a->rows_pad))), lanes);
-    for (int64_t t = 0; t < a->kp.few; t++) {
-      LLVMValueRef x = f32v_load(cg, gep_f32(cg, a->cols, ix_add(cg, at, cg_i64(cg, (2 + t) * a->rows_pad))), lanes);
-      LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, x, max));
-      sum = vec_add(cg, sum, e);
-      for (int k = 0; k < lanes; k++)
-        vec_store1(cg, vec_lane(cg, e, k), gep_f32(cg, a->s, cg_i64(cg, (v * VL + k) * a->nk_pad + a->kp.full + t)));
-    }
-    f32v_store(cg, vec_div(cg, vconst(cg, 1), sum), gep_f32(cg, a->fac, at), lanes);
+  if (rows / VL) {
+    cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows / VL), 1);
+    body(a, g.iv, VL);
+    cg_loop_end(cg, &g);
   }
+  if (rows % VL) body(a, cg_i64(cg, rows / VL), rows % VL);
+}
+
+/* The maxima of the group's rows (their lane-wise running maxima folded) into cols. */
+static void group_maxima(attn_ctx *a, LLVMValueRef g, int lanes) {
+  vitc_cg *cg = a->cg;
+  f32v_store(cg, fold_rows(cg, a->mx, g, lanes, true), gep_f32_at(cg, a->cols, g, VL, 0), lanes);
+}
+
+/* The group's rows finished: Σ of their tiles' keys (lane-wise sums in mx, folded), the few keys'
+ * exp(score - max) written back into the score rows lane by lane and added, and fac = 1/Σ. One vector exp
+ * and division per 16 rows, where each row took a scalar exp per few key and a scalar division. */
+static void group_sums(attn_ctx *a, LLVMValueRef g, int lanes) {
+  vitc_cg *cg = a->cg;
+  LLVMValueRef sum = fold_rows(cg, a->mx, g, lanes, false), max = f32v_load(cg, gep_f32_at(cg, a->cols, g, VL, 0), lanes);
+  for (int64_t t = 0; t < a->kp.few; t++) {
+    LLVMValueRef x = f32v_load(cg, gep_f32_at(cg, a->cols, g, VL, (1 + t) * a->rows_pad), lanes);
+    LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, x, max));
+    sum = vec_add(cg, sum, e);
+    for (int k = 0; k < lanes; k++) {
+      LLVMValueRef row = ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, k));
+      vec_store1(cg, vec_lane(cg, e, k), gep_f32_at(cg, a->s, row, a->nk_pad, a->kp.full + t));
+    }
+  }
+  f32v_store(cg, vec_div(cg, vconst(cg, 1), sum), gep_f32_at(cg, a->fac, g, VL, 0), lanes);
 }
 
 /* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
- * and its factor 1/Σ (with few keys, finish_few's). */
+ * and its factor 1/Σ. The maxima and sums are folded 16 rows at a time (fold_rows); in between, each row's
+ * exp pass keeps its sum lane-wise, in its mx slot. */
 static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
+  for_groups(a, rows, group_maxima);
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
-  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
+  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->cols, r.iv))),
+                .sum = cg_var(cg, vt, vconst(cg, 0))};
   vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
-  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, vec_load1(cg, vt, st.sum));
-  if (a->kp.few) {
-    vec_store1(cg, max, gep_f32(cg, a->cols, r.iv));
-    vec_store1(cg, sum, gep_f32(cg, a->cols, ix_add(cg, r.iv, cg_i64(cg, a->rows_pad))));
-  } else
-    vec_store1(cg, vec_div(cg, cg_f32(cg, 1), sum), gep_f32(cg, a->fac, r.iv));
+  f32v_store(cg, vec_load1(cg, vt, st.sum), gep_f32_at(cg, a->mx, r.iv, VL, 0), VL);
   cg_loop_end(cg, &r);
-  if (a->kp.few) finish_few(a, rows);
+  for_groups(a, rows, group_sums);
 }
 
 /* One pass of P·V: vectors [c0, c0 + n) of Y (the last with `last` lanes) over the keys [j0, j1). */
@@ -687,7 +713,7 @@ static void task_arrays(attn_ctx *a, bool bias) {
   a->s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * a->nk_pad)), NULL);
   LLVMSetAlignment(a->s, 64);
   a->rows_pad = vecs(a->rows) * VL;
-  a->cols = a->kp.few ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)((2 + a->kp.few) * a->rows_pad)), NULL) : NULL;
+  a->cols = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)((1 + a->kp.few) * a->rows_pad)), NULL);
 }
 
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
