@@ -265,6 +265,8 @@ vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **d
   return st;
 }
 
+void *cg_blob_data(vitc_cg *cg, int64_t offset) { return cg->blob + cg->blob_base + offset; }
+
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset) { return cg_gep(cg, cg->i8, cg->weights, cg_i64(cg, offset)); }
 
 vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, vitc_error *err) {

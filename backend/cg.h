@@ -130,6 +130,9 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
  * compile time are written in place instead of being built aside and copied. *offset as cg_add_blob's. */
 vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err);
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
+/* The constant data at offset (cg_add_blob's or cg_reserve_blob's), to be written at compile time; valid
+ * until the blob grows again. */
+void *cg_blob_data(vitc_cg *cg, int64_t offset);
 /* n sizes the kernel reads at run time from its node's constants (the blob) instead of having them in its
  * code, so that nodes differing only in those sizes share one kernel (codegen.c merges equal code: Swin's
  * attention of 3, 6, 12 and 24 heads over 64 .. 1 windows is one kernel, not seven). Only for counts no

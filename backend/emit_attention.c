@@ -25,13 +25,19 @@
  * pointer costs one table load (per key in the packing and P·V loops). Dense operands keep their rows one
  * after another. Y through Ymap lands wherever the head merge or window reverse put it.
  *
+ * A constant bias is read from a table of its distinct [Nq, Nk] slabs, rows padded to whole vectors
+ * (bias_table): Swin's shifted windows repeat a few masks over many windows.
+ *
  * Everything runs on <16 x float> vectors: the scores along j over the packed Kᵀ, the softmax along j with
  * the inline exp, and P·V along Dv. Edges use masked loads and stores.
  *
  * bench/attention.c, one thread, the calling thread's CPU time, % of the 251.5 GFLOP/s peak: ViT-B heads
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
- * bias and mask) 59%, where a third of the time is the softmax's exp at D 32. */
+ * bias and mask) 59%. Swin's 49 × 32 windows on a loaded machine (session 5, 14:00, against 267.3): 56%,
+ * of which, by leaving each part out, the score tiles take 30% of the time, P·V 33%, the softmax 26% (its
+ * exp half of that) and the Kᵀ packing 5%; the two products run at 88% and 79% of peak. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emit_gemm.h"
@@ -50,6 +56,7 @@
 #define LOCAL_MIN_TASKS 8 /* batch entries at least for one task each: both threads busy on every node */
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
+static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
@@ -96,6 +103,7 @@ typedef struct attn_ctx {
   int64_t nk_pad;  /* Nk rounded up to whole vectors: the packed Kᵀ's and the score rows' length */
   key_pack kp;
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
+  bool bias_whole; /* the bias rows are padded to nk_pad (bias_table): whole vectors load without masks */
   int rows;        /* query rows per block */
   LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
@@ -104,9 +112,14 @@ typedef struct attn_ctx {
    * softmax; and its scores, s[r·nk_pad ..] */
   LLVMValueRef qp, yp, bp, fac, s;
   LLVMValueRef mx; /* per row r, 16 lanes at mx[16r]: the running max of its scores, lane by lane */
+  /* columns [1 + few][rows_pad] over the block's rows: each row's max, then the few keys' scores
+   * (key_pack), for the softmax to finish in vectors of rows */
+  LLVMValueRef cols;
+  int64_t rows_pad;
   /* the micro-block being emitted: its rows' pointers (bias: NULL without), loaded from the arrays, and
    * their factors splatted */
   int nrows;
+  LLVMValueRef mi; /* its first row */
   LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
 } attn_ctx;
 
@@ -114,6 +127,7 @@ typedef struct attn_ctx {
 static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
   vitc_cg *cg = a->cg;
   a->nrows = nrows;
+  a->mi = m;
   for (int r = 0; r < nrows; r++) {
     LLVMValueRef i = ix_add(cg, m, cg_i64(cg, r));
     a->q[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i));
@@ -175,7 +189,7 @@ static void score_tile(attn_ctx *a, void *state) {
       LLVMValueRef j = ix_add(cg, kt->j0, cg_i64(cg, (int64_t)v * VL));
       LLVMValueRef x = vec_mul(cg, vec_load1(cg, vt, acc[r][v]), a->fac_v[r]);
       if (a->bias[r])
-        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), lanes)
+        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), a->bias_whole ? VL : lanes)
                                      : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
@@ -204,6 +218,7 @@ static void score_few(attn_ctx *a, void *state) {
       if (a->bias[r])
         x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
+      vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
       m = vec_max(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
@@ -223,24 +238,70 @@ static void exponentiate(vitc_cg *cg, LLVMValueRef j, int lanes, void *state) {
   vec_store1(cg, vec_add(cg, vec_load1(cg, f32v_type(cg), st->sum), e), st->sum);
 }
 
+/* Lane t of the result: the 16 lanes at p[16·(16g + t) ..] (row 16g + t of a [rows][16] array) folded,
+ * by max or by sum, for the `lanes` rows of group g: a 16 × 16 transpose in registers and 15 vertical
+ * operations per 16 rows, where a horizontal reduction per row put a chain of shuffles in front of each
+ * row's exp (the softmax was a quarter of Swin's 49 × 32 windows). */
+static LLVMValueRef fold_rows(vitc_cg *cg, LLVMValueRef p, LLVMValueRef g, int lanes, bool max) {
+  LLVMValueRef x[VL];
+  for (int t = 0; t < VL; t++)
+    x[t] = t < lanes ? f32v_load(cg, gep_f32_at(cg, p, ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, t)), VL, 0), VL)
+                     : vconst(cg, 0);
+  transpose_block(cg, x);
+  for (int c = 1; c < VL; c++) x[0] = max ? vec_max(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
+  return x[0];
+}
+
+/* body(a, g, lanes) for every group g of 16 rows of the block (the last with `lanes` rows). */
+typedef void (*group_body)(attn_ctx *a, LLVMValueRef g, int lanes);
+static void for_groups(attn_ctx *a, int rows, group_body body) {
+  vitc_cg *cg = a->cg;
+  if (rows / VL) {
+    cg_loop g = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows / VL), 1);
+    body(a, g.iv, VL);
+    cg_loop_end(cg, &g);
+  }
+  if (rows % VL) body(a, cg_i64(cg, rows / VL), rows % VL);
+}
+
+/* The maxima of the group's rows (their lane-wise running maxima folded) into cols. */
+static void group_maxima(attn_ctx *a, LLVMValueRef g, int lanes) {
+  vitc_cg *cg = a->cg;
+  f32v_store(cg, fold_rows(cg, a->mx, g, lanes, true), gep_f32_at(cg, a->cols, g, VL, 0), lanes);
+}
+
+/* The group's rows finished: Σ of their tiles' keys (lane-wise sums in mx, folded), the few keys'
+ * exp(score - max) written back into the score rows lane by lane and added, and fac = 1/Σ. One vector exp
+ * and division per 16 rows, where each row took a scalar exp per few key and a scalar division. */
+static void group_sums(attn_ctx *a, LLVMValueRef g, int lanes) {
+  vitc_cg *cg = a->cg;
+  LLVMValueRef sum = fold_rows(cg, a->mx, g, lanes, false), max = f32v_load(cg, gep_f32_at(cg, a->cols, g, VL, 0), lanes);
+  for (int64_t t = 0; t < a->kp.few; t++) {
+    LLVMValueRef x = f32v_load(cg, gep_f32_at(cg, a->cols, g, VL, (1 + t) * a->rows_pad), lanes);
+    LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, x, max));
+    sum = vec_add(cg, sum, e);
+    for (int k = 0; k < lanes; k++) {
+      LLVMValueRef row = ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, k));
+      vec_store1(cg, vec_lane(cg, e, k), gep_f32_at(cg, a->s, row, a->nk_pad, a->kp.full + t));
+    }
+  }
+  f32v_store(cg, vec_div(cg, vconst(cg, 1), sum), gep_f32_at(cg, a->fac, g, VL, 0), lanes);
+}
+
 /* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
- * and its factor 1/Σ. */
+ * and its factor 1/Σ. The maxima and sums are folded 16 rows at a time (fold_rows); in between, each row's
+ * exp pass keeps its sum lane-wise, in its mx slot. */
 static void softmax_rows(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
+  for_groups(a, rows, group_maxima);
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
-  LLVMValueRef max = vec_reduce(cg, VEC_MAX, f32v_load(cg, gep_f32_at(cg, a->mx, r.iv, VL, 0), VL));
-  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, max), .sum = cg_var(cg, vt, vconst(cg, 0))};
+  exp_row st = {.s = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0), .max = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->cols, r.iv))),
+                .sum = cg_var(cg, vt, vconst(cg, 0))};
   vec_for(cg, cg_i64(cg, 0), a->kp.full, VL, exponentiate, &st);
-  LLVMValueRef sum = vec_reduce(cg, VEC_SUM, vec_load1(cg, vt, st.sum));
-  for (int64_t t = 0; t < a->kp.few; t++) { /* the few keys past the tiles, one at a time */
-    LLVMValueRef p = gep_f32(cg, st.s, cg_i64(cg, a->kp.full + t));
-    LLVMValueRef e = vm_exp_nonpositive(cg, vec_sub(cg, vec_load1(cg, cg->f32, p), max));
-    vec_store1(cg, e, p);
-    sum = vec_add(cg, sum, e);
-  }
-  vec_store1(cg, vec_div(cg, cg_f32(cg, 1), sum), gep_f32(cg, a->fac, r.iv));
+  f32v_store(cg, vec_load1(cg, vt, st.sum), gep_f32_at(cg, a->mx, r.iv, VL, 0), VL);
   cg_loop_end(cg, &r);
+  for_groups(a, rows, group_sums);
 }
 
 /* One pass of P·V: vectors [c0, c0 + n) of Y (the last with `last` lanes) over the keys [j0, j1). */
@@ -361,9 +422,10 @@ enum { MAP_Q, MAP_K, MAP_V, MAP_Y, NMAPS };
 /* The sizes the kernel reads at run time (cg_add_sizes): those that tell the stages of a hierarchical model
  * apart (Swin-T: 3 .. 24 heads over 64 .. 1 windows, the shifted windows' mask stride), so that its
  * attention nodes share one kernel. The rows, keys and head sizes the loops are built on stay in the code.
- * Batch dims d < nb: their sizes, the bias's and S's strides along them. */
-enum { SZ_HEADS, SZ_ENTRIES, SZ_TASKS, SZ_DIMS, SZ_BIAS = SZ_DIMS + VITC_MAX_RANK, SZ_SCALE = SZ_BIAS + VITC_MAX_RANK,
-       SZ_COUNT = SZ_SCALE + VITC_MAX_RANK };
+ * The bias table's blob offsets (bias_table), which differ with its count of slabs. Batch dims d < nb: their
+ * sizes, the bias's and S's strides along them. */
+enum { SZ_HEADS, SZ_ENTRIES, SZ_TASKS, SZ_SLABS, SZ_SLAB_OF, SZ_DIMS, SZ_BIAS = SZ_DIMS + VITC_MAX_RANK,
+       SZ_SCALE = SZ_BIAS + VITC_MAX_RANK, SZ_COUNT = SZ_SCALE + VITC_MAX_RANK };
 
 /* The problem as ir/ops/fused_attention.c defines it (its shape rule has checked it): the logical batch
  * (Q's batch dims, or [G, H] with maps), the sizes, and the maps. */
@@ -416,6 +478,75 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
   LLVMValueRef table = cg_gep(cg, cg->i64, map, ix_mul(cg, g, cg_i64(cg, rows)));
   if (ge->padded[x] && x != MAP_Y) pad = gep_f32_at(cg, pad, h, ge->head_strides[x], 0);
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
+}
+
+/* A constant bias as the kernel reads it: each batch entry's [Nq, Nk] slab once per distinct value, its
+ * rows padded with zeros to nk_pad, in a table [U][Nq][nk_pad] of the blob, and per batch entry b the
+ * offset of its slab (floats, int64). Swin's shifted windows add the mask to the rel-pos bias, [G, H, N, N]:
+ * G·H slabs, but only the windows of the last row and column differ in their mask, so U is 4·H (Swin-T
+ * stage 1: 12 slabs, 150 KB, instead of 192 read from memory, 1.8 MB); the padded rows are whole aligned
+ * vectors besides. Only for a bias varying along both Nq and Nk (bias_strides of the rows and keys):
+ * padding a bias broadcast along the rows would multiply it. */
+typedef struct bias_table {
+  int64_t table, entry; /* blob offsets */
+} bias_table;
+
+static bool wants_bias_table(const vitc_value *bias, const int64_t *strides, int r) {
+  return bias && bias->data && bias->dtype == VITC_F32 && strides[r - 1] == 1 && strides[r - 2] != 0;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n) {
+  const unsigned char *c = p;
+  uint64_t h = 14695981039346656037ull; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Entry b's slab of the bias (strides: its broadcast strides against [.., Nq, Nk]) into s [Nq][nk_pad]. */
+static void bias_slab(const attn_geom *ge, const float *bias, const int64_t *strides, int64_t b, int64_t nk_pad,
+                      float *s) {
+  int64_t off = 0;
+  for (int d = ge->nb - 1; d >= 0; d--) {
+    off += b % ge->batch_dims[d] * strides[d];
+    b /= ge->batch_dims[d];
+  }
+  memset(s, 0, sizeof(float) * (size_t)(ge->nq * nk_pad));
+  for (int64_t i = 0; i < ge->nq; i++)
+    memcpy(s + i * nk_pad, bias + off + i * strides[ge->nb], sizeof(float) * (size_t)ge->nk);
+}
+
+static vitc_status make_bias_table(vitc_cg *cg, const attn_geom *ge, const vitc_value *bias, const int64_t *strides,
+                                   int64_t nk_pad, bias_table *bt, vitc_error *err) {
+  int64_t slab = ge->nq * nk_pad, nu = 0, cap = 1;
+  size_t bytes = sizeof(float) * (size_t)slab;
+  float *uniq = malloc(bytes * 2); /* the distinct slabs, and room for the next */
+  uint64_t *hash = malloc(sizeof(uint64_t) * (size_t)ge->batch);
+  int64_t *entry = malloc(sizeof(int64_t) * (size_t)ge->batch);
+  vitc_status st = uniq && hash && entry ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int64_t b = 0; b < ge->batch && !st; b++) {
+    if (nu == cap) {
+      float *more = realloc(uniq, bytes * (size_t)(2 * cap + 1));
+      if (!more) {
+        st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+        break;
+      }
+      uniq = more;
+      cap *= 2;
+    }
+    float *s = uniq + nu * slab;
+    bias_slab(ge, bias->data, strides, b, nk_pad, s);
+    uint64_t h = hash_bytes(s, bytes);
+    int64_t u = 0;
+    while (u < nu && (hash[u] != h || memcmp(uniq + u * slab, s, bytes))) u++;
+    if (u == nu) hash[nu++] = h;
+    entry[b] = u * slab;
+  }
+  if (!st) st = cg_add_blob(cg, uniq, bytes * (size_t)nu, &bt->table, err);
+  if (!st) st = cg_add_blob(cg, entry, sizeof(int64_t) * (size_t)ge->batch, &bt->entry, err);
+  free(uniq);
+  free(hash);
+  free(entry);
+  return st;
 }
 
 /* The 16 × 16 floats x[0..16) (row t in x[t]) transposed in registers: four rounds of two-source
@@ -595,6 +726,8 @@ static void task_arrays(attn_ctx *a, bool bias) {
   a->mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * VL)), NULL);
   a->s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * a->nk_pad)), NULL);
   LLVMSetAlignment(a->s, 64);
+  a->rows_pad = vecs(a->rows) * VL;
+  a->cols = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)((1 + a->kp.few) * a->rows_pad)), NULL);
 }
 
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
@@ -616,6 +749,15 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   dims[r - 1] = a.nk; /* the scores */
   if (bias) broadcast_strides(bias, dims, r, bias_strides);
   a.bias_js = bias_strides[r - 1];
+  bias_table bt = {-1, -1};
+  int64_t table_strides[VITC_MAX_RANK] = {0}; /* a slab's rows in the table; its entry's offset apart */
+  bool slabs = wants_bias_table(bias, bias_strides, r);
+  if (slabs) {
+    table_strides[r - 2] = a.nk_pad;
+    table_strides[r - 1] = 1;
+    a.bias_whole = true;
+  }
+  const int64_t *bias_read = slabs ? table_strides : bias_strides;
   dims[r - 1] = 1; /* S holds one factor per row */
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
@@ -623,26 +765,36 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   int64_t sizes[SZ_COUNT] = {[SZ_HEADS] = ge.heads, [SZ_ENTRIES] = ge.batch, [SZ_TASKS] = ge.batch * blocks};
   for (int d = 0; d < nb; d++)
-    sizes[SZ_DIMS + d] = ge.batch_dims[d], sizes[SZ_BIAS + d] = bias_strides[d], sizes[SZ_SCALE + d] = scale_strides[d];
-  LLVMValueRef table;
-  if ((st = cg_add_sizes(cg, sizes, SZ_COUNT, &table, err))) return st;
+    sizes[SZ_DIMS + d] = ge.batch_dims[d], sizes[SZ_BIAS + d] = bias_read[d], sizes[SZ_SCALE + d] = scale_strides[d];
+  /* The sizes first, at the same offset in every node; the bias table after them (its length varies), its
+   * offsets written into them once known. */
+  int64_t sizes_at;
+  void *room;
+  if ((st = cg_reserve_blob(cg, sizeof sizes, &sizes_at, &room, err))) return st;
+  if (slabs && (st = make_bias_table(cg, &ge, bias, bias_strides, a.nk_pad, &bt, err))) return st;
+  sizes[SZ_SLABS] = bt.table, sizes[SZ_SLAB_OF] = bt.entry;
+  memcpy(cg_blob_data(cg, sizes_at), sizes, sizeof sizes);
+  LLVMValueRef table = cg_blob_ptr(cg, sizes_at);
   LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
   if (!local) {
     kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
     pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table);
   }
-  LLVMValueRef captured[12] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
-                                                             bias ? cg_in(cg, IN_BIAS) : null, cg_out(cg, 0),
-                                                             rs ? cg_in(cg, IN_SCALE) : null};
+  LLVMValueRef captured[13] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
+                               slabs  ? cg_gep(cg, cg->i8, cg->weights, cg_size(cg, table, SZ_SLABS))
+                               : bias ? cg_in(cg, IN_BIAS)
+                                      : null,
+                               cg_out(cg, 0), rs ? cg_in(cg, IN_SCALE) : null};
   for (int x = MAP_Q; x < NMAPS; x++) captured[6 + x] = ge.map[x] ? cg_in(cg, IN_QMAP + x) : null;
   captured[10] = pad;
   captured[11] = table;
+  captured[12] = slabs ? cg_gep(cg, cg->i8, cg->weights, cg_size(cg, table, SZ_SLAB_OF)) : null;
   LLVMValueRef ntasks = cg_size(cg, table, SZ_TASKS);
-  cg_task t = cg_task_begin(cg, captured, 12);
+  cg_task t = cg_task_begin(cg, captured, 13);
   LLVMValueRef heads = cg_size(cg, t.vals[11], SZ_HEADS), batch_dims[VITC_MAX_RANK];
   row_src src = {.bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
-                 .bias_is = bias_strides[nb], .scale_is = scale_strides[nb],
+                 .bias_is = bias_read[nb], .scale_is = scale_strides[nb],
                  .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
   for (int d = 0; (bias || rs) && d < nb; d++) {
     batch_dims[d] = cg_size(cg, t.vals[11], SZ_DIMS + d);
@@ -667,6 +819,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   } else
     a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
   a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
+  if (slabs) src.bias = gep_f32(cg, src.bias, vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, t.vals[12], b)));
   if (bias || rs) emit_unflatten_n(cg, b, batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);
   cg_loop_end(cg, &blk);

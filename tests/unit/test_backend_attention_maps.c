@@ -9,7 +9,9 @@
  *   padded  Swin's windows over a map they do not tile: rows past the L tokens read P (negative map
  *         entries), and their Y rows are dropped (Ymap -1)
  *
- * with rel-pos bias [H, N, N] or [G, H, N, N], Swin V2's per-head scale S [H, 1, 1] and cosine attention.
+ * with rel-pos bias [H, N, N] or [G, H, N, N] (a constant: the kernel's table of distinct slabs, with the
+ * shifted windows' repeated ones; or a graph input, read in place), Swin V2's per-head scale S [H, 1, 1]
+ * and cosine attention.
  * Sizes are awkward on purpose: D = 24 and 20 (partial vectors), Nk = 49, 17 and 1, Dv != D, and
  * G·H·Nq never a multiple of 16; dense operands at 1 to 577 tokens; every case runs on one and on three
  * threads. Then the errors: maps out
@@ -97,7 +99,7 @@ static void vit_packed(const char *what, int64_t g, int64_t h, int64_t n, int64_
   free(maps);
 }
 
-enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN, BIAS_MASKED };
+enum { BIAS_NONE, BIAS_HNN, BIAS_GHNN, BIAS_MASKED, BIAS_SHIFTED, BIAS_INPUT };
 
 /* Swin's shifted-window bias [G, H, N, N]: small random values, and -100 (the export's mask) between
  * tokens on either side of the shift's cut in every odd window, whose masked scores then lie some 100
@@ -113,6 +115,26 @@ static int masked_bias(test_graph *t, int64_t g, int64_t h, int64_t n) {
       if ((i % 7 < 4) != (j % 7 < 4)) b[w * h * n * n + e] -= 100;
     }
   int id = vitc_graph_add_constant(t->g, NULL, &v);
+  free(b);
+  return id;
+}
+
+/* Swin's shifted windows as the export folds them: rel-pos bias [H, N, N] plus a mask [G, 1, N, N] that
+ * only the windows of the last row and column have (here every third window and the last one, in two
+ * patterns): [G, H, N, N] with repeated slabs, which the kernel keeps once each (its bias table). */
+static int shifted_bias(test_graph *t, int64_t g, int64_t h, int64_t n) {
+  vitc_value rel = {.dtype = VITC_F32, .rank = 3, .dims = {h, n, n}}, v = {.dtype = VITC_F32, .rank = 4, .dims = {g, h, n, n}};
+  unsigned seed = 17;
+  float *r = rel.data = malloc(vitc_nbytes(&rel)), *b = v.data = malloc(vitc_nbytes(&v));
+  tg_fill(&rel, &seed);
+  for (int64_t w = 0; w < g; w++)
+    for (int64_t e = 0; e < h * n * n; e++) {
+      int64_t i = e / n % n, j = e % n, kind = w == g - 1 ? 2 : w % 3 == 2;
+      bool cut = kind == 1 ? (i % 7 < 4) != (j % 7 < 4) : kind == 2 && (i < 28) != (j < 28);
+      b[w * h * n * n + e] = r[e] - (cut ? 100.0f : 0.0f);
+    }
+  int id = vitc_graph_add_constant(t->g, NULL, &v);
+  free(r);
   free(b);
   return id;
 }
@@ -152,6 +174,8 @@ static void swin_windows(const char *what, int64_t g, int64_t h, int64_t n, int6
   if (bias == BIAS_HNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 3, (int64_t[]){h, n, n}, 5);
   if (bias == BIAS_GHNN) a.in[IN_BIAS] = tg_const(&t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5);
   if (bias == BIAS_MASKED) a.in[IN_BIAS] = masked_bias(&t, g, h, n);
+  if (bias == BIAS_SHIFTED) a.in[IN_BIAS] = shifted_bias(&t, g, h, n);
+  if (bias == BIAS_INPUT) a.in[IN_BIAS] = f32_input(&t, 4, (int64_t[]){g, h, n, n});
   swin_check(&t, &a, h, d, l, v2, what, threads);
   free(perm);
 }
@@ -290,6 +314,9 @@ static void test_compiled(void) {
      * small-window path): Swin-T's, TinyViT's and MaxViT's 49 tokens with the shift mask, Swin V2-T's 64 */
     swin_windows("Swin shifted windows, mask -100 in odd windows", 4, 3, 49, 32, BIAS_MASKED, false, threads);
     swin_windows("Swin V2-T 8x8 windows, cosine, S, bias [G,H,N,N]", 3, 3, 64, 32, BIAS_GHNN, true, threads);
+    swin_windows("Swin shifted windows, bias + mask with repeated slabs", 8, 3, 49, 32, BIAS_SHIFTED, false, threads);
+    swin_windows("Swin V2 shifted windows, cosine, repeated slabs, D 20", 5, 2, 49, 20, BIAS_SHIFTED, true, threads);
+    swin_windows("Swin windows, bias [G,H,N,N] an input (read in place)", 4, 3, 49, 32, BIAS_INPUT, false, threads);
     swin_windows("Swin V2-T 8x8 shifted windows, cosine, S, mask", 4, 2, 64, 32, BIAS_MASKED, true, threads);
     mixed("Q, V mapped; K, Y dense", MQ | MV, 17, true, false, threads);
     mixed("K, Y mapped; Q, V dense", MK | MY, 17, false, false, threads);
