@@ -33,6 +33,7 @@
 
 #include "emit_gemm.h"
 #include "emit_rows.h"
+#include "emit_window.h"
 #include "emitters.h"
 #include "vmath.h"
 
@@ -617,21 +618,79 @@ vitc_status emit_FusedGemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   return emit_gemm(cg, &d, err);
 }
 
-/* vitc.PatchConvNHWC (ir/ops/patch_conv_nhwc.c): Y [N·Ho·Wo, M] = patches · W + bias, the patches read in
- * place from X [N, H, W, C]. Output row i = (n, oy) · Wo + ox is a group of Wo rows per (n, oy), the
- * groups kh image lines apart, the rows kw pixels apart; its K = (ky, kx, c) is kh segments of kw·C
- * floats (one run of an image line each), the segments a line apart. */
+/* The patches of X [N, H, W, C] (window w) for output rows r0 .. r0+count, one dense row of kh·kw·C
+ * floats each: a tap's C floats copied from X, or zeros where the tap lies in the padding. One task per
+ * row. */
+static void emit_patch_rows(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMValueRef col, LLVMValueRef r0,
+                            int64_t count) {
+  int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kw = w->kernel[1];
+  LLVMValueRef captured[3] = {cg_in(cg, 0), col, r0};
+  cg_task t = cg_task_begin(cg, captured, 3);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef row = ix_add(cg, t.vals[2], r.iv), ox = ix_remk(cg, row, ow), img_oy = ix_divk(cg, row, ow);
+  LLVMValueRef oy = ix_remk(cg, img_oy, oh), img = ix_divk(cg, img_oy, oh);
+  LLVMValueRef dst = gep_f32(cg, t.vals[1], ix_mulk(cg, r.iv, w->taps * c)), bytes = cg_i64(cg, c * 4);
+  cg_loop tap = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w->taps), 1);
+  LLVMValueRef ky = ix_divk(cg, tap.iv, kw), kx = ix_remk(cg, tap.iv, kw);
+  LLVMValueRef iy = ix_add(cg, ix_addk(cg, ix_mulk(cg, oy, w->stride[0]), -w->pad_begin[0]), ix_mulk(cg, ky, w->dilation[0]));
+  LLVMValueRef ix = ix_add(cg, ix_addk(cg, ix_mulk(cg, ox, w->stride[1]), -w->pad_begin[1]), ix_mulk(cg, kx, w->dilation[1]));
+  LLVMValueRef inside = vec_and(cg, vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih)), vec_icmp(cg, LLVMIntULT, ix, cg_i64(cg, iw)));
+  LLVMValueRef to = gep_f32(cg, dst, ix_mulk(cg, tap.iv, c));
+  cg_if copy = cg_if_begin(cg, inside);
+  LLVMValueRef pixel = ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, img, ih), iy), iw), ix);
+  cg_memcpy(cg, to, gep_f32(cg, t.vals[0], ix_mulk(cg, pixel, c)), bytes);
+  cg_if_end(cg, &copy);
+  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  cg_memzero(cg, to, bytes);
+  cg_if_end(cg, &pad);
+  cg_loop_end(cg, &tap);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, count);
+}
+
+/* vitc.PatchConvNHWC (ir/ops/patch_conv_nhwc.c): Y [N·Ho·Wo, M] = patches · W + bias. Without pads and
+ * with dw = 1 the patches are read in place from X [N, H, W, C], per image: output row i = oy · Wo + ox
+ * is a group of Wo rows per oy, the groups sh image lines apart, the rows sw pixels apart; its
+ * K = (ky, kx, c) is kh segments of kw·C floats (one run of an image line each), dh lines apart.
+ * Otherwise the patches are gathered into the node's work space (emit_patch_rows), COL_BUDGET floats of
+ * rows at a time, and the GEMM reads them there. */
 vitc_status emit_PatchConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  const vitc_value *x = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
-  int len;
-  const int64_t *kernel = vitc_attr_ints(n, "kernel_shape", &len); /* checked by the shape rule */
-  int64_t iw = x->dims[2], c = x->dims[3], ow = y->dims[2], kh = kernel[0], kw = kernel[1];
+  const vitc_value *in[3] = {cg_in_value(cg, 0), cg_in_value(cg, 1), cg_in_value(cg, 2)};
+  vitc_window w;
+  vitc_status st = vitc_patch_conv_window(n, in, &w, err);
+  if (st != VITC_OK) return st;
+  int64_t iw = w.in[1], c = in[0]->dims[3], rows = in[0]->dims[0] * w.out_plane;
   gemm_desc d = weight_gemm(cg, n);
-  d.m = y->dims[0] * y->dims[1] * ow;
-  d.a_rs = kw * c;
-  d.a_group = ow;
-  d.a_gs = kh * iw * c;
-  d.a_seg = kw * c;
-  d.a_ss = iw * c;
-  return emit_gemm(cg, &d, err);
+  bool in_place = w.dilation[1] == 1;
+  for (int k = 0; k < 2; k++) in_place &= w.pad_begin[k] == 0 && w.pad_end[k] == 0;
+  if (in_place) {
+    d.m = w.out_plane;
+    d.nbatch = 1;
+    d.batch[0] = in[0]->dims[0];
+    d.a_bs[0] = w.in_plane * c;
+    d.c_bs[0] = w.out_plane * d.n;
+    d.a_rs = w.stride[1] * c;
+    d.a_group = w.out[1];
+    d.a_gs = w.stride[0] * iw * c;
+    d.a_seg = w.kernel[1] * c;
+    d.a_ss = w.dilation[0] * iw * c;
+    return emit_gemm(cg, &d, err);
+  }
+  int64_t slab = d.k ? COL_BUDGET / d.k : rows;
+  slab = slab < 1 ? 1 : slab > rows ? rows : slab;
+  LLVMValueRef col = cg_scratch(cg, sizeof(float) * (size_t)(slab * d.k + 1));
+  d.a = col;
+  d.a_rs = d.k;
+  for (int part = 0; part < 2 && !st; part++) { /* whole slabs, then the shorter last one */
+    int64_t count = part ? rows % slab : slab, nslabs = part ? 1 : rows / slab, first = part ? rows / slab * slab : 0;
+    if (!count || !nslabs) continue;
+    cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nslabs), 1);
+    LLVMValueRef r0 = ix_addk(cg, ix_mulk(cg, s.iv, slab), first);
+    emit_patch_rows(cg, &w, c, col, r0, count);
+    d.m = count;
+    d.c = gep_f32(cg, cg_out(cg, 0), ix_mulk(cg, r0, d.n));
+    st = emit_gemm(cg, &d, err);
+    cg_loop_end(cg, &s);
+  }
+  return st;
 }

@@ -354,6 +354,9 @@ void vitc_bilinear_taps(int64_t o, int64_t in_len, int64_t out_len, int64_t *i0,
  * Fails naming what does not fit. */
 vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w,
                                        int64_t *lead, vitc_error *err);
+/* PatchConvNHWC (ir/ops/patch_conv_nhwc.c) on in = {X [N, H, W, C], W [kh·kw·C, M], optional bias}: its
+ * window over the image. Fails naming what does not fit. */
+vitc_status vitc_patch_conv_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w, vitc_error *err);
 
 /* Conv (weights [M, C/group, kernel..]) or ConvTranspose (weights [C, M/group, kernel..]) on
  * in = {X [N, C, spatial..], W, optional bias [M]}: the window and the channels, per group cin_g of the

@@ -12,6 +12,8 @@
  *                                                or, for x = T(z) and a kernel above 1x1,
  *                                                T(PatchConvNHWC(z, W [kh·kw·Cin, M], b)), which reads
  *                                                z's patches in place (PVT's spatial reduction)
+ *   Conv(x) group 1, any other window          → T(PatchConvNHWC(z, W, b)) for x = T(z) (the patches
+ *                                                gathered, padded: PVT v2's 3x3 stride-2 downsampling)
  *   LayerNormChannels(x, s, b)                 → T(LayerNormalization(z, s, b) {axis -1})
  *   GlobalAveragePool(x)                       → T(GlobalAveragePoolNHWC(z))
  *   Relu | Gelu | Sigmoid | ..(x)              → T(op(z))             any unary elementwise op
@@ -245,17 +247,27 @@ static int patches(layout *l, int x, int z, const vitc_conv_geometry *p) {
   return v < 0 ? -1 : add_reshape(l, v, 4, out, -1, "patches");
 }
 
+/* Conv (group 1) of x = T(z) as PatchConvNHWC(z): one GEMM over z's patches, read in place when they
+ * need no padding. */
+static vitc_status patch_conv(layout *l, int i, const vitc_conv_geometry *p, int z) {
+  vitc_node *n = &l->g->nodes[i];
+  int bias = n->nin > 2 ? n->in[2] : -1, in[3] = {z, patch_weight(l, &l->g->tensors[n->in[1]].v), bias};
+  int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
+  int64_t pads[4] = {p->w.pad_begin[0], p->w.pad_begin[1], p->w.pad_end[0], p->w.pad_end[1]};
+  vitc_attr attrs[4] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.kernel},
+                        {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.stride},
+                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.dilation}};
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  return finish(l, i, add(l, VITC_OP_PatchConvNHWC, in, bias >= 0 ? 3 : 2, type_of(l->g, z, 4, dims), -1, attrs, 4,
+                          "nhwc"));
+}
+
 static vitc_status patchify(layout *l, int i, const vitc_conv_geometry *p) {
   vitc_node *n = &l->g->nodes[i];
   int x = n->in[0], w_in = n->in[1], bias = n->nin > 2 ? n->in[2] : -1, z = nhwc_source(l->g, x);
   int64_t dims[4] = {p->batch, p->w.out[0], p->w.out[1], p->cout};
-  if (z >= 0 && p->w.taps > 1) {
-    int in[3] = {z, patch_weight(l, &l->g->tensors[w_in].v), bias};
-    vitc_attr a = {.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.kernel};
-    if (in[1] < 0) return VITC_ERR_NOMEM;
-    return finish(l, i, add(l, VITC_OP_PatchConvNHWC, in, bias >= 0 ? 3 : 2, type_of(l->g, z, 4, dims), -1, &a, 1,
-                            "nhwc"));
-  }
+  if (z >= 0 && p->w.taps > 1) return patch_conv(l, i, p, z);
   int a = patches(l, x, z, p);
   int in[2] = {a, a < 0 ? -1 : patch_weight(l, &l->g->tensors[w_in].v)};
   if (in[1] < 0) return VITC_ERR_NOMEM;
@@ -287,14 +299,16 @@ static bool conv_geometry(const vitc_graph *g, const vitc_node *n, vitc_conv_geo
   return vitc_conv_geometry_of(n, in, p, &ignored) == VITC_OK;
 }
 
-/* Which channels-last form conv n takes, its input being channels-last already (nhwc) or not. */
-typedef enum conv_form { CONV_STAYS, CONV_DEPTHWISE, CONV_PATCHIFY } conv_form;
+/* Which channels-last form conv n takes, its input being channels-last already (nhwc) or not: any other
+ * conv of a channels-last input (group 1: PVT v2's overlapping 3x3 stride-2 downsampling) gathers its
+ * patches from it rather than going back to NCHW and forth. */
+typedef enum conv_form { CONV_STAYS, CONV_DEPTHWISE, CONV_PATCHIFY, CONV_PATCHES } conv_form;
 static conv_form channels_last_form(const vitc_graph *g, const vitc_node *n, const vitc_conv_geometry *p, bool nhwc) {
   if (p->group == p->cin && p->cin_g == 1 && p->cout_g == 1 && (nhwc || channels_last_copy(g, n->out[0]) >= 0))
     return CONV_DEPTHWISE;
   if (p->group == 1 && tiles_input(p) && (nhwc || p->w.taps > 1 || feeds_depthwise(g, n->out[0])))
     return CONV_PATCHIFY;
-  return CONV_STAYS;
+  return p->group == 1 && nhwc ? CONV_PATCHES : CONV_STAYS;
 }
 
 static vitc_status conv(layout *l, int i) {
@@ -303,6 +317,7 @@ static vitc_status conv(layout *l, int i) {
   switch (channels_last_form(l->g, &l->g->nodes[i], &p, nhwc_source(l->g, l->g->nodes[i].in[0]) >= 0)) {
   case CONV_DEPTHWISE: return depthwise(l, i, &p);
   case CONV_PATCHIFY: return patchify(l, i, &p);
+  case CONV_PATCHES: return patch_conv(l, i, &p, nhwc_of(l, l->g->nodes[i].in[0]));
   default: return VITC_OK;
   }
 }

@@ -17,8 +17,8 @@ enum {
   S_POINTWISE,      /* NHWC z → Transpose → 1x1 Conv: a GEMM on z */
   S_VIT_PATCH,      /* ViT: Conv 3x3/3 on NCHW → Reshape [N, C, P] → Transpose [0, 2, 1]: one Reshape */
   MISS_PERM,        /* NCHW x → depthwise Conv → Transpose [0, 3, 2, 1] */
-  MISS_PATCH_PADS,  /* Conv 2x2/2 with pads 1 */
-  MISS_PATCH_STRIDE, /* Conv 2x2 stride 1 */
+  MISS_PATCH_PADS,  /* Conv 2x2/2 with pads 1 on an NCHW input: stays */
+  S_PATCH_STRIDE,   /* NHWC z → Transpose → Conv 2x2 stride 1: PatchConvNHWC on overlapping patches of z */
   MISS_GROUPED,     /* NHWC z → Transpose → Conv 3x3 group 2 (not depthwise) */
   MISS_POINTWISE_NCHW, /* 1x1 Conv of an NCHW input: stays the pointwise Conv */
   MISS_ADD_NCHW,    /* NHWC z → Transpose → Add(graph input in NCHW) */
@@ -33,7 +33,7 @@ enum {
   MISS_TOKENS_RAW,  /* tokens → Reshape [B, C, H, W] without the Transpose: not the image of the tokens */
   MISS_TOKENS_GROUPED, /* tokens → Transpose → Reshape → Conv 3x3 group 2: the conv stays, and the moves */
   MISS_TOKENS_SHARED,  /* S_TOKENS_DW with the image also a graph output */
-  MISS_TOKENS_OVERLAP, /* tokens → Conv 3x3/2 pads 1 (PVT v2's downsampling): windows overlap, no patches */
+  S_TOKENS_PADDED,  /* tokens → Conv 2x2/2 with pads 1 above and left: PatchConvNHWC gathering padded patches */
   S_TOKENS_GELU,    /* S_TOKENS_DW, then GELU on the tokens (PVT v2's MLP): the conv takes the GELU */
   MISS_TOKENS_GELU_READ, /* the same with the tokens before the GELU also a graph output: the GELU stays */
   S_HEADS_DW,       /* CoaT: V [B, heads, H·W, C/heads] → Transpose [0, 1, 3, 2] → Reshape [B, C, H, W] →
@@ -51,15 +51,21 @@ static int transpose(test_graph *t, int x, const int64_t *perm) {
   return tg_node(t, VITC_OP_Transpose, &x, 1, 1, &a, 1);
 }
 
-static int conv(test_graph *t, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t pad, int64_t group) {
-  int64_t kernel[2] = {k, k}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
+static int conv_padded(test_graph *t, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride, const int64_t *pads,
+                       int64_t group) {
+  int64_t kernel[2] = {k, k}, strides[2] = {stride, stride};
   const int64_t wd[] = {cout, cin / group, k, k}, bd[] = {cout};
   vitc_attr a[4] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
                     {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
-                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)pads},
                     {.name = "group", .type = VITC_ATTR_INT, .i = group}};
   int in[3] = {x, tg_const(t, VITC_F32, 4, wd, 11), tg_const(t, VITC_F32, 1, bd, 12)};
   return tg_node(t, VITC_OP_Conv, in, 3, 1, a, 4);
+}
+
+static int conv(test_graph *t, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t pad, int64_t group) {
+  const int64_t pads[4] = {pad, pad, pad, pad};
+  return conv_padded(t, x, cin, cout, k, stride, pads, group);
 }
 
 static int linear(test_graph *t, int x, int64_t k, int64_t n, unsigned seed) {
@@ -120,13 +126,14 @@ static int swap_last(test_graph *t, int x) {
 
 /* tokens [B, (2)H·(2)W, C] as an image through a conv and back, as PVT v2's MLP and PVT's attention do */
 static int tokens_conv(test_graph *t, int variant) {
-  int64_t s = variant == S_TOKENS_SR || variant == MISS_TOKENS_OVERLAP ? 2 : 1, ih = s * H, iw = s * W;
+  int64_t s = variant == S_TOKENS_SR || variant == S_TOKENS_PADDED ? 2 : 1, ih = s * H, iw = s * W;
   const int64_t td[] = {B, ih * iw, C}, image[] = {B, C, ih, iw}, back[] = {B, C, H * W};
   int y = tg_input(t, VITC_F32, 3, td);
   int x = reshape(t, variant == MISS_TOKENS_RAW ? y : swap_last(t, y), 4, image);
   if (variant == MISS_TOKENS_SHARED) tg_output(t, x);
-  if (variant == S_TOKENS_SR || variant == MISS_TOKENS_OVERLAP)
-    x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv(t, x, C, C, 3, 2, 1, 1);
+  static const int64_t above_left[4] = {1, 1, 0, 0};
+  if (variant == S_TOKENS_SR || variant == S_TOKENS_PADDED)
+    x = variant == S_TOKENS_SR ? conv(t, x, C, C, 2, 2, 0, 1) : conv_padded(t, x, C, C, 2, 2, above_left, 1);
   else
     x = conv(t, x, C, C, 3, 1, 1, variant == MISS_TOKENS_GROUPED ? 2 : C);
   x = swap_last(t, reshape(t, x, 3, back));
@@ -170,7 +177,7 @@ static void build(test_graph *t, int variant) {
   }
   case MISS_PERM: y = transpose(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 7, 1, 3, C), swap_hw); break;
   case MISS_PATCH_PADS: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 2, 2, 1, 1); break;
-  case MISS_PATCH_STRIDE: y = conv(t, nhwc_input(t), C, C, 2, 1, 0, 1); break;
+  case S_PATCH_STRIDE: y = conv(t, nhwc_input(t), C, C, 2, 1, 0, 1); break;
   case MISS_GROUPED: y = conv(t, nhwc_input(t), C, C, 3, 1, 1, 2); break;
   case MISS_POINTWISE_NCHW: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 1, 1, 0, 1); break;
   case MISS_ADD_NCHW: y = fh_op(t, VITC_OP_Add, nhwc_input(t), tg_input(t, VITC_F32, 4, xd)); break;
@@ -180,7 +187,7 @@ static void build(test_graph *t, int variant) {
     break;
   }
   case S_TOKENS_DW: case S_TOKENS_SR: case MISS_TOKENS_RAW: case MISS_TOKENS_GROUPED: case MISS_TOKENS_SHARED:
-  case MISS_TOKENS_OVERLAP:
+  case S_TOKENS_PADDED:
   case S_TOKENS_GELU: case MISS_TOKENS_GELU_READ:
     y = tokens_conv(t, variant);
     break;
@@ -236,7 +243,9 @@ static void test_near_misses(void) {
   const fh_count conv_stays[] = {{VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}, {VITC_OP_MatMul, 0}};
   vitc_graph_free(fh_check("other perm", build, MISS_PERM, vitc_to_channels_last, conv_stays, 3));
   vitc_graph_free(fh_check("patch pads", build, MISS_PATCH_PADS, vitc_to_channels_last, conv_stays, 3));
-  vitc_graph_free(fh_check("patch stride", build, MISS_PATCH_STRIDE, vitc_to_channels_last, conv_stays, 3));
+  /* the output is NCHW: one Transpose returns it */
+  const fh_count overlapping[] = {{VITC_OP_Transpose, 1}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Conv, 0}};
+  vitc_graph_free(fh_check("patch stride", build, S_PATCH_STRIDE, vitc_to_channels_last, overlapping, 3));
   vitc_graph_free(fh_check("grouped", build, MISS_GROUPED, vitc_to_channels_last, conv_stays, 3));
   vitc_graph_free(fh_check("pointwise NCHW", build, MISS_POINTWISE_NCHW, vitc_to_channels_last, conv_stays, 3));
   const fh_count add_stays[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Add, 1}};
@@ -311,8 +320,8 @@ static void test_tokens(void) {
   /* the tokens seen as [B, 2H, 2W, C] and the result seen as tokens: two Reshapes, no Transpose */
   const fh_count sr[] = {{VITC_OP_Transpose, 0}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Reshape, 2}};
   vitc_graph_free(fh_check("tokens patchify", build, S_TOKENS_SR, vitc_to_channels_last, sr, 4));
-  const fh_count overlap[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_PatchConvNHWC, 0}};
-  vitc_graph_free(fh_check("tokens overlapping conv", build, MISS_TOKENS_OVERLAP, vitc_to_channels_last, overlap, 3));
+  const fh_count padded[] = {{VITC_OP_Transpose, 0}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Reshape, 2}};
+  vitc_graph_free(fh_check("tokens padded patches", build, S_TOKENS_PADDED, vitc_to_channels_last, padded, 4));
   const fh_count raw[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Conv, 1}, {VITC_OP_DepthwiseConvNHWC, 0}};
   vitc_graph_free(fh_check("tokens reshaped raw", build, MISS_TOKENS_RAW, vitc_to_channels_last, raw, 3));
   const fh_count grouped[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 1}, {VITC_OP_Reshape, 2}};
