@@ -149,6 +149,30 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   cg_loop_end(cg, &q);
 }
 
+/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D). */
+static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes, LLVMValueRef acc[MR][NV], bool finish) {
+  vitc_cg *cg = k->cg;
+  const gemm_desc *d = k->d;
+  LLVMTypeRef vt = f32v_type(cg);
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
+      int n = v == nv - 1 ? lanes : VL;
+      if (finish) {
+        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
+        if (d->d) {
+          LLVMValueRef dv = addend_vec(k, i0, i, v, n);
+          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
+          y = vec_add(cg, y, dv);
+        }
+        y = activate(cg, d->act, y);
+        if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
+        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
+      }
+      f32v_store(cg, y, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), n);
+    }
+}
+
 /* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
 static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes) {
   vitc_cg *cg = k->cg;
@@ -183,30 +207,19 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   cg_loop_end(cg, &p);
   }
 
-  /* after the last K block: Y = R + gamma * act(alpha * acc + beta * D) */
-  if (d->alpha != 1 || d->d || has_epilogue(d)) {
-    cg_if fin = cg_if_begin(cg, k->last);
-    for (int i = 0; i < mr; i++)
-      for (int v = 0; v < nv; v++) {
-        LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
-        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
-        if (d->d) {
-          LLVMValueRef dv = addend_vec(k, i0, i, v, v == nv - 1 ? lanes : VL);
-          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
-          y = vec_add(cg, y, dv);
-        }
-        y = activate(cg, d->act, y);
-        int n = v == nv - 1 ? lanes : VL;
-        if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
-        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
-        vec_store1(cg, y, acc[i][v]);
-      }
-    cg_if_end(cg, &fin);
+  /* after the last K block Y takes the epilogue, after the others the partial sums: each value stored as
+   * soon as it is finished, so that the finished tile never needs registers beside the epilogue's constants
+   * (a GELU's kept 24 accumulators and spilled when the two stores followed a join) */
+  if (d->alpha == 1 && !d->d && !has_epilogue(d)) {
+    store_tile(k, i0, mr, nv, lanes, acc, false);
+    return;
   }
-  for (int i = 0; i < mr; i++)
-    for (int v = 0; v < nv; v++)
-      f32v_store(cg, vec_load1(cg, vt, acc[i][v]), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
-             v == nv - 1 ? lanes : VL);
+  cg_if fin = cg_if_begin(cg, k->last);
+  store_tile(k, i0, mr, nv, lanes, acc, true);
+  cg_if_end(cg, &fin);
+  cg_if partial = cg_if_begin(cg, vec_not(cg, k->last));
+  store_tile(k, i0, mr, nv, lanes, acc, false);
+  cg_if_end(cg, &partial);
 }
 
 /* Row blocks: M rows cut into ceil(M/MR) tiles of as equal heights as can be, the first M % tiles one
