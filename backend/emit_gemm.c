@@ -330,28 +330,37 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
   return buf;
 }
 
-/* The bfloat16 nearest the float x as the low 16 bits of an i32, as vitc_bf16_bits rounds it. */
+/* The bfloat16 nearest the float x (or each lane of a float vector) as the low 16 bits of an i32, as
+ * vitc_bf16_bits rounds it. */
 static LLVMValueRef bf16_bits(vitc_cg *cg, LLVMValueRef x) {
-  LLVMValueRef u = vec_bitcast(cg, x, cg->i32), high = vec_lshr(cg, u, cg_i32(cg, 16));
-  LLVMValueRef even = vec_and(cg, high, cg_i32(cg, 1)); /* ties go to the even neighbour */
-  LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, cg_i32(cg, 0x7fff)), even);
+  LLVMValueRef u = vec_bitcast(cg, x, vec_with_elem(LLVMTypeOf(x), cg->i32)), high = vec_lshr(cg, u, vec_k(cg, u, 16));
+  LLVMValueRef even = vec_and(cg, high, vec_k(cg, u, 1)); /* ties go to the even neighbour */
+  LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, vec_k(cg, u, 0x7fff)), even);
   LLVMValueRef nan = vec_cmp(cg, LLVMRealUNO, x, x);
-  return vec_select(cg, nan, vec_or(cg, high, cg_i32(cg, 0x40)), vec_lshr(cg, up, cg_i32(cg, 16)));
+  return vec_select(cg, nan, vec_or(cg, high, vec_k(cg, u, 0x40)), vec_lshr(cg, up, vec_k(cg, u, 16)));
 }
 
-/* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words laid out as
- * prepack_b pairs B, one task per row: converting M*K values once costs little next to the M*N*K product.
- * Returns the buffer. */
-static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
-  int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
-  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
-  LLVMValueRef captured[2] = {d->a, buf}, off[4];
-  cg_task t = cg_task_begin(cg, captured, 2);
-  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
-  batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
-  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], ix_mulk(cg, ix_remk(cg, r.iv, d->m), d->a_rs)));
-  LLVMValueRef dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq));
-  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kq), 1);
+/* 2·VL floats of a contiguous row of A from src + p rounded to VL bf16 pairs at dst + p/2 (a vec_for body;
+ * a tail's missing lanes load as zero, which is an odd K's zero high half). */
+static void round_pairs(vitc_cg *cg, LLVMValueRef p, int lanes, void *state) {
+  LLVMValueRef *src_dst = state;
+  int halves[2][VL];
+  for (int q = 0; q < VL; q++) halves[0][q] = 2 * q, halves[1][q] = 2 * q + 1;
+  LLVMValueRef bits = bf16_bits(cg, vec_load(cg, vec_of(cg, cg->f32, 2 * VL), gep_f32(cg, src_dst[0], p), lanes));
+  LLVMValueRef lo = vec_shuffle(cg, bits, NULL, halves[0], VL), hi = vec_shuffle(cg, bits, NULL, halves[1], VL);
+  LLVMValueRef pairs = vec_or(cg, lo, vec_shl(cg, hi, vec_k(cg, hi, 16)));
+  vec_store(cg, pairs, cg_gep(cg, cg->i32, src_dst[1], ix_divk(cg, p, 2)), (lanes + 1) / 2);
+}
+
+/* One row of A from src (float32, d->a_cs apart) rounded to bf16 pairs at dst, laid out as prepack_b pairs
+ * B: 2·VL floats at a time when the row is contiguous, value by value when strided (transA). */
+static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMValueRef dst) {
+  if (d->a_cs == 1) {
+    LLVMValueRef src_dst[2] = {src, dst};
+    vec_for(cg, cg_i64(cg, 0), d->k, 2 * VL, round_pairs, src_dst);
+    return;
+  }
+  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ceil_div(d->k, 2)), 1);
   LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
   LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, ix_mulk(cg, p, d->a_cs), VITC_F32));
   LLVMValueRef hi_in = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)); /* an odd K's last pair: 0 */
@@ -363,6 +372,19 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
   vec_store1(cg, pair, at);
   cg_if_end(cg, &lo_only);
   cg_loop_end(cg, &q);
+}
+
+/* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words, one task per
+ * row: converting M*K values once costs little next to the M*N*K product. Returns the buffer. */
+static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
+  int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
+  LLVMValueRef captured[2] = {d->a, buf}, off[4];
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], ix_mulk(cg, ix_remk(cg, r.iv, d->m), d->a_rs)));
+  round_row(cg, d, src, cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq)));
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, rows);
   return buf;
