@@ -161,6 +161,30 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   cg_loop_end(cg, &q);
 }
 
+/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D). */
+static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes, LLVMValueRef acc[MR][NV], bool finish) {
+  vitc_cg *cg = k->cg;
+  const gemm_desc *d = k->d;
+  LLVMTypeRef vt = f32v_type(cg);
+  for (int i = 0; i < mr; i++)
+    for (int v = 0; v < nv; v++) {
+      LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
+      int n = v == nv - 1 ? lanes : VL;
+      if (finish) {
+        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
+        if (d->d) {
+          LLVMValueRef dv = addend_vec(k, i0, i, v, n);
+          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
+          y = vec_add(cg, y, dv);
+        }
+        y = activate(cg, d->act, y);
+        if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
+        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
+      }
+      f32v_store(cg, y, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), n);
+    }
+}
+
 /* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
 static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes) {
   vitc_cg *cg = k->cg;
@@ -195,30 +219,19 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   cg_loop_end(cg, &p);
   }
 
-  /* after the last K block: Y = R + gamma * act(alpha * acc + beta * D) */
-  if (d->alpha != 1 || d->d || has_epilogue(d)) {
-    cg_if fin = cg_if_begin(cg, k->last);
-    for (int i = 0; i < mr; i++)
-      for (int v = 0; v < nv; v++) {
-        LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
-        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
-        if (d->d) {
-          LLVMValueRef dv = addend_vec(k, i0, i, v, v == nv - 1 ? lanes : VL);
-          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
-          y = vec_add(cg, y, dv);
-        }
-        y = activate(cg, d->act, y);
-        int n = v == nv - 1 ? lanes : VL;
-        if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
-        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
-        vec_store1(cg, y, acc[i][v]);
-      }
-    cg_if_end(cg, &fin);
+  /* after the last K block Y takes the epilogue, after the others the partial sums: each value stored as
+   * soon as it is finished, so that the finished tile never needs registers beside the epilogue's constants
+   * (a GELU's kept 24 accumulators and spilled when the two stores followed a join) */
+  if (d->alpha == 1 && !d->d && !has_epilogue(d)) {
+    store_tile(k, i0, mr, nv, lanes, acc, false);
+    return;
   }
-  for (int i = 0; i < mr; i++)
-    for (int v = 0; v < nv; v++)
-      f32v_store(cg, vec_load1(cg, vt, acc[i][v]), tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v),
-             v == nv - 1 ? lanes : VL);
+  cg_if fin = cg_if_begin(cg, k->last);
+  store_tile(k, i0, mr, nv, lanes, acc, true);
+  cg_if_end(cg, &fin);
+  cg_if partial = cg_if_begin(cg, vec_not(cg, k->last));
+  store_tile(k, i0, mr, nv, lanes, acc, false);
+  cg_if_end(cg, &partial);
 }
 
 /* Row blocks: M rows cut into ceil(M/MR) tiles of as equal heights as can be, the first M % tiles one
@@ -329,28 +342,38 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
   return buf;
 }
 
-/* The bfloat16 nearest the float x as the low 16 bits of an i32, as vitc_bf16_bits rounds it. */
+/* The bfloat16 nearest the float x (or each lane of a float vector) as the low 16 bits of an i32, as
+ * vitc_bf16_bits rounds it. */
 static LLVMValueRef bf16_bits(vitc_cg *cg, LLVMValueRef x) {
-  LLVMValueRef u = vec_bitcast(cg, x, cg->i32), high = vec_lshr(cg, u, cg_i32(cg, 16));
-  LLVMValueRef even = vec_and(cg, high, cg_i32(cg, 1)); /* ties go to the even neighbour */
-  LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, cg_i32(cg, 0x7fff)), even);
+  LLVMValueRef u = vec_bitcast(cg, x, vec_with_elem(LLVMTypeOf(x), cg->i32)), high = vec_lshr(cg, u, vec_k(cg, u, 16));
+  LLVMValueRef even = vec_and(cg, high, vec_k(cg, u, 1)); /* ties go to the even neighbour */
+  LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, vec_k(cg, u, 0x7fff)), even);
   LLVMValueRef nan = vec_cmp(cg, LLVMRealUNO, x, x);
-  return vec_select(cg, nan, vec_or(cg, high, cg_i32(cg, 0x40)), vec_lshr(cg, up, cg_i32(cg, 16)));
+  return vec_select(cg, nan, vec_or(cg, high, vec_k(cg, u, 0x40)), vec_lshr(cg, up, vec_k(cg, u, 16)));
 }
 
-/* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words laid out as
- * prepack_b pairs B, one task per row: converting M*K values once costs little next to the M*N*K product.
- * Returns the buffer. */
-static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
-  int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
-  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
-  LLVMValueRef captured[2] = {d->a, buf}, off[4];
-  cg_task t = cg_task_begin(cg, captured, 2);
-  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
-  batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
-  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], a_row_at(cg, d, ix_remk(cg, r.iv, d->m))));
-  LLVMValueRef dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq));
-  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, kq), 1);
+/* 2·VL floats of a contiguous row of A from src + p rounded to VL bf16 pairs at dst + p/2 (a vec_for body;
+ * a tail's missing lanes load as zero, which is an odd K's zero high half). */
+static void round_pairs(vitc_cg *cg, LLVMValueRef p, int lanes, void *state) {
+  LLVMValueRef *src_dst = state;
+  int halves[2][VL];
+  for (int q = 0; q < VL; q++) halves[0][q] = 2 * q, halves[1][q] = 2 * q + 1;
+  LLVMValueRef bits = bf16_bits(cg, vec_load(cg, vec_of(cg, cg->f32, 2 * VL), gep_f32(cg, src_dst[0], p), lanes));
+  LLVMValueRef lo = vec_shuffle(cg, bits, NULL, halves[0], VL), hi = vec_shuffle(cg, bits, NULL, halves[1], VL);
+  LLVMValueRef pairs = vec_or(cg, lo, vec_shl(cg, hi, vec_k(cg, hi, 16)));
+  vec_store(cg, pairs, cg_gep(cg, cg->i32, src_dst[1], ix_divk(cg, p, 2)), (lanes + 1) / 2);
+}
+
+/* One row of A from src (float32, d->a_cs apart) rounded to bf16 pairs at dst, laid out as prepack_b pairs
+ * B: 2·VL floats at a time when the row is contiguous, value by value when strided (transA) or in
+ * segments (a_seg). */
+static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMValueRef dst) {
+  if (d->a_cs == 1 && !d->a_seg) {
+    LLVMValueRef src_dst[2] = {src, dst};
+    vec_for(cg, cg_i64(cg, 0), d->k, 2 * VL, round_pairs, src_dst);
+    return;
+  }
+  cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ceil_div(d->k, 2)), 1);
   LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
   LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, p), VITC_F32));
   LLVMValueRef hi_in = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)); /* an odd K's last pair: 0 */
@@ -362,6 +385,19 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
   vec_store1(cg, pair, at);
   cg_if_end(cg, &lo_only);
   cg_loop_end(cg, &q);
+}
+
+/* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words, one task per
+ * row: converting M*K values once costs little next to the M*N*K product. Returns the buffer. */
+static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
+  int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
+  LLVMValueRef captured[2] = {d->a, buf}, off[4];
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], a_row_at(cg, d, ix_remk(cg, r.iv, d->m))));
+  round_row(cg, d, src, cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq)));
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, rows);
   return buf;

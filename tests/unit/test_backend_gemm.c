@@ -156,28 +156,43 @@ static void bf16_linear(const char *what, vitc_op op, int ra, const int64_t *da,
 
 /* A's rounding at its edges, kernel against the evaluator (vitc_bf16_bits) with no tolerance: ties to even
  * and subnormals (made visible by a weight of 2^100, exact in bfloat16). */
-static void test_bf16_rounding_edges(int nthreads) {
-  static const uint32_t a_bits[] = {
-      0x807fffff, 0x007f8000, 0x00000001, 0x80000000, /* subnormals (and zeros) alone in a row */
-      0x3f808000, 0x3f818000, 0xbf808000, 0x3f80c000, /* ties (to 1, to 1 + 2^-6, to -1) and just above one */
-      0x40490fdb, 0x3f800001, 0x4049fff0, 0x3f7fffff}; /* ordinary values */
-  enum { M = 3, K = 4, N = 5 };
+enum { EDGE_VALUES = 12 };
+static const uint32_t a_bits[EDGE_VALUES] = {
+    0x807fffff, 0x007f8000, 0x00000001, 0x80000000, /* subnormals (and zeros) alone in a row */
+    0x3f808000, 0x3f818000, 0xbf808000, 0x3f80c000, /* ties (to 1, to 1 + 2^-6, to -1) and just above one */
+    0x40490fdb, 0x3f800001, 0x4049fff0, 0x3f7fffff}; /* ordinary values */
+
+/* A [3, k] of the bits a times the constant w [k, n] in BF16 precision, kernel against evaluator: the same
+ * bits, no tolerance. */
+static void check_rounding(const char *what, int64_t k, int64_t n, float *w, const uint32_t *a, int nthreads) {
   test_graph g = tg_new();
-  float w[K * N];
-  for (int e = 0; e < K * N; e++) w[e] = e % 2 ? 0x1p100f : -0x1p100f;
-  vitc_value wv = {.dtype = VITC_F32, .rank = 2, .dims = {K, N}, .data = w};
-  int x = tg_input(&g, VITC_F32, DIMS(M, K)), in[2] = {tg_same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
+  vitc_value wv = {.dtype = VITC_F32, .rank = 2, .dims = {k, n}, .data = w};
+  int x = tg_input(&g, VITC_F32, DIMS(3, k)), in[2] = {tg_same_values(&g, x), vitc_graph_add_constant(g.g, NULL, &wv)};
   tg_output(&g, tg_same_values(&g, tg_node(&g, VITC_OP_MatMul, in, 2, 1, NULL, 0)));
   g.g->precision = VITC_PRECISION_BF16;
   vitc_error err = {0};
   vitc_status st = tg_compile(&g, nthreads, &err);
-  if (st) fprintf(stderr, "bf16 rounding edges: %s\n", err.msg);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
   CHECK(st == VITC_OK);
   if (!st) {
-    memcpy(g.in[0].data, a_bits, sizeof a_bits);
-    CHECK(tg_compare(&g, "bf16 rounding edges", 0, 0) == 0); /* the same bits: no tolerance */
+    memcpy(g.in[0].data, a, sizeof(uint32_t) * (size_t)(3 * k));
+    CHECK(tg_compare(&g, what, 0, 0) == 0);
   }
   tg_free(&g);
+}
+
+static void test_bf16_rounding_edges(int nthreads) {
+  enum { K = 4, N = 5, ROWS_K = 37 };
+  float w[K * N];
+  for (int e = 0; e < K * N; e++) w[e] = e % 2 ? 0x1p100f : -0x1p100f;
+  check_rounding("bf16 rounding edges", K, N, w, a_bits, nthreads);
+  /* the same values cycled along rows of 37 (a whole vector of 32 values rounded at once, then a tail of 5:
+   * an odd K's last pair), the weight 2^100 times the identity: each rounded value reaches Y alone */
+  static float id[ROWS_K * ROWS_K];
+  uint32_t a[3 * ROWS_K];
+  for (int e = 0; e < ROWS_K * ROWS_K; e++) id[e] = e / ROWS_K == e % ROWS_K ? 0x1p100f : 0;
+  for (int e = 0; e < 3 * ROWS_K; e++) a[e] = a_bits[(e + e / ROWS_K) % EDGE_VALUES]; /* each row one value on */
+  check_rounding("bf16 rounding rows of 37", ROWS_K, ROWS_K, id, a, nthreads);
 }
 
 static void test_bf16(void) {
@@ -196,6 +211,11 @@ static void test_bf16(void) {
                   threads);
       bf16_linear("bf16 matmul one row 1x768x10", VITC_OP_MatMul, DIMS(1, 768), 768, 10, false, false, NULL, threads);
       bf16_linear("bf16 gemm transA transB", VITC_OP_Gemm, DIMS(301, 19), 301, 70, true, true, NULL, threads);
+      /* more rows than columns, over two K blocks and a partial panel; and a transposed A of many rows */
+      bf16_linear("bf16 matmul 700x601x100", VITC_OP_MatMul, DIMS(700, 601), 601, 100, false,
+                  false, NULL, threads);
+      bf16_linear("bf16 gemm transA 150 rows", VITC_OP_Gemm, DIMS(45, 150), 45, 20, true, true, NULL,
+                  threads);
       bf16_linear("bf16 fused gemm gelu", VITC_OP_FusedGemm, DIMS(2, 13, 96), 96, 200, false, false, "gelu_erf",
                   threads);
       test_bf16_rounding_edges(threads);
