@@ -17,7 +17,7 @@
  * computed. A constant B is packed at compile time into panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
  * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
- * and are stored once.
+ * (a GELU in a loop over them, for code size) and are stored once.
  *
  * bfloat16 (vitc_bf16_product: a PRODUCT with a constant weight, the graph in BF16 precision): K runs in
  * pairs. B is prepacked as [N/NR][K/2][NR] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
@@ -161,23 +161,46 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   cg_loop_end(cg, &q);
 }
 
-/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D). */
+/* alpha * y + beta * D at the tile's value (i, v) of n lanes: what the activation takes. */
+static LLVMValueRef scaled_sum(kernel_ctx *k, LLVMValueRef i0, int i, int v, int n, LLVMValueRef y) {
+  vitc_cg *cg = k->cg;
+  const gemm_desc *d = k->d;
+  if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
+  if (d->d) {
+    LLVMValueRef dv = addend_vec(k, i0, i, v, n);
+    if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
+    y = vec_add(cg, y, dv);
+  }
+  return y;
+}
+
+/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D).
+ * A GELU (a few dozen instructions a vector) runs in a loop over the tile's vectors, one copy of it rather
+ * than mr * nv: the kernel's code is then a third the size and compiles in a third of the time, and the
+ * vectors' GELUs still overlap in the core (no iteration waits on another). */
 static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes, LLVMValueRef acc[MR][NV], bool finish) {
   vitc_cg *cg = k->cg;
   const gemm_desc *d = k->d;
   LLVMTypeRef vt = f32v_type(cg);
+  bool looped = finish && (d->act == GEMM_ACT_GELU_ERF || d->act == GEMM_ACT_GELU_TANH);
+  LLVMValueRef tile = looped ? cg_var(cg, LLVMArrayType(vt, (unsigned)(mr * nv)), NULL) : NULL;
+  if (looped) {
+    for (int i = 0; i < mr; i++)
+      for (int v = 0; v < nv; v++) {
+        LLVMValueRef y = scaled_sum(k, i0, i, v, v == nv - 1 ? lanes : VL, vec_load1(cg, vt, acc[i][v]));
+        vec_store1(cg, y, cg_gep(cg, vt, tile, cg_i64(cg, i * nv + v)));
+      }
+    cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, mr * nv), 1);
+    LLVMValueRef at = cg_gep(cg, vt, tile, e.iv);
+    vec_store1(cg, activate(cg, d->act, vec_load1(cg, vt, at)), at);
+    cg_loop_end(cg, &e);
+  }
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++) {
-      LLVMValueRef y = vec_load1(cg, vt, acc[i][v]);
       int n = v == nv - 1 ? lanes : VL;
+      LLVMValueRef y = looped ? vec_load1(cg, vt, cg_gep(cg, vt, tile, cg_i64(cg, i * nv + v))) : vec_load1(cg, vt, acc[i][v]);
       if (finish) {
-        if (d->alpha != 1) y = vec_mul(cg, y, f32v_splat(cg, cg_f32(cg, (float)d->alpha)));
-        if (d->d) {
-          LLVMValueRef dv = addend_vec(k, i0, i, v, n);
-          if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
-          y = vec_add(cg, y, dv);
-        }
-        y = activate(cg, d->act, y);
+        if (!looped) y = activate(cg, d->act, scaled_sum(k, i0, i, v, n, y));
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
       }
