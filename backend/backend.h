@@ -66,7 +66,10 @@ typedef struct vitc_module {
   LLVMContextRef llvm;
   LLVMModuleRef mod;
   char *name;            /* symbol prefix */
-  unsigned char *weights; /* packed constants (malloc'd); NULL once they are in the module (embed_weights) */
+  unsigned char *weights; /* packed constants (malloc'd) */
+  /* embed_weights: NAME_weights, zeros of the blob's size in section VITC_WEIGHTS_SECTION "NAME_weights",
+   * over which vitc_emit writes `weights` in the object file; NULL otherwise. */
+  LLVMValueRef weights_gv;
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;
@@ -77,9 +80,11 @@ typedef struct vitc_module {
   bool per_image;        /* one image of a symbolic batch: NAME_run_batch exists (vitc_graph_per_image) */
 } vitc_module;
 
-/* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
- * a constant (AOT default); otherwise NAME_create is left out and the host supplies the blob (JIT, or
- * a side file). */
+#define VITC_WEIGHTS_SECTION ".rodata.vitc." /* + NAME_weights: the embedded blob's ELF section */
+
+/* Generates, verifies and optimises the module for tm. `embed_weights` gives the module the blob as
+ * NAME_weights (AOT default), written into the output by vitc_emit; otherwise NAME_create is left out and
+ * the host supplies the blob (JIT, or a side file). */
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err);
 /* The same at t->opt_level, reporting to t->progress. */
