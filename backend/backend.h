@@ -215,7 +215,9 @@ void vitc_cache_index_write(const char *dir, const void *source, size_t len, con
 typedef enum vitc_emit_kind { VITC_EMIT_OBJ, VITC_EMIT_ASM, VITC_EMIT_LLVM, VITC_EMIT_SHARED } vitc_emit_kind;
 /* Writes the module (and, for obj/shared, NAME.h beside it) to path through a temporary file renamed on
  * success: a failure never leaves a partial output. weights_path, if not NULL, receives the weights
- * side file (the module was generated without embedded weights). */
+ * side file (the module was generated without embedded weights). Embedded weights go into the output
+ * too (aot.c: written into an ELF object's section after LLVM, else the initializer of NAME_weights,
+ * which is then set in m's module). */
 vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind kind, const char *path,
                       const char *header_path, const char *weights_path, vitc_error *err);
 
