@@ -3,7 +3,9 @@
  * name in its destination directory and renamed only when all of them succeeded, so a failure never
  * leaves a partial output. */
 #include <ctype.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +196,85 @@ static int header_run(char *h, size_t cap, int n, const vitc_module *m, const ch
   return n;
 }
 
+/* ---------------------------------------------------------------- the embedded weights
+ *
+ * NAME_weights is zeros in the module (codegen.c): in a little-endian 64-bit ELF object the blob is
+ * written over them, at its section's offset in the file, so that neither LLVM nor its assembler holds a
+ * copy of it (ViT-B/16: 346 MB each). Anything else (assembly, IR, another object format or byte order)
+ * gets the blob as the global's initializer before it is written. */
+
+/* Whether tm writes little-endian 64-bit ELF objects: its triple names no system with another format
+ * (Triple::getDefaultFormat: Mach-O, COFF, XCOFF, GOFF, wasm) and its data layout is little-endian with
+ * 8-byte pointers. */
+static bool writes_elf64_le(LLVMTargetMachineRef tm) {
+  static const char *const other[] = {"apple", "darwin", "macos", "ios", "tvos", "watchos", "driverkit", "windows",
+                                      "win32", "mingw", "cygwin", "uefi", "aix", "zos", "wasm"};
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  bool elf = true;
+  for (size_t k = 0; k < sizeof other / sizeof *other; k++) elf &= !strstr(triple, other[k]);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
+  elf &= LLVMByteOrder(layout) == LLVMLittleEndian && LLVMPointerSize(layout) == 8;
+  LLVMDisposeTargetData(layout);
+  return elf;
+}
+
+static bool read_at(int fd, void *buf, size_t n, uint64_t at) { return pread(fd, buf, n, (off_t)at) == (ssize_t)n; }
+
+/* The file offset of the SHT_PROGBITS section called `name` and `size` bytes long in the ELF64 object fd,
+ * or 0 when there is none. */
+static uint64_t elf_section_offset(int fd, const char *name, size_t size) {
+  Elf64_Ehdr eh;
+  Elf64_Shdr sh, strtab;
+  if (!read_at(fd, &eh, sizeof eh, 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_shentsize != sizeof sh || !read_at(fd, &sh, sizeof sh, eh.e_shoff))
+    return 0;
+  /* many sections: their count and the names' index are in section 0 */
+  uint64_t count = eh.e_shnum ? eh.e_shnum : sh.sh_size, names = eh.e_shstrndx == SHN_XINDEX ? sh.sh_link : eh.e_shstrndx;
+  size_t len = strlen(name) + 1;
+  char *found = malloc(len);
+  uint64_t offset = 0;
+  if (!found || !read_at(fd, &strtab, sizeof strtab, eh.e_shoff + names * sizeof sh)) count = 0;
+  for (uint64_t i = 1; i < count && !offset; i++)
+    if (read_at(fd, &sh, sizeof sh, eh.e_shoff + i * sizeof sh) && sh.sh_type == SHT_PROGBITS && sh.sh_size == size &&
+        sh.sh_name < strtab.sh_size && read_at(fd, found, len, strtab.sh_offset + sh.sh_name) && !memcmp(found, name, len))
+      offset = sh.sh_offset;
+  free(found);
+  return offset;
+}
+
+/* Writes m's weights over NAME_weights' zeros in the ELF object at path. */
+static vitc_status write_weights_into(const vitc_module *m, const char *path, const char *final, vitc_error *err) {
+  if (!m->weights_size) return VITC_OK; /* a byte of zeros stands for no weights */
+  char section[300];
+  snprintf(section, sizeof section, VITC_WEIGHTS_SECTION "%s_weights", m->name);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  uint64_t at = fd < 0 ? 0 : elf_section_offset(fd, section, m->weights_size);
+  vitc_status st = at ? VITC_OK : vitc_fail(err, VITC_ERR_INTERNAL, "%s: the object has no section %s", final, section);
+  for (size_t done = 0; !st && done < m->weights_size;) {
+    ssize_t k = pwrite(fd, m->weights + done, m->weights_size - done, (off_t)(at + done));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) st = vitc_fail(err, VITC_ERR_IO, "%s: write failed: %s", final, strerror(errno));
+    else done += (size_t)k;
+  }
+  if (fd >= 0 && close(fd) && !st) st = vitc_fail(err, VITC_ERR_IO, "%s: write failed: %s", final, strerror(errno));
+  return st;
+}
+
+/* Whether the weights are written into the object after LLVM (write_weights_into); if not, NAME_weights
+ * gets them as its initializer now. */
+static bool weights_after_llvm(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind kind) {
+  if (!m->weights_gv) return false;
+  if ((kind == VITC_EMIT_OBJ || kind == VITC_EMIT_SHARED) && writes_elf64_le(tm)) return true;
+  if (m->weights_size) {
+    LLVMSetInitializer(m->weights_gv,
+                       LLVMConstStringInContext(m->llvm, (const char *)m->weights, (unsigned)m->weights_size, true));
+    LLVMSetExternallyInitialized(m->weights_gv, false);
+  }
+  LLVMSetSection(m->weights_gv, ""); /* the target's read-only data (a Mach-O section is named otherwise) */
+  return false;
+}
+
 static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
   vitc_io_desc ins[64], outs[64];
   int nin, nout;
@@ -226,16 +307,19 @@ vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind ki
   vitc_status st;
   if (strlen(path) + 16 > sizeof tmp) return vitc_fail(err, VITC_ERR_IO, "%s: path too long", path);
   if ((st = make_temp(path, tmp, sizeof tmp, err))) return st;
+  bool weights_after = weights_after_llvm(m, tm, kind);
   if (kind == VITC_EMIT_LLVM) {
     if (LLVMPrintModuleToFile(m->mod, tmp, &msg)) st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
   } else if (kind == VITC_EMIT_ASM || kind == VITC_EMIT_OBJ) {
     if (LLVMTargetMachineEmitToFile(tm, m->mod, tmp, kind == VITC_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, &msg))
       st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
+    else if (weights_after)
+      st = write_weights_into(m, tmp, path, err);
   } else {
     if (!(st = make_temp(path, tmp_obj, sizeof tmp_obj, err))) {
       if (LLVMTargetMachineEmitToFile(tm, m->mod, tmp_obj, LLVMObjectFile, &msg))
         st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
-      else
+      else if (!weights_after || !(st = write_weights_into(m, tmp_obj, path, err)))
         st = run_linker(tmp_obj, tmp, path, err);
     }
   }

@@ -66,7 +66,10 @@ typedef struct vitc_module {
   LLVMContextRef llvm;
   LLVMModuleRef mod;
   char *name;            /* symbol prefix */
-  unsigned char *weights; /* packed constants (malloc'd); NULL once they are in the module (embed_weights) */
+  unsigned char *weights; /* packed constants (malloc'd) */
+  /* embed_weights: NAME_weights, zeros of the blob's size in section VITC_WEIGHTS_SECTION "NAME_weights",
+   * over which vitc_emit writes `weights` in the object file; NULL otherwise. */
+  LLVMValueRef weights_gv;
   size_t weights_size;
   uint64_t weights_hash;
   size_t scratch_size;
@@ -77,9 +80,11 @@ typedef struct vitc_module {
   bool per_image;        /* one image of a symbolic batch: NAME_run_batch exists (vitc_graph_per_image) */
 } vitc_module;
 
-/* Generates, verifies and optimises the module for tm. `embed_weights` puts the blob into the module as
- * a constant (AOT default); otherwise NAME_create is left out and the host supplies the blob (JIT, or
- * a side file). */
+#define VITC_WEIGHTS_SECTION ".rodata.vitc." /* + NAME_weights: the embedded blob's ELF section */
+
+/* Generates, verifies and optimises the module for tm. `embed_weights` gives the module the blob as
+ * NAME_weights (AOT default), written into the output by vitc_emit; otherwise NAME_create is left out and
+ * the host supplies the blob (JIT, or a side file). */
 vitc_status vitc_codegen(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm, int opt_level,
                          bool embed_weights, vitc_module **out, vitc_error *err);
 /* The same at t->opt_level, reporting to t->progress. */
@@ -210,7 +215,9 @@ void vitc_cache_index_write(const char *dir, const void *source, size_t len, con
 typedef enum vitc_emit_kind { VITC_EMIT_OBJ, VITC_EMIT_ASM, VITC_EMIT_LLVM, VITC_EMIT_SHARED } vitc_emit_kind;
 /* Writes the module (and, for obj/shared, NAME.h beside it) to path through a temporary file renamed on
  * success: a failure never leaves a partial output. weights_path, if not NULL, receives the weights
- * side file (the module was generated without embedded weights). */
+ * side file (the module was generated without embedded weights). Embedded weights go into the output
+ * too (aot.c: written into an ELF object's section after LLVM, else the initializer of NAME_weights,
+ * which is then set in m's module). */
 vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind kind, const char *path,
                       const char *header_path, const char *weights_path, vitc_error *err);
 

@@ -417,12 +417,12 @@ static int count_kernels(const vitc_module *m) {
 
 #define NODES_PER_PART 256
 
-static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n, unsigned align) {
+static LLVMValueRef add_constant_bytes(vitc_cg *cg, const char *name, const void *data, size_t n) {
   LLVMValueRef init = LLVMConstStringInContext(cg->llvm, data, (unsigned)n, true);
   LLVMValueRef gv = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
   LLVMSetInitializer(gv, init);
   LLVMSetGlobalConstant(gv, true);
-  LLVMSetAlignment(gv, align);
+  LLVMSetAlignment(gv, 1);
   return gv;
 }
 
@@ -612,7 +612,7 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   if (st == VITC_OK && !es->labels.s) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   if (st == VITC_OK) {
     snprintf(name, sizeof name, "%s.labels", cg->name);
-    LLVMValueRef labels = add_constant_bytes(cg, name, es->labels.s, es->labels.len, 1);
+    LLVMValueRef labels = add_constant_bytes(cg, name, es->labels.s, es->labels.len);
     LLVMSetLinkage(labels, LLVMPrivateLinkage);
     LLVMReplaceAllUsesWith(es->labels_gv, labels);
     LLVMDeleteGlobal(es->labels_gv);
@@ -672,13 +672,22 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   char name[300];
   LLVMValueRef args[7];
   snprintf(name, sizeof name, "%s_cpu_features", cg->name);
-  LLVMValueRef features = add_constant_bytes(cg, name, m->cpu_features, strlen(m->cpu_features) + 1, 1);
+  LLVMValueRef features = add_constant_bytes(cg, name, m->cpu_features, strlen(m->cpu_features) + 1);
   if (embed_weights) {
+    /* Zeros of the blob's size, in a section of their own: vitc_emit writes the blob over them in the
+     * object file (an LLVM constant would copy it, and the assembler again). Externally initialised, so
+     * that no pass reads the zeros as the weights' values. */
     snprintf(name, sizeof name, "%s_weights", cg->name);
-    static const unsigned char no_weights[1];
-    LLVMValueRef blob = add_constant_bytes(cg, name, m->weights_size ? m->weights : no_weights,
-                                           m->weights_size ? m->weights_size : 1, 64);
+    LLVMValueRef blob = LLVMAddGlobal(cg->mod, LLVMArrayType(cg->i8, (unsigned)(m->weights_size ? m->weights_size : 1)),
+                                      name);
+    LLVMSetInitializer(blob, LLVMConstNull(LLVMGlobalGetValueType(blob)));
+    LLVMSetGlobalConstant(blob, true);
+    LLVMSetExternallyInitialized(blob, true);
+    LLVMSetAlignment(blob, 64);
+    snprintf(name, sizeof name, VITC_WEIGHTS_SECTION "%s_weights", cg->name);
+    LLVMSetSection(blob, name);
     LLVMSetLinkage(blob, LLVMInternalLinkage);
+    m->weights_gv = blob;
     snprintf(name, sizeof name, "%s_create_threads", cg->name);
     LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, &cg->i32, 1, false));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->llvm, fn, "entry"));
@@ -725,11 +734,11 @@ static void emit_context_api(vitc_cg *cg, vitc_module *m, bool embed_weights) {
   args[0] = LLVMGetParam(fn, 0);
   LLVMBuildRet(cg->b, cg_call(cg, "vitc_rt_error", cg->ptr, args, 1));
   snprintf(name, sizeof name, "%s_signature", cg->name);
-  add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1, 1);
+  add_constant_bytes(cg, name, m->signature, strlen(m->signature) + 1);
   /* which arithmetic the products use, so that a caller can tell a bf16 object from a float32 one */
   snprintf(name, sizeof name, "%s_precision", cg->name);
   const char *precision = cg->g->precision == VITC_PRECISION_BF16 ? "bf16" : "fp32";
-  add_constant_bytes(cg, name, precision, strlen(precision) + 1, 1);
+  add_constant_bytes(cg, name, precision, strlen(precision) + 1);
 }
 
 /* An empty module for tm in a context ORC owns from the start, so that the JIT can take it as it is. */
@@ -854,10 +863,6 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
     m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
     m->per_image = vitc_graph_per_image(g);
     emit_context_api(&cg, m, embed_weights);
-    if (embed_weights) { /* the module's constant holds them: not twice */
-      free(m->weights);
-      m->weights = NULL;
-    }
     vitc_stage_add(&m->times.ir, since);
     since = vitc_stage_clock();
     st = merge_kernels(g, m, tm, err);
