@@ -269,10 +269,12 @@ void *cg_blob_data(vitc_cg *cg, int64_t offset) { return cg->blob + cg->blob_bas
 
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset) { return cg_gep(cg, cg->i8, cg->weights, cg_i64(cg, offset)); }
 
-vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, vitc_error *err) {
-  int64_t offset;
-  vitc_status st = cg_add_blob(cg, sizes, sizeof *sizes * (size_t)n, &offset, err);
-  *table = st ? NULL : cg_blob_ptr(cg, offset);
+vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, int64_t *offset,
+                         vitc_error *err) {
+  int64_t at;
+  vitc_status st = cg_add_blob(cg, sizes, sizeof *sizes * (size_t)n, &at, err);
+  *table = st ? NULL : cg_blob_ptr(cg, at);
+  if (offset) *offset = at;
   return st;
 }
 

@@ -138,8 +138,10 @@ void *cg_blob_data(vitc_cg *cg, int64_t offset);
  * attention of 3, 6, 12 and 24 heads over 64 .. 1 windows is one kernel, not seven). Only for counts no
  * loop is unrolled or vectorised by: batch entries, heads, task counts, the strides between them. *table
  * points at them (a value of the node function, captured into tasks like any other); cg_size loads entry
- * i, once where it is needed (at a task's start, not inside its loops). */
-vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, vitc_error *err);
+ * i, once where it is needed (at a task's start, not inside its loops). *offset (unless NULL) is the
+ * table's, for sizes known only after later constants are added (cg_blob_data writes them then). */
+vitc_status cg_add_sizes(vitc_cg *cg, const int64_t *sizes, int n, LLVMValueRef *table, int64_t *offset,
+                         vitc_error *err);
 LLVMValueRef cg_size(vitc_cg *cg, LLVMValueRef table, int i);
 
 /* Parallel loop: the body between begin and end becomes a task function run over [0, n) by the runtime

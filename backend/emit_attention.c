@@ -769,12 +769,13 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   /* The sizes first, at the same offset in every node; the bias table after them (its length varies), its
    * offsets written into them once known. */
   int64_t sizes_at;
-  void *room;
-  if ((st = cg_reserve_blob(cg, sizeof sizes, &sizes_at, &room, err))) return st;
-  if (slabs && (st = make_bias_table(cg, &ge, bias, bias_strides, a.nk_pad, &bt, err))) return st;
-  sizes[SZ_SLABS] = bt.table, sizes[SZ_SLAB_OF] = bt.entry;
-  memcpy(cg_blob_data(cg, sizes_at), sizes, sizeof sizes);
-  LLVMValueRef table = cg_blob_ptr(cg, sizes_at);
+  LLVMValueRef table;
+  if ((st = cg_add_sizes(cg, sizes, SZ_COUNT, &table, &sizes_at, err))) return st;
+  if (slabs) {
+    if ((st = make_bias_table(cg, &ge, bias, bias_strides, a.nk_pad, &bt, err))) return st;
+    int64_t *written = cg_blob_data(cg, sizes_at);
+    written[SZ_SLABS] = bt.table, written[SZ_SLAB_OF] = bt.entry;
+  }
   LLVMValueRef null = LLVMConstNull(cg->ptr), kmap = ge.map[MAP_K] ? cg_in(cg, IN_QMAP + MAP_K) : null, kt = cg_in(cg, IN_K);
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
   if (!local) {

@@ -49,9 +49,10 @@ static void test_blocks_share_kernels(int nthreads) {
 }
 
 /* Attention over batch entries of the same rows, keys and head size, in other numbers (8 entries as
- * 2 × 4 heads, 12 as 4 × 3, each with a bias per head): the batch sizes and the bias's strides along them
- * are read at run time (cg_add_sizes), so both nodes share one kernel and each must still get its own
- * heads right. A third with other keys (9, not 7) is another kernel. */
+ * 2 × 4 heads, 12 as 4 × 3, each with a bias per head): the batch sizes, the bias's strides along them and
+ * where its table of distinct slabs lies (4 slabs, 3: tables of other lengths) are read at run time
+ * (cg_add_sizes), so both nodes share one kernel and each must still get its own heads right. A third with
+ * other keys (9, not 7) is another kernel. */
 static void test_attention_sizes_shared(int nthreads) {
   test_graph t = tg_new();
   const int64_t shapes[3][3] = {{2, 4, 7}, {4, 3, 7}, {2, 4, 9}}; /* groups, heads, keys */
