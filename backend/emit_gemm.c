@@ -106,7 +106,7 @@ static LLVMValueRef residual_addr(kernel_ctx *k, LLVMValueRef i0, int i, int v) 
   return tile_addr(cg, k->r, ix_remk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->r_rows), 0, k->d->ldc, k->j0, v);
 }
 
-static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
+LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
   switch (act) {
   case GEMM_ACT_NONE: return x;
   case GEMM_ACT_RELU: { /* x < 0 ? 0 : x, NaN kept as the evaluator does */
@@ -195,7 +195,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
           if (d->beta != 1) dv = vec_mul(cg, dv, f32v_splat(cg, cg_f32(cg, (float)d->beta)));
           y = vec_add(cg, y, dv);
         }
-        y = activate(cg, d->act, y);
+        y = emit_gemm_activate(cg, d->act, y);
         int n = v == nv - 1 ? lanes : VL;
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
