@@ -45,7 +45,7 @@ typedef struct int8_kernel {
 static LLVMTypeRef i32v(vitc_cg *cg) { return vec_of(cg, cg->i32, VL); }
 
 /* The activation and the residual over the tile just stored (in L1), a row at a time: inside the tile's
- * epilogue, with its 24 accumulators live, the GELU's polynomial cost twice as much (ViT-B/16's fc1). */
+ * epilogue, with its 24 accumulators live, the GELU cost ~1.7× a separate pass (ViT-B/16's fc1). */
 static void finish_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes) {
   vitc_cg *cg = k->cg;
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, mr), 1);
