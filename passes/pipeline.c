@@ -20,7 +20,7 @@
 
 static const vitc_pass pipeline[] = {
     {"infer_shapes", vitc_infer_shapes, true, "dtypes and shapes everywhere; evaluates nodes with known inputs"},
-    {"fuse_qdq", vitc_fuse_qdq, false, "Dequantize(Quantize(x)) times a dequantized int8 weight (MatMul, Gemm, a bias Add) becomes Int8Gemm"},
+    {"fuse_qdq", vitc_fuse_qdq, false, "Dequantize(Quantize(x)) times a dequantized int8 weight (MatMul, Gemm, a bias Add) becomes Int8Gemm; a Quantize-Dequantize it repeats after movement goes"},
     {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
