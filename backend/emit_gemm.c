@@ -118,7 +118,7 @@ static LLVMValueRef residual_addr(kernel_ctx *k, LLVMValueRef i0, int i, int v) 
   return tile_addr(cg, k->r, ix_remk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->r_rows), 0, k->d->ldc, k->j0, v);
 }
 
-static LLVMValueRef activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
+LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
   switch (act) {
   case GEMM_ACT_NONE: return x;
   case GEMM_ACT_RELU: { /* x < 0 ? 0 : x, NaN kept as the evaluator does */
@@ -192,7 +192,7 @@ static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes
       }
     cg_loop e = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, mr * nv), 1);
     LLVMValueRef at = cg_gep(cg, vt, tile, e.iv);
-    vec_store1(cg, activate(cg, d->act, vec_load1(cg, vt, at)), at);
+    vec_store1(cg, emit_gemm_activate(cg, d->act, vec_load1(cg, vt, at)), at);
     cg_loop_end(cg, &e);
   }
   for (int i = 0; i < mr; i++)
@@ -200,7 +200,7 @@ static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes
       int n = v == nv - 1 ? lanes : VL;
       LLVMValueRef y = looped ? vec_load1(cg, vt, cg_gep(cg, vt, tile, cg_i64(cg, i * nv + v))) : vec_load1(cg, vt, acc[i][v]);
       if (finish) {
-        if (!looped) y = activate(cg, d->act, scaled_sum(k, i0, i, v, n, y));
+        if (!looped) y = emit_gemm_activate(cg, d->act, scaled_sum(k, i0, i, v, n, y));
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
       }

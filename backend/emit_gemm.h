@@ -58,6 +58,8 @@ typedef struct gemm_desc {
 /* The epilogue activation named by a fused op's "activation" attribute (FusedGemm, FusedConv,
  * DepthwiseConvNHWC; the shape rules reject other names, absent is none). */
 gemm_act emit_gemm_act_of(const vitc_node *n);
+/* act applied to the float vector x (the float32 and the int8 GEMM's epilogues). */
+LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x);
 
 /* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);

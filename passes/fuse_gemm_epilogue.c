@@ -100,12 +100,12 @@ static bool is_row_view(const vitc_graph *g, const vitc_node *n, int t) {
   return n->op == VITC_OP_Reshape || vitc_match_order_keeping_transpose(g, n);
 }
 
-/* Extends the chain past the product as far as the steps fit. */
-static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chain *c) {
+/* Extends the chain past the product as far as the steps fit; the bias and γ steps only when `affine`. */
+static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chain *c, bool affine) {
   const vitc_graph *g = rw->g;
   int64_t cols = g->tensors[c->out].v.dims[g->tensors[c->out].v.rank - 1];
   vitc_node *n = only_reader(rw, reader, c->out);
-  if (c->bias < 0 && n && n->op == VITC_OP_Add && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+  if (affine && c->bias < 0 && n && n->op == VITC_OP_Add && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
     c->bias = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
@@ -113,7 +113,7 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
     c->activation = activation_name(n);
     n = take(rw, reader, c, n);
   }
-  if (n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+  if (affine && n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
     c->gamma = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
@@ -197,6 +197,9 @@ static vitc_status rows_as_output(vitc_rewriter *rw, const gemm_chain *c, int *o
   return VITC_OK;
 }
 
+static vitc_status rewrite_as(vitc_rewriter *rw, const gemm_chain *c, vitc_op op, const int *in, int nin,
+                              const int *view_in, vitc_error *err);
+
 static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *err) {
   int in[5] = {-1, -1, -1, c->residual, -1}, nin = 5, view_in[2];
   vitc_status st = rows_as_output(rw, c, &in[0], view_in, err);
@@ -205,13 +208,39 @@ static vitc_status rewrite(vitc_rewriter *rw, const gemm_chain *c, vitc_error *e
   if (st == VITC_OK) st = as_vector(rw, c->gamma, "gamma", &in[4], err);
   if (st != VITC_OK) return st;
   while (nin > 2 && in[nin - 1] < 0) nin--;
+  return rewrite_as(rw, c, VITC_OP_FusedGemm, in, nin, view_in, err);
+}
+
+/* The chain becomes one node of op `op` reading in[0..nin) (in[0]: rows_as_output's), then the Reshape
+ * rows_as_output asked for, if any. */
+static vitc_status rewrite_as(vitc_rewriter *rw, const gemm_chain *c, vitc_op op, const int *in, int nin,
+                              const int *view_in, vitc_error *err) {
   vitc_attr act = {.name = "activation", .type = VITC_ATTR_STRING, .s = c->activation};
-  st = vitc_rewrite(rw, c->nodes, c->nnodes, VITC_OP_FusedGemm, in, nin, c->out, &act, 1, err);
+  vitc_status st = vitc_rewrite(rw, c->nodes, c->nnodes, op, in, nin, c->out, &act, 1, err);
   if (st != VITC_OK || view_in[0] < 0) return st;
   /* after the rewrite: adding a node moves the nodes c points to */
   if (vitc_graph_add_node(rw->g, VITC_OP_Reshape, rw->g->tensors[in[0]].name, view_in, 2, &in[0], 1, NULL, 0) < 0)
     return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory adding Reshape", rw->g->path);
   return VITC_OK;
+}
+
+/* An int8 GEMM (passes/fuse_qdq) takes the activation and the residual after it the same way; its own
+ * bias and post-bias stay, and a bias or γ after it is not joined (the chain stops there):
+ *     %p = Int8Gemm(%a, ..) {no activation}        ─→  %y = Int8Gemm(%a', .., %x) {activation}
+ *     %r = Relu(%p) | Gelu(%p)      optional                  (input 9: the residual)
+ *     %v = Reshape(%r) | ..         up to 4 row views, then
+ *     %y = Add(%v, %x)              optional: the residual */
+static vitc_status fuse_int8_epilogue(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
+  if (n->nin > 9 || n->nattr || !is_f32(rw->g, n->out[0])) return VITC_OK;
+  gemm_chain c = {.nodes = {n}, .nnodes = 1, .a = n->in[0], .w = -1, .bias = -1, .residual = -1, .gamma = -1,
+                  .activation = "none", .out = n->out[0]};
+  match_epilogue(rw, reader, &c, false);
+  if (c.nnodes == 1) return VITC_OK;
+  int in[10], view_in[2];
+  for (int k = 0; k < 9; k++) in[k] = k < n->nin ? n->in[k] : -1;
+  in[9] = c.residual;
+  vitc_status st = rows_as_output(rw, &c, &in[0], view_in, err);
+  return st != VITC_OK ? st : rewrite_as(rw, &c, VITC_OP_Int8Gemm, in, c.residual >= 0 ? 10 : n->nin, view_in, err);
 }
 
 /* A channels-last depthwise conv takes the activation after it the same way, also across views that
@@ -295,8 +324,9 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *reader, vitc_error *err
   gemm_chain c;
   if (n->op == VITC_OP_DepthwiseConvNHWC) return fuse_depthwise_activation(rw, reader, n, err);
   if (n->op == VITC_OP_Conv) return fuse_conv(rw, reader, i, err);
+  if (n->op == VITC_OP_Int8Gemm) return fuse_int8_epilogue(rw, reader, n, err);
   if ((n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(rw->g, n, &c)) return VITC_OK;
-  match_epilogue(rw, reader, &c);
+  match_epilogue(rw, reader, &c, true);
   return c.nnodes > 1 ? rewrite(rw, &c, err) : VITC_OK;
 }
 

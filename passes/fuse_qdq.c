@@ -19,7 +19,18 @@
  * same integers exactly; only the float rounding of the sums differs from the QDQ graph's. The Q and DQ
  * nodes stay for any other reader (the same %a often feeds the q, k and v products) and are dead
  * otherwise. Runs before fold_constants, while the weight's DequantizeLinear still says W is int8.
- * Products of two run-time tensors (attention's) keep their Q and DQ nodes. */
+ * Products of two run-time tensors (attention's) keep their Q and DQ nodes.
+ *
+ * A second sweep drops a Quantize-Dequantize that an Int8Gemm repeats after movement alone (the QDQ
+ * ViT's attention output: quantised after its product, then head-merged, then quantised again by the
+ * out-projection with the same scale and zero point):
+ *
+ *     %a = DequantizeLinear(QuantizeLinear(%y, s, z), s, z)
+ *     %v = Transpose(%a) | Reshape | ..      movement only, each tensor read once, by the next
+ *     Int8Gemm(%v, s, z, ..)                 the same s and z      ─→   the movement reads %y
+ *
+ * Exact: (q - z)·s divided by s rounds back to q - z (|q - z| ≤ 255, the quotient within a few ulp of
+ * it), so the Int8Gemm quantises %y's elements to the same integers as %a's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,10 +152,43 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   return op == VITC_OP_MatMul || op == VITC_OP_Gemm ? fuse(rw, i, ctx, err) : VITC_OK;
 }
 
+static bool same_scalar(const vitc_graph *g, int a, int b) {
+  const vitc_value *x = &g->tensors[a].v, *y = &g->tensors[b].v;
+  if (x->dtype != y->dtype) return false;
+  return x->dtype == VITC_F32 ? vitc_load_f(x, 0) == vitc_load_f(y, 0) : vitc_load_i(x, 0) == vitc_load_i(y, 0);
+}
+
+/* Node i, an Int8Gemm: its input reads around a Quantize-Dequantize it repeats (above). */
+static vitc_status skip_requantised_input(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx, (void)err;
+  vitc_graph *g = rw->g;
+  vitc_node *n = &g->nodes[i];
+  int t = n->op == VITC_OP_Int8Gemm ? n->in[0] : -1, first = -1, x, s, z;
+  for (int depth = 0; t >= 0 && depth < 64 && !vitc_match_op(rw, t, VITC_OP_DequantizeLinear); depth++) {
+    int up = vitc_match_movement_step(g, t);
+    if (up == t || rw->uses[t] != 1 || vitc_graph_is_output(g, t)) return VITC_OK;
+    first = g->tensors[t].producer;
+    t = up;
+  }
+  if (first < 0 || t < 0 || !quantised_activation(rw, t, &x, &s, &z) || !same_scalar(g, s, n->in[1]) ||
+      !same_scalar(g, z, n->in[2]))
+    return VITC_OK;
+  vitc_node *m = &g->nodes[first];
+  for (int k = 0; k < m->nin; k++)
+    if (m->in[k] == t) {
+      m->in[k] = x;
+      rw->uses[t]--, rw->uses[x]++;
+    }
+  return VITC_OK;
+}
+
 vitc_status vitc_fuse_qdq(vitc_graph *g, vitc_error *err) {
   int *reader = vitc_last_readers(g);
   if (!reader) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in fuse_qdq", g->path);
   vitc_status st = vitc_rewrite_each_node(g, "fuse_qdq", false, visit, reader, err);
   free(reader);
+  /* the activations' Quantize and Dequantize nodes left unread go first: they would count as readers */
+  if (st == VITC_OK) st = vitc_eliminate_dead(g, err);
+  if (st == VITC_OK) st = vitc_rewrite_each_node(g, "fuse_qdq", false, skip_requantised_input, NULL, err);
   return st;
 }

@@ -20,7 +20,7 @@
 
 static const vitc_pass pipeline[] = {
     {"infer_shapes", vitc_infer_shapes, true, "dtypes and shapes everywhere; evaluates nodes with known inputs"},
-    {"fuse_qdq", vitc_fuse_qdq, false, "Dequantize(Quantize(x)) times a dequantized int8 weight (MatMul, Gemm, a bias Add) becomes Int8Gemm"},
+    {"fuse_qdq", vitc_fuse_qdq, false, "Dequantize(Quantize(x)) times a dequantized int8 weight (MatMul, Gemm, a bias Add) becomes Int8Gemm; a Quantize-Dequantize it repeats after movement goes"},
     {"remove_identity", vitc_remove_identity, false, "bypasses Identity and inference-mode Dropout"},
     {"fold_constants", vitc_fold_constants, false, "nodes whose outputs are all known become constants"},
     {"eliminate_common", vitc_eliminate_common, false, "merges equal nodes and equal small constants"},
@@ -43,7 +43,7 @@ static const vitc_pass pipeline[] = {
     {"merge_depthwise_split", vitc_merge_depthwise_split, false, "depthwise same-size Convs of odd kernels over a Split's channel groups, concatenated, become one depthwise Conv (smaller kernels centred in the largest)"},
     {"lower_spatial_mean", vitc_lower_spatial_mean, false, "a ReduceMean over the spatial dims of an image, dims kept, becomes GlobalAveragePool"},
     {"to_channels_last", vitc_to_channels_last, false, "convolutional trunks run channels-last: depthwise and patchify convs, Transposes cancelled"},
-    {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm; activation (and residual) a Conv or DepthwiseConvNHWC"},
+    {"fuse_gemm_epilogue", vitc_fuse_gemm_epilogue, false, "bias, activation, LayerScale and residual join their MatMul/Gemm; activation and residual an Int8Gemm; activation (and residual) a Conv or DepthwiseConvNHWC"},
     {"fuse_depthwise_norm", vitc_fuse_depthwise_norm, false, "the LayerNorm over the channels after a DepthwiseConvNHWC becomes its epilogue"},
     {"fuse_talking_heads", vitc_fuse_talking_heads, false, "talking-heads attention (heads mixed before and after the softmax) becomes TalkingHeads"},
     {"fuse_factorized_context", vitc_fuse_factorized_context, false, "softmax of k over the tokens, transposed, times v (CoaT's factorized attention) becomes FactorizedContext"},

@@ -329,8 +329,11 @@ double flops_quant_product(const vitc_node *n, const vitc_value *const *in, cons
  * product's output, which ORT's quantizer writes), and post_bias added:
  *   y(i, j) = (saturate(roundeven(t / y_scale) + y_zp) - y_zp) * y_scale + post_bias(j)
  * It stands for those nodes around DequantizeLinear(QuantizeLinear(x)) · DequantizeLinear(w), which round
- * the same quantised operands and sum their float products instead. Absent inputs are -1 (bias 0). */
-enum { I8G_X, I8G_XS, I8G_XZ, I8G_W, I8G_WS, I8G_BIAS, I8G_YS, I8G_YZ, I8G_POST };
+ * the same quantised operands and sum their float products instead. Absent inputs are -1 (bias 0).
+ * passes/fuse_gemm_epilogue then joins the float32 steps after it, as FusedGemm's: attribute activation
+ * (vitc_epilogue_activation) and input 9, a residual of y's shape (leading dims may be 1):
+ *   out(i, j) = activation(y(i, j)) + residual(i, j) */
+enum { I8G_X, I8G_XS, I8G_XZ, I8G_W, I8G_WS, I8G_BIAS, I8G_YS, I8G_YZ, I8G_POST, I8G_RESIDUAL };
 
 
 vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
@@ -354,9 +357,15 @@ vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vit
   if (st == VITC_OK && (!ys != !yz || (ys && (vitc_numel(ys) != 1 || vitc_numel(yz) != 1 || !vitc_quant_range(yz->dtype, &(int64_t){0}, &(int64_t){0})))))
     st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm's y_scale and y_zero_point must both be scalars, or both absent");
   if (st == VITC_OK && ys) st = check_scale(ys, "y_scale", err);
+  if (st == VITC_OK && vitc_epilogue_activation(n) < 0)
+    st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
+                   vitc_attr_str(n, "activation", "none"));
   if (st != VITC_OK) return st;
   vitc_copy_type(out, x);
   out->dims[out->rank - 1] = w->dims[1];
+  const vitc_value *r = input(n, in, I8G_RESIDUAL);
+  if (r && vitc_repeat_period(r, out, w->dims[1] ? w->dims[1] : 1) < 0)
+    return vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm residual must have the output's shape (leading dims may be 1)");
   return VITC_OK;
 }
 
@@ -374,9 +383,11 @@ vitc_status eval_Int8Gemm(const vitc_node *n, const vitc_value *const *in, vitc_
   if (yz) vitc_quant_range(yz->dtype, &ylo, &yhi);
   int32_t *q = malloc(sizeof(int32_t) * (size_t)(k ? k : 1));
   if (!q) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory quantising a row");
-  const float *xp = x->data;
+  const float *xp = x->data, *r = input(n, in, I8G_RESIDUAL) ? in[I8G_RESIDUAL]->data : NULL;
   const int8_t *wp = w->data;
   float *y = out->data;
+  int act = vitc_epilogue_activation(n);
+  int64_t period = r ? vitc_numel(in[I8G_RESIDUAL]) : 0; /* the residual repeats every `period` elements */
   for (int64_t i = 0; i < rows; i++) {
     for (int64_t p = 0; p < k; p++) q[p] = (int32_t)(saturate_round(xp[i * k + p] / xs, zp, lo, hi) - zp);
     for (int64_t j = 0; j < cols; j++) {
@@ -384,7 +395,9 @@ vitc_status eval_Int8Gemm(const vitc_node *n, const vitc_value *const *in, vitc_
       for (int64_t p = 0; p < k; p++) s += q[p] * wp[p * cols + j];
       float t = (float)s * (xs * qparam_float(&ws, j)) + (bias.v ? qparam_float(&bias, j) : 0.0f);
       if (ys) t = (float)(saturate_round(t / ysc, yzp, ylo, yhi) - yzp) * ysc;
-      y[i * cols + j] = t + (post.v ? qparam_float(&post, j) : 0.0f);
+      t += post.v ? qparam_float(&post, j) : 0.0f;
+      if (act != ACT_NONE) t = (float)vitc_epilogue_activate(act, t);
+      y[i * cols + j] = t + (r ? r[(i * cols + j) % period] : 0.0f);
     }
   }
   free(q);

@@ -211,6 +211,10 @@ static const op_case cases[] = {
     {VITC_OP_Int8Gemm, "f32[2,9,33] f32(0.003) i8(0) c:i8[33,64] c:f32[64]"},
     /* with the output quantised and dequantised (no bias before, a bias after) */
     {VITC_OP_Int8Gemm, "f32[3,5,7] f32(0.005) u8(130) c:i8[7,13] c:f32[13] - f32(0.3) i8(2) c:f32[13]"},
+    /* with the epilogue fuse_gemm_epilogue joins: an activation, a residual (whole, and repeating down the rows) */
+    {VITC_OP_Int8Gemm, "f32[3,5,7] f32(0.005) u8(130) c:i8[7,13] c:f32[13] - f32(0.3) i8(2) c:f32[13]", "activation=gelu_erf", 0, 1e-4, 1e-5},
+    {VITC_OP_Int8Gemm, "f32[2,9,70] f32(0.02) i8(-3) c:i8[70,130] f32(0.5) c:f32[130] - - - f32[2,9,130]", "activation=relu"},
+    {VITC_OP_Int8Gemm, "f32[3,7,33] f32(0.003) i8(0) c:i8[33,64] c:f32[64] c:f32[64] f32(0.1) u8(128) - f32[1,7,64]", "activation=gelu_tanh", 0, 1e-4, 1e-5},
 };
 
 /* ------------------------------------------------------------------ operands */

@@ -1,7 +1,8 @@
 /* test_fuse_qdq.c — fuse_qdq on the QDQ forms ORT's quantizer writes: a MatMul with a bias Add, a Gemm
  * with transB and a per-column weight scale, an int8 activation; and the near misses it must leave alone:
  * Quantize and Dequantize scales that differ, a weight zero point, a per-row weight scale, a run-time
- * weight, Gemm's alpha, and a product read twice (which keeps its Add). Each case checks the histogram,
+ * weight, Gemm's alpha, and a product read twice (which keeps its Add); and the second sweep, a
+ * Quantize-Dequantize the Int8Gemm repeats after a Transpose, with its near misses. Each case checks the histogram,
  * the evaluator before/after the pass and the JIT (fusion_harness.h). */
 #include <string.h>
 
@@ -20,6 +21,9 @@ enum {
   SHARED_PRODUCT,  /* the MatMul read by the Add and a Relu: fused without the Add */
   FUSE_REQUANT,    /* ORT's linear layer: MatMul, Quantize-Dequantize of its output, then + bias */
   MISS_REQUANT,    /* that output's Quantize and Dequantize scales differ: they stay */
+  REQUANT_VIEW,    /* x = Transpose(DQ(Q(y))) at x's own scale and zero point: the Transpose reads y */
+  MISS_VIEW_SCALE, /* ... y quantised at another scale: that pair stays */
+  MISS_VIEW_READ,  /* ... the Transpose's output is a graph output too: the pair stays */
 };
 
 static int constant(test_graph *t, vitc_dtype dt, int rank, int64_t n, const void *data) {
@@ -37,6 +41,15 @@ static void build(test_graph *t, int variant) {
   int x = gemm ? tg_input(t, VITC_F32, 2, gdims) : tg_input(t, VITC_F32, 3, xdims);
   int sx = constant(t, VITC_F32, 0, 1, &s);
   int zx = variant == FUSE_INT8 ? constant(t, VITC_I8, 0, 1, &zi) : constant(t, VITC_U8, 0, 1, &zu);
+  if (variant >= REQUANT_VIEW) { /* x is y [5, 2, 9] quantised, dequantised and transposed */
+    static int64_t swap[] = {1, 0, 2};
+    vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 3, .ints = swap};
+    int yq[3] = {tg_input(t, VITC_F32, 3, (int64_t[]){5, 2, 9}), variant == MISS_VIEW_SCALE ? constant(t, VITC_F32, 0, 1, &s_other) : sx, zx};
+    int yd[3] = {tg_node(t, VITC_OP_QuantizeLinear, yq, 3, 1, NULL, 0), yq[1], zx};
+    int a = tg_node(t, VITC_OP_DequantizeLinear, yd, 3, 1, NULL, 0);
+    x = tg_node(t, VITC_OP_Transpose, &a, 1, 1, &perm, 1);
+    if (variant == MISS_VIEW_READ) tg_output(t, x);
+  }
   int qin[3] = {x, sx, zx};
   int q = tg_node(t, VITC_OP_QuantizeLinear, qin, 3, 1, NULL, 0);
   int dqin[3] = {q, variant == MISS_SCALES ? constant(t, VITC_F32, 0, 1, &s_other) : sx, zx};
@@ -110,6 +123,12 @@ static void test_kernel(void) {
   tg_free(&t);
 }
 
+/* fuse_qdq, then the nodes it left unread go (as eliminate_dead does later in the pipeline). */
+static vitc_status fuse_qdq_and_drop_dead(vitc_graph *g, vitc_error *err) {
+  vitc_status st = vitc_fuse_qdq(g, err);
+  return st == VITC_OK ? vitc_eliminate_dead(g, err) : st;
+}
+
 int main(void) {
   test_kernel();
   static const struct {
@@ -129,6 +148,20 @@ int main(void) {
       {"output quantised and dequantised, then + bias", FUSE_REQUANT, 1, 0},
       {"near miss: output Quantize and Dequantize scales differ", MISS_REQUANT, 1, 1},
   };
+  /* the second sweep: a Quantize-Dequantize the Int8Gemm repeats after a Transpose goes */
+  static const struct {
+    const char *what;
+    int variant, quantize_kept;
+  } views[] = {
+      {"y quantised, transposed, quantised again alike: the Transpose reads y", REQUANT_VIEW, 0},
+      {"near miss: y quantised at another scale", MISS_VIEW_SCALE, 1},
+      {"near miss: the transposed tensor is read again", MISS_VIEW_READ, 1},
+  };
+  for (size_t c = 0; c < sizeof views / sizeof *views; c++) {
+    const fh_count want[] = {{VITC_OP_Int8Gemm, 1}, {VITC_OP_QuantizeLinear, views[c].quantize_kept},
+                             {VITC_OP_DequantizeLinear, views[c].quantize_kept}};
+    vitc_graph_free(fh_check(views[c].what, build, views[c].variant, fuse_qdq_and_drop_dead, want, 3));
+  }
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     const fh_count want[] = {{VITC_OP_Int8Gemm, cases[c].fused}, {VITC_OP_Add, cases[c].add_kept}};
     vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_qdq, want, 2);
