@@ -19,7 +19,7 @@
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * (a GELU in a loop over them, for code size) and are stored once.
  *
- * bfloat16 (vitc_bf16_product: a PRODUCT with a constant weight, the graph in BF16 precision): K runs in
+ * bfloat16 (vitc_bf16_product: a BF16 op with a constant weight, the graph in BF16 precision): K runs in
  * pairs. B is prepacked as [N/NR][K/2][NR] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
  * the high half: half the float32 bytes), A's rows are rounded to pairs by a task before the kernel (into
  * the node's work space, rounding as vitc_bf16_bits does), and the tile's step is
