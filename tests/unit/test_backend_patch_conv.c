@@ -6,8 +6,9 @@
  * block (kw·C 400 and 640 > 256, cut into blocks within each segment) and segments that are not a
  * multiple of a vector; M below one vector, of one panel with a masked tail (50) and of several panels;
  * row groups of one row (Wo 1) and more rows than a tile; two images; no bias; overlapping windows
- * (stride below the kernel) and a row dilation (segments more than a line apart); PVT v2's reductions at
- * 224 (8x8 on 56x56x64, 2x2 on 14x14x320: 49 rows of K 4096 and 1280).
+ * (stride below the kernel), also with segments of an odd length (in bf16, pairs that straddle two
+ * segments) and a row dilation (segments more than a line apart); PVT v2's reductions at 224 (8x8 on
+ * 56x56x64, 2x2 on 14x14x320: 49 rows of K 4096 and 1280). Each case also in BF16 precision.
  * Gathered (pads, or a column dilation): PVT v2's 3x3 stride-2 downsampling with pads 1 (56x56x64 →
  * 28x28x128), uneven pads, a column dilation, two images, and rows beyond one gathering slab (K 9·500:
  * COL_BUDGET / K rows a slab, 1000 rows). And the shape rule's refusals. */
@@ -66,6 +67,7 @@ static void test_in_place(void) {
       {"4x4 on 4x12 (Wo 3, one row group), C 3, M 16", 2, 4, 12, 3, 4, 4, 16, true},
       {"2x2 on 40x2 (Wo 1), C 17, M 33", 1, 40, 2, 17, 2, 2, 33, true},
       {"3x3 stride 2 on 9x11 (overlapping), C 6, M 20", 2, 9, 11, 6, 3, 3, 20, true, {2, 2}},
+      {"3x3 stride 2 on 9x11, C 5 (odd segments of 15), M 20", 1, 9, 11, 5, 3, 3, 20, true, {2, 2}},
       {"3x2 stride 1, row dilation 2 on 8x7, C 4, M 5", 1, 8, 7, 4, 3, 2, 5, false, {1, 1}, {0}, {2, 1}},
       {"PVT v2 stage 1: 8x8 on 56x56, C 64", 1, 56, 56, 64, 8, 8, 64, true},
   };
