@@ -19,7 +19,7 @@
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * (a GELU in a loop over them, for code size) and are stored once.
  *
- * bfloat16 (vitc_bf16_product: a PRODUCT with a constant weight, the graph in BF16 precision): K runs in
+ * bfloat16 (vitc_bf16_product: a BF16 op with a constant weight, the graph in BF16 precision): K runs in
  * pairs. B is prepacked as [N/NR][K/2][NR] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
  * the high half: half the float32 bytes), A's rows are rounded to pairs by a task before the kernel (into
  * the node's work space, rounding as vitc_bf16_bits does), and the tile's step is
@@ -388,12 +388,17 @@ static void round_pairs(vitc_cg *cg, LLVMValueRef p, int lanes, void *state) {
 }
 
 /* One row of A from src (float32, d->a_cs apart) rounded to bf16 pairs at dst, laid out as prepack_b pairs
- * B: 2·VL floats at a time when the row is contiguous, value by value when strided (transA) or in
- * segments (a_seg). */
+ * B: 2·VL floats at a time when the row is contiguous, or in segments (a_seg) of whole pairs, each
+ * contiguous (a channels-last patch: kw·C floats per image line); value by value when strided (transA) or
+ * when a pair would straddle two segments (an odd a_seg). */
 static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMValueRef dst) {
-  if (d->a_cs == 1 && !d->a_seg) {
-    LLVMValueRef src_dst[2] = {src, dst};
-    vec_for(cg, cg_i64(cg, 0), d->k, 2 * VL, round_pairs, src_dst);
+  if (d->a_cs == 1 && d->a_seg % 2 == 0) {
+    int64_t seg = d->a_seg ? d->a_seg : d->k;
+    cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k / seg), 1);
+    LLVMValueRef src_dst[2] = {gep_f32(cg, src, ix_mulk(cg, s.iv, d->a_ss)),
+                               cg_gep(cg, cg->i32, dst, ix_mulk(cg, s.iv, seg / 2))};
+    vec_for(cg, cg_i64(cg, 0), seg, 2 * VL, round_pairs, src_dst);
+    cg_loop_end(cg, &s);
     return;
   }
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ceil_div(d->k, 2)), 1);

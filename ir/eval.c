@@ -6,16 +6,14 @@
 
 #include "ir.h"
 
-/* Copies of a product's inputs 0 and 1 rounded to bfloat16, in place of in[0] and in[1] in `rounded`. */
-static vitc_status round_to_bf16(const vitc_value *const *in, const vitc_value **rounded, vitc_value copy[2],
-                                 vitc_error *err) {
-  for (int k = 0; k < 2; k++) {
+/* Copies of a bf16 product's inputs first..1 rounded to bfloat16, in place of those inputs in `rounded`
+ * (copy[k].data NULL for an input not copied). */
+static vitc_status round_to_bf16(const vitc_value *const *in, int first, const vitc_value **rounded,
+                                 vitc_value copy[2], vitc_error *err) {
+  for (int k = first; k < 2; k++) {
     int64_t count = vitc_numel(in[k]);
     float *data = malloc(sizeof(float) * (size_t)(count ? count : 1));
-    if (!data) {
-      if (k) free(copy[0].data);
-      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory rounding operands to bfloat16");
-    }
+    if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory rounding operands to bfloat16");
     const float *src = in[k]->data;
     for (int64_t e = 0; e < count; e++) data[e] = vitc_bf16_round(src[e]);
     copy[k] = *in[k];
@@ -48,23 +46,36 @@ static vitc_status eval_as_is(const vitc_node *n, const vitc_value *const *in, v
   return st;
 }
 
-enum { PRODUCT_MAX_IN = 8 }; /* FusedGemm's 5 inputs are the most a PRODUCT op takes */
+enum { PRODUCT_MAX_IN = 8 }; /* FusedGemm's 5 inputs are the most a BF16 op takes */
+
+/* n evaluated as a bf16 product (vitc_bf16_product): its weight rounded, and its input 0 too unless the op
+ * makes its rows from it (BF16_ROWS: the op's evaluator rounds them, told by the attribute bf16 = 1). */
+static vitc_status eval_bf16(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
+  bool own_rows = vitc_op_has(n->op, VITC_OPF_BF16_ROWS);
+  const vitc_value *rounded[PRODUCT_MAX_IN];
+  vitc_value copy[2] = {{0}};
+  vitc_node marked = *n;
+  vitc_attr *attrs = own_rows ? malloc(sizeof *attrs * (size_t)(n->nattr + 1)) : NULL;
+  if (own_rows && !attrs) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory rounding operands to bfloat16");
+  if (own_rows) {
+    if (n->nattr) memcpy(attrs, n->attrs, sizeof *attrs * (size_t)n->nattr);
+    attrs[n->nattr] = (vitc_attr){.name = "bf16", .type = VITC_ATTR_INT, .i = 1};
+    marked.attrs = attrs;
+    marked.nattr = n->nattr + 1;
+  }
+  for (int k = 0; k < n->nin; k++) rounded[k] = in[k];
+  vitc_status st = round_to_bf16(in, own_rows ? 1 : 0, rounded, copy, err);
+  if (!st) st = eval_as_is(&marked, rounded, out, err);
+  free(copy[0].data);
+  free(copy[1].data);
+  free(attrs);
+  return st;
+}
 
 vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
                            vitc_value *out, vitc_error *err) {
-  vitc_status st;
-  if (vitc_bf16_product(g, n) && n->nin <= PRODUCT_MAX_IN) {
-    const vitc_value *rounded[PRODUCT_MAX_IN];
-    vitc_value copy[2];
-    for (int k = 0; k < n->nin; k++) rounded[k] = in[k];
-    if (!(st = round_to_bf16(in, rounded, copy, err))) {
-      st = eval_as_is(n, rounded, out, err);
-      free(copy[0].data);
-      free(copy[1].data);
-    }
-  } else {
-    st = eval_as_is(n, in, out, err);
-  }
+  vitc_status st = vitc_bf16_product(g, n) && n->nin <= PRODUCT_MAX_IN ? eval_bf16(n, in, out, err)
+                                                                      : eval_as_is(n, in, out, err);
   if (st != VITC_OK) vitc_node_error_prefix(g, n, err);
   return st;
 }

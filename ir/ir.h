@@ -148,6 +148,8 @@ enum {
   VITC_OPF_PER_SAMPLE = 1u << 9,
   VITC_OPF_FLAT_ROWS = 1u << 10,
   VITC_OPF_VECTORISED = 1u << 11,
+  VITC_OPF_BF16 = 1u << 12,
+  VITC_OPF_BF16_ROWS = 1u << 13,
 };
 
 typedef struct vitc_op_info {
@@ -222,10 +224,11 @@ typedef struct vitc_graph {
   vitc_precision precision;
 } vitc_graph;
 
-/* Whether node n of g multiplies in bfloat16: g's precision is BF16 and n is a PRODUCT of float32
- * operands whose weight (input 1) is a compile-time constant matrix, other than the first product on
- * the input image and a classifier head (ir/precision.c says why). Its inputs 0 and 1 are then
- * rounded to bfloat16 (vitc_bf16_bits) and the products summed in float32. */
+/* Whether node n of g multiplies in bfloat16: g's precision is BF16 and n is a product (ops.def's BF16
+ * column) of float32 operands whose weight (input 1) is a compile-time constant matrix, other than the
+ * first product on the input image and a classifier head (ir/precision.c says why). Its product's
+ * operands (inputs 0 and 1, or with BF16_ROWS the rows the op makes and input 1) are then rounded to
+ * bfloat16 (vitc_bf16_bits) and the products summed in float32. */
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n);
 /* The bfloat16 nearest x (ties to even; NaN stays a quiet NaN), as its 16 bits, and as a float. */
 static inline uint16_t vitc_bf16_bits(float x) {

@@ -1,9 +1,10 @@
 /* precision.c — which products multiply in bfloat16 (vitc_bf16_product). The evaluator and the backend
  * both ask here, so that they round the same operands.
  *
- * In BF16 precision every product with a constant float32 weight rounds both operands to bfloat16 (8
- * significant bits: about 0.2% of each product's output, measured on the family models), except two
- * that stay float32 because their error reaches the logits undamped, whatever the model:
+ * In BF16 precision every product (ops.def's BF16 column) with a constant float32 weight rounds both
+ * operands to bfloat16 (8 significant bits: about 0.2% of each product's output, measured on the family
+ * models), except two that stay float32 because their error reaches the logits undamped, whatever the
+ * model:
  *
  *   image ──(element-wise, movement)──▶ product          the first product sees the input as given:
  *                                                          unnormalised, any offset and scale, and its
@@ -63,7 +64,7 @@ static bool feeds_output(const vitc_graph *g, const vitc_node *n) {
 }
 
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
-  if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_PRODUCT) || n->nin < 2 ||
+  if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_BF16) || n->nin < 2 ||
       n->in[0] < 0 || n->in[1] < 0)
     return false;
   const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;

@@ -3,7 +3,9 @@
  *
  *   inputs  X [.., H, W, C] f32 (H, W even), Wr [4C, N] f32, gamma [L] (optional), beta [L] (optional),
  *           bias [N] (optional); L = 4C, or N with norm_after
- *   attrs   epsilon (default 1e-5), norm_after (default 0)
+ *   attrs   epsilon (default 1e-5), norm_after (default 0); bf16 (default 0), given by the evaluator to a
+ *           bf16 product (ir/eval.c, ops.def's BF16_ROWS): its rows are rounded to bfloat16, as the
+ *           backend's GEMM rounds them, after the LayerNorm before the product
  *
  *   every output position (.., i, j), with x_q = X[.., 2i + dy_q, 2j + dx_q, :] for
  *   (dy, dx) = (0, 0), (1, 0), (0, 1), (1, 1) (torchvision's x0, x1, x2, x3):
@@ -83,6 +85,7 @@ vitc_status eval_PatchMerging(const vitc_node *n, const vitc_value *const *in, v
   float *merged = malloc(sizeof(float) * (size_t)(rows * c4 + 1)), *y = out->data;
   if (!merged) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for PatchMerging rows");
   for (int64_t r = 0; r < rows; r++) merged_row(n, in, r, merged + r * c4);
+  for (int64_t e = 0; vitc_attr_int(n, "bf16", 0) && e < rows * c4; e++) merged[e] = vitc_bf16_round(merged[e]);
   bool ok = vitc_sgemm(rows, cols, c4, 1.0f, vitc_fmat_rows(merged, c4), vitc_fmat_rows(in[IN_W]->data, cols), 0.0f,
                        y, cols);
   free(merged);

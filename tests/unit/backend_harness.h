@@ -203,4 +203,32 @@ static inline void tg_check(test_graph *t, const char *what, int nthreads, doubl
   tg_free(t);
 }
 
+/* bfloat16 products (vitc_bf16_product): t compiled in BF16 precision matches the evaluator rounding the
+ * same operands at rtol/atol, and does not match the float32 evaluator (the kernel really rounds; a kernel
+ * or evaluator ignoring the precision fails one of the two). Frees t. */
+static inline void tg_check_bf16(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
+  vitc_error err = {0};
+  t->g->precision = VITC_PRECISION_BF16;
+  vitc_status st = tg_compile(t, nthreads, &err);
+  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
+  CHECK(st == VITC_OK);
+  if (!st) {
+    int64_t bad = tg_compare(t, what, rtol, atol);
+    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
+    CHECK(bad == 0);
+    t->g->precision = VITC_PRECISION_FP32;
+    fprintf(stderr, "%s: against float32 (mismatches expected):\n", what);
+    CHECK(tg_compare(t, what, rtol, atol) > 0);
+  }
+  tg_free(t);
+}
+
+/* Whether this CPU runs bf16 kernels (avx512bf16); says so on stderr when it does not. */
+static inline bool tg_bf16_supported(void) {
+  char missing[64];
+  if (vitc_rt_cpu_supports("+avx512bf16", missing, sizeof missing)) return true;
+  fprintf(stderr, "bf16 kernels skipped: this CPU lacks %s\n", missing);
+  return false;
+}
+
 #endif

@@ -111,25 +111,7 @@ static void test_fused_gemm(void) {
   }
 }
 
-/* bfloat16 products (vitc_bf16_product): t compiled in BF16 precision matches the evaluator rounding the
- * same operands at the float32 tolerances, and does not match the float32 evaluator (the kernel really
- * rounds; a kernel or evaluator ignoring the precision fails one of the two). */
-static void check_bf16(test_graph *t, const char *what, int nthreads) {
-  vitc_error err = {0};
-  t->g->precision = VITC_PRECISION_BF16;
-  vitc_status st = tg_compile(t, nthreads, &err);
-  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
-  if (!st) {
-    int64_t bad = tg_compare(t, what, RTOL, ATOL);
-    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
-    CHECK(bad == 0);
-    t->g->precision = VITC_PRECISION_FP32;
-    fprintf(stderr, "%s: against float32 (mismatches expected):\n", what);
-    CHECK(tg_compare(t, what, RTOL, ATOL) > 0);
-  }
-  tg_free(t);
-}
+static void check_bf16(test_graph *t, const char *what, int nthreads) { tg_check_bf16(t, what, nthreads, RTOL, ATOL); }
 
 /* LayerNormalization of x over its last dim (c) with a random scale. */
 static int layer_norm(test_graph *g, int x, int64_t c, unsigned seed) {
@@ -196,10 +178,7 @@ static void test_bf16_rounding_edges(int nthreads) {
 }
 
 static void test_bf16(void) {
-  char missing[64];
-  if (!vitc_rt_cpu_supports("+avx512bf16", missing, sizeof missing)) {
-    fprintf(stderr, "bf16 kernels skipped: this CPU lacks %s\n", missing);
-  } else {
+  if (tg_bf16_supported()) {
     /* odd K (a last pair with a zero half), K past two K blocks of 256 pairs, N with a partial last panel,
      * M with a short last row block, a batched A, a transposed A (read by columns while rounding) and the
      * epilogue, on one thread and three */

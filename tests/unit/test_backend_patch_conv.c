@@ -6,8 +6,9 @@
  * block (kw·C 400 and 640 > 256, cut into blocks within each segment) and segments that are not a
  * multiple of a vector; M below one vector, of one panel with a masked tail (50) and of several panels;
  * row groups of one row (Wo 1) and more rows than a tile; two images; no bias; overlapping windows
- * (stride below the kernel) and a row dilation (segments more than a line apart); PVT v2's reductions at
- * 224 (8x8 on 56x56x64, 2x2 on 14x14x320: 49 rows of K 4096 and 1280).
+ * (stride below the kernel), also with segments of an odd length (in bf16, pairs that straddle two
+ * segments) and a row dilation (segments more than a line apart); PVT v2's reductions at 224 (8x8 on
+ * 56x56x64, 2x2 on 14x14x320: 49 rows of K 4096 and 1280). Each case also in BF16 precision.
  * Gathered (pads, or a column dilation): PVT v2's 3x3 stride-2 downsampling with pads 1 (56x56x64 →
  * 28x28x128), uneven pads, a column dilation, two images, and rows beyond one gathering slab (K 9·500:
  * COL_BUDGET / K rows a slab, 1000 rows). And the shape rule's refusals. */
@@ -23,7 +24,9 @@ typedef struct patch_case {
   int64_t stride[2], pads[4], dilation[2]; /* stride {0, 0}: the kernel's (windows that tile) */
 } patch_case;
 
-static test_graph build(const patch_case *k) {
+/* The case's graph; bf16: X and Y pass through tg_same_values, so that the product is neither on the input
+ * nor computing the output and runs in bfloat16 under BF16 precision (ir/precision.c). */
+static test_graph build(const patch_case *k, bool bf16) {
   test_graph t = tg_new();
   const int64_t xd[] = {k->n, k->h, k->w, k->c}, wd[] = {k->kh * k->kw * k->c, k->m}, bd[] = {k->m};
   int64_t kernel[2] = {k->kh, k->kw}, tile[2] = {k->kh, k->kw}, one[2] = {1, 1};
@@ -31,17 +34,27 @@ static test_graph build(const patch_case *k) {
                     {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = k->stride[0] ? (int64_t *)k->stride : tile},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)k->pads},
                     {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = k->dilation[0] ? (int64_t *)k->dilation : one}};
-  int in[3] = {tg_input(&t, VITC_F32, 4, xd), tg_const(&t, VITC_F32, 2, wd, 7),
+  int x = tg_input(&t, VITC_F32, 4, xd);
+  int in[3] = {bf16 ? tg_same_values(&t, x) : x, tg_const(&t, VITC_F32, 2, wd, 7),
                k->bias ? tg_const(&t, VITC_F32, 1, bd, 8) : -1};
-  tg_output(&t, tg_node(&t, VITC_OP_PatchConvNHWC, in, k->bias ? 3 : 2, 1, a, 4));
+  int y = tg_node(&t, VITC_OP_PatchConvNHWC, in, k->bias ? 3 : 2, 1, a, 4);
+  tg_output(&t, bf16 ? tg_same_values(&t, y) : y);
   return t;
 }
 
+/* Each case in float32, then (on a CPU with avx512bf16) in BF16 precision against the evaluator rounding
+ * X and W as the GEMM does (tg_check_bf16), on one thread and three. */
 static void check_cases(const patch_case *cases, size_t count) {
+  bool bf16 = tg_bf16_supported();
   for (size_t i = 0; i < count; i++)
     for (int threads = 1; threads <= 3; threads += 2) {
-      test_graph t = build(&cases[i]);
+      test_graph t = build(&cases[i], false);
       tg_check(&t, cases[i].what, threads, RTOL, ATOL);
+      if (!bf16) continue;
+      char what[160];
+      snprintf(what, sizeof what, "bf16 %s", cases[i].what);
+      t = build(&cases[i], true);
+      tg_check_bf16(&t, what, threads, RTOL, ATOL);
     }
 }
 
@@ -54,6 +67,7 @@ static void test_in_place(void) {
       {"4x4 on 4x12 (Wo 3, one row group), C 3, M 16", 2, 4, 12, 3, 4, 4, 16, true},
       {"2x2 on 40x2 (Wo 1), C 17, M 33", 1, 40, 2, 17, 2, 2, 33, true},
       {"3x3 stride 2 on 9x11 (overlapping), C 6, M 20", 2, 9, 11, 6, 3, 3, 20, true, {2, 2}},
+      {"3x3 stride 2 on 9x11, C 5 (odd segments of 15), M 20", 1, 9, 11, 5, 3, 3, 20, true, {2, 2}},
       {"3x2 stride 1, row dilation 2 on 8x7, C 4, M 5", 1, 8, 7, 4, 3, 2, 5, false, {1, 1}, {0}, {2, 1}},
       {"PVT v2 stage 1: 8x8 on 56x56, C 64", 1, 56, 56, 64, 8, 8, 64, true},
   };
@@ -74,22 +88,22 @@ static void test_gathered(void) {
 static void test_refusals(void) {
   vitc_error err = {0};
   patch_case k = {"bad", 1, 4, 4, 3, 2, 2, 5, true};
-  test_graph t = build(&k);
+  test_graph t = build(&k, false);
   t.g->tensors[t.g->nodes[0].in[1]].v.dims[0] = 13; /* not kh·kw·C = 12 */
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC needs W [kh·kw·C = 12, M]");
   tg_free(&t);
-  t = build(&k);
+  t = build(&k, false);
   t.g->tensors[t.g->nodes[0].in[2]].v.dims[0] = 4;
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC bias must be [5]");
   tg_free(&t);
-  t = build(&k);
+  t = build(&k, false);
   t.g->nodes[0].attrs[0].n = 1;
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC needs kernel_shape [kh, kw] of positive sizes");
   tg_free(&t);
-  t = build(&k);
+  t = build(&k, false);
   t.g->tensors[t.g->inputs[0]].v.rank = 3;
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC needs X [N, H, W, C]");

@@ -386,13 +386,16 @@ enum { NO_NORM, NORM_BEFORE, NORM_AFTER };
 
 /* The kernel alone: X [lead.., H, W, C] with or without the LayerNorm (before or after the reduction) and
  * the bias, on one thread and on three (the merged rows are one buffer in the node's work space, filled by
- * all tasks). */
-static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t n, int norm, bool bias) {
+ * all tasks). With bf16, in BF16 precision against the evaluator rounding the same merged rows and weight
+ * (tg_check_bf16): X and Y pass through tg_same_values, so that the product is neither on the input nor
+ * computing the output (ir/precision.c). */
+static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t n, int norm, bool bias, bool bf16) {
   for (int nthreads = 1; nthreads <= 3; nthreads += 2) {
     test_graph t = tg_new();
     int64_t c4 = 4 * xd[rank - 1];
     const int64_t wd[] = {c4, n}, cd[] = {norm == NORM_AFTER ? n : c4}, nd[] = {n};
-    int in[5] = {tg_input(&t, VITC_F32, rank, xd), tg_const(&t, VITC_F32, 2, wd, 31), -1, -1, -1};
+    int x = tg_input(&t, VITC_F32, rank, xd);
+    int in[5] = {bf16 ? tg_same_values(&t, x) : x, tg_const(&t, VITC_F32, 2, wd, 31), -1, -1, -1};
     if (norm) {
       in[2] = tg_const(&t, VITC_F32, 1, cd, 32);
       in[3] = tg_const(&t, VITC_F32, 1, cd, 33);
@@ -401,20 +404,33 @@ static void check_kernel(const char *what, int rank, const int64_t *xd, int64_t 
     int nin = bias ? 5 : norm ? 4 : 2;
     vitc_attr attrs[2] = {{.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5},
                           {.name = "norm_after", .type = VITC_ATTR_INT, .i = norm == NORM_AFTER}};
-    tg_output(&t, tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, attrs, 2));
-    tg_check(&t, what, nthreads, 1e-4, 1e-5);
+    int y = tg_node(&t, VITC_OP_PatchMerging, in, nin, 1, attrs, 2);
+    tg_output(&t, bf16 ? tg_same_values(&t, y) : y);
+    if (bf16) tg_check_bf16(&t, what, nthreads, 1e-4, 1e-5);
+    else tg_check(&t, what, nthreads, 1e-4, 1e-5);
   }
 }
 
 static void test_kernel(void) {
   const int64_t small[] = {PB, PH, PW, PC}, lead[] = {2, 3, 2, 6, 7}, slabs[] = {1, 6, 10926, 64};
-  check_kernel("kernel, LayerNorm", 4, small, PN, NORM_BEFORE, false);
-  check_kernel("kernel, bias only", 4, small, 3, NO_NORM, true);
-  check_kernel("kernel, two leading dims, both", 5, lead, 50, NORM_BEFORE, true);
-  check_kernel("kernel, a full slab and a tail", 4, slabs, 8, NORM_BEFORE, false); /* 16389 rows of 256 */
-  check_kernel("kernel, LayerNorm after", 4, small, 7, NORM_AFTER, false);
-  check_kernel("kernel, LayerNorm after, two leading dims, bias", 5, lead, 50, NORM_AFTER, true);
-  check_kernel("kernel, LayerNorm after, a full slab and a tail", 4, slabs, 37, NORM_AFTER, true);
+  check_kernel("kernel, LayerNorm", 4, small, PN, NORM_BEFORE, false, false);
+  check_kernel("kernel, bias only", 4, small, 3, NO_NORM, true, false);
+  check_kernel("kernel, two leading dims, both", 5, lead, 50, NORM_BEFORE, true, false);
+  check_kernel("kernel, a full slab and a tail", 4, slabs, 8, NORM_BEFORE, false, false); /* 16389 rows of 256 */
+  check_kernel("kernel, LayerNorm after", 4, small, 7, NORM_AFTER, false, false);
+  check_kernel("kernel, LayerNorm after, two leading dims, bias", 5, lead, 50, NORM_AFTER, true, false);
+  check_kernel("kernel, LayerNorm after, a full slab and a tail", 4, slabs, 37, NORM_AFTER, true, false);
+  if (!tg_bf16_supported()) return;
+  /* The LayerNorm before the product on few rows only: the kernel's LayerNorm (float32 vectors) and the
+   * evaluator's (double) may differ in a value's last bit, which a value next to a bfloat16 rounding
+   * boundary turns into a bfloat16 step (25 of the 4.2M merged values of the slab case). The slabs are
+   * checked on rows the kernel copies from X, with the LayerNorm after the product and without one. */
+  check_kernel("bf16 kernel, LayerNorm", 4, small, PN, NORM_BEFORE, false, true);
+  check_kernel("bf16 kernel, bias only", 4, small, 3, NO_NORM, true, true);
+  check_kernel("bf16 kernel, two leading dims, both", 5, lead, 50, NORM_BEFORE, true, true);
+  check_kernel("bf16 kernel, a full slab and a tail, bias", 4, slabs, 8, NO_NORM, true, true);
+  check_kernel("bf16 kernel, LayerNorm after, two leading dims, bias", 5, lead, 50, NORM_AFTER, true, true);
+  check_kernel("bf16 kernel, LayerNorm after, a full slab and a tail", 4, slabs, 37, NORM_AFTER, true, true);
 }
 
 int main(void) {

@@ -1,5 +1,6 @@
 /* test_precision.c — which products multiply in bfloat16 (ir/precision.c): on one small graph, the
- * product on the input image and the classifier head stay float32, and their near misses do not. */
+ * product on the input image and the classifier head stay float32, and their near misses do not; on
+ * another, the BF16 column's other products (PatchConvNHWC, PatchMerging). */
 #include "backend_harness.h"
 #include "op_harness.h"
 
@@ -56,7 +57,39 @@ static void test_rule(void) {
   tg_free(&t);
 }
 
+/*   x [1, 4, 4, 3] ─Softmax─▶ s ─PatchConvNHWC(W [12, 5])─▶ P_conv ─Softmax─▶ y0
+ *                            s ─PatchMerging(W [12, 5])─▶ P_merge ─Softmax─▶ y1
+ *                            s ─Add(constant [4, 3])─▶ Softmax ─▶ y2
+ *   x ─PatchConvNHWC─▶ P_image ─Softmax─▶ y3
+ * The products of ops.def's BF16 column beyond MatMul, Gemm and FusedGemm are bf16 between normalisations;
+ * an op outside the column with a constant matrix as input 1 is not, nor the product on the image. */
+static void test_other_products(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, DIMS(1, 4, 4, 3)), s = unary(&t, VITC_OP_Softmax, x);
+  vitc_attr conv[1] = {attr_ints("kernel_shape", DIMS(2, 2))};
+  int p_conv = tg_node(&t, VITC_OP_PatchConvNHWC, (int[]){s, tg_const(&t, VITC_F32, DIMS(12, 5), 1)}, 2, 1, conv, 1);
+  int p_merge = tg_node(&t, VITC_OP_PatchMerging, (int[]){s, tg_const(&t, VITC_F32, DIMS(12, 5), 2)}, 2, 1, NULL, 0);
+  int add = tg_node(&t, VITC_OP_Add, (int[]){s, tg_const(&t, VITC_F32, DIMS(4, 3), 3)}, 2, 1, NULL, 0);
+  int p_image = tg_node(&t, VITC_OP_PatchConvNHWC, (int[]){x, tg_const(&t, VITC_F32, DIMS(12, 5), 4)}, 2, 1, conv, 1);
+  const int outs[] = {p_conv, p_merge, add, p_image};
+  for (int i = 0; i < 4; i++) tg_output(&t, unary(&t, VITC_OP_Softmax, outs[i]));
+  vitc_pass_options po = {.opt_level = 0};
+  vitc_error err = {0};
+  CHECK(vitc_run_passes(t.g, &po, &err) == VITC_OK);
+  t.g->precision = VITC_PRECISION_BF16;
+  const struct { int out; bool bf16; const char *what; } want[] = {
+      {p_conv, true, "PatchConvNHWC"}, {p_merge, true, "PatchMerging"}, {add, false, "Add of a constant matrix"},
+      {p_image, false, "PatchConvNHWC on the image"}};
+  for (int i = 0; i < 4; i++) {
+    bool got = vitc_bf16_product(t.g, &t.g->nodes[t.g->tensors[want[i].out].producer]);
+    if (got != want[i].bf16) fprintf(stderr, "%s: bf16 %d, want %d\n", want[i].what, got, want[i].bf16);
+    CHECK(got == want[i].bf16);
+  }
+  tg_free(&t);
+}
+
 int main(void) {
   test_rule();
+  test_other_products();
   CHECK_DONE();
 }
