@@ -296,13 +296,15 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < block; j++) {
       int64_t first = o[i * IMAGES * block + j] - 1, next = o[(i * IMAGES + 1) * block + j] - 1;
-      /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block */
-      if (first < 0 ? next != -1 : next != first + stride || first / stride % IMAGES) {
+      /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (one
+       * division an element at most: this loop runs over the whole batch) */
+      int64_t image = first < 0 ? 0 : base_outer == 1 ? first >= stride : first / stride, at = first;
+      if (first < 0 ? next != -1 : next != first + stride || image % IMAGES) {
         free(*origins);
         *origins = NULL;
         return VITC_OK;
       }
-      int64_t at = first < 0 ? -1 : first / (IMAGES * stride) * batch * stride + first % stride;
+      if (base_outer > 1 && first >= 0) at = image / IMAGES * batch * stride + (first - image * stride);
       for (int64_t b = 0; b < batch; b++) (*origins)[(i * batch + b) * block + j] = at < 0 ? -1 : at + b * stride;
     }
   return VITC_OK;

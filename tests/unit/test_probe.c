@@ -150,7 +150,7 @@ static void test_via(void) {
  * on chains whose images repeat (Swin's window partition and a row gather within each image; ViT's
  * sequence-first rows [N·B] and a gather of them) and on near misses whose images do not (a row gather
  * that mixes images, a Gather and a reversing Slice across the batch axis, a Concat along it, a Transpose
- * that takes the batch into a view's merged axis). */
+ * that takes the batch into a view's merged axis); from ViT's rows too, whose batch is innermost. */
 static void test_per_image(void) {
   static const int64_t batches[] = {1, 2, 3, 5};
   for (int bi = 0; bi < 4; bi++) {
@@ -190,6 +190,11 @@ static void test_per_image(void) {
       free(o);
       free(whole);
     }
+    int64_t *o = origins_of(&t, sr, ends[1]), *whole = NULL; /* the batch innermost in the base's rows */
+    vitc_error err = {0};
+    CHECK(vitc_probe_origins_whole(t.g, sr, ends[1], &whole, &err) == VITC_OK && same_origins(o, whole, rows * 6));
+    free(o);
+    free(whole);
     tg_free(&t);
   }
 }
