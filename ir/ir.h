@@ -410,6 +410,9 @@ unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n);
  * such a function of base. The probe runs the evaluator itself on int64 element offsets, so it has the
  * evaluator's exact semantics. */
 vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err);
+/* The same, probing every element of the batch: what vitc_probe_origins falls back on when the images of
+ * the graph's batch do not each move alike (ir/probe.c), and the reference its tests compare with. */
+vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err);
 
 /* vitc_probe_origins(base, t) along a path base → mid → t of which one part's origins are known:
  * `above` (mid's origins in base) or `below` (t's origins in mid); only the other part is probed and

@@ -66,7 +66,7 @@ static vitc_status probe(const vitc_graph *g, int base, int t, int depth, vitc_v
   return st;
 }
 
-vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
   vitc_value v;
   *origins = NULL;
   vitc_status st = probe(g, base, t, 0, &v, err);
@@ -77,6 +77,262 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
   int64_t count = vitc_numel(&v);
   for (int64_t i = 0; i < count; i++) (*origins)[i]--;
   return st;
+}
+
+/* Probing per image. At batch B the chains of a vision transformer move each image's elements alike, so
+ * probing all B images costs B times what one image tells (ViT-B/16's attention chains at batch 8: 3.6M
+ * elements a node). The chain is probed instead on IMAGES images: each tensor's batch lies in one axis,
+ * whose index is (i·B + b)·c + j for image b, and the probe holds IMAGES of the B images there; the
+ * evaluator works on those smaller tensors as on the whole ones. The origins of image 1 must be image 0's
+ * plus the base's stride between images; image b's are then image 0's plus b strides. Anything else (an
+ * op that mixes images or drops the batch, a view that splits it, the evaluator refusing the smaller
+ * tensors, images that do not repeat) probes the whole tensor. */
+enum { IMAGES = 2 };
+typedef enum { PROBED, NOT_MOVED, WHOLE } probe_verdict;
+
+/* Where a tensor's batch lies: axis `axis` of size outer·B·inner, image b at index (i·B + b)·inner + j. */
+typedef struct batch_axis {
+  int axis;
+  int64_t outer, inner;
+} batch_axis;
+
+static int64_t elements_before(const vitc_value *v, int a) {
+  int64_t n = 1;
+  for (int d = 0; d < a; d++) n *= v->dims[d];
+  return n;
+}
+
+static int64_t elements_after(const vitc_value *v, int a) {
+  int64_t n = 1;
+  for (int d = a + 1; d < v->rank; d++) n *= v->dims[d];
+  return n;
+}
+
+/* The flat layout of a batched tensor: `outer` blocks, each of B images of `block` elements. */
+static void flat_layout(const vitc_value *v, batch_axis ba, int64_t *outer, int64_t *block) {
+  *outer = elements_before(v, ba.axis) * ba.outer;
+  *block = ba.inner * elements_after(v, ba.axis);
+}
+
+/* v's dims with its batch axis holding IMAGES of the batch's images. */
+static void shrink(vitc_value *v, batch_axis ba) { v->dims[ba.axis] = ba.outer * IMAGES * ba.inner; }
+
+/* The batch axis of `to` holding a flat layout of `outer` blocks of B images of `block` elements (a view
+ * keeps the flat layout); axis -1 when no axis of `to` holds the batch whole. */
+static batch_axis view_axis(int64_t outer, int64_t block, const vitc_value *to, int64_t batch) {
+  for (int d = 0; d < to->rank; d++) {
+    int64_t before = elements_before(to, d), after = elements_after(to, d);
+    if (before && after && outer % before == 0 && block % after == 0 &&
+        to->dims[d] == outer / before * batch * (block / after))
+      return (batch_axis){d, outer / before, block / after};
+  }
+  return (batch_axis){-1, 0, 0};
+}
+
+/* The one axis of `full` that `probed` holds IMAGES images' share of, all others equal; -1 if none. */
+static int shrunk_axis(const vitc_value *full, const vitc_value *probed, int64_t batch) {
+  int found = -1;
+  if (full->rank != probed->rank) return -1;
+  for (int d = 0; d < full->rank; d++) {
+    if (full->dims[d] == probed->dims[d]) continue;
+    if (found >= 0 || probed->dims[d] % IMAGES || probed->dims[d] / IMAGES * batch != full->dims[d]) return -1;
+    found = d;
+  }
+  return found;
+}
+
+/* A Gather along its data's batch axis `in` (of size n) reads per image when its known 1-D indices pick,
+ * for image b of the output (batched as *out: one image outermost or innermost), image 0's rows of image
+ * b of the data; *picked (malloc'd) gets the indices of the output's first IMAGES images, renumbered for
+ * the data's first IMAGES images. NULL when it does not. */
+static vitc_status gather_images(const vitc_value *idx, batch_axis in, int64_t n, int64_t batch, batch_axis *out,
+                                 vitc_value *picked, vitc_error *err) {
+  picked->data = NULL;
+  int64_t len = idx->rank == 1 && idx->dtype == VITC_I64 ? idx->dims[0] : 0;
+  if (len % batch || !len) return VITC_OK;
+  const int64_t *ix = idx->data;
+  for (int innermost = 0; innermost < 2 && !picked->data; innermost++) {
+    int64_t inner = innermost ? 1 : len / batch, outer = len / batch / inner;
+    bool ok = true;
+    for (int64_t i = 0; ok && i < outer; i++)
+      for (int64_t j = 0; ok && j < inner; j++) {
+        int64_t first = ix[i * batch * inner + j] < 0 ? ix[i * batch * inner + j] + n : ix[i * batch * inner + j];
+        ok = first >= 0 && first < n && first / in.inner / batch * batch * in.inner + first % in.inner == first;
+        for (int64_t b = 1; ok && b < batch; b++) {
+          int64_t at = ix[(i * batch + b) * inner + j];
+          ok = (at < 0 ? at + n : at) == first + b * in.inner;
+        }
+      }
+    if (!ok) continue;
+    *out = (batch_axis){0, outer, inner};
+    *picked = (vitc_value){.dtype = VITC_I64, .rank = 1, .dims = {outer * IMAGES * inner}};
+    if (!(picked->data = malloc(sizeof(int64_t) * (size_t)(outer * IMAGES * inner))))
+      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+    for (int64_t i = 0; i < outer; i++)
+      for (int64_t b = 0; b < IMAGES; b++)
+        for (int64_t j = 0; j < inner; j++) {
+          int64_t at = ix[(i * batch + b) * inner + j];
+          at = at < 0 ? at + n : at; /* (k·B + b)·c + r in the data → (k·IMAGES + b)·c + r */
+          ((int64_t *)picked->data)[(i * IMAGES + b) * inner + j] = at / in.inner / batch * IMAGES * in.inner + at % (batch * in.inner);
+        }
+  }
+  return VITC_OK;
+}
+
+/* How base holds its batch: in its first axis the batch divides, one image outermost or innermost there. */
+static batch_axis base_axis(const vitc_value *v, int64_t batch, bool innermost) {
+  int a = 0;
+  while (a < v->rank && (v->dims[a] % batch || !v->dims[a])) a++;
+  if (a == v->rank) return (batch_axis){-1, 0, 0};
+  int64_t share = v->dims[a] / batch;
+  return (batch_axis){a, innermost ? share : 1, innermost ? 1 : share};
+}
+
+/* probe() on IMAGES images: *out (dims shrunk along ba->axis, -1 for a known tensor left whole) when the
+ * verdict is PROBED. NOT_MOVED is what probe() says too (t is no movement function of base: that does not
+ * depend on the batch). `innermost` says how base holds its batch (base_axis). */
+static vitc_status probe_images(const vitc_graph *g, int base, int t, int64_t batch, bool innermost, int depth,
+                                vitc_value *out, batch_axis *ba, probe_verdict *verdict, vitc_error *err) {
+  const vitc_tensor *tt = &g->tensors[t];
+  out->data = NULL;
+  *verdict = WHOLE;
+  ba->axis = -1;
+  if (t == base) {
+    if ((*ba = base_axis(&tt->v, batch, innermost)).axis < 0) return VITC_OK;
+    vitc_value v = tt->v;
+    shrink(&v, *ba);
+    *verdict = PROBED;
+    return int64_like(&v, -1, out, err);
+  }
+  if (tt->v.data) {
+    *verdict = PROBED;
+    return int64_like(&tt->v, 0, out, err);
+  }
+  const vitc_node *n = tt->producer >= 0 ? &g->nodes[tt->producer] : NULL;
+  unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
+  if (!moved || depth > 64) return *verdict = NOT_MOVED, VITC_OK;
+  if (!tt->shape_known || n->nin > 8 || n->nout > 8) return VITC_OK;
+  vitc_value probes[8] = {{0}}, outs[8] = {{0}}, picked = {0};
+  const vitc_value *in[8] = {NULL};
+  vitc_status st = VITC_OK;
+  batch_axis in_axis = {-1, 0, 0};
+  probe_verdict v = PROBED;
+  for (int k = 0; st == VITC_OK && v == PROBED && k < n->nin; k++) {
+    if (n->in[k] < 0) continue;
+    if (!(moved >> k & 1)) {
+      in[k] = &g->tensors[n->in[k]].v;
+      if (!in[k]->data) v = NOT_MOVED;
+      continue;
+    }
+    batch_axis a;
+    st = probe_images(g, base, n->in[k], batch, innermost, depth + 1, &probes[k], &a, &v, err);
+    in[k] = &probes[k];
+    if (k == 0) in_axis = a;
+    else if (v == PROBED && a.axis >= 0 && memcmp(&a, &in_axis, sizeof a)) v = WHOLE; /* inputs batched unlike */
+  }
+  const vitc_value *data = n->nin > 0 && n->in[0] >= 0 ? &g->tensors[n->in[0]].v : NULL;
+  batch_axis out_axis = in_axis;
+  if (st == VITC_OK && v == PROBED && in_axis.axis >= 0 && n->op == VITC_OP_Gather) {
+    /* Gather's indices name the data's whole axis: along the batch axis they must be renumbered */
+    int64_t axis = vitc_attr_int(n, "axis", 0);
+    if (axis < 0) axis += data->rank;
+    if (axis == in_axis.axis) {
+      st = gather_images(in[1], in_axis, data->dims[axis], batch, &out_axis, &picked, err);
+      out_axis.axis = (int)axis;
+      in[1] = &picked;
+      if (!picked.data) v = WHOLE;
+    }
+  }
+  if (st == VITC_OK && v == PROBED && in_axis.axis >= 0) {
+    if (vitc_op_has(n->op, VITC_OPF_VIEW)) { /* the same elements in the same order: only the dims change */
+      int64_t outer, block;
+      flat_layout(data, in_axis, &outer, &block);
+      *ba = view_axis(outer, block, &tt->v, batch);
+      if (ba->axis >= 0) {
+        *out = tt->v;
+        shrink(out, *ba);
+        out->dtype = VITC_I64;
+        out->data = probes[0].data;
+        probes[0].data = NULL;
+        *verdict = PROBED;
+      }
+    } else {
+      vitc_error refused; /* the smaller tensors may not suit the op: then the whole tensor is probed */
+      if (vitc_eval_node(g, n, in, outs, &refused) == VITC_OK) {
+        for (int j = 0; j < n->nout; j++)
+          if (n->out[j] == t) {
+            *verdict = outs[j].dtype == VITC_I64 ? PROBED : NOT_MOVED;
+            out_axis.axis = shrunk_axis(&tt->v, &outs[j], batch);
+            if (*verdict == NOT_MOVED || out_axis.axis < 0 ||
+                tt->v.dims[out_axis.axis] != out_axis.outer * batch * out_axis.inner) /* Concat along the batch */
+              break;
+            *ba = out_axis; /* an op that moves the batch axis whole keeps how images lie in it */
+            *out = outs[j];
+            outs[j].data = NULL;
+          }
+        if (*verdict == PROBED && !out->data) *verdict = WHOLE;
+      }
+    }
+  } else if (st == VITC_OK && v != PROBED) {
+    *verdict = v;
+  }
+  for (int k = 0; k < n->nin; k++) free(probes[k].data);
+  for (int j = 0; j < n->nout; j++) free(outs[j].data);
+  free(picked.data);
+  return st;
+}
+
+/* t's origins in base at batch `batch` from its probe p on IMAGES images (origins plus one; t and base
+ * batched along ta and ba), when image 1 repeats image 0 one image of base further; *origins NULL
+ * otherwise. */
+static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, batch_axis ta, const vitc_value *base_v,
+                                 batch_axis ba, int64_t batch, int64_t **origins, vitc_error *err) {
+  int64_t outer, block, base_outer, stride;
+  flat_layout(full, ta, &outer, &block);
+  flat_layout(base_v, ba, &base_outer, &stride);
+  *origins = malloc(sizeof(int64_t) * (size_t)(vitc_numel(full) + 1));
+  if (!*origins) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  const int64_t *o = p->data;
+  for (int64_t i = 0; i < outer; i++)
+    for (int64_t j = 0; j < block; j++) {
+      int64_t first = o[i * IMAGES * block + j] - 1, next = o[(i * IMAGES + 1) * block + j] - 1;
+      /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (one
+       * division an element at most: this loop runs over the whole batch) */
+      int64_t image = first < 0 ? 0 : base_outer == 1 ? first >= stride : first / stride, at = first;
+      if (first < 0 ? next != -1 : next != first + stride || image % IMAGES) {
+        free(*origins);
+        *origins = NULL;
+        return VITC_OK;
+      }
+      if (base_outer > 1 && first >= 0) at = image / IMAGES * batch * stride + (first - image * stride);
+      for (int64_t b = 0; b < batch; b++) (*origins)[(i * batch + b) * block + j] = at < 0 ? -1 : at + b * stride;
+    }
+  return VITC_OK;
+}
+
+/* The batch: the first graph input's first dim. */
+static int64_t graph_batch(const vitc_graph *g) {
+  const vitc_value *x = g->ninputs > 0 ? &g->tensors[g->inputs[0]].v : NULL;
+  return x && x->rank > 0 && x->dims[0] > 0 ? x->dims[0] : 1;
+}
+
+vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+  int64_t batch = graph_batch(g);
+  *origins = NULL;
+  /* base's batch with one image outermost in its axis (batch first), then innermost (ViT's rows [N·B]) */
+  for (int innermost = 0; batch > IMAGES && base != t && innermost < 2; innermost++) {
+    vitc_value p;
+    batch_axis ta;
+    probe_verdict verdict;
+    vitc_status st = probe_images(g, base, t, batch, innermost, 0, &p, &ta, &verdict, err);
+    if (st != VITC_OK || verdict == NOT_MOVED) return st;
+    batch_axis ba = base_axis(&g->tensors[base].v, batch, innermost);
+    if (verdict == PROBED && ta.axis >= 0)
+      st = repeat_images(&g->tensors[t].v, &p, ta, &g->tensors[base].v, ba, batch, origins, err);
+    free(p.data);
+    if (st != VITC_OK || *origins) return st;
+  }
+  return vitc_probe_origins_whole(g, base, t, origins, err);
 }
 
 vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t, const int64_t *above,

@@ -146,7 +146,61 @@ static void test_via(void) {
   tg_free(&t);
 }
 
+/* The per-image probe (ir/probe.c) gives at batch 1, 2, 3 and 5 exactly what probing every element gives,
+ * on chains whose images repeat (Swin's window partition and a row gather within each image; ViT's
+ * sequence-first rows [N·B] and a gather of them) and on near misses whose images do not (a row gather
+ * that mixes images, a Gather and a reversing Slice across the batch axis, a Concat along it, a Transpose
+ * that takes the batch into a view's merged axis); from ViT's rows too, whose batch is innermost. */
+static void test_per_image(void) {
+  static const int64_t batches[] = {1, 2, 3, 5};
+  for (int bi = 0; bi < 4; bi++) {
+    int64_t b = batches[bi], rows = 4 * b, idx[2][20], mixed[20], reversed[5], shape[4][4] = {{b, 2, 2, 6}, {rows, 6}, {rows, 6}, {4, b * 6}};
+    int64_t perm_win[] = {0, 2, 1, 3}, perm_seq[] = {1, 0, 2}, start[] = {-1}, end[] = {INT64_MIN}, axes[] = {0}, step[] = {-1};
+    for (int64_t r = 0; r < rows; r++) {
+      idx[0][r] = r / 4 * 4 + (r % 4 + 1) % 4; /* within image r / 4 of batch-first rows */
+      idx[1][r] = (3 - r / b) * b + r % b;     /* token n of each image in sequence-first rows [N·B] */
+      mixed[r] = rows - 1 - r;
+    }
+    for (int64_t i = 0; i < b; i++) reversed[i] = b - 1 - i;
+    test_graph t = tg_new();
+    int x = tg_input(&t, VITC_F32, 3, (int64_t[]){b, 4, 6});
+    vitc_attr win = ints_attr("perm", perm_win, 4), seq = ints_attr("perm", perm_seq, 3);
+    vitc_attr axis0 = {.name = "axis", .type = VITC_ATTR_INT, .i = 0};
+    int w = tg_node(&t, VITC_OP_Reshape, (int[]){x, i64_const(&t, 4, shape[0])}, 2, 1, NULL, 0);
+    w = tg_node(&t, VITC_OP_Transpose, &w, 1, 1, &win, 1);
+    w = tg_node(&t, VITC_OP_Reshape, (int[]){w, i64_const(&t, 2, shape[1])}, 2, 1, NULL, 0);
+    int s = tg_node(&t, VITC_OP_Transpose, &x, 1, 1, &seq, 1);
+    int sr = tg_node(&t, VITC_OP_Reshape, (int[]){s, i64_const(&t, 2, shape[2])}, 2, 1, NULL, 0);
+    int ends[] = {
+        tg_node(&t, VITC_OP_Gather, (int[]){w, i64_const(&t, (int)rows, idx[0])}, 2, 1, &axis0, 1),
+        tg_node(&t, VITC_OP_Gather, (int[]){sr, i64_const(&t, (int)rows, idx[1])}, 2, 1, &axis0, 1),
+        tg_node(&t, VITC_OP_Gather, (int[]){w, i64_const(&t, (int)rows, mixed)}, 2, 1, &axis0, 1),
+        tg_node(&t, VITC_OP_Gather, (int[]){x, i64_const(&t, (int)b, reversed)}, 2, 1, &axis0, 1),
+        tg_node(&t, VITC_OP_Slice, (int[]){x, i64_const(&t, 1, start), i64_const(&t, 1, end), i64_const(&t, 1, axes),
+                                           i64_const(&t, 1, step)}, 5, 1, NULL, 0),
+        tg_node(&t, VITC_OP_Concat, (int[]){x, x}, 2, 1, &axis0, 1),
+        tg_node(&t, VITC_OP_Reshape, (int[]){s, i64_const(&t, 2, shape[3])}, 2, 1, NULL, 0),
+    };
+    for (int e = 0; e < 7; e++) tg_output(&t, ends[e]);
+    for (int e = 0; e < 7; e++) {
+      int64_t *o = origins_of(&t, x, ends[e]), *whole = NULL;
+      vitc_error err = {0};
+      CHECK(vitc_probe_origins_whole(t.g, x, ends[e], &whole, &err) == VITC_OK);
+      CHECK(same_origins(o, whole, vitc_numel(&t.g->tensors[ends[e]].v)));
+      free(o);
+      free(whole);
+    }
+    int64_t *o = origins_of(&t, sr, ends[1]), *whole = NULL; /* the batch innermost in the base's rows */
+    vitc_error err = {0};
+    CHECK(vitc_probe_origins_whole(t.g, sr, ends[1], &whole, &err) == VITC_OK && same_origins(o, whole, rows * 6));
+    free(o);
+    free(whole);
+    tg_free(&t);
+  }
+}
+
 int main(void) {
+  test_per_image();
   test_pad_default_value();
   test_via();
   test_transpose_slice();
