@@ -43,6 +43,7 @@
 #include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
+#include "runtime/vitc_rt.h"
 #include "vmath.h"
 
 #define VL F32V_LANES
@@ -495,13 +496,6 @@ static bool wants_bias_table(const vitc_value *bias, const int64_t *strides, int
   return bias && bias->data && bias->dtype == VITC_F32 && strides[r - 1] == 1 && strides[r - 2] != 0;
 }
 
-static uint64_t hash_bytes(const void *p, size_t n) {
-  const unsigned char *c = p;
-  uint64_t h = 14695981039346656037ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
-  return h;
-}
-
 /* Entry b's slab of the bias (strides: its broadcast strides against [.., Nq, Nk]) into s [Nq][nk_pad]. */
 static void bias_slab(const attn_geom *ge, const float *bias, const int64_t *strides, int64_t b, int64_t nk_pad,
                       float *s) {
@@ -517,25 +511,17 @@ static void bias_slab(const attn_geom *ge, const float *bias, const int64_t *str
 
 static vitc_status make_bias_table(vitc_cg *cg, const attn_geom *ge, const vitc_value *bias, const int64_t *strides,
                                    int64_t nk_pad, bias_table *bt, vitc_error *err) {
-  int64_t slab = ge->nq * nk_pad, nu = 0, cap = 1;
+  int64_t slab = ge->nq * nk_pad, nu = 0;
   size_t bytes = sizeof(float) * (size_t)slab;
-  float *uniq = malloc(bytes * 2); /* the distinct slabs, and room for the next */
+  /* room for a slab per entry, of which only the distinct ones are written (and made resident) */
+  float *uniq = malloc(bytes * (size_t)ge->batch);
   uint64_t *hash = malloc(sizeof(uint64_t) * (size_t)ge->batch);
   int64_t *entry = malloc(sizeof(int64_t) * (size_t)ge->batch);
   vitc_status st = uniq && hash && entry ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   for (int64_t b = 0; b < ge->batch && !st; b++) {
-    if (nu == cap) {
-      float *more = realloc(uniq, bytes * (size_t)(2 * cap + 1));
-      if (!more) {
-        st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-        break;
-      }
-      uniq = more;
-      cap *= 2;
-    }
     float *s = uniq + nu * slab;
     bias_slab(ge, bias->data, strides, b, nk_pad, s);
-    uint64_t h = hash_bytes(s, bytes);
+    uint64_t h = vitc_rt_hash(s, bytes);
     int64_t u = 0;
     while (u < nu && (hash[u] != h || memcmp(uniq + u * slab, s, bytes))) u++;
     if (u == nu) hash[nu++] = h;
