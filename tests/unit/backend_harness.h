@@ -189,17 +189,23 @@ static inline void tg_free(test_graph *t) {
   vitc_graph_free(t->g);
 }
 
-/* Compiles t with nthreads, checks it against the evaluator at rtol/atol (one CHECK each), frees t. */
-static inline void tg_check(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
+/* Compiles t with nthreads and checks it against the evaluator at rtol/atol (one CHECK each); whether it
+ * compiled. */
+static inline bool tg_compile_and_compare(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
   vitc_error err = {0};
   vitc_status st = tg_compile(t, nthreads, &err);
   if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
   CHECK(st == VITC_OK);
-  if (!st) {
-    int64_t bad = tg_compare(t, what, rtol, atol);
-    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
-    CHECK(bad == 0);
-  }
+  if (st) return false;
+  int64_t bad = tg_compare(t, what, rtol, atol);
+  if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
+  CHECK(bad == 0);
+  return true;
+}
+
+/* tg_compile_and_compare, then frees t. */
+static inline void tg_check(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
+  tg_compile_and_compare(t, what, nthreads, rtol, atol);
   tg_free(t);
 }
 
@@ -207,15 +213,8 @@ static inline void tg_check(test_graph *t, const char *what, int nthreads, doubl
  * same operands at rtol/atol, and does not match the float32 evaluator (the kernel really rounds; a kernel
  * or evaluator ignoring the precision fails one of the two). Frees t. */
 static inline void tg_check_bf16(test_graph *t, const char *what, int nthreads, double rtol, double atol) {
-  vitc_error err = {0};
   t->g->precision = VITC_PRECISION_BF16;
-  vitc_status st = tg_compile(t, nthreads, &err);
-  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
-  if (!st) {
-    int64_t bad = tg_compare(t, what, rtol, atol);
-    if (bad) fprintf(stderr, "%s: %lld mismatches\n", what, (long long)bad);
-    CHECK(bad == 0);
+  if (tg_compile_and_compare(t, what, nthreads, rtol, atol)) {
     t->g->precision = VITC_PRECISION_FP32;
     fprintf(stderr, "%s: against float32 (mismatches expected):\n", what);
     CHECK(tg_compare(t, what, rtol, atol) > 0);

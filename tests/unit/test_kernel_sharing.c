@@ -17,16 +17,9 @@ static double seconds(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Compiles t and compares it with the evaluator (at 1 and 3 threads); returns the kernel count. */
+/* Compiles t and compares it with the evaluator (tg_compile_and_compare); returns the kernel count. */
 static int compile_and_compare(test_graph *t, const char *what, int nthreads) {
-  vitc_error err = {0};
-  vitc_status st = tg_compile(t, nthreads, &err);
-  if (st) fprintf(stderr, "%s: %s\n", what, err.msg);
-  CHECK(st == VITC_OK);
-  if (st) return -1;
-  int64_t bad = tg_compare(t, what, 1e-4, 1e-5);
-  CHECK(bad == 0);
-  return t->module->nkernels;
+  return tg_compile_and_compare(t, what, nthreads, 1e-4, 1e-5) ? t->module->nkernels : -1;
 }
 
 /* Four equal blocks x = relu(x W_i + b_i), each with other weights: one GEMM kernel serves all four,
