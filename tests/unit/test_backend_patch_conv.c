@@ -108,6 +108,11 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC needs X [N, H, W, C]");
   tg_free(&t);
+  t = build(&k, false);
+  t.g->tensors[t.g->nodes[0].in[1]].v.dtype = VITC_F16;
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "PatchConvNHWC runs on float32 only (input 1)");
+  tg_free(&t);
 }
 
 int main(void) {
