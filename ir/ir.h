@@ -414,13 +414,34 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
  * the graph's batch do not each move alike (ir/probe.c), and the reference its tests compare with. */
 vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err);
 
-/* vitc_probe_origins(base, t) along a path base → mid → t of which one part's origins are known:
+/* Where the elements of t come from in base, told for one image when the graph's batch moves every image
+ * alike (vitc_probe_images): element (a·B + b)·block + j of t copies element (a'·B + b)·base_block + j'
+ * of base, where first[a·block + j] = a'·base_block + j', or -1 for one that does not come from base.
+ * With batch 1, first holds every element of t (outer 1, block t's count) and offsets in base whole
+ * (base_outer 1). Working on one image keeps the passes that read movement chains (absorb_attention_layout,
+ * sink_row_gathers) from costing the batch times what one image tells. */
+typedef struct vitc_origins {
+  int64_t *first; /* malloc'd, outer·block entries; NULL when t is no movement function of base */
+  int64_t batch, outer, block, base_outer, base_block;
+} vitc_origins;
+
+/* vitc_probe_origins in the per-image form above (batch 1 when the images do not each move alike). */
+vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins *o, vitc_error *err);
+/* The flat offset in base of image 0's element that entry c of a vitc_origins' `first` names (-1 for -1);
+ * image b's is b·o->base_block further. */
+int64_t vitc_origin_offset(const vitc_origins *o, int64_t c);
+/* Every element's origin, as vitc_probe_origins gives them (*whole malloc'd, owned by the caller). */
+vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err);
+void vitc_origins_free(vitc_origins *o);
+
+/* vitc_probe_images(base, t) along a path base → mid → t of which one part's origins are known:
  * `above` (mid's origins in base) or `below` (t's origins in mid); only the other part is probed and
  * the two composed, so walking a chain one node at a time costs the chain's length, not its square.
- * With both known they are only composed. With neither known, or when the other part is no movement function on its own (a node between that
- * also reads another path from base), t is probed from base whole. */
-vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t, const int64_t *above,
-                                   const int64_t *below, int64_t **origins, vitc_error *err);
+ * With both known they are only composed (per image when both are told per image alike). With neither
+ * known, or when the other part is no movement function on its own (a node between that also reads
+ * another path from base), t is probed from base whole. */
+vitc_status vitc_probe_images_via(const vitc_graph *g, int base, int mid, int t, const vitc_origins *above,
+                                  const vitc_origins *below, vitc_origins *o, vitc_error *err);
 
 /* ---------------------------------------------------------------- evaluator */
 

@@ -282,31 +282,30 @@ static vitc_status probe_images(const vitc_graph *g, int base, int t, int64_t ba
   return st;
 }
 
-/* t's origins in base at batch `batch` from its probe p on IMAGES images (origins plus one; t and base
- * batched along ta and ba), when image 1 repeats image 0 one image of base further; *origins NULL
- * otherwise. */
+/* t's origins in base at batch `batch`, per image (vitc_origins), from its probe p on IMAGES images
+ * (origins plus one; t and base batched along ta and ba), when image 1 repeats image 0 one image of base
+ * further; o->first NULL otherwise. */
 static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, batch_axis ta, const vitc_value *base_v,
-                                 batch_axis ba, int64_t batch, int64_t **origins, vitc_error *err) {
+                                 batch_axis ba, int64_t batch, vitc_origins *o, vitc_error *err) {
   int64_t outer, block, base_outer, stride;
   flat_layout(full, ta, &outer, &block);
   flat_layout(base_v, ba, &base_outer, &stride);
-  *origins = malloc(sizeof(int64_t) * (size_t)(vitc_numel(full) + 1));
-  if (!*origins) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  const int64_t *o = p->data;
+  int64_t *first = malloc(sizeof(int64_t) * (size_t)(outer * block + 1));
+  if (!first) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  const int64_t *q = p->data;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < block; j++) {
-      int64_t first = o[i * IMAGES * block + j] - 1, next = o[(i * IMAGES + 1) * block + j] - 1;
+      int64_t at = q[i * IMAGES * block + j] - 1, next = q[(i * IMAGES + 1) * block + j] - 1;
       /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (one
-       * division an element at most: this loop runs over the whole batch) */
-      int64_t image = first < 0 ? 0 : base_outer == 1 ? first >= stride : first / stride, at = first;
-      if (first < 0 ? next != -1 : next != first + stride || image % IMAGES) {
-        free(*origins);
-        *origins = NULL;
+       * division an element at most) */
+      int64_t image = at < 0 ? 0 : base_outer == 1 ? at >= stride : at / stride;
+      if (at < 0 ? next != -1 : next != at + stride || image % IMAGES) {
+        free(first);
         return VITC_OK;
       }
-      if (base_outer > 1 && first >= 0) at = image / IMAGES * batch * stride + (first - image * stride);
-      for (int64_t b = 0; b < batch; b++) (*origins)[(i * batch + b) * block + j] = at < 0 ? -1 : at + b * stride;
+      first[i * block + j] = at < 0 ? -1 : at - image / IMAGES * (IMAGES - 1) * stride;
     }
+  *o = (vitc_origins){first, batch, outer, block, base_outer, stride};
   return VITC_OK;
 }
 
@@ -316,9 +315,9 @@ static int64_t graph_batch(const vitc_graph *g) {
   return x && x->rank > 0 && x->dims[0] > 0 ? x->dims[0] : 1;
 }
 
-vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins *o, vitc_error *err) {
   int64_t batch = graph_batch(g);
-  *origins = NULL;
+  *o = (vitc_origins){0};
   /* base's batch with one image outermost in its axis (batch first), then innermost (ViT's rows [N·B]) */
   for (int innermost = 0; batch > IMAGES && base != t && innermost < 2; innermost++) {
     vitc_value p;
@@ -328,31 +327,87 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
     if (st != VITC_OK || verdict == NOT_MOVED) return st;
     batch_axis ba = base_axis(&g->tensors[base].v, batch, innermost);
     if (verdict == PROBED && ta.axis >= 0)
-      st = repeat_images(&g->tensors[t].v, &p, ta, &g->tensors[base].v, ba, batch, origins, err);
+      st = repeat_images(&g->tensors[t].v, &p, ta, &g->tensors[base].v, ba, batch, o, err);
     free(p.data);
-    if (st != VITC_OK || *origins) return st;
+    if (st != VITC_OK || o->first) return st;
   }
-  return vitc_probe_origins_whole(g, base, t, origins, err);
+  int64_t *whole;
+  vitc_status st = vitc_probe_origins_whole(g, base, t, &whole, err);
+  if (whole)
+    *o = (vitc_origins){whole, 1, 1, vitc_numel(&g->tensors[t].v), 1, vitc_numel(&g->tensors[base].v)};
+  return st;
 }
 
-vitc_status vitc_probe_origins_via(const vitc_graph *g, int base, int mid, int t, const int64_t *above,
-                                   const int64_t *below, int64_t **origins, vitc_error *err) {
-  *origins = NULL;
-  int64_t *part = NULL;
-  vitc_status st = VITC_OK;
-  if (!above && !below) return vitc_probe_origins(g, base, t, origins, err);
-  if (!above || !below) { /* the unknown part is probed */
-    st = above ? vitc_probe_origins(g, mid, t, &part, err) : vitc_probe_origins(g, base, mid, &part, err);
-    if (st != VITC_OK || !part) return st == VITC_OK ? vitc_probe_origins(g, base, t, origins, err) : st;
-    if (above) below = part; /* t's origins in mid, then mid's in base */
-    else above = part;
-  }
-  int64_t count = vitc_numel(&g->tensors[t].v);
-  if (!(*origins = malloc(sizeof(int64_t) * (size_t)(count ? count : 1)))) {
-    free(part);
+int64_t vitc_origin_offset(const vitc_origins *o, int64_t c) {
+  if (c < 0 || o->base_outer == 1) return c;
+  return (c / o->base_block * o->batch) * o->base_block + c % o->base_block;
+}
+
+vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err) {
+  int64_t stride = o->base_block;
+  if (!(*whole = malloc(sizeof(int64_t) * (size_t)(o->outer * o->batch * o->block + 1))))
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  }
-  for (int64_t i = 0; i < count; i++) (*origins)[i] = below[i] < 0 ? -1 : above[below[i]];
-  free(part);
+  for (int64_t i = 0; i < o->outer; i++)
+    for (int64_t j = 0; j < o->block; j++) {
+      int64_t at = vitc_origin_offset(o, o->first[i * o->block + j]);
+      for (int64_t b = 0; b < o->batch; b++) (*whole)[(i * o->batch + b) * o->block + j] = at < 0 ? -1 : at + b * stride;
+    }
   return VITC_OK;
+}
+
+void vitc_origins_free(vitc_origins *o) {
+  free(o->first);
+  o->first = NULL;
+}
+
+vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+  vitc_origins o;
+  *origins = NULL;
+  vitc_status st = vitc_probe_images(g, base, t, &o, err);
+  if (st != VITC_OK || !o.first) return st;
+  if (o.batch == 1) return *origins = o.first, VITC_OK;
+  st = vitc_origins_whole(&o, origins, err);
+  vitc_origins_free(&o);
+  return st;
+}
+
+/* x with every element told (batch 1). */
+static vitc_status whole_form(const vitc_origins *x, vitc_origins *w, vitc_error *err) {
+  *w = (vitc_origins){NULL, 1, 1, x->outer * x->batch * x->block, 1, x->base_outer * x->batch * x->base_block};
+  return vitc_origins_whole(x, &w->first, err);
+}
+
+/* t's origins in base from mid's in base (above) and t's in mid (below): per image when both tell mid's
+ * images alike, else whole. */
+static vitc_status compose(const vitc_origins *above, const vitc_origins *below, vitc_origins *o, vitc_error *err) {
+  vitc_origins whole[2] = {{0}};
+  vitc_status st = VITC_OK;
+  if (above->batch != below->batch || above->outer != below->base_outer || above->block != below->base_block) {
+    if (above->batch > 1 && (st = whole_form(above, &whole[0], err)) == VITC_OK) above = &whole[0];
+    if (st == VITC_OK && below->batch > 1 && (st = whole_form(below, &whole[1], err)) == VITC_OK) below = &whole[1];
+  }
+  int64_t count = below->outer * below->block, *first = st == VITC_OK ? malloc(sizeof(int64_t) * (size_t)(count + 1)) : NULL;
+  if (st == VITC_OK && !first) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  for (int64_t i = 0; first && i < count; i++) first[i] = below->first[i] < 0 ? -1 : above->first[below->first[i]];
+  if (first) *o = (vitc_origins){first, below->batch, below->outer, below->block, above->base_outer, above->base_block};
+  vitc_origins_free(&whole[0]);
+  vitc_origins_free(&whole[1]);
+  return st;
+}
+
+vitc_status vitc_probe_images_via(const vitc_graph *g, int base, int mid, int t, const vitc_origins *above,
+                                  const vitc_origins *below, vitc_origins *o, vitc_error *err) {
+  *o = (vitc_origins){0};
+  vitc_origins part = {0};
+  vitc_status st = VITC_OK;
+  if (!above && !below) return vitc_probe_images(g, base, t, o, err);
+  if (!above || !below) { /* the unknown part is probed */
+    st = above ? vitc_probe_images(g, mid, t, &part, err) : vitc_probe_images(g, base, mid, &part, err);
+    if (st != VITC_OK || !part.first) return st == VITC_OK ? vitc_probe_images(g, base, t, o, err) : st;
+    if (above) below = &part; /* t's origins in mid, then mid's in base */
+    else above = &part;
+  }
+  st = compose(above, below, o, err);
+  vitc_origins_free(&part);
+  return st;
 }

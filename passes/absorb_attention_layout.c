@@ -77,6 +77,39 @@ static bool factor(const int64_t *o, const attn_layout *l, int x, int64_t *map, 
   return true;
 }
 
+/* factor() on origins told per image (vitc_origins), on image 0's alone when t holds its images one after
+ * another: G / B whole groups each (image b's map rows are then image 0's, b images of the base further),
+ * or, with one group, H / B heads each (the images then factor together when one image of the base is
+ * H / B head strides: ViT's Q [B·H, N, D] read as 96 heads at batch 8); else on every element. */
+static vitc_status factor_images(const vitc_origins *o, const attn_layout *l, int x, int64_t *map, int64_t *hs,
+                                 bool *factored, vitc_error *err) {
+  int64_t rows = l->rows[x], plane = rows * l->cols[x], batch = o->batch;
+  attn_layout image = *l;
+  if (batch > 1 && l->groups % batch == 0) image.groups = l->groups / batch;
+  else if (batch > 1 && l->groups == 1 && l->heads % batch == 0) image.heads = l->heads / batch;
+  int64_t *one = NULL;
+  if (o->outer == 1 && batch > 1 && o->block * batch == l->groups * l->heads * plane &&
+      o->block == image.groups * image.heads * plane) {
+    if (!(one = malloc(sizeof(int64_t) * (size_t)(o->block + 1))))
+      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory in absorb_attention_layout");
+    for (int64_t i = 0; i < o->block; i++) one[i] = vitc_origin_offset(o, o->first[i]);
+    *factored = factor(one, &image, x, map, hs);
+    if (image.heads < l->heads) { /* image b's head j is head b·H/B + j */
+      if (image.heads == 1) *hs = o->base_block;
+      *factored &= *hs * image.heads == o->base_block;
+    }
+    for (int64_t b = 1; *factored && b < batch && image.groups < l->groups; b++)
+      for (int64_t r = 0; r < image.groups * rows; r++)
+        map[b * image.groups * rows + r] = map[r] < 0 ? -1 : map[r] + b * o->base_block;
+  } else {
+    vitc_status st = vitc_origins_whole(o, &one, err);
+    if (st != VITC_OK) return st;
+    *factored = factor(one, l, x, map, hs);
+  }
+  free(one);
+  return VITC_OK;
+}
+
 /* The tensors above t through nodes that move their first input, nearest first; returns their count. */
 static int ancestors(const vitc_graph *g, int t, int *up) {
   int k = 0;
@@ -95,47 +128,52 @@ static int ancestors(const vitc_graph *g, int t, int *up) {
  * tensors), which is then probed once. */
 typedef struct step_memo {
   int n, base[3 * MAX_CHAIN], t[3 * MAX_CHAIN];
-  int64_t *origins[3 * MAX_CHAIN];
+  vitc_origins origins[3 * MAX_CHAIN];
 } step_memo;
 
 /* *o = t's origins in base (borrowed from the memo; NULL when t is no movement function of base). */
-static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int t, const int64_t **o, vitc_error *err) {
-  for (int i = 0; i < memo->n; i++)
-    if (memo->base[i] == base && memo->t[i] == t) return *o = memo->origins[i], VITC_OK;
-  int64_t *found = NULL;
-  vitc_status st = vitc_probe_origins(g, base, t, &found, err);
-  memo->base[memo->n] = base, memo->t[memo->n] = t, memo->origins[memo->n++] = found;
-  *o = found;
+static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int t, const vitc_origins **o,
+                             vitc_error *err) {
+  int i = 0;
+  while (i < memo->n && (memo->base[i] != base || memo->t[i] != t)) i++;
+  vitc_status st = VITC_OK;
+  if (i == memo->n) {
+    st = vitc_probe_images(g, base, t, &memo->origins[i], err);
+    memo->base[i] = base, memo->t[i] = t, memo->n++;
+  }
+  *o = memo->origins[i].first ? &memo->origins[i] : NULL;
   return st;
 }
 
 /* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none),
  * under each of the np plans p[] (layouts that differ in their heads); adds the nodes passed to
  * p->absorbed. The ancestors' origins are composed one node at a time, nearest first, and each is
- * factored under every plan, so the chain is probed once (at batch 8 ViT-B/16's chains are 6 nodes of
- * up to 3.6M elements). */
+ * factored under every plan, so the chain is probed once; origins stay per image (vitc_origins), so a
+ * batch costs what one image does (at batch 8 ViT-B/16's chains are 6 nodes of up to 3.6M elements). */
 static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, step_memo *memo,
                                vitc_error *err) {
   int up[MAX_CHAIN], n = ancestors(g, t, up), found[2] = {-1, -1};
-  int64_t *o = NULL, *trial[2] = {NULL, NULL}, hs;
+  int64_t *trial[2] = {NULL, NULL}, hs;
+  vitc_origins o = {0};
   vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
     if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
       st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
   for (int k = 0; k < n && st == VITC_OK; k++) {
-    int64_t *below = o;
-    const int64_t *step = NULL;
+    vitc_origins below = o;
+    const vitc_origins *step = NULL;
     if (k) st = memo_step(g, memo, up[k], up[k - 1], &step, err);
-    if (st == VITC_OK) st = vitc_probe_origins_via(g, up[k], k ? up[k - 1] : t, t, step, below, &o, err);
-    free(below);
-    for (int j = 0; o && j < np; j++)
-      if (factor(o, &p[j].l, x, trial[j], &hs)) {
-        operand_map *m = &p[j].m[x];
-        int64_t *swap = m->map;
-        m->map = trial[j], trial[j] = swap, m->head_stride = hs, found[j] = k;
-      }
+    if (st == VITC_OK) st = vitc_probe_images_via(g, up[k], k ? up[k - 1] : t, t, step, below.first ? &below : NULL, &o, err);
+    vitc_origins_free(&below);
+    for (int j = 0; st == VITC_OK && o.first && j < np; j++) {
+      bool factored;
+      if ((st = factor_images(&o, &p[j].l, x, trial[j], &hs, &factored, err)) != VITC_OK || !factored) continue;
+      operand_map *m = &p[j].m[x];
+      int64_t *swap = m->map;
+      m->map = trial[j], trial[j] = swap, m->head_stride = hs, found[j] = k;
+    }
   }
-  free(o);
+  vitc_origins_free(&o);
   for (int j = 0; j < np; j++) {
     free(trial[j]);
     if (st != VITC_OK || found[j] < 0) {
@@ -162,15 +200,21 @@ static int output_chain(const vitc_rewriter *rw, const int *reader, int y, vitc_
   return k;
 }
 
-/* inv[i] = the element of f holding element i of y (-1: none), when o (the origins in y of f's fcount
- * elements) sends distinct elements of f to distinct elements of y. */
-static bool invert(const int64_t *o, int64_t fcount, int64_t count, int64_t *inv) {
-  for (int64_t i = 0; i < count; i++) inv[i] = -1;
+/* *inv = y's origins in f (the element of f holding each element of y, -1: none; per image as o is), when
+ * o (f's origins in y) sends distinct elements of f to distinct elements of y; inv->first NULL otherwise. */
+static vitc_status invert(const vitc_origins *o, vitc_origins *inv, vitc_error *err) {
+  int64_t fcount = o->outer * o->block, count = o->base_outer * o->base_block;
+  *inv = (vitc_origins){NULL, o->batch, o->base_outer, o->base_block, o->outer, o->block};
+  if (fcount > count) return VITC_OK;
+  if (!(inv->first = malloc(sizeof(int64_t) * (size_t)(count + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory in absorb_attention_layout");
+  for (int64_t i = 0; i < count; i++) inv->first[i] = -1;
   for (int64_t i = 0; i < fcount; i++) {
-    if (o[i] < 0 || o[i] >= count || inv[o[i]] >= 0) return false;
-    inv[o[i]] = i;
+    int64_t at = o->first[i];
+    if (at < 0 || at >= count || inv->first[at] >= 0) return vitc_origins_free(inv), VITC_OK;
+    inv->first[at] = i;
   }
-  return true;
+  return VITC_OK;
 }
 
 /* Y's map onto the last tensor of its chain that it fills exactly once (p[j].nchain nodes), else onto
@@ -179,9 +223,9 @@ static bool invert(const int64_t *o, int64_t fcount, int64_t count, int64_t *inv
  * are dropped. */
 static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, int np, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  int64_t count = vitc_numel(&g->tensors[y].v), hs;
-  int64_t *inv = malloc(sizeof(int64_t) * (size_t)(count + 1)), *o = NULL, *trial[2] = {NULL, NULL};
-  vitc_status st = inv ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  int64_t hs, *trial[2] = {NULL, NULL};
+  vitc_origins o = {0};
+  vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
     if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[X_Y] + 1))))
       st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
@@ -189,21 +233,21 @@ static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y,
   int n = output_chain(rw, reader, y, chain);
   for (int j = 0; j < np; j++) p[j].nchain = 0, memcpy(p[j].chain, chain, sizeof chain);
   for (int k = 0; k < n && st == VITC_OK; k++) {
-    int64_t *above = o;
+    vitc_origins above = o, inv = {0};
     int mid = k ? chain[k - 1]->out[0] : y, f = chain[k]->out[0];
-    st = vitc_probe_origins_via(g, y, mid, f, above, NULL, &o, err);
-    free(above);
-    int64_t fcount = vitc_numel(&g->tensors[f].v);
-    bool inverted = o && fcount <= count && invert(o, fcount, count, inv);
-    for (int j = 0; inverted && j < np; j++)
-      if (factor(inv, &p[j].l, X_Y, trial[j], &hs)) {
-        operand_map *m = &p[j].m[X_Y];
-        int64_t *swap = m->map;
-        m->map = trial[j], trial[j] = swap, m->head_stride = hs, p[j].nchain = k + 1;
-      }
+    st = vitc_probe_images_via(g, y, mid, f, above.first ? &above : NULL, NULL, &o, err);
+    vitc_origins_free(&above);
+    if (st == VITC_OK && o.first) st = invert(&o, &inv, err);
+    for (int j = 0; st == VITC_OK && inv.first && j < np; j++) {
+      bool factored;
+      if ((st = factor_images(&inv, &p[j].l, X_Y, trial[j], &hs, &factored, err)) != VITC_OK || !factored) continue;
+      operand_map *m = &p[j].m[X_Y];
+      int64_t *swap = m->map;
+      m->map = trial[j], trial[j] = swap, m->head_stride = hs, p[j].nchain = k + 1;
+    }
+    vitc_origins_free(&inv);
   }
-  free(o);
-  free(inv);
+  vitc_origins_free(&o);
   for (int j = 0; j < np; j++) {
     attn_layout *l = &p[j].l;
     operand_map *m = &p[j].m[X_Y];
@@ -258,7 +302,7 @@ static vitc_status plan(const vitc_rewriter *rw, const int *reader, const vitc_n
   }
   step_memo memo = {0};
   for (int x = X_Q; x <= X_V && st == VITC_OK; x++) st = map_operand(g, n->in[x], x, p, np, &memo, err);
-  for (int i = 0; i < memo.n; i++) free(memo.origins[i]);
+  for (int i = 0; i < memo.n; i++) vitc_origins_free(&memo.origins[i]);
   if (st == VITC_OK) st = map_output(rw, reader, n->out[0], p, np, err);
   for (int j = 0; j < np; j++)
     if (vitc_attr_int(n, "k_transposed", 0) && p[j].m[X_K].base < 0) p[j].absorbed = 0;

@@ -103,7 +103,35 @@ static bool same_origins(const int64_t *a, const int64_t *b, int64_t count) {
   return a && b;
 }
 
-/* vitc_probe_origins_via composes a known part of x → Transpose → Slice with the probed other part (or
+/* Every element's origin from the per-image form (NULL when there is none). */
+static int64_t *whole_of(vitc_origins *o) {
+  int64_t *w = NULL;
+  vitc_error err = {0};
+  if (o->first) CHECK(vitc_origins_whole(o, &w, &err) == VITC_OK);
+  vitc_origins_free(o);
+  return w;
+}
+
+static vitc_origins images_of(test_graph *t, int base, int x) {
+  vitc_origins o;
+  vitc_error err = {0};
+  CHECK(vitc_probe_images(t->g, base, x, &o, &err) == VITC_OK);
+  return o;
+}
+
+/* Whether vitc_probe_images_via(base → mid → x) with the parts given gives the origins `whole`. */
+static bool via_gives(test_graph *t, int base, int mid, int x, const vitc_origins *above, const vitc_origins *below,
+                      const int64_t *whole) {
+  vitc_origins o;
+  vitc_error err = {0};
+  bool ok = vitc_probe_images_via(t->g, base, mid, x, above, below, &o, &err) == VITC_OK;
+  int64_t *w = whole_of(&o);
+  ok = ok && same_origins(w, whole, vitc_numel(&t->g->tensors[x].v));
+  free(w);
+  return ok;
+}
+
+/* vitc_probe_images_via composes a known part of x → Transpose → Slice with the probed other part (or
  * only composes both parts given), and gives what the whole probe gives; a Concat that also reads x by
  * another path is no movement function of the Reshape on its own, so it falls back to probing from x
  * whole. */
@@ -121,27 +149,21 @@ static void test_via(void) {
   int cat = tg_node(&t, VITC_OP_Concat, (int[]){r, rx}, 2, 1, &axis, 1);
   tg_output(&t, sl);
   tg_output(&t, cat);
-  int64_t *whole = origins_of(&t, x, sl), *above = origins_of(&t, x, tr), *below = origins_of(&t, tr, sl), *o = NULL;
-  vitc_error err = {0};
-  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, above, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 12));
-  free(o);
-  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
-  free(o);
-  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, NULL, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 12));
-  free(o);
-  CHECK(vitc_probe_origins_via(t.g, x, tr, sl, above, below, &o, &err) == VITC_OK && same_origins(o, whole, 12));
-  free(o);
+  int64_t *whole = origins_of(&t, x, sl);
+  vitc_origins above = images_of(&t, x, tr), below = images_of(&t, tr, sl);
+  CHECK(via_gives(&t, x, tr, sl, &above, NULL, whole));
+  CHECK(via_gives(&t, x, tr, sl, NULL, &below, whole));
+  CHECK(via_gives(&t, x, tr, sl, NULL, NULL, whole));
+  CHECK(via_gives(&t, x, tr, sl, &above, &below, whole));
   free(whole);
-  free(below);
+  vitc_origins_free(&above);
+  vitc_origins_free(&below);
   whole = origins_of(&t, x, cat);
   CHECK(origins_of(&t, r, cat) == NULL); /* the Concat's other input is x's, not the Reshape's */
-  CHECK(vitc_probe_origins_via(t.g, x, r, cat, NULL, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 48));
-  free(o);
-  int64_t *r_in_x = origins_of(&t, x, r);
-  CHECK(vitc_probe_origins_via(t.g, x, r, cat, r_in_x, NULL, &o, &err) == VITC_OK && same_origins(o, whole, 48));
-  free(o);
-  free(r_in_x);
-  free(above);
+  CHECK(via_gives(&t, x, r, cat, NULL, NULL, whole));
+  vitc_origins r_in_x = images_of(&t, x, r);
+  CHECK(via_gives(&t, x, r, cat, &r_in_x, NULL, whole));
+  vitc_origins_free(&r_in_x);
   free(whole);
   tg_free(&t);
 }
