@@ -80,33 +80,35 @@ static bool factor(const int64_t *o, const attn_layout *l, int x, int64_t *map, 
 /* factor() on origins told per image (vitc_origins), on image 0's alone when t holds its images one after
  * another: G / B whole groups each (image b's map rows are then image 0's, b images of the base further),
  * or, with one group, H / B heads each (the images then factor together when one image of the base is
- * H / B head strides: ViT's Q [B·H, N, D] read as 96 heads at batch 8); else on every element. */
+ * H / B head strides: ViT's Q [B·H, N, D] read as 96 heads at batch 8); else on every element. Image 0
+ * factors as told, in entries of `first`: those of a row whose heads all lie in one block of base are
+ * offsets apart as in base, so only the map's entries are turned into offsets (vitc_origin_offset). */
 static vitc_status factor_images(const vitc_origins *o, const attn_layout *l, int x, int64_t *map, int64_t *hs,
                                  bool *factored, vitc_error *err) {
   int64_t rows = l->rows[x], plane = rows * l->cols[x], batch = o->batch;
   attn_layout image = *l;
   if (batch > 1 && l->groups % batch == 0) image.groups = l->groups / batch;
   else if (batch > 1 && l->groups == 1 && l->heads % batch == 0) image.heads = l->heads / batch;
-  int64_t *one = NULL;
-  if (o->outer == 1 && batch > 1 && o->block * batch == l->groups * l->heads * plane &&
-      o->block == image.groups * image.heads * plane) {
-    if (!(one = malloc(sizeof(int64_t) * (size_t)(o->block + 1))))
-      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory in absorb_attention_layout");
-    for (int64_t i = 0; i < o->block; i++) one[i] = vitc_origin_offset(o, o->first[i]);
-    *factored = factor(one, &image, x, map, hs);
-    if (image.heads < l->heads) { /* image b's head j is head b·H/B + j */
-      if (image.heads == 1) *hs = o->base_block;
-      *factored &= *hs * image.heads == o->base_block;
-    }
-    for (int64_t b = 1; *factored && b < batch && image.groups < l->groups; b++)
-      for (int64_t r = 0; r < image.groups * rows; r++)
-        map[b * image.groups * rows + r] = map[r] < 0 ? -1 : map[r] + b * o->base_block;
-  } else {
-    vitc_status st = vitc_origins_whole(o, &one, err);
-    if (st != VITC_OK) return st;
-    *factored = factor(one, l, x, map, hs);
+  if (batch == 1 || o->outer > 1 || o->block * batch != l->groups * l->heads * plane ||
+      o->block != image.groups * image.heads * plane) {
+    int64_t *whole = NULL;
+    vitc_status st = batch == 1 ? VITC_OK : vitc_origins_whole(o, &whole, err);
+    if (st == VITC_OK) *factored = factor(whole ? whole : o->first, l, x, map, hs);
+    free(whole);
+    return st;
   }
-  free(one);
+  *factored = factor(o->first, &image, x, map, hs);
+  int64_t span = (image.heads - 1) * *hs + l->cols[x], image_rows = image.groups * rows;
+  for (int64_t r = 0; *factored && r < image_rows; r++) {
+    *factored = map[r] < 0 || o->base_outer == 1 || map[r] % o->base_block + span <= o->base_block;
+    map[r] = vitc_origin_offset(o, map[r]);
+  }
+  if (image.heads < l->heads) { /* image b's head j is head b·H/B + j */
+    if (image.heads == 1) *hs = o->base_block;
+    *factored &= *hs * image.heads == o->base_block;
+  }
+  for (int64_t b = 1; *factored && b < batch && image.groups < l->groups; b++)
+    for (int64_t r = 0; r < image_rows; r++) map[b * image_rows + r] = map[r] < 0 ? -1 : map[r] + b * o->base_block;
   return VITC_OK;
 }
 

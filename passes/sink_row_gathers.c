@@ -143,26 +143,34 @@ static bool meets_attention(const vitc_graph *g, int t, bool downstream, int dep
 }
 
 /* rows[r] = the row of base that row r of t copies, when t gathers whole rows of base (same width) in
- * an order other than the identity; *rows is NULL otherwise. malloc'd, *nrows its length. */
+ * an order other than the identity; *rows is NULL otherwise. malloc'd, *nrows its length. The rows are
+ * checked on one image when the images move alike (vitc_probe_images), each then repeating image 0's. */
 static vitc_status row_gather(const vitc_graph *g, int base, int t, int64_t **rows, int64_t *nrows,
                               vitc_error *err) {
   *rows = NULL;
   const vitc_value *b = value(g, base), *v = value(g, t);
   if (base == t || b->rank < 1 || v->rank < 1 || b->dims[b->rank - 1] != v->dims[v->rank - 1]) return VITC_OK;
-  int64_t width = v->dims[v->rank - 1], *origins;
+  int64_t width = v->dims[v->rank - 1];
   if (width < 1) return VITC_OK;
-  vitc_status st = vitc_probe_origins(g, base, t, &origins, err);
-  if (st != VITC_OK || !origins) return st;
+  vitc_origins o;
+  vitc_status st = vitc_probe_images(g, base, t, &o, err);
+  if (st != VITC_OK || !o.first) return st;
   int64_t n = vitc_numel(v) / width, *map = malloc(sizeof(int64_t) * (size_t)(n + 1));
-  bool ok = map != NULL, identity = n == vitc_numel(b) / width;
-  for (int64_t r = 0; ok && r < n; r++) {
-    int64_t first = origins[r * width];
-    ok = first >= 0 && first % width == 0;
-    for (int64_t c = 1; ok && c < width; c++) ok = origins[r * width + c] == first + c;
-    map[r] = first / width;
-    identity &= map[r] == r;
-  }
-  free(origins);
+  int64_t image_rows = o.block / width, base_rows = o.base_block / width; /* a block's rows, per image */
+  bool ok = map && o.block % width == 0 && o.base_block % width == 0, identity = n == vitc_numel(b) / width;
+  for (int64_t a = 0; ok && a < o.outer; a++)
+    for (int64_t r = 0; ok && r < image_rows; r++) {
+      const int64_t *at = o.first + (a * image_rows + r) * width;
+      ok = at[0] >= 0 && at[0] % width == 0;
+      for (int64_t c = 1; ok && c < width; c++) ok = at[c] == at[0] + c;
+      int64_t row = vitc_origin_offset(&o, at[0]) / width;
+      for (int64_t i = 0; ok && i < o.batch; i++) {
+        int64_t to = (a * o.batch + i) * image_rows + r;
+        map[to] = row + i * base_rows;
+        identity &= map[to] == to;
+      }
+    }
+  vitc_origins_free(&o);
   if (!map) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in sink_row_gathers", g->path);
   if (ok && !identity) {
     *rows = map;
