@@ -49,6 +49,7 @@
  * tensor between them is read once, by the next node. The head split and merge (Reshape, Transpose)
  * around the pattern stay. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "passes/pattern.h"
 
@@ -169,17 +170,28 @@ static float broadcast_at(const vitc_value *x, const int64_t *dims, int rank, in
   return ((const float *)x->data)[off];
 }
 
-/* Adds the constant %bias + %mask of the shape of %m into *id. */
+/* The period of x broadcast right-aligned to `to`, in elements of `to`: its first dim's stride when x
+ * does not vary along that dim (one image of Swin's [B, nW, H, N, N] windows), else its whole count. */
+static int64_t broadcast_period(const vitc_value *x, const vitc_value *to) {
+  int64_t count = vitc_numel(to);
+  return to->rank > 0 && to->dims[0] > 0 && (x->rank < to->rank || x->dims[0] == 1) ? count / to->dims[0] : count;
+}
+
+/* Adds the constant %bias + %mask of the shape of %m into *id; computed over one period (an image at
+ * batch B) and repeated. */
 static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, vitc_error *err) {
   const vitc_graph *g = rw->g;
   vitc_value v = g->tensors[m->scores].v;
   const vitc_value *w = &g->tensors[m->windows].v, *mask = &g->tensors[m->mask].v;
   float *data = malloc(vitc_nbytes(&v));
   if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory for a window bias", g->path);
-  for (int64_t i = 0; i < vitc_numel(&v); i++) {
+  int64_t count = vitc_numel(&v), period = broadcast_period(mask, w);
+  if (m->bias >= 0 && period % broadcast_period(&g->tensors[m->bias].v, &v)) period = count;
+  for (int64_t i = 0; i < period; i++) {
     data[i] = broadcast_at(mask, w->dims, w->rank, i);
     if (m->bias >= 0) data[i] += broadcast_at(&g->tensors[m->bias].v, v.dims, v.rank, i);
   }
+  for (int64_t i = period; i < count; i += period) memcpy(data + i, data, sizeof(float) * (size_t)period);
   v.data = data;
   *id = vitc_rewrite_constant(rw, g->tensors[m->scores].name, "window_bias", &v, err);
   free(data);

@@ -62,11 +62,19 @@ static vitc_status is_merged(const vitc_graph *g, int x, int m, bool *yes, vitc_
     if (xv->dims[d] != mv->dims[d]) return VITC_OK;
   int64_t h = xv->dims[r - 3], w = xv->dims[r - 2], c = xv->dims[r - 1];
   if (h != 2 * mv->dims[r - 3] || w != 2 * mv->dims[r - 2]) return VITC_OK;
-  int64_t *origins;
-  vitc_status st = vitc_probe_origins(g, x, m, &origins, err);
-  if (st != VITC_OK || !origins) return st;
+  vitc_origins o;
+  vitc_status st = vitc_probe_images(g, x, m, &o, err);
+  if (st != VITC_OK || !o.first) return st;
+  /* told per image, with x and m holding their images one after another alike: image 0's elements are
+   * checked, image b's being image 0's b images (of whole maps) further in both */
+  int64_t n = o.outer * o.block, *origins = o.first;
+  if (o.batch > 1 && (o.outer != 1 || o.base_outer != 1 || o.base_block != o.block || o.block % (h * w * c))) {
+    st = vitc_origins_whole(&o, &origins, err);
+    vitc_origins_free(&o);
+    if (st != VITC_OK) return st;
+    n = vitc_numel(mv);
+  }
   static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
-  int64_t n = vitc_numel(mv);
   bool ok = true;
   for (int64_t e = 0; ok && e < n; e++) {
     int64_t ch = e % (4 * c), q = ch / c, pos = e / (4 * c), j = pos % (w / 2), i = pos / (w / 2) % (h / 2);

@@ -45,12 +45,19 @@ static vitc_status moves_nothing(const vitc_graph *g, const vitc_node *n, bool *
   if (!x->shape_known || !y->shape_known || x->v.dtype != y->v.dtype || x->v.rank != y->v.rank ||
       memcmp(x->v.dims, y->v.dims, sizeof(int64_t) * (size_t)x->v.rank))
     return VITC_OK;
-  int64_t *origins = NULL;
-  vitc_status st = vitc_probe_origins(g, n->in[0], n->out[0], &origins, err);
-  *yes = origins != NULL;
-  int64_t count = vitc_numel(&y->v); /* once, not per element */
-  for (int64_t i = 0; *yes && i < count; i++) *yes = origins[i] == i;
-  free(origins);
+  vitc_origins o;
+  vitc_status st = vitc_probe_images(g, n->in[0], n->out[0], &o, err);
+  if (st == VITC_OK && o.first && (o.outer != o.base_outer || o.block != o.base_block)) { /* images told unlike */
+    int64_t *whole = NULL;
+    st = vitc_origins_whole(&o, &whole, err);
+    vitc_origins_free(&o);
+    o = (vitc_origins){whole, 1, 1, vitc_numel(&y->v), 1, vitc_numel(&y->v)};
+  }
+  /* image 0's elements in place are every image's, told alike */
+  *yes = o.first != NULL;
+  int64_t count = o.outer * o.block; /* once, not per element */
+  for (int64_t i = 0; *yes && i < count; i++) *yes = o.first[i] == i;
+  vitc_origins_free(&o);
   return st;
 }
 
