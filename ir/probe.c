@@ -282,6 +282,13 @@ static vitc_status probe_images(const vitc_graph *g, int base, int t, int64_t ba
   return st;
 }
 
+/* a / d for 0 <= a < 2^52 and d > 0, given 1.0 / d: the product is off by less than one, then corrected. */
+static inline int64_t quotient(int64_t a, int64_t d, double per_d) {
+  int64_t q = (int64_t)((double)a * per_d);
+  q -= q * d > a;
+  return q + ((q + 1) * d <= a);
+}
+
 /* t's origins in base at batch `batch`, per image (vitc_origins), from its probe p on IMAGES images
  * (origins plus one; t and base batched along ta and ba), when image 1 repeats image 0 one image of base
  * further; o->first NULL otherwise. */
@@ -293,12 +300,13 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
   int64_t *first = malloc(sizeof(int64_t) * (size_t)(outer * block + 1));
   if (!first) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
   const int64_t *q = p->data;
+  double per_stride = 1.0 / (double)stride;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < block; j++) {
       int64_t at = q[i * IMAGES * block + j] - 1, next = q[(i * IMAGES + 1) * block + j] - 1;
-      /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (one
-       * division an element at most) */
-      int64_t image = at < 0 ? 0 : base_outer == 1 ? at >= stride : at / stride;
+      /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (a
+       * quotient by multiplication: a division an element was most of Swin-T's probing at batch 8) */
+      int64_t image = at < 0 ? 0 : base_outer == 1 ? at >= stride : quotient(at, stride, per_stride);
       if (at < 0 ? next != -1 : next != at + stride || image % IMAGES) {
         free(first);
         return VITC_OK;
