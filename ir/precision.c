@@ -63,10 +63,22 @@ static bool feeds_output(const vitc_graph *g, const vitc_node *n) {
   return false;
 }
 
+/* An op multiplying activations (BF16_ACTS: Attention's Q·Kᵀ and P·V) rounds Q, K, V and the softmax's
+ * probabilities; scale, bias, mask and softmax stay float32. Neither of the two rules above concerns it: no
+ * attention sees the image or makes an output, and each block's residual and LayerNorm follow it. Cosine
+ * attention (normalize_qk: Swin V2) keeps float32: its scores are cosines times a learnt logit scale of
+ * up to 100, which multiplies their rounding error as much. */
+static bool bf16_activations(const vitc_graph *g, const vitc_node *n) {
+  for (int k = 0; k < 3; k++)
+    if (k >= n->nin || n->in[k] < 0 || g->tensors[n->in[k]].v.dtype != VITC_F32) return false;
+  return !vitc_attr_int(n, "normalize_qk", 0);
+}
+
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
   if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_BF16) || n->nin < 2 ||
       n->in[0] < 0 || n->in[1] < 0)
     return false;
+  if (vitc_op_has(n->op, VITC_OPF_BF16_ACTS)) return bf16_activations(g, n);
   const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;
   if (a->dtype != VITC_F32 || b->dtype != VITC_F32 || !b->data || b->rank != 2) return false;
   return !traces_back(g, n->in[0], -1) && !feeds_output(g, n);
