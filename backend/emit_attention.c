@@ -69,7 +69,8 @@ static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n
  * tiles: all of them (nk_pad, the partial vector masked) or the whole vectors only. */
 typedef struct key_pack {
   int64_t d, nk_pad, full, few;
-  int64_t size; /* floats per entry */
+  int64_t size;   /* floats per entry */
+  int64_t values; /* bf16 (key_pack_bf16): where V's pairs start; 0 in float32 */
 } key_pack;
 
 static key_pack key_pack_of(int64_t nk, int64_t d) {
@@ -77,6 +78,17 @@ static key_pack key_pack_of(int64_t nk, int64_t d) {
   bool few = rem && rem * ((d + VL - 1) / VL + 2 * 4) < d; /* dots (FMAs and a 4-step fold each) beat D FMAs */
   key_pack kp = {.d = d, .nk_pad = nk_pad, .full = few ? nk - rem : nk_pad, .few = few ? rem : 0};
   kp.size = d * nk_pad + kp.few * d;
+  return kp;
+}
+
+/* bf16 (vitc_bf16_product): a batch entry's Kᵀ as pairs along D, [ceil(D/2)][nk_pad] 32-bit words (column j
+ * of pair p: K(j, 2p) low, K(j, 2p + 1) high), then V as pairs of keys, [ceil(Nk/2)][Dv padded to whole
+ * vectors] (column c of pair p: V(2p, c), V(2p + 1, c)), zero past D, Nk and Dv: vdpbf16ps's operands. No
+ * few keys: a masked tile lane costs half as much as in float32, and a dot product would want Q unrounded. */
+static key_pack key_pack_bf16(int64_t nk, int64_t d, int64_t dv) {
+  int64_t nk_pad = vecs(nk) * VL;
+  key_pack kp = {.d = d, .nk_pad = nk_pad, .full = nk_pad, .values = (d + 1) / 2 * nk_pad};
+  kp.size = kp.values + (nk + 1) / 2 * vecs(dv) * VL;
   return kp;
 }
 
@@ -106,8 +118,11 @@ typedef struct attn_ctx {
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
   bool bias_whole; /* the bias rows are padded to nk_pad (bias_table): whole vectors load without masks */
   int rows;        /* query rows per block */
+  bool bf16;       /* Q·Kᵀ and P·V on bfloat16 pairs (key_pack_bf16; the scores, softmax and sums float32) */
   LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
+  LLVMValueRef vp; /* bf16: V_b's pairs (after its packed keys) */
+  LLVMValueRef qb; /* bf16: the block's Q rows rounded to pairs, [rows][ceil(D/2)] words */
   /* per row r of the block (arrays of `rows`): Q(b,i,:), Y(b,i,:) and bias(b,i,:) pointers; its factor
    * (the attribute, times S(b,i), times 1/‖Q(b,i,:)‖ with normalize_qk), replaced by 1/Σ after the
    * softmax; and its scores, s[r·nk_pad ..] */
@@ -167,13 +182,10 @@ typedef struct key_tile {
  * runs, over the packed Kᵀ; then, still in registers, the row's factor, its bias, -inf past Nk (the tile
  * with the partial vector knows its lanes when built: `last`), and the running max, lane by lane. The
  * softmax then reads each score once. */
-static void score_tile(attn_ctx *a, void *state) {
+static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[ROWS][SCORE_VECS]) {
   vitc_cg *cg = a->cg;
-  const key_tile *kt = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[ROWS][SCORE_VECS], kv[SCORE_VECS];
-  for (int r = 0; r < a->nrows; r++)
-    for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
+  LLVMValueRef kv[SCORE_VECS];
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->d), 1);
   LLVMValueRef krow = gep_f32(cg, gep_f32_at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
   for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, gep_f32(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
@@ -183,6 +195,31 @@ static void score_tile(attn_ctx *a, void *state) {
       vec_store1(cg, vec_fma(cg, qd, kv[v], vec_load1(cg, vt, acc[r][v])), acc[r][v]);
   }
   cg_loop_end(cg, &d);
+}
+
+/* The same products in bf16: a vdpbf16ps per pair of D, Q's rounded pair repeated across the lanes. */
+static void score_pairs(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[ROWS][SCORE_VECS]) {
+  vitc_cg *cg = a->cg;
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef kv[SCORE_VECS];
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, (a->d + 1) / 2), 1);
+  LLVMValueRef krow = cg_gep(cg, cg->i32, a->kt, ix_add(cg, ix_mulk(cg, p.iv, a->nk_pad), kt->j0));
+  for (int v = 0; v < kt->nv; v++) kv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, krow, cg_i64(cg, (int64_t)v * VL)));
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef qp = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, a->q[r], p.iv));
+    for (int v = 0; v < kt->nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[r][v]), qp, kv[v]), acc[r][v]);
+  }
+  cg_loop_end(cg, &p);
+}
+
+static void score_tile(attn_ctx *a, void *state) {
+  vitc_cg *cg = a->cg;
+  const key_tile *kt = state;
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef acc[ROWS][SCORE_VECS];
+  for (int r = 0; r < a->nrows; r++)
+    for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
+  (a->bf16 ? score_pairs : score_products)(a, kt, acc);
   for (int r = 0; r < a->nrows; r++) {
     LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
     for (int v = 0; v < kt->nv; v++) {
@@ -289,6 +326,16 @@ static void group_sums(attn_ctx *a, LLVMValueRef g, int lanes) {
   f32v_store(cg, vec_div(cg, vconst(cg, 1), sum), gep_f32_at(cg, a->fac, g, VL, 0), lanes);
 }
 
+/* bf16: each row's probabilities, exp(s - max) unnormalised (1/Σ stays in its factor), rounded to pairs of
+ * keys in place, for P·V's vdpbf16ps. */
+static void probability_pairs(attn_ctx *a, int rows) {
+  vitc_cg *cg = a->cg;
+  cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  LLVMValueRef row = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0);
+  emit_round_pairs(cg, row, row, a->nk);
+  cg_loop_end(cg, &r);
+}
+
 /* Every row r < rows of the block, its scores final (score_tile): they become exp(s - max), unnormalised,
  * and its factor 1/Σ. The maxima and sums are folded 16 rows at a time (fold_rows); in between, each row's
  * exp pass keeps its sum lane-wise, in its mx slot. */
@@ -303,6 +350,7 @@ static void softmax_rows(attn_ctx *a, int rows) {
   f32v_store(cg, vec_load1(cg, vt, st.sum), gep_f32_at(cg, a->mx, r.iv, VL, 0), VL);
   cg_loop_end(cg, &r);
   for_groups(a, rows, group_sums);
+  if (a->bf16) probability_pairs(a, rows);
 }
 
 /* One pass of P·V: vectors [c0, c0 + n) of Y (the last with `last` lanes) over the keys [j0, j1). */
@@ -312,6 +360,41 @@ typedef struct pv_pass {
   LLVMValueRef j0, j1, first, final; /* first/final: the first and last key block (i1, or NULL: always) */
 } pv_pass;
 
+/* acc_r += Σ_{j0 ≤ j < j1} s_r[j] · V(j, 16c0 ..) for every row r of the micro-block, each V vector loaded
+ * once for all rows. */
+static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[ROWS][PV_VECS]) {
+  vitc_cg *cg = a->cg;
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef vv[PV_VECS];
+  cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
+  LLVMValueRef vrow = gep_f32(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
+  for (int c = 0; c < p->n; c++)
+    vv[c] = f32v_load(cg, gep_f32(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef pj = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->srow[r], j.iv)));
+    for (int c = 0; c < p->n; c++)
+      vec_store1(cg, vec_fma(cg, pj, vv[c], vec_load1(cg, vt, acc[r][c])), acc[r][c]);
+  }
+  cg_loop_end(cg, &j);
+}
+
+/* The same in bf16, a pair of keys at a time (j0 is even: PV_KEYS is): the row's probability pair
+ * (probability_pairs) repeated across the lanes, V's pairs (key_pack_bf16) whole vectors, zero past Dv. */
+static void value_pairs(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[ROWS][PV_VECS]) {
+  vitc_cg *cg = a->cg;
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef vv[PV_VECS];
+  int64_t dv_pad = vecs(a->dv) * VL;
+  cg_loop j = cg_loop_begin(cg, ix_divk(cg, p->j0, 2), ix_divk(cg, ix_addk(cg, p->j1, 1), 2), 1);
+  LLVMValueRef vrow = cg_gep(cg, cg->i32, a->vp, ix_addk(cg, ix_mulk(cg, j.iv, dv_pad), p->c0 * VL));
+  for (int c = 0; c < p->n; c++) vv[c] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, vrow, cg_i64(cg, (int64_t)c * VL)));
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef pj = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, a->srow[r], j.iv));
+    for (int c = 0; c < p->n; c++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[r][c]), pj, vv[c]), acc[r][c]);
+  }
+  cg_loop_end(cg, &j);
+}
+
 /* Y(i_r, 16c0 ..) (+)= Σ_{j0 ≤ j < j1} s_r[j] · V(j, 16c0 ..) for every row r of the micro-block, each V
  * vector loaded once for all rows; partial sums go through Y between key blocks, as the GEMM's go through
  * its output between K blocks, and the last block multiplies by 1/Σ. */
@@ -319,7 +402,7 @@ static void weighted_values(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const pv_pass *p = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[ROWS][PV_VECS], vv[PV_VECS], yat[ROWS][PV_VECS];
+  LLVMValueRef acc[ROWS][PV_VECS], yat[ROWS][PV_VECS];
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++) {
       acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
@@ -331,16 +414,7 @@ static void weighted_values(attn_ctx *a, void *state) {
       for (int c = 0; c < p->n; c++) vec_store1(cg, f32v_load(cg, yat[r][c], c == p->n - 1 ? p->last : VL), acc[r][c]);
     cg_if_end(cg, &resume);
   }
-  cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
-  LLVMValueRef vrow = gep_f32(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
-  for (int c = 0; c < p->n; c++)
-    vv[c] = f32v_load(cg, gep_f32(cg, vrow, cg_i64(cg, (int64_t)c * VL)), c == p->n - 1 ? p->last : VL);
-  for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef pj = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->srow[r], j.iv)));
-    for (int c = 0; c < p->n; c++)
-      vec_store1(cg, vec_fma(cg, pj, vv[c], vec_load1(cg, vt, acc[r][c])), acc[r][c]);
-  }
-  cg_loop_end(cg, &j);
+  (a->bf16 ? value_pairs : value_products)(a, p, acc);
   cg_if fin = {0};
   if (p->final) fin = cg_if_begin(cg, p->final);
   for (int r = 0; r < a->nrows; r++)
@@ -558,6 +632,17 @@ static void transpose_block(vitc_cg *cg, LLVMValueRef *x) {
 /* Keys j0 .. j0 + keys - 1 (keys <= 16, the rest of the 16 columns zero) of K's rows into columns j0 ..
  * j0 + 15 of Kᵀ [D, nk_pad] at dst, each key times 1/‖K(j,:)‖ when unit: 16 × 16 blocks transposed in
  * registers. */
+/* x[r] = Kᵀ row 16c + r over the 16 keys whose rows are rows[0 .. keys) (zero past them and past D), each
+ * key times f[t] unless f is NULL. */
+static void key_columns(vitc_cg *cg, const LLVMValueRef *rows, const LLVMValueRef *f, int keys, int64_t d, int64_t c,
+                        LLVMValueRef *x) {
+  for (int t = 0; t < VL; t++) {
+    x[t] = t < keys ? f32v_load(cg, gep_f32(cg, rows[t], cg_i64(cg, c * VL)), lanes_of(d, c)) : vconst(cg, 0);
+    if (t < keys && f && f[t]) x[t] = vec_mul(cg, x[t], f[t]);
+  }
+  transpose_block(cg, x);
+}
+
 static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, LLVMValueRef j0, int keys,
                            LLVMValueRef dst, int64_t nk_pad) {
   LLVMValueRef rows[VL], f[VL], x[VL];
@@ -566,11 +651,7 @@ static void pack_key_block(vitc_cg *cg, const op_rows *k, int64_t d, bool unit, 
     f[t] = unit ? f32v_splat(cg, inverse_norm(cg, rows[t], d)) : NULL;
   }
   for (int64_t c = 0; c < vecs(d); c++) {
-    for (int t = 0; t < VL; t++) {
-      x[t] = t < keys ? f32v_load(cg, gep_f32(cg, rows[t], cg_i64(cg, c * VL)), lanes_of(d, c)) : vconst(cg, 0);
-      if (t < keys && f[t]) x[t] = vec_mul(cg, x[t], f[t]);
-    }
-    transpose_block(cg, x);
+    key_columns(cg, rows, f, keys, d, c, x);
     for (int r = 0; r < lanes_of(d, c); r++) f32v_store(cg, x[r], gep_f32(cg, gep_f32_at(cg, dst, cg_i64(cg, c * VL + r), nk_pad, 0), j0), VL);
   }
 }
@@ -620,18 +701,93 @@ static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, co
   if (ge->nk % VL && !kp->few) pack_key_block(cg, k, ge->d, unit, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, nk_pad);
 }
 
+/* bf16: 16 words, each the pair of lanes of lo (low half) and hi (high half) rounded to bfloat16. */
+static LLVMValueRef pair_words(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi) {
+  LLVMValueRef h = emit_bf16_bits(cg, hi);
+  return vec_or(cg, emit_bf16_bits(cg, lo), vec_shl(cg, h, vec_k(cg, h, 16)));
+}
+
+/* bf16: keys j0 .. j0 + keys - 1 (keys <= 16) into columns j0 .. j0 + 15 of the Kᵀ pairs at dst
+ * (key_pack_bf16): the 16 × 16 blocks transposed as in pack_key_block, then rows 2p and 2p + 1 paired. */
+static void pack_key_pairs(vitc_cg *cg, const op_rows *k, int64_t d, LLVMValueRef j0, int keys, LLVMValueRef dst,
+                           int64_t nk_pad) {
+  LLVMValueRef rows[VL], x[VL];
+  for (int t = 0; t < keys; t++) rows[t] = row_ptr(cg, k, ix_add(cg, j0, cg_i64(cg, t)));
+  for (int64_t c = 0; c < vecs(d); c++) {
+    key_columns(cg, rows, NULL, keys, d, c, x);
+    for (int p = 0; p < (lanes_of(d, c) + 1) / 2; p++)
+      vec_store(cg, pair_words(cg, x[2 * p], x[2 * p + 1]),
+                cg_gep(cg, cg->i32, dst, ix_add(cg, cg_i64(cg, (c * VL / 2 + p) * nk_pad), j0)), VL);
+  }
+}
+
+/* bf16: a dense Kᵀ_b [D, Nk] at src into the pairs at dst, rows 2p and 2p + 1 paired (an odd D's last
+ * with zeros). */
+static void pack_kt_pairs(vitc_cg *cg, const attn_geom *ge, LLVMValueRef src, LLVMValueRef dst, int64_t nk_pad) {
+  cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, (ge->d + 1) / 2), 1);
+  LLVMValueRef d0 = ix_mulk(cg, p.iv, 2), odd = vec_icmp(cg, LLVMIntSLT, ix_addk(cg, d0, 1), cg_i64(cg, ge->d));
+  for (int64_t c = 0; c < nk_pad / VL; c++) {
+    LLVMValueRef lo = f32v_load(cg, gep_f32_at(cg, src, d0, ge->nk, c * VL), lanes_of(ge->nk, c));
+    /* the row past an odd D's end is read from row D - 1 and zeroed */
+    LLVMValueRef hi = f32v_load(cg, gep_f32_at(cg, src, ix_min(cg, ix_addk(cg, d0, 1), cg_i64(cg, ge->d - 1)), ge->nk, c * VL),
+                                lanes_of(ge->nk, c));
+    hi = vec_select(cg, odd, hi, vconst(cg, 0));
+    vec_store(cg, pair_words(cg, lo, hi), cg_gep(cg, cg->i32, dst, ix_addk(cg, ix_mulk(cg, p.iv, nk_pad), c * VL)), VL);
+  }
+  cg_loop_end(cg, &p);
+}
+
+/* bf16: V's rows r0 and r1 (NULL: zeros) paired into the dv_pad words at dst. */
+static void value_pair_row(vitc_cg *cg, LLVMValueRef r0, LLVMValueRef r1, int64_t dv, LLVMValueRef dst) {
+  for (int64_t c = 0; c < vecs(dv); c++) {
+    LLVMValueRef lo = f32v_load(cg, gep_f32(cg, r0, cg_i64(cg, c * VL)), lanes_of(dv, c));
+    LLVMValueRef hi = r1 ? f32v_load(cg, gep_f32(cg, r1, cg_i64(cg, c * VL)), lanes_of(dv, c)) : vconst(cg, 0);
+    vec_store(cg, pair_words(cg, lo, hi), cg_gep(cg, cg->i32, dst, cg_i64(cg, c * VL)), VL);
+  }
+}
+
+/* bf16: one batch entry's Kᵀ pairs and V pairs into dst (key_pack_bf16), K as rows (k) or as a dense Kᵀ_b
+ * at kt_src. */
+static void pack_entry_bf16(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, const op_rows *v,
+                            LLVMValueRef dst, const key_pack *kp) {
+  int64_t dv_pad = vecs(ge->dv) * VL;
+  if (kt_src) pack_kt_pairs(cg, ge, kt_src, dst, kp->nk_pad);
+  if (!kt_src && ge->nk / VL) {
+    cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk / VL * VL), VL);
+    pack_key_pairs(cg, k, ge->d, j.iv, VL, dst, kp->nk_pad);
+    cg_loop_end(cg, &j);
+  }
+  if (!kt_src && ge->nk % VL) pack_key_pairs(cg, k, ge->d, cg_i64(cg, ge->nk / VL * VL), (int)(ge->nk % VL), dst, kp->nk_pad);
+  LLVMValueRef vdst = cg_gep(cg, cg->i32, dst, cg_i64(cg, kp->values));
+  if (ge->nk / 2) {
+    cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk / 2), 1);
+    LLVMValueRef j = ix_mulk(cg, p.iv, 2);
+    value_pair_row(cg, row_ptr(cg, v, j), row_ptr(cg, v, ix_addk(cg, j, 1)), ge->dv,
+                   cg_gep(cg, cg->i32, vdst, ix_mulk(cg, p.iv, dv_pad)));
+    cg_loop_end(cg, &p);
+  }
+  if (ge->nk % 2)
+    value_pair_row(cg, row_ptr(cg, v, cg_i64(cg, ge->nk - 1)), NULL, ge->dv, cg_gep(cg, cg->i32, vdst, cg_i64(cg, ge->nk / 2 * dv_pad)));
+}
+
 /* The keys of every batch entry packed into kt [batch][kp->size] (pack_entry), one task per batch entry:
  * for the attention of many query blocks per entry, which all read them. */
 static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool unit, LLVMValueRef kdata,
-                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, const key_pack *kp, LLVMValueRef sizes) {
-  LLVMValueRef captured[5] = {kdata, kmap, kt, pad, sizes}, entries = cg_size(cg, sizes, SZ_ENTRIES);
-  cg_task t = cg_task_begin(cg, captured, 5);
+                      LLVMValueRef kmap, LLVMValueRef pad, LLVMValueRef kt, const key_pack *kp, LLVMValueRef sizes,
+                      LLVMValueRef vdata, LLVMValueRef vmap) {
+  LLVMValueRef captured[7] = {kdata, kmap, kt, pad, sizes, vdata, vmap}, entries = cg_size(cg, sizes, SZ_ENTRIES);
+  cg_task t = cg_task_begin(cg, captured, 7);
   LLVMValueRef heads = cg_size(cg, t.vals[4], SZ_HEADS);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef g = ix_div(cg, b.iv, heads), h = ix_rem(cg, b.iv, heads);
   op_rows k = operand_rows(cg, ge, MAP_K, t.vals[0], t.vals[1], t.vals[3], b.iv, g, h);
   LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[0], b.iv, ge->d * ge->nk, 0) : NULL;
-  pack_entry(cg, ge, src, &k, unit, gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0), kp);
+  LLVMValueRef dst = gep_f32_at(cg, t.vals[2], b.iv, kp->size, 0);
+  if (kp->values) {
+    op_rows v = operand_rows(cg, ge, MAP_V, t.vals[5], t.vals[6], t.vals[3], b.iv, g, h);
+    pack_entry_bf16(cg, ge, src, &k, &v, dst, kp);
+  } else
+    pack_entry(cg, ge, src, &k, unit, dst, kp);
   cg_loop_end(cg, &b);
   cg_task_end_n(cg, &t, entries);
 }
@@ -654,7 +810,9 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
   vitc_cg *cg = a->cg;
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   LLVMValueRef i = ix_add(cg, i0, r.iv), scale = src->scale, q = row_ptr(cg, &src->q, i);
-  vec_store1(cg, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
+  LLVMValueRef qb = a->bf16 ? cg_gep(cg, cg->i32, a->qb, ix_mulk(cg, r.iv, (a->d + 1) / 2)) : NULL;
+  if (qb) emit_round_pairs(cg, q, qb, a->d); /* bf16: the score tiles read the rounded pairs */
+  vec_store1(cg, qb ? qb : q, cg_gep(cg, cg->ptr, a->qp, r.iv));
   vec_store1(cg, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
   if (src->bias)
     vec_store1(cg, row_of(cg, src->bias, src->bidx, src->nb, i, src->bias_is, src->bias_strides),
@@ -709,6 +867,7 @@ static void task_arrays(attn_ctx *a, bool bias) {
   a->yp = cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a->rows), NULL);
   a->bp = bias ? cg_var(cg, LLVMArrayType(cg->ptr, (unsigned)a->rows), NULL) : NULL;
   a->fac = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a->rows), NULL);
+  a->qb = a->bf16 ? cg_var(cg, LLVMArrayType(cg->i32, (unsigned)(a->rows * ((a->d + 1) / 2))), NULL) : NULL;
   a->mx = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * VL)), NULL);
   a->s = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a->rows * a->nk_pad)), NULL);
   LLVMSetAlignment(a->s, 64);
@@ -724,7 +883,8 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
   attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
-                .kp = key_pack_of(ge.nk, ge.d)};
+                .bf16 = vitc_bf16_product(cg->g, n)};
+  a.kp = a.bf16 ? key_pack_bf16(ge.nk, ge.d, ge.dv) : key_pack_of(ge.nk, ge.d);
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
   if (a.nk == 0) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "attention over zero keys");
@@ -766,7 +926,8 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef pad = cg_in_value(cg, IN_PAD) ? cg_in(cg, IN_PAD) : null;
   if (!local) {
     kt = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * a.kp.size));
-    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table);
+    pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table, cg_in(cg, IN_V),
+              ge.map[MAP_V] ? cg_in(cg, IN_QMAP + MAP_V) : null);
   }
   LLVMValueRef captured[13] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
                                slabs  ? cg_gep(cg, cg->i8, cg->weights, cg_size(cg, table, SZ_SLABS))
@@ -799,13 +960,16 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef g = ix_div(cg, b, heads), h = ix_rem(cg, b, heads);
   src.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h);
   src.y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h);
+  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
-    pack_entry(cg, &ge, k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL, &k, unit, own_kt, &a.kp);
+    LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL;
+    if (a.bf16) pack_entry_bf16(cg, &ge, src, &k, &a.v, own_kt, &a.kp);
+    else pack_entry(cg, &ge, src, &k, unit, own_kt, &a.kp);
     a.kt = own_kt;
   } else
     a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
-  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
+  a.vp = a.bf16 ? cg_gep(cg, cg->i32, a.kt, cg_i64(cg, a.kp.values)) : NULL;
   if (slabs) src.bias = gep_f32(cg, src.bias, vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, t.vals[12], b)));
   if (bias || rs) emit_unflatten_n(cg, b, batch_dims, nb, src.bidx);
   emit_blocks(&a, &src, i0);

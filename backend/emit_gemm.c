@@ -133,30 +133,38 @@ LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
 
 static bool has_epilogue(const gemm_desc *d) { return d->act != GEMM_ACT_NONE || d->r || d->gamma; }
 
-/* The K block's steps of a bf16 tile: one vdpbf16ps per accumulator and pair of K. Operands are read as
- * bfloat vectors straight from memory, and A's pair is repeated by a shuffle: LLVM 16's VectorCombine
- * recurses without end on a bitcast of an i32 splat to <32 x bfloat>. */
-static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVMValueRef acc[MR][NV]) {
-  vitc_cg *cg = k->cg;
-  LLVMTypeRef vt = f32v_type(cg), bf16 = LLVMBFloatTypeInContext(cg->llvm);
-  LLVMTypeRef pair = vec_of(cg, bf16, 2), pairs = vec_of(cg, bf16, 2 * VL); /* the intrinsic's operand type */
-  LLVMValueRef arow[MR], bv[NV];
+/* Operands are read as bfloat vectors straight from memory, and a pair is repeated by a shuffle: LLVM 16's
+ * VectorCombine recurses without end on a bitcast of an i32 splat to <32 x bfloat>. */
+LLVMValueRef emit_bf16_load_pairs(vitc_cg *cg, LLVMValueRef p) {
+  return vec_load(cg, vec_of(cg, LLVMBFloatTypeInContext(cg->llvm), 2 * VL), p, 2 * VL);
+}
+
+LLVMValueRef emit_bf16_repeat_pair(vitc_cg *cg, LLVMValueRef p) {
   int repeat[2 * VL];
   for (int e = 0; e < 2 * VL; e++) repeat[e] = e % 2;
+  LLVMValueRef pair = vec_load1(cg, vec_of(cg, LLVMBFloatTypeInContext(cg->llvm), 2), p);
+  LLVMSetAlignment(pair, 4);
+  return vec_shuffle(cg, pair, NULL, repeat, 2 * VL);
+}
+
+LLVMValueRef emit_bf16_dot(vitc_cg *cg, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef args[3] = {acc, a, b};
+  return cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3);
+}
+
+/* The K block's steps of a bf16 tile: one vdpbf16ps per accumulator and pair of K. */
+static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVMValueRef acc[MR][NV]) {
+  vitc_cg *cg = k->cg;
+  LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef arow[MR], bv[NV];
   for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
-  for (int v = 0; v < nv; v++)
-    bv[v] = vec_load(cg, pairs, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)), 2 * VL);
+  for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
   if (k->pf_rows) vec_prefetch_l2(cg, cg_gep(cg, cg->i32, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef ap = vec_load1(cg, pair, cg_gep(cg, cg->i32, arow[i], q.iv));
-    LLVMSetAlignment(ap, 4);
-    LLVMValueRef as = vec_shuffle(cg, ap, NULL, repeat, 2 * VL);
-    for (int v = 0; v < nv; v++) {
-      LLVMValueRef args[3] = {vec_load1(cg, vt, acc[i][v]), as, bv[v]};
-      vec_store1(cg, cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3), acc[i][v]);
-    }
+    LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], q.iv));
+    for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
   }
   cg_loop_end(cg, &q);
 }
@@ -367,7 +375,7 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
 
 /* The bfloat16 nearest the float x (or each lane of a float vector) as the low 16 bits of an i32, as
  * vitc_bf16_bits rounds it. */
-static LLVMValueRef bf16_bits(vitc_cg *cg, LLVMValueRef x) {
+LLVMValueRef emit_bf16_bits(vitc_cg *cg, LLVMValueRef x) {
   LLVMValueRef u = vec_bitcast(cg, x, vec_with_elem(LLVMTypeOf(x), cg->i32)), high = vec_lshr(cg, u, vec_k(cg, u, 16));
   LLVMValueRef even = vec_and(cg, high, vec_k(cg, u, 1)); /* ties go to the even neighbour */
   LLVMValueRef up = vec_iadd(cg, vec_iadd(cg, u, vec_k(cg, u, 0x7fff)), even);
@@ -381,10 +389,15 @@ static void round_pairs(vitc_cg *cg, LLVMValueRef p, int lanes, void *state) {
   LLVMValueRef *src_dst = state;
   int halves[2][VL];
   for (int q = 0; q < VL; q++) halves[0][q] = 2 * q, halves[1][q] = 2 * q + 1;
-  LLVMValueRef bits = bf16_bits(cg, vec_load(cg, vec_of(cg, cg->f32, 2 * VL), gep_f32(cg, src_dst[0], p), lanes));
+  LLVMValueRef bits = emit_bf16_bits(cg, vec_load(cg, vec_of(cg, cg->f32, 2 * VL), gep_f32(cg, src_dst[0], p), lanes));
   LLVMValueRef lo = vec_shuffle(cg, bits, NULL, halves[0], VL), hi = vec_shuffle(cg, bits, NULL, halves[1], VL);
   LLVMValueRef pairs = vec_or(cg, lo, vec_shl(cg, hi, vec_k(cg, hi, 16)));
   vec_store(cg, pairs, cg_gep(cg, cg->i32, src_dst[1], ix_divk(cg, p, 2)), (lanes + 1) / 2);
+}
+
+void emit_round_pairs(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t len) {
+  LLVMValueRef src_dst[2] = {src, dst};
+  vec_for(cg, cg_i64(cg, 0), len, 2 * VL, round_pairs, src_dst);
 }
 
 /* One row of A from src (float32, d->a_cs apart) rounded to bf16 pairs at dst, laid out as prepack_b pairs
@@ -395,18 +408,16 @@ static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMVal
   if (d->a_cs == 1 && d->a_seg % 2 == 0) {
     int64_t seg = d->a_seg ? d->a_seg : d->k;
     cg_loop s = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k / seg), 1);
-    LLVMValueRef src_dst[2] = {gep_f32(cg, src, ix_mulk(cg, s.iv, d->a_ss)),
-                               cg_gep(cg, cg->i32, dst, ix_mulk(cg, s.iv, seg / 2))};
-    vec_for(cg, cg_i64(cg, 0), seg, 2 * VL, round_pairs, src_dst);
+    emit_round_pairs(cg, gep_f32(cg, src, ix_mulk(cg, s.iv, d->a_ss)), cg_gep(cg, cg->i32, dst, ix_mulk(cg, s.iv, seg / 2)), seg);
     cg_loop_end(cg, &s);
     return;
   }
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ceil_div(d->k, 2)), 1);
   LLVMValueRef at = cg_gep(cg, cg->i32, dst, q.iv);
-  LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, p), VITC_F32));
+  LLVMValueRef p = ix_mulk(cg, q.iv, 2), pair = emit_bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, p), VITC_F32));
   LLVMValueRef hi_in = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)); /* an odd K's last pair: 0 */
   cg_if hi = cg_if_begin(cg, hi_in);
-  LLVMValueRef next = bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, ix_add(cg, p, cg_i64(cg, 1))), VITC_F32));
+  LLVMValueRef next = emit_bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, ix_add(cg, p, cg_i64(cg, 1))), VITC_F32));
   vec_store1(cg, vec_or(cg, pair, vec_shl(cg, next, cg_i32(cg, 16))), at);
   cg_if_end(cg, &hi);
   cg_if lo_only = cg_if_begin(cg, vec_not(cg, hi_in));

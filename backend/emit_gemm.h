@@ -75,6 +75,16 @@ void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int n
 /* The same over dims known at run time (cg_size). */
 void emit_unflatten_n(vitc_cg *cg, LLVMValueRef linear, const LLVMValueRef *dims, int nd, LLVMValueRef *idx);
 
+/* bfloat16 for the bf16 products (here and emit_attention.c): x's float lanes rounded as vitc_bf16_bits
+ * rounds them, each lane's 16 bits in the low half of an i32 lane; the len floats at src (contiguous)
+ * rounded to ceil(len / 2) pairs, 32-bit words (an odd len's last high half zero) at dst, which may be src
+ * (each word is written after the floats it holds are read); 16 pairs at p as <32 x bfloat>; the pair at p
+ * repeated across them; and acc + a·b summed by pairs (vdpbf16ps). */
+LLVMValueRef emit_bf16_bits(vitc_cg *cg, LLVMValueRef x);
+void emit_round_pairs(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t len);
+LLVMValueRef emit_bf16_load_pairs(vitc_cg *cg, LLVMValueRef p);
+LLVMValueRef emit_bf16_repeat_pair(vitc_cg *cg, LLVMValueRef p);
+LLVMValueRef emit_bf16_dot(vitc_cg *cg, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b);
 /* The <16 x float> vectors of the float32 kernels (here, emit_attention.c and emit_depthwise_nhwc.c, whose
  * tiles are sized for 16 lanes): the type, a broadcast, and the first `lanes` floats at p loaded (the rest
  * zero) or stored, unaligned, through vec.h. */

@@ -8,10 +8,12 @@
  * The default set: ViT-B/16 (H 12, D 64) at 197, 577 and 1025 tokens (224, 384, 512 pixels), ViT-B/32's
  * 50 tokens, and Swin-T's four stages (49 tokens, D 32; 64 windows × 3 heads .. 1 × 24), on 1 and 2 threads.
  * Times are the best of about a second of runs (wall clock; at 1 thread also the calling thread's CPU time,
- * which a shared machine disturbs less). Built by hand:
+ * which a shared machine disturbs less). Each case runs in float32 and then in bf16 precision (Q·Kᵀ and P·V on
+ * vdpbf16ps, ir/precision.c), side by side. Built by hand:
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/attention.c -o /tmp/attention BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
- * Usage: attention [PEAK_FILE [G H N D THREADS LAYOUT]]   (LAYOUT dense, vit, swin or swin+mask)
+ * Usage: attention [PEAK_FILE [G H N D THREADS LAYOUT [PRECISION]]]   (LAYOUT dense, vit, swin or swin+mask;
+ *        PRECISION fp32, the default, or bf16)
  * PEAK_FILE has lines "THREADS GFLOPS" (/work/shared-bench/peak.txt). */
 #include "best_time.h"
 
@@ -97,10 +99,11 @@ static void best_times(test_graph *t, void *const *outs, int reps, double *wall,
   }
 }
 
-static int run(int threads, const bench_case *c, double peak) {
+static int run(int threads, const bench_case *c, double peak, vitc_precision precision) {
   int64_t l = c->g * c->n, *maps = malloc(sizeof(int64_t) * (size_t)(5 * l)), hs[4], ys[3];
   test_graph t = tg_new();
   build(&t, c, maps, hs, ys);
+  t.g->precision = precision;
   vitc_error err = {0};
   if (tg_compile(&t, threads, &err)) {
     fprintf(stderr, "%s\n", err.msg);
@@ -112,8 +115,9 @@ static int run(int threads, const bench_case *c, double peak) {
   double once = best_time(&t, outs, 3), wall, cpu;
   best_times(&t, outs, once < 1.0 / 100 ? (int)(1.0 / once) : 100, &wall, &cpu);
   double flops = 4.0 * (double)(c->g * c->h * c->n * c->n * c->d), gflops = flops / wall * 1e-9;
-  printf("G=%-3lld H=%-3lld N=%-5lld D=%-3lld threads=%d %-9s: %8.3f ms, %6.1f GFLOP/s", (long long)c->g,
-         (long long)c->h, (long long)c->n, (long long)c->d, threads, layout_names[c->lay], wall * 1e3, gflops);
+  printf("G=%-3lld H=%-3lld N=%-5lld D=%-3lld threads=%d %-9s %s: %8.3f ms, %6.1f GFLOP/s", (long long)c->g,
+         (long long)c->h, (long long)c->n, (long long)c->d, threads, layout_names[c->lay],
+         precision == VITC_PRECISION_BF16 ? "bf16" : "fp32", wall * 1e3, gflops);
   if (peak > 0) printf(", %3.0f%% of peak", 100 * gflops / peak);
   if (threads == 1 && peak > 0) printf(" (CPU time: %6.1f GFLOP/s, %3.0f%%)", flops / cpu * 1e-9, 100 * flops / cpu * 1e-9 / peak);
   printf("\n");
@@ -132,7 +136,8 @@ int main(int argc, char **argv) {
     int threads = atoi(argv[6]);
     for (int k = 0; k < 4; k++)
       if (!strcmp(argv[7], layout_names[k])) c.lay = (layout)k;
-    return run(threads, &c, peak_of(peak_file, threads));
+    bool bf16 = argc > 8 && !strcmp(argv[8], "bf16");
+    return run(threads, &c, peak_of(peak_file, threads), bf16 ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32);
   }
   static const bench_case cases[] = {
       {1, 12, 197, 64, VIT},  {1, 12, 577, 64, VIT},  {1, 12, 1025, 64, VIT},  {1, 12, 197, 64, DENSE},
@@ -140,6 +145,8 @@ int main(int argc, char **argv) {
       {4, 12, 49, 32, SWIN_MASK}, {1, 24, 49, 32, SWIN},
   };
   for (int threads = 1; threads <= 2; threads++)
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) bad |= run(threads, &cases[i], peak_of(peak_file, threads));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+      for (int p = 0; p < 2; p++)
+        bad |= run(threads, &cases[i], peak_of(peak_file, threads), p ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32);
   return bad;
 }

@@ -46,12 +46,13 @@ static vitc_status eval_as_is(const vitc_node *n, const vitc_value *const *in, v
   return st;
 }
 
-enum { PRODUCT_MAX_IN = 8 }; /* FusedGemm's 5 inputs are the most a BF16 op takes */
+enum { PRODUCT_MAX_IN = 10 }; /* Attention's 10 inputs are the most a BF16 op takes */
 
 /* n evaluated as a bf16 product (vitc_bf16_product): its weight rounded, and its input 0 too unless the op
- * makes its rows from it (BF16_ROWS: the op's evaluator rounds them, told by the attribute bf16 = 1). */
+ * makes its rows from it (BF16_ROWS: the op's evaluator rounds them, told by the attribute bf16 = 1); an op
+ * multiplying activations (BF16_ACTS) gets every input as it is and rounds its operands itself. */
 static vitc_status eval_bf16(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  bool own_rows = vitc_op_has(n->op, VITC_OPF_BF16_ROWS);
+  bool own_all = vitc_op_has(n->op, VITC_OPF_BF16_ACTS), own_rows = own_all || vitc_op_has(n->op, VITC_OPF_BF16_ROWS);
   const vitc_value *rounded[PRODUCT_MAX_IN];
   vitc_value copy[2] = {{0}};
   vitc_node marked = *n;
@@ -64,7 +65,7 @@ static vitc_status eval_bf16(const vitc_node *n, const vitc_value *const *in, vi
     marked.nattr = n->nattr + 1;
   }
   for (int k = 0; k < n->nin; k++) rounded[k] = in[k];
-  vitc_status st = round_to_bf16(in, own_rows ? 1 : 0, rounded, copy, err);
+  vitc_status st = round_to_bf16(in, own_all ? 2 : own_rows ? 1 : 0, rounded, copy, err);
   if (!st) st = eval_as_is(&marked, rounded, out, err);
   free(copy[0].data);
   free(copy[1].data);

@@ -150,6 +150,7 @@ enum {
   VITC_OPF_VECTORISED = 1u << 11,
   VITC_OPF_BF16 = 1u << 12,
   VITC_OPF_BF16_ROWS = 1u << 13,
+  VITC_OPF_BF16_ACTS = 1u << 14,
 };
 
 typedef struct vitc_op_info {
@@ -228,7 +229,8 @@ typedef struct vitc_graph {
  * column) of float32 operands whose weight (input 1) is a compile-time constant matrix, other than the
  * first product on the input image and a classifier head (ir/precision.c says why). Its product's
  * operands (inputs 0 and 1, or with BF16_ROWS the rows the op makes and input 1) are then rounded to
- * bfloat16 (vitc_bf16_bits) and the products summed in float32. */
+ * bfloat16 (vitc_bf16_bits) and the products summed in float32. An op with BF16_ACTS (Attention) has no
+ * weight: it rounds all its products' operands, in float32 precision itself (ir/precision.c). */
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n);
 /* The bfloat16 nearest x (ties to even; NaN stays a quiet NaN), as its 16 bits, and as a float. */
 static inline uint16_t vitc_bf16_bits(float x) {

@@ -19,6 +19,7 @@ enum {
   VECTORISED = VITC_OPF_VECTORISED,
   BF16 = VITC_OPF_BF16,
   BF16_ROWS = VITC_OPF_BF16_ROWS,
+  BF16_ACTS = VITC_OPF_BF16_ACTS,
 };
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {

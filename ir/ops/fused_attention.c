@@ -10,6 +10,10 @@
  *   attrs   scale (float, default 1), k_transposed (int, default 0),
  *           normalize_qk (int, default 0): Q and K rows are divided by max(‖row‖₂, 1e-12) before the
  *             product (F.normalize; Swin V2's cosine attention)
+ *           bf16 (int, set by ir/eval.c in BF16 precision, ops.def's BF16_ACTS): Q, K (after normalize_qk)
+ *             and V are rounded to bfloat16, and so are the probabilities before P·V, unnormalised, as
+ *             exp(s - max): the sum and the division by it stay float32, after the product, as the kernel
+ *             computes them (backend/emit_attention.c)
  *
  *   Y [.., Nq, Dv] = softmax(scale · S · Q·Kᵀ + bias, over the last axis) · V
  *
@@ -259,20 +263,27 @@ static const float *normalized_rows(const float *src, int64_t rows, int64_t len,
   return dst;
 }
 
+/* The count floats at src rounded to bfloat16, into dst (which may be src). */
+static const float *bf16_rounded(const float *src, size_t count, float *dst) {
+  for (size_t e = 0; e < count; e++) dst[e] = vitc_bf16_round(src[e]);
+  return dst;
+}
+
 vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   attn_dims a;
   int64_t bs[VITC_MAX_RANK] = {0}, ss[VITC_MAX_RANK] = {0};
   const vitc_value *bias = input(n, in, IN_BIAS), *rs = input(n, in, IN_SCALE), *ymap = map_of(n, in, MAP_Y);
   vitc_status st = analyse_all(n, in, &a, bs, ss, err);
   if (st != VITC_OK) return st;
-  bool kt = vitc_attr_int(n, "k_transposed", 0) != 0, unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
+  bool kt = vitc_attr_int(n, "k_transposed", 0) != 0, unit = vitc_attr_int(n, "normalize_qk", 0) != 0,
+       bf16 = vitc_attr_int(n, "bf16", 0) != 0;
   if (unit && kt) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
   size_t qn = (size_t)(a.nq * a.d), kn = (size_t)(a.nk * a.d), vn = (size_t)(a.nk * a.dv), yn = (size_t)(a.nq * a.dv);
-  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn) + vn + yn + 1));
+  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn) + vn + yn + (size_t)a.nq + 1));
   if (!s) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for attention scores");
   float *qbuf = s + a.nq * a.nk, *kbuf = qbuf + qn, *vbuf = kbuf + kn, *ybuf = vbuf + vn, *qunit = ybuf + yn,
-        *kunit = qunit + qn;
+        *kunit = qunit + qn, *inv_sum = kunit + kn; /* bf16: each row's 1/Σ, applied after P·V */
   int r = a.batch_rank + 2;
   for (int64_t b = 0; b < a.batch && st == VITC_OK; b++) {
     const float *q = operand_rows(n, in, IN_Q, &a, b, a.nq, a.d, qbuf);
@@ -281,6 +292,11 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
     if (unit) {
       q = normalized_rows(q, a.nq, a.d, qunit);
       k = normalized_rows(k, a.nk, a.d, kunit);
+    }
+    if (bf16) {
+      q = bf16_rounded(q, qn, unit ? qunit : qbuf);
+      k = bf16_rounded(k, kn, unit ? kunit : kbuf);
+      v = bf16_rounded(v, vn, vbuf);
     }
     float *y = ymap ? ybuf : (float *)out->data + b * a.nq * a.dv;
     vitc_fmat kmat = kt ? vitc_fmat_rows(k, a.nk) : vitc_fmat_cols(k, a.d);
@@ -300,12 +316,15 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       for (int64_t j = 0; j < a.nk; j++) m = row[j] > m ? row[j] : m;
       double sum = 0;
       for (int64_t j = 0; j < a.nk; j++) sum += row[j] = expf(row[j] - m);
-      for (int64_t j = 0; j < a.nk; j++) row[j] = (float)(row[j] / sum);
+      inv_sum[i] = (float)(1 / sum);
+      for (int64_t j = 0; j < a.nk; j++) row[j] = bf16 ? vitc_bf16_round(row[j]) : (float)(row[j] / sum);
     }
     if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f, y, a.dv)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
+    for (int64_t i = 0; bf16 && i < a.nq; i++)
+      for (int64_t c = 0; c < a.dv; c++) y[i * a.dv + c] *= inv_sum[i];
     if (ymap) {
       const int64_t *m = (const int64_t *)ymap->data + b / a.heads * a.nq;
       int64_t head = b % a.heads * a.head_strides[MAP_Y];

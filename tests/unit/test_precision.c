@@ -1,6 +1,6 @@
 /* test_precision.c — which products multiply in bfloat16 (ir/precision.c): on one small graph, the
  * product on the input image and the classifier head stay float32, and their near misses do not; on
- * another, the BF16 column's other products (PatchConvNHWC, PatchMerging). */
+ * another, the BF16 column's other products (PatchConvNHWC, PatchMerging); Attention's own rule. */
 #include "backend_harness.h"
 #include "op_harness.h"
 
@@ -88,8 +88,41 @@ static void test_other_products(void) {
   tg_free(&t);
 }
 
+/* Attention (BF16_ACTS: no weight) on graph inputs Q [2, 3, 5, 8] and K, V [2, 3, Nk, 8], its output an
+ * output: bf16 although it reads inputs and makes an output (the image and head rules are for products with
+ * a weight); not with normalize_qk, nor with fewer keys than queries (Nk 3 < 5; Nk 7 is bf16); never in
+ * float32 precision. */
+static void test_attention(void) {
+  test_graph t = tg_new();
+  int q = tg_input(&t, VITC_F32, DIMS(2, 3, 5, 8));
+  const struct { int64_t nk, unit; bool bf16; const char *what; } cases[] = {
+      {5, 0, true, "attention"}, {5, 1, false, "cosine attention"}, {3, 0, false, "3 keys for 5 queries"},
+      {7, 0, true, "7 keys for 5 queries"}};
+  int outs[4];
+  for (int i = 0; i < 4; i++) {
+    int kv = tg_input(&t, VITC_F32, DIMS(2, 3, cases[i].nk, 8));
+    vitc_attr unit = {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = cases[i].unit};
+    outs[i] = tg_node(&t, VITC_OP_Attention, (int[]){q, kv, kv}, 3, 1, &unit, 1);
+    tg_output(&t, outs[i]);
+  }
+  vitc_pass_options po = {.opt_level = 0};
+  vitc_error err = {0};
+  CHECK(vitc_run_passes(t.g, &po, &err) == VITC_OK);
+  for (int precision = VITC_PRECISION_FP32; precision <= VITC_PRECISION_BF16; precision++) {
+    t.g->precision = (vitc_precision)precision;
+    for (int i = 0; i < 4; i++) {
+      bool got = vitc_bf16_product(t.g, &t.g->nodes[t.g->tensors[outs[i]].producer]);
+      bool expect = precision == VITC_PRECISION_BF16 && cases[i].bf16;
+      if (got != expect) fprintf(stderr, "%s precision %d: bf16 %d, want %d\n", cases[i].what, precision, got, expect);
+      CHECK(got == expect);
+    }
+  }
+  tg_free(&t);
+}
+
 int main(void) {
   test_rule();
   test_other_products();
+  test_attention();
   CHECK_DONE();
 }
