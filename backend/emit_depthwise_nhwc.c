@@ -151,9 +151,10 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
   gemm_act act = emit_gemm_act_of(n);
   if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, r.yrow, NULL, w.out[1] * c);
   if (cg_in(cg, IN_SCALE)) {
-    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), 1);
-    emit_layer_norm_f32_row(cg, r.yrow, r.yrow, ix_mulk(cg, ox.iv, c), c, vitc_attr_float(n, "epsilon", 1e-5),
-                            t.vals[IN_SCALE], cg_in(cg, IN_NORM_BIAS) ? t.vals[IN_NORM_BIAS] : NULL);
+    int group = emit_layer_norm_group(w.out[1], c);
+    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), group);
+    emit_layer_norm_f32_rows(cg, r.yrow, r.yrow, ix_mulk(cg, ox.iv, c), group, c, vitc_attr_float(n, "epsilon", 1e-5),
+                             t.vals[IN_SCALE], cg_in(cg, IN_NORM_BIAS) ? t.vals[IN_NORM_BIAS] : NULL);
     cg_loop_end(cg, &ox);
   }
   cg_loop_end(cg, &row);

@@ -46,7 +46,7 @@ static void emit_norm_rows(vitc_cg *cg, const merge_geom *p, LLVMValueRef first,
   row_loop rl;
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->n, ptrs, 4);
   LLVMValueRef base = ix_mulk(cg, ix_add(cg, ptrs[3], r), p->n);
-  emit_layer_norm_f32_row(cg, ptrs[0], ptrs[0], base, s.len, p->eps, ptrs[1], ptrs[2]);
+  emit_layer_norm_f32_rows(cg, ptrs[0], ptrs[0], base, 1, s.len, p->eps, ptrs[1], ptrs[2]);
   rows_end(cg, &rl);
 }
 
@@ -61,7 +61,7 @@ static vitc_status emit_slab(vitc_cg *cg, const merge_geom *p, LLVMValueRef col,
   LLVMValueRef r = rows_begin(cg, &rl, count, count * p->c4, ptrs, 5);
   LLVMValueRef base = ix_mulk(cg, r, p->c4);
   emit_gather(cg, p, ptrs[0], cg_gep(cg, cg->f32, ptrs[1], base), ix_add(cg, ptrs[4], r));
-  if (ptrs[2] && !p->norm_after) emit_layer_norm_f32_row(cg, ptrs[1], ptrs[1], base, s.len, p->eps, ptrs[2], ptrs[3]);
+  if (ptrs[2] && !p->norm_after) emit_layer_norm_f32_rows(cg, ptrs[1], ptrs[1], base, 1, s.len, p->eps, ptrs[2], ptrs[3]);
   rows_end(cg, &rl);
   gemm_desc d = {.dtype = VITC_F32, .m = count, .n = p->n, .k = p->c4, .alpha = 1, .beta = 1};
   d.a = col;

@@ -82,10 +82,15 @@ LLVMValueRef fold_columns(vitc_cg *cg, const row_shape *s, LLVMValueRef x, LLVMV
 LLVMValueRef load_f64(vitc_cg *cg, LLVMValueRef x, LLVMValueRef e, vitc_dtype t);
 void store_f64(vitc_cg *cg, LLVMValueRef y, LLVMValueRef e, vitc_dtype t, LLVMValueRef v);
 
-/* LayerNorm of the float32 row x[base, base + len) into y (y may be x), emit_norm.c's way (statistics in
- * double, two-pass): y = (x - mean) · inv_std · scale[j] + bias[j] (scale, bias: len floats, NULL none).
- * The epilogue of kernels that hold a row in cache when it is to be normalised (DepthwiseConvNHWC). */
-void emit_layer_norm_f32_row(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int64_t len, double eps,
-                             LLVMValueRef scale, LLVMValueRef bias);
+/* LayerNorm of the n float32 rows x[base + g·len, base + (g+1)·len) (g < n <= emit_layer_norm_group's most)
+ * into y (y may be x), emit_norm.c's way (statistics in double, two-pass): y = (x - mean) · inv_std ·
+ * scale[j] + bias[j] (scale, bias: len floats, NULL none). The epilogue of kernels that hold rows in cache
+ * when they are to be normalised (DepthwiseConvNHWC, PatchMerging); n rows at once run their chains of
+ * dependent steps side by side. */
+void emit_layer_norm_f32_rows(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLVMValueRef base, int n, int64_t len,
+                              double eps, LLVMValueRef scale, LLVMValueRef bias);
+/* How many rows of `rows` (of len floats) to normalise at once: the most up to emit_norm.c's group that
+ * divides rows. */
+int emit_layer_norm_group(int64_t rows, int64_t len);
 
 #endif
