@@ -314,16 +314,25 @@ static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t
   vitc_status st = cg_reserve_blob(cg, count * sizeof(uint32_t), offset, &room, err);
   uint32_t *packed = room;
   const float *b = d->b_const;
-  for (int64_t jp = 0; !st && jp < npan; jp++)
-    for (int64_t p = 0; p < d->k; p++)
-      for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++) {
-        float x = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
-        uint32_t *word = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR + jj];
-        if (bf16)
-          *word |= (uint32_t)vitc_bf16_bits(x) << (16 * (p % 2));
-        else
-          memcpy(word, &x, sizeof x);
+  /* B's rows in order (the model file's pages read once, one after another), each cut into its panels; a
+   * float32 row with contiguous columns is copied a panel's width at a time (Swin-T's 118 MB: 45 → ~10 ms) */
+  for (int64_t p = 0; !st && p < d->k; p++)
+    for (int64_t jp = 0; jp < npan; jp++) {
+      int64_t cols = d->n - jp * NR < NR ? d->n - jp * NR : NR;
+      const float *src = b + p * d->b_rs + jp * NR * d->b_cs;
+      uint32_t *row = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR];
+      if (!bf16 && d->b_cs == 1) {
+        memcpy(row, src, sizeof *src * (size_t)cols);
+        continue;
       }
+      for (int64_t jj = 0; jj < cols; jj++) {
+        float x = src[jj * d->b_cs];
+        if (bf16)
+          row[jj] |= (uint32_t)vitc_bf16_bits(x) << (16 * (p % 2));
+        else
+          memcpy(&row[jj], &x, sizeof x);
+      }
+    }
   if (cg->times) vitc_stage_add(&cg->times->weights, since);
   return st;
 }
