@@ -61,9 +61,9 @@ static void batch_offsets(vitc_cg *cg, const gemm_desc *d, LLVMValueRef bidx, LL
 }
 
 /* Offset of A's row i (a_rs, or its row groups) and of A's column p (a_cs, or its K segments). */
-static LLVMValueRef a_row_at(vitc_cg *cg, const gemm_desc *d, LLVMValueRef i) {
-  if (!d->a_group) return ix_mulk(cg, i, d->a_rs);
-  return ix_add(cg, ix_mulk(cg, ix_divk(cg, i, d->a_group), d->a_gs), ix_mulk(cg, ix_remk(cg, i, d->a_group), d->a_rs));
+static LLVMValueRef a_row_at(vitc_cg *cg, const gemm_desc *d, LLVMValueRef a_rs, LLVMValueRef i) {
+  if (!d->a_group) return ix_mul(cg, i, a_rs);
+  return ix_add(cg, ix_mulk(cg, ix_divk(cg, i, d->a_group), d->a_gs), ix_mul(cg, ix_remk(cg, i, d->a_group), a_rs));
 }
 
 static LLVMValueRef a_col_at(vitc_cg *cg, const gemm_desc *d, LLVMValueRef p) {
@@ -79,6 +79,13 @@ static int64_t batch_count(const gemm_desc *d) {
 
 /* ---------------------------------------------------------------- the micro-kernel */
 
+/* The sizes a float32 kernel with a prepacked B reads at run time from its node's constants (cg_add_sizes)
+ * when sizes_at_run_time holds, so that the linear layers of a hierarchical model's stages (Swin-T's and
+ * ConvNeXt-T's four widths and token counts) share their kernels; in every other kernel they are constants
+ * of its code. What stays in the code: the tile heights, N's last part panel, the epilogue. */
+enum { GS_K, GS_A_RS, GS_LDC, GS_D_RS, GS_NPAN, GS_TILES, GS_TALL, GS_BPC, GS_INNER, GS_A_LARGER, GS_KBLOCKS,
+       GS_PER_BATCH, GS_COUNT };
+
 /* What a tile needs inside the task: batch-offset bases and the current panel and K block. */
 typedef struct kernel_ctx {
   vitc_cg *cg;
@@ -91,21 +98,24 @@ typedef struct kernel_ctx {
   int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
   bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
-  int64_t pf_rows;       /* packed B: steps ahead of p whose B row the tile prefetches (0: none) */
+  LLVMValueRef pf_ahead; /* packed B: the floats ahead of p's B row where the tile prefetches (NULL: none) */
   LLVMValueRef pf_line;  /* the floats into that row where the tile's prefetched cache line starts */
+  LLVMValueRef sz[GS_COUNT]; /* the sizes, constants or read at run time */
+  int64_t mr_lo;         /* rows of the short tiles; the tall ones have one more */
+  bool has_tall;         /* whether the code has tall tiles (GS_TALL of them: 0 .. GS_TALL-1) */
 } kernel_ctx;
 
-static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, int i, int64_t rs, LLVMValueRef j0,
+static LLVMValueRef tile_addr(vitc_cg *cg, LLVMValueRef base, LLVMValueRef i0, int i, LLVMValueRef rs, LLVMValueRef j0,
                               int v) {
-  LLVMValueRef row = ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), rs);
+  LLVMValueRef row = ix_mul(cg, ix_add(cg, i0, cg_i64(cg, i)), rs);
   return gep_f32(cg, base, ix_add(cg, ix_add(cg, row, j0), cg_i64(cg, (int64_t)v * VL)));
 }
 
 /* D(i0+i, j0+16v ..) as a vector: a row of D, or its one element broadcast (D_cs = 0). */
 static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int lanes) {
   vitc_cg *cg = k->cg;
-  if (k->d->d_cs) return f32v_load(cg, tile_addr(cg, k->dd, i0, i, k->d->d_rs, k->j0, v), lanes);
-  LLVMValueRef at = ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->d_rs);
+  if (k->d->d_cs) return f32v_load(cg, tile_addr(cg, k->dd, i0, i, k->sz[GS_D_RS], k->j0, v), lanes);
+  LLVMValueRef at = ix_mul(cg, ix_add(cg, i0, cg_i64(cg, i)), k->sz[GS_D_RS]);
   return f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, k->dd, at)));
 }
 
@@ -114,8 +124,8 @@ static LLVMValueRef addend_vec(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
 /* R(i0+i, j0+16v ..): R's row i0+i, or i0+i mod r_rows when R repeats down Y. */
 static LLVMValueRef residual_addr(kernel_ctx *k, LLVMValueRef i0, int i, int v) {
   vitc_cg *cg = k->cg;
-  if (!k->d->r_rows) return tile_addr(cg, k->r, i0, i, k->d->ldc, k->j0, v);
-  return tile_addr(cg, k->r, ix_remk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->r_rows), 0, k->d->ldc, k->j0, v);
+  if (!k->d->r_rows) return tile_addr(cg, k->r, i0, i, k->sz[GS_LDC], k->j0, v);
+  return tile_addr(cg, k->r, ix_remk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->d->r_rows), 0, k->sz[GS_LDC], k->j0, v);
 }
 
 LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
@@ -161,7 +171,7 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
   for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
-  if (k->pf_rows) vec_prefetch_l2(cg, cg_gep(cg, cg->i32, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
+  if (k->pf_ahead) vec_prefetch_l2(cg, cg_gep(cg, cg->i32, brow, ix_add(cg, k->pf_line, k->pf_ahead)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], q.iv));
     for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
@@ -212,7 +222,7 @@ static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
         if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
       }
-      f32v_store(cg, y, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), n);
+      f32v_store(cg, y, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), n);
     }
 }
 
@@ -228,18 +238,18 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   cg_if resume = cg_if_begin(cg, vec_not(cg, k->first));
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++)
-      vec_store1(cg, f32v_load(cg, tile_addr(cg, k->c, i0, i, d->ldc, k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
+      vec_store1(cg, f32v_load(cg, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
   cg_if_end(cg, &resume);
 
   if (k->bf16) {
     emit_bf16_steps(k, i0, mr, nv, acc);
   } else {
-  for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, a_row_at(cg, d, ix_add(cg, i0, cg_i64(cg, i))));
+  for (int i = 0; i < mr; i++) arow[i] = gep_f32(cg, k->a, a_row_at(cg, d, k->sz[GS_A_RS], ix_add(cg, i0, cg_i64(cg, i))));
   cg_loop p = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
     bv[v] = f32v_load(cg, gep_f32(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
-  if (k->pf_rows) vec_prefetch_l2(cg, gep_f32(cg, brow, ix_addk(cg, k->pf_line, k->pf_rows * k->b_ks)));
+  if (k->pf_ahead) vec_prefetch_l2(cg, gep_f32(cg, brow, ix_add(cg, k->pf_line, k->pf_ahead)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs))));
     for (int v = 0; v < nv; v++) {
@@ -276,15 +286,17 @@ static int64_t row_tiles(int64_t m) { return ceil_div(m, MR); }
  * so the first NV blocks of a task bring in the whole slice while the rest of the task computes. */
 static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
   vitc_cg *cg = k->cg;
-  int64_t m = k->d->m, tiles = row_tiles(m), mr_lo = m / tiles, n_hi = m % tiles;
+  LLVMValueRef n_hi = k->sz[GS_TALL];
   for (int tall = 1; tall >= 0; tall--) {
-    int64_t first = tall ? 0 : n_hi, last = tall ? n_hi : tiles, mr = mr_lo + tall;
-    if (first == last) continue;
-    LLVMValueRef lo = ib_lo; /* the short tiles start at max(ib_lo, n_hi) */
-    if (!tall) lo = vec_select(cg, vec_icmp(cg, LLVMIntUGT, ib_lo, cg_i64(cg, n_hi)), ib_lo, cg_i64(cg, n_hi));
-    cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, cg_i64(cg, last)), 1);
+    if (tall && !k->has_tall) continue;
+    LLVMValueRef last = tall ? n_hi : k->sz[GS_TILES], lo = ib_lo; /* the short tiles start at max(ib_lo, n_hi) */
+    int64_t mr = k->mr_lo + tall;
+    if (!tall) lo = vec_select(cg, vec_icmp(cg, LLVMIntUGT, ib_lo, n_hi), ib_lo, n_hi);
+    cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, last), 1);
     k->pf_line = ix_mulk(cg, ix_remk(cg, ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), NV), VL);
-    emit_tile(k, ix_addk(cg, ix_mulk(cg, ix_addk(cg, ib.iv, -first), mr), first * (mr_lo + 1)), (int)mr, nv, lanes);
+    /* a short tile's first row: n_hi tall tiles, then (ib - n_hi) short ones */
+    LLVMValueRef i0 = tall ? ix_mulk(cg, ib.iv, mr) : ix_add(cg, ix_mulk(cg, ib.iv, mr), n_hi);
+    emit_tile(k, i0, (int)mr, nv, lanes);
     cg_loop_end(cg, &ib);
   }
 }
@@ -294,15 +306,15 @@ static void row_blocks_of_panel(void *k, int nv, int lanes) {
   emit_row_blocks(kc, kc->ib_lo, kc->ib_hi, nv, lanes);
 }
 
-void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, int64_t npan, int64_t n, int nv, int vl, gemm_panel_body body,
-                         void *k) {
+void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, LLVMValueRef npan, int64_t n, int nv, int vl,
+                         gemm_panel_body body, void *k) {
   int64_t ntail = n % (nv * vl);
   int nv_tail = (int)ceil_div(ntail, vl), lanes_tail = (int)(ntail - (nv_tail - 1) * vl);
-  if (!ntail || npan == 1) {
+  if (!ntail || (LLVMIsAConstantInt(npan) && LLVMConstIntGetSExtValue(npan) == 1)) {
     body(k, ntail ? nv_tail : nv, ntail ? lanes_tail : vl);
     return;
   }
-  LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, cg_i64(cg, npan - 1));
+  LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, ix_addk(cg, npan, -1));
   cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
   body(k, nv, vl);
   cg_if_end(cg, &full);
@@ -322,16 +334,25 @@ static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t
   vitc_status st = cg_reserve_blob(cg, count * sizeof(uint32_t), offset, &room, err);
   uint32_t *packed = room;
   const float *b = d->b_const;
-  for (int64_t jp = 0; !st && jp < npan; jp++)
-    for (int64_t p = 0; p < d->k; p++)
-      for (int64_t jj = 0; jj < NR && jp * NR + jj < d->n; jj++) {
-        float x = b[p * d->b_rs + (jp * NR + jj) * d->b_cs];
-        uint32_t *word = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR + jj];
-        if (bf16)
-          *word |= (uint32_t)vitc_bf16_bits(x) << (16 * (p % 2));
-        else
-          memcpy(word, &x, sizeof x);
+  /* B's rows in order (the model file's pages read once, one after another), each cut into its panels; a
+   * float32 row with contiguous columns is copied a panel's width at a time (Swin-T's 118 MB: 45 → ~10 ms) */
+  for (int64_t p = 0; !st && p < d->k; p++)
+    for (int64_t jp = 0; jp < npan; jp++) {
+      int64_t cols = d->n - jp * NR < NR ? d->n - jp * NR : NR;
+      const float *src = b + p * d->b_rs + jp * NR * d->b_cs;
+      uint32_t *row = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR];
+      if (!bf16 && d->b_cs == 1) {
+        memcpy(row, src, sizeof *src * (size_t)cols);
+        continue;
       }
+      for (int64_t jj = 0; jj < cols; jj++) {
+        float x = src[jj * d->b_cs];
+        if (bf16)
+          row[jj] |= (uint32_t)vitc_bf16_bits(x) << (16 * (p % 2));
+        else
+          memcpy(&row[jj], &x, sizeof x);
+      }
+    }
   if (cg->times) vitc_stage_add(&cg->times->weights, since);
   return st;
 }
@@ -435,7 +456,7 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
   cg_task t = cg_task_begin(cg, captured, 2);
   cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
   batch_offsets(cg, d, ix_divk(cg, r.iv, d->m), off);
-  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], a_row_at(cg, d, ix_remk(cg, r.iv, d->m))));
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[0], a_row_at(cg, d, cg_i64(cg, d->a_rs), ix_remk(cg, r.iv, d->m))));
   round_row(cg, d, src, cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, kq)));
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, rows);
@@ -446,39 +467,59 @@ static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
  * the batch) or packed at run time (pack_b). */
 typedef enum b_source { B_IN_PLACE, B_PREPACKED, B_PACKED_AT_RUN } b_source;
 
+/* Whether a node's kernel reads its sizes at run time (GS_*): float32 rows of A one after another (no batch,
+ * row groups or K segments) times a prepacked B, the linear layers. */
+static bool sizes_at_run_time(const gemm_desc *d, b_source src, bool bf16) {
+  return src == B_PREPACKED && !bf16 && !d->nbatch && !d->a_group && !d->a_seg;
+}
+
 static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, bool bf16, vitc_error *err) {
   int64_t blob_off = 0;
-  bool packed = src != B_IN_PLACE;
-  LLVMValueRef bptr = d->b;
-  if (src == B_PREPACKED) {
-    vitc_status st = prepack_b(cg, d, bf16, &blob_off, err);
-    if (st) return st;
-    bptr = cg->weights;
-  }
-  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
+  bool packed = src != B_IN_PLACE, at_run = sizes_at_run_time(d, src, bf16);
   int64_t npan = ceil_div(d->n, NR), mblocks = row_tiles(d->m);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   /* K blocks within each of A's segments (bf16 reads A rounded into dense rows: one segment) */
   int64_t seg = d->a_seg && !bf16 ? d->a_seg : ksteps, nseg = seg ? ksteps / seg : 1;
   int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg;
-
-  LLVMValueRef null = LLVMConstNull(cg->ptr);
-  LLVMValueRef captured[6] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
-                              d->gamma ? d->gamma : null, d->r ? d->r : null};
-  cg_task t = cg_task_begin(cg, captured, 6);
-  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
   /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
    * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
    * that many rows over a small weight read A from memory once rather than once per panel. */
   bool a_larger = d->m > d->n;
-  int64_t inner = a_larger ? npan : nmc, outer = a_larger ? nmc : npan;
-  LLVMValueRef in_b = ix_remk(cg, task.iv, inner * outer), lo = ix_remk(cg, in_b, inner), hi = ix_divk(cg, in_b, inner);
-  LLVMValueRef mc = a_larger ? hi : lo, jp = a_larger ? lo : hi;
-  LLVMValueRef off[4], bidx = ix_divk(cg, task.iv, inner * outer);
+  /* Tiles of mr_lo + 1 rows, then of mr_lo. Read at run time, M of 7 tiles or more (49 rows and up) is cut
+   * into tiles of 8 and 7 rows, as it is otherwise too (3136: 392 of 8; 196: 21 of 8, 4 of 7; 49: 7 of 7),
+   * but the code has both heights whatever M, so that it is the same for every such M. */
+  bool common_tiling = at_run && mblocks >= MR - 1;
+  int64_t mr_lo = common_tiling ? MR - 1 : d->m / mblocks, n_hi = d->m - mr_lo * mblocks;
+  int64_t sizes[GS_COUNT] = {[GS_K] = ksteps, [GS_A_RS] = d->a_rs, [GS_LDC] = d->ldc, [GS_D_RS] = d->d_rs,
+                             [GS_NPAN] = npan, [GS_TILES] = mblocks, [GS_TALL] = n_hi, [GS_BPC] = bpc,
+                             [GS_INNER] = a_larger ? npan : nmc, [GS_A_LARGER] = a_larger, [GS_KBLOCKS] = nkb,
+                             [GS_PER_BATCH] = npan * nmc};
+  LLVMValueRef null = LLVMConstNull(cg->ptr), table = null, bptr = d->b;
+  /* the table before the packed B: both then lie at the same offsets among every node's constants */
+  vitc_status st = at_run ? cg_add_sizes(cg, sizes, GS_COUNT, &table, NULL, err) : VITC_OK;
+  if (!st && src == B_PREPACKED) {
+    st = prepack_b(cg, d, bf16, &blob_off, err);
+    bptr = cg->weights;
+  }
+  if (st) return st;
+  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
+  LLVMValueRef ntasks = ix_mulk(cg, at_run ? cg_size(cg, table, GS_PER_BATCH) : cg_i64(cg, npan * nmc), batch_count(d));
+
+  LLVMValueRef captured[7] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
+                              d->gamma ? d->gamma : null, d->r ? d->r : null, table};
+  cg_task t = cg_task_begin(cg, captured, 7);
+  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps, .mr_lo = mr_lo,
+                  .has_tall = common_tiling || n_hi > 0};
+  for (int i = 0; i < GS_COUNT; i++) k.sz[i] = at_run ? cg_size(cg, t.vals[6], i) : cg_i64(cg, sizes[i]);
+  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef per_batch = k.sz[GS_PER_BATCH], inner = k.sz[GS_INNER];
+  LLVMValueRef in_b = ix_rem(cg, task.iv, per_batch), lo = ix_rem(cg, in_b, inner), hi = ix_div(cg, in_b, inner);
+  LLVMValueRef larger = vec_icmp(cg, LLVMIntNE, k.sz[GS_A_LARGER], cg_i64(cg, 0));
+  LLVMValueRef mc = vec_select(cg, larger, hi, lo), jp = vec_select(cg, larger, lo, hi);
+  LLVMValueRef off[4], bidx = ix_div(cg, task.iv, per_batch);
   batch_offsets(cg, d, bidx, off);
 
-  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps};
   k.a = bf16 ? cg_gep(cg, cg->i32, t.vals[0], ix_mulk(cg, bidx, d->m * ksteps)) : gep_f32(cg, t.vals[0], off[0]);
   LLVMValueRef a_base = k.a;
   k.c = gep_f32(cg, t.vals[2], off[2]);
@@ -488,7 +529,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   k.j0 = ix_mulk(cg, jp, NR);
   if (src == B_PREPACKED) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
-    k.b = gep_f32(cg, blob, ix_mulk(cg, jp, ksteps * NR));
+    k.b = gep_f32(cg, blob, ix_mul(cg, jp, ix_mulk(cg, k.sz[GS_K], NR)));
     k.b_ks = NR;
   } else if (src == B_PACKED_AT_RUN) {
     k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * NR));
@@ -497,11 +538,11 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  if (packed) k.pf_rows = ksteps < KC ? ksteps : KC;
-  LLVMValueRef ib_lo = ix_mulk(cg, mc, bpc);
-  LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, cg_i64(cg, bpc)), cg_i64(cg, mblocks));
+  if (packed) k.pf_ahead = ix_mulk(cg, ix_min(cg, k.sz[GS_K], cg_i64(cg, KC)), k.b_ks);
+  LLVMValueRef ib_lo = ix_mul(cg, mc, k.sz[GS_BPC]);
+  LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, k.sz[GS_BPC]), k.sz[GS_TILES]);
 
-  cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
+  cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), k.sz[GS_KBLOCKS], 1);
   if (nseg > 1) { /* segment s's K block: A from s*a_ss, so that the tiles' p*a_cs lands in it */
     LLVMValueRef s = ix_divk(cg, kb.iv, per_seg), s0 = ix_mulk(cg, s, seg);
     k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), KC));
@@ -509,15 +550,15 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.a = gep_f32(cg, a_base, ix_mulk(cg, s, d->a_ss - seg * d->a_cs));
   } else {
     k.k0 = ix_mulk(cg, kb.iv, KC);
-    k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), cg_i64(cg, ksteps));
+    k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), k.sz[GS_K]);
   }
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
-  k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
+  k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, ix_addk(cg, k.sz[GS_KBLOCKS], -1));
   k.ib_lo = ib_lo, k.ib_hi = ib_hi;
-  emit_by_panel_width(cg, jp, npan, d->n, NV, VL, row_blocks_of_panel, &k);
+  emit_by_panel_width(cg, jp, k.sz[GS_NPAN], d->n, NV, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &kb);
   cg_loop_end(cg, &task);
-  cg_task_end(cg, &t, batch_count(d) * npan * nmc);
+  cg_task_end_n(cg, &t, ntasks);
   return VITC_OK;
 }
 
@@ -534,7 +575,7 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef i = ix_rem(cg, row.iv, cg_i64(cg, d->m));
   LLVMValueRef off[4];
   batch_offsets(cg, d, ix_div(cg, row.iv, cg_i64(cg, d->m)), off);
-  LLVMValueRef a_row = ix_add(cg, off[0], a_row_at(cg, d, i));
+  LLVMValueRef a_row = ix_add(cg, off[0], a_row_at(cg, d, cg_i64(cg, d->a_rs), i));
   LLVMValueRef c_row = ix_add(cg, off[2], ix_mulk(cg, i, d->ldc));
   LLVMValueRef d_row = ix_add(cg, off[3], ix_mulk(cg, i, d->d_rs));
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->n), 1);

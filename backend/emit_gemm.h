@@ -64,12 +64,13 @@ LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x);
 /* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
 
-/* The row blocks of panel jp (of npan, n columns in panels of nv vectors of vl lanes): body(k, nv, vl) for
- * whole panels and body(k, nv_tail, lanes) for the last when n leaves a part panel (lanes valid in its
- * last vector); chosen at run time when a task may get either. The float32 and the int8 GEMM share it. */
+/* The row blocks of panel jp (of npan, n columns in panels of nv vectors of vl lanes; npan may be known
+ * only at run time, n mod nv·vl may not): body(k, nv, vl) for whole panels and body(k, nv_tail, lanes) for
+ * the last when n leaves a part panel (lanes valid in its last vector); chosen at run time when a task may
+ * get either. The float32 and the int8 GEMM share it. */
 typedef void (*gemm_panel_body)(void *k, int nv, int lanes);
-void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, int64_t npan, int64_t n, int nv, int vl, gemm_panel_body body,
-                         void *k);
+void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, LLVMValueRef npan, int64_t n, int nv, int vl,
+                         gemm_panel_body body, void *k);
 /* idx[0..nd) of the row-major linear index `linear` over static dims (emit_conv.c). */
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx);
 /* The same over dims known at run time (cg_size). */

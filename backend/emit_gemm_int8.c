@@ -232,7 +232,7 @@ vitc_status emit_Int8Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   k.bias = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[3]));
   k.post = cg_gep(cg, cg->i8, blob, cg_i64(cg, off[4]));
   k.ib_lo = ix_mulk(cg, mc, bpc), k.ib_hi = ix_min(cg, ix_addk(cg, k.ib_lo, bpc), cg_i64(cg, mblocks));
-  emit_by_panel_width(cg, jp, npan, k.n, NV, VL, row_blocks_of_panel, &k);
+  emit_by_panel_width(cg, jp, cg_i64(cg, npan), k.n, NV, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &task);
   cg_task_end(cg, &t, npan * nmc);
   return VITC_OK;

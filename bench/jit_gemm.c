@@ -88,6 +88,7 @@ static int bench_shape(shape s, const options *o) {
   }
   tg_output(&t, o->bf16 ? tg_same_values(&t, x) : x);
   t.g->precision = o->bf16 ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32;
+  t.compile_threads = 1; /* as the JIT compiles: each kernel at its own level (the GEMM's a clean-up, not O3) */
   vitc_error err = {0};
   if (tg_compile(&t, o->threads, &err)) {
     fprintf(stderr, "%s\n", err.msg);

@@ -43,10 +43,11 @@ static void test_matmul(void) {
   matmul("matmul i32", VITC_I32, DIMS(3, 7, 5), DIMS(5, 6), false, 1);
   matmul("matmul i64", VITC_I64, DIMS(7, 5), DIMS(5, 6), true, 1);
   /* row counts whose tiles are of two heights (50: one of 8 and six of 7; 197: 22 of 8 and three of 7),
-   * one height below MR (49: seven of 7; 7; 1), N ending in a masked panel, K in two blocks (the tiles
-   * prefetch a packed B one block ahead, past the last block into the next panel), B packed at compile
-   * time and read in place, on one thread and three */
-  static const int64_t rows[] = {1, 7, 9, 49, 50, 197};
+   * one height below MR (49: seven of 7; 7; 1), one height MR (56, 64: the linear layers' kernel, which
+   * reads its sizes at run time, counts them tiles of 8 and none of 7), N ending in a masked panel, K in two
+   * blocks (the tiles prefetch a packed B one block ahead, past the last block into the next panel), B
+   * packed at compile time and read in place, on one thread and three */
+  static const int64_t rows[] = {1, 7, 9, 49, 50, 56, 64, 197};
   for (int threads = 1; threads <= 3; threads += 2)
     for (int r = 0; r < (int)(sizeof rows / sizeof *rows); r++) {
       int64_t m = rows[r], n = r % 2 ? 100 : 61;

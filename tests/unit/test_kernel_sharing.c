@@ -60,6 +60,23 @@ static void test_attention_sizes_shared(int nthreads) {
   tg_free(&t);
 }
 
+/* Linear layers of other rows, K and N (a hierarchical model's stages: Swin-T's 3136 x 96 x 384 .. 49 x 768
+ * x 3072) read those sizes at run time (emit_gemm.c), so that X·W of 57 x 13 x 96, 200 x 300 x 48 (K in
+ * two blocks, rows all in tiles of 8) and 49 x 40 x 144 (rows all in tiles of 7) share one kernel, each
+ * reading its own W. Near misses, each another kernel: N ending in a part panel (40 columns), and a single
+ * tile of rows (5), whose code has only the heights it needs. */
+static void test_linear_sizes_shared(int nthreads) {
+  test_graph t = tg_new();
+  const int64_t shapes[5][3] = {{57, 13, 96}, {200, 300, 48}, {49, 40, 144}, {57, 13, 40}, {5, 13, 96}};
+  for (int s = 0; s < 5; s++) {
+    int mm[2] = {tg_input(&t, VITC_F32, DIMS(shapes[s][0], shapes[s][1])),
+                 tg_const(&t, VITC_F32, DIMS(shapes[s][1], shapes[s][2]), 700 + (unsigned)s)};
+    tg_output(&t, tg_node(&t, VITC_OP_MatMul, mm, 2, 1, NULL, 0));
+  }
+  CHECK(compile_and_compare(&t, "linear layers of other sizes", nthreads) == 3);
+  tg_free(&t);
+}
+
 /* Which kernels LLVM compiles without O3 (VITC_OPT_LEVEL_ATTR "1": codegen.c): those of element-wise and
  * movement ops and of the VECTORISED ones (DepthwiseConvNHWC, GlobalAveragePoolNHWC, PatchMerging); a generic Conv,
  * whose direct loops LLVM vectorises, keeps the target's level. */
@@ -162,6 +179,8 @@ int main(int argc, char **argv) {
   test_blocks_share_kernels(3);
   test_attention_sizes_shared(1);
   test_attention_sizes_shared(3);
+  test_linear_sizes_shared(1);
+  test_linear_sizes_shared(3);
   test_opt_levels();
   test_compile_threads();
   test_long_chain(n, 3);
