@@ -17,7 +17,12 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   vitc_cache_entry *entry = !st && t->cache_dir ? vitc_cache_entry_new(t->cache_dir, g, tm, t, ENTRY_NAME) : NULL;
   if (!st && !(entry && vitc_cache_load(entry, ENTRY_NAME, &tm, c))) {
     if (!tm) st = vitc_target_machine(t, &tm, err); /* a cached entry that failed to link took it */
-    if (!st) st = vitc_codegen_ir(g, ENTRY_NAME, tm, t, false, &c->module, err);
+    /* The weights blob is built in the entry's file: its pages leave memory while the rest is compiled,
+     * and the model runs from that file's mapping. */
+    vitc_weights_file file;
+    vitc_target_options in_file = *t;
+    if (entry && vitc_cache_entry_weights_file(entry, &file)) in_file.weights_file = &file;
+    if (!st) st = vitc_codegen_ir(g, ENTRY_NAME, tm, &in_file, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
