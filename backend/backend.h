@@ -151,6 +151,8 @@ vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTarget
 vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options *t, LLVMTargetMachineRef tm,
                                       vitc_objects *objects, vitc_jit **out, vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
+/* NAME_run, found when the JIT linked: no lookup runs LLVM's code again (vitc_llvm_drop_code_pages). */
+void *vitc_jit_run(const vitc_jit *j);
 /* Unmaps libLLVM's code pages from this process (jit.c): once a model is linked, only what LLVM runs again
  * comes back. Nothing is lost: they are clean pages of the library's file. */
 void vitc_llvm_drop_code_pages(void);

@@ -13,6 +13,7 @@
 
 struct vitc_jit {
   LLVMOrcLLJITRef lljit;
+  void *run; /* NAME_run */
 };
 
 static vitc_status llvm_error(LLVMErrorRef e, const char *what, vitc_error *err) {
@@ -117,6 +118,7 @@ static vitc_status jit_link(vitc_jit *jit, const char *name, vitc_error *err) {
   snprintf(run, sizeof run, "%s_run", name);
   LLVMOrcExecutorAddress addr;
   LLVMErrorRef e = LLVMOrcLLJITLookup(jit->lljit, &addr, run);
+  jit->run = e ? NULL : (void *)(uintptr_t)addr;
   return e ? llvm_error(e, "cannot compile the model", err) : VITC_OK;
 }
 
@@ -155,6 +157,8 @@ vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTarget
   *out = jit;
   return VITC_OK;
 }
+
+void *vitc_jit_run(const vitc_jit *j) { return j->run; }
 
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol) {
   LLVMOrcExecutorAddress addr = 0;
