@@ -1,10 +1,12 @@
 /* test_jit_pages.c — what a JIT compilation leaves in memory (issue 16: weights held once). With a compile
  * cache, the weights blob is built in the entry's file and hashed a piece at a time, each piece's pages
  * given back (backend/cg.c, codegen.c): once compiled, none of it is resident until the model runs; near
- * miss: built in memory (no cache), all of it is. Once the model is linked, libLLVM's code pages are
+ * miss: built in memory (no cache), all of it is. The blob's bytes are the same in a file as in memory,
+ * and in memory again when the file cannot grow. Once the model is linked, libLLVM's code pages are
  * unmapped (backend/jit.c): near miss, they are resident beforehand (tens of MB: the kernel maps a library's
  * code a whole folio at a time). Runs from the source directory. */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
+#include "runtime/vitc_rt.h"
 #include "check.h"
 
 #define MODEL "tests/models/demo/model.onnx" /* 1.4 MB of weights */
@@ -51,6 +54,53 @@ static long compiled_weights_kb(const vitc_graph *g, const char *dir) {
   return kb;
 }
 
+/* The blob code generation builds for g: in memory, or in the file fd (from a page in) when fd >= 0; its
+ * bytes copied into *bytes (malloc'd) and *size; whether it was left in the file. */
+static bool build_blob(const vitc_graph *g, LLVMTargetMachineRef tm, int fd, unsigned char **bytes, size_t *size) {
+  vitc_weights_file file = {fd, (uint64_t)sysconf(_SC_PAGESIZE)};
+  vitc_target_options t = {.opt_level = 3, .weights_file = fd >= 0 ? &file : NULL};
+  vitc_module *m = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_codegen_ir(g, "m", tm, &t, false, &m, &err) == VITC_OK);
+  *bytes = m ? malloc(m->weights_size) : NULL;
+  *size = m ? m->weights_size : 0;
+  if (*bytes) memcpy(*bytes, m->weights, m->weights_size);
+  CHECK(!m || m->weights_hash == vitc_rt_hash(*bytes, *size));
+  bool in_file = m && m->weights_mapping_len;
+  vitc_module_free(m);
+  return in_file;
+}
+
+/* The blob is the same built in a file as in memory; a file that cannot grow (opened read-only) leaves it
+ * in memory, still the same. */
+static void test_blob_in_file(const vitc_graph *g, const char *dir) {
+  vitc_target_options t = {.opt_level = 3};
+  LLVMTargetMachineRef tm = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_target_machine(&t, &tm, &err) == VITC_OK);
+  char path[256];
+  snprintf(path, sizeof path, "%s/blob", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), ro = open(path, O_RDONLY);
+  CHECK(fd >= 0 && ro >= 0);
+  unsigned char *memory, *file, *refused, *stored;
+  size_t n_memory, n_file, n_refused;
+  CHECK(!build_blob(g, tm, -1, &memory, &n_memory));
+  CHECK(build_blob(g, tm, fd, &file, &n_file));
+  CHECK(n_file == n_memory && n_memory > 1000000 && !memcmp(file, memory, n_memory));
+  stored = malloc(n_file);
+  CHECK(stored && pread(fd, stored, n_file, sysconf(_SC_PAGESIZE)) == (ssize_t)n_file && !memcmp(stored, memory, n_file));
+  CHECK(!build_blob(g, tm, ro, &refused, &n_refused));
+  CHECK(n_refused == n_memory && !memcmp(refused, memory, n_memory));
+  free(memory);
+  free(file);
+  free(refused);
+  free(stored);
+  close(fd);
+  close(ro);
+  unlink(path);
+  LLVMDisposeTargetMachine(tm);
+}
+
 int main(void) {
   vitc_graph *g = NULL;
   vitc_error err = {0};
@@ -71,6 +121,7 @@ int main(void) {
   CHECK(llvm_code != NULL);
   long llvm_before = resident_kb(llvm_code);
 
+  test_blob_in_file(g, dir);
   long in_memory = compiled_weights_kb(g, NULL), in_file = compiled_weights_kb(g, dir);
   if (in_memory < 1000 || in_file > 4)
     fprintf(stderr, "weights resident after compiling: %ld kB in memory, %ld kB in the cache's file\n", in_memory,
