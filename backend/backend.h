@@ -43,7 +43,17 @@ typedef struct vitc_target_options {
    * once the nodes reading it are compiled and it is in the weights blob, so that the constants and the
    * blob are not held in full together. Its values are gone then (a copy reads as zeros). */
   bool release_constants;
+  /* JIT: the weights blob is built in this file (a compile cache entry being written: cache.c) rather than
+   * in memory, so that its pages can leave memory as it grows; NULL: in memory. */
+  const struct vitc_weights_file *weights_file;
 } vitc_target_options;
+
+/* A file, open for reading and writing, whose bytes from `offset` (a multiple of the page size) on hold
+ * the weights blob; the file is grown as the blob is (vitc_cache_entry_weights_file). */
+typedef struct vitc_weights_file {
+  int fd;
+  uint64_t offset;
+} vitc_weights_file;
 
 /* A target machine for the options; fails naming an unknown triple or CPU. */
 vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err);
@@ -66,7 +76,8 @@ typedef struct vitc_module {
   LLVMContextRef llvm;
   LLVMModuleRef mod;
   char *name;            /* symbol prefix */
-  unsigned char *weights; /* packed constants (malloc'd) */
+  unsigned char *weights; /* packed constants: malloc'd, or a read-only mapping of weights_mapping_len bytes */
+  size_t weights_mapping_len; /* nonzero: weights map vitc_target_options.weights_file, which they are in */
   /* embed_weights: NAME_weights, zeros of the blob's size in section VITC_WEIGHTS_SECTION "NAME_weights",
    * over which vitc_emit writes `weights` in the object file; NULL otherwise. */
   LLVMValueRef weights_gv;
@@ -140,6 +151,11 @@ vitc_status vitc_jit_load(const vitc_objects *objs, const char *name, LLVMTarget
 vitc_status vitc_jit_compile_parallel(vitc_module *m, const vitc_target_options *t, LLVMTargetMachineRef tm,
                                       vitc_objects *objects, vitc_jit **out, vitc_error *err);
 void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
+/* NAME_run, found when the JIT linked: no lookup runs LLVM's code again (vitc_llvm_drop_code_pages). */
+void *vitc_jit_run(const vitc_jit *j);
+/* Unmaps libLLVM's code pages from this process (jit.c): once a model is linked, only what LLVM runs again
+ * comes back. Nothing is lost: they are clean pages of the library's file. */
+void vitc_llvm_drop_code_pages(void);
 void vitc_jit_free(vitc_jit *j);
 
 /* A graph compiled in-process and ready to run: what `vitc run`/`check` and the public API use. */
@@ -189,12 +205,17 @@ vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLV
 vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]);
 void vitc_cache_entry_free(vitc_cache_entry *e);
 const uint64_t *vitc_cache_entry_key(const vitc_cache_entry *e); /* its two words */
+/* The file the entry is written to before it is renamed into place, created in its directory: code
+ * generation builds the weights blob in it (vitc_target_options.weights_file), and the store then adds
+ * the rest. False when it cannot be created (nothing will be cached then). */
+bool vitc_cache_entry_weights_file(vitc_cache_entry *e, vitc_weights_file *f);
 /* On a hit fills c's module (weights in the read-only mapping c->mapping) and JIT (linked from the cached
  * objects; it takes *tm, which becomes NULL) and returns true. False for an entry that is missing,
  * corrupt, truncated or another compilation's: then *tm is the caller's still, or NULL if the JIT
  * took it and failed. */
 bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c);
-/* Starts writing the entry (m's metadata and weights, the objects) atomically on a thread of its own, so
+/* Starts writing the entry (m's metadata and weights unless m->weights_mapping_len says they are in the
+ * entry's file already, the objects) atomically on a thread of its own, so
  * that the first result need not wait for it; takes e and the objects (objs is left empty). m must live
  * until vitc_cache_store_finish. NULL when nothing will be stored (an incomplete object list). Storing
  * then removes the least recently used other entries while all of them take more than max_bytes

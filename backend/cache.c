@@ -10,9 +10,14 @@
  *
  *   offset 0                  header: magic, format, vitc version, key, sizes, the module's metadata,
  *                             and hashes of itself, of the metadata section and of the weights
- *   sizeof header             metadata: the key's description, NAME_signature, cpu features,
- *                             then each object file (its size, its bytes)
  *   weights_offset (a page)   the weights blob, mapped read-only by the process that uses the entry
+ *   meta_offset               metadata: the key's description, NAME_signature, cpu features,
+ *                             then each object file (its size, its bytes)
+ *
+ * The weights come first, at an offset known before anything is compiled: code generation builds the blob
+ * in the entry's temporary file (vitc_cache_entry_weights_file), whose pages can then leave memory while
+ * LLVM compiles, and the process runs from that file's mapping. The store adds the metadata after them
+ * and the header last.
  *
  * Entries are written under a temporary name in the same directory and renamed, so a reader sees a whole
  * entry or none (not flushed to disk: after a crash the hashes tell a torn entry); processes racing on
@@ -40,7 +45,7 @@
 #include "runtime/vitc_rt.h"
 
 #define ENTRY_MAGIC "VITCJIT"
-enum { ENTRY_FORMAT = 2 };
+enum { ENTRY_FORMAT = 3 };
 
 typedef struct entry_header {
   char magic[8];
@@ -48,7 +53,7 @@ typedef struct entry_header {
   char version[32]; /* VITC_VERSION */
   uint64_t key[2];
   uint64_t description_size; /* the key's description, first in the metadata */
-  uint64_t meta_size, meta_hash;
+  uint64_t meta_offset, meta_size, meta_hash;
   uint64_t weights_offset, weights_size, weights_hash;
   uint64_t scratch_size;
   int32_t nkernels, nobjects;
@@ -285,6 +290,8 @@ static bool make_dirs(const char *dir) {
 
 struct vitc_cache_entry {
   char path[PATH_MAX];
+  char temp[PATH_MAX + 16]; /* the file being written, renamed to path when whole; open as temp_fd (else -1) */
+  int temp_fd;
   bytes description;
   uint64_t key[2];
 };
@@ -302,6 +309,7 @@ vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLV
                                        const vitc_target_options *t, const char *name) {
   vitc_cache_entry *e = calloc(1, sizeof *e);
   if (!e) return NULL;
+  e->temp_fd = -1;
   e->description = describe(g, tm, t, name);
   if (e->description.failed) {
     vitc_cache_entry_free(e);
@@ -323,6 +331,7 @@ vitc_cache_entry *vitc_cache_entry_new(const char *dir, const vitc_graph *g, LLV
 vitc_cache_entry *vitc_cache_entry_of_key(const char *dir, const uint64_t key[2]) {
   vitc_cache_entry *e = calloc(1, sizeof *e);
   if (e && key_path(e->path, sizeof e->path, dir, key, "jit")) {
+    e->temp_fd = -1;
     e->key[0] = key[0];
     e->key[1] = key[1];
     return e;
@@ -335,6 +344,10 @@ const uint64_t *vitc_cache_entry_key(const vitc_cache_entry *e) { return e->key;
 
 void vitc_cache_entry_free(vitc_cache_entry *e) {
   if (!e) return;
+  if (e->temp_fd >= 0) { /* never stored */
+    close(e->temp_fd);
+    unlink(e->temp);
+  }
   free(e->description.p);
   free(e);
 }
@@ -355,7 +368,8 @@ static const char *take_str(const unsigned char *p, size_t end, size_t *at) {
   return s;
 }
 
-/* Checks a mapped entry of len bytes against e; fills m (objects pointing into the mapping). */
+/* Checks a mapped entry of len bytes against e but for its weights (weights_valid); fills m (objects
+ * pointing into the mapping). */
 static bool entry_valid(const vitc_cache_entry *e, const unsigned char *map, size_t len, entry_meta *m) {
   const entry_header *h = (const entry_header *)map;
   if (len < sizeof *h || memcmp(h->magic, ENTRY_MAGIC, sizeof h->magic) || h->format != ENTRY_FORMAT ||
@@ -363,12 +377,12 @@ static bool entry_valid(const vitc_cache_entry *e, const unsigned char *map, siz
       h->key[0] != e->key[0] || h->key[1] != e->key[1] || h->header_hash != header_hash(h) ||
       h->nobjects < 1 || h->nobjects > 1 << 16 || !(m->objects.obj = calloc((size_t)h->nobjects, sizeof(vitc_object))))
     return false;
-  uint64_t meta_end = sizeof *h + h->meta_size;
-  if (h->meta_size > len || meta_end > h->weights_offset || h->weights_offset % 64 ||
-      h->weights_offset > len || len - h->weights_offset != h->weights_size ||
-      vitc_rt_hash(map + sizeof *h, h->meta_size) != h->meta_hash)
+  uint64_t meta_end = len;
+  if (h->weights_offset < sizeof *h || h->weights_offset % 64 || h->weights_offset > len ||
+      h->weights_size > len - h->weights_offset || h->meta_offset != h->weights_offset + h->weights_size ||
+      h->meta_size != len - h->meta_offset || vitc_rt_hash(map + h->meta_offset, h->meta_size) != h->meta_hash)
     return false;
-  size_t at = sizeof *h, dlen = h->description_size;
+  size_t at = h->meta_offset, dlen = h->description_size;
   if (meta_end - at < dlen || (e->description.len && (dlen != e->description.len ||
                                                       memcmp(map + at, e->description.p, dlen))))
     return false;
@@ -385,8 +399,14 @@ static bool entry_valid(const vitc_cache_entry *e, const unsigned char *map, siz
     m->objects.n = i + 1;
     at += size;
   }
-  /* The weights last: this reads all of them, which only pays once the rest is known to fit. */
-  return at == meta_end && vitc_rt_hash(map + h->weights_offset, h->weights_size) == h->weights_hash;
+  return at == meta_end;
+}
+
+/* The weights of a valid entry: read last (all of them), once the rest is known to fit and its code is
+ * linked, so that LLVM's code pages are given back before the weights' pages come in. */
+static bool weights_valid(const unsigned char *map) {
+  const entry_header *h = (const entry_header *)map;
+  return vitc_rt_hash(map + h->weights_offset, h->weights_size) == h->weights_hash;
 }
 
 bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMachineRef *tm, vitc_compiled *c) {
@@ -405,7 +425,8 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
              (m->name = strdup(name)) && (m->signature = strdup(meta.signature)) &&
              (m->cpu_features = strdup(meta.cpu_features));
   vitc_error ignored;
-  if (hit && !vitc_jit_load(&meta.objects, name, *tm, &c->jit, &ignored)) {
+  bool linked = hit && !vitc_jit_load(&meta.objects, name, *tm, &c->jit, &ignored);
+  if (linked && weights_valid(map)) {
     *tm = NULL; /* the JIT owns it */
     m->weights = h->weights_size ? (unsigned char *)map + h->weights_offset : NULL;
     m->weights_size = h->weights_size;
@@ -421,7 +442,9 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
     c->mapping_len = (size_t)st.st_size;
     utimensat(AT_FDCWD, e->path, NULL, 0); /* recently used: trimming keeps it longest */
   } else {
-    if (hit) *tm = NULL; /* vitc_jit_load disposed of it */
+    if (hit) *tm = NULL; /* the JIT took it (and vitc_jit_load disposed of it if it failed) */
+    if (linked) vitc_jit_free(c->jit);
+    c->jit = NULL;
     hit = false;
     vitc_module_free(m);
     munmap(map, (size_t)st.st_size);
@@ -430,40 +453,37 @@ bool vitc_cache_load(const vitc_cache_entry *e, const char *name, LLVMTargetMach
   return hit;
 }
 
-/* Writes all of data to fd. */
-static bool write_all(int fd, const void *data, size_t n) {
+/* Writes all of data to fd at offset. */
+static bool write_at(int fd, const void *data, size_t n, uint64_t offset) {
   const unsigned char *p = data;
   while (n) {
-    ssize_t k = write(fd, p, n);
+    ssize_t k = pwrite(fd, p, n, (off_t)offset);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) return false;
     p += k;
     n -= (size_t)k;
+    offset += (uint64_t)k;
   }
   return true;
 }
 
-/* Writes the n parts to path through a temporary file in its directory (created if missing), renamed:
- * readers see the whole file or none. A NULL part of size s is s zero bytes. There is no fsync: it cost a
- * tenth of a second for a ViT-B/16 entry, and a crash that leaves a renamed file torn or empty is caught
- * anyway, as every file written here is checked against its hashes (header, metadata, weights; the
- * index record's) when read, and written again if wrong. */
-static bool write_atomic(const char *path, const void *const *part, const size_t *size, int n) {
-  char dir[PATH_MAX], tmp[PATH_MAX + 16];
+/* A temporary file beside path (its directory created if missing) into temp; -1 if it cannot be made. */
+static int make_temp(const char *path, char *temp, size_t n) {
+  char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   *strrchr(dir, '/') = 0;
-  snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-  int fd = make_dirs(dir) ? mkstemp(tmp) : -1;
-  if (fd < 0) return false;
-  static const unsigned char zeros[4096];
-  bool ok = true;
-  for (int i = 0; ok && i < n; i++)
-    if (part[i]) ok = write_all(fd, part[i], size[i]);
-    else
-      for (size_t left = size[i]; ok && left; left -= left < sizeof zeros ? left : sizeof zeros)
-        ok = write_all(fd, zeros, left < sizeof zeros ? left : sizeof zeros);
-  ok = !close(fd) && ok && !rename(tmp, path);
-  if (!ok) unlink(tmp);
+  snprintf(temp, n, "%s.tmp.XXXXXX", path);
+  return make_dirs(dir) ? mkostemp(temp, O_CLOEXEC) : -1;
+}
+
+/* Closes the temporary file fd and renames it to path, or removes it on failure (ok false, or a failed
+ * close). Readers see the whole file or none. There is no fsync: it cost a tenth of a second for a
+ * ViT-B/16 entry, and a crash that leaves a renamed file torn or empty is caught anyway, as every file
+ * written here is checked against its hashes (header, metadata, weights; the index record's) when read,
+ * and written again if wrong. */
+static bool rename_temp(int fd, const char *temp, const char *path, bool ok) {
+  ok = !close(fd) && ok && !rename(temp, path);
+  if (!ok) unlink(temp);
   return ok;
 }
 
@@ -520,8 +540,21 @@ static void trim(const char *dir, const char *keep, uint64_t max_bytes) {
   free(list);
 }
 
-/* Writes the entry: c's module metadata and weights, the objects; true when it is in place. */
-static bool store(const vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs, uint64_t max_bytes) {
+/* Where an entry's weights begin: a page after the header, so that they map aligned. */
+static uint64_t weights_offset(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  return page > 64 ? (uint64_t)page : 64;
+}
+
+bool vitc_cache_entry_weights_file(vitc_cache_entry *e, vitc_weights_file *f) {
+  if (e->temp_fd < 0) e->temp_fd = make_temp(e->path, e->temp, sizeof e->temp);
+  *f = (vitc_weights_file){e->temp_fd, weights_offset()};
+  return e->temp_fd >= 0;
+}
+
+/* Writes the entry: m's weights (unless code generation built them in the entry's file), the metadata
+ * with the objects after them, the header; true when it is in place. */
+static bool store(vitc_cache_entry *e, const vitc_module *m, const vitc_objects *objs, uint64_t max_bytes) {
   bytes meta = {0};
   put(&meta, e->description.p, e->description.len);
   put_str(&meta, m->signature);
@@ -530,19 +563,23 @@ static bool store(const vitc_cache_entry *e, const vitc_module *m, const vitc_ob
     put_u64(&meta, objs->obj[i].size);
     put(&meta, objs->obj[i].data, objs->obj[i].size);
   }
-  long page = sysconf(_SC_PAGESIZE);
-  size_t align = page > 64 ? (size_t)page : 64;
+  uint64_t at = weights_offset();
   entry_header h = {.magic = ENTRY_MAGIC, .format = ENTRY_FORMAT, .header_size = sizeof h,
-                    .key = {e->key[0], e->key[1]}, .description_size = e->description.len, .meta_size = meta.len,
-                    .meta_hash = vitc_rt_hash(meta.p, meta.len),
-                    .weights_offset = (sizeof h + meta.len + align - 1) / align * align,
+                    .key = {e->key[0], e->key[1]}, .description_size = e->description.len,
+                    .meta_offset = at + m->weights_size, .meta_size = meta.len,
+                    .meta_hash = vitc_rt_hash(meta.p, meta.len), .weights_offset = at,
                     .weights_size = m->weights_size, .weights_hash = m->weights_hash, .scratch_size = m->scratch_size,
                     .nkernels = m->nkernels, .nobjects = objs->n, .per_image = m->per_image};
   snprintf(h.version, sizeof h.version, "%s", VITC_VERSION);
   h.header_hash = header_hash(&h);
-  const void *parts[] = {&h, meta.p, NULL, m->weights};
-  size_t sizes[] = {sizeof h, meta.len, h.weights_offset - sizeof h - meta.len, m->weights_size};
-  bool stored = !meta.failed && write_atomic(e->path, parts, sizes, 4);
+  vitc_weights_file f;
+  bool stored = !meta.failed && vitc_cache_entry_weights_file(e, &f);
+  if (stored && !m->weights_mapping_len) stored = write_at(f.fd, m->weights, m->weights_size, at);
+  /* the file is cut where the metadata ends: a blob built in it had room to grow */
+  stored = stored && write_at(f.fd, meta.p, meta.len, h.meta_offset) && !ftruncate(f.fd, (off_t)(h.meta_offset + meta.len)) &&
+           write_at(f.fd, &h, sizeof h, 0);
+  if (e->temp_fd >= 0) stored = rename_temp(e->temp_fd, e->temp, e->path, stored);
+  e->temp_fd = -1;
   if (stored) {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", e->path);
@@ -641,9 +678,9 @@ void vitc_cache_index_write(const char *dir, const void *source, size_t len, con
   if (index_of(dir, source, len, &b, path, sizeof path)) {
     put(&b, key, 2 * sizeof *key);
     uint64_t hash = b.failed ? 0 : vitc_rt_hash(b.p, b.len);
-    const void *parts[] = {b.p, &hash};
-    size_t sizes[] = {b.len, sizeof hash};
-    if (!b.failed) write_atomic(path, parts, sizes, 2);
+    char temp[PATH_MAX + 16];
+    int fd = b.failed ? -1 : make_temp(path, temp, sizeof temp);
+    if (fd >= 0) rename_temp(fd, temp, path, write_at(fd, b.p, b.len, 0) && write_at(fd, &hash, sizeof hash, b.len));
   }
   free(b.p);
 }

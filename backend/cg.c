@@ -1,8 +1,11 @@
 /* cg.c — the small builders emitters use: constants, element access with dtype conversion, loops,
  * branches, calls, blob constants and parallel tasks. */
+#define _GNU_SOURCE /* mremap */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cg.h"
 
@@ -227,6 +230,39 @@ void cg_index_error(vitc_cg *cg, LLVMValueRef index, int64_t bound) {
   cg_call(cg, "vitc_rt_index_error", cg->void_t, args, 3);
 }
 
+/* The blob in its file grown to cap bytes: the file's blocks allocated (a write through the mapping to a
+ * block a full disk cannot give would fault), the mapping grown, moved if need be. NULL if either fails. */
+static unsigned char *grow_file_blob(vitc_cg *cg, size_t cap) {
+  const vitc_weights_file *f = cg->target->weights_file;
+  if (posix_fallocate(f->fd, (off_t)(f->offset + cg->blob_cap), (off_t)(cap - cg->blob_cap))) return NULL;
+  void *p = cg->blob ? mremap(cg->blob, cg->blob_cap, cap, MREMAP_MAYMOVE)
+                     : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, (off_t)f->offset);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* The blob at cap bytes: in its file while that can grow, else in memory (the compile cache then writes it
+ * out itself, as it does a blob built in memory). */
+static unsigned char *grow(vitc_cg *cg, size_t cap) {
+  unsigned char *grown = cg->blob_in_file ? grow_file_blob(cg, cap) : realloc(cg->blob, cap);
+  if (grown || !cg->blob_in_file) return grown;
+  if ((grown = malloc(cap)) && cg->blob) {
+    memcpy(grown, cg->blob, cg->blob_size);
+    munmap(cg->blob, cg->blob_cap);
+  }
+  cg->blob_in_file = !grown;
+  return grown;
+}
+
+void cg_drop_blob_pages(vitc_cg *cg) {
+  if (cg->blob_in_file && cg->blob) madvise(cg->blob, cg->blob_cap, MADV_DONTNEED);
+}
+
+void cg_free_blob(vitc_cg *cg) {
+  if (cg->blob_in_file && cg->blob) munmap(cg->blob, cg->blob_cap);
+  else free(cg->blob);
+  cg->blob = NULL;
+}
+
 /* `bytes` more at the end of the blob, 64-byte aligned; *at is where they begin. */
 static vitc_status grow_blob(vitc_cg *cg, size_t bytes, size_t *at, vitc_error *err) {
   *at = (cg->blob_size + 63) & ~(size_t)63;
@@ -237,7 +273,7 @@ static vitc_status grow_blob(vitc_cg *cg, size_t bytes, size_t *at, vitc_error *
   if (*at + bytes > cg->blob_cap) {
     size_t cap = cg->blob_cap ? cg->blob_cap : 1 << 16;
     while (cap < *at + bytes) cap *= 2;
-    unsigned char *grown = realloc(cg->blob, cap);
+    unsigned char *grown = grow(cg, cap);
     if (!grown) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory packing %zu bytes of weights", bytes);
     cg->blob = grown;
     cg->blob_cap = cap;

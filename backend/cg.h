@@ -20,6 +20,7 @@ typedef struct vitc_cg {
   /* The weights blob, grown as emitters add (possibly transformed) constants. */
   unsigned char *blob;
   size_t blob_size, blob_cap;
+  bool blob_in_file;     /* blob maps target->weights_file (shared): its pages may be dropped (cg_drop_blob_pages) */
   size_t blob_base;      /* where the current node's constants begin (64-aligned): cg_add_blob's offsets
                           * count from here, so that nodes differing only in their constants' values get
                           * the same code (codegen.c shares it) */
@@ -130,6 +131,9 @@ vitc_status cg_add_blob(vitc_cg *cg, const void *data, size_t bytes, int64_t *of
  * compile time are written in place instead of being built aside and copied. *offset as cg_add_blob's. */
 vitc_status cg_reserve_blob(vitc_cg *cg, size_t bytes, int64_t *offset, void **data, vitc_error *err);
 LLVMValueRef cg_blob_ptr(vitc_cg *cg, int64_t offset);
+/* The blob's pages out of memory when it is in a file (they stay in the file: read again when touched). */
+void cg_drop_blob_pages(vitc_cg *cg);
+void cg_free_blob(vitc_cg *cg);
 /* The constant data at offset (cg_add_blob's or cg_reserve_blob's), to be written at compile time; valid
  * until the blob grows again. */
 void *cg_blob_data(vitc_cg *cg, int64_t offset);

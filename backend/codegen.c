@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "emitters.h"
 #include "plan.h"
@@ -42,7 +43,8 @@ void vitc_module_free(vitc_module *m) {
   if (m->mod) LLVMDisposeModule(m->mod);
   if (m->tsc) LLVMOrcDisposeThreadSafeContext(m->tsc);
   free(m->name);
-  free(m->weights);
+  if (m->weights_mapping_len) munmap(m->weights, m->weights_mapping_len);
+  else free(m->weights);
   free(m->signature);
   free(m->cpu_features);
   free(m);
@@ -381,6 +383,7 @@ static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueR
      * scratch buffers and the kernels merged away are freed heap memory, which goes back too. */
     if (cg->blob_size - dropped_at > BLOB_DROP_STEP) {
       vitc_graph_drop_mapped_pages(g);
+      cg_drop_blob_pages(cg);
       vitc_give_back_heap();
       dropped_at = cg->blob_size;
     }
@@ -821,6 +824,13 @@ vitc_status vitc_codegen_for(const vitc_graph *g, const char *name, LLVMTargetMa
   return st;
 }
 
+/* A blob in a file is hashed a piece at a time, each piece's pages given back once read: all of it would
+ * otherwise come back into memory at once, beside the module's IR. */
+static void drop_hashed(void *user, const void *start, size_t bytes) {
+  (void)user;
+  vitc_drop_pages(start, bytes);
+}
+
 vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMachineRef tm,
                             const vitc_target_options *t, bool embed_weights, vitc_module **out, vitc_error *err) {
   *out = NULL;
@@ -852,6 +862,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   create_module(m, tm);
   init_cg(&cg, g, m);
   cg.target = t;
+  cg.blob_in_file = t->weights_file != NULL;
   cg.vlanes = vitc_target_lanes(tm);
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
@@ -859,8 +870,12 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   if (st == VITC_OK) {
     m->weights = cg.blob;
     m->weights_size = cg.blob_size;
+    m->weights_mapping_len = cg.blob_in_file ? cg.blob_cap : 0;
     cg.blob = NULL;
-    m->weights_hash = vitc_rt_hash(m->weights, m->weights_size);
+    m->weights_hash = vitc_rt_hash_pieces(m->weights, m->weights_size, BLOB_DROP_STEP,
+                                          m->weights_mapping_len ? drop_hashed : NULL, NULL);
+    /* Kept read-only from here: in a file, the blob is the compile cache entry's. */
+    if (m->weights_mapping_len) mprotect(m->weights, m->weights_mapping_len, PROT_READ);
     m->per_image = vitc_graph_per_image(g);
     emit_context_api(&cg, m, embed_weights);
     vitc_stage_add(&m->times.ir, since);
@@ -876,7 +891,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   *out = m;
   return VITC_OK;
 fail:
-  free(cg.blob);
+  cg_free_blob(&cg);
   free(cg.const_offset);
   free(cg.node_scratch);
   free(cg.node_checks);

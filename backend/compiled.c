@@ -17,7 +17,12 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   vitc_cache_entry *entry = !st && t->cache_dir ? vitc_cache_entry_new(t->cache_dir, g, tm, t, ENTRY_NAME) : NULL;
   if (!st && !(entry && vitc_cache_load(entry, ENTRY_NAME, &tm, c))) {
     if (!tm) st = vitc_target_machine(t, &tm, err); /* a cached entry that failed to link took it */
-    if (!st) st = vitc_codegen_ir(g, ENTRY_NAME, tm, t, false, &c->module, err);
+    /* The weights blob is built in the entry's file: its pages leave memory while the rest is compiled,
+     * and the model runs from that file's mapping. */
+    vitc_weights_file file;
+    vitc_target_options in_file = *t;
+    if (entry && vitc_cache_entry_weights_file(entry, &file)) in_file.weights_file = &file;
+    if (!st) st = vitc_codegen_ir(g, ENTRY_NAME, tm, &in_file, false, &c->module, err);
     if (st) LLVMDisposeTargetMachine(tm);
     else {
       vitc_graph_drop_mapped_pages(g); /* the weights blob holds what the kernels read */
@@ -35,7 +40,7 @@ vitc_status vitc_compile_jit(const vitc_graph *g, const vitc_target_options *t, 
   }
   vitc_cache_entry_free(entry);
   if (t->progress) t->progress(t->progress_user, NULL, 0, 0);
-  if (!st && !(c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run")))
+  if (!st && !(c->run_fn = vitc_jit_run(c->jit)))
     st = vitc_fail(err, VITC_ERR_INTERNAL, "%s: the compiled model has no entry point", g->path);
   if (st) {
     vitc_compiled_free(c);
@@ -52,7 +57,7 @@ bool vitc_compiled_from_cache(const vitc_target_options *t, const uint64_t key[2
   vitc_cache_entry *entry = vitc_cache_entry_of_key(t->cache_dir, key);
   vitc_compiled *c = calloc(1, sizeof *c);
   bool hit = entry && c && !vitc_target_machine(t, &tm, &ignored) && vitc_cache_load(entry, ENTRY_NAME, &tm, c) &&
-             (c->run_fn = vitc_jit_lookup(c->jit, ENTRY_NAME "_run"));
+             (c->run_fn = vitc_jit_run(c->jit));
   LLVMDisposeTargetMachine(tm); /* NULL unless it was not used */
   vitc_cache_entry_free(entry);
   if (!hit) {
@@ -71,12 +76,13 @@ void vitc_compiled_wait_store(vitc_compiled *c) {
 void vitc_compiled_free(vitc_compiled *c) {
   if (!c) return;
   vitc_compiled_wait_store(c); /* the store reads the module's weights */
-  vitc_jit_free(c->jit);
   if (c->mapping) { /* the weights are the cache entry's */
     c->module->weights = NULL;
     munmap(c->mapping, c->mapping_len);
   }
+  /* The weights first: freeing the JIT runs LLVM's code, whose pages come back then. */
   vitc_module_free(c->module);
+  vitc_jit_free(c->jit);
   free(c);
 }
 

@@ -78,16 +78,24 @@ static uint64_t hash_step(uint64_t h, uint64_t w) {
   return (h << 27 | h >> 37) * 0xc4ceb9fe1a85ec53ull;
 }
 
-uint64_t vitc_rt_hash(const void *data, size_t len) {
+uint64_t vitc_rt_hash(const void *data, size_t len) { return vitc_rt_hash_pieces(data, len, len, NULL, NULL); }
+
+uint64_t vitc_rt_hash_pieces(const void *data, size_t len, size_t piece,
+                             void (*done)(void *user, const void *start, size_t bytes), void *user) {
   const unsigned char *p = data;
   uint64_t lane[4] = {0x9e3779b97f4a7c15ull ^ len, 0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull};
-  size_t i = 0;
-  for (; i + 32 <= len; i += 32)
-    for (int k = 0; k < 4; k++) {
-      uint64_t w;
-      memcpy(&w, p + i + 8 * k, 8);
-      lane[k] = hash_step(lane[k], w);
-    }
+  size_t i = 0, blocks = len / 32 * 32;
+  piece = piece < 32 ? 32 : piece / 32 * 32;
+  while (i < blocks) {
+    size_t start = i, end = blocks - i > piece ? i + piece : blocks;
+    for (; i < end; i += 32)
+      for (int k = 0; k < 4; k++) {
+        uint64_t w;
+        memcpy(&w, p + i + 8 * k, 8);
+        lane[k] = hash_step(lane[k], w);
+      }
+    if (done) done(user, p + start, i - start);
+  }
   uint64_t h = lane[0];
   for (int k = 1; k < 4; k++) h = hash_step(h, lane[k]);
   for (; i + 8 <= len; i += 8) {

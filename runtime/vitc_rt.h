@@ -123,6 +123,10 @@ void vitc_rt_trace_free(vitc_rt_trace *t);
 
 /* The hash `vitc compile --weights` records for a weights file. */
 uint64_t vitc_rt_hash(const void *data, size_t len);
+/* The same hash, calling done(user, start, bytes) on each piece of about `piece` bytes once it is read (a
+ * caller hashing a mapping gives back each piece's pages: they need not all be resident at once). */
+uint64_t vitc_rt_hash_pieces(const void *data, size_t len, size_t piece,
+                             void (*done)(void *user, const void *start, size_t bytes), void *user);
 
 #ifdef __cplusplus
 }

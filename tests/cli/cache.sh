@@ -37,11 +37,16 @@ run_model "$TMP/hit"
 same_outputs "$TMP/hit"
 [ "$(stat -c %i "$entry")" = "$inode" ] || fail "a hit wrote the entry again"
 
-# Damaged entries: each is noticed, compiled again and replaced by a whole one.
+# Damaged entries: each is noticed, compiled again and replaced by a whole one. The header (cache.c's
+# entry_header) says where the weights begin (a page) and the metadata after them (the key's description
+# first, the objects' code last).
 size=$(stat -c %s "$TMP/good")
-weights_at=$((size - 1)) # the blob is last
-[ "$size" -gt 8192 ] || fail "the entry ($size bytes) should hold code (from byte ~2000) and then a weights blob"
-for damage in "magic 0" "version 16" "key 50" "description 200" "code $((size / 2))" "weights $weights_at" \
+header_u64() { /usr/bin/python3 -c 'import struct, sys
+print(struct.unpack_from("<Q", open(sys.argv[1], "rb").read(), int(sys.argv[2]))[0])' "$TMP/good" "$1"; }
+meta_at=$(header_u64 72) weights_at=$(header_u64 96)
+[ "$weights_at" -ge 4096 ] && [ "$meta_at" -gt "$weights_at" ] && [ "$size" -gt $((meta_at + 2000)) ] ||
+  fail "the entry ($size bytes) should hold a weights blob from byte $weights_at, then the metadata from $meta_at"
+for damage in "magic 0" "version 16" "key 50" "description $((meta_at + 10))" "code $((size - 1))" "weights $weights_at" \
               "truncated" "empty" "another-model"; do
   set -- $damage
   cp "$TMP/good" "$entry"

@@ -56,6 +56,37 @@ static void test_late_workers(void) {
   vitc_rt_ctx_free(ctx);
 }
 
+/* vitc_rt_hash_pieces: the pieces it reports, in order, one after another. */
+typedef struct pieces {
+  const unsigned char *next;
+  int count;
+  bool in_order;
+} pieces;
+
+static void record_piece(void *user, const void *start, size_t bytes) {
+  pieces *p = user;
+  p->in_order &= start == p->next && bytes > 0;
+  p->next = (const unsigned char *)start + bytes;
+  p->count++;
+}
+
+/* Hashed piece by piece, any data gives vitc_rt_hash's value, and every whole 32-byte block is reported in
+ * pieces of the size asked (rounded down to blocks; the last shorter); the bytes after them are not. */
+static void test_hash_pieces(void) {
+  static unsigned char data[1000];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)(i * 131 + 7);
+  static const size_t lens[] = {0, 31, 32, 33, 320, 999, 1000}, sizes[] = {1, 32, 33, 64, 100, 1000, 5000};
+  for (size_t a = 0; a < sizeof lens / sizeof *lens; a++)
+    for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++) {
+      size_t len = lens[a], piece = sizes[b] < 32 ? 32 : sizes[b] / 32 * 32, blocks = len / 32 * 32;
+      pieces p = {data, 0, true};
+      CHECK(vitc_rt_hash_pieces(data, len, sizes[b], record_piece, &p) == vitc_rt_hash(data, len));
+      CHECK(p.in_order && p.next == data + blocks && p.count == (int)((blocks + piece - 1) / piece));
+    }
+  CHECK(vitc_rt_hash_pieces(data, 999, 64, NULL, NULL) == vitc_rt_hash(data, 999));
+  CHECK(vitc_rt_hash(data, 999) != vitc_rt_hash(data, 1000));
+}
+
 static void test_mapped_weights(void) {
   char path[] = "/tmp/vitc-rt-XXXXXX", err[512];
   int fd = mkstemp(path);
@@ -278,6 +309,7 @@ int main(void) {
   test_dynamic_shape_refused();
   test_parallel_for();
   test_late_workers();
+  test_hash_pieces();
   test_mapped_weights();
   test_node_hook();
   CHECK_DONE();
