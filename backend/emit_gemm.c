@@ -764,22 +764,58 @@ static void emit_patch_rows(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMVa
   cg_task_end(cg, &t, count);
 }
 
-/* vitc.PatchConvNHWC (ir/ops/patch_conv_nhwc.c): Y [N·Ho·Wo, M] = patches · W + bias. Without pads and
- * with dw = 1 the patches are read in place from X [N, H, W, C], per image: output row i = oy · Wo + ox
- * is a group of Wo rows per oy, the groups sh image lines apart, the rows sw pixels apart; its
- * K = (ky, kx, c) is kh segments of kw·C floats (one run of an image line each), dh lines apart.
- * Otherwise the patches are gathered into the node's work space (emit_patch_rows), COL_BUDGET floats of
- * rows at a time, and the GEMM reads them there. */
+/* X [N, H, W, C] with its padding (window w) written out: [N, pt + H + pb, pl + W + pr, C] in the node's
+ * work space, zeros around the image; one task per padded line. Returns the copy. */
+static LLVMValueRef emit_padded_image(vitc_cg *cg, const vitc_window *w, int64_t n, int64_t c) {
+  int64_t ih = w->in[0], iw = w->in[1], ph = ih + w->pad_begin[0] + w->pad_end[0];
+  int64_t line = (w->pad_begin[1] + iw + w->pad_end[1]) * c;
+  LLVMValueRef padded = cg_scratch(cg, sizeof(float) * (size_t)(n * ph * line + 1));
+  LLVMValueRef captured[2] = {cg_in(cg, 0), padded};
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef dst = gep_f32(cg, t.vals[1], ix_mulk(cg, r.iv, line));
+  LLVMValueRef img = ix_divk(cg, r.iv, ph), iy = ix_addk(cg, ix_remk(cg, r.iv, ph), -w->pad_begin[0]);
+  LLVMValueRef inside = vec_icmp(cg, LLVMIntULT, iy, cg_i64(cg, ih));
+  cg_if copy = cg_if_begin(cg, inside);
+  LLVMValueRef src = gep_f32(cg, t.vals[0], ix_mulk(cg, ix_add(cg, ix_mulk(cg, img, ih), iy), iw * c));
+  cg_memzero(cg, dst, cg_i64(cg, w->pad_begin[1] * c * 4));
+  cg_memcpy(cg, gep_f32(cg, dst, cg_i64(cg, w->pad_begin[1] * c)), src, cg_i64(cg, iw * c * 4));
+  cg_memzero(cg, gep_f32(cg, dst, cg_i64(cg, (w->pad_begin[1] + iw) * c)), cg_i64(cg, w->pad_end[1] * c * 4));
+  cg_if_end(cg, &copy);
+  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  cg_memzero(cg, dst, cg_i64(cg, line * 4));
+  cg_if_end(cg, &pad);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, n * ph);
+  return padded;
+}
+
+/* vitc.PatchConvNHWC (ir/ops/patch_conv_nhwc.c): Y [N·Ho·Wo, M] = act(patches · W + bias). With dw = 1 the
+ * patches are read in place from X [N, H, W, C], per image: output row i = oy · Wo + ox is a group of Wo
+ * rows per oy, the groups sh image lines apart, the rows sw pixels apart; its K = (ky, kx, c) is kh
+ * segments of kw·C floats (one run of an image line each), dh lines apart. With pads they are read so
+ * from a padded copy of X (emit_padded_image): one pass over X, where gathering the patches wrote
+ * kh·kw/(sh·sw) times its size (MaxViT's 3x3 stem conv on 112x112x64, 1 thread: 150 → 218 GFLOP/s). A column
+ * dilation gathers the patches into the node's work space (emit_patch_rows), COL_BUDGET floats of rows
+ * at a time, and the GEMM reads them there. */
 vitc_status emit_PatchConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *in[3] = {cg_in_value(cg, 0), cg_in_value(cg, 1), cg_in_value(cg, 2)};
   vitc_window w;
   vitc_status st = vitc_patch_conv_window(n, in, &w, err);
   if (st != VITC_OK) return st;
-  int64_t iw = w.in[1], c = in[0]->dims[3], rows = in[0]->dims[0] * w.out_plane;
+  int64_t c = in[0]->dims[3], rows = in[0]->dims[0] * w.out_plane;
   gemm_desc d = weight_gemm(cg, n);
-  bool in_place = w.dilation[1] == 1;
-  for (int k = 0; k < 2; k++) in_place &= w.pad_begin[k] == 0 && w.pad_end[k] == 0;
-  if (in_place) {
+  d.act = emit_gemm_act_of(n);
+  if (w.dilation[1] == 1) {
+    if (w.pad_begin[0] || w.pad_begin[1] || w.pad_end[0] || w.pad_end[1]) {
+      d.a = emit_padded_image(cg, &w, in[0]->dims[0], c);
+      for (int k = 0; k < 2; k++) {
+        w.in[k] += w.pad_begin[k] + w.pad_end[k];
+        w.pad_begin[k] = w.pad_end[k] = 0;
+      }
+      w.in_plane = w.in[0] * w.in[1];
+    }
+    int64_t iw = w.in[1];
     d.m = w.out_plane;
     d.nbatch = 1;
     d.batch[0] = in[0]->dims[0];

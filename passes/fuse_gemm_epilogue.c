@@ -245,11 +245,11 @@ static vitc_status fuse_int8_epilogue(vitc_rewriter *rw, const int *reader, vitc
 
 /* A channels-last depthwise conv takes the activation after it the same way, also across views that
  * keep the element order (PVT v2's MLP: the conv's image back to tokens, then GELU), which then read
- * the activated result:
+ * the activated result; so does a PatchConvNHWC (MaxViT's and TinyViT's stems: 3x3 conv, then GELU):
  *     %c = DepthwiseConvNHWC(%x, W, b) {activation "none"}   ─→  %y = DepthwiseConvNHWC(%x, W, b) {activation}
  *     %v = Reshape(%c) | ..                  up to 4 row views                  %z = Reshape(%y', shape of %z)
  *     %z = Relu(%v) | Gelu(%v)               (each tensor read by the next step only) */
-static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
+static vitc_status fuse_nhwc_conv_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
   vitc_node *matched[2 + MAX_VIEWS] = {n}, *act = only_reader(rw, reader, n->out[0]);
   int nmatched = 1, v = n->out[0];
   while (act && nmatched <= MAX_VIEWS && is_row_view(rw->g, act, v)) {
@@ -265,7 +265,7 @@ static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reade
   attrs[n->nattr] = (vitc_attr){.name = "activation", .type = VITC_ATTR_STRING, .s = activation_name(act)};
   int in[3] = {n->in[0], n->in[1], n->nin > 2 ? n->in[2] : -1};
   if (nmatched == 2)
-    return vitc_rewrite(rw, matched, 2, VITC_OP_DepthwiseConvNHWC, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
+    return vitc_rewrite(rw, matched, 2, n->op, in, n->nin, act->out[0], attrs, n->nattr + 1, err);
   /* adding nodes and tensors moves them: keep indices and the output's dims */
   int at[2 + MAX_VIEWS], out = act->out[0];
   for (int k = 0; k < nmatched; k++) at[k] = (int)(matched[k] - rw->g->nodes);
@@ -274,7 +274,7 @@ static vitc_status fuse_depthwise_activation(vitc_rewriter *rw, const int *reade
   memcpy(dims, rw->g->tensors[out].v.dims, sizeof(int64_t) * (size_t)shape.dims[0]);
   vitc_value type = rw->g->tensors[n->out[0]].v;
   const char *name = n->name;
-  int view[2] = {vitc_rewrite_node(rw, VITC_OP_DepthwiseConvNHWC, in, in[2] >= 0 ? 3 : 2, &type, attrs, n->nattr + 1,
+  int view[2] = {vitc_rewrite_node(rw, n->op, in, in[2] >= 0 ? 3 : 2, &type, attrs, n->nattr + 1,
                                    name, "activated", err), -1};
   if (view[0] < 0 || (view[1] = vitc_rewrite_constant(rw, name, "activated_shape", &shape, err)) < 0)
     return VITC_ERR_NOMEM;
@@ -322,7 +322,8 @@ static vitc_status fuse_conv(vitc_rewriter *rw, const int *reader, int i, vitc_e
 static vitc_status visit(vitc_rewriter *rw, int i, void *reader, vitc_error *err) {
   vitc_node *n = &rw->g->nodes[i];
   gemm_chain c;
-  if (n->op == VITC_OP_DepthwiseConvNHWC) return fuse_depthwise_activation(rw, reader, n, err);
+  if (n->op == VITC_OP_DepthwiseConvNHWC || n->op == VITC_OP_PatchConvNHWC)
+    return fuse_nhwc_conv_activation(rw, reader, n, err);
   if (n->op == VITC_OP_Conv) return fuse_conv(rw, reader, i, err);
   if (n->op == VITC_OP_Int8Gemm) return fuse_int8_epilogue(rw, reader, n, err);
   if ((n->op != VITC_OP_MatMul && n->op != VITC_OP_Gemm) || !match_product(rw->g, n, &c)) return VITC_OK;

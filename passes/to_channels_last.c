@@ -95,18 +95,6 @@ static const vitc_node *only_reader(const vitc_graph *g, int t) {
   return found;
 }
 
-/* Whether t [N, C, H, W] reaches a depthwise Conv of its C channels through at most two unary
- * elementwise ops, each read once (MBConv's 1x1 expansion → GELU → depthwise 3x3): then a 1x1 conv
- * making t starts a channels-last trunk there. */
-static bool feeds_depthwise(const vitc_graph *g, int t) {
-  const vitc_node *n = only_reader(g, t);
-  for (int hops = 0; n && hops < 2 && is_unary_elementwise(n); hops++) n = only_reader(g, t = n->out[0]);
-  if (!n || n->op != VITC_OP_Conv || n->in[0] != t || !vitc_match_known(g, n->in[1])) return false;
-  const vitc_value *w = &g->tensors[n->in[1]].v;
-  int64_t c = g->tensors[t].v.dims[1];
-  return w->rank == 4 && w->dims[0] == c && w->dims[1] == 1 && vitc_attr_int(n, "group", 1) == c;
-}
-
 static bool is_f32_rank4(const vitc_graph *g, int t) {
   return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32 && g->tensors[t].v.rank == 4;
 }
@@ -299,16 +287,60 @@ static bool conv_geometry(const vitc_graph *g, const vitc_node *n, vitc_conv_geo
   return vitc_conv_geometry_of(n, in, p, &ignored) == VITC_OK;
 }
 
+/* Whether AveragePool n (2-D) is a depthwise conv of equal weights 1/(kh·kw): every window lies inside
+ * the padded input and the padding counts (count_include_pad), or there is none. */
+static bool average_is_depthwise(const vitc_graph *g, const vitc_node *n, vitc_window *w) {
+  vitc_error ignored;
+  int t = n->in[0];
+  if (n->op != VITC_OP_AveragePool || n->nout != 1 || !is_f32_rank4(g, t) || !is_f32_rank4(g, n->out[0]) ||
+      vitc_window_geometry(n, &g->tensors[t].v, NULL, vitc_attr_int(n, "ceil_mode", 0) != 0, w, &ignored) != VITC_OK)
+    return false;
+  bool pads = false, inside = true;
+  for (int d = 0; d < 2; d++) {
+    pads |= w->pad_begin[d] || w->pad_end[d];
+    inside &= (w->out[d] - 1) * w->stride[d] + (w->kernel[d] - 1) * w->dilation[d] < w->in[d] + w->pad_begin[d] + w->pad_end[d];
+  }
+  return inside && (!pads || vitc_attr_int(n, "count_include_pad", 0));
+}
+
+static bool is_depthwise(const vitc_conv_geometry *p) {
+  return p->group == p->cin && p->cin_g == 1 && p->cout_g == 1;
+}
+
+/* Whether t [N, C, H, W], no graph output, is read by something other than `skip` that gains by
+ * running channels-last as soon as its input is: a depthwise conv (or a pool that is one), a group-1
+ * conv with a window (PatchConvNHWC against the NCHW im2col), or, up to `depth` steps down, a unary
+ * elementwise op or a 1x1 conv (a GEMM either way) whose result leads there. Then an NCHW t is worth its
+ * channels-last copy, and a conv making t starts the trunk: MaxViT's MBConv (1x1 → GELU → depthwise),
+ * the stems before it (MaxViT's, TinyViT's and XCiT's 3x3 convs with GELU between) and MaxViT's pooled
+ * shortcut beside it. */
+enum { TRUNK_DEPTH = 4 }; /* MaxViT's MBConv: 1x1 → GELU → depthwise; its stem: 3x3 → GELU → 3x3 */
+static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vitc_node *skip) {
+  if (depth < 1 || vitc_graph_is_output(g, t)) return false;
+  for (int i = 0; i < g->nnodes; i++) {
+    const vitc_node *n = &g->nodes[i];
+    vitc_conv_geometry p;
+    vitc_window w;
+    if (n->dead || n == skip || n->nin < 1 || n->in[0] != t) continue;
+    if (is_unary_elementwise(n) && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
+    if (average_is_depthwise(g, n, &w)) return true;
+    if (n->op != VITC_OP_Conv || !conv_geometry(g, n, &p)) continue;
+    if (is_depthwise(&p) || (p.group == 1 && p.w.taps > 1)) return true;
+    if (p.group == 1 && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
+  }
+  return false;
+}
+
 /* Which channels-last form conv n takes, its input being channels-last already (nhwc) or not: any other
  * conv of a channels-last input (group 1: PVT v2's overlapping 3x3 stride-2 downsampling) gathers its
  * patches from it rather than going back to NCHW and forth. */
 typedef enum conv_form { CONV_STAYS, CONV_DEPTHWISE, CONV_PATCHIFY, CONV_PATCHES } conv_form;
 static conv_form channels_last_form(const vitc_graph *g, const vitc_node *n, const vitc_conv_geometry *p, bool nhwc) {
-  if (p->group == p->cin && p->cin_g == 1 && p->cout_g == 1 && (nhwc || channels_last_copy(g, n->out[0]) >= 0))
-    return CONV_DEPTHWISE;
-  if (p->group == 1 && tiles_input(p) && (nhwc || p->w.taps > 1 || feeds_depthwise(g, n->out[0])))
-    return CONV_PATCHIFY;
-  return p->group == 1 && nhwc ? CONV_PATCHES : CONV_STAYS;
+  if (is_depthwise(p) && (nhwc || channels_last_copy(g, n->out[0]) >= 0)) return CONV_DEPTHWISE;
+  if (p->group != 1) return CONV_STAYS;
+  bool leads = nhwc || leads_channels_last(g, n->out[0], TRUNK_DEPTH, NULL);
+  if (tiles_input(p) && (leads || p->w.taps > 1)) return CONV_PATCHIFY;
+  return leads ? CONV_PATCHES : CONV_STAYS;
 }
 
 static vitc_status conv(layout *l, int i) {
@@ -320,6 +352,31 @@ static vitc_status conv(layout *l, int i) {
   case CONV_PATCHES: return patch_conv(l, i, &p, nhwc_of(l, l->g->nodes[i].in[0]));
   default: return VITC_OK;
   }
+}
+
+/* AveragePool(T(z)) as the depthwise conv of equal weights it is (average_is_depthwise):
+ * T(DepthwiseConvNHWC(z, W = 1/(kh·kw))), MaxViT's pooled shortcut of its downsampling MBConv, whose
+ * 1x1 conv then runs channels-last too; of an NCHW x that another reader takes channels-last (that
+ * block's 1x1 expansion), on the channels-last copy they share. */
+static vitc_status average_pool(layout *l, int i) {
+  vitc_window w;
+  int x = l->g->nodes[i].in[0], z = nhwc_source(l->g, x);
+  if (!average_is_depthwise(l->g, &l->g->nodes[i], &w)) return VITC_OK;
+  if (z < 0 && !leads_channels_last(l->g, x, TRUNK_DEPTH, &l->g->nodes[i])) return VITC_OK;
+  if (z < 0 && (z = nhwc_of(l, x)) < 0) return VITC_ERR_NOMEM;
+  int64_t c = l->g->tensors[z].v.dims[3], n = l->g->tensors[z].v.dims[0], count = w.taps * c;
+  float *ones = malloc(sizeof(float) * (size_t)(count + 1));
+  if (!ones) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for a pool's weight", l->g->path);
+  for (int64_t k = 0; k < count; k++) ones[k] = 1.0f / (float)w.taps;
+  vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {w.kernel[0], w.kernel[1], c}, .data = ones};
+  int in[2] = {z, add_constant(l, "weight_hwc", &v)};
+  free(ones);
+  if (in[1] < 0) return VITC_ERR_NOMEM;
+  int64_t pads[4] = {w.pad_begin[0], w.pad_begin[1], w.pad_end[0], w.pad_end[1]}, dims[4] = {n, w.out[0], w.out[1], c};
+  vitc_attr attrs[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = w.stride},
+                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = w.dilation}};
+  return finish(l, i, add(l, VITC_OP_DepthwiseConvNHWC, in, 2, type_of(l->g, z, 4, dims), -1, attrs, 3, "nhwc"));
 }
 
 /* ---------------------------------------------------------------- norms, pools, elementwise */
@@ -623,6 +680,7 @@ static vitc_status visit(layout *l, int i) {
   case VITC_OP_Conv: return conv(l, i);
   case VITC_OP_LayerNormChannels: return channels_norm(l, i);
   case VITC_OP_GlobalAveragePool: return global_average(l, i);
+  case VITC_OP_AveragePool: return average_pool(l, i);
   case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div: return elementwise(l, i);
   case VITC_OP_Transpose:
     if (is_transpose(n, to_last)) return back_to_last(l, i);

@@ -5,9 +5,11 @@
  *
  *   inputs  X [N, H, W, C] f32, W [kh·kw·C, M] f32 (rows in (ky, kx, c) order: the GEMM's weight),
  *           bias [M] (optional)
- *   attrs   kernel_shape [kh, kw], strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's
+ *   attrs   kernel_shape [kh, kw], strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's;
+ *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} (the GELU after MaxViT's and TinyViT's
+ *           stem convs, taken by passes/fuse_gemm_epilogue)
  *
- *   Y[n, oy, ox, m] = bias[m] + Σ_{ky,kx,c} X[n, oy·sh - pt + ky·dh, ox·sw - pl + kx·dw, c] · W[(ky·kw + kx)·C + c, m]
+ *   Y[n, oy, ox, m] = act(bias[m] + Σ_{ky,kx,c} X[n, oy·sh - pt + ky·dh, ox·sw - pl + kx·dw, c] · W[(ky·kw + kx)·C + c, m])
  *
  * (taps in the padding count 0). The window is Conv's (vitc_window_geometry on X seen as [N, C, H, W]),
  * so Y [N, Ho, Wo, M] agrees with the Conv it replaces. A patch is kh runs of kw·C floats of X when
@@ -30,6 +32,9 @@ vitc_status vitc_patch_conv_window(const vitc_node *n, const vitc_value *const *
   if (wt->rank != 2 || wt->dims[0] != kernel[0] * kernel[1] * x->dims[3])
     return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC needs W [kh·kw·C = %lld, M]",
                      (long long)(kernel[0] * kernel[1] * x->dims[3]));
+  if (vitc_epilogue_activation(n) < 0)
+    return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
+                     vitc_attr_str(n, "activation", "none"));
   if (bias && (bias->rank != 1 || bias->dims[0] != wt->dims[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC bias must be [%lld]", (long long)wt->dims[1]);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
@@ -54,6 +59,7 @@ vitc_status eval_PatchConvNHWC(const vitc_node *n, const vitc_value *const *in, 
   const float *x = in[IN_X]->data, *wt = in[IN_W]->data;
   const float *bias = n->nin > IN_BIAS && in[IN_BIAS] ? in[IN_BIAS]->data : NULL;
   int64_t ih = w.in[0], iw = w.in[1], c = in[IN_X]->dims[3], m = in[IN_W]->dims[1];
+  int act = vitc_epilogue_activation(n);
   float *y = out->data;
   for (int64_t b = 0; b < out->dims[0]; b++)
     for (int64_t oy = 0; oy < w.out[0]; oy++)
@@ -69,11 +75,11 @@ vitc_status eval_PatchConvNHWC(const vitc_node *n, const vitc_value *const *in, 
               for (int64_t ch = 0; ch < c; ch++) acc += (double)px[ch] * wrow[ch * m];
             }
           }
-          y[((b * w.out[0] + oy) * w.out[1] + ox) * m + o] = (float)acc;
+          y[((b * w.out[0] + oy) * w.out[1] + ox) * m + o] = (float)vitc_epilogue_activate(act, (float)acc);
         }
   return VITC_OK;
 }
 
 double flops_patch_conv_nhwc(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
-  return 2.0 * (double)in[IN_W]->dims[0] * (double)vitc_numel(&out[0]);
+  return (2.0 * (double)in[IN_W]->dims[0] + (vitc_epilogue_activation(n) > ACT_NONE)) * (double)vitc_numel(&out[0]);
 }

@@ -9,9 +9,12 @@
  * (stride below the kernel), also with segments of an odd length (in bf16, pairs that straddle two
  * segments) and a row dilation (segments more than a line apart); PVT v2's reductions at 224 (8x8 on
  * 56x56x64, 2x2 on 14x14x320: 49 rows of K 4096 and 1280). Each case also in BF16 precision.
- * Gathered (pads, or a column dilation): PVT v2's 3x3 stride-2 downsampling with pads 1 (56x56x64 →
- * 28x28x128), uneven pads, a column dilation, two images, and rows beyond one gathering slab (K 9·500:
- * COL_BUDGET / K rows a slab, 1000 rows). And the shape rule's refusals. */
+ * Padded (read in place from a padded copy of X): PVT v2's 3x3 stride-2 downsampling with pads 1
+ * (56x56x64 → 28x28x128), MaxViT's and TinyViT's stems (3x3 pads 1 stride 2 on 3 channels, stride 1 on
+ * 64, with GELU), uneven pads, pads wider than the kernel needs (a bottom pad no window reaches), two
+ * images, pads on one side only, and a large K (9·500). Gathered (a column dilation): with and without
+ * pads, and rows beyond one gathering slab (K 9·500: COL_BUDGET / K rows a slab, 1000 rows). Activations
+ * (relu, gelu_erf, gelu_tanh) on both paths. And the shape rule's refusals. */
 #include "backend_harness.h"
 
 #define RTOL 1e-4
@@ -22,6 +25,7 @@ typedef struct patch_case {
   int64_t n, h, w, c, kh, kw, m;
   bool bias;
   int64_t stride[2], pads[4], dilation[2]; /* stride {0, 0}: the kernel's (windows that tile) */
+  const char *activation;                   /* NULL: none */
 } patch_case;
 
 /* The case's graph; bf16: X and Y pass through tg_same_values, so that the product is neither on the input
@@ -30,14 +34,15 @@ static test_graph build(const patch_case *k, bool bf16) {
   test_graph t = tg_new();
   const int64_t xd[] = {k->n, k->h, k->w, k->c}, wd[] = {k->kh * k->kw * k->c, k->m}, bd[] = {k->m};
   int64_t kernel[2] = {k->kh, k->kw}, tile[2] = {k->kh, k->kw}, one[2] = {1, 1};
-  vitc_attr a[4] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
+  vitc_attr a[5] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
                     {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = k->stride[0] ? (int64_t *)k->stride : tile},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = (int64_t *)k->pads},
-                    {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = k->dilation[0] ? (int64_t *)k->dilation : one}};
+                    {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = k->dilation[0] ? (int64_t *)k->dilation : one},
+                    {.name = "activation", .type = VITC_ATTR_STRING, .s = k->activation}};
   int x = tg_input(&t, VITC_F32, 4, xd);
   int in[3] = {bf16 ? tg_same_values(&t, x) : x, tg_const(&t, VITC_F32, 2, wd, 7),
                k->bias ? tg_const(&t, VITC_F32, 1, bd, 8) : -1};
-  int y = tg_node(&t, VITC_OP_PatchConvNHWC, in, k->bias ? 3 : 2, 1, a, 4);
+  int y = tg_node(&t, VITC_OP_PatchConvNHWC, in, k->bias ? 3 : 2, 1, a, k->activation ? 5 : 4);
   tg_output(&t, bf16 ? tg_same_values(&t, y) : y);
   return t;
 }
@@ -74,13 +79,25 @@ static void test_in_place(void) {
   check_cases(cases, sizeof cases / sizeof *cases);
 }
 
-static void test_gathered(void) {
+static void test_padded(void) {
   static const patch_case cases[] = {
       {"PVT v2 downsampling: 3x3 stride 2 pads 1, 56x56, C 64 → 128", 1, 56, 56, 64, 3, 3, 128, true, {2, 2}, {1, 1, 1, 1}},
-      {"3x3 stride 2 pads 1 on 7x9 (odd), C 5, M 3, two images", 2, 7, 9, 5, 3, 3, 3, true, {2, 2}, {1, 1, 1, 1}},
+      {"MaxViT stem 0: 3x3 stride 2 pads 1, 30x26, C 3 → 64, gelu", 1, 30, 26, 3, 3, 3, 64, true, {2, 2}, {1, 1, 1, 1}, {0}, "gelu_erf"},
+      {"MaxViT stem 1: 3x3 stride 1 pads 1, 13x15, C 64 → 64", 1, 13, 15, 64, 3, 3, 64, true, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 stride 2 pads 1 on 7x9 (odd), C 5, M 3, two images, relu", 2, 7, 9, 5, 3, 3, 3, true, {2, 2}, {1, 1, 1, 1}, {0}, "relu"},
       {"uneven pads 2x3 stride 1x2, pads 0,2,1,1, C 7, M 17, no bias", 1, 5, 8, 7, 2, 3, 17, false, {1, 2}, {0, 2, 1, 1}},
+      {"pads 3 below, beyond the last window: 3x3 stride 2 on 8x8, C 4, M 9", 1, 8, 8, 4, 3, 3, 9, true, {2, 2}, {0, 1, 3, 1}},
+      {"pads on the right only, 2x3 with row dilation 2, C 6, M 20, gelu_tanh", 2, 5, 7, 6, 2, 3, 20, true, {1, 1}, {0, 0, 0, 2}, {2, 1}, "gelu_tanh"},
+      {"K 9·500: 3x3 pads 1 on 40x25, C 500, M 4", 1, 40, 25, 500, 3, 3, 4, true, {1, 1}, {1, 1, 1, 1}},
+  };
+  check_cases(cases, sizeof cases / sizeof *cases);
+}
+
+static void test_gathered(void) {
+  static const patch_case cases[] = {
       {"column dilation 2, 3x3 on 6x9, C 3, M 8", 1, 6, 9, 3, 3, 3, 8, true, {1, 1}, {0}, {1, 2}},
-      {"a whole slab and a tail: 3x3 pads 1 on 40x25, C 500, M 4", 1, 40, 25, 500, 3, 3, 4, true, {1, 1}, {1, 1, 1, 1}},
+      {"column dilation 2 with pads 1,2,0,2, C 5, M 11, gelu", 2, 6, 9, 5, 3, 3, 11, true, {1, 1}, {1, 2, 0, 2}, {1, 2}, "gelu_erf"},
+      {"a whole slab and a tail: 3x3 pads 1, column dilation 2 on 40x25, C 500, M 4", 1, 40, 25, 500, 3, 3, 4, true, {1, 1}, {1, 1, 1, 1}, {1, 2}},
   };
   check_cases(cases, sizeof cases / sizeof *cases);
 }
@@ -113,10 +130,16 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC runs on float32 only (input 1)");
   tg_free(&t);
+  k.activation = "silu";
+  t = build(&k, false);
+  CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
+  CHECK_MSG(err.msg, "PatchConvNHWC activation \"silu\" is none of none, relu, gelu_erf, gelu_tanh");
+  tg_free(&t);
 }
 
 int main(void) {
   test_in_place();
+  test_padded();
   test_gathered();
   test_refusals();
   CHECK_DONE();

@@ -1,7 +1,8 @@
 /* test_fusion_channels_last.c — to_channels_last on tiny graphs: a ConvNeXt stage as exported (patchify
  * stem, LayerNorm2d, a block with its Transposes, LayerScale and residual, the pooled head), ViT's patch
  * embedding, MaxViT's MBConv block (1x1 → GELU → depthwise → GELU → squeeze-excitation → 1x1 → residual,
- * entered from NCHW), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
+ * entered from NCHW), the stems before such blocks (3x3 convs with GELU between, also XCiT's, to tokens),
+ * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
  * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -44,6 +45,17 @@ enum {
   S_REDUCE_C,       /* the same over C, axis -3 */
   MISS_REDUCE_KEEPDIMS, /* ReduceMean [2, 3] keeping its dims: [B, C, 1, 1] is not z's order */
   MISS_REDUCE_W,    /* ReduceMean [3] keepdims 0: C before H in the result, after it in z */
+  S_STEM,           /* NCHW image → 3x3/2 pads 1 → GELU → 3x3 pads 1 → MBConv: the stem's convs run channels-last */
+  S_STEM_TOKENS,    /* XCiT: the same stem, its result flattened to tokens: a Reshape of the channels-last result */
+  MISS_STEM_GROUPED, /* the stem with its second conv grouped (group 2): nothing gains, both stay */
+  MISS_STEM_OUT,    /* the same stem with its GELU also a graph output: the first conv stays, the second goes */
+  MISS_POINTWISE_CHAIN, /* NCHW x → 1x1 → GELU → 1x1: a GEMM either way, no copy made for it */
+  S_POOLED,         /* MaxViT's downsampling MBConv: AveragePool 3x3/2 pads 1 (counting them) → 1x1 beside the
+                       block, summed: the pool is a depthwise conv on the copy the block makes */
+  S_POOLED_TILES,   /* the same with a 2x2/2 pool without pads (ceil_mode 1, and no window hangs over) */
+  MISS_POOLED_EXCLUDE_PAD, /* AveragePool with pads not counted: its corners divide by fewer taps */
+  MISS_POOLED_CEIL, /* AveragePool 2x2/2 with ceil_mode 1 on an odd size: its last window hangs over */
+  MISS_POOLED_ALONE, /* AveragePool → 1x1 on an NCHW x nothing else takes channels-last: both stay */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -153,6 +165,41 @@ static int heads_conv(test_graph *t, int variant) {
   return transpose(t, reshape(t, x, 4, back), swap);
 }
 
+/* y = Conv(..) with its weight scaled by 1/sqrt(its K): sums of O(1), which the evaluator's float32 Conv
+ * (an sgemm) and the double sums of the channels-last ops agree on to the tolerance. */
+static int scaled(test_graph *t, int y) {
+  vitc_value *w = &t->g->tensors[t->g->nodes[t->g->tensors[y].producer].in[1]].v;
+  int64_t k = vitc_numel(w) / w->dims[0];
+  for (int64_t i = 0; i < vitc_numel(w); i++) ((float *)w->data)[i] /= sqrtf((float)k);
+  return y;
+}
+
+/* MaxViT's and TinyViT's stem on an NCHW image [B, 3, 2H, 2W]: 3x3/2 → GELU → 3x3, C channels at H x W. */
+static int stem(test_graph *t, int variant) {
+  const int64_t image[] = {B, 3, 2 * H, 2 * W};
+  int h = fh_op(t, VITC_OP_Gelu, scaled(t, conv(t, tg_input(t, VITC_F32, 4, image), 3, C, 3, 2, 1, 1)), -1);
+  if (variant == MISS_STEM_OUT) tg_output(t, h);
+  return scaled(t, conv(t, h, C, C, 3, 1, 1, variant == MISS_STEM_GROUPED ? 2 : 1));
+}
+
+/* MaxViT's downsampling MBConv on NCHW x: the block at stride 2 plus its shortcut, AveragePool → 1x1. */
+static int pooled_mbconv(test_graph *t, int variant) {
+  const int64_t xd[] = {B, C, H, W};
+  int64_t k = variant == S_POOLED_TILES || variant == MISS_POOLED_CEIL ? 2 : 3, pad = k == 3;
+  int64_t kernel[2] = {k, k}, strides[2] = {2, 2}, pads[4] = {pad, pad, pad, pad};
+  vitc_attr a[5] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
+                    {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                    {.name = "count_include_pad", .type = VITC_ATTR_INT, .i = variant != MISS_POOLED_EXCLUDE_PAD},
+                    {.name = "ceil_mode", .type = VITC_ATTR_INT, .i = k == 2}};
+  /* 2x2/2 with ceil_mode: on H + 1 = 10 rows every window lies inside; on H = 9 the last hangs over */
+  const int64_t even[] = {B, C, H + 1, W + 1};
+  int x = tg_input(t, VITC_F32, 4, variant == S_POOLED_TILES ? even : xd);
+  int pooled = conv(t, tg_node(t, VITC_OP_AveragePool, &x, 1, 1, a, 5), C, C, 1, 1, 0, 1);
+  if (variant == MISS_POOLED_ALONE) return pooled;
+  return fh_op(t, VITC_OP_Add, pooled, mbconv(t, x, 2, variant));
+}
+
 static void build(test_graph *t, int variant) {
   const int64_t image[] = {B, 3, 2 * H, 2 * W}, xd[] = {B, C, H, W}, along_w[] = {1, 1, W}, vit[] = {B, 3, 3 * H, 3 * W},
                 tokens[] = {B, C, H * W};
@@ -202,6 +249,15 @@ static void build(test_graph *t, int variant) {
     y = tg_node(t, VITC_OP_ReduceMean, in, 2, 1, &keep, 1);
     break;
   }
+  case S_STEM: case MISS_STEM_OUT: y = mbconv(t, stem(t, variant), 1, variant); break;
+  case S_STEM_TOKENS: y = swap_last(t, reshape(t, stem(t, variant), 3, tokens)); break;
+  case MISS_STEM_GROUPED: y = stem(t, variant); break;
+  case MISS_POINTWISE_CHAIN:
+    y = conv(t, fh_op(t, VITC_OP_Gelu, conv(t, tg_input(t, VITC_F32, 4, xd), C, HIDDEN, 1, 1, 0, 1), -1), HIDDEN, C, 1, 1, 0, 1);
+    break;
+  case S_POOLED: case S_POOLED_TILES: case MISS_POOLED_EXCLUDE_PAD: case MISS_POOLED_CEIL: case MISS_POOLED_ALONE:
+    y = pooled_mbconv(t, variant);
+    break;
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -346,6 +402,49 @@ static void test_tokens_gelu(void) {
   vitc_graph_free(g);
 }
 
+static void test_stem(void) {
+  /* the image's channels-last copy in, the block's result back out: no other Transpose */
+  const fh_count stem_nhwc[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 0}, {VITC_OP_PatchConvNHWC, 2},
+                                {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Gelu, 3}};
+  vitc_graph_free(fh_check("stem", build, S_STEM, vitc_to_channels_last, stem_nhwc, 5));
+  /* the first stem conv takes its GELU as the expansion and the depthwise conv take theirs */
+  const fh_count fused[] = {{VITC_OP_PatchConvNHWC, 2}, {VITC_OP_Gelu, 0}, {VITC_OP_Transpose, 2}};
+  vitc_graph *g = fh_check("stem fused", build, S_STEM, channels_last_fused, fused, 3);
+  int activated = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    activated += g->nodes[i].op == VITC_OP_PatchConvNHWC && !strcmp(vitc_attr_str(&g->nodes[i], "activation", "none"), "gelu_erf");
+  CHECK(activated == 1);
+  vitc_graph_free(g);
+  /* the image's copy in; the tokens are the second conv's channels-last result, reshaped */
+  const fh_count tokens[] = {{VITC_OP_Conv, 0}, {VITC_OP_PatchConvNHWC, 2}, {VITC_OP_Transpose, 1}, {VITC_OP_Reshape, 1}};
+  vitc_graph_free(fh_check("stem to tokens", build, S_STEM_TOKENS, vitc_to_channels_last, tokens, 4));
+  const fh_count grouped[] = {{VITC_OP_Conv, 2}, {VITC_OP_PatchConvNHWC, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("stem grouped", build, MISS_STEM_GROUPED, vitc_to_channels_last, grouped, 3));
+  /* the GELU is an output: the first conv stays NCHW, the second reads its channels-last copy */
+  const fh_count out[] = {{VITC_OP_Conv, 1}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("stem read between", build, MISS_STEM_OUT, vitc_to_channels_last, out, 3));
+  const fh_count chain[] = {{VITC_OP_Conv, 2}, {VITC_OP_MatMul, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("pointwise chain", build, MISS_POINTWISE_CHAIN, vitc_to_channels_last, chain, 3));
+}
+
+static void test_pooled_shortcut(void) {
+  /* the pool a depthwise conv beside the block's, one Transpose in and one out; fused, the shortcut's
+   * GEMM takes the block's result as its residual */
+  const fh_count pooled[] = {{VITC_OP_AveragePool, 0}, {VITC_OP_DepthwiseConvNHWC, 2}, {VITC_OP_Conv, 0},
+                             {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("pooled shortcut", build, S_POOLED, vitc_to_channels_last, pooled, 4));
+  vitc_graph_free(fh_check("pooled shortcut 2x2", build, S_POOLED_TILES, vitc_to_channels_last, pooled, 4));
+  const fh_count fused[] = {{VITC_OP_FusedGemm, 5}, {VITC_OP_Add, 0}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("pooled shortcut fused", build, S_POOLED, channels_last_fused, fused, 3));
+  /* the pool stays, and so do its 1x1 and the Add: the block's result goes back to NCHW before it */
+  const fh_count stays[] = {{VITC_OP_AveragePool, 1}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 1},
+                            {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("pool without its pads", build, MISS_POOLED_EXCLUDE_PAD, vitc_to_channels_last, stays, 4));
+  vitc_graph_free(fh_check("pool hanging over", build, MISS_POOLED_CEIL, vitc_to_channels_last, stays, 4));
+  const fh_count alone[] = {{VITC_OP_AveragePool, 1}, {VITC_OP_Conv, 1}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("pool alone", build, MISS_POOLED_ALONE, vitc_to_channels_last, alone, 3));
+}
+
 int main(void) {
   test_reduce();
   test_tokens();
@@ -356,5 +455,7 @@ int main(void) {
   test_mbconv_near_misses();
   test_rewrites();
   test_near_misses();
+  test_stem();
+  test_pooled_shortcut();
   CHECK_DONE();
 }
