@@ -12,25 +12,9 @@
 #include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "check.h"
+#include "resident.h"
 
 #define MODEL "tests/models/demo/model.onnx" /* 1.4 MB, its initializers in place in the file */
-
-/* The resident kilobytes of the mapping at addr (/proc/self/smaps), -1 when it is not found. */
-static long resident_kb(const void *addr) {
-  FILE *f = fopen("/proc/self/smaps", "r");
-  char line[512];
-  long kb = -1;
-  bool in = false;
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long start, end;
-    if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' '))
-      in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
-    else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-      break;
-  }
-  if (f) fclose(f);
-  return kb;
-}
 
 /* Reads every constant of g, as passes and code generation do; returns a sum so nothing is optimised away. */
 static unsigned touch_constants(const vitc_graph *g) {

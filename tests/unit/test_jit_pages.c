@@ -17,25 +17,9 @@
 #include "passes/passes.h"
 #include "runtime/vitc_rt.h"
 #include "check.h"
+#include "resident.h"
 
 #define MODEL "tests/models/demo/model.onnx" /* 1.4 MB of weights */
-
-/* The resident kilobytes of the mapping at addr (/proc/self/smaps), -1 when it is not found. */
-static long resident_kb(const void *addr) {
-  FILE *f = fopen("/proc/self/smaps", "r");
-  char line[512];
-  long kb = -1;
-  bool in = false;
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long start, end;
-    if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' '))
-      in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
-    else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-      break;
-  }
-  if (f) fclose(f);
-  return kb;
-}
 
 /* The demo model compiled with the cache in dir (NULL: none); the weights' resident kilobytes after. */
 static long compiled_weights_kb(const vitc_graph *g, const char *dir) {
