@@ -10,8 +10,18 @@
  *   attrs   scale (float, default 1), k_transposed (int, default 0),
  *           normalize_qk (int, default 0): Q and K rows are divided by max(‖row‖₂, 1e-12) before the
  *             product (F.normalize; Swin V2's cosine attention)
+ *           q_quant, k_quant, v_quant, s_quant, p_quant (floats [scale, zero_point, lo, hi], each optional):
+ *             the quantisation grids (vitc_qgrid) a QDQ model rounds Q, K, V, the scores and the
+ *             probabilities to, with a QuantizeLinear-DequantizeLinear pair on each (passes/fuse_attention)
  *
  *   Y [.., Nq, Dv] = softmax(scale · S · Q·Kᵀ + bias, over the last axis) · V
+ *
+ * With grids, each operand, the scores (after S and the bias) and the probabilities are rounded to theirs
+ * (an absent grid leaves its tensor as it is), and the scale moves into Q's grid when it has one: the QDQ
+ * model's query is scaled before its QuantizeLinear, so Q becomes grid(scale · Q) and the product is not
+ * scaled again:
+ *
+ *   Y = p_grid(softmax(s_grid(S · q_grid(scale · Q)·k_grid(K)ᵀ + bias))) · v_grid(V)
  *
  * Without maps, Q, K and V share their batch dims ([B, H] for multi-head attention, any number of them),
  * which Y keeps.
@@ -146,6 +156,14 @@ static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *i
 
 static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
   *a = (attn_dims){0};
+  static const char *const grids[] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
+  for (int i = 0; i < 5; i++) {
+    int len;
+    const double *g = vitc_attr_floats(n, grids[i], &len);
+    if (g && (len != 4 || !(g[0] > 0) || !isfinite(g[0]) || !(g[2] <= g[1] && g[1] <= g[3])))
+      return vitc_fail(err, VITC_ERR_INVALID, "Attention %s must be [scale > 0, zero_point, lo, hi] with lo <= zero_point <= hi",
+                       grids[i]);
+  }
   for (int i = 0; i < n->nin; i++)
     if (in[i] && (i < IN_QMAP || i == IN_PAD) && in[i]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention runs on float32 only (input %d)", i);
@@ -248,6 +266,14 @@ static const float *operand_rows(const vitc_node *n, const vitc_value *const *in
   return dst;
 }
 
+/* The n values src[i] · f on grid g (DequantizeLinear(QuantizeLinear(..))), into dst (which may be src),
+ * or src when g is off. */
+static const float *grid_values(const float *src, int64_t n, float f, const vitc_qgrid *g, float *dst) {
+  if (!g->on) return src;
+  for (int64_t i = 0; i < n; i++) dst[i] = vitc_qgrid_level(g, src[i] * f) * g->scale;
+  return dst;
+}
+
 /* Divides each of the rows of length len by max(its L2 norm, 1e-12), into dst. */
 static const float *normalized_rows(const float *src, int64_t rows, int64_t len, float *dst) {
   for (int64_t i = 0; i < rows; i++) {
@@ -268,11 +294,13 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
   bool kt = vitc_attr_int(n, "k_transposed", 0) != 0, unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   if (unit && kt) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
+  vitc_qgrid qg = vitc_attr_qgrid(n, "q_quant"), kg = vitc_attr_qgrid(n, "k_quant"), vg = vitc_attr_qgrid(n, "v_quant"),
+             sg = vitc_attr_qgrid(n, "s_quant"), pg = vitc_attr_qgrid(n, "p_quant");
   size_t qn = (size_t)(a.nq * a.d), kn = (size_t)(a.nk * a.d), vn = (size_t)(a.nk * a.dv), yn = (size_t)(a.nq * a.dv);
-  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn) + vn + yn + 1));
+  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn + vn) + yn + 1));
   if (!s) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for attention scores");
   float *qbuf = s + a.nq * a.nk, *kbuf = qbuf + qn, *vbuf = kbuf + kn, *ybuf = vbuf + vn, *qunit = ybuf + yn,
-        *kunit = qunit + qn;
+        *kunit = qunit + qn, *vgrid = kunit + kn;
   int r = a.batch_rank + 2;
   for (int64_t b = 0; b < a.batch && st == VITC_OK; b++) {
     const float *q = operand_rows(n, in, IN_Q, &a, b, a.nq, a.d, qbuf);
@@ -282,9 +310,12 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       q = normalized_rows(q, a.nq, a.d, qunit);
       k = normalized_rows(k, a.nk, a.d, kunit);
     }
+    q = grid_values(q, a.nq * a.d, scale, &qg, qunit);
+    k = grid_values(k, a.nk * a.d, 1, &kg, kunit);
+    v = grid_values(v, a.nk * a.dv, 1, &vg, vgrid);
     float *y = ymap ? ybuf : (float *)out->data + b * a.nq * a.dv;
     vitc_fmat kmat = kt ? vitc_fmat_rows(k, a.nk) : vitc_fmat_cols(k, a.d);
-    if (!vitc_sgemm(a.nq, a.nk, a.d, scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
+    if (!vitc_sgemm(a.nq, a.nk, a.d, qg.on ? 1.0f : scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
@@ -296,11 +327,14 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       if (bias)
         for (int64_t j = 0; j < a.nk; j++)
           row[j] += ((const float *)bias->data)[bias_off + i * bs[r - 2] + j * bs[r - 1]];
+      grid_values(row, a.nk, 1, &sg, row);
       float m = -INFINITY;
       for (int64_t j = 0; j < a.nk; j++) m = row[j] > m ? row[j] : m;
       double sum = 0;
       for (int64_t j = 0; j < a.nk; j++) sum += row[j] = expf(row[j] - m);
-      for (int64_t j = 0; j < a.nk; j++) row[j] = (float)(row[j] / sum);
+      float inv = (float)(1 / sum); /* as the Softmax evaluator scales, for the probabilities' grid */
+      for (int64_t j = 0; j < a.nk; j++) row[j] *= inv;
+      grid_values(row, a.nk, 1, &pg, row);
     }
     if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f, y, a.dv)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
