@@ -33,7 +33,7 @@
  * 197), and one factor per row (the grids' scales, times S) makes them values. The scores are rounded to
  * their grid in registers, as they leave the tile. Then the kernel computes what the QDQ graph does up to
  * float32 rounding, the order of P·V's sums, the exp, and the ties of a value rounded to a grid that these
- * move (quant_grid_*).
+ * move (grid_level and after).
  *
  * A constant bias is read from a table of its distinct [Nq, Nk] slabs, rows padded to whole vectors
  * (bias_table): Swin's shifted windows repeat a few masks over many windows.
@@ -68,8 +68,8 @@
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
-enum { GRID_Q, GRID_K, GRID_V, GRID_S, GRID_P, NGRIDS }; /* fused_attention.c's q_quant .. p_quant */
 static LLVMValueRef grid_level(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
+static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
 static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
@@ -135,13 +135,13 @@ typedef struct attn_ctx {
   int nrows;
   LLVMValueRef mi; /* its first row */
   LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
-  const vitc_qgrid *grid; /* [NGRIDS] */
+  const vitc_qgrid *grid; /* [VITC_NGRIDS] */
   float q_pre;            /* with Q's grid: the scale attribute, applied before rounding */
   LLVMValueRef qlev;      /* with Q's grid: the block's Q rows as levels [rows][D] */
 } attn_ctx;
 
 static void grid_probabilities(attn_ctx *a, int rows);
-static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r);
+static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r, bool unit);
 
 /* Point the micro-block at the block's rows m .. m + nrows - 1. */
 static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
@@ -211,7 +211,7 @@ static void score_tile(attn_ctx *a, void *state) {
       if (a->bias[r])
         x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), a->bias_whole ? VL : lanes)
                                      : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
-      if (a->grid[GRID_S].on) x = vec_mul(cg, grid_level(cg, x, &a->grid[GRID_S]), vec_k(cg, x, a->grid[GRID_S].scale));
+      if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
       m = vec_max(cg, m, x);
@@ -238,7 +238,7 @@ static void score_few(attn_ctx *a, void *state) {
       LLVMValueRef x = vec_mul(cg, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0));
       if (a->bias[r])
         x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
-      if (a->grid[GRID_S].on) x = vec_mul(cg, grid_level(cg, x, &a->grid[GRID_S]), vec_k(cg, x, a->grid[GRID_S].scale));
+      if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
       m = vec_max(cg, m, f32v_splat(cg, x));
@@ -459,14 +459,13 @@ typedef struct attn_geom {
   const vitc_value *map[NMAPS]; /* NULL for a dense operand */
   bool padded[NMAPS];           /* the map has negative entries (P's rows, or Y's dropped rows) */
   int64_t head_strides[NMAPS];
-  vitc_qgrid grid[NGRIDS];
+  vitc_qgrid grid[VITC_NGRIDS];
 } attn_geom;
 
 static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge, vitc_error *err) {
   const vitc_value *q = cg_in_value(cg, IN_Q), *v = cg_in_value(cg, IN_V), *any = NULL;
   *ge = (attn_geom){.heads = 1};
-  static const char *const grids[NGRIDS] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
-  for (int x = 0; x < NGRIDS; x++) ge->grid[x] = vitc_attr_qgrid(n, grids[x]);
+  vitc_attention_grids_of(n, ge->grid);
   for (int x = MAP_Q; x < NMAPS; x++) {
     const vitc_value *m = ge->map[x] = cg_in_value(cg, IN_QMAP + x);
     if (m && !m->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "Attention row maps must be known at compile time");
@@ -629,7 +628,7 @@ static void pack_entry_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_
 static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
                        LLVMValueRef dst, const key_pack *kp) {
   pack_entry_values(cg, ge, kt_src, k, unit, dst, kp);
-  if (ge->grid[GRID_K].on) grid_levels(cg, dst, dst, kp->size, NULL, &ge->grid[GRID_K]); /* zeros stay zeros */
+  if (ge->grid[VITC_GRID_K].on) grid_levels(cg, dst, dst, kp->size, NULL, &ge->grid[VITC_GRID_K]); /* zeros stay zeros */
 }
 
 static void pack_entry_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
@@ -687,7 +686,7 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
   vitc_cg *cg = a->cg;
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   LLVMValueRef i = ix_add(cg, i0, r.iv), scale = src->scale, q = row_ptr(cg, &src->q, i);
-  if (a->qlev) q = grid_query_row(a, q, r.iv);
+  if (a->qlev) q = grid_query_row(a, q, r.iv, src->unit);
   vec_store1(cg, q, cg_gep(cg, cg->ptr, a->qp, r.iv));
   vec_store1(cg, row_ptr(cg, &src->y, i), cg_gep(cg, cg->ptr, a->yp, r.iv));
   if (src->bias)
@@ -697,7 +696,7 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
     LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_is, src->scale_strides);
     scale = vec_mul(cg, vec_load1(cg, cg->f32, f), scale);
   }
-  if (src->unit) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d));
+  if (src->unit && !a->qlev) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d)); /* else in Q's levels */
   vec_store1(cg, scale, gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
@@ -758,6 +757,11 @@ static LLVMValueRef grid_level(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g)
   return vec_sub(cg, vec_clamp(cg, vec_add(cg, q, vec_k(cg, x, g->zp)), g->lo, g->hi), vec_k(cg, x, g->zp));
 }
 
+/* x rounded to grid g: its level times the scale (DequantizeLinear(QuantizeLinear(x))). */
+static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g) {
+  return vec_mul(cg, grid_level(cg, x, g), vec_k(cg, x, g->scale));
+}
+
 typedef struct level_run {
   LLVMValueRef src, dst, pre; /* pre: a float factor applied first, or NULL */
   const vitc_qgrid *g;
@@ -774,17 +778,20 @@ static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t
   vec_for(cg, cg_i64(cg, 0), n, VL, level_vector, &(level_run){src, dst, pre, g});
 }
 
-/* Row r of the block, Q(b, i, :) at q, as levels of scale·Q into the block's level rows; returns where. */
-static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r) {
-  LLVMValueRef dst = gep_f32_at(a->cg, a->qlev, r, a->d, 0);
-  grid_levels(a->cg, q, dst, a->d, a->q_pre == 1 ? NULL : cg_f32(a->cg, a->q_pre), &a->grid[GRID_Q]);
+/* Row r of the block, Q(b, i, :) at q, as levels of scale·Q (over ‖Q(b, i, :)‖ when unit: normalize_qk)
+ * into the block's level rows; returns where. */
+static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r, bool unit) {
+  vitc_cg *cg = a->cg;
+  LLVMValueRef dst = gep_f32_at(cg, a->qlev, r, a->d, 0), pre = a->q_pre == 1 ? NULL : cg_f32(cg, a->q_pre);
+  if (unit) pre = vec_mul(cg, inverse_norm(cg, q, a->d), pre ? pre : cg_f32(cg, 1));
+  grid_levels(cg, q, dst, a->d, pre, &a->grid[VITC_GRID_Q]);
   return dst;
 }
 
 /* The entry's V rows as levels into dense rows [Nk][Dv] at dst, returned as the entry's V. */
 static op_rows grid_values(vitc_cg *cg, const attn_geom *ge, const op_rows *v, LLVMValueRef dst) {
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk), 1);
-  grid_levels(cg, row_ptr(cg, v, j.iv), gep_f32_at(cg, dst, j.iv, ge->dv, 0), ge->dv, NULL, &ge->grid[GRID_V]);
+  grid_levels(cg, row_ptr(cg, v, j.iv), gep_f32_at(cg, dst, j.iv, ge->dv, 0), ge->dv, NULL, &ge->grid[VITC_GRID_V]);
   cg_loop_end(cg, &j);
   return (op_rows){dst, NULL, NULL, ge->dv};
 }
@@ -805,7 +812,7 @@ static void pack_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef vdata, LL
 /* The block's probabilities, e_j (softmax_rows) times the row's 1/Σ, as levels of their grid, and each row's
  * factor the grids' scales; without P's grid only V's scale joins 1/Σ. */
 static void grid_probabilities(attn_ctx *a, int rows) {
-  const vitc_qgrid *p = &a->grid[GRID_P], *v = &a->grid[GRID_V];
+  const vitc_qgrid *p = &a->grid[VITC_GRID_P], *v = &a->grid[VITC_GRID_V];
   if (!p->on && !v->on) return;
   vitc_cg *cg = a->cg;
   float vs = v->on ? v->scale : 1;
@@ -825,8 +832,8 @@ static void grid_probabilities(attn_ctx *a, int rows) {
 /* The factor of every score: the grids' scales of Q and K when they have them (the products are of levels;
  * the scale is in Q's levels), else the scale attribute. */
 static float product_factor(const attn_geom *ge, float scale) {
-  float f = ge->grid[GRID_Q].on ? ge->grid[GRID_Q].scale : scale;
-  return ge->grid[GRID_K].on ? f * ge->grid[GRID_K].scale : f;
+  float f = ge->grid[VITC_GRID_Q].on ? ge->grid[VITC_GRID_Q].scale : scale;
+  return ge->grid[VITC_GRID_K].on ? f * ge->grid[VITC_GRID_K].scale : f;
 }
 
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
@@ -883,7 +890,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table);
   }
   LLVMValueRef vl = NULL; /* V as levels of its grid, packed before the blocks */
-  if (!local && ge.grid[GRID_V].on) {
+  if (!local && ge.grid[VITC_GRID_V].on) {
     vl = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.nk * ge.dv));
     pack_values(cg, &ge, cg_in(cg, IN_V), ge.map[MAP_V] ? cg_in(cg, IN_QMAP + MAP_V) : null, pad, vl, table);
   }
@@ -908,8 +915,8 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     src.scale_strides[d] = cg_size(cg, t.vals[11], SZ_SCALE + d);
   }
   task_arrays(&a, bias != NULL);
-  a.qlev = ge.grid[GRID_Q].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.d)), NULL) : NULL;
-  LLVMValueRef own_v = local && ge.grid[GRID_V].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.nk * ge.dv)), NULL) : NULL;
+  a.qlev = ge.grid[VITC_GRID_Q].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.d)), NULL) : NULL;
+  LLVMValueRef own_v = local && ge.grid[VITC_GRID_V].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.nk * ge.dv)), NULL) : NULL;
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
   LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;

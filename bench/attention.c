@@ -36,11 +36,10 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
   vitc_attr at[13];
   int na = 0, nin = 3;
   at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.125};
-  static double grids[5][4] = {{0.00495325, 130, 0, 255}, {0.0399091, 131, 0, 255}, {0.0398465, 120, 0, 255},
+  static double grids[VITC_NGRIDS][4] = {{0.00495325, 130, 0, 255}, {0.0399091, 131, 0, 255}, {0.0398465, 120, 0, 255},
                                {0.0456505, 125, 0, 255}, {0.00169735, 0, 0, 255}};
-  static const char *const grid_names[5] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
-  for (int x = 0; c->lay == VIT_QDQ && x < 5; x++)
-    at[na++] = (vitc_attr){.name = grid_names[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
+  for (int x = 0; c->lay == VIT_QDQ && x < VITC_NGRIDS; x++)
+    at[na++] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
   bool vit = c->lay == VIT || c->lay == VIT_QDQ;
   if (c->lay == DENSE) {
     for (int x = 0; x < 3; x++) in[x] = tg_input(t, VITC_F32, 4, (int64_t[]){g, h, n, d});

@@ -248,7 +248,11 @@ typedef struct vitc_qgrid {
   float scale;
   double zp, lo, hi;
 } vitc_qgrid;
-vitc_qgrid vitc_attr_qgrid(const vitc_node *n, const char *name);
+/* vitc.Attention's grids (ir/ops/fused_attention.c): vitc_attention_grids[x] names the attribute of grid x. */
+enum { VITC_GRID_Q, VITC_GRID_K, VITC_GRID_V, VITC_GRID_S, VITC_GRID_P, VITC_NGRIDS };
+extern const char *const vitc_attention_grids[VITC_NGRIDS];
+/* Attention node n's grids, g[x] off where its attribute is absent (the shape rule has checked the others). */
+void vitc_attention_grids_of(const vitc_node *n, vitc_qgrid g[VITC_NGRIDS]);
 /* x's grid index less the zero point, saturate(roundeven(x / scale) + zp) - zp, as QuantizeLinear rounds
  * (float32 division, ties to even): an integer, exact in float32. Times g->scale it is DequantizeLinear's
  * value. */

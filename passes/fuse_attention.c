@@ -65,14 +65,11 @@
 
 #include "passes/pattern.h"
 
-enum { GRID_Q, GRID_K, GRID_V, GRID_S, GRID_P, NGRIDS };
-static const char *const grid_attrs[NGRIDS] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
-
 typedef struct attn_match {
   vitc_node *nodes[32]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scales, K scales
                            either side of Transpose, two normalisations of up to four nodes, five grids' pairs */
   int nnodes;
-  int grid_scale[NGRIDS], grid_zp[NGRIDS]; /* each grid's scale and zero point, or -1 */
+  int grid_scale[VITC_NGRIDS], grid_zp[VITC_NGRIDS]; /* each grid's scale and zero point, or -1 */
   int q, k, v, bias;
   int row_scale; /* %S, or -1 */
   int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
@@ -272,9 +269,9 @@ static void strip_normalize_qk(const vitc_rewriter *rw, attn_match *m) {
  * *inside receives the scale below its pair; false when a scale sits above it too. */
 static bool strip_query(const vitc_rewriter *rw, int x, attn_match *m, double *inside) {
   double outer = m->scale;
-  m->q = strip_grid(rw, strip_scale(rw, x, m, false), m, GRID_Q);
+  m->q = strip_grid(rw, strip_scale(rw, x, m, false), m, VITC_GRID_Q);
   *inside = 1;
-  if (m->grid_scale[GRID_Q] < 0) return true;
+  if (m->grid_scale[VITC_GRID_Q] < 0) return true;
   if (m->scale != outer) return false;
   m->scale = 1;
   m->q = strip_scale(rw, m->q, m, false);
@@ -287,7 +284,7 @@ static bool strip_query(const vitc_rewriter *rw, int x, attn_match *m, double *i
  * m->k; false when a scalar sits inside K's grid. */
 static bool strip_key(const vitc_rewriter *rw, int x, attn_match *m) {
   const vitc_graph *g = rw->g;
-  m->k = strip_grid(rw, strip_scale(rw, x, m, false), m, GRID_K);
+  m->k = strip_grid(rw, strip_scale(rw, x, m, false), m, VITC_GRID_K);
   double outer = m->scale;
   m->scale = 1;
   m->k = strip_scale(rw, m->k, m, false);
@@ -300,7 +297,7 @@ static bool strip_key(const vitc_rewriter *rw, int x, attn_match *m) {
   }
   bool inside = m->scale != 1;
   m->scale *= outer;
-  return !(inside && m->grid_scale[GRID_K] >= 0);
+  return !(inside && m->grid_scale[VITC_GRID_K] >= 0);
 }
 
 /* Matches the pattern ending at y = MatMul(%p, %v). */
@@ -308,15 +305,15 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
   const vitc_graph *g = rw->g;
   *m = (attn_match){.nodes = {pv}, .nnodes = 1, .bias = -1, .row_scale = -1, .mask = -1,
                      .windows = -1, .scores = -1, .scale = 1};
-  for (int x = 0; x < NGRIDS; x++) m->grid_scale[x] = m->grid_zp[x] = -1;
-  m->v = strip_grid(rw, pv->in[1], m, GRID_V);
-  vitc_node *sm = vitc_match_inner(rw, strip_grid(rw, pv->in[0], m, GRID_P), VITC_OP_Softmax, 1);
+  for (int x = 0; x < VITC_NGRIDS; x++) m->grid_scale[x] = m->grid_zp[x] = -1;
+  m->v = strip_grid(rw, pv->in[1], m, VITC_GRID_V);
+  vitc_node *sm = vitc_match_inner(rw, strip_grid(rw, pv->in[0], m, VITC_GRID_P), VITC_OP_Softmax, 1);
   if (!sm || !is_f32(g, sm->in[0])) return false;
   int rank = g->tensors[sm->in[0]].v.rank, axis = (int)vitc_attr_int(sm, "axis", -1);
   if (axis < 0) axis += rank;
   if (axis != rank - 1) return false;
   m->nodes[m->nnodes++] = sm;
-  int s = strip_window_mask(rw, strip_grid(rw, sm->in[0], m, GRID_S), m);
+  int s = strip_window_mask(rw, strip_grid(rw, sm->in[0], m, VITC_GRID_S), m);
   vitc_node *add = vitc_match_inner(rw, s, VITC_OP_Add, 1);
   if (add) {
     int k = leads_to_product(rw, add->in[0]) ? 0 : 1;
@@ -333,9 +330,9 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
   m->nodes[m->nnodes++] = qk;
   double inside_q;
   if (!strip_query(rw, qk->in[0], m, &inside_q) || !strip_key(rw, qk->in[1], m)) return false;
-  if (m->grid_scale[GRID_Q] >= 0 && m->scale != inside_q) return false; /* a scale outside the query's grid */
+  if (m->grid_scale[VITC_GRID_Q] >= 0 && m->scale != inside_q) return false; /* a scale outside the query's grid */
   bool grids = false;
-  for (int x = 0; x < NGRIDS; x++) grids |= m->grid_scale[x] >= 0;
+  for (int x = 0; x < VITC_NGRIDS; x++) grids |= m->grid_scale[x] >= 0;
   if (!grids) strip_normalize_qk(rw, m); /* nor fuse_channel_attention then, which has no grids */
   return is_f32(g, m->q) && is_f32(g, m->k) && is_f32(g, m->v) && same_batch(g, m);
 }
@@ -348,20 +345,20 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   vitc_status st = m.mask >= 0 ? window_bias(rw, &m, &m.bias, err) : VITC_OK;
   if (st != VITC_OK) return st;
   int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
-  vitc_attr attrs[3 + NGRIDS] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
+  vitc_attr attrs[3 + VITC_NGRIDS] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
                                  {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
                                  {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
   int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
   int nattr = m.normalize_qk ? 3 : 2;
-  double grids[NGRIDS][4];
-  for (int x = 0; x < NGRIDS; x++) {
+  double grids[VITC_NGRIDS][4];
+  for (int x = 0; x < VITC_NGRIDS; x++) {
     if (m.grid_scale[x] < 0) continue;
     const vitc_value *z = &rw->g->tensors[m.grid_zp[x]].v;
     int64_t lo, hi;
     vitc_quant_range(z->dtype, &lo, &hi);
     grids[x][0] = vitc_load_f(&rw->g->tensors[m.grid_scale[x]].v, 0), grids[x][1] = (double)vitc_load_i(z, 0);
     grids[x][2] = (double)lo, grids[x][3] = (double)hi;
-    attrs[nattr++] = (vitc_attr){.name = grid_attrs[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
+    attrs[nattr++] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
   }
   return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, rw->g->nodes[i].out[0], attrs, nattr, err);
 }

@@ -154,15 +154,24 @@ static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *i
   return check_map(ymap, MAP_Y, groups, a->nq, a->dv, a, numel, -1, err);
 }
 
+const char *const vitc_attention_grids[VITC_NGRIDS] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
+
+void vitc_attention_grids_of(const vitc_node *n, vitc_qgrid g[VITC_NGRIDS]) {
+  for (int x = 0; x < VITC_NGRIDS; x++) {
+    int len;
+    const double *v = vitc_attr_floats(n, vitc_attention_grids[x], &len);
+    g[x] = v && len == 4 ? (vitc_qgrid){.on = true, .scale = (float)v[0], .zp = v[1], .lo = v[2], .hi = v[3]} : (vitc_qgrid){0};
+  }
+}
+
 static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
   *a = (attn_dims){0};
-  static const char *const grids[] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
-  for (int i = 0; i < 5; i++) {
+  for (int x = 0; x < VITC_NGRIDS; x++) {
     int len;
-    const double *g = vitc_attr_floats(n, grids[i], &len);
+    const double *g = vitc_attr_floats(n, vitc_attention_grids[x], &len);
     if (g && (len != 4 || !(g[0] > 0) || !isfinite(g[0]) || !(g[2] <= g[1] && g[1] <= g[3])))
       return vitc_fail(err, VITC_ERR_INVALID, "Attention %s must be [scale > 0, zero_point, lo, hi] with lo <= zero_point <= hi",
-                       grids[i]);
+                       vitc_attention_grids[x]);
   }
   for (int i = 0; i < n->nin; i++)
     if (in[i] && (i < IN_QMAP || i == IN_PAD) && in[i]->dtype != VITC_F32)
@@ -294,8 +303,8 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
   bool kt = vitc_attr_int(n, "k_transposed", 0) != 0, unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   if (unit && kt) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
-  vitc_qgrid qg = vitc_attr_qgrid(n, "q_quant"), kg = vitc_attr_qgrid(n, "k_quant"), vg = vitc_attr_qgrid(n, "v_quant"),
-             sg = vitc_attr_qgrid(n, "s_quant"), pg = vitc_attr_qgrid(n, "p_quant");
+  vitc_qgrid grid[VITC_NGRIDS];
+  vitc_attention_grids_of(n, grid);
   size_t qn = (size_t)(a.nq * a.d), kn = (size_t)(a.nk * a.d), vn = (size_t)(a.nk * a.dv), yn = (size_t)(a.nq * a.dv);
   float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn + vn) + yn + 1));
   if (!s) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for attention scores");
@@ -310,12 +319,12 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       q = normalized_rows(q, a.nq, a.d, qunit);
       k = normalized_rows(k, a.nk, a.d, kunit);
     }
-    q = grid_values(q, a.nq * a.d, scale, &qg, qunit);
-    k = grid_values(k, a.nk * a.d, 1, &kg, kunit);
-    v = grid_values(v, a.nk * a.dv, 1, &vg, vgrid);
+    q = grid_values(q, a.nq * a.d, scale, &grid[VITC_GRID_Q], qunit);
+    k = grid_values(k, a.nk * a.d, 1, &grid[VITC_GRID_K], kunit);
+    v = grid_values(v, a.nk * a.dv, 1, &grid[VITC_GRID_V], vgrid);
     float *y = ymap ? ybuf : (float *)out->data + b * a.nq * a.dv;
     vitc_fmat kmat = kt ? vitc_fmat_rows(k, a.nk) : vitc_fmat_cols(k, a.d);
-    if (!vitc_sgemm(a.nq, a.nk, a.d, qg.on ? 1.0f : scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
+    if (!vitc_sgemm(a.nq, a.nk, a.d, grid[VITC_GRID_Q].on ? 1.0f : scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
@@ -327,14 +336,14 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       if (bias)
         for (int64_t j = 0; j < a.nk; j++)
           row[j] += ((const float *)bias->data)[bias_off + i * bs[r - 2] + j * bs[r - 1]];
-      grid_values(row, a.nk, 1, &sg, row);
+      grid_values(row, a.nk, 1, &grid[VITC_GRID_S], row);
       float m = -INFINITY;
       for (int64_t j = 0; j < a.nk; j++) m = row[j] > m ? row[j] : m;
       double sum = 0;
       for (int64_t j = 0; j < a.nk; j++) sum += row[j] = expf(row[j] - m);
       float inv = (float)(1 / sum); /* as the Softmax evaluator scales, for the probabilities' grid */
       for (int64_t j = 0; j < a.nk; j++) row[j] *= inv;
-      grid_values(row, a.nk, 1, &pg, row);
+      grid_values(row, a.nk, 1, &grid[VITC_GRID_P], row);
     }
     if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f, y, a.dv)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");

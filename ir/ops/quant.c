@@ -83,13 +83,6 @@ static int64_t saturate_round(float x, int64_t zp, int64_t lo, int64_t hi) {
   return !(q > (float)lo) ? lo : q >= (float)hi ? hi : (int64_t)q;
 }
 
-vitc_qgrid vitc_attr_qgrid(const vitc_node *n, const char *name) {
-  int len;
-  const double *v = vitc_attr_floats(n, name, &len);
-  if (!v || len != 4) return (vitc_qgrid){0};
-  return (vitc_qgrid){.on = true, .scale = (float)v[0], .zp = v[1], .lo = v[2], .hi = v[3]};
-}
-
 float vitc_qgrid_level(const vitc_qgrid *g, float x) {
   return (float)(saturate_round(x / g->scale, (int64_t)g->zp, (int64_t)g->lo, (int64_t)g->hi) - (int64_t)g->zp);
 }

@@ -10,7 +10,9 @@
  * Kernel cases: the unfused QDQ graph compiled (the pipeline fuses it) against the evaluator on the same
  * graph left unfused, at ViT's 197 tokens × 64 (blocks over packed keys and values, a few keys past the
  * tiles), 49 × 32 windows over 16 entries (a task per entry packing its own keys and values), and 21
- * queries of D 20 and Dv 36 (partial vectors), at 1 and 3 threads. A value that lands within float32
+ * queries of D 20 and Dv 36 (partial vectors), at 1 and 3 threads; and an Attention node with every grid
+ * and normalize_qk (which the pass does not make: Q and K are normalised before their grids) against the
+ * evaluator. A value that lands within float32
  * rounding of a tie between two grid levels may round either way in the two (the kernel sums exact
  * products of levels, the evaluator products of dequantised values), and moves its row; so nearly all
  * elements must match tightly and all of them within a few levels of the probabilities' grid. */
@@ -78,6 +80,20 @@ static void build_sized(test_graph *t, int variant, int64_t b, int64_t nq, int64
 
 static void build(test_graph *t, int variant) { build_sized(t, variant, B, 21, 21, 20, 36); }
 
+/* vitc.Attention itself with every grid, normalize_qk and scale 0.3 (variant unused). */
+static void build_node(test_graph *t, int variant, int64_t b, int64_t nq, int64_t nk, int64_t d, int64_t dv) {
+  (void)variant;
+  static double grids[VITC_NGRIDS][4] = {{0.002, 128, 0, 255}, {0.002, 120, 0, 255}, {0.01, 127, 0, 255},
+                                         {0.002, 128, 0, 255}, {1 / 255.0, 0, 0, 255}};
+  vitc_attr at[2 + VITC_NGRIDS] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.3},
+                                   {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
+  for (int x = 0; x < VITC_NGRIDS; x++)
+    at[2 + x] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
+  int in[3] = {tg_input(t, VITC_F32, 4, (int64_t[]){b, H, nq, d}), tg_input(t, VITC_F32, 4, (int64_t[]){b, H, nk, d}),
+               tg_input(t, VITC_F32, 4, (int64_t[]){b, H, nk, dv})};
+  tg_output(t, tg_node(t, VITC_OP_Attention, in, 3, 1, at, 2 + VITC_NGRIDS));
+}
+
 static void test_pass(void) {
   static const struct {
     const char *what;
@@ -107,12 +123,16 @@ static void test_pass(void) {
   }
 }
 
-/* Compiled (fused) against the evaluator on the unfused graph: at most 1% of the elements beyond rtol 1e-4
- * (a tie's rounding, header), none beyond two levels of the probabilities' grid times the largest |V|. */
-static void check_kernel(const char *what, int64_t b, int64_t nq, int64_t nk, int64_t d, int64_t dv, int nthreads) {
+typedef void (*sized_builder)(test_graph *t, int variant, int64_t b, int64_t nq, int64_t nk, int64_t d, int64_t dv);
+
+/* Compiled (fused) against the evaluator on the graph as built (unfused): at most 1% of the elements beyond
+ * rtol 1e-4 (a tie's rounding, header), none beyond two levels of the probabilities' grid times the largest
+ * |V|. */
+static void check_kernel(const char *what, sized_builder build_with, int64_t b, int64_t nq, int64_t nk, int64_t d, int64_t dv,
+                         int nthreads) {
   test_graph fused = tg_new(), plain = tg_new();
-  build_sized(&fused, A_ALL, b, nq, nk, d, dv);
-  build_sized(&plain, A_ALL, b, nq, nk, d, dv);
+  build_with(&fused, A_ALL, b, nq, nk, d, dv);
+  build_with(&plain, A_ALL, b, nq, nk, d, dv);
   vitc_error err = {0};
   vitc_status st = tg_compile(&fused, nthreads, &err);
   if (st == VITC_OK) st = vitc_infer_shapes(plain.g, &err);
@@ -150,9 +170,10 @@ static void check_kernel(const char *what, int64_t b, int64_t nq, int64_t nk, in
 int main(void) {
   test_pass();
   for (int threads = 1; threads <= 3; threads += 2) {
-    check_kernel("ViT-B: 197 tokens, D 64", 1, 197, 197, 64, 64, threads);
-    check_kernel("windows 49 x 32 over 16 entries", 8, 49, 49, 32, 32, threads);
-    check_kernel("21 queries, D 20, Dv 36", B, 21, 21, 20, 36, threads);
+    check_kernel("ViT-B: 197 tokens, D 64", build_sized, 1, 197, 197, 64, 64, threads);
+    check_kernel("windows 49 x 32 over 16 entries", build_sized, 8, 49, 49, 32, 32, threads);
+    check_kernel("21 queries, D 20, Dv 36", build_sized, B, 21, 21, 20, 36, threads);
+    check_kernel("Attention node, normalize_qk, 21 queries", build_node, B, 21, 21, 20, 36, threads);
   }
   CHECK_DONE();
 }
