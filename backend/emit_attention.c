@@ -25,6 +25,16 @@
  * pointer costs one table load (per key in the packing and P·V loops). Dense operands keep their rows one
  * after another. Y through Ymap lands wherever the head merge or window reverse put it.
  *
+ * With a QDQ model's grids (q_quant .. p_quant) the products run on grid levels, the integers
+ * saturate(roundeven(x / s) + z) - z held in float32: Q's block rows (of scale·Q) are rounded into the
+ * task's own array, the packed Kᵀ in place, V into rows of its own (per entry, before the blocks or in
+ * the local task), and the probabilities, normalised, over the block's score rows once the softmax is
+ * done; the products of levels and their sums are exact (below 2^24: D·255² and Nk·255² for ViT's 64 and
+ * 197), and one factor per row (the grids' scales, times S) makes them values. The scores are rounded to
+ * their grid in registers, as they leave the tile. Then the kernel computes what the QDQ graph does up to
+ * float32 rounding, the order of P·V's sums, the exp, and the ties of a value rounded to a grid that these
+ * move (grid_level and after).
+ *
  * A constant bias is read from a table of its distinct [Nq, Nk] slabs, rows padded to whole vectors
  * (bias_table): Swin's shifted windows repeat a few masks over many windows.
  *
@@ -66,6 +76,9 @@
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
+static LLVMValueRef grid_level(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
+static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
+static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
@@ -145,7 +158,13 @@ typedef struct attn_ctx {
   int nrows;
   LLVMValueRef mi; /* its first row */
   LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
+  const vitc_qgrid *grid; /* [VITC_NGRIDS] */
+  float q_pre;            /* with Q's grid: the scale attribute, applied before rounding */
+  LLVMValueRef qlev;      /* with Q's grid: the block's Q rows as levels [rows][D] */
 } attn_ctx;
+
+static void grid_probabilities(attn_ctx *a, int rows);
+static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r, bool unit);
 
 /* Point the micro-block at the block's rows m .. m + nrows - 1. */
 static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
@@ -237,6 +256,7 @@ static void score_tile(attn_ctx *a, void *state) {
       if (a->bias[r])
         x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), a->bias_whole ? VL : lanes)
                                      : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
+      if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
       m = vec_max(cg, m, x);
@@ -263,6 +283,7 @@ static void score_few(attn_ctx *a, void *state) {
       LLVMValueRef x = vec_mul(cg, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0));
       if (a->bias[r])
         x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
+      if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
       m = vec_max(cg, m, f32v_splat(cg, x));
@@ -453,6 +474,7 @@ static void emit_block(attn_ctx *a, int rows) {
                           a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
   if (a->kp.few) for_micro(a, rows, score_few, NULL);
   softmax_rows(a, rows);
+  grid_probabilities(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nkb), 1);
   pv_pass p = {.j0 = ix_mul(cg, kb.iv, cg_i64(cg, PV_KEYS))};
@@ -519,11 +541,13 @@ typedef struct attn_geom {
   const vitc_value *map[NMAPS]; /* NULL for a dense operand */
   bool padded[NMAPS];           /* the map has negative entries (P's rows, or Y's dropped rows) */
   int64_t head_strides[NMAPS];
+  vitc_qgrid grid[VITC_NGRIDS];
 } attn_geom;
 
 static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge, vitc_error *err) {
   const vitc_value *q = cg_in_value(cg, IN_Q), *v = cg_in_value(cg, IN_V), *any = NULL;
   *ge = (attn_geom){.heads = 1};
+  vitc_attention_grids_of(n, ge->grid);
   for (int x = MAP_Q; x < NMAPS; x++) {
     const vitc_value *m = ge->map[x] = cg_in_value(cg, IN_QMAP + x);
     if (m && !m->data) return vitc_fail(err, VITC_ERR_DATA_DEPENDENT, "Attention row maps must be known at compile time");
@@ -688,8 +712,16 @@ static void pack_few_rows(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src,
  * normalize_qk: the score tiles then read whole vectors of keys with no edge, and the cosine's key factor
  * is paid once per key instead of once per score. K as rows (k, a block of 16 keys at a time) or, when
  * kt_src is not NULL, as a dense Kᵀ_b [D, Nk] at kt_src (row by row). */
+static void pack_entry_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                              LLVMValueRef dst, const key_pack *kp);
 static void pack_entry(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
                        LLVMValueRef dst, const key_pack *kp) {
+  pack_entry_values(cg, ge, kt_src, k, unit, dst, kp);
+  if (ge->grid[VITC_GRID_K].on) grid_levels(cg, dst, dst, kp->size, NULL, &ge->grid[VITC_GRID_K]); /* zeros stay zeros */
+}
+
+static void pack_entry_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef kt_src, const op_rows *k, bool unit,
+                              LLVMValueRef dst, const key_pack *kp) {
   int64_t nk_pad = kp->nk_pad;
   pack_few_rows(cg, ge, kt_src, k, unit, gep_f32(cg, dst, cg_i64(cg, ge->d * nk_pad)), kp);
   if (kt_src) {
@@ -818,6 +850,7 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
   vitc_cg *cg = a->cg;
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   LLVMValueRef i = ix_add(cg, i0, r.iv), scale = src->scale, q = row_ptr(cg, &src->q, i);
+  if (a->qlev) q = grid_query_row(a, q, r.iv, src->unit);
   LLVMValueRef qb = a->bf16 ? cg_gep(cg, cg->i32, a->qb, ix_mulk(cg, r.iv, (a->d + 1) / 2)) : NULL;
   if (qb) emit_round_pairs(cg, q, qb, a->d); /* bf16: the score tiles read the rounded pairs */
   vec_store1(cg, qb ? qb : q, cg_gep(cg, cg->ptr, a->qp, r.iv));
@@ -829,7 +862,7 @@ static void setup_rows(attn_ctx *a, const row_src *src, LLVMValueRef i0, int row
     LLVMValueRef f = row_of(cg, src->rs, src->bidx, src->nb, i, src->scale_is, src->scale_strides);
     scale = vec_mul(cg, vec_load1(cg, cg->f32, f), scale);
   }
-  if (src->unit) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d));
+  if (src->unit && !a->qlev) scale = vec_mul(cg, scale, inverse_norm(cg, q, a->d)); /* else in Q's levels */
   vec_store1(cg, scale, gep_f32(cg, a->fac, r.iv));
   cg_loop_end(cg, &r);
 }
@@ -883,6 +916,93 @@ static void task_arrays(attn_ctx *a, bool bias) {
   a->cols = cg_var(cg, LLVMArrayType(cg->f32, (unsigned)((1 + a->kp.few) * a->rows_pad)), NULL);
 }
 
+/* ---------------------------------------------------------------- a QDQ model's grids (header) */
+
+/* saturate(roundeven(x / s) + z) - z, the level of x on grid g: QuantizeLinear's rounding (vitc_qgrid_level). */
+static LLVMValueRef grid_level(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g) {
+  LLVMValueRef q = vec_call1(cg, "llvm.roundeven", vec_div(cg, x, vec_k(cg, x, g->scale)));
+  return vec_sub(cg, vec_clamp(cg, vec_add(cg, q, vec_k(cg, x, g->zp)), g->lo, g->hi), vec_k(cg, x, g->zp));
+}
+
+/* x rounded to grid g: its level times the scale (DequantizeLinear(QuantizeLinear(x))). */
+static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g) {
+  return vec_mul(cg, grid_level(cg, x, g), vec_k(cg, x, g->scale));
+}
+
+typedef struct level_run {
+  LLVMValueRef src, dst, pre; /* pre: a float factor applied first, or NULL */
+  const vitc_qgrid *g;
+} level_run;
+static void level_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  const level_run *r = state;
+  LLVMValueRef x = f32v_load(cg, gep_f32(cg, r->src, i), lanes);
+  if (r->pre) x = vec_mul(cg, x, f32v_splat(cg, r->pre));
+  f32v_store(cg, grid_level(cg, x, r->g), gep_f32(cg, r->dst, i), lanes);
+}
+
+/* The n floats at src, times pre (NULL: 1), as levels of grid g at dst (which may be src). */
+static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g) {
+  vec_for(cg, cg_i64(cg, 0), n, VL, level_vector, &(level_run){src, dst, pre, g});
+}
+
+/* Row r of the block, Q(b, i, :) at q, as levels of scale·Q (over ‖Q(b, i, :)‖ when unit: normalize_qk)
+ * into the block's level rows; returns where. */
+static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r, bool unit) {
+  vitc_cg *cg = a->cg;
+  LLVMValueRef dst = gep_f32_at(cg, a->qlev, r, a->d, 0), pre = a->q_pre == 1 ? NULL : cg_f32(cg, a->q_pre);
+  if (unit) pre = vec_mul(cg, inverse_norm(cg, q, a->d), pre ? pre : cg_f32(cg, 1));
+  grid_levels(cg, q, dst, a->d, pre, &a->grid[VITC_GRID_Q]);
+  return dst;
+}
+
+/* The entry's V rows as levels into dense rows [Nk][Dv] at dst, returned as the entry's V. */
+static op_rows grid_values(vitc_cg *cg, const attn_geom *ge, const op_rows *v, LLVMValueRef dst) {
+  cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk), 1);
+  grid_levels(cg, row_ptr(cg, v, j.iv), gep_f32_at(cg, dst, j.iv, ge->dv, 0), ge->dv, NULL, &ge->grid[VITC_GRID_V]);
+  cg_loop_end(cg, &j);
+  return (op_rows){dst, NULL, NULL, ge->dv};
+}
+
+/* Every entry's V as levels into vl [batch][Nk][Dv], a task per entry, before the blocks that share them. */
+static void pack_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef vdata, LLVMValueRef vmap, LLVMValueRef pad,
+                        LLVMValueRef vl, LLVMValueRef sizes) {
+  LLVMValueRef captured[5] = {vdata, vmap, vl, pad, sizes}, entries = cg_size(cg, sizes, SZ_ENTRIES);
+  cg_task t = cg_task_begin(cg, captured, 5);
+  LLVMValueRef heads = cg_size(cg, t.vals[4], SZ_HEADS);
+  cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
+  op_rows v = operand_rows(cg, ge, MAP_V, t.vals[0], t.vals[1], t.vals[3], b.iv, ix_div(cg, b.iv, heads), ix_rem(cg, b.iv, heads));
+  grid_values(cg, ge, &v, gep_f32_at(cg, t.vals[2], b.iv, ge->nk * ge->dv, 0));
+  cg_loop_end(cg, &b);
+  cg_task_end_n(cg, &t, entries);
+}
+
+/* The block's probabilities, e_j (softmax_rows) times the row's 1/Σ, as levels of their grid, and each row's
+ * factor the grids' scales; without P's grid only V's scale joins 1/Σ. */
+static void grid_probabilities(attn_ctx *a, int rows) {
+  const vitc_qgrid *p = &a->grid[VITC_GRID_P], *v = &a->grid[VITC_GRID_V];
+  if (!p->on && !v->on) return;
+  vitc_cg *cg = a->cg;
+  float vs = v->on ? v->scale : 1;
+  cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+  LLVMValueRef at = gep_f32(cg, a->fac, r.iv), f = vec_load1(cg, cg->f32, at);
+  if (p->on) {
+    LLVMValueRef row = gep_f32_at(cg, a->s, r.iv, a->nk_pad, 0);
+    grid_levels(cg, row, row, a->nk_pad, f, p); /* the padding's zeros stay zeros */
+    f = cg_f32(cg, p->scale * vs);
+  } else {
+    f = vec_mul(cg, f, cg_f32(cg, vs));
+  }
+  vec_store1(cg, f, at);
+  cg_loop_end(cg, &r);
+}
+
+/* The factor of every score: the grids' scales of Q and K when they have them (the products are of levels;
+ * the scale is in Q's levels), else the scale attribute. */
+static float product_factor(const attn_geom *ge, float scale) {
+  float f = ge->grid[VITC_GRID_Q].on ? ge->grid[VITC_GRID_Q].scale : scale;
+  return ge->grid[VITC_GRID_K].on ? f * ge->grid[VITC_GRID_K].scale : f;
+}
+
 vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *bias = cg_in_value(cg, IN_BIAS), *rs = cg_in_value(cg, IN_SCALE);
   attn_geom ge;
@@ -890,8 +1010,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (st) return st;
   bool unit = vitc_attr_int(n, "normalize_qk", 0) != 0;
   bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
+  float scale = (float)vitc_attr_float(n, "scale", 1.0);
   attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
-                .bf16 = vitc_bf16_product(cg->g, n)};
+                .bf16 = vitc_bf16_product(cg->g, n), .grid = ge.grid, .q_pre = scale};
   a.kp = a.bf16 ? key_pack_bf16(ge.nk, ge.d, ge.dv) : key_pack_of(ge.nk, ge.d);
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
@@ -937,7 +1058,12 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     pack_keys(cg, &ge, k_transposed, unit, cg_in(cg, IN_K), kmap, pad, kt, &a.kp, table, cg_in(cg, IN_V),
               ge.map[MAP_V] ? cg_in(cg, IN_QMAP + MAP_V) : null);
   }
-  LLVMValueRef captured[13] = {cg_in(cg, IN_Q), kt, cg_in(cg, IN_V),
+  LLVMValueRef vl = NULL; /* V as levels of its grid, packed before the blocks */
+  if (!local && ge.grid[VITC_GRID_V].on) {
+    vl = cg_scratch(cg, sizeof(float) * (size_t)(ge.batch * ge.nk * ge.dv));
+    pack_values(cg, &ge, cg_in(cg, IN_V), ge.map[MAP_V] ? cg_in(cg, IN_QMAP + MAP_V) : null, pad, vl, table);
+  }
+  LLVMValueRef captured[13] = {cg_in(cg, IN_Q), kt, vl ? vl : cg_in(cg, IN_V),
                                slabs  ? cg_gep(cg, cg->i8, cg->weights, cg_size(cg, table, SZ_SLABS))
                                : bias ? cg_in(cg, IN_BIAS)
                                       : null,
@@ -951,13 +1077,15 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef heads = cg_size(cg, t.vals[11], SZ_HEADS), batch_dims[VITC_MAX_RANK];
   row_src src = {.bias = bias ? t.vals[3] : NULL, .rs = rs ? t.vals[5] : NULL, .nb = nb,
                  .bias_is = bias_read[nb], .scale_is = scale_strides[nb],
-                 .scale = cg_f32(cg, (float)vitc_attr_float(n, "scale", 1.0)), .unit = unit};
+                 .scale = cg_f32(cg, product_factor(&ge, scale)), .unit = unit};
   for (int d = 0; (bias || rs) && d < nb; d++) {
     batch_dims[d] = cg_size(cg, t.vals[11], SZ_DIMS + d);
     src.bias_strides[d] = cg_size(cg, t.vals[11], SZ_BIAS + d);
     src.scale_strides[d] = cg_size(cg, t.vals[11], SZ_SCALE + d);
   }
   task_arrays(&a, bias != NULL);
+  a.qlev = ge.grid[VITC_GRID_Q].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(a.rows * a.d)), NULL) : NULL;
+  LLVMValueRef own_v = local && ge.grid[VITC_GRID_V].on ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(ge.nk * ge.dv)), NULL) : NULL;
   /* the row a dropped row of Y is computed into: written and read back by this task alone */
   LLVMValueRef discard = ge.padded[MAP_Y] ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)(vecs(a.dv) * VL)), NULL) : null;
   LLVMValueRef own_kt = local ? cg_var(cg, LLVMArrayType(cg->f32, (unsigned)a.kp.size), NULL) : NULL;
@@ -968,7 +1096,9 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   LLVMValueRef g = ix_div(cg, b, heads), h = ix_rem(cg, b, heads);
   src.q = operand_rows(cg, &ge, MAP_Q, t.vals[0], t.vals[6], t.vals[10], b, g, h);
   src.y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h);
-  a.v = operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
+  a.v = vl ? (op_rows){gep_f32_at(cg, t.vals[2], b, ge.nk * ge.dv, 0), NULL, NULL, ge.dv}
+           : operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
+  if (own_v) a.v = grid_values(cg, &ge, &a.v, own_v);
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
     LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL;

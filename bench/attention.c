@@ -5,6 +5,7 @@
  *   swin   row maps reading windows of N tokens (a fixed permutation: partition and cyclic shift) from qkv
  *          [G·N, 3·H·D], Y back to [G·N, H·D], rel-pos bias [H, N, N]; swin+mask: the shifted blocks'
  *          bias + mask [G, H, N, N]
+ *   vit+qdq  vit with the grids of ORT's QDQ ViT-B/16 (its first layer's q_quant .. p_quant)
  * The default set: ViT-B/16 (H 12, D 64) at 197, 577 and 1025 tokens (224, 384, 512 pixels), ViT-B/32's
  * 50 tokens, and Swin-T's four stages (49 tokens, D 32; 64 windows × 3 heads .. 1 × 24), on 1 and 2 threads.
  * Times are the best of about a second of runs (wall clock; at 1 thread also the calling thread's CPU time,
@@ -17,8 +18,8 @@
  * PEAK_FILE has lines "THREADS GFLOPS" (/work/shared-bench/peak.txt). */
 #include "best_time.h"
 
-typedef enum { DENSE, VIT, SWIN, SWIN_MASK } layout;
-static const char *const layout_names[] = {"dense", "vit", "swin", "swin+mask"};
+typedef enum { DENSE, VIT, SWIN, SWIN_MASK, VIT_QDQ, NLAYOUTS } layout;
+static const char *const layout_names[] = {"dense", "vit", "swin", "swin+mask", "vit+qdq"};
 
 typedef struct bench_case {
   int64_t g, h, n, d;
@@ -34,19 +35,24 @@ static int map_const(test_graph *t, int64_t g, int64_t n, const int64_t *offsets
 static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs, int64_t *ys) {
   int64_t g = c->g, h = c->h, n = c->n, d = c->d, w = h * d, l = g * n;
   int in[9];
-  vitc_attr at[8];
+  vitc_attr at[13];
   int na = 0, nin = 3;
   at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.125};
+  static double grids[VITC_NGRIDS][4] = {{0.00495325, 130, 0, 255}, {0.0399091, 131, 0, 255}, {0.0398465, 120, 0, 255},
+                               {0.0456505, 125, 0, 255}, {0.00169735, 0, 0, 255}};
+  for (int x = 0; c->lay == VIT_QDQ && x < VITC_NGRIDS; x++)
+    at[na++] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
+  bool vit = c->lay == VIT || c->lay == VIT_QDQ;
   if (c->lay == DENSE) {
     for (int x = 0; x < 3; x++) in[x] = tg_input(t, VITC_F32, 4, (int64_t[]){g, h, n, d});
   } else {
     int64_t *perm = maps + 4 * l;
-    int qkv = c->lay == VIT ? tg_input(t, VITC_F32, 3, (int64_t[]){n, g, 3 * w}) : tg_input(t, VITC_F32, 2, (int64_t[]){l, 3 * w});
+    int qkv = vit ? tg_input(t, VITC_F32, 3, (int64_t[]){n, g, 3 * w}) : tg_input(t, VITC_F32, 2, (int64_t[]){l, 3 * w});
     tg_permutation(perm, l, 99);
     for (int x = 0; x < 4; x++)
       for (int64_t gi = 0; gi < g; gi++)
         for (int64_t i = 0; i < n; i++) {
-          int64_t row = c->lay == VIT ? i * g + gi : perm[gi * n + i];
+          int64_t row = vit ? i * g + gi : perm[gi * n + i];
           maps[(x * g + gi) * n + i] = x < 3 ? row * 3 * w + x * w : row * w;
         }
     for (int x = 0; x < 3; x++) in[x] = qkv;
@@ -56,14 +62,14 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
     for (int x = 0; x < 4; x++) in[5 + x] = map_const(t, g, n, maps + x * l);
     nin = 9;
     for (int x = 0; x < 4; x++) hs[x] = d;
-    ys[0] = c->lay == VIT ? n : l;
-    ys[1] = c->lay == VIT ? g : w;
+    ys[0] = vit ? n : l;
+    ys[1] = vit ? g : w;
     ys[2] = w;
     at[na++] = (vitc_attr){.name = "heads", .type = VITC_ATTR_INT, .i = h};
     at[na++] = (vitc_attr){.name = "head_dim", .type = VITC_ATTR_INT, .i = d};
     at[na++] = (vitc_attr){.name = "value_dim", .type = VITC_ATTR_INT, .i = d};
     at[na++] = (vitc_attr){.name = "head_strides", .type = VITC_ATTR_INTS, .n = 4, .ints = hs};
-    at[na++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = c->lay == VIT ? 3 : 2, .ints = ys};
+    at[na++] = (vitc_attr){.name = "y_shape", .type = VITC_ATTR_INTS, .n = vit ? 3 : 2, .ints = ys};
   }
   tg_output(t, tg_node(t, VITC_OP_Attention, in, nin, 1, at, na));
 }
@@ -134,7 +140,7 @@ int main(int argc, char **argv) {
   if (argc > 7) { /* one case */
     bench_case c = {atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoll(argv[5]), DENSE};
     int threads = atoi(argv[6]);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < NLAYOUTS; k++)
       if (!strcmp(argv[7], layout_names[k])) c.lay = (layout)k;
     bool bf16 = argc > 8 && !strcmp(argv[8], "bf16");
     return run(threads, &c, peak_of(peak_file, threads), bf16 ? VITC_PRECISION_BF16 : VITC_PRECISION_FP32);

@@ -242,6 +242,23 @@ static inline uint16_t vitc_bf16_bits(float x) {
 /* The range [lo, hi] of a type ONNX quantises to or from (int8, uint8, int16, uint16; int32 for
  * DequantizeLinear's bias); false for any other. ir/ops/quant.c and the backend saturate to it. */
 bool vitc_quant_range(vitc_dtype t, int64_t *lo, int64_t *hi);
+/* A per-tensor quantisation grid: a QuantizeLinear-DequantizeLinear pair of one scale and zero point seen as
+ * one float32 function, x -> (saturate(roundeven(x / scale) + zero_point) - zero_point) · scale. vitc.Attention
+ * keeps its operands' grids as attributes [scale, zero_point, lo, hi] (q_quant .. p_quant). */
+typedef struct vitc_qgrid {
+  bool on; /* false: no grid (the attribute is absent) */
+  float scale;
+  double zp, lo, hi;
+} vitc_qgrid;
+/* vitc.Attention's grids (ir/ops/fused_attention.c): vitc_attention_grids[x] names the attribute of grid x. */
+enum { VITC_GRID_Q, VITC_GRID_K, VITC_GRID_V, VITC_GRID_S, VITC_GRID_P, VITC_NGRIDS };
+extern const char *const vitc_attention_grids[VITC_NGRIDS];
+/* Attention node n's grids, g[x] off where its attribute is absent (the shape rule has checked the others). */
+void vitc_attention_grids_of(const vitc_node *n, vitc_qgrid g[VITC_NGRIDS]);
+/* x's grid index less the zero point, saturate(roundeven(x / scale) + zp) - zp, as QuantizeLinear rounds
+ * (float32 division, ties to even): an integer, exact in float32. Times g->scale it is DequantizeLinear's
+ * value. */
+float vitc_qgrid_level(const vitc_qgrid *g, float x);
 static inline float vitc_bf16_round(float x) {
   uint32_t u = (uint32_t)vitc_bf16_bits(x) << 16;
   float r;

@@ -81,10 +81,15 @@ static int64_t attention_rows(const vitc_graph *g, const vitc_node *n, int x) {
  *   fewer keys than queries (PVT's spatial-reduction attention: 3136 queries over 49 keys): each rounded
  *     key and value row is read by every query, so its error does not average out over the tokens. Measured
  *     (bench/accuracy.c, 300 inputs): PVT v2's logits 1.22% → 1.42% of their range with it in bf16, PVT
- *     0.59% → 0.82%; ViT 0.39% → 0.57%, Swin 0.22% → 0.30%, the other families' less. */
+ *     0.59% → 0.82%; ViT 0.39% → 0.57%, Swin 0.22% → 0.30%, the other families' less;
+ *   a QDQ model's attention (grids on its operands): it multiplies grid levels, which float32 sums exactly. */
 static bool bf16_activations(const vitc_graph *g, const vitc_node *n) {
   for (int k = 0; k < 3; k++)
     if (k >= n->nin || n->in[k] < 0 || g->tensors[n->in[k]].v.dtype != VITC_F32) return false;
+  vitc_qgrid grid[VITC_NGRIDS];
+  vitc_attention_grids_of(n, grid);
+  for (int x = 0; x < VITC_NGRIDS; x++)
+    if (grid[x].on) return false;
   return !vitc_attr_int(n, "normalize_qk", 0) && attention_rows(g, n, 2) >= attention_rows(g, n, 0);
 }
 

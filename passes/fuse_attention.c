@@ -45,6 +45,19 @@
  * With the window mask, %bias becomes one constant of the scores' shape, %bias + %mask read through the
  * Reshape (a reshape keeps the row-major order, so element i of %w' is element i of %m).
  *
+ * A QDQ model (ORT's quantizer) rounds each operand of both products to a grid, a QuantizeLinear-
+ * DequantizeLinear pair of one scale and zero point (int8 or uint8, per tensor) on %q", %kt (or %k), %v,
+ * the scores before the Softmax and the probabilities after it:
+ *
+ *     %q" = DQ(Q(%q', s, z), s, z)    %kt = DQ(Q(%kt', ..))    %s" = DQ(Q(%s", ..))
+ *     %p' = DQ(Q(%p, ..))             %y  = MatMul(%p', DQ(Q(%v, ..)))
+ *                              ─→  Attention(..) {q_quant, k_quant, s_quant, p_quant, v_quant = [s, z, lo, hi]}
+ *
+ * Each grid is optional. The query's scale c (ViT: q / √D) sits inside its grid, so with q_quant the scale
+ * attribute is c from below the Q pair alone and the kernel rounds scale·Q: a scalar on the query above
+ * its pair, on the scores, or on K (either side of its pair) leaves the pattern alone, as does a scalar
+ * inside K's pair; Q and K normalisations stay outside (are not absorbed) when either has a grid.
+ *
  * Q, K and V must share rank and batch dims (no broadcasting inside the product), all float32. Every
  * tensor between them is read once, by the next node. The head split and merge (Reshape, Transpose)
  * around the pattern stay. */
@@ -54,9 +67,10 @@
 #include "passes/pattern.h"
 
 typedef struct attn_match {
-  vitc_node *nodes[20]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scale, K scales
-                           either side of Transpose, two normalisations of up to four nodes */
+  vitc_node *nodes[32]; /* PV, Softmax, window Reshape-Add-Reshape, Add, scores scale, QK, Q scales, K scales
+                           either side of Transpose, two normalisations of up to four nodes, five grids' pairs */
   int nnodes;
+  int grid_scale[VITC_NGRIDS], grid_zp[VITC_NGRIDS]; /* each grid's scale and zero point, or -1 */
   int q, k, v, bias;
   int row_scale; /* %S, or -1 */
   int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
@@ -103,6 +117,16 @@ static int strip_scale(const vitc_rewriter *rw, int t, attn_match *m, bool rows)
   if (!vitc_match_same_type(rw->g, x, t)) return t; /* the scalar must not broadcast x to a larger shape */
   m->scale *= c;
   m->nodes[m->nnodes++] = n;
+  return x;
+}
+
+/* t = DQ(Q(x)) on one grid, read once: records it as grid `which` and returns x; otherwise returns t. */
+static int strip_grid(const vitc_rewriter *rw, int t, attn_match *m, int which) {
+  int x, s, z;
+  if (!vitc_match_fake_quant(rw, t, 1, &x, &s, &z, m->nodes + m->nnodes) || !vitc_match_same_type(rw->g, x, t)) return t;
+  m->nnodes += 2;
+  m->grid_scale[which] = s;
+  m->grid_zp[which] = z;
   return x;
 }
 
@@ -253,18 +277,55 @@ static void strip_normalize_qk(const vitc_rewriter *rw, attn_match *m) {
   m->normalize_qk = true;
 }
 
+/* The query side x = MatMul's first input, its grid and the scales either side (header): m->q. With a grid,
+ * *inside receives the scale below its pair; false when a scale sits above it too. */
+static bool strip_query(const vitc_rewriter *rw, int x, attn_match *m, double *inside) {
+  double outer = m->scale;
+  m->q = strip_grid(rw, strip_scale(rw, x, m, false), m, VITC_GRID_Q);
+  *inside = 1;
+  if (m->grid_scale[VITC_GRID_Q] < 0) return true;
+  if (m->scale != outer) return false;
+  m->scale = 1;
+  m->q = strip_scale(rw, m->q, m, false);
+  *inside = m->scale;
+  m->scale = outer * *inside;
+  return true;
+}
+
+/* The key side (MatMul's second input): its scale, its grid, its Transpose and the scales around it into
+ * m->k; false when a scalar sits inside K's grid. */
+static bool strip_key(const vitc_rewriter *rw, int x, attn_match *m) {
+  const vitc_graph *g = rw->g;
+  m->k = strip_grid(rw, strip_scale(rw, x, m, false), m, VITC_GRID_K);
+  double outer = m->scale;
+  m->scale = 1;
+  m->k = strip_scale(rw, m->k, m, false);
+  m->k_transposed = true;
+  vitc_node *tr = vitc_match_inner(rw, m->k, VITC_OP_Transpose, 1);
+  if (tr && swaps_last_two(tr, g->tensors[m->k].v.rank)) {
+    m->nodes[m->nnodes++] = tr;
+    m->k = strip_scale(rw, tr->in[0], m, false);
+    m->k_transposed = false;
+  }
+  bool inside = m->scale != 1;
+  m->scale *= outer;
+  return !(inside && m->grid_scale[VITC_GRID_K] >= 0);
+}
+
 /* Matches the pattern ending at y = MatMul(%p, %v). */
 static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *m) {
   const vitc_graph *g = rw->g;
-  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .v = pv->in[1], .bias = -1, .row_scale = -1, .mask = -1,
+  *m = (attn_match){.nodes = {pv}, .nnodes = 1, .bias = -1, .row_scale = -1, .mask = -1,
                      .windows = -1, .scores = -1, .scale = 1};
-  vitc_node *sm = vitc_match_inner(rw, pv->in[0], VITC_OP_Softmax, 1);
+  for (int x = 0; x < VITC_NGRIDS; x++) m->grid_scale[x] = m->grid_zp[x] = -1;
+  m->v = strip_grid(rw, pv->in[1], m, VITC_GRID_V);
+  vitc_node *sm = vitc_match_inner(rw, strip_grid(rw, pv->in[0], m, VITC_GRID_P), VITC_OP_Softmax, 1);
   if (!sm || !is_f32(g, sm->in[0])) return false;
   int rank = g->tensors[sm->in[0]].v.rank, axis = (int)vitc_attr_int(sm, "axis", -1);
   if (axis < 0) axis += rank;
   if (axis != rank - 1) return false;
   m->nodes[m->nnodes++] = sm;
-  int s = strip_window_mask(rw, sm->in[0], m);
+  int s = strip_window_mask(rw, strip_grid(rw, sm->in[0], m, VITC_GRID_S), m);
   vitc_node *add = vitc_match_inner(rw, s, VITC_OP_Add, 1);
   if (add) {
     int k = leads_to_product(rw, add->in[0]) ? 0 : 1;
@@ -279,16 +340,12 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
   vitc_node *qk = vitc_match_inner(rw, s, VITC_OP_MatMul, 1);
   if (!qk) return false;
   m->nodes[m->nnodes++] = qk;
-  m->q = strip_scale(rw, qk->in[0], m, false);
-  m->k = strip_scale(rw, qk->in[1], m, false);
-  m->k_transposed = true;
-  vitc_node *tr = vitc_match_inner(rw, m->k, VITC_OP_Transpose, 1);
-  if (tr && swaps_last_two(tr, g->tensors[m->k].v.rank)) {
-    m->nodes[m->nnodes++] = tr;
-    m->k = strip_scale(rw, tr->in[0], m, false);
-    m->k_transposed = false;
-  }
-  strip_normalize_qk(rw, m);
+  double inside_q;
+  if (!strip_query(rw, qk->in[0], m, &inside_q) || !strip_key(rw, qk->in[1], m)) return false;
+  if (m->grid_scale[VITC_GRID_Q] >= 0 && m->scale != inside_q) return false; /* a scale outside the query's grid */
+  bool grids = false;
+  for (int x = 0; x < VITC_NGRIDS; x++) grids |= m->grid_scale[x] >= 0;
+  if (!grids) strip_normalize_qk(rw, m); /* nor fuse_channel_attention then, which has no grids */
   return is_f32(g, m->q) && is_f32(g, m->k) && is_f32(g, m->v) && same_batch(g, m);
 }
 
@@ -300,11 +357,21 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   vitc_status st = m.mask >= 0 ? window_bias(rw, &m, &m.bias, err) : VITC_OK;
   if (st != VITC_OK) return st;
   int in[5] = {m.q, m.k, m.v, m.bias, m.row_scale};
-  vitc_attr attrs[3] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
-                        {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
-                        {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
+  vitc_attr attrs[3 + VITC_NGRIDS] = {{.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale},
+                                 {.name = "k_transposed", .type = VITC_ATTR_INT, .i = m.k_transposed},
+                                 {.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1}};
   int nin = m.row_scale >= 0 ? 5 : m.bias >= 0 ? 4 : 3;
   int nattr = m.normalize_qk ? 3 : 2;
+  double grids[VITC_NGRIDS][4];
+  for (int x = 0; x < VITC_NGRIDS; x++) {
+    if (m.grid_scale[x] < 0) continue;
+    const vitc_value *z = &rw->g->tensors[m.grid_zp[x]].v;
+    int64_t lo, hi;
+    vitc_quant_range(z->dtype, &lo, &hi);
+    grids[x][0] = vitc_load_f(&rw->g->tensors[m.grid_scale[x]].v, 0), grids[x][1] = (double)vitc_load_i(z, 0);
+    grids[x][2] = (double)lo, grids[x][3] = (double)hi;
+    attrs[nattr++] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
+  }
   return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, rw->g->nodes[i].out[0], attrs, nattr, err);
 }
 

@@ -40,21 +40,9 @@ static bool known_scalar(const vitc_graph *g, int t) {
   return t >= 0 && g->tensors[t].v.data && vitc_numel(&g->tensors[t].v) == 1;
 }
 
-/* The activation side: %a = DQ(Q(%x, s, z), s, z); *x, *s, *z receive %x and the Q node's s and z. */
+/* The activation side: %a = DQ(Q(%x, s, z), s, z) (any readers); *x, *s, *z receive %x and the Q node's s and z. */
 static bool quantised_activation(const vitc_rewriter *rw, int a, int *x, int *s, int *z) {
-  const vitc_graph *g = rw->g;
-  vitc_node *dq = vitc_match_op(rw, a, VITC_OP_DequantizeLinear);
-  vitc_node *q = dq ? vitc_match_op(rw, dq->in[0], VITC_OP_QuantizeLinear) : NULL;
-  if (!q || q->nin < 3 || dq->nin < 3 || q->in[2] < 0 || dq->in[2] < 0) return false;
-  if (!known_scalar(g, q->in[1]) || !known_scalar(g, dq->in[1]) || !known_scalar(g, q->in[2]) ||
-      !known_scalar(g, dq->in[2]) || g->tensors[q->in[0]].v.dtype != VITC_F32)
-    return false;
-  const vitc_value *zq = &g->tensors[q->in[2]].v, *zd = &g->tensors[dq->in[2]].v;
-  if ((zq->dtype != VITC_U8 && zq->dtype != VITC_I8) || zq->dtype != zd->dtype || vitc_load_i(zq, 0) != vitc_load_i(zd, 0))
-    return false;
-  if (vitc_load_f(&g->tensors[q->in[1]].v, 0) != vitc_load_f(&g->tensors[dq->in[1]].v, 0)) return false;
-  *x = q->in[0], *s = q->in[1], *z = q->in[2];
-  return true;
+  return vitc_match_fake_quant(rw, a, 0, x, s, z, NULL);
 }
 
 /* The weight side: %b = DQ(W, sw[, 0]) with W int8 of 2 dims, its columns (N) along axis `col_axis`; *w

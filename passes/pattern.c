@@ -59,6 +59,29 @@ vitc_node *vitc_match_inner(const vitc_rewriter *rw, int t, vitc_op op, int uses
   return t >= 0 && t < rw->counted && rw->uses[t] == uses ? vitc_match_op(rw, t, op) : NULL;
 }
 
+static bool known_scalar(const vitc_graph *g, int t) {
+  return t >= 0 && g->tensors[t].v.data && vitc_numel(&g->tensors[t].v) == 1;
+}
+
+bool vitc_match_fake_quant(const vitc_rewriter *rw, int t, int uses, int *x, int *s, int *z, vitc_node **nodes) {
+  const vitc_graph *g = rw->g;
+  vitc_node *dq = uses ? vitc_match_inner(rw, t, VITC_OP_DequantizeLinear, uses) : vitc_match_op(rw, t, VITC_OP_DequantizeLinear);
+  vitc_node *q = !dq ? NULL
+                 : uses ? vitc_match_inner(rw, dq->in[0], VITC_OP_QuantizeLinear, uses)
+                        : vitc_match_op(rw, dq->in[0], VITC_OP_QuantizeLinear);
+  if (!q || q->nin < 3 || dq->nin < 3 || q->in[2] < 0 || dq->in[2] < 0) return false;
+  if (!known_scalar(g, q->in[1]) || !known_scalar(g, dq->in[1]) || !known_scalar(g, q->in[2]) ||
+      !known_scalar(g, dq->in[2]) || g->tensors[q->in[0]].v.dtype != VITC_F32 || g->tensors[q->in[1]].v.dtype != VITC_F32)
+    return false;
+  const vitc_value *zq = &g->tensors[q->in[2]].v, *zd = &g->tensors[dq->in[2]].v;
+  if ((zq->dtype != VITC_U8 && zq->dtype != VITC_I8) || zq->dtype != zd->dtype || vitc_load_i(zq, 0) != vitc_load_i(zd, 0))
+    return false;
+  if (vitc_load_f(&g->tensors[q->in[1]].v, 0) != vitc_load_f(&g->tensors[dq->in[1]].v, 0)) return false;
+  *x = q->in[0], *s = q->in[1], *z = q->in[2];
+  if (nodes) nodes[0] = dq, nodes[1] = q;
+  return true;
+}
+
 int vitc_match_other(const vitc_node *n, int t) {
   if (n->nin != 2) return -1;
   if (n->in[0] == t) return n->in[1];

@@ -45,6 +45,11 @@ int *vitc_last_readers(const vitc_graph *g);
 vitc_node *vitc_match_op(const vitc_rewriter *rw, int t, vitc_op op);
 /* As vitc_match_op, when t is also read exactly `uses` times: an inner tensor of a match. */
 vitc_node *vitc_match_inner(const vitc_rewriter *rw, int t, vitc_op op, int uses);
+/* t = DequantizeLinear(QuantizeLinear(%x, s, z), s, z): a float32 %x rounded to one per-tensor grid, s a known
+ * float32 scalar and z a known int8 or uint8 scalar, equal in both nodes; with uses > 0 the Quantize's output
+ * and t are inner tensors read `uses` times (0: any readers). *x, *s, *z receive %x and the Quantize's s, z;
+ * nodes (NULL or room for two) the Dequantize and the Quantize. */
+bool vitc_match_fake_quant(const vitc_rewriter *rw, int t, int uses, int *x, int *s, int *z, vitc_node **nodes);
 /* The input of binary node n other than t (n->in[0] when both are t), or -1 if t is not an input. */
 int vitc_match_other(const vitc_node *n, int t);
 /* Whether t holds a known single floating-point value; *out receives it. */

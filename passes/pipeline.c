@@ -37,7 +37,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},
     {"fold_softmax_transposes", vitc_fold_softmax_transposes, false, "Softmax between a Transpose and its inverse reads the untransposed tensor along the moved axis"},
     {"fuse_rope", vitc_fuse_rope, false, "rotary position embedding (rotate-half or interleaved pairs, class tokens skipped) becomes Rope"},
-    {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention"},
+    {"fuse_attention", vitc_fuse_attention, false, "scaled dot-product attention becomes one streaming Attention (a QDQ model's Quantize-Dequantize pairs in it its grids)"},
     {"sink_row_gathers", vitc_sink_row_gathers, false, "row gathers (window partition, cyclic shift) move across row-wise ops to the attention"},
     {"fuse_patch_merging", vitc_fuse_patch_merging, false, "2x2 neighbourhood Concat, LayerNorm and reduction MatMul become PatchMerging"},
     {"merge_depthwise_split", vitc_merge_depthwise_split, false, "depthwise same-size Convs of odd kernels over a Split's channel groups, concatenated, become one depthwise Conv (smaller kernels centred in the largest)"},

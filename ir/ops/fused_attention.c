@@ -14,8 +14,18 @@
  *             and V are rounded to bfloat16, and so are the probabilities before P·V, unnormalised, as
  *             exp(s - max): the sum and the division by it stay float32, after the product, as the kernel
  *             computes them (backend/emit_attention.c)
+ *           q_quant, k_quant, v_quant, s_quant, p_quant (floats [scale, zero_point, lo, hi], each optional):
+ *             the quantisation grids (vitc_qgrid) a QDQ model rounds Q, K, V, the scores and the
+ *             probabilities to, with a QuantizeLinear-DequantizeLinear pair on each (passes/fuse_attention)
  *
  *   Y [.., Nq, Dv] = softmax(scale · S · Q·Kᵀ + bias, over the last axis) · V
+ *
+ * With grids, each operand, the scores (after S and the bias) and the probabilities are rounded to theirs
+ * (an absent grid leaves its tensor as it is), and the scale moves into Q's grid when it has one: the QDQ
+ * model's query is scaled before its QuantizeLinear, so Q becomes grid(scale · Q) and the product is not
+ * scaled again:
+ *
+ *   Y = p_grid(softmax(s_grid(S · q_grid(scale · Q)·k_grid(K)ᵀ + bias))) · v_grid(V)
  *
  * Without maps, Q, K and V share their batch dims ([B, H] for multi-head attention, any number of them),
  * which Y keeps.
@@ -148,8 +158,25 @@ static vitc_status analyse_mapped(const vitc_node *n, const vitc_value *const *i
   return check_map(ymap, MAP_Y, groups, a->nq, a->dv, a, numel, -1, err);
 }
 
+const char *const vitc_attention_grids[VITC_NGRIDS] = {"q_quant", "k_quant", "v_quant", "s_quant", "p_quant"};
+
+void vitc_attention_grids_of(const vitc_node *n, vitc_qgrid g[VITC_NGRIDS]) {
+  for (int x = 0; x < VITC_NGRIDS; x++) {
+    int len;
+    const double *v = vitc_attr_floats(n, vitc_attention_grids[x], &len);
+    g[x] = v && len == 4 ? (vitc_qgrid){.on = true, .scale = (float)v[0], .zp = v[1], .lo = v[2], .hi = v[3]} : (vitc_qgrid){0};
+  }
+}
+
 static vitc_status attn_analyse(const vitc_node *n, const vitc_value *const *in, attn_dims *a, vitc_error *err) {
   *a = (attn_dims){0};
+  for (int x = 0; x < VITC_NGRIDS; x++) {
+    int len;
+    const double *g = vitc_attr_floats(n, vitc_attention_grids[x], &len);
+    if (g && (len != 4 || !(g[0] > 0) || !isfinite(g[0]) || !(g[2] <= g[1] && g[1] <= g[3])))
+      return vitc_fail(err, VITC_ERR_INVALID, "Attention %s must be [scale > 0, zero_point, lo, hi] with lo <= zero_point <= hi",
+                       vitc_attention_grids[x]);
+  }
   for (int i = 0; i < n->nin; i++)
     if (in[i] && (i < IN_QMAP || i == IN_PAD) && in[i]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "Attention runs on float32 only (input %d)", i);
@@ -252,6 +279,14 @@ static const float *operand_rows(const vitc_node *n, const vitc_value *const *in
   return dst;
 }
 
+/* The n values src[i] · f on grid g (DequantizeLinear(QuantizeLinear(..))), into dst (which may be src),
+ * or src when g is off. */
+static const float *grid_values(const float *src, int64_t n, float f, const vitc_qgrid *g, float *dst) {
+  if (!g->on) return src;
+  for (int64_t i = 0; i < n; i++) dst[i] = vitc_qgrid_level(g, src[i] * f) * g->scale;
+  return dst;
+}
+
 /* Divides each of the rows of length len by max(its L2 norm, 1e-12), into dst. */
 static const float *normalized_rows(const float *src, int64_t rows, int64_t len, float *dst) {
   for (int64_t i = 0; i < rows; i++) {
@@ -279,11 +314,13 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
        bf16 = vitc_attr_int(n, "bf16", 0) != 0;
   if (unit && kt) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
+  vitc_qgrid grid[VITC_NGRIDS];
+  vitc_attention_grids_of(n, grid);
   size_t qn = (size_t)(a.nq * a.d), kn = (size_t)(a.nk * a.d), vn = (size_t)(a.nk * a.dv), yn = (size_t)(a.nq * a.dv);
-  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn) + vn + yn + (size_t)a.nq + 1));
+  float *s = malloc(sizeof(float) * ((size_t)(a.nq * a.nk) + 2 * (qn + kn + vn) + yn + (size_t)a.nq + 1));
   if (!s) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for attention scores");
   float *qbuf = s + a.nq * a.nk, *kbuf = qbuf + qn, *vbuf = kbuf + kn, *ybuf = vbuf + vn, *qunit = ybuf + yn,
-        *kunit = qunit + qn, *inv_sum = kunit + kn; /* bf16: each row's 1/Σ, applied after P·V */
+        *kunit = qunit + qn, *vgrid = kunit + kn, *inv_sum = vgrid + vn; /* bf16: each row's 1/Σ, applied after P·V */
   int r = a.batch_rank + 2;
   for (int64_t b = 0; b < a.batch && st == VITC_OK; b++) {
     const float *q = operand_rows(n, in, IN_Q, &a, b, a.nq, a.d, qbuf);
@@ -293,6 +330,9 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       q = normalized_rows(q, a.nq, a.d, qunit);
       k = normalized_rows(k, a.nk, a.d, kunit);
     }
+    q = grid_values(q, a.nq * a.d, scale, &grid[VITC_GRID_Q], qunit);
+    k = grid_values(k, a.nk * a.d, 1, &grid[VITC_GRID_K], kunit);
+    v = grid_values(v, a.nk * a.dv, 1, &grid[VITC_GRID_V], vgrid);
     if (bf16) {
       q = bf16_rounded(q, qn, unit ? qunit : qbuf);
       k = bf16_rounded(k, kn, unit ? kunit : kbuf);
@@ -300,7 +340,7 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
     }
     float *y = ymap ? ybuf : (float *)out->data + b * a.nq * a.dv;
     vitc_fmat kmat = kt ? vitc_fmat_rows(k, a.nk) : vitc_fmat_cols(k, a.d);
-    if (!vitc_sgemm(a.nq, a.nk, a.d, scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
+    if (!vitc_sgemm(a.nq, a.nk, a.d, grid[VITC_GRID_Q].on ? 1.0f : scale, vitc_fmat_rows(q, a.d), kmat, 0.0f, s, a.nk)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");
       break;
     }
@@ -312,12 +352,14 @@ vitc_status eval_Attention(const vitc_node *n, const vitc_value *const *in, vitc
       if (bias)
         for (int64_t j = 0; j < a.nk; j++)
           row[j] += ((const float *)bias->data)[bias_off + i * bs[r - 2] + j * bs[r - 1]];
+      grid_values(row, a.nk, 1, &grid[VITC_GRID_S], row);
       float m = -INFINITY;
       for (int64_t j = 0; j < a.nk; j++) m = row[j] > m ? row[j] : m;
       double sum = 0;
       for (int64_t j = 0; j < a.nk; j++) sum += row[j] = expf(row[j] - m);
-      inv_sum[i] = (float)(1 / sum);
-      for (int64_t j = 0; j < a.nk; j++) row[j] = bf16 ? vitc_bf16_round(row[j]) : (float)(row[j] / sum);
+      inv_sum[i] = (float)(1 / sum); /* a float reciprocal, as the Softmax evaluator scales (the grid's ties) */
+      for (int64_t j = 0; j < a.nk; j++) row[j] = bf16 ? vitc_bf16_round(row[j]) : row[j] * inv_sum[i];
+      grid_values(row, a.nk, 1, &grid[VITC_GRID_P], row);
     }
     if (!vitc_sgemm(a.nq, a.dv, a.nk, 1.0f, vitc_fmat_rows(s, a.nk), vitc_fmat_rows(v, a.dv), 0.0f, y, a.dv)) {
       st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for GEMM packing buffers");

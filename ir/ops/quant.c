@@ -83,6 +83,10 @@ static int64_t saturate_round(float x, int64_t zp, int64_t lo, int64_t hi) {
   return !(q > (float)lo) ? lo : q >= (float)hi ? hi : (int64_t)q;
 }
 
+float vitc_qgrid_level(const vitc_qgrid *g, float x) {
+  return (float)(saturate_round(x / g->scale, (int64_t)g->zp, (int64_t)g->lo, (int64_t)g->hi) - (int64_t)g->zp);
+}
+
 /* The axis a per-axis scale runs along; ONNX ignores the attribute when the scale is a scalar. Opset 21's
  * blocked quantisation (block_size > 0) is not taken: its scales are N-D. */
 static vitc_status quant_axis(const vitc_node *n, const vitc_value *x, const vitc_value *scale, int *axis,

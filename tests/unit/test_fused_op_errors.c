@@ -1,5 +1,5 @@
 /* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual,
- * vitc.FactorizedAttention and vitc.ChannelAttention refuse
+ * vitc.FactorizedAttention, vitc.ChannelAttention and vitc.Attention's grids refuse
  * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
  * test_fusion_swin.c, test_fusion_norm_residual.c, test_fusion_factorized_context.c and
  * test_fusion_channel_attention.c). */
@@ -11,7 +11,7 @@ static float data[4 * 4 * 4 * 8];
 static void expect_error(vitc_op op, const vitc_value *const *in, int nin, vitc_attr *attrs, int nattr,
                          vitc_status want, const char *msg) {
   vitc_value out[1] = {0};
-  vitc_error err;
+  vitc_error err = {0};
   vitc_status st = run_op(op, 17, in, nin, out, 1, attrs, nattr, &err);
   CHECK(st == want);
   CHECK_MSG(err.msg, msg);
@@ -96,7 +96,24 @@ static void test_channel_attention(void) {
                "needs a y_shape of 10 rows of 4");
 }
 
+/* A grid attribute (q_quant .. p_quant) that is not [scale > 0, zero_point, lo, hi] with the zero point in
+ * range; a good one passes. */
+static void test_attention_grids(void) {
+  vitc_value q = F32(data, 2, 3, 4);
+  static double good[4] = {0.01, 128, 0, 255}, zero_scale[4] = {0, 128, 0, 255}, zp_out[4] = {0.01, 300, 0, 255},
+                three[3] = {0.01, 128, 0};
+  const char *msg = "Attention s_quant must be [scale > 0, zero_point, lo, hi] with lo <= zero_point <= hi";
+  double *bad[] = {zero_scale, zp_out, three};
+  for (int i = 0; i < 3; i++) {
+    vitc_attr g = {.name = "s_quant", .type = VITC_ATTR_FLOATS, .n = i == 2 ? 3 : 4, .floats = bad[i]};
+    expect_error(VITC_OP_Attention, (const vitc_value *[]){&q, &q, &q}, 3, &g, 1, VITC_ERR_INVALID, msg);
+  }
+  vitc_attr g = {.name = "s_quant", .type = VITC_ATTR_FLOATS, .n = 4, .floats = good};
+  expect_error(VITC_OP_Attention, (const vitc_value *[]){&q, &q, &q}, 3, &g, 1, VITC_OK, "");
+}
+
 int main(void) {
+  test_attention_grids();
   test_patch_merging();
   test_layer_norm_residual();
   test_factorized_attention();
