@@ -444,6 +444,8 @@ typedef struct vitc_origins {
   int64_t batch, outer, block, base_outer, base_block;
 } vitc_origins;
 
+/* The graph's batch: its first input's first dim (1 without one). */
+int64_t vitc_graph_batch(const vitc_graph *g);
 /* vitc_probe_origins in the per-image form above (batch 1 when the images do not each move alike). */
 vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins *o, vitc_error *err);
 /* The flat offset in base of image 0's element that entry c of a vitc_origins' `first` names (-1 for -1);

@@ -317,14 +317,13 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
   return VITC_OK;
 }
 
-/* The batch: the first graph input's first dim. */
-static int64_t graph_batch(const vitc_graph *g) {
+int64_t vitc_graph_batch(const vitc_graph *g) {
   const vitc_value *x = g->ninputs > 0 ? &g->tensors[g->inputs[0]].v : NULL;
   return x && x->rank > 0 && x->dims[0] > 0 ? x->dims[0] : 1;
 }
 
 vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins *o, vitc_error *err) {
-  int64_t batch = graph_batch(g);
+  int64_t batch = vitc_graph_batch(g);
   *o = (vitc_origins){0};
   /* base's batch with one image outermost in its axis (batch first), then innermost (ViT's rows [N·B]) */
   for (int innermost = 0; batch > IMAGES && base != t && innermost < 2; innermost++) {

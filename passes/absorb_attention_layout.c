@@ -24,7 +24,7 @@
 
 enum { IN_Q, IN_K, IN_V, IN_BIAS, IN_SCALE, IN_QMAP, NIN_MAPPED = IN_QMAP + 4 };
 enum { X_Q, X_K, X_V, X_Y };
-enum { MAX_CHAIN = 16, MAX_ATTRS = 16 };
+enum { MAX_CHAIN = 16, MAX_ATTRS = 16, MAX_PLANS = 3 };
 
 /* The logical attention: batch [G, H], and per operand x rows × cols with the element strides of n and
  * c in its dense tensor (K may be given transposed). */
@@ -154,8 +154,8 @@ static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int
  * batch costs what one image does (at batch 8 ViT-B/16's chains are 6 nodes of up to 3.6M elements). */
 static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, step_memo *memo,
                                vitc_error *err) {
-  int up[MAX_CHAIN], n = ancestors(g, t, up), found[2] = {-1, -1};
-  int64_t *trial[2] = {NULL, NULL}, hs;
+  int up[MAX_CHAIN], n = ancestors(g, t, up), found[MAX_PLANS] = {-1, -1, -1};
+  int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL}, hs;
   vitc_origins o = {0};
   vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
@@ -225,7 +225,7 @@ static vitc_status invert(const vitc_origins *o, vitc_origins *inv, vitc_error *
  * are dropped. */
 static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, int np, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  int64_t hs, *trial[2] = {NULL, NULL};
+  int64_t hs, *trial[MAX_PLANS] = {NULL, NULL, NULL};
   vitc_origins o = {0};
   vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
@@ -379,16 +379,24 @@ static vitc_status rewrite(vitc_rewriter *rw, int i, const attn_plan *p, vitc_er
   return st;
 }
 
-/* Plans Attention i with Q's last batch dim as the heads, and with one head per group when that stops a
- * chain short; rewrites it with the plan that absorbs more nodes. */
+/* Plans Attention i with Q's last batch dim as the heads; when Q's one batch dim holds the graph's batch
+ * B times the heads (torchvision's [B·H, N, D]), with a B-th of it, which is the plan batch 1 takes (its
+ * maps [B, N], not [B·H, N]); and with one head per group. A later plan replaces an earlier one that stops
+ * a chain short when it absorbs more nodes. */
 static vitc_status absorb(vitc_rewriter *rw, const int *reader, int i, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  /* Both plans are made in one walk of the chains, which costs the probes; factoring twice is cheap. */
-  int64_t heads[2] = {q_heads(g, &g->nodes[i]), 1};
-  int np = heads[0] > 1 && broadcasts_alike(g, &g->nodes[i], 1) ? 2 : 1;
-  attn_plan p[2];
+  /* The plans are made in one walk of the chains, which costs the probes; factoring thrice is cheap. */
+  int64_t qh = q_heads(g, &g->nodes[i]), batch = vitc_graph_batch(g), heads[MAX_PLANS] = {qh};
+  int np = 1;
+  if (g->tensors[g->nodes[i].in[IN_Q]].v.rank == 3 && batch > 1 && qh > batch && qh % batch == 0 &&
+      broadcasts_alike(g, &g->nodes[i], qh / batch))
+    heads[np++] = qh / batch;
+  if (qh > 1 && broadcasts_alike(g, &g->nodes[i], 1)) heads[np++] = 1;
+  attn_plan p[MAX_PLANS];
   vitc_status st = plan(rw, reader, &g->nodes[i], heads, np, p, err);
-  int best = np == 2 && !p[0].complete && p[1].absorbed > p[0].absorbed;
+  int best = 0;
+  for (int j = 1; j < np; j++)
+    if (!p[best].complete && p[j].absorbed > p[best].absorbed) best = j;
   if (st == VITC_OK && p[best].absorbed > 0) st = rewrite(rw, i, &p[best], err);
   for (int j = 0; j < np; j++) plan_free(&p[j]);
   return st;

@@ -12,7 +12,7 @@ enum { N = 5, H = 3, D = 4, E = H * D, B = 2 };
 
 enum {
   L_MHA,            /* torchvision MHA, batch 1: LN's Transpose {1,0,2}, qkv Slices, Reshape, Transposes */
-  L_MHA_BATCH,      /* the same with batch 2: batch·heads one dim, so one head per map group */
+  L_MHA_BATCH,      /* the same with batch 2: batch·heads one dim, read as H heads a group per image */
   L_TIMM,           /* Reshape [B, N, 3, H, D], Transpose {2,0,3,1,4}, Gather 0/1/2 */
   L_SWIN,           /* window partition of a 4 × 4 image, rel-pos bias, window reverse */
   L_SWIN_COSINE,    /* the same with Swin V2's cosine attention: normalize_qk, per-head scale S */
@@ -162,14 +162,19 @@ static void test_absorbs(void) {
   const fh_count mha[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0},
                           {VITC_OP_Transpose, 0}, {VITC_OP_FusedGemm, 2}};
   vitc_graph *g = fh_check("torchvision MHA", build, L_MHA, layout_passes, mha, 5);
+  const vitc_node *n;
   check_mapped(g, H, D, "torchvision MHA");
   CHECK(gemm_reads_input(g));
   vitc_graph_free(g);
 
-  /* batch 2: the input Transpose moves a dim of 2 and stays; the head merge's last Transpose goes */
+  /* batch 2: the input Transpose moves a dim of 2 and stays; the head merge's last Transpose goes. Q's
+   * [2·H, N, D] is read as batch 1 reads it, H heads a group and a group per image (maps [2, N], not
+   * [2·H, N] with one head a group) */
   const fh_count batch[] = {{VITC_OP_Attention, 1}, {VITC_OP_Slice, 0}, {VITC_OP_Reshape, 0}, {VITC_OP_Transpose, 1}};
   g = fh_check("torchvision MHA, batch 2", build, L_MHA_BATCH, layout_passes, batch, 4);
-  check_mapped(g, 1, 0, "torchvision MHA, batch 2");
+  check_mapped(g, H, D, "torchvision MHA, batch 2");
+  n = fh_find_op(g, VITC_OP_Attention);
+  CHECK(n && g->tensors[n->in[5]].v.dims[0] == B && g->tensors[n->in[8]].v.dims[0] == B);
   CHECK(!gemm_reads_input(g));
   vitc_graph_free(g);
 
@@ -182,7 +187,7 @@ static void test_absorbs(void) {
                            {VITC_OP_Relu, 1}};
   g = fh_check("Swin windows", build, L_SWIN, layout_passes, swin, 5);
   check_mapped(g, H, D, "Swin windows");
-  const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
+  n = fh_find_op(g, VITC_OP_Attention);
   CHECK(n && n->in[3] >= 0 && g->tensors[n->out[0]].v.rank == 3); /* bias kept; writes [1, 16, E] */
   vitc_graph_free(g);
 

@@ -212,6 +212,19 @@ static void test_per_image(void) {
       free(o);
       free(whole);
     }
+    /* told per image above batch 2 (one image's origins), composed per image along x → w → gather, and
+     * whole for the gather that mixes images */
+    vitc_origins told = images_of(&t, x, ends[0]), above = images_of(&t, x, w), below = images_of(&t, w, ends[0]);
+    CHECK(told.batch == (b > 2 ? b : 1) && told.outer * told.block * told.batch == rows * 6);
+    int64_t *whole0 = whole_of(&told);
+    CHECK(via_gives(&t, x, w, ends[0], &above, &below, whole0));
+    CHECK(via_gives(&t, x, w, ends[0], NULL, &below, whole0));
+    free(whole0);
+    vitc_origins_free(&above);
+    vitc_origins_free(&below);
+    told = images_of(&t, x, ends[2]);
+    CHECK(told.first && told.batch == 1);
+    vitc_origins_free(&told);
     int64_t *o = origins_of(&t, sr, ends[1]), *whole = NULL; /* the batch innermost in the base's rows */
     vitc_error err = {0};
     CHECK(vitc_probe_origins_whole(t.g, sr, ends[1], &whole, &err) == VITC_OK && same_origins(o, whole, rows * 6));
