@@ -178,6 +178,9 @@ static const op_case cases[] = {
     {"mean_rows_37", VITC_OP_ReduceMean, 18, VITC_F32, 2, {2000, 37}, {INT_LIST(-1)}, 1, {INT("keepdims", 1)}, 1, 1},
     {"layernorm_rows_37", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {2000, 37},
      {PARAM(0.5, 1.5, 37), PARAM(-1, 1, 37)}, 2, {{0}}, 0, 1}, /* vectors and a tail, rows across threads */
+    /* rows normalised two at a time (emit_layer_norm_group: 150 floats, 2 per group), 9 vectors and a tail */
+    {"layernorm_pairs_150", VITC_OP_LayerNormalization, 17, VITC_F32, 2, {1002, 150},
+     {PARAM(0.5, 1.5, 150), PARAM(-1, 1, 150)}, 2, {FLOAT("epsilon", 1e-6)}, 1, 1},
 };
 
 int main(void) {
