@@ -592,6 +592,8 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   char name[300];
   snprintf(name, sizeof name, "%s_run", cg->name);
   LLVMValueRef run = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, params, (unsigned)nparams, false));
+  /* NAME_run and its parts only call kernels: a clean-up is all they need (O3 took Swin-T's ~30 ms) */
+  LLVMAddTargetDependentFunctionAttr(run, VITC_OPT_LEVEL_ATTR, "1");
   LLVMTypeRef part_type = LLVMFunctionType(cg->i32, params, (unsigned)nparams, false);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   vitc_status st = VITC_OK;
@@ -604,6 +606,7 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
     LLVMValueRef part = LLVMAddFunction(cg->mod, name, part_type);
     LLVMSetLinkage(part, LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(part, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->llvm, noinline, 0));
+    LLVMAddTargetDependentFunctionAttr(part, VITC_OPT_LEVEL_ATTR, "1");
     begin_function(cg, es, part);
     for (int i = first; i < g->nnodes && i < first + NODES_PER_PART && st == VITC_OK; i++)
       if (node_fn[i]) st = emit_node_call(cg, es, i, node_fn[i], node_blob, args, err);
