@@ -17,7 +17,6 @@
 #include "emit_gemm.h"
 #include "emit_window.h"
 #include "emitters.h"
-#include "vmath.h"
 
 void emit_unflatten(vitc_cg *cg, LLVMValueRef linear, const int64_t *dims, int nd, LLVMValueRef *idx) {
   LLVMValueRef v[VITC_MAX_RANK];
@@ -98,18 +97,14 @@ typedef struct epilogue_run {
 /* y[i..i+lanes) = act(y[i..i+lanes)) + r[i..i+lanes). */
 static void epilogue_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
   const epilogue_run *e = state;
-  LLVMValueRef yp = gep_f32(cg, e->y, i), v = vec_load(cg, vec_f32(cg), yp, lanes);
-  switch (e->act) {
-  case GEMM_ACT_NONE: break;
-  case GEMM_ACT_RELU: v = vec_select(cg, vec_cmp(cg, LLVMRealOLT, v, vec_k(cg, v, 0)), vec_k(cg, v, 0), v); break;
-  case GEMM_ACT_GELU_ERF: v = vm_gelu_erf(cg, v); break;
-  case GEMM_ACT_GELU_TANH: v = vm_gelu_tanh(cg, v); break;
-  }
+  LLVMValueRef yp = gep_f32(cg, e->y, i), v = emit_gemm_activate(cg, e->act, vec_load(cg, vec_f32(cg), yp, lanes));
   if (e->r) v = vec_add(cg, v, vec_load(cg, vec_f32(cg), gep_f32(cg, e->r, i), lanes));
   vec_store(cg, v, yp, lanes);
 }
 
-void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count) {
+/* y[0..count) = act(y[0..count)) + r[0..count) (r NULL: + 0), a vector at a time with a masked tail: the
+ * epilogue of FusedConv's depthwise NCHW loop. */
+static void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count) {
   epilogue_run e = {.act = act, .y = y, .r = r};
   vec_for(cg, cg_i64(cg, 0), count, vec_width(cg), epilogue_vector, &e);
 }

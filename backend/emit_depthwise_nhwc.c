@@ -9,8 +9,8 @@
  *       acc[0..R) = bias[cv]
  *       for ky with iy inside X:
  *         for kx, r (unrolled):  acc[r] += w[ky, kx, cv] · x[iy, (ox0+r)·sw + kx·dw - pl, cv]
- *       y[oy, ox0 .. ox0+R, cv] = acc
- *   y[oy] = act(y[oy]);  each pixel of y[oy]: LayerNorm over C   (epilogue, while the row is in cache)
+ *       y[oy, ox0 .. ox0+R, cv] = act(acc)
+ *   each pixel of y[oy]: LayerNorm over C   (epilogue, while the row is in cache)
  *
  * The blocks in the middle of the row, whose taps all lie inside X, run in a loop with no bound tests;
  * the few at either edge are unrolled with their taps in the padding left out at compile time. With a
@@ -39,6 +39,7 @@ typedef struct dw_row {
   LLVMValueRef ximage, wt, bias, yrow; /* bias NULL: none */
   LLVMValueRef oy, cv;                 /* the output row in its image, the first channel of the vector */
   int lanes;                           /* valid lanes of the vector at cv */
+  gemm_act act;                        /* applied to the accumulators before they are stored */
 } dw_row;
 
 /* Whether tap kx of output column ox reads inside the input row. */
@@ -76,7 +77,8 @@ static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t a
   cg_if_end(cg, &inside);
   cg_loop_end(cg, &ky);
   LLVMValueRef yo = ix_add(cg, ix_mulk(cg, ox0, r->c), r->cv);
-  for (int k = 0; k < count; k++) vec_store(cg, cg_get(cg, acc[k]), gep_f32_at(cg, r->yrow, yo, 1, k * r->c), r->lanes);
+  for (int k = 0; k < count; k++)
+    vec_store(cg, emit_gemm_activate(cg, r->act, cg_get(cg, acc[k])), gep_f32_at(cg, r->yrow, yo, 1, k * r->c), r->lanes);
 }
 
 /* Static blocks of at most R pixels over the edge columns [lo, hi). */
@@ -124,7 +126,7 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
   cg_loop row = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef image = ix_divk(cg, row.iv, oh);
   dw_row r = {.w = &w, .c = c, .wt = t.vals[IN_W], .bias = cg_in(cg, IN_BIAS) ? t.vals[IN_BIAS] : NULL,
-              .oy = ix_remk(cg, row.iv, oh)};
+              .oy = ix_remk(cg, row.iv, oh), .act = emit_gemm_act_of(n)};
   LLVMValueRef xtokens = gep_f32(cg, t.vals[IN_X], ix_mulk(cg, image, x_image));
   LLVMValueRef ytokens = gep_f32(cg, t.vals[NCAPTURED], ix_mulk(cg, image, y_image));
   if (lead) {
@@ -148,8 +150,6 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
     r.lanes = (int)(c - full);
     emit_channel_vector(cg, &r, rb);
   }
-  gemm_act act = emit_gemm_act_of(n);
-  if (act != GEMM_ACT_NONE) emit_epilogue_run(cg, act, r.yrow, NULL, w.out[1] * c);
   if (cg_in(cg, IN_SCALE)) {
     int group = emit_layer_norm_group(w.out[1], c);
     cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w.out[1]), group);

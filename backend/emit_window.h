@@ -46,8 +46,4 @@ typedef vitc_status (*conv_slice_fn)(vitc_cg *cg, const vitc_conv_geometry *p, c
 vitc_status emit_conv_slices(vitc_cg *cg, const vitc_conv_geometry *p, int64_t total, int64_t size,
                              int64_t col_floats, conv_slice_fn body, vitc_error *err);
 
-/* y[0..count) = act(y[0..count)) + r[0..count) (r NULL: + 0), a vector at a time with a masked tail: the
- * epilogue of the direct depthwise kernels (FusedConv's NCHW loop, DepthwiseConvNHWC's rows). */
-void emit_epilogue_run(vitc_cg *cg, gemm_act act, LLVMValueRef y, LLVMValueRef r, int64_t count);
-
 #endif
