@@ -25,12 +25,17 @@
  *   Transpose(T(z)) {perm [0, 2, 3, 1]}        → z
  *   Reshape | Flatten | ..(views of T(z))      → Reshape(z)           when they put z's elements back
  *                                                                     in order (the movement probe says)
+ *   AveragePool(x) counting its pads          → T(DepthwiseConvNHWC(z, 1/(kh·kw)))   (MaxViT's shortcut)
  *   where x = T(z), except where a trunk starts from an NCHW x, which then gets one channels-last copy
  *   Transpose(x) {perm [0, 2, 3, 1]} that every rewrite reading x shares:
  *   - a depthwise conv whose result something reads channels-last;
- *   - a 1x1 conv whose result reaches a depthwise conv through at most two unary ops (MaxViT's MBConv:
- *     1x1 → GELU → depthwise 3x3 → GELU → squeeze-excitation → 1x1 → residual runs channels-last from
- *     its first conv to its residual Add, with one Transpose in and one out);
+ *   - a group-1 conv whose result leads (leads_channels_last: through unary ops and 1x1 convs) to a
+ *     depthwise conv, a conv with a window or a pool that is a depthwise conv: MaxViT's MBConv
+ *     (1x1 → GELU → depthwise 3x3 → GELU → squeeze-excitation → 1x1 → residual) runs channels-last from
+ *     its first conv to its residual Add, and the 3x3 stems before such blocks (MaxViT, TinyViT, XCiT)
+ *     from the image's copy on;
+ *   - a pool that is a depthwise conv, when another reader of x takes it channels-last (MaxViT's pooled
+ *     shortcut beside its downsampling block's 1x1);
  *   a 1x1 conv is a GEMM on x = T(z) itself, a patchify conv of an NCHW x gathers its patches through
  *   one Reshape → Transpose → Reshape.
  *
