@@ -234,7 +234,34 @@ static void test_per_image(void) {
   }
 }
 
+/* Views take their input's probe under new dims (ir/probe.c), the next node reading it as any probe:
+ * x [2, 3, 4] → Reshape [6, 4] → Transpose {1, 0} → [4, 6] → Unsqueeze → [1, 4, 6] → Slice axis 2 [1, 5). */
+static void test_views(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 3, (int64_t[]){2, 3, 4});
+  int64_t shape[] = {6, 4}, perm[] = {1, 0}, axes0[] = {0}, starts[] = {1}, ends[] = {5}, axes[] = {2};
+  vitc_attr a = ints_attr("perm", perm, 2);
+  int r = tg_node(&t, VITC_OP_Reshape, (int[]){x, i64_const(&t, 2, shape)}, 2, 1, NULL, 0);
+  int tr = tg_node(&t, VITC_OP_Transpose, &r, 1, 1, &a, 1);
+  int u = tg_node(&t, VITC_OP_Unsqueeze, (int[]){tr, i64_const(&t, 1, axes0)}, 2, 1, NULL, 0);
+  int sl = tg_node(&t, VITC_OP_Slice, (int[]){u, i64_const(&t, 1, starts), i64_const(&t, 1, ends), i64_const(&t, 1, axes)},
+                   4, 1, NULL, 0);
+  tg_output(&t, sl);
+  int64_t *o = origins_of(&t, x, sl), *ro = origins_of(&t, x, r), *uo = origins_of(&t, r, u);
+  CHECK(o && ro && uo);
+  for (int c = 0; o && c < 4; c++)
+    for (int i = 0; i < 4; i++) CHECK(o[c * 4 + i] == (i + 1) * 4 + c);
+  for (int i = 0; ro && i < 24; i++) CHECK(ro[i] == i);
+  for (int c = 0; uo && c < 4; c++)
+    for (int i = 0; i < 6; i++) CHECK(uo[c * 6 + i] == i * 4 + c);
+  free(o);
+  free(ro);
+  free(uo);
+  tg_free(&t);
+}
+
 int main(void) {
+  test_views();
   test_per_image();
   test_pad_default_value();
   test_via();
