@@ -180,8 +180,9 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
                                       vitc_compiled **out, vitc_error *err) {
   *g = NULL;
   *out = NULL;
-  /* What LLVM's static constructors left resident (36 MB of its code: backend/jit.c) goes: nothing runs
-   * LLVM until a cached entry is linked or code is generated, after the loading and the passes' peak. */
+  /* What LLVM's static constructors and its targets' registration leave resident (36 + 12 MB of its code:
+   * backend/jit.c) goes: nothing runs LLVM until a cached entry is linked or code is generated, after the
+   * loading and the passes' peak. */
   vitc_llvm_drop_code_pages();
   char cache_dir[PATH_MAX], source[8192], again[sizeof source];
   vitc_target_options t = target_of(o, cache_dir, sizeof cache_dir);
