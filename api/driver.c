@@ -22,11 +22,16 @@ vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vit
   vitc_stage_time since = vitc_stage_clock();
   vitc_status st = vitc_load_onnx(path, &lo, out, err);
   if (o->times) vitc_stage_add(&o->times->load, since);
+  /* The protobuf's unpacked model (loading) and the probes' origins (passes) are freed heap, held by
+   * malloc until given back: without that they stay resident beside the weights and LLVM through the
+   * code generation, the compilation's peak (Swin-T: 12 MB of the passes'). */
+  vitc_give_back_heap();
   if (!st) (*out)->memory_limit = o->memory_limit; /* before shape inference, which checks it */
   if (!st && (st = run_passes(*out, o, err))) {
     vitc_graph_free(*out);
     *out = NULL;
   }
+  vitc_give_back_heap();
   if (!st) (*out)->precision = o->precision;
   return st;
 }
@@ -175,8 +180,9 @@ vitc_status vitc_driver_load_compiled(const char *path, const vitc_driver_option
                                       vitc_compiled **out, vitc_error *err) {
   *g = NULL;
   *out = NULL;
-  /* What LLVM's static constructors left resident (36 MB of its code: backend/jit.c) goes: nothing runs
-   * LLVM until a cached entry is linked or code is generated, after the loading and the passes' peak. */
+  /* What LLVM's static constructors and its targets' registration leave resident (36 + 12 MB of its code:
+   * backend/jit.c) goes: nothing runs LLVM until a cached entry is linked or code is generated, after the
+   * loading and the passes' peak. */
   vitc_llvm_drop_code_pages();
   char cache_dir[PATH_MAX], source[8192], again[sizeof source];
   vitc_target_options t = target_of(o, cache_dir, sizeof cache_dir);

@@ -55,6 +55,8 @@ typedef struct vitc_weights_file {
   uint64_t offset;
 } vitc_weights_file;
 
+/* Registers every LLVM target (once): the first target machine's, or the first vitc_llvm_drop_code_pages'. */
+void vitc_llvm_init_targets(void);
 /* A target machine for the options; fails naming an unknown triple or CPU. */
 vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err);
 /* Floats per vector register the generated code should use on tm: 16 with AVX-512, 8 with AVX(2), else 4
@@ -154,7 +156,8 @@ void *vitc_jit_lookup(vitc_jit *j, const char *symbol); /* NULL if absent */
 /* NAME_run, found when the JIT linked: no lookup runs LLVM's code again (vitc_llvm_drop_code_pages). */
 void *vitc_jit_run(const vitc_jit *j);
 /* Unmaps libLLVM's code pages from this process (jit.c): once a model is linked, only what LLVM runs again
- * comes back. Nothing is lost: they are clean pages of the library's file. */
+ * comes back. Nothing is lost: they are clean pages of the library's file. The targets are registered
+ * first, so that the code doing it (12 MB touched, run once) is not brought back later beside the weights. */
 void vitc_llvm_drop_code_pages(void);
 void vitc_jit_free(vitc_jit *j);
 

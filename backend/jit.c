@@ -110,7 +110,10 @@ static int drop_code_of(struct dl_phdr_info *info, size_t size, void *user) {
   return 1;
 }
 
-void vitc_llvm_drop_code_pages(void) { dl_iterate_phdr(drop_code_of, (void *)(uintptr_t)LLVMOrcCreateLLJIT); }
+void vitc_llvm_drop_code_pages(void) {
+  vitc_llvm_init_targets();
+  dl_iterate_phdr(drop_code_of, (void *)(uintptr_t)LLVMOrcCreateLLJIT);
+}
 
 /* Looks NAME_run up, which compiles and links everything it reaches now, so that errors surface here. */
 static vitc_status jit_link(vitc_jit *jit, const char *name, vitc_error *err) {

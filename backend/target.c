@@ -17,6 +17,11 @@ static void init_all_targets(void) {
   LLVMInitializeAllAsmParsers();
 }
 
+void vitc_llvm_init_targets(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_all_targets);
+}
+
 /* LLVM accepts an unknown CPU or feature with only a warning written to stderr ("'x' is not a recognized
  * processor for this target (ignoring processor)") and then generates baseline code; the C API has no
  * way to ask. So the warning is captured while the machine is created and turned into an error. */
@@ -46,8 +51,7 @@ static LLVMTargetMachineRef create_checked(LLVMTargetRef target, const char *tri
 }
 
 vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineRef *out, vitc_error *err) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, init_all_targets);
+  vitc_llvm_init_targets();
   *out = NULL;
   bool host = !t->triple || !*t->triple;
   char *triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(t->triple);
