@@ -170,9 +170,16 @@ cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond) {
   LLVMValueRef fn = current_fn(cg);
   c.then_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "then");
   c.join_bb = LLVMAppendBasicBlockInContext(cg->llvm, fn, "join");
-  LLVMBuildCondBr(cg->b, cond, c.then_bb, c.join_bb);
+  c.branch = LLVMBuildCondBr(cg->b, cond, c.then_bb, c.join_bb);
   LLVMPositionBuilderAtEnd(cg->b, c.then_bb);
   return c;
+}
+
+void cg_if_else(vitc_cg *cg, cg_if *c) {
+  LLVMBasicBlockRef else_bb = LLVMInsertBasicBlockInContext(cg->llvm, c->join_bb, "else");
+  LLVMBuildBr(cg->b, c->join_bb);
+  LLVMSetSuccessor(c->branch, 1, else_bb);
+  LLVMPositionBuilderAtEnd(cg->b, else_bb);
 }
 
 void cg_if_end(vitc_cg *cg, cg_if *c) {

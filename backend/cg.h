@@ -84,11 +84,14 @@ typedef struct cg_loop {
 } cg_loop;
 cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step);
 void cg_loop_end(vitc_cg *cg, cg_loop *l);
-/* if (cond) { … }: begin leaves the builder in the then-block; end joins. */
+/* if (cond) { … } [else { … }]: begin leaves the builder in the then-block; cg_if_else (optional) ends it
+ * and leaves the builder in the else-block, which the condition's false edge now reaches; end joins. */
 typedef struct cg_if {
   LLVMBasicBlockRef then_bb, join_bb;
+  LLVMValueRef branch; /* the conditional branch, whose false edge cg_if_else moves */
 } cg_if;
 cg_if cg_if_begin(vitc_cg *cg, LLVMValueRef cond);
+void cg_if_else(vitc_cg *cg, cg_if *c);
 void cg_if_end(vitc_cg *cg, cg_if *c);
 /* while (cond) { … }: begin leaves the builder in the test block, where the condition is computed (its
  * values also reach the body); cg_while_test branches on it and leaves the builder in the body; end loops. */

@@ -269,10 +269,9 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   }
   cg_if fin = cg_if_begin(cg, k->last);
   store_tile(k, i0, mr, nv, lanes, acc, true);
-  cg_if_end(cg, &fin);
-  cg_if partial = cg_if_begin(cg, vec_not(cg, k->last));
+  cg_if_else(cg, &fin);
   store_tile(k, i0, mr, nv, lanes, acc, false);
-  cg_if_end(cg, &partial);
+  cg_if_end(cg, &fin);
 }
 
 /* Row blocks: M rows cut into ceil(M/MR) tiles of as equal heights as can be, the first M % tiles one
@@ -317,10 +316,9 @@ void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, LLVMValueRef npan, int64_
   LLVMValueRef is_last = vec_icmp(cg, LLVMIntEQ, jp, ix_addk(cg, npan, -1));
   cg_if full = cg_if_begin(cg, vec_not(cg, is_last));
   body(k, nv, vl);
-  cg_if_end(cg, &full);
-  cg_if edge = cg_if_begin(cg, is_last);
+  cg_if_else(cg, &full);
   body(k, nv_tail, lanes_tail);
-  cg_if_end(cg, &edge);
+  cg_if_end(cg, &full);
 }
 
 /* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] of floats in the weights blob, or for
@@ -383,10 +381,9 @@ static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
   LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, NR), jj.iv));
   cg_if real = cg_if_begin(cg, inside);
   vec_store1(cg, vec_load1(cg, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs))), out);
-  cg_if_end(cg, &real);
-  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  cg_if_else(cg, &real);
   vec_store1(cg, cg_f32(cg, 0), out);
-  cg_if_end(cg, &pad);
+  cg_if_end(cg, &real);
   cg_loop_end(cg, &p);
   cg_loop_end(cg, &jj);
   cg_loop_end(cg, &task);
@@ -440,10 +437,9 @@ static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMVal
   cg_if hi = cg_if_begin(cg, hi_in);
   LLVMValueRef next = emit_bf16_bits(cg, cg_load(cg, src, a_col_at(cg, d, ix_add(cg, p, cg_i64(cg, 1))), VITC_F32));
   vec_store1(cg, vec_or(cg, pair, vec_shl(cg, next, cg_i32(cg, 16))), at);
-  cg_if_end(cg, &hi);
-  cg_if lo_only = cg_if_begin(cg, vec_not(cg, hi_in));
+  cg_if_else(cg, &hi);
   vec_store1(cg, pair, at);
-  cg_if_end(cg, &lo_only);
+  cg_if_end(cg, &hi);
   cg_loop_end(cg, &q);
 }
 
@@ -755,10 +751,9 @@ static void emit_patch_rows(vitc_cg *cg, const vitc_window *w, int64_t c, LLVMVa
   cg_if copy = cg_if_begin(cg, inside);
   LLVMValueRef pixel = ix_add(cg, ix_mulk(cg, ix_add(cg, ix_mulk(cg, img, ih), iy), iw), ix);
   cg_memcpy(cg, to, gep_f32(cg, t.vals[0], ix_mulk(cg, pixel, c)), bytes);
-  cg_if_end(cg, &copy);
-  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  cg_if_else(cg, &copy);
   cg_memzero(cg, to, bytes);
-  cg_if_end(cg, &pad);
+  cg_if_end(cg, &copy);
   cg_loop_end(cg, &tap);
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, count);
@@ -781,10 +776,9 @@ static LLVMValueRef emit_padded_image(vitc_cg *cg, const vitc_window *w, int64_t
   cg_memzero(cg, dst, cg_i64(cg, w->pad_begin[1] * c * 4));
   cg_memcpy(cg, gep_f32(cg, dst, cg_i64(cg, w->pad_begin[1] * c)), src, cg_i64(cg, iw * c * 4));
   cg_memzero(cg, gep_f32(cg, dst, cg_i64(cg, (w->pad_begin[1] + iw) * c)), cg_i64(cg, w->pad_end[1] * c * 4));
-  cg_if_end(cg, &copy);
-  cg_if pad = cg_if_begin(cg, vec_not(cg, inside));
+  cg_if_else(cg, &copy);
   cg_memzero(cg, dst, cg_i64(cg, line * 4));
-  cg_if_end(cg, &pad);
+  cg_if_end(cg, &copy);
   cg_loop_end(cg, &r);
   cg_task_end(cg, &t, n * ph);
   return padded;
