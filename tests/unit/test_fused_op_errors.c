@@ -1,5 +1,5 @@
 /* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual,
- * vitc.FactorizedAttention, vitc.ChannelAttention and vitc.Attention's grids refuse
+ * vitc.FactorizedAttention, vitc.ChannelAttention, vitc.Attention's grids and vitc.Int8Gemm's epilogue refuse
  * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
  * test_fusion_swin.c, test_fusion_norm_residual.c, test_fusion_factorized_context.c and
  * test_fusion_channel_attention.c). */
@@ -112,7 +112,27 @@ static void test_attention_grids(void) {
   expect_error(VITC_OP_Attention, (const vitc_value *[]){&q, &q, &q}, 3, &g, 1, VITC_OK, "");
 }
 
+/* Int8Gemm's epilogue (fuse_gemm_epilogue's activation attribute and residual input 9): an unknown
+ * activation and a residual that does not repeat down the output are refused; a GELU with a residual
+ * broadcast over the rows passes. */
+static void test_int8_gemm_epilogue(void) {
+  static int8_t w8[8 * 4];
+  static uint8_t zp;
+  vitc_value x = F32(data, 2, 8), scale = F32(data), x_zp = VALUE(VITC_U8, &zp), w = VALUE(VITC_I8, w8, 8, 4);
+  vitc_value r_bad = F32(data, 3, 4), r_row = F32(data, 1, 4);
+  vitc_attr swish = attr_str("activation", "swish"), gelu = attr_str("activation", "gelu_erf");
+  expect_error(VITC_OP_Int8Gemm, (const vitc_value *[]){&x, &scale, &x_zp, &w, &scale}, 5, &swish, 1, VITC_ERR_INVALID,
+               "Int8Gemm activation \"swish\" is none of none, relu, gelu_erf, gelu_tanh");
+  expect_error(VITC_OP_Int8Gemm,
+               (const vitc_value *[]){&x, &scale, &x_zp, &w, &scale, NULL, NULL, NULL, NULL, &r_bad}, 10, &gelu, 1,
+               VITC_ERR_INVALID, "Int8Gemm residual must have the output's shape (leading dims may be 1)");
+  expect_error(VITC_OP_Int8Gemm,
+               (const vitc_value *[]){&x, &scale, &x_zp, &w, &scale, NULL, NULL, NULL, NULL, &r_row}, 10, &gelu, 1,
+               VITC_OK, "");
+}
+
 int main(void) {
+  test_int8_gemm_epilogue();
   test_attention_grids();
   test_patch_merging();
   test_layer_norm_residual();
