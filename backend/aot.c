@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <llvm-c/ErrorHandling.h>
 
 #include "backend.h"
 
@@ -42,6 +46,49 @@ static vitc_status write_file(const char *tmp, const char *final, const void *da
     return vitc_fail(err, VITC_ERR_IO, "%s: write failed: %s", final, strerror(errno));
   }
   return VITC_OK;
+}
+
+/* Whether a file of at least `bytes` fits beside `tmp`: the file-size limit and the free space of its file
+ * system. LLVM writes the object itself and cannot report a failed write as an error (below), so the
+ * object's known lower bound, the weights it holds, is checked before it starts. */
+static vitc_status room_for(const char *tmp, const char *final, uint64_t bytes, vitc_error *err) {
+  struct rlimit lim;
+  if (!getrlimit(RLIMIT_FSIZE, &lim) && lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < bytes)
+    return vitc_fail(err, VITC_ERR_IO, "%s: write failed: it needs at least %llu bytes, the file size limit is %llu",
+                     final, (unsigned long long)bytes, (unsigned long long)lim.rlim_cur);
+  struct statvfs fs;
+  if (!statvfs(tmp, &fs) && (uint64_t)fs.f_bavail * fs.f_frsize < bytes)
+    return vitc_fail(err, VITC_ERR_IO, "%s: write failed: it needs at least %llu bytes, %llu are free", final,
+                     (unsigned long long)bytes, (unsigned long long)fs.f_bavail * fs.f_frsize);
+  return VITC_OK;
+}
+
+/* The files of the output LLVM is writing. A write that fails inside LLVM (a full disk past room_for's
+ * estimate) is a fatal error there, which ends the process: its handler, installed only while LLVM
+ * writes, removes the temporary files and names the output, so the process ends as any failed command
+ * does, with status 2 and no partial file. */
+static struct {
+  const char *file, *output_tmp, *final;
+} llvm_writing;
+
+static void llvm_write_failed(const char *reason) {
+  unlink(llvm_writing.file);
+  unlink(llvm_writing.output_tmp);
+  fprintf(stderr, "vitc: %s: write failed: %s\n", llvm_writing.final, reason);
+  _exit(2);
+}
+
+/* LLVM writes mod into file (the output's temporary output_tmp, or an object beside it). */
+static vitc_status llvm_write(LLVMTargetMachineRef tm, LLVMModuleRef mod, LLVMCodeGenFileType kind, bool text,
+                              const char *file, const char *output_tmp, const char *final, vitc_error *err) {
+  char *msg = NULL;
+  llvm_writing.file = file, llvm_writing.output_tmp = output_tmp, llvm_writing.final = final;
+  LLVMInstallFatalErrorHandler(llvm_write_failed);
+  bool failed = text ? LLVMPrintModuleToFile(mod, file, &msg) : LLVMTargetMachineEmitToFile(tm, mod, file, kind, &msg);
+  LLVMResetFatalErrorHandler();
+  vitc_status st = failed ? vitc_fail(err, VITC_ERR_IO, "%s: %s", final, msg ? msg : "write failed") : VITC_OK;
+  LLVMDisposeMessage(msg);
+  return st;
 }
 
 /* Links obj into the shared library tmp_out; messages name the final output path. */
@@ -303,25 +350,23 @@ static char *make_header(const vitc_module *m, bool mapped, vitc_error *err) {
 vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind kind, const char *path,
                       const char *header_path, const char *weights_path, vitc_error *err) {
   char tmp[4096], tmp_obj[4096] = "", tmp_h[4096] = "", tmp_w[4096] = "";
-  char *msg = NULL, *header = NULL;
+  char *header = NULL;
   vitc_status st;
   if (strlen(path) + 16 > sizeof tmp) return vitc_fail(err, VITC_ERR_IO, "%s: path too long", path);
   if ((st = make_temp(path, tmp, sizeof tmp, err))) return st;
   bool weights_after = weights_after_llvm(m, tm, kind);
+  uint64_t held = m->weights_gv ? m->weights_size : 0; /* the weights the object holds (none beside --weights) */
   if (kind == VITC_EMIT_LLVM) {
-    if (LLVMPrintModuleToFile(m->mod, tmp, &msg)) st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
+    st = llvm_write(tm, m->mod, LLVMAssemblyFile, true, tmp, tmp, path, err);
   } else if (kind == VITC_EMIT_ASM || kind == VITC_EMIT_OBJ) {
-    if (LLVMTargetMachineEmitToFile(tm, m->mod, tmp, kind == VITC_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, &msg))
-      st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
-    else if (weights_after)
+    if (!(st = room_for(tmp, path, held, err)) &&
+        !(st = llvm_write(tm, m->mod, kind == VITC_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, false, tmp, tmp, path, err)) &&
+        weights_after)
       st = write_weights_into(m, tmp, path, err);
-  } else {
-    if (!(st = make_temp(path, tmp_obj, sizeof tmp_obj, err))) {
-      if (LLVMTargetMachineEmitToFile(tm, m->mod, tmp_obj, LLVMObjectFile, &msg))
-        st = vitc_fail(err, VITC_ERR_IO, "%s: %s", path, msg);
-      else if (!weights_after || !(st = write_weights_into(m, tmp_obj, path, err)))
-        st = run_linker(tmp_obj, tmp, path, err);
-    }
+  } else if (!(st = make_temp(path, tmp_obj, sizeof tmp_obj, err)) && !(st = room_for(tmp, path, 2 * held, err)) &&
+             !(st = llvm_write(tm, m->mod, LLVMObjectFile, false, tmp_obj, tmp, path, err)) &&
+             (!weights_after || !(st = write_weights_into(m, tmp_obj, path, err)))) {
+    st = run_linker(tmp_obj, tmp, path, err); /* the object and the library beside it each hold the weights */
   }
   if (!st && header_path) {
     if (!(header = make_header(m, weights_path != NULL, err))) st = err->status;
@@ -341,7 +386,6 @@ vitc_status vitc_emit(vitc_module *m, LLVMTargetMachineRef tm, vitc_emit_kind ki
     if (*tmp_w) unlink(tmp_w);
   }
   if (*tmp_obj) unlink(tmp_obj);
-  LLVMDisposeMessage(msg);
   free(header);
   return st;
 }
