@@ -455,6 +455,10 @@ int64_t vitc_origin_offset(const vitc_origins *o, int64_t c);
 vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err);
 void vitc_origins_free(vitc_origins *o);
 
+/* Frees the buffers the probes keep for their next walk on this thread (ir/probe.c); the pass driver
+ * calls it after each pass. */
+void vitc_probe_release(void);
+
 /* vitc_probe_images(base, t) along a path base → mid → t of which one part's origins are known:
  * `above` (mid's origins in base) or `below` (t's origins in mid); only the other part is probed and
  * the two composed, so walking a chain one node at a time costs the chain's length, not its square.
