@@ -45,7 +45,10 @@ static void buffer_give(void *data) {
   int smallest = 0;
   for (int k = 1; k < SPARES && spares[smallest]; k++)
     if (!spares[k] || spares[k]->bytes < spares[smallest]->bytes) smallest = k;
-  if (spares[smallest] && spares[smallest]->bytes >= h->bytes) return free(h);
+  if (spares[smallest] && spares[smallest]->bytes >= h->bytes) {
+    free(h);
+    return;
+  }
   free(spares[smallest]);
   spares[smallest] = h;
 }
