@@ -336,7 +336,9 @@ static vitc_status walk_to(const walk *w, int t, int depth, vitc_value *out, bat
   return st;
 }
 
-vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+/* The whole walk's origins (*origins NULL when t is no movement function of base), in a probe buffer
+ * (`pooled`, for a vitc_origins) or malloc'd. */
+static vitc_status walk_whole(const vitc_graph *g, int base, int t, bool pooled, int64_t **origins, vitc_error *err) {
   walk w = walk_of(g, base, true, 1, false);
   vitc_value p;
   batch_axis unused;
@@ -345,11 +347,22 @@ vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64
   vitc_status st = walk_to(&w, t, 0, &p, &unused, &verdict, err);
   if (st != VITC_OK || verdict != PROBED) return st;
   int64_t count = vitc_numel(&p);
-  if (!(*origins = malloc(sizeof(int64_t) * (size_t)(count + 1))))
+  size_t bytes = sizeof(int64_t) * (size_t)(count + 1);
+  if (!(*origins = pooled ? buffer_take(bytes) : malloc(bytes)))
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
   for (int64_t i = 0; *origins && i < count; i++) (*origins)[i] = number_at(&p, i) - 1;
   buffer_give(p.data);
   return st;
+}
+
+vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+  return walk_whole(g, base, t, false, origins, err);
+}
+
+vitc_status vitc_origins_alloc(vitc_origins *o, vitc_error *err) {
+  if (!(o->first = buffer_take(sizeof(int64_t) * (size_t)(o->outer * o->block + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  return VITC_OK;
 }
 
 /* a / d for 0 <= a < 2^52 and d > 0, given 1.0 / d: the product is off by less than one, then corrected. */
@@ -367,8 +380,10 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
   int64_t outer, block, base_outer, stride;
   flat_layout(full, ta, &outer, &block);
   flat_layout(base_v, ba, &base_outer, &stride);
-  int64_t *first = malloc(sizeof(int64_t) * (size_t)(outer * block + 1));
-  if (!first) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  vitc_origins r = {NULL, batch, outer, block, base_outer, stride};
+  vitc_status st = vitc_origins_alloc(&r, err);
+  int64_t *first = r.first;
+  if (st != VITC_OK) return st;
   double per_stride = 1.0 / (double)stride;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < block; j++) {
@@ -377,12 +392,12 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
        * quotient by multiplication: a division an element was most of Swin-T's probing at batch 8) */
       int64_t image = at < 0 ? 0 : base_outer == 1 ? at >= stride : quotient(at, stride, per_stride);
       if (at < 0 ? next != -1 : next != at + stride || image % IMAGES) {
-        free(first);
+        vitc_origins_free(&r);
         return VITC_OK;
       }
       first[i * block + j] = at < 0 ? -1 : at - image / IMAGES * (IMAGES - 1) * stride;
     }
-  *o = (vitc_origins){first, batch, outer, block, base_outer, stride};
+  *o = r;
   return VITC_OK;
 }
 
@@ -409,7 +424,7 @@ vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins
     if (st != VITC_OK || o->first) return st;
   }
   int64_t *whole;
-  vitc_status st = vitc_probe_origins_whole(g, base, t, &whole, err);
+  vitc_status st = walk_whole(g, base, t, true, &whole, err);
   if (whole)
     *o = (vitc_origins){whole, 1, 1, vitc_numel(&g->tensors[t].v), 1, vitc_numel(&g->tensors[base].v)};
   return st;
@@ -420,29 +435,34 @@ int64_t vitc_origin_offset(const vitc_origins *o, int64_t c) {
   return (c / o->base_block * o->batch) * o->base_block + c % o->base_block;
 }
 
-vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err) {
+/* Every element's origin from o into whole[0 .. o's count of every image). */
+static void fill_whole(const vitc_origins *o, int64_t *whole) {
   int64_t stride = o->base_block;
-  if (!(*whole = malloc(sizeof(int64_t) * (size_t)(o->outer * o->batch * o->block + 1))))
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
   for (int64_t i = 0; i < o->outer; i++)
     for (int64_t j = 0; j < o->block; j++) {
       int64_t at = vitc_origin_offset(o, o->first[i * o->block + j]);
-      for (int64_t b = 0; b < o->batch; b++) (*whole)[(i * o->batch + b) * o->block + j] = at < 0 ? -1 : at + b * stride;
+      for (int64_t b = 0; b < o->batch; b++) whole[(i * o->batch + b) * o->block + j] = at < 0 ? -1 : at + b * stride;
     }
+}
+
+vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err) {
+  if (!(*whole = malloc(sizeof(int64_t) * (size_t)(o->outer * o->batch * o->block + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  fill_whole(o, *whole);
   return VITC_OK;
 }
 
 void vitc_origins_free(vitc_origins *o) {
-  free(o->first);
+  buffer_give(o->first);
   o->first = NULL;
 }
 
 vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
   vitc_origins o;
   *origins = NULL;
+  if (vitc_graph_batch(g) <= IMAGES) return walk_whole(g, base, t, false, origins, err); /* no images to tell apart */
   vitc_status st = vitc_probe_images(g, base, t, &o, err);
   if (st != VITC_OK || !o.first) return st;
-  if (o.batch == 1) return *origins = o.first, VITC_OK;
   st = vitc_origins_whole(&o, origins, err);
   vitc_origins_free(&o);
   return st;
@@ -451,7 +471,9 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
 /* x with every element told (batch 1). */
 static vitc_status whole_form(const vitc_origins *x, vitc_origins *w, vitc_error *err) {
   *w = (vitc_origins){NULL, 1, 1, x->outer * x->batch * x->block, 1, x->base_outer * x->batch * x->base_block};
-  return vitc_origins_whole(x, &w->first, err);
+  vitc_status st = vitc_origins_alloc(w, err);
+  if (st == VITC_OK) fill_whole(x, w->first);
+  return st;
 }
 
 /* t's origins in base from mid's in base (above) and t's in mid (below): per image when both tell mid's
@@ -463,10 +485,11 @@ static vitc_status compose(const vitc_origins *above, const vitc_origins *below,
     if (above->batch > 1 && (st = whole_form(above, &whole[0], err)) == VITC_OK) above = &whole[0];
     if (st == VITC_OK && below->batch > 1 && (st = whole_form(below, &whole[1], err)) == VITC_OK) below = &whole[1];
   }
-  int64_t count = below->outer * below->block, *first = st == VITC_OK ? malloc(sizeof(int64_t) * (size_t)(count + 1)) : NULL;
-  if (st == VITC_OK && !first) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  vitc_origins c = {NULL, below->batch, below->outer, below->block, above->base_outer, above->base_block};
+  if (st == VITC_OK) st = vitc_origins_alloc(&c, err);
+  int64_t count = below->outer * below->block, *first = c.first;
   for (int64_t i = 0; first && i < count; i++) first[i] = below->first[i] < 0 ? -1 : above->first[below->first[i]];
-  if (first) *o = (vitc_origins){first, below->batch, below->outer, below->block, above->base_outer, above->base_block};
+  if (first) *o = c;
   vitc_origins_free(&whole[0]);
   vitc_origins_free(&whole[1]);
   return st;

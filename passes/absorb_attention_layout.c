@@ -224,9 +224,8 @@ static int output_chain(const vitc_rewriter *rw, const int *reader, int y, vitc_
 static vitc_status invert(const vitc_origins *o, vitc_origins *inv, vitc_error *err) {
   int64_t fcount = o->outer * o->block, count = o->base_outer * o->base_block;
   *inv = (vitc_origins){NULL, o->batch, o->base_outer, o->base_block, o->outer, o->block};
-  if (fcount > count) return VITC_OK;
-  if (!(inv->first = malloc(sizeof(int64_t) * (size_t)(count + 1))))
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory in absorb_attention_layout");
+  vitc_status st = fcount > count ? VITC_OK : vitc_origins_alloc(inv, err);
+  if (!inv->first) return st;
   for (int64_t i = 0; i < count; i++) inv->first[i] = -1;
   for (int64_t i = 0; i < fcount; i++) {
     int64_t at = o->first[i];
