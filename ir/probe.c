@@ -18,9 +18,10 @@ unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n) {
 
 /* Probe buffers. A walk allocates a value per node of its chain, of up to millions of elements, and the
  * passes walk thousands of chains: freshly mapped each time, their pages were faulted in again and again
- * (a third of Swin-T's pass time). A walk takes its buffers from a few spares per thread and gives them
- * back there; vitc_probe_release frees them, and the pass driver calls it after each pass, so the spares
- * never outlive the pass that used them. Each buffer's capacity precedes its data. */
+ * (a third of Swin-T's pass time). A walk, and each vitc_origins, takes its buffers from a few spares per
+ * thread and gives them back there; vitc_probe_release frees them, and the pass driver calls it after
+ * each pass, so the spares never outlive the pass that used them (a JIT host gets this without tuning
+ * malloc). Each buffer's capacity precedes its data. */
 enum { SPARES = 3 };
 typedef union buffer_head {
   size_t bytes;
