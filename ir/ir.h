@@ -440,7 +440,8 @@ vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64
  * (base_outer 1). Working on one image keeps the passes that read movement chains (absorb_attention_layout,
  * sink_row_gathers) from costing the batch times what one image tells. */
 typedef struct vitc_origins {
-  int64_t *first; /* malloc'd, outer·block entries; NULL when t is no movement function of base */
+  int64_t *first; /* outer·block entries, a probe buffer (vitc_origins_alloc, vitc_origins_free); NULL when t
+                   * is no movement function of base */
   int64_t batch, outer, block, base_outer, base_block;
 } vitc_origins;
 
@@ -453,7 +454,13 @@ vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins
 int64_t vitc_origin_offset(const vitc_origins *o, int64_t c);
 /* Every element's origin, as vitc_probe_origins gives them (*whole malloc'd, owned by the caller). */
 vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err);
+/* o->first for o->outer·o->block entries, a probe buffer: freed ones are kept for the next probe (ir/probe.c). */
+vitc_status vitc_origins_alloc(vitc_origins *o, vitc_error *err);
 void vitc_origins_free(vitc_origins *o);
+
+/* Frees the buffers the probes keep for their next walk on this thread (ir/probe.c); the pass driver
+ * calls it after each pass. */
+void vitc_probe_release(void);
 
 /* vitc_probe_images(base, t) along a path base → mid → t of which one part's origins are known:
  * `above` (mid's origins in base) or `below` (t's origins in mid); only the other part is probed and

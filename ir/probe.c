@@ -1,5 +1,6 @@
 /* probe.c — movement ops seen as index maps: which inputs they move, and where each element of a
  * movement chain's result comes from (ir.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,76 +16,46 @@ unsigned vitc_moved_inputs(const vitc_graph *g, const vitc_node *n) {
   return 1u | (vitc_op_has(n->op, VITC_OPF_MOVE_IN2) ? 1u << 2 : 0);
 }
 
-/* An int64 tensor of v's shape filled with `fill`, or with 1, 2, 3, ... when fill < 0. */
-static vitc_status int64_like(const vitc_value *v, int64_t fill, vitc_value *out, vitc_error *err) {
-  *out = *v;
-  out->dtype = VITC_I64;
-  int64_t count = vitc_numel(v);
-  if (!(out->data = malloc(sizeof(int64_t) * (size_t)(count ? count : 1))))
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  for (int64_t i = 0; i < count; i++) ((int64_t *)out->data)[i] = fill < 0 ? i + 1 : fill;
-  return VITC_OK;
+/* Probe buffers. A walk allocates a value per node of its chain, of up to millions of elements, and the
+ * passes walk thousands of chains: freshly mapped each time, their pages were faulted in again and again
+ * (a third of Swin-T's pass time). A walk, and each vitc_origins, takes its buffers from a few spares per
+ * thread and gives them back there; vitc_probe_release frees them, and the pass driver calls it after
+ * each pass, so the spares never outlive the pass that used them (a JIT host gets this without tuning
+ * malloc). Each buffer's capacity precedes its data. */
+enum { SPARES = 3 };
+typedef union buffer_head {
+  size_t bytes;
+  max_align_t align;
+} buffer_head;
+static _Thread_local buffer_head *spares[SPARES];
+
+static void *buffer_take(size_t bytes) {
+  int best = -1;
+  for (int k = 0; k < SPARES; k++)
+    if (spares[k] && spares[k]->bytes >= bytes && (best < 0 || spares[k]->bytes < spares[best]->bytes)) best = k;
+  buffer_head *h = best >= 0 ? spares[best] : malloc(sizeof *h + bytes);
+  if (best >= 0) spares[best] = NULL;
+  else if (h) h->bytes = bytes;
+  return h ? h + 1 : NULL;
 }
 
-/* The origins of t plus one as an int64 value (out->data NULL when t is not a movement function of
- * base): 0 marks an element not from base, as known tensors are probed with zeros, and so is the value
- * an op makes up by default (Pad without a constant_value pads with 0). */
-static vitc_status probe(const vitc_graph *g, int base, int t, int depth, vitc_value *out, vitc_error *err) {
-  const vitc_tensor *tt = &g->tensors[t];
-  out->data = NULL;
-  if (t == base) return int64_like(&tt->v, -1, out, err);
-  if (tt->v.data) return int64_like(&tt->v, 0, out, err);
-  const vitc_node *n = tt->producer >= 0 ? &g->nodes[tt->producer] : NULL;
-  unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
-  if (!moved || depth > 64) return VITC_OK;
-  vitc_value *probes = calloc((size_t)n->nin + 1, sizeof *probes), *outs = calloc((size_t)n->nout + 1, sizeof *outs);
-  const vitc_value **in = calloc((size_t)n->nin + 1, sizeof *in);
-  vitc_status st = probes && outs && in ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  bool chained = st == VITC_OK;
-  for (int k = 0; st == VITC_OK && chained && k < n->nin; k++) {
-    if (n->in[k] < 0) continue;
-    if (!(moved >> k & 1)) {
-      in[k] = &g->tensors[n->in[k]].v;
-      chained = in[k]->data != NULL;
-      continue;
-    }
-    st = probe(g, base, n->in[k], depth + 1, &probes[k], err);
-    chained = probes[k].data != NULL;
-    in[k] = &probes[k];
+/* Keeps the buffer as a spare in place of a smaller one (or an empty slot), else frees it. */
+static void buffer_give(void *data) {
+  if (!data) return;
+  buffer_head *h = (buffer_head *)data - 1;
+  int smallest = 0;
+  for (int k = 1; k < SPARES && spares[smallest]; k++)
+    if (!spares[k] || spares[k]->bytes < spares[smallest]->bytes) smallest = k;
+  if (spares[smallest] && spares[smallest]->bytes >= h->bytes) {
+    free(h);
+    return;
   }
-  if (st == VITC_OK && chained && vitc_op_has(n->op, VITC_OPF_VIEW) && tt->shape_known) {
-    /* the same elements in the same order: only the dims change (no copy of a tenth of Swin-T's probes) */
-    *out = tt->v;
-    out->dtype = VITC_I64;
-    out->data = probes[0].data;
-    probes[0].data = NULL;
-    chained = false;
-  }
-  if (st == VITC_OK && chained) st = vitc_eval_node(g, n, in, outs, err);
-  for (int j = 0; st == VITC_OK && chained && j < n->nout; j++)
-    if (n->out[j] == t && outs[j].dtype == VITC_I64) {
-      *out = outs[j];
-      outs[j].data = NULL;
-    }
-  for (int k = 0; probes && k < n->nin; k++) free(probes[k].data);
-  for (int j = 0; outs && j < n->nout; j++) free(outs[j].data);
-  free(probes);
-  free(outs);
-  free(in);
-  return st;
+  free(spares[smallest]);
+  spares[smallest] = h;
 }
 
-vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
-  vitc_value v;
-  *origins = NULL;
-  vitc_status st = probe(g, base, t, 0, &v, err);
-  if (st != VITC_OK || !v.data) return st;
-  *origins = v.data;
-  /* the count first: a store through *origins might change v.dims as far as the compiler knows, which would
-   * recount them for every element (a tenth of Swin-T's passes) */
-  int64_t count = vitc_numel(&v);
-  for (int64_t i = 0; i < count; i++) (*origins)[i]--;
-  return st;
+void vitc_probe_release(void) {
+  for (int k = 0; k < SPARES; k++) free(spares[k]), spares[k] = NULL;
 }
 
 /* Probing per image. At batch B the chains of a vision transformer move each image's elements alike, so
@@ -103,6 +74,63 @@ typedef struct batch_axis {
   int axis;
   int64_t outer, inner;
 } batch_axis;
+
+/* One walk from t up to base: base's elements are numbered 1, 2, 3, ... and followed down the chain by
+ * the evaluator, 0 marking an element not from base, as known tensors are probed with zeros, and so is
+ * the value an op makes up by default (Pad without a constant_value pads with 0). The numbers are int32
+ * when base's count allows (half the memory of int64). A whole walk probes every element; a walk per
+ * image (whole false) IMAGES images of `batch`, base holding its batch as base_axis(innermost) says. */
+typedef struct walk {
+  const vitc_graph *g;
+  int base;
+  vitc_dtype dtype;
+  bool whole, innermost;
+  int64_t batch;
+} walk;
+
+static walk walk_of(const vitc_graph *g, int base, bool whole, int64_t batch, bool innermost) {
+  vitc_dtype dtype = vitc_numel(&g->tensors[base].v) < INT32_MAX ? VITC_I32 : VITC_I64;
+  return (walk){g, base, dtype, whole, innermost, batch};
+}
+
+/* A probe value of v's shape (w's dtype) filled with `fill`, or with 1, 2, 3, ... when fill < 0. */
+static vitc_status numbered(const walk *w, const vitc_value *v, int64_t fill, vitc_value *out, vitc_error *err) {
+  *out = *v;
+  out->dtype = w->dtype;
+  int64_t count = vitc_numel(v);
+  if (!(out->data = buffer_take(vitc_dtype_size(w->dtype) * (size_t)count)))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  if (w->dtype == VITC_I32)
+    for (int64_t i = 0; i < count; i++) ((int32_t *)out->data)[i] = (int32_t)(fill < 0 ? i + 1 : fill);
+  else
+    for (int64_t i = 0; i < count; i++) ((int64_t *)out->data)[i] = fill < 0 ? i + 1 : fill;
+  return VITC_OK;
+}
+
+/* Element i of probe value p, as an int64. */
+static inline int64_t number_at(const vitc_value *p, int64_t i) {
+  return p->dtype == VITC_I32 ? ((const int32_t *)p->data)[i] : ((const int64_t *)p->data)[i];
+}
+
+/* n's shape rule and evaluator (ir.h's contract) with the outputs in probe buffers. */
+static vitc_status eval_into(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                             vitc_error *err) {
+  const vitc_op_info *info = &vitc_ops[n->op];
+  memset(out, 0, sizeof *out * (size_t)n->nout);
+  vitc_status st = info->shape(n, in, out, err);
+  for (int k = 0; st == VITC_OK && k < n->nout; k++) {
+    int64_t count;
+    if (!vitc_checked_numel(out[k].dims, out[k].rank, &count) || !vitc_dtype_size(out[k].dtype))
+      st = vitc_fail(err, VITC_ERR_INVALID, "output %d has an invalid shape or dtype", k);
+    else if (!(out[k].data = buffer_take((size_t)count * vitc_dtype_size(out[k].dtype))))
+      st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  }
+  if (st == VITC_OK) st = info->eval(n, in, out, err);
+  if (st == VITC_OK) return st;
+  for (int k = 0; k < n->nout; k++) buffer_give(out[k].data), out[k].data = NULL;
+  vitc_node_error_prefix(g, n, err);
+  return st;
+}
 
 static int64_t elements_before(const vitc_value *v, int a) {
   int64_t n = 1;
@@ -196,33 +224,58 @@ static batch_axis base_axis(const vitc_value *v, int64_t batch, bool innermost) 
   return (batch_axis){a, innermost ? share : 1, innermost ? 1 : share};
 }
 
-/* probe() on IMAGES images: *out (dims shrunk along ba->axis, -1 for a known tensor left whole) when the
- * verdict is PROBED. NOT_MOVED is what probe() says too (t is no movement function of base: that does not
- * depend on the batch). `innermost` says how base holds its batch (base_axis). */
-static vitc_status probe_images(const vitc_graph *g, int base, int t, int64_t batch, bool innermost, int depth,
-                                vitc_value *out, batch_axis *ba, probe_verdict *verdict, vitc_error *err) {
+/* The output of n that is t, when the evaluation gave it the probe's numbers (else NOT_MOVED: Dropout's
+ * mask); per image when its batch lies in one axis, image for image as in its input (*ba), else WHOLE:
+ * an op that mixes images, or a Concat along the batch. */
+static probe_verdict pick_output(const walk *w, const vitc_node *n, int t, vitc_value *outs, vitc_value *out,
+                                 batch_axis *ba, batch_axis out_axis) {
+  const vitc_value *full = &w->g->tensors[t].v;
+  for (int j = 0; j < n->nout; j++) {
+    if (n->out[j] != t) continue;
+    if (outs[j].dtype != w->dtype) return NOT_MOVED;
+    if (!w->whole) {
+      out_axis.axis = shrunk_axis(full, &outs[j], w->batch);
+      if (out_axis.axis < 0 || full->dims[out_axis.axis] != out_axis.outer * w->batch * out_axis.inner) return WHOLE;
+      *ba = out_axis; /* an op that moves the batch axis whole keeps how images lie in it */
+    }
+    *out = outs[j];
+    outs[j].data = NULL;
+    return PROBED;
+  }
+  return w->whole ? NOT_MOVED : WHOLE;
+}
+
+/* t's probe along walk w: *out (per image: dims shrunk along ba->axis, -1 for a known tensor left whole)
+ * when the verdict is PROBED; NOT_MOVED when t is no movement function of base, which does not depend on
+ * the batch, so a walk per image says it as the whole walk does; WHOLE when only a whole walk can tell. A
+ * whole walk's evaluation errors fail it; a walk per image takes them for WHOLE (the smaller tensors may
+ * not suit the op). */
+static vitc_status walk_to(const walk *w, int t, int depth, vitc_value *out, batch_axis *ba, probe_verdict *verdict,
+                           vitc_error *err) {
+  const vitc_graph *g = w->g;
   const vitc_tensor *tt = &g->tensors[t];
   out->data = NULL;
   *verdict = WHOLE;
   ba->axis = -1;
-  if (t == base) {
-    if ((*ba = base_axis(&tt->v, batch, innermost)).axis < 0) return VITC_OK;
+  if (t == w->base) {
     vitc_value v = tt->v;
-    shrink(&v, *ba);
+    if (!w->whole && (*ba = base_axis(&tt->v, w->batch, w->innermost)).axis < 0) return VITC_OK;
+    if (!w->whole) shrink(&v, *ba);
     *verdict = PROBED;
-    return int64_like(&v, -1, out, err);
+    return numbered(w, &v, -1, out, err);
   }
   if (tt->v.data) {
     *verdict = PROBED;
-    return int64_like(&tt->v, 0, out, err);
+    return numbered(w, &tt->v, 0, out, err);
   }
   const vitc_node *n = tt->producer >= 0 ? &g->nodes[tt->producer] : NULL;
   unsigned moved = n ? vitc_moved_inputs(g, n) : 0;
   if (!moved || depth > 64) return *verdict = NOT_MOVED, VITC_OK;
-  if (!tt->shape_known || n->nin > 8 || n->nout > 8) return VITC_OK;
-  vitc_value probes[8] = {{0}}, outs[8] = {{0}}, picked = {0};
-  const vitc_value *in[8] = {NULL};
-  vitc_status st = VITC_OK;
+  if (!w->whole && !tt->shape_known) return VITC_OK;
+  vitc_value *probes = calloc((size_t)n->nin + 1, sizeof *probes), *outs = calloc((size_t)n->nout + 1, sizeof *outs);
+  const vitc_value **in = calloc((size_t)n->nin + 1, sizeof *in);
+  vitc_value picked = {0};
+  vitc_status st = probes && outs && in ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
   batch_axis in_axis = {-1, 0, 0};
   probe_verdict v = PROBED;
   for (int k = 0; st == VITC_OK && v == PROBED && k < n->nin; k++) {
@@ -233,61 +286,84 @@ static vitc_status probe_images(const vitc_graph *g, int base, int t, int64_t ba
       continue;
     }
     batch_axis a;
-    st = probe_images(g, base, n->in[k], batch, innermost, depth + 1, &probes[k], &a, &v, err);
+    st = walk_to(w, n->in[k], depth + 1, &probes[k], &a, &v, err);
     in[k] = &probes[k];
     if (k == 0) in_axis = a;
-    else if (v == PROBED && a.axis >= 0 && memcmp(&a, &in_axis, sizeof a)) v = WHOLE; /* inputs batched unlike */
+    else if (!w->whole && v == PROBED && a.axis >= 0 && memcmp(&a, &in_axis, sizeof a)) v = WHOLE; /* inputs batched unlike */
   }
   const vitc_value *data = n->nin > 0 && n->in[0] >= 0 ? &g->tensors[n->in[0]].v : NULL;
   batch_axis out_axis = in_axis;
-  if (st == VITC_OK && v == PROBED && in_axis.axis >= 0 && n->op == VITC_OP_Gather) {
+  bool told = st == VITC_OK && v == PROBED && (w->whole || in_axis.axis >= 0);
+  if (told && !w->whole && n->op == VITC_OP_Gather) {
     /* Gather's indices name the data's whole axis: along the batch axis they must be renumbered */
     int64_t axis = vitc_attr_int(n, "axis", 0);
     if (axis < 0) axis += data->rank;
     if (axis == in_axis.axis) {
-      st = gather_images(in[1], in_axis, data->dims[axis], batch, &out_axis, &picked, err);
+      st = gather_images(in[1], in_axis, data->dims[axis], w->batch, &out_axis, &picked, err);
       out_axis.axis = (int)axis;
       in[1] = &picked;
-      if (!picked.data) v = WHOLE;
+      told = st == VITC_OK && picked.data;
     }
   }
-  if (st == VITC_OK && v == PROBED && in_axis.axis >= 0) {
-    if (vitc_op_has(n->op, VITC_OPF_VIEW)) { /* the same elements in the same order: only the dims change */
+  if (told && vitc_op_has(n->op, VITC_OPF_VIEW) && tt->shape_known) {
+    /* the same elements in the same order: only the dims change (no copy of a tenth of Swin-T's probes) */
+    if (!w->whole) {
       int64_t outer, block;
       flat_layout(data, in_axis, &outer, &block);
-      *ba = view_axis(outer, block, &tt->v, batch);
-      if (ba->axis >= 0) {
-        *out = tt->v;
-        shrink(out, *ba);
-        out->dtype = VITC_I64;
-        out->data = probes[0].data;
-        probes[0].data = NULL;
-        *verdict = PROBED;
-      }
-    } else {
-      vitc_error refused; /* the smaller tensors may not suit the op: then the whole tensor is probed */
-      if (vitc_eval_node(g, n, in, outs, &refused) == VITC_OK) {
-        for (int j = 0; j < n->nout; j++)
-          if (n->out[j] == t) {
-            *verdict = outs[j].dtype == VITC_I64 ? PROBED : NOT_MOVED;
-            out_axis.axis = shrunk_axis(&tt->v, &outs[j], batch);
-            if (*verdict == NOT_MOVED || out_axis.axis < 0 ||
-                tt->v.dims[out_axis.axis] != out_axis.outer * batch * out_axis.inner) /* Concat along the batch */
-              break;
-            *ba = out_axis; /* an op that moves the batch axis whole keeps how images lie in it */
-            *out = outs[j];
-            outs[j].data = NULL;
-          }
-        if (*verdict == PROBED && !out->data) *verdict = WHOLE;
-      }
+      *ba = view_axis(outer, block, &tt->v, w->batch);
     }
+    if (w->whole || ba->axis >= 0) {
+      *out = tt->v;
+      if (!w->whole) shrink(out, *ba);
+      out->dtype = w->dtype;
+      out->data = probes[0].data;
+      probes[0].data = NULL;
+      *verdict = PROBED;
+    }
+  } else if (told) {
+    vitc_error refused;
+    vitc_status ev = eval_into(g, n, in, outs, w->whole ? err : &refused);
+    if (ev == VITC_OK) *verdict = pick_output(w, n, t, outs, out, ba, out_axis);
+    else if (w->whole) st = ev;
   } else if (st == VITC_OK && v != PROBED) {
     *verdict = v;
   }
-  for (int k = 0; k < n->nin; k++) free(probes[k].data);
-  for (int j = 0; j < n->nout; j++) free(outs[j].data);
+  for (int k = 0; probes && k < n->nin; k++) buffer_give(probes[k].data);
+  for (int j = 0; outs && j < n->nout; j++) buffer_give(outs[j].data);
+  free(probes);
+  free(outs);
+  free(in);
   free(picked.data);
   return st;
+}
+
+/* The whole walk's origins (*origins NULL when t is no movement function of base), in a probe buffer
+ * (`pooled`, for a vitc_origins) or malloc'd. */
+static vitc_status walk_whole(const vitc_graph *g, int base, int t, bool pooled, int64_t **origins, vitc_error *err) {
+  walk w = walk_of(g, base, true, 1, false);
+  vitc_value p;
+  batch_axis unused;
+  probe_verdict verdict;
+  *origins = NULL;
+  vitc_status st = walk_to(&w, t, 0, &p, &unused, &verdict, err);
+  if (st != VITC_OK || verdict != PROBED) return st;
+  int64_t count = vitc_numel(&p);
+  size_t bytes = sizeof(int64_t) * (size_t)(count + 1);
+  if (!(*origins = pooled ? buffer_take(bytes) : malloc(bytes)))
+    st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  for (int64_t i = 0; *origins && i < count; i++) (*origins)[i] = number_at(&p, i) - 1;
+  buffer_give(p.data);
+  return st;
+}
+
+vitc_status vitc_probe_origins_whole(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
+  return walk_whole(g, base, t, false, origins, err);
+}
+
+vitc_status vitc_origins_alloc(vitc_origins *o, vitc_error *err) {
+  if (!(o->first = buffer_take(sizeof(int64_t) * (size_t)(o->outer * o->block + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  return VITC_OK;
 }
 
 /* a / d for 0 <= a < 2^52 and d > 0, given 1.0 / d: the product is off by less than one, then corrected. */
@@ -305,23 +381,24 @@ static vitc_status repeat_images(const vitc_value *full, const vitc_value *p, ba
   int64_t outer, block, base_outer, stride;
   flat_layout(full, ta, &outer, &block);
   flat_layout(base_v, ba, &base_outer, &stride);
-  int64_t *first = malloc(sizeof(int64_t) * (size_t)(outer * block + 1));
-  if (!first) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
-  const int64_t *q = p->data;
+  vitc_origins r = {NULL, batch, outer, block, base_outer, stride};
+  vitc_status st = vitc_origins_alloc(&r, err);
+  int64_t *first = r.first;
+  if (st != VITC_OK) return st;
   double per_stride = 1.0 / (double)stride;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < block; j++) {
-      int64_t at = q[i * IMAGES * block + j] - 1, next = q[(i * IMAGES + 1) * block + j] - 1;
+      int64_t at = number_at(p, i * IMAGES * block + j) - 1, next = number_at(p, (i * IMAGES + 1) * block + j) - 1;
       /* image 0's elements come from image 0 of base: base's probed share holds IMAGES images a block (a
        * quotient by multiplication: a division an element was most of Swin-T's probing at batch 8) */
       int64_t image = at < 0 ? 0 : base_outer == 1 ? at >= stride : quotient(at, stride, per_stride);
       if (at < 0 ? next != -1 : next != at + stride || image % IMAGES) {
-        free(first);
+        vitc_origins_free(&r);
         return VITC_OK;
       }
       first[i * block + j] = at < 0 ? -1 : at - image / IMAGES * (IMAGES - 1) * stride;
     }
-  *o = (vitc_origins){first, batch, outer, block, base_outer, stride};
+  *o = r;
   return VITC_OK;
 }
 
@@ -335,19 +412,20 @@ vitc_status vitc_probe_images(const vitc_graph *g, int base, int t, vitc_origins
   *o = (vitc_origins){0};
   /* base's batch with one image outermost in its axis (batch first), then innermost (ViT's rows [N·B]) */
   for (int innermost = 0; batch > IMAGES && base != t && innermost < 2; innermost++) {
+    walk w = walk_of(g, base, false, batch, innermost);
     vitc_value p;
     batch_axis ta;
     probe_verdict verdict;
-    vitc_status st = probe_images(g, base, t, batch, innermost, 0, &p, &ta, &verdict, err);
+    vitc_status st = walk_to(&w, t, 0, &p, &ta, &verdict, err);
     if (st != VITC_OK || verdict == NOT_MOVED) return st;
     batch_axis ba = base_axis(&g->tensors[base].v, batch, innermost);
     if (verdict == PROBED && ta.axis >= 0)
       st = repeat_images(&g->tensors[t].v, &p, ta, &g->tensors[base].v, ba, batch, o, err);
-    free(p.data);
+    buffer_give(p.data);
     if (st != VITC_OK || o->first) return st;
   }
   int64_t *whole;
-  vitc_status st = vitc_probe_origins_whole(g, base, t, &whole, err);
+  vitc_status st = walk_whole(g, base, t, true, &whole, err);
   if (whole)
     *o = (vitc_origins){whole, 1, 1, vitc_numel(&g->tensors[t].v), 1, vitc_numel(&g->tensors[base].v)};
   return st;
@@ -358,29 +436,34 @@ int64_t vitc_origin_offset(const vitc_origins *o, int64_t c) {
   return (c / o->base_block * o->batch) * o->base_block + c % o->base_block;
 }
 
-vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err) {
+/* Every element's origin from o into whole[0 .. o's count of every image). */
+static void fill_whole(const vitc_origins *o, int64_t *whole) {
   int64_t stride = o->base_block;
-  if (!(*whole = malloc(sizeof(int64_t) * (size_t)(o->outer * o->batch * o->block + 1))))
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
   for (int64_t i = 0; i < o->outer; i++)
     for (int64_t j = 0; j < o->block; j++) {
       int64_t at = vitc_origin_offset(o, o->first[i * o->block + j]);
-      for (int64_t b = 0; b < o->batch; b++) (*whole)[(i * o->batch + b) * o->block + j] = at < 0 ? -1 : at + b * stride;
+      for (int64_t b = 0; b < o->batch; b++) whole[(i * o->batch + b) * o->block + j] = at < 0 ? -1 : at + b * stride;
     }
+}
+
+vitc_status vitc_origins_whole(const vitc_origins *o, int64_t **whole, vitc_error *err) {
+  if (!(*whole = malloc(sizeof(int64_t) * (size_t)(o->outer * o->batch * o->block + 1))))
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  fill_whole(o, *whole);
   return VITC_OK;
 }
 
 void vitc_origins_free(vitc_origins *o) {
-  free(o->first);
+  buffer_give(o->first);
   o->first = NULL;
 }
 
 vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **origins, vitc_error *err) {
   vitc_origins o;
   *origins = NULL;
+  if (vitc_graph_batch(g) <= IMAGES) return walk_whole(g, base, t, false, origins, err); /* no images to tell apart */
   vitc_status st = vitc_probe_images(g, base, t, &o, err);
   if (st != VITC_OK || !o.first) return st;
-  if (o.batch == 1) return *origins = o.first, VITC_OK;
   st = vitc_origins_whole(&o, origins, err);
   vitc_origins_free(&o);
   return st;
@@ -389,7 +472,9 @@ vitc_status vitc_probe_origins(const vitc_graph *g, int base, int t, int64_t **o
 /* x with every element told (batch 1). */
 static vitc_status whole_form(const vitc_origins *x, vitc_origins *w, vitc_error *err) {
   *w = (vitc_origins){NULL, 1, 1, x->outer * x->batch * x->block, 1, x->base_outer * x->batch * x->base_block};
-  return vitc_origins_whole(x, &w->first, err);
+  vitc_status st = vitc_origins_alloc(w, err);
+  if (st == VITC_OK) fill_whole(x, w->first);
+  return st;
 }
 
 /* t's origins in base from mid's in base (above) and t's in mid (below): per image when both tell mid's
@@ -401,10 +486,11 @@ static vitc_status compose(const vitc_origins *above, const vitc_origins *below,
     if (above->batch > 1 && (st = whole_form(above, &whole[0], err)) == VITC_OK) above = &whole[0];
     if (st == VITC_OK && below->batch > 1 && (st = whole_form(below, &whole[1], err)) == VITC_OK) below = &whole[1];
   }
-  int64_t count = below->outer * below->block, *first = st == VITC_OK ? malloc(sizeof(int64_t) * (size_t)(count + 1)) : NULL;
-  if (st == VITC_OK && !first) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory for a movement probe");
+  vitc_origins c = {NULL, below->batch, below->outer, below->block, above->base_outer, above->base_block};
+  if (st == VITC_OK) st = vitc_origins_alloc(&c, err);
+  int64_t count = below->outer * below->block, *first = c.first;
   for (int64_t i = 0; first && i < count; i++) first[i] = below->first[i] < 0 ? -1 : above->first[below->first[i]];
-  if (first) *o = (vitc_origins){first, below->batch, below->outer, below->block, above->base_outer, above->base_block};
+  if (first) *o = c;
   vitc_origins_free(&whole[0]);
   vitc_origins_free(&whole[1]);
   return st;

@@ -147,33 +147,50 @@ static vitc_status memo_step(const vitc_graph *g, step_memo *memo, int base, int
   return st;
 }
 
+/* Factors t's origins o in the tensor `level` steps up under each plan not yet `done`; a plan that
+ * factors gets the map in p[j].m[x] and found[j] = level. */
+static vitc_status factor_level(const vitc_origins *o, attn_plan *p, int np, int x, int level, const bool *done,
+                                int64_t **trial, int *found, vitc_error *err) {
+  vitc_status st = VITC_OK;
+  for (int j = 0; st == VITC_OK && o->first && j < np; j++) {
+    bool factored;
+    int64_t hs;
+    if (done[j] || (st = factor_images(o, &p[j].l, x, trial[j], &hs, &factored, err)) != VITC_OK || !factored) continue;
+    operand_map *m = &p[j].m[x];
+    int64_t *swap = m->map;
+    m->map = trial[j], trial[j] = swap, m->head_stride = hs, found[j] = level;
+  }
+  return st;
+}
+
 /* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none),
  * under each of the np plans p[] (layouts that differ in their heads); adds the nodes passed to
- * p->absorbed. The ancestors' origins are composed one node at a time, nearest first, and each is
- * factored under every plan, so the chain is probed once; origins stay per image (vitc_origins), so a
+ * p->absorbed. The furthest ancestor is probed first: a plan it factors under (a chain absorbed whole,
+ * the usual case) needs no nearer one, and one walk down the chain costs less than composing its steps.
+ * For the other plans the ancestors' origins are composed one node at a time, nearest first, and each is
+ * factored under every such plan, so the chain is probed once; origins stay per image (vitc_origins), so a
  * batch costs what one image does (at batch 8 ViT-B/16's chains are 6 nodes of up to 3.6M elements). */
 static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, int np, step_memo *memo,
                                vitc_error *err) {
   int up[MAX_CHAIN], n = ancestors(g, t, up), found[MAX_PLANS] = {-1, -1, -1};
-  int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL}, hs;
+  int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL};
+  bool done[MAX_PLANS] = {false, false, false}, open = false;
   vitc_origins o = {0};
   vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
     if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
       st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
-  for (int k = 0; k < n && st == VITC_OK; k++) {
+  if (n > 0 && st == VITC_OK && (st = vitc_probe_images(g, up[n - 1], t, &o, err)) == VITC_OK)
+    st = factor_level(&o, p, np, x, n - 1, done, trial, found, err);
+  vitc_origins_free(&o);
+  for (int j = 0; j < np; j++) open |= !(done[j] = found[j] >= 0);
+  for (int k = 0; open && k < n - 1 && st == VITC_OK; k++) {
     vitc_origins below = o;
     const vitc_origins *step = NULL;
     if (k) st = memo_step(g, memo, up[k], up[k - 1], &step, err);
     if (st == VITC_OK) st = vitc_probe_images_via(g, up[k], k ? up[k - 1] : t, t, step, below.first ? &below : NULL, &o, err);
     vitc_origins_free(&below);
-    for (int j = 0; st == VITC_OK && o.first && j < np; j++) {
-      bool factored;
-      if ((st = factor_images(&o, &p[j].l, x, trial[j], &hs, &factored, err)) != VITC_OK || !factored) continue;
-      operand_map *m = &p[j].m[x];
-      int64_t *swap = m->map;
-      m->map = trial[j], trial[j] = swap, m->head_stride = hs, found[j] = k;
-    }
+    if (st == VITC_OK) st = factor_level(&o, p, np, x, k, done, trial, found, err);
   }
   vitc_origins_free(&o);
   for (int j = 0; j < np; j++) {
@@ -207,9 +224,8 @@ static int output_chain(const vitc_rewriter *rw, const int *reader, int y, vitc_
 static vitc_status invert(const vitc_origins *o, vitc_origins *inv, vitc_error *err) {
   int64_t fcount = o->outer * o->block, count = o->base_outer * o->base_block;
   *inv = (vitc_origins){NULL, o->batch, o->base_outer, o->base_block, o->outer, o->block};
-  if (fcount > count) return VITC_OK;
-  if (!(inv->first = malloc(sizeof(int64_t) * (size_t)(count + 1))))
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory in absorb_attention_layout");
+  vitc_status st = fcount > count ? VITC_OK : vitc_origins_alloc(inv, err);
+  if (!inv->first) return st;
   for (int64_t i = 0; i < count; i++) inv->first[i] = -1;
   for (int64_t i = 0; i < fcount; i++) {
     int64_t at = o->first[i];
@@ -219,13 +235,28 @@ static vitc_status invert(const vitc_origins *o, vitc_origins *inv, vitc_error *
   return VITC_OK;
 }
 
+/* Inverts f's origins o in y and factors them under each plan not yet `done` (as factor_level), which
+ * then writes Y through the chain's first `level` nodes. */
+static vitc_status factor_inverse(const vitc_origins *o, attn_plan *p, int np, int level, const bool *done,
+                                  int64_t **trial, vitc_error *err) {
+  vitc_origins inv = {0};
+  vitc_status st = o->first ? invert(o, &inv, err) : VITC_OK;
+  int found[MAX_PLANS] = {-1, -1, -1};
+  if (st == VITC_OK) st = factor_level(&inv, p, np, X_Y, level, done, trial, found, err);
+  for (int j = 0; st == VITC_OK && inv.first && j < np; j++)
+    if (!done[j] && found[j] == level) p[j].nchain = level;
+  vitc_origins_free(&inv);
+  return st;
+}
+
 /* Y's map onto the last tensor of its chain that it fills exactly once (p[j].nchain nodes), else onto
- * itself (nchain 0), under each of the np plans; the chain's origins in Y are composed one node at a
- * time, as in map_operand. Rows of Y the tensor does not hold (the crop after Swin's padded windows)
- * are dropped. */
+ * itself (nchain 0), under each of the np plans; the chain's end is tried first and, for the plans it
+ * does not suit, the chain's origins in Y are composed one node at a time, as in map_operand. Rows of Y
+ * the tensor does not hold (the crop after Swin's padded windows) are dropped. */
 static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y, attn_plan *p, int np, vitc_error *err) {
   const vitc_graph *g = rw->g;
-  int64_t hs, *trial[MAX_PLANS] = {NULL, NULL, NULL};
+  int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL};
+  bool done[MAX_PLANS] = {false, false, false}, open = false;
   vitc_origins o = {0};
   vitc_status st = VITC_OK;
   for (int j = 0; j < np && st == VITC_OK; j++)
@@ -234,20 +265,16 @@ static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y,
   vitc_node *chain[MAX_CHAIN];
   int n = output_chain(rw, reader, y, chain);
   for (int j = 0; j < np; j++) p[j].nchain = 0, memcpy(p[j].chain, chain, sizeof chain);
-  for (int k = 0; k < n && st == VITC_OK; k++) {
-    vitc_origins above = o, inv = {0};
+  if (n > 0 && st == VITC_OK && (st = vitc_probe_images(g, y, chain[n - 1]->out[0], &o, err)) == VITC_OK)
+    st = factor_inverse(&o, p, np, n, done, trial, err);
+  vitc_origins_free(&o);
+  for (int j = 0; j < np; j++) open |= !(done[j] = p[j].nchain > 0);
+  for (int k = 0; open && k < n - 1 && st == VITC_OK; k++) {
+    vitc_origins above = o;
     int mid = k ? chain[k - 1]->out[0] : y, f = chain[k]->out[0];
     st = vitc_probe_images_via(g, y, mid, f, above.first ? &above : NULL, NULL, &o, err);
     vitc_origins_free(&above);
-    if (st == VITC_OK && o.first) st = invert(&o, &inv, err);
-    for (int j = 0; st == VITC_OK && inv.first && j < np; j++) {
-      bool factored;
-      if ((st = factor_images(&inv, &p[j].l, X_Y, trial[j], &hs, &factored, err)) != VITC_OK || !factored) continue;
-      operand_map *m = &p[j].m[X_Y];
-      int64_t *swap = m->map;
-      m->map = trial[j], trial[j] = swap, m->head_stride = hs, p[j].nchain = k + 1;
-    }
-    vitc_origins_free(&inv);
+    if (st == VITC_OK) st = factor_inverse(&o, p, np, k + 1, done, trial, err);
   }
   vitc_origins_free(&o);
   for (int j = 0; j < np; j++) {

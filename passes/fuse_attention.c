@@ -182,16 +182,25 @@ static int strip_window_mask(const vitc_rewriter *rw, int s, attn_match *m) {
   return split->in[0];
 }
 
-/* Element of known f32 x, broadcast right-aligned to dims[0..rank), at row-major index i. */
-static float broadcast_at(const vitc_value *x, const int64_t *dims, int rank, int64_t i) {
-  int64_t off = 0, stride = 1;
+/* Elements 0..count) of known f32 x broadcast right-aligned to dims[0..rank), in row-major order (dims[0]
+ * wrapping around), stored into out[] or added to it. The offset in x follows an index counter: a
+ * division per dim and element made this most of the pass on Swin-T's window masks. */
+static void broadcast_into(const vitc_value *x, const int64_t *dims, int rank, int64_t count, bool add, float *out) {
+  int64_t stride[VITC_MAX_RANK] = {0}, idx[VITC_MAX_RANK] = {0}, size = 1, off = 0;
   for (int d = rank - 1, e = x->rank - 1; d >= 0 && e >= 0; d--, e--) {
-    int64_t c = i % dims[d];
-    i /= dims[d];
-    if (x->dims[e] != 1) off += c * stride;
-    stride *= x->dims[e];
+    stride[d] = x->dims[e] != 1 ? size : 0;
+    size *= x->dims[e];
   }
-  return ((const float *)x->data)[off];
+  const float *src = x->data;
+  for (int64_t i = 0; i < count; i++) {
+    out[i] = add ? out[i] + src[off] : src[off];
+    for (int d = rank - 1; d >= 0; d--) {
+      off += stride[d];
+      if (++idx[d] < dims[d]) break;
+      off -= stride[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
 }
 
 /* The period of x broadcast right-aligned to `to`, in elements of `to`: its first dim's stride when x
@@ -211,10 +220,8 @@ static vitc_status window_bias(vitc_rewriter *rw, const attn_match *m, int *id, 
   if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory for a window bias", g->path);
   int64_t count = vitc_numel(&v), period = broadcast_period(mask, w);
   if (m->bias >= 0 && period % broadcast_period(&g->tensors[m->bias].v, &v)) period = count;
-  for (int64_t i = 0; i < period; i++) {
-    data[i] = broadcast_at(mask, w->dims, w->rank, i);
-    if (m->bias >= 0) data[i] += broadcast_at(&g->tensors[m->bias].v, v.dims, v.rank, i);
-  }
+  broadcast_into(mask, w->dims, w->rank, period, false, data);
+  if (m->bias >= 0) broadcast_into(&g->tensors[m->bias].v, v.dims, v.rank, period, true, data);
   for (int64_t i = period; i < count; i += period) memcpy(data + i, data, sizeof(float) * (size_t)period);
   v.data = data;
   *id = vitc_rewrite_constant(rw, g->tensors[m->scores].name, "window_bias", &v, err);

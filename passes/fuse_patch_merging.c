@@ -67,21 +67,28 @@ static vitc_status is_merged(const vitc_graph *g, int x, int m, bool *yes, vitc_
   if (st != VITC_OK || !o.first) return st;
   /* told per image, with x and m holding their images one after another alike: image 0's elements are
    * checked, image b's being image 0's b images (of whole maps) further in both */
-  int64_t n = o.outer * o.block, *origins = o.first;
+  int64_t n = o.outer * o.block, *whole = NULL;
   if (o.batch > 1 && (o.outer != 1 || o.base_outer != 1 || o.base_block != o.block || o.block % (h * w * c))) {
-    st = vitc_origins_whole(&o, &origins, err);
-    vitc_origins_free(&o);
-    if (st != VITC_OK) return st;
+    st = vitc_origins_whole(&o, &whole, err);
     n = vitc_numel(mv);
   }
+  if (st != VITC_OK) {
+    vitc_origins_free(&o);
+    return st;
+  }
+  const int64_t *origins = whole ? whole : o.first;
   static const int dy[4] = {0, 1, 0, 1}, dx[4] = {0, 0, 1, 1};
   bool ok = true;
-  for (int64_t e = 0; ok && e < n; e++) {
-    int64_t ch = e % (4 * c), q = ch / c, pos = e / (4 * c), j = pos % (w / 2), i = pos / (w / 2) % (h / 2);
-    int64_t img = pos / (w / 2) / (h / 2);
-    ok = origins[e] == ((img * h + 2 * i + dy[q]) * w + 2 * j + dx[q]) * c + ch % c;
-  }
-  free(origins);
+  const int64_t *at = origins; /* element (img, i, j, q, k) of m, in order: no division an element */
+  for (int64_t img = 0; ok && img < n / (h * w * c); img++)
+    for (int64_t i = 0; ok && i < h / 2; i++)
+      for (int64_t j = 0; ok && j < w / 2; j++)
+        for (int q = 0; ok && q < 4; q++, at += c) {
+          int64_t from = ((img * h + 2 * i + dy[q]) * w + 2 * j + dx[q]) * c;
+          for (int64_t k = 0; ok && k < c; k++) ok = at[k] == from + k;
+        }
+  free(whole);
+  vitc_origins_free(&o);
   *yes = ok;
   return VITC_OK;
 }

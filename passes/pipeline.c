@@ -108,6 +108,7 @@ vitc_status vitc_run_passes(vitc_graph *g, const vitc_pass_options *opts, vitc_e
     if ((opts->opt_level < 1 && !p->required) || is_disabled(opts, p)) continue;
     vitc_stage_time since = vitc_stage_clock();
     st = p->run(g, err);
+    vitc_probe_release();
     if (opts->times) vitc_stage_add(&opts->times[i], since);
     if (st != VITC_OK) break;
     if (p->run == vitc_infer_shapes) static_shapes = vitc_graph_first_dynamic_node(g) < 0;

@@ -46,17 +46,16 @@ static vitc_status moves_nothing(const vitc_graph *g, const vitc_node *n, bool *
       memcmp(x->v.dims, y->v.dims, sizeof(int64_t) * (size_t)x->v.rank))
     return VITC_OK;
   vitc_origins o;
+  int64_t *whole = NULL;
   vitc_status st = vitc_probe_images(g, n->in[0], n->out[0], &o, err);
-  if (st == VITC_OK && o.first && (o.outer != o.base_outer || o.block != o.base_block)) { /* images told unlike */
-    int64_t *whole = NULL;
+  if (st == VITC_OK && o.first && (o.outer != o.base_outer || o.block != o.base_block)) /* images told unlike */
     st = vitc_origins_whole(&o, &whole, err);
-    vitc_origins_free(&o);
-    o = (vitc_origins){whole, 1, 1, vitc_numel(&y->v), 1, vitc_numel(&y->v)};
-  }
   /* image 0's elements in place are every image's, told alike */
-  *yes = o.first != NULL;
-  int64_t count = o.outer * o.block; /* once, not per element */
-  for (int64_t i = 0; *yes && i < count; i++) *yes = o.first[i] == i;
+  const int64_t *at = whole ? whole : o.first;
+  int64_t count = whole ? vitc_numel(&y->v) : o.outer * o.block; /* once, not per element */
+  *yes = st == VITC_OK && at != NULL;
+  for (int64_t i = 0; *yes && i < count; i++) *yes = at[i] == i;
+  free(whole);
   vitc_origins_free(&o);
   return st;
 }

@@ -218,9 +218,12 @@ static int patch_weight(layout *l, const vitc_value *w) {
   float *data = malloc(sizeof(float) * (size_t)(k * m + 1));
   if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory repacking a weight", l->g->path), -1;
   const float *src = w->data;
-  for (int64_t o = 0; o < m; o++)
+  enum { TILE = 16 }; /* output channels a pass: each write fills a cache line, not one float of it (MaxViT's
+                       * 1x1 weights strided by M made this loop most of to_channels_last) */
+  for (int64_t o0 = 0; o0 < m; o0 += TILE)
     for (int64_t ch = 0; ch < c; ch++)
-      for (int64_t t = 0; t < kh * kw; t++) data[(t * c + ch) * m + o] = src[(o * c + ch) * kh * kw + t];
+      for (int64_t t = 0; t < kh * kw; t++)
+        for (int64_t o = o0; o < m && o < o0 + TILE; o++) data[(t * c + ch) * m + o] = src[(o * c + ch) * kh * kw + t];
   vitc_value v = {.dtype = VITC_F32, .rank = 2, .dims = {k, m}, .data = data};
   int id = add_constant(l, "weight_gemm", &v);
   free(data);

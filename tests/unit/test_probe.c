@@ -234,6 +234,32 @@ static void test_per_image(void) {
   }
 }
 
+/* A Concat of nine inputs (more than the per-image walk once took) is told per image at batch 3 when it
+ * joins each image's rows (axis 2), and whole when it joins along the batch (axis 0, the near miss); both
+ * as the whole probe says. */
+static void test_wide_concat(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, 3, (int64_t[]){3, 4, 6}), parts[9];
+  for (int k = 0; k < 9; k++) parts[k] = x;
+  vitc_attr along[2] = {{.name = "axis", .type = VITC_ATTR_INT, .i = 2}, {.name = "axis", .type = VITC_ATTR_INT, .i = 0}};
+  int cat[2] = {tg_node(&t, VITC_OP_Concat, parts, 9, 1, &along[0], 1), tg_node(&t, VITC_OP_Concat, parts, 9, 1, &along[1], 1)};
+  tg_output(&t, cat[0]);
+  tg_output(&t, cat[1]);
+  for (int c = 0; c < 2; c++) {
+    int64_t *o = origins_of(&t, x, cat[c]), *whole = NULL;
+    vitc_error err = {0};
+    CHECK(vitc_probe_origins_whole(t.g, x, cat[c], &whole, &err) == VITC_OK);
+    CHECK(same_origins(o, whole, 9 * 72));
+    for (int i = 0; o && c == 0 && i < 9 * 72; i++) CHECK(o[i] == i / 54 * 6 + i % 6);
+    vitc_origins told = images_of(&t, x, cat[c]);
+    CHECK(told.first && told.batch == (c == 0 ? 3 : 1));
+    vitc_origins_free(&told);
+    free(o);
+    free(whole);
+  }
+  tg_free(&t);
+}
+
 /* Views take their input's probe under new dims (ir/probe.c), the next node reading it as any probe:
  * x [2, 3, 4] → Reshape [6, 4] → Transpose {1, 0} → [4, 6] → Unsqueeze → [1, 4, 6] → Slice axis 2 [1, 5). */
 static void test_views(void) {
@@ -263,6 +289,7 @@ static void test_views(void) {
 int main(void) {
   test_views();
   test_per_image();
+  test_wide_concat();
   test_pad_default_value();
   test_via();
   test_transpose_slice();
