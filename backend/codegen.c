@@ -129,6 +129,18 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
   return VITC_OK;
 }
 
+/* Emitters read constants through typed pointers (GEMM panels, conv taps, biases): a constant read in
+ * place from the model file where it is not aligned for its dtype (ir.h) is copied for the node's
+ * emission only (cg->in_copies), so the copies of a model's weights never add up. */
+static vitc_status copy_unaligned_inputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  const vitc_value **in = malloc(sizeof *in * ((size_t)n->nin + 1));
+  if (!in) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &cg->g->tensors[n->in[k]].v : NULL;
+  vitc_status st = vitc_copy_unaligned(in, n->nin, &cg->in_copies, err);
+  free(in);
+  return st;
+}
+
 /* nparams pointer types (a function whose parameters are all pointers) and room for nargs call arguments;
  * non-zero, with nothing allocated, when out of memory. */
 static int pointer_params(vitc_cg *cg, int nparams, int nargs, LLVMTypeRef **params, LLVMValueRef **args) {
@@ -186,9 +198,12 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   cg->blob_base = *blob_base = (cg->blob_size + 63) & ~(size_t)63;
   cg->args = args + 2;
   cg->scratch_arg = args[nparams - 1];
-  vitc_status st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
+  vitc_status st = copy_unaligned_inputs(cg, n, err);
+  if (st == VITC_OK) st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
+  vitc_free_copies(cg->in_copies, n->nin);
+  cg->in_copies = NULL;
   free(params);
   free(args);
   cg->args = NULL;

@@ -191,7 +191,7 @@ static float broadcast_at(const vitc_value *x, const int64_t *dims, int rank, in
     if (x->dims[e] != 1) off += c * stride;
     stride *= x->dims[e];
   }
-  return ((const float *)x->data)[off];
+  return vitc_f32_at(x->data, off);
 }
 
 /* The period of x broadcast right-aligned to `to`, in elements of `to`: its first dim's stride when x

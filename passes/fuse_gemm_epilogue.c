@@ -150,9 +150,8 @@ static vitc_status oriented_weight(vitc_rewriter *rw, const gemm_chain *c, int *
   int64_t rows = v->dims[0], cols = v->dims[1];
   float *data = malloc(sizeof(float) * (size_t)(rows * cols + 1));
   if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory transposing a Gemm weight", rw->g->path);
-  const float *src = v->data;
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) data[j * rows + i] = src[i * cols + j];
+  for (int64_t i = 0; i < rows; i++) /* W may be read in place, unaligned (ir.h) */
+    for (int64_t j = 0; j < cols; j++) data[j * rows + i] = vitc_f32_at(v->data, i * cols + j);
   vitc_value t = {.dtype = VITC_F32, .rank = 2, .dims = {cols, rows}, .data = data};
   *out = vitc_rewrite_constant(rw, rw->g->tensors[c->w].name, "T", &t, err);
   free(data);
