@@ -131,12 +131,18 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
 
 /* Emitters read constants through typed pointers (GEMM panels, conv taps, biases): a constant read in
  * place from the model file where it is not aligned for its dtype (ir.h) is copied for the node's
- * emission only (cg->in_copies), so the copies of a model's weights never add up. */
+ * emission only (cg->in_copies), into memory reused from node to node (cg->copy_buf), so that the copies
+ * of a model's weights never add up and their pages are not zeroed again for each. */
 static vitc_status copy_unaligned_inputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value **in = malloc(sizeof *in * ((size_t)n->nin + 1));
-  if (!in) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  cg->in_copies = malloc(sizeof *cg->in_copies * ((size_t)n->nin + 1));
+  if (!in || !cg->in_copies) {
+    free(in);
+    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
   for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &cg->g->tensors[n->in[k]].v : NULL;
-  vitc_status st = vitc_copy_unaligned(in, n->nin, &cg->in_copies, err);
+  int ncopies;
+  vitc_status st = vitc_copy_unaligned(in, n->nin, cg->in_copies, &cg->copy_buf, &ncopies, err);
   free(in);
   return st;
 }
@@ -202,7 +208,7 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   if (st == VITC_OK) st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
-  vitc_free_copies(cg->in_copies, n->nin);
+  free(cg->in_copies);
   cg->in_copies = NULL;
   free(params);
   free(args);
@@ -888,6 +894,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, tm, &m->scratch_size, err);
+  free(cg.copy_buf.data);
   if (st == VITC_OK) {
     m->weights = cg.blob;
     m->weights_size = cg.blob_size;

@@ -82,14 +82,19 @@ static vitc_status eval_any(const vitc_graph *g, const vitc_node *n, const vitc_
  * (ir.h) is copied for this node only. */
 static vitc_status eval_aligned(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
                                 vitc_value *out, vitc_error *err) {
-  vitc_value *copies;
-  vitc_status st = vitc_copy_unaligned(in, n->nin, &copies, err);
-  if (st || !copies) return st ? st : eval_any(g, n, in, out, err);
+  bool any = false;
+  for (int k = 0; k < n->nin; k++) any |= in[k] && in[k]->data && !vitc_value_is_aligned(in[k]);
+  if (!any) return eval_any(g, n, in, out, err);
+  vitc_value *copies = malloc(sizeof *copies * (size_t)n->nin);
   const vitc_value **aligned = malloc(sizeof *aligned * (size_t)n->nin);
-  if (!aligned) st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  vitc_copy_buf buf = {0};
+  int ncopies;
+  vitc_status st = copies && aligned ? vitc_copy_unaligned(in, n->nin, copies, &buf, &ncopies, err)
+                                     : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   for (int k = 0; !st && k < n->nin; k++) aligned[k] = copies[k].data ? &copies[k] : in[k];
   if (!st) st = eval_any(g, n, aligned, out, err);
-  vitc_free_copies(copies, n->nin);
+  free(buf.data);
+  free(copies);
   free(aligned);
   return st;
 }

@@ -132,30 +132,33 @@ bool vitc_value_is_aligned(const vitc_value *v) {
   return !size || (uintptr_t)v->data % size == 0;
 }
 
-vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value **copies, vitc_error *err) {
-  *copies = NULL;
-  bool any = false;
-  for (int k = 0; k < n; k++) any |= in[k] && in[k]->data && !vitc_value_is_aligned(in[k]);
-  if (!any) return VITC_OK;
-  vitc_value *c = calloc((size_t)n, sizeof *c);
-  if (!c) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
+                                int *ncopies, vitc_error *err) {
+  size_t need = 0;
+  *ncopies = 0;
+  for (int k = 0; k < n; k++) {
+    copies[k].data = NULL;
+    if (in[k] && in[k]->data && !vitc_value_is_aligned(in[k])) need += (vitc_nbytes(in[k]) + 63) / 64 * 64;
+  }
+  if (!need) return VITC_OK;
+  if (need + 63 > buf->cap) {
+    free(buf->data); /* its contents are not needed: realloc would copy them */
+    if (!(buf->data = malloc(need + 63))) {
+      buf->cap = 0;
+      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for aligned copies of %zu bytes", need);
+    }
+    buf->cap = need + 63;
+  }
+  unsigned char *at = (unsigned char *)(((uintptr_t)buf->data + 63) & ~(uintptr_t)63);
   for (int k = 0; k < n; k++) {
     if (!in[k] || !in[k]->data || vitc_value_is_aligned(in[k])) continue;
     size_t bytes = vitc_nbytes(in[k]);
-    c[k] = *in[k];
-    if (!(c[k].data = malloc(bytes ? bytes : 1))) {
-      vitc_free_copies(c, n);
-      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for an aligned copy of %zu bytes", bytes);
-    }
-    memcpy(c[k].data, in[k]->data, bytes);
+    copies[k] = *in[k];
+    copies[k].data = memcpy(at, in[k]->data, bytes);
+    at += (bytes + 63) / 64 * 64;
+    ++*ncopies;
   }
-  *copies = c;
   return VITC_OK;
-}
-
-void vitc_free_copies(vitc_value *copies, int n) {
-  for (int k = 0; copies && k < n; k++) free(copies[k].data);
-  free(copies);
 }
 
 double vitc_load_f(const vitc_value *v, int64_t i) {
