@@ -141,8 +141,7 @@ static vitc_status copy_unaligned_inputs(vitc_cg *cg, const vitc_node *n, vitc_e
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
   for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &cg->g->tensors[n->in[k]].v : NULL;
-  int ncopies;
-  vitc_status st = vitc_copy_unaligned(in, n->nin, cg->in_copies, &cg->copy_buf, &ncopies, err);
+  vitc_status st = vitc_copy_unaligned(in, n->nin, cg->in_copies, &cg->copy_buf, err);
   free(in);
   return st;
 }

@@ -88,8 +88,7 @@ static vitc_status eval_aligned(const vitc_graph *g, const vitc_node *n, const v
   vitc_value *copies = malloc(sizeof *copies * (size_t)n->nin);
   const vitc_value **aligned = malloc(sizeof *aligned * (size_t)n->nin);
   vitc_copy_buf buf = {0};
-  int ncopies;
-  vitc_status st = copies && aligned ? vitc_copy_unaligned(in, n->nin, copies, &buf, &ncopies, err)
+  vitc_status st = copies && aligned ? vitc_copy_unaligned(in, n->nin, copies, &buf, err)
                                      : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   for (int k = 0; !st && k < n->nin; k++) aligned[k] = copies[k].data ? &copies[k] : in[k];
   if (!st) st = eval_any(g, n, aligned, out, err);

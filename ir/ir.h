@@ -68,9 +68,9 @@ typedef struct vitc_copy_buf {
   size_t cap;
 } vitc_copy_buf;
 /* For each value in[0..n) (NULL: absent) not aligned for its dtype, copies[k] (the caller's n entries) is
- * in[k] with its data copied into buf, 64-byte aligned; data NULL for the others. *ncopies counts them. */
+ * in[k] with its data copied into buf, 64-byte aligned; data NULL for the others. */
 vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
-                                int *ncopies, vitc_error *err);
+                                vitc_error *err);
 static inline float vitc_f32_at(const void *p, int64_t i) {
   float x;
   memcpy(&x, (const char *)p + 4 * i, 4);

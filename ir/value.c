@@ -113,11 +113,11 @@ uint16_t vitc_f32_to_bf16(float f) {
 }
 
 /* Element i of the array of T at p, read through memcpy: p may be a constant read in place (unaligned). */
-#define LOADER(name, T)                                        \
-  static T name(const void *p, int64_t i) {                    \
-    T x;                                                       \
+#define LOADER(name, T)                                           \
+  static T name(const void *p, int64_t i) {                       \
+    T x;                                                          \
     memcpy(&x, (const char *)p + sizeof x * (size_t)i, sizeof x); \
-    return x;                                                  \
+    return x;                                                     \
   }
 LOADER(load_f64, double)
 LOADER(load_u16, uint16_t)
@@ -133,9 +133,8 @@ bool vitc_value_is_aligned(const vitc_value *v) {
 }
 
 vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
-                                int *ncopies, vitc_error *err) {
+                                vitc_error *err) {
   size_t need = 0;
-  *ncopies = 0;
   for (int k = 0; k < n; k++) {
     copies[k].data = NULL;
     if (in[k] && in[k]->data && !vitc_value_is_aligned(in[k])) need += (vitc_nbytes(in[k]) + 63) / 64 * 64;
@@ -156,7 +155,6 @@ vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *
     copies[k] = *in[k];
     copies[k].data = memcpy(at, in[k]->data, bytes);
     at += (bytes + 63) / 64 * 64;
-    ++*ncopies;
   }
   return VITC_OK;
 }
