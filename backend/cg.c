@@ -16,7 +16,8 @@ LLVMValueRef cg_in(vitc_cg *cg, int k) {
 LLVMValueRef cg_out(vitc_cg *cg, int k) { return cg->node->out[k] >= 0 ? cg->args[cg->node->nin + k] : NULL; }
 
 const vitc_value *cg_in_value(vitc_cg *cg, int k) {
-  return k < cg->node->nin && cg->node->in[k] >= 0 ? &cg->g->tensors[cg->node->in[k]].v : NULL;
+  if (k >= cg->node->nin || cg->node->in[k] < 0) return NULL;
+  return cg->in_copies && cg->in_copies[k].data ? &cg->in_copies[k] : &cg->g->tensors[cg->node->in[k]].v;
 }
 
 const vitc_value *cg_out_value(vitc_cg *cg, int k) {

@@ -33,6 +33,10 @@ typedef struct vitc_cg {
   LLVMValueRef ctx_arg;
   LLVMValueRef *args;
   LLVMValueRef scratch_arg;
+  vitc_value *in_copies; /* per input of the node: an aligned copy of a constant read in place unaligned
+                          * (ir.h), which cg_in_value gives instead, while the node is emitted; data NULL
+                          * for the other inputs */
+  vitc_copy_buf copy_buf; /* where those copies are, from node to node */
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   bool *node_checks;    /* per node: its kernel may record an error (cg_index_error), so the run checks */
   LLVMValueRef weights; /* the node's constants: what cg_add_blob's offsets are relative to */
@@ -46,7 +50,8 @@ typedef vitc_status (*vitc_emit_fn)(vitc_cg *cg, const vitc_node *n, vitc_error 
 extern const vitc_emit_fn vitc_emitters[VITC_OP_COUNT];
 
 /* Inputs and outputs of the current node: data pointer and type/shape (the value's data is non-NULL
- * when it is a compile-time constant); NULL for an absent input or an unused optional output. */
+ * when it is a compile-time constant, and aligned for its dtype); NULL for an absent input or an unused
+ * optional output. */
 LLVMValueRef cg_in(vitc_cg *cg, int k);
 LLVMValueRef cg_out(vitc_cg *cg, int k);
 const vitc_value *cg_in_value(vitc_cg *cg, int k);

@@ -97,6 +97,12 @@ static vitc_status map_range(fe_loader *ld, int fd, int64_t offset, size_t len, 
   size_t map_len = (size_t)delta + len;
   void *addr = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)aligned);
   if (addr == MAP_FAILED) return vitc_fail(err, VITC_ERR_IO, "cannot map external data: %s", strerror(errno));
+  if (!fe_read_in_place(v, (char *)addr + delta)) { /* an unaligned small or integer tensor: copied */
+    v->data = vitc_arena_alloc(ld->g->arena, len);
+    if (v->data) memcpy(v->data, (char *)addr + delta, len);
+    munmap(addr, map_len);
+    return v->data ? VITC_OK : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  }
   vitc_mapping *m = vitc_arena_alloc(ld->g->arena, sizeof *m);
   if (!m) {
     munmap(addr, map_len);

@@ -90,6 +90,11 @@ void fe_names_free(fe_loader *ld);
  * is mapped (see external_data.c). */
 vitc_status fe_load_tensor(fe_loader *ld, const Onnx__TensorProto *tp, const char *label, vitc_value *v,
                            vitc_error *err);
+/* Whether the bytes at src (a mapped file) serve as v's data where they are, rather than copied: when
+ * aligned for v's dtype, and when v is a floating-point tensor of a page or more (a weight; ir.h says how
+ * such data is read), so that the weights never have a second copy in anonymous memory. Integer tensors
+ * (shapes, indices, maps, which passes walk as typed arrays) and small ones are copied when unaligned. */
+bool fe_read_in_place(const vitc_value *v, const void *src);
 /* Maps the external data of tp into v->data and records the mapping in the graph. */
 vitc_status fe_map_external(fe_loader *ld, const Onnx__TensorProto *tp, const char *label, vitc_value *v,
                             vitc_error *err);

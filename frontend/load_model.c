@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frontend_internal.h"
 
@@ -36,9 +37,15 @@ static vitc_status read_opset(fe_loader *ld, vitc_error *err) {
   return vitc_fail(err, VITC_ERR_INVALID, "the model imports no opset of the default domain");
 }
 
+bool fe_read_in_place(const vitc_value *v, const void *src) {
+  size_t bytes = vitc_nbytes(v);
+  if (!bytes) return false; /* its own buffer: data != NULL marks the value known */
+  if ((uintptr_t)src % vitc_dtype_size(v->dtype) == 0) return true;
+  return vitc_dtype_is_float(v->dtype) && bytes >= (size_t)sysconf(_SC_PAGESIZE);
+}
+
 /* Initializer i whose raw_data was left in the file (fe_unpack_model): its value points into the mapping
- * when the bytes are aligned for its dtype, and is copied otherwise; the file pages of a copy are dropped
- * at once, so that the copies and the file they came from are never resident together. */
+ * (fe_read_in_place), or is copied; the file pages of a copy are dropped at once. */
 static vitc_status load_initializer(fe_loader *ld, size_t i, const Onnx__TensorProto *tp, const char *label,
                                     vitc_value *v, vitc_error *err) {
   const fe_range *raw = i < ld->nraws && ld->raws[i].len >= 0 ? &ld->raws[i] : NULL;
@@ -52,7 +59,7 @@ static vitc_status load_initializer(fe_loader *ld, size_t i, const Onnx__TensorP
                      vitc_value_type_str(v, ty, sizeof ty), (long long)raw->len, need);
   }
   const uint8_t *src = ld->file + raw->offset;
-  if (need && (uintptr_t)src % vitc_dtype_size(v->dtype) == 0) {
+  if (fe_read_in_place(v, src)) {
     v->data = (void *)src; /* read-only: passes make new constants, never write one in place */
     return VITC_OK;
   }

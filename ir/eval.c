@@ -73,10 +73,34 @@ static vitc_status eval_bf16(const vitc_node *n, const vitc_value *const *in, vi
   return st;
 }
 
+static vitc_status eval_any(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in, vitc_value *out,
+                            vitc_error *err) {
+  return vitc_bf16_product(g, n) && n->nin <= PRODUCT_MAX_IN ? eval_bf16(n, in, out, err) : eval_as_is(n, in, out, err);
+}
+
+/* The op evaluators read typed arrays: an input read in place from the model file unaligned for its dtype
+ * (ir.h) is copied for this node only. */
+static vitc_status eval_aligned(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
+                                vitc_value *out, vitc_error *err) {
+  bool any = false;
+  for (int k = 0; k < n->nin; k++) any |= in[k] && in[k]->data && !vitc_value_is_aligned(in[k]);
+  if (!any) return eval_any(g, n, in, out, err);
+  vitc_value *copies = malloc(sizeof *copies * (size_t)n->nin);
+  const vitc_value **aligned = malloc(sizeof *aligned * (size_t)n->nin);
+  vitc_copy_buf buf = {0};
+  vitc_status st = copies && aligned ? vitc_copy_unaligned(in, n->nin, copies, &buf, err)
+                                     : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int k = 0; !st && k < n->nin; k++) aligned[k] = copies[k].data ? &copies[k] : in[k];
+  if (!st) st = eval_any(g, n, aligned, out, err);
+  free(buf.data);
+  free(copies);
+  free(aligned);
+  return st;
+}
+
 vitc_status vitc_eval_node(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
                            vitc_value *out, vitc_error *err) {
-  vitc_status st = vitc_bf16_product(g, n) && n->nin <= PRODUCT_MAX_IN ? eval_bf16(n, in, out, err)
-                                                                      : eval_as_is(n, in, out, err);
+  vitc_status st = eval_aligned(g, n, in, out, err);
   if (st != VITC_OK) vitc_node_error_prefix(g, n, err);
   return st;
 }

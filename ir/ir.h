@@ -57,8 +57,27 @@ int64_t vitc_numel(const vitc_value *v);
 size_t vitc_nbytes(const vitc_value *v);
 bool vitc_dtype_is_float(vitc_dtype t);  /* F16 BF16 F32 F64 */
 bool vitc_dtype_is_signed(vitc_dtype t); /* I8 I16 I32 I64 */
-/* Generic element access: floats through double, integers and bool through int64. Evaluator kernels use
- * these where speed does not matter, and typed loops where it does. */
+/* A constant's data is aligned for its dtype, except a floating-point tensor of a page or more that the
+ * frontend reads in place from the model file, wherever protobuf put its bytes (frontend/load_model.c):
+ * such data is read through vitc_load_f, vitc_f32_at or memcpy, never through a typed pointer. The
+ * evaluator (vitc_eval_node) and the backend's emitters (cg_in_value) are given aligned copies. */
+bool vitc_value_is_aligned(const vitc_value *v);
+/* Memory vitc_copy_unaligned reuses from call to call (no page is zeroed twice): free(data) when done. */
+typedef struct vitc_copy_buf {
+  void *data;
+  size_t cap;
+} vitc_copy_buf;
+/* For each value in[0..n) (NULL: absent) not aligned for its dtype, copies[k] (the caller's n entries) is
+ * in[k] with its data copied into buf, 64-byte aligned; data NULL for the others. */
+vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
+                                vitc_error *err);
+static inline float vitc_f32_at(const void *p, int64_t i) {
+  float x;
+  memcpy(&x, (const char *)p + 4 * i, 4);
+  return x;
+}
+/* Generic element access: floats through double, integers and bool through int64; loads take any
+ * alignment. Evaluator kernels use these where speed does not matter, and typed loops where it does. */
 double vitc_load_f(const vitc_value *v, int64_t i);
 void vitc_store_f(vitc_value *v, int64_t i, double x);
 int64_t vitc_load_i(const vitc_value *v, int64_t i);

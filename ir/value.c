@@ -1,6 +1,7 @@
 /* value.c — dtypes and generic element access of dense tensors. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir.h"
@@ -111,14 +112,61 @@ uint16_t vitc_f32_to_bf16(float f) {
   return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
+/* Element i of the array of T at p, read through memcpy: p may be a constant read in place (unaligned). */
+#define LOADER(name, T)                                           \
+  static T name(const void *p, int64_t i) {                       \
+    T x;                                                          \
+    memcpy(&x, (const char *)p + sizeof x * (size_t)i, sizeof x); \
+    return x;                                                     \
+  }
+LOADER(load_f64, double)
+LOADER(load_u16, uint16_t)
+LOADER(load_i16, int16_t)
+LOADER(load_i32, int32_t)
+LOADER(load_u32, uint32_t)
+LOADER(load_i64, int64_t)
+LOADER(load_u64, uint64_t)
+
+bool vitc_value_is_aligned(const vitc_value *v) {
+  size_t size = vitc_dtype_size(v->dtype);
+  return !size || (uintptr_t)v->data % size == 0;
+}
+
+vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
+                                vitc_error *err) {
+  size_t need = 0;
+  for (int k = 0; k < n; k++) {
+    copies[k].data = NULL;
+    if (in[k] && in[k]->data && !vitc_value_is_aligned(in[k])) need += (vitc_nbytes(in[k]) + 63) / 64 * 64;
+  }
+  if (!need) return VITC_OK;
+  if (need + 63 > buf->cap) {
+    free(buf->data); /* its contents are not needed: realloc would copy them */
+    if (!(buf->data = malloc(need + 63))) {
+      buf->cap = 0;
+      return vitc_fail(err, VITC_ERR_NOMEM, "out of memory for aligned copies of %zu bytes", need);
+    }
+    buf->cap = need + 63;
+  }
+  unsigned char *at = (unsigned char *)(((uintptr_t)buf->data + 63) & ~(uintptr_t)63);
+  for (int k = 0; k < n; k++) {
+    if (!in[k] || !in[k]->data || vitc_value_is_aligned(in[k])) continue;
+    size_t bytes = vitc_nbytes(in[k]);
+    copies[k] = *in[k];
+    copies[k].data = memcpy(at, in[k]->data, bytes);
+    at += (bytes + 63) / 64 * 64;
+  }
+  return VITC_OK;
+}
+
 double vitc_load_f(const vitc_value *v, int64_t i) {
   const void *p = v->data;
   switch (v->dtype) {
-  case VITC_F32: return ((const float *)p)[i];
-  case VITC_F64: return ((const double *)p)[i];
-  case VITC_F16: return vitc_f16_to_f32(((const uint16_t *)p)[i]);
-  case VITC_BF16: return vitc_bf16_to_f32(((const uint16_t *)p)[i]);
-  case VITC_U64: return (double)((const uint64_t *)p)[i];
+  case VITC_F32: return vitc_f32_at(p, i);
+  case VITC_F64: return load_f64(p, i);
+  case VITC_F16: return vitc_f16_to_f32(load_u16(p, i));
+  case VITC_BF16: return vitc_bf16_to_f32(load_u16(p, i));
+  case VITC_U64: return (double)load_u64(p, i);
   case VITC_I64: case VITC_I32: case VITC_I16: case VITC_I8: case VITC_U8: case VITC_BOOL: case VITC_U16:
   case VITC_U32: return (double)vitc_load_i(v, i);
   default: return 0; /* no element type: shape rules reject such values before anything loads them */
@@ -148,15 +196,15 @@ void vitc_store_f(vitc_value *v, int64_t i, double x) {
 int64_t vitc_load_i(const vitc_value *v, int64_t i) {
   const void *p = v->data;
   switch (v->dtype) {
-  case VITC_I64: return ((const int64_t *)p)[i];
-  case VITC_I32: return ((const int32_t *)p)[i];
-  case VITC_I16: return ((const int16_t *)p)[i];
+  case VITC_I64: return load_i64(p, i);
+  case VITC_I32: return load_i32(p, i);
+  case VITC_I16: return load_i16(p, i);
   case VITC_I8: return ((const int8_t *)p)[i];
   case VITC_U8: return ((const uint8_t *)p)[i];
   case VITC_BOOL: return ((const uint8_t *)p)[i] != 0;
-  case VITC_U16: return ((const uint16_t *)p)[i];
-  case VITC_U32: return ((const uint32_t *)p)[i];
-  case VITC_U64: return (int64_t)((const uint64_t *)p)[i];
+  case VITC_U16: return load_u16(p, i);
+  case VITC_U32: return load_u32(p, i);
+  case VITC_U64: return (int64_t)load_u64(p, i);
   case VITC_F32: case VITC_F64: case VITC_F16: case VITC_BF16: {
     double x = vitc_load_f(v, i);
     if (isnan(x)) return 0;

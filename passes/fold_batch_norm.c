@@ -205,7 +205,7 @@ static vitc_status fold_into_input(vitc_rewriter *rw, int conv, vitc_node *bn, c
   if (st != VITC_OK) return st;
   const vitc_node *n = &rw->g->nodes[conv];
   const vitc_value *w = &rw->g->tensors[n->in[1]].v;
-  const float *src = w->data, *old_bias = n->nin > 2 && n->in[2] >= 0 ? rw->g->tensors[n->in[2]].v.data : NULL;
+  const void *src = w->data, *old_bias = n->nin > 2 && n->in[2] >= 0 ? rw->g->tensors[n->in[2]].v.data : NULL;
   vitc_value wv = *w, bv = {.dtype = VITC_F32, .rank = 1, .dims = {p->cout}};
   int64_t taps = p->w.taps;
   float *wd = malloc(vitc_nbytes(w) + sizeof(float) * (size_t)p->cout + 1);
@@ -215,12 +215,13 @@ static vitc_status fold_into_input(vitc_rewriter *rw, int conv, vitc_node *bn, c
   }
   float *bd = wd + vitc_numel(w);
   for (int64_t m = 0; m < p->cout; m++) {
-    double sum = old_bias ? old_bias[m] : 0;
+    double sum = old_bias ? vitc_f32_at(old_bias, m) : 0;
     for (int64_t j = 0; j < p->cin_g; j++) {
       int64_t c = m / p->cout_g * p->cin_g + j, at = (m * p->cin_g + j) * taps;
       for (int64_t k = 0; k < taps; k++) {
-        wd[at + k] = (float)(src[at + k] * f.gain[c]);
-        sum += src[at + k] * f.shift[c];
+        float x = vitc_f32_at(src, at + k); /* may be read in place, unaligned (ir.h) */
+        wd[at + k] = (float)(x * f.gain[c]);
+        sum += x * f.shift[c];
       }
     }
     bd[m] = (float)sum;

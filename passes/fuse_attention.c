@@ -191,9 +191,9 @@ static void broadcast_into(const vitc_value *x, const int64_t *dims, int rank, i
     stride[d] = x->dims[e] != 1 ? size : 0;
     size *= x->dims[e];
   }
-  const float *src = x->data;
   for (int64_t i = 0; i < count; i++) {
-    out[i] = add ? out[i] + src[off] : src[off];
+    float e = vitc_f32_at(x->data, off); /* x may be read in place, unaligned (ir.h) */
+    out[i] = add ? out[i] + e : e;
     for (int d = rank - 1; d >= 0; d--) {
       off += stride[d];
       if (++idx[d] < dims[d]) break;

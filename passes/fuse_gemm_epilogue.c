@@ -150,12 +150,12 @@ static vitc_status oriented_weight(vitc_rewriter *rw, const gemm_chain *c, int *
   int64_t rows = v->dims[0], cols = v->dims[1];
   float *data = malloc(sizeof(float) * (size_t)(rows * cols + 1));
   if (!data) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory transposing a Gemm weight", rw->g->path);
-  const float *src = v->data;
   enum { TILE = 16 }; /* rows a pass: each write fills a cache line, not one float of it (ViT-B/16's weights
-                       * transposed element by element were most of this pass) */
+                       * transposed element by element were most of this pass); W may be read in place,
+                       * unaligned (ir.h) */
   for (int64_t i0 = 0; i0 < rows; i0 += TILE)
     for (int64_t j = 0; j < cols; j++)
-      for (int64_t i = i0; i < rows && i < i0 + TILE; i++) data[j * rows + i] = src[i * cols + j];
+      for (int64_t i = i0; i < rows && i < i0 + TILE; i++) data[j * rows + i] = vitc_f32_at(v->data, i * cols + j);
   vitc_value t = {.dtype = VITC_F32, .rank = 2, .dims = {cols, rows}, .data = data};
   *out = vitc_rewrite_constant(rw, rw->g->tensors[c->w].name, "T", &t, err);
   free(data);

@@ -47,9 +47,10 @@ static vitc_value side_by_side(const vitc_value *a, const vitc_value *b) {
   v.dims[last] = 2 * a->dims[last];
   int64_t rows = vitc_numel(a) / a->dims[last], cols = a->dims[last];
   float *data = malloc(vitc_nbytes(&v) + 1);
+  size_t row = sizeof(float) * (size_t)cols; /* bytes: a weight may be read in place, unaligned (ir.h) */
   for (int64_t r = 0; data && r < rows; r++) {
-    memcpy(data + 2 * cols * r, (const float *)a->data + cols * r, sizeof(float) * (size_t)cols);
-    memcpy(data + 2 * cols * r + cols, (const float *)b->data + cols * r, sizeof(float) * (size_t)cols);
+    memcpy(data + 2 * cols * r, (const char *)a->data + row * (size_t)r, row);
+    memcpy(data + 2 * cols * r + cols, (const char *)b->data + row * (size_t)r, row);
   }
   v.data = data;
   return v;

@@ -190,7 +190,7 @@ static int depthwise_weight(layout *l, const vitc_value *w) {
   float *data = malloc(sizeof(float) * (size_t)(c * taps + 1));
   if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory repacking a weight", l->g->path), -1;
   for (int64_t ch = 0; ch < c; ch++)
-    for (int64_t k = 0; k < taps; k++) data[k * c + ch] = ((const float *)w->data)[ch * taps + k];
+    for (int64_t k = 0; k < taps; k++) data[k * c + ch] = vitc_f32_at(w->data, ch * taps + k);
   vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {w->dims[2], w->dims[3], c}, .data = data};
   int id = add_constant(l, "weight_hwc", &v);
   free(data);
@@ -217,13 +217,14 @@ static int patch_weight(layout *l, const vitc_value *w) {
   int64_t m = w->dims[0], c = w->dims[1], kh = w->dims[2], kw = w->dims[3], k = c * kh * kw;
   float *data = malloc(sizeof(float) * (size_t)(k * m + 1));
   if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory repacking a weight", l->g->path), -1;
-  const float *src = w->data;
   enum { TILE = 16 }; /* output channels a pass: each write fills a cache line, not one float of it (MaxViT's
-                       * 1x1 weights strided by M made this loop most of to_channels_last) */
+                       * 1x1 weights strided by M made this loop most of to_channels_last); W may be read in
+                       * place, unaligned (ir.h) */
   for (int64_t o0 = 0; o0 < m; o0 += TILE)
     for (int64_t ch = 0; ch < c; ch++)
       for (int64_t t = 0; t < kh * kw; t++)
-        for (int64_t o = o0; o < m && o < o0 + TILE; o++) data[(t * c + ch) * m + o] = src[(o * c + ch) * kh * kw + t];
+        for (int64_t o = o0; o < m && o < o0 + TILE; o++)
+          data[(t * c + ch) * m + o] = vitc_f32_at(w->data, (o * c + ch) * kh * kw + t);
   vitc_value v = {.dtype = VITC_F32, .rank = 2, .dims = {k, m}, .data = data};
   int id = add_constant(l, "weight_gemm", &v);
   free(data);

@@ -965,6 +965,112 @@ static void test_inline_weights_in_place(void) {
   vitc_graph_free(g);
 }
 
+/* Where bytes first occur in md packed (its size when nowhere). */
+static size_t packed_offset(model *md, const void *bytes, size_t len) {
+  size_t n = onnx__model_proto__get_packed_size(&md->m), at = 0;
+  uint8_t *buf = malloc(n);
+  if (!buf) return n;
+  onnx__model_proto__pack(&md->m, buf);
+  while (at + len <= n && memcmp(buf + at, bytes, len)) at++;
+  free(buf);
+  return at + len <= n ? at : n;
+}
+
+/* Weights of a page or more stay in the mapped file even where protobuf put them at an offset unaligned
+ * for their dtype, so that a model's weights get no second copy in anonymous memory. The passes that
+ * rewrite weights (a BatchNormalization folded into a Conv, a depthwise Conv's taps made channels-last, a
+ * Gemm's transposed B), the evaluator and the compiled kernels read them, and the compiled model (passes
+ * on) agrees with the evaluator on the model as written (passes off). An unaligned int64 tensor is
+ * copied: passes and probes walk indices as typed arrays. Under UBSan (make test-sanitize) a typed read of
+ * the unaligned weights fails. */
+static void test_weights_unaligned_in_place(void) {
+  enum { C = 32, HW = 8, FLAT = C * HW * HW, OUT = 10, NBIG = 4 };
+  static float conv_w[C * 4 * 9], dw_w[C * 49], fc_w[OUT * FLAT], bn[4][C], conv_b[C], fc_b[OUT], x[4 * HW * HW];
+  static int64_t perm[FLAT];
+  for (size_t i = 0; i < sizeof conv_w / 4; i++) conv_w[i] = (float)((int)(i * 37 % 101) - 50) / 200.0f;
+  for (size_t i = 0; i < sizeof dw_w / 4; i++) dw_w[i] = (float)((int)(i * 53 % 97) - 48) / 150.0f;
+  for (size_t i = 0; i < sizeof fc_w / 4; i++) fc_w[i] = (float)((int)(i * 29 % 89) - 44) / 900.0f;
+  for (size_t i = 0; i < sizeof x / 4; i++) x[i] = (float)((int)(i * 13 % 31) - 15) / 10.0f;
+  for (int c = 0; c < C; c++) {
+    conv_b[c] = (float)(c % 5) * 0.1f - 0.2f;
+    bn[0][c] = 1 + (float)(c % 3) * 0.25f; /* scale, B, mean, var */
+    bn[1][c] = (float)(c % 7) * 0.05f;
+    bn[2][c] = (float)(c % 4) * 0.1f - 0.15f;
+    bn[3][c] = 0.5f + (float)(c % 6) * 0.2f;
+  }
+  for (int i = 0; i < OUT; i++) fc_b[i] = (float)i * 0.01f;
+  for (int i = 0; i < FLAT; i++) perm[i] = (int64_t)i * 517 % FLAT; /* 517 is odd: a permutation */
+  const struct {
+    const char *name;
+    int dtype, rank;
+    int64_t dims[4];
+    const void *data;
+    size_t bytes;
+  } big[NBIG] = {{"conv_w", 1, 4, {C, 4, 3, 3}, conv_w, sizeof conv_w},
+                 {"dw_w", 1, 4, {C, 1, 7, 7}, dw_w, sizeof dw_w},
+                 {"fc_w", 1, 2, {OUT, FLAT}, fc_w, sizeof fc_w},
+                 {"perm", 7, 1, {FLAT}, perm, sizeof perm}};
+  model *md = new_model(17);
+  static const uint8_t pad_bytes[4] = {0};
+  Onnx__TensorProto *pads[NBIG];
+  for (int k = 0; k < NBIG; k++) { /* a uint8 tensor of 1-4 bytes ahead of each moves it off alignment */
+    char name[8];
+    snprintf(name, sizeof name, "pad%d", k);
+    add_init(md, pads[k] = tensor_raw(name, 2, 1, (int64_t[]){1}, pad_bytes, sizeof pad_bytes));
+    add_init(md, tensor_raw(big[k].name, big[k].dtype, big[k].rank, big[k].dims, big[k].data, big[k].bytes));
+  }
+  add_init(md, tensor_raw("conv_b", 1, 1, (int64_t[]){C}, conv_b, sizeof conv_b));
+  add_init(md, tensor_raw("fc_b", 1, 1, (int64_t[]){OUT}, fc_b, sizeof fc_b));
+  static const char *const bn_names[4] = {"bn_scale", "bn_b", "bn_mean", "bn_var"};
+  for (int j = 0; j < 4; j++) add_init(md, tensor_raw(bn_names[j], 1, 1, (int64_t[]){C}, bn[j], sizeof bn[j]));
+  add_input(md, value_info("x", 1, 4, (int64_t[]){1, 4, HW, HW}));
+  add_node(md, node("Conv", "conv", "x,conv_w,conv_b", "c", attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1}), NULL));
+  add_node(md, node("BatchNormalization", "bn", "c,bn_scale,bn_b,bn_mean,bn_var", "b", NULL));
+  add_node(md, node("Conv", "dw", "b,dw_w", "d", attr_int("group", C), attr_ints("pads", 4, (int64_t[]){3, 3, 3, 3}),
+                    NULL));
+  add_node(md, node("Flatten", "flat", "d", "f", attr_int("axis", 1), NULL));
+  add_node(md, node("Gather", "perm", "f,perm", "p", attr_int("axis", 1), NULL));
+  add_node(md, node("Gemm", "fc", "p,fc_w,fc_b", "y", attr_int("transB", 1), NULL));
+  add_output(md, "y");
+  for (int k = 0; k < NBIG; k++) /* in file order, once all else is in place: nodes come before initializers */
+    for (size_t len = 1; len <= 4; len++) {
+      pads[k]->dims[0] = (int64_t)len;
+      pads[k]->raw_data.len = len;
+      if (packed_offset(md, big[k].data, big[k].bytes) % 4) break;
+    }
+  const char *path = save(md, "unaligned.onnx");
+
+  vitc_graph *g = NULL;
+  vitc_error err = {0};
+  CHECK(vitc_load_onnx(path, NULL, &g, &err) == VITC_OK);
+  if (!g) return;
+  for (int k = 0; k < NBIG; k++) {
+    const vitc_value *v = &g->tensors[find(g, big[k].name)].v;
+    CHECK(packed_offset(md, big[k].data, big[k].bytes) % 4 != 0);
+    CHECK(!memcmp(v->data, big[k].data, big[k].bytes));
+    CHECK(in_mapping(g, v->data) == (k < 3) && vitc_value_is_aligned(v) == (k == 3)); /* floats in place */
+  }
+  vitc_graph_free(g);
+
+  vitc_options compiled = {.opt_level = VITC_OPT_DEFAULT, .nthreads = 1, .no_cache = 1},
+               written = {.opt_level = VITC_OPT_REQUIRED, .nthreads = 1, .interpret = 1};
+  float got[OUT] = {0}, want[OUT] = {0};
+  const vitc_options *opts[2] = {&compiled, &written};
+  float *outs[2] = {got, want};
+  for (int r = 0; r < 2; r++) {
+    vitc_model *m = NULL;
+    vitc_context *ctx = NULL;
+    const void *in[1] = {x};
+    void *out[1] = {outs[r]};
+    CHECK(vitc_model_load(path, opts[r], &m) == VITC_OK && vitc_context_new(m, &ctx) == VITC_OK &&
+          vitc_run(ctx, in, out) == VITC_OK);
+    vitc_context_free(ctx);
+    vitc_model_free(m);
+  }
+  for (int i = 0; i < OUT; i++) CHECK_NEAR(got[i], want[i], 1e-4 * (1 + fabs(want[i])));
+  CHECK(fabs(want[0]) + fabs(want[OUT - 1]) > 0.01); /* the weights reached the result */
+}
+
 int main(void) {
   pool = vitc_arena_new();
   snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/vitc_front_XXXXXX");
@@ -978,6 +1084,7 @@ int main(void) {
   test_normalise_opset11();
   test_typed_vs_raw();
   test_inline_weights_in_place();
+  test_weights_unaligned_in_place();
   test_external_data();
   test_malformed_files();
   test_bad_tensors();
