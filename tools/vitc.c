@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h> /* mallopt */
-#endif
 
 #include "cli.h"
 
@@ -43,20 +40,8 @@ static void use_installed_runtime(void) {
   if (!access(rt, R_OK)) setenv("VITC_RT_LIB", rt, 0);
 }
 
-/* The passes' movement probes and the evaluator allocate and free buffers of a few MB thousands of times
- * (Swin-T: 3136x96 int64 probes, 2.4 MB each). By default glibc maps each such buffer afresh (or trims the
- * heap's top when it is freed), so every probe page-faults its pages in again: a third of Swin-T's pass
- * time (issue 16). A buffer below 32 MB comes from the heap and freed memory stays there for the next one;
- * the compile gives its heap back once it is done (vitc_give_back_heap), so the peak RSS is unchanged. */
-static void keep_freed_heap(void) {
-#ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
-}
-
 int main(int argc, char **argv) {
-  keep_freed_heap();
+  vitc_driver_keep_freed_heap(true); /* the tool's whole run loads, compiles or evaluates */
   use_installed_runtime();
   if (argc < 2) {
     print_usage(stderr);
