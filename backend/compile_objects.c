@@ -33,7 +33,12 @@
  * ~800 ms against ~1050), which runs loop passes to no use on such code. */
 #define CLEAN_UP "function(sroa,early-cse,instcombine,simplifycfg,loop-mssa(licm),instcombine)"
 
-enum { GROUPS_PER_THREAD = 2 }; /* some slack, so that a thread with a heavy group is not waited for alone */
+/* Slack, so that a thread with a heavy group is not waited for alone: with 2 per thread, the lone O3 group
+ * (Swin-T, ConvNeXt-T) and one of three L1 groups fell to one thread, the two others to the other (ConvNeXt-T
+ * 2 threads: 232 against 154 ms CPU); with 3, five smaller L1 groups fill in behind the O3 one (critical
+ * thread 226 -> 198 ms CPU, Swin-T 183 -> 179, ViT-B/16 302 -> 306: its one O3 kernel bounds it). Each
+ * group reads the whole module's bitcode: 3-5 ms. */
+enum { GROUPS_PER_THREAD = 3 };
 
 vitc_status vitc_llvm_run_passes(LLVMModuleRef mod, const char *passes, LLVMTargetMachineRef tm, vitc_error *err) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
