@@ -1,23 +1,11 @@
 /* driver.c — load → passes → compile, for the public API and the tool (driver.h). */
 #include <limits.h>
-#ifdef __GLIBC__
-#include <malloc.h> /* mallopt */
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "driver.h"
-
-void vitc_driver_keep_freed_heap(bool keep) {
-#ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, keep ? 32 << 20 : 128 << 10);
-  mallopt(M_TRIM_THRESHOLD, keep ? 256 << 20 : 128 << 10);
-#else
-  (void)keep;
-#endif
-}
 
 /* The passes, timed into o->times when it is set. */
 static vitc_status run_passes(vitc_graph *g, const vitc_driver_options *o, vitc_error *err) {

@@ -36,16 +36,6 @@ typedef struct vitc_driver_options {
   vitc_driver_times *times;   /* NULL: not timed */
 } vitc_driver_options;
 
-/* Whether freed heap memory stays in the process for reuse (keep) or follows glibc's default thresholds
- * (128 KiB each, static). The passes' movement probes and the evaluator allocate and free buffers of a
- * few MB thousands of times (Swin-T: 3136x96 int64 probes, 2.4 MB each). By default glibc maps each such
- * buffer afresh, or trims the heap's top when it is freed, so every probe page-faults its pages in again:
- * a third of Swin-T's pass time (issue 16). Kept, a buffer below 32 MB comes from the heap and freed
- * memory stays there (trimmed above 256 MB) for the next one; the compile gives its heap back once it is
- * done (vitc_give_back_heap), so the peak RSS is unchanged. Only both thresholds together help: setting
- * one turns glibc's adjustment of the other off. */
-void vitc_driver_keep_freed_heap(bool keep);
-
 /* Loads path through the frontend, then runs the passes. On success *out owns everything. */
 vitc_status vitc_driver_load(const char *path, const vitc_driver_options *o, vitc_graph **out, vitc_error *err);
 

@@ -78,8 +78,6 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
                            {.cpu = opts->cpu, .features = opts->features}, opts->max_memory, opts->precision,
                            opts->no_cache, opts->batch};
   m->images = 1;
-  /* Only while loading: the host's own allocations then follow glibc's defaults again. */
-  vitc_driver_keep_freed_heap(true);
   if (!st && !opts->interpret && !(st = vitc_driver_images(path, &o, one, &m->images, &err)) && m->images > 1)
     o.bindings = one;
   if (!st && opts->interpret) st = vitc_driver_load(path, &o, &m->g, &err);
@@ -89,8 +87,6 @@ vitc_status vitc_model_load(const char *path, const vitc_options *opts, vitc_mod
   vitc_give_back_heap();
   for (int k = 0; !st && m->images > 1 && k < m->g->ninputs + m->g->noutputs; k++) /* buffers of all images */
     m->g->tensors[k < m->g->ninputs ? m->g->inputs[k] : m->g->outputs[k - m->g->ninputs]].v.dims[0] *= m->images;
-  vitc_driver_keep_freed_heap(false);
-  vitc_give_back_heap();
   free(bindings);
   free(one);
   if (st) {

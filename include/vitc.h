@@ -124,10 +124,6 @@ typedef struct vitc_io_info {
 } vitc_io_info;
 
 /* Loads, optimises and (unless interpret) JIT-compiles an ONNX model. opts may be NULL.
- * With glibc, freed heap stays in the process for reuse while this runs (mallopt M_MMAP_THRESHOLD 32 MB,
- * M_TRIM_THRESHOLD 256 MB; the passes free and allocate buffers of MB thousands of times), and both
- * thresholds are set back to glibc's defaults (128 KiB) before it returns: a host that tuned them sets
- * its own again.
  * Every function below checks its arguments: a NULL pointer, an index or count out of range, an option
  * out of range (opt_level, nthreads beyond VITC_MAX_THREADS, a negative max_memory) or a wrong buffer
  * size returns VITC_ERR_INVALID with a message, and changes nothing. */

@@ -1,14 +1,10 @@
 /* test_api.c — the public API of include/vitc.h as a host uses it: load and JIT-compile a model, query its
  * inputs and outputs, run it from four threads at once, each with its own context and input, against the
  * reference evaluator (vitc_options.interpret); error messages through vitc_last_error(), which is kept
- * per thread; tracing a context's runs; n images at once (vitc_run_batch); the host's heap settings after
- * loading. Runs from the source directory (ctest's working directory). */
+ * per thread; tracing a context's runs; n images at once (vitc_run_batch). Runs from the source directory (ctest's working directory). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h> /* mallinfo2 */
-#endif
 
 #include "check.h"
 #include "vitc.h"
@@ -429,22 +425,6 @@ static void test_batch_constant(void) {
   }
 }
 
-/* Loading keeps freed heap for reuse while it works (api/driver.h: vitc_driver_keep_freed_heap), and then
- * gives the host glibc's defaults back: blocks of 1 MB are mapped by themselves again (above the default
- * 128 KiB threshold) once the heap's free chunks are used up, where while loading (32 MB) the heap would
- * grow for every one of them. */
-static void test_host_heap(void) {
-#ifdef __GLIBC__
-  enum { MAX_BLOCKS = 256 }; /* the loads' heap, trimmed, has far fewer MB free */
-  char *block[MAX_BLOCKS];
-  size_t mapped = mallinfo2().hblks;
-  int n = 0;
-  while (n < MAX_BLOCKS && mallinfo2().hblks == mapped && (block[n] = malloc(1 << 20))) n++;
-  CHECK(mallinfo2().hblks == mapped + 1);
-  while (n > 0) free(block[--n]);
-#endif
-}
-
 int main(void) {
   vitc_model *jit = NULL, *interp = NULL;
   vitc_options interpret = {.interpret = 1, .nthreads = 2, .opt_level = VITC_OPT_DEFAULT},
@@ -455,7 +435,6 @@ int main(void) {
     fprintf(stderr, "loading %s: %s\n", MODEL, vitc_last_error());
     CHECK_DONE();
   }
-  test_host_heap();
   test_query(jit);
   test_query(interp);
   test_threads(jit, interp);
