@@ -7,7 +7,7 @@
  *   acc[i][v] += f32v_splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
  *
  * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
- *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
+ *   for each K block (at most KC):       B's K block x NR slice stays in L2 across the row blocks
  *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
  * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
  * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel
@@ -41,7 +41,7 @@
 #define MR 8          /* rows per tile */
 #define NV 3          /* vectors per tile row: 24 accumulators + 3 B vectors + 1 broadcast of 32 registers */
 #define NR (NV * VL)  /* columns per tile */
-#define KC 256        /* K block */
+#define KC 1024       /* K block at most: K is cut into equal blocks (see emit_sgemm) */
 #define MC_BLOCKS 12  /* row blocks per task at most */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -84,7 +84,7 @@ static int64_t batch_count(const gemm_desc *d) {
  * ConvNeXt-T's four widths and token counts) share their kernels; in every other kernel they are constants
  * of its code. What stays in the code: the tile heights, N's last part panel, the epilogue. */
 enum { GS_K, GS_A_RS, GS_LDC, GS_D_RS, GS_NPAN, GS_TILES, GS_TALL, GS_BPC, GS_INNER, GS_A_LARGER, GS_KBLOCKS,
-       GS_PER_BATCH, GS_COUNT };
+       GS_PER_BATCH, GS_KC, GS_COUNT };
 
 /* What a tile needs inside the task: batch-offset bases and the current panel and K block. */
 typedef struct kernel_ctx {
@@ -477,7 +477,11 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   /* K blocks within each of A's segments (bf16 reads A rounded into dense rows: one segment) */
   int64_t seg = d->a_seg && !bf16 ? d->a_seg : ksteps, nseg = seg ? ksteps / seg : 1;
-  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg;
+  /* Equal K blocks of at most KC: each block's partial sums go through Y (the tile stores them and loads them
+   * back for the next block, 2-3% of a K block of 256 on ViT-B's K = 768 and 3072), while a block's B slice
+   * (KC x NR floats) and the A rows of a row chunk (MC_BLOCKS x MR x KC) stay in the 1 MB L2 at KC = 1024.
+   * ViT-B/16, 1 thread, CPU time: 197x768x768 249 -> 257, 197x768x3072 243 -> 251 GFLOP/s against KC 256. */
+  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg, kc = ceil_div(seg, per_seg);
   /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
    * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
    * that many rows over a small weight read A from memory once rather than once per panel. */
@@ -490,7 +494,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t sizes[GS_COUNT] = {[GS_K] = ksteps, [GS_A_RS] = d->a_rs, [GS_LDC] = d->ldc, [GS_D_RS] = d->d_rs,
                              [GS_NPAN] = npan, [GS_TILES] = mblocks, [GS_TALL] = n_hi, [GS_BPC] = bpc,
                              [GS_INNER] = a_larger ? npan : nmc, [GS_A_LARGER] = a_larger, [GS_KBLOCKS] = nkb,
-                             [GS_PER_BATCH] = npan * nmc};
+                             [GS_PER_BATCH] = npan * nmc, [GS_KC] = kc};
   LLVMValueRef null = LLVMConstNull(cg->ptr), table = null, bptr = d->b;
   /* the table before the packed B: both then lie at the same offsets among every node's constants */
   vitc_status st = at_run ? cg_add_sizes(cg, sizes, GS_COUNT, &table, NULL, err) : VITC_OK;
@@ -534,19 +538,19 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  if (packed) k.pf_ahead = ix_mulk(cg, ix_min(cg, k.sz[GS_K], cg_i64(cg, KC)), k.b_ks);
+  if (packed) k.pf_ahead = ix_mulk(cg, k.sz[GS_KC], k.b_ks);
   LLVMValueRef ib_lo = ix_mul(cg, mc, k.sz[GS_BPC]);
   LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, k.sz[GS_BPC]), k.sz[GS_TILES]);
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), k.sz[GS_KBLOCKS], 1);
   if (nseg > 1) { /* segment s's K block: A from s*a_ss, so that the tiles' p*a_cs lands in it */
     LLVMValueRef s = ix_divk(cg, kb.iv, per_seg), s0 = ix_mulk(cg, s, seg);
-    k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), KC));
-    k.k1 = ix_min(cg, ix_addk(cg, k.k0, KC), ix_addk(cg, s0, seg));
+    k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), kc));
+    k.k1 = ix_min(cg, ix_addk(cg, k.k0, kc), ix_addk(cg, s0, seg));
     k.a = gep_f32(cg, a_base, ix_mulk(cg, s, d->a_ss - seg * d->a_cs));
   } else {
-    k.k0 = ix_mulk(cg, kb.iv, KC);
-    k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), k.sz[GS_K]);
+    k.k0 = ix_mul(cg, kb.iv, k.sz[GS_KC]);
+    k.k1 = ix_min(cg, ix_add(cg, k.k0, k.sz[GS_KC]), k.sz[GS_K]);
   }
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, ix_addk(cg, k.sz[GS_KBLOCKS], -1));
