@@ -299,8 +299,8 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
     cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, last), 1);
     if (k->pf_step) { /* tile t's share of the next slice: from (k0 + kc) + t·kc·pf_step, at p = k0 */
       LLVMValueRef t = ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), kc = k->sz[GS_KC];
-      LLVMValueRef at = ix_add(cg, ix_mulk(cg, ix_add(cg, k->k0, kc), k->b_ks), ix_mul(cg, ix_add(cg, ix_mul(cg, t, kc), ix_mulk(cg, k->k0, -1)), k->pf_step));
-      k->pf_tile = gep_f32(cg, k->b, at);
+      LLVMValueRef share = ix_mul(cg, ix_add(cg, ix_mul(cg, t, kc), ix_mulk(cg, k->k0, -1)), k->pf_step);
+      k->pf_tile = gep_f32(cg, k->b, ix_add(cg, ix_mulk(cg, ix_add(cg, k->k0, kc), k->b_ks), share));
     }
     /* a short tile's first row: n_hi tall tiles, then (ib - n_hi) short ones */
     LLVMValueRef i0 = tall ? ix_mulk(cg, ib.iv, mr) : ix_add(cg, ix_mulk(cg, ib.iv, mr), n_hi);
@@ -548,7 +548,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b_ks = d->b_rs;
   }
   if (packed) { /* the next slice (kc·NR floats) spread over the task's tiles, at least NV of them */
-    LLVMValueRef bpc = k.sz[GS_BPC], spread = vec_select(cg, vec_icmp(cg, LLVMIntUGT, bpc, cg_i64(cg, NV)), bpc, cg_i64(cg, NV));
+    LLVMValueRef bpc = k.sz[GS_BPC], nv = cg_i64(cg, NV);
+    LLVMValueRef spread = vec_select(cg, vec_icmp(cg, LLVMIntUGT, bpc, nv), bpc, nv);
     k.pf_step = ix_div(cg, ix_addk(cg, ix_add(cg, spread, cg_i64(cg, k.b_ks)), -1), spread);
   }
   LLVMValueRef ib_lo = ix_mul(cg, mc, k.sz[GS_BPC]);
