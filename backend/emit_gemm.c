@@ -7,7 +7,7 @@
  *   acc[i][v] += f32v_splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
  *
  * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
- *   for each K block of KC:              B's KC x NR slice stays in L1 across the row blocks
+ *   for each K block (at most KC):       B's K block x NR slice stays in L2 across the row blocks
  *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
  * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
  * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel
@@ -41,7 +41,7 @@
 #define MR 8          /* rows per tile */
 #define NV 3          /* vectors per tile row: 24 accumulators + 3 B vectors + 1 broadcast of 32 registers */
 #define NR (NV * VL)  /* columns per tile */
-#define KC 256        /* K block */
+#define KC 1024       /* K block at most: K is cut into equal blocks (see emit_sgemm) */
 #define MC_BLOCKS 12  /* row blocks per task at most */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -84,7 +84,7 @@ static int64_t batch_count(const gemm_desc *d) {
  * ConvNeXt-T's four widths and token counts) share their kernels; in every other kernel they are constants
  * of its code. What stays in the code: the tile heights, N's last part panel, the epilogue. */
 enum { GS_K, GS_A_RS, GS_LDC, GS_D_RS, GS_NPAN, GS_TILES, GS_TALL, GS_BPC, GS_INNER, GS_A_LARGER, GS_KBLOCKS,
-       GS_PER_BATCH, GS_COUNT };
+       GS_PER_BATCH, GS_KC, GS_COUNT };
 
 /* What a tile needs inside the task: batch-offset bases and the current panel and K block. */
 typedef struct kernel_ctx {
@@ -98,8 +98,8 @@ typedef struct kernel_ctx {
   int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
   bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
-  LLVMValueRef pf_ahead; /* packed B: the floats ahead of p's B row where the tile prefetches (NULL: none) */
-  LLVMValueRef pf_line;  /* the floats into that row where the tile's prefetched cache line starts */
+  LLVMValueRef pf_step;  /* packed B: floats the tile's prefetch advances per step of p (NULL: none) */
+  LLVMValueRef pf_tile;  /* where the tile prefetches at step p = 0 (pf_tile + p·pf_step at step p) */
   LLVMValueRef sz[GS_COUNT]; /* the sizes, constants or read at run time */
   int64_t mr_lo;         /* rows of the short tiles; the tall ones have one more */
   bool has_tall;         /* whether the code has tall tiles (GS_TALL of them: 0 .. GS_TALL-1) */
@@ -171,7 +171,7 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
   for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
-  if (k->pf_ahead) vec_prefetch_l2(cg, cg_gep(cg, cg->i32, brow, ix_add(cg, k->pf_line, k->pf_ahead)));
+  if (k->pf_step) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, q.iv, k->pf_step)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], q.iv));
     for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
@@ -249,7 +249,7 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   LLVMValueRef brow = gep_f32(cg, k->b, ix_mulk(cg, p.iv, k->b_ks));
   for (int v = 0; v < nv; v++)
     bv[v] = f32v_load(cg, gep_f32(cg, brow, cg_i64(cg, (int64_t)v * VL)), k->packed || v < nv - 1 ? VL : lanes);
-  if (k->pf_ahead) vec_prefetch_l2(cg, gep_f32(cg, brow, ix_add(cg, k->pf_line, k->pf_ahead)));
+  if (k->pf_step) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, p.iv, k->pf_step)));
   for (int i = 0; i < mr; i++) {
     LLVMValueRef as = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, arow[i], ix_mulk(cg, p.iv, d->a_cs))));
     for (int v = 0; v < nv; v++) {
@@ -281,8 +281,13 @@ static int64_t row_tiles(int64_t m) { return ceil_div(m, MR); }
 
 /* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). With a
  * packed B, the tiles also prefetch the B rows one K block ahead (the next K block of this panel, or past
- * the last the next panel's first: panels follow one another): block ib fetches line ib mod NV of each row,
- * so the first NV blocks of a task bring in the whole slice while the rest of the task computes. */
+ * the last the next panel's first: panels follow one another), the slice's kc·NR floats cut into equal
+ * consecutive shares, one per block of the task (at least NV shares): block t of the task fetches share t,
+ * a point every pf_step floats as p runs, so that the fetches from memory go at the pace of the computation.
+ * Against the first NV blocks fetching the whole slice (line ib mod NV of each row: a burst of misses that
+ * likely filled the miss buffers under those blocks' steps), weights streamed from memory (jit_gemm --chain 24,
+ * 1 thread, % of an FMA probe timed alongside) 49x768x3072 85.5 -> 92.6%, 197x768x768 with a residual
+ * 88.7 -> 92.3%, 197x768x3072 with GELU 90.0 -> 92.2%; cached weights the same or better. */
 static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_hi, int nv, int lanes) {
   vitc_cg *cg = k->cg;
   LLVMValueRef n_hi = k->sz[GS_TALL];
@@ -292,7 +297,11 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
     int64_t mr = k->mr_lo + tall;
     if (!tall) lo = vec_select(cg, vec_icmp(cg, LLVMIntUGT, ib_lo, n_hi), ib_lo, n_hi);
     cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, last), 1);
-    k->pf_line = ix_mulk(cg, ix_remk(cg, ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), NV), VL);
+    if (k->pf_step) { /* tile t's share of the next slice: from (k0 + kc) + t·kc·pf_step, at p = k0 */
+      LLVMValueRef t = ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), kc = k->sz[GS_KC];
+      LLVMValueRef share = ix_mul(cg, ix_add(cg, ix_mul(cg, t, kc), ix_mulk(cg, k->k0, -1)), k->pf_step);
+      k->pf_tile = gep_f32(cg, k->b, ix_add(cg, ix_mulk(cg, ix_add(cg, k->k0, kc), k->b_ks), share));
+    }
     /* a short tile's first row: n_hi tall tiles, then (ib - n_hi) short ones */
     LLVMValueRef i0 = tall ? ix_mulk(cg, ib.iv, mr) : ix_add(cg, ix_mulk(cg, ib.iv, mr), n_hi);
     emit_tile(k, i0, (int)mr, nv, lanes);
@@ -477,7 +486,11 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   /* K blocks within each of A's segments (bf16 reads A rounded into dense rows: one segment) */
   int64_t seg = d->a_seg && !bf16 ? d->a_seg : ksteps, nseg = seg ? ksteps / seg : 1;
-  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg;
+  /* Equal K blocks of at most KC: each block's partial sums go through Y (the tile stores them and loads them
+   * back for the next block, 2-3% of a K block of 256 on ViT-B's K = 768 and 3072), while a block's B slice
+   * (KC x NR floats) and the A rows of a row chunk (MC_BLOCKS x MR x KC) stay in the 1 MB L2 at KC = 1024.
+   * ViT-B/16, 1 thread, CPU time: 197x768x768 249 -> 257, 197x768x3072 243 -> 251 GFLOP/s against KC 256. */
+  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg, kc = ceil_div(seg, per_seg);
   /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
    * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
    * that many rows over a small weight read A from memory once rather than once per panel. */
@@ -490,7 +503,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t sizes[GS_COUNT] = {[GS_K] = ksteps, [GS_A_RS] = d->a_rs, [GS_LDC] = d->ldc, [GS_D_RS] = d->d_rs,
                              [GS_NPAN] = npan, [GS_TILES] = mblocks, [GS_TALL] = n_hi, [GS_BPC] = bpc,
                              [GS_INNER] = a_larger ? npan : nmc, [GS_A_LARGER] = a_larger, [GS_KBLOCKS] = nkb,
-                             [GS_PER_BATCH] = npan * nmc};
+                             [GS_PER_BATCH] = npan * nmc, [GS_KC] = kc};
   LLVMValueRef null = LLVMConstNull(cg->ptr), table = null, bptr = d->b;
   /* the table before the packed B: both then lie at the same offsets among every node's constants */
   vitc_status st = at_run ? cg_add_sizes(cg, sizes, GS_COUNT, &table, NULL, err) : VITC_OK;
@@ -534,19 +547,23 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  if (packed) k.pf_ahead = ix_mulk(cg, ix_min(cg, k.sz[GS_K], cg_i64(cg, KC)), k.b_ks);
+  if (packed) { /* the next slice (kc·NR floats) spread over the task's tiles, at least NV of them */
+    LLVMValueRef bpc = k.sz[GS_BPC], nv = cg_i64(cg, NV);
+    LLVMValueRef spread = vec_select(cg, vec_icmp(cg, LLVMIntUGT, bpc, nv), bpc, nv);
+    k.pf_step = ix_div(cg, ix_addk(cg, ix_add(cg, spread, cg_i64(cg, k.b_ks)), -1), spread);
+  }
   LLVMValueRef ib_lo = ix_mul(cg, mc, k.sz[GS_BPC]);
   LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, k.sz[GS_BPC]), k.sz[GS_TILES]);
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), k.sz[GS_KBLOCKS], 1);
   if (nseg > 1) { /* segment s's K block: A from s*a_ss, so that the tiles' p*a_cs lands in it */
     LLVMValueRef s = ix_divk(cg, kb.iv, per_seg), s0 = ix_mulk(cg, s, seg);
-    k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), KC));
-    k.k1 = ix_min(cg, ix_addk(cg, k.k0, KC), ix_addk(cg, s0, seg));
+    k.k0 = ix_add(cg, s0, ix_mulk(cg, ix_remk(cg, kb.iv, per_seg), kc));
+    k.k1 = ix_min(cg, ix_addk(cg, k.k0, kc), ix_addk(cg, s0, seg));
     k.a = gep_f32(cg, a_base, ix_mulk(cg, s, d->a_ss - seg * d->a_cs));
   } else {
-    k.k0 = ix_mulk(cg, kb.iv, KC);
-    k.k1 = ix_min(cg, ix_add(cg, k.k0, cg_i64(cg, KC)), k.sz[GS_K]);
+    k.k0 = ix_mul(cg, kb.iv, k.sz[GS_KC]);
+    k.k1 = ix_min(cg, ix_add(cg, k.k0, k.sz[GS_KC]), k.sz[GS_K]);
   }
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, ix_addk(cg, k.sz[GS_KBLOCKS], -1));

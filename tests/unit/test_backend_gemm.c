@@ -33,8 +33,8 @@ static void test_matmul(void) {
   matmul("matmul 1-D a", VITC_F32, DIMS(9), DIMS(2, 9, 50), false, 1);
   matmul("matmul 1-D b", VITC_F32, DIMS(3, 5, 9), DIMS(9), false, 1);
   matmul("matmul 1-D both", VITC_F32, DIMS(300), DIMS(300), true, 1);
-  matmul("matmul K blocks", VITC_F32, DIMS(70, 600), DIMS(600, 100), true, 2);
-  matmul("matmul K blocks input", VITC_F32, DIMS(70, 600), DIMS(600, 100), false, 2);
+  matmul("matmul K blocks", VITC_F32, DIMS(70, 2100), DIMS(2100, 100), true, 2);
+  matmul("matmul K blocks input", VITC_F32, DIMS(70, 2100), DIMS(2100, 100), false, 2);
   matmul("matmul vit qkv", VITC_F32, DIMS(1, 197, 768), DIMS(768, 2304), true, 2);
   matmul("matmul attention", VITC_F32, DIMS(1, 12, 197, 64), DIMS(1, 12, 64, 197), false, 2);
   matmul("matmul k=0", VITC_F32, DIMS(5, 0), DIMS(0, 7), false, 1);
@@ -45,17 +45,17 @@ static void test_matmul(void) {
   /* row counts whose tiles are of two heights (50: one of 8 and six of 7; 197: 22 of 8 and three of 7),
    * one height below MR (49: seven of 7; 7; 1), one height MR (56, 64: the linear layers' kernel, which
    * reads its sizes at run time, counts them tiles of 8 and none of 7), N ending in a masked panel, K in two
-   * blocks (the tiles prefetch a packed B one block ahead, past the last block into the next panel), B
+   * blocks of 550 (the tiles prefetch a packed B one block ahead, past the last block into the next panel), B
    * packed at compile time and read in place, on one thread and three */
   static const int64_t rows[] = {1, 7, 9, 49, 50, 56, 64, 197};
   for (int threads = 1; threads <= 3; threads += 2)
     for (int r = 0; r < (int)(sizeof rows / sizeof *rows); r++) {
       int64_t m = rows[r], n = r % 2 ? 100 : 61;
       char what[64];
-      snprintf(what, sizeof what, "matmul %lldx300x%lld const, %d threads", (long long)m, (long long)n, threads);
-      matmul(what, VITC_F32, DIMS(m, 300), DIMS(300, n), true, threads);
-      snprintf(what, sizeof what, "matmul %lldx300x%lld input, %d threads", (long long)m, (long long)n, threads);
-      matmul(what, VITC_F32, DIMS(m, 300), DIMS(300, n), false, threads);
+      snprintf(what, sizeof what, "matmul %lldx1100x%lld const, %d threads", (long long)m, (long long)n, threads);
+      matmul(what, VITC_F32, DIMS(m, 1100), DIMS(1100, n), true, threads);
+      snprintf(what, sizeof what, "matmul %lldx1100x%lld input, %d threads", (long long)m, (long long)n, threads);
+      matmul(what, VITC_F32, DIMS(m, 1100), DIMS(1100, n), false, threads);
     }
 }
 
@@ -84,7 +84,7 @@ static void test_gemm(void) {
   /* B read by columns (transB, not a constant): packed at run time into panels for the micro-kernel; K
    * past one K block, N past one panel with a partial last one, on one and three threads */
   for (int threads = 1; threads <= 3; threads += 2) {
-    gemm("gemm transB input, K blocks", 50, 300, 97, false, true, 1, (int64_t[]){97}, false, 1, 1, threads);
+    gemm("gemm transB input, K blocks", 50, 1100, 97, false, true, 1, (int64_t[]){97}, false, 1, 1, threads);
     gemm("gemm transA transB input", 7, 33, 49, true, true, -1, NULL, false, 0.5, 1, threads);
     gemm("gemm transB input, one row", 1, 768, 10, false, true, -1, NULL, false, 1, 1, threads);
   }
@@ -103,12 +103,12 @@ static void fused_gemm(const char *what, int64_t m, int64_t k, int64_t n, const 
 static void test_fused_gemm(void) {
   /* K in several blocks (partial sums through Y, the epilogue after the last block only): three row chunks
    * (197 rows: tiles of 8 and 7) of each panel, the last panel masked; many rows over few panels (3000 rows
-   * in 32 chunks of 96 x 3 panels: panels innermost); one row chunk (49 rows) over a K of five blocks; on
+   * in 32 chunks of 96 x 3 panels: panels innermost); one row chunk (49 rows) over a K of four blocks; on
    * one thread and three */
   for (int threads = 1; threads <= 3; threads += 2) {
-    fused_gemm("fused gemm 197x600x100 gelu", 197, 600, 100, "gelu_erf", threads);
+    fused_gemm("fused gemm 197x1100x100 gelu", 197, 1100, 100, "gelu_erf", threads);
     fused_gemm("fused gemm 3000x300x100 relu", 3000, 300, 100, "relu", threads);
-    fused_gemm("fused gemm 49x1100x61", 49, 1100, 61, "none", threads);
+    fused_gemm("fused gemm 49x3100x61", 49, 3100, 61, "none", threads);
   }
 }
 
@@ -180,19 +180,19 @@ static void test_bf16_rounding_edges(int nthreads) {
 
 static void test_bf16(void) {
   if (tg_bf16_supported()) {
-    /* odd K (a last pair with a zero half), K past two K blocks of 256 pairs, N with a partial last panel,
+    /* odd K (a last pair with a zero half), K past two K blocks of 1024 pairs, N with a partial last panel,
      * M with a short last row block, a batched A, a transposed A (read by columns while rounding) and the
      * epilogue, on one thread and three */
     for (int threads = 1; threads <= 3; threads += 2) {
       bf16_linear("bf16 matmul 37x53x29", VITC_OP_MatMul, DIMS(37, 53), 53, 29, false, false, NULL, threads);
-      bf16_linear("bf16 matmul K blocks 70x1101x100", VITC_OP_MatMul, DIMS(70, 1101), 1101, 100, false, false, NULL,
+      bf16_linear("bf16 matmul K blocks 70x2101x100", VITC_OP_MatMul, DIMS(70, 2101), 2101, 100, false, false, NULL,
                   threads);
       bf16_linear("bf16 matmul batched 2x3x17x9x50", VITC_OP_MatMul, DIMS(2, 3, 17, 9), 9, 50, false, false, NULL,
                   threads);
       bf16_linear("bf16 matmul one row 1x768x10", VITC_OP_MatMul, DIMS(1, 768), 768, 10, false, false, NULL, threads);
       bf16_linear("bf16 gemm transA transB", VITC_OP_Gemm, DIMS(301, 19), 301, 70, true, true, NULL, threads);
       /* more rows than columns, over two K blocks and a partial panel; and a transposed A of many rows */
-      bf16_linear("bf16 matmul 700x601x100", VITC_OP_MatMul, DIMS(700, 601), 601, 100, false,
+      bf16_linear("bf16 matmul 700x2101x100", VITC_OP_MatMul, DIMS(700, 2101), 2101, 100, false,
                   false, NULL, threads);
       bf16_linear("bf16 gemm transA 150 rows", VITC_OP_Gemm, DIMS(45, 150), 45, 20, true, true, NULL,
                   threads);

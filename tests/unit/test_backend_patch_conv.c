@@ -3,7 +3,7 @@
  *
  * Read in place (no pads: emit_gemm.h's row groups and K segments), on sizes that reach its edges:
  * windows that tile the input with kh ≠ kw; a segment of one float (C 1, kw 1); segments longer than a K
- * block (kw·C 400 and 640 > 256, cut into blocks within each segment) and segments that are not a
+ * block (kw·C 1100 > 1024, cut into blocks within each segment; 3·500 padded) and segments that are not a
  * multiple of a vector; M below one vector, of one panel with a masked tail (50) and of several panels;
  * row groups of one row (Wo 1) and more rows than a tile; two images; no bias; overlapping windows
  * (stride below the kernel), also with segments of an odd length (in bf16, pairs that straddle two
@@ -67,7 +67,7 @@ static void test_in_place(void) {
   static const patch_case cases[] = {
       {"3x2 on 9x8, C 5, M 7", 1, 9, 8, 5, 3, 2, 7, true},
       {"1x1 segments: C 1, 2x1 on 6x5, M 3, no bias", 2, 6, 5, 1, 2, 1, 3, false},
-      {"2x2 on 6x4, C 200 (segments of 400), M 50", 1, 6, 4, 200, 2, 2, 50, true},
+      {"2x2 on 6x4, C 550 (segments of 1100), M 50", 1, 6, 4, 550, 2, 2, 50, true},
       {"2x2 on 14x14, C 320 (segments of 640), M 97", 1, 14, 14, 320, 2, 2, 97, true},
       {"4x4 on 4x12 (Wo 3, one row group), C 3, M 16", 2, 4, 12, 3, 4, 4, 16, true},
       {"2x2 on 40x2 (Wo 1), C 17, M 33", 1, 40, 2, 17, 2, 2, 33, true},

@@ -2,8 +2,8 @@
  * must stay (or stop the chain early). Each case checks the histogram, the evaluator before/after the
  * pass and the JIT of the whole pipeline (fusion_harness.h).
  *
- * Shapes exercise the kernel's edges: K = 300 spans two K blocks (partial sums pass through Y before the
- * epilogue), N = 56 one full 48-wide panel and a masked one, M = 2·13 rows a short last row block.
+ * Shapes exercise the kernel's edges: N = 56 one full 48-wide panel and a masked one, M = 2·13 rows a short
+ * last row block (K in several blocks before the epilogue: test_backend_gemm.c's FusedGemm cases).
  * The view cases are ViT's attention out-projection: rows regrouped around a Gemm before the residual. */
 #include "fusion_harness.h"
 

@@ -61,8 +61,8 @@ static void test_attention_sizes_shared(int nthreads) {
 }
 
 /* Linear layers of other rows, K and N (a hierarchical model's stages: Swin-T's 3136 x 96 x 384 .. 49 x 768
- * x 3072) read those sizes at run time (emit_gemm.c), so that X·W of 57 x 13 x 96, 200 x 300 x 48 (K in
- * two blocks, rows all in tiles of 8) and 49 x 40 x 144 (rows all in tiles of 7) share one kernel, each
+ * x 3072) read those sizes at run time (emit_gemm.c), so that X·W of 57 x 13 x 96, 200 x 300 x 48 (rows
+ * all in tiles of 8) and 49 x 40 x 144 (rows all in tiles of 7) share one kernel, each
  * reading its own W. Near misses, each another kernel: N ending in a part panel (40 columns), and a single
  * tile of rows (5), whose code has only the heights it needs. */
 static void test_linear_sizes_shared(int nthreads) {
