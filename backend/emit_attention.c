@@ -587,6 +587,25 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
   return (op_rows){gep_f32_at(cg, data, h, ge->head_strides[x], 0), table, ge->padded[x] ? pad : NULL, 0};
 }
 
+/* Every line of the rows of batch entry b's Q, K, V and Y (pointers as for operand_rows: vals[x] the data,
+ * maps[x] the map, pads[x] the pad) prefetched into L2. A task of the local path calls it for the entry
+ * after its own, which it or the other thread computes next: a small window's Q, K and V rows, scattered
+ * through a packed qkv tensor, come from memory once the batch's qkv outgrows the cache (Swin-T's first
+ * stage at batch 8: 29 MB), and their latency otherwise stalls each task's packing and first products. */
+static void prefetch_entry(vitc_cg *cg, const attn_geom *ge, const LLVMValueRef *vals, const LLVMValueRef *maps,
+                           const LLVMValueRef *pads, LLVMValueRef b, LLVMValueRef heads) {
+  LLVMValueRef g = ix_div(cg, b, heads), h = ix_rem(cg, b, heads);
+  for (int x = MAP_Q; x < NMAPS; x++) {
+    op_rows r = operand_rows(cg, ge, x, vals[x], maps[x], pads[x], b, g, h);
+    int64_t rows = x == MAP_K || x == MAP_V ? ge->nk : ge->nq, len = x == MAP_Q || x == MAP_K ? ge->d : ge->dv;
+    cg_loop n = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
+    LLVMValueRef row = row_ptr(cg, &r, n.iv);
+    for (int64_t at = 0; at < len; at += VL) vec_prefetch_l2(cg, gep_f32(cg, row, cg_i64(cg, at)));
+    vec_prefetch_l2(cg, gep_f32(cg, row, cg_i64(cg, len - 1))); /* a row that straddles one more line */
+    cg_loop_end(cg, &n);
+  }
+}
+
 /* A constant bias as the kernel reads it: each batch entry's [Nq, Nk] slab once per distinct value, its
  * rows padded with zeros to nk_pad, in a table [U][Nq][nk_pad] of the blob, and per batch entry b the
  * offset of its slab (floats, int64). Swin's shifted windows add the mask to the rel-pos bias, [G, H, N, N]:
@@ -1099,6 +1118,13 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.v = vl ? (op_rows){gep_f32_at(cg, t.vals[2], b, ge.nk * ge.dv, 0), NULL, NULL, ge.dv}
            : operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
   if (own_v) a.v = grid_values(cg, &ge, &a.v, own_v);
+  if (local && !k_transposed) {
+    LLVMValueRef next = ix_addk(cg, b, 1), vals[NMAPS] = {t.vals[0], t.vals[1], t.vals[2], t.vals[4]};
+    LLVMValueRef pads[NMAPS] = {t.vals[10], t.vals[10], t.vals[10], discard};
+    cg_if more = cg_if_begin(cg, vec_icmp(cg, LLVMIntSLT, next, cg_size(cg, t.vals[11], SZ_ENTRIES)));
+    prefetch_entry(cg, &ge, vals, t.vals + 6, pads, next, heads);
+    cg_if_end(cg, &more);
+  }
   if (local) {
     op_rows k = operand_rows(cg, &ge, MAP_K, t.vals[1], t.vals[7], t.vals[10], b, g, h);
     LLVMValueRef src = k_transposed ? gep_f32_at(cg, t.vals[1], b, ge.d * ge.nk, 0) : NULL;
