@@ -33,9 +33,9 @@ typedef struct vitc_cg {
   LLVMValueRef ctx_arg;
   LLVMValueRef *args;
   LLVMValueRef scratch_arg;
-  vitc_value *in_copies; /* per input of the node: an aligned copy of a constant read in place unaligned
-                          * (ir.h), which cg_in_value gives instead, while the node is emitted; data NULL
-                          * for the other inputs */
+  const vitc_value **in_values; /* per input of the node, while it is emitted: what cg_in_value gives, the
+                                 * input's value or its aligned copy in in_copies (ir.h) */
+  vitc_value *in_copies;
   vitc_copy_buf copy_buf; /* where those copies are, from node to node */
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   bool *node_checks;    /* per node: its kernel may record an error (cg_index_error), so the run checks */

@@ -134,15 +134,16 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
  * place from the model file where it is not aligned for its dtype (ir.h) is copied for the node's
  * emission only (cg->in_copies), into memory reused from node to node (cg->copy_buf), so that the copies
  * of a model's weights never add up and their pages are not zeroed again for each. */
-static vitc_status copy_unaligned_inputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+static vitc_status align_node_inputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value **in = malloc(sizeof *in * ((size_t)n->nin + 1));
   cg->in_copies = malloc(sizeof *cg->in_copies * ((size_t)n->nin + 1));
-  if (!in || !cg->in_copies) {
+  cg->in_values = malloc(sizeof *cg->in_values * ((size_t)n->nin + 1));
+  if (!in || !cg->in_copies || !cg->in_values) {
     free(in);
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
   for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &cg->g->tensors[n->in[k]].v : NULL;
-  vitc_status st = vitc_copy_unaligned(in, n->nin, cg->in_copies, &cg->copy_buf, err);
+  vitc_status st = vitc_aligned_inputs(in, n->nin, cg->in_copies, cg->in_values, &cg->copy_buf, err);
   free(in);
   return st;
 }
@@ -204,12 +205,14 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   cg->blob_base = *blob_base = (cg->blob_size + 63) & ~(size_t)63;
   cg->args = args + 2;
   cg->scratch_arg = args[nparams - 1];
-  vitc_status st = copy_unaligned_inputs(cg, n, err);
+  vitc_status st = align_node_inputs(cg, n, err);
   if (st == VITC_OK) st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
   free(cg->in_copies);
+  free(cg->in_values);
   cg->in_copies = NULL;
+  cg->in_values = NULL;
   free(params);
   free(args);
   cg->args = NULL;

@@ -82,15 +82,11 @@ static vitc_status eval_any(const vitc_graph *g, const vitc_node *n, const vitc_
  * (ir.h) is copied for this node only. */
 static vitc_status eval_aligned(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
                                 vitc_value *out, vitc_error *err) {
-  bool any = false;
-  for (int k = 0; k < n->nin; k++) any |= in[k] && in[k]->data && !vitc_value_is_aligned(in[k]);
-  if (!any) return eval_any(g, n, in, out, err);
-  vitc_value *copies = malloc(sizeof *copies * (size_t)n->nin);
-  const vitc_value **aligned = malloc(sizeof *aligned * (size_t)n->nin);
+  vitc_value *copies = malloc(sizeof *copies * ((size_t)n->nin + 1));
+  const vitc_value **aligned = malloc(sizeof *aligned * ((size_t)n->nin + 1));
   vitc_copy_buf buf = {0};
-  vitc_status st = copies && aligned ? vitc_copy_unaligned(in, n->nin, copies, &buf, err)
+  vitc_status st = copies && aligned ? vitc_aligned_inputs(in, n->nin, copies, aligned, &buf, err)
                                      : vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  for (int k = 0; !st && k < n->nin; k++) aligned[k] = copies[k].data ? &copies[k] : in[k];
   if (!st) st = eval_any(g, n, aligned, out, err);
   free(buf.data);
   free(copies);

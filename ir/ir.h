@@ -62,15 +62,15 @@ bool vitc_dtype_is_signed(vitc_dtype t); /* I8 I16 I32 I64 */
  * such data is read through vitc_load_f, vitc_f32_at or memcpy, never through a typed pointer. The
  * evaluator (vitc_eval_node) and the backend's emitters (cg_in_value) are given aligned copies. */
 bool vitc_value_is_aligned(const vitc_value *v);
-/* Memory vitc_copy_unaligned reuses from call to call (no page is zeroed twice): free(data) when done. */
+/* Memory vitc_aligned_inputs reuses from call to call (no page is zeroed twice): free(data) when done. */
 typedef struct vitc_copy_buf {
   void *data;
   size_t cap;
 } vitc_copy_buf;
-/* For each value in[0..n) (NULL: absent) not aligned for its dtype, copies[k] (the caller's n entries) is
- * in[k] with its data copied into buf, 64-byte aligned; data NULL for the others. */
-vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
-                                vitc_error *err);
+/* in[0..n) (NULL: absent) as typed code may read them: use[k] (the caller's n entries) is in[k], or, where
+ * in[k] is not aligned for its dtype, copies[k]: in[k] with its data copied into buf, 64-byte aligned. */
+vitc_status vitc_aligned_inputs(const vitc_value *const *in, int n, vitc_value *copies, const vitc_value **use,
+                                vitc_copy_buf *buf, vitc_error *err);
 static inline float vitc_f32_at(const void *p, int64_t i) {
   float x;
   memcpy(&x, (const char *)p + 4 * i, 4);

@@ -132,11 +132,11 @@ bool vitc_value_is_aligned(const vitc_value *v) {
   return !size || (uintptr_t)v->data % size == 0;
 }
 
-vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *copies, vitc_copy_buf *buf,
-                                vitc_error *err) {
+vitc_status vitc_aligned_inputs(const vitc_value *const *in, int n, vitc_value *copies, const vitc_value **use,
+                                vitc_copy_buf *buf, vitc_error *err) {
   size_t need = 0;
   for (int k = 0; k < n; k++) {
-    copies[k].data = NULL;
+    use[k] = in[k];
     if (in[k] && in[k]->data && !vitc_value_is_aligned(in[k])) need += (vitc_nbytes(in[k]) + 63) / 64 * 64;
   }
   if (!need) return VITC_OK;
@@ -154,6 +154,7 @@ vitc_status vitc_copy_unaligned(const vitc_value *const *in, int n, vitc_value *
     size_t bytes = vitc_nbytes(in[k]);
     copies[k] = *in[k];
     copies[k].data = memcpy(at, in[k]->data, bytes);
+    use[k] = &copies[k];
     at += (bytes + 63) / 64 * 64;
   }
   return VITC_OK;
