@@ -84,13 +84,14 @@ static int64_t batch_count(const gemm_desc *d) {
  * ConvNeXt-T's four widths and token counts) share their kernels; in every other kernel they are constants
  * of its code. What stays in the code: the tile heights, N's last part panel, the epilogue. */
 enum { GS_K, GS_A_RS, GS_LDC, GS_D_RS, GS_NPAN, GS_TILES, GS_TALL, GS_BPC, GS_INNER, GS_A_LARGER, GS_KBLOCKS,
-       GS_PER_BATCH, GS_KC, GS_COUNT };
+       GS_PER_BATCH, GS_KC, GS_VECS, GS_COUNT };
 
 /* What a tile needs inside the task: batch-offset bases and the current panel and K block. */
 typedef struct kernel_ctx {
   vitc_cg *cg;
   const gemm_desc *d;
   LLVMValueRef ib_lo, ib_hi; /* the task's row blocks */
+  LLVMValueRef ib_first;     /* the first row block of their chunk (the prefetch shares count from it) */
   LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
   LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
@@ -298,7 +299,7 @@ static void emit_row_blocks(kernel_ctx *k, LLVMValueRef ib_lo, LLVMValueRef ib_h
     if (!tall) lo = vec_select(cg, vec_icmp(cg, LLVMIntUGT, ib_lo, n_hi), ib_lo, n_hi);
     cg_loop ib = cg_loop_begin(cg, lo, ix_min(cg, ib_hi, last), 1);
     if (k->pf_step) { /* tile t's share of the next slice: from (k0 + kc) + t·kc·pf_step, at p = k0 */
-      LLVMValueRef t = ix_add(cg, ib.iv, ix_mulk(cg, ib_lo, -1)), kc = k->sz[GS_KC];
+      LLVMValueRef t = ix_sub(cg, ib.iv, k->ib_first), kc = k->sz[GS_KC];
       LLVMValueRef share = ix_mul(cg, ix_add(cg, ix_mul(cg, t, kc), ix_mulk(cg, k->k0, -1)), k->pf_step);
       k->pf_tile = gep_f32(cg, k->b, ix_add(cg, ix_mulk(cg, ix_add(cg, k->k0, kc), k->b_ks), share));
     }
@@ -478,6 +479,55 @@ static bool sizes_at_run_time(const gemm_desc *d, b_source src, bool bf16) {
   return src == B_PREPACKED && !bf16 && !d->nbatch && !d->a_group && !d->a_seg;
 }
 
+/* The threads' shares of a float32 GEMM are cut in units of equal work, one row tile by one vector of columns
+ * (per batch index GS_TILES x GS_VECS of them), rather than in whole tasks (row chunk x panel) of unequal
+ * work: with N not a multiple of the panel width the last panel is narrower, and with whole tasks one thread
+ * got it while the other got whole ones (MaxViT-T's 196x256 products: 6 panels, 5 1/3 wide, in 18 tasks split
+ * 9 and 9 gave the threads 3 and 2 1/3 panels, 12% over the mean). The units run in the order the tasks did
+ * (a block is a task's row chunk x panel, blocks in GS_INNER order, a block's tiles one after another, each
+ * tile as many units as its panel has vectors); a thread runs the tiles whose first unit lies in its range,
+ * so that every tile is run once, whole, whatever the cut. */
+
+/* Vectors of panel jp (NV, or what is left for the last). */
+static LLVMValueRef panel_vectors(kernel_ctx *k, LLVMValueRef jp) {
+  vitc_cg *cg = k->cg;
+  LLVMValueRef last = ix_addk(cg, k->sz[GS_NPAN], -1), is_last = vec_icmp(cg, LLVMIntEQ, jp, last);
+  return vec_select(cg, is_last, ix_sub(cg, k->sz[GS_VECS], ix_mulk(cg, last, NV)), cg_i64(cg, NV));
+}
+
+/* Tiles of row chunk mc (GS_BPC, or what is left for the last). */
+static LLVMValueRef chunk_tiles(kernel_ctx *k, LLVMValueRef mc) {
+  vitc_cg *cg = k->cg;
+  LLVMValueRef first = ix_mul(cg, mc, k->sz[GS_BPC]);
+  return ix_min(cg, k->sz[GS_BPC], ix_sub(cg, k->sz[GS_TILES], first));
+}
+
+/* The block (task index: batch x GS_PER_BATCH + outer x GS_INNER + inner) holding unit u. */
+static LLVMValueRef block_of_unit(kernel_ctx *k, LLVMValueRef u, LLVMValueRef larger) {
+  vitc_cg *cg = k->cg;
+  LLVMValueRef tiles = k->sz[GS_TILES], vecs = k->sz[GS_VECS], bpc = k->sz[GS_BPC];
+  LLVMValueRef per_batch = ix_mul(cg, tiles, vecs), bidx = ix_div(cg, u, per_batch), r = ix_rem(cg, u, per_batch);
+  /* row chunks outer (A the larger): a chunk holds its tiles x every vector, panel by panel */
+  LLVMValueRef chunk_units = ix_mul(cg, bpc, vecs), mc_a = ix_div(cg, r, chunk_units);
+  LLVMValueRef in_chunk = ix_sub(cg, r, ix_mul(cg, mc_a, chunk_units));
+  LLVMValueRef jp_a = ix_div(cg, in_chunk, ix_mulk(cg, chunk_tiles(k, mc_a), NV));
+  /* panels outer: a panel holds every tile x its vectors, chunk by chunk */
+  LLVMValueRef panel_units = ix_mulk(cg, tiles, NV), jp_b = ix_div(cg, r, panel_units);
+  LLVMValueRef in_panel = ix_sub(cg, r, ix_mul(cg, jp_b, panel_units));
+  LLVMValueRef mc_b = ix_div(cg, in_panel, ix_mul(cg, bpc, panel_vectors(k, jp_b)));
+  LLVMValueRef outer = vec_select(cg, larger, mc_a, jp_b), inner = vec_select(cg, larger, jp_a, mc_b);
+  return ix_add(cg, ix_mul(cg, bidx, k->sz[GS_PER_BATCH]), ix_add(cg, ix_mul(cg, outer, k->sz[GS_INNER]), inner));
+}
+
+/* The first unit of block (bidx, mc, jp). */
+static LLVMValueRef block_start(kernel_ctx *k, LLVMValueRef bidx, LLVMValueRef mc, LLVMValueRef jp, LLVMValueRef larger) {
+  vitc_cg *cg = k->cg;
+  LLVMValueRef tiles = k->sz[GS_TILES], vecs = k->sz[GS_VECS], chunk0 = ix_mul(cg, mc, k->sz[GS_BPC]);
+  LLVMValueRef chunks_outer = ix_add(cg, ix_mul(cg, chunk0, vecs), ix_mulk(cg, ix_mul(cg, jp, chunk_tiles(k, mc)), NV));
+  LLVMValueRef panels_outer = ix_add(cg, ix_mulk(cg, ix_mul(cg, jp, tiles), NV), ix_mul(cg, chunk0, panel_vectors(k, jp)));
+  return ix_add(cg, ix_mul(cg, bidx, ix_mul(cg, tiles, vecs)), vec_select(cg, larger, chunks_outer, panels_outer));
+}
+
 static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, bool bf16, vitc_error *err) {
   int64_t blob_off = 0;
   bool packed = src != B_IN_PLACE, at_run = sizes_at_run_time(d, src, bf16);
@@ -503,7 +553,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   int64_t sizes[GS_COUNT] = {[GS_K] = ksteps, [GS_A_RS] = d->a_rs, [GS_LDC] = d->ldc, [GS_D_RS] = d->d_rs,
                              [GS_NPAN] = npan, [GS_TILES] = mblocks, [GS_TALL] = n_hi, [GS_BPC] = bpc,
                              [GS_INNER] = a_larger ? npan : nmc, [GS_A_LARGER] = a_larger, [GS_KBLOCKS] = nkb,
-                             [GS_PER_BATCH] = npan * nmc, [GS_KC] = kc};
+                             [GS_PER_BATCH] = npan * nmc, [GS_KC] = kc, [GS_VECS] = ceil_div(d->n, VL)};
   LLVMValueRef null = LLVMConstNull(cg->ptr), table = null, bptr = d->b;
   /* the table before the packed B: both then lie at the same offsets among every node's constants */
   vitc_status st = at_run ? cg_add_sizes(cg, sizes, GS_COUNT, &table, NULL, err) : VITC_OK;
@@ -513,7 +563,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   }
   if (st) return st;
   if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
-  LLVMValueRef ntasks = ix_mulk(cg, at_run ? cg_size(cg, table, GS_PER_BATCH) : cg_i64(cg, npan * nmc), batch_count(d));
+  LLVMValueRef units = at_run ? ix_mul(cg, cg_size(cg, table, GS_TILES), cg_size(cg, table, GS_VECS))
+                              : cg_i64(cg, mblocks * sizes[GS_VECS]);
 
   LLVMValueRef captured[7] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null, table};
@@ -521,10 +572,12 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps, .mr_lo = mr_lo,
                   .has_tall = common_tiling || n_hi > 0};
   for (int i = 0; i < GS_COUNT; i++) k.sz[i] = at_run ? cg_size(cg, t.vals[6], i) : cg_i64(cg, sizes[i]);
-  cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
+  LLVMValueRef larger = vec_icmp(cg, LLVMIntNE, k.sz[GS_A_LARGER], cg_i64(cg, 0));
+  LLVMValueRef first_block = block_of_unit(&k, t.begin, larger);
+  LLVMValueRef end_block = ix_addk(cg, block_of_unit(&k, ix_addk(cg, t.end, -1), larger), 1);
+  cg_loop task = cg_loop_begin(cg, first_block, end_block, 1);
   LLVMValueRef per_batch = k.sz[GS_PER_BATCH], inner = k.sz[GS_INNER];
   LLVMValueRef in_b = ix_rem(cg, task.iv, per_batch), lo = ix_rem(cg, in_b, inner), hi = ix_div(cg, in_b, inner);
-  LLVMValueRef larger = vec_icmp(cg, LLVMIntNE, k.sz[GS_A_LARGER], cg_i64(cg, 0));
   LLVMValueRef mc = vec_select(cg, larger, hi, lo), jp = vec_select(cg, larger, lo, hi);
   LLVMValueRef off[4], bidx = ix_div(cg, task.iv, per_batch);
   batch_offsets(cg, d, bidx, off);
@@ -552,8 +605,13 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
     LLVMValueRef spread = vec_select(cg, vec_icmp(cg, LLVMIntUGT, bpc, nv), bpc, nv);
     k.pf_step = ix_div(cg, ix_addk(cg, ix_add(cg, spread, cg_i64(cg, k.b_ks)), -1), spread);
   }
-  LLVMValueRef ib_lo = ix_mul(cg, mc, k.sz[GS_BPC]);
-  LLVMValueRef ib_hi = ix_min(cg, ix_add(cg, ib_lo, k.sz[GS_BPC]), k.sz[GS_TILES]);
+  /* the block's tiles whose first unit lies in [begin, end): from ceil((begin - start) / w), at least 0 */
+  LLVMValueRef start = block_start(&k, bidx, mc, jp, larger), w = panel_vectors(&k, jp);
+  LLVMValueRef before = ix_sub(cg, t.begin, start), wm1 = ix_addk(cg, w, -1);
+  LLVMValueRef skip = vec_select(cg, vec_icmp(cg, LLVMIntSGT, before, cg_i64(cg, 0)), ix_div(cg, ix_add(cg, before, wm1), w),
+                                 cg_i64(cg, 0));
+  LLVMValueRef upto = ix_min(cg, chunk_tiles(&k, mc), ix_div(cg, ix_add(cg, ix_sub(cg, t.end, start), wm1), w));
+  LLVMValueRef chunk0 = ix_mul(cg, mc, k.sz[GS_BPC]), ib_lo = ix_add(cg, chunk0, skip), ib_hi = ix_add(cg, chunk0, upto);
 
   cg_loop kb = cg_loop_begin(cg, cg_i64(cg, 0), k.sz[GS_KBLOCKS], 1);
   if (nseg > 1) { /* segment s's K block: A from s*a_ss, so that the tiles' p*a_cs lands in it */
@@ -567,11 +625,11 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   }
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, ix_addk(cg, k.sz[GS_KBLOCKS], -1));
-  k.ib_lo = ib_lo, k.ib_hi = ib_hi;
+  k.ib_lo = ib_lo, k.ib_hi = ib_hi, k.ib_first = chunk0;
   emit_by_panel_width(cg, jp, k.sz[GS_NPAN], d->n, NV, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &kb);
   cg_loop_end(cg, &task);
-  cg_task_end_n(cg, &t, ntasks);
+  cg_task_end_n(cg, &t, ix_mulk(cg, units, batch_count(d)));
   return VITC_OK;
 }
 

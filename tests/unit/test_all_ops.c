@@ -172,6 +172,11 @@ static const op_case cases[] = {
     {VITC_OP_Concat, "f32[3,5,7] f32[3,2,7] f32[3,1,7]", "axis=1"},
     {VITC_OP_Split, "f32[3,5,7] i64{2,3}", "axis=1", 2},
     {VITC_OP_Slice, "f32[3,5,13] i64{1,-1} i64{5,1} i64{1,2} i64{2,-3}"},
+    /* pieces large enough for the pool: the outer loop's rows (a transpose, each input of a concat) and a
+     * single loop's chunks of 4096 with a shorter last one (a slice that is one run) */
+    {VITC_OP_Transpose, "f32[3,97,233]", "perm=2,0,1"},
+    {VITC_OP_Concat, "f32[3,151,149] f32[3,2,149]", "axis=1"},
+    {VITC_OP_Slice, "f32[9,8300] i64{1} i64{9} i64{0}"},
     {VITC_OP_Expand, "f32[5,1] i64{3,5,7}"},
     {VITC_OP_Tile, "f32[3,5,7] i64{1,2,3}"},
     {VITC_OP_Pad, "f32[3,5,7] i64{0,1,2,0,2,1} f32(0.5)"},

@@ -57,6 +57,13 @@ static void test_matmul(void) {
       snprintf(what, sizeof what, "matmul %lldx1100x%lld input, %d threads", (long long)m, (long long)n, threads);
       matmul(what, VITC_F32, DIMS(m, 1100), DIMS(1100, n), false, threads);
     }
+  /* the threads' shares cut in units of a row tile x a vector (emit_sgemm): on three threads the cuts fall
+   * inside blocks, inside a part panel and across batch indices, with row chunks outer (19 rows, 13 columns)
+   * and panels outer (9 rows of 100 columns: a panel and a third per tile row) */
+  for (int threads = 1; threads <= 3; threads += 2) {
+    matmul("matmul batched 5x19x40x13", VITC_F32, DIMS(5, 19, 40), DIMS(5, 40, 13), false, threads);
+    matmul("matmul batched 3x9x40x100", VITC_F32, DIMS(3, 9, 40), DIMS(3, 40, 100), false, threads);
+  }
 }
 
 static void gemm(const char *what, int64_t m, int64_t k, int64_t n, bool ta, bool tb, int rc, const int64_t *dc,

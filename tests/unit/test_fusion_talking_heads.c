@@ -96,6 +96,7 @@ static void test_kernel(void) {
     check_kernel(3, 5, 6, 2, threads, 1e-6);    /* more heads than tokens: one block of 5 rows */
     check_kernel(1, 150, 2, 70, threads, 1e-5); /* two whole key tiles and two vectors; Dh in two passes */
     check_kernel(1, 931, 3, 2, threads, 1e-6);  /* the stack budget cuts blocks to 5 rows, the last has 1 */
+    check_kernel(2, 99, 4, 96, threads, 1e-5);  /* Kᵀ packed across the pool, its rows cut across entries */
   }
 }
 
