@@ -109,6 +109,7 @@ static void test_fused_gemm(void) {
     fused_gemm("fused gemm 197x1100x100 gelu", 197, 1100, 100, "gelu_erf", threads);
     fused_gemm("fused gemm 3000x300x100 relu", 3000, 300, 100, "relu", threads);
     fused_gemm("fused gemm 49x3100x61", 49, 3100, 61, "none", threads);
+    fused_gemm("fused gemm 37x70x53 silu", 37, 70, 53, "silu", threads);
   }
 }
 
