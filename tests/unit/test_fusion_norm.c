@@ -365,6 +365,73 @@ static void test_channel_affine_folds(void) {
   }
 }
 
+/* merge_parallel_convs: reparameterisable branches over one image (MobileOne, FastViT). */
+enum {
+  PC_ADD,          /* Conv 3x3 + Conv 1x1, group 2 */
+  PC_SUB_IDENTITY, /* depthwise Conv 3x3 - BatchNorm(x) */
+  PC_CHAIN,        /* (Conv 1x1 + BatchNorm(x)) + Conv 3x3, dense: the identity on channel m itself */
+  PC_STRIDED,      /* Conv 3x3 + Conv 1x1, both stride 2 (MobileOne's downsampling) */
+  PC_MISS_INPUTS,  /* the two Convs read different images */
+  PC_MISS_OFFSET,  /* a 3x3 Conv padded after only (pads 0, 0, 2, 2): the same shape, its taps not centred on the 1x1's */
+  PC_MISS_SHARED,  /* a Conv's output is also a graph output */
+};
+
+/* pad < 0: pads 0 before and -pad after */
+static int pc_conv(test_graph *t, int x, const int64_t *wd, unsigned seed, int64_t group, int64_t pad, int64_t stride) {
+  int64_t before = pad < 0 ? 0 : pad, after = pad < 0 ? -pad : pad;
+  int64_t pads[4] = {before, before, after, after}, strides[2] = {stride, stride};
+  vitc_attr attrs[3] = {{.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "group", .type = VITC_ATTR_INT, .i = group},
+                        {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides}};
+  int64_t m = wd[0];
+  return node(t->g, VITC_OP_Conv, (int[]){x, tensor(t->g, 4, wd, seed, -1, 2), tensor(t->g, 1, &m, seed + 1, -1, 2)}, 3,
+              attrs, 3);
+}
+
+static int pc_norm(test_graph *t, int x, int64_t channels) {
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-3};
+  vitc_graph *g = t->g;
+  return node(g, VITC_OP_BatchNormalization,
+              (int[]){x, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2),
+                      tensor(g, 1, &channels, 11, -0.5f, 1), tensor(g, 1, &channels, 13, 0.2f, 2)},
+              5, &eps, 1);
+}
+
+static void build_parallel_convs(test_graph *t, int variant) {
+  const int64_t image[] = {1, 4, 6, 5}, dense3[] = {4, 4, 3, 3}, dense1[] = {4, 4, 1, 1}, grouped3[] = {4, 2, 3, 3},
+                grouped1[] = {4, 2, 1, 1}, dw3[] = {4, 1, 3, 3};
+  vitc_graph *g = t->g;
+  g->opset = 13;
+  int x = tg_input(t, VITC_F32, 4, image), y;
+  if (variant == PC_SUB_IDENTITY) {
+    y = binary(g, VITC_OP_Sub, pc_conv(t, x, dw3, 3, 4, 1, 1), pc_norm(t, x, 4));
+  } else if (variant == PC_CHAIN) {
+    int a = binary(g, VITC_OP_Add, pc_conv(t, x, dense1, 3, 1, 0, 1), pc_norm(t, x, 4));
+    y = binary(g, VITC_OP_Add, a, pc_conv(t, x, dense3, 5, 1, 1, 1));
+  } else {
+    int other = variant == PC_MISS_INPUTS ? tg_input(t, VITC_F32, 4, image) : x;
+    int64_t stride = variant == PC_STRIDED ? 2 : 1;
+    int a = pc_conv(t, x, grouped3, 3, 2, variant == PC_MISS_OFFSET ? -2 : 1, stride);
+    int b = pc_conv(t, other, grouped1, 5, 2, 0, stride);
+    y = binary(g, VITC_OP_Add, a, b);
+    if (variant == PC_MISS_SHARED) tg_output(t, b);
+  }
+  tg_output(t, y);
+}
+
+static void test_parallel_convs(void) {
+  static const char *const names[] = {"conv + conv", "conv - identity", "chain", "strided pair", "two images",
+                                      "3x3 padded after only", "shared branch"};
+  for (int variant = PC_ADD; variant <= PC_MISS_SHARED; variant++) {
+    bool merges = variant <= PC_STRIDED;
+    const fh_count want[] = {{VITC_OP_Conv, merges ? 1 : 2}, {VITC_OP_BatchNormalization, 0}, {VITC_OP_Add, !merges},
+                             {VITC_OP_Sub, 0}};
+    vitc_graph *g = check_case(names[variant], build_parallel_convs, variant, vitc_merge_parallel_convs, merges ? 1 : 3,
+                               want, 4);
+    vitc_graph_free(g);
+  }
+}
+
 /* A BatchNormalization before a Conv (MaxViT's MBConv pre-norm): folds into the input channels when no
  * tap reads the padding. */
 enum {
@@ -519,6 +586,7 @@ int main(void) {
   test_batch_norm_folds();
   test_batch_norm_keeps_weight();
   test_channel_affine_folds();
+  test_parallel_convs();
   test_batch_norm_before_conv();
   test_batch_norm_lowered();
   test_pipeline_recomposes();
