@@ -138,6 +138,7 @@ LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
   }
   case GEMM_ACT_GELU_ERF: return vm_gelu_erf(cg, x);
   case GEMM_ACT_GELU_TANH: return vm_gelu_tanh(cg, x);
+  case GEMM_ACT_SILU: return vm_silu(cg, x);
   }
   return x;
 }
@@ -194,14 +195,14 @@ static LLVMValueRef scaled_sum(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
 }
 
 /* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D).
- * A GELU (a few dozen instructions a vector) runs in a loop over the tile's vectors, one copy of it rather
+ * A GELU or SiLU (a few dozen instructions a vector) runs in a loop over the tile's vectors, one copy of it rather
  * than mr * nv: the kernel's code is then a third the size and compiles in a third of the time, and the
  * vectors' GELUs still overlap in the core (no iteration waits on another). */
 static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes, LLVMValueRef acc[MR][NV], bool finish) {
   vitc_cg *cg = k->cg;
   const gemm_desc *d = k->d;
   LLVMTypeRef vt = f32v_type(cg);
-  bool looped = finish && (d->act == GEMM_ACT_GELU_ERF || d->act == GEMM_ACT_GELU_TANH);
+  bool looped = finish && d->act != GEMM_ACT_NONE && d->act != GEMM_ACT_RELU;
   LLVMValueRef tile = looped ? cg_var(cg, LLVMArrayType(vt, (unsigned)(mr * nv)), NULL) : NULL;
   if (looped) {
     for (int i = 0; i < mr; i++)
@@ -765,7 +766,8 @@ vitc_status emit_Gemm(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
 
 gemm_act emit_gemm_act_of(const vitc_node *n) {
   static const char *const acts[] = {[GEMM_ACT_NONE] = "none", [GEMM_ACT_RELU] = "relu",
-                                     [GEMM_ACT_GELU_ERF] = "gelu_erf", [GEMM_ACT_GELU_TANH] = "gelu_tanh"};
+                                     [GEMM_ACT_GELU_ERF] = "gelu_erf", [GEMM_ACT_GELU_TANH] = "gelu_tanh",
+                                     [GEMM_ACT_SILU] = "silu"};
   const char *act = vitc_attr_str(n, "activation", "none");
   for (int i = 0; i < (int)(sizeof acts / sizeof *acts); i++)
     if (!strcmp(act, acts[i])) return (gemm_act)i;

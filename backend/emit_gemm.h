@@ -37,7 +37,7 @@
 #include "cg.h"
 #include "vec.h"
 
-typedef enum gemm_act { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_GELU_ERF, GEMM_ACT_GELU_TANH } gemm_act;
+typedef enum gemm_act { GEMM_ACT_NONE, GEMM_ACT_RELU, GEMM_ACT_GELU_ERF, GEMM_ACT_GELU_TANH, GEMM_ACT_SILU } gemm_act;
 
 typedef struct gemm_desc {
   vitc_dtype dtype;

@@ -18,6 +18,15 @@
  *                                                            b'[m] = b[m] + Σ_{j,k} W[m, j, k] · h[c]
  *                                                            c = (m / Mg)·Cg + j, the input channel
  *
+ * A Mul or Add by a known per-channel constant after a Conv (NCHW LayerScale, PoolFormer's and
+ * EfficientFormer's; a bias added apart) folds in as a BatchNormalization after it would, so the residual
+ * after it can join the Conv's epilogue (fuse_gemm_epilogue):
+ *
+ *     %c = Conv(%x, W, b)                                 %y = Conv(%x, W', b')
+ *     %y = Mul(%c, γ) | Add(%c, β)                 ─→        g = γ, h = 0  |  g = 1, h = β
+ *                                                            γ, β: C values along axis 1 of %c, 1 elsewhere
+ *                                                            ([C, 1, 1] or [1, C, 1, 1]), either operand
+ *
  * What folds into neither, passes/lower_batch_norm turns into its per-channel affine.
  *
  * The output channels are axis 1 of %c: W's first dim for a Conv, the columns of a 2-D product. W, b,
@@ -65,6 +74,34 @@ static vitc_status bn_fold_init(const vitc_graph *g, const vitc_node *bn, int64_
   f->gain = vitc_batch_norm_affine(g, bn, channels);
   if (!f->gain) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory folding a BatchNormalization", g->path);
   f->shift = f->gain + channels;
+  return VITC_OK;
+}
+
+/* A known float value of `channels` values along axis 1 of a rank-`rank` tensor, 1 along every other axis
+ * (right-aligned as broadcasting reads it): a per-channel Mul or Add operand that keeps the tensor's shape. */
+static bool is_channel_constant(const vitc_graph *g, int t, int64_t channels, int rank) {
+  if (!is_known_vector(g, t, channels)) return false;
+  const vitc_value *v = &g->tensors[t].v;
+  int off = rank - v->rank;
+  if (off < 0 || off > 1) return false;
+  for (int d = 0; d < v->rank; d++)
+    if (v->dims[d] != (d + off == 1 ? channels : 1)) return false;
+  return true;
+}
+
+/* g = γ, h = 0 for a Mul by γ; g = 1, h = β for an Add of β. */
+static vitc_status affine_fold_init(const vitc_graph *g, const vitc_node *n, int constant, int64_t channels,
+                                    bn_fold *f, vitc_error *err) {
+  f->channels = channels;
+  f->gain = malloc(sizeof(double) * 2 * (size_t)(channels ? channels : 1));
+  if (!f->gain) return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory folding a per-channel %s", g->path,
+                                 vitc_ops[n->op].name);
+  f->shift = f->gain + channels;
+  for (int64_t c = 0; c < channels; c++) {
+    double v = vitc_load_f(&g->tensors[constant].v, c);
+    f->gain[c] = n->op == VITC_OP_Mul ? v : 1;
+    f->shift[c] = n->op == VITC_OP_Mul ? 0 : v;
+  }
   return VITC_OK;
 }
 
@@ -153,9 +190,30 @@ static bool plan_fold(const vitc_rewriter *rw, const vitc_node *bn, vitc_node **
   return c->rank >= 2 && c->dims[1] == fp->channels && vitc_match_batch_norm(rw->g, bn, fp->channels);
 }
 
-static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fold_plan *fp, vitc_error *err) {
+/* The Conv one operand of a Mul or Add n is (read by n only), the other a per-channel constant of it. */
+static vitc_node *affine_after_conv(const vitc_rewriter *rw, const vitc_node *n, fold_plan *fp, int *constant) {
+  const vitc_graph *g = rw->g;
+  if ((n->op != VITC_OP_Mul && n->op != VITC_OP_Add) || n->nin != 2 || !g->tensors[n->out[0]].shape_known) return NULL;
+  for (int k = 0; k < 2; k++) {
+    vitc_node *p = vitc_match_inner(rw, n->in[k], VITC_OP_Conv, 1);
+    if (!p || !vitc_dtype_is_float(g->tensors[p->out[0]].v.dtype) || !plan_conv(g, p, fp)) continue;
+    const vitc_value *c = &g->tensors[p->out[0]].v;
+    if (c->rank < 2 || c->dims[1] != fp->channels || !is_channel_constant(g, n->in[1 - k], fp->channels, c->rank))
+      continue;
+    *constant = n->in[1 - k];
+    return p;
+  }
+  return NULL;
+}
+
+/* Folds the BatchNormalization, Mul or Add at index bn_index into p (as planned); `constant` is the Mul's
+ * or Add's per-channel operand. */
+static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fold_plan *fp, int constant,
+                        vitc_error *err) {
   bn_fold f;
-  vitc_status st = bn_fold_init(rw->g, &rw->g->nodes[bn_index], fp->channels, &f, err);
+  const vitc_node *after = &rw->g->nodes[bn_index];
+  vitc_status st = after->op == VITC_OP_BatchNormalization ? bn_fold_init(rw->g, after, fp->channels, &f, err)
+                                                           : affine_fold_init(rw->g, after, constant, fp->channels, &f, err);
   if (st != VITC_OK) return st;
   int x = p->in[0], y = rw->g->nodes[bn_index].out[0];
   vitc_dtype dtype = rw->g->tensors[fp->weight].v.dtype;
@@ -177,8 +235,11 @@ static vitc_status fold_after(vitc_rewriter *rw, int i, void *ctx, vitc_error *e
   (void)ctx;
   vitc_node *p;
   fold_plan fp;
-  if (rw->g->nodes[i].op != VITC_OP_BatchNormalization || !plan_fold(rw, &rw->g->nodes[i], &p, &fp)) return VITC_OK;
-  return fold(rw, i, p, &fp, err);
+  int constant = -1;
+  if (rw->g->nodes[i].op == VITC_OP_BatchNormalization ? !plan_fold(rw, &rw->g->nodes[i], &p, &fp)
+                                                       : !(p = affine_after_conv(rw, &rw->g->nodes[i], &fp, &constant)))
+    return VITC_OK;
+  return fold(rw, i, p, &fp, constant, err);
 }
 
 /* ---------------------------------------------------------------- BatchNormalization before a Conv */
@@ -247,7 +308,8 @@ static vitc_status fold_before(vitc_rewriter *rw, int i, void *ctx, vitc_error *
   return bn ? fold_into_input(rw, i, bn, &p, err) : VITC_OK;
 }
 
-/* BatchNorms after their Conv/Gemm first, then those before a Conv (what is left of them). */
+/* BatchNorms (and per-channel Muls and Adds) after their Conv/Gemm first, then BatchNorms before a Conv
+ * (what is left of them). */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err) {
   vitc_rewriter rw;
   vitc_status st = vitc_rewriter_begin(&rw, g, "fold_batch_norm", err);

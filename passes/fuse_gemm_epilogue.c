@@ -7,7 +7,8 @@
  *        | Gemm(%a, W) {transB}          (%a 2-D, alpha 1, no transA; W' = Wᵀ when transB)
  *        | Gemm(%a, W, C)                C known, one per column, beta 1: the bias
  *     %q = Add(%p, b)                    b known, N values along the last dim ([N], [1, N], [1, 1, N])
- *     %r = Relu(%q) | Gelu(%q)           Gelu {approximate none → gelu_erf, tanh → gelu_tanh}
+ *     %r = Relu(%q) | Gelu(%q) | Silu(%q)  Gelu {approximate none → gelu_erf, tanh → gelu_tanh}; vitc.Silu
+ *                                        (passes/recompose_gelu: x·σ(x), MobileViT's and EfficientNet's)
  *     %s = Mul(%r, γ)                    γ known, N values along the last dim (LayerScale, ConvNeXt, CaiT)
  *     %v = Reshape(%s) | Transpose(%s)   up to 4 views that only regroup rows: the last dim stays and
  *                                        the elements keep their order (a Transpose moves dims of size 1)
@@ -57,9 +58,10 @@ static vitc_node *only_reader(const vitc_rewriter *rw, const int *reader, int t)
   return n->dead ? NULL : n;
 }
 
-/* The epilogue activation n computes ("relu", "gelu_erf", "gelu_tanh"), or NULL. */
+/* The epilogue activation n computes ("relu", "gelu_erf", "gelu_tanh", "silu"), or NULL. */
 static const char *activation_name(const vitc_node *n) {
   if (n->op == VITC_OP_Relu) return "relu";
+  if (n->op == VITC_OP_Silu) return "silu";
   if (n->op != VITC_OP_Gelu) return NULL;
   return !strcmp(vitc_attr_str(n, "approximate", "none"), "tanh") ? "gelu_tanh" : "gelu_erf";
 }
@@ -230,7 +232,7 @@ static vitc_status rewrite_as(vitc_rewriter *rw, const gemm_chain *c, vitc_op op
 /* An int8 GEMM (passes/fuse_qdq) takes the activation and the residual after it the same way; its own
  * bias and post-bias stay, and a bias or γ after it is not joined (the chain stops there):
  *     %p = Int8Gemm(%a, ..) {no activation}        ─→  %y = Int8Gemm(%a', .., %x) {activation}
- *     %r = Relu(%p) | Gelu(%p)      optional                  (input 9: the residual)
+ *     %r = Relu(%p) | Gelu | Silu   optional                  (input 9: the residual)
  *     %v = Reshape(%r) | ..         up to 4 row views, then
  *     %y = Add(%v, %x)              optional: the residual */
 static vitc_status fuse_int8_epilogue(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
@@ -251,7 +253,7 @@ static vitc_status fuse_int8_epilogue(vitc_rewriter *rw, const int *reader, vitc
  * the activated result; so does a PatchConvNHWC (MaxViT's and TinyViT's stems: 3x3 conv, then GELU):
  *     %c = DepthwiseConvNHWC(%x, W, b) {activation "none"}   ─→  %y = DepthwiseConvNHWC(%x, W, b) {activation}
  *     %v = Reshape(%c) | ..                  up to 4 row views                  %z = Reshape(%y', shape of %z)
- *     %z = Relu(%v) | Gelu(%v)               (each tensor read by the next step only) */
+ *     %z = Relu(%v) | Gelu | Silu(%v)        (each tensor read by the next step only) */
 static vitc_status fuse_nhwc_conv_activation(vitc_rewriter *rw, const int *reader, vitc_node *n, vitc_error *err) {
   vitc_node *matched[2 + MAX_VIEWS] = {n}, *act = only_reader(rw, reader, n->out[0]);
   int nmatched = 1, v = n->out[0];
@@ -287,7 +289,7 @@ static vitc_status fuse_nhwc_conv_activation(vitc_rewriter *rw, const int *reade
 
 /* A float32 Conv that stays a Conv takes its activation and residual, as FusedConv:
  *     %c = Conv(%x, W, b)                   W (and b) known
- *     %r = Relu(%c) | Gelu(%c)              optional
+ *     %r = Relu(%c) | Gelu | Silu(%c)       optional
  *     %y = Add(%r, %z)                      optional: %z of %y's shape, computed before the Conv (so it
  *                                           cannot depend on it)
  *                                     ─→  %y = FusedConv(%x, W, b, %z) {Conv's attributes, activation}

@@ -53,6 +53,7 @@ vitc_status vitc_fuse_factorized_attention(vitc_graph *g, vitc_error *err); /* C
 vitc_status vitc_fuse_channel_attention(vitc_graph *g, vitc_error *err); /* XCiT's cross-covariance attention, from qkv → ChannelAttention */
 vitc_status vitc_fuse_token_image(vitc_graph *g, vitc_error *err); /* conv or bilinear resize of token rows' image, class token around it → DepthwiseConvNHWC {image}, ResizeTokens */
 vitc_status vitc_merge_depthwise_split(vitc_graph *g, vitc_error *err); /* depthwise Convs over Split channel groups → one Conv */
+vitc_status vitc_merge_parallel_convs(vitc_graph *g, vitc_error *err); /* Conv ± Conv (or identity BatchNorm) of one image → one Conv */
 vitc_status vitc_fuse_qdq(vitc_graph *g, vitc_error *err);             /* QDQ-quantised MatMul/Gemm (+ bias Add) → Int8Gemm */
 vitc_status vitc_fuse_grn(vitc_graph *g, vitc_error *err);             /* ConvNeXt V2 global response normalisation → GRN */
 vitc_status vitc_fold_batch_norm(vitc_graph *g, vitc_error *err);      /* BatchNormalization into the Conv/Gemm before it */

@@ -32,6 +32,7 @@ static const vitc_pass pipeline[] = {
     {"fuse_swiglu_linears", vitc_fuse_swiglu_linears, false, "two Linears of one input, one gating the other through Silu, become one Linear and SwiGLU"},
     {"fuse_swiglu", vitc_fuse_swiglu, false, "Silu of one half of a tensor times its other half becomes SwiGLU"},
     {"fuse_grn", vitc_fuse_grn, false, "ConvNeXt V2's global response normalisation becomes GRN"},
+    {"merge_parallel_convs", vitc_merge_parallel_convs, false, "Convs of one image added or subtracted (and an identity BatchNormalization) become one Conv: reparameterisable blocks (MobileOne, FastViT)"},
     {"fold_batch_norm", vitc_fold_batch_norm, false, "BatchNormalization folds into the Conv or Gemm before it"},
     {"lower_batch_norm", vitc_lower_batch_norm, false, "a BatchNormalization folded into nothing becomes its per-channel Mul and Add (which go channels-last)"},
     {"fuse_channels_layer_norm", vitc_fuse_channels_layer_norm, false, "LayerNorm of channels between Transposes becomes LayerNormChannels"},

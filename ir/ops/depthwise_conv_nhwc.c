@@ -4,7 +4,7 @@
  *   inputs  X [N, H, W, C] f32, W [kh, kw, C] f32, bias [C] (optional),
  *           norm scale [C], norm bias [C] (optional: a LayerNorm over C after the conv, ConvNeXt's)
  *   attrs   strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's;
- *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} (MBConv's GELU after its depthwise conv);
+ *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh", "silu"} (MBConv's GELU after its depthwise conv);
  *           epsilon (the LayerNorm's, read when norm scale is given)
  *
  *   Z[n, oy, ox, c] = act(bias[c] + Σ_{ky,kx} W[ky, kx, c] · X[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c])
@@ -39,9 +39,8 @@ vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *con
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs X [N, H, W, C], or X [N, L + H·W, C] with image = [H, W]");
   if (wt->rank != 3 || wt->dims[2] != c)
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC needs W [kh, kw, C]");
-  if (vitc_epilogue_activation(n) < 0)
-    return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
-                     vitc_attr_str(n, "activation", "none"));
+  vitc_status act = vitc_check_epilogue_activation(n, "DepthwiseConvNHWC", err);
+  if (act) return act;
   static const char *const what[] = {[IN_BIAS] = "bias", [IN_SCALE] = "norm scale", [IN_NORM_BIAS] = "norm bias"};
   for (int k = IN_BIAS; k < n->nin; k++)
     if (in[k] && (in[k]->rank != 1 || in[k]->dims[0] != c))

@@ -2,7 +2,7 @@
  * a Conv that stays channels-first (a stem, a strided or grouped conv):
  *
  *   inputs  X, W, bias (optional) as Conv's; R (optional, Y's shape): the residual
- *   attrs   Conv's; activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"}
+ *   attrs   Conv's; activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh", "silu"}
  *
  *   Y = R + act(Conv(X, W, bias))          R 0 when absent
  *
@@ -18,9 +18,8 @@ vitc_status shape_fused_conv(const vitc_node *n, const vitc_value *const *in, vi
   for (int k = 0; k < n->nin; k++)
     if (in[k] && in[k]->dtype != VITC_F32)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED, "FusedConv runs on float32 only (input %d)", k);
-  if (vitc_epilogue_activation(n) < 0)
-    return vitc_fail(err, VITC_ERR_INVALID, "FusedConv activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
-                     vitc_attr_str(n, "activation", "none"));
+  vitc_status act = vitc_check_epilogue_activation(n, "FusedConv", err);
+  if (act) return act;
   vitc_status st = shape_conv(n, in, out, err);
   const vitc_value *r = n->nin > IN_R ? in[IN_R] : NULL;
   if (st == VITC_OK && r && (r->rank != out->rank || memcmp(r->dims, out->dims, sizeof(int64_t) * (size_t)r->rank)))

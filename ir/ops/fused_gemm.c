@@ -2,12 +2,13 @@
  *
  *   inputs  A [.., M, K] f32, B [K, N] f32, bias [N] (optional), R (optional: Y's shape, or Y's with leading
  *           dims 1, repeated over them: a [1, T, C] position embedding on a batch), gamma [N] (optional)
- *   attr    activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"}
+ *   attr    activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh", "silu"}
  *
  *   Y = R + gamma ⊙ act(A·B + bias)     R 0, gamma 1 when absent (gamma is LayerScale, R the residual)
  *
  * The reference: one float32 GEMM over all rows of A, then the epilogue element by element in double. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gemm_kernel.h"
@@ -15,13 +16,22 @@
 
 enum { IN_A, IN_B, IN_BIAS, IN_RESIDUAL, IN_GAMMA };
 
-static const char *const activations[] = {"none", "relu", "gelu_erf", "gelu_tanh"}; /* in enum order */
+static const char *const activations[] = {"none", "relu", "gelu_erf", "gelu_tanh", "silu"}; /* in enum order */
 
 int vitc_epilogue_activation(const vitc_node *n) {
   const char *a = vitc_attr_str(n, "activation", "none");
   for (int i = 0; i < (int)(sizeof activations / sizeof *activations); i++)
     if (!strcmp(a, activations[i])) return i;
   return -1;
+}
+
+vitc_status vitc_check_epilogue_activation(const vitc_node *n, const char *op, vitc_error *err) {
+  if (vitc_epilogue_activation(n) >= 0) return VITC_OK;
+  char names[64] = "";
+  for (int i = 0; i < (int)(sizeof activations / sizeof *activations); i++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", activations[i]);
+  return vitc_fail(err, VITC_ERR_INVALID, "%s activation \"%s\" is none of %s", op, vitc_attr_str(n, "activation", "none"),
+                   names);
 }
 
 static bool is_vector(const vitc_value *v, int64_t n) { return v->rank == 1 && v->dims[0] == n; }
@@ -34,9 +44,8 @@ vitc_status shape_fused_gemm(const vitc_node *n, const vitc_value *const *in, vi
   if (a->rank < 2 || b->rank != 2 || b->dims[0] != a->dims[a->rank - 1])
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm needs A [.., M, K] and B [K, N]; got ranks %d and %d", a->rank,
                      b->rank);
-  if (vitc_epilogue_activation(n) < 0)
-    return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
-                     vitc_attr_str(n, "activation", "none"));
+  vitc_status st = vitc_check_epilogue_activation(n, "FusedGemm", err);
+  if (st) return st;
   int64_t cols = b->dims[1];
   vitc_copy_type(&out[0], a);
   out->dims[out->rank - 1] = cols;
@@ -54,6 +63,7 @@ double vitc_epilogue_activate(int act, double x) {
   case ACT_RELU: return x < 0 ? 0 : x;
   case ACT_GELU_ERF: return 0.5 * x * (1 + erf(x * 0.70710678118654752440));
   case ACT_GELU_TANH: return 0.5 * x * (1 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+  case ACT_SILU: return x / (1 + exp(-x));
   default: return x;
   }
 }

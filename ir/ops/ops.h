@@ -34,10 +34,13 @@ double flops_factorized_attention(const vitc_node *n, const vitc_value *const *i
 double flops_channel_attention(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_quant_product(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 
-/* The activation a fused op applies in its epilogue (FusedGemm, DepthwiseConvNHWC): attribute "activation"
- * ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} as ACT_* (-1 when it names none of them), and its value at x. */
-enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH };
+/* The activation a fused op applies in its epilogue (FusedGemm, FusedConv, DepthwiseConvNHWC, PatchConvNHWC,
+ * Int8Gemm): attribute "activation" ∈ {"none", "relu", "gelu_erf", "gelu_tanh", "silu"} as ACT_* (-1 when it
+ * names none of them), and its value at x. vitc_check_epilogue_activation is the shape rules' refusal of
+ * another name, naming the op and the names it takes. */
+enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH, ACT_SILU };
 int vitc_epilogue_activation(const vitc_node *n);
+vitc_status vitc_check_epilogue_activation(const vitc_node *n, const char *op, vitc_error *err);
 double vitc_epilogue_activate(int act, double x);
 
 /* Normalises x[start, start + len) into y (y may be x), then applies y = y * scale[j / period] + bias[j / period];

@@ -6,7 +6,7 @@
  *   inputs  X [N, H, W, C] f32, W [kh·kw·C, M] f32 (rows in (ky, kx, c) order: the GEMM's weight),
  *           bias [M] (optional)
  *   attrs   kernel_shape [kh, kw], strides [2], pads [4] (top, left, bottom, right), dilations [2], as Conv's;
- *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh"} (the GELU after MaxViT's and TinyViT's
+ *           activation ∈ {"none", "relu", "gelu_erf", "gelu_tanh", "silu"} (the GELU after MaxViT's and TinyViT's
  *           stem convs, taken by passes/fuse_gemm_epilogue)
  *
  *   Y[n, oy, ox, m] = act(bias[m] + Σ_{ky,kx,c} X[n, oy·sh - pt + ky·dh, ox·sw - pl + kx·dw, c] · W[(ky·kw + kx)·C + c, m])
@@ -32,9 +32,8 @@ vitc_status vitc_patch_conv_window(const vitc_node *n, const vitc_value *const *
   if (wt->rank != 2 || wt->dims[0] != kernel[0] * kernel[1] * x->dims[3])
     return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC needs W [kh·kw·C = %lld, M]",
                      (long long)(kernel[0] * kernel[1] * x->dims[3]));
-  if (vitc_epilogue_activation(n) < 0)
-    return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
-                     vitc_attr_str(n, "activation", "none"));
+  vitc_status act = vitc_check_epilogue_activation(n, "PatchConvNHWC", err);
+  if (act) return act;
   if (bias && (bias->rank != 1 || bias->dims[0] != wt->dims[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC bias must be [%lld]", (long long)wt->dims[1]);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};

@@ -361,9 +361,7 @@ vitc_status shape_int8_gemm(const vitc_node *n, const vitc_value *const *in, vit
   if (st == VITC_OK && (!ys != !yz || (ys && (vitc_numel(ys) != 1 || vitc_numel(yz) != 1 || !vitc_quant_range(yz->dtype, &(int64_t){0}, &(int64_t){0})))))
     st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm's y_scale and y_zero_point must both be scalars, or both absent");
   if (st == VITC_OK && ys) st = check_scale(ys, "y_scale", err);
-  if (st == VITC_OK && vitc_epilogue_activation(n) < 0)
-    st = vitc_fail(err, VITC_ERR_INVALID, "Int8Gemm activation \"%s\" is none of none, relu, gelu_erf, gelu_tanh",
-                   vitc_attr_str(n, "activation", "none"));
+  if (st == VITC_OK) st = vitc_check_epilogue_activation(n, "Int8Gemm", err);
   if (st != VITC_OK) return st;
   vitc_copy_type(out, x);
   out->dims[out->rank - 1] = w->dims[1];

@@ -52,6 +52,7 @@ static void test_activation(void) {
       {"C 17, gelu_erf, 3x3 stride 2, 13x13", 1, 13, 13, 17, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, "gelu_erf"},
       {"C 40, gelu_tanh, 3x3, 7x7", 2, 7, 7, 40, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "gelu_tanh"},
       {"C 3, relu, 5x5 stride 2, 13x7", 1, 13, 7, 3, 5, 5, {2, 1}, {2, 2, 2, 2}, {1, 1}, false, "relu"},
+      {"C 21, silu, 3x3 stride 2, 9x11", 1, 9, 11, 21, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, "silu"},
       {"C 16, none, 3x3, 7x7", 1, 7, 7, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, "none"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -98,10 +99,10 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "W [kh, kw, C]");
   tg_free(&t);
-  k.act = "silu";
+  k.act = "swish";
   t = build(&k);
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
-  CHECK_MSG(err.msg, "DepthwiseConvNHWC activation \"silu\" is none of");
+  CHECK_MSG(err.msg, "DepthwiseConvNHWC activation \"swish\" is none of");
   tg_free(&t);
   k.act = NULL;
   k.norm = 2;

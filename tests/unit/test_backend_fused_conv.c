@@ -58,6 +58,8 @@ static void test_kernel(void) {
       {"17 depthwise, 3x3 stride 2, 13x13, gelu_tanh, residual", 17, 17, 13, 13, 3, 2, 1, 1, 17, "gelu_tanh", true},
       {"17 depthwise, 5x5, 7x7, none, residual", 17, 17, 7, 7, 5, 1, 2, 1, 17, "none", true},
       {"17 -> 40, 1x1, 7x7, none, residual", 17, 40, 7, 7, 1, 1, 0, 1, 1, "none", true},
+      {"5 -> 19, 3x3, 11x9, silu", 5, 19, 11, 9, 3, 1, 1, 1, 1, "silu", false},
+      {"19 depthwise, 3x3, 9x11, silu, residual", 19, 19, 9, 11, 3, 1, 1, 1, 19, "silu", true},
       {"3 -> 16, 3x3 dilation 2, 13x7, gelu_erf", 3, 16, 13, 7, 3, 1, 2, 2, 1, "gelu_erf", false},
       {"64 -> 16, 3x3, 84x84 (slabs), gelu_erf, residual", 64, 16, 84, 84, 3, 1, 1, 1, 1, "gelu_erf", true},
   };
@@ -83,8 +85,8 @@ static void refused(conv_case k, int64_t residual_channels, const char *msg) {
 }
 
 static void test_refusals(void) {
-  conv_case k = {"bad", 4, 8, 5, 5, 3, 1, 1, 1, 1, "silu", true};
-  refused(k, 8, "FusedConv activation \"silu\" is none of");
+  conv_case k = {"bad", 4, 8, 5, 5, 3, 1, 1, 1, 1, "swish", true};
+  refused(k, 8, "FusedConv activation \"swish\" is none of");
   k.act = "relu";
   refused(k, 4, "FusedConv residual must have the output's shape");
   test_graph t = tg_new();

@@ -116,6 +116,7 @@ static void test_fused_gemm(void) {
     fused_gemm("fused gemm 197x1100x100 gelu", 197, 1100, 100, "gelu_erf", threads);
     fused_gemm("fused gemm 3000x300x100 relu", 3000, 300, 100, "relu", threads);
     fused_gemm("fused gemm 49x3100x61", 49, 3100, 61, "none", threads);
+    fused_gemm("fused gemm 37x70x53 silu", 37, 70, 53, "silu", threads);
   }
 }
 
@@ -281,6 +282,16 @@ static void test_pools(void) {
   pool("avgpool include pad ceil", VITC_OP_AveragePool, VITC_F32, DIMS(1, 2, 10, 7),
        (vitc_attr[]){INTS("kernel_shape", 3, 2), INTS("pads", 1, 0, 1, 1), INTS("strides", 2, 2),
                      attr_int("count_include_pad", 1), attr_int("ceil_mode", 1)}, 5, 1);
+  /* float32 2-D by rows: PoolFormer's token mixer on rows longer than a vector with a tail, dilated and
+   * strided windows with uneven pads, a max over windows reaching past the input */
+  pool("avgpool 3x3/1 pads, rows", VITC_OP_AveragePool, VITC_F32, DIMS(1, 5, 19, 37),
+       (vitc_attr[]){INTS("kernel_shape", 3, 3), INTS("pads", 1, 1, 1, 1)}, 2, 1);
+  pool("avgpool dilated strided include pad, rows", VITC_OP_AveragePool, VITC_F32, DIMS(2, 3, 13, 29),
+       (vitc_attr[]){INTS("kernel_shape", 2, 3), INTS("dilations", 3, 2), INTS("strides", 1, 3),
+                     INTS("pads", 2, 0, 1, 3), attr_int("count_include_pad", 1)}, 5, 1);
+  pool("maxpool 5x4 ceil, rows", VITC_OP_MaxPool, VITC_F32, DIMS(1, 4, 23, 18),
+       (vitc_attr[]){INTS("kernel_shape", 5, 4), INTS("pads", 2, 0, 2, 3), INTS("strides", 2, 3),
+                     attr_int("ceil_mode", 1)}, 4, 1);
   pool("avgpool dilated 1-D", VITC_OP_AveragePool, VITC_F64, DIMS(2, 3, 17),
        (vitc_attr[]){INTS("kernel_shape", 3), INTS("dilations", 2), INTS("pads", 2, 2)}, 3, 1);
   pool("maxpool 3x3/2", VITC_OP_MaxPool, VITC_F32, DIMS(2, 3, 11, 10),

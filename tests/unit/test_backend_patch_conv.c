@@ -14,7 +14,7 @@
  * 64, with GELU), uneven pads, pads wider than the kernel needs (a bottom pad no window reaches), two
  * images, pads on one side only, and a large K (9·500). Gathered (a column dilation): with and without
  * pads, and rows beyond one gathering slab (K 9·500: COL_BUDGET / K rows a slab, 1000 rows). Activations
- * (relu, gelu_erf, gelu_tanh) on both paths. And the shape rule's refusals. */
+ * (relu, gelu_erf, gelu_tanh, silu) on both paths. And the shape rule's refusals. */
 #include "backend_harness.h"
 
 #define RTOL 1e-4
@@ -85,6 +85,7 @@ static void test_padded(void) {
       {"MaxViT stem 0: 3x3 stride 2 pads 1, 30x26, C 3 → 64, gelu", 1, 30, 26, 3, 3, 3, 64, true, {2, 2}, {1, 1, 1, 1}, {0}, "gelu_erf"},
       {"MaxViT stem 1: 3x3 stride 1 pads 1, 13x15, C 64 → 64", 1, 13, 15, 64, 3, 3, 64, true, {1, 1}, {1, 1, 1, 1}},
       {"3x3 stride 2 pads 1 on 7x9 (odd), C 5, M 3, two images, relu", 2, 7, 9, 5, 3, 3, 3, true, {2, 2}, {1, 1, 1, 1}, {0}, "relu"},
+      {"3x3 pads 1 on 9x7, C 6, M 19, silu", 1, 9, 7, 6, 3, 3, 19, true, {1, 1}, {1, 1, 1, 1}, {0}, "silu"},
       {"uneven pads 2x3 stride 1x2, pads 0,2,1,1, C 7, M 17, no bias", 1, 5, 8, 7, 2, 3, 17, false, {1, 2}, {0, 2, 1, 1}},
       {"pads 3 below, beyond the last window: 3x3 stride 2 on 8x8, C 4, M 9", 1, 8, 8, 4, 3, 3, 9, true, {2, 2}, {0, 1, 3, 1}},
       {"pads on the right only, 2x3 with row dilation 2, C 6, M 20, gelu_tanh", 2, 5, 7, 6, 2, 3, 20, true, {1, 1}, {0, 0, 0, 2}, {2, 1}, "gelu_tanh"},
@@ -130,10 +131,10 @@ static void test_refusals(void) {
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
   CHECK_MSG(err.msg, "PatchConvNHWC runs on float32 only (input 1)");
   tg_free(&t);
-  k.activation = "silu";
+  k.activation = "swish";
   t = build(&k, false);
   CHECK(vitc_infer_shapes(t.g, &err) != VITC_OK);
-  CHECK_MSG(err.msg, "PatchConvNHWC activation \"silu\" is none of none, relu, gelu_erf, gelu_tanh");
+  CHECK_MSG(err.msg, "PatchConvNHWC activation \"swish\" is none of none, relu, gelu_erf, gelu_tanh, silu");
   tg_free(&t);
 }
 

@@ -122,7 +122,7 @@ static void test_int8_gemm_epilogue(void) {
   vitc_value r_bad = F32(data, 3, 4), r_row = F32(data, 1, 4);
   vitc_attr swish = attr_str("activation", "swish"), gelu = attr_str("activation", "gelu_erf");
   expect_error(VITC_OP_Int8Gemm, (const vitc_value *[]){&x, &scale, &x_zp, &w, &scale}, 5, &swish, 1, VITC_ERR_INVALID,
-               "Int8Gemm activation \"swish\" is none of none, relu, gelu_erf, gelu_tanh");
+               "Int8Gemm activation \"swish\" is none of none, relu, gelu_erf, gelu_tanh, silu");
   expect_error(VITC_OP_Int8Gemm,
                (const vitc_value *[]){&x, &scale, &x_zp, &w, &scale, NULL, NULL, NULL, NULL, &r_bad}, 10, &gelu, 1,
                VITC_ERR_INVALID, "Int8Gemm residual must have the output's shape (leading dims may be 1)");

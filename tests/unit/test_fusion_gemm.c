@@ -15,6 +15,7 @@ enum {
   G_RELU,               /* + Relu */
   G_GELU,               /* + Gelu */
   G_GELU_TANH,          /* + Gelu {approximate tanh} */
+  G_SILU,               /* + vitc.Silu (MobileViT) */
   G_RESIDUAL,           /* + Gelu + Add(r) */
   G_LAYERSCALE,         /* + Mul(γ) + Add(r) */
   G_GAMMA_ONLY,         /* + Gelu + Mul(γ), then a Transpose before the residual (ConvNeXt) */
@@ -93,6 +94,7 @@ static void build(test_graph *t, int variant) {
   y = variant == G_BIAS_LEFT ? fh_op(t, VITC_OP_Add, bias, y) : fh_op(t, VITC_OP_Add, y, bias);
   if (variant == MISS_ACT_SHARED) tg_output(t, y);
   if (variant == G_RELU || variant == MISS_ACT_SHARED) y = fh_op(t, VITC_OP_Relu, y, -1);
+  if (variant == G_SILU) y = fh_op(t, VITC_OP_Silu, y, -1);
   if (variant == G_GELU || variant == G_GELU_TANH || variant == G_RESIDUAL || variant == G_GAMMA_ONLY) {
     vitc_attr approx = {.name = "approximate", .type = VITC_ATTR_STRING, .s = variant == G_GELU_TANH ? "tanh" : "none"};
     y = tg_node(t, VITC_OP_Gelu, &y, 1, 1, &approx, 1);
@@ -137,6 +139,7 @@ static void test_fuses(void) {
       {"relu", G_RELU, "relu", 3},
       {"gelu", G_GELU, "gelu_erf", 3},
       {"gelu tanh", G_GELU_TANH, "gelu_tanh", 3},
+      {"silu", G_SILU, "silu", 3},
       {"gelu and residual", G_RESIDUAL, "gelu_erf", 4},
       {"layerscale and residual", G_LAYERSCALE, "none", 5},
       {"layerscale, residual after a Transpose", G_GAMMA_ONLY, "gelu_erf", 4},
@@ -149,8 +152,8 @@ static void test_fuses(void) {
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     int adds = cases[c].variant == G_GAMMA_ONLY; /* the residual after the Transpose */
     const fh_count want[] = {{VITC_OP_FusedGemm, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_Gemm, 0}, {VITC_OP_Add, adds},
-                             {VITC_OP_Relu, 0},      {VITC_OP_Gelu, 0},   {VITC_OP_Mul, 0}};
-    vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_gemm_epilogue, want, 7);
+                             {VITC_OP_Relu, 0},      {VITC_OP_Gelu, 0},   {VITC_OP_Mul, 0},   {VITC_OP_Silu, 0}};
+    vitc_graph *g = fh_check(cases[c].what, build, cases[c].variant, vitc_fuse_gemm_epilogue, want, 8);
     CHECK(!strcmp(activation(g), cases[c].act));
     CHECK(fused_inputs(g) == cases[c].inputs);
     CHECK(count_op(g, VITC_OP_Transpose) == (cases[c].variant == G_GAMMA_ONLY));

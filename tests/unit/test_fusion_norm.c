@@ -1,6 +1,7 @@
 /* test_fusion_norm.c — recompose_layer_norm, recompose_gelu and fold_batch_norm on tiny hand-built
  * graphs: each export variant of a pattern, and near misses that must stay as they are; fold_batch_norm
- * both after a Conv/product and before a Conv, and lower_batch_norm for what folds nowhere.
+ * both after a Conv/product and before a Conv, a per-channel Mul or Add after a Conv, and lower_batch_norm
+ * for what folds nowhere.
  *
  * Every case is checked twice: the op histogram after shape inference and the pass, and the values
  * (vitc_eval_graph of the rewritten graph against the same graph built again and left alone, rtol 1e-4).
@@ -317,6 +318,120 @@ static void test_batch_norm_folds(void) {
   vitc_graph_free(check_case("shared conv", build_batch_norm, BN_MISS_SHARED, vitc_fold_batch_norm, 2, kept, 2));
 }
 
+/* A Mul or Add by a per-channel constant after a Conv (NCHW LayerScale) folds the same way. */
+enum {
+  CA_MUL,          /* Conv → Mul(γ [C, 1, 1]) */
+  CA_MUL_LEFT,     /* Conv → Mul(γ [1, C, 1, 1], conv): the constant first */
+  CA_ADD,          /* grouped Conv without bias → Add(β [C, 1, 1]) */
+  CA_MISS_SPATIAL, /* Mul by [1, 1, 4]: as many values as channels, but along W */
+  CA_MISS_SCALAR,  /* Mul by one value: broadcasts over every axis (fuse_gemm_epilogue's affair), kept */
+  CA_MISS_SHARED,  /* the Conv's output is also a graph output */
+  CA_MISS_INPUT,   /* γ a graph input, not known */
+};
+
+static void build_channel_affine(test_graph *t, int variant) {
+  const int64_t image[] = {1, 2, 4, 4}, w4[] = {4, 2, 3, 3}, grouped[] = {4, 1, 3, 3}, chw[] = {4, 1, 1},
+                nchw[] = {1, 4, 1, 1}, wide[] = {1, 1, 4}, one[] = {1}, channels = 4;
+  vitc_graph *g = t->g;
+  int x = tg_input(t, VITC_F32, 4, image);
+  int64_t pads[] = {1, 1, 1, 1};
+  vitc_attr attrs[2] = {{.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "group", .type = VITC_ATTR_INT, .i = 2}};
+  int c = variant == CA_ADD ? node(g, VITC_OP_Conv, (int[]){x, tensor(g, 4, grouped, 3, -1, 2)}, 2, attrs, 2)
+                            : node(g, VITC_OP_Conv, (int[]){x, tensor(g, 4, w4, 3, -1, 2), tensor(g, 1, &channels, 5, -1, 2)},
+                                   3, attrs, 1);
+  int k = variant == CA_MUL_LEFT       ? tensor(g, 4, nchw, 7, 0.5f, 1)
+          : variant == CA_MISS_SPATIAL ? tensor(g, 3, wide, 7, 0.5f, 1)
+          : variant == CA_MISS_SCALAR  ? tensor(g, 1, one, 7, 0.5f, 1)
+          : variant == CA_MISS_INPUT   ? tg_input(t, VITC_F32, 3, chw)
+                                       : tensor(g, 3, chw, 7, 0.5f, 1);
+  int y = variant == CA_ADD ? binary(g, VITC_OP_Add, c, k)
+          : variant == CA_MUL_LEFT ? binary(g, VITC_OP_Mul, k, c) : binary(g, VITC_OP_Mul, c, k);
+  tg_output(t, y);
+  if (variant == CA_MISS_SHARED) tg_output(t, c);
+}
+
+static void test_channel_affine_folds(void) {
+  static const char *const names[] = {"layer scale", "layer scale first", "channel bias", "along W", "scalar",
+                                      "shared conv", "unknown scale"};
+  for (int variant = CA_MUL; variant <= CA_MISS_INPUT; variant++) {
+    bool folds = variant <= CA_ADD;
+    vitc_op other = variant == CA_ADD ? VITC_OP_Add : VITC_OP_Mul;
+    const fh_count want[] = {{VITC_OP_Conv, 1}, {other, !folds}};
+    vitc_graph *g = check_case(names[variant], build_channel_affine, variant, vitc_fold_batch_norm, folds ? 1 : 2, want, 2);
+    const vitc_node *n = fh_find_op(g, VITC_OP_Conv);
+    if (n && folds) CHECK(n->nin == 3 && vitc_attr_int(n, "group", 1) == (variant == CA_ADD ? 2 : 1));
+    vitc_graph_free(g);
+  }
+}
+
+/* merge_parallel_convs: reparameterisable branches over one image (MobileOne, FastViT). */
+enum {
+  PC_ADD,          /* Conv 3x3 + Conv 1x1, group 2 */
+  PC_SUB_IDENTITY, /* depthwise Conv 3x3 - BatchNorm(x) */
+  PC_CHAIN,        /* (Conv 1x1 + BatchNorm(x)) + Conv 3x3, dense: the identity on channel m itself */
+  PC_STRIDED,      /* Conv 3x3 + Conv 1x1, both stride 2 (MobileOne's downsampling) */
+  PC_MISS_INPUTS,  /* the two Convs read different images */
+  PC_MISS_OFFSET,  /* a 3x3 Conv padded after only (pads 0, 0, 2, 2): the same shape, its taps not centred on the 1x1's */
+  PC_MISS_SHARED,  /* a Conv's output is also a graph output */
+};
+
+/* pad < 0: pads 0 before and -pad after */
+static int pc_conv(test_graph *t, int x, const int64_t *wd, unsigned seed, int64_t group, int64_t pad, int64_t stride) {
+  int64_t before = pad < 0 ? 0 : pad, after = pad < 0 ? -pad : pad;
+  int64_t pads[4] = {before, before, after, after}, strides[2] = {stride, stride};
+  vitc_attr attrs[3] = {{.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        {.name = "group", .type = VITC_ATTR_INT, .i = group},
+                        {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides}};
+  int64_t m = wd[0];
+  return node(t->g, VITC_OP_Conv, (int[]){x, tensor(t->g, 4, wd, seed, -1, 2), tensor(t->g, 1, &m, seed + 1, -1, 2)}, 3,
+              attrs, 3);
+}
+
+static int pc_norm(test_graph *t, int x, int64_t channels) {
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-3};
+  vitc_graph *g = t->g;
+  return node(g, VITC_OP_BatchNormalization,
+              (int[]){x, tensor(g, 1, &channels, 7, 0.5f, 1), tensor(g, 1, &channels, 9, -1, 2),
+                      tensor(g, 1, &channels, 11, -0.5f, 1), tensor(g, 1, &channels, 13, 0.2f, 2)},
+              5, &eps, 1);
+}
+
+static void build_parallel_convs(test_graph *t, int variant) {
+  const int64_t image[] = {1, 4, 6, 5}, dense3[] = {4, 4, 3, 3}, dense1[] = {4, 4, 1, 1}, grouped3[] = {4, 2, 3, 3},
+                grouped1[] = {4, 2, 1, 1}, dw3[] = {4, 1, 3, 3};
+  vitc_graph *g = t->g;
+  g->opset = 13;
+  int x = tg_input(t, VITC_F32, 4, image), y;
+  if (variant == PC_SUB_IDENTITY) {
+    y = binary(g, VITC_OP_Sub, pc_conv(t, x, dw3, 3, 4, 1, 1), pc_norm(t, x, 4));
+  } else if (variant == PC_CHAIN) {
+    int a = binary(g, VITC_OP_Add, pc_conv(t, x, dense1, 3, 1, 0, 1), pc_norm(t, x, 4));
+    y = binary(g, VITC_OP_Add, a, pc_conv(t, x, dense3, 5, 1, 1, 1));
+  } else {
+    int other = variant == PC_MISS_INPUTS ? tg_input(t, VITC_F32, 4, image) : x;
+    int64_t stride = variant == PC_STRIDED ? 2 : 1;
+    int a = pc_conv(t, x, grouped3, 3, 2, variant == PC_MISS_OFFSET ? -2 : 1, stride);
+    int b = pc_conv(t, other, grouped1, 5, 2, 0, stride);
+    y = binary(g, VITC_OP_Add, a, b);
+    if (variant == PC_MISS_SHARED) tg_output(t, b);
+  }
+  tg_output(t, y);
+}
+
+static void test_parallel_convs(void) {
+  static const char *const names[] = {"conv + conv", "conv - identity", "chain", "strided pair", "two images",
+                                      "3x3 padded after only", "shared branch"};
+  for (int variant = PC_ADD; variant <= PC_MISS_SHARED; variant++) {
+    bool merges = variant <= PC_STRIDED;
+    const fh_count want[] = {{VITC_OP_Conv, merges ? 1 : 2}, {VITC_OP_BatchNormalization, 0}, {VITC_OP_Add, !merges},
+                             {VITC_OP_Sub, 0}};
+    vitc_graph *g = check_case(names[variant], build_parallel_convs, variant, vitc_merge_parallel_convs, merges ? 1 : 3,
+                               want, 4);
+    vitc_graph_free(g);
+  }
+}
+
 /* A BatchNormalization before a Conv (MaxViT's MBConv pre-norm): folds into the input channels when no
  * tap reads the padding. */
 enum {
@@ -470,6 +585,8 @@ int main(void) {
   test_sigmoid_gated();
   test_batch_norm_folds();
   test_batch_norm_keeps_weight();
+  test_channel_affine_folds();
+  test_parallel_convs();
   test_batch_norm_before_conv();
   test_batch_norm_lowered();
   test_pipeline_recomposes();
