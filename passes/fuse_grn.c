@@ -13,7 +13,15 @@
  * %gamma and %beta must be known and hold one value per channel, in any shape that broadcasts along the
  * channel axis only (the exported [1, 1, 1, C]); GRN gets [C] copies. Binary ops match in either operand
  * order; every inner tensor is read only inside the pattern (%g twice). The pass runs before
- * fuse_gemm_epilogue, which still fuses the GELU producing %x into its FusedGemm: GRN then reads that. */
+ * fuse_gemm_epilogue, which still fuses the GELU producing %x into its FusedGemm: GRN then reads that.
+ *
+ * The channels-first form (timm's conv_mlp ConvNeXt V2: %x [N, C, spatial..], the mean over axis 1,
+ * %gamma [1, C, 1, 1]) becomes the same GRN between two Transposes,
+ *
+ *     %y = Transpose(vitc.GRN(Transpose(%x) {perm [0, 2.., 1]}, gamma', beta')) {perm [0, rank-1, 1..]}
+ *
+ * which to_channels_last, running later, cancels against the layout changes of the trunk around it: the
+ * whole block then runs channels-last, where the seven nodes had kept it channels-first. */
 #include "passes/pattern.h"
 
 #define GRN_NODES 8
@@ -22,6 +30,7 @@ typedef struct grn_match {
   vitc_node *nodes[GRN_NODES];
   int nnodes;
   int x, gamma, beta;
+  int channel; /* x's channel axis: rank-1, or 1 channels-first */
   double eps;
 } grn_match;
 
@@ -46,15 +55,15 @@ static bool reduces_exactly(const vitc_graph *g, const vitc_node *r, int first, 
 /* %n = Div(ReduceL2(%x), Add(ReduceMean(ReduceL2(%x)), eps)): the response of each channel of x. */
 static bool match_response(const vitc_rewriter *rw, int n, grn_match *m) {
   const vitc_graph *g = rw->g;
-  int rank = g->tensors[m->x].v.rank;
+  int rank = g->tensors[m->x].v.rank, spatial = m->channel == 1 ? 2 : 1;
   vitc_node *div = vitc_match_inner(rw, n, VITC_OP_Div, 1);
   vitc_node *l2 = div ? vitc_match_inner(rw, div->in[0], VITC_OP_ReduceL2, 2) : NULL;
   vitc_node *add = div ? vitc_match_inner(rw, div->in[1], VITC_OP_Add, 1) : NULL, *mean = NULL;
-  if (!l2 || !add || l2->in[0] != m->x || !reduces_exactly(g, l2, 1, rank - 2)) return false;
+  if (!l2 || !add || l2->in[0] != m->x || !reduces_exactly(g, l2, spatial, spatial + rank - 3)) return false;
   for (int k = 0; k < 2 && !mean; k++)
     if (vitc_match_scalar_value(g, add->in[1 - k], &m->eps))
       mean = vitc_match_inner(rw, add->in[k], VITC_OP_ReduceMean, 1);
-  if (!mean || mean->in[0] != l2->out[0] || !reduces_exactly(g, mean, rank - 1, rank - 1)) return false;
+  if (!mean || mean->in[0] != l2->out[0] || !reduces_exactly(g, mean, m->channel, m->channel)) return false;
   if (!vitc_match_same_type(g, add->out[0], mean->out[0])) return false;
   take(m, div);
   take(m, l2);
@@ -63,13 +72,15 @@ static bool match_response(const vitc_rewriter *rw, int n, grn_match *m) {
   return true;
 }
 
-/* Whether p is known float32 with one value per channel of x, varying along the channel axis only. */
-static bool is_channel_param(const vitc_graph *g, int p, int x) {
-  const vitc_value *pv = &g->tensors[p].v, *xv = &g->tensors[x].v;
+/* Whether p is known float32 with one value per channel of x, varying along its channel axis only. */
+static bool is_channel_param(const vitc_graph *g, int p, const grn_match *m) {
+  const vitc_value *pv = &g->tensors[p].v, *xv = &g->tensors[m->x].v;
   if (!vitc_match_known(g, p) || pv->dtype != VITC_F32 || pv->rank < 1 || pv->rank > xv->rank) return false;
-  for (int d = 0; d < pv->rank - 1; d++)
-    if (pv->dims[d] != 1) return false;
-  return pv->dims[pv->rank - 1] == xv->dims[xv->rank - 1];
+  int first = xv->rank - pv->rank; /* the axis of x that p's dim 0 broadcasts along */
+  if (m->channel < first) return false;
+  for (int d = 0; d < pv->rank; d++)
+    if (pv->dims[d] != (first + d == m->channel ? xv->dims[m->channel] : 1)) return false;
+  return true;
 }
 
 /* %q = Mul(%gamma, Mul(%x, response)). */
@@ -79,7 +90,7 @@ static bool match_scaled(const vitc_rewriter *rw, int q, grn_match *m) {
     vitc_node *mx = vitc_match_inner(rw, mul->in[k], VITC_OP_Mul, 1);
     int n = mx ? vitc_match_other(mx, m->x) : -1;
     m->nnodes = 0;
-    if (n >= 0 && is_channel_param(rw->g, mul->in[1 - k], m->x) && match_response(rw, n, m)) {
+    if (n >= 0 && is_channel_param(rw->g, mul->in[1 - k], m) && match_response(rw, n, m)) {
       m->gamma = mul->in[1 - k];
       take(m, mx);
       take(m, mul);
@@ -89,7 +100,7 @@ static bool match_scaled(const vitc_rewriter *rw, int q, grn_match *m) {
   return false;
 }
 
-/* The whole pattern ending at the residual Add a. */
+/* The whole pattern ending at the residual Add a, its channels last or first. */
 static bool match_grn(const vitc_rewriter *rw, vitc_node *a, grn_match *m) {
   const vitc_graph *g = rw->g;
   for (int k = 0; a->op == VITC_OP_Add && k < 2; k++) {
@@ -97,12 +108,15 @@ static bool match_grn(const vitc_rewriter *rw, vitc_node *a, grn_match *m) {
     const vitc_value *x = &g->tensors[m->x].v;
     vitc_node *bias = vitc_match_inner(rw, a->in[k], VITC_OP_Add, 1);
     if (!bias || x->dtype != VITC_F32 || x->rank < 3 || !vitc_match_same_type(g, m->x, a->out[0])) continue;
-    for (int j = 0; j < 2; j++) {
-      if (!is_channel_param(g, bias->in[1 - j], m->x) || !match_scaled(rw, bias->in[j], m)) continue;
-      m->beta = bias->in[1 - j];
-      take(m, bias);
-      take(m, a);
-      return true;
+    for (int layout = 0; layout < 2; layout++) {
+      m->channel = layout ? 1 : x->rank - 1;
+      for (int j = 0; j < 2; j++) {
+        if (!is_channel_param(g, bias->in[1 - j], m) || !match_scaled(rw, bias->in[j], m)) continue;
+        m->beta = bias->in[1 - j];
+        take(m, bias);
+        take(m, a);
+        return true;
+      }
     }
   }
   return false;
@@ -111,16 +125,34 @@ static bool match_grn(const vitc_rewriter *rw, vitc_node *a, grn_match *m) {
 /* A [C] copy of the known per-channel parameter p. */
 static int channel_vector(vitc_rewriter *rw, int p, const char *suffix, vitc_error *err) {
   vitc_value v = rw->g->tensors[p].v;
-  v.dims[0] = v.dims[v.rank - 1];
+  v.dims[0] = vitc_numel(&v);
   v.rank = 1;
   return vitc_rewrite_constant(rw, rw->g->tensors[p].name, suffix, &v, err);
+}
+
+/* perm moving x's channel axis last (to_last) or back to 1. */
+static vitc_attr channel_perm(int rank, bool to_last, int64_t *perm) {
+  for (int d = 0; d < rank; d++)
+    perm[d] = d == 0 ? 0 : to_last ? (d == rank - 1 ? 1 : d + 1) : (d == 1 ? rank - 1 : d - 1);
+  return (vitc_attr){.name = "perm", .type = VITC_ATTR_INTS, .n = rank, .ints = perm};
 }
 
 static vitc_status rewrite_grn(vitc_rewriter *rw, grn_match *m, int y, vitc_error *err) {
   int in[3] = {m->x, channel_vector(rw, m->gamma, "grn_gamma", err), -1};
   if (in[1] < 0 || (in[2] = channel_vector(rw, m->beta, "grn_beta", err)) < 0) return err->status;
   vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = m->eps};
-  return vitc_rewrite(rw, m->nodes, m->nnodes, VITC_OP_GRN, in, 3, y, &eps, 1, err);
+  vitc_value x = rw->g->tensors[m->x].v;
+  if (m->channel == x.rank - 1) return vitc_rewrite(rw, m->nodes, m->nnodes, VITC_OP_GRN, in, 3, y, &eps, 1, err);
+  int64_t perm[VITC_MAX_RANK];
+  vitc_attr to_last = channel_perm(x.rank, true, perm);
+  vitc_value last = x;
+  for (int d = 0; d < x.rank; d++) last.dims[d] = x.dims[perm[d]];
+  const char *base = rw->g->tensors[y].name;
+  if ((in[0] = vitc_rewrite_node(rw, VITC_OP_Transpose, &m->x, 1, &last, &to_last, 1, base, "grn_nhwc", err)) < 0 ||
+      (in[0] = vitc_rewrite_node(rw, VITC_OP_GRN, in, 3, &last, &eps, 1, base, "grn", err)) < 0)
+    return err->status;
+  vitc_attr to_first = channel_perm(x.rank, false, perm);
+  return vitc_rewrite(rw, m->nodes, m->nnodes, VITC_OP_Transpose, in, 1, y, &to_first, 1, err);
 }
 
 static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {

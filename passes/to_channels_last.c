@@ -33,7 +33,8 @@
  *     depthwise conv, a conv with a window or a pool that is a depthwise conv: MaxViT's MBConv
  *     (1x1 → GELU → depthwise 3x3 → GELU → squeeze-excitation → 1x1 → residual) runs channels-last from
  *     its first conv to its residual Add, and the 3x3 stems before such blocks (MaxViT, TinyViT, XCiT)
- *     from the image's copy on;
+ *     from the image's copy on; or to views that read it channels-last: PVT v2's overlapping 7x7/4 stem,
+ *     flattened to tokens, is PatchConvNHWC on the image's copy (the NCHW im2col ran at a fifth of it);
  *   - a pool that is a depthwise conv, when another reader of x takes it channels-last (MaxViT's pooled
  *     shortcut beside its downsampling block's 1x1);
  *   a 1x1 conv is a GEMM on x = T(z) itself, a patchify conv of an NCHW x gathers its patches through
@@ -84,6 +85,8 @@ static bool is_unary_elementwise(const vitc_node *n) {
   const vitc_op_info *o = &vitc_ops[n->op], *relu = &vitc_ops[VITC_OP_Relu];
   return n->nin == 1 && n->nout == 1 && o->shape == relu->shape && o->flops == relu->flops;
 }
+
+static bool is_view(const vitc_node *n) { return vitc_op_has(n->op, VITC_OPF_VIEW) || n->op == VITC_OP_Transpose; }
 
 /* The live node reading t, when exactly one does and t is no graph output; else NULL. */
 static const vitc_node *only_reader(const vitc_graph *g, int t) {
@@ -316,16 +319,40 @@ static bool is_depthwise(const vitc_conv_geometry *p) {
   return p->group == p->cin && p->cin_g == 1 && p->cout_g == 1;
 }
 
+/* Whether views of t [N, C, H, W] alone (up to 4, each the only reader of the last) end in its elements
+ * channels-last: the tokens [N, H·W, C] of flatten(2).transpose(1, 2) after PVT v2's overlapping stem, or
+ * a Transpose [0, 2, 3, 1]. The views of T(z) then become a Reshape of z (`view`). */
+static bool viewed_channels_last(const vitc_graph *g, int t) {
+  const int64_t *d = g->tensors[t].v.dims;
+  int64_t count = vitc_numel(&g->tensors[t].v), plane = d[2] * d[3];
+  const vitc_node *v = only_reader(g, t);
+  for (int depth = 0; depth < 4 && v && !v->dead && is_view(v) && v->nout == 1; depth++) {
+    int64_t *origins = NULL;
+    vitc_error ignored;
+    bool in_order = vitc_probe_origins(g, t, v->out[0], &origins, &ignored) == VITC_OK && origins &&
+                    vitc_numel(&g->tensors[v->out[0]].v) == count;
+    /* element e of the channels-last order is (n·plane + q)·C + c, at (n·C + c)·plane + q in t */
+    for (int64_t e = 0; in_order && e < count; e++)
+      in_order = origins[e] == (e / (plane * d[1]) * d[1] + e % d[1]) * plane + e / d[1] % plane;
+    free(origins);
+    if (in_order) return true;
+    v = only_reader(g, v->out[0]);
+  }
+  return false;
+}
+
 /* Whether t [N, C, H, W], no graph output, is read by something other than `skip` that gains by
  * running channels-last as soon as its input is: a depthwise conv (or a pool that is one), a group-1
- * conv with a window (PatchConvNHWC against the NCHW im2col), or, up to `depth` steps down, a unary
- * elementwise op or a 1x1 conv (a GEMM either way) whose result leads there. Then an NCHW t is worth its
- * channels-last copy, and a conv making t starts the trunk: MaxViT's MBConv (1x1 → GELU → depthwise),
- * the stems before it (MaxViT's, TinyViT's and XCiT's 3x3 convs with GELU between) and MaxViT's pooled
- * shortcut beside it. */
+ * conv with a window (PatchConvNHWC against the NCHW im2col), views that read it channels-last, or, up
+ * to `depth` steps down, a unary elementwise op or a 1x1 conv (a GEMM either way) whose result leads
+ * there. Then an NCHW t is worth its channels-last copy, and a conv making t starts the trunk: MaxViT's
+ * MBConv (1x1 → GELU → depthwise), the stems before it (MaxViT's, TinyViT's and XCiT's 3x3 convs with
+ * GELU between), MaxViT's pooled shortcut beside it, and PVT v2's overlapping 7x7/4 stem before its
+ * tokens. */
 enum { TRUNK_DEPTH = 4 }; /* MaxViT's MBConv: 1x1 → GELU → depthwise; its stem: 3x3 → GELU → 3x3 */
 static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vitc_node *skip) {
   if (depth < 1 || vitc_graph_is_output(g, t)) return false;
+  if (viewed_channels_last(g, t)) return true;
   for (int i = 0; i < g->nnodes; i++) {
     const vitc_node *n = &g->nodes[i];
     vitc_conv_geometry p;
@@ -527,8 +554,6 @@ static vitc_status back_to_last(layout *l, int i) {
   vitc_graph_replace_uses(l->g, out, z);
   return VITC_OK;
 }
-
-static bool is_view(const vitc_node *n) { return vitc_op_has(n->op, VITC_OPF_VIEW) || n->op == VITC_OP_Transpose; }
 
 /* Offset in z [N, H, W, C] of element e of T(z) [N, C, H, W] = image. */
 static int64_t nhwc_offset(const int64_t *image, int64_t e) {

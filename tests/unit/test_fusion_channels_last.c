@@ -56,6 +56,9 @@ enum {
   MISS_POOLED_EXCLUDE_PAD, /* AveragePool with pads not counted: its corners divide by fewer taps */
   MISS_POOLED_CEIL, /* AveragePool 2x2/2 with ceil_mode 1 on an odd size: its last window hangs over */
   MISS_POOLED_ALONE, /* AveragePool → 1x1 on an NCHW x nothing else takes channels-last: both stay */
+  S_OVERLAP_TOKENS, /* PVT v2's stem: NCHW x → Conv 3x3/2 pads 1 → Reshape [N, C, P] → Transpose [0, 2, 1] */
+  MISS_OVERLAP_RAW, /* the same without the Transpose: tokens [N, C, P] are NCHW's order, the conv stays */
+  MISS_OVERLAP_SHARED, /* S_OVERLAP_TOKENS with the Reshape's result also a graph output: the conv stays */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -258,6 +261,13 @@ static void build(test_graph *t, int variant) {
   case S_POOLED: case S_POOLED_TILES: case MISS_POOLED_EXCLUDE_PAD: case MISS_POOLED_CEIL: case MISS_POOLED_ALONE:
     y = pooled_mbconv(t, variant);
     break;
+  case S_OVERLAP_TOKENS: case MISS_OVERLAP_RAW: case MISS_OVERLAP_SHARED: {
+    static const int64_t strided[] = {B, C, (H + 1) / 2 * ((W + 1) / 2)};
+    y = reshape(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 3, 2, 1, 1), 3, strided);
+    if (variant == MISS_OVERLAP_SHARED) tg_output(t, y);
+    if (variant != MISS_OVERLAP_RAW) y = swap_last(t, y);
+    break;
+  }
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -425,6 +435,12 @@ static void test_stem(void) {
   vitc_graph_free(fh_check("stem read between", build, MISS_STEM_OUT, vitc_to_channels_last, out, 3));
   const fh_count chain[] = {{VITC_OP_Conv, 2}, {VITC_OP_MatMul, 0}, {VITC_OP_Transpose, 0}};
   vitc_graph_free(fh_check("pointwise chain", build, MISS_POINTWISE_CHAIN, vitc_to_channels_last, chain, 3));
+  /* the image's copy in; the tokens a Reshape of the conv's channels-last result */
+  const fh_count overlap[] = {{VITC_OP_Conv, 0}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Transpose, 1}, {VITC_OP_Reshape, 1}};
+  vitc_graph_free(fh_check("overlapping stem to tokens", build, S_OVERLAP_TOKENS, vitc_to_channels_last, overlap, 4));
+  const fh_count stays[] = {{VITC_OP_Conv, 1}, {VITC_OP_PatchConvNHWC, 0}};
+  vitc_graph_free(fh_check("overlapping stem, NCHW tokens", build, MISS_OVERLAP_RAW, vitc_to_channels_last, stays, 2));
+  vitc_graph_free(fh_check("overlapping stem, view shared", build, MISS_OVERLAP_SHARED, vitc_to_channels_last, stays, 2));
 }
 
 static void test_pooled_shortcut(void) {

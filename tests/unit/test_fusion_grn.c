@@ -1,17 +1,42 @@
 /* test_fusion_grn.c — fuse_grn on tiny graphs: ConvNeXt V2's GRN as torch exports it, in other operand
- * orders and axis spellings, near misses that must stay, the GELU before it still joining its GEMM; then
+ * orders and axis spellings, channels last and first, near misses that must stay, the GELU before it still
+ * joining its GEMM, a channels-first block running channels-last through the pipeline; then
  * the vitc.GRN kernel against the evaluator on awkward sizes (C = 20, 48, 100; H·W = 1, 49, 1024) with
  * one and three threads. */
 #include "fusion_harness.h"
 
-enum {
-  GRN_EXPORTED, /* x [1, 7, 7, 20]: the exported order, axes [1, 2] and [-1], gamma/beta [1, 1, 1, 20] */
-  GRN_SWAPPED,  /* x [2, 1, 1, 100]: every binary op swapped, axes [-3, -2] and [3], gamma/beta [100] */
-  GRN_RANK5,    /* x [1, 2, 3, 4, 20]: three spatial axes */
-  MISS_NORM,    /* the norm over axis 1 only */
-  MISS_MEAN,    /* x [2, 7, 7, 20], the mean over the batch axis, not the channels */
-  MISS_RESIDUAL,/* no final Add of x */
-  MISS_GAMMA,   /* gamma [1, 1, 7, 20]: varies along W */
+/* One GRN pattern: x's shape, the axes of its ReduceL2 and ReduceMean, gamma's and beta's shape. */
+typedef struct grn_case {
+  const char *what;
+  int rank;
+  int64_t dims[5];
+  int nnorm;
+  int64_t norm[3], mean;
+  int prank;
+  int64_t pdims[5];
+  bool swapped;  /* every binary op with its operands swapped */
+  bool residual; /* the final Add of x */
+} grn_case;
+
+static const grn_case fused_cases[] = {
+    {"exported", 4, {1, 7, 7, 20}, 2, {1, 2}, -1, 4, {1, 1, 1, 20}, false, true},
+    {"swapped", 4, {2, 1, 1, 100}, 2, {-3, -2}, 3, 1, {100}, true, true},
+    {"rank 5", 5, {1, 2, 3, 4, 20}, 3, {1, 2, 3}, -1, 5, {1, 1, 1, 1, 20}, false, true},
+    /* timm's conv_mlp ConvNeXt V2 (nano and smaller): channels first, between two Transposes */
+    {"channels first", 4, {1, 20, 7, 7}, 2, {2, 3}, 1, 4, {1, 20, 1, 1}, false, true},
+    {"channels first, swapped", 4, {2, 100, 1, 3}, 2, {-1, -2}, -3, 3, {100, 1, 1}, true, true},
+    {"channels first, rank 3", 3, {2, 20, 9}, 1, {2}, 1, 2, {20, 1}, false, true},
+};
+
+static const grn_case missed_cases[] = {
+    {"norm over axis 1", 4, {1, 7, 7, 20}, 1, {1}, -1, 4, {1, 1, 1, 20}, false, true},
+    {"mean over the batch", 4, {2, 7, 7, 20}, 2, {1, 2}, 0, 4, {1, 1, 1, 20}, false, true},
+    {"no residual", 4, {1, 7, 7, 20}, 2, {1, 2}, -1, 4, {1, 1, 1, 20}, false, false},
+    {"gamma along W", 4, {1, 7, 7, 20}, 2, {1, 2}, -1, 4, {1, 1, 7, 20}, false, true},
+    {"channels first, mean over the last axis", 4, {1, 20, 7, 7}, 2, {2, 3}, -1, 4, {1, 20, 1, 1}, false, true},
+    {"channels first, norm over axes 1 and 2", 4, {1, 20, 7, 7}, 2, {1, 2}, 1, 4, {1, 20, 1, 1}, false, true},
+    {"channels first, gamma along W", 4, {1, 20, 7, 7}, 2, {2, 3}, 1, 4, {1, 1, 1, 7}, false, true},
+    {"channels first, gamma [20] along W", 4, {1, 20, 7, 20}, 2, {2, 3}, 1, 1, {20}, false, true},
 };
 
 static int scalar(test_graph *t, float f) {
@@ -24,76 +49,68 @@ static int axes(test_graph *t, int n, const int64_t *a) {
   return vitc_graph_add_constant(t->g, NULL, &v);
 }
 
-/* ReduceL2 over `norm_axes`, then the rest of the exported pattern; x's shape from the variant. */
-static int grn_pattern(test_graph *t, int variant, int x, int rank, const int64_t *dims) {
-  static const int64_t spatial[] = {1, 2}, spatial_neg[] = {-3, -2}, spatial3[] = {1, 2, 3}, first[] = {1};
-  static const int64_t last[] = {-1}, last_pos[] = {3}, batch[] = {0};
-  bool swap = variant == GRN_SWAPPED;
-  const int64_t *na = variant == GRN_RANK5 ? spatial3 : variant == MISS_NORM ? first : swap ? spatial_neg : spatial;
-  int nn = variant == GRN_RANK5 ? 3 : variant == MISS_NORM ? 1 : 2;
-  int g = tg_node(t, VITC_OP_ReduceL2, (int[]){x, axes(t, nn, na)}, 2, 1, NULL, 0);
-  const int64_t *ma = variant == MISS_MEAN ? batch : swap ? last_pos : last;
-  int m = tg_node(t, VITC_OP_ReduceMean, (int[]){g, axes(t, 1, ma)}, 2, 1, NULL, 0);
+/* The exported pattern on x, as c spells it. */
+static int grn_pattern(test_graph *t, const grn_case *c, int x) {
+  bool swap = c->swapped;
+  int g = tg_node(t, VITC_OP_ReduceL2, (int[]){x, axes(t, c->nnorm, c->norm)}, 2, 1, NULL, 0);
+  int m = tg_node(t, VITC_OP_ReduceMean, (int[]){g, axes(t, 1, &c->mean)}, 2, 1, NULL, 0);
   int e = swap ? fh_op(t, VITC_OP_Add, scalar(t, 1e-6f), m) : fh_op(t, VITC_OP_Add, m, scalar(t, 1e-6f));
   int n = fh_op(t, VITC_OP_Div, g, e);
-  int64_t pdims[VITC_MAX_RANK] = {0};
-  int prank = swap ? 1 : rank;
-  for (int d = 0; d < prank; d++) pdims[d] = d == prank - 1 ? dims[rank - 1] : 1;
-  if (variant == MISS_GAMMA) pdims[2] = dims[2];
-  int gamma = tg_const(t, VITC_F32, prank, pdims, 3), beta = tg_const(t, VITC_F32, prank, pdims, 4);
+  int gamma = tg_const(t, VITC_F32, c->prank, c->pdims, 3), beta = tg_const(t, VITC_F32, c->prank, c->pdims, 4);
   int p = swap ? fh_op(t, VITC_OP_Mul, n, x) : fh_op(t, VITC_OP_Mul, x, n);
   int q = swap ? fh_op(t, VITC_OP_Mul, p, gamma) : fh_op(t, VITC_OP_Mul, gamma, p);
   int r = swap ? fh_op(t, VITC_OP_Add, beta, q) : fh_op(t, VITC_OP_Add, q, beta);
-  if (variant == MISS_RESIDUAL) return r;
+  if (!c->residual) return r;
   return swap ? fh_op(t, VITC_OP_Add, x, r) : fh_op(t, VITC_OP_Add, r, x);
 }
 
-static void build(test_graph *t, int variant) {
-  static const int64_t exported[] = {1, 7, 7, 20}, swapped[] = {2, 1, 1, 100}, rank5[] = {1, 2, 3, 4, 20};
-  static const int64_t batch2[] = {2, 7, 7, 20};
-  const int64_t *dims = variant == GRN_SWAPPED ? swapped
-                        : variant == GRN_RANK5 ? rank5
-                        : variant == MISS_MEAN ? batch2
-                                               : exported;
-  int rank = variant == GRN_RANK5 ? 5 : 4;
-  tg_output(t, grn_pattern(t, variant, tg_input(t, VITC_F32, rank, dims), rank, dims));
+static void build_fused(test_graph *t, int i) {
+  tg_output(t, grn_pattern(t, &fused_cases[i], tg_input(t, VITC_F32, fused_cases[i].rank, fused_cases[i].dims)));
+}
+
+static void build_missed(test_graph *t, int i) {
+  tg_output(t, grn_pattern(t, &missed_cases[i], tg_input(t, VITC_F32, missed_cases[i].rank, missed_cases[i].dims)));
 }
 
 static void test_fuses(void) {
-  static const char *what[] = {"exported", "swapped", "rank 5"};
-  const fh_count want[] = {{VITC_OP_GRN, 1}, {VITC_OP_ReduceL2, 0}, {VITC_OP_ReduceMean, 0},
-                           {VITC_OP_Div, 0}, {VITC_OP_Mul, 0}, {VITC_OP_Add, 0}};
-  for (int variant = GRN_EXPORTED; variant <= GRN_RANK5; variant++) {
-    vitc_graph *g = fh_check(what[variant], build, variant, vitc_fuse_grn, want, 6);
+  for (int i = 0; i < (int)(sizeof fused_cases / sizeof *fused_cases); i++) {
+    const grn_case *c = &fused_cases[i];
+    int channel = c->mean < 0 ? c->mean + c->rank : c->mean;
+    bool first = channel == 1;
+    const fh_count want[] = {{VITC_OP_GRN, 1},  {VITC_OP_ReduceL2, 0}, {VITC_OP_ReduceMean, 0},
+                             {VITC_OP_Div, 0},  {VITC_OP_Mul, 0},      {VITC_OP_Add, 0},
+                             {VITC_OP_Transpose, first ? 2 : 0}};
+    vitc_graph *g = fh_check(c->what, build_fused, i, vitc_fuse_grn, want, 7);
     const vitc_node *n = fh_find_op(g, VITC_OP_GRN);
     CHECK(n != NULL);
     if (n) {
       CHECK_NEAR(vitc_attr_float(n, "epsilon", 0), 1e-6, 1e-12);
       const vitc_value *x = &g->tensors[n->in[0]].v, *gamma = &g->tensors[n->in[1]].v;
-      CHECK(gamma->rank == 1 && gamma->dims[0] == x->dims[x->rank - 1]);
-      CHECK(g->tensors[n->in[0]].producer < 0); /* reads the graph input x itself */
+      CHECK(gamma->rank == 1 && gamma->dims[0] == c->dims[channel] && x->dims[x->rank - 1] == c->dims[channel]);
+      /* channels last it reads the graph input x itself, channels first x's channels-last Transpose */
+      int producer = g->tensors[n->in[0]].producer;
+      CHECK(first ? producer >= 0 && g->nodes[producer].op == VITC_OP_Transpose : producer < 0);
     }
     vitc_graph_free(g);
   }
 }
 
 static void test_near_misses(void) {
-  static const char *what[] = {"norm over axis 1", "mean over the batch", "no residual", "gamma along W"};
   const fh_count untouched[] = {{VITC_OP_GRN, 0}, {VITC_OP_ReduceL2, 1}, {VITC_OP_ReduceMean, 1}};
-  for (int variant = MISS_NORM; variant <= MISS_GAMMA; variant++)
-    vitc_graph_free(fh_check(what[variant - MISS_NORM], build, variant, vitc_fuse_grn, untouched, 3));
+  for (int i = 0; i < (int)(sizeof missed_cases / sizeof *missed_cases); i++)
+    vitc_graph_free(fh_check(missed_cases[i].what, build_missed, i, vitc_fuse_grn, untouched, 3));
 }
 
 /* ConvNeXt V2's pwconv1 and its erf GELU feed the GRN: x is read by three nodes of the pattern. */
 static void build_block(test_graph *t, int variant) {
   (void)variant;
-  static const int64_t in_dims[] = {1, 7, 7, 16}, w_dims[] = {16, 20}, b_dims[] = {20}, x_dims[] = {1, 7, 7, 20};
+  static const int64_t in_dims[] = {1, 7, 7, 16}, w_dims[] = {16, 20}, b_dims[] = {20};
   int in = tg_input(t, VITC_F32, 4, in_dims);
   int h = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_MatMul, in, tg_const(t, VITC_F32, 2, w_dims, 7)),
                 tg_const(t, VITC_F32, 1, b_dims, 8));
   int erf = fh_op(t, VITC_OP_Erf, fh_op(t, VITC_OP_Div, h, scalar(t, 1.4142135f)), -1);
   int x = fh_op(t, VITC_OP_Mul, fh_op(t, VITC_OP_Mul, h, fh_op(t, VITC_OP_Add, erf, scalar(t, 1))), scalar(t, 0.5f));
-  tg_output(t, grn_pattern(t, GRN_EXPORTED, x, 4, x_dims));
+  tg_output(t, grn_pattern(t, &fused_cases[0], x));
 }
 
 static vitc_status whole_pipeline(vitc_graph *g, vitc_error *err) {
@@ -108,6 +125,37 @@ static void test_after_gelu_gemm(void) {
   const vitc_node *grn = fh_find_op(g, VITC_OP_GRN), *gemm = fh_find_op(g, VITC_OP_FusedGemm);
   CHECK(grn && gemm && grn->in[0] == gemm->out[0]);
   vitc_graph_free(g);
+}
+
+/* Conv k x k, stride `stride`, pads k / 2 unless the stride is the kernel (patchify). */
+static int conv(test_graph *t, int x, int64_t cin, int64_t cout, int64_t k, int64_t stride, int64_t group,
+                unsigned seed) {
+  int64_t p = stride == k ? 0 : k / 2, kernel[2] = {k, k}, strides[2] = {stride, stride}, pads[4] = {p, p, p, p};
+  const int64_t wd[] = {cout, cin / group, k, k}, bd[] = {cout};
+  vitc_attr a[4] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
+                    {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                    {.name = "group", .type = VITC_ATTR_INT, .i = group}};
+  int in[3] = {x, tg_const(t, VITC_F32, 4, wd, seed), tg_const(t, VITC_F32, 1, bd, seed + 1)};
+  return tg_node(t, VITC_OP_Conv, in, 3, 1, a, 4);
+}
+
+/* A patchify stem (Conv 2x2/2) on an NCHW image [1, 3, 14, 14], then timm's conv_mlp ConvNeXt V2 block on
+ * its x [1, 20, 7, 7]: depthwise 3x3 → 1x1 → ReLU → GRN → 1x1 → residual. */
+static void build_nchw_block(test_graph *t, int variant) {
+  (void)variant;
+  static const int64_t image[] = {1, 3, 14, 14};
+  int x = conv(t, tg_input(t, VITC_F32, 4, image), 3, 20, 2, 2, 1, 9);
+  int h = fh_op(t, VITC_OP_Relu, conv(t, conv(t, x, 20, 20, 3, 1, 20, 11), 20, 20, 1, 1, 1, 13), -1);
+  tg_output(t, fh_op(t, VITC_OP_Add, conv(t, grn_pattern(t, &fused_cases[3], h), 20, 20, 1, 1, 1, 15), x));
+}
+
+/* The channels-first GRN's Transposes cancel against the trunk's: the block runs channels-last from the
+ * stem's patches to the output's one Transpose back. */
+static void test_channels_last_block(void) {
+  const fh_count want[] = {{VITC_OP_GRN, 1}, {VITC_OP_Conv, 0}, {VITC_OP_DepthwiseConvNHWC, 1},
+                           {VITC_OP_FusedGemm, 3}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("NCHW block", build_nchw_block, 0, whole_pipeline, want, 5));
 }
 
 /* fuse_grn comes before fuse_gemm_epilogue, whose GELU it must leave in place. */
@@ -170,6 +218,7 @@ int main(void) {
   test_near_misses();
   test_after_gelu_gemm();
   test_pipeline_order();
+  test_channels_last_block();
   test_kernel();
   test_shape_errors();
   CHECK_DONE();
