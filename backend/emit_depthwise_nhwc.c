@@ -5,7 +5,7 @@
  * vectors of a kernel row serve all R·kw FMAs):
  *
  *   for cv:                                       (vectors of C, a masked tail)
- *     for ox0 in blocks of R:
+ *     for ox0 in blocks of at most R (widths one apart):
  *       acc[0..R) = bias[cv]
  *       for ky with iy inside X:
  *         for kx, r (unrolled):  acc[r] += w[ky, kx, cv] · x[iy, (ox0+r)·sw + kx·dw - pl, cv]
@@ -13,13 +13,18 @@
  *   each pixel of y[oy]: LayerNorm over C   (epilogue, while the row is in cache)
  *
  * The blocks in the middle of the row, whose taps all lie inside X, run in a loop with no bound tests;
- * the few at either edge are unrolled with their taps in the padding left out at compile time. With a
+ * the blocks at either edge are unrolled with their taps in the padding left out at compile time. With a
  * LayerNorm epilogue (inputs 3 and 4: ConvNeXt's norm after its 7x7 conv) the conv's output is
  * normalised in cache instead of being written and read back by a LayerNormalization node.
  *
  * ConvNeXt-T's 7x7 convs at C = 96..768 run near the FMA units' rate, not memory's: per block and
  * kernel row, R·kw FMAs against R + kw - 1 input and kw weight loads, all from L1 (a row's working set
- * is kh input rows × the row width of one channel vector).
+ * is kh input rows × the row width of one channel vector). Each accumulator takes one FMA after another,
+ * so a block needs more of them than the FMA latency times the FMA units (4 x 2): blocks of up to 12, as
+ * equal as can be, against blocks of 8 with the edge columns and the middle's remainder in blocks of their
+ * own (56 wide: 3, 6 x 8, 2, 3; 7 wide: 3, 1, 3): bench/convnext_kernels, 1 thread, best of 50 by thread
+ * CPU time (its clock switched to CLOCK_THREAD_CPUTIME_ID), two rounds side by side: 56x56x96 0.164 -> 0.136-0.149 ms, 28x28x192 0.086-0.090 -> 0.074-0.080, 14x14x384
+ * 0.034-0.043 -> 0.031, 7x7x768 0.021-0.027 -> 0.014-0.015 (95-99% of the FMA peak).
  *
  * Token rows (attribute image) are the same with each image past its leading rows, which the task of the
  * image's first row copies. */
@@ -29,8 +34,9 @@
 #include "emitters.h"
 
 enum { IN_X, IN_W, IN_BIAS, IN_SCALE, IN_NORM_BIAS, NCAPTURED };
-/* output pixels per block on 16-lane targets (32 vector registers); half that on narrower ones (16) */
-enum { BLOCK = 8 };
+/* output pixels per block at most on 16-lane targets (32 vector registers): 12 accumulators, the sliding
+ * window of 12 input vectors and a weight; half that on narrower ones (16). */
+enum { BLOCK = 12 };
 
 /* What the blocks of one output row share. */
 typedef struct dw_row {
@@ -81,30 +87,33 @@ static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t a
     vec_store(cg, emit_gemm_activate(cg, r->act, cg_get(cg, acc[k])), gep_f32_at(cg, r->yrow, yo, 1, k * r->c), r->lanes);
 }
 
-/* Static blocks of at most R pixels over the edge columns [lo, hi). */
-static void emit_edge(vitc_cg *cg, const dw_row *r, int64_t lo, int64_t hi, int rb) {
-  for (int64_t ox = lo; ox < hi; ox += rb) emit_block(cg, r, cg_i64(cg, ox), ox, (int)(hi - ox < rb ? hi - ox : rb));
-}
-
-/* One channel vector of the row: the edge blocks, and between them the blocks whose taps are all inside. */
+/* One channel vector of the row: its ow pixels cut into the fewest blocks of at most rb, of widths one apart
+ * (the first ow mod nb one wider), so that no block is a few pixels whose accumulators wait on the FMA
+ * latency: 56 pixels are 5 blocks of 12 and 11, not 3 + 6·8 + 2 + 3; 7 pixels one block, not 3 + 1 + 3.
+ * The narrow blocks whose taps all lie inside the input row run in a loop with no bound tests; the rest
+ * are unrolled, their taps in the padding left out at compile time. */
 static void emit_channel_vector(vitc_cg *cg, const dw_row *r, int rb) {
   const vitc_window *w = r->w;
   int64_t ow = w->out[1], sw = w->stride[1], pl = w->pad_begin[1];
   /* columns whose taps all lie inside: ox·sw >= pl and ox·sw + (kw-1)·dw - pl <= iw - 1 */
   int64_t lo = (pl + sw - 1) / sw, last = w->in[1] - 1 + pl - (w->kernel[1] - 1) * w->dilation[1];
   int64_t hi = last < 0 ? 0 : last / sw + 1;
-  if (lo > ow) lo = ow;
-  if (hi > ow) hi = ow;
-  if (hi < lo) hi = lo;
-  emit_edge(cg, r, 0, lo, rb);
-  int64_t full = (hi - lo) / rb * rb;
-  if (full) {
-    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, lo), cg_i64(cg, lo + full), rb);
-    emit_block(cg, r, ox.iv, -1, rb);
-    cg_loop_end(cg, &ox);
+  int64_t nb = (ow + rb - 1) / rb, q = ow / nb, wide = ow % nb;
+  /* block b starts at b·q + min(b, wide); the loop runs the narrow blocks b0 <= b < b1 inside [lo, hi) */
+  int64_t b0 = lo > wide ? (lo - wide + q - 1) / q : 0, b1 = hi > wide ? (hi - wide) / q : 0;
+  if (b0 < wide) b0 = wide;
+  if (b1 > nb) b1 = nb;
+  if (b1 < b0) b1 = b0;
+  for (int64_t b = 0, at = 0; b < nb; at += q + (b < wide), b++) {
+    if (b == b0 && b1 > b0) {
+      cg_loop ox = cg_loop_begin(cg, cg_i64(cg, at), cg_i64(cg, at + (b1 - b0) * q), q);
+      emit_block(cg, r, ox.iv, -1, (int)q);
+      cg_loop_end(cg, &ox);
+      at += (b1 - b0 - 1) * q, b = b1 - 1;
+      continue;
+    }
+    emit_block(cg, r, cg_i64(cg, at), at, (int)(q + (b < wide)));
   }
-  if (lo + full < hi) emit_block(cg, r, cg_i64(cg, lo + full), -1, (int)(hi - lo - full));
-  emit_edge(cg, r, hi, ow, rb);
 }
 
 vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *err) {

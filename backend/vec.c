@@ -131,11 +131,30 @@ LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(cg->b, a, b, ""); }
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a) { return LLVMBuildFNeg(cg->b, a, ""); }
 
+/* vrcp14ps of each 16-lane part of b (16, 32, 48 or 64 lanes), the parts joined pairwise back into one
+ * vector (a lone last part joined with itself, the copy cut off at the end). */
+static LLVMValueRef rcp14_parts(vitc_cg *cg, LLVMValueRef b) {
+  int n = vec_lanes(LLVMTypeOf(b)), nparts = n / 16, idx[64];
+  LLVMValueRef part[4];
+  for (int p = 0; p < nparts; p++) {
+    for (int e = 0; e < 16; e++) idx[e] = p * 16 + e;
+    LLVMValueRef bp = nparts == 1 ? b : vec_shuffle(cg, b, NULL, idx, 16);
+    LLVMValueRef args[3] = {bp, vec_k(cg, bp, 0), LLVMConstInt(cg->i16, 0xffff, false)};
+    part[p] = cg_intrinsic(cg, "llvm.x86.avx512.rcp14.ps.512", NULL, 0, args, 3);
+  }
+  for (int width = 16; nparts > 1; width *= 2, nparts = (nparts + 1) / 2) {
+    for (int e = 0; e < 2 * width; e++) idx[e] = e;
+    for (int p = 0; p < nparts; p += 2)
+      part[p / 2] = vec_shuffle(cg, part[p], part[p + 1 < nparts ? p + 1 : p], idx, 2 * width);
+  }
+  for (int e = 0; e < n; e++) idx[e] = e;
+  return vec_lanes(LLVMTypeOf(part[0])) == n ? part[0] : vec_shuffle(cg, part[0], NULL, idx, n);
+}
+
 LLVMValueRef vec_div_by_normal(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
   LLVMTypeRef t = LLVMTypeOf(b);
-  if (cg->vlanes != 16 || vec_lanes(t) != 16 || vec_elem(t) != cg->f32) return vec_div(cg, a, b);
-  LLVMValueRef args[3] = {b, vec_k(cg, b, 0), LLVMConstInt(cg->i16, 0xffff, false)};
-  LLVMValueRef r = cg_intrinsic(cg, "llvm.x86.avx512.rcp14.ps.512", NULL, 0, args, 3);
+  if (cg->vlanes != 16 || vec_lanes(t) % 16 || vec_lanes(t) > 64 || vec_elem(t) != cg->f32) return vec_div(cg, a, b);
+  LLVMValueRef r = rcp14_parts(cg, b);
   LLVMValueRef e = vec_fma(cg, vec_neg(cg, b), r, vec_k(cg, b, 1)); /* 1 - b·r */
   return vec_mul(cg, a, vec_fma(cg, r, e, r));
 }

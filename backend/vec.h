@@ -70,9 +70,9 @@ LLVMValueRef vec_add(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_sub(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_mul(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_div(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
-/* a/b for b finite and away from 0 (a rational function's denominator): on AVX-512 vectors b's 14-bit
- * reciprocal (vrcp14ps) refined by one Newton step (relative error below 2^-26) times a, which pipelines
- * where a division would not; elsewhere a division. */
+/* a/b for b finite and away from 0 (a rational function's denominator): on AVX-512 float vectors of 16, 32,
+ * 48 or 64 lanes b's 14-bit reciprocal (vrcp14ps, per 16 lanes) refined by one Newton step (relative error
+ * below 2^-26) times a, which pipelines where a division would not; elsewhere a division. */
 LLVMValueRef vec_div_by_normal(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef vec_neg(vitc_cg *cg, LLVMValueRef a);
 /* a·b + c, fused (llvm.fma: one rounding, on every target). */

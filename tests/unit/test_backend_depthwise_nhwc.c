@@ -4,9 +4,10 @@
  * kernels wider than the input; no bias; two images; each activation of the epilogue (MBConv's GELU) on
  * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads; the LayerNorm epilogue (ConvNeXt's norm, with
  * and without its bias, after an activation) on C = 5, 20, 33, 96 with edge-only rows (W 3), a
- * block remainder (W 13) and stride 2, at 1 and 3 threads; token rows (attribute image: the leading rows
- * copied, the image after them). And the shape rule's refusals. Also
- * vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block, on the same kind of sizes. */
+ * block remainder (W 13), blocks of two widths with a loop between edge blocks (W 57) and stride 2, at 1
+ * and 3 threads; token rows (attribute image: the leading rows copied, the image after them). And the
+ * shape rule's refusals. Also vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block,
+ * on the same kind of sizes. */
 #include "backend_harness.h"
 
 typedef struct dw_case {
@@ -40,6 +41,8 @@ static void test_kernel(void) {
       {"C 5, 3x3 dilation 2, uneven pads", 1, 8, 6, 5, 3, 3, {1, 2}, {1, 2, 0, 1}, {2, 2}, false},
       {"C 16, 7x7 on 3x2", 2, 3, 2, 16, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, true},
       {"C 33, 1x5, 4x17", 1, 4, 17, 33, 1, 5, {1, 3}, {0, 2, 0, 2}, {1, 1}, true},
+      {"C 20, 7x7 pad 3, 3x57: two wider edge blocks, a loop of two, an edge block", 1, 3, 57, 20, 7, 7, {1, 1},
+       {3, 3, 3, 3}, {1, 1}, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     test_graph t = build(&cases[i]);
@@ -68,6 +71,8 @@ static void test_norm(void) {
       {"C 20, 7x7 pad 3, norm scale only, 5x3", 2, 5, 3, 20, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1}, false, NULL, 1},
       {"C 33, gelu_erf, norm, 3x3 stride 2, 11x12", 1, 11, 12, 33, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, "gelu_erf", 2},
       {"C 5, 5x5, norm, 6x21", 1, 6, 21, 5, 5, 5, {1, 1}, {2, 2, 2, 2}, {1, 1}, true, NULL, 2},
+      {"C 24, 7x7 pad 3, norm, 4x57 (blocks 12, 12, 11, 11, 11)", 1, 4, 57, 24, 7, 7, {1, 1}, {3, 3, 3, 3}, {1, 1},
+       true, NULL, 2},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     for (int threads = 1; threads <= 3; threads += 2) {

@@ -111,9 +111,10 @@ static void test_fused_gemm(void) {
   /* K in several blocks (partial sums through Y, the epilogue after the last block only): three row chunks
    * (197 rows: tiles of 8 and 7) of each panel, the last panel masked; many rows over few panels (3000 rows
    * in 32 chunks of 96 x 3 panels: panels innermost); one row chunk (49 rows) over a K of four blocks; on
-   * one thread and three */
+   * one thread and three; a GELU over tile rows of three vectors, one (N 100) and two (N 68) */
   for (int threads = 1; threads <= 3; threads += 2) {
     fused_gemm("fused gemm 197x1100x100 gelu", 197, 1100, 100, "gelu_erf", threads);
+    fused_gemm("fused gemm 37x96x68 gelu", 37, 96, 68, "gelu_erf", threads);
     fused_gemm("fused gemm 3000x300x100 relu", 3000, 300, 100, "relu", threads);
     fused_gemm("fused gemm 49x3100x61", 49, 3100, 61, "none", threads);
     fused_gemm("fused gemm 37x70x53 silu", 37, 70, 53, "silu", threads);
