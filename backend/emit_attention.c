@@ -73,6 +73,7 @@
 #define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
 #define LOCAL_KT_BYTES (64 << 10) /* a task's own Kᵀ at most (on the stack) */
 #define LOCAL_MIN_TASKS 8 /* batch entries at least for one task each: both threads busy on every node */
+#define PREFETCH_BYTES (16 << 20) /* operand rows of all entries above which the local path prefetches (prefetch_entry) */
 
 static LLVMValueRef vconst(vitc_cg *cg, double v) { return vec_const(cg, f32v_type(cg), v); }
 static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
@@ -81,6 +82,13 @@ static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g)
 static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
+
+/* The larger of the running max m and x, m where x is NaN: one vmaxps, where maxnum (vec_max) adds a compare
+ * and a blend to take x over a NaN m, which the row max never is. A NaN score still reaches the row's
+ * output, through its exp and the row's sum. */
+static LLVMValueRef running_max(vitc_cg *cg, LLVMValueRef m, LLVMValueRef x) {
+  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, m), x, m);
+}
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
 
 /* A batch entry's packed keys: Kᵀ [D][nk_pad] for the score tiles, then, when the last partial vector
@@ -259,7 +267,7 @@ static void score_tile(attn_ctx *a, void *state) {
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
-      m = vec_max(cg, m, x);
+      m = running_max(cg, m, x);
     }
     f32v_store(cg, m, a->mrow[r], VL);
   }
@@ -286,7 +294,7 @@ static void score_few(attn_ctx *a, void *state) {
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
-      m = vec_max(cg, m, f32v_splat(cg, x));
+      m = running_max(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
   }
@@ -315,7 +323,7 @@ static LLVMValueRef fold_rows(vitc_cg *cg, LLVMValueRef p, LLVMValueRef g, int l
     x[t] = t < lanes ? f32v_load(cg, gep_f32_at(cg, p, ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, t)), VL, 0), VL)
                      : vconst(cg, 0);
   transpose_block(cg, x);
-  for (int c = 1; c < VL; c++) x[0] = max ? vec_max(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
+  for (int c = 1; c < VL; c++) x[0] = max ? running_max(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
   return x[0];
 }
 
@@ -591,7 +599,15 @@ static op_rows operand_rows(vitc_cg *cg, const attn_geom *ge, int x, LLVMValueRe
  * maps[x] the map, pads[x] the pad) prefetched into L2. A task of the local path calls it for the entry
  * after its own, which it or the other thread computes next: a small window's Q, K and V rows, scattered
  * through a packed qkv tensor, come from memory once the batch's qkv outgrows the cache (Swin-T's first
- * stage at batch 8: 29 MB), and their latency otherwise stalls each task's packing and first products. */
+ * stage at batch 8: 29 MB), and their latency otherwise stalls each task's packing and first products.
+ * Only then (prefetches_entries): while the rows sit in L3 (batch 1: Swin-T's first stage reads 4.8 MB),
+ * the prefetch loop's row addresses and 600 prefetches per 49-token window cost more than the misses
+ * they hide (bench/attention.c, Swin-T's windows, one thread CPU time: 5% faster without it). */
+static bool prefetches_entries(const attn_geom *ge) {
+  int64_t floats = ge->batch * (ge->nq * (ge->d + ge->dv) + ge->nk * (ge->d + ge->dv));
+  return floats * (int64_t)sizeof(float) > PREFETCH_BYTES;
+}
+
 static void prefetch_entry(vitc_cg *cg, const attn_geom *ge, const LLVMValueRef *vals, const LLVMValueRef *maps,
                            const LLVMValueRef *pads, LLVMValueRef b, LLVMValueRef heads) {
   LLVMValueRef g = ix_div(cg, b, heads), h = ix_rem(cg, b, heads);
@@ -1118,7 +1134,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   a.v = vl ? (op_rows){gep_f32_at(cg, t.vals[2], b, ge.nk * ge.dv, 0), NULL, NULL, ge.dv}
            : operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
   if (own_v) a.v = grid_values(cg, &ge, &a.v, own_v);
-  if (local && !k_transposed) {
+  if (local && !k_transposed && prefetches_entries(&ge)) {
     LLVMValueRef next = ix_addk(cg, b, 1), vals[NMAPS] = {t.vals[0], t.vals[1], t.vals[2], t.vals[4]};
     LLVMValueRef pads[NMAPS] = {t.vals[10], t.vals[10], t.vals[10], discard};
     cg_if more = cg_if_begin(cg, vec_icmp(cg, LLVMIntSLT, next, cg_size(cg, t.vals[11], SZ_ENTRIES)));
