@@ -17,11 +17,13 @@ LLVMValueRef cg_out(vitc_cg *cg, int k) { return cg->node->out[k] >= 0 ? cg->arg
 
 const vitc_value *cg_in_value(vitc_cg *cg, int k) {
   if (k >= cg->node->nin || cg->node->in[k] < 0) return NULL;
-  return cg->in_copies && cg->in_copies[k].data ? &cg->in_copies[k] : &cg->g->tensors[cg->node->in[k]].v;
+  if (cg->in_copies && cg->in_copies[k].data) return &cg->in_copies[k];
+  return cg->grouped ? &cg->grouped[k] : &cg->g->tensors[cg->node->in[k]].v;
 }
 
 const vitc_value *cg_out_value(vitc_cg *cg, int k) {
-  return cg->node->out[k] >= 0 ? &cg->g->tensors[cg->node->out[k]].v : NULL;
+  if (cg->node->out[k] < 0) return NULL;
+  return cg->grouped ? &cg->grouped[cg->node->nin + k] : &cg->g->tensors[cg->node->out[k]].v;
 }
 
 LLVMValueRef cg_i64(vitc_cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, true); }
