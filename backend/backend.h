@@ -39,6 +39,9 @@ typedef struct vitc_target_options {
   const char *cache_dir; /* vitc_compile_jit's compile cache (cache.c); NULL: none */
   uint64_t cache_max_bytes; /* entries beyond this size are removed, least recently used first; 0: 4 GiB */
   int compile_threads; /* JIT: threads optimising and compiling (0: vitc_rt_default_threads()) */
+  /* A run of row-wise nodes whose widest tensor has more bytes than this runs a group of rows at a time,
+   * groups of at most a quarter of it (row_groups.c); 0: 16 MB, half the L3 of the CPUs measured. */
+  size_t row_group_bytes;
   /* The graph is only freed after this compilation: each constant's memory is given back (vitc_drop_pages)
    * once the nodes reading it are compiled and it is in the weights blob, so that the constants and the
    * blob are not held in full together. Its values are gone then (a copy reads as zeros). */

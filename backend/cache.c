@@ -229,6 +229,7 @@ static bytes describe(const vitc_graph *g, LLVMTargetMachineRef tm, const vitc_t
   LLVMDisposeMessage(features);
   put_str(&b, name);
   put_u64(&b, (uint64_t)t->opt_level);
+  put_u64(&b, (uint64_t)t->row_group_bytes);
   put_u64(&b, g->precision);
   put_u64(&b, (uint64_t)vitc_graph_memory_limit(g));
   put_u64(&b, (uint64_t)g->ninputs);

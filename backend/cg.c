@@ -21,7 +21,8 @@ const vitc_value *cg_in_value(vitc_cg *cg, int k) {
 }
 
 const vitc_value *cg_out_value(vitc_cg *cg, int k) {
-  return cg->node->out[k] >= 0 ? &cg->g->tensors[cg->node->out[k]].v : NULL;
+  if (cg->node->out[k] < 0) return NULL;
+  return cg->grouped ? &cg->grouped[cg->node->nin + k] : &cg->g->tensors[cg->node->out[k]].v;
 }
 
 LLVMValueRef cg_i64(vitc_cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, true); }

@@ -34,9 +34,12 @@ typedef struct vitc_cg {
   LLVMValueRef *args;
   LLVMValueRef scratch_arg;
   const vitc_value **in_values; /* per input of the node, while it is emitted: what cg_in_value gives, the
-                                 * input's value or its aligned copy in in_copies (ir.h) */
+                                 * input's value (one group's, below) or its aligned copy in in_copies (ir.h) */
   vitc_value *in_copies;
   vitc_copy_buf copy_buf; /* where those copies are, from node to node */
+  const vitc_value *grouped; /* per input, then output, of a node run a group of rows at a time (plan.h's
+                              * row groups): the value of one group's rows, which cg_in_value and
+                              * cg_out_value give instead (constants as they are); NULL for a whole node */
   size_t *node_scratch; /* per node: bytes of work space its kernel asked for (planned by plan_memory.c) */
   bool *node_checks;    /* per node: its kernel may record an error (cg_index_error), so the run checks */
   LLVMValueRef weights; /* the node's constants: what cg_add_blob's offsets are relative to */

@@ -142,7 +142,8 @@ static vitc_status align_node_inputs(vitc_cg *cg, const vitc_node *n, vitc_error
     free(in);
     return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   }
-  for (int k = 0; k < n->nin; k++) in[k] = n->in[k] >= 0 ? &cg->g->tensors[n->in[k]].v : NULL;
+  for (int k = 0; k < n->nin; k++)
+    in[k] = n->in[k] < 0 ? NULL : cg->grouped ? &cg->grouped[k] : &cg->g->tensors[n->in[k]].v;
   vitc_status st = vitc_aligned_inputs(in, n->nin, cg->in_copies, cg->in_values, &cg->copy_buf, err);
   free(in);
   return st;
@@ -162,9 +163,29 @@ static int pointer_params(vitc_cg *cg, int nparams, int nargs, LLVMTypeRef **par
   return 0;
 }
 
+/* The values of node i's inputs and outputs for one of its run's groups of rows (plan.h's row groups):
+ * each tensor that is not a constant as [rows / groups, 1, …, 1, last dim], its rows being its leading
+ * dims (row_groups.c takes only nodes that read and write along the last axis). */
+static vitc_value *group_values(const vitc_graph *g, const vitc_row_groups *rg, int i) {
+  const vitc_node *n = &g->nodes[i];
+  vitc_value *v = malloc(sizeof *v * ((size_t)(n->nin + n->nout) + 1));
+  for (int k = 0; v && k < n->nin + n->nout; k++) {
+    int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
+    if (t < 0) continue;
+    v[k] = g->tensors[t].v;
+    if (g->tensors[t].producer < 0 && v[k].data) continue;
+    int64_t last = v[k].dims[v[k].rank - 1];
+    v[k].dims[0] = vitc_numel(&v[k]) / last / rg->groups[i];
+    for (int d = 1; d + 1 < v[k].rank; d++) v[k].dims[d] = 1;
+  }
+  return v;
+}
+
 /* Emits node i's kernel as `internal void NAME.nI(ptr ctx, ptr constants, ptr in…, ptr out…, ptr scratch)`;
- * its constants start at *blob_base in the weights blob. */
-static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *blob_base, vitc_error *err) {
+ * its constants start at *blob_base in the weights blob. A node of a run of row groups gets the kernel of
+ * one group. */
+static vitc_status emit_node(vitc_cg *cg, const vitc_row_groups *rg, int i, LLVMValueRef *fn_out, size_t *blob_base,
+                             vitc_error *err) {
   const vitc_node *n = &cg->g->nodes[i];
   vitc_emit_fn emit = vitc_emitters[n->op];
   if (!emit && !all_outputs_known(cg->g, n)) {
@@ -205,8 +226,13 @@ static vitc_status emit_node(vitc_cg *cg, int i, LLVMValueRef *fn_out, size_t *b
   cg->blob_base = *blob_base = (cg->blob_size + 63) & ~(size_t)63;
   cg->args = args + 2;
   cg->scratch_arg = args[nparams - 1];
-  vitc_status st = align_node_inputs(cg, n, err);
+  vitc_value *grouped = rg->groups[i] > 1 ? group_values(cg->g, rg, i) : NULL;
+  cg->grouped = grouped;
+  vitc_status st = rg->groups[i] > 1 && !grouped ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory")
+                                                  : align_node_inputs(cg, n, err);
   if (st == VITC_OK) st = all_outputs_known(cg->g, n) ? emit_known_outputs(cg, n, err) : emit(cg, n, err);
+  cg->grouped = NULL;
+  free(grouped);
   if (st == VITC_OK) LLVMBuildRetVoid(cg->b);
   else if (!strstr(err->msg, n->name)) vitc_node_error_prefix(cg->g, n, err);
   free(cg->in_copies);
@@ -378,8 +404,8 @@ static vitc_status merge_live(vitc_cg *cg, LLVMTargetMachineRef tm, kernel_table
 /* Every node's kernel (node_fn[i], NULL for a view: it shares its input's memory, plan.h), and where each
  * node's constants start in the blob (node_blob[i]). The constants a kernel reads unpacked go into the
  * blob with it. */
-static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueRef *node_fn, size_t *node_blob,
-                                vitc_error *err) {
+static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, const vitc_row_groups *rg, LLVMValueRef *node_fn,
+                                size_t *node_blob, vitc_error *err) {
   const vitc_graph *g = cg->g;
   releases r = {0};
   bool release = cg->target->release_constants;
@@ -394,7 +420,7 @@ static vitc_status emit_kernels(vitc_cg *cg, LLVMTargetMachineRef tm, LLVMValueR
   size_t dropped_at = 0; /* blob size when the model file's pages were last dropped */
   for (int i = 0; i < g->nnodes && st == VITC_OK; i++) {
     node_kernel[i] = -1;
-    if (vitc_view_base(g, i) < 0) st = emit_node(cg, i, &node_fn[i], &node_blob[i], err);
+    if (vitc_view_base(g, i) < 0) st = emit_node(cg, rg, i, &node_fn[i], &node_blob[i], err);
     for (int j = 0; node_fn[i] && j < g->nodes[i].nin && st == VITC_OK; j++)
       if (is_constant(g, g->nodes[i].in[j]) && LLVMGetFirstUse(LLVMGetParam(node_fn[i], (unsigned)(2 + j))))
         st = add_constant(cg, g->nodes[i].in[j], err);
@@ -531,9 +557,9 @@ static void return_if_nonzero(vitc_cg *cg, LLVMValueRef fn, LLVMValueRef status)
   LLVMPositionBuilderAtEnd(cg->b, next);
 }
 
-/* NAME.nK(ctx, constants, in…, out…, scratch) between the timing calls (vitc_rt_node_start). */
-static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
-                                  LLVMValueRef *args, vitc_error *err) {
+/* The arguments of node i's kernel fn: ctx, constants, in…, out…, scratch. */
+static vitc_status node_args(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
+                             LLVMValueRef *args, vitc_error *err) {
   const vitc_graph *g = cg->g;
   const vitc_node *n = &g->nodes[i];
   args[0] = es->ctx;
@@ -551,8 +577,13 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
   args[2 + n->nin + n->nout] = cg->node_scratch[i]
                                    ? cg_gep(cg, cg->i8, es->scratch, cg_i64(cg, (int64_t)es->node_offsets[i]))
                                    : LLVMConstNull(cg->ptr);
-  LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
-  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
+  return VITC_OK;
+}
+
+/* vitc_rt_node_done for node i, its kernel's time start_ns ago; then, if its kernel may record an error,
+ * the run's return when it did. */
+static void emit_node_done(vitc_cg *cg, entry_state *es, int i, LLVMValueRef start) {
+  const vitc_node *n = &cg->g->nodes[i];
   char label[300];
   snprintf(label, sizeof label, "%s (%s)", n->name, vitc_ops[n->op].name);
   LLVMValueRef at = cg_gep(cg, cg->i8, es->labels_gv, cg_i64(cg, (int64_t)es->labels.len));
@@ -565,7 +596,59 @@ static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValue
     LLVMValueRef failed = cg_call(cg, "vitc_rt_node_failed", cg->i32, failed_args, 2);
     return_if_nonzero(cg, es->fn, failed);
   }
+}
+
+/* NAME.nK(ctx, constants, in…, out…, scratch) between the timing calls (vitc_rt_node_start). */
+static vitc_status emit_node_call(vitc_cg *cg, entry_state *es, int i, LLVMValueRef fn, const size_t *node_blob,
+                                  LLVMValueRef *args, vitc_error *err) {
+  const vitc_node *n = &cg->g->nodes[i];
+  vitc_status st = node_args(cg, es, i, fn, node_blob, args, err);
+  if (st) return st;
+  LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)(3 + n->nin + n->nout), "");
+  emit_node_done(cg, es, i, start);
   return VITC_OK;
+}
+
+/* The run of row groups starting at node `first` (plan.h): for each group of rows, every node of the run
+ * on that group (its tensors' addresses that many groups further, but for constants and one-group
+ * tensors). Each node's times over the groups are summed and reported once, after the run, so that a
+ * trace still sees each node once per run and in order. */
+static vitc_status emit_group_run(vitc_cg *cg, entry_state *es, const vitc_row_groups *rg, int first,
+                                  LLVMValueRef *node_fn, const size_t *node_blob, LLVMValueRef *args, vitc_error *err) {
+  const vitc_graph *g = cg->g;
+  int last = rg->last[first];
+  LLVMValueRef *spent = malloc(sizeof *spent * (size_t)(last - first + 1));
+  if (!spent) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  vitc_status st = VITC_OK;
+  /* every address before the loop: made inside it, it would not reach the uses after it */
+  for (int j = first; j <= last && st == VITC_OK; j++) {
+    spent[j - first] = cg_var(cg, cg->i64, cg_i64(cg, 0));
+    if (node_fn[j]) st = node_args(cg, es, j, node_fn[j], node_blob, args, err);
+  }
+  cg_loop group = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rg->groups[first]), 1);
+  for (int j = first; j <= last && st == VITC_OK; j++) {
+    const vitc_node *n = &g->nodes[j];
+    if (!node_fn[j] || (st = node_args(cg, es, j, node_fn[j], node_blob, args, err))) continue;
+    for (int k = 0; k < n->nin + n->nout; k++) {
+      int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
+      if (t < 0 || is_constant(g, t) || rg->one_group[t]) continue;
+      int64_t bytes = (int64_t)vitc_nbytes(&g->tensors[t].v) / rg->groups[j];
+      args[2 + k] = cg_gep(cg, cg->i8, args[2 + k], ix_mulk(cg, group.iv, bytes));
+    }
+    LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
+    LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fn[j]), node_fn[j], args, (unsigned)(3 + n->nin + n->nout), "");
+    LLVMValueRef took = ix_sub(cg, cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1), start);
+    vec_store1(cg, ix_add(cg, vec_load1(cg, cg->i64, spent[j - first]), took), spent[j - first]);
+  }
+  cg_loop_end(cg, &group);
+  for (int j = first; j <= last && st == VITC_OK; j++)
+    if (node_fn[j]) {
+      LLVMValueRef now = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
+      emit_node_done(cg, es, j, ix_sub(cg, now, vec_load1(cg, cg->i64, spent[j - first])));
+    }
+  free(spent);
+  return st;
 }
 
 /* Outputs not written by a node in place: graph inputs, constants, and repeats of an earlier output. */
@@ -609,8 +692,8 @@ static void emit_run_batch(vitc_cg *cg, LLVMValueRef run, LLVMTypeRef *params, L
 }
 
 /* NAME_run and its parts, calling the node kernels (node_fn) in graph order. */
-static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn, const size_t *node_blob,
-                            vitc_error *err) {
+static vitc_status emit_run(vitc_cg *cg, entry_state *es, const vitc_row_groups *rg, LLVMValueRef *node_fn,
+                            const size_t *node_blob, vitc_error *err) {
   const vitc_graph *g = cg->g;
   int nparams = 1 + g->ninputs + g->noutputs, max_args = 3;
   for (int i = 0; i < g->nnodes; i++)
@@ -632,15 +715,17 @@ static vitc_status emit_run(vitc_cg *cg, entry_state *es, LLVMValueRef *node_fn,
   es->labels_gv = LLVMAddGlobal(cg->mod, cg->i8, name);
   begin_function(cg, es, run);
   cg_call(cg, "vitc_rt_run_begin", cg->void_t, &es->ctx, 1);
-  for (int first = 0; first < g->nnodes && st == VITC_OK; first += NODES_PER_PART) {
-    snprintf(name, sizeof name, "%s.part%d", cg->name, first / NODES_PER_PART);
+  for (int first = 0, next, nparts = 0; first < g->nnodes && st == VITC_OK; first = next) {
+    snprintf(name, sizeof name, "%s.part%d", cg->name, nparts++);
     LLVMValueRef part = LLVMAddFunction(cg->mod, name, part_type);
     LLVMSetLinkage(part, LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(part, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->llvm, noinline, 0));
     LLVMAddTargetDependentFunctionAttr(part, VITC_OPT_LEVEL_ATTR, "1");
     begin_function(cg, es, part);
-    for (int i = first; i < g->nnodes && i < first + NODES_PER_PART && st == VITC_OK; i++)
-      if (node_fn[i]) st = emit_node_call(cg, es, i, node_fn[i], node_blob, args, err);
+    /* a run of row groups is never cut between parts */
+    for (next = first; next < g->nnodes && next < first + NODES_PER_PART && st == VITC_OK; next = rg->last[next] + 1)
+      if (rg->groups[next] > 1) st = emit_group_run(cg, es, rg, next, node_fn, node_blob, args, err);
+      else if (node_fn[next]) st = emit_node_call(cg, es, next, node_fn[next], node_blob, args, err);
     LLVMBuildRet(cg->b, cg_i32(cg, 0));
     begin_function(cg, es, run);
     for (int k = 0; k < nparams; k++) args[k] = LLVMGetParam(run, (unsigned)k);
@@ -672,14 +757,17 @@ static vitc_status emit_entry(vitc_cg *cg, LLVMTargetMachineRef tm, size_t *scra
                     .node_offsets = malloc(sizeof *es.node_offsets * nn), .labels = {malloc(4096), 0, 4096}};
   LLVMValueRef *node_fn = calloc(nn, sizeof *node_fn);
   size_t *node_blob = calloc(nn, sizeof *node_blob);
+  vitc_row_groups rg = {0};
   vitc_status st = VITC_OK;
   if (!es.tensor_ptr || !es.ptr_part || !es.io_param || !es.offsets || !es.node_offsets || !node_fn || !node_blob)
     st = vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  if (!st && !(st = emit_kernels(cg, tm, node_fn, node_blob, err)) &&
-      !(st = vitc_plan_memory(g, cg->node_scratch, es.offsets, es.node_offsets, scratch_size, err))) {
+  if (!st && !(st = vitc_plan_row_groups(g, cg->target->row_group_bytes, &rg, err)) &&
+      !(st = emit_kernels(cg, tm, &rg, node_fn, node_blob, err)) &&
+      !(st = vitc_plan_memory(g, cg->node_scratch, &rg, es.offsets, es.node_offsets, scratch_size, err))) {
     map_io_params(g, es.io_param);
-    st = emit_run(cg, &es, node_fn, node_blob, err);
+    st = emit_run(cg, &es, &rg, node_fn, node_blob, err);
   }
+  vitc_row_groups_free(&rg);
   free(es.tensor_ptr);
   free(es.ptr_part);
   free(es.io_param);

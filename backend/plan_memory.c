@@ -48,8 +48,8 @@ int vitc_view_base(const vitc_graph *g, int i) {
   return in;
 }
 
-vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, size_t *tensor_offset,
-                             size_t *node_offset, size_t *total, vitc_error *err) {
+vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, const vitc_row_groups *rg,
+                             size_t *tensor_offset, size_t *node_offset, size_t *total, vitc_error *err) {
   int nt = g->ntensors, n = nt + g->nnodes;
   interval *iv = malloc(sizeof *iv * ((size_t)n + 1));
   interval **placed = malloc(sizeof *placed * ((size_t)n + 1));
@@ -77,17 +77,20 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, si
     index[t] = -1;
     if (!vitc_is_scratch_tensor(g, t) || base[t] != t) continue;
     index[t] = count;
-    size_t bytes = (vitc_nbytes(&g->tensors[t].v) + 63) & ~(size_t)63;
-    iv[count++] = (interval){t, g->tensors[t].producer, g->tensors[t].producer, bytes, 0};
+    int p = g->tensors[t].producer;
+    size_t bytes = vitc_nbytes(&g->tensors[t].v);
+    if (rg && rg->one_group[t]) bytes = (bytes + (size_t)rg->groups[p] - 1) / (size_t)rg->groups[p];
+    iv[count++] = (interval){t, rg ? rg->first[p] : p, rg ? rg->last[p] : p, (bytes + 63) & ~(size_t)63, 0};
   }
   for (int i = 0; i < g->nnodes; i++)
     for (int j = 0; j < g->nodes[i].nin; j++) {
-      int t = g->nodes[i].in[j] >= 0 ? base[g->nodes[i].in[j]] : -1;
-      if (t >= 0 && index[t] >= 0 && iv[index[t]].last < i) iv[index[t]].last = i;
+      int t = g->nodes[i].in[j] >= 0 ? base[g->nodes[i].in[j]] : -1, last = rg ? rg->last[i] : i;
+      if (t >= 0 && index[t] >= 0 && iv[index[t]].last < last) iv[index[t]].last = last;
     }
   for (int i = 0; i < g->nnodes; i++) {
     node_offset[i] = 0;
-    if (node_scratch[i]) iv[count++] = (interval){nt + i, i, i, (node_scratch[i] + 63) & ~(size_t)63, 0};
+    if (node_scratch[i])
+      iv[count++] = (interval){nt + i, rg ? rg->first[i] : i, rg ? rg->last[i] : i, (node_scratch[i] + 63) & ~(size_t)63, 0};
   }
   qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
   /* The placed ranges a new one must avoid are those overlapping it in time. Short ones (the most:

@@ -75,7 +75,7 @@ static size_t check_plan(const vitc_graph *g, const size_t *node_scratch) {
   range *r = malloc(sizeof *r * (size_t)(g->ntensors + g->nnodes));
   size_t total = 0, sum;
   vitc_error err = {0};
-  CHECK(vitc_plan_memory(g, node_scratch, tensor_offset, node_offset, &total, &err) == VITC_OK);
+  CHECK(vitc_plan_memory(g, node_scratch, NULL, tensor_offset, node_offset, &total, &err) == VITC_OK);
   int misplaced;
   int n = live_ranges(g, node_scratch, tensor_offset, node_offset, r, &sum, &misplaced);
   CHECK(misplaced == 0);
