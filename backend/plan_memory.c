@@ -7,7 +7,10 @@
  * A view (vitc_view_base) gets no range of its own: it is its base's bytes, so the base's range runs to
  * the last read of the view. No kernel writes over a view: every tensor is written only by its producer,
  * a view's base before the view exists, and a node's outputs and work space are placed apart from all
- * it reads (the kernels take their pointers as noalias). */
+ * it reads (the kernels take their pointers as noalias).
+ *
+ * A node of a run of row groups (row_groups.c) runs group after group, between the other nodes of its run:
+ * what it reads and writes and its work space live from the run's first node to its last. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,8 +92,8 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, co
     }
   for (int i = 0; i < g->nnodes; i++) {
     node_offset[i] = 0;
-    if (node_scratch[i])
-      iv[count++] = (interval){nt + i, rg ? rg->first[i] : i, rg ? rg->last[i] : i, (node_scratch[i] + 63) & ~(size_t)63, 0};
+    size_t bytes = (node_scratch[i] + 63) & ~(size_t)63;
+    if (node_scratch[i]) iv[count++] = (interval){nt + i, rg ? rg->first[i] : i, rg ? rg->last[i] : i, bytes, 0};
   }
   qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
   /* The placed ranges a new one must avoid are those overlapping it in time. Short ones (the most:

@@ -27,7 +27,9 @@
 
 static bool is_constant(const vitc_graph *g, int t) { return g->tensors[t].producer < 0 && g->tensors[t].v.data; }
 
-static int64_t rows_of(const vitc_value *v) { return v->rank && v->dims[v->rank - 1] ? vitc_numel(v) / v->dims[v->rank - 1] : 0; }
+static int64_t rows_of(const vitc_value *v) {
+  return v->rank && v->dims[v->rank - 1] ? vitc_numel(v) / v->dims[v->rank - 1] : 0;
+}
 
 /* The rows node i maps to rows (0 when it is not such a node): a ROWWISE op along its last axis with one
  * output, whose every input is a tensor of those rows or a constant every row shares (a product's matrix,
