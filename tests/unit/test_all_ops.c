@@ -111,6 +111,16 @@ static const op_case cases[] = {
     {VITC_OP_PatchMerging, "f32[1,6,10,3] c:f32[12,5] c:f32[12] c:f32[12] c:f32[5]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Conv, "f32[1,3,7,9] c:f32[4,3,3,3] c:f32[4]", "pads=1,0,1,2 strides=1,2", 0, 1e-4, 1e-5},
     {VITC_OP_ConvTranspose, "f32[1,3,5,6] c:f32[3,2,3,3] c:f32[2]", "strides=2,1", 0, 1e-4, 1e-5},
+    /* NCHW depthwise: band kernels, a channel multiplier with stride 2, stride 3, dilation, rows wide
+     * enough for the inner vector loop and rows narrower than a vector */
+    {VITC_OP_Conv, "f32[2,5,9,43] c:f32[5,1,1,11] c:f32[5]", "pads=0,5,0,5 group=5", 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,4,12,6] c:f32[4,1,11,1]", "pads=5,0,5,0 group=4", 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,3,13,47] c:f32[6,1,7,7] c:f32[6]", "pads=3,3,3,3 strides=2,2 group=3", 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,2,10,40] c:f32[2,1,3,5]", "pads=2,1,0,3 strides=3,3 group=2", 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,3,5,53] c:f32[3,1,3,3] c:f32[3]", "pads=1,1,1,1 dilations=1,2 group=3", 0, 1e-4, 1e-5},
+    {VITC_OP_Conv, "f32[1,3,4,3] c:f32[3,1,5,5] c:f32[3]", "pads=2,2,2,2 group=3", 0, 1e-4, 1e-5},
+    {VITC_OP_FusedConv, "f32[1,4,9,37] c:f32[4,1,7,7] c:f32[4] f32[1,4,5,19]",
+     "pads=3,3,3,3 strides=2,2 group=4 activation=gelu_erf", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[1,7,9,5] c:f32[3,3,5] c:f32[5]", "pads=1,1,1,1", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,5,11,19] c:f32[7,7,19] - c:f32[19] c:f32[19]", "pads=3,3,3,3 epsilon=0.00001", 0, 1e-4, 1e-5},
     {VITC_OP_DepthwiseConvNHWC, "f32[2,22,5] c:f32[3,5,5] c:f32[5]", "pads=1,2,1,2 image=4,5", 0, 1e-4, 1e-5},
