@@ -150,9 +150,10 @@ static void dw_chunk(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at,
   vec_store(cg, acc, yp, count);
 }
 
-/* One channel plane per task step: y = bias, then per output row and kernel row, the row's vectors
- * [0, inner_lo) and [inner_hi, ow) at static positions (taps there fall partly in the padding), the
- * vectors between in a loop (every tap inside); then FusedConv's epilogue. A channel multiplier (cin_g 1,
+/* One channel plane per task step: y = bias, then per output row and kernel row, the row's vectors at
+ * 0, L, 2L, ... (L lanes): those whose taps fall partly in the padding at static positions, the run of
+ * those between whose taps all lie inside in a loop; then FusedConv's epilogue. A row narrower than L
+ * (14 or 7 pixels in the last stages) is one vector. A channel multiplier (cin_g 1,
  * cout_g > 1: FastViT's 7x7 stride-2 downsampling) reads input plane m / cout_g. Before, a scalar
  * read-modify-write of y per tap ran at a tenth of the GEMM convs' speed per flop. */
 static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
@@ -164,10 +165,11 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
                               cg_in(cg, 3) ? cg_in(cg, 3) : null};
   dw_row r = {.w = w, .lanes = vec_width(cg)};
   while (r.lanes > 1 && r.lanes * sw > 64) r.lanes /= 2;
-  /* ox with every tap inside: ox·sw - pad_begin >= 0 and ox·sw + last < iw */
+  /* ox with every tap inside: ox·sw - pad_begin >= 0 and ox·sw + last < iw; the vectors [j0, j1) hold only such */
   int64_t inner_lo = (w->pad_begin[1] + sw - 1) / sw, inner_hi = iw - last <= 0 ? 0 : (iw - last - 1) / sw + 1;
-  if (inner_hi > ow) inner_hi = ow;
-  int64_t inner = inner_hi > inner_lo ? (inner_hi - inner_lo) / r.lanes : 0, tail_from = inner_lo + inner * r.lanes;
+  int64_t vectors = (ow + r.lanes - 1) / r.lanes, j0 = (inner_lo + r.lanes - 1) / r.lanes;
+  int64_t j1 = (inner_hi < ow ? inner_hi : ow) / r.lanes;
+  if (j1 < j0) j1 = j0;
   cg_task t = cg_task_begin(cg, captured, 5);
   cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef c = ix_rem(cg, plane.iv, cg_i64(cg, p->cout));
@@ -188,15 +190,17 @@ static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   r.xrow = cg_gep(cg, cg->f32, xc, mul_i(cg, iy, iw));
   for (int64_t kx = 0; kx < kw; kx++)
     r.wv[kx] = vec_splat(cg, cg_load(cg, wc, ix_addk(cg, mul_i(cg, ky.iv, kw), kx), VITC_F32), vec_of(cg, cg->f32, r.lanes));
-  for (int64_t ox = 0; ox < inner_lo && ox < ow; ox += r.lanes)
-    dw_chunk(cg, &r, cg_i64(cg, ox), ox, (int)(ox + r.lanes < inner_lo ? r.lanes : (inner_lo < ow ? inner_lo : ow) - ox));
-  if (inner) {
-    cg_loop v = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, inner), 1);
-    dw_chunk(cg, &r, ix_addk(cg, mul_i(cg, v.iv, r.lanes), inner_lo), -1, r.lanes);
-    cg_loop_end(cg, &v);
-  }
-  for (int64_t ox = tail_from > inner_lo ? tail_from : inner_lo; ox < ow; ox += r.lanes)
+  for (int64_t j = 0; j < vectors; j++) {
+    if (j == j0 && j1 > j0) {
+      cg_loop v = cg_loop_begin(cg, cg_i64(cg, j0), cg_i64(cg, j1), 1);
+      dw_chunk(cg, &r, mul_i(cg, v.iv, r.lanes), -1, r.lanes);
+      cg_loop_end(cg, &v);
+      j = j1 - 1;
+      continue;
+    }
+    int64_t ox = j * r.lanes;
     dw_chunk(cg, &r, cg_i64(cg, ox), ox, (int)(ox + r.lanes < ow ? r.lanes : ow - ox));
+  }
   cg_if_end(cg, &row_inside);
   cg_loop_end(cg, &ky);
   cg_loop_end(cg, &oy);
