@@ -143,6 +143,8 @@ static const op_case cases[] = {
     {VITC_OP_LpNormalization, "f32[3,5,7]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_MeanVarianceNormalization, "f32[2,3,5,7]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_LayerNormChannels, "f32[2,3,5,7] c:f32[3] c:f32[3]", NULL, 0, 1e-4, 1e-5},
+    {VITC_OP_LayerNormChannels, "f32[3,37,5,9] c:f32[37] c:f32[37]", "epsilon=0.001", 0, 1e-4, 1e-5},
+    {VITC_OP_LayerNormChannels, "f32[1,5,3] c:f32[5] c:f32[5]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_RMSNorm, "f32[3,5,7] c:f32[7]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_LayerNormResidual, "f32[3,5,7] c:f32[7] c:f32[7] f32[3,5,7]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_GRN, "f32[2,3,5,7] c:f32[7] c:f32[7]", NULL, 0, 1e-4, 1e-5},
