@@ -84,3 +84,11 @@ vitc_status eval_ElementwiseChain(const vitc_node *n, const vitc_value *const *i
   for (int s = 0; s < made && s < nsteps - 1; s++) free(steps[s].data);
   return st;
 }
+
+/* One operation per element for each step, as the nodes it replaced counted. */
+double flops_elementwise_chain(const vitc_node *n, const vitc_value *const *in, const vitc_value *out) {
+  vitc_op ops[VITC_CHAIN_MAX_STEPS];
+  const int64_t *args;
+  int nsteps;
+  return vitc_chain_program(n, ops, &args, &nsteps, NULL) ? 0 : (double)nsteps * (double)vitc_numel(&out[0]);
+}
