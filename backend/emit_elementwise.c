@@ -568,3 +568,40 @@ vitc_status emit_DequantizeLinear(vitc_cg *cg, const vitc_node *n, vitc_error *e
 #define ELEMENTWISE(Op) \
   vitc_status emit_##Op(vitc_cg *cg, const vitc_node *n, vitc_error *err) { return emit_map(cg, n, s_##Op, err); }
 VITC_ELEMENTWISE_EMITTERS(ELEMENTWISE)
+
+/* ---------------------------------------------------------------- chains (ir/ops/elementwise_chain.c) */
+
+/* Each op's builder, for the steps of a chain. */
+#define BUILDER(Op) [VITC_OP_##Op] = s_##Op,
+static const scalar_fn builders[VITC_OP_COUNT] = {VITC_ELEMENTWISE_EMITTERS(BUILDER)};
+#undef BUILDER
+
+/* One vector of the output: each step's builder on the inputs' vectors and the earlier steps' results, as
+ * the member node it stands for (no attributes: passes/fuse_elementwise_chains takes none that have).
+ * emit_ElementwiseChain has read the program. */
+static LLVMValueRef s_ElementwiseChain(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
+  vitc_op ops[VITC_CHAIN_MAX_STEPS];
+  const int64_t *args;
+  int nsteps;
+  vitc_chain_program(n, ops, &args, &nsteps, NULL);
+  LLVMValueRef step[VITC_CHAIN_MAX_STEPS];
+  for (int s = 0; s < nsteps; s++) {
+    vitc_node member = {.op = ops[s], .name = n->name, .nin = vitc_ops[ops[s]].max_in, .nout = 1};
+    LLVMValueRef operands[2];
+    for (int j = 0; j < 2; j++) operands[j] = args[2 * s + j] >= 0 ? x[args[2 * s + j]] : step[-args[2 * s + j] - 1];
+    step[s] = builders[ops[s]](cg, &member, operands);
+  }
+  return step[nsteps - 1];
+}
+
+/* The shape rule has checked the operands' dtypes: all float32. */
+vitc_status emit_ElementwiseChain(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
+  vitc_op ops[VITC_CHAIN_MAX_STEPS];
+  const int64_t *args;
+  int nsteps;
+  vitc_status st = vitc_chain_program(n, ops, &args, &nsteps, err);
+  for (int s = 0; !st && s < nsteps; s++)
+    if (!builders[ops[s]])
+      st = vitc_fail(err, VITC_ERR_UNSUPPORTED, "ElementwiseChain step %d: no vector builder for %s", s, vitc_ops[ops[s]].name);
+  return st ? st : emit_map(cg, n, s_ElementwiseChain, err);
+}

@@ -183,6 +183,11 @@ typedef struct vitc_op_info {
 } vitc_op_info;
 
 extern const vitc_op_info vitc_ops[VITC_OP_COUNT];
+/* A vitc.ElementwiseChain's program (ir/ops/elementwise_chain.c): step s applies ops[s] to operands
+ * args[2s], args[2s+1] (k >= 0 input k, k < 0 step -k-1). At most VITC_CHAIN_MAX_STEPS steps: the pass
+ * building chains stops there. Fails naming what is wrong with the node's attributes. */
+#define VITC_CHAIN_MAX_STEPS 16
+vitc_status vitc_chain_program(const vitc_node *n, vitc_op *ops, const int64_t **args, int *nsteps, vitc_error *err);
 /* Whether op carries every flag in `flags` (VITC_OPF_*). */
 static inline bool vitc_op_has(vitc_op op, unsigned flags) { return (vitc_ops[op].flags & flags) == flags; }
 /* Looks an op up by domain ("" and "ai.onnx" are the same) and name; false if unknown. */

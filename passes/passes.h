@@ -45,6 +45,7 @@ vitc_status vitc_recompose_layer_norm(vitc_graph *g, vitc_error *err); /* decomp
 vitc_status vitc_recompose_rms_norm(vitc_graph *g, vitc_error *err);   /* x / sqrt(mean(x²) + eps) · w → vitc.RMSNorm */
 vitc_status vitc_recompose_gelu(vitc_graph *g, vitc_error *err);       /* GELU formulas → Gelu; x·σ(x), x·σ(1.702x) → Silu, QuickGelu; hard swish → HardSwish */
 vitc_status vitc_fuse_swiglu(vitc_graph *g, vitc_error *err);          /* Silu(half) · other half of one tensor → SwiGLU */
+vitc_status vitc_fuse_elementwise_chains(vitc_graph *g, vitc_error *err); /* groups of float32 elementwise ops → ElementwiseChain */
 vitc_status vitc_fuse_swiglu_linears(vitc_graph *g, vitc_error *err); /* Silu(x·Wg + bg) · (x·Wx + bx) → one Linear + SwiGLU */
 vitc_status vitc_fuse_rope(vitc_graph *g, vitc_error *err);            /* x·cos + rotate(x)·sin (rotate-half or pairs) → Rope */
 vitc_status vitc_fuse_talking_heads(vitc_graph *g, vitc_error *err); /* CaiT talking-heads attention → TalkingHeads */

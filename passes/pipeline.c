@@ -12,7 +12,8 @@
  * without Transposes between; a residual Add joins a LayerNorm only after the epilogue pass had the
  * chance to take it for a product; the layout passes come last among the fusions, since the row maps
  * describe the final producers of Q, K, V and the final readers of Y; row views merge after them, when
- * a mapped Attention reads its operands by flat rows whatever their dims; dead code last sweeps what the
+ * a mapped Attention reads its operands by flat rows whatever their dims; the elementwise ops no fusion took
+ * then join into chains; dead code last sweeps what the
  * others disconnected. A depthwise conv takes its LayerNorm after the epilogue pass gave it its activation. */
 #include <string.h>
 
@@ -57,6 +58,7 @@ static const vitc_pass pipeline[] = {
     {"absorb_partitions", vitc_absorb_partitions, false, "row-wise blocks between a window/grid partition and its reverse run in image order; the Attention's maps read the windows"},
     {"absorb_row_padding", vitc_absorb_row_padding, false, "a zero Pad before the row-wise projection feeding a mapped Attention goes: padded rows read the projection of a zero row"},
     {"merge_row_views", vitc_merge_row_views, false, "Reshapes that only regroup rows between row-wise ops go: each group of them runs on one leading shape"},
+    {"fuse_elementwise_chains", vitc_fuse_elementwise_chains, false, "what elementwise float32 arithmetic the fusions left becomes one ElementwiseChain per connected group: one pass over memory"},
     {"eliminate_dead", vitc_eliminate_dead, false, "drops nodes no graph output depends on"},
 };
 enum { NPASSES = sizeof pipeline / sizeof *pipeline };

@@ -12,6 +12,7 @@
 #undef X
 /* flops functions are declared one by one: NULL entries in ops.def cannot go through the macro. */
 double flops_elementwise(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
+double flops_elementwise_chain(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_input(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_matmul(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);
 double flops_gemm(const vitc_node *n, const vitc_value *const *in, const vitc_value *out);

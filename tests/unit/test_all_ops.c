@@ -102,6 +102,9 @@ static const op_case cases[] = {
     {VITC_OP_Where, "bool[3,5,7] f32[5,7] f32[3,1,7]"},
     {VITC_OP_Cast, "f32[3,5,7]:wide", "to=6"},
     {VITC_OP_CastLike, "i32[3,5,7] c:f32[]"},
+    /* chains (passes/fuse_elementwise_chains): inputs broadcast along each axis, a row tail, rows of the pool */
+    {VITC_OP_ElementwiseChain, "f32[3,5,7] f32[5,1] c:f32[7]", "ops=Sub,Mul,Sigmoid,Add args=0,1,-1,2,-2,-2,-3,0"},
+    {VITC_OP_ElementwiseChain, "f32[3,1,4099] f32[3,5,1]", "ops=Mul,Relu,Div args=0,1,-1,-1,-2,1"},
     /* products, convolutions, pools */
     {VITC_OP_MatMul, "f32[3,5,7] f32[7,13]", NULL, 0, 1e-4, 1e-5},
     {VITC_OP_Gemm, "f32[5,7] c:f32[13,7] c:f32[13]", "transB=1 alpha=0.5", 0, 1e-4, 1e-5},
