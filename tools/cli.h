@@ -110,6 +110,9 @@ bool cli_parse_bytes(const char *s, int64_t *out);
 /* Parses a finite double ("1e-4") into *out; false if s is not one. */
 bool cli_parse_double(const char *s, double *out);
 
+/* The model file MODEL names: MODEL itself, or MODEL/model.onnx when MODEL is a directory (the layout of
+ * `vitc check` and the ONNX backend tests), written into buf. Every command taking MODEL goes through it. */
+const char *cli_model_file(const char *model, char *buf, size_t n);
 /* vitc_load_onnx with the --shape bindings plus extra (may be NULL; for inputs --shape does not
  * name). Prints the error and returns NULL on failure. */
 vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vitc_shape_binding *extra,

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,9 +179,7 @@ static int bench_main(int argc, char **argv) {
   }
   if (!model) return cli_usage_error(&cli_bench, "missing MODEL");
   char path[4096];
-  struct stat st;
-  if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/model.onnx", model);
-  else snprintf(path, sizeof path, "%s", model);
+  cli_model_file(model, path, sizeof path);
   r.precision = common.precision == VITC_PRECISION_BF16 ? "bf16" : "fp32";
   r.threads = common.threads ? common.threads : vitc_rt_default_threads(); /* as the runtime resolves 0 */
   cli_time_compile(&common);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -213,8 +214,17 @@ bool cli_parse_double(const char *s, double *out) {
   return true;
 }
 
-vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vitc_shape_binding *extra,
+const char *cli_model_file(const char *model, char *buf, size_t n) {
+  struct stat st;
+  if (!stat(model, &st) && S_ISDIR(st.st_mode)) snprintf(buf, n, "%s/model.onnx", model);
+  else snprintf(buf, n, "%s", model);
+  return buf;
+}
+
+vitc_graph *cli_load_unoptimized(const cli_common *c, const char *model, const vitc_shape_binding *extra,
                                  int nextra) {
+  char path[4096];
+  cli_model_file(model, path, sizeof path);
   vitc_shape_binding bindings[2 * CLI_MAX_LIST];
   int n = 0;
   for (int k = 0; k < c->nbindings; k++) bindings[n++] = c->bindings[k];
@@ -246,7 +256,9 @@ vitc_driver_options cli_driver_options(const cli_common *c) {
       .precision = c->precision, .no_cache = c->no_cache, .times = c->times};
 }
 
-vitc_graph *cli_load(const cli_common *c, const char *path) {
+vitc_graph *cli_load(const cli_common *c, const char *model) {
+  char path[4096];
+  cli_model_file(model, path, sizeof path);
   vitc_driver_options o = cli_driver_options(c);
   vitc_graph *g = NULL;
   vitc_error err = {0};

@@ -33,6 +33,19 @@ assert d["ops_before"] == {"Add": 1, "Mul": 1}, d["ops_before"]
 assert abs(d["gflops"] - 12e-9) < 1e-12, d["gflops"]  # 6 adds + 6 multiplies
 assert sum(d["ops_after"].values()) >= 1, d["ops_after"]
 PYEOF
+# A directory holding model.onnx stands for that file, in every command taking MODEL.
+vitc inspect "$ADD" --json
+expect_status 0
+cp "$TMP/stdout" "$TMP/inspect_dir.json"
+vitc inspect "$ADD/model.onnx" --json
+cmp -s "$TMP/stdout" "$TMP/inspect_dir.json" || fail "inspect DIR differs from inspect DIR/model.onnx"
+vitc dump "$ADD"
+expect_status 0
+expect_stdout "Add|Mul|Fused"
+mkdir -p "$TMP/no_model"
+vitc inspect "$TMP/no_model"
+expect_status 2
+expect_stderr "no_model/model.onnx"
 vitc inspect "$GRAPHS/cli_odd_names.onnx" --json
 expect_status 0
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["inputs"][0]["name"] == "in\"put\\1\t", d' \
