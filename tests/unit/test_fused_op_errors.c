@@ -1,5 +1,6 @@
 /* test_fused_op_errors.c — the shape rules of vitc.PatchMerging, vitc.LayerNormResidual,
- * vitc.FactorizedAttention, vitc.ChannelAttention, vitc.Attention's grids and vitc.Int8Gemm's epilogue refuse
+ * vitc.FactorizedAttention, vitc.ChannelAttention, vitc.Attention's grids, vitc.Int8Gemm's epilogue and
+ * vitc.ElementwiseChain's program refuse
  * operands of the wrong shape or dtype with a message naming what is wrong (their good paths are in
  * test_fusion_swin.c, test_fusion_norm_residual.c, test_fusion_factorized_context.c and
  * test_fusion_channel_attention.c). */
@@ -131,7 +132,33 @@ static void test_int8_gemm_epilogue(void) {
                VITC_OK, "");
 }
 
+static void test_elementwise_chain(void) {
+  vitc_value x = F32(data, 2, 8), xi = I64(data, 2, 8);
+  const int64_t two_steps[4] = {0, 1, -1, 0}, later[4] = {0, -2, -1, 0}, input_2[2] = {0, 2};
+  vitc_attr good[2] = {attr_str("ops", "Sub,Mul"), attr_ints("args", 4, two_steps)};
+  vitc_attr softmax[2] = {attr_str("ops", "Softmax,Mul"), attr_ints("args", 4, two_steps)};
+  vitc_attr short_args[2] = {attr_str("ops", "Sub,Mul"), attr_ints("args", 2, two_steps)};
+  vitc_attr forward[2] = {attr_str("ops", "Sub,Mul"), attr_ints("args", 4, later)};
+  vitc_attr absent[2] = {attr_str("ops", "Sub"), attr_ints("args", 2, input_2)};
+  vitc_attr many[2] = {attr_str("ops", "Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add,Add"),
+                       attr_ints("args", 4, two_steps)};
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, softmax, 2, VITC_ERR_INVALID,
+               "ElementwiseChain op 'Softmax' is not an elementwise op of one or two inputs");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, short_args, 2, VITC_ERR_INVALID,
+               "ElementwiseChain needs ops and two args per op (2 ops, 2 args)");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, forward, 2, VITC_ERR_INVALID,
+               "ElementwiseChain step 0 reads operand -2, neither an input nor an earlier step");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, absent, 2, VITC_ERR_INVALID,
+               "ElementwiseChain step 0 reads operand 2, neither an input nor an earlier step");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, many, 2, VITC_ERR_INVALID,
+               "ElementwiseChain has more than 16 ops");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &xi}, 2, good, 2, VITC_ERR_UNSUPPORTED,
+               "ElementwiseChain input 1 is int64: chains are float32");
+  expect_error(VITC_OP_ElementwiseChain, (const vitc_value *[]){&x, &x}, 2, good, 2, VITC_OK, "");
+}
+
 int main(void) {
+  test_elementwise_chain();
   test_int8_gemm_epilogue();
   test_attention_grids();
   test_patch_merging();
