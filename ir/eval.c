@@ -82,6 +82,9 @@ static vitc_status eval_any(const vitc_graph *g, const vitc_node *n, const vitc_
  * (ir.h) is copied for this node only. */
 static vitc_status eval_aligned(const vitc_graph *g, const vitc_node *n, const vitc_value *const *in,
                                 vitc_value *out, vitc_error *err) {
+  bool all_aligned = true;
+  for (int k = 0; k < n->nin; k++) all_aligned &= !in[k] || !in[k]->data || vitc_value_is_aligned(in[k]);
+  if (all_aligned) return eval_any(g, n, in, out, err); /* nearly always: no copy, no allocation */
   vitc_value *copies = malloc(sizeof *copies * ((size_t)n->nin + 1));
   const vitc_value **aligned = malloc(sizeof *aligned * ((size_t)n->nin + 1));
   vitc_copy_buf buf = {0};
