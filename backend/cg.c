@@ -17,7 +17,8 @@ LLVMValueRef cg_out(vitc_cg *cg, int k) { return cg->node->out[k] >= 0 ? cg->arg
 
 const vitc_value *cg_in_value(vitc_cg *cg, int k) {
   if (k >= cg->node->nin || cg->node->in[k] < 0) return NULL;
-  return cg->in_values ? cg->in_values[k] : &cg->g->tensors[cg->node->in[k]].v;
+  if (cg->in_values) return cg->in_values[k];
+  return cg->grouped ? &cg->grouped[k] : &cg->g->tensors[cg->node->in[k]].v;
 }
 
 const vitc_value *cg_out_value(vitc_cg *cg, int k) {

@@ -136,15 +136,13 @@ static vitc_status emit_known_outputs(vitc_cg *cg, const vitc_node *n, vitc_erro
  * of a model's weights never add up and their pages are not zeroed again for each. */
 static vitc_status align_node_inputs(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value **in = malloc(sizeof *in * ((size_t)n->nin + 1));
+  if (!in) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
+  for (int k = 0; k < n->nin; k++) in[k] = cg_in_value(cg, k); /* in_values is not set yet: the node's values */
   cg->in_copies = malloc(sizeof *cg->in_copies * ((size_t)n->nin + 1));
   cg->in_values = malloc(sizeof *cg->in_values * ((size_t)n->nin + 1));
-  if (!in || !cg->in_copies || !cg->in_values) {
-    free(in);
-    return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
-  }
-  for (int k = 0; k < n->nin; k++)
-    in[k] = n->in[k] < 0 ? NULL : cg->grouped ? &cg->grouped[k] : &cg->g->tensors[n->in[k]].v;
-  vitc_status st = vitc_aligned_inputs(in, n->nin, cg->in_copies, cg->in_values, &cg->copy_buf, err);
+  vitc_status st = !cg->in_copies || !cg->in_values
+                       ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory")
+                       : vitc_aligned_inputs(in, n->nin, cg->in_copies, cg->in_values, &cg->copy_buf, err);
   free(in);
   return st;
 }
@@ -173,7 +171,7 @@ static vitc_value *group_values(const vitc_graph *g, const vitc_row_groups *rg, 
     int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
     if (t < 0) continue;
     v[k] = g->tensors[t].v;
-    if (g->tensors[t].producer < 0 && v[k].data) continue;
+    if (vitc_tensor_is_constant(g, t)) continue;
     int64_t last = v[k].dims[v[k].rank - 1];
     v[k].dims[0] = vitc_numel(&v[k]) / last / rg->groups[i];
     for (int d = 1; d + 1 < v[k].rank; d++) v[k].dims[d] = 1;
@@ -618,12 +616,12 @@ static vitc_status emit_group_run(vitc_cg *cg, entry_state *es, const vitc_row_g
                                   LLVMValueRef *node_fn, const size_t *node_blob, LLVMValueRef *args, vitc_error *err) {
   const vitc_graph *g = cg->g;
   int last = rg->last[first];
-  LLVMValueRef *spent = malloc(sizeof *spent * (size_t)(last - first + 1));
+  cg_mut *spent = malloc(sizeof *spent * (size_t)(last - first + 1));
   if (!spent) return vitc_fail(err, VITC_ERR_NOMEM, "out of memory");
   vitc_status st = VITC_OK;
   /* every address before the loop: made inside it, it would not reach the uses after it */
   for (int j = first; j <= last && st == VITC_OK; j++) {
-    spent[j - first] = cg_var(cg, cg->i64, cg_i64(cg, 0));
+    spent[j - first] = cg_mut_new(cg, cg->i64, cg_i64(cg, 0));
     if (node_fn[j]) st = node_args(cg, es, j, node_fn[j], node_blob, args, err);
   }
   cg_loop group = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rg->groups[first]), 1);
@@ -639,13 +637,13 @@ static vitc_status emit_group_run(vitc_cg *cg, entry_state *es, const vitc_row_g
     LLVMValueRef start = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
     LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(node_fn[j]), node_fn[j], args, (unsigned)(3 + n->nin + n->nout), "");
     LLVMValueRef took = ix_sub(cg, cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1), start);
-    vec_store1(cg, ix_add(cg, vec_load1(cg, cg->i64, spent[j - first]), took), spent[j - first]);
+    cg_set(cg, spent[j - first], ix_add(cg, cg_get(cg, spent[j - first]), took));
   }
   cg_loop_end(cg, &group);
   for (int j = first; j <= last && st == VITC_OK; j++)
     if (node_fn[j]) {
       LLVMValueRef now = cg_call(cg, "vitc_rt_node_start", cg->i64, &es->ctx, 1);
-      emit_node_done(cg, es, j, ix_sub(cg, now, vec_load1(cg, cg->i64, spent[j - first])));
+      emit_node_done(cg, es, j, ix_sub(cg, now, cg_get(cg, spent[j - first])));
     }
   free(spent);
   return st;

@@ -83,12 +83,8 @@ static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 
-/* The larger of the running max m and x, m where x is NaN: one vmaxps, where maxnum (vec_max) adds a compare
- * and a blend to take x over a NaN m, which the row max never is. A NaN score still reaches the row's
- * output, through its exp and the row's sum. */
-static LLVMValueRef running_max(vitc_cg *cg, LLVMValueRef m, LLVMValueRef x) {
-  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, m), x, m);
-}
+/* Running maxima (vec_max_ordered): m is never NaN; a NaN score still reaches its row's output, through
+ * its exp and the row's sum. */
 static int lanes_of(int64_t n, int64_t vec) { return (int)(n - vec * VL < VL ? n - vec * VL : VL); }
 
 /* A batch entry's packed keys: Kᵀ [D][nk_pad] for the score tiles, then, when the last partial vector
@@ -267,7 +263,7 @@ static void score_tile(attn_ctx *a, void *state) {
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
-      m = running_max(cg, m, x);
+      m = vec_max_ordered(cg, m, x);
     }
     f32v_store(cg, m, a->mrow[r], VL);
   }
@@ -294,7 +290,7 @@ static void score_few(attn_ctx *a, void *state) {
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
-      m = running_max(cg, m, f32v_splat(cg, x));
+      m = vec_max_ordered(cg, m, f32v_splat(cg, x));
     }
     f32v_store(cg, m, a->mrow[r], VL);
   }
@@ -323,7 +319,7 @@ static LLVMValueRef fold_rows(vitc_cg *cg, LLVMValueRef p, LLVMValueRef g, int l
     x[t] = t < lanes ? f32v_load(cg, gep_f32_at(cg, p, ix_add(cg, ix_mul(cg, g, cg_i64(cg, VL)), cg_i64(cg, t)), VL, 0), VL)
                      : vconst(cg, 0);
   transpose_block(cg, x);
-  for (int c = 1; c < VL; c++) x[0] = max ? running_max(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
+  for (int c = 1; c < VL; c++) x[0] = max ? vec_max_ordered(cg, x[0], x[c]) : vec_add(cg, x[0], x[c]);
   return x[0];
 }
 

@@ -242,7 +242,7 @@ static void emit_channels_norm_f32(vitc_cg *cg, const vitc_value *x, double eps)
   LLVMTypeRef vf = vec_of(cg, cg->f32, lanes), vd = vec_of(cg, cg->f64, lanes);
   LLVMValueRef captured[4] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2), cg_out(cg, 0)};
   cg_task t = cg_task_begin(cg, captured, 4);
-  cg_mut sum = cg_mut_new(cg, vd, vec_const(cg, vd, 0)), dev = cg_mut_new(cg, vd, vec_const(cg, vd, 0));
+  cg_mut sum = cg_mut_new(cg, vd, NULL), dev = cg_mut_new(cg, vd, NULL); /* zeroed for each block */
   cg_loop blk = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef q0 = ix_mulk(cg, ix_remk(cg, blk.iv, blocks), lanes);
   LLVMValueRef at = ix_add(cg, ix_mulk(cg, ix_divk(cg, blk.iv, blocks), c * plane), q0); /* x[n, 0, q0] */

@@ -198,7 +198,7 @@ static void emit_pool_rows_f32(vitc_cg *cg, const vitc_window *w, bool average, 
     cg_loop ox = cg_loop_begin(cg, cg_i64(cg, first), cg_i64(cg, end), 1);
     LLVMValueRef x = cg_load(cg, xrow, ix_addk(cg, ix_mulk(cg, ox.iv, w->stride[1]), shift), VITC_F32);
     LLVMValueRef y = cg_load(cg, yrow, ox.iv, VITC_F32);
-    cg_store(cg, yrow, ox.iv, VITC_F32, average ? vec_add(cg, y, x) : vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, y), x, y));
+    cg_store(cg, yrow, ox.iv, VITC_F32, average ? vec_add(cg, y, x) : vec_max_ordered(cg, y, x));
     cg_loop_end(cg, &ox);
   }
   cg_if_end(cg, &inside);

@@ -236,7 +236,7 @@ static LLVMValueRef fold_groups(vitc_cg *cg, LLVMValueRef v, int inner, int g, b
   LLVMValueRef acc = lanes_shuffle(cg, v, inner, 0, inner);
   for (int q = 1; q < g; q++) {
     LLVMValueRef part = lanes_shuffle(cg, v, inner, q * inner, inner);
-    acc = sum ? vec_add(cg, acc, part) : vec_select(cg, vec_cmp(cg, LLVMRealOGT, part, acc), part, acc);
+    acc = sum ? vec_add(cg, acc, part) : vec_max_ordered(cg, acc, part);
   }
   return lanes_shuffle(cg, acc, inner * g, 0, inner);
 }
@@ -255,7 +255,7 @@ static void softmax_columns_f32(vitc_cg *cg, LLVMValueRef x, LLVMValueRef y, LLV
   LLVMValueRef max = cg_var(cg, ft, vec_const(cg, ft, -INFINITY)), sum = cg_var(cg, dt, vec_const(cg, dt, 0));
   cg_loop l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);
   LLVMValueRef v = vec_load1(cg, ft, lanes_at(cg, x, base, l.iv, w)), m = vec_load1(cg, ft, max);
-  vec_store1(cg, vec_select(cg, vec_cmp(cg, LLVMRealOGT, v, m), v, m), max);
+  vec_store1(cg, vec_max_ordered(cg, m, v), max);
   cg_loop_end(cg, &l);
   LLVMValueRef maxv = fold_groups(cg, vec_load1(cg, ft, max), inner, g, false);
   l = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, len / g), 1);

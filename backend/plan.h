@@ -24,6 +24,8 @@ typedef struct vitc_row_groups {
 } vitc_row_groups;
 vitc_status vitc_plan_row_groups(const vitc_graph *g, size_t whole_bytes, vitc_row_groups *rg, vitc_error *err);
 void vitc_row_groups_free(vitc_row_groups *rg);
+/* Tensor t holds a constant (no producer, data): its whole value serves every group of rows. */
+bool vitc_tensor_is_constant(const vitc_graph *g, int t);
 
 /* Places the scratch tensors and the nodes' work spaces (node_scratch[i] bytes, 0 for none, live during
  * node i only) in one arena: tensor_offset[ntensors] receives each scratch tensor's offset (0 for the

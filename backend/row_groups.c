@@ -25,7 +25,7 @@
 /* Rows per group at least: a product over fewer wastes its tiles and the pool's hand-over. */
 #define MIN_GROUP_ROWS 64
 
-static bool is_constant(const vitc_graph *g, int t) { return g->tensors[t].producer < 0 && g->tensors[t].v.data; }
+bool vitc_tensor_is_constant(const vitc_graph *g, int t) { return g->tensors[t].producer < 0 && g->tensors[t].v.data; }
 
 static int64_t rows_of(const vitc_value *v) {
   return v->rank && v->dims[v->rank - 1] ? vitc_numel(v) / v->dims[v->rank - 1] : 0;
@@ -49,7 +49,7 @@ static int64_t row_local_rows(const vitc_graph *g, int i, size_t *weights) {
     int t = n->in[k];
     if (t < 0) continue;
     const vitc_value *v = &g->tensors[t].v;
-    if (!is_constant(g, t)) {
+    if (!vitc_tensor_is_constant(g, t)) {
       if (v->rank < 1 || rows_of(v) != rows) return 0;
       continue;
     }
@@ -69,7 +69,7 @@ static size_t row_bytes(const vitc_graph *g, int i) {
   size_t widest = 0;
   for (int k = 0; k < n->nin + n->nout; k++) {
     int t = k < n->nin ? n->in[k] : n->out[k - n->nin];
-    if (t < 0 || is_constant(g, t)) continue;
+    if (t < 0 || vitc_tensor_is_constant(g, t)) continue;
     const vitc_value *v = &g->tensors[t].v;
     size_t bytes = vitc_nbytes(v) / (size_t)rows_of(v);
     if (bytes > widest) widest = bytes;
@@ -105,7 +105,8 @@ vitc_status vitc_plan_row_groups(const vitc_graph *g, size_t whole_bytes, vitc_r
     size_t widest = rows ? row_bytes(g, i) : 0;
     while (rows && j < g->nnodes && row_local_rows(g, j, &w) == rows) {
       weights += w;
-      if (row_bytes(g, j) > widest) widest = row_bytes(g, j);
+      size_t bytes = row_bytes(g, j);
+      if (bytes > widest) widest = bytes;
       j++;
     }
     int64_t gcount = j - i >= 2 && weights <= RUN_WEIGHT_BYTES ? group_count(rows, widest, whole) : 1;

@@ -178,6 +178,9 @@ LLVMValueRef vec_muladd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRe
   return intrinsic3(cg, "llvm.fmuladd", a, b, c);
 }
 LLVMValueRef vec_max(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return intrinsic2(cg, "llvm.maxnum", a, b); }
+LLVMValueRef vec_max_ordered(vitc_cg *cg, LLVMValueRef m, LLVMValueRef x) {
+  return vec_select(cg, vec_cmp(cg, LLVMRealOGT, x, m), x, m);
+}
 LLVMValueRef vec_min(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) { return intrinsic2(cg, "llvm.minnum", a, b); }
 LLVMValueRef vec_clamp(vitc_cg *cg, LLVMValueRef x, double lo, double hi) {
   return vec_min(cg, vec_max(cg, x, vec_k(cg, x, lo)), vec_k(cg, x, hi));

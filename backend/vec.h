@@ -81,6 +81,9 @@ LLVMValueRef vec_fma(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c
 LLVMValueRef vec_muladd(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 /* IEEE maxNum/minNum: a NaN operand loses to a number (llvm.maxnum/minnum). */
 LLVMValueRef vec_max(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* x > m ? x : m, one vmaxps: keeps m where x is NaN (maxnum's fix-up for a NaN m costs a compare and a
+ * blend more), for a running max whose start is never NaN. */
+LLVMValueRef vec_max_ordered(vitc_cg *cg, LLVMValueRef m, LLVMValueRef x);
 LLVMValueRef vec_min(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 /* x clamped to [lo, hi] with maxnum/minnum (NaN becomes lo). */
 LLVMValueRef vec_clamp(vitc_cg *cg, LLVMValueRef x, double lo, double hi);
