@@ -190,6 +190,8 @@ extern const vitc_op_info vitc_ops[VITC_OP_COUNT];
 vitc_status vitc_chain_program(const vitc_node *n, vitc_op *ops, const int64_t **args, int *nsteps, vitc_error *err);
 /* Whether op carries every flag in `flags` (VITC_OPF_*). */
 static inline bool vitc_op_has(vitc_op op, unsigned flags) { return (vitc_ops[op].flags & flags) == flags; }
+/* Whether op may be a step of an ElementwiseChain: elementwise, of one or two inputs. */
+static inline bool vitc_chain_op(vitc_op op) { return vitc_op_has(op, VITC_OPF_ELEMWISE) && vitc_ops[op].max_in <= 2; }
 /* Looks an op up by domain ("" and "ai.onnx" are the same) and name; false if unknown. */
 bool vitc_op_lookup(const char *domain, const char *name, vitc_op *out);
 

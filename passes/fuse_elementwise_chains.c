@@ -17,7 +17,7 @@
 #include "passes/pattern.h"
 
 static bool eligible(const vitc_graph *g, const vitc_node *n) {
-  if (n->dead || !vitc_op_has(n->op, VITC_OPF_ELEMWISE) || vitc_ops[n->op].max_in > 2 || n->nin != vitc_ops[n->op].max_in ||
+  if (n->dead || !vitc_chain_op(n->op) || n->nin != vitc_ops[n->op].max_in ||
       n->nattr || n->nout != 1 || n->out[0] < 0 || !g->tensors[n->out[0]].shape_known ||
       g->tensors[n->out[0]].v.dtype != VITC_F32)
     return false;

@@ -27,8 +27,7 @@ vitc_status vitc_chain_program(const vitc_node *n, vitc_op *ops, const int64_t *
     if (*nsteps == VITC_CHAIN_MAX_STEPS)
       return vitc_fail(err, VITC_ERR_INVALID, "ElementwiseChain has more than %d ops", VITC_CHAIN_MAX_STEPS);
     vitc_op op;
-    if ((!vitc_op_lookup("", name, &op) && !vitc_op_lookup("vitc", name, &op)) || !vitc_op_has(op, VITC_OPF_ELEMWISE) ||
-        vitc_ops[op].max_in > 2)
+    if ((!vitc_op_lookup("", name, &op) && !vitc_op_lookup("vitc", name, &op)) || !vitc_chain_op(op))
       return vitc_fail(err, VITC_ERR_INVALID, "ElementwiseChain op '%s' is not an elementwise op of one or two inputs",
                        name);
     ops[(*nsteps)++] = op;
