@@ -79,11 +79,15 @@ static int channels_last_copy(const vitc_graph *g, int t) {
   return -1;
 }
 
-/* A unary elementwise op (Relu's shape rule and flop count, one input): it commutes with any
- * permutation of its input's dims. */
-static bool is_unary_elementwise(const vitc_node *n) {
+/* A unary elementwise op (Relu's shape rule and flop count; inputs after the first absent or known
+ * scalars: Clip's bounds, ReLU6 in StarNet and MobileNet blocks): it commutes with any permutation of
+ * its input's dims. */
+static bool is_unary_elementwise(const vitc_graph *g, const vitc_node *n) {
   const vitc_op_info *o = &vitc_ops[n->op], *relu = &vitc_ops[VITC_OP_Relu];
-  return n->nin == 1 && n->nout == 1 && o->shape == relu->shape && o->flops == relu->flops;
+  if (n->nin > 3) return false; /* Clip's two bounds at most: unary() keeps them in an int[3] */
+  for (int k = 1; k < n->nin; k++)
+    if (n->in[k] >= 0 && !(vitc_match_known(g, n->in[k]) && vitc_numel(&g->tensors[n->in[k]].v) == 1)) return false;
+  return n->nout == 1 && o->shape == relu->shape && o->flops == relu->flops;
 }
 
 static bool is_view(const vitc_node *n) { return vitc_op_has(n->op, VITC_OPF_VIEW) || n->op == VITC_OP_Transpose; }
@@ -358,7 +362,7 @@ static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vit
     vitc_conv_geometry p;
     vitc_window w;
     if (n->dead || n == skip || n->nin < 1 || n->in[0] != t) continue;
-    if (is_unary_elementwise(n) && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
+    if (is_unary_elementwise(g, n) && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
     if (average_is_depthwise(g, n, &w)) return true;
     if (n->op != VITC_OP_Conv || !conv_geometry(g, n, &p)) continue;
     if (is_depthwise(&p) || (p.group == 1 && p.w.taps > 1)) return true;
@@ -474,10 +478,11 @@ static int channels_last_constant(layout *l, int c, int k) {
 
 static vitc_status unary(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
-  int z = nhwc_source(l->g, n->in[0]);
+  int in[3] = {nhwc_source(l->g, n->in[0])}, z = in[0];
   if (z < 0) return VITC_OK;
-  return finish(l, i, add(l, n->op, &z, 1, type_of(l->g, z, 4, l->g->tensors[z].v.dims), -1, n->attrs, n->nattr,
-                          "nhwc"));
+  memcpy(in + 1, n->in + 1, sizeof(int) * (size_t)(n->nin - 1)); /* the scalars stay */
+  return finish(l, i, add(l, n->op, in, n->nin, type_of(l->g, z, 4, l->g->tensors[z].v.dims), -1, n->attrs,
+                          n->nattr, "nhwc"));
 }
 
 /* Both inputs T(z) (any broadcast: both are rank 4 and permute alike), or one input T(z) and the other
@@ -708,7 +713,7 @@ static vitc_status visit(layout *l, int i) {
   vitc_node *n = &l->g->nodes[i];
   l->node = n->name;
   l->tensor = l->g->tensors[n->out[0]].name;
-  if (is_unary_elementwise(n)) return unary(l, i);
+  if (is_unary_elementwise(l->g, n)) return unary(l, i);
   if (vitc_ops[n->op].shape == vitc_ops[VITC_OP_ReduceMean].shape) return reduce(l, i); /* any Reduce* */
   switch (n->op) {
   case VITC_OP_Conv: return conv(l, i);

@@ -2,7 +2,8 @@
  * stem, LayerNorm2d, a block with its Transposes, LayerScale and residual, the pooled head), ViT's patch
  * embedding, MaxViT's MBConv block (1x1 → GELU → depthwise → GELU → squeeze-excitation → 1x1 → residual,
  * entered from NCHW), the stems before such blocks (3x3 convs with GELU between, also XCiT's, to tokens),
- * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
+ * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), StarNet's ReLU6 star (Clip with
+ * scalar bounds of one channels-last map times another), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
  * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -59,6 +60,8 @@ enum {
   S_OVERLAP_TOKENS, /* PVT v2's stem: NCHW x → Conv 3x3/2 pads 1 → Reshape [N, C, P] → Transpose [0, 2, 1] */
   MISS_OVERLAP_RAW, /* the same without the Transpose: tokens [N, C, P] are NCHW's order, the conv stays */
   MISS_OVERLAP_SHARED, /* S_OVERLAP_TOKENS with the Reshape's result also a graph output: the conv stays */
+  S_CLIP_STAR,      /* StarNet: NHWC a, b → Transpose each → Clip(a', 0, 6) · b': the Clip and Mul run on a, b */
+  MISS_CLIP_BOUND_INPUT, /* NHWC z → Transpose → Clip(·, 0, max a graph input): the bound is not known */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -268,6 +271,15 @@ static void build(test_graph *t, int variant) {
     if (variant != MISS_OVERLAP_RAW) y = swap_last(t, y);
     break;
   }
+  case S_CLIP_STAR: case MISS_CLIP_BOUND_INPUT: {
+    static const float zero = 0, six = 6;
+    vitc_value lo = {.dtype = VITC_F32, .data = (void *)&zero}, hi = {.dtype = VITC_F32, .data = (void *)&six};
+    int in[3] = {nhwc_input(t), vitc_graph_add_constant(t->g, NULL, &lo),
+                 variant == S_CLIP_STAR ? vitc_graph_add_constant(t->g, NULL, &hi) : tg_input(t, VITC_F32, 0, NULL)};
+    y = tg_node(t, VITC_OP_Clip, in, 3, 1, NULL, 0);
+    if (variant == S_CLIP_STAR) y = fh_op(t, VITC_OP_Mul, y, nhwc_input(t));
+    break;
+  }
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -461,7 +473,22 @@ static void test_pooled_shortcut(void) {
   vitc_graph_free(fh_check("pool alone", build, MISS_POOLED_ALONE, vitc_to_channels_last, alone, 3));
 }
 
+static void test_clip(void) {
+  /* the product's one Transpose back to NCHW at the output is all that is left */
+  const fh_count star[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Clip, 1}, {VITC_OP_Mul, 1}};
+  vitc_graph *g = fh_check("clip star", build, S_CLIP_STAR, vitc_to_channels_last, star, 3);
+  const vitc_node *clip = fh_find_op(g, VITC_OP_Clip);
+  CHECK(clip && g->tensors[clip->out[0]].v.dims[3] == C); /* runs on [B, H, W, C] */
+  vitc_graph_free(g);
+  const fh_count stays[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Clip, 1}};
+  g = fh_check("clip bound an input", build, MISS_CLIP_BOUND_INPUT, vitc_to_channels_last, stays, 2);
+  clip = fh_find_op(g, VITC_OP_Clip);
+  CHECK(clip && g->tensors[clip->out[0]].v.dims[1] == C); /* still NCHW, after the Transpose */
+  vitc_graph_free(g);
+}
+
 int main(void) {
+  test_clip();
   test_reduce();
   test_tokens();
   test_heads();
