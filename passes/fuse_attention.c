@@ -18,6 +18,15 @@
  *                                       k_transposed = 0 when the Transpose is absorbed, else 1 with %kt,
  *                                       normalize_qk = 1 when the normalisations are absorbed
  *
+ * Channels-first attention (timm's Attention2d: CoAtNet's and CoAtNeXt's rw transformer stages, whose q,
+ * k, v are [B, H, D, N] slices of a 1x1 conv's map) ends with the product transposed:
+ *
+ *     %pt = Transpose(%p) {perm swaps the last two dims}      %p the Softmax itself
+ *     %yt = MatMul(%vt, %pt)                                   Yᵀ = Vᵀ Pᵀ
+ *                              ─→  %yt = Transpose(Attention(.., Transpose(%vt), ..))
+ *
+ * the two Transposes [.., N, Dv] ⇄ [.., Dv, N] moving D·N elements where the unfused pieces wrote N² twice.
+ *
  * F.normalize(x, dim=-1) is what torch exports, or ONNX's own op:
  *
  *     %n = ReduceL2(%x) {axes = [last], keepdims = 1}
@@ -75,6 +84,7 @@ typedef struct attn_match {
   int row_scale; /* %S, or -1 */
   int mask, windows, scores; /* with the window mask: %mask, %w (its shape) and %m (the bias's); else -1 */
   bool k_transposed, normalize_qk;
+  bool v_transposed; /* the channels-first form: m->v is Vᵀ, the output Yᵀ (header) */
   double scale;
 } attn_match;
 
@@ -325,8 +335,16 @@ static bool match_attention(const vitc_rewriter *rw, vitc_node *pv, attn_match *
   *m = (attn_match){.nodes = {pv}, .nnodes = 1, .bias = -1, .row_scale = -1, .mask = -1,
                      .windows = -1, .scores = -1, .scale = 1};
   for (int x = 0; x < VITC_NGRIDS; x++) m->grid_scale[x] = m->grid_zp[x] = -1;
-  m->v = strip_grid(rw, pv->in[1], m, VITC_GRID_V);
-  vitc_node *sm = vitc_match_inner(rw, strip_grid(rw, pv->in[0], m, VITC_GRID_P), VITC_OP_Softmax, 1);
+  int p = pv->in[0], v = pv->in[1];
+  vitc_node *pt = vitc_match_op(rw, p, VITC_OP_Softmax) ? NULL : vitc_match_inner(rw, v, VITC_OP_Transpose, 1);
+  if (pt && swaps_last_two(pt, g->tensors[v].v.rank) && vitc_match_inner(rw, pt->in[0], VITC_OP_Softmax, 1)) {
+    m->nodes[m->nnodes++] = pt;
+    m->v_transposed = true;
+    p = pt->in[0];
+    v = pv->in[0];
+  }
+  m->v = strip_grid(rw, v, m, VITC_GRID_V);
+  vitc_node *sm = vitc_match_inner(rw, strip_grid(rw, p, m, VITC_GRID_P), VITC_OP_Softmax, 1);
   if (!sm || !is_f32(g, sm->in[0])) return false;
   int rank = g->tensors[sm->in[0]].v.rank, axis = (int)vitc_attr_int(sm, "axis", -1);
   if (axis < 0) axis += rank;
@@ -379,7 +397,20 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
     grids[x][2] = (double)lo, grids[x][3] = (double)hi;
     attrs[nattr++] = (vitc_attr){.name = vitc_attention_grids[x], .type = VITC_ATTR_FLOATS, .n = 4, .floats = grids[x]};
   }
-  return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, rw->g->nodes[i].out[0], attrs, nattr, err);
+  int out = rw->g->nodes[i].out[0];
+  if (!m.v_transposed) return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Attention, in, nin, out, attrs, nattr, err);
+  vitc_value vt = rw->g->tensors[m.v].v, y = rw->g->tensors[out].v;
+  int64_t perm[VITC_MAX_RANK];
+  for (int d = 0; d < vt.rank; d++) perm[d] = d;
+  perm[vt.rank - 2] = vt.rank - 1, perm[vt.rank - 1] = vt.rank - 2;
+  vitc_attr swap = {.name = "perm", .type = VITC_ATTR_INTS, .n = vt.rank, .ints = perm};
+  vt.dims[vt.rank - 2] = rw->g->tensors[m.v].v.dims[vt.rank - 1], vt.dims[vt.rank - 1] = rw->g->tensors[m.v].v.dims[vt.rank - 2];
+  y.dims[y.rank - 2] = rw->g->tensors[out].v.dims[y.rank - 1], y.dims[y.rank - 1] = rw->g->tensors[out].v.dims[y.rank - 2];
+  const char *base = rw->g->tensors[out].name;
+  if ((in[2] = vitc_rewrite_node(rw, VITC_OP_Transpose, &m.v, 1, &vt, &swap, 1, base, "attention_v", err)) < 0 ||
+      (in[0] = vitc_rewrite_node(rw, VITC_OP_Attention, in, nin, &y, attrs, nattr, base, "attention", err)) < 0)
+    return err->status;
+  return vitc_rewrite(rw, m.nodes, m.nnodes, VITC_OP_Transpose, in, 1, out, &swap, 1, err);
 }
 
 vitc_status vitc_fuse_attention(vitc_graph *g, vitc_error *err) {

@@ -6,6 +6,7 @@
  * D = 20 and Dv = 36 (partial vectors along both head dims), batch dims [2, 3]. The Swin cases read the
  * batch dims as [B*nW, H] with B = 1, nW = 2. Class attention has Nq = 1, spatial-reduction attention
  * Nk = 5 keys for 21 queries; CaiT's talking heads (head mixing around the Softmax) must stay unfused.
+ * Channels-first attention (timm's Attention2d) ends with Vᵀ · Transpose(P).
  *
  * Cases absorbing F.normalize (normalize_qk) run checks 1 and 2 of fusion_harness.h only: the backend's
  * normalize_qk kernel is not merged yet, and the JIT refuses the attribute until it is. */
@@ -293,7 +294,43 @@ static void test_normalized_near_misses(void) {
   }
 }
 
+/* ---------------------------------------------------------------- channels-first attention */
+
+enum { C_FIRST, MISS_C_PROBS_READ, MISS_C_PERM };
+
+/* timm's Attention2d (CoAtNet rw): q, k, v [B, H, D, N]; MatMul(Transpose(q), k) · c, Softmax, then
+ * MatMul(v, Transpose(P)) = Yᵀ [B, H, Dv, N]. */
+static void build_channels_first(test_graph *t, int variant) {
+  static int64_t swap[] = {0, 1, 3, 2}, heads[] = {1, 0, 2, 3}; /* the graph keeps the pointers */
+  const int64_t qd[] = {B, H, D, NQ}, vd[] = {variant == MISS_C_PERM ? H : B, variant == MISS_C_PERM ? B : H, DV, NQ};
+  vitc_attr perm = {.name = "perm", .type = VITC_ATTR_INTS, .n = 4, .ints = swap};
+  int q = tg_input(t, VITC_F32, 4, qd), k = tg_input(t, VITC_F32, 4, qd), v = tg_input(t, VITC_F32, 4, vd);
+  int s = fh_op(t, VITC_OP_Mul, fh_op(t, VITC_OP_MatMul, tg_node(t, VITC_OP_Transpose, &q, 1, 1, &perm, 1), k),
+                scalar(t, 0.22f));
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = -1};
+  int p = tg_node(t, VITC_OP_Softmax, &s, 1, 1, &axis, 1);
+  if (variant == MISS_C_PROBS_READ) tg_output(t, p);
+  if (variant == MISS_C_PERM) perm.ints = heads; /* [H, B, N, N]: not Pᵀ */
+  tg_output(t, fh_op(t, VITC_OP_MatMul, v, tg_node(t, VITC_OP_Transpose, &p, 1, 1, &perm, 1)));
+}
+
+static void test_channels_first(void) {
+  /* Q's Transpose stays (Attention reads Q as given), V's and the result's are the rewrite's */
+  const fh_count want[] = {{VITC_OP_Attention, 1}, {VITC_OP_MatMul, 0}, {VITC_OP_Softmax, 0}, {VITC_OP_Transpose, 3}};
+  vitc_graph *g = fh_check("channels-first", build_channels_first, C_FIRST, vitc_fuse_attention, want, 4);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Attention);
+  CHECK(n && vitc_attr_int(n, "k_transposed", -1) == 1 && g->tensors[n->in[2]].v.dims[3] == DV);
+  CHECK(n && g->tensors[n->out[0]].v.dims[2] == NQ && g->tensors[n->out[0]].v.dims[3] == DV);
+  vitc_graph_free(g);
+  const fh_count untouched[] = {{VITC_OP_Attention, 0}, {VITC_OP_MatMul, 2}, {VITC_OP_Softmax, 1}};
+  vitc_graph_free(fh_check("channels-first, P read", build_channels_first, MISS_C_PROBS_READ, vitc_fuse_attention,
+                           untouched, 3));
+  vitc_graph_free(fh_check("channels-first, heads swapped", build_channels_first, MISS_C_PERM, vitc_fuse_attention,
+                           untouched, 3));
+}
+
 int main(void) {
+  test_channels_first();
   test_fuses();
   test_near_misses();
   test_sizes();
