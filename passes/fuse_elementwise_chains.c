@@ -9,7 +9,9 @@
  * A group grows up from its last node through inputs that an eligible node computes with the group's
  * output type and that only the group reads (once). Eligible: an ELEMWISE op of one or two inputs
  * (ops.def's max_in), all present, without attributes (the chain carries none), float32 in and out.
- * Everything else is an input of the group, broadcast as the op it feeds broadcast it. */
+ * Everything else is an input of the group, broadcast as the op it feeds broadcast it. A Pow by a known
+ * scalar 2 (MetaFormer's StarReLU, s·relu(x)² + b) is the step Mul(x, x): the same float, where the
+ * general Pow works through log and exp in double. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,10 +63,12 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   vitc_node *matched[VITC_CHAIN_MAX_STEPS];
   for (int s = 0; s < nmembers; s++) {
     vitc_node *n = &rw->g->nodes[members[s]];
+    double e;
+    bool square = n->op == VITC_OP_Pow && vitc_match_scalar_value(g, n->in[1], &e) && e == 2;
     matched[s] = n;
-    snprintf(ops + strlen(ops), sizeof ops - strlen(ops), "%s%s", s ? "," : "", vitc_ops[n->op].name);
+    snprintf(ops + strlen(ops), sizeof ops - strlen(ops), "%s%s", s ? "," : "", square ? "Mul" : vitc_ops[n->op].name);
     args[2 * s] = operand(g, n->in[0], members, s, in, &nin);
-    args[2 * s + 1] = n->nin > 1 ? operand(g, n->in[1], members, s, in, &nin) : args[2 * s];
+    args[2 * s + 1] = n->nin > 1 && !square ? operand(g, n->in[1], members, s, in, &nin) : args[2 * s];
   }
   vitc_attr attrs[2] = {{.name = "ops", .type = VITC_ATTR_STRING, .s = ops},
                         {.name = "args", .type = VITC_ATTR_INTS, .n = 2 * nmembers, .ints = args}};

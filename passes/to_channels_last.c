@@ -17,7 +17,7 @@
  *   LayerNormChannels(x, s, b)                 → T(LayerNormalization(z, s, b) {axis -1})
  *   GlobalAveragePool(x)                       → T(GlobalAveragePoolNHWC(z))
  *   Relu | Gelu | Sigmoid | ..(x)              → T(op(z))             any unary elementwise op
- *   Add | Sub | Mul | Div(x, y | c)            → T(op(z, y' | c'))    c' = c with its dims permuted; y'
+ *   Add | Sub | Mul | Div | Pow(x, y | c)      → T(op(z, y' | c'))    c' = c with its dims permuted; y'
  *                                                                     the NHWC form of y = T(z') (any
  *                                                                     broadcast), or of an NCHW y of the
  *                                                                     output's shape that already has a
@@ -720,7 +720,7 @@ static vitc_status visit(layout *l, int i) {
   case VITC_OP_LayerNormChannels: return channels_norm(l, i);
   case VITC_OP_GlobalAveragePool: return global_average(l, i);
   case VITC_OP_AveragePool: return average_pool(l, i);
-  case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div: return elementwise(l, i);
+  case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div: case VITC_OP_Pow: return elementwise(l, i);
   case VITC_OP_Transpose:
     if (is_transpose(n, to_last)) return back_to_last(l, i);
     return view(l, i);

@@ -3,7 +3,7 @@
  * embedding, MaxViT's MBConv block (1x1 → GELU → depthwise → GELU → squeeze-excitation → 1x1 → residual,
  * entered from NCHW), the stems before such blocks (3x3 convs with GELU between, also XCiT's, to tokens),
  * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), StarNet's ReLU6 star (Clip with
- * scalar bounds of one channels-last map times another), and near misses that must stay NCHW. Each case checks the histogram, the evaluator
+ * scalar bounds of one channels-last map times another), CAFormer's Pow by 2, and near misses that must stay NCHW. Each case checks the histogram, the evaluator
  * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -62,6 +62,7 @@ enum {
   MISS_OVERLAP_SHARED, /* S_OVERLAP_TOKENS with the Reshape's result also a graph output: the conv stays */
   S_CLIP_STAR,      /* StarNet: NHWC a, b → Transpose each → Clip(a', 0, 6) · b': the Clip and Mul run on a, b */
   MISS_CLIP_BOUND_INPUT, /* NHWC z → Transpose → Clip(·, 0, max a graph input): the bound is not known */
+  S_POW,            /* CAFormer's StarReLU: NHWC z → Transpose → Pow(·, 2): the Pow runs on z */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -280,6 +281,12 @@ static void build(test_graph *t, int variant) {
     if (variant == S_CLIP_STAR) y = fh_op(t, VITC_OP_Mul, y, nhwc_input(t));
     break;
   }
+  case S_POW: {
+    static const float two = 2;
+    vitc_value e = {.dtype = VITC_F32, .data = (void *)&two};
+    y = fh_op(t, VITC_OP_Pow, nhwc_input(t), vitc_graph_add_constant(t->g, NULL, &e));
+    break;
+  }
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -484,6 +491,11 @@ static void test_clip(void) {
   g = fh_check("clip bound an input", build, MISS_CLIP_BOUND_INPUT, vitc_to_channels_last, stays, 2);
   clip = fh_find_op(g, VITC_OP_Clip);
   CHECK(clip && g->tensors[clip->out[0]].v.dims[1] == C); /* still NCHW, after the Transpose */
+  vitc_graph_free(g);
+  const fh_count pow[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Pow, 1}};
+  g = fh_check("pow", build, S_POW, vitc_to_channels_last, pow, 2);
+  const vitc_node *p = fh_find_op(g, VITC_OP_Pow);
+  CHECK(p && g->tensors[p->out[0]].v.dims[3] == C);
   vitc_graph_free(g);
 }
 

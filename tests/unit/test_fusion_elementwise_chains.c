@@ -1,5 +1,6 @@
 /* test_fusion_elementwise_chains.c — fuse_elementwise_chains on tiny graphs: PoolFormer's token mixer and
- * LayerScale residual, a per-channel affine after a norm, QuickGELU as Mul·Sigmoid·Mul, and the near misses
+ * LayerScale residual, a per-channel affine after a norm, QuickGELU as Mul·Sigmoid·Mul, StarReLU's square
+ * (Pow by 2: a Mul step), and the near misses
  * that must stay apart. Each case checks the histogram, the evaluator before/after the pass and the JIT of
  * the whole pipeline (fusion_harness.h). */
 #include "fusion_harness.h"
@@ -14,6 +15,8 @@ enum {
   EC_MISS_OP,       /* Softmax between the Mul and the Add: neither side is a chain of two */
   EC_MISS_SHAPE,    /* Mul of two [C,1,1] tensors (one a graph input) before an Add to [B,C,H,W] */
   EC_MISS_ATTR,     /* LeakyRelu (it has an attribute) between the Mul and the Add */
+  EC_STAR_RELU,     /* s·Relu(x)^2 + b (MetaFormer's StarReLU), s and b scalars: the Pow is Mul(r, r) */
+  EC_CUBE,          /* the same with the exponent 3: the Pow stays a Pow step, its exponent an input */
 };
 
 static void build(test_graph *t, int variant) {
@@ -41,6 +44,12 @@ static void build(test_graph *t, int variant) {
   } else if (variant == EC_MISS_SHAPE) {
     int g = tg_input(t, VITC_F32, 3, cd);
     y = fh_op(t, VITC_OP_Add, x, fh_op(t, VITC_OP_Mul, g, b));
+  } else if (variant == EC_STAR_RELU || variant == EC_CUBE) {
+    const int64_t one[] = {1};
+    float e = variant == EC_CUBE ? 3 : 2;
+    vitc_value ev = {.dtype = VITC_F32, .data = &e};
+    int r = fh_op(t, VITC_OP_Relu, x, -1), p = fh_op(t, VITC_OP_Pow, r, vitc_graph_add_constant(t->g, NULL, &ev));
+    y = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, tg_const(t, VITC_F32, 1, one, 7), p), tg_const(t, VITC_F32, 1, one, 9));
   } else {
     vitc_attr alpha = {.name = "alpha", .type = VITC_ATTR_FLOAT, .f = 0.2};
     int m = fh_op(t, VITC_OP_Mul, x, s);
@@ -67,6 +76,14 @@ static void test_chains(void) {
   const fh_count quick[] = {{VITC_OP_ElementwiseChain, 1}, {VITC_OP_Sigmoid, 0}, {VITC_OP_Mul, 0}};
   g = fh_check("quick gelu", build, EC_QUICK_GELU, vitc_fuse_elementwise_chains, quick, 3);
   expect_program(g, "Mul,Sigmoid,Mul", 2); /* x read by two steps: one input */
+  vitc_graph_free(g);
+
+  const fh_count star[] = {{VITC_OP_ElementwiseChain, 1}, {VITC_OP_Pow, 0}, {VITC_OP_Relu, 0}};
+  g = fh_check("star relu", build, EC_STAR_RELU, vitc_fuse_elementwise_chains, star, 3);
+  expect_program(g, "Relu,Mul,Mul,Add", 3); /* x, s, b: the exponent is no input */
+  vitc_graph_free(g);
+  g = fh_check("cube", build, EC_CUBE, vitc_fuse_elementwise_chains, star, 3);
+  expect_program(g, "Relu,Pow,Mul,Add", 4);
   vitc_graph_free(g);
 
   const fh_count shared[] = {{VITC_OP_ElementwiseChain, 1}, {VITC_OP_Sub, 1}, {VITC_OP_Mul, 0}, {VITC_OP_Add, 0}};
