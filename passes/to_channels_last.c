@@ -26,6 +26,12 @@
  *   Reshape | Flatten | ..(views of T(z))      → Reshape(z)           when they put z's elements back
  *                                                                     in order (the movement probe says)
  *   AveragePool(x) counting its pads          → T(DepthwiseConvNHWC(z, 1/(kh·kw)))   (MaxViT's shortcut)
+ *   AveragePool(x) not counting them          → T(Mul(DepthwiseConvNHWC(z, 1), 1/taps inside [Ho, Wo, 1]))
+ *                                                (PoolFormer's and EfficientFormer's pool mixer)
+ *   Split | Concat | Slice(x.., along C)      → T(op(z.., along the last dim))  any AXES op of ops.def
+ *                                                (FocalNet's gates, InceptionNeXt's branches)
+ *   Reshape(InstanceNorm(Reshape(x, [N, 1, M])), [N, C, H, W])   (torch's GroupNorm of one group)
+ *                                             → T(Reshape(InstanceNorm(Reshape(z, [N, 1, M])), [N, H, W, C]))
  *   where x = T(z), except where a trunk starts from an NCHW x, which then gets one channels-last copy
  *   Transpose(x) {perm [0, 2, 3, 1]} that every rewrite reading x shares:
  *   - a depthwise conv whose result something reads channels-last;
