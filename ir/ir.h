@@ -170,6 +170,7 @@ enum {
   VITC_OPF_BF16 = 1u << 12,
   VITC_OPF_BF16_ROWS = 1u << 13,
   VITC_OPF_BF16_ACTS = 1u << 14,
+  VITC_OPF_AXES = 1u << 15,
 };
 
 typedef struct vitc_op_info {

@@ -26,6 +26,12 @@
  *   Reshape | Flatten | ..(views of T(z))      → Reshape(z)           when they put z's elements back
  *                                                                     in order (the movement probe says)
  *   AveragePool(x) counting its pads          → T(DepthwiseConvNHWC(z, 1/(kh·kw)))   (MaxViT's shortcut)
+ *   AveragePool(x) not counting them          → T(Mul(DepthwiseConvNHWC(z, 1), 1/taps inside [Ho, Wo, 1]))
+ *                                                (PoolFormer's and EfficientFormer's pool mixer)
+ *   Split | Concat | Slice(x.., along C)      → T(op(z.., along the last dim))  any AXES op of ops.def
+ *                                                (FocalNet's gates, InceptionNeXt's branches)
+ *   Reshape(InstanceNorm(Reshape(x, [N, 1, M])), [N, C, H, W])   (torch's GroupNorm of one group)
+ *                                             → T(Reshape(InstanceNorm(Reshape(z, [N, 1, M])), [N, H, W, C]))
  *   where x = T(z), except where a trunk starts from an NCHW x, which then gets one channels-last copy
  *   Transpose(x) {perm [0, 2, 3, 1]} that every rewrite reading x shares:
  *   - a depthwise conv whose result something reads channels-last;
@@ -303,9 +309,11 @@ static bool conv_geometry(const vitc_graph *g, const vitc_node *n, vitc_conv_geo
   return vitc_conv_geometry_of(n, in, p, &ignored) == VITC_OK;
 }
 
-/* Whether AveragePool n (2-D) is a depthwise conv of equal weights 1/(kh·kw): every window lies inside
- * the padded input and the padding counts (count_include_pad), or there is none. */
-static bool average_is_depthwise(const vitc_graph *g, const vitc_node *n, vitc_window *w) {
+/* Whether AveragePool n (2-D) is a depthwise conv of equal weights, every window inside the padded input:
+ * of weights 1/(kh·kw) when the padding counts (count_include_pad) or there is none, else of ones, each
+ * output position then scaled by 1 / (its taps inside the input) (*excluded: PoolFormer's and
+ * EfficientFormer's 3x3 pool). */
+static bool average_is_depthwise(const vitc_graph *g, const vitc_node *n, vitc_window *w, bool *excluded) {
   vitc_error ignored;
   int t = n->in[0];
   if (n->op != VITC_OP_AveragePool || n->nout != 1 || !is_f32_rank4(g, t) || !is_f32_rank4(g, n->out[0]) ||
@@ -316,11 +324,37 @@ static bool average_is_depthwise(const vitc_graph *g, const vitc_node *n, vitc_w
     pads |= w->pad_begin[d] || w->pad_end[d];
     inside &= (w->out[d] - 1) * w->stride[d] + (w->kernel[d] - 1) * w->dilation[d] < w->in[d] + w->pad_begin[d] + w->pad_end[d];
   }
-  return inside && (!pads || vitc_attr_int(n, "count_include_pad", 0));
+  *excluded = pads && !vitc_attr_int(n, "count_include_pad", 0);
+  return inside;
 }
 
 static bool is_depthwise(const vitc_conv_geometry *p) {
   return p->group == p->cin && p->cin_g == 1 && p->cout_g == 1;
+}
+
+/* InstanceNormalization of one channel holding a whole image (GroupNorm with one group, as torch exports
+ * it: PoolFormer's norms) normalises the image's elements in any order, so it runs on z's:
+ *
+ *   Reshape(InstanceNorm(Reshape(T(z), [N, 1, M]), s, b), [N, C, H, W])
+ *     →   T(Reshape(InstanceNorm(Reshape(z, [N, 1, M]), s, b), [N, H, W, C]))
+ *
+ * (s and b of one element each; the per-channel affine after it goes channels-last as elementwise ops).
+ * Returns the index of the Reshape back, t (the image) in *z, or -1. */
+static int whole_image_norm_view(const vitc_graph *g, const vitc_node *n, int *z) {
+  if (n->nin != 3 || n->in[0] < 0 || !g->tensors[n->in[0]].shape_known) return -1;
+  const vitc_value *v = &g->tensors[n->in[0]].v;
+  int r = g->tensors[n->in[0]].producer;
+  if (v->rank != 3 || v->dims[1] != 1 || r < 0 || g->nodes[r].dead || !vitc_op_has(g->nodes[r].op, VITC_OPF_VIEW))
+    return -1;
+  for (int k = 1; k < 3; k++)
+    if (!vitc_match_known(g, n->in[k]) || vitc_numel(&g->tensors[n->in[k]].v) != 1) return -1;
+  int t = g->nodes[r].in[0];
+  const vitc_node *back = only_reader(g, n->out[0]);
+  if (!is_f32_rank4(g, t) || v->dims[0] != g->tensors[t].v.dims[0] || !back || !vitc_op_has(back->op, VITC_OPF_VIEW) ||
+      !vitc_match_same_type(g, back->out[0], t))
+    return -1;
+  *z = t;
+  return (int)(back - g->nodes);
 }
 
 /* Whether views of t [N, C, H, W] alone (up to 4, each the only reader of the last) end in its elements
@@ -330,30 +364,52 @@ static bool viewed_channels_last(const vitc_graph *g, int t) {
   const int64_t *d = g->tensors[t].v.dims;
   int64_t count = vitc_numel(&g->tensors[t].v), plane = d[2] * d[3];
   const vitc_node *v = only_reader(g, t);
-  for (int depth = 0; depth < 4 && v && !v->dead && is_view(v) && v->nout == 1; depth++) {
+  vitc_origins o = {0};
+  vitc_error ignored;
+  bool in_order = false, moved = true;
+  for (int depth = 0, mid = t; depth < 4 && moved && !in_order && v && !v->dead && is_view(v) && v->nout == 1; depth++) {
+    /* each view probed once, composed with the origins of the views above it */
+    vitc_origins above = o;
     int64_t *origins = NULL;
-    vitc_error ignored;
-    bool in_order = vitc_probe_origins(g, t, v->out[0], &origins, &ignored) == VITC_OK && origins &&
-                    vitc_numel(&g->tensors[v->out[0]].v) == count;
+    moved = vitc_probe_images_via(g, t, mid, v->out[0], above.first ? &above : NULL, NULL, &o, &ignored) == VITC_OK &&
+            o.first;
+    vitc_origins_free(&above);
+    in_order = moved && vitc_numel(&g->tensors[v->out[0]].v) == count && vitc_origins_whole(&o, &origins, &ignored) == VITC_OK;
     /* element e of the channels-last order is (n·plane + q)·C + c, at (n·C + c)·plane + q in t */
     for (int64_t e = 0; in_order && e < count; e++)
       in_order = origins[e] == (e / (plane * d[1]) * d[1] + e % d[1]) * plane + e / d[1] % plane;
     free(origins);
-    if (in_order) return true;
-    v = only_reader(g, v->out[0]);
+    mid = v->out[0];
+    v = only_reader(g, mid);
   }
-  return false;
+  vitc_origins_free(&o);
+  return in_order;
+}
+
+/* The result through which reader n of t carries a channels-last t on without gaining by it itself: a
+ * unary op's, an elementwise op's with a constant (an affine norm's scale and shift), a whole-image
+ * norm's (PoolFormer's GroupNorm, from its first view); else -1. */
+static int carried_on(const vitc_graph *g, const vitc_node *n, int t) {
+  int image, back;
+  if (is_unary_elementwise(g, n)) return n->out[0];
+  if (vitc_op_has(n->op, VITC_OPF_ELEMWISE) && n->nin == 2 && vitc_match_known(g, n->in[n->in[0] == t])) return n->out[0];
+  const vitc_node *norm = vitc_op_has(n->op, VITC_OPF_VIEW) && n->nout == 1 ? only_reader(g, n->out[0]) : NULL;
+  if (norm && norm->op == VITC_OP_InstanceNormalization && (back = whole_image_norm_view(g, norm, &image)) >= 0 &&
+      image == t)
+    return g->nodes[back].out[0];
+  return -1;
 }
 
 /* Whether t [N, C, H, W], no graph output, is read by something other than `skip` that gains by
  * running channels-last as soon as its input is: a depthwise conv (or a pool that is one), a group-1
  * conv with a window (PatchConvNHWC against the NCHW im2col), views that read it channels-last, or, up
- * to `depth` steps down, a unary elementwise op or a 1x1 conv (a GEMM either way) whose result leads
- * there. Then an NCHW t is worth its channels-last copy, and a conv making t starts the trunk: MaxViT's
+ * to `depth` steps down, an op carrying it on (carried_on) or a 1x1 conv (a GEMM either way) whose result
+ * leads there. Then an NCHW t is worth its channels-last copy, and a conv making t starts the trunk: MaxViT's
  * MBConv (1x1 → GELU → depthwise), the stems before it (MaxViT's, TinyViT's and XCiT's 3x3 convs with
- * GELU between), MaxViT's pooled shortcut beside it, and PVT v2's overlapping 7x7/4 stem before its
- * tokens. */
-enum { TRUNK_DEPTH = 4 }; /* MaxViT's MBConv: 1x1 → GELU → depthwise; its stem: 3x3 → GELU → 3x3 */
+ * GELU between), MaxViT's pooled shortcut beside it, PVT v2's overlapping 7x7/4 stem before its
+ * tokens, and PoolFormer's 7x7/4 stem before its norm and pool. */
+enum { TRUNK_DEPTH = 4 }; /* MaxViT's MBConv: 1x1 → GELU → depthwise; its stem: 3x3 → GELU → 3x3; PoolFormer's
+                            * stem: 7x7/4 → GroupNorm → scale → shift → pool */
 static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vitc_node *skip) {
   if (depth < 1 || vitc_graph_is_output(g, t)) return false;
   if (viewed_channels_last(g, t)) return true;
@@ -361,9 +417,11 @@ static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vit
     const vitc_node *n = &g->nodes[i];
     vitc_conv_geometry p;
     vitc_window w;
+    bool excluded;
     if (n->dead || n == skip || n->nin < 1 || n->in[0] != t) continue;
-    if (is_unary_elementwise(g, n) && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
-    if (average_is_depthwise(g, n, &w)) return true;
+    if (average_is_depthwise(g, n, &w, &excluded)) return true;
+    int on = carried_on(g, n, t);
+    if (on >= 0 && leads_channels_last(g, on, depth - 1, NULL)) return true;
     if (n->op != VITC_OP_Conv || !conv_geometry(g, n, &p)) continue;
     if (is_depthwise(&p) || (p.group == 1 && p.w.taps > 1)) return true;
     if (p.group == 1 && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
@@ -394,20 +452,50 @@ static vitc_status conv(layout *l, int i) {
   }
 }
 
+/* Taps of window position o along one dim of w that lie inside the input (not in its padding). */
+static int64_t taps_inside(const vitc_window *w, int d, int64_t o) {
+  int64_t count = 0;
+  for (int64_t k = 0; k < w->kernel[d]; k++) {
+    int64_t at = o * w->stride[d] - w->pad_begin[d] + k * w->dilation[d];
+    count += at >= 0 && at < w->in[d];
+  }
+  return count;
+}
+
+/* The constant [Ho, Wo, 1] scaling a sum of ones over each window to its mean over the taps inside the
+ * input (count_include_pad = 0). */
+static int mean_scale(layout *l, const vitc_window *w) {
+  int64_t oh = w->out[0], ow = w->out[1];
+  float *data = malloc(sizeof(float) * (size_t)(oh * ow));
+  if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for a pool's counts", l->g->path), -1;
+  for (int64_t y = 0; y < oh; y++)
+    for (int64_t x = 0; x < ow; x++) data[y * ow + x] = 1.0f / (float)(taps_inside(w, 0, y) * taps_inside(w, 1, x));
+  vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {oh, ow, 1}, .data = data};
+  int id = add_constant(l, "window_scale", &v);
+  free(data);
+  return id;
+}
+
 /* AveragePool(T(z)) as the depthwise conv of equal weights it is (average_is_depthwise):
  * T(DepthwiseConvNHWC(z, W = 1/(kh·kw))), MaxViT's pooled shortcut of its downsampling MBConv, whose
  * 1x1 conv then runs channels-last too; of an NCHW x that another reader takes channels-last (that
- * block's 1x1 expansion), on the channels-last copy they share. */
+ * block's 1x1 expansion), on the channels-last copy they share. A pool whose padding does not count
+ * sums with weights 1 and scales each position by its own count:
+ *
+ *   AveragePool(T(z)) {count_include_pad 0}   →   T(Mul(DepthwiseConvNHWC(z, 1), 1 / counts [Ho, Wo, 1]))
+ *
+ * (the Mul joins the elementwise chain after it: PoolFormer's pool(x) - x, its LayerScale and residual). */
 static vitc_status average_pool(layout *l, int i) {
   vitc_window w;
+  bool excluded;
   int x = l->g->nodes[i].in[0], z = nhwc_source(l->g, x);
-  if (!average_is_depthwise(l->g, &l->g->nodes[i], &w)) return VITC_OK;
+  if (!average_is_depthwise(l->g, &l->g->nodes[i], &w, &excluded)) return VITC_OK;
   if (z < 0 && !leads_channels_last(l->g, x, TRUNK_DEPTH, &l->g->nodes[i])) return VITC_OK;
   if (z < 0 && (z = nhwc_of(l, x)) < 0) return VITC_ERR_NOMEM;
   int64_t c = l->g->tensors[z].v.dims[3], n = l->g->tensors[z].v.dims[0], count = w.taps * c;
   float *ones = malloc(sizeof(float) * (size_t)(count + 1));
   if (!ones) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for a pool's weight", l->g->path);
-  for (int64_t k = 0; k < count; k++) ones[k] = 1.0f / (float)w.taps;
+  for (int64_t k = 0; k < count; k++) ones[k] = excluded ? 1.0f : 1.0f / (float)w.taps;
   vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {w.kernel[0], w.kernel[1], c}, .data = ones};
   int in[2] = {z, add_constant(l, "weight_hwc", &v)};
   free(ones);
@@ -416,7 +504,13 @@ static vitc_status average_pool(layout *l, int i) {
   vitc_attr attrs[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = w.stride},
                         {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
                         {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = w.dilation}};
-  return finish(l, i, add(l, VITC_OP_DepthwiseConvNHWC, in, 2, type_of(l->g, z, 4, dims), -1, attrs, 3, "nhwc"));
+  vitc_value type = type_of(l->g, z, 4, dims);
+  int y = add(l, VITC_OP_DepthwiseConvNHWC, in, 2, type, -1, attrs, 3, "nhwc");
+  if (y >= 0 && excluded) {
+    int scaled[2] = {y, mean_scale(l, &w)};
+    y = scaled[1] < 0 ? -1 : add(l, VITC_OP_Mul, scaled, 2, type, -1, NULL, 0, "mean");
+  }
+  return finish(l, i, y);
 }
 
 /* ---------------------------------------------------------------- norms, pools, elementwise */
@@ -543,6 +637,93 @@ static vitc_status reduce(layout *l, int i) {
   n = &l->g->nodes[i];
   n->dead = true;
   return add(l, n->op, in, 2, l->g->tensors[out].v, out, n->attrs, n->nattr, NULL) < 0 ? VITC_ERR_NOMEM : VITC_OK;
+}
+
+/* An op cutting or joining along named dims (AXES) whose moved inputs are all T(z) runs on the z's, its
+ * axes renamed to match:
+ *
+ *   Split(T(z), axis 1)              →   T(Split(z, axis 3)) for each output    (FocalNet's q, ctx, gates;
+ *   Concat(T(a), T(b), .., axis 1)   →   T(Concat(a, b, .., axis 3))             InceptionNeXt's branches)
+ *   Slice(T(z), axes [1])            →   T(Slice(z, axes [3]))
+ *
+ * Without an axes input Slice cuts dims 0, 1, .. in order: they are written out, renamed. */
+enum { MAX_CARRIED = 32, MAX_ATTRS = 8 }; /* inputs and outputs of a carried op (a moved-input mask has 32 bits) */
+static vitc_status axes_op(layout *l, int i) {
+  vitc_graph *g = l->g;
+  const vitc_node *n = &g->nodes[i];
+  unsigned moved = vitc_moved_inputs(g, n);
+  const vitc_attr *axis = vitc_attr_find(n, "axis");
+  int nin = n->nin, nout = n->nout, in[MAX_CARRIED], out[MAX_CARRIED], axes_in = -1;
+  int64_t axes[4];
+  /* a Split without `axis` (dim 0) is left as it is */
+  if (nin > MAX_CARRIED || nout > MAX_CARRIED || n->nattr > MAX_ATTRS || (!axis && nin < 3)) return VITC_OK;
+  for (int k = 0; k < nin; k++) {
+    in[k] = n->in[k];
+    if (moved >> k & 1u && (in[k] = nhwc_source(g, n->in[k])) < 0) return VITC_OK;
+  }
+  for (int k = 0; k < nout; k++)
+    if (!is_f32_rank4(g, n->out[k])) return VITC_OK;
+  if (!axis) { /* axes input 3, or dims 0.. for each start (input 1) */
+    bool given = nin > 3 && n->in[3] >= 0;
+    int a = given ? n->in[3] : n->in[1];
+    if (!vitc_match_known(g, a) || vitc_numel(&g->tensors[a].v) > 4) return VITC_OK;
+    int64_t count = vitc_numel(&g->tensors[a].v);
+    for (int64_t k = 0; k < count; k++) {
+      int64_t d = given ? vitc_load_i(&g->tensors[a].v, k) : k;
+      d = d < 0 ? d + 4 : d;
+      if (d < 0 || d > 3) return VITC_OK;
+      axes[k] = to_first[d];
+    }
+    vitc_value v = {.dtype = VITC_I64, .rank = 1, .dims = {count}, .data = axes};
+    if ((axes_in = add_constant(l, "nhwc_axes", &v)) < 0) return VITC_ERR_NOMEM;
+    if (nin < 4) in[nin++] = -1; /* Slice(data, starts, ends) gains its axes input */
+    in[3] = axes_in;
+  }
+  n = &g->nodes[i];
+  vitc_attr attrs[MAX_ATTRS];
+  int nattr = n->nattr;
+  for (int k = 0; k < nattr; k++) {
+    attrs[k] = n->attrs[k];
+    if (axis && !strcmp(attrs[k].name, "axis")) attrs[k].i = to_first[(attrs[k].i + 4) % 4];
+  }
+  char name[512];
+  for (int k = 0; k < nout; k++) {
+    const vitc_tensor *t = &g->tensors[n->out[k]];
+    const int64_t *d = t->v.dims;
+    int64_t dims[4] = {d[0], d[2], d[3], d[1]};
+    vitc_value type = type_of(g, n->out[k], 4, dims);
+    snprintf(name, sizeof name, "%s.nhwc", t->name);
+    if ((out[k] = vitc_graph_add_tensor(g, name)) < 0) goto nomem;
+    n = &g->nodes[i];
+    g->tensors[out[k]].v = type;
+    g->tensors[out[k]].shape_known = true;
+  }
+  snprintf(name, sizeof name, "%s/nhwc", n->name);
+  if (vitc_graph_add_node(g, n->op, name, in, nin, out, nout, attrs, nattr) < 0) goto nomem;
+  g->nodes[i].dead = true;
+  l->changed = true;
+  for (int k = 0; k < nout; k++) {
+    l->tensor = g->tensors[g->nodes[i].out[k]].name;
+    if (add_transpose(l, out[k], to_first, 4, g->nodes[i].out[k], NULL) < 0) return VITC_ERR_NOMEM;
+  }
+  return VITC_OK;
+nomem:
+  return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory in to_channels_last at '%s'", g->path, l->node);
+}
+
+static vitc_status whole_image_norm(layout *l, int i) {
+  int t, z, back = whole_image_norm_view(l->g, &l->g->nodes[i], &t);
+  if (back < 0 || (z = nhwc_source(l->g, t)) < 0) return VITC_OK;
+  const vitc_value *v = &l->g->tensors[l->g->nodes[i].in[0]].v;
+  int64_t flat[3] = {v->dims[0], 1, v->dims[2]}, nhwc[4];
+  memcpy(nhwc, l->g->tensors[z].v.dims, sizeof nhwc);
+  int in[3] = {add_reshape(l, z, 3, flat, -1, "flat"), l->g->nodes[i].in[1], l->g->nodes[i].in[2]};
+  if (in[0] < 0) return VITC_ERR_NOMEM;
+  vitc_node *n = &l->g->nodes[i];
+  int y = add(l, n->op, in, 3, type_of(l->g, in[0], 3, flat), -1, n->attrs, n->nattr, "nhwc");
+  y = y < 0 ? -1 : add_reshape(l, y, 4, nhwc, -1, "image");
+  l->g->nodes[i].dead = true;
+  return finish(l, back, y);
 }
 
 /* ---------------------------------------------------------------- cancelling */
@@ -721,10 +902,13 @@ static vitc_status visit(layout *l, int i) {
   case VITC_OP_GlobalAveragePool: return global_average(l, i);
   case VITC_OP_AveragePool: return average_pool(l, i);
   case VITC_OP_Add: case VITC_OP_Sub: case VITC_OP_Mul: case VITC_OP_Div: case VITC_OP_Pow: return elementwise(l, i);
+  case VITC_OP_InstanceNormalization: return whole_image_norm(l, i);
   case VITC_OP_Transpose:
     if (is_transpose(n, to_last)) return back_to_last(l, i);
     return view(l, i);
-  default: return vitc_op_has(n->op, VITC_OPF_VIEW) ? view(l, i) : VITC_OK;
+  default:
+    if (vitc_op_has(n->op, VITC_OPF_AXES)) return axes_op(l, i);
+    return vitc_op_has(n->op, VITC_OPF_VIEW) ? view(l, i) : VITC_OK;
   }
 }
 

@@ -3,8 +3,9 @@
  * embedding, MaxViT's MBConv block (1x1 → GELU → depthwise → GELU → squeeze-excitation → 1x1 → residual,
  * entered from NCHW), the stems before such blocks (3x3 convs with GELU between, also XCiT's, to tokens),
  * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), StarNet's ReLU6 star (Clip with
- * scalar bounds of one channels-last map times another), CAFormer's Pow by 2, and near misses that must stay NCHW. Each case checks the histogram, the evaluator
- * before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
+ * scalar bounds of one channels-last map times another), CAFormer's Pow by 2, PoolFormer's GroupNorm and
+ * pool mixer, InceptionNeXt's and FocalNet's channel Splits, and near misses that must stay NCHW. Each case
+ * checks the histogram, the evaluator before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
 #include "fusion_harness.h"
@@ -54,7 +55,7 @@ enum {
   S_POOLED,         /* MaxViT's downsampling MBConv: AveragePool 3x3/2 pads 1 (counting them) → 1x1 beside the
                        block, summed: the pool is a depthwise conv on the copy the block makes */
   S_POOLED_TILES,   /* the same with a 2x2/2 pool without pads (ceil_mode 1, and no window hangs over) */
-  MISS_POOLED_EXCLUDE_PAD, /* AveragePool with pads not counted: its corners divide by fewer taps */
+  S_POOLED_EXCLUDE_PAD, /* AveragePool with pads not counted: a depthwise conv of ones, times 1 / taps inside */
   MISS_POOLED_CEIL, /* AveragePool 2x2/2 with ceil_mode 1 on an odd size: its last window hangs over */
   MISS_POOLED_ALONE, /* AveragePool → 1x1 on an NCHW x nothing else takes channels-last: both stay */
   S_OVERLAP_TOKENS, /* PVT v2's stem: NCHW x → Conv 3x3/2 pads 1 → Reshape [N, C, P] → Transpose [0, 2, 1] */
@@ -63,6 +64,15 @@ enum {
   S_CLIP_STAR,      /* StarNet: NHWC a, b → Transpose each → Clip(a', 0, 6) · b': the Clip and Mul run on a, b */
   MISS_CLIP_BOUND_INPUT, /* NHWC z → Transpose → Clip(·, 0, max a graph input): the bound is not known */
   S_POW,            /* CAFormer's StarReLU: NHWC z → Transpose → Pow(·, 2): the Pow runs on z */
+  S_POOLFORMER,     /* NCHW image → 3x3/2 stem → GroupNorm(1) as Reshape → InstanceNorm → Reshape, scale, shift →
+                       AveragePool 3x3 without its pads − x → residual: all channels-last from the image's copy */
+  MISS_POOLFORMER_GROUPS, /* the same with GroupNorm(2): [B, 2, ·] holds channel groups, not the whole image */
+  S_SPLIT_BRANCHES, /* InceptionNeXt: NHWC z → Transpose → Split over C → identity / depthwise 3x3 / depthwise
+                       3x3 stride 1 → Concat over C */
+  S_SPLIT_GATES,    /* FocalNet: NHWC z → Transpose → Split over C into ctx, gates → depthwise(ctx) · Slice(gates, C) */
+  S_SLICE_NO_AXES,  /* NHWC z → Transpose → Slice(starts [0, 1], ends [1, C]): dims 0 and 1 without an axes input */
+  MISS_SPLIT_NCHW,  /* Split over C of an NCHW input → depthwise → Concat: nothing reads it channels-last */
+  MISS_CONCAT_MIXED, /* Concat over C of T(z) and an NCHW input: the Concat stays, T(z) with it */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -197,7 +207,7 @@ static int pooled_mbconv(test_graph *t, int variant) {
   vitc_attr a[5] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
                     {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
                     {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
-                    {.name = "count_include_pad", .type = VITC_ATTR_INT, .i = variant != MISS_POOLED_EXCLUDE_PAD},
+                    {.name = "count_include_pad", .type = VITC_ATTR_INT, .i = variant != S_POOLED_EXCLUDE_PAD},
                     {.name = "ceil_mode", .type = VITC_ATTR_INT, .i = k == 2}};
   /* 2x2/2 with ceil_mode: on H + 1 = 10 rows every window lies inside; on H = 9 the last hangs over */
   const int64_t even[] = {B, C, H + 1, W + 1};
@@ -205,6 +215,53 @@ static int pooled_mbconv(test_graph *t, int variant) {
   int pooled = conv(t, tg_node(t, VITC_OP_AveragePool, &x, 1, 1, a, 5), C, C, 1, 1, 0, 1);
   if (variant == MISS_POOLED_ALONE) return pooled;
   return fh_op(t, VITC_OP_Add, pooled, mbconv(t, x, 2, variant));
+}
+
+/* PoolFormer's stage on an NCHW image [B, 3, 2H, 2W]: its stem, torch's GroupNorm (Reshape → InstanceNorm →
+ * Reshape, then the per-channel scale and shift), the pool mixer x + ls·(pool(n) − n). */
+static int poolformer(test_graph *t, int variant) {
+  const int64_t image[] = {B, 3, 2 * H, 2 * W}, one[] = {1}, cd[] = {C, 1, 1};
+  int64_t groups = variant == MISS_POOLFORMER_GROUPS ? 2 : 1, flat[] = {B, groups, C * H * W / groups},
+          xd[] = {B, C, H, W}, kernel[2] = {3, 3}, strides[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
+  int x = scaled(t, conv(t, tg_input(t, VITC_F32, 4, image), 3, C, 3, 2, 1, 1));
+  const int64_t gd[] = {groups};
+  vitc_attr eps = {.name = "epsilon", .type = VITC_ATTR_FLOAT, .f = 1e-5};
+  int in[3] = {reshape(t, x, 3, flat), tg_const(t, VITC_F32, 1, groups > 1 ? gd : one, 41),
+               tg_const(t, VITC_F32, 1, groups > 1 ? gd : one, 42)};
+  int n = reshape(t, tg_node(t, VITC_OP_InstanceNormalization, in, 3, 1, &eps, 1), 4, xd);
+  n = fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, n, tg_const(t, VITC_F32, 3, cd, 43)), tg_const(t, VITC_F32, 3, cd, 44));
+  vitc_attr a[3] = {{.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
+                    {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = strides},
+                    {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads}};
+  int mixed = fh_op(t, VITC_OP_Sub, tg_node(t, VITC_OP_AveragePool, &n, 1, 1, a, 3), n);
+  return fh_op(t, VITC_OP_Add, fh_op(t, VITC_OP_Mul, mixed, tg_const(t, VITC_F32, 3, cd, 45)), x);
+}
+
+/* Split of x over C into `parts` (sizes C/2, C/4, C/4 or C - 2, 2), each output id the one before + 1. */
+static int split_channels(test_graph *t, int x, int parts) {
+  const int64_t three[] = {C / 2, C / 4, C / 4}, two[] = {C - 2, 2};
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 1};
+  int in[2] = {x, fh_i64s(t, parts, parts == 3 ? three : two)};
+  return tg_node(t, VITC_OP_Split, in, 2, parts, &axis, 1);
+}
+
+static int concat_channels(test_graph *t, const int *in, int nin) {
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = -3};
+  return tg_node(t, VITC_OP_Concat, in, nin, 1, &axis, 1);
+}
+
+static int split_branches(test_graph *t, int variant) {
+  const int64_t xd[] = {B, C, H, W};
+  int x = variant == MISS_SPLIT_NCHW ? tg_input(t, VITC_F32, 4, xd) : nhwc_input(t), s = split_channels(t, x, 3);
+  int parts[3] = {s, conv(t, s + 1, C / 4, C / 4, 3, 1, 1, C / 4), conv(t, s + 2, C / 4, C / 4, 5, 1, 2, C / 4)};
+  return concat_channels(t, parts, 3);
+}
+
+static int split_gates(test_graph *t) {
+  const int64_t start[] = {1}, end[] = {2}, axis[] = {1};
+  int s = split_channels(t, nhwc_input(t), 2);
+  int in[4] = {s + 1, fh_i64s(t, 1, start), fh_i64s(t, 1, end), fh_i64s(t, 1, axis)};
+  return fh_op(t, VITC_OP_Mul, conv(t, s, C - 2, C - 2, 3, 1, 1, C - 2), tg_node(t, VITC_OP_Slice, in, 4, 1, NULL, 0));
 }
 
 static void build(test_graph *t, int variant) {
@@ -262,7 +319,21 @@ static void build(test_graph *t, int variant) {
   case MISS_POINTWISE_CHAIN:
     y = conv(t, fh_op(t, VITC_OP_Gelu, conv(t, tg_input(t, VITC_F32, 4, xd), C, HIDDEN, 1, 1, 0, 1), -1), HIDDEN, C, 1, 1, 0, 1);
     break;
-  case S_POOLED: case S_POOLED_TILES: case MISS_POOLED_EXCLUDE_PAD: case MISS_POOLED_CEIL: case MISS_POOLED_ALONE:
+  case S_POOLFORMER: case MISS_POOLFORMER_GROUPS: y = poolformer(t, variant); break;
+  case S_SPLIT_BRANCHES: case MISS_SPLIT_NCHW: y = split_branches(t, variant); break;
+  case S_SPLIT_GATES: y = split_gates(t); break;
+  case S_SLICE_NO_AXES: {
+    const int64_t starts[] = {0, 1}, ends[] = {1, C};
+    int in[3] = {nhwc_input(t), fh_i64s(t, 2, starts), fh_i64s(t, 2, ends)};
+    y = tg_node(t, VITC_OP_Slice, in, 3, 1, NULL, 0);
+    break;
+  }
+  case MISS_CONCAT_MIXED: {
+    int in[2] = {nhwc_input(t), tg_input(t, VITC_F32, 4, xd)};
+    y = concat_channels(t, in, 2);
+    break;
+  }
+  case S_POOLED: case S_POOLED_TILES: case S_POOLED_EXCLUDE_PAD: case MISS_POOLED_CEIL: case MISS_POOLED_ALONE:
     y = pooled_mbconv(t, variant);
     break;
   case S_OVERLAP_TOKENS: case MISS_OVERLAP_RAW: case MISS_OVERLAP_SHARED: {
@@ -471,10 +542,13 @@ static void test_pooled_shortcut(void) {
   vitc_graph_free(fh_check("pooled shortcut 2x2", build, S_POOLED_TILES, vitc_to_channels_last, pooled, 4));
   const fh_count fused[] = {{VITC_OP_FusedGemm, 5}, {VITC_OP_Add, 0}, {VITC_OP_Transpose, 2}};
   vitc_graph_free(fh_check("pooled shortcut fused", build, S_POOLED, channels_last_fused, fused, 3));
+  /* the corners and edges scaled by 1 / the taps inside the image */
+  const fh_count excluded[] = {{VITC_OP_AveragePool, 0}, {VITC_OP_DepthwiseConvNHWC, 2}, {VITC_OP_Conv, 0},
+                               {VITC_OP_Transpose, 2}, {VITC_OP_Mul, 2}};
+  vitc_graph_free(fh_check("pool without its pads", build, S_POOLED_EXCLUDE_PAD, vitc_to_channels_last, excluded, 5));
   /* the pool stays, and so do its 1x1 and the Add: the block's result goes back to NCHW before it */
   const fh_count stays[] = {{VITC_OP_AveragePool, 1}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 1},
                             {VITC_OP_Transpose, 2}};
-  vitc_graph_free(fh_check("pool without its pads", build, MISS_POOLED_EXCLUDE_PAD, vitc_to_channels_last, stays, 4));
   vitc_graph_free(fh_check("pool hanging over", build, MISS_POOLED_CEIL, vitc_to_channels_last, stays, 4));
   const fh_count alone[] = {{VITC_OP_AveragePool, 1}, {VITC_OP_Conv, 1}, {VITC_OP_Transpose, 0}};
   vitc_graph_free(fh_check("pool alone", build, MISS_POOLED_ALONE, vitc_to_channels_last, alone, 3));
@@ -499,8 +573,49 @@ static void test_clip(void) {
   vitc_graph_free(g);
 }
 
+static void test_poolformer(void) {
+  /* the image's copy in, the result out; the norm on the channels-last image, the pool a depthwise conv */
+  const fh_count nhwc[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 0}, {VITC_OP_PatchConvNHWC, 1},
+                           {VITC_OP_InstanceNormalization, 1}, {VITC_OP_AveragePool, 0}, {VITC_OP_DepthwiseConvNHWC, 1}};
+  vitc_graph_free(fh_check("poolformer", build, S_POOLFORMER, vitc_to_channels_last, nhwc, 6));
+  const fh_count stays[] = {{VITC_OP_Transpose, 0}, {VITC_OP_Conv, 1}, {VITC_OP_AveragePool, 1}};
+  vitc_graph_free(fh_check("poolformer, two groups", build, MISS_POOLFORMER_GROUPS, vitc_to_channels_last, stays, 3));
+}
+
+static void test_split(void) {
+  /* only the Concat's result goes back to NCHW */
+  const fh_count branches[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Split, 1}, {VITC_OP_Concat, 1},
+                               {VITC_OP_DepthwiseConvNHWC, 2}, {VITC_OP_Conv, 0}};
+  vitc_graph *g = fh_check("split branches", build, S_SPLIT_BRANCHES, vitc_to_channels_last, branches, 5);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Concat);
+  CHECK(n && vitc_attr_int(n, "axis", 0) == 3);
+  n = fh_find_op(g, VITC_OP_Split);
+  CHECK(n && vitc_attr_int(n, "axis", 0) == 3);
+  vitc_graph_free(g);
+  const fh_count gates[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Split, 1}, {VITC_OP_Slice, 1}, {VITC_OP_DepthwiseConvNHWC, 1}};
+  g = fh_check("split gates", build, S_SPLIT_GATES, vitc_to_channels_last, gates, 4);
+  n = fh_find_op(g, VITC_OP_Slice);
+  CHECK(n && n->nin >= 4 && vitc_load_i(&g->tensors[n->in[3]].v, 0) == 3);
+  vitc_graph_free(g);
+  const fh_count sliced[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Slice, 1}};
+  g = fh_check("slice without axes", build, S_SLICE_NO_AXES, vitc_to_channels_last, sliced, 2);
+  n = fh_find_op(g, VITC_OP_Slice);
+  CHECK(n && n->nin == 4 && g->tensors[n->in[0]].v.dims[3] == C &&
+        vitc_load_i(&g->tensors[n->in[3]].v, 0) == 0 && vitc_load_i(&g->tensors[n->in[3]].v, 1) == 3);
+  vitc_graph_free(g);
+  const fh_count nchw[] = {{VITC_OP_Transpose, 0}, {VITC_OP_Conv, 2}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("split of NCHW", build, MISS_SPLIT_NCHW, vitc_to_channels_last, nchw, 3));
+  const fh_count mixed[] = {{VITC_OP_Transpose, 1}, {VITC_OP_Concat, 1}};
+  g = fh_check("concat with NCHW", build, MISS_CONCAT_MIXED, vitc_to_channels_last, mixed, 2);
+  n = fh_find_op(g, VITC_OP_Concat);
+  CHECK(n && vitc_attr_int(n, "axis", 0) == -3);
+  vitc_graph_free(g);
+}
+
 int main(void) {
   test_clip();
+  test_poolformer();
+  test_split();
   test_reduce();
   test_tokens();
   test_heads();
