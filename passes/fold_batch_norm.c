@@ -77,18 +77,6 @@ static vitc_status bn_fold_init(const vitc_graph *g, const vitc_node *bn, int64_
   return VITC_OK;
 }
 
-/* A known float value of `channels` values along axis 1 of a rank-`rank` tensor, 1 along every other axis
- * (right-aligned as broadcasting reads it): a per-channel Mul or Add operand that keeps the tensor's shape. */
-static bool is_channel_constant(const vitc_graph *g, int t, int64_t channels, int rank) {
-  if (!is_known_vector(g, t, channels)) return false;
-  const vitc_value *v = &g->tensors[t].v;
-  int off = rank - v->rank;
-  if (off < 0 || off > 1) return false;
-  for (int d = 0; d < v->rank; d++)
-    if (v->dims[d] != (d + off == 1 ? channels : 1)) return false;
-  return true;
-}
-
 /* g = γ, h = 0 for a Mul by γ; g = 1, h = β for an Add of β. */
 static vitc_status affine_fold_init(const vitc_graph *g, const vitc_node *n, int constant, int64_t channels,
                                     bn_fold *f, vitc_error *err) {
@@ -198,7 +186,7 @@ static vitc_node *affine_after_conv(const vitc_rewriter *rw, const vitc_node *n,
     vitc_node *p = vitc_match_inner(rw, n->in[k], VITC_OP_Conv, 1);
     if (!p || !vitc_dtype_is_float(g->tensors[p->out[0]].v.dtype) || !plan_conv(g, p, fp)) continue;
     const vitc_value *c = &g->tensors[p->out[0]].v;
-    if (c->rank < 2 || c->dims[1] != fp->channels || !is_channel_constant(g, n->in[1 - k], fp->channels, c->rank))
+    if (c->rank < 2 || c->dims[1] != fp->channels || !vitc_match_channel_constant(g, n->in[1 - k], c, 1))
       continue;
     *constant = n->in[1 - k];
     return p;

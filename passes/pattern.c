@@ -145,6 +145,16 @@ bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n)
   return true;
 }
 
+bool vitc_match_channel_constant(const vitc_graph *g, int t, const vitc_value *x, int axis) {
+  if (!vitc_match_known(g, t)) return false;
+  const vitc_value *v = &g->tensors[t].v;
+  int first = x->rank - v->rank; /* the axis of x that v's dim 0 lines up with */
+  if (v->dtype != x->dtype || v->rank < 1 || first < 0 || first > axis) return false;
+  for (int d = 0; d < v->rank; d++)
+    if (v->dims[d] != (first + d == axis ? x->dims[axis] : 1)) return false;
+  return true;
+}
+
 bool vitc_match_all_ones(const vitc_node *n, const char *name) {
   int len;
   const int64_t *v = vitc_attr_ints(n, name, &len);
