@@ -46,7 +46,57 @@ static void test_channel_constant(void) {
   }
 }
 
+/* vitc_match_centred_window and vitc_centred_pads: windows centred on their pixel, and near misses. */
+typedef struct window_case {
+  const char *what;
+  int64_t kh, kw;
+  int npads; /* -1: no pads attribute */
+  int64_t pads[6];
+  int64_t dilation;
+  const char *auto_pad;
+  bool want;
+} window_case;
+
+static const window_case window_cases[] = {
+    {"3x3, pads 1", 3, 3, 4, {1, 1, 1, 1}, 1, NULL, true},
+    {"7x5, pads 3 and 2", 7, 5, 4, {3, 2, 3, 2}, 1, NULL, true},
+    {"1x1, no pads", 1, 1, -1, {0}, 1, NULL, true},
+    {"1x1, pads 0", 1, 1, 4, {0, 0, 0, 0}, 1, "NOTSET", true},
+    /* near misses */
+    {"3x3, no pads", 3, 3, -1, {0}, 1, NULL, false},
+    {"2x2, pads 1: an even kernel", 2, 2, 4, {1, 1, 1, 1}, 1, NULL, false},
+    {"3x3, pads 1 before only", 3, 3, 4, {1, 1, 0, 0}, 1, NULL, false},
+    {"5x3, pads transposed", 5, 3, 4, {1, 2, 1, 2}, 1, NULL, false},
+    {"3x3, pads of three dims", 3, 3, 6, {1, 1, 1, 1, 1, 1}, 1, NULL, false},
+    {"3x3, pads 1, dilation 2", 3, 3, 4, {1, 1, 1, 1}, 2, NULL, false},
+    {"3x3, pads 1, auto_pad SAME_UPPER", 3, 3, 4, {1, 1, 1, 1}, 1, "SAME_UPPER", false},
+};
+
+static void test_centred_window(void) {
+  for (size_t i = 0; i < sizeof window_cases / sizeof *window_cases; i++) {
+    const window_case *c = &window_cases[i];
+    int64_t dilations[2] = {c->dilation, c->dilation};
+    vitc_attr attrs[3] = {{.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = dilations}};
+    int nattr = 1;
+    if (c->npads >= 0)
+      attrs[nattr++] = (vitc_attr){.name = "pads", .type = VITC_ATTR_INTS, .n = c->npads, .ints = (int64_t *)c->pads};
+    if (c->auto_pad) attrs[nattr++] = (vitc_attr){.name = "auto_pad", .type = VITC_ATTR_STRING, .s = c->auto_pad};
+    vitc_node conv = {.op = VITC_OP_Conv, .attrs = attrs, .nattr = nattr};
+    bool got = vitc_match_centred_window(&conv, c->kh, c->kw);
+    if (got != c->want) fprintf(stderr, "centred window, %s: %d\n", c->what, got);
+    CHECK(got == c->want);
+  }
+  /* what vitc_centred_pads writes is what the matcher takes */
+  int64_t pads[4];
+  vitc_attr a = vitc_centred_pads(7, 3, pads);
+  vitc_node conv = {.op = VITC_OP_Conv, .attrs = &a, .nattr = 1};
+  CHECK(!strcmp(a.name, "pads") && a.n == 4 && pads[0] == 3 && pads[1] == 1 && pads[2] == 3 && pads[3] == 1);
+  CHECK(vitc_match_centred_window(&conv, 7, 3));
+  CHECK(!vitc_match_centred_window(&conv, 3, 7));
+}
+
 int main(void) {
   test_channel_constant();
+  test_centred_window();
   CHECK_DONE();
 }
