@@ -41,6 +41,7 @@ static void operand_strides(const vitc_value *v, const vitc_value *out, int64_t 
 typedef struct map_nest {
   const vitc_node *n;
   scalar_fn f;
+  const vitc_chain *chain; /* an ElementwiseChain's program, which stands for f; NULL for one op */
   int nin, rank;
   int64_t dims[VITC_MAX_RANK + 1];
   int64_t strides[MAX_OPERANDS][VITC_MAX_RANK + 1];
@@ -53,10 +54,12 @@ typedef struct map_nest {
 
 /* dims and strides of the output and inputs, dim d merged into d+1 where every operand steps through
  * both as one. */
-static vitc_status map_nest_init(vitc_cg *cg, const vitc_node *n, scalar_fn f, map_nest *m, vitc_error *err) {
+static vitc_status map_nest_init(vitc_cg *cg, const vitc_node *n, scalar_fn f, const vitc_chain *chain, map_nest *m,
+                                 vitc_error *err) {
   const vitc_value *out = cg_out_value(cg, 0);
   m->n = n;
   m->f = f;
+  m->chain = chain;
   m->nin = n->nin;
   if (m->nin + 1 > MAX_OPERANDS) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "too many inputs (%d)", m->nin);
   m->rank = out->rank;
@@ -83,6 +86,13 @@ static vitc_status map_nest_init(vitc_cg *cg, const vitc_node *n, scalar_fn f, m
   return VITC_OK;
 }
 
+static LLVMValueRef chain_element(vitc_cg *cg, const vitc_node *n, const vitc_chain *c, LLVMValueRef *x);
+
+/* One element (a scalar or a vector of them) of the output from the operands' x. */
+static LLVMValueRef map_element(vitc_cg *cg, const map_nest *m, LLVMValueRef *x) {
+  return m->chain ? chain_element(cg, m->n, m->chain, x) : m->f(cg, m->n, x);
+}
+
 /* ---------------------------------------------------------------- scalar loop nest */
 
 static void emit_scalar_map(vitc_cg *cg, map_nest *m) {
@@ -96,7 +106,7 @@ static void emit_scalar_map(vitc_cg *cg, map_nest *m) {
   }
   LLVMValueRef x[MAX_OPERANDS];
   for (int k = 0; k < m->nin; k++) x[k] = m->ptr[k] ? cg_load(cg, m->ptr[k], index[k], cg_in_value(cg, k)->dtype) : NULL;
-  cg_store(cg, m->ptr[m->nin], index[m->nin], cg_out_value(cg, 0)->dtype, m->f(cg, m->n, x));
+  cg_store(cg, m->ptr[m->nin], index[m->nin], cg_out_value(cg, 0)->dtype, map_element(cg, m, x));
   for (int d = m->rank - 1; d >= 0; d--) cg_loop_end(cg, &loops[d]);
 }
 
@@ -127,7 +137,7 @@ static void map_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
     x[k] = !m->ptr[k]    ? NULL
            : m->splat[k] ? m->splat[k]
                          : vec_load(cg, vt, vec_gep(cg, m->elem, m->ptr[k], ix_add(cg, m->base[k], i)), lanes);
-  vec_store(cg, m->f(cg, m->n, x), vec_gep(cg, m->elem, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
+  vec_store(cg, map_element(cg, m, x), vec_gep(cg, m->elem, m->ptr[m->nin], ix_add(cg, m->base[m->nin], i)), lanes);
 }
 
 /* One row of len elements at the offsets m->base. */
@@ -176,14 +186,19 @@ static void emit_vector_map(vitc_cg *cg, map_nest *m) {
   }
 }
 
-/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output. */
-static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+/* Everything elementwise is emitted here: nin inputs (absent ones skipped), one output, each element f of
+ * the inputs' or (f NULL) chain's steps on them. */
+static vitc_status emit_nest(vitc_cg *cg, const vitc_node *n, scalar_fn f, const vitc_chain *chain, vitc_error *err) {
   map_nest m;
-  vitc_status st = map_nest_init(cg, n, f, &m, err);
+  vitc_status st = map_nest_init(cg, n, f, chain, &m, err);
   if (st) return st;
   if (vectorisable(cg, &m)) emit_vector_map(cg, &m);
   else emit_scalar_map(cg, &m);
   return VITC_OK;
+}
+
+static vitc_status emit_map(vitc_cg *cg, const vitc_node *n, scalar_fn f, vitc_error *err) {
+  return emit_nest(cg, n, f, NULL, err);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -577,31 +592,24 @@ static const scalar_fn builders[VITC_OP_COUNT] = {VITC_ELEMENTWISE_EMITTERS(BUIL
 #undef BUILDER
 
 /* One vector of the output: each step's builder on the inputs' vectors and the earlier steps' results, as
- * the member node it stands for (no attributes: passes/fuse_elementwise_chains takes none that have).
- * emit_ElementwiseChain has read the program. */
-static LLVMValueRef s_ElementwiseChain(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
-  vitc_op ops[VITC_CHAIN_MAX_STEPS];
-  const int64_t *args;
-  int nsteps;
-  vitc_chain_program(n, ops, &args, &nsteps, NULL);
+ * the member node it stands for (no attributes: passes/fuse_elementwise_chains takes none that have). */
+static LLVMValueRef chain_element(vitc_cg *cg, const vitc_node *n, const vitc_chain *c, LLVMValueRef *x) {
   LLVMValueRef step[VITC_CHAIN_MAX_STEPS];
-  for (int s = 0; s < nsteps; s++) {
-    vitc_node member = {.op = ops[s], .name = n->name, .nin = vitc_ops[ops[s]].max_in, .nout = 1};
+  for (int s = 0; s < c->nsteps; s++) {
+    vitc_node member = {.op = c->ops[s], .name = n->name, .nin = vitc_ops[c->ops[s]].max_in, .nout = 1};
     LLVMValueRef operands[2];
-    for (int j = 0; j < 2; j++) operands[j] = args[2 * s + j] >= 0 ? x[args[2 * s + j]] : step[-args[2 * s + j] - 1];
-    step[s] = builders[ops[s]](cg, &member, operands);
+    for (int j = 0; j < 2; j++) operands[j] = c->arg[s][j] < c->nin ? x[c->arg[s][j]] : step[c->arg[s][j] - c->nin];
+    step[s] = builders[c->ops[s]](cg, &member, operands);
   }
-  return step[nsteps - 1];
+  return step[c->nsteps - 1];
 }
 
 /* The shape rule has checked the operands' dtypes: all float32. */
 vitc_status emit_ElementwiseChain(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
-  vitc_op ops[VITC_CHAIN_MAX_STEPS];
-  const int64_t *args;
-  int nsteps;
-  vitc_status st = vitc_chain_program(n, ops, &args, &nsteps, err);
-  for (int s = 0; !st && s < nsteps; s++)
-    if (!builders[ops[s]])
-      st = vitc_fail(err, VITC_ERR_UNSUPPORTED, "ElementwiseChain step %d: no vector builder for %s", s, vitc_ops[ops[s]].name);
-  return st ? st : emit_map(cg, n, s_ElementwiseChain, err);
+  vitc_chain c;
+  vitc_status st = vitc_chain_decode(n, &c, err);
+  for (int s = 0; !st && s < c.nsteps; s++)
+    if (!builders[c.ops[s]])
+      st = vitc_fail(err, VITC_ERR_UNSUPPORTED, "ElementwiseChain step %d: no vector builder for %s", s, vitc_ops[c.ops[s]].name);
+  return st ? st : emit_nest(cg, n, NULL, &c, err);
 }

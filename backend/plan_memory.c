@@ -60,14 +60,10 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, co
   int *base = malloc(sizeof *base * ((size_t)nt + 1)); /* the tensor whose memory t is, t itself if no view */
   int *starting = malloc(sizeof *starting * ((size_t)g->nnodes + 1)); /* placed short ranges by first node */
   int *next = malloc(sizeof *next * ((size_t)n + 1));                 /* next in the same list */
+  vitc_status st = VITC_OK;
   if (!iv || !placed || !index || !base || !starting || !next) {
-    free(iv);
-    free(placed);
-    free(index);
-    free(base);
-    free(starting);
-    free(next);
-    return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
+    st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
+    goto done;
   }
   for (int t = 0; t < nt; t++) base[t] = t;
   for (int i = 0; i < g->nnodes; i++) { /* in order, so a view's input already knows its base */
@@ -127,10 +123,10 @@ vitc_status vitc_plan_memory(const vitc_graph *g, const size_t *node_scratch, co
   *total = end;
   /* Refused here, before a context allocates it (vitc_rt_ctx_new): a run could never start. */
   int64_t limit = vitc_graph_memory_limit(g);
-  vitc_status st = end > (uint64_t)limit ? vitc_fail(err, VITC_ERR_INVALID, "%s: the planned activations need %zu "
-                                                     "bytes, above the memory limit of %lld bytes", g->path, end,
-                                                     (long long)limit)
-                                         : VITC_OK;
+  if (end > (uint64_t)limit)
+    st = vitc_fail(err, VITC_ERR_INVALID, "%s: the planned activations need %zu bytes, above the memory limit of %lld "
+                   "bytes", g->path, end, (long long)limit);
+done:
   free(iv);
   free(placed);
   free(index);

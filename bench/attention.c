@@ -74,37 +74,6 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
   tg_output(t, tg_node(t, VITC_OP_Attention, in, nin, 1, at, na));
 }
 
-/* The machine's peak GFLOP/s at `threads` threads from a peak file ("THREADS GFLOPS" lines, as
- * /work/shared-bench/peak.txt), or 0 when it has none. */
-static double peak_of(const char *path, int threads) {
-  FILE *f = path ? fopen(path, "r") : NULL;
-  double peak = 0, g;
-  int n;
-  char line[256];
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "%d %lf", &n, &g) == 2 && n == threads) peak = g;
-  if (f) fclose(f);
-  return peak;
-}
-
-static double thread_cpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The best wall-clock and calling-thread CPU seconds of reps runs. */
-static void best_times(test_graph *t, void *const *outs, int reps, double *wall, double *cpu) {
-  *wall = *cpu = 1e30;
-  for (int rep = 0; rep < reps; rep++) {
-    double t0 = now(), c0 = thread_cpu();
-    tg_run(t, outs);
-    double dc = thread_cpu() - c0, dt = now() - t0;
-    if (dt < *wall) *wall = dt;
-    if (dc < *cpu) *cpu = dc;
-  }
-}
-
 static int run(int threads, const bench_case *c, double peak, vitc_precision precision) {
   int64_t l = c->g * c->n, *maps = malloc(sizeof(int64_t) * (size_t)(5 * l)), hs[4], ys[3];
   test_graph t = tg_new();

@@ -45,12 +45,6 @@ static const struct model_shapes {
       {196, 768, 384}, {196, 384, 1536}, {196, 1536, 384}, {49, 1536, 768}, {49, 768, 3072}, {49, 3072, 768}}},
 };
 
-static double thread_cpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* GFLOP/s of one thread's AVX-512 FMAs by its CPU time, the best of `runs` runs of 12 independent chains
  * held in registers (as /work/shared/tools/peak.c counts them). */
 __attribute__((target("avx512f"))) static double fma_probe(int runs) {
@@ -75,18 +69,6 @@ __attribute__((target("avx512f"))) static double fma_probe(int runs) {
     if (gf > best) best = gf;
   }
   return best;
-}
-
-/* The peak at `threads` from peak.txt ("THREADS GFLOPS" lines), 0 when absent. */
-static double read_peak(int threads) {
-  FILE *f = fopen("/work/shared-bench/peak.txt", "r");
-  double peak = 0, g;
-  int t;
-  char line[256];
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "%d %lf", &t, &g) == 2 && t == threads) peak = g;
-  if (f) fclose(f);
-  return peak;
 }
 
 typedef struct options {
@@ -126,14 +108,8 @@ static int bench_shape(shape s, const options *o) {
   }
   float *y = malloc(sizeof(float) * (size_t)(s.m * (s.k > s.n ? s.k : s.n)));
   void *outs[1] = {y};
-  double best = 1e30, best_cpu = 1e30, probe = fma_probe(5);
-  for (int rep = 0; rep < 20; rep++) {
-    double t0 = now(), c0 = thread_cpu();
-    tg_run(&t, outs);
-    double dt = now() - t0, dc = thread_cpu() - c0;
-    if (dt < best) best = dt;
-    if (dc < best_cpu) best_cpu = dc;
-  }
+  double best, best_cpu, probe = fma_probe(5);
+  best_times(&t, outs, 20, &best, &best_cpu);
   double after = fma_probe(5), flop = 2.0 * (double)(s.m * s.n * s.k) * o->chain, gf = flop / best * 1e-9;
   if (after > probe) probe = after;
   printf("%5lld %5lld %5lld  %2d  %8.3f  %6.1f", (long long)s.m, (long long)s.k, (long long)s.n, o->threads,
@@ -182,7 +158,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "need shapes or --model, threads and chain >= 1\n");
     return 2;
   }
-  if (o.peak <= 0) o.peak = read_peak(o.threads);
+  if (o.peak <= 0) o.peak = peak_of("/work/shared-bench/peak.txt", o.threads);
   printf("    M     K     N   T   ms/prod  GFLOP/s  %%peak (B %s, %s%s%s, chain %d, peak %.1f)\n", o.const_b ? "const" : "input",
          o.bf16 ? "bf16" : "fp32", o.gelu ? ", bias+gelu" : "", o.residual ? ", bias+residual" : "", o.chain, o.peak);
   int rc = 0;

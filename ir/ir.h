@@ -184,11 +184,18 @@ typedef struct vitc_op_info {
 } vitc_op_info;
 
 extern const vitc_op_info vitc_ops[VITC_OP_COUNT];
-/* A vitc.ElementwiseChain's program (ir/ops/elementwise_chain.c): step s applies ops[s] to operands
- * args[2s], args[2s+1] (k >= 0 input k, k < 0 step -k-1). At most VITC_CHAIN_MAX_STEPS steps: the pass
- * building chains stops there. Fails naming what is wrong with the node's attributes. */
+/* A vitc.ElementwiseChain's program, decoded once from its attributes (ir/ops/elementwise_chain.c) for the
+ * shape rule, the evaluator, the flop count and the emitter: step s applies ops[s] to the operands in slots
+ * arg[s][0] and arg[s][1] of [input 0, .., input nin-1, step 0's result, ..] (slot nin + j: step j's). At most
+ * VITC_CHAIN_MAX_STEPS steps: the pass building chains stops there. */
 #define VITC_CHAIN_MAX_STEPS 16
-vitc_status vitc_chain_program(const vitc_node *n, vitc_op *ops, const int64_t **args, int *nsteps, vitc_error *err);
+typedef struct vitc_chain {
+  int nin, nsteps;
+  vitc_op ops[VITC_CHAIN_MAX_STEPS];
+  int arg[VITC_CHAIN_MAX_STEPS][2];
+} vitc_chain;
+/* Decodes n's program into *c; fails naming what is wrong with the node's attributes. */
+vitc_status vitc_chain_decode(const vitc_node *n, vitc_chain *c, vitc_error *err);
 /* Whether op carries every flag in `flags` (VITC_OPF_*). */
 static inline bool vitc_op_has(vitc_op op, unsigned flags) { return (vitc_ops[op].flags & flags) == flags; }
 /* Whether op may be a step of an ElementwiseChain: elementwise, of one or two inputs. */

@@ -163,6 +163,14 @@ static vitc_status factor_level(const vitc_origins *o, attn_plan *p, int np, int
   return st;
 }
 
+/* trial[j]: room for operand x's row map under each of the np plans p[] (the rest NULL on failure). */
+static vitc_status new_trials(const vitc_graph *g, const attn_plan *p, int np, int x, int64_t **trial, vitc_error *err) {
+  for (int j = 0; j < np; j++)
+    if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
+      return vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  return VITC_OK;
+}
+
 /* Operand x's map from the furthest ancestor of its tensor t that factors (m->base stays -1 if none),
  * under each of the np plans p[] (layouts that differ in their heads); adds the nodes passed to
  * p->absorbed. The furthest ancestor is probed first: a plan it factors under (a chain absorbed whole,
@@ -176,10 +184,7 @@ static vitc_status map_operand(const vitc_graph *g, int t, int x, attn_plan *p, 
   int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL};
   bool done[MAX_PLANS] = {false, false, false}, open = false;
   vitc_origins o = {0};
-  vitc_status st = VITC_OK;
-  for (int j = 0; j < np && st == VITC_OK; j++)
-    if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[x] + 1))))
-      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  vitc_status st = new_trials(g, p, np, x, trial, err);
   if (n > 0 && st == VITC_OK && (st = vitc_probe_images(g, up[n - 1], t, &o, err)) == VITC_OK)
     st = factor_level(&o, p, np, x, n - 1, done, trial, found, err);
   vitc_origins_free(&o);
@@ -258,10 +263,7 @@ static vitc_status map_output(const vitc_rewriter *rw, const int *reader, int y,
   int64_t *trial[MAX_PLANS] = {NULL, NULL, NULL};
   bool done[MAX_PLANS] = {false, false, false}, open = false;
   vitc_origins o = {0};
-  vitc_status st = VITC_OK;
-  for (int j = 0; j < np && st == VITC_OK; j++)
-    if (!(trial[j] = malloc(sizeof(int64_t) * (size_t)(p[j].l.groups * p[j].l.rows[X_Y] + 1))))
-      st = vitc_fail(err, VITC_ERR_NOMEM, "%s: out of memory in absorb_attention_layout", g->path);
+  vitc_status st = new_trials(g, p, np, X_Y, trial, err);
   vitc_node *chain[MAX_CHAIN];
   int n = output_chain(rw, reader, y, chain);
   for (int j = 0; j < np; j++) p[j].nchain = 0, memcpy(p[j].chain, chain, sizeof chain);

@@ -77,18 +77,6 @@ static vitc_status bn_fold_init(const vitc_graph *g, const vitc_node *bn, int64_
   return VITC_OK;
 }
 
-/* A known float value of `channels` values along axis 1 of a rank-`rank` tensor, 1 along every other axis
- * (right-aligned as broadcasting reads it): a per-channel Mul or Add operand that keeps the tensor's shape. */
-static bool is_channel_constant(const vitc_graph *g, int t, int64_t channels, int rank) {
-  if (!is_known_vector(g, t, channels)) return false;
-  const vitc_value *v = &g->tensors[t].v;
-  int off = rank - v->rank;
-  if (off < 0 || off > 1) return false;
-  for (int d = 0; d < v->rank; d++)
-    if (v->dims[d] != (d + off == 1 ? channels : 1)) return false;
-  return true;
-}
-
 /* g = γ, h = 0 for a Mul by γ; g = 1, h = β for an Add of β. */
 static vitc_status affine_fold_init(const vitc_graph *g, const vitc_node *n, int constant, int64_t channels,
                                     bn_fold *f, vitc_error *err) {
@@ -198,7 +186,7 @@ static vitc_node *affine_after_conv(const vitc_rewriter *rw, const vitc_node *n,
     vitc_node *p = vitc_match_inner(rw, n->in[k], VITC_OP_Conv, 1);
     if (!p || !vitc_dtype_is_float(g->tensors[p->out[0]].v.dtype) || !plan_conv(g, p, fp)) continue;
     const vitc_value *c = &g->tensors[p->out[0]].v;
-    if (c->rank < 2 || c->dims[1] != fp->channels || !is_channel_constant(g, n->in[1 - k], fp->channels, c->rank))
+    if (c->rank < 2 || c->dims[1] != fp->channels || !vitc_match_channel_constant(g, n->in[1 - k], c, 1))
       continue;
     *constant = n->in[1 - k];
     return p;
@@ -206,40 +194,41 @@ static vitc_node *affine_after_conv(const vitc_rewriter *rw, const vitc_node *n,
   return NULL;
 }
 
-/* Folds the BatchNormalization, Mul or Add at index bn_index into p (as planned); `constant` is the Mul's
- * or Add's per-channel operand. */
-static vitc_status fold(vitc_rewriter *rw, int bn_index, vitc_node *p, const fold_plan *fp, int constant,
-                        vitc_error *err) {
-  bn_fold f;
-  const vitc_node *after = &rw->g->nodes[bn_index];
-  vitc_status st = after->op == VITC_OP_BatchNormalization ? bn_fold_init(rw->g, after, fp->channels, &f, err)
-                                                           : affine_fold_init(rw->g, after, constant, fp->channels, &f, err);
-  if (st != VITC_OK) return st;
-  int x = p->in[0], y = rw->g->nodes[bn_index].out[0];
+/* Replaces p and the node at index after (its BatchNormalization, Mul or Add) by p with f folded in, as
+ * planned; frees f's values. */
+static vitc_status fold(vitc_rewriter *rw, vitc_node *p, int after, const fold_plan *fp, bn_fold *f, vitc_error *err) {
+  int x = p->in[0], y = rw->g->nodes[after].out[0];
   vitc_dtype dtype = rw->g->tensors[fp->weight].v.dtype;
   const char *base = rw->g->tensors[p->out[0]].name;
-  int w = add_scaled_weight(rw, fp->weight, &f, fp->inner, fp->weight_scale, err);
-  int b = w < 0 ? -1 : add_folded_bias(rw, fp->bias, &f, fp->bias_scale, dtype, base, err);
+  int w = add_scaled_weight(rw, fp->weight, f, fp->inner, fp->weight_scale, err);
+  int b = w < 0 ? -1 : add_folded_bias(rw, fp->bias, f, fp->bias_scale, dtype, base, err);
+  vitc_status st = err->status;
   if (b >= 0) {
-    vitc_node *matched[2] = {p, &rw->g->nodes[bn_index]};
+    vitc_node *matched[2] = {p, &rw->g->nodes[after]};
     st = vitc_rewrite(rw, matched, 2, fp->op, (int[]){x, w, b}, 3, y, fp->keep ? fp->keep : fp->attrs, fp->nattr,
                       err);
-  } else {
-    st = err->status;
   }
-  free(f.gain);
+  free(f->gain);
   return st;
 }
 
+/* A BatchNormalization folds as it computes; a Mul or Add by a per-channel constant as gain or shift. */
 static vitc_status fold_after(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   (void)ctx;
+  const vitc_node *n = &rw->g->nodes[i];
   vitc_node *p;
   fold_plan fp;
-  int constant = -1;
-  if (rw->g->nodes[i].op == VITC_OP_BatchNormalization ? !plan_fold(rw, &rw->g->nodes[i], &p, &fp)
-                                                       : !(p = affine_after_conv(rw, &rw->g->nodes[i], &fp, &constant)))
-    return VITC_OK;
-  return fold(rw, i, p, &fp, constant, err);
+  bn_fold f;
+  vitc_status st;
+  if (n->op == VITC_OP_BatchNormalization) {
+    if (!plan_fold(rw, n, &p, &fp)) return VITC_OK;
+    st = bn_fold_init(rw->g, n, fp.channels, &f, err);
+  } else {
+    int constant;
+    if (!(p = affine_after_conv(rw, n, &fp, &constant))) return VITC_OK;
+    st = affine_fold_init(rw->g, n, constant, fp.channels, &f, err);
+  }
+  return st != VITC_OK ? st : fold(rw, p, i, &fp, &f, err);
 }
 
 /* ---------------------------------------------------------------- BatchNormalization before a Conv */

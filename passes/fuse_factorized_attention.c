@@ -41,14 +41,10 @@ static vitc_status check_view(const vitc_graph *g, int base, int t, vitc_view4 v
 /* conv is a stride-1 "same" DepthwiseConvNHWC of odd kernel with a bias and no activation. */
 static bool same_conv(const vitc_graph *g, const vitc_node *conv) {
   if (conv->nin < 3 || conv->in[2] < 0 || !vitc_match_known(g, conv->in[1]) || !vitc_match_known(g, conv->in[2]) ||
-      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || !vitc_match_all_ones(conv, "strides") || !vitc_match_all_ones(conv, "dilations"))
+      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || !vitc_match_all_ones(conv, "strides"))
     return false;
   const vitc_value *w = &g->tensors[conv->in[1]].v;
-  int len;
-  const int64_t *pads = vitc_attr_ints(conv, "pads", &len);
-  if (w->rank != 3 || w->dims[0] % 2 == 0 || w->dims[1] % 2 == 0 || !pads || len != 4) return false;
-  int64_t want[4] = {w->dims[0] / 2, w->dims[1] / 2, w->dims[0] / 2, w->dims[1] / 2};
-  return !memcmp(pads, want, sizeof want);
+  return w->rank == 3 && vitc_match_centred_window(conv, w->dims[0], w->dims[1]);
 }
 
 /* The operand of binary node n produced by op, with the other in *other; NULL if neither is. */

@@ -41,14 +41,9 @@ typedef struct gemm_chain {
 
 static bool is_f32(const vitc_graph *g, int t) { return t >= 0 && g->tensors[t].shape_known && g->tensors[t].v.dtype == VITC_F32; }
 
-/* A known f32 value of n elements along the last dim (every other dim 1), no higher in rank than y. */
-static bool is_channel_vector(const vitc_graph *g, int t, int64_t n, int y) {
-  if (!vitc_match_known(g, t) || !is_f32(g, t)) return false;
-  const vitc_value *v = &g->tensors[t].v;
-  if (v->rank < 1 || v->rank > g->tensors[y].v.rank || v->dims[v->rank - 1] != n) return false;
-  for (int d = 0; d < v->rank - 1; d++)
-    if (v->dims[d] != 1) return false;
-  return true;
+/* A known f32 value along y's last dim, 1 along every other, no higher in rank than y: a bias or γ. */
+static bool is_channel_vector(const vitc_graph *g, int t, int y) {
+  return is_f32(g, y) && vitc_match_channel_constant(g, t, &g->tensors[y].v, g->tensors[y].v.rank - 1);
 }
 
 /* The one live node reading t (when t is read once), else NULL. */
@@ -78,9 +73,8 @@ static bool match_product(const vitc_graph *g, vitc_node *n, gemm_chain *c) {
   if (n->op == VITC_OP_MatMul) return true;
   if (n->op != VITC_OP_Gemm || vitc_attr_int(n, "transA", 0) || vitc_attr_float(n, "alpha", 1.0) != 1.0) return false;
   c->transpose_w = vitc_attr_int(n, "transB", 0) != 0;
-  int64_t cols = w->dims[c->transpose_w ? 0 : 1];
   if (n->nin < 3 || n->in[2] < 0) return true;
-  if (vitc_attr_float(n, "beta", 1.0) != 1.0 || !is_channel_vector(g, n->in[2], cols, c->out)) return false;
+  if (vitc_attr_float(n, "beta", 1.0) != 1.0 || !is_channel_vector(g, n->in[2], c->out)) return false;
   c->bias = n->in[2];
   return true;
 }
@@ -107,7 +101,7 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
   const vitc_graph *g = rw->g;
   int64_t cols = g->tensors[c->out].v.dims[g->tensors[c->out].v.rank - 1];
   vitc_node *n = only_reader(rw, reader, c->out);
-  if (affine && c->bias < 0 && n && n->op == VITC_OP_Add && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+  if (affine && c->bias < 0 && n && n->op == VITC_OP_Add && is_channel_vector(g, vitc_match_other(n, c->out), c->out)) {
     c->bias = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }
@@ -115,7 +109,7 @@ static void match_epilogue(const vitc_rewriter *rw, const int *reader, gemm_chai
     c->activation = activation_name(n);
     n = take(rw, reader, c, n);
   }
-  if (affine && n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), cols, c->out)) {
+  if (affine && n && n->op == VITC_OP_Mul && is_channel_vector(g, vitc_match_other(n, c->out), c->out)) {
     c->gamma = vitc_match_other(n, c->out);
     n = take(rw, reader, c, n);
   }

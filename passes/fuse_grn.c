@@ -72,17 +72,6 @@ static bool match_response(const vitc_rewriter *rw, int n, grn_match *m) {
   return true;
 }
 
-/* Whether p is known float32 with one value per channel of x, varying along its channel axis only. */
-static bool is_channel_param(const vitc_graph *g, int p, const grn_match *m) {
-  const vitc_value *pv = &g->tensors[p].v, *xv = &g->tensors[m->x].v;
-  if (!vitc_match_known(g, p) || pv->dtype != VITC_F32 || pv->rank < 1 || pv->rank > xv->rank) return false;
-  int first = xv->rank - pv->rank; /* the axis of x that p's dim 0 broadcasts along */
-  if (m->channel < first) return false;
-  for (int d = 0; d < pv->rank; d++)
-    if (pv->dims[d] != (first + d == m->channel ? xv->dims[m->channel] : 1)) return false;
-  return true;
-}
-
 /* %q = Mul(%gamma, Mul(%x, response)). */
 static bool match_scaled(const vitc_rewriter *rw, int q, grn_match *m) {
   vitc_node *mul = vitc_match_inner(rw, q, VITC_OP_Mul, 1);
@@ -90,7 +79,7 @@ static bool match_scaled(const vitc_rewriter *rw, int q, grn_match *m) {
     vitc_node *mx = vitc_match_inner(rw, mul->in[k], VITC_OP_Mul, 1);
     int n = mx ? vitc_match_other(mx, m->x) : -1;
     m->nnodes = 0;
-    if (n >= 0 && is_channel_param(rw->g, mul->in[1 - k], m) && match_response(rw, n, m)) {
+    if (n >= 0 && vitc_match_channel_constant(rw->g, mul->in[1 - k], &rw->g->tensors[m->x].v, m->channel) && match_response(rw, n, m)) {
       m->gamma = mul->in[1 - k];
       take(m, mx);
       take(m, mul);
@@ -111,7 +100,7 @@ static bool match_grn(const vitc_rewriter *rw, vitc_node *a, grn_match *m) {
     for (int layout = 0; layout < 2; layout++) {
       m->channel = layout ? 1 : x->rank - 1;
       for (int j = 0; j < 2; j++) {
-        if (!is_channel_param(g, bias->in[1 - j], m) || !match_scaled(rw, bias->in[j], m)) continue;
+        if (!vitc_match_channel_constant(g, bias->in[1 - j], x, m->channel) || !match_scaled(rw, bias->in[j], m)) continue;
         m->beta = bias->in[1 - j];
         take(m, bias);
         take(m, a);

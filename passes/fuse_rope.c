@@ -276,25 +276,21 @@ static vitc_status move_ropes_to_projections(vitc_graph *g, vitc_error *err) {
   return st != VITC_OK ? st : end;
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *add = &rw->g->nodes[i];
+  rope_match m;
+  if (add->op != VITC_OP_Add || !match_rotation(rw, add, &m)) return VITC_OK;
+  match_offset(rw, &m);
+  const char *base = rw->g->tensors[m.out].name;
+  int in[3] = {m.x, vitc_rewrite_constant(rw, base, "rope_cos", &m.cos, err), -1};
+  if (in[1] < 0 || (in[2] = vitc_rewrite_constant(rw, base, "rope_sin", &m.sin, err)) < 0) return VITC_ERR_NOMEM;
+  vitc_attr attrs[2] = {{.name = "interleaved", .type = VITC_ATTR_INT, .i = m.interleaved},
+                        {.name = "offset", .type = VITC_ATTR_INT, .i = m.offset}};
+  return vitc_rewrite(rw, m.nodes, m.n, VITC_OP_Rope, in, 3, m.out, attrs, 2, err);
+}
+
 vitc_status vitc_fuse_rope(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_rope", err);
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    vitc_node *add = &g->nodes[i];
-    rope_match m;
-    if (add->dead || add->op != VITC_OP_Add || !match_rotation(&rw, add, &m)) continue;
-    match_offset(&rw, &m);
-    const char *base = g->tensors[m.out].name;
-    int in[3] = {m.x, vitc_rewrite_constant(&rw, base, "rope_cos", &m.cos, err), -1};
-    if (in[1] < 0 || (in[2] = vitc_rewrite_constant(&rw, base, "rope_sin", &m.sin, err)) < 0) {
-      st = VITC_ERR_NOMEM;
-      break;
-    }
-    vitc_attr attrs[2] = {{.name = "interleaved", .type = VITC_ATTR_INT, .i = m.interleaved},
-                          {.name = "offset", .type = VITC_ATTR_INT, .i = m.offset}};
-    st = vitc_rewrite(&rw, m.nodes, m.n, VITC_OP_Rope, in, 3, m.out, attrs, 2, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  if (st == VITC_OK) st = end;
+  vitc_status st = vitc_rewrite_each_node(g, "fuse_rope", true, visit, NULL, err);
   return st == VITC_OK ? move_ropes_to_projections(g, err) : st;
 }

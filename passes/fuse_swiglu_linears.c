@@ -100,23 +100,22 @@ static vitc_status fuse(vitc_rewriter *rw, vitc_node *mul, vitc_node *silu, cons
   return vitc_rewrite(rw, NULL, 0, VITC_OP_SwiGLU, &h, 1, y, &attr, 1, err);
 }
 
-vitc_status vitc_fuse_swiglu_linears(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_swiglu_linears", err);
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    vitc_node *mul = &g->nodes[i];
-    if (mul->dead || mul->op != VITC_OP_Mul) continue;
-    for (int k = 0; k < 2; k++) {
-      vitc_node *silu = vitc_match_inner(&rw, mul->in[k], VITC_OP_Silu, 1);
-      linear gate, value;
-      if (!silu || !match_linear(&rw, silu->in[0], 1, &gate) || !match_linear(&rw, mul->in[1 - k], 1, &value) ||
-          gate.x != value.x || (gate.b < 0) != (value.b < 0) ||
-          !vitc_match_same_type(g, gate.w, value.w) || !vitc_match_same_type(g, mul->out[0], mul->in[1 - k]))
-        continue;
-      st = fuse(&rw, mul, silu, &gate, &value, err);
-      break;
-    }
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_graph *g = rw->g;
+  vitc_node *mul = &g->nodes[i];
+  if (mul->op != VITC_OP_Mul) return VITC_OK;
+  for (int k = 0; k < 2; k++) {
+    vitc_node *silu = vitc_match_inner(rw, mul->in[k], VITC_OP_Silu, 1);
+    linear gate, value;
+    if (silu && match_linear(rw, silu->in[0], 1, &gate) && match_linear(rw, mul->in[1 - k], 1, &value) &&
+        gate.x == value.x && (gate.b < 0) == (value.b < 0) && vitc_match_same_type(g, gate.w, value.w) &&
+        vitc_match_same_type(g, mul->out[0], mul->in[1 - k]))
+      return fuse(rw, mul, silu, &gate, &value, err);
   }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return VITC_OK;
+}
+
+vitc_status vitc_fuse_swiglu_linears(vitc_graph *g, vitc_error *err) {
+  return vitc_rewrite_each_node(g, "fuse_swiglu_linears", true, visit, NULL, err);
 }

@@ -122,18 +122,17 @@ static bool match(const vitc_rewriter *rw, vitc_node *out, th_match *m) {
   return y->rank == 3 && y->dims[0] == qkv->dims[0] && y->dims[1] == qkv->dims[1] && 3 * y->dims[2] == qkv->dims[2];
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  vitc_node *out = &rw->g->nodes[i];
+  th_match m;
+  if (out->op != VITC_OP_Reshape || !match(rw, out, &m)) return VITC_OK;
+  int in[5] = {m.qkv, m.wl, m.bl, m.ww, m.bw};
+  vitc_attr attrs[2] = {{.name = "heads", .type = VITC_ATTR_INT, .i = m.heads},
+                        {.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale}};
+  return vitc_rewrite(rw, m.nodes, m.n, VITC_OP_TalkingHeads, in, 5, out->out[0], attrs, 2, err);
+}
+
 vitc_status vitc_fuse_talking_heads(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "fuse_talking_heads", err);
-  for (int i = g->nnodes - 1; i >= 0 && st == VITC_OK; i--) {
-    vitc_node *out = &g->nodes[i];
-    th_match m;
-    if (out->dead || out->op != VITC_OP_Reshape || !match(&rw, out, &m)) continue;
-    int in[5] = {m.qkv, m.wl, m.bl, m.ww, m.bw};
-    vitc_attr attrs[2] = {{.name = "heads", .type = VITC_ATTR_INT, .i = m.heads},
-                          {.name = "scale", .type = VITC_ATTR_FLOAT, .f = m.scale}};
-    st = vitc_rewrite(&rw, m.nodes, m.n, VITC_OP_TalkingHeads, in, 5, out->out[0], attrs, 2, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "fuse_talking_heads", true, visit, NULL, err);
 }

@@ -30,17 +30,11 @@ static bool same_depthwise(const vitc_graph *g, const vitc_node *conv) {
   if ((conv->op != VITC_OP_Conv && conv->op != VITC_OP_FusedConv) || !g->tensors[conv->in[0]].shape_known ||
       !vitc_match_known(g, conv->in[1]) || (conv->nin > 2 && conv->in[2] >= 0 && !vitc_match_known(g, conv->in[2])) ||
       (conv->nin > 3 && conv->in[3] >= 0 && conv->in[3] != conv->in[0]) ||
-      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || strcmp(vitc_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") ||
-      !vitc_match_all_ones(conv, "strides") || !vitc_match_all_ones(conv, "dilations"))
+      strcmp(vitc_attr_str(conv, "activation", "none"), "none") || !vitc_match_all_ones(conv, "strides"))
     return false;
   const vitc_value *x = &g->tensors[conv->in[0]].v, *w = &g->tensors[conv->in[1]].v;
-  int len;
-  const int64_t *pads = vitc_attr_ints(conv, "pads", &len);
-  if (x->rank != 4 || w->rank != 4 || w->dtype != VITC_F32 || w->dims[0] != x->dims[1] || w->dims[1] != 1 ||
-      vitc_attr_int(conv, "group", 1) != x->dims[1] || w->dims[2] % 2 == 0 || w->dims[3] % 2 == 0 || !pads || len != 4)
-    return false;
-  int64_t want[4] = {w->dims[2] / 2, w->dims[3] / 2, w->dims[2] / 2, w->dims[3] / 2};
-  return !memcmp(pads, want, sizeof want);
+  return x->rank == 4 && w->rank == 4 && w->dtype == VITC_F32 && w->dims[0] == x->dims[1] && w->dims[1] == 1 &&
+         vitc_attr_int(conv, "group", 1) == x->dims[1] && vitc_match_centred_window(conv, w->dims[2], w->dims[3]);
 }
 
 /* The nearest tensor both a and b are moved from (through vitc_match_movement_step), other than a and b
@@ -134,9 +128,9 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   int64_t kh = g->tensors[op->in[1]].v.dims[2], kw = g->tensors[op->in[1]].v.dims[3];
   int bias = op->nin > 2 ? op->in[2] : -1, weight = depthwise_weight(rw, op, y, err);
   if (weight < 0) return VITC_ERR_NOMEM;
-  int64_t ones[2] = {1, 1}, pads[4] = {kh / 2, kw / 2, kh / 2, kw / 2};
+  int64_t ones[2] = {1, 1}, pads[4];
   vitc_attr attrs[4] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = ones},
-                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        vitc_centred_pads(kh, kw, pads),
                         {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = ones}, image_attr};
   int in[3] = {x, weight, bias};
   matched[0] = &g->nodes[i];

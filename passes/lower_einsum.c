@@ -155,22 +155,20 @@ static vitc_status lower(vitc_rewriter *rw, int i, const vitc_einsum *e, const p
   return VITC_OK;
 }
 
+static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
+  (void)ctx;
+  const vitc_graph *g = rw->g;
+  const vitc_node *n = &g->nodes[i];
+  if (n->op != VITC_OP_Einsum || n->nin != 2 || !is_f32(g, n->in[0]) || !is_f32(g, n->in[1]) || !is_f32(g, n->out[0]))
+    return VITC_OK;
+  const vitc_value *in[2] = {&g->tensors[n->in[0]].v, &g->tensors[n->in[1]].v};
+  vitc_einsum e;
+  vitc_error ignored;
+  product p;
+  if (vitc_einsum_parse(n, in, &e, &ignored) != VITC_OK || !classify(&e, in[0], in[1], &p)) return VITC_OK;
+  return lower(rw, i, &e, &p, err);
+}
+
 vitc_status vitc_lower_einsum(vitc_graph *g, vitc_error *err) {
-  vitc_rewriter rw;
-  vitc_status st = vitc_rewriter_begin(&rw, g, "lower_einsum", err);
-  int nn = g->nnodes;
-  for (int i = 0; st == VITC_OK && i < nn; i++) {
-    const vitc_node *n = &g->nodes[i];
-    if (n->dead || n->op != VITC_OP_Einsum || n->nin != 2 || !is_f32(g, n->in[0]) || !is_f32(g, n->in[1]) ||
-        !is_f32(g, n->out[0]))
-      continue;
-    const vitc_value *in[2] = {&g->tensors[n->in[0]].v, &g->tensors[n->in[1]].v};
-    vitc_einsum e;
-    vitc_error ignored;
-    product p;
-    if (vitc_einsum_parse(n, in, &e, &ignored) != VITC_OK || !classify(&e, in[0], in[1], &p)) continue;
-    st = lower(&rw, i, &e, &p, err);
-  }
-  vitc_status end = vitc_rewriter_end(&rw, err);
-  return st != VITC_OK ? st : end;
+  return vitc_rewrite_each_node(g, "lower_einsum", false, visit, NULL, err);
 }

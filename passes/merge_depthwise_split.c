@@ -11,7 +11,6 @@
  * them, so every output channel is unchanged; the Split and Concat copies go, for more (zero) taps in the
  * smaller groups. Each Split output is read by its Conv alone, each Conv by the Concat alone. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "passes/pattern.h"
 
@@ -27,13 +26,9 @@ static bool same_depthwise(const vitc_graph *g, const vitc_node *conv, dw_group 
   const vitc_value *x = &g->tensors[conv->in[0]].v, *w = &g->tensors[conv->in[1]].v;
   if (!g->tensors[conv->in[0]].shape_known || !vitc_match_known(g, conv->in[1]) || (conv->nin > 2 && conv->in[2] >= 0 && !vitc_match_known(g, conv->in[2])) ||
       x->rank != 4 || w->rank != 4 || w->dtype != VITC_F32 || w->dims[0] != x->dims[1] || w->dims[1] != 1 ||
-      vitc_attr_int(conv, "group", 1) != x->dims[1] || !vitc_match_all_ones(conv, "strides") || !vitc_match_all_ones(conv, "dilations") ||
-      strcmp(vitc_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET") || w->dims[2] % 2 == 0 || w->dims[3] % 2 == 0)
+      vitc_attr_int(conv, "group", 1) != x->dims[1] || !vitc_match_all_ones(conv, "strides") ||
+      !vitc_match_centred_window(conv, w->dims[2], w->dims[3]))
     return false;
-  int len;
-  const int64_t *pads = vitc_attr_ints(conv, "pads", &len);
-  int64_t want[4] = {w->dims[2] / 2, w->dims[3] / 2, w->dims[2] / 2, w->dims[3] / 2};
-  if (!pads || len != 4 || memcmp(pads, want, sizeof want)) return false;
   *d = (dw_group){.conv = (vitc_node *)conv, .channels = w->dims[0], .kh = w->dims[2], .kw = w->dims[3]};
   return true;
 }
@@ -83,11 +78,11 @@ static vitc_status visit(vitc_rewriter *rw, int i, void *ctx, vitc_error *err) {
   int in[3] = {split->in[0], vitc_rewrite_constant(rw, base, "weight", &wv, err), vitc_rewrite_constant(rw, base, "bias", &bv, err)};
   free(w);
   if (in[1] < 0 || in[2] < 0) return err->status;
-  int64_t ones[2] = {1, 1}, kernel[2] = {kh, kw}, pads[4] = {kh / 2, kw / 2, kh / 2, kw / 2};
+  int64_t ones[2] = {1, 1}, kernel[2] = {kh, kw}, pads[4];
   vitc_attr attrs[5] = {{.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = ones},
                         {.name = "group", .type = VITC_ATTR_INT, .i = channels},
                         {.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel},
-                        {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
+                        vitc_centred_pads(kh, kw, pads),
                         {.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = ones}};
   vitc_node *matched[MAX_GROUPS + 2];
   int n = 0;

@@ -30,14 +30,9 @@ static bool known_f32(const vitc_graph *g, int t) {
 /* conv: a 2-D float32 Conv of odd "same" kernel, dilation 1, known weight and bias. */
 static bool same_conv(const vitc_graph *g, vitc_node *conv, branch *b) {
   const vitc_value *w = &g->tensors[conv->in[1]].v;
-  int len;
-  const int64_t *pads = vitc_attr_ints(conv, "pads", &len);
   if (!known_f32(g, conv->in[1]) || (conv->nin > 2 && conv->in[2] >= 0 && !known_f32(g, conv->in[2])) || w->rank != 4 ||
-      w->dims[2] % 2 == 0 || w->dims[3] % 2 == 0 || !vitc_match_all_ones(conv, "dilations") ||
-      strcmp(vitc_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET"))
+      !vitc_match_centred_window(conv, w->dims[2], w->dims[3]))
     return false;
-  int64_t want[4] = {w->dims[2] / 2, w->dims[3] / 2, w->dims[2] / 2, w->dims[3] / 2};
-  if (pads ? len != 4 || memcmp(pads, want, sizeof want) : want[0] || want[1]) return false;
   *b = (branch){.node = conv, .kh = w->dims[2], .kw = w->dims[3]};
   return true;
 }
@@ -103,9 +98,9 @@ static vitc_status merge(vitc_rewriter *rw, vitc_node *sum, branch *br, const vi
   int nattr = 0;
   for (int a = 0; a < conv->nattr && nattr < 6; a++)
     if (strcmp(conv->attrs[a].name, "pads") && strcmp(conv->attrs[a].name, "kernel_shape")) attrs[nattr++] = conv->attrs[a];
-  int64_t kernel[2] = {kh, kw}, pads[4] = {kh / 2, kw / 2, kh / 2, kw / 2};
+  int64_t kernel[2] = {kh, kw}, pads[4];
   attrs[nattr++] = (vitc_attr){.name = "kernel_shape", .type = VITC_ATTR_INTS, .n = 2, .ints = kernel};
-  attrs[nattr++] = (vitc_attr){.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads};
+  attrs[nattr++] = vitc_centred_pads(kh, kw, pads);
   vitc_node *matched[3] = {br[0].node, br[1].node, sum};
   return vitc_rewrite(rw, matched, 3, VITC_OP_Conv, in, 3, sum->out[0], attrs, nattr, err);
 }

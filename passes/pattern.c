@@ -1,6 +1,7 @@
 /* pattern.c — matching and rewriting helpers of the pattern passes (passes/pattern.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "passes/pattern.h"
 
@@ -145,12 +146,37 @@ bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n)
   return true;
 }
 
+bool vitc_match_channel_constant(const vitc_graph *g, int t, const vitc_value *x, int axis) {
+  if (!vitc_match_known(g, t)) return false;
+  const vitc_value *v = &g->tensors[t].v;
+  int first = x->rank - v->rank; /* the axis of x that v's dim 0 lines up with */
+  if (v->dtype != x->dtype || v->rank < 1 || first < 0 || first > axis) return false;
+  for (int d = 0; d < v->rank; d++)
+    if (v->dims[d] != (first + d == axis ? x->dims[axis] : 1)) return false;
+  return true;
+}
+
 bool vitc_match_all_ones(const vitc_node *n, const char *name) {
   int len;
   const int64_t *v = vitc_attr_ints(n, name, &len);
   for (int k = 0; v && k < len; k++)
     if (v[k] != 1) return false;
   return true;
+}
+
+bool vitc_match_centred_window(const vitc_node *conv, int64_t kh, int64_t kw) {
+  if (kh % 2 == 0 || kw % 2 == 0 || !vitc_match_all_ones(conv, "dilations") ||
+      strcmp(vitc_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET"))
+    return false;
+  int len;
+  const int64_t *pads = vitc_attr_ints(conv, "pads", &len), want[4] = {kh / 2, kw / 2, kh / 2, kw / 2};
+  return pads ? len == 4 && !memcmp(pads, want, sizeof want) : kh == 1 && kw == 1;
+}
+
+vitc_attr vitc_centred_pads(int64_t kh, int64_t kw, int64_t pads[4]) {
+  pads[0] = pads[2] = kh / 2;
+  pads[1] = pads[3] = kw / 2;
+  return (vitc_attr){.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads};
 }
 
 vitc_status vitc_match_view(const vitc_graph *g, int base, int t, const vitc_view4 *v, bool *yes, vitc_error *err) {

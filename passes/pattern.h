@@ -73,8 +73,20 @@ bool vitc_match_repeats(const vitc_graph *g, int r, int y, int64_t unit);
  * Reshape in effect. */
 bool vitc_match_order_keeping_transpose(const vitc_graph *g, const vitc_node *n);
 
+/* Whether t is a known value of x's dtype holding one value per index of x's axis `axis` and 1 along every
+ * other axis as broadcasting lines it up with x (right-aligned, no higher in rank than x): an operand that
+ * scales or shifts each channel of x and keeps x's shape — [C], [C, 1, 1] or [1, C, 1, 1] for axis 1 of a
+ * 4-D x; [C], [1, C] or [1, 1, C] for its last axis of a 3-D one. */
+bool vitc_match_channel_constant(const vitc_graph *g, int t, const vitc_value *x, int axis);
+
 /* Whether every entry of n's ints attribute `name` is 1 (true when it is absent: strides, dilations). */
 bool vitc_match_all_ones(const vitc_node *n, const char *name);
+/* Whether conv's windows are centred on their pixel: an odd kh × kw kernel, dilation 1, auto_pad NOTSET and
+ * pads kh/2, kw/2 on each side (absent for a 1 × 1 kernel). At stride 1 the output has the input's size:
+ * a "same" conv, and kernels of different odd sizes line up (centred in the larger one). */
+bool vitc_match_centred_window(const vitc_node *conv, int64_t kh, int64_t kw);
+/* The "pads" attribute of a centred kh × kw window, in pads[4]. */
+vitc_attr vitc_centred_pads(int64_t kh, int64_t kw, int64_t pads[4]);
 /* A 4-D view of a base tensor: element (a0, a1, a2, a3) sits at offset + Σ a_d·strides[d] in base, except
  * the first `blank` along dim 2, which come from no element of base (a pad). */
 typedef struct vitc_view4 {

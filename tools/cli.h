@@ -81,7 +81,7 @@ extern const cli_command cli_inspect, cli_run, cli_check, cli_dump, cli_ops, cli
 
 /* A vitc_progress_fn (backend.h) printing on a terminal; user is a zeroed cli_progress_state. */
 typedef struct cli_progress_state {
-  double start, last; /* seconds */
+  double start, last; /* cli_now_ms */
   bool shown;
 } cli_progress_state;
 void cli_progress(void *user, const char *stage, int done, int total);
@@ -183,6 +183,8 @@ void cli_print_values(FILE *f, const vitc_value *v, int limit);
 double cli_peak_gflops(int threads, double at_least, char *source, size_t n);
 /* Prints s as a JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7). */
 void cli_print_json_string(FILE *f, const char *s);
+/* Milliseconds on the monotonic clock: what the subcommands time with. */
+double cli_now_ms(void);
 /* Whether s ends with suffix. */
 bool cli_has_suffix(const char *s, const char *suffix);
 /* Reads the arrays of the .npz at path into values[k] for the tensors ids[k] of g (n of them: its inputs

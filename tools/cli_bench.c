@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -20,12 +19,6 @@ typedef struct bench_result {
   char peak_source[4400];
   long rss_bytes;
 } bench_result;
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
 
 static int by_value(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -66,11 +59,11 @@ static vitc_status time_runs(const cli_common *cc, const vitc_compiled *c, const
   vitc_rt_trace *trace = NULL;
   for (int r = 0; !st && r < warmup + iters; r++) {
     if (r == warmup && (st = cli_record_start(cc, (size_t)g->nnodes, iters, ctx, &trace, err))) break;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     int rc = vitc_ffi_call_run(c->run_fn, ctx, ins, g->ninputs, outs, g->noutputs);
     if (rc) st = vitc_fail(err, VITC_ERR_INVALID, "%s: %s", g->path, vitc_rt_error(ctx));
-    if (!r) *first_ms = now_ms() - t0; /* pays for first touches of weights and scratch, starting the pool */
-    if (!rc && r >= warmup) times[r - warmup] = now_ms() - t0;
+    if (!r) *first_ms = cli_now_ms() - t0; /* pays for first touches of weights and scratch, starting the pool */
+    if (!rc && r >= warmup) times[r - warmup] = cli_now_ms() - t0;
   }
   vitc_status fin = cli_record_finish(cc, g, iters, ctx, trace, err);
   if (!st) st = fin;
@@ -95,19 +88,19 @@ static void summarise(double *times, bench_result *r) {
 }
 
 static vitc_status bench(const cli_common *c, const char *model, bench_result *r, vitc_error *err) {
-  double t0 = now_ms();
+  double t0 = cli_now_ms();
   vitc_graph *g = cli_load(c, model);
   if (!g) return VITC_ERR_INVALID; /* reported by cli_load */
-  r->load_ms = now_ms() - t0;
+  r->load_ms = cli_now_ms() - t0;
   int ninputs = g->ninputs;
   vitc_value *in = calloc((size_t)ninputs + 1, sizeof *in), *kept = calloc((size_t)ninputs + 1, sizeof *kept);
   double *times = calloc((size_t)r->iters, sizeof *times);
   vitc_compiled *compiled = NULL;
   vitc_driver_options o = cli_driver_options(c);
   vitc_status st = !in || !kept || !times ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : make_inputs(g, in, err);
-  double t1 = now_ms();
+  double t1 = cli_now_ms();
   if (!st) st = vitc_driver_compile(g, &o, in, NULL, kept, &compiled, err);
-  r->compile_ms = now_ms() - t1;
+  r->compile_ms = cli_now_ms() - t1;
   r->gflop = vitc_graph_flops(g) / 1e9;
   if (!st) st = time_runs(c, compiled, g, kept, r->threads, r->warmup, r->iters, times, &r->first_run_ms, err);
   if (!st) summarise(times, r);

@@ -465,7 +465,7 @@ vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *i
     return vitc_fail(err, VITC_ERR_INVALID, "%s weights %s do not match input %s in rank", op,
                      vitc_value_type_str(wt, sw, sizeof sw), vitc_value_type_str(x, sx, sizeof sx));
   vitc_status st = n->op == VITC_OP_ConvTranspose ? conv_transpose_analyse(n, in, c, err) : conv_analyse(n, in, c, err);
-  if (st == VITC_OK && b && (b->rank != 1 || b->dims[0] != c->cout))
+  if (st == VITC_OK && b && !vitc_is_vector(b, c->cout))
     return vitc_fail(err, VITC_ERR_INVALID, "%s bias %s is not [%lld]", op, vitc_value_type_str(b, sx, sizeof sx),
                      (long long)c->cout);
   return st;

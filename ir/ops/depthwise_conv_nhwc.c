@@ -28,9 +28,8 @@ enum { IN_X, IN_W, IN_BIAS, IN_SCALE, IN_NORM_BIAS };
 vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w,
                                        int64_t *lead, vitc_error *err) {
   const vitc_value *x = in[IN_X], *wt = in[IN_W];
-  for (int k = 0; k < n->nin; k++)
-    if (in[k] && in[k]->dtype != VITC_F32)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "DepthwiseConvNHWC runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   int len;
   const int64_t *image = vitc_attr_ints(n, "image", &len);
   int64_t c = x->dims[x->rank - 1];
@@ -48,7 +47,7 @@ vitc_status vitc_depthwise_nhwc_window(const vitc_node *n, const vitc_value *con
   if (n->nin > IN_NORM_BIAS && in[IN_NORM_BIAS] && !in[IN_SCALE])
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC has a norm bias without a norm scale");
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], c, image ? image[0] : x->dims[1], image ? image[1] : x->dims[2]}};
-  vitc_status st = vitc_window_geometry(n, &nchw, wt->dims, false, w, err);
+  st = vitc_window_geometry(n, &nchw, wt->dims, false, w, err);
   if (st == VITC_OK && image && (w->out[0] != image[0] || w->out[1] != image[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "DepthwiseConvNHWC on token rows must keep the image's size");
   return st;

@@ -15,12 +15,11 @@
 enum { IN_R = 3 };
 
 vitc_status shape_fused_conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
-  for (int k = 0; k < n->nin; k++)
-    if (in[k] && in[k]->dtype != VITC_F32)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "FusedConv runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   vitc_status act = vitc_check_epilogue_activation(n, "FusedConv", err);
   if (act) return act;
-  vitc_status st = shape_conv(n, in, out, err);
+  st = shape_conv(n, in, out, err);
   const vitc_value *r = n->nin > IN_R ? in[IN_R] : NULL;
   if (st == VITC_OK && r && (r->rank != out->rank || memcmp(r->dims, out->dims, sizeof(int64_t) * (size_t)r->rank)))
     return vitc_fail(err, VITC_ERR_INVALID, "FusedConv residual must have the output's shape");

@@ -34,24 +34,28 @@ vitc_status vitc_check_epilogue_activation(const vitc_node *n, const char *op, v
                    names);
 }
 
-static bool is_vector(const vitc_value *v, int64_t n) { return v->rank == 1 && v->dims[0] == n; }
+vitc_status vitc_check_f32_inputs(const vitc_node *n, const vitc_value *const *in, vitc_error *err) {
+  for (int k = 0; k < n->nin; k++)
+    if (in[k] && in[k]->dtype != VITC_F32)
+      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "%s runs on float32 only (input %d)", vitc_ops[n->op].name, k);
+  return VITC_OK;
+}
 
 vitc_status shape_fused_gemm(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_value *a = in[IN_A], *b = in[IN_B];
-  for (int k = 0; k < n->nin; k++)
-    if (in[k] && in[k]->dtype != VITC_F32)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "FusedGemm runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   if (a->rank < 2 || b->rank != 2 || b->dims[0] != a->dims[a->rank - 1])
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm needs A [.., M, K] and B [K, N]; got ranks %d and %d", a->rank,
                      b->rank);
-  vitc_status st = vitc_check_epilogue_activation(n, "FusedGemm", err);
+  st = vitc_check_epilogue_activation(n, "FusedGemm", err);
   if (st) return st;
   int64_t cols = b->dims[1];
   vitc_copy_type(&out[0], a);
   out->dims[out->rank - 1] = cols;
   const vitc_value *bias = n->nin > IN_BIAS ? in[IN_BIAS] : NULL, *gamma = n->nin > IN_GAMMA ? in[IN_GAMMA] : NULL;
   const vitc_value *r = n->nin > IN_RESIDUAL ? in[IN_RESIDUAL] : NULL;
-  if ((bias && !is_vector(bias, cols)) || (gamma && !is_vector(gamma, cols)))
+  if ((bias && !vitc_is_vector(bias, cols)) || (gamma && !vitc_is_vector(gamma, cols)))
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm bias and gamma must be [%lld]", (long long)cols);
   if (r && vitc_repeat_period(r, out, cols ? cols : 1) < 0)
     return vitc_fail(err, VITC_ERR_INVALID, "FusedGemm residual must have the output's shape (leading dims may be 1)");

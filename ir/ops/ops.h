@@ -43,6 +43,10 @@ enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH, ACT_SILU };
 int vitc_epilogue_activation(const vitc_node *n);
 vitc_status vitc_check_epilogue_activation(const vitc_node *n, const char *op, vitc_error *err);
 double vitc_epilogue_activate(int act, double x);
+/* Whether v is one-dimensional of n elements: a fused op's per-channel bias, scale or shift. */
+static inline bool vitc_is_vector(const vitc_value *v, int64_t n) { return v->rank == 1 && v->dims[0] == n; }
+/* The fused ops' refusal of a present input other than float32: "OP runs on float32 only (input k)". */
+vitc_status vitc_check_f32_inputs(const vitc_node *n, const vitc_value *const *in, vitc_error *err);
 
 /* Normalises x[start, start + len) into y (y may be x), then applies y = y * scale[j / period] + bias[j / period];
  * statistics in double, two-pass. Stores the row's mean and 1/sqrt(var + eps) when asked (non-NULL). */

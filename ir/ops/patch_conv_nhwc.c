@@ -21,9 +21,8 @@ enum { IN_X, IN_W, IN_BIAS };
 
 vitc_status vitc_patch_conv_window(const vitc_node *n, const vitc_value *const *in, vitc_window *w, vitc_error *err) {
   const vitc_value *x = in[IN_X], *wt = in[IN_W], *bias = n->nin > IN_BIAS ? in[IN_BIAS] : NULL;
-  for (int k = 0; k < n->nin; k++)
-    if (in[k] && in[k]->dtype != VITC_F32)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "PatchConvNHWC runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   int len;
   const int64_t *kernel = vitc_attr_ints(n, "kernel_shape", &len);
   if (!kernel || len != 2 || kernel[0] < 1 || kernel[1] < 1)
@@ -34,7 +33,7 @@ vitc_status vitc_patch_conv_window(const vitc_node *n, const vitc_value *const *
                      (long long)(kernel[0] * kernel[1] * x->dims[3]));
   vitc_status act = vitc_check_epilogue_activation(n, "PatchConvNHWC", err);
   if (act) return act;
-  if (bias && (bias->rank != 1 || bias->dims[0] != wt->dims[1]))
+  if (bias && !vitc_is_vector(bias, wt->dims[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "PatchConvNHWC bias must be [%lld]", (long long)wt->dims[1]);
   vitc_value nchw = {.dtype = x->dtype, .rank = 4, .dims = {x->dims[0], x->dims[3], x->dims[1], x->dims[2]}};
   return vitc_window_geometry(n, &nchw, kernel, false, w, err);

@@ -30,13 +30,10 @@ static const vitc_value *input(const vitc_node *n, const vitc_value *const *in, 
   return n->nin > k ? in[k] : NULL;
 }
 
-static bool is_vector(const vitc_value *v, int64_t len) { return v->rank == 1 && v->dims[0] == len; }
-
 vitc_status shape_patch_merging(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_value *x = in[IN_X], *w = in[IN_W];
-  for (int k = 0; k < n->nin; k++)
-    if (in[k] && in[k]->dtype != VITC_F32)
-      return vitc_fail(err, VITC_ERR_UNSUPPORTED, "PatchMerging runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   if (x->rank < 3 || x->dims[x->rank - 3] % 2 || x->dims[x->rank - 2] % 2)
     return vitc_fail(err, VITC_ERR_INVALID, "PatchMerging needs X [.., H, W, C] with H and W even");
   int64_t c4 = 4 * x->dims[x->rank - 1];
@@ -44,10 +41,10 @@ vitc_status shape_patch_merging(const vitc_node *n, const vitc_value *const *in,
     return vitc_fail(err, VITC_ERR_INVALID, "PatchMerging needs a reduction weight [%lld, N]", (long long)c4);
   const vitc_value *gamma = input(n, in, IN_GAMMA), *beta = input(n, in, IN_BETA), *bias = input(n, in, IN_BIAS);
   int64_t len = vitc_attr_int(n, "norm_after", 0) ? w->dims[1] : c4;
-  if ((gamma && !is_vector(gamma, len)) || (beta && !is_vector(beta, len)) || (beta && !gamma))
+  if ((gamma && !vitc_is_vector(gamma, len)) || (beta && !vitc_is_vector(beta, len)) || (beta && !gamma))
     return vitc_fail(err, VITC_ERR_INVALID, "PatchMerging gamma and beta must be [%lld], beta only with gamma",
                      (long long)len);
-  if (bias && !is_vector(bias, w->dims[1]))
+  if (bias && !vitc_is_vector(bias, w->dims[1]))
     return vitc_fail(err, VITC_ERR_INVALID, "PatchMerging bias must be [%lld]", (long long)w->dims[1]);
   vitc_copy_type(&out[0], x);
   out->dims[out->rank - 3] /= 2;

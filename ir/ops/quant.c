@@ -103,9 +103,20 @@ static vitc_status quant_axis(const vitc_node *n, const vitc_value *x, const vit
 
 /* ---------------------------------------------------------------- QuantizeLinear, DequantizeLinear */
 
+/* The scale and zero point per element of a QuantizeLinear's (quantize: inputs y_scale, y_zero_point) or
+ * DequantizeLinear's (x_scale, x_zero_point) input, checked against its shape and axis. */
+static vitc_status quant_params(const vitc_node *n, const vitc_value *const *in, bool quantize, qparam *s, qparam *z,
+                                vitc_error *err) {
+  int axis;
+  vitc_status st = quant_axis(n, in[0], in[1], &axis, err);
+  if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, quantize ? "y_scale" : "x_scale", s, err);
+  if (st == VITC_OK)
+    st = qparam_of(n->nin > 2 ? in[2] : NULL, in[0], axis, quantize ? "y_zero_point" : "x_zero_point", z, err);
+  return st;
+}
+
 vitc_status shape_quantize_linear(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                   vitc_error *err) {
-  int axis;
   qparam s, z;
   const vitc_value *zp = n->nin > 2 ? in[2] : NULL;
   vitc_dtype t = zp ? zp->dtype : (vitc_dtype)vitc_attr_int(n, "output_dtype", 0);
@@ -116,9 +127,7 @@ vitc_status shape_quantize_linear(const vitc_node *n, const vitc_value *const *i
                    vitc_dtype_name(in[0]->dtype) ? vitc_dtype_name(in[0]->dtype) : "undefined");
   if (st == VITC_OK) st = check_quant_type(t, "QuantizeLinear output", err);
   if (st == VITC_OK && t == VITC_I32) st = vitc_fail(err, VITC_ERR_UNSUPPORTED, "QuantizeLinear to int32");
-  if (st == VITC_OK) st = quant_axis(n, in[0], in[1], &axis, err);
-  if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, "y_scale", &s, err);
-  if (st == VITC_OK) st = qparam_of(zp, in[0], axis, "y_zero_point", &z, err);
+  if (st == VITC_OK) st = quant_params(n, in, true, &s, &z, err);
   if (st != VITC_OK) return st;
   vitc_copy_type(out, in[0]);
   out->dtype = t;
@@ -127,12 +136,9 @@ vitc_status shape_quantize_linear(const vitc_node *n, const vitc_value *const *i
 
 vitc_status eval_QuantizeLinear(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                 vitc_error *err) {
-  int axis;
   qparam s, z;
   int64_t lo, hi;
-  vitc_status st = quant_axis(n, in[0], in[1], &axis, err);
-  if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, "y_scale", &s, err);
-  if (st == VITC_OK) st = qparam_of(n->nin > 2 ? in[2] : NULL, in[0], axis, "y_zero_point", &z, err);
+  vitc_status st = quant_params(n, in, true, &s, &z, err);
   if (st != VITC_OK) return st;
   vitc_quant_range(out->dtype, &lo, &hi);
   const float *x = in[0]->data;
@@ -143,15 +149,12 @@ vitc_status eval_QuantizeLinear(const vitc_node *n, const vitc_value *const *in,
 
 vitc_status shape_dequantize_linear(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                     vitc_error *err) {
-  int axis;
   qparam s, z;
   const vitc_value *zp = n->nin > 2 ? in[2] : NULL;
   vitc_status st = check_scale(in[1], "x_scale", err);
   if (st == VITC_OK) st = check_quant_type(in[0]->dtype, "DequantizeLinear input", err);
   if (st == VITC_OK && zp) st = vitc_check_same_dtype(in[0], zp, err);
-  if (st == VITC_OK) st = quant_axis(n, in[0], in[1], &axis, err);
-  if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, "x_scale", &s, err);
-  if (st == VITC_OK) st = qparam_of(zp, in[0], axis, "x_zero_point", &z, err);
+  if (st == VITC_OK) st = quant_params(n, in, false, &s, &z, err);
   if (st != VITC_OK) return st;
   vitc_copy_type(out, in[0]);
   out->dtype = VITC_F32;
@@ -160,11 +163,8 @@ vitc_status shape_dequantize_linear(const vitc_node *n, const vitc_value *const 
 
 vitc_status eval_DequantizeLinear(const vitc_node *n, const vitc_value *const *in, vitc_value *out,
                                   vitc_error *err) {
-  int axis;
   qparam s, z;
-  vitc_status st = quant_axis(n, in[0], in[1], &axis, err);
-  if (st == VITC_OK) st = qparam_of(in[1], in[0], axis, "x_scale", &s, err);
-  if (st == VITC_OK) st = qparam_of(n->nin > 2 ? in[2] : NULL, in[0], axis, "x_zero_point", &z, err);
+  vitc_status st = quant_params(n, in, false, &s, &z, err);
   if (st != VITC_OK) return st;
   float *y = out->data;
   for (int64_t i = 0, count = vitc_numel(in[0]); i < count; i++)

@@ -23,8 +23,8 @@ static bool is_matrix(const vitc_value *v, int64_t n) { return v->rank == 2 && v
 vitc_status shape_talking_heads(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   const vitc_value *qkv = in[IN_QKV];
   int64_t heads = vitc_attr_int(n, "heads", 0);
-  for (int k = 0; k < n->nin; k++)
-    if (in[k]->dtype != VITC_F32) return vitc_fail(err, VITC_ERR_UNSUPPORTED, "TalkingHeads runs on float32 only (input %d)", k);
+  vitc_status st = vitc_check_f32_inputs(n, in, err);
+  if (st != VITC_OK) return st;
   if (heads <= 0 || qkv->rank != 3 || qkv->dims[2] % (3 * heads))
     return vitc_fail(err, VITC_ERR_INVALID, "TalkingHeads needs qkv [B, N, 3·H·Dh] with H = heads %lld > 0",
                      (long long)heads);
