@@ -261,7 +261,8 @@ typedef struct vitc_graph {
 
 /* Whether node n of g multiplies in bfloat16: g's precision is BF16 and n is a product (ops.def's BF16
  * column) of float32 operands whose weight (input 1) is a compile-time constant matrix, other than the
- * first product on the input image and a classifier head (ir/precision.c says why). Its product's
+ * first product on the input image, a classifier head and the products computing the Q or K of an
+ * attention whose scores are scaled well beyond 1/√D (ir/precision.c says why). Its product's
  * operands (inputs 0 and 1, or with BF16_ROWS the rows the op makes and input 1) are then rounded to
  * bfloat16 (vitc_bf16_bits) and the products summed in float32. An op with BF16_ACTS (Attention) has no
  * weight: it rounds all its products' operands, in float32 precision itself (ir/precision.c). */

@@ -13,7 +13,16 @@
  *                                                          normalises its error away
  *
  * Both are one product each on the way in and out (ViT-B/16: the patch embedding and the head are 0.7%
- * of its products' work), so they cost little of bf16's speed. */
+ * of its products' work), so they cost little of bf16's speed.
+ *
+ * A third kind stays float32: the products that compute an attention's queries or keys when its scores
+ * are not scaled down for the length of their sums (amplified_scores, below). Such scores are large, a
+ * softmax over them is nearly one-hot, and it passes on the scores' absolute error, which grows with the
+ * scores while bfloat16's relative error stays. Measured, it is the projections' rounding that counts
+ * there, not the attention's own (DaViT-T below): plausibly because a rounded weight errs alike on every
+ * token, which a score's sum over the tokens adds up, while independent roundings of Q's and K's elements
+ * average out in it. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "ir.h"
@@ -72,6 +81,67 @@ static int64_t attention_rows(const vitc_graph *g, const vitc_node *n, int x) {
   return v->rank >= 2 ? v->dims[v->rank - 2] : 0;
 }
 
+/* The scale of operand t of an attention's scores beyond the attention's own: walking back through
+ * movement ops, the known scalars it was multiplied or divided by where fuse_attention did not take them
+ * into the scale (DaViT scales K before transposing it into the Q operand, GC ViT its global query after
+ * the head split); ending at a constant (a learnt query with the scale folded in: SigLIP's attention
+ * pooling), that constant's root mean square, so that a unit-scale operand gives 1 either way. An operand
+ * computed otherwise counts as unit scale, as a normalised token's projection is. */
+static double operand_scale(const vitc_graph *g, int t) {
+  double f = 1;
+  for (int p; t >= 0 && (p = g->tensors[t].producer) >= 0; ) {
+    const vitc_node *n = &g->nodes[p];
+    int next = -1;
+    if (vitc_op_has(n->op, VITC_OPF_MOVE) || vitc_op_has(n->op, VITC_OPF_VIEW)) next = n->in[0];
+    else if ((n->op == VITC_OP_Mul || n->op == VITC_OP_Div) && n->nin == 2)
+      for (int k = 0; k < 2; k++) {
+        const vitc_value *c = n->in[k] >= 0 ? &g->tensors[n->in[k]].v : NULL;
+        if (c && c->data && vitc_numel(c) == 1 && vitc_dtype_is_float(c->dtype) && vitc_load_f(c, 0) != 0 &&
+            (k == 1 || n->op == VITC_OP_Mul)) {
+          f *= n->op == VITC_OP_Mul ? fabs(vitc_load_f(c, 0)) : 1 / fabs(vitc_load_f(c, 0));
+          next = n->in[1 - k];
+        }
+      }
+    if (next < 0) return f;
+    t = next;
+  }
+  const vitc_value *v = t >= 0 ? &g->tensors[t].v : NULL;
+  if (!v || !v->data || !vitc_dtype_is_float(v->dtype) || !vitc_numel(v)) return f;
+  double sq = 0;
+  for (int64_t i = 0; i < vitc_numel(v); i++) sq += vitc_load_f(v, i) * vitc_load_f(v, i);
+  return f * sqrt(sq / (double)vitc_numel(v));
+}
+
+/* Whether attention n's scores are scaled by more than twice 1/√D, D the length of each score's sum:
+ * ordinary attention scales by 1/√D (head_dim, or Q's rows' length), which keeps the scores of unit-scale
+ * Q and K near unit scale whatever D; the scale here is the attention's times its operands'
+ * (operand_scale). Channel attention (DaViT's: the scores are Kᵀ·V over the tokens, D = 49..3136 summed
+ * with 1/√(C/H)) is the kind that is not. Measured on DaViT-T (bench/accuracy.c, 100 inputs, one thread):
+ * its logits 1.18% of their range off float32 with its channel attentions' qkv products in bf16, 0.68%
+ * with them float32 (0.69% with the attentions float32 too, so those stay bf16); by parts, 30 inputs:
+ * the qkv products over 3136 tokens alone 1.18 → 0.57%, the attentions alone 0.99%, the window
+ * attentions' qkv products 0.76%. The margin of 2 is for scales an export rounds: the families' are
+ * 0.25..1.0, DaViT's channel attentions' 9.9, 4.9, 2.5 and 1.2 (49 tokens: its products stay bf16);
+ * cosine attention has its own rule (bf16_activations). */
+static bool amplified_scores(const vitc_graph *g, const vitc_node *n) {
+  if (vitc_attr_int(n, "normalize_qk", 0)) return false;
+  const vitc_value *q = &g->tensors[n->in[0]].v;
+  int64_t d = vitc_attr_int(n, "head_dim", q->rank ? q->dims[q->rank - 1] : 0);
+  return vitc_attr_float(n, "scale", 1) * operand_scale(g, n->in[0]) * operand_scale(g, n->in[1]) * sqrt((double)d) > 2;
+}
+
+/* The product n computes the queries or keys (inputs 0, 1) of an attention with amplified_scores through
+ * passes_error_on ops alone: the projections feeding its scores. */
+static bool feeds_amplified_scores(const vitc_graph *g, const vitc_node *n) {
+  for (int a = 0; a < g->nnodes; a++) {
+    const vitc_node *att = &g->nodes[a];
+    if (!vitc_op_has(att->op, VITC_OPF_BF16_ACTS) || att->nin < 2 || !amplified_scores(g, att)) continue;
+    for (int k = 0; k < 2; k++)
+      if (att->in[k] >= 0 && n->out[0] >= 0 && traces_back(g, att->in[k], n->out[0])) return true;
+  }
+  return false;
+}
+
 /* An op multiplying activations (BF16_ACTS: Attention's Q·Kᵀ and P·V) rounds Q, K, V and the softmax's
  * probabilities; scale, bias, mask and softmax stay float32. Neither of the two rules above concerns it: no
  * attention sees the image or makes an output, and each block's residual and LayerNorm follow it. Two
@@ -100,5 +170,5 @@ bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
   if (vitc_op_has(n->op, VITC_OPF_BF16_ACTS)) return bf16_activations(g, n);
   const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;
   if (a->dtype != VITC_F32 || b->dtype != VITC_F32 || !b->data || b->rank != 2) return false;
-  return !traces_back(g, n->in[0], -1) && !feeds_output(g, n);
+  return !traces_back(g, n->in[0], -1) && !feeds_output(g, n) && !feeds_amplified_scores(g, n);
 }

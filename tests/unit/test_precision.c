@@ -1,6 +1,7 @@
 /* test_precision.c — which products multiply in bfloat16 (ir/precision.c): on one small graph, the
  * product on the input image and the classifier head stay float32, and their near misses do not; on
- * another, the BF16 column's other products (PatchConvNHWC, PatchMerging); Attention's own rule. */
+ * another, the BF16 column's other products (PatchConvNHWC, PatchMerging); Attention's own rule; and the
+ * products computing the Q and K of attentions whose scores are not scaled down for their length. */
 #include "backend_harness.h"
 #include "op_harness.h"
 
@@ -120,9 +121,81 @@ static void test_attention(void) {
   tg_free(&t);
 }
 
+/* A constant of shape dims (rank 0: a scalar) with every element v. */
+static int filled(test_graph *t, float v, int rank, const int64_t *dims) {
+  vitc_value c = {.dtype = VITC_F32, .rank = rank};
+  if (rank) memcpy(c.dims, dims, sizeof(int64_t) * (size_t)rank);
+  float *data = malloc(vitc_nbytes(&c));
+  for (int64_t i = 0; i < vitc_numel(&c); i++) data[i] = v;
+  c.data = data;
+  int id = vitc_graph_add_constant(t->g, NULL, &c);
+  free(data);
+  return id;
+}
+
+/* Attentions over tokens s [1, 16, 64] (D = 64), Q, K and V each a product of s (P_q, P_k, P_v) unless
+ * Q is a constant; Q optionally times (or K divided by) a scalar and transposed twice on the way. The
+ * attention itself keeps its own rule (bf16 but for cosine attention); P_v is bf16 in every case:
+ *   scale 1                      scores 8× 1/√D's: P_q and P_k float32
+ *   scale 1/8                    1/√D: all bf16
+ *   scale 1, Q × 1/8             the same through Mul and two Transposes: all bf16
+ *   scale 1, K ÷ 8               through Div: all bf16
+ *   scale 1, Q × 1/4             exactly twice 1/√D, the margin: all bf16
+ *   scale 1, Q × 0.3             2.4 times: P_q and P_k float32
+ *   scale 1, normalize_qk        cosine attention (bounded by its scale): the products bf16
+ *   scale 1, Q constant 1/8      a learnt query of root mean square 1/8: all bf16
+ *   scale 1, Q constant 1        8 times: P_k float32 (P_q, read elsewhere, bf16) */
+static void test_amplified_scores(void) {
+  test_graph t = tg_new();
+  int s = unary(&t, VITC_OP_Softmax, tg_input(&t, VITC_F32, DIMS(1, 16, 64)));
+  const struct { double scale, qmul, kdiv, qconst; int unit; bool att, pq, pk; const char *what; } cases[] = {
+      {1, 0, 0, 0, 0, true, false, false, "scale 1"},
+      {0.125, 0, 0, 0, 0, true, true, true, "scale 1/8"},
+      {1, 0.125, 0, 0, 0, true, true, true, "Q times 1/8"},
+      {1, 0, 8, 0, 0, true, true, true, "K divided by 8"},
+      {1, 0.25, 0, 0, 0, true, true, true, "Q times 1/4"},
+      {1, 0.3, 0, 0, 0, true, false, false, "Q times 0.3"},
+      {1, 0, 0, 0, 1, false, true, true, "cosine attention"},
+      {1, 0, 0, 0.125, 0, true, true, true, "constant Q of 1/8"},
+      {1, 0, 0, 1, 0, true, true, false, "constant Q of 1"}};
+  enum { NCASES = sizeof cases / sizeof *cases };
+  int att[NCASES], pq[NCASES], pk[NCASES], pv[NCASES];
+  vitc_attr swap = attr_ints("perm", DIMS(0, 2, 1));
+  for (int i = 0; i < NCASES; i++) {
+    pq[i] = product(&t, s, 64, 64, 3 * (unsigned)i + 1);
+    pk[i] = product(&t, s, 64, 64, 3 * (unsigned)i + 2);
+    pv[i] = product(&t, s, 64, 64, 3 * (unsigned)i + 3);
+    int q = cases[i].qconst ? filled(&t, (float)cases[i].qconst, DIMS(1, 16, 64)) : pq[i], k = pk[i];
+    if (cases[i].qmul) {
+      q = tg_node(&t, VITC_OP_Mul, (int[]){q, filled(&t, (float)cases[i].qmul, 0, NULL)}, 2, 1, NULL, 0);
+      q = tg_node(&t, VITC_OP_Transpose, (int[]){tg_node(&t, VITC_OP_Transpose, (int[]){q}, 1, 1, &swap, 1)}, 1, 1, &swap, 1);
+    }
+    if (cases[i].kdiv) k = tg_node(&t, VITC_OP_Div, (int[]){k, filled(&t, (float)cases[i].kdiv, 0, NULL)}, 2, 1, NULL, 0);
+    vitc_attr a[2] = {attr_float("scale", cases[i].scale), attr_int("normalize_qk", cases[i].unit)};
+    att[i] = tg_node(&t, VITC_OP_Attention, (int[]){q, k, pv[i]}, 3, 1, a, 2);
+    tg_output(&t, unary(&t, VITC_OP_Softmax, att[i]));
+    if (cases[i].qconst) tg_output(&t, unary(&t, VITC_OP_Softmax, pq[i])); /* P_q read elsewhere */
+  }
+  vitc_pass_options po = {.opt_level = 0};
+  vitc_error err = {0};
+  CHECK(vitc_run_passes(t.g, &po, &err) == VITC_OK);
+  t.g->precision = VITC_PRECISION_BF16;
+  for (int i = 0; i < NCASES; i++) {
+    const struct { int out; bool bf16; const char *which; } want[] = {
+        {att[i], cases[i].att, "attention"}, {pq[i], cases[i].pq, "P_q"}, {pk[i], cases[i].pk, "P_k"}, {pv[i], true, "P_v"}};
+    for (int w = 0; w < 4; w++) {
+      bool got = vitc_bf16_product(t.g, &t.g->nodes[t.g->tensors[want[w].out].producer]);
+      if (got != want[w].bf16) fprintf(stderr, "%s: %s bf16 %d, want %d\n", cases[i].what, want[w].which, got, want[w].bf16);
+      CHECK(got == want[w].bf16);
+    }
+  }
+  tg_free(&t);
+}
+
 int main(void) {
   test_rule();
   test_other_products();
   test_attention();
+  test_amplified_scores();
   CHECK_DONE();
 }
