@@ -4,7 +4,8 @@
  * Kernel: the JIT against the evaluator (backend_harness.h tg_check) at 1 and 3 threads on each path of
  * Conv's emitter: im2col + GEMM (odd channels 3 → 17, 13x13, stride 2; dilation 2; a map big enough that
  * the columns come in several slabs, so the residual is read at each slab's offset), grouped (group 2),
- * the 1x1 GEMM on X itself, and the direct depthwise loop (group = C = 17); with each activation, with
+ * the 1x1 GEMM on X itself (its pixels as the GEMM's columns, or as its rows where the channels fill the vectors
+ * better: 7x7, 13x13, 3x5 maps), and the direct depthwise loop (group = C = 17); with each activation, with
  * and without a residual. Then the shape rule's refusals, one per message.
  * Pass: Conv → GELU, Conv → ReLU → residual Add, Conv → residual Add, and near misses (the Conv's output
  * read twice; a residual computed after the Conv; an Add that broadcasts), each checked by the histogram,
@@ -58,6 +59,9 @@ static void test_kernel(void) {
       {"17 depthwise, 3x3 stride 2, 13x13, gelu_tanh, residual", 17, 17, 13, 13, 3, 2, 1, 1, 17, "gelu_tanh", true},
       {"17 depthwise, 5x5, 7x7, none, residual", 17, 17, 7, 7, 5, 1, 2, 1, 17, "none", true},
       {"17 -> 40, 1x1, 7x7, none, residual", 17, 40, 7, 7, 1, 1, 0, 1, 1, "none", true},
+      {"37 -> 64, 1x1, 13x13, gelu_erf, residual", 37, 64, 13, 13, 1, 1, 0, 1, 1, "gelu_erf", true},
+      {"1030 -> 32, 1x1, 3x5, silu, residual", 1030, 32, 3, 5, 1, 1, 0, 1, 1, "silu", true},
+      {"24 -> 64, 1x1, 16x16, relu", 24, 64, 16, 16, 1, 1, 0, 1, 1, "relu", false},
       {"5 -> 19, 3x3, 11x9, silu", 5, 19, 11, 9, 3, 1, 1, 1, 1, "silu", false},
       {"19 depthwise, 3x3, 9x11, silu, residual", 19, 19, 9, 11, 3, 1, 1, 1, 19, "silu", true},
       {"3 -> 16, 3x3 dilation 2, 13x7, gelu_erf", 3, 16, 13, 7, 3, 1, 2, 2, 1, "gelu_erf", false},
