@@ -264,8 +264,11 @@ static vitc_status emit_pointwise_by_pixels(vitc_cg *cg, const vitc_conv_geometr
   return emit_gemm(cg, &d, err);
 }
 
+/* A bf16 product (vitc_bf16_product: one group, a constant weight) always runs by pixels: its weight is then
+ * the B that the bf16 kernel prepacks in pairs. */
 static vitc_status emit_pointwise(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
-  if (p->group == 1 && cg_in_value(cg, 1)->data && lanes_filled(p->cout) > lanes_filled(p->w.out_plane))
+  if (vitc_bf16_product(cg->g, cg->node) ||
+      (p->group == 1 && cg_in_value(cg, 1)->data && lanes_filled(p->cout) > lanes_filled(p->w.out_plane)))
     return emit_pointwise_by_pixels(cg, p, err);
   gemm_desc d = group_gemm(cg, p, p->cin_g, p->w.out_plane, p->w.in_plane);
   d.a = cg_in(cg, 1);
@@ -455,7 +458,5 @@ vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     emit_depthwise_2d(cg, &p);
     return VITC_OK;
   }
-  bool pointwise = p.w.taps == 1;
-  for (int d = 0; d < p.w.nd; d++) pointwise &= p.w.stride[d] == 1 && p.w.pad_begin[d] == 0 && p.w.pad_end[d] == 0;
-  return pointwise ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
+  return vitc_conv_pointwise(&p) ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
 }

@@ -96,7 +96,7 @@ typedef struct kernel_ctx {
   LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
   int64_t b_ks;          /* 4-byte elements between consecutive steps in b */
-  int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
+  int64_t a_ks, a_qs;    /* bf16: pairs between rows of the rounded A, and between its steps q */
   bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
   LLVMValueRef pf_step;  /* packed B: floats the tile's prefetch advances per step of p (NULL: none) */
@@ -172,11 +172,12 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   LLVMValueRef arow[MR], bv[NV];
   for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
+  LLVMValueRef qa = ix_mulk(cg, q.iv, k->a_qs);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
   for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
   if (k->pf_step) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, q.iv, k->pf_step)));
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], q.iv));
+    LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], qa));
     for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
   }
   cg_loop_end(cg, &q);
@@ -497,9 +498,48 @@ static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMVal
   cg_loop_end(cg, &q);
 }
 
+/* Whether A's columns are contiguous and its rows not (an NCHW conv's pixels as rows, a transposed A):
+ * bf16 then rounds it by columns. */
+static bool a_by_columns(const gemm_desc *d) { return d->a_rs == 1 && d->a_cs != 1 && !d->a_group && !d->a_seg; }
+
+typedef struct column_pair {
+  LLVMValueRef lo, hi, has_hi, dst;
+} column_pair;
+
+/* 16 rows i.. of A's columns 2q and 2q+1 (at lo and hi; has_hi false: an odd K's last pair, whose high half
+ * is zero) as the words bf16(A(i, 2q)) | bf16(A(i, 2q+1)) << 16 at dst + i (a vec_for body). */
+static void round_column_pair(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  const column_pair *c = state;
+  LLVMValueRef lo = emit_bf16_bits(cg, f32v_load(cg, gep_f32(cg, c->lo, i), lanes));
+  LLVMValueRef hi = emit_bf16_bits(cg, f32v_load(cg, gep_f32(cg, c->hi, i), lanes));
+  hi = vec_select(cg, c->has_hi, vec_shl(cg, hi, vec_k(cg, hi, 16)), vec_k(cg, hi, 0));
+  vec_store(cg, vec_or(cg, lo, hi), cg_gep(cg, cg->i32, c->dst, i), lanes);
+}
+
+/* A's column pairs rounded as round_a_bf16's rows, laid out [batch][ceil(K/2)][M] (the kernel's a_qs = M): one
+ * task per pair of columns, 16 rows a vector, where rounding a strided row value by value cost a sixth of the
+ * product's time on a 7x7 map. */
+static LLVMValueRef round_a_columns_bf16(vitc_cg *cg, const gemm_desc *d) {
+  int64_t kq = ceil_div(d->k, 2), pairs = batch_count(d) * kq;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(pairs * d->m));
+  LLVMValueRef captured[2] = {d->a, buf}, off[4];
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  batch_offsets(cg, d, ix_divk(cg, r.iv, kq), off);
+  LLVMValueRef p = ix_mulk(cg, ix_remk(cg, r.iv, kq), 2), a = gep_f32(cg, t.vals[0], off[0]);
+  LLVMValueRef has_hi = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)), p1 = ix_min(cg, ix_addk(cg, p, 1), cg_i64(cg, d->k - 1));
+  column_pair c = {.lo = gep_f32(cg, a, ix_mulk(cg, p, d->a_cs)), .hi = gep_f32(cg, a, ix_mulk(cg, p1, d->a_cs)),
+                   .has_hi = has_hi, .dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, d->m))};
+  vec_for(cg, cg_i64(cg, 0), d->m, VL, round_column_pair, &c);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, pairs);
+  return buf;
+}
+
 /* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words, one task per
  * row: converting M*K values once costs little next to the M*N*K product. Returns the buffer. */
 static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
+  if (a_by_columns(d)) return round_a_columns_bf16(cg, d);
   int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
   LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
   LLVMValueRef captured[2] = {d->a, buf}, off[4];
@@ -613,7 +653,9 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   LLVMValueRef captured[7] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null, table};
   cg_task t = cg_task_begin(cg, captured, 7);
-  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps, .mr_lo = mr_lo,
+  bool by_columns = a_by_columns(d);
+  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = by_columns ? 1 : ksteps,
+                  .a_qs = by_columns ? d->m : 1, .mr_lo = mr_lo,
                   .has_tall = common_tiling || n_hi > 0, .one_kblock = !at_run && nkb == 1};
   for (int i = 0; i < GS_COUNT; i++) k.sz[i] = at_run ? cg_size(cg, t.vals[6], i) : cg_i64(cg, sizes[i]);
   LLVMValueRef larger = vec_icmp(cg, LLVMIntNE, k.sz[GS_A_LARGER], cg_i64(cg, 0));

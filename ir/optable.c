@@ -20,6 +20,7 @@ enum {
   BF16 = VITC_OPF_BF16,
   BF16_ROWS = VITC_OPF_BF16_ROWS,
   BF16_ACTS = VITC_OPF_BF16_ACTS,
+  BF16_CONV = VITC_OPF_BF16_CONV,
 };
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {
