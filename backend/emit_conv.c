@@ -140,10 +140,12 @@ static void dw_chunk(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at,
   LLVMValueRef yp = gep_f32(cg, r->y, ox0), acc = vec_load(cg, vec_of(cg, cg->f32, r->lanes), yp, count);
   for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
     int64_t shift = kx * w->dilation[1] - w->pad_begin[1], a = 0, b = count;
-    if (at >= 0) { /* lanes with 0 <= (at + i)·sw + shift < iw */
-      while (a < count && (at + a) * w->stride[1] + shift < 0) a++;
-      while (b > a && (at + b - 1) * w->stride[1] + shift >= w->in[1]) b--;
-      if (a == b) continue;
+    if (at >= 0) { /* the lanes whose tap kx reads inside the row */
+      int64_t first, end;
+      window_tap_outputs(w, 1, kx, 0, w->in[1], &first, &end);
+      a = first > at ? first - at : 0;
+      b = end - at < count ? end - at : count;
+      if (a >= b) continue;
     }
     LLVMValueRef first = ix_addk(cg, ix_mulk(cg, ox0, w->stride[1]), shift);
     acc = vec_fma(cg, r->wv[kx], dw_taps(cg, r, first, (int)a, (int)b), acc);
@@ -160,16 +162,17 @@ static void dw_chunk(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at,
 static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   const vitc_window *w = &p->w;
   int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
-  int64_t sw = w->stride[1], last = (kw - 1) * w->dilation[1] - w->pad_begin[1];
+  int64_t sw = w->stride[1];
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[5] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0),
                               cg_in(cg, 3) ? cg_in(cg, 3) : null};
   dw_row r = {.w = w, .lanes = vec_width(cg)};
   while (r.lanes > 1 && r.lanes * sw > 64) r.lanes /= 2;
-  /* ox with every tap inside: ox·sw - pad_begin >= 0 and ox·sw + last < iw; the vectors [j0, j1) hold only such */
-  int64_t inner_lo = (w->pad_begin[1] + sw - 1) / sw, inner_hi = iw - last <= 0 ? 0 : (iw - last - 1) / sw + 1;
+  /* ox with every tap inside: [inner_lo, inner_hi); the vectors [j0, j1) hold only such */
+  int64_t inner_lo, inner_hi;
+  window_inner_outputs(w, 1, &inner_lo, &inner_hi);
   int64_t vectors = (ow + r.lanes - 1) / r.lanes, j0 = (inner_lo + r.lanes - 1) / r.lanes;
-  int64_t j1 = (inner_hi < ow ? inner_hi : ow) / r.lanes;
+  int64_t j1 = inner_hi / r.lanes;
   if (j1 < j0) j1 = j0;
   cg_task t = cg_task_begin(cg, captured, 5);
   cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
