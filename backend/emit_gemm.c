@@ -196,14 +196,6 @@ static LLVMValueRef scaled_sum(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
   return y;
 }
 
-/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D).
- * A GELU or SiLU (a few dozen instructions a vector) runs in a loop over the tile's rows, one copy of it rather
- * than mr * nv: the kernel's code is then a third the size and compiles in a third of the time, and the
- * vectors' GELUs still overlap in the core (no iteration waits on another). A row's nv vectors go through
- * it as one vector of nv·16 lanes, so that each step of their chains (a dozen dependent FMAs) is issued
- * for all nv side by side, not a vector's whole chain after another's: bench/jit_gemm --gelu, 1 thread,
- * best thread CPU time of 20, two rounds side by side, 3136x96x384 1.134-1.140 -> 1.114-1.127 ms,
- * 784x192x768 1.016-1.032 -> 0.994, 196x384x1536 0.963-0.969 -> 0.937-0.954. */
 /* Vector v of the tile's rows y[i][v] (i < mr) stored transposed (c_t): column j = j0 + 16v + l (l < n) of the
  * rows from i0 as the mr floats at c + j·ldc + i0, R's likewise added when finished. An 8 x 16 transpose in
  * three rounds of two-vector shuffles: the rows' lanes interleaved in pairs of rows, the pairs into quads,
@@ -238,6 +230,14 @@ static void store_columns(kernel_ctx *k, LLVMValueRef i0, int mr, int v, int n, 
   }
 }
 
+/* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D).
+ * A GELU or SiLU (a few dozen instructions a vector) runs in a loop over the tile's rows, one copy of it rather
+ * than mr * nv: the kernel's code is then a third the size and compiles in a third of the time, and the
+ * vectors' GELUs still overlap in the core (no iteration waits on another). A row's nv vectors go through
+ * it as one vector of nv·16 lanes, so that each step of their chains (a dozen dependent FMAs) is issued
+ * for all nv side by side, not a vector's whole chain after another's: bench/jit_gemm --gelu, 1 thread,
+ * best thread CPU time of 20, two rounds side by side, 3136x96x384 1.134-1.140 -> 1.114-1.127 ms,
+ * 784x192x768 1.016-1.032 -> 0.994, 196x384x1536 0.963-0.969 -> 0.937-0.954. */
 static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes, LLVMValueRef acc[MR][NV], bool finish) {
   vitc_cg *cg = k->cg;
   const gemm_desc *d = k->d;
@@ -517,8 +517,8 @@ static void round_column_pair(vitc_cg *cg, LLVMValueRef i, int lanes, void *stat
 }
 
 /* A's column pairs rounded as round_a_bf16's rows, laid out [batch][ceil(K/2)][M] (the kernel's a_qs = M): one
- * task per pair of columns, 16 rows a vector, where rounding a strided row value by value cost a sixth of the
- * product's time on a 7x7 map. */
+ * task per pair of columns, 16 rows a vector, rather than a scalar load and rounding per value along a strided
+ * row. */
 static LLVMValueRef round_a_columns_bf16(vitc_cg *cg, const gemm_desc *d) {
   int64_t kq = ceil_div(d->k, 2), pairs = batch_count(d) * kq;
   LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(pairs * d->m));
