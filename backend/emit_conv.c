@@ -3,7 +3,8 @@
  *
  *   depthwise 2-D (one channel per group, e.g. ConvNeXt 7x7): per plane, per output row and tap,
  *       y[oy, lo:hi] += w[ky, kx] * x[iy, lo*s + shift : ...]          (the [lo, hi) range is static)
- *   pointwise (1x1, stride 1, no pads): Y_bg[Mg, P] = W_g[Mg, Cg] X_bg[Cg, P], one batched GEMM
+ *   pointwise (1x1, stride 1, no pads): Y_bg[Mg, P] = W_g[Mg, Cg] X_bg[Cg, P], one batched GEMM, or for
+ *       one group on a small map Y_bᵀ = X_bᵀ Wᵀ (the pixels as rows, stored transposed)
  *   otherwise im2col into the node's work space, then the GEMM, a slab of output columns at a time:
  *       col[(c,k), j] = X_g[c, input of output position first+j under tap k]   (0 in the padding)
  *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
@@ -139,10 +140,12 @@ static void dw_chunk(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at,
   LLVMValueRef yp = gep_f32(cg, r->y, ox0), acc = vec_load(cg, vec_of(cg, cg->f32, r->lanes), yp, count);
   for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
     int64_t shift = kx * w->dilation[1] - w->pad_begin[1], a = 0, b = count;
-    if (at >= 0) { /* lanes with 0 <= (at + i)·sw + shift < iw */
-      while (a < count && (at + a) * w->stride[1] + shift < 0) a++;
-      while (b > a && (at + b - 1) * w->stride[1] + shift >= w->in[1]) b--;
-      if (a == b) continue;
+    if (at >= 0) { /* the lanes whose tap kx reads inside the row */
+      int64_t first, end;
+      window_tap_outputs(w, 1, kx, 0, w->in[1], &first, &end);
+      a = first > at ? first - at : 0;
+      b = end - at < count ? end - at : count;
+      if (a >= b) continue;
     }
     LLVMValueRef first = ix_addk(cg, ix_mulk(cg, ox0, w->stride[1]), shift);
     acc = vec_fma(cg, r->wv[kx], dw_taps(cg, r, first, (int)a, (int)b), acc);
@@ -159,16 +162,17 @@ static void dw_chunk(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at,
 static void emit_depthwise_2d(vitc_cg *cg, const vitc_conv_geometry *p) {
   const vitc_window *w = &p->w;
   int64_t ih = w->in[0], iw = w->in[1], oh = w->out[0], ow = w->out[1], kh = w->kernel[0], kw = w->kernel[1];
-  int64_t sw = w->stride[1], last = (kw - 1) * w->dilation[1] - w->pad_begin[1];
+  int64_t sw = w->stride[1];
   LLVMValueRef null = LLVMConstNull(cg->ptr);
   LLVMValueRef captured[5] = {cg_in(cg, 0), cg_in(cg, 1), cg_in(cg, 2) ? cg_in(cg, 2) : null, cg_out(cg, 0),
                               cg_in(cg, 3) ? cg_in(cg, 3) : null};
   dw_row r = {.w = w, .lanes = vec_width(cg)};
   while (r.lanes > 1 && r.lanes * sw > 64) r.lanes /= 2;
-  /* ox with every tap inside: ox·sw - pad_begin >= 0 and ox·sw + last < iw; the vectors [j0, j1) hold only such */
-  int64_t inner_lo = (w->pad_begin[1] + sw - 1) / sw, inner_hi = iw - last <= 0 ? 0 : (iw - last - 1) / sw + 1;
+  /* ox with every tap inside: [inner_lo, inner_hi); the vectors [j0, j1) hold only such */
+  int64_t inner_lo, inner_hi;
+  window_inner_outputs(w, 1, &inner_lo, &inner_hi);
   int64_t vectors = (ow + r.lanes - 1) / r.lanes, j0 = (inner_lo + r.lanes - 1) / r.lanes;
-  int64_t j1 = (inner_hi < ow ? inner_hi : ow) / r.lanes;
+  int64_t j1 = inner_hi / r.lanes;
   if (j1 < j0) j1 = j0;
   cg_task t = cg_task_begin(cg, captured, 5);
   cg_loop plane = cg_loop_begin(cg, t.begin, t.end, 1);
@@ -230,7 +234,45 @@ static gemm_desc group_gemm(vitc_cg *cg, const vitc_conv_geometry *p, int64_t ro
   return d;
 }
 
+/* The share of a vector axis of x elements that its 16-lane vectors fill. */
+static double lanes_filled(int64_t x) { return (double)x / (double)((x + F32V_LANES - 1) / F32V_LANES * F32V_LANES); }
+
+/* A pointwise conv of one group with its pixels as the GEMM's rows (emit_gemm.h's c_t): per image
+ * Y[P, M]ᵀ = X[C, P]ᵀ Wᵀ[C, M] + bias, the weight the constant B (prepacked at compile time), the
+ * vectors along the output channels. Taken when they fill the vectors better than the pixels do: a 7x7
+ * map fills 49 of 64 lanes, the last panel of a 14x14 one 4 of 16 lanes (bench/jit_gemm --nchw 1 --model
+ * poolformer_s12, 1 thread, thread CPU time against an FMA probe, pixels x C -> M: 49x512x2048 73% -> 97%,
+ * 49x2048x512 72% -> 88%, 196x320x1280 90% -> 94%, 196x1280x320 89% -> 98%; 56x56 and 28x28 maps, whole
+ * vectors, stay as they were at 94-98%). */
+static vitc_status emit_pointwise_by_pixels(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
+  int64_t plane = p->w.out_plane;
+  gemm_desc d = {.dtype = VITC_F32, .m = plane, .n = p->cout, .k = p->cin, .alpha = 1, .beta = 1, .c_t = true};
+  d.a = cg_in(cg, 0);
+  d.a_rs = 1;
+  d.a_cs = plane;
+  d.b = cg_in(cg, 1);
+  d.b_const = cg_in_value(cg, 1)->data;
+  d.b_rs = 1;
+  d.b_cs = p->cin;
+  d.c = cg_out(cg, 0);
+  d.ldc = plane;
+  d.d = cg_in(cg, 2);
+  d.d_cs = 1;
+  d.r = cg_in(cg, 3);
+  d.act = emit_gemm_act_of(cg->node);
+  d.nbatch = 1;
+  d.batch[0] = p->batch;
+  d.a_bs[0] = p->cin * plane;
+  d.c_bs[0] = p->cout * plane;
+  return emit_gemm(cg, &d, err);
+}
+
+/* A bf16 product (vitc_bf16_product: one group, a constant weight) always runs by pixels: its weight is then
+ * the B that the bf16 kernel prepacks in pairs. */
 static vitc_status emit_pointwise(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
+  if (vitc_bf16_product(cg->g, cg->node) ||
+      (p->group == 1 && cg_in_value(cg, 1)->data && lanes_filled(p->cout) > lanes_filled(p->w.out_plane)))
+    return emit_pointwise_by_pixels(cg, p, err);
   gemm_desc d = group_gemm(cg, p, p->cin_g, p->w.out_plane, p->w.in_plane);
   d.a = cg_in(cg, 1);
   d.b = cg_in(cg, 0);
@@ -419,7 +461,5 @@ vitc_status emit_Conv(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     emit_depthwise_2d(cg, &p);
     return VITC_OK;
   }
-  bool pointwise = p.w.taps == 1;
-  for (int d = 0; d < p.w.nd; d++) pointwise &= p.w.stride[d] == 1 && p.w.pad_begin[d] == 0 && p.w.pad_end[d] == 0;
-  return pointwise ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
+  return vitc_conv_pointwise(&p) ? emit_pointwise(cg, &p, err) : emit_im2col_gemm(cg, &p, err);
 }

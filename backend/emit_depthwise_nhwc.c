@@ -48,12 +48,6 @@ typedef struct dw_row {
   gemm_act act;                        /* applied to the accumulators before they are stored */
 } dw_row;
 
-/* Whether tap kx of output column ox reads inside the input row. */
-static bool tap_inside(const vitc_window *w, int64_t ox, int64_t kx) {
-  int64_t ix = ox * w->stride[1] + kx * w->dilation[1] - w->pad_begin[1];
-  return ix >= 0 && ix < w->in[1];
-}
-
 /* The block of `count` output pixels from ox0 for the channel vector of r: with `at` a static column
  * (edge blocks), only the taps inside the input; with at < 0 (ox0 known at run time), every tap. */
 static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t at, int count) {
@@ -72,8 +66,10 @@ static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t a
   LLVMValueRef wrow = ix_add(cg, ix_mulk(cg, ky.iv, w->kernel[1] * r->c), r->cv);
   for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
     LLVMValueRef wk = NULL;
+    int64_t first, end; /* the output columns whose tap kx reads inside the input row */
+    window_tap_outputs(w, 1, kx, 0, w->in[1], &first, &end);
     for (int k = 0; k < count; k++) {
-      if (at >= 0 && !tap_inside(w, at + k, kx)) continue;
+      if (at >= 0 && (at + k < first || at + k >= end)) continue;
       if (!wk) wk = vec_load(cg, vt, gep_f32_at(cg, r->wt, wrow, 1, kx * r->c), r->lanes);
       int64_t shift = (k * w->stride[1] + kx * w->dilation[1] - w->pad_begin[1]) * r->c;
       LLVMValueRef xv = vec_load(cg, vt, gep_f32_at(cg, r->ximage, xo, 1, shift), r->lanes);
@@ -94,10 +90,8 @@ static void emit_block(vitc_cg *cg, const dw_row *r, LLVMValueRef ox0, int64_t a
  * are unrolled, their taps in the padding left out at compile time. */
 static void emit_channel_vector(vitc_cg *cg, const dw_row *r, int rb) {
   const vitc_window *w = r->w;
-  int64_t ow = w->out[1], sw = w->stride[1], pl = w->pad_begin[1];
-  /* columns whose taps all lie inside: ox·sw >= pl and ox·sw + (kw-1)·dw - pl <= iw - 1 */
-  int64_t lo = (pl + sw - 1) / sw, last = w->in[1] - 1 + pl - (w->kernel[1] - 1) * w->dilation[1];
-  int64_t hi = last < 0 ? 0 : last / sw + 1;
+  int64_t ow = w->out[1], lo, hi; /* [lo, hi): the columns whose taps all lie inside */
+  window_inner_outputs(w, 1, &lo, &hi);
   int64_t nb = (ow + rb - 1) / rb, q = ow / nb, wide = ow % nb;
   /* block b starts at b·q + min(b, wide); the loop runs the narrow blocks b0 <= b < b1 inside [lo, hi) */
   int64_t b0 = lo > wide ? (lo - wide + q - 1) / q : 0, b1 = hi > wide ? (hi - wide) / q : 0;

@@ -96,12 +96,13 @@ typedef struct kernel_ctx {
   LLVMValueRef r, gamma; /* R_b and gamma of the epilogue */
   LLVMValueRef b;        /* B_b(0, j0), or the packed panel */
   int64_t b_ks;          /* 4-byte elements between consecutive steps in b */
-  int64_t a_ks;          /* bf16: pairs between rows of the rounded A */
+  int64_t a_ks, a_qs;    /* bf16: pairs between rows of the rounded A, and between its steps q */
   bool packed, bf16;     /* bf16: a step of p is a pair of K (a, b hold bf16 pairs) */
   LLVMValueRef j0, k0, k1, first, last;
   LLVMValueRef pf_step;  /* packed B: floats the tile's prefetch advances per step of p (NULL: none) */
   LLVMValueRef pf_tile;  /* where the tile prefetches at step p = 0 (pf_tile + p·pf_step at step p) */
   LLVMValueRef sz[GS_COUNT]; /* the sizes, constants or read at run time */
+  bool one_kblock;       /* K is one block, known at compile time: no partial sums go through Y */
   int64_t mr_lo;         /* rows of the short tiles; the tall ones have one more */
   bool has_tall;         /* whether the code has tall tiles (GS_TALL of them: 0 .. GS_TALL-1) */
 } kernel_ctx;
@@ -171,11 +172,12 @@ static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVM
   LLVMValueRef arow[MR], bv[NV];
   for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
+  LLVMValueRef qa = ix_mulk(cg, q.iv, k->a_qs);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
   for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
   if (k->pf_step) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, q.iv, k->pf_step)));
   for (int i = 0; i < mr; i++) {
-    LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], q.iv));
+    LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], qa));
     for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
   }
   cg_loop_end(cg, &q);
@@ -194,6 +196,40 @@ static LLVMValueRef scaled_sum(kernel_ctx *k, LLVMValueRef i0, int i, int v, int
   return y;
 }
 
+/* Vector v of the tile's rows y[i][v] (i < mr) stored transposed (c_t): column j = j0 + 16v + l (l < n) of the
+ * rows from i0 as the mr floats at c + j·ldc + i0, R's likewise added when finished. An 8 x 16 transpose in
+ * three rounds of two-vector shuffles: the rows' lanes interleaved in pairs of rows, the pairs into quads,
+ * the quads into columns of 8. */
+static void store_columns(kernel_ctx *k, LLVMValueRef i0, int mr, int v, int n, LLVMValueRef y[MR][NV], bool finish) {
+  vitc_cg *cg = k->cg;
+  LLVMValueRef zero = LLVMConstNull(f32v_type(cg)), r[MR], pairs[2][MR / 2], quads[2][2][2];
+  int pair[2][VL], quad[2][VL], column[4][MR];
+  for (int i = 0; i < MR; i++) r[i] = i < mr ? y[i][v] : zero;
+  for (int e = 0; e < VL; e++) { /* lane e of a pair vector: column e/2 (+8 in the second), row e%2 */
+    pair[0][e] = e / 2 + (e % 2) * VL;
+    pair[1][e] = pair[0][e] + VL / 2;
+  }
+  for (int e = 0; e < VL; e++) { /* of a quad vector: column e/4 (+4 in the second), row e%4 */
+    quad[0][e] = 2 * (e / 4) + e % 2 + (e % 4 / 2) * VL;
+    quad[1][e] = quad[0][e] + VL / 2;
+  }
+  for (int c = 0; c < 4; c++)
+    for (int w = 0; w < MR; w++) column[c][w] = 4 * c + w % 4 + (w / 4) * VL;
+  for (int h = 0; h < 2; h++)
+    for (int q = 0; q < MR / 2; q++) pairs[h][q] = vec_shuffle(cg, r[2 * q], r[2 * q + 1], pair[h], VL);
+  for (int h = 0; h < 2; h++)
+    for (int b = 0; b < 2; b++)
+      for (int q = 0; q < 2; q++) quads[h][b][q] = vec_shuffle(cg, pairs[h][2 * q], pairs[h][2 * q + 1], quad[b], VL);
+  LLVMTypeRef ct = vec_of(cg, cg->f32, MR);
+  for (int l = 0; l < n; l++) {
+    int h = l / 8, b = l % 8 / 4, c = l % 4;
+    LLVMValueRef col = vec_shuffle(cg, quads[h][b][0], quads[h][b][1], column[c], MR);
+    LLVMValueRef at = ix_add(cg, ix_mul(cg, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL + l)), k->sz[GS_LDC]), i0);
+    if (finish && k->d->r) col = vec_add(cg, col, vec_load(cg, ct, gep_f32(cg, k->r, at), mr));
+    vec_store(cg, col, gep_f32(cg, k->c, at), mr);
+  }
+}
+
 /* The tile's accumulators stored to Y, finished when `finish`: Y = R + gamma * act(alpha * acc + beta * D).
  * A GELU or SiLU (a few dozen instructions a vector) runs in a loop over the tile's rows, one copy of it rather
  * than mr * nv: the kernel's code is then a third the size and compiles in a third of the time, and the
@@ -206,6 +242,7 @@ static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes
   vitc_cg *cg = k->cg;
   const gemm_desc *d = k->d;
   LLVMTypeRef vt = f32v_type(cg);
+  LLVMValueRef done[MR][NV]; /* c_t: the finished rows, for store_columns */
   bool looped = finish && d->act != GEMM_ACT_NONE && d->act != GEMM_ACT_RELU;
   LLVMValueRef tile = looped ? cg_var(cg, LLVMArrayType(vt, (unsigned)(mr * nv)), NULL) : NULL;
   if (looped) {
@@ -226,10 +263,12 @@ static void store_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes
       if (finish) {
         if (!looped) y = emit_gemm_activate(cg, d->act, scaled_sum(k, i0, i, v, n, y));
         if (d->gamma) y = vec_mul(cg, y, f32v_load(cg, gep_f32(cg, k->gamma, ix_add(cg, k->j0, cg_i64(cg, (int64_t)v * VL))), n));
-        if (d->r) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
+        if (d->r && !d->c_t) y = vec_add(cg, y, f32v_load(cg, residual_addr(k, i0, i, v), n));
       }
-      f32v_store(cg, y, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), n);
+      if (d->c_t) done[i][v] = y;
+      else f32v_store(cg, y, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), n);
     }
+  for (int v = 0; d->c_t && v < nv; v++) store_columns(k, i0, mr, v, v == nv - 1 ? lanes : VL, done, finish);
 }
 
 /* One mr x (nv vectors, the last with `lanes` valid) tile at rows i0.. over the K block [k0, k1). */
@@ -240,12 +279,13 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   LLVMValueRef acc[MR][NV], arow[MR], bv[NV];
   for (int i = 0; i < mr; i++)
     for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
-  /* later K blocks continue from the partial sums in Y */
-  cg_if resume = cg_if_begin(cg, vec_not(cg, k->first));
-  for (int i = 0; i < mr; i++)
-    for (int v = 0; v < nv; v++)
-      vec_store1(cg, f32v_load(cg, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
-  cg_if_end(cg, &resume);
+  if (!k->one_kblock) { /* later K blocks continue from the partial sums in Y */
+    cg_if resume = cg_if_begin(cg, vec_not(cg, k->first));
+    for (int i = 0; i < mr; i++)
+      for (int v = 0; v < nv; v++)
+        vec_store1(cg, f32v_load(cg, tile_addr(cg, k->c, i0, i, k->sz[GS_LDC], k->j0, v), v == nv - 1 ? lanes : VL), acc[i][v]);
+    cg_if_end(cg, &resume);
+  }
 
   if (k->bf16) {
     emit_bf16_steps(k, i0, mr, nv, acc);
@@ -269,8 +309,8 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   /* after the last K block Y takes the epilogue, after the others the partial sums: each value stored as
    * soon as it is finished, so that the finished tile never needs registers beside the epilogue's constants
    * (a GELU's kept 24 accumulators and spilled when the two stores followed a join) */
-  if (d->alpha == 1 && !d->d && !has_epilogue(d)) {
-    store_tile(k, i0, mr, nv, lanes, acc, false);
+  if (k->one_kblock || (d->alpha == 1 && !d->d && !has_epilogue(d))) {
+    store_tile(k, i0, mr, nv, lanes, acc, k->one_kblock);
     return;
   }
   cg_if fin = cg_if_begin(cg, k->last);
@@ -458,9 +498,48 @@ static void round_row(vitc_cg *cg, const gemm_desc *d, LLVMValueRef src, LLVMVal
   cg_loop_end(cg, &q);
 }
 
+/* Whether A's columns are contiguous and its rows not (an NCHW conv's pixels as rows, a transposed A):
+ * bf16 then rounds it by columns. */
+static bool a_by_columns(const gemm_desc *d) { return d->a_rs == 1 && d->a_cs != 1 && !d->a_group && !d->a_seg; }
+
+typedef struct column_pair {
+  LLVMValueRef lo, hi, has_hi, dst;
+} column_pair;
+
+/* 16 rows i.. of A's columns 2q and 2q+1 (at lo and hi; has_hi false: an odd K's last pair, whose high half
+ * is zero) as the words bf16(A(i, 2q)) | bf16(A(i, 2q+1)) << 16 at dst + i (a vec_for body). */
+static void round_column_pair(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
+  const column_pair *c = state;
+  LLVMValueRef lo = emit_bf16_bits(cg, f32v_load(cg, gep_f32(cg, c->lo, i), lanes));
+  LLVMValueRef hi = emit_bf16_bits(cg, f32v_load(cg, gep_f32(cg, c->hi, i), lanes));
+  hi = vec_select(cg, c->has_hi, vec_shl(cg, hi, vec_k(cg, hi, 16)), vec_k(cg, hi, 0));
+  vec_store(cg, vec_or(cg, lo, hi), cg_gep(cg, cg->i32, c->dst, i), lanes);
+}
+
+/* A's column pairs rounded as round_a_bf16's rows, laid out [batch][ceil(K/2)][M] (the kernel's a_qs = M): one
+ * task per pair of columns, 16 rows a vector, rather than a scalar load and rounding per value along a strided
+ * row. */
+static LLVMValueRef round_a_columns_bf16(vitc_cg *cg, const gemm_desc *d) {
+  int64_t kq = ceil_div(d->k, 2), pairs = batch_count(d) * kq;
+  LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(pairs * d->m));
+  LLVMValueRef captured[2] = {d->a, buf}, off[4];
+  cg_task t = cg_task_begin(cg, captured, 2);
+  cg_loop r = cg_loop_begin(cg, t.begin, t.end, 1);
+  batch_offsets(cg, d, ix_divk(cg, r.iv, kq), off);
+  LLVMValueRef p = ix_mulk(cg, ix_remk(cg, r.iv, kq), 2), a = gep_f32(cg, t.vals[0], off[0]);
+  LLVMValueRef has_hi = vec_icmp(cg, LLVMIntSLT, p, cg_i64(cg, d->k - 1)), p1 = ix_min(cg, ix_addk(cg, p, 1), cg_i64(cg, d->k - 1));
+  column_pair c = {.lo = gep_f32(cg, a, ix_mulk(cg, p, d->a_cs)), .hi = gep_f32(cg, a, ix_mulk(cg, p1, d->a_cs)),
+                   .has_hi = has_hi, .dst = cg_gep(cg, cg->i32, t.vals[1], ix_mulk(cg, r.iv, d->m))};
+  vec_for(cg, cg_i64(cg, 0), d->m, VL, round_column_pair, &c);
+  cg_loop_end(cg, &r);
+  cg_task_end(cg, &t, pairs);
+  return buf;
+}
+
 /* A's rows rounded to bf16 pairs into the node's work space, [batch][M][ceil(K/2)] 32-bit words, one task per
  * row: converting M*K values once costs little next to the M*N*K product. Returns the buffer. */
 static LLVMValueRef round_a_bf16(vitc_cg *cg, const gemm_desc *d) {
+  if (a_by_columns(d)) return round_a_columns_bf16(cg, d);
   int64_t kq = ceil_div(d->k, 2), rows = batch_count(d) * d->m;
   LLVMValueRef buf = cg_scratch(cg, sizeof(uint32_t) * (size_t)(rows * kq));
   LLVMValueRef captured[2] = {d->a, buf}, off[4];
@@ -545,7 +624,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
    * back for the next block, 2-3% of a K block of 256 on ViT-B's K = 768 and 3072), while a block's B slice
    * (KC x NR floats) and the A rows of a row chunk (MC_BLOCKS x MR x KC) stay in the 1 MB L2 at KC = 1024.
    * ViT-B/16, 1 thread, CPU time: 197x768x768 249 -> 257, 197x768x3072 243 -> 251 GFLOP/s against KC 256. */
-  int64_t per_seg = seg > KC ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg, kc = ceil_div(seg, per_seg);
+  int64_t per_seg = seg > KC && !d->c_t ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg, kc = ceil_div(seg, per_seg);
   /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
    * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
    * that many rows over a small weight read A from memory once rather than once per panel. */
@@ -574,8 +653,10 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   LLVMValueRef captured[7] = {bf16 ? round_a_bf16(cg, d) : d->a, bptr, d->c, d->d ? d->d : null,
                               d->gamma ? d->gamma : null, d->r ? d->r : null, table};
   cg_task t = cg_task_begin(cg, captured, 7);
-  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = ksteps, .mr_lo = mr_lo,
-                  .has_tall = common_tiling || n_hi > 0};
+  bool by_columns = a_by_columns(d);
+  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = by_columns ? 1 : ksteps,
+                  .a_qs = by_columns ? d->m : 1, .mr_lo = mr_lo,
+                  .has_tall = common_tiling || n_hi > 0, .one_kblock = !at_run && nkb == 1};
   for (int i = 0; i < GS_COUNT; i++) k.sz[i] = at_run ? cg_size(cg, t.vals[6], i) : cg_i64(cg, sizes[i]);
   LLVMValueRef larger = vec_icmp(cg, LLVMIntNE, k.sz[GS_A_LARGER], cg_i64(cg, 0));
   LLVMValueRef first_block = block_of_unit(&k, t.begin, larger);
@@ -679,6 +760,8 @@ static void emit_scalar_gemm(vitc_cg *cg, const gemm_desc *d) {
 
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err) {
   if (d->m == 0 || d->n == 0 || batch_count(d) == 0) return VITC_OK;
+  if (d->c_t && (d->dtype != VITC_F32 || d->r_rows || d->a_seg))
+    return vitc_fail(err, VITC_ERR_UNSUPPORTED, "a GEMM storing Y transposed needs float32, no R rows or K segments");
   if (d->dtype == VITC_F32) {
     /* a bf16 product's weight is a constant matrix, so it always takes the prepacked path */
     if (d->b_const && !b_is_batched(d))

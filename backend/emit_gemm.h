@@ -30,7 +30,13 @@
  *
  * R has Y's layout (ldc, c_bs), or with r_rows its first r_rows rows repeat down Y (row i reads R's row
  * i mod r_rows: a [1, T, C] position embedding on a batch); gamma n values; either may be absent (R 0,
- * gamma 1). A bias is D with d_rs = 0, d_cs = 1. */
+ * gamma 1). A bias is D with d_rs = 0, d_cs = 1.
+ *
+ * With c_t (float32 micro-kernel only) Y and R are stored transposed, Y_b(i, j) = c[c_off(b) + j*ldc + i]:
+ * an NCHW 1x1 conv run with its pixels as rows and its output channels as columns, so that the vectors run
+ * along the channels (a multiple of 16) rather than along a 7x7 or 14x14 map, and its weight is the
+ * constant B. The tile is transposed in registers before the store; K is then one block (no partial sums
+ * go through Y), and r_rows is 0. */
 #ifndef VITC_EMIT_GEMM_H
 #define VITC_EMIT_GEMM_H
 
@@ -53,6 +59,7 @@ typedef struct gemm_desc {
   gemm_act act;
   LLVMValueRef r, gamma; /* NULL when absent */
   int64_t r_rows;        /* R's rows when R repeats down Y (no batch dims), 0 when R has Y's rows */
+  bool c_t;              /* Y and R stored transposed */
 } gemm_desc;
 
 /* The epilogue activation named by a fused op's "activation" attribute (FusedGemm, FusedConv,

@@ -129,40 +129,37 @@ static vitc_status emit_window_pool(vitc_cg *cg, const vitc_node *n, bool averag
 
 /* ---------------------------------------------------------------- float32 2-D windows by rows */
 
-/* The outputs o along dim d whose tap k lands in [lo, hi) of the input: lo <= o*s - pb + k*dil < hi, as
- * [*first, *end) within the output. */
-static void tap_outputs(const vitc_window *w, int d, int64_t k, int64_t lo, int64_t hi, int64_t *first, int64_t *end) {
-  int64_t shift = k * w->dilation[d] - w->pad_begin[d], s = w->stride[d];
-  *end = hi - 1 - shift < 0 ? 0 : (hi - 1 - shift) / s + 1;
-  if (*end > w->out[d]) *end = w->out[d];
-  *first = lo - shift <= 0 ? 0 : (lo - shift + s - 1) / s;
-  if (*first > *end) *first = *end;
-}
-
 /* The bounds [*lo, *hi) of dim d that the average counts taps in: X, or X with its pads (count_include_pad). */
 static void counted_bounds(const vitc_window *w, int d, bool include_pad, int64_t *lo, int64_t *hi) {
   *lo = include_pad ? -w->pad_begin[d] : 0;
   *hi = w->in[d] + (include_pad ? w->pad_end[d] : 0);
 }
 
-/* yrow[ox] for ox in [0, ow) = yrow[ox] / (rows · taps of column ox in the counted bounds), 0 when none. */
+/* yrow[ox] for ox in [0, ow) = yrow[ox] / (rows · taps of column ox in the counted bounds), 0 when none. A
+ * column's count of taps is known at compile time: the columns go in runs of one count (the edges' few
+ * columns, the inner run), each a loop dividing by its run's divisor, computed once before it. */
 static void divide_by_taps(vitc_cg *cg, const vitc_window *w, bool include_pad, LLVMValueRef yrow, LLVMValueRef rows) {
-  int64_t lo, hi;
+  int64_t lo, hi, ow = w->out[1];
   counted_bounds(w, 1, include_pad, &lo, &hi);
-  cg_loop ox = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, w->out[1]), 1);
-  LLVMValueRef cols = cg_i64(cg, 0);
-  for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
-    int64_t first, end;
-    tap_outputs(w, 1, kx, lo, hi, &first, &end);
-    LLVMValueRef in = vec_and(cg, vec_icmp(cg, LLVMIntSGE, ox.iv, cg_i64(cg, first)),
-                              vec_icmp(cg, LLVMIntSLT, ox.iv, cg_i64(cg, end)));
-    cols = ix_add(cg, cols, vec_select(cg, in, cg_i64(cg, 1), cg_i64(cg, 0)));
+  for (int64_t run = 0, next; run < ow; run = next) {
+    int64_t cols = 0, first, end;
+    for (int64_t kx = 0; kx < w->kernel[1]; kx++) { /* column run's taps; the run ends where a tap's range starts or ends */
+      window_tap_outputs(w, 1, kx, lo, hi, &first, &end);
+      cols += first <= run && run < end;
+    }
+    next = ow;
+    for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
+      window_tap_outputs(w, 1, kx, lo, hi, &first, &end);
+      if (first > run && first < next) next = first;
+      if (end > run && end < next) next = end;
+    }
+    LLVMValueRef count = ix_mulk(cg, rows, cols), none = vec_icmp(cg, LLVMIntEQ, count, cg_i64(cg, 0));
+    LLVMValueRef divisor = vec_sitofp(cg, count, cg->f32);
+    cg_loop ox = cg_loop_begin(cg, cg_i64(cg, run), cg_i64(cg, next), 1);
+    LLVMValueRef mean = vec_div(cg, cg_load(cg, yrow, ox.iv, VITC_F32), divisor);
+    cg_store(cg, yrow, ox.iv, VITC_F32, vec_select(cg, none, cg_f32(cg, 0), mean));
+    cg_loop_end(cg, &ox);
   }
-  LLVMValueRef count = ix_mul(cg, rows, cols);
-  LLVMValueRef mean = vec_div(cg, cg_load(cg, yrow, ox.iv, VITC_F32), vec_sitofp(cg, count, cg->f32));
-  mean = vec_select(cg, vec_icmp(cg, LLVMIntEQ, count, cg_i64(cg, 0)), cg_f32(cg, 0), mean);
-  cg_store(cg, yrow, ox.iv, VITC_F32, mean);
-  cg_loop_end(cg, &ox);
 }
 
 /* A task per plane; per output row, the taps row by row (those inside X), each tap column a static run of
@@ -193,7 +190,7 @@ static void emit_pool_rows_f32(vitc_cg *cg, const vitc_window *w, bool average, 
   LLVMValueRef xrow = gep_f32(cg, xc, ix_mulk(cg, iy, iw));
   for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
     int64_t first, end, shift = kx * w->dilation[1] - w->pad_begin[1];
-    tap_outputs(w, 1, kx, 0, iw, &first, &end);
+    window_tap_outputs(w, 1, kx, 0, iw, &first, &end);
     if (first == end) continue;
     cg_loop ox = cg_loop_begin(cg, cg_i64(cg, first), cg_i64(cg, end), 1);
     LLVMValueRef x = cg_load(cg, xrow, ix_addk(cg, ix_mulk(cg, ox.iv, w->stride[1]), shift), VITC_F32);

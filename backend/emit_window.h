@@ -1,7 +1,8 @@
-/* emit_window.h — what the sliding-window kernels (emit_conv.c, emit_conv_transpose.c, emit_pool.c) share
- * besides emit_unflatten (emit_gemm.h): index arithmetic over the window geometry of ir.h (vitc_window, the
- * evaluator's, so both agree), the loop skeleton of the float32 GEMM kernels, and the
- * every-dtype direct loop of Conv and ConvTranspose. Defined in emit_conv.c. Internal to backend/. */
+/* emit_window.h — what the sliding-window kernels (emit_conv.c, emit_conv_transpose.c, emit_pool.c,
+ * emit_depthwise_nhwc.c) share besides emit_unflatten (emit_gemm.h): index arithmetic over the window
+ * geometry of ir.h (vitc_window, the evaluator's, so both agree), the loop skeleton of the float32 GEMM
+ * kernels, and the every-dtype direct loop of Conv and ConvTranspose. Defined in emit_conv.c. Internal to
+ * backend/. */
 #ifndef VITC_EMIT_WINDOW_H
 #define VITC_EMIT_WINDOW_H
 
@@ -16,6 +17,31 @@ static inline LLVMValueRef mul_i(vitc_cg *cg, LLVMValueRef a, int64_t b) {
 }
 static inline LLVMValueRef add_i(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildNSWAdd(cg->b, a, b, "");
+}
+
+/* The outputs o along dim d whose tap k reads inside [lo, hi) of the input (lo <= o·stride - pad_begin +
+ * k·dilation < hi), as [*first, *end) within [0, out[d]) (first == end: none). The row kernels (the NCHW
+ * depthwise conv, the pools, the channels-last depthwise conv) leave the bound tests of a tap out by it. */
+static inline void window_tap_outputs(const vitc_window *w, int d, int64_t k, int64_t lo, int64_t hi, int64_t *first,
+                                      int64_t *end) {
+  int64_t shift = k * w->dilation[d] - w->pad_begin[d], s = w->stride[d];
+  *end = hi - 1 - shift < 0 ? 0 : (hi - 1 - shift) / s + 1;
+  if (*end > w->out[d]) *end = w->out[d];
+  *first = lo - shift <= 0 ? 0 : (lo - shift + s - 1) / s;
+  if (*first > *end) *first = *end;
+}
+
+/* The outputs along dim d whose every tap reads inside the input: [*first, *end), the taps' ranges intersected. */
+static inline void window_inner_outputs(const vitc_window *w, int d, int64_t *first, int64_t *end) {
+  *first = 0;
+  *end = w->out[d];
+  for (int64_t k = 0; k < w->kernel[d]; k++) {
+    int64_t f, e;
+    window_tap_outputs(w, d, k, 0, w->in[d], &f, &e);
+    if (f > *first) *first = f;
+    if (e < *end) *end = e;
+  }
+  if (*end < *first) *end = *first;
 }
 
 /* Offset in a dense input plane of the window tap kidx at output position oidx, and whether it lies

@@ -171,6 +171,7 @@ enum {
   VITC_OPF_BF16_ROWS = 1u << 13,
   VITC_OPF_BF16_ACTS = 1u << 14,
   VITC_OPF_AXES = 1u << 15,
+  VITC_OPF_BF16_CONV = 1u << 16,
 };
 
 typedef struct vitc_op_info {
@@ -424,6 +425,8 @@ typedef struct vitc_conv_geometry {
 } vitc_conv_geometry;
 vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *in, vitc_conv_geometry *c,
                                   vitc_error *err);
+/* Whether the conv is a GEMM on its input as it is: a kernel of one tap, stride 1, no pads. */
+bool vitc_conv_pointwise(const vitc_conv_geometry *c);
 
 /* ---------------------------------------------------------------- einsum equations (ir/ops/einsum.c)
  *

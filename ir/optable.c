@@ -21,6 +21,7 @@ enum {
   BF16_ROWS = VITC_OPF_BF16_ROWS,
   BF16_ACTS = VITC_OPF_BF16_ACTS,
   AXES = VITC_OPF_AXES,
+  BF16_CONV = VITC_OPF_BF16_CONV,
 };
 
 const vitc_op_info vitc_ops[VITC_OP_COUNT] = {

@@ -163,12 +163,22 @@ static bool bf16_activations(const vitc_graph *g, const vitc_node *n) {
   return !vitc_attr_int(n, "normalize_qk", 0) && attention_rows(g, n, 2) >= attention_rows(g, n, 0);
 }
 
+/* The weight b of product n is a matrix: rank 2, or a convolution's (BF16_CONV) [M, C, 1, 1] when the conv is a
+ * pointwise GEMM of one group. */
+static bool weight_is_matrix(const vitc_graph *g, const vitc_node *n, const vitc_value *b) {
+  if (!vitc_op_has(n->op, VITC_OPF_BF16_CONV)) return b->rank == 2;
+  const vitc_value *in[3] = {&g->tensors[n->in[0]].v, b, n->nin > 2 && n->in[2] >= 0 ? &g->tensors[n->in[2]].v : NULL};
+  vitc_conv_geometry p;
+  vitc_error err = {0};
+  return vitc_conv_geometry_of(n, in, &p, &err) == VITC_OK && p.group == 1 && vitc_conv_pointwise(&p);
+}
+
 bool vitc_bf16_product(const vitc_graph *g, const vitc_node *n) {
   if (!g || g->precision != VITC_PRECISION_BF16 || !vitc_op_has(n->op, VITC_OPF_BF16) || n->nin < 2 ||
       n->in[0] < 0 || n->in[1] < 0)
     return false;
   if (vitc_op_has(n->op, VITC_OPF_BF16_ACTS)) return bf16_activations(g, n);
   const vitc_value *a = &g->tensors[n->in[0]].v, *b = &g->tensors[n->in[1]].v;
-  if (a->dtype != VITC_F32 || b->dtype != VITC_F32 || !b->data || b->rank != 2) return false;
+  if (a->dtype != VITC_F32 || b->dtype != VITC_F32 || !b->data || !weight_is_matrix(g, n, b)) return false;
   return !traces_back(g, n->in[0], -1) && !feeds_output(g, n) && !feeds_amplified_scores(g, n);
 }

@@ -471,6 +471,12 @@ vitc_status vitc_conv_geometry_of(const vitc_node *n, const vitc_value *const *i
   return st;
 }
 
+bool vitc_conv_pointwise(const vitc_conv_geometry *c) {
+  bool pointwise = c->w.taps == 1;
+  for (int d = 0; d < c->w.nd; d++) pointwise &= c->w.stride[d] == 1 && c->w.pad_begin[d] == 0 && c->w.pad_end[d] == 0;
+  return pointwise;
+}
+
 /* The shape rule of Conv and ConvTranspose: [N, M, output spatial..]. */
 vitc_status shape_conv(const vitc_node *n, const vitc_value *const *in, vitc_value *out, vitc_error *err) {
   vitc_conv_geometry p;

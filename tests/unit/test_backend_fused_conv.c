@@ -4,8 +4,9 @@
  * Kernel: the JIT against the evaluator (backend_harness.h tg_check) at 1 and 3 threads on each path of
  * Conv's emitter: im2col + GEMM (odd channels 3 → 17, 13x13, stride 2; dilation 2; a map big enough that
  * the columns come in several slabs, so the residual is read at each slab's offset), grouped (group 2),
- * the 1x1 GEMM on X itself, and the direct depthwise loop (group = C = 17); with each activation, with
- * and without a residual. Then the shape rule's refusals, one per message.
+ * the 1x1 GEMM on X itself (its pixels as the GEMM's columns, or as its rows where the channels fill the vectors
+ * better: 7x7, 13x13, 3x5 maps), and the direct depthwise loop (group = C = 17); with each activation, with
+ * and without a residual; in bf16, the pointwise conv. Then the shape rule's refusals, one per message.
  * Pass: Conv → GELU, Conv → ReLU → residual Add, Conv → residual Add, and near misses (the Conv's output
  * read twice; a residual computed after the Conv; an Add that broadcasts), each checked by the histogram,
  * the evaluator before/after and the JIT (fusion_harness.h). */
@@ -51,6 +52,31 @@ static test_graph build_kernel(const conv_case *k) {
   return t;
 }
 
+/* In BF16 precision a pointwise conv of one group rounds X and W as the evaluator does (tg_check_bf16): X
+ * and Y pass through tg_same_values, so that the conv is neither on the input nor an output. Its pixels are
+ * the GEMM's rows whatever the map (56x56 would otherwise be by columns); odd K (a zero high half in the last
+ * pair), rows of 8 and 7, two images, a residual. */
+static void test_kernel_bf16(void) {
+  if (!tg_bf16_supported()) return;
+  static const conv_case cases[] = {
+      {"bf16 37 -> 64, 1x1, 13x13, gelu_erf, residual", 37, 64, 13, 13, 1, 1, 0, 1, 1, "gelu_erf", true},
+      {"bf16 64 -> 20, 1x1, 16x16, relu", 64, 20, 16, 16, 1, 1, 0, 1, 1, "relu", false},
+      {"bf16 1030 -> 32, 1x1, 3x5, silu, residual", 1030, 32, 3, 5, 1, 1, 0, 1, 1, "silu", true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      const conv_case *k = &cases[i];
+      test_graph t = tg_new();
+      const int64_t xd[] = {2, k->cin, k->h, k->w};
+      int64_t yd[4];
+      out_dims(k, yd);
+      yd[0] = 2;
+      int x = tg_same_values(&t, tg_input(&t, VITC_F32, 4, xd)), r = k->residual ? tg_input(&t, VITC_F32, 4, yd) : -1;
+      tg_output(&t, tg_same_values(&t, conv_node(&t, VITC_OP_FusedConv, x, k, r)));
+      tg_check_bf16(&t, k->what, threads, 1e-4, 1e-5);
+    }
+}
+
 static void test_kernel(void) {
   static const conv_case cases[] = {
       {"3 -> 17, 3x3 stride 2, 13x13, gelu_erf, residual", 3, 17, 13, 13, 3, 2, 1, 1, 1, "gelu_erf", true},
@@ -58,6 +84,9 @@ static void test_kernel(void) {
       {"17 depthwise, 3x3 stride 2, 13x13, gelu_tanh, residual", 17, 17, 13, 13, 3, 2, 1, 1, 17, "gelu_tanh", true},
       {"17 depthwise, 5x5, 7x7, none, residual", 17, 17, 7, 7, 5, 1, 2, 1, 17, "none", true},
       {"17 -> 40, 1x1, 7x7, none, residual", 17, 40, 7, 7, 1, 1, 0, 1, 1, "none", true},
+      {"37 -> 64, 1x1, 13x13, gelu_erf, residual", 37, 64, 13, 13, 1, 1, 0, 1, 1, "gelu_erf", true},
+      {"1030 -> 32, 1x1, 3x5, silu, residual", 1030, 32, 3, 5, 1, 1, 0, 1, 1, "silu", true},
+      {"24 -> 64, 1x1, 16x16, relu", 24, 64, 16, 16, 1, 1, 0, 1, 1, "relu", false},
       {"5 -> 19, 3x3, 11x9, silu", 5, 19, 11, 9, 3, 1, 1, 1, 1, "silu", false},
       {"19 depthwise, 3x3, 9x11, silu, residual", 19, 19, 9, 11, 3, 1, 1, 1, 19, "silu", true},
       {"3 -> 16, 3x3 dilation 2, 13x7, gelu_erf", 3, 16, 13, 7, 3, 1, 2, 2, 1, "gelu_erf", false},
@@ -149,6 +178,7 @@ static void test_pass(void) {
 
 int main(void) {
   test_kernel();
+  test_kernel_bf16();
   test_refusals();
   test_pass();
   CHECK_DONE();

@@ -251,6 +251,11 @@ static void test_conv(void) {
        (vitc_attr[]){INTS("pads", 1, 2, 1, 0), INTS("strides", 2, 2)}, 2, false);
   conv("conv 1x1", VITC_F32, DIMS(2, 16, 7, 9), 20, 1, (int64_t[]){1, 1}, NULL, 0, true);
   conv("conv 1x1 groups", VITC_F32, DIMS(1, 16, 5, 5), 8, 4, (int64_t[]){1, 1}, NULL, 0, false);
+  /* 1x1 with the pixels as the GEMM's rows (Y stored transposed): a 7x7 map to 50 channels (a panel of 2
+   * columns after one of 48), K past one K block of the row-major kernels, two images; and 15 pixels (tiles of 8
+   * and 7 rows) to 32 channels */
+  conv("conv 1x1 by pixels", VITC_F32, DIMS(2, 1100, 7, 7), 50, 1, (int64_t[]){1, 1}, NULL, 0, false);
+  conv("conv 1x1 by pixels, 15", VITC_F32, DIMS(1, 24, 3, 5), 32, 1, (int64_t[]){1, 1}, NULL, 0, true);
   conv("conv patch 4x4/4", VITC_F32, DIMS(1, 3, 32, 32), 24, 1, (int64_t[]){4, 4}, (vitc_attr[]){INTS("strides", 4, 4)}, 1, true);
   conv("conv patch 16x16/16", VITC_F32, DIMS(1, 3, 64, 64), 50, 1, (int64_t[]){16, 16}, (vitc_attr[]){INTS("strides", 16, 16)}, 1, true);
   /* 288 rows of 16900 columns exceed one im2col buffer: slabs of 14560 columns and a tail */

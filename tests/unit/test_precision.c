@@ -1,7 +1,7 @@
 /* test_precision.c — which products multiply in bfloat16 (ir/precision.c): on one small graph, the
  * product on the input image and the classifier head stay float32, and their near misses do not; on
- * another, the BF16 column's other products (PatchConvNHWC, PatchMerging); Attention's own rule; and the
- * products computing the Q and K of attentions whose scores are not scaled down for their length. */
+ * another, the BF16 column's other products (PatchConvNHWC, PatchMerging); which convs; Attention's own rule;
+ * and the products computing the Q and K of attentions whose scores are not scaled down for their length. */
 #include "backend_harness.h"
 #include "op_harness.h"
 
@@ -192,9 +192,44 @@ static void test_amplified_scores(void) {
   tg_free(&t);
 }
 
+/*   x [1, 6, 5, 5] ─Softmax─▶ s ─Conv 1x1 (6 → 8)──────────▶ P_1x1 ─Softmax─▶ y0
+ *                            s ─FusedConv 1x1 (relu)────────▶ P_fused ─Softmax─▶ y1
+ *                            s ─Conv 3x3 pads 1─────────────▶ P_3x3 ─Softmax─▶ y2
+ *                            s ─Conv 1x1 group 2────────────▶ P_group ─Softmax─▶ y3
+ *                            s ─Conv 1x1 stride 2───────────▶ P_stride ─Softmax─▶ y4
+ * A conv (BF16_CONV) is a bf16 product only as a pointwise GEMM of one group; the 3x3, the grouped and the
+ * strided 1x1 keep float32. */
+static void test_convs(void) {
+  test_graph t = tg_new();
+  int x = tg_input(&t, VITC_F32, DIMS(1, 6, 5, 5)), s = unary(&t, VITC_OP_Softmax, x);
+  vitc_attr relu[1] = {attr_str("activation", "relu")}, pads[1] = {attr_ints("pads", DIMS(1, 1, 1, 1))},
+            group[1] = {attr_int("group", 2)}, stride[1] = {attr_ints("strides", DIMS(2, 2))};
+  int p_1x1 = tg_node(&t, VITC_OP_Conv, (int[]){s, tg_const(&t, VITC_F32, DIMS(8, 6, 1, 1), 1)}, 2, 1, NULL, 0);
+  int p_fused = tg_node(&t, VITC_OP_FusedConv, (int[]){s, tg_const(&t, VITC_F32, DIMS(8, 6, 1, 1), 2)}, 2, 1, relu, 1);
+  int p_3x3 = tg_node(&t, VITC_OP_Conv, (int[]){s, tg_const(&t, VITC_F32, DIMS(8, 6, 3, 3), 3)}, 2, 1, pads, 1);
+  int p_group = tg_node(&t, VITC_OP_Conv, (int[]){s, tg_const(&t, VITC_F32, DIMS(8, 3, 1, 1), 4)}, 2, 1, group, 1);
+  int p_stride = tg_node(&t, VITC_OP_Conv, (int[]){s, tg_const(&t, VITC_F32, DIMS(8, 6, 1, 1), 5)}, 2, 1, stride, 1);
+  const int outs[] = {p_1x1, p_fused, p_3x3, p_group, p_stride};
+  for (int i = 0; i < 5; i++) tg_output(&t, unary(&t, VITC_OP_Softmax, outs[i]));
+  vitc_pass_options po = {.opt_level = 0};
+  vitc_error err = {0};
+  CHECK(vitc_run_passes(t.g, &po, &err) == VITC_OK);
+  t.g->precision = VITC_PRECISION_BF16;
+  const struct { int out; bool bf16; const char *what; } want[] = {
+      {p_1x1, true, "Conv 1x1"}, {p_fused, true, "FusedConv 1x1"}, {p_3x3, false, "Conv 3x3"},
+      {p_group, false, "Conv 1x1 of two groups"}, {p_stride, false, "Conv 1x1 stride 2"}};
+  for (int i = 0; i < 5; i++) {
+    bool got = vitc_bf16_product(t.g, &t.g->nodes[t.g->tensors[want[i].out].producer]);
+    if (got != want[i].bf16) fprintf(stderr, "%s: bf16 %d, want %d\n", want[i].what, got, want[i].bf16);
+    CHECK(got == want[i].bf16);
+  }
+  tg_free(&t);
+}
+
 int main(void) {
   test_rule();
   test_other_products();
+  test_convs();
   test_attention();
   test_amplified_scores();
   CHECK_DONE();
