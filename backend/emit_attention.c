@@ -208,24 +208,32 @@ static int micro_rows_most(int vecs) {
   return most < MICRO_MOST ? most : MICRO_MOST;
 }
 
-/* body(a, state) for every micro-block of the block's `rows` rows, for a tile `vecs` vectors wide: the
- * rows cut into as few micro-blocks as micro_rows_most allows, of equal size but one row (49 rows: 7 × 7
- * for the scores, 13 + 3 × 12 for P·V), where a last micro-block of the rows left over ran a short tile
- * whose FMAs wait on each other. */
+/* body(a, state) for every micro-block of the block's `rows` rows, for a tile `vecs` vectors wide: as
+ * many rows as micro_rows_most allows, then the rows left over; but when those would hold fewer than 8
+ * accumulators (two FMA pipes × 4 cycles: their FMAs would wait on each other), the rows cut into equal
+ * micro-blocks but one row instead (49 rows: 7 × 7 for the scores over 3 key vectors, not 6 × 8 + 1). */
 typedef void (*micro_body)(attn_ctx *a, void *state);
 static void for_micro(attn_ctx *a, int rows, int vecs, micro_body body, void *state) {
   vitc_cg *cg = a->cg;
   int most = micro_rows_most(vecs), count = (rows + most - 1) / most, small = rows / count, big = rows % count;
+  if (rows % most * vecs >= 8) small = most, big = 0; /* whole micro-blocks, then the rest */
   if (big) { /* `big` micro-blocks of small + 1 rows, then the others of `small` */
     cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, big * (small + 1)), small + 1);
     micro_rows(a, m.iv, small + 1);
     body(a, state);
     cg_loop_end(cg, &m);
   }
-  cg_loop m = cg_loop_begin(cg, cg_i64(cg, big * (small + 1)), cg_i64(cg, rows), small);
-  micro_rows(a, m.iv, small);
-  body(a, state);
-  cg_loop_end(cg, &m);
+  int64_t from = big * (small + 1), whole = from + (rows - from) / small * small;
+  if (whole > from) {
+    cg_loop m = cg_loop_begin(cg, cg_i64(cg, from), cg_i64(cg, whole), small);
+    micro_rows(a, m.iv, small);
+    body(a, state);
+    cg_loop_end(cg, &m);
+  }
+  if (whole < rows) {
+    micro_rows(a, cg_i64(cg, whole), rows - (int)whole);
+    body(a, state);
+  }
 }
 
 /* The key tile [j0, j0 + 16nv) of the score rows. */
@@ -502,7 +510,7 @@ static void emit_block(attn_ctx *a, int rows) {
     for_micro(a, rows, (int)(kvecs - tiles * SCORE_VECS), score_tile,
               &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS),
                           a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
-  if (a->kp.few) for_micro(a, rows, 1, score_few, NULL);
+  if (a->kp.few) for_micro(a, rows, SCORE_VECS, score_few, NULL); /* dots: rows as a tile's, not a tile */
   softmax_rows(a, rows);
   grid_probabilities(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);

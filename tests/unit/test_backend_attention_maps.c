@@ -289,11 +289,10 @@ static void dense_sizes(int threads) {
       {8, 1, 1, 32, 32, false, false},   {8, 33, 65, 20, 24, true, true},
       /* odd D and Dv: bf16's last pairs half zero */
       {2, 13, 21, 17, 9, false, true},   {9, 13, 21, 17, 9, true, false},
-      /* micro-blocks sized to the tile's width (micro_rows_most), the rows cut into equal ones but one row:
-       * MaxViT's and Swin's 49 × 32 per head (scores 7 × 7 rows over 3 key vectors and a few key, P·V
-       * 13 + 3 × 12 rows), 64 × 32 (Swin V2: 4 key vectors, 10 micro-blocks of 6 and 7 rows), 197 × 32
-       * in blocks of 24 rows (P·V 2 × 12, the last block's 5 rows one micro-block), Dv 16 (one vector: 14
-       * rows) and 40 (3 vectors: 8 rows) */
+      /* micro-blocks sized to the tile's width (micro_rows_most, for_micro): MaxViT's and Swin's 49 × 32
+       * per head (scores 7 × 7 rows over 3 key vectors and a few key, P·V 3 × 13 + 10), 64 × 32 (Swin V2:
+       * scores 10 × 6 + 4, P·V 4 × 13 + 12), 197 × 32 in blocks of 24 rows (P·V 13 + 11, the last block's
+       * 5 rows one micro-block), Dv 16 (one vector: 13 + 3 × 12) and 40 (3 vectors: 3 × 8 + 5) */
       {11, 49, 49, 32, 32, false, true}, {9, 64, 64, 32, 32, false, false}, {2, 197, 197, 32, 32, false, true},
       {10, 49, 49, 32, 16, false, false}, {10, 29, 35, 16, 40, true, true},
   };
