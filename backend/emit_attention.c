@@ -53,7 +53,13 @@
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
  * bias and mask) 59%. Swin's 49 × 32 windows on a loaded machine (session 5, 14:00, against 267.3): 56%,
  * of which, by leaving each part out, the score tiles take 30% of the time, P·V 33%, the softmax 26% (its
- * exp half of that) and the Kᵀ packing 5%; the two products run at 88% and 79% of peak. */
+ * exp half of that) and the Kᵀ packing 5%; the two products run at 88% and 79% of peak.
+ * Session 9 (loaded machine, perf's cpu-clock samples of the AOT-compiled kernel, 64 windows × 3 heads):
+ * the score loop 30%, P·V 37%, the Kᵀ packing 12%, the exp pass 9%; P·V's first micro-block alone 20%,
+ * the three after it, with the same V rows then in L1, 17%: the first touch of the window's scattered
+ * Q, K and V rows (L3, qkv 3.6 MB) costs about a quarter of the time, wherever it falls (copying V into
+ * a dense array first moved the 14% into the copy). The same windows with qkv in L2 (8 windows) run
+ * at 67%. Prefetching the next entry's rows (prefetch_entry) did not pay at this size (-3%). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
