@@ -53,7 +53,13 @@
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
  * bias and mask) 59%. Swin's 49 × 32 windows on a loaded machine (session 5, 14:00, against 267.3): 56%,
  * of which, by leaving each part out, the score tiles take 30% of the time, P·V 33%, the softmax 26% (its
- * exp half of that) and the Kᵀ packing 5%; the two products run at 88% and 79% of peak. */
+ * exp half of that) and the Kᵀ packing 5%; the two products run at 88% and 79% of peak.
+ * Session 9 (loaded machine, perf's cpu-clock samples of the AOT-compiled kernel, 64 windows × 3 heads):
+ * the score loop 30%, P·V 37%, the Kᵀ packing 12%, the exp pass 9%; P·V's first micro-block alone 20%,
+ * the three after it, with the same V rows then in L1, 17%: the first touch of the window's scattered
+ * Q, K and V rows (L3, qkv 3.6 MB) costs about a quarter of the time, wherever it falls (copying V into
+ * a dense array first moved the 14% into the copy). The same windows with qkv in L2 (8 windows) run
+ * at 67%. Prefetching the next entry's rows (prefetch_entry) did not pay at this size (-3%). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +71,9 @@
 #include "vmath.h"
 
 #define VL F32V_LANES
-#define ROWS 6       /* query rows per block: each K and V vector loaded serves them all */
+#define ROWS 6       /* query rows per micro-block of a tile 4 vectors wide (micro_rows_most) */
+#define MICRO_MOST 14 /* query rows per micro-block at most: their row pointers in general registers */
+#define VREGS 32     /* vector registers (AVX-512) for a tile's accumulators, its loaded vectors and broadcasts */
 #define SCORE_VECS 4 /* vectors of keys per score tile: ROWS × 4 accumulators + 4 K vectors + 1 broadcast */
 #define PV_VECS 4    /* vectors of Y per row in one pass of P·V over j, likewise */
 #define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
@@ -161,7 +169,7 @@ typedef struct attn_ctx {
    * their factors splatted */
   int nrows;
   LLVMValueRef mi; /* its first row */
-  LLVMValueRef q[ROWS], y[ROWS], srow[ROWS], bias[ROWS], mrow[ROWS], fac_v[ROWS];
+  LLVMValueRef q[MICRO_MOST], srow[MICRO_MOST], mrow[MICRO_MOST];
   const vitc_qgrid *grid; /* [VITC_NGRIDS] */
   float q_pre;            /* with Q's grid: the scale attribute, applied before rounding */
   LLVMValueRef qlev;      /* with Q's grid: the block's Q rows as levels [rows][D] */
@@ -178,26 +186,58 @@ static void micro_rows(attn_ctx *a, LLVMValueRef m, int nrows) {
   for (int r = 0; r < nrows; r++) {
     LLVMValueRef i = ix_add(cg, m, cg_i64(cg, r));
     a->q[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->qp, i));
-    a->y[r] = vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->yp, i));
     a->srow[r] = gep_f32_at(cg, a->s, i, a->nk_pad, 0);
     a->mrow[r] = gep_f32_at(cg, a->mx, i, VL, 0);
-    a->bias[r] = a->bp ? vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->bp, i)) : NULL;
-    a->fac_v[r] = f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->fac, i)));
   }
 }
 
-/* body(a, state) for every micro-block of the block's `rows` rows: ROWS at a time, then the rest. */
-typedef void (*micro_body)(attn_ctx *a, void *state);
-static void for_micro(attn_ctx *a, int rows, micro_body body, void *state) {
+/* Row r of the micro-block's Y and bias (NULL without) pointers and its factor splatted: loaded where
+ * they are used, after the products, rather than held in registers across them. */
+static LLVMValueRef row_y(attn_ctx *a, int r) {
   vitc_cg *cg = a->cg;
-  if (rows / ROWS) {
-    cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows / ROWS * ROWS), ROWS);
-    micro_rows(a, m.iv, ROWS);
+  return vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->yp, ix_addk(cg, a->mi, r)));
+}
+static LLVMValueRef row_bias(attn_ctx *a, int r) {
+  vitc_cg *cg = a->cg;
+  return a->bp ? vec_load1(cg, cg->ptr, cg_gep(cg, cg->ptr, a->bp, ix_addk(cg, a->mi, r))) : NULL;
+}
+static LLVMValueRef row_factor(attn_ctx *a, int r) {
+  vitc_cg *cg = a->cg;
+  return f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->fac, ix_addk(cg, a->mi, r))));
+}
+
+/* The rows of a micro-block whose tile is `vecs` vectors wide: its accumulators, the vectors loaded per
+ * step, a broadcast and spares in the vector registers (4 vectors: 6 rows, as emit_gemm.c's 8 × 3; 3: 8;
+ * 2: 13), so that a narrow tile (Swin's Dv of 32, 48 keys) shares each loaded vector among more rows. */
+static int micro_rows_most(int vecs) {
+  int most = (VREGS - 4 - vecs) / vecs;
+  return most < MICRO_MOST ? most : MICRO_MOST;
+}
+
+/* body(a, state) for every micro-block of the block's `rows` rows, for a tile `vecs` vectors wide: as
+ * many rows as micro_rows_most allows, then the rows left over; but when those would hold fewer than 8
+ * accumulators (two FMA pipes × 4 cycles: their FMAs would wait on each other), the rows cut into equal
+ * micro-blocks but one row instead (49 rows: 7 × 7 for the scores over 3 key vectors, not 6 × 8 + 1). */
+typedef void (*micro_body)(attn_ctx *a, void *state);
+static void for_micro(attn_ctx *a, int rows, int vecs, micro_body body, void *state) {
+  vitc_cg *cg = a->cg;
+  int most = micro_rows_most(vecs), count = (rows + most - 1) / most, small = rows / count, big = rows % count;
+  if (rows % most * vecs >= 8) small = most, big = 0; /* whole micro-blocks, then the rest */
+  if (big) { /* `big` micro-blocks of small + 1 rows, then the others of `small` */
+    cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, big * (small + 1)), small + 1);
+    micro_rows(a, m.iv, small + 1);
     body(a, state);
     cg_loop_end(cg, &m);
   }
-  if (rows % ROWS) {
-    micro_rows(a, cg_i64(cg, rows / ROWS * ROWS), rows % ROWS);
+  int64_t from = big * (small + 1), whole = from + (rows - from) / small * small;
+  if (whole > from) {
+    cg_loop m = cg_loop_begin(cg, cg_i64(cg, from), cg_i64(cg, whole), small);
+    micro_rows(a, m.iv, small);
+    body(a, state);
+    cg_loop_end(cg, &m);
+  }
+  if (whole < rows) {
+    micro_rows(a, cg_i64(cg, whole), rows - (int)whole);
     body(a, state);
   }
 }
@@ -213,7 +253,7 @@ typedef struct key_tile {
  * runs, over the packed Kᵀ; then, still in registers, the row's factor, its bias, -inf past Nk (the tile
  * with the partial vector knows its lanes when built: `last`), and the running max, lane by lane. The
  * softmax then reads each score once. */
-static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[ROWS][SCORE_VECS]) {
+static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][SCORE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef kv[SCORE_VECS];
@@ -229,7 +269,7 @@ static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[ROW
 }
 
 /* The same products in bf16: a vdpbf16ps per pair of D, Q's rounded pair repeated across the lanes. */
-static void score_pairs(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[ROWS][SCORE_VECS]) {
+static void score_pairs(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][SCORE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef kv[SCORE_VECS];
@@ -247,19 +287,19 @@ static void score_tile(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const key_tile *kt = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[ROWS][SCORE_VECS];
+  LLVMValueRef acc[MICRO_MOST][SCORE_VECS];
   for (int r = 0; r < a->nrows; r++)
     for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
   (a->bf16 ? score_pairs : score_products)(a, kt, acc);
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL), bias = row_bias(a, r), fac = row_factor(a, r);
     for (int v = 0; v < kt->nv; v++) {
       int lanes = v == kt->nv - 1 ? kt->last : VL;
       LLVMValueRef j = ix_add(cg, kt->j0, cg_i64(cg, (int64_t)v * VL));
-      LLVMValueRef x = vec_mul(cg, vec_load1(cg, vt, acc[r][v]), a->fac_v[r]);
-      if (a->bias[r])
-        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, a->bias[r], j), a->bias_whole ? VL : lanes)
-                                     : f32v_splat(cg, vec_load1(cg, cg->f32, a->bias[r])));
+      LLVMValueRef x = vec_mul(cg, vec_load1(cg, vt, acc[r][v]), fac);
+      if (bias)
+        x = vec_add(cg, x, a->bias_js ? f32v_load(cg, gep_f32(cg, bias, j), a->bias_whole ? VL : lanes)
+                                     : f32v_splat(cg, vec_load1(cg, cg->f32, bias)));
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       if (lanes < VL) x = vec_select(cg, vec_mask(cg, VL, lanes), x, vconst(cg, -INFINITY));
       f32v_store(cg, x, gep_f32(cg, a->srow[r], j), VL);
@@ -277,16 +317,15 @@ static void score_few(attn_ctx *a, void *state) {
   int64_t nd = vecs(a->d);
   LLVMValueRef krows = gep_f32(cg, a->kt, cg_i64(cg, a->d * a->nk_pad));
   for (int r = 0; r < a->nrows; r++) {
-    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL);
+    LLVMValueRef m = f32v_load(cg, a->mrow[r], VL), bias = row_bias(a, r);
     for (int64_t t = 0; t < a->kp.few; t++) {
       LLVMValueRef acc = vconst(cg, 0), j = cg_i64(cg, a->kp.full + t);
       for (int64_t c = 0; c < nd; c++) {
         LLVMValueRef qc = f32v_load(cg, gep_f32(cg, a->q[r], cg_i64(cg, c * VL)), lanes_of(a->d, c));
         acc = vec_fma(cg, qc, f32v_load(cg, gep_f32(cg, krows, cg_i64(cg, t * a->d + c * VL)), lanes_of(a->d, c)), acc);
       }
-      LLVMValueRef x = vec_mul(cg, vec_reduce(cg, VEC_SUM, acc), vec_lane(cg, a->fac_v[r], 0));
-      if (a->bias[r])
-        x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, a->bias[r], j) : a->bias[r]));
+      LLVMValueRef x = vec_mul(cg, vec_reduce(cg, VEC_SUM, acc), vec_load1(cg, cg->f32, gep_f32(cg, a->fac, ix_addk(cg, a->mi, r))));
+      if (bias) x = vec_add(cg, x, vec_load1(cg, cg->f32, a->bias_js ? gep_f32(cg, bias, j) : bias));
       if (a->grid[VITC_GRID_S].on) x = grid_round(cg, x, &a->grid[VITC_GRID_S]);
       vec_store1(cg, x, gep_f32(cg, a->srow[r], j));
       vec_store1(cg, x, gep_f32(cg, a->cols, ix_add(cg, a->mi, cg_i64(cg, (1 + t) * a->rows_pad + r))));
@@ -395,7 +434,7 @@ typedef struct pv_pass {
 
 /* acc_r += Σ_{j0 ≤ j < j1} s_r[j] · V(j, 16c0 ..) for every row r of the micro-block, each V vector loaded
  * once for all rows. */
-static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[ROWS][PV_VECS]) {
+static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][PV_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef vv[PV_VECS];
@@ -413,7 +452,7 @@ static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[ROWS]
 
 /* The same in bf16, a pair of keys at a time (j0 is even: PV_KEYS is): the row's probability pair
  * (probability_pairs) repeated across the lanes, V's pairs (key_pack_bf16) whole vectors, zero past Dv. */
-static void value_pairs(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[ROWS][PV_VECS]) {
+static void value_pairs(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][PV_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef vv[PV_VECS];
@@ -435,28 +474,29 @@ static void weighted_values(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const pv_pass *p = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[ROWS][PV_VECS], yat[ROWS][PV_VECS];
+  LLVMValueRef acc[MICRO_MOST][PV_VECS];
   for (int r = 0; r < a->nrows; r++)
-    for (int c = 0; c < p->n; c++) {
-      acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
-      yat[r][c] = gep_f32(cg, a->y[r], cg_i64(cg, (p->c0 + c) * VL));
-    }
+    for (int c = 0; c < p->n; c++) acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
   if (p->first) {
     cg_if resume = cg_if_begin(cg, vec_not(cg, p->first));
     for (int r = 0; r < a->nrows; r++)
-      for (int c = 0; c < p->n; c++) vec_store1(cg, f32v_load(cg, yat[r][c], c == p->n - 1 ? p->last : VL), acc[r][c]);
+      for (int c = 0; c < p->n; c++)
+        vec_store1(cg, f32v_load(cg, gep_f32(cg, row_y(a, r), cg_i64(cg, (p->c0 + c) * VL)), c == p->n - 1 ? p->last : VL), acc[r][c]);
     cg_if_end(cg, &resume);
   }
   (a->bf16 ? value_pairs : value_products)(a, p, acc);
   cg_if fin = {0};
   if (p->final) fin = cg_if_begin(cg, p->final);
-  for (int r = 0; r < a->nrows; r++)
-    for (int c = 0; c < p->n; c++)
-      vec_store1(cg, vec_mul(cg, vec_load1(cg, vt, acc[r][c]), a->fac_v[r]), acc[r][c]);
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef fac = row_factor(a, r);
+    for (int c = 0; c < p->n; c++) vec_store1(cg, vec_mul(cg, vec_load1(cg, vt, acc[r][c]), fac), acc[r][c]);
+  }
   if (p->final) cg_if_end(cg, &fin);
-  for (int r = 0; r < a->nrows; r++)
+  for (int r = 0; r < a->nrows; r++) {
+    LLVMValueRef y = row_y(a, r);
     for (int c = 0; c < p->n; c++)
-      f32v_store(cg, vec_load1(cg, vt, acc[r][c]), yat[r][c], c == p->n - 1 ? p->last : VL);
+      f32v_store(cg, vec_load1(cg, vt, acc[r][c]), gep_f32(cg, y, cg_i64(cg, (p->c0 + c) * VL)), c == p->n - 1 ? p->last : VL);
+  }
 }
 
 /* The block's `rows` rows, set up in the row arrays: scores a key tile at a time for all rows (the tile of
@@ -469,14 +509,14 @@ static void emit_block(attn_ctx *a, int rows) {
   cg_loop_end(cg, &m);
   if (tiles) {
     cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * SCORE_VECS * VL), SCORE_VECS * VL);
-    for_micro(a, rows, score_tile, &(key_tile){jt.iv, SCORE_VECS, VL});
+    for_micro(a, rows, SCORE_VECS, score_tile, &(key_tile){jt.iv, SCORE_VECS, VL});
     cg_loop_end(cg, &jt);
   }
   if (kvecs > tiles * SCORE_VECS) /* at most SCORE_VECS: the whole vectors left and the partial one */
-    for_micro(a, rows, score_tile,
+    for_micro(a, rows, (int)(kvecs - tiles * SCORE_VECS), score_tile,
               &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS),
                           a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
-  if (a->kp.few) for_micro(a, rows, score_few, NULL);
+  if (a->kp.few) for_micro(a, rows, SCORE_VECS, score_few, NULL); /* dots: rows as a tile's, not a tile */
   softmax_rows(a, rows);
   grid_probabilities(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
@@ -490,7 +530,7 @@ static void emit_block(attn_ctx *a, int rows) {
   for (p.c0 = 0; p.c0 < nvec; p.c0 += PV_VECS) {
     p.n = (int)(nvec - p.c0 < PV_VECS ? nvec - p.c0 : PV_VECS);
     p.last = p.c0 + p.n == nvec ? lanes_of(a->dv, nvec - 1) : VL;
-    for_micro(a, rows, weighted_values, &p);
+    for_micro(a, rows, p.n, weighted_values, &p);
   }
   cg_loop_end(cg, &kb);
 }

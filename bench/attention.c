@@ -4,22 +4,25 @@
  *   vit    row maps reading Q, K, V from one packed qkv [N, G, 3·H·D], Y written as [N, G, H·D]
  *   swin   row maps reading windows of N tokens (a fixed permutation: partition and cyclic shift) from qkv
  *          [G·N, 3·H·D], Y back to [G·N, H·D], rel-pos bias [H, N, N]; swin+mask: the shifted blocks'
- *          bias + mask [G, H, N, N]
+ *          bias + mask [G, H, N, N]; swin2: Swin V2's cosine attention (normalize_qk, a per-head scale S
+ *          [H, 1, 1]) with the rel-pos bias [H, N, N]
  *   vit+qdq  vit with the grids of ORT's QDQ ViT-B/16 (its first layer's q_quant .. p_quant)
  * The default set: ViT-B/16 (H 12, D 64) at 197, 577 and 1025 tokens (224, 384, 512 pixels), ViT-B/32's
- * 50 tokens, and Swin-T's four stages (49 tokens, D 32; 64 windows × 3 heads .. 1 × 24), on 1 and 2 threads.
+ * 50 tokens, Swin-T's four stages (49 tokens, D 32; 64 windows × 3 heads .. 1 × 24), MaxViT-T's (49 tokens,
+ * D 32; 64 windows or grid cells × 2 heads .. 1 × 16) and Swin V2-T's first two at 224 pixels (64 tokens,
+ * D 32, cosine; 49 windows × 3 heads, 16 × 6), on 1 and 2 threads.
  * Times are the best of about a second of runs (wall clock; at 1 thread also the calling thread's CPU time,
  * which a shared machine disturbs less). Each case runs in float32 and then in bf16 precision (Q·Kᵀ and P·V on
  * vdpbf16ps, ir/precision.c), side by side. Built by hand:
  *   gcc -std=gnu11 -O2 -I include -I . -I tests/unit -I /usr/lib/llvm-16/include bench/attention.c -o /tmp/attention BUILD/libvitc.a \
  *       BUILD/libonnx_proto.a BUILD/libvitc_rt.a -lprotobuf-c -L/usr/lib/llvm-16/lib -lLLVM-16 -lffi -lz -lm -lpthread
- * Usage: attention [PEAK_FILE [G H N D THREADS LAYOUT [PRECISION]]]   (LAYOUT dense, vit, swin or swin+mask;
+ * Usage: attention [PEAK_FILE [G H N D THREADS LAYOUT [PRECISION]]]   (LAYOUT dense, vit, swin, swin+mask, swin2;
  *        PRECISION fp32, the default, or bf16)
  * PEAK_FILE has lines "THREADS GFLOPS" (/work/shared-bench/peak.txt). */
 #include "best_time.h"
 
-typedef enum { DENSE, VIT, SWIN, SWIN_MASK, VIT_QDQ, NLAYOUTS } layout;
-static const char *const layout_names[] = {"dense", "vit", "swin", "swin+mask", "vit+qdq"};
+typedef enum { DENSE, VIT, SWIN, SWIN_MASK, VIT_QDQ, SWIN2, NLAYOUTS } layout;
+static const char *const layout_names[] = {"dense", "vit", "swin", "swin+mask", "vit+qdq", "swin2"};
 
 typedef struct bench_case {
   int64_t g, h, n, d;
@@ -37,7 +40,8 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
   int in[9];
   vitc_attr at[13];
   int na = 0, nin = 3;
-  at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = 0.125};
+  at[na++] = (vitc_attr){.name = "scale", .type = VITC_ATTR_FLOAT, .f = c->lay == SWIN2 ? 1 : 0.125};
+  if (c->lay == SWIN2) at[na++] = (vitc_attr){.name = "normalize_qk", .type = VITC_ATTR_INT, .i = 1};
   static double grids[VITC_NGRIDS][4] = {{0.00495325, 130, 0, 255}, {0.0399091, 131, 0, 255}, {0.0398465, 120, 0, 255},
                                {0.0456505, 125, 0, 255}, {0.00169735, 0, 0, 255}};
   for (int x = 0; c->lay == VIT_QDQ && x < VITC_NGRIDS; x++)
@@ -56,9 +60,9 @@ static void build(test_graph *t, const bench_case *c, int64_t *maps, int64_t *hs
           maps[(x * g + gi) * n + i] = x < 3 ? row * 3 * w + x * w : row * w;
         }
     for (int x = 0; x < 3; x++) in[x] = qkv;
-    in[3] = c->lay == SWIN ? tg_const(t, VITC_F32, 3, (int64_t[]){h, n, n}, 5)
+    in[3] = c->lay == SWIN || c->lay == SWIN2 ? tg_const(t, VITC_F32, 3, (int64_t[]){h, n, n}, 5)
             : c->lay == SWIN_MASK ? tg_const(t, VITC_F32, 4, (int64_t[]){g, h, n, n}, 5) : -1;
-    in[4] = -1;
+    in[4] = c->lay == SWIN2 ? tg_const(t, VITC_F32, 3, (int64_t[]){h, 1, 1}, 6) : -1; /* S: exp(clamp(logit_scale)) */
     for (int x = 0; x < 4; x++) in[5 + x] = map_const(t, g, n, maps + x * l);
     nin = 9;
     for (int x = 0; x < 4; x++) hs[x] = d;
@@ -118,6 +122,8 @@ int main(int argc, char **argv) {
       {1, 12, 197, 64, VIT},  {1, 12, 577, 64, VIT},  {1, 12, 1025, 64, VIT},  {1, 12, 197, 64, DENSE},
       {1, 12, 50, 64, VIT},   {64, 3, 49, 32, SWIN},  {64, 3, 49, 32, SWIN_MASK}, {16, 6, 49, 32, SWIN_MASK},
       {4, 12, 49, 32, SWIN_MASK}, {1, 24, 49, 32, SWIN},
+      {64, 2, 49, 32, SWIN},  {16, 4, 49, 32, SWIN},  {4, 8, 49, 32, SWIN},    {1, 16, 49, 32, SWIN},
+      {49, 3, 64, 32, SWIN2}, {16, 6, 64, 32, SWIN2},
   };
   for (int threads = 1; threads <= 2; threads++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)

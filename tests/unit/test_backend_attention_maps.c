@@ -289,6 +289,12 @@ static void dense_sizes(int threads) {
       {8, 1, 1, 32, 32, false, false},   {8, 33, 65, 20, 24, true, true},
       /* odd D and Dv: bf16's last pairs half zero */
       {2, 13, 21, 17, 9, false, true},   {9, 13, 21, 17, 9, true, false},
+      /* micro-blocks sized to the tile's width (micro_rows_most, for_micro): MaxViT's and Swin's 49 × 32
+       * per head (scores 7 × 7 rows over 3 key vectors and a few key, P·V 3 × 13 + 10), 64 × 32 (Swin V2:
+       * scores 10 × 6 + 4, P·V 4 × 13 + 12), 197 × 32 in blocks of 24 rows (P·V 13 + 11, the last block's
+       * 5 rows one micro-block), Dv 16 (one vector: 13 + 3 × 12) and 40 (3 vectors: 3 × 8 + 5) */
+      {11, 49, 49, 32, 32, false, true}, {9, 64, 64, 32, 32, false, false}, {2, 197, 197, 32, 32, false, true},
+      {10, 49, 49, 32, 16, false, false}, {10, 29, 35, 16, 40, true, true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     int64_t h = cases[i].h, nq = cases[i].nq, nk = cases[i].nk, d = cases[i].d;
@@ -355,6 +361,9 @@ static void test_compiled(void) {
     swin_windows("Swin shifted windows, mask -100 in odd windows", 4, 3, 49, 32, BIAS_MASKED, false, threads);
     swin_windows("Swin V2-T 8x8 windows, cosine, S, bias [G,H,N,N]", 3, 3, 64, 32, BIAS_GHNN, true, threads);
     swin_windows("Swin shifted windows, bias + mask with repeated slabs", 8, 3, 49, 32, BIAS_SHIFTED, false, threads);
+    /* an odd count of windows and heads (7 × 3): tasks of one entry split unevenly over the threads */
+    swin_windows("Swin 49-token windows, 7 windows x 3 heads, mask", 7, 3, 49, 32, BIAS_MASKED, false, threads);
+    swin_windows("Swin V2 49-token windows, 7 windows x 3 heads, cosine", 7, 3, 49, 32, BIAS_GHNN, true, threads);
     swin_windows("Swin V2 shifted windows, cosine, repeated slabs, D 20", 5, 2, 49, 20, BIAS_SHIFTED, true, threads);
     swin_windows("Swin windows, bias [G,H,N,N] an input (read in place)", 4, 3, 49, 32, BIAS_INPUT, false, threads);
     swin_windows("Swin V2-T 8x8 shifted windows, cosine, S, mask", 4, 2, 64, 32, BIAS_MASKED, true, threads);
