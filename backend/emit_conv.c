@@ -292,12 +292,25 @@ static vitc_status emit_pointwise(vitc_cg *cg, const vitc_conv_geometry *p, vitc
 }
 
 /* dst[j + dshift] = 0 for j in [lo, hi) (runtime bounds), or = src[j*stride + sshift] when src is given;
- * the shifts go into the indices because the run's own start may lie before dst or src. */
+ * the shifts go into the indices because the run's own start may lie before dst or src. Contiguous runs
+ * (zeros, or a copy at stride 1) go a vector at a time, the last one masked: element by element, im2col
+ * took longer than the GEMM after it (a grouped 3x3 conv of 32 channels a group at 56x56: 0.30 ms of
+ * 0.54, the GEMM alone 0.23). */
 static void emit_span(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef dshift, LLVMValueRef src, int64_t stride,
                       LLVMValueRef sshift, LLVMValueRef lo, LLVMValueRef hi) {
-  cg_loop j = cg_loop_begin(cg, lo, hi, 1);
-  LLVMValueRef v = src ? cg_load(cg, src, add_i(cg, mul_i(cg, j.iv, stride), sshift), VITC_F32) : cg_f32(cg, 0);
-  cg_store(cg, dst, add_i(cg, j.iv, dshift), VITC_F32, v);
+  if (src && stride != 1) {
+    cg_loop j = cg_loop_begin(cg, lo, hi, 1);
+    LLVMValueRef v = cg_load(cg, src, add_i(cg, mul_i(cg, j.iv, stride), sshift), VITC_F32);
+    cg_store(cg, dst, add_i(cg, j.iv, dshift), VITC_F32, v);
+    cg_loop_end(cg, &j);
+    return;
+  }
+  int w = vec_width(cg);
+  cg_loop j = cg_loop_begin(cg, lo, hi, w);
+  LLVMValueRef mask = vec_mask_dyn(cg, w, ix_sub(cg, hi, j.iv));
+  LLVMValueRef v = src ? vec_load_masked(cg, vec_f32(cg), gep_f32(cg, src, add_i(cg, j.iv, sshift)), mask)
+                       : vec_const(cg, vec_f32(cg), 0);
+  vec_store_masked(cg, v, gep_f32(cg, dst, add_i(cg, j.iv, dshift)), mask);
   cg_loop_end(cg, &j);
 }
 

@@ -3,7 +3,9 @@
  *
  * Kernel: the JIT against the evaluator (backend_harness.h tg_check) at 1 and 3 threads on each path of
  * Conv's emitter: im2col + GEMM (odd channels 3 → 17, 13x13, stride 2; dilation 2; a map big enough that
- * the columns come in several slabs, so the residual is read at each slab's offset), grouped (group 2),
+ * the columns come in several slabs, so the residual is read at each slab's offset), grouped (group 2; odd
+ * channels a group in 2 and 3 groups on lines wider than a vector and than a column panel, so im2col's
+ * vector runs end masked and split across panels, in the padding too; stride 2, its strided copy),
  * the 1x1 GEMM on X itself (its pixels as the GEMM's columns, or as its rows where the channels fill the vectors
  * better: 7x7, 13x13, 3x5 maps), and the direct depthwise loop (group = C = 17); with each activation, with
  * and without a residual; in bf16, the pointwise conv. Then the shape rule's refusals, one per message.
@@ -91,6 +93,9 @@ static void test_kernel(void) {
       {"19 depthwise, 3x3, 9x11, silu, residual", 19, 19, 9, 11, 3, 1, 1, 1, 19, "silu", true},
       {"3 -> 16, 3x3 dilation 2, 13x7, gelu_erf", 3, 16, 13, 7, 3, 1, 2, 2, 1, "gelu_erf", false},
       {"64 -> 16, 3x3, 84x84 (slabs), gelu_erf, residual", 64, 16, 84, 84, 3, 1, 1, 1, 1, "gelu_erf", true},
+      {"21 -> 15 group 3, 3x3, 19x53, relu, residual", 21, 15, 19, 53, 3, 1, 1, 1, 3, "relu", true},
+      {"10 -> 6 group 2, 5x5 pad 2, 9x70, none, residual", 10, 6, 9, 70, 5, 1, 2, 1, 2, "none", true},
+      {"9 -> 12 group 3, 3x3 stride 2, 15x37, gelu_erf", 9, 12, 15, 37, 3, 2, 1, 1, 3, "gelu_erf", false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     for (int threads = 1; threads <= 3; threads += 2) {
