@@ -407,13 +407,22 @@ static bool viewed_channels_last(const vitc_graph *g, int t) {
   return in_order;
 }
 
+enum { MAX_CARRIED = 32, MAX_ATTRS = 8 }; /* inputs and outputs of a carried op (a moved-input mask has 32 bits) */
+
 /* The result through which reader n of t carries a channels-last t on without gaining by it itself: a
  * unary op's, an elementwise op's with a constant (an affine norm's scale and shift), a norm over the
- * channels' (CoAtNeXt's stem: 3x3/2 → LayerNorm2d → GELU → 3x3), a whole-image norm's (PoolFormer's
- * GroupNorm, from its first view); else -1. */
+ * channels' (CoAtNeXt's stem: 3x3/2 → LayerNorm2d → GELU → 3x3), an AXES op's of one result whose other
+ * moved inputs are channels-last already (MobileViT's Concat of its shortcut and its folded tokens'
+ * 1x1 before the fusion 3x3), a whole-image norm's (PoolFormer's GroupNorm, from its first view); else -1. */
 static int carried_on(const vitc_graph *g, const vitc_node *n, int t) {
   int image, back;
   if (is_unary_elementwise(g, n) || (n->op == VITC_OP_LayerNormChannels && n->in[0] == t)) return n->out[0];
+  if (vitc_op_has(n->op, VITC_OPF_AXES) && n->nout == 1 && n->nin <= MAX_CARRIED) {
+    unsigned moved = vitc_moved_inputs(g, n);
+    bool others_last = true;
+    for (int k = 0; k < n->nin; k++) others_last &= !(moved >> k & 1u) || n->in[k] == t || nhwc_source(g, n->in[k]) >= 0;
+    if (others_last) return n->out[0];
+  }
   if (vitc_op_has(n->op, VITC_OPF_ELEMWISE) && n->nin == 2 && vitc_match_known(g, n->in[n->in[0] == t])) return n->out[0];
   const vitc_node *norm = vitc_op_has(n->op, VITC_OPF_VIEW) && n->nout == 1 ? only_reader(g, n->out[0]) : NULL;
   if (norm && norm->op == VITC_OP_InstanceNormalization && (back = whole_image_norm_view(g, norm, &image)) >= 0 &&
@@ -440,10 +449,13 @@ static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vit
     vitc_conv_geometry p;
     vitc_window w;
     bool excluded;
-    if (n->dead || n == skip || n->nin < 1 || n->in[0] != t) continue;
-    if (average_is_depthwise(g, n, &w, &excluded)) return true;
-    int on = carried_on(g, n, t);
+    bool reads = false;
+    for (int k = 0; k < n->nin; k++) reads |= n->in[k] == t;
+    if (n->dead || n == skip || !reads) continue;
+    int on = carried_on(g, n, t); /* t may be any input of a Concat */
     if (on >= 0 && leads_channels_last(g, on, depth - 1, NULL)) return true;
+    if (n->in[0] != t) continue;
+    if (average_is_depthwise(g, n, &w, &excluded)) return true;
     if (n->op != VITC_OP_Conv || !conv_geometry(g, n, &p)) continue;
     if (is_depthwise(&p) || (p.group == 1 && p.w.taps > 1)) return true;
     if (p.group == 1 && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
@@ -669,7 +681,6 @@ static vitc_status reduce(layout *l, int i) {
  *   Slice(T(z), axes [1])            →   T(Slice(z, axes [3]))
  *
  * Without an axes input Slice cuts dims 0, 1, .. in order: they are written out, renamed. */
-enum { MAX_CARRIED = 32, MAX_ATTRS = 8 }; /* inputs and outputs of a carried op (a moved-input mask has 32 bits) */
 static vitc_status axes_op(layout *l, int i) {
   vitc_graph *g = l->g;
   const vitc_node *n = &g->nodes[i];

@@ -5,7 +5,7 @@
  * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), StarNet's ReLU6 star (Clip with
  * scalar bounds of one channels-last map times another), CAFormer's Pow by 2, PoolFormer's GroupNorm and
  * pool mixer, InceptionNeXt's and FocalNet's channel Splits, CoAtNeXt's depthwise conv with a channel
- * multiplier and its stem's LayerNorm2d, and near misses that must stay NCHW. Each case
+ * multiplier and its stem's LayerNorm2d, MobileViT's Concat before its fusion conv, and near misses that must stay NCHW. Each case
  * checks the histogram, the evaluator before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -81,6 +81,8 @@ enum {
   S_NORM_STEM,      /* CoAtNeXt's stem: NCHW image → 3x3/2 → LayerNormChannels → GELU → 3x3: channels-last from the
                        image's copy */
   MISS_NORM_STEM_OUT, /* the same with the norm's result also a graph output: all stays NCHW */
+  S_CONCAT_CARRIES, /* MobileViT's fusion: Concat over C of T(z) and 1x1(NCHW x) → 3x3: the 1x1 starts the trunk */
+  MISS_CONCAT_CARRIES_NCHW, /* the same with an NCHW graph input in place of T(z): all stays NCHW */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -373,6 +375,12 @@ static void build(test_graph *t, int variant) {
     y = conv(t, transpose(t, tg_input(t, VITC_F32, 4, zd), to_first), 1, C, 3, 1, 1, 1);
     break;
   }
+  case S_CONCAT_CARRIES: case MISS_CONCAT_CARRIES_NCHW: {
+    int in[2] = {variant == S_CONCAT_CARRIES ? nhwc_input(t) : tg_input(t, VITC_F32, 4, xd),
+                 scaled(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 1, 1, 0, 1))};
+    y = scaled(t, conv(t, concat_channels(t, in, 2), 2 * C, C, 3, 1, 1, 1));
+    break;
+  }
   case S_NORM_STEM: case MISS_NORM_STEM_OUT: {
     const int64_t image[] = {B, 3, 2 * H, 2 * W};
     int h = norm(t, VITC_OP_LayerNormChannels, scaled(t, conv(t, tg_input(t, VITC_F32, 4, image), 3, C, 3, 2, 1, 1)), 41);
@@ -652,6 +660,11 @@ static void test_coatnext(void) {
   /* the norm's result is an output: the first conv and the norm stay, and the second, read NCHW, with them */
   const fh_count out[] = {{VITC_OP_Conv, 2}, {VITC_OP_LayerNormChannels, 1}, {VITC_OP_PatchConvNHWC, 0}, {VITC_OP_Transpose, 0}};
   vitc_graph_free(fh_check("norm stem read between", build, MISS_NORM_STEM_OUT, vitc_to_channels_last, out, 4));
+  /* the 1x1 a GEMM on its input's one Transpose, the Concat and the 3x3 on channels-last maps, one Transpose out */
+  const fh_count fusion[] = {{VITC_OP_Conv, 0}, {VITC_OP_MatMul, 1}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("concat carries", build, S_CONCAT_CARRIES, vitc_to_channels_last, fusion, 4));
+  const fh_count nchw[] = {{VITC_OP_Conv, 2}, {VITC_OP_MatMul, 0}, {VITC_OP_PatchConvNHWC, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("concat of NCHW carries nothing", build, MISS_CONCAT_CARRIES_NCHW, vitc_to_channels_last, nchw, 4));
 }
 
 int main(void) {
