@@ -8,6 +8,8 @@
  * meets its inverse or a reshape that undoes it:
  *
  *   Conv(x) depthwise 2-D                      → T(DepthwiseConvNHWC(z, W [kh, kw, C], b))
+ *   Conv(x) depthwise, channel multiplier m    → T(DepthwiseConvNHWC(Gather(z, [0 ×m, 1 ×m, ..], axis 3),
+ *                                                W [kh, kw, C·m], b))   (CoAtNeXt's downsampling 7x7)
  *   Conv(x) stride = kernel, no pads, group 1  → T(MatMul(patches(x), W [kh·kw·Cin, M]) + b)
  *                                                or, for x = T(z) and a kernel above 1x1,
  *                                                T(PatchConvNHWC(z, W [kh·kw·Cin, M], b)), which reads
@@ -210,6 +212,21 @@ static int depthwise_weight(layout *l, const vitc_value *w) {
   return id;
 }
 
+/* z [N, H, W, C] with each channel repeated m times in place, [N, H, W, C·m] (channel o is z's o / m):
+ * the input a depthwise conv with channel multiplier m reads channel by channel. */
+static int repeat_channels(layout *l, int z, int64_t m) {
+  const vitc_value *v = &l->g->tensors[z].v;
+  int64_t c = v->dims[3], dims[4] = {v->dims[0], v->dims[1], v->dims[2], v->dims[3] * m};
+  int64_t *index = malloc(sizeof(int64_t) * (size_t)(c * m));
+  if (!index) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for a channel index", l->g->path), -1;
+  for (int64_t o = 0; o < c * m; o++) index[o] = o / m;
+  vitc_value iv = {.dtype = VITC_I64, .rank = 1, .dims = {c * m}, .data = index};
+  int in[2] = {z, add_constant(l, "repeat_index", &iv)};
+  free(index);
+  vitc_attr axis = {.name = "axis", .type = VITC_ATTR_INT, .i = 3};
+  return in[1] < 0 ? -1 : add(l, VITC_OP_Gather, in, 2, type_of(l->g, z, 4, dims), -1, &axis, 1, "repeated");
+}
+
 static vitc_status depthwise(layout *l, int i, const vitc_conv_geometry *p) {
   vitc_node *n = &l->g->nodes[i];
   int z = nhwc_of(l, n->in[0]), bias = n->nin > 2 ? n->in[2] : -1, w_in = n->in[1];
@@ -217,6 +234,7 @@ static vitc_status depthwise(layout *l, int i, const vitc_conv_geometry *p) {
   vitc_attr attrs[3] = {{.name = "strides", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.stride},
                         {.name = "pads", .type = VITC_ATTR_INTS, .n = 4, .ints = pads},
                         {.name = "dilations", .type = VITC_ATTR_INTS, .n = 2, .ints = (int64_t *)p->w.dilation}};
+  if (z >= 0 && p->cout_g > 1) z = repeat_channels(l, z, p->cout_g);
   if (z < 0) return VITC_ERR_NOMEM;
   int in[3] = {z, depthwise_weight(l, &l->g->tensors[w_in].v), bias};
   if (in[1] < 0) return VITC_ERR_NOMEM;
@@ -328,8 +346,11 @@ static bool average_is_depthwise(const vitc_graph *g, const vitc_node *n, vitc_w
   return inside;
 }
 
+/* One input channel per group: a depthwise conv, or one with channel multiplier cout_g > 1 (CoAtNeXt's
+ * stride-2 7x7 doubling the channels at a stage's start), which runs as a depthwise conv of its input's
+ * channels repeated (repeat_channels). A group-1 conv of one channel stays a GEMM. */
 static bool is_depthwise(const vitc_conv_geometry *p) {
-  return p->group == p->cin && p->cin_g == 1 && p->cout_g == 1;
+  return p->group == p->cin && p->cin_g == 1 && (p->cout_g == 1 || p->group > 1);
 }
 
 /* InstanceNormalization of one channel holding a whole image (GroupNorm with one group, as torch exports
@@ -386,12 +407,22 @@ static bool viewed_channels_last(const vitc_graph *g, int t) {
   return in_order;
 }
 
+enum { MAX_CARRIED = 32, MAX_ATTRS = 8 }; /* inputs and outputs of a carried op (a moved-input mask has 32 bits) */
+
 /* The result through which reader n of t carries a channels-last t on without gaining by it itself: a
- * unary op's, an elementwise op's with a constant (an affine norm's scale and shift), a whole-image
- * norm's (PoolFormer's GroupNorm, from its first view); else -1. */
+ * unary op's, an elementwise op's with a constant (an affine norm's scale and shift), a norm over the
+ * channels' (CoAtNeXt's stem: 3x3/2 → LayerNorm2d → GELU → 3x3), an AXES op's of one result whose other
+ * moved inputs are channels-last already (MobileViT's Concat of its shortcut and its folded tokens'
+ * 1x1 before the fusion 3x3), a whole-image norm's (PoolFormer's GroupNorm, from its first view); else -1. */
 static int carried_on(const vitc_graph *g, const vitc_node *n, int t) {
   int image, back;
-  if (is_unary_elementwise(g, n)) return n->out[0];
+  if (is_unary_elementwise(g, n) || (n->op == VITC_OP_LayerNormChannels && n->in[0] == t)) return n->out[0];
+  if (vitc_op_has(n->op, VITC_OPF_AXES) && n->nout == 1 && n->nin <= MAX_CARRIED) {
+    unsigned moved = vitc_moved_inputs(g, n);
+    bool others_last = true;
+    for (int k = 0; k < n->nin; k++) others_last &= !(moved >> k & 1u) || n->in[k] == t || nhwc_source(g, n->in[k]) >= 0;
+    if (others_last) return n->out[0];
+  }
   if (vitc_op_has(n->op, VITC_OPF_ELEMWISE) && n->nin == 2 && vitc_match_known(g, n->in[n->in[0] == t])) return n->out[0];
   const vitc_node *norm = vitc_op_has(n->op, VITC_OPF_VIEW) && n->nout == 1 ? only_reader(g, n->out[0]) : NULL;
   if (norm && norm->op == VITC_OP_InstanceNormalization && (back = whole_image_norm_view(g, norm, &image)) >= 0 &&
@@ -418,10 +449,13 @@ static bool leads_channels_last(const vitc_graph *g, int t, int depth, const vit
     vitc_conv_geometry p;
     vitc_window w;
     bool excluded;
-    if (n->dead || n == skip || n->nin < 1 || n->in[0] != t) continue;
-    if (average_is_depthwise(g, n, &w, &excluded)) return true;
-    int on = carried_on(g, n, t);
+    bool reads = false;
+    for (int k = 0; k < n->nin; k++) reads |= n->in[k] == t;
+    if (n->dead || n == skip || !reads) continue;
+    int on = carried_on(g, n, t); /* t may be any input of a Concat */
     if (on >= 0 && leads_channels_last(g, on, depth - 1, NULL)) return true;
+    if (n->in[0] != t) continue;
+    if (average_is_depthwise(g, n, &w, &excluded)) return true;
     if (n->op != VITC_OP_Conv || !conv_geometry(g, n, &p)) continue;
     if (is_depthwise(&p) || (p.group == 1 && p.w.taps > 1)) return true;
     if (p.group == 1 && leads_channels_last(g, n->out[0], depth - 1, NULL)) return true;
@@ -647,7 +681,6 @@ static vitc_status reduce(layout *l, int i) {
  *   Slice(T(z), axes [1])            →   T(Slice(z, axes [3]))
  *
  * Without an axes input Slice cuts dims 0, 1, .. in order: they are written out, renamed. */
-enum { MAX_CARRIED = 32, MAX_ATTRS = 8 }; /* inputs and outputs of a carried op (a moved-input mask has 32 bits) */
 static vitc_status axes_op(layout *l, int i) {
   vitc_graph *g = l->g;
   const vitc_node *n = &g->nodes[i];

@@ -4,7 +4,8 @@
  * entered from NCHW), the stems before such blocks (3x3 convs with GELU between, also XCiT's, to tokens),
  * MaxViT's pooled shortcut (AveragePool → 1x1 beside a stride-2 block), StarNet's ReLU6 star (Clip with
  * scalar bounds of one channels-last map times another), CAFormer's Pow by 2, PoolFormer's GroupNorm and
- * pool mixer, InceptionNeXt's and FocalNet's channel Splits, and near misses that must stay NCHW. Each case
+ * pool mixer, InceptionNeXt's and FocalNet's channel Splits, CoAtNeXt's depthwise conv with a channel
+ * multiplier and its stem's LayerNorm2d, MobileViT's Concat before its fusion conv, and near misses that must stay NCHW. Each case
  * checks the histogram, the evaluator before/after the pass and the JIT of the whole pipeline (fusion_harness.h).
  *
  * C = 20 channels (a vector and a masked tail in the depthwise kernel), spatial dims 9 x 11 (H != W, odd). */
@@ -73,6 +74,15 @@ enum {
   S_SLICE_NO_AXES,  /* NHWC z → Transpose → Slice(starts [0, 1], ends [1, C]): dims 0 and 1 without an axes input */
   MISS_SPLIT_NCHW,  /* Split over C of an NCHW input → depthwise → Concat: nothing reads it channels-last */
   MISS_CONCAT_MIXED, /* Concat over C of T(z) and an NCHW input: the Concat stays, T(z) with it */
+  S_DW_MULTIPLIER,  /* CoAtNeXt: NHWC z → Transpose → Conv 7x7/2 group C, C → 2C: a depthwise conv of z's
+                       channels repeated (Gather) */
+  MISS_DW_MULTIPLIER_NCHW, /* the same conv 3x3 on an NCHW input, read NCHW: it stays */
+  MISS_ONE_CHANNEL, /* NHWC z of one channel → Transpose → Conv 3x3 group 1, 1 → C: a patch GEMM, no Gather */
+  S_NORM_STEM,      /* CoAtNeXt's stem: NCHW image → 3x3/2 → LayerNormChannels → GELU → 3x3: channels-last from the
+                       image's copy */
+  MISS_NORM_STEM_OUT, /* the same with the norm's result also a graph output: all stays NCHW */
+  S_CONCAT_CARRIES, /* MobileViT's fusion: Concat over C of T(z) and 1x1(NCHW x) → 3x3: the 1x1 starts the trunk */
+  MISS_CONCAT_CARRIES_NCHW, /* the same with an NCHW graph input in place of T(z): all stays NCHW */
 };
 
 static int transpose(test_graph *t, int x, const int64_t *perm) {
@@ -358,6 +368,26 @@ static void build(test_graph *t, int variant) {
     y = fh_op(t, VITC_OP_Pow, nhwc_input(t), vitc_graph_add_constant(t->g, NULL, &e));
     break;
   }
+  case S_DW_MULTIPLIER: y = conv(t, nhwc_input(t), C, 2 * C, 7, 2, 3, C); break;
+  case MISS_DW_MULTIPLIER_NCHW: y = conv(t, tg_input(t, VITC_F32, 4, xd), C, 2 * C, 3, 1, 1, C); break;
+  case MISS_ONE_CHANNEL: {
+    const int64_t zd[] = {B, H, W, 1};
+    y = conv(t, transpose(t, tg_input(t, VITC_F32, 4, zd), to_first), 1, C, 3, 1, 1, 1);
+    break;
+  }
+  case S_CONCAT_CARRIES: case MISS_CONCAT_CARRIES_NCHW: {
+    int in[2] = {variant == S_CONCAT_CARRIES ? nhwc_input(t) : tg_input(t, VITC_F32, 4, xd),
+                 scaled(t, conv(t, tg_input(t, VITC_F32, 4, xd), C, C, 1, 1, 0, 1))};
+    y = scaled(t, conv(t, concat_channels(t, in, 2), 2 * C, C, 3, 1, 1, 1));
+    break;
+  }
+  case S_NORM_STEM: case MISS_NORM_STEM_OUT: {
+    const int64_t image[] = {B, 3, 2 * H, 2 * W};
+    int h = norm(t, VITC_OP_LayerNormChannels, scaled(t, conv(t, tg_input(t, VITC_F32, 4, image), 3, C, 3, 2, 1, 1)), 41);
+    if (variant == MISS_NORM_STEM_OUT) tg_output(t, h);
+    y = scaled(t, conv(t, fh_op(t, VITC_OP_Gelu, h, -1), C, C, 3, 1, 1, 1));
+    break;
+  }
   default: y = mbconv(t, tg_input(t, VITC_F32, 4, xd), 2, variant); break;
   }
   tg_output(t, y);
@@ -612,7 +642,33 @@ static void test_split(void) {
   vitc_graph_free(g);
 }
 
+static void test_coatnext(void) {
+  /* z's channels repeated, convolved depthwise, and one Transpose back to the NCHW output */
+  const fh_count repeated[] = {{VITC_OP_Gather, 1}, {VITC_OP_DepthwiseConvNHWC, 1}, {VITC_OP_Conv, 0}, {VITC_OP_Transpose, 1}};
+  vitc_graph *g = fh_check("depthwise with multiplier", build, S_DW_MULTIPLIER, vitc_to_channels_last, repeated, 4);
+  const vitc_node *n = fh_find_op(g, VITC_OP_Gather);
+  CHECK(n && g->tensors[n->out[0]].v.dims[3] == 2 * C && vitc_load_i(&g->tensors[n->in[1]].v, 3) == 1);
+  vitc_graph_free(g);
+  const fh_count stays[] = {{VITC_OP_Conv, 1}, {VITC_OP_Gather, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("multiplier on NCHW", build, MISS_DW_MULTIPLIER_NCHW, vitc_to_channels_last, stays, 3));
+  const fh_count one[] = {{VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Gather, 0}, {VITC_OP_DepthwiseConvNHWC, 0}};
+  vitc_graph_free(fh_check("one channel", build, MISS_ONE_CHANNEL, vitc_to_channels_last, one, 3));
+  /* the image's channels-last copy in, the result back out: the norm runs over z's last axis */
+  const fh_count stem_nhwc[] = {{VITC_OP_Transpose, 2}, {VITC_OP_Conv, 0}, {VITC_OP_PatchConvNHWC, 2},
+                                {VITC_OP_LayerNormChannels, 0}, {VITC_OP_LayerNormalization, 1}};
+  vitc_graph_free(fh_check("norm stem", build, S_NORM_STEM, vitc_to_channels_last, stem_nhwc, 5));
+  /* the norm's result is an output: the first conv and the norm stay, and the second, read NCHW, with them */
+  const fh_count out[] = {{VITC_OP_Conv, 2}, {VITC_OP_LayerNormChannels, 1}, {VITC_OP_PatchConvNHWC, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("norm stem read between", build, MISS_NORM_STEM_OUT, vitc_to_channels_last, out, 4));
+  /* the 1x1 a GEMM on its input's one Transpose, the Concat and the 3x3 on channels-last maps, one Transpose out */
+  const fh_count fusion[] = {{VITC_OP_Conv, 0}, {VITC_OP_MatMul, 1}, {VITC_OP_PatchConvNHWC, 1}, {VITC_OP_Transpose, 2}};
+  vitc_graph_free(fh_check("concat carries", build, S_CONCAT_CARRIES, vitc_to_channels_last, fusion, 4));
+  const fh_count nchw[] = {{VITC_OP_Conv, 2}, {VITC_OP_MatMul, 0}, {VITC_OP_PatchConvNHWC, 0}, {VITC_OP_Transpose, 0}};
+  vitc_graph_free(fh_check("concat of NCHW carries nothing", build, MISS_CONCAT_CARRIES_NCHW, vitc_to_channels_last, nchw, 4));
+}
+
 int main(void) {
+  test_coatnext();
   test_clip();
   test_poolformer();
   test_split();
