@@ -388,15 +388,18 @@ static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
 /* Integers by squaring in int64 (the evaluator's arithmetic, wrapping to the base's dtype); with a float
- * operand in float, or double when either is double or the base an integer. */
+ * operand in float, or double when either is double or the base an integer. A Pow node's own scalar
+ * constant exponent (a chain's step sees only vectors) may take vm_pow_known's cheaper form. */
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
   if (!vitc_dtype_is_float(tb) && !vitc_dtype_is_float(te))
     return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64,
                       tb);
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
-  LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
-  return cg_convert(cg, vm_pow(cg, b, e), work, tb);
+  LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work), known = NULL;
+  const vitc_value *ev = cg_in_value(cg, 1);
+  if (n == cg->node && ev->data && vitc_numel(ev) == 1) known = vm_pow_known(cg, b, vitc_load_f(ev, 0));
+  return cg_convert(cg, known ? known : vm_pow(cg, b, e), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) {

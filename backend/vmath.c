@@ -762,6 +762,28 @@ LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e) {
   return pow_specials(cg, b, e, y, exact, squared);
 }
 
+/* b^e of floats for an exponent known when the kernel is built, where a cheaper form gives vm_pow's
+ * results: an integer |e| <= 64 as a product of b's squares in double (relative error below |e|·2^-53
+ * before the one rounding to float; 1/b^-e for a negative e; NaN, ±0 and ±inf follow from the products
+ * as C's pow has them), ±0.5 through a square root of b + 0 (+0 for -0, as C's pow; 1/√ in double) with
+ * C's +inf / +0 at -inf. NULL where none applies. */
+LLVMValueRef vm_pow_known(vitc_cg *cg, LLVMValueRef b, double e) {
+  if (is_double(b)) return NULL;
+  if (e == 0.5 || e == -0.5) {
+    LLVMValueRef d = e > 0 ? b : to_f64(cg, b), root = vec_sqrt(cg, vec_add(cg, d, vec_k(cg, d, 0)));
+    LLVMValueRef y = e > 0 ? root : to_f32(cg, vec_div(cg, vec_k(cg, root, 1), root));
+    return vec_select(cg, vec_cmp(cg, LLVMRealOEQ, b, vec_k(cg, b, -INFINITY)), vec_k(cg, b, e > 0 ? INFINITY : 0), y);
+  }
+  if (e != floor(e) || fabs(e) > 64) return NULL;
+  LLVMValueRef y = NULL, sq = to_f64(cg, b);
+  for (int m = (int)fabs(e); m; m >>= 1) {
+    if (m & 1) y = y ? vec_mul(cg, y, sq) : sq;
+    if (m > 1) sq = vec_mul(cg, sq, sq);
+  }
+  if (!y) return vec_k(cg, b, 1);
+  return to_f32(cg, e < 0 ? vec_div(cg, vec_k(cg, y, 1), y) : y);
+}
+
 /* b^e of integers by squaring, wrapping (i64 lanes), as the evaluator's Pow of integers: a negative
  * exponent gives the truncated 1/b^-e (1 for b = 1, ±1 for b = -1, else 0). The loop runs over the bits of
  * the largest exponent of the vector. */
