@@ -388,15 +388,18 @@ static LLVMValueRef s_Div(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   return vec_select(cg, zero, vec_k(cg, x[0], 0), q);
 }
 /* Integers by squaring in int64 (the evaluator's arithmetic, wrapping to the base's dtype); with a float
- * operand in float, or double when either is double or the base an integer. */
+ * operand in float, or double when either is double or the base an integer. A scalar constant exponent
+ * (of the node, or of a chain's step: its in[] names the tensors) may take vm_pow_known's cheaper form. */
 static LLVMValueRef s_Pow(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   vitc_dtype tb = cg_in_value(cg, 0)->dtype, te = cg_in_value(cg, 1)->dtype;
   if (!vitc_dtype_is_float(tb) && !vitc_dtype_is_float(te))
     return cg_convert(cg, vm_ipow(cg, cg_convert(cg, x[0], tb, VITC_I64), cg_convert(cg, x[1], te, VITC_I64)), VITC_I64,
                       tb);
   vitc_dtype work = tb == VITC_F64 || te == VITC_F64 || !vitc_dtype_is_float(tb) ? VITC_F64 : VITC_F32;
-  LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work);
-  return cg_convert(cg, vm_pow(cg, b, e), work, tb);
+  LLVMValueRef b = cg_convert(cg, x[0], tb, work), e = cg_convert(cg, x[1], te, work), known = NULL;
+  const vitc_value *ev = n->in[1] >= 0 ? &cg->g->tensors[n->in[1]].v : NULL;
+  if (ev && ev->data && vitc_numel(ev) == 1) known = vm_pow_known(cg, b, vitc_load_f(ev, 0));
+  return cg_convert(cg, known ? known : vm_pow(cg, b, e), work, tb);
 }
 static LLVMValueRef s_Mod(vitc_cg *cg, const vitc_node *n, LLVMValueRef *x) {
   if (vec_is_float(x[0])) {
@@ -592,13 +595,19 @@ static const scalar_fn builders[VITC_OP_COUNT] = {VITC_ELEMENTWISE_EMITTERS(BUIL
 #undef BUILDER
 
 /* One vector of the output: each step's builder on the inputs' vectors and the earlier steps' results, as
- * the member node it stands for (no attributes: passes/fuse_elementwise_chains takes none that have). */
+ * the member node it stands for (no attributes: passes/fuse_elementwise_chains takes none that have; its
+ * inputs the chain's tensors, so that a builder sees which are constants). */
 static LLVMValueRef chain_element(vitc_cg *cg, const vitc_node *n, const vitc_chain *c, LLVMValueRef *x) {
   LLVMValueRef step[VITC_CHAIN_MAX_STEPS];
   for (int s = 0; s < c->nsteps; s++) {
-    vitc_node member = {.op = c->ops[s], .name = n->name, .nin = vitc_ops[c->ops[s]].max_in, .nout = 1};
+    int tensors[2]; /* the chain's input tensor an operand is, -1 for an earlier step's result */
+    vitc_node member = {.op = c->ops[s], .name = n->name, .nin = vitc_ops[c->ops[s]].max_in, .nout = 1, .in = tensors};
     LLVMValueRef operands[2];
-    for (int j = 0; j < 2; j++) operands[j] = c->arg[s][j] < c->nin ? x[c->arg[s][j]] : step[c->arg[s][j] - c->nin];
+    for (int j = 0; j < 2; j++) {
+      bool input = c->arg[s][j] < c->nin;
+      operands[j] = input ? x[c->arg[s][j]] : step[c->arg[s][j] - c->nin];
+      tensors[j] = input ? n->in[c->arg[s][j]] : -1;
+    }
     step[s] = builders[c->ops[s]](cg, &member, operands);
   }
   return step[c->nsteps - 1];

@@ -251,21 +251,36 @@ static LLVMValueRef exp_f64(vitc_cg *cg, LLVMValueRef x) {
   return exp_scale(cg, &f, x, y, t, lo, hi);
 }
 
-/* log(x) = k·ln2 + log(1 + f), x = 2^k·(1 + f) with 1 + f in [√½, √2); log(1 + f) = 2s + s·R(s²) with
- * s = f/(2 + f) (fdlibm's polynomial, ln2 in two parts); the specials as the float version's.
+/* k·ln2 + log(1 + f) for 1 + f in [√½, √2): log(1 + f) = 2s + s·R(s²) with s = f/(2 + f) (fdlibm's
+ * polynomial, ln2 in two parts). `no_division` (for results rounded to float): s from the float quotient's
+ * reciprocal r and one correction s0 + (f - s0·(2 + f))·r, relative error about 2^-46, which the form
+ * f - (f²/2 - s·(f²/2 + R)) shrinks by |f²/2 + R| < 0.1. */
+static LLVMValueRef log_of_split(vitc_cg *cg, LLVMValueRef f, LLVMValueRef k, bool no_division) {
+  LLVMValueRef den = vec_add(cg, vec_k(cg, f, 2), f), s;
+  if (no_division) {
+    LLVMValueRef den_f = vec_fcast(cg, den, vec_with_elem(LLVMTypeOf(f), cg->f32));
+    LLVMValueRef r = vec_fcast(cg, vec_div(cg, vec_k(cg, den_f, 1), den_f), LLVMTypeOf(f));
+    LLVMValueRef s0 = vec_mul(cg, f, r);
+    s = vec_muladd(cg, vec_fma(cg, vec_neg(cg, s0), den, f), r, s0);
+  } else {
+    s = vec_div(cg, f, den);
+  }
+  static const double lg[] = {1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01,
+                              2.222219843214978396e-01, 2.857142874366239149e-01, 3.999999999940941908e-01,
+                              6.666666666666735130e-01};
+  LLVMValueRef z = vec_mul(cg, s, s);
+  LLVMValueRef big_r = vec_mul(cg, z, horner(cg, z, lg, 7));
+  LLVMValueRef hfsq = vec_mul(cg, vec_k(cg, f, 0.5), vec_mul(cg, f, f));
+  LLVMValueRef inner = vec_muladd(cg, s, vec_add(cg, hfsq, big_r), vec_mul(cg, k, vec_k(cg, f, 1.90821492927058770002e-10)));
+  return vec_sub(cg, vec_mul(cg, k, vec_k(cg, f, 6.93147180369123816490e-01)), vec_sub(cg, vec_sub(cg, hfsq, inner), f));
+}
+
+/* log(x) = k·ln2 + log(1 + f), x = 2^k·(1 + f) (log_of_split); the specials as the float version's.
  * Error over (0, DBL_MAX]: 1 ulp (of the double result). */
 static LLVMValueRef log_f64(vitc_cg *cg, LLVMValueRef x) {
   float_format fmt = format_of(cg, x);
   LLVMValueRef k, f = log_split(cg, &fmt, x, &k);
-  static const double lg[] = {1.479819860511658591e-01, 1.531383769920937332e-01, 1.818357216161805012e-01,
-                              2.222219843214978396e-01, 2.857142874366239149e-01, 3.999999999940941908e-01,
-                              6.666666666666735130e-01};
-  LLVMValueRef s = vec_div(cg, f, vec_add(cg, vec_k(cg, x, 2), f)), z = vec_mul(cg, s, s);
-  LLVMValueRef big_r = vec_mul(cg, z, horner(cg, z, lg, 7));
-  LLVMValueRef hfsq = vec_mul(cg, vec_k(cg, x, 0.5), vec_mul(cg, f, f));
-  LLVMValueRef inner = vec_muladd(cg, s, vec_add(cg, hfsq, big_r), vec_mul(cg, k, vec_k(cg, x, 1.90821492927058770002e-10)));
-  LLVMValueRef y = vec_sub(cg, vec_mul(cg, k, vec_k(cg, x, 6.93147180369123816490e-01)), vec_sub(cg, vec_sub(cg, hfsq, inner), f));
-  return log_specials(cg, x, y);
+  return log_specials(cg, x, log_of_split(cg, f, k, false));
 }
 
 /* ---------------------------------------------------------------- the other functions, in double
@@ -693,30 +708,40 @@ static LLVMValueRef pow_exponent(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e, LL
   return p;
 }
 
-/* b^e = exp(e·log|b|) in double, then C's pow special cases: a negative (or -0) base gives the sign of an
- * odd integer exponent and NaN for a non-integer one (-0 and -inf: +0 or +inf); b^0 = 1 and 1^e = 1 even
- * for NaN, (-1)^±inf = 1. For a double result (`precise`) log|b| and the product are carried to about
- * 2^-60 and powers that are products of exact squares come out exact, as libm's; a float result needs
- * neither (the plain double form is within 2^-46 of b^e before it is rounded to float). */
-static LLVMValueRef pow_in_double(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e, bool precise) {
-  LLVMValueRef y, p_lo, exact;
-  if (precise) {
-    LLVMValueRef big = exp_f64(cg, pow_exponent(cg, b, e, &p_lo));
-    y = vec_select(cg, is_inf(cg, big), big, vec_muladd(cg, big, p_lo, big));
-  } else {
-    y = exp_f64(cg, vec_mul(cg, e, log_f64(cg, vec_abs(cg, b))));
-  }
+/* b^e of floats b, e before pow_specials: |b| = 2^k·(1 + f) split in float lanes (exact), then in double
+ * p = e·log|b| (log_of_split without a division: within about 2^-50 relative) and exp(p) = 2^n·exp(r) with
+ * exp(r) a weighted least-squares fit of degree 8 (2^-40 relative on |r| <= ln2/2), rounded once to float.
+ * p is clamped to [-104, 89], where exp already rounds to float 0 and inf, so 2^n is one normal double. */
+static LLVMValueRef pow_float(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e) {
+  float_format ff = format_of(cg, b);
+  LLVMValueRef a = vec_abs(cg, b), k, f = log_split(cg, &ff, a, &k);
+  LLVMValueRef l = log_specials(cg, to_f64(cg, a), log_of_split(cg, to_f64(cg, f), to_f64(cg, k), true));
+  LLVMValueRef p = vec_mul(cg, to_f64(cg, e), l), pc, t;
+  float_format fd = format_of(cg, p);
+  LLVMValueRef n = exp_round(cg, &fd, p, -104, 89, &pc, &t);
+  LLVMValueRef r = vec_muladd(cg, n, vec_k(cg, p, -6.93147180369123816490e-01), pc);
+  r = vec_muladd(cg, n, vec_k(cg, p, -1.90821492927058770002e-10), r);
+  static const double fit[] = {2.4718985635746613e-05, 1.9915377459511169e-04, 1.3889198301438245e-03,
+                               8.3332671269788407e-03, 4.1666664073844790e-02, 1.6666666884871051e-01,
+                               5.0000000006528933e-01, 9.9999999998070965e-01, 9.9999999999975031e-01};
+  LLVMValueRef ni = vec_isub(cg, vec_bitcast(cg, t, fd.bits), vec_bitcast(cg, vec_k(cg, t, 1.5 * ldexp(1, fd.mant)), fd.bits));
+  LLVMValueRef scale = vec_shl(cg, vec_iadd(cg, ni, vec_const(cg, fd.bits, fd.bias)), vec_const(cg, fd.bits, fd.mant));
+  return to_f32(cg, vec_mul(cg, horner(cg, r, fit, 9), vec_bitcast(cg, scale, LLVMTypeOf(p))));
+}
+
+/* C's pow special cases on y = |b|^e: a negative (or -0) base gives the sign of an odd integer exponent and
+ * NaN for a non-integer one (-0 and -inf: +0 or +inf); b^0 = 1 and 1^e = 1 even for NaN, (-1)^±inf = 1.
+ * `squared` (NULL for none) replaces y in the `exact` lanes, its sign its own. */
+static LLVMValueRef pow_specials(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e, LLVMValueRef y, LLVMValueRef exact,
+                                 LLVMValueRef squared) {
   LLVMValueRef whole = vec_cmp(cg, LLVMRealOEQ, vec_call1(cg, "llvm.floor", e), e);
   LLVMValueRef half = vec_mul(cg, e, vec_k(cg, e, 0.5));
   LLVMValueRef odd = vec_and(cg, whole, vec_cmp(cg, LLVMRealONE, vec_call1(cg, "llvm.floor", half), half));
-  LLVMTypeRef it = vec_with_elem(LLVMTypeOf(b), cg->i64);
+  LLVMTypeRef it = format_of(cg, b).bits;
   LLVMValueRef negative = vec_icmp(cg, LLVMIntSLT, vec_bitcast(cg, b, it), vec_const(cg, it, 0));
   LLVMValueRef neg_base = vec_and(cg, negative, vec_cmp(cg, LLVMRealORD, b, b));
   y = vec_select(cg, vec_and(cg, neg_base, odd), vec_neg(cg, y), y);
-  if (precise) {
-    LLVMValueRef squared = pow_by_squaring(cg, b, e, &exact);
-    y = vec_select(cg, exact, squared, y);
-  }
+  if (squared) y = vec_select(cg, exact, squared, y);
   LLVMValueRef finite_negative = vec_and(cg, vec_cmp(cg, LLVMRealOLT, b, vec_k(cg, b, 0)), vec_not(cg, is_inf(cg, b)));
   y = vec_select(cg, vec_and(cg, finite_negative, vec_not(cg, whole)), vec_k(cg, b, NAN), y);
   LLVMValueRef minus_one_inf = vec_and(cg, vec_cmp(cg, LLVMRealOEQ, b, vec_k(cg, b, -1)), is_inf(cg, e));
@@ -725,11 +750,38 @@ static LLVMValueRef pow_in_double(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e, b
   return vec_select(cg, vec_or(cg, is_one, minus_one_inf), vec_k(cg, b, 1), y);
 }
 
-/* Error over bases [-100, 100], exponents [-30, 30]: double 1 ulp (growing as |e·log b| nears 709: about
+/* Double: log|b| and the product carried to about 2^-60 (log_double_double, pow_exponent), powers that are
+ * products of exact squares exact, as libm's. Float: pow_float.
+ * Error over bases [-100, 100], exponents [-30, 30]: double 1 ulp (growing as |e·log b| nears 709: about
  * |e·log b|·2^-60 relative), exact where the result is a product of exact squares; float 0.5 ulp. */
 LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e) {
-  if (is_double(b)) return pow_in_double(cg, b, e, true);
-  return to_f32(cg, pow_in_double(cg, to_f64(cg, b), to_f64(cg, e), false));
+  if (!is_double(b)) return pow_specials(cg, b, e, pow_float(cg, b, e), NULL, NULL);
+  LLVMValueRef p_lo, exact, big = exp_f64(cg, pow_exponent(cg, b, e, &p_lo));
+  LLVMValueRef y = vec_select(cg, is_inf(cg, big), big, vec_muladd(cg, big, p_lo, big));
+  LLVMValueRef squared = pow_by_squaring(cg, b, e, &exact);
+  return pow_specials(cg, b, e, y, exact, squared);
+}
+
+/* b^e of floats for an exponent known when the kernel is built, where a cheaper form gives vm_pow's
+ * results: an integer |e| <= 64 as a product of b's squares in double (relative error below |e|·2^-53
+ * before the one rounding to float; 1/b^-e for a negative e; NaN, ±0 and ±inf follow from the products
+ * as C's pow has them), ±0.5 through a square root of b + 0 (+0 for -0, as C's pow; 1/√ in double) with
+ * C's +inf / +0 at -inf. NULL where none applies. */
+LLVMValueRef vm_pow_known(vitc_cg *cg, LLVMValueRef b, double e) {
+  if (is_double(b)) return NULL;
+  if (e == 0.5 || e == -0.5) {
+    LLVMValueRef d = e > 0 ? b : to_f64(cg, b), root = vec_sqrt(cg, vec_add(cg, d, vec_k(cg, d, 0)));
+    LLVMValueRef y = e > 0 ? root : to_f32(cg, vec_div(cg, vec_k(cg, root, 1), root));
+    return vec_select(cg, vec_cmp(cg, LLVMRealOEQ, b, vec_k(cg, b, -INFINITY)), vec_k(cg, b, e > 0 ? INFINITY : 0), y);
+  }
+  if (e != floor(e) || fabs(e) > 64) return NULL;
+  LLVMValueRef y = NULL, sq = to_f64(cg, b);
+  for (int m = (int)fabs(e); m; m >>= 1) {
+    if (m & 1) y = y ? vec_mul(cg, y, sq) : sq;
+    if (m > 1) sq = vec_mul(cg, sq, sq);
+  }
+  if (!y) return vec_k(cg, b, 1);
+  return to_f32(cg, e < 0 ? vec_div(cg, vec_k(cg, y, 1), y) : y);
 }
 
 /* b^e of integers by squaring, wrapping (i64 lanes), as the evaluator's Pow of integers: a negative

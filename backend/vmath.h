@@ -40,6 +40,9 @@ LLVMValueRef vm_acosh(vitc_cg *cg, LLVMValueRef x);
 LLVMValueRef vm_atanh(vitc_cg *cg, LLVMValueRef x);
 /* b^e for floats or doubles of the same type (C's pow special cases). */
 LLVMValueRef vm_pow(vitc_cg *cg, LLVMValueRef b, LLVMValueRef e);
+/* b^e of floats for an e known at build time where a cheaper form than vm_pow's gives its results (small
+ * integers, ±0.5); NULL where none does. */
+LLVMValueRef vm_pow_known(vitc_cg *cg, LLVMValueRef b, double e);
 /* C's fmod of floats or doubles of the same type (exact). */
 LLVMValueRef vm_fmod(vitc_cg *cg, LLVMValueRef a, LLVMValueRef b);
 /* b^e of i64 scalars or vectors, wrapping, as the evaluator's integer Pow (a negative e: truncated 1/b^-e). */

@@ -54,8 +54,8 @@ static void pow_f32(const float *as, int64_t sa, const float *bs, int64_t sb, fl
     float e = bs[0];
     if (e == 2.0f) {
       for (int64_t i = 0; i < n; i++) y[i] = as[i] * as[i];
-    } else if (e == 0.5f) {
-      for (int64_t i = 0; i < n; i++) y[i] = sqrtf(as[i]);
+    } else if (e == 0.5f) { /* powf's +0 at -0 and +inf at -inf, which sqrtf alone gives as -0 and NaN */
+      for (int64_t i = 0; i < n; i++) y[i] = as[i] == -INFINITY ? INFINITY : sqrtf(as[i] + 0.0f);
     } else if (e == 1.0f) {
       memmove(y, as, sizeof *y * (size_t)n);
     } else {

@@ -82,6 +82,15 @@ static const op_case cases[] = {
     {VITC_OP_Pow, "i64[3,5,7] i64[5,7]"},           /* negative exponents: truncated 1/b^-e */
     {VITC_OP_Pow, "i32[2,9,11]:wide i32[11]:bits"}, /* wrapping */
     {VITC_OP_Pow, "u8[4099]:bits u8[1]:bits"},
+    /* exponents known when the kernel is built (vm_pow_known), bases with NaN, ±inf, 0 and negatives */
+    {VITC_OP_Pow, "f32[3,5,4099]:special f32(3)"},
+    {VITC_OP_Pow, "f32[2,9,11]:special f32(-2)"},
+    {VITC_OP_Pow, "f32[4099]:special i64(-7)"},
+    {VITC_OP_Pow, "f32[3,37]:special f32(0)"},
+    {VITC_OP_Pow, "f32[4099]:special f32(0.5)"},
+    {VITC_OP_Pow, "f32[7,13]:special f32(-0.5)"},
+    {VITC_OP_Pow, "f32[3,5,7]:special f32(1.7)"},        /* the general path: NaN for negative bases */
+    {VITC_OP_Pow, "f32[2,9,11]:special f32[11]:halves"}, /* integer and half exponents up to ±300 */
     {VITC_OP_Mod, "i64[3,5,7] i64[5,7]:nonzero"},
     {VITC_OP_Mod, "f64[3,5,7]:wide f64[5,7]:nonzero", "fmod=1"},
     {VITC_OP_Mod, "f32[2,9,11]:wide f32[11]:nonzero", "fmod=1"},
