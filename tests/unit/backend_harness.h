@@ -42,7 +42,7 @@ static inline int tg_input(test_graph *t, vitc_dtype dtype, int rank, const int6
   vitc_tensor *tt = &t->g->tensors[id];
   tt->v.dtype = dtype;
   tt->v.rank = rank;
-  memcpy(tt->v.dims, dims, sizeof(int64_t) * (size_t)rank);
+  if (rank) memcpy(tt->v.dims, dims, sizeof(int64_t) * (size_t)rank); /* a scalar may come with dims NULL */
   tt->shape_known = true;
   t->g->inputs[t->g->ninputs++] = id;
   return id;
