@@ -142,12 +142,8 @@ static void divide_by_taps(vitc_cg *cg, const vitc_window *w, bool include_pad, 
   int64_t lo, hi, ow = w->out[1];
   counted_bounds(w, 1, include_pad, &lo, &hi);
   for (int64_t run = 0, next; run < ow; run = next) {
-    int64_t cols = 0, first, end;
-    for (int64_t kx = 0; kx < w->kernel[1]; kx++) { /* column run's taps; the run ends where a tap's range starts or ends */
-      window_tap_outputs(w, 1, kx, lo, hi, &first, &end);
-      cols += first <= run && run < end;
-    }
-    next = ow;
+    int64_t cols = vitc_window_taps_within(w, 1, run, lo, hi), first, end;
+    next = ow; /* the run ends where a tap's range of outputs starts or ends */
     for (int64_t kx = 0; kx < w->kernel[1]; kx++) {
       window_tap_outputs(w, 1, kx, lo, hi, &first, &end);
       if (first > run && first < next) next = first;

@@ -402,6 +402,11 @@ typedef struct vitc_window {
 vitc_status vitc_window_geometry(const vitc_node *n, const vitc_value *x, const int64_t *kernel, bool ceil_mode,
                                  vitc_window *w, vitc_error *err);
 
+/* How many taps of w's window at output position o along dim d read inside [lo, hi) of the input
+ * (lo <= o·stride - pad_begin + k·dilation < hi): an average pool's divisor along d, over the input
+ * ([0, in)) or with its pads ([-pad_begin, in + pad_end)). */
+int64_t vitc_window_taps_within(const vitc_window *w, int d, int64_t o, int64_t lo, int64_t hi);
+
 /* Output position o of a bilinear resize of an axis from in_len to out_len (Resize linear, half_pixel,
  * no antialias): the two source positions *i0, *i1 (edges repeated) and the weight *w1 of *i1 (*i0's
  * is 1 - *w1). vitc.ResizeTokens' evaluator and kernel both read it (ir/ops/resize.c). */

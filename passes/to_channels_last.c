@@ -486,16 +486,6 @@ static vitc_status conv(layout *l, int i) {
   }
 }
 
-/* Taps of window position o along one dim of w that lie inside the input (not in its padding). */
-static int64_t taps_inside(const vitc_window *w, int d, int64_t o) {
-  int64_t count = 0;
-  for (int64_t k = 0; k < w->kernel[d]; k++) {
-    int64_t at = o * w->stride[d] - w->pad_begin[d] + k * w->dilation[d];
-    count += at >= 0 && at < w->in[d];
-  }
-  return count;
-}
-
 /* The constant [Ho, Wo, 1] scaling a sum of ones over each window to its mean over the taps inside the
  * input (count_include_pad = 0). */
 static int mean_scale(layout *l, const vitc_window *w) {
@@ -503,7 +493,8 @@ static int mean_scale(layout *l, const vitc_window *w) {
   float *data = malloc(sizeof(float) * (size_t)(oh * ow));
   if (!data) return vitc_fail(l->err, VITC_ERR_NOMEM, "%s: out of memory for a pool's counts", l->g->path), -1;
   for (int64_t y = 0; y < oh; y++)
-    for (int64_t x = 0; x < ow; x++) data[y * ow + x] = 1.0f / (float)(taps_inside(w, 0, y) * taps_inside(w, 1, x));
+    for (int64_t x = 0; x < ow; x++)
+      data[y * ow + x] = 1.0f / (float)(vitc_window_taps_within(w, 0, y, 0, w->in[0]) * vitc_window_taps_within(w, 1, x, 0, w->in[1]));
   vitc_value v = {.dtype = VITC_F32, .rank = 3, .dims = {oh, ow, 1}, .data = data};
   int id = add_constant(l, "window_scale", &v);
   free(data);

@@ -133,6 +133,15 @@ bool vitc_window_input_offset(const vitc_window *w, const int64_t *out_idx, cons
   return window_offset(w, out_idx, k_idx, w->in, off);
 }
 
+int64_t vitc_window_taps_within(const vitc_window *w, int d, int64_t o, int64_t lo, int64_t hi) {
+  int64_t count = 0;
+  for (int64_t k = 0; k < w->kernel[d]; k++) {
+    int64_t at = o * w->stride[d] - w->pad_begin[d] + k * w->dilation[d];
+    count += at >= lo && at < hi;
+  }
+  return count;
+}
+
 bool vitc_next_index(int64_t *idx, const int64_t *dims, int nd) {
   for (int d = nd - 1; d >= 0; d--) {
     if (++idx[d] < dims[d]) return true;

@@ -51,14 +51,7 @@ vitc_status shape_pool(const vitc_node *n, const vitc_value *const *in, vitc_val
 /* Number of taps of the window at out_idx that lie inside the padded input [-pad_begin, in + pad_end). */
 static int64_t taps_in_padded_input(const vitc_window *w, const int64_t *out_idx) {
   int64_t count = 1;
-  for (int d = 0; d < w->nd; d++) {
-    int64_t inside = 0;
-    for (int64_t k = 0; k < w->kernel[d]; k++) {
-      int64_t i = out_idx[d] * w->stride[d] - w->pad_begin[d] + k * w->dilation[d];
-      inside += i >= -w->pad_begin[d] && i < w->in[d] + w->pad_end[d];
-    }
-    count *= inside;
-  }
+  for (int d = 0; d < w->nd; d++) count *= vitc_window_taps_within(w, d, out_idx[d], -w->pad_begin[d], w->in[d] + w->pad_end[d]);
   return count;
 }
 
