@@ -65,6 +65,9 @@ vitc_status vitc_target_machine(const vitc_target_options *t, LLVMTargetMachineR
 /* Floats per vector register the generated code should use on tm: 16 with AVX-512, 8 with AVX(2), else 4
  * (SSE, NEON). Read from tm's feature list (a CPU named without features counts as its baseline). */
 int vitc_target_lanes(LLVMTargetMachineRef tm);
+/* Vector registers the target has: 32 with AVX-512 and on AArch64, 16 with AVX(2) or SSE. With
+ * vitc_target_lanes, what sizes a kernel's register tile (emit_gemm.h: f32v_registers). */
+int vitc_target_vector_registers(LLVMTargetMachineRef tm);
 /* Whether tm's feature list enables `feature` (an LLVM name such as "avx512bf16"). */
 bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature);
 

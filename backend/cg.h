@@ -46,6 +46,7 @@ typedef struct vitc_cg {
   int fresh;            /* counter for the node's task function names */
   const vitc_target_options *target; /* its progress callback */
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
+  int vregs;            /* vector registers of the target (vitc_target_vector_registers) */
   vitc_backend_times *times; /* the module's: emitters that transform constants add to ->weights */
 } vitc_cg;
 

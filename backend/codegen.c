@@ -1009,6 +1009,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.target = t;
   cg.blob_in_file = t->weights_file != NULL;
   cg.vlanes = vitc_target_lanes(tm);
+  cg.vregs = vitc_target_vector_registers(tm);
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, tm, &m->scratch_size, err);

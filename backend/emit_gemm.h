@@ -103,5 +103,8 @@ static inline LLVMValueRef f32v_load(vitc_cg *cg, LLVMValueRef p, int lanes) {
   return vec_load(cg, f32v_type(cg), p, lanes);
 }
 static inline void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int lanes) { vec_store(cg, v, p, lanes); }
+/* How many <16 x float> values the target's register file holds at once: 32 with AVX-512, 8 with AVX2
+ * (16 registers of 8 floats), 8 on NEON (32 of 4). A register tile larger than this spills every step. */
+static inline int f32v_registers(vitc_cg *cg) { return cg->vregs * vec_width(cg) / F32V_LANES; }
 
 #endif

@@ -121,3 +121,10 @@ int vitc_target_lanes(LLVMTargetMachineRef tm) {
   LLVMDisposeMessage(features);
   return lanes;
 }
+
+int vitc_target_vector_registers(LLVMTargetMachineRef tm) {
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  bool arm64 = strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0;
+  LLVMDisposeMessage(triple);
+  return arm64 || vitc_target_has_feature(tm, "avx512f") ? 32 : 16;
+}
