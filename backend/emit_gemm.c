@@ -1,26 +1,27 @@
 /* emit_gemm.c — generated GEMM kernels (emit_gemm.h) and the MatMul, Gemm, FusedGemm and PatchConvNHWC
  * emitters on top of them.
  *
- * float32: the output is cut into tiles of MR rows x NR columns (NR = NV vectors of 16 floats); a tile's
- * MR*NV accumulators stay in registers while p runs over a K block:
+ * float32: the output is cut into tiles of mr rows x nr columns (nr = nv vectors of 16 floats; sized from the
+ * target's registers, tile_of: 8 x 3 with AVX-512's 32, 6 x 1 with AVX2's 16); a tile's mr*nv accumulators
+ * stay in registers while p runs over a K block:
  *
  *   acc[i][v] += f32v_splat(A(i0+i, p)) * B(p, j0+16v .. j0+16v+15)            (llvm.fma.v16f32)
  *
- * Loop order per task (a task is one batch index, one NR-wide panel of B and one chunk of MR-row blocks):
- *   for each K block (at most KC):       B's K block x NR slice stays in L2 across the row blocks
- *     for each MR-row block in the chunk: tile (partial sums go through Y between K blocks)
+ * Loop order per task (a task is one batch index, one nr-wide panel of B and one chunk of mr-row blocks):
+ *   for each K block (at most KC):       B's K block x nr slice stays in L2 across the row blocks
+ *     for each mr-row block in the chunk: tile (partial sums go through Y between K blocks)
  * Tasks are numbered batch-major, then by panel and row chunk in the order that lets consecutive tasks
  * (which the runtime gives to one thread) reuse the larger of A and B. Edges are static: the last panel
  * uses masked vector loads/stores, and the rows are cut into tiles of two heights one apart (no lone
  * short tile). A packed B is prefetched one K block ahead by the tiles, so that a weight streamed from
  * memory (small M: every row block of a task shares one slice) arrives while the previous slice is
- * computed. A constant B is packed at compile time into panels [N/NR][K][NR] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
+ * computed. A constant B is packed at compile time into panels [N/nr][K][nr] (zero-padded), so the kernel reads it as one contiguous stream; a B whose rows are
  * not contiguous is packed the same way at run time, per batch index, by a task before the kernel. After the last K
  * block the tile's accumulators take the epilogue (alpha, D, activation, gamma, residual) in registers
  * (a GELU in a loop over them, for code size) and are stored once.
  *
  * bfloat16 (vitc_bf16_product: a BF16 op with a constant weight, the graph in BF16 precision): K runs in
- * pairs. B is prepacked as [N/NR][K/2][NR] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
+ * pairs. B is prepacked as [N/nr][K/2][nr] pairs (B(2q, j) in the low half of a 32-bit word, B(2q+1, j) in
  * the high half: half the float32 bytes), A's rows are rounded to pairs by a task before the kernel (into
  * the node's work space, rounding as vitc_bf16_bits does), and the tile's step is
  *
@@ -38,9 +39,8 @@
 #include "vmath.h"
 
 #define VL F32V_LANES /* floats per vector */
-#define MR 8          /* rows per tile */
-#define NV 3          /* vectors per tile row: 24 accumulators + 3 B vectors + 1 broadcast of 32 registers */
-#define NR (NV * VL)  /* columns per tile */
+#define MR 8          /* rows per tile at most (the tile arrays' bound; c_t transposes 8 rows) */
+#define NV 3          /* vectors per tile row at most */
 #define KC 1024       /* K block at most: K is cut into equal blocks (see emit_sgemm) */
 #define MC_BLOCKS 12  /* row blocks per task at most */
 
@@ -77,6 +77,23 @@ static int64_t batch_count(const gemm_desc *d) {
   return nb;
 }
 
+/* The float32 register tile: mr rows x nv vectors of VL floats (nr columns, the width of B's panels), whose
+ * mr·nv accumulators, nv vectors of B and broadcast of A stay in registers through the K loop. */
+typedef struct tile_shape {
+  int mr, nv;
+  int64_t nr;
+} tile_shape;
+
+/* The tile the target's registers hold (f32v_registers; a larger one spills every step of p). The bf16 tile
+ * is the 32-register one: vdpbf16ps exists only with AVX-512. */
+static tile_shape tile_of(vitc_cg *cg) {
+  /* 24 accumulators + 3 B vectors + 1 broadcast of 32 zmm */
+  if (f32v_registers(cg) >= 32) return (tile_shape){8, 3, 3 * VL};
+  /* 16 ymm: 6 x 16 floats, 12 accumulators + 2 for B + 1 broadcast (the classic Haswell/Zen kernel; on NEON
+   * 24 + 4 + 1 of 32) */
+  return (tile_shape){6, 1, VL};
+}
+
 /* ---------------------------------------------------------------- the micro-kernel */
 
 /* The sizes a float32 kernel with a prepacked B reads at run time from its node's constants (cg_add_sizes)
@@ -90,6 +107,7 @@ enum { GS_K, GS_A_RS, GS_LDC, GS_D_RS, GS_NPAN, GS_TILES, GS_TALL, GS_BPC, GS_IN
 typedef struct kernel_ctx {
   vitc_cg *cg;
   const gemm_desc *d;
+  tile_shape t;
   LLVMValueRef ib_lo, ib_hi; /* the task's row blocks */
   LLVMValueRef ib_first;     /* the first row block of their chunk (the prefetch shares count from it) */
   LLVMValueRef a, c, dd; /* A_b, Y_b, D_b */
@@ -320,17 +338,17 @@ static void emit_tile(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, int lanes)
   cg_if_end(cg, &fin);
 }
 
-/* Row blocks: M rows cut into ceil(M/MR) tiles of as equal heights as can be, the first M % tiles one
+/* Row blocks: M rows cut into ceil(M/mr) tiles of as equal heights as can be, the first M % tiles one
  * row taller (49 rows: 7 tiles of 7, not 6 of 8 and one of 1, whose lone accumulator row waits on the
  * fma latency for as long as a full tile takes). */
-static int64_t row_tiles(int64_t m) { return ceil_div(m, MR); }
+static int64_t row_tiles(int64_t m, int mr) { return ceil_div(m, mr); }
 
 /* The row blocks [ib_lo, ib_hi) of the current panel, nv vectors wide (the last with `lanes`). With a
  * packed B, the tiles also prefetch the B rows one K block ahead (the next K block of this panel, or past
- * the last the next panel's first: panels follow one another), the slice's kc·NR floats cut into equal
- * consecutive shares, one per block of the task (at least NV shares): block t of the task fetches share t,
+ * the last the next panel's first: panels follow one another), the slice's kc·nr floats cut into equal
+ * consecutive shares, one per block of the task (at least nv shares): block t of the task fetches share t,
  * a point every pf_step floats as p runs, so that the fetches from memory go at the pace of the computation.
- * Against the first NV blocks fetching the whole slice (line ib mod NV of each row: a burst of misses that
+ * Against the first nv blocks fetching the whole slice (line ib mod NV of each row: a burst of misses that
  * likely filled the miss buffers under those blocks' steps), weights streamed from memory (jit_gemm --chain 24,
  * 1 thread, % of an FMA probe timed alongside) 49x768x3072 85.5 -> 92.6%, 197x768x768 with a residual
  * 88.7 -> 92.3%, 197x768x3072 with GELU 90.0 -> 92.2%; cached weights the same or better. */
@@ -376,13 +394,13 @@ void emit_by_panel_width(vitc_cg *cg, LLVMValueRef jp, LLVMValueRef npan, int64_
   cg_if_end(cg, &full);
 }
 
-/* Packs B (compile-time value) into zero-padded panels [N/NR][K][NR] of floats in the weights blob, or for
- * the bf16 kernel [N/NR][ceil(K/2)][NR] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
+/* Packs B (compile-time value) into zero-padded panels [N/nr][K][nr] of floats in the weights blob, or for
+ * the bf16 kernel [N/nr][ceil(K/2)][nr] of 32-bit pairs (B(2q, j) low, B(2q+1, j) high; an odd K's last
  * pair has a zero high half). */
-static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t *offset, vitc_error *err) {
+static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t nr, int64_t *offset, vitc_error *err) {
   vitc_stage_time since = vitc_stage_clock();
-  int64_t npan = ceil_div(d->n, NR), ksteps = bf16 ? ceil_div(d->k, 2) : d->k;
-  size_t count = (size_t)(npan * ksteps * NR);
+  int64_t npan = ceil_div(d->n, nr), ksteps = bf16 ? ceil_div(d->k, 2) : d->k;
+  size_t count = (size_t)(npan * ksteps * nr);
   void *room;
   vitc_status st = cg_reserve_blob(cg, count * sizeof(uint32_t), offset, &room, err);
   uint32_t *packed = room;
@@ -391,9 +409,9 @@ static vitc_status prepack_b(vitc_cg *cg, const gemm_desc *d, bool bf16, int64_t
    * float32 row with contiguous columns is copied a panel's width at a time (Swin-T's 118 MB: 45 → ~10 ms) */
   for (int64_t p = 0; !st && p < d->k; p++)
     for (int64_t jp = 0; jp < npan; jp++) {
-      int64_t cols = d->n - jp * NR < NR ? d->n - jp * NR : NR;
-      const float *src = b + p * d->b_rs + jp * NR * d->b_cs;
-      uint32_t *row = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * NR];
+      int64_t cols = d->n - jp * nr < nr ? d->n - jp * nr : nr;
+      const float *src = b + p * d->b_rs + jp * nr * d->b_cs;
+      uint32_t *row = &packed[(jp * ksteps + (bf16 ? p / 2 : p)) * nr];
       if (!bf16 && d->b_cs == 1) {
         memcpy(row, src, sizeof *src * (size_t)cols);
         continue;
@@ -416,24 +434,24 @@ static bool b_is_batched(const gemm_desc *d) {
   return false;
 }
 
-/* Packs B (any strides, any batch) at run time into the node's work space, panels [batch][N/NR][K][NR]
+/* Packs B (any strides, any batch) at run time into the node's work space, panels [batch][N/nr][K][nr]
  * zero-padded as prepack_b lays them out: a transposed or strided B then runs on the micro-kernel too,
  * instead of a scalar loop. One task per (batch index, panel). Returns the buffer. */
-static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d) {
-  int64_t npan = ceil_div(d->n, NR), panel = d->k * NR;
+static LLVMValueRef pack_b(vitc_cg *cg, const gemm_desc *d, int64_t nr) {
+  int64_t npan = ceil_div(d->n, nr), panel = d->k * nr;
   LLVMValueRef buf = cg_scratch(cg, sizeof(float) * (size_t)(batch_count(d) * npan * panel));
   LLVMValueRef captured[2] = {d->b, buf};
   cg_task t = cg_task_begin(cg, captured, 2);
   cg_loop task = cg_loop_begin(cg, t.begin, t.end, 1);
   LLVMValueRef jp = ix_remk(cg, task.iv, npan), off[4];
   batch_offsets(cg, d, ix_divk(cg, task.iv, npan), off);
-  LLVMValueRef j0 = ix_mulk(cg, jp, NR), dst = gep_f32(cg, t.vals[1], ix_mulk(cg, task.iv, panel));
+  LLVMValueRef j0 = ix_mulk(cg, jp, nr), dst = gep_f32(cg, t.vals[1], ix_mulk(cg, task.iv, panel));
   LLVMValueRef src = gep_f32(cg, t.vals[0], ix_add(cg, off[1], ix_mulk(cg, j0, d->b_cs)));
-  LLVMValueRef cols = ix_min(cg, cg_i64(cg, NR), ix_add(cg, cg_i64(cg, d->n), ix_mulk(cg, j0, -1)));
-  cg_loop jj = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, NR), 1); /* column by column: Bᵀ reads along p */
+  LLVMValueRef cols = ix_min(cg, cg_i64(cg, nr), ix_add(cg, cg_i64(cg, d->n), ix_mulk(cg, j0, -1)));
+  cg_loop jj = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, nr), 1); /* column by column: Bᵀ reads along p */
   LLVMValueRef col = gep_f32(cg, src, ix_mulk(cg, jj.iv, d->b_cs)), inside = vec_icmp(cg, LLVMIntSLT, jj.iv, cols);
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, d->k), 1);
-  LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, NR), jj.iv));
+  LLVMValueRef out = gep_f32(cg, dst, ix_add(cg, ix_mulk(cg, p.iv, nr), jj.iv));
   cg_if real = cg_if_begin(cg, inside);
   vec_store1(cg, vec_load1(cg, cg->f32, gep_f32(cg, col, ix_mulk(cg, p.iv, d->b_rs))), out);
   cg_if_else(cg, &real);
@@ -572,11 +590,11 @@ static bool sizes_at_run_time(const gemm_desc *d, b_source src, bool bf16) {
  * tile as many units as its panel has vectors); a thread runs the tiles whose first unit lies in its range,
  * so that every tile is run once, whole, whatever the cut. */
 
-/* Vectors of panel jp (NV, or what is left for the last). */
+/* Vectors of panel jp (the tile's nv, or what is left for the last). */
 static LLVMValueRef panel_vectors(kernel_ctx *k, LLVMValueRef jp) {
   vitc_cg *cg = k->cg;
   LLVMValueRef last = ix_addk(cg, k->sz[GS_NPAN], -1), is_last = vec_icmp(cg, LLVMIntEQ, jp, last);
-  return vec_select(cg, is_last, ix_sub(cg, k->sz[GS_VECS], ix_mulk(cg, last, NV)), cg_i64(cg, NV));
+  return vec_select(cg, is_last, ix_sub(cg, k->sz[GS_VECS], ix_mulk(cg, last, k->t.nv)), cg_i64(cg, k->t.nv));
 }
 
 /* Tiles of row chunk mc (GS_BPC, or what is left for the last). */
@@ -594,9 +612,9 @@ static LLVMValueRef block_of_unit(kernel_ctx *k, LLVMValueRef u, LLVMValueRef la
   /* row chunks outer (A the larger): a chunk holds its tiles x every vector, panel by panel */
   LLVMValueRef chunk_units = ix_mul(cg, bpc, vecs), mc_a = ix_div(cg, r, chunk_units);
   LLVMValueRef in_chunk = ix_sub(cg, r, ix_mul(cg, mc_a, chunk_units));
-  LLVMValueRef jp_a = ix_div(cg, in_chunk, ix_mulk(cg, chunk_tiles(k, mc_a), NV));
+  LLVMValueRef jp_a = ix_div(cg, in_chunk, ix_mulk(cg, chunk_tiles(k, mc_a), k->t.nv));
   /* panels outer: a panel holds every tile x its vectors, chunk by chunk */
-  LLVMValueRef panel_units = ix_mulk(cg, tiles, NV), jp_b = ix_div(cg, r, panel_units);
+  LLVMValueRef panel_units = ix_mulk(cg, tiles, k->t.nv), jp_b = ix_div(cg, r, panel_units);
   LLVMValueRef in_panel = ix_sub(cg, r, ix_mul(cg, jp_b, panel_units));
   LLVMValueRef mc_b = ix_div(cg, in_panel, ix_mul(cg, bpc, panel_vectors(k, jp_b)));
   LLVMValueRef outer = vec_select(cg, larger, mc_a, jp_b), inner = vec_select(cg, larger, jp_a, mc_b);
@@ -607,23 +625,26 @@ static LLVMValueRef block_of_unit(kernel_ctx *k, LLVMValueRef u, LLVMValueRef la
 static LLVMValueRef block_start(kernel_ctx *k, LLVMValueRef bidx, LLVMValueRef mc, LLVMValueRef jp, LLVMValueRef larger) {
   vitc_cg *cg = k->cg;
   LLVMValueRef tiles = k->sz[GS_TILES], vecs = k->sz[GS_VECS], chunk0 = ix_mul(cg, mc, k->sz[GS_BPC]);
-  LLVMValueRef chunks_outer = ix_add(cg, ix_mul(cg, chunk0, vecs), ix_mulk(cg, ix_mul(cg, jp, chunk_tiles(k, mc)), NV));
-  LLVMValueRef panels_outer = ix_add(cg, ix_mulk(cg, ix_mul(cg, jp, tiles), NV), ix_mul(cg, chunk0, panel_vectors(k, jp)));
+  LLVMValueRef chunks_outer = ix_add(cg, ix_mul(cg, chunk0, vecs), ix_mulk(cg, ix_mul(cg, jp, chunk_tiles(k, mc)), k->t.nv));
+  LLVMValueRef panels_outer = ix_add(cg, ix_mulk(cg, ix_mul(cg, jp, tiles), k->t.nv), ix_mul(cg, chunk0, panel_vectors(k, jp)));
   return ix_add(cg, ix_mul(cg, bidx, ix_mul(cg, tiles, vecs)), vec_select(cg, larger, chunks_outer, panels_outer));
 }
 
 static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, bool bf16, vitc_error *err) {
   int64_t blob_off = 0;
   bool packed = src != B_IN_PLACE, at_run = sizes_at_run_time(d, src, bf16);
-  int64_t npan = ceil_div(d->n, NR), mblocks = row_tiles(d->m);
+  tile_shape ts = tile_of(cg);
+  int64_t npan = ceil_div(d->n, ts.nr), mblocks = row_tiles(d->m, ts.mr);
   int64_t nmc = ceil_div(mblocks, MC_BLOCKS), bpc = ceil_div(mblocks, nmc);
   int64_t ksteps = bf16 ? ceil_div(d->k, 2) : d->k; /* the K loop's steps: pairs in bf16 */
   /* K blocks within each of A's segments (bf16 reads A rounded into dense rows: one segment) */
   int64_t seg = d->a_seg && !bf16 ? d->a_seg : ksteps, nseg = seg ? ksteps / seg : 1;
   /* Equal K blocks of at most KC: each block's partial sums go through Y (the tile stores them and loads them
    * back for the next block, 2-3% of a K block of 256 on ViT-B's K = 768 and 3072), while a block's B slice
-   * (KC x NR floats) and the A rows of a row chunk (MC_BLOCKS x MR x KC) stay in the 1 MB L2 at KC = 1024.
-   * ViT-B/16, 1 thread, CPU time: 197x768x768 249 -> 257, 197x768x3072 243 -> 251 GFLOP/s against KC 256. */
+   * (KC x nr floats) and the A rows of a row chunk (MC_BLOCKS x mr x KC) stay in the 1 MB L2 at KC = 1024
+   * (8 x 48 tiles: 192 + 384 KB). ViT-B/16, 1 thread, CPU time: 197x768x768 249 -> 257, 197x768x3072
+   * 243 -> 251 GFLOP/s against KC 256. With AVX2's 6 x 16 tiles they take 64 + 288 KB, inside Zen 3's 512 KB
+   * L2 as well (197x3072x768 and 197x768x3072 at KC 256, 384, 512 and 1024 within the noise, 91-95%). */
   int64_t per_seg = seg > KC && !d->c_t ? ceil_div(seg, KC) : 1, nkb = nseg * per_seg, kc = ceil_div(seg, per_seg);
   /* Within a batch index, consecutive tasks (one thread's) share the larger operand: B's panel (row chunks
    * innermost) when B is the larger, as the weights of few rows; else A's row chunk (panels innermost), so
@@ -632,8 +653,8 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   /* Tiles of mr_lo + 1 rows, then of mr_lo. Read at run time, M of 7 tiles or more (49 rows and up) is cut
    * into tiles of 8 and 7 rows, as it is otherwise too (3136: 392 of 8; 196: 21 of 8, 4 of 7; 49: 7 of 7),
    * but the code has both heights whatever M, so that it is the same for every such M. */
-  bool common_tiling = at_run && mblocks >= MR - 1;
-  int64_t mr_lo = common_tiling ? MR - 1 : d->m / mblocks, n_hi = d->m - mr_lo * mblocks;
+  bool common_tiling = at_run && mblocks >= ts.mr - 1;
+  int64_t mr_lo = common_tiling ? ts.mr - 1 : d->m / mblocks, n_hi = d->m - mr_lo * mblocks;
   int64_t sizes[GS_COUNT] = {[GS_K] = ksteps, [GS_A_RS] = d->a_rs, [GS_LDC] = d->ldc, [GS_D_RS] = d->d_rs,
                              [GS_NPAN] = npan, [GS_TILES] = mblocks, [GS_TALL] = n_hi, [GS_BPC] = bpc,
                              [GS_INNER] = a_larger ? npan : nmc, [GS_A_LARGER] = a_larger, [GS_KBLOCKS] = nkb,
@@ -642,11 +663,11 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   /* the table before the packed B: both then lie at the same offsets among every node's constants */
   vitc_status st = at_run ? cg_add_sizes(cg, sizes, GS_COUNT, &table, NULL, err) : VITC_OK;
   if (!st && src == B_PREPACKED) {
-    st = prepack_b(cg, d, bf16, &blob_off, err);
+    st = prepack_b(cg, d, bf16, ts.nr, &blob_off, err);
     bptr = cg->weights;
   }
   if (st) return st;
-  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d);
+  if (src == B_PACKED_AT_RUN) bptr = pack_b(cg, d, ts.nr);
   LLVMValueRef units = at_run ? ix_mul(cg, cg_size(cg, table, GS_TILES), cg_size(cg, table, GS_VECS))
                               : cg_i64(cg, mblocks * sizes[GS_VECS]);
 
@@ -654,7 +675,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
                               d->gamma ? d->gamma : null, d->r ? d->r : null, table};
   cg_task t = cg_task_begin(cg, captured, 7);
   bool by_columns = a_by_columns(d);
-  kernel_ctx k = {.cg = cg, .d = d, .packed = packed, .bf16 = bf16, .a_ks = by_columns ? 1 : ksteps,
+  kernel_ctx k = {.cg = cg, .d = d, .t = ts, .packed = packed, .bf16 = bf16, .a_ks = by_columns ? 1 : ksteps,
                   .a_qs = by_columns ? d->m : 1, .mr_lo = mr_lo,
                   .has_tall = common_tiling || n_hi > 0, .one_kblock = !at_run && nkb == 1};
   for (int i = 0; i < GS_COUNT; i++) k.sz[i] = at_run ? cg_size(cg, t.vals[6], i) : cg_i64(cg, sizes[i]);
@@ -674,20 +695,20 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   k.dd = gep_f32(cg, t.vals[3], off[3]);
   k.gamma = t.vals[4];
   k.r = gep_f32(cg, t.vals[5], off[2]);
-  k.j0 = ix_mulk(cg, jp, NR);
+  k.j0 = ix_mulk(cg, jp, ts.nr);
   if (src == B_PREPACKED) {
     LLVMValueRef blob = cg_gep(cg, cg->i8, t.vals[1], cg_i64(cg, blob_off));
-    k.b = gep_f32(cg, blob, ix_mul(cg, jp, ix_mulk(cg, k.sz[GS_K], NR)));
-    k.b_ks = NR;
+    k.b = gep_f32(cg, blob, ix_mul(cg, jp, ix_mulk(cg, k.sz[GS_K], ts.nr)));
+    k.b_ks = ts.nr;
   } else if (src == B_PACKED_AT_RUN) {
-    k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * NR));
-    k.b_ks = NR;
+    k.b = gep_f32(cg, t.vals[1], ix_mulk(cg, ix_add(cg, ix_mulk(cg, bidx, npan), jp), d->k * ts.nr));
+    k.b_ks = ts.nr;
   } else {
     k.b = gep_f32(cg, t.vals[1], ix_add(cg, off[1], d->n > 1 ? k.j0 : cg_i64(cg, 0)));
     k.b_ks = d->b_rs;
   }
-  if (packed) { /* the next slice (kc·NR floats) spread over the task's tiles, at least NV of them */
-    LLVMValueRef bpc = k.sz[GS_BPC], nv = cg_i64(cg, NV);
+  if (packed) { /* the next slice (kc·nr floats) spread over the task's tiles, at least nv of them */
+    LLVMValueRef bpc = k.sz[GS_BPC], nv = cg_i64(cg, ts.nv);
     LLVMValueRef spread = vec_select(cg, vec_icmp(cg, LLVMIntUGT, bpc, nv), bpc, nv);
     k.pf_step = ix_div(cg, ix_addk(cg, ix_add(cg, spread, cg_i64(cg, k.b_ks)), -1), spread);
   }
@@ -712,7 +733,7 @@ static vitc_status emit_sgemm(vitc_cg *cg, const gemm_desc *d, b_source src, boo
   k.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
   k.last = vec_icmp(cg, LLVMIntEQ, kb.iv, ix_addk(cg, k.sz[GS_KBLOCKS], -1));
   k.ib_lo = ib_lo, k.ib_hi = ib_hi, k.ib_first = chunk0;
-  emit_by_panel_width(cg, jp, k.sz[GS_NPAN], d->n, NV, VL, row_blocks_of_panel, &k);
+  emit_by_panel_width(cg, jp, k.sz[GS_NPAN], d->n, ts.nv, VL, row_blocks_of_panel, &k);
   cg_loop_end(cg, &kb);
   cg_loop_end(cg, &task);
   cg_task_end_n(cg, &t, ix_mulk(cg, units, batch_count(d)));

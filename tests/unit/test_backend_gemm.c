@@ -42,12 +42,13 @@ static void test_matmul(void) {
   matmul("matmul f16", VITC_F16, DIMS(7, 5), DIMS(5, 3), true, 1);
   matmul("matmul i32", VITC_I32, DIMS(3, 7, 5), DIMS(5, 6), false, 1);
   matmul("matmul i64", VITC_I64, DIMS(7, 5), DIMS(5, 6), true, 1);
-  /* row counts whose tiles are of two heights (50: one of 8 and six of 7; 197: 22 of 8 and three of 7),
-   * one height below MR (49: seven of 7; 7; 1), one height MR (56, 64: the linear layers' kernel, which
-   * reads its sizes at run time, counts them tiles of 8 and none of 7), N ending in a masked panel, K in two
-   * blocks of 550 (the tiles prefetch a packed B one block ahead, past the last block into the next panel), B
-   * packed at compile time and read in place, on one thread and three */
-  static const int64_t rows[] = {1, 7, 9, 49, 50, 56, 64, 197};
+  /* row counts whose tiles are of two heights (AVX-512's 8-row tiles, 50: one of 8 and six of 7; 197: 22 of 8
+   * and three of 7; AVX2's 6-row ones, 31: one of 6 and five of 5; 197: 32 of 6 and one of 5), one height below
+   * the tile's (49: seven of 7; 7; 5; 1), one height the tile's (56, 64; 6, 36: the linear layers' kernel, which
+   * reads its sizes at run time, counts them tiles of 8 and none of 7, or of 6 and none of 5), N ending in a
+   * masked panel, K in two blocks of 550 (the tiles prefetch a packed B one block ahead, past the last block
+   * into the next panel), B packed at compile time and read in place, on one thread and three */
+  static const int64_t rows[] = {1, 5, 6, 7, 9, 31, 36, 49, 50, 56, 64, 197};
   for (int threads = 1; threads <= 3; threads += 2)
     for (int r = 0; r < (int)(sizeof rows / sizeof *rows); r++) {
       int64_t m = rows[r], n = r % 2 ? 100 : 61;
@@ -252,8 +253,8 @@ static void test_conv(void) {
   conv("conv 1x1", VITC_F32, DIMS(2, 16, 7, 9), 20, 1, (int64_t[]){1, 1}, NULL, 0, true);
   conv("conv 1x1 groups", VITC_F32, DIMS(1, 16, 5, 5), 8, 4, (int64_t[]){1, 1}, NULL, 0, false);
   /* 1x1 with the pixels as the GEMM's rows (Y stored transposed): a 7x7 map to 50 channels (a panel of 2
-   * columns after one of 48), K past one K block of the row-major kernels, two images; and 15 pixels (tiles of 8
-   * and 7 rows) to 32 channels */
+   * columns after one of 48, or three of 16), K past one K block of the row-major kernels, two images; and 15
+   * pixels (tiles of 8 and 7 rows, or three of 5) to 32 channels */
   conv("conv 1x1 by pixels", VITC_F32, DIMS(2, 1100, 7, 7), 50, 1, (int64_t[]){1, 1}, NULL, 0, false);
   conv("conv 1x1 by pixels, 15", VITC_F32, DIMS(1, 24, 3, 5), 32, 1, (int64_t[]){1, 1}, NULL, 0, true);
   conv("conv patch 4x4/4", VITC_F32, DIMS(1, 3, 32, 32), 24, 1, (int64_t[]){4, 4}, (vitc_attr[]){INTS("strides", 4, 4)}, 1, true);
