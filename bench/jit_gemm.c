@@ -57,30 +57,39 @@ static const struct model_shapes {
       {49, 448, 1792}, {49, 1792, 448}}},
 };
 
-/* GFLOP/s of one thread's AVX-512 FMAs by its CPU time, the best of `runs` runs of 12 independent chains
- * held in registers (as /work/shared/tools/peak.c counts them). */
-__attribute__((target("avx512f"))) static double fma_probe(int runs) {
-  typedef float v16 __attribute__((vector_size(64)));
-  enum { ITERS = 200000 };
-  double best = 0;
-  for (int r = 0; r < runs; r++) {
-    v16 b = {0}, c = {0}, x0 = {0}, x1 = {0}, x2 = {0}, x3 = {0}, x4 = {0}, x5 = {0}, x6 = {0}, x7 = {0}, x8 = {0},
-        x9 = {0}, x10 = {0}, x11 = {0};
-    b += 0.999999f, c += 1e-7f;
-    double t0 = thread_cpu();
-    for (int k = 0; k < ITERS; k++) {
-#define STEP(x) x = x * b + c
-      STEP(x0), STEP(x1), STEP(x2), STEP(x3), STEP(x4), STEP(x5), STEP(x6), STEP(x7), STEP(x8), STEP(x9), STEP(x10),
-          STEP(x11);
-#undef STEP
-      /* the chains stay in registers, each step kept (no folding across steps) */
-      __asm__ volatile("" : "+v"(x0), "+v"(x1), "+v"(x2), "+v"(x3), "+v"(x4), "+v"(x5), "+v"(x6), "+v"(x7), "+v"(x8),
-                       "+v"(x9), "+v"(x10), "+v"(x11));
-    }
-    double gf = (double)ITERS * 12 * 16 * 2 / (thread_cpu() - t0) * 1e-9;
-    if (gf > best) best = gf;
+/* GFLOP/s of one thread's FMAs by its CPU time, the best of `runs` runs of 12 independent chains held in
+ * registers (as /work/shared/tools/peak.c counts them), each chain one register of `lanes` floats (16-float
+ * chains on AVX2 would be 24 ymm of 16, and spill). */
+#define FMA_PROBE(name, lanes)                                                                                      \
+  static double name(int runs) {                                                                                \
+    typedef float vf __attribute__((vector_size(4 * (lanes))));                                                 \
+    enum { ITERS = 200000 };                                                                                    \
+    double best = 0;                                                                                            \
+    for (int r = 0; r < runs; r++) {                                                                            \
+      vf b = {0}, c = {0}, x0 = {0}, x1 = {0}, x2 = {0}, x3 = {0}, x4 = {0}, x5 = {0}, x6 = {0}, x7 = {0},        \
+         x8 = {0}, x9 = {0}, x10 = {0}, x11 = {0};                                                              \
+      b += 0.999999f, c += 1e-7f;                                                                               \
+      double t0 = thread_cpu();                                                                                 \
+      for (int k = 0; k < ITERS; k++) {                                                                         \
+        STEP(x0), STEP(x1), STEP(x2), STEP(x3), STEP(x4), STEP(x5), STEP(x6), STEP(x7), STEP(x8), STEP(x9),     \
+            STEP(x10), STEP(x11);                                                                               \
+        /* the chains stay in registers, each step kept (no folding across steps) */                            \
+        __asm__ volatile("" : "+v"(x0), "+v"(x1), "+v"(x2), "+v"(x3), "+v"(x4), "+v"(x5), "+v"(x6), "+v"(x7),  \
+                         "+v"(x8), "+v"(x9), "+v"(x10), "+v"(x11));                                             \
+      }                                                                                                         \
+      double gf = (double)ITERS * 12 * (lanes) * 2 / (thread_cpu() - t0) * 1e-9;                                \
+      if (gf > best) best = gf;                                                                                 \
+    }                                                                                                           \
+    return best;                                                                                                \
   }
-  return best;
+#define STEP(x) x = x * b + c
+__attribute__((target("avx512f"))) FMA_PROBE(fma_probe_avx512, 16)
+__attribute__((target("avx2,fma"))) FMA_PROBE(fma_probe_avx2, 8)
+#undef STEP
+
+static double fma_probe(int runs) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") ? fma_probe_avx512(runs) : fma_probe_avx2(runs);
 }
 
 typedef struct options {

@@ -3,7 +3,9 @@
  *
  * The probe runs independent chains of vector FMAs (acc = acc·m + c), enough of them to cover the FMA
  * latency on every pipe, on each thread at once; it is compiled for the widest vector ISA the CPU has
- * (AVX-512, AVX2+FMA, or the build's default), as the JIT's code is. Best of several short rounds. */
+ * (AVX-512, AVX2+FMA, or the build's default), as the JIT's code is, each chain one register of that ISA:
+ * chains of 16 floats on AVX2 are two ymm each, 24 of 16 registers, and spilled (8.5 GFLOP/s on a Zen 3
+ * core that does 100.9). Best of several short rounds. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -16,39 +18,41 @@
 
 #include "cli.h"
 
-typedef float vfloat __attribute__((vector_size(64))); /* 16 lanes: one AVX-512 register, 2 AVX, 4 NEON */
-enum { LANES = 16, ROUNDS = 5 };
+enum { ROUNDS = 5 };
 #define PROBE_ITERS (1L << 23)
 /* Twelve independent chains: named variables, so that they live in registers (an array would not). */
 #define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define COUNT_CHAIN(k) +1
 enum { NCHAINS = 0 CHAINS(COUNT_CHAIN) };
 
-/* NCHAINS × LANES FMAs per iteration, each chain depending only on itself; a·m + c is contracted into
- * one FMA (GNU C's -ffp-contract=fast). */
-static inline __attribute__((always_inline)) float fma_chains(long iters, float seed) {
-  vfloat m = (vfloat){0} + 0.9999999f, c = (vfloat){0} + 1e-7f, sum = {0};
+/* A probe `name` on vectors of `lanes` floats: NCHAINS × lanes FMAs per iteration, each chain depending
+ * only on itself; a·m + c is contracted into one FMA (GNU C's -ffp-contract=fast). */
+#define FMA_PROBE(name, lanes)                                                                                       \
+  static float name(long iters, float seed) {                                                                      \
+    typedef float vfloat __attribute__((vector_size(4 * (lanes))));                                                \
+    vfloat m = (vfloat){0} + 0.9999999f, c = (vfloat){0} + 1e-7f, sum = {0};                                       \
+    CHAINS(DECLARE)                                                                                                \
+    for (long i = 0; i < iters; i++) {                                                                             \
+      CHAINS(STEP)                                                                                                 \
+    }                                                                                                              \
+    CHAINS(ADD)                                                                                                    \
+    float s = 0;                                                                                                   \
+    for (int l = 0; l < (lanes); l++) s += sum[l];                                                                 \
+    return s;                                                                                                      \
+  }
 #define DECLARE(k) vfloat a##k = (vfloat){0} + seed + k;
 #define STEP(k) a##k = a##k * m + c;
 #define ADD(k) sum += a##k;
-  CHAINS(DECLARE)
-  for (long i = 0; i < iters; i++) {
-    CHAINS(STEP)
-  }
-  CHAINS(ADD)
-  float s = 0;
-  for (int l = 0; l < LANES; l++) s += sum[l];
-  return s;
-}
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static float fma_avx512(long iters, float seed) { return fma_chains(iters, seed); }
-__attribute__((target("avx2,fma"))) static float fma_avx2(long iters, float seed) { return fma_chains(iters, seed); }
+__attribute__((target("avx512f"))) FMA_PROBE(fma_avx512, 16)
+__attribute__((target("avx2,fma"))) FMA_PROBE(fma_avx2, 8)
 #endif
-static float fma_default(long iters, float seed) { return fma_chains(iters, seed); }
+FMA_PROBE(fma_default, 4) /* SSE's or NEON's 4 floats */
 
 typedef struct probe {
   float (*fn)(long, float);
+  int lanes; /* floats per vector of fn */
   int go; /* 0: wait, 1: run, -1: give up (a thread could not start) */
   volatile float sink;
 } probe;
@@ -80,15 +84,15 @@ static double probe_round(probe *p, int threads) {
   for (int k = 0; k < started; k++) pthread_join(tid[k], NULL);
   double seconds = now_s() - t0;
   free(tid);
-  return all ? 2.0 * NCHAINS * LANES * PROBE_ITERS * threads / seconds / 1e9 : 0;
+  return all ? 2.0 * NCHAINS * p->lanes * PROBE_ITERS * threads / seconds / 1e9 : 0;
 }
 
 static double measure_peak(int threads) {
-  probe p = {fma_default};
+  probe p = {fma_default, 4};
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) p.fn = fma_avx512;
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) p.fn = fma_avx2;
+  if (__builtin_cpu_supports("avx512f")) p = (probe){fma_avx512, 16};
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) p = (probe){fma_avx2, 8};
 #endif
   double best = 0;
   for (int r = 0; r < ROUNDS; r++) {
