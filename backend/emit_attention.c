@@ -71,7 +71,7 @@
 #include "vmath.h"
 
 #define VL F32V_LANES
-#define ROWS 6       /* query rows per micro-block of the widest tile (tile_vecs) */
+#define ROWS 6       /* query rows per micro-block of the widest tile (tile_vecs_for) */
 #define MICRO_MOST 14 /* query rows per micro-block at most: their row pointers in general registers */
 #define TILE_VECS 4  /* vectors per tile at most: of keys per score tile, of Y per pass of P·V over j */
 #define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
@@ -150,7 +150,7 @@ typedef struct attn_ctx {
   bool bias_whole; /* the bias rows are padded to nk_pad (bias_table): whole vectors load without masks */
   int rows;        /* query rows per block */
   int regs;        /* <16 x float> registers of the target (f32v_registers): what the tiles are sized from */
-  int tile_vecs;   /* vectors per score tile and per pass of P·V (tile_vecs) */
+  int tile_vecs;   /* vectors per score tile and per pass of P·V: the widest of ROWS rows */
   bool bf16;       /* Q·Kᵀ and P·V on bfloat16 pairs (key_pack_bf16; the scores, softmax and sums float32) */
   LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
@@ -206,29 +206,18 @@ static LLVMValueRef row_factor(attn_ctx *a, int r) {
   return f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->fac, ix_addk(cg, a->mi, r))));
 }
 
-/* The rows of a micro-block whose tile is `vecs` vectors wide: its accumulators, the vectors loaded per
- * step, a broadcast and spares (an eighth of the registers) in the target's registers (AVX-512's 32: 4
- * vectors 6 rows, as emit_gemm.c's 8 × 3; 3: 8; 2: 13; AVX2's 8, each two ymm: 1 vector 6 rows, 2: 2), so
- * that a narrow tile (Swin's Dv of 32, 48 keys) shares each loaded vector among more rows. */
+/* The rows of a micro-block whose tile is `vecs` vectors wide (tile_rows_most), so that a narrow tile
+ * (Swin's Dv of 32, 48 keys) shares each loaded vector among more rows. */
 static int micro_rows_most(int regs, int vecs) {
-  int most = (regs - regs / 8 - vecs) / vecs;
+  int most = tile_rows_most(regs, vecs);
   return most < 1 ? 1 : most < MICRO_MOST ? most : MICRO_MOST;
-}
-
-/* The widest tile (at most TILE_VECS vectors) whose micro-blocks still hold ROWS rows: AVX-512's 4 vectors
- * (64 keys, 6 rows: 24 accumulators); AVX2's 1 (16 keys, 6 rows: 12 ymm accumulators, 2 for the loaded
- * vector, 1 broadcast), where 4 vectors spilled every step (bench/attention.c, ViT-B heads at 197 tokens
- * on one thread: 27% of peak). */
-static int tile_vecs(int regs) {
-  int v = TILE_VECS;
-  while (v > 1 && micro_rows_most(regs, v) < ROWS) v--;
-  return v;
 }
 
 /* body(a, state) for every micro-block of the block's `rows` rows, for a tile `vecs` vectors wide: as
  * many rows as micro_rows_most allows, then the rows left over; but when those would hold fewer than 8
- * accumulators (two FMA pipes × 4 cycles: their FMAs would wait on each other), the rows cut into equal
- * micro-blocks but one row instead (49 rows: 7 × 7 for the scores over 3 key vectors, not 6 × 8 + 1). */
+ * accumulator registers (two FMA pipes × 4 cycles: their FMAs would wait on each other; a <16 x float> is
+ * two on AVX2), the rows cut into equal micro-blocks but one row instead (49 rows: 7 × 7 for the scores
+ * over 3 key vectors, not 6 × 8 + 1). */
 typedef void (*micro_body)(attn_ctx *a, void *state);
 static void for_micro(attn_ctx *a, int rows, int vecs, micro_body body, void *state) {
   vitc_cg *cg = a->cg;
@@ -1096,7 +1085,10 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
   attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
                 .bf16 = vitc_bf16_product(cg->g, n), .grid = ge.grid, .q_pre = scale, .regs = f32v_registers(cg)};
-  a.tile_vecs = tile_vecs(a.regs);
+  /* the widest tile of ROWS rows: AVX-512's 4 vectors (64 keys, 24 accumulators); AVX2's 1 (16 keys, 12 ymm
+   * accumulators), where 4 vectors spilled every step (bench/attention.c, ViT-B heads at 197 tokens, one
+   * thread: 27% -> 62% of peak) */
+  a.tile_vecs = tile_vecs_for(a.regs, ROWS, TILE_VECS);
   a.kp = a.bf16 ? key_pack_bf16(ge.nk, ge.d, ge.dv) : key_pack_of(ge.nk, ge.d);
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;
