@@ -71,11 +71,9 @@
 #include "vmath.h"
 
 #define VL F32V_LANES
-#define ROWS 6       /* query rows per micro-block of a tile 4 vectors wide (micro_rows_most) */
+#define ROWS 6       /* query rows per micro-block of the widest tile (tile_vecs_for) */
 #define MICRO_MOST 14 /* query rows per micro-block at most: their row pointers in general registers */
-#define VREGS 32     /* vector registers (AVX-512) for a tile's accumulators, its loaded vectors and broadcasts */
-#define SCORE_VECS 4 /* vectors of keys per score tile: ROWS × 4 accumulators + 4 K vectors + 1 broadcast */
-#define PV_VECS 4    /* vectors of Y per row in one pass of P·V over j, likewise */
+#define TILE_VECS 4  /* vectors per tile at most: of keys per score tile, of Y per pass of P·V over j */
 #define BLOCK_MICRO 4 /* micro-blocks of ROWS rows per block, sharing each tile of Kᵀ and V in L1 */
 #define SCORE_BYTES (128 << 10) /* the block's score rows at most (on the stack), else fewer micro-blocks */
 #define PV_KEYS 128  /* keys per block of P·V: 32 KB of V at Dv 64 */
@@ -151,6 +149,8 @@ typedef struct attn_ctx {
   int64_t bias_js; /* bias stride along j: 1, or 0 when broadcast */
   bool bias_whole; /* the bias rows are padded to nk_pad (bias_table): whole vectors load without masks */
   int rows;        /* query rows per block */
+  int regs;        /* <16 x float> registers of the target (f32v_registers): what the tiles are sized from */
+  int tile_vecs;   /* vectors per score tile and per pass of P·V: the widest of ROWS rows */
   bool bf16;       /* Q·Kᵀ and P·V on bfloat16 pairs (key_pack_bf16; the scores, softmax and sums float32) */
   LLVMValueRef kt; /* the packed keys of entry b (key_pack) */
   op_rows v;       /* V_b */
@@ -206,23 +206,23 @@ static LLVMValueRef row_factor(attn_ctx *a, int r) {
   return f32v_splat(cg, vec_load1(cg, cg->f32, gep_f32(cg, a->fac, ix_addk(cg, a->mi, r))));
 }
 
-/* The rows of a micro-block whose tile is `vecs` vectors wide: its accumulators, the vectors loaded per
- * step, a broadcast and spares in the vector registers (4 vectors: 6 rows, as emit_gemm.c's 8 × 3; 3: 8;
- * 2: 13), so that a narrow tile (Swin's Dv of 32, 48 keys) shares each loaded vector among more rows. */
-static int micro_rows_most(int vecs) {
-  int most = (VREGS - 4 - vecs) / vecs;
-  return most < MICRO_MOST ? most : MICRO_MOST;
+/* The rows of a micro-block whose tile is `vecs` vectors wide (tile_rows_most), so that a narrow tile
+ * (Swin's Dv of 32, 48 keys) shares each loaded vector among more rows. */
+static int micro_rows_most(int regs, int vecs) {
+  int most = tile_rows_most(regs, vecs);
+  return most < 1 ? 1 : most < MICRO_MOST ? most : MICRO_MOST;
 }
 
 /* body(a, state) for every micro-block of the block's `rows` rows, for a tile `vecs` vectors wide: as
  * many rows as micro_rows_most allows, then the rows left over; but when those would hold fewer than 8
- * accumulators (two FMA pipes × 4 cycles: their FMAs would wait on each other), the rows cut into equal
- * micro-blocks but one row instead (49 rows: 7 × 7 for the scores over 3 key vectors, not 6 × 8 + 1). */
+ * accumulator registers (two FMA pipes × 4 cycles: their FMAs would wait on each other; a <16 x float> is
+ * two on AVX2), the rows cut into equal micro-blocks but one row instead (49 rows: 7 × 7 for the scores
+ * over 3 key vectors, not 6 × 8 + 1). */
 typedef void (*micro_body)(attn_ctx *a, void *state);
 static void for_micro(attn_ctx *a, int rows, int vecs, micro_body body, void *state) {
   vitc_cg *cg = a->cg;
-  int most = micro_rows_most(vecs), count = (rows + most - 1) / most, small = rows / count, big = rows % count;
-  if (rows % most * vecs >= 8) small = most, big = 0; /* whole micro-blocks, then the rest */
+  int most = micro_rows_most(a->regs, vecs), count = (rows + most - 1) / most, small = rows / count, big = rows % count;
+  if (rows % most * vecs * 16 >= 8 * vec_width(cg)) small = most, big = 0; /* whole micro-blocks, then the rest */
   if (big) { /* `big` micro-blocks of small + 1 rows, then the others of `small` */
     cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, big * (small + 1)), small + 1);
     micro_rows(a, m.iv, small + 1);
@@ -253,10 +253,10 @@ typedef struct key_tile {
  * runs, over the packed Kᵀ; then, still in registers, the row's factor, its bias, -inf past Nk (the tile
  * with the partial vector knows its lanes when built: `last`), and the running max, lane by lane. The
  * softmax then reads each score once. */
-static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][SCORE_VECS]) {
+static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][TILE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef kv[SCORE_VECS];
+  LLVMValueRef kv[TILE_VECS];
   cg_loop d = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, a->d), 1);
   LLVMValueRef krow = gep_f32(cg, gep_f32_at(cg, a->kt, d.iv, a->nk_pad, 0), kt->j0);
   for (int v = 0; v < kt->nv; v++) kv[v] = f32v_load(cg, gep_f32(cg, krow, cg_i64(cg, (int64_t)v * VL)), VL);
@@ -269,10 +269,10 @@ static void score_products(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MIC
 }
 
 /* The same products in bf16: a vdpbf16ps per pair of D, Q's rounded pair repeated across the lanes. */
-static void score_pairs(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][SCORE_VECS]) {
+static void score_pairs(attn_ctx *a, const key_tile *kt, LLVMValueRef acc[MICRO_MOST][TILE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef kv[SCORE_VECS];
+  LLVMValueRef kv[TILE_VECS];
   cg_loop p = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, (a->d + 1) / 2), 1);
   LLVMValueRef krow = cg_gep(cg, cg->i32, a->kt, ix_add(cg, ix_mulk(cg, p.iv, a->nk_pad), kt->j0));
   for (int v = 0; v < kt->nv; v++) kv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, krow, cg_i64(cg, (int64_t)v * VL)));
@@ -287,7 +287,7 @@ static void score_tile(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const key_tile *kt = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[MICRO_MOST][SCORE_VECS];
+  LLVMValueRef acc[MICRO_MOST][TILE_VECS];
   for (int r = 0; r < a->nrows; r++)
     for (int v = 0; v < kt->nv; v++) acc[r][v] = cg_var(cg, vt, vconst(cg, 0));
   (a->bf16 ? score_pairs : score_products)(a, kt, acc);
@@ -434,10 +434,10 @@ typedef struct pv_pass {
 
 /* acc_r += Σ_{j0 ≤ j < j1} s_r[j] · V(j, 16c0 ..) for every row r of the micro-block, each V vector loaded
  * once for all rows. */
-static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][PV_VECS]) {
+static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][TILE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef vv[PV_VECS];
+  LLVMValueRef vv[TILE_VECS];
   cg_loop j = cg_loop_begin(cg, p->j0, p->j1, 1);
   LLVMValueRef vrow = gep_f32(cg, row_ptr(cg, &a->v, j.iv), cg_i64(cg, p->c0 * VL));
   for (int c = 0; c < p->n; c++)
@@ -452,10 +452,10 @@ static void value_products(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO
 
 /* The same in bf16, a pair of keys at a time (j0 is even: PV_KEYS is): the row's probability pair
  * (probability_pairs) repeated across the lanes, V's pairs (key_pack_bf16) whole vectors, zero past Dv. */
-static void value_pairs(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][PV_VECS]) {
+static void value_pairs(attn_ctx *a, const pv_pass *p, LLVMValueRef acc[MICRO_MOST][TILE_VECS]) {
   vitc_cg *cg = a->cg;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef vv[PV_VECS];
+  LLVMValueRef vv[TILE_VECS];
   int64_t dv_pad = vecs(a->dv) * VL;
   cg_loop j = cg_loop_begin(cg, ix_divk(cg, p->j0, 2), ix_divk(cg, ix_addk(cg, p->j1, 1), 2), 1);
   LLVMValueRef vrow = cg_gep(cg, cg->i32, a->vp, ix_addk(cg, ix_mulk(cg, j.iv, dv_pad), p->c0 * VL));
@@ -474,7 +474,7 @@ static void weighted_values(attn_ctx *a, void *state) {
   vitc_cg *cg = a->cg;
   const pv_pass *p = state;
   LLVMTypeRef vt = f32v_type(cg);
-  LLVMValueRef acc[MICRO_MOST][PV_VECS];
+  LLVMValueRef acc[MICRO_MOST][TILE_VECS];
   for (int r = 0; r < a->nrows; r++)
     for (int c = 0; c < p->n; c++) acc[r][c] = cg_var(cg, vt, vconst(cg, 0));
   if (p->first) {
@@ -503,20 +503,21 @@ static void weighted_values(attn_ctx *a, void *state) {
  * Kᵀ stays in L1 across the micro-blocks), softmax, then P·V a key block at a time likewise. */
 static void emit_block(attn_ctx *a, int rows) {
   vitc_cg *cg = a->cg;
-  int64_t kvecs = a->kp.full / VL, tiles = a->nk / VL / SCORE_VECS; /* tiles of whole vectors of keys */
+  int tv = a->tile_vecs;
+  int64_t kvecs = a->kp.full / VL, tiles = a->nk / VL / tv; /* tiles of whole vectors of keys */
   cg_loop m = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
   f32v_store(cg, vconst(cg, -INFINITY), gep_f32_at(cg, a->mx, m.iv, VL, 0), VL);
   cg_loop_end(cg, &m);
   if (tiles) {
-    cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * SCORE_VECS * VL), SCORE_VECS * VL);
-    for_micro(a, rows, SCORE_VECS, score_tile, &(key_tile){jt.iv, SCORE_VECS, VL});
+    cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * tv * VL), tv * VL);
+    for_micro(a, rows, tv, score_tile, &(key_tile){jt.iv, tv, VL});
     cg_loop_end(cg, &jt);
   }
-  if (kvecs > tiles * SCORE_VECS) /* at most SCORE_VECS: the whole vectors left and the partial one */
-    for_micro(a, rows, (int)(kvecs - tiles * SCORE_VECS), score_tile,
-              &(key_tile){cg_i64(cg, tiles * SCORE_VECS * VL), (int)(kvecs - tiles * SCORE_VECS),
+  if (kvecs > tiles * tv) /* at most tv: the whole vectors left and the partial one */
+    for_micro(a, rows, (int)(kvecs - tiles * tv), score_tile,
+              &(key_tile){cg_i64(cg, tiles * tv * VL), (int)(kvecs - tiles * tv),
                           a->kp.few ? VL : lanes_of(a->nk, kvecs - 1)});
-  if (a->kp.few) for_micro(a, rows, SCORE_VECS, score_few, NULL); /* dots: rows as a tile's, not a tile */
+  if (a->kp.few) for_micro(a, rows, tv, score_few, NULL); /* dots: rows as a tile's, not a tile */
   softmax_rows(a, rows);
   grid_probabilities(a, rows);
   int64_t nkb = (a->nk + PV_KEYS - 1) / PV_KEYS, nvec = vecs(a->dv);
@@ -527,8 +528,8 @@ static void emit_block(attn_ctx *a, int rows) {
     p.first = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, 0));
     p.final = vec_icmp(cg, LLVMIntEQ, kb.iv, cg_i64(cg, nkb - 1));
   }
-  for (p.c0 = 0; p.c0 < nvec; p.c0 += PV_VECS) {
-    p.n = (int)(nvec - p.c0 < PV_VECS ? nvec - p.c0 : PV_VECS);
+  for (p.c0 = 0; p.c0 < nvec; p.c0 += tv) {
+    p.n = (int)(nvec - p.c0 < tv ? nvec - p.c0 : tv);
     p.last = p.c0 + p.n == nvec ? lanes_of(a->dv, nvec - 1) : VL;
     for_micro(a, rows, p.n, weighted_values, &p);
   }
@@ -1083,7 +1084,11 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   bool k_transposed = vitc_attr_int(n, "k_transposed", 0) != 0;
   float scale = (float)vitc_attr_float(n, "scale", 1.0);
   attn_ctx a = {.cg = cg, .nq = ge.nq, .d = ge.d, .dv = ge.dv, .nk = ge.nk, .nk_pad = vecs(ge.nk) * VL,
-                .bf16 = vitc_bf16_product(cg->g, n), .grid = ge.grid, .q_pre = scale};
+                .bf16 = vitc_bf16_product(cg->g, n), .grid = ge.grid, .q_pre = scale, .regs = f32v_registers(cg)};
+  /* the widest tile of ROWS rows: AVX-512's 4 vectors (64 keys, 24 accumulators); AVX2's 1 (16 keys, 12 ymm
+   * accumulators), where 4 vectors spilled every step (bench/attention.c, ViT-B heads at 197 tokens, one
+   * thread: 27% -> 62% of peak) */
+  a.tile_vecs = tile_vecs_for(a.regs, ROWS, TILE_VECS);
   a.kp = a.bf16 ? key_pack_bf16(ge.nk, ge.d, ge.dv) : key_pack_of(ge.nk, ge.d);
   if (unit && k_transposed) return vitc_fail(err, VITC_ERR_INVALID, "Attention normalize_qk needs k_transposed = 0");
   if (ge.batch == 0 || a.nq == 0 || a.dv == 0) return VITC_OK;

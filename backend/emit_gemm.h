@@ -106,5 +106,15 @@ static inline void f32v_store(vitc_cg *cg, LLVMValueRef v, LLVMValueRef p, int l
 /* How many <16 x float> values the target's register file holds at once: 32 with AVX-512, 8 with AVX2
  * (16 registers of 8 floats), 8 on NEON (32 of 4). A register tile larger than this spills every step. */
 static inline int f32v_registers(vitc_cg *cg) { return cg->vregs * vec_width(cg) / F32V_LANES; }
+/* The rows of a register tile `vecs` vectors wide when `regs` such vectors fit the register file: rows × vecs
+ * accumulators and the vecs loaded per step, an eighth of the registers left for a broadcast and spares (32:
+ * 4 vectors 6 rows, as emit_gemm.c's 8 × 3; 3: 8; 2: 13; AVX2's 8 <16 x float>: 1 vector 6 rows, 2: 2); and
+ * the widest tile, at most `most` vectors, that holds `rows` rows. The attention kernels' tiles
+ * (emit_attention.c, emit_talking_heads.c). */
+static inline int tile_rows_most(int regs, int vecs) { return (regs - regs / 8 - vecs) / vecs; }
+static inline int tile_vecs_for(int regs, int rows, int most) {
+  while (most > 1 && tile_rows_most(regs, most) < rows) most--;
+  return most;
+}
 
 #endif

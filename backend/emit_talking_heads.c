@@ -19,11 +19,12 @@
  * machine, side by side with that one.) */
 #include <math.h>
 
+#include "emit_gemm.h"
 #include "emit_rows.h"
 #include "emitters.h"
 
-#define ROWS 6                  /* query rows per block: ROWS × TILE_VECS accumulators, 4 loads, 1 broadcast */
-#define TILE_VECS 4             /* vectors of keys per score tile, of Dh per pass of the product with v */
+#define ROWS 6                  /* query rows per block: ROWS × t->vecs accumulators, t->vecs loads, 1 broadcast */
+#define TILE_VECS 4             /* vectors per tile at most (AVX-512's: 64 keys), of which t->vecs fit the target */
 #define SCORE_BYTES (128 << 10) /* the block's two score arrays at most (on the task's stack), else fewer rows */
 
 enum { P_QKV, P_WL, P_BL, P_WW, P_BW, P_Y, P_KT, NPTRS };
@@ -33,6 +34,8 @@ typedef struct th_block {
   int64_t heads, tokens, width, dh; /* width = H·Dh, a qkv row is 3·width */
   int64_t nk_pad;                   /* N rounded up to whole vectors: Kᵀ's and the score rows' length */
   int rows;                         /* rows of the block being emitted */
+  int vecs;                         /* vectors of keys per score tile, of Dh per pass of the product with v:
+                                       the widest of ROWS rows (tile_vecs_for; 4 with AVX-512, 2 with AVX2) */
   LLVMValueRef *ptrs;
   LLVMValueRef b, row0;       /* the batch entry, the qkv row of the block's first query (b·N + i0) */
   LLVMValueRef scores, mixed; /* [rows][H][nk_pad] on the stack */
@@ -186,15 +189,16 @@ static void softmax_rows(vitc_cg *cg, th_block *t, LLVMValueRef m) {
  * row at a time, then the product with v a tile of Dh at a time. */
 static void emit_block(vitc_cg *cg, th_block *t, int rows) {
   int w = vec_width(cg);
-  int64_t kvecs = t->nk_pad / w, tiles = kvecs / TILE_VECS, dvecs = (t->dh + w - 1) / w;
+  int tv = t->vecs;
+  int64_t kvecs = t->nk_pad / w, tiles = kvecs / tv, dvecs = (t->dh + w - 1) / w;
   t->rows = rows;
   cg_loop h = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
   if (tiles) {
-    cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * TILE_VECS * w), TILE_VECS * w);
-    score_tile(cg, t, h.iv, jt.iv, TILE_VECS);
+    cg_loop jt = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, tiles * tv * w), tv * w);
+    score_tile(cg, t, h.iv, jt.iv, tv);
     cg_loop_end(cg, &jt);
   }
-  if (kvecs % TILE_VECS) score_tile(cg, t, h.iv, cg_i64(cg, tiles * TILE_VECS * w), (int)(kvecs % TILE_VECS));
+  if (kvecs % tv) score_tile(cg, t, h.iv, cg_i64(cg, tiles * tv * w), (int)(kvecs % tv));
   cg_loop_end(cg, &h);
 
   cg_loop r = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, rows), 1);
@@ -206,8 +210,8 @@ static void emit_block(vitc_cg *cg, th_block *t, int rows) {
   cg_loop_end(cg, &r);
 
   cg_loop f = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, t->heads), 1);
-  for (int64_t c0 = 0; c0 < dvecs; c0 += TILE_VECS) {
-    int n = (int)(dvecs - c0 < TILE_VECS ? dvecs - c0 : TILE_VECS);
+  for (int64_t c0 = 0; c0 < dvecs; c0 += tv) {
+    int n = (int)(dvecs - c0 < tv ? dvecs - c0 : tv);
     int last = c0 + n == dvecs ? (int)(t->dh - (dvecs - 1) * w) : w;
     value_tile(cg, t, f.iv, c0, n, last);
   }
@@ -217,7 +221,8 @@ static void emit_block(vitc_cg *cg, th_block *t, int rows) {
 vitc_status emit_TalkingHeads(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   const vitc_value *qkv = cg_in_value(cg, 0), *y = cg_out_value(cg, 0);
   int w = vec_width(cg);
-  th_block t = {.heads = vitc_attr_int(n, "heads", 0), .tokens = qkv->dims[1], .width = y->dims[2]};
+  th_block t = {.heads = vitc_attr_int(n, "heads", 0), .tokens = qkv->dims[1], .width = y->dims[2],
+                .vecs = tile_vecs_for(cg->vregs, ROWS, TILE_VECS)};
   if (t.heads <= 0 || t.width % t.heads)
     return vitc_fail(err, VITC_ERR_INVALID, "TalkingHeads heads %lld does not divide %lld columns", (long long)t.heads,
                      (long long)t.width);
