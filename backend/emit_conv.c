@@ -8,7 +8,7 @@
  *   otherwise im2col into the node's work space, then the GEMM, a slab of output columns at a time:
  *       col[(c,k), j] = X_g[c, input of output position first+j under tap k]   (0 in the padding)
  *       Y_bg[:, first:first+S] = W_g[Mg, Cg*K] col[Cg*K, S] + bias
- *     col is one buffer in the node's work space (cg_scratch), stored in panels of columns (COL_PANEL),
+ *     col is one buffer in the node's work space (cg_scratch), stored in panels of columns (the GEMM's),
  *     of COL_BUDGET floats at most unless a slab's minimum of 256 columns needs more; the im2col tasks
  *     fill it by rows, whatever the thread count.
  * vitc.FusedConv (ir/ops/fused_conv.c) is the same float32 kernel with an epilogue, act(y) + R: the GEMM
@@ -319,11 +319,10 @@ static LLVMValueRef ix_clamp(vitc_cg *cg, LLVMValueRef v, LLVMValueRef lo, LLVMV
   return ix_min(cg, v, hi);
 }
 
-/* im2col's columns go in panels of COL_PANEL: col[j / COL_PANEL][r][j % COL_PANEL], so that the GEMM
- * reads each panel's rows as one contiguous stream (a multiple of 16 lanes; 48 is the GEMM's own tile
- * width, so a panel is one tile column). Read in place from rows of a whole slab instead, B's rows lay
- * a slab apart and the GEMM ran at a third of its speed (64->64 3x3 at 112x112: 70 GFLOP/s). */
-#define COL_PANEL 48
+/* im2col's columns go in panels of the GEMM's own width (emit_gemm_panel_width: 48, or 16 with AVX2),
+ * col[j / panel][r][j % panel], so that the GEMM reads each panel's rows as one contiguous stream, a tile
+ * column. Read in place from rows of a whole slab instead, B's rows lay a slab apart and the GEMM ran at a
+ * third of its speed (64->64 3x3 at 112x112: 70 GFLOP/s). */
 
 /* col for the rows (c, tap) of one group's input xg and output positions first .. first+count, in
  * panels. A row is built a run of output positions at a time, a run being the part of one line of the
@@ -337,6 +336,7 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
   const vitc_window *w = &p->w;
   int last = w->nd - 1;
   int64_t line = w->out[last], in_line = w->in[last], s = w->stride[last], rows = p->cin_g * w->taps;
+  int64_t panel = emit_gemm_panel_width(cg);
   vitc_window lead = *w; /* the dimensions before the last: which input line a run reads */
   lead.nd = last;
   LLVMValueRef captured[3] = {xg, col, first};
@@ -352,11 +352,11 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
   LLVMValueRef lo = vec_select(cg, neg, ix_divk(cg, ix_addk(cg, vec_ineg(cg, shift), s - 1), s), zero);
   LLVMValueRef room = ix_addk(cg, vec_ineg(cg, shift), in_line - 1); /* in - 1 - shift */
   LLVMValueRef hi = vec_select(cg, vec_icmp(cg, LLVMIntSLT, room, zero), zero, ix_addk(cg, ix_divk(cg, room, s), 1));
-  cg_loop pan = cg_loop_begin(cg, zero, cg_i64(cg, (count + COL_PANEL - 1) / COL_PANEL), 1);
+  cg_loop pan = cg_loop_begin(cg, zero, cg_i64(cg, (count + panel - 1) / panel), 1);
   LLVMValueRef dst =
-      cg_gep(cg, cg->f32, t.vals[1], ix_add(cg, mul_i(cg, pan.iv, rows * COL_PANEL), mul_i(cg, r.iv, COL_PANEL)));
-  LLVMValueRef from = ix_add(cg, t.vals[2], mul_i(cg, pan.iv, COL_PANEL)); /* the panel's first position */
-  LLVMValueRef to = ix_min(cg, ix_addk(cg, from, COL_PANEL), ix_addk(cg, t.vals[2], count));
+      cg_gep(cg, cg->f32, t.vals[1], ix_add(cg, mul_i(cg, pan.iv, rows * panel), mul_i(cg, r.iv, panel)));
+  LLVMValueRef from = ix_add(cg, t.vals[2], mul_i(cg, pan.iv, panel)); /* the panel's first position */
+  LLVMValueRef to = ix_min(cg, ix_addk(cg, from, panel), ix_addk(cg, t.vals[2], count));
   cg_loop o = cg_loop_begin(cg, ix_divk(cg, from, line), ix_addk(cg, ix_divk(cg, ix_addk(cg, to, -1), line), 1), 1);
   LLVMValueRef start = mul_i(cg, o.iv, line);
   LLVMValueRef a = ix_clamp(cg, ix_sub(cg, from, start), zero, width);
@@ -380,37 +380,38 @@ static void emit_im2col(vitc_cg *cg, const vitc_conv_geometry *p, LLVMValueRef x
  * GEMMs over the full panels and one for the shorter last panel. */
 static vitc_status emit_im2col_slab(vitc_cg *cg, const vitc_conv_geometry *p, const conv_slice *s,
                                     vitc_error *err) {
-  int64_t rows = p->cin_g * p->w.taps, full = s->count / COL_PANEL, tail = s->count % COL_PANEL;
+  int64_t rows = p->cin_g * p->w.taps, panel = emit_gemm_panel_width(cg), full = s->count / panel;
+  int64_t tail = s->count % panel;
   emit_im2col(cg, p, s->x, s->col, s->first, s->count);
   vitc_status st = VITC_OK;
   for (int part = 0; part < 2 && !st; part++) {
     int64_t panels = part ? 1 : full, skip = part ? full : 0;
     if (!panels || (part && !tail)) continue;
-    gemm_desc d = group_gemm(cg, p, rows, part ? tail : COL_PANEL, COL_PANEL);
-    LLVMValueRef y0 = ix_addk(cg, s->first, skip * COL_PANEL);
+    gemm_desc d = group_gemm(cg, p, rows, part ? tail : panel, panel);
+    LLVMValueRef y0 = ix_addk(cg, s->first, skip * panel);
     d.a = s->w;
-    d.b = cg_gep(cg, cg->f32, s->col, cg_i64(cg, skip * rows * COL_PANEL));
+    d.b = cg_gep(cg, cg->f32, s->col, cg_i64(cg, skip * rows * panel));
     d.c = cg_gep(cg, cg->f32, s->y, y0);
     d.r = s->r ? cg_gep(cg, cg->f32, s->r, y0) : NULL;
     d.d = s->bias;
     d.nbatch = 1;
     d.batch[0] = panels;
-    d.b_bs[0] = rows * COL_PANEL;
-    d.c_bs[0] = COL_PANEL;
+    d.b_bs[0] = rows * panel;
+    d.c_bs[0] = panel;
     st = emit_gemm(cg, &d, err);
   }
   return st;
 }
 
 static vitc_status emit_im2col_gemm(vitc_cg *cg, const vitc_conv_geometry *p, vitc_error *err) {
-  int64_t rows = p->cin_g * p->w.taps, slab = p->w.out_plane;
+  int64_t rows = p->cin_g * p->w.taps, slab = p->w.out_plane, panel = emit_gemm_panel_width(cg);
   if (rows * slab > COL_BUDGET) {
-    slab = COL_BUDGET / rows / COL_PANEL * COL_PANEL;
+    slab = COL_BUDGET / rows / panel * panel;
     if (slab < 256) slab = 256;
     if (slab > p->w.out_plane) slab = p->w.out_plane;
   }
-  int64_t panels = (slab + COL_PANEL - 1) / COL_PANEL;
-  return emit_conv_slices(cg, p, p->w.out_plane, slab, rows * panels * COL_PANEL, emit_im2col_slab, err);
+  int64_t panels = (slab + panel - 1) / panel;
+  return emit_conv_slices(cg, p, p->w.out_plane, slab, rows * panels * panel, emit_im2col_slab, err);
 }
 
 /* ---------------------------------------------------------------- every dtype */

@@ -94,6 +94,8 @@ static tile_shape tile_of(vitc_cg *cg) {
   return (tile_shape){6, 1, VL};
 }
 
+int64_t emit_gemm_panel_width(vitc_cg *cg) { return tile_of(cg).nr; }
+
 /* ---------------------------------------------------------------- the micro-kernel */
 
 /* The sizes a float32 kernel with a prepacked B reads at run time from its node's constants (cg_add_sizes)

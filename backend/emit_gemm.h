@@ -70,6 +70,9 @@ LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x);
 
 /* Emits the GEMM at the builder's position in the node function (parallel across the runtime pool). */
 vitc_status emit_gemm(vitc_cg *cg, const gemm_desc *d, vitc_error *err);
+/* The columns of the float32 kernel's panels of B, its register tile's width (48 with AVX-512, 16 with
+ * AVX2): a B laid out in panels of this width is read as one contiguous stream (emit_conv.c's im2col). */
+int64_t emit_gemm_panel_width(vitc_cg *cg);
 
 /* The row blocks of panel jp (of npan, n columns in panels of nv vectors of vl lanes; npan may be known
  * only at run time, n mod nv·vl may not): body(k, nv, vl) for whole panels and body(k, nv_tail, lanes) for
