@@ -70,6 +70,10 @@ int vitc_target_lanes(LLVMTargetMachineRef tm);
 int vitc_target_vector_registers(LLVMTargetMachineRef tm);
 /* Whether tm's feature list enables `feature` (an LLVM name such as "avx512bf16"). */
 bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature);
+/* Whether code for this LLVM feature list (a target machine's, vitc_module.cpu_features) runs bf16 products
+ * on vdpbf16ps (avx512bf16). Without it they are emulated (emit_gemm.h): the same bf16 operands and the
+ * same float32 sums, from two FMAs per pair, at no speed-up over float32. */
+bool vitc_features_dpbf16(const char *features);
 
 /* Where the backend's time went (ir/ir.h: vitc_stage_time). */
 typedef struct vitc_backend_times {

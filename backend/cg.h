@@ -47,6 +47,7 @@ typedef struct vitc_cg {
   const vitc_target_options *target; /* its progress callback */
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
   int vregs;            /* vector registers of the target (vitc_target_vector_registers) */
+  bool dpbf16;          /* the target has vdpbf16ps (vitc_features_dpbf16); else bf16 products are emulated */
   vitc_backend_times *times; /* the module's: emitters that transform constants add to ->weights */
 } vitc_cg;
 

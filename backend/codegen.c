@@ -981,10 +981,6 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   *out = NULL;
   vitc_status st = check_static(g, err);
   if (st) return st;
-  if (g->precision == VITC_PRECISION_BF16 && !vitc_target_has_feature(tm, "avx512bf16"))
-    return vitc_fail(err, VITC_ERR_UNSUPPORTED,
-                     "%s: bf16 precision needs a target with avx512bf16 (vdpbf16ps); this target lacks it "
-                     "(choose a CPU or features that have it, or fp32 precision)", g->path);
   for (int i = 0; i < g->nnodes; i++)
     if (!g->nodes[i].dead && g->nodes[i].op == VITC_OP_Int8Gemm && !vitc_target_has_feature(tm, "avx512vnni"))
       return vitc_fail(err, VITC_ERR_UNSUPPORTED,
@@ -1010,6 +1006,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.blob_in_file = t->weights_file != NULL;
   cg.vlanes = vitc_target_lanes(tm);
   cg.vregs = vitc_target_vector_registers(tm);
+  cg.dpbf16 = vitc_features_dpbf16(m->cpu_features);
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, tm, &m->scratch_size, err);

@@ -28,7 +28,8 @@
  *   acc[i][v] = vdpbf16ps(acc[i][v], splat(A pair (i0+i, q)), B pairs (q, j0+16v ..))
  *
  * which adds both products of the pair to each float32 lane: twice the multiply-adds of an fma per
- * instruction. Accumulation, alpha, D and the epilogue stay float32. */
+ * instruction. Accumulation, alpha, D and the epilogue stay float32. A target without avx512bf16 emulates
+ * it (emit_bf16_dot: two FMAs on the widened halves, the same numbers) in passes that fit its registers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,13 +167,16 @@ LLVMValueRef emit_gemm_activate(vitc_cg *cg, gemm_act act, LLVMValueRef x) {
 
 static bool has_epilogue(const gemm_desc *d) { return d->act != GEMM_ACT_NONE || d->r || d->gamma; }
 
-/* Operands are read as bfloat vectors straight from memory, and a pair is repeated by a shuffle: LLVM 16's
- * VectorCombine recurses without end on a bitcast of an i32 splat to <32 x bfloat>. */
+/* With vdpbf16ps, operands are read as bfloat vectors straight from memory, and a pair is repeated by a
+ * shuffle: LLVM 16's VectorCombine recurses without end on a bitcast of an i32 splat to <32 x bfloat>.
+ * Emulated (no avx512bf16), they are <16 x i32>, a pair a word, which emit_bf16_dot widens. */
 LLVMValueRef emit_bf16_load_pairs(vitc_cg *cg, LLVMValueRef p) {
+  if (!cg->dpbf16) return vec_load(cg, vec_of(cg, cg->i32, VL), p, VL);
   return vec_load(cg, vec_of(cg, LLVMBFloatTypeInContext(cg->llvm), 2 * VL), p, 2 * VL);
 }
 
 LLVMValueRef emit_bf16_repeat_pair(vitc_cg *cg, LLVMValueRef p) {
+  if (!cg->dpbf16) return vec_splat(cg, vec_load1(cg, cg->i32, p), vec_of(cg, cg->i32, VL));
   int repeat[2 * VL];
   for (int e = 0; e < 2 * VL; e++) repeat[e] = e % 2;
   LLVMValueRef pair = vec_load1(cg, vec_of(cg, LLVMBFloatTypeInContext(cg->llvm), 2), p);
@@ -180,27 +184,56 @@ LLVMValueRef emit_bf16_repeat_pair(vitc_cg *cg, LLVMValueRef p) {
   return vec_shuffle(cg, pair, NULL, repeat, 2 * VL);
 }
 
+/* A word's bfloat16 halves as float32 lanes: a bfloat16 is the high half of the float it stands for. */
+static LLVMValueRef bf16_high_half(vitc_cg *cg, LLVMValueRef w) {
+  return vec_bitcast(cg, vec_and(cg, w, vec_k(cg, w, -65536)), f32v_type(cg)); /* & 0xffff0000 */
+}
+static LLVMValueRef bf16_low_half(vitc_cg *cg, LLVMValueRef w) {
+  return vec_bitcast(cg, vec_shl(cg, w, vec_k(cg, w, 16)), f32v_type(cg));
+}
+
+/* vdpbf16ps, or emulated as its numbers are made: a lane's acc + a1·b1 rounded to float32, then + a0·b0
+ * (the pair's high halves first), each product of two 8-bit significands exact in float32, so that an FMA
+ * per half rounds as it does (denormals aside, which it flushes). */
 LLVMValueRef emit_bf16_dot(vitc_cg *cg, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
+  if (!cg->dpbf16) {
+    acc = vec_fma(cg, bf16_high_half(cg, a), bf16_high_half(cg, b), acc);
+    return vec_fma(cg, bf16_low_half(cg, a), bf16_low_half(cg, b), acc);
+  }
   LLVMValueRef args[3] = {acc, a, b};
   return cg_intrinsic(cg, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3);
 }
 
-/* The K block's steps of a bf16 tile: one vdpbf16ps per accumulator and pair of K. */
-static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVMValueRef acc[MR][NV]) {
+/* The K block's steps of rows [r0, r1) x vectors [v0, v1) of a bf16 tile: one vdpbf16ps (or its emulation)
+ * per accumulator and pair of K; the prefetch with the first. */
+static void emit_bf16_pass(kernel_ctx *k, LLVMValueRef i0, int r0, int r1, int v0, int v1, LLVMValueRef acc[MR][NV]) {
   vitc_cg *cg = k->cg;
   LLVMTypeRef vt = f32v_type(cg);
   LLVMValueRef arow[MR], bv[NV];
-  for (int i = 0; i < mr; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
+  for (int i = r0; i < r1; i++) arow[i] = cg_gep(cg, cg->i32, k->a, ix_mulk(cg, ix_add(cg, i0, cg_i64(cg, i)), k->a_ks));
   cg_loop q = cg_loop_begin(cg, k->k0, k->k1, 1);
   LLVMValueRef qa = ix_mulk(cg, q.iv, k->a_qs);
   LLVMValueRef brow = cg_gep(cg, cg->i32, k->b, ix_mulk(cg, q.iv, k->b_ks));
-  for (int v = 0; v < nv; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
-  if (k->pf_step) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, q.iv, k->pf_step)));
-  for (int i = 0; i < mr; i++) {
+  for (int v = v0; v < v1; v++) bv[v] = emit_bf16_load_pairs(cg, cg_gep(cg, cg->i32, brow, cg_i64(cg, (int64_t)v * VL)));
+  if (k->pf_step && !r0 && !v0) vec_prefetch_l2(cg, gep_f32(cg, k->pf_tile, ix_mul(cg, q.iv, k->pf_step)));
+  for (int i = r0; i < r1; i++) {
     LLVMValueRef as = emit_bf16_repeat_pair(cg, cg_gep(cg, cg->i32, arow[i], qa));
-    for (int v = 0; v < nv; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
+    for (int v = v0; v < v1; v++) vec_store1(cg, emit_bf16_dot(cg, vec_load1(cg, vt, acc[i][v]), as, bv[v]), acc[i][v]);
   }
   cg_loop_end(cg, &q);
+}
+
+/* The K block's steps of a bf16 tile, in passes over parts of it whose values fit the registers
+ * (f32v_registers): per pass rows x vecs accumulators, and per vector of B its pairs' two halves, and A's
+ * pair widened, all <16 x float>. With vdpbf16ps (no widening) and with AVX-512 emulated the tile is one
+ * pass; emulated on AVX2 or NEON (8 of them), passes of one vector and up to 5 rows, the rows cut evenly. */
+static void emit_bf16_steps(kernel_ctx *k, LLVMValueRef i0, int mr, int nv, LLVMValueRef acc[MR][NV]) {
+  int regs = f32v_registers(k->cg), vecs = nv, rows = mr;
+  while (!k->cg->dpbf16 && (rows = (regs - 2 * vecs - 1) / vecs) < mr && vecs > 1) vecs--;
+  int passes = (mr + rows - 1) / rows;
+  for (int v0 = 0; v0 < nv; v0 += vecs)
+    for (int p = 0, r0 = 0; p < passes; r0 += (mr + p) / passes, p++) /* the last mr mod passes one row more */
+      emit_bf16_pass(k, i0, r0, r0 + (mr + p) / passes, v0, v0 + vecs < nv ? v0 + vecs : nv, acc);
 }
 
 /* alpha * y + beta * D at the tile's value (i, v) of n lanes: what the activation takes. */

@@ -90,7 +90,8 @@ void emit_unflatten_n(vitc_cg *cg, LLVMValueRef linear, const LLVMValueRef *dims
  * rounds them, each lane's 16 bits in the low half of an i32 lane; the len floats at src (contiguous)
  * rounded to ceil(len / 2) pairs, 32-bit words (an odd len's last high half zero) at dst, which may be src
  * (each word is written after the floats it holds are read); 16 pairs at p as <32 x bfloat>; the pair at p
- * repeated across them; and acc + a·b summed by pairs (vdpbf16ps). */
+ * repeated across them; and acc + a·b summed by pairs (vdpbf16ps). Without avx512bf16 (cg->dpbf16 false)
+ * pairs travel as <16 x i32> words and the sum is emulated with the same numbers (emit_gemm.c). */
 LLVMValueRef emit_bf16_bits(vitc_cg *cg, LLVMValueRef x);
 void emit_round_pairs(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t len);
 LLVMValueRef emit_bf16_load_pairs(vitc_cg *cg, LLVMValueRef p);

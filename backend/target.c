@@ -113,6 +113,8 @@ bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature) {
   return has;
 }
 
+bool vitc_features_dpbf16(const char *features) { return has_feature(features, "avx512bf16"); }
+
 int vitc_target_lanes(LLVMTargetMachineRef tm) {
   char *features = LLVMGetTargetMachineFeatureString(tm);
   int lanes = has_feature(features, "avx512f")                                  ? 16

@@ -310,11 +310,15 @@ static LLVMValueRef is_inf(vitc_cg *cg, LLVMValueRef d) {
   return vec_cmp(cg, LLVMRealOEQ, vec_abs(cg, d), vec_k(cg, d, INFINITY));
 }
 
-/* |y| with x's sign (x's sign bit: -0 and NaN with the bit set count as negative). */
+/* |y| with x's sign (x's sign bit: -0 and NaN with the bit set count as negative), x and y of one type. In
+ * bit operations, not llvm.copysign: LLVM 16's DAG combiner turns a float rounded from a double copysign
+ * into a float copysign with a double sign operand, and a lane of that (a float vector's one-lane tail)
+ * fails instruction selection on every x86 target ("Cannot select: f32 = extract_vector_elt v2f64"). */
 static LLVMValueRef with_sign_of(vitc_cg *cg, LLVMValueRef y, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMTypeOf(y);
-  LLVMValueRef args[2] = {y, x};
-  return cg_intrinsic(cg, "llvm.copysign", &t, 1, args, 2);
+  LLVMTypeRef bits = format_of(cg, y).bits;
+  LLVMValueRef sign = vec_bitcast(cg, vec_k(cg, y, -0.0), bits);
+  LLVMValueRef magnitude = vec_and(cg, vec_bitcast(cg, y, bits), vec_not(cg, sign));
+  return vec_bitcast(cg, vec_or(cg, magnitude, vec_and(cg, vec_bitcast(cg, x, bits), sign)), LLVMTypeOf(y));
 }
 
 /* s + err = a + b exactly (Knuth's two-sum: no condition on the operands' sizes). */

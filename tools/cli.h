@@ -119,6 +119,9 @@ vitc_graph *cli_load_unoptimized(const cli_common *c, const char *path, const vi
                                  int nextra);
 /* vitc_run_passes with the common options; prints the error and returns false on failure. */
 bool cli_optimize(const cli_common *c, vitc_graph *g);
+/* After compiling in c's precision code for an LLVM feature list (vitc_module.cpu_features): says once per
+ * process, on stderr, when its bf16 products are emulated (vitc_features_dpbf16). */
+void cli_note_precision(const cli_common *c, const char *cpu_features);
 /* The driver's options (api/driver.h) for these common options: bindings, passes, the host target. */
 vitc_driver_options cli_driver_options(const cli_common *c);
 /* The flow of every command: load, then passes (vitc_driver_load). NULL (after printing) on failure. */

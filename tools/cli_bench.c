@@ -100,6 +100,7 @@ static vitc_status bench(const cli_common *c, const char *model, bench_result *r
   vitc_status st = !in || !kept || !times ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : make_inputs(g, in, err);
   double t1 = cli_now_ms();
   if (!st) st = vitc_driver_compile(g, &o, in, NULL, kept, &compiled, err);
+  if (!st) cli_note_precision(c, compiled->module->cpu_features);
   r->compile_ms = cli_now_ms() - t1;
   r->gflop = vitc_graph_flops(g) / 1e9;
   if (!st) st = time_runs(c, compiled, g, kept, r->threads, r->warmup, r->iters, times, &r->first_run_ms, err);

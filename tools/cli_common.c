@@ -251,6 +251,14 @@ bool cli_optimize(const cli_common *c, vitc_graph *g) {
   return true;
 }
 
+void cli_note_precision(const cli_common *c, const char *cpu_features) {
+  static bool said;
+  if (said || c->precision != VITC_PRECISION_BF16 || vitc_features_dpbf16(cpu_features)) return;
+  said = true;
+  fprintf(stderr, "vitc: note: bf16 is emulated on this target, which lacks avx512bf16 (vdpbf16ps): bf16 rounding "
+                  "and weights at half size, float32 FMAs, no speed-up over fp32\n");
+}
+
 vitc_driver_options cli_driver_options(const cli_common *c) {
   return (vitc_driver_options){
       .bindings = c->bindings, .nbindings = c->nbindings, .passes = c->passes, .memory_limit = c->memory_limit,

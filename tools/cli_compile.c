@@ -76,6 +76,7 @@ static int compile_main(int argc, char **argv) {
   int status = CLI_EXIT_OK;
   if (!g) status = CLI_EXIT_ERROR;
   else if (vitc_codegen_for(g, name, tm, &target, weights == NULL, &m, &err)) status = cli_error("%s", err.msg);
+  else cli_note_precision(&common, m->cpu_features);
   if (!status) {
     char header[4096];
     header_path(out, name, header, sizeof header);

@@ -187,6 +187,7 @@ static vitc_status execute_jit(const cli_common *c, vitc_graph *g, const vitc_va
   vitc_status st = !input_ids || !bound || !kept ? vitc_fail(err, VITC_ERR_NOMEM, "out of memory") : VITC_OK;
   for (int k = 0; !st && k < ninputs; k++) input_ids[k] = g->inputs[k];
   if (!st) st = vitc_driver_compile(g, &o, inputs, bound, kept, &compiled, err);
+  if (!st) cli_note_precision(c, compiled->module->cpu_features);
   for (int k = 0; bound && k < ninputs; k++)
     if (bound[k])
       fprintf(stderr, "vitc: specialising the compiled code on the value of input '%s'\n", g->tensors[input_ids[k]].name);

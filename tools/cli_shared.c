@@ -156,7 +156,10 @@ vitc_status cli_execute_aot(const cli_common *c, const vitc_graph *g, const vitc
   vitc_graph *sig = NULL;
   vitc_status st = vitc_target_machine(&host, &tm, err);
   if (!st) {
-    if (!(st = vitc_codegen(g, AOT_NAME, tm, 3, true, &m, err))) st = vitc_emit(m, tm, VITC_EMIT_SHARED, lib, NULL, NULL, err);
+    if (!(st = vitc_codegen(g, AOT_NAME, tm, 3, true, &m, err))) {
+      cli_note_precision(c, m->cpu_features);
+      st = vitc_emit(m, tm, VITC_EMIT_SHARED, lib, NULL, NULL, err);
+    }
     LLVMDisposeTargetMachine(tm);
   }
   if (!st && !(st = cli_shared_open(lib, AOT_NAME, &s, &sig, err))) {

@@ -26,6 +26,7 @@ typedef struct test_graph {
   int opt_level;            /* of the pass pipeline (vitc_pass_options); 2 unless a test sets it */
   int compile_threads;      /* > 0: compiled as the JIT compiles (vitc_jit_compile_parallel) on these threads;
                              * 0: as one module at O3 (vitc_codegen, vitc_jit_compile) */
+  const char *cpu;          /* tg_compile's target: this machine (NULL), or this CPU with its own features */
 } test_graph;
 
 static inline test_graph tg_new(void) {
@@ -133,9 +134,9 @@ static inline vitc_status tg_compile_for(test_graph *t, const vitc_target_option
   return st;
 }
 
-/* tg_compile_for on this machine, as it is. */
+/* tg_compile_for on this machine, as it is, or for t->cpu. */
 static inline vitc_status tg_compile(test_graph *t, int nthreads, vitc_error *err) {
-  vitc_target_options to = {.opt_level = 3};
+  vitc_target_options to = {.cpu = t->cpu, .opt_level = 3};
   return tg_compile_for(t, &to, nthreads, err);
 }
 
@@ -220,14 +221,6 @@ static inline void tg_check_bf16(test_graph *t, const char *what, int nthreads, 
     CHECK(tg_compare(t, what, rtol, atol) > 0);
   }
   tg_free(t);
-}
-
-/* Whether this CPU runs bf16 kernels (avx512bf16); says so on stderr when it does not. */
-static inline bool tg_bf16_supported(void) {
-  char missing[64];
-  if (vitc_rt_cpu_supports("+avx512bf16", missing, sizeof missing)) return true;
-  fprintf(stderr, "bf16 kernels skipped: this CPU lacks %s\n", missing);
-  return false;
 }
 
 #endif

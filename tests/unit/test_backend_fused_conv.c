@@ -59,7 +59,6 @@ static test_graph build_kernel(const conv_case *k) {
  * the GEMM's rows whatever the map (56x56 would otherwise be by columns); odd K (a zero high half in the last
  * pair), rows of 8 and 7, two images, a residual. */
 static void test_kernel_bf16(void) {
-  if (!tg_bf16_supported()) return;
   static const conv_case cases[] = {
       {"bf16 37 -> 64, 1x1, 13x13, gelu_erf, residual", 37, 64, 13, 13, 1, 1, 0, 1, 1, "gelu_erf", true},
       {"bf16 64 -> 20, 1x1, 16x16, relu", 64, 20, 16, 16, 1, 1, 0, 1, 1, "relu", false},

@@ -420,7 +420,6 @@ static void test_kernel(void) {
   check_kernel("kernel, LayerNorm after", 4, small, 7, NORM_AFTER, false, false);
   check_kernel("kernel, LayerNorm after, two leading dims, bias", 5, lead, 50, NORM_AFTER, true, false);
   check_kernel("kernel, LayerNorm after, a full slab and a tail", 4, slabs, 37, NORM_AFTER, true, false);
-  if (!tg_bf16_supported()) return;
   /* The LayerNorm before the product on few rows only: the kernel's LayerNorm (float32 vectors) and the
    * evaluator's (double) may differ in a value's last bit, which a value next to a bfloat16 rounding
    * boundary turns into a bfloat16 step (25 of the 4.2M merged values of the slab case). The slabs are
