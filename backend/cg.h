@@ -47,6 +47,7 @@ typedef struct vitc_cg {
   const vitc_target_options *target; /* its progress callback */
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
   int vregs;            /* vector registers of the target (vitc_target_vector_registers) */
+  vitc_int8_dot int8_dot; /* the target's int8 product (vitc_target_int8_dot) */
   vitc_backend_times *times; /* the module's: emitters that transform constants add to ->weights */
 } vitc_cg;
 
