@@ -91,6 +91,7 @@ typedef struct cg_loop {
   LLVMValueRef iv;
   LLVMBasicBlockRef header, body, exit;
   LLVMValueRef step;
+  bool rolled; /* set in the body: the loop is not to be unrolled */
 } cg_loop;
 cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step);
 void cg_loop_end(vitc_cg *cg, cg_loop *l);

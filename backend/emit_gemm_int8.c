@@ -108,6 +108,7 @@ static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes
     for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
   }
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, k->kq), 1);
+  q.rolled = k->p.dot == VITC_INT8_PMADDWD;
   LLVMValueRef wrow = cg_gep(cg, cg->i32, k->w, ix_mulk(cg, q.iv, nr));
   for (int v = 0; v < nv; v++) wv[v] = vec_load(cg, vt, cg_gep(cg, cg->i32, wrow, cg_i64(cg, (int64_t)v * vl)), vl);
   for (int i = 0; i < mr; i++) {
