@@ -54,7 +54,7 @@ typedef struct int8_kernel {
   int8_product p;
   LLVMValueRef ib_lo, ib_hi; /* the task's row blocks */
   int64_t m, n, k, kq;         /* kq: words of K */
-  LLVMValueRef a, w, corr, scale, bias, post, c; /* in the task: A's bytes, this panel's W, the columns' */
+  LLVMValueRef a, w, corr, scale, bias, post, c; /* in the task: A's words, this panel's W, the columns' */
   LLVMValueRef j0;                               /* constants, C's first row; the panel's first column */
   bool requantise;             /* the output's Quantize-Dequantize: */
   float y_scale;
@@ -108,6 +108,8 @@ static void emit_tile(int8_kernel *k, LLVMValueRef i0, int mr, int nv, int lanes
     for (int v = 0; v < nv; v++) acc[i][v] = cg_var(cg, vt, LLVMConstNull(vt));
   }
   cg_loop q = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, k->kq), 1);
+  /* unrolled, LLVM sums several steps' vpmaddwd products before adding them to the accumulators, which
+   * needs more than 16 ymm: 13 accumulators spilled every step */
   q.rolled = k->p.dot == VITC_INT8_PMADDWD;
   LLVMValueRef wrow = cg_gep(cg, cg->i32, k->w, ix_mulk(cg, q.iv, nr));
   for (int v = 0; v < nv; v++) wv[v] = vec_load(cg, vt, cg_gep(cg, cg->i32, wrow, cg_i64(cg, (int64_t)v * vl)), vl);
