@@ -68,6 +68,10 @@ int vitc_target_lanes(LLVMTargetMachineRef tm);
 /* Vector registers the target has: 32 with AVX-512 and on AArch64, 16 with AVX(2) or SSE. With
  * vitc_target_lanes, what sizes a kernel's register tile (emit_gemm.h: f32v_registers). */
 int vitc_target_vector_registers(LLVMTargetMachineRef tm);
+/* The instruction an int8 product (vitc.Int8Gemm, emit_gemm_int8.c) is built on, the widest tm has:
+ * vpdpbusd on 512 bits (avx512vnni) or 256 (avxvnni), vpmaddwd on int16 pairs (avx2), or none. */
+typedef enum vitc_int8_dot { VITC_INT8_NONE, VITC_INT8_PMADDWD, VITC_INT8_VNNI256, VITC_INT8_VNNI512 } vitc_int8_dot;
+vitc_int8_dot vitc_target_int8_dot(LLVMTargetMachineRef tm);
 /* Whether tm's feature list enables `feature` (an LLVM name such as "avx512bf16"). */
 bool vitc_target_has_feature(LLVMTargetMachineRef tm, const char *feature);
 /* Whether code for this LLVM feature list (a target machine's, vitc_module.cpu_features) runs bf16 products

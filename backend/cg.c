@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "cg.h"
 
 LLVMValueRef cg_in(vitc_cg *cg, int k) {
@@ -144,7 +146,7 @@ void cg_memzero(vitc_cg *cg, LLVMValueRef dst, LLVMValueRef bytes) {
 static LLVMValueRef current_fn(vitc_cg *cg) { return LLVMGetBasicBlockParent(LLVMGetInsertBlock(cg->b)); }
 
 cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
-  cg_loop l;
+  cg_loop l = {0};
   LLVMValueRef fn = current_fn(cg);
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
   l.header = LLVMAppendBasicBlockInContext(cg->llvm, fn, "loop");
@@ -164,7 +166,16 @@ void cg_loop_end(vitc_cg *cg, cg_loop *l) {
   LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
   LLVMAddIncoming(l->iv, &next, &latch, 1);
-  LLVMBuildBr(cg->b, l->header);
+  LLVMValueRef br = LLVMBuildBr(cg->b, l->header);
+  if (l->rolled) {
+    /* the loop's ID: a distinct node whose first operand is itself, then the hint */
+    LLVMMetadataRef self = LLVMTemporaryMDNode(cg->llvm, NULL, 0);
+    LLVMMetadataRef hint = LLVMMDStringInContext2(cg->llvm, "llvm.loop.unroll.disable", 24);
+    LLVMMetadataRef ops[2] = {self, LLVMMDNodeInContext2(cg->llvm, &hint, 1)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(cg->llvm, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(self, id);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->llvm, "llvm.loop", 9), LLVMMetadataAsValue(cg->llvm, id));
+  }
   LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }
 

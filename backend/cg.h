@@ -48,6 +48,7 @@ typedef struct vitc_cg {
   int vlanes;           /* floats per vector register of the target (vitc_target_lanes; vec.h) */
   int vregs;            /* vector registers of the target (vitc_target_vector_registers) */
   bool dpbf16;          /* the target has vdpbf16ps (vitc_features_dpbf16); else bf16 products are emulated */
+  vitc_int8_dot int8_dot; /* the target's int8 product (vitc_target_int8_dot) */
   vitc_backend_times *times; /* the module's: emitters that transform constants add to ->weights */
 } vitc_cg;
 
@@ -91,6 +92,7 @@ typedef struct cg_loop {
   LLVMValueRef iv;
   LLVMBasicBlockRef header, body, exit;
   LLVMValueRef step;
+  bool rolled; /* set in the body: the loop is not to be unrolled */
 } cg_loop;
 cg_loop cg_loop_begin(vitc_cg *cg, LLVMValueRef lo, LLVMValueRef hi, int64_t step);
 void cg_loop_end(vitc_cg *cg, cg_loop *l);

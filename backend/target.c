@@ -130,3 +130,13 @@ int vitc_target_vector_registers(LLVMTargetMachineRef tm) {
   LLVMDisposeMessage(triple);
   return arm64 || vitc_target_has_feature(tm, "avx512f") ? 32 : 16;
 }
+
+vitc_int8_dot vitc_target_int8_dot(LLVMTargetMachineRef tm) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  vitc_int8_dot dot = has_feature(features, "avx512vnni") ? VITC_INT8_VNNI512
+                      : has_feature(features, "avxvnni")  ? VITC_INT8_VNNI256
+                      : has_feature(features, "avx2")     ? VITC_INT8_PMADDWD
+                                                          : VITC_INT8_NONE;
+  LLVMDisposeMessage(features);
+  return dot;
+}
