@@ -4,11 +4,11 @@
  *
  *   Kᵀ_b packed [D, nk_pad] (16 × 16 blocks transposed in registers), once per batch entry
  *   for each block of rows (b, i0 ..) of Q:                 (parallel across the runtime pool)
- *     s_r[j] = f_r · Q(b,i_r,:) · Kᵀ_b(:,j) + bias(b,i_r,j)  register tiles of rows × 64 keys, as the GEMM's;
+ *     s_r[j] = f_r · Q(b,i_r,:) · Kᵀ_b(:,j) + bias(b,i_r,j)  register tiles of rows × 64 keys (AVX2 16), as the GEMM's;
  *                                                           f_r = scale·S(b,i_r), the bias, -inf past Nk and
  *                                                           the running max applied in registers
  *     s_r[j] = exp(s_r[j] - m_r);        l_r = Σ_j s_r[j]
- *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            register tiles of rows × 64 of Dv, likewise
+ *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            register tiles of rows × 64 of Dv (16), likewise
  *
  * Sharing each K and V load among the block's rows cuts the loads sixfold, and with row maps the cache
  * and TLB misses of rows scattered across a packed qkv tensor (ViT-B attention on one thread, bench/
@@ -47,7 +47,13 @@
  * it was slower (0.38 → 0.41 ms).
  *
  * Everything runs on <16 x float> vectors: the scores along j over the packed Kᵀ, the softmax along j with
- * the inline exp, and P·V along Dv. Edges use masked loads and stores.
+ * the inline exp, and P·V along Dv. Edges use masked loads and stores. The tiles are sized from the target's
+ * registers (tile_vecs_for): 4 vectors × 6 rows with AVX-512, 1 × 6 (12 ymm) with AVX2, whose P·V then
+ * passes over Dv a vector at a time (mapped V rows packed dense for it: packs_values). bench/attention.c,
+ * one thread CPU time, AVX2 (Zen 3, loaded machine, % of 100.9 GFLOP/s): ViT-B heads at 197 / 577 tokens
+ * 27 / 27% with the AVX-512 tiles (spilling), 72 / 69% now; Swin-T's windows 21% -> 52-55%, of which
+ * (leaving each part out) the scores take 31%, P·V 37%, the softmax 20% (its 16 × 16 transposes, 32 ymm,
+ * spill).
  *
  * bench/attention.c, one thread, the calling thread's CPU time, % of the 251.5 GFLOP/s peak: ViT-B heads
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
