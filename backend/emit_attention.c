@@ -992,9 +992,12 @@ static bool choose_rows(attn_ctx *a, const attn_geom *ge) {
  * when P·V takes several passes over V's rows (a tile narrower than Dv: AVX2's 16 floats for ViT's 64),
  * each reading a line of every row, and the rows are mapped into a packed qkv tensor, where they lie a
  * qkv row apart (ViT-B: 9 KB, 144 lines: they fall in 4 of L1's 64 sets). bench/attention.c, ViT-B heads
- * at 197 tokens on one thread, AVX2: the dense operands ran at 74% of peak, the mapped ones at 66%. */
+ * at 197 tokens on one thread, AVX2: the dense operands ran at 74% of peak, the mapped ones at 66%; packed,
+ * 72%. Only for a target whose tiles are narrower than the widest: AVX-512's read 4 lines of each row per
+ * pass, and copying was not measured there (Dv > 64). */
 static bool packs_values(const attn_ctx *a, const attn_geom *ge) {
-  return !a->bf16 && ge->map[MAP_V] && !ge->grid[VITC_GRID_V].on && a->tile_vecs < vecs(a->dv);
+  return !a->bf16 && ge->map[MAP_V] && !ge->grid[VITC_GRID_V].on && a->tile_vecs < TILE_VECS &&
+         a->tile_vecs < vecs(a->dv);
 }
 
 /* A task's arrays on the stack: the block's Q, Y (and bias) row addresses, factors, running maxima and scores. */
