@@ -4,11 +4,11 @@
  *
  *   Kᵀ_b packed [D, nk_pad] (16 × 16 blocks transposed in registers), once per batch entry
  *   for each block of rows (b, i0 ..) of Q:                 (parallel across the runtime pool)
- *     s_r[j] = f_r · Q(b,i_r,:) · Kᵀ_b(:,j) + bias(b,i_r,j)  register tiles of rows × 64 keys, as the GEMM's;
+ *     s_r[j] = f_r · Q(b,i_r,:) · Kᵀ_b(:,j) + bias(b,i_r,j)  register tiles of rows × 64 keys (AVX2 16), as the GEMM's;
  *                                                           f_r = scale·S(b,i_r), the bias, -inf past Nk and
  *                                                           the running max applied in registers
  *     s_r[j] = exp(s_r[j] - m_r);        l_r = Σ_j s_r[j]
- *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            register tiles of rows × 64 of Dv, likewise
+ *     Y(b,i_r,:) = (Σ_j s_r[j] · V(b,j,:)) / l_r            register tiles of rows × 64 of Dv (16), likewise
  *
  * Sharing each K and V load among the block's rows cuts the loads sixfold, and with row maps the cache
  * and TLB misses of rows scattered across a packed qkv tensor (ViT-B attention on one thread, bench/
@@ -47,7 +47,13 @@
  * it was slower (0.38 → 0.41 ms).
  *
  * Everything runs on <16 x float> vectors: the scores along j over the packed Kᵀ, the softmax along j with
- * the inline exp, and P·V along Dv. Edges use masked loads and stores.
+ * the inline exp, and P·V along Dv. Edges use masked loads and stores. The tiles are sized from the target's
+ * registers (tile_vecs_for): 4 vectors × 6 rows with AVX-512, 1 × 6 (12 ymm) with AVX2, whose P·V then
+ * passes over Dv a vector at a time (mapped V rows packed dense for it: packs_values). bench/attention.c,
+ * one thread CPU time, AVX2 (Zen 3, loaded machine, % of 100.9 GFLOP/s): ViT-B heads at 197 / 577 tokens
+ * 27 / 27% with the AVX-512 tiles (spilling), 72 / 69% now; Swin-T's windows 21% -> 52-55%, of which
+ * (leaving each part out) the scores take 31%, P·V 37%, the softmax 20% (its 16 × 16 transposes, 32 ymm,
+ * spill).
  *
  * bench/attention.c, one thread, the calling thread's CPU time, % of the 251.5 GFLOP/s peak: ViT-B heads
  * (D 64) at 197 / 577 / 1025 tokens 84 / 83 / 83%, ViT-B/32's 50 tokens 73%, Swin-T's windows (49 × 32,
@@ -86,6 +92,9 @@ static void transpose_block(vitc_cg *cg, LLVMValueRef *x);
 static LLVMValueRef grid_level(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
 static LLVMValueRef grid_round(vitc_cg *cg, LLVMValueRef x, const vitc_qgrid *g);
 static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g);
+typedef struct attn_geom attn_geom;
+typedef struct op_rows op_rows;
+static op_rows dense_values(vitc_cg *cg, const attn_geom *ge, const op_rows *v, const vitc_qgrid *g, LLVMValueRef dst);
 
 static int64_t vecs(int64_t n) { return (n + VL - 1) / VL; }
 
@@ -102,6 +111,7 @@ typedef struct key_pack {
   int64_t d, nk_pad, full, few;
   int64_t size;   /* floats per entry */
   int64_t values; /* bf16 (key_pack_bf16): where V's pairs start; 0 in float32 */
+  int64_t vrows;  /* float32 with V packed (packs_values): where its dense rows [Nk][Dv] start; else 0 */
 } key_pack;
 
 static key_pack key_pack_of(int64_t nk, int64_t d) {
@@ -127,11 +137,11 @@ static key_pack key_pack_bf16(int64_t nk, int64_t d, int64_t dv) {
  * base + table[n] (mapped: base = X + h·head_stride, table = Xmap[g, :]), or at pad + (-1 - table[n])
  * when that entry is negative (a padded row of Q, K, V: pad = P + h·head_stride; a dropped row of Y: pad
  * is the task's discard row). */
-typedef struct op_rows {
+struct op_rows {
   LLVMValueRef base, table; /* table NULL when dense */
   LLVMValueRef pad;         /* NULL when the map has no negative entry */
   int64_t stride;
-} op_rows;
+};
 
 static LLVMValueRef row_ptr(vitc_cg *cg, const op_rows *r, LLVMValueRef n) {
   if (!r->table) return gep_f32_at(cg, r->base, n, r->stride, 0);
@@ -579,7 +589,7 @@ enum { SZ_HEADS, SZ_ENTRIES, SZ_TASKS, SZ_SLABS, SZ_SLAB_OF, SZ_DIMS, SZ_BIAS = 
 
 /* The problem as ir/ops/fused_attention.c defines it (its shape rule has checked it): the logical batch
  * (Q's batch dims, or [G, H] with maps), the sizes, and the maps. */
-typedef struct attn_geom {
+struct attn_geom {
   int nb;
   int64_t batch_dims[VITC_MAX_RANK], batch, heads;
   int64_t nq, nk, d, dv;
@@ -587,7 +597,7 @@ typedef struct attn_geom {
   bool padded[NMAPS];           /* the map has negative entries (P's rows, or Y's dropped rows) */
   int64_t head_strides[NMAPS];
   vitc_qgrid grid[VITC_NGRIDS];
-} attn_geom;
+};
 
 static vitc_status attn_geometry(vitc_cg *cg, const vitc_node *n, attn_geom *ge, vitc_error *err) {
   const vitc_value *q = cg_in_value(cg, IN_Q), *v = cg_in_value(cg, IN_V), *any = NULL;
@@ -898,8 +908,13 @@ static void pack_keys(vitc_cg *cg, const attn_geom *ge, bool k_transposed, bool 
   if (kp->values) {
     op_rows v = operand_rows(cg, ge, MAP_V, t.vals[5], t.vals[6], t.vals[3], b.iv, g, h);
     pack_entry_bf16(cg, ge, src, &k, &v, dst, kp);
-  } else
+  } else {
     pack_entry(cg, ge, src, &k, unit, dst, kp);
+    if (kp->vrows) {
+      op_rows v = operand_rows(cg, ge, MAP_V, t.vals[5], t.vals[6], t.vals[3], b.iv, g, h);
+      dense_values(cg, ge, &v, NULL, gep_f32(cg, dst, cg_i64(cg, kp->vrows)));
+    }
+  }
   cg_loop_end(cg, &b);
   cg_task_end_n(cg, &t, entries);
 }
@@ -973,6 +988,18 @@ static bool choose_rows(attn_ctx *a, const attn_geom *ge) {
   return local;
 }
 
+/* Whether the pass over every entry's keys (pack_keys) also copies its V rows into dense rows after them:
+ * when P·V takes several passes over V's rows (a tile narrower than Dv: AVX2's 16 floats for ViT's 64),
+ * each reading a line of every row, and the rows are mapped into a packed qkv tensor, where they lie a
+ * qkv row apart (ViT-B: 9 KB, 144 lines: they fall in 4 of L1's 64 sets). bench/attention.c, ViT-B heads
+ * at 197 tokens on one thread, AVX2: the dense operands ran at 74% of peak, the mapped ones at 66%; packed,
+ * 72%. Only for a target whose tiles are narrower than the widest: AVX-512's read 4 lines of each row per
+ * pass, and copying was not measured there (Dv > 64). */
+static bool packs_values(const attn_ctx *a, const attn_geom *ge) {
+  return !a->bf16 && ge->map[MAP_V] && !ge->grid[VITC_GRID_V].on && a->tile_vecs < TILE_VECS &&
+         a->tile_vecs < vecs(a->dv);
+}
+
 /* A task's arrays on the stack: the block's Q, Y (and bias) row addresses, factors, running maxima and scores. */
 static void task_arrays(attn_ctx *a, bool bias) {
   vitc_cg *cg = a->cg;
@@ -1009,10 +1036,10 @@ static void level_vector(vitc_cg *cg, LLVMValueRef i, int lanes, void *state) {
   const level_run *r = state;
   LLVMValueRef x = f32v_load(cg, gep_f32(cg, r->src, i), lanes);
   if (r->pre) x = vec_mul(cg, x, f32v_splat(cg, r->pre));
-  f32v_store(cg, grid_level(cg, x, r->g), gep_f32(cg, r->dst, i), lanes);
+  f32v_store(cg, r->g ? grid_level(cg, x, r->g) : x, gep_f32(cg, r->dst, i), lanes);
 }
 
-/* The n floats at src, times pre (NULL: 1), as levels of grid g at dst (which may be src). */
+/* The n floats at src, times pre (NULL: 1), as levels of grid g (NULL: as they are) at dst (which may be src). */
 static void grid_levels(vitc_cg *cg, LLVMValueRef src, LLVMValueRef dst, int64_t n, LLVMValueRef pre, const vitc_qgrid *g) {
   vec_for(cg, cg_i64(cg, 0), n, VL, level_vector, &(level_run){src, dst, pre, g});
 }
@@ -1027,10 +1054,11 @@ static LLVMValueRef grid_query_row(attn_ctx *a, LLVMValueRef q, LLVMValueRef r, 
   return dst;
 }
 
-/* The entry's V rows as levels into dense rows [Nk][Dv] at dst, returned as the entry's V. */
-static op_rows grid_values(vitc_cg *cg, const attn_geom *ge, const op_rows *v, LLVMValueRef dst) {
+/* The entry's V rows as levels of grid g (NULL: as they are, packs_values) into dense rows [Nk][Dv] at dst,
+ * returned as the entry's V. */
+static op_rows dense_values(vitc_cg *cg, const attn_geom *ge, const op_rows *v, const vitc_qgrid *g, LLVMValueRef dst) {
   cg_loop j = cg_loop_begin(cg, cg_i64(cg, 0), cg_i64(cg, ge->nk), 1);
-  grid_levels(cg, row_ptr(cg, v, j.iv), gep_f32_at(cg, dst, j.iv, ge->dv, 0), ge->dv, NULL, &ge->grid[VITC_GRID_V]);
+  grid_levels(cg, row_ptr(cg, v, j.iv), gep_f32_at(cg, dst, j.iv, ge->dv, 0), ge->dv, NULL, g);
   cg_loop_end(cg, &j);
   return (op_rows){dst, NULL, NULL, ge->dv};
 }
@@ -1043,7 +1071,7 @@ static void pack_values(vitc_cg *cg, const attn_geom *ge, LLVMValueRef vdata, LL
   LLVMValueRef heads = cg_size(cg, t.vals[4], SZ_HEADS);
   cg_loop b = cg_loop_begin(cg, t.begin, t.end, 1);
   op_rows v = operand_rows(cg, ge, MAP_V, t.vals[0], t.vals[1], t.vals[3], b.iv, ix_div(cg, b.iv, heads), ix_rem(cg, b.iv, heads));
-  grid_values(cg, ge, &v, gep_f32_at(cg, t.vals[2], b.iv, ge->nk * ge->dv, 0));
+  dense_values(cg, ge, &v, &ge->grid[VITC_GRID_V], gep_f32_at(cg, t.vals[2], b.iv, ge->nk * ge->dv, 0));
   cg_loop_end(cg, &b);
   cg_task_end_n(cg, &t, entries);
 }
@@ -1113,6 +1141,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   if (rs) broadcast_strides(rs, dims, r, scale_strides);
 
   bool local = choose_rows(&a, &ge);
+  if (!local && packs_values(&a, &ge)) a.kp.vrows = a.kp.size, a.kp.size += ge.nk * ge.dv;
   int64_t blocks = (a.nq + a.rows - 1) / a.rows; /* per batch entry */
   int64_t sizes[SZ_COUNT] = {[SZ_HEADS] = ge.heads, [SZ_ENTRIES] = ge.batch, [SZ_TASKS] = ge.batch * blocks};
   for (int d = 0; d < nb; d++)
@@ -1174,7 +1203,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
   src.y = operand_rows(cg, &ge, MAP_Y, t.vals[4], t.vals[9], discard, b, g, h);
   a.v = vl ? (op_rows){gep_f32_at(cg, t.vals[2], b, ge.nk * ge.dv, 0), NULL, NULL, ge.dv}
            : operand_rows(cg, &ge, MAP_V, t.vals[2], t.vals[8], t.vals[10], b, g, h);
-  if (own_v) a.v = grid_values(cg, &ge, &a.v, own_v);
+  if (own_v) a.v = dense_values(cg, &ge, &a.v, &ge.grid[VITC_GRID_V], own_v);
   if (local && !k_transposed && prefetches_entries(&ge)) {
     LLVMValueRef next = ix_addk(cg, b, 1), vals[NMAPS] = {t.vals[0], t.vals[1], t.vals[2], t.vals[4]};
     LLVMValueRef pads[NMAPS] = {t.vals[10], t.vals[10], t.vals[10], discard};
@@ -1190,6 +1219,7 @@ vitc_status emit_Attention(vitc_cg *cg, const vitc_node *n, vitc_error *err) {
     a.kt = own_kt;
   } else
     a.kt = gep_f32_at(cg, t.vals[1], b, a.kp.size, 0);
+  if (a.kp.vrows) a.v = (op_rows){gep_f32(cg, a.kt, cg_i64(cg, a.kp.vrows)), NULL, NULL, ge.dv};
   a.vp = a.bf16 ? cg_gep(cg, cg->i32, a.kt, cg_i64(cg, a.kp.values)) : NULL;
   if (slabs) src.bias = gep_f32(cg, src.bias, vec_load1(cg, cg->i64, cg_gep(cg, cg->i64, t.vals[12], b)));
   if (bias || rs) emit_unflatten_n(cg, b, batch_dims, nb, src.bidx);
