@@ -189,7 +189,7 @@ vitc_status emit_DepthwiseConvNHWC(vitc_cg *cg, const vitc_node *n, vitc_error *
    * next vector reads the other half of the lines just fetched. Outside, a row whose lines outnumber the
    * ways of their cache sets (C a power of two: MaxViT's 3x3 convs at C = 256..2048, pixels 1-8 KB apart)
    * fetched every line twice: 56x56x256 0.65 -> 0.28 ms on Zen 3. */
-  r.cv_inner = width * (int)sizeof(float) < 64;
+  r.cv_inner = vec_per_line(cg) > 1;
   if (r.cv_inner)
     emit_pixel_blocks(cg, &r);
   else

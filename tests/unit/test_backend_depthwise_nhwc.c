@@ -7,7 +7,7 @@
  * block remainder (W 13), blocks of two widths with a loop between edge blocks (W 57) and stride 2, at 1
  * and 3 threads; AVX2's blocks of 8 with its channel vectors inside each block (W 40, C 12 and 64); token rows (attribute image: the leading rows copied, the image after them). And the
  * shape rule's refusals. Also vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block,
- * on the same kind of sizes. */
+ * on the same kind of sizes (C 40 and 256: AVX2's tasks of two vectors, a vector left over, a tail). */
 #include "backend_harness.h"
 
 typedef struct dw_case {
@@ -87,7 +87,8 @@ static void test_norm(void) {
 }
 
 static void test_global_pool(void) {
-  static const int64_t sizes[][4] = {{1, 13, 13, 17}, {2, 7, 7, 40}, {1, 7, 13, 3}, {3, 1, 1, 32}, {1, 56, 56, 64}};
+  static const int64_t sizes[][4] = {{1, 13, 13, 17}, {2, 7, 7, 40}, {1, 7, 13, 3}, {3, 1, 1, 32}, {1, 56, 56, 64},
+                                     {2, 9, 9, 256}};
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
     for (int threads = 1; threads <= 3; threads += 2) {
       test_graph t = tg_new();
