@@ -283,10 +283,9 @@ static void emit_channel_means(vitc_cg *cg, int64_t c0, int64_t runs, int per, i
     vec_store1(cg, vec_add(cg, vec_load1(cg, vt, acc[j]), v), acc[j]);
   }
   cg_loop_end(cg, &p);
-  LLVMValueRef ys = gep_f32(cg, task.vals[1], ix_add(cg, ix_mulk(cg, image, c), ch));
   for (int j = 0; j < per; j++) {
     LLVMValueRef mean = vec_mul(cg, vec_load1(cg, vt, acc[j]), vec_const(cg, vt, plane ? 1.0 / (double)plane : 0));
-    vec_store(cg, mean, gep_f32_at(cg, ys, cg_i64(cg, 0), 1, j * w), lanes);
+    vec_store(cg, mean, gep_f32_at(cg, task.vals[1], ix_add(cg, ix_mulk(cg, image, c), ch), 1, j * w), lanes);
   }
   cg_loop_end(cg, &r);
   cg_task_end(cg, &task, x->dims[0] * runs);
