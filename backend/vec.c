@@ -5,6 +5,10 @@
 
 /* A vitc_cg that vitc_codegen did not set up counts as the baseline every target has. */
 int vec_width(vitc_cg *cg) { return cg->vlanes ? cg->vlanes : 4; }
+int vec_per_line(vitc_cg *cg) {
+  int bytes = vec_width(cg) * (int)sizeof(float);
+  return bytes < VEC_CACHE_LINE ? VEC_CACHE_LINE / bytes : 1;
+}
 
 LLVMTypeRef vec_of(vitc_cg *cg, LLVMTypeRef elem, int lanes) {
   (void)cg;

@@ -18,6 +18,12 @@
 
 /* Floats per vector register of the compilation's target (vitc_cg.vlanes, from its features). */
 int vec_width(vitc_cg *cg);
+/* Bytes per cache line (x86-64 and AArch64 cores alike), and how many of the target's float vectors fill
+ * one: 1 with AVX-512, 2 with AVX2, 4 with SSE or NEON. A kernel whose step reads one vector from each of
+ * many lines far apart reads a line's vectors in consecutive steps where it is more than one, or fetches
+ * the line once per vector when those lines do not all stay in the cache. */
+enum { VEC_CACHE_LINE = 64 };
+int vec_per_line(vitc_cg *cg);
 /* <lanes x elem>; elem itself when lanes is 1. */
 LLVMTypeRef vec_of(vitc_cg *cg, LLVMTypeRef elem, int lanes);
 /* <vec_width x float>. */

@@ -5,9 +5,9 @@
  * C = 3, 17, 40 and 7x7 / 13x13 maps at 1 and 3 threads; the LayerNorm epilogue (ConvNeXt's norm, with
  * and without its bias, after an activation) on C = 5, 20, 33, 96 with edge-only rows (W 3), a
  * block remainder (W 13), blocks of two widths with a loop between edge blocks (W 57) and stride 2, at 1
- * and 3 threads; token rows (attribute image: the leading rows copied, the image after them). And the
+ * and 3 threads; AVX2's blocks of 8 with its channel vectors inside each block (W 40, C 12 and 64); token rows (attribute image: the leading rows copied, the image after them). And the
  * shape rule's refusals. Also vitc.GlobalAveragePoolNHWC, the other channels-last kernel of an MBConv block,
- * on the same kind of sizes. */
+ * on the same kind of sizes (C 40 and 256: AVX2's tasks of two vectors, a vector left over, a tail). */
 #include "backend_harness.h"
 
 typedef struct dw_case {
@@ -43,11 +43,16 @@ static void test_kernel(void) {
       {"C 33, 1x5, 4x17", 1, 4, 17, 33, 1, 5, {1, 3}, {0, 2, 0, 2}, {1, 1}, true},
       {"C 20, 7x7 pad 3, 3x57: two wider edge blocks, a loop of two, an edge block", 1, 3, 57, 20, 7, 7, {1, 1},
        {3, 3, 3, 3}, {1, 1}, true},
+      {"C 12, 3x3, 3x40: AVX2's blocks of 8 (a loop of three), a vector and a tail inside each block", 1, 3, 40, 12, 3,
+       3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},
+      {"C 64, 3x3 stride 2, 9x33: a power-of-two C, channel vectors inside the blocks, 17 wide", 2, 9, 33, 64, 3, 3,
+       {2, 2}, {1, 1, 1, 1}, {1, 1}, true},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    test_graph t = build(&cases[i]);
-    tg_check(&t, cases[i].what, 2, 1e-4, 1e-5);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int threads = 1; threads <= 3; threads++) {
+      test_graph t = build(&cases[i]);
+      tg_check(&t, cases[i].what, threads, 1e-4, 1e-5);
+    }
 }
 
 static void test_activation(void) {
@@ -82,7 +87,8 @@ static void test_norm(void) {
 }
 
 static void test_global_pool(void) {
-  static const int64_t sizes[][4] = {{1, 13, 13, 17}, {2, 7, 7, 40}, {1, 7, 13, 3}, {3, 1, 1, 32}, {1, 56, 56, 64}};
+  static const int64_t sizes[][4] = {{1, 13, 13, 17}, {2, 7, 7, 40}, {1, 7, 13, 3}, {3, 1, 1, 32}, {1, 56, 56, 64},
+                                     {2, 9, 9, 256}};
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
     for (int threads = 1; threads <= 3; threads += 2) {
       test_graph t = tg_new();
