@@ -85,14 +85,14 @@ typedef struct tile_shape {
   int64_t nr;
 } tile_shape;
 
-/* The tile the target's registers hold (f32v_registers; a larger one spills every step of p). The bf16 tile
- * is the 32-register one: vdpbf16ps exists only with AVX-512. */
+/* The tile the target's registers hold (f32v_registers; a larger one spills every step of p), by the rows
+ * rule the attention kernels use too (tile_rows_most): 8 x 3 of AVX-512's 32 zmm (24 accumulators + 3 B
+ * vectors + 1 broadcast); 6 x 1 of AVX2's 16 ymm (6 x 16 floats: 12 accumulators + 2 for B + 1 broadcast, the
+ * classic Haswell/Zen kernel; on NEON 24 + 4 + 1 of 32). The bf16 tile is the same; emulated, it runs in
+ * passes that fit (emit_bf16_steps). */
 static tile_shape tile_of(vitc_cg *cg) {
-  /* 24 accumulators + 3 B vectors + 1 broadcast of 32 zmm */
-  if (f32v_registers(cg) >= 32) return (tile_shape){8, 3, 3 * VL};
-  /* 16 ymm: 6 x 16 floats, 12 accumulators + 2 for B + 1 broadcast (the classic Haswell/Zen kernel; on NEON
-   * 24 + 4 + 1 of 32) */
-  return (tile_shape){6, 1, VL};
+  int regs = f32v_registers(cg), nv = regs >= 32 ? 3 : 1;
+  return (tile_shape){tile_rows_most(regs, nv), nv, nv * VL};
 }
 
 int64_t emit_gemm_panel_width(vitc_cg *cg) { return tile_of(cg).nr; }

@@ -114,7 +114,7 @@ static inline int f32v_registers(vitc_cg *cg) { return cg->vregs * vec_width(cg)
  * accumulators and the vecs loaded per step, an eighth of the registers left for a broadcast and spares (32:
  * 4 vectors 6 rows, as emit_gemm.c's 8 × 3; 3: 8; 2: 13; AVX2's 8 <16 x float>: 1 vector 6 rows, 2: 2); and
  * the widest tile, at most `most` vectors, that holds `rows` rows. The attention kernels' tiles
- * (emit_attention.c, emit_talking_heads.c). */
+ * (emit_attention.c, emit_talking_heads.c) and the float32 GEMM's (emit_gemm.c: tile_of). */
 static inline int tile_rows_most(int regs, int vecs) { return (regs - regs / 8 - vecs) / vecs; }
 static inline int tile_vecs_for(int regs, int rows, int most) {
   while (most > 1 && tile_rows_most(regs, most) < rows) most--;
