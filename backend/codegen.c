@@ -981,8 +981,9 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   *out = NULL;
   vitc_status st = check_static(g, err);
   if (st) return st;
+  vitc_int8_dot int8_dot = vitc_target_int8_dot(tm);
   for (int i = 0; i < g->nnodes; i++)
-    if (!g->nodes[i].dead && g->nodes[i].op == VITC_OP_Int8Gemm && vitc_target_int8_dot(tm) == VITC_INT8_NONE)
+    if (!g->nodes[i].dead && g->nodes[i].op == VITC_OP_Int8Gemm && int8_dot == VITC_INT8_NONE)
       return vitc_fail(err, VITC_ERR_UNSUPPORTED,
                        "%s: node '%s' (Int8Gemm) needs an x86-64 target with avx2 (vpmaddwd) or avx512vnni; this "
                        "target lacks them (choose a CPU or features that have one, or --disable-pass fuse_qdq)",
@@ -1008,7 +1009,7 @@ vitc_status vitc_codegen_ir(const vitc_graph *g, const char *name, LLVMTargetMac
   cg.vlanes = vitc_target_lanes(tm);
   cg.vregs = vitc_target_vector_registers(tm);
   cg.dpbf16 = vitc_features_dpbf16(m->cpu_features);
-  cg.int8_dot = vitc_target_int8_dot(tm);
+  cg.int8_dot = int8_dot;
   cg.times = &m->times;
   vitc_stage_time since = vitc_stage_clock();
   st = emit_entry(&cg, tm, &m->scratch_size, err);

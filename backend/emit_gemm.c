@@ -91,8 +91,8 @@ typedef struct tile_shape {
  * classic Haswell/Zen kernel; on NEON 24 + 4 + 1 of 32). The bf16 tile is the same; emulated, it runs in
  * passes that fit (emit_bf16_steps). */
 static tile_shape tile_of(vitc_cg *cg) {
-  int regs = f32v_registers(cg), nv = regs >= 32 ? 3 : 1;
-  return (tile_shape){tile_rows_most(regs, nv), nv, nv * VL};
+  int regs = f32v_registers(cg), nv = regs >= 32 ? 3 : 1, mr = tile_rows_most(regs, nv);
+  return (tile_shape){mr < MR ? mr : MR, nv, nv * VL}; /* MR: the tile arrays' bound */
 }
 
 int64_t emit_gemm_panel_width(vitc_cg *cg) { return tile_of(cg).nr; }
